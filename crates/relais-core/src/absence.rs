@@ -1,0 +1,341 @@
+//! Absence accounts, leave periods and the half-day leaves they expand to.
+
+use crate::calendar::{HalfDaySlot, WorkCalendar};
+use crate::error::{DomainError, Result};
+use crate::ids::{AbsenceAccountId, BaseId, EmployeeId, LeavePeriodId};
+use crate::org::Name;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use std::fmt;
+use std::str::FromStr;
+
+macro_rules! code_enum {
+    ($(#[$doc:meta])* $name:ident, $field:literal { $($(#[$vdoc:meta])* $variant:ident = $code:literal),* $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+        pub enum $name { $($(#[$vdoc])* #[serde(rename = $code)] $variant),* }
+
+        impl $name {
+            /// Every value.
+            pub const ALL: &'static [$name] = &[$($name::$variant),*];
+            /// The stored code.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $code),* }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = DomainError;
+            fn from_str(s: &str) -> Result<Self> {
+                match s {
+                    $($code => Ok($name::$variant),)*
+                    other => Err(DomainError::new(
+                        $field,
+                        format!("'{other}' is not valid: use one of {}", [$($code),*].join(", ")),
+                    )),
+                }
+            }
+        }
+    };
+}
+
+code_enum! {
+    /// What kind of absence an account holds.
+    AbsenceCategory, "category" {
+        /// Congés payés.
+        PaidLeave = "paid-leave",
+        /// Réduction du temps de travail.
+        Rtt = "rtt",
+        /// Sickness leave.
+        Sickness = "sickness",
+        /// Telework (remote work days).
+        Telework = "telework",
+        /// Unpaid leave.
+        Unpaid = "unpaid",
+        /// Anything else.
+        Other = "other",
+    }
+}
+
+code_enum! {
+    /// Whether an account counts in days or hours.
+    AbsenceUnit, "unit" {
+        /// Counted in (half) days.
+        Days = "days",
+        /// Counted in hours.
+        Hours = "hours",
+    }
+}
+
+code_enum! {
+    /// Where a leave period stands in its approval workflow.
+    LeaveStatus, "status" {
+        /// Waiting for approval.
+        Pending = "pending",
+        /// Approved.
+        Approved = "approved",
+        /// Refused.
+        Denied = "denied",
+        /// Withdrawn or cancelled after approval.
+        Cancelled = "cancelled",
+    }
+}
+
+impl LeaveStatus {
+    /// The numeric status of the v3 API: 0 pending, 2 approved, 3 denied, 4 cancelled.
+    pub fn api_code(self) -> i32 {
+        match self {
+            LeaveStatus::Pending => 0,
+            LeaveStatus::Approved => 2,
+            LeaveStatus::Denied => 3,
+            LeaveStatus::Cancelled => 4,
+        }
+    }
+
+    /// Whether a period in this status still occupies the calendar.
+    pub fn occupies_calendar(self) -> bool {
+        matches!(self, LeaveStatus::Pending | LeaveStatus::Approved)
+    }
+}
+
+/// An absence account: an absence type employees take leave on.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AbsenceAccount {
+    /// Its base.
+    pub base_id: BaseId,
+    /// Its identifier.
+    pub id: AbsenceAccountId,
+    /// Name, unique in the base (e.g. « Congés payés »).
+    pub name: Name,
+    /// Category.
+    pub category: AbsenceCategory,
+    /// Days or hours.
+    pub unit: AbsenceUnit,
+    /// Whether new leave can be taken on it.
+    pub active: bool,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it was last changed.
+    pub modified_at: DateTime<Utc>,
+}
+
+/// A continuous span of half days, from `start` to `end` included.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub struct LeaveSpan {
+    /// First half day.
+    pub start: HalfDaySlot,
+    /// Last half day.
+    pub end: HalfDaySlot,
+}
+
+impl LeaveSpan {
+    /// Builds a span, refusing an end before the start.
+    pub fn new(start: HalfDaySlot, end: HalfDaySlot) -> Result<Self> {
+        if end < start {
+            return Err(DomainError::new(
+                "endDate",
+                format!(
+                    "the period ends on {} {}, before it starts on {} {}",
+                    end.date, end.half, start.date, start.half
+                ),
+            ));
+        }
+        Ok(Self { start, end })
+    }
+
+    /// Whether the two spans share at least one half day.
+    pub fn overlaps(&self, other: &LeaveSpan) -> bool {
+        self.start <= other.end && other.start <= self.end
+    }
+
+    /// The working half days of the span, in order: one leave each.
+    pub fn leaves(&self, calendar: &WorkCalendar) -> Vec<HalfDaySlot> {
+        let mut out = Vec::new();
+        let mut slot = self.start;
+        while slot <= self.end {
+            if calendar.is_working_day(slot.date) {
+                out.push(slot);
+            }
+            slot = slot.next();
+        }
+        out
+    }
+
+    /// The number of working half days the span counts.
+    pub fn working_half_days(&self, calendar: &WorkCalendar) -> u32 {
+        calendar.working_half_days(self.start, self.end)
+    }
+}
+
+/// Who or what created a leave period.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase", tag = "type", content = "name")]
+pub enum LeaveSource {
+    /// A person, through the admin pages or the API.
+    Person,
+    /// A CSV import.
+    Import,
+    /// An integration, named by its app.
+    Integration(String),
+}
+
+impl LeaveSource {
+    /// The stored code: `person`, `import` or `integration:<app>`.
+    pub fn code(&self) -> String {
+        match self {
+            LeaveSource::Person => "person".into(),
+            LeaveSource::Import => "import".into(),
+            LeaveSource::Integration(app) => format!("integration:{app}"),
+        }
+    }
+
+    /// Parses a stored code.
+    pub fn parse(raw: &str) -> Result<Self> {
+        match raw {
+            "person" => Ok(LeaveSource::Person),
+            "import" => Ok(LeaveSource::Import),
+            _ => match raw.strip_prefix("integration:") {
+                Some(app) if !app.is_empty() => Ok(LeaveSource::Integration(app.to_owned())),
+                _ => Err(DomainError::new(
+                    "source",
+                    format!("'{raw}' is not a leave source: use person, import or integration:<app>"),
+                )),
+            },
+        }
+    }
+}
+
+/// A request for a new leave period.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NewLeavePeriod {
+    /// Whose absence.
+    pub employee_id: EmployeeId,
+    /// On which account.
+    pub account_id: AbsenceAccountId,
+    /// From and to which half day.
+    pub span: LeaveSpan,
+    /// Initial status.
+    pub status: LeaveStatus,
+    /// Free comment.
+    pub comment: Option<String>,
+    /// Who created it.
+    pub source: LeaveSource,
+}
+
+/// A leave period as stored.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LeavePeriod {
+    /// Its base.
+    pub base_id: BaseId,
+    /// Its identifier.
+    pub id: LeavePeriodId,
+    /// Whose absence.
+    pub employee_id: EmployeeId,
+    /// On which account.
+    pub account_id: AbsenceAccountId,
+    /// From and to which half day.
+    pub span: LeaveSpan,
+    /// Working half days counted on the owner's establishment calendar.
+    pub half_days: u32,
+    /// Workflow status.
+    pub status: LeaveStatus,
+    /// Free comment.
+    pub comment: Option<String>,
+    /// Who created it.
+    pub source: LeaveSource,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it was last changed.
+    pub modified_at: DateTime<Utc>,
+    /// When it was cancelled, if it was.
+    pub cancelled_at: Option<DateTime<Utc>>,
+}
+
+/// Refuses `candidate` when it overlaps one of `existing` that still occupies
+/// the calendar (pending or approved).
+pub fn check_no_overlap<'a>(
+    candidate: &LeaveSpan,
+    existing: impl IntoIterator<Item = (LeavePeriodId, LeaveSpan, LeaveStatus)> + 'a,
+) -> Result<()> {
+    for (id, span, status) in existing {
+        if status.occupies_calendar() && span.overlaps(candidate) {
+            return Err(DomainError::new(
+                "leavePeriod",
+                format!(
+                    "overlaps leave period {id} ({} {} to {} {}) of the same employee",
+                    span.start.date, span.start.half, span.end.date, span.end.half
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::calendar::HalfDay::{Am, Pm};
+    use chrono::NaiveDate;
+
+    fn slot(y: i32, m: u32, d: u32, h: crate::calendar::HalfDay) -> HalfDaySlot {
+        HalfDaySlot::new(NaiveDate::from_ymd_opt(y, m, d).unwrap(), h)
+    }
+
+    #[test]
+    fn span_refuses_end_before_start() {
+        assert!(LeaveSpan::new(slot(2026, 3, 2, Am), slot(2026, 3, 2, Pm)).is_ok());
+        let err = LeaveSpan::new(slot(2026, 3, 2, Pm), slot(2026, 3, 2, Am)).unwrap_err();
+        assert_eq!(err.field, "endDate");
+        assert!(LeaveSpan::new(slot(2026, 3, 3, Am), slot(2026, 3, 2, Pm)).is_err());
+    }
+
+    #[test]
+    fn a_week_expands_to_ten_half_day_leaves() {
+        let span = LeaveSpan::new(slot(2026, 3, 2, Am), slot(2026, 3, 8, Pm)).unwrap();
+        let cal = WorkCalendar::default();
+        let leaves = span.leaves(&cal);
+        assert_eq!(leaves.len(), 10);
+        assert_eq!(leaves[0], slot(2026, 3, 2, Am));
+        assert_eq!(leaves[9], slot(2026, 3, 6, Pm));
+        assert_eq!(span.working_half_days(&cal), 10);
+    }
+
+    #[test]
+    fn overlap_rules() {
+        let a = LeaveSpan::new(slot(2026, 3, 2, Am), slot(2026, 3, 3, Am)).unwrap();
+        let b = LeaveSpan::new(slot(2026, 3, 3, Pm), slot(2026, 3, 4, Pm)).unwrap();
+        let c = LeaveSpan::new(slot(2026, 3, 3, Am), slot(2026, 3, 3, Am)).unwrap();
+        assert!(!a.overlaps(&b), "adjacent half days do not overlap");
+        assert!(a.overlaps(&c) && c.overlaps(&a));
+        let existing = [(LeavePeriodId(7), a, LeaveStatus::Approved)];
+        assert!(check_no_overlap(&b, existing).is_ok());
+        let err = check_no_overlap(&c, existing).unwrap_err();
+        assert!(err.message.contains("leave period 7"));
+        let cancelled = [(LeavePeriodId(7), a, LeaveStatus::Cancelled)];
+        assert!(check_no_overlap(&c, cancelled).is_ok());
+        let denied = [(LeavePeriodId(7), a, LeaveStatus::Denied)];
+        assert!(check_no_overlap(&c, denied).is_ok());
+    }
+
+    #[test]
+    fn codes_round_trip() {
+        for s in LeaveStatus::ALL {
+            assert_eq!(s.as_str().parse::<LeaveStatus>().unwrap(), *s);
+        }
+        for c in AbsenceCategory::ALL {
+            assert_eq!(c.as_str().parse::<AbsenceCategory>().unwrap(), *c);
+        }
+        assert!("vacation".parse::<AbsenceCategory>().unwrap_err().message.contains("paid-leave"));
+        assert_eq!(LeaveStatus::Approved.api_code(), 2);
+        for src in [LeaveSource::Person, LeaveSource::Import, LeaveSource::Integration("semana".into())] {
+            assert_eq!(LeaveSource::parse(&src.code()).unwrap(), src);
+        }
+        assert!(LeaveSource::parse("integration:").is_err());
+    }
+}

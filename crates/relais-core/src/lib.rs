@@ -1,0 +1,17 @@
+//! The relais domain: the HR data a base holds and the rules it obeys.
+//!
+//! Everything here is pure: types that can only hold valid values (each has a
+//! `parse` that says what is wrong), and the rules of the domain — working half
+//! days, French public holidays, contract status, leave overlap, expense
+//! warnings. Storage, HTTP and connectors build on these types.
+
+pub mod absence;
+pub mod base;
+pub mod calendar;
+pub mod employee;
+pub mod error;
+pub mod expense;
+pub mod ids;
+pub mod org;
+
+pub use error::DomainError;
