@@ -98,6 +98,20 @@ impl LeaveStatus {
         }
     }
 
+    /// Checks that a period in this status may move to `next`: a pending
+    /// period can be approved, denied or cancelled, an approved one cancelled;
+    /// denied and cancelled periods are final.
+    pub fn check_transition(self, next: LeaveStatus) -> Result<()> {
+        use LeaveStatus::*;
+        match (self, next) {
+            (Pending, Approved | Denied | Cancelled) | (Approved, Cancelled) => Ok(()),
+            _ => Err(DomainError::new(
+                "status",
+                format!("a {self} leave period cannot become {next}"),
+            )),
+        }
+    }
+
     /// Whether a period in this status still occupies the calendar.
     pub fn occupies_calendar(self) -> bool {
         matches!(self, LeaveStatus::Pending | LeaveStatus::Approved)
@@ -204,7 +218,9 @@ impl LeaveSource {
                 Some(app) if !app.is_empty() => Ok(LeaveSource::Integration(app.to_owned())),
                 _ => Err(DomainError::new(
                     "source",
-                    format!("'{raw}' is not a leave source: use person, import or integration:<app>"),
+                    format!(
+                        "'{raw}' is not a leave source: use person, import or integration:<app>"
+                    ),
                 )),
             },
         }
@@ -331,9 +347,29 @@ mod tests {
         for c in AbsenceCategory::ALL {
             assert_eq!(c.as_str().parse::<AbsenceCategory>().unwrap(), *c);
         }
-        assert!("vacation".parse::<AbsenceCategory>().unwrap_err().message.contains("paid-leave"));
+        assert!("vacation"
+            .parse::<AbsenceCategory>()
+            .unwrap_err()
+            .message
+            .contains("paid-leave"));
         assert_eq!(LeaveStatus::Approved.api_code(), 2);
-        for src in [LeaveSource::Person, LeaveSource::Import, LeaveSource::Integration("semana".into())] {
+        assert!(LeaveStatus::Pending
+            .check_transition(LeaveStatus::Approved)
+            .is_ok());
+        assert!(LeaveStatus::Approved
+            .check_transition(LeaveStatus::Cancelled)
+            .is_ok());
+        assert!(LeaveStatus::Cancelled
+            .check_transition(LeaveStatus::Approved)
+            .is_err());
+        assert!(LeaveStatus::Denied
+            .check_transition(LeaveStatus::Pending)
+            .is_err());
+        for src in [
+            LeaveSource::Person,
+            LeaveSource::Import,
+            LeaveSource::Integration("semana".into()),
+        ] {
             assert_eq!(LeaveSource::parse(&src.code()).unwrap(), src);
         }
         assert!(LeaveSource::parse("integration:").is_err());

@@ -137,6 +137,10 @@ mod tests {
         for kind in [BaseKind::Production, BaseKind::Test] {
             assert_eq!(kind.as_str().parse::<BaseKind>().unwrap(), kind);
         }
-        assert!("staging".parse::<BaseKind>().unwrap_err().message.contains("staging"));
+        assert!("staging"
+            .parse::<BaseKind>()
+            .unwrap_err()
+            .message
+            .contains("staging"));
     }
 }

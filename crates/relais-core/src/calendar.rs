@@ -222,7 +222,9 @@ fn is_french_holiday(date: NaiveDate) -> bool {
         return true;
     }
     let easter = easter_sunday(date.year());
-    date == easter + Days::new(1) || date == easter + Days::new(39) || date == easter + Days::new(50)
+    date == easter + Days::new(1)
+        || date == easter + Days::new(39)
+        || date == easter + Days::new(50)
 }
 
 /// The calendar of an establishment: its working week and its public holidays.
@@ -286,7 +288,7 @@ mod tests {
         let fr = HolidayCalendar::France;
         for day in [
             d(2026, 1, 1),
-            d(2026, 4, 6),  // Easter Monday
+            d(2026, 4, 6), // Easter Monday
             d(2026, 5, 1),
             d(2026, 5, 8),
             d(2026, 5, 14), // Ascension
@@ -299,7 +301,10 @@ mod tests {
         ] {
             assert!(fr.is_holiday(day), "{day}");
         }
-        assert!(!fr.is_holiday(d(2026, 4, 3)), "Good Friday is not a holiday in most of France");
+        assert!(
+            !fr.is_holiday(d(2026, 4, 3)),
+            "Good Friday is not a holiday in most of France"
+        );
         assert!(!fr.is_holiday(d(2026, 12, 26)));
         let am = HolidayCalendar::FranceAlsaceMoselle;
         assert!(am.is_holiday(d(2026, 4, 3)));
@@ -338,6 +343,9 @@ mod tests {
         let six = WorkingWeek::parse("mon,tue,wed,thu,fri,sat").unwrap();
         assert!(six.contains(Weekday::Sat) && !six.contains(Weekday::Sun));
         assert!(WorkingWeek::parse("").is_err());
-        assert!(WorkingWeek::parse("mon,funday").unwrap_err().message.contains("funday"));
+        assert!(WorkingWeek::parse("mon,funday")
+            .unwrap_err()
+            .message
+            .contains("funday"));
     }
 }

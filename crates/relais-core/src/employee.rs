@@ -53,7 +53,9 @@ impl Email {
     /// Parses an e-mail address.
     pub fn parse(raw: &str) -> Result<Self> {
         let s = raw.trim();
-        let bad = |why: &str| DomainError::new("mail", format!("'{raw}' is not an e-mail address: {why}"));
+        let bad = |why: &str| {
+            DomainError::new("mail", format!("'{raw}' is not an e-mail address: {why}"))
+        };
         if s.len() > 254 {
             return Err(bad("longer than 254 characters"));
         }
@@ -127,7 +129,9 @@ impl Csp {
         usize::try_from(id - 1)
             .ok()
             .and_then(|i| Csp::ALL.get(i).copied())
-            .ok_or_else(|| DomainError::new("cspId", format!("{id} is not a CSP identifier (1 to 6)")))
+            .ok_or_else(|| {
+                DomainError::new("cspId", format!("{id} is not a CSP identifier (1 to 6)"))
+            })
     }
 
     /// The stored code.
@@ -248,11 +252,18 @@ impl FieldKind {
             "date" => FieldKind::Date,
             "boolean" => FieldKind::Boolean,
             "choice" if !choices.is_empty() => FieldKind::Choice(choices),
-            "choice" => return Err(DomainError::new("type", "a choice field needs at least one value")),
+            "choice" => {
+                return Err(DomainError::new(
+                    "type",
+                    "a choice field needs at least one value",
+                ))
+            }
             other => {
                 return Err(DomainError::new(
                     "type",
-                    format!("'{other}' is not a field type: use text, number, date, boolean or choice"),
+                    format!(
+                        "'{other}' is not a field type: use text, number, date, boolean or choice"
+                    ),
                 ))
             }
         })
@@ -358,9 +369,15 @@ pub struct SectionField {
 /// Checks every value of `data` against the fields it names.
 pub fn check_extended_data(data: &Map<String, Value>, fields: &[SectionField]) -> Result<()> {
     for (code, value) in data {
-        let field = fields.iter().find(|f| f.code.as_str() == code).ok_or_else(|| {
-            DomainError::new("extendedData", format!("'{code}' is not a field of this base's personnel file"))
-        })?;
+        let field = fields
+            .iter()
+            .find(|f| f.code.as_str() == code)
+            .ok_or_else(|| {
+                DomainError::new(
+                    "extendedData",
+                    format!("'{code}' is not a field of this base's personnel file"),
+                )
+            })?;
         field.kind.check(code, value)?;
     }
     Ok(())
@@ -432,7 +449,10 @@ mod tests {
 
     #[test]
     fn employee_numbers() {
-        assert_eq!(EmployeeNumber::parse(" M-0042 ").unwrap().as_str(), "M-0042");
+        assert_eq!(
+            EmployeeNumber::parse(" M-0042 ").unwrap().as_str(),
+            "M-0042"
+        );
         assert!(EmployeeNumber::parse("").is_err());
         assert!(EmployeeNumber::parse("a b").is_err());
         assert!(EmployeeNumber::parse(&"9".repeat(33)).is_err());
@@ -443,7 +463,15 @@ mod tests {
         let e = Email::parse("Claire.Martin@Exemple.fr").unwrap();
         assert_eq!(e.as_str(), "Claire.Martin@Exemple.fr");
         assert_eq!(e.key(), "claire.martin@exemple.fr");
-        for bad in ["claire", "@exemple.fr", "a@b", "a@@b.fr", "a b@c.fr", "a@.fr", "a@-b.fr"] {
+        for bad in [
+            "claire",
+            "@exemple.fr",
+            "a@b",
+            "a@@b.fr",
+            "a b@c.fr",
+            "a@.fr",
+            "a@-b.fr",
+        ] {
             assert_eq!(Email::parse(bad).unwrap_err().field, "mail", "{bad}");
         }
     }
@@ -458,7 +486,9 @@ mod tests {
         let open = Contract::new(d(2020, 1, 1), None).unwrap();
         assert_eq!(open.status_on(d(2099, 1, 1)), ContractStatus::Active);
         assert_eq!(
-            Contract::new(d(2024, 1, 15), Some(d(2024, 1, 14))).unwrap_err().field,
+            Contract::new(d(2024, 1, 15), Some(d(2024, 1, 14)))
+                .unwrap_err()
+                .field,
             "dtContractEnd"
         );
     }
@@ -477,9 +507,17 @@ mod tests {
     fn field_values_are_typed() {
         let choice = FieldKind::Choice(vec!["A+".into(), "O-".into()]);
         assert!(choice.check("e_blood", &Value::from("A+")).is_ok());
-        assert!(choice.check("e_blood", &Value::from("B+")).unwrap_err().message.contains("one of A+, O-"));
-        assert!(FieldKind::Date.check("e_d", &Value::from("2024-02-30")).is_err());
-        assert!(FieldKind::Date.check("e_d", &Value::from("2024-02-29")).is_ok());
+        assert!(choice
+            .check("e_blood", &Value::from("B+"))
+            .unwrap_err()
+            .message
+            .contains("one of A+, O-"));
+        assert!(FieldKind::Date
+            .check("e_d", &Value::from("2024-02-30"))
+            .is_err());
+        assert!(FieldKind::Date
+            .check("e_d", &Value::from("2024-02-29"))
+            .is_ok());
         assert!(FieldKind::Number.check("e_n", &Value::from("12")).is_err());
         assert!(FieldKind::Boolean.check("e_b", &Value::Null).is_ok());
         assert!(FieldKind::from_code("choice", vec![]).is_err());

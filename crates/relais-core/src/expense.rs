@@ -96,7 +96,11 @@ impl ClaimStatus {
 
     /// The `statusId` of the v3 API (1 to 9).
     pub fn id(self) -> i32 {
-        ClaimStatus::ALL.iter().position(|s| *s == self).expect("listed") as i32 + 1
+        ClaimStatus::ALL
+            .iter()
+            .position(|s| *s == self)
+            .expect("listed") as i32
+            + 1
     }
 
     /// The status with `statusId` `id`.
@@ -104,7 +108,12 @@ impl ClaimStatus {
         usize::try_from(id - 1)
             .ok()
             .and_then(|i| ClaimStatus::ALL.get(i).copied())
-            .ok_or_else(|| DomainError::new("statusId", format!("{id} is not an expense claim status (1 to 9)")))
+            .ok_or_else(|| {
+                DomainError::new(
+                    "statusId",
+                    format!("{id} is not an expense claim status (1 to 9)"),
+                )
+            })
     }
 }
 
@@ -273,12 +282,19 @@ warnings! {
 
 /// Joins warnings into their stored form: codes separated by commas.
 pub fn warnings_to_string(warnings: &[ExpenseWarning]) -> String {
-    warnings.iter().map(|w| w.as_str()).collect::<Vec<_>>().join(",")
+    warnings
+        .iter()
+        .map(|w| w.as_str())
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// Parses the stored form of warnings.
 pub fn warnings_from_str(raw: &str) -> Result<Vec<ExpenseWarning>> {
-    raw.split(',').filter(|s| !s.is_empty()).map(str::parse).collect()
+    raw.split(',')
+        .filter(|s| !s.is_empty())
+        .map(str::parse)
+        .collect()
 }
 
 /// The warnings the rules raise on an item.
@@ -364,7 +380,10 @@ mod tests {
             base_id: BaseId(1),
             id: ExpenseNatureId(1),
             name: Name::parse("name", "Repas").unwrap(),
-            cap: cap.map(|minor| Money { minor, currency: Currency::EUR }),
+            cap: cap.map(|minor| Money {
+                minor,
+                currency: Currency::EUR,
+            }),
             mileage: false,
             enabled: true,
             created_at: now,
@@ -404,13 +423,19 @@ mod tests {
         let tuesday = NaiveDate::from_ymd_opt(2026, 3, 3).unwrap();
         let saturday = NaiveDate::from_ymd_opt(2026, 3, 7).unwrap();
         let amounts = ItemAmounts::new(Currency::EUR, 3_000, 500, 3_000).unwrap();
-        assert!(item_warnings(&amounts, &nature(Some(2_500)), tuesday, true, false)
-            == vec![ExpenseWarning::OverCap]);
+        assert!(
+            item_warnings(&amounts, &nature(Some(2_500)), tuesday, true, false)
+                == vec![ExpenseWarning::OverCap]
+        );
         assert!(item_warnings(&amounts, &nature(Some(3_000)), tuesday, true, false).is_empty());
         let all = item_warnings(&amounts, &nature(None), saturday, false, true);
         assert_eq!(
             all,
-            vec![ExpenseWarning::MissingReceipt, ExpenseWarning::PossibleDuplicate, ExpenseWarning::Weekend]
+            vec![
+                ExpenseWarning::MissingReceipt,
+                ExpenseWarning::PossibleDuplicate,
+                ExpenseWarning::Weekend
+            ]
         );
         let stored = warnings_to_string(&all);
         assert_eq!(warnings_from_str(&stored).unwrap(), all);

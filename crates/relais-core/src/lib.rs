@@ -15,3 +15,10 @@ pub mod ids;
 pub mod org;
 
 pub use error::DomainError;
+
+/// The current time, to the microsecond: the precision both databases keep,
+/// so a record reads back exactly as it was written.
+pub fn now() -> chrono::DateTime<chrono::Utc> {
+    use chrono::SubsecRound;
+    chrono::Utc::now().trunc_subsecs(6)
+}

@@ -137,7 +137,9 @@ impl Code {
         if !ok {
             return Err(DomainError::new(
                 field,
-                format!("'{raw}' is not a valid code: use 1 to 32 letters, digits, '-', '_' or '.'"),
+                format!(
+                    "'{raw}' is not a valid code: use 1 to 32 letters, digits, '-', '_' or '.'"
+                ),
             ));
         }
         Ok(Self(raw.to_owned()))
@@ -164,7 +166,10 @@ impl Name {
             return Err(DomainError::new(field, "must be at most 200 characters"));
         }
         if trimmed.chars().any(char::is_control) {
-            return Err(DomainError::new(field, "must not contain control characters"));
+            return Err(DomainError::new(
+                field,
+                "must not contain control characters",
+            ));
         }
         Ok(Self(trimmed.to_owned()))
     }
@@ -286,7 +291,10 @@ pub fn check_no_cycle(
         }
         steps += 1;
         if steps > 10_000 {
-            return Err(DomainError::new("parentId", "the department tree is too deep"));
+            return Err(DomainError::new(
+                "parentId",
+                "the department tree is too deep",
+            ));
         }
         current = parent_of(p);
     }
@@ -300,8 +308,14 @@ mod tests {
     #[test]
     fn siren_and_siret_check_their_digit() {
         assert_eq!(Siren::parse("732 829 320").unwrap().as_str(), "732829320");
-        assert!(Siren::parse("732829321").unwrap_err().message.contains("check digit"));
-        assert!(Siren::parse("12345").unwrap_err().message.contains("9 digits"));
+        assert!(Siren::parse("732829321")
+            .unwrap_err()
+            .message
+            .contains("check digit"));
+        assert!(Siren::parse("12345")
+            .unwrap_err()
+            .message
+            .contains("9 digits"));
         let siret = Siret::parse("73282932000074").unwrap();
         assert_eq!(siret.siren_part(), "732829320");
         assert!(Siret::parse("73282932000075").is_err());
@@ -318,7 +332,10 @@ mod tests {
     #[test]
     fn time_zones_are_iana_names() {
         assert_eq!(TimeZone::parse("Europe/Paris").unwrap(), TimeZone::PARIS);
-        assert!(TimeZone::parse("Paris").unwrap_err().message.contains("IANA"));
+        assert!(TimeZone::parse("Paris")
+            .unwrap_err()
+            .message
+            .contains("IANA"));
     }
 
     #[test]
@@ -326,7 +343,10 @@ mod tests {
         assert!(Code::parse("code", "DIR-FIN").is_ok());
         assert!(Code::parse("code", "a b").is_err());
         assert!(Code::parse("code", "").is_err());
-        assert_eq!(Name::parse("name", "  Finance ").unwrap().as_str(), "Finance");
+        assert_eq!(
+            Name::parse("name", "  Finance ").unwrap().as_str(),
+            "Finance"
+        );
         assert!(Name::parse("name", "   ").is_err());
         assert!(Name::parse("name", "a\u{0}b").is_err());
     }

@@ -1,1 +1,223 @@
-//! placeholder
+//! Storage of the HR base.
+//!
+//! [`Store`] is the one interface the rest of relais uses. Two implementations
+//! share its SQL (written once, with `$n` placeholders, in `sql.rs`) and keep
+//! their own migrations: [`sqlite::SqliteStore`], the embedded default, and
+//! [`postgres::PgStore`] for several relais processes over one server.
+//! [`open`] picks one from a [`DatabaseUrl`] and applies migrations.
+
+mod error;
+#[macro_use]
+mod sql;
+pub mod postgres;
+pub mod rows;
+pub mod sqlite;
+mod url;
+
+pub use error::{Result, StoreError};
+pub use url::DatabaseUrl;
+
+use async_trait::async_trait;
+use chrono::NaiveDate;
+use relais_core::absence::{AbsenceAccount, LeavePeriod, LeaveStatus, NewLeavePeriod};
+use relais_core::base::{Base, BaseKind, BaseName};
+use relais_core::employee::{Employee, EmployeeData, Section, SectionField};
+use relais_core::expense::{Axis, AxisSection, ExpenseClaim, ExpenseItem, ExpenseNature};
+use relais_core::ids::*;
+use relais_core::org::{Department, Establishment, LegalUnit};
+use serde::Serialize;
+use std::sync::Arc;
+
+/// How many records of each kind a base holds.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct BaseCounts {
+    /// Legal units.
+    pub legal_units: i64,
+    /// Establishments.
+    pub establishments: i64,
+    /// Departments.
+    pub departments: i64,
+    /// Employees whose contract runs today.
+    pub active_employees: i64,
+    /// Employees whose contract starts after today.
+    pub future_employees: i64,
+    /// Employees whose contract ended before today.
+    pub former_employees: i64,
+    /// Absence accounts.
+    pub absence_accounts: i64,
+    /// Leave periods, whatever their status.
+    pub leave_periods: i64,
+    /// Expense claims.
+    pub expense_claims: i64,
+    /// Expense items.
+    pub expense_items: i64,
+}
+
+impl BaseCounts {
+    /// All employees, whatever their contract status.
+    pub fn employees(&self) -> i64 {
+        self.active_employees + self.future_employees + self.former_employees
+    }
+
+    /// Whether the base holds no HR data at all.
+    pub fn is_empty(&self) -> bool {
+        *self == BaseCounts::default()
+    }
+}
+
+/// Everything relais reads and writes in its database.
+///
+/// Methods that take whole records with their identifiers (`insert_*`) store
+/// them as they are, in bulk, checking only what the database enforces
+/// (references and unique fields): the demo generator and imports use them
+/// after building valid records. Methods named `create_*`, `update_*` and
+/// `set_*` apply every domain rule and are what people and the API go through.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// `sqlite` or `postgres`.
+    fn backend(&self) -> &'static str;
+    /// Checks that the database answers.
+    async fn ping(&self) -> Result<()>;
+
+    /// Every base, in creation order.
+    async fn list_bases(&self) -> Result<Vec<Base>>;
+    /// Creates an empty base; 409 if the name is taken.
+    async fn create_base(&self, name: &BaseName, kind: BaseKind) -> Result<Base>;
+    /// The base with this name.
+    async fn base_by_name(&self, name: &BaseName) -> Result<Base>;
+    /// What a base holds; employees are split by their status on `today`.
+    async fn base_counts(&self, base: BaseId, today: NaiveDate) -> Result<BaseCounts>;
+    /// Deletes every HR record of a base, keeping the base itself.
+    async fn clear_base(&self, base: BaseId) -> Result<()>;
+    /// Replaces the HR data of `to` by a copy of `from`'s, identifiers
+    /// included, in one transaction.
+    async fn copy_base(&self, from: BaseId, to: BaseId) -> Result<()>;
+    /// Reserves `count` consecutive identifiers for `entity` in `base` and
+    /// returns the first.
+    async fn reserve_ids(&self, base: BaseId, entity: Entity, count: i64) -> Result<i64>;
+
+    /// Stores legal units.
+    async fn insert_legal_units(&self, rows: &[LegalUnit]) -> Result<()>;
+    /// The legal units of a base.
+    async fn list_legal_units(&self, base: BaseId) -> Result<Vec<LegalUnit>>;
+    /// Stores establishments.
+    async fn insert_establishments(&self, rows: &[Establishment]) -> Result<()>;
+    /// The establishments of a base.
+    async fn list_establishments(&self, base: BaseId) -> Result<Vec<Establishment>>;
+    /// Stores departments (parents before children).
+    async fn insert_departments(&self, rows: &[Department]) -> Result<()>;
+    /// The departments of a base.
+    async fn list_departments(&self, base: BaseId) -> Result<Vec<Department>>;
+    /// Names the head of a department; the head must be an employee of the base.
+    async fn set_department_head(
+        &self,
+        base: BaseId,
+        department: DepartmentId,
+        head: Option<EmployeeId>,
+    ) -> Result<()>;
+
+    /// Stores personnel-file sections.
+    async fn insert_sections(&self, rows: &[Section]) -> Result<()>;
+    /// The personnel-file sections of a base.
+    async fn list_sections(&self, base: BaseId) -> Result<Vec<Section>>;
+    /// Stores personnel-file fields.
+    async fn insert_section_fields(&self, rows: &[SectionField]) -> Result<()>;
+    /// The personnel-file fields of a base.
+    async fn list_section_fields(&self, base: BaseId) -> Result<Vec<SectionField>>;
+
+    /// Stores employees (managers before the people they manage).
+    async fn insert_employees(&self, rows: &[Employee]) -> Result<()>;
+    /// Creates an employee, checking custom fields against the base's sections.
+    async fn create_employee(&self, base: BaseId, data: &EmployeeData) -> Result<Employee>;
+    /// Replaces an employee's data.
+    async fn update_employee(
+        &self,
+        base: BaseId,
+        id: EmployeeId,
+        data: &EmployeeData,
+    ) -> Result<Employee>;
+    /// One employee.
+    async fn get_employee(&self, base: BaseId, id: EmployeeId) -> Result<Employee>;
+    /// Up to `limit` employees with identifiers above `after`, in identifier order.
+    async fn list_employees(
+        &self,
+        base: BaseId,
+        after: Option<EmployeeId>,
+        limit: u32,
+    ) -> Result<Vec<Employee>>;
+
+    /// Stores absence accounts.
+    async fn insert_absence_accounts(&self, rows: &[AbsenceAccount]) -> Result<()>;
+    /// The absence accounts of a base.
+    async fn list_absence_accounts(&self, base: BaseId) -> Result<Vec<AbsenceAccount>>;
+    /// Stores leave periods as they are (no overlap check: the caller built
+    /// them without overlaps).
+    async fn insert_leave_periods(&self, rows: &[LeavePeriod]) -> Result<()>;
+    /// Creates a leave period: refuses an inactive account, a period that
+    /// covers no working half day, or one that overlaps a pending or approved
+    /// period of the same employee; counts its working half days.
+    async fn create_leave_period(&self, base: BaseId, new: &NewLeavePeriod) -> Result<LeavePeriod>;
+    /// Moves a leave period through its workflow.
+    async fn set_leave_status(
+        &self,
+        base: BaseId,
+        id: LeavePeriodId,
+        status: LeaveStatus,
+    ) -> Result<LeavePeriod>;
+    /// The leave periods of one employee, by start.
+    async fn list_leave_periods(
+        &self,
+        base: BaseId,
+        employee: EmployeeId,
+    ) -> Result<Vec<LeavePeriod>>;
+
+    /// Stores expense natures.
+    async fn insert_expense_natures(&self, rows: &[ExpenseNature]) -> Result<()>;
+    /// The expense natures of a base.
+    async fn list_expense_natures(&self, base: BaseId) -> Result<Vec<ExpenseNature>>;
+    /// Stores analytics axes.
+    async fn insert_axes(&self, rows: &[Axis]) -> Result<()>;
+    /// The analytics axes of a base.
+    async fn list_axes(&self, base: BaseId) -> Result<Vec<Axis>>;
+    /// Stores analytics axis sections.
+    async fn insert_axis_sections(&self, rows: &[AxisSection]) -> Result<()>;
+    /// The analytics axis sections of a base.
+    async fn list_axis_sections(&self, base: BaseId) -> Result<Vec<AxisSection>>;
+    /// Stores expense claims.
+    async fn insert_expense_claims(&self, rows: &[ExpenseClaim]) -> Result<()>;
+    /// The expense claims of one employee.
+    async fn list_expense_claims(
+        &self,
+        base: BaseId,
+        owner: EmployeeId,
+    ) -> Result<Vec<ExpenseClaim>>;
+    /// Stores expense items.
+    async fn insert_expense_items(&self, rows: &[ExpenseItem]) -> Result<()>;
+    /// The items of one claim.
+    async fn list_expense_items(
+        &self,
+        base: BaseId,
+        claim: ExpenseClaimId,
+    ) -> Result<Vec<ExpenseItem>>;
+}
+
+/// A store shared by the server's tasks.
+pub type SharedStore = Arc<dyn Store>;
+
+/// Opens (creating if needed) the database at `url` and applies migrations.
+pub async fn open(url: &DatabaseUrl) -> Result<SharedStore> {
+    Ok(match url {
+        DatabaseUrl::Sqlite(path) => Arc::new(sqlite::SqliteStore::open(path).await?),
+        DatabaseUrl::Postgres(raw) => Arc::new(postgres::PgStore::open(raw).await?),
+    })
+}
+
+/// Fails with [`StoreError::SchemaTooNew`] when the database holds a migration
+/// this binary does not know.
+fn check_schema_version(applied: Option<i64>, migrator: &sqlx::migrate::Migrator) -> Result<()> {
+    let supported = migrator.iter().map(|m| m.version).max().unwrap_or(0);
+    match applied {
+        Some(found) if found > supported => Err(StoreError::SchemaTooNew { found, supported }),
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,55 @@
+//! The server backend: PostgreSQL, shared by any number of relais processes.
+
+use sqlx::postgres::PgPoolOptions;
+use sqlx::PgPool;
+use std::time::Duration;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// The HR base in a PostgreSQL database.
+#[derive(Clone)]
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl std::fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PgStore")
+    }
+}
+
+impl PgStore {
+    const BACKEND: &'static str = "postgres";
+
+    /// Connects to `url` and applies migrations.
+    pub async fn open(url: &str) -> Result<Self> {
+        let shown = crate::DatabaseUrl::Postgres(url.to_owned()).redacted();
+        let connect_error = |reason: String| StoreError::Connect {
+            url: shown.clone(),
+            reason,
+        };
+        let pool = PgPoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect(url)
+            .await
+            .map_err(|e| connect_error(e.to_string()))?;
+        let applied: Option<i64> =
+            match sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations")
+                .fetch_one(&pool)
+                .await
+            {
+                Ok(v) => v,
+                Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42P01") => None,
+                Err(e) => return Err(connect_error(e.to_string())),
+            };
+        crate::check_schema_version(applied, &MIGRATOR)?;
+        MIGRATOR
+            .run(&pool)
+            .await
+            .map_err(|e| StoreError::Migrate(e.to_string()))?;
+        Ok(Self { pool })
+    }
+}
+
+sql_store!(PgStore, sqlx::Postgres);

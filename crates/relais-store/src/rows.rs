@@ -1,0 +1,751 @@
+//! Rows as stored, and their conversion to domain types (which re-parses every
+//! value, so a hand-edited database cannot smuggle in an invalid record).
+
+use crate::error::StoreError;
+use chrono::{DateTime, NaiveDate, Utc};
+use relais_core::absence::{AbsenceAccount, LeavePeriod, LeaveSource, LeaveSpan, LeaveStatus};
+use relais_core::base::{Base, BaseName};
+use relais_core::calendar::{HalfDaySlot, HolidayCalendar, WorkCalendar, WorkingWeek};
+use relais_core::employee::{
+    Contract, Csp, Email, Employee, EmployeeData, EmployeeNumber, FieldCode, FieldKind, Section,
+    SectionField,
+};
+use relais_core::expense::{
+    warnings_from_str, Axis, AxisSection, ClaimStatus, Currency, ExpenseClaim, ExpenseItem,
+    ExpenseNature, ItemAmounts, Money,
+};
+use relais_core::ids::*;
+use relais_core::org::{
+    Address, Code, Department, Establishment, LegalUnit, Name, Siren, Siret, TimeZone,
+};
+use relais_core::DomainError;
+
+/// Column lists, shared by inserts, selects and base copies. `base_id` comes first.
+pub mod columns {
+    /// `legal_units`.
+    pub const LEGAL_UNITS: &[&str] = &[
+        "base_id",
+        "id",
+        "name",
+        "siren",
+        "country",
+        "created_at",
+        "modified_at",
+    ];
+    /// `establishments`.
+    pub const ESTABLISHMENTS: &[&str] = &[
+        "base_id",
+        "id",
+        "legal_unit_id",
+        "name",
+        "code",
+        "siret",
+        "time_zone",
+        "address_line",
+        "postal_code",
+        "city",
+        "country",
+        "working_days",
+        "holidays",
+        "archived",
+        "created_at",
+        "modified_at",
+    ];
+    /// `departments`.
+    pub const DEPARTMENTS: &[&str] = &[
+        "base_id",
+        "id",
+        "parent_id",
+        "code",
+        "name",
+        "head_id",
+        "position",
+        "active",
+        "created_at",
+        "modified_at",
+    ];
+    /// `sections`.
+    pub const SECTIONS: &[&str] = &[
+        "base_id",
+        "id",
+        "code",
+        "name",
+        "standard",
+        "created_at",
+        "modified_at",
+    ];
+    /// `section_fields`.
+    pub const SECTION_FIELDS: &[&str] = &[
+        "base_id",
+        "id",
+        "section_id",
+        "code",
+        "name",
+        "kind",
+        "choices",
+        "created_at",
+        "modified_at",
+    ];
+    /// `employees`.
+    pub const EMPLOYEES: &[&str] = &[
+        "base_id",
+        "id",
+        "employee_number",
+        "first_name",
+        "last_name",
+        "mail",
+        "login",
+        "birth_date",
+        "establishment_id",
+        "department_id",
+        "manager_id",
+        "job_title",
+        "csp",
+        "profession",
+        "contract_start",
+        "contract_end",
+        "extended_data",
+        "created_at",
+        "modified_at",
+    ];
+    /// `absence_accounts`.
+    pub const ABSENCE_ACCOUNTS: &[&str] = &[
+        "base_id",
+        "id",
+        "name",
+        "category",
+        "unit",
+        "active",
+        "created_at",
+        "modified_at",
+    ];
+    /// `leave_periods`.
+    pub const LEAVE_PERIODS: &[&str] = &[
+        "base_id",
+        "id",
+        "employee_id",
+        "account_id",
+        "start_date",
+        "start_half",
+        "end_date",
+        "end_half",
+        "start_slot",
+        "end_slot",
+        "half_days",
+        "status",
+        "comment",
+        "source",
+        "created_at",
+        "modified_at",
+        "cancelled_at",
+    ];
+    /// `expense_natures`.
+    pub const EXPENSE_NATURES: &[&str] = &[
+        "base_id",
+        "id",
+        "name",
+        "cap_minor",
+        "cap_currency",
+        "mileage",
+        "enabled",
+        "created_at",
+        "modified_at",
+    ];
+    /// `axes`.
+    pub const AXES: &[&str] = &["base_id", "id", "code", "name", "created_at", "modified_at"];
+    /// `axis_sections`.
+    pub const AXIS_SECTIONS: &[&str] = &[
+        "base_id",
+        "id",
+        "axis_id",
+        "code",
+        "name",
+        "created_at",
+        "modified_at",
+    ];
+    /// `expense_claims`.
+    pub const EXPENSE_CLAIMS: &[&str] = &[
+        "base_id",
+        "id",
+        "owner_id",
+        "name",
+        "status",
+        "currency",
+        "declared_on",
+        "created_at",
+        "modified_at",
+    ];
+    /// `expense_items`.
+    pub const EXPENSE_ITEMS: &[&str] = &[
+        "base_id",
+        "id",
+        "claim_id",
+        "owner_id",
+        "nature_id",
+        "purchased_on",
+        "currency",
+        "gross",
+        "net",
+        "vat",
+        "reimbursed",
+        "quantity",
+        "mileage_km",
+        "attendees",
+        "axis_sections",
+        "warnings",
+        "merchant",
+        "comment",
+        "created_at",
+        "modified_at",
+    ];
+
+    /// Every table of a base with its columns, referenced tables first.
+    pub const TABLES: &[(&str, &[&str])] = &[
+        ("legal_units", LEGAL_UNITS),
+        ("establishments", ESTABLISHMENTS),
+        ("departments", DEPARTMENTS),
+        ("sections", SECTIONS),
+        ("section_fields", SECTION_FIELDS),
+        ("employees", EMPLOYEES),
+        ("absence_accounts", ABSENCE_ACCOUNTS),
+        ("leave_periods", LEAVE_PERIODS),
+        ("expense_natures", EXPENSE_NATURES),
+        ("axes", AXES),
+        ("axis_sections", AXIS_SECTIONS),
+        ("expense_claims", EXPENSE_CLAIMS),
+        ("expense_items", EXPENSE_ITEMS),
+    ];
+}
+
+fn corrupt(entity: &'static str) -> impl Fn(DomainError) -> StoreError {
+    move |e| StoreError::Corrupt {
+        entity,
+        message: e.to_string(),
+    }
+}
+
+fn json<T: serde::de::DeserializeOwned>(entity: &'static str, raw: &str) -> Result<T, StoreError> {
+    serde_json::from_str(raw).map_err(|e| StoreError::Corrupt {
+        entity,
+        message: e.to_string(),
+    })
+}
+
+/// A row of `bases`.
+#[derive(sqlx::FromRow)]
+pub struct BaseRow {
+    id: i64,
+    name: String,
+    kind: String,
+    created_at: DateTime<Utc>,
+    modified_at: DateTime<Utc>,
+}
+
+impl TryFrom<BaseRow> for Base {
+    type Error = StoreError;
+    fn try_from(r: BaseRow) -> Result<Self, StoreError> {
+        let c = corrupt("base");
+        Ok(Base {
+            id: BaseId(r.id),
+            name: BaseName::parse(&r.name).map_err(&c)?,
+            kind: r.kind.parse().map_err(&c)?,
+            created_at: r.created_at,
+            modified_at: r.modified_at,
+        })
+    }
+}
+
+/// A row of `legal_units`.
+#[derive(sqlx::FromRow)]
+pub struct LegalUnitRow {
+    base_id: i64,
+    id: i64,
+    name: String,
+    siren: String,
+    country: String,
+    created_at: DateTime<Utc>,
+    modified_at: DateTime<Utc>,
+}
+
+impl TryFrom<LegalUnitRow> for LegalUnit {
+    type Error = StoreError;
+    fn try_from(r: LegalUnitRow) -> Result<Self, StoreError> {
+        let c = corrupt("legal unit");
+        Ok(LegalUnit {
+            base_id: BaseId(r.base_id),
+            id: LegalUnitId(r.id),
+            name: Name::parse("name", &r.name).map_err(&c)?,
+            siren: Siren::parse(&r.siren).map_err(&c)?,
+            country: r.country,
+            created_at: r.created_at,
+            modified_at: r.modified_at,
+        })
+    }
+}
+
+/// A row of `establishments`.
+#[derive(sqlx::FromRow)]
+pub struct EstablishmentRow {
+    base_id: i64,
+    id: i64,
+    legal_unit_id: i64,
+    name: String,
+    code: String,
+    siret: String,
+    time_zone: String,
+    address_line: String,
+    postal_code: String,
+    city: String,
+    country: String,
+    working_days: String,
+    holidays: String,
+    archived: bool,
+    created_at: DateTime<Utc>,
+    modified_at: DateTime<Utc>,
+}
+
+impl TryFrom<EstablishmentRow> for Establishment {
+    type Error = StoreError;
+    fn try_from(r: EstablishmentRow) -> Result<Self, StoreError> {
+        let c = corrupt("establishment");
+        Ok(Establishment {
+            base_id: BaseId(r.base_id),
+            id: EstablishmentId(r.id),
+            legal_unit_id: LegalUnitId(r.legal_unit_id),
+            name: Name::parse("name", &r.name).map_err(&c)?,
+            code: Code::parse("code", &r.code).map_err(&c)?,
+            siret: Siret::parse(&r.siret).map_err(&c)?,
+            time_zone: TimeZone::parse(&r.time_zone).map_err(&c)?,
+            address: Address {
+                line: r.address_line,
+                postal_code: r.postal_code,
+                city: r.city,
+                country: r.country,
+            },
+            calendar: calendar_from(&r.working_days, &r.holidays)?,
+            archived: r.archived,
+            created_at: r.created_at,
+            modified_at: r.modified_at,
+        })
+    }
+}
+
+/// Rebuilds a working calendar from its stored columns.
+pub fn calendar_from(working_days: &str, holidays: &str) -> Result<WorkCalendar, StoreError> {
+    let c = corrupt("establishment");
+    Ok(WorkCalendar {
+        week: WorkingWeek::parse(working_days).map_err(&c)?,
+        holidays: holidays.parse::<HolidayCalendar>().map_err(&c)?,
+    })
+}
+
+/// A row of `departments`.
+#[derive(sqlx::FromRow)]
+pub struct DepartmentRow {
+    base_id: i64,
+    id: i64,
+    parent_id: Option<i64>,
+    code: String,
+    name: String,
+    head_id: Option<i64>,
+    position: i32,
+    active: bool,
+    created_at: DateTime<Utc>,
+    modified_at: DateTime<Utc>,
+}
+
+impl TryFrom<DepartmentRow> for Department {
+    type Error = StoreError;
+    fn try_from(r: DepartmentRow) -> Result<Self, StoreError> {
+        let c = corrupt("department");
+        Ok(Department {
+            base_id: BaseId(r.base_id),
+            id: DepartmentId(r.id),
+            parent_id: r.parent_id.map(DepartmentId),
+            code: Code::parse("code", &r.code).map_err(&c)?,
+            name: Name::parse("name", &r.name).map_err(&c)?,
+            head_id: r.head_id.map(EmployeeId),
+            position: r.position,
+            active: r.active,
+            created_at: r.created_at,
+            modified_at: r.modified_at,
+        })
+    }
+}
+
+/// A row of `sections`.
+#[derive(sqlx::FromRow)]
+pub struct SectionRow {
+    base_id: i64,
+    id: i64,
+    code: String,
+    name: String,
+    standard: bool,
+    created_at: DateTime<Utc>,
+    modified_at: DateTime<Utc>,
+}
+
+impl TryFrom<SectionRow> for Section {
+    type Error = StoreError;
+    fn try_from(r: SectionRow) -> Result<Self, StoreError> {
+        Ok(Section {
+            base_id: BaseId(r.base_id),
+            id: SectionId(r.id),
+            code: r.code,
+            name: Name::parse("name", &r.name).map_err(corrupt("section"))?,
+            standard: r.standard,
+            created_at: r.created_at,
+            modified_at: r.modified_at,
+        })
+    }
+}
+
+/// A row of `section_fields`.
+#[derive(sqlx::FromRow)]
+pub struct SectionFieldRow {
+    base_id: i64,
+    id: i64,
+    section_id: i64,
+    code: String,
+    name: String,
+    kind: String,
+    choices: String,
+    created_at: DateTime<Utc>,
+    modified_at: DateTime<Utc>,
+}
+
+impl TryFrom<SectionFieldRow> for SectionField {
+    type Error = StoreError;
+    fn try_from(r: SectionFieldRow) -> Result<Self, StoreError> {
+        let c = corrupt("section field");
+        Ok(SectionField {
+            base_id: BaseId(r.base_id),
+            id: SectionFieldId(r.id),
+            section_id: SectionId(r.section_id),
+            code: FieldCode::parse(&r.code).map_err(&c)?,
+            name: Name::parse("name", &r.name).map_err(&c)?,
+            kind: FieldKind::from_code(&r.kind, json("section field", &r.choices)?).map_err(&c)?,
+            created_at: r.created_at,
+            modified_at: r.modified_at,
+        })
+    }
+}
+
+/// The stored `choices` of a field type.
+pub fn field_choices(kind: &FieldKind) -> String {
+    match kind {
+        FieldKind::Choice(values) => serde_json::to_string(values).expect("strings serialise"),
+        _ => "[]".to_owned(),
+    }
+}
+
+/// A row of `employees`.
+#[derive(sqlx::FromRow)]
+pub struct EmployeeRow {
+    base_id: i64,
+    id: i64,
+    employee_number: String,
+    first_name: String,
+    last_name: String,
+    mail: String,
+    login: String,
+    birth_date: Option<NaiveDate>,
+    establishment_id: i64,
+    department_id: Option<i64>,
+    manager_id: Option<i64>,
+    job_title: Option<String>,
+    csp: Option<String>,
+    profession: Option<String>,
+    contract_start: NaiveDate,
+    contract_end: Option<NaiveDate>,
+    extended_data: String,
+    created_at: DateTime<Utc>,
+    modified_at: DateTime<Utc>,
+}
+
+impl TryFrom<EmployeeRow> for Employee {
+    type Error = StoreError;
+    fn try_from(r: EmployeeRow) -> Result<Self, StoreError> {
+        let c = corrupt("employee");
+        Ok(Employee {
+            base_id: BaseId(r.base_id),
+            id: EmployeeId(r.id),
+            data: EmployeeData {
+                employee_number: EmployeeNumber::parse(&r.employee_number).map_err(&c)?,
+                first_name: Name::parse("firstName", &r.first_name).map_err(&c)?,
+                last_name: Name::parse("lastName", &r.last_name).map_err(&c)?,
+                mail: Email::parse(&r.mail).map_err(&c)?,
+                login: r.login,
+                birth_date: r.birth_date,
+                establishment_id: EstablishmentId(r.establishment_id),
+                department_id: r.department_id.map(DepartmentId),
+                manager_id: r.manager_id.map(EmployeeId),
+                job_title: r.job_title,
+                csp: r
+                    .csp
+                    .as_deref()
+                    .map(str::parse::<Csp>)
+                    .transpose()
+                    .map_err(&c)?,
+                profession: r.profession,
+                contract: Contract::new(r.contract_start, r.contract_end).map_err(&c)?,
+                extended_data: json("employee", &r.extended_data)?,
+            },
+            created_at: r.created_at,
+            modified_at: r.modified_at,
+        })
+    }
+}
+
+/// A row of `absence_accounts`.
+#[derive(sqlx::FromRow)]
+pub struct AbsenceAccountRow {
+    base_id: i64,
+    id: i64,
+    name: String,
+    category: String,
+    unit: String,
+    active: bool,
+    created_at: DateTime<Utc>,
+    modified_at: DateTime<Utc>,
+}
+
+impl TryFrom<AbsenceAccountRow> for AbsenceAccount {
+    type Error = StoreError;
+    fn try_from(r: AbsenceAccountRow) -> Result<Self, StoreError> {
+        let c = corrupt("absence account");
+        Ok(AbsenceAccount {
+            base_id: BaseId(r.base_id),
+            id: AbsenceAccountId(r.id),
+            name: Name::parse("name", &r.name).map_err(&c)?,
+            category: r.category.parse().map_err(&c)?,
+            unit: r.unit.parse().map_err(&c)?,
+            active: r.active,
+            created_at: r.created_at,
+            modified_at: r.modified_at,
+        })
+    }
+}
+
+/// A row of `leave_periods`.
+#[derive(sqlx::FromRow)]
+pub struct LeavePeriodRow {
+    base_id: i64,
+    id: i64,
+    employee_id: i64,
+    account_id: i64,
+    start_date: NaiveDate,
+    start_half: String,
+    end_date: NaiveDate,
+    end_half: String,
+    half_days: i32,
+    status: String,
+    comment: Option<String>,
+    source: String,
+    created_at: DateTime<Utc>,
+    modified_at: DateTime<Utc>,
+    cancelled_at: Option<DateTime<Utc>>,
+}
+
+impl TryFrom<LeavePeriodRow> for LeavePeriod {
+    type Error = StoreError;
+    fn try_from(r: LeavePeriodRow) -> Result<Self, StoreError> {
+        let c = corrupt("leave period");
+        let start = HalfDaySlot::new(r.start_date, r.start_half.parse().map_err(&c)?);
+        let end = HalfDaySlot::new(r.end_date, r.end_half.parse().map_err(&c)?);
+        Ok(LeavePeriod {
+            base_id: BaseId(r.base_id),
+            id: LeavePeriodId(r.id),
+            employee_id: EmployeeId(r.employee_id),
+            account_id: AbsenceAccountId(r.account_id),
+            span: LeaveSpan::new(start, end).map_err(&c)?,
+            half_days: u32::try_from(r.half_days).unwrap_or(0),
+            status: r.status.parse::<LeaveStatus>().map_err(&c)?,
+            comment: r.comment,
+            source: LeaveSource::parse(&r.source).map_err(&c)?,
+            created_at: r.created_at,
+            modified_at: r.modified_at,
+            cancelled_at: r.cancelled_at,
+        })
+    }
+}
+
+/// A row of `expense_natures`.
+#[derive(sqlx::FromRow)]
+pub struct ExpenseNatureRow {
+    base_id: i64,
+    id: i64,
+    name: String,
+    cap_minor: Option<i64>,
+    cap_currency: Option<String>,
+    mileage: bool,
+    enabled: bool,
+    created_at: DateTime<Utc>,
+    modified_at: DateTime<Utc>,
+}
+
+impl TryFrom<ExpenseNatureRow> for ExpenseNature {
+    type Error = StoreError;
+    fn try_from(r: ExpenseNatureRow) -> Result<Self, StoreError> {
+        let c = corrupt("expense nature");
+        let cap = match (r.cap_minor, r.cap_currency) {
+            (Some(minor), Some(cur)) => Some(Money {
+                minor,
+                currency: Currency::parse(&cur).map_err(&c)?,
+            }),
+            _ => None,
+        };
+        Ok(ExpenseNature {
+            base_id: BaseId(r.base_id),
+            id: ExpenseNatureId(r.id),
+            name: Name::parse("name", &r.name).map_err(&c)?,
+            cap,
+            mileage: r.mileage,
+            enabled: r.enabled,
+            created_at: r.created_at,
+            modified_at: r.modified_at,
+        })
+    }
+}
+
+/// A row of `axes`.
+#[derive(sqlx::FromRow)]
+pub struct AxisRow {
+    base_id: i64,
+    id: i64,
+    code: String,
+    name: String,
+    created_at: DateTime<Utc>,
+    modified_at: DateTime<Utc>,
+}
+
+impl TryFrom<AxisRow> for Axis {
+    type Error = StoreError;
+    fn try_from(r: AxisRow) -> Result<Self, StoreError> {
+        Ok(Axis {
+            base_id: BaseId(r.base_id),
+            id: AxisId(r.id),
+            code: r.code,
+            name: Name::parse("name", &r.name).map_err(corrupt("axis"))?,
+            created_at: r.created_at,
+            modified_at: r.modified_at,
+        })
+    }
+}
+
+/// A row of `axis_sections`.
+#[derive(sqlx::FromRow)]
+pub struct AxisSectionRow {
+    base_id: i64,
+    id: i64,
+    axis_id: i64,
+    code: String,
+    name: String,
+    created_at: DateTime<Utc>,
+    modified_at: DateTime<Utc>,
+}
+
+impl TryFrom<AxisSectionRow> for AxisSection {
+    type Error = StoreError;
+    fn try_from(r: AxisSectionRow) -> Result<Self, StoreError> {
+        Ok(AxisSection {
+            base_id: BaseId(r.base_id),
+            id: AxisSectionId(r.id),
+            axis_id: AxisId(r.axis_id),
+            code: r.code,
+            name: Name::parse("name", &r.name).map_err(corrupt("axis section"))?,
+            created_at: r.created_at,
+            modified_at: r.modified_at,
+        })
+    }
+}
+
+/// A row of `expense_claims`.
+#[derive(sqlx::FromRow)]
+pub struct ExpenseClaimRow {
+    base_id: i64,
+    id: i64,
+    owner_id: i64,
+    name: String,
+    status: i32,
+    currency: String,
+    declared_on: Option<NaiveDate>,
+    created_at: DateTime<Utc>,
+    modified_at: DateTime<Utc>,
+}
+
+impl TryFrom<ExpenseClaimRow> for ExpenseClaim {
+    type Error = StoreError;
+    fn try_from(r: ExpenseClaimRow) -> Result<Self, StoreError> {
+        let c = corrupt("expense claim");
+        Ok(ExpenseClaim {
+            base_id: BaseId(r.base_id),
+            id: ExpenseClaimId(r.id),
+            owner_id: EmployeeId(r.owner_id),
+            name: Name::parse("name", &r.name).map_err(&c)?,
+            status: ClaimStatus::from_id(r.status).map_err(&c)?,
+            currency: Currency::parse(&r.currency).map_err(&c)?,
+            declared_on: r.declared_on,
+            created_at: r.created_at,
+            modified_at: r.modified_at,
+        })
+    }
+}
+
+/// A row of `expense_items`.
+#[derive(sqlx::FromRow)]
+pub struct ExpenseItemRow {
+    base_id: i64,
+    id: i64,
+    claim_id: i64,
+    owner_id: i64,
+    nature_id: i64,
+    purchased_on: NaiveDate,
+    currency: String,
+    gross: i64,
+    net: i64,
+    vat: i64,
+    reimbursed: i64,
+    quantity: i32,
+    mileage_km: Option<i32>,
+    attendees: String,
+    axis_sections: String,
+    warnings: String,
+    merchant: Option<String>,
+    comment: Option<String>,
+    created_at: DateTime<Utc>,
+    modified_at: DateTime<Utc>,
+}
+
+impl TryFrom<ExpenseItemRow> for ExpenseItem {
+    type Error = StoreError;
+    fn try_from(r: ExpenseItemRow) -> Result<Self, StoreError> {
+        let c = corrupt("expense item");
+        let currency = Currency::parse(&r.currency).map_err(&c)?;
+        let amounts = ItemAmounts::new(currency, r.gross, r.vat, r.reimbursed).map_err(&c)?;
+        if amounts.net != r.net {
+            return Err(StoreError::Corrupt {
+                entity: "expense item",
+                message: format!("net {} is not gross {} minus VAT {}", r.net, r.gross, r.vat),
+            });
+        }
+        Ok(ExpenseItem {
+            base_id: BaseId(r.base_id),
+            id: ExpenseItemId(r.id),
+            claim_id: ExpenseClaimId(r.claim_id),
+            owner_id: EmployeeId(r.owner_id),
+            nature_id: ExpenseNatureId(r.nature_id),
+            purchased_on: r.purchased_on,
+            amounts,
+            quantity: r.quantity,
+            mileage_km: r.mileage_km,
+            attendees: json("expense item", &r.attendees)?,
+            axis_sections: json("expense item", &r.axis_sections)?,
+            warnings: warnings_from_str(&r.warnings).map_err(&c)?,
+            merchant: r.merchant,
+            comment: r.comment,
+            created_at: r.created_at,
+            modified_at: r.modified_at,
+        })
+    }
+}

@@ -1,0 +1,771 @@
+//! The SQL of the HR base, written once for both backends.
+//!
+//! Both databases accept the same statements with `$n` placeholders, so
+//! [`sql_store!`] expands one implementation of [`crate::Store`] per backend;
+//! each backend module only connects and migrates.
+
+/// `INSERT INTO table (cols) SELECT …` clause-free helpers.
+pub(crate) fn select_sql(table: &str, cols: &[&str], tail: &str) -> String {
+    format!("SELECT {} FROM {table} WHERE {tail}", cols.join(", "))
+}
+
+/// Inserts `rows` in multi-row statements of at most ~30,000 parameters.
+macro_rules! bulk_insert {
+    ($db:ty, $exec:expr, $table:literal, $cols:expr, $rows:expr, |$b:ident, $r:ident| $body:block) => {{
+        let cols: &[&str] = $cols;
+        let chunk = (30_000 / cols.len()).max(1);
+        for part in $rows.chunks(chunk) {
+            let mut qb = sqlx::QueryBuilder::<$db>::new(concat!("INSERT INTO ", $table, " ("));
+            qb.push(cols.join(", "));
+            qb.push(") ");
+            qb.push_values(part, |mut $b, $r| $body);
+            qb.build().execute(&mut *$exec).await?;
+        }
+    }};
+}
+
+/// Selects the rows of a table as domain records.
+macro_rules! select_rows {
+    ($exec:expr, $row:ty, $table:literal, $cols:expr, $tail:expr $(, $bind:expr)*) => {{
+        let sql = $crate::sql::select_sql($table, $cols, $tail);
+        let rows: Vec<$row> = sqlx::query_as(&sql)$(.bind($bind))*.fetch_all($exec).await?;
+        rows.into_iter().map(TryInto::try_into).collect::<$crate::Result<Vec<_>>>()
+    }};
+}
+
+macro_rules! sql_store {
+    ($store:ident, $db:ty) => {
+        use crate::rows::{self, columns};
+        use crate::{BaseCounts, Result, Store, StoreError};
+        use async_trait::async_trait;
+        use chrono::NaiveDate;
+        use relais_core::absence::*;
+        use relais_core::base::{Base, BaseKind, BaseName};
+        use relais_core::employee::{check_extended_data, Employee, EmployeeData, Section, SectionField};
+        use relais_core::expense::{warnings_to_string, Axis, AxisSection, ExpenseClaim, ExpenseItem, ExpenseNature};
+        use relais_core::ids::*;
+        use relais_core::org::{Department, Establishment, LegalUnit};
+        use relais_core::{now, DomainError};
+
+        type Conn = <$db as sqlx::Database>::Connection;
+
+        impl $store {
+            async fn reserve_in(conn: &mut Conn, base: BaseId, entity: Entity, count: i64) -> Result<i64> {
+                sqlx::query(
+                    "INSERT INTO id_sequences (base_id, entity, next_id) VALUES ($1, $2, 1) \
+                     ON CONFLICT (base_id, entity) DO NOTHING",
+                )
+                .bind(base.0)
+                .bind(entity.table())
+                .execute(&mut *conn)
+                .await?;
+                let next: i64 = sqlx::query_scalar(
+                    "UPDATE id_sequences SET next_id = next_id + $3 \
+                     WHERE base_id = $1 AND entity = $2 RETURNING next_id",
+                )
+                .bind(base.0)
+                .bind(entity.table())
+                .bind(count)
+                .fetch_one(&mut *conn)
+                .await?;
+                Ok(next - count)
+            }
+
+            async fn exists(conn: &mut Conn, table: &str, base: BaseId, id: i64) -> Result<bool> {
+                let sql = format!("SELECT COUNT(*) FROM {table} WHERE base_id = $1 AND id = $2");
+                let n: i64 = sqlx::query_scalar(&sql).bind(base.0).bind(id).fetch_one(&mut *conn).await?;
+                Ok(n > 0)
+            }
+
+            /// Checks the references an employee makes, with a message naming each.
+            async fn check_employee_refs(
+                conn: &mut Conn,
+                base: BaseId,
+                id: Option<EmployeeId>,
+                data: &EmployeeData,
+            ) -> Result<()> {
+                if !Self::exists(conn, "establishments", base, data.establishment_id.0).await? {
+                    return Err(DomainError::new(
+                        "legalEntityId",
+                        format!("no establishment {} in this base", data.establishment_id),
+                    )
+                    .into());
+                }
+                if let Some(dep) = data.department_id {
+                    if !Self::exists(conn, "departments", base, dep.0).await? {
+                        return Err(DomainError::new("departmentId", format!("no department {dep} in this base")).into());
+                    }
+                }
+                if let Some(manager) = data.manager_id {
+                    if Some(manager) == id {
+                        return Err(DomainError::new("managerId", "an employee cannot be their own manager").into());
+                    }
+                    if !Self::exists(conn, "employees", base, manager.0).await? {
+                        return Err(DomainError::new("managerId", format!("no employee {manager} in this base")).into());
+                    }
+                }
+                Ok(())
+            }
+
+            async fn insert_employees_in(conn: &mut Conn, rows: &[Employee]) -> Result<()> {
+                bulk_insert!($db, conn, "employees", columns::EMPLOYEES, rows, |b, e| {
+                    let d = &e.data;
+                    b.push_bind(e.base_id.0)
+                        .push_bind(e.id.0)
+                        .push_bind(d.employee_number.as_str())
+                        .push_bind(d.first_name.as_str())
+                        .push_bind(d.last_name.as_str())
+                        .push_bind(d.mail.as_str())
+                        .push_bind(d.login.as_str())
+                        .push_bind(d.birth_date)
+                        .push_bind(d.establishment_id.0)
+                        .push_bind(d.department_id.map(|x| x.0))
+                        .push_bind(d.manager_id.map(|x| x.0))
+                        .push_bind(d.job_title.as_deref())
+                        .push_bind(d.csp.map(|c| c.code()))
+                        .push_bind(d.profession.as_deref())
+                        .push_bind(d.contract.start)
+                        .push_bind(d.contract.end)
+                        .push_bind(serde_json::Value::Object(d.extended_data.clone()).to_string())
+                        .push_bind(e.created_at)
+                        .push_bind(e.modified_at);
+                });
+                Ok(())
+            }
+
+            async fn insert_leave_periods_in(conn: &mut Conn, rows: &[LeavePeriod]) -> Result<()> {
+                bulk_insert!($db, conn, "leave_periods", columns::LEAVE_PERIODS, rows, |b, p| {
+                    b.push_bind(p.base_id.0)
+                        .push_bind(p.id.0)
+                        .push_bind(p.employee_id.0)
+                        .push_bind(p.account_id.0)
+                        .push_bind(p.span.start.date)
+                        .push_bind(p.span.start.half.as_str())
+                        .push_bind(p.span.end.date)
+                        .push_bind(p.span.end.half.as_str())
+                        .push_bind(p.span.start.ordinal())
+                        .push_bind(p.span.end.ordinal())
+                        .push_bind(p.half_days as i32)
+                        .push_bind(p.status.as_str())
+                        .push_bind(p.comment.as_deref())
+                        .push_bind(p.source.code())
+                        .push_bind(p.created_at)
+                        .push_bind(p.modified_at)
+                        .push_bind(p.cancelled_at);
+                });
+                Ok(())
+            }
+
+            async fn get_leave_period_in(conn: &mut Conn, base: BaseId, id: LeavePeriodId) -> Result<LeavePeriod> {
+                let found: Vec<LeavePeriod> = select_rows!(
+                    &mut *conn, rows::LeavePeriodRow, "leave_periods", columns::LEAVE_PERIODS,
+                    "base_id = $1 AND id = $2", base.0, id.0
+                )?;
+                found.into_iter().next().ok_or(StoreError::NotFound { entity: "leave period", key: id.to_string() })
+            }
+        }
+
+        #[async_trait]
+        impl Store for $store {
+            fn backend(&self) -> &'static str {
+                Self::BACKEND
+            }
+
+            async fn ping(&self) -> Result<()> {
+                sqlx::query("SELECT 1").execute(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn list_bases(&self) -> Result<Vec<Base>> {
+                let rows: Vec<rows::BaseRow> =
+                    sqlx::query_as("SELECT id, name, kind, created_at, modified_at FROM bases ORDER BY id")
+                        .fetch_all(&self.pool)
+                        .await?;
+                rows.into_iter().map(TryInto::try_into).collect()
+            }
+
+            async fn create_base(&self, name: &BaseName, kind: BaseKind) -> Result<Base> {
+                let now = now();
+                let row: rows::BaseRow = sqlx::query_as(
+                    "INSERT INTO bases (id, name, kind, created_at, modified_at) \
+                     SELECT COALESCE(MAX(id), 0) + 1, $1, $2, $3, $3 FROM bases \
+                     RETURNING id, name, kind, created_at, modified_at",
+                )
+                .bind(name.as_str())
+                .bind(kind.as_str())
+                .bind(now)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(|e| match StoreError::from(e) {
+                    StoreError::Conflict { .. } => StoreError::Conflict {
+                        field: "name",
+                        message: format!("a base named '{name}' already exists"),
+                    },
+                    other => other,
+                })?;
+                row.try_into()
+            }
+
+            async fn base_by_name(&self, name: &BaseName) -> Result<Base> {
+                let row: Option<rows::BaseRow> = sqlx::query_as(
+                    "SELECT id, name, kind, created_at, modified_at FROM bases WHERE name = $1",
+                )
+                .bind(name.as_str())
+                .fetch_optional(&self.pool)
+                .await?;
+                row.ok_or_else(|| StoreError::NotFound { entity: "base", key: format!("'{name}'") })?
+                    .try_into()
+            }
+
+            async fn base_counts(&self, base: BaseId, today: NaiveDate) -> Result<BaseCounts> {
+                let counts: BaseCounts = sqlx::query_as(
+                    "SELECT \
+                     (SELECT COUNT(*) FROM legal_units WHERE base_id = $1) AS legal_units, \
+                     (SELECT COUNT(*) FROM establishments WHERE base_id = $1) AS establishments, \
+                     (SELECT COUNT(*) FROM departments WHERE base_id = $1) AS departments, \
+                     (SELECT COUNT(*) FROM employees WHERE base_id = $1 AND contract_start <= $2 \
+                        AND (contract_end IS NULL OR contract_end >= $2)) AS active_employees, \
+                     (SELECT COUNT(*) FROM employees WHERE base_id = $1 AND contract_start > $2) AS future_employees, \
+                     (SELECT COUNT(*) FROM employees WHERE base_id = $1 AND contract_end < $2) AS former_employees, \
+                     (SELECT COUNT(*) FROM absence_accounts WHERE base_id = $1) AS absence_accounts, \
+                     (SELECT COUNT(*) FROM leave_periods WHERE base_id = $1) AS leave_periods, \
+                     (SELECT COUNT(*) FROM expense_claims WHERE base_id = $1) AS expense_claims, \
+                     (SELECT COUNT(*) FROM expense_items WHERE base_id = $1) AS expense_items",
+                )
+                .bind(base.0)
+                .bind(today)
+                .fetch_one(&self.pool)
+                .await?;
+                Ok(counts)
+            }
+
+            async fn clear_base(&self, base: BaseId) -> Result<()> {
+                let mut tx = self.pool.begin().await?;
+                for (table, _) in columns::TABLES.iter().rev() {
+                    sqlx::query(&format!("DELETE FROM {table} WHERE base_id = $1"))
+                        .bind(base.0)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                sqlx::query("DELETE FROM id_sequences WHERE base_id = $1").bind(base.0).execute(&mut *tx).await?;
+                sqlx::query("UPDATE bases SET modified_at = $2 WHERE id = $1")
+                    .bind(base.0)
+                    .bind(now())
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn copy_base(&self, from: BaseId, to: BaseId) -> Result<()> {
+                if from == to {
+                    return Err(DomainError::new("base", "a base cannot be copied onto itself").into());
+                }
+                let mut tx = self.pool.begin().await?;
+                for (table, _) in columns::TABLES.iter().rev() {
+                    sqlx::query(&format!("DELETE FROM {table} WHERE base_id = $1"))
+                        .bind(to.0)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                sqlx::query("DELETE FROM id_sequences WHERE base_id = $1").bind(to.0).execute(&mut *tx).await?;
+                for (table, cols) in columns::TABLES {
+                    let rest = cols[1..].join(", ");
+                    let sql = format!(
+                        "INSERT INTO {table} (base_id, {rest}) SELECT $1, {rest} FROM {table} WHERE base_id = $2"
+                    );
+                    sqlx::query(&sql).bind(to.0).bind(from.0).execute(&mut *tx).await?;
+                }
+                sqlx::query(
+                    "INSERT INTO id_sequences (base_id, entity, next_id) \
+                     SELECT $1, entity, next_id FROM id_sequences WHERE base_id = $2",
+                )
+                .bind(to.0)
+                .bind(from.0)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query("UPDATE bases SET modified_at = $2 WHERE id = $1")
+                    .bind(to.0)
+                    .bind(now())
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn reserve_ids(&self, base: BaseId, entity: Entity, count: i64) -> Result<i64> {
+                if count < 1 {
+                    return Err(DomainError::new("count", "reserve at least one identifier").into());
+                }
+                let mut tx = self.pool.begin().await?;
+                let first = Self::reserve_in(&mut tx, base, entity, count).await?;
+                tx.commit().await?;
+                Ok(first)
+            }
+
+            async fn insert_legal_units(&self, rows: &[LegalUnit]) -> Result<()> {
+                let mut tx = self.pool.begin().await?;
+                bulk_insert!($db, tx, "legal_units", columns::LEGAL_UNITS, rows, |b, u| {
+                    b.push_bind(u.base_id.0)
+                        .push_bind(u.id.0)
+                        .push_bind(u.name.as_str())
+                        .push_bind(u.siren.as_str())
+                        .push_bind(u.country.as_str())
+                        .push_bind(u.created_at)
+                        .push_bind(u.modified_at);
+                });
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn list_legal_units(&self, base: BaseId) -> Result<Vec<LegalUnit>> {
+                select_rows!(&self.pool, rows::LegalUnitRow, "legal_units", columns::LEGAL_UNITS,
+                    "base_id = $1 ORDER BY id", base.0)
+            }
+
+            async fn insert_establishments(&self, rows: &[Establishment]) -> Result<()> {
+                let mut tx = self.pool.begin().await?;
+                bulk_insert!($db, tx, "establishments", columns::ESTABLISHMENTS, rows, |b, e| {
+                    b.push_bind(e.base_id.0)
+                        .push_bind(e.id.0)
+                        .push_bind(e.legal_unit_id.0)
+                        .push_bind(e.name.as_str())
+                        .push_bind(e.code.as_str())
+                        .push_bind(e.siret.as_str())
+                        .push_bind(e.time_zone.name())
+                        .push_bind(e.address.line.as_str())
+                        .push_bind(e.address.postal_code.as_str())
+                        .push_bind(e.address.city.as_str())
+                        .push_bind(e.address.country.as_str())
+                        .push_bind(e.calendar.week.to_string())
+                        .push_bind(e.calendar.holidays.as_str())
+                        .push_bind(e.archived)
+                        .push_bind(e.created_at)
+                        .push_bind(e.modified_at);
+                });
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn list_establishments(&self, base: BaseId) -> Result<Vec<Establishment>> {
+                select_rows!(&self.pool, rows::EstablishmentRow, "establishments", columns::ESTABLISHMENTS,
+                    "base_id = $1 ORDER BY id", base.0)
+            }
+
+            async fn insert_departments(&self, rows: &[Department]) -> Result<()> {
+                let mut tx = self.pool.begin().await?;
+                bulk_insert!($db, tx, "departments", columns::DEPARTMENTS, rows, |b, d| {
+                    b.push_bind(d.base_id.0)
+                        .push_bind(d.id.0)
+                        .push_bind(d.parent_id.map(|p| p.0))
+                        .push_bind(d.code.as_str())
+                        .push_bind(d.name.as_str())
+                        .push_bind(d.head_id.map(|h| h.0))
+                        .push_bind(d.position)
+                        .push_bind(d.active)
+                        .push_bind(d.created_at)
+                        .push_bind(d.modified_at);
+                });
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn list_departments(&self, base: BaseId) -> Result<Vec<Department>> {
+                select_rows!(&self.pool, rows::DepartmentRow, "departments", columns::DEPARTMENTS,
+                    "base_id = $1 ORDER BY id", base.0)
+            }
+
+            async fn set_department_head(
+                &self,
+                base: BaseId,
+                department: DepartmentId,
+                head: Option<EmployeeId>,
+            ) -> Result<()> {
+                let mut tx = self.pool.begin().await?;
+                if let Some(h) = head {
+                    if !Self::exists(&mut tx, "employees", base, h.0).await? {
+                        return Err(DomainError::new("headID", format!("no employee {h} in this base")).into());
+                    }
+                }
+                let done = sqlx::query("UPDATE departments SET head_id = $3, modified_at = $4 WHERE base_id = $1 AND id = $2")
+                    .bind(base.0)
+                    .bind(department.0)
+                    .bind(head.map(|h| h.0))
+                    .bind(now())
+                    .execute(&mut *tx)
+                    .await?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::NotFound { entity: "department", key: department.to_string() });
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn insert_sections(&self, rows: &[Section]) -> Result<()> {
+                let mut tx = self.pool.begin().await?;
+                bulk_insert!($db, tx, "sections", columns::SECTIONS, rows, |b, s| {
+                    b.push_bind(s.base_id.0)
+                        .push_bind(s.id.0)
+                        .push_bind(s.code.as_str())
+                        .push_bind(s.name.as_str())
+                        .push_bind(s.standard)
+                        .push_bind(s.created_at)
+                        .push_bind(s.modified_at);
+                });
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn list_sections(&self, base: BaseId) -> Result<Vec<Section>> {
+                select_rows!(&self.pool, rows::SectionRow, "sections", columns::SECTIONS,
+                    "base_id = $1 ORDER BY id", base.0)
+            }
+
+            async fn insert_section_fields(&self, rows: &[SectionField]) -> Result<()> {
+                let mut tx = self.pool.begin().await?;
+                bulk_insert!($db, tx, "section_fields", columns::SECTION_FIELDS, rows, |b, f| {
+                    b.push_bind(f.base_id.0)
+                        .push_bind(f.id.0)
+                        .push_bind(f.section_id.0)
+                        .push_bind(f.code.as_str())
+                        .push_bind(f.name.as_str())
+                        .push_bind(f.kind.code())
+                        .push_bind(rows::field_choices(&f.kind))
+                        .push_bind(f.created_at)
+                        .push_bind(f.modified_at);
+                });
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn list_section_fields(&self, base: BaseId) -> Result<Vec<SectionField>> {
+                select_rows!(&self.pool, rows::SectionFieldRow, "section_fields", columns::SECTION_FIELDS,
+                    "base_id = $1 ORDER BY id", base.0)
+            }
+
+            async fn insert_employees(&self, rows: &[Employee]) -> Result<()> {
+                let mut tx = self.pool.begin().await?;
+                Self::insert_employees_in(&mut tx, rows).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn create_employee(&self, base: BaseId, data: &EmployeeData) -> Result<Employee> {
+                let fields = self.list_section_fields(base).await?;
+                check_extended_data(&data.extended_data, &fields)?;
+                let mut tx = self.pool.begin().await?;
+                Self::check_employee_refs(&mut tx, base, None, data).await?;
+                let id = Self::reserve_in(&mut tx, base, Entity::Employee, 1).await?;
+                let now = now();
+                let employee = Employee {
+                    base_id: base,
+                    id: EmployeeId(id),
+                    data: data.clone(),
+                    created_at: now,
+                    modified_at: now,
+                };
+                Self::insert_employees_in(&mut tx, std::slice::from_ref(&employee)).await?;
+                tx.commit().await?;
+                Ok(employee)
+            }
+
+            async fn update_employee(&self, base: BaseId, id: EmployeeId, data: &EmployeeData) -> Result<Employee> {
+                let fields = self.list_section_fields(base).await?;
+                check_extended_data(&data.extended_data, &fields)?;
+                let mut tx = self.pool.begin().await?;
+                Self::check_employee_refs(&mut tx, base, Some(id), data).await?;
+                let set = columns::EMPLOYEES[2..columns::EMPLOYEES.len() - 2]
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| format!("{c} = ${}", i + 3))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let modified_at = now();
+                let sql = format!("UPDATE employees SET {set}, modified_at = $18 WHERE base_id = $1 AND id = $2");
+                let done = sqlx::query(&sql)
+                    .bind(base.0)
+                    .bind(id.0)
+                    .bind(data.employee_number.as_str())
+                    .bind(data.first_name.as_str())
+                    .bind(data.last_name.as_str())
+                    .bind(data.mail.as_str())
+                    .bind(data.login.as_str())
+                    .bind(data.birth_date)
+                    .bind(data.establishment_id.0)
+                    .bind(data.department_id.map(|x| x.0))
+                    .bind(data.manager_id.map(|x| x.0))
+                    .bind(data.job_title.as_deref())
+                    .bind(data.csp.map(|c| c.code()))
+                    .bind(data.profession.as_deref())
+                    .bind(data.contract.start)
+                    .bind(data.contract.end)
+                    .bind(serde_json::Value::Object(data.extended_data.clone()).to_string())
+                    .bind(modified_at)
+                    .execute(&mut *tx)
+                    .await?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::NotFound { entity: "employee", key: id.to_string() });
+                }
+                tx.commit().await?;
+                self.get_employee(base, id).await
+            }
+
+            async fn get_employee(&self, base: BaseId, id: EmployeeId) -> Result<Employee> {
+                let found: Vec<Employee> = select_rows!(&self.pool, rows::EmployeeRow, "employees", columns::EMPLOYEES,
+                    "base_id = $1 AND id = $2", base.0, id.0)?;
+                found.into_iter().next().ok_or(StoreError::NotFound { entity: "employee", key: id.to_string() })
+            }
+
+            async fn list_employees(&self, base: BaseId, after: Option<EmployeeId>, limit: u32) -> Result<Vec<Employee>> {
+                select_rows!(&self.pool, rows::EmployeeRow, "employees", columns::EMPLOYEES,
+                    "base_id = $1 AND id > $2 ORDER BY id LIMIT $3",
+                    base.0, after.map_or(0, |a| a.0), i64::from(limit))
+            }
+
+            async fn insert_absence_accounts(&self, rows: &[AbsenceAccount]) -> Result<()> {
+                let mut tx = self.pool.begin().await?;
+                bulk_insert!($db, tx, "absence_accounts", columns::ABSENCE_ACCOUNTS, rows, |b, a| {
+                    b.push_bind(a.base_id.0)
+                        .push_bind(a.id.0)
+                        .push_bind(a.name.as_str())
+                        .push_bind(a.category.as_str())
+                        .push_bind(a.unit.as_str())
+                        .push_bind(a.active)
+                        .push_bind(a.created_at)
+                        .push_bind(a.modified_at);
+                });
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn list_absence_accounts(&self, base: BaseId) -> Result<Vec<AbsenceAccount>> {
+                select_rows!(&self.pool, rows::AbsenceAccountRow, "absence_accounts", columns::ABSENCE_ACCOUNTS,
+                    "base_id = $1 ORDER BY id", base.0)
+            }
+
+            async fn insert_leave_periods(&self, rows: &[LeavePeriod]) -> Result<()> {
+                let mut tx = self.pool.begin().await?;
+                Self::insert_leave_periods_in(&mut tx, rows).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn create_leave_period(&self, base: BaseId, new: &NewLeavePeriod) -> Result<LeavePeriod> {
+                let mut tx = self.pool.begin().await?;
+                // Touching the owner's row serialises concurrent requests for one employee.
+                let locked = sqlx::query("UPDATE employees SET modified_at = modified_at WHERE base_id = $1 AND id = $2")
+                    .bind(base.0)
+                    .bind(new.employee_id.0)
+                    .execute(&mut *tx)
+                    .await?;
+                if locked.rows_affected() == 0 {
+                    return Err(DomainError::new("ownerId", format!("no employee {} in this base", new.employee_id)).into());
+                }
+                let active: Option<bool> = sqlx::query_scalar("SELECT active FROM absence_accounts WHERE base_id = $1 AND id = $2")
+                    .bind(base.0)
+                    .bind(new.account_id.0)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                match active {
+                    None => return Err(DomainError::new("leaveAccountId", format!("no absence account {} in this base", new.account_id)).into()),
+                    Some(false) => return Err(DomainError::new("leaveAccountId", format!("absence account {} is closed", new.account_id)).into()),
+                    Some(true) => {}
+                }
+                let (days, holidays): (String, String) = sqlx::query_as(
+                    "SELECT s.working_days, s.holidays FROM employees e JOIN establishments s \
+                     ON s.base_id = e.base_id AND s.id = e.establishment_id WHERE e.base_id = $1 AND e.id = $2",
+                )
+                .bind(base.0)
+                .bind(new.employee_id.0)
+                .fetch_one(&mut *tx)
+                .await?;
+                let calendar = rows::calendar_from(&days, &holidays)?;
+                let half_days = new.span.working_half_days(&calendar);
+                if half_days == 0 {
+                    return Err(DomainError::new("leavePeriod", "the period covers no working half day of the employee's establishment").into());
+                }
+                let existing: Vec<(i64, i64, i64, String)> = sqlx::query_as(
+                    "SELECT id, start_slot, end_slot, status FROM leave_periods \
+                     WHERE base_id = $1 AND employee_id = $2 AND start_slot <= $3 AND end_slot >= $4 \
+                     AND status IN ('pending', 'approved')",
+                )
+                .bind(base.0)
+                .bind(new.employee_id.0)
+                .bind(new.span.end.ordinal())
+                .bind(new.span.start.ordinal())
+                .fetch_all(&mut *tx)
+                .await?;
+                let mut spans = Vec::with_capacity(existing.len());
+                for (id, start, end, status) in existing {
+                    let span = LeaveSpan::new(
+                        relais_core::calendar::HalfDaySlot::from_ordinal(start),
+                        relais_core::calendar::HalfDaySlot::from_ordinal(end),
+                    )
+                    .map_err(|e| StoreError::Corrupt { entity: "leave period", message: e.to_string() })?;
+                    let status = status.parse::<LeaveStatus>()
+                        .map_err(|e| StoreError::Corrupt { entity: "leave period", message: e.to_string() })?;
+                    spans.push((LeavePeriodId(id), span, status));
+                }
+                check_no_overlap(&new.span, spans)?;
+                let id = Self::reserve_in(&mut tx, base, Entity::LeavePeriod, 1).await?;
+                let now = now();
+                let period = LeavePeriod {
+                    base_id: base,
+                    id: LeavePeriodId(id),
+                    employee_id: new.employee_id,
+                    account_id: new.account_id,
+                    span: new.span,
+                    half_days,
+                    status: new.status,
+                    comment: new.comment.clone(),
+                    source: new.source.clone(),
+                    created_at: now,
+                    modified_at: now,
+                    cancelled_at: (new.status == LeaveStatus::Cancelled).then_some(now),
+                };
+                Self::insert_leave_periods_in(&mut tx, std::slice::from_ref(&period)).await?;
+                tx.commit().await?;
+                Ok(period)
+            }
+
+            async fn set_leave_status(&self, base: BaseId, id: LeavePeriodId, status: LeaveStatus) -> Result<LeavePeriod> {
+                let mut tx = self.pool.begin().await?;
+                let current = Self::get_leave_period_in(&mut tx, base, id).await?;
+                current.status.check_transition(status)?;
+                let now = now();
+                let cancelled_at = if status == LeaveStatus::Cancelled { Some(now) } else { current.cancelled_at };
+                sqlx::query("UPDATE leave_periods SET status = $3, modified_at = $4, cancelled_at = $5 WHERE base_id = $1 AND id = $2")
+                    .bind(base.0)
+                    .bind(id.0)
+                    .bind(status.as_str())
+                    .bind(now)
+                    .bind(cancelled_at)
+                    .execute(&mut *tx)
+                    .await?;
+                let updated = Self::get_leave_period_in(&mut tx, base, id).await?;
+                tx.commit().await?;
+                Ok(updated)
+            }
+
+            async fn list_leave_periods(&self, base: BaseId, employee: EmployeeId) -> Result<Vec<LeavePeriod>> {
+                select_rows!(&self.pool, rows::LeavePeriodRow, "leave_periods", columns::LEAVE_PERIODS,
+                    "base_id = $1 AND employee_id = $2 ORDER BY start_slot, id", base.0, employee.0)
+            }
+
+            async fn insert_expense_natures(&self, rows: &[ExpenseNature]) -> Result<()> {
+                let mut tx = self.pool.begin().await?;
+                bulk_insert!($db, tx, "expense_natures", columns::EXPENSE_NATURES, rows, |b, n| {
+                    b.push_bind(n.base_id.0)
+                        .push_bind(n.id.0)
+                        .push_bind(n.name.as_str())
+                        .push_bind(n.cap.map(|c| c.minor))
+                        .push_bind(n.cap.map(|c| c.currency.as_str().to_owned()))
+                        .push_bind(n.mileage)
+                        .push_bind(n.enabled)
+                        .push_bind(n.created_at)
+                        .push_bind(n.modified_at);
+                });
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn list_expense_natures(&self, base: BaseId) -> Result<Vec<ExpenseNature>> {
+                select_rows!(&self.pool, rows::ExpenseNatureRow, "expense_natures", columns::EXPENSE_NATURES,
+                    "base_id = $1 ORDER BY id", base.0)
+            }
+
+            async fn insert_axes(&self, rows: &[Axis]) -> Result<()> {
+                let mut tx = self.pool.begin().await?;
+                bulk_insert!($db, tx, "axes", columns::AXES, rows, |b, a| {
+                    b.push_bind(a.base_id.0)
+                        .push_bind(a.id.0)
+                        .push_bind(a.code.as_str())
+                        .push_bind(a.name.as_str())
+                        .push_bind(a.created_at)
+                        .push_bind(a.modified_at);
+                });
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn list_axes(&self, base: BaseId) -> Result<Vec<Axis>> {
+                select_rows!(&self.pool, rows::AxisRow, "axes", columns::AXES, "base_id = $1 ORDER BY id", base.0)
+            }
+
+            async fn insert_axis_sections(&self, rows: &[AxisSection]) -> Result<()> {
+                let mut tx = self.pool.begin().await?;
+                bulk_insert!($db, tx, "axis_sections", columns::AXIS_SECTIONS, rows, |b, s| {
+                    b.push_bind(s.base_id.0)
+                        .push_bind(s.id.0)
+                        .push_bind(s.axis_id.0)
+                        .push_bind(s.code.as_str())
+                        .push_bind(s.name.as_str())
+                        .push_bind(s.created_at)
+                        .push_bind(s.modified_at);
+                });
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn list_axis_sections(&self, base: BaseId) -> Result<Vec<AxisSection>> {
+                select_rows!(&self.pool, rows::AxisSectionRow, "axis_sections", columns::AXIS_SECTIONS,
+                    "base_id = $1 ORDER BY id", base.0)
+            }
+
+            async fn insert_expense_claims(&self, rows: &[ExpenseClaim]) -> Result<()> {
+                let mut tx = self.pool.begin().await?;
+                bulk_insert!($db, tx, "expense_claims", columns::EXPENSE_CLAIMS, rows, |b, c| {
+                    b.push_bind(c.base_id.0)
+                        .push_bind(c.id.0)
+                        .push_bind(c.owner_id.0)
+                        .push_bind(c.name.as_str())
+                        .push_bind(c.status.id())
+                        .push_bind(c.currency.as_str().to_owned())
+                        .push_bind(c.declared_on)
+                        .push_bind(c.created_at)
+                        .push_bind(c.modified_at);
+                });
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn list_expense_claims(&self, base: BaseId, owner: EmployeeId) -> Result<Vec<ExpenseClaim>> {
+                select_rows!(&self.pool, rows::ExpenseClaimRow, "expense_claims", columns::EXPENSE_CLAIMS,
+                    "base_id = $1 AND owner_id = $2 ORDER BY id", base.0, owner.0)
+            }
+
+            async fn insert_expense_items(&self, rows: &[ExpenseItem]) -> Result<()> {
+                let mut tx = self.pool.begin().await?;
+                bulk_insert!($db, tx, "expense_items", columns::EXPENSE_ITEMS, rows, |b, i| {
+                    b.push_bind(i.base_id.0)
+                        .push_bind(i.id.0)
+                        .push_bind(i.claim_id.0)
+                        .push_bind(i.owner_id.0)
+                        .push_bind(i.nature_id.0)
+                        .push_bind(i.purchased_on)
+                        .push_bind(i.amounts.currency.as_str().to_owned())
+                        .push_bind(i.amounts.gross)
+                        .push_bind(i.amounts.net)
+                        .push_bind(i.amounts.vat)
+                        .push_bind(i.amounts.reimbursed)
+                        .push_bind(i.quantity)
+                        .push_bind(i.mileage_km)
+                        .push_bind(serde_json::to_string(&i.attendees).expect("attendees serialise"))
+                        .push_bind(serde_json::to_string(&i.axis_sections).expect("ids serialise"))
+                        .push_bind(warnings_to_string(&i.warnings))
+                        .push_bind(i.merchant.as_deref())
+                        .push_bind(i.comment.as_deref())
+                        .push_bind(i.created_at)
+                        .push_bind(i.modified_at);
+                });
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn list_expense_items(&self, base: BaseId, claim: ExpenseClaimId) -> Result<Vec<ExpenseItem>> {
+                select_rows!(&self.pool, rows::ExpenseItemRow, "expense_items", columns::EXPENSE_ITEMS,
+                    "base_id = $1 AND claim_id = $2 ORDER BY id", base.0, claim.0)
+            }
+        }
+    };
+}

@@ -1,0 +1,67 @@
+//! The embedded backend: one SQLite file in the data directory.
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::SqlitePool;
+use std::path::Path;
+use std::time::Duration;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// The HR base in an SQLite file.
+#[derive(Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SqliteStore")
+    }
+}
+
+impl SqliteStore {
+    const BACKEND: &'static str = "sqlite";
+
+    /// Opens the file at `path` (creating it and its folder if needed) and
+    /// applies migrations.
+    pub async fn open(path: &Path) -> Result<Self> {
+        let url = format!("sqlite://{}", path.display());
+        let connect_error = |reason: String| StoreError::Connect {
+            url: url.clone(),
+            reason,
+        };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| connect_error(format!("cannot create {}: {e}", dir.display())))?;
+        }
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .map_err(|e| connect_error(e.to_string()))?;
+        let applied: Option<i64> =
+            match sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations")
+                .fetch_one(&pool)
+                .await
+            {
+                Ok(v) => v,
+                Err(sqlx::Error::Database(e)) if e.message().contains("no such table") => None,
+                Err(e) => return Err(connect_error(e.to_string())),
+            };
+        crate::check_schema_version(applied, &MIGRATOR)?;
+        MIGRATOR
+            .run(&pool)
+            .await
+            .map_err(|e| StoreError::Migrate(e.to_string()))?;
+        Ok(Self { pool })
+    }
+}
+
+sql_store!(SqliteStore, sqlx::Sqlite);

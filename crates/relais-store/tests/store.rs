@@ -1,0 +1,899 @@
+//! One storage suite, run against SQLite always and against PostgreSQL when
+//! `RELAIS_TEST_POSTGRES_URL` is set (each test in a fresh database).
+
+use chrono::NaiveDate;
+use relais_core::absence::*;
+use relais_core::base::{BaseKind, BaseName};
+use relais_core::calendar::{HalfDay, HalfDaySlot, HolidayCalendar, WorkCalendar, WorkingWeek};
+use relais_core::employee::*;
+use relais_core::expense::*;
+use relais_core::ids::*;
+use relais_core::now;
+use relais_core::org::*;
+use relais_store::{SharedStore, StoreError};
+use std::io::Write;
+use std::sync::Once;
+
+struct TestDb {
+    store: SharedStore,
+    reopen: Reopen,
+    _dir: Option<tempfile::TempDir>,
+}
+
+#[derive(Clone)]
+enum Reopen {
+    Sqlite(std::path::PathBuf),
+    Postgres(String),
+}
+
+impl Reopen {
+    async fn open(&self) -> Result<SharedStore, StoreError> {
+        match self {
+            Reopen::Sqlite(p) => {
+                relais_store::open(&relais_store::DatabaseUrl::Sqlite(p.clone())).await
+            }
+            Reopen::Postgres(u) => {
+                relais_store::open(&relais_store::DatabaseUrl::Postgres(u.clone())).await
+            }
+        }
+    }
+}
+
+async fn sqlite_db() -> TestDb {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("relais.db");
+    let reopen = Reopen::Sqlite(path);
+    TestDb {
+        store: reopen.open().await.unwrap(),
+        reopen,
+        _dir: Some(dir),
+    }
+}
+
+static SKIP_NOTICE: Once = Once::new();
+
+/// A fresh PostgreSQL database, or `None` (with a notice) when no server is configured.
+async fn postgres_db() -> Option<TestDb> {
+    let Ok(admin_url) = std::env::var("RELAIS_TEST_POSTGRES_URL") else {
+        SKIP_NOTICE.call_once(|| {
+            // Written past the test harness's capture so that it shows in every run.
+            let _ = writeln!(
+                std::io::stderr(),
+                "relais-store: PostgreSQL tests skipped: RELAIS_TEST_POSTGRES_URL is not set"
+            );
+        });
+        return None;
+    };
+    use sqlx::Connection;
+    let mut admin = sqlx::PgConnection::connect(&admin_url)
+        .await
+        .expect("RELAIS_TEST_POSTGRES_URL is set but the server does not answer");
+    let name = format!("relais_t_{}_{}", std::process::id(), fastrand::u64(..));
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let (prefix, _) = admin_url
+        .rsplit_once('/')
+        .expect("URL with a database name");
+    let reopen = Reopen::Postgres(format!("{prefix}/{name}"));
+    Some(TestDb {
+        store: reopen.open().await.unwrap(),
+        reopen,
+        _dir: None,
+    })
+}
+
+macro_rules! store_suite {
+    ($($name:ident),* $(,)?) => {
+        mod on_sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name(super::sqlite_db().await).await })*
+        }
+        mod on_postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                if let Some(db) = super::postgres_db().await { super::$name(db).await }
+            })*
+        }
+    };
+}
+
+store_suite!(
+    bases_are_created_listed_and_unique,
+    employees_round_trip_with_unique_fields,
+    employee_references_are_checked,
+    custom_fields_follow_their_sections,
+    leave_periods_count_working_half_days_and_refuse_overlaps,
+    leave_status_workflow,
+    counts_split_employees_by_contract_status,
+    copying_a_base_replaces_the_target_and_keeps_the_source,
+    clearing_a_base_removes_only_its_data,
+    expenses_round_trip,
+    employees_list_in_pages,
+    a_newer_schema_is_refused,
+);
+
+fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, day).unwrap()
+}
+
+struct Org {
+    base: BaseId,
+    establishment: EstablishmentId,
+    department: DepartmentId,
+    paid_leave: AbsenceAccountId,
+    closed_account: AbsenceAccountId,
+}
+
+async fn org(store: &SharedStore, base_name: &str) -> Org {
+    let base = store
+        .create_base(&BaseName::parse(base_name).unwrap(), BaseKind::Production)
+        .await
+        .unwrap()
+        .id;
+    let t = now();
+    let lu = LegalUnitId(store.reserve_ids(base, Entity::LegalUnit, 1).await.unwrap());
+    store
+        .insert_legal_units(&[LegalUnit {
+            base_id: base,
+            id: lu,
+            name: Name::parse("name", "Exemple SAS").unwrap(),
+            siren: Siren::parse("732829320").unwrap(),
+            country: "FR".into(),
+            created_at: t,
+            modified_at: t,
+        }])
+        .await
+        .unwrap();
+    let est = EstablishmentId(
+        store
+            .reserve_ids(base, Entity::Establishment, 1)
+            .await
+            .unwrap(),
+    );
+    store
+        .insert_establishments(&[Establishment {
+            base_id: base,
+            id: est,
+            legal_unit_id: lu,
+            name: Name::parse("name", "Siège Paris").unwrap(),
+            code: Code::parse("code", "PAR").unwrap(),
+            siret: Siret::parse("73282932000074").unwrap(),
+            time_zone: TimeZone::PARIS,
+            address: Address {
+                line: "1 rue de Rivoli".into(),
+                postal_code: "75001".into(),
+                city: "Paris".into(),
+                country: "FR".into(),
+            },
+            calendar: WorkCalendar {
+                week: WorkingWeek::MONDAY_TO_FRIDAY,
+                holidays: HolidayCalendar::France,
+            },
+            archived: false,
+            created_at: t,
+            modified_at: t,
+        }])
+        .await
+        .unwrap();
+    let dep = DepartmentId(
+        store
+            .reserve_ids(base, Entity::Department, 1)
+            .await
+            .unwrap(),
+    );
+    store
+        .insert_departments(&[Department {
+            base_id: base,
+            id: dep,
+            parent_id: None,
+            code: Code::parse("code", "DG").unwrap(),
+            name: Name::parse("name", "Direction générale").unwrap(),
+            head_id: None,
+            position: 0,
+            active: true,
+            created_at: t,
+            modified_at: t,
+        }])
+        .await
+        .unwrap();
+    let first = store
+        .reserve_ids(base, Entity::AbsenceAccount, 2)
+        .await
+        .unwrap();
+    let account = |id: i64, name: &str, active: bool| AbsenceAccount {
+        base_id: base,
+        id: AbsenceAccountId(id),
+        name: Name::parse("name", name).unwrap(),
+        category: AbsenceCategory::PaidLeave,
+        unit: AbsenceUnit::Days,
+        active,
+        created_at: t,
+        modified_at: t,
+    };
+    store
+        .insert_absence_accounts(&[
+            account(first, "Congés payés", true),
+            account(first + 1, "Ancien compte", false),
+        ])
+        .await
+        .unwrap();
+    Org {
+        base,
+        establishment: est,
+        department: dep,
+        paid_leave: AbsenceAccountId(first),
+        closed_account: AbsenceAccountId(first + 1),
+    }
+}
+
+fn person(org: &Org, n: u32, start: NaiveDate, end: Option<NaiveDate>) -> EmployeeData {
+    EmployeeData {
+        employee_number: EmployeeNumber::parse(&format!("M{n:04}")).unwrap(),
+        first_name: Name::parse("firstName", "Claire").unwrap(),
+        last_name: Name::parse("lastName", &format!("Martin{n}")).unwrap(),
+        mail: Email::parse(&format!("claire.martin{n}@exemple.fr")).unwrap(),
+        login: format!("cmartin{n}"),
+        birth_date: Some(d(1990, 5, 17)),
+        establishment_id: org.establishment,
+        department_id: Some(org.department),
+        manager_id: None,
+        job_title: Some("Comptable".into()),
+        csp: Some(Csp::Cadre),
+        profession: Some("Finance".into()),
+        contract: Contract::new(start, end).unwrap(),
+        extended_data: Default::default(),
+    }
+}
+
+async fn bases_are_created_listed_and_unique(db: TestDb) {
+    let s = &db.store;
+    assert!(s.list_bases().await.unwrap().is_empty());
+    let prod = s
+        .create_base(
+            &BaseName::parse("production").unwrap(),
+            BaseKind::Production,
+        )
+        .await
+        .unwrap();
+    let test = s
+        .create_base(&BaseName::parse("test").unwrap(), BaseKind::Test)
+        .await
+        .unwrap();
+    assert_ne!(prod.id, test.id);
+    let names: Vec<_> = s
+        .list_bases()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|b| (b.name.to_string(), b.kind))
+        .collect();
+    assert_eq!(
+        names,
+        vec![
+            ("production".into(), BaseKind::Production),
+            ("test".into(), BaseKind::Test)
+        ]
+    );
+    let err = s
+        .create_base(&BaseName::parse("test").unwrap(), BaseKind::Test)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::Conflict { field: "name", .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("'test' already exists"));
+    let missing = s
+        .base_by_name(&BaseName::parse("staging").unwrap())
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        missing,
+        StoreError::NotFound { entity: "base", .. }
+    ));
+    assert_eq!(
+        s.base_by_name(&BaseName::parse("test").unwrap())
+            .await
+            .unwrap()
+            .id,
+        test.id
+    );
+}
+
+async fn employees_round_trip_with_unique_fields(db: TestDb) {
+    let s = &db.store;
+    let o = org(s, "production").await;
+    let data = person(&o, 1, d(2020, 1, 6), None);
+    let created = s.create_employee(o.base, &data).await.unwrap();
+    let read = s.get_employee(o.base, created.id).await.unwrap();
+    assert_eq!(read, created);
+    assert_eq!(read.data.csp, Some(Csp::Cadre));
+
+    let mut same_number = person(&o, 2, d(2020, 1, 6), None);
+    same_number.employee_number = data.employee_number.clone();
+    let err = s.create_employee(o.base, &same_number).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::Conflict {
+                field: "employeeNumber",
+                ..
+            }
+        ),
+        "{err}"
+    );
+
+    let mut same_mail = person(&o, 3, d(2020, 1, 6), None);
+    same_mail.mail = Email::parse("CLAIRE.MARTIN1@Exemple.FR").unwrap();
+    let err = s.create_employee(o.base, &same_mail).await.unwrap_err();
+    assert!(
+        matches!(err, StoreError::Conflict { field: "mail", .. }),
+        "{err}"
+    );
+
+    // Nothing was written by the refused attempts.
+    assert_eq!(s.list_employees(o.base, None, 100).await.unwrap().len(), 1);
+
+    let mut changed = data.clone();
+    changed.job_title = Some("Responsable comptable".into());
+    changed.contract = Contract::new(d(2020, 1, 6), Some(d(2026, 12, 31))).unwrap();
+    let updated = s
+        .update_employee(o.base, created.id, &changed)
+        .await
+        .unwrap();
+    assert_eq!(updated.data, changed);
+    assert!(updated.modified_at >= created.modified_at);
+    assert_eq!(updated.created_at, created.created_at);
+    let missing = s
+        .update_employee(o.base, EmployeeId(999), &changed)
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        missing,
+        StoreError::NotFound {
+            entity: "employee",
+            ..
+        }
+    ));
+}
+
+async fn employee_references_are_checked(db: TestDb) {
+    let s = &db.store;
+    let o = org(s, "production").await;
+    let other = org(s, "other").await;
+    let mut bad = person(&o, 1, d(2020, 1, 6), None);
+    bad.establishment_id = EstablishmentId(42);
+    let err = s.create_employee(o.base, &bad).await.unwrap_err();
+    assert!(
+        matches!(&err, StoreError::Domain(e) if e.field == "legalEntityId"),
+        "{err}"
+    );
+    let mut bad = person(&o, 1, d(2020, 1, 6), None);
+    bad.manager_id = Some(EmployeeId(7));
+    let err = s.create_employee(o.base, &bad).await.unwrap_err();
+    assert!(
+        matches!(&err, StoreError::Domain(e) if e.field == "managerId"),
+        "{err}"
+    );
+    let boss = s
+        .create_employee(o.base, &person(&o, 1, d(2020, 1, 6), None))
+        .await
+        .unwrap();
+    let mut own = boss.data.clone();
+    own.manager_id = Some(boss.id);
+    let err = s.update_employee(o.base, boss.id, &own).await.unwrap_err();
+    assert!(err.to_string().contains("own manager"), "{err}");
+    // A manager of another base is not visible from this one.
+    let mut cross = person(&other, 5, d(2020, 1, 6), None);
+    cross.manager_id = Some(EmployeeId(boss.id.0 + 100));
+    assert!(s.create_employee(other.base, &cross).await.is_err());
+    s.set_department_head(o.base, o.department, Some(boss.id))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.list_departments(o.base).await.unwrap()[0].head_id,
+        Some(boss.id)
+    );
+    assert!(s
+        .set_department_head(o.base, o.department, Some(EmployeeId(999)))
+        .await
+        .is_err());
+}
+
+async fn custom_fields_follow_their_sections(db: TestDb) {
+    let s = &db.store;
+    let o = org(s, "production").await;
+    let t = now();
+    let section = SectionId(s.reserve_ids(o.base, Entity::Section, 1).await.unwrap());
+    s.insert_sections(&[Section {
+        base_id: o.base,
+        id: section,
+        code: "medical".into(),
+        name: Name::parse("name", "Médical").unwrap(),
+        standard: false,
+        created_at: t,
+        modified_at: t,
+    }])
+    .await
+    .unwrap();
+    let field = SectionFieldId(
+        s.reserve_ids(o.base, Entity::SectionField, 1)
+            .await
+            .unwrap(),
+    );
+    let kind = FieldKind::Choice(vec!["A+".into(), "O-".into()]);
+    s.insert_section_fields(&[SectionField {
+        base_id: o.base,
+        id: field,
+        section_id: section,
+        code: FieldCode::parse("e_bloodType").unwrap(),
+        name: Name::parse("name", "Groupe sanguin").unwrap(),
+        kind: kind.clone(),
+        created_at: t,
+        modified_at: t,
+    }])
+    .await
+    .unwrap();
+    assert_eq!(s.list_section_fields(o.base).await.unwrap()[0].kind, kind);
+    let mut data = person(&o, 1, d(2020, 1, 6), None);
+    data.extended_data.insert("e_bloodType".into(), "B+".into());
+    let err = s.create_employee(o.base, &data).await.unwrap_err();
+    assert!(err.to_string().contains("one of A+, O-"), "{err}");
+    data.extended_data.insert("e_bloodType".into(), "O-".into());
+    data.extended_data.insert("e_shoeSize".into(), 42.into());
+    let err = s.create_employee(o.base, &data).await.unwrap_err();
+    assert!(err.to_string().contains("e_shoeSize"), "{err}");
+    data.extended_data.remove("e_shoeSize");
+    let e = s.create_employee(o.base, &data).await.unwrap();
+    assert_eq!(
+        s.get_employee(o.base, e.id)
+            .await
+            .unwrap()
+            .data
+            .extended_data["e_bloodType"],
+        "O-"
+    );
+}
+
+fn span(a: (i32, u32, u32, HalfDay), b: (i32, u32, u32, HalfDay)) -> LeaveSpan {
+    LeaveSpan::new(
+        HalfDaySlot::new(d(a.0, a.1, a.2), a.3),
+        HalfDaySlot::new(d(b.0, b.1, b.2), b.3),
+    )
+    .unwrap()
+}
+
+fn request(employee: EmployeeId, account: AbsenceAccountId, span: LeaveSpan) -> NewLeavePeriod {
+    NewLeavePeriod {
+        employee_id: employee,
+        account_id: account,
+        span,
+        status: LeaveStatus::Pending,
+        comment: None,
+        source: LeaveSource::Person,
+    }
+}
+
+async fn leave_periods_count_working_half_days_and_refuse_overlaps(db: TestDb) {
+    use HalfDay::{Am, Pm};
+    let s = &db.store;
+    let o = org(s, "production").await;
+    let e = s
+        .create_employee(o.base, &person(&o, 1, d(2020, 1, 6), None))
+        .await
+        .unwrap();
+    // Thursday 30 April PM to Friday 8 May 2026: 1 May and 8 May are holidays.
+    let may = s
+        .create_leave_period(
+            o.base,
+            &request(
+                e.id,
+                o.paid_leave,
+                span((2026, 4, 30, Pm), (2026, 5, 8, Pm)),
+            ),
+        )
+        .await
+        .unwrap();
+    assert_eq!(may.half_days, 9);
+    assert_eq!(may.status, LeaveStatus::Pending);
+
+    let overlapping = request(
+        e.id,
+        o.paid_leave,
+        span((2026, 5, 7, Am), (2026, 5, 11, Pm)),
+    );
+    let err = s
+        .create_leave_period(o.base, &overlapping)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, StoreError::Domain(de) if de.message.contains(&format!("leave period {}", may.id))),
+        "{err}"
+    );
+
+    // Adjacent: Thursday 30 April AM only.
+    let adjacent = s
+        .create_leave_period(
+            o.base,
+            &request(
+                e.id,
+                o.paid_leave,
+                span((2026, 4, 30, Am), (2026, 4, 30, Am)),
+            ),
+        )
+        .await
+        .unwrap();
+    assert_eq!(adjacent.half_days, 1);
+
+    let weekend = request(
+        e.id,
+        o.paid_leave,
+        span((2026, 5, 9, Am), (2026, 5, 10, Pm)),
+    );
+    let err = s.create_leave_period(o.base, &weekend).await.unwrap_err();
+    assert!(err.to_string().contains("no working half day"), "{err}");
+
+    let closed = request(
+        e.id,
+        o.closed_account,
+        span((2026, 6, 1, Am), (2026, 6, 1, Pm)),
+    );
+    assert!(s
+        .create_leave_period(o.base, &closed)
+        .await
+        .unwrap_err()
+        .to_string()
+        .contains("closed"));
+    let nobody = request(
+        EmployeeId(999),
+        o.paid_leave,
+        span((2026, 6, 1, Am), (2026, 6, 1, Pm)),
+    );
+    assert!(s
+        .create_leave_period(o.base, &nobody)
+        .await
+        .unwrap_err()
+        .to_string()
+        .contains("no employee 999"));
+
+    // Once cancelled, the days are free again.
+    let cancelled = s
+        .set_leave_status(o.base, may.id, LeaveStatus::Cancelled)
+        .await
+        .unwrap();
+    assert!(cancelled.cancelled_at.is_some());
+    s.create_leave_period(o.base, &overlapping).await.unwrap();
+    assert_eq!(s.list_leave_periods(o.base, e.id).await.unwrap().len(), 3);
+}
+
+async fn leave_status_workflow(db: TestDb) {
+    use HalfDay::{Am, Pm};
+    let s = &db.store;
+    let o = org(s, "production").await;
+    let e = s
+        .create_employee(o.base, &person(&o, 1, d(2020, 1, 6), None))
+        .await
+        .unwrap();
+    let p = s
+        .create_leave_period(
+            o.base,
+            &request(e.id, o.paid_leave, span((2026, 3, 2, Am), (2026, 3, 3, Pm))),
+        )
+        .await
+        .unwrap();
+    let denied = s
+        .set_leave_status(o.base, p.id, LeaveStatus::Denied)
+        .await
+        .unwrap();
+    assert_eq!(denied.status, LeaveStatus::Denied);
+    assert!(denied.modified_at >= p.modified_at);
+    let err = s
+        .set_leave_status(o.base, p.id, LeaveStatus::Approved)
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("a denied leave period cannot become approved"),
+        "{err}"
+    );
+    assert_eq!(
+        s.list_leave_periods(o.base, e.id).await.unwrap()[0].status,
+        LeaveStatus::Denied
+    );
+    let missing = s
+        .set_leave_status(o.base, LeavePeriodId(999), LeaveStatus::Approved)
+        .await
+        .unwrap_err();
+    assert!(matches!(missing, StoreError::NotFound { .. }));
+}
+
+async fn counts_split_employees_by_contract_status(db: TestDb) {
+    let s = &db.store;
+    let o = org(s, "production").await;
+    let today = d(2026, 6, 15);
+    s.create_employee(o.base, &person(&o, 1, d(2020, 1, 6), None))
+        .await
+        .unwrap();
+    s.create_employee(o.base, &person(&o, 2, d(2020, 1, 6), Some(d(2026, 6, 15))))
+        .await
+        .unwrap();
+    s.create_employee(o.base, &person(&o, 3, d(2026, 9, 1), None))
+        .await
+        .unwrap();
+    s.create_employee(o.base, &person(&o, 4, d(2019, 1, 1), Some(d(2025, 12, 31))))
+        .await
+        .unwrap();
+    let c = s.base_counts(o.base, today).await.unwrap();
+    assert_eq!(
+        (c.active_employees, c.future_employees, c.former_employees),
+        (2, 1, 1)
+    );
+    assert_eq!(
+        (
+            c.legal_units,
+            c.establishments,
+            c.departments,
+            c.absence_accounts
+        ),
+        (1, 1, 1, 2)
+    );
+    assert_eq!(c.employees(), 4);
+    assert!(!c.is_empty());
+}
+
+async fn copying_a_base_replaces_the_target_and_keeps_the_source(db: TestDb) {
+    use HalfDay::{Am, Pm};
+    let s = &db.store;
+    let o = org(s, "production").await;
+    let boss = s
+        .create_employee(o.base, &person(&o, 1, d(2020, 1, 6), None))
+        .await
+        .unwrap();
+    let mut data = person(&o, 2, d(2021, 1, 4), None);
+    data.manager_id = Some(boss.id);
+    let report = s.create_employee(o.base, &data).await.unwrap();
+    s.create_leave_period(
+        o.base,
+        &request(
+            report.id,
+            o.paid_leave,
+            span((2026, 3, 2, Am), (2026, 3, 3, Pm)),
+        ),
+    )
+    .await
+    .unwrap();
+    let test = s
+        .create_base(&BaseName::parse("test").unwrap(), BaseKind::Test)
+        .await
+        .unwrap();
+    // Something already in the test base is replaced, not merged.
+    let stale = org(s, "scratch").await;
+    s.copy_base(stale.base, test.id).await.unwrap();
+    s.copy_base(o.base, test.id).await.unwrap();
+    s.copy_base(o.base, test.id).await.unwrap();
+    let today = d(2026, 6, 15);
+    assert_eq!(
+        s.base_counts(test.id, today).await.unwrap(),
+        s.base_counts(o.base, today).await.unwrap()
+    );
+    let copied = s.get_employee(test.id, report.id).await.unwrap();
+    assert_eq!(copied.data, report.data);
+    assert_eq!(copied.base_id, test.id);
+    // New records in the copy continue the numbering without clashing.
+    let next = s
+        .create_employee(test.id, &person(&o, 3, d(2022, 1, 3), None))
+        .await
+        .unwrap();
+    assert_eq!(next.id.0, report.id.0 + 1);
+    assert_eq!(
+        s.base_counts(o.base, today).await.unwrap().employees(),
+        2,
+        "the source is untouched"
+    );
+    assert!(s.copy_base(o.base, o.base).await.is_err());
+}
+
+async fn clearing_a_base_removes_only_its_data(db: TestDb) {
+    let s = &db.store;
+    let a = org(s, "production").await;
+    let b = org(s, "test").await;
+    s.create_employee(a.base, &person(&a, 1, d(2020, 1, 6), None))
+        .await
+        .unwrap();
+    s.create_employee(b.base, &person(&b, 1, d(2020, 1, 6), None))
+        .await
+        .unwrap();
+    s.clear_base(a.base).await.unwrap();
+    let today = d(2026, 1, 1);
+    assert!(s.base_counts(a.base, today).await.unwrap().is_empty());
+    assert_eq!(s.base_counts(b.base, today).await.unwrap().employees(), 1);
+    assert_eq!(s.list_bases().await.unwrap().len(), 2);
+}
+
+async fn expenses_round_trip(db: TestDb) {
+    let s = &db.store;
+    let o = org(s, "production").await;
+    let e = s
+        .create_employee(o.base, &person(&o, 1, d(2020, 1, 6), None))
+        .await
+        .unwrap();
+    let t = now();
+    let nature = ExpenseNature {
+        base_id: o.base,
+        id: ExpenseNatureId(
+            s.reserve_ids(o.base, Entity::ExpenseNature, 1)
+                .await
+                .unwrap(),
+        ),
+        name: Name::parse("name", "Repas d'affaires").unwrap(),
+        cap: Some(Money {
+            minor: 2_500,
+            currency: Currency::EUR,
+        }),
+        mileage: false,
+        enabled: true,
+        created_at: t,
+        modified_at: t,
+    };
+    s.insert_expense_natures(std::slice::from_ref(&nature))
+        .await
+        .unwrap();
+    let axis = Axis {
+        base_id: o.base,
+        id: AxisId(1),
+        code: "CC".into(),
+        name: Name::parse("name", "Centre de coût").unwrap(),
+        created_at: t,
+        modified_at: t,
+    };
+    s.insert_axes(std::slice::from_ref(&axis)).await.unwrap();
+    let section = AxisSection {
+        base_id: o.base,
+        id: AxisSectionId(1),
+        axis_id: axis.id,
+        code: "FIN".into(),
+        name: Name::parse("name", "Finance").unwrap(),
+        created_at: t,
+        modified_at: t,
+    };
+    s.insert_axis_sections(std::slice::from_ref(&section))
+        .await
+        .unwrap();
+    let claim = ExpenseClaim {
+        base_id: o.base,
+        id: ExpenseClaimId(1),
+        owner_id: e.id,
+        name: Name::parse("name", "Déplacement Lyon").unwrap(),
+        status: ClaimStatus::Approved,
+        currency: Currency::EUR,
+        declared_on: Some(d(2026, 3, 10)),
+        created_at: t,
+        modified_at: t,
+    };
+    s.insert_expense_claims(std::slice::from_ref(&claim))
+        .await
+        .unwrap();
+    let amounts = ItemAmounts::new(Currency::EUR, 3_200, 291, 2_500).unwrap();
+    let item = ExpenseItem {
+        base_id: o.base,
+        id: ExpenseItemId(1),
+        claim_id: claim.id,
+        owner_id: e.id,
+        nature_id: nature.id,
+        purchased_on: d(2026, 3, 7),
+        amounts,
+        quantity: 1,
+        mileage_km: None,
+        attendees: Attendees {
+            internal: vec![e.id],
+            external: vec!["M. Client".into()],
+        },
+        axis_sections: vec![section.id],
+        warnings: item_warnings(&amounts, &nature, d(2026, 3, 7), false, false),
+        merchant: Some("Brasserie Georges".into()),
+        comment: None,
+        created_at: t,
+        modified_at: t,
+    };
+    s.insert_expense_items(std::slice::from_ref(&item))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.list_expense_claims(o.base, e.id).await.unwrap(),
+        vec![claim.clone()]
+    );
+    let items = s.list_expense_items(o.base, claim.id).await.unwrap();
+    assert_eq!(items, vec![item]);
+    assert_eq!(
+        items[0].warnings,
+        vec![
+            ExpenseWarning::OverCap,
+            ExpenseWarning::MissingReceipt,
+            ExpenseWarning::Weekend
+        ]
+    );
+    assert_eq!(s.list_expense_natures(o.base).await.unwrap(), vec![nature]);
+    // An item pointing at a claim that does not exist is refused.
+    let mut orphan = items[0].clone();
+    orphan.id = ExpenseItemId(2);
+    orphan.claim_id = ExpenseClaimId(77);
+    assert!(matches!(
+        s.insert_expense_items(&[orphan]).await.unwrap_err(),
+        StoreError::Domain(_)
+    ));
+}
+
+async fn employees_list_in_pages(db: TestDb) {
+    let s = &db.store;
+    let o = org(s, "production").await;
+    let first = s.reserve_ids(o.base, Entity::Employee, 25).await.unwrap();
+    let t = now();
+    let rows: Vec<Employee> = (0..25)
+        .map(|i| Employee {
+            base_id: o.base,
+            id: EmployeeId(first + i),
+            data: person(&o, i as u32, d(2020, 1, 6), None),
+            created_at: t,
+            modified_at: t,
+        })
+        .collect();
+    s.insert_employees(&rows).await.unwrap();
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let page = s.list_employees(o.base, after, 10).await.unwrap();
+        if page.is_empty() {
+            break;
+        }
+        after = page.last().map(|e| e.id);
+        seen.extend(page.into_iter().map(|e| e.id));
+    }
+    assert_eq!(seen, rows.iter().map(|e| e.id).collect::<Vec<_>>());
+}
+
+async fn a_newer_schema_is_refused(db: TestDb) {
+    db.store
+        .create_base(
+            &BaseName::parse("production").unwrap(),
+            BaseKind::Production,
+        )
+        .await
+        .unwrap();
+    let future_version: i64 = 99_991_231_000_000;
+    let sql = "INSERT INTO _sqlx_migrations (version, description, installed_on, success, checksum, execution_time) \
+               VALUES ($1, 'from a newer relais', CURRENT_TIMESTAMP, TRUE, $2, 0)";
+    match &db.reopen {
+        Reopen::Sqlite(p) => {
+            use sqlx::Connection;
+            let mut c = sqlx::SqliteConnection::connect(&format!("sqlite://{}", p.display()))
+                .await
+                .unwrap();
+            sqlx::query(sql)
+                .bind(future_version)
+                .bind(vec![0u8; 48])
+                .execute(&mut c)
+                .await
+                .unwrap();
+        }
+        Reopen::Postgres(u) => {
+            use sqlx::Connection;
+            let mut c = sqlx::PgConnection::connect(u).await.unwrap();
+            sqlx::query(sql)
+                .bind(future_version)
+                .bind(vec![0u8; 48])
+                .execute(&mut c)
+                .await
+                .unwrap();
+        }
+    }
+    let Err(err) = db.reopen.open().await else {
+        panic!("a newer schema was accepted")
+    };
+    assert!(
+        matches!(err, StoreError::SchemaTooNew { found, .. } if found == future_version),
+        "{err}"
+    );
+    assert!(err.to_string().contains("newer than this relais supports"));
+}
