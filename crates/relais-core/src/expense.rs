@@ -298,9 +298,12 @@ pub fn warnings_from_str(raw: &str) -> Result<Vec<ExpenseWarning>> {
 }
 
 /// The warnings the rules raise on an item.
+///
+/// A nature's cap applies per unit: three hotel nights may cost three caps.
 pub fn item_warnings(
     amounts: &ItemAmounts,
     nature: &ExpenseNature,
+    quantity: i32,
     purchased_on: NaiveDate,
     has_receipt: bool,
     same_owner_nature_date_amount_exists: bool,
@@ -308,7 +311,8 @@ pub fn item_warnings(
     use chrono::Datelike;
     let mut out = Vec::new();
     if let Some(cap) = nature.cap {
-        if cap.currency == amounts.currency && amounts.gross > cap.minor {
+        let allowed = cap.minor.saturating_mul(i64::from(quantity.max(1)));
+        if cap.currency == amounts.currency && amounts.gross > allowed {
             out.push(ExpenseWarning::OverCap);
         }
     }
@@ -424,11 +428,12 @@ mod tests {
         let saturday = NaiveDate::from_ymd_opt(2026, 3, 7).unwrap();
         let amounts = ItemAmounts::new(Currency::EUR, 3_000, 500, 3_000).unwrap();
         assert!(
-            item_warnings(&amounts, &nature(Some(2_500)), tuesday, true, false)
+            item_warnings(&amounts, &nature(Some(2_500)), 1, tuesday, true, false)
                 == vec![ExpenseWarning::OverCap]
         );
-        assert!(item_warnings(&amounts, &nature(Some(3_000)), tuesday, true, false).is_empty());
-        let all = item_warnings(&amounts, &nature(None), saturday, false, true);
+        assert!(item_warnings(&amounts, &nature(Some(2_500)), 2, tuesday, true, false).is_empty());
+        assert!(item_warnings(&amounts, &nature(Some(3_000)), 1, tuesday, true, false).is_empty());
+        let all = item_warnings(&amounts, &nature(None), 1, saturday, false, true);
         assert_eq!(
             all,
             vec![

@@ -791,7 +791,7 @@ async fn expenses_round_trip(db: TestDb) {
             external: vec!["M. Client".into()],
         },
         axis_sections: vec![section.id],
-        warnings: item_warnings(&amounts, &nature, d(2026, 3, 7), false, false),
+        warnings: item_warnings(&amounts, &nature, 1, d(2026, 3, 7), false, false),
         merchant: Some("Brasserie Georges".into()),
         comment: None,
         created_at: t,
