@@ -13,7 +13,7 @@ pub(crate) fn select_sql(table: &str, cols: &[&str], tail: &str) -> String {
 macro_rules! bulk_insert {
     ($db:ty, $exec:expr, $table:literal, $cols:expr, $rows:expr, |$b:ident, $r:ident| $body:block) => {{
         let cols: &[&str] = $cols;
-        let chunk = (30_000 / cols.len()).max(1);
+        let chunk = (4_000 / cols.len()).max(1);
         for part in $rows.chunks(chunk) {
             let mut qb = sqlx::QueryBuilder::<$db>::new(concat!("INSERT INTO ", $table, " ("));
             qb.push(cols.join(", "));

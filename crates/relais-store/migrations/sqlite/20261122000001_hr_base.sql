@@ -168,7 +168,6 @@ CREATE TABLE leave_periods (
 );
 CREATE INDEX leave_periods_owner_idx ON leave_periods (base_id, employee_id, start_slot);
 CREATE INDEX leave_periods_modified_idx ON leave_periods (base_id, modified_at);
-CREATE INDEX leave_periods_dates_idx ON leave_periods (base_id, start_date, end_date);
 
 CREATE TABLE expense_natures (
     base_id BIGINT NOT NULL REFERENCES bases (id),
