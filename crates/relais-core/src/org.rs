@@ -103,6 +103,11 @@ impl TimeZone {
         })
     }
 
+    /// The current date in this time zone.
+    pub fn today(self) -> chrono::NaiveDate {
+        crate::now().with_timezone(&self.0).date_naive()
+    }
+
     /// The IANA name.
     pub fn name(self) -> &'static str {
         self.0.name()

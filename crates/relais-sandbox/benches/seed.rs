@@ -21,19 +21,36 @@ fn main() {
         .skip(1)
         .find_map(|a| a.parse().ok())
         .unwrap_or(100_000);
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     runtime.block_on(async {
         let dir = tempfile::tempdir().unwrap();
-        let store = relais_store::open(&DatabaseUrl::Sqlite(dir.path().join("bench.db"))).await.unwrap();
-        let base = store
-            .create_base(&BaseName::parse("production").unwrap(), BaseKind::Production)
+        let store = relais_store::open(&DatabaseUrl::Sqlite(dir.path().join("bench.db")))
             .await
             .unwrap();
-        let options = DemoOptions { employees, seed: 1, today: chrono::Utc::now().date_naive() };
+        let base = store
+            .create_base(
+                &BaseName::parse("production").unwrap(),
+                BaseKind::Production,
+            )
+            .await
+            .unwrap();
+        let options = DemoOptions {
+            employees,
+            seed: 1,
+            today: chrono::Utc::now().date_naive(),
+        };
         let started = Instant::now();
-        let counts = seed(store.as_ref(), &base, &options, &|_| {}).await.unwrap();
+        let counts = seed(store.as_ref(), &base, &options, &|_| {})
+            .await
+            .unwrap();
         let elapsed = started.elapsed().as_secs_f64();
-        let records = counts.employees() + counts.leave_periods + counts.expense_claims + counts.expense_items;
+        let records = counts.employees()
+            + counts.leave_periods
+            + counts.expense_claims
+            + counts.expense_items;
         println!("seed: {employees} employees on SQLite");
         println!("  employees      {:>10}", counts.employees());
         println!("  leave periods  {:>10}", counts.leave_periods);

@@ -50,7 +50,9 @@ pub struct DemoOptions {
 #[derive(Debug, thiserror::Error)]
 pub enum SeedError {
     /// The base already holds HR data.
-    #[error("base '{0}' already holds HR data; seed an empty base, or pass --replace to wipe it first")]
+    #[error(
+        "base '{0}' already holds HR data; seed an empty base, or pass --replace to wipe it first"
+    )]
     NotEmpty(String),
     /// The store refused a write.
     #[error(transparent)]
@@ -68,23 +70,120 @@ struct Dept {
 }
 
 const DEPARTMENTS: &[Dept] = &[
-    Dept { code: "DG", name: "Direction générale", parent: None, jobs: &["Directeur général", "Assistante de direction"] },
-    Dept { code: "FIN", name: "Finance", parent: Some("DG"), jobs: &["Directeur financier", "Analyste financier"] },
-    Dept { code: "FIN-CPT", name: "Comptabilité", parent: Some("FIN"), jobs: &["Comptable", "Aide-comptable", "Chef comptable"] },
-    Dept { code: "FIN-CDG", name: "Contrôle de gestion", parent: Some("FIN"), jobs: &["Contrôleur de gestion"] },
-    Dept { code: "RH", name: "Ressources humaines", parent: Some("DG"), jobs: &["DRH", "Chargée RH"] },
-    Dept { code: "RH-PAIE", name: "Paie et administration", parent: Some("RH"), jobs: &["Gestionnaire de paie", "Assistante RH"] },
-    Dept { code: "RH-REC", name: "Recrutement", parent: Some("RH"), jobs: &["Chargé de recrutement"] },
-    Dept { code: "COM", name: "Commercial", parent: Some("DG"), jobs: &["Directeur commercial", "Responsable grands comptes"] },
-    Dept { code: "COM-FR", name: "Ventes France", parent: Some("COM"), jobs: &["Commercial terrain", "Technico-commercial", "Assistant commercial"] },
-    Dept { code: "COM-EXP", name: "Export", parent: Some("COM"), jobs: &["Responsable export", "Commercial export"] },
-    Dept { code: "PROD", name: "Production", parent: Some("DG"), jobs: &["Directeur de production", "Responsable qualité"] },
-    Dept { code: "PROD-ATL", name: "Atelier", parent: Some("PROD"), jobs: &["Opérateur de production", "Technicien de maintenance", "Chef d'équipe"] },
-    Dept { code: "PROD-LOG", name: "Logistique", parent: Some("PROD"), jobs: &["Préparateur de commandes", "Cariste", "Responsable logistique"] },
-    Dept { code: "IT", name: "Systèmes d'information", parent: Some("DG"), jobs: &["DSI", "Chef de projet"] },
-    Dept { code: "IT-DEV", name: "Développement", parent: Some("IT"), jobs: &["Développeur", "Développeuse full-stack", "Product owner"] },
-    Dept { code: "IT-INF", name: "Infrastructure", parent: Some("IT"), jobs: &["Administrateur systèmes", "Technicien support"] },
-    Dept { code: "MKT", name: "Marketing", parent: Some("DG"), jobs: &["Responsable marketing", "Chargée de communication"] },
+    Dept {
+        code: "DG",
+        name: "Direction générale",
+        parent: None,
+        jobs: &["Directeur général", "Assistante de direction"],
+    },
+    Dept {
+        code: "FIN",
+        name: "Finance",
+        parent: Some("DG"),
+        jobs: &["Directeur financier", "Analyste financier"],
+    },
+    Dept {
+        code: "FIN-CPT",
+        name: "Comptabilité",
+        parent: Some("FIN"),
+        jobs: &["Comptable", "Aide-comptable", "Chef comptable"],
+    },
+    Dept {
+        code: "FIN-CDG",
+        name: "Contrôle de gestion",
+        parent: Some("FIN"),
+        jobs: &["Contrôleur de gestion"],
+    },
+    Dept {
+        code: "RH",
+        name: "Ressources humaines",
+        parent: Some("DG"),
+        jobs: &["DRH", "Chargée RH"],
+    },
+    Dept {
+        code: "RH-PAIE",
+        name: "Paie et administration",
+        parent: Some("RH"),
+        jobs: &["Gestionnaire de paie", "Assistante RH"],
+    },
+    Dept {
+        code: "RH-REC",
+        name: "Recrutement",
+        parent: Some("RH"),
+        jobs: &["Chargé de recrutement"],
+    },
+    Dept {
+        code: "COM",
+        name: "Commercial",
+        parent: Some("DG"),
+        jobs: &["Directeur commercial", "Responsable grands comptes"],
+    },
+    Dept {
+        code: "COM-FR",
+        name: "Ventes France",
+        parent: Some("COM"),
+        jobs: &[
+            "Commercial terrain",
+            "Technico-commercial",
+            "Assistant commercial",
+        ],
+    },
+    Dept {
+        code: "COM-EXP",
+        name: "Export",
+        parent: Some("COM"),
+        jobs: &["Responsable export", "Commercial export"],
+    },
+    Dept {
+        code: "PROD",
+        name: "Production",
+        parent: Some("DG"),
+        jobs: &["Directeur de production", "Responsable qualité"],
+    },
+    Dept {
+        code: "PROD-ATL",
+        name: "Atelier",
+        parent: Some("PROD"),
+        jobs: &[
+            "Opérateur de production",
+            "Technicien de maintenance",
+            "Chef d'équipe",
+        ],
+    },
+    Dept {
+        code: "PROD-LOG",
+        name: "Logistique",
+        parent: Some("PROD"),
+        jobs: &[
+            "Préparateur de commandes",
+            "Cariste",
+            "Responsable logistique",
+        ],
+    },
+    Dept {
+        code: "IT",
+        name: "Systèmes d'information",
+        parent: Some("DG"),
+        jobs: &["DSI", "Chef de projet"],
+    },
+    Dept {
+        code: "IT-DEV",
+        name: "Développement",
+        parent: Some("IT"),
+        jobs: &["Développeur", "Développeuse full-stack", "Product owner"],
+    },
+    Dept {
+        code: "IT-INF",
+        name: "Infrastructure",
+        parent: Some("IT"),
+        jobs: &["Administrateur systèmes", "Technicien support"],
+    },
+    Dept {
+        code: "MKT",
+        name: "Marketing",
+        parent: Some("DG"),
+        jobs: &["Responsable marketing", "Chargée de communication"],
+    },
 ];
 
 struct Site {
@@ -99,24 +198,124 @@ struct Site {
 }
 
 const SITES: &[Site] = &[
-    Site { unit: 0, name: "Siège Paris", code: "PAR", line: "24 rue de la Roquette", postal_code: "75011", city: "Paris", holidays: HolidayCalendar::France, weight: 40 },
-    Site { unit: 0, name: "Agence Lyon", code: "LYO", line: "12 quai Saint-Antoine", postal_code: "69002", city: "Lyon", holidays: HolidayCalendar::France, weight: 20 },
-    Site { unit: 0, name: "Agence Bordeaux", code: "BDX", line: "5 cours de l'Intendance", postal_code: "33000", city: "Bordeaux", holidays: HolidayCalendar::France, weight: 10 },
-    Site { unit: 1, name: "Usine Nantes", code: "NTE", line: "3 boulevard de la Prairie au Duc", postal_code: "44200", city: "Nantes", holidays: HolidayCalendar::France, weight: 15 },
-    Site { unit: 1, name: "Usine Strasbourg", code: "STG", line: "8 rue du Dôme", postal_code: "67000", city: "Strasbourg", holidays: HolidayCalendar::FranceAlsaceMoselle, weight: 15 },
+    Site {
+        unit: 0,
+        name: "Siège Paris",
+        code: "PAR",
+        line: "24 rue de la Roquette",
+        postal_code: "75011",
+        city: "Paris",
+        holidays: HolidayCalendar::France,
+        weight: 40,
+    },
+    Site {
+        unit: 0,
+        name: "Agence Lyon",
+        code: "LYO",
+        line: "12 quai Saint-Antoine",
+        postal_code: "69002",
+        city: "Lyon",
+        holidays: HolidayCalendar::France,
+        weight: 20,
+    },
+    Site {
+        unit: 0,
+        name: "Agence Bordeaux",
+        code: "BDX",
+        line: "5 cours de l'Intendance",
+        postal_code: "33000",
+        city: "Bordeaux",
+        holidays: HolidayCalendar::France,
+        weight: 10,
+    },
+    Site {
+        unit: 1,
+        name: "Usine Nantes",
+        code: "NTE",
+        line: "3 boulevard de la Prairie au Duc",
+        postal_code: "44200",
+        city: "Nantes",
+        holidays: HolidayCalendar::France,
+        weight: 15,
+    },
+    Site {
+        unit: 1,
+        name: "Usine Strasbourg",
+        code: "STG",
+        line: "8 rue du Dôme",
+        postal_code: "67000",
+        city: "Strasbourg",
+        holidays: HolidayCalendar::FranceAlsaceMoselle,
+        weight: 15,
+    },
 ];
 
-/// (name, cap in cents, mileage, typical gross range in cents)
-const NATURES: &[(&str, Option<i64>, bool, (i64, i64))] = &[
-    ("Repas", Some(2_000), false, (1_100, 2_600)),
-    ("Repas d'affaires", Some(6_000), false, (3_500, 9_000)),
-    ("Hôtel", Some(15_000), false, (8_000, 18_000)),
-    ("Train", None, false, (2_500, 14_000)),
-    ("Avion", None, false, (9_000, 45_000)),
-    ("Taxi / VTC", Some(8_000), false, (1_500, 9_000)),
-    ("Indemnités kilométriques", None, true, (0, 0)),
-    ("Parking / péage", Some(3_000), false, (500, 4_000)),
-    ("Fournitures", Some(10_000), false, (800, 12_000)),
+/// An expense nature of the demo company and the amounts it usually comes with.
+struct NatureSpec {
+    name: &'static str,
+    /// Cap per unit, in cents.
+    cap: Option<i64>,
+    /// Counted in kilometres.
+    mileage: bool,
+    /// Usual gross amount per unit, in cents.
+    usual: (i64, i64),
+}
+
+const NATURES: &[NatureSpec] = &[
+    NatureSpec {
+        name: "Repas",
+        cap: Some(2_000),
+        mileage: false,
+        usual: (1_100, 2_600),
+    },
+    NatureSpec {
+        name: "Repas d'affaires",
+        cap: Some(6_000),
+        mileage: false,
+        usual: (3_500, 9_000),
+    },
+    NatureSpec {
+        name: "Hôtel",
+        cap: Some(15_000),
+        mileage: false,
+        usual: (8_000, 18_000),
+    },
+    NatureSpec {
+        name: "Train",
+        cap: None,
+        mileage: false,
+        usual: (2_500, 14_000),
+    },
+    NatureSpec {
+        name: "Avion",
+        cap: None,
+        mileage: false,
+        usual: (9_000, 45_000),
+    },
+    NatureSpec {
+        name: "Taxi / VTC",
+        cap: Some(8_000),
+        mileage: false,
+        usual: (1_500, 9_000),
+    },
+    NatureSpec {
+        name: "Indemnités kilométriques",
+        cap: None,
+        mileage: true,
+        usual: (0, 0),
+    },
+    NatureSpec {
+        name: "Parking / péage",
+        cap: Some(3_000),
+        mileage: false,
+        usual: (500, 4_000),
+    },
+    NatureSpec {
+        name: "Fournitures",
+        cap: Some(10_000),
+        mileage: false,
+        usual: (800, 12_000),
+    },
 ];
 
 const PROJECTS: &[(&str, &str)] = &[
@@ -175,7 +374,9 @@ pub async fn seed(
         generator.write_chunk(store, written, n).await?;
         if written == 0 {
             for (i, head) in generator.heads.iter().enumerate() {
-                store.set_department_head(company.base, company.departments[i], Some(*head)).await?;
+                store
+                    .set_department_head(company.base, company.departments[i], Some(*head))
+                    .await?;
             }
         }
         written += n;
@@ -197,7 +398,9 @@ fn days_after(date: NaiveDate, n: u64) -> NaiveDate {
 }
 
 fn siren(rng: &mut fastrand::Rng) -> Result<Siren, DomainError> {
-    let body: String = (0..8).map(|i| char::from(b'0' + if i == 0 { rng.u8(3..9) } else { rng.u8(0..10) })).collect();
+    let body: String = (0..8)
+        .map(|i| char::from(b'0' + if i == 0 { rng.u8(3..9) } else { rng.u8(0..10) }))
+        .collect();
     Siren::parse(&format!("{body}{}", luhn_check_digit(&body)))
 }
 
@@ -214,12 +417,30 @@ async fn create_organisation(
     let t = at(days_before(today, 3 * 365), 8);
     let first = store.reserve_ids(base, Entity::LegalUnit, 2).await?;
     let units = vec![
-        LegalUnit { base_id: base, id: LegalUnitId(first), name: name("name", "Relais Démo SAS")?, siren: siren(rng)?, country: "FR".into(), created_at: t, modified_at: t },
-        LegalUnit { base_id: base, id: LegalUnitId(first + 1), name: name("name", "Relais Industrie SARL")?, siren: siren(rng)?, country: "FR".into(), created_at: t, modified_at: t },
+        LegalUnit {
+            base_id: base,
+            id: LegalUnitId(first),
+            name: name("name", "Relais Démo SAS")?,
+            siren: siren(rng)?,
+            country: "FR".into(),
+            created_at: t,
+            modified_at: t,
+        },
+        LegalUnit {
+            base_id: base,
+            id: LegalUnitId(first + 1),
+            name: name("name", "Relais Industrie SARL")?,
+            siren: siren(rng)?,
+            country: "FR".into(),
+            created_at: t,
+            modified_at: t,
+        },
     ];
     store.insert_legal_units(&units).await?;
 
-    let first = store.reserve_ids(base, Entity::Establishment, SITES.len() as i64).await?;
+    let first = store
+        .reserve_ids(base, Entity::Establishment, SITES.len() as i64)
+        .await?;
     let mut establishments = Vec::new();
     for (i, site) in SITES.iter().enumerate() {
         let unit = &units[site.unit];
@@ -232,8 +453,16 @@ async fn create_organisation(
             code: Code::parse("code", site.code)?,
             siret: Siret::parse(&format!("{nic}{}", luhn_check_digit(&nic)))?,
             time_zone: TimeZone::PARIS,
-            address: Address { line: site.line.into(), postal_code: site.postal_code.into(), city: site.city.into(), country: "FR".into() },
-            calendar: WorkCalendar { week: WorkingWeek::MONDAY_TO_FRIDAY, holidays: site.holidays },
+            address: Address {
+                line: site.line.into(),
+                postal_code: site.postal_code.into(),
+                city: site.city.into(),
+                country: "FR".into(),
+            },
+            calendar: WorkCalendar {
+                week: WorkingWeek::MONDAY_TO_FRIDAY,
+                holidays: site.holidays,
+            },
             archived: false,
             created_at: t,
             modified_at: t,
@@ -241,7 +470,9 @@ async fn create_organisation(
     }
     store.insert_establishments(&establishments).await?;
 
-    let first = store.reserve_ids(base, Entity::Department, DEPARTMENTS.len() as i64).await?;
+    let first = store
+        .reserve_ids(base, Entity::Department, DEPARTMENTS.len() as i64)
+        .await?;
     let index_of = |code: &str| DEPARTMENTS.iter().position(|d| d.code == code);
     let mut departments = Vec::new();
     let mut parent_index = Vec::new();
@@ -264,65 +495,140 @@ async fn create_organisation(
     store.insert_departments(&departments).await?;
 
     let first = store.reserve_ids(base, Entity::Section, 3).await?;
-    let sections = [("standard", "Données Lucca", true), ("avantages", "Avantages salariés", false), ("medical", "Suivi médical", false)];
+    let sections = [
+        ("standard", "Données Lucca", true),
+        ("avantages", "Avantages salariés", false),
+        ("medical", "Suivi médical", false),
+    ];
     let sections: Vec<Section> = sections
         .iter()
         .enumerate()
         .map(|(i, (code, label, standard))| {
-            Ok(Section { base_id: base, id: SectionId(first + i as i64), code: (*code).into(), name: name("name", label)?, standard: *standard, created_at: t, modified_at: t })
+            Ok(Section {
+                base_id: base,
+                id: SectionId(first + i as i64),
+                code: (*code).into(),
+                name: name("name", label)?,
+                standard: *standard,
+                created_at: t,
+                modified_at: t,
+            })
         })
         .collect::<Result<_, DomainError>>()?;
     store.insert_sections(&sections).await?;
-    let sizes = ["XS", "S", "M", "L", "XL", "XXL"].map(String::from).to_vec();
-    let groups = ["A+", "A-", "B+", "B-", "AB+", "AB-", "O+", "O-"].map(String::from).to_vec();
+    let sizes = ["XS", "S", "M", "L", "XL", "XXL"]
+        .map(String::from)
+        .to_vec();
+    let groups = ["A+", "A-", "B+", "B-", "AB+", "AB-", "O+", "O-"]
+        .map(String::from)
+        .to_vec();
     let fields = [
-        (1, "e_tshirtSize", "Taille de t-shirt", FieldKind::Choice(sizes)),
+        (
+            1,
+            "e_tshirtSize",
+            "Taille de t-shirt",
+            FieldKind::Choice(sizes),
+        ),
         (1, "e_mutuelle", "Adhésion mutuelle", FieldKind::Boolean),
-        (1, "e_ticketsRestaurant", "Titres-restaurant", FieldKind::Boolean),
-        (2, "e_bloodType", "Groupe sanguin", FieldKind::Choice(groups)),
-        (2, "e_lastMedicalVisit", "Dernière visite médicale", FieldKind::Date),
+        (
+            1,
+            "e_ticketsRestaurant",
+            "Titres-restaurant",
+            FieldKind::Boolean,
+        ),
+        (
+            2,
+            "e_bloodType",
+            "Groupe sanguin",
+            FieldKind::Choice(groups),
+        ),
+        (
+            2,
+            "e_lastMedicalVisit",
+            "Dernière visite médicale",
+            FieldKind::Date,
+        ),
     ];
-    let first = store.reserve_ids(base, Entity::SectionField, fields.len() as i64).await?;
+    let first = store
+        .reserve_ids(base, Entity::SectionField, fields.len() as i64)
+        .await?;
     let fields: Vec<SectionField> = fields
         .into_iter()
         .enumerate()
         .map(|(i, (section, code, label, kind))| {
-            Ok(SectionField { base_id: base, id: SectionFieldId(first + i as i64), section_id: sections[section].id, code: FieldCode::parse(code)?, name: name("name", label)?, kind, created_at: t, modified_at: t })
+            Ok(SectionField {
+                base_id: base,
+                id: SectionFieldId(first + i as i64),
+                section_id: sections[section].id,
+                code: FieldCode::parse(code)?,
+                name: name("name", label)?,
+                kind,
+                created_at: t,
+                modified_at: t,
+            })
         })
         .collect::<Result<_, DomainError>>()?;
     store.insert_section_fields(&fields).await?;
 
     let accounts = [
-        ("Congés payés", AbsenceCategory::PaidLeave, AbsenceUnit::Days),
+        (
+            "Congés payés",
+            AbsenceCategory::PaidLeave,
+            AbsenceUnit::Days,
+        ),
         ("RTT", AbsenceCategory::Rtt, AbsenceUnit::Days),
         ("Maladie", AbsenceCategory::Sickness, AbsenceUnit::Days),
         ("Télétravail", AbsenceCategory::Telework, AbsenceUnit::Days),
-        ("Congé sans solde", AbsenceCategory::Unpaid, AbsenceUnit::Days),
-        ("Événement familial", AbsenceCategory::Other, AbsenceUnit::Days),
+        (
+            "Congé sans solde",
+            AbsenceCategory::Unpaid,
+            AbsenceUnit::Days,
+        ),
+        (
+            "Événement familial",
+            AbsenceCategory::Other,
+            AbsenceUnit::Days,
+        ),
         ("Récupération", AbsenceCategory::Other, AbsenceUnit::Hours),
     ];
-    let first = store.reserve_ids(base, Entity::AbsenceAccount, accounts.len() as i64).await?;
+    let first = store
+        .reserve_ids(base, Entity::AbsenceAccount, accounts.len() as i64)
+        .await?;
     let rows: Vec<AbsenceAccount> = accounts
         .iter()
         .enumerate()
         .map(|(i, (label, category, unit))| {
-            Ok(AbsenceAccount { base_id: base, id: AbsenceAccountId(first + i as i64), name: name("name", label)?, category: *category, unit: *unit, active: true, created_at: t, modified_at: t })
+            Ok(AbsenceAccount {
+                base_id: base,
+                id: AbsenceAccountId(first + i as i64),
+                name: name("name", label)?,
+                category: *category,
+                unit: *unit,
+                active: true,
+                created_at: t,
+                modified_at: t,
+            })
         })
         .collect::<Result<_, DomainError>>()?;
     store.insert_absence_accounts(&rows).await?;
     let acc = |i: i64| AbsenceAccountId(first + i);
 
-    let first = store.reserve_ids(base, Entity::ExpenseNature, NATURES.len() as i64).await?;
+    let first = store
+        .reserve_ids(base, Entity::ExpenseNature, NATURES.len() as i64)
+        .await?;
     let natures: Vec<ExpenseNature> = NATURES
         .iter()
         .enumerate()
-        .map(|(i, (label, cap, mileage, _))| {
+        .map(|(i, spec)| {
             Ok(ExpenseNature {
                 base_id: base,
                 id: ExpenseNatureId(first + i as i64),
-                name: name("name", label)?,
-                cap: cap.map(|minor| Money { minor, currency: Currency::EUR }),
-                mileage: *mileage,
+                name: name("name", spec.name)?,
+                cap: spec.cap.map(|minor| Money {
+                    minor,
+                    currency: Currency::EUR,
+                }),
+                mileage: spec.mileage,
                 enabled: true,
                 created_at: t,
                 modified_at: t,
@@ -333,19 +639,49 @@ async fn create_organisation(
 
     let first_axis = store.reserve_ids(base, Entity::Axis, 2).await?;
     let axes = vec![
-        Axis { base_id: base, id: AxisId(first_axis), code: "CC".into(), name: name("name", "Centre de coût")?, created_at: t, modified_at: t },
-        Axis { base_id: base, id: AxisId(first_axis + 1), code: "PRJ".into(), name: name("name", "Projet")?, created_at: t, modified_at: t },
+        Axis {
+            base_id: base,
+            id: AxisId(first_axis),
+            code: "CC".into(),
+            name: name("name", "Centre de coût")?,
+            created_at: t,
+            modified_at: t,
+        },
+        Axis {
+            base_id: base,
+            id: AxisId(first_axis + 1),
+            code: "PRJ".into(),
+            name: name("name", "Projet")?,
+            created_at: t,
+            modified_at: t,
+        },
     ];
     store.insert_axes(&axes).await?;
     let count = (DEPARTMENTS.len() + PROJECTS.len()) as i64;
     let first = store.reserve_ids(base, Entity::AxisSection, count).await?;
     let mut axis_sections = Vec::new();
     for (i, d) in DEPARTMENTS.iter().enumerate() {
-        axis_sections.push(AxisSection { base_id: base, id: AxisSectionId(first + i as i64), axis_id: axes[0].id, code: d.code.into(), name: name("name", d.name)?, created_at: t, modified_at: t });
+        axis_sections.push(AxisSection {
+            base_id: base,
+            id: AxisSectionId(first + i as i64),
+            axis_id: axes[0].id,
+            code: d.code.into(),
+            name: name("name", d.name)?,
+            created_at: t,
+            modified_at: t,
+        });
     }
     for (i, (code, label)) in PROJECTS.iter().enumerate() {
         let id = AxisSectionId(first + (DEPARTMENTS.len() + i) as i64);
-        axis_sections.push(AxisSection { base_id: base, id, axis_id: axes[1].id, code: (*code).into(), name: name("name", label)?, created_at: t, modified_at: t });
+        axis_sections.push(AxisSection {
+            base_id: base,
+            id,
+            axis_id: axes[1].id,
+            code: (*code).into(),
+            name: name("name", label)?,
+            created_at: t,
+            modified_at: t,
+        });
     }
     store.insert_axis_sections(&axis_sections).await?;
 
@@ -355,10 +691,23 @@ async fn create_organisation(
         site_weights: SITES.iter().map(|s| s.weight).collect(),
         departments: departments.iter().map(|d| d.id).collect(),
         parent_index,
-        accounts: Accounts { paid: acc(0), rtt: acc(1), sickness: acc(2), telework: acc(3), unpaid: acc(4), family: acc(5) },
+        accounts: Accounts {
+            paid: acc(0),
+            rtt: acc(1),
+            sickness: acc(2),
+            telework: acc(3),
+            unpaid: acc(4),
+            family: acc(5),
+        },
         natures,
-        cost_centres: axis_sections[..DEPARTMENTS.len()].iter().map(|s| s.id).collect(),
-        projects: axis_sections[DEPARTMENTS.len()..].iter().map(|s| s.id).collect(),
+        cost_centres: axis_sections[..DEPARTMENTS.len()]
+            .iter()
+            .map(|s| s.id)
+            .collect(),
+        projects: axis_sections[DEPARTMENTS.len()..]
+            .iter()
+            .map(|s| s.id)
+            .collect(),
     })
 }
 
@@ -406,9 +755,16 @@ fn ascii_slug(raw: &str) -> String {
 }
 
 impl Generator<'_> {
-    async fn write_chunk(&mut self, store: &dyn Store, offset: u32, n: u32) -> Result<(), SeedError> {
+    async fn write_chunk(
+        &mut self,
+        store: &dyn Store,
+        offset: u32,
+        n: u32,
+    ) -> Result<(), SeedError> {
         let base = self.company.base;
-        let first_id = store.reserve_ids(base, Entity::Employee, i64::from(n)).await?;
+        let first_id = store
+            .reserve_ids(base, Entity::Employee, i64::from(n))
+            .await?;
         let mut employees = Vec::with_capacity(n as usize);
         let mut leaves = Vec::new();
         let mut claims = Vec::new();
@@ -421,17 +777,23 @@ impl Generator<'_> {
             employees.push(employee);
         }
         if !leaves.is_empty() {
-            let first = store.reserve_ids(base, Entity::LeavePeriod, leaves.len() as i64).await?;
+            let first = store
+                .reserve_ids(base, Entity::LeavePeriod, leaves.len() as i64)
+                .await?;
             for (i, p) in leaves.iter_mut().enumerate() {
                 p.id = LeavePeriodId(first + i as i64);
             }
         }
         if !claims.is_empty() {
-            let first_claim = store.reserve_ids(base, Entity::ExpenseClaim, claims.len() as i64).await?;
+            let first_claim = store
+                .reserve_ids(base, Entity::ExpenseClaim, claims.len() as i64)
+                .await?;
             for (i, c) in claims.iter_mut().enumerate() {
                 c.id = ExpenseClaimId(first_claim + i as i64);
             }
-            let first_item = store.reserve_ids(base, Entity::ExpenseItem, items.len() as i64).await?;
+            let first_item = store
+                .reserve_ids(base, Entity::ExpenseItem, items.len() as i64)
+                .await?;
             for (i, item) in items.iter_mut().enumerate() {
                 item.id = ExpenseItemId(first_item + i as i64);
                 item.claim_id = ExpenseClaimId(first_claim + item.claim_id.0);
@@ -449,9 +811,16 @@ impl Generator<'_> {
         let today = self.today;
         let c = self.company;
         let is_head = (index as usize) < c.departments.len();
-        let dept_index = if is_head { index as usize } else { rng.usize(..c.departments.len()) };
+        let dept_index = if is_head {
+            index as usize
+        } else {
+            rng.usize(..c.departments.len())
+        };
         let dept = &DEPARTMENTS[dept_index];
-        let (first_i, last_i) = (rng.usize(..FIRST_NAMES.len()), rng.usize(..LAST_NAMES.len()));
+        let (first_i, last_i) = (
+            rng.usize(..FIRST_NAMES.len()),
+            rng.usize(..LAST_NAMES.len()),
+        );
         let uses = self.name_uses.entry((first_i, last_i)).or_insert(0);
         *uses += 1;
         let (first, last) = (FIRST_NAMES[first_i], LAST_NAMES[last_i]);
@@ -463,11 +832,22 @@ impl Generator<'_> {
         let csp = if is_head {
             Csp::Cadre
         } else if production {
-            [Csp::Ouvrier, Csp::Ouvrier, Csp::Ouvrier, Csp::Technicien, Csp::AgentDeMaitrise, Csp::Apprenti][rng.usize(..6)]
+            [
+                Csp::Ouvrier,
+                Csp::Ouvrier,
+                Csp::Ouvrier,
+                Csp::Technicien,
+                Csp::AgentDeMaitrise,
+                Csp::Apprenti,
+            ][rng.usize(..6)]
         } else {
             Csp::ALL[weighted(rng, &[32, 14, 16, 30, 3, 5])]
         };
-        let age = if csp == Csp::Apprenti { rng.u64(18..25) } else { rng.u64(22..64) };
+        let age = if csp == Csp::Apprenti {
+            rng.u64(18..25)
+        } else {
+            rng.u64(22..64)
+        };
         let birth = days_before(today, age * 365 + rng.u64(0..365));
         let roll = rng.u32(..100);
         let contract = if is_head {
@@ -494,15 +874,24 @@ impl Generator<'_> {
             self.heads.get(dept_index).copied()
         };
         let mut extended = Map::new();
-        extended.insert("e_tshirtSize".into(), Value::from(*pick(rng, &["XS", "S", "M", "L", "XL", "XXL"])));
+        extended.insert(
+            "e_tshirtSize".into(),
+            Value::from(*pick(rng, &["XS", "S", "M", "L", "XL", "XXL"])),
+        );
         extended.insert("e_mutuelle".into(), Value::from(rng.u8(..10) < 8));
         extended.insert("e_ticketsRestaurant".into(), Value::from(rng.bool()));
         if rng.bool() {
-            extended.insert("e_bloodType".into(), Value::from(*pick(rng, &["A+", "A-", "B+", "O+", "O-", "AB+"])));
+            extended.insert(
+                "e_bloodType".into(),
+                Value::from(*pick(rng, &["A+", "A-", "B+", "O+", "O-", "AB+"])),
+            );
         }
         if contract.start < today {
             let visit = days_before(today, rng.u64(10..900));
-            extended.insert("e_lastMedicalVisit".into(), Value::from(visit.max(contract.start).to_string()));
+            extended.insert(
+                "e_lastMedicalVisit".into(),
+                Value::from(visit.max(contract.start).to_string()),
+            );
         }
         let created = at(days_before(contract.start.min(today), rng.u64(5..40)), 9);
         let modified = at(days_before(today, rng.u64(1..200)), 10).max(created);
@@ -525,7 +914,13 @@ impl Generator<'_> {
         if is_head {
             self.heads.push(id);
         }
-        Ok(Employee { base_id: c.base, id, data, created_at: created, modified_at: modified })
+        Ok(Employee {
+            base_id: c.base,
+            id,
+            data,
+            created_at: created,
+            modified_at: modified,
+        })
     }
 
     fn calendar_of(&self, e: &Employee) -> WorkCalendar {
@@ -540,7 +935,12 @@ impl Generator<'_> {
     fn leaves(&mut self, e: &Employee, out: &mut Vec<LeavePeriod>) -> Result<(), SeedError> {
         let today = self.today;
         let window_start = days_before(today, 365).max(e.data.contract.start);
-        let window_end = e.data.contract.end.unwrap_or(NaiveDate::MAX).min(days_after(today, 180));
+        let window_end = e
+            .data
+            .contract
+            .end
+            .unwrap_or(NaiveDate::MAX)
+            .min(days_after(today, 180));
         if window_end <= window_start {
             return Ok(());
         }
@@ -554,7 +954,10 @@ impl Generator<'_> {
         for _ in 0..3 {
             wanted.push((accounts.rtt, 1, true));
         }
-        if matches!(e.data.csp, Some(Csp::Cadre | Csp::Technicien | Csp::AgentDeMaitrise)) {
+        if matches!(
+            e.data.csp,
+            Some(Csp::Cadre | Csp::Technicien | Csp::AgentDeMaitrise)
+        ) {
             for _ in 0..4 {
                 wanted.push((accounts.telework, 1, false));
             }
@@ -573,12 +976,19 @@ impl Generator<'_> {
             let start_date = days_after(window_start, self.rng.u64(..span_days));
             let end_date = days_after(start_date, (days - 1) * 7 / 5).min(window_end);
             let (start_half, end_half) = if half_allowed && self.rng.u8(..3) == 0 {
-                let h = if self.rng.bool() { HalfDay::Am } else { HalfDay::Pm };
+                let h = if self.rng.bool() {
+                    HalfDay::Am
+                } else {
+                    HalfDay::Pm
+                };
                 (h, h)
             } else {
                 (HalfDay::Am, HalfDay::Pm)
             };
-            let span = LeaveSpan::new(HalfDaySlot::new(start_date, start_half), HalfDaySlot::new(end_date, end_half))?;
+            let span = LeaveSpan::new(
+                HalfDaySlot::new(start_date, start_half),
+                HalfDaySlot::new(end_date, end_half),
+            )?;
             let half_days = span.working_half_days(&calendar);
             if half_days == 0 || taken.iter().any(|t| t.overlaps(&span)) {
                 continue;
@@ -606,7 +1016,11 @@ impl Generator<'_> {
             } else {
                 (created + chrono::Duration::hours(self.rng.i64(1..72))).min(at(today, 7))
             };
-            let source = if account == accounts.sickness { LeaveSource::Import } else { LeaveSource::Person };
+            let source = if account == accounts.sickness {
+                LeaveSource::Import
+            } else {
+                LeaveSource::Person
+            };
             let comment = match (account == accounts.paid, start_date.month()) {
                 (true, 7 | 8) => Some("Vacances d'été".to_owned()),
                 (true, 12) => Some("Fêtes de fin d'année".to_owned()),
@@ -630,10 +1044,23 @@ impl Generator<'_> {
         Ok(())
     }
 
-    fn expenses(&mut self, e: &Employee, claims: &mut Vec<ExpenseClaim>, items: &mut Vec<ExpenseItem>) -> Result<(), SeedError> {
+    fn expenses(
+        &mut self,
+        e: &Employee,
+        claims: &mut Vec<ExpenseClaim>,
+        items: &mut Vec<ExpenseItem>,
+    ) -> Result<(), SeedError> {
         let today = self.today;
-        let dept_index = self.company.departments.iter().position(|d| Some(*d) == e.data.department_id).unwrap_or(0);
-        let travels = matches!(DEPARTMENTS[dept_index].code, "DG" | "COM" | "COM-FR" | "COM-EXP");
+        let dept_index = self
+            .company
+            .departments
+            .iter()
+            .position(|d| Some(*d) == e.data.department_id)
+            .unwrap_or(0);
+        let travels = matches!(
+            DEPARTMENTS[dept_index].code,
+            "DG" | "COM" | "COM-FR" | "COM-EXP"
+        );
         let chance = if travels { 85 } else { 30 };
         if self.rng.u8(..100) >= chance || e.data.contract.start >= today {
             return Ok(());
@@ -649,19 +1076,47 @@ impl Generator<'_> {
             let declared = days_after(month_start, 20).min(today);
             let age_days = (today - declared).num_days();
             let status = if age_days > 60 {
-                [ClaimStatus::Paid, ClaimStatus::Paid, ClaimStatus::Paid, ClaimStatus::ApprovedAndControlled, ClaimStatus::Refused][self.rng.usize(..5)]
+                [
+                    ClaimStatus::Paid,
+                    ClaimStatus::Paid,
+                    ClaimStatus::Paid,
+                    ClaimStatus::ApprovedAndControlled,
+                    ClaimStatus::Refused,
+                ][self.rng.usize(..5)]
             } else {
-                [ClaimStatus::Created, ClaimStatus::PartiallyApproved, ClaimStatus::Approved, ClaimStatus::PaymentInitiated][self.rng.usize(..4)]
+                [
+                    ClaimStatus::Created,
+                    ClaimStatus::PartiallyApproved,
+                    ClaimStatus::Approved,
+                    ClaimStatus::PaymentInitiated,
+                ][self.rng.usize(..4)]
             };
             let claim_index = claims.len() as i64;
             let created = at(declared, 17);
-            let modified = (created + chrono::Duration::days(self.rng.i64(0..20))).min(at(today, 7));
-            let month = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre", "novembre", "décembre"][month_start.month0() as usize];
+            let modified =
+                (created + chrono::Duration::days(self.rng.i64(0..20))).min(at(today, 7));
+            let month = [
+                "janvier",
+                "février",
+                "mars",
+                "avril",
+                "mai",
+                "juin",
+                "juillet",
+                "août",
+                "septembre",
+                "octobre",
+                "novembre",
+                "décembre",
+            ][month_start.month0() as usize];
             claims.push(ExpenseClaim {
                 base_id: self.company.base,
                 id: ExpenseClaimId(0),
                 owner_id: e.id,
-                name: name("name", &format!("Notes de frais {month} {}", month_start.year()))?,
+                name: name(
+                    "name",
+                    &format!("Notes de frais {month} {}", month_start.year()),
+                )?,
                 status,
                 currency: Currency::EUR,
                 declared_on: Some(declared),
@@ -672,36 +1127,79 @@ impl Generator<'_> {
             for _ in 0..self.rng.u32(1..6) {
                 let nature_index = self.rng.usize(..NATURES.len());
                 let nature = &self.company.natures[nature_index];
-                let (_, _, mileage, (lo, hi)) = NATURES[nature_index];
+                let NatureSpec {
+                    mileage,
+                    usual: (lo, hi),
+                    ..
+                } = NATURES[nature_index];
                 let duplicate = previous.filter(|_| self.rng.u8(..100) < 3);
                 let (nature, purchased, gross, km, quantity) = match duplicate {
                     Some((nature_id, date, gross)) => {
-                        let n = self.company.natures.iter().find(|n| n.id == nature_id).expect("known nature");
+                        let n = self
+                            .company
+                            .natures
+                            .iter()
+                            .find(|n| n.id == nature_id)
+                            .expect("known nature");
                         (n, date, gross, None, 1)
                     }
                     None if mileage => {
                         let km = self.rng.i32(15..450);
                         // Barème kilométrique, 5 CV: 0.636 €/km.
-                        (nature, days_after(month_start, self.rng.u64(..20)).min(today), i64::from(km) * 636 / 10, Some(km), 1)
+                        (
+                            nature,
+                            days_after(month_start, self.rng.u64(..20)).min(today),
+                            i64::from(km) * 636 / 10,
+                            Some(km),
+                            1,
+                        )
                     }
                     None => {
-                        let quantity = if nature.name.as_str() == "Hôtel" { self.rng.i32(1..4) } else { 1 };
+                        let quantity = if nature.name.as_str() == "Hôtel" {
+                            self.rng.i32(1..4)
+                        } else {
+                            1
+                        };
                         let gross = self.rng.i64(lo..=hi) * i64::from(quantity);
-                        (nature, days_after(month_start, self.rng.u64(..20)).min(today), gross, None, quantity)
+                        (
+                            nature,
+                            days_after(month_start, self.rng.u64(..20)).min(today),
+                            gross,
+                            None,
+                            quantity,
+                        )
                     }
                 };
-                let vat = if km.is_some() { 0 } else if nature.name.as_str().starts_with("Repas") { gross * 10 / 110 } else { gross * 20 / 120 };
-                let reimbursed = nature.cap.map_or(gross, |cap| gross.min(cap.minor * i64::from(quantity)));
+                let vat = if km.is_some() {
+                    0
+                } else if nature.name.as_str().starts_with("Repas") {
+                    gross * 10 / 110
+                } else {
+                    gross * 20 / 120
+                };
+                let reimbursed = nature
+                    .cap
+                    .map_or(gross, |cap| gross.min(cap.minor * i64::from(quantity)));
                 let amounts = ItemAmounts::new(Currency::EUR, gross, vat, reimbursed)?;
                 let has_receipt = km.is_some() || self.rng.u8(..100) < 92;
-                let warnings = item_warnings(&amounts, nature, quantity, purchased, has_receipt, duplicate.is_some());
+                let warnings = item_warnings(
+                    &amounts,
+                    nature,
+                    quantity,
+                    purchased,
+                    has_receipt,
+                    duplicate.is_some(),
+                );
                 let mut axis = vec![self.company.cost_centres[dept_index]];
                 if self.rng.u8(..100) < 30 {
                     axis.push(*pick(&mut self.rng, &self.company.projects));
                 }
                 let business_meal = nature.name.as_str() == "Repas d'affaires";
                 let attendees = if business_meal {
-                    Attendees { internal: vec![e.id], external: vec![(*pick(&mut self.rng, CLIENTS)).to_owned()] }
+                    Attendees {
+                        internal: vec![e.id],
+                        external: vec![(*pick(&mut self.rng, CLIENTS)).to_owned()],
+                    }
                 } else {
                     Attendees::default()
                 };
@@ -718,7 +1216,9 @@ impl Generator<'_> {
                     attendees,
                     axis_sections: axis,
                     warnings,
-                    merchant: km.is_none().then(|| (*pick(&mut self.rng, MERCHANTS)).to_owned()),
+                    merchant: km
+                        .is_none()
+                        .then(|| (*pick(&mut self.rng, MERCHANTS)).to_owned()),
                     comment: km.map(|km| format!("Visite client, {km} km aller-retour")),
                     created_at: created,
                     modified_at: modified,

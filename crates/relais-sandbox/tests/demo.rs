@@ -16,7 +16,9 @@ const TODAY: NaiveDate = match NaiveDate::from_ymd_opt(2026, 6, 15) {
 };
 
 async fn store(dir: &tempfile::TempDir, file: &str) -> SharedStore {
-    relais_store::open(&DatabaseUrl::Sqlite(dir.path().join(file))).await.unwrap()
+    relais_store::open(&DatabaseUrl::Sqlite(dir.path().join(file)))
+        .await
+        .unwrap()
 }
 
 async fn all_employees(store: &SharedStore, base: relais_core::ids::BaseId) -> Vec<Employee> {
@@ -35,43 +37,108 @@ async fn all_employees(store: &SharedStore, base: relais_core::ids::BaseId) -> V
 async fn the_demo_company_is_realistic() {
     let dir = tempfile::tempdir().unwrap();
     let s = store(&dir, "a.db").await;
-    let base = s.create_base(&BaseName::parse("production").unwrap(), BaseKind::Production).await.unwrap();
+    let base = s
+        .create_base(
+            &BaseName::parse("production").unwrap(),
+            BaseKind::Production,
+        )
+        .await
+        .unwrap();
     let seen = AtomicU64::new(0);
-    let options = DemoOptions { employees: 1_500, seed: 7, today: TODAY };
-    let counts = seed(s.as_ref(), &base, &options, &|n| seen.store(n, Ordering::SeqCst)).await.unwrap();
-    assert_eq!(seen.load(Ordering::SeqCst), 1_500, "progress reaches the total");
+    let options = DemoOptions {
+        employees: 1_500,
+        seed: 7,
+        today: TODAY,
+    };
+    let counts = seed(s.as_ref(), &base, &options, &|n| {
+        seen.store(n, Ordering::SeqCst)
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        seen.load(Ordering::SeqCst),
+        1_500,
+        "progress reaches the total"
+    );
     assert_eq!(counts.employees(), 1_500);
     assert_eq!(counts.legal_units, 2);
     assert!(counts.establishments >= 3);
-    assert!((13..=20).contains(&counts.departments), "{}", counts.departments);
-    assert!(counts.future_employees > 0 && counts.former_employees > 0 && counts.active_employees > 1_000, "{counts:?}");
+    assert!(
+        (13..=20).contains(&counts.departments),
+        "{}",
+        counts.departments
+    );
+    assert!(
+        counts.future_employees > 0
+            && counts.former_employees > 0
+            && counts.active_employees > 1_000,
+        "{counts:?}"
+    );
     assert!(counts.leave_periods > 5 * 1_500, "{counts:?}");
-    assert!(counts.expense_claims > 100 && counts.expense_items > counts.expense_claims, "{counts:?}");
+    assert!(
+        counts.expense_claims > 100 && counts.expense_items > counts.expense_claims,
+        "{counts:?}"
+    );
 
-    let cities: HashSet<_> = s.list_establishments(base.id).await.unwrap().into_iter().map(|e| e.address.city).collect();
+    let cities: HashSet<_> = s
+        .list_establishments(base.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.address.city)
+        .collect();
     assert!(cities.len() >= 3, "{cities:?}");
     let departments = s.list_departments(base.id).await.unwrap();
-    assert!(departments.iter().filter(|d| d.parent_id.is_none()).count() == 1, "one root");
-    assert!(departments.iter().all(|d| d.head_id.is_some()), "every department has a head");
-    let accounts: Vec<String> = s.list_absence_accounts(base.id).await.unwrap().into_iter().map(|a| a.name.to_string()).collect();
+    assert!(
+        departments.iter().filter(|d| d.parent_id.is_none()).count() == 1,
+        "one root"
+    );
+    assert!(
+        departments.iter().all(|d| d.head_id.is_some()),
+        "every department has a head"
+    );
+    let accounts: Vec<String> = s
+        .list_absence_accounts(base.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.name.to_string())
+        .collect();
     for wanted in ["Congés payés", "RTT", "Maladie", "Télétravail"] {
-        assert!(accounts.iter().any(|a| a == wanted), "{wanted} in {accounts:?}");
+        assert!(
+            accounts.iter().any(|a| a == wanted),
+            "{wanted} in {accounts:?}"
+        );
     }
 
     let employees = all_employees(&s, base.id).await;
     let mails: HashSet<_> = employees.iter().map(|e| e.data.mail.key()).collect();
     assert_eq!(mails.len(), employees.len(), "e-mails are unique");
-    let with_manager = employees.iter().filter(|e| e.data.manager_id.is_some()).count();
-    assert!(with_manager >= employees.len() - 1, "everyone but the CEO has a manager");
-    let statuses: HashSet<_> = employees.iter().map(|e| e.data.contract.status_on(TODAY)).collect();
+    let with_manager = employees
+        .iter()
+        .filter(|e| e.data.manager_id.is_some())
+        .count();
+    assert!(
+        with_manager >= employees.len() - 1,
+        "everyone but the CEO has a manager"
+    );
+    let statuses: HashSet<_> = employees
+        .iter()
+        .map(|e| e.data.contract.status_on(TODAY))
+        .collect();
     assert_eq!(statuses.len(), 3, "{statuses:?}");
-    assert!(employees.iter().all(|e| e.data.birth_date.unwrap() < e.data.contract.start));
+    assert!(employees
+        .iter()
+        .all(|e| e.data.birth_date.unwrap() < e.data.contract.start));
 
     let mut leave_statuses = HashSet::new();
     let mut window = (TODAY, TODAY);
     for e in employees.iter().take(300) {
         let periods = s.list_leave_periods(base.id, e.id).await.unwrap();
-        let live: Vec<_> = periods.iter().filter(|p| p.status.occupies_calendar()).collect();
+        let live: Vec<_> = periods
+            .iter()
+            .filter(|p| p.status.occupies_calendar())
+            .collect();
         for (i, a) in live.iter().enumerate() {
             for b in &live[i + 1..] {
                 assert!(!a.span.overlaps(&b.span), "overlap for employee {}", e.id);
@@ -87,10 +154,17 @@ async fn the_demo_company_is_realistic() {
             }
         }
     }
-    for st in [LeaveStatus::Approved, LeaveStatus::Pending, LeaveStatus::Cancelled] {
+    for st in [
+        LeaveStatus::Approved,
+        LeaveStatus::Pending,
+        LeaveStatus::Cancelled,
+    ] {
         assert!(leave_statuses.contains(&st), "{st} missing");
     }
-    assert!((window.1 - window.0).num_days() >= 360, "twelve months of absences: {window:?}");
+    assert!(
+        (window.1 - window.0).num_days() >= 360,
+        "twelve months of absences: {window:?}"
+    );
 
     let mut warnings = HashSet::new();
     for e in employees.iter().take(600) {
@@ -101,7 +175,11 @@ async fn the_demo_company_is_realistic() {
             }
         }
     }
-    for w in [ExpenseWarning::OverCap, ExpenseWarning::MissingReceipt, ExpenseWarning::PossibleDuplicate] {
+    for w in [
+        ExpenseWarning::OverCap,
+        ExpenseWarning::MissingReceipt,
+        ExpenseWarning::PossibleDuplicate,
+    ] {
         assert!(warnings.contains(&w), "{w:?} never raised");
     }
 }
@@ -109,34 +187,81 @@ async fn the_demo_company_is_realistic() {
 #[tokio::test]
 async fn the_same_seed_gives_the_same_company() {
     let dir = tempfile::tempdir().unwrap();
-    let options = DemoOptions { employees: 1_200, seed: 42, today: TODAY };
+    let options = DemoOptions {
+        employees: 1_200,
+        seed: 42,
+        today: TODAY,
+    };
     let mut runs = Vec::new();
     for file in ["a.db", "b.db"] {
         let s = store(&dir, file).await;
-        let base = s.create_base(&BaseName::parse("production").unwrap(), BaseKind::Production).await.unwrap();
+        let base = s
+            .create_base(
+                &BaseName::parse("production").unwrap(),
+                BaseKind::Production,
+            )
+            .await
+            .unwrap();
         let counts = seed(s.as_ref(), &base, &options, &|_| {}).await.unwrap();
         let employees = all_employees(&s, base.id).await;
-        let leaves = s.list_leave_periods(base.id, employees[1_100].id).await.unwrap();
+        let leaves = s
+            .list_leave_periods(base.id, employees[1_100].id)
+            .await
+            .unwrap();
         runs.push((counts, employees, leaves));
     }
     assert_eq!(runs[0], runs[1]);
     let s = store(&dir, "c.db").await;
-    let base = s.create_base(&BaseName::parse("production").unwrap(), BaseKind::Production).await.unwrap();
-    seed(s.as_ref(), &base, &DemoOptions { seed: 43, ..options }, &|_| {}).await.unwrap();
+    let base = s
+        .create_base(
+            &BaseName::parse("production").unwrap(),
+            BaseKind::Production,
+        )
+        .await
+        .unwrap();
+    seed(
+        s.as_ref(),
+        &base,
+        &DemoOptions {
+            seed: 43,
+            ..options
+        },
+        &|_| {},
+    )
+    .await
+    .unwrap();
     let other = all_employees(&s, base.id).await;
     assert_ne!(other, runs[0].1, "another seed gives another company");
-    assert_eq!(other.iter().filter(|e| e.data.contract.status_on(TODAY) == ContractStatus::Future).count() > 0, true);
+    assert!(other
+        .iter()
+        .any(|e| e.data.contract.status_on(TODAY) == ContractStatus::Future));
 }
 
 #[tokio::test]
 async fn a_base_with_data_is_not_seeded_twice() {
     let dir = tempfile::tempdir().unwrap();
     let s = store(&dir, "a.db").await;
-    let base = s.create_base(&BaseName::parse("production").unwrap(), BaseKind::Production).await.unwrap();
-    let options = DemoOptions { employees: 50, seed: 1, today: TODAY };
+    let base = s
+        .create_base(
+            &BaseName::parse("production").unwrap(),
+            BaseKind::Production,
+        )
+        .await
+        .unwrap();
+    let options = DemoOptions {
+        employees: 50,
+        seed: 1,
+        today: TODAY,
+    };
     let before = seed(s.as_ref(), &base, &options, &|_| {}).await.unwrap();
-    let err = seed(s.as_ref(), &base, &options, &|_| {}).await.unwrap_err();
+    let err = seed(s.as_ref(), &base, &options, &|_| {})
+        .await
+        .unwrap_err();
     assert!(matches!(err, SeedError::NotEmpty(_)));
     assert!(err.to_string().contains("--replace"));
-    assert_eq!(s.base_counts(base.id, TODAY).await.unwrap(), before, "nothing changed");
+    assert_eq!(
+        s.base_counts(base.id, TODAY).await.unwrap(),
+        before,
+        "nothing changed"
+    );
 }

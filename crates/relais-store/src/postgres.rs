@@ -1,7 +1,7 @@
 //! The server backend: PostgreSQL, shared by any number of relais processes.
 
 use sqlx::postgres::PgPoolOptions;
-use sqlx::PgPool;
+use sqlx::{Connection, PgPool};
 use std::time::Duration;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -28,6 +28,15 @@ impl PgStore {
             url: shown.clone(),
             reason,
         };
+        // One direct connection first: its error says why (refused, unknown
+        // host, authentication), where the pool would only report a timeout.
+        let probe = sqlx::PgConnection::connect(url)
+            .await
+            .map_err(|e| connect_error(e.to_string()))?;
+        probe
+            .close()
+            .await
+            .map_err(|e| connect_error(e.to_string()))?;
         let pool = PgPoolOptions::new()
             .max_connections(8)
             .acquire_timeout(Duration::from_secs(5))

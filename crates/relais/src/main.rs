@@ -1,1 +1,139 @@
-fn main() {}
+//! `relais`: the HR hub in one binary.
+
+mod commands;
+mod config;
+
+use clap::{Args, Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// relais: an HR base with a Lucca-compatible API, and the hub that keeps the
+/// company's other applications in step with it.
+///
+/// Every option can also come from an environment variable (shown in
+/// brackets) or from a TOML file given with --config; flags win over the
+/// environment, which wins over the file.
+#[derive(Debug, Parser)]
+#[command(name = "relais", version, propagate_version = true)]
+struct Cli {
+    #[command(flatten)]
+    global: GlobalArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Args)]
+struct GlobalArgs {
+    /// TOML configuration file with any of: data_dir, database_url, listen, log.
+    #[arg(long, global = true, env = "RELAIS_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Folder of the embedded SQLite database (default: ./relais-data).
+    #[arg(long, global = true, env = "RELAIS_DATA_DIR", value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Database to use instead of the embedded one: sqlite://PATH or postgres://USER@HOST/DB.
+    #[arg(long, global = true, env = "RELAIS_DATABASE_URL", value_name = "URL")]
+    database_url: Option<String>,
+    /// Log filter, e.g. info, warn or relais=debug (default: info).
+    #[arg(long, global = true, env = "RELAIS_LOG", value_name = "FILTER")]
+    log: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run relais with demo data: on first start, create the database with a
+    /// seeded production base and a test copy of it; then serve it.
+    Demo {
+        /// Address and port to listen on (default: 127.0.0.1:8080).
+        #[arg(long, env = "RELAIS_LISTEN", value_name = "ADDR")]
+        listen: Option<SocketAddr>,
+        /// Employees of the demo company created on first start.
+        #[arg(long, default_value_t = 500, value_parser = parse_count, allow_hyphen_values = true)]
+        employees: u32,
+        /// Seed of the demo company generator.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// Serve the configured database (API and admin pages).
+    Serve {
+        /// Address and port to listen on (default: 127.0.0.1:8080).
+        #[arg(long, env = "RELAIS_LISTEN", value_name = "ADDR")]
+        listen: Option<SocketAddr>,
+    },
+    /// Fill a base with a generated French demo company.
+    Seed {
+        /// The base to fill.
+        #[arg(long, default_value = "production")]
+        base: String,
+        /// Number of employees (with their absences and expenses).
+        #[arg(long, value_parser = parse_count, allow_hyphen_values = true)]
+        employees: u32,
+        /// Seed of the generator: the same seed gives the same company.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// The reference day, YYYY-MM-DD (default: today in Europe/Paris).
+        #[arg(long, value_name = "DATE")]
+        today: Option<chrono::NaiveDate>,
+        /// Wipe the base's HR data first if it holds some.
+        #[arg(long)]
+        replace: bool,
+    },
+    /// Manage bases (a production base and test bases).
+    #[command(subcommand)]
+    Base(BaseCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum BaseCommand {
+    /// List the bases and what each holds.
+    List,
+    /// Create an empty base.
+    Create {
+        /// Its name: lowercase letters, digits and hyphens.
+        name: String,
+        /// production or test.
+        #[arg(long, default_value = "test")]
+        kind: String,
+    },
+    /// Refresh a test base as a copy of another base's data (API keys are not copied).
+    Copy {
+        /// The base copied from.
+        #[arg(long, default_value = "production")]
+        from: String,
+        /// The test base replaced by the copy.
+        #[arg(long, default_value = "test")]
+        to: String,
+    },
+}
+
+fn parse_count(raw: &str) -> Result<u32, String> {
+    let n: i64 = raw
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{raw}' is not a whole number"))?;
+    if n < 0 {
+        return Err(format!("the employee count must be zero or more, got {n}"));
+    }
+    u32::try_from(n).map_err(|_| format!("{n} employees is more than relais can generate"))
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => e.exit(),
+        Err(e) => {
+            let text = e.render().to_string();
+            eprintln!(
+                "{}",
+                text.lines().next().unwrap_or("error: invalid arguments")
+            );
+            return std::process::ExitCode::from(2);
+        }
+    };
+    match commands::run(cli) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {}", format!("{e:#}").replace('\n', " "));
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

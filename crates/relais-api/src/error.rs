@@ -1,0 +1,143 @@
+//! The one error type of the HTTP layer, mapped once to status codes and the
+//! JSON shape `{"error": {"code", "message", "details"}}`.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use relais_store::StoreError;
+use serde_json::{json, Value};
+
+/// An answer to a request that did not succeed.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 400: a malformed parameter or body.
+    #[error("{message}")]
+    BadRequest {
+        /// The parameter concerned.
+        parameter: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// 404: nothing at this path or with this identifier.
+    #[error("{0}")]
+    NotFound(String),
+    /// 503: the database does not answer.
+    #[error("the database does not answer")]
+    Unavailable(#[source] StoreError),
+    /// Whatever the store said, mapped to 404, 409, 422 or 500.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl ApiError {
+    fn parts(&self) -> (StatusCode, &'static str, String, Value) {
+        match self {
+            ApiError::BadRequest { parameter, message } => (
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                message.clone(),
+                json!({ "parameter": parameter }),
+            ),
+            ApiError::NotFound(message) => (
+                StatusCode::NOT_FOUND,
+                "not_found",
+                message.clone(),
+                Value::Null,
+            ),
+            ApiError::Unavailable(_) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                self.to_string(),
+                Value::Null,
+            ),
+            ApiError::Store(err) => match err {
+                StoreError::NotFound { .. } => (
+                    StatusCode::NOT_FOUND,
+                    "not_found",
+                    err.to_string(),
+                    Value::Null,
+                ),
+                StoreError::Conflict { field, message } => (
+                    StatusCode::CONFLICT,
+                    "conflict",
+                    message.clone(),
+                    json!({ "field": field }),
+                ),
+                StoreError::Domain(e) => (
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "rule_violated",
+                    e.message.clone(),
+                    json!({ "field": e.field }),
+                ),
+                _ => (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "relais could not complete the request; the cause is in its log".to_owned(),
+                    Value::Null,
+                ),
+            },
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code, message, details) = self.parts();
+        if status.is_server_error() {
+            tracing::error!(error = %self, source = ?std::error::Error::source(&self), "request failed");
+        }
+        let body = json!({ "error": { "code": code, "message": message, "details": details } });
+        (status, Json(body)).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use relais_core::DomainError;
+
+    #[test]
+    fn store_errors_map_to_statuses() {
+        let cases = [
+            (
+                ApiError::from(StoreError::NotFound {
+                    entity: "employee",
+                    key: "4".into(),
+                }),
+                404,
+            ),
+            (
+                ApiError::from(StoreError::Conflict {
+                    field: "mail",
+                    message: "taken".into(),
+                }),
+                409,
+            ),
+            (
+                ApiError::from(StoreError::Domain(DomainError::new(
+                    "endDate",
+                    "before start",
+                ))),
+                422,
+            ),
+            (ApiError::from(StoreError::Migrate("boom".into())), 500),
+            (
+                ApiError::BadRequest {
+                    parameter: "limit".into(),
+                    message: "too big".into(),
+                },
+                400,
+            ),
+        ];
+        for (err, status) in cases {
+            assert_eq!(err.parts().0.as_u16(), status);
+        }
+    }
+
+    #[test]
+    fn internal_causes_stay_in_the_log() {
+        let (_, _, message, _) =
+            ApiError::from(StoreError::Migrate("secret detail".into())).parts();
+        assert!(!message.contains("secret detail"));
+    }
+}

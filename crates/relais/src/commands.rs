@@ -1,0 +1,258 @@
+//! What each subcommand does.
+
+use crate::config::{Overrides, Settings};
+use crate::{BaseCommand, Cli, Command};
+use anyhow::{bail, Context, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+use relais_api::AppState;
+use relais_core::base::{Base, BaseKind, BaseName};
+use relais_core::org::TimeZone;
+use relais_sandbox::demo::{self, DemoOptions};
+use relais_store::{SharedStore, StoreError};
+use std::io::Write;
+use tracing_subscriber::EnvFilter;
+
+/// Runs the command line.
+pub fn run(cli: Cli) -> Result<()> {
+    let listen = match &cli.command {
+        Command::Demo { listen, .. } | Command::Serve { listen } => *listen,
+        _ => None,
+    };
+    let settings = Settings::resolve(&Overrides {
+        config: cli.global.config,
+        data_dir: cli.global.data_dir,
+        database_url: cli.global.database_url,
+        listen,
+        log: cli.global.log,
+    })?;
+    let filter = EnvFilter::try_new(&settings.log)
+        .map_err(|e| anyhow::anyhow!("invalid log filter '{}': {e}", settings.log))?;
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        match cli.command {
+            Command::Demo {
+                employees, seed, ..
+            } => demo_command(&settings, employees, seed).await,
+            Command::Serve { .. } => {
+                let store = open(&settings).await?;
+                if store.list_bases().await?.is_empty() {
+                    let name = BaseName::parse("production")?;
+                    store.create_base(&name, BaseKind::Production).await?;
+                    tracing::info!("created the empty base 'production'");
+                }
+                serve(&settings, store).await
+            }
+            Command::Seed {
+                base,
+                employees,
+                seed,
+                today,
+                replace,
+            } => {
+                let store = open(&settings).await?;
+                let base = find_base(&store, &base).await?;
+                let today = today.unwrap_or_else(|| TimeZone::PARIS.today());
+                if replace {
+                    store.clear_base(base.id).await?;
+                }
+                seed_with_progress(
+                    &store,
+                    &base,
+                    DemoOptions {
+                        employees,
+                        seed,
+                        today,
+                    },
+                )
+                .await
+            }
+            Command::Base(cmd) => base_command(&settings, cmd).await,
+        }
+    })
+}
+
+async fn open(settings: &Settings) -> Result<SharedStore> {
+    Ok(relais_store::open(&settings.database).await?)
+}
+
+async fn find_base(store: &SharedStore, raw: &str) -> Result<Base> {
+    let name = BaseName::parse(raw)?;
+    match store.base_by_name(&name).await {
+        Ok(base) => Ok(base),
+        Err(StoreError::NotFound { .. }) => {
+            let known: Vec<String> = store
+                .list_bases()
+                .await?
+                .into_iter()
+                .map(|b| b.name.to_string())
+                .collect();
+            if known.is_empty() {
+                bail!("base '{name}' does not exist, and there is no base yet: create one with `relais base create {name} --kind production`")
+            }
+            bail!(
+                "base '{name}' does not exist; known bases: {}",
+                known.join(", ")
+            )
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn seed_with_progress(store: &SharedStore, base: &Base, options: DemoOptions) -> Result<()> {
+    let bar = ProgressBar::new(u64::from(options.employees));
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} seeding {prefix} [{bar:32}] {pos}/{len} employees ({per_sec}, {eta} left)",
+        )
+        .expect("valid template")
+        .progress_chars("=> "),
+    );
+    bar.set_prefix(base.name.to_string());
+    let started = std::time::Instant::now();
+    let counts = demo::seed(store.as_ref(), base, &options, &|n| bar.set_position(n)).await?;
+    bar.finish_and_clear();
+    println!(
+        "seeded base '{}' in {:.1} s: {} employees ({} active, {} future, {} former), {} leave periods, {} expense claims with {} items",
+        base.name,
+        started.elapsed().as_secs_f64(),
+        counts.employees(),
+        counts.active_employees,
+        counts.future_employees,
+        counts.former_employees,
+        counts.leave_periods,
+        counts.expense_claims,
+        counts.expense_items
+    );
+    Ok(())
+}
+
+async fn demo_command(settings: &Settings, employees: u32, seed: u64) -> Result<()> {
+    let store = open(settings).await?;
+    if store.list_bases().await?.is_empty() {
+        println!(
+            "first start: creating the demo company in {}",
+            settings.database
+        );
+        let production = store
+            .create_base(&BaseName::parse("production")?, BaseKind::Production)
+            .await?;
+        seed_with_progress(
+            &store,
+            &production,
+            DemoOptions {
+                employees,
+                seed,
+                today: TimeZone::PARIS.today(),
+            },
+        )
+        .await?;
+        let test = store
+            .create_base(&BaseName::parse("test")?, BaseKind::Test)
+            .await?;
+        store.copy_base(production.id, test.id).await?;
+        println!("created the test base 'test' as a copy of 'production'");
+    }
+    serve(settings, store).await
+}
+
+async fn serve(settings: &Settings, store: SharedStore) -> Result<()> {
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", settings.listen))?;
+    let addr = listener.local_addr()?;
+    let app = axum::Router::new()
+        .merge(relais_api::router())
+        .merge(relais_web::router())
+        .with_state(AppState {
+            store: store.clone(),
+        });
+    println!(
+        "relais is serving {} ({}) at http://{addr}/",
+        settings.database,
+        store.backend()
+    );
+    std::io::stdout().flush()?;
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
+    tracing::info!("shutting down");
+}
+
+async fn base_command(settings: &Settings, cmd: BaseCommand) -> Result<()> {
+    let store = open(settings).await?;
+    match cmd {
+        BaseCommand::List => {
+            let today = TimeZone::PARIS.today();
+            let bases = store.list_bases().await?;
+            if bases.is_empty() {
+                println!("no base yet: create one with `relais base create production --kind production`");
+            }
+            println!(
+                "{:<20} {:<11} {:>10} {:>8} {:>8} {:>8} {:>10} {:>10}",
+                "NAME", "KIND", "EMPLOYEES", "ACTIVE", "FUTURE", "FORMER", "ABSENCES", "EXPENSES"
+            );
+            for b in bases {
+                let c = store.base_counts(b.id, today).await?;
+                println!(
+                    "{:<20} {:<11} {:>10} {:>8} {:>8} {:>8} {:>10} {:>10}",
+                    b.name.as_str(),
+                    b.kind.as_str(),
+                    c.employees(),
+                    c.active_employees,
+                    c.future_employees,
+                    c.former_employees,
+                    c.leave_periods,
+                    c.expense_claims
+                );
+            }
+        }
+        BaseCommand::Create { name, kind } => {
+            let name = BaseName::parse(&name)?;
+            let kind: BaseKind = kind.parse()?;
+            let base = store.create_base(&name, kind).await?;
+            println!("created {} base '{}'", base.kind, base.name);
+        }
+        BaseCommand::Copy { from, to } => {
+            let source = find_base(&store, &from).await?;
+            let target = find_base(&store, &to).await?;
+            if target.kind != BaseKind::Test {
+                bail!("refusing to overwrite '{}': it is a {} base, and only a test base can be refreshed from another base", target.name, target.kind);
+            }
+            if source.id == target.id {
+                bail!("'{}' cannot be copied onto itself", source.name);
+            }
+            store.copy_base(source.id, target.id).await?;
+            let c = store
+                .base_counts(target.id, TimeZone::PARIS.today())
+                .await?;
+            println!(
+                "refreshed '{}' from '{}': {} employees, {} leave periods, {} expense claims (API keys are not copied)",
+                target.name, source.name, c.employees(), c.leave_periods, c.expense_claims
+            );
+        }
+    }
+    Ok(())
+}

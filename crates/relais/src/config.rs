@@ -1,0 +1,175 @@
+//! Configuration: command-line flags, then environment variables, then an
+//! optional TOML file, then defaults.
+
+use anyhow::{bail, Context, Result};
+use relais_store::DatabaseUrl;
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// The optional TOML configuration file (`--config` or `RELAIS_CONFIG`).
+///
+/// ```toml
+/// data_dir = "/var/lib/relais"
+/// database_url = "postgres://relais@db/relais"
+/// listen = "0.0.0.0:8080"
+/// log = "info"
+/// ```
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    /// Folder holding the embedded SQLite database when no database URL is given.
+    pub data_dir: Option<PathBuf>,
+    /// `sqlite://PATH` or `postgres://USER@HOST/DB`.
+    pub database_url: Option<String>,
+    /// Address and port the server listens on.
+    pub listen: Option<SocketAddr>,
+    /// Log filter, e.g. `info` or `relais=debug`.
+    pub log: Option<String>,
+}
+
+impl FileConfig {
+    /// Reads and checks a configuration file; any error names the file, and
+    /// the line and column of the mistake.
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read config file {}", path.display()))?;
+        toml::from_str(&text).map_err(|e| {
+            let place = e
+                .span()
+                .map(|span| {
+                    let before = &text[..span.start.min(text.len())];
+                    let line = before.matches('\n').count() + 1;
+                    let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+                    format!("line {line}, column {column}: ")
+                })
+                .unwrap_or_default();
+            anyhow::anyhow!(
+                "config file {}: {place}{}",
+                path.display(),
+                e.message().replace('\n', " ")
+            )
+        })
+    }
+}
+
+/// The settings in force once flags, environment, file and defaults are merged.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Where the HR base is stored.
+    pub database: DatabaseUrl,
+    /// Address the server listens on.
+    pub listen: SocketAddr,
+    /// Log filter.
+    pub log: String,
+}
+
+/// Values given on the command line or in the environment (which win over the file).
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    /// `--config` / `RELAIS_CONFIG`.
+    pub config: Option<PathBuf>,
+    /// `--data-dir` / `RELAIS_DATA_DIR`.
+    pub data_dir: Option<PathBuf>,
+    /// `--database-url` / `RELAIS_DATABASE_URL`.
+    pub database_url: Option<String>,
+    /// `--listen` / `RELAIS_LISTEN`.
+    pub listen: Option<SocketAddr>,
+    /// `--log` / `RELAIS_LOG`.
+    pub log: Option<String>,
+}
+
+/// Default data directory, relative to the working directory.
+pub const DEFAULT_DATA_DIR: &str = "relais-data";
+/// Default listening address.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+
+impl Settings {
+    /// Merges overrides, the config file (if any) and defaults.
+    pub fn resolve(o: &Overrides) -> Result<Self> {
+        let file = match &o.config {
+            Some(path) => FileConfig::load(path)?,
+            None => FileConfig::default(),
+        };
+        let data_dir = o
+            .data_dir
+            .clone()
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+        let database = match o.database_url.clone().or(file.database_url) {
+            Some(url) => DatabaseUrl::parse(&url)?,
+            None => DatabaseUrl::Sqlite(data_dir.join("relais.db")),
+        };
+        let listen = match o.listen.or(file.listen) {
+            Some(addr) => addr,
+            None => DEFAULT_LISTEN.parse().expect("valid default"),
+        };
+        let log = o
+            .log
+            .clone()
+            .or(file.log)
+            .unwrap_or_else(|| "info".to_owned());
+        if log.trim().is_empty() {
+            bail!("the log filter is empty: use e.g. info or relais=debug");
+        }
+        Ok(Self {
+            database,
+            listen,
+            log,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(text: &str) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("relais.toml");
+        std::fs::write(&path, text).unwrap();
+        (dir, path)
+    }
+
+    #[test]
+    fn flags_win_over_the_file_and_the_file_over_defaults() {
+        let (_d, path) = write("listen = \"127.0.0.1:9000\"\ndata_dir = \"/srv/relais\"\n");
+        let s = Settings::resolve(&Overrides {
+            config: Some(path.clone()),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(s.listen.port(), 9000);
+        assert_eq!(
+            s.database,
+            DatabaseUrl::Sqlite("/srv/relais/relais.db".into())
+        );
+        let s = Settings::resolve(&Overrides {
+            config: Some(path),
+            listen: Some("127.0.0.1:7000".parse().unwrap()),
+            database_url: Some("postgres://u@h/db".into()),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(s.listen.port(), 7000);
+        assert!(matches!(s.database, DatabaseUrl::Postgres(_)));
+        let d = Settings::resolve(&Overrides::default()).unwrap();
+        assert_eq!(d.listen.to_string(), DEFAULT_LISTEN);
+        assert_eq!(
+            d.database,
+            DatabaseUrl::Sqlite(PathBuf::from(DEFAULT_DATA_DIR).join("relais.db"))
+        );
+    }
+
+    #[test]
+    fn a_bad_file_names_the_place() {
+        let (_d, path) = write("listen = \"127.0.0.1:9000\"\nlistn = 3\n");
+        let err = FileConfig::load(&path).unwrap_err().to_string();
+        assert!(err.contains("line 2, column 1"), "{err}");
+        assert!(err.contains("listn"), "{err}");
+        assert!(!err.contains('\n'));
+        let (_d, path) = write("listen = \"not an address\"\n");
+        let err = FileConfig::load(&path).unwrap_err().to_string();
+        assert!(err.contains("line 1"), "{err}");
+    }
+}

@@ -1,0 +1,367 @@
+//! End-to-end tests of the `relais` binary: real processes, a real SQLite file
+//! (and PostgreSQL when `RELAIS_TEST_POSTGRES_URL` is set), real HTTP.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+fn relais(dir: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_relais"));
+    cmd.current_dir(dir)
+        .env_remove("RELAIS_DATABASE_URL")
+        .env_remove("RELAIS_CONFIG")
+        .env_remove("RELAIS_DATA_DIR")
+        .env_remove("RELAIS_LISTEN")
+        .env("RELAIS_LOG", "warn");
+    cmd
+}
+
+fn run(dir: &Path, args: &[&str]) -> Output {
+    relais(dir).args(args).output().expect("relais runs")
+}
+
+fn ok(dir: &Path, args: &[&str]) -> String {
+    let out = run(dir, args);
+    assert!(
+        out.status.success(),
+        "relais {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Runs a command that must fail, and returns its one-line error.
+fn fails(dir: &Path, args: &[&str]) -> String {
+    let out = run(dir, args);
+    assert!(!out.status.success(), "relais {args:?} succeeded");
+    let err = String::from_utf8(out.stderr).unwrap();
+    let lines: Vec<_> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "one-line error expected, got: {err}");
+    assert!(lines[0].starts_with("error: "), "{err}");
+    lines[0].to_owned()
+}
+
+/// A running server, killed when dropped.
+struct Server {
+    child: Child,
+    url: String,
+    printed: Vec<String>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start(dir: &Path, args: &[&str]) -> Server {
+    let mut child = relais(dir)
+        .args(args)
+        .args(["--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    // Built before reading, so that the process is killed if reading fails.
+    let mut server = Server {
+        child,
+        url: String::new(),
+        printed: Vec::new(),
+    };
+    let mut lines = BufReader::new(stdout).lines();
+    loop {
+        let line = lines
+            .next()
+            .expect("relais printed its URL before exiting")
+            .unwrap();
+        server.printed.push(line.clone());
+        if let Some(at) = line.find("http://") {
+            server.url = line[at..].trim_end_matches('/').to_owned();
+            return server;
+        }
+    }
+}
+
+async fn get(url: &str) -> (u16, String) {
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let resp = client.get(url).send().await.unwrap();
+    (resp.status().as_u16(), resp.text().await.unwrap())
+}
+
+fn count_in(page: &str, base: &str, what: &str) -> i64 {
+    let table = page
+        .split(&format!("data-base=\"{base}\""))
+        .nth(1)
+        .expect("base on the page");
+    let cell = table
+        .split(&format!("data-count=\"{what}\">"))
+        .nth(1)
+        .expect("count on the page");
+    cell.split('<').next().unwrap().trim().parse().unwrap()
+}
+
+#[tokio::test]
+async fn serve_answers_health_counts_and_json_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path(), &["serve"]);
+    let (status, body) = get(&format!("{}/health", server.url)).await;
+    assert_eq!(status, 200);
+    let health: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(health["status"], "ok");
+    assert_eq!(health["database"], "sqlite");
+    let (status, page) = get(&format!("{}/", server.url)).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        count_in(&page, "production", "active_employees"),
+        0,
+        "serve starts with an empty production base"
+    );
+    let (status, body) = get(&format!("{}/api/v3/nothing", server.url)).await;
+    assert_eq!(status, 404);
+    let err: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(err["error"]["code"], "not_found");
+    assert!(err["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("/api/v3/nothing"));
+    assert!(
+        dir.path().join("relais-data/relais.db").exists(),
+        "the embedded database lives in ./relais-data"
+    );
+}
+
+#[tokio::test]
+async fn demo_seeds_once_then_serves() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = start(dir.path(), &["demo", "--employees", "300"]);
+    assert!(
+        first.printed.iter().any(|l| l.contains("first start")),
+        "{:?}",
+        first.printed
+    );
+    assert!(
+        first
+            .printed
+            .iter()
+            .any(|l| l.contains("seeded base 'production'")),
+        "{:?}",
+        first.printed
+    );
+    let (_, page) = get(&format!("{}/", first.url)).await;
+    let total = |base: &str| {
+        ["active_employees", "future_employees", "former_employees"]
+            .iter()
+            .map(|w| count_in(&page, base, w))
+            .sum::<i64>()
+    };
+    assert_eq!(total("production"), 300);
+    assert_eq!(
+        total("test"),
+        300,
+        "the test base starts as a copy of production"
+    );
+    assert!(count_in(&page, "production", "leave_periods") > 1_000);
+    drop(first);
+
+    let second = start(dir.path(), &["demo", "--employees", "300"]);
+    assert!(
+        !second.printed.iter().any(|l| l.contains("first start")),
+        "demo seeds only once"
+    );
+    let (_, page) = get(&format!("{}/", second.url)).await;
+    assert_eq!(
+        count_in(&page, "production", "active_employees")
+            + count_in(&page, "production", "future_employees")
+            + count_in(&page, "production", "former_employees"),
+        300
+    );
+}
+
+#[test]
+fn bases_are_created_seeded_listed_and_copied() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    assert!(
+        ok(d, &["base", "create", "production", "--kind", "production"])
+            .contains("created production base 'production'")
+    );
+    assert!(ok(d, &["base", "create", "test"]).contains("created test base 'test'"));
+    let seeded = ok(
+        d,
+        &[
+            "seed",
+            "--base",
+            "production",
+            "--employees",
+            "250",
+            "--seed",
+            "9",
+            "--today",
+            "2026-06-15",
+        ],
+    );
+    assert!(seeded.contains("250 employees"), "{seeded}");
+    let copied = ok(d, &["base", "copy", "--from", "production", "--to", "test"]);
+    assert!(copied.contains("250 employees"), "{copied}");
+    let list = ok(d, &["base", "list"]);
+    let rows: Vec<Vec<&str>> = list
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(rows.len(), 2, "{list}");
+    assert_eq!(rows[0][..3], ["production", "production", "250"]);
+    assert_eq!(rows[1][..3], ["test", "test", "250"]);
+    assert_eq!(rows[0][3..], rows[1][3..], "the copy holds the same data");
+    // --replace wipes and reseeds.
+    let again = ok(d, &["seed", "--employees", "40", "--replace"]);
+    assert!(again.contains("40 employees"), "{again}");
+}
+
+#[test]
+fn bad_input_gets_one_line_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(d, &["base", "create", "production", "--kind", "production"]);
+    ok(d, &["seed", "--employees", "30"]);
+    let before = ok(d, &["base", "list"]);
+
+    let e = fails(d, &["seed", "--employees", "-5"]);
+    assert!(e.contains("must be zero or more, got -5"), "{e}");
+    let e = fails(d, &["seed", "--employees", "many"]);
+    assert!(e.contains("'many' is not a whole number"), "{e}");
+    let e = fails(d, &["seed", "--base", "staging", "--employees", "5"]);
+    assert!(
+        e.contains("base 'staging' does not exist; known bases: production"),
+        "{e}"
+    );
+    let e = fails(d, &["seed", "--employees", "5"]);
+    assert!(e.contains("already holds HR data"), "{e}");
+    let e = fails(d, &["base", "create", "production"]);
+    assert!(e.contains("already exists"), "{e}");
+    let e = fails(d, &["base", "create", "Bad Name"]);
+    assert!(e.contains("not a valid base name"), "{e}");
+    let e = fails(d, &["base", "create", "x", "--kind", "staging"]);
+    assert!(e.contains("'staging' is not a base kind"), "{e}");
+    let e = fails(
+        d,
+        &["base", "copy", "--from", "production", "--to", "production"],
+    );
+    assert!(e.contains("only a test base can be refreshed"), "{e}");
+
+    std::fs::File::create(d.join("relais.toml"))
+        .unwrap()
+        .write_all(b"listen = \"127.0.0.1:8080\"\ndatabse_url = \"x\"\n")
+        .unwrap();
+    let e = fails(d, &["--config", "relais.toml", "base", "list"]);
+    assert!(
+        e.contains("relais.toml: line 2, column 1") && e.contains("databse_url"),
+        "{e}"
+    );
+    let e = fails(d, &["--config", "missing.toml", "base", "list"]);
+    assert!(e.contains("cannot read config file missing.toml"), "{e}");
+    let e = fails(
+        d,
+        &[
+            "--database-url",
+            "postgres://relais@127.0.0.1:1/relais",
+            "base",
+            "list",
+        ],
+    );
+    assert!(
+        e.contains("cannot open the database postgres://relais@127.0.0.1:1/relais")
+            && e.contains("refused"),
+        "{e}"
+    );
+    let e = fails(
+        d,
+        &[
+            "--database-url",
+            "postgres://relais:hunter2@127.0.0.1:1/relais",
+            "base",
+            "list",
+        ],
+    );
+    assert!(
+        !e.contains("hunter2") && e.contains("***"),
+        "passwords never printed: {e}"
+    );
+    let e = fails(d, &["--database-url", "mysql://x/y", "base", "list"]);
+    assert!(e.contains("'mysql' is not a supported database"), "{e}");
+
+    assert_eq!(ok(d, &["base", "list"]), before, "nothing changed");
+}
+
+#[tokio::test]
+async fn a_database_from_a_newer_relais_is_refused() {
+    use sqlx::Connection;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(d, &["base", "create", "production", "--kind", "production"]);
+    let db = d.join("relais-data/relais.db");
+    let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO _sqlx_migrations (version, description, installed_on, success, checksum, execution_time) VALUES (99991231000000, 'newer', CURRENT_TIMESTAMP, TRUE, x'00', 0)")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    conn.close().await.unwrap();
+    let e = fails(d, &["base", "list"]);
+    assert!(
+        e.contains("schema is at version 99991231000000, newer than this relais supports"),
+        "{e}"
+    );
+    let e = fails(d, &["serve", "--listen", "127.0.0.1:0"]);
+    assert!(e.contains("newer than this relais supports"), "{e}");
+}
+
+#[tokio::test]
+async fn the_same_commands_work_on_postgres() {
+    use sqlx::Connection;
+    let Ok(admin) = std::env::var("RELAIS_TEST_POSTGRES_URL") else {
+        let _ = writeln!(
+            std::io::stderr(),
+            "relais cli: PostgreSQL test skipped: RELAIS_TEST_POSTGRES_URL is not set"
+        );
+        return;
+    };
+    let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
+    let name = format!("relais_cli_{}_{}", std::process::id(), fastrand::u32(..));
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let with_db = |rest: &[&'static str]| -> Vec<&str> {
+        let mut v = vec!["--database-url", url.as_str()];
+        v.extend_from_slice(rest);
+        v
+    };
+    ok(
+        d,
+        &with_db(&["base", "create", "production", "--kind", "production"]),
+    );
+    ok(d, &with_db(&["base", "create", "test"]));
+    assert!(ok(d, &with_db(&["seed", "--employees", "300"])).contains("300 employees"));
+    assert!(ok(d, &with_db(&["base", "copy"])).contains("300 employees"));
+    let server = start(d, &with_db(&["serve"]));
+    let (status, body) = get(&format!("{}/health", server.url)).await;
+    assert_eq!(status, 200);
+    assert!(body.contains("\"postgres\""), "{body}");
+    let (_, page) = get(&format!("{}/", server.url)).await;
+    assert!(count_in(&page, "test", "leave_periods") > 1_000);
+    assert!(
+        !d.join("relais-data").exists(),
+        "no SQLite file when PostgreSQL is used"
+    );
+}
