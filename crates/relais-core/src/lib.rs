@@ -6,6 +6,7 @@
 //! warnings. Storage, HTTP and connectors build on these types.
 
 pub mod absence;
+pub mod access;
 pub mod base;
 pub mod calendar;
 pub mod employee;

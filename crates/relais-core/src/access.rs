@@ -1,0 +1,408 @@
+//! What an API key may see and do: its role, made of grants.
+//!
+//! Grants are written on the command line and stored as short codes:
+//!
+//! | code | permission as customers see it |
+//! |---|---|
+//! | `all` | everything (an administrator's own scripts) |
+//! | `personnel-file` | « Consulter le dossier du personnel », all sections |
+//! | `personnel-file:sections=standard+avantages` | … limited to those sections |
+//! | `personnel-file:fields=firstName+lastName+mail` | … limited to those fields |
+//! | `future-employees` | « Voir les futurs collaborateurs » |
+//! | `former-employees` | « Voir les anciens collaborateurs » |
+//! | `write-employees` | « Créer / modifier les utilisateurs » |
+//! | `absences` | « Consulter les absences » |
+//! | `absence-requests` / `absence-requests:accounts=4+7` | « Faire des demandes d'absence », optionally on chosen accounts |
+//! | `expenses` | read expenses |
+//! | `organisation` | read the organisation (establishments, departments) |
+//! | `establishments=1+3` | limits everything to employees of those establishments |
+
+use crate::error::{DomainError, Result};
+use crate::ids::{AbsenceAccountId, EstablishmentId};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// One permission of a key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "grant", rename_all = "kebab-case")]
+pub enum Grant {
+    /// Everything.
+    All,
+    /// Read employees' personnel files.
+    PersonnelFile {
+        /// Sections readable; `None` for all of them.
+        sections: Option<Vec<String>>,
+        /// Fields readable; `None` for every field of the readable sections.
+        fields: Option<Vec<String>>,
+    },
+    /// See employees whose contract has not started.
+    FutureEmployees,
+    /// See employees whose contract has ended.
+    FormerEmployees,
+    /// Create and modify employees.
+    WriteEmployees,
+    /// Read absences.
+    Absences,
+    /// Create absence requests.
+    AbsenceRequests {
+        /// Accounts allowed; `None` for all.
+        accounts: Option<Vec<AbsenceAccountId>>,
+    },
+    /// Read expenses.
+    Expenses,
+    /// Read the organisation.
+    Organisation,
+}
+
+/// The kinds of permission a request may need, used to name what is missing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Permission {
+    /// Read employees' personnel files.
+    PersonnelFile,
+    /// See future employees.
+    FutureEmployees,
+    /// See former employees.
+    FormerEmployees,
+    /// Create and modify employees.
+    WriteEmployees,
+    /// Read absences.
+    Absences,
+    /// Create absence requests.
+    AbsenceRequests,
+    /// Read expenses.
+    Expenses,
+    /// Read the organisation.
+    Organisation,
+}
+
+impl Permission {
+    /// The grant code that gives this permission.
+    pub fn code(self) -> &'static str {
+        match self {
+            Permission::PersonnelFile => "personnel-file",
+            Permission::FutureEmployees => "future-employees",
+            Permission::FormerEmployees => "former-employees",
+            Permission::WriteEmployees => "write-employees",
+            Permission::Absences => "absences",
+            Permission::AbsenceRequests => "absence-requests",
+            Permission::Expenses => "expenses",
+            Permission::Organisation => "organisation",
+        }
+    }
+
+    /// How customers see it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Permission::PersonnelFile => "Consulter le dossier du personnel",
+            Permission::FutureEmployees => "Voir les futurs collaborateurs",
+            Permission::FormerEmployees => "Voir les anciens collaborateurs",
+            Permission::WriteEmployees => "Créer / modifier les utilisateurs",
+            Permission::Absences => "Consulter les absences",
+            Permission::AbsenceRequests => "Faire des demandes d'absence",
+            Permission::Expenses => "Consulter les notes de frais",
+            Permission::Organisation => "Consulter l'organisation",
+        }
+    }
+}
+
+impl fmt::Display for Permission {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.code(), self.label())
+    }
+}
+
+/// The role of a key: its grants, and optionally the establishments it is limited to.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Role {
+    /// What the key may do.
+    pub grants: Vec<Grant>,
+    /// When set, the key only sees employees (and their absences and
+    /// expenses) of these establishments.
+    pub establishments: Option<Vec<EstablishmentId>>,
+}
+
+fn list<T>(raw: &str, what: &str, parse: impl Fn(&str) -> Option<T>) -> Result<Vec<T>> {
+    let items: Vec<&str> = raw
+        .split('+')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
+    if items.is_empty() {
+        return Err(DomainError::new(
+            "grant",
+            format!("the list of {what} is empty"),
+        ));
+    }
+    items
+        .into_iter()
+        .map(|s| {
+            parse(s).ok_or_else(|| {
+                DomainError::new("grant", format!("'{s}' is not a valid {what} entry"))
+            })
+        })
+        .collect()
+}
+
+fn ids(raw: &str, what: &str) -> Result<Vec<i64>> {
+    list(raw, what, |s| s.parse::<i64>().ok().filter(|n| *n > 0))
+}
+
+impl Role {
+    /// Builds a role from grant codes (see the module documentation).
+    pub fn parse<S: AsRef<str>>(codes: &[S]) -> Result<Self> {
+        let mut role = Role::default();
+        for code in codes {
+            let code = code.as_ref().trim();
+            let (head, options) = code.split_once(':').unwrap_or((code, ""));
+            let mut opts = options.split(':').filter(|o| !o.is_empty()).map(|o| {
+                o.split_once('=').ok_or_else(|| {
+                    DomainError::new("grant", format!("'{o}' in '{code}' should read name=value"))
+                })
+            });
+            let grant = match head {
+                "all" => Grant::All,
+                "personnel-file" => {
+                    let (mut sections, mut fields) = (None, None);
+                    for opt in opts.by_ref() {
+                        match opt? {
+                            ("sections", v) => sections = Some(list(v, "section", |s| Some(s.to_owned()))?),
+                            ("fields", v) => fields = Some(list(v, "field", |s| Some(s.to_owned()))?),
+                            (other, _) => return Err(DomainError::new("grant", format!("personnel-file takes sections= and fields=, not {other}="))),
+                        }
+                    }
+                    Grant::PersonnelFile { sections, fields }
+                }
+                "future-employees" => Grant::FutureEmployees,
+                "former-employees" => Grant::FormerEmployees,
+                "write-employees" => Grant::WriteEmployees,
+                "absences" => Grant::Absences,
+                "absence-requests" => {
+                    let mut accounts = None;
+                    for opt in opts.by_ref() {
+                        match opt? {
+                            ("accounts", v) => accounts = Some(ids(v, "absence account")?.into_iter().map(AbsenceAccountId).collect()),
+                            (other, _) => return Err(DomainError::new("grant", format!("absence-requests takes accounts=, not {other}="))),
+                        }
+                    }
+                    Grant::AbsenceRequests { accounts }
+                }
+                "expenses" => Grant::Expenses,
+                "organisation" | "organization" => Grant::Organisation,
+                _ if head.starts_with("establishments=") => {
+                    let v = &code["establishments=".len()..];
+                    role.establishments = Some(ids(v, "establishment")?.into_iter().map(EstablishmentId).collect());
+                    continue;
+                }
+                other => {
+                    return Err(DomainError::new(
+                        "grant",
+                        format!("'{other}' is not a grant: use all, personnel-file, future-employees, former-employees, write-employees, absences, absence-requests, expenses, organisation or establishments=ID+ID"),
+                    ))
+                }
+            };
+            if opts.next().is_some() {
+                return Err(DomainError::new(
+                    "grant",
+                    format!("'{head}' takes no options"),
+                ));
+            }
+            role.grants.push(grant);
+        }
+        if role.grants.is_empty() {
+            return Err(DomainError::new("grant", "a key needs at least one grant"));
+        }
+        Ok(role)
+    }
+
+    /// The grant codes of this role, as [`Role::parse`] reads them.
+    pub fn codes(&self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .grants
+            .iter()
+            .map(|g| match g {
+                Grant::All => "all".to_owned(),
+                Grant::PersonnelFile { sections, fields } => {
+                    let mut s = "personnel-file".to_owned();
+                    if let Some(v) = sections {
+                        s += &format!(":sections={}", v.join("+"));
+                    }
+                    if let Some(v) = fields {
+                        s += &format!(":fields={}", v.join("+"));
+                    }
+                    s
+                }
+                Grant::FutureEmployees => "future-employees".into(),
+                Grant::FormerEmployees => "former-employees".into(),
+                Grant::WriteEmployees => "write-employees".into(),
+                Grant::Absences => "absences".into(),
+                Grant::AbsenceRequests { accounts: None } => "absence-requests".into(),
+                Grant::AbsenceRequests { accounts: Some(a) } => format!(
+                    "absence-requests:accounts={}",
+                    a.iter()
+                        .map(|id| id.to_string())
+                        .collect::<Vec<_>>()
+                        .join("+")
+                ),
+                Grant::Expenses => "expenses".into(),
+                Grant::Organisation => "organisation".into(),
+            })
+            .collect();
+        if let Some(e) = &self.establishments {
+            out.push(format!(
+                "establishments={}",
+                e.iter()
+                    .map(|id| id.to_string())
+                    .collect::<Vec<_>>()
+                    .join("+")
+            ));
+        }
+        out
+    }
+
+    fn is_all(&self) -> bool {
+        self.grants.contains(&Grant::All)
+    }
+
+    /// Whether the role holds `permission`, in any form.
+    pub fn has(&self, permission: Permission) -> bool {
+        self.is_all()
+            || self.grants.iter().any(|g| {
+                matches!(
+                    (g, permission),
+                    (Grant::PersonnelFile { .. }, Permission::PersonnelFile)
+                        | (Grant::FutureEmployees, Permission::FutureEmployees)
+                        | (Grant::FormerEmployees, Permission::FormerEmployees)
+                        | (Grant::WriteEmployees, Permission::WriteEmployees)
+                        | (Grant::Absences, Permission::Absences)
+                        | (Grant::AbsenceRequests { .. }, Permission::AbsenceRequests)
+                        | (Grant::Expenses, Permission::Expenses)
+                        | (Grant::Organisation, Permission::Organisation)
+                )
+            })
+    }
+
+    /// Fails with the missing permission unless the role holds it.
+    pub fn require(&self, permission: Permission) -> std::result::Result<(), Permission> {
+        if self.has(permission) {
+            Ok(())
+        } else {
+            Err(permission)
+        }
+    }
+
+    /// Whether an employee field, in personnel-file `section`, may be read.
+    /// Identifiers (`id`, `url`) are always readable with any personnel-file grant.
+    pub fn may_read_field(&self, section: &str, field: &str) -> bool {
+        if self.is_all() {
+            return true;
+        }
+        self.grants.iter().any(|g| match g {
+            Grant::PersonnelFile { sections, fields } => {
+                if matches!(field, "id" | "url") {
+                    return true;
+                }
+                let section_ok = sections
+                    .as_ref()
+                    .is_none_or(|s| s.iter().any(|x| x == section));
+                let field_ok = fields.as_ref().is_none_or(|f| f.iter().any(|x| x == field));
+                match (sections, fields) {
+                    // Listing fields alone grants them wherever they live.
+                    (None, Some(_)) => field_ok,
+                    _ => section_ok && field_ok,
+                }
+            }
+            _ => false,
+        })
+    }
+
+    /// Whether leave may be requested on `account`.
+    pub fn may_request_on(&self, account: AbsenceAccountId) -> bool {
+        self.is_all()
+            || self.grants.iter().any(|g| match g {
+                Grant::AbsenceRequests { accounts } => {
+                    accounts.as_ref().is_none_or(|a| a.contains(&account))
+                }
+                _ => false,
+            })
+    }
+
+    /// Whether employees of `establishment` are within the key's reach.
+    pub fn covers_establishment(&self, establishment: EstablishmentId) -> bool {
+        self.establishments
+            .as_ref()
+            .is_none_or(|e| e.contains(&establishment))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_round_trip() {
+        let codes = [
+            "personnel-file:sections=standard+avantages:fields=firstName+mail",
+            "future-employees",
+            "absence-requests:accounts=4+7",
+            "organisation",
+            "establishments=1+3",
+        ];
+        let role = Role::parse(&codes).unwrap();
+        assert_eq!(role.codes(), codes);
+        assert_eq!(Role::parse(&role.codes()).unwrap(), role);
+    }
+
+    #[test]
+    fn bad_codes_are_named() {
+        assert!(Role::parse(&["reed"])
+            .unwrap_err()
+            .message
+            .contains("'reed' is not a grant"));
+        assert!(Role::parse(&["absence-requests:accounts=x"])
+            .unwrap_err()
+            .message
+            .contains("'x'"));
+        assert!(Role::parse(&["personnel-file:colour=red"]).is_err());
+        assert!(Role::parse(&["expenses:foo=1"]).is_err());
+        assert!(Role::parse::<&str>(&[])
+            .unwrap_err()
+            .message
+            .contains("at least one grant"));
+    }
+
+    #[test]
+    fn field_rules() {
+        let happypal = Role::parse(&[
+            "personnel-file:fields=firstName+lastName+mail+birthDate+dtContractStart+dtContractEnd",
+        ])
+        .unwrap();
+        assert!(happypal.may_read_field("standard", "firstName"));
+        assert!(happypal.may_read_field("standard", "id"));
+        assert!(!happypal.may_read_field("standard", "jobTitle"));
+        assert!(!happypal.may_read_field("medical", "e_bloodType"));
+        let sections = Role::parse(&["personnel-file:sections=standard"]).unwrap();
+        assert!(sections.may_read_field("standard", "jobTitle"));
+        assert!(!sections.may_read_field("medical", "e_bloodType"));
+        let all = Role::parse(&["all"]).unwrap();
+        assert!(all.may_read_field("medical", "e_bloodType") && all.has(Permission::Expenses));
+        let none = Role::parse(&["expenses"]).unwrap();
+        assert!(!none.may_read_field("standard", "id"));
+        assert_eq!(
+            none.require(Permission::Absences),
+            Err(Permission::Absences)
+        );
+    }
+
+    #[test]
+    fn account_and_establishment_limits() {
+        let semana = Role::parse(&["absence-requests:accounts=4", "establishments=2"]).unwrap();
+        assert!(semana.may_request_on(AbsenceAccountId(4)));
+        assert!(!semana.may_request_on(AbsenceAccountId(1)));
+        assert!(semana.covers_establishment(EstablishmentId(2)));
+        assert!(!semana.covers_establishment(EstablishmentId(1)));
+        assert!(Role::parse(&["absences"])
+            .unwrap()
+            .covers_establishment(EstablishmentId(9)));
+    }
+}
