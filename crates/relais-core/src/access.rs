@@ -406,3 +406,81 @@ mod tests {
             .covers_establishment(EstablishmentId(9)));
     }
 }
+
+/// Who uses a key: the company itself, or a third-party publisher.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum KeyUsage {
+    /// The company's own scripts and tools.
+    Internal,
+    /// A partner's integration.
+    ThirdParty,
+}
+
+impl KeyUsage {
+    /// The stored code.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyUsage::Internal => "internal",
+            KeyUsage::ThirdParty => "third-party",
+        }
+    }
+}
+
+impl std::str::FromStr for KeyUsage {
+    type Err = DomainError;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "internal" => Ok(KeyUsage::Internal),
+            "third-party" => Ok(KeyUsage::ThirdParty),
+            other => Err(DomainError::new("usage", format!("'{other}' is not a key usage: use internal or third-party"))),
+        }
+    }
+}
+
+/// An API key as stored: its secret is kept only as a hash.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ApiKey {
+    /// Its identifier (global).
+    pub id: i64,
+    /// The base it opens.
+    pub base_id: crate::ids::BaseId,
+    /// The public part of the key, used to find it.
+    pub prefix: String,
+    /// SHA-256 of the secret part, hex.
+    #[serde(skip)]
+    pub secret_hash: String,
+    /// What the key is for, e.g. the app it was installed for.
+    pub name: crate::org::Name,
+    /// The technical contact.
+    pub contact: crate::employee::Email,
+    /// Internal or third-party.
+    pub usage: KeyUsage,
+    /// What it may see and do.
+    pub role: Role,
+    /// When it was created.
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    /// When it was last used.
+    pub last_used_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// When it was revoked; a revoked key opens nothing.
+    pub revoked_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// One authenticated API request, as the audit trail keeps it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AuditEntry {
+    /// The base.
+    pub base_id: crate::ids::BaseId,
+    /// The key used.
+    pub key_id: i64,
+    /// HTTP method.
+    pub method: String,
+    /// Path and query.
+    pub path: String,
+    /// HTTP status answered.
+    pub status: u16,
+    /// Employee records returned (personal data disclosed).
+    pub employee_records: i64,
+    /// When.
+    pub at: chrono::DateTime<chrono::Utc>,
+}

@@ -7,6 +7,7 @@
 //! [`open`] picks one from a [`DatabaseUrl`] and applies migrations.
 
 mod error;
+pub mod query;
 #[macro_use]
 mod sql;
 pub mod postgres;
@@ -15,16 +16,20 @@ pub mod sqlite;
 mod url;
 
 pub use error::{Result, StoreError};
+pub use query::{Cond, Condition, Direction, ListQuery, Page, SqlValue};
 pub use url::DatabaseUrl;
 
 use async_trait::async_trait;
 use chrono::NaiveDate;
 use relais_core::absence::{AbsenceAccount, LeavePeriod, LeaveStatus, NewLeavePeriod};
+use relais_core::access::{ApiKey, AuditEntry, KeyUsage, Role};
+use relais_core::audit::{Author, EmployeeLog};
 use relais_core::base::{Base, BaseKind, BaseName};
 use relais_core::employee::{Employee, EmployeeData, Section, SectionField};
 use relais_core::expense::{Axis, AxisSection, ExpenseClaim, ExpenseItem, ExpenseNature};
 use relais_core::ids::*;
-use relais_core::org::{Department, Establishment, LegalUnit};
+use relais_core::org::{Department, Establishment, LegalUnit, Name};
+use relais_core::employee::Email;
 use serde::Serialize;
 use std::sync::Arc;
 
@@ -127,15 +132,23 @@ pub trait Store: Send + Sync + 'static {
 
     /// Stores employees (managers before the people they manage).
     async fn insert_employees(&self, rows: &[Employee]) -> Result<()>;
-    /// Creates an employee, checking custom fields against the base's sections.
-    async fn create_employee(&self, base: BaseId, data: &EmployeeData) -> Result<Employee>;
-    /// Replaces an employee's data.
+    /// Creates an employee, checking custom fields against the base's
+    /// sections, and logs the new values under `author`.
+    async fn create_employee(&self, base: BaseId, data: &EmployeeData, author: &Author) -> Result<Employee>;
+    /// Replaces an employee's data and logs each changed field under `author`.
     async fn update_employee(
         &self,
         base: BaseId,
         id: EmployeeId,
         data: &EmployeeData,
+        author: &Author,
     ) -> Result<Employee>;
+    /// Employees matching a query.
+    async fn query_employees(&self, base: BaseId, query: &ListQuery) -> Result<Page<Employee>>;
+    /// The employees with these identifiers (unknown ones are left out).
+    async fn employees_by_ids(&self, base: BaseId, ids: &[EmployeeId]) -> Result<Vec<Employee>>;
+    /// Field changes matching a query.
+    async fn query_employee_logs(&self, base: BaseId, query: &ListQuery) -> Result<Page<EmployeeLog>>;
     /// One employee.
     async fn get_employee(&self, base: BaseId, id: EmployeeId) -> Result<Employee>;
     /// Up to `limit` employees with identifiers above `after`, in identifier order.
@@ -164,6 +177,10 @@ pub trait Store: Send + Sync + 'static {
         id: LeavePeriodId,
         status: LeaveStatus,
     ) -> Result<LeavePeriod>;
+    /// One leave period.
+    async fn get_leave_period(&self, base: BaseId, id: LeavePeriodId) -> Result<LeavePeriod>;
+    /// Leave periods matching a query.
+    async fn query_leave_periods(&self, base: BaseId, query: &ListQuery) -> Result<Page<LeavePeriod>>;
     /// The leave periods of one employee, by start.
     async fn list_leave_periods(
         &self,
@@ -199,6 +216,44 @@ pub trait Store: Send + Sync + 'static {
         base: BaseId,
         claim: ExpenseClaimId,
     ) -> Result<Vec<ExpenseItem>>;
+    /// Expense claims matching a query.
+    async fn query_expense_claims(&self, base: BaseId, query: &ListQuery) -> Result<Page<ExpenseClaim>>;
+    /// Expense items matching a query.
+    async fn query_expense_items(&self, base: BaseId, query: &ListQuery) -> Result<Page<ExpenseItem>>;
+
+    /// Stores a new API key.
+    async fn create_api_key(&self, key: &NewApiKey) -> Result<ApiKey>;
+    /// The key with this public prefix, whatever its base.
+    async fn api_key_by_prefix(&self, prefix: &str) -> Result<Option<ApiKey>>;
+    /// The keys of a base, revoked ones included.
+    async fn list_api_keys(&self, base: BaseId) -> Result<Vec<ApiKey>>;
+    /// One key.
+    async fn get_api_key(&self, id: i64) -> Result<ApiKey>;
+    /// Revokes a key; it opens nothing from then on.
+    async fn revoke_api_key(&self, id: i64) -> Result<ApiKey>;
+    /// Records an authenticated request and the key's last use.
+    async fn record_request(&self, entry: &AuditEntry) -> Result<()>;
+    /// The latest requests made with a key, newest first.
+    async fn list_requests(&self, key_id: i64, limit: u32) -> Result<Vec<AuditEntry>>;
+}
+
+/// A key about to be stored.
+#[derive(Debug, Clone)]
+pub struct NewApiKey {
+    /// The base it opens.
+    pub base_id: BaseId,
+    /// Public part, used to find it.
+    pub prefix: String,
+    /// SHA-256 of the secret, hex.
+    pub secret_hash: String,
+    /// What it is for.
+    pub name: Name,
+    /// Technical contact.
+    pub contact: Email,
+    /// Internal or third-party.
+    pub usage: KeyUsage,
+    /// What it may see and do.
+    pub role: Role,
 }
 
 /// A store shared by the server's tasks.

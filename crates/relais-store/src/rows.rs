@@ -749,3 +749,104 @@ impl TryFrom<ExpenseItemRow> for ExpenseItem {
         })
     }
 }
+
+/// A row of `api_keys`.
+#[derive(sqlx::FromRow)]
+pub struct ApiKeyRow {
+    id: i64,
+    base_id: i64,
+    prefix: String,
+    secret_hash: String,
+    name: String,
+    contact: String,
+    usage: String,
+    role: String,
+    created_at: DateTime<Utc>,
+    last_used_at: Option<DateTime<Utc>>,
+    revoked_at: Option<DateTime<Utc>>,
+}
+
+/// Columns of `api_keys`.
+pub const API_KEY_COLUMNS: &str =
+    "id, base_id, prefix, secret_hash, name, contact, usage, role, created_at, last_used_at, revoked_at";
+
+impl TryFrom<ApiKeyRow> for relais_core::access::ApiKey {
+    type Error = StoreError;
+    fn try_from(r: ApiKeyRow) -> Result<Self, StoreError> {
+        let c = corrupt("API key");
+        Ok(relais_core::access::ApiKey {
+            id: r.id,
+            base_id: BaseId(r.base_id),
+            prefix: r.prefix,
+            secret_hash: r.secret_hash,
+            name: Name::parse("name", &r.name).map_err(&c)?,
+            contact: Email::parse(&r.contact).map_err(&c)?,
+            usage: r.usage.parse().map_err(&c)?,
+            role: json("API key", &r.role)?,
+            created_at: r.created_at,
+            last_used_at: r.last_used_at,
+            revoked_at: r.revoked_at,
+        })
+    }
+}
+
+/// A row of `api_requests`.
+#[derive(sqlx::FromRow)]
+pub struct AuditRow {
+    base_id: i64,
+    key_id: i64,
+    method: String,
+    path: String,
+    status: i32,
+    employee_records: i64,
+    at: DateTime<Utc>,
+}
+
+impl From<AuditRow> for relais_core::access::AuditEntry {
+    fn from(r: AuditRow) -> Self {
+        relais_core::access::AuditEntry {
+            base_id: BaseId(r.base_id),
+            key_id: r.key_id,
+            method: r.method,
+            path: r.path,
+            status: u16::try_from(r.status).unwrap_or(0),
+            employee_records: r.employee_records,
+            at: r.at,
+        }
+    }
+}
+
+/// Columns of `employee_logs`.
+pub const EMPLOYEE_LOG_COLUMNS: &[&str] =
+    &["id", "base_id", "employee_id", "field", "entry_type", "value", "author", "source", "at"];
+
+/// A row of `employee_logs`.
+#[derive(sqlx::FromRow)]
+pub struct EmployeeLogRow {
+    id: i64,
+    base_id: i64,
+    employee_id: i64,
+    field: String,
+    entry_type: String,
+    value: String,
+    author: String,
+    source: String,
+    at: DateTime<Utc>,
+}
+
+impl TryFrom<EmployeeLogRow> for relais_core::audit::EmployeeLog {
+    type Error = StoreError;
+    fn try_from(r: EmployeeLogRow) -> Result<Self, StoreError> {
+        Ok(relais_core::audit::EmployeeLog {
+            id: r.id,
+            base_id: BaseId(r.base_id),
+            employee_id: EmployeeId(r.employee_id),
+            field: r.field,
+            entry_type: r.entry_type,
+            value: json("employee log", &r.value)?,
+            author: r.author,
+            source: r.source,
+            at: r.at,
+        })
+    }
+}

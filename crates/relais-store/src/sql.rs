@@ -33,6 +33,121 @@ macro_rules! select_rows {
     }};
 }
 
+/// Binds one [`crate::SqlValue`].
+macro_rules! push_value {
+    ($qb:expr, $v:expr) => {
+        match $v {
+            $crate::SqlValue::Int(i) => {
+                $qb.push_bind(*i);
+            }
+            $crate::SqlValue::Text(t) => {
+                $qb.push_bind(t.clone());
+            }
+            $crate::SqlValue::Date(d) => {
+                $qb.push_bind(*d);
+            }
+            $crate::SqlValue::Time(t) => {
+                $qb.push_bind(*t);
+            }
+            $crate::SqlValue::Bool(b) => {
+                $qb.push_bind(*b);
+            }
+        }
+    };
+}
+
+/// Appends ` AND <condition>` for each condition.
+macro_rules! push_conditions {
+    ($qb:expr, $conds:expr) => {
+        for c in $conds {
+            use $crate::Cond;
+            $qb.push(" AND (");
+            let op = |o: &'static str| o;
+            match &c.cond {
+                Cond::Eq(v) | Cond::NotEq(v) | Cond::Gt(v) | Cond::Gte(v) | Cond::Lt(v) | Cond::Lte(v) => {
+                    $qb.push(c.column);
+                    $qb.push(op(match &c.cond {
+                        Cond::Eq(_) => " = ",
+                        Cond::NotEq(_) => " <> ",
+                        Cond::Gt(_) => " > ",
+                        Cond::Gte(_) => " >= ",
+                        Cond::Lt(_) => " < ",
+                        _ => " <= ",
+                    }));
+                    push_value!($qb, v);
+                }
+                Cond::In(values) => {
+                    $qb.push(c.column);
+                    $qb.push(" IN (");
+                    for (i, v) in values.iter().enumerate() {
+                        if i > 0 {
+                            $qb.push(", ");
+                        }
+                        push_value!($qb, v);
+                    }
+                    if values.is_empty() {
+                        $qb.push("NULL");
+                    }
+                    $qb.push(")");
+                }
+                Cond::IsNull => {
+                    $qb.push(c.column);
+                    $qb.push(" IS NULL");
+                }
+                Cond::IsNotNull => {
+                    $qb.push(c.column);
+                    $qb.push(" IS NOT NULL");
+                }
+                Cond::NullOrGte(v) => {
+                    $qb.push(c.column);
+                    $qb.push(" IS NULL OR ");
+                    $qb.push(c.column);
+                    $qb.push(" >= ");
+                    push_value!($qb, v);
+                }
+                Cond::Like(text) => {
+                    $qb.push("lower(");
+                    $qb.push(c.column);
+                    $qb.push(") LIKE ");
+                    $qb.push_bind($crate::query::like_pattern(text));
+                    $qb.push(" ESCAPE '\\'");
+                }
+            }
+            $qb.push(")");
+        }
+    };
+}
+
+/// Runs a [`crate::ListQuery`] on a table: its page, and its count when asked.
+macro_rules! query_page {
+    ($db:ty, $pool:expr, $row:ty, $table:literal, $cols:expr, $base:expr, $q:expr) => {{
+        let q: &$crate::ListQuery = $q;
+        let count = if q.count {
+            let mut qb = sqlx::QueryBuilder::<$db>::new(concat!("SELECT COUNT(*) FROM ", $table, " WHERE base_id = "));
+            qb.push_bind($base.0);
+            push_conditions!(qb, &q.conditions);
+            Some(qb.build_query_scalar::<i64>().fetch_one($pool).await?)
+        } else {
+            None
+        };
+        let mut qb = sqlx::QueryBuilder::<$db>::new(format!("SELECT {} FROM {} WHERE base_id = ", $cols.join(", "), $table));
+        qb.push_bind($base.0);
+        push_conditions!(qb, &q.conditions);
+        qb.push(" ORDER BY ");
+        for (column, direction) in &q.order {
+            qb.push(*column);
+            qb.push(if *direction == $crate::Direction::Desc { " DESC, " } else { " ASC, " });
+        }
+        qb.push("id ASC LIMIT ");
+        qb.push_bind(i64::from(q.limit));
+        qb.push(" OFFSET ");
+        qb.push_bind(i64::try_from(q.offset).unwrap_or(i64::MAX));
+        let rows: Vec<$row> = qb.build_query_as().fetch_all($pool).await?;
+        let items = rows.into_iter().map(TryInto::try_into).collect::<$crate::Result<Vec<_>>>()?;
+        Ok($crate::Page { items, count })
+    }};
+}
+
 macro_rules! sql_store {
     ($store:ident, $db:ty) => {
         use crate::rows::{self, columns};
@@ -45,7 +160,10 @@ macro_rules! sql_store {
         use relais_core::expense::{warnings_to_string, Axis, AxisSection, ExpenseClaim, ExpenseItem, ExpenseNature};
         use relais_core::ids::*;
         use relais_core::org::{Department, Establishment, LegalUnit};
+        use relais_core::access::{ApiKey, AuditEntry};
+        use relais_core::audit::{employee_changes, Author, EmployeeLog};
         use relais_core::{now, DomainError};
+        use crate::{ListQuery, NewApiKey, Page};
 
         type Conn = <$db as sqlx::Database>::Connection;
 
@@ -104,6 +222,27 @@ macro_rules! sql_store {
                         return Err(DomainError::new("managerId", format!("no employee {manager} in this base")).into());
                     }
                 }
+                Ok(())
+            }
+
+            async fn log_changes(
+                conn: &mut Conn,
+                employee: &Employee,
+                before: Option<&EmployeeData>,
+                author: &Author,
+            ) -> Result<()> {
+                let changes = employee_changes(before, &employee.data);
+                let entry_type = if before.is_some() { "modification" } else { "creation" };
+                bulk_insert!($db, conn, "employee_logs", &rows::EMPLOYEE_LOG_COLUMNS[1..], changes, |b, change| {
+                    b.push_bind(employee.base_id.0)
+                        .push_bind(employee.id.0)
+                        .push_bind(change.0.as_str())
+                        .push_bind(entry_type)
+                        .push_bind(change.1.to_string())
+                        .push_bind(author.name.as_str())
+                        .push_bind(author.source.as_str())
+                        .push_bind(employee.modified_at);
+                });
                 Ok(())
             }
 
@@ -248,6 +387,7 @@ macro_rules! sql_store {
                         .await?;
                 }
                 sqlx::query("DELETE FROM id_sequences WHERE base_id = $1").bind(base.0).execute(&mut *tx).await?;
+                sqlx::query("DELETE FROM employee_logs WHERE base_id = $1").bind(base.0).execute(&mut *tx).await?;
                 sqlx::query("UPDATE bases SET modified_at = $2 WHERE id = $1")
                     .bind(base.0)
                     .bind(now())
@@ -269,6 +409,7 @@ macro_rules! sql_store {
                         .await?;
                 }
                 sqlx::query("DELETE FROM id_sequences WHERE base_id = $1").bind(to.0).execute(&mut *tx).await?;
+                sqlx::query("DELETE FROM employee_logs WHERE base_id = $1").bind(to.0).execute(&mut *tx).await?;
                 for (table, cols) in columns::TABLES {
                     let rest = cols[1..].join(", ");
                     let sql = format!(
@@ -450,7 +591,7 @@ macro_rules! sql_store {
                 Ok(())
             }
 
-            async fn create_employee(&self, base: BaseId, data: &EmployeeData) -> Result<Employee> {
+            async fn create_employee(&self, base: BaseId, data: &EmployeeData, author: &Author) -> Result<Employee> {
                 let fields = self.list_section_fields(base).await?;
                 check_extended_data(&data.extended_data, &fields)?;
                 let mut tx = self.pool.begin().await?;
@@ -465,13 +606,15 @@ macro_rules! sql_store {
                     modified_at: now,
                 };
                 Self::insert_employees_in(&mut tx, std::slice::from_ref(&employee)).await?;
+                Self::log_changes(&mut tx, &employee, None, author).await?;
                 tx.commit().await?;
                 Ok(employee)
             }
 
-            async fn update_employee(&self, base: BaseId, id: EmployeeId, data: &EmployeeData) -> Result<Employee> {
+            async fn update_employee(&self, base: BaseId, id: EmployeeId, data: &EmployeeData, author: &Author) -> Result<Employee> {
                 let fields = self.list_section_fields(base).await?;
                 check_extended_data(&data.extended_data, &fields)?;
+                let before = self.get_employee(base, id).await?;
                 let mut tx = self.pool.begin().await?;
                 Self::check_employee_refs(&mut tx, base, Some(id), data).await?;
                 let set = columns::EMPLOYEES[2..columns::EMPLOYEES.len() - 2]
@@ -506,8 +649,30 @@ macro_rules! sql_store {
                 if done.rows_affected() == 0 {
                     return Err(StoreError::NotFound { entity: "employee", key: id.to_string() });
                 }
+                let after = Employee { base_id: base, id, data: data.clone(), created_at: before.created_at, modified_at };
+                Self::log_changes(&mut tx, &after, Some(&before.data), author).await?;
                 tx.commit().await?;
-                self.get_employee(base, id).await
+                Ok(after)
+            }
+
+            async fn query_employees(&self, base: BaseId, query: &ListQuery) -> Result<Page<Employee>> {
+                query_page!($db, &self.pool, rows::EmployeeRow, "employees", columns::EMPLOYEES, base, query)
+            }
+
+            async fn employees_by_ids(&self, base: BaseId, ids: &[EmployeeId]) -> Result<Vec<Employee>> {
+                if ids.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let q = ListQuery {
+                    conditions: vec![crate::Condition::new("id", crate::Cond::In(ids.iter().map(|i| crate::SqlValue::Int(i.0)).collect()))],
+                    limit: u32::try_from(ids.len()).unwrap_or(u32::MAX),
+                    ..ListQuery::default()
+                };
+                Ok(self.query_employees(base, &q).await?.items)
+            }
+
+            async fn query_employee_logs(&self, base: BaseId, query: &ListQuery) -> Result<Page<EmployeeLog>> {
+                query_page!($db, &self.pool, rows::EmployeeLogRow, "employee_logs", rows::EMPLOYEE_LOG_COLUMNS, base, query)
             }
 
             async fn get_employee(&self, base: BaseId, id: EmployeeId) -> Result<Employee> {
@@ -647,6 +812,15 @@ macro_rules! sql_store {
                 Ok(updated)
             }
 
+            async fn get_leave_period(&self, base: BaseId, id: LeavePeriodId) -> Result<LeavePeriod> {
+                let mut conn = self.pool.acquire().await?;
+                Self::get_leave_period_in(&mut conn, base, id).await
+            }
+
+            async fn query_leave_periods(&self, base: BaseId, query: &ListQuery) -> Result<Page<LeavePeriod>> {
+                query_page!($db, &self.pool, rows::LeavePeriodRow, "leave_periods", columns::LEAVE_PERIODS, base, query)
+            }
+
             async fn list_leave_periods(&self, base: BaseId, employee: EmployeeId) -> Result<Vec<LeavePeriod>> {
                 select_rows!(&self.pool, rows::LeavePeriodRow, "leave_periods", columns::LEAVE_PERIODS,
                     "base_id = $1 AND employee_id = $2 ORDER BY start_slot, id", base.0, employee.0)
@@ -765,6 +939,97 @@ macro_rules! sql_store {
             async fn list_expense_items(&self, base: BaseId, claim: ExpenseClaimId) -> Result<Vec<ExpenseItem>> {
                 select_rows!(&self.pool, rows::ExpenseItemRow, "expense_items", columns::EXPENSE_ITEMS,
                     "base_id = $1 AND claim_id = $2 ORDER BY id", base.0, claim.0)
+            }
+
+            async fn query_expense_claims(&self, base: BaseId, query: &ListQuery) -> Result<Page<ExpenseClaim>> {
+                query_page!($db, &self.pool, rows::ExpenseClaimRow, "expense_claims", columns::EXPENSE_CLAIMS, base, query)
+            }
+
+            async fn query_expense_items(&self, base: BaseId, query: &ListQuery) -> Result<Page<ExpenseItem>> {
+                query_page!($db, &self.pool, rows::ExpenseItemRow, "expense_items", columns::EXPENSE_ITEMS, base, query)
+            }
+
+            async fn create_api_key(&self, key: &NewApiKey) -> Result<ApiKey> {
+                let sql = format!(
+                    "INSERT INTO api_keys (base_id, prefix, secret_hash, name, contact, usage, role, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {}",
+                    rows::API_KEY_COLUMNS
+                );
+                let row: rows::ApiKeyRow = sqlx::query_as(&sql)
+                    .bind(key.base_id.0)
+                    .bind(key.prefix.as_str())
+                    .bind(key.secret_hash.as_str())
+                    .bind(key.name.as_str())
+                    .bind(key.contact.as_str())
+                    .bind(key.usage.as_str())
+                    .bind(serde_json::to_string(&key.role).expect("roles serialise"))
+                    .bind(now())
+                    .fetch_one(&self.pool)
+                    .await?;
+                row.try_into()
+            }
+
+            async fn api_key_by_prefix(&self, prefix: &str) -> Result<Option<ApiKey>> {
+                let sql = format!("SELECT {} FROM api_keys WHERE prefix = $1", rows::API_KEY_COLUMNS);
+                let row: Option<rows::ApiKeyRow> = sqlx::query_as(&sql).bind(prefix).fetch_optional(&self.pool).await?;
+                row.map(TryInto::try_into).transpose()
+            }
+
+            async fn list_api_keys(&self, base: BaseId) -> Result<Vec<ApiKey>> {
+                let sql = format!("SELECT {} FROM api_keys WHERE base_id = $1 ORDER BY id", rows::API_KEY_COLUMNS);
+                let rows: Vec<rows::ApiKeyRow> = sqlx::query_as(&sql).bind(base.0).fetch_all(&self.pool).await?;
+                rows.into_iter().map(TryInto::try_into).collect()
+            }
+
+            async fn get_api_key(&self, id: i64) -> Result<ApiKey> {
+                let sql = format!("SELECT {} FROM api_keys WHERE id = $1", rows::API_KEY_COLUMNS);
+                let row: Option<rows::ApiKeyRow> = sqlx::query_as(&sql).bind(id).fetch_optional(&self.pool).await?;
+                row.ok_or(StoreError::NotFound { entity: "API key", key: id.to_string() })?.try_into()
+            }
+
+            async fn revoke_api_key(&self, id: i64) -> Result<ApiKey> {
+                sqlx::query("UPDATE api_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
+                    .bind(id)
+                    .bind(now())
+                    .execute(&self.pool)
+                    .await?;
+                self.get_api_key(id).await
+            }
+
+            async fn record_request(&self, entry: &AuditEntry) -> Result<()> {
+                let mut tx = self.pool.begin().await?;
+                sqlx::query(
+                    "INSERT INTO api_requests (base_id, key_id, method, path, status, employee_records, at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(entry.base_id.0)
+                .bind(entry.key_id)
+                .bind(entry.method.as_str())
+                .bind(entry.path.as_str())
+                .bind(i32::from(entry.status))
+                .bind(entry.employee_records)
+                .bind(entry.at)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query("UPDATE api_keys SET last_used_at = $2 WHERE id = $1")
+                    .bind(entry.key_id)
+                    .bind(entry.at)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn list_requests(&self, key_id: i64, limit: u32) -> Result<Vec<AuditEntry>> {
+                let rows: Vec<rows::AuditRow> = sqlx::query_as(
+                    "SELECT base_id, key_id, method, path, status, employee_records, at FROM api_requests \
+                     WHERE key_id = $1 ORDER BY id DESC LIMIT $2",
+                )
+                .bind(key_id)
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows.into_iter().map(Into::into).collect())
             }
         }
     };

@@ -10,7 +10,12 @@ use relais_core::expense::*;
 use relais_core::ids::*;
 use relais_core::now;
 use relais_core::org::*;
+use relais_core::audit::Author;
 use relais_store::{SharedStore, StoreError};
+
+fn who() -> Author {
+    Author { name: "store tests".into(), source: "api".into() }
+}
 use std::io::Write;
 use std::sync::Once;
 
@@ -306,14 +311,14 @@ async fn employees_round_trip_with_unique_fields(db: TestDb) {
     let s = &db.store;
     let o = org(s, "production").await;
     let data = person(&o, 1, d(2020, 1, 6), None);
-    let created = s.create_employee(o.base, &data).await.unwrap();
+    let created = s.create_employee(o.base, &data, &who()).await.unwrap();
     let read = s.get_employee(o.base, created.id).await.unwrap();
     assert_eq!(read, created);
     assert_eq!(read.data.csp, Some(Csp::Cadre));
 
     let mut same_number = person(&o, 2, d(2020, 1, 6), None);
     same_number.employee_number = data.employee_number.clone();
-    let err = s.create_employee(o.base, &same_number).await.unwrap_err();
+    let err = s.create_employee(o.base, &same_number, &who()).await.unwrap_err();
     assert!(
         matches!(
             err,
@@ -327,7 +332,7 @@ async fn employees_round_trip_with_unique_fields(db: TestDb) {
 
     let mut same_mail = person(&o, 3, d(2020, 1, 6), None);
     same_mail.mail = Email::parse("CLAIRE.MARTIN1@Exemple.FR").unwrap();
-    let err = s.create_employee(o.base, &same_mail).await.unwrap_err();
+    let err = s.create_employee(o.base, &same_mail, &who()).await.unwrap_err();
     assert!(
         matches!(err, StoreError::Conflict { field: "mail", .. }),
         "{err}"
@@ -340,14 +345,14 @@ async fn employees_round_trip_with_unique_fields(db: TestDb) {
     changed.job_title = Some("Responsable comptable".into());
     changed.contract = Contract::new(d(2020, 1, 6), Some(d(2026, 12, 31))).unwrap();
     let updated = s
-        .update_employee(o.base, created.id, &changed)
+        .update_employee(o.base, created.id, &changed, &who())
         .await
         .unwrap();
     assert_eq!(updated.data, changed);
     assert!(updated.modified_at >= created.modified_at);
     assert_eq!(updated.created_at, created.created_at);
     let missing = s
-        .update_employee(o.base, EmployeeId(999), &changed)
+        .update_employee(o.base, EmployeeId(999), &changed, &who())
         .await
         .unwrap_err();
     assert!(matches!(
@@ -365,30 +370,30 @@ async fn employee_references_are_checked(db: TestDb) {
     let other = org(s, "other").await;
     let mut bad = person(&o, 1, d(2020, 1, 6), None);
     bad.establishment_id = EstablishmentId(42);
-    let err = s.create_employee(o.base, &bad).await.unwrap_err();
+    let err = s.create_employee(o.base, &bad, &who()).await.unwrap_err();
     assert!(
         matches!(&err, StoreError::Domain(e) if e.field == "legalEntityId"),
         "{err}"
     );
     let mut bad = person(&o, 1, d(2020, 1, 6), None);
     bad.manager_id = Some(EmployeeId(7));
-    let err = s.create_employee(o.base, &bad).await.unwrap_err();
+    let err = s.create_employee(o.base, &bad, &who()).await.unwrap_err();
     assert!(
         matches!(&err, StoreError::Domain(e) if e.field == "managerId"),
         "{err}"
     );
     let boss = s
-        .create_employee(o.base, &person(&o, 1, d(2020, 1, 6), None))
+        .create_employee(o.base, &person(&o, 1, d(2020, 1, 6), None), &who())
         .await
         .unwrap();
     let mut own = boss.data.clone();
     own.manager_id = Some(boss.id);
-    let err = s.update_employee(o.base, boss.id, &own).await.unwrap_err();
+    let err = s.update_employee(o.base, boss.id, &own, &who()).await.unwrap_err();
     assert!(err.to_string().contains("own manager"), "{err}");
     // A manager of another base is not visible from this one.
     let mut cross = person(&other, 5, d(2020, 1, 6), None);
     cross.manager_id = Some(EmployeeId(boss.id.0 + 100));
-    assert!(s.create_employee(other.base, &cross).await.is_err());
+    assert!(s.create_employee(other.base, &cross, &who()).await.is_err());
     s.set_department_head(o.base, o.department, Some(boss.id))
         .await
         .unwrap();
@@ -439,14 +444,14 @@ async fn custom_fields_follow_their_sections(db: TestDb) {
     assert_eq!(s.list_section_fields(o.base).await.unwrap()[0].kind, kind);
     let mut data = person(&o, 1, d(2020, 1, 6), None);
     data.extended_data.insert("e_bloodType".into(), "B+".into());
-    let err = s.create_employee(o.base, &data).await.unwrap_err();
+    let err = s.create_employee(o.base, &data, &who()).await.unwrap_err();
     assert!(err.to_string().contains("one of A+, O-"), "{err}");
     data.extended_data.insert("e_bloodType".into(), "O-".into());
     data.extended_data.insert("e_shoeSize".into(), 42.into());
-    let err = s.create_employee(o.base, &data).await.unwrap_err();
+    let err = s.create_employee(o.base, &data, &who()).await.unwrap_err();
     assert!(err.to_string().contains("e_shoeSize"), "{err}");
     data.extended_data.remove("e_shoeSize");
-    let e = s.create_employee(o.base, &data).await.unwrap();
+    let e = s.create_employee(o.base, &data, &who()).await.unwrap();
     assert_eq!(
         s.get_employee(o.base, e.id)
             .await
@@ -481,7 +486,7 @@ async fn leave_periods_count_working_half_days_and_refuse_overlaps(db: TestDb) {
     let s = &db.store;
     let o = org(s, "production").await;
     let e = s
-        .create_employee(o.base, &person(&o, 1, d(2020, 1, 6), None))
+        .create_employee(o.base, &person(&o, 1, d(2020, 1, 6), None), &who())
         .await
         .unwrap();
     // Thursday 30 April PM to Friday 8 May 2026: 1 May and 8 May are holidays.
@@ -573,7 +578,7 @@ async fn leave_status_workflow(db: TestDb) {
     let s = &db.store;
     let o = org(s, "production").await;
     let e = s
-        .create_employee(o.base, &person(&o, 1, d(2020, 1, 6), None))
+        .create_employee(o.base, &person(&o, 1, d(2020, 1, 6), None), &who())
         .await
         .unwrap();
     let p = s
@@ -613,16 +618,16 @@ async fn counts_split_employees_by_contract_status(db: TestDb) {
     let s = &db.store;
     let o = org(s, "production").await;
     let today = d(2026, 6, 15);
-    s.create_employee(o.base, &person(&o, 1, d(2020, 1, 6), None))
+    s.create_employee(o.base, &person(&o, 1, d(2020, 1, 6), None), &who())
         .await
         .unwrap();
-    s.create_employee(o.base, &person(&o, 2, d(2020, 1, 6), Some(d(2026, 6, 15))))
+    s.create_employee(o.base, &person(&o, 2, d(2020, 1, 6), Some(d(2026, 6, 15))), &who())
         .await
         .unwrap();
-    s.create_employee(o.base, &person(&o, 3, d(2026, 9, 1), None))
+    s.create_employee(o.base, &person(&o, 3, d(2026, 9, 1), None), &who())
         .await
         .unwrap();
-    s.create_employee(o.base, &person(&o, 4, d(2019, 1, 1), Some(d(2025, 12, 31))))
+    s.create_employee(o.base, &person(&o, 4, d(2019, 1, 1), Some(d(2025, 12, 31))), &who())
         .await
         .unwrap();
     let c = s.base_counts(o.base, today).await.unwrap();
@@ -648,12 +653,12 @@ async fn copying_a_base_replaces_the_target_and_keeps_the_source(db: TestDb) {
     let s = &db.store;
     let o = org(s, "production").await;
     let boss = s
-        .create_employee(o.base, &person(&o, 1, d(2020, 1, 6), None))
+        .create_employee(o.base, &person(&o, 1, d(2020, 1, 6), None), &who())
         .await
         .unwrap();
     let mut data = person(&o, 2, d(2021, 1, 4), None);
     data.manager_id = Some(boss.id);
-    let report = s.create_employee(o.base, &data).await.unwrap();
+    let report = s.create_employee(o.base, &data, &who()).await.unwrap();
     s.create_leave_period(
         o.base,
         &request(
@@ -683,7 +688,7 @@ async fn copying_a_base_replaces_the_target_and_keeps_the_source(db: TestDb) {
     assert_eq!(copied.base_id, test.id);
     // New records in the copy continue the numbering without clashing.
     let next = s
-        .create_employee(test.id, &person(&o, 3, d(2022, 1, 3), None))
+        .create_employee(test.id, &person(&o, 3, d(2022, 1, 3), None), &who())
         .await
         .unwrap();
     assert_eq!(next.id.0, report.id.0 + 1);
@@ -699,10 +704,10 @@ async fn clearing_a_base_removes_only_its_data(db: TestDb) {
     let s = &db.store;
     let a = org(s, "production").await;
     let b = org(s, "test").await;
-    s.create_employee(a.base, &person(&a, 1, d(2020, 1, 6), None))
+    s.create_employee(a.base, &person(&a, 1, d(2020, 1, 6), None), &who())
         .await
         .unwrap();
-    s.create_employee(b.base, &person(&b, 1, d(2020, 1, 6), None))
+    s.create_employee(b.base, &person(&b, 1, d(2020, 1, 6), None), &who())
         .await
         .unwrap();
     s.clear_base(a.base).await.unwrap();
@@ -716,7 +721,7 @@ async fn expenses_round_trip(db: TestDb) {
     let s = &db.store;
     let o = org(s, "production").await;
     let e = s
-        .create_employee(o.base, &person(&o, 1, d(2020, 1, 6), None))
+        .create_employee(o.base, &person(&o, 1, d(2020, 1, 6), None), &who())
         .await
         .unwrap();
     let t = now();
