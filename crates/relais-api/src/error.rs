@@ -4,6 +4,7 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use relais_core::access::Permission;
 use relais_store::StoreError;
 use serde_json::{json, Value};
 
@@ -18,6 +19,18 @@ pub enum ApiError {
         /// What is wrong with it.
         message: String,
     },
+    /// 401: no key, or a key that is unknown or revoked.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// 403: the key lacks a grant.
+    #[error("this key lacks the grant {0}")]
+    Forbidden(Permission),
+    /// 403 for a reason other than a missing grant (e.g. an account the key may not use).
+    #[error("{0}")]
+    ForbiddenBecause(String),
+    /// 429: the key made too many requests; retry after this many seconds.
+    #[error("too many requests for this key; retry in {0} s")]
+    TooManyRequests(u64),
     /// 404: nothing at this path or with this identifier.
     #[error("{0}")]
     NotFound(String),
@@ -37,6 +50,30 @@ impl ApiError {
                 "bad_request",
                 message.clone(),
                 json!({ "parameter": parameter }),
+            ),
+            ApiError::Unauthorized(message) => (
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                message.clone(),
+                Value::Null,
+            ),
+            ApiError::Forbidden(p) => (
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                self.to_string(),
+                json!({ "missingGrant": p.code(), "permission": p.label() }),
+            ),
+            ApiError::ForbiddenBecause(message) => (
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                message.clone(),
+                Value::Null,
+            ),
+            ApiError::TooManyRequests(after) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_requests",
+                self.to_string(),
+                json!({ "retryAfterSeconds": after }),
             ),
             ApiError::NotFound(message) => (
                 StatusCode::NOT_FOUND,
@@ -80,6 +117,18 @@ impl ApiError {
     }
 }
 
+impl From<relais_core::DomainError> for ApiError {
+    fn from(e: relais_core::DomainError) -> Self {
+        ApiError::Store(StoreError::Domain(e))
+    }
+}
+
+impl From<Permission> for ApiError {
+    fn from(p: Permission) -> Self {
+        ApiError::Forbidden(p)
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code, message, details) = self.parts();
@@ -87,7 +136,13 @@ impl IntoResponse for ApiError {
             tracing::error!(error = %self, source = ?std::error::Error::source(&self), "request failed");
         }
         let body = json!({ "error": { "code": code, "message": message, "details": details } });
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if let ApiError::TooManyRequests(after) = self {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, after.max(1).into());
+        }
+        response
     }
 }
 

@@ -1,29 +1,61 @@
-//! The HTTP API of relais.
-//!
-//! For now: the health endpoint and the JSON error shape every endpoint
-//! answers with. The Lucca-compatible resources mount here.
+//! The HTTP API of relais: the Lucca-compatible endpoints, opened by scoped
+//! API keys, with the JSON error shape every endpoint answers with.
 
+pub mod auth;
 mod error;
+pub mod openapi;
+pub mod query;
+pub mod resources;
 
 pub use error::ApiError;
 
+use auth::RateLimiter;
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use relais_store::SharedStore;
 use serde::Serialize;
+use std::sync::Arc;
+
+/// Requests a minute one key may make by default.
+pub const DEFAULT_RATE_LIMIT: u32 = 6_000;
 
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
     /// The HR base.
     pub store: SharedStore,
+    /// The per-key request budget.
+    pub limiter: Arc<RateLimiter>,
 }
 
-/// The API routes: `/health`, and a JSON 404 for unknown `/api/…` paths.
-pub fn router() -> Router<AppState> {
+impl AppState {
+    /// State over `store`, with `per_minute` requests a minute per key.
+    pub fn new(store: SharedStore, per_minute: u32) -> Self {
+        Self {
+            store,
+            limiter: Arc::new(RateLimiter::new(per_minute)),
+        }
+    }
+}
+
+/// The API routes: `/health` and `/openapi.json` for anyone, the resources
+/// for API keys, and a JSON 404 for unknown `/api/…` paths.
+pub fn router(state: AppState) -> Router<AppState> {
+    let protected = Router::new()
+        .merge(resources::users::router())
+        .merge(resources::organisation::router())
+        .merge(resources::absences::router())
+        .merge(resources::expenses::router())
+        .merge(resources::userlogs::router())
+        .route_layer(axum::middleware::from_fn_with_state(
+            state,
+            auth::require_key,
+        ));
     Router::new()
         .route("/health", get(health))
+        .route("/openapi.json", get(openapi::document))
+        .merge(protected)
         .route("/api/{*rest}", get(unknown_api_path))
 }
 

@@ -433,7 +433,10 @@ impl std::str::FromStr for KeyUsage {
         match s {
             "internal" => Ok(KeyUsage::Internal),
             "third-party" => Ok(KeyUsage::ThirdParty),
-            other => Err(DomainError::new("usage", format!("'{other}' is not a key usage: use internal or third-party"))),
+            other => Err(DomainError::new(
+                "usage",
+                format!("'{other}' is not a key usage: use internal or third-party"),
+            )),
         }
     }
 }

@@ -39,7 +39,10 @@ pub struct Author {
 impl Author {
     /// A change made by relais itself (seeding, imports run by an administrator).
     pub fn system(source: &str) -> Self {
-        Self { name: "relais".into(), source: source.into() }
+        Self {
+            name: "relais".into(),
+            source: source.into(),
+        }
     }
 }
 
@@ -47,14 +50,20 @@ impl Author {
 fn logged_fields(d: &crate::employee::EmployeeData) -> Vec<(String, serde_json::Value)> {
     use serde_json::json;
     let mut out = vec![
-        ("employeenumber".to_owned(), json!(d.employee_number.as_str())),
+        (
+            "employeenumber".to_owned(),
+            json!(d.employee_number.as_str()),
+        ),
         ("firstname".to_owned(), json!(d.first_name.as_str())),
         ("lastname".to_owned(), json!(d.last_name.as_str())),
         ("mail".to_owned(), json!(d.mail.as_str())),
         ("login".to_owned(), json!(d.login)),
         ("birthdate".to_owned(), json!(d.birth_date)),
         ("legalentityid".to_owned(), json!(d.establishment_id.0)),
-        ("departmentid".to_owned(), json!(d.department_id.map(|x| x.0))),
+        (
+            "departmentid".to_owned(),
+            json!(d.department_id.map(|x| x.0)),
+        ),
         ("manager".to_owned(), json!(d.manager_id.map(|x| x.0))),
         ("jobtitle".to_owned(), json!(d.job_title)),
         ("cspid".to_owned(), json!(d.csp.map(|c| c.id()))),
@@ -84,7 +93,10 @@ pub fn employee_changes(
         .filter(|(k, v)| old.iter().find(|(ok, _)| ok == k).map(|(_, ov)| ov) != Some(v))
         .collect();
     for (k, _) in old {
-        if !changes.iter().any(|(c, _)| *c == k) && !after.extended_data.keys().any(|e| e.to_lowercase() == k) && k.starts_with("e_") {
+        if !changes.iter().any(|(c, _)| *c == k)
+            && !after.extended_data.keys().any(|e| e.to_lowercase() == k)
+            && k.starts_with("e_")
+        {
             changes.push((k, serde_json::Value::Null));
         }
     }

@@ -25,11 +25,11 @@ use relais_core::absence::{AbsenceAccount, LeavePeriod, LeaveStatus, NewLeavePer
 use relais_core::access::{ApiKey, AuditEntry, KeyUsage, Role};
 use relais_core::audit::{Author, EmployeeLog};
 use relais_core::base::{Base, BaseKind, BaseName};
+use relais_core::employee::Email;
 use relais_core::employee::{Employee, EmployeeData, Section, SectionField};
 use relais_core::expense::{Axis, AxisSection, ExpenseClaim, ExpenseItem, ExpenseNature};
 use relais_core::ids::*;
 use relais_core::org::{Department, Establishment, LegalUnit, Name};
-use relais_core::employee::Email;
 use serde::Serialize;
 use std::sync::Arc;
 
@@ -134,7 +134,12 @@ pub trait Store: Send + Sync + 'static {
     async fn insert_employees(&self, rows: &[Employee]) -> Result<()>;
     /// Creates an employee, checking custom fields against the base's
     /// sections, and logs the new values under `author`.
-    async fn create_employee(&self, base: BaseId, data: &EmployeeData, author: &Author) -> Result<Employee>;
+    async fn create_employee(
+        &self,
+        base: BaseId,
+        data: &EmployeeData,
+        author: &Author,
+    ) -> Result<Employee>;
     /// Replaces an employee's data and logs each changed field under `author`.
     async fn update_employee(
         &self,
@@ -148,7 +153,11 @@ pub trait Store: Send + Sync + 'static {
     /// The employees with these identifiers (unknown ones are left out).
     async fn employees_by_ids(&self, base: BaseId, ids: &[EmployeeId]) -> Result<Vec<Employee>>;
     /// Field changes matching a query.
-    async fn query_employee_logs(&self, base: BaseId, query: &ListQuery) -> Result<Page<EmployeeLog>>;
+    async fn query_employee_logs(
+        &self,
+        base: BaseId,
+        query: &ListQuery,
+    ) -> Result<Page<EmployeeLog>>;
     /// One employee.
     async fn get_employee(&self, base: BaseId, id: EmployeeId) -> Result<Employee>;
     /// Up to `limit` employees with identifiers above `after`, in identifier order.
@@ -180,7 +189,11 @@ pub trait Store: Send + Sync + 'static {
     /// One leave period.
     async fn get_leave_period(&self, base: BaseId, id: LeavePeriodId) -> Result<LeavePeriod>;
     /// Leave periods matching a query.
-    async fn query_leave_periods(&self, base: BaseId, query: &ListQuery) -> Result<Page<LeavePeriod>>;
+    async fn query_leave_periods(
+        &self,
+        base: BaseId,
+        query: &ListQuery,
+    ) -> Result<Page<LeavePeriod>>;
     /// The leave periods of one employee, by start.
     async fn list_leave_periods(
         &self,
@@ -217,9 +230,46 @@ pub trait Store: Send + Sync + 'static {
         claim: ExpenseClaimId,
     ) -> Result<Vec<ExpenseItem>>;
     /// Expense claims matching a query.
-    async fn query_expense_claims(&self, base: BaseId, query: &ListQuery) -> Result<Page<ExpenseClaim>>;
+    async fn query_expense_claims(
+        &self,
+        base: BaseId,
+        query: &ListQuery,
+    ) -> Result<Page<ExpenseClaim>>;
     /// Expense items matching a query.
-    async fn query_expense_items(&self, base: BaseId, query: &ListQuery) -> Result<Page<ExpenseItem>>;
+    async fn query_expense_items(
+        &self,
+        base: BaseId,
+        query: &ListQuery,
+    ) -> Result<Page<ExpenseItem>>;
+
+    /// Departments matching a query.
+    async fn query_departments(&self, base: BaseId, query: &ListQuery) -> Result<Page<Department>>;
+    /// Establishments matching a query.
+    async fn query_establishments(
+        &self,
+        base: BaseId,
+        query: &ListQuery,
+    ) -> Result<Page<Establishment>>;
+    /// Legal units matching a query.
+    async fn query_legal_units(&self, base: BaseId, query: &ListQuery) -> Result<Page<LegalUnit>>;
+    /// Absence accounts matching a query.
+    async fn query_absence_accounts(
+        &self,
+        base: BaseId,
+        query: &ListQuery,
+    ) -> Result<Page<AbsenceAccount>>;
+    /// Expense natures matching a query.
+    async fn query_expense_natures(
+        &self,
+        base: BaseId,
+        query: &ListQuery,
+    ) -> Result<Page<ExpenseNature>>;
+    /// Analytics axis sections matching a query.
+    async fn query_axis_sections(
+        &self,
+        base: BaseId,
+        query: &ListQuery,
+    ) -> Result<Page<AxisSection>>;
 
     /// Stores a new API key.
     async fn create_api_key(&self, key: &NewApiKey) -> Result<ApiKey>;

@@ -79,7 +79,13 @@ pub struct ListQuery {
 
 impl Default for ListQuery {
     fn default() -> Self {
-        Self { conditions: Vec::new(), order: Vec::new(), offset: 0, limit: 1000, count: false }
+        Self {
+            conditions: Vec::new(),
+            order: Vec::new(),
+            offset: 0,
+            limit: 1000,
+            count: false,
+        }
     }
 }
 

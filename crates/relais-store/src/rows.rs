@@ -817,8 +817,17 @@ impl From<AuditRow> for relais_core::access::AuditEntry {
 }
 
 /// Columns of `employee_logs`.
-pub const EMPLOYEE_LOG_COLUMNS: &[&str] =
-    &["id", "base_id", "employee_id", "field", "entry_type", "value", "author", "source", "at"];
+pub const EMPLOYEE_LOG_COLUMNS: &[&str] = &[
+    "id",
+    "base_id",
+    "employee_id",
+    "field",
+    "entry_type",
+    "value",
+    "author",
+    "source",
+    "at",
+];
 
 /// A row of `employee_logs`.
 #[derive(sqlx::FromRow)]

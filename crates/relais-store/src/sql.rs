@@ -64,7 +64,12 @@ macro_rules! push_conditions {
             $qb.push(" AND (");
             let op = |o: &'static str| o;
             match &c.cond {
-                Cond::Eq(v) | Cond::NotEq(v) | Cond::Gt(v) | Cond::Gte(v) | Cond::Lt(v) | Cond::Lte(v) => {
+                Cond::Eq(v)
+                | Cond::NotEq(v)
+                | Cond::Gt(v)
+                | Cond::Gte(v)
+                | Cond::Lt(v)
+                | Cond::Lte(v) => {
                     $qb.push(c.column);
                     $qb.push(op(match &c.cond {
                         Cond::Eq(_) => " = ",
@@ -123,27 +128,42 @@ macro_rules! query_page {
     ($db:ty, $pool:expr, $row:ty, $table:literal, $cols:expr, $base:expr, $q:expr) => {{
         let q: &$crate::ListQuery = $q;
         let count = if q.count {
-            let mut qb = sqlx::QueryBuilder::<$db>::new(concat!("SELECT COUNT(*) FROM ", $table, " WHERE base_id = "));
+            let mut qb = sqlx::QueryBuilder::<$db>::new(concat!(
+                "SELECT COUNT(*) FROM ",
+                $table,
+                " WHERE base_id = "
+            ));
             qb.push_bind($base.0);
             push_conditions!(qb, &q.conditions);
             Some(qb.build_query_scalar::<i64>().fetch_one($pool).await?)
         } else {
             None
         };
-        let mut qb = sqlx::QueryBuilder::<$db>::new(format!("SELECT {} FROM {} WHERE base_id = ", $cols.join(", "), $table));
+        let mut qb = sqlx::QueryBuilder::<$db>::new(format!(
+            "SELECT {} FROM {} WHERE base_id = ",
+            $cols.join(", "),
+            $table
+        ));
         qb.push_bind($base.0);
         push_conditions!(qb, &q.conditions);
         qb.push(" ORDER BY ");
         for (column, direction) in &q.order {
             qb.push(*column);
-            qb.push(if *direction == $crate::Direction::Desc { " DESC, " } else { " ASC, " });
+            qb.push(if *direction == $crate::Direction::Desc {
+                " DESC, "
+            } else {
+                " ASC, "
+            });
         }
         qb.push("id ASC LIMIT ");
         qb.push_bind(i64::from(q.limit));
         qb.push(" OFFSET ");
         qb.push_bind(i64::try_from(q.offset).unwrap_or(i64::MAX));
         let rows: Vec<$row> = qb.build_query_as().fetch_all($pool).await?;
-        let items = rows.into_iter().map(TryInto::try_into).collect::<$crate::Result<Vec<_>>>()?;
+        let items = rows
+            .into_iter()
+            .map(TryInto::try_into)
+            .collect::<$crate::Result<Vec<_>>>()?;
         Ok($crate::Page { items, count })
     }};
 }
@@ -947,6 +967,30 @@ macro_rules! sql_store {
 
             async fn query_expense_items(&self, base: BaseId, query: &ListQuery) -> Result<Page<ExpenseItem>> {
                 query_page!($db, &self.pool, rows::ExpenseItemRow, "expense_items", columns::EXPENSE_ITEMS, base, query)
+            }
+
+            async fn query_departments(&self, base: BaseId, query: &ListQuery) -> Result<Page<Department>> {
+                query_page!($db, &self.pool, rows::DepartmentRow, "departments", columns::DEPARTMENTS, base, query)
+            }
+
+            async fn query_establishments(&self, base: BaseId, query: &ListQuery) -> Result<Page<Establishment>> {
+                query_page!($db, &self.pool, rows::EstablishmentRow, "establishments", columns::ESTABLISHMENTS, base, query)
+            }
+
+            async fn query_legal_units(&self, base: BaseId, query: &ListQuery) -> Result<Page<LegalUnit>> {
+                query_page!($db, &self.pool, rows::LegalUnitRow, "legal_units", columns::LEGAL_UNITS, base, query)
+            }
+
+            async fn query_absence_accounts(&self, base: BaseId, query: &ListQuery) -> Result<Page<AbsenceAccount>> {
+                query_page!($db, &self.pool, rows::AbsenceAccountRow, "absence_accounts", columns::ABSENCE_ACCOUNTS, base, query)
+            }
+
+            async fn query_expense_natures(&self, base: BaseId, query: &ListQuery) -> Result<Page<ExpenseNature>> {
+                query_page!($db, &self.pool, rows::ExpenseNatureRow, "expense_natures", columns::EXPENSE_NATURES, base, query)
+            }
+
+            async fn query_axis_sections(&self, base: BaseId, query: &ListQuery) -> Result<Page<AxisSection>> {
+                query_page!($db, &self.pool, rows::AxisSectionRow, "axis_sections", columns::AXIS_SECTIONS, base, query)
             }
 
             async fn create_api_key(&self, key: &NewApiKey) -> Result<ApiKey> {

@@ -3,6 +3,7 @@
 
 use chrono::NaiveDate;
 use relais_core::absence::*;
+use relais_core::audit::Author;
 use relais_core::base::{BaseKind, BaseName};
 use relais_core::calendar::{HalfDay, HalfDaySlot, HolidayCalendar, WorkCalendar, WorkingWeek};
 use relais_core::employee::*;
@@ -10,11 +11,13 @@ use relais_core::expense::*;
 use relais_core::ids::*;
 use relais_core::now;
 use relais_core::org::*;
-use relais_core::audit::Author;
 use relais_store::{SharedStore, StoreError};
 
 fn who() -> Author {
-    Author { name: "store tests".into(), source: "api".into() }
+    Author {
+        name: "store tests".into(),
+        source: "api".into(),
+    }
 }
 use std::io::Write;
 use std::sync::Once;
@@ -318,7 +321,10 @@ async fn employees_round_trip_with_unique_fields(db: TestDb) {
 
     let mut same_number = person(&o, 2, d(2020, 1, 6), None);
     same_number.employee_number = data.employee_number.clone();
-    let err = s.create_employee(o.base, &same_number, &who()).await.unwrap_err();
+    let err = s
+        .create_employee(o.base, &same_number, &who())
+        .await
+        .unwrap_err();
     assert!(
         matches!(
             err,
@@ -332,7 +338,10 @@ async fn employees_round_trip_with_unique_fields(db: TestDb) {
 
     let mut same_mail = person(&o, 3, d(2020, 1, 6), None);
     same_mail.mail = Email::parse("CLAIRE.MARTIN1@Exemple.FR").unwrap();
-    let err = s.create_employee(o.base, &same_mail, &who()).await.unwrap_err();
+    let err = s
+        .create_employee(o.base, &same_mail, &who())
+        .await
+        .unwrap_err();
     assert!(
         matches!(err, StoreError::Conflict { field: "mail", .. }),
         "{err}"
@@ -388,7 +397,10 @@ async fn employee_references_are_checked(db: TestDb) {
         .unwrap();
     let mut own = boss.data.clone();
     own.manager_id = Some(boss.id);
-    let err = s.update_employee(o.base, boss.id, &own, &who()).await.unwrap_err();
+    let err = s
+        .update_employee(o.base, boss.id, &own, &who())
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("own manager"), "{err}");
     // A manager of another base is not visible from this one.
     let mut cross = person(&other, 5, d(2020, 1, 6), None);
@@ -621,15 +633,23 @@ async fn counts_split_employees_by_contract_status(db: TestDb) {
     s.create_employee(o.base, &person(&o, 1, d(2020, 1, 6), None), &who())
         .await
         .unwrap();
-    s.create_employee(o.base, &person(&o, 2, d(2020, 1, 6), Some(d(2026, 6, 15))), &who())
-        .await
-        .unwrap();
+    s.create_employee(
+        o.base,
+        &person(&o, 2, d(2020, 1, 6), Some(d(2026, 6, 15))),
+        &who(),
+    )
+    .await
+    .unwrap();
     s.create_employee(o.base, &person(&o, 3, d(2026, 9, 1), None), &who())
         .await
         .unwrap();
-    s.create_employee(o.base, &person(&o, 4, d(2019, 1, 1), Some(d(2025, 12, 31))), &who())
-        .await
-        .unwrap();
+    s.create_employee(
+        o.base,
+        &person(&o, 4, d(2019, 1, 1), Some(d(2025, 12, 31))),
+        &who(),
+    )
+    .await
+    .unwrap();
     let c = s.base_counts(o.base, today).await.unwrap();
     assert_eq!(
         (c.active_employees, c.future_employees, c.former_employees),

@@ -1,7 +1,7 @@
 //! What each subcommand does.
 
 use crate::config::{Overrides, Settings};
-use crate::{BaseCommand, Cli, Command};
+use crate::{BaseCommand, Cli, Command, KeysCommand};
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use relais_api::AppState;
@@ -24,6 +24,7 @@ pub fn run(cli: Cli) -> Result<()> {
         database_url: cli.global.database_url,
         listen,
         log: cli.global.log,
+        rate_limit: cli.global.rate_limit,
     })?;
     let filter = EnvFilter::try_new(&settings.log)
         .map_err(|e| anyhow::anyhow!("invalid log filter '{}': {e}", settings.log))?;
@@ -73,6 +74,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 .await
             }
             Command::Base(cmd) => base_command(&settings, cmd).await,
+            Command::Keys(cmd) => keys_command(&settings, cmd).await,
         }
     })
 }
@@ -166,12 +168,11 @@ async fn serve(settings: &Settings, store: SharedStore) -> Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
     let addr = listener.local_addr()?;
+    let state = AppState::new(store.clone(), settings.rate_limit);
     let app = axum::Router::new()
-        .merge(relais_api::router())
+        .merge(relais_api::router(state.clone()))
         .merge(relais_web::router())
-        .with_state(AppState {
-            store: store.clone(),
-        });
+        .with_state(state);
     println!(
         "relais is serving {} ({}) at http://{addr}/",
         settings.database,
@@ -252,6 +253,84 @@ async fn base_command(settings: &Settings, cmd: BaseCommand) -> Result<()> {
                 "refreshed '{}' from '{}': {} employees, {} leave periods, {} expense claims (API keys are not copied)",
                 target.name, source.name, c.employees(), c.leave_periods, c.expense_claims
             );
+        }
+    }
+    Ok(())
+}
+
+async fn keys_command(settings: &Settings, cmd: KeysCommand) -> Result<()> {
+    use relais_core::access::{KeyUsage, Role};
+    use relais_core::employee::Email;
+    use relais_core::org::Name;
+    let store = open(settings).await?;
+    match cmd {
+        KeysCommand::Create {
+            base,
+            name,
+            contact,
+            usage,
+            grants,
+        } => {
+            let base = find_base(&store, &base).await?;
+            let name = Name::parse("name", &name)?;
+            let contact = Email::parse(&contact)?;
+            let usage: KeyUsage = usage.parse()?;
+            let role = Role::parse(&grants)?;
+            let (key, secret) =
+                relais_api::auth::create_key(&store, base.id, name, contact, usage, role)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "created key {} '{}' on base '{}' with grants: {}",
+                key.id,
+                key.name,
+                base.name,
+                key.role.codes().join(", ")
+            );
+            println!("{secret}");
+            println!(
+                "this is the only time the key is shown: hand it to its user with the base URL"
+            );
+        }
+        KeysCommand::List { base } => {
+            let base = find_base(&store, &base).await?;
+            println!(
+                "{:>5}  {:<24} {:<28} {:<11} {:<20} {:<20} GRANTS",
+                "ID", "NAME", "CONTACT", "USAGE", "LAST USE", "REVOKED"
+            );
+            for k in store.list_api_keys(base.id).await? {
+                let when = |t: Option<chrono::DateTime<chrono::Utc>>| {
+                    t.map_or("-".to_owned(), |t| t.format("%Y-%m-%d %H:%M").to_string())
+                };
+                println!(
+                    "{:>5}  {:<24} {:<28} {:<11} {:<20} {:<20} {}",
+                    k.id,
+                    k.name.as_str(),
+                    k.contact.as_str(),
+                    k.usage.as_str(),
+                    when(k.last_used_at),
+                    when(k.revoked_at),
+                    k.role.codes().join(" ")
+                );
+            }
+        }
+        KeysCommand::Revoke { id } => {
+            let key = store.revoke_api_key(id).await?;
+            println!("revoked key {} '{}': it now answers 401", key.id, key.name);
+        }
+        KeysCommand::Audit { id, limit } => {
+            let key = store.get_api_key(id).await?;
+            println!("latest requests of key {} '{}'", key.id, key.name);
+            for r in store.list_requests(id, limit).await? {
+                println!(
+                    "{}  {:<6} {:>3}  {:>5} employees  {}",
+                    r.at.format("%Y-%m-%d %H:%M:%S"),
+                    r.method,
+                    r.status,
+                    r.employee_records,
+                    r.path
+                );
+            }
         }
     }
     Ok(())

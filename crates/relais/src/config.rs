@@ -26,6 +26,8 @@ pub struct FileConfig {
     pub listen: Option<SocketAddr>,
     /// Log filter, e.g. `info` or `relais=debug`.
     pub log: Option<String>,
+    /// API requests a minute one key may make.
+    pub rate_limit: Option<u32>,
 }
 
 impl FileConfig {
@@ -62,6 +64,8 @@ pub struct Settings {
     pub listen: SocketAddr,
     /// Log filter.
     pub log: String,
+    /// API requests a minute one key may make.
+    pub rate_limit: u32,
 }
 
 /// Values given on the command line or in the environment (which win over the file).
@@ -77,6 +81,8 @@ pub struct Overrides {
     pub listen: Option<SocketAddr>,
     /// `--log` / `RELAIS_LOG`.
     pub log: Option<String>,
+    /// `--rate-limit` / `RELAIS_RATE_LIMIT`.
+    pub rate_limit: Option<u32>,
 }
 
 /// Default data directory, relative to the working directory.
@@ -112,10 +118,18 @@ impl Settings {
         if log.trim().is_empty() {
             bail!("the log filter is empty: use e.g. info or relais=debug");
         }
+        let rate_limit = o
+            .rate_limit
+            .or(file.rate_limit)
+            .unwrap_or(relais_api::DEFAULT_RATE_LIMIT);
+        if rate_limit == 0 {
+            bail!("the rate limit must be at least 1 request a minute");
+        }
         Ok(Self {
             database,
             listen,
             log,
+            rate_limit,
         })
     }
 }

@@ -24,7 +24,7 @@ struct Cli {
 
 #[derive(Debug, Args)]
 struct GlobalArgs {
-    /// TOML configuration file with any of: data_dir, database_url, listen, log.
+    /// TOML configuration file with any of: data_dir, database_url, listen, log, rate_limit.
     #[arg(long, global = true, env = "RELAIS_CONFIG", value_name = "FILE")]
     config: Option<PathBuf>,
     /// Folder of the embedded SQLite database (default: ./relais-data).
@@ -36,6 +36,9 @@ struct GlobalArgs {
     /// Log filter, e.g. info, warn or relais=debug (default: info).
     #[arg(long, global = true, env = "RELAIS_LOG", value_name = "FILTER")]
     log: Option<String>,
+    /// API requests a minute one key may make before answers are 429 (default: 6000).
+    #[arg(long, global = true, env = "RELAIS_RATE_LIMIT", value_name = "N")]
+    rate_limit: Option<u32>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -80,6 +83,52 @@ enum Command {
     /// Manage bases (a production base and test bases).
     #[command(subcommand)]
     Base(BaseCommand),
+    /// Manage API keys: each opens one base with the grants it was given.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Create a key; its secret is printed once and stored only as a hash.
+    Create {
+        /// The base the key opens.
+        #[arg(long, default_value = "production")]
+        base: String,
+        /// What the key is for, e.g. the integration using it.
+        #[arg(long)]
+        name: String,
+        /// E-mail of the technical contact.
+        #[arg(long)]
+        contact: String,
+        /// internal (your own scripts) or third-party (a partner).
+        #[arg(long, default_value = "internal")]
+        usage: String,
+        /// A grant, repeatable: all, personnel-file[:sections=A+B][:fields=F+G],
+        /// future-employees, former-employees, write-employees, absences,
+        /// absence-requests[:accounts=ID+ID], expenses, organisation, establishments=ID+ID.
+        #[arg(long = "grant", required = true)]
+        grants: Vec<String>,
+    },
+    /// List the keys of a base.
+    List {
+        /// The base.
+        #[arg(long, default_value = "production")]
+        base: String,
+    },
+    /// Revoke a key: it answers 401 from then on.
+    Revoke {
+        /// The key's identifier (see `keys list`).
+        id: i64,
+    },
+    /// Show the latest requests made with a key.
+    Audit {
+        /// The key's identifier.
+        id: i64,
+        /// How many requests to show.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
 }
 
 #[derive(Debug, Subcommand)]

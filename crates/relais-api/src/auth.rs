@@ -1,0 +1,247 @@
+//! API keys: how they are made, how a request proves it holds one, the
+//! per-key rate limit, and the audit trail of every authenticated request.
+
+use crate::error::ApiError;
+use crate::AppState;
+use axum::extract::{Request, State};
+use axum::http::HeaderMap;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use relais_core::access::{ApiKey, AuditEntry, KeyUsage, Role};
+use relais_core::employee::Email;
+use relais_core::ids::BaseId;
+use relais_core::org::Name;
+use relais_store::{NewApiKey, SharedStore};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use subtle::ConstantTimeEq;
+
+/// The key that made the request; handlers read it from the request's extensions.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// The key, with its base and role.
+    pub key: Arc<ApiKey>,
+}
+
+impl Caller {
+    /// The base the key opens.
+    pub fn base(&self) -> BaseId {
+        self.key.base_id
+    }
+
+    /// The key's role.
+    pub fn role(&self) -> &Role {
+        &self.key.role
+    }
+}
+
+/// How many employee records an answer disclosed, for the audit trail.
+/// Handlers that return employees put it in the response's extensions.
+#[derive(Debug, Clone, Copy)]
+pub struct EmployeeRecords(pub i64);
+
+/// SHA-256 of a key's secret part, hex.
+pub fn hash_secret(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+fn random_hex(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    getrandom::getrandom(&mut buf).expect("the operating system provides randomness");
+    hex::encode(buf)
+}
+
+/// Creates a key for `base`; returns it with its full text, shown once.
+pub async fn create_key(
+    store: &SharedStore,
+    base: BaseId,
+    name: Name,
+    contact: Email,
+    usage: KeyUsage,
+    role: Role,
+) -> Result<(ApiKey, String), ApiError> {
+    let prefix = random_hex(6);
+    let secret = random_hex(32);
+    let key = store
+        .create_api_key(&NewApiKey {
+            base_id: base,
+            prefix: prefix.clone(),
+            secret_hash: hash_secret(&secret),
+            name,
+            contact,
+            usage,
+            role,
+        })
+        .await?;
+    Ok((key, format!("relais_{prefix}_{secret}")))
+}
+
+/// Reads the key text from `Authorization: lucca application=<key>` or `Bearer <key>`.
+fn key_text(headers: &HeaderMap) -> Result<&str, ApiError> {
+    let raw = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .ok_or_else(|| {
+            ApiError::Unauthorized(
+                "no API key: send the header Authorization: lucca application=<key>".into(),
+            )
+        })?
+        .to_str()
+        .map_err(|_| {
+            ApiError::Unauthorized("the Authorization header is not readable text".into())
+        })?
+        .trim();
+    let lower = raw.to_ascii_lowercase();
+    if lower.starts_with("lucca ") {
+        let rest = raw[6..].trim();
+        if rest.len() > 12 && rest[..12].eq_ignore_ascii_case("application=") {
+            return Ok(rest[12..].trim());
+        }
+    } else if lower.starts_with("bearer ") {
+        return Ok(raw[7..].trim());
+    }
+    Err(ApiError::Unauthorized(
+        "the Authorization header must read 'lucca application=<key>' or 'Bearer <key>'".into(),
+    ))
+}
+
+/// Finds the live key a request presents.
+pub async fn authenticate(store: &SharedStore, headers: &HeaderMap) -> Result<ApiKey, ApiError> {
+    let text = key_text(headers)?;
+    let unknown = || ApiError::Unauthorized("this API key is not known".into());
+    let (prefix, secret) = text
+        .strip_prefix("relais_")
+        .and_then(|rest| rest.split_once('_'))
+        .ok_or_else(unknown)?;
+    let key = store.api_key_by_prefix(prefix).await?.ok_or_else(unknown)?;
+    let presented = hash_secret(secret);
+    if !bool::from(presented.as_bytes().ct_eq(key.secret_hash.as_bytes())) {
+        return Err(unknown());
+    }
+    if key.revoked_at.is_some() {
+        return Err(ApiError::Unauthorized("this API key was revoked".into()));
+    }
+    Ok(key)
+}
+
+/// A per-key token bucket: `per_minute` requests a minute, in bursts of up to as many.
+#[derive(Debug)]
+pub struct RateLimiter {
+    per_minute: u32,
+    buckets: Mutex<HashMap<i64, (f64, Instant)>>,
+}
+
+impl RateLimiter {
+    /// A limiter allowing `per_minute` requests a minute per key.
+    pub fn new(per_minute: u32) -> Self {
+        Self {
+            per_minute: per_minute.max(1),
+            buckets: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Takes a token for `key`, or says how many seconds to wait.
+    pub fn check(&self, key: i64) -> Result<(), u64> {
+        let capacity = f64::from(self.per_minute);
+        let rate = capacity / 60.0;
+        let now = Instant::now();
+        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        let (tokens, last) = buckets.entry(key).or_insert((capacity, now));
+        *tokens = (*tokens + now.duration_since(*last).as_secs_f64() * rate).min(capacity);
+        *last = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(Duration::from_secs_f64((1.0 - *tokens) / rate)
+                .as_secs()
+                .max(1))
+        }
+    }
+}
+
+/// Middleware of the key-protected routes: authenticates, applies the rate
+/// limit, runs the handler, and records the request in the audit trail.
+pub async fn require_key(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let key = match authenticate(&state.store, request.headers()).await {
+        Ok(key) => Arc::new(key),
+        Err(e) => return e.into_response(),
+    };
+    let method = request.method().to_string();
+    let path = request
+        .uri()
+        .path_and_query()
+        .map_or_else(|| request.uri().path().to_owned(), |p| p.to_string());
+    let response = match state.limiter.check(key.id) {
+        Err(wait) => ApiError::TooManyRequests(wait).into_response(),
+        Ok(()) => {
+            request.extensions_mut().insert(Caller { key: key.clone() });
+            next.run(request).await
+        }
+    };
+    let entry = AuditEntry {
+        base_id: key.base_id,
+        key_id: key.id,
+        method,
+        path,
+        status: response.status().as_u16(),
+        employee_records: response
+            .extensions()
+            .get::<EmployeeRecords>()
+            .map_or(0, |r| r.0),
+        at: relais_core::now(),
+    };
+    if let Err(e) = state.store.record_request(&entry).await {
+        tracing::error!(error = %e, "cannot record an API request in the audit trail");
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn authorization_header_forms() {
+        let mut h = HeaderMap::new();
+        assert!(key_text(&h).is_err());
+        h.insert(
+            "authorization",
+            "lucca application=relais_ab_cd".parse().unwrap(),
+        );
+        assert_eq!(key_text(&h).unwrap(), "relais_ab_cd");
+        h.insert(
+            "authorization",
+            "Lucca Application=relais_ab_cd".parse().unwrap(),
+        );
+        assert_eq!(key_text(&h).unwrap(), "relais_ab_cd");
+        h.insert("authorization", "Bearer relais_ab_cd".parse().unwrap());
+        assert_eq!(key_text(&h).unwrap(), "relais_ab_cd");
+        h.insert("authorization", "Basic dXNlcg==".parse().unwrap());
+        assert!(key_text(&h).is_err());
+    }
+
+    #[test]
+    fn rate_limit_refuses_past_the_budget_and_says_when() {
+        let limiter = RateLimiter::new(3);
+        for _ in 0..3 {
+            assert!(limiter.check(1).is_ok());
+        }
+        let wait = limiter.check(1).unwrap_err();
+        assert!((1..=20).contains(&wait), "{wait}");
+        assert!(limiter.check(2).is_ok(), "budgets are per key");
+    }
+
+    #[test]
+    fn secrets_are_hashed() {
+        let h = hash_secret("abc");
+        assert_eq!(h.len(), 64);
+        assert_ne!(h, "abc");
+        assert_eq!(h, hash_secret("abc"));
+    }
+}

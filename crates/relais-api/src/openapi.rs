@@ -1,0 +1,369 @@
+//! The OpenAPI document of the API, served at `/openapi.json`.
+
+use axum::Json;
+use serde_json::{json, Map, Value};
+
+/// One endpoint as the document describes it.
+struct Endpoint {
+    method: &'static str,
+    path: &'static str,
+    summary: &'static str,
+    grant: &'static str,
+    v4: bool,
+    params: &'static [&'static str],
+    body: bool,
+}
+
+const fn get(
+    path: &'static str,
+    summary: &'static str,
+    grant: &'static str,
+    params: &'static [&'static str],
+) -> Endpoint {
+    Endpoint {
+        method: "get",
+        path,
+        summary,
+        grant,
+        v4: false,
+        params,
+        body: false,
+    }
+}
+
+const fn get4(
+    path: &'static str,
+    summary: &'static str,
+    grant: &'static str,
+    params: &'static [&'static str],
+) -> Endpoint {
+    Endpoint {
+        method: "get",
+        path,
+        summary,
+        grant,
+        v4: true,
+        params,
+        body: false,
+    }
+}
+
+const fn write(
+    method: &'static str,
+    path: &'static str,
+    summary: &'static str,
+    grant: &'static str,
+) -> Endpoint {
+    Endpoint {
+        method,
+        path,
+        summary,
+        grant,
+        v4: false,
+        params: &[],
+        body: true,
+    }
+}
+
+const ENDPOINTS: &[Endpoint] = &[
+    get(
+        "/api/v3/users",
+        "List employees",
+        "personnel-file",
+        &[
+            "id",
+            "mail",
+            "login",
+            "employeeNumber",
+            "firstName",
+            "lastName",
+            "jobTitle",
+            "birthDate",
+            "dtContractStart",
+            "dtContractEnd",
+            "modifiedAt",
+            "departmentId",
+            "legalEntityId",
+            "managerId",
+            "formerEmployees",
+        ],
+    ),
+    write(
+        "post",
+        "/api/v3/users",
+        "Create an employee",
+        "write-employees",
+    ),
+    get("/api/v3/users/{id}", "One employee", "personnel-file", &[]),
+    write(
+        "put",
+        "/api/v3/users/{id}",
+        "Update an employee (fields given are replaced)",
+        "write-employees",
+    ),
+    get(
+        "/api/v3/userlogs",
+        "Changes of employee fields",
+        "personnel-file",
+        &[
+            "name",
+            "ownerId",
+            "modifiedAt",
+            "modificationSource",
+            "entryType",
+        ],
+    ),
+    get(
+        "/api/v3/departments",
+        "List departments",
+        "organisation",
+        &["id", "parentId", "code", "name", "isActive", "headID"],
+    ),
+    get(
+        "/api/v3/departments/tree",
+        "The department tree",
+        "organisation",
+        &[],
+    ),
+    get(
+        "/api/v3/legalentities",
+        "List establishments (v3)",
+        "organisation",
+        &["id", "name", "code", "legalUnitId", "isArchived"],
+    ),
+    get4(
+        "/organization/structure/api/establishments",
+        "List establishments (v4)",
+        "organisation",
+        &["id", "name", "code", "legalUnitId", "isArchived"],
+    ),
+    get4(
+        "/organization/structure/api/legal-units",
+        "List legal units (v4)",
+        "organisation",
+        &["id", "name"],
+    ),
+    get4(
+        "/directory/api/4.0/work-contracts",
+        "List work contracts (v4)",
+        "personnel-file",
+        &[
+            "ownerId",
+            "establishmentId",
+            "isApplicable",
+            "startsOn",
+            "endsOn",
+        ],
+    ),
+    get(
+        "/api/v3/leaveAccounts",
+        "List absence accounts",
+        "absences",
+        &["id", "name", "isActive"],
+    ),
+    get(
+        "/api/v3/leaves",
+        "Half-day leaves; date and an owner filter are required",
+        "absences",
+        &[
+            "date",
+            "leavePeriod.ownerId",
+            "leavePeriod.owner.departmentId",
+            "leavePeriod.owner.legalEntityId",
+            "leaveAccountId",
+            "leavePeriodId",
+            "modifiedAt",
+        ],
+    ),
+    get(
+        "/api/v3/leaveRequests",
+        "List leave requests (periods)",
+        "absences",
+        &[
+            "id",
+            "ownerId",
+            "owner.departmentId",
+            "owner.legalEntityId",
+            "leaveAccountId",
+            "startDate",
+            "endDate",
+            "status",
+            "creationDate",
+            "modifiedAt",
+        ],
+    ),
+    write(
+        "post",
+        "/api/v3/leaveRequests",
+        "Request a leave period",
+        "absence-requests",
+    ),
+    get(
+        "/api/v3/leaveRequests/{id}",
+        "One leave request",
+        "absences",
+        &[],
+    ),
+    write(
+        "post",
+        "/api/v3/leaveRequests/{id}/approve",
+        "Approve a pending request",
+        "absence-requests",
+    ),
+    write(
+        "post",
+        "/api/v3/leaveRequests/{id}/deny",
+        "Deny a pending request",
+        "absence-requests",
+    ),
+    write(
+        "post",
+        "/api/v3/leaveRequests/{id}/cancel",
+        "Cancel a request",
+        "absence-requests",
+    ),
+    write(
+        "post",
+        "/timmi-absences/api/imports/v1.0/leavePeriods",
+        "Import leave periods from a ';'-separated CSV file (multipart); create=false simulates",
+        "absence-requests",
+    ),
+    get(
+        "/api/v3/expenseClaims",
+        "List expense claims",
+        "expenses",
+        &[
+            "id",
+            "ownerId",
+            "statusId",
+            "declaredOn",
+            "createdOn",
+            "modifiedOn",
+            "legalEntityId",
+            "departmentId",
+        ],
+    ),
+    get(
+        "/api/v3/expenseClaimItems",
+        "List expense claim items",
+        "expenses",
+        &[
+            "id",
+            "expenseClaimId",
+            "ownerId",
+            "expenseNatureId",
+            "purchasedOn",
+            "createdOn",
+            "modifiedOn",
+        ],
+    ),
+    get(
+        "/api/expenseNatures",
+        "List expense natures",
+        "expenses",
+        &["id", "name", "isEnabled"],
+    ),
+    get(
+        "/api/v3/axes",
+        "List analytics axes with their sections",
+        "expenses",
+        &[],
+    ),
+    get(
+        "/api/v3/axes/{id}",
+        "One analytics axis with its sections",
+        "expenses",
+        &[],
+    ),
+];
+
+fn parameter(name: &str, description: &str) -> Value {
+    json!({ "name": name, "in": "query", "required": false, "schema": { "type": "string" }, "description": description })
+}
+
+/// Builds the document.
+pub fn build() -> Value {
+    let mut paths = Map::new();
+    for e in ENDPOINTS {
+        let mut params: Vec<Value> = Vec::new();
+        if e.path.contains("{id}") {
+            params.push(json!({ "name": "id", "in": "path", "required": true, "schema": { "type": "string" } }));
+        }
+        if e.method == "get" && !e.path.contains("{id}") && !e.path.ends_with("/tree") {
+            if e.v4 {
+                params.push(parameter("page", "page number, from 1"));
+                params.push(parameter("limit", "records per page, at most 1000"));
+                params.push(parameter("fields.root", "count: add the total"));
+            } else {
+                params.push(parameter(
+                    "fields",
+                    "fields to return, nested as a[b,c] or a.b; collection.count adds the total",
+                ));
+                params.push(parameter("paging", "offset,limit (limit at most 1000)"));
+                params.push(parameter("orderBy", "field,asc|desc"));
+            }
+        }
+        for p in e.params {
+            params.push(parameter(p, "filter: value, v1,v2, null, notequal,v, since,v, until,v, between,a,b, greaterthan,v, greaterthanorequal,v, lessthan,v, lessthanorequal,v, like,text"));
+        }
+        let mut op = json!({
+            "summary": e.summary,
+            "description": format!("Needs the grant `{}`.", e.grant),
+            "security": [{ "luccaApplication": [] }, { "bearer": [] }],
+            "parameters": params,
+            "responses": {
+                "200": { "description": "success" },
+                "400": { "$ref": "#/components/responses/Error" },
+                "401": { "$ref": "#/components/responses/Error" },
+                "403": { "$ref": "#/components/responses/Error" },
+                "404": { "$ref": "#/components/responses/Error" },
+                "429": { "$ref": "#/components/responses/Error" },
+            },
+        });
+        if e.body {
+            let content = if e.path.contains("imports") {
+                "multipart/form-data"
+            } else {
+                "application/json"
+            };
+            op["requestBody"] = json!({ "required": !e.path.ends_with("approve") && !e.path.ends_with("deny") && !e.path.ends_with("cancel"), "content": { content: { "schema": { "type": "object" } } } });
+            op["responses"]["409"] = json!({ "$ref": "#/components/responses/Error" });
+            op["responses"]["422"] = json!({ "$ref": "#/components/responses/Error" });
+        }
+        let entry = paths.entry(e.path.to_owned()).or_insert_with(|| json!({}));
+        entry[e.method] = op;
+    }
+    paths.insert("/health".into(), json!({ "get": { "summary": "Whether relais and its database answer", "responses": { "200": { "description": "healthy" }, "503": { "$ref": "#/components/responses/Error" } } } }));
+    json!({
+        "openapi": "3.0.3",
+        "info": { "title": "relais API (Lucca-compatible)", "version": env!("CARGO_PKG_VERSION") },
+        "paths": paths,
+        "components": {
+            "securitySchemes": {
+                "luccaApplication": { "type": "apiKey", "in": "header", "name": "Authorization", "description": "lucca application=<key>" },
+                "bearer": { "type": "http", "scheme": "bearer" },
+            },
+            "responses": {
+                "Error": {
+                    "description": "an error",
+                    "content": { "application/json": { "schema": {
+                        "type": "object",
+                        "properties": { "error": { "type": "object", "properties": {
+                            "code": { "type": "string" }, "message": { "type": "string" }, "details": {}
+                        } } }
+                    } } }
+                }
+            }
+        }
+    })
+}
+
+/// `GET /openapi.json`.
+pub async fn document() -> Json<Value> {
+    Json(build())
+}
+
+/// Every path and method the document lists, to check it against the router.
+pub fn listed() -> Vec<(&'static str, &'static str)> {
+    ENDPOINTS.iter().map(|e| (e.method, e.path)).collect()
+}

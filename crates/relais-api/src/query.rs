@@ -1,0 +1,776 @@
+//! The query conventions of the API, parsed once for every endpoint.
+//!
+//! v3 (`/api/v3/...`): `fields` (nested as `a[b,c]` or dotted `a.b`, plus
+//! `collection.count`), `paging=offset,limit`, `orderBy=field,asc|desc` and
+//! filters `field=<value>` with the operators of [`FilterOp`]. v4
+//! (`/organization/...`, `/directory/...`): `page`, `limit`, `fields.root=count`.
+//!
+//! Filters are first parsed as text, then typed against the endpoint's list of
+//! filterable fields ([`FilterSpec`]) and turned into storage conditions.
+
+use crate::error::ApiError;
+use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone as _, Utc};
+use relais_store::{Cond, Condition, Direction, SqlValue};
+use std::collections::BTreeMap;
+
+/// The most records one page may hold.
+pub const MAX_LIMIT: u32 = 1000;
+
+fn bad(parameter: &str, message: impl Into<String>) -> ApiError {
+    ApiError::BadRequest {
+        parameter: parameter.to_owned(),
+        message: message.into(),
+    }
+}
+
+/// A selection of fields, each possibly with a selection of its own sub-fields.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FieldTree(BTreeMap<String, FieldTree>);
+
+impl FieldTree {
+    /// Parses `a,b[c,d[e]],f.g`.
+    pub fn parse(raw: &str) -> Result<Self, ApiError> {
+        let mut tree = FieldTree::default();
+        let chars: Vec<char> = raw.chars().collect();
+        let mut pos = 0;
+        parse_list(&chars, &mut pos, &mut tree, 0)?;
+        if pos != chars.len() {
+            return Err(bad(
+                "fields",
+                format!("unexpected '{}' at position {}", chars[pos], pos + 1),
+            ));
+        }
+        Ok(tree)
+    }
+
+    /// A tree of plain field names.
+    pub fn of(names: &[&str]) -> Self {
+        FieldTree(
+            names
+                .iter()
+                .map(|n| ((*n).to_owned(), FieldTree::default()))
+                .collect(),
+        )
+    }
+
+    /// This selection and `name`.
+    pub fn with(mut self, name: &str) -> Self {
+        self.0.entry(name.to_owned()).or_default();
+        self
+    }
+
+    /// The sub-selection of `name`, if it is selected.
+    pub fn get(&self, name: &str) -> Option<&FieldTree> {
+        self.0.get(name)
+    }
+
+    /// Whether `name` is selected.
+    pub fn has(&self, name: &str) -> bool {
+        self.0.contains_key(name)
+    }
+
+    /// Whether nothing is selected.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The selected names.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.0.keys().map(String::as_str)
+    }
+
+    fn insert_path(&mut self, path: &[String]) -> &mut FieldTree {
+        let mut node = self;
+        for part in path {
+            node = node.0.entry(part.clone()).or_default();
+        }
+        node
+    }
+}
+
+fn parse_list(
+    chars: &[char],
+    pos: &mut usize,
+    tree: &mut FieldTree,
+    depth: usize,
+) -> Result<(), ApiError> {
+    if depth > 8 {
+        return Err(bad("fields", "fields are nested too deeply"));
+    }
+    loop {
+        let start = *pos;
+        while *pos < chars.len()
+            && (chars[*pos].is_alphanumeric() || matches!(chars[*pos], '_' | '.'))
+        {
+            *pos += 1;
+        }
+        let name: String = chars[start..*pos].iter().collect();
+        if name.is_empty() || name.starts_with('.') || name.ends_with('.') || name.contains("..") {
+            let at = chars
+                .get(*pos)
+                .map_or("the end".to_owned(), |c| format!("'{c}'"));
+            return Err(bad(
+                "fields",
+                format!(
+                    "a field name is expected at position {} (found {at})",
+                    start + 1
+                ),
+            ));
+        }
+        let path: Vec<String> = name.split('.').map(str::to_owned).collect();
+        let node = tree.insert_path(&path);
+        if chars.get(*pos) == Some(&'[') {
+            *pos += 1;
+            parse_list(chars, pos, node, depth + 1)?;
+            if chars.get(*pos) != Some(&']') {
+                return Err(bad(
+                    "fields",
+                    format!("']' is missing at position {}", *pos + 1),
+                ));
+            }
+            *pos += 1;
+        }
+        match chars.get(*pos) {
+            Some(',') => *pos += 1,
+            _ => return Ok(()),
+        }
+    }
+}
+
+/// A filter operator, with its operands still as text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FilterOp {
+    /// `v`
+    Eq(String),
+    /// `v1,v2,…`
+    In(Vec<String>),
+    /// `null`
+    Null,
+    /// `notequal,null`
+    NotNull,
+    /// `notequal,v`
+    NotEqual(String),
+    /// `since,v` (inclusive)
+    Since(String),
+    /// `until,v` (inclusive)
+    Until(String),
+    /// `between,a,b` (inclusive)
+    Between(String, String),
+    /// `greaterthan,v`
+    GreaterThan(String),
+    /// `greaterthanorequal,v`
+    GreaterThanOrEqual(String),
+    /// `lessthan,v`
+    LessThan(String),
+    /// `lessthanorequal,v`
+    LessThanOrEqual(String),
+    /// `like,text` (contains, ignoring case)
+    Like(String),
+}
+
+const OPERATORS: &[&str] = &[
+    "notequal",
+    "since",
+    "until",
+    "between",
+    "greaterthan",
+    "greaterthanorequal",
+    "lessthan",
+    "lessthanorequal",
+    "like",
+];
+
+impl FilterOp {
+    /// Parses the value of a filter parameter.
+    pub fn parse(parameter: &str, raw: &str) -> Result<Self, ApiError> {
+        if raw == "null" {
+            return Ok(FilterOp::Null);
+        }
+        let parts: Vec<&str> = raw.split(',').collect();
+        let one = |name: &str| -> Result<String, ApiError> {
+            match parts.as_slice() {
+                [_, v] if !v.is_empty() => Ok((*v).to_owned()),
+                _ => Err(bad(
+                    parameter,
+                    format!("'{name}' takes one value: {parameter}={name},<value>"),
+                )),
+            }
+        };
+        Ok(match parts[0] {
+            "notequal" if parts.get(1) == Some(&"null") && parts.len() == 2 => FilterOp::NotNull,
+            "notequal" => FilterOp::NotEqual(one("notequal")?),
+            "since" => FilterOp::Since(one("since")?),
+            "until" => FilterOp::Until(one("until")?),
+            "greaterthan" => FilterOp::GreaterThan(one("greaterthan")?),
+            "greaterthanorequal" => FilterOp::GreaterThanOrEqual(one("greaterthanorequal")?),
+            "lessthan" => FilterOp::LessThan(one("lessthan")?),
+            "lessthanorequal" => FilterOp::LessThanOrEqual(one("lessthanorequal")?),
+            "like" => FilterOp::Like(parts[1..].join(",")),
+            "between" => match parts.as_slice() {
+                [_, a, b] if !a.is_empty() && !b.is_empty() => {
+                    FilterOp::Between((*a).to_owned(), (*b).to_owned())
+                }
+                _ => {
+                    return Err(bad(
+                        parameter,
+                        format!("'between' takes two values: {parameter}=between,<from>,<to>"),
+                    ))
+                }
+            },
+            _ if parts.len() > 1 => {
+                if parts.iter().any(|p| p.is_empty()) {
+                    return Err(bad(
+                        parameter,
+                        format!("'{raw}' has an empty value in its list"),
+                    ));
+                }
+                FilterOp::In(parts.iter().map(|p| (*p).to_owned()).collect())
+            }
+            _ if raw.is_empty() => return Err(bad(parameter, "the filter has no value")),
+            _ => FilterOp::Eq(raw.to_owned()),
+        })
+    }
+}
+
+/// The type of a filterable field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Whole numbers (identifiers).
+    Int,
+    /// Text.
+    Text,
+    /// Dates `YYYY-MM-DD`.
+    Date,
+    /// Date-times; without an offset they are the base's local time (Europe/Paris).
+    DateTime,
+    /// `true` or `false`.
+    Bool,
+}
+
+/// A field an endpoint can filter or sort on.
+#[derive(Debug, Clone, Copy)]
+pub struct FilterSpec {
+    /// Name in the API.
+    pub name: &'static str,
+    /// SQL column or expression.
+    pub column: &'static str,
+    /// Type of its values.
+    pub kind: Kind,
+}
+
+/// Shorthand to declare a [`FilterSpec`].
+pub const fn spec(name: &'static str, column: &'static str, kind: Kind) -> FilterSpec {
+    FilterSpec { name, column, kind }
+}
+
+fn typed(parameter: &str, kind: Kind, raw: &str) -> Result<SqlValue, ApiError> {
+    let unknown_op = || {
+        let looks_like_operator = raw.chars().all(|c| c.is_ascii_alphabetic())
+            && kind != Kind::Text
+            && kind != Kind::Bool;
+        if looks_like_operator {
+            bad(
+                parameter,
+                format!(
+                    "'{raw}' is not an operator: use null or one of {}",
+                    OPERATORS.join(", ")
+                ),
+            )
+        } else {
+            let what = match kind {
+                Kind::Int => "a whole number",
+                Kind::Date => "a date YYYY-MM-DD",
+                Kind::DateTime => "a date-time such as 2026-03-01T08:00:00",
+                Kind::Bool => "true or false",
+                Kind::Text => "a text",
+            };
+            bad(parameter, format!("'{raw}' is not {what}"))
+        }
+    };
+    Ok(match kind {
+        Kind::Int => SqlValue::Int(raw.parse().map_err(|_| unknown_op())?),
+        Kind::Text => SqlValue::Text(raw.to_owned()),
+        Kind::Date => SqlValue::Date(parse_date(raw).ok_or_else(unknown_op)?),
+        Kind::DateTime => SqlValue::Time(parse_datetime(raw).ok_or_else(unknown_op)?),
+        Kind::Bool => SqlValue::Bool(match raw {
+            "true" => true,
+            "false" => false,
+            _ => return Err(unknown_op()),
+        }),
+    })
+}
+
+/// Parses `YYYY-MM-DD` (a date-time's date part is accepted too).
+pub fn parse_date(raw: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(raw, "%Y-%m-%d").ok().or_else(|| {
+        raw.get(..10)
+            .filter(|_| raw.len() > 10 && raw.as_bytes()[10] == b'T')
+            .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+    })
+}
+
+/// Parses an ISO 8601 date-time; without an offset it is Paris time. A bare
+/// date means its midnight.
+pub fn parse_datetime(raw: &str) -> Option<DateTime<Utc>> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(raw) {
+        return Some(t.with_timezone(&Utc));
+    }
+    let local = NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M:%S%.f")
+        .or_else(|_| NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M"))
+        .ok()
+        .or_else(|| {
+            NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+                .ok()
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+        })?;
+    chrono_tz::Europe::Paris
+        .from_local_datetime(&local)
+        .earliest()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// Turns one filter into storage conditions.
+pub fn condition(
+    spec: &FilterSpec,
+    parameter: &str,
+    op: &FilterOp,
+) -> Result<Vec<Condition>, ApiError> {
+    let v = |raw: &str| typed(parameter, spec.kind, raw);
+    let c = |cond| Condition::new(spec.column, cond);
+    let conds = match op {
+        FilterOp::Eq(x) => vec![c(Cond::Eq(v(x)?))],
+        FilterOp::In(xs) => vec![c(Cond::In(
+            xs.iter().map(|x| v(x)).collect::<Result<_, _>>()?,
+        ))],
+        FilterOp::Null => vec![c(Cond::IsNull)],
+        FilterOp::NotNull => vec![c(Cond::IsNotNull)],
+        FilterOp::NotEqual(x) => vec![c(Cond::NotEq(v(x)?))],
+        FilterOp::Since(x) | FilterOp::GreaterThanOrEqual(x) => vec![c(Cond::Gte(v(x)?))],
+        FilterOp::Until(x) | FilterOp::LessThanOrEqual(x) => vec![c(Cond::Lte(v(x)?))],
+        FilterOp::GreaterThan(x) => vec![c(Cond::Gt(v(x)?))],
+        FilterOp::LessThan(x) => vec![c(Cond::Lt(v(x)?))],
+        FilterOp::Between(a, b) => vec![c(Cond::Gte(v(a)?)), c(Cond::Lte(v(b)?))],
+        FilterOp::Like(text) => {
+            if spec.kind != Kind::Text {
+                return Err(bad(parameter, "'like' applies to text fields only"));
+            }
+            vec![c(Cond::Like(text.clone()))]
+        }
+    };
+    Ok(conds)
+}
+
+/// A parsed v3 query string.
+#[derive(Debug, Clone, PartialEq)]
+pub struct V3Query {
+    /// `fields`, without `collection.count`; `None` when absent.
+    pub fields: Option<FieldTree>,
+    /// Whether `collection.count` was asked.
+    pub count: bool,
+    /// `paging` offset.
+    pub offset: u64,
+    /// `paging` limit.
+    pub limit: u32,
+    /// `orderBy` keys.
+    pub order: Vec<(String, Direction)>,
+    /// Filters, in the order given.
+    pub filters: Vec<(String, FilterOp)>,
+    /// Endpoint-specific parameters (e.g. `formerEmployees`), by name.
+    pub options: BTreeMap<String, String>,
+}
+
+impl V3Query {
+    /// Parses query pairs; `options` names the endpoint's own parameters, which
+    /// are kept aside instead of being read as filters.
+    pub fn parse(pairs: &[(String, String)], options: &[&str]) -> Result<Self, ApiError> {
+        let mut q = V3Query {
+            fields: None,
+            count: false,
+            offset: 0,
+            limit: MAX_LIMIT,
+            order: Vec::new(),
+            filters: Vec::new(),
+            options: BTreeMap::new(),
+        };
+        for (key, value) in pairs {
+            match key.as_str() {
+                "fields" => {
+                    let mut tree = FieldTree::parse(value)?;
+                    if let Some(collection) = tree.0.remove("collection") {
+                        if !collection.has("count") || collection.0.len() > 1 {
+                            return Err(bad(
+                                "fields",
+                                "only collection.count can be asked of the collection",
+                            ));
+                        }
+                        q.count = true;
+                    }
+                    q.fields = Some(tree);
+                }
+                "paging" => {
+                    let (offset, limit) = value
+                        .split_once(',')
+                        .and_then(|(o, l)| {
+                            Some((o.trim().parse::<u64>().ok()?, l.trim().parse::<u32>().ok()?))
+                        })
+                        .ok_or_else(|| {
+                            bad(
+                                "paging",
+                                format!("'{value}' is not offset,limit (e.g. paging=0,100)"),
+                            )
+                        })?;
+                    if limit == 0 || limit > MAX_LIMIT {
+                        return Err(bad(
+                            "paging",
+                            format!("the limit must be between 1 and {MAX_LIMIT}, got {limit}"),
+                        ));
+                    }
+                    q.offset = offset;
+                    q.limit = limit;
+                }
+                "orderBy" | "orderby" => {
+                    let parts: Vec<&str> = value.split(',').collect();
+                    if parts.len() % 2 != 0 {
+                        return Err(bad("orderBy", format!("'{value}' is not field,asc|desc")));
+                    }
+                    for pair in parts.chunks(2) {
+                        let dir = match pair[1].to_ascii_lowercase().as_str() {
+                            "asc" => Direction::Asc,
+                            "desc" => Direction::Desc,
+                            other => {
+                                return Err(bad(
+                                    "orderBy",
+                                    format!("'{other}' is not a direction: use asc or desc"),
+                                ))
+                            }
+                        };
+                        q.order.push((pair[0].to_owned(), dir));
+                    }
+                }
+                k if options.contains(&k) => {
+                    q.options.insert(k.to_owned(), value.clone());
+                }
+                k => q.filters.push((k.to_owned(), FilterOp::parse(k, value)?)),
+            }
+        }
+        Ok(q)
+    }
+
+    /// The filters as storage conditions, checked against `specs`.
+    pub fn conditions(&self, specs: &[FilterSpec]) -> Result<Vec<Condition>, ApiError> {
+        let mut out = Vec::new();
+        for (name, op) in &self.filters {
+            let spec = find_spec(specs, name)?;
+            out.extend(condition(spec, name, op)?);
+        }
+        Ok(out)
+    }
+
+    /// The sort keys as storage columns, checked against `specs`.
+    pub fn order(&self, specs: &[FilterSpec]) -> Result<Vec<(&'static str, Direction)>, ApiError> {
+        self.order
+            .iter()
+            .map(|(name, dir)| {
+                let spec = specs
+                    .iter()
+                    .find(|s| s.name.eq_ignore_ascii_case(name))
+                    .ok_or_else(|| {
+                        bad(
+                            "orderBy",
+                            format!("cannot sort on '{name}': use one of {}", names(specs)),
+                        )
+                    })?;
+                Ok((spec.column, *dir))
+            })
+            .collect()
+    }
+}
+
+fn names(specs: &[FilterSpec]) -> String {
+    specs.iter().map(|s| s.name).collect::<Vec<_>>().join(", ")
+}
+
+/// The spec of a filter parameter, or a 400 naming the known ones.
+pub fn find_spec<'a>(specs: &'a [FilterSpec], name: &str) -> Result<&'a FilterSpec, ApiError> {
+    specs
+        .iter()
+        .find(|s| s.name.eq_ignore_ascii_case(name))
+        .ok_or_else(|| {
+            bad(
+                name,
+                format!(
+                    "'{name}' is not a parameter of this endpoint; filters: {}",
+                    names(specs)
+                ),
+            )
+        })
+}
+
+/// A parsed v4 query string.
+#[derive(Debug, Clone, PartialEq)]
+pub struct V4Query {
+    /// Page number, from 1.
+    pub page: u64,
+    /// Records per page.
+    pub limit: u32,
+    /// Whether `fields.root=count` was asked.
+    pub count: bool,
+    /// Filters.
+    pub filters: Vec<(String, FilterOp)>,
+}
+
+impl V4Query {
+    /// Parses query pairs.
+    pub fn parse(pairs: &[(String, String)]) -> Result<Self, ApiError> {
+        let mut q = V4Query {
+            page: 1,
+            limit: 100,
+            count: false,
+            filters: Vec::new(),
+        };
+        for (key, value) in pairs {
+            match key.as_str() {
+                "page" => {
+                    q.page = value.parse().ok().filter(|p| *p >= 1).ok_or_else(|| {
+                        bad("page", format!("'{value}' is not a page number (from 1)"))
+                    })?
+                }
+                "limit" => {
+                    q.limit = value
+                        .parse()
+                        .ok()
+                        .filter(|l| (1..=MAX_LIMIT).contains(l))
+                        .ok_or_else(|| {
+                            bad(
+                                "limit",
+                                format!(
+                                    "the limit must be between 1 and {MAX_LIMIT}, got '{value}'"
+                                ),
+                            )
+                        })?
+                }
+                "fields.root" => {
+                    if value != "count" {
+                        return Err(bad("fields.root", "only fields.root=count is supported"));
+                    }
+                    q.count = true;
+                }
+                k => q.filters.push((k.to_owned(), FilterOp::parse(k, value)?)),
+            }
+        }
+        Ok(q)
+    }
+
+    /// Records skipped before the page.
+    pub fn offset(&self) -> u64 {
+        (self.page - 1).saturating_mul(u64::from(self.limit))
+    }
+
+    /// The filters as storage conditions, checked against `specs`.
+    pub fn conditions(&self, specs: &[FilterSpec]) -> Result<Vec<Condition>, ApiError> {
+        let mut out = Vec::new();
+        for (name, op) in &self.filters {
+            out.extend(condition(find_spec(specs, name)?, name, op)?);
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pairs(q: &str) -> Vec<(String, String)> {
+        q.split('&')
+            .filter(|s| !s.is_empty())
+            .map(|kv| {
+                let (k, v) = kv.split_once('=').unwrap();
+                (k.to_owned(), v.to_owned())
+            })
+            .collect()
+    }
+
+    fn message(e: ApiError) -> String {
+        match e {
+            ApiError::BadRequest { parameter, message } => format!("{parameter}: {message}"),
+            other => panic!("not a 400: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn fields_in_both_nested_forms() {
+        let bracket = FieldTree::parse("id,department[id,name],leavePeriod[ownerId]").unwrap();
+        let dotted =
+            FieldTree::parse("id,department.id,department.name,leavePeriod.ownerId").unwrap();
+        assert_eq!(bracket, dotted);
+        assert!(bracket.get("department").unwrap().has("name"));
+        let deep = FieldTree::parse("a[b[c,d],e]").unwrap();
+        assert!(deep.get("a").unwrap().get("b").unwrap().has("d"));
+        for bad_fields in ["", "a,,b", "a[b", "a]", "a.", ".a", "a[b]]", "a b"] {
+            assert!(FieldTree::parse(bad_fields).is_err(), "{bad_fields}");
+        }
+    }
+
+    #[test]
+    fn collection_count_paging_and_order() {
+        let q = V3Query::parse(
+            &pairs("fields=id,name,collection.count&paging=200,50&orderBy=lastName,desc"),
+            &[],
+        )
+        .unwrap();
+        assert!(q.count);
+        assert!(!q.fields.as_ref().unwrap().has("collection"));
+        assert_eq!((q.offset, q.limit), (200, 50));
+        assert_eq!(q.order, vec![("lastName".to_owned(), Direction::Desc)]);
+        assert!(
+            message(V3Query::parse(&pairs("paging=0,1001"), &[]).unwrap_err())
+                .contains("between 1 and 1000")
+        );
+        assert!(
+            message(V3Query::parse(&pairs("paging=ten"), &[]).unwrap_err()).starts_with("paging")
+        );
+        assert!(
+            message(V3Query::parse(&pairs("orderBy=name,up"), &[]).unwrap_err()).contains("'up'")
+        );
+        assert!(V3Query::parse(&pairs("fields=collection.total"), &[]).is_err());
+    }
+
+    #[test]
+    fn every_operator() {
+        let cases = [
+            ("5", FilterOp::Eq("5".into())),
+            (
+                "1,2,3",
+                FilterOp::In(vec!["1".into(), "2".into(), "3".into()]),
+            ),
+            ("null", FilterOp::Null),
+            ("notequal,null", FilterOp::NotNull),
+            ("notequal,4", FilterOp::NotEqual("4".into())),
+            ("since,2026-01-01", FilterOp::Since("2026-01-01".into())),
+            ("until,2026-01-01", FilterOp::Until("2026-01-01".into())),
+            (
+                "between,2026-01-01,2026-01-31",
+                FilterOp::Between("2026-01-01".into(), "2026-01-31".into()),
+            ),
+            ("greaterthan,3", FilterOp::GreaterThan("3".into())),
+            (
+                "greaterthanorequal,3",
+                FilterOp::GreaterThanOrEqual("3".into()),
+            ),
+            ("lessthan,3", FilterOp::LessThan("3".into())),
+            ("lessthanorequal,3", FilterOp::LessThanOrEqual("3".into())),
+            ("like,mar", FilterOp::Like("mar".into())),
+        ];
+        for (raw, op) in cases {
+            assert_eq!(FilterOp::parse("x", raw).unwrap(), op, "{raw}");
+        }
+        assert!(FilterOp::parse("x", "between,2026-01-01").is_err());
+        assert!(FilterOp::parse("x", "since").is_err());
+        assert!(FilterOp::parse("x", "1,,2").is_err());
+    }
+
+    #[test]
+    fn filters_are_typed_against_the_endpoint() {
+        let specs = [
+            spec("id", "id", Kind::Int),
+            spec("dtContractEnd", "contract_end", Kind::Date),
+            spec("mail", "mail", Kind::Text),
+            spec("modifiedAt", "modified_at", Kind::DateTime),
+        ];
+        let q = V3Query::parse(&pairs("id=greater,5"), &[]).unwrap();
+        assert!(message(q.conditions(&specs).unwrap_err()).contains("'greater' is not an operator"));
+        let q = V3Query::parse(&pairs("dtContractEnd=since,2026-13-01"), &[]).unwrap();
+        assert!(message(q.conditions(&specs).unwrap_err()).contains("not a date"));
+        let q = V3Query::parse(&pairs("shoeSize=42"), &[]).unwrap();
+        assert!(
+            message(q.conditions(&specs).unwrap_err()).contains("'shoeSize' is not a parameter")
+        );
+        let q = V3Query::parse(&pairs("id=like,3"), &[]).unwrap();
+        assert!(q.conditions(&specs).is_err());
+        let q = V3Query::parse(
+            &pairs("dtContractEnd=between,2026-01-01,2026-12-31&mail=like,martin&id=1,2"),
+            &[],
+        )
+        .unwrap();
+        let conds = q.conditions(&specs).unwrap();
+        assert_eq!(conds.len(), 4);
+        assert_eq!(
+            conds[3].cond,
+            Cond::In(vec![SqlValue::Int(1), SqlValue::Int(2)])
+        );
+        let q = V3Query::parse(&pairs("modifiedAt=since,2026-03-01T10:00:00"), &[]).unwrap();
+        // Paris is UTC+1 in March.
+        let expected = Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).unwrap();
+        assert_eq!(
+            q.conditions(&specs).unwrap()[0].cond,
+            Cond::Gte(SqlValue::Time(expected))
+        );
+    }
+
+    #[test]
+    fn options_are_kept_aside() {
+        let q = V3Query::parse(&pairs("formerEmployees=true&id=3"), &["formerEmployees"]).unwrap();
+        assert_eq!(q.options["formerEmployees"], "true");
+        assert_eq!(q.filters.len(), 1);
+    }
+
+    #[test]
+    fn v4_paging() {
+        let q = V4Query::parse(&pairs("page=3&limit=20&fields.root=count")).unwrap();
+        assert_eq!((q.offset(), q.limit, q.count), (40, 20, true));
+        assert!(V4Query::parse(&pairs("page=0")).is_err());
+        assert!(V4Query::parse(&pairs("limit=5000")).is_err());
+    }
+
+    /// Property: any tree printed in either form parses back to itself.
+    #[test]
+    fn random_field_trees_round_trip() {
+        fn random_tree(rng: &mut fastrand::Rng, depth: u32) -> FieldTree {
+            let mut t = FieldTree::default();
+            for _ in 0..rng.usize(1..4) {
+                let name: String = (0..rng.usize(1..6)).map(|_| rng.lowercase()).collect();
+                let child = if depth < 3 && rng.bool() {
+                    random_tree(rng, depth + 1)
+                } else {
+                    FieldTree::default()
+                };
+                t.0.insert(name, child);
+            }
+            t
+        }
+        fn bracket(t: &FieldTree) -> String {
+            t.0.iter()
+                .map(|(k, c)| {
+                    if c.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{k}[{}]", bracket(c))
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(",")
+        }
+        fn dotted(t: &FieldTree, prefix: &str, out: &mut Vec<String>) {
+            for (k, c) in &t.0 {
+                let name = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                if c.is_empty() {
+                    out.push(name)
+                } else {
+                    dotted(c, &name, out)
+                }
+            }
+        }
+        let mut rng = fastrand::Rng::with_seed(11);
+        for _ in 0..500 {
+            let tree = random_tree(&mut rng, 0);
+            assert_eq!(FieldTree::parse(&bracket(&tree)).unwrap(), tree);
+            let mut parts = Vec::new();
+            dotted(&tree, "", &mut parts);
+            assert_eq!(FieldTree::parse(&parts.join(",")).unwrap(), tree);
+        }
+    }
+}

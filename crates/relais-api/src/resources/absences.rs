@@ -1,0 +1,1046 @@
+//! Absences: leave accounts, half-day leaves, leave requests (periods and
+//! their workflow), and the CSV import of leave periods.
+
+use super::{base_url, json_object, v3_item, v3_list, Pairs};
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::query::{find_spec, spec, FieldTree, FilterOp, FilterSpec, Kind, V3Query};
+use crate::AppState;
+use axum::body::Bytes;
+use axum::extract::{Multipart, Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Router};
+use chrono::NaiveDate;
+use relais_core::absence::{
+    AbsenceAccount, AbsenceCategory, AbsenceUnit, LeavePeriod, LeaveSource, LeaveSpan, LeaveStatus,
+    NewLeavePeriod,
+};
+use relais_core::access::{Permission, Role};
+use relais_core::calendar::{HalfDay, HalfDaySlot, WorkCalendar};
+use relais_core::ids::{AbsenceAccountId, EmployeeId, EstablishmentId};
+use relais_core::DomainError;
+use relais_store::{Cond, Condition, Direction, ListQuery, SqlValue};
+use serde_json::{json, Map, Value};
+use std::collections::HashMap;
+
+/// The routes of this resource.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v3/leaveAccounts", get(accounts))
+        .route("/api/v3/leaves", get(leaves))
+        .route("/api/v3/leaveRequests", get(requests).post(create_request))
+        .route("/api/v3/leaveRequests/{id}", get(one_request))
+        .route("/api/v3/leaveRequests/{id}/{action}", post(act))
+        .route(
+            "/timmi-absences/api/imports/v1.0/leavePeriods",
+            post(import),
+        )
+}
+
+const OWNER_DEPARTMENT: &str = "(SELECT e.department_id FROM employees e WHERE e.base_id = leave_periods.base_id AND e.id = leave_periods.employee_id)";
+const OWNER_ESTABLISHMENT: &str = "(SELECT e.establishment_id FROM employees e WHERE e.base_id = leave_periods.base_id AND e.id = leave_periods.employee_id)";
+
+const ACCOUNT_FILTERS: &[FilterSpec] = &[
+    spec("id", "id", Kind::Int),
+    spec("name", "name", Kind::Text),
+    spec("isActive", "active", Kind::Bool),
+];
+
+const LEAVE_FILTERS: &[FilterSpec] = &[
+    spec("leavePeriod.ownerId", "employee_id", Kind::Int),
+    spec(
+        "leavePeriod.owner.departmentId",
+        OWNER_DEPARTMENT,
+        Kind::Int,
+    ),
+    spec(
+        "leavePeriod.owner.legalEntityId",
+        OWNER_ESTABLISHMENT,
+        Kind::Int,
+    ),
+    spec("leaveAccountId", "account_id", Kind::Int),
+    spec("leavePeriodId", "id", Kind::Int),
+    spec("modifiedAt", "modified_at", Kind::DateTime),
+];
+
+const REQUEST_FILTERS: &[FilterSpec] = &[
+    spec("id", "id", Kind::Int),
+    spec("ownerId", "employee_id", Kind::Int),
+    spec("owner.departmentId", OWNER_DEPARTMENT, Kind::Int),
+    spec("owner.legalEntityId", OWNER_ESTABLISHMENT, Kind::Int),
+    spec("leaveAccountId", "account_id", Kind::Int),
+    spec("startDate", "start_date", Kind::Date),
+    spec("endDate", "end_date", Kind::Date),
+    spec("creationDate", "created_at", Kind::DateTime),
+    spec("modifiedAt", "modified_at", Kind::DateTime),
+];
+
+/// The number of an account category in the API.
+fn category_id(c: AbsenceCategory) -> i64 {
+    AbsenceCategory::ALL
+        .iter()
+        .position(|x| *x == c)
+        .map_or(0, |i| i as i64 + 1)
+}
+
+fn category_name(c: AbsenceCategory) -> &'static str {
+    match c {
+        AbsenceCategory::PaidLeave => "Congés payés",
+        AbsenceCategory::Rtt => "RTT",
+        AbsenceCategory::Sickness => "Maladie",
+        AbsenceCategory::Telework => "Télétravail",
+        AbsenceCategory::Unpaid => "Congé sans solde",
+        AbsenceCategory::Other => "Autre",
+    }
+}
+
+fn require_absence_reading(role: &Role) -> Result<(), ApiError> {
+    if role.has(Permission::Absences) || role.has(Permission::AbsenceRequests) {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(Permission::Absences))
+    }
+}
+
+fn owner_scope(role: &Role) -> Vec<Condition> {
+    role.establishments
+        .as_ref()
+        .map(|ids| {
+            vec![Condition::new(
+                OWNER_ESTABLISHMENT,
+                Cond::In(ids.iter().map(|i| SqlValue::Int(i.0)).collect()),
+            )]
+        })
+        .unwrap_or_default()
+}
+
+fn account_json(a: &AbsenceAccount) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("id".into(), json!(a.id.0));
+    m.insert("name".into(), json!(a.name.as_str()));
+    m.insert("categoryId".into(), json!(category_id(a.category)));
+    m.insert("categoryName".into(), json!(category_name(a.category)));
+    m.insert("category".into(), json!(a.category.as_str()));
+    m.insert("unit".into(), json!(a.unit.as_str()));
+    m.insert("isActive".into(), json!(a.active));
+    m
+}
+
+fn select(map: Map<String, Value>, tree: &FieldTree) -> Value {
+    Value::Object(map.into_iter().filter(|(k, _)| tree.has(k)).collect())
+}
+
+async fn accounts(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Pairs(pairs): Pairs,
+) -> Result<Response, ApiError> {
+    require_absence_reading(caller.role())?;
+    let q = V3Query::parse(&pairs, &[])?;
+    let query = ListQuery {
+        conditions: q.conditions(ACCOUNT_FILTERS)?,
+        order: q.order(ACCOUNT_FILTERS)?,
+        offset: q.offset,
+        limit: q.limit,
+        count: q.count,
+    };
+    let page = state
+        .store
+        .query_absence_accounts(caller.base(), &query)
+        .await?;
+    let tree = q.fields.clone().unwrap_or_else(|| {
+        FieldTree::of(&[
+            "id",
+            "name",
+            "categoryId",
+            "categoryName",
+            "unit",
+            "isActive",
+        ])
+    });
+    let items = page
+        .items
+        .iter()
+        .map(|a| select(account_json(a), &tree))
+        .collect();
+    Ok(v3_list(items, page.count).into_response())
+}
+
+/// A date window from the `date` filter of `/api/v3/leaves`.
+#[derive(Debug, Clone, Copy)]
+struct Window {
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+}
+
+impl Window {
+    fn parse(op: &FilterOp) -> Result<Self, ApiError> {
+        let d = |raw: &str| {
+            crate::query::parse_date(raw).ok_or_else(|| ApiError::BadRequest {
+                parameter: "date".into(),
+                message: format!("'{raw}' is not a date YYYY-MM-DD"),
+            })
+        };
+        Ok(match op {
+            FilterOp::Eq(x) => Window {
+                from: Some(d(x)?),
+                to: Some(d(x)?),
+            },
+            FilterOp::Since(x) | FilterOp::GreaterThanOrEqual(x) => Window {
+                from: Some(d(x)?),
+                to: None,
+            },
+            FilterOp::Until(x) | FilterOp::LessThanOrEqual(x) => Window {
+                from: None,
+                to: Some(d(x)?),
+            },
+            FilterOp::Between(a, b) => Window {
+                from: Some(d(a)?),
+                to: Some(d(b)?),
+            },
+            _ => {
+                return Err(ApiError::BadRequest {
+                    parameter: "date".into(),
+                    message: "date takes a day, since,<day>, until,<day> or between,<from>,<to>"
+                        .into(),
+                })
+            }
+        })
+    }
+
+    fn conditions(&self) -> Vec<Condition> {
+        let mut out = Vec::new();
+        if let Some(from) = self.from {
+            out.push(Condition::new("end_date", Cond::Gte(SqlValue::Date(from))));
+        }
+        if let Some(to) = self.to {
+            out.push(Condition::new("start_date", Cond::Lte(SqlValue::Date(to))));
+        }
+        out
+    }
+
+    fn contains(&self, day: NaiveDate) -> bool {
+        self.from.is_none_or(|f| day >= f) && self.to.is_none_or(|t| day <= t)
+    }
+}
+
+/// The working calendar of each employee's establishment, for these periods.
+async fn calendars(
+    state: &AppState,
+    caller: &Caller,
+    periods: &[LeavePeriod],
+) -> Result<HashMap<EmployeeId, WorkCalendar>, ApiError> {
+    let by_establishment: HashMap<EstablishmentId, WorkCalendar> = state
+        .store
+        .list_establishments(caller.base())
+        .await?
+        .into_iter()
+        .map(|e| (e.id, e.calendar))
+        .collect();
+    let mut ids: Vec<EmployeeId> = periods.iter().map(|p| p.employee_id).collect();
+    ids.sort();
+    ids.dedup();
+    Ok(state
+        .store
+        .employees_by_ids(caller.base(), &ids)
+        .await?
+        .into_iter()
+        .map(|e| {
+            (
+                e.id,
+                by_establishment
+                    .get(&e.data.establishment_id)
+                    .copied()
+                    .unwrap_or_default(),
+            )
+        })
+        .collect())
+}
+
+fn leave_json(
+    p: &LeavePeriod,
+    slot: HalfDaySlot,
+    account: Option<&AbsenceAccount>,
+    tree: &FieldTree,
+) -> Value {
+    let hours = account.is_some_and(|a| a.unit == AbsenceUnit::Hours);
+    let mut m = Map::new();
+    m.insert(
+        "id".into(),
+        json!(format!(
+            "{}-{}-{}",
+            p.employee_id,
+            slot.date.format("%Y%m%d"),
+            slot.half
+        )),
+    );
+    m.insert("date".into(), json!(slot.date));
+    m.insert("isAM".into(), json!(slot.half == HalfDay::Am));
+    m.insert("leaveAccountId".into(), json!(p.account_id.0));
+    m.insert(
+        "leaveAccount".into(),
+        json!({ "id": p.account_id.0, "name": account.map(|a| a.name.as_str()) }),
+    );
+    m.insert("leavePeriodId".into(), json!(p.id.0));
+    let mut period = Map::new();
+    period.insert("id".into(), json!(p.id.0));
+    period.insert("ownerId".into(), json!(p.employee_id.0));
+    period.insert(
+        "isConfirmed".into(),
+        json!(p.status == LeaveStatus::Approved),
+    );
+    period.insert(
+        "confirmationDate".into(),
+        json!((p.status == LeaveStatus::Approved).then_some(p.modified_at)),
+    );
+    period.insert("status".into(), json!(p.status.api_code()));
+    let period = match tree.get("leavePeriod") {
+        Some(sub) if !sub.is_empty() => {
+            Value::Object(period.into_iter().filter(|(k, _)| sub.has(k)).collect())
+        }
+        _ => Value::Object(period),
+    };
+    m.insert("leavePeriod".into(), period);
+    m.insert("value".into(), if hours { json!(4) } else { json!(0.5) });
+    m.insert("creationDate".into(), json!(p.created_at));
+    m.insert("modifiedAt".into(), json!(p.modified_at));
+    m.insert("isActive".into(), json!(p.status.occupies_calendar()));
+    m.insert("cancellationDate".into(), json!(p.cancelled_at));
+    m.insert("cancellationUserId".into(), Value::Null);
+    m.insert("comment".into(), json!(p.comment));
+    select(m, tree)
+}
+
+const LEAVE_DEFAULT_FIELDS: &[&str] = &[
+    "id",
+    "date",
+    "isAM",
+    "leaveAccountId",
+    "leavePeriodId",
+    "leavePeriod",
+    "value",
+    "isActive",
+    "cancellationDate",
+];
+
+async fn leaves(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Pairs(pairs): Pairs,
+) -> Result<Response, ApiError> {
+    caller.role().require(Permission::Absences)?;
+    let mut q = V3Query::parse(&pairs, &[])?;
+    let date_at = q.filters.iter().position(|(k, _)| k == "date").ok_or_else(|| ApiError::BadRequest {
+        parameter: "date".into(),
+        message: "a date filter is required, e.g. date=between,2026-01-01,2026-01-31 or date=since,2000-01-01".into(),
+    })?;
+    let window = Window::parse(&q.filters.remove(date_at).1)?;
+    let owner_filters = [
+        "leavePeriod.ownerId",
+        "leavePeriod.owner.departmentId",
+        "leavePeriod.owner.legalEntityId",
+    ];
+    if !q
+        .filters
+        .iter()
+        .any(|(k, _)| owner_filters.iter().any(|o| o.eq_ignore_ascii_case(k)))
+    {
+        return Err(ApiError::BadRequest {
+            parameter: "leavePeriod.ownerId".into(),
+            message: format!("one of {} is required", owner_filters.join(", ")),
+        });
+    }
+    let mut conditions = owner_scope(caller.role());
+    conditions.extend(window.conditions());
+    for (name, op) in &q.filters {
+        conditions.extend(crate::query::condition(
+            find_spec(LEAVE_FILTERS, name)?,
+            name,
+            op,
+        )?);
+    }
+    let tree = q
+        .fields
+        .clone()
+        .unwrap_or_else(|| FieldTree::of(LEAVE_DEFAULT_FIELDS));
+    let accounts: HashMap<AbsenceAccountId, AbsenceAccount> = state
+        .store
+        .list_absence_accounts(caller.base())
+        .await?
+        .into_iter()
+        .map(|a| (a.id, a))
+        .collect();
+    // Walk the periods page by page, expanding each into its half-day leaves.
+    let mut items = Vec::new();
+    let mut seen: u64 = 0;
+    let mut db_offset = 0u64;
+    loop {
+        let page_query = ListQuery {
+            conditions: conditions.clone(),
+            order: vec![("start_slot", Direction::Asc)],
+            offset: db_offset,
+            limit: 500,
+            count: false,
+        };
+        let periods = state
+            .store
+            .query_leave_periods(caller.base(), &page_query)
+            .await?
+            .items;
+        if periods.is_empty() {
+            break;
+        }
+        db_offset += periods.len() as u64;
+        let cals = calendars(&state, &caller, &periods).await?;
+        for p in &periods {
+            let cal = cals.get(&p.employee_id).copied().unwrap_or_default();
+            for slot in p
+                .span
+                .leaves(&cal)
+                .into_iter()
+                .filter(|s| window.contains(s.date))
+            {
+                if seen >= q.offset && items.len() < q.limit as usize {
+                    items.push(leave_json(p, slot, accounts.get(&p.account_id), &tree));
+                }
+                seen += 1;
+            }
+        }
+        if items.len() >= q.limit as usize && !q.count {
+            break;
+        }
+    }
+    Ok(v3_list(items, q.count.then_some(seen as i64)).into_response())
+}
+
+fn request_json(
+    p: &LeavePeriod,
+    account: Option<&AbsenceAccount>,
+    base: &str,
+) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("id".into(), json!(p.id.0));
+    m.insert(
+        "url".into(),
+        json!(format!("{base}/api/v3/leaveRequests/{}", p.id)),
+    );
+    m.insert("ownerId".into(), json!(p.employee_id.0));
+    m.insert("leaveAccountId".into(), json!(p.account_id.0));
+    m.insert(
+        "leaveAccount".into(),
+        json!({ "id": p.account_id.0, "name": account.map(|a| a.name.as_str()) }),
+    );
+    m.insert("startDate".into(), json!(p.span.start.date));
+    m.insert("startDateHalf".into(), json!(p.span.start.half));
+    m.insert("endDate".into(), json!(p.span.end.date));
+    m.insert("endDateHalf".into(), json!(p.span.end.half));
+    m.insert("halfDays".into(), json!(p.half_days));
+    m.insert("duration".into(), json!(f64::from(p.half_days) / 2.0));
+    m.insert("status".into(), json!(p.status.api_code()));
+    m.insert("isActive".into(), json!(p.status.occupies_calendar()));
+    m.insert("comment".into(), json!(p.comment));
+    m.insert("source".into(), json!(p.source.code()));
+    m.insert("creationDate".into(), json!(p.created_at));
+    m.insert("modifiedAt".into(), json!(p.modified_at));
+    m.insert("cancellationDate".into(), json!(p.cancelled_at));
+    let approvals = match p.status {
+        LeaveStatus::Approved => {
+            json!([{ "approverId": null, "approved": true, "comment": null, "date": p.modified_at }])
+        }
+        LeaveStatus::Denied => {
+            json!([{ "approverId": null, "approved": false, "comment": null, "date": p.modified_at }])
+        }
+        _ => json!([]),
+    };
+    m.insert("approvals".into(), approvals);
+    m.insert("nextApproverId".into(), Value::Null);
+    m
+}
+
+const REQUEST_DEFAULT_FIELDS: &[&str] = &[
+    "id",
+    "url",
+    "ownerId",
+    "leaveAccountId",
+    "startDate",
+    "startDateHalf",
+    "endDate",
+    "endDateHalf",
+    "status",
+];
+
+fn status_condition(raw: &str) -> Result<Condition, ApiError> {
+    let statuses = raw
+        .split(',')
+        .map(|code| match code.trim() {
+            "0" => Ok(LeaveStatus::Pending),
+            "2" => Ok(LeaveStatus::Approved),
+            "3" => Ok(LeaveStatus::Denied),
+            "4" => Ok(LeaveStatus::Cancelled),
+            other => Err(ApiError::BadRequest {
+                parameter: "status".into(),
+                message: format!(
+                    "'{other}' is not a status: use 0 pending, 2 approved, 3 denied or 4 cancelled"
+                ),
+            }),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Condition::new(
+        "status",
+        Cond::In(
+            statuses
+                .into_iter()
+                .map(|s| SqlValue::Text(s.as_str().to_owned()))
+                .collect(),
+        ),
+    ))
+}
+
+async fn requests(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    Pairs(pairs): Pairs,
+) -> Result<Response, ApiError> {
+    require_absence_reading(caller.role())?;
+    let q = V3Query::parse(&pairs, &["status"])?;
+    let mut conditions = owner_scope(caller.role());
+    conditions.extend(q.conditions(REQUEST_FILTERS)?);
+    if let Some(raw) = q.options.get("status") {
+        conditions.push(status_condition(raw)?);
+    }
+    let query = ListQuery {
+        conditions,
+        order: q.order(REQUEST_FILTERS)?,
+        offset: q.offset,
+        limit: q.limit,
+        count: q.count,
+    };
+    let page = state
+        .store
+        .query_leave_periods(caller.base(), &query)
+        .await?;
+    let accounts: HashMap<AbsenceAccountId, AbsenceAccount> = state
+        .store
+        .list_absence_accounts(caller.base())
+        .await?
+        .into_iter()
+        .map(|a| (a.id, a))
+        .collect();
+    let tree = q
+        .fields
+        .clone()
+        .unwrap_or_else(|| FieldTree::of(REQUEST_DEFAULT_FIELDS));
+    let base = base_url(&headers);
+    let items = page
+        .items
+        .iter()
+        .map(|p| select(request_json(p, accounts.get(&p.account_id), &base), &tree))
+        .collect();
+    Ok(v3_list(items, page.count).into_response())
+}
+
+async fn visible_period(
+    state: &AppState,
+    caller: &Caller,
+    raw: &str,
+) -> Result<LeavePeriod, ApiError> {
+    let id: i64 = raw.parse().map_err(|_| ApiError::BadRequest {
+        parameter: "id".into(),
+        message: format!("'{raw}' is not a leave request identifier"),
+    })?;
+    let mut conditions = owner_scope(caller.role());
+    conditions.push(Condition::new("id", Cond::Eq(SqlValue::Int(id))));
+    let page = state
+        .store
+        .query_leave_periods(
+            caller.base(),
+            &ListQuery {
+                conditions,
+                limit: 1,
+                ..ListQuery::default()
+            },
+        )
+        .await?;
+    page.items
+        .into_iter()
+        .next()
+        .ok_or_else(|| ApiError::NotFound(format!("no leave request {id} visible to this key")))
+}
+
+async fn one_request(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    require_absence_reading(caller.role())?;
+    let p = visible_period(&state, &caller, &id).await?;
+    let accounts = state.store.list_absence_accounts(caller.base()).await?;
+    let account = accounts.iter().find(|a| a.id == p.account_id);
+    Ok(v3_item(Value::Object(request_json(
+        &p,
+        account,
+        &base_url(&headers),
+    )))
+    .into_response())
+}
+
+fn check_account(role: &Role, account: AbsenceAccountId) -> Result<(), ApiError> {
+    role.require(Permission::AbsenceRequests)?;
+    if role.may_request_on(account) {
+        Ok(())
+    } else {
+        Err(ApiError::ForbiddenBecause(format!(
+            "this key may not request absences on account {account}"
+        )))
+    }
+}
+
+async fn check_owner(state: &AppState, caller: &Caller, owner: EmployeeId) -> Result<(), ApiError> {
+    if caller.role().establishments.is_none() {
+        return Ok(());
+    }
+    let e = state.store.get_employee(caller.base(), owner).await?;
+    if caller.role().covers_establishment(e.data.establishment_id) {
+        Ok(())
+    } else {
+        Err(ApiError::ForbiddenBecause(format!(
+            "employee {owner} is outside the establishments of this key"
+        )))
+    }
+}
+
+fn source_of(caller: &Caller) -> LeaveSource {
+    LeaveSource::Integration(caller.key.name.to_string())
+}
+
+fn half(
+    body: &Map<String, Value>,
+    field: &'static str,
+    default: HalfDay,
+) -> Result<HalfDay, ApiError> {
+    match body.get(field) {
+        None | Some(Value::Null) => Ok(default),
+        Some(Value::String(s)) => Ok(s.parse()?),
+        Some(other) => Err(DomainError::new(field, format!("{other} is not AM or PM")).into()),
+    }
+}
+
+fn body_date(body: &Map<String, Value>, field: &'static str) -> Result<NaiveDate, ApiError> {
+    match body.get(field) {
+        Some(Value::String(s)) => crate::query::parse_date(s).ok_or_else(|| {
+            DomainError::new(field, format!("'{s}' is not a date YYYY-MM-DD")).into()
+        }),
+        _ => Err(DomainError::new(field, "is required (YYYY-MM-DD)").into()),
+    }
+}
+
+fn body_id(body: &Map<String, Value>, field: &'static str) -> Result<i64, ApiError> {
+    body.get(field)
+        .and_then(Value::as_i64)
+        .ok_or_else(|| DomainError::new(field, "is required (an identifier)").into())
+}
+
+async fn create_request(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let body = json_object(&body)?;
+    let account = AbsenceAccountId(body_id(&body, "leaveAccountId")?);
+    check_account(caller.role(), account)?;
+    let owner = EmployeeId(body_id(&body, "ownerId")?);
+    check_owner(&state, &caller, owner).await?;
+    let start = HalfDaySlot::new(
+        body_date(&body, "startDate")?,
+        half(&body, "startDateHalf", HalfDay::Am)?,
+    );
+    let end = HalfDaySlot::new(
+        body_date(&body, "endDate")?,
+        half(&body, "endDateHalf", HalfDay::Pm)?,
+    );
+    let approved = body
+        .get("isApproved")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let new = NewLeavePeriod {
+        employee_id: owner,
+        account_id: account,
+        span: LeaveSpan::new(start, end)?,
+        status: if approved {
+            LeaveStatus::Approved
+        } else {
+            LeaveStatus::Pending
+        },
+        comment: body
+            .get("comment")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        source: source_of(&caller),
+    };
+    let p = state.store.create_leave_period(caller.base(), &new).await?;
+    let accounts = state.store.list_absence_accounts(caller.base()).await?;
+    let json = request_json(
+        &p,
+        accounts.iter().find(|a| a.id == p.account_id),
+        &base_url(&headers),
+    );
+    Ok((StatusCode::CREATED, v3_item(Value::Object(json))).into_response())
+}
+
+async fn act(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    Path((id, action)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let status = match action.as_str() {
+        "approve" | "approvals" => LeaveStatus::Approved,
+        "deny" | "refuse" => LeaveStatus::Denied,
+        "cancel" | "cancellation" => LeaveStatus::Cancelled,
+        other => {
+            return Err(ApiError::NotFound(format!(
+                "no action '{other}' on leave requests: use approve, deny or cancel"
+            )))
+        }
+    };
+    let p = visible_period(&state, &caller, &id).await?;
+    check_account(caller.role(), p.account_id)?;
+    let p = state
+        .store
+        .set_leave_status(caller.base(), p.id, status)
+        .await?;
+    let accounts = state.store.list_absence_accounts(caller.base()).await?;
+    let json = request_json(
+        &p,
+        accounts.iter().find(|a| a.id == p.account_id),
+        &base_url(&headers),
+    );
+    Ok(v3_item(Value::Object(json)).into_response())
+}
+
+/// One line of an import, parsed.
+struct ImportLine {
+    line: usize,
+    result: Result<NewLeavePeriod, String>,
+}
+
+const IMPORT_COLUMNS: [&str; 10] = [
+    "legalEntity",
+    "employeeNumber",
+    "lastName",
+    "firstName",
+    "accountId",
+    "startDate",
+    "flagStartDate",
+    "endDate",
+    "flagEndDate",
+    "isApproved",
+];
+
+async fn import(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Pairs(pairs): Pairs,
+    mut multipart: Multipart,
+) -> Result<Response, ApiError> {
+    caller.role().require(Permission::AbsenceRequests)?;
+    let create = match pairs
+        .iter()
+        .find(|(k, _)| k == "create")
+        .map(|(_, v)| v.as_str())
+    {
+        None | Some("true") => true,
+        Some("false") => false,
+        Some(other) => {
+            return Err(ApiError::BadRequest {
+                parameter: "create".into(),
+                message: format!("'{other}' is not true or false"),
+            })
+        }
+    };
+    let mut file = None;
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| ApiError::BadRequest {
+            parameter: "file".into(),
+            message: format!("the multipart body is malformed: {e}"),
+        })?
+    {
+        let bytes = field.bytes().await.map_err(|e| ApiError::BadRequest {
+            parameter: "file".into(),
+            message: format!("cannot read the file: {e}"),
+        })?;
+        file = Some(bytes);
+        break;
+    }
+    let bytes = file.ok_or_else(|| ApiError::BadRequest {
+        parameter: "file".into(),
+        message: "the request holds no file".into(),
+    })?;
+    let text = String::from_utf8(bytes.to_vec()).map_err(|e| ApiError::BadRequest {
+        parameter: "file".into(),
+        message: format!(
+            "the file is not UTF-8 (byte {})",
+            e.utf8_error().valid_up_to()
+        ),
+    })?;
+    let text = text.trim_start_matches('\u{feff}');
+
+    let base = caller.base();
+    let establishments = state.store.list_establishments(base).await?;
+    let accounts = state.store.list_absence_accounts(base).await?;
+    let mut parsed = Vec::new();
+    for (i, raw) in text.lines().enumerate() {
+        let line = i + 1;
+        if raw.trim().is_empty() {
+            continue;
+        }
+        let cells: Vec<&str> = raw.split(';').map(str::trim).collect();
+        if line == 1
+            && cells
+                .first()
+                .is_some_and(|c| c.eq_ignore_ascii_case("legalEntity"))
+        {
+            continue;
+        }
+        let result = parse_import_line(&state, &caller, &cells, &establishments, &accounts).await?;
+        parsed.push(ImportLine { line, result });
+    }
+    // Check each line against the base and against the lines above it.
+    let mut accepted: Vec<(EmployeeId, LeaveSpan)> = Vec::new();
+    let mut report = Vec::new();
+    let mut errors = 0;
+    for l in &mut parsed {
+        if let Ok(new) = &l.result {
+            let clash = accepted
+                .iter()
+                .any(|(e, s)| *e == new.employee_id && s.overlaps(&new.span));
+            let conditions = vec![
+                Condition::new("employee_id", Cond::Eq(SqlValue::Int(new.employee_id.0))),
+                Condition::new(
+                    "start_slot",
+                    Cond::Lte(SqlValue::Int(new.span.end.ordinal())),
+                ),
+                Condition::new(
+                    "end_slot",
+                    Cond::Gte(SqlValue::Int(new.span.start.ordinal())),
+                ),
+                Condition::new(
+                    "status",
+                    Cond::In(vec![
+                        SqlValue::Text("pending".into()),
+                        SqlValue::Text("approved".into()),
+                    ]),
+                ),
+            ];
+            let existing = state
+                .store
+                .query_leave_periods(
+                    base,
+                    &ListQuery {
+                        conditions,
+                        limit: 1,
+                        ..ListQuery::default()
+                    },
+                )
+                .await?
+                .items;
+            if clash {
+                l.result = Err("overlaps a period on an earlier line of this file".into());
+            } else if let Some(p) = existing.first() {
+                l.result = Err(format!(
+                    "overlaps leave period {} ({} {} to {} {})",
+                    p.id, p.span.start.date, p.span.start.half, p.span.end.date, p.span.end.half
+                ));
+            } else {
+                accepted.push((new.employee_id, new.span));
+            }
+        }
+        match &l.result {
+            Ok(_) => report.push(json!({ "line": l.line, "status": "ok" })),
+            Err(message) => {
+                errors += 1;
+                report.push(json!({ "line": l.line, "status": "error", "message": message }));
+            }
+        }
+    }
+    let mut created = Vec::new();
+    if create && errors == 0 {
+        for l in &parsed {
+            if let Ok(new) = &l.result {
+                let p = state.store.create_leave_period(base, new).await?;
+                created.push(p.id);
+            }
+        }
+        for (entry, id) in report.iter_mut().zip(&created) {
+            entry["leavePeriodId"] = json!(id.0);
+        }
+    }
+    let body = json!({ "data": {
+        "simulated": !create,
+        "lines": parsed.len(),
+        "errors": errors,
+        "created": created.len(),
+        "report": report,
+    }});
+    let status = if errors > 0 {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, axum::Json(body)).into_response())
+}
+
+fn flag(raw: &str, column: &str) -> Result<HalfDay, String> {
+    raw.parse::<HalfDay>()
+        .map_err(|_| format!("{column}: '{raw}' is not AM or PM"))
+}
+
+fn french_date(raw: &str, column: &str) -> Result<NaiveDate, String> {
+    NaiveDate::parse_from_str(raw, "%d/%m/%Y")
+        .map_err(|_| format!("{column}: '{raw}' is not a date DD/MM/YYYY"))
+}
+
+async fn parse_import_line(
+    state: &AppState,
+    caller: &Caller,
+    cells: &[&str],
+    establishments: &[relais_core::org::Establishment],
+    accounts: &[AbsenceAccount],
+) -> Result<Result<NewLeavePeriod, String>, ApiError> {
+    if cells.len() != IMPORT_COLUMNS.len() {
+        return Ok(Err(format!(
+            "expected {} columns separated by ';' ({}), found {}",
+            IMPORT_COLUMNS.len(),
+            IMPORT_COLUMNS.join(";"),
+            cells.len()
+        )));
+    }
+    let Some(est) = establishments.iter().find(|e| {
+        e.code.as_str().eq_ignore_ascii_case(cells[0])
+            || e.name.as_str().eq_ignore_ascii_case(cells[0])
+            || e.id.0.to_string() == cells[0]
+    }) else {
+        return Ok(Err(format!(
+            "legalEntity: no establishment '{}' (use its code, name or id)",
+            cells[0]
+        )));
+    };
+    if !caller.role().covers_establishment(est.id) {
+        return Ok(Err(format!(
+            "legalEntity: '{}' is outside the establishments of this key",
+            cells[0]
+        )));
+    }
+    let number = match relais_core::employee::EmployeeNumber::parse(cells[1]) {
+        Ok(n) => n,
+        Err(e) => return Ok(Err(format!("employeeNumber: {}", e.message))),
+    };
+    let found = state
+        .store
+        .query_employees(
+            caller.base(),
+            &ListQuery {
+                conditions: vec![Condition::new(
+                    "employee_number",
+                    Cond::Eq(SqlValue::Text(number.as_str().to_owned())),
+                )],
+                limit: 1,
+                ..ListQuery::default()
+            },
+        )
+        .await?
+        .items;
+    let Some(employee) = found.into_iter().next() else {
+        return Ok(Err(format!("employeeNumber: no employee {number}")));
+    };
+    if employee.data.establishment_id != est.id {
+        return Ok(Err(format!(
+            "legalEntity: employee {number} belongs to another establishment"
+        )));
+    }
+    if !employee
+        .data
+        .last_name
+        .as_str()
+        .eq_ignore_ascii_case(cells[2])
+        || !employee
+            .data
+            .first_name
+            .as_str()
+            .eq_ignore_ascii_case(cells[3])
+    {
+        return Ok(Err(format!(
+            "lastName/firstName: employee {number} is {}, not {} {}",
+            employee.display_name(),
+            cells[3],
+            cells[2]
+        )));
+    }
+    let Some(account) = cells[4]
+        .parse::<i64>()
+        .ok()
+        .and_then(|id| accounts.iter().find(|a| a.id.0 == id))
+    else {
+        return Ok(Err(format!("accountId: no absence account '{}'", cells[4])));
+    };
+    if !caller.role().may_request_on(account.id) {
+        return Ok(Err(format!(
+            "accountId: this key may not request absences on account {}",
+            account.id
+        )));
+    }
+    if !account.active {
+        return Ok(Err(format!(
+            "accountId: absence account {} is closed",
+            account.id
+        )));
+    }
+    let parsed = (|| -> Result<(HalfDaySlot, HalfDaySlot, bool), String> {
+        let start = HalfDaySlot::new(
+            french_date(cells[5], "startDate")?,
+            flag(cells[6], "flagStartDate")?,
+        );
+        let end = HalfDaySlot::new(
+            french_date(cells[7], "endDate")?,
+            flag(cells[8], "flagEndDate")?,
+        );
+        let approved = match cells[9].to_ascii_lowercase().as_str() {
+            "true" | "1" | "oui" | "yes" => true,
+            "false" | "0" | "non" | "no" | "" => false,
+            other => return Err(format!("isApproved: '{other}' is not true or false")),
+        };
+        Ok((start, end, approved))
+    })();
+    let (start, end, approved) = match parsed {
+        Ok(v) => v,
+        Err(e) => return Ok(Err(e)),
+    };
+    let span = match LeaveSpan::new(start, end) {
+        Ok(s) => s,
+        Err(e) => return Ok(Err(format!("{}: {}", e.field, e.message))),
+    };
+    if span.working_half_days(&est.calendar) == 0 {
+        return Ok(Err(
+            "the period covers no working half day of the employee's establishment".into(),
+        ));
+    }
+    Ok(Ok(NewLeavePeriod {
+        employee_id: employee.id,
+        account_id: account.id,
+        span,
+        status: if approved {
+            LeaveStatus::Approved
+        } else {
+            LeaveStatus::Pending
+        },
+        comment: None,
+        source: LeaveSource::Import,
+    }))
+}

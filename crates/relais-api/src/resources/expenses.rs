@@ -1,0 +1,311 @@
+//! Expenses: claims, their items, natures and analytics axes.
+
+use super::{base_url, v3_item, v3_list, Pairs};
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::query::{spec, FieldTree, FilterSpec, Kind, V3Query};
+use crate::AppState;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Extension, Router};
+use relais_core::access::{Permission, Role};
+use relais_core::expense::{ExpenseClaim, ExpenseItem};
+use relais_store::{Cond, Condition, ListQuery, SqlValue};
+use serde_json::{json, Map, Value};
+
+/// The routes of this resource.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v3/expenseClaims", get(claims))
+        .route("/api/v3/expenseClaimItems", get(items))
+        .route("/api/expenseNatures", get(natures))
+        .route("/api/v3/expenseNatures", get(natures))
+        .route("/api/v3/axes", get(axes))
+        .route("/api/v3/axes/{id}", get(axis))
+}
+
+const CLAIM_OWNER_ESTABLISHMENT: &str = "(SELECT e.establishment_id FROM employees e WHERE e.base_id = expense_claims.base_id AND e.id = expense_claims.owner_id)";
+const ITEM_OWNER_ESTABLISHMENT: &str = "(SELECT e.establishment_id FROM employees e WHERE e.base_id = expense_items.base_id AND e.id = expense_items.owner_id)";
+const CLAIM_OWNER_DEPARTMENT: &str = "(SELECT e.department_id FROM employees e WHERE e.base_id = expense_claims.base_id AND e.id = expense_claims.owner_id)";
+
+const CLAIM_FILTERS: &[FilterSpec] = &[
+    spec("id", "id", Kind::Int),
+    spec("ownerId", "owner_id", Kind::Int),
+    spec("statusId", "status", Kind::Int),
+    spec("declaredOn", "declared_on", Kind::Date),
+    spec("createdOn", "created_at", Kind::DateTime),
+    spec("modifiedOn", "modified_at", Kind::DateTime),
+    spec("legalEntityId", CLAIM_OWNER_ESTABLISHMENT, Kind::Int),
+    spec("departmentId", CLAIM_OWNER_DEPARTMENT, Kind::Int),
+];
+
+const ITEM_FILTERS: &[FilterSpec] = &[
+    spec("id", "id", Kind::Int),
+    spec("expenseClaimId", "claim_id", Kind::Int),
+    spec("ownerId", "owner_id", Kind::Int),
+    spec("expenseNatureId", "nature_id", Kind::Int),
+    spec("purchasedOn", "purchased_on", Kind::Date),
+    spec("createdOn", "created_at", Kind::DateTime),
+    spec("modifiedOn", "modified_at", Kind::DateTime),
+];
+
+const NATURE_FILTERS: &[FilterSpec] = &[
+    spec("id", "id", Kind::Int),
+    spec("name", "name", Kind::Text),
+    spec("isEnabled", "enabled", Kind::Bool),
+];
+
+fn scope(role: &Role, column: &'static str) -> Vec<Condition> {
+    role.establishments
+        .as_ref()
+        .map(|ids| {
+            vec![Condition::new(
+                column,
+                Cond::In(ids.iter().map(|i| SqlValue::Int(i.0)).collect()),
+            )]
+        })
+        .unwrap_or_default()
+}
+
+fn select(map: Map<String, Value>, tree: &FieldTree) -> Value {
+    Value::Object(map.into_iter().filter(|(k, _)| tree.has(k)).collect())
+}
+
+fn claim_json(c: &ExpenseClaim, base: &str) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("id".into(), json!(c.id.0));
+    m.insert("name".into(), json!(c.name.as_str()));
+    m.insert(
+        "url".into(),
+        json!(format!("{base}/api/v3/expenseClaims/{}", c.id)),
+    );
+    m.insert("ownerId".into(), json!(c.owner_id.0));
+    m.insert("owner".into(), json!({ "id": c.owner_id.0 }));
+    m.insert("authorId".into(), json!(c.owner_id.0));
+    m.insert("currencyId".into(), json!(c.currency.as_str()));
+    m.insert("declaredOn".into(), json!(c.declared_on));
+    m.insert("createdOn".into(), json!(c.created_at));
+    m.insert("modifiedOn".into(), json!(c.modified_at));
+    m.insert("statusId".into(), json!(c.status.id()));
+    m.insert("approvalStateId".into(), json!(c.status.id()));
+    m.insert("paymentReceivedOn".into(), Value::Null);
+    m
+}
+
+async fn claims(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    Pairs(pairs): Pairs,
+) -> Result<Response, ApiError> {
+    caller.role().require(Permission::Expenses)?;
+    let q = V3Query::parse(&pairs, &[])?;
+    let mut conditions = scope(caller.role(), CLAIM_OWNER_ESTABLISHMENT);
+    conditions.extend(q.conditions(CLAIM_FILTERS)?);
+    let query = ListQuery {
+        conditions,
+        order: q.order(CLAIM_FILTERS)?,
+        offset: q.offset,
+        limit: q.limit,
+        count: q.count,
+    };
+    let page = state
+        .store
+        .query_expense_claims(caller.base(), &query)
+        .await?;
+    let tree = q
+        .fields
+        .clone()
+        .unwrap_or_else(|| FieldTree::of(&["id", "name", "url"]));
+    let base = base_url(&headers);
+    let items = page
+        .items
+        .iter()
+        .map(|c| select(claim_json(c, &base), &tree))
+        .collect();
+    Ok(v3_list(items, page.count).into_response())
+}
+
+fn item_json(i: &ExpenseItem) -> Map<String, Value> {
+    let a = &i.amounts;
+    let mut m = Map::new();
+    m.insert("id".into(), json!(i.id.0));
+    m.insert("expenseClaimId".into(), json!(i.claim_id.0));
+    m.insert("ownerId".into(), json!(i.owner_id.0));
+    m.insert("purchasedOn".into(), json!(i.purchased_on));
+    m.insert("expenseNatureId".into(), json!(i.nature_id.0));
+    m.insert("lineNumber".into(), json!(i.id.0));
+    m.insert("quantity".into(), json!(i.quantity));
+    m.insert("effectiveQuantity".into(), json!(i.quantity));
+    let units = |minor: i64| minor as f64 / 100.0;
+    m.insert("originalTransaction".into(), json!({ "grossAmount": units(a.gross), "currencyId": a.currency.as_str(), "isExpenseAbroad": false }));
+    m.insert(
+        "processedAmounts".into(),
+        json!({
+            "grossAmount": units(a.gross),
+            "netAmount": units(a.net),
+            "reimbursedAmount": units(a.reimbursed),
+            "currencyId": a.currency.as_str(),
+            "vatBases": [{ "countryVatRateId": null, "vatAmount": units(a.vat), "amountExcludingVat": units(a.net) }],
+        }),
+    );
+    m.insert("amountsInMinorUnits".into(), json!({ "gross": a.gross, "net": a.net, "vat": a.vat, "reimbursed": a.reimbursed, "currencyId": a.currency.as_str() }));
+    m.insert(
+        "mileage".into(),
+        i.mileage_km.map_or(
+            Value::Null,
+            |km| json!({ "distance": km, "power": null, "waypoints": [] }),
+        ),
+    );
+    m.insert("attendees".into(), json!({ "internal": i.attendees.internal.iter().map(|e| json!({ "id": e.0 })).collect::<Vec<_>>(), "external": i.attendees.external }));
+    m.insert(
+        "axisSections".into(),
+        json!(i
+            .axis_sections
+            .iter()
+            .map(|s| json!({ "id": s.0 }))
+            .collect::<Vec<_>>()),
+    );
+    m.insert(
+        "warnings".into(),
+        json!(i.warnings.iter().map(|w| w.as_str()).collect::<Vec<_>>()),
+    );
+    m.insert("paymentMethodId".into(), json!(0));
+    m.insert("isControlled".into(), json!(false));
+    m.insert("createdOn".into(), json!(i.created_at));
+    m.insert("modifiedOn".into(), json!(i.modified_at));
+    m.insert("comment".into(), json!(i.comment));
+    m.insert("merchant".into(), json!(i.merchant));
+    m
+}
+
+async fn items(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Pairs(pairs): Pairs,
+) -> Result<Response, ApiError> {
+    caller.role().require(Permission::Expenses)?;
+    let q = V3Query::parse(&pairs, &[])?;
+    let mut conditions = scope(caller.role(), ITEM_OWNER_ESTABLISHMENT);
+    conditions.extend(q.conditions(ITEM_FILTERS)?);
+    let query = ListQuery {
+        conditions,
+        order: q.order(ITEM_FILTERS)?,
+        offset: q.offset,
+        limit: q.limit,
+        count: q.count,
+    };
+    let page = state
+        .store
+        .query_expense_items(caller.base(), &query)
+        .await?;
+    let tree = q.fields.clone().unwrap_or_else(|| {
+        FieldTree::of(&[
+            "id",
+            "expenseClaimId",
+            "purchasedOn",
+            "expenseNatureId",
+            "processedAmounts",
+        ])
+    });
+    let items = page
+        .items
+        .iter()
+        .map(|i| select(item_json(i), &tree))
+        .collect();
+    Ok(v3_list(items, page.count).into_response())
+}
+
+async fn natures(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Pairs(pairs): Pairs,
+) -> Result<Response, ApiError> {
+    caller.role().require(Permission::Expenses)?;
+    let q = V3Query::parse(&pairs, &[])?;
+    let query = ListQuery {
+        conditions: q.conditions(NATURE_FILTERS)?,
+        order: q.order(NATURE_FILTERS)?,
+        offset: q.offset,
+        limit: q.limit,
+        count: q.count,
+    };
+    let page = state
+        .store
+        .query_expense_natures(caller.base(), &query)
+        .await?;
+    let tree = q.fields.clone().unwrap_or_else(|| {
+        FieldTree::of(&["id", "name", "multilingualName", "type", "isEnabled", "cap"])
+    });
+    let items = page
+        .items
+        .iter()
+        .map(|n| {
+            let mut m = Map::new();
+            m.insert("id".into(), json!(n.id.0));
+            m.insert("name".into(), json!(n.name.as_str()));
+            m.insert("multilingualName".into(), json!({ "fr-FR": n.name.as_str() }));
+            m.insert("type".into(), json!(if n.mileage { "mileage" } else { "standard" }));
+            m.insert("isEnabled".into(), json!(n.enabled));
+            m.insert("cap".into(), n.cap.map_or(Value::Null, |c| json!({ "amount": c.minor as f64 / 100.0, "currencyId": c.currency.as_str() })));
+            select(m, &tree)
+        })
+        .collect();
+    Ok(v3_list(items, page.count).into_response())
+}
+
+async fn axis_json(
+    state: &AppState,
+    caller: &Caller,
+    axis: &relais_core::expense::Axis,
+) -> Result<Value, ApiError> {
+    let conditions = vec![Condition::new(
+        "axis_id",
+        Cond::Eq(SqlValue::Int(axis.id.0)),
+    )];
+    let sections = state
+        .store
+        .query_axis_sections(
+            caller.base(),
+            &ListQuery {
+                conditions,
+                ..ListQuery::default()
+            },
+        )
+        .await?
+        .items;
+    Ok(json!({
+        "id": axis.id.0,
+        "name": axis.name.as_str(),
+        "code": axis.code,
+        "axisSections": sections.iter().map(|s| json!({ "id": s.id.0, "axisId": s.axis_id.0, "code": s.code, "name": s.name.as_str() })).collect::<Vec<_>>(),
+    }))
+}
+
+async fn axes(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> Result<Response, ApiError> {
+    caller.role().require(Permission::Expenses)?;
+    let mut items = Vec::new();
+    for axis in state.store.list_axes(caller.base()).await? {
+        items.push(axis_json(&state, &caller, &axis).await?);
+    }
+    Ok(v3_list(items, None).into_response())
+}
+
+async fn axis(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    caller.role().require(Permission::Expenses)?;
+    let axes = state.store.list_axes(caller.base()).await?;
+    let axis = axes
+        .iter()
+        .find(|a| a.id.0.to_string() == id)
+        .ok_or_else(|| ApiError::NotFound(format!("no analytics axis {id}")))?;
+    Ok(v3_item(axis_json(&state, &caller, axis).await?).into_response())
+}

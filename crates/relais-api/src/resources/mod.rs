@@ -1,0 +1,90 @@
+//! The Lucca-compatible resources, one module each.
+
+pub mod absences;
+pub mod expenses;
+pub mod organisation;
+pub mod userlogs;
+pub mod users;
+
+use crate::auth::EmployeeRecords;
+use crate::error::ApiError;
+use axum::body::Bytes;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::{json, Map, Value};
+
+/// The v3 list envelope: `{"data": {"items": [...], "count": N}}`.
+pub fn v3_list(items: Vec<Value>, count: Option<i64>) -> Json<Value> {
+    let mut data = Map::new();
+    data.insert("items".into(), Value::Array(items));
+    if let Some(n) = count {
+        data.insert("count".into(), json!(n));
+    }
+    Json(json!({ "data": data }))
+}
+
+/// The v3 envelope of one item: `{"data": {...}}`.
+pub fn v3_item(item: Value) -> Json<Value> {
+    Json(json!({ "data": item }))
+}
+
+/// The v4 list envelope: `{"items": [...], "count": N}`.
+pub fn v4_list(items: Vec<Value>, count: Option<i64>) -> Json<Value> {
+    let mut out = Map::new();
+    out.insert("items".into(), Value::Array(items));
+    if let Some(n) = count {
+        out.insert("count".into(), json!(n));
+    }
+    Json(Value::Object(out))
+}
+
+/// Marks a response with the number of employee records it disclosed.
+pub fn with_employee_records(response: impl IntoResponse, n: usize) -> Response {
+    let mut response = response.into_response();
+    response.extensions_mut().insert(EmployeeRecords(n as i64));
+    response
+}
+
+/// The base URL clients used, for `url` fields.
+pub fn base_url(headers: &HeaderMap) -> String {
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    format!("http://{host}")
+}
+
+/// Parses a JSON object body, or answers 400 saying where it is malformed.
+pub fn json_object(body: &Bytes) -> Result<Map<String, Value>, ApiError> {
+    let value: Value = serde_json::from_slice(body).map_err(|e| ApiError::BadRequest {
+        parameter: "body".into(),
+        message: format!("the body is not valid JSON: {e}"),
+    })?;
+    match value {
+        Value::Object(map) => Ok(map),
+        _ => Err(ApiError::BadRequest {
+            parameter: "body".into(),
+            message: "the body must be a JSON object".into(),
+        }),
+    }
+}
+
+/// The query parameters of a request, in order; a malformed query string is a 400.
+pub struct Pairs(pub Vec<(String, String)>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Pairs {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, ApiError> {
+        axum::extract::Query::<Vec<(String, String)>>::try_from_uri(&parts.uri)
+            .map(|axum::extract::Query(pairs)| Pairs(pairs))
+            .map_err(|e| ApiError::BadRequest {
+                parameter: "query".into(),
+                message: format!("the query string is malformed: {}", e.body_text()),
+            })
+    }
+}

@@ -1,0 +1,450 @@
+//! The organisation: departments, establishments (legal entities), legal
+//! units, and work contracts.
+
+use super::{base_url, v3_item, v3_list, v4_list, with_employee_records, Pairs};
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::query::{spec, FieldTree, FilterSpec, Kind, V3Query, V4Query};
+use crate::resources::users::visibility;
+use crate::AppState;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::Response;
+use axum::routing::get;
+use axum::{Extension, Json, Router};
+use relais_core::access::{Permission, Role};
+use relais_core::org::{Department, Establishment, TimeZone};
+use relais_store::{Cond, Condition, ListQuery, SqlValue};
+use serde_json::{json, Map, Value};
+use std::collections::HashMap;
+
+/// The routes of this resource.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v3/departments", get(departments))
+        .route("/api/v3/departments/tree", get(department_tree))
+        .route("/api/v3/legalentities", get(legal_entities))
+        .route(
+            "/organization/structure/api/establishments",
+            get(establishments_v4),
+        )
+        .route(
+            "/organization/structure/api/legal-units",
+            get(legal_units_v4),
+        )
+        .route("/directory/api/4.0/work-contracts", get(work_contracts))
+}
+
+const DEPARTMENT_FILTERS: &[FilterSpec] = &[
+    spec("id", "id", Kind::Int),
+    spec("parentId", "parent_id", Kind::Int),
+    spec("code", "code", Kind::Text),
+    spec("name", "name", Kind::Text),
+    spec("isActive", "active", Kind::Bool),
+    spec("headID", "head_id", Kind::Int),
+    spec("position", "position", Kind::Int),
+];
+
+const ESTABLISHMENT_FILTERS: &[FilterSpec] = &[
+    spec("id", "id", Kind::Int),
+    spec("name", "name", Kind::Text),
+    spec("code", "code", Kind::Text),
+    spec("legalUnitId", "legal_unit_id", Kind::Int),
+    spec("isArchived", "archived", Kind::Bool),
+];
+
+const LEGAL_UNIT_FILTERS: &[FilterSpec] = &[
+    spec("id", "id", Kind::Int),
+    spec("name", "name", Kind::Text),
+];
+
+const CONTRACT_FILTERS: &[FilterSpec] = &[
+    spec("ownerId", "id", Kind::Int),
+    spec("establishmentId", "establishment_id", Kind::Int),
+    spec("startsOn", "contract_start", Kind::Date),
+    spec("endsOn", "contract_end", Kind::Date),
+];
+
+fn establishment_scope(role: &Role) -> Vec<Condition> {
+    role.establishments
+        .as_ref()
+        .map(|ids| {
+            vec![Condition::new(
+                "id",
+                Cond::In(ids.iter().map(|i| SqlValue::Int(i.0)).collect()),
+            )]
+        })
+        .unwrap_or_default()
+}
+
+fn select(map: Map<String, Value>, tree: &FieldTree) -> Value {
+    Value::Object(map.into_iter().filter(|(k, _)| tree.has(k)).collect())
+}
+
+/// Every department's level (root = 1) and path of names from the root.
+fn hierarchy(all: &[Department]) -> HashMap<i64, (usize, String)> {
+    let by_id: HashMap<i64, &Department> = all.iter().map(|d| (d.id.0, d)).collect();
+    all.iter()
+        .map(|d| {
+            let mut names = vec![d.name.to_string()];
+            let mut current = d.parent_id;
+            while let Some(p) = current.and_then(|p| by_id.get(&p.0)) {
+                names.push(p.name.to_string());
+                current = p.parent_id;
+                if names.len() > all.len() {
+                    break;
+                }
+            }
+            names.reverse();
+            (d.id.0, (names.len(), names.join("/")))
+        })
+        .collect()
+}
+
+async fn departments(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    Pairs(pairs): Pairs,
+) -> Result<Response, ApiError> {
+    caller.role().require(Permission::Organisation)?;
+    let q = V3Query::parse(&pairs, &[])?;
+    let base = caller.base();
+    let query = ListQuery {
+        conditions: q.conditions(DEPARTMENT_FILTERS)?,
+        order: q.order(DEPARTMENT_FILTERS)?,
+        offset: q.offset,
+        limit: q.limit,
+        count: q.count,
+    };
+    let page = state.store.query_departments(base, &query).await?;
+    let tree = q
+        .fields
+        .clone()
+        .unwrap_or_else(|| FieldTree::of(&["id", "name", "url"]));
+    let all = state.store.list_departments(base).await?;
+    let levels = hierarchy(&all);
+    let wants_users = ["users", "currentUsers", "currentUsersCount", "head"]
+        .iter()
+        .any(|f| tree.has(f));
+    let mut disclosed = 0;
+    let mut items = Vec::new();
+    for d in &page.items {
+        let mut m = Map::new();
+        let url = format!("{}/api/v3/departments/{}", base_url(&headers), d.id);
+        let (level, path) = levels
+            .get(&d.id.0)
+            .cloned()
+            .unwrap_or((1, d.name.to_string()));
+        m.insert("id".into(), json!(d.id.0));
+        m.insert("name".into(), json!(d.name.as_str()));
+        m.insert("url".into(), json!(url));
+        m.insert("code".into(), json!(d.code.as_str()));
+        m.insert("hierarchy".into(), json!(path));
+        m.insert("parentId".into(), json!(d.parent_id.map(|p| p.0)));
+        m.insert("isActive".into(), json!(d.active));
+        m.insert("position".into(), json!(d.position));
+        m.insert("sortOrder".into(), json!(d.position));
+        m.insert("level".into(), json!(level));
+        m.insert("headID".into(), json!(d.head_id.map(|h| h.0)));
+        if wants_users {
+            // Names of people are personnel-file data: only with that grant.
+            let people = caller.role().may_read_field("standard", "name");
+            let mut conditions = visibility(caller.role(), false, TimeZone::PARIS.today());
+            conditions.push(Condition::new(
+                "department_id",
+                Cond::Eq(SqlValue::Int(d.id.0)),
+            ));
+            let members = state
+                .store
+                .query_employees(
+                    base,
+                    &ListQuery {
+                        conditions,
+                        limit: 1000,
+                        count: true,
+                        ..ListQuery::default()
+                    },
+                )
+                .await?;
+            m.insert(
+                "currentUsersCount".into(),
+                json!(members.count.unwrap_or(0)),
+            );
+            if people {
+                let list: Vec<Value> = members
+                    .items
+                    .iter()
+                    .map(|e| json!({ "id": e.id.0, "name": e.display_name() }))
+                    .collect();
+                disclosed += list.len();
+                m.insert("users".into(), json!(list));
+                m.insert("currentUsers".into(), json!(list));
+                let head = d
+                    .head_id
+                    .and_then(|h| members.items.iter().find(|e| e.id == h))
+                    .map(|e| json!({ "id": e.id.0, "name": e.display_name() }));
+                m.insert("head".into(), head.unwrap_or(Value::Null));
+            }
+        }
+        items.push(select(m, &tree));
+    }
+    Ok(with_employee_records(v3_list(items, page.count), disclosed))
+}
+
+async fn department_tree(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> Result<Json<Value>, ApiError> {
+    caller.role().require(Permission::Organisation)?;
+    let all = state.store.list_departments(caller.base()).await?;
+    fn node(d: &Department, all: &[Department], depth: usize) -> Value {
+        let children: Vec<Value> = if depth > 64 {
+            Vec::new()
+        } else {
+            all.iter()
+                .filter(|c| c.parent_id == Some(d.id))
+                .map(|c| node(c, all, depth + 1))
+                .collect()
+        };
+        json!({ "node": { "id": d.id.0, "name": d.name.as_str(), "code": d.code.as_str(), "isActive": d.active }, "children": children })
+    }
+    let roots: Vec<Value> = all
+        .iter()
+        .filter(|d| d.parent_id.is_none())
+        .map(|d| node(d, &all, 0))
+        .collect();
+    Ok(v3_item(json!({ "node": null, "children": roots })))
+}
+
+fn establishment_json(
+    e: &Establishment,
+    users: Option<i64>,
+    headers: &HeaderMap,
+    v4: bool,
+) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("id".into(), json!(e.id.0));
+    m.insert("name".into(), json!(e.name.as_str()));
+    if !v4 {
+        m.insert(
+            "url".into(),
+            json!(format!(
+                "{}/api/v3/legalentities/{}",
+                base_url(headers),
+                e.id
+            )),
+        );
+    }
+    m.insert("code".into(), json!(e.code.as_str()));
+    m.insert("legalUnitId".into(), json!(e.legal_unit_id.0));
+    m.insert("legalIdentificationNumber".into(), json!(e.siret.as_str()));
+    m.insert("activityCode".into(), Value::Null);
+    m.insert("calendarId".into(), Value::Null);
+    m.insert(
+        "address".into(),
+        json!({ "street": e.address.line, "zipCode": e.address.postal_code, "city": e.address.city, "countryCode": e.address.country }),
+    );
+    m.insert("timeZoneId".into(), json!(e.time_zone.name()));
+    m.insert("workingDays".into(), json!(e.calendar.week.to_string()));
+    m.insert(
+        "holidayCalendar".into(),
+        json!(e.calendar.holidays.as_str()),
+    );
+    m.insert("usersCount".into(), json!(users));
+    m.insert("isArchived".into(), json!(e.archived));
+    m
+}
+
+async fn users_count(
+    state: &AppState,
+    caller: &Caller,
+    establishment: i64,
+) -> Result<i64, ApiError> {
+    let mut conditions = visibility(caller.role(), false, TimeZone::PARIS.today());
+    conditions.push(Condition::new(
+        "establishment_id",
+        Cond::Eq(SqlValue::Int(establishment)),
+    ));
+    let page = state
+        .store
+        .query_employees(
+            caller.base(),
+            &ListQuery {
+                conditions,
+                limit: 1,
+                count: true,
+                ..ListQuery::default()
+            },
+        )
+        .await?;
+    Ok(page.count.unwrap_or(0))
+}
+
+async fn legal_entities(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    Pairs(pairs): Pairs,
+) -> Result<Response, ApiError> {
+    caller.role().require(Permission::Organisation)?;
+    let q = V3Query::parse(&pairs, &[])?;
+    let mut conditions = establishment_scope(caller.role());
+    conditions.extend(q.conditions(ESTABLISHMENT_FILTERS)?);
+    let query = ListQuery {
+        conditions,
+        order: q.order(ESTABLISHMENT_FILTERS)?,
+        offset: q.offset,
+        limit: q.limit,
+        count: q.count,
+    };
+    let page = state
+        .store
+        .query_establishments(caller.base(), &query)
+        .await?;
+    let tree = q
+        .fields
+        .clone()
+        .unwrap_or_else(|| FieldTree::of(&["id", "name", "url"]));
+    let mut items = Vec::new();
+    for e in &page.items {
+        let users = if tree.has("usersCount") {
+            Some(users_count(&state, &caller, e.id.0).await?)
+        } else {
+            None
+        };
+        items.push(select(establishment_json(e, users, &headers, false), &tree));
+    }
+    Ok(with_employee_records(v3_list(items, page.count), 0))
+}
+
+async fn establishments_v4(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    Pairs(pairs): Pairs,
+) -> Result<Response, ApiError> {
+    caller.role().require(Permission::Organisation)?;
+    let q = V4Query::parse(&pairs)?;
+    let mut conditions = establishment_scope(caller.role());
+    conditions.extend(q.conditions(ESTABLISHMENT_FILTERS)?);
+    let query = ListQuery {
+        conditions,
+        order: Vec::new(),
+        offset: q.offset(),
+        limit: q.limit,
+        count: q.count,
+    };
+    let page = state
+        .store
+        .query_establishments(caller.base(), &query)
+        .await?;
+    let mut items = Vec::new();
+    for e in &page.items {
+        let users = users_count(&state, &caller, e.id.0).await?;
+        items.push(Value::Object(establishment_json(
+            e,
+            Some(users),
+            &headers,
+            true,
+        )));
+    }
+    Ok(with_employee_records(v4_list(items, page.count), 0))
+}
+
+async fn legal_units_v4(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Pairs(pairs): Pairs,
+) -> Result<Response, ApiError> {
+    caller.role().require(Permission::Organisation)?;
+    let q = V4Query::parse(&pairs)?;
+    let query = ListQuery {
+        conditions: q.conditions(LEGAL_UNIT_FILTERS)?,
+        order: Vec::new(),
+        offset: q.offset(),
+        limit: q.limit,
+        count: q.count,
+    };
+    let page = state.store.query_legal_units(caller.base(), &query).await?;
+    let items = page
+        .items
+        .iter()
+        .map(|u| json!({ "id": u.id.0, "name": u.name.as_str(), "legalIdentificationNumber": u.siren.as_str(), "countryCode": u.country }))
+        .collect();
+    Ok(with_employee_records(v4_list(items, page.count), 0))
+}
+
+async fn work_contracts(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Pairs(pairs): Pairs,
+) -> Result<Response, ApiError> {
+    let role = caller.role();
+    role.require(Permission::PersonnelFile)?;
+    if !role.may_read_field("standard", "dtContractStart") {
+        return Err(ApiError::ForbiddenBecause(
+            "this key may not read contract dates (dtContractStart)".into(),
+        ));
+    }
+    let mut pairs = pairs;
+    let applicable = match pairs.iter().position(|(k, _)| k == "isApplicable") {
+        Some(i) => Some(match pairs.remove(i).1.as_str() {
+            "true" => true,
+            "false" => false,
+            other => {
+                return Err(ApiError::BadRequest {
+                    parameter: "isApplicable".into(),
+                    message: format!("'{other}' is not true or false"),
+                })
+            }
+        }),
+        None => None,
+    };
+    let q = V4Query::parse(&pairs)?;
+    let today = TimeZone::PARIS.today();
+    let mut conditions = visibility(role, role.has(Permission::FormerEmployees), today);
+    conditions.extend(q.conditions(CONTRACT_FILTERS)?);
+    match applicable {
+        Some(true) => {
+            conditions.push(Condition::new("contract_start", Cond::Lte(SqlValue::Date(today))));
+            conditions.push(Condition::new("contract_end", Cond::NullOrGte(SqlValue::Date(today))));
+        }
+        Some(false) => {
+            return Err(ApiError::BadRequest {
+                parameter: "isApplicable".into(),
+                message: "only isApplicable=true is supported; filter on startsOn or endsOn for other contracts".into(),
+            })
+        }
+        None => {}
+    }
+    let query = ListQuery {
+        conditions,
+        order: Vec::new(),
+        offset: q.offset(),
+        limit: q.limit,
+        count: q.count,
+    };
+    let page = state.store.query_employees(caller.base(), &query).await?;
+    let items: Vec<Value> = page
+        .items
+        .iter()
+        .map(|e| {
+            let c = e.data.contract;
+            json!({
+                "id": e.id.0,
+                "ownerId": e.id.0,
+                "startsOn": c.start,
+                "endsOn": c.end,
+                "isApplicable": c.status_on(today) == relais_core::employee::ContractStatus::Active,
+                "establishmentId": e.data.establishment_id.0,
+                "spcId": e.data.csp.map(relais_core::employee::Csp::id),
+                "typeId": if c.end.is_some() { 2 } else { 1 },
+                "createdAt": e.created_at,
+                "lastModifiedAt": e.modified_at,
+            })
+        })
+        .collect();
+    let n = items.len();
+    Ok(with_employee_records(v4_list(items, page.count), n))
+}

@@ -1,0 +1,144 @@
+//! `/api/v3/userlogs`: who changed which employee field, when, through what.
+
+use super::{v3_list, with_employee_records, Pairs};
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::query::{spec, FieldTree, FilterSpec, Kind, V3Query};
+use crate::resources::users::section_of_fields;
+use crate::AppState;
+use axum::extract::State;
+use axum::response::Response;
+use axum::routing::get;
+use axum::{Extension, Router};
+use relais_core::access::Permission;
+use relais_store::{Cond, Condition, ListQuery, SqlValue};
+use serde_json::{json, Map, Value};
+
+/// The routes of this resource.
+pub fn router() -> Router<AppState> {
+    Router::new().route("/api/v3/userlogs", get(list))
+}
+
+const FILTERS: &[FilterSpec] = &[
+    spec("id", "id", Kind::Int),
+    spec("ownerId", "employee_id", Kind::Int),
+    spec("modifiedAt", "at", Kind::DateTime),
+    spec("modificationSource", "source", Kind::Text),
+    spec("entryType", "entry_type", Kind::Text),
+];
+
+/// The API field a logged field name stands for.
+fn api_field(logged: &str) -> String {
+    const NAMES: &[(&str, &str)] = &[
+        ("employeenumber", "employeeNumber"),
+        ("firstname", "firstName"),
+        ("lastname", "lastName"),
+        ("birthdate", "birthDate"),
+        ("legalentityid", "legalEntityId"),
+        ("departmentid", "departmentId"),
+        ("manager", "managerId"),
+        ("jobtitle", "jobTitle"),
+        ("cspid", "cspId"),
+        ("dtcontractstart", "dtContractStart"),
+        ("dtcontractend", "dtContractEnd"),
+    ];
+    NAMES
+        .iter()
+        .find(|(l, _)| *l == logged)
+        .map_or_else(|| logged.to_owned(), |(_, a)| (*a).to_owned())
+}
+
+async fn list(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Pairs(pairs): Pairs,
+) -> Result<Response, ApiError> {
+    let role = caller.role();
+    role.require(Permission::PersonnelFile)?;
+    let q = V3Query::parse(&pairs, &["name"])?;
+    let sections = section_of_fields(&state.store, caller.base()).await?;
+    // Only fields the key may read, as the log discloses their values.
+    let mut readable: Vec<SqlValue> = Vec::new();
+    for logged in [
+        "employeenumber",
+        "firstname",
+        "lastname",
+        "mail",
+        "login",
+        "birthdate",
+        "legalentityid",
+        "departmentid",
+        "manager",
+        "jobtitle",
+        "cspid",
+        "profession",
+        "dtcontractstart",
+        "dtcontractend",
+    ] {
+        if role.may_read_field("standard", &api_field(logged)) {
+            readable.push(SqlValue::Text(logged.to_owned()));
+        }
+    }
+    for (code, section) in &sections {
+        if role.may_read_field(section, code) {
+            readable.push(SqlValue::Text(code.to_lowercase()));
+        }
+    }
+    let mut conditions = vec![Condition::new("field", Cond::In(readable))];
+    if let Some(names) = q.options.get("name") {
+        let wanted = names
+            .split(',')
+            .map(|n| SqlValue::Text(n.trim().to_lowercase()))
+            .collect();
+        conditions.push(Condition::new("field", Cond::In(wanted)));
+    }
+    if let Some(ids) = &role.establishments {
+        conditions.push(Condition::new(
+            "(SELECT e.establishment_id FROM employees e WHERE e.base_id = employee_logs.base_id AND e.id = employee_logs.employee_id)",
+            Cond::In(ids.iter().map(|i| SqlValue::Int(i.0)).collect()),
+        ));
+    }
+    conditions.extend(q.conditions(FILTERS)?);
+    let query = ListQuery {
+        conditions,
+        order: q.order(FILTERS)?,
+        offset: q.offset,
+        limit: q.limit,
+        count: q.count,
+    };
+    let page = state
+        .store
+        .query_employee_logs(caller.base(), &query)
+        .await?;
+    let tree = q.fields.clone().unwrap_or_else(|| {
+        FieldTree::of(&[
+            "id",
+            "owner",
+            "author",
+            "modifiedAt",
+            "modificationSource",
+            "entryType",
+            "name",
+            "value",
+        ])
+    });
+    let items: Vec<Value> = page
+        .items
+        .iter()
+        .map(|l| {
+            let mut m = Map::new();
+            m.insert("id".into(), json!(l.id));
+            m.insert("ownerId".into(), json!(l.employee_id.0));
+            m.insert("owner".into(), json!({ "id": l.employee_id.0 }));
+            m.insert("author".into(), json!({ "name": l.author }));
+            m.insert("modifiedAt".into(), json!(l.at));
+            m.insert("modificationSource".into(), json!(l.source));
+            m.insert("entryType".into(), json!(l.entry_type));
+            m.insert("name".into(), json!(l.field));
+            m.insert("value".into(), l.value.clone());
+            Value::Object(m.into_iter().filter(|(k, _)| tree.has(k)).collect())
+        })
+        .collect();
+    let n = items.len();
+    Ok(with_employee_records(v3_list(items, page.count), n))
+}

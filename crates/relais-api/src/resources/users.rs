@@ -1,0 +1,660 @@
+//! `/api/v3/users`: employees, with the personnel-file fields the key may read.
+
+use super::{base_url, json_object, v3_item, v3_list, with_employee_records, Pairs};
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::query::{spec, FieldTree, FilterSpec, Kind, V3Query};
+use crate::AppState;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Extension, Router};
+use chrono::NaiveDate;
+use relais_core::access::{Permission, Role};
+use relais_core::audit::Author;
+use relais_core::employee::{
+    Contract, Csp, Email, Employee, EmployeeData, EmployeeNumber, SectionField,
+};
+use relais_core::ids::{BaseId, DepartmentId, EmployeeId, EstablishmentId};
+use relais_core::org::{Name, TimeZone};
+use relais_core::DomainError;
+use relais_store::{Cond, Condition, ListQuery, SharedStore, SqlValue};
+use serde_json::{json, Map, Value};
+use std::collections::HashMap;
+
+/// The routes of this resource.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v3/users", get(list).post(create))
+        .route("/api/v3/users/{id}", get(one).put(update))
+}
+
+/// Fields of the standard section of the personnel file, as the API names them.
+pub const STANDARD_FIELDS: &[&str] = &[
+    "id",
+    "name",
+    "url",
+    "displayName",
+    "modifiedAt",
+    "lastName",
+    "firstName",
+    "login",
+    "mail",
+    "dtContractStart",
+    "dtContractEnd",
+    "birthDate",
+    "employeeNumber",
+    "jobTitle",
+    "civilTitle",
+    "gender",
+    "nationality",
+    "seniorityDate",
+    "externalId",
+    "csp",
+    "cspId",
+    "culture",
+    "picture",
+    "legalEntityId",
+    "legalEntity",
+    "departmentId",
+    "department",
+    "managerId",
+    "manager",
+    "calendar",
+    "userWorkCycles",
+    "userAxisValues",
+    "applicationData",
+    "profession",
+];
+
+/// The filters and sort keys of `/api/v3/users`.
+pub const FILTERS: &[FilterSpec] = &[
+    spec("id", "id", Kind::Int),
+    spec("mail", "mail", Kind::Text),
+    spec("login", "login", Kind::Text),
+    spec("employeeNumber", "employee_number", Kind::Text),
+    spec("firstName", "first_name", Kind::Text),
+    spec("lastName", "last_name", Kind::Text),
+    spec("name", "last_name", Kind::Text),
+    spec("jobTitle", "job_title", Kind::Text),
+    spec("birthDate", "birth_date", Kind::Date),
+    spec("dtContractStart", "contract_start", Kind::Date),
+    spec("dtContractEnd", "contract_end", Kind::Date),
+    spec("modifiedAt", "modified_at", Kind::DateTime),
+    spec("departmentId", "department_id", Kind::Int),
+    spec("legalEntityId", "establishment_id", Kind::Int),
+    spec("managerId", "manager_id", Kind::Int),
+];
+
+/// What serialising employees needs beyond the employees themselves.
+pub struct UserContext {
+    role: Role,
+    base_url: String,
+    departments: HashMap<DepartmentId, String>,
+    establishments: HashMap<EstablishmentId, String>,
+    managers: HashMap<EmployeeId, String>,
+    /// Custom field code → section code.
+    field_sections: HashMap<String, String>,
+}
+
+impl UserContext {
+    /// Loads the names the answer may need for these employees.
+    pub async fn load(
+        store: &SharedStore,
+        base: BaseId,
+        role: &Role,
+        headers: &HeaderMap,
+        employees: &[Employee],
+        tree: &FieldTree,
+    ) -> Result<Self, ApiError> {
+        let departments = if tree.has("department") {
+            store
+                .list_departments(base)
+                .await?
+                .into_iter()
+                .map(|d| (d.id, d.name.to_string()))
+                .collect()
+        } else {
+            HashMap::new()
+        };
+        let establishments = if tree.has("legalEntity") {
+            store
+                .list_establishments(base)
+                .await?
+                .into_iter()
+                .map(|e| (e.id, e.name.to_string()))
+                .collect()
+        } else {
+            HashMap::new()
+        };
+        let managers = if tree.has("manager") {
+            let mut ids: Vec<EmployeeId> =
+                employees.iter().filter_map(|e| e.data.manager_id).collect();
+            ids.sort();
+            ids.dedup();
+            store
+                .employees_by_ids(base, &ids)
+                .await?
+                .into_iter()
+                .map(|m| (m.id, m.display_name()))
+                .collect()
+        } else {
+            HashMap::new()
+        };
+        let field_sections = if tree.has("extendedData") {
+            section_of_fields(store, base).await?
+        } else {
+            HashMap::new()
+        };
+        Ok(Self {
+            role: role.clone(),
+            base_url: base_url(headers),
+            departments,
+            establishments,
+            managers,
+            field_sections,
+        })
+    }
+
+    fn link(&self, kind: &str, id: i64, name: Option<&String>, sub: &FieldTree) -> Value {
+        let all = json!({ "id": id, "name": name, "url": format!("{}/api/v3/{kind}/{id}", self.base_url) });
+        select(all, sub)
+    }
+
+    /// One employee as JSON, with the selected fields the role may read.
+    pub fn user(&self, e: &Employee, tree: &FieldTree) -> Value {
+        let d = &e.data;
+        let mut out = Map::new();
+        for name in tree.names() {
+            if !self.role.may_read_field("standard", name) && name != "extendedData" {
+                continue;
+            }
+            let sub = tree.get(name).cloned().unwrap_or_default();
+            let value = match name {
+                "id" => json!(e.id.0),
+                "name" | "displayName" => json!(e.display_name()),
+                "url" => json!(format!("{}/api/v3/users/{}", self.base_url, e.id)),
+                "modifiedAt" => json!(e
+                    .modified_at
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+                "lastName" => json!(d.last_name.as_str()),
+                "firstName" => json!(d.first_name.as_str()),
+                "login" => json!(d.login),
+                "mail" => json!(d.mail.as_str()),
+                "dtContractStart" => json!(d.contract.start),
+                "dtContractEnd" => json!(d.contract.end),
+                "seniorityDate" => json!(d.contract.start),
+                "birthDate" => json!(d.birth_date),
+                "employeeNumber" => json!(d.employee_number.as_str()),
+                "jobTitle" => json!(d.job_title),
+                "profession" => json!(d.profession),
+                "csp" => d.csp.map_or(Value::Null, |c| {
+                    select(json!({ "id": c.id(), "name": c.label() }), &sub)
+                }),
+                "cspId" => json!(d.csp.map(Csp::id)),
+                "culture" => json!("fr-FR"),
+                "legalEntityId" => json!(d.establishment_id.0),
+                "legalEntity" => self.link(
+                    "legalentities",
+                    d.establishment_id.0,
+                    self.establishments.get(&d.establishment_id),
+                    &sub,
+                ),
+                "departmentId" => json!(d.department_id.map(|x| x.0)),
+                "department" => d.department_id.map_or(Value::Null, |id| {
+                    self.link("departments", id.0, self.departments.get(&id), &sub)
+                }),
+                "managerId" => json!(d.manager_id.map(|x| x.0)),
+                "manager" => d.manager_id.map_or(Value::Null, |id| {
+                    self.link("users", id.0, self.managers.get(&id), &sub)
+                }),
+                "civilTitle" | "gender" | "nationality" | "externalId" | "picture" | "calendar" => {
+                    Value::Null
+                }
+                "userWorkCycles" | "userAxisValues" => json!([]),
+                "applicationData" => json!({}),
+                "extendedData" => {
+                    let mut ext = Map::new();
+                    for (code, value) in &d.extended_data {
+                        let section = self.field_sections.get(code).map_or("", String::as_str);
+                        let wanted = sub.is_empty() || sub.has(code);
+                        if wanted && self.role.may_read_field(section, code) {
+                            ext.insert(code.clone(), value.clone());
+                        }
+                    }
+                    if ext.is_empty() && !self.role.has(Permission::PersonnelFile) {
+                        continue;
+                    }
+                    Value::Object(ext)
+                }
+                _ => continue, // unknown field names are ignored, as Lucca does
+            };
+            out.insert(name.to_owned(), value);
+        }
+        Value::Object(out)
+    }
+}
+
+/// Keeps the selected keys of an object; an empty selection keeps all.
+fn select(value: Value, sub: &FieldTree) -> Value {
+    match value {
+        Value::Object(map) if !sub.is_empty() => {
+            Value::Object(map.into_iter().filter(|(k, _)| sub.has(k)).collect())
+        }
+        other => other,
+    }
+}
+
+/// Custom field code → code of its section.
+pub async fn section_of_fields(
+    store: &SharedStore,
+    base: BaseId,
+) -> Result<HashMap<String, String>, ApiError> {
+    let sections: HashMap<_, _> = store
+        .list_sections(base)
+        .await?
+        .into_iter()
+        .map(|s| (s.id, s.code))
+        .collect();
+    Ok(store
+        .list_section_fields(base)
+        .await?
+        .into_iter()
+        .map(|f: SectionField| {
+            (
+                f.code.as_str().to_owned(),
+                sections.get(&f.section_id).cloned().unwrap_or_default(),
+            )
+        })
+        .collect())
+}
+
+/// Conditions that keep employees the key may not see out of every answer.
+pub fn visibility(role: &Role, include_former: bool, today: NaiveDate) -> Vec<Condition> {
+    let mut out = Vec::new();
+    if let Some(ids) = &role.establishments {
+        out.push(Condition::new(
+            "establishment_id",
+            Cond::In(ids.iter().map(|i| SqlValue::Int(i.0)).collect()),
+        ));
+    }
+    if !role.has(Permission::FutureEmployees) {
+        out.push(Condition::new(
+            "contract_start",
+            Cond::Lte(SqlValue::Date(today)),
+        ));
+    }
+    if !include_former {
+        out.push(Condition::new(
+            "contract_end",
+            Cond::NullOrGte(SqlValue::Date(today)),
+        ));
+    }
+    out
+}
+
+fn check_readable(role: &Role, q: &V3Query) -> Result<(), ApiError> {
+    role.require(Permission::PersonnelFile)?;
+    for name in q
+        .filters
+        .iter()
+        .map(|(n, _)| n)
+        .chain(q.order.iter().map(|(n, _)| n))
+    {
+        if !role.may_read_field("standard", name) {
+            return Err(ApiError::ForbiddenBecause(format!(
+                "this key may not read the field '{name}', so it cannot filter or sort on it"
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn former_option(role: &Role, q: &V3Query) -> Result<bool, ApiError> {
+    match q.options.get("formerEmployees").map(String::as_str) {
+        None | Some("false") => Ok(false),
+        Some("true") => {
+            role.require(Permission::FormerEmployees)?;
+            Ok(true)
+        }
+        Some(other) => Err(ApiError::BadRequest {
+            parameter: "formerEmployees".into(),
+            message: format!("'{other}' is not true or false"),
+        }),
+    }
+}
+
+const DEFAULT_FIELDS: &[&str] = &["id", "name", "url"];
+
+async fn list(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    Pairs(pairs): Pairs,
+) -> Result<Response, ApiError> {
+    let q = V3Query::parse(&pairs, &["formerEmployees"])?;
+    let role = caller.role();
+    check_readable(role, &q)?;
+    let former = former_option(role, &q)?;
+    let mut conditions = visibility(role, former, TimeZone::PARIS.today());
+    conditions.extend(q.conditions(FILTERS)?);
+    let query = ListQuery {
+        conditions,
+        order: q.order(FILTERS)?,
+        offset: q.offset,
+        limit: q.limit,
+        count: q.count,
+    };
+    let page = state.store.query_employees(caller.base(), &query).await?;
+    let tree = q
+        .fields
+        .clone()
+        .unwrap_or_else(|| FieldTree::of(DEFAULT_FIELDS));
+    let ctx = UserContext::load(
+        &state.store,
+        caller.base(),
+        role,
+        &headers,
+        &page.items,
+        &tree,
+    )
+    .await?;
+    let items: Vec<Value> = page.items.iter().map(|e| ctx.user(e, &tree)).collect();
+    let n = items.len();
+    Ok(with_employee_records(v3_list(items, page.count), n))
+}
+
+/// Finds an employee the key may see, or 404.
+pub async fn visible_employee(
+    store: &SharedStore,
+    caller: &Caller,
+    id: i64,
+    include_former: bool,
+) -> Result<Employee, ApiError> {
+    let mut conditions = visibility(caller.role(), include_former, TimeZone::PARIS.today());
+    conditions.push(Condition::new("id", Cond::Eq(SqlValue::Int(id))));
+    let page = store
+        .query_employees(
+            caller.base(),
+            &ListQuery {
+                conditions,
+                limit: 1,
+                ..ListQuery::default()
+            },
+        )
+        .await?;
+    page.items
+        .into_iter()
+        .next()
+        .ok_or_else(|| ApiError::NotFound(format!("no user {id} visible to this key")))
+}
+
+fn parse_id(raw: &str) -> Result<i64, ApiError> {
+    raw.parse().map_err(|_| ApiError::BadRequest {
+        parameter: "id".into(),
+        message: format!("'{raw}' is not a user identifier"),
+    })
+}
+
+async fn one(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Pairs(pairs): Pairs,
+) -> Result<Response, ApiError> {
+    let q = V3Query::parse(&pairs, &["formerEmployees"])?;
+    check_readable(caller.role(), &q)?;
+    let include_former = caller.role().has(Permission::FormerEmployees);
+    let e = visible_employee(&state.store, &caller, parse_id(&id)?, include_former).await?;
+    let tree = q
+        .fields
+        .clone()
+        .unwrap_or_else(|| FieldTree::of(STANDARD_FIELDS).with("extendedData"));
+    let ctx = UserContext::load(
+        &state.store,
+        caller.base(),
+        caller.role(),
+        &headers,
+        std::slice::from_ref(&e),
+        &tree,
+    )
+    .await?;
+    Ok(with_employee_records(v3_item(ctx.user(&e, &tree)), 1))
+}
+
+fn text<'a>(
+    body: &'a Map<String, Value>,
+    field: &'static str,
+) -> Result<Option<&'a str>, ApiError> {
+    match body.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(other) => Err(DomainError::new(field, format!("{other} is not a text")).into()),
+    }
+}
+
+fn int(body: &Map<String, Value>, field: &'static str) -> Result<Option<i64>, ApiError> {
+    match body.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => v
+            .as_i64()
+            .map(Some)
+            .ok_or_else(|| DomainError::new(field, format!("{v} is not an identifier")).into()),
+    }
+}
+
+fn date(body: &Map<String, Value>, field: &'static str) -> Result<Option<NaiveDate>, ApiError> {
+    match text(body, field)? {
+        None => Ok(None),
+        Some(s) => crate::query::parse_date(s).map(Some).ok_or_else(|| {
+            DomainError::new(field, format!("'{s}' is not a date YYYY-MM-DD")).into()
+        }),
+    }
+}
+
+fn required<T>(v: Option<T>, field: &'static str) -> Result<T, ApiError> {
+    v.ok_or_else(|| DomainError::new(field, "is required").into())
+}
+
+const WRITABLE: &[&str] = &[
+    "firstName",
+    "lastName",
+    "mail",
+    "login",
+    "employeeNumber",
+    "birthDate",
+    "legalEntityId",
+    "departmentId",
+    "managerId",
+    "jobTitle",
+    "cspId",
+    "profession",
+    "dtContractStart",
+    "dtContractEnd",
+    "extendedData",
+];
+
+/// Builds employee data from a body, over `base` (the current data) for an update.
+fn employee_data(
+    body: &Map<String, Value>,
+    base: Option<&EmployeeData>,
+) -> Result<EmployeeData, ApiError> {
+    if let Some(unknown) = body
+        .keys()
+        .find(|k| !WRITABLE.contains(&k.as_str()) && k.as_str() != "id")
+    {
+        return Err(ApiError::BadRequest {
+            parameter: unknown.clone(),
+            message: format!(
+                "'{unknown}' cannot be written; writable fields: {}",
+                WRITABLE.join(", ")
+            ),
+        });
+    }
+    let has = |f: &str| body.contains_key(f);
+    let pick_text = |f: &'static str, current: Option<&str>| -> Result<Option<String>, ApiError> {
+        Ok(if has(f) {
+            text(body, f)?.map(str::to_owned)
+        } else {
+            current.map(str::to_owned)
+        })
+    };
+    let first_name = pick_text("firstName", base.map(|b| b.first_name.as_str()))?;
+    let last_name = pick_text("lastName", base.map(|b| b.last_name.as_str()))?;
+    let mail = pick_text("mail", base.map(|b| b.mail.as_str()))?;
+    let number = pick_text("employeeNumber", base.map(|b| b.employee_number.as_str()))?;
+    let mail = Email::parse(&required(mail, "mail")?)?;
+    let login = pick_text("login", base.map(|b| b.login.as_str()))?.unwrap_or_else(|| {
+        mail.as_str()
+            .split('@')
+            .next()
+            .unwrap_or_default()
+            .to_owned()
+    });
+    let start = if has("dtContractStart") {
+        date(body, "dtContractStart")?
+    } else {
+        base.map(|b| b.contract.start)
+    };
+    let end = if has("dtContractEnd") {
+        date(body, "dtContractEnd")?
+    } else {
+        base.and_then(|b| b.contract.end)
+    };
+    let establishment = if has("legalEntityId") {
+        int(body, "legalEntityId")?
+    } else {
+        base.map(|b| b.establishment_id.0)
+    };
+    let csp = if has("cspId") {
+        int(body, "cspId")?.map(Csp::from_id).transpose()?
+    } else {
+        base.and_then(|b| b.csp)
+    };
+    let extended_data = match body.get("extendedData") {
+        None => base.map(|b| b.extended_data.clone()).unwrap_or_default(),
+        Some(Value::Object(m)) => {
+            let mut merged = base.map(|b| b.extended_data.clone()).unwrap_or_default();
+            for (k, v) in m {
+                if v.is_null() {
+                    merged.remove(k);
+                } else {
+                    merged.insert(k.clone(), v.clone());
+                }
+            }
+            merged
+        }
+        Some(other) => {
+            return Err(
+                DomainError::new("extendedData", format!("{other} is not an object")).into(),
+            )
+        }
+    };
+    Ok(EmployeeData {
+        employee_number: EmployeeNumber::parse(&required(number, "employeeNumber")?)?,
+        first_name: Name::parse("firstName", &required(first_name, "firstName")?)?,
+        last_name: Name::parse("lastName", &required(last_name, "lastName")?)?,
+        mail,
+        login,
+        birth_date: if has("birthDate") {
+            date(body, "birthDate")?
+        } else {
+            base.and_then(|b| b.birth_date)
+        },
+        establishment_id: EstablishmentId(required(establishment, "legalEntityId")?),
+        department_id: if has("departmentId") {
+            int(body, "departmentId")?.map(DepartmentId)
+        } else {
+            base.and_then(|b| b.department_id)
+        },
+        manager_id: if has("managerId") {
+            int(body, "managerId")?.map(EmployeeId)
+        } else {
+            base.and_then(|b| b.manager_id)
+        },
+        job_title: pick_text("jobTitle", base.and_then(|b| b.job_title.as_deref()))?,
+        csp,
+        profession: pick_text("profession", base.and_then(|b| b.profession.as_deref()))?,
+        contract: Contract::new(required(start, "dtContractStart")?, end)?,
+        extended_data,
+    })
+}
+
+fn author(caller: &Caller) -> Author {
+    Author {
+        name: caller.key.name.to_string(),
+        source: "api".into(),
+    }
+}
+
+fn check_establishment(caller: &Caller, data: &EmployeeData) -> Result<(), ApiError> {
+    if caller.role().covers_establishment(data.establishment_id) {
+        Ok(())
+    } else {
+        Err(ApiError::ForbiddenBecause(format!(
+            "this key is limited to other establishments than {}",
+            data.establishment_id
+        )))
+    }
+}
+
+async fn create(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    caller.role().require(Permission::WriteEmployees)?;
+    let data = employee_data(&json_object(&body)?, None)?;
+    check_establishment(&caller, &data)?;
+    let e = state
+        .store
+        .create_employee(caller.base(), &data, &author(&caller))
+        .await?;
+    let tree = FieldTree::of(STANDARD_FIELDS).with("extendedData");
+    let ctx = UserContext::load(
+        &state.store,
+        caller.base(),
+        caller.role(),
+        &headers,
+        std::slice::from_ref(&e),
+        &tree,
+    )
+    .await?;
+    Ok(with_employee_records(
+        (StatusCode::CREATED, v3_item(ctx.user(&e, &tree))).into_response(),
+        1,
+    ))
+}
+
+async fn update(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    caller.role().require(Permission::WriteEmployees)?;
+    let body = json_object(&body)?;
+    let current = visible_employee(&state.store, &caller, parse_id(&id)?, true).await?;
+    let data = employee_data(&body, Some(&current.data))?;
+    check_establishment(&caller, &data)?;
+    let e = state
+        .store
+        .update_employee(caller.base(), current.id, &data, &author(&caller))
+        .await?;
+    let tree = FieldTree::of(STANDARD_FIELDS).with("extendedData");
+    let ctx = UserContext::load(
+        &state.store,
+        caller.base(),
+        caller.role(),
+        &headers,
+        std::slice::from_ref(&e),
+        &tree,
+    )
+    .await?;
+    Ok(with_employee_records(v3_item(ctx.user(&e, &tree)), 1))
+}
