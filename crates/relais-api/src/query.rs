@@ -430,7 +430,7 @@ impl V3Query {
                 }
                 "orderBy" | "orderby" => {
                     let parts: Vec<&str> = value.split(',').collect();
-                    if parts.len() % 2 != 0 {
+                    if !parts.len().is_multiple_of(2) {
                         return Err(bad("orderBy", format!("'{value}' is not field,asc|desc")));
                     }
                     for pair in parts.chunks(2) {

@@ -763,25 +763,21 @@ async fn import(
             })
         }
     };
-    let mut file = None;
-    while let Some(field) = multipart
+    // The file is the first part of the form, whatever its name.
+    let field = multipart
         .next_field()
         .await
         .map_err(|e| ApiError::BadRequest {
             parameter: "file".into(),
             message: format!("the multipart body is malformed: {e}"),
         })?
-    {
-        let bytes = field.bytes().await.map_err(|e| ApiError::BadRequest {
+        .ok_or_else(|| ApiError::BadRequest {
             parameter: "file".into(),
-            message: format!("cannot read the file: {e}"),
+            message: "the request holds no file".into(),
         })?;
-        file = Some(bytes);
-        break;
-    }
-    let bytes = file.ok_or_else(|| ApiError::BadRequest {
+    let bytes = field.bytes().await.map_err(|e| ApiError::BadRequest {
         parameter: "file".into(),
-        message: "the request holds no file".into(),
+        message: format!("cannot read the file: {e}"),
     })?;
     let text = String::from_utf8(bytes.to_vec()).map_err(|e| ApiError::BadRequest {
         parameter: "file".into(),

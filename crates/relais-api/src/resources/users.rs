@@ -224,7 +224,12 @@ impl UserContext {
                             ext.insert(code.clone(), value.clone());
                         }
                     }
-                    if ext.is_empty() && !self.role.has(Permission::PersonnelFile) {
+                    // The object itself appears only to keys that may read some custom field.
+                    let readable = self
+                        .field_sections
+                        .iter()
+                        .any(|(code, section)| self.role.may_read_field(section, code));
+                    if !readable {
                         continue;
                     }
                     Value::Object(ext)

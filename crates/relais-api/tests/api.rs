@@ -1,0 +1,1257 @@
+//! The API over real HTTP, against a seeded base on SQLite and, when
+//! `RELAIS_TEST_POSTGRES_URL` is set, on PostgreSQL.
+
+use chrono::NaiveDate;
+use relais_api::AppState;
+use relais_core::access::{KeyUsage, Role};
+use relais_core::base::{Base, BaseKind, BaseName};
+use relais_core::employee::{ContractStatus, Email, Employee};
+use relais_core::org::{Name, TimeZone};
+use relais_sandbox::demo::{seed, DemoOptions};
+use relais_store::{DatabaseUrl, SharedStore};
+use serde_json::{json, Value};
+use std::collections::BTreeSet;
+use std::io::Write;
+
+struct App {
+    url: String,
+    store: SharedStore,
+    base: Base,
+    other: Base,
+    client: reqwest::Client,
+    today: NaiveDate,
+    _dir: Option<tempfile::TempDir>,
+}
+
+#[derive(Clone, Copy)]
+enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+async fn open_store(backend: Backend) -> Option<(SharedStore, Option<tempfile::TempDir>)> {
+    match backend {
+        Backend::Sqlite => {
+            let dir = tempfile::tempdir().unwrap();
+            let store = relais_store::open(&DatabaseUrl::Sqlite(dir.path().join("api.db")))
+                .await
+                .unwrap();
+            Some((store, Some(dir)))
+        }
+        Backend::Postgres => {
+            let Ok(admin) = std::env::var("RELAIS_TEST_POSTGRES_URL") else {
+                static ONCE: std::sync::Once = std::sync::Once::new();
+                ONCE.call_once(|| {
+                    let _ = writeln!(
+                        std::io::stderr(),
+                        "relais-api: PostgreSQL tests skipped: RELAIS_TEST_POSTGRES_URL is not set"
+                    );
+                });
+                return None;
+            };
+            use sqlx::Connection;
+            let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
+            let name = format!("relais_api_{}_{}", std::process::id(), fastrand::u64(..));
+            sqlx::query(&format!("CREATE DATABASE {name}"))
+                .execute(&mut conn)
+                .await
+                .unwrap();
+            let url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
+            Some((
+                relais_store::open(&DatabaseUrl::Postgres(url))
+                    .await
+                    .unwrap(),
+                None,
+            ))
+        }
+    }
+}
+
+async fn spawn(backend: Backend, per_minute: u32) -> Option<App> {
+    let (store, dir) = open_store(backend).await?;
+    let today = TimeZone::PARIS.today();
+    let base = store
+        .create_base(
+            &BaseName::parse("production").unwrap(),
+            BaseKind::Production,
+        )
+        .await
+        .unwrap();
+    seed(
+        store.as_ref(),
+        &base,
+        &DemoOptions {
+            employees: 150,
+            seed: 5,
+            today,
+        },
+        &|_| {},
+    )
+    .await
+    .unwrap();
+    let other = store
+        .create_base(&BaseName::parse("other").unwrap(), BaseKind::Production)
+        .await
+        .unwrap();
+    seed(
+        store.as_ref(),
+        &other,
+        &DemoOptions {
+            employees: 40,
+            seed: 99,
+            today,
+        },
+        &|_| {},
+    )
+    .await
+    .unwrap();
+    let state = AppState::new(store.clone(), per_minute);
+    let app = axum::Router::new()
+        .merge(relais_api::router(state.clone()))
+        .with_state(state);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    Some(App {
+        url,
+        store,
+        base,
+        other,
+        client: reqwest::Client::new(),
+        today,
+        _dir: dir,
+    })
+}
+
+impl App {
+    async fn key_on(&self, base: &Base, grants: &[&str]) -> String {
+        let role = Role::parse(grants).unwrap();
+        let (_, secret) = relais_api::auth::create_key(
+            &self.store,
+            base.id,
+            Name::parse("name", &format!("test {}", grants.join(" "))).unwrap(),
+            Email::parse("tech@partner.fr").unwrap(),
+            KeyUsage::ThirdParty,
+            role,
+        )
+        .await
+        .unwrap();
+        secret
+    }
+
+    async fn key(&self, grants: &[&str]) -> String {
+        self.key_on(&self.base, grants).await
+    }
+
+    async fn get(&self, path: &str, key: &str) -> (u16, Value) {
+        let resp = self
+            .client
+            .get(format!("{}{path}", self.url))
+            .header("Authorization", format!("lucca application={key}"))
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        key: &str,
+        body: Value,
+    ) -> (u16, Value) {
+        let resp = self
+            .client
+            .request(method, format!("{}{path}", self.url))
+            .header("Authorization", format!("Bearer {key}"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Every employee of the base, straight from the store.
+    async fn employees(&self) -> Vec<Employee> {
+        let mut out = Vec::new();
+        let mut after = None;
+        loop {
+            let page = self
+                .store
+                .list_employees(self.base.id, after, 500)
+                .await
+                .unwrap();
+            let Some(last) = page.last() else { break };
+            after = Some(last.id);
+            out.extend(page);
+        }
+        out
+    }
+}
+
+fn items(body: &Value) -> &Vec<Value> {
+    body["data"]["items"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no items in {body}"))
+}
+
+fn ids(body: &Value) -> Vec<i64> {
+    items(body)
+        .iter()
+        .map(|i| i["id"].as_i64().unwrap())
+        .collect()
+}
+
+fn keys_of(v: &Value) -> BTreeSet<String> {
+    v.as_object().unwrap().keys().cloned().collect()
+}
+
+macro_rules! api_suite {
+    ($($name:ident),* $(,)?) => {
+        mod on_sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name(super::spawn(super::Backend::Sqlite, 10_000).await.unwrap()).await })*
+        }
+        mod on_postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                if let Some(app) = super::spawn(super::Backend::Postgres, 10_000).await { super::$name(app).await }
+            })*
+        }
+    };
+}
+
+api_suite!(
+    users_fields_count_paging_and_order,
+    users_filter_operators,
+    permission_matrix,
+    fields_outside_the_grants_never_appear,
+    future_and_former_employees_need_their_grants,
+    establishment_limited_keys,
+    bases_are_isolated,
+    mistakes_get_clear_answers,
+    users_are_created_updated_and_logged,
+    leave_requests_and_their_workflow,
+    leaves_expand_to_half_days,
+    csv_import_simulates_then_creates,
+    organisation_and_expenses_shapes,
+    audit_trail_records_each_request,
+    openapi_describes_every_endpoint,
+);
+
+async fn users_fields_count_paging_and_order(app: App) {
+    let key = app.key(&["all"]).await;
+    let (status, body) = app.get("/api/v3/users", &key).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        keys_of(&items(&body)[0]),
+        ["id", "name", "url"].map(String::from).into()
+    );
+    assert!(body["data"].get("count").is_none(), "count only when asked");
+
+    let (_, bracket) = app
+        .get(
+            "/api/v3/users?fields=id,department[id,name],manager[name]&paging=0,20",
+            &key,
+        )
+        .await;
+    let (_, dotted) = app
+        .get(
+            "/api/v3/users?fields=id,department.id,department.name,manager.name&paging=0,20",
+            &key,
+        )
+        .await;
+    assert_eq!(bracket, dotted);
+    assert_eq!(
+        keys_of(&items(&bracket)[1]["department"]),
+        ["id", "name"].map(String::from).into()
+    );
+
+    let visible = app
+        .employees()
+        .await
+        .into_iter()
+        .filter(|e| e.data.contract.status_on(app.today) != ContractStatus::Former)
+        .count();
+    let (_, counted) = app
+        .get("/api/v3/users?fields=id,collection.count&paging=0,10", &key)
+        .await;
+    assert_eq!(counted["data"]["count"], json!(visible));
+    assert_eq!(items(&counted).len(), 10);
+
+    // Walking pages gives every visible employee once, in order.
+    let mut walked = Vec::new();
+    for offset in (0..visible).step_by(40) {
+        let (_, page) = app
+            .get(&format!("/api/v3/users?fields=id&paging={offset},40"), &key)
+            .await;
+        walked.extend(ids(&page));
+    }
+    assert_eq!(walked.len(), visible);
+    assert!(walked.windows(2).all(|w| w[0] < w[1]));
+
+    let (_, by_name) = app
+        .get(
+            "/api/v3/users?fields=id,lastName&orderBy=lastName,desc&paging=0,50",
+            &key,
+        )
+        .await;
+    let names: Vec<String> = items(&by_name)
+        .iter()
+        .map(|i| i["lastName"].as_str().unwrap().to_owned())
+        .collect();
+    let mut sorted = names.clone();
+    sorted.sort_by(|a, b| b.cmp(a));
+    assert_eq!(names, sorted);
+    let (status, _) = app.get("/api/v3/users?fields=id,shoeSize", &key).await;
+    assert_eq!(status, 200, "unknown field names are ignored");
+}
+
+async fn users_filter_operators(app: App) {
+    let key = app.key(&["all"]).await;
+    let visible: Vec<Employee> = app
+        .employees()
+        .await
+        .into_iter()
+        .filter(|e| e.data.contract.status_on(app.today) != ContractStatus::Former)
+        .collect();
+    let expect = |pred: &dyn Fn(&Employee) -> bool| -> Vec<i64> {
+        visible.iter().filter(|e| pred(e)).map(|e| e.id.0).collect()
+    };
+    let some_start = visible[40].data.contract.start;
+    let name_part: String = visible[3]
+        .data
+        .last_name
+        .as_str()
+        .to_lowercase()
+        .chars()
+        .take(3)
+        .collect();
+    let cases: Vec<(String, Vec<i64>)> = vec![
+        ("id=5".into(), expect(&|e| e.id.0 == 5)),
+        ("id=1,2,3".into(), expect(&|e| e.id.0 <= 3)),
+        ("id=notequal,1".into(), expect(&|e| e.id.0 != 1)),
+        ("id=greaterthan,100".into(), expect(&|e| e.id.0 > 100)),
+        (
+            "id=greaterthanorequal,100".into(),
+            expect(&|e| e.id.0 >= 100),
+        ),
+        ("id=lessthan,10".into(), expect(&|e| e.id.0 < 10)),
+        ("id=lessthanorequal,10".into(), expect(&|e| e.id.0 <= 10)),
+        (
+            "dtContractEnd=null".into(),
+            expect(&|e| e.data.contract.end.is_none()),
+        ),
+        (
+            "dtContractEnd=notequal,null".into(),
+            expect(&|e| e.data.contract.end.is_some()),
+        ),
+        (
+            format!("dtContractStart=since,{some_start}"),
+            expect(&|e| e.data.contract.start >= some_start),
+        ),
+        (
+            format!("dtContractStart=until,{some_start}"),
+            expect(&|e| e.data.contract.start <= some_start),
+        ),
+        (
+            format!("dtContractStart=between,2020-01-01,{some_start}"),
+            expect(&|e| {
+                e.data.contract.start >= NaiveDate::from_ymd_opt(2020, 1, 1).unwrap()
+                    && e.data.contract.start <= some_start
+            }),
+        ),
+        (
+            format!("lastName=like,{name_part}"),
+            expect(&|e| {
+                e.data
+                    .last_name
+                    .as_str()
+                    .to_lowercase()
+                    .contains(&name_part)
+            }),
+        ),
+        (
+            "departmentId=3".into(),
+            expect(&|e| e.data.department_id.map(|d| d.0) == Some(3)),
+        ),
+        (
+            "legalEntityId=2,3".into(),
+            expect(&|e| matches!(e.data.establishment_id.0, 2 | 3)),
+        ),
+        (
+            format!("mail={}", visible[7].data.mail.as_str()),
+            expect(&|e| e.id == visible[7].id),
+        ),
+        (
+            "modifiedAt=since,2000-01-01T00:00:00".into(),
+            expect(&|_| true),
+        ),
+        ("modifiedAt=since,2999-01-01T00:00:00Z".into(), vec![]),
+    ];
+    for (filter, expected) in cases {
+        let (status, body) = app
+            .get(
+                &format!("/api/v3/users?fields=id&paging=0,1000&{filter}"),
+                &key,
+            )
+            .await;
+        assert_eq!(status, 200, "{filter}: {body}");
+        assert_eq!(ids(&body), expected, "{filter}");
+    }
+}
+
+const ENDPOINTS: &[(&str, &str)] = &[
+    ("/api/v3/users", "personnel-file"),
+    ("/api/v3/users/2", "personnel-file"),
+    ("/api/v3/userlogs", "personnel-file"),
+    ("/directory/api/4.0/work-contracts", "personnel-file"),
+    ("/api/v3/departments", "organisation"),
+    ("/api/v3/departments/tree", "organisation"),
+    ("/api/v3/legalentities", "organisation"),
+    ("/organization/structure/api/establishments", "organisation"),
+    ("/organization/structure/api/legal-units", "organisation"),
+    ("/api/v3/leaveAccounts", "absences"),
+    ("/api/v3/leaveRequests", "absences"),
+    (
+        "/api/v3/leaves?date=since,2000-01-01&leavePeriod.ownerId=2",
+        "absences",
+    ),
+    ("/api/v3/expenseClaims", "expenses"),
+    ("/api/v3/expenseClaimItems", "expenses"),
+    ("/api/expenseNatures", "expenses"),
+    ("/api/v3/axes", "expenses"),
+];
+
+async fn permission_matrix(app: App) {
+    let grants = [
+        "all",
+        "personnel-file",
+        "organisation",
+        "absences",
+        "absence-requests",
+        "expenses",
+        "future-employees",
+        "former-employees",
+        "write-employees",
+    ];
+    for grant in grants {
+        let key = app.key(&[grant]).await;
+        for (path, needs) in ENDPOINTS {
+            let request_reads = grant == "absence-requests"
+                && (path.contains("leaveAccounts") || path.contains("leaveRequests"));
+            let allowed = grant == "all" || grant == *needs || request_reads;
+            let (status, body) = app.get(path, &key).await;
+            if allowed {
+                assert_eq!(status, 200, "{grant} on {path}: {body}");
+            } else {
+                assert_eq!(status, 403, "{grant} on {path}: {body}");
+                assert_eq!(body["error"]["code"], "forbidden");
+                let missing = body["error"]["details"]["missingGrant"]
+                    .as_str()
+                    .unwrap_or_default();
+                assert_eq!(
+                    missing, *needs,
+                    "{grant} on {path}: the 403 names the missing grant"
+                );
+            }
+        }
+    }
+}
+
+async fn fields_outside_the_grants_never_appear(app: App) {
+    let all_fields = "id,name,url,displayName,modifiedAt,lastName,firstName,login,mail,dtContractStart,dtContractEnd,birthDate,employeeNumber,jobTitle,csp,cspId,legalEntityId,legalEntity,departmentId,department[id,name],managerId,manager[id,name,url],extendedData";
+    let happypal = app
+        .key(&[
+            "personnel-file:fields=firstName+lastName+mail+birthDate+dtContractStart+dtContractEnd",
+        ])
+        .await;
+    let (_, body) = app
+        .get(
+            &format!("/api/v3/users?fields={all_fields}&paging=0,50"),
+            &happypal,
+        )
+        .await;
+    let allowed: BTreeSet<String> = [
+        "id",
+        "url",
+        "firstName",
+        "lastName",
+        "mail",
+        "birthDate",
+        "dtContractStart",
+        "dtContractEnd",
+    ]
+    .map(String::from)
+    .into();
+    for item in items(&body) {
+        let got = keys_of(item);
+        assert!(got.is_subset(&allowed), "HappyPal got {got:?}");
+        assert!(got.contains("mail") && got.contains("birthDate"));
+    }
+    let (_, one) = app.get("/api/v3/users/2", &happypal).await;
+    assert!(keys_of(&one["data"]).is_subset(&allowed), "{one}");
+
+    let standard = app.key(&["personnel-file:sections=standard"]).await;
+    let (_, body) = app
+        .get(
+            "/api/v3/users?fields=id,jobTitle,extendedData&paging=0,20",
+            &standard,
+        )
+        .await;
+    for item in items(&body) {
+        assert!(item.get("jobTitle").is_some());
+        assert!(
+            item.get("extendedData").is_none(),
+            "custom sections not granted: {item}"
+        );
+    }
+    let medical = app.key(&["personnel-file:sections=medical"]).await;
+    let (_, body) = app
+        .get(
+            "/api/v3/users?fields=id,jobTitle,extendedData&paging=0,50",
+            &medical,
+        )
+        .await;
+    for item in items(&body) {
+        assert!(item.get("jobTitle").is_none());
+        for k in item["extendedData"].as_object().unwrap().keys() {
+            assert!(k == "e_bloodType" || k == "e_lastMedicalVisit", "{k}");
+        }
+    }
+    // Filtering or sorting on a field the key may not read would leak it.
+    let (status, body) = app
+        .get("/api/v3/users?jobTitle=like,comptable", &happypal)
+        .await;
+    assert_eq!(status, 403, "{body}");
+    let (status, _) = app.get("/api/v3/users?orderBy=login,asc", &happypal).await;
+    assert_eq!(status, 403);
+    let (status, _) = app
+        .get("/api/v3/userlogs?fields=name,value", &happypal)
+        .await;
+    assert_eq!(status, 200);
+}
+
+async fn future_and_former_employees_need_their_grants(app: App) {
+    let all = app.employees().await;
+    let count = |s: ContractStatus| {
+        all.iter()
+            .filter(|e| e.data.contract.status_on(app.today) == s)
+            .count()
+    };
+    let (active, future, former) = (
+        count(ContractStatus::Active),
+        count(ContractStatus::Future),
+        count(ContractStatus::Former),
+    );
+    assert!(future > 0 && former > 0);
+    let plain = app.key(&["personnel-file"]).await;
+    let (_, body) = app
+        .get("/api/v3/users?fields=id,collection.count", &plain)
+        .await;
+    assert_eq!(body["data"]["count"], json!(active));
+    let (status, body) = app.get("/api/v3/users?formerEmployees=true", &plain).await;
+    assert_eq!(status, 403);
+    assert_eq!(body["error"]["details"]["missingGrant"], "former-employees");
+    let both = app
+        .key(&["personnel-file", "future-employees", "former-employees"])
+        .await;
+    let (_, body) = app
+        .get(
+            "/api/v3/users?fields=id,collection.count&formerEmployees=true",
+            &both,
+        )
+        .await;
+    assert_eq!(body["data"]["count"], json!(active + future + former));
+    let future_one = all
+        .iter()
+        .find(|e| e.data.contract.status_on(app.today) == ContractStatus::Future)
+        .unwrap();
+    let (status, _) = app
+        .get(&format!("/api/v3/users/{}", future_one.id), &plain)
+        .await;
+    assert_eq!(
+        status, 404,
+        "a future employee is invisible without the grant"
+    );
+    let (status, _) = app
+        .get(&format!("/api/v3/users/{}", future_one.id), &both)
+        .await;
+    assert_eq!(status, 200);
+}
+
+async fn establishment_limited_keys(app: App) {
+    let key = app
+        .key(&[
+            "personnel-file",
+            "absences",
+            "expenses",
+            "organisation",
+            "establishments=2",
+        ])
+        .await;
+    let (_, body) = app
+        .get("/api/v3/users?fields=id,legalEntityId&paging=0,1000", &key)
+        .await;
+    assert!(!items(&body).is_empty());
+    assert!(items(&body).iter().all(|i| i["legalEntityId"] == 2));
+    let (_, body) = app.get("/api/v3/legalentities?fields=id", &key).await;
+    assert_eq!(ids(&body), vec![2]);
+    let outsider = app
+        .employees()
+        .await
+        .into_iter()
+        .find(|e| {
+            e.data.establishment_id.0 != 2
+                && e.data.contract.status_on(app.today) == ContractStatus::Active
+        })
+        .unwrap();
+    let (status, _) = app
+        .get(&format!("/api/v3/users/{}", outsider.id), &key)
+        .await;
+    assert_eq!(status, 404);
+    let (_, body) = app
+        .get(
+            &format!("/api/v3/leaveRequests?ownerId={}", outsider.id),
+            &key,
+        )
+        .await;
+    assert!(items(&body).is_empty());
+}
+
+async fn bases_are_isolated(app: App) {
+    let mine = app.key(&["all"]).await;
+    let theirs = app.key_on(&app.other, &["all"]).await;
+    let (_, a) = app
+        .get(
+            "/api/v3/users?fields=id,mail,collection.count&formerEmployees=true",
+            &mine,
+        )
+        .await;
+    let (_, b) = app
+        .get(
+            "/api/v3/users?fields=id,mail,collection.count&formerEmployees=true",
+            &theirs,
+        )
+        .await;
+    assert_eq!(a["data"]["count"], json!(150));
+    assert_eq!(b["data"]["count"], json!(40));
+    // The same identifier names different people in each base.
+    let (_, one_a) = app.get("/api/v3/users/3?fields=mail", &mine).await;
+    let (_, one_b) = app.get("/api/v3/users/3?fields=mail", &theirs).await;
+    assert_ne!(one_a["data"]["mail"], one_b["data"]["mail"]);
+    let (status, _) = app.get("/api/v3/users/120", &theirs).await;
+    assert_eq!(
+        status, 404,
+        "base 'other' has 40 employees; 120 exists only in production"
+    );
+}
+
+async fn mistakes_get_clear_answers(app: App) {
+    let key = app.key(&["all"]).await;
+    let resp = app
+        .client
+        .get(format!("{}/api/v3/users", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+    let (status, body) = app
+        .get("/api/v3/users", "relais_000000000000_deadbeef")
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (401, Some("unauthorized"))
+    );
+    let (status, _) = app.get("/api/v3/users", "not-a-key").await;
+    assert_eq!(status, 401);
+    let cases = [
+        ("/api/v3/users?id=greater,5", "id", "not an operator"),
+        (
+            "/api/v3/users?dtContractStart=since,2026-02-30",
+            "dtContractStart",
+            "not a date",
+        ),
+        (
+            "/api/v3/users?paging=0,1001",
+            "paging",
+            "between 1 and 1000",
+        ),
+        (
+            "/api/v3/users?fields=id,department[name",
+            "fields",
+            "']' is missing",
+        ),
+        ("/api/v3/users?colour=blue", "colour", "not a parameter"),
+        ("/api/v3/leaves?leavePeriod.ownerId=1", "date", "required"),
+        (
+            "/api/v3/leaves?date=since,2026-01-01",
+            "leavePeriod.ownerId",
+            "required",
+        ),
+        (
+            "/organization/structure/api/establishments?page=0",
+            "page",
+            "page number",
+        ),
+    ];
+    for (path, parameter, words) in cases {
+        let (status, body) = app.get(path, &key).await;
+        assert_eq!(status, 400, "{path}: {body}");
+        assert_eq!(
+            body["error"]["details"]["parameter"], parameter,
+            "{path}: {body}"
+        );
+        assert!(
+            body["error"]["message"].as_str().unwrap().contains(words),
+            "{path}: {body}"
+        );
+    }
+    let (status, body) = app.get("/api/v3/users/99999", &key).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (404, Some("not_found"))
+    );
+    let (status, _) = app.get("/api/v3/nowhere", &key).await;
+    assert_eq!(status, 404);
+
+    // Rate limit: a key over its budget gets 429 with Retry-After.
+    let limited = spawn(Backend::Sqlite, 3).await.unwrap();
+    let k = limited.key(&["organisation"]).await;
+    for _ in 0..3 {
+        assert_eq!(limited.get("/api/v3/departments", &k).await.0, 200);
+    }
+    let resp = limited
+        .client
+        .get(format!("{}/api/v3/departments", limited.url))
+        .header("Authorization", format!("lucca application={k}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 429);
+    let wait: u64 = resp.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(wait >= 1);
+    let other_key = limited.key(&["organisation"]).await;
+    assert_eq!(
+        limited.get("/api/v3/departments", &other_key).await.0,
+        200,
+        "the budget is per key"
+    );
+
+    // A revoked key answers 401.
+    let (key_row, secret) = relais_api::auth::create_key(
+        &app.store,
+        app.base.id,
+        Name::parse("name", "temp").unwrap(),
+        Email::parse("a@b.fr").unwrap(),
+        KeyUsage::Internal,
+        Role::parse(&["all"]).unwrap(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(app.get("/api/v3/users", &secret).await.0, 200);
+    app.store.revoke_api_key(key_row.id).await.unwrap();
+    let (status, body) = app.get("/api/v3/users", &secret).await;
+    assert_eq!(status, 401);
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("revoked"));
+}
+
+async fn users_are_created_updated_and_logged(app: App) {
+    let writer = app
+        .key(&["personnel-file", "write-employees", "future-employees"])
+        .await;
+    let reader = app.key(&["personnel-file"]).await;
+    let new = json!({
+        "firstName": "Inès", "lastName": "Nouvelle", "mail": "ines.nouvelle@relais-demo.fr", "employeeNumber": "N-0001",
+        "legalEntityId": 1, "departmentId": 2, "managerId": 2, "jobTitle": "Comptable", "cspId": 1,
+        "dtContractStart": "2024-01-08", "birthDate": "1994-02-03", "extendedData": { "e_tshirtSize": "M" }
+    });
+    let (status, _) = app
+        .send(reqwest::Method::POST, "/api/v3/users", &reader, new.clone())
+        .await;
+    assert_eq!(status, 403, "creating needs write-employees");
+    let (status, body) = app
+        .send(reqwest::Method::POST, "/api/v3/users", &writer, new.clone())
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let id = body["data"]["id"].as_i64().unwrap();
+    assert_eq!(body["data"]["extendedData"]["e_tshirtSize"], "M");
+
+    let mut same_mail = new.clone();
+    same_mail["employeeNumber"] = json!("N-0002");
+    same_mail["mail"] = json!("INES.NOUVELLE@relais-demo.fr");
+    let (status, body) = app
+        .send(reqwest::Method::POST, "/api/v3/users", &writer, same_mail)
+        .await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["error"]["details"]["field"], "mail");
+
+    let mut backwards = new.clone();
+    backwards["employeeNumber"] = json!("N-0003");
+    backwards["mail"] = json!("x@relais-demo.fr");
+    backwards["dtContractEnd"] = json!("2023-01-01");
+    let (status, body) = app
+        .send(reqwest::Method::POST, "/api/v3/users", &writer, backwards)
+        .await;
+    assert_eq!(status, 422, "{body}");
+    let (status, body) = app
+        .send(
+            reqwest::Method::POST,
+            "/api/v3/users",
+            &writer,
+            json!({ "firstName": 3 }),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    let resp = app
+        .client
+        .post(format!("{}/api/v3/users", app.url))
+        .header("Authorization", format!("Bearer {writer}"))
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+
+    let (status, body) = app
+        .send(
+            reqwest::Method::PUT,
+            &format!("/api/v3/users/{id}"),
+            &writer,
+            json!({ "departmentId": 3, "jobTitle": "Cheffe comptable" }),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["departmentId"], 3);
+    assert_eq!(
+        body["data"]["firstName"], "Inès",
+        "fields not given are kept"
+    );
+
+    let (_, logs) = app.get(&format!("/api/v3/userlogs?ownerId={id}&name=departmentid&fields=name,value,entryType,author,modificationSource"), &reader).await;
+    let entries = items(&logs);
+    assert_eq!(entries.len(), 2, "{logs}");
+    assert_eq!(entries[0]["entryType"], "creation");
+    assert_eq!(
+        (entries[1]["value"].clone(), entries[1]["entryType"].clone()),
+        (json!(3), json!("modification"))
+    );
+    assert_eq!(entries[1]["modificationSource"], "api");
+    assert!(entries[1]["author"]["name"]
+        .as_str()
+        .unwrap()
+        .contains("write-employees"));
+}
+
+async fn leave_requests_and_their_workflow(app: App) {
+    let accounts = app.store.list_absence_accounts(app.base.id).await.unwrap();
+    let telework = accounts
+        .iter()
+        .find(|a| a.name.as_str() == "Télétravail")
+        .unwrap()
+        .id
+        .0;
+    let paid = accounts
+        .iter()
+        .find(|a| a.name.as_str() == "Congés payés")
+        .unwrap()
+        .id
+        .0;
+    let semana = app
+        .key(&[
+            "personnel-file",
+            "absences",
+            &format!("absence-requests:accounts={telework}"),
+        ])
+        .await;
+    let owner = 2;
+    // A Wednesday well in the future, clear of generated absences.
+    let day = "2027-03-10";
+    let (status, body) = app
+        .send(
+            reqwest::Method::POST,
+            "/api/v3/leaveRequests",
+            &semana,
+            json!({ "ownerId": owner, "leaveAccountId": paid, "startDate": day, "endDate": day }),
+        )
+        .await;
+    assert_eq!(status, 403, "only the telework account: {body}");
+    let (status, body) = app.send(reqwest::Method::POST, "/api/v3/leaveRequests", &semana, json!({ "ownerId": owner, "leaveAccountId": telework, "startDate": day, "endDate": day, "isApproved": true, "comment": "Télétravail" })).await;
+    assert_eq!(status, 201, "{body}");
+    let id = body["data"]["id"].as_i64().unwrap();
+    assert_eq!(body["data"]["status"], 2);
+    assert_eq!(body["data"]["halfDays"], 2);
+    let (status, body) = app.send(reqwest::Method::POST, "/api/v3/leaveRequests", &semana, json!({ "ownerId": owner, "leaveAccountId": telework, "startDate": day, "startDateHalf": "PM", "endDate": day })).await;
+    assert_eq!(status, 422, "overlap: {body}");
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("overlaps"));
+    let (status, body) = app.send(reqwest::Method::POST, "/api/v3/leaveRequests", &semana, json!({ "ownerId": owner, "leaveAccountId": telework, "startDate": "2027-03-12", "endDate": "2027-03-11" })).await;
+    assert_eq!(status, 422, "end before start: {body}");
+    assert_eq!(body["error"]["details"]["field"], "endDate");
+
+    let (status, body) = app
+        .send(
+            reqwest::Method::POST,
+            &format!("/api/v3/leaveRequests/{id}/cancel"),
+            &semana,
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["status"], 4);
+    assert!(!body["data"]["cancellationDate"].is_null());
+    let (status, _) = app
+        .send(
+            reqwest::Method::POST,
+            &format!("/api/v3/leaveRequests/{id}/approve"),
+            &semana,
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 422, "a cancelled request cannot be approved");
+    let (_, listed) = app
+        .get(
+            &format!("/api/v3/leaveRequests?id={id}&fields=id,status,source,isActive"),
+            &semana,
+        )
+        .await;
+    assert_eq!(items(&listed)[0]["isActive"], false);
+    assert!(items(&listed)[0]["source"]
+        .as_str()
+        .unwrap()
+        .starts_with("integration:"));
+    let (_, pending) = app
+        .get(
+            "/api/v3/leaveRequests?status=0&fields=id,status&paging=0,1000",
+            &semana,
+        )
+        .await;
+    assert!(items(&pending).iter().all(|i| i["status"] == 0));
+}
+
+async fn leaves_expand_to_half_days(app: App) {
+    let key = app.key(&["absences"]).await;
+    let owner = app
+        .employees()
+        .await
+        .into_iter()
+        .find(|e| e.data.contract.status_on(app.today) == ContractStatus::Active && e.id.0 > 20)
+        .unwrap();
+    let periods = app
+        .store
+        .list_leave_periods(app.base.id, owner.id)
+        .await
+        .unwrap();
+    let expected: u32 = periods.iter().map(|p| p.half_days).sum();
+    let (status, body) = app.get(&format!("/api/v3/leaves?date=since,2000-01-01&leavePeriod.ownerId={}&fields=id,date,isAM,leavePeriod[ownerId,isConfirmed],isActive,collection.count&paging=0,1000", owner.id), &key).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["count"], json!(expected));
+    let first = &items(&body)[0];
+    let id = first["id"].as_str().unwrap();
+    assert!(
+        id.starts_with(&format!("{}-", owner.id)) && (id.ends_with("-AM") || id.ends_with("-PM")),
+        "{id}"
+    );
+    assert_eq!(
+        keys_of(&first["leavePeriod"]),
+        ["isConfirmed", "ownerId"].map(String::from).into()
+    );
+    // A window keeps only the leaves inside it.
+    let p = periods.iter().find(|p| p.half_days >= 4).unwrap();
+    let day = p.span.start.date;
+    let (_, one_day) = app
+        .get(
+            &format!(
+                "/api/v3/leaves?date={day}&leavePeriod.ownerId={}&fields=date,collection.count",
+                owner.id
+            ),
+            &key,
+        )
+        .await;
+    assert!(items(&one_day).iter().all(|l| l["date"] == json!(day)));
+    assert!(one_day["data"]["count"].as_i64().unwrap() <= 2);
+    let dept = owner.data.department_id.unwrap().0;
+    let (status, by_dept) = app.get(&format!("/api/v3/leaves?date=between,{},{}&leavePeriod.owner.departmentId={dept}&fields=leavePeriod.ownerId&paging=0,1000", app.today - chrono::Days::new(60), app.today), &key).await;
+    assert_eq!(status, 200);
+    let owners: BTreeSet<i64> = items(&by_dept)
+        .iter()
+        .map(|l| l["leavePeriod"]["ownerId"].as_i64().unwrap())
+        .collect();
+    for o in owners {
+        let e = app
+            .store
+            .get_employee(app.base.id, relais_core::ids::EmployeeId(o))
+            .await
+            .unwrap();
+        assert_eq!(e.data.department_id.unwrap().0, dept);
+    }
+}
+
+async fn csv_import_simulates_then_creates(app: App) {
+    let employees = app.employees().await;
+    let e = employees
+        .iter()
+        .find(|e| e.data.contract.status_on(app.today) == ContractStatus::Active && e.id.0 > 30)
+        .unwrap();
+    let est = app
+        .store
+        .list_establishments(app.base.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|x| x.id == e.data.establishment_id)
+        .unwrap();
+    let accounts = app.store.list_absence_accounts(app.base.id).await.unwrap();
+    let rtt = accounts
+        .iter()
+        .find(|a| a.name.as_str() == "RTT")
+        .unwrap()
+        .id
+        .0;
+    let key = app.key(&["absences", "absence-requests"]).await;
+    let line = |start: &str, end: &str| {
+        format!(
+            "{};{};{};{};{rtt};{start};AM;{end};PM;true",
+            est.code.as_str(),
+            e.data.employee_number,
+            e.data.last_name,
+            e.data.first_name
+        )
+    };
+    let header = "legalEntity;employeeNumber;lastName;firstName;accountId;startDate;flagStartDate;endDate;flagEndDate;isApproved";
+    let good = format!(
+        "{header}\n{}\n{}\n",
+        line("08/03/2027", "08/03/2027"),
+        line("09/03/2027", "10/03/2027")
+    );
+    let before = app
+        .store
+        .list_leave_periods(app.base.id, e.id)
+        .await
+        .unwrap()
+        .len();
+    let post = |csv: String, create: bool| {
+        let form = reqwest::multipart::Form::new().part(
+            "file",
+            reqwest::multipart::Part::text(csv).file_name("absences.csv"),
+        );
+        app.client
+            .post(format!(
+                "{}/timmi-absences/api/imports/v1.0/leavePeriods?create={create}",
+                app.url
+            ))
+            .header("Authorization", format!("lucca application={key}"))
+            .multipart(form)
+            .send()
+    };
+    let resp = post(good.clone(), false).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let report: Value = resp.json().await.unwrap();
+    assert_eq!(report["data"]["simulated"], true);
+    assert_eq!(report["data"]["errors"], 0);
+    assert_eq!(
+        app.store
+            .list_leave_periods(app.base.id, e.id)
+            .await
+            .unwrap()
+            .len(),
+        before,
+        "a simulation changes nothing"
+    );
+
+    let bad = format!(
+        "{header}\n{}\n{};{};X;Y;{rtt};32/01/2027;AM;01/02/2027;PM;true\n{}\nnot;enough;columns\n",
+        line("15/03/2027", "15/03/2027"),
+        est.code.as_str(),
+        e.data.employee_number,
+        line("15/03/2027", "16/03/2027")
+    );
+    let resp = post(bad, true).await.unwrap();
+    assert_eq!(resp.status(), 422);
+    let report: Value = resp.json().await.unwrap();
+    let lines = report["data"]["report"].as_array().unwrap();
+    assert_eq!(lines[0]["status"], "ok");
+    assert_eq!(
+        (lines[1]["line"].clone(), lines[1]["status"].clone()),
+        (json!(3), json!("error"))
+    );
+    assert!(
+        lines[1]["message"].as_str().unwrap().contains("is "),
+        "{}",
+        lines[1]
+    );
+    assert!(
+        lines[2]["message"]
+            .as_str()
+            .unwrap()
+            .contains("earlier line"),
+        "{}",
+        lines[2]
+    );
+    assert!(
+        lines[3]["message"].as_str().unwrap().contains("columns"),
+        "{}",
+        lines[3]
+    );
+    assert_eq!(
+        app.store
+            .list_leave_periods(app.base.id, e.id)
+            .await
+            .unwrap()
+            .len(),
+        before,
+        "a file with errors creates nothing"
+    );
+
+    let resp = post(good, true).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let report: Value = resp.json().await.unwrap();
+    assert_eq!(report["data"]["created"], 2);
+    assert!(report["data"]["report"][0]["leavePeriodId"].is_i64());
+    assert_eq!(
+        app.store
+            .list_leave_periods(app.base.id, e.id)
+            .await
+            .unwrap()
+            .len(),
+        before + 2
+    );
+}
+
+async fn organisation_and_expenses_shapes(app: App) {
+    let key = app
+        .key(&["organisation", "expenses", "personnel-file"])
+        .await;
+    let (_, deps) = app
+        .get(
+            "/api/v3/departments?fields=id,name,code,parentId,level,hierarchy,collection.count",
+            &key,
+        )
+        .await;
+    assert_eq!(deps["data"]["count"], json!(17));
+    let root = items(&deps)
+        .iter()
+        .find(|d| d["parentId"].is_null())
+        .unwrap();
+    assert_eq!(root["level"], 1);
+    let (_, tree) = app.get("/api/v3/departments/tree", &key).await;
+    assert_eq!(tree["data"]["children"].as_array().unwrap().len(), 1);
+    let (_, est) = app
+        .get(
+            "/organization/structure/api/establishments?page=1&limit=2&fields.root=count",
+            &key,
+        )
+        .await;
+    assert_eq!(est["count"], json!(5));
+    assert_eq!(est["items"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        est["items"][0]["legalIdentificationNumber"]
+            .as_str()
+            .unwrap()
+            .len(),
+        14
+    );
+    let (_, units) = app
+        .get("/organization/structure/api/legal-units", &key)
+        .await;
+    assert_eq!(units["items"].as_array().unwrap().len(), 2);
+    let (_, contracts) = app
+        .get(
+            "/directory/api/4.0/work-contracts?isApplicable=true&fields.root=count&limit=5",
+            &key,
+        )
+        .await;
+    assert!(contracts["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|c| c["isApplicable"] == true));
+    let (_, claims) = app.get("/api/v3/expenseClaims?fields=id,ownerId,statusId,declaredOn,collection.count&paging=0,5", &key).await;
+    assert!(claims["data"]["count"].as_i64().unwrap() > 10);
+    let claim = &items(&claims)[0];
+    let (_, its) = app.get(&format!("/api/v3/expenseClaimItems?expenseClaimId={}&fields=id,expenseClaimId,processedAmounts,axisSections,warnings", claim["id"]), &key).await;
+    for item in items(&its) {
+        assert_eq!(item["expenseClaimId"], claim["id"]);
+        let gross = item["processedAmounts"]["grossAmount"].as_f64().unwrap();
+        let net = item["processedAmounts"]["netAmount"].as_f64().unwrap();
+        assert!(gross >= net);
+    }
+    let (_, natures) = app.get("/api/expenseNatures", &key).await;
+    assert!(items(&natures).len() >= 5);
+    let (_, axes) = app.get("/api/v3/axes", &key).await;
+    let axis_id = items(&axes)[0]["id"].as_i64().unwrap();
+    let (_, axis) = app.get(&format!("/api/v3/axes/{axis_id}"), &key).await;
+    assert!(!axis["data"]["axisSections"].as_array().unwrap().is_empty());
+}
+
+async fn audit_trail_records_each_request(app: App) {
+    let key = app.key(&["personnel-file"]).await;
+    app.get("/api/v3/users?fields=id&paging=0,7", &key).await;
+    app.get("/api/v3/expenseClaims", &key).await;
+    let keys = app.store.list_api_keys(app.base.id).await.unwrap();
+    let row = keys.iter().find(|k| key.contains(&k.prefix)).unwrap();
+    assert!(row.last_used_at.is_some());
+    let trail = app.store.list_requests(row.id, 10).await.unwrap();
+    assert_eq!(trail.len(), 2);
+    assert_eq!((trail[0].status, trail[0].employee_records), (403, 0));
+    assert_eq!((trail[1].status, trail[1].employee_records), (200, 7));
+    assert!(trail[1]
+        .path
+        .ends_with("/api/v3/users?fields=id&paging=0,7"));
+}
+
+async fn openapi_describes_every_endpoint(app: App) {
+    let doc: Value = app
+        .client
+        .get(format!("{}/openapi.json", app.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(doc["openapi"], "3.0.3");
+    let key = app.key(&["all"]).await;
+    for (method, path) in relais_api::openapi::listed() {
+        assert!(doc["paths"][path][method].is_object(), "{method} {path}");
+        // Every documented path is routed: it never answers the unknown-path 404.
+        let concrete = path.replace("{id}", "1");
+        let req = app
+            .client
+            .request(
+                method.to_uppercase().parse().unwrap(),
+                format!("{}{concrete}", app.url),
+            )
+            .header("Authorization", format!("Bearer {key}"));
+        let resp = req.send().await.unwrap();
+        let status = resp.status().as_u16();
+        let body: Value = resp.json().await.unwrap_or(Value::Null);
+        let unrouted = status == 404
+            && body["error"]["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("no API endpoint"));
+        assert!(
+            !unrouted && status != 405,
+            "{method} {path} is documented but not served ({status})"
+        );
+    }
+    for (path, _) in ENDPOINTS {
+        let bare = path.split('?').next().unwrap().replace("/2", "/{id}");
+        assert!(
+            doc["paths"][&bare].is_object(),
+            "{bare} is served but not documented"
+        );
+    }
+}
