@@ -123,47 +123,37 @@ macro_rules! push_conditions {
     };
 }
 
-/// Runs a [`crate::ListQuery`] on a table: its page, and its count when asked.
+/// Runs a [`crate::ListQuery`] on a table: its page and, when asked, its
+/// count, the two queries running side by side on two connections.
 macro_rules! query_page {
     ($db:ty, $pool:expr, $row:ty, $table:literal, $cols:expr, $base:expr, $q:expr) => {{
         let q: &$crate::ListQuery = $q;
-        let count = if q.count {
-            let mut qb = sqlx::QueryBuilder::<$db>::new(concat!(
-                "SELECT COUNT(*) FROM ",
-                $table,
-                " WHERE base_id = "
-            ));
+        let count = async {
+            if !q.count {
+                return Ok::<_, $crate::StoreError>(None);
+            }
+            let mut qb = sqlx::QueryBuilder::<$db>::new(concat!("SELECT COUNT(*) FROM ", $table, " WHERE base_id = "));
             qb.push_bind($base.0);
             push_conditions!(qb, &q.conditions);
-            Some(qb.build_query_scalar::<i64>().fetch_one($pool).await?)
-        } else {
-            None
+            Ok(Some(qb.build_query_scalar::<i64>().fetch_one($pool).await?))
         };
-        let mut qb = sqlx::QueryBuilder::<$db>::new(format!(
-            "SELECT {} FROM {} WHERE base_id = ",
-            $cols.join(", "),
-            $table
-        ));
-        qb.push_bind($base.0);
-        push_conditions!(qb, &q.conditions);
-        qb.push(" ORDER BY ");
-        for (column, direction) in &q.order {
-            qb.push(*column);
-            qb.push(if *direction == $crate::Direction::Desc {
-                " DESC, "
-            } else {
-                " ASC, "
-            });
-        }
-        qb.push("id ASC LIMIT ");
-        qb.push_bind(i64::from(q.limit));
-        qb.push(" OFFSET ");
-        qb.push_bind(i64::try_from(q.offset).unwrap_or(i64::MAX));
-        let rows: Vec<$row> = qb.build_query_as().fetch_all($pool).await?;
-        let items = rows
-            .into_iter()
-            .map(TryInto::try_into)
-            .collect::<$crate::Result<Vec<_>>>()?;
+        let rows = async {
+            let mut qb = sqlx::QueryBuilder::<$db>::new(format!("SELECT {} FROM {} WHERE base_id = ", $cols.join(", "), $table));
+            qb.push_bind($base.0);
+            push_conditions!(qb, &q.conditions);
+            qb.push(" ORDER BY ");
+            for (column, direction) in &q.order {
+                qb.push(*column);
+                qb.push(if *direction == $crate::Direction::Desc { " DESC, " } else { " ASC, " });
+            }
+            qb.push("id ASC LIMIT ");
+            qb.push_bind(i64::from(q.limit));
+            qb.push(" OFFSET ");
+            qb.push_bind(i64::try_from(q.offset).unwrap_or(i64::MAX));
+            let rows: Vec<$row> = qb.build_query_as().fetch_all($pool).await?;
+            rows.into_iter().map(TryInto::try_into).collect::<$crate::Result<Vec<_>>>()
+        };
+        let (count, items) = futures_util::future::try_join(count, rows).await?;
         Ok($crate::Page { items, count })
     }};
 }
