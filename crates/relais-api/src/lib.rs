@@ -2,6 +2,7 @@
 //! API keys, with the JSON error shape every endpoint answers with.
 
 pub mod auth;
+pub mod counts;
 mod error;
 pub mod openapi;
 pub mod query;
@@ -27,6 +28,8 @@ pub struct AppState {
     pub store: SharedStore,
     /// The per-key request budget.
     pub limiter: Arc<RateLimiter>,
+    /// `collection.count` answers reused across the pages of a walk.
+    pub counts: Arc<counts::CountCache>,
 }
 
 impl AppState {
@@ -35,6 +38,7 @@ impl AppState {
         Self {
             store,
             limiter: Arc::new(RateLimiter::new(per_minute)),
+            counts: Arc::new(counts::CountCache::default()),
         }
     }
 }

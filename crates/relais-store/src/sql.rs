@@ -132,26 +132,40 @@ macro_rules! query_page {
             if !q.count {
                 return Ok::<_, $crate::StoreError>(None);
             }
-            let mut qb = sqlx::QueryBuilder::<$db>::new(concat!("SELECT COUNT(*) FROM ", $table, " WHERE base_id = "));
+            let mut qb = sqlx::QueryBuilder::<$db>::new(concat!(
+                "SELECT COUNT(*) FROM ",
+                $table,
+                " WHERE base_id = "
+            ));
             qb.push_bind($base.0);
             push_conditions!(qb, &q.conditions);
             Ok(Some(qb.build_query_scalar::<i64>().fetch_one($pool).await?))
         };
         let rows = async {
-            let mut qb = sqlx::QueryBuilder::<$db>::new(format!("SELECT {} FROM {} WHERE base_id = ", $cols.join(", "), $table));
+            let mut qb = sqlx::QueryBuilder::<$db>::new(format!(
+                "SELECT {} FROM {} WHERE base_id = ",
+                $cols.join(", "),
+                $table
+            ));
             qb.push_bind($base.0);
             push_conditions!(qb, &q.conditions);
             qb.push(" ORDER BY ");
             for (column, direction) in &q.order {
                 qb.push(*column);
-                qb.push(if *direction == $crate::Direction::Desc { " DESC, " } else { " ASC, " });
+                qb.push(if *direction == $crate::Direction::Desc {
+                    " DESC, "
+                } else {
+                    " ASC, "
+                });
             }
             qb.push("id ASC LIMIT ");
             qb.push_bind(i64::from(q.limit));
             qb.push(" OFFSET ");
             qb.push_bind(i64::try_from(q.offset).unwrap_or(i64::MAX));
             let rows: Vec<$row> = qb.build_query_as().fetch_all($pool).await?;
-            rows.into_iter().map(TryInto::try_into).collect::<$crate::Result<Vec<_>>>()
+            rows.into_iter()
+                .map(TryInto::try_into)
+                .collect::<$crate::Result<Vec<_>>>()
         };
         let (count, items) = futures_util::future::try_join(count, rows).await?;
         Ok($crate::Page { items, count })

@@ -518,9 +518,17 @@ async fn requests(
         limit: q.limit,
         count: q.count,
     };
+    let (store, base) = (&state.store, caller.base());
     let page = state
-        .store
-        .query_leave_periods(caller.base(), &query)
+        .counts
+        .page(
+            base,
+            caller.key.id,
+            "leave-requests",
+            query,
+            |p: &relais_core::absence::LeavePeriod| p.id.0,
+            |query| async move { store.query_leave_periods(base, &query).await },
+        )
         .await?;
     let accounts: HashMap<AbsenceAccountId, AbsenceAccount> = state
         .store
@@ -683,6 +691,7 @@ async fn create_request(
         source: source_of(&caller),
     };
     let p = state.store.create_leave_period(caller.base(), &new).await?;
+    state.counts.invalidate(caller.base());
     let accounts = state.store.list_absence_accounts(caller.base()).await?;
     let json = request_json(
         &p,
@@ -714,6 +723,7 @@ async fn act(
         .store
         .set_leave_status(caller.base(), p.id, status)
         .await?;
+    state.counts.invalidate(caller.base());
     let accounts = state.store.list_absence_accounts(caller.base()).await?;
     let json = request_json(
         &p,
@@ -871,6 +881,7 @@ async fn import(
         for l in &parsed {
             if let Ok(new) = &l.result {
                 let p = state.store.create_leave_period(base, new).await?;
+                state.counts.invalidate(base);
                 created.push(p.id);
             }
         }

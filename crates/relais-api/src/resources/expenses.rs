@@ -111,9 +111,17 @@ async fn claims(
         limit: q.limit,
         count: q.count,
     };
+    let (store, base) = (&state.store, caller.base());
     let page = state
-        .store
-        .query_expense_claims(caller.base(), &query)
+        .counts
+        .page(
+            base,
+            caller.key.id,
+            "expense-claims",
+            query,
+            |c: &relais_core::expense::ExpenseClaim| c.id.0,
+            |query| async move { store.query_expense_claims(base, &query).await },
+        )
         .await?;
     let tree = q
         .fields
@@ -197,9 +205,17 @@ async fn items(
         limit: q.limit,
         count: q.count,
     };
+    let (store, base) = (&state.store, caller.base());
     let page = state
-        .store
-        .query_expense_items(caller.base(), &query)
+        .counts
+        .page(
+            base,
+            caller.key.id,
+            "expense-items",
+            query,
+            |i: &relais_core::expense::ExpenseItem| i.id.0,
+            |query| async move { store.query_expense_items(base, &query).await },
+        )
         .await?;
     let tree = q.fields.clone().unwrap_or_else(|| {
         FieldTree::of(&[

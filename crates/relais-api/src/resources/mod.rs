@@ -24,6 +24,33 @@ pub fn v3_list(items: Vec<Value>, count: Option<i64>) -> Json<Value> {
     Json(json!({ "data": data }))
 }
 
+/// The v3 list envelope around items serialised straight to the body.
+pub fn v3_list_of<T: serde::Serialize>(items: &[T], count: Option<i64>) -> Response {
+    #[derive(serde::Serialize)]
+    struct Data<'a, T> {
+        items: &'a [T],
+        #[serde(skip_serializing_if = "Option::is_none")]
+        count: Option<i64>,
+    }
+    #[derive(serde::Serialize)]
+    struct Body<'a, T> {
+        data: Data<'a, T>,
+    }
+    match serde_json::to_vec(&Body {
+        data: Data { items, count },
+    }) {
+        Ok(bytes) => (
+            [(axum::http::header::CONTENT_TYPE, "application/json")],
+            bytes,
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot serialise an answer");
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
 /// The v3 envelope of one item: `{"data": {...}}`.
 pub fn v3_item(item: Value) -> Json<Value> {
     Json(json!({ "data": item }))

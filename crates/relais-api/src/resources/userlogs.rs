@@ -106,9 +106,17 @@ async fn list(
         limit: q.limit,
         count: q.count,
     };
+    let (store, base) = (&state.store, caller.base());
     let page = state
-        .store
-        .query_employee_logs(caller.base(), &query)
+        .counts
+        .page(
+            base,
+            caller.key.id,
+            "userlogs",
+            query,
+            |l: &relais_core::audit::EmployeeLog| l.id,
+            |query| async move { store.query_employee_logs(base, &query).await },
+        )
         .await?;
     let tree = q.fields.clone().unwrap_or_else(|| {
         FieldTree::of(&[

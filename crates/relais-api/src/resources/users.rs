@@ -1,6 +1,6 @@
 //! `/api/v3/users`: employees, with the personnel-file fields the key may read.
 
-use super::{base_url, json_object, v3_item, v3_list, with_employee_records, Pairs};
+use super::{base_url, json_object, v3_item, with_employee_records, Pairs};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::query::{spec, FieldTree, FilterSpec, Kind, V3Query};
@@ -21,6 +21,7 @@ use relais_core::ids::{BaseId, DepartmentId, EmployeeId, EstablishmentId};
 use relais_core::org::{Name, TimeZone};
 use relais_core::DomainError;
 use relais_store::{Cond, Condition, ListQuery, SharedStore, SqlValue};
+use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 
@@ -158,87 +159,172 @@ impl UserContext {
         })
     }
 
-    fn link(&self, kind: &str, id: i64, name: Option<&String>, sub: &FieldTree) -> Value {
-        let all = json!({ "id": id, "name": name, "url": format!("{}/api/v3/{kind}/{id}", self.base_url) });
-        select(all, sub)
+    /// The selected fields this role may read, in order, with their
+    /// sub-selections: decided once per answer, not per employee.
+    pub fn plan<'t>(&self, tree: &'t FieldTree) -> Vec<(&'t str, &'t FieldTree)> {
+        let readable_custom = self
+            .field_sections
+            .iter()
+            .any(|(code, section)| self.role.may_read_field(section, code));
+        tree.names()
+            .filter(|name| match *name {
+                // The object appears only to keys that may read some custom field.
+                "extendedData" => readable_custom,
+                other => {
+                    STANDARD_FIELDS.contains(&other) && self.role.may_read_field("standard", other)
+                }
+            })
+            .map(|name| (name, tree.get(name).expect("selected")))
+            .collect()
     }
 
     /// One employee as JSON, with the selected fields the role may read.
     pub fn user(&self, e: &Employee, tree: &FieldTree) -> Value {
-        let d = &e.data;
-        let mut out = Map::new();
-        for name in tree.names() {
-            if !self.role.may_read_field("standard", name) && name != "extendedData" {
-                continue;
-            }
-            let sub = tree.get(name).cloned().unwrap_or_default();
-            let value = match name {
-                "id" => json!(e.id.0),
-                "name" | "displayName" => json!(e.display_name()),
-                "url" => json!(format!("{}/api/v3/users/{}", self.base_url, e.id)),
-                "modifiedAt" => json!(e
-                    .modified_at
-                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
-                "lastName" => json!(d.last_name.as_str()),
-                "firstName" => json!(d.first_name.as_str()),
-                "login" => json!(d.login),
-                "mail" => json!(d.mail.as_str()),
-                "dtContractStart" => json!(d.contract.start),
-                "dtContractEnd" => json!(d.contract.end),
-                "seniorityDate" => json!(d.contract.start),
-                "birthDate" => json!(d.birth_date),
-                "employeeNumber" => json!(d.employee_number.as_str()),
-                "jobTitle" => json!(d.job_title),
-                "profession" => json!(d.profession),
-                "csp" => d.csp.map_or(Value::Null, |c| {
-                    select(json!({ "id": c.id(), "name": c.label() }), &sub)
-                }),
-                "cspId" => json!(d.csp.map(Csp::id)),
-                "culture" => json!("fr-FR"),
-                "legalEntityId" => json!(d.establishment_id.0),
-                "legalEntity" => self.link(
-                    "legalentities",
-                    d.establishment_id.0,
-                    self.establishments.get(&d.establishment_id),
-                    &sub,
-                ),
-                "departmentId" => json!(d.department_id.map(|x| x.0)),
-                "department" => d.department_id.map_or(Value::Null, |id| {
-                    self.link("departments", id.0, self.departments.get(&id), &sub)
-                }),
-                "managerId" => json!(d.manager_id.map(|x| x.0)),
-                "manager" => d.manager_id.map_or(Value::Null, |id| {
-                    self.link("users", id.0, self.managers.get(&id), &sub)
-                }),
-                "civilTitle" | "gender" | "nationality" | "externalId" | "picture" | "calendar" => {
-                    Value::Null
-                }
-                "userWorkCycles" | "userAxisValues" => json!([]),
-                "applicationData" => json!({}),
-                "extendedData" => {
-                    let mut ext = Map::new();
-                    for (code, value) in &d.extended_data {
-                        let section = self.field_sections.get(code).map_or("", String::as_str);
-                        let wanted = sub.is_empty() || sub.has(code);
-                        if wanted && self.role.may_read_field(section, code) {
-                            ext.insert(code.clone(), value.clone());
-                        }
-                    }
-                    // The object itself appears only to keys that may read some custom field.
-                    let readable = self
-                        .field_sections
-                        .iter()
-                        .any(|(code, section)| self.role.may_read_field(section, code));
-                    if !readable {
-                        continue;
-                    }
-                    Value::Object(ext)
-                }
-                _ => continue, // unknown field names are ignored, as Lucca does
-            };
-            out.insert(name.to_owned(), value);
+        let plan = self.plan(tree);
+        serde_json::to_value(UserView {
+            ctx: self,
+            e,
+            plan: &plan,
+        })
+        .expect("a user serialises")
+    }
+}
+
+/// One employee as the API shows it, written straight to the serializer.
+pub struct UserView<'a> {
+    /// Names and lookups.
+    pub ctx: &'a UserContext,
+    /// The employee.
+    pub e: &'a Employee,
+    /// From [`UserContext::plan`].
+    pub plan: &'a [(&'a str, &'a FieldTree)],
+}
+
+/// `{id, name, url}` of a linked record, limited to a sub-selection.
+struct Link<'a> {
+    id: i64,
+    name: Option<&'a str>,
+    url: String,
+    sub: &'a FieldTree,
+}
+
+impl Serialize for Link<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        let all = self.sub.is_empty();
+        if all || self.sub.has("id") {
+            m.serialize_entry("id", &self.id)?;
         }
-        Value::Object(out)
+        if all || self.sub.has("name") {
+            m.serialize_entry("name", &self.name)?;
+        }
+        if all || self.sub.has("url") {
+            m.serialize_entry("url", &self.url)?;
+        }
+        m.end()
+    }
+}
+
+impl UserView<'_> {
+    fn link<'b>(
+        &'b self,
+        kind: &str,
+        id: i64,
+        name: Option<&'b String>,
+        sub: &'b FieldTree,
+    ) -> Link<'b> {
+        Link {
+            id,
+            name: name.map(String::as_str),
+            url: format!("{}/api/v3/{kind}/{id}", self.ctx.base_url),
+            sub,
+        }
+    }
+}
+
+impl Serialize for UserView<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let (ctx, e) = (self.ctx, self.e);
+        let d = &e.data;
+        let mut m = s.serialize_map(Some(self.plan.len()))?;
+        for &(name, sub) in self.plan {
+            match name {
+                "id" => m.serialize_entry(name, &e.id.0)?,
+                "name" | "displayName" => m.serialize_entry(
+                    name,
+                    &format_args!("{} {}", d.first_name, d.last_name).to_string(),
+                )?,
+                "url" => {
+                    m.serialize_entry(name, &format!("{}/api/v3/users/{}", ctx.base_url, e.id))?
+                }
+                "modifiedAt" => m.serialize_entry(
+                    name,
+                    &e.modified_at
+                        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                )?,
+                "lastName" => m.serialize_entry(name, d.last_name.as_str())?,
+                "firstName" => m.serialize_entry(name, d.first_name.as_str())?,
+                "login" => m.serialize_entry(name, &d.login)?,
+                "mail" => m.serialize_entry(name, d.mail.as_str())?,
+                "dtContractStart" | "seniorityDate" => {
+                    m.serialize_entry(name, &d.contract.start)?
+                }
+                "dtContractEnd" => m.serialize_entry(name, &d.contract.end)?,
+                "birthDate" => m.serialize_entry(name, &d.birth_date)?,
+                "employeeNumber" => m.serialize_entry(name, d.employee_number.as_str())?,
+                "jobTitle" => m.serialize_entry(name, &d.job_title)?,
+                "profession" => m.serialize_entry(name, &d.profession)?,
+                "csp" => m.serialize_entry(
+                    name,
+                    &d.csp
+                        .map(|c| select(json!({ "id": c.id(), "name": c.label() }), sub)),
+                )?,
+                "cspId" => m.serialize_entry(name, &d.csp.map(Csp::id))?,
+                "culture" => m.serialize_entry(name, "fr-FR")?,
+                "legalEntityId" => m.serialize_entry(name, &d.establishment_id.0)?,
+                "legalEntity" => m.serialize_entry(
+                    name,
+                    &self.link(
+                        "legalentities",
+                        d.establishment_id.0,
+                        ctx.establishments.get(&d.establishment_id),
+                        sub,
+                    ),
+                )?,
+                "departmentId" => m.serialize_entry(name, &d.department_id.map(|x| x.0))?,
+                "department" => m.serialize_entry(
+                    name,
+                    &d.department_id
+                        .map(|id| self.link("departments", id.0, ctx.departments.get(&id), sub)),
+                )?,
+                "managerId" => m.serialize_entry(name, &d.manager_id.map(|x| x.0))?,
+                "manager" => m.serialize_entry(
+                    name,
+                    &d.manager_id
+                        .map(|id| self.link("users", id.0, ctx.managers.get(&id), sub)),
+                )?,
+                "userWorkCycles" | "userAxisValues" => m.serialize_entry(name, &[(); 0])?,
+                "applicationData" => m.serialize_entry(name, &Map::new())?,
+                "extendedData" => {
+                    let ext: Map<String, Value> = d
+                        .extended_data
+                        .iter()
+                        .filter(|(code, _)| sub.is_empty() || sub.has(code))
+                        .filter(|(code, _)| {
+                            ctx.role.may_read_field(
+                                ctx.field_sections.get(*code).map_or("", String::as_str),
+                                code,
+                            )
+                        })
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect();
+                    m.serialize_entry(name, &ext)?
+                }
+                // civilTitle, gender, nationality, externalId, picture, calendar: not kept by relais.
+                _ => m.serialize_entry(name, &())?,
+            }
+        }
+        m.end()
     }
 }
 
@@ -352,7 +438,18 @@ async fn list(
         limit: q.limit,
         count: q.count,
     };
-    let page = state.store.query_employees(caller.base(), &query).await?;
+    let (store, base) = (&state.store, caller.base());
+    let page = state
+        .counts
+        .page(
+            base,
+            caller.key.id,
+            "users",
+            query,
+            |e: &relais_core::employee::Employee| e.id.0,
+            |query| async move { store.query_employees(base, &query).await },
+        )
+        .await?;
     let tree = q
         .fields
         .clone()
@@ -366,9 +463,20 @@ async fn list(
         &tree,
     )
     .await?;
-    let items: Vec<Value> = page.items.iter().map(|e| ctx.user(e, &tree)).collect();
-    let n = items.len();
-    Ok(with_employee_records(v3_list(items, page.count), n))
+    let plan = ctx.plan(&tree);
+    let views: Vec<UserView> = page
+        .items
+        .iter()
+        .map(|e| UserView {
+            ctx: &ctx,
+            e,
+            plan: &plan,
+        })
+        .collect();
+    Ok(with_employee_records(
+        super::v3_list_of(&views, page.count),
+        views.len(),
+    ))
 }
 
 /// Finds an employee the key may see, or 404.
@@ -619,6 +727,7 @@ async fn create(
         .store
         .create_employee(caller.base(), &data, &author(&caller))
         .await?;
+    state.counts.invalidate(caller.base());
     let tree = FieldTree::of(STANDARD_FIELDS).with("extendedData");
     let ctx = UserContext::load(
         &state.store,
@@ -651,6 +760,7 @@ async fn update(
         .store
         .update_employee(caller.base(), current.id, &data, &author(&caller))
         .await?;
+    state.counts.invalidate(caller.base());
     let tree = FieldTree::of(STANDARD_FIELDS).with("extendedData");
     let ctx = UserContext::load(
         &state.store,
