@@ -10,7 +10,7 @@
 
 use crate::error::ApiError;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone as _, Utc};
-use relais_store::{Cond, Condition, Direction, SqlValue};
+use relais_store::{Cond, Condition, Direction, ListQuery, SqlValue};
 use std::collections::BTreeMap;
 
 /// The most records one page may hold.
@@ -466,6 +466,23 @@ impl V3Query {
         Ok(out)
     }
 
+    /// The storage query: the `scope` conditions (what the key may see), then
+    /// the filters, order, page and count asked, checked against `specs`.
+    pub fn list_query(
+        &self,
+        mut scope: Vec<Condition>,
+        specs: &[FilterSpec],
+    ) -> Result<ListQuery, ApiError> {
+        scope.extend(self.conditions(specs)?);
+        Ok(ListQuery {
+            conditions: scope,
+            order: self.order(specs)?,
+            offset: self.offset,
+            limit: self.limit,
+            count: self.count,
+        })
+    }
+
     /// The sort keys as storage columns, checked against `specs`.
     pub fn order(&self, specs: &[FilterSpec]) -> Result<Vec<(&'static str, Direction)>, ApiError> {
         self.order
@@ -566,13 +583,23 @@ impl V4Query {
         (self.page - 1).saturating_mul(u64::from(self.limit))
     }
 
-    /// The filters as storage conditions, checked against `specs`.
-    pub fn conditions(&self, specs: &[FilterSpec]) -> Result<Vec<Condition>, ApiError> {
-        let mut out = Vec::new();
+    /// The storage query: the `scope` conditions, then the filters, page
+    /// and count asked, checked against `specs`.
+    pub fn list_query(
+        &self,
+        mut scope: Vec<Condition>,
+        specs: &[FilterSpec],
+    ) -> Result<ListQuery, ApiError> {
         for (name, op) in &self.filters {
-            out.extend(condition(find_spec(specs, name)?, name, op)?);
+            scope.extend(condition(find_spec(specs, name)?, name, op)?);
         }
-        Ok(out)
+        Ok(ListQuery {
+            conditions: scope,
+            order: Vec::new(),
+            offset: self.offset(),
+            limit: self.limit,
+            count: self.count,
+        })
     }
 }
 

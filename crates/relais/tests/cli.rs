@@ -372,34 +372,87 @@ async fn keys_are_created_listed_used_audited_and_revoked() {
     let d = dir.path();
     ok(d, &["base", "create", "production", "--kind", "production"]);
     ok(d, &["seed", "--employees", "60"]);
-    let created = ok(d, &[
-        "keys", "create", "--name", "HappyPal", "--contact", "tech@happypal.fr", "--usage", "third-party",
-        "--grant", "personnel-file:fields=firstName+lastName+mail+birthDate+dtContractStart+dtContractEnd",
-    ]);
+    let created = ok(
+        d,
+        &[
+            "keys",
+            "create",
+            "--name",
+            "HappyPal",
+            "--contact",
+            "tech@happypal.fr",
+            "--usage",
+            "third-party",
+            "--grant",
+            "personnel-file:fields=firstName+lastName+mail+birthDate+dtContractStart+dtContractEnd",
+        ],
+    );
     let key = created.lines().nth(1).unwrap().trim().to_owned();
     assert!(key.starts_with("relais_"), "{created}");
     assert!(created.contains("only time the key is shown"));
     let list = ok(d, &["keys", "list"]);
-    assert!(list.contains("HappyPal") && list.contains("third-party"), "{list}");
+    assert!(
+        list.contains("HappyPal") && list.contains("third-party"),
+        "{list}"
+    );
     assert!(!list.contains(&key), "the secret is never listed");
 
     let server = start(d, &["serve"]);
     let client = reqwest::Client::new();
-    let call = |k: String| client.get(format!("{}/api/v3/users?fields=id,firstName,jobTitle&paging=0,3", server.url)).header("Authorization", format!("lucca application={k}")).send();
+    let call = |k: String| {
+        client
+            .get(format!(
+                "{}/api/v3/users?fields=id,firstName,jobTitle&paging=0,3",
+                server.url
+            ))
+            .header("Authorization", format!("lucca application={k}"))
+            .send()
+    };
     let resp = call(key.clone()).await.unwrap();
     assert_eq!(resp.status(), 200);
     let body: serde_json::Value = resp.json().await.unwrap();
     let first = &body["data"]["items"][0];
-    assert!(first.get("firstName").is_some() && first.get("jobTitle").is_none(), "{body}");
+    assert!(
+        first.get("firstName").is_some() && first.get("jobTitle").is_none(),
+        "{body}"
+    );
 
     let audit = ok(d, &["keys", "audit", "1"]);
-    assert!(audit.contains("/api/v3/users?fields=id,firstName,jobTitle&paging=0,3") && audit.contains("3 employees"), "{audit}");
+    assert!(
+        audit.contains("/api/v3/users?fields=id,firstName,jobTitle&paging=0,3")
+            && audit.contains("3 employees"),
+        "{audit}"
+    );
     assert!(ok(d, &["keys", "revoke", "1"]).contains("revoked key 1"));
     assert_eq!(call(key).await.unwrap().status(), 401);
 
-    let e = fails(d, &["keys", "create", "--name", "x", "--contact", "x@y.fr", "--grant", "read-everything"]);
+    let e = fails(
+        d,
+        &[
+            "keys",
+            "create",
+            "--name",
+            "x",
+            "--contact",
+            "x@y.fr",
+            "--grant",
+            "read-everything",
+        ],
+    );
     assert!(e.contains("'read-everything' is not a grant"), "{e}");
-    let e = fails(d, &["keys", "create", "--name", "x", "--contact", "not-an-email", "--grant", "all"]);
+    let e = fails(
+        d,
+        &[
+            "keys",
+            "create",
+            "--name",
+            "x",
+            "--contact",
+            "not-an-email",
+            "--grant",
+            "all",
+        ],
+    );
     assert!(e.contains("not an e-mail address"), "{e}");
     let e = fails(d, &["keys", "revoke", "99"]);
     assert!(e.contains("API key 99 does not exist"), "{e}");

@@ -139,13 +139,7 @@ async fn accounts(
 ) -> Result<Response, ApiError> {
     require_absence_reading(caller.role())?;
     let q = V3Query::parse(&pairs, &[])?;
-    let query = ListQuery {
-        conditions: q.conditions(ACCOUNT_FILTERS)?,
-        order: q.order(ACCOUNT_FILTERS)?,
-        offset: q.offset,
-        limit: q.limit,
-        count: q.count,
-    };
+    let query = q.list_query(Vec::new(), ACCOUNT_FILTERS)?;
     let page = state
         .store
         .query_absence_accounts(caller.base(), &query)
@@ -507,17 +501,10 @@ async fn requests(
     require_absence_reading(caller.role())?;
     let q = V3Query::parse(&pairs, &["status"])?;
     let mut conditions = owner_scope(caller.role());
-    conditions.extend(q.conditions(REQUEST_FILTERS)?);
     if let Some(raw) = q.options.get("status") {
         conditions.push(status_condition(raw)?);
     }
-    let query = ListQuery {
-        conditions,
-        order: q.order(REQUEST_FILTERS)?,
-        offset: q.offset,
-        limit: q.limit,
-        count: q.count,
-    };
+    let query = q.list_query(conditions, REQUEST_FILTERS)?;
     let (store, base) = (&state.store, caller.base());
     let page = state
         .counts

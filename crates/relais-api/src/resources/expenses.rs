@@ -102,15 +102,8 @@ async fn claims(
 ) -> Result<Response, ApiError> {
     caller.role().require(Permission::Expenses)?;
     let q = V3Query::parse(&pairs, &[])?;
-    let mut conditions = scope(caller.role(), CLAIM_OWNER_ESTABLISHMENT);
-    conditions.extend(q.conditions(CLAIM_FILTERS)?);
-    let query = ListQuery {
-        conditions,
-        order: q.order(CLAIM_FILTERS)?,
-        offset: q.offset,
-        limit: q.limit,
-        count: q.count,
-    };
+    let conditions = scope(caller.role(), CLAIM_OWNER_ESTABLISHMENT);
+    let query = q.list_query(conditions, CLAIM_FILTERS)?;
     let (store, base) = (&state.store, caller.base());
     let page = state
         .counts
@@ -196,15 +189,8 @@ async fn items(
 ) -> Result<Response, ApiError> {
     caller.role().require(Permission::Expenses)?;
     let q = V3Query::parse(&pairs, &[])?;
-    let mut conditions = scope(caller.role(), ITEM_OWNER_ESTABLISHMENT);
-    conditions.extend(q.conditions(ITEM_FILTERS)?);
-    let query = ListQuery {
-        conditions,
-        order: q.order(ITEM_FILTERS)?,
-        offset: q.offset,
-        limit: q.limit,
-        count: q.count,
-    };
+    let conditions = scope(caller.role(), ITEM_OWNER_ESTABLISHMENT);
+    let query = q.list_query(conditions, ITEM_FILTERS)?;
     let (store, base) = (&state.store, caller.base());
     let page = state
         .counts
@@ -241,13 +227,7 @@ async fn natures(
 ) -> Result<Response, ApiError> {
     caller.role().require(Permission::Expenses)?;
     let q = V3Query::parse(&pairs, &[])?;
-    let query = ListQuery {
-        conditions: q.conditions(NATURE_FILTERS)?,
-        order: q.order(NATURE_FILTERS)?,
-        offset: q.offset,
-        limit: q.limit,
-        count: q.count,
-    };
+    let query = q.list_query(Vec::new(), NATURE_FILTERS)?;
     let page = state
         .store
         .query_expense_natures(caller.base(), &query)

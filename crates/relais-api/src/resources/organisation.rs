@@ -110,13 +110,7 @@ async fn departments(
     caller.role().require(Permission::Organisation)?;
     let q = V3Query::parse(&pairs, &[])?;
     let base = caller.base();
-    let query = ListQuery {
-        conditions: q.conditions(DEPARTMENT_FILTERS)?,
-        order: q.order(DEPARTMENT_FILTERS)?,
-        offset: q.offset,
-        limit: q.limit,
-        count: q.count,
-    };
+    let query = q.list_query(Vec::new(), DEPARTMENT_FILTERS)?;
     let page = state.store.query_departments(base, &query).await?;
     let tree = q
         .fields
@@ -289,15 +283,8 @@ async fn legal_entities(
 ) -> Result<Response, ApiError> {
     caller.role().require(Permission::Organisation)?;
     let q = V3Query::parse(&pairs, &[])?;
-    let mut conditions = establishment_scope(caller.role());
-    conditions.extend(q.conditions(ESTABLISHMENT_FILTERS)?);
-    let query = ListQuery {
-        conditions,
-        order: q.order(ESTABLISHMENT_FILTERS)?,
-        offset: q.offset,
-        limit: q.limit,
-        count: q.count,
-    };
+    let conditions = establishment_scope(caller.role());
+    let query = q.list_query(conditions, ESTABLISHMENT_FILTERS)?;
     let page = state
         .store
         .query_establishments(caller.base(), &query)
@@ -326,15 +313,8 @@ async fn establishments_v4(
 ) -> Result<Response, ApiError> {
     caller.role().require(Permission::Organisation)?;
     let q = V4Query::parse(&pairs)?;
-    let mut conditions = establishment_scope(caller.role());
-    conditions.extend(q.conditions(ESTABLISHMENT_FILTERS)?);
-    let query = ListQuery {
-        conditions,
-        order: Vec::new(),
-        offset: q.offset(),
-        limit: q.limit,
-        count: q.count,
-    };
+    let conditions = establishment_scope(caller.role());
+    let query = q.list_query(conditions, ESTABLISHMENT_FILTERS)?;
     let page = state
         .store
         .query_establishments(caller.base(), &query)
@@ -359,13 +339,7 @@ async fn legal_units_v4(
 ) -> Result<Response, ApiError> {
     caller.role().require(Permission::Organisation)?;
     let q = V4Query::parse(&pairs)?;
-    let query = ListQuery {
-        conditions: q.conditions(LEGAL_UNIT_FILTERS)?,
-        order: Vec::new(),
-        offset: q.offset(),
-        limit: q.limit,
-        count: q.count,
-    };
+    let query = q.list_query(Vec::new(), LEGAL_UNIT_FILTERS)?;
     let page = state.store.query_legal_units(caller.base(), &query).await?;
     let items = page
         .items
@@ -404,7 +378,6 @@ async fn work_contracts(
     let q = V4Query::parse(&pairs)?;
     let today = TimeZone::PARIS.today();
     let mut conditions = visibility(role, role.has(Permission::FormerEmployees), today);
-    conditions.extend(q.conditions(CONTRACT_FILTERS)?);
     match applicable {
         Some(true) => {
             conditions.push(Condition::new("contract_start", Cond::Lte(SqlValue::Date(today))));
@@ -418,13 +391,7 @@ async fn work_contracts(
         }
         None => {}
     }
-    let query = ListQuery {
-        conditions,
-        order: Vec::new(),
-        offset: q.offset(),
-        limit: q.limit,
-        count: q.count,
-    };
+    let query = q.list_query(conditions, CONTRACT_FILTERS)?;
     let page = state.store.query_employees(caller.base(), &query).await?;
     let items: Vec<Value> = page
         .items

@@ -11,7 +11,7 @@ use axum::response::Response;
 use axum::routing::get;
 use axum::{Extension, Router};
 use relais_core::access::Permission;
-use relais_store::{Cond, Condition, ListQuery, SqlValue};
+use relais_store::{Cond, Condition, SqlValue};
 use serde_json::{json, Map, Value};
 
 /// The routes of this resource.
@@ -98,14 +98,7 @@ async fn list(
             Cond::In(ids.iter().map(|i| SqlValue::Int(i.0)).collect()),
         ));
     }
-    conditions.extend(q.conditions(FILTERS)?);
-    let query = ListQuery {
-        conditions,
-        order: q.order(FILTERS)?,
-        offset: q.offset,
-        limit: q.limit,
-        count: q.count,
-    };
+    let query = q.list_query(conditions, FILTERS)?;
     let (store, base) = (&state.store, caller.base());
     let page = state
         .counts

@@ -429,15 +429,8 @@ async fn list(
     let role = caller.role();
     check_readable(role, &q)?;
     let former = former_option(role, &q)?;
-    let mut conditions = visibility(role, former, TimeZone::PARIS.today());
-    conditions.extend(q.conditions(FILTERS)?);
-    let query = ListQuery {
-        conditions,
-        order: q.order(FILTERS)?,
-        offset: q.offset,
-        limit: q.limit,
-        count: q.count,
-    };
+    let conditions = visibility(role, former, TimeZone::PARIS.today());
+    let query = q.list_query(conditions, FILTERS)?;
     let (store, base) = (&state.store, caller.base());
     let page = state
         .counts
