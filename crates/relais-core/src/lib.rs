@@ -14,7 +14,9 @@ pub mod employee;
 pub mod error;
 pub mod expense;
 pub mod ids;
+pub mod marketplace;
 pub mod org;
+pub mod people;
 
 pub use error::DomainError;
 

@@ -21,6 +21,7 @@ pub use url::DatabaseUrl;
 
 use async_trait::async_trait;
 use chrono::NaiveDate;
+use chrono::{DateTime, Utc};
 use relais_core::absence::{AbsenceAccount, LeavePeriod, LeaveStatus, NewLeavePeriod};
 use relais_core::access::{ApiKey, AuditEntry, KeyUsage, Role};
 use relais_core::audit::{Author, EmployeeLog};
@@ -30,6 +31,7 @@ use relais_core::employee::{Employee, EmployeeData, Section, SectionField};
 use relais_core::expense::{Axis, AxisSection, ExpenseClaim, ExpenseItem, ExpenseNature};
 use relais_core::ids::*;
 use relais_core::org::{Department, Establishment, LegalUnit, Name};
+use relais_core::people::{Installation, Person};
 use serde::Serialize;
 use std::sync::Arc;
 
@@ -285,6 +287,53 @@ pub trait Store: Send + Sync + 'static {
     async fn record_request(&self, entry: &AuditEntry) -> Result<()>;
     /// The latest requests made with a key, newest first.
     async fn list_requests(&self, key_id: i64, limit: u32) -> Result<Vec<AuditEntry>>;
+
+    /// Creates an admin-page account; 409 if the e-mail is taken.
+    async fn create_person(&self, person: &NewPerson) -> Result<Person>;
+    /// An account and its password hash, by e-mail (any case).
+    async fn person_by_email(&self, email: &str) -> Result<Option<(Person, String)>>;
+    /// Every account.
+    async fn list_people(&self) -> Result<Vec<Person>>;
+    /// Opens a session for a person.
+    async fn create_session(
+        &self,
+        token_hash: &str,
+        person: i64,
+        csrf: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<()>;
+    /// The person and CSRF token of a live session.
+    async fn session(&self, token_hash: &str) -> Result<Option<(Person, String)>>;
+    /// Closes a session.
+    async fn delete_session(&self, token_hash: &str) -> Result<()>;
+    /// Records an installation; 409 if the app is already installed on the base.
+    async fn create_installation(
+        &self,
+        base: BaseId,
+        app: &str,
+        key_id: i64,
+        contact: &Email,
+        by: i64,
+    ) -> Result<Installation>;
+    /// The apps installed on a base (not uninstalled).
+    async fn list_installations(&self, base: BaseId) -> Result<Vec<Installation>>;
+    /// Uninstalls an app and revokes its key, in one transaction.
+    async fn uninstall(&self, base: BaseId, installation: i64) -> Result<Installation>;
+}
+
+/// An account about to be created.
+#[derive(Debug, Clone)]
+pub struct NewPerson {
+    /// E-mail, used to sign in.
+    pub email: Email,
+    /// Name shown.
+    pub name: Name,
+    /// Argon2 hash of the password (PHC string).
+    pub password_hash: String,
+    /// « Administration des applications ».
+    pub can_admin_apps: bool,
+    /// « Gestion des rôles et des clés API ».
+    pub can_manage_keys: bool,
 }
 
 /// A key about to be stored.

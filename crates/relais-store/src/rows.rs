@@ -859,3 +859,65 @@ impl TryFrom<EmployeeLogRow> for relais_core::audit::EmployeeLog {
         })
     }
 }
+
+/// Columns of `people`, without the password hash.
+pub const PERSON_COLUMNS: &str = "id, email, name, can_admin_apps, can_manage_keys, created_at";
+
+/// A row of `people`.
+#[derive(sqlx::FromRow)]
+pub struct PersonRow {
+    id: i64,
+    email: String,
+    name: String,
+    can_admin_apps: bool,
+    can_manage_keys: bool,
+    created_at: DateTime<Utc>,
+}
+
+impl TryFrom<PersonRow> for relais_core::people::Person {
+    type Error = StoreError;
+    fn try_from(r: PersonRow) -> Result<Self, StoreError> {
+        let c = corrupt("person");
+        Ok(relais_core::people::Person {
+            id: r.id,
+            email: Email::parse(&r.email).map_err(&c)?,
+            name: Name::parse("name", &r.name).map_err(&c)?,
+            can_admin_apps: r.can_admin_apps,
+            can_manage_keys: r.can_manage_keys,
+            created_at: r.created_at,
+        })
+    }
+}
+
+/// Columns of `installations`.
+pub const INSTALLATION_COLUMNS: &str =
+    "id, base_id, app, key_id, contact, installed_by, installed_at, uninstalled_at";
+
+/// A row of `installations`.
+#[derive(sqlx::FromRow)]
+pub struct InstallationRow {
+    id: i64,
+    base_id: i64,
+    app: String,
+    key_id: i64,
+    contact: String,
+    installed_by: i64,
+    installed_at: DateTime<Utc>,
+    uninstalled_at: Option<DateTime<Utc>>,
+}
+
+impl TryFrom<InstallationRow> for relais_core::people::Installation {
+    type Error = StoreError;
+    fn try_from(r: InstallationRow) -> Result<Self, StoreError> {
+        Ok(relais_core::people::Installation {
+            id: r.id,
+            base_id: BaseId(r.base_id),
+            app: r.app,
+            key_id: r.key_id,
+            contact: Email::parse(&r.contact).map_err(corrupt("installation"))?,
+            installed_by: r.installed_by,
+            installed_at: r.installed_at,
+            uninstalled_at: r.uninstalled_at,
+        })
+    }
+}

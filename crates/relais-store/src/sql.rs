@@ -1079,6 +1079,141 @@ macro_rules! sql_store {
                 .await?;
                 Ok(rows.into_iter().map(Into::into).collect())
             }
+
+            async fn create_person(&self, person: &crate::NewPerson) -> Result<relais_core::people::Person> {
+                let sql = format!(
+                    "INSERT INTO people (email, name, password_hash, can_admin_apps, can_manage_keys, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6) RETURNING {}",
+                    rows::PERSON_COLUMNS
+                );
+                let row: rows::PersonRow = sqlx::query_as(&sql)
+                    .bind(person.email.as_str())
+                    .bind(person.name.as_str())
+                    .bind(person.password_hash.as_str())
+                    .bind(person.can_admin_apps)
+                    .bind(person.can_manage_keys)
+                    .bind(now())
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(|e| match StoreError::from(e) {
+                        StoreError::Conflict { .. } => StoreError::Conflict {
+                            field: "email",
+                            message: format!("an account with the e-mail {} already exists", person.email),
+                        },
+                        other => other,
+                    })?;
+                row.try_into()
+            }
+
+            async fn person_by_email(&self, email: &str) -> Result<Option<(relais_core::people::Person, String)>> {
+                let sql = format!("SELECT {}, password_hash FROM people WHERE lower(email) = lower($1)", rows::PERSON_COLUMNS);
+                let Some(row) = sqlx::query(&sql).bind(email).fetch_optional(&self.pool).await? else {
+                    return Ok(None);
+                };
+                use sqlx::{FromRow, Row};
+                let hash: String = row.try_get("password_hash")?;
+                let person = rows::PersonRow::from_row(&row)?.try_into()?;
+                Ok(Some((person, hash)))
+            }
+
+            async fn list_people(&self) -> Result<Vec<relais_core::people::Person>> {
+                let sql = format!("SELECT {} FROM people ORDER BY id", rows::PERSON_COLUMNS);
+                let rows: Vec<rows::PersonRow> = sqlx::query_as(&sql).fetch_all(&self.pool).await?;
+                rows.into_iter().map(TryInto::try_into).collect()
+            }
+
+            async fn create_session(&self, token_hash: &str, person: i64, csrf: &str, expires_at: chrono::DateTime<chrono::Utc>) -> Result<()> {
+                sqlx::query("INSERT INTO sessions (token_hash, person_id, csrf, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
+                    .bind(token_hash)
+                    .bind(person)
+                    .bind(csrf)
+                    .bind(now())
+                    .bind(expires_at)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn session(&self, token_hash: &str) -> Result<Option<(relais_core::people::Person, String)>> {
+                let cols = rows::PERSON_COLUMNS.split(", ").map(|c| format!("p.{c}")).collect::<Vec<_>>().join(", ");
+                let sql = format!(
+                    "SELECT {cols}, s.csrf FROM sessions s JOIN people p ON p.id = s.person_id \
+                     WHERE s.token_hash = $1 AND s.expires_at > $2"
+                );
+                let Some(row) = sqlx::query(&sql).bind(token_hash).bind(now()).fetch_optional(&self.pool).await? else {
+                    return Ok(None);
+                };
+                use sqlx::{FromRow, Row};
+                let csrf: String = row.try_get("csrf")?;
+                let person = rows::PersonRow::from_row(&row)?.try_into()?;
+                Ok(Some((person, csrf)))
+            }
+
+            async fn delete_session(&self, token_hash: &str) -> Result<()> {
+                sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn create_installation(
+                &self,
+                base: BaseId,
+                app: &str,
+                key_id: i64,
+                contact: &relais_core::employee::Email,
+                by: i64,
+            ) -> Result<relais_core::people::Installation> {
+                let sql = format!(
+                    "INSERT INTO installations (base_id, app, key_id, contact, installed_by, installed_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6) RETURNING {}",
+                    rows::INSTALLATION_COLUMNS
+                );
+                let row: rows::InstallationRow = sqlx::query_as(&sql)
+                    .bind(base.0)
+                    .bind(app)
+                    .bind(key_id)
+                    .bind(contact.as_str())
+                    .bind(by)
+                    .bind(now())
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(|e| match StoreError::from(e) {
+                        StoreError::Conflict { .. } => StoreError::Conflict {
+                            field: "app",
+                            message: format!("{app} is already installed on this base"),
+                        },
+                        other => other,
+                    })?;
+                row.try_into()
+            }
+
+            async fn list_installations(&self, base: BaseId) -> Result<Vec<relais_core::people::Installation>> {
+                let sql = format!(
+                    "SELECT {} FROM installations WHERE base_id = $1 AND uninstalled_at IS NULL ORDER BY id",
+                    rows::INSTALLATION_COLUMNS
+                );
+                let rows: Vec<rows::InstallationRow> = sqlx::query_as(&sql).bind(base.0).fetch_all(&self.pool).await?;
+                rows.into_iter().map(TryInto::try_into).collect()
+            }
+
+            async fn uninstall(&self, base: BaseId, installation: i64) -> Result<relais_core::people::Installation> {
+                let mut tx = self.pool.begin().await?;
+                let at = now();
+                let sql = format!(
+                    "UPDATE installations SET uninstalled_at = $3 WHERE base_id = $1 AND id = $2 AND uninstalled_at IS NULL RETURNING {}",
+                    rows::INSTALLATION_COLUMNS
+                );
+                let row: Option<rows::InstallationRow> =
+                    sqlx::query_as(&sql).bind(base.0).bind(installation).bind(at).fetch_optional(&mut *tx).await?;
+                let row = row.ok_or(StoreError::NotFound { entity: "installation", key: installation.to_string() })?;
+                let done: relais_core::people::Installation = row.try_into()?;
+                sqlx::query("UPDATE api_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
+                    .bind(done.key_id)
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(done)
+            }
         }
     };
 }

@@ -1,7 +1,7 @@
 //! What each subcommand does.
 
 use crate::config::{Overrides, Settings};
-use crate::{BaseCommand, Cli, Command, KeysCommand};
+use crate::{BaseCommand, Cli, Command, KeysCommand, PeopleCommand};
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use relais_api::AppState;
@@ -19,11 +19,11 @@ pub fn run(cli: Cli) -> Result<()> {
         _ => None,
     };
     let settings = Settings::resolve(&Overrides {
-        config: cli.global.config,
-        data_dir: cli.global.data_dir,
-        database_url: cli.global.database_url,
+        config: cli.global.config.clone(),
+        data_dir: cli.global.data_dir.clone(),
+        database_url: cli.global.database_url.clone(),
         listen,
-        log: cli.global.log,
+        log: cli.global.log.clone(),
         rate_limit: cli.global.rate_limit,
     })?;
     let filter = EnvFilter::try_new(&settings.log)
@@ -32,6 +32,10 @@ pub fn run(cli: Cli) -> Result<()> {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .init();
+    let catalog = std::sync::Arc::new(match &cli.global.integrations {
+        Some(dir) => relais_web::Catalog::load_dir(dir)?,
+        None => relais_web::Catalog::embedded(),
+    });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -39,7 +43,7 @@ pub fn run(cli: Cli) -> Result<()> {
         match cli.command {
             Command::Demo {
                 employees, seed, ..
-            } => demo_command(&settings, employees, seed).await,
+            } => demo_command(&settings, catalog, employees, seed).await,
             Command::Serve { .. } => {
                 let store = open(&settings).await?;
                 if store.list_bases().await?.is_empty() {
@@ -47,7 +51,7 @@ pub fn run(cli: Cli) -> Result<()> {
                     store.create_base(&name, BaseKind::Production).await?;
                     tracing::info!("created the empty base 'production'");
                 }
-                serve(&settings, store).await
+                serve(&settings, store, catalog).await
             }
             Command::Seed {
                 base,
@@ -75,6 +79,7 @@ pub fn run(cli: Cli) -> Result<()> {
             }
             Command::Base(cmd) => base_command(&settings, cmd).await,
             Command::Keys(cmd) => keys_command(&settings, cmd).await,
+            Command::People(cmd) => people_command(&settings, cmd).await,
         }
     })
 }
@@ -134,7 +139,12 @@ async fn seed_with_progress(store: &SharedStore, base: &Base, options: DemoOptio
     Ok(())
 }
 
-async fn demo_command(settings: &Settings, employees: u32, seed: u64) -> Result<()> {
+async fn demo_command(
+    settings: &Settings,
+    catalog: std::sync::Arc<relais_web::Catalog>,
+    employees: u32,
+    seed: u64,
+) -> Result<()> {
     let store = open(settings).await?;
     if store.list_bases().await?.is_empty() {
         println!(
@@ -159,11 +169,26 @@ async fn demo_command(settings: &Settings, employees: u32, seed: u64) -> Result<
             .await?;
         store.copy_base(production.id, test.id).await?;
         println!("created the test base 'test' as a copy of 'production'");
+        let password = relais_api::auth::random_hex(8);
+        store
+            .create_person(&relais_store::NewPerson {
+                email: relais_core::employee::Email::parse("admin@relais.demo")?,
+                name: relais_core::org::Name::parse("name", "Admin démo")?,
+                password_hash: relais_web::session::hash_password(&password),
+                can_admin_apps: true,
+                can_manage_keys: true,
+            })
+            .await?;
+        println!("sign in to the admin pages as admin@relais.demo with the password {password} (shown once)");
     }
-    serve(settings, store).await
+    serve(settings, store, catalog).await
 }
 
-async fn serve(settings: &Settings, store: SharedStore) -> Result<()> {
+async fn serve(
+    settings: &Settings,
+    store: SharedStore,
+    catalog: std::sync::Arc<relais_web::Catalog>,
+) -> Result<()> {
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
@@ -171,7 +196,7 @@ async fn serve(settings: &Settings, store: SharedStore) -> Result<()> {
     let state = AppState::new(store.clone(), settings.rate_limit);
     let app = axum::Router::new()
         .merge(relais_api::router(state.clone()))
-        .merge(relais_web::router())
+        .merge(relais_web::router(catalog))
         .with_state(state);
     println!(
         "relais is serving {} ({}) at http://{addr}/",
@@ -329,6 +354,55 @@ async fn keys_command(settings: &Settings, cmd: KeysCommand) -> Result<()> {
                     r.status,
                     r.employee_records,
                     r.path
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn people_command(settings: &Settings, cmd: PeopleCommand) -> Result<()> {
+    let store = open(settings).await?;
+    match cmd {
+        PeopleCommand::Create {
+            email,
+            name,
+            password,
+            apps_admin,
+            keys_admin,
+        } => {
+            let generated = password.is_none();
+            let password = password.unwrap_or_else(|| relais_api::auth::random_hex(8));
+            if password.chars().count() < 10 {
+                bail!("the password must hold at least 10 characters");
+            }
+            let person = store
+                .create_person(&relais_store::NewPerson {
+                    email: relais_core::employee::Email::parse(&email)?,
+                    name: relais_core::org::Name::parse("name", &name)?,
+                    password_hash: relais_web::session::hash_password(&password),
+                    can_admin_apps: apps_admin,
+                    can_manage_keys: keys_admin,
+                })
+                .await?;
+            println!("created account {} for {}", person.id, person.email);
+            if generated {
+                println!("password: {password} (shown once)");
+            }
+        }
+        PeopleCommand::List => {
+            println!(
+                "{:>4}  {:<32} {:<24} {:<6} KEYS",
+                "ID", "E-MAIL", "NAME", "APPS"
+            );
+            for p in store.list_people().await? {
+                println!(
+                    "{:>4}  {:<32} {:<24} {:<6} {}",
+                    p.id,
+                    p.email.as_str(),
+                    p.name.as_str(),
+                    p.can_admin_apps,
+                    p.can_manage_keys
                 );
             }
         }

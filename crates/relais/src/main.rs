@@ -39,6 +39,9 @@ struct GlobalArgs {
     /// API requests a minute one key may make before answers are 429 (default: 6000).
     #[arg(long, global = true, env = "RELAIS_RATE_LIMIT", value_name = "N")]
     rate_limit: Option<u32>,
+    /// Folder of app manifests (*.toml) for the marketplace (default: the apps shipped with relais).
+    #[arg(long, global = true, env = "RELAIS_INTEGRATIONS", value_name = "DIR")]
+    integrations: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -86,6 +89,33 @@ enum Command {
     /// Manage API keys: each opens one base with the grants it was given.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Manage the accounts that sign in to the admin pages.
+    #[command(subcommand)]
+    People(PeopleCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum PeopleCommand {
+    /// Create an account; without --password, one is generated and printed.
+    Create {
+        /// E-mail, used to sign in.
+        #[arg(long)]
+        email: String,
+        /// Name shown.
+        #[arg(long)]
+        name: String,
+        /// Password (at least 10 characters).
+        #[arg(long, env = "RELAIS_PERSON_PASSWORD")]
+        password: Option<String>,
+        /// Grant « Administration des applications » (install and uninstall apps).
+        #[arg(long)]
+        apps_admin: bool,
+        /// Grant « Gestion des rôles et des clés API » (create and revoke keys).
+        #[arg(long)]
+        keys_admin: bool,
+    },
+    /// List the accounts.
+    List,
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,0 +1,45 @@
+//! People who sign in to the admin pages, and the apps they install.
+
+use crate::employee::Email;
+use crate::ids::BaseId;
+use crate::org::Name;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+/// An admin-page account.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Person {
+    /// Its identifier.
+    pub id: i64,
+    /// E-mail, used to sign in.
+    pub email: Email,
+    /// Name shown.
+    pub name: Name,
+    /// « Administration des applications »: may install and uninstall apps.
+    pub can_admin_apps: bool,
+    /// « Gestion des rôles et des clés API »: may create and revoke keys.
+    pub can_manage_keys: bool,
+    /// When the account was created.
+    pub created_at: DateTime<Utc>,
+}
+
+/// An app installed on a base, with the key its installation created.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Installation {
+    /// Its identifier.
+    pub id: i64,
+    /// The base.
+    pub base_id: BaseId,
+    /// The app's code in the catalog.
+    pub app: String,
+    /// The key created for it.
+    pub key_id: i64,
+    /// The technical contact at the partner.
+    pub contact: Email,
+    /// Who installed it.
+    pub installed_by: i64,
+    /// When.
+    pub installed_at: DateTime<Utc>,
+    /// When it was uninstalled (its key revoked).
+    pub uninstalled_at: Option<DateTime<Utc>>,
+}

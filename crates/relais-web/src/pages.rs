@@ -1,0 +1,968 @@
+//! The pages and their forms.
+
+use crate::catalog::Catalog;
+use crate::session::{
+    cookie, lang_of, open_session, redirect, set_cookie, verify_password, Lang, Viewer,
+};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::{Extension, Form};
+use maud::{html, Markup, PreEscaped, DOCTYPE};
+use relais_api::auth::{create_key as make_key, random_hex};
+use relais_api::AppState;
+use relais_core::access::{KeyUsage, Permission, Role};
+use relais_core::employee::Email;
+use relais_core::marketplace::{AppManifest, Direction};
+use relais_core::org::{Name, TimeZone};
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:0;color:#1d2433;background:#f6f7fb}\
+header{background:#1d2433;color:#fff;padding:.6rem 1.5rem;display:flex;gap:1.2rem;align-items:center;flex-wrap:wrap}\
+header a{color:#fff;text-decoration:none}header .who{margin-left:auto;display:flex;gap:.8rem;align-items:center}\
+main{max-width:64rem;margin:1.5rem auto;padding:0 1.5rem}\
+table{border-collapse:collapse;margin:1rem 0 2rem;background:#fff}th,td{padding:.35rem .9rem;border-bottom:1px solid #dde;text-align:left;vertical-align:top}\
+td.n{text-align:right;font-variant-numeric:tabular-nums}.kind{font-size:.8rem;padding:.1rem .5rem;border-radius:1rem;background:#e7ecff}\
+.kind.test{background:#fff0d6}.cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(18rem,1fr));gap:1rem}\
+.card{background:#fff;border:1px solid #dde;border-radius:.5rem;padding:1rem}.card h3{margin:.2rem 0}\
+.muted{color:#667}.notice{background:#fff7e0;border:1px solid #f0d48a;padding:.8rem 1rem;border-radius:.4rem}\
+.error{background:#fde8e8;border:1px solid #f5a3a3;padding:.8rem 1rem;border-radius:.4rem}\
+.ok{background:#e6f6ea;border:1px solid #9bd3a8;padding:.8rem 1rem;border-radius:.4rem}\
+code.secret{font-size:1.05rem;background:#1d2433;color:#9fe;padding:.3rem .6rem;border-radius:.3rem;word-break:break-all}\
+form.inline{display:inline}button,input[type=submit]{cursor:pointer}label{display:block;margin:.5rem 0 .2rem}";
+
+/// The page frame: navigation, base switcher, language, sign-out.
+fn page(v: Option<&Viewer>, lang: Lang, title: &str, body: Markup) -> Html<String> {
+    let markup = html! {
+        (DOCTYPE)
+        html lang=(lang.code()) {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · relais" }
+                style { (PreEscaped(STYLE)) }
+            }
+            body {
+                header {
+                    strong { a href="/" { "relais" } }
+                    @if let Some(v) = v {
+                        a href="/integrations" { (lang.t("Intégrations", "Integrations")) }
+                        a href="/installed" { (lang.t("Applications installées", "Installed apps")) }
+                        a href="/keys" { (lang.t("Clés API", "API keys")) }
+                        form.inline id="base-switcher" method="get" action="/base" {
+                            label.inline for="base-select" style="display:inline" { (lang.t("Base", "Base")) " " }
+                            select id="base-select" name="name" onchange="this.form.submit()" {
+                                @for b in &v.bases {
+                                    option value=(b.name) selected[b.id == v.base.id] { (b.name) " (" (b.kind) ")" }
+                                }
+                            }
+                            noscript { input type="submit" value="OK"; }
+                        }
+                    }
+                    span.who {
+                        a href={ "/lang?to=" (if lang == Lang::Fr { "en" } else { "fr" }) } { (lang.t("English", "Français")) }
+                        @if let Some(v) = v {
+                            span { (v.person.name) }
+                            form.inline method="post" action="/logout" {
+                                input type="hidden" name="csrf" value=(v.csrf);
+                                button type="submit" { (lang.t("Se déconnecter", "Sign out")) }
+                            }
+                        }
+                    }
+                }
+                main { h1 { (title) } (body) }
+            }
+        }
+    };
+    Html(markup.into_string())
+}
+
+fn error_page(v: Option<&Viewer>, lang: Lang, status: StatusCode, message: &str) -> Response {
+    (
+        status,
+        page(
+            v,
+            lang,
+            lang.t("Erreur", "Error"),
+            html! { p.error { (message) } },
+        ),
+    )
+        .into_response()
+}
+
+fn internal(v: &Viewer, e: impl std::fmt::Display) -> Response {
+    tracing::error!(error = %e, "page failed");
+    error_page(
+        Some(v),
+        v.lang,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        v.lang.t(
+            "relais n'a pas pu afficher cette page ; la cause est dans son journal.",
+            "relais could not show this page; the cause is in its log.",
+        ),
+    )
+}
+
+/// Every POST form carries the session's CSRF token.
+fn check_csrf(v: &Viewer, sent: &str) -> Result<(), Response> {
+    if !sent.is_empty() && sent == v.csrf {
+        Ok(())
+    } else {
+        Err(error_page(Some(v), v.lang, StatusCode::FORBIDDEN, v.lang.t("Ce formulaire a expiré ou ne vient pas de relais : rechargez la page et recommencez.", "This form has expired or did not come from relais: reload the page and try again.")))
+    }
+}
+
+fn base_url(headers: &HeaderMap) -> String {
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    format!("http://{host}")
+}
+
+/// `/`: the bases and what each holds.
+pub async fn home(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let lang = lang_of(&headers);
+    let today = TimeZone::PARIS.today();
+    let mut bases = Vec::new();
+    match state.store.list_bases().await {
+        Ok(list) => {
+            for base in list {
+                match state.store.base_counts(base.id, today).await {
+                    Ok(c) => bases.push((base, c)),
+                    Err(e) => {
+                        return error_page(
+                            None,
+                            lang,
+                            StatusCode::INTERNAL_SERVER_ERROR,
+                            &e.to_string(),
+                        )
+                    }
+                }
+            }
+        }
+        Err(e) => {
+            return error_page(
+                None,
+                lang,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &e.to_string(),
+            )
+        }
+    }
+    let body = html! {
+        p.muted { (lang.t("Base RH · stockage ", "HR base · storage ")) (state.store.backend()) " · " a href="/integrations" { (lang.t("Intégrations", "Integrations")) } }
+        @if bases.is_empty() {
+            p { (lang.t("Aucune base. Créez-en une avec ", "No base yet. Create one with ")) code { "relais base create production" } "." }
+        }
+        @for (base, c) in &bases {
+            h2 { (base.name) " " span class={"kind " (base.kind)} { (base.kind) } }
+            table data-base=(base.name) {
+                tbody {
+                    tr { th { (lang.t("Sociétés", "Legal units")) } td.n data-count="legal_units" { (c.legal_units) } }
+                    tr { th { (lang.t("Établissements", "Establishments")) } td.n data-count="establishments" { (c.establishments) } }
+                    tr { th { (lang.t("Départements", "Departments")) } td.n data-count="departments" { (c.departments) } }
+                    tr { th { (lang.t("Collaborateurs actifs", "Active employees")) } td.n data-count="active_employees" { (c.active_employees) } }
+                    tr { th { (lang.t("Futurs collaborateurs", "Future employees")) } td.n data-count="future_employees" { (c.future_employees) } }
+                    tr { th { (lang.t("Anciens collaborateurs", "Former employees")) } td.n data-count="former_employees" { (c.former_employees) } }
+                    tr { th { (lang.t("Comptes d'absence", "Absence accounts")) } td.n data-count="absence_accounts" { (c.absence_accounts) } }
+                    tr { th { (lang.t("Absences", "Leave periods")) } td.n data-count="leave_periods" { (c.leave_periods) } }
+                    tr { th { (lang.t("Notes de frais", "Expense claims")) } td.n data-count="expense_claims" { (c.expense_claims) } }
+                    tr { th { (lang.t("Lignes de frais", "Expense items")) } td.n data-count="expense_items" { (c.expense_items) } }
+                }
+            }
+        }
+    };
+    page(None, lang, lang.t("Bases", "Bases"), body).into_response()
+}
+
+/// Query of the sign-in page.
+#[derive(Deserialize)]
+pub struct LoginQuery {
+    next: Option<String>,
+    expired: Option<String>,
+}
+
+fn login_page(lang: Lang, next: &str, message: Option<&str>, token: &str) -> Html<String> {
+    page(
+        None,
+        lang,
+        lang.t("Connexion", "Sign in"),
+        html! {
+            @if let Some(m) = message { p.error id="login-error" { (m) } }
+            form method="post" action="/login" id="login-form" {
+                input type="hidden" name="csrf" value=(token);
+                input type="hidden" name="next" value=(next);
+                label for="email" { (lang.t("E-mail", "E-mail")) }
+                input id="email" name="email" type="email" required autocomplete="username";
+                label for="password" { (lang.t("Mot de passe", "Password")) }
+                input id="password" name="password" type="password" required autocomplete="current-password";
+                p { button id="login-submit" type="submit" { (lang.t("Se connecter", "Sign in")) } }
+            }
+        },
+    )
+}
+
+/// `GET /login`.
+pub async fn login_form(headers: HeaderMap, Query(q): Query<LoginQuery>) -> Response {
+    let lang = lang_of(&headers);
+    let token = random_hex(16);
+    let message = q.expired.as_ref().map(|_| {
+        lang.t(
+            "Votre session a expiré : reconnectez-vous.",
+            "Your session has expired: sign in again.",
+        )
+    });
+    let mut r = login_page(
+        lang,
+        q.next.as_deref().unwrap_or("/integrations"),
+        message,
+        &token,
+    )
+    .into_response();
+    r.headers_mut().append(
+        axum::http::header::SET_COOKIE,
+        set_cookie("relais_login", &token, 3600),
+    );
+    r
+}
+
+/// The sign-in form.
+#[derive(Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    next: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+}
+
+/// `POST /login`.
+pub async fn login(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(f): Form<LoginForm>,
+) -> Response {
+    let lang = lang_of(&headers);
+    let fresh = random_hex(16);
+    let again = |status: StatusCode, message: &str| {
+        let mut r = (status, login_page(lang, &f.next, Some(message), &fresh)).into_response();
+        r.headers_mut().append(
+            axum::http::header::SET_COOKIE,
+            set_cookie("relais_login", &fresh, 3600),
+        );
+        r
+    };
+    if f.csrf.is_empty() || cookie(&headers, "relais_login").as_deref() != Some(f.csrf.as_str()) {
+        return again(
+            StatusCode::FORBIDDEN,
+            lang.t(
+                "Ce formulaire a expiré : recommencez.",
+                "This form has expired: try again.",
+            ),
+        );
+    }
+    let found = match state.store.person_by_email(f.email.trim()).await {
+        Ok(found) => found,
+        Err(e) => {
+            return error_page(
+                None,
+                lang,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &e.to_string(),
+            )
+        }
+    };
+    let Some((person, hash)) = found
+        .filter(|(_, hash)| verify_password(&f.password, hash))
+        .map(|(p, h)| (p, h))
+    else {
+        return again(
+            StatusCode::UNAUTHORIZED,
+            lang.t(
+                "E-mail ou mot de passe incorrect.",
+                "Wrong e-mail or password.",
+            ),
+        );
+    };
+    let _ = hash;
+    match open_session(&state, &person).await {
+        Ok(c) => {
+            let next = if f.next.starts_with('/') && !f.next.starts_with("//") {
+                f.next.as_str()
+            } else {
+                "/integrations"
+            };
+            redirect(next, vec![c, set_cookie("relais_login", "", 0)])
+        }
+        Err(e) => error_page(
+            None,
+            lang,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &e.to_string(),
+        ),
+    }
+}
+
+/// A form carrying only its CSRF token.
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// `POST /logout`.
+pub async fn logout(State(state): State<AppState>, v: Viewer, Form(f): Form<CsrfForm>) -> Response {
+    if let Err(r) = check_csrf(&v, &f.csrf) {
+        return r;
+    }
+    if let Err(e) = state.store.delete_session(&v.token_hash).await {
+        return internal(&v, e);
+    }
+    redirect(
+        "/login",
+        vec![set_cookie(crate::session::SESSION_COOKIE, "", 0)],
+    )
+}
+
+/// Query of the switchers.
+#[derive(Deserialize)]
+pub struct SwitchQuery {
+    name: Option<String>,
+    to: Option<String>,
+}
+
+/// `GET /base?name=test`: shows another base.
+pub async fn switch_base(v: Viewer, headers: HeaderMap, Query(q): Query<SwitchQuery>) -> Response {
+    let Some(base) = v
+        .bases
+        .iter()
+        .find(|b| Some(b.name.as_str()) == q.name.as_deref())
+    else {
+        return error_page(
+            Some(&v),
+            v.lang,
+            StatusCode::NOT_FOUND,
+            v.lang
+                .t("Cette base n'existe pas.", "This base does not exist."),
+        );
+    };
+    let back = headers
+        .get(axum::http::header::REFERER)
+        .and_then(|r| r.to_str().ok())
+        .and_then(|r| r.split_once("://").map(|(_, rest)| rest))
+        .and_then(|rest| rest.find('/').map(|i| rest[i..].to_owned()))
+        .unwrap_or_else(|| "/integrations".into());
+    redirect(
+        &back,
+        vec![set_cookie(
+            "relais_base",
+            base.name.as_str(),
+            365 * 24 * 3600,
+        )],
+    )
+}
+
+/// `GET /lang?to=en`.
+pub async fn switch_lang(headers: HeaderMap, Query(q): Query<SwitchQuery>) -> Response {
+    let to = if q.to.as_deref() == Some("en") {
+        "en"
+    } else {
+        "fr"
+    };
+    let back = headers
+        .get(axum::http::header::REFERER)
+        .and_then(|r| r.to_str().ok())
+        .and_then(|r| r.split_once("://").map(|(_, rest)| rest))
+        .and_then(|rest| rest.find('/').map(|i| rest[i..].to_owned()))
+        .unwrap_or_else(|| "/".into());
+    redirect(&back, vec![set_cookie("relais_lang", to, 365 * 24 * 3600)])
+}
+
+/// Query of the catalog.
+#[derive(Deserialize)]
+pub struct CatalogQuery {
+    q: Option<String>,
+}
+
+/// `GET /integrations`: the catalog with a search box.
+pub async fn catalog(
+    v: Viewer,
+    Extension(catalog): Extension<Arc<Catalog>>,
+    Query(q): Query<CatalogQuery>,
+) -> Response {
+    let lang = v.lang;
+    let search = q.q.unwrap_or_default();
+    let apps: Vec<&AppManifest> = catalog
+        .apps()
+        .iter()
+        .filter(|a| a.matches(&search))
+        .collect();
+    page(Some(&v), lang, lang.t("Intégrations", "Integrations"), html! {
+        form method="get" action="/integrations" role="search" {
+            input id="search" type="search" name="q" value=(search) placeholder=(lang.t("Rechercher une application", "Search for an app"));
+            " " button id="search-submit" type="submit" { (lang.t("Rechercher", "Search")) }
+        }
+        @if apps.is_empty() { p.muted id="no-result" { (lang.t("Aucune application ne correspond.", "No app matches.")) } }
+        div.cards {
+            @for a in &apps {
+                div.card data-app=(a.code) {
+                    h3 { a href={ "/integrations/" (a.code) } { (a.name) } }
+                    p.muted { (lang.t("Développée par ", "Developed by ")) (a.publisher) }
+                    p { (lang.t(&a.description.short_fr, &a.description.short_en)) }
+                    p.muted { @for (i, p) in a.products.iter().enumerate() { @if i > 0 { " · " } (p.label(lang.code())) } }
+                }
+            }
+        }
+    }).into_response()
+}
+
+fn grant_label(code: &str, lang: Lang) -> String {
+    let head = code.split([':', '=']).next().unwrap_or(code);
+    let label = match head {
+        "personnel-file" => Permission::PersonnelFile.label(),
+        "future-employees" => Permission::FutureEmployees.label(),
+        "former-employees" => Permission::FormerEmployees.label(),
+        "write-employees" => Permission::WriteEmployees.label(),
+        "absences" => Permission::Absences.label(),
+        "absence-requests" => Permission::AbsenceRequests.label(),
+        "expenses" => Permission::Expenses.label(),
+        "organisation" => Permission::Organisation.label(),
+        "all" => lang.t("Tous les droits", "Every permission"),
+        "establishments" => lang.t("Limitée aux établissements", "Limited to establishments"),
+        _ => head,
+    };
+    label.to_owned()
+}
+
+async fn admins(state: &AppState) -> Vec<String> {
+    state
+        .store
+        .list_people()
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|p| p.can_admin_apps)
+        .map(|p| format!("{} <{}>", p.name, p.email))
+        .collect()
+}
+
+/// `GET /integrations/{code}`: what the app does and how to install it.
+pub async fn app(
+    State(state): State<AppState>,
+    v: Viewer,
+    Extension(catalog): Extension<Arc<Catalog>>,
+    Path(code): Path<String>,
+) -> Response {
+    let lang = v.lang;
+    let Some(a) = catalog.get(&code) else {
+        return error_page(
+            Some(&v),
+            lang,
+            StatusCode::NOT_FOUND,
+            lang.t(
+                "Cette application n'est pas au catalogue.",
+                "This app is not in the catalog.",
+            ),
+        );
+    };
+    let installed = match state.store.list_installations(v.base.id).await {
+        Ok(list) => list.into_iter().find(|i| i.app == a.code),
+        Err(e) => return internal(&v, e),
+    };
+    let admins = admins(&state).await;
+    page(Some(&v), lang, &a.name, html! {
+        p.muted { (lang.t("Développée par ", "Developed by ")) strong { (a.publisher) } " · " (a.integration_type) " · "
+            @for (i, p) in a.products.iter().enumerate() { @if i > 0 { ", " } (p.label(lang.code())) } }
+        p { (lang.t(&a.description.long_fr, &a.description.long_en)) }
+        p { strong { (lang.t("Mise en place : ", "Set-up: ")) }
+            (match a.setup {
+                relais_core::marketplace::Setup::Autonomous => lang.t("vous êtes autonome pour enregistrer l'URL et la clé API chez l'éditeur.", "you enter the URL and API key in the partner's app yourself."),
+                relais_core::marketplace::Setup::PartnerCsm => lang.t("le responsable de compte de l'éditeur active le connecteur.", "the partner's customer success manager activates the connector."),
+            }) }
+        h2 { (lang.t("Données échangées", "Data exchanged")) }
+        table id="flows" {
+            thead { tr { th { (lang.t("Domaine", "Domain")) } th { (lang.t("Sens", "Direction")) } th { (lang.t("Fréquence", "Frequency")) } th { (lang.t("Données", "Data")) } } }
+            tbody {
+                @for f in &a.flows {
+                    tr {
+                        td { (f.domain.label(lang.code())) }
+                        td { (match f.direction { Direction::ToPartner => format!("relais → {}", a.name), Direction::FromPartner => format!("{} → relais", a.name) }) }
+                        td { (lang.t(&f.frequency_fr, &f.frequency_en)) }
+                        td { ul { @for d in pick(lang, &f.data_fr, &f.data_en) { li { (d) } } } }
+                    }
+                }
+            }
+        }
+        h2 { (lang.t("Droits de la clé API créée", "Grants of the API key it creates")) }
+        ul id="grants" { @for g in &a.grants { li { (grant_label(g, lang)) " " code { (g) } } } }
+        h2 { (lang.t("Étapes dans relais", "Steps in relais")) }
+        ol { @for s in pick(lang, &a.steps.relais_fr, &a.steps.relais_en) { li { (s) } } }
+        h2 { (lang.t("Étapes chez l'éditeur", "Steps at the partner")) }
+        ol { @for s in pick(lang, &a.steps.partner_fr, &a.steps.partner_en) { li { (s) } } }
+        h2 { (lang.t("Installation", "Installation")) }
+        @if let Some(i) = &installed {
+            p.ok id="installed" { (lang.t("Installée sur la base ", "Installed on base ")) (v.base.name) (lang.t(" le ", " on ")) (i.installed_at.format("%Y-%m-%d %H:%M")) "." " " a href="/installed" { (lang.t("Voir les applications installées", "See installed apps")) } }
+        } @else if v.person.can_admin_apps {
+            form method="post" action={ "/integrations/" (a.code) "/install" } id="install-form" {
+                input type="hidden" name="csrf" value=(v.csrf);
+                label for="contact" { (lang.t("E-mail du contact technique chez l'éditeur", "E-mail of the technical contact at the partner")) }
+                input id="contact" name="contact" type="email" required;
+                label for="base" { (lang.t("Base", "Base")) }
+                select id="base" name="base" {
+                    @for b in &v.bases { option value=(b.name) selected[b.id == v.base.id] { (b.name) " (" (b.kind) ")" } }
+                }
+                p { button id="install" type="submit" { (lang.t("Installer", "Install")) } }
+            }
+        } @else {
+            p.notice id="missing-permission" {
+                (lang.t("Le bouton d'installation n'apparaît pas : il vous manque la permission « Administration des applications ». ", "The install button is hidden: you lack the permission “Administration des applications”. "))
+                (lang.t("Demandez-la à un administrateur", "Ask an administrator for it"))
+                @if !admins.is_empty() { " (" (admins.join(", ")) ")" } "."
+            }
+        }
+    }).into_response()
+}
+
+/// The install form.
+#[derive(Deserialize)]
+pub struct InstallForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    contact: String,
+    #[serde(default)]
+    base: String,
+}
+
+/// `POST /integrations/{code}/install`: creates the key and shows it once.
+pub async fn install(
+    State(state): State<AppState>,
+    v: Viewer,
+    headers: HeaderMap,
+    Extension(catalog): Extension<Arc<Catalog>>,
+    Path(code): Path<String>,
+    Form(f): Form<InstallForm>,
+) -> Response {
+    let lang = v.lang;
+    if let Err(r) = check_csrf(&v, &f.csrf) {
+        return r;
+    }
+    if !v.person.can_admin_apps {
+        return error_page(
+            Some(&v),
+            lang,
+            StatusCode::FORBIDDEN,
+            lang.t(
+                "Il vous manque la permission « Administration des applications ».",
+                "You lack the permission “Administration des applications”.",
+            ),
+        );
+    }
+    let Some(a) = catalog.get(&code) else {
+        return error_page(
+            Some(&v),
+            lang,
+            StatusCode::NOT_FOUND,
+            lang.t(
+                "Cette application n'est pas au catalogue.",
+                "This app is not in the catalog.",
+            ),
+        );
+    };
+    let Some(base) = v.bases.iter().find(|b| b.name.as_str() == f.base) else {
+        return error_page(
+            Some(&v),
+            lang,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            lang.t("Choisissez une base existante.", "Choose an existing base."),
+        );
+    };
+    let contact = match Email::parse(&f.contact) {
+        Ok(c) => c,
+        Err(e) => return error_page(Some(&v), lang, StatusCode::UNPROCESSABLE_ENTITY, &e.message),
+    };
+    match state.store.list_installations(base.id).await {
+        Ok(list) if list.iter().any(|i| i.app == a.code) => {
+            return error_page(
+                Some(&v),
+                lang,
+                StatusCode::CONFLICT,
+                &format!(
+                    "{} {} {}.",
+                    a.name,
+                    lang.t(
+                        "est déjà installée sur la base",
+                        "is already installed on base"
+                    ),
+                    base.name
+                ),
+            );
+        }
+        Ok(_) => {}
+        Err(e) => return internal(&v, e),
+    }
+    let role: Role = match a.role() {
+        Ok(r) => r,
+        Err(e) => return internal(&v, e),
+    };
+    let name = Name::parse("name", &a.name)
+        .unwrap_or_else(|_| Name::parse("name", &a.code).expect("codes are names"));
+    let (key, secret) = match make_key(
+        &state.store,
+        base.id,
+        name,
+        contact.clone(),
+        KeyUsage::ThirdParty,
+        role,
+    )
+    .await
+    {
+        Ok(k) => k,
+        Err(e) => return internal(&v, e),
+    };
+    if let Err(e) = state
+        .store
+        .create_installation(base.id, &a.code, key.id, &contact, v.person.id)
+        .await
+    {
+        let _ = state.store.revoke_api_key(key.id).await;
+        return match e {
+            relais_store::StoreError::Conflict { message, .. } => {
+                error_page(Some(&v), lang, StatusCode::CONFLICT, &message)
+            }
+            other => internal(&v, other),
+        };
+    }
+    let url = base_url(&headers);
+    page(Some(&v), lang, &format!("{} {}", a.name, lang.t("est installée", "is installed")), html! {
+        p.ok { (lang.t("La clé API a été créée sur la base ", "The API key was created on base ")) strong { (base.name) } ". "
+            (lang.t("Elle ne sera plus jamais affichée : copiez-la maintenant.", "It will never be shown again: copy it now.")) }
+        p { (lang.t("URL de la base", "Base URL")) " : " code id="base-url" { (url) } }
+        p { (lang.t("Clé API", "API key")) " : " code.secret id="api-key" { (secret) } " "
+            button type="button" id="copy" onclick="navigator.clipboard.writeText(document.getElementById('api-key').textContent).then(()=>{this.textContent='✓'})" { (lang.t("Copier", "Copy")) } }
+        h2 { (lang.t("À faire chez l'éditeur", "To do at the partner")) }
+        ol { @for s in pick(lang, &a.steps.partner_fr, &a.steps.partner_en) { li { (s) } } }
+        p { a href="/installed" { (lang.t("Applications installées", "Installed apps")) } }
+    }).into_response()
+}
+
+/// `GET /installed`: the apps installed on the base.
+pub async fn installed(
+    State(state): State<AppState>,
+    v: Viewer,
+    Extension(catalog): Extension<Arc<Catalog>>,
+) -> Response {
+    let lang = v.lang;
+    let list = match state.store.list_installations(v.base.id).await {
+        Ok(l) => l,
+        Err(e) => return internal(&v, e),
+    };
+    let people: HashMap<i64, String> = state
+        .store
+        .list_people()
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|p| (p.id, p.name.to_string()))
+        .collect();
+    let mut rows = Vec::new();
+    for i in list {
+        let key = state.store.get_api_key(i.key_id).await.ok();
+        rows.push((i, key));
+    }
+    page(Some(&v), lang, lang.t("Applications installées", "Installed apps"), html! {
+        @if rows.is_empty() { p.muted { (lang.t("Aucune application installée sur cette base.", "No app installed on this base.")) " " a href="/integrations" { (lang.t("Parcourir le catalogue", "Browse the catalog")) } } }
+        @else {
+            table id="installations" {
+                thead { tr { th { "Application" } th { (lang.t("Installée le", "Installed on")) } th { (lang.t("Par", "By")) } th { (lang.t("Contact technique", "Technical contact")) } th { (lang.t("Dernière utilisation de la clé", "Key last used")) } th {} } }
+                tbody {
+                    @for (i, key) in &rows {
+                        tr data-app=(i.app) {
+                            td { a href={ "/integrations/" (i.app) } { (catalog.get(&i.app).map_or(i.app.as_str(), |a| a.name.as_str())) } }
+                            td { (i.installed_at.format("%Y-%m-%d %H:%M")) }
+                            td { (people.get(&i.installed_by).map_or("?", String::as_str)) }
+                            td { (i.contact) }
+                            td { (key.as_ref().and_then(|k| k.last_used_at).map_or_else(|| lang.t("jamais", "never").to_owned(), |t| t.format("%Y-%m-%d %H:%M").to_string())) }
+                            td {
+                                @if v.person.can_admin_apps {
+                                    form.inline method="post" action={ "/installed/" (i.id) "/uninstall" } {
+                                        input type="hidden" name="csrf" value=(v.csrf);
+                                        button type="submit" class="uninstall" { (lang.t("Désinstaller", "Uninstall")) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            p.muted { (lang.t("Désinstaller révoque la clé API de l'application.", "Uninstalling revokes the app's API key.")) }
+        }
+    }).into_response()
+}
+
+/// `POST /installed/{id}/uninstall`.
+pub async fn uninstall(
+    State(state): State<AppState>,
+    v: Viewer,
+    Path(id): Path<i64>,
+    Form(f): Form<CsrfForm>,
+) -> Response {
+    if let Err(r) = check_csrf(&v, &f.csrf) {
+        return r;
+    }
+    if !v.person.can_admin_apps {
+        return error_page(
+            Some(&v),
+            v.lang,
+            StatusCode::FORBIDDEN,
+            v.lang.t(
+                "Il vous manque la permission « Administration des applications ».",
+                "You lack the permission “Administration des applications”.",
+            ),
+        );
+    }
+    match state.store.uninstall(v.base.id, id).await {
+        Ok(_) => redirect("/installed", Vec::new()),
+        Err(relais_store::StoreError::NotFound { .. }) => error_page(
+            Some(&v),
+            v.lang,
+            StatusCode::NOT_FOUND,
+            v.lang.t(
+                "Cette installation n'existe pas sur cette base.",
+                "This installation does not exist on this base.",
+            ),
+        ),
+        Err(e) => internal(&v, e),
+    }
+}
+
+fn require_keys(v: &Viewer) -> Result<(), Response> {
+    if v.person.can_manage_keys {
+        Ok(())
+    } else {
+        Err(error_page(
+            Some(v),
+            v.lang,
+            StatusCode::FORBIDDEN,
+            v.lang.t(
+                "Il vous manque la permission « Gestion des rôles et des clés API ».",
+                "You lack the permission “Gestion des rôles et des clés API”.",
+            ),
+        ))
+    }
+}
+
+const GRANT_CHOICES: &[&str] = &[
+    "personnel-file",
+    "future-employees",
+    "former-employees",
+    "write-employees",
+    "absences",
+    "absence-requests",
+    "expenses",
+    "organisation",
+    "all",
+];
+
+async fn keys_page(state: &AppState, v: &Viewer, message: Option<Markup>) -> Response {
+    let lang = v.lang;
+    let keys = match state.store.list_api_keys(v.base.id).await {
+        Ok(k) => k,
+        Err(e) => return internal(v, e),
+    };
+    page(Some(v), lang, lang.t("Clés API", "API keys"), html! {
+        @if let Some(m) = message { (m) }
+        table id="keys" {
+            thead { tr { th { "#" } th { (lang.t("Nom", "Name")) } th { (lang.t("Contact", "Contact")) } th { (lang.t("Usage", "Usage")) } th { (lang.t("Droits", "Grants")) } th { (lang.t("Dernière utilisation", "Last use")) } th {} } }
+            tbody {
+                @for k in &keys {
+                    tr data-key=(k.id) {
+                        td { a href={ "/keys/" (k.id) } { (k.id) } }
+                        td { (k.name) }
+                        td { (k.contact) }
+                        td { (k.usage.as_str()) }
+                        td { @for c in k.role.codes() { code { (c) } " " } }
+                        td { (k.last_used_at.map_or_else(|| lang.t("jamais", "never").to_owned(), |t| t.format("%Y-%m-%d %H:%M").to_string())) }
+                        td {
+                            @if k.revoked_at.is_some() { span.muted { (lang.t("révoquée", "revoked")) } }
+                            @else {
+                                form.inline method="post" action={ "/keys/" (k.id) "/revoke" } {
+                                    input type="hidden" name="csrf" value=(v.csrf);
+                                    button type="submit" { (lang.t("Révoquer", "Revoke")) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        h2 { (lang.t("Créer une clé", "Create a key")) }
+        form method="post" action="/keys" id="create-key" {
+            input type="hidden" name="csrf" value=(v.csrf);
+            label for="key-name" { (lang.t("Nom", "Name")) } input id="key-name" name="name" required;
+            label for="key-contact" { (lang.t("E-mail du contact technique", "Technical contact e-mail")) } input id="key-contact" name="contact" type="email" required;
+            label for="key-usage" { (lang.t("Usage", "Usage")) }
+            select id="key-usage" name="usage" { option value="internal" { (lang.t("interne", "internal")) } option value="third-party" { (lang.t("éditeur tiers", "third-party publisher")) } }
+            fieldset { legend { (lang.t("Droits", "Grants")) }
+                @for g in GRANT_CHOICES { label { input type="checkbox" name="grant" value=(g); " " (grant_label(g, lang)) " " code { (g) } } }
+                label for="key-extra" { (lang.t("Droits détaillés (un par ligne, ex. personnel-file:fields=firstName+mail)", "Detailed grants (one a line, e.g. personnel-file:fields=firstName+mail)")) }
+                textarea id="key-extra" name="extra" rows="3" cols="60" {}
+            }
+            p { button type="submit" id="create-key-submit" { (lang.t("Créer la clé", "Create the key")) } }
+        }
+    }).into_response()
+}
+
+/// `GET /keys`.
+pub async fn keys(State(state): State<AppState>, v: Viewer) -> Response {
+    if let Err(r) = require_keys(&v) {
+        return r;
+    }
+    keys_page(&state, &v, None).await
+}
+
+/// `POST /keys`: a custom key, from checked grants and detailed ones.
+pub async fn create_key(
+    State(state): State<AppState>,
+    v: Viewer,
+    headers: HeaderMap,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Response {
+    let get = |k: &str| {
+        fields
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    if let Err(r) = check_csrf(&v, &get("csrf")) {
+        return r;
+    }
+    if let Err(r) = require_keys(&v) {
+        return r;
+    }
+    let lang = v.lang;
+    let mut grants: Vec<String> = fields
+        .iter()
+        .filter(|(n, _)| n == "grant")
+        .map(|(_, v)| v.clone())
+        .collect();
+    grants.extend(
+        get("extra")
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_owned),
+    );
+    let parsed = (|| {
+        let name = Name::parse("name", &get("name"))?;
+        let contact = Email::parse(&get("contact"))?;
+        let usage: KeyUsage = get("usage").parse()?;
+        let role = Role::parse(&grants)?;
+        Ok::<_, relais_core::DomainError>((name, contact, usage, role))
+    })();
+    let (name, contact, usage, role) = match parsed {
+        Ok(p) => p,
+        Err(e) => {
+            let msg = html! { p.error id="key-error" { (e.field) " : " (e.message) } };
+            return (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                keys_page(&state, &v, Some(msg)).await,
+            )
+                .into_response();
+        }
+    };
+    match make_key(&state.store, v.base.id, name, contact, usage, role).await {
+        Ok((key, secret)) => {
+            let msg = html! {
+                p.ok { (lang.t("Clé créée ; elle ne sera plus jamais affichée.", "Key created; it will never be shown again.")) }
+                p { (lang.t("URL de la base", "Base URL")) " : " code id="base-url" { (base_url(&headers)) } }
+                p { "#" (key.id) " : " code.secret id="api-key" { (secret) } }
+            };
+            keys_page(&state, &v, Some(msg)).await
+        }
+        Err(e) => internal(&v, e),
+    }
+}
+
+/// `POST /keys/{id}/revoke`.
+pub async fn revoke_key(
+    State(state): State<AppState>,
+    v: Viewer,
+    Path(id): Path<i64>,
+    Form(f): Form<CsrfForm>,
+) -> Response {
+    if let Err(r) = check_csrf(&v, &f.csrf) {
+        return r;
+    }
+    if let Err(r) = require_keys(&v) {
+        return r;
+    }
+    match state.store.get_api_key(id).await {
+        Ok(k) if k.base_id == v.base.id => {}
+        Ok(_) | Err(relais_store::StoreError::NotFound { .. }) => {
+            return error_page(
+                Some(&v),
+                v.lang,
+                StatusCode::NOT_FOUND,
+                v.lang.t(
+                    "Cette clé n'existe pas sur cette base.",
+                    "This key does not exist on this base.",
+                ),
+            )
+        }
+        Err(e) => return internal(&v, e),
+    }
+    match state.store.revoke_api_key(id).await {
+        Ok(_) => redirect("/keys", Vec::new()),
+        Err(e) => internal(&v, e),
+    }
+}
+
+/// `GET /keys/{id}`: the audit trail of one key.
+pub async fn key_audit(State(state): State<AppState>, v: Viewer, Path(id): Path<i64>) -> Response {
+    if let Err(r) = require_keys(&v) {
+        return r;
+    }
+    let lang = v.lang;
+    let key = match state.store.get_api_key(id).await {
+        Ok(k) if k.base_id == v.base.id => k,
+        Ok(_) | Err(relais_store::StoreError::NotFound { .. }) => {
+            return error_page(
+                Some(&v),
+                lang,
+                StatusCode::NOT_FOUND,
+                lang.t(
+                    "Cette clé n'existe pas sur cette base.",
+                    "This key does not exist on this base.",
+                ),
+            )
+        }
+        Err(e) => return internal(&v, e),
+    };
+    let trail = match state.store.list_requests(id, 200).await {
+        Ok(t) => t,
+        Err(e) => return internal(&v, e),
+    };
+    page(Some(&v), lang, &format!("{} · {}", lang.t("Journal de la clé", "Key audit trail"), key.name), html! {
+        p { code { @for c in key.role.codes() { (c) " " } } }
+        table id="audit" {
+            thead { tr { th { (lang.t("Quand", "When")) } th { (lang.t("Requête", "Request")) } th { (lang.t("Statut", "Status")) } th { (lang.t("Collaborateurs renvoyés", "Employee records returned")) } } }
+            tbody { @for r in &trail { tr { td { (r.at.format("%Y-%m-%d %H:%M:%S")) } td { code { (r.method) " " (r.path) } } td.n { (r.status) } td.n { (r.employee_records) } } } }
+        }
+    }).into_response()
+}
+
+/// The French or English version of a piece of content.
+fn pick<'a, T: ?Sized>(lang: Lang, fr: &'a T, en: &'a T) -> &'a T {
+    match lang {
+        Lang::Fr => fr,
+        Lang::En => en,
+    }
+}
