@@ -48,7 +48,7 @@ impl Catalog {
             }
             apps.push(app);
         }
-        apps.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+        apps.sort_by_key(|a| a.name.to_lowercase());
         Ok(Self { apps })
     }
 

@@ -105,12 +105,12 @@ fn internal(v: &Viewer, e: impl std::fmt::Display) -> Response {
     )
 }
 
-/// Every POST form carries the session's CSRF token.
-fn check_csrf(v: &Viewer, sent: &str) -> Result<(), Response> {
+/// Every POST form carries the session's CSRF token: the refusal when it does not.
+fn refuse_csrf(v: &Viewer, sent: &str) -> Option<Response> {
     if !sent.is_empty() && sent == v.csrf {
-        Ok(())
+        None
     } else {
-        Err(error_page(Some(v), v.lang, StatusCode::FORBIDDEN, v.lang.t("Ce formulaire a expiré ou ne vient pas de relais : rechargez la page et recommencez.", "This form has expired or did not come from relais: reload the page and try again.")))
+        Some(error_page(Some(v), v.lang, StatusCode::FORBIDDEN, v.lang.t("Ce formulaire a expiré ou ne vient pas de relais : rechargez la page et recommencez.", "This form has expired or did not come from relais: reload the page and try again.")))
     }
 }
 
@@ -278,10 +278,15 @@ pub async fn login(
             )
         }
     };
-    let Some((person, hash)) = found
-        .filter(|(_, hash)| verify_password(&f.password, hash))
-        .map(|(p, h)| (p, h))
-    else {
+    // An unknown e-mail costs the same hashing as a wrong password.
+    let known = match &found {
+        Some((_, hash)) => verify_password(&f.password, hash),
+        None => {
+            let _ = verify_password(&f.password, DUMMY_HASH);
+            false
+        }
+    };
+    let Some((person, _)) = found.filter(|_| known) else {
         return again(
             StatusCode::UNAUTHORIZED,
             lang.t(
@@ -290,7 +295,6 @@ pub async fn login(
             ),
         );
     };
-    let _ = hash;
     match open_session(&state, &person).await {
         Ok(c) => {
             let next = if f.next.starts_with('/') && !f.next.starts_with("//") {
@@ -318,7 +322,7 @@ pub struct CsrfForm {
 
 /// `POST /logout`.
 pub async fn logout(State(state): State<AppState>, v: Viewer, Form(f): Form<CsrfForm>) -> Response {
-    if let Err(r) = check_csrf(&v, &f.csrf) {
+    if let Some(r) = refuse_csrf(&v, &f.csrf) {
         return r;
     }
     if let Err(e) = state.store.delete_session(&v.token_hash).await {
@@ -550,7 +554,7 @@ pub async fn install(
     Form(f): Form<InstallForm>,
 ) -> Response {
     let lang = v.lang;
-    if let Err(r) = check_csrf(&v, &f.csrf) {
+    if let Some(r) = refuse_csrf(&v, &f.csrf) {
         return r;
     }
     if !v.person.can_admin_apps {
@@ -713,7 +717,7 @@ pub async fn uninstall(
     Path(id): Path<i64>,
     Form(f): Form<CsrfForm>,
 ) -> Response {
-    if let Err(r) = check_csrf(&v, &f.csrf) {
+    if let Some(r) = refuse_csrf(&v, &f.csrf) {
         return r;
     }
     if !v.person.can_admin_apps {
@@ -742,11 +746,12 @@ pub async fn uninstall(
     }
 }
 
-fn require_keys(v: &Viewer) -> Result<(), Response> {
+/// The refusal for people without « Gestion des rôles et des clés API ».
+fn refuse_keys(v: &Viewer) -> Option<Response> {
     if v.person.can_manage_keys {
-        Ok(())
+        None
     } else {
-        Err(error_page(
+        Some(error_page(
             Some(v),
             v.lang,
             StatusCode::FORBIDDEN,
@@ -821,7 +826,7 @@ async fn keys_page(state: &AppState, v: &Viewer, message: Option<Markup>) -> Res
 
 /// `GET /keys`.
 pub async fn keys(State(state): State<AppState>, v: Viewer) -> Response {
-    if let Err(r) = require_keys(&v) {
+    if let Some(r) = refuse_keys(&v) {
         return r;
     }
     keys_page(&state, &v, None).await
@@ -841,10 +846,10 @@ pub async fn create_key(
             .map(|(_, v)| v.clone())
             .unwrap_or_default()
     };
-    if let Err(r) = check_csrf(&v, &get("csrf")) {
+    if let Some(r) = refuse_csrf(&v, &get("csrf")) {
         return r;
     }
-    if let Err(r) = require_keys(&v) {
+    if let Some(r) = refuse_keys(&v) {
         return r;
     }
     let lang = v.lang;
@@ -898,10 +903,10 @@ pub async fn revoke_key(
     Path(id): Path<i64>,
     Form(f): Form<CsrfForm>,
 ) -> Response {
-    if let Err(r) = check_csrf(&v, &f.csrf) {
+    if let Some(r) = refuse_csrf(&v, &f.csrf) {
         return r;
     }
-    if let Err(r) = require_keys(&v) {
+    if let Some(r) = refuse_keys(&v) {
         return r;
     }
     match state.store.get_api_key(id).await {
@@ -927,7 +932,7 @@ pub async fn revoke_key(
 
 /// `GET /keys/{id}`: the audit trail of one key.
 pub async fn key_audit(State(state): State<AppState>, v: Viewer, Path(id): Path<i64>) -> Response {
-    if let Err(r) = require_keys(&v) {
+    if let Some(r) = refuse_keys(&v) {
         return r;
     }
     let lang = v.lang;

@@ -56,6 +56,10 @@ pub fn hash_password(password: &str) -> String {
         .to_string()
 }
 
+/// A real argon2 hash of a password no account has, checked when an e-mail is
+/// unknown so that it costs the same time as a wrong password.
+pub const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$Z46J5jeJpe6mggPNwnv86g$LJDuHFuJyx3xJ/0vnz7my+/+NufgzwvvbLIWPIciFf8";
+
 /// Whether `password` matches an argon2 hash.
 pub fn verify_password(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash).is_ok_and(|h| {
@@ -221,6 +225,10 @@ mod tests {
         assert!(!verify_password("wrong", &h));
         assert!(!verify_password("x", "not a hash"));
         assert_ne!(hash_password("same"), hash_password("same"), "salted");
+        assert!(
+            PasswordHash::new(DUMMY_HASH).is_ok(),
+            "the dummy hash is a real one"
+        );
     }
 
     #[test]
