@@ -1,6 +1,7 @@
 //! The pages and their forms.
 
 use crate::catalog::Catalog;
+use crate::session::DUMMY_HASH;
 use crate::session::{
     cookie, lang_of, open_session, redirect, set_cookie, verify_password, Lang, Viewer,
 };
