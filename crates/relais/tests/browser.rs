@@ -17,13 +17,20 @@ const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 fn relais(dir: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_relais"));
-    cmd.current_dir(dir).env("RELAIS_LOG", "warn").env_remove("RELAIS_DATABASE_URL").env_remove("RELAIS_CONFIG");
+    cmd.current_dir(dir)
+        .env("RELAIS_LOG", "warn")
+        .env_remove("RELAIS_DATABASE_URL")
+        .env_remove("RELAIS_CONFIG");
     cmd
 }
 
 fn ok(dir: &Path, args: &[&str]) -> String {
     let out = relais(dir).args(args).output().unwrap();
-    assert!(out.status.success(), "relais {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "relais {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -47,21 +54,39 @@ impl Browser {
     async fn cmd(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
         let url = format!("{}{path}", self.session);
         let req = self.http.request(method.clone(), &url);
-        let req = if method == reqwest::Method::GET { req } else { req.json(&body) };
+        let req = if method == reqwest::Method::GET {
+            req
+        } else {
+            req.json(&body)
+        };
         let resp: Value = req.send().await.unwrap().json().await.unwrap();
         if let Some(err) = resp["value"].get("error") {
-            panic!("webdriver {method} {path}: {err} {}", resp["value"]["message"]);
+            panic!(
+                "webdriver {method} {path}: {err} {}",
+                resp["value"]["message"]
+            );
         }
         resp["value"].clone()
     }
 
     async fn go(&self, url: &str) {
-        self.cmd(reqwest::Method::POST, "/url", json!({ "url": url })).await;
+        self.cmd(reqwest::Method::POST, "/url", json!({ "url": url }))
+            .await;
     }
 
     async fn find_all(&self, css: &str) -> Vec<String> {
-        let v = self.cmd(reqwest::Method::POST, "/elements", json!({ "using": "css selector", "value": css })).await;
-        v.as_array().unwrap().iter().map(|e| e[ELEMENT].as_str().unwrap().to_owned()).collect()
+        let v = self
+            .cmd(
+                reqwest::Method::POST,
+                "/elements",
+                json!({ "using": "css selector", "value": css }),
+            )
+            .await;
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e[ELEMENT].as_str().unwrap().to_owned())
+            .collect()
     }
 
     async fn find(&self, css: &str) -> String {
@@ -70,43 +95,82 @@ impl Browser {
             if let Some(e) = self.find_all(css).await.into_iter().next() {
                 return e;
             }
-            assert!(Instant::now() < deadline, "no element {css} on {}", self.url().await);
+            assert!(
+                Instant::now() < deadline,
+                "no element {css} on {}",
+                self.url().await
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
 
     async fn click(&self, css: &str) {
         let e = self.find(css).await;
-        self.cmd(reqwest::Method::POST, &format!("/element/{e}/click"), json!({})).await;
+        self.cmd(
+            reqwest::Method::POST,
+            &format!("/element/{e}/click"),
+            json!({}),
+        )
+        .await;
     }
 
     async fn type_in(&self, css: &str, text: &str) {
         let e = self.find(css).await;
-        self.cmd(reqwest::Method::POST, &format!("/element/{e}/clear"), json!({})).await;
-        self.cmd(reqwest::Method::POST, &format!("/element/{e}/value"), json!({ "text": text })).await;
+        self.cmd(
+            reqwest::Method::POST,
+            &format!("/element/{e}/clear"),
+            json!({}),
+        )
+        .await;
+        self.cmd(
+            reqwest::Method::POST,
+            &format!("/element/{e}/value"),
+            json!({ "text": text }),
+        )
+        .await;
     }
 
     async fn text(&self, css: &str) -> String {
         let e = self.find(css).await;
-        self.cmd(reqwest::Method::GET, &format!("/element/{e}/text"), Value::Null).await.as_str().unwrap().to_owned()
+        self.cmd(
+            reqwest::Method::GET,
+            &format!("/element/{e}/text"),
+            Value::Null,
+        )
+        .await
+        .as_str()
+        .unwrap()
+        .to_owned()
     }
 
     /// Waits until the page's URL contains `part` (after a click that navigates).
     async fn wait_url(&self, part: &str) {
         let deadline = Instant::now() + Duration::from_secs(5);
         while !self.url().await.contains(part) {
-            assert!(Instant::now() < deadline, "the page did not reach {part}: {}", self.url().await);
+            assert!(
+                Instant::now() < deadline,
+                "the page did not reach {part}: {}",
+                self.url().await
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
 
     async fn url(&self) -> String {
-        self.cmd(reqwest::Method::GET, "/url", Value::Null).await.as_str().unwrap_or_default().to_owned()
+        self.cmd(reqwest::Method::GET, "/url", Value::Null)
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
     }
 
     async fn screenshot(&self, name: &str) {
-        let png = self.cmd(reqwest::Method::GET, "/screenshot", Value::Null).await;
-        let bytes = base64::engine::general_purpose::STANDARD.decode(png.as_str().unwrap()).unwrap();
+        let png = self
+            .cmd(reqwest::Method::GET, "/screenshot", Value::Null)
+            .await;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(png.as_str().unwrap())
+            .unwrap();
         std::fs::write(self.shots.join(format!("{name}.png")), bytes).unwrap();
     }
 
@@ -124,23 +188,70 @@ async fn install_happypal_in_a_browser() {
         let _ = writeln!(std::io::stderr(), "relais browser tests skipped: RELAIS_TEST_CHROMEDRIVER is not set (install chromium and chromium-driver, then set it to /usr/bin/chromedriver)");
         return;
     };
-    let chromium = std::env::var("RELAIS_TEST_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    let chromium =
+        std::env::var("RELAIS_TEST_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     ok(d, &["base", "create", "production", "--kind", "production"]);
     ok(d, &["base", "create", "test"]);
     ok(d, &["seed", "--employees", "80"]);
     ok(d, &["base", "copy"]);
-    ok(d, &["people", "create", "--email", "admin@relais.test", "--name", "Alice Admin", "--password", "admin-password-1", "--apps-admin", "--keys-admin"]);
-    ok(d, &["people", "create", "--email", "viewer@relais.test", "--name", "Victor Lecteur", "--password", "viewer-password-1"]);
+    ok(
+        d,
+        &[
+            "people",
+            "create",
+            "--email",
+            "admin@relais.test",
+            "--name",
+            "Alice Admin",
+            "--password",
+            "admin-password-1",
+            "--apps-admin",
+            "--keys-admin",
+        ],
+    );
+    ok(
+        d,
+        &[
+            "people",
+            "create",
+            "--email",
+            "viewer@relais.test",
+            "--name",
+            "Victor Lecteur",
+            "--password",
+            "viewer-password-1",
+        ],
+    );
 
-    let mut server = relais(d).args(["serve", "--listen", "127.0.0.1:0"]).stdout(Stdio::piped()).spawn().unwrap();
-    let line = BufReader::new(server.stdout.take().unwrap()).lines().find_map(|l| l.ok().filter(|l| l.contains("http://"))).unwrap();
+    let mut server = relais(d)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let line = BufReader::new(server.stdout.take().unwrap())
+        .lines()
+        .find_map(|l| l.ok().filter(|l| l.contains("http://")))
+        .unwrap();
     let _server = Killed(server);
-    let base = line[line.find("http://").unwrap()..].trim_end_matches('/').to_owned();
+    let base = line[line.find("http://").unwrap()..]
+        .trim_end_matches('/')
+        .to_owned();
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let _driver = Killed(Command::new(&driver).arg(format!("--port={port}")).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap());
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let _driver = Killed(
+        Command::new(&driver)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     let http = reqwest::Client::new();
     let root = format!("http://127.0.0.1:{port}");
     let deadline = Instant::now() + Duration::from_secs(15);
@@ -155,19 +266,36 @@ async fn install_happypal_in_a_browser() {
                  "--disable-background-networking", "--disable-component-update", "--disable-sync", "--window-size=1280,1000",
                  format!("--user-data-dir={}", profile.path().display())]
     } } } });
-    let created: Value = http.post(format!("{root}/session")).json(&caps).send().await.unwrap().json().await.unwrap();
-    let id = created["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no session: {created}")).to_owned();
+    let created: Value = http
+        .post(format!("{root}/session"))
+        .json(&caps)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = created["value"]["sessionId"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no session: {created}"))
+        .to_owned();
     let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
     std::fs::create_dir_all(&shots).unwrap();
-    let b = Browser { http: http.clone(), session: format!("{root}/session/{id}"), shots };
+    let b = Browser {
+        http: http.clone(),
+        session: format!("{root}/session/{id}"),
+        shots,
+    };
 
     // A wrong password is refused on the page.
-    b.sign_in(&base, "admin@relais.test", "not-the-password").await;
+    b.sign_in(&base, "admin@relais.test", "not-the-password")
+        .await;
     b.find("#login-error").await;
     assert!(b.text("#login-error").await.contains("incorrect"));
 
     // Sign in, search the catalog.
-    b.sign_in(&base, "admin@relais.test", "admin-password-1").await;
+    b.sign_in(&base, "admin@relais.test", "admin-password-1")
+        .await;
     b.wait_url("/integrations").await;
     assert_eq!(b.find_all(".card").await.len(), 5);
     b.type_in("#search", "HappyPal").await;
@@ -181,7 +309,9 @@ async fn install_happypal_in_a_browser() {
     b.click("[data-app=happypal] h3 a").await;
     b.wait_url("/integrations/happypal").await;
     assert!(b.text("#flows").await.contains("Date de naissance"));
-    assert!(b.text("#grants").await.contains("personnel-file:fields=firstName+lastName+mail+birthDate+dtContractStart+dtContractEnd"));
+    assert!(b.text("#grants").await.contains(
+        "personnel-file:fields=firstName+lastName+mail+birthDate+dtContractStart+dtContractEnd"
+    ));
     b.screenshot("app").await;
 
     // Install on the test base; the key is shown once.
@@ -196,14 +326,33 @@ async fn install_happypal_in_a_browser() {
 
     // The key reads the six HappyPal fields, and identifiers, of the test base, and nothing else.
     let fields = "id,url,name,firstName,lastName,mail,birthDate,dtContractStart,dtContractEnd,jobTitle,login,employeeNumber,department,manager,extendedData";
-    let resp = http.get(format!("{url}/api/v3/users?fields={fields}&paging=0,100")).header("Authorization", format!("lucca application={key}")).send().await.unwrap();
+    let resp = http
+        .get(format!("{url}/api/v3/users?fields={fields}&paging=0,100"))
+        .header("Authorization", format!("lucca application={key}"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 200);
     let body: Value = resp.json().await.unwrap();
-    let allowed = ["id", "url", "firstName", "lastName", "mail", "birthDate", "dtContractStart", "dtContractEnd"];
+    let allowed = [
+        "id",
+        "url",
+        "firstName",
+        "lastName",
+        "mail",
+        "birthDate",
+        "dtContractStart",
+        "dtContractEnd",
+    ];
     let items = body["data"]["items"].as_array().unwrap();
     assert!(!items.is_empty());
     for item in items {
-        let keys: Vec<&str> = item.as_object().unwrap().keys().map(String::as_str).collect();
+        let keys: Vec<&str> = item
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
         assert!(keys.iter().all(|k| allowed.contains(k)), "{keys:?}");
         for f in &allowed[2..] {
             assert!(keys.contains(f), "{f} missing in {keys:?}");
@@ -223,11 +372,19 @@ async fn install_happypal_in_a_browser() {
     b.click("tr[data-app=happypal] button.uninstall").await;
     let deadline = Instant::now() + Duration::from_secs(5);
     while !b.find_all("tr[data-app=happypal]").await.is_empty() {
-        assert!(Instant::now() < deadline, "the installation is still listed");
+        assert!(
+            Instant::now() < deadline,
+            "the installation is still listed"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(b.find_all("tr[data-app=happypal]").await.is_empty());
-    let resp = http.get(format!("{url}/api/v3/users")).header("Authorization", format!("lucca application={key}")).send().await.unwrap();
+    let resp = http
+        .get(format!("{url}/api/v3/users"))
+        .header("Authorization", format!("lucca application={key}"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 401);
 
     // API keys page.
@@ -238,12 +395,16 @@ async fn install_happypal_in_a_browser() {
     // Someone without « Administration des applications » sees why, not the button.
     b.click("header form button[type=submit]").await;
     b.wait_url("/login").await;
-    b.sign_in(&base, "viewer@relais.test", "viewer-password-1").await;
+    b.sign_in(&base, "viewer@relais.test", "viewer-password-1")
+        .await;
     b.wait_url("/integrations").await;
     b.go(&format!("{base}/integrations/semana")).await;
     assert!(b.find_all("#install-form").await.is_empty());
     let why = b.text("#missing-permission").await;
-    assert!(why.contains("Administration des applications") && why.contains("admin@relais.test"), "{why}");
+    assert!(
+        why.contains("Administration des applications") && why.contains("admin@relais.test"),
+        "{why}"
+    );
     b.screenshot("no-permission").await;
 
     let _ = http.delete(format!("{root}/session/{id}")).send().await;

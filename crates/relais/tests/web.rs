@@ -1,0 +1,428 @@
+//! The admin pages over plain HTTP: sign-in, sessions, CSRF, and every bad
+//! input of the install and key forms, against a real `relais serve`.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+fn relais(dir: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_relais"));
+    cmd.current_dir(dir)
+        .env("RELAIS_LOG", "warn")
+        .env_remove("RELAIS_DATABASE_URL")
+        .env_remove("RELAIS_CONFIG")
+        .env_remove("RELAIS_INTEGRATIONS");
+    cmd
+}
+
+fn ok(dir: &Path, args: &[&str]) -> String {
+    let out = relais(dir).args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "relais {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+struct Server(Child, String);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn serve(dir: &Path) -> Server {
+    let mut child = relais(dir)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = child.stdout.take().unwrap();
+    let mut server = Server(child, String::new());
+    let line = BufReader::new(out)
+        .lines()
+        .find_map(|l| l.ok().filter(|l| l.contains("http://")))
+        .unwrap();
+    server.1 = line[line.find("http://").unwrap()..]
+        .trim_end_matches('/')
+        .to_owned();
+    server
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+fn set_cookie(resp: &reqwest::Response, name: &str) -> Option<String> {
+    resp.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| {
+            let (pair, _) = v.split_once(';')?;
+            let (k, val) = pair.split_once('=')?;
+            (k == name).then(|| val.to_owned())
+        })
+}
+
+fn hidden(html: &str, name: &str) -> String {
+    let at = html
+        .find(&format!("name=\"{name}\" value=\""))
+        .unwrap_or_else(|| panic!("no {name} in the page"));
+    let rest = &html[at + name.len() + 15..];
+    rest[..rest.find('"').unwrap()].to_owned()
+}
+
+/// Signs in; returns the session cookie header value.
+async fn sign_in(
+    c: &reqwest::Client,
+    url: &str,
+    email: &str,
+    password: &str,
+) -> Result<String, u16> {
+    let page = c.get(format!("{url}/login")).send().await.unwrap();
+    let login_cookie = set_cookie(&page, "relais_login").unwrap();
+    let html = page.text().await.unwrap();
+    let token = hidden(&html, "csrf");
+    let resp = c
+        .post(format!("{url}/login"))
+        .header("cookie", format!("relais_login={login_cookie}"))
+        .form(&[
+            ("csrf", token.as_str()),
+            ("next", "/integrations"),
+            ("email", email),
+            ("password", password),
+        ])
+        .send()
+        .await
+        .unwrap();
+    match set_cookie(&resp, "relais_session") {
+        Some(s) if !s.is_empty() => Ok(format!("relais_session={s}")),
+        _ => Err(resp.status().as_u16()),
+    }
+}
+
+#[tokio::test]
+async fn pages_refuse_bad_input_and_change_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(d, &["base", "create", "production", "--kind", "production"]);
+    ok(d, &["seed", "--employees", "20"]);
+    ok(
+        d,
+        &[
+            "people",
+            "create",
+            "--email",
+            "admin@relais.test",
+            "--name",
+            "Alice",
+            "--password",
+            "admin-password-1",
+            "--apps-admin",
+            "--keys-admin",
+        ],
+    );
+    ok(
+        d,
+        &[
+            "people",
+            "create",
+            "--email",
+            "reader@relais.test",
+            "--name",
+            "Rita",
+            "--password",
+            "reader-password-1",
+        ],
+    );
+    let server = serve(d);
+    let url = &server.1;
+    let c = client();
+
+    // Pages need a session; an unknown or expired one sends back to sign-in, saying so.
+    let r = c.get(format!("{url}/integrations")).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    assert!(r.headers()["location"]
+        .to_str()
+        .unwrap()
+        .starts_with("/login?next=/integrations"));
+    let r = c
+        .get(format!("{url}/keys"))
+        .header("cookie", "relais_session=stale")
+        .send()
+        .await
+        .unwrap();
+    assert!(r.headers()["location"]
+        .to_str()
+        .unwrap()
+        .contains("expired=1"));
+    let expired = c
+        .get(format!("{url}/login?expired=1"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(expired.contains("session a expiré"));
+
+    assert_eq!(
+        sign_in(&c, url, "admin@relais.test", "wrong-password").await,
+        Err(401)
+    );
+    assert_eq!(
+        sign_in(&c, url, "nobody@relais.test", "admin-password-1").await,
+        Err(401)
+    );
+    let admin = sign_in(&c, url, "ADMIN@relais.test", "admin-password-1")
+        .await
+        .expect("e-mails ignore case");
+
+    // The app page, and its install form.
+    let page = c
+        .get(format!("{url}/integrations/happypal"))
+        .header("cookie", &admin)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = hidden(&page, "csrf");
+    let install = |cookie: String, form: Vec<(&'static str, String)>| {
+        let c = c.clone();
+        let url = url.clone();
+        async move {
+            c.post(format!("{url}/integrations/happypal/install"))
+                .header("cookie", cookie)
+                .form(&form)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let r = install(
+        admin.clone(),
+        vec![
+            ("contact", "tech@happypal.fr".into()),
+            ("base", "production".into()),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), 403, "no CSRF token");
+    let r = install(
+        admin.clone(),
+        vec![
+            ("csrf", "forged".into()),
+            ("contact", "tech@happypal.fr".into()),
+            ("base", "production".into()),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), 403, "a wrong CSRF token");
+    let r = install(
+        admin.clone(),
+        vec![
+            ("csrf", csrf.clone()),
+            ("contact", "not an e-mail".into()),
+            ("base", "production".into()),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("not an e-mail address"));
+    let r = install(
+        admin.clone(),
+        vec![
+            ("csrf", csrf.clone()),
+            ("contact", "tech@happypal.fr".into()),
+            ("base", "nowhere".into()),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), 422);
+    assert!(
+        !ok(d, &["keys", "list"]).contains("HappyPal"),
+        "refused installs created no key"
+    );
+    let r = install(
+        admin.clone(),
+        vec![
+            ("csrf", csrf.clone()),
+            ("contact", "tech@happypal.fr".into()),
+            ("base", "production".into()),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().contains("id=\"api-key\""));
+    let r = install(
+        admin.clone(),
+        vec![
+            ("csrf", csrf.clone()),
+            ("contact", "tech@happypal.fr".into()),
+            ("base", "production".into()),
+        ],
+    )
+    .await;
+    assert_eq!(
+        r.status(),
+        409,
+        "a second install of the same app on the same base"
+    );
+    assert_eq!(
+        ok(d, &["keys", "list"]).matches("HappyPal").count(),
+        1,
+        "the refused second install left no key"
+    );
+
+    // Someone without the permissions: no install, no keys.
+    let reader = sign_in(&c, url, "reader@relais.test", "reader-password-1")
+        .await
+        .unwrap();
+    let page = c
+        .get(format!("{url}/integrations/semana"))
+        .header("cookie", &reader)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!page.contains("install-form") && page.contains("Administration des applications"));
+    let reader_csrf = hidden(&page, "csrf");
+    let r = c
+        .post(format!("{url}/integrations/semana/install"))
+        .header("cookie", &reader)
+        .form(&[
+            ("csrf", reader_csrf.as_str()),
+            ("contact", "a@b.fr"),
+            ("base", "production"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert_eq!(
+        c.get(format!("{url}/keys"))
+            .header("cookie", &reader)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+
+    // Custom keys: a bad grant is named and creates nothing.
+    let r = c
+        .post(format!("{url}/keys"))
+        .header("cookie", &admin)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("name", "Script"),
+            ("contact", "it@relais.test"),
+            ("usage", "internal"),
+            ("extra", "read-all"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let body = r.text().await.unwrap();
+    assert!(
+        body.contains("read-all") && body.contains("is not a grant"),
+        "the page names the bad grant"
+    );
+    assert!(!ok(d, &["keys", "list"]).contains("Script"));
+    let r = c
+        .post(format!("{url}/keys"))
+        .header("cookie", &admin)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("name", "Script"),
+            ("contact", "it@relais.test"),
+            ("usage", "internal"),
+            ("grant", "organisation"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().contains("id=\"api-key\""));
+    assert!(ok(d, &["keys", "list"]).contains("Script"));
+
+    // English on request.
+    let r = c
+        .get(format!("{url}/lang?to=en"))
+        .header("cookie", &admin)
+        .send()
+        .await
+        .unwrap();
+    let lang = set_cookie(&r, "relais_lang").unwrap();
+    let page = c
+        .get(format!("{url}/integrations"))
+        .header("cookie", format!("{admin}; relais_lang={lang}"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Installed apps") && page.contains("Developed by"));
+
+    // Signing out closes the session.
+    let r = c
+        .post(format!("{url}/logout"))
+        .header("cookie", &admin)
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let r = c
+        .get(format!("{url}/integrations"))
+        .header("cookie", &admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+}
+
+#[test]
+fn a_manifest_with_an_unknown_grant_stops_the_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let apps = d.join("apps");
+    std::fs::create_dir_all(&apps).unwrap();
+    let shipped = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../integrations/happypal.toml"),
+    )
+    .unwrap();
+    std::fs::File::create(apps.join("happypal.toml"))
+        .unwrap()
+        .write_all(
+            shipped
+                .replace("personnel-file:fields=", "personel-file:fields=")
+                .as_bytes(),
+        )
+        .unwrap();
+    let out = relais(d)
+        .args(["--integrations", "apps", "serve", "--listen", "127.0.0.1:0"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("happypal.toml") && err.contains("'personel-file' is not a grant"),
+        "{err}"
+    );
+    assert!(!d.join("relais-data").exists(), "nothing was created");
+}
