@@ -689,6 +689,26 @@ fn employee_data(
     })
 }
 
+/// Every field of one employee that the key may read, as written answers show it.
+async fn full_user(
+    state: &AppState,
+    caller: &Caller,
+    headers: &HeaderMap,
+    e: &Employee,
+) -> Result<Value, ApiError> {
+    let tree = FieldTree::of(STANDARD_FIELDS).with("extendedData");
+    let ctx = UserContext::load(
+        &state.store,
+        caller.base(),
+        caller.role(),
+        headers,
+        std::slice::from_ref(e),
+        &tree,
+    )
+    .await?;
+    Ok(ctx.user(e, &tree))
+}
+
 fn author(caller: &Caller) -> Author {
     Author {
         name: caller.key.name.to_string(),
@@ -721,18 +741,9 @@ async fn create(
         .create_employee(caller.base(), &data, &author(&caller))
         .await?;
     state.counts.invalidate(caller.base());
-    let tree = FieldTree::of(STANDARD_FIELDS).with("extendedData");
-    let ctx = UserContext::load(
-        &state.store,
-        caller.base(),
-        caller.role(),
-        &headers,
-        std::slice::from_ref(&e),
-        &tree,
-    )
-    .await?;
+    let json = full_user(&state, &caller, &headers, &e).await?;
     Ok(with_employee_records(
-        (StatusCode::CREATED, v3_item(ctx.user(&e, &tree))).into_response(),
+        (StatusCode::CREATED, v3_item(json)).into_response(),
         1,
     ))
 }
@@ -754,15 +765,6 @@ async fn update(
         .update_employee(caller.base(), current.id, &data, &author(&caller))
         .await?;
     state.counts.invalidate(caller.base());
-    let tree = FieldTree::of(STANDARD_FIELDS).with("extendedData");
-    let ctx = UserContext::load(
-        &state.store,
-        caller.base(),
-        caller.role(),
-        &headers,
-        std::slice::from_ref(&e),
-        &tree,
-    )
-    .await?;
-    Ok(with_employee_records(v3_item(ctx.user(&e, &tree)), 1))
+    let json = full_user(&state, &caller, &headers, &e).await?;
+    Ok(with_employee_records(v3_item(json), 1))
 }
