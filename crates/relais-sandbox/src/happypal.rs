@@ -1,0 +1,334 @@
+//! A local HappyPal: the benefits platform's employee directory.
+//!
+//! HappyPal publishes no API, so relais defines the exchange and this
+//! simulator serves it:
+//!
+//! | request | answer |
+//! |---|---|
+//! | `GET /api/v1/employees?page=1&per_page=100` | `{"items": [profile…], "total": N}` |
+//! | `PUT /api/v1/employees/{external_id}` with `{first_name, last_name, email, birth_date, contract_start, contract_end}` | the profile; creates it, or links the profile with the same e-mail (any case), or updates it |
+//! | `DELETE /api/v1/employees/{external_id}` | 204, or 404 |
+//!
+//! Every call needs `Authorization: Bearer <token>` (the token the simulator
+//! was started with). A PUT with the same body twice changes nothing the
+//! second time. Tests look inside with `GET /_sim/profiles`, add profiles that
+//! existed before the integration with `POST /_sim/profiles`, and edit one as
+//! a HappyPal user would with `PATCH /_sim/profiles/{id}`.
+
+use crate::sim::{self, FaultState};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, patch, put};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use std::sync::{Arc, Mutex};
+
+/// A HappyPal profile.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Profile {
+    /// HappyPal's own identifier.
+    pub id: u64,
+    /// The HR base's identifier, once synced or linked.
+    pub external_id: Option<String>,
+    /// First name.
+    pub first_name: String,
+    /// Last name.
+    pub last_name: String,
+    /// Work e-mail.
+    pub email: String,
+    /// Birth date, `YYYY-MM-DD`.
+    pub birth_date: Option<String>,
+    /// Contract start, `YYYY-MM-DD`.
+    pub contract_start: Option<String>,
+    /// Contract end, `YYYY-MM-DD`.
+    pub contract_end: Option<String>,
+    /// Whether an existing profile was linked to the HR base (shown with the HR base's logo).
+    pub linked: bool,
+    /// Profile updates received.
+    pub updates: u32,
+}
+
+/// The body of a PUT.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileData {
+    /// First name.
+    pub first_name: String,
+    /// Last name.
+    pub last_name: String,
+    /// Work e-mail.
+    pub email: String,
+    /// Birth date.
+    pub birth_date: Option<String>,
+    /// Contract start.
+    pub contract_start: Option<String>,
+    /// Contract end.
+    pub contract_end: Option<String>,
+}
+
+#[derive(Debug, Default)]
+struct Directory {
+    profiles: Vec<Profile>,
+    next_id: u64,
+}
+
+struct Sim {
+    token: String,
+    directory: Mutex<Directory>,
+}
+
+type Shared = Arc<Sim>;
+
+fn authorised(sim: &Sim, headers: &HeaderMap) -> Result<(), Response> {
+    let ok = headers
+        .get("authorization")
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| h.strip_prefix("Bearer "))
+        .is_some_and(|t| t == sim.token);
+    if ok {
+        Ok(())
+    } else {
+        Err((
+            StatusCode::UNAUTHORIZED,
+            Json(json!({ "error": "invalid or missing token" })),
+        )
+            .into_response())
+    }
+}
+
+fn directory(sim: &Sim) -> std::sync::MutexGuard<'_, Directory> {
+    sim.directory.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+#[derive(Deserialize)]
+struct PageQuery {
+    page: Option<usize>,
+    per_page: Option<usize>,
+}
+
+async fn list(
+    State(sim): State<Shared>,
+    headers: HeaderMap,
+    Query(q): Query<PageQuery>,
+) -> Response {
+    if let Err(r) = authorised(&sim, &headers) {
+        return r;
+    }
+    let per_page = q.per_page.unwrap_or(100).clamp(1, 500);
+    let page = q.page.unwrap_or(1).max(1);
+    let dir = directory(&sim);
+    let items: Vec<&Profile> = dir
+        .profiles
+        .iter()
+        .skip((page - 1) * per_page)
+        .take(per_page)
+        .collect();
+    Json(json!({ "items": items, "total": dir.profiles.len() })).into_response()
+}
+
+fn valid(data: &ProfileData) -> Result<(), String> {
+    if data.first_name.trim().is_empty() || data.last_name.trim().is_empty() {
+        return Err("first_name and last_name are required".into());
+    }
+    if !data.email.contains('@') {
+        return Err(format!("'{}' is not an e-mail address", data.email));
+    }
+    for d in [&data.birth_date, &data.contract_start, &data.contract_end]
+        .into_iter()
+        .flatten()
+    {
+        if chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").is_err() {
+            return Err(format!("'{d}' is not a date YYYY-MM-DD"));
+        }
+    }
+    Ok(())
+}
+
+async fn upsert(
+    State(sim): State<Shared>,
+    headers: HeaderMap,
+    Path(external_id): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    if let Err(r) = authorised(&sim, &headers) {
+        return r;
+    }
+    let data: ProfileData = match serde_json::from_slice(&body) {
+        Ok(d) => d,
+        Err(e) => {
+            return (
+                StatusCode::BAD_REQUEST,
+                Json(json!({ "error": e.to_string() })),
+            )
+                .into_response()
+        }
+    };
+    if let Err(e) = valid(&data) {
+        return (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Json(json!({ "error": e })),
+        )
+            .into_response();
+    }
+    let mut dir = directory(&sim);
+    let apply = |p: &mut Profile| {
+        let changed = p.first_name != data.first_name
+            || p.last_name != data.last_name
+            || p.email != data.email
+            || p.birth_date != data.birth_date
+            || p.contract_start != data.contract_start
+            || p.contract_end != data.contract_end;
+        if changed {
+            p.first_name = data.first_name.clone();
+            p.last_name = data.last_name.clone();
+            p.email = data.email.clone();
+            p.birth_date = data.birth_date.clone();
+            p.contract_start = data.contract_start.clone();
+            p.contract_end = data.contract_end.clone();
+            p.updates += 1;
+        }
+    };
+    if let Some(p) = dir
+        .profiles
+        .iter_mut()
+        .find(|p| p.external_id.as_deref() == Some(external_id.as_str()))
+    {
+        apply(p);
+        return Json(p.clone()).into_response();
+    }
+    let email = data.email.to_lowercase();
+    if let Some(p) = dir
+        .profiles
+        .iter_mut()
+        .find(|p| p.external_id.is_none() && p.email.to_lowercase() == email)
+    {
+        p.external_id = Some(external_id);
+        p.linked = true;
+        apply(p);
+        return Json(p.clone()).into_response();
+    }
+    dir.next_id += 1;
+    let mut p = Profile {
+        id: dir.next_id,
+        external_id: Some(external_id),
+        first_name: String::new(),
+        last_name: String::new(),
+        email: String::new(),
+        birth_date: None,
+        contract_start: None,
+        contract_end: None,
+        linked: false,
+        updates: 0,
+    };
+    apply(&mut p);
+    p.updates = 0;
+    dir.profiles.push(p.clone());
+    (StatusCode::CREATED, Json(p)).into_response()
+}
+
+async fn remove(
+    State(sim): State<Shared>,
+    headers: HeaderMap,
+    Path(external_id): Path<String>,
+) -> Response {
+    if let Err(r) = authorised(&sim, &headers) {
+        return r;
+    }
+    let mut dir = directory(&sim);
+    let before = dir.profiles.len();
+    dir.profiles
+        .retain(|p| p.external_id.as_deref() != Some(external_id.as_str()));
+    if dir.profiles.len() < before {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        (
+            StatusCode::NOT_FOUND,
+            Json(json!({ "error": format!("no profile {external_id}") })),
+        )
+            .into_response()
+    }
+}
+
+async fn sim_profiles(State(sim): State<Shared>) -> Json<Vec<Profile>> {
+    Json(directory(&sim).profiles.clone())
+}
+
+async fn sim_add(State(sim): State<Shared>, Json(data): Json<ProfileData>) -> Response {
+    let mut dir = directory(&sim);
+    dir.next_id += 1;
+    let p = Profile {
+        id: dir.next_id,
+        external_id: None,
+        first_name: data.first_name,
+        last_name: data.last_name,
+        email: data.email,
+        birth_date: data.birth_date,
+        contract_start: data.contract_start,
+        contract_end: data.contract_end,
+        linked: false,
+        updates: 0,
+    };
+    dir.profiles.push(p.clone());
+    (StatusCode::CREATED, Json(p)).into_response()
+}
+
+/// A partial edit, as a HappyPal user would make it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Edit {
+    first_name: Option<String>,
+    last_name: Option<String>,
+    email: Option<String>,
+    birth_date: Option<String>,
+}
+
+async fn sim_edit(
+    State(sim): State<Shared>,
+    Path(id): Path<u64>,
+    Json(edit): Json<Edit>,
+) -> Response {
+    let mut dir = directory(&sim);
+    let Some(p) = dir.profiles.iter_mut().find(|p| p.id == id) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    if let Some(v) = edit.first_name {
+        p.first_name = v;
+    }
+    if let Some(v) = edit.last_name {
+        p.last_name = v;
+    }
+    if let Some(v) = edit.email {
+        p.email = v;
+    }
+    if let Some(v) = edit.birth_date {
+        p.birth_date = Some(v);
+    }
+    Json(p.clone()).into_response()
+}
+
+/// The simulator's routes, answering to `token`, with injectable faults.
+pub fn router(token: &str) -> Router {
+    let faults = Arc::new(FaultState::default());
+    let sim: Shared = Arc::new(Sim {
+        token: token.to_owned(),
+        directory: Mutex::new(Directory::default()),
+    });
+    Router::new()
+        .route("/api/v1/employees", get(list))
+        .route(
+            "/api/v1/employees/{external_id}",
+            put(upsert).delete(remove),
+        )
+        .route("/_sim/profiles", get(sim_profiles).post(sim_add))
+        .route("/_sim/profiles/{id}", patch(sim_edit))
+        .with_state(sim)
+        .merge(sim::control(faults.clone()))
+        .layer(axum::middleware::from_fn_with_state(faults, sim::inject))
+}
+
+/// Starts a HappyPal simulator on `addr` (port 0 picks a free one).
+pub async fn start(addr: std::net::SocketAddr, token: &str) -> std::io::Result<sim::Running> {
+    sim::start(router(token), addr).await
+}

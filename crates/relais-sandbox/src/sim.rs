@@ -1,0 +1,202 @@
+//! What the partner simulators share: injected faults, a request counter,
+//! and starting a simulator on a local port.
+//!
+//! Every simulator answers `GET /_sim/faults` and `PUT /_sim/faults` (a JSON
+//! [`Faults`]) and counts the partner-API requests it served; the `/_sim`
+//! paths themselves are never faulted, so tests can always look inside.
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Faults a simulator injects into its partner API.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Faults {
+    /// Share of requests answered 503, from 0 to 1.
+    pub error_rate: f64,
+    /// Delay added to every answer, in milliseconds.
+    pub slow_ms: u64,
+    /// Requests allowed per window before answers are 429.
+    pub rate_limit: Option<u32>,
+    /// Length of the rate-limit window, in seconds (default 3600).
+    pub rate_window_seconds: Option<u64>,
+    /// Whether every credential is refused (401).
+    pub refuse_credentials: bool,
+}
+
+/// Injected faults and counters of one simulator.
+#[derive(Debug)]
+pub struct FaultState {
+    faults: Mutex<Faults>,
+    rng: Mutex<fastrand::Rng>,
+    window: Mutex<(Instant, u32)>,
+    served: Mutex<u64>,
+}
+
+impl Default for FaultState {
+    fn default() -> Self {
+        Self {
+            faults: Mutex::new(Faults::default()),
+            rng: Mutex::new(fastrand::Rng::with_seed(7)),
+            window: Mutex::new((Instant::now(), 0)),
+            served: Mutex::new(0),
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl FaultState {
+    /// A state starting with `faults` in force.
+    pub fn with(faults: Faults) -> Self {
+        let state = Self::default();
+        state.set(faults);
+        state
+    }
+
+    /// The faults in force.
+    pub fn faults(&self) -> Faults {
+        lock(&self.faults).clone()
+    }
+
+    /// Replaces the faults (and restarts the rate-limit window).
+    pub fn set(&self, faults: Faults) {
+        *lock(&self.faults) = faults;
+        *lock(&self.window) = (Instant::now(), 0);
+    }
+
+    /// Partner-API requests served so far (faulted ones included).
+    pub fn served(&self) -> u64 {
+        *lock(&self.served)
+    }
+
+    /// The fault to answer with, if any.
+    fn decide(&self) -> Option<Response> {
+        *lock(&self.served) += 1;
+        let f = self.faults();
+        if f.refuse_credentials {
+            return Some(
+                (
+                    StatusCode::UNAUTHORIZED,
+                    Json(serde_json::json!({ "error": "invalid credentials" })),
+                )
+                    .into_response(),
+            );
+        }
+        if let Some(limit) = f.rate_limit {
+            let window = Duration::from_secs(f.rate_window_seconds.unwrap_or(3600));
+            let mut w = lock(&self.window);
+            if w.0.elapsed() >= window {
+                *w = (Instant::now(), 0);
+            }
+            w.1 += 1;
+            if w.1 > limit {
+                let wait = window.saturating_sub(w.0.elapsed()).as_secs().max(1);
+                let mut r = (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    Json(serde_json::json!({ "error": "rate limit" })),
+                )
+                    .into_response();
+                r.headers_mut()
+                    .insert("retry-after", HeaderValue::from(wait));
+                return Some(r);
+            }
+        }
+        if f.error_rate > 0.0 && lock(&self.rng).f64() < f.error_rate {
+            return Some(
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    Json(serde_json::json!({ "error": "temporarily unavailable" })),
+                )
+                    .into_response(),
+            );
+        }
+        None
+    }
+}
+
+/// Middleware applying the faults to every path but `/_sim/…`.
+pub async fn inject(
+    State(faults): State<Arc<FaultState>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if request.uri().path().starts_with("/_sim") {
+        return next.run(request).await;
+    }
+    let slow = faults.faults().slow_ms;
+    if slow > 0 {
+        tokio::time::sleep(Duration::from_millis(slow)).await;
+    }
+    match faults.decide() {
+        Some(fault) => fault,
+        None => next.run(request).await,
+    }
+}
+
+/// The `/_sim/faults` and `/_sim/served` routes.
+pub fn control(faults: Arc<FaultState>) -> Router {
+    Router::new()
+        .route(
+            "/_sim/faults",
+            get({
+                let f = faults.clone();
+                move || async move { Json(f.faults()) }
+            })
+            .put({
+                let f = faults.clone();
+                move |Json(new): Json<Faults>| async move {
+                    f.set(new);
+                    StatusCode::NO_CONTENT
+                }
+            }),
+        )
+        .route(
+            "/_sim/served",
+            get(move || async move { Json(serde_json::json!({ "served": faults.served() })) }),
+        )
+}
+
+/// A simulator listening on a local port.
+#[derive(Debug)]
+pub struct Running {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// Its server task; aborted when dropped.
+    pub task: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    /// `http://addr`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Serves `app` on `addr` (port 0 picks a free one).
+pub async fn start(app: Router, addr: SocketAddr) -> std::io::Result<Running> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let addr = listener.local_addr()?;
+    let task = tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::error!(error = %e, "a simulator stopped");
+        }
+    });
+    Ok(Running { addr, task })
+}

@@ -1,0 +1,389 @@
+//! The partner simulators over HTTP: state, rules, and injected faults.
+
+use relais_sandbox::{happypal, planningpme};
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+
+fn local() -> std::net::SocketAddr {
+    "127.0.0.1:0".parse().unwrap()
+}
+
+#[tokio::test]
+async fn happypal_links_upserts_overwrites_and_deletes() {
+    let sim = happypal::start(local(), "hp-token").await.unwrap();
+    let url = sim.url();
+    let c = reqwest::Client::new();
+    let put = |id: &str, body: Value| {
+        c.put(format!("{url}/api/v1/employees/{id}"))
+            .bearer_auth("hp-token")
+            .json(&body)
+            .send()
+    };
+
+    assert_eq!(
+        c.get(format!("{url}/api/v1/employees"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    assert_eq!(
+        c.get(format!("{url}/api/v1/employees"))
+            .bearer_auth("other")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+
+    // A profile that existed before the integration is linked on its e-mail, not duplicated.
+    c.post(format!("{url}/_sim/profiles")).json(&json!({ "first_name": "Claire", "last_name": "Martin", "email": "Claire.Martin@exemple.fr", "birth_date": null, "contract_start": null, "contract_end": null })).send().await.unwrap();
+    let claire = json!({ "first_name": "Claire", "last_name": "Martin", "email": "claire.martin@exemple.fr", "birth_date": "1990-05-17", "contract_start": "2020-01-06", "contract_end": null });
+    let r = put("7", claire.clone()).await.unwrap();
+    assert_eq!(r.status(), 200);
+    let linked: Value = r.json().await.unwrap();
+    assert_eq!(
+        (linked["linked"].clone(), linked["external_id"].clone()),
+        (json!(true), json!("7"))
+    );
+
+    let hugo = json!({ "first_name": "Hugo", "last_name": "Laurent", "email": "hugo@exemple.fr", "birth_date": null, "contract_start": "2021-03-01", "contract_end": "2026-12-31" });
+    assert_eq!(put("8", hugo.clone()).await.unwrap().status(), 201);
+    let again: Value = put("8", hugo.clone()).await.unwrap().json().await.unwrap();
+    assert_eq!(again["updates"], 0, "the same PUT twice changes nothing");
+    let profiles: Vec<Value> = c
+        .get(format!("{url}/_sim/profiles"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(profiles.len(), 2);
+
+    // A change made in HappyPal is overwritten by the next sync.
+    let id = linked["id"].as_u64().unwrap();
+    c.patch(format!("{url}/_sim/profiles/{id}"))
+        .json(&json!({ "first_name": "Clara" }))
+        .send()
+        .await
+        .unwrap();
+    let restored: Value = put("7", claire).await.unwrap().json().await.unwrap();
+    assert_eq!(restored["first_name"], "Claire");
+    assert_eq!(restored["updates"], 2);
+
+    let page: Value = c
+        .get(format!("{url}/api/v1/employees?page=1&per_page=1"))
+        .bearer_auth("hp-token")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            page["items"].as_array().unwrap().len(),
+            page["total"].clone()
+        ),
+        (1, json!(2))
+    );
+
+    assert_eq!(
+        put("9", json!({ "first_name": "X" }))
+            .await
+            .unwrap()
+            .status(),
+        400
+    );
+    let bad_date = json!({ "first_name": "A", "last_name": "B", "email": "a@b.fr", "birth_date": "17/05/1990", "contract_start": null, "contract_end": null });
+    assert_eq!(put("9", bad_date).await.unwrap().status(), 422);
+
+    assert_eq!(
+        c.delete(format!("{url}/api/v1/employees/8"))
+            .bearer_auth("hp-token")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        204
+    );
+    assert_eq!(
+        c.delete(format!("{url}/api/v1/employees/8"))
+            .bearer_auth("hp-token")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+}
+
+#[tokio::test]
+async fn faults_are_injected_on_demand() {
+    let sim = happypal::start(local(), "t").await.unwrap();
+    let url = sim.url();
+    let c = reqwest::Client::new();
+    let list = || {
+        c.get(format!("{url}/api/v1/employees"))
+            .bearer_auth("t")
+            .send()
+    };
+    let set = |f: Value| c.put(format!("{url}/_sim/faults")).json(&f).send();
+
+    set(json!({ "refuse_credentials": true })).await.unwrap();
+    assert_eq!(list().await.unwrap().status(), 401);
+    set(json!({ "error_rate": 1.0 })).await.unwrap();
+    assert_eq!(list().await.unwrap().status(), 503);
+    set(json!({ "error_rate": 0.5 })).await.unwrap();
+    let mut failures = 0;
+    for _ in 0..40 {
+        if list().await.unwrap().status() == 503 {
+            failures += 1;
+        }
+    }
+    assert!((8..=32).contains(&failures), "about half fail: {failures}");
+    set(json!({ "rate_limit": 2, "rate_window_seconds": 60 }))
+        .await
+        .unwrap();
+    assert_eq!(list().await.unwrap().status(), 200);
+    assert_eq!(list().await.unwrap().status(), 200);
+    let r = list().await.unwrap();
+    assert_eq!(r.status(), 429);
+    let wait: u64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&wait));
+    set(json!({ "slow_ms": 200 })).await.unwrap();
+    let t = Instant::now();
+    assert_eq!(list().await.unwrap().status(), 200);
+    assert!(t.elapsed() >= Duration::from_millis(200));
+    assert_eq!(
+        set(json!({ "colour": "red" })).await.unwrap().status(),
+        422,
+        "unknown fault"
+    );
+    let served: Value = c
+        .get(format!("{url}/_sim/served"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(served["served"].as_u64().unwrap() >= 46);
+}
+
+#[tokio::test]
+async fn planningpme_speaks_its_api() {
+    let sim = planningpme::start(local(), "acme", "app-key", "user-assertion")
+        .await
+        .unwrap();
+    let base = format!("{}/acme", sim.url());
+    let c = reqwest::Client::new();
+    let token_form = |assertion: &str| {
+        vec![
+            ("grant_type", planningpme::GRANT_TYPE.to_owned()),
+            ("assertion", assertion.to_owned()),
+        ]
+    };
+    assert_eq!(
+        c.put(format!("{base}/token"))
+            .form(&token_form("user-assertion"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401,
+        "no app key"
+    );
+    assert_eq!(
+        c.put(format!("{base}/token"))
+            .header("X-APPKEY", "app-key")
+            .form(&token_form("wrong"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    assert_eq!(
+        c.put(format!("{base}/token"))
+            .header("X-APPKEY", "app-key")
+            .form(&[("grant_type", "password"), ("assertion", "user-assertion")])
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        400
+    );
+    let t: Value = c
+        .put(format!("{base}/token"))
+        .header("X-APPKEY", "app-key")
+        .form(&token_form("user-assertion"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = t["access_token"].as_str().unwrap().to_owned();
+    let call = |m: reqwest::Method, path: &str| {
+        c.request(m, format!("{base}/{path}"))
+            .header("X-APPKEY", "app-key")
+            .bearer_auth(&token)
+    };
+
+    assert_eq!(
+        c.get(format!("{base}/api/department"))
+            .header("X-APPKEY", "app-key")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401,
+        "no bearer"
+    );
+    assert_eq!(
+        call(reqwest::Method::PUT, "api/resource/42")
+            .json(&json!({ "label": "Claire Martin", "departmentKey": "12" }))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        422,
+        "unknown department"
+    );
+    assert_eq!(
+        call(reqwest::Method::PUT, "api/department/12")
+            .json(&json!({ "label": "Atelier", "parentKey": null }))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        call(reqwest::Method::PUT, "api/resource/42")
+            .json(&json!({ "label": "Claire Martin", "departmentKey": "12" }))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let leave = |start: &str, end: &str| json!({ "resource": "42", "start": start, "end": end, "label": "Congés payés" });
+    assert_eq!(
+        call(reqwest::Method::PUT, "api/unavailability/lp-1")
+            .json(&leave("2026-03-02 08:00", "2026-03-02T12:00:00"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        422
+    );
+    assert_eq!(
+        call(reqwest::Method::PUT, "api/unavailability/lp-1")
+            .json(&leave("2026-03-02T12:00:00", "2026-03-02T08:00:00"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        422
+    );
+    assert_eq!(
+        call(reqwest::Method::PUT, "api/unavailability/lp-1")
+            .json(&leave("2026-03-02T08:00:00", "2026-03-03T18:00:00"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        call(reqwest::Method::PUT, "api/unavailability/lp-1")
+            .json(&leave("2026-03-02T08:00:00", "2026-03-03T18:00:00"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200,
+        "idempotent"
+    );
+    let listed: Value = call(reqwest::Method::POST, "api/do/list")
+        .json(&json!({ "dateFrom": "2026-03-01", "dateTo": "2026-03-31", "resources": ["42"] }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1);
+    let outside: Value = call(reqwest::Method::POST, "api/do/list")
+        .json(&json!({ "dateFrom": "2026-04-01", "dateTo": "2026-04-30" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(outside["items"].as_array().unwrap().is_empty());
+    assert_eq!(
+        call(reqwest::Method::DELETE, "api/resource/42")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        204
+    );
+    let held: planningpme::Holdings = c
+        .get(format!("{}/_sim/state", sim.url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        held.resources.is_empty() && held.unavailabilities.is_empty(),
+        "a removed resource takes its absences with it"
+    );
+    assert_eq!(held.departments.len(), 1);
+
+    let faults: Value = c
+        .get(format!("{}/_sim/faults", sim.url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        faults["rate_limit"],
+        planningpme::DEFAULT_HOURLY_BUDGET,
+        "2,000 requests an hour by default"
+    );
+    c.put(format!("{}/_sim/faults", sim.url()))
+        .json(&json!({ "rate_limit": 1 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        call(reqwest::Method::GET, "api/department")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let r = call(reqwest::Method::GET, "api/department")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 429);
+    assert!(r.headers().contains_key("retry-after"));
+}
