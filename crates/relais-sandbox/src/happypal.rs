@@ -81,7 +81,8 @@ struct Sim {
 
 type Shared = Arc<Sim>;
 
-fn authorised(sim: &Sim, headers: &HeaderMap) -> Result<(), Response> {
+/// The refusal of a request without the simulator's token.
+fn unauthorised(sim: &Sim, headers: &HeaderMap) -> Option<Response> {
     let ok = headers
         .get("authorization")
         .and_then(|h| h.to_str().ok())
@@ -113,7 +114,7 @@ async fn list(
     headers: HeaderMap,
     Query(q): Query<PageQuery>,
 ) -> Response {
-    if let Err(r) = authorised(&sim, &headers) {
+    if let Some(r) = unauthorised(&sim, &headers) {
         return r;
     }
     let per_page = q.per_page.unwrap_or(100).clamp(1, 500);
@@ -152,7 +153,7 @@ async fn upsert(
     Path(external_id): Path<String>,
     body: axum::body::Bytes,
 ) -> Response {
-    if let Err(r) = authorised(&sim, &headers) {
+    if let Some(r) = unauthorised(&sim, &headers) {
         return r;
     }
     let data: ProfileData = match serde_json::from_slice(&body) {
@@ -233,7 +234,7 @@ async fn remove(
     headers: HeaderMap,
     Path(external_id): Path<String>,
 ) -> Response {
-    if let Err(r) = authorised(&sim, &headers) {
+    if let Some(r) = unauthorised(&sim, &headers) {
         return r;
     }
     let mut dir = directory(&sim);

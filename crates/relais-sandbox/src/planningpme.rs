@@ -142,7 +142,7 @@ async fn token(
     headers: HeaderMap,
     axum::Form(f): axum::Form<TokenForm>,
 ) -> Response {
-    if let Err(r) = check_app_key(&sim, &headers) {
+    if let Some(r) = check_app_key(&sim, &headers) {
         return r;
     }
     if f.grant_type != GRANT_TYPE {
@@ -161,7 +161,7 @@ async fn token(
 }
 
 async fn departments(State(sim): State<Shared>, headers: HeaderMap) -> Response {
-    if let Err(r) = check(&sim, &headers) {
+    if let Some(r) = check(&sim, &headers) {
         return r;
     }
     let held = lock(&sim.held);
@@ -181,7 +181,7 @@ async fn put_department(
     Path(key): Path<String>,
     Json(b): Json<DepartmentBody>,
 ) -> Response {
-    if let Err(r) = check(&sim, &headers) {
+    if let Some(r) = check(&sim, &headers) {
         return r;
     }
     if b.label.trim().is_empty() {
@@ -201,7 +201,7 @@ async fn delete_department(
     headers: HeaderMap,
     Path(key): Path<String>,
 ) -> Response {
-    if let Err(r) = check(&sim, &headers) {
+    if let Some(r) = check(&sim, &headers) {
         return r;
     }
     match lock(&sim.held).departments.remove(&key) {
@@ -211,7 +211,7 @@ async fn delete_department(
 }
 
 async fn resources(State(sim): State<Shared>, headers: HeaderMap) -> Response {
-    if let Err(r) = check(&sim, &headers) {
+    if let Some(r) = check(&sim, &headers) {
         return r;
     }
     let held = lock(&sim.held);
@@ -231,7 +231,7 @@ async fn put_resource(
     Path(number): Path<String>,
     Json(b): Json<ResourceBody>,
 ) -> Response {
-    if let Err(r) = check(&sim, &headers) {
+    if let Some(r) = check(&sim, &headers) {
         return r;
     }
     let mut held = lock(&sim.held);
@@ -257,7 +257,7 @@ async fn delete_resource(
     headers: HeaderMap,
     Path(number): Path<String>,
 ) -> Response {
-    if let Err(r) = check(&sim, &headers) {
+    if let Some(r) = check(&sim, &headers) {
         return r;
     }
     let mut held = lock(&sim.held);
@@ -287,7 +287,7 @@ async fn put_unavailability(
     Path(key): Path<String>,
     Json(b): Json<UnavailabilityBody>,
 ) -> Response {
-    if let Err(r) = check(&sim, &headers) {
+    if let Some(r) = check(&sim, &headers) {
         return r;
     }
     let (Some(start), Some(end)) = (time(&b.start), time(&b.end)) else {
@@ -325,7 +325,7 @@ async fn delete_unavailability(
     headers: HeaderMap,
     Path(key): Path<String>,
 ) -> Response {
-    if let Err(r) = check(&sim, &headers) {
+    if let Some(r) = check(&sim, &headers) {
         return r;
     }
     match lock(&sim.held).unavailabilities.remove(&key) {
@@ -348,7 +348,7 @@ async fn list_tasks(
     headers: HeaderMap,
     Json(b): Json<ListBody>,
 ) -> Response {
-    if let Err(r) = check(&sim, &headers) {
+    if let Some(r) = check(&sim, &headers) {
         return r;
     }
     let day = |raw: &str| {
