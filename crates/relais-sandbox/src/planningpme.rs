@@ -106,25 +106,29 @@ fn refuse(status: StatusCode, message: impl Into<String>) -> Response {
     (status, Json(json!({ "error": message.into() }))).into_response()
 }
 
-fn check_app_key(sim: &Sim, headers: &HeaderMap) -> Result<(), Response> {
+/// The refusal of a request without the app key.
+fn check_app_key(sim: &Sim, headers: &HeaderMap) -> Option<Response> {
     match headers.get("x-appkey").and_then(|h| h.to_str().ok()) {
-        Some(k) if k == sim.app_key => Ok(()),
-        _ => Err(refuse(
+        Some(k) if k == sim.app_key => None,
+        _ => Some(refuse(
             StatusCode::UNAUTHORIZED,
             "missing or unknown X-APPKEY",
         )),
     }
 }
 
-fn check(sim: &Sim, headers: &HeaderMap) -> Result<(), Response> {
-    check_app_key(sim, headers)?;
+/// The refusal of a request without the app key and a valid bearer token.
+fn check(sim: &Sim, headers: &HeaderMap) -> Option<Response> {
+    if let Some(r) = check_app_key(sim, headers) {
+        return Some(r);
+    }
     let token = headers
         .get("authorization")
         .and_then(|h| h.to_str().ok())
         .and_then(|h| h.strip_prefix("Bearer "));
     match token {
-        Some(t) if lock(&sim.tokens).iter().any(|k| k == t) => Ok(()),
-        _ => Err(refuse(
+        Some(t) if lock(&sim.tokens).iter().any(|k| k == t) => None,
+        _ => Some(refuse(
             StatusCode::UNAUTHORIZED,
             "missing or unknown bearer token",
         )),
