@@ -88,15 +88,13 @@ fn unauthorised(sim: &Sim, headers: &HeaderMap) -> Option<Response> {
         .and_then(|h| h.to_str().ok())
         .and_then(|h| h.strip_prefix("Bearer "))
         .is_some_and(|t| t == sim.token);
-    if ok {
-        Ok(())
-    } else {
-        Err((
+    (!ok).then(|| {
+        (
             StatusCode::UNAUTHORIZED,
             Json(json!({ "error": "invalid or missing token" })),
         )
-            .into_response())
-    }
+            .into_response()
+    })
 }
 
 fn directory(sim: &Sim) -> std::sync::MutexGuard<'_, Directory> {
