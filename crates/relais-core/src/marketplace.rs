@@ -5,7 +5,34 @@
 //! frequency, how it is set up, and the grants of the key its installation
 //! creates — the least that lets it work.
 
+use crate::absence::{AbsenceAccount, AbsenceCategory};
 use crate::access::Role;
+
+/// Replaces `categories=` in an absence-requests grant by the matching accounts.
+fn resolve_categories(
+    code: &str,
+    accounts: &[AbsenceAccount],
+) -> Result<String, crate::DomainError> {
+    let Some(rest) = code.strip_prefix("absence-requests:categories=") else {
+        return Ok(code.to_owned());
+    };
+    let categories = rest
+        .split('+')
+        .map(str::parse::<AbsenceCategory>)
+        .collect::<Result<Vec<_>, _>>()?;
+    let ids: Vec<String> = accounts
+        .iter()
+        .filter(|a| a.active && categories.contains(&a.category))
+        .map(|a| a.id.to_string())
+        .collect();
+    if ids.is_empty() {
+        return Err(crate::DomainError::new(
+            "grants",
+            format!("this base has no active absence account of category {rest}, which the app writes to"),
+        ));
+    }
+    Ok(format!("absence-requests:accounts={}", ids.join("+")))
+}
 use serde::{Deserialize, Serialize};
 
 /// A product of the HR base an app concerns.
@@ -189,9 +216,38 @@ impl AppManifest {
         Ok(manifest)
     }
 
-    /// The role of the key an installation creates.
+    /// The role of the key an installation on a base with these absence
+    /// accounts creates. A grant `absence-requests:categories=telework` in a
+    /// manifest becomes `absence-requests:accounts=<ids>` with the base's
+    /// active accounts of those categories.
+    pub fn role_for(&self, accounts: &[AbsenceAccount]) -> Result<Role, crate::DomainError> {
+        let codes = self
+            .grants
+            .iter()
+            .map(|g| resolve_categories(g, accounts))
+            .collect::<Result<Vec<_>, _>>()?;
+        Role::parse(&codes)
+    }
+
+    /// The role on a base holding one account of every category (to check a manifest).
     pub fn role(&self) -> Result<Role, crate::DomainError> {
-        Role::parse(&self.grants)
+        let now = crate::now();
+        let every: Vec<AbsenceAccount> = AbsenceCategory::ALL
+            .iter()
+            .enumerate()
+            .map(|(i, c)| AbsenceAccount {
+                base_id: crate::ids::BaseId(0),
+                id: crate::ids::AbsenceAccountId(i as i64 + 1),
+                name: crate::org::Name::parse("name", c.as_str())
+                    .expect("category codes are names"),
+                category: *c,
+                unit: crate::absence::AbsenceUnit::Days,
+                active: true,
+                created_at: now,
+                modified_at: now,
+            })
+            .collect();
+        self.role_for(&every)
     }
 
     /// Whether the app matches a search: name, publisher, descriptions or data.

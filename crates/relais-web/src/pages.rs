@@ -612,9 +612,13 @@ pub async fn install(
         Ok(_) => {}
         Err(e) => return internal(&v, e),
     }
-    let role: Role = match a.role() {
-        Ok(r) => r,
+    let accounts = match state.store.list_absence_accounts(base.id).await {
+        Ok(a) => a,
         Err(e) => return internal(&v, e),
+    };
+    let role: Role = match a.role_for(&accounts) {
+        Ok(r) => r,
+        Err(e) => return error_page(Some(&v), lang, StatusCode::UNPROCESSABLE_ENTITY, &e.message),
     };
     let name = Name::parse("name", &a.name)
         .unwrap_or_else(|_| Name::parse("name", &a.code).expect("codes are names"));
