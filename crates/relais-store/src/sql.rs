@@ -4,7 +4,7 @@
 //! [`sql_store!`] expands one implementation of [`crate::Store`] per backend;
 //! each backend module only connects and migrates.
 
-/// `INSERT INTO table (cols) SELECT …` clause-free helpers.
+/// `SELECT cols FROM table WHERE tail`.
 pub(crate) fn select_sql(table: &str, cols: &[&str], tail: &str) -> String {
     format!("SELECT {} FROM {table} WHERE {tail}", cols.join(", "))
 }

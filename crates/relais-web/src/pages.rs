@@ -357,12 +357,7 @@ pub async fn switch_base(v: Viewer, headers: HeaderMap, Query(q): Query<SwitchQu
                 .t("Cette base n'existe pas.", "This base does not exist."),
         );
     };
-    let back = headers
-        .get(axum::http::header::REFERER)
-        .and_then(|r| r.to_str().ok())
-        .and_then(|r| r.split_once("://").map(|(_, rest)| rest))
-        .and_then(|rest| rest.find('/').map(|i| rest[i..].to_owned()))
-        .unwrap_or_else(|| "/integrations".into());
+    let back = back_path(&headers, "/integrations");
     redirect(
         &back,
         vec![set_cookie(
@@ -373,6 +368,17 @@ pub async fn switch_base(v: Viewer, headers: HeaderMap, Query(q): Query<SwitchQu
     )
 }
 
+/// The path of the page that led here (from `Referer`), to go back to it.
+fn back_path(headers: &HeaderMap, default: &str) -> String {
+    headers
+        .get(axum::http::header::REFERER)
+        .and_then(|r| r.to_str().ok())
+        .and_then(|r| r.split_once("://").map(|(_, rest)| rest))
+        .and_then(|rest| rest.find('/').map(|i| rest[i..].to_owned()))
+        .filter(|p| !p.starts_with("//"))
+        .unwrap_or_else(|| default.to_owned())
+}
+
 /// `GET /lang?to=en`.
 pub async fn switch_lang(headers: HeaderMap, Query(q): Query<SwitchQuery>) -> Response {
     let to = if q.to.as_deref() == Some("en") {
@@ -380,12 +386,7 @@ pub async fn switch_lang(headers: HeaderMap, Query(q): Query<SwitchQuery>) -> Re
     } else {
         "fr"
     };
-    let back = headers
-        .get(axum::http::header::REFERER)
-        .and_then(|r| r.to_str().ok())
-        .and_then(|r| r.split_once("://").map(|(_, rest)| rest))
-        .and_then(|rest| rest.find('/').map(|i| rest[i..].to_owned()))
-        .unwrap_or_else(|| "/".into());
+    let back = back_path(&headers, "/");
     redirect(&back, vec![set_cookie("relais_lang", to, 365 * 24 * 3600)])
 }
 

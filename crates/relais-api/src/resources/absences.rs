@@ -1,7 +1,7 @@
 //! Absences: leave accounts, half-day leaves, leave requests (periods and
 //! their workflow), and the CSV import of leave periods.
 
-use super::{base_url, json_object, v3_item, v3_list, Pairs};
+use super::{base_url, json_object, select_fields, v3_item, v3_list, Pairs};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::query::{find_spec, spec, FieldTree, FilterOp, FilterSpec, Kind, V3Query};
@@ -128,10 +128,6 @@ fn account_json(a: &AbsenceAccount) -> Map<String, Value> {
     m
 }
 
-fn select(map: Map<String, Value>, tree: &FieldTree) -> Value {
-    Value::Object(map.into_iter().filter(|(k, _)| tree.has(k)).collect())
-}
-
 async fn accounts(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -157,7 +153,7 @@ async fn accounts(
     let items = page
         .items
         .iter()
-        .map(|a| select(account_json(a), &tree))
+        .map(|a| select_fields(account_json(a), &tree))
         .collect();
     Ok(v3_list(items, page.count).into_response())
 }
@@ -304,7 +300,7 @@ fn leave_json(
     m.insert("cancellationDate".into(), json!(p.cancelled_at));
     m.insert("cancellationUserId".into(), Value::Null);
     m.insert("comment".into(), json!(p.comment));
-    select(m, tree)
+    select_fields(m, tree)
 }
 
 const LEAVE_DEFAULT_FIELDS: &[&str] = &[
@@ -532,7 +528,7 @@ async fn requests(
     let items = page
         .items
         .iter()
-        .map(|p| select(request_json(p, accounts.get(&p.account_id), &base), &tree))
+        .map(|p| select_fields(request_json(p, accounts.get(&p.account_id), &base), &tree))
         .collect();
     Ok(v3_list(items, page.count).into_response())
 }

@@ -1,6 +1,6 @@
 //! Expenses: claims, their items, natures and analytics axes.
 
-use super::{base_url, v3_item, v3_list, Pairs};
+use super::{base_url, select_fields, v3_item, v3_list, Pairs};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::query::{spec, FieldTree, FilterSpec, Kind, V3Query};
@@ -69,10 +69,6 @@ fn scope(role: &Role, column: &'static str) -> Vec<Condition> {
         .unwrap_or_default()
 }
 
-fn select(map: Map<String, Value>, tree: &FieldTree) -> Value {
-    Value::Object(map.into_iter().filter(|(k, _)| tree.has(k)).collect())
-}
-
 fn claim_json(c: &ExpenseClaim, base: &str) -> Map<String, Value> {
     let mut m = Map::new();
     m.insert("id".into(), json!(c.id.0));
@@ -124,7 +120,7 @@ async fn claims(
     let items = page
         .items
         .iter()
-        .map(|c| select(claim_json(c, &base), &tree))
+        .map(|c| select_fields(claim_json(c, &base), &tree))
         .collect();
     Ok(v3_list(items, page.count).into_response())
 }
@@ -215,7 +211,7 @@ async fn items(
     let items = page
         .items
         .iter()
-        .map(|i| select(item_json(i), &tree))
+        .map(|i| select_fields(item_json(i), &tree))
         .collect();
     Ok(v3_list(items, page.count).into_response())
 }
@@ -246,7 +242,7 @@ async fn natures(
             m.insert("type".into(), json!(if n.mileage { "mileage" } else { "standard" }));
             m.insert("isEnabled".into(), json!(n.enabled));
             m.insert("cap".into(), n.cap.map_or(Value::Null, |c| json!({ "amount": c.minor as f64 / 100.0, "currencyId": c.currency.as_str() })));
-            select(m, &tree)
+            select_fields(m, &tree)
         })
         .collect();
     Ok(v3_list(items, page.count).into_response())

@@ -14,6 +14,11 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Map, Value};
 
+/// Keeps the fields of `map` that `tree` selects.
+pub fn select_fields(map: Map<String, Value>, tree: &crate::query::FieldTree) -> Value {
+    Value::Object(map.into_iter().filter(|(k, _)| tree.has(k)).collect())
+}
+
 /// The v3 list envelope: `{"data": {"items": [...], "count": N}}`.
 pub fn v3_list(items: Vec<Value>, count: Option<i64>) -> Json<Value> {
     let mut data = Map::new();

@@ -1,7 +1,7 @@
 //! The organisation: departments, establishments (legal entities), legal
 //! units, and work contracts.
 
-use super::{base_url, v3_item, v3_list, v4_list, with_employee_records, Pairs};
+use super::{base_url, select_fields, v3_item, v3_list, v4_list, with_employee_records, Pairs};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::query::{spec, FieldTree, FilterSpec, Kind, V3Query, V4Query};
@@ -75,10 +75,6 @@ fn establishment_scope(role: &Role) -> Vec<Condition> {
             )]
         })
         .unwrap_or_default()
-}
-
-fn select(map: Map<String, Value>, tree: &FieldTree) -> Value {
-    Value::Object(map.into_iter().filter(|(k, _)| tree.has(k)).collect())
 }
 
 /// Every department's level (root = 1) and path of names from the root.
@@ -181,7 +177,7 @@ async fn departments(
                 m.insert("head".into(), head.unwrap_or(Value::Null));
             }
         }
-        items.push(select(m, &tree));
+        items.push(select_fields(m, &tree));
     }
     Ok(with_employee_records(v3_list(items, page.count), disclosed))
 }
@@ -300,7 +296,10 @@ async fn legal_entities(
         } else {
             None
         };
-        items.push(select(establishment_json(e, users, &headers, false), &tree));
+        items.push(select_fields(
+            establishment_json(e, users, &headers, false),
+            &tree,
+        ));
     }
     Ok(with_employee_records(v3_list(items, page.count), 0))
 }
