@@ -319,6 +319,16 @@ pub trait Store: Send + Sync + 'static {
     async fn list_installations(&self, base: BaseId) -> Result<Vec<Installation>>;
     /// Uninstalls an app and revokes its key, in one transaction.
     async fn uninstall(&self, base: BaseId, installation: i64) -> Result<Installation>;
+
+    /// Takes (or renews) the lease of `job` for `owner` until `ttl` from
+    /// now, unless another owner holds an unexpired lease: `true` when the
+    /// lease is `owner`'s. Atomic in both databases, so any number of
+    /// processes can race for one job.
+    async fn claim_lease(&self, job: &str, owner: &str, ttl: std::time::Duration) -> Result<bool>;
+    /// Gives a lease back (only its owner can).
+    async fn release_lease(&self, job: &str, owner: &str) -> Result<()>;
+    /// Who holds the lease of `job`, until when (expired leases included).
+    async fn lease_holder(&self, job: &str) -> Result<Option<(String, DateTime<Utc>)>>;
 }
 
 /// An account about to be created.

@@ -1214,6 +1214,34 @@ macro_rules! sql_store {
                 tx.commit().await?;
                 Ok(done)
             }
+
+            async fn claim_lease(&self, job: &str, owner: &str, ttl: std::time::Duration) -> Result<bool> {
+                let now = now();
+                let ttl = chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::MAX);
+                let until = now.checked_add_signed(ttl).unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC);
+                let won: Option<String> = sqlx::query_scalar(
+                    "INSERT INTO sync_leases (job, owner, expires_at) VALUES ($1, $2, $3) \
+                     ON CONFLICT (job) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at \
+                     WHERE sync_leases.expires_at < $4 OR sync_leases.owner = excluded.owner \
+                     RETURNING owner",
+                )
+                .bind(job)
+                .bind(owner)
+                .bind(until)
+                .bind(now)
+                .fetch_optional(&self.pool)
+                .await?;
+                Ok(won.as_deref() == Some(owner))
+            }
+
+            async fn release_lease(&self, job: &str, owner: &str) -> Result<()> {
+                sqlx::query("DELETE FROM sync_leases WHERE job = $1 AND owner = $2").bind(job).bind(owner).execute(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn lease_holder(&self, job: &str) -> Result<Option<(String, chrono::DateTime<chrono::Utc>)>> {
+                Ok(sqlx::query_as("SELECT owner, expires_at FROM sync_leases WHERE job = $1").bind(job).fetch_optional(&self.pool).await?)
+            }
         }
     };
 }

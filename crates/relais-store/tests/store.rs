@@ -120,6 +120,8 @@ store_suite!(
     expenses_round_trip,
     employees_list_in_pages,
     a_newer_schema_is_refused,
+    leases_are_exclusive_renewable_and_expire,
+    two_processes_never_hold_one_job_at_once,
 );
 
 fn d(y: i32, m: u32, day: u32) -> NaiveDate {
@@ -921,4 +923,101 @@ async fn a_newer_schema_is_refused(db: TestDb) {
         "{err}"
     );
     assert!(err.to_string().contains("newer than this relais supports"));
+}
+
+async fn leases_are_exclusive_renewable_and_expire(db: TestDb) {
+    use std::time::Duration;
+    let s = &db.store;
+    assert!(s
+        .claim_lease("sync:1", "runtime-a", Duration::from_millis(300))
+        .await
+        .unwrap());
+    assert!(
+        !s.claim_lease("sync:1", "runtime-b", Duration::from_secs(30))
+            .await
+            .unwrap(),
+        "held by a"
+    );
+    assert!(
+        s.claim_lease("sync:1", "runtime-a", Duration::from_millis(300))
+            .await
+            .unwrap(),
+        "its owner renews it"
+    );
+    assert!(
+        s.claim_lease("sync:2", "runtime-b", Duration::from_secs(30))
+            .await
+            .unwrap(),
+        "leases are per job"
+    );
+    assert_eq!(
+        s.lease_holder("sync:1").await.unwrap().unwrap().0,
+        "runtime-a"
+    );
+    // runtime-a dies: once its lease expires, b takes the job over.
+    tokio::time::sleep(Duration::from_millis(450)).await;
+    assert!(s
+        .claim_lease("sync:1", "runtime-b", Duration::from_secs(30))
+        .await
+        .unwrap());
+    assert!(
+        !s.claim_lease("sync:1", "runtime-a", Duration::from_secs(30))
+            .await
+            .unwrap(),
+        "the late owner does not get it back"
+    );
+    s.release_lease("sync:1", "runtime-a").await.unwrap();
+    assert_eq!(
+        s.lease_holder("sync:1").await.unwrap().unwrap().0,
+        "runtime-b",
+        "only the owner releases"
+    );
+    s.release_lease("sync:1", "runtime-b").await.unwrap();
+    assert!(s.lease_holder("sync:1").await.unwrap().is_none());
+    assert!(s
+        .claim_lease("sync:1", "runtime-a", Duration::from_secs(30))
+        .await
+        .unwrap());
+}
+
+async fn two_processes_never_hold_one_job_at_once(db: TestDb) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::time::Duration;
+    // Two stores over one database stand for two relais processes.
+    let other = db.reopen.open().await.unwrap();
+    let running = Arc::new(AtomicUsize::new(0));
+    let runs = Arc::new(AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for (i, store) in [db.store.clone(), other.clone(), db.store.clone(), other]
+        .into_iter()
+        .enumerate()
+    {
+        let (running, runs) = (running.clone(), runs.clone());
+        tasks.push(tokio::spawn(async move {
+            let me = format!("runtime-{i}");
+            for _ in 0..25 {
+                if store
+                    .claim_lease("sync:42", &me, Duration::from_secs(30))
+                    .await
+                    .unwrap()
+                {
+                    assert_eq!(
+                        running.fetch_add(1, Ordering::SeqCst),
+                        0,
+                        "two runtimes ran the job at once"
+                    );
+                    runs.fetch_add(1, Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_millis(2)).await;
+                    running.fetch_sub(1, Ordering::SeqCst);
+                    store.release_lease("sync:42", &me).await.unwrap();
+                }
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert!(runs.load(Ordering::SeqCst) > 0, "someone ran the job");
 }
