@@ -14,6 +14,7 @@ pub mod employee;
 pub mod error;
 pub mod expense;
 pub mod ids;
+pub mod ledger;
 pub mod marketplace;
 pub mod org;
 pub mod people;

@@ -30,6 +30,7 @@ use relais_core::employee::Email;
 use relais_core::employee::{Employee, EmployeeData, Section, SectionField};
 use relais_core::expense::{Axis, AxisSection, ExpenseClaim, ExpenseItem, ExpenseNature};
 use relais_core::ids::*;
+use relais_core::ledger::Acknowledged;
 use relais_core::org::{Department, Establishment, LegalUnit, Name};
 use relais_core::people::{Installation, Person};
 use serde::Serialize;
@@ -329,6 +330,25 @@ pub trait Store: Send + Sync + 'static {
     async fn release_lease(&self, job: &str, owner: &str) -> Result<()>;
     /// Who holds the lease of `job`, until when (expired leases included).
     async fn lease_holder(&self, job: &str) -> Result<Option<(String, DateTime<Utc>)>>;
+
+    /// What the partner of `job` acknowledged of these records (unknown keys are left out).
+    async fn acknowledged(&self, job: &str, keys: &[String]) -> Result<Vec<Acknowledged>>;
+    /// Up to `limit` acknowledged records of `job` with keys after `after`, in key order
+    /// (for full reconciliations that walk the ledger page by page).
+    async fn acknowledged_page(
+        &self,
+        job: &str,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Acknowledged>>;
+    /// Records what the partner confirmed (insert or replace).
+    async fn acknowledge(&self, job: &str, records: &[Acknowledged]) -> Result<()>;
+    /// Forgets records the partner confirmed deleting.
+    async fn forget(&self, job: &str, keys: &[String]) -> Result<()>;
+    /// The checkpoint of one stream of `job`.
+    async fn checkpoint(&self, job: &str, stream: &str) -> Result<Option<String>>;
+    /// Moves the checkpoint of one stream of `job`.
+    async fn set_checkpoint(&self, job: &str, stream: &str, cursor: &str) -> Result<()>;
 }
 
 /// An account about to be created.

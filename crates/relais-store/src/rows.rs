@@ -921,3 +921,27 @@ impl TryFrom<InstallationRow> for relais_core::people::Installation {
         })
     }
 }
+
+/// A row of `sync_ledger`.
+#[derive(sqlx::FromRow)]
+pub struct LedgerRow {
+    record_key: String,
+    hash: String,
+    fields: String,
+    partner_id: Option<String>,
+}
+
+/// Columns of `sync_ledger` read back.
+pub const LEDGER_COLUMNS: &str = "record_key, hash, fields, partner_id";
+
+impl TryFrom<LedgerRow> for relais_core::ledger::Acknowledged {
+    type Error = StoreError;
+    fn try_from(r: LedgerRow) -> Result<Self, StoreError> {
+        Ok(relais_core::ledger::Acknowledged {
+            key: r.record_key,
+            hash: r.hash,
+            fields: json("ledger record", &r.fields)?,
+            partner_id: r.partner_id,
+        })
+    }
+}

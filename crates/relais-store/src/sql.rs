@@ -1242,6 +1242,99 @@ macro_rules! sql_store {
             async fn lease_holder(&self, job: &str) -> Result<Option<(String, chrono::DateTime<chrono::Utc>)>> {
                 Ok(sqlx::query_as("SELECT owner, expires_at FROM sync_leases WHERE job = $1").bind(job).fetch_optional(&self.pool).await?)
             }
+
+            async fn acknowledged(&self, job: &str, keys: &[String]) -> Result<Vec<relais_core::ledger::Acknowledged>> {
+                let mut out = Vec::with_capacity(keys.len());
+                for part in keys.chunks(1000) {
+                    let mut qb = sqlx::QueryBuilder::<$db>::new(format!("SELECT {} FROM sync_ledger WHERE job = ", rows::LEDGER_COLUMNS));
+                    qb.push_bind(job);
+                    qb.push(" AND record_key IN (");
+                    let mut list = qb.separated(", ");
+                    for k in part {
+                        list.push_bind(k.as_str());
+                    }
+                    qb.push(")");
+                    let found: Vec<rows::LedgerRow> = qb.build_query_as().fetch_all(&self.pool).await?;
+                    for row in found {
+                        out.push(row.try_into()?);
+                    }
+                }
+                Ok(out)
+            }
+
+            async fn acknowledged_page(&self, job: &str, after: Option<&str>, limit: u32) -> Result<Vec<relais_core::ledger::Acknowledged>> {
+                let sql = format!(
+                    "SELECT {} FROM sync_ledger WHERE job = $1 AND record_key > $2 ORDER BY record_key LIMIT $3",
+                    rows::LEDGER_COLUMNS
+                );
+                let found: Vec<rows::LedgerRow> = sqlx::query_as(&sql).bind(job).bind(after.unwrap_or("")).bind(i64::from(limit)).fetch_all(&self.pool).await?;
+                found.into_iter().map(TryInto::try_into).collect()
+            }
+
+            async fn acknowledge(&self, job: &str, records: &[relais_core::ledger::Acknowledged]) -> Result<()> {
+                if records.is_empty() {
+                    return Ok(());
+                }
+                let at = now();
+                let mut tx = self.pool.begin().await?;
+                for part in records.chunks(1000) {
+                    let mut qb = sqlx::QueryBuilder::<$db>::new("INSERT INTO sync_ledger (job, record_key, hash, fields, partner_id, acknowledged_at) ");
+                    qb.push_values(part, |mut b, r| {
+                        b.push_bind(job)
+                            .push_bind(r.key.as_str())
+                            .push_bind(r.hash.as_str())
+                            .push_bind(serde_json::to_string(&r.fields).expect("JSON values serialise"))
+                            .push_bind(r.partner_id.as_deref())
+                            .push_bind(at);
+                    });
+                    qb.push(
+                        " ON CONFLICT (job, record_key) DO UPDATE SET hash = excluded.hash, fields = excluded.fields, \
+                         partner_id = COALESCE(excluded.partner_id, sync_ledger.partner_id), acknowledged_at = excluded.acknowledged_at",
+                    );
+                    qb.build().execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn forget(&self, job: &str, keys: &[String]) -> Result<()> {
+                let mut tx = self.pool.begin().await?;
+                for part in keys.chunks(1000) {
+                    let mut qb = sqlx::QueryBuilder::<$db>::new("DELETE FROM sync_ledger WHERE job = ");
+                    qb.push_bind(job);
+                    qb.push(" AND record_key IN (");
+                    let mut list = qb.separated(", ");
+                    for k in part {
+                        list.push_bind(k.as_str());
+                    }
+                    qb.push(")");
+                    qb.build().execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn checkpoint(&self, job: &str, stream: &str) -> Result<Option<String>> {
+                Ok(sqlx::query_scalar("SELECT cursor_value FROM sync_checkpoints WHERE job = $1 AND stream = $2")
+                    .bind(job)
+                    .bind(stream)
+                    .fetch_optional(&self.pool)
+                    .await?)
+            }
+
+            async fn set_checkpoint(&self, job: &str, stream: &str, cursor: &str) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO sync_checkpoints (job, stream, cursor_value, updated_at) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (job, stream) DO UPDATE SET cursor_value = excluded.cursor_value, updated_at = excluded.updated_at",
+                )
+                .bind(job)
+                .bind(stream)
+                .bind(cursor)
+                .bind(now())
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
         }
     };
 }

@@ -122,6 +122,7 @@ store_suite!(
     a_newer_schema_is_refused,
     leases_are_exclusive_renewable_and_expire,
     two_processes_never_hold_one_job_at_once,
+    the_ledger_keeps_what_partners_acknowledged,
 );
 
 fn d(y: i32, m: u32, day: u32) -> NaiveDate {
@@ -1020,4 +1021,101 @@ async fn two_processes_never_hold_one_job_at_once(db: TestDb) {
         t.await.unwrap();
     }
     assert!(runs.load(Ordering::SeqCst) > 0, "someone ran the job");
+}
+
+async fn the_ledger_keeps_what_partners_acknowledged(db: TestDb) {
+    use relais_core::ledger::{plan, Acknowledged, Change, SourceRecord};
+    use serde_json::json;
+    use std::collections::{BTreeMap, HashMap};
+    let s = &db.store;
+    let rec = |k: &str, mail: &str| SourceRecord {
+        key: k.into(),
+        fields: BTreeMap::from([("mail".to_owned(), json!(mail))]),
+    };
+    let ack = |r: &SourceRecord, partner: Option<&str>| Acknowledged {
+        key: r.key.clone(),
+        hash: r.hash(),
+        fields: r.fields.clone(),
+        partner_id: partner.map(str::to_owned),
+    };
+    let (a, b, c) = (rec("1", "a@x.fr"), rec("2", "b@x.fr"), rec("10", "c@x.fr"));
+    s.acknowledge(
+        "happypal:7",
+        &[
+            ack(&a, Some("hp-1")),
+            ack(&b, Some("hp-2")),
+            ack(&c, Some("hp-3")),
+        ],
+    )
+    .await
+    .unwrap();
+    s.acknowledge("other:1", &[ack(&a, None)]).await.unwrap();
+
+    let keys: Vec<String> = ["1", "2", "99"].map(String::from).to_vec();
+    let found = s.acknowledged("happypal:7", &keys).await.unwrap();
+    assert_eq!(found.len(), 2, "unknown keys are left out");
+    let known: HashMap<String, Acknowledged> =
+        found.into_iter().map(|x| (x.key.clone(), x)).collect();
+    let b2 = rec("2", "b2@x.fr");
+    let changes = plan(vec![a.clone(), b2.clone()], &known, false);
+    assert!(
+        matches!(changes[0], Change::Unchanged { .. })
+            && matches!(changes[1], Change::Update { .. })
+    );
+
+    // The partner confirmed the update; its id is kept when not sent again.
+    s.acknowledge("happypal:7", &[ack(&b2, None)])
+        .await
+        .unwrap();
+    let again = s
+        .acknowledged("happypal:7", &["2".to_owned()])
+        .await
+        .unwrap();
+    assert_eq!(
+        (again[0].hash.clone(), again[0].partner_id.as_deref()),
+        (b2.hash(), Some("hp-2"))
+    );
+
+    let mut walked = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = s
+            .acknowledged_page("happypal:7", after.as_deref(), 2)
+            .await
+            .unwrap();
+        let Some(last) = page.last() else { break };
+        after = Some(last.key.clone());
+        walked.extend(page.into_iter().map(|x| x.key));
+    }
+    assert_eq!(walked, ["1", "10", "2"], "key order, one job only");
+
+    s.forget("happypal:7", &["10".to_owned()]).await.unwrap();
+    assert!(s
+        .acknowledged("happypal:7", &["10".to_owned()])
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        s.acknowledged("other:1", &["1".to_owned()])
+            .await
+            .unwrap()
+            .len(),
+        1,
+        "jobs are apart"
+    );
+
+    assert_eq!(s.checkpoint("happypal:7", "users").await.unwrap(), None);
+    s.set_checkpoint("happypal:7", "users", "2026-03-01T10:00:00Z")
+        .await
+        .unwrap();
+    s.set_checkpoint("happypal:7", "users", "2026-03-02T10:00:00Z")
+        .await
+        .unwrap();
+    assert_eq!(
+        s.checkpoint("happypal:7", "users")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("2026-03-02T10:00:00Z")
+    );
 }
