@@ -478,6 +478,7 @@ async fn fields_outside_the_grants_never_appear(app: App) {
     let allowed: BTreeSet<String> = [
         "id",
         "url",
+        "modifiedAt",
         "firstName",
         "lastName",
         "mail",

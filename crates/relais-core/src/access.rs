@@ -292,14 +292,16 @@ impl Role {
     }
 
     /// Whether an employee field, in personnel-file `section`, may be read.
-    /// Identifiers (`id`, `url`) are always readable with any personnel-file grant.
+    /// Identifiers and record metadata (`id`, `url`, `modifiedAt`) are always
+    /// readable with any personnel-file grant, so that any integration can
+    /// read incrementally.
     pub fn may_read_field(&self, section: &str, field: &str) -> bool {
         if self.is_all() {
             return true;
         }
         self.grants.iter().any(|g| match g {
             Grant::PersonnelFile { sections, fields } => {
-                if matches!(field, "id" | "url") {
+                if matches!(field, "id" | "url" | "modifiedAt") {
                     return true;
                 }
                 let section_ok = sections

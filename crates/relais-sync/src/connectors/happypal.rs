@@ -1,0 +1,383 @@
+//! HappyPal: employees one way — first name, last name, work e-mail, birth
+//! date, contract start and end — into HappyPal's directory.
+//!
+//! A run reads the employees changed since its checkpoint (every employee on
+//! a full run), plans against the ledger, and PUTs each created or changed
+//! record (HappyPal links an existing profile with the same e-mail). A full
+//! run also reads HappyPal back: fields edited there are overwritten with the
+//! base's values (the report names them), and profiles of employees the key
+//! no longer sees are deleted. The checkpoint moves only when every write was
+//! confirmed, so a run that died is simply run again.
+
+use crate::error::SyncError;
+use crate::http::{self, Attempt, RetryPolicy};
+use crate::report::{Outcome, Report, ReportLine};
+use crate::source::LuccaSource;
+use chrono::{DateTime, Utc};
+use relais_core::ledger::{field_changes, plan, Acknowledged, Change, SourceRecord};
+use relais_store::SharedStore;
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, HashSet};
+use std::time::Duration;
+
+/// The fields read from the source.
+pub const SOURCE_FIELDS: &str =
+    "id,firstName,lastName,mail,birthDate,dtContractStart,dtContractEnd,modifiedAt";
+
+/// Records read per page.
+const PAGE: u32 = 500;
+
+/// How a run goes.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RunOptions {
+    /// Read every employee, read HappyPal back, delete what the source no longer has.
+    pub full: bool,
+    /// Plan and report only; write nothing.
+    pub dry_run: bool,
+}
+
+/// A HappyPal integration: its source, HappyPal's URL and token, its ledger job.
+#[derive(Debug, Clone)]
+pub struct HappyPal {
+    /// Where employees come from.
+    pub source: LuccaSource,
+    /// HappyPal's base URL.
+    pub partner_url: String,
+    /// HappyPal's API token (a secret: never logged).
+    pub token: String,
+    /// The ledger job, e.g. `happypal:<installation>`.
+    pub job: String,
+    /// Retries towards HappyPal.
+    pub policy: RetryPolicy,
+}
+
+/// A source user as HappyPal's fields.
+fn record(user: &Value) -> Result<(SourceRecord, Option<DateTime<Utc>>), SyncError> {
+    let id = user["id"].as_i64().ok_or_else(|| SyncError::Malformed {
+        what: "source",
+        reason: format!("a user without id: {user}"),
+    })?;
+    let fields = BTreeMap::from([
+        ("first_name".to_owned(), user["firstName"].clone()),
+        ("last_name".to_owned(), user["lastName"].clone()),
+        ("email".to_owned(), user["mail"].clone()),
+        ("birth_date".to_owned(), user["birthDate"].clone()),
+        ("contract_start".to_owned(), user["dtContractStart"].clone()),
+        ("contract_end".to_owned(), user["dtContractEnd"].clone()),
+    ]);
+    let modified = user["modifiedAt"]
+        .as_str()
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.with_timezone(&Utc));
+    Ok((
+        SourceRecord {
+            key: id.to_string(),
+            fields,
+        },
+        modified,
+    ))
+}
+
+impl HappyPal {
+    async fn send(
+        &self,
+        http: &reqwest::Client,
+        method: reqwest::Method,
+        key: &str,
+        body: Option<&BTreeMap<String, Value>>,
+    ) -> Result<(u16, Value), SyncError> {
+        let url = format!(
+            "{}/api/v1/employees/{key}",
+            self.partner_url.trim_end_matches('/')
+        );
+        http::with_retries(&self.policy, || async {
+            let mut req = http.request(method.clone(), &url).bearer_auth(&self.token);
+            if let Some(b) = body {
+                req = req.json(b);
+            }
+            let resp = req
+                .send()
+                .await
+                .map_err(|e| http::transport(e, "partner"))?;
+            let status = resp.status().as_u16();
+            if !resp.status().is_success() {
+                return Err(http::classify(resp, "partner", &self.policy).await);
+            }
+            let value = if status == 204 {
+                Value::Null
+            } else {
+                resp.json().await.unwrap_or(Value::Null)
+            };
+            Ok((status, value))
+        })
+        .await
+    }
+
+    async fn partner_page(
+        &self,
+        http: &reqwest::Client,
+        page: usize,
+    ) -> Result<Vec<Value>, SyncError> {
+        let url = format!(
+            "{}/api/v1/employees?page={page}&per_page=500",
+            self.partner_url.trim_end_matches('/')
+        );
+        let body: Value = http::with_retries(&self.policy, || async {
+            let resp = http
+                .get(&url)
+                .bearer_auth(&self.token)
+                .send()
+                .await
+                .map_err(|e| http::transport(e, "partner"))?;
+            if !resp.status().is_success() {
+                return Err(http::classify(resp, "partner", &self.policy).await);
+            }
+            resp.json::<Value>().await.map_err(|e| {
+                Attempt::fatal(SyncError::Malformed {
+                    what: "partner",
+                    reason: e.to_string(),
+                })
+            })
+        })
+        .await?;
+        Ok(body["items"].as_array().cloned().unwrap_or_default())
+    }
+
+    /// Runs the integration once and reports every record's outcome.
+    pub async fn run(&self, store: &SharedStore, options: RunOptions) -> Result<Report, SyncError> {
+        let http = http::client(Duration::from_secs(15));
+        let mut report = Report {
+            dry_run: options.dry_run,
+            full: options.full,
+            ..Report::default()
+        };
+        let since = if options.full {
+            None
+        } else {
+            store
+                .checkpoint(&self.job, "users")
+                .await?
+                .and_then(|c| DateTime::parse_from_rfc3339(&c).ok())
+                .map(|t| t.with_timezone(&Utc))
+        };
+        let mut newest = since;
+        let mut seen: HashSet<String> = HashSet::new();
+        let mut offset = 0u64;
+        loop {
+            let users = self
+                .source
+                .users_page(SOURCE_FIELDS, since, offset, PAGE)
+                .await?;
+            if users.is_empty() {
+                break;
+            }
+            offset += users.len() as u64;
+            let mut records = Vec::with_capacity(users.len());
+            for u in &users {
+                let (r, modified) = record(u)?;
+                newest = newest.max(modified);
+                records.push(r);
+            }
+            let keys: Vec<String> = records.iter().map(|r| r.key.clone()).collect();
+            if options.full {
+                seen.extend(keys.iter().cloned());
+            }
+            let known = store
+                .acknowledged(&self.job, &keys)
+                .await?
+                .into_iter()
+                .map(|a| (a.key.clone(), a))
+                .collect();
+            let mut confirmed = Vec::new();
+            for change in plan(records, &known, false) {
+                let (record, fields, creating) = match change {
+                    Change::Unchanged { key } => {
+                        report.lines.push(ReportLine {
+                            key,
+                            outcome: Outcome::Unchanged,
+                            fields: Vec::new(),
+                        });
+                        continue;
+                    }
+                    Change::Create { record } => {
+                        let fields = field_changes(&BTreeMap::new(), &record.fields);
+                        (record, fields, true)
+                    }
+                    Change::Update { record, fields } => (record, fields, false),
+                    Change::Delete { .. } => unreachable!("incremental plans never delete"),
+                };
+                let line = |outcome| ReportLine {
+                    key: record.key.clone(),
+                    outcome,
+                    fields: fields.clone(),
+                };
+                if options.dry_run {
+                    report.lines.push(line(if creating {
+                        Outcome::Created
+                    } else {
+                        Outcome::Updated
+                    }));
+                    continue;
+                }
+                report.partner_requests += 1;
+                match self
+                    .send(
+                        &http,
+                        reqwest::Method::PUT,
+                        &record.key,
+                        Some(&record.fields),
+                    )
+                    .await
+                {
+                    Ok((status, profile)) => {
+                        let linked = creating && status == 200 && profile["linked"] == json!(true);
+                        let outcome = if linked {
+                            Outcome::Linked
+                        } else if creating {
+                            Outcome::Created
+                        } else {
+                            Outcome::Updated
+                        };
+                        report.lines.push(line(outcome));
+                        confirmed.push(Acknowledged {
+                            key: record.key.clone(),
+                            hash: record.hash(),
+                            fields: record.fields.clone(),
+                            partner_id: profile["id"].as_u64().map(|i| i.to_string()),
+                        });
+                    }
+                    Err(e @ SyncError::PartnerCredentials { .. }) => return Err(e),
+                    Err(e) => report.lines.push(line(Outcome::Failed(e.to_string()))),
+                }
+            }
+            store.acknowledge(&self.job, &confirmed).await?;
+        }
+        if options.full {
+            self.reconcile(store, &http, &seen, options, &mut report)
+                .await?;
+        }
+        if !options.dry_run && !report.has_failures() {
+            if let Some(t) = newest {
+                store
+                    .set_checkpoint(&self.job, "users", &t.to_rfc3339())
+                    .await?;
+                report.checkpoint_moved = true;
+            }
+        }
+        Ok(report)
+    }
+
+    /// Full runs: overwrite partner-side edits, delete what the source no longer has.
+    async fn reconcile(
+        &self,
+        store: &SharedStore,
+        http: &reqwest::Client,
+        seen: &HashSet<String>,
+        options: RunOptions,
+        report: &mut Report,
+    ) -> Result<(), SyncError> {
+        let names = [
+            "first_name",
+            "last_name",
+            "email",
+            "birth_date",
+            "contract_start",
+            "contract_end",
+        ];
+        let mut page = 1;
+        loop {
+            let profiles = self.partner_page(http, page).await?;
+            report.partner_requests += 1;
+            if profiles.is_empty() {
+                break;
+            }
+            page += 1;
+            let keys: Vec<String> = profiles
+                .iter()
+                .filter_map(|p| p["external_id"].as_str().map(str::to_owned))
+                .collect();
+            for ack in store.acknowledged(&self.job, &keys).await? {
+                if !seen.contains(&ack.key) {
+                    continue;
+                }
+                let Some(profile) = profiles
+                    .iter()
+                    .find(|p| p["external_id"].as_str() == Some(ack.key.as_str()))
+                else {
+                    continue;
+                };
+                let held: BTreeMap<String, Value> = names
+                    .iter()
+                    .map(|n| ((*n).to_owned(), profile[*n].clone()))
+                    .collect();
+                let edits = field_changes(&held, &ack.fields);
+                if edits.is_empty() {
+                    continue;
+                }
+                if options.dry_run {
+                    report.lines.push(ReportLine {
+                        key: ack.key.clone(),
+                        outcome: Outcome::Overwritten,
+                        fields: edits,
+                    });
+                    continue;
+                }
+                report.partner_requests += 1;
+                match self
+                    .send(http, reqwest::Method::PUT, &ack.key, Some(&ack.fields))
+                    .await
+                {
+                    Ok(_) => report.lines.push(ReportLine {
+                        key: ack.key.clone(),
+                        outcome: Outcome::Overwritten,
+                        fields: edits,
+                    }),
+                    Err(e) => report.lines.push(ReportLine {
+                        key: ack.key.clone(),
+                        outcome: Outcome::Failed(e.to_string()),
+                        fields: edits,
+                    }),
+                }
+            }
+        }
+        // What the partner acknowledged but the source no longer shows is deleted.
+        let mut after: Option<String> = None;
+        loop {
+            let acked = store
+                .acknowledged_page(&self.job, after.as_deref(), 1000)
+                .await?;
+            let Some(last) = acked.last() else { break };
+            after = Some(last.key.clone());
+            let mut gone = Vec::new();
+            for a in acked.iter().filter(|a| !seen.contains(&a.key)) {
+                let before = field_changes(&a.fields, &BTreeMap::new());
+                if options.dry_run {
+                    report.lines.push(ReportLine {
+                        key: a.key.clone(),
+                        outcome: Outcome::Deleted,
+                        fields: before,
+                    });
+                    continue;
+                }
+                report.partner_requests += 1;
+                match self.send(http, reqwest::Method::DELETE, &a.key, None).await {
+                    Ok(_) | Err(SyncError::Partner { status: 404, .. }) => {
+                        report.lines.push(ReportLine {
+                            key: a.key.clone(),
+                            outcome: Outcome::Deleted,
+                            fields: before,
+                        });
+                        gone.push(a.key.clone());
+                    }
+                    Err(e) => report.lines.push(ReportLine {
+                        key: a.key.clone(),
+                        outcome: Outcome::Failed(e.to_string()),
+                        fields: before,
+                    }),
+                }
+            }
+            store.forget(&self.job, &gone).await?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,3 @@
+//! The connectors, one module per partner.
+
+pub mod happypal;

@@ -1,0 +1,133 @@
+//! Calling partners and sources: a timeout on every call, retries with
+//! jittered exponential backoff on timeouts, connection failures and 5xx,
+//! and `Retry-After` honoured on 429.
+
+use crate::error::SyncError;
+use backon::{ExponentialBuilder, Retryable};
+use std::future::Future;
+use std::time::Duration;
+
+/// How calls are retried.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    /// Attempts after the first.
+    pub retries: usize,
+    /// First backoff delay.
+    pub min_delay: Duration,
+    /// Longest backoff delay.
+    pub max_delay: Duration,
+    /// Longest `Retry-After` honoured; a longer one fails the call.
+    pub max_retry_after: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            retries: 4,
+            min_delay: Duration::from_millis(100),
+            max_delay: Duration::from_secs(5),
+            max_retry_after: Duration::from_secs(120),
+        }
+    }
+}
+
+/// One attempt's failure, and whether another attempt may succeed.
+#[derive(Debug)]
+pub struct Attempt {
+    /// The error to report if no attempt succeeds.
+    pub error: SyncError,
+    /// Whether retrying may help (timeouts, 5xx, 429).
+    pub retryable: bool,
+}
+
+impl Attempt {
+    /// A failure retrying will not fix.
+    pub fn fatal(error: SyncError) -> Self {
+        Self {
+            error,
+            retryable: false,
+        }
+    }
+
+    /// A failure worth another attempt.
+    pub fn transient(error: SyncError) -> Self {
+        Self {
+            error,
+            retryable: true,
+        }
+    }
+}
+
+/// Classifies an HTTP answer that is not a success: 429 waits `Retry-After`
+/// (up to the policy's limit) and is retried, 5xx is retried, 401/403 are
+/// credential refusals, anything else is final.
+pub async fn classify(
+    response: reqwest::Response,
+    what: &'static str,
+    policy: &RetryPolicy,
+) -> Attempt {
+    let status = response.status().as_u16();
+    let retry_after = response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs);
+    let body = response.text().await.unwrap_or_default();
+    match status {
+        429 => {
+            let wait = retry_after.unwrap_or(policy.min_delay);
+            if wait > policy.max_retry_after {
+                return Attempt::fatal(SyncError::Unreachable {
+                    what,
+                    reason: format!("rate limited for {} s", wait.as_secs()),
+                });
+            }
+            tokio::time::sleep(wait).await;
+            Attempt::transient(SyncError::Unreachable {
+                what,
+                reason: format!("rate limited (429), waited {} s", wait.as_secs()),
+            })
+        }
+        500..=599 => Attempt::transient(SyncError::Partner { status, body }),
+        401 | 403 if what == "partner" => Attempt::fatal(SyncError::PartnerCredentials { status }),
+        401 | 403 => Attempt::fatal(SyncError::SourceRefused {
+            status,
+            message: body,
+        }),
+        _ => Attempt::fatal(SyncError::Partner { status, body }),
+    }
+}
+
+/// A failure to send at all (timeout, refused connection): retried.
+pub fn transport(error: reqwest::Error, what: &'static str) -> Attempt {
+    Attempt::transient(SyncError::Unreachable {
+        what,
+        reason: error.to_string(),
+    })
+}
+
+/// Runs `call` until it succeeds, fails for good, or runs out of retries.
+pub async fn with_retries<T, F, Fut>(policy: &RetryPolicy, call: F) -> Result<T, SyncError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, Attempt>>,
+{
+    let backoff = ExponentialBuilder::default()
+        .with_min_delay(policy.min_delay)
+        .with_max_delay(policy.max_delay)
+        .with_max_times(policy.retries)
+        .with_jitter();
+    call.retry(backoff)
+        .when(|a: &Attempt| a.retryable)
+        .await
+        .map_err(|a| a.error)
+}
+
+/// An HTTP client with a timeout on every call.
+pub fn client(timeout: Duration) -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .build()
+        .expect("an HTTP client builds")
+}

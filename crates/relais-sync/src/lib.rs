@@ -1,0 +1,14 @@
+//! The connector runtime of relais: where an integration's data comes from
+//! (a Lucca-compatible base, read through its API with the installation's
+//! key), how partners are called (timeouts, retries with jittered backoff,
+//! `Retry-After`), and the connectors, one module per partner, each driven
+//! by the sync ledger of `relais-core`.
+
+pub mod connectors;
+pub mod error;
+pub mod http;
+pub mod report;
+pub mod source;
+
+pub use error::SyncError;
+pub use report::{Outcome, Report, ReportLine};

@@ -1,0 +1,84 @@
+//! The source of an integration: a Lucca-compatible base, read through its
+//! API with the installation's key — relais's own base or any other.
+
+use crate::error::SyncError;
+use crate::http::{self, Attempt, RetryPolicy};
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde_json::Value;
+use std::time::Duration;
+
+/// A base URL and the key that opens it.
+#[derive(Clone)]
+pub struct LuccaSource {
+    base_url: String,
+    key: String,
+    http: reqwest::Client,
+    policy: RetryPolicy,
+}
+
+impl std::fmt::Debug for LuccaSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The key is a secret: never printed.
+        f.debug_struct("LuccaSource")
+            .field("base_url", &self.base_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl LuccaSource {
+    /// A source at `base_url` opened by `key`.
+    pub fn new(base_url: &str, key: &str) -> Self {
+        Self {
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            key: key.to_owned(),
+            http: http::client(Duration::from_secs(30)),
+            policy: RetryPolicy::default(),
+        }
+    }
+
+    /// One page of users (ordered by id) with `fields`, modified since `since` when given.
+    pub async fn users_page(
+        &self,
+        fields: &str,
+        since: Option<DateTime<Utc>>,
+        offset: u64,
+        limit: u32,
+    ) -> Result<Vec<Value>, SyncError> {
+        let mut url = format!(
+            "{}/api/v3/users?fields={fields}&paging={offset},{limit}&orderBy=id,asc",
+            self.base_url
+        );
+        if let Some(t) = since {
+            url.push_str(&format!(
+                "&modifiedAt=since,{}",
+                t.to_rfc3339_opts(SecondsFormat::Micros, true)
+            ));
+        }
+        let body: Value = http::with_retries(&self.policy, || async {
+            let resp = self
+                .http
+                .get(&url)
+                .header("Authorization", format!("lucca application={}", self.key))
+                .send()
+                .await
+                .map_err(|e| http::transport(e, "source"))?;
+            if !resp.status().is_success() {
+                return Err(http::classify(resp, "source", &self.policy).await);
+            }
+            resp.json::<Value>().await.map_err(|e| {
+                Attempt::fatal(SyncError::Malformed {
+                    what: "source",
+                    reason: e.to_string(),
+                })
+            })
+        })
+        .await?;
+        body["data"]["items"]
+            .as_array()
+            .cloned()
+            .ok_or_else(|| SyncError::Malformed {
+                what: "source",
+                reason: "no data.items in the users answer".into(),
+            })
+    }
+}

@@ -1,0 +1,416 @@
+//! The HappyPal connector against a real relais API and the HappyPal
+//! simulator, over HTTP.
+
+use relais_api::AppState;
+use relais_core::access::{KeyUsage, Role};
+use relais_core::audit::Author;
+use relais_core::base::{BaseKind, BaseName};
+use relais_core::employee::{ContractStatus, Email};
+use relais_core::ids::BaseId;
+use relais_core::org::{Name, TimeZone};
+use relais_sandbox::demo::{seed, DemoOptions};
+use relais_sandbox::happypal;
+use relais_store::{DatabaseUrl, SharedStore};
+use relais_sync::connectors::happypal::{HappyPal, RunOptions};
+use relais_sync::http::RetryPolicy;
+use relais_sync::{Outcome, SyncError};
+use serde_json::{json, Value};
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+struct Setup {
+    store: SharedStore,
+    base: BaseId,
+    connector: HappyPal,
+    sim: relais_sandbox::sim::Running,
+    http: reqwest::Client,
+    key_id: i64,
+    _dir: tempfile::TempDir,
+}
+
+async fn setup() -> Setup {
+    let dir = tempfile::tempdir().unwrap();
+    let store = relais_store::open(&DatabaseUrl::Sqlite(dir.path().join("s.db")))
+        .await
+        .unwrap();
+    let base = store
+        .create_base(
+            &BaseName::parse("production").unwrap(),
+            BaseKind::Production,
+        )
+        .await
+        .unwrap();
+    seed(
+        store.as_ref(),
+        &base,
+        &DemoOptions {
+            employees: 60,
+            seed: 3,
+            today: TimeZone::PARIS.today(),
+        },
+        &|_| {},
+    )
+    .await
+    .unwrap();
+    let state = AppState::new(store.clone(), 100_000);
+    let app = axum::Router::new()
+        .merge(relais_api::router(state.clone()))
+        .with_state(state);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let api = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let role = Role::parse(&[
+        "personnel-file:fields=firstName+lastName+mail+birthDate+dtContractStart+dtContractEnd",
+    ])
+    .unwrap();
+    let (key, secret) = relais_api::auth::create_key(
+        &store,
+        base.id,
+        Name::parse("name", "HappyPal").unwrap(),
+        Email::parse("tech@happypal.fr").unwrap(),
+        KeyUsage::ThirdParty,
+        role,
+    )
+    .await
+    .unwrap();
+    let sim = happypal::start("127.0.0.1:0".parse().unwrap(), "hp-token")
+        .await
+        .unwrap();
+    let policy = RetryPolicy {
+        retries: 2,
+        min_delay: Duration::from_millis(5),
+        max_delay: Duration::from_millis(20),
+        max_retry_after: Duration::from_secs(2),
+    };
+    let connector = HappyPal {
+        source: relais_sync::source::LuccaSource::new(&api, &secret),
+        partner_url: sim.url(),
+        token: "hp-token".into(),
+        job: "happypal:1".into(),
+        policy,
+    };
+    Setup {
+        store,
+        base: base.id,
+        connector,
+        sim,
+        http: reqwest::Client::new(),
+        key_id: key.id,
+        _dir: dir,
+    }
+}
+
+impl Setup {
+    async fn profiles(&self) -> Vec<Value> {
+        self.http
+            .get(format!("{}/_sim/profiles", self.sim.url()))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    async fn faults(&self, f: Value) {
+        self.http
+            .put(format!("{}/_sim/faults", self.sim.url()))
+            .json(&f)
+            .send()
+            .await
+            .unwrap();
+    }
+
+    /// The employees the key sees, as (id, e-mail).
+    async fn visible(&self) -> BTreeSet<(String, String)> {
+        let today = TimeZone::PARIS.today();
+        let mut out = BTreeSet::new();
+        let mut after = None;
+        loop {
+            let page = self
+                .store
+                .list_employees(self.base, after, 500)
+                .await
+                .unwrap();
+            let Some(last) = page.last() else { break };
+            after = Some(last.id);
+            out.extend(
+                page.into_iter()
+                    .filter(|e| e.data.contract.status_on(today) == ContractStatus::Active)
+                    .map(|e| (e.id.to_string(), e.data.mail.as_str().to_owned())),
+            );
+        }
+        out
+    }
+
+    /// What HappyPal holds, as (external id, e-mail); panics on duplicates.
+    async fn held(&self) -> BTreeSet<(String, String)> {
+        let profiles = self.profiles().await;
+        let set: BTreeSet<(String, String)> = profiles
+            .iter()
+            .map(|p| {
+                (
+                    p["external_id"].as_str().unwrap_or("-").to_owned(),
+                    p["email"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        assert_eq!(set.len(), profiles.len(), "no duplicate profiles");
+        set
+    }
+}
+
+#[tokio::test]
+async fn happypal_syncs_links_updates_overwrites_and_deletes() {
+    let s = setup().await;
+    let visible = s.visible().await;
+    // A profile created in HappyPal before the integration, with another letter case.
+    let (first_id, first_mail) = visible.iter().next().unwrap().clone();
+    s.http.post(format!("{}/_sim/profiles", s.sim.url())).json(&json!({ "first_name": "X", "last_name": "Y", "email": first_mail.to_uppercase(), "birth_date": null, "contract_start": null, "contract_end": null })).send().await.unwrap();
+
+    // A dry run plans everything and writes nothing.
+    let dry = s
+        .connector
+        .run(
+            &s.store,
+            RunOptions {
+                full: true,
+                dry_run: true,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(dry.count(&Outcome::Created), visible.len());
+    assert_eq!(s.profiles().await.len(), 1);
+    assert!(s
+        .store
+        .checkpoint("happypal:1", "users")
+        .await
+        .unwrap()
+        .is_none());
+
+    // First full sync.
+    let first = s
+        .connector
+        .run(
+            &s.store,
+            RunOptions {
+                full: true,
+                dry_run: false,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        first.count(&Outcome::Linked),
+        1,
+        "the existing profile is linked, not duplicated"
+    );
+    assert_eq!(first.count(&Outcome::Created), visible.len() - 1);
+    assert!(first.checkpoint_moved && !first.has_failures());
+    assert_eq!(s.held().await.len(), visible.len());
+    let linked = s
+        .profiles()
+        .await
+        .into_iter()
+        .find(|p| p["external_id"] == json!(first_id))
+        .unwrap();
+    assert_eq!(
+        (linked["linked"].clone(), linked["first_name"].clone()),
+        (
+            json!(true),
+            s.store
+                .get_employee(
+                    s.base,
+                    relais_core::ids::EmployeeId(first_id.parse().unwrap())
+                )
+                .await
+                .map(|e| json!(e.data.first_name.as_str()))
+                .unwrap()
+        )
+    );
+
+    // Incremental: only what changed is sent.
+    let target: i64 = visible.iter().nth(3).unwrap().0.parse().unwrap();
+    let mut e = s
+        .store
+        .get_employee(s.base, relais_core::ids::EmployeeId(target))
+        .await
+        .unwrap();
+    e.data.last_name = Name::parse("lastName", "Nouveau-Nom").unwrap();
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    s.store
+        .update_employee(s.base, e.id, &e.data, &Author::system("test"))
+        .await
+        .unwrap();
+    let inc = s
+        .connector
+        .run(&s.store, RunOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(inc.count(&Outcome::Updated), 1);
+    assert_eq!(inc.partner_requests, 1, "one request for one change");
+    let line = inc
+        .lines
+        .iter()
+        .find(|l| l.outcome == Outcome::Updated)
+        .unwrap();
+    assert_eq!(
+        (
+            line.key.as_str(),
+            line.fields.len(),
+            line.fields[0].field.as_str()
+        ),
+        (target.to_string().as_str(), 1, "last_name")
+    );
+    assert_eq!(line.fields[0].after, json!("Nouveau-Nom"));
+
+    // A change made in HappyPal is overwritten by the next full run, and reported.
+    let victim = s
+        .profiles()
+        .await
+        .into_iter()
+        .find(|p| p["external_id"] == json!(target.to_string()))
+        .unwrap();
+    s.http
+        .patch(format!("{}/_sim/profiles/{}", s.sim.url(), victim["id"]))
+        .json(&json!({ "first_name": "Edited" }))
+        .send()
+        .await
+        .unwrap();
+    let full = s
+        .connector
+        .run(
+            &s.store,
+            RunOptions {
+                full: true,
+                dry_run: false,
+            },
+        )
+        .await
+        .unwrap();
+    let over = full
+        .lines
+        .iter()
+        .find(|l| l.outcome == Outcome::Overwritten)
+        .expect("an overwritten line");
+    assert_eq!(
+        (over.fields[0].field.as_str(), &over.fields[0].before),
+        ("first_name", &json!("Edited"))
+    );
+    let restored = s
+        .profiles()
+        .await
+        .into_iter()
+        .find(|p| p["external_id"] == json!(target.to_string()))
+        .unwrap();
+    assert_eq!(restored["first_name"], json!(e.data.first_name.as_str()));
+
+    // A terminated employee leaves the key's view: its profile is deleted.
+    let leaving: i64 = visible.iter().nth(5).unwrap().0.parse().unwrap();
+    let mut l = s
+        .store
+        .get_employee(s.base, relais_core::ids::EmployeeId(leaving))
+        .await
+        .unwrap();
+    l.data.contract = relais_core::employee::Contract::new(
+        l.data
+            .contract
+            .start
+            .min(TimeZone::PARIS.today() - chrono::Days::new(30)),
+        Some(TimeZone::PARIS.today() - chrono::Days::new(1)),
+    )
+    .unwrap();
+    s.store
+        .update_employee(s.base, l.id, &l.data, &Author::system("test"))
+        .await
+        .unwrap();
+    let full = s
+        .connector
+        .run(
+            &s.store,
+            RunOptions {
+                full: true,
+                dry_run: false,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(full.count(&Outcome::Deleted), 1);
+    assert_eq!(
+        s.held().await,
+        s.visible().await,
+        "HappyPal holds exactly what the key sees"
+    );
+}
+
+#[tokio::test]
+async fn a_run_that_fails_part_way_is_run_again_to_the_same_state() {
+    let s = setup().await;
+    let visible = s.visible().await;
+    s.faults(json!({ "error_rate": 0.6 })).await;
+    let broken = s
+        .connector
+        .run(
+            &s.store,
+            RunOptions {
+                full: true,
+                dry_run: false,
+            },
+        )
+        .await
+        .unwrap();
+    assert!(broken.has_failures(), "some writes failed");
+    assert!(
+        !broken.checkpoint_moved,
+        "the checkpoint stays until every write is confirmed"
+    );
+    let partial = s.held().await.len();
+    assert!(partial < visible.len());
+    s.faults(json!({})).await;
+    let again = s
+        .connector
+        .run(&s.store, RunOptions::default())
+        .await
+        .unwrap();
+    assert!(!again.has_failures());
+    assert_eq!(
+        again.count(&Outcome::Created),
+        visible.len() - partial,
+        "only what was missing is sent"
+    );
+    assert_eq!(s.held().await, visible, "nothing duplicated, nothing lost");
+    let quiet = s
+        .connector
+        .run(&s.store, RunOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(quiet.partner_requests, 0, "in step: nothing to send");
+}
+
+#[tokio::test]
+async fn refused_credentials_and_revoked_keys_stop_the_run() {
+    let s = setup().await;
+    s.faults(json!({ "refuse_credentials": true })).await;
+    let err = s
+        .connector
+        .run(&s.store, RunOptions::default())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, SyncError::PartnerCredentials { status: 401 }),
+        "{err}"
+    );
+    s.faults(json!({})).await;
+    s.store.revoke_api_key(s.key_id).await.unwrap();
+    let err = s
+        .connector
+        .run(&s.store, RunOptions::default())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, SyncError::SourceRefused { status: 401, .. }),
+        "{err}"
+    );
+    assert!(s.profiles().await.is_empty(), "nothing was written");
+}
