@@ -36,6 +36,55 @@ impl LuccaSource {
         }
     }
 
+    /// `GET path` (with its query) on the source, as JSON.
+    pub async fn get(&self, path_and_query: &str) -> Result<Value, SyncError> {
+        let url = format!("{}{path_and_query}", self.base_url);
+        http::with_retries(&self.policy, || async {
+            let resp = self
+                .http
+                .get(&url)
+                .header("Authorization", format!("lucca application={}", self.key))
+                .send()
+                .await
+                .map_err(|e| http::transport(e, "source"))?;
+            if !resp.status().is_success() {
+                return Err(http::classify(resp, "source", &self.policy).await);
+            }
+            resp.json::<Value>().await.map_err(|e| {
+                Attempt::fatal(SyncError::Malformed {
+                    what: "source",
+                    reason: e.to_string(),
+                })
+            })
+        })
+        .await
+    }
+
+    /// Every item of a v3 list, walked page by page.
+    pub async fn all(&self, path: &str, query: &str) -> Result<Vec<Value>, SyncError> {
+        let mut out = Vec::new();
+        let mut offset = 0;
+        loop {
+            let body = self
+                .get(&format!("{path}?{query}&paging={offset},1000"))
+                .await?;
+            let items =
+                body["data"]["items"]
+                    .as_array()
+                    .cloned()
+                    .ok_or_else(|| SyncError::Malformed {
+                        what: "source",
+                        reason: format!("no data.items in {path}"),
+                    })?;
+            let n = items.len();
+            out.extend(items);
+            if n < 1000 {
+                return Ok(out);
+            }
+            offset += 1000;
+        }
+    }
+
     /// One page of users (ordered by id) with `fields`, modified since `since` when given.
     pub async fn users_page(
         &self,

@@ -1,3 +1,4 @@
 //! The connectors, one module per partner.
 
 pub mod happypal;
+pub mod planningpme;

@@ -1,0 +1,455 @@
+//! PlanningPME: departments and employees (identifier and department) as
+//! resources, and the absences of the coming months as unavailabilities
+//! labelled by absence account — half days as time ranges (morning
+//! 08:00–12:00, afternoon 13:00–18:00).
+//!
+//! Options: the base department (only it and its sub-departments are sent)
+//! and the window of absences, in months (6 by default). Each run sends the
+//! whole window and reconciles it against the ledger: what changed is
+//! written, what left the window or was cancelled is deleted. Authentication
+//! follows PlanningPME: `X-APPKEY` on every call and a bearer token obtained
+//! from `PUT token` with the customer's assertion.
+
+use crate::error::SyncError;
+use crate::http::{self, Attempt, RetryPolicy};
+use crate::report::{Outcome, Report, ReportLine};
+use crate::source::LuccaSource;
+use chrono::{Months, NaiveDate};
+use relais_core::ledger::{field_changes, plan, Acknowledged, Change, SourceRecord};
+use relais_store::SharedStore;
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::time::Duration;
+
+/// What a PlanningPME integration is set up with.
+#[derive(Debug, Clone)]
+pub struct PlanningPme {
+    /// Where the data comes from.
+    pub source: LuccaSource,
+    /// The customer's PlanningPME base URL (`…/{brand}`).
+    pub partner_url: String,
+    /// The app key (a secret).
+    pub app_key: String,
+    /// The user assertion exchanged for a token (a secret).
+    pub assertion: String,
+    /// Only this department and its sub-departments; all when `None`.
+    pub base_department: Option<i64>,
+    /// Months of absences sent, from today.
+    pub months: u32,
+    /// The ledger job, e.g. `planningpme:<installation>`.
+    pub job: String,
+    /// Retries towards PlanningPME.
+    pub policy: RetryPolicy,
+}
+
+/// What a kind of record is called at PlanningPME, and its ledger prefix.
+#[derive(Clone, Copy)]
+struct Kind {
+    prefix: &'static str,
+    path: &'static str,
+}
+
+const DEPARTMENT: Kind = Kind {
+    prefix: "dept:",
+    path: "api/department",
+};
+const RESOURCE: Kind = Kind {
+    prefix: "res:",
+    path: "api/resource",
+};
+const ABSENCE: Kind = Kind {
+    prefix: "abs:",
+    path: "api/unavailability",
+};
+
+fn time_of(date: &Value, half: &Value, start: bool) -> Option<String> {
+    let day = date.as_str()?;
+    let hour = match (half.as_str()?, start) {
+        ("AM", true) => "08:00:00",
+        ("PM", true) => "13:00:00",
+        ("AM", false) => "12:00:00",
+        _ => "18:00:00",
+    };
+    Some(format!("{day}T{hour}"))
+}
+
+fn ids(items: &[Value], field: &str) -> Vec<i64> {
+    items.iter().filter_map(|i| i[field].as_i64()).collect()
+}
+
+impl PlanningPme {
+    fn url(&self, path: &str) -> String {
+        format!("{}/{path}", self.partner_url.trim_end_matches('/'))
+    }
+
+    async fn token(&self, http: &reqwest::Client) -> Result<String, SyncError> {
+        let form = [
+            ("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"),
+            ("assertion", self.assertion.as_str()),
+        ];
+        let body: Value = http::with_retries(&self.policy, || async {
+            let resp = http
+                .put(self.url("token"))
+                .header("X-APPKEY", &self.app_key)
+                .form(&form)
+                .send()
+                .await
+                .map_err(|e| http::transport(e, "partner"))?;
+            if !resp.status().is_success() {
+                return Err(http::classify(resp, "partner", &self.policy).await);
+            }
+            resp.json::<Value>().await.map_err(|e| {
+                Attempt::fatal(SyncError::Malformed {
+                    what: "partner",
+                    reason: e.to_string(),
+                })
+            })
+        })
+        .await?;
+        body["access_token"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or(SyncError::Malformed {
+                what: "partner",
+                reason: "no access_token".into(),
+            })
+    }
+
+    async fn send(
+        &self,
+        http: &reqwest::Client,
+        token: &str,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&BTreeMap<String, Value>>,
+    ) -> Result<(), SyncError> {
+        let url = self.url(path);
+        http::with_retries(&self.policy, || async {
+            let mut req = http
+                .request(method.clone(), &url)
+                .header("X-APPKEY", &self.app_key)
+                .bearer_auth(token);
+            if let Some(b) = body {
+                req = req.json(b);
+            }
+            let resp = req
+                .send()
+                .await
+                .map_err(|e| http::transport(e, "partner"))?;
+            if !resp.status().is_success() {
+                return Err(http::classify(resp, "partner", &self.policy).await);
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    /// Reads the source: departments in scope, their employees, the absences of the window.
+    async fn snapshot(
+        &self,
+        today: NaiveDate,
+    ) -> Result<Vec<(Kind, Vec<SourceRecord>)>, SyncError> {
+        let departments = self
+            .source
+            .all("/api/v3/departments", "fields=id,name,parentId")
+            .await?;
+        let mut scope: HashSet<i64> = HashSet::new();
+        match self.base_department {
+            None => scope.extend(ids(&departments, "id")),
+            Some(root) => {
+                scope.insert(root);
+                loop {
+                    let before = scope.len();
+                    for d in &departments {
+                        if d["parentId"].as_i64().is_some_and(|p| scope.contains(&p)) {
+                            scope.extend(d["id"].as_i64());
+                        }
+                    }
+                    if scope.len() == before {
+                        break;
+                    }
+                }
+            }
+        }
+        let mut dept_records: Vec<SourceRecord> = Vec::new();
+        // Parents before children, so PlanningPME knows each parent first.
+        let mut placed: HashSet<i64> = HashSet::new();
+        while placed.len() < scope.len() {
+            let mut progress = false;
+            for d in &departments {
+                let Some(id) = d["id"]
+                    .as_i64()
+                    .filter(|i| scope.contains(i) && !placed.contains(i))
+                else {
+                    continue;
+                };
+                let parent = d["parentId"].as_i64().filter(|p| scope.contains(p));
+                if parent.is_some_and(|p| !placed.contains(&p)) {
+                    continue;
+                }
+                placed.insert(id);
+                progress = true;
+                dept_records.push(SourceRecord {
+                    key: format!("{}{id}", DEPARTMENT.prefix),
+                    fields: BTreeMap::from([
+                        ("label".to_owned(), d["name"].clone()),
+                        ("parentKey".to_owned(), json!(parent.map(|p| p.to_string()))),
+                    ]),
+                });
+            }
+            if !progress {
+                break;
+            }
+        }
+        let dept_list = scope
+            .iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
+        let users = if scope.is_empty() {
+            Vec::new()
+        } else {
+            self.source
+                .all(
+                    "/api/v3/users",
+                    &format!("fields=id,departmentId&departmentId={dept_list}&orderBy=id,asc"),
+                )
+                .await?
+        };
+        let resources: Vec<SourceRecord> = users
+            .iter()
+            .filter_map(|u| {
+                let id = u["id"].as_i64()?;
+                Some(SourceRecord {
+                    key: format!("{}{id}", RESOURCE.prefix),
+                    fields: BTreeMap::from([
+                        ("label".to_owned(), json!(format!("Collaborateur {id}"))),
+                        (
+                            "departmentKey".to_owned(),
+                            json!(u["departmentId"].as_i64().map(|d| d.to_string())),
+                        ),
+                    ]),
+                })
+            })
+            .collect();
+        let people: HashSet<i64> = ids(&users, "id").into_iter().collect();
+        let until = today
+            .checked_add_months(Months::new(self.months))
+            .unwrap_or(today);
+        let absences = if scope.is_empty() {
+            Vec::new()
+        } else {
+            self.source
+                .all(
+                    "/api/v3/leaveRequests",
+                    &format!("fields=id,ownerId,leaveAccount,startDate,startDateHalf,endDate,endDateHalf,isActive&owner.departmentId={dept_list}&endDate=since,{today}&startDate=until,{until}&status=0,2"),
+                )
+                .await?
+        };
+        let absence_records: Vec<SourceRecord> = absences
+            .iter()
+            .filter(|a| a["ownerId"].as_i64().is_some_and(|o| people.contains(&o)))
+            .filter_map(|a| {
+                Some(SourceRecord {
+                    key: format!("{}{}", ABSENCE.prefix, a["id"].as_i64()?),
+                    fields: BTreeMap::from([
+                        (
+                            "resource".to_owned(),
+                            json!(a["ownerId"].as_i64()?.to_string()),
+                        ),
+                        (
+                            "start".to_owned(),
+                            json!(time_of(&a["startDate"], &a["startDateHalf"], true)?),
+                        ),
+                        (
+                            "end".to_owned(),
+                            json!(time_of(&a["endDate"], &a["endDateHalf"], false)?),
+                        ),
+                        ("label".to_owned(), a["leaveAccount"]["name"].clone()),
+                    ]),
+                })
+            })
+            .collect();
+        Ok(vec![
+            (DEPARTMENT, dept_records),
+            (RESOURCE, resources),
+            (ABSENCE, absence_records),
+        ])
+    }
+
+    /// Runs the integration once: sends the window, reconciles, reports.
+    pub async fn run(
+        &self,
+        store: &SharedStore,
+        today: NaiveDate,
+        dry_run: bool,
+    ) -> Result<Report, SyncError> {
+        let http = http::client(Duration::from_secs(15));
+        let mut report = Report {
+            dry_run,
+            full: true,
+            ..Report::default()
+        };
+        let snapshot = self.snapshot(today).await?;
+        let token = if dry_run {
+            String::new()
+        } else {
+            self.token(&http).await?
+        };
+        if !dry_run {
+            report.partner_requests += 1;
+        }
+        // Writes: parents first.
+        let mut seen: HashSet<String> = HashSet::new();
+        for (kind, records) in &snapshot {
+            let keys: Vec<String> = records.iter().map(|r| r.key.clone()).collect();
+            seen.extend(keys.iter().cloned());
+            let known: HashMap<String, Acknowledged> = store
+                .acknowledged(&self.job, &keys)
+                .await?
+                .into_iter()
+                .map(|a| (a.key.clone(), a))
+                .collect();
+            let mut confirmed = Vec::new();
+            for change in plan(records.clone(), &known, false) {
+                let (record, fields, outcome) = match change {
+                    Change::Unchanged { key } => {
+                        report.lines.push(ReportLine {
+                            key,
+                            outcome: Outcome::Unchanged,
+                            fields: Vec::new(),
+                        });
+                        continue;
+                    }
+                    Change::Create { record } => {
+                        let f = field_changes(&BTreeMap::new(), &record.fields);
+                        (record, f, Outcome::Created)
+                    }
+                    Change::Update { record, fields } => (record, fields, Outcome::Updated),
+                    Change::Delete { .. } => unreachable!("plans without full never delete"),
+                };
+                if dry_run {
+                    report.lines.push(ReportLine {
+                        key: record.key.clone(),
+                        outcome,
+                        fields,
+                    });
+                    continue;
+                }
+                let id = &record.key[kind.prefix.len()..];
+                report.partner_requests += 1;
+                match self
+                    .send(
+                        &http,
+                        &token,
+                        reqwest::Method::PUT,
+                        &format!("{}/{id}", kind.path),
+                        Some(&record.fields),
+                    )
+                    .await
+                {
+                    Ok(()) => {
+                        report.lines.push(ReportLine {
+                            key: record.key.clone(),
+                            outcome,
+                            fields,
+                        });
+                        confirmed.push(Acknowledged {
+                            key: record.key.clone(),
+                            hash: record.hash(),
+                            fields: record.fields.clone(),
+                            partner_id: Some(id.to_owned()),
+                        });
+                    }
+                    Err(e @ SyncError::PartnerCredentials { .. }) => return Err(e),
+                    Err(e) => report.lines.push(ReportLine {
+                        key: record.key.clone(),
+                        outcome: Outcome::Failed(e.to_string()),
+                        fields,
+                    }),
+                }
+            }
+            store.acknowledge(&self.job, &confirmed).await?;
+        }
+        // Deletions: children first (absences, then resources, then departments).
+        let mut gone: Vec<Acknowledged> = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let page = store
+                .acknowledged_page(&self.job, after.as_deref(), 1000)
+                .await?;
+            let Some(last) = page.last() else { break };
+            after = Some(last.key.clone());
+            gone.extend(page.into_iter().filter(|a| !seen.contains(&a.key)));
+        }
+        for kind in [ABSENCE, RESOURCE, DEPARTMENT] {
+            let mut forgotten = Vec::new();
+            for a in gone.iter().filter(|a| a.key.starts_with(kind.prefix)) {
+                let before = field_changes(&a.fields, &BTreeMap::new());
+                if dry_run {
+                    report.lines.push(ReportLine {
+                        key: a.key.clone(),
+                        outcome: Outcome::Deleted,
+                        fields: before,
+                    });
+                    continue;
+                }
+                report.partner_requests += 1;
+                let id = &a.key[kind.prefix.len()..];
+                match self
+                    .send(
+                        &http,
+                        &token,
+                        reqwest::Method::DELETE,
+                        &format!("{}/{id}", kind.path),
+                        None,
+                    )
+                    .await
+                {
+                    Ok(()) | Err(SyncError::Partner { status: 404, .. }) => {
+                        report.lines.push(ReportLine {
+                            key: a.key.clone(),
+                            outcome: Outcome::Deleted,
+                            fields: before,
+                        });
+                        forgotten.push(a.key.clone());
+                    }
+                    Err(e) => report.lines.push(ReportLine {
+                        key: a.key.clone(),
+                        outcome: Outcome::Failed(e.to_string()),
+                        fields: before,
+                    }),
+                }
+            }
+            store.forget(&self.job, &forgotten).await?;
+        }
+        Ok(report)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::time_of;
+    use serde_json::json;
+
+    #[test]
+    fn half_days_become_time_ranges() {
+        assert_eq!(
+            time_of(&json!("2026-03-02"), &json!("AM"), true).unwrap(),
+            "2026-03-02T08:00:00"
+        );
+        assert_eq!(
+            time_of(&json!("2026-03-02"), &json!("PM"), true).unwrap(),
+            "2026-03-02T13:00:00"
+        );
+        assert_eq!(
+            time_of(&json!("2026-03-02"), &json!("AM"), false).unwrap(),
+            "2026-03-02T12:00:00"
+        );
+        assert_eq!(
+            time_of(&json!("2026-03-02"), &json!("PM"), false).unwrap(),
+            "2026-03-02T18:00:00"
+        );
+        assert!(time_of(&json!(null), &json!("AM"), true).is_none());
+    }
+}

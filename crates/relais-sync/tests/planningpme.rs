@@ -1,0 +1,285 @@
+//! The PlanningPME connector against a real relais API and the PlanningPME
+//! simulator, and the retry policy against injected 429s.
+
+use relais_api::AppState;
+use relais_core::absence::LeaveStatus;
+use relais_core::access::{KeyUsage, Role};
+use relais_core::base::{BaseKind, BaseName};
+use relais_core::employee::{ContractStatus, Email};
+use relais_core::org::{Name, TimeZone};
+use relais_sandbox::demo::{seed, DemoOptions};
+use relais_sandbox::{happypal, planningpme};
+use relais_store::{DatabaseUrl, ListQuery};
+use relais_sync::connectors::planningpme::PlanningPme;
+use relais_sync::http::{self, RetryPolicy};
+use relais_sync::Outcome;
+use serde_json::json;
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+#[tokio::test]
+async fn planningpme_gets_the_department_its_people_and_their_coming_absences() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = relais_store::open(&DatabaseUrl::Sqlite(dir.path().join("p.db")))
+        .await
+        .unwrap();
+    let base = store
+        .create_base(
+            &BaseName::parse("production").unwrap(),
+            BaseKind::Production,
+        )
+        .await
+        .unwrap();
+    let today = TimeZone::PARIS.today();
+    seed(
+        store.as_ref(),
+        &base,
+        &DemoOptions {
+            employees: 150,
+            seed: 11,
+            today,
+        },
+        &|_| {},
+    )
+    .await
+    .unwrap();
+    let state = AppState::new(store.clone(), 100_000);
+    let app = axum::Router::new()
+        .merge(relais_api::router(state.clone()))
+        .with_state(state);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let api = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let role = Role::parse(&[
+        "personnel-file:fields=departmentId+department",
+        "absences",
+        "organisation",
+    ])
+    .unwrap();
+    let (_, secret) = relais_api::auth::create_key(
+        &store,
+        base.id,
+        Name::parse("name", "PlanningPME").unwrap(),
+        Email::parse("csm@planningpme.fr").unwrap(),
+        KeyUsage::ThirdParty,
+        role,
+    )
+    .await
+    .unwrap();
+    let sim = planningpme::start(
+        "127.0.0.1:0".parse().unwrap(),
+        "acme",
+        "app-key",
+        "assertion",
+    )
+    .await
+    .unwrap();
+
+    let departments = store.list_departments(base.id).await.unwrap();
+    let prod = departments
+        .iter()
+        .find(|d| d.code.as_str() == "PROD")
+        .unwrap();
+    let subtree: BTreeSet<i64> = departments
+        .iter()
+        .filter(|d| d.id == prod.id || d.parent_id == Some(prod.id))
+        .map(|d| d.id.0)
+        .collect();
+    let connector = PlanningPme {
+        source: relais_sync::source::LuccaSource::new(&api, &secret),
+        partner_url: format!("{}/acme", sim.url()),
+        app_key: "app-key".into(),
+        assertion: "assertion".into(),
+        base_department: Some(prod.id.0),
+        months: 6,
+        job: "planningpme:1".into(),
+        policy: RetryPolicy {
+            retries: 2,
+            min_delay: Duration::from_millis(5),
+            max_delay: Duration::from_millis(20),
+            max_retry_after: Duration::from_secs(2),
+        },
+    };
+    let first = connector.run(&store, today, false).await.unwrap();
+    assert!(
+        !first.has_failures(),
+        "{:?}",
+        first
+            .lines
+            .iter()
+            .find(|l| matches!(l.outcome, Outcome::Failed(_)))
+    );
+    let held: planningpme::Holdings = reqwest::get(format!("{}/_sim/state", sim.url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let sent_departments: BTreeSet<i64> = held
+        .departments
+        .keys()
+        .map(|k| k.parse().unwrap())
+        .collect();
+    assert_eq!(
+        sent_departments, subtree,
+        "the base department and its sub-departments only"
+    );
+
+    // Expected, straight from the store: active people of the subtree, their live absences in the window.
+    let people: Vec<_> = store
+        .query_employees(
+            base.id,
+            &ListQuery {
+                limit: 1000,
+                ..ListQuery::default()
+            },
+        )
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .filter(|e| {
+            e.data.contract.status_on(today) == ContractStatus::Active
+                && e.data.department_id.is_some_and(|d| subtree.contains(&d.0))
+        })
+        .collect();
+    let ids: BTreeSet<String> = people.iter().map(|e| e.id.to_string()).collect();
+    assert_eq!(held.resources.keys().cloned().collect::<BTreeSet<_>>(), ids);
+    let until = today.checked_add_months(chrono::Months::new(6)).unwrap();
+    let mut expected = BTreeSet::new();
+    for e in &people {
+        for p in store.list_leave_periods(base.id, e.id).await.unwrap() {
+            if p.status.occupies_calendar()
+                && p.span.end.date >= today
+                && p.span.start.date <= until
+            {
+                expected.insert(p.id.to_string());
+            }
+        }
+    }
+    assert!(!expected.is_empty());
+    assert_eq!(
+        held.unavailabilities
+            .keys()
+            .cloned()
+            .collect::<BTreeSet<_>>(),
+        expected
+    );
+    let one = held.unavailabilities.values().next().unwrap();
+    assert!(
+        one.start.ends_with("T08:00:00") || one.start.ends_with("T13:00:00"),
+        "{one:?}"
+    );
+    assert!(!one.label.is_empty());
+
+    // Nothing changed: only the token is asked for.
+    let quiet = connector.run(&store, today, false).await.unwrap();
+    assert_eq!(quiet.partner_requests, 1);
+    assert_eq!(quiet.count(&Outcome::Unchanged), quiet.lines.len());
+
+    // A cancelled absence is removed from PlanningPME.
+    let cancelled: i64 = expected.iter().next().unwrap().parse().unwrap();
+    let period = store
+        .get_leave_period(base.id, relais_core::ids::LeavePeriodId(cancelled))
+        .await
+        .unwrap();
+    let next = if period.status == LeaveStatus::Pending {
+        LeaveStatus::Denied
+    } else {
+        LeaveStatus::Cancelled
+    };
+    store
+        .set_leave_status(base.id, period.id, next)
+        .await
+        .unwrap();
+    let after = connector.run(&store, today, false).await.unwrap();
+    assert_eq!(after.count(&Outcome::Deleted), 1);
+    let held: planningpme::Holdings = reqwest::get(format!("{}/_sim/state", sim.url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(!held.unavailabilities.contains_key(&cancelled.to_string()));
+    assert_eq!(held.unavailabilities.len(), expected.len() - 1);
+
+    // Refused credentials stop the run.
+    let wrong = PlanningPme {
+        assertion: "wrong".into(),
+        ..connector.clone()
+    };
+    assert!(matches!(
+        wrong.run(&store, today, false).await.unwrap_err(),
+        relais_sync::SyncError::PartnerCredentials { status: 401 }
+    ));
+}
+
+#[tokio::test]
+async fn retries_wait_as_long_as_retry_after_says() {
+    let sim = happypal::start("127.0.0.1:0".parse().unwrap(), "t")
+        .await
+        .unwrap();
+    let client = reqwest::Client::new();
+    client
+        .put(format!("{}/_sim/faults", sim.url()))
+        .json(&json!({ "rate_limit": 1, "rate_window_seconds": 1 }))
+        .send()
+        .await
+        .unwrap();
+    let policy = RetryPolicy {
+        retries: 3,
+        min_delay: Duration::from_millis(5),
+        max_delay: Duration::from_millis(20),
+        max_retry_after: Duration::from_secs(5),
+    };
+    let url = format!("{}/api/v1/employees", sim.url());
+    let call = || async {
+        let resp = client
+            .get(&url)
+            .bearer_auth("t")
+            .send()
+            .await
+            .map_err(|e| http::transport(e, "partner"))?;
+        if !resp.status().is_success() {
+            return Err(http::classify(resp, "partner", &policy).await);
+        }
+        Ok(resp.status().as_u16())
+    };
+    assert_eq!(http::with_retries(&policy, call).await.unwrap(), 200);
+    let started = Instant::now();
+    assert_eq!(
+        http::with_retries(&policy, call).await.unwrap(),
+        200,
+        "the 429 is waited out, then retried"
+    );
+    assert!(
+        started.elapsed() >= Duration::from_millis(900),
+        "{:?}",
+        started.elapsed()
+    );
+    let impatient = RetryPolicy {
+        max_retry_after: Duration::from_millis(100),
+        ..policy
+    };
+    client
+        .put(format!("{}/_sim/faults", sim.url()))
+        .json(&json!({ "rate_limit": 1, "rate_window_seconds": 60 }))
+        .send()
+        .await
+        .unwrap();
+    let call2 = || async {
+        let resp = client
+            .get(&url)
+            .bearer_auth("t")
+            .send()
+            .await
+            .map_err(|e| http::transport(e, "partner"))?;
+        if !resp.status().is_success() {
+            return Err(http::classify(resp, "partner", &impatient).await);
+        }
+        Ok(())
+    };
+    assert!(http::with_retries(&impatient, call2).await.is_ok());
+    let err = http::with_retries(&impatient, call2).await.unwrap_err();
+    assert!(err.to_string().contains("rate limited for"), "{err}");
+}
