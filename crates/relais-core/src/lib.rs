@@ -18,6 +18,7 @@ pub mod ledger;
 pub mod marketplace;
 pub mod org;
 pub mod people;
+pub mod schedule;
 
 pub use error::DomainError;
 
