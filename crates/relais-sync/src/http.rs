@@ -124,6 +124,38 @@ where
         .map_err(|a| a.error)
 }
 
+/// Sends the request `build` makes, retrying as the policy says; returns the
+/// status and the JSON answer (`null` when the answer has no body).
+pub async fn call<B>(
+    policy: &RetryPolicy,
+    what: &'static str,
+    build: B,
+) -> Result<(u16, serde_json::Value), SyncError>
+where
+    B: Fn() -> reqwest::RequestBuilder,
+{
+    with_retries(policy, || async {
+        let resp = build().send().await.map_err(|e| transport(e, what))?;
+        let status = resp.status().as_u16();
+        if !resp.status().is_success() {
+            return Err(classify(resp, what, policy).await);
+        }
+        let bytes = resp.bytes().await.map_err(|e| transport(e, what))?;
+        if bytes.is_empty() {
+            return Ok((status, serde_json::Value::Null));
+        }
+        serde_json::from_slice(&bytes)
+            .map(|v| (status, v))
+            .map_err(|e| {
+                Attempt::fatal(SyncError::Malformed {
+                    what,
+                    reason: e.to_string(),
+                })
+            })
+    })
+    .await
+}
+
 /// An HTTP client with a timeout on every call.
 pub fn client(timeout: Duration) -> reqwest::Client {
     reqwest::Client::builder()

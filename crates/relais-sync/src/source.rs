@@ -2,7 +2,7 @@
 //! API with the installation's key — relais's own base or any other.
 
 use crate::error::SyncError;
-use crate::http::{self, Attempt, RetryPolicy};
+use crate::http::{self, RetryPolicy};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::Value;
 use std::time::Duration;
@@ -39,25 +39,12 @@ impl LuccaSource {
     /// `GET path` (with its query) on the source, as JSON.
     pub async fn get(&self, path_and_query: &str) -> Result<Value, SyncError> {
         let url = format!("{}{path_and_query}", self.base_url);
-        http::with_retries(&self.policy, || async {
-            let resp = self
-                .http
-                .get(&url)
-                .header("Authorization", format!("lucca application={}", self.key))
-                .send()
-                .await
-                .map_err(|e| http::transport(e, "source"))?;
-            if !resp.status().is_success() {
-                return Err(http::classify(resp, "source", &self.policy).await);
-            }
-            resp.json::<Value>().await.map_err(|e| {
-                Attempt::fatal(SyncError::Malformed {
-                    what: "source",
-                    reason: e.to_string(),
-                })
-            })
+        let auth = format!("lucca application={}", self.key);
+        let (_, body) = http::call(&self.policy, "source", || {
+            self.http.get(&url).header("Authorization", &auth)
         })
-        .await
+        .await?;
+        Ok(body)
     }
 
     /// Every item of a v3 list, walked page by page.
@@ -103,25 +90,7 @@ impl LuccaSource {
                 t.to_rfc3339_opts(SecondsFormat::Micros, true)
             ));
         }
-        let body: Value = http::with_retries(&self.policy, || async {
-            let resp = self
-                .http
-                .get(&url)
-                .header("Authorization", format!("lucca application={}", self.key))
-                .send()
-                .await
-                .map_err(|e| http::transport(e, "source"))?;
-            if !resp.status().is_success() {
-                return Err(http::classify(resp, "source", &self.policy).await);
-            }
-            resp.json::<Value>().await.map_err(|e| {
-                Attempt::fatal(SyncError::Malformed {
-                    what: "source",
-                    reason: e.to_string(),
-                })
-            })
-        })
-        .await?;
+        let body = self.get(&url[self.base_url.len()..]).await?;
         body["data"]["items"]
             .as_array()
             .cloned()

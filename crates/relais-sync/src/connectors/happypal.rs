@@ -10,7 +10,7 @@
 //! confirmed, so a run that died is simply run again.
 
 use crate::error::SyncError;
-use crate::http::{self, Attempt, RetryPolicy};
+use crate::http::{self, RetryPolicy};
 use crate::report::{Outcome, Report, ReportLine};
 use crate::source::LuccaSource;
 use chrono::{DateTime, Utc};
@@ -90,25 +90,12 @@ impl HappyPal {
             "{}/api/v1/employees/{key}",
             self.partner_url.trim_end_matches('/')
         );
-        http::with_retries(&self.policy, || async {
-            let mut req = http.request(method.clone(), &url).bearer_auth(&self.token);
-            if let Some(b) = body {
-                req = req.json(b);
+        http::call(&self.policy, "partner", || {
+            let req = http.request(method.clone(), &url).bearer_auth(&self.token);
+            match body {
+                Some(b) => req.json(b),
+                None => req,
             }
-            let resp = req
-                .send()
-                .await
-                .map_err(|e| http::transport(e, "partner"))?;
-            let status = resp.status().as_u16();
-            if !resp.status().is_success() {
-                return Err(http::classify(resp, "partner", &self.policy).await);
-            }
-            let value = if status == 204 {
-                Value::Null
-            } else {
-                resp.json().await.unwrap_or(Value::Null)
-            };
-            Ok((status, value))
         })
         .await
     }
@@ -122,22 +109,8 @@ impl HappyPal {
             "{}/api/v1/employees?page={page}&per_page=500",
             self.partner_url.trim_end_matches('/')
         );
-        let body: Value = http::with_retries(&self.policy, || async {
-            let resp = http
-                .get(&url)
-                .bearer_auth(&self.token)
-                .send()
-                .await
-                .map_err(|e| http::transport(e, "partner"))?;
-            if !resp.status().is_success() {
-                return Err(http::classify(resp, "partner", &self.policy).await);
-            }
-            resp.json::<Value>().await.map_err(|e| {
-                Attempt::fatal(SyncError::Malformed {
-                    what: "partner",
-                    reason: e.to_string(),
-                })
-            })
+        let (_, body) = http::call(&self.policy, "partner", || {
+            http.get(&url).bearer_auth(&self.token)
         })
         .await?;
         Ok(body["items"].as_array().cloned().unwrap_or_default())

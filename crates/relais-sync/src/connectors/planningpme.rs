@@ -11,7 +11,7 @@
 //! from `PUT token` with the customer's assertion.
 
 use crate::error::SyncError;
-use crate::http::{self, Attempt, RetryPolicy};
+use crate::http::{self, RetryPolicy};
 use crate::report::{Outcome, Report, ReportLine};
 use crate::source::LuccaSource;
 use chrono::{Months, NaiveDate};
@@ -87,23 +87,10 @@ impl PlanningPme {
             ("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"),
             ("assertion", self.assertion.as_str()),
         ];
-        let body: Value = http::with_retries(&self.policy, || async {
-            let resp = http
-                .put(self.url("token"))
+        let (_, body) = http::call(&self.policy, "partner", || {
+            http.put(self.url("token"))
                 .header("X-APPKEY", &self.app_key)
                 .form(&form)
-                .send()
-                .await
-                .map_err(|e| http::transport(e, "partner"))?;
-            if !resp.status().is_success() {
-                return Err(http::classify(resp, "partner", &self.policy).await);
-            }
-            resp.json::<Value>().await.map_err(|e| {
-                Attempt::fatal(SyncError::Malformed {
-                    what: "partner",
-                    reason: e.to_string(),
-                })
-            })
         })
         .await?;
         body["access_token"]
@@ -124,24 +111,18 @@ impl PlanningPme {
         body: Option<&BTreeMap<String, Value>>,
     ) -> Result<(), SyncError> {
         let url = self.url(path);
-        http::with_retries(&self.policy, || async {
-            let mut req = http
+        http::call(&self.policy, "partner", || {
+            let req = http
                 .request(method.clone(), &url)
                 .header("X-APPKEY", &self.app_key)
                 .bearer_auth(token);
-            if let Some(b) = body {
-                req = req.json(b);
+            match body {
+                Some(b) => req.json(b),
+                None => req,
             }
-            let resp = req
-                .send()
-                .await
-                .map_err(|e| http::transport(e, "partner"))?;
-            if !resp.status().is_success() {
-                return Err(http::classify(resp, "partner", &self.policy).await);
-            }
-            Ok(())
         })
         .await
+        .map(|_| ())
     }
 
     /// Reads the source: departments in scope, their employees, the absences of the window.
