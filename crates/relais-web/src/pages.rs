@@ -298,7 +298,7 @@ pub async fn login(
     };
     match open_session(&state, &person).await {
         Ok(c) => {
-            let next = if f.next.starts_with('/') && !f.next.starts_with("//") {
+            let next = if local_path(&f.next) {
                 f.next.as_str()
             } else {
                 "/integrations"
@@ -368,6 +368,14 @@ pub async fn switch_base(v: Viewer, headers: HeaderMap, Query(q): Query<SwitchQu
     )
 }
 
+/// Whether `path` stays on this site (no `//host` or `/\host` that browsers would follow elsewhere).
+fn local_path(path: &str) -> bool {
+    path.starts_with('/')
+        && !path.starts_with("//")
+        && !path.starts_with("/\\")
+        && !path.contains(['\r', '\n'])
+}
+
 /// The path of the page that led here (from `Referer`), to go back to it.
 fn back_path(headers: &HeaderMap, default: &str) -> String {
     headers
@@ -375,7 +383,7 @@ fn back_path(headers: &HeaderMap, default: &str) -> String {
         .and_then(|r| r.to_str().ok())
         .and_then(|r| r.split_once("://").map(|(_, rest)| rest))
         .and_then(|rest| rest.find('/').map(|i| rest[i..].to_owned()))
-        .filter(|p| !p.starts_with("//"))
+        .filter(|p| local_path(p))
         .unwrap_or_else(|| default.to_owned())
 }
 
@@ -975,5 +983,22 @@ fn pick<'a, T: ?Sized>(lang: Lang, fr: &'a T, en: &'a T) -> &'a T {
     match lang {
         Lang::Fr => fr,
         Lang::En => en,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_local_paths_are_followed() {
+        assert!(super::local_path("/integrations?q=x"));
+        for bad in [
+            "//evil.example",
+            "/\\evil.example",
+            "https://evil.example",
+            "integrations",
+            "/a\r\nSet-Cookie: x",
+        ] {
+            assert!(!super::local_path(bad), "{bad}");
+        }
     }
 }
