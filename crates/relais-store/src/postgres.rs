@@ -19,6 +19,9 @@ impl std::fmt::Debug for PgStore {
 }
 
 impl PgStore {
+    /// Transactions start plainly; row locks do the rest.
+    const BEGIN: &'static str = "BEGIN";
+
     const BACKEND: &'static str = "postgres";
 
     /// Connects to `url` and applies migrations.

@@ -403,7 +403,7 @@ macro_rules! sql_store {
             }
 
             async fn clear_base(&self, base: BaseId) -> Result<()> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.pool.begin_with(Self::BEGIN).await?;
                 for (table, _) in columns::TABLES.iter().rev() {
                     sqlx::query(&format!("DELETE FROM {table} WHERE base_id = $1"))
                         .bind(base.0)
@@ -425,7 +425,7 @@ macro_rules! sql_store {
                 if from == to {
                     return Err(DomainError::new("base", "a base cannot be copied onto itself").into());
                 }
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.pool.begin_with(Self::BEGIN).await?;
                 for (table, _) in columns::TABLES.iter().rev() {
                     sqlx::query(&format!("DELETE FROM {table} WHERE base_id = $1"))
                         .bind(to.0)
@@ -462,14 +462,14 @@ macro_rules! sql_store {
                 if count < 1 {
                     return Err(DomainError::new("count", "reserve at least one identifier").into());
                 }
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.pool.begin_with(Self::BEGIN).await?;
                 let first = Self::reserve_in(&mut tx, base, entity, count).await?;
                 tx.commit().await?;
                 Ok(first)
             }
 
             async fn insert_legal_units(&self, rows: &[LegalUnit]) -> Result<()> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.pool.begin_with(Self::BEGIN).await?;
                 bulk_insert!($db, tx, "legal_units", columns::LEGAL_UNITS, rows, |b, u| {
                     b.push_bind(u.base_id.0)
                         .push_bind(u.id.0)
@@ -489,7 +489,7 @@ macro_rules! sql_store {
             }
 
             async fn insert_establishments(&self, rows: &[Establishment]) -> Result<()> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.pool.begin_with(Self::BEGIN).await?;
                 bulk_insert!($db, tx, "establishments", columns::ESTABLISHMENTS, rows, |b, e| {
                     b.push_bind(e.base_id.0)
                         .push_bind(e.id.0)
@@ -518,7 +518,7 @@ macro_rules! sql_store {
             }
 
             async fn insert_departments(&self, rows: &[Department]) -> Result<()> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.pool.begin_with(Self::BEGIN).await?;
                 bulk_insert!($db, tx, "departments", columns::DEPARTMENTS, rows, |b, d| {
                     b.push_bind(d.base_id.0)
                         .push_bind(d.id.0)
@@ -546,7 +546,7 @@ macro_rules! sql_store {
                 department: DepartmentId,
                 head: Option<EmployeeId>,
             ) -> Result<()> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.pool.begin_with(Self::BEGIN).await?;
                 if let Some(h) = head {
                     if !Self::exists(&mut tx, "employees", base, h.0).await? {
                         return Err(DomainError::new("headID", format!("no employee {h} in this base")).into());
@@ -567,7 +567,7 @@ macro_rules! sql_store {
             }
 
             async fn insert_sections(&self, rows: &[Section]) -> Result<()> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.pool.begin_with(Self::BEGIN).await?;
                 bulk_insert!($db, tx, "sections", columns::SECTIONS, rows, |b, s| {
                     b.push_bind(s.base_id.0)
                         .push_bind(s.id.0)
@@ -587,7 +587,7 @@ macro_rules! sql_store {
             }
 
             async fn insert_section_fields(&self, rows: &[SectionField]) -> Result<()> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.pool.begin_with(Self::BEGIN).await?;
                 bulk_insert!($db, tx, "section_fields", columns::SECTION_FIELDS, rows, |b, f| {
                     b.push_bind(f.base_id.0)
                         .push_bind(f.id.0)
@@ -609,7 +609,7 @@ macro_rules! sql_store {
             }
 
             async fn insert_employees(&self, rows: &[Employee]) -> Result<()> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.pool.begin_with(Self::BEGIN).await?;
                 Self::insert_employees_in(&mut tx, rows).await?;
                 tx.commit().await?;
                 Ok(())
@@ -618,7 +618,7 @@ macro_rules! sql_store {
             async fn create_employee(&self, base: BaseId, data: &EmployeeData, author: &Author) -> Result<Employee> {
                 let fields = self.list_section_fields(base).await?;
                 check_extended_data(&data.extended_data, &fields)?;
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.pool.begin_with(Self::BEGIN).await?;
                 Self::check_employee_refs(&mut tx, base, None, data).await?;
                 let id = Self::reserve_in(&mut tx, base, Entity::Employee, 1).await?;
                 let now = now();
@@ -639,7 +639,7 @@ macro_rules! sql_store {
                 let fields = self.list_section_fields(base).await?;
                 check_extended_data(&data.extended_data, &fields)?;
                 let before = self.get_employee(base, id).await?;
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.pool.begin_with(Self::BEGIN).await?;
                 Self::check_employee_refs(&mut tx, base, Some(id), data).await?;
                 let set = columns::EMPLOYEES[2..columns::EMPLOYEES.len() - 2]
                     .iter()
@@ -712,7 +712,7 @@ macro_rules! sql_store {
             }
 
             async fn insert_absence_accounts(&self, rows: &[AbsenceAccount]) -> Result<()> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.pool.begin_with(Self::BEGIN).await?;
                 bulk_insert!($db, tx, "absence_accounts", columns::ABSENCE_ACCOUNTS, rows, |b, a| {
                     b.push_bind(a.base_id.0)
                         .push_bind(a.id.0)
@@ -733,14 +733,14 @@ macro_rules! sql_store {
             }
 
             async fn insert_leave_periods(&self, rows: &[LeavePeriod]) -> Result<()> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.pool.begin_with(Self::BEGIN).await?;
                 Self::insert_leave_periods_in(&mut tx, rows).await?;
                 tx.commit().await?;
                 Ok(())
             }
 
             async fn create_leave_period(&self, base: BaseId, new: &NewLeavePeriod) -> Result<LeavePeriod> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.pool.begin_with(Self::BEGIN).await?;
                 // Touching the owner's row serialises concurrent requests for one employee.
                 let locked = sqlx::query("UPDATE employees SET modified_at = modified_at WHERE base_id = $1 AND id = $2")
                     .bind(base.0)
@@ -818,7 +818,7 @@ macro_rules! sql_store {
             }
 
             async fn set_leave_status(&self, base: BaseId, id: LeavePeriodId, status: LeaveStatus) -> Result<LeavePeriod> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.pool.begin_with(Self::BEGIN).await?;
                 let current = Self::get_leave_period_in(&mut tx, base, id).await?;
                 current.status.check_transition(status)?;
                 let now = now();
@@ -851,7 +851,7 @@ macro_rules! sql_store {
             }
 
             async fn insert_expense_natures(&self, rows: &[ExpenseNature]) -> Result<()> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.pool.begin_with(Self::BEGIN).await?;
                 bulk_insert!($db, tx, "expense_natures", columns::EXPENSE_NATURES, rows, |b, n| {
                     b.push_bind(n.base_id.0)
                         .push_bind(n.id.0)
@@ -873,7 +873,7 @@ macro_rules! sql_store {
             }
 
             async fn insert_axes(&self, rows: &[Axis]) -> Result<()> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.pool.begin_with(Self::BEGIN).await?;
                 bulk_insert!($db, tx, "axes", columns::AXES, rows, |b, a| {
                     b.push_bind(a.base_id.0)
                         .push_bind(a.id.0)
@@ -891,7 +891,7 @@ macro_rules! sql_store {
             }
 
             async fn insert_axis_sections(&self, rows: &[AxisSection]) -> Result<()> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.pool.begin_with(Self::BEGIN).await?;
                 bulk_insert!($db, tx, "axis_sections", columns::AXIS_SECTIONS, rows, |b, s| {
                     b.push_bind(s.base_id.0)
                         .push_bind(s.id.0)
@@ -911,7 +911,7 @@ macro_rules! sql_store {
             }
 
             async fn insert_expense_claims(&self, rows: &[ExpenseClaim]) -> Result<()> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.pool.begin_with(Self::BEGIN).await?;
                 bulk_insert!($db, tx, "expense_claims", columns::EXPENSE_CLAIMS, rows, |b, c| {
                     b.push_bind(c.base_id.0)
                         .push_bind(c.id.0)
@@ -933,7 +933,7 @@ macro_rules! sql_store {
             }
 
             async fn insert_expense_items(&self, rows: &[ExpenseItem]) -> Result<()> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.pool.begin_with(Self::BEGIN).await?;
                 bulk_insert!($db, tx, "expense_items", columns::EXPENSE_ITEMS, rows, |b, i| {
                     b.push_bind(i.base_id.0)
                         .push_bind(i.id.0)
@@ -1045,7 +1045,7 @@ macro_rules! sql_store {
             }
 
             async fn record_request(&self, entry: &AuditEntry) -> Result<()> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.pool.begin_with(Self::BEGIN).await?;
                 sqlx::query(
                     "INSERT INTO api_requests (base_id, key_id, method, path, status, employee_records, at) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -1196,7 +1196,7 @@ macro_rules! sql_store {
             }
 
             async fn uninstall(&self, base: BaseId, installation: i64) -> Result<relais_core::people::Installation> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.pool.begin_with(Self::BEGIN).await?;
                 let at = now();
                 let sql = format!(
                     "UPDATE installations SET uninstalled_at = $3 WHERE base_id = $1 AND id = $2 AND uninstalled_at IS NULL RETURNING {}",
@@ -1276,7 +1276,7 @@ macro_rules! sql_store {
                     return Ok(());
                 }
                 let at = now();
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.pool.begin_with(Self::BEGIN).await?;
                 for part in records.chunks(1000) {
                     let mut qb = sqlx::QueryBuilder::<$db>::new("INSERT INTO sync_ledger (job, record_key, hash, fields, partner_id, acknowledged_at) ");
                     qb.push_values(part, |mut b, r| {
@@ -1298,7 +1298,7 @@ macro_rules! sql_store {
             }
 
             async fn forget(&self, job: &str, keys: &[String]) -> Result<()> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.pool.begin_with(Self::BEGIN).await?;
                 for part in keys.chunks(1000) {
                     let mut qb = sqlx::QueryBuilder::<$db>::new("DELETE FROM sync_ledger WHERE job = ");
                     qb.push_bind(job);

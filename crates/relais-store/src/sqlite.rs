@@ -20,6 +20,11 @@ impl std::fmt::Debug for SqliteStore {
 }
 
 impl SqliteStore {
+    /// Write transactions take SQLite's write lock at once, so that waiting
+    /// for another writer goes through the busy timeout instead of failing
+    /// when a read would have to be upgraded.
+    const BEGIN: &'static str = "BEGIN IMMEDIATE";
+
     const BACKEND: &'static str = "sqlite";
 
     /// Opens the file at `path` (creating it and its folder if needed) and

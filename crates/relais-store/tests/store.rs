@@ -123,6 +123,7 @@ store_suite!(
     leases_are_exclusive_renewable_and_expire,
     two_processes_never_hold_one_job_at_once,
     the_ledger_keeps_what_partners_acknowledged,
+    concurrent_writers_wait_for_each_other,
 );
 
 fn d(y: i32, m: u32, day: u32) -> NaiveDate {
@@ -1117,5 +1118,41 @@ async fn the_ledger_keeps_what_partners_acknowledged(db: TestDb) {
             .unwrap()
             .as_deref(),
         Some("2026-03-02T10:00:00Z")
+    );
+}
+
+async fn concurrent_writers_wait_for_each_other(db: TestDb) {
+    // Writes that read first (reference checks) racing with other writes,
+    // some of them failing and rolled back: none may fail with "locked".
+    let o = org(&db.store, "production").await;
+    let base = o.base;
+    let mut tasks = Vec::new();
+    for t in 0..6u32 {
+        let s = db.store.clone();
+        let data = (0..8u32)
+            .map(|i| person(&o, 1000 + t * 100 + i, d(2020, 1, 6), None))
+            .collect::<Vec<_>>();
+        tasks.push(tokio::spawn(async move {
+            for (i, data) in data.into_iter().enumerate() {
+                s.create_employee(base, &data, &who()).await.unwrap();
+                if i % 3 == 0 {
+                    // A refused write in the middle (unknown establishment).
+                    let mut bad = data.clone();
+                    bad.establishment_id = EstablishmentId(999);
+                    assert!(s.create_employee(base, &bad, &who()).await.is_err());
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert_eq!(
+        db.store
+            .list_employees(o.base, None, 1000)
+            .await
+            .unwrap()
+            .len(),
+        48
     );
 }
