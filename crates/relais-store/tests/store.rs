@@ -931,7 +931,7 @@ async fn leases_are_exclusive_renewable_and_expire(db: TestDb) {
     use std::time::Duration;
     let s = &db.store;
     assert!(s
-        .claim_lease("sync:1", "runtime-a", Duration::from_millis(300))
+        .claim_lease("sync:1", "runtime-a", Duration::from_millis(1500))
         .await
         .unwrap());
     assert!(
@@ -941,7 +941,7 @@ async fn leases_are_exclusive_renewable_and_expire(db: TestDb) {
         "held by a"
     );
     assert!(
-        s.claim_lease("sync:1", "runtime-a", Duration::from_millis(300))
+        s.claim_lease("sync:1", "runtime-a", Duration::from_millis(1000))
             .await
             .unwrap(),
         "its owner renews it"
@@ -957,7 +957,7 @@ async fn leases_are_exclusive_renewable_and_expire(db: TestDb) {
         "runtime-a"
     );
     // runtime-a dies: once its lease expires, b takes the job over.
-    tokio::time::sleep(Duration::from_millis(450)).await;
+    tokio::time::sleep(Duration::from_millis(1300)).await;
     assert!(s
         .claim_lease("sync:1", "runtime-b", Duration::from_secs(30))
         .await
