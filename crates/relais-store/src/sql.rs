@@ -24,6 +24,16 @@ macro_rules! bulk_insert {
     }};
 }
 
+/// Inserts `rows` in one transaction of the store (see [`bulk_insert!`]).
+macro_rules! insert_rows {
+    ($db:ty, $store:expr, $table:literal, $cols:expr, $rows:expr, |$b:ident, $r:ident| $body:block) => {{
+        let mut tx = $store.pool.begin_with(Self::BEGIN).await?;
+        bulk_insert!($db, tx, $table, $cols, $rows, |$b, $r| $body);
+        tx.commit().await?;
+        Ok(())
+    }};
+}
+
 /// Selects the rows of a table as domain records.
 macro_rules! select_rows {
     ($exec:expr, $row:ty, $table:literal, $cols:expr, $tail:expr $(, $bind:expr)*) => {{
@@ -469,8 +479,7 @@ macro_rules! sql_store {
             }
 
             async fn insert_legal_units(&self, rows: &[LegalUnit]) -> Result<()> {
-                let mut tx = self.pool.begin_with(Self::BEGIN).await?;
-                bulk_insert!($db, tx, "legal_units", columns::LEGAL_UNITS, rows, |b, u| {
+                insert_rows!($db, self, "legal_units", columns::LEGAL_UNITS, rows, |b, u| {
                     b.push_bind(u.base_id.0)
                         .push_bind(u.id.0)
                         .push_bind(u.name.as_str())
@@ -478,9 +487,7 @@ macro_rules! sql_store {
                         .push_bind(u.country.as_str())
                         .push_bind(u.created_at)
                         .push_bind(u.modified_at);
-                });
-                tx.commit().await?;
-                Ok(())
+                })
             }
 
             async fn list_legal_units(&self, base: BaseId) -> Result<Vec<LegalUnit>> {
@@ -489,8 +496,7 @@ macro_rules! sql_store {
             }
 
             async fn insert_establishments(&self, rows: &[Establishment]) -> Result<()> {
-                let mut tx = self.pool.begin_with(Self::BEGIN).await?;
-                bulk_insert!($db, tx, "establishments", columns::ESTABLISHMENTS, rows, |b, e| {
+                insert_rows!($db, self, "establishments", columns::ESTABLISHMENTS, rows, |b, e| {
                     b.push_bind(e.base_id.0)
                         .push_bind(e.id.0)
                         .push_bind(e.legal_unit_id.0)
@@ -507,9 +513,7 @@ macro_rules! sql_store {
                         .push_bind(e.archived)
                         .push_bind(e.created_at)
                         .push_bind(e.modified_at);
-                });
-                tx.commit().await?;
-                Ok(())
+                })
             }
 
             async fn list_establishments(&self, base: BaseId) -> Result<Vec<Establishment>> {
@@ -518,8 +522,7 @@ macro_rules! sql_store {
             }
 
             async fn insert_departments(&self, rows: &[Department]) -> Result<()> {
-                let mut tx = self.pool.begin_with(Self::BEGIN).await?;
-                bulk_insert!($db, tx, "departments", columns::DEPARTMENTS, rows, |b, d| {
+                insert_rows!($db, self, "departments", columns::DEPARTMENTS, rows, |b, d| {
                     b.push_bind(d.base_id.0)
                         .push_bind(d.id.0)
                         .push_bind(d.parent_id.map(|p| p.0))
@@ -530,9 +533,7 @@ macro_rules! sql_store {
                         .push_bind(d.active)
                         .push_bind(d.created_at)
                         .push_bind(d.modified_at);
-                });
-                tx.commit().await?;
-                Ok(())
+                })
             }
 
             async fn list_departments(&self, base: BaseId) -> Result<Vec<Department>> {
@@ -567,8 +568,7 @@ macro_rules! sql_store {
             }
 
             async fn insert_sections(&self, rows: &[Section]) -> Result<()> {
-                let mut tx = self.pool.begin_with(Self::BEGIN).await?;
-                bulk_insert!($db, tx, "sections", columns::SECTIONS, rows, |b, s| {
+                insert_rows!($db, self, "sections", columns::SECTIONS, rows, |b, s| {
                     b.push_bind(s.base_id.0)
                         .push_bind(s.id.0)
                         .push_bind(s.code.as_str())
@@ -576,9 +576,7 @@ macro_rules! sql_store {
                         .push_bind(s.standard)
                         .push_bind(s.created_at)
                         .push_bind(s.modified_at);
-                });
-                tx.commit().await?;
-                Ok(())
+                })
             }
 
             async fn list_sections(&self, base: BaseId) -> Result<Vec<Section>> {
@@ -587,8 +585,7 @@ macro_rules! sql_store {
             }
 
             async fn insert_section_fields(&self, rows: &[SectionField]) -> Result<()> {
-                let mut tx = self.pool.begin_with(Self::BEGIN).await?;
-                bulk_insert!($db, tx, "section_fields", columns::SECTION_FIELDS, rows, |b, f| {
+                insert_rows!($db, self, "section_fields", columns::SECTION_FIELDS, rows, |b, f| {
                     b.push_bind(f.base_id.0)
                         .push_bind(f.id.0)
                         .push_bind(f.section_id.0)
@@ -598,9 +595,7 @@ macro_rules! sql_store {
                         .push_bind(rows::field_choices(&f.kind))
                         .push_bind(f.created_at)
                         .push_bind(f.modified_at);
-                });
-                tx.commit().await?;
-                Ok(())
+                })
             }
 
             async fn list_section_fields(&self, base: BaseId) -> Result<Vec<SectionField>> {
@@ -712,8 +707,7 @@ macro_rules! sql_store {
             }
 
             async fn insert_absence_accounts(&self, rows: &[AbsenceAccount]) -> Result<()> {
-                let mut tx = self.pool.begin_with(Self::BEGIN).await?;
-                bulk_insert!($db, tx, "absence_accounts", columns::ABSENCE_ACCOUNTS, rows, |b, a| {
+                insert_rows!($db, self, "absence_accounts", columns::ABSENCE_ACCOUNTS, rows, |b, a| {
                     b.push_bind(a.base_id.0)
                         .push_bind(a.id.0)
                         .push_bind(a.name.as_str())
@@ -722,9 +716,7 @@ macro_rules! sql_store {
                         .push_bind(a.active)
                         .push_bind(a.created_at)
                         .push_bind(a.modified_at);
-                });
-                tx.commit().await?;
-                Ok(())
+                })
             }
 
             async fn list_absence_accounts(&self, base: BaseId) -> Result<Vec<AbsenceAccount>> {
@@ -851,8 +843,7 @@ macro_rules! sql_store {
             }
 
             async fn insert_expense_natures(&self, rows: &[ExpenseNature]) -> Result<()> {
-                let mut tx = self.pool.begin_with(Self::BEGIN).await?;
-                bulk_insert!($db, tx, "expense_natures", columns::EXPENSE_NATURES, rows, |b, n| {
+                insert_rows!($db, self, "expense_natures", columns::EXPENSE_NATURES, rows, |b, n| {
                     b.push_bind(n.base_id.0)
                         .push_bind(n.id.0)
                         .push_bind(n.name.as_str())
@@ -862,9 +853,7 @@ macro_rules! sql_store {
                         .push_bind(n.enabled)
                         .push_bind(n.created_at)
                         .push_bind(n.modified_at);
-                });
-                tx.commit().await?;
-                Ok(())
+                })
             }
 
             async fn list_expense_natures(&self, base: BaseId) -> Result<Vec<ExpenseNature>> {
@@ -873,17 +862,14 @@ macro_rules! sql_store {
             }
 
             async fn insert_axes(&self, rows: &[Axis]) -> Result<()> {
-                let mut tx = self.pool.begin_with(Self::BEGIN).await?;
-                bulk_insert!($db, tx, "axes", columns::AXES, rows, |b, a| {
+                insert_rows!($db, self, "axes", columns::AXES, rows, |b, a| {
                     b.push_bind(a.base_id.0)
                         .push_bind(a.id.0)
                         .push_bind(a.code.as_str())
                         .push_bind(a.name.as_str())
                         .push_bind(a.created_at)
                         .push_bind(a.modified_at);
-                });
-                tx.commit().await?;
-                Ok(())
+                })
             }
 
             async fn list_axes(&self, base: BaseId) -> Result<Vec<Axis>> {
@@ -891,8 +877,7 @@ macro_rules! sql_store {
             }
 
             async fn insert_axis_sections(&self, rows: &[AxisSection]) -> Result<()> {
-                let mut tx = self.pool.begin_with(Self::BEGIN).await?;
-                bulk_insert!($db, tx, "axis_sections", columns::AXIS_SECTIONS, rows, |b, s| {
+                insert_rows!($db, self, "axis_sections", columns::AXIS_SECTIONS, rows, |b, s| {
                     b.push_bind(s.base_id.0)
                         .push_bind(s.id.0)
                         .push_bind(s.axis_id.0)
@@ -900,9 +885,7 @@ macro_rules! sql_store {
                         .push_bind(s.name.as_str())
                         .push_bind(s.created_at)
                         .push_bind(s.modified_at);
-                });
-                tx.commit().await?;
-                Ok(())
+                })
             }
 
             async fn list_axis_sections(&self, base: BaseId) -> Result<Vec<AxisSection>> {
@@ -911,8 +894,7 @@ macro_rules! sql_store {
             }
 
             async fn insert_expense_claims(&self, rows: &[ExpenseClaim]) -> Result<()> {
-                let mut tx = self.pool.begin_with(Self::BEGIN).await?;
-                bulk_insert!($db, tx, "expense_claims", columns::EXPENSE_CLAIMS, rows, |b, c| {
+                insert_rows!($db, self, "expense_claims", columns::EXPENSE_CLAIMS, rows, |b, c| {
                     b.push_bind(c.base_id.0)
                         .push_bind(c.id.0)
                         .push_bind(c.owner_id.0)
@@ -922,9 +904,7 @@ macro_rules! sql_store {
                         .push_bind(c.declared_on)
                         .push_bind(c.created_at)
                         .push_bind(c.modified_at);
-                });
-                tx.commit().await?;
-                Ok(())
+                })
             }
 
             async fn list_expense_claims(&self, base: BaseId, owner: EmployeeId) -> Result<Vec<ExpenseClaim>> {
@@ -933,8 +913,7 @@ macro_rules! sql_store {
             }
 
             async fn insert_expense_items(&self, rows: &[ExpenseItem]) -> Result<()> {
-                let mut tx = self.pool.begin_with(Self::BEGIN).await?;
-                bulk_insert!($db, tx, "expense_items", columns::EXPENSE_ITEMS, rows, |b, i| {
+                insert_rows!($db, self, "expense_items", columns::EXPENSE_ITEMS, rows, |b, i| {
                     b.push_bind(i.base_id.0)
                         .push_bind(i.id.0)
                         .push_bind(i.claim_id.0)
@@ -955,9 +934,7 @@ macro_rules! sql_store {
                         .push_bind(i.comment.as_deref())
                         .push_bind(i.created_at)
                         .push_bind(i.modified_at);
-                });
-                tx.commit().await?;
-                Ok(())
+                })
             }
 
             async fn list_expense_items(&self, base: BaseId, claim: ExpenseClaimId) -> Result<Vec<ExpenseItem>> {
