@@ -14,11 +14,13 @@ pub mod employee;
 pub mod error;
 pub mod expense;
 pub mod ids;
+pub mod integration;
 pub mod ledger;
 pub mod marketplace;
 pub mod org;
 pub mod people;
 pub mod schedule;
+pub mod secret;
 
 pub use error::DomainError;
 

@@ -41,7 +41,25 @@ pub enum SyncError {
         /// What was wrong.
         reason: String,
     },
+    /// The client-side request budget towards the partner is spent for now.
+    #[error("the request budget of {per_hour} requests per hour is spent; the rest waits for a later run")]
+    BudgetSpent {
+        /// The budget.
+        per_hour: u32,
+    },
     /// The ledger could not be read or written.
     #[error(transparent)]
     Store(#[from] relais_store::StoreError),
+}
+
+impl SyncError {
+    /// How a record that met this error is reported: left out for a spent
+    /// budget, failed with the answer otherwise.
+    pub fn outcome(&self) -> relais_core::integration::Outcome {
+        use relais_core::integration::Outcome;
+        match self {
+            Self::BudgetSpent { .. } => Outcome::Skipped(self.to_string()),
+            _ => Outcome::Failed(self.to_string()),
+        }
+    }
 }

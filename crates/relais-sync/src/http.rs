@@ -163,3 +163,87 @@ pub fn client(timeout: Duration) -> reqwest::Client {
         .build()
         .expect("an HTTP client builds")
 }
+
+/// A client-side budget of requests to one partner per hour: a token bucket
+/// holding at most an hour's worth, refilled continuously. A run that finds
+/// it empty stops sending and leaves the rest for a later run.
+#[derive(Debug, Clone)]
+pub struct Budget {
+    per_hour: u32,
+    state: std::sync::Arc<std::sync::Mutex<(f64, std::time::Instant)>>,
+}
+
+impl Budget {
+    /// `per_hour` requests an hour, of which `used` were already sent in the past hour.
+    pub fn new(per_hour: u32, used: u64) -> Self {
+        let left = f64::from(per_hour) - used as f64;
+        Self {
+            per_hour,
+            state: std::sync::Arc::new(std::sync::Mutex::new((
+                left.max(0.0),
+                std::time::Instant::now(),
+            ))),
+        }
+    }
+
+    /// No limit worth counting.
+    pub fn unlimited() -> Self {
+        Self::new(u32::MAX, 0)
+    }
+
+    /// Requests allowed per hour.
+    pub fn per_hour(&self) -> u32 {
+        self.per_hour
+    }
+
+    /// Takes one request from the budget; `false` when it is spent.
+    pub fn take(&self) -> bool {
+        let mut state = self
+            .state
+            .lock()
+            .expect("the budget lock is never poisoned");
+        let now = std::time::Instant::now();
+        let refill = now.duration_since(state.1).as_secs_f64() * f64::from(self.per_hour) / 3600.0;
+        state.0 = (state.0 + refill).min(f64::from(self.per_hour));
+        state.1 = now;
+        if state.0 >= 1.0 {
+            state.0 -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Takes one request, or fails with the reason.
+    pub fn spend(&self) -> Result<(), SyncError> {
+        if self.take() {
+            Ok(())
+        } else {
+            Err(SyncError::BudgetSpent {
+                per_hour: self.per_hour,
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Budget;
+
+    #[test]
+    fn the_budget_counts_what_the_past_hour_used() {
+        let b = Budget::new(3, 1);
+        assert!(b.take());
+        assert!(b.take());
+        assert!(!b.take(), "3 per hour, 1 already used");
+        assert!(b
+            .spend()
+            .unwrap_err()
+            .to_string()
+            .contains("3 requests per hour"));
+        assert!(!Budget::new(2, 5).take());
+        let fast = Budget::new(3_600_000, 3_600_000);
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        assert!(fast.take(), "1,000 per second refills within milliseconds");
+    }
+}

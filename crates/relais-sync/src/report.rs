@@ -1,40 +1,8 @@
-//! The report of a run: counts, then one line per record.
+//! The report of a run: counts of every outcome, then one line per record
+//! written, refused or left out (records already in step are counted only).
 
-use relais_core::ledger::FieldChange;
+pub use relais_core::integration::{Outcome, ReportLine, RunCounts};
 use serde::Serialize;
-
-/// What happened to one record.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Outcome {
-    /// Created at the partner.
-    Created,
-    /// An existing partner record was linked to it (same e-mail).
-    Linked,
-    /// Updated at the partner.
-    Updated,
-    /// Partner-side edits were overwritten with the source's values.
-    Overwritten,
-    /// Deleted at the partner.
-    Deleted,
-    /// Already in step.
-    Unchanged,
-    /// Left out, with the reason.
-    Skipped(String),
-    /// The partner refused it, with its answer.
-    Failed(String),
-}
-
-/// One record's line.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ReportLine {
-    /// The source key.
-    pub key: String,
-    /// What happened.
-    pub outcome: Outcome,
-    /// The fields changed, with the value before and after.
-    pub fields: Vec<FieldChange>,
-}
 
 /// A run's report.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -43,7 +11,9 @@ pub struct Report {
     pub dry_run: bool,
     /// Whether the run was a full reconciliation.
     pub full: bool,
-    /// One line per record touched.
+    /// Records per outcome.
+    pub counts: RunCounts,
+    /// One line per record touched (not those already in step).
     pub lines: Vec<ReportLine>,
     /// Requests sent to the partner.
     pub partner_requests: u64,
@@ -52,20 +22,31 @@ pub struct Report {
 }
 
 impl Report {
-    /// How many lines have this outcome (failures and skips counted whatever their reason).
+    /// Records one record's line.
+    pub fn push(&mut self, line: ReportLine) {
+        self.counts.add(&line.outcome);
+        if line.outcome != Outcome::Unchanged {
+            self.lines.push(line);
+        }
+    }
+
+    /// Records a record already in step.
+    pub fn unchanged(&mut self) {
+        self.counts.add(&Outcome::Unchanged);
+    }
+
+    /// How many records had this outcome (failures and skips counted whatever their reason).
     pub fn count(&self, outcome: &Outcome) -> usize {
-        self.lines
-            .iter()
-            .filter(|l| match (&l.outcome, outcome) {
-                (Outcome::Failed(_), Outcome::Failed(_))
-                | (Outcome::Skipped(_), Outcome::Skipped(_)) => true,
-                (a, b) => a == b,
-            })
-            .count()
+        self.counts.of(outcome) as usize
     }
 
     /// Whether some record failed.
     pub fn has_failures(&self) -> bool {
-        self.count(&Outcome::Failed(String::new())) > 0
+        self.counts.failed > 0
+    }
+
+    /// Whether every record was sent and confirmed (nothing failed or left out).
+    pub fn is_complete(&self) -> bool {
+        self.counts.failed == 0 && self.counts.skipped == 0
     }
 }

@@ -87,6 +87,7 @@ async fn setup() -> Setup {
         partner_url: sim.url(),
         token: "hp-token".into(),
         job: "happypal:1".into(),
+        budget: relais_sync::http::Budget::unlimited(),
         policy,
     };
     Setup {

@@ -45,6 +45,8 @@ pub struct HappyPal {
     pub partner_url: String,
     /// HappyPal's API token (a secret: never logged).
     pub token: String,
+    /// The client-side request budget towards the partner.
+    pub budget: http::Budget,
     /// The ledger job, e.g. `happypal:<installation>`.
     pub job: String,
     /// Retries towards HappyPal.
@@ -90,6 +92,7 @@ impl HappyPal {
             "{}/api/v1/employees/{key}",
             self.partner_url.trim_end_matches('/')
         );
+        self.budget.spend()?;
         http::call(&self.policy, "partner", || {
             let req = http.request(method.clone(), &url).bearer_auth(&self.token);
             match body {
@@ -109,6 +112,7 @@ impl HappyPal {
             "{}/api/v1/employees?page={page}&per_page=500",
             self.partner_url.trim_end_matches('/')
         );
+        self.budget.spend()?;
         let (_, body) = http::call(&self.policy, "partner", || {
             http.get(&url).bearer_auth(&self.token)
         })
@@ -164,12 +168,8 @@ impl HappyPal {
             let mut confirmed = Vec::new();
             for change in plan(records, &known, false) {
                 let (record, fields, creating) = match change {
-                    Change::Unchanged { key } => {
-                        report.lines.push(ReportLine {
-                            key,
-                            outcome: Outcome::Unchanged,
-                            fields: Vec::new(),
-                        });
+                    Change::Unchanged { .. } => {
+                        report.unchanged();
                         continue;
                     }
                     Change::Create { record } => {
@@ -185,7 +185,7 @@ impl HappyPal {
                     fields: fields.clone(),
                 };
                 if options.dry_run {
-                    report.lines.push(line(if creating {
+                    report.push(line(if creating {
                         Outcome::Created
                     } else {
                         Outcome::Updated
@@ -211,7 +211,7 @@ impl HappyPal {
                         } else {
                             Outcome::Updated
                         };
-                        report.lines.push(line(outcome));
+                        report.push(line(outcome));
                         confirmed.push(Acknowledged {
                             key: record.key.clone(),
                             hash: record.hash(),
@@ -220,7 +220,7 @@ impl HappyPal {
                         });
                     }
                     Err(e @ SyncError::PartnerCredentials { .. }) => return Err(e),
-                    Err(e) => report.lines.push(line(Outcome::Failed(e.to_string()))),
+                    Err(e) => report.push(line(e.outcome())),
                 }
             }
             store.acknowledge(&self.job, &confirmed).await?;
@@ -229,7 +229,7 @@ impl HappyPal {
             self.reconcile(store, &http, &seen, options, &mut report)
                 .await?;
         }
-        if !options.dry_run && !report.has_failures() {
+        if !options.dry_run && report.is_complete() {
             if let Some(t) = newest {
                 store
                     .set_checkpoint(&self.job, "users", &t.to_rfc3339())
@@ -288,7 +288,7 @@ impl HappyPal {
                     continue;
                 }
                 if options.dry_run {
-                    report.lines.push(ReportLine {
+                    report.push(ReportLine {
                         key: ack.key.clone(),
                         outcome: Outcome::Overwritten,
                         fields: edits,
@@ -300,14 +300,14 @@ impl HappyPal {
                     .send(http, reqwest::Method::PUT, &ack.key, Some(&ack.fields))
                     .await
                 {
-                    Ok(_) => report.lines.push(ReportLine {
+                    Ok(_) => report.push(ReportLine {
                         key: ack.key.clone(),
                         outcome: Outcome::Overwritten,
                         fields: edits,
                     }),
-                    Err(e) => report.lines.push(ReportLine {
+                    Err(e) => report.push(ReportLine {
                         key: ack.key.clone(),
-                        outcome: Outcome::Failed(e.to_string()),
+                        outcome: e.outcome(),
                         fields: edits,
                     }),
                 }
@@ -325,7 +325,7 @@ impl HappyPal {
             for a in acked.iter().filter(|a| !seen.contains(&a.key)) {
                 let before = field_changes(&a.fields, &BTreeMap::new());
                 if options.dry_run {
-                    report.lines.push(ReportLine {
+                    report.push(ReportLine {
                         key: a.key.clone(),
                         outcome: Outcome::Deleted,
                         fields: before,
@@ -335,16 +335,16 @@ impl HappyPal {
                 report.partner_requests += 1;
                 match self.send(http, reqwest::Method::DELETE, &a.key, None).await {
                     Ok(_) | Err(SyncError::Partner { status: 404, .. }) => {
-                        report.lines.push(ReportLine {
+                        report.push(ReportLine {
                             key: a.key.clone(),
                             outcome: Outcome::Deleted,
                             fields: before,
                         });
                         gone.push(a.key.clone());
                     }
-                    Err(e) => report.lines.push(ReportLine {
+                    Err(e) => report.push(ReportLine {
                         key: a.key.clone(),
-                        outcome: Outcome::Failed(e.to_string()),
+                        outcome: e.outcome(),
                         fields: before,
                     }),
                 }

@@ -36,6 +36,8 @@ pub struct PlanningPme {
     pub base_department: Option<i64>,
     /// Months of absences sent, from today.
     pub months: u32,
+    /// The client-side request budget towards the partner.
+    pub budget: http::Budget,
     /// The ledger job, e.g. `planningpme:<installation>`.
     pub job: String,
     /// Retries towards PlanningPME.
@@ -87,6 +89,7 @@ impl PlanningPme {
             ("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"),
             ("assertion", self.assertion.as_str()),
         ];
+        self.budget.spend()?;
         let (_, body) = http::call(&self.policy, "partner", || {
             http.put(self.url("token"))
                 .header("X-APPKEY", &self.app_key)
@@ -111,6 +114,7 @@ impl PlanningPme {
         body: Option<&BTreeMap<String, Value>>,
     ) -> Result<(), SyncError> {
         let url = self.url(path);
+        self.budget.spend()?;
         http::call(&self.policy, "partner", || {
             let req = http
                 .request(method.clone(), &url)
@@ -294,12 +298,8 @@ impl PlanningPme {
             let mut confirmed = Vec::new();
             for change in plan(records.clone(), &known, false) {
                 let (record, fields, outcome) = match change {
-                    Change::Unchanged { key } => {
-                        report.lines.push(ReportLine {
-                            key,
-                            outcome: Outcome::Unchanged,
-                            fields: Vec::new(),
-                        });
+                    Change::Unchanged { .. } => {
+                        report.unchanged();
                         continue;
                     }
                     Change::Create { record } => {
@@ -310,7 +310,7 @@ impl PlanningPme {
                     Change::Delete { .. } => unreachable!("plans without full never delete"),
                 };
                 if dry_run {
-                    report.lines.push(ReportLine {
+                    report.push(ReportLine {
                         key: record.key.clone(),
                         outcome,
                         fields,
@@ -330,7 +330,7 @@ impl PlanningPme {
                     .await
                 {
                     Ok(()) => {
-                        report.lines.push(ReportLine {
+                        report.push(ReportLine {
                             key: record.key.clone(),
                             outcome,
                             fields,
@@ -343,9 +343,9 @@ impl PlanningPme {
                         });
                     }
                     Err(e @ SyncError::PartnerCredentials { .. }) => return Err(e),
-                    Err(e) => report.lines.push(ReportLine {
+                    Err(e) => report.push(ReportLine {
                         key: record.key.clone(),
-                        outcome: Outcome::Failed(e.to_string()),
+                        outcome: e.outcome(),
                         fields,
                     }),
                 }
@@ -368,7 +368,7 @@ impl PlanningPme {
             for a in gone.iter().filter(|a| a.key.starts_with(kind.prefix)) {
                 let before = field_changes(&a.fields, &BTreeMap::new());
                 if dry_run {
-                    report.lines.push(ReportLine {
+                    report.push(ReportLine {
                         key: a.key.clone(),
                         outcome: Outcome::Deleted,
                         fields: before,
@@ -388,16 +388,16 @@ impl PlanningPme {
                     .await
                 {
                     Ok(()) | Err(SyncError::Partner { status: 404, .. }) => {
-                        report.lines.push(ReportLine {
+                        report.push(ReportLine {
                             key: a.key.clone(),
                             outcome: Outcome::Deleted,
                             fields: before,
                         });
                         forgotten.push(a.key.clone());
                     }
-                    Err(e) => report.lines.push(ReportLine {
+                    Err(e) => report.push(ReportLine {
                         key: a.key.clone(),
-                        outcome: Outcome::Failed(e.to_string()),
+                        outcome: e.outcome(),
                         fields: before,
                     }),
                 }

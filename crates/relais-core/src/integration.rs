@@ -1,0 +1,711 @@
+//! Integrations: the connector configuration of an installed app (where the
+//! data comes from, the partner's URL and sealed credentials, schedules,
+//! options), its health, and its runs with their reports.
+
+use crate::error::{DomainError, Result};
+use crate::ids::BaseId;
+use crate::ledger::FieldChange;
+use crate::org::TimeZone;
+use crate::schedule::Schedule;
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+/// A connector relais runs itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Connector {
+    /// HappyPal: employees one way.
+    HappyPal,
+    /// PlanningPME: resources, departments and unavailabilities.
+    PlanningPme,
+}
+
+/// One secret a connector needs: its name and what it is.
+#[derive(Debug, Clone, Copy)]
+pub struct SecretSpec {
+    /// Name, e.g. `token`.
+    pub name: &'static str,
+    /// What it is, in English.
+    pub label_en: &'static str,
+    /// What it is, in French.
+    pub label_fr: &'static str,
+}
+
+impl Connector {
+    /// Every connector.
+    pub const ALL: [Connector; 2] = [Connector::HappyPal, Connector::PlanningPme];
+
+    /// The connector of the catalog app `code`, when relais runs one.
+    pub fn for_app(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.code() == code)
+    }
+
+    /// The catalog app code.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::HappyPal => "happypal",
+            Self::PlanningPme => "planningpme",
+        }
+    }
+
+    /// The partner's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::HappyPal => "HappyPal",
+            Self::PlanningPme => "PlanningPME",
+        }
+    }
+
+    /// The secrets the partner side needs.
+    pub fn secrets(self) -> &'static [SecretSpec] {
+        match self {
+            Self::HappyPal => &[SecretSpec {
+                name: "token",
+                label_en: "HappyPal API token",
+                label_fr: "Jeton d'API HappyPal",
+            }],
+            Self::PlanningPme => &[
+                SecretSpec {
+                    name: "app_key",
+                    label_en: "App key (X-APPKEY)",
+                    label_fr: "Clé d'application (X-APPKEY)",
+                },
+                SecretSpec {
+                    name: "assertion",
+                    label_en: "User assertion (exchanged for a token)",
+                    label_fr: "Assertion utilisateur (échangée contre un jeton)",
+                },
+            ],
+        }
+    }
+
+    /// The schedule a new integration gets.
+    pub fn default_schedule(self) -> &'static str {
+        match self {
+            Self::HappyPal => "0 6 * * *",
+            Self::PlanningPme => "30 5 * * *",
+        }
+    }
+
+    /// The schedule of full reconciliations a new integration gets.
+    pub fn default_full_schedule(self) -> &'static str {
+        match self {
+            Self::HappyPal => "0 3 * * 0",
+            // Every PlanningPME run sends its whole window.
+            Self::PlanningPme => "30 5 * * *",
+        }
+    }
+
+    /// The shortest interval between two scheduled runs the partner allows.
+    pub fn min_interval(self) -> Option<Duration> {
+        match self {
+            Self::HappyPal => Some(Duration::hours(4)),
+            Self::PlanningPme => None,
+        }
+    }
+
+    /// The options this connector takes.
+    pub fn option_names(self) -> &'static [&'static str] {
+        match self {
+            Self::HappyPal => &["requests_per_hour"],
+            Self::PlanningPme => &["base_department", "months", "requests_per_hour"],
+        }
+    }
+
+    /// The ledger job of installation `installation`.
+    pub fn job(self, installation: i64) -> String {
+        format!("{}:{installation}", self.code())
+    }
+}
+
+impl std::str::FromStr for Connector {
+    type Err = DomainError;
+    fn from_str(s: &str) -> Result<Self> {
+        Self::for_app(s).ok_or_else(|| {
+            DomainError::new(
+                "connector",
+                format!("'{s}' is not a connector relais runs (happypal, planningpme)"),
+            )
+        })
+    }
+}
+
+/// A connector's own options.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectorOptions {
+    /// PlanningPME: only this department and its sub-departments (all when unset).
+    #[serde(default)]
+    pub base_department: Option<i64>,
+    /// PlanningPME: months of absences sent, from today (the initial sync period).
+    #[serde(default = "default_months")]
+    pub months: u32,
+    /// Requests relais sends the partner per hour at most (client-side budget).
+    pub requests_per_hour: u32,
+}
+
+fn default_months() -> u32 {
+    6
+}
+
+impl ConnectorOptions {
+    /// The options a new integration of `connector` gets.
+    pub fn defaults(connector: Connector) -> Self {
+        Self {
+            base_department: None,
+            months: default_months(),
+            requests_per_hour: match connector {
+                // PlanningPME's default rate limit per app key.
+                Connector::PlanningPme => 2_000,
+                Connector::HappyPal => 10_000,
+            },
+        }
+    }
+
+    /// Sets option `name` from text, refusing unknown names and bad values.
+    pub fn set(&mut self, connector: Connector, name: &str, value: &str) -> Result<()> {
+        if !connector.option_names().contains(&name) {
+            return Err(DomainError::new(
+                "option",
+                format!(
+                    "{} has no option '{name}' (options: {})",
+                    connector.name(),
+                    connector.option_names().join(", ")
+                ),
+            ));
+        }
+        let value = value.trim();
+        let number = |min: u64, max: u64| -> Result<u64> {
+            value
+                .parse::<u64>()
+                .ok()
+                .filter(|n| (min..=max).contains(n))
+                .ok_or_else(|| {
+                    DomainError::new(
+                        "option",
+                        format!("{name} must be a whole number from {min} to {max}, not '{value}'"),
+                    )
+                })
+        };
+        match name {
+            "base_department" if value.is_empty() => self.base_department = None,
+            "base_department" => self.base_department = Some(number(1, i64::MAX as u64)? as i64),
+            "months" => self.months = number(1, 24)? as u32,
+            "requests_per_hour" => self.requests_per_hour = number(1, 1_000_000)? as u32,
+            _ => unreachable!("names checked above"),
+        }
+        Ok(())
+    }
+}
+
+/// How an integration is doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Health {
+    /// Not run yet.
+    Pending,
+    /// The last run wrote everything.
+    Healthy,
+    /// The last run finished, but some records were refused or left out.
+    Warnings,
+    /// The last run stopped: the reason says why.
+    Failing,
+    /// Paused by an administrator; no scheduled run starts.
+    Paused,
+}
+
+impl Health {
+    /// The stored code.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Healthy => "healthy",
+            Self::Warnings => "warnings",
+            Self::Failing => "failing",
+            Self::Paused => "paused",
+        }
+    }
+
+    /// Parses a stored code.
+    pub fn parse(raw: &str) -> Result<Self> {
+        [
+            Self::Pending,
+            Self::Healthy,
+            Self::Warnings,
+            Self::Failing,
+            Self::Paused,
+        ]
+        .into_iter()
+        .find(|h| h.as_str() == raw)
+        .ok_or_else(|| DomainError::new("health", format!("unknown health '{raw}'")))
+    }
+
+    /// A label in `lang` (`fr` or `en`).
+    pub fn label(self, lang: &str) -> &'static str {
+        match (self, lang) {
+            (Self::Pending, "en") => "Not run yet",
+            (Self::Pending, _) => "Jamais exécutée",
+            (Self::Healthy, "en") => "Healthy",
+            (Self::Healthy, _) => "En bonne santé",
+            (Self::Warnings, "en") => "Warnings",
+            (Self::Warnings, _) => "Avertissements",
+            (Self::Failing, "en") => "Failing",
+            (Self::Failing, _) => "En échec",
+            (Self::Paused, "en") => "Paused",
+            (Self::Paused, _) => "En pause",
+        }
+    }
+}
+
+/// What started a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Trigger {
+    /// Its schedule.
+    Schedule,
+    /// "Sync now" on the app's page.
+    Page,
+    /// `relais sync run`.
+    Cli,
+    /// The API.
+    Api,
+}
+
+impl Trigger {
+    /// The stored code.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Schedule => "schedule",
+            Self::Page => "page",
+            Self::Cli => "cli",
+            Self::Api => "api",
+        }
+    }
+
+    /// Parses a stored code.
+    pub fn parse(raw: &str) -> Result<Self> {
+        [Self::Schedule, Self::Page, Self::Cli, Self::Api]
+            .into_iter()
+            .find(|t| t.as_str() == raw)
+            .ok_or_else(|| DomainError::new("trigger", format!("unknown trigger '{raw}'")))
+    }
+}
+
+/// Where a run is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunStatus {
+    /// Asked for, waiting for a runtime.
+    Queued,
+    /// A runtime holds it.
+    Running,
+    /// Every record written.
+    Succeeded,
+    /// Finished with some records refused or left out.
+    Warnings,
+    /// Stopped before the end, with the reason.
+    Failed,
+    /// Its process stopped; another run took over.
+    Interrupted,
+}
+
+impl RunStatus {
+    /// The stored code.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Running => "running",
+            Self::Succeeded => "succeeded",
+            Self::Warnings => "warnings",
+            Self::Failed => "failed",
+            Self::Interrupted => "interrupted",
+        }
+    }
+
+    /// Parses a stored code.
+    pub fn parse(raw: &str) -> Result<Self> {
+        [
+            Self::Queued,
+            Self::Running,
+            Self::Succeeded,
+            Self::Warnings,
+            Self::Failed,
+            Self::Interrupted,
+        ]
+        .into_iter()
+        .find(|t| t.as_str() == raw)
+        .ok_or_else(|| DomainError::new("status", format!("unknown run status '{raw}'")))
+    }
+
+    /// Whether the run is over.
+    pub fn is_finished(self) -> bool {
+        !matches!(self, Self::Queued | Self::Running)
+    }
+}
+
+/// What happened to one record in a run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    /// Created at the partner.
+    Created,
+    /// An existing partner record was linked to it (same e-mail).
+    Linked,
+    /// Updated at the partner.
+    Updated,
+    /// Partner-side edits were overwritten with the source's values.
+    Overwritten,
+    /// Deleted at the partner.
+    Deleted,
+    /// Already in step.
+    Unchanged,
+    /// Left out, with the reason.
+    Skipped(String),
+    /// The partner refused it, with its answer.
+    Failed(String),
+}
+
+impl Outcome {
+    /// The stored code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Created => "created",
+            Self::Linked => "linked",
+            Self::Updated => "updated",
+            Self::Overwritten => "overwritten",
+            Self::Deleted => "deleted",
+            Self::Unchanged => "unchanged",
+            Self::Skipped(_) => "skipped",
+            Self::Failed(_) => "failed",
+        }
+    }
+
+    /// The reason of a skip or failure.
+    pub fn reason(&self) -> Option<&str> {
+        match self {
+            Self::Skipped(r) | Self::Failed(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    /// Rebuilds an outcome from its stored code and reason.
+    pub fn from_parts(code: &str, reason: Option<String>) -> Result<Self> {
+        Ok(match code {
+            "created" => Self::Created,
+            "linked" => Self::Linked,
+            "updated" => Self::Updated,
+            "overwritten" => Self::Overwritten,
+            "deleted" => Self::Deleted,
+            "unchanged" => Self::Unchanged,
+            "skipped" => Self::Skipped(reason.unwrap_or_default()),
+            "failed" => Self::Failed(reason.unwrap_or_default()),
+            other => {
+                return Err(DomainError::new(
+                    "outcome",
+                    format!("unknown outcome '{other}'"),
+                ))
+            }
+        })
+    }
+}
+
+/// One record's line in a report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReportLine {
+    /// The source key.
+    pub key: String,
+    /// What happened.
+    pub outcome: Outcome,
+    /// The fields changed, with the value before and after.
+    pub fields: Vec<FieldChange>,
+}
+
+/// How many records of a run had each outcome.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunCounts {
+    /// Created at the partner.
+    pub created: u64,
+    /// Linked to an existing partner record.
+    pub linked: u64,
+    /// Updated.
+    pub updated: u64,
+    /// Partner-side edits overwritten.
+    pub overwritten: u64,
+    /// Deleted.
+    pub deleted: u64,
+    /// Already in step.
+    pub unchanged: u64,
+    /// Left out.
+    pub skipped: u64,
+    /// Refused by the partner.
+    pub failed: u64,
+}
+
+impl RunCounts {
+    /// Counts one outcome.
+    pub fn add(&mut self, outcome: &Outcome) {
+        *match outcome {
+            Outcome::Created => &mut self.created,
+            Outcome::Linked => &mut self.linked,
+            Outcome::Updated => &mut self.updated,
+            Outcome::Overwritten => &mut self.overwritten,
+            Outcome::Deleted => &mut self.deleted,
+            Outcome::Unchanged => &mut self.unchanged,
+            Outcome::Skipped(_) => &mut self.skipped,
+            Outcome::Failed(_) => &mut self.failed,
+        } += 1;
+    }
+
+    /// The count of an outcome (any reason for skips and failures).
+    pub fn of(&self, outcome: &Outcome) -> u64 {
+        match outcome {
+            Outcome::Created => self.created,
+            Outcome::Linked => self.linked,
+            Outcome::Updated => self.updated,
+            Outcome::Overwritten => self.overwritten,
+            Outcome::Deleted => self.deleted,
+            Outcome::Unchanged => self.unchanged,
+            Outcome::Skipped(_) => self.skipped,
+            Outcome::Failed(_) => self.failed,
+        }
+    }
+
+    /// Records written at the partner.
+    pub fn written(&self) -> u64 {
+        self.created + self.linked + self.updated + self.overwritten + self.deleted
+    }
+
+    /// Every record the run looked at.
+    pub fn total(&self) -> u64 {
+        self.written() + self.unchanged + self.skipped + self.failed
+    }
+}
+
+/// The connector configuration of one installation.
+#[derive(Debug, Clone)]
+pub struct Integration {
+    /// The installation it belongs to (also its identifier).
+    pub installation_id: i64,
+    /// The base it was installed on.
+    pub base_id: BaseId,
+    /// The connector.
+    pub connector: Connector,
+    /// A Lucca-compatible base to read from; relais's own base when `None`.
+    pub source_url: Option<String>,
+    /// The partner's base URL.
+    pub partner_url: String,
+    /// The sealed secrets: `source_key` and the connector's partner secrets.
+    pub sealed_secrets: String,
+    /// When incremental runs start.
+    pub schedule: Schedule,
+    /// When a run is a full reconciliation.
+    pub full_schedule: Schedule,
+    /// The time zone both schedules are read in.
+    pub time_zone: TimeZone,
+    /// The connector's options.
+    pub options: ConnectorOptions,
+    /// Why it is paused, when it is.
+    pub paused: Option<String>,
+    /// How it is doing.
+    pub health: Health,
+    /// Why (empty when healthy).
+    pub health_reason: String,
+    /// When the next scheduled run is due.
+    pub next_run_at: Option<DateTime<Utc>>,
+    /// When the next full reconciliation is due.
+    pub next_full_at: Option<DateTime<Utc>>,
+    /// Last change of the configuration.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Integration {
+    /// A new integration of `connector` for an installation, with the defaults.
+    pub fn new(
+        installation_id: i64,
+        base_id: BaseId,
+        connector: Connector,
+        sealed_secrets: String,
+        now: DateTime<Utc>,
+    ) -> Self {
+        let schedule = Schedule::parse(connector.default_schedule()).expect("defaults parse");
+        let full_schedule =
+            Schedule::parse(connector.default_full_schedule()).expect("defaults parse");
+        let time_zone = TimeZone::PARIS;
+        Self {
+            installation_id,
+            base_id,
+            connector,
+            source_url: None,
+            partner_url: String::new(),
+            sealed_secrets,
+            next_run_at: schedule.next_after(now, time_zone),
+            next_full_at: full_schedule.next_after(now, time_zone),
+            schedule,
+            full_schedule,
+            time_zone,
+            options: ConnectorOptions::defaults(connector),
+            paused: None,
+            health: Health::Pending,
+            health_reason: String::new(),
+            updated_at: now,
+        }
+    }
+
+    /// Sets the schedules and time zone, refusing one faster than the partner allows.
+    pub fn set_schedules(
+        &mut self,
+        schedule: Schedule,
+        full_schedule: Schedule,
+        time_zone: TimeZone,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        if let Some(min) = self.connector.min_interval() {
+            schedule.check_at_most_every(min, time_zone, self.connector.name())?;
+            full_schedule.check_at_most_every(min, time_zone, self.connector.name())?;
+        }
+        self.next_run_at = schedule.next_after(now, time_zone);
+        self.next_full_at = full_schedule.next_after(now, time_zone);
+        self.schedule = schedule;
+        self.full_schedule = full_schedule;
+        self.time_zone = time_zone;
+        Ok(())
+    }
+
+    /// Sets the partner's URL, refusing anything but http(s).
+    pub fn set_partner_url(&mut self, url: &str) -> Result<()> {
+        self.partner_url = parse_url("partner_url", url)?;
+        Ok(())
+    }
+
+    /// Reads from another Lucca-compatible base (`Some`) or relais's own (`None`).
+    pub fn set_source_url(&mut self, url: Option<&str>) -> Result<()> {
+        self.source_url = match url.map(str::trim).filter(|u| !u.is_empty()) {
+            None => None,
+            Some(u) => Some(parse_url("source_url", u)?),
+        };
+        Ok(())
+    }
+
+    /// The ledger job of this integration.
+    pub fn job(&self) -> String {
+        self.connector.job(self.installation_id)
+    }
+
+    /// Whether a scheduled run is due at `now`.
+    pub fn is_due(&self, now: DateTime<Utc>) -> bool {
+        self.paused.is_none() && self.next_run_at.is_some_and(|t| t <= now)
+    }
+}
+
+fn parse_url(field: &'static str, raw: &str) -> Result<String> {
+    let url = raw.trim().trim_end_matches('/');
+    let ok = (url.starts_with("http://") || url.starts_with("https://"))
+        && url.len() > "https://".len()
+        && !url.contains(char::is_whitespace);
+    if ok {
+        Ok(url.to_owned())
+    } else {
+        Err(DomainError::new(
+            field,
+            format!("'{raw}' is not an http:// or https:// URL"),
+        ))
+    }
+}
+
+/// One run of an integration.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SyncRun {
+    /// Its identifier.
+    pub id: i64,
+    /// The installation whose integration ran.
+    pub installation_id: i64,
+    /// What started it.
+    pub trigger: Trigger,
+    /// Whether it only planned.
+    pub dry_run: bool,
+    /// Whether it was a full reconciliation.
+    pub full: bool,
+    /// Where it is.
+    pub status: RunStatus,
+    /// The runtime that holds or held it.
+    pub owner: Option<String>,
+    /// When it was asked for.
+    pub requested_at: DateTime<Utc>,
+    /// When a runtime started it.
+    pub started_at: Option<DateTime<Utc>>,
+    /// When it finished.
+    pub finished_at: Option<DateTime<Utc>>,
+    /// Records per outcome.
+    pub counts: RunCounts,
+    /// Requests sent to the partner.
+    pub partner_requests: u64,
+    /// Why it failed, when it did.
+    pub error: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn options_are_checked_per_connector() {
+        let mut o = ConnectorOptions::defaults(Connector::PlanningPme);
+        assert_eq!(o.requests_per_hour, 2_000);
+        assert_eq!(o.months, 6);
+        o.set(Connector::PlanningPme, "months", "3").unwrap();
+        o.set(Connector::PlanningPme, "base_department", "12")
+            .unwrap();
+        assert_eq!((o.months, o.base_department), (3, Some(12)));
+        let e = o.set(Connector::PlanningPme, "months", "0").unwrap_err();
+        assert!(
+            e.message
+                .contains("months must be a whole number from 1 to 24"),
+            "{e}"
+        );
+        let e = o.set(Connector::HappyPal, "months", "3").unwrap_err();
+        assert!(e.message.contains("HappyPal has no option 'months'"), "{e}");
+        o.set(Connector::PlanningPme, "base_department", "")
+            .unwrap();
+        assert_eq!(o.base_department, None);
+    }
+
+    #[test]
+    fn happypal_refuses_schedules_faster_than_every_four_hours() {
+        let now = crate::now();
+        let mut i = Integration::new(1, BaseId(1), Connector::HappyPal, String::new(), now);
+        let hourly = Schedule::parse("0 * * * *").unwrap();
+        let e = i
+            .set_schedules(hourly, i.full_schedule.clone(), TimeZone::PARIS, now)
+            .unwrap_err();
+        assert!(e.message.contains("HappyPal allows a run every 4 h"), "{e}");
+        let four = Schedule::parse("0 */4 * * *").unwrap();
+        i.set_schedules(four, i.full_schedule.clone(), TimeZone::PARIS, now)
+            .unwrap();
+        assert!(i.next_run_at.unwrap() > now);
+        assert!(i.next_run_at.unwrap() <= now + Duration::hours(4));
+    }
+
+    #[test]
+    fn urls_and_outcomes_parse() {
+        let mut i = Integration::new(
+            1,
+            BaseId(1),
+            Connector::HappyPal,
+            String::new(),
+            crate::now(),
+        );
+        assert!(i.set_partner_url("ftp://x").is_err());
+        i.set_partner_url("http://127.0.0.1:9000/").unwrap();
+        assert_eq!(i.partner_url, "http://127.0.0.1:9000");
+        i.set_source_url(Some(" ")).unwrap();
+        assert_eq!(i.source_url, None);
+        for o in [Outcome::Created, Outcome::Skipped("budget".into())] {
+            let back = Outcome::from_parts(o.code(), o.reason().map(str::to_owned)).unwrap();
+            assert_eq!(back, o);
+        }
+        let mut c = RunCounts::default();
+        c.add(&Outcome::Failed("x".into()));
+        c.add(&Outcome::Created);
+        assert_eq!((c.failed, c.written(), c.total()), (1, 1, 2));
+    }
+}
