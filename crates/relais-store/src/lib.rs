@@ -30,6 +30,9 @@ use relais_core::employee::Email;
 use relais_core::employee::{Employee, EmployeeData, Section, SectionField};
 use relais_core::expense::{Axis, AxisSection, ExpenseClaim, ExpenseItem, ExpenseNature};
 use relais_core::ids::*;
+use relais_core::integration::{
+    Health, Integration, ReportLine, RunCounts, RunStatus, SyncRun, Trigger,
+};
 use relais_core::ledger::Acknowledged;
 use relais_core::org::{Department, Establishment, LegalUnit, Name};
 use relais_core::people::{Installation, Person};
@@ -349,6 +352,69 @@ pub trait Store: Send + Sync + 'static {
     async fn checkpoint(&self, job: &str, stream: &str) -> Result<Option<String>>;
     /// Moves the checkpoint of one stream of `job`.
     async fn set_checkpoint(&self, job: &str, stream: &str, cursor: &str) -> Result<()>;
+
+    /// Creates or replaces the configuration of an integration.
+    async fn put_integration(&self, integration: &Integration) -> Result<()>;
+    /// The integration of an installation that is still installed.
+    async fn get_integration(&self, installation: i64) -> Result<Integration>;
+    /// The integrations of installed apps, of one base or of every base.
+    async fn list_integrations(&self, base: Option<BaseId>) -> Result<Vec<Integration>>;
+    /// Records how an integration is doing and when its next runs are due.
+    async fn set_integration_state(&self, state: &IntegrationState) -> Result<()>;
+    /// Asks for a run of an integration; a runtime starts it.
+    async fn queue_run(
+        &self,
+        installation: i64,
+        trigger: Trigger,
+        dry_run: bool,
+        full: bool,
+    ) -> Result<SyncRun>;
+    /// The oldest runs asked for and not started, of every integration.
+    async fn queued_runs(&self, limit: u32) -> Result<Vec<SyncRun>>;
+    /// Starts a run for `owner` (who holds the integration's lease). A run
+    /// of the same integration still marked running was left by a process
+    /// that died: it is marked interrupted.
+    async fn start_run(&self, run: i64, owner: &str, full: bool) -> Result<SyncRun>;
+    /// Finishes a run: its status, counts, error and report lines, in one transaction.
+    async fn finish_run(&self, run: i64, finish: &RunFinish<'_>) -> Result<SyncRun>;
+    /// One run.
+    async fn get_run(&self, run: i64) -> Result<SyncRun>;
+    /// The latest runs of an integration, newest first.
+    async fn list_runs(&self, installation: i64, limit: u32) -> Result<Vec<SyncRun>>;
+    /// Lines of a run's report, in the order they happened.
+    async fn run_lines(&self, run: i64, offset: u64, limit: u32) -> Result<Vec<ReportLine>>;
+    /// Requests sent to the partner by the integration's runs started since `since`.
+    async fn partner_requests_since(&self, installation: i64, since: DateTime<Utc>) -> Result<u64>;
+}
+
+/// How an integration is doing after a run, and when it runs next.
+#[derive(Debug, Clone)]
+pub struct IntegrationState {
+    /// The installation.
+    pub installation: i64,
+    /// Its health.
+    pub health: Health,
+    /// Why (empty when healthy).
+    pub reason: String,
+    /// The next scheduled run.
+    pub next_run_at: Option<DateTime<Utc>>,
+    /// The next full reconciliation.
+    pub next_full_at: Option<DateTime<Utc>>,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone)]
+pub struct RunFinish<'a> {
+    /// Its final status.
+    pub status: RunStatus,
+    /// Records per outcome.
+    pub counts: RunCounts,
+    /// Requests sent to the partner.
+    pub partner_requests: u64,
+    /// Why it stopped, when it failed.
+    pub error: Option<&'a str>,
+    /// The report's lines.
+    pub lines: &'a [ReportLine],
 }
 
 /// An account about to be created.

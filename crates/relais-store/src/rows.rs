@@ -945,3 +945,121 @@ impl TryFrom<LedgerRow> for relais_core::ledger::Acknowledged {
         })
     }
 }
+
+/// Columns of `integrations`, in the order of [`IntegrationRow`].
+pub const INTEGRATION_COLUMNS: &str = "installation_id, base_id, connector, source_url, partner_url, secrets, schedule, full_schedule, time_zone, options, paused_reason, health, health_reason, next_run_at, next_full_at, updated_at";
+
+/// A row of `integrations`.
+#[derive(sqlx::FromRow)]
+pub struct IntegrationRow {
+    installation_id: i64,
+    base_id: i64,
+    connector: String,
+    source_url: Option<String>,
+    partner_url: String,
+    secrets: String,
+    schedule: String,
+    full_schedule: String,
+    time_zone: String,
+    options: String,
+    paused_reason: Option<String>,
+    health: String,
+    health_reason: String,
+    next_run_at: Option<DateTime<Utc>>,
+    next_full_at: Option<DateTime<Utc>>,
+    updated_at: DateTime<Utc>,
+}
+
+impl TryFrom<IntegrationRow> for relais_core::integration::Integration {
+    type Error = StoreError;
+    fn try_from(r: IntegrationRow) -> Result<Self, StoreError> {
+        use relais_core::schedule::Schedule;
+        let c = corrupt("integration");
+        Ok(relais_core::integration::Integration {
+            installation_id: r.installation_id,
+            base_id: BaseId(r.base_id),
+            connector: r.connector.parse().map_err(&c)?,
+            source_url: r.source_url,
+            partner_url: r.partner_url,
+            sealed_secrets: r.secrets,
+            schedule: Schedule::parse(&r.schedule).map_err(&c)?,
+            full_schedule: Schedule::parse(&r.full_schedule).map_err(&c)?,
+            time_zone: TimeZone::parse(&r.time_zone).map_err(&c)?,
+            options: json("integration", &r.options)?,
+            paused: r.paused_reason,
+            health: relais_core::integration::Health::parse(&r.health).map_err(&c)?,
+            health_reason: r.health_reason,
+            next_run_at: r.next_run_at,
+            next_full_at: r.next_full_at,
+            updated_at: r.updated_at,
+        })
+    }
+}
+
+/// Columns of `sync_runs`, in the order of [`RunRow`].
+pub const RUN_COLUMNS: &str = "id, installation_id, trigger_kind, dry_run, full_run, status, owner, requested_at, started_at, finished_at, counts, partner_requests, error";
+
+/// A row of `sync_runs`.
+#[derive(sqlx::FromRow)]
+pub struct RunRow {
+    id: i64,
+    installation_id: i64,
+    trigger_kind: String,
+    dry_run: bool,
+    full_run: bool,
+    status: String,
+    owner: Option<String>,
+    requested_at: DateTime<Utc>,
+    started_at: Option<DateTime<Utc>>,
+    finished_at: Option<DateTime<Utc>>,
+    counts: String,
+    partner_requests: i64,
+    error: Option<String>,
+}
+
+impl TryFrom<RunRow> for relais_core::integration::SyncRun {
+    type Error = StoreError;
+    fn try_from(r: RunRow) -> Result<Self, StoreError> {
+        use relais_core::integration::{RunStatus, Trigger};
+        let c = corrupt("sync run");
+        Ok(relais_core::integration::SyncRun {
+            id: r.id,
+            installation_id: r.installation_id,
+            trigger: Trigger::parse(&r.trigger_kind).map_err(&c)?,
+            dry_run: r.dry_run,
+            full: r.full_run,
+            status: RunStatus::parse(&r.status).map_err(&c)?,
+            owner: r.owner,
+            requested_at: r.requested_at,
+            started_at: r.started_at,
+            finished_at: r.finished_at,
+            counts: json("sync run", &r.counts)?,
+            partner_requests: r.partner_requests.max(0) as u64,
+            error: r.error,
+        })
+    }
+}
+
+/// A row of `sync_run_lines`.
+#[derive(sqlx::FromRow)]
+pub struct RunLineRow {
+    record_key: String,
+    outcome: String,
+    reason: Option<String>,
+    fields: String,
+}
+
+/// Columns of `sync_run_lines` read back.
+pub const RUN_LINE_COLUMNS: &str = "record_key, outcome, reason, fields";
+
+impl TryFrom<RunLineRow> for relais_core::integration::ReportLine {
+    type Error = StoreError;
+    fn try_from(r: RunLineRow) -> Result<Self, StoreError> {
+        Ok(relais_core::integration::ReportLine {
+            key: r.record_key,
+            outcome: relais_core::integration::Outcome::from_parts(&r.outcome, r.reason)
+                .map_err(corrupt("sync run line"))?,
+            fields: json("sync run line", &r.fields)?,
+        })
+    }
+}

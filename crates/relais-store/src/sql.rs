@@ -1312,6 +1312,206 @@ macro_rules! sql_store {
                 .await?;
                 Ok(())
             }
+
+            async fn put_integration(&self, i: &relais_core::integration::Integration) -> Result<()> {
+                let sql = format!(
+                    "INSERT INTO integrations ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
+                     ON CONFLICT (installation_id) DO UPDATE SET source_url = excluded.source_url, partner_url = excluded.partner_url, \
+                     secrets = excluded.secrets, schedule = excluded.schedule, full_schedule = excluded.full_schedule, \
+                     time_zone = excluded.time_zone, options = excluded.options, paused_reason = excluded.paused_reason, \
+                     health = excluded.health, health_reason = excluded.health_reason, next_run_at = excluded.next_run_at, \
+                     next_full_at = excluded.next_full_at, updated_at = excluded.updated_at",
+                    rows::INTEGRATION_COLUMNS
+                );
+                sqlx::query(&sql)
+                    .bind(i.installation_id)
+                    .bind(i.base_id.0)
+                    .bind(i.connector.code())
+                    .bind(i.source_url.as_deref())
+                    .bind(i.partner_url.as_str())
+                    .bind(i.sealed_secrets.as_str())
+                    .bind(i.schedule.as_str())
+                    .bind(i.full_schedule.as_str())
+                    .bind(i.time_zone.0.name())
+                    .bind(serde_json::to_string(&i.options).expect("options serialise"))
+                    .bind(i.paused.as_deref())
+                    .bind(i.health.as_str())
+                    .bind(i.health_reason.as_str())
+                    .bind(i.next_run_at)
+                    .bind(i.next_full_at)
+                    .bind(now())
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn get_integration(&self, installation: i64) -> Result<relais_core::integration::Integration> {
+                let cols = rows::INTEGRATION_COLUMNS.split(", ").map(|c| format!("g.{c}")).collect::<Vec<_>>().join(", ");
+                let sql = format!(
+                    "SELECT {cols} FROM integrations g JOIN installations i ON i.id = g.installation_id \
+                     WHERE g.installation_id = $1 AND i.uninstalled_at IS NULL"
+                );
+                let row: Option<rows::IntegrationRow> = sqlx::query_as(&sql).bind(installation).fetch_optional(&self.pool).await?;
+                row.ok_or(StoreError::NotFound { entity: "integration", key: installation.to_string() })?.try_into()
+            }
+
+            async fn list_integrations(&self, base: Option<BaseId>) -> Result<Vec<relais_core::integration::Integration>> {
+                let cols = rows::INTEGRATION_COLUMNS.split(", ").map(|c| format!("g.{c}")).collect::<Vec<_>>().join(", ");
+                let sql = format!(
+                    "SELECT {cols} FROM integrations g JOIN installations i ON i.id = g.installation_id \
+                     WHERE i.uninstalled_at IS NULL AND ($1 IS NULL OR g.base_id = $1) ORDER BY g.installation_id"
+                );
+                let found: Vec<rows::IntegrationRow> = sqlx::query_as(&sql).bind(base.map(|b| b.0)).fetch_all(&self.pool).await?;
+                found.into_iter().map(TryInto::try_into).collect()
+            }
+
+            async fn set_integration_state(&self, state: &crate::IntegrationState) -> Result<()> {
+                sqlx::query(
+                    "UPDATE integrations SET health = $2, health_reason = $3, next_run_at = $4, next_full_at = $5 \
+                     WHERE installation_id = $1",
+                )
+                .bind(state.installation)
+                .bind(state.health.as_str())
+                .bind(state.reason.as_str())
+                .bind(state.next_run_at)
+                .bind(state.next_full_at)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn queue_run(
+                &self,
+                installation: i64,
+                trigger: relais_core::integration::Trigger,
+                dry_run: bool,
+                full: bool,
+            ) -> Result<relais_core::integration::SyncRun> {
+                let sql = format!(
+                    "INSERT INTO sync_runs (installation_id, trigger_kind, dry_run, full_run, status, requested_at, counts, partner_requests) \
+                     VALUES ($1, $2, $3, $4, 'queued', $5, $6, 0) RETURNING {}",
+                    rows::RUN_COLUMNS
+                );
+                let row: rows::RunRow = sqlx::query_as(&sql)
+                    .bind(installation)
+                    .bind(trigger.as_str())
+                    .bind(dry_run)
+                    .bind(full)
+                    .bind(now())
+                    .bind(serde_json::to_string(&relais_core::integration::RunCounts::default()).expect("counts serialise"))
+                    .fetch_one(&self.pool)
+                    .await?;
+                row.try_into()
+            }
+
+            async fn queued_runs(&self, limit: u32) -> Result<Vec<relais_core::integration::SyncRun>> {
+                let sql = format!("SELECT {} FROM sync_runs WHERE status = 'queued' ORDER BY id LIMIT $1", rows::RUN_COLUMNS);
+                let found: Vec<rows::RunRow> = sqlx::query_as(&sql).bind(i64::from(limit)).fetch_all(&self.pool).await?;
+                found.into_iter().map(TryInto::try_into).collect()
+            }
+
+            async fn start_run(&self, run: i64, owner: &str, full: bool) -> Result<relais_core::integration::SyncRun> {
+                let mut tx = self.pool.begin_with(Self::BEGIN).await?;
+                let at = now();
+                let installation: Option<i64> = sqlx::query_scalar("SELECT installation_id FROM sync_runs WHERE id = $1")
+                    .bind(run)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let installation = installation.ok_or(StoreError::NotFound { entity: "sync run", key: run.to_string() })?;
+                sqlx::query(
+                    "UPDATE sync_runs SET status = 'interrupted', finished_at = $3, error = $4 \
+                     WHERE installation_id = $1 AND status = 'running' AND id <> $2",
+                )
+                .bind(installation)
+                .bind(run)
+                .bind(at)
+                .bind(format!("the relais process running it stopped; run {run} took over"))
+                .execute(&mut *tx)
+                .await?;
+                let sql = format!(
+                    "UPDATE sync_runs SET status = 'running', owner = $2, started_at = $3, full_run = $4 WHERE id = $1 RETURNING {}",
+                    rows::RUN_COLUMNS
+                );
+                let row: rows::RunRow = sqlx::query_as(&sql).bind(run).bind(owner).bind(at).bind(full).fetch_one(&mut *tx).await?;
+                tx.commit().await?;
+                row.try_into()
+            }
+
+            async fn finish_run(&self, run: i64, finish: &crate::RunFinish<'_>) -> Result<relais_core::integration::SyncRun> {
+                let mut tx = self.pool.begin_with(Self::BEGIN).await?;
+                let first: Option<i64> = sqlx::query_scalar("SELECT MAX(seq) FROM sync_run_lines WHERE run_id = $1")
+                    .bind(run)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                let first = first.map_or(0, |m| m + 1);
+                let numbered: Vec<(i64, &relais_core::integration::ReportLine)> =
+                    finish.lines.iter().enumerate().map(|(i, l)| (first + i as i64, l)).collect();
+                bulk_insert!($db, tx, "sync_run_lines", &["run_id", "seq", "record_key", "outcome", "reason", "fields"], numbered, |b, l| {
+                    b.push_bind(run)
+                        .push_bind(l.0)
+                        .push_bind(l.1.key.as_str())
+                        .push_bind(l.1.outcome.code())
+                        .push_bind(l.1.outcome.reason())
+                        .push_bind(serde_json::to_string(&l.1.fields).expect("field changes serialise"));
+                });
+                let sql = format!(
+                    "UPDATE sync_runs SET status = $2, counts = $3, partner_requests = $4, error = $5, finished_at = $6 \
+                     WHERE id = $1 RETURNING {}",
+                    rows::RUN_COLUMNS
+                );
+                let row: Option<rows::RunRow> = sqlx::query_as(&sql)
+                    .bind(run)
+                    .bind(finish.status.as_str())
+                    .bind(serde_json::to_string(&finish.counts).expect("counts serialise"))
+                    .bind(i64::try_from(finish.partner_requests).unwrap_or(i64::MAX))
+                    .bind(finish.error)
+                    .bind(now())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let row = row.ok_or(StoreError::NotFound { entity: "sync run", key: run.to_string() })?;
+                tx.commit().await?;
+                row.try_into()
+            }
+
+            async fn get_run(&self, run: i64) -> Result<relais_core::integration::SyncRun> {
+                let sql = format!("SELECT {} FROM sync_runs WHERE id = $1", rows::RUN_COLUMNS);
+                let row: Option<rows::RunRow> = sqlx::query_as(&sql).bind(run).fetch_optional(&self.pool).await?;
+                row.ok_or(StoreError::NotFound { entity: "sync run", key: run.to_string() })?.try_into()
+            }
+
+            async fn list_runs(&self, installation: i64, limit: u32) -> Result<Vec<relais_core::integration::SyncRun>> {
+                let sql = format!(
+                    "SELECT {} FROM sync_runs WHERE installation_id = $1 ORDER BY id DESC LIMIT $2",
+                    rows::RUN_COLUMNS
+                );
+                let found: Vec<rows::RunRow> = sqlx::query_as(&sql).bind(installation).bind(i64::from(limit)).fetch_all(&self.pool).await?;
+                found.into_iter().map(TryInto::try_into).collect()
+            }
+
+            async fn run_lines(&self, run: i64, offset: u64, limit: u32) -> Result<Vec<relais_core::integration::ReportLine>> {
+                let sql = format!(
+                    "SELECT {} FROM sync_run_lines WHERE run_id = $1 ORDER BY seq LIMIT $2 OFFSET $3",
+                    rows::RUN_LINE_COLUMNS
+                );
+                let found: Vec<rows::RunLineRow> = sqlx::query_as(&sql)
+                    .bind(run)
+                    .bind(i64::from(limit))
+                    .bind(i64::try_from(offset).unwrap_or(i64::MAX))
+                    .fetch_all(&self.pool)
+                    .await?;
+                found.into_iter().map(TryInto::try_into).collect()
+            }
+
+            async fn partner_requests_since(&self, installation: i64, since: chrono::DateTime<chrono::Utc>) -> Result<u64> {
+                let sum: Option<i64> = sqlx::query_scalar(
+                    "SELECT CAST(SUM(partner_requests) AS BIGINT) FROM sync_runs WHERE installation_id = $1 AND started_at >= $2",
+                )
+                .bind(installation)
+                .bind(since)
+                .fetch_one(&self.pool)
+                .await?;
+                Ok(sum.unwrap_or(0).max(0) as u64)
+            }
         }
     };
 }

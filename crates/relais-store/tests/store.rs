@@ -124,6 +124,7 @@ store_suite!(
     two_processes_never_hold_one_job_at_once,
     the_ledger_keeps_what_partners_acknowledged,
     concurrent_writers_wait_for_each_other,
+    integrations_and_their_runs_are_kept,
 );
 
 fn d(y: i32, m: u32, day: u32) -> NaiveDate {
@@ -1155,4 +1156,184 @@ async fn concurrent_writers_wait_for_each_other(db: TestDb) {
             .len(),
         48
     );
+}
+
+async fn integrations_and_their_runs_are_kept(db: TestDb) {
+    use relais_core::access::{KeyUsage, Role};
+    use relais_core::integration::*;
+    use relais_core::ledger::FieldChange;
+    use relais_store::{IntegrationState, NewApiKey, NewPerson, RunFinish};
+    use serde_json::json;
+    let s = &db.store;
+    let base = s
+        .create_base(
+            &BaseName::parse("production").unwrap(),
+            BaseKind::Production,
+        )
+        .await
+        .unwrap();
+    let admin = s
+        .create_person(&NewPerson {
+            email: Email::parse("admin@acme.fr").unwrap(),
+            name: Name::parse("name", "Admin").unwrap(),
+            password_hash: "x".into(),
+            can_admin_apps: true,
+            can_manage_keys: true,
+        })
+        .await
+        .unwrap();
+    let key = s
+        .create_api_key(&NewApiKey {
+            base_id: base.id,
+            prefix: "abc".into(),
+            secret_hash: "h".into(),
+            name: Name::parse("name", "HappyPal").unwrap(),
+            contact: Email::parse("it@happypal.fr").unwrap(),
+            usage: KeyUsage::ThirdParty,
+            role: Role::parse(&["personnel-file:fields=firstName"]).unwrap(),
+        })
+        .await
+        .unwrap();
+    let inst = s
+        .create_installation(
+            base.id,
+            "happypal",
+            key.id,
+            &Email::parse("it@happypal.fr").unwrap(),
+            admin.id,
+        )
+        .await
+        .unwrap();
+    assert!(matches!(
+        s.get_integration(inst.id).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    let at = now();
+    let mut i = Integration::new(inst.id, base.id, Connector::HappyPal, "sealed".into(), at);
+    i.set_partner_url("http://127.0.0.1:9/").unwrap();
+    i.options.requests_per_hour = 50;
+    s.put_integration(&i).await.unwrap();
+    let back = s.get_integration(inst.id).await.unwrap();
+    assert_eq!(back.partner_url, "http://127.0.0.1:9");
+    assert_eq!(back.options, i.options);
+    assert_eq!(back.schedule, i.schedule);
+    assert_eq!(back.next_run_at, i.next_run_at);
+    assert_eq!(back.health, Health::Pending);
+    i.paused = Some("holidays".into());
+    s.put_integration(&i).await.unwrap();
+    assert_eq!(
+        s.get_integration(inst.id).await.unwrap().paused.as_deref(),
+        Some("holidays")
+    );
+    assert_eq!(s.list_integrations(Some(base.id)).await.unwrap().len(), 1);
+    assert_eq!(s.list_integrations(None).await.unwrap().len(), 1);
+
+    // A run left running by a process that died is interrupted when the next one starts.
+    let dead = s
+        .queue_run(inst.id, Trigger::Schedule, false, false)
+        .await
+        .unwrap();
+    assert_eq!(dead.status, RunStatus::Queued);
+    s.start_run(dead.id, "process-a", false).await.unwrap();
+    let next = s
+        .queue_run(inst.id, Trigger::Cli, true, false)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.queued_runs(10)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.id)
+            .collect::<Vec<_>>(),
+        vec![next.id]
+    );
+    let started = s.start_run(next.id, "process-b", true).await.unwrap();
+    assert_eq!(
+        (started.status, started.full, started.owner.as_deref()),
+        (RunStatus::Running, true, Some("process-b"))
+    );
+    let dead = s.get_run(dead.id).await.unwrap();
+    assert_eq!(dead.status, RunStatus::Interrupted);
+    assert!(dead
+        .error
+        .unwrap()
+        .contains(&format!("run {} took over", next.id)));
+
+    let lines: Vec<ReportLine> = (0..1500)
+        .map(|n| ReportLine {
+            key: n.to_string(),
+            outcome: if n == 7 {
+                Outcome::Failed("HappyPal answered 422".into())
+            } else {
+                Outcome::Created
+            },
+            fields: vec![FieldChange {
+                field: "email".into(),
+                before: json!(null),
+                after: json!(format!("{n}@acme.fr")),
+            }],
+        })
+        .collect();
+    let mut counts = RunCounts::default();
+    lines.iter().for_each(|l| counts.add(&l.outcome));
+    let done = s
+        .finish_run(
+            next.id,
+            &RunFinish {
+                status: RunStatus::Warnings,
+                counts,
+                partner_requests: 1500,
+                error: None,
+                lines: &lines,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (done.status, done.counts.created, done.counts.failed),
+        (RunStatus::Warnings, 1499, 1)
+    );
+    assert!(done.finished_at.is_some());
+    let page = s.run_lines(next.id, 1000, 1000).await.unwrap();
+    assert_eq!(page.len(), 500);
+    assert_eq!(page[0].key, "1000");
+    assert_eq!(
+        s.run_lines(next.id, 7, 1).await.unwrap()[0].outcome,
+        Outcome::Failed("HappyPal answered 422".into())
+    );
+    assert_eq!(
+        s.list_runs(inst.id, 10)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.id)
+            .collect::<Vec<_>>(),
+        vec![next.id, dead.id]
+    );
+    assert_eq!(s.partner_requests_since(inst.id, at).await.unwrap(), 1500);
+    assert_eq!(s.partner_requests_since(inst.id, now()).await.unwrap(), 0);
+    s.set_integration_state(&IntegrationState {
+        installation: inst.id,
+        health: Health::Failing,
+        reason: "the partner refused the credentials (401)".into(),
+        next_run_at: None,
+        next_full_at: None,
+    })
+    .await
+    .unwrap();
+    let after = s.get_integration(inst.id).await.unwrap();
+    assert_eq!((after.health, after.next_run_at), (Health::Failing, None));
+    assert!(matches!(
+        s.get_run(999_999).await,
+        Err(StoreError::NotFound { .. })
+    ));
+
+    // Uninstalling ends the integration.
+    s.uninstall(base.id, inst.id).await.unwrap();
+    assert!(matches!(
+        s.get_integration(inst.id).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    assert!(s.list_integrations(None).await.unwrap().is_empty());
 }
