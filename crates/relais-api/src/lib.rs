@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod counts;
 mod error;
+pub mod install;
 pub mod openapi;
 pub mod query;
 pub mod resources;
@@ -30,16 +31,31 @@ pub struct AppState {
     pub limiter: Arc<RateLimiter>,
     /// `collection.count` answers reused across the pages of a walk.
     pub counts: Arc<counts::CountCache>,
+    /// Seals and opens integrations' secrets.
+    pub sealer: relais_core::secret::Sealer,
 }
 
 impl AppState {
     /// State over `store`, with `per_minute` requests a minute per key.
+    ///
+    /// Secrets are sealed under a key made for this process only; a server
+    /// sets its lasting master key with [`AppState::with_sealer`].
     pub fn new(store: SharedStore, per_minute: u32) -> Self {
+        let sealer =
+            relais_core::secret::Sealer::from_hex(&relais_core::secret::Sealer::generate_key())
+                .expect("a generated key is valid");
         Self {
             store,
             limiter: Arc::new(RateLimiter::new(per_minute)),
             counts: Arc::new(counts::CountCache::default()),
+            sealer,
         }
+    }
+
+    /// The same state, sealing secrets with `sealer`.
+    pub fn with_sealer(mut self, sealer: relais_core::secret::Sealer) -> Self {
+        self.sealer = sealer;
+        self
     }
 }
 

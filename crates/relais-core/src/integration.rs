@@ -10,6 +10,9 @@ use crate::schedule::Schedule;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
+/// The secret holding the API key an integration reads its source with.
+pub const SOURCE_KEY: &str = "source_key";
+
 /// A connector relais runs itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -369,8 +369,9 @@ pub trait Store: Send + Sync + 'static {
         dry_run: bool,
         full: bool,
     ) -> Result<SyncRun>;
-    /// The oldest runs asked for and not started, of every integration.
-    async fn queued_runs(&self, limit: u32) -> Result<Vec<SyncRun>>;
+    /// The oldest unfinished runs of every integration: asked for and not
+    /// started, or marked running (by a live process, or one that died).
+    async fn open_runs(&self, limit: u32) -> Result<Vec<SyncRun>>;
     /// Starts a run for `owner` (who holds the integration's lease). A run
     /// of the same integration still marked running was left by a process
     /// that died: it is marked interrupted.
@@ -469,5 +470,29 @@ fn check_schema_version(applied: Option<i64>, migrator: &sqlx::migrate::Migrator
     match applied {
         Some(found) if found > supported => Err(StoreError::SchemaTooNew { found, supported }),
         _ => Ok(()),
+    }
+}
+
+/// Helpers for tests and benchmarks that need a database of their own.
+pub mod testing {
+    use crate::{DatabaseUrl, Result};
+
+    /// Creates a fresh, empty PostgreSQL database on the server of
+    /// `admin_url` (a URL whose database exists) and returns its URL.
+    pub async fn fresh_postgres(admin_url: &str) -> Result<DatabaseUrl> {
+        use sqlx::Connection;
+        let mut admin = sqlx::PgConnection::connect(admin_url).await?;
+        let mut tag = [0u8; 6];
+        getrandom::getrandom(&mut tag).expect("the operating system provides randomness");
+        let name = format!(
+            "relais_t_{}_{}",
+            std::process::id(),
+            tag.iter().map(|b| format!("{b:02x}")).collect::<String>()
+        );
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .await?;
+        let prefix = admin_url.rsplit_once('/').map_or(admin_url, |(p, _)| p);
+        Ok(DatabaseUrl::Postgres(format!("{prefix}/{name}")))
     }
 }

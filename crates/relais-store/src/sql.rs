@@ -1404,8 +1404,8 @@ macro_rules! sql_store {
                 row.try_into()
             }
 
-            async fn queued_runs(&self, limit: u32) -> Result<Vec<relais_core::integration::SyncRun>> {
-                let sql = format!("SELECT {} FROM sync_runs WHERE status = 'queued' ORDER BY id LIMIT $1", rows::RUN_COLUMNS);
+            async fn open_runs(&self, limit: u32) -> Result<Vec<relais_core::integration::SyncRun>> {
+                let sql = format!("SELECT {} FROM sync_runs WHERE status IN ('queued', 'running') ORDER BY id LIMIT $1", rows::RUN_COLUMNS);
                 let found: Vec<rows::RunRow> = sqlx::query_as(&sql).bind(i64::from(limit)).fetch_all(&self.pool).await?;
                 found.into_iter().map(TryInto::try_into).collect()
             }

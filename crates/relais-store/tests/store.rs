@@ -1240,13 +1240,13 @@ async fn integrations_and_their_runs_are_kept(db: TestDb) {
         .await
         .unwrap();
     assert_eq!(
-        s.queued_runs(10)
+        s.open_runs(10)
             .await
             .unwrap()
             .iter()
             .map(|r| r.id)
             .collect::<Vec<_>>(),
-        vec![next.id]
+        vec![dead.id, next.id]
     );
     let started = s.start_run(next.id, "process-b", true).await.unwrap();
     assert_eq!(

@@ -47,6 +47,9 @@ pub enum SyncError {
         /// The budget.
         per_hour: u32,
     },
+    /// The integration's configuration does not allow a run.
+    #[error("{0}")]
+    Config(String),
     /// The ledger could not be read or written.
     #[error(transparent)]
     Store(#[from] relais_store::StoreError),

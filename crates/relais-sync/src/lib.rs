@@ -8,6 +8,7 @@ pub mod connectors;
 pub mod error;
 pub mod http;
 pub mod report;
+pub mod runtime;
 pub mod source;
 
 pub use error::SyncError;

@@ -100,3 +100,18 @@ impl LuccaSource {
             })
     }
 }
+
+/// Checks that an item of the source carries every field asked for: a
+/// field the key may not read is left out of the answer, and sending it on
+/// as empty would blank the partner's copy.
+pub fn require_fields(item: &Value, fields: &str) -> Result<(), SyncError> {
+    for name in fields.split(',').map(str::trim).filter(|f| !f.is_empty()) {
+        if item.get(name).is_none() {
+            return Err(SyncError::SourceRefused {
+                status: 403,
+                message: format!("the key cannot read the field {name}"),
+            });
+        }
+    }
+    Ok(())
+}

@@ -11,6 +11,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::{Extension, Form};
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 use relais_api::auth::{create_key as make_key, random_hex};
+use relais_api::install::InstallError;
 use relais_api::AppState;
 use relais_core::access::{KeyUsage, Permission, Role};
 use relais_core::employee::Email;
@@ -601,8 +602,18 @@ pub async fn install(
         Ok(c) => c,
         Err(e) => return error_page(Some(&v), lang, StatusCode::UNPROCESSABLE_ENTITY, &e.message),
     };
-    match state.store.list_installations(base.id).await {
-        Ok(list) if list.iter().any(|i| i.app == a.code) => {
+    let secret = match relais_api::install::install_app(
+        &state.store,
+        &state.sealer,
+        base.id,
+        a,
+        &contact,
+        v.person.id,
+    )
+    .await
+    {
+        Ok((_, secret)) => secret,
+        Err(InstallError::AlreadyInstalled(_)) => {
             return error_page(
                 Some(&v),
                 lang,
@@ -618,45 +629,11 @@ pub async fn install(
                 ),
             );
         }
-        Ok(_) => {}
-        Err(e) => return internal(&v, e),
-    }
-    let accounts = match state.store.list_absence_accounts(base.id).await {
-        Ok(a) => a,
-        Err(e) => return internal(&v, e),
+        Err(InstallError::Grants(message)) => {
+            return error_page(Some(&v), lang, StatusCode::UNPROCESSABLE_ENTITY, &message)
+        }
+        Err(InstallError::Api(e)) => return internal(&v, e),
     };
-    let role: Role = match a.role_for(&accounts) {
-        Ok(r) => r,
-        Err(e) => return error_page(Some(&v), lang, StatusCode::UNPROCESSABLE_ENTITY, &e.message),
-    };
-    let name = Name::parse("name", &a.name)
-        .unwrap_or_else(|_| Name::parse("name", &a.code).expect("codes are names"));
-    let (key, secret) = match make_key(
-        &state.store,
-        base.id,
-        name,
-        contact.clone(),
-        KeyUsage::ThirdParty,
-        role,
-    )
-    .await
-    {
-        Ok(k) => k,
-        Err(e) => return internal(&v, e),
-    };
-    if let Err(e) = state
-        .store
-        .create_installation(base.id, &a.code, key.id, &contact, v.person.id)
-        .await
-    {
-        let _ = state.store.revoke_api_key(key.id).await;
-        return match e {
-            relais_store::StoreError::Conflict { message, .. } => {
-                error_page(Some(&v), lang, StatusCode::CONFLICT, &message)
-            }
-            other => internal(&v, other),
-        };
-    }
     let url = base_url(&headers);
     page(Some(&v), lang, &format!("{} {}", a.name, lang.t("est installée", "is installed")), html! {
         p.ok { (lang.t("La clé API a été créée sur la base ", "The API key was created on base ")) strong { (base.name) } ". "

@@ -122,12 +122,24 @@ impl HappyPal {
 
     /// Runs the integration once and reports every record's outcome.
     pub async fn run(&self, store: &SharedStore, options: RunOptions) -> Result<Report, SyncError> {
-        let http = http::client(Duration::from_secs(15));
         let mut report = Report {
             dry_run: options.dry_run,
             full: options.full,
             ..Report::default()
         };
+        self.run_into(store, options, &mut report).await?;
+        Ok(report)
+    }
+
+    /// Runs the integration once, writing each record's outcome into
+    /// `report` as it goes: a run that stops part-way keeps what it did.
+    pub async fn run_into(
+        &self,
+        store: &SharedStore,
+        options: RunOptions,
+        report: &mut Report,
+    ) -> Result<(), SyncError> {
+        let http = http::client(Duration::from_secs(15));
         let since = if options.full {
             None
         } else {
@@ -151,6 +163,7 @@ impl HappyPal {
             offset += users.len() as u64;
             let mut records = Vec::with_capacity(users.len());
             for u in &users {
+                crate::source::require_fields(u, SOURCE_FIELDS)?;
                 let (r, modified) = record(u)?;
                 newest = newest.max(modified);
                 records.push(r);
@@ -165,7 +178,7 @@ impl HappyPal {
                 .into_iter()
                 .map(|a| (a.key.clone(), a))
                 .collect();
-            let mut confirmed = Vec::new();
+            let mut confirmed = super::Confirmations::new(store, &self.job);
             for change in plan(records, &known, false) {
                 let (record, fields, creating) = match change {
                     Change::Unchanged { .. } => {
@@ -212,22 +225,29 @@ impl HappyPal {
                             Outcome::Updated
                         };
                         report.push(line(outcome));
-                        confirmed.push(Acknowledged {
-                            key: record.key.clone(),
-                            hash: record.hash(),
-                            fields: record.fields.clone(),
-                            partner_id: profile["id"].as_u64().map(|i| i.to_string()),
-                        });
+                        confirmed
+                            .push(Acknowledged {
+                                key: record.key.clone(),
+                                hash: record.hash(),
+                                fields: record.fields.clone(),
+                                partner_id: profile["id"].as_u64().map(|i| i.to_string()),
+                            })
+                            .await?;
                     }
-                    Err(e @ SyncError::PartnerCredentials { .. }) => return Err(e),
+                    Err(
+                        e @ (SyncError::PartnerCredentials { .. } | SyncError::Unreachable { .. }),
+                    ) => {
+                        // Keep what was confirmed, then stop: the partner cannot take more.
+                        confirmed.flush().await?;
+                        return Err(e);
+                    }
                     Err(e) => report.push(line(e.outcome())),
                 }
             }
-            store.acknowledge(&self.job, &confirmed).await?;
+            confirmed.flush().await?;
         }
         if options.full {
-            self.reconcile(store, &http, &seen, options, &mut report)
-                .await?;
+            self.reconcile(store, &http, &seen, options, report).await?;
         }
         if !options.dry_run && report.is_complete() {
             if let Some(t) = newest {
@@ -237,7 +257,7 @@ impl HappyPal {
                 report.checkpoint_moved = true;
             }
         }
-        Ok(report)
+        Ok(())
     }
 
     /// Full runs: overwrite partner-side edits, delete what the source no longer has.

@@ -269,12 +269,25 @@ impl PlanningPme {
         today: NaiveDate,
         dry_run: bool,
     ) -> Result<Report, SyncError> {
-        let http = http::client(Duration::from_secs(15));
         let mut report = Report {
             dry_run,
             full: true,
             ..Report::default()
         };
+        self.run_into(store, today, dry_run, &mut report).await?;
+        Ok(report)
+    }
+
+    /// Runs the integration once, writing each record's outcome into
+    /// `report` as it goes: a run that stops part-way keeps what it did.
+    pub async fn run_into(
+        &self,
+        store: &SharedStore,
+        today: NaiveDate,
+        dry_run: bool,
+        report: &mut Report,
+    ) -> Result<(), SyncError> {
+        let http = http::client(Duration::from_secs(15));
         let snapshot = self.snapshot(today).await?;
         let token = if dry_run {
             String::new()
@@ -295,7 +308,7 @@ impl PlanningPme {
                 .into_iter()
                 .map(|a| (a.key.clone(), a))
                 .collect();
-            let mut confirmed = Vec::new();
+            let mut confirmed = super::Confirmations::new(store, &self.job);
             for change in plan(records.clone(), &known, false) {
                 let (record, fields, outcome) = match change {
                     Change::Unchanged { .. } => {
@@ -335,14 +348,22 @@ impl PlanningPme {
                             outcome,
                             fields,
                         });
-                        confirmed.push(Acknowledged {
-                            key: record.key.clone(),
-                            hash: record.hash(),
-                            fields: record.fields.clone(),
-                            partner_id: Some(id.to_owned()),
-                        });
+                        confirmed
+                            .push(Acknowledged {
+                                key: record.key.clone(),
+                                hash: record.hash(),
+                                fields: record.fields.clone(),
+                                partner_id: Some(id.to_owned()),
+                            })
+                            .await?;
                     }
-                    Err(e @ SyncError::PartnerCredentials { .. }) => return Err(e),
+                    Err(
+                        e @ (SyncError::PartnerCredentials { .. } | SyncError::Unreachable { .. }),
+                    ) => {
+                        // Keep what was confirmed, then stop: the partner cannot take more.
+                        confirmed.flush().await?;
+                        return Err(e);
+                    }
                     Err(e) => report.push(ReportLine {
                         key: record.key.clone(),
                         outcome: e.outcome(),
@@ -350,7 +371,7 @@ impl PlanningPme {
                     }),
                 }
             }
-            store.acknowledge(&self.job, &confirmed).await?;
+            confirmed.flush().await?;
         }
         // Deletions: children first (absences, then resources, then departments).
         let mut gone: Vec<Acknowledged> = Vec::new();
@@ -404,7 +425,7 @@ impl PlanningPme {
             }
             store.forget(&self.job, &forgotten).await?;
         }
-        Ok(report)
+        Ok(())
     }
 }
 

@@ -1,0 +1,556 @@
+//! The runtime: finds the runs to do (asked for, due on their schedule, or
+//! left by a process that died), claims each integration's lease so that no
+//! two processes ever run one integration at once, runs its connector,
+//! stores the report and the integration's health, and schedules the next run.
+
+use crate::connectors::happypal::{HappyPal, RunOptions};
+use crate::connectors::planningpme::PlanningPme;
+use crate::error::SyncError;
+use crate::http::{Budget, RetryPolicy};
+use crate::report::Report;
+use crate::source::LuccaSource;
+use chrono::Duration as Span;
+use relais_core::integration::{
+    Connector, Health, Integration, RunStatus, SyncRun, Trigger, SOURCE_KEY,
+};
+use relais_core::secret::{Sealer, Secrets};
+use relais_store::{IntegrationState, RunFinish, SharedStore, StoreError};
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Why a run could not be asked for or done.
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    /// Another run of the integration holds its lease.
+    #[error("installation {installation} is already being synced by {holder}; try again when that run ends")]
+    Busy {
+        /// The installation.
+        installation: i64,
+        /// Who holds the lease.
+        holder: String,
+    },
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// How the runtime behaves.
+#[derive(Debug, Clone)]
+pub struct RuntimeOptions {
+    /// The URL of relais's own API, read by integrations without a source URL.
+    pub own_api: String,
+    /// How long a lease lasts without renewal: a run whose process died is
+    /// taken over this long after its last renewal.
+    pub lease_ttl: Duration,
+    /// Retries towards partners and sources.
+    pub policy: RetryPolicy,
+    /// Integrations run at once by one process.
+    pub concurrency: usize,
+}
+
+impl RuntimeOptions {
+    /// Defaults for reading relais's own API at `own_api`.
+    pub fn new(own_api: &str) -> Self {
+        Self {
+            own_api: own_api.trim_end_matches('/').to_owned(),
+            lease_ttl: Duration::from_secs(60),
+            policy: RetryPolicy::default(),
+            concurrency: 4,
+        }
+    }
+}
+
+/// One process's runtime.
+#[derive(Clone)]
+pub struct Runtime {
+    store: SharedStore,
+    sealer: Sealer,
+    options: RuntimeOptions,
+    id: String,
+    counter: Arc<AtomicU64>,
+    in_flight: Arc<Mutex<HashSet<i64>>>,
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Whether an integration has what a run needs: the partner's URL and secrets.
+pub fn missing_settings(integration: &Integration, secrets: &Secrets) -> Vec<&'static str> {
+    let mut missing = Vec::new();
+    if integration.partner_url.is_empty() {
+        missing.push("partner_url");
+    }
+    for spec in integration.connector.secrets() {
+        if secrets.get(spec.name).is_none() {
+            missing.push(spec.name);
+        }
+    }
+    if secrets.get(SOURCE_KEY).is_none() {
+        missing.push(SOURCE_KEY);
+    }
+    missing
+}
+
+/// The health a failed run leaves, and its reason in plain words.
+pub fn diagnose(error: &SyncError, connector: Connector) -> (Health, String) {
+    let partner = connector.name();
+    let reason = match error {
+        SyncError::SourceRefused { status: 401, .. } => {
+            "the source refused the integration's API key (revoked or unknown); install the app again or set another key".to_owned()
+        }
+        SyncError::SourceRefused { status: 403, message } => {
+            format!("the integration's API key lacks a grant: {}", short(message))
+        }
+        SyncError::SourceRefused { status, message } => {
+            format!("the source refused the request ({status}): {}", short(message))
+        }
+        SyncError::PartnerCredentials { status } => {
+            format!("{partner} refused the credentials ({status}); check them on the app's page")
+        }
+        SyncError::Unreachable { what: "partner", reason } => {
+            format!("{partner} is unreachable: {reason}")
+        }
+        SyncError::Unreachable { reason, .. } => format!("the source is unreachable: {reason}"),
+        SyncError::BudgetSpent { .. } => return (Health::Warnings, error.to_string()),
+        other => other.to_string(),
+    };
+    (Health::Failing, reason)
+}
+
+fn short(message: &str) -> String {
+    // The source's JSON error carries its message: show that, not the whole body.
+    serde_json::from_str::<serde_json::Value>(message)
+        .ok()
+        .and_then(|v| v["error"]["message"].as_str().map(str::to_owned))
+        .unwrap_or_else(|| message.chars().take(300).collect())
+}
+
+impl Runtime {
+    /// A runtime over `store`, opening secrets with `sealer`.
+    pub fn new(store: SharedStore, sealer: Sealer, options: RuntimeOptions) -> Self {
+        let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "relais".into());
+        let mut tag = [0u8; 4];
+        let _ = getrandom::getrandom(&mut tag);
+        Self {
+            store,
+            sealer,
+            options,
+            id: format!("{host}:{}:{}", std::process::id(), hex::encode(tag)),
+            counter: Arc::new(AtomicU64::new(0)),
+            in_flight: Arc::new(Mutex::new(HashSet::new())),
+        }
+    }
+
+    /// This runtime's name, as lease owner.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn lease_owner(&self) -> String {
+        format!(
+            "{}/{}",
+            self.id,
+            self.counter.fetch_add(1, Ordering::Relaxed)
+        )
+    }
+
+    /// Asks for a run and does it here and now (for `relais sync run`);
+    /// refused while another run of the integration holds its lease.
+    pub async fn run_now(
+        &self,
+        installation: i64,
+        trigger: Trigger,
+        dry_run: bool,
+        full: bool,
+    ) -> Result<SyncRun, RuntimeError> {
+        let integration = self.store.get_integration(installation).await?;
+        let owner = self.lease_owner();
+        let job = lease_job(installation);
+        if !self
+            .store
+            .claim_lease(&job, &owner, self.options.lease_ttl)
+            .await?
+        {
+            let holder = self
+                .store
+                .lease_holder(&job)
+                .await?
+                .map_or_else(|| "another process".to_owned(), |(h, _)| h);
+            return Err(RuntimeError::Busy {
+                installation,
+                holder,
+            });
+        }
+        let run = self
+            .store
+            .queue_run(installation, trigger, dry_run, full)
+            .await;
+        let run = match run {
+            Ok(run) => run,
+            Err(e) => {
+                let _ = self.store.release_lease(&job, &owner).await;
+                return Err(e.into());
+            }
+        };
+        Ok(self.execute(integration, run, &owner).await?)
+    }
+
+    /// One pass: runs asked for, runs left by a process that died, and
+    /// scheduled runs that are due — each only if its lease can be claimed.
+    /// Waits for the runs it started; returns them.
+    pub async fn tick(&self) -> Result<Vec<SyncRun>, StoreError> {
+        let handles = self.launch().await?;
+        let mut done = Vec::new();
+        for h in handles {
+            if let Ok(Ok(Some(run))) = h.await {
+                done.push(run);
+            }
+        }
+        Ok(done)
+    }
+
+    /// Starts the runs that are due as tasks (at most `concurrency` at once).
+    async fn launch(
+        &self,
+    ) -> Result<Vec<tokio::task::JoinHandle<Result<Option<SyncRun>, StoreError>>>, StoreError> {
+        let now = relais_core::now();
+        let mut wanted: Vec<(i64, Option<SyncRun>)> = Vec::new();
+        for run in self.store.open_runs(100).await? {
+            if !wanted.iter().any(|(i, _)| *i == run.installation_id) {
+                wanted.push((run.installation_id, Some(run)));
+            }
+        }
+        for integration in self.store.list_integrations(None).await? {
+            if integration.is_due(now)
+                && !wanted
+                    .iter()
+                    .any(|(i, _)| *i == integration.installation_id)
+            {
+                wanted.push((integration.installation_id, None));
+            }
+        }
+        let mut handles = Vec::new();
+        for (installation, run) in wanted {
+            {
+                let mut busy = self.in_flight.lock().expect("never poisoned");
+                if busy.len() >= self.options.concurrency || !busy.insert(installation) {
+                    continue;
+                }
+            }
+            let me = self.clone();
+            handles.push(tokio::spawn(async move {
+                let out = me.attempt(installation, run).await;
+                me.in_flight
+                    .lock()
+                    .expect("never poisoned")
+                    .remove(&installation);
+                out
+            }));
+        }
+        Ok(handles)
+    }
+
+    /// Claims the lease of one integration and does what is due for it.
+    async fn attempt(
+        &self,
+        installation: i64,
+        candidate: Option<SyncRun>,
+    ) -> Result<Option<SyncRun>, StoreError> {
+        let owner = self.lease_owner();
+        let job = lease_job(installation);
+        if !self
+            .store
+            .claim_lease(&job, &owner, self.options.lease_ttl)
+            .await?
+        {
+            return Ok(None);
+        }
+        // Read again under the lease: another process may have just done it.
+        let integration = match self.store.get_integration(installation).await {
+            Ok(i) => i,
+            Err(StoreError::NotFound { .. }) => {
+                if let Some(run) = candidate {
+                    self.store.start_run(run.id, &owner, run.full).await?;
+                    let error = "the app was uninstalled";
+                    self.store
+                        .finish_run(
+                            run.id,
+                            &finish(RunStatus::Failed, &Report::default(), Some(error)),
+                        )
+                        .await?;
+                }
+                self.store.release_lease(&job, &owner).await?;
+                return Ok(None);
+            }
+            Err(e) => {
+                self.store.release_lease(&job, &owner).await?;
+                return Err(e);
+            }
+        };
+        let run = match candidate {
+            Some(run) => match self.store.get_run(run.id).await? {
+                // A queued run: ours to start.
+                r if r.status == RunStatus::Queued => Some(r),
+                // A run its process left: a fresh run takes over (the ledger resumes it).
+                r if r.status == RunStatus::Running => Some(
+                    self.store
+                        .queue_run(installation, r.trigger, r.dry_run, r.full)
+                        .await?,
+                ),
+                _ => None,
+            },
+            None if integration.is_due(relais_core::now()) => Some(
+                self.store
+                    .queue_run(installation, Trigger::Schedule, false, false)
+                    .await?,
+            ),
+            None => None,
+        };
+        match run {
+            Some(run) => Ok(Some(self.execute(integration, run, &owner).await?)),
+            None => {
+                self.store.release_lease(&job, &owner).await?;
+                Ok(None)
+            }
+        }
+    }
+
+    /// Runs a queued run under the lease `owner` holds, then gives the lease back.
+    async fn execute(
+        &self,
+        integration: Integration,
+        run: SyncRun,
+        owner: &str,
+    ) -> Result<SyncRun, StoreError> {
+        let job = lease_job(integration.installation_id);
+        let now = relais_core::now();
+        let due_full = integration.next_full_at.is_some_and(|t| t <= now);
+        let first = self
+            .store
+            .checkpoint(&integration.job(), "users")
+            .await?
+            .is_none();
+        let full = run.full
+            || integration.connector == Connector::PlanningPme
+            || (!run.dry_run && (due_full || first));
+        let run = self.store.start_run(run.id, owner, full).await?;
+        tracing::info!(
+            run = run.id,
+            installation = integration.installation_id,
+            connector = integration.connector.code(),
+            full,
+            dry_run = run.dry_run,
+            "sync run started"
+        );
+
+        let mut report = Report {
+            dry_run: run.dry_run,
+            full,
+            ..Report::default()
+        };
+        let outcome = {
+            let work = self.work(&integration, &run, &mut report);
+            tokio::pin!(work);
+            let renew = self.keep_lease(&job, owner);
+            tokio::pin!(renew);
+            tokio::select! {
+                out = &mut work => out,
+                lost = &mut renew => Err(lost),
+            }
+        };
+        let (status, error, health) = match &outcome {
+            Ok(()) if report.is_complete() => {
+                (RunStatus::Succeeded, None, (Health::Healthy, String::new()))
+            }
+            Ok(()) => {
+                let reason = format!(
+                    "{} record(s) refused, {} left out in run {}",
+                    report.counts.failed, report.counts.skipped, run.id
+                );
+                (RunStatus::Warnings, None, (Health::Warnings, reason))
+            }
+            Err(e) => {
+                let (health, reason) = diagnose(e, integration.connector);
+                let status = if health == Health::Warnings {
+                    RunStatus::Warnings
+                } else {
+                    RunStatus::Failed
+                };
+                (status, Some(reason.clone()), (health, reason))
+            }
+        };
+        let done = self
+            .store
+            .finish_run(run.id, &finish(status, &report, error.as_deref()))
+            .await?;
+        if !run.dry_run {
+            let now = relais_core::now();
+            let mut next_run_at = integration.schedule.next_after(now, integration.time_zone);
+            if report.counts.skipped > 0 {
+                // Left out for the budget: try again once it has refilled.
+                let soon = now + Span::hours(1);
+                next_run_at = Some(next_run_at.map_or(soon, |n| n.min(soon)));
+            }
+            let next_full_at = if full {
+                integration
+                    .full_schedule
+                    .next_after(now, integration.time_zone)
+            } else {
+                integration.next_full_at
+            };
+            let (health, reason) = match &integration.paused {
+                Some(why) => (Health::Paused, why.clone()),
+                None => health,
+            };
+            self.store
+                .set_integration_state(&IntegrationState {
+                    installation: integration.installation_id,
+                    health,
+                    reason,
+                    next_run_at,
+                    next_full_at,
+                })
+                .await?;
+        }
+        self.store.release_lease(&job, owner).await?;
+        tracing::info!(
+            run = done.id,
+            status = done.status.as_str(),
+            written = done.counts.written(),
+            requests = done.partner_requests,
+            "sync run finished"
+        );
+        Ok(done)
+    }
+
+    /// Renews the lease until it is lost (then says why).
+    async fn keep_lease(&self, job: &str, owner: &str) -> SyncError {
+        let every = self.options.lease_ttl / 3;
+        loop {
+            tokio::time::sleep(every).await;
+            match self.store.claim_lease(job, owner, self.options.lease_ttl).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    return SyncError::Unreachable {
+                        what: "database",
+                        reason: "the run's lease was taken over (renewal came too late); another process resumes it".into(),
+                    }
+                }
+                Err(e) => return SyncError::Store(e),
+            }
+        }
+    }
+
+    /// Builds the connector from the integration and runs it.
+    async fn work(
+        &self,
+        integration: &Integration,
+        run: &SyncRun,
+        report: &mut Report,
+    ) -> Result<(), SyncError> {
+        let secrets = self
+            .sealer
+            .open(&integration.sealed_secrets)
+            .map_err(|e| SyncError::Config(e.message))?;
+        let missing = missing_settings(integration, &secrets);
+        if !missing.is_empty() {
+            return Err(SyncError::Config(format!(
+                "not configured yet: {} missing (set on the app's page or with `relais sync configure {}`)",
+                missing.join(", "),
+                integration.installation_id
+            )));
+        }
+        let source_url = integration
+            .source_url
+            .clone()
+            .unwrap_or_else(|| self.options.own_api.clone());
+        let source = LuccaSource::new(&source_url, secrets.get(SOURCE_KEY).unwrap_or_default());
+        let used = self
+            .store
+            .partner_requests_since(
+                integration.installation_id,
+                relais_core::now() - Span::hours(1),
+            )
+            .await?;
+        let budget = Budget::new(integration.options.requests_per_hour, used);
+        let secret = |name: &str| secrets.get(name).unwrap_or_default().to_owned();
+        match integration.connector {
+            Connector::HappyPal => {
+                HappyPal {
+                    source,
+                    partner_url: integration.partner_url.clone(),
+                    token: secret("token"),
+                    job: integration.job(),
+                    budget,
+                    policy: self.options.policy,
+                }
+                .run_into(
+                    &self.store,
+                    RunOptions {
+                        full: report.full,
+                        dry_run: run.dry_run,
+                    },
+                    report,
+                )
+                .await
+            }
+            Connector::PlanningPme => {
+                PlanningPme {
+                    source,
+                    partner_url: integration.partner_url.clone(),
+                    app_key: secret("app_key"),
+                    assertion: secret("assertion"),
+                    base_department: integration.options.base_department,
+                    months: integration.options.months,
+                    job: integration.job(),
+                    budget,
+                    policy: self.options.policy,
+                }
+                .run_into(
+                    &self.store,
+                    integration.time_zone.today(),
+                    run.dry_run,
+                    report,
+                )
+                .await
+            }
+        }
+    }
+
+    /// Runs the runtime until `shutdown` resolves: looks for work every `every`.
+    pub async fn serve(self, every: Duration, shutdown: impl std::future::Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        loop {
+            match self.launch().await {
+                Ok(handles) => drop(handles),
+                Err(e) => tracing::warn!(error = %e, "the sync runtime cannot read its work"),
+            }
+            tokio::select! {
+                _ = &mut shutdown => return,
+                _ = tokio::time::sleep(every) => {}
+            }
+        }
+    }
+}
+
+/// The lease job of an installation's integration.
+pub fn lease_job(installation: i64) -> String {
+    format!("integration:{installation}")
+}
+
+fn finish<'a>(status: RunStatus, report: &'a Report, error: Option<&'a str>) -> RunFinish<'a> {
+    RunFinish {
+        status,
+        counts: report.counts,
+        partner_requests: report.partner_requests,
+        error,
+        lines: &report.lines,
+    }
+}

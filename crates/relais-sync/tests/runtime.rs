@@ -1,0 +1,545 @@
+//! The runtime against a real relais API, real databases and the partner
+//! simulators: runtimes racing for one integration, a run killed part-way
+//! and taken over, health and its reasons, the request budget.
+
+use relais_api::AppState;
+use relais_core::base::{BaseKind, BaseName};
+use relais_core::employee::{ContractStatus, Email};
+use relais_core::ids::BaseId;
+use relais_core::integration::{Health, Integration, RunStatus, Trigger};
+use relais_core::marketplace::AppManifest;
+use relais_core::org::{Name, TimeZone};
+use relais_core::secret::{Sealer, Secrets};
+use relais_sandbox::demo::{seed, DemoOptions};
+use relais_sandbox::sim::Faults;
+use relais_sandbox::{happypal, planningpme};
+use relais_store::{DatabaseUrl, NewPerson, SharedStore};
+use relais_sync::http::RetryPolicy;
+use relais_sync::runtime::{Runtime, RuntimeOptions};
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::time::Duration;
+
+struct World {
+    url: DatabaseUrl,
+    store: SharedStore,
+    base: BaseId,
+    api: String,
+    sealer: Sealer,
+    hp: relais_sandbox::sim::Running,
+    installation: i64,
+    _dir: tempfile::TempDir,
+}
+
+fn manifest(code: &str) -> AppManifest {
+    let path = format!(
+        "{}/../../integrations/{code}.toml",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    AppManifest::parse(&path, &std::fs::read_to_string(&path).unwrap()).unwrap()
+}
+
+/// SQLite, or PostgreSQL when `postgres` and the server is configured.
+async fn database(postgres: bool, dir: &tempfile::TempDir) -> Option<DatabaseUrl> {
+    if !postgres {
+        return Some(DatabaseUrl::Sqlite(dir.path().join("r.db")));
+    }
+    match std::env::var("RELAIS_TEST_POSTGRES_URL") {
+        Ok(admin) => Some(relais_store::testing::fresh_postgres(&admin).await.unwrap()),
+        Err(_) => {
+            let _ = writeln!(
+                std::io::stderr(),
+                "relais-sync: PostgreSQL runtime tests skipped: RELAIS_TEST_POSTGRES_URL is not set"
+            );
+            None
+        }
+    }
+}
+
+async fn world(postgres: bool, employees: u32) -> Option<World> {
+    let dir = tempfile::tempdir().unwrap();
+    let url = database(postgres, &dir).await?;
+    let store = relais_store::open(&url).await.unwrap();
+    let base = store
+        .create_base(
+            &BaseName::parse("production").unwrap(),
+            BaseKind::Production,
+        )
+        .await
+        .unwrap();
+    seed(
+        store.as_ref(),
+        &base,
+        &DemoOptions {
+            employees,
+            seed: 5,
+            today: TimeZone::PARIS.today(),
+        },
+        &|_| {},
+    )
+    .await
+    .unwrap();
+    let sealer = Sealer::from_hex(&Sealer::generate_key()).unwrap();
+    let state = AppState::new(store.clone(), 100_000).with_sealer(sealer.clone());
+    let app = axum::Router::new()
+        .merge(relais_api::router(state.clone()))
+        .with_state(state);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let api = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let admin = store
+        .create_person(&NewPerson {
+            email: Email::parse("admin@acme.fr").unwrap(),
+            name: Name::parse("name", "Admin").unwrap(),
+            password_hash: "x".into(),
+            can_admin_apps: true,
+            can_manage_keys: true,
+        })
+        .await
+        .unwrap();
+    let (installation, _) = relais_api::install::install_app(
+        &store,
+        &sealer,
+        base.id,
+        &manifest("happypal"),
+        &Email::parse("tech@happypal.fr").unwrap(),
+        admin.id,
+    )
+    .await
+    .unwrap();
+    let hp = happypal::start("127.0.0.1:0".parse().unwrap(), "hp-token")
+        .await
+        .unwrap();
+    let w = World {
+        url,
+        store,
+        base: base.id,
+        api,
+        sealer,
+        hp,
+        installation: installation.id,
+        _dir: dir,
+    };
+    w.configure(|i, secrets| {
+        i.set_partner_url(&w.hp.url()).unwrap();
+        secrets.set("token", "hp-token");
+    })
+    .await;
+    Some(w)
+}
+
+impl World {
+    async fn configure(&self, change: impl FnOnce(&mut Integration, &mut Secrets)) {
+        let mut i = self.store.get_integration(self.installation).await.unwrap();
+        let mut secrets = self.sealer.open(&i.sealed_secrets).unwrap();
+        change(&mut i, &mut secrets);
+        i.sealed_secrets = self.sealer.seal(&secrets);
+        self.store.put_integration(&i).await.unwrap();
+    }
+
+    /// A runtime of its own process: its own connection pool.
+    async fn runtime(&self, lease: Duration) -> Runtime {
+        let store = relais_store::open(&self.url).await.unwrap();
+        let mut options = RuntimeOptions::new(&self.api);
+        options.lease_ttl = lease;
+        options.policy = RetryPolicy {
+            retries: 2,
+            min_delay: Duration::from_millis(5),
+            max_delay: Duration::from_millis(20),
+            max_retry_after: Duration::from_secs(2),
+        };
+        Runtime::new(store, self.sealer.clone(), options)
+    }
+
+    async fn profiles(&self) -> Vec<happypal::Profile> {
+        reqwest::get(format!("{}/_sim/profiles", self.hp.url()))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    async fn set_faults(&self, faults: Faults) {
+        reqwest::Client::new()
+            .put(format!("{}/_sim/faults", self.hp.url()))
+            .json(&faults)
+            .send()
+            .await
+            .unwrap()
+            .error_for_status()
+            .unwrap();
+    }
+
+    /// Employees the HappyPal key sees: those under contract today.
+    async fn visible(&self) -> BTreeSet<String> {
+        let today = TimeZone::PARIS.today();
+        self.store
+            .list_employees(self.base, None, 100_000)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.data.contract.status_on(today) == ContractStatus::Active)
+            .map(|e| e.id.0.to_string())
+            .collect()
+    }
+
+    /// HappyPal holds exactly the visible employees, once each.
+    async fn assert_in_step(&self) {
+        let profiles = self.profiles().await;
+        let ids: Vec<String> = profiles
+            .iter()
+            .filter_map(|p| p.external_id.clone())
+            .collect();
+        let distinct: BTreeSet<String> = ids.iter().cloned().collect();
+        assert_eq!(ids.len(), distinct.len(), "no profile twice");
+        assert_eq!(
+            profiles.len(),
+            ids.len(),
+            "every profile linked to an employee"
+        );
+        assert_eq!(distinct, self.visible().await);
+    }
+}
+
+async fn racing_runtimes_run_a_due_integration_once(postgres: bool) {
+    let Some(w) = world(postgres, 40).await else {
+        return;
+    };
+    w.configure(|i, _| i.next_run_at = Some(relais_core::now() - chrono::Duration::minutes(1)))
+        .await;
+    let (a, b) = (
+        w.runtime(Duration::from_secs(30)).await,
+        w.runtime(Duration::from_secs(30)).await,
+    );
+    let (ra, rb) = tokio::join!(a.tick(), b.tick());
+    let done: Vec<_> = ra.unwrap().into_iter().chain(rb.unwrap()).collect();
+    assert_eq!(done.len(), 1, "one runtime ran it: {done:?}");
+    assert_eq!(done[0].status, RunStatus::Succeeded, "{:?}", done[0].error);
+    assert_eq!(done[0].trigger, Trigger::Schedule);
+    assert!(done[0].full, "the first run reads everything");
+    w.assert_in_step().await;
+    let runs = w.store.list_runs(w.installation, 10).await.unwrap();
+    assert_eq!(runs.len(), 1);
+    let after = w.store.get_integration(w.installation).await.unwrap();
+    assert_eq!(after.health, Health::Healthy);
+    assert!(
+        after.next_run_at.unwrap() > relais_core::now(),
+        "next run scheduled"
+    );
+    // Nothing due any more: neither runtime runs anything.
+    let (ra, rb) = tokio::join!(a.tick(), b.tick());
+    assert!(ra.unwrap().is_empty() && rb.unwrap().is_empty());
+
+    // Manual runs asked for twice race too: each runs once, never at the same time.
+    let served_before = w.profiles().await.iter().map(|p| p.updates).sum::<u32>();
+    w.store
+        .queue_run(w.installation, Trigger::Api, false, false)
+        .await
+        .unwrap();
+    w.store
+        .queue_run(w.installation, Trigger::Page, false, true)
+        .await
+        .unwrap();
+    let mut done = Vec::new();
+    for _ in 0..4 {
+        let (ra, rb) = tokio::join!(a.tick(), b.tick());
+        done.extend(ra.unwrap());
+        done.extend(rb.unwrap());
+    }
+    assert_eq!(done.len(), 2, "{done:?}");
+    assert!(done.iter().all(|r| r.status == RunStatus::Succeeded));
+    assert!(
+        done.iter().all(|r| r.counts.written() == 0),
+        "already in step"
+    );
+    assert_eq!(
+        w.profiles().await.iter().map(|p| p.updates).sum::<u32>(),
+        served_before,
+        "nothing written twice"
+    );
+}
+
+async fn a_killed_run_is_taken_over_after_its_lease_expires(postgres: bool) {
+    let Some(w) = world(postgres, 60).await else {
+        return;
+    };
+    w.set_faults(Faults {
+        slow_ms: 40,
+        ..Faults::default()
+    })
+    .await;
+    let a = w.runtime(Duration::from_millis(1500)).await;
+    let installation = w.installation;
+    let killed =
+        tokio::spawn(async move { a.run_now(installation, Trigger::Cli, false, false).await });
+    // Let it write part of the employees, then kill it.
+    loop {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        if w.profiles().await.len() >= 12 {
+            break;
+        }
+    }
+    killed.abort();
+    let _ = killed.await;
+    let partial = w.profiles().await.len();
+    assert!(partial < w.visible().await.len(), "killed part-way");
+    let runs = w.store.list_runs(installation, 10).await.unwrap();
+    assert_eq!(
+        runs[0].status,
+        RunStatus::Running,
+        "left running by the dead process"
+    );
+    w.set_faults(Faults::default()).await;
+
+    // Its lease still holds: another runtime leaves it alone.
+    let b = w.runtime(Duration::from_secs(30)).await;
+    assert!(b.tick().await.unwrap().is_empty());
+    // Once the lease expired, the other runtime takes the run over.
+    tokio::time::sleep(Duration::from_millis(1600)).await;
+    let done = b.tick().await.unwrap();
+    assert_eq!(done.len(), 1, "{done:?}");
+    assert_eq!(done[0].status, RunStatus::Succeeded, "{:?}", done[0].error);
+    assert_eq!(done[0].trigger, Trigger::Cli);
+    let dead = w.store.get_run(runs[0].id).await.unwrap();
+    assert_eq!(dead.status, RunStatus::Interrupted);
+    assert!(dead.error.unwrap().contains("took over"));
+    w.assert_in_step().await;
+    // What the dead run had confirmed was not sent again.
+    let lines = w.store.run_lines(done[0].id, 0, 1000).await.unwrap();
+    assert!(
+        (lines.len() as u64) < w.visible().await.len() as u64,
+        "the take-over sent only what was missing ({} lines)",
+        lines.len()
+    );
+}
+
+macro_rules! both {
+    ($($name:ident),*) => {
+        mod on_sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name(false).await })*
+        }
+        mod on_postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name(true).await })*
+        }
+    };
+}
+
+both!(
+    racing_runtimes_run_a_due_integration_once,
+    a_killed_run_is_taken_over_after_its_lease_expires
+);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_says_why_an_integration_fails() {
+    let w = world(false, 30).await.unwrap();
+    let rt = w.runtime(Duration::from_secs(30)).await;
+    let run = |trigger| rt.run_now(w.installation, trigger, false, false);
+
+    // Not configured: the run says what is missing.
+    w.configure(|_, s| s.set("token", "")).await;
+    let r = run(Trigger::Cli).await.unwrap();
+    assert_eq!(r.status, RunStatus::Failed);
+    assert!(
+        r.error
+            .as_deref()
+            .unwrap()
+            .contains("not configured yet: token missing"),
+        "{r:?}"
+    );
+
+    // The partner refuses the credentials.
+    w.configure(|_, s| s.set("token", "wrong")).await;
+    let r = run(Trigger::Cli).await.unwrap();
+    let i = w.store.get_integration(w.installation).await.unwrap();
+    assert_eq!((r.status, i.health), (RunStatus::Failed, Health::Failing));
+    assert!(
+        i.health_reason
+            .contains("HappyPal refused the credentials (401)"),
+        "{}",
+        i.health_reason
+    );
+    assert!(w.profiles().await.is_empty(), "nothing written");
+
+    // The partner is unreachable.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let gone = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    w.configure(|i, s| {
+        s.set("token", "hp-token");
+        i.set_partner_url(&gone).unwrap();
+    })
+    .await;
+    run(Trigger::Cli).await.unwrap();
+    let i = w.store.get_integration(w.installation).await.unwrap();
+    assert_eq!(i.health, Health::Failing);
+    assert!(
+        i.health_reason.starts_with("HappyPal is unreachable"),
+        "{}",
+        i.health_reason
+    );
+
+    // The budget runs out: what was sent is kept, the rest waits for a run
+    // within the hour. The requests of the past hour count (the failed runs' too).
+    let used: u64 = w
+        .store
+        .list_runs(w.installation, 100)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.partner_requests)
+        .sum();
+    w.configure(|i, _| {
+        i.set_partner_url(&w.hp.url()).unwrap();
+        i.options.requests_per_hour = used as u32 + 5;
+    })
+    .await;
+    let r = run(Trigger::Api).await.unwrap();
+    assert_eq!(r.status, RunStatus::Warnings);
+    assert_eq!(r.counts.written(), 5);
+    assert!(r.counts.skipped > 0);
+    let i = w.store.get_integration(w.installation).await.unwrap();
+    assert_eq!(i.health, Health::Warnings);
+    assert!(i.next_run_at.unwrap() <= relais_core::now() + chrono::Duration::hours(1));
+    let skipped = w.store.run_lines(r.id, 0, 1000).await.unwrap();
+    assert!(skipped.iter().any(|l| l
+        .outcome
+        .reason()
+        .is_some_and(|why| why.contains(&format!("budget of {} requests per hour", used + 5)))));
+    assert_eq!(w.profiles().await.len(), 5);
+    // The budget counts across runs: the next run within the hour sends nothing.
+    let r = run(Trigger::Api).await.unwrap();
+    assert_eq!(r.counts.written(), 0);
+    w.configure(|i, _| i.options.requests_per_hour = 10_000)
+        .await;
+    let r = run(Trigger::Api).await.unwrap();
+    assert_eq!(r.status, RunStatus::Succeeded, "{r:?}");
+    w.assert_in_step().await;
+
+    // A key that lacks a grant, then a revoked key.
+    let (_, narrow) = relais_api::auth::create_key(
+        &w.store,
+        w.base,
+        Name::parse("name", "narrow").unwrap(),
+        Email::parse("x@acme.fr").unwrap(),
+        relais_core::access::KeyUsage::ThirdParty,
+        relais_core::access::Role::parse(&["personnel-file:fields=firstName"]).unwrap(),
+    )
+    .await
+    .unwrap();
+    let original = w
+        .sealer
+        .open(
+            &w.store
+                .get_integration(w.installation)
+                .await
+                .unwrap()
+                .sealed_secrets,
+        )
+        .unwrap();
+    w.configure(|_, s| s.set("source_key", &narrow)).await;
+    let r = run(Trigger::Cli).await.unwrap();
+    let i = w.store.get_integration(w.installation).await.unwrap();
+    assert_eq!(i.health, Health::Failing, "{r:?} {}", i.health_reason);
+    assert!(
+        i.health_reason.contains("lacks a grant"),
+        "{}",
+        i.health_reason
+    );
+    w.configure(|_, s| *s = original.clone()).await;
+    let inst = w.store.list_installations(w.base).await.unwrap();
+    w.store.revoke_api_key(inst[0].key_id).await.unwrap();
+    run(Trigger::Cli).await.unwrap();
+    let i = w.store.get_integration(w.installation).await.unwrap();
+    assert!(
+        i.health_reason
+            .contains("refused the integration's API key"),
+        "{}",
+        i.health_reason
+    );
+
+    // Paused: no scheduled run starts, and the health says why.
+    w.configure(|i, _| {
+        i.paused = Some("HappyPal contract renewal".into());
+        i.next_run_at = Some(relais_core::now() - chrono::Duration::minutes(1));
+    })
+    .await;
+    assert!(rt.tick().await.unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn planningpme_runs_through_the_runtime_with_its_report_stored() {
+    let w = world(false, 40).await.unwrap();
+    let admin = w.store.list_people().await.unwrap()[0].id;
+    let (inst, _) = relais_api::install::install_app(
+        &w.store,
+        &w.sealer,
+        w.base,
+        &manifest("planningpme"),
+        &Email::parse("csm@planningpme.fr").unwrap(),
+        admin,
+    )
+    .await
+    .unwrap();
+    let sim = planningpme::start(
+        "127.0.0.1:0".parse().unwrap(),
+        "acme",
+        "app-key",
+        "assertion",
+    )
+    .await
+    .unwrap();
+    let mut i = w.store.get_integration(inst.id).await.unwrap();
+    let mut secrets = w.sealer.open(&i.sealed_secrets).unwrap();
+    secrets.set("app_key", "app-key");
+    secrets.set("assertion", "assertion");
+    i.sealed_secrets = w.sealer.seal(&secrets);
+    i.set_partner_url(&format!("{}/acme", sim.url())).unwrap();
+    w.store.put_integration(&i).await.unwrap();
+    let rt = w.runtime(Duration::from_secs(30)).await;
+    let dry = rt
+        .run_now(inst.id, Trigger::Cli, true, false)
+        .await
+        .unwrap();
+    assert!(dry.dry_run && dry.counts.created > 0);
+    let held: planningpme::Holdings = reqwest::get(format!("{}/_sim/state", sim.url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(held.resources.is_empty(), "a dry run writes nothing");
+    assert_eq!(
+        w.store.get_integration(inst.id).await.unwrap().health,
+        Health::Pending
+    );
+    let run = rt
+        .run_now(inst.id, Trigger::Cli, false, false)
+        .await
+        .unwrap();
+    assert_eq!(run.status, RunStatus::Succeeded, "{:?}", run.error);
+    assert_eq!(
+        run.counts.created, dry.counts.created,
+        "the dry run planned exactly this"
+    );
+    let held: planningpme::Holdings = reqwest::get(format!("{}/_sim/state", sim.url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let sent = (held.departments.len() + held.resources.len() + held.unavailabilities.len()) as u64;
+    assert_eq!(sent, run.counts.created);
+    let lines = w.store.run_lines(run.id, 0, 100_000).await.unwrap();
+    assert_eq!(lines.len() as u64, run.counts.created);
+    assert!(lines
+        .iter()
+        .any(|l| l.key.starts_with("abs:") && l.fields.iter().any(|f| f.field == "label")));
+    assert_eq!(
+        run.partner_requests,
+        sent + 1,
+        "one token, one request per record"
+    );
+}
