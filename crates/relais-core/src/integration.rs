@@ -600,6 +600,116 @@ impl Integration {
     }
 }
 
+/// Changes to an integration's settings, as given on the app's page or to
+/// `relais sync configure`; `None` leaves a setting as it is.
+#[derive(Debug, Clone, Default)]
+pub struct IntegrationUpdate {
+    /// The partner's URL.
+    pub partner_url: Option<String>,
+    /// `Some(None)` reads relais's own base; `Some(Some(url))` another base.
+    pub source_url: Option<Option<String>>,
+    /// Secrets to set, by name (an empty value is ignored: the secret is kept).
+    pub secrets: Vec<(String, String)>,
+    /// The schedule of runs.
+    pub schedule: Option<String>,
+    /// The schedule of full reconciliations.
+    pub full_schedule: Option<String>,
+    /// The time zone schedules are read in.
+    pub time_zone: Option<String>,
+    /// Connector options, by name.
+    pub options: Vec<(String, String)>,
+    /// `Some(Some(reason))` pauses, `Some(None)` resumes.
+    pub pause: Option<Option<String>>,
+}
+
+impl Integration {
+    /// Applies `update` whole or not at all: the first bad value is refused
+    /// with what is wrong, and the integration is left unchanged.
+    pub fn apply(
+        &mut self,
+        update: &IntegrationUpdate,
+        sealer: &crate::secret::Sealer,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let mut next = self.clone();
+        if let Some(url) = &update.partner_url {
+            next.set_partner_url(url)?;
+        }
+        if let Some(source) = &update.source_url {
+            next.set_source_url(source.as_deref())?;
+        }
+        if !update.secrets.is_empty() {
+            let mut secrets = sealer.open(&next.sealed_secrets)?;
+            let allowed: Vec<&str> = next
+                .connector
+                .secrets()
+                .iter()
+                .map(|s| s.name)
+                .chain([SOURCE_KEY])
+                .collect();
+            for (name, value) in &update.secrets {
+                if !allowed.contains(&name.as_str()) {
+                    return Err(DomainError::new(
+                        "secret",
+                        format!(
+                            "{} takes no secret '{name}' (secrets: {})",
+                            next.connector.name(),
+                            allowed.join(", ")
+                        ),
+                    ));
+                }
+                if !value.trim().is_empty() {
+                    secrets.set(name, value.trim());
+                }
+            }
+            next.sealed_secrets = sealer.seal(&secrets);
+        }
+        if update.schedule.is_some() || update.full_schedule.is_some() || update.time_zone.is_some()
+        {
+            let schedule = match &update.schedule {
+                Some(s) => Schedule::parse(s)?,
+                None => next.schedule.clone(),
+            };
+            let full = match &update.full_schedule {
+                Some(s) => Schedule::parse(s)?,
+                None => next.full_schedule.clone(),
+            };
+            let tz = match &update.time_zone {
+                Some(t) => TimeZone::parse(t.trim())?,
+                None => next.time_zone,
+            };
+            next.set_schedules(schedule, full, tz, now)?;
+        }
+        for (name, value) in &update.options {
+            next.options.set(next.connector, name, value)?;
+        }
+        match &update.pause {
+            Some(Some(reason)) => {
+                let reason = reason.trim();
+                if reason.is_empty() {
+                    return Err(DomainError::new(
+                        "pause",
+                        "say why the integration is paused",
+                    ));
+                }
+                next.paused = Some(reason.to_owned());
+                next.health = Health::Paused;
+                next.health_reason = reason.to_owned();
+            }
+            Some(None) if next.paused.is_some() => {
+                next.paused = None;
+                next.health = Health::Pending;
+                next.health_reason = String::new();
+                next.next_run_at = next.schedule.next_after(now, next.time_zone);
+            }
+            _ => {}
+        }
+        next.updated_at = now;
+        *self = next;
+        Ok(())
+    }
+}
+
 fn parse_url(field: &'static str, raw: &str) -> Result<String> {
     let url = raw.trim().trim_end_matches('/');
     let ok = (url.starts_with("http://") || url.starts_with("https://"))
@@ -686,6 +796,65 @@ mod tests {
             .unwrap();
         assert!(i.next_run_at.unwrap() > now);
         assert!(i.next_run_at.unwrap() <= now + Duration::hours(4));
+    }
+
+    #[test]
+    fn updates_apply_whole_or_not_at_all() {
+        let sealer =
+            crate::secret::Sealer::from_hex(&crate::secret::Sealer::generate_key()).unwrap();
+        let now = crate::now();
+        let mut i = Integration::new(1, BaseId(1), Connector::PlanningPme, String::new(), now);
+        let bad = IntegrationUpdate {
+            partner_url: Some("http://pme.example/acme".into()),
+            secrets: vec![("app_key".into(), "k".into())],
+            options: vec![("months".into(), "30".into())],
+            ..IntegrationUpdate::default()
+        };
+        assert!(i.apply(&bad, &sealer, now).is_err());
+        assert_eq!(i.partner_url, "", "nothing applied");
+        let wrong_secret = IntegrationUpdate {
+            secrets: vec![("token".into(), "k".into())],
+            ..IntegrationUpdate::default()
+        };
+        let e = i.apply(&wrong_secret, &sealer, now).unwrap_err();
+        assert!(
+            e.message
+                .contains("secrets: app_key, assertion, source_key"),
+            "{e}"
+        );
+        let good = IntegrationUpdate {
+            options: vec![("months".into(), "3".into())],
+            time_zone: Some("Europe/London".into()),
+            pause: Some(Some("migration".into())),
+            ..bad
+        };
+        i.apply(&good, &sealer, now).unwrap();
+        assert_eq!(
+            (i.options.months, i.time_zone.0.name()),
+            (3, "Europe/London")
+        );
+        assert_eq!(
+            sealer.open(&i.sealed_secrets).unwrap().get("app_key"),
+            Some("k")
+        );
+        assert_eq!(
+            (i.health, i.paused.as_deref()),
+            (Health::Paused, Some("migration"))
+        );
+        assert!(!i.is_due(now + Duration::days(2)));
+        let resume = IntegrationUpdate {
+            pause: Some(None),
+            secrets: vec![("app_key".into(), " ".into())],
+            ..IntegrationUpdate::default()
+        };
+        i.apply(&resume, &sealer, now).unwrap();
+        assert_eq!(i.health, Health::Pending);
+        assert_eq!(
+            sealer.open(&i.sealed_secrets).unwrap().get("app_key"),
+            Some("k"),
+            "a blank value keeps the secret"
+        );
+        assert!(i.is_due(now + Duration::days(2)));
     }
 
     #[test]

@@ -348,6 +348,9 @@ pub trait Store: Send + Sync + 'static {
     async fn acknowledge(&self, job: &str, records: &[Acknowledged]) -> Result<()>;
     /// Forgets records the partner confirmed deleting.
     async fn forget(&self, job: &str, keys: &[String]) -> Result<()>;
+    /// Forgets everything the partner of `job` acknowledged, and its
+    /// checkpoints: the next run sends every record again.
+    async fn reset_ledger(&self, job: &str) -> Result<()>;
     /// The checkpoint of one stream of `job`.
     async fn checkpoint(&self, job: &str, stream: &str) -> Result<Option<String>>;
     /// Moves the checkpoint of one stream of `job`.

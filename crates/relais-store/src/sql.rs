@@ -1291,6 +1291,14 @@ macro_rules! sql_store {
                 Ok(())
             }
 
+            async fn reset_ledger(&self, job: &str) -> Result<()> {
+                let mut tx = self.pool.begin_with(Self::BEGIN).await?;
+                sqlx::query("DELETE FROM sync_ledger WHERE job = $1").bind(job).execute(&mut *tx).await?;
+                sqlx::query("DELETE FROM sync_checkpoints WHERE job = $1").bind(job).execute(&mut *tx).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
             async fn checkpoint(&self, job: &str, stream: &str) -> Result<Option<String>> {
                 Ok(sqlx::query_scalar("SELECT cursor_value FROM sync_checkpoints WHERE job = $1 AND stream = $2")
                     .bind(job)

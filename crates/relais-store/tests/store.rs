@@ -1329,6 +1329,49 @@ async fn integrations_and_their_runs_are_kept(db: TestDb) {
         Err(StoreError::NotFound { .. })
     ));
 
+    // Resetting the ledger forgets what the partner acknowledged, and the checkpoints.
+    let job = i.job();
+    s.acknowledge(
+        &job,
+        &[relais_core::ledger::Acknowledged {
+            key: "1".into(),
+            hash: "h".into(),
+            fields: Default::default(),
+            partner_id: None,
+        }],
+    )
+    .await
+    .unwrap();
+    s.set_checkpoint(&job, "users", "2026-01-01T00:00:00Z")
+        .await
+        .unwrap();
+    s.acknowledge(
+        "other:1",
+        &[relais_core::ledger::Acknowledged {
+            key: "1".into(),
+            hash: "h".into(),
+            fields: Default::default(),
+            partner_id: None,
+        }],
+    )
+    .await
+    .unwrap();
+    s.reset_ledger(&job).await.unwrap();
+    assert!(s
+        .acknowledged_page(&job, None, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(s.checkpoint(&job, "users").await.unwrap(), None);
+    assert_eq!(
+        s.acknowledged_page("other:1", None, 10)
+            .await
+            .unwrap()
+            .len(),
+        1,
+        "other jobs kept"
+    );
+
     // Uninstalling ends the integration.
     s.uninstall(base.id, inst.id).await.unwrap();
     assert!(matches!(

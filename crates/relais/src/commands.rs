@@ -1,7 +1,7 @@
 //! What each subcommand does.
 
 use crate::config::{Overrides, Settings};
-use crate::{BaseCommand, Cli, Command, KeysCommand, PeopleCommand};
+use crate::{BaseCommand, Cli, Command, KeysCommand, PeopleCommand, SyncCommand};
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use relais_api::AppState;
@@ -25,6 +25,7 @@ pub fn run(cli: Cli) -> Result<()> {
         listen,
         log: cli.global.log.clone(),
         rate_limit: cli.global.rate_limit,
+        secret_key: cli.global.secret_key.clone(),
     })?;
     let filter = EnvFilter::try_new(&settings.log)
         .map_err(|e| anyhow::anyhow!("invalid log filter '{}': {e}", settings.log))?;
@@ -80,6 +81,7 @@ pub fn run(cli: Cli) -> Result<()> {
             Command::Base(cmd) => base_command(&settings, cmd).await,
             Command::Keys(cmd) => keys_command(&settings, cmd).await,
             Command::People(cmd) => people_command(&settings, cmd).await,
+            Command::Sync(cmd) => sync_command(&settings, cmd).await,
         }
     })
 }
@@ -146,7 +148,8 @@ async fn demo_command(
     seed: u64,
 ) -> Result<()> {
     let store = open(settings).await?;
-    if store.list_bases().await?.is_empty() {
+    let first = store.list_bases().await?.is_empty();
+    if first {
         println!(
             "first start: creating the demo company in {}",
             settings.database
@@ -181,6 +184,7 @@ async fn demo_command(
             .await?;
         println!("sign in to the admin pages as admin@relais.demo with the password {password} (shown once)");
     }
+    let _partners = demo_partners(settings, &store, &catalog, first).await?;
     serve(settings, store, catalog).await
 }
 
@@ -189,15 +193,34 @@ async fn serve(
     store: SharedStore,
     catalog: std::sync::Arc<relais_web::Catalog>,
 ) -> Result<()> {
+    let sealer = settings.secret_key.sealer()?;
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
     let addr = listener.local_addr()?;
-    let state = AppState::new(store.clone(), settings.rate_limit);
+    let state = AppState::new(store.clone(), settings.rate_limit).with_sealer(sealer.clone());
     let app = axum::Router::new()
         .merge(relais_api::router(state.clone()))
         .merge(relais_web::router(catalog))
         .with_state(state);
+    // The runtime reads this base through the API this process serves.
+    let own = if addr.ip().is_unspecified() {
+        std::net::SocketAddr::from(([127, 0, 0, 1], addr.port()))
+    } else {
+        addr
+    };
+    let runtime = relais_sync::runtime::Runtime::new(
+        store.clone(),
+        sealer,
+        relais_sync::runtime::RuntimeOptions::new(&format!("http://{own}")),
+    );
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let sync = tokio::spawn(
+        runtime.serve(std::time::Duration::from_secs(2), async move {
+            let mut stopped = stopped;
+            let _ = stopped.changed().await;
+        }),
+    );
     println!(
         "relais is serving {} ({}) at http://{addr}/",
         settings.database,
@@ -207,7 +230,105 @@ async fn serve(
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await?;
+    let _ = stop.send(true);
+    let _ = sync.await;
     Ok(())
+}
+
+/// Credentials of the demo's partner simulators (they accept nothing else).
+const DEMO_HAPPYPAL_TOKEN: &str = "demo-happypal-token";
+const DEMO_PME_BRAND: &str = "demo";
+const DEMO_PME_APP_KEY: &str = "demo-app-key";
+const DEMO_PME_ASSERTION: &str = "demo-assertion";
+
+/// Starts the HappyPal and PlanningPME simulators and points the demo's
+/// integrations at them. On first start both apps are installed on the
+/// production base; on later starts the simulators start empty, so the
+/// integrations that point at a local simulator forget what it held.
+async fn demo_partners(
+    settings: &Settings,
+    store: &SharedStore,
+    catalog: &relais_web::Catalog,
+    first: bool,
+) -> Result<(relais_sandbox::sim::Running, relais_sandbox::sim::Running)> {
+    use relais_core::integration::{Connector, IntegrationUpdate};
+    let local: std::net::SocketAddr = "127.0.0.1:0".parse().expect("valid address");
+    let happypal = relais_sandbox::happypal::start(local, DEMO_HAPPYPAL_TOKEN).await?;
+    let pme = relais_sandbox::planningpme::start(
+        local,
+        DEMO_PME_BRAND,
+        DEMO_PME_APP_KEY,
+        DEMO_PME_ASSERTION,
+    )
+    .await?;
+    let sealer = settings.secret_key.sealer()?;
+    let production = store.base_by_name(&BaseName::parse("production")?).await?;
+    if first {
+        let admin = store
+            .person_by_email("admin@relais.demo")
+            .await?
+            .context("the demo administrator exists")?
+            .0;
+        for code in ["happypal", "planningpme"] {
+            let app = catalog
+                .get(code)
+                .with_context(|| format!("{code} is in the catalog"))?;
+            let contact = relais_core::employee::Email::parse(&format!("tech@{code}.demo"))?;
+            relais_api::install::install_app(
+                store,
+                &sealer,
+                production.id,
+                app,
+                &contact,
+                admin.id,
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("installing {code}: {e}"))?;
+        }
+        println!("installed HappyPal and PlanningPME on 'production', each with its own API key");
+    }
+    let departments = store.list_departments(production.id).await?;
+    for mut integration in store.list_integrations(Some(production.id)).await? {
+        let simulated = integration.partner_url.is_empty()
+            || integration.partner_url.starts_with("http://127.0.0.1:");
+        if !simulated {
+            continue;
+        }
+        let mut update = IntegrationUpdate::default();
+        match integration.connector {
+            Connector::HappyPal => {
+                update.partner_url = Some(happypal.url());
+                update.secrets = vec![("token".into(), DEMO_HAPPYPAL_TOKEN.into())];
+            }
+            Connector::PlanningPme => {
+                update.partner_url = Some(format!("{}/{DEMO_PME_BRAND}", pme.url()));
+                update.secrets = vec![
+                    ("app_key".into(), DEMO_PME_APP_KEY.into()),
+                    ("assertion".into(), DEMO_PME_ASSERTION.into()),
+                ];
+                if first {
+                    if let Some(d) = departments.iter().find(|d| d.code.as_str() == "PROD") {
+                        update.options = vec![("base_department".into(), d.id.0.to_string())];
+                    }
+                }
+            }
+        }
+        integration
+            .apply(&update, &sealer, relais_core::now())
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        // Run at once, so that reports are there to read.
+        integration.next_run_at = Some(relais_core::now());
+        store.reset_ledger(&integration.job()).await?;
+        store.put_integration(&integration).await?;
+    }
+    println!(
+        "partner simulators: HappyPal at {} (its profiles: {}/_sim/profiles), PlanningPME at {}/{DEMO_PME_BRAND} (what it holds: {}/_sim/state); first syncs start now",
+        happypal.url(),
+        happypal.url(),
+        pme.url(),
+        pme.url()
+    );
+    Ok((happypal, pme))
 }
 
 async fn shutdown_signal() {
@@ -408,4 +529,299 @@ async fn people_command(settings: &Settings, cmd: PeopleCommand) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Serves relais's own API on a free local port, for integrations that read
+/// this base while no server is running (`relais sync run`).
+async fn local_api(settings: &Settings, store: &SharedStore) -> Result<String> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}", listener.local_addr()?);
+    let state = AppState::new(store.clone(), settings.rate_limit);
+    let app = axum::Router::new()
+        .merge(relais_api::router(state.clone()))
+        .with_state(state);
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::error!(error = %e, "the local API stopped");
+        }
+    });
+    Ok(url)
+}
+
+/// `NAME=VALUE`, with `-` read from standard input.
+fn pair(raw: &str, what: &str) -> Result<(String, String)> {
+    let Some((name, value)) = raw.split_once('=') else {
+        bail!("{what} '{raw}' is not NAME=VALUE");
+    };
+    Ok((name.trim().to_owned(), stdin_if_dash(value)?))
+}
+
+fn stdin_if_dash(value: &str) -> Result<String> {
+    if value != "-" {
+        return Ok(value.to_owned());
+    }
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line)?;
+    Ok(line.trim().to_owned())
+}
+
+fn when(t: Option<chrono::DateTime<chrono::Utc>>) -> String {
+    t.map_or_else(
+        || "-".to_owned(),
+        |t| {
+            t.with_timezone(&TimeZone::PARIS.0)
+                .format("%Y-%m-%d %H:%M")
+                .to_string()
+        },
+    )
+}
+
+async fn sync_command(settings: &Settings, cmd: SyncCommand) -> Result<()> {
+    use relais_core::integration::{IntegrationUpdate, RunStatus, Trigger};
+    let store = open(settings).await?;
+    match cmd {
+        SyncCommand::List { base } => {
+            let base = match base {
+                Some(name) => Some(find_base(&store, &name).await?.id),
+                None => None,
+            };
+            let bases = store.list_bases().await?;
+            let list = store.list_integrations(base).await?;
+            if list.is_empty() {
+                println!(
+                    "no integration: install HappyPal or PlanningPME from the marketplace first"
+                );
+            }
+            for i in list {
+                let base_name = bases
+                    .iter()
+                    .find(|b| b.id == i.base_id)
+                    .map_or("?".to_owned(), |b| b.name.to_string());
+                let last = store.list_runs(i.installation_id, 1).await?;
+                println!(
+                    "{:>4}  {:<12} {:<12} {:<9} next run {}  last run {}  {}",
+                    i.installation_id,
+                    i.connector.name(),
+                    base_name,
+                    i.health.as_str(),
+                    when(i.next_run_at),
+                    last.first().map_or("-".to_owned(), |r| format!(
+                        "{} ({})",
+                        r.id,
+                        r.status.as_str()
+                    )),
+                    i.health_reason
+                );
+            }
+            Ok(())
+        }
+        SyncCommand::Configure {
+            installation,
+            partner_url,
+            secrets,
+            source_url,
+            source_key,
+            own_source,
+            schedule,
+            full_schedule,
+            time_zone,
+            options,
+            pause,
+            resume,
+        } => {
+            let sealer = settings.secret_key.sealer()?;
+            let mut integration = store.get_integration(installation).await?;
+            let mut update = IntegrationUpdate {
+                partner_url,
+                schedule,
+                full_schedule,
+                time_zone,
+                ..IntegrationUpdate::default()
+            };
+            for raw in &secrets {
+                update.secrets.push(pair(raw, "--secret")?);
+            }
+            for raw in &options {
+                update.options.push(pair(raw, "--option")?);
+            }
+            if own_source {
+                update.source_url = Some(None);
+            } else if let Some(url) = source_url {
+                update.source_url = Some(Some(url));
+            }
+            if let Some(key) = source_key {
+                update.secrets.push((
+                    relais_core::integration::SOURCE_KEY.to_owned(),
+                    stdin_if_dash(&key)?,
+                ));
+            }
+            if let Some(reason) = pause {
+                update.pause = Some(Some(reason));
+            } else if resume {
+                update.pause = Some(None);
+            }
+            integration
+                .apply(&update, &sealer, relais_core::now())
+                .map_err(|e| anyhow::anyhow!("{}: {}", e.field, e.message))?;
+            store.put_integration(&integration).await?;
+            let secrets = sealer.open(&integration.sealed_secrets)?;
+            let missing = relais_sync::runtime::missing_settings(&integration, &secrets);
+            println!(
+                "installation {installation} ({}): schedule '{}' ({}), full '{}', next run {}{}",
+                integration.connector.name(),
+                integration.schedule.as_str(),
+                integration.time_zone.0.name(),
+                integration.full_schedule.as_str(),
+                when(integration.next_run_at),
+                match &integration.paused {
+                    Some(why) => format!(", paused: {why}"),
+                    None => String::new(),
+                }
+            );
+            if !missing.is_empty() {
+                println!("still missing before it can run: {}", missing.join(", "));
+            }
+            Ok(())
+        }
+        SyncCommand::Run {
+            installation,
+            dry_run,
+            full,
+        } => {
+            let sealer = settings.secret_key.sealer()?;
+            let integration = store.get_integration(installation).await?;
+            let api = local_api(settings, &store).await?;
+            let runtime = relais_sync::runtime::Runtime::new(
+                store.clone(),
+                sealer,
+                relais_sync::runtime::RuntimeOptions::new(&api),
+            );
+            let spinner = ProgressBar::new_spinner();
+            spinner.set_message(format!(
+                "syncing {} (installation {installation}){}",
+                integration.connector.name(),
+                if dry_run { ", dry run" } else { "" }
+            ));
+            spinner.enable_steady_tick(std::time::Duration::from_millis(120));
+            let run = runtime
+                .run_now(installation, Trigger::Cli, dry_run, full)
+                .await;
+            spinner.finish_and_clear();
+            let run = run?;
+            print_report(&store, run.id, false).await?;
+            if run.status == RunStatus::Failed {
+                bail!("run {} failed: {}", run.id, run.error.unwrap_or_default());
+            }
+            Ok(())
+        }
+        SyncCommand::Runs {
+            installation,
+            limit,
+        } => {
+            store.get_integration(installation).await?;
+            for r in store.list_runs(installation, limit).await? {
+                println!(
+                    "{:>6}  {:<11} {:<8} {}{} started {}  written {} of {}  {} requests  {}",
+                    r.id,
+                    r.status.as_str(),
+                    r.trigger.as_str(),
+                    if r.full { "full" } else { "incremental" },
+                    if r.dry_run { " (dry run)" } else { "" },
+                    when(r.started_at),
+                    r.counts.written(),
+                    r.counts.total(),
+                    r.partner_requests,
+                    r.error.unwrap_or_default()
+                );
+            }
+            Ok(())
+        }
+        SyncCommand::Report { run, json } => print_report(&store, run, json).await,
+        SyncCommand::Reset { installation } => {
+            let integration = store.get_integration(installation).await?;
+            store.reset_ledger(&integration.job()).await?;
+            println!(
+                "installation {installation}: the ledger is empty; the next run sends every record to {} again",
+                integration.connector.name()
+            );
+            Ok(())
+        }
+    }
+}
+
+/// Prints a run's report, its lines read page by page.
+async fn print_report(store: &SharedStore, run: i64, json: bool) -> Result<()> {
+    let r = store.get_run(run).await?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    if json {
+        let lines = store.run_lines(run, 0, u32::MAX).await?;
+        serde_json::to_writer_pretty(&mut out, &serde_json::json!({ "run": r, "lines": lines }))?;
+        writeln!(out)?;
+        return Ok(out.flush()?);
+    }
+    let seconds = match (r.started_at, r.finished_at) {
+        (Some(a), Some(b)) => format!("{:.1} s", (b - a).num_milliseconds() as f64 / 1000.0),
+        _ => "-".to_owned(),
+    };
+    writeln!(
+        out,
+        "run {} of installation {}: {}{}, {}, asked by {}",
+        r.id,
+        r.installation_id,
+        r.status.as_str(),
+        if r.dry_run {
+            " (dry run: nothing written)"
+        } else {
+            ""
+        },
+        if r.full {
+            "full reconciliation"
+        } else {
+            "incremental"
+        },
+        r.trigger.as_str()
+    )?;
+    writeln!(
+        out,
+        "started {}, took {seconds}, {} requests to the partner",
+        when(r.started_at),
+        r.partner_requests
+    )?;
+    if let Some(e) = &r.error {
+        writeln!(out, "stopped: {e}")?;
+    }
+    let c = r.counts;
+    writeln!(
+        out,
+        "created {} · linked {} · updated {} · overwritten {} · deleted {} · unchanged {} · skipped {} · failed {}",
+        c.created, c.linked, c.updated, c.overwritten, c.deleted, c.unchanged, c.skipped, c.failed
+    )?;
+    let mut offset = 0u64;
+    loop {
+        let lines = store.run_lines(run, offset, 1000).await?;
+        if lines.is_empty() {
+            break;
+        }
+        offset += lines.len() as u64;
+        for l in lines {
+            let fields = l
+                .fields
+                .iter()
+                .map(|f| format!("{}: {} → {}", f.field, f.before, f.after))
+                .collect::<Vec<_>>()
+                .join("; ");
+            writeln!(
+                out,
+                "  {:<11} {:<12} {}{}",
+                l.outcome.code(),
+                l.key,
+                l.outcome
+                    .reason()
+                    .map(|r| format!("{r} "))
+                    .unwrap_or_default(),
+                fields
+            )?;
+        }
+    }
+    Ok(out.flush()?)
 }

@@ -28,6 +28,10 @@ pub struct FileConfig {
     pub log: Option<String>,
     /// API requests a minute one key may make.
     pub rate_limit: Option<u32>,
+    /// Master key sealing partner credentials: 64 hexadecimal digits
+    /// (default: generated once into `<data_dir>/secret.key`). Every
+    /// process sharing one database needs the same key.
+    pub secret_key: Option<String>,
 }
 
 impl FileConfig {
@@ -66,6 +70,60 @@ pub struct Settings {
     pub log: String,
     /// API requests a minute one key may make.
     pub rate_limit: u32,
+    /// Where the master key sealing partner credentials comes from.
+    pub secret_key: SecretKey,
+}
+
+/// Where the master key comes from.
+#[derive(Clone)]
+pub enum SecretKey {
+    /// Given in the configuration (64 hexadecimal digits).
+    Given(String),
+    /// Read from this file, which is created with a new key on first use.
+    File(PathBuf),
+}
+
+impl std::fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            // The key itself is never printed.
+            Self::Given(_) => f.write_str("SecretKey::Given(..)"),
+            Self::File(p) => write!(f, "SecretKey::File({})", p.display()),
+        }
+    }
+}
+
+impl SecretKey {
+    /// The sealer this key opens; a missing key file is created (readable by its owner only).
+    pub fn sealer(&self) -> Result<relais_core::secret::Sealer> {
+        use relais_core::secret::Sealer;
+        match self {
+            Self::Given(hex) => Sealer::from_hex(hex)
+                .map_err(|e| anyhow::anyhow!("secret_key (RELAIS_SECRET_KEY): {}", e.message)),
+            Self::File(path) => {
+                if !path.exists() {
+                    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                        std::fs::create_dir_all(dir)
+                            .with_context(|| format!("cannot create {}", dir.display()))?;
+                    }
+                    let mut options = std::fs::OpenOptions::new();
+                    options.write(true).create_new(true);
+                    #[cfg(unix)]
+                    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+                    use std::io::Write;
+                    let mut file = options.open(path).with_context(|| {
+                        format!("cannot create the key file {}", path.display())
+                    })?;
+                    writeln!(file, "{}", Sealer::generate_key())?;
+                    tracing::info!(path = %path.display(), "created the master key sealing partner credentials");
+                }
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read the key file {}", path.display()))?;
+                Sealer::from_hex(text.trim())
+                    .map_err(|e| anyhow::anyhow!("key file {}: {}", path.display(), e.message))
+            }
+        }
+    }
 }
 
 /// Values given on the command line or in the environment (which win over the file).
@@ -83,6 +141,8 @@ pub struct Overrides {
     pub log: Option<String>,
     /// `--rate-limit` / `RELAIS_RATE_LIMIT`.
     pub rate_limit: Option<u32>,
+    /// `--secret-key` / `RELAIS_SECRET_KEY`.
+    pub secret_key: Option<String>,
 }
 
 /// Default data directory, relative to the working directory.
@@ -125,11 +185,16 @@ impl Settings {
         if rate_limit == 0 {
             bail!("the rate limit must be at least 1 request a minute");
         }
+        let secret_key = match o.secret_key.clone().or(file.secret_key) {
+            Some(hex) => SecretKey::Given(hex),
+            None => SecretKey::File(data_dir.join("secret.key")),
+        };
         Ok(Self {
             database,
             listen,
             log,
             rate_limit,
+            secret_key,
         })
     }
 }
@@ -173,6 +238,32 @@ mod tests {
             d.database,
             DatabaseUrl::Sqlite(PathBuf::from(DEFAULT_DATA_DIR).join("relais.db"))
         );
+    }
+
+    #[test]
+    fn the_master_key_is_made_once_and_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = SecretKey::File(dir.path().join("sub").join("secret.key"));
+        let sealed = key.sealer().unwrap().seal(&Default::default());
+        assert!(
+            key.sealer().unwrap().open(&sealed).is_ok(),
+            "the same key the second time"
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join("sub/secret.key"))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        let err = SecretKey::Given("short".into())
+            .sealer()
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("64 hexadecimal digits"), "{err}");
+        assert!(!format!("{:?}", SecretKey::Given("abc".into())).contains("abc"));
     }
 
     #[test]

@@ -24,7 +24,7 @@ struct Cli {
 
 #[derive(Debug, Args)]
 struct GlobalArgs {
-    /// TOML configuration file with any of: data_dir, database_url, listen, log, rate_limit.
+    /// TOML configuration file with any of: data_dir, database_url, listen, log, rate_limit, secret_key.
     #[arg(long, global = true, env = "RELAIS_CONFIG", value_name = "FILE")]
     config: Option<PathBuf>,
     /// Folder of the embedded SQLite database (default: ./relais-data).
@@ -39,6 +39,16 @@ struct GlobalArgs {
     /// API requests a minute one key may make before answers are 429 (default: 6000).
     #[arg(long, global = true, env = "RELAIS_RATE_LIMIT", value_name = "N")]
     rate_limit: Option<u32>,
+    /// Master key sealing partner credentials, 64 hexadecimal digits
+    /// (default: generated once into <data-dir>/secret.key).
+    #[arg(
+        long,
+        global = true,
+        env = "RELAIS_SECRET_KEY",
+        value_name = "HEX",
+        hide_env_values = true
+    )]
+    secret_key: Option<String>,
     /// Folder of app manifests (*.toml) for the marketplace (default: the apps shipped with relais).
     #[arg(long, global = true, env = "RELAIS_INTEGRATIONS", value_name = "DIR")]
     integrations: Option<PathBuf>,
@@ -92,6 +102,91 @@ enum Command {
     /// Manage the accounts that sign in to the admin pages.
     #[command(subcommand)]
     People(PeopleCommand),
+    /// Configure, run and inspect integrations: the connectors relais runs for installed apps.
+    #[command(subcommand)]
+    Sync(SyncCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum SyncCommand {
+    /// List the integrations of installed apps with their health and next run.
+    List {
+        /// Only this base's.
+        #[arg(long)]
+        base: Option<String>,
+    },
+    /// Change an integration's settings (all checked before any is applied).
+    Configure {
+        /// The installation (see `relais sync list`).
+        installation: i64,
+        /// The partner's base URL.
+        #[arg(long, value_name = "URL")]
+        partner_url: Option<String>,
+        /// A partner secret as NAME=VALUE (HappyPal: token; PlanningPME: app_key,
+        /// assertion); a VALUE of - is read from standard input. Repeatable.
+        #[arg(long = "secret", value_name = "NAME=VALUE")]
+        secrets: Vec<String>,
+        /// Read another Lucca-compatible base at this URL (with --source-key).
+        #[arg(long, value_name = "URL", conflicts_with = "own_source")]
+        source_url: Option<String>,
+        /// The API key of the source base; - reads it from standard input.
+        #[arg(long, value_name = "KEY")]
+        source_key: Option<String>,
+        /// Read relais's own base again (with the installation's key).
+        #[arg(long)]
+        own_source: bool,
+        /// Cron schedule of runs, e.g. "0 6 * * *" (minute hour day month weekday).
+        #[arg(long, value_name = "CRON")]
+        schedule: Option<String>,
+        /// Cron schedule of full reconciliations (deletions and drift).
+        #[arg(long, value_name = "CRON")]
+        full_schedule: Option<String>,
+        /// Time zone the schedules are read in (default Europe/Paris).
+        #[arg(long, value_name = "TZ")]
+        time_zone: Option<String>,
+        /// A connector option as NAME=VALUE (PlanningPME: base_department, months;
+        /// both: requests_per_hour). Repeatable.
+        #[arg(long = "option", value_name = "NAME=VALUE")]
+        options: Vec<String>,
+        /// Pause scheduled runs, saying why.
+        #[arg(long, value_name = "REASON", conflicts_with = "resume")]
+        pause: Option<String>,
+        /// Resume scheduled runs.
+        #[arg(long)]
+        resume: bool,
+    },
+    /// Run an integration now, in this process, and print its report.
+    Run {
+        /// The installation.
+        installation: i64,
+        /// Plan and report only: write nothing to the partner.
+        #[arg(long)]
+        dry_run: bool,
+        /// A full reconciliation: also find deletions and partner-side edits.
+        #[arg(long)]
+        full: bool,
+    },
+    /// List the latest runs of an integration.
+    Runs {
+        /// The installation.
+        installation: i64,
+        /// How many.
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+    },
+    /// Print a run's report: its counts, then each record's line.
+    Report {
+        /// The run.
+        run: i64,
+        /// As JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Forget what the partner acknowledged: the next run sends every record again.
+    Reset {
+        /// The installation.
+        installation: i64,
+    },
 }
 
 #[derive(Debug, Subcommand)]
