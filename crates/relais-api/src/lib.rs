@@ -68,6 +68,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(resources::absences::router())
         .merge(resources::expenses::router())
         .merge(resources::userlogs::router())
+        .merge(resources::sync::router())
         .route_layer(axum::middleware::from_fn_with_state(
             state,
             auth::require_key,

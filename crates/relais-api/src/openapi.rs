@@ -102,6 +102,30 @@ const ENDPOINTS: &[Endpoint] = &[
         "write-employees",
     ),
     get(
+        "/api/relais/integration",
+        "The integration of this key's installed app: settings and health",
+        "the app's own key",
+        &[],
+    ),
+    get(
+        "/api/relais/integration/runs",
+        "The latest runs of this key's integration",
+        "the app's own key",
+        &["limit"],
+    ),
+    write(
+        "post",
+        "/api/relais/integration/runs",
+        "Ask for a run now (body: dryRun, full)",
+        "the app's own key",
+    ),
+    get(
+        "/api/relais/integration/runs/{id}",
+        "A run's report: counts, then each record's line",
+        "the app's own key",
+        &["offset", "limit"],
+    ),
+    get(
         "/api/v3/userlogs",
         "Changes of employee fields",
         "personnel-file",

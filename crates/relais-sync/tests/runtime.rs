@@ -28,6 +28,7 @@ struct World {
     sealer: Sealer,
     hp: relais_sandbox::sim::Running,
     installation: i64,
+    key: String,
     _dir: tempfile::TempDir,
 }
 
@@ -97,7 +98,7 @@ async fn world(postgres: bool, employees: u32) -> Option<World> {
         })
         .await
         .unwrap();
-    let (installation, _) = relais_api::install::install_app(
+    let (installation, key) = relais_api::install::install_app(
         &store,
         &sealer,
         base.id,
@@ -118,6 +119,7 @@ async fn world(postgres: bool, employees: u32) -> Option<World> {
         sealer,
         hp,
         installation: installation.id,
+        key,
         _dir: dir,
     };
     w.configure(|i, secrets| {
@@ -542,4 +544,122 @@ async fn planningpme_runs_through_the_runtime_with_its_report_stored() {
         sent + 1,
         "one token, one request per record"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_partner_asks_for_a_run_and_reads_its_report_through_the_api() {
+    let w = world(false, 30).await.unwrap();
+    let http = reqwest::Client::new();
+    let auth = format!("lucca application={}", w.key);
+    let call = |method: reqwest::Method, path: &str| {
+        http.request(method, format!("{}{path}", w.api))
+            .header("Authorization", &auth)
+    };
+    let shown: serde_json::Value = call(reqwest::Method::GET, "/api/relais/integration")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(shown["data"]["connector"], "happypal");
+    assert_eq!(shown["data"]["health"], "pending");
+    let text = shown.to_string();
+    assert!(
+        !text.contains("hp-token") && !text.contains("source_key") && !text.contains(&w.key),
+        "no secret shown"
+    );
+
+    let asked = call(reqwest::Method::POST, "/api/relais/integration/runs")
+        .json(&serde_json::json!({ "full": true }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(asked.status(), 202);
+    let asked: serde_json::Value = asked.json().await.unwrap();
+    assert_eq!(asked["data"]["status"], "queued");
+    assert_eq!(asked["data"]["trigger"], "api");
+    let again: serde_json::Value = call(reqwest::Method::POST, "/api/relais/integration/runs")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        again["data"]["id"], asked["data"]["id"],
+        "asking twice waits for the same run"
+    );
+    let bad = call(reqwest::Method::POST, "/api/relais/integration/runs")
+        .json(&serde_json::json!({ "dry": true }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+    let bad: serde_json::Value = bad.json().await.unwrap();
+    assert!(
+        bad["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("unknown field `dry`"),
+        "{bad}"
+    );
+
+    let rt = w.runtime(Duration::from_secs(30)).await;
+    let done = rt.tick().await.unwrap();
+    assert_eq!(done.len(), 1);
+    let id = done[0].id;
+    assert_eq!(Some(id), asked["data"]["id"].as_i64());
+    let report: serde_json::Value = call(
+        reqwest::Method::GET,
+        &format!("/api/relais/integration/runs/{id}?limit=10&offset=0"),
+    )
+    .send()
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(report["data"]["run"]["status"], "succeeded");
+    let created = report["data"]["run"]["counts"]["created"].as_u64().unwrap();
+    assert_eq!(created as usize, w.visible().await.len());
+    assert_eq!(report["data"]["lines"].as_array().unwrap().len(), 10);
+    assert_eq!(report["data"]["lines"][0]["outcome"], "created");
+    let runs: serde_json::Value = call(reqwest::Method::GET, "/api/relais/integration/runs")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(runs["data"]["items"][0]["id"], id);
+
+    // A key of no installation, and another run's identifier, are refused.
+    let (_, other) = relais_api::auth::create_key(
+        &w.store,
+        w.base,
+        Name::parse("name", "scripts").unwrap(),
+        Email::parse("it@acme.fr").unwrap(),
+        relais_core::access::KeyUsage::Internal,
+        relais_core::access::Role::parse(&["personnel-file:fields=firstName"]).unwrap(),
+    )
+    .await
+    .unwrap();
+    let refused = http
+        .get(format!("{}/api/relais/integration/runs/{id}", w.api))
+        .header("Authorization", format!("lucca application={other}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 404);
+    let missing = call(reqwest::Method::GET, "/api/relais/integration/runs/999999")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+    let word = call(reqwest::Method::GET, "/api/relais/integration/runs/abc")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(word.status(), 400);
 }

@@ -305,6 +305,15 @@ fn main() -> std::process::ExitCode {
     };
     match commands::run(cli) {
         Ok(()) => std::process::ExitCode::SUCCESS,
+        // Output piped into a reader that stopped (e.g. `| head`): nothing to report.
+        Err(e)
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) =>
+        {
+            std::process::ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("error: {}", format!("{e:#}").replace('\n', " "));
             std::process::ExitCode::FAILURE

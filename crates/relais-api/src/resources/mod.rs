@@ -3,6 +3,7 @@
 pub mod absences;
 pub mod expenses;
 pub mod organisation;
+pub mod sync;
 pub mod userlogs;
 pub mod users;
 

@@ -1,0 +1,173 @@
+//! `/api/relais/integration…`: the integration of the calling key's
+//! installation — its settings and health (never its secrets), its runs,
+//! each run's report, and asking for a run. The partner holding the key can
+//! so start a sync and read what it did, as HappyPal's manual runs need.
+
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::AppState;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Extension, Json, Router};
+use relais_core::integration::{Integration, Trigger};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+/// The routes of this resource.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/relais/integration", get(show))
+        .route("/api/relais/integration/runs", get(runs).post(ask))
+        .route("/api/relais/integration/runs/{id}", get(report))
+}
+
+/// The integration of the caller's installation.
+async fn integration_of(state: &AppState, caller: &Caller) -> Result<Integration, ApiError> {
+    let installation = state
+        .store
+        .list_installations(caller.base())
+        .await?
+        .into_iter()
+        .find(|i| i.key_id == caller.key.id)
+        .ok_or_else(|| {
+            ApiError::NotFound(
+                "this key belongs to no installed app: only an app's own key reaches its integration"
+                    .into(),
+            )
+        })?;
+    state
+        .store
+        .get_integration(installation.id)
+        .await
+        .map_err(|_| {
+            ApiError::NotFound(format!(
+                "{} has no integration run by relais: the partner reads the base itself",
+                installation.app
+            ))
+        })
+}
+
+fn describe(i: &Integration) -> Value {
+    json!({
+        "installationId": i.installation_id,
+        "connector": i.connector.code(),
+        "partnerUrl": i.partner_url,
+        "sourceUrl": i.source_url,
+        "schedule": i.schedule.as_str(),
+        "fullSchedule": i.full_schedule.as_str(),
+        "timeZone": i.time_zone.0.name(),
+        "options": i.options,
+        "health": i.health.as_str(),
+        "healthReason": i.health_reason,
+        "paused": i.paused,
+        "nextRunAt": i.next_run_at,
+        "nextFullAt": i.next_full_at,
+    })
+}
+
+async fn show(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> Result<Json<Value>, ApiError> {
+    let i = integration_of(&state, &caller).await?;
+    Ok(Json(json!({ "data": describe(&i) })))
+}
+
+#[derive(Debug, Deserialize)]
+struct Limit {
+    limit: Option<u32>,
+}
+
+async fn runs(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Query(q): Query<Limit>,
+) -> Result<Json<Value>, ApiError> {
+    let i = integration_of(&state, &caller).await?;
+    let limit = q.limit.unwrap_or(20);
+    if !(1..=100).contains(&limit) {
+        return Err(ApiError::BadRequest {
+            parameter: "limit".into(),
+            message: format!("limit must be from 1 to 100, not {limit}"),
+        });
+    }
+    let runs = state.store.list_runs(i.installation_id, limit).await?;
+    Ok(Json(json!({ "data": { "items": runs } })))
+}
+
+/// The body of `POST /api/relais/integration/runs`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct Ask {
+    #[serde(default)]
+    dry_run: bool,
+    #[serde(default)]
+    full: bool,
+}
+
+async fn ask(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    body: Option<Json<Value>>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let ask: Ask = match body {
+        None => Ask::default(),
+        Some(Json(v)) => serde_json::from_value(v).map_err(|e| ApiError::BadRequest {
+            parameter: "body".into(),
+            message: format!("the body must be {{\"dryRun\": bool, \"full\": bool}}: {e}"),
+        })?,
+    };
+    let i = integration_of(&state, &caller).await?;
+    let open = state.store.open_runs(1000).await?;
+    if let Some(r) = open.iter().find(|r| {
+        r.installation_id == i.installation_id
+            && r.status == relais_core::integration::RunStatus::Queued
+    }) {
+        // One waiting run is enough: asking twice does not run twice.
+        return Ok((StatusCode::ACCEPTED, Json(json!({ "data": r }))));
+    }
+    let run = state
+        .store
+        .queue_run(i.installation_id, Trigger::Api, ask.dry_run, ask.full)
+        .await?;
+    Ok((StatusCode::ACCEPTED, Json(json!({ "data": run }))))
+}
+
+#[derive(Debug, Deserialize)]
+struct Lines {
+    offset: Option<u64>,
+    limit: Option<u32>,
+}
+
+async fn report(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    Query(q): Query<Lines>,
+) -> Result<Json<Value>, ApiError> {
+    let id: i64 = id.parse().map_err(|_| ApiError::BadRequest {
+        parameter: "id".into(),
+        message: format!("'{id}' is not a run identifier"),
+    })?;
+    let i = integration_of(&state, &caller).await?;
+    let run = state
+        .store
+        .get_run(id)
+        .await
+        .ok()
+        .filter(|r| r.installation_id == i.installation_id)
+        .ok_or_else(|| ApiError::NotFound(format!("no run {id} of this integration")))?;
+    let limit = q.limit.unwrap_or(1000);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::BadRequest {
+            parameter: "limit".into(),
+            message: format!("limit must be from 1 to 1000, not {limit}"),
+        });
+    }
+    let lines = state
+        .store
+        .run_lines(id, q.offset.unwrap_or(0), limit)
+        .await?;
+    Ok(Json(json!({ "data": { "run": run, "lines": lines } })))
+}
