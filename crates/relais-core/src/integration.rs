@@ -589,6 +589,23 @@ impl Integration {
         Ok(())
     }
 
+    /// What a run still needs: the partner's URL, its secrets, the source key.
+    pub fn missing_settings(&self, secrets: &crate::secret::Secrets) -> Vec<&'static str> {
+        let mut missing = Vec::new();
+        if self.partner_url.is_empty() {
+            missing.push("partner_url");
+        }
+        for spec in self.connector.secrets() {
+            if secrets.get(spec.name).is_none() {
+                missing.push(spec.name);
+            }
+        }
+        if secrets.get(SOURCE_KEY).is_none() {
+            missing.push(SOURCE_KEY);
+        }
+        missing
+    }
+
     /// The ledger job of this integration.
     pub fn job(&self) -> String {
         self.connector.job(self.installation_id)

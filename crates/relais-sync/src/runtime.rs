@@ -13,7 +13,7 @@ use chrono::Duration as Span;
 use relais_core::integration::{
     Connector, Health, Integration, RunStatus, SyncRun, Trigger, SOURCE_KEY,
 };
-use relais_core::secret::{Sealer, Secrets};
+use relais_core::secret::Sealer;
 use relais_store::{IntegrationState, RunFinish, SharedStore, StoreError};
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -79,23 +79,6 @@ impl std::fmt::Debug for Runtime {
             .field("id", &self.id)
             .finish_non_exhaustive()
     }
-}
-
-/// Whether an integration has what a run needs: the partner's URL and secrets.
-pub fn missing_settings(integration: &Integration, secrets: &Secrets) -> Vec<&'static str> {
-    let mut missing = Vec::new();
-    if integration.partner_url.is_empty() {
-        missing.push("partner_url");
-    }
-    for spec in integration.connector.secrets() {
-        if secrets.get(spec.name).is_none() {
-            missing.push(spec.name);
-        }
-    }
-    if secrets.get(SOURCE_KEY).is_none() {
-        missing.push(SOURCE_KEY);
-    }
-    missing
 }
 
 /// The health a failed run leaves, and its reason in plain words.
@@ -459,7 +442,7 @@ impl Runtime {
             .sealer
             .open(&integration.sealed_secrets)
             .map_err(|e| SyncError::Config(e.message))?;
-        let missing = missing_settings(integration, &secrets);
+        let missing = integration.missing_settings(&secrets);
         if !missing.is_empty() {
             return Err(SyncError::Config(format!(
                 "not configured yet: {} missing (set on the app's page or with `relais sync configure {}`)",

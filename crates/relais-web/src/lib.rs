@@ -5,6 +5,7 @@
 pub mod catalog;
 mod pages;
 pub mod session;
+mod sync_pages;
 
 pub use catalog::Catalog;
 
@@ -26,6 +27,9 @@ pub fn router(catalog: Arc<Catalog>) -> Router<AppState> {
         .route("/integrations/{code}/install", post(pages::install))
         .route("/installed", get(pages::installed))
         .route("/installed/{id}/uninstall", post(pages::uninstall))
+        .route("/installed/{id}/sync", post(sync_pages::sync_now))
+        .route("/installed/{id}/settings", post(sync_pages::save_settings))
+        .route("/runs/{id}", get(sync_pages::run_page))
         .route("/keys", get(pages::keys).post(pages::create_key))
         .route("/keys/{id}", get(pages::key_audit))
         .route("/keys/{id}/revoke", post(pages::revoke_key))

@@ -36,7 +36,7 @@ code.secret{font-size:1.05rem;background:#1d2433;color:#9fe;padding:.3rem .6rem;
 form.inline{display:inline}button,input[type=submit]{cursor:pointer}label{display:block;margin:.5rem 0 .2rem}";
 
 /// The page frame: navigation, base switcher, language, sign-out.
-fn page(v: Option<&Viewer>, lang: Lang, title: &str, body: Markup) -> Html<String> {
+pub(crate) fn page(v: Option<&Viewer>, lang: Lang, title: &str, body: Markup) -> Html<String> {
     let markup = html! {
         (DOCTYPE)
         html lang=(lang.code()) {
@@ -81,7 +81,12 @@ fn page(v: Option<&Viewer>, lang: Lang, title: &str, body: Markup) -> Html<Strin
     Html(markup.into_string())
 }
 
-fn error_page(v: Option<&Viewer>, lang: Lang, status: StatusCode, message: &str) -> Response {
+pub(crate) fn error_page(
+    v: Option<&Viewer>,
+    lang: Lang,
+    status: StatusCode,
+    message: &str,
+) -> Response {
     (
         status,
         page(
@@ -94,7 +99,7 @@ fn error_page(v: Option<&Viewer>, lang: Lang, status: StatusCode, message: &str)
         .into_response()
 }
 
-fn internal(v: &Viewer, e: impl std::fmt::Display) -> Response {
+pub(crate) fn internal(v: &Viewer, e: impl std::fmt::Display) -> Response {
     tracing::error!(error = %e, "page failed");
     error_page(
         Some(v),
@@ -108,7 +113,7 @@ fn internal(v: &Viewer, e: impl std::fmt::Display) -> Response {
 }
 
 /// Every POST form carries the session's CSRF token: the refusal when it does not.
-fn refuse_csrf(v: &Viewer, sent: &str) -> Option<Response> {
+pub(crate) fn refuse_csrf(v: &Viewer, sent: &str) -> Option<Response> {
     if !sent.is_empty() && sent == v.csrf {
         None
     } else {
@@ -491,6 +496,13 @@ pub async fn app(
         Err(e) => return internal(&v, e),
     };
     let admins = admins(&state).await;
+    let sync = match &installed {
+        Some(i) => match crate::sync_pages::section(&state, &v, i).await {
+            Ok(m) => Some(m),
+            Err(e) => return internal(&v, e),
+        },
+        None => None,
+    };
     page(Some(&v), lang, &a.name, html! {
         p.muted { (lang.t("Développée par ", "Developed by ")) strong { (a.publisher) } " · " (a.integration_type) " · "
             @for (i, p) in a.products.iter().enumerate() { @if i > 0 { ", " } (p.label(lang.code())) } }
@@ -541,6 +553,7 @@ pub async fn app(
                 @if !admins.is_empty() { " (" (admins.join(", ")) ")" } "."
             }
         }
+        @if let Some(sync) = sync { (sync) }
     }).into_response()
 }
 

@@ -615,20 +615,21 @@ async fn sync_command(settings: &Settings, cmd: SyncCommand) -> Result<()> {
             }
             Ok(())
         }
-        SyncCommand::Configure {
-            installation,
-            partner_url,
-            secrets,
-            source_url,
-            source_key,
-            own_source,
-            schedule,
-            full_schedule,
-            time_zone,
-            options,
-            pause,
-            resume,
-        } => {
+        SyncCommand::Configure(args) => {
+            let crate::ConfigureArgs {
+                installation,
+                partner_url,
+                secrets,
+                source_url,
+                source_key,
+                own_source,
+                schedule,
+                full_schedule,
+                time_zone,
+                options,
+                pause,
+                resume,
+            } = *args;
             let sealer = settings.secret_key.sealer()?;
             let mut integration = store.get_integration(installation).await?;
             let mut update = IntegrationUpdate {
@@ -665,7 +666,7 @@ async fn sync_command(settings: &Settings, cmd: SyncCommand) -> Result<()> {
                 .map_err(|e| anyhow::anyhow!("{}: {}", e.field, e.message))?;
             store.put_integration(&integration).await?;
             let secrets = sealer.open(&integration.sealed_secrets)?;
-            let missing = relais_sync::runtime::missing_settings(&integration, &secrets);
+            let missing = integration.missing_settings(&secrets);
             println!(
                 "installation {installation} ({}): schedule '{}' ({}), full '{}', next run {}{}",
                 integration.connector.name(),

@@ -107,6 +107,48 @@ enum Command {
     Sync(SyncCommand),
 }
 
+/// The settings `relais sync configure` changes.
+#[derive(Debug, Args)]
+struct ConfigureArgs {
+    /// The installation (see `relais sync list`).
+    installation: i64,
+    /// The partner's base URL.
+    #[arg(long, value_name = "URL")]
+    partner_url: Option<String>,
+    /// A partner secret as NAME=VALUE (HappyPal: token; PlanningPME: app_key,
+    /// assertion); a VALUE of - is read from standard input. Repeatable.
+    #[arg(long = "secret", value_name = "NAME=VALUE")]
+    secrets: Vec<String>,
+    /// Read another Lucca-compatible base at this URL (with --source-key).
+    #[arg(long, value_name = "URL", conflicts_with = "own_source")]
+    source_url: Option<String>,
+    /// The API key of the source base; - reads it from standard input.
+    #[arg(long, value_name = "KEY")]
+    source_key: Option<String>,
+    /// Read relais's own base again (with the installation's key).
+    #[arg(long)]
+    own_source: bool,
+    /// Cron schedule of runs, e.g. "0 6 * * *" (minute hour day month weekday).
+    #[arg(long, value_name = "CRON")]
+    schedule: Option<String>,
+    /// Cron schedule of full reconciliations (deletions and drift).
+    #[arg(long, value_name = "CRON")]
+    full_schedule: Option<String>,
+    /// Time zone the schedules are read in (default Europe/Paris).
+    #[arg(long, value_name = "TZ")]
+    time_zone: Option<String>,
+    /// A connector option as NAME=VALUE (PlanningPME: base_department, months;
+    /// both: requests_per_hour). Repeatable.
+    #[arg(long = "option", value_name = "NAME=VALUE")]
+    options: Vec<String>,
+    /// Pause scheduled runs, saying why.
+    #[arg(long, value_name = "REASON", conflicts_with = "resume")]
+    pause: Option<String>,
+    /// Resume scheduled runs.
+    #[arg(long)]
+    resume: bool,
+}
+
 #[derive(Debug, Subcommand)]
 enum SyncCommand {
     /// List the integrations of installed apps with their health and next run.
@@ -116,45 +158,7 @@ enum SyncCommand {
         base: Option<String>,
     },
     /// Change an integration's settings (all checked before any is applied).
-    Configure {
-        /// The installation (see `relais sync list`).
-        installation: i64,
-        /// The partner's base URL.
-        #[arg(long, value_name = "URL")]
-        partner_url: Option<String>,
-        /// A partner secret as NAME=VALUE (HappyPal: token; PlanningPME: app_key,
-        /// assertion); a VALUE of - is read from standard input. Repeatable.
-        #[arg(long = "secret", value_name = "NAME=VALUE")]
-        secrets: Vec<String>,
-        /// Read another Lucca-compatible base at this URL (with --source-key).
-        #[arg(long, value_name = "URL", conflicts_with = "own_source")]
-        source_url: Option<String>,
-        /// The API key of the source base; - reads it from standard input.
-        #[arg(long, value_name = "KEY")]
-        source_key: Option<String>,
-        /// Read relais's own base again (with the installation's key).
-        #[arg(long)]
-        own_source: bool,
-        /// Cron schedule of runs, e.g. "0 6 * * *" (minute hour day month weekday).
-        #[arg(long, value_name = "CRON")]
-        schedule: Option<String>,
-        /// Cron schedule of full reconciliations (deletions and drift).
-        #[arg(long, value_name = "CRON")]
-        full_schedule: Option<String>,
-        /// Time zone the schedules are read in (default Europe/Paris).
-        #[arg(long, value_name = "TZ")]
-        time_zone: Option<String>,
-        /// A connector option as NAME=VALUE (PlanningPME: base_department, months;
-        /// both: requests_per_hour). Repeatable.
-        #[arg(long = "option", value_name = "NAME=VALUE")]
-        options: Vec<String>,
-        /// Pause scheduled runs, saying why.
-        #[arg(long, value_name = "REASON", conflicts_with = "resume")]
-        pause: Option<String>,
-        /// Resume scheduled runs.
-        #[arg(long)]
-        resume: bool,
-    },
+    Configure(Box<ConfigureArgs>),
     /// Run an integration now, in this process, and print its report.
     Run {
         /// The installation.

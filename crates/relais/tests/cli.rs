@@ -78,7 +78,10 @@ fn start(dir: &Path, args: &[&str]) -> Server {
             .expect("relais printed its URL before exiting")
             .unwrap();
         server.printed.push(line.clone());
-        if let Some(at) = line.find("http://") {
+        if let Some(at) = line
+            .find("http://")
+            .filter(|_| line.starts_with("relais is serving"))
+        {
             server.url = line[at..].trim_end_matches('/').to_owned();
             return server;
         }

@@ -1,0 +1,462 @@
+//! The integration of an installed app on its page: health and its reason,
+//! settings (secrets write-only), "Sync now", a chart of recent runs and
+//! their list; and each run's report.
+
+use crate::pages::{error_page, internal, page, refuse_csrf};
+use crate::session::{Lang, Viewer};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use maud::{html, Markup};
+use relais_api::AppState;
+use relais_core::integration::{
+    Health, Integration, IntegrationUpdate, RunStatus, SyncRun, Trigger, SOURCE_KEY,
+};
+use relais_core::people::Installation;
+use serde::Deserialize;
+
+fn when(t: Option<chrono::DateTime<chrono::Utc>>, i: &Integration) -> String {
+    t.map_or_else(
+        || "—".to_owned(),
+        |t| {
+            t.with_timezone(&i.time_zone.0)
+                .format("%Y-%m-%d %H:%M")
+                .to_string()
+        },
+    )
+}
+
+fn status_label(s: RunStatus, lang: Lang) -> &'static str {
+    match s {
+        RunStatus::Queued => lang.t("en attente", "queued"),
+        RunStatus::Running => lang.t("en cours", "running"),
+        RunStatus::Succeeded => lang.t("réussie", "succeeded"),
+        RunStatus::Warnings => lang.t("avec avertissements", "with warnings"),
+        RunStatus::Failed => lang.t("en échec", "failed"),
+        RunStatus::Interrupted => lang.t("interrompue", "interrupted"),
+    }
+}
+
+fn trigger_label(t: Trigger, lang: Lang) -> &'static str {
+    match t {
+        Trigger::Schedule => lang.t("planification", "schedule"),
+        Trigger::Page => lang.t("bouton", "button"),
+        Trigger::Cli => lang.t("ligne de commande", "command line"),
+        Trigger::Api => "API",
+    }
+}
+
+/// A bar per run (oldest left): records written, coloured by status; the
+/// height is relative to the busiest run shown.
+fn chart(runs: &[SyncRun], lang: Lang) -> Markup {
+    let shown: Vec<&SyncRun> = runs.iter().rev().collect();
+    let most = shown
+        .iter()
+        .map(|r| r.counts.written().max(r.counts.failed + r.counts.skipped))
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    let (w, h, gap) = (24u64, 90u64, 6u64);
+    let width = (w + gap) * shown.len() as u64 + gap;
+    html! {
+        figure {
+            svg id="runs-chart" width=(width) height=(h + 20) viewBox={ "0 0 " (width) " " (h + 20) } role="img"
+                aria-label=(lang.t("Enregistrements écrits par exécution", "Records written per run")) {
+                @for (n, r) in shown.iter().enumerate() {
+                    @let value = r.counts.written().max(r.counts.failed + r.counts.skipped);
+                    @let bar = (value * h / most).max(2);
+                    @let x = gap + n as u64 * (w + gap);
+                    @let color = match r.status {
+                        RunStatus::Succeeded => "#3a9a5b",
+                        RunStatus::Warnings => "#d99a21",
+                        RunStatus::Failed | RunStatus::Interrupted => "#c0392b",
+                        _ => "#8a93a6",
+                    };
+                    a href={ "/runs/" (r.id) } {
+                        rect x=(x) y=(h - bar) width=(w) height=(bar) fill=(color) {
+                            title { "#" (r.id) " · " (status_label(r.status, lang)) " · " (value) }
+                        }
+                    }
+                    text x=(x + w / 2) y=(h + 14) font-size="10" text-anchor="middle" fill="#667" { (r.id) }
+                }
+            }
+            figcaption.muted { (lang.t("Enregistrements écrits (ou refusés) par exécution, les plus récentes à droite.", "Records written (or refused) per run, latest on the right.")) }
+        }
+    }
+}
+
+/// The integration section of an installed app's page.
+pub(crate) async fn section(
+    state: &AppState,
+    v: &Viewer,
+    installation: &Installation,
+) -> Result<Markup, relais_store::StoreError> {
+    let lang = v.lang;
+    let i = match state.store.get_integration(installation.id).await {
+        Ok(i) => i,
+        Err(relais_store::StoreError::NotFound { .. }) => {
+            return Ok(html! {
+                p.muted id="no-integration" { (lang.t("Cette application lit la base elle-même avec sa clé : relais n'exécute pas de synchronisation pour elle.", "This app reads the base itself with its key: relais runs no sync for it.")) }
+            })
+        }
+        Err(e) => return Err(e),
+    };
+    let runs = state.store.list_runs(i.installation_id, 20).await?;
+    let secrets = state.sealer.open(&i.sealed_secrets).unwrap_or_default();
+    let missing = i.missing_settings(&secrets);
+    let health = if i.paused.is_some() {
+        Health::Paused
+    } else {
+        i.health
+    };
+    let badge = match health {
+        Health::Healthy => "ok",
+        Health::Warnings | Health::Paused | Health::Pending => "notice",
+        Health::Failing => "error",
+    };
+    Ok(html! {
+        h2 { (lang.t("Synchronisation", "Sync")) }
+        p class=(badge) id="health" data-health=(health.as_str()) {
+            strong { (health.label(lang.code())) }
+            @if !i.health_reason.is_empty() { " — " span id="health-reason" { (i.health_reason) } }
+        }
+        @if !missing.is_empty() {
+            p.notice id="missing-settings" { (lang.t("À renseigner avant la première synchronisation : ", "To fill in before the first sync: ")) (missing.join(", ")) }
+        }
+        p { (lang.t("Prochaine exécution : ", "Next run: ")) strong id="next-run" { (when(i.next_run_at, &i)) } " (" code { (i.schedule.as_str()) } ", " (i.time_zone.0.name()) ")"
+            " · " (lang.t("réconciliation complète : ", "full reconciliation: ")) (when(i.next_full_at, &i)) }
+        @if v.person.can_admin_apps {
+            form.inline method="post" action={ "/installed/" (i.installation_id) "/sync" } {
+                input type="hidden" name="csrf" value=(v.csrf);
+                button id="sync-now" type="submit" { (lang.t("Synchroniser maintenant", "Sync now")) }
+            }
+            " "
+            form.inline method="post" action={ "/installed/" (i.installation_id) "/sync" } {
+                input type="hidden" name="csrf" value=(v.csrf);
+                input type="hidden" name="dry_run" value="true";
+                button id="dry-run" type="submit" { (lang.t("Simuler (sans rien écrire)", "Dry run (write nothing)")) }
+            }
+            " "
+            form.inline method="post" action={ "/installed/" (i.installation_id) "/sync" } {
+                input type="hidden" name="csrf" value=(v.csrf);
+                input type="hidden" name="full" value="true";
+                button id="full-run" type="submit" { (lang.t("Réconciliation complète", "Full reconciliation")) }
+            }
+        }
+        h3 { (lang.t("Dernières exécutions", "Latest runs")) }
+        @if runs.is_empty() { p.muted id="no-runs" { (lang.t("Aucune exécution pour l'instant.", "No run yet.")) } }
+        @else {
+            (chart(&runs, lang))
+            table id="runs" {
+                thead { tr { th { "#" } th { (lang.t("État", "Status")) } th { (lang.t("Origine", "Trigger")) } th { (lang.t("Début", "Started")) }
+                    th { (lang.t("Créés", "Created")) } th { (lang.t("Mis à jour", "Updated")) } th { (lang.t("Supprimés", "Deleted")) } th { (lang.t("Refusés", "Failed")) } th { (lang.t("Requêtes", "Requests")) } } }
+                tbody {
+                    @for r in &runs {
+                        tr data-status=(r.status.as_str()) {
+                            td { a href={ "/runs/" (r.id) } { (r.id) } }
+                            td { (status_label(r.status, lang)) @if r.dry_run { " · " (lang.t("simulation", "dry run")) } @if r.full { " · " (lang.t("complète", "full")) } }
+                            td { (trigger_label(r.trigger, lang)) }
+                            td { (when(r.started_at.or(Some(r.requested_at)), &i)) }
+                            td.n { (r.counts.created + r.counts.linked) }
+                            td.n { (r.counts.updated + r.counts.overwritten) }
+                            td.n { (r.counts.deleted) }
+                            td.n { (r.counts.failed + r.counts.skipped) }
+                            td.n { (r.partner_requests) }
+                        }
+                    }
+                }
+            }
+        }
+        @if v.person.can_admin_apps { (settings_form(v, &i, &secrets)) }
+    })
+}
+
+fn settings_form(v: &Viewer, i: &Integration, secrets: &relais_core::secret::Secrets) -> Markup {
+    let lang = v.lang;
+    let set = lang.t(
+        "enregistré — laisser vide pour le garder",
+        "set — leave blank to keep it",
+    );
+    let unset = lang.t("non renseigné", "not set");
+    html! {
+        h3 { (lang.t("Réglages", "Settings")) }
+        form method="post" action={ "/installed/" (i.installation_id) "/settings" } id="settings-form" {
+            input type="hidden" name="csrf" value=(v.csrf);
+            label for="partner_url" { (lang.t("URL de l'API de ", "API URL of ")) (i.connector.name()) }
+            input id="partner_url" name="partner_url" type="url" size="50" value=(i.partner_url);
+            @for spec in i.connector.secrets() {
+                label for={ "secret-" (spec.name) } { (lang.t(spec.label_fr, spec.label_en)) }
+                input id={ "secret-" (spec.name) } name={ "secret_" (spec.name) } type="password" autocomplete="off"
+                    placeholder=(if secrets.get(spec.name).is_some() { set } else { unset });
+            }
+            label for="source_url" { (lang.t("Base source (vide : cette base, avec la clé de l'installation)", "Source base (blank: this base, with the installation's key)")) }
+            input id="source_url" name="source_url" type="text" size="50" value=(i.source_url.clone().unwrap_or_default());
+            label for="source_key" { (lang.t("Clé API de la base source (seulement pour une autre base)", "API key of the source base (only for another base)")) }
+            input id="source_key" name="source_key" type="password" autocomplete="off" placeholder=(set);
+            label for="schedule" { (lang.t("Planification (cron : minute heure jour mois jour-de-semaine)", "Schedule (cron: minute hour day month weekday)")) }
+            input id="schedule" name="schedule" type="text" value=(i.schedule.as_str());
+            label for="full_schedule" { (lang.t("Réconciliation complète (cron)", "Full reconciliation (cron)")) }
+            input id="full_schedule" name="full_schedule" type="text" value=(i.full_schedule.as_str());
+            label for="time_zone" { (lang.t("Fuseau horaire", "Time zone")) }
+            input id="time_zone" name="time_zone" type="text" value=(i.time_zone.0.name());
+            @for name in i.connector.option_names() {
+                @let value = match *name {
+                    "base_department" => i.options.base_department.map(|d| d.to_string()).unwrap_or_default(),
+                    "months" => i.options.months.to_string(),
+                    _ => i.options.requests_per_hour.to_string(),
+                };
+                label for={ "option-" (name) } { (option_label(name, lang)) }
+                input id={ "option-" (name) } name={ "option_" (name) } type="text" value=(value);
+            }
+            label for="pause" { (lang.t("Mettre en pause (raison ; vide : actif)", "Pause (reason; blank: active)")) }
+            input id="pause" name="pause" type="text" size="50" value=(i.paused.clone().unwrap_or_default());
+            p { button id="save-settings" type="submit" { (lang.t("Enregistrer", "Save")) } }
+        }
+    }
+}
+
+fn option_label(name: &str, lang: Lang) -> &'static str {
+    match name {
+        "base_department" => lang.t(
+            "Département de base (identifiant ; vide : tous)",
+            "Base department (identifier; blank: all)",
+        ),
+        "months" => lang.t("Période synchronisée, en mois", "Sync period, in months"),
+        _ => lang.t(
+            "Requêtes par heure au plus vers l'éditeur",
+            "Requests per hour at most to the partner",
+        ),
+    }
+}
+
+/// The installation `id` of the viewer's base, for someone who may administer apps.
+async fn installation_for_admin(
+    state: &AppState,
+    v: &Viewer,
+    id: i64,
+) -> Result<Installation, Response> {
+    let lang = v.lang;
+    if !v.person.can_admin_apps {
+        return Err(error_page(
+            Some(v),
+            lang,
+            StatusCode::FORBIDDEN,
+            lang.t(
+                "Il vous manque la permission « Administration des applications ».",
+                "You lack the permission “Administration des applications”.",
+            ),
+        ));
+    }
+    match state.store.list_installations(v.base.id).await {
+        Ok(list) => list.into_iter().find(|i| i.id == id).ok_or_else(|| {
+            error_page(
+                Some(v),
+                lang,
+                StatusCode::NOT_FOUND,
+                lang.t(
+                    "Cette application n'est pas installée sur cette base.",
+                    "This app is not installed on this base.",
+                ),
+            )
+        }),
+        Err(e) => Err(internal(v, e)),
+    }
+}
+
+/// The "Sync now" forms.
+#[derive(Deserialize)]
+pub struct SyncForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    dry_run: bool,
+    #[serde(default)]
+    full: bool,
+}
+
+/// `POST /installed/{id}/sync`: asks for a run; the runtime starts it within seconds.
+pub async fn sync_now(
+    State(state): State<AppState>,
+    v: Viewer,
+    Path(id): Path<i64>,
+    Form(f): Form<SyncForm>,
+) -> Response {
+    if let Some(r) = refuse_csrf(&v, &f.csrf) {
+        return r;
+    }
+    let installation = match installation_for_admin(&state, &v, id).await {
+        Ok(i) => i,
+        Err(r) => return r,
+    };
+    if state.store.get_integration(id).await.is_err() {
+        return error_page(
+            Some(&v),
+            v.lang,
+            StatusCode::NOT_FOUND,
+            v.lang.t(
+                "Cette application n'a pas de synchronisation exécutée par relais.",
+                "This app has no sync run by relais.",
+            ),
+        );
+    }
+    match state
+        .store
+        .queue_run(id, Trigger::Page, f.dry_run, f.full)
+        .await
+    {
+        Ok(run) => Redirect::to(&format!("/runs/{}", run.id)).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, app = installation.app, "cannot queue a run");
+            internal(&v, e)
+        }
+    }
+}
+
+/// The settings form, by field name (every field optional; secrets left blank are kept).
+pub type SettingsForm = std::collections::BTreeMap<String, String>;
+
+/// `POST /installed/{id}/settings`: checks every value, then saves them all, or none.
+pub async fn save_settings(
+    State(state): State<AppState>,
+    v: Viewer,
+    Path(id): Path<i64>,
+    Form(fields): Form<SettingsForm>,
+) -> Response {
+    let lang = v.lang;
+    if let Some(r) = refuse_csrf(&v, fields.get("csrf").map_or("", String::as_str)) {
+        return r;
+    }
+    let installation = match installation_for_admin(&state, &v, id).await {
+        Ok(i) => i,
+        Err(r) => return r,
+    };
+    let mut integration = match state.store.get_integration(id).await {
+        Ok(i) => i,
+        Err(e) => return internal(&v, e),
+    };
+    let field = |name: &str| fields.get(name).cloned();
+    let mut update = IntegrationUpdate {
+        partner_url: field("partner_url").filter(|u| !u.trim().is_empty()),
+        source_url: field("source_url").map(|u| Some(u).filter(|u| !u.trim().is_empty())),
+        schedule: field("schedule"),
+        full_schedule: field("full_schedule"),
+        time_zone: field("time_zone"),
+        pause: field("pause").map(|p| Some(p).filter(|p| !p.trim().is_empty())),
+        ..IntegrationUpdate::default()
+    };
+    for (name, value) in &fields {
+        if let Some(secret) = name.strip_prefix("secret_") {
+            update.secrets.push((secret.to_owned(), value.clone()));
+        } else if let Some(option) = name.strip_prefix("option_") {
+            update.options.push((option.to_owned(), value.clone()));
+        } else if name == "source_key" {
+            update.secrets.push((SOURCE_KEY.to_owned(), value.clone()));
+        }
+    }
+    if let Err(e) = integration.apply(&update, &state.sealer, relais_core::now()) {
+        return error_page(
+            Some(&v),
+            lang,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &format!(
+                "{} — {}: {}",
+                lang.t("Rien n'a été enregistré", "Nothing was saved"),
+                e.field,
+                e.message
+            ),
+        );
+    }
+    match state.store.put_integration(&integration).await {
+        Ok(()) => Redirect::to(&format!("/integrations/{}", installation.app)).into_response(),
+        Err(e) => internal(&v, e),
+    }
+}
+
+/// Paging of a report's lines.
+#[derive(Deserialize)]
+pub struct LinesQuery {
+    offset: Option<u64>,
+}
+
+const LINES_PER_PAGE: u32 = 500;
+
+/// `GET /runs/{id}`: a run's report — counts, then each record's line.
+pub async fn run_page(
+    State(state): State<AppState>,
+    v: Viewer,
+    Path(id): Path<i64>,
+    Query(q): Query<LinesQuery>,
+) -> Response {
+    let lang = v.lang;
+    let not_found = || {
+        error_page(
+            Some(&v),
+            lang,
+            StatusCode::NOT_FOUND,
+            lang.t(
+                "Aucune exécution de ce numéro sur cette base.",
+                "No run with this number on this base.",
+            ),
+        )
+    };
+    let Ok(run) = state.store.get_run(id).await else {
+        return not_found();
+    };
+    let installation = match state.store.list_installations(v.base.id).await {
+        Ok(list) => list.into_iter().find(|i| i.id == run.installation_id),
+        Err(e) => return internal(&v, e),
+    };
+    let Some(installation) = installation else {
+        return not_found();
+    };
+    let offset = q.offset.unwrap_or(0);
+    let lines = match state.store.run_lines(id, offset, LINES_PER_PAGE).await {
+        Ok(l) => l,
+        Err(e) => return internal(&v, e),
+    };
+    let c = run.counts;
+    let shown = lines.len() as u64;
+    let title = format!("{} #{}", lang.t("Exécution", "Run"), run.id);
+    let refresh = !run.status.is_finished();
+    page(Some(&v), lang, &title, html! {
+        @if refresh { meta http-equiv="refresh" content="2"; }
+        p { a href={ "/integrations/" (installation.app) } { "← " (installation.app) } }
+        p id="run-status" data-status=(run.status.as_str()) class=(match run.status { RunStatus::Succeeded => "ok", RunStatus::Failed | RunStatus::Interrupted => "error", _ => "notice" }) {
+            strong { (status_label(run.status, lang)) }
+            @if run.dry_run { " · " (lang.t("simulation : rien n'a été écrit", "dry run: nothing was written")) }
+            " · " @if run.full { (lang.t("réconciliation complète", "full reconciliation")) } @else { (lang.t("incrémentale", "incremental")) }
+            " · " (trigger_label(run.trigger, lang))
+            @if let Some(e) = &run.error { br; span id="run-error" { (e) } }
+            @if refresh { br; (lang.t("Cette page se met à jour toute seule.", "This page refreshes by itself.")) }
+        }
+        table id="counts" {
+            tbody {
+                tr { th { (lang.t("Créés", "Created")) } td.n { (c.created) } th { (lang.t("Rattachés", "Linked")) } td.n { (c.linked) } }
+                tr { th { (lang.t("Mis à jour", "Updated")) } td.n { (c.updated) } th { (lang.t("Écrasés chez l'éditeur", "Overwritten at the partner")) } td.n { (c.overwritten) } }
+                tr { th { (lang.t("Supprimés", "Deleted")) } td.n { (c.deleted) } th { (lang.t("Inchangés", "Unchanged")) } td.n { (c.unchanged) } }
+                tr { th { (lang.t("Écartés", "Skipped")) } td.n { (c.skipped) } th { (lang.t("Refusés", "Failed")) } td.n { (c.failed) } }
+                tr { th { (lang.t("Requêtes à l'éditeur", "Requests to the partner")) } td.n { (run.partner_requests) } th {} td {} }
+            }
+        }
+        @if lines.is_empty() && offset == 0 { p.muted { (lang.t("Aucun enregistrement modifié.", "No record changed.")) } }
+        @else {
+            table id="lines" {
+                thead { tr { th { (lang.t("Enregistrement", "Record")) } th { (lang.t("Résultat", "Outcome")) } th { (lang.t("Champs : avant → après", "Fields: before → after")) } } }
+                tbody {
+                    @for l in &lines {
+                        tr data-outcome=(l.outcome.code()) {
+                            td { code { (l.key) } }
+                            td { (l.outcome.code()) @if let Some(r) = l.outcome.reason() { br; span.muted { (r) } } }
+                            td { @for f in &l.fields { div { strong { (f.field) } " : " (f.before) " → " (f.after) } } }
+                        }
+                    }
+                }
+            }
+            p {
+                @if offset > 0 { a href={ "/runs/" (id) "?offset=" (offset.saturating_sub(u64::from(LINES_PER_PAGE))) } { (lang.t("← précédentes", "← previous")) } " " }
+                @if shown == u64::from(LINES_PER_PAGE) { a id="next-lines" href={ "/runs/" (id) "?offset=" (offset + shown) } { (lang.t("suivantes →", "next →")) } }
+            }
+        }
+    }).into_response()
+}

@@ -1,0 +1,337 @@
+//! Integrations end to end: `relais demo` starts the partner simulators,
+//! installs HappyPal and PlanningPME and syncs them; the app page shows
+//! health, runs and "Sync now"; `relais sync …` configures, runs and reports.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn relais(dir: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_relais"));
+    cmd.current_dir(dir)
+        .env("RELAIS_LOG", "warn")
+        .env_remove("RELAIS_DATABASE_URL")
+        .env_remove("RELAIS_CONFIG")
+        .env_remove("RELAIS_SECRET_KEY")
+        .env_remove("RELAIS_INTEGRATIONS");
+    cmd
+}
+
+fn run(dir: &Path, args: &[&str]) -> (bool, String, String) {
+    let out = relais(dir).args(args).output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+struct Demo {
+    child: Child,
+    url: String,
+    password: String,
+    happypal: String,
+}
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn demo(dir: &Path) -> Demo {
+    let mut child = relais(dir)
+        .args(["demo", "--employees", "80", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = BufReader::new(child.stdout.take().unwrap());
+    let (mut password, mut happypal) = (String::new(), String::new());
+    let mut url = String::new();
+    for line in out.lines() {
+        let line = line.unwrap();
+        if let Some(rest) = line.split("with the password ").nth(1) {
+            password = rest.split_whitespace().next().unwrap().to_owned();
+        }
+        if let Some(rest) = line.split("HappyPal at ").nth(1) {
+            happypal = rest.split_whitespace().next().unwrap().to_owned();
+        }
+        if line.starts_with("relais is serving") {
+            url = line[line.find("http://").unwrap()..]
+                .trim_end_matches('/')
+                .to_owned();
+            break;
+        }
+    }
+    assert!(!url.is_empty() && !password.is_empty() && !happypal.is_empty());
+    Demo {
+        child,
+        url,
+        password,
+        happypal,
+    }
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+fn cookie(resp: &reqwest::Response, name: &str) -> Option<String> {
+    resp.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| {
+            let (pair, _) = v.split_once(';')?;
+            let (k, val) = pair.split_once('=')?;
+            (k == name).then(|| val.to_owned())
+        })
+}
+
+fn hidden(html: &str, name: &str) -> String {
+    let at = html
+        .find(&format!("name=\"{name}\" value=\""))
+        .unwrap_or_else(|| panic!("no {name} in the page"));
+    let rest = &html[at + name.len() + 15..];
+    rest[..rest.find('"').unwrap()].to_owned()
+}
+
+async fn sign_in(c: &reqwest::Client, url: &str, password: &str) -> String {
+    let page = c.get(format!("{url}/login")).send().await.unwrap();
+    let login = cookie(&page, "relais_login").unwrap();
+    let token = hidden(&page.text().await.unwrap(), "csrf");
+    let resp = c
+        .post(format!("{url}/login"))
+        .header("cookie", format!("relais_login={login}"))
+        .form(&[
+            ("csrf", token.as_str()),
+            ("next", "/integrations"),
+            ("email", "admin@relais.demo"),
+            ("password", password),
+        ])
+        .send()
+        .await
+        .unwrap();
+    format!(
+        "relais_session={}",
+        cookie(&resp, "relais_session").unwrap()
+    )
+}
+
+/// Waits until `check` holds, for at most 60 s.
+async fn eventually<F: FnMut() -> bool>(what: &str, mut check: F) {
+    let start = Instant::now();
+    while !check() {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "timed out: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_syncs_both_partners_and_the_pages_show_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = demo(dir.path());
+    // Both first syncs run at once on their own.
+    eventually("both integrations healthy", || {
+        let (_, list, _) = run(dir.path(), &["sync", "list"]);
+        list.matches(" healthy ").count() == 2
+    })
+    .await;
+    let (_, list, _) = run(dir.path(), &["sync", "list"]);
+    assert!(
+        list.contains("HappyPal") && list.contains("PlanningPME"),
+        "{list}"
+    );
+    let profiles: Vec<serde_json::Value> = reqwest::get(format!("{}/_sim/profiles", d.happypal))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let (_, runs, _) = run(dir.path(), &["sync", "runs", "1"]);
+    let first_run: i64 = runs.split_whitespace().next().unwrap().parse().unwrap();
+    let (ok, report, _) = run(dir.path(), &["sync", "report", &first_run.to_string()]);
+    assert!(ok);
+    assert!(
+        report.starts_with(&format!("run {first_run} of installation 1: succeeded")),
+        "{report}"
+    );
+    let created = report
+        .split("created ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .unwrap();
+    assert_eq!(
+        created.parse::<usize>().unwrap(),
+        profiles.len(),
+        "the report counts what HappyPal holds"
+    );
+    assert_eq!(
+        report
+            .lines()
+            .filter(|l| l.starts_with("  created "))
+            .count(),
+        profiles.len()
+    );
+    let (ok, json, _) = run(
+        dir.path(),
+        &["sync", "report", &first_run.to_string(), "--json"],
+    );
+    assert!(ok);
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(json["lines"].as_array().unwrap().len(), profiles.len());
+
+    // The app page: health, chart, runs; "Sync now" asks for a run the server starts.
+    let c = client();
+    let session = sign_in(&c, &d.url, &d.password).await;
+    let get = |path: String| {
+        let c = c.clone();
+        let session = session.clone();
+        async move {
+            let r = c.get(path).header("cookie", session).send().await.unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+    let (status, html) = get(format!("{}/integrations/happypal", d.url)).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("data-health=\"healthy\""), "{html}");
+    assert!(html.contains("id=\"runs-chart\""));
+    assert!(!html.contains("demo-happypal-token"), "secrets never shown");
+    let csrf = hidden(&html, "csrf");
+    let asked = c
+        .post(format!("{}/installed/1/sync", d.url))
+        .header("cookie", &session)
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(asked.status(), 303);
+    let run_path = asked.headers()["location"].to_str().unwrap().to_owned();
+    assert!(run_path.starts_with("/runs/"));
+    let start = Instant::now();
+    loop {
+        let (_, html) = get(format!("{}{run_path}", d.url)).await;
+        if html.contains("data-status=\"succeeded\"") {
+            assert!(html.contains("id=\"counts\""));
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the asked run never finished: {html}"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    // Without the form's token, nothing is asked.
+    let forged = c
+        .post(format!("{}/installed/1/sync", d.url))
+        .header("cookie", &session)
+        .form(&[("csrf", "forged")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 403);
+
+    // Settings: a schedule faster than HappyPal allows is refused, and nothing is saved.
+    let refused = c
+        .post(format!("{}/installed/1/settings", d.url))
+        .header("cookie", &session)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("partner_url", "http://127.0.0.1:1"),
+            ("schedule", "*/5 * * * *"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 422);
+    let text = refused.text().await.unwrap();
+    assert!(
+        text.contains("HappyPal allows a run every 4 h at most"),
+        "{text}"
+    );
+    let (_, html) = get(format!("{}/integrations/happypal", d.url)).await;
+    assert!(
+        html.contains(&format!("value=\"{}\"", d.happypal)),
+        "partner URL unchanged"
+    );
+    let saved = c
+        .post(format!("{}/installed/1/settings", d.url))
+        .header("cookie", &session)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("schedule", "0 */6 * * *"),
+            ("secret_token", ""),
+            ("option_requests_per_hour", "500"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(saved.status(), 303);
+    let (_, html) = get(format!("{}/integrations/happypal", d.url)).await;
+    assert!(html.contains("value=\"0 */6 * * *\""));
+    assert!(html.contains("value=\"500\""));
+
+    // The command line: a dry run writes nothing; wrong credentials fail with the reason.
+    let before = profiles.len();
+    let (ok, out, err) = run(dir.path(), &["sync", "run", "2", "--dry-run"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("(dry run: nothing written)"), "{out}");
+    let (ok, _, err) = run(
+        dir.path(),
+        &["sync", "configure", "1", "--secret", "token=wrong"],
+    );
+    assert!(ok, "{err}");
+    let (ok, out, err) = run(dir.path(), &["sync", "run", "1", "--full"]);
+    assert!(!ok);
+    assert!(out.contains("failed"), "{out}");
+    assert!(
+        err.contains("HappyPal refused the credentials (401)"),
+        "{err}"
+    );
+    let (_, list, _) = run(dir.path(), &["sync", "list"]);
+    assert!(
+        list.contains("failing") && list.contains("refused the credentials"),
+        "{list}"
+    );
+    let after: Vec<serde_json::Value> = reqwest::get(format!("{}/_sim/profiles", d.happypal))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(after.len(), before);
+
+    // Bad settings on the command line are refused with the reason.
+    for (args, expected) in [
+        (
+            vec!["sync", "configure", "1", "--option", "months=3"],
+            "HappyPal has no option 'months'",
+        ),
+        (
+            vec!["sync", "configure", "2", "--option", "months=99"],
+            "months must be a whole number from 1 to 24",
+        ),
+        (
+            vec!["sync", "configure", "1", "--secret", "nonsense"],
+            "is not NAME=VALUE",
+        ),
+        (
+            vec!["sync", "configure", "1", "--partner-url", "ftp://x"],
+            "is not an http:// or https:// URL",
+        ),
+        (vec!["sync", "configure", "9", "--resume"], "integration"),
+        (vec!["sync", "report", "999"], "sync run"),
+    ] {
+        let (ok, _, err) = run(dir.path(), &args);
+        assert!(!ok, "{args:?}");
+        assert!(err.contains(expected), "{args:?}: {err}");
+    }
+}
