@@ -506,6 +506,8 @@ pub async fn app(
     page(Some(&v), lang, &a.name, html! {
         p.muted { (lang.t("Développée par ", "Developed by ")) strong { (a.publisher) } " · " (a.integration_type) " · "
             @for (i, p) in a.products.iter().enumerate() { @if i > 0 { ", " } (p.label(lang.code())) } }
+        // An installed app's sync comes first: it is what its administrators come for.
+        @if let Some(sync) = sync { section id="integration" { (sync) } }
         p { (lang.t(&a.description.long_fr, &a.description.long_en)) }
         p { strong { (lang.t("Mise en place : ", "Set-up: ")) }
             (match a.setup {
@@ -553,7 +555,6 @@ pub async fn app(
                 @if !admins.is_empty() { " (" (admins.join(", ")) ")" } "."
             }
         }
-        @if let Some(sync) = sync { (sync) }
     }).into_response()
 }
 

@@ -365,6 +365,63 @@ async fn install_happypal_in_a_browser() {
     assert!(b.find_all("#install-form").await.is_empty());
     b.find("#installed").await;
 
+    // The integration: HappyPal's URL and token entered in the form, then "Sync now".
+    let hp = relais_sandbox::happypal::start("127.0.0.1:0".parse().unwrap(), "browser-token")
+        .await
+        .unwrap();
+    b.find("#health[data-health=pending]").await;
+    b.find("#missing-settings").await;
+    b.type_in("#partner_url", &hp.url()).await;
+    b.type_in("#secret-token", "browser-token").await;
+    b.click("#save-settings").await;
+    b.wait_url("/integrations/happypal").await;
+    assert!(b.find_all("#missing-settings").await.is_empty());
+    b.click("#sync-now").await;
+    b.wait_url("/runs/").await;
+    let run_url = b.url().await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while b
+        .find_all("#run-status[data-status=succeeded]")
+        .await
+        .is_empty()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the run did not succeed: {}",
+            b.text("#run-status").await
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        b.go(&run_url).await;
+    }
+    b.find("#lines tr[data-outcome=created]").await;
+    b.screenshot("run-report").await;
+    let profiles: Vec<Value> = http
+        .get(format!("{}/_sim/profiles", hp.url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let seen: Value = http
+        .get(format!("{url}/api/v3/users?fields=id&paging=0,1000"))
+        .header("Authorization", format!("lucca application={key}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        profiles.len(),
+        seen["data"]["items"].as_array().unwrap().len(),
+        "HappyPal holds every employee the key sees"
+    );
+    b.go(&format!("{base}/integrations/happypal")).await;
+    b.find("#health[data-health=healthy]").await;
+    b.find("#runs-chart rect").await;
+    b.screenshot("integration").await;
+
     // Installed apps: uninstall revokes the key.
     b.go(&format!("{base}/installed")).await;
     b.find("tr[data-app=happypal]").await;
