@@ -411,6 +411,8 @@ pub struct IntegrationState {
 pub struct RunFinish<'a> {
     /// Its final status.
     pub status: RunStatus,
+    /// Whether it ended up a full reconciliation.
+    pub full: bool,
     /// Records per outcome.
     pub counts: RunCounts,
     /// Requests sent to the partner.

@@ -1463,7 +1463,7 @@ macro_rules! sql_store {
                         .push_bind(serde_json::to_string(&l.1.fields).expect("field changes serialise"));
                 });
                 let sql = format!(
-                    "UPDATE sync_runs SET status = $2, counts = $3, partner_requests = $4, error = $5, finished_at = $6 \
+                    "UPDATE sync_runs SET status = $2, counts = $3, partner_requests = $4, error = $5, finished_at = $6, full_run = $7 \
                      WHERE id = $1 RETURNING {}",
                     rows::RUN_COLUMNS
                 );
@@ -1474,6 +1474,7 @@ macro_rules! sql_store {
                     .bind(i64::try_from(finish.partner_requests).unwrap_or(i64::MAX))
                     .bind(finish.error)
                     .bind(now())
+                    .bind(finish.full)
                     .fetch_optional(&mut *tx)
                     .await?;
                 let row = row.ok_or(StoreError::NotFound { entity: "sync run", key: run.to_string() })?;

@@ -1282,6 +1282,7 @@ async fn integrations_and_their_runs_are_kept(db: TestDb) {
             next.id,
             &RunFinish {
                 status: RunStatus::Warnings,
+                full: true,
                 counts,
                 partner_requests: 1500,
                 error: None,

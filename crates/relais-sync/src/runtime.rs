@@ -315,14 +315,16 @@ impl Runtime {
         let job = lease_job(integration.installation_id);
         let now = relais_core::now();
         let due_full = integration.next_full_at.is_some_and(|t| t <= now);
+        let stream = match integration.connector {
+            Connector::HappyPal => crate::connectors::happypal::STREAM,
+            Connector::PlanningPme => crate::connectors::planningpme::STREAM,
+        };
         let first = self
             .store
-            .checkpoint(&integration.job(), "users")
+            .checkpoint(&integration.job(), stream)
             .await?
             .is_none();
-        let full = run.full
-            || integration.connector == Connector::PlanningPme
-            || (!run.dry_run && (due_full || first));
+        let full = run.full || (!run.dry_run && (due_full || first));
         let run = self.store.start_run(run.id, owner, full).await?;
         tracing::info!(
             run = run.id,
@@ -381,7 +383,7 @@ impl Runtime {
                 let soon = now + Span::hours(1);
                 next_run_at = Some(next_run_at.map_or(soon, |n| n.min(soon)));
             }
-            let next_full_at = if full {
+            let next_full_at = if report.full {
                 integration
                     .full_schedule
                     .next_after(now, integration.time_zone)
@@ -531,6 +533,7 @@ pub fn lease_job(installation: i64) -> String {
 fn finish<'a>(status: RunStatus, report: &'a Report, error: Option<&'a str>) -> RunFinish<'a> {
     RunFinish {
         status,
+        full: report.full,
         counts: report.counts,
         partner_requests: report.partner_requests,
         error,

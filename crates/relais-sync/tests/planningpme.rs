@@ -211,6 +211,97 @@ async fn planningpme_gets_the_department_its_people_and_their_coming_absences() 
     assert!(!held.unavailabilities.contains_key(&cancelled.to_string()));
     assert_eq!(held.unavailabilities.len(), expected.len() - 1);
 
+    // Incremental runs read only what changed since the checkpoint.
+    let quiet = incremental(&connector, &store, today).await;
+    assert!(!quiet.full && quiet.lines.is_empty(), "{:?}", quiet.lines);
+    assert_eq!(quiet.partner_requests, 1, "only the token");
+    let live: Vec<i64> = held
+        .unavailabilities
+        .keys()
+        .map(|k| k.parse().unwrap())
+        .collect();
+    let period = store
+        .get_leave_period(base.id, relais_core::ids::LeavePeriodId(live[0]))
+        .await
+        .unwrap();
+    let next = if period.status == LeaveStatus::Pending {
+        LeaveStatus::Denied
+    } else {
+        LeaveStatus::Cancelled
+    };
+    store
+        .set_leave_status(base.id, period.id, next)
+        .await
+        .unwrap();
+    let inc = incremental(&connector, &store, today).await;
+    assert!(!inc.full);
+    assert_eq!(inc.count(&Outcome::Deleted), 1, "{:?}", inc.lines);
+    assert_eq!(inc.lines[0].key, format!("abs:{}", live[0]));
+    assert_eq!(inc.partner_requests, 2);
+
+    // An employee moved inside the synced departments: one resource updated.
+    let author = relais_core::audit::Author {
+        name: "test".into(),
+        source: "api".into(),
+    };
+    let sent: Vec<i64> = held.resources.keys().map(|k| k.parse().unwrap()).collect();
+    let other_inside = *subtree.iter().find(|d| **d != prod.id.0).unwrap();
+    let mover = store
+        .get_employee(base.id, relais_core::ids::EmployeeId(sent[0]))
+        .await
+        .unwrap();
+    let mut data = mover.data.clone();
+    data.department_id = Some(relais_core::ids::DepartmentId(
+        if mover.data.department_id.map(|d| d.0) == Some(other_inside) {
+            prod.id.0
+        } else {
+            other_inside
+        },
+    ));
+    store
+        .update_employee(base.id, mover.id, &data, &author)
+        .await
+        .unwrap();
+    let inc = incremental(&connector, &store, today).await;
+    assert!(!inc.full);
+    assert_eq!(inc.count(&Outcome::Updated), 1, "{:?}", inc.lines);
+    assert_eq!(inc.lines[0].key, format!("res:{}", mover.id.0));
+
+    // An employee leaving the synced departments needs a full run: it happens at once.
+    let outside = departments
+        .iter()
+        .find(|d| !subtree.contains(&d.id.0))
+        .unwrap();
+    let leaver = store
+        .get_employee(base.id, relais_core::ids::EmployeeId(sent[1]))
+        .await
+        .unwrap();
+    let mut data = leaver.data.clone();
+    data.department_id = Some(outside.id);
+    store
+        .update_employee(base.id, leaver.id, &data, &author)
+        .await
+        .unwrap();
+    let inc = incremental(&connector, &store, today).await;
+    assert!(inc.full, "fell back to a full reconciliation");
+    assert!(inc
+        .lines
+        .iter()
+        .any(|l| l.key == format!("res:{}", leaver.id.0) && l.outcome == Outcome::Deleted));
+    let held: planningpme::Holdings = reqwest::get(format!("{}/_sim/state", sim.url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(!held.resources.contains_key(&leaver.id.0.to_string()));
+    assert!(
+        held.unavailabilities
+            .values()
+            .all(|u| u.resource != leaver.id.0.to_string()),
+        "its absences left too"
+    );
+
     // Refused credentials stop the run.
     let wrong = PlanningPme {
         assertion: "wrong".into(),
@@ -220,6 +311,17 @@ async fn planningpme_gets_the_department_its_people_and_their_coming_absences() 
         wrong.run(&store, today, false).await.unwrap_err(),
         relais_sync::SyncError::PartnerCredentials { status: 401 }
     ));
+}
+
+async fn incremental(
+    c: &PlanningPme,
+    store: &relais_store::SharedStore,
+    today: chrono::NaiveDate,
+) -> relais_sync::Report {
+    let mut report = relais_sync::Report::default();
+    c.run_into(store, today, false, &mut report).await.unwrap();
+    assert!(!report.has_failures(), "{:?}", report.lines);
+    report
 }
 
 #[tokio::test]

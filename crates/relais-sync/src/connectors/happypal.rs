@@ -24,6 +24,9 @@ use std::time::Duration;
 pub const SOURCE_FIELDS: &str =
     "id,firstName,lastName,mail,birthDate,dtContractStart,dtContractEnd,modifiedAt";
 
+/// The checkpoint stream: the newest employee modification sent.
+pub const STREAM: &str = "users";
+
 /// Records read per page.
 const PAGE: u32 = 500;
 
@@ -144,7 +147,7 @@ impl HappyPal {
             None
         } else {
             store
-                .checkpoint(&self.job, "users")
+                .checkpoint(&self.job, STREAM)
                 .await?
                 .and_then(|c| DateTime::parse_from_rfc3339(&c).ok())
                 .map(|t| t.with_timezone(&Utc))
@@ -252,7 +255,7 @@ impl HappyPal {
         if !options.dry_run && report.is_complete() {
             if let Some(t) = newest {
                 store
-                    .set_checkpoint(&self.job, "users", &t.to_rfc3339())
+                    .set_checkpoint(&self.job, STREAM, &t.to_rfc3339())
                     .await?;
                 report.checkpoint_moved = true;
             }

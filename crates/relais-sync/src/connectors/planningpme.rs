@@ -79,6 +79,74 @@ fn ids(items: &[Value], field: &str) -> Vec<i64> {
     items.iter().filter_map(|i| i[field].as_i64()).collect()
 }
 
+/// The checkpoint stream: the newest modification of an employee or absence sent.
+pub const STREAM: &str = "changes";
+
+/// Records of each kind, in the order they are written.
+type Snapshot = Vec<(Kind, Vec<SourceRecord>)>;
+
+/// The fields read of employees.
+const USER_FIELDS: &str = "id,departmentId,modifiedAt";
+/// The fields read of absences.
+const LEAVE_FIELDS: &str =
+    "id,ownerId,leaveAccount,startDate,startDateHalf,endDate,endDateHalf,status,modifiedAt";
+
+fn list(ids: &HashSet<i64>) -> String {
+    let mut sorted: Vec<&i64> = ids.iter().collect();
+    sorted.sort();
+    sorted
+        .iter()
+        .map(|i| i.to_string())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// The newest `modifiedAt` of `items` (RFC 3339 texts in UTC compare as times).
+fn newest(items: &[Value]) -> Option<String> {
+    items
+        .iter()
+        .filter_map(|i| i["modifiedAt"].as_str())
+        .max()
+        .map(str::to_owned)
+}
+
+/// An employee as a PlanningPME resource.
+fn resource(u: &Value) -> Option<SourceRecord> {
+    let id = u["id"].as_i64()?;
+    Some(SourceRecord {
+        key: format!("{}{id}", RESOURCE.prefix),
+        fields: BTreeMap::from([
+            ("label".to_owned(), json!(format!("Collaborateur {id}"))),
+            (
+                "departmentKey".to_owned(),
+                json!(u["departmentId"].as_i64().map(|d| d.to_string())),
+            ),
+        ]),
+    })
+}
+
+/// An absence as a PlanningPME unavailability.
+fn absence(a: &Value) -> Option<SourceRecord> {
+    Some(SourceRecord {
+        key: format!("{}{}", ABSENCE.prefix, a["id"].as_i64()?),
+        fields: BTreeMap::from([
+            (
+                "resource".to_owned(),
+                json!(a["ownerId"].as_i64()?.to_string()),
+            ),
+            (
+                "start".to_owned(),
+                json!(time_of(&a["startDate"], &a["startDateHalf"], true)?),
+            ),
+            (
+                "end".to_owned(),
+                json!(time_of(&a["endDate"], &a["endDateHalf"], false)?),
+            ),
+            ("label".to_owned(), a["leaveAccount"]["name"].clone()),
+        ]),
+    })
+}
+
 impl PlanningPme {
     fn url(&self, path: &str) -> String {
         format!("{}/{path}", self.partner_url.trim_end_matches('/'))
@@ -129,11 +197,8 @@ impl PlanningPme {
         .map(|_| ())
     }
 
-    /// Reads the source: departments in scope, their employees, the absences of the window.
-    async fn snapshot(
-        &self,
-        today: NaiveDate,
-    ) -> Result<Vec<(Kind, Vec<SourceRecord>)>, SyncError> {
+    /// Reads the departments: those in scope, and their records, parents first.
+    async fn departments(&self) -> Result<(HashSet<i64>, Vec<SourceRecord>), SyncError> {
         let departments = self
             .source
             .all("/api/v3/departments", "fields=id,name,parentId")
@@ -186,80 +251,146 @@ impl PlanningPme {
                 break;
             }
         }
-        let dept_list = scope
-            .iter()
-            .map(i64::to_string)
-            .collect::<Vec<_>>()
-            .join(",");
+        Ok((scope, dept_records))
+    }
+
+    /// Reads the source: departments in scope, their employees, the absences
+    /// of the window; with the newest modification seen.
+    async fn snapshot(&self, today: NaiveDate) -> Result<(Snapshot, Option<String>), SyncError> {
+        let (scope, dept_records) = self.departments().await?;
+        let dept_list = list(&scope);
         let users = if scope.is_empty() {
             Vec::new()
         } else {
             self.source
                 .all(
                     "/api/v3/users",
-                    &format!("fields=id,departmentId&departmentId={dept_list}&orderBy=id,asc"),
+                    &format!("fields={USER_FIELDS}&departmentId={dept_list}&orderBy=id,asc"),
                 )
                 .await?
         };
-        let resources: Vec<SourceRecord> = users
-            .iter()
-            .filter_map(|u| {
-                let id = u["id"].as_i64()?;
-                Some(SourceRecord {
-                    key: format!("{}{id}", RESOURCE.prefix),
-                    fields: BTreeMap::from([
-                        ("label".to_owned(), json!(format!("Collaborateur {id}"))),
-                        (
-                            "departmentKey".to_owned(),
-                            json!(u["departmentId"].as_i64().map(|d| d.to_string())),
-                        ),
-                    ]),
-                })
-            })
-            .collect();
+        let resources: Vec<SourceRecord> = users.iter().filter_map(resource).collect();
         let people: HashSet<i64> = ids(&users, "id").into_iter().collect();
-        let until = today
-            .checked_add_months(Months::new(self.months))
-            .unwrap_or(today);
         let absences = if scope.is_empty() {
             Vec::new()
         } else {
             self.source
                 .all(
                     "/api/v3/leaveRequests",
-                    &format!("fields=id,ownerId,leaveAccount,startDate,startDateHalf,endDate,endDateHalf,isActive&owner.departmentId={dept_list}&endDate=since,{today}&startDate=until,{until}&status=0,2"),
+                    &format!("fields={LEAVE_FIELDS}&owner.departmentId={dept_list}&endDate=since,{today}&startDate=until,{}&status=0,2", self.until(today)),
                 )
                 .await?
         };
         let absence_records: Vec<SourceRecord> = absences
             .iter()
             .filter(|a| a["ownerId"].as_i64().is_some_and(|o| people.contains(&o)))
-            .filter_map(|a| {
-                Some(SourceRecord {
-                    key: format!("{}{}", ABSENCE.prefix, a["id"].as_i64()?),
-                    fields: BTreeMap::from([
-                        (
-                            "resource".to_owned(),
-                            json!(a["ownerId"].as_i64()?.to_string()),
-                        ),
-                        (
-                            "start".to_owned(),
-                            json!(time_of(&a["startDate"], &a["startDateHalf"], true)?),
-                        ),
-                        (
-                            "end".to_owned(),
-                            json!(time_of(&a["endDate"], &a["endDateHalf"], false)?),
-                        ),
-                        ("label".to_owned(), a["leaveAccount"]["name"].clone()),
-                    ]),
-                })
-            })
+            .filter_map(absence)
             .collect();
-        Ok(vec![
-            (DEPARTMENT, dept_records),
-            (RESOURCE, resources),
-            (ABSENCE, absence_records),
-        ])
+        let newest = newest(&users).max(newest(&absences));
+        Ok((
+            vec![
+                (DEPARTMENT, dept_records),
+                (RESOURCE, resources),
+                (ABSENCE, absence_records),
+            ],
+            newest,
+        ))
+    }
+
+    fn until(&self, today: NaiveDate) -> NaiveDate {
+        today
+            .checked_add_months(Months::new(self.months))
+            .unwrap_or(today)
+    }
+
+    /// Reads what changed since `since`: the departments (always whole, they
+    /// are few), employees and absences modified since. Returns the records
+    /// to send, the keys to delete (absences cancelled, denied or out of the
+    /// window), and the newest modification seen; `None` when an employee
+    /// left the synced departments, which only a full run reconciles.
+    async fn changes(
+        &self,
+        store: &SharedStore,
+        today: NaiveDate,
+        since: &str,
+    ) -> Result<Option<(Snapshot, Vec<String>, Option<String>)>, SyncError> {
+        let (scope, dept_records) = self.departments().await?;
+        if scope.is_empty() {
+            return Ok(None);
+        }
+        let users = self
+            .source
+            .all(
+                "/api/v3/users",
+                &format!("fields={USER_FIELDS}&modifiedAt=since,{since}&orderBy=id,asc"),
+            )
+            .await?;
+        let mut resources = Vec::new();
+        let mut left = Vec::new();
+        for u in &users {
+            crate::source::require_fields(u, USER_FIELDS)?;
+            let in_scope = u["departmentId"]
+                .as_i64()
+                .is_some_and(|d| scope.contains(&d));
+            match resource(u) {
+                Some(r) if in_scope => resources.push(r),
+                Some(r) => left.push(r.key),
+                None => {}
+            }
+        }
+        if !store.acknowledged(&self.job, &left).await?.is_empty() {
+            return Ok(None);
+        }
+        let absences = self
+            .source
+            .all(
+                "/api/v3/leaveRequests",
+                &format!(
+                    "fields={LEAVE_FIELDS}&owner.departmentId={}&modifiedAt=since,{since}",
+                    list(&scope)
+                ),
+            )
+            .await?;
+        let until = self.until(today).to_string();
+        let today = today.to_string();
+        let owners: Vec<String> = absences
+            .iter()
+            .filter_map(|a| a["ownerId"].as_i64())
+            .map(|o| format!("{}{o}", RESOURCE.prefix))
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        let mut known: HashSet<String> = store
+            .acknowledged(&self.job, &owners)
+            .await?
+            .into_iter()
+            .map(|a| a.key)
+            .collect();
+        known.extend(resources.iter().map(|r| r.key.clone()));
+        let mut kept = Vec::new();
+        let mut dropped = Vec::new();
+        for a in &absences {
+            let live = matches!(a["status"].as_i64(), Some(0 | 2))
+                && a["endDate"].as_str().is_some_and(|d| d >= today.as_str())
+                && a["startDate"].as_str().is_some_and(|d| d <= until.as_str())
+                && a["ownerId"]
+                    .as_i64()
+                    .is_some_and(|o| known.contains(&format!("{}{o}", RESOURCE.prefix)));
+            match (live, absence(a)) {
+                (true, Some(r)) => kept.push(r),
+                (_, r) => dropped.extend(r.map(|r| r.key)),
+            }
+        }
+        let newest = newest(&users).max(newest(&absences));
+        Ok(Some((
+            vec![
+                (DEPARTMENT, dept_records),
+                (RESOURCE, resources),
+                (ABSENCE, kept),
+            ],
+            dropped,
+            newest,
+        )))
     }
 
     /// Runs the integration once: sends the window, reconciles, reports.
@@ -288,7 +419,24 @@ impl PlanningPme {
         report: &mut Report,
     ) -> Result<(), SyncError> {
         let http = http::client(Duration::from_secs(15));
-        let snapshot = self.snapshot(today).await?;
+        let since = if report.full {
+            None
+        } else {
+            store.checkpoint(&self.job, STREAM).await?
+        };
+        let changes = match &since {
+            Some(since) => self.changes(store, today, since).await?,
+            None => None,
+        };
+        let (snapshot, dropped, newest) = match changes {
+            Some((snapshot, dropped, newest)) => (snapshot, Some(dropped), newest),
+            None => {
+                // First run, full run, or someone left the synced departments.
+                report.full = true;
+                let (snapshot, newest) = self.snapshot(today).await?;
+                (snapshot, None, newest)
+            }
+        };
         let token = if dry_run {
             String::new()
         } else {
@@ -375,14 +523,20 @@ impl PlanningPme {
         }
         // Deletions: children first (absences, then resources, then departments).
         let mut gone: Vec<Acknowledged> = Vec::new();
-        let mut after: Option<String> = None;
-        loop {
-            let page = store
-                .acknowledged_page(&self.job, after.as_deref(), 1000)
-                .await?;
-            let Some(last) = page.last() else { break };
-            after = Some(last.key.clone());
-            gone.extend(page.into_iter().filter(|a| !seen.contains(&a.key)));
+        if let Some(dropped) = &dropped {
+            // Incremental: only what the changes took out.
+            gone = store.acknowledged(&self.job, dropped).await?;
+        } else {
+            // Full: whatever the partner holds that the source no longer has.
+            let mut after: Option<String> = None;
+            loop {
+                let page = store
+                    .acknowledged_page(&self.job, after.as_deref(), 1000)
+                    .await?;
+                let Some(last) = page.last() else { break };
+                after = Some(last.key.clone());
+                gone.extend(page.into_iter().filter(|a| !seen.contains(&a.key)));
+            }
         }
         for kind in [ABSENCE, RESOURCE, DEPARTMENT] {
             let mut forgotten = Vec::new();
@@ -424,6 +578,12 @@ impl PlanningPme {
                 }
             }
             store.forget(&self.job, &forgotten).await?;
+        }
+        if !dry_run && report.is_complete() {
+            if let Some(t) = newest.or(since) {
+                store.set_checkpoint(&self.job, STREAM, &t).await?;
+                report.checkpoint_moved = true;
+            }
         }
         Ok(())
     }
