@@ -164,6 +164,11 @@ impl Setup {
 #[tokio::test]
 async fn happypal_syncs_links_updates_overwrites_and_deletes() {
     let s = setup().await;
+    let shown = format!("{:?}", s.connector);
+    assert!(
+        shown.contains("partner_url") && !shown.contains("hp-token"),
+        "{shown}"
+    );
     let visible = s.visible().await;
     // A profile created in HappyPal before the integration, with another letter case.
     let (first_id, first_mail) = visible.iter().next().unwrap().clone();

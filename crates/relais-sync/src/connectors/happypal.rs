@@ -40,7 +40,7 @@ pub struct RunOptions {
 }
 
 /// A HappyPal integration: its source, HappyPal's URL and token, its ledger job.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct HappyPal {
     /// Where employees come from.
     pub source: LuccaSource,
@@ -81,6 +81,17 @@ fn record(user: &Value) -> Result<(SourceRecord, Option<DateTime<Utc>>), SyncErr
         },
         modified,
     ))
+}
+
+impl std::fmt::Debug for HappyPal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Credentials are secrets: never printed.
+        f.debug_struct("HappyPal")
+            .field("source", &self.source)
+            .field("partner_url", &self.partner_url)
+            .field("job", &self.job)
+            .finish_non_exhaustive()
+    }
 }
 
 impl HappyPal {

@@ -22,7 +22,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
 
 /// What a PlanningPME integration is set up with.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct PlanningPme {
     /// Where the data comes from.
     pub source: LuccaSource,
@@ -145,6 +145,19 @@ fn absence(a: &Value) -> Option<SourceRecord> {
             ("label".to_owned(), a["leaveAccount"]["name"].clone()),
         ]),
     })
+}
+
+impl std::fmt::Debug for PlanningPme {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Credentials are secrets: never printed.
+        f.debug_struct("PlanningPme")
+            .field("source", &self.source)
+            .field("partner_url", &self.partner_url)
+            .field("base_department", &self.base_department)
+            .field("months", &self.months)
+            .field("job", &self.job)
+            .finish_non_exhaustive()
+    }
 }
 
 impl PlanningPme {
