@@ -894,7 +894,11 @@ impl Generator<'_> {
             );
         }
         let created = at(days_before(contract.start.min(today), rng.u64(5..40)), 9);
-        let modified = at(days_before(today, rng.u64(1..200)), 10).max(created);
+        // Spread over the working day, as real edits are: a checkpoint on the
+        // newest modification then re-reads only the few sharing its instant.
+        let modified = (at(days_before(today, rng.u64(1..200)), 10)
+            + chrono::Duration::seconds(rng.i64(0..28_800)))
+        .max(created);
         let data = EmployeeData {
             employee_number: EmployeeNumber::parse(&format!("M{:06}", index + 1))?,
             first_name: name("firstName", first)?,
@@ -1010,11 +1014,18 @@ impl Generator<'_> {
             } else {
                 LeaveStatus::Approved
             };
-            let created = at(days_before(start_date, self.rng.u64(3..60)), 8).min(at(today, 6));
+            // Requests of coming absences were made before today, at spread instants.
+            let latest = |hour: u32, rng: &mut fastrand::Rng| {
+                at(today, hour) - chrono::Duration::seconds(rng.i64(0..18_000))
+            };
+            let created =
+                at(days_before(start_date, self.rng.u64(3..60)), 8).min(latest(6, &mut self.rng));
             let modified = if status == LeaveStatus::Pending {
                 created
             } else {
-                (created + chrono::Duration::hours(self.rng.i64(1..72))).min(at(today, 7))
+                (created + chrono::Duration::hours(self.rng.i64(1..72)))
+                    .min(latest(7, &mut self.rng))
+                    .max(created)
             };
             let source = if account == accounts.sickness {
                 LeaveSource::Import

@@ -379,6 +379,8 @@ pub trait Store: Send + Sync + 'static {
     /// of the same integration still marked running was left by a process
     /// that died: it is marked interrupted.
     async fn start_run(&self, run: i64, owner: &str, full: bool) -> Result<SyncRun>;
+    /// Adds lines to a running run's report, after those it has.
+    async fn append_run_lines(&self, run: i64, lines: &[ReportLine]) -> Result<()>;
     /// Finishes a run: its status, counts, error and report lines, in one transaction.
     async fn finish_run(&self, run: i64, finish: &RunFinish<'_>) -> Result<SyncRun>;
     /// One run.

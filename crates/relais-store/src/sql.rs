@@ -34,6 +34,40 @@ macro_rules! insert_rows {
     }};
 }
 
+/// Appends report lines to a run, numbered after those it has, inside `$tx`.
+macro_rules! append_lines {
+    ($db:ty, $tx:ident, $run:expr, $lines:expr) => {{
+        let first: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(seq) FROM sync_run_lines WHERE run_id = $1")
+                .bind($run)
+                .fetch_one(&mut *$tx)
+                .await?;
+        let first = first.map_or(0, |m| m + 1);
+        let numbered: Vec<(i64, &relais_core::integration::ReportLine)> = $lines
+            .iter()
+            .enumerate()
+            .map(|(i, l)| (first + i as i64, l))
+            .collect();
+        bulk_insert!(
+            $db,
+            $tx,
+            "sync_run_lines",
+            &["run_id", "seq", "record_key", "outcome", "reason", "fields"],
+            numbered,
+            |b, l| {
+                b.push_bind($run)
+                    .push_bind(l.0)
+                    .push_bind(l.1.key.as_str())
+                    .push_bind(l.1.outcome.code())
+                    .push_bind(l.1.outcome.reason())
+                    .push_bind(
+                        serde_json::to_string(&l.1.fields).expect("field changes serialise"),
+                    );
+            }
+        );
+    }};
+}
+
 /// Selects the rows of a table as domain records.
 macro_rules! select_rows {
     ($exec:expr, $row:ty, $table:literal, $cols:expr, $tail:expr $(, $bind:expr)*) => {{
@@ -1445,23 +1479,16 @@ macro_rules! sql_store {
                 row.try_into()
             }
 
+            async fn append_run_lines(&self, run: i64, lines: &[relais_core::integration::ReportLine]) -> Result<()> {
+                let mut tx = self.pool.begin_with(Self::BEGIN).await?;
+                append_lines!($db, tx, run, lines);
+                tx.commit().await?;
+                Ok(())
+            }
+
             async fn finish_run(&self, run: i64, finish: &crate::RunFinish<'_>) -> Result<relais_core::integration::SyncRun> {
                 let mut tx = self.pool.begin_with(Self::BEGIN).await?;
-                let first: Option<i64> = sqlx::query_scalar("SELECT MAX(seq) FROM sync_run_lines WHERE run_id = $1")
-                    .bind(run)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                let first = first.map_or(0, |m| m + 1);
-                let numbered: Vec<(i64, &relais_core::integration::ReportLine)> =
-                    finish.lines.iter().enumerate().map(|(i, l)| (first + i as i64, l)).collect();
-                bulk_insert!($db, tx, "sync_run_lines", &["run_id", "seq", "record_key", "outcome", "reason", "fields"], numbered, |b, l| {
-                    b.push_bind(run)
-                        .push_bind(l.0)
-                        .push_bind(l.1.key.as_str())
-                        .push_bind(l.1.outcome.code())
-                        .push_bind(l.1.outcome.reason())
-                        .push_bind(serde_json::to_string(&l.1.fields).expect("field changes serialise"));
-                });
+                append_lines!($db, tx, run, finish.lines);
                 let sql = format!(
                     "UPDATE sync_runs SET status = $2, counts = $3, partner_requests = $4, error = $5, finished_at = $6, full_run = $7 \
                      WHERE id = $1 RETURNING {}",

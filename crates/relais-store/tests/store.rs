@@ -1296,8 +1296,15 @@ async fn integrations_and_their_runs_are_kept(db: TestDb) {
         (RunStatus::Warnings, 1499, 1)
     );
     assert!(done.finished_at.is_some());
+    // Lines appended later come after those the run has.
+    s.append_run_lines(next.id, &lines[..2]).await.unwrap();
+    let tail = s.run_lines(next.id, 1500, 10).await.unwrap();
+    assert_eq!(
+        tail.iter().map(|l| l.key.as_str()).collect::<Vec<_>>(),
+        ["0", "1"]
+    );
     let page = s.run_lines(next.id, 1000, 1000).await.unwrap();
-    assert_eq!(page.len(), 500);
+    assert_eq!(page.len(), 502);
     assert_eq!(page[0].key, "1000");
     assert_eq!(
         s.run_lines(next.id, 7, 1).await.unwrap()[0].outcome,

@@ -335,9 +335,24 @@ impl Runtime {
             "sync run started"
         );
 
+        // Lines are stored as the run goes, so a long report never sits whole in memory.
+        let (spill, mut batches) =
+            tokio::sync::mpsc::unbounded_channel::<Vec<relais_core::integration::ReportLine>>();
+        let writer = {
+            let store = self.store.clone();
+            let id = run.id;
+            tokio::spawn(async move {
+                while let Some(batch) = batches.recv().await {
+                    if let Err(e) = store.append_run_lines(id, &batch).await {
+                        tracing::error!(run = id, error = %e, "cannot store report lines");
+                    }
+                }
+            })
+        };
         let mut report = Report {
             dry_run: run.dry_run,
             full,
+            spill: Some(spill),
             ..Report::default()
         };
         let outcome = {
@@ -350,6 +365,8 @@ impl Runtime {
                 lost = &mut renew => Err(lost),
             }
         };
+        report.spill = None;
+        let _ = writer.await;
         let (status, error, health) = match &outcome {
             Ok(()) if report.is_complete() => {
                 (RunStatus::Succeeded, None, (Health::Healthy, String::new()))

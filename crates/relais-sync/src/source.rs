@@ -50,23 +50,35 @@ impl LuccaSource {
     /// Every item of a v3 list, walked page by page.
     pub async fn all(&self, path: &str, query: &str) -> Result<Vec<Value>, SyncError> {
         let mut out = Vec::new();
+        self.each_page(path, query, |items| {
+            out.extend(items);
+            Ok(())
+        })
+        .await?;
+        Ok(out)
+    }
+
+    /// Hands each page of a v3 list to `take`, one at a time, so that only
+    /// one page of the source's answer is held at once.
+    pub async fn each_page<F>(&self, path: &str, query: &str, mut take: F) -> Result<(), SyncError>
+    where
+        F: FnMut(Vec<Value>) -> Result<(), SyncError>,
+    {
         let mut offset = 0;
         loop {
-            let body = self
+            let mut body = self
                 .get(&format!("{path}?{query}&paging={offset},1000"))
                 .await?;
-            let items =
-                body["data"]["items"]
-                    .as_array()
-                    .cloned()
-                    .ok_or_else(|| SyncError::Malformed {
-                        what: "source",
-                        reason: format!("no data.items in {path}"),
-                    })?;
+            let Value::Array(items) = body["data"]["items"].take() else {
+                return Err(SyncError::Malformed {
+                    what: "source",
+                    reason: format!("no data.items in {path}"),
+                });
+            };
             let n = items.len();
-            out.extend(items);
+            take(items)?;
             if n < 1000 {
-                return Ok(out);
+                return Ok(());
             }
             offset += 1000;
         }

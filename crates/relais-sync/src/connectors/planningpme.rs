@@ -272,34 +272,41 @@ impl PlanningPme {
     async fn snapshot(&self, today: NaiveDate) -> Result<(Snapshot, Option<String>), SyncError> {
         let (scope, dept_records) = self.departments().await?;
         let dept_list = list(&scope);
-        let users = if scope.is_empty() {
-            Vec::new()
-        } else {
+        let mut resources: Vec<SourceRecord> = Vec::new();
+        let mut people: HashSet<i64> = HashSet::new();
+        let mut absence_records: Vec<SourceRecord> = Vec::new();
+        let mut newest_seen: Option<String> = None;
+        if !scope.is_empty() {
             self.source
-                .all(
+                .each_page(
                     "/api/v3/users",
                     &format!("fields={USER_FIELDS}&departmentId={dept_list}&orderBy=id,asc"),
+                    |users| {
+                        newest_seen = newest_seen.take().max(newest(&users));
+                        people.extend(ids(&users, "id"));
+                        resources.extend(users.iter().filter_map(resource));
+                        Ok(())
+                    },
                 )
-                .await?
-        };
-        let resources: Vec<SourceRecord> = users.iter().filter_map(resource).collect();
-        let people: HashSet<i64> = ids(&users, "id").into_iter().collect();
-        let absences = if scope.is_empty() {
-            Vec::new()
-        } else {
+                .await?;
             self.source
-                .all(
+                .each_page(
                     "/api/v3/leaveRequests",
-                    &format!("fields={LEAVE_FIELDS}&owner.departmentId={dept_list}&endDate=since,{today}&startDate=until,{}&status=0,2", self.until(today)),
+                    &format!("fields={LEAVE_FIELDS}&owner.departmentId={dept_list}&endDate=since,{today}&startDate=until,{}&status=0,2&orderBy=id,asc", self.until(today)),
+                    |absences| {
+                        newest_seen = newest_seen.take().max(newest(&absences));
+                        absence_records.extend(
+                            absences
+                                .iter()
+                                .filter(|a| a["ownerId"].as_i64().is_some_and(|o| people.contains(&o)))
+                                .filter_map(absence),
+                        );
+                        Ok(())
+                    },
                 )
-                .await?
-        };
-        let absence_records: Vec<SourceRecord> = absences
-            .iter()
-            .filter(|a| a["ownerId"].as_i64().is_some_and(|o| people.contains(&o)))
-            .filter_map(absence)
-            .collect();
-        let newest = newest(&users).max(newest(&absences));
+                .await?;
+        }
+        let newest = newest_seen;
         Ok((
             vec![
                 (DEPARTMENT, dept_records),
@@ -460,76 +467,86 @@ impl PlanningPme {
         }
         // Writes: parents first.
         let mut seen: HashSet<String> = HashSet::new();
-        for (kind, records) in &snapshot {
-            let keys: Vec<String> = records.iter().map(|r| r.key.clone()).collect();
-            seen.extend(keys.iter().cloned());
-            let known: HashMap<String, Acknowledged> = store
-                .acknowledged(&self.job, &keys)
-                .await?
-                .into_iter()
-                .map(|a| (a.key.clone(), a))
-                .collect();
+        for (kind, records) in snapshot {
+            // A thousand records at a time against the ledger, so that what is
+            // read of it stays bounded.
+            let mut records = records.into_iter();
             let mut confirmed = super::Confirmations::new(store, &self.job);
-            for change in plan(records.clone(), &known, false) {
-                let (record, fields, outcome) = match change {
-                    Change::Unchanged { .. } => {
-                        report.unchanged();
-                        continue;
-                    }
-                    Change::Create { record } => {
-                        let f = field_changes(&BTreeMap::new(), &record.fields);
-                        (record, f, Outcome::Created)
-                    }
-                    Change::Update { record, fields } => (record, fields, Outcome::Updated),
-                    Change::Delete { .. } => unreachable!("plans without full never delete"),
-                };
-                if dry_run {
-                    report.push(ReportLine {
-                        key: record.key.clone(),
-                        outcome,
-                        fields,
-                    });
-                    continue;
+            loop {
+                let chunk: Vec<SourceRecord> = records.by_ref().take(1000).collect();
+                if chunk.is_empty() {
+                    break;
                 }
-                let id = &record.key[kind.prefix.len()..];
-                report.partner_requests += 1;
-                match self
-                    .send(
-                        &http,
-                        &token,
-                        reqwest::Method::PUT,
-                        &format!("{}/{id}", kind.path),
-                        Some(&record.fields),
-                    )
-                    .await
-                {
-                    Ok(()) => {
+                let keys: Vec<String> = chunk.iter().map(|r| r.key.clone()).collect();
+                seen.extend(keys.iter().cloned());
+                let known: HashMap<String, Acknowledged> = store
+                    .acknowledged(&self.job, &keys)
+                    .await?
+                    .into_iter()
+                    .map(|a| (a.key.clone(), a))
+                    .collect();
+                for change in plan(chunk, &known, false) {
+                    let (record, fields, outcome) = match change {
+                        Change::Unchanged { .. } => {
+                            report.unchanged();
+                            continue;
+                        }
+                        Change::Create { record } => {
+                            let f = field_changes(&BTreeMap::new(), &record.fields);
+                            (record, f, Outcome::Created)
+                        }
+                        Change::Update { record, fields } => (record, fields, Outcome::Updated),
+                        Change::Delete { .. } => unreachable!("plans without full never delete"),
+                    };
+                    if dry_run {
                         report.push(ReportLine {
                             key: record.key.clone(),
                             outcome,
                             fields,
                         });
-                        confirmed
-                            .push(Acknowledged {
+                        continue;
+                    }
+                    let id = &record.key[kind.prefix.len()..];
+                    report.partner_requests += 1;
+                    match self
+                        .send(
+                            &http,
+                            &token,
+                            reqwest::Method::PUT,
+                            &format!("{}/{id}", kind.path),
+                            Some(&record.fields),
+                        )
+                        .await
+                    {
+                        Ok(()) => {
+                            report.push(ReportLine {
                                 key: record.key.clone(),
-                                hash: record.hash(),
-                                fields: record.fields.clone(),
-                                partner_id: Some(id.to_owned()),
-                            })
-                            .await?;
+                                outcome,
+                                fields,
+                            });
+                            confirmed
+                                .push(Acknowledged {
+                                    key: record.key.clone(),
+                                    hash: record.hash(),
+                                    fields: record.fields.clone(),
+                                    partner_id: Some(id.to_owned()),
+                                })
+                                .await?;
+                        }
+                        Err(
+                            e @ (SyncError::PartnerCredentials { .. }
+                            | SyncError::Unreachable { .. }),
+                        ) => {
+                            // Keep what was confirmed, then stop: the partner cannot take more.
+                            confirmed.flush().await?;
+                            return Err(e);
+                        }
+                        Err(e) => report.push(ReportLine {
+                            key: record.key.clone(),
+                            outcome: e.outcome(),
+                            fields,
+                        }),
                     }
-                    Err(
-                        e @ (SyncError::PartnerCredentials { .. } | SyncError::Unreachable { .. }),
-                    ) => {
-                        // Keep what was confirmed, then stop: the partner cannot take more.
-                        confirmed.flush().await?;
-                        return Err(e);
-                    }
-                    Err(e) => report.push(ReportLine {
-                        key: record.key.clone(),
-                        outcome: e.outcome(),
-                        fields,
-                    }),
                 }
             }
             confirmed.flush().await?;
