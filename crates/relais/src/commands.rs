@@ -698,6 +698,10 @@ async fn sync_command(settings: &Settings, cmd: SyncCommand) -> Result<()> {
                 relais_sync::runtime::RuntimeOptions::new(&api),
             );
             let spinner = ProgressBar::new_spinner();
+            spinner.set_style(
+                ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
+                    .expect("valid template"),
+            );
             spinner.set_message(format!(
                 "syncing {} (installation {installation}){}",
                 integration.connector.name(),
