@@ -346,6 +346,20 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<Acknowledged>>;
     /// Records what the partner confirmed (insert or replace).
     async fn acknowledge(&self, job: &str, records: &[Acknowledged]) -> Result<()>;
+    /// Marks these acknowledged records of `job` as seen by the full run `tag`
+    /// (unknown keys are ignored).
+    async fn mark_seen(&self, job: &str, tag: &str, keys: &[String]) -> Result<()>;
+    /// Of these keys, those the full run `tag` has seen.
+    async fn seen_keys(&self, job: &str, tag: &str, keys: &[String]) -> Result<Vec<String>>;
+    /// Up to `limit` acknowledged records of `job` that the full run `tag`
+    /// has not seen, with keys after `after`, in key order.
+    async fn unseen_page(
+        &self,
+        job: &str,
+        tag: &str,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Acknowledged>>;
     /// Forgets records the partner confirmed deleting.
     async fn forget(&self, job: &str, keys: &[String]) -> Result<()>;
     /// Forgets everything the partner of `job` acknowledged, and its

@@ -1308,6 +1308,63 @@ macro_rules! sql_store {
                 Ok(())
             }
 
+            async fn mark_seen(&self, job: &str, tag: &str, keys: &[String]) -> Result<()> {
+                if keys.is_empty() {
+                    return Ok(());
+                }
+                let mut tx = self.pool.begin_with(Self::BEGIN).await?;
+                for part in keys.chunks(1000) {
+                    let mut qb = sqlx::QueryBuilder::<$db>::new("UPDATE sync_ledger SET seen_in = ");
+                    qb.push_bind(tag);
+                    qb.push(" WHERE job = ");
+                    qb.push_bind(job);
+                    qb.push(" AND record_key IN (");
+                    let mut list = qb.separated(", ");
+                    for k in part {
+                        list.push_bind(k.as_str());
+                    }
+                    qb.push(")");
+                    qb.build().execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn seen_keys(&self, job: &str, tag: &str, keys: &[String]) -> Result<Vec<String>> {
+                let mut out = Vec::new();
+                for part in keys.chunks(1000) {
+                    let mut qb = sqlx::QueryBuilder::<$db>::new("SELECT record_key FROM sync_ledger WHERE job = ");
+                    qb.push_bind(job);
+                    qb.push(" AND seen_in = ");
+                    qb.push_bind(tag);
+                    qb.push(" AND record_key IN (");
+                    let mut list = qb.separated(", ");
+                    for k in part {
+                        list.push_bind(k.as_str());
+                    }
+                    qb.push(")");
+                    let found: Vec<String> = qb.build_query_scalar().fetch_all(&self.pool).await?;
+                    out.extend(found);
+                }
+                Ok(out)
+            }
+
+            async fn unseen_page(&self, job: &str, tag: &str, after: Option<&str>, limit: u32) -> Result<Vec<relais_core::ledger::Acknowledged>> {
+                let sql = format!(
+                    "SELECT {} FROM sync_ledger WHERE job = $1 AND (seen_in IS NULL OR seen_in <> $2) AND record_key > $3 \
+                     ORDER BY record_key LIMIT $4",
+                    rows::LEDGER_COLUMNS
+                );
+                let found: Vec<rows::LedgerRow> = sqlx::query_as(&sql)
+                    .bind(job)
+                    .bind(tag)
+                    .bind(after.unwrap_or(""))
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await?;
+                found.into_iter().map(TryInto::try_into).collect()
+            }
+
             async fn forget(&self, job: &str, keys: &[String]) -> Result<()> {
                 let mut tx = self.pool.begin_with(Self::BEGIN).await?;
                 for part in keys.chunks(1000) {

@@ -1337,6 +1337,48 @@ async fn integrations_and_their_runs_are_kept(db: TestDb) {
         Err(StoreError::NotFound { .. })
     ));
 
+    // A full run marks what it saw; the rest is what the source no longer has.
+    let seen_job = "seen:1";
+    let acks: Vec<relais_core::ledger::Acknowledged> = ["a", "b", "c"]
+        .iter()
+        .map(|k| relais_core::ledger::Acknowledged {
+            key: (*k).into(),
+            hash: "h".into(),
+            fields: Default::default(),
+            partner_id: None,
+        })
+        .collect();
+    s.acknowledge(seen_job, &acks).await.unwrap();
+    s.mark_seen(seen_job, "run-1", &["a".into(), "c".into(), "zz".into()])
+        .await
+        .unwrap();
+    let unseen = s.unseen_page(seen_job, "run-1", None, 10).await.unwrap();
+    assert_eq!(
+        unseen.iter().map(|a| a.key.as_str()).collect::<Vec<_>>(),
+        ["b"]
+    );
+    assert_eq!(
+        s.seen_keys(seen_job, "run-1", &["a".into(), "b".into()])
+            .await
+            .unwrap(),
+        ["a"]
+    );
+    assert_eq!(
+        s.unseen_page(seen_job, "run-2", None, 10)
+            .await
+            .unwrap()
+            .len(),
+        3,
+        "another run saw nothing yet"
+    );
+    assert_eq!(
+        s.unseen_page(seen_job, "run-2", Some("a"), 10)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+
     // Resetting the ledger forgets what the partner acknowledged, and the checkpoints.
     let job = i.job();
     s.acknowledge(

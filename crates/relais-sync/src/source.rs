@@ -64,23 +64,21 @@ impl LuccaSource {
     where
         F: FnMut(Vec<Value>) -> Result<(), SyncError>,
     {
-        let mut offset = 0;
-        loop {
-            let mut body = self
-                .get(&format!("{path}?{query}&paging={offset},1000"))
-                .await?;
-            let Value::Array(items) = body["data"]["items"].take() else {
-                return Err(SyncError::Malformed {
-                    what: "source",
-                    reason: format!("no data.items in {path}"),
-                });
-            };
-            let n = items.len();
+        let mut pages = self.pages(path, query);
+        while let Some(items) = pages.next().await? {
             take(items)?;
-            if n < 1000 {
-                return Ok(());
-            }
-            offset += 1000;
+        }
+        Ok(())
+    }
+
+    /// The pages of a v3 list, read one at a time as they are asked for.
+    pub fn pages(&self, path: &str, query: &str) -> Pager<'_> {
+        Pager {
+            source: self,
+            path: path.to_owned(),
+            query: query.to_owned(),
+            offset: 0,
+            done: false,
         }
     }
 
@@ -126,4 +124,44 @@ pub fn require_fields(item: &Value, fields: &str) -> Result<(), SyncError> {
         }
     }
     Ok(())
+}
+
+/// Reads a v3 list page by page (1,000 items each).
+#[derive(Debug)]
+pub struct Pager<'a> {
+    source: &'a LuccaSource,
+    path: String,
+    query: String,
+    offset: u64,
+    done: bool,
+}
+
+impl Pager<'_> {
+    /// The next page, or `None` after the last.
+    pub async fn next(&mut self) -> Result<Option<Vec<Value>>, SyncError> {
+        if self.done {
+            return Ok(None);
+        }
+        let mut body = self
+            .source
+            .get(&format!(
+                "{}?{}&paging={},1000",
+                self.path, self.query, self.offset
+            ))
+            .await?;
+        let Value::Array(items) = body["data"]["items"].take() else {
+            return Err(SyncError::Malformed {
+                what: "source",
+                reason: format!("no data.items in {}", self.path),
+            });
+        };
+        self.offset += items.len() as u64;
+        if items.len() < 1000 {
+            self.done = true;
+        }
+        if items.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(items))
+    }
 }

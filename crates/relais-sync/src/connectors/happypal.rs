@@ -164,7 +164,12 @@ impl HappyPal {
                 .map(|t| t.with_timezone(&Utc))
         };
         let mut newest = since;
-        let mut seen: HashSet<String> = HashSet::new();
+        // A full run marks in the ledger what it read, rather than keeping every key in memory.
+        let tag = options.full.then(|| {
+            let mut t = [0u8; 8];
+            let _ = getrandom::getrandom(&mut t);
+            hex::encode(t)
+        });
         let mut offset = 0u64;
         loop {
             let users = self
@@ -183,9 +188,6 @@ impl HappyPal {
                 records.push(r);
             }
             let keys: Vec<String> = records.iter().map(|r| r.key.clone()).collect();
-            if options.full {
-                seen.extend(keys.iter().cloned());
-            }
             let known = store
                 .acknowledged(&self.job, &keys)
                 .await?
@@ -259,9 +261,12 @@ impl HappyPal {
                 }
             }
             confirmed.flush().await?;
+            if let Some(tag) = &tag {
+                store.mark_seen(&self.job, tag, &keys).await?;
+            }
         }
-        if options.full {
-            self.reconcile(store, &http, &seen, options, report).await?;
+        if let Some(tag) = &tag {
+            self.reconcile(store, &http, tag, options, report).await?;
         }
         if !options.dry_run && report.is_complete() {
             if let Some(t) = newest {
@@ -279,7 +284,7 @@ impl HappyPal {
         &self,
         store: &SharedStore,
         http: &reqwest::Client,
-        seen: &HashSet<String>,
+        tag: &str,
         options: RunOptions,
         report: &mut Report,
     ) -> Result<(), SyncError> {
@@ -303,8 +308,14 @@ impl HappyPal {
                 .iter()
                 .filter_map(|p| p["external_id"].as_str().map(str::to_owned))
                 .collect();
+            let seen: HashSet<String> = store
+                .seen_keys(&self.job, tag, &keys)
+                .await?
+                .into_iter()
+                .collect();
             for ack in store.acknowledged(&self.job, &keys).await? {
                 if !seen.contains(&ack.key) {
+                    // No longer in the source: deleted below.
                     continue;
                 }
                 let Some(profile) = profiles
@@ -351,12 +362,12 @@ impl HappyPal {
         let mut after: Option<String> = None;
         loop {
             let acked = store
-                .acknowledged_page(&self.job, after.as_deref(), 1000)
+                .unseen_page(&self.job, tag, after.as_deref(), 1000)
                 .await?;
             let Some(last) = acked.last() else { break };
             after = Some(last.key.clone());
             let mut gone = Vec::new();
-            for a in acked.iter().filter(|a| !seen.contains(&a.key)) {
+            for a in &acked {
                 let before = field_changes(&a.fields, &BTreeMap::new());
                 if options.dry_run {
                     report.push(ReportLine {

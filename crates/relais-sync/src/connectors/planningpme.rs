@@ -267,54 +267,68 @@ impl PlanningPme {
         Ok((scope, dept_records))
     }
 
-    /// Reads the source: departments in scope, their employees, the absences
-    /// of the window; with the newest modification seen.
-    async fn snapshot(&self, today: NaiveDate) -> Result<(Snapshot, Option<String>), SyncError> {
+    /// A full run's reading and writing: the departments in scope, then
+    /// their employees and the absences of the window, a page at a time, so
+    /// that memory does not grow with the base. Returns the newest
+    /// modification seen.
+    #[allow(clippy::too_many_arguments)]
+    async fn stream_all(
+        &self,
+        store: &SharedStore,
+        http: &reqwest::Client,
+        token: &str,
+        today: NaiveDate,
+        dry_run: bool,
+        tag: Option<&str>,
+        report: &mut Report,
+    ) -> Result<Option<String>, SyncError> {
         let (scope, dept_records) = self.departments().await?;
+        self.write_records(
+            store,
+            http,
+            token,
+            DEPARTMENT,
+            dept_records,
+            dry_run,
+            tag,
+            report,
+        )
+        .await?;
+        if scope.is_empty() {
+            return Ok(None);
+        }
         let dept_list = list(&scope);
-        let mut resources: Vec<SourceRecord> = Vec::new();
-        let mut people: HashSet<i64> = HashSet::new();
-        let mut absence_records: Vec<SourceRecord> = Vec::new();
         let mut newest_seen: Option<String> = None;
-        if !scope.is_empty() {
-            self.source
-                .each_page(
-                    "/api/v3/users",
-                    &format!("fields={USER_FIELDS}&departmentId={dept_list}&orderBy=id,asc"),
-                    |users| {
-                        newest_seen = newest_seen.take().max(newest(&users));
-                        people.extend(ids(&users, "id"));
-                        resources.extend(users.iter().filter_map(resource));
-                        Ok(())
-                    },
-                )
-                .await?;
-            self.source
-                .each_page(
-                    "/api/v3/leaveRequests",
-                    &format!("fields={LEAVE_FIELDS}&owner.departmentId={dept_list}&endDate=since,{today}&startDate=until,{}&status=0,2&orderBy=id,asc", self.until(today)),
-                    |absences| {
-                        newest_seen = newest_seen.take().max(newest(&absences));
-                        absence_records.extend(
-                            absences
-                                .iter()
-                                .filter(|a| a["ownerId"].as_i64().is_some_and(|o| people.contains(&o)))
-                                .filter_map(absence),
-                        );
-                        Ok(())
-                    },
-                )
+        let mut people: HashSet<i64> = HashSet::new();
+        let mut pages = self.source.pages(
+            "/api/v3/users",
+            &format!("fields={USER_FIELDS}&departmentId={dept_list}&orderBy=id,asc"),
+        );
+        while let Some(users) = pages.next().await? {
+            newest_seen = newest_seen.max(newest(&users));
+            people.extend(ids(&users, "id"));
+            let records = users.iter().filter_map(resource).collect();
+            self.write_records(store, http, token, RESOURCE, records, dry_run, tag, report)
                 .await?;
         }
-        let newest = newest_seen;
-        Ok((
-            vec![
-                (DEPARTMENT, dept_records),
-                (RESOURCE, resources),
-                (ABSENCE, absence_records),
-            ],
-            newest,
-        ))
+        let mut pages = self.source.pages(
+            "/api/v3/leaveRequests",
+            &format!(
+                "fields={LEAVE_FIELDS}&owner.departmentId={dept_list}&endDate=since,{today}&startDate=until,{}&status=0,2&orderBy=id,asc",
+                self.until(today)
+            ),
+        );
+        while let Some(absences) = pages.next().await? {
+            newest_seen = newest_seen.max(newest(&absences));
+            let records = absences
+                .iter()
+                .filter(|a| a["ownerId"].as_i64().is_some_and(|o| people.contains(&o)))
+                .filter_map(absence)
+                .collect();
+            self.write_records(store, http, token, ABSENCE, records, dry_run, tag, report)
+                .await?;
+        }
+        Ok(newest_seen)
     }
 
     fn until(&self, today: NaiveDate) -> NaiveDate {
@@ -413,6 +427,108 @@ impl PlanningPme {
         )))
     }
 
+    /// Plans `records` of one kind against the ledger a thousand at a time,
+    /// writes what changed, and marks them seen by the full run `tag`.
+    #[allow(clippy::too_many_arguments)]
+    async fn write_records(
+        &self,
+        store: &SharedStore,
+        http: &reqwest::Client,
+        token: &str,
+        kind: Kind,
+        records: Vec<SourceRecord>,
+        dry_run: bool,
+        tag: Option<&str>,
+        report: &mut Report,
+    ) -> Result<(), SyncError> {
+        // A thousand records at a time against the ledger, so that what is
+        // read of it stays bounded.
+        let mut records = records.into_iter();
+        let mut confirmed = super::Confirmations::new(store, &self.job);
+        loop {
+            let chunk: Vec<SourceRecord> = records.by_ref().take(1000).collect();
+            if chunk.is_empty() {
+                break;
+            }
+            let keys: Vec<String> = chunk.iter().map(|r| r.key.clone()).collect();
+            let known: HashMap<String, Acknowledged> = store
+                .acknowledged(&self.job, &keys)
+                .await?
+                .into_iter()
+                .map(|a| (a.key.clone(), a))
+                .collect();
+            for change in plan(chunk, &known, false) {
+                let (record, fields, outcome) = match change {
+                    Change::Unchanged { .. } => {
+                        report.unchanged();
+                        continue;
+                    }
+                    Change::Create { record } => {
+                        let f = field_changes(&BTreeMap::new(), &record.fields);
+                        (record, f, Outcome::Created)
+                    }
+                    Change::Update { record, fields } => (record, fields, Outcome::Updated),
+                    Change::Delete { .. } => unreachable!("plans without full never delete"),
+                };
+                if dry_run {
+                    report.push(ReportLine {
+                        key: record.key.clone(),
+                        outcome,
+                        fields,
+                    });
+                    continue;
+                }
+                let id = &record.key[kind.prefix.len()..];
+                report.partner_requests += 1;
+                match self
+                    .send(
+                        http,
+                        token,
+                        reqwest::Method::PUT,
+                        &format!("{}/{id}", kind.path),
+                        Some(&record.fields),
+                    )
+                    .await
+                {
+                    Ok(()) => {
+                        report.push(ReportLine {
+                            key: record.key.clone(),
+                            outcome,
+                            fields,
+                        });
+                        confirmed
+                            .push(Acknowledged {
+                                key: record.key.clone(),
+                                hash: record.hash(),
+                                fields: record.fields.clone(),
+                                partner_id: Some(id.to_owned()),
+                            })
+                            .await?;
+                    }
+                    Err(
+                        e @ (SyncError::PartnerCredentials { .. } | SyncError::Unreachable { .. }),
+                    ) => {
+                        // Keep what was confirmed, then stop: the partner cannot take more.
+                        confirmed.flush().await?;
+                        return Err(e);
+                    }
+                    Err(e) => report.push(ReportLine {
+                        key: record.key.clone(),
+                        outcome: e.outcome(),
+                        fields,
+                    }),
+                }
+            }
+            // Seen by this full run once in the ledger, so that it is not taken for deleted.
+            if let Some(tag) = tag {
+                confirmed.flush().await?;
+                store.mark_seen(&self.job, tag, &keys).await?;
+            }
+        }
+        confirmed.flush().await?;
+        Ok(())
+    }
+
     /// Runs the integration once: sends the window, reconciles, reports.
     pub async fn run(
         &self,
@@ -448,15 +564,10 @@ impl PlanningPme {
             Some(since) => self.changes(store, today, since).await?,
             None => None,
         };
-        let (snapshot, dropped, newest) = match changes {
-            Some((snapshot, dropped, newest)) => (snapshot, Some(dropped), newest),
-            None => {
-                // First run, full run, or someone left the synced departments.
-                report.full = true;
-                let (snapshot, newest) = self.snapshot(today).await?;
-                (snapshot, None, newest)
-            }
-        };
+        if changes.is_none() {
+            // First run, full run, or someone left the synced departments.
+            report.full = true;
+        }
         let token = if dry_run {
             String::new()
         } else {
@@ -465,107 +576,44 @@ impl PlanningPme {
         if !dry_run {
             report.partner_requests += 1;
         }
-        // Writes: parents first.
-        let mut seen: HashSet<String> = HashSet::new();
-        for (kind, records) in snapshot {
-            // A thousand records at a time against the ledger, so that what is
-            // read of it stays bounded.
-            let mut records = records.into_iter();
-            let mut confirmed = super::Confirmations::new(store, &self.job);
-            loop {
-                let chunk: Vec<SourceRecord> = records.by_ref().take(1000).collect();
-                if chunk.is_empty() {
-                    break;
+        // Writes, parents first.
+        let tag = report.full.then(|| {
+            let mut t = [0u8; 8];
+            let _ = getrandom::getrandom(&mut t);
+            hex::encode(t)
+        });
+        let tag = tag.as_deref();
+        let (dropped, newest) = match changes {
+            Some((snapshot, dropped, newest)) => {
+                for (kind, records) in snapshot {
+                    self.write_records(store, &http, &token, kind, records, dry_run, tag, report)
+                        .await?;
                 }
-                let keys: Vec<String> = chunk.iter().map(|r| r.key.clone()).collect();
-                seen.extend(keys.iter().cloned());
-                let known: HashMap<String, Acknowledged> = store
-                    .acknowledged(&self.job, &keys)
-                    .await?
-                    .into_iter()
-                    .map(|a| (a.key.clone(), a))
-                    .collect();
-                for change in plan(chunk, &known, false) {
-                    let (record, fields, outcome) = match change {
-                        Change::Unchanged { .. } => {
-                            report.unchanged();
-                            continue;
-                        }
-                        Change::Create { record } => {
-                            let f = field_changes(&BTreeMap::new(), &record.fields);
-                            (record, f, Outcome::Created)
-                        }
-                        Change::Update { record, fields } => (record, fields, Outcome::Updated),
-                        Change::Delete { .. } => unreachable!("plans without full never delete"),
-                    };
-                    if dry_run {
-                        report.push(ReportLine {
-                            key: record.key.clone(),
-                            outcome,
-                            fields,
-                        });
-                        continue;
-                    }
-                    let id = &record.key[kind.prefix.len()..];
-                    report.partner_requests += 1;
-                    match self
-                        .send(
-                            &http,
-                            &token,
-                            reqwest::Method::PUT,
-                            &format!("{}/{id}", kind.path),
-                            Some(&record.fields),
-                        )
-                        .await
-                    {
-                        Ok(()) => {
-                            report.push(ReportLine {
-                                key: record.key.clone(),
-                                outcome,
-                                fields,
-                            });
-                            confirmed
-                                .push(Acknowledged {
-                                    key: record.key.clone(),
-                                    hash: record.hash(),
-                                    fields: record.fields.clone(),
-                                    partner_id: Some(id.to_owned()),
-                                })
-                                .await?;
-                        }
-                        Err(
-                            e @ (SyncError::PartnerCredentials { .. }
-                            | SyncError::Unreachable { .. }),
-                        ) => {
-                            // Keep what was confirmed, then stop: the partner cannot take more.
-                            confirmed.flush().await?;
-                            return Err(e);
-                        }
-                        Err(e) => report.push(ReportLine {
-                            key: record.key.clone(),
-                            outcome: e.outcome(),
-                            fields,
-                        }),
-                    }
-                }
+                (Some(dropped), newest)
             }
-            confirmed.flush().await?;
-        }
+            None => {
+                let newest = self
+                    .stream_all(store, &http, &token, today, dry_run, tag, report)
+                    .await?;
+                (None, newest)
+            }
+        };
         // Deletions: children first (absences, then resources, then departments).
         let mut gone: Vec<Acknowledged> = Vec::new();
         if let Some(dropped) = &dropped {
             // Incremental: only what the changes took out.
             gone = store.acknowledged(&self.job, dropped).await?;
         } else {
-            // Full: whatever the partner holds that the source no longer has.
+            // Full: whatever the partner holds that this run did not see in the source.
+            let tag = tag.expect("full runs have a tag");
             let mut after: Option<String> = None;
             loop {
                 let page = store
-                    .acknowledged_page(&self.job, after.as_deref(), 1000)
+                    .unseen_page(&self.job, tag, after.as_deref(), 1000)
                     .await?;
                 let Some(last) = page.last() else { break };
                 after = Some(last.key.clone());
-                gone.extend(page.into_iter().filter(|a| !seen.contains(&a.key)));
+                gone.extend(page);
             }
         }
         for kind in [ABSENCE, RESOURCE, DEPARTMENT] {
