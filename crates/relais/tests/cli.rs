@@ -364,8 +364,12 @@ async fn the_same_commands_work_on_postgres() {
     let (_, page) = get(&format!("{}/", server.url)).await;
     assert!(count_in(&page, "test", "leave_periods") > 1_000);
     assert!(
-        !d.join("relais-data").exists(),
+        !d.join("relais-data").join("relais.db").exists(),
         "no SQLite file when PostgreSQL is used"
+    );
+    assert!(
+        d.join("relais-data").join("secret.key").exists(),
+        "the master key sealing partner credentials is kept in the data folder"
     );
 }
 
