@@ -211,7 +211,13 @@ impl Runtime {
             }
         }
         for integration in self.store.list_integrations(None).await? {
-            if integration.is_due(now)
+            // An integration not configured yet waits for its settings rather than failing on schedule.
+            let configured = self
+                .sealer
+                .open(&integration.sealed_secrets)
+                .is_ok_and(|secrets| integration.missing_settings(&secrets).is_empty());
+            if configured
+                && integration.is_due(now)
                 && !wanted
                     .iter()
                     .any(|(i, _)| *i == integration.installation_id)

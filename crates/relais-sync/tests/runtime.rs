@@ -340,8 +340,16 @@ async fn health_says_why_an_integration_fails() {
     let rt = w.runtime(Duration::from_secs(30)).await;
     let run = |trigger| rt.run_now(w.installation, trigger, false, false);
 
-    // Not configured: the run says what is missing.
-    w.configure(|_, s| s.set("token", "")).await;
+    // Not configured: no scheduled run starts, and a manual run says what is missing.
+    w.configure(|i, s| {
+        s.0.remove("token");
+        i.next_run_at = Some(relais_core::now() - chrono::Duration::minutes(1));
+    })
+    .await;
+    assert!(
+        rt.tick().await.unwrap().is_empty(),
+        "waits for its settings"
+    );
     let r = run(Trigger::Cli).await.unwrap();
     assert_eq!(r.status, RunStatus::Failed);
     assert!(
