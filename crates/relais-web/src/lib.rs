@@ -1,6 +1,8 @@
 //! The admin pages of relais, rendered on the server: sign-in, the bases and
 //! their counts, the integrations catalog, installing and uninstalling apps,
-//! and API keys. French by default, English on request; no external assets.
+//! each installed app's sync (health, settings, "Sync now", runs and their
+//! reports), and API keys. French by default, English on request; no
+//! external assets.
 
 pub mod catalog;
 mod pages;
