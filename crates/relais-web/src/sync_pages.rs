@@ -38,6 +38,26 @@ fn status_label(s: RunStatus, lang: Lang) -> &'static str {
     }
 }
 
+fn outcome_label(o: &relais_core::integration::Outcome, lang: Lang) -> &'static str {
+    use relais_core::integration::Outcome;
+    match o {
+        Outcome::Created => lang.t("créé", "created"),
+        Outcome::Linked => lang.t(
+            "rattaché à un profil existant",
+            "linked to an existing profile",
+        ),
+        Outcome::Updated => lang.t("mis à jour", "updated"),
+        Outcome::Overwritten => lang.t(
+            "modification chez l'éditeur écrasée",
+            "partner-side edit overwritten",
+        ),
+        Outcome::Deleted => lang.t("supprimé", "deleted"),
+        Outcome::Unchanged => lang.t("inchangé", "unchanged"),
+        Outcome::Skipped(_) => lang.t("écarté", "skipped"),
+        Outcome::Failed(_) => lang.t("refusé", "failed"),
+    }
+}
+
 fn trigger_label(t: Trigger, lang: Lang) -> &'static str {
     match t {
         Trigger::Schedule => lang.t("planification", "schedule"),
@@ -447,7 +467,7 @@ pub async fn run_page(
                     @for l in &lines {
                         tr data-outcome=(l.outcome.code()) {
                             td { code { (l.key) } }
-                            td { (l.outcome.code()) @if let Some(r) = l.outcome.reason() { br; span.muted { (r) } } }
+                            td { (outcome_label(&l.outcome, lang)) @if let Some(r) = l.outcome.reason() { br; span.muted { (r) } } }
                             td { @for f in &l.fields { div { strong { (f.field) } " : " (f.before) " → " (f.after) } } }
                         }
                     }
