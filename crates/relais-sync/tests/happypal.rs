@@ -255,7 +255,10 @@ async fn happypal_syncs_links_updates_overwrites_and_deletes() {
         .await
         .unwrap();
     assert_eq!(inc.count(&Outcome::Updated), 1);
-    assert_eq!(inc.partner_requests, 1, "one request for one change");
+    assert_eq!(
+        inc.partner_requests, 2,
+        "one write for one change, and one page of HappyPal read back"
+    );
     let line = inc
         .lines
         .iter()
@@ -271,7 +274,7 @@ async fn happypal_syncs_links_updates_overwrites_and_deletes() {
     );
     assert_eq!(line.fields[0].after, json!("Nouveau-Nom"));
 
-    // A change made in HappyPal is overwritten by the next full run, and reported.
+    // A change made in HappyPal is overwritten by the next run, and reported.
     let victim = s
         .profiles()
         .await
@@ -284,18 +287,13 @@ async fn happypal_syncs_links_updates_overwrites_and_deletes() {
         .send()
         .await
         .unwrap();
-    let full = s
+    let next = s
         .connector
-        .run(
-            &s.store,
-            RunOptions {
-                full: true,
-                dry_run: false,
-            },
-        )
+        .run(&s.store, RunOptions::default())
         .await
         .unwrap();
-    let over = full
+    assert!(!next.full);
+    let over = next
         .lines
         .iter()
         .find(|l| l.outcome == Outcome::Overwritten)
@@ -391,7 +389,11 @@ async fn a_run_that_fails_part_way_is_run_again_to_the_same_state() {
         .run(&s.store, RunOptions::default())
         .await
         .unwrap();
-    assert_eq!(quiet.partner_requests, 0, "in step: nothing to send");
+    assert_eq!(
+        quiet.partner_requests, 1,
+        "in step: nothing sent, one page read back"
+    );
+    assert_eq!(quiet.counts.written(), 0);
 }
 
 #[tokio::test]

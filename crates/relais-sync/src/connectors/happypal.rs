@@ -3,11 +3,11 @@
 //!
 //! A run reads the employees changed since its checkpoint (every employee on
 //! a full run), plans against the ledger, and PUTs each created or changed
-//! record (HappyPal links an existing profile with the same e-mail). A full
-//! run also reads HappyPal back: fields edited there are overwritten with the
-//! base's values (the report names them), and profiles of employees the key
-//! no longer sees are deleted. The checkpoint moves only when every write was
-//! confirmed, so a run that died is simply run again.
+//! record (HappyPal links an existing profile with the same e-mail). Every
+//! run then reads HappyPal back: fields edited there are overwritten with the
+//! base's values (the report names them); a full run also deletes the
+//! profiles of employees the key no longer sees. The checkpoint moves only
+//! when every write was confirmed, so a run that died is simply run again.
 
 use crate::error::SyncError;
 use crate::http::{self, RetryPolicy};
@@ -26,6 +26,9 @@ pub const SOURCE_FIELDS: &str =
 
 /// The checkpoint stream: the newest employee modification sent.
 pub const STREAM: &str = "users";
+
+/// Profiles read back from HappyPal per page.
+const PARTNER_PAGE: usize = 500;
 
 /// Records read per page.
 const PAGE: u32 = 500;
@@ -123,7 +126,7 @@ impl HappyPal {
         page: usize,
     ) -> Result<Vec<Value>, SyncError> {
         let url = format!(
-            "{}/api/v1/employees?page={page}&per_page=500",
+            "{}/api/v1/employees?page={page}&per_page={PARTNER_PAGE}",
             self.partner_url.trim_end_matches('/')
         );
         self.budget.spend()?;
@@ -265,9 +268,9 @@ impl HappyPal {
                 store.mark_seen(&self.job, tag, &keys).await?;
             }
         }
-        if let Some(tag) = &tag {
-            self.reconcile(store, &http, tag, options, report).await?;
-        }
+        // HR data wins: every run reads HappyPal back and overwrites edits made there.
+        self.reconcile(store, &http, tag.as_deref(), options, report)
+            .await?;
         if !options.dry_run && report.is_complete() {
             if let Some(t) = newest {
                 store
@@ -279,12 +282,13 @@ impl HappyPal {
         Ok(())
     }
 
-    /// Full runs: overwrite partner-side edits, delete what the source no longer has.
+    /// Overwrites partner-side edits; on a full run (`tag`), also deletes
+    /// what the source no longer has.
     async fn reconcile(
         &self,
         store: &SharedStore,
         http: &reqwest::Client,
-        tag: &str,
+        tag: Option<&str>,
         options: RunOptions,
         report: &mut Report,
     ) -> Result<(), SyncError> {
@@ -298,23 +302,36 @@ impl HappyPal {
         ];
         let mut page = 1;
         loop {
+            if page == 0 {
+                break;
+            }
             let profiles = self.partner_page(http, page).await?;
             report.partner_requests += 1;
             if profiles.is_empty() {
                 break;
             }
-            page += 1;
+            // A short page is the last one.
+            page = if profiles.len() < PARTNER_PAGE {
+                0
+            } else {
+                page + 1
+            };
             let keys: Vec<String> = profiles
                 .iter()
                 .filter_map(|p| p["external_id"].as_str().map(str::to_owned))
                 .collect();
-            let seen: HashSet<String> = store
-                .seen_keys(&self.job, tag, &keys)
-                .await?
-                .into_iter()
-                .collect();
+            let seen: Option<HashSet<String>> = match tag {
+                Some(tag) => Some(
+                    store
+                        .seen_keys(&self.job, tag, &keys)
+                        .await?
+                        .into_iter()
+                        .collect(),
+                ),
+                None => None,
+            };
             for ack in store.acknowledged(&self.job, &keys).await? {
-                if !seen.contains(&ack.key) {
+                if seen.as_ref().is_some_and(|seen| !seen.contains(&ack.key)) {
                     // No longer in the source: deleted below.
                     continue;
                 }
@@ -358,7 +375,10 @@ impl HappyPal {
                 }
             }
         }
-        // What the partner acknowledged but the source no longer shows is deleted.
+        // What the partner acknowledged but the full run did not see in the source is deleted.
+        let Some(tag) = tag else {
+            return Ok(());
+        };
         let mut after: Option<String> = None;
         loop {
             let acked = store
