@@ -5,7 +5,7 @@
 //!
 //! | request | answer |
 //! |---|---|
-//! | `GET /api/v1/employees?page=1&per_page=100` | `{"items": [profile…], "total": N}` |
+//! | `GET /api/v1/employees?page=1&per_page=100[&updated_since=T]` | `{"items": [profile…], "total": N, "as_of": T}`: profiles in creation order, only those changed at or after `T` when given; `as_of` is the simulator's clock when it answered |
 //! | `PUT /api/v1/employees/{external_id}` with `{first_name, last_name, email, birth_date, contract_start, contract_end}` | the profile; creates it, or links the profile with the same e-mail (any case), or updates it |
 //! | `DELETE /api/v1/employees/{external_id}` | 204, or 404 |
 //!
@@ -48,6 +48,13 @@ pub struct Profile {
     pub linked: bool,
     /// Profile updates received.
     pub updates: u32,
+    /// When the profile last changed (RFC 3339, UTC, microseconds).
+    pub updated_at: String,
+}
+
+/// The simulator's clock, as profiles carry it.
+fn stamp() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
 
 /// The body of a PUT.
@@ -105,6 +112,7 @@ fn directory(sim: &Sim) -> std::sync::MutexGuard<'_, Directory> {
 struct PageQuery {
     page: Option<usize>,
     per_page: Option<usize>,
+    updated_since: Option<String>,
 }
 
 async fn list(
@@ -115,16 +123,19 @@ async fn list(
     if let Some(r) = unauthorised(&sim, &headers) {
         return r;
     }
-    let per_page = q.per_page.unwrap_or(100).clamp(1, 500);
+    let per_page = q.per_page.unwrap_or(100).clamp(1, 1_000);
     let page = q.page.unwrap_or(1).max(1);
+    let as_of = stamp();
     let dir = directory(&sim);
+    let since = q.updated_since.as_deref().unwrap_or("");
     let items: Vec<&Profile> = dir
         .profiles
         .iter()
+        .filter(|p| p.updated_at.as_str() >= since)
         .skip((page - 1) * per_page)
         .take(per_page)
         .collect();
-    Json(json!({ "items": items, "total": dir.profiles.len() })).into_response()
+    Json(json!({ "items": items, "total": dir.profiles.len(), "as_of": as_of })).into_response()
 }
 
 fn valid(data: &ProfileData) -> Result<(), String> {
@@ -187,6 +198,7 @@ async fn upsert(
             p.contract_start = data.contract_start.clone();
             p.contract_end = data.contract_end.clone();
             p.updates += 1;
+            p.updated_at = stamp();
         }
     };
     if let Some(p) = dir
@@ -205,6 +217,7 @@ async fn upsert(
     {
         p.external_id = Some(external_id);
         p.linked = true;
+        p.updated_at = stamp();
         apply(p);
         return Json(p.clone()).into_response();
     }
@@ -220,6 +233,7 @@ async fn upsert(
         contract_end: None,
         linked: false,
         updates: 0,
+        updated_at: stamp(),
     };
     apply(&mut p);
     p.updates = 0;
@@ -268,6 +282,7 @@ async fn sim_add(State(sim): State<Shared>, Json(data): Json<ProfileData>) -> Re
         contract_end: data.contract_end,
         linked: false,
         updates: 0,
+        updated_at: stamp(),
     };
     dir.profiles.push(p.clone());
     (StatusCode::CREATED, Json(p)).into_response()
@@ -304,6 +319,7 @@ async fn sim_edit(
     if let Some(v) = edit.birth_date {
         p.birth_date = Some(v);
     }
+    p.updated_at = stamp();
     Json(p.clone()).into_response()
 }
 

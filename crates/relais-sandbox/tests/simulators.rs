@@ -63,13 +63,36 @@ async fn happypal_links_upserts_overwrites_and_deletes() {
         .unwrap();
     assert_eq!(profiles.len(), 2);
 
-    // A change made in HappyPal is overwritten by the next sync.
+    // A change made in HappyPal is listed as changed since, then overwritten by the next sync.
+    let before: Value = c
+        .get(format!("{url}/api/v1/employees"))
+        .bearer_auth("hp-token")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let as_of = before["as_of"].as_str().unwrap().to_owned();
     let id = linked["id"].as_u64().unwrap();
     c.patch(format!("{url}/_sim/profiles/{id}"))
         .json(&json!({ "first_name": "Clara" }))
         .send()
         .await
         .unwrap();
+    let changed: Value = c
+        .get(format!("{url}/api/v1/employees"))
+        .query(&[("updated_since", as_of.as_str())])
+        .bearer_auth("hp-token")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let changed = changed["items"].as_array().unwrap();
+    assert_eq!(changed.len(), 1, "only the edited profile: {changed:?}");
+    assert_eq!(changed[0]["first_name"], "Clara");
     let restored: Value = put("7", claire).await.unwrap().json().await.unwrap();
     assert_eq!(restored["first_name"], "Claire");
     assert_eq!(restored["updates"], 2);

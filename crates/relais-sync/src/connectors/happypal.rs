@@ -4,7 +4,8 @@
 //! A run reads the employees changed since its checkpoint (every employee on
 //! a full run), plans against the ledger, and PUTs each created or changed
 //! record (HappyPal links an existing profile with the same e-mail). Every
-//! run then reads HappyPal back: fields edited there are overwritten with the
+//! run then reads back the profiles changed in HappyPal since its last read
+//! (all of them on a full run): fields edited there are overwritten with the
 //! base's values (the report names them); a full run also deletes the
 //! profiles of employees the key no longer sees. The checkpoint moves only
 //! when every write was confirmed, so a run that died is simply run again.
@@ -27,8 +28,11 @@ pub const SOURCE_FIELDS: &str =
 /// The checkpoint stream: the newest employee modification sent.
 pub const STREAM: &str = "users";
 
+/// The checkpoint of HappyPal's side: its clock at the last read-back.
+pub const PARTNER_STREAM: &str = "partner";
+
 /// Profiles read back from HappyPal per page.
-const PARTNER_PAGE: usize = 500;
+const PARTNER_PAGE: usize = 1_000;
 
 /// Records read per page.
 const PAGE: u32 = 500;
@@ -120,21 +124,35 @@ impl HappyPal {
         .await
     }
 
+    /// One page of HappyPal's profiles (changed since `since` when given),
+    /// with HappyPal's clock when it answered.
     async fn partner_page(
         &self,
         http: &reqwest::Client,
         page: usize,
-    ) -> Result<Vec<Value>, SyncError> {
-        let url = format!(
+        since: Option<&str>,
+    ) -> Result<(Vec<Value>, Option<String>), SyncError> {
+        let mut url = format!(
             "{}/api/v1/employees?page={page}&per_page={PARTNER_PAGE}",
             self.partner_url.trim_end_matches('/')
         );
+        if let Some(t) = since {
+            url.push_str("&updated_since=");
+            url.push_str(&t.replace('+', "%2B"));
+        }
         self.budget.spend()?;
-        let (_, body) = http::call(&self.policy, "partner", || {
+        let (_, mut body) = http::call(&self.policy, "partner", || {
             http.get(&url).bearer_auth(&self.token)
         })
         .await?;
-        Ok(body["items"].as_array().cloned().unwrap_or_default())
+        let as_of = body["as_of"].as_str().map(str::to_owned);
+        match body["items"].take() {
+            Value::Array(items) => Ok((items, as_of)),
+            _ => Err(SyncError::Malformed {
+                what: "partner",
+                reason: "no items in HappyPal's list of profiles".into(),
+            }),
+        }
     }
 
     /// Runs the integration once and reports every record's outcome.
@@ -300,12 +318,19 @@ impl HappyPal {
             "contract_start",
             "contract_end",
         ];
+        // A full run reads every profile; other runs those changed since the last read.
+        let since = match tag {
+            Some(_) => None,
+            None => store.checkpoint(&self.job, PARTNER_STREAM).await?,
+        };
+        let mut as_of: Option<String> = None;
         let mut page = 1;
         loop {
             if page == 0 {
                 break;
             }
-            let profiles = self.partner_page(http, page).await?;
+            let (profiles, clock) = self.partner_page(http, page, since.as_deref()).await?;
+            as_of = as_of.or(clock);
             report.partner_requests += 1;
             if profiles.is_empty() {
                 break;
@@ -316,10 +341,11 @@ impl HappyPal {
             } else {
                 page + 1
             };
-            let keys: Vec<String> = profiles
+            let by_key: std::collections::HashMap<&str, &Value> = profiles
                 .iter()
-                .filter_map(|p| p["external_id"].as_str().map(str::to_owned))
+                .filter_map(|p| p["external_id"].as_str().map(|k| (k, p)))
                 .collect();
+            let keys: Vec<String> = by_key.keys().map(|k| (*k).to_owned()).collect();
             let seen: Option<HashSet<String>> = match tag {
                 Some(tag) => Some(
                     store
@@ -335,10 +361,7 @@ impl HappyPal {
                     // No longer in the source: deleted below.
                     continue;
                 }
-                let Some(profile) = profiles
-                    .iter()
-                    .find(|p| p["external_id"].as_str() == Some(ack.key.as_str()))
-                else {
+                let Some(profile) = by_key.get(ack.key.as_str()) else {
                     continue;
                 };
                 let held: BTreeMap<String, Value> = names
@@ -374,6 +397,10 @@ impl HappyPal {
                     }),
                 }
             }
+        }
+        // Next time, read only the profiles changed from this read on.
+        if let Some(t) = as_of.filter(|_| !options.dry_run && report.is_complete()) {
+            store.set_checkpoint(&self.job, PARTNER_STREAM, &t).await?;
         }
         // What the partner acknowledged but the full run did not see in the source is deleted.
         let Some(tag) = tag else {
