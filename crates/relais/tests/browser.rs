@@ -5,6 +5,9 @@
 //! (`.ci/run` installs Debian's `chromium` and `chromium-driver` and sets it);
 //! otherwise they say they were skipped. Screenshots of the main pages are
 //! saved in `target/screenshots/`.
+mod common;
+
+use common::relais;
 
 use base64::Engine;
 use serde_json::{json, Value};
@@ -14,15 +17,6 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
-
-fn relais(dir: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_relais"));
-    cmd.current_dir(dir)
-        .env("RELAIS_LOG", "warn")
-        .env_remove("RELAIS_DATABASE_URL")
-        .env_remove("RELAIS_CONFIG");
-    cmd
-}
 
 fn ok(dir: &Path, args: &[&str]) -> String {
     let out = relais(dir).args(args).output().unwrap();

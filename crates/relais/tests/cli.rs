@@ -1,21 +1,13 @@
 //! End-to-end tests of the `relais` binary: real processes, a real SQLite file
 //! (and PostgreSQL when `RELAIS_TEST_POSTGRES_URL` is set), real HTTP.
 
+mod common;
+
+use common::relais;
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Output, Stdio};
 use std::time::Duration;
-
-fn relais(dir: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_relais"));
-    cmd.current_dir(dir)
-        .env_remove("RELAIS_DATABASE_URL")
-        .env_remove("RELAIS_CONFIG")
-        .env_remove("RELAIS_DATA_DIR")
-        .env_remove("RELAIS_LISTEN")
-        .env("RELAIS_LOG", "warn");
-    cmd
-}
 
 fn run(dir: &Path, args: &[&str]) -> Output {
     relais(dir).args(args).output().expect("relais runs")

@@ -2,21 +2,13 @@
 //! installs HappyPal and PlanningPME and syncs them; the app page shows
 //! health, runs and "Sync now"; `relais sync …` configures, runs and reports.
 
+mod common;
+
+use common::{client, hidden, relais, set_cookie};
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
-
-fn relais(dir: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_relais"));
-    cmd.current_dir(dir)
-        .env("RELAIS_LOG", "warn")
-        .env_remove("RELAIS_DATABASE_URL")
-        .env_remove("RELAIS_CONFIG")
-        .env_remove("RELAIS_SECRET_KEY")
-        .env_remove("RELAIS_INTEGRATIONS");
-    cmd
-}
 
 fn run(dir: &Path, args: &[&str]) -> (bool, String, String) {
     let out = relais(dir).args(args).output().unwrap();
@@ -74,36 +66,9 @@ fn demo(dir: &Path) -> Demo {
     }
 }
 
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-fn cookie(resp: &reqwest::Response, name: &str) -> Option<String> {
-    resp.headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(|v| {
-            let (pair, _) = v.split_once(';')?;
-            let (k, val) = pair.split_once('=')?;
-            (k == name).then(|| val.to_owned())
-        })
-}
-
-fn hidden(html: &str, name: &str) -> String {
-    let at = html
-        .find(&format!("name=\"{name}\" value=\""))
-        .unwrap_or_else(|| panic!("no {name} in the page"));
-    let rest = &html[at + name.len() + 15..];
-    rest[..rest.find('"').unwrap()].to_owned()
-}
-
 async fn sign_in(c: &reqwest::Client, url: &str, password: &str) -> String {
     let page = c.get(format!("{url}/login")).send().await.unwrap();
-    let login = cookie(&page, "relais_login").unwrap();
+    let login = set_cookie(&page, "relais_login").unwrap();
     let token = hidden(&page.text().await.unwrap(), "csrf");
     let resp = c
         .post(format!("{url}/login"))
@@ -119,7 +84,7 @@ async fn sign_in(c: &reqwest::Client, url: &str, password: &str) -> String {
         .unwrap();
     format!(
         "relais_session={}",
-        cookie(&resp, "relais_session").unwrap()
+        set_cookie(&resp, "relais_session").unwrap()
     )
 }
 

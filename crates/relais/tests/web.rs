@@ -1,19 +1,12 @@
 //! The admin pages over plain HTTP: sign-in, sessions, CSRF, and every bad
 //! input of the install and key forms, against a real `relais serve`.
 
+mod common;
+
+use common::{client, hidden, relais, set_cookie};
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-
-fn relais(dir: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_relais"));
-    cmd.current_dir(dir)
-        .env("RELAIS_LOG", "warn")
-        .env_remove("RELAIS_DATABASE_URL")
-        .env_remove("RELAIS_CONFIG")
-        .env_remove("RELAIS_INTEGRATIONS");
-    cmd
-}
+use std::process::{Child, Stdio};
 
 fn ok(dir: &Path, args: &[&str]) -> String {
     let out = relais(dir).args(args).output().unwrap();
@@ -50,33 +43,6 @@ fn serve(dir: &Path) -> Server {
         .trim_end_matches('/')
         .to_owned();
     server
-}
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-fn set_cookie(resp: &reqwest::Response, name: &str) -> Option<String> {
-    resp.headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(|v| {
-            let (pair, _) = v.split_once(';')?;
-            let (k, val) = pair.split_once('=')?;
-            (k == name).then(|| val.to_owned())
-        })
-}
-
-fn hidden(html: &str, name: &str) -> String {
-    let at = html
-        .find(&format!("name=\"{name}\" value=\""))
-        .unwrap_or_else(|| panic!("no {name} in the page"));
-    let rest = &html[at + name.len() + 15..];
-    rest[..rest.find('"').unwrap()].to_owned()
 }
 
 /// Signs in; returns the session cookie header value.
