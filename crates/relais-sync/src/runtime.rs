@@ -234,13 +234,14 @@ impl Runtime {
                 }
             }
             let me = self.clone();
+            let slot = InFlight {
+                set: self.in_flight.clone(),
+                installation,
+            };
             handles.push(tokio::spawn(async move {
-                let out = me.attempt(installation, run).await;
-                me.in_flight
-                    .lock()
-                    .expect("never poisoned")
-                    .remove(&installation);
-                out
+                // Freed however the task ends, panics included.
+                let _slot = slot;
+                me.attempt(installation, run).await
             }));
         }
         Ok(handles)
@@ -544,6 +545,20 @@ impl Runtime {
                 _ = &mut shutdown => return,
                 _ = tokio::time::sleep(every) => {}
             }
+        }
+    }
+}
+
+/// An integration this process is running; freed when dropped.
+struct InFlight {
+    set: Arc<Mutex<HashSet<i64>>>,
+    installation: i64,
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        if let Ok(mut set) = self.set.lock() {
+            set.remove(&self.installation);
         }
     }
 }
