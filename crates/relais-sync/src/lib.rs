@@ -13,3 +13,10 @@ pub mod source;
 
 pub use error::SyncError;
 pub use report::{Outcome, Report, ReportLine};
+
+/// `bytes` random bytes as hexadecimal: names a runtime or marks what one full run saw.
+pub(crate) fn random_tag(bytes: usize) -> String {
+    let mut tag = vec![0u8; bytes];
+    getrandom::getrandom(&mut tag).expect("the operating system provides randomness");
+    hex::encode(tag)
+}

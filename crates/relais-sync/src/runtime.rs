@@ -119,13 +119,11 @@ impl Runtime {
     /// A runtime over `store`, opening secrets with `sealer`.
     pub fn new(store: SharedStore, sealer: Sealer, options: RuntimeOptions) -> Self {
         let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "relais".into());
-        let mut tag = [0u8; 4];
-        let _ = getrandom::getrandom(&mut tag);
         Self {
             store,
             sealer,
             options,
-            id: format!("{host}:{}:{}", std::process::id(), hex::encode(tag)),
+            id: format!("{host}:{}:{}", std::process::id(), crate::random_tag(4)),
             counter: Arc::new(AtomicU64::new(0)),
             in_flight: Arc::new(Mutex::new(HashSet::new())),
         }

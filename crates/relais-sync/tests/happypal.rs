@@ -1,14 +1,14 @@
 //! The HappyPal connector against a real relais API and the HappyPal
 //! simulator, over HTTP.
 
+mod common;
+
 use relais_api::AppState;
 use relais_core::access::{KeyUsage, Role};
 use relais_core::audit::Author;
-use relais_core::base::{BaseKind, BaseName};
 use relais_core::employee::{ContractStatus, Email};
 use relais_core::ids::BaseId;
 use relais_core::org::{Name, TimeZone};
-use relais_sandbox::demo::{seed, DemoOptions};
 use relais_sandbox::happypal;
 use relais_store::{DatabaseUrl, SharedStore};
 use relais_sync::connectors::happypal::{HappyPal, RunOptions};
@@ -30,35 +30,9 @@ struct Setup {
 
 async fn setup() -> Setup {
     let dir = tempfile::tempdir().unwrap();
-    let store = relais_store::open(&DatabaseUrl::Sqlite(dir.path().join("s.db")))
-        .await
-        .unwrap();
-    let base = store
-        .create_base(
-            &BaseName::parse("production").unwrap(),
-            BaseKind::Production,
-        )
-        .await
-        .unwrap();
-    seed(
-        store.as_ref(),
-        &base,
-        &DemoOptions {
-            employees: 60,
-            seed: 3,
-            today: TimeZone::PARIS.today(),
-        },
-        &|_| {},
-    )
-    .await
-    .unwrap();
-    let state = AppState::new(store.clone(), 100_000);
-    let app = axum::Router::new()
-        .merge(relais_api::router(state.clone()))
-        .with_state(state);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let api = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let (store, base) =
+        common::seeded_base(&DatabaseUrl::Sqlite(dir.path().join("s.db")), 60, 3).await;
+    let api = common::serve_api(AppState::new(store.clone(), 100_000)).await;
     let role = Role::parse(&[
         "personnel-file:fields=firstName+lastName+mail+birthDate+dtContractStart+dtContractEnd",
     ])

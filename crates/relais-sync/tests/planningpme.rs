@@ -1,13 +1,13 @@
 //! The PlanningPME connector against a real relais API and the PlanningPME
 //! simulator, and the retry policy against injected 429s.
 
+mod common;
+
 use relais_api::AppState;
 use relais_core::absence::LeaveStatus;
 use relais_core::access::{KeyUsage, Role};
-use relais_core::base::{BaseKind, BaseName};
 use relais_core::employee::{ContractStatus, Email};
 use relais_core::org::{Name, TimeZone};
-use relais_sandbox::demo::{seed, DemoOptions};
 use relais_sandbox::{happypal, planningpme};
 use relais_store::{DatabaseUrl, ListQuery};
 use relais_sync::connectors::planningpme::PlanningPme;
@@ -20,36 +20,10 @@ use std::time::{Duration, Instant};
 #[tokio::test]
 async fn planningpme_gets_the_department_its_people_and_their_coming_absences() {
     let dir = tempfile::tempdir().unwrap();
-    let store = relais_store::open(&DatabaseUrl::Sqlite(dir.path().join("p.db")))
-        .await
-        .unwrap();
-    let base = store
-        .create_base(
-            &BaseName::parse("production").unwrap(),
-            BaseKind::Production,
-        )
-        .await
-        .unwrap();
+    let (store, base) =
+        common::seeded_base(&DatabaseUrl::Sqlite(dir.path().join("p.db")), 150, 11).await;
     let today = TimeZone::PARIS.today();
-    seed(
-        store.as_ref(),
-        &base,
-        &DemoOptions {
-            employees: 150,
-            seed: 11,
-            today,
-        },
-        &|_| {},
-    )
-    .await
-    .unwrap();
-    let state = AppState::new(store.clone(), 100_000);
-    let app = axum::Router::new()
-        .merge(relais_api::router(state.clone()))
-        .with_state(state);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let api = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let api = common::serve_api(AppState::new(store.clone(), 100_000)).await;
     let role = Role::parse(&[
         "personnel-file:fields=departmentId+department",
         "absences",

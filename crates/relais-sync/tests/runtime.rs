@@ -2,15 +2,15 @@
 //! simulators: runtimes racing for one integration, a run killed part-way
 //! and taken over, health and its reasons, the request budget.
 
+mod common;
+
 use relais_api::AppState;
-use relais_core::base::{BaseKind, BaseName};
 use relais_core::employee::{ContractStatus, Email};
 use relais_core::ids::BaseId;
 use relais_core::integration::{Health, Integration, RunStatus, Trigger};
 use relais_core::marketplace::AppManifest;
 use relais_core::org::{Name, TimeZone};
 use relais_core::secret::{Sealer, Secrets};
-use relais_sandbox::demo::{seed, DemoOptions};
 use relais_sandbox::sim::Faults;
 use relais_sandbox::{happypal, planningpme};
 use relais_store::{DatabaseUrl, NewPerson, SharedStore};
@@ -60,34 +60,10 @@ async fn database(postgres: bool, dir: &tempfile::TempDir) -> Option<DatabaseUrl
 async fn world(postgres: bool, employees: u32) -> Option<World> {
     let dir = tempfile::tempdir().unwrap();
     let url = database(postgres, &dir).await?;
-    let store = relais_store::open(&url).await.unwrap();
-    let base = store
-        .create_base(
-            &BaseName::parse("production").unwrap(),
-            BaseKind::Production,
-        )
-        .await
-        .unwrap();
-    seed(
-        store.as_ref(),
-        &base,
-        &DemoOptions {
-            employees,
-            seed: 5,
-            today: TimeZone::PARIS.today(),
-        },
-        &|_| {},
-    )
-    .await
-    .unwrap();
+    let (store, base) = common::seeded_base(&url, employees, 5).await;
     let sealer = Sealer::from_hex(&Sealer::generate_key()).unwrap();
-    let state = AppState::new(store.clone(), 100_000).with_sealer(sealer.clone());
-    let app = axum::Router::new()
-        .merge(relais_api::router(state.clone()))
-        .with_state(state);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let api = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let api =
+        common::serve_api(AppState::new(store.clone(), 100_000).with_sealer(sealer.clone())).await;
     let admin = store
         .create_person(&NewPerson {
             email: Email::parse("admin@acme.fr").unwrap(),

@@ -119,11 +119,12 @@ async fn ask(
         })?,
     };
     let i = integration_of(&state, &caller).await?;
-    let open = state.store.open_runs(1000).await?;
-    if let Some(r) = open.iter().find(|r| {
-        r.installation_id == i.installation_id
-            && r.status == relais_core::integration::RunStatus::Queued
-    }) {
+    // Runs are asked for one after another, so a waiting one is among the latest.
+    let latest = state.store.list_runs(i.installation_id, 20).await?;
+    if let Some(r) = latest
+        .iter()
+        .find(|r| r.status == relais_core::integration::RunStatus::Queued)
+    {
         // One waiting run is enough: asking twice does not run twice.
         return Ok((StatusCode::ACCEPTED, Json(json!({ "data": r }))));
     }

@@ -186,11 +186,7 @@ impl HappyPal {
         };
         let mut newest = since;
         // A full run marks in the ledger what it read, rather than keeping every key in memory.
-        let tag = options.full.then(|| {
-            let mut t = [0u8; 8];
-            let _ = getrandom::getrandom(&mut t);
-            hex::encode(t)
-        });
+        let tag = options.full.then(|| crate::random_tag(8));
         let mut offset = 0u64;
         loop {
             let users = self

@@ -577,11 +577,7 @@ impl PlanningPme {
             report.partner_requests += 1;
         }
         // Writes, parents first.
-        let tag = report.full.then(|| {
-            let mut t = [0u8; 8];
-            let _ = getrandom::getrandom(&mut t);
-            hex::encode(t)
-        });
+        let tag = report.full.then(|| crate::random_tag(8));
         let tag = tag.as_deref();
         let (dropped, newest) = match changes {
             Some((snapshot, dropped, newest)) => {
