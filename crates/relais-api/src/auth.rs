@@ -1,5 +1,6 @@
 //! API keys: how they are made, how a request proves it holds one, the
-//! per-key rate limit, and the audit trail of every authenticated request.
+//! per-key rate limit (shared by every process through the store), and the
+//! audit trail of every authenticated request.
 
 use crate::error::ApiError;
 use crate::AppState;
@@ -11,11 +12,9 @@ use relais_core::access::{ApiKey, AuditEntry, KeyUsage, Role};
 use relais_core::employee::Email;
 use relais_core::ids::BaseId;
 use relais_core::org::Name;
-use relais_store::{NewApiKey, SharedStore};
+use relais_store::{NewApiKey, RateDecision, SharedStore};
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 use subtle::ConstantTimeEq;
 
 /// The key that made the request; handlers read it from the request's extensions.
@@ -126,42 +125,6 @@ pub async fn authenticate(store: &SharedStore, headers: &HeaderMap) -> Result<Ap
     Ok(key)
 }
 
-/// A per-key token bucket: `per_minute` requests a minute, in bursts of up to as many.
-#[derive(Debug)]
-pub struct RateLimiter {
-    per_minute: u32,
-    buckets: Mutex<HashMap<i64, (f64, Instant)>>,
-}
-
-impl RateLimiter {
-    /// A limiter allowing `per_minute` requests a minute per key.
-    pub fn new(per_minute: u32) -> Self {
-        Self {
-            per_minute: per_minute.max(1),
-            buckets: Mutex::new(HashMap::new()),
-        }
-    }
-
-    /// Takes a token for `key`, or says how many seconds to wait.
-    pub fn check(&self, key: i64) -> Result<(), u64> {
-        let capacity = f64::from(self.per_minute);
-        let rate = capacity / 60.0;
-        let now = Instant::now();
-        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
-        let (tokens, last) = buckets.entry(key).or_insert((capacity, now));
-        *tokens = (*tokens + now.duration_since(*last).as_secs_f64() * rate).min(capacity);
-        *last = now;
-        if *tokens >= 1.0 {
-            *tokens -= 1.0;
-            Ok(())
-        } else {
-            Err(Duration::from_secs_f64((1.0 - *tokens) / rate)
-                .as_secs()
-                .max(1))
-        }
-    }
-}
-
 /// Middleware of the key-protected routes: authenticates, applies the rate
 /// limit, runs the handler, and records the request in the audit trail.
 pub async fn require_key(
@@ -173,14 +136,22 @@ pub async fn require_key(
         Ok(key) => Arc::new(key),
         Err(e) => return e.into_response(),
     };
+    crate::layers::record_actor(request.extensions(), || format!("key:{}", key.id));
     let method = request.method().to_string();
     let path = request
         .uri()
         .path_and_query()
         .map_or_else(|| request.uri().path().to_owned(), |p| p.to_string());
-    let response = match state.limiter.check(key.id) {
-        Err(wait) => ApiError::TooManyRequests(wait).into_response(),
-        Ok(()) => {
+    let decision = state
+        .store
+        .take_request(key.id, relais_core::now(), state.rate_limit)
+        .await;
+    let response = match decision {
+        Err(e) => return ApiError::Unavailable(e).into_response(),
+        // Refused requests are counted per key and minute by the store, not
+        // written one row each to the audit trail.
+        Ok(RateDecision::Limited(wait)) => return ApiError::TooManyRequests(wait).into_response(),
+        Ok(RateDecision::Allowed) => {
             request.extensions_mut().insert(Caller { key: key.clone() });
             next.run(request).await
         }
@@ -225,17 +196,6 @@ mod tests {
         assert_eq!(key_text(&h).unwrap(), "relais_ab_cd");
         h.insert("authorization", "Basic dXNlcg==".parse().unwrap());
         assert!(key_text(&h).is_err());
-    }
-
-    #[test]
-    fn rate_limit_refuses_past_the_budget_and_says_when() {
-        let limiter = RateLimiter::new(3);
-        for _ in 0..3 {
-            assert!(limiter.check(1).is_ok());
-        }
-        let wait = limiter.check(1).unwrap_err();
-        assert!((1..=20).contains(&wait), "{wait}");
-        assert!(limiter.check(2).is_ok(), "budgets are per key");
     }
 
     #[test]

@@ -31,6 +31,14 @@ pub enum ApiError {
     /// 429: the key made too many requests; retry after this many seconds.
     #[error("too many requests for this key; retry in {0} s")]
     TooManyRequests(u64),
+    /// 413: a body larger than the endpoint accepts.
+    #[error("the {what} is larger than {limit} bytes")]
+    PayloadTooLarge {
+        /// What was too large (`body`, `file`).
+        what: &'static str,
+        /// The most bytes accepted.
+        limit: usize,
+    },
     /// 404: nothing at this path or with this identifier.
     #[error("{0}")]
     NotFound(String),
@@ -74,6 +82,12 @@ impl ApiError {
                 "too_many_requests",
                 self.to_string(),
                 json!({ "retryAfterSeconds": after }),
+            ),
+            ApiError::PayloadTooLarge { what, limit } => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                self.to_string(),
+                json!({ "parameter": what, "limitBytes": limit }),
             ),
             ApiError::NotFound(message) => (
                 StatusCode::NOT_FOUND,

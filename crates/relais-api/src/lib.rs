@@ -5,13 +5,13 @@ pub mod auth;
 pub mod counts;
 mod error;
 pub mod install;
+pub mod layers;
 pub mod openapi;
 pub mod query;
 pub mod resources;
 
 pub use error::ApiError;
 
-use auth::RateLimiter;
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -27,12 +27,15 @@ pub const DEFAULT_RATE_LIMIT: u32 = 6_000;
 pub struct AppState {
     /// The HR base.
     pub store: SharedStore,
-    /// The per-key request budget.
-    pub limiter: Arc<RateLimiter>,
+    /// Requests a minute one key may make, across every process sharing the store.
+    pub rate_limit: u32,
     /// `collection.count` answers reused across the pages of a walk.
     pub counts: Arc<counts::CountCache>,
     /// Seals and opens integrations' secrets.
     pub sealer: relais_core::secret::Sealer,
+    /// The address people reach relais at, when it differs from the one it
+    /// listens on (behind a proxy); an `https://` one makes cookies `Secure`.
+    pub public_url: Option<Arc<str>>,
 }
 
 impl AppState {
@@ -46,10 +49,29 @@ impl AppState {
                 .expect("a generated key is valid");
         Self {
             store,
-            limiter: Arc::new(RateLimiter::new(per_minute)),
+            rate_limit: per_minute.max(1),
             counts: Arc::new(counts::CountCache::default()),
             sealer,
+            public_url: None,
         }
+    }
+
+    /// The same state, knowing the address people reach relais at.
+    pub fn with_public_url(mut self, url: Option<&str>) -> Self {
+        self.public_url = url.map(|u| Arc::from(u.trim_end_matches('/')));
+        self
+    }
+
+    /// Whether people reach relais over HTTPS: its public address says so,
+    /// or the proxy in front of it does (`X-Forwarded-Proto: https`).
+    pub fn served_over_https(&self, headers: &axum::http::HeaderMap) -> bool {
+        self.public_url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("https://"))
+            || headers
+                .get("x-forwarded-proto")
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.eq_ignore_ascii_case("https"))
     }
 
     /// The same state, sealing secrets with `sealer`.

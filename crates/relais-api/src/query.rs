@@ -16,6 +16,30 @@ use std::collections::BTreeMap;
 /// The most records one page may hold.
 pub const MAX_LIMIT: u32 = 1000;
 
+/// Bounds on what a request may ask, so that no query string can make relais
+/// work without end, exhaust its stack or send the database a query it cannot
+/// plan. Each is answered with a 400 that names the parameter and the limit.
+pub mod limits {
+    /// Characters of the `fields` parameter.
+    pub const FIELDS_LENGTH: usize = 4096;
+    /// Nesting of `fields`, brackets and dots together (`a.b[c]` is 3 deep).
+    pub const FIELDS_DEPTH: usize = 8;
+    /// Field names in one `fields` parameter.
+    pub const FIELDS_COUNT: usize = 256;
+    /// Filter parameters in one request.
+    pub const FILTERS: usize = 50;
+    /// Sort terms of `orderBy`.
+    pub const ORDER_TERMS: usize = 8;
+    /// Characters of one filter's value.
+    pub const FILTER_VALUE_LENGTH: usize = 4096;
+    /// Values of one list filter (`id=1,2,3`).
+    pub const FILTER_VALUES: usize = 500;
+    /// Characters of a `like` pattern.
+    pub const LIKE_LENGTH: usize = 200;
+    /// Query parameters in one request.
+    pub const PARAMETERS: usize = 100;
+}
+
 fn bad(parameter: &str, message: impl Into<String>) -> ApiError {
     ApiError::BadRequest {
         parameter: parameter.to_owned(),
@@ -30,10 +54,17 @@ pub struct FieldTree(BTreeMap<String, FieldTree>);
 impl FieldTree {
     /// Parses `a,b[c,d[e]],f.g`.
     pub fn parse(raw: &str) -> Result<Self, ApiError> {
+        if raw.chars().count() > limits::FIELDS_LENGTH {
+            return Err(bad(
+                "fields",
+                format!("fields is longer than {} characters", limits::FIELDS_LENGTH),
+            ));
+        }
         let mut tree = FieldTree::default();
         let chars: Vec<char> = raw.chars().collect();
         let mut pos = 0;
-        parse_list(&chars, &mut pos, &mut tree, 0)?;
+        let mut names = 0;
+        parse_list(&chars, &mut pos, &mut tree, 0, &mut names)?;
         if pos != chars.len() {
             return Err(bad(
                 "fields",
@@ -88,14 +119,25 @@ impl FieldTree {
     }
 }
 
+fn too_deep() -> ApiError {
+    bad(
+        "fields",
+        format!(
+            "fields are nested more than {} levels deep",
+            limits::FIELDS_DEPTH
+        ),
+    )
+}
+
 fn parse_list(
     chars: &[char],
     pos: &mut usize,
     tree: &mut FieldTree,
     depth: usize,
+    names: &mut usize,
 ) -> Result<(), ApiError> {
-    if depth > 8 {
-        return Err(bad("fields", "fields are nested too deeply"));
+    if depth >= limits::FIELDS_DEPTH {
+        return Err(too_deep());
     }
     loop {
         let start = *pos;
@@ -118,10 +160,20 @@ fn parse_list(
             ));
         }
         let path: Vec<String> = name.split('.').map(str::to_owned).collect();
+        if depth + path.len() > limits::FIELDS_DEPTH {
+            return Err(too_deep());
+        }
+        *names += 1;
+        if *names > limits::FIELDS_COUNT {
+            return Err(bad(
+                "fields",
+                format!("fields names more than {} fields", limits::FIELDS_COUNT),
+            ));
+        }
         let node = tree.insert_path(&path);
         if chars.get(*pos) == Some(&'[') {
             *pos += 1;
-            parse_list(chars, pos, node, depth + 1)?;
+            parse_list(chars, pos, node, depth + path.len(), names)?;
             if chars.get(*pos) != Some(&']') {
                 return Err(bad(
                     "fields",
@@ -183,6 +235,15 @@ const OPERATORS: &[&str] = &[
 impl FilterOp {
     /// Parses the value of a filter parameter.
     pub fn parse(parameter: &str, raw: &str) -> Result<Self, ApiError> {
+        if raw.chars().count() > limits::FILTER_VALUE_LENGTH {
+            return Err(bad(
+                parameter,
+                format!(
+                    "the filter's value is longer than {} characters",
+                    limits::FILTER_VALUE_LENGTH
+                ),
+            ));
+        }
         if raw == "null" {
             return Ok(FilterOp::Null);
         }
@@ -205,7 +266,19 @@ impl FilterOp {
             "greaterthanorequal" => FilterOp::GreaterThanOrEqual(one("greaterthanorequal")?),
             "lessthan" => FilterOp::LessThan(one("lessthan")?),
             "lessthanorequal" => FilterOp::LessThanOrEqual(one("lessthanorequal")?),
-            "like" => FilterOp::Like(parts[1..].join(",")),
+            "like" => {
+                let pattern = parts[1..].join(",");
+                if pattern.chars().count() > limits::LIKE_LENGTH {
+                    return Err(bad(
+                        parameter,
+                        format!(
+                            "a 'like' pattern may hold at most {} characters",
+                            limits::LIKE_LENGTH
+                        ),
+                    ));
+                }
+                FilterOp::Like(pattern)
+            }
             "between" => match parts.as_slice() {
                 [_, a, b] if !a.is_empty() && !b.is_empty() => {
                     FilterOp::Between((*a).to_owned(), (*b).to_owned())
@@ -218,6 +291,15 @@ impl FilterOp {
                 }
             },
             _ if parts.len() > 1 => {
+                if parts.len() > limits::FILTER_VALUES {
+                    return Err(bad(
+                        parameter,
+                        format!(
+                            "a list filter may hold at most {} values",
+                            limits::FILTER_VALUES
+                        ),
+                    ));
+                }
                 if parts.iter().any(|p| p.is_empty()) {
                     return Err(bad(
                         parameter,
@@ -392,6 +474,7 @@ impl V3Query {
             filters: Vec::new(),
             options: BTreeMap::new(),
         };
+        check_parameter_count(pairs)?;
         for (key, value) in pairs {
             match key.as_str() {
                 "fields" => {
@@ -433,6 +516,12 @@ impl V3Query {
                     if !parts.len().is_multiple_of(2) {
                         return Err(bad("orderBy", format!("'{value}' is not field,asc|desc")));
                     }
+                    if q.order.len() + parts.len() / 2 > limits::ORDER_TERMS {
+                        return Err(bad(
+                            "orderBy",
+                            format!("orderBy may hold at most {} terms", limits::ORDER_TERMS),
+                        ));
+                    }
                     for pair in parts.chunks(2) {
                         let dir = match pair[1].to_ascii_lowercase().as_str() {
                             "asc" => Direction::Asc,
@@ -450,7 +539,7 @@ impl V3Query {
                 k if options.contains(&k) => {
                     q.options.insert(k.to_owned(), value.clone());
                 }
-                k => q.filters.push((k.to_owned(), FilterOp::parse(k, value)?)),
+                k => push_filter(&mut q.filters, k, value)?,
             }
         }
         Ok(q)
@@ -503,6 +592,36 @@ impl V3Query {
     }
 }
 
+/// Refuses a query string with more parameters than [`limits::PARAMETERS`].
+pub fn check_parameter_count(pairs: &[(String, String)]) -> Result<(), ApiError> {
+    if pairs.len() > limits::PARAMETERS {
+        return Err(bad(
+            "query",
+            format!(
+                "the query string holds {} parameters; at most {} are accepted",
+                pairs.len(),
+                limits::PARAMETERS
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn push_filter(
+    filters: &mut Vec<(String, FilterOp)>,
+    name: &str,
+    value: &str,
+) -> Result<(), ApiError> {
+    if filters.len() >= limits::FILTERS {
+        return Err(bad(
+            name,
+            format!("a request may hold at most {} filters", limits::FILTERS),
+        ));
+    }
+    filters.push((name.to_owned(), FilterOp::parse(name, value)?));
+    Ok(())
+}
+
 fn names(specs: &[FilterSpec]) -> String {
     specs.iter().map(|s| s.name).collect::<Vec<_>>().join(", ")
 }
@@ -545,6 +664,7 @@ impl V4Query {
             count: false,
             filters: Vec::new(),
         };
+        check_parameter_count(pairs)?;
         for (key, value) in pairs {
             match key.as_str() {
                 "page" => {
@@ -572,7 +692,7 @@ impl V4Query {
                     }
                     q.count = true;
                 }
-                k => q.filters.push((k.to_owned(), FilterOp::parse(k, value)?)),
+                k => push_filter(&mut q.filters, k, value)?,
             }
         }
         Ok(q)

@@ -190,10 +190,70 @@ pub struct Contract {
     pub end: Option<NaiveDate>,
 }
 
+/// The first day a date of the personnel file may name.
+pub const EARLIEST_DATE: NaiveDate = match NaiveDate::from_ymd_opt(1900, 1, 1) {
+    Some(d) => d,
+    None => panic!("a valid date"),
+};
+
+/// The last day a date of the personnel file may name.
+pub const LATEST_DATE: NaiveDate = match NaiveDate::from_ymd_opt(2100, 12, 31) {
+    Some(d) => d,
+    None => panic!("a valid date"),
+};
+
+/// The most characters of a free text field (job title, profession, login).
+pub const MAX_TEXT_LENGTH: usize = 255;
+
+/// Refuses a date no one could mean for `field` (before 1900 or after 2100).
+pub fn check_plausible_date(field: &'static str, date: NaiveDate) -> Result<()> {
+    if (EARLIEST_DATE..=LATEST_DATE).contains(&date) {
+        Ok(())
+    } else {
+        Err(DomainError::new(
+            field,
+            format!("{date} is outside the years 1900 to 2100"),
+        ))
+    }
+}
+
+/// Refuses a birth date outside 1900–2100 or after `today`.
+pub fn check_birth_date(date: NaiveDate, today: NaiveDate) -> Result<()> {
+    check_plausible_date("birthDate", date)?;
+    if date > today {
+        return Err(DomainError::new(
+            "birthDate",
+            format!("{date} is in the future"),
+        ));
+    }
+    Ok(())
+}
+
+/// Refuses a free text longer than [`MAX_TEXT_LENGTH`] characters, or with
+/// control characters.
+pub fn check_text(field: &'static str, text: &str) -> Result<()> {
+    if text.chars().count() > MAX_TEXT_LENGTH {
+        return Err(DomainError::new(
+            field,
+            format!("must be at most {MAX_TEXT_LENGTH} characters"),
+        ));
+    }
+    if text.chars().any(char::is_control) {
+        return Err(DomainError::new(
+            field,
+            "must not contain control characters",
+        ));
+    }
+    Ok(())
+}
+
 impl Contract {
-    /// Builds a contract, refusing an end before the start.
+    /// Builds a contract, refusing an end before the start and dates outside
+    /// 1900–2100.
     pub fn new(start: NaiveDate, end: Option<NaiveDate>) -> Result<Self> {
+        check_plausible_date("dtContractStart", start)?;
         if let Some(end) = end {
+            check_plausible_date("dtContractEnd", end)?;
             if end < start {
                 return Err(DomainError::new(
                     "dtContractEnd",
@@ -202,6 +262,29 @@ impl Contract {
             }
         }
         Ok(Self { start, end })
+    }
+
+    /// Refuses a leave period that starts before the contract or ends after it.
+    pub fn check_covers(&self, span: &crate::absence::LeaveSpan) -> Result<()> {
+        if span.start.date < self.start {
+            return Err(DomainError::new(
+                "startDate",
+                format!(
+                    "{} is before the employee's contract starts on {}",
+                    span.start.date, self.start
+                ),
+            ));
+        }
+        if let Some(end) = self.end.filter(|end| span.end.date > *end) {
+            return Err(DomainError::new(
+                "endDate",
+                format!(
+                    "{} is after the employee's contract ends on {end}",
+                    span.end.date
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// Future, active or former on `day`.

@@ -292,6 +292,31 @@ pub trait Store: Send + Sync + 'static {
     /// The latest requests made with a key, newest first.
     async fn list_requests(&self, key_id: i64, limit: u32) -> Result<Vec<AuditEntry>>;
 
+    /// Counts one request of a key in the shared one-minute windows and says
+    /// whether it fits in `per_minute` (a sliding estimate over this minute
+    /// and the last); a request that does not fit is counted as limited, not
+    /// as made. Every process sharing the database shares the windows.
+    async fn take_request(
+        &self,
+        key_id: i64,
+        at: DateTime<Utc>,
+        per_minute: u32,
+    ) -> Result<RateDecision>;
+    /// Requests refused for going over the limit, per minute, newest first.
+    async fn limited_requests(&self, key_id: i64, limit: u32) -> Result<Vec<(DateTime<Utc>, i64)>>;
+    /// Records a sign-in attempt of the admin pages.
+    async fn record_sign_in(&self, attempt: &SignInAttempt) -> Result<()>;
+    /// Failed sign-ins since `since`: for the account (after its last
+    /// success) and from the address, with the time of the latest.
+    async fn sign_in_failures(
+        &self,
+        email: &str,
+        address: &str,
+        since: DateTime<Utc>,
+    ) -> Result<SignInFailures>;
+    /// The latest sign-in attempts, newest first.
+    async fn list_sign_ins(&self, limit: u32) -> Result<Vec<SignInAttempt>>;
+
     /// Creates an admin-page account; 409 if the e-mail is taken.
     async fn create_person(&self, person: &NewPerson) -> Result<Person>;
     /// An account and its password hash, by e-mail (any case).
@@ -437,6 +462,112 @@ pub struct RunFinish<'a> {
     pub error: Option<&'a str>,
     /// The report's lines.
     pub lines: &'a [ReportLine],
+}
+
+/// Whether a key's request fits in its budget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RateDecision {
+    /// It fits.
+    Allowed,
+    /// It does not; retry after this many seconds.
+    Limited(u64),
+}
+
+/// The sliding estimate of a key's requests over the last minute: this
+/// window's count plus the previous window's, weighted by the part of it that
+/// is still within a minute of now. Returns the seconds to wait and whether
+/// the request (already counted in `current`) goes over `per_minute`.
+pub fn rate_estimate(previous: i64, current: i64, elapsed: f64, per_minute: u32) -> (u64, bool) {
+    let limit = f64::from(per_minute.max(1));
+    let weight = (1.0 - elapsed / 60.0).clamp(0.0, 1.0);
+    let estimate = previous as f64 * weight + current as f64;
+    if estimate <= limit {
+        return (0, false);
+    }
+    // Without the refused request, `current - 1` stay in this window; the
+    // previous window's share fades until one more request fits again.
+    let room = limit - (current - 1) as f64 - 1.0;
+    let wait = if room < 0.0 || previous == 0 {
+        60.0 - elapsed
+    } else {
+        let weight_needed = room / previous as f64;
+        ((1.0 - weight_needed) * 60.0 - elapsed).max(0.0)
+    };
+    (wait.ceil().max(1.0) as u64, true)
+}
+
+/// What happened at one sign-in attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignInOutcome {
+    /// A wrong e-mail or password.
+    Failed,
+    /// The person signed in.
+    Succeeded,
+    /// Refused without checking the password: too many failures lately.
+    Locked,
+}
+
+impl SignInOutcome {
+    /// The stored code.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Failed => "failed",
+            Self::Succeeded => "succeeded",
+            Self::Locked => "locked",
+        }
+    }
+
+    /// The outcome stored as `code`.
+    pub fn from_code(code: &str) -> Self {
+        match code {
+            "succeeded" => Self::Succeeded,
+            "locked" => Self::Locked,
+            _ => Self::Failed,
+        }
+    }
+}
+
+/// One sign-in attempt: the account asked for (lower case), the client's
+/// address, what happened and when. Passwords are never kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignInAttempt {
+    /// The e-mail typed, in lower case.
+    pub email: String,
+    /// The client's address.
+    pub address: String,
+    /// What happened.
+    pub outcome: SignInOutcome,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// Recent failed sign-ins, as [`Store::sign_in_failures`] counts them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SignInFailures {
+    /// Failures for the account since its last success.
+    pub account: u32,
+    /// Failures from the address, whatever the account.
+    pub address: u32,
+    /// When the latest of either happened.
+    pub latest: Option<DateTime<Utc>>,
+}
+
+#[cfg(test)]
+mod rate_tests {
+    use super::rate_estimate;
+
+    #[test]
+    fn the_estimate_slides_over_the_minute_boundary() {
+        assert_eq!(rate_estimate(0, 3, 10.0, 3), (0, false));
+        let (wait, limited) = rate_estimate(0, 4, 10.0, 3);
+        assert!(limited && wait == 50, "{wait}");
+        // Three requests just before the minute still count just after it.
+        assert!(rate_estimate(3, 1, 1.0, 3).1);
+        // Half a minute later, half of them have faded.
+        assert!(!rate_estimate(2, 1, 30.0, 3).1);
+        let (wait, limited) = rate_estimate(6, 1, 0.0, 3);
+        assert!(limited && (1..=60).contains(&wait), "{wait}");
+    }
 }
 
 /// An account about to be created.

@@ -786,14 +786,15 @@ macro_rules! sql_store {
                     Some(false) => return Err(DomainError::new("leaveAccountId", format!("absence account {} is closed", new.account_id)).into()),
                     Some(true) => {}
                 }
-                let (days, holidays): (String, String) = sqlx::query_as(
-                    "SELECT s.working_days, s.holidays FROM employees e JOIN establishments s \
+                let (days, holidays, contract_start, contract_end): (String, String, chrono::NaiveDate, Option<chrono::NaiveDate>) = sqlx::query_as(
+                    "SELECT s.working_days, s.holidays, e.contract_start, e.contract_end FROM employees e JOIN establishments s \
                      ON s.base_id = e.base_id AND s.id = e.establishment_id WHERE e.base_id = $1 AND e.id = $2",
                 )
                 .bind(base.0)
                 .bind(new.employee_id.0)
                 .fetch_one(&mut *tx)
                 .await?;
+                relais_core::employee::Contract::new(contract_start, contract_end)?.check_covers(&new.span)?;
                 let calendar = rows::calendar_from(&days, &holidays)?;
                 let half_days = new.span.working_half_days(&calendar);
                 if half_days == 0 {
@@ -1158,6 +1159,117 @@ macro_rules! sql_store {
                 let csrf: String = row.try_get("csrf")?;
                 let person = rows::PersonRow::from_row(&row)?.try_into()?;
                 Ok(Some((person, csrf)))
+            }
+
+            async fn take_request(&self, key_id: i64, at: chrono::DateTime<chrono::Utc>, per_minute: u32) -> Result<crate::RateDecision> {
+                let seconds = at.timestamp();
+                let minute = seconds.div_euclid(60);
+                let elapsed = seconds.rem_euclid(60) as f64 + f64::from(at.timestamp_subsec_millis()) / 1000.0;
+                let mut tx = self.pool.begin_with(Self::BEGIN).await?;
+                let current: i64 = sqlx::query_scalar(
+                    "INSERT INTO api_rate_windows (key_id, window_start, requests, limited) VALUES ($1, $2, 1, 0) \
+                     ON CONFLICT (key_id, window_start) DO UPDATE SET requests = api_rate_windows.requests + 1 \
+                     RETURNING requests",
+                )
+                .bind(key_id)
+                .bind(minute)
+                .fetch_one(&mut *tx)
+                .await?;
+                let previous: Option<i64> = sqlx::query_scalar("SELECT requests FROM api_rate_windows WHERE key_id = $1 AND window_start = $2")
+                    .bind(key_id)
+                    .bind(minute - 1)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let (wait, limited) = crate::rate_estimate(previous.unwrap_or(0), current, elapsed, per_minute);
+                if limited {
+                    sqlx::query("UPDATE api_rate_windows SET requests = requests - 1, limited = limited + 1 WHERE key_id = $1 AND window_start = $2")
+                        .bind(key_id)
+                        .bind(minute)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                // Windows older than the one before are no longer needed for the estimate;
+                // those with refused requests stay as the audit of the limit.
+                sqlx::query("DELETE FROM api_rate_windows WHERE key_id = $1 AND window_start < $2 AND limited = 0")
+                    .bind(key_id)
+                    .bind(minute - 1)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(if limited { crate::RateDecision::Limited(wait) } else { crate::RateDecision::Allowed })
+            }
+
+            async fn limited_requests(&self, key_id: i64, limit: u32) -> Result<Vec<(chrono::DateTime<chrono::Utc>, i64)>> {
+                let rows: Vec<(i64, i64)> = sqlx::query_as(
+                    "SELECT window_start, limited FROM api_rate_windows WHERE key_id = $1 AND limited > 0 \
+                     ORDER BY window_start DESC LIMIT $2",
+                )
+                .bind(key_id)
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows
+                    .into_iter()
+                    .filter_map(|(minute, n)| chrono::DateTime::from_timestamp(minute * 60, 0).map(|t| (t, n)))
+                    .collect())
+            }
+
+            async fn record_sign_in(&self, attempt: &crate::SignInAttempt) -> Result<()> {
+                sqlx::query("INSERT INTO sign_in_attempts (email, address, outcome, at) VALUES ($1, $2, $3, $4)")
+                    .bind(attempt.email.as_str())
+                    .bind(attempt.address.as_str())
+                    .bind(attempt.outcome.code())
+                    .bind(attempt.at)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn sign_in_failures(&self, email: &str, address: &str, since: chrono::DateTime<chrono::Utc>) -> Result<crate::SignInFailures> {
+                let last_success: Option<chrono::DateTime<chrono::Utc>> = sqlx::query_scalar(
+                    "SELECT MAX(at) FROM sign_in_attempts WHERE email = $1 AND outcome = 'succeeded'",
+                )
+                .bind(email)
+                .fetch_one(&self.pool)
+                .await?;
+                let from = last_success.map_or(since, |t| t.max(since));
+                let (account, account_latest): (i64, Option<chrono::DateTime<chrono::Utc>>) = sqlx::query_as(
+                    "SELECT COUNT(*), MAX(at) FROM sign_in_attempts WHERE email = $1 AND outcome = 'failed' AND at > $2",
+                )
+                .bind(email)
+                .bind(from)
+                .fetch_one(&self.pool)
+                .await?;
+                let (by_address, address_latest): (i64, Option<chrono::DateTime<chrono::Utc>>) = sqlx::query_as(
+                    "SELECT COUNT(*), MAX(at) FROM sign_in_attempts WHERE address = $1 AND outcome = 'failed' AND at > $2",
+                )
+                .bind(address)
+                .bind(since)
+                .fetch_one(&self.pool)
+                .await?;
+                Ok(crate::SignInFailures {
+                    account: u32::try_from(account).unwrap_or(u32::MAX),
+                    address: u32::try_from(by_address).unwrap_or(u32::MAX),
+                    latest: account_latest.max(address_latest),
+                })
+            }
+
+            async fn list_sign_ins(&self, limit: u32) -> Result<Vec<crate::SignInAttempt>> {
+                let rows: Vec<(String, String, String, chrono::DateTime<chrono::Utc>)> = sqlx::query_as(
+                    "SELECT email, address, outcome, at FROM sign_in_attempts ORDER BY id DESC LIMIT $1",
+                )
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(email, address, outcome, at)| crate::SignInAttempt {
+                        email,
+                        address,
+                        outcome: crate::SignInOutcome::from_code(&outcome),
+                        at,
+                    })
+                    .collect())
             }
 
             async fn delete_session(&self, token_hash: &str) -> Result<()> {

@@ -6,6 +6,7 @@
 
 pub mod catalog;
 mod pages;
+pub mod security;
 pub mod session;
 mod sync_pages;
 
@@ -16,8 +17,9 @@ use axum::{Extension, Router};
 use relais_api::AppState;
 use std::sync::Arc;
 
-/// The page routes; `catalog` is the marketplace they offer.
-pub fn router(catalog: Arc<Catalog>) -> Router<AppState> {
+/// The page routes; `catalog` is the marketplace they offer, `state` what
+/// the security headers need to know (whether relais is reached over HTTPS).
+pub fn router(catalog: Arc<Catalog>, state: AppState) -> Router<AppState> {
     Router::new()
         .route("/", get(pages::home))
         .route("/login", get(pages::login_form).post(pages::login))
@@ -36,4 +38,8 @@ pub fn router(catalog: Arc<Catalog>) -> Router<AppState> {
         .route("/keys/{id}", get(pages::key_audit))
         .route("/keys/{id}/revoke", post(pages::revoke_key))
         .layer(Extension(catalog))
+        .layer(axum::middleware::from_fn_with_state(
+            state,
+            security::headers,
+        ))
 }

@@ -253,8 +253,11 @@ pub struct LoginForm {
 pub async fn login(
     State(state): State<AppState>,
     headers: HeaderMap,
+    crate::session::ClientAddress(address): crate::session::ClientAddress,
     Form(f): Form<LoginForm>,
 ) -> Response {
+    use crate::session::{record_sign_in, sign_in_door, Door};
+    use relais_store::SignInOutcome;
     let lang = lang_of(&headers);
     let fresh = random_hex(16);
     let again = |status: StatusCode, message: &str| {
@@ -274,6 +277,33 @@ pub async fn login(
             ),
         );
     }
+    let account = f.email.trim().to_lowercase();
+    let tries_left = match sign_in_door(&state, &account, &address).await {
+        Ok(Door::Locked { until }) => {
+            record_sign_in(&state, &account, &address, SignInOutcome::Locked).await;
+            let at = until
+                .with_timezone(&chrono_tz::Europe::Paris)
+                .format("%H:%M")
+                .to_string();
+            let message = match lang {
+                Lang::Fr => format!("Trop de tentatives infructueuses : la connexion est bloquée jusqu'à {at}. Réessayez ensuite, ou demandez à un administrateur de vérifier votre compte."),
+                Lang::En => format!("Too many failed attempts: signing in is locked until {at}. Try again then, or ask an administrator to check your account."),
+            };
+            return again(StatusCode::TOO_MANY_REQUESTS, &message);
+        }
+        Ok(Door::Open { wait, tries_left }) => {
+            tokio::time::sleep(wait).await;
+            tries_left
+        }
+        Err(e) => {
+            return error_page(
+                None,
+                lang,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &e.to_string(),
+            )
+        }
+    };
     let found = match state.store.person_by_email(f.email.trim()).await {
         Ok(found) => found,
         Err(e) => {
@@ -294,14 +324,19 @@ pub async fn login(
         }
     };
     let Some((person, _)) = found.filter(|_| known) else {
-        return again(
-            StatusCode::UNAUTHORIZED,
-            lang.t(
-                "E-mail ou mot de passe incorrect.",
-                "Wrong e-mail or password.",
-            ),
-        );
+        record_sign_in(&state, &account, &address, SignInOutcome::Failed).await;
+        let left = tries_left.saturating_sub(1);
+        let minutes = crate::session::LOCK_MINUTES;
+        let message = match (lang, left) {
+            (Lang::Fr, 0) => format!("E-mail ou mot de passe incorrect. Trop d'échecs : la connexion à ce compte est bloquée pendant {minutes} minutes."),
+            (Lang::En, 0) => format!("Wrong e-mail or password. Too many failures: signing in to this account is locked for {minutes} minutes."),
+            (Lang::Fr, n) if n <= 3 => format!("E-mail ou mot de passe incorrect. Encore {n} essai(s) avant un blocage de {minutes} minutes."),
+            (Lang::En, n) if n <= 3 => format!("Wrong e-mail or password. {n} more attempt(s) before signing in is locked for {minutes} minutes."),
+            _ => lang.t("E-mail ou mot de passe incorrect.", "Wrong e-mail or password.").to_owned(),
+        };
+        return again(StatusCode::UNAUTHORIZED, &message);
     };
+    record_sign_in(&state, &account, &address, SignInOutcome::Succeeded).await;
     match open_session(&state, &person).await {
         Ok(c) => {
             let next = if local_path(&f.next) {

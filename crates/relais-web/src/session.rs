@@ -170,6 +170,7 @@ impl FromRequestParts<AppState> for Viewer {
         let Some((person, csrf)) = found else {
             return Err(to_login(true));
         };
+        relais_api::layers::record_actor(&parts.extensions, || format!("person:{}", person.id));
         let bases = state
             .store
             .list_bases()
@@ -197,6 +198,115 @@ impl FromRequestParts<AppState> for Viewer {
             bases,
             lang: lang_of(&parts.headers),
         })
+    }
+}
+
+/// Failed sign-ins an account may have within [`LOCK_MINUTES`] before it is locked.
+pub const ACCOUNT_FAILURES_BEFORE_LOCK: u32 = 5;
+/// Failed sign-ins one address may make within [`LOCK_MINUTES`], whatever the
+/// accounts, before it is locked out.
+pub const ADDRESS_FAILURES_BEFORE_LOCK: u32 = 20;
+/// How long a lock lasts after the latest failure, in minutes.
+pub const LOCK_MINUTES: i64 = 15;
+/// Failures after which each further attempt is answered more slowly.
+pub const SLOW_DOWN_AFTER: u32 = 2;
+/// The longest an attempt is made to wait.
+pub const LONGEST_WAIT_SECONDS: u64 = 4;
+
+/// The client's address: the connection's peer, or, when relais sits behind
+/// a proxy (a public URL is set), the first address of `X-Forwarded-For`.
+#[derive(Debug, Clone)]
+pub struct ClientAddress(pub String);
+
+impl FromRequestParts<AppState> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let forwarded = state
+            .public_url
+            .as_ref()
+            .and_then(|_| parts.headers.get("x-forwarded-for"))
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty());
+        let peer = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip().to_string());
+        Ok(ClientAddress(
+            forwarded.or(peer).unwrap_or_else(|| "unknown".to_owned()),
+        ))
+    }
+}
+
+/// Whether a sign-in attempt may go ahead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Door {
+    /// It may, after this wait (longer as failures pile up).
+    Open {
+        /// How long to wait before checking the password.
+        wait: std::time::Duration,
+        /// Failures the account may still have before it is locked.
+        tries_left: u32,
+    },
+    /// It may not: too many failures for the account or from the address.
+    Locked {
+        /// When attempts are accepted again.
+        until: chrono::DateTime<chrono::Utc>,
+    },
+}
+
+/// Decides whether a sign-in to `email` (lower case) from `address` may be tried.
+pub async fn sign_in_door(
+    state: &AppState,
+    email: &str,
+    address: &str,
+) -> Result<Door, relais_store::StoreError> {
+    let now = relais_core::now();
+    let lock = chrono::Duration::minutes(LOCK_MINUTES);
+    let f = state
+        .store
+        .sign_in_failures(email, address, now - lock)
+        .await?;
+    if f.account >= ACCOUNT_FAILURES_BEFORE_LOCK || f.address >= ADDRESS_FAILURES_BEFORE_LOCK {
+        return Ok(Door::Locked {
+            until: f.latest.unwrap_or(now) + lock,
+        });
+    }
+    let worst = f.account.max(f.address / 4);
+    let wait = if worst >= SLOW_DOWN_AFTER {
+        u64::from(worst - SLOW_DOWN_AFTER + 1).min(LONGEST_WAIT_SECONDS)
+    } else {
+        0
+    };
+    Ok(Door::Open {
+        wait: std::time::Duration::from_secs(wait),
+        tries_left: ACCOUNT_FAILURES_BEFORE_LOCK - f.account,
+    })
+}
+
+/// Records a sign-in attempt in the audit trail; a failure to record is logged.
+pub async fn record_sign_in(
+    state: &AppState,
+    email: &str,
+    address: &str,
+    outcome: relais_store::SignInOutcome,
+) {
+    let attempt = relais_store::SignInAttempt {
+        email: email.to_owned(),
+        address: address.to_owned(),
+        outcome,
+        at: relais_core::now(),
+    };
+    if let Err(e) = state.store.record_sign_in(&attempt).await {
+        tracing::error!(error = %e, "cannot record a sign-in attempt");
+    }
+    if outcome != relais_store::SignInOutcome::Succeeded {
+        tracing::warn!(target: "relais::sign_in", outcome = outcome.code(), address, "sign-in refused");
     }
 }
 

@@ -12,6 +12,15 @@ use relais_store::{SharedStore, StoreError};
 use std::io::Write;
 use tracing_subscriber::EnvFilter;
 
+/// Writes a line to standard output; a reader that stopped (`| head -1`)
+/// ends the command quietly instead of panicking.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout(), $($arg)*)?
+    }};
+}
+
 /// Runs the command line.
 pub fn run(cli: Cli) -> Result<()> {
     let listen = match &cli.command {
@@ -26,13 +35,18 @@ pub fn run(cli: Cli) -> Result<()> {
         log: cli.global.log.clone(),
         rate_limit: cli.global.rate_limit,
         secret_key: cli.global.secret_key.clone(),
+        public_url: cli.global.public_url.clone(),
+        log_format: cli.global.log_format.clone(),
     })?;
     let filter = EnvFilter::try_new(&settings.log)
         .map_err(|e| anyhow::anyhow!("invalid log filter '{}': {e}", settings.log))?;
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    match settings.log_format {
+        crate::config::LogFormat::Text => logs.init(),
+        crate::config::LogFormat::Json => logs.json().flatten_event(true).init(),
+    }
     let catalog = std::sync::Arc::new(match &cli.global.integrations {
         Some(dir) => relais_web::Catalog::load_dir(dir)?,
         None => relais_web::Catalog::embedded(),
@@ -126,7 +140,7 @@ async fn seed_with_progress(store: &SharedStore, base: &Base, options: DemoOptio
     let started = std::time::Instant::now();
     let counts = demo::seed(store.as_ref(), base, &options, &|n| bar.set_position(n)).await?;
     bar.finish_and_clear();
-    println!(
+    out!(
         "seeded base '{}' in {:.1} s: {} employees ({} active, {} future, {} former), {} leave periods, {} expense claims with {} items",
         base.name,
         started.elapsed().as_secs_f64(),
@@ -150,7 +164,7 @@ async fn demo_command(
     let store = open(settings).await?;
     let first = store.list_bases().await?.is_empty();
     if first {
-        println!(
+        out!(
             "first start: creating the demo company in {}",
             settings.database
         );
@@ -171,7 +185,7 @@ async fn demo_command(
             .create_base(&BaseName::parse("test")?, BaseKind::Test)
             .await?;
         store.copy_base(production.id, test.id).await?;
-        println!("created the test base 'test' as a copy of 'production'");
+        out!("created the test base 'test' as a copy of 'production'");
         let password = relais_api::auth::random_hex(8);
         store
             .create_person(&relais_store::NewPerson {
@@ -182,7 +196,7 @@ async fn demo_command(
                 can_manage_keys: true,
             })
             .await?;
-        println!("sign in to the admin pages as admin@relais.demo with the password {password} (shown once)");
+        out!("sign in to the admin pages as admin@relais.demo with the password {password} (shown once)");
     }
     let _partners = demo_partners(settings, &store, &catalog, first).await?;
     serve(settings, store, catalog).await
@@ -198,11 +212,15 @@ async fn serve(
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
     let addr = listener.local_addr()?;
-    let state = AppState::new(store.clone(), settings.rate_limit).with_sealer(sealer.clone());
-    let app = axum::Router::new()
-        .merge(relais_api::router(state.clone()))
-        .merge(relais_web::router(catalog))
-        .with_state(state);
+    let state = AppState::new(store.clone(), settings.rate_limit)
+        .with_sealer(sealer.clone())
+        .with_public_url(settings.public_url.as_deref());
+    let app = relais_api::layers::harden(
+        axum::Router::new()
+            .merge(relais_api::router(state.clone()))
+            .merge(relais_web::router(catalog, state.clone()))
+            .with_state(state),
+    );
     // The runtime reads this base through the API this process serves.
     let own = if addr.ip().is_unspecified() {
         std::net::SocketAddr::from(([127, 0, 0, 1], addr.port()))
@@ -221,15 +239,18 @@ async fn serve(
             let _ = stopped.changed().await;
         }),
     );
-    println!(
+    out!(
         "relais is serving {} ({}) at http://{addr}/",
         settings.database,
         store.backend()
     );
     std::io::stdout().flush()?;
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
     let _ = stop.send(true);
     let _ = sync.await;
     Ok(())
@@ -285,7 +306,7 @@ async fn demo_partners(
             .await
             .map_err(|e| anyhow::anyhow!("installing {code}: {e}"))?;
         }
-        println!("installed HappyPal and PlanningPME on 'production', each with its own API key");
+        out!("installed HappyPal and PlanningPME on 'production', each with its own API key");
     }
     let departments = store.list_departments(production.id).await?;
     for mut integration in store.list_integrations(Some(production.id)).await? {
@@ -321,7 +342,7 @@ async fn demo_partners(
         store.reset_ledger(&integration.job()).await?;
         store.put_integration(&integration).await?;
     }
-    println!(
+    out!(
         "partner simulators: HappyPal at {} (its profiles: {}/_sim/profiles), PlanningPME at {}/{DEMO_PME_BRAND} (what it holds: {}/_sim/state); first syncs start now",
         happypal.url(),
         happypal.url(),
@@ -355,15 +376,22 @@ async fn base_command(settings: &Settings, cmd: BaseCommand) -> Result<()> {
             let today = TimeZone::PARIS.today();
             let bases = store.list_bases().await?;
             if bases.is_empty() {
-                println!("no base yet: create one with `relais base create production --kind production`");
+                out!("no base yet: create one with `relais base create production --kind production`");
             }
-            println!(
+            out!(
                 "{:<20} {:<11} {:>10} {:>8} {:>8} {:>8} {:>10} {:>10}",
-                "NAME", "KIND", "EMPLOYEES", "ACTIVE", "FUTURE", "FORMER", "ABSENCES", "EXPENSES"
+                "NAME",
+                "KIND",
+                "EMPLOYEES",
+                "ACTIVE",
+                "FUTURE",
+                "FORMER",
+                "ABSENCES",
+                "EXPENSES"
             );
             for b in bases {
                 let c = store.base_counts(b.id, today).await?;
-                println!(
+                out!(
                     "{:<20} {:<11} {:>10} {:>8} {:>8} {:>8} {:>10} {:>10}",
                     b.name.as_str(),
                     b.kind.as_str(),
@@ -380,7 +408,7 @@ async fn base_command(settings: &Settings, cmd: BaseCommand) -> Result<()> {
             let name = BaseName::parse(&name)?;
             let kind: BaseKind = kind.parse()?;
             let base = store.create_base(&name, kind).await?;
-            println!("created {} base '{}'", base.kind, base.name);
+            out!("created {} base '{}'", base.kind, base.name);
         }
         BaseCommand::Copy { from, to } => {
             let source = find_base(&store, &from).await?;
@@ -395,7 +423,7 @@ async fn base_command(settings: &Settings, cmd: BaseCommand) -> Result<()> {
             let c = store
                 .base_counts(target.id, TimeZone::PARIS.today())
                 .await?;
-            println!(
+            out!(
                 "refreshed '{}' from '{}': {} employees, {} leave periods, {} expense claims (API keys are not copied)",
                 target.name, source.name, c.employees(), c.leave_periods, c.expense_claims
             );
@@ -426,29 +454,32 @@ async fn keys_command(settings: &Settings, cmd: KeysCommand) -> Result<()> {
                 relais_api::auth::create_key(&store, base.id, name, contact, usage, role)
                     .await
                     .map_err(|e| anyhow::anyhow!("{e}"))?;
-            println!(
+            out!(
                 "created key {} '{}' on base '{}' with grants: {}",
                 key.id,
                 key.name,
                 base.name,
                 key.role.codes().join(", ")
             );
-            println!("{secret}");
-            println!(
-                "this is the only time the key is shown: hand it to its user with the base URL"
-            );
+            out!("{secret}");
+            out!("this is the only time the key is shown: hand it to its user with the base URL");
         }
         KeysCommand::List { base } => {
             let base = find_base(&store, &base).await?;
-            println!(
+            out!(
                 "{:>5}  {:<24} {:<28} {:<11} {:<20} {:<20} GRANTS",
-                "ID", "NAME", "CONTACT", "USAGE", "LAST USE", "REVOKED"
+                "ID",
+                "NAME",
+                "CONTACT",
+                "USAGE",
+                "LAST USE",
+                "REVOKED"
             );
             for k in store.list_api_keys(base.id).await? {
                 let when = |t: Option<chrono::DateTime<chrono::Utc>>| {
                     t.map_or("-".to_owned(), |t| t.format("%Y-%m-%d %H:%M").to_string())
                 };
-                println!(
+                out!(
                     "{:>5}  {:<24} {:<28} {:<11} {:<20} {:<20} {}",
                     k.id,
                     k.name.as_str(),
@@ -462,13 +493,13 @@ async fn keys_command(settings: &Settings, cmd: KeysCommand) -> Result<()> {
         }
         KeysCommand::Revoke { id } => {
             let key = store.revoke_api_key(id).await?;
-            println!("revoked key {} '{}': it now answers 401", key.id, key.name);
+            out!("revoked key {} '{}': it now answers 401", key.id, key.name);
         }
         KeysCommand::Audit { id, limit } => {
             let key = store.get_api_key(id).await?;
-            println!("latest requests of key {} '{}'", key.id, key.name);
+            out!("latest requests of key {} '{}'", key.id, key.name);
             for r in store.list_requests(id, limit).await? {
-                println!(
+                out!(
                     "{}  {:<6} {:>3}  {:>5} employees  {}",
                     r.at.format("%Y-%m-%d %H:%M:%S"),
                     r.method,
@@ -476,6 +507,13 @@ async fn keys_command(settings: &Settings, cmd: KeysCommand) -> Result<()> {
                     r.employee_records,
                     r.path
                 );
+            }
+            let limited = store.limited_requests(id, limit).await?;
+            if !limited.is_empty() {
+                out!("requests refused for going over the rate limit, per minute:");
+                for (minute, n) in limited {
+                    out!("{}  {n} refused (429)", minute.format("%Y-%m-%d %H:%M"));
+                }
             }
         }
     }
@@ -506,18 +544,21 @@ async fn people_command(settings: &Settings, cmd: PeopleCommand) -> Result<()> {
                     can_manage_keys: keys_admin,
                 })
                 .await?;
-            println!("created account {} for {}", person.id, person.email);
+            out!("created account {} for {}", person.id, person.email);
             if generated {
-                println!("password: {password} (shown once)");
+                out!("password: {password} (shown once)");
             }
         }
         PeopleCommand::List => {
-            println!(
+            out!(
                 "{:>4}  {:<32} {:<24} {:<6} KEYS",
-                "ID", "E-MAIL", "NAME", "APPS"
+                "ID",
+                "E-MAIL",
+                "NAME",
+                "APPS"
             );
             for p in store.list_people().await? {
-                println!(
+                out!(
                     "{:>4}  {:<32} {:<24} {:<6} {}",
                     p.id,
                     p.email.as_str(),
@@ -537,9 +578,11 @@ async fn local_api(settings: &Settings, store: &SharedStore) -> Result<String> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}", listener.local_addr()?);
     let state = AppState::new(store.clone(), settings.rate_limit);
-    let app = axum::Router::new()
-        .merge(relais_api::router(state.clone()))
-        .with_state(state);
+    let app = relais_api::layers::harden(
+        axum::Router::new()
+            .merge(relais_api::router(state.clone()))
+            .with_state(state),
+    );
     tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {
             tracing::error!(error = %e, "the local API stopped");
@@ -588,9 +631,7 @@ async fn sync_command(settings: &Settings, cmd: SyncCommand) -> Result<()> {
             let bases = store.list_bases().await?;
             let list = store.list_integrations(base).await?;
             if list.is_empty() {
-                println!(
-                    "no integration: install HappyPal or PlanningPME from the marketplace first"
-                );
+                out!("no integration: install HappyPal or PlanningPME from the marketplace first");
             }
             for i in list {
                 let base_name = bases
@@ -598,7 +639,7 @@ async fn sync_command(settings: &Settings, cmd: SyncCommand) -> Result<()> {
                     .find(|b| b.id == i.base_id)
                     .map_or("?".to_owned(), |b| b.name.to_string());
                 let last = store.list_runs(i.installation_id, 1).await?;
-                println!(
+                out!(
                     "{:>4}  {:<12} {:<12} {:<9} next run {}  last run {}  {}",
                     i.installation_id,
                     i.connector.name(),
@@ -667,7 +708,7 @@ async fn sync_command(settings: &Settings, cmd: SyncCommand) -> Result<()> {
             store.put_integration(&integration).await?;
             let secrets = sealer.open(&integration.sealed_secrets)?;
             let missing = integration.missing_settings(&secrets);
-            println!(
+            out!(
                 "installation {installation} ({}): schedule '{}' ({}), full '{}', next run {}{}",
                 integration.connector.name(),
                 integration.schedule.as_str(),
@@ -680,7 +721,7 @@ async fn sync_command(settings: &Settings, cmd: SyncCommand) -> Result<()> {
                 }
             );
             if !missing.is_empty() {
-                println!("still missing before it can run: {}", missing.join(", "));
+                out!("still missing before it can run: {}", missing.join(", "));
             }
             Ok(())
         }
@@ -725,7 +766,7 @@ async fn sync_command(settings: &Settings, cmd: SyncCommand) -> Result<()> {
         } => {
             store.get_integration(installation).await?;
             for r in store.list_runs(installation, limit).await? {
-                println!(
+                out!(
                     "{:>6}  {:<11} {:<8} {}{} started {}  written {} of {}  {} requests  {}",
                     r.id,
                     r.status.as_str(),
@@ -745,7 +786,7 @@ async fn sync_command(settings: &Settings, cmd: SyncCommand) -> Result<()> {
         SyncCommand::Reset { installation } => {
             let integration = store.get_integration(installation).await?;
             store.reset_ledger(&integration.job()).await?;
-            println!(
+            out!(
                 "installation {installation}: the ledger is empty; the next run sends every record to {} again",
                 integration.connector.name()
             );

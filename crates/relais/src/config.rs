@@ -32,6 +32,11 @@ pub struct FileConfig {
     /// (default: generated once into `<data_dir>/secret.key`). Every
     /// process sharing one database needs the same key.
     pub secret_key: Option<String>,
+    /// The address people reach relais at, e.g. `https://rh.example.fr`, when
+    /// it sits behind a proxy; an `https://` address makes cookies `Secure`.
+    pub public_url: Option<String>,
+    /// `text` (default) or `json`: one JSON object per log line.
+    pub log_format: Option<String>,
 }
 
 impl FileConfig {
@@ -72,6 +77,19 @@ pub struct Settings {
     pub rate_limit: u32,
     /// Where the master key sealing partner credentials comes from.
     pub secret_key: SecretKey,
+    /// The address people reach relais at, without a trailing `/`.
+    pub public_url: Option<String>,
+    /// How log lines are written.
+    pub log_format: LogFormat,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
 }
 
 /// Where the master key comes from.
@@ -143,6 +161,10 @@ pub struct Overrides {
     pub rate_limit: Option<u32>,
     /// `--secret-key` / `RELAIS_SECRET_KEY`.
     pub secret_key: Option<String>,
+    /// `--public-url` / `RELAIS_PUBLIC_URL`.
+    pub public_url: Option<String>,
+    /// `--log-format` / `RELAIS_LOG_FORMAT`.
+    pub log_format: Option<String>,
 }
 
 /// Default data directory, relative to the working directory.
@@ -189,12 +211,38 @@ impl Settings {
             Some(hex) => SecretKey::Given(hex),
             None => SecretKey::File(data_dir.join("secret.key")),
         };
+        let public_url = match o.public_url.clone().or(file.public_url) {
+            Some(url) => {
+                let url = url.trim().trim_end_matches('/').to_owned();
+                let rest = url
+                    .strip_prefix("https://")
+                    .or_else(|| url.strip_prefix("http://"));
+                if rest.is_none_or(|host| host.is_empty() || host.contains(char::is_whitespace)) {
+                    bail!("public_url '{url}' must be an http:// or https:// address, e.g. https://rh.example.fr");
+                }
+                Some(url)
+            }
+            None => None,
+        };
+        let log_format = match o
+            .log_format
+            .clone()
+            .or(file.log_format)
+            .as_deref()
+            .map(str::trim)
+        {
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(other) => bail!("log_format '{other}' is not text or json"),
+        };
         Ok(Self {
             database,
             listen,
             log,
             rate_limit,
             secret_key,
+            public_url,
+            log_format,
         })
     }
 }
@@ -264,6 +312,34 @@ mod tests {
             .to_string();
         assert!(err.contains("64 hexadecimal digits"), "{err}");
         assert!(!format!("{:?}", SecretKey::Given("abc".into())).contains("abc"));
+    }
+
+    #[test]
+    fn public_url_and_log_format_are_checked() {
+        let s = Settings::resolve(&Overrides {
+            public_url: Some("https://rh.example.fr/".into()),
+            log_format: Some("json".into()),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(s.public_url.as_deref(), Some("https://rh.example.fr"));
+        assert_eq!(s.log_format, LogFormat::Json);
+        for bad in ["rh.example.fr", "ftp://x", "https://"] {
+            let err = Settings::resolve(&Overrides {
+                public_url: Some(bad.into()),
+                ..Default::default()
+            })
+            .unwrap_err()
+            .to_string();
+            assert!(err.contains("public_url"), "{err}");
+        }
+        let err = Settings::resolve(&Overrides {
+            log_format: Some("xml".into()),
+            ..Default::default()
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("log_format 'xml'"), "{err}");
     }
 
     #[test]

@@ -24,7 +24,8 @@ struct Cli {
 
 #[derive(Debug, Args)]
 struct GlobalArgs {
-    /// TOML configuration file with any of: data_dir, database_url, listen, log, rate_limit, secret_key.
+    /// TOML configuration file with any of: data_dir, database_url, listen, log, log_format,
+    /// rate_limit, secret_key, public_url.
     #[arg(long, global = true, env = "RELAIS_CONFIG", value_name = "FILE")]
     config: Option<PathBuf>,
     /// Folder of the embedded SQLite database (default: ./relais-data).
@@ -33,9 +34,17 @@ struct GlobalArgs {
     /// Database to use instead of the embedded one: sqlite://PATH or postgres://USER@HOST/DB.
     #[arg(long, global = true, env = "RELAIS_DATABASE_URL", value_name = "URL")]
     database_url: Option<String>,
-    /// Log filter, e.g. info, warn or relais=debug (default: info).
+    /// Log filter, e.g. info, warn or relais=debug (default: info). At info,
+    /// each request leaves one access-log line.
     #[arg(long, global = true, env = "RELAIS_LOG", value_name = "FILTER")]
     log: Option<String>,
+    /// Log lines as `text` (default) or `json` (one object per line).
+    #[arg(long, global = true, env = "RELAIS_LOG_FORMAT", value_name = "FORMAT")]
+    log_format: Option<String>,
+    /// The address people reach relais at when it sits behind a proxy, e.g.
+    /// https://rh.example.fr; an https:// address makes the session cookie Secure.
+    #[arg(long, global = true, env = "RELAIS_PUBLIC_URL", value_name = "URL")]
+    public_url: Option<String>,
     /// API requests a minute one key may make before answers are 429 (default: 6000).
     #[arg(long, global = true, env = "RELAIS_RATE_LIMIT", value_name = "N")]
     rate_limit: Option<u32>,

@@ -1,12 +1,11 @@
 //! Absences: leave accounts, half-day leaves, leave requests (periods and
 //! their workflow), and the CSV import of leave periods.
 
-use super::{base_url, json_object, select_fields, v3_item, v3_list, Pairs};
+use super::{base_url, select_fields, v3_item, v3_list, JsonBody, Pairs};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::query::{find_spec, spec, FieldTree, FilterOp, FilterSpec, Kind, V3Query};
 use crate::AppState;
-use axum::body::Bytes;
 use axum::extract::{Multipart, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -35,7 +34,10 @@ pub fn router() -> Router<AppState> {
         .route("/api/v3/leaveRequests/{id}/{action}", post(act))
         .route(
             "/timmi-absences/api/imports/v1.0/leavePeriods",
-            post(import),
+            // The multipart envelope around the file needs a little more room.
+            post(import).layer(axum::extract::DefaultBodyLimit::max(
+                IMPORT_FILE_LIMIT + 64 * 1024,
+            )),
         )
 }
 
@@ -590,18 +592,11 @@ fn check_account(role: &Role, account: AbsenceAccountId) -> Result<(), ApiError>
     }
 }
 
+/// An owner outside the key's scope is answered as a missing one: 404.
 async fn check_owner(state: &AppState, caller: &Caller, owner: EmployeeId) -> Result<(), ApiError> {
-    if caller.role().establishments.is_none() {
-        return Ok(());
-    }
-    let e = state.store.get_employee(caller.base(), owner).await?;
-    if caller.role().covers_establishment(e.data.establishment_id) {
-        Ok(())
-    } else {
-        Err(ApiError::ForbiddenBecause(format!(
-            "employee {owner} is outside the establishments of this key"
-        )))
-    }
+    let include_former = caller.role().has(Permission::FormerEmployees);
+    super::users::visible_employee(&state.store, caller, owner.0, include_former).await?;
+    Ok(())
 }
 
 fn source_of(caller: &Caller) -> LeaveSource {
@@ -639,9 +634,8 @@ async fn create_request(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     headers: HeaderMap,
-    body: Bytes,
+    JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
-    let body = json_object(&body)?;
     let account = AbsenceAccountId(body_id(&body, "leaveAccountId")?);
     check_account(caller.role(), account)?;
     let owner = EmployeeId(body_id(&body, "ownerId")?);
@@ -757,47 +751,42 @@ async fn import(
         }
     };
     // The file is the first part of the form, whatever its name.
+    let multipart_error = |e: axum::extract::multipart::MultipartError| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::PayloadTooLarge {
+                what: "file",
+                limit: IMPORT_FILE_LIMIT,
+            }
+        } else {
+            ApiError::BadRequest {
+                parameter: "file".into(),
+                message: format!("the multipart body is malformed: {}", e.body_text()),
+            }
+        }
+    };
     let field = multipart
         .next_field()
         .await
-        .map_err(|e| ApiError::BadRequest {
-            parameter: "file".into(),
-            message: format!("the multipart body is malformed: {e}"),
-        })?
+        .map_err(multipart_error)?
         .ok_or_else(|| ApiError::BadRequest {
             parameter: "file".into(),
             message: "the request holds no file".into(),
         })?;
-    let bytes = field.bytes().await.map_err(|e| ApiError::BadRequest {
-        parameter: "file".into(),
-        message: format!("cannot read the file: {e}"),
-    })?;
-    let text = String::from_utf8(bytes.to_vec()).map_err(|e| ApiError::BadRequest {
-        parameter: "file".into(),
-        message: format!(
-            "the file is not UTF-8 (byte {})",
-            e.utf8_error().valid_up_to()
-        ),
-    })?;
-    let text = text.trim_start_matches('\u{feff}');
+    let bytes = field.bytes().await.map_err(multipart_error)?;
+    if bytes.len() > IMPORT_FILE_LIMIT {
+        return Err(ApiError::PayloadTooLarge {
+            what: "file",
+            limit: IMPORT_FILE_LIMIT,
+        });
+    }
+    let rows = read_import_file(&bytes)?;
 
     let base = caller.base();
     let establishments = state.store.list_establishments(base).await?;
     let accounts = state.store.list_absence_accounts(base).await?;
     let mut parsed = Vec::new();
-    for (i, raw) in text.lines().enumerate() {
-        let line = i + 1;
-        if raw.trim().is_empty() {
-            continue;
-        }
-        let cells: Vec<&str> = raw.split(';').map(str::trim).collect();
-        if line == 1
-            && cells
-                .first()
-                .is_some_and(|c| c.eq_ignore_ascii_case("legalEntity"))
-        {
-            continue;
-        }
+    for (line, cells) in rows {
+        let cells: Vec<&str> = cells.iter().map(String::as_str).collect();
         let result = parse_import_line(&state, &caller, &cells, &establishments, &accounts).await?;
         parsed.push(ImportLine { line, result });
     }
@@ -887,6 +876,62 @@ async fn import(
     Ok((status, axum::Json(body)).into_response())
 }
 
+/// The most bytes an imported file may hold (5 MiB, about 50,000 lines).
+pub const IMPORT_FILE_LIMIT: usize = 5 * 1024 * 1024;
+
+/// Reads an import file: UTF-8 (with or without a byte-order mark, as Lucca's
+/// template is saved), `;`-separated, cells quoted or not, lines ended by LF,
+/// CRLF or CR. Returns each data line's number and cells; the header line and
+/// blank lines are left out. A file that cannot be read, or that holds no data
+/// line, is a 400 that says where.
+fn read_import_file(bytes: &[u8]) -> Result<Vec<(usize, Vec<String>)>, ApiError> {
+    let bad = |message: String| ApiError::BadRequest {
+        parameter: "file".into(),
+        message,
+    };
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    if let Err(e) = std::str::from_utf8(bytes) {
+        let at = e.valid_up_to();
+        let line = bytes[..at].iter().filter(|b| **b == b'\n').count() + 1;
+        return Err(bad(format!(
+            "the file is not UTF-8 (line {line}, byte {}): save it as \"CSV UTF-8\"",
+            at + 1
+        )));
+    }
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(b';')
+        .has_headers(false)
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(bytes);
+    let mut rows = Vec::new();
+    for (i, record) in reader.records().enumerate() {
+        let record = record.map_err(|e| {
+            let line = e.position().map_or(0, csv::Position::line);
+            bad(format!("line {line} is not valid CSV: {e}"))
+        })?;
+        let line = record.position().map_or(0, csv::Position::line) as usize;
+        if record.iter().all(str::is_empty) {
+            continue;
+        }
+        if i == 0
+            && record
+                .get(0)
+                .is_some_and(|c| c.eq_ignore_ascii_case(IMPORT_COLUMNS[0]))
+        {
+            continue;
+        }
+        rows.push((line, record.iter().map(str::to_owned).collect()));
+    }
+    if rows.is_empty() {
+        return Err(bad(format!(
+            "the file holds no data line: after the header, one line per leave period ({})",
+            IMPORT_COLUMNS.join(";")
+        )));
+    }
+    Ok(rows)
+}
+
 fn flag(raw: &str, column: &str) -> Result<HalfDay, String> {
     raw.parse::<HalfDay>()
         .map_err(|_| format!("{column}: '{raw}' is not AM or PM"))
@@ -912,35 +957,38 @@ async fn parse_import_line(
             cells.len()
         )));
     }
+    // Establishments outside the key's scope are answered as missing ones.
     let Some(est) = establishments.iter().find(|e| {
-        e.code.as_str().eq_ignore_ascii_case(cells[0])
-            || e.name.as_str().eq_ignore_ascii_case(cells[0])
-            || e.id.0.to_string() == cells[0]
+        caller.role().covers_establishment(e.id)
+            && (e.code.as_str().eq_ignore_ascii_case(cells[0])
+                || e.name.as_str().eq_ignore_ascii_case(cells[0])
+                || e.id.0.to_string() == cells[0])
     }) else {
         return Ok(Err(format!(
             "legalEntity: no establishment '{}' (use its code, name or id)",
             cells[0]
         )));
     };
-    if !caller.role().covers_establishment(est.id) {
-        return Ok(Err(format!(
-            "legalEntity: '{}' is outside the establishments of this key",
-            cells[0]
-        )));
-    }
     let number = match relais_core::employee::EmployeeNumber::parse(cells[1]) {
         Ok(n) => n,
         Err(e) => return Ok(Err(format!("employeeNumber: {}", e.message))),
     };
+    // Only employees the key may see are looked up: anyone else reads as missing.
+    let mut conditions = super::users::visibility(
+        caller.role(),
+        caller.role().has(Permission::FormerEmployees),
+        relais_core::org::TimeZone::PARIS.today(),
+    );
+    conditions.push(Condition::new(
+        "employee_number",
+        Cond::Eq(SqlValue::Text(number.as_str().to_owned())),
+    ));
     let found = state
         .store
         .query_employees(
             caller.base(),
             &ListQuery {
-                conditions: vec![Condition::new(
-                    "employee_number",
-                    Cond::Eq(SqlValue::Text(number.as_str().to_owned())),
-                )],
+                conditions,
                 limit: 1,
                 ..ListQuery::default()
             },
@@ -952,7 +1000,8 @@ async fn parse_import_line(
     };
     if employee.data.establishment_id != est.id {
         return Ok(Err(format!(
-            "legalEntity: employee {number} belongs to another establishment"
+            "legalEntity: employee {number} is not in establishment '{}'",
+            cells[0]
         )));
     }
     if !employee
@@ -966,11 +1015,10 @@ async fn parse_import_line(
             .as_str()
             .eq_ignore_ascii_case(cells[3])
     {
+        // The line is told what is wrong with it, never what the base holds.
         return Ok(Err(format!(
-            "lastName/firstName: employee {number} is {}, not {} {}",
-            employee.display_name(),
-            cells[3],
-            cells[2]
+            "lastName/firstName: '{} {}' is not the name of employee {number}",
+            cells[3], cells[2]
         )));
     }
     let Some(account) = cells[4]

@@ -88,6 +88,42 @@ pub fn base_url(headers: &HeaderMap) -> String {
     format!("http://{host}")
 }
 
+/// The most bytes a JSON body may hold.
+pub const JSON_BODY_LIMIT: usize = 1024 * 1024;
+
+/// The most bytes of a query string.
+pub const QUERY_LIMIT: usize = 16 * 1024;
+
+/// A JSON object body of at most [`JSON_BODY_LIMIT`] bytes; anything else is
+/// a 413 or a 400 in the API's error shape.
+pub struct JsonBody(pub Map<String, Value>);
+
+impl<S: Send + Sync> axum::extract::FromRequest<S> for JsonBody {
+    type Rejection = ApiError;
+
+    async fn from_request(request: axum::extract::Request, _: &S) -> Result<Self, ApiError> {
+        let too_large = || ApiError::PayloadTooLarge {
+            what: "body",
+            limit: JSON_BODY_LIMIT,
+        };
+        let bytes = axum::body::to_bytes(request.into_body(), JSON_BODY_LIMIT)
+            .await
+            .map_err(|e| {
+                if std::error::Error::source(&e)
+                    .is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
+                {
+                    too_large()
+                } else {
+                    ApiError::BadRequest {
+                        parameter: "body".into(),
+                        message: format!("the body could not be read: {e}"),
+                    }
+                }
+            })?;
+        json_object(&bytes).map(JsonBody)
+    }
+}
+
 /// Parses a JSON object body, or answers 400 saying where it is malformed.
 pub fn json_object(body: &Bytes) -> Result<Map<String, Value>, ApiError> {
     let value: Value = serde_json::from_slice(body).map_err(|e| ApiError::BadRequest {
@@ -113,11 +149,19 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Pairs {
         parts: &mut axum::http::request::Parts,
         _: &S,
     ) -> Result<Self, ApiError> {
-        axum::extract::Query::<Vec<(String, String)>>::try_from_uri(&parts.uri)
-            .map(|axum::extract::Query(pairs)| Pairs(pairs))
+        if parts.uri.query().map_or(0, str::len) > QUERY_LIMIT {
+            return Err(ApiError::BadRequest {
+                parameter: "query".into(),
+                message: format!("the query string is longer than {QUERY_LIMIT} bytes"),
+            });
+        }
+        let pairs = axum::extract::Query::<Vec<(String, String)>>::try_from_uri(&parts.uri)
+            .map(|axum::extract::Query(pairs)| pairs)
             .map_err(|e| ApiError::BadRequest {
                 parameter: "query".into(),
                 message: format!("the query string is malformed: {}", e.body_text()),
-            })
+            })?;
+        crate::query::check_parameter_count(&pairs)?;
+        Ok(Pairs(pairs))
     }
 }

@@ -1,11 +1,10 @@
 //! `/api/v3/users`: employees, with the personnel-file fields the key may read.
 
-use super::{base_url, json_object, v3_item, with_employee_records, Pairs};
+use super::{base_url, v3_item, with_employee_records, JsonBody, Pairs};
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::query::{spec, FieldTree, FilterSpec, Kind, V3Query};
+use crate::query::{spec, FieldTree, FilterOp, FilterSpec, Kind, V3Query};
 use crate::AppState;
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -130,13 +129,12 @@ impl UserContext {
         } else {
             HashMap::new()
         };
-        let managers = if tree.has("manager") {
+        let managers = if tree.has("manager") || tree.has("managerId") {
             let mut ids: Vec<EmployeeId> =
                 employees.iter().filter_map(|e| e.data.manager_id).collect();
             ids.sort();
             ids.dedup();
-            store
-                .employees_by_ids(base, &ids)
+            visible_among(store, base, role, &ids)
                 .await?
                 .into_iter()
                 .map(|m| (m.id, m.display_name()))
@@ -297,11 +295,20 @@ impl Serialize for UserView<'_> {
                     &d.department_id
                         .map(|id| self.link("departments", id.0, ctx.departments.get(&id), sub)),
                 )?,
-                "managerId" => m.serialize_entry(name, &d.manager_id.map(|x| x.0))?,
-                "manager" => m.serialize_entry(
+                // A manager outside the key's scope reads as no manager at all.
+                "managerId" => m.serialize_entry(
                     name,
                     &d.manager_id
-                        .map(|id| self.link("users", id.0, ctx.managers.get(&id), sub)),
+                        .filter(|id| ctx.managers.contains_key(id))
+                        .map(|x| x.0),
+                )?,
+                "manager" => m.serialize_entry(
+                    name,
+                    &d.manager_id.and_then(|id| {
+                        ctx.managers
+                            .get(&id)
+                            .map(|n| self.link("users", id.0, Some(n), sub))
+                    }),
                 )?,
                 "userWorkCycles" | "userAxisValues" => m.serialize_entry(name, &[(); 0])?,
                 "applicationData" => m.serialize_entry(name, &Map::new())?,
@@ -386,6 +393,100 @@ pub fn visibility(role: &Role, include_former: bool, today: NaiveDate) -> Vec<Co
     out
 }
 
+/// Whether the key sees every employee of its base, whatever their
+/// establishment or contract.
+fn sees_everyone(role: &Role) -> bool {
+    role.establishments.is_none()
+        && role.has(Permission::FutureEmployees)
+        && role.has(Permission::FormerEmployees)
+}
+
+/// The employees among `ids` that the key may see (former ones too when it
+/// may read them): references to anyone else read as references to nobody.
+pub async fn visible_among(
+    store: &SharedStore,
+    base: BaseId,
+    role: &Role,
+    ids: &[EmployeeId],
+) -> Result<Vec<Employee>, ApiError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    if sees_everyone(role) {
+        return Ok(store.employees_by_ids(base, ids).await?);
+    }
+    let mut conditions = visibility(
+        role,
+        role.has(Permission::FormerEmployees),
+        TimeZone::PARIS.today(),
+    );
+    conditions.push(Condition::new(
+        "id",
+        Cond::In(ids.iter().map(|i| SqlValue::Int(i.0)).collect()),
+    ));
+    Ok(store
+        .query_employees(
+            base,
+            &ListQuery {
+                conditions,
+                limit: u32::try_from(ids.len()).unwrap_or(u32::MAX),
+                ..ListQuery::default()
+            },
+        )
+        .await?
+        .items)
+}
+
+/// Keeps a key from learning, through `managerId=…`, who reports to someone
+/// it cannot see: identifiers of people outside its scope match nobody.
+async fn scope_manager_filters(
+    store: &SharedStore,
+    base: BaseId,
+    role: &Role,
+    q: &mut V3Query,
+) -> Result<(), ApiError> {
+    if sees_everyone(role) {
+        return Ok(());
+    }
+    for (name, op) in &mut q.filters {
+        if !name.eq_ignore_ascii_case("managerId") {
+            continue;
+        }
+        let values: Vec<&String> = match &*op {
+            FilterOp::Eq(v) => vec![v],
+            FilterOp::In(vs) => vs.iter().collect(),
+            FilterOp::NotEqual(v) => vec![v],
+            _ => continue,
+        };
+        let ids: Vec<EmployeeId> = values
+            .iter()
+            .filter_map(|v| v.parse().ok().map(EmployeeId))
+            .collect();
+        let seen: std::collections::HashSet<i64> = visible_among(store, base, role, &ids)
+            .await?
+            .iter()
+            .map(|e| e.id.0)
+            .collect();
+        // `0` is no one's identifier: it stands for an invisible manager.
+        let keep = |v: &String| {
+            if v.parse().is_ok_and(|id| seen.contains(&id)) {
+                v.clone()
+            } else if v.parse::<i64>().is_ok() {
+                "0".to_owned()
+            } else {
+                v.clone()
+            }
+        };
+        *op = match &*op {
+            FilterOp::Eq(v) => FilterOp::Eq(keep(v)),
+            FilterOp::In(vs) => FilterOp::In(vs.iter().map(keep).collect()),
+            FilterOp::NotEqual(v) => FilterOp::NotEqual(keep(v)),
+            other => other.clone(),
+        };
+    }
+    Ok(())
+}
+
 fn check_readable(role: &Role, q: &V3Query) -> Result<(), ApiError> {
     role.require(Permission::PersonnelFile)?;
     for name in q
@@ -425,10 +526,11 @@ async fn list(
     headers: HeaderMap,
     Pairs(pairs): Pairs,
 ) -> Result<Response, ApiError> {
-    let q = V3Query::parse(&pairs, &["formerEmployees"])?;
+    let mut q = V3Query::parse(&pairs, &["formerEmployees"])?;
     let role = caller.role();
     check_readable(role, &q)?;
     let former = former_option(role, &q)?;
+    scope_manager_filters(&state.store, caller.base(), role, &mut q).await?;
     let conditions = visibility(role, former, TimeZone::PARIS.today());
     let query = q.list_query(conditions, FILTERS)?;
     let (store, base) = (&state.store, caller.base());
@@ -659,7 +761,7 @@ fn employee_data(
             )
         }
     };
-    Ok(EmployeeData {
+    let data = EmployeeData {
         employee_number: EmployeeNumber::parse(&required(number, "employeeNumber")?)?,
         first_name: Name::parse("firstName", &required(first_name, "firstName")?)?,
         last_name: Name::parse("lastName", &required(last_name, "lastName")?)?,
@@ -686,7 +788,32 @@ fn employee_data(
         profession: pick_text("profession", base.and_then(|b| b.profession.as_deref()))?,
         contract: Contract::new(required(start, "dtContractStart")?, end)?,
         extended_data,
-    })
+    };
+    check_plausible(&data)?;
+    Ok(data)
+}
+
+/// Refuses values a person could not mean, naming the field: an empty login,
+/// texts over their length, a birth date in the future or outside 1900–2100
+/// (contract dates are checked by [`Contract::new`]).
+fn check_plausible(data: &EmployeeData) -> Result<(), ApiError> {
+    use relais_core::employee::{check_birth_date, check_text};
+    if data.login.trim().is_empty() {
+        return Err(DomainError::new("login", "must not be empty").into());
+    }
+    check_text("login", &data.login)?;
+    for (field, value) in [
+        ("jobTitle", &data.job_title),
+        ("profession", &data.profession),
+    ] {
+        if let Some(text) = value {
+            check_text(field, text)?;
+        }
+    }
+    if let Some(born) = data.birth_date {
+        check_birth_date(born, TimeZone::PARIS.today())?;
+    }
+    Ok(())
 }
 
 /// Every field of one employee that the key may read, as written answers show it.
@@ -716,26 +843,44 @@ fn author(caller: &Caller) -> Author {
     }
 }
 
-fn check_establishment(caller: &Caller, data: &EmployeeData) -> Result<(), ApiError> {
-    if caller.role().covers_establishment(data.establishment_id) {
-        Ok(())
-    } else {
-        Err(ApiError::ForbiddenBecause(format!(
-            "this key is limited to other establishments than {}",
-            data.establishment_id
-        )))
+/// Refuses references to establishments and people outside the key's scope
+/// with the very answer a missing one gets, so a write tells nothing a read
+/// would not.
+async fn check_references(
+    state: &AppState,
+    caller: &Caller,
+    data: &EmployeeData,
+    body: &Map<String, Value>,
+) -> Result<(), ApiError> {
+    if !caller.role().covers_establishment(data.establishment_id) {
+        return Err(DomainError::new(
+            "legalEntityId",
+            format!("no establishment {} in this base", data.establishment_id),
+        )
+        .into());
     }
+    if let (Some(manager), true) = (data.manager_id, body.contains_key("managerId")) {
+        let seen = visible_among(&state.store, caller.base(), caller.role(), &[manager]).await?;
+        if seen.is_empty() {
+            return Err(DomainError::new(
+                "managerId",
+                format!("no employee {manager} in this base"),
+            )
+            .into());
+        }
+    }
+    Ok(())
 }
 
 async fn create(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     headers: HeaderMap,
-    body: Bytes,
+    JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
     caller.role().require(Permission::WriteEmployees)?;
-    let data = employee_data(&json_object(&body)?, None)?;
-    check_establishment(&caller, &data)?;
+    let data = employee_data(&body, None)?;
+    check_references(&state, &caller, &data, &body).await?;
     let e = state
         .store
         .create_employee(caller.base(), &data, &author(&caller))
@@ -753,13 +898,12 @@ async fn update(
     Extension(caller): Extension<Caller>,
     headers: HeaderMap,
     Path(id): Path<String>,
-    body: Bytes,
+    JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
     caller.role().require(Permission::WriteEmployees)?;
-    let body = json_object(&body)?;
     let current = visible_employee(&state.store, &caller, parse_id(&id)?, true).await?;
     let data = employee_data(&body, Some(&current.data))?;
-    check_establishment(&caller, &data)?;
+    check_references(&state, &caller, &data, &body).await?;
     let e = state
         .store
         .update_employee(caller.base(), current.id, &data, &author(&caller))
