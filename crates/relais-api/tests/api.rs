@@ -106,9 +106,11 @@ async fn spawn(backend: Backend, per_minute: u32) -> Option<App> {
     .await
     .unwrap();
     let state = AppState::new(store.clone(), per_minute);
-    let app = axum::Router::new()
-        .merge(relais_api::router(state.clone()))
-        .with_state(state);
+    let app = relais_api::layers::harden(
+        axum::Router::new()
+            .merge(relais_api::router(state.clone()))
+            .with_state(state),
+    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -240,6 +242,10 @@ api_suite!(
     organisation_and_expenses_shapes,
     audit_trail_records_each_request,
     openapi_describes_every_endpoint,
+    hostile_requests_are_bounded,
+    out_of_scope_reads_and_writes_as_missing,
+    implausible_values_are_refused,
+    csv_import_reads_real_files_and_tells_nothing_more,
 );
 
 async fn users_fields_count_paging_and_order(app: App) {
@@ -1255,4 +1261,450 @@ async fn openapi_describes_every_endpoint(app: App) {
             "{bare} is served but not documented"
         );
     }
+}
+
+/// Every part of a request that relais parses is bounded, with a 400 naming
+/// the parameter and the limit; none of these reaches the database, and the
+/// server answers the next request as before.
+async fn hostile_requests_are_bounded(app: App) {
+    let key = app.key(&["all"]).await;
+    // The request that once overflowed the stack: refused before parsing.
+    let (status, body) = app
+        .get(
+            &format!("/api/v3/users?fields={}id", "manager.".repeat(8_000)),
+            &key,
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    let deep = format!("/api/v3/users?fields={}id", "manager.".repeat(300));
+    let long_fields = format!("/api/v3/users?fields={}", vec!["id"; 1500].join(","));
+    let many_orders = format!("/api/v3/users?orderBy={}", vec!["id,asc"; 40].join(","));
+    let many_filters = format!(
+        "/api/v3/users?{}",
+        (0..1000)
+            .map(|i| format!("id={i}"))
+            .collect::<Vec<_>>()
+            .join("&")
+    );
+    let long_like = format!("/api/v3/users?lastName=like,{}", "a".repeat(60_000));
+    let long_list = format!("/api/v3/users?id={}", vec!["1"; 600].join(","));
+    let bracketed = format!(
+        "/api/v3/users?fields={}id{}",
+        "a[".repeat(500),
+        "]".repeat(500)
+    );
+    let cases: [(&str, &str, &str); 7] = [
+        (&deep, "fields", "8 levels"),
+        (&long_fields, "fields", "4096 characters"),
+        (&many_orders, "orderBy", "8 terms"),
+        (&many_filters, "query", "at most 100"),
+        (&long_like, "query", "16384 bytes"),
+        (&long_list, "id", "500 values"),
+        (&bracketed, "fields", "8 levels"),
+    ];
+    for (path, parameter, words) in cases {
+        let (status, body) = app.get(path, &key).await;
+        assert_eq!(status, 400, "{}: {body}", &path[..60]);
+        assert_eq!(body["error"]["details"]["parameter"], parameter, "{body}");
+        assert!(
+            body["error"]["message"].as_str().unwrap().contains(words),
+            "{body}"
+        );
+    }
+    let like = format!("/api/v3/users?lastName=like,{}", "é".repeat(300));
+    let (status, body) = app.get(&like, &key).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("200 characters"));
+    let twelve = format!(
+        "/api/v3/users?{}",
+        (0..60)
+            .map(|i| format!("lastName=like,x{i}"))
+            .collect::<Vec<_>>()
+            .join("&")
+    );
+    let (status, body) = app.get(&twelve, &key).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("50 filters"));
+    // Nesting within the limit still works.
+    let (status, body) = app
+        .get("/api/v3/users?fields=id,manager.id&paging=0,2", &key)
+        .await;
+    assert_eq!(status, 200, "{body}");
+
+    // A JSON body over the limit is a 413 naming it; a deeply nested one a 400.
+    let huge = json!({ "firstName": "x".repeat(2 * 1024 * 1024) });
+    let (status, body) = app
+        .send(reqwest::Method::POST, "/api/v3/users", &key, huge)
+        .await;
+    assert_eq!(status, 413, "{body}");
+    assert_eq!(body["error"]["details"]["limitBytes"], 1024 * 1024);
+    let nested = format!("{}1{}", "[".repeat(100_000), "]".repeat(100_000));
+    let resp = app
+        .client
+        .post(format!("{}/api/v3/users", app.url))
+        .header("Authorization", format!("Bearer {key}"))
+        .header("Content-Type", "application/json")
+        .body(nested)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+    // The server is still there.
+    let (status, _) = app.get("/api/v3/users?paging=0,1", &key).await;
+    assert_eq!(status, 200);
+}
+
+/// A key limited to establishments learns nothing of people outside them:
+/// not through links, not through filters, not through writes, and the
+/// same person is "not found" whether read or written.
+async fn out_of_scope_reads_and_writes_as_missing(app: App) {
+    let employees = app.employees().await;
+    let active = |e: &&Employee| e.data.contract.status_on(app.today) == ContractStatus::Active;
+    // Someone of establishment 2 whose manager works elsewhere.
+    let by_id: std::collections::HashMap<_, _> = employees.iter().map(|e| (e.id, e)).collect();
+    let (report, boss) = employees
+        .iter()
+        .filter(active)
+        .filter(|e| e.data.establishment_id.0 == 2)
+        .find_map(|e| {
+            let m = by_id.get(&e.data.manager_id?)?;
+            (m.data.establishment_id.0 != 2).then_some((e, *m))
+        })
+        .expect("the demo has a manager in another establishment");
+    let key = app
+        .key(&[
+            "personnel-file",
+            "write-employees",
+            "absences",
+            "absence-requests",
+            "establishments=2",
+        ])
+        .await;
+    let (status, _) = app.get(&format!("/api/v3/users/{}", boss.id), &key).await;
+    assert_eq!(status, 404);
+    let (status, body) = app
+        .get(
+            &format!(
+                "/api/v3/users/{}?fields=id,managerId,manager[id,name]",
+                report.id
+            ),
+            &key,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["managerId"], Value::Null, "{body}");
+    assert_eq!(body["data"]["manager"], Value::Null, "{body}");
+    assert!(!body.to_string().contains(boss.data.last_name.as_str()));
+    // Filtering on such a manager matches nobody, like a missing one.
+    let (_, found) = app
+        .get(
+            &format!("/api/v3/users?managerId={}&fields=id", boss.id),
+            &key,
+        )
+        .await;
+    let (_, missing) = app
+        .get("/api/v3/users?managerId=999999&fields=id", &key)
+        .await;
+    assert!(items(&found).is_empty(), "{found}");
+    assert_eq!(found, missing);
+    // A key that sees everyone still finds the reports.
+    let all = app.key(&["all"]).await;
+    let (_, everyone) = app
+        .get(
+            &format!("/api/v3/users?managerId={}&fields=id", boss.id),
+            &all,
+        )
+        .await;
+    assert!(ids(&everyone).contains(&report.id.0));
+    // Writes may not point at them, and answer as for a missing person.
+    let (status, body) = app
+        .send(
+            reqwest::Method::PUT,
+            &format!("/api/v3/users/{}", report.id),
+            &key,
+            json!({ "managerId": boss.id.0 }),
+        )
+        .await;
+    let (missing_status, missing_body) = app
+        .send(
+            reqwest::Method::PUT,
+            &format!("/api/v3/users/{}", report.id),
+            &key,
+            json!({ "managerId": 999_999 }),
+        )
+        .await;
+    assert_eq!(
+        (status, missing_status),
+        (422, 422),
+        "{body} {missing_body}"
+    );
+    assert_eq!(body["error"]["details"]["field"], "managerId");
+    assert_eq!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .replace(&boss.id.to_string(), "N"),
+        missing_body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .replace("999999", "N")
+    );
+    let (status, _) = app
+        .send(
+            reqwest::Method::PUT,
+            &format!("/api/v3/users/{}", boss.id),
+            &key,
+            json!({ "jobTitle": "Changed" }),
+        )
+        .await;
+    assert_eq!(
+        status, 404,
+        "writing someone out of scope is not found, like reading"
+    );
+    let accounts = app.store.list_absence_accounts(app.base.id).await.unwrap();
+    let (status, body) = app
+        .send(
+            reqwest::Method::POST,
+            "/api/v3/leaveRequests",
+            &key,
+            json!({ "ownerId": boss.id.0, "leaveAccountId": accounts[0].id.0,
+                    "startDate": "2027-06-02", "endDate": "2027-06-02" }),
+        )
+        .await;
+    assert_eq!(status, 404, "{body}");
+    assert!(!body.to_string().contains("establishment"), "{body}");
+}
+
+/// Values no one could mean are refused with the field named.
+async fn implausible_values_are_refused(app: App) {
+    let writer = app
+        .key(&[
+            "personnel-file",
+            "write-employees",
+            "future-employees",
+            "absences",
+            "absence-requests",
+        ])
+        .await;
+    let base = json!({
+        "firstName": "Paul", "lastName": "Plausible", "mail": "paul.plausible@relais-demo.fr",
+        "employeeNumber": "P-0001", "legalEntityId": 1, "dtContractStart": "2024-01-08"
+    });
+    let tomorrow = (app.today + chrono::Duration::days(1)).to_string();
+    let cases = [
+        ("dtContractStart", json!("1899-12-31"), "dtContractStart"),
+        ("dtContractStart", json!("2101-01-01"), "dtContractStart"),
+        ("dtContractEnd", json!("2345-01-01"), "dtContractEnd"),
+        ("birthDate", json!("1850-05-05"), "birthDate"),
+        ("birthDate", json!(tomorrow), "birthDate"),
+        ("jobTitle", json!("x".repeat(256)), "jobTitle"),
+        ("profession", json!("y".repeat(300)), "profession"),
+        ("login", json!(""), "login"),
+        ("login", json!("   "), "login"),
+    ];
+    for (field, value, named) in cases {
+        let mut body = base.clone();
+        body[field] = value;
+        let (status, answer) = app
+            .send(reqwest::Method::POST, "/api/v3/users", &writer, body)
+            .await;
+        assert_eq!(status, 422, "{field}: {answer}");
+        assert_eq!(answer["error"]["details"]["field"], named, "{answer}");
+    }
+    let mut fine = base.clone();
+    fine["jobTitle"] = json!("x".repeat(255));
+    fine["birthDate"] = json!("1990-02-03");
+    fine["dtContractEnd"] = json!("2026-12-31");
+    let (status, created) = app
+        .send(reqwest::Method::POST, "/api/v3/users", &writer, fine)
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["data"]["id"].as_i64().unwrap();
+    // Leave periods before the contract starts or after it ends are refused.
+    let account = app.store.list_absence_accounts(app.base.id).await.unwrap()[0]
+        .id
+        .0;
+    for (start, end, field) in [
+        ("2023-12-04", "2023-12-05", "startDate"),
+        ("2026-12-28", "2027-01-05", "endDate"),
+    ] {
+        let (status, body) = app
+            .send(
+                reqwest::Method::POST,
+                "/api/v3/leaveRequests",
+                &writer,
+                json!({ "ownerId": id, "leaveAccountId": account, "startDate": start, "endDate": end }),
+            )
+            .await;
+        assert_eq!(status, 422, "{body}");
+        assert_eq!(body["error"]["details"]["field"], field, "{body}");
+    }
+}
+
+/// The CSV import reads files as spreadsheets save them, says what is wrong
+/// with a line without telling what the base holds outside the key's reach,
+/// and refuses empty or oversized files.
+async fn csv_import_reads_real_files_and_tells_nothing_more(app: App) {
+    let employees = app.employees().await;
+    let active = |e: &&Employee| e.data.contract.status_on(app.today) == ContractStatus::Active;
+    let inside = employees
+        .iter()
+        .filter(active)
+        .find(|e| e.data.establishment_id.0 == 2)
+        .unwrap();
+    let outside = employees
+        .iter()
+        .filter(active)
+        .find(|e| e.data.establishment_id.0 != 2)
+        .unwrap();
+    let establishments = app.store.list_establishments(app.base.id).await.unwrap();
+    let code = |id: i64| {
+        establishments
+            .iter()
+            .find(|e| e.id.0 == id)
+            .unwrap()
+            .code
+            .as_str()
+            .to_owned()
+    };
+    let rtt = app
+        .store
+        .list_absence_accounts(app.base.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|a| a.name.as_str() == "RTT")
+        .unwrap()
+        .id
+        .0;
+    // A key limited to establishment 2 that cannot read names.
+    let key = app
+        .key(&["absences", "absence-requests", "establishments=2"])
+        .await;
+    let post = |bytes: Vec<u8>| {
+        let form = reqwest::multipart::Form::new().part(
+            "file",
+            reqwest::multipart::Part::bytes(bytes).file_name("absences.csv"),
+        );
+        app.client
+            .post(format!(
+                "{}/timmi-absences/api/imports/v1.0/leavePeriods?create=false",
+                app.url
+            ))
+            .header("Authorization", format!("lucca application={key}"))
+            .multipart(form)
+            .send()
+    };
+    let header = "legalEntity;employeeNumber;lastName;firstName;accountId;startDate;flagStartDate;endDate;flagEndDate;isApproved";
+    let line = |e: &Employee, last: &str, first: &str| {
+        format!(
+            "{};{};{last};{first};{rtt};08/03/2027;AM;08/03/2027;PM;true",
+            code(e.data.establishment_id.0),
+            e.data.employee_number
+        )
+    };
+    // Wrong names for someone inside, the right names for someone outside,
+    // someone inside claimed for another establishment, a missing number.
+    let text = [
+        header.to_owned(),
+        line(inside, "y", "x"),
+        line(
+            outside,
+            outside.data.last_name.as_str(),
+            outside.data.first_name.as_str(),
+        ),
+        format!(
+            "{};{};a;b;{rtt};08/03/2027;AM;08/03/2027;PM;true",
+            code(2),
+            outside.data.employee_number
+        ),
+        format!(
+            "{};NOBODY-1;a;b;{rtt};08/03/2027;AM;08/03/2027;PM;true",
+            code(2)
+        ),
+    ]
+    .join("\n");
+    let resp = post(text.into_bytes()).await.unwrap();
+    assert_eq!(resp.status(), 422);
+    let report: Value = resp.json().await.unwrap();
+    let lines = report["data"]["report"].as_array().unwrap();
+    let all = report.to_string();
+    for e in [inside, outside] {
+        assert!(
+            !all.contains(e.data.last_name.as_str()) || e.id == outside.id,
+            "{all}"
+        );
+        assert!(!all.contains(&e.display_name()), "{all}");
+    }
+    assert!(
+        lines[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("'x y' is not the name"),
+        "{}",
+        lines[0]
+    );
+    // Someone outside reads exactly like someone who does not exist.
+    let strip = |v: &Value, number: &str| v["message"].as_str().unwrap().replace(number, "N");
+    assert!(
+        lines[1]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("legalEntity: no establishment"),
+        "{}",
+        lines[1]
+    );
+    assert_eq!(
+        strip(&lines[2], outside.data.employee_number.as_str()),
+        strip(&lines[3], "NOBODY-1")
+    );
+
+    // Real files: a BOM, CRLF or CR line ends, quoted cells, a blank line.
+    let good = |e: &Employee| {
+        format!(
+            "\"{}\";{};\"{}\";{};{rtt};08/03/2027;AM;08/03/2027;PM;true",
+            code(2),
+            e.data.employee_number,
+            e.data.last_name,
+            e.data.first_name
+        )
+    };
+    for end in ["\r\n", "\r", "\n"] {
+        let mut bytes = b"\xEF\xBB\xBF".to_vec();
+        bytes.extend(format!("{header}{end}{end}{}{end}", good(inside)).into_bytes());
+        let resp = post(bytes).await.unwrap();
+        let status = resp.status();
+        let report: Value = resp.json().await.unwrap();
+        assert_eq!(status, 200, "{end:?}: {report}");
+        assert_eq!(report["data"]["lines"], 1, "{end:?}: {report}");
+        assert_eq!(report["data"]["report"][0]["line"], 3, "{end:?}: {report}");
+    }
+    // No data line, not UTF-8, too large.
+    for (bytes, words) in [
+        (header.as_bytes().to_vec(), "no data line"),
+        (b"".to_vec(), "no data line"),
+        (
+            [format!("{header}\nab").as_bytes(), b"\xE9;c"].concat(),
+            "line 2",
+        ),
+    ] {
+        let resp = post(bytes).await.unwrap();
+        assert_eq!(resp.status(), 400);
+        let body: Value = resp.json().await.unwrap();
+        assert!(
+            body["error"]["message"].as_str().unwrap().contains(words),
+            "{body}"
+        );
+    }
+    let big = vec![b'a'; 6 * 1024 * 1024];
+    let resp = post(big).await.unwrap();
+    assert_eq!(resp.status(), 413);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["error"]["details"]["limitBytes"], 5 * 1024 * 1024);
 }

@@ -904,13 +904,29 @@ fn read_import_file(bytes: &[u8]) -> Result<Vec<(usize, Vec<String>)>, ApiError>
         .flexible(true)
         .trim(csv::Trim::All)
         .from_reader(bytes);
+    // Where each line starts, whatever ends them (the csv crate counts only LF).
+    let mut starts = vec![0usize];
+    for (i, b) in bytes.iter().enumerate() {
+        if *b == b'\n' || (*b == b'\r' && bytes.get(i + 1) != Some(&b'\n')) {
+            starts.push(i + 1);
+        }
+    }
+    // A record's position is where reading it began, before the line ends
+    // (and blank lines) that precede it.
+    let line_at = |byte: u64| {
+        let mut byte = usize::try_from(byte).unwrap_or(usize::MAX);
+        while matches!(bytes.get(byte), Some(b'\r' | b'\n')) {
+            byte += 1;
+        }
+        starts.partition_point(|s| *s <= byte)
+    };
     let mut rows = Vec::new();
     for (i, record) in reader.records().enumerate() {
         let record = record.map_err(|e| {
-            let line = e.position().map_or(0, csv::Position::line);
+            let line = e.position().map_or(0, |p| line_at(p.byte()));
             bad(format!("line {line} is not valid CSV: {e}"))
         })?;
-        let line = record.position().map_or(0, csv::Position::line) as usize;
+        let line = record.position().map_or(0, |p| line_at(p.byte()));
         if record.iter().all(str::is_empty) {
             continue;
         }
