@@ -869,6 +869,92 @@ mod tests {
         assert!(V4Query::parse(&pairs("limit=5000")).is_err());
     }
 
+    /// Fuzzing with a fixed budget: whatever a query string holds, parsing
+    /// answers (a query or a 400) without panicking, and anything accepted
+    /// stays within the documented limits.
+    #[test]
+    fn random_query_strings_never_panic_and_stay_bounded() {
+        const ALPHABET: &[&str] = &[
+            "a",
+            "id",
+            "manager",
+            ".",
+            ",",
+            "[",
+            "]",
+            "=",
+            "like",
+            "between",
+            "null",
+            "notequal",
+            "since",
+            "collection.count",
+            "asc",
+            "desc",
+            "é",
+            "%",
+            " ",
+            "0",
+            "2026-01-01",
+            "-1",
+            "99999999999999999999",
+        ];
+        const KEYS: &[&str] = &[
+            "fields",
+            "orderBy",
+            "paging",
+            "id",
+            "lastName",
+            "fields.root",
+            "page",
+            "limit",
+        ];
+        let mut rng = fastrand::Rng::with_seed(18);
+        let specs = [
+            spec("id", "id", Kind::Int),
+            spec("lastName", "last_name", Kind::Text),
+            spec("birthDate", "birth_date", Kind::Date),
+        ];
+        fn depth(t: &FieldTree) -> usize {
+            t.0.values().map(|c| 1 + depth(c)).max().unwrap_or(0)
+        }
+        for _ in 0..20_000 {
+            let pairs: Vec<(String, String)> = (0..rng.usize(0..6))
+                .map(|_| {
+                    let key = KEYS[rng.usize(..KEYS.len())].to_owned();
+                    let value: String = (0..rng.usize(0..40))
+                        .map(|_| ALPHABET[rng.usize(..ALPHABET.len())])
+                        .collect();
+                    (key, value)
+                })
+                .collect();
+            if let Ok(q) = V3Query::parse(&pairs, &[]) {
+                if let Some(tree) = &q.fields {
+                    assert!(depth(tree) <= limits::FIELDS_DEPTH, "{pairs:?}");
+                }
+                assert!(q.order.len() <= limits::ORDER_TERMS);
+                assert!(q.filters.len() <= limits::FILTERS);
+                let _ = q.list_query(Vec::new(), &specs);
+            }
+            let _ = V4Query::parse(&pairs).map(|q| q.list_query(Vec::new(), &specs));
+        }
+        // Deep and long inputs, built to the edge of each limit and past it.
+        for n in [7, 8, 9, 100, 10_000] {
+            let dotted = vec!["m"; n].join(".");
+            assert_eq!(
+                FieldTree::parse(&dotted).is_ok(),
+                n <= limits::FIELDS_DEPTH,
+                "{n}"
+            );
+            let bracketed = format!("{}x{}", "m[".repeat(n), "]".repeat(n));
+            assert_eq!(
+                FieldTree::parse(&bracketed).is_ok(),
+                n < limits::FIELDS_DEPTH,
+                "{n}"
+            );
+        }
+    }
+
     /// Property: any tree printed in either form parses back to itself.
     #[test]
     fn random_field_trees_round_trip() {

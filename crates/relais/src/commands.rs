@@ -568,6 +568,23 @@ async fn people_command(settings: &Settings, cmd: PeopleCommand) -> Result<()> {
                 );
             }
         }
+        PeopleCommand::SignIns { limit } => {
+            out!(
+                "{:<19}  {:<9} {:<32} ADDRESS",
+                "WHEN (UTC)",
+                "OUTCOME",
+                "E-MAIL"
+            );
+            for a in store.list_sign_ins(limit).await? {
+                out!(
+                    "{:<19}  {:<9} {:<32} {}",
+                    a.at.format("%Y-%m-%d %H:%M:%S"),
+                    a.outcome.code(),
+                    a.email,
+                    a.address
+                );
+            }
+        }
     }
     Ok(())
 }

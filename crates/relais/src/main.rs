@@ -224,6 +224,13 @@ enum PeopleCommand {
     },
     /// List the accounts.
     List,
+    /// The latest sign-in attempts of the admin pages (failures, successes,
+    /// and attempts refused while an account or address was locked).
+    SignIns {
+        /// How many attempts to show.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
 }
 
 #[derive(Debug, Subcommand)]

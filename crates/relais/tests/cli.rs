@@ -456,3 +456,27 @@ async fn keys_are_created_listed_used_audited_and_revoked() {
     let e = fails(d, &["keys", "revoke", "99"]);
     assert!(e.contains("API key 99 does not exist"), "{e}");
 }
+
+/// Output piped into a reader that stopped (`relais … | head -1`) ends the
+/// command quietly: no panic, no error, success.
+#[test]
+fn a_closed_pipe_is_not_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(d, &["base", "create", "production", "--kind", "production"]);
+    ok(d, &["seed", "--employees", "5"]);
+    for _ in 0..3 {
+        let mut child = relais(d)
+            .args(["keys", "list"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The reader goes away before relais writes a line.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("panicked"), "{err}");
+        assert!(out.status.success(), "{:?}: {err}", out.status);
+    }
+}

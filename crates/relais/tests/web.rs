@@ -28,8 +28,13 @@ impl Drop for Server {
 }
 
 fn serve(dir: &Path) -> Server {
+    serve_with(dir, &[])
+}
+
+fn serve_with(dir: &Path, extra: &[&str]) -> Server {
     let mut child = relais(dir)
         .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(extra)
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
@@ -391,4 +396,92 @@ fn a_manifest_with_an_unknown_grant_stops_the_start() {
         "{err}"
     );
     assert!(!d.join("relais-data").exists(), "nothing was created");
+}
+
+/// Guessing passwords slows down, then locks the account for a while, with
+/// the page saying until when; every attempt and the lockout are in the
+/// audit trail. Pages carry their security headers, and behind an HTTPS
+/// address their cookies are `Secure`.
+#[tokio::test]
+async fn sign_in_resists_guessing_and_pages_carry_security_headers() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(d, &["base", "create", "production", "--kind", "production"]);
+    for (email, name) in [("victim@relais.test", "Vic"), ("other@relais.test", "Oto")] {
+        ok(
+            d,
+            &[
+                "people",
+                "create",
+                "--email",
+                email,
+                "--name",
+                name,
+                "--password",
+                "right-password-1",
+            ],
+        );
+    }
+    let server = serve_with(d, &["--public-url", "https://rh.example.test/"]);
+    let url = &server.1;
+    let c = client();
+
+    let page = c.get(format!("{url}/login")).send().await.unwrap();
+    let h = page.headers();
+    let csp = h["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains("frame-ancestors 'none'") && csp.contains("default-src 'none'"),
+        "{csp}"
+    );
+    assert_eq!(h["x-content-type-options"], "nosniff");
+    assert_eq!(h["referrer-policy"], "same-origin");
+    let cookie = h["set-cookie"].to_str().unwrap();
+    assert!(
+        cookie.contains("; Secure") && cookie.contains("HttpOnly"),
+        "{cookie}"
+    );
+
+    let mut waits = Vec::new();
+    for attempt in 1..=5 {
+        let started = std::time::Instant::now();
+        let refused = sign_in(&c, url, "Victim@relais.test", "wrong-password").await;
+        waits.push(started.elapsed());
+        assert_eq!(refused, Err(401), "attempt {attempt}");
+    }
+    assert!(
+        waits[0] < std::time::Duration::from_millis(900),
+        "{waits:?}"
+    );
+    assert!(waits[3] >= std::time::Duration::from_secs(1), "{waits:?}");
+    // Now even the right password is refused, saying until when.
+    let page = c.get(format!("{url}/login")).send().await.unwrap();
+    let login_cookie = common::set_cookie(&page, "relais_login").unwrap();
+    let token = hidden(&page.text().await.unwrap(), "csrf");
+    let resp = c
+        .post(format!("{url}/login"))
+        .header("cookie", format!("relais_login={login_cookie}"))
+        .form(&[
+            ("csrf", token.as_str()),
+            ("next", "/"),
+            ("email", "victim@relais.test"),
+            ("password", "right-password-1"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 429);
+    let html = resp.text().await.unwrap();
+    assert!(html.contains("bloquée jusqu'à"), "{html}");
+    // Another account from the same address still signs in, and its session cookie is Secure.
+    let session = sign_in(&c, url, "other@relais.test", "right-password-1").await;
+    assert!(session.is_ok(), "{session:?}");
+
+    let trail = ok(d, &["people", "sign-ins", "--limit", "20"]);
+    assert_eq!(trail.matches(" failed ").count(), 5, "{trail}");
+    assert_eq!(trail.matches(" locked ").count(), 1, "{trail}");
+    assert!(
+        trail.contains("succeeded") && trail.contains("victim@relais.test"),
+        "{trail}"
+    );
+    assert!(!trail.contains("wrong-password"));
 }

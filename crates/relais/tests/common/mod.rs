@@ -16,7 +16,9 @@ pub fn relais(dir: &Path) -> Command {
         .env_remove("RELAIS_DATA_DIR")
         .env_remove("RELAIS_LISTEN")
         .env_remove("RELAIS_SECRET_KEY")
-        .env_remove("RELAIS_INTEGRATIONS");
+        .env_remove("RELAIS_INTEGRATIONS")
+        .env_remove("RELAIS_PUBLIC_URL")
+        .env_remove("RELAIS_LOG_FORMAT");
     cmd
 }
 
