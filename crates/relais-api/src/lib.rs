@@ -100,6 +100,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/openapi.json", get(openapi::document))
         .merge(protected)
         .route("/api/{*rest}", get(unknown_api_path))
+        .layer(axum::middleware::from_fn(error::json_rejections))
 }
 
 /// The answer of `/health`.
