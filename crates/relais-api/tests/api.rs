@@ -246,6 +246,7 @@ api_suite!(
     out_of_scope_reads_and_writes_as_missing,
     implausible_values_are_refused,
     csv_import_reads_real_files_and_tells_nothing_more,
+    the_rate_limit_holds_across_processes,
 );
 
 async fn users_fields_count_paging_and_order(app: App) {
@@ -1707,4 +1708,57 @@ async fn csv_import_reads_real_files_and_tells_nothing_more(app: App) {
     assert_eq!(resp.status(), 413);
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["error"]["details"]["limitBytes"], 5 * 1024 * 1024);
+}
+
+/// Two servers over one database (as two relais processes would be) share
+/// each key's budget; refused requests are counted per minute, not written
+/// one row each to the audit trail.
+async fn the_rate_limit_holds_across_processes(app: App) {
+    let key = app.key(&["organisation"]).await;
+    let mut urls = Vec::new();
+    for _ in 0..2 {
+        let state = AppState::new(app.store.clone(), 6);
+        let router = relais_api::layers::harden(
+            axum::Router::new()
+                .merge(relais_api::router(state.clone()))
+                .with_state(state),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        urls.push(format!("http://{}", listener.local_addr().unwrap()));
+        tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    }
+    let mut statuses = Vec::new();
+    for n in 0..20 {
+        let resp = app
+            .client
+            .get(format!("{}/api/v3/departments?fields=id", urls[n % 2]))
+            .header("Authorization", format!("Bearer {key}"))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(resp.status().as_u16());
+    }
+    let allowed = statuses.iter().filter(|s| **s == 200).count();
+    assert_eq!(allowed, 6, "six a minute across both servers: {statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 14);
+    let key_id = app
+        .store
+        .list_api_keys(app.base.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|k| key.contains(&format!("relais_{}_", k.prefix)))
+        .unwrap()
+        .id;
+    let logged = app.store.list_requests(key_id, 100).await.unwrap();
+    assert_eq!(logged.len(), 6, "refused requests are not one row each");
+    let limited: i64 = app
+        .store
+        .limited_requests(key_id, 10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|(_, n)| n)
+        .sum();
+    assert_eq!(limited, 14);
 }

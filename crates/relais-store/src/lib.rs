@@ -420,6 +420,14 @@ pub trait Store: Send + Sync + 'static {
     async fn start_run(&self, run: i64, owner: &str, full: bool) -> Result<SyncRun>;
     /// Adds lines to a running run's report, after those it has.
     async fn append_run_lines(&self, run: i64, lines: &[ReportLine]) -> Result<()>;
+    /// Records a running run's counts and partner requests so far, so that a
+    /// run whose process dies keeps what it had done.
+    async fn record_run_progress(
+        &self,
+        run: i64,
+        counts: &relais_core::integration::RunCounts,
+        partner_requests: u64,
+    ) -> Result<()>;
     /// Finishes a run: its status, counts, error and report lines, in one transaction.
     async fn finish_run(&self, run: i64, finish: &RunFinish<'_>) -> Result<SyncRun>;
     /// One run.

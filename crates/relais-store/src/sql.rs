@@ -1655,6 +1655,16 @@ macro_rules! sql_store {
                 Ok(())
             }
 
+            async fn record_run_progress(&self, run: i64, counts: &relais_core::integration::RunCounts, partner_requests: u64) -> Result<()> {
+                sqlx::query("UPDATE sync_runs SET counts = $2, partner_requests = $3 WHERE id = $1 AND status = 'running'")
+                    .bind(run)
+                    .bind(serde_json::to_string(counts).expect("counts serialise"))
+                    .bind(i64::try_from(partner_requests).unwrap_or(i64::MAX))
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
             async fn finish_run(&self, run: i64, finish: &crate::RunFinish<'_>) -> Result<relais_core::integration::SyncRun> {
                 let mut tx = self.pool.begin_with(Self::BEGIN).await?;
                 append_lines!($db, tx, run, finish.lines);

@@ -41,6 +41,15 @@ pub enum SyncError {
         /// What was wrong.
         reason: String,
     },
+    /// The partner asked to wait (429) longer than a run waits: the
+    /// integration pauses until then.
+    #[error("{what} asked to wait {} s before the next request (429); the integration resumes then", .wait.as_secs())]
+    RateLimited {
+        /// `source` or `partner`.
+        what: &'static str,
+        /// How long the partner asked to wait.
+        wait: std::time::Duration,
+    },
     /// The client-side request budget towards the partner is spent for now.
     #[error("the request budget of {per_hour} requests per hour is spent; the rest waits for a later run")]
     BudgetSpent {

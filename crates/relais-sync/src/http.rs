@@ -78,10 +78,7 @@ pub async fn classify(
         429 => {
             let wait = retry_after.unwrap_or(policy.min_delay);
             if wait > policy.max_retry_after {
-                return Attempt::fatal(SyncError::Unreachable {
-                    what,
-                    reason: format!("rate limited for {} s", wait.as_secs()),
-                });
+                return Attempt::fatal(SyncError::RateLimited { what, wait });
             }
             tokio::time::sleep(wait).await;
             Attempt::transient(SyncError::Unreachable {
@@ -99,12 +96,37 @@ pub async fn classify(
     }
 }
 
-/// A failure to send at all (timeout, refused connection): retried.
-pub fn transport(error: reqwest::Error, what: &'static str) -> Attempt {
-    Attempt::transient(SyncError::Unreachable {
-        what,
-        reason: error.to_string(),
-    })
+/// A failure to send at all (timeout, refused connection): retried. A
+/// timeout says so, with how long the call waited.
+pub fn transport(error: reqwest::Error, what: &'static str, waited: Duration) -> Attempt {
+    let reason = if error.is_timeout() {
+        format!("timed out: no answer after {:.1} s", waited.as_secs_f64())
+    } else {
+        error.to_string()
+    };
+    Attempt::transient(SyncError::Unreachable { what, reason })
+}
+
+tokio::task_local! {
+    /// Partner requests sent, counted for the run whose work this task does
+    /// (see [`counting_requests`]).
+    static SENT: std::sync::Arc<std::sync::atomic::AtomicU64>;
+}
+
+/// Runs `work`, counting in `counter` every request it sends to the
+/// partner, retries included: a run's request count is what was sent, not
+/// what was planned.
+pub async fn counting_requests<F: Future>(
+    counter: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    work: F,
+) -> F::Output {
+    SENT.scope(counter, work).await
+}
+
+fn count_sent(what: &'static str) {
+    if what == "partner" {
+        let _ = SENT.try_with(|c| c.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+    }
 }
 
 /// Runs `call` until it succeeds, fails for good, or runs out of retries.
@@ -135,12 +157,20 @@ where
     B: Fn() -> reqwest::RequestBuilder,
 {
     with_retries(policy, || async {
-        let resp = build().send().await.map_err(|e| transport(e, what))?;
+        count_sent(what);
+        let started = std::time::Instant::now();
+        let resp = build()
+            .send()
+            .await
+            .map_err(|e| transport(e, what, started.elapsed()))?;
         let status = resp.status().as_u16();
         if !resp.status().is_success() {
             return Err(classify(resp, what, policy).await);
         }
-        let bytes = resp.bytes().await.map_err(|e| transport(e, what))?;
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| transport(e, what, started.elapsed()))?;
         if bytes.is_empty() {
             return Ok((status, serde_json::Value::Null));
         }

@@ -2,6 +2,41 @@
 //! written, refused or left out (records already in step are counted only).
 
 pub use relais_core::integration::{Outcome, ReportLine, RunCounts};
+
+#[cfg(test)]
+mod progress_tests {
+    use super::*;
+
+    #[test]
+    fn a_running_report_hands_on_its_counts_and_requests() {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let mut report = Report {
+            spill: Some(tx),
+            ..Report::default()
+        };
+        report.partner_requests = 3;
+        report
+            .sent
+            .fetch_add(2, std::sync::atomic::Ordering::Relaxed);
+        report.push(ReportLine {
+            key: "1".into(),
+            outcome: Outcome::Created,
+            fields: Vec::new(),
+        });
+        assert!(matches!(rx.try_recv().unwrap(), Spill::Lines(l) if l.len() == 1));
+        match rx.try_recv().unwrap() {
+            Spill::Progress {
+                counts,
+                partner_requests,
+            } => {
+                assert_eq!((counts.created, partner_requests), (1, 5));
+            }
+            other => panic!("{other:?}"),
+        }
+        report.settle_requests();
+        assert_eq!((report.partner_requests, report.requests_sent()), (5, 5));
+    }
+}
 use serde::Serialize;
 
 /// A run's report.
@@ -19,14 +54,42 @@ pub struct Report {
     pub partner_requests: u64,
     /// Whether the checkpoint moved (only when every write was confirmed).
     pub checkpoint_moved: bool,
-    /// Where lines go once 1,000 have gathered, so that a long run's report
-    /// does not grow in memory (the runtime stores them as the run goes).
+    /// Where lines and progress go as the run goes: lines once 1,000 have
+    /// gathered or a quarter of a second has passed, with the counts and
+    /// requests so far, so that a long run's report does not grow in memory
+    /// and a run killed part-way keeps what it had done (the runtime stores
+    /// them as they come).
     #[serde(skip)]
-    pub spill: Option<tokio::sync::mpsc::UnboundedSender<Vec<ReportLine>>>,
+    pub spill: Option<tokio::sync::mpsc::UnboundedSender<Spill>>,
+    /// Partner requests sent, retries included, counted by the HTTP layer
+    /// while the run's work goes on (see [`crate::http::counting_requests`])
+    /// and not yet folded into [`Report::partner_requests`].
+    #[serde(skip)]
+    pub sent: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// When lines and progress were last handed to the spill.
+    #[serde(skip)]
+    pub last_spill: Option<std::time::Instant>,
+}
+
+/// What a run hands to its report's writer as it goes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Spill {
+    /// Lines to add to the report, in order.
+    Lines(Vec<ReportLine>),
+    /// The counts and partner requests so far.
+    Progress {
+        /// Records per outcome so far.
+        counts: RunCounts,
+        /// Partner requests sent so far, retries included.
+        partner_requests: u64,
+    },
 }
 
 /// Lines kept in memory before they are handed to the spill.
 const SPILL_AT: usize = 1_000;
+
+/// The longest the counts of a running run wait before they are handed on.
+const SPILL_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
 
 impl Report {
     /// Records one record's line.
@@ -34,20 +97,56 @@ impl Report {
         self.counts.add(&line.outcome);
         if line.outcome != Outcome::Unchanged {
             self.lines.push(line);
-            if self.lines.len() >= SPILL_AT {
-                if let Some(spill) = &self.spill {
-                    if spill.send(std::mem::take(&mut self.lines)).is_err() {
-                        // The receiver is gone (the run is ending): keep them here.
-                        tracing::warn!("report lines kept in memory: their writer stopped");
-                    }
-                }
-            }
         }
+        self.maybe_spill();
     }
 
     /// Records a record already in step.
     pub fn unchanged(&mut self) {
         self.counts.add(&Outcome::Unchanged);
+        self.maybe_spill();
+    }
+
+    /// Partner requests sent so far, retries included.
+    pub fn requests_sent(&self) -> u64 {
+        self.partner_requests + self.sent.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Folds the requests counted so far into [`Report::partner_requests`].
+    pub fn settle_requests(&mut self) {
+        self.partner_requests += self.sent.swap(0, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn maybe_spill(&mut self) {
+        if self.spill.is_none() {
+            return;
+        }
+        let due = self.lines.len() >= SPILL_AT
+            || self.last_spill.is_none_or(|t| t.elapsed() >= SPILL_EVERY);
+        if due {
+            self.spill_now();
+        }
+    }
+
+    /// Hands the lines gathered and the progress so far to the spill.
+    pub fn spill_now(&mut self) {
+        let Some(spill) = &self.spill else { return };
+        self.last_spill = Some(std::time::Instant::now());
+        if !self.lines.is_empty() {
+            let lines = std::mem::take(&mut self.lines);
+            if let Err(back) = spill.send(Spill::Lines(lines)) {
+                // The receiver is gone (the run is ending): keep them here.
+                tracing::warn!("report lines kept in memory: their writer stopped");
+                if let Spill::Lines(lines) = back.0 {
+                    self.lines = lines;
+                }
+                return;
+            }
+        }
+        let _ = spill.send(Spill::Progress {
+            counts: self.counts,
+            partner_requests: self.requests_sent(),
+        });
     }
 
     /// How many records had this outcome (failures and skips counted whatever their reason).
@@ -85,18 +184,26 @@ mod tests {
             });
             report.unchanged();
         }
-        let first = rx.try_recv().unwrap();
-        let second = rx.try_recv().unwrap();
-        assert!(rx.try_recv().is_err());
+        let mut batches = Vec::new();
+        while let Ok(spilled) = rx.try_recv() {
+            if let Spill::Lines(lines) = spilled {
+                batches.push(lines);
+            }
+        }
+        // The first line goes at once (the first quarter of a second starts
+        // then), then a thousand at a time.
+        let (first, second) = (batches[1].clone(), batches[2].clone());
+        assert_eq!(batches.len(), 3, "{}", batches.len());
+        assert_eq!(batches[0].len(), 1);
         assert_eq!(
             (first.len(), second.len(), report.lines.len()),
-            (1_000, 1_000, 500)
+            (1_000, 1_000, 499)
         );
         assert_eq!(
             (first[0].key.as_str(), second[0].key.as_str()),
-            ("0", "1000")
+            ("1", "1001")
         );
-        assert_eq!(report.lines[0].key, "2000");
+        assert_eq!(report.lines[0].key, "2001");
         assert_eq!(
             (report.counts.created, report.counts.unchanged),
             (2_500, 2_500)

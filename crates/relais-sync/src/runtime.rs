@@ -7,7 +7,7 @@ use crate::connectors::happypal::{HappyPal, RunOptions};
 use crate::connectors::planningpme::PlanningPme;
 use crate::error::SyncError;
 use crate::http::{Budget, RetryPolicy};
-use crate::report::Report;
+use crate::report::{Report, Spill};
 use crate::source::LuccaSource;
 use chrono::Duration as Span;
 use relais_core::integration::{
@@ -102,6 +102,19 @@ pub fn diagnose(error: &SyncError, connector: Connector) -> (Health, String) {
         }
         SyncError::Unreachable { reason, .. } => format!("the source is unreachable: {reason}"),
         SyncError::BudgetSpent { .. } => return (Health::Warnings, error.to_string()),
+        SyncError::RateLimited { wait, .. } => {
+            let until = (relais_core::now()
+                + Span::from_std(*wait).unwrap_or(Span::hours(1)))
+            .with_timezone(&relais_core::org::TimeZone::PARIS.0);
+            return (
+                Health::Warnings,
+                format!(
+                    "{partner} asked to wait {} s (429): paused until {}, when the next run starts",
+                    wait.as_secs(),
+                    until.format("%Y-%m-%d %H:%M")
+                ),
+            );
+        }
         other => other.to_string(),
     };
     (Health::Failing, reason)
@@ -340,16 +353,27 @@ impl Runtime {
             "sync run started"
         );
 
-        // Lines are stored as the run goes, so a long report never sits whole in memory.
-        let (spill, mut batches) =
-            tokio::sync::mpsc::unbounded_channel::<Vec<relais_core::integration::ReportLine>>();
+        // Lines and counts are stored as the run goes: a long report never
+        // sits whole in memory, and a run killed part-way keeps what it did.
+        let (spill, mut batches) = tokio::sync::mpsc::unbounded_channel::<Spill>();
         let writer = {
             let store = self.store.clone();
             let id = run.id;
             tokio::spawn(async move {
-                while let Some(batch) = batches.recv().await {
-                    if let Err(e) = store.append_run_lines(id, &batch).await {
-                        tracing::error!(run = id, error = %e, "cannot store report lines");
+                while let Some(spilled) = batches.recv().await {
+                    let stored = match &spilled {
+                        Spill::Lines(lines) => store.append_run_lines(id, lines).await,
+                        Spill::Progress {
+                            counts,
+                            partner_requests,
+                        } => {
+                            store
+                                .record_run_progress(id, counts, *partner_requests)
+                                .await
+                        }
+                    };
+                    if let Err(e) = stored {
+                        tracing::error!(run = id, error = %e, "cannot store a run's progress");
                     }
                 }
             })
@@ -360,8 +384,10 @@ impl Runtime {
             spill: Some(spill),
             ..Report::default()
         };
+        let sent = report.sent.clone();
         let outcome = {
-            let work = self.work(&integration, &run, &mut report);
+            let work =
+                crate::http::counting_requests(sent, self.work(&integration, &run, &mut report));
             tokio::pin!(work);
             let renew = self.keep_lease(&job, owner);
             tokio::pin!(renew);
@@ -370,6 +396,7 @@ impl Runtime {
                 lost = &mut renew => Err(lost),
             }
         };
+        report.settle_requests();
         report.spill = None;
         let _ = writer.await;
         let (status, error, health) = match &outcome {
@@ -400,10 +427,20 @@ impl Runtime {
         if !run.dry_run {
             let now = relais_core::now();
             let mut next_run_at = integration.schedule.next_after(now, integration.time_zone);
-            if report.counts.skipped > 0 {
-                // Left out for the budget: try again once it has refilled.
-                let soon = now + Span::hours(1);
+            let budget_spent = matches!(outcome, Err(SyncError::BudgetSpent { .. }));
+            if report.counts.skipped > 0 || budget_spent {
+                // Left out for the budget: try again once it has refilled
+                // enough for what was left out (within the hour).
+                let per_hour = u64::from(integration.options.requests_per_hour.max(1));
+                let needed = report.counts.skipped.max(1);
+                let seconds = (needed * 3600).div_ceil(per_hour).min(3600);
+                let soon = now + Span::seconds(i64::try_from(seconds).unwrap_or(3600).max(60));
                 next_run_at = Some(next_run_at.map_or(soon, |n| n.min(soon)));
+            }
+            if let Err(SyncError::RateLimited { wait, .. }) = &outcome {
+                // The partner asked to wait: the next run is then, not before.
+                let resume = now + Span::from_std(*wait).unwrap_or(Span::hours(1));
+                next_run_at = Some(resume);
             }
             let next_full_at = if report.full {
                 integration
@@ -559,6 +596,31 @@ impl Drop for InFlight {
             set.remove(&self.installation);
         }
     }
+}
+
+/// Empties an integration's ledger, so that its next run sends every record
+/// again; refused while a run of it holds its lease (in this process or
+/// another), which would otherwise confirm records the reset just forgot.
+pub async fn reset_ledger(store: &SharedStore, installation: i64) -> Result<(), RuntimeError> {
+    let integration = store.get_integration(installation).await?;
+    let job = lease_job(installation);
+    let owner = format!("reset:{}", crate::random_tag(6));
+    if !store
+        .claim_lease(&job, &owner, Duration::from_secs(60))
+        .await?
+    {
+        let holder = store
+            .lease_holder(&job)
+            .await?
+            .map_or_else(|| "another process".to_owned(), |(h, _)| h);
+        return Err(RuntimeError::Busy {
+            installation,
+            holder,
+        });
+    }
+    let reset = store.reset_ledger(&integration.job()).await;
+    store.release_lease(&job, &owner).await?;
+    Ok(reset?)
 }
 
 /// The lease job of an installation's integration.

@@ -323,7 +323,7 @@ async fn retries_wait_as_long_as_retry_after_says() {
             .bearer_auth("t")
             .send()
             .await
-            .map_err(|e| http::transport(e, "partner"))?;
+            .map_err(|e| http::transport(e, "partner", Duration::ZERO))?;
         if !resp.status().is_success() {
             return Err(http::classify(resp, "partner", &policy).await);
         }
@@ -357,7 +357,7 @@ async fn retries_wait_as_long_as_retry_after_says() {
             .bearer_auth("t")
             .send()
             .await
-            .map_err(|e| http::transport(e, "partner"))?;
+            .map_err(|e| http::transport(e, "partner", Duration::ZERO))?;
         if !resp.status().is_success() {
             return Err(http::classify(resp, "partner", &impatient).await);
         }
@@ -365,5 +365,36 @@ async fn retries_wait_as_long_as_retry_after_says() {
     };
     assert!(http::with_retries(&impatient, call2).await.is_ok());
     let err = http::with_retries(&impatient, call2).await.unwrap_err();
-    assert!(err.to_string().contains("rate limited for"), "{err}");
+    assert!(
+        matches!(err, relais_sync::error::SyncError::RateLimited { wait, .. } if wait.as_secs() > 1),
+        "{err}"
+    );
+    assert!(err.to_string().contains("asked to wait"), "{err}");
+}
+
+#[tokio::test]
+async fn a_timeout_is_reported_as_one_with_the_time_waited() {
+    let sim = happypal::start("127.0.0.1:0".parse().unwrap(), "t")
+        .await
+        .unwrap();
+    let client = reqwest::Client::new();
+    client
+        .put(format!("{}/_sim/faults", sim.url()))
+        .json(&json!({ "slow_ms": 1500 }))
+        .send()
+        .await
+        .unwrap();
+    let policy = RetryPolicy {
+        retries: 1,
+        min_delay: Duration::from_millis(5),
+        max_delay: Duration::from_millis(20),
+        max_retry_after: Duration::from_secs(5),
+    };
+    let impatient = http::client(Duration::from_millis(300));
+    let url = format!("{}/api/v1/employees", sim.url());
+    let err = http::call(&policy, "partner", || impatient.get(&url).bearer_auth("t"))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("timed out: no answer after 0.3 s"), "{err}");
 }

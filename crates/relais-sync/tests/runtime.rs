@@ -283,6 +283,26 @@ async fn a_killed_run_is_taken_over_after_its_lease_expires(postgres: bool) {
     assert_eq!(dead.status, RunStatus::Interrupted);
     assert!(dead.error.unwrap().contains("took over"));
     w.assert_in_step().await;
+    // The dead run's report keeps what it had done: counts that match its
+    // lines, and the requests it sent.
+    let dead_lines = w.store.run_lines(dead.id, 0, 10_000).await.unwrap();
+    assert!(dead.counts.written() > 0, "{:?}", dead.counts);
+    assert!(
+        dead.counts.written() <= partial as u64,
+        "{:?} > {partial}",
+        dead.counts
+    );
+    assert_eq!(
+        dead_lines.len() as u64,
+        dead.counts.total() - dead.counts.unchanged,
+        "{:?}",
+        dead.counts
+    );
+    assert!(dead.partner_requests >= dead.counts.written());
+    assert!(
+        dead.counts.written() + done[0].counts.written() >= w.visible().await.len() as u64,
+        "every profile is in one report or the other"
+    );
     // What the dead run had confirmed was not sent again.
     let lines = w.store.run_lines(done[0].id, 0, 1000).await.unwrap();
     assert!(
@@ -307,8 +327,115 @@ macro_rules! both {
 
 both!(
     racing_runtimes_run_a_due_integration_once,
-    a_killed_run_is_taken_over_after_its_lease_expires
+    a_killed_run_is_taken_over_after_its_lease_expires,
+    run_reports_add_up
 );
+
+/// A run's numbers are what happened: requests sent (retries included) are
+/// what the partner served; a long 429 pauses the integration until the
+/// partner's time; after a ledger reset, profiles HappyPal already had are
+/// linked, not created; and a reset waits for the run holding the lease.
+async fn run_reports_add_up(postgres: bool) {
+    let Some(w) = world(postgres, 30).await else {
+        return;
+    };
+    let rt = w.runtime(Duration::from_secs(30)).await;
+    let served = || async {
+        let v: serde_json::Value = reqwest::get(format!("{}/_sim/served", w.hp.url()))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        v["served"].as_u64().unwrap()
+    };
+    w.set_faults(Faults {
+        error_rate: 0.3,
+        ..Faults::default()
+    })
+    .await;
+    let before = served().await;
+    let r = rt
+        .run_now(w.installation, Trigger::Cli, false, false)
+        .await
+        .unwrap();
+    let sent = served().await - before;
+    assert!(sent > r.counts.written(), "some requests were retried");
+    assert_eq!(r.partner_requests, sent, "{r:?}");
+    w.set_faults(Faults::default()).await;
+    let r = rt
+        .run_now(w.installation, Trigger::Cli, false, true)
+        .await
+        .unwrap();
+    assert_eq!(r.status, RunStatus::Succeeded, "{r:?}");
+    w.assert_in_step().await;
+
+    // A reset waits while another process holds the integration's lease.
+    let job = relais_sync::runtime::lease_job(w.installation);
+    assert!(w
+        .store
+        .claim_lease(&job, "another-process", Duration::from_secs(60))
+        .await
+        .unwrap());
+    let refused = relais_sync::runtime::reset_ledger(&w.store, w.installation)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(refused.contains("another-process"), "{refused}");
+    assert!(!w
+        .store
+        .acknowledged(
+            &w.store.get_integration(w.installation).await.unwrap().job(),
+            &w.visible().await.into_iter().collect::<Vec<_>>(),
+        )
+        .await
+        .unwrap()
+        .is_empty());
+    w.store
+        .release_lease(&job, "another-process")
+        .await
+        .unwrap();
+    relais_sync::runtime::reset_ledger(&w.store, w.installation)
+        .await
+        .unwrap();
+    let r = rt
+        .run_now(w.installation, Trigger::Cli, false, false)
+        .await
+        .unwrap();
+    let visible = w.visible().await.len() as u64;
+    assert_eq!(
+        (r.counts.created, r.counts.linked),
+        (0, visible),
+        "HappyPal already had them: {:?}",
+        r.counts
+    );
+    w.assert_in_step().await;
+
+    // A 429 asking for longer than a run waits pauses the integration until then.
+    w.set_faults(Faults {
+        rate_limit: Some(0),
+        rate_window_seconds: Some(3_000),
+        ..Faults::default()
+    })
+    .await;
+    let r = rt
+        .run_now(w.installation, Trigger::Cli, false, true)
+        .await
+        .unwrap();
+    assert_eq!(r.status, RunStatus::Warnings, "{r:?}");
+    let i = w.store.get_integration(w.installation).await.unwrap();
+    assert_eq!(i.health, Health::Warnings);
+    assert!(
+        i.health_reason.contains("paused until"),
+        "{}",
+        i.health_reason
+    );
+    let next = i.next_run_at.unwrap() - relais_core::now();
+    assert!(
+        next > chrono::Duration::minutes(45) && next <= chrono::Duration::minutes(51),
+        "the next run waits for the partner: {next}"
+    );
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_says_why_an_integration_fails() {
@@ -395,9 +522,18 @@ async fn health_says_why_an_integration_fails() {
         .reason()
         .is_some_and(|why| why.contains(&format!("budget of {} requests per hour", used + 5)))));
     assert_eq!(w.profiles().await.len(), 5);
-    // The budget counts across runs: the next run within the hour sends nothing.
+    // The budget counts across runs: the next run within the hour sends
+    // nothing, reports what it left out, and comes back when the budget allows.
     let r = run(Trigger::Api).await.unwrap();
     assert_eq!(r.counts.written(), 0);
+    assert_eq!(
+        r.counts.skipped as usize,
+        w.visible().await.len() - 5,
+        "{r:?}"
+    );
+    assert_eq!(r.partner_requests, 0);
+    let i = w.store.get_integration(w.installation).await.unwrap();
+    assert!(i.next_run_at.unwrap() <= relais_core::now() + chrono::Duration::hours(1));
     w.configure(|i, _| i.options.requests_per_hour = 10_000)
         .await;
     let r = run(Trigger::Api).await.unwrap();

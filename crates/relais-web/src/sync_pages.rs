@@ -94,14 +94,21 @@ fn chart(runs: &[SyncRun], lang: Lang) -> Markup {
                         _ => "#8a93a6",
                     };
                     a href={ "/runs/" (r.id) } {
-                        rect x=(x) y=(h - bar) width=(w) height=(bar) fill=(color) {
-                            title { "#" (r.id) " · " (status_label(r.status, lang)) " · " (value) }
+                        @if r.dry_run {
+                            // A dry run wrote nothing: an outline of what it planned.
+                            rect.dry x=(x) y=(h - bar) width=(w) height=(bar) fill="none" stroke=(color) stroke-dasharray="3 2" {
+                                title { "#" (r.id) " · " (lang.t("simulation", "dry run")) " · " (value) " " (lang.t("prévus, rien d'écrit", "planned, nothing written")) }
+                            }
+                        } @else {
+                            rect.written x=(x) y=(h - bar) width=(w) height=(bar) fill=(color) {
+                                title { "#" (r.id) " · " (status_label(r.status, lang)) " · " (value) }
+                            }
                         }
                     }
                     text x=(x + w / 2) y=(h + 14) font-size="10" text-anchor="middle" fill="#667" { (r.id) }
                 }
             }
-            figcaption.muted { (lang.t("Enregistrements écrits (ou refusés) par exécution, les plus récentes à droite.", "Records written (or refused) per run, latest on the right.")) }
+            figcaption.muted { (lang.t("Enregistrements écrits (ou refusés) par exécution, les plus récentes à droite ; en pointillés, les simulations, qui n'écrivent rien.", "Records written (or refused) per run, latest on the right; dashed, dry runs, which write nothing.")) }
         }
     }
 }

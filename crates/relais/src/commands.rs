@@ -802,7 +802,7 @@ async fn sync_command(settings: &Settings, cmd: SyncCommand) -> Result<()> {
         SyncCommand::Report { run, json } => print_report(&store, run, json).await,
         SyncCommand::Reset { installation } => {
             let integration = store.get_integration(installation).await?;
-            store.reset_ledger(&integration.job()).await?;
+            relais_sync::runtime::reset_ledger(&store, installation).await?;
             out!(
                 "installation {installation}: the ledger is empty; the next run sends every record to {} again",
                 integration.connector.name()

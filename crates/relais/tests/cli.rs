@@ -480,3 +480,86 @@ fn a_closed_pipe_is_not_a_crash() {
         assert!(out.status.success(), "{:?}: {err}", out.status);
     }
 }
+
+/// At info level each request leaves one access-log line, as JSON on
+/// request: method, path (never the query), status, duration, who asked;
+/// never the key itself.
+#[tokio::test]
+async fn requests_leave_a_structured_access_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(d, &["base", "create", "production", "--kind", "production"]);
+    ok(d, &["seed", "--employees", "5"]);
+    let created = ok(
+        d,
+        &[
+            "keys",
+            "create",
+            "--name",
+            "log-test",
+            "--contact",
+            "a@b.fr",
+            "--grant",
+            "organisation",
+        ],
+    );
+    let key = created.lines().nth(1).unwrap().trim().to_owned();
+    let mut child = relais(d)
+        .env("RELAIS_LOG", "info")
+        .args(["--log-format", "json", "serve", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let line = BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        .find(|l| l.starts_with("relais is serving"))
+        .unwrap();
+    let url = line[line.find("http://").unwrap()..]
+        .trim_end_matches('/')
+        .to_owned();
+    let client = reqwest::Client::new();
+    let r = client
+        .get(format!("{url}/api/v3/departments?name=secret-filter"))
+        .header("Authorization", format!("Bearer {key}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = client
+        .get(format!("{url}/api/v3/users"))
+        .header("Authorization", "Bearer relais_000000000000_nope")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let _ = child.kill();
+    let out = child.wait_with_output().unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    let access: Vec<serde_json::Value> = log
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["target"] == "relais::access")
+        .collect();
+    assert_eq!(access.len(), 2, "{log}");
+    assert_eq!(access[0]["path"], "/api/v3/departments");
+    assert_eq!(access[0]["status"], 200);
+    assert_eq!(access[0]["method"], "GET");
+    assert!(
+        access[0]["actor"].as_str().unwrap().starts_with("key:"),
+        "{}",
+        access[0]
+    );
+    assert!(access[0]["duration_ms"].is_string() || access[0]["duration_ms"].is_number());
+    assert_eq!(
+        (access[1]["status"].clone(), access[1]["actor"].clone()),
+        (401.into(), "-".into())
+    );
+    assert!(
+        !log.contains(&key) && !log.contains("secret-filter") && !log.contains("nope"),
+        "{log}"
+    );
+}

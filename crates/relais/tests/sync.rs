@@ -249,6 +249,12 @@ async fn the_demo_syncs_both_partners_and_the_pages_show_it() {
     let (ok, out, err) = run(dir.path(), &["sync", "run", "2", "--dry-run"]);
     assert!(ok, "{err}");
     assert!(out.contains("(dry run: nothing written)"), "{out}");
+    // The chart shows the dry run as an outline of what it planned, not as written.
+    let (_, html) = get(format!("{}/integrations/planningpme", d.url)).await;
+    let chart = &html[html.find("id=\"runs-chart\"").unwrap()..];
+    let chart = &chart[..chart.find("</svg>").unwrap()];
+    assert_eq!(chart.matches("<rect class=\"dry\"").count(), 1, "{chart}");
+    assert!(chart.contains("rien d'écrit"), "{chart}");
     let (ok, _, err) = run(
         dir.path(),
         &["sync", "configure", "1", "--secret", "token=wrong"],

@@ -17,7 +17,7 @@ use crate::source::LuccaSource;
 use chrono::{DateTime, Utc};
 use relais_core::ledger::{field_changes, plan, Acknowledged, Change, SourceRecord};
 use relais_store::SharedStore;
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
@@ -168,7 +168,20 @@ impl HappyPal {
 
     /// Runs the integration once, writing each record's outcome into
     /// `report` as it goes: a run that stops part-way keeps what it did.
+    /// Its partner requests are those the HTTP layer sent, retries included.
     pub async fn run_into(
+        &self,
+        store: &SharedStore,
+        options: RunOptions,
+        report: &mut Report,
+    ) -> Result<(), SyncError> {
+        let sent = report.sent.clone();
+        let out = http::counting_requests(sent, self.steps(store, options, report)).await;
+        report.settle_requests();
+        out
+    }
+
+    async fn steps(
         &self,
         store: &SharedStore,
         options: RunOptions,
@@ -238,7 +251,6 @@ impl HappyPal {
                     }));
                     continue;
                 }
-                report.partner_requests += 1;
                 match self
                     .send(
                         &http,
@@ -249,7 +261,9 @@ impl HappyPal {
                     .await
                 {
                     Ok((status, profile)) => {
-                        let linked = creating && status == 200 && profile["linked"] == json!(true);
+                        // A 200 to a create means HappyPal already had the profile:
+                        // found by its e-mail, or sent before a ledger reset.
+                        let linked = creating && status == 200;
                         let outcome = if linked {
                             Outcome::Linked
                         } else if creating {
@@ -259,25 +273,28 @@ impl HappyPal {
                         };
                         report.push(line(outcome));
                         confirmed
-                            .push(Acknowledged {
-                                key: record.key.clone(),
-                                hash: record.hash(),
-                                fields: record.fields.clone(),
-                                partner_id: profile["id"].as_u64().map(|i| i.to_string()),
-                            })
+                            .push(
+                                Acknowledged {
+                                    key: record.key.clone(),
+                                    hash: record.hash(),
+                                    fields: record.fields.clone(),
+                                    partner_id: profile["id"].as_u64().map(|i| i.to_string()),
+                                },
+                                report,
+                            )
                             .await?;
                     }
                     Err(
                         e @ (SyncError::PartnerCredentials { .. } | SyncError::Unreachable { .. }),
                     ) => {
                         // Keep what was confirmed, then stop: the partner cannot take more.
-                        confirmed.flush().await?;
+                        confirmed.flush(report).await?;
                         return Err(e);
                     }
                     Err(e) => report.push(line(e.outcome())),
                 }
             }
-            confirmed.flush().await?;
+            confirmed.flush(report).await?;
             if let Some(tag) = &tag {
                 store.mark_seen(&self.job, tag, &keys).await?;
             }
@@ -327,7 +344,6 @@ impl HappyPal {
             }
             let (profiles, clock) = self.partner_page(http, page, since.as_deref()).await?;
             as_of = as_of.or(clock);
-            report.partner_requests += 1;
             if profiles.is_empty() {
                 break;
             }
@@ -376,7 +392,6 @@ impl HappyPal {
                     });
                     continue;
                 }
-                report.partner_requests += 1;
                 match self
                     .send(http, reqwest::Method::PUT, &ack.key, Some(&ack.fields))
                     .await
@@ -420,7 +435,6 @@ impl HappyPal {
                     });
                     continue;
                 }
-                report.partner_requests += 1;
                 match self.send(http, reqwest::Method::DELETE, &a.key, None).await {
                     Ok(_) | Err(SyncError::Partner { status: 404, .. }) => {
                         report.push(ReportLine {

@@ -29,19 +29,28 @@ impl<'a> Confirmations<'a> {
     }
 
     /// Records one confirmation; writes the batch when it is due.
-    pub(crate) async fn push(&mut self, ack: Acknowledged) -> Result<(), relais_store::StoreError> {
+    pub(crate) async fn push(
+        &mut self,
+        ack: Acknowledged,
+        report: &mut crate::report::Report,
+    ) -> Result<(), relais_store::StoreError> {
         self.pending.push(ack);
         if self.pending.len() >= 100 || self.since.elapsed() >= Duration::from_millis(250) {
-            self.flush().await?;
+            self.flush(report).await?;
         }
         Ok(())
     }
 
-    /// Writes what is pending.
-    pub(crate) async fn flush(&mut self) -> Result<(), relais_store::StoreError> {
+    /// Writes what is pending, then hands the report's lines and counts on,
+    /// so that what the ledger holds and what the report says move together.
+    pub(crate) async fn flush(
+        &mut self,
+        report: &mut crate::report::Report,
+    ) -> Result<(), relais_store::StoreError> {
         if !self.pending.is_empty() {
             self.store.acknowledge(self.job, &self.pending).await?;
             self.pending.clear();
+            report.spill_now();
         }
         self.since = Instant::now();
         Ok(())

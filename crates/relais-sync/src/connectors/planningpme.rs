@@ -479,7 +479,6 @@ impl PlanningPme {
                     continue;
                 }
                 let id = &record.key[kind.prefix.len()..];
-                report.partner_requests += 1;
                 match self
                     .send(
                         http,
@@ -497,19 +496,22 @@ impl PlanningPme {
                             fields,
                         });
                         confirmed
-                            .push(Acknowledged {
-                                key: record.key.clone(),
-                                hash: record.hash(),
-                                fields: record.fields.clone(),
-                                partner_id: Some(id.to_owned()),
-                            })
+                            .push(
+                                Acknowledged {
+                                    key: record.key.clone(),
+                                    hash: record.hash(),
+                                    fields: record.fields.clone(),
+                                    partner_id: Some(id.to_owned()),
+                                },
+                                report,
+                            )
                             .await?;
                     }
                     Err(
                         e @ (SyncError::PartnerCredentials { .. } | SyncError::Unreachable { .. }),
                     ) => {
                         // Keep what was confirmed, then stop: the partner cannot take more.
-                        confirmed.flush().await?;
+                        confirmed.flush(report).await?;
                         return Err(e);
                     }
                     Err(e) => report.push(ReportLine {
@@ -521,11 +523,11 @@ impl PlanningPme {
             }
             // Seen by this full run once in the ledger, so that it is not taken for deleted.
             if let Some(tag) = tag {
-                confirmed.flush().await?;
+                confirmed.flush(report).await?;
                 store.mark_seen(&self.job, tag, &keys).await?;
             }
         }
-        confirmed.flush().await?;
+        confirmed.flush(report).await?;
         Ok(())
     }
 
@@ -547,7 +549,21 @@ impl PlanningPme {
 
     /// Runs the integration once, writing each record's outcome into
     /// `report` as it goes: a run that stops part-way keeps what it did.
+    /// Its partner requests are those the HTTP layer sent, retries included.
     pub async fn run_into(
+        &self,
+        store: &SharedStore,
+        today: NaiveDate,
+        dry_run: bool,
+        report: &mut Report,
+    ) -> Result<(), SyncError> {
+        let sent = report.sent.clone();
+        let out = http::counting_requests(sent, self.steps(store, today, dry_run, report)).await;
+        report.settle_requests();
+        out
+    }
+
+    async fn steps(
         &self,
         store: &SharedStore,
         today: NaiveDate,
@@ -573,9 +589,6 @@ impl PlanningPme {
         } else {
             self.token(&http).await?
         };
-        if !dry_run {
-            report.partner_requests += 1;
-        }
         // Writes, parents first.
         let tag = report.full.then(|| crate::random_tag(8));
         let tag = tag.as_deref();
@@ -624,7 +637,6 @@ impl PlanningPme {
                     });
                     continue;
                 }
-                report.partner_requests += 1;
                 let id = &a.key[kind.prefix.len()..];
                 match self
                     .send(
