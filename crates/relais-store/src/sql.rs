@@ -1188,13 +1188,16 @@ macro_rules! sql_store {
                         .execute(&mut *tx)
                         .await?;
                 }
-                // Windows older than the one before are no longer needed for the estimate;
-                // those with refused requests stay as the audit of the limit.
-                sqlx::query("DELETE FROM api_rate_windows WHERE key_id = $1 AND window_start < $2 AND limited = 0")
-                    .bind(key_id)
-                    .bind(minute - 1)
-                    .execute(&mut *tx)
-                    .await?;
+                // Windows older than the one before are no longer needed for the estimate
+                // (cleared once a minute, by the minute's first request); those with
+                // refused requests stay as the audit of the limit.
+                if current == 1 {
+                    sqlx::query("DELETE FROM api_rate_windows WHERE key_id = $1 AND window_start < $2 AND limited = 0")
+                        .bind(key_id)
+                        .bind(minute - 1)
+                        .execute(&mut *tx)
+                        .await?;
+                }
                 tx.commit().await?;
                 Ok(if limited { crate::RateDecision::Limited(wait) } else { crate::RateDecision::Allowed })
             }
