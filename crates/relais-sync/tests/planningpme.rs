@@ -75,6 +75,30 @@ async fn planningpme_gets_the_department_its_people_and_their_coming_absences() 
             max_retry_after: Duration::from_secs(2),
         },
     };
+    // With no request left in the budget, not even for the token, a run
+    // sends nothing and reports every record it would have written as left out.
+    let spent = PlanningPme {
+        source: relais_sync::source::LuccaSource::new(&api, &secret),
+        partner_url: format!("{}/acme", sim.url()),
+        app_key: "app-key".into(),
+        assertion: "assertion".into(),
+        base_department: Some(prod.id.0),
+        months: 6,
+        job: "planningpme:spent".into(),
+        budget: http::Budget::new(10, 10),
+        policy: connector.policy,
+    };
+    let left_out = spent.run(&store, today, false).await.unwrap();
+    assert_eq!(
+        (left_out.counts.written(), left_out.partner_requests),
+        (0, 0)
+    );
+    assert!(left_out.counts.skipped > 10, "{:?}", left_out.counts);
+    assert_eq!(left_out.lines.len() as u64, left_out.counts.skipped);
+    assert!(left_out
+        .lines
+        .iter()
+        .all(|l| l.outcome.reason().is_some_and(|r| r.contains("budget"))));
     let first = connector.run(&store, today, false).await.unwrap();
     assert!(
         !first.has_failures(),

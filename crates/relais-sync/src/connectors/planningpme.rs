@@ -587,7 +587,13 @@ impl PlanningPme {
         let token = if dry_run {
             String::new()
         } else {
-            self.token(&http).await?
+            match self.token(&http).await {
+                Ok(token) => token,
+                // No request left even for the token: the run still plans, and
+                // every write it would make is reported as left out for the budget.
+                Err(SyncError::BudgetSpent { .. }) => String::new(),
+                Err(e) => return Err(e),
+            }
         };
         // Writes, parents first.
         let tag = report.full.then(|| crate::random_tag(8));
