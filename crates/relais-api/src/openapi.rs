@@ -301,6 +301,52 @@ const ENDPOINTS: &[Endpoint] = &[
     ),
 ];
 
+/// The envelope a successful read answers with: v3 lists and items, v4
+/// lists with their optional links, and the older `/api/...` list.
+fn success_schema(e: &Endpoint) -> Option<Value> {
+    if e.method != "get" {
+        return None;
+    }
+    let items = json!({ "type": "array", "items": { "type": "object" } });
+    let link = json!({ "type": "string", "nullable": true });
+    if e.v4 {
+        return Some(json!({
+            "type": "object",
+            "required": ["items"],
+            "properties": { "items": items, "count": { "type": "integer" }, "prev": link, "next": link },
+        }));
+    }
+    if e.path == "/api/expenseNatures" {
+        return Some(json!({
+            "type": "object",
+            "required": ["header", "data"],
+            "properties": {
+                "header": { "type": "object", "required": ["paging"], "properties": {
+                    "paging": { "type": "object", "required": ["count"], "properties": { "count": { "type": "integer" } } }
+                } },
+                "data": items,
+            },
+        }));
+    }
+    if !e.path.starts_with("/api/v3/") {
+        return None;
+    }
+    if e.path.contains("{id}") || e.path.ends_with("/tree") {
+        return Some(
+            json!({ "type": "object", "required": ["data"], "properties": { "data": { "type": "object" } } }),
+        );
+    }
+    Some(json!({
+        "type": "object",
+        "required": ["data"],
+        "properties": { "data": {
+            "type": "object",
+            "required": ["items"],
+            "properties": { "items": items, "count": { "type": "integer" } },
+        } },
+    }))
+}
+
 fn parameter(name: &str, description: &str) -> Value {
     json!({ "name": name, "in": "query", "required": false, "schema": { "type": "string" }, "description": description })
 }
@@ -317,7 +363,10 @@ pub fn build() -> Value {
             if e.v4 {
                 params.push(parameter("page", "page number, from 1"));
                 params.push(parameter("limit", "records per page, at most 1000"));
-                params.push(parameter("fields.root", "count: add the total"));
+                params.push(parameter(
+                    "fields.root",
+                    "any of count, prev, next: the total, and the links to the neighbouring pages",
+                ));
             } else {
                 params.push(parameter(
                     "fields",
@@ -344,6 +393,12 @@ pub fn build() -> Value {
                 "429": { "$ref": "#/components/responses/Error" },
             },
         });
+        if let Some(schema) = success_schema(e) {
+            op["responses"]["200"] = json!({
+                "description": "success",
+                "content": { "application/json": { "schema": schema } },
+            });
+        }
         if e.body {
             let content = if e.path.contains("imports") {
                 "multipart/form-data"

@@ -592,6 +592,19 @@ impl V3Query {
     }
 }
 
+/// Percent-encodes a query-string component.
+fn encode(raw: &str) -> String {
+    raw.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~,".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
 /// Refuses a query string with more parameters than [`limits::PARAMETERS`].
 pub fn check_parameter_count(pairs: &[(String, String)]) -> Result<(), ApiError> {
     if pairs.len() > limits::PARAMETERS {
@@ -649,8 +662,12 @@ pub struct V4Query {
     pub page: u64,
     /// Records per page.
     pub limit: u32,
-    /// Whether `fields.root=count` was asked.
+    /// Whether `fields.root` asked for `count`.
     pub count: bool,
+    /// Whether `fields.root` asked for `prev` (the previous page's link).
+    pub prev: bool,
+    /// Whether `fields.root` asked for `next` (the next page's link).
+    pub next: bool,
     /// Filters.
     pub filters: Vec<(String, FilterOp)>,
 }
@@ -662,6 +679,8 @@ impl V4Query {
             page: 1,
             limit: 100,
             count: false,
+            prev: false,
+            next: false,
             filters: Vec::new(),
         };
         check_parameter_count(pairs)?;
@@ -686,16 +705,54 @@ impl V4Query {
                             )
                         })?
                 }
-                "fields.root" => {
-                    if value != "count" {
-                        return Err(bad("fields.root", "only fields.root=count is supported"));
+                k if k.eq_ignore_ascii_case("fields.root") => {
+                    for part in value.split(',').map(str::trim) {
+                        match part.to_ascii_lowercase().as_str() {
+                            "count" => q.count = true,
+                            "prev" => q.prev = true,
+                            "next" => q.next = true,
+                            _ => {
+                                return Err(bad(
+                                    "fields.root",
+                                    format!("'{part}' is not count, prev or next"),
+                                ))
+                            }
+                        }
                     }
-                    q.count = true;
                 }
                 k => push_filter(&mut q.filters, k, value)?,
             }
         }
         Ok(q)
+    }
+
+    /// The links to the pages before and after this one, when asked for
+    /// (`fields.root=prev,next`): `path_and_query` with its `page` changed,
+    /// or `None` on the first page and after the last one. `returned` is the
+    /// number of records of this page and `count` the total, when known.
+    pub fn links(
+        &self,
+        base_url: &str,
+        path: &str,
+        pairs: &[(String, String)],
+        returned: usize,
+        count: Option<i64>,
+    ) -> (Option<String>, Option<String>) {
+        let link = |page: u64| {
+            let mut query: Vec<String> = pairs
+                .iter()
+                .filter(|(k, _)| k != "page")
+                .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+                .collect();
+            query.push(format!("page={page}"));
+            format!("{base_url}{path}?{}", query.join("&"))
+        };
+        let prev = (self.prev && self.page > 1).then(|| link(self.page - 1));
+        let seen = self.offset().saturating_add(returned as u64);
+        let more = returned == self.limit as usize
+            && count.is_none_or(|c| seen < u64::try_from(c).unwrap_or(0));
+        let next = (self.next && more).then(|| link(self.page + 1));
+        (prev, next)
     }
 
     /// Records skipped before the page.
@@ -859,6 +916,32 @@ mod tests {
         let q = V3Query::parse(&pairs("formerEmployees=true&id=3"), &["formerEmployees"]).unwrap();
         assert_eq!(q.options["formerEmployees"], "true");
         assert_eq!(q.filters.len(), 1);
+    }
+
+    #[test]
+    fn v4_root_fields_and_links() {
+        let asked = pairs("page=2&limit=10&fields.root=count,prev,next&name=a b");
+        let q = V4Query::parse(&asked).unwrap();
+        assert!(q.count && q.prev && q.next);
+        let (prev, next) = q.links("http://h", "/x", &asked, 10, Some(35));
+        assert_eq!(
+            prev.as_deref(),
+            Some("http://h/x?limit=10&fields.root=count,prev,next&name=a%20b&page=1")
+        );
+        assert!(next.unwrap().ends_with("&page=3"));
+        // The last page has no next; the first none before it.
+        let last = V4Query::parse(&pairs("page=4&limit=10&fields.root=next")).unwrap();
+        assert_eq!(last.links("", "/x", &[], 5, Some(35)), (None, None));
+        let full_last = V4Query::parse(&pairs("page=2&limit=10&fields.root=next,prev")).unwrap();
+        assert_eq!(full_last.links("", "/x", &[], 10, Some(20)).1, None);
+        let first = V4Query::parse(&pairs("fields.root=prev")).unwrap();
+        assert_eq!(first.links("", "/x", &[], 100, None).0, None);
+        assert!(V4Query::parse(&pairs("fields.root=total")).is_err());
+        assert!(
+            V4Query::parse(&pairs("fields.root=Count,NEXT"))
+                .unwrap()
+                .next
+        );
     }
 
     #[test]

@@ -247,6 +247,7 @@ api_suite!(
     implausible_values_are_refused,
     csv_import_reads_real_files_and_tells_nothing_more,
     the_rate_limit_holds_across_processes,
+    v4_pages_link_their_neighbours,
 );
 
 async fn users_fields_count_paging_and_order(app: App) {
@@ -1196,8 +1197,17 @@ async fn organisation_and_expenses_shapes(app: App) {
         let net = item["processedAmounts"]["netAmount"].as_f64().unwrap();
         assert!(gross >= net);
     }
+    // Lucca's older envelope: the list under data, its count in the header.
     let (_, natures) = app.get("/api/expenseNatures", &key).await;
-    assert!(items(&natures).len() >= 5);
+    let list = natures["data"].as_array().unwrap();
+    assert!(list.len() >= 5, "{natures}");
+    assert_eq!(natures["header"]["paging"]["count"], list.len());
+    assert!(list
+        .iter()
+        .all(|n| n["type"]["tag"].is_string() && n["type"]["id"].is_i64()));
+    assert!(list.iter().any(|n| n["type"]["tag"] == "mileage"));
+    let (_, v3) = app.get("/api/v3/expenseNatures", &key).await;
+    assert_eq!(items(&v3).len(), list.len());
     let (_, axes) = app.get("/api/v3/axes", &key).await;
     let axis_id = items(&axes)[0]["id"].as_i64().unwrap();
     let (_, axis) = app.get(&format!("/api/v3/axes/{axis_id}"), &key).await;
@@ -1761,4 +1771,73 @@ async fn the_rate_limit_holds_across_processes(app: App) {
         .map(|(_, n)| n)
         .sum();
     assert_eq!(limited, 14);
+}
+
+/// `fields.root` takes any of count, prev and next; the links lead through
+/// every record once, as a Lucca client follows them.
+async fn v4_pages_link_their_neighbours(app: App) {
+    let key = app.key(&["all"]).await;
+    for path in [
+        "/organization/structure/api/establishments",
+        "/organization/structure/api/legal-units",
+        "/directory/api/4.0/work-contracts",
+    ] {
+        let (status, all) = app
+            .get(&format!("{path}?limit=1000&fields.root=count"), &key)
+            .await;
+        assert_eq!(status, 200, "{all}");
+        let total = all["count"].as_i64().unwrap();
+        assert_eq!(all["items"].as_array().unwrap().len() as i64, total);
+        assert!(all.get("next").is_none(), "links only when asked");
+        let mut next = Some(format!(
+            "{}{path}?limit=2&fields.root=count,prev,next",
+            app.url
+        ));
+        let (mut seen, mut pages) = (Vec::new(), 0);
+        while let Some(url) = next {
+            let resp = app
+                .client
+                .get(&url)
+                .header("Authorization", format!("Bearer {key}"))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), 200, "{url}");
+            let body: Value = resp.json().await.unwrap();
+            assert_eq!(body["count"], total);
+            if pages == 0 {
+                assert!(body["prev"].is_null(), "{body}");
+            } else {
+                assert!(body["prev"]
+                    .as_str()
+                    .unwrap()
+                    .contains(&format!("page={pages}")));
+            }
+            seen.extend(
+                body["items"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|i| i["id"].clone()),
+            );
+            next = body["next"].as_str().map(|n| {
+                // Links name the host the client used.
+                assert!(n.starts_with("http://"), "{n}");
+                format!("{}{}", app.url, &n[n.find(path).unwrap()..])
+            });
+            pages += 1;
+            assert!(pages <= 1000);
+        }
+        assert_eq!(seen.len() as i64, total, "{path}");
+        let distinct: BTreeSet<String> = seen.iter().map(Value::to_string).collect();
+        assert_eq!(distinct.len(), seen.len());
+    }
+    let (status, body) = app
+        .get(
+            "/organization/structure/api/legal-units?fields.root=total",
+            &key,
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"]["details"]["parameter"], "fields.root");
 }

@@ -20,7 +20,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v3/expenseClaims", get(claims))
         .route("/api/v3/expenseClaimItems", get(items))
-        .route("/api/expenseNatures", get(natures))
+        .route("/api/expenseNatures", get(natures_legacy))
         .route("/api/v3/expenseNatures", get(natures))
         .route("/api/v3/axes", get(axes))
         .route("/api/v3/axes/{id}", get(axis))
@@ -221,8 +221,29 @@ async fn natures(
     Extension(caller): Extension<Caller>,
     Pairs(pairs): Pairs,
 ) -> Result<Response, ApiError> {
+    let (items, count) = nature_items(&state, &caller, &pairs, false).await?;
+    Ok(v3_list(items, count).into_response())
+}
+
+/// `GET /api/expenseNatures`, in the envelope of Lucca's older endpoints.
+async fn natures_legacy(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Pairs(pairs): Pairs,
+) -> Result<Response, ApiError> {
+    let (items, count) = nature_items(&state, &caller, &pairs, true).await?;
+    Ok(super::legacy_list(items, count.unwrap_or_default()).into_response())
+}
+
+async fn nature_items(
+    state: &AppState,
+    caller: &Caller,
+    pairs: &[(String, String)],
+    always_count: bool,
+) -> Result<(Vec<Value>, Option<i64>), ApiError> {
     caller.role().require(Permission::Expenses)?;
-    let q = V3Query::parse(&pairs, &[])?;
+    let mut q = V3Query::parse(pairs, &[])?;
+    q.count |= always_count;
     let query = q.list_query(Vec::new(), NATURE_FILTERS)?;
     let page = state
         .store
@@ -239,13 +260,20 @@ async fn natures(
             m.insert("id".into(), json!(n.id.0));
             m.insert("name".into(), json!(n.name.as_str()));
             m.insert("multilingualName".into(), json!({ "fr-FR": n.name.as_str() }));
-            m.insert("type".into(), json!(if n.mileage { "mileage" } else { "standard" }));
+            m.insert(
+                "type".into(),
+                if n.mileage {
+                    json!({ "id": 2, "tag": "mileage", "label": "Indemnités kilométriques" })
+                } else {
+                    json!({ "id": 1, "tag": "standard", "label": "Standard" })
+                },
+            );
             m.insert("isEnabled".into(), json!(n.enabled));
             m.insert("cap".into(), n.cap.map_or(Value::Null, |c| json!({ "amount": c.minor as f64 / 100.0, "currencyId": c.currency.as_str() })));
             select_fields(m, &tree)
         })
         .collect();
-    Ok(v3_list(items, page.count).into_response())
+    Ok((items, page.count))
 }
 
 async fn axis_json(

@@ -62,14 +62,50 @@ pub fn v3_item(item: Value) -> Json<Value> {
     Json(json!({ "data": item }))
 }
 
-/// The v4 list envelope: `{"items": [...], "count": N}`.
-pub fn v4_list(items: Vec<Value>, count: Option<i64>) -> Json<Value> {
+/// The v4 list envelope: `{"items": [...], "count": N, "prev": …, "next": …}`,
+/// with `count`, `prev` and `next` only when `fields.root` asked for them.
+pub fn v4_list(
+    items: Vec<Value>,
+    q: &crate::query::V4Query,
+    page: V4Page<'_>,
+    count: Option<i64>,
+) -> Json<Value> {
+    let (prev, next) = q.links(
+        &base_url(page.headers),
+        page.uri.path(),
+        page.pairs,
+        items.len(),
+        count,
+    );
     let mut out = Map::new();
     out.insert("items".into(), Value::Array(items));
     if let Some(n) = count {
         out.insert("count".into(), json!(n));
     }
+    if q.prev {
+        out.insert("prev".into(), json!(prev));
+    }
+    if q.next {
+        out.insert("next".into(), json!(next));
+    }
     Json(Value::Object(out))
+}
+
+/// Where a v4 page was asked, to link its neighbours.
+#[derive(Clone, Copy)]
+pub struct V4Page<'a> {
+    /// The request's headers (for the host).
+    pub headers: &'a HeaderMap,
+    /// The request's path.
+    pub uri: &'a axum::http::Uri,
+    /// The request's query parameters.
+    pub pairs: &'a [(String, String)],
+}
+
+/// The envelope of Lucca's older `/api/...` endpoints:
+/// `{"header": {"paging": {"count": N}}, "data": [ … ]}`.
+pub fn legacy_list(items: Vec<Value>, count: i64) -> Json<Value> {
+    Json(json!({ "header": { "paging": { "count": count } }, "data": items }))
 }
 
 /// Marks a response with the number of employee records it disclosed.

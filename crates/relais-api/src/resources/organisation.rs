@@ -1,7 +1,9 @@
 //! The organisation: departments, establishments (legal entities), legal
 //! units, and work contracts.
 
-use super::{base_url, select_fields, v3_item, v3_list, v4_list, with_employee_records, Pairs};
+use super::{
+    base_url, select_fields, v3_item, v3_list, v4_list, with_employee_records, Pairs, V4Page,
+};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::query::{spec, FieldTree, FilterSpec, Kind, V3Query, V4Query};
@@ -308,6 +310,7 @@ async fn establishments_v4(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     headers: HeaderMap,
+    uri: axum::http::Uri,
     Pairs(pairs): Pairs,
 ) -> Result<Response, ApiError> {
     caller.role().require(Permission::Organisation)?;
@@ -328,12 +331,19 @@ async fn establishments_v4(
             true,
         )));
     }
-    Ok(with_employee_records(v4_list(items, page.count), 0))
+    let at = V4Page {
+        headers: &headers,
+        uri: &uri,
+        pairs: &pairs,
+    };
+    Ok(with_employee_records(v4_list(items, &q, at, page.count), 0))
 }
 
 async fn legal_units_v4(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
     Pairs(pairs): Pairs,
 ) -> Result<Response, ApiError> {
     caller.role().require(Permission::Organisation)?;
@@ -345,12 +355,19 @@ async fn legal_units_v4(
         .iter()
         .map(|u| json!({ "id": u.id.0, "name": u.name.as_str(), "legalIdentificationNumber": u.siren.as_str(), "countryCode": u.country }))
         .collect();
-    Ok(with_employee_records(v4_list(items, page.count), 0))
+    let at = V4Page {
+        headers: &headers,
+        uri: &uri,
+        pairs: &pairs,
+    };
+    Ok(with_employee_records(v4_list(items, &q, at, page.count), 0))
 }
 
 async fn work_contracts(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
     Pairs(pairs): Pairs,
 ) -> Result<Response, ApiError> {
     let role = caller.role();
@@ -360,6 +377,7 @@ async fn work_contracts(
             "this key may not read contract dates (dtContractStart)".into(),
         ));
     }
+    let asked = pairs.clone();
     let mut pairs = pairs;
     let applicable = match pairs.iter().position(|(k, _)| k == "isApplicable") {
         Some(i) => Some(match pairs.remove(i).1.as_str() {
@@ -412,5 +430,10 @@ async fn work_contracts(
         })
         .collect();
     let n = items.len();
-    Ok(with_employee_records(v4_list(items, page.count), n))
+    let at = V4Page {
+        headers: &headers,
+        uri: &uri,
+        pairs: &asked,
+    };
+    Ok(with_employee_records(v4_list(items, &q, at, page.count), n))
 }
