@@ -33,11 +33,101 @@ pub fn record_actor(extensions: &axum::http::Extensions, who: impl FnOnce() -> S
     }
 }
 
-/// Wraps a whole server's routes with the panic guard and the access log.
+/// Wraps a whole server's routes with the panic guard, the access log, and
+/// paths that match whatever their case.
 pub fn harden(router: Router) -> Router {
-    router.layer(axum::middleware::from_fn(access_log)).layer(
-        tower_http::catch_panic::CatchPanicLayer::custom(panic_answer),
-    )
+    Router::new()
+        .fallback_service(tower::service_fn(move |mut request: Request| {
+            let router = router.clone();
+            async move {
+                canonical_path(&mut request);
+                tower::ServiceExt::oneshot(router, request).await
+            }
+        }))
+        .layer(axum::middleware::from_fn(access_log))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            panic_answer,
+        ))
+}
+
+/// The fixed segments of the API's paths, as Lucca spells them.
+pub const PATH_SEGMENTS: &[&str] = &[
+    "api",
+    "v3",
+    "users",
+    "userlogs",
+    "departments",
+    "tree",
+    "legalentities",
+    "leaveAccounts",
+    "leaves",
+    "leaveRequests",
+    "expenseClaims",
+    "expenseClaimItems",
+    "expenseNatures",
+    "axes",
+    "organization",
+    "structure",
+    "establishments",
+    "legal-units",
+    "directory",
+    "work-contracts",
+    "timmi-absences",
+    "imports",
+    "leavePeriods",
+    "relais",
+    "integration",
+    "runs",
+    "approve",
+    "approvals",
+    "deny",
+    "refuse",
+    "cancel",
+    "cancellation",
+];
+
+/// Spells each fixed segment of the request's path as the routes do, so
+/// that `/api/v3/legalEntities` (as Lucca's own answers link to it) reaches
+/// `/api/v3/legalentities`. Only API paths are touched; the rest (query
+/// string included) is kept as sent.
+fn canonical_path(request: &mut Request) {
+    let uri = request.uri();
+    let path = uri.path();
+    let api = ["/api/", "/organization/", "/directory/", "/timmi-absences/"]
+        .iter()
+        .any(|p| {
+            path.len() >= p.len()
+                && path.is_char_boundary(p.len())
+                && path[..p.len()].eq_ignore_ascii_case(p)
+        });
+    if !api {
+        return;
+    }
+    let fixed: Vec<&str> = path
+        .split('/')
+        .map(|segment| {
+            PATH_SEGMENTS
+                .iter()
+                .find(|s| s.eq_ignore_ascii_case(segment))
+                .copied()
+                .unwrap_or(segment)
+        })
+        .collect();
+    let fixed = fixed.join("/");
+    if fixed == path {
+        return;
+    }
+    let with_query = match uri.query() {
+        Some(q) => format!("{fixed}?{q}"),
+        None => fixed,
+    };
+    if let Ok(p) = with_query.parse::<axum::http::uri::PathAndQuery>() {
+        let mut parts = uri.clone().into_parts();
+        parts.path_and_query = Some(p);
+        if let Ok(new) = axum::http::Uri::from_parts(parts) {
+            *request.uri_mut() = new;
+        }
+    }
 }
 
 async fn access_log(mut request: Request, next: Next) -> Response {
@@ -111,6 +201,34 @@ mod tests {
             let r = client.get(format!("{url}/fine")).send().await.unwrap();
             assert_eq!(r.status(), 200);
         }
+    }
+
+    #[test]
+    fn paths_are_spelt_as_the_routes_do() {
+        let fix = |raw: &str| {
+            let mut r = Request::new(axum::body::Body::empty());
+            *r.uri_mut() = raw.parse().unwrap();
+            canonical_path(&mut r);
+            r.uri().to_string()
+        };
+        assert_eq!(
+            fix("/api/v3/legalEntities?fields=id"),
+            "/api/v3/legalentities?fields=id"
+        );
+        assert_eq!(
+            fix("/API/V3/LEAVEREQUESTS/12/approve"),
+            "/api/v3/leaveRequests/12/approve"
+        );
+        assert_eq!(
+            fix("/Organization/Structure/api/Legal-Units"),
+            "/organization/structure/api/legal-units"
+        );
+        assert_eq!(
+            fix("/integrations/HappyPal"),
+            "/integrations/HappyPal",
+            "pages are left alone"
+        );
+        assert_eq!(fix("/api/v3/users/42"), "/api/v3/users/42");
     }
 
     #[test]

@@ -90,14 +90,20 @@ impl FieldTree {
         self
     }
 
-    /// The sub-selection of `name`, if it is selected.
+    /// The sub-selection of `name`, if it is selected: names match whatever
+    /// their case (`extendeddata` selects `extendedData`), as on Lucca.
     pub fn get(&self, name: &str) -> Option<&FieldTree> {
-        self.0.get(name)
+        self.0.get(name).or_else(|| {
+            self.0
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v)
+        })
     }
 
-    /// Whether `name` is selected.
+    /// Whether `name` is selected, whatever its case.
     pub fn has(&self, name: &str) -> bool {
-        self.0.contains_key(name)
+        self.get(name).is_some()
     }
 
     /// Whether nothing is selected.
@@ -476,10 +482,20 @@ impl V3Query {
         };
         check_parameter_count(pairs)?;
         for (key, value) in pairs {
-            match key.as_str() {
+            // Parameter names match whatever their case, as on Lucca.
+            let known = ["fields", "paging", "orderBy"]
+                .into_iter()
+                .chain(options.iter().copied())
+                .find(|k| k.eq_ignore_ascii_case(key));
+            match known.unwrap_or(key.as_str()) {
                 "fields" => {
                     let mut tree = FieldTree::parse(value)?;
-                    if let Some(collection) = tree.0.remove("collection") {
+                    let collection = tree
+                        .0
+                        .keys()
+                        .find(|k| k.eq_ignore_ascii_case("collection"))
+                        .cloned();
+                    if let Some(collection) = collection.and_then(|k| tree.0.remove(&k)) {
                         if !collection.has("count") || collection.0.len() > 1 {
                             return Err(bad(
                                 "fields",
@@ -511,7 +527,7 @@ impl V3Query {
                     q.offset = offset;
                     q.limit = limit;
                 }
-                "orderBy" | "orderby" => {
+                "orderBy" => {
                     let parts: Vec<&str> = value.split(',').collect();
                     if !parts.len().is_multiple_of(2) {
                         return Err(bad("orderBy", format!("'{value}' is not field,asc|desc")));
@@ -685,7 +701,10 @@ impl V4Query {
         };
         check_parameter_count(pairs)?;
         for (key, value) in pairs {
-            match key.as_str() {
+            let known = ["page", "limit"]
+                .into_iter()
+                .find(|k| k.eq_ignore_ascii_case(key));
+            match known.unwrap_or(key.as_str()) {
                 "page" => {
                     q.page = value.parse().ok().filter(|p| *p >= 1).ok_or_else(|| {
                         bad("page", format!("'{value}' is not a page number (from 1)"))

@@ -248,6 +248,7 @@ api_suite!(
     csv_import_reads_real_files_and_tells_nothing_more,
     the_rate_limit_holds_across_processes,
     v4_pages_link_their_neighbours,
+    names_match_whatever_their_case,
 );
 
 async fn users_fields_count_paging_and_order(app: App) {
@@ -1840,4 +1841,93 @@ async fn v4_pages_link_their_neighbours(app: App) {
         .await;
     assert_eq!(status, 400);
     assert_eq!(body["error"]["details"]["parameter"], "fields.root");
+}
+
+/// Field names, parameters and path segments match whatever their case, as
+/// on Lucca; answers keep Lucca's spelling; grants still hold.
+async fn names_match_whatever_their_case(app: App) {
+    let key = app.key(&["all"]).await;
+    let (status, lower) = app
+        .get("/api/v3/users?fields=id,FIRSTNAME,extendeddata,Department[NAME]&orderby=LASTNAME,desc&paging=0,5", &key)
+        .await;
+    assert_eq!(status, 200, "{lower}");
+    let (_, exact) = app
+        .get("/api/v3/users?fields=id,firstName,extendedData,department[name]&orderBy=lastName,desc&paging=0,5", &key)
+        .await;
+    assert_eq!(lower, exact);
+    assert_eq!(
+        keys_of(&items(&exact)[0]),
+        ["id", "firstName", "extendedData", "department"]
+            .map(String::from)
+            .into()
+    );
+    let (_, filtered) = app
+        .get(
+            "/api/v3/users?LASTNAME=like,a&Fields=id,lastName,Collection.Count",
+            &key,
+        )
+        .await;
+    let (_, same) = app
+        .get(
+            "/api/v3/users?lastName=like,a&fields=id,lastName,collection.count",
+            &key,
+        )
+        .await;
+    assert_eq!(filtered, same);
+    assert!(same["data"]["count"].as_i64().unwrap() > 0);
+    let (_, former) = app
+        .get(
+            "/api/v3/users?FormerEmployees=true&fields=collection.count",
+            &key,
+        )
+        .await;
+    let (_, current) = app.get("/api/v3/users?fields=collection.count", &key).await;
+    assert!(former["data"]["count"].as_i64() > current["data"]["count"].as_i64());
+    for (a, b) in [
+        (
+            "/api/v3/legalEntities?fields=id,name",
+            "/api/v3/legalentities?fields=id,name",
+        ),
+        ("/API/V3/LeaveAccounts", "/api/v3/leaveAccounts"),
+        (
+            "/organization/structure/api/Legal-Units",
+            "/organization/structure/api/legal-units",
+        ),
+    ] {
+        let (status, x) = app.get(a, &key).await;
+        let (_, y) = app.get(b, &key).await;
+        assert_eq!(status, 200, "{a}: {x}");
+        assert_eq!(x, y, "{a}");
+    }
+    // A key that may read only first names reads nothing more in another case.
+    let narrow = app.key(&["personnel-file:fields=firstName"]).await;
+    let (_, body) = app
+        .get(
+            "/api/v3/users?fields=id,FIRSTNAME,LASTNAME,MAIL&paging=0,3",
+            &narrow,
+        )
+        .await;
+    assert_eq!(
+        keys_of(&items(&body)[0]),
+        ["id", "firstName"].map(String::from).into()
+    );
+    let (status, _) = app.get("/api/v3/users?LASTNAME=like,a", &narrow).await;
+    assert_eq!(status, 403);
+    // Every fixed segment of every route is known to the path matching.
+    for (_, path) in relais_api::openapi::listed() {
+        for segment in path
+            .split('/')
+            .filter(|s| s.chars().any(char::is_alphabetic) && !s.starts_with('{'))
+        {
+            if segment.starts_with('v')
+                && segment[1..].chars().all(|c| c.is_ascii_digit() || c == '.')
+            {
+                continue;
+            }
+            assert!(
+                relais_api::layers::PATH_SEGMENTS.contains(&segment),
+                "{path}: {segment}"
+            );
+        }
+    }
 }

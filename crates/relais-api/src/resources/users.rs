@@ -164,15 +164,22 @@ impl UserContext {
             .field_sections
             .iter()
             .any(|(code, section)| self.role.may_read_field(section, code));
+        // Names are matched whatever their case; answers keep Lucca's spelling.
+        let mut seen = std::collections::HashSet::new();
         tree.names()
-            .filter(|name| match *name {
-                // The object appears only to keys that may read some custom field.
-                "extendedData" => readable_custom,
-                other => {
-                    STANDARD_FIELDS.contains(&other) && self.role.may_read_field("standard", other)
-                }
+            .filter_map(|asked| {
+                let name = STANDARD_FIELDS
+                    .iter()
+                    .chain(std::iter::once(&"extendedData"))
+                    .find(|n| n.eq_ignore_ascii_case(asked))?;
+                let readable = match *name {
+                    // The object appears only to keys that may read some custom field.
+                    "extendedData" => readable_custom,
+                    other => self.role.may_read_field("standard", other),
+                };
+                (readable && seen.insert(*name))
+                    .then(|| (*name, tree.get(asked).expect("selected")))
             })
-            .map(|name| (name, tree.get(name).expect("selected")))
             .collect()
     }
 
@@ -489,12 +496,17 @@ async fn scope_manager_filters(
 
 fn check_readable(role: &Role, q: &V3Query) -> Result<(), ApiError> {
     role.require(Permission::PersonnelFile)?;
-    for name in q
+    for asked in q
         .filters
         .iter()
         .map(|(n, _)| n)
         .chain(q.order.iter().map(|(n, _)| n))
     {
+        // The field as Lucca spells it, whatever the case asked.
+        let name = FILTERS
+            .iter()
+            .find(|s| s.name.eq_ignore_ascii_case(asked))
+            .map_or(asked.as_str(), |s| s.name);
         if !role.may_read_field("standard", name) {
             return Err(ApiError::ForbiddenBecause(format!(
                 "this key may not read the field '{name}', so it cannot filter or sort on it"
