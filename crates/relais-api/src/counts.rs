@@ -29,8 +29,9 @@ type WalkId = (BaseId, i64, String);
 #[derive(Debug)]
 struct Walk {
     count: Option<i64>,
-    /// Offset of a page → identifier of the last record before it.
-    cursors: HashMap<u64, i64>,
+    /// Offset of a page → where it starts (for a list ordered by
+    /// identifier: the identifier of the last record before it).
+    cursors: HashMap<u64, Vec<i64>>,
     at: Instant,
 }
 
@@ -70,6 +71,39 @@ impl CountCache {
         entries.retain(|(b, _, _), _| *b != base);
     }
 
+    /// What is known of the walk `what` of `key` on `base`: its count, and
+    /// where its page at `offset` starts, as the walk's own reader recorded it.
+    pub fn recall(
+        &self,
+        base: BaseId,
+        key: i64,
+        what: &str,
+        offset: u64,
+    ) -> (Option<i64>, Option<Vec<i64>>) {
+        let id = (base, key, what.to_owned());
+        self.with(&id, |w| (w.count, w.cursors.get(&offset).cloned()))
+    }
+
+    /// Records the walk's count and where its page at `offset` starts.
+    pub fn remember(
+        &self,
+        base: BaseId,
+        key: i64,
+        what: &str,
+        count: Option<i64>,
+        cursor: Option<(u64, Vec<i64>)>,
+    ) {
+        let id = (base, key, what.to_owned());
+        self.with(&id, |w| {
+            if count.is_some() {
+                w.count = count;
+            }
+            if let Some((offset, at)) = cursor {
+                w.cursors.insert(offset, at);
+            }
+        });
+    }
+
     /// Runs `query` through `run`, reusing what is known of its walk;
     /// `id_of` gives a record's identifier.
     pub async fn page<T, F, Fut>(
@@ -91,7 +125,14 @@ impl CountCache {
             format!("{what}:{:?}:{:?}", query.conditions, query.order),
         );
         let by_id = query.order.is_empty();
-        let (count, cursor) = self.with(&id, |w| (w.count, w.cursors.get(&query.offset).copied()));
+        let (count, cursor) = self.with(&id, |w| {
+            (
+                w.count,
+                w.cursors
+                    .get(&query.offset)
+                    .and_then(|c| c.first().copied()),
+            )
+        });
         let mut effective = query.clone();
         if query.count && count.is_some() {
             effective.count = false;
@@ -110,7 +151,7 @@ impl CountCache {
             }
             if let (true, Some(last)) = (by_id, next) {
                 w.cursors
-                    .insert(query.offset + page.items.len() as u64, last);
+                    .insert(query.offset + page.items.len() as u64, vec![last]);
             }
         });
         if query.count {

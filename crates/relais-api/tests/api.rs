@@ -249,6 +249,7 @@ api_suite!(
     the_rate_limit_holds_across_processes,
     v4_pages_link_their_neighbours,
     names_match_whatever_their_case,
+    a_deep_leaves_walk_serves_every_leave_once,
 );
 
 async fn users_fields_count_paging_and_order(app: App) {
@@ -1930,4 +1931,70 @@ async fn names_match_whatever_their_case(app: App) {
             );
         }
     }
+}
+
+/// Walking every leave 250 at a time with `collection.count`: one total for
+/// the whole walk, every leave once, and a page reached directly is the same
+/// page the walk served.
+async fn a_deep_leaves_walk_serves_every_leave_once(app: App) {
+    let key = app.key(&["absences"]).await;
+    let establishments: Vec<String> = app
+        .store
+        .list_establishments(app.base.id)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.id.0.to_string())
+        .collect();
+    let mut expected = 0u64;
+    for e in app.employees().await {
+        for p in app
+            .store
+            .list_leave_periods(app.base.id, e.id)
+            .await
+            .unwrap()
+        {
+            expected += u64::from(p.half_days);
+        }
+    }
+    let path = |offset: u64| {
+        format!(
+            "/api/v3/leaves?date=since,2000-01-01&leavePeriod.owner.legalEntityId={}&fields=id,date,collection.count&paging={offset},250",
+            establishments.join(",")
+        )
+    };
+    let mut seen = Vec::new();
+    let mut pages = Vec::new();
+    loop {
+        let (status, body) = app.get(&path(seen.len() as u64), &key).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(
+            body["data"]["count"],
+            json!(expected),
+            "page {}",
+            pages.len()
+        );
+        let page: Vec<String> = items(&body)
+            .iter()
+            .map(|l| l["id"].as_str().unwrap().to_owned())
+            .collect();
+        if page.is_empty() {
+            break;
+        }
+        seen.extend(page.clone());
+        pages.push(page);
+    }
+    assert!(pages.len() > 4, "{} pages", pages.len());
+    assert_eq!(seen.len() as u64, expected);
+    let distinct: BTreeSet<&String> = seen.iter().collect();
+    assert_eq!(distinct.len(), seen.len(), "no leave twice");
+    // Another key jumping straight to the third page gets the same page.
+    let other = app.key(&["absences"]).await;
+    let (_, body) = app.get(&path(500), &other).await;
+    let direct: Vec<String> = items(&body)
+        .iter()
+        .map(|l| l["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(direct, pages[2]);
+    assert_eq!(body["data"]["count"], json!(expected));
 }

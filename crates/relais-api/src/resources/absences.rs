@@ -364,47 +364,145 @@ async fn leaves(
         .into_iter()
         .map(|a| (a.id, a))
         .collect();
-    // Walk the periods page by page, expanding each into its half-day leaves.
+    // Walk the periods in identifier order, expanding each into its half-day
+    // leaves. A walk (same key, filters and window) remembers its count and
+    // where each page it served ends, so its next page starts there instead
+    // of expanding every leave before it.
+    let walk = format!("leaves:{conditions:?}:{:?}:{:?}", window.from, window.to);
+    let (base, key) = (caller.base(), caller.key.id);
+    let (known_count, cursor) = state.counts.recall(base, key, &walk, q.offset);
+    let (mut after, mut skip) = match cursor.as_deref() {
+        // Start at period `at` (included), past `skip` of its leaves.
+        Some([at, skip]) => (at - 1, u64::try_from(*skip).unwrap_or(0)),
+        _ => (0, q.offset),
+    };
+    let positioned = cursor.is_some();
+    let want_count = q.count && known_count.is_none();
+    let limit = q.limit as usize;
     let mut items = Vec::new();
-    let mut seen: u64 = 0;
-    let mut db_offset = 0u64;
-    loop {
+    let mut next_cursor = None;
+    // Leaves before the page (when counting from the start).
+    let mut before: u64 = 0;
+    let mut after_page: u64 = 0;
+    // A period holds a few leaves: read about as many periods as the page
+    // needs, more only when counting or skipping.
+    let batch = if want_count || !positioned && skip > 0 {
+        500
+    } else {
+        (q.limit / 4).clamp(16, 500)
+    };
+    'walk: loop {
+        let mut page_conditions = conditions.clone();
+        page_conditions.push(Condition::new("id", Cond::Gt(SqlValue::Int(after))));
         let page_query = ListQuery {
-            conditions: conditions.clone(),
-            order: vec![("start_slot", Direction::Asc)],
-            offset: db_offset,
-            limit: 500,
+            conditions: page_conditions,
+            order: vec![("id", Direction::Asc)],
+            offset: 0,
+            limit: batch,
             count: false,
         };
         let periods = state
             .store
-            .query_leave_periods(caller.base(), &page_query)
+            .query_leave_periods(base, &page_query)
             .await?
             .items;
-        if periods.is_empty() {
-            break;
-        }
-        db_offset += periods.len() as u64;
+        let Some(last) = periods.last() else { break };
+        after = last.id.0;
         let cals = calendars(&state, &caller, &periods).await?;
         for p in &periods {
             let cal = cals.get(&p.employee_id).copied().unwrap_or_default();
-            for slot in p
+            let slots = p.span.leaves(&cal);
+            for (index, slot) in slots
+                .into_iter()
+                .filter(|s| window.contains(s.date))
+                .enumerate()
+            {
+                if skip > 0 {
+                    skip -= 1;
+                    before += 1;
+                    continue;
+                }
+                if items.len() < limit {
+                    items.push(leave_json(p, slot, accounts.get(&p.account_id), &tree));
+                    continue;
+                }
+                if next_cursor.is_none() {
+                    next_cursor = Some(vec![p.id.0, index as i64]);
+                }
+                if !want_count {
+                    break 'walk;
+                }
+                after_page += 1;
+            }
+        }
+    }
+    let count = if want_count && !positioned {
+        Some((before + items.len() as u64 + after_page) as i64)
+    } else {
+        known_count
+    };
+    let next_offset = q.offset + items.len() as u64;
+    state.counts.remember(
+        base,
+        key,
+        &walk,
+        count,
+        next_cursor.map(|c| (next_offset, c)),
+    );
+    // A count asked on a page reached by its cursor, before the walk's
+    // count is known, is counted from the start once.
+    let count = match (q.count, count) {
+        (false, _) => None,
+        (true, Some(n)) => Some(n),
+        (true, None) => {
+            let n = count_leaves(&state, &caller, &conditions, window).await?;
+            state.counts.remember(base, key, &walk, Some(n), None);
+            Some(n)
+        }
+    };
+    Ok(v3_list(items, count).into_response())
+}
+
+/// Every leave of the periods matching `conditions` inside `window`.
+async fn count_leaves(
+    state: &AppState,
+    caller: &Caller,
+    conditions: &[Condition],
+    window: Window,
+) -> Result<i64, ApiError> {
+    let mut after = 0;
+    let mut n = 0i64;
+    loop {
+        let mut page_conditions = conditions.to_vec();
+        page_conditions.push(Condition::new("id", Cond::Gt(SqlValue::Int(after))));
+        let periods = state
+            .store
+            .query_leave_periods(
+                caller.base(),
+                &ListQuery {
+                    conditions: page_conditions,
+                    order: vec![("id", Direction::Asc)],
+                    offset: 0,
+                    limit: 1000,
+                    count: false,
+                },
+            )
+            .await?
+            .items;
+        let Some(last) = periods.last() else { break };
+        after = last.id.0;
+        let cals = calendars(state, caller, &periods).await?;
+        for p in &periods {
+            let cal = cals.get(&p.employee_id).copied().unwrap_or_default();
+            n += p
                 .span
                 .leaves(&cal)
                 .into_iter()
                 .filter(|s| window.contains(s.date))
-            {
-                if seen >= q.offset && items.len() < q.limit as usize {
-                    items.push(leave_json(p, slot, accounts.get(&p.account_id), &tree));
-                }
-                seen += 1;
-            }
-        }
-        if items.len() >= q.limit as usize && !q.count {
-            break;
+                .count() as i64;
         }
     }
-    Ok(v3_list(items, q.count.then_some(seen as i64)).into_response())
+    Ok(n)
 }
 
 fn request_json(
