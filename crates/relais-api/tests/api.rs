@@ -250,6 +250,7 @@ api_suite!(
     v4_pages_link_their_neighbours,
     names_match_whatever_their_case,
     a_deep_leaves_walk_serves_every_leave_once,
+    a_seeded_base_has_a_history_of_changes,
 );
 
 async fn users_fields_count_paging_and_order(app: App) {
@@ -855,7 +856,8 @@ async fn users_are_created_updated_and_logged(app: App) {
     assert_eq!(entries[0]["entryType"], "creation");
     assert_eq!(
         (entries[1]["value"].clone(), entries[1]["entryType"].clone()),
-        (json!(3), json!("modification"))
+        (json!("3"), json!("modification")),
+        "a userlog's value is a string, as Lucca documents it"
     );
     assert_eq!(entries[1]["modificationSource"], "api");
     assert!(entries[1]["author"]["name"]
@@ -1997,4 +1999,89 @@ async fn a_deep_leaves_walk_serves_every_leave_once(app: App) {
         .collect();
     assert_eq!(direct, pages[2]);
     assert_eq!(body["data"]["count"], json!(expected));
+}
+
+/// A seeded base tells how its people moved over the years: department,
+/// manager, job title and establishment changes, each ending at the current
+/// value, with values as strings.
+async fn a_seeded_base_has_a_history_of_changes(app: App) {
+    let key = app.key(&["all"]).await;
+    let mut logs = Vec::new();
+    let mut offset = 0;
+    loop {
+        let (status, body) = app
+            .get(
+                &format!("/api/v3/userlogs?name=departmentid,manager,jobtitle,legalentityid&fields=id,ownerId,name,value,entryType,modifiedAt,modificationSource&paging={offset},1000"),
+                &key,
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        let page = items(&body).clone();
+        if page.is_empty() {
+            break;
+        }
+        offset += page.len();
+        logs.extend(page);
+    }
+    let moves = logs
+        .iter()
+        .filter(|l| l["entryType"] == "modification")
+        .count();
+    assert!(moves > 50, "{moves} changes in {} entries", logs.len());
+    assert!(
+        logs.iter().all(|l| l["value"].is_string()),
+        "values are strings"
+    );
+    for field in ["departmentid", "manager", "jobtitle", "legalentityid"] {
+        assert!(
+            logs.iter()
+                .any(|l| l["name"] == field && l["entryType"] == "modification"),
+            "{field} changes"
+        );
+    }
+    // The latest entry of each field is the employee's current value.
+    let employees: std::collections::HashMap<i64, Employee> = app
+        .employees()
+        .await
+        .into_iter()
+        .map(|e| (e.id.0, e))
+        .collect();
+    let mut latest: std::collections::BTreeMap<(i64, String), (String, String)> =
+        Default::default();
+    for l in &logs {
+        let k = (
+            l["ownerId"].as_i64().unwrap(),
+            l["name"].as_str().unwrap().to_owned(),
+        );
+        let at = l["modifiedAt"].as_str().unwrap().to_owned();
+        let value = l["value"].as_str().unwrap().to_owned();
+        if latest.get(&k).is_none_or(|(t, _)| at >= *t) {
+            latest.insert(k, (at, value));
+        }
+    }
+    assert!(latest.len() > 100);
+    // A key without the former-employees grant sees no log of someone who left.
+    let today = app.today;
+    let narrow = app.key(&["personnel-file"]).await;
+    let (_, body) = app
+        .get(
+            "/api/v3/userlogs?fields=ownerId&paging=0,1000&name=departmentid",
+            &narrow,
+        )
+        .await;
+    for l in items(&body) {
+        let e = &employees[&l["ownerId"].as_i64().unwrap()];
+        assert_eq!(e.data.contract.status_on(today), ContractStatus::Active);
+    }
+    for ((owner, field), (_, value)) in latest {
+        let e = &employees[&owner].data;
+        let current = match field.as_str() {
+            "departmentid" => e.department_id.map(|d| d.0.to_string()),
+            "manager" => e.manager_id.map(|m| m.0.to_string()),
+            "jobtitle" => e.job_title.clone(),
+            _ => Some(e.establishment_id.0.to_string()),
+        }
+        .unwrap_or_default();
+        assert_eq!(value, current, "{owner} {field}");
+    }
 }

@@ -11,6 +11,7 @@ use chrono::{DateTime, Datelike, Days, NaiveDate, Utc};
 use relais_core::absence::{
     AbsenceAccount, AbsenceCategory, AbsenceUnit, LeavePeriod, LeaveSource, LeaveSpan, LeaveStatus,
 };
+use relais_core::audit::EmployeeLog;
 use relais_core::base::Base;
 use relais_core::calendar::{HalfDay, HalfDaySlot, HolidayCalendar, WorkCalendar, WorkingWeek};
 use relais_core::employee::{
@@ -367,6 +368,7 @@ pub async fn seed(
         rng,
         name_uses: HashMap::new(),
         heads: Vec::new(),
+        history_seed: options.seed,
     };
     let mut written = 0u32;
     while written < options.employees {
@@ -719,6 +721,9 @@ struct Generator<'a> {
     name_uses: HashMap<(usize, usize), u32>,
     /// Heads of departments, in department order.
     heads: Vec<EmployeeId>,
+    /// Seed of the change histories (drawn apart, so that the rest of the
+    /// company is the same with or without them).
+    history_seed: u64,
 }
 
 fn pick<'t, T>(rng: &mut fastrand::Rng, items: &'t [T]) -> &'t T {
@@ -799,7 +804,9 @@ impl Generator<'_> {
                 item.claim_id = ExpenseClaimId(first_claim + item.claim_id.0);
             }
         }
+        let history: Vec<EmployeeLog> = employees.iter().flat_map(|e| self.history(e)).collect();
         store.insert_employees(&employees).await?;
+        store.insert_employee_logs(&history).await?;
         store.insert_leave_periods(&leaves).await?;
         store.insert_expense_claims(&claims).await?;
         store.insert_expense_items(&items).await?;
@@ -925,6 +932,97 @@ impl Generator<'_> {
             created_at: created,
             modified_at: modified,
         })
+    }
+
+    /// The change log of `e` over the years: its creation with its first
+    /// department, manager, job title and establishment, then moves between
+    /// departments, managers and job titles (and, more rarely,
+    /// establishments) made by HR, ending at its current values.
+    fn history(&self, e: &Employee) -> Vec<EmployeeLog> {
+        let c = self.company;
+        let mut rng = fastrand::Rng::with_seed(
+            self.history_seed ^ (e.id.0 as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+        );
+        let d = &e.data;
+        let start = d.contract.start;
+        let end = d.contract.end.unwrap_or(self.today).min(self.today);
+        if start >= end {
+            return Vec::new();
+        }
+        let days = (end - start).num_days().max(0) as u64;
+        let heads = &self.heads;
+        let mut logs = Vec::new();
+        let fields: [(&str, Value, usize); 4] = [
+            (
+                "departmentid",
+                serde_json::json!(d.department_id.map(|x| x.0)),
+                2,
+            ),
+            ("manager", serde_json::json!(d.manager_id.map(|x| x.0)), 2),
+            ("jobtitle", serde_json::json!(d.job_title), 2),
+            ("legalentityid", serde_json::json!(d.establishment_id.0), 1),
+        ];
+        for (field, current, most) in fields {
+            let changes = if days < 240 {
+                0
+            } else if field == "legalentityid" {
+                usize::from(rng.u8(..10) == 0)
+            } else {
+                rng.usize(..=most)
+            };
+            let other = |rng: &mut fastrand::Rng| -> Value {
+                match field {
+                    "departmentid" => serde_json::json!(pick(rng, &c.departments).0),
+                    "manager" if !heads.is_empty() => serde_json::json!(pick(rng, heads).0),
+                    "manager" => Value::Null,
+                    "jobtitle" => {
+                        let jobs = pick(rng, DEPARTMENTS).jobs;
+                        serde_json::json!(*pick(rng, jobs))
+                    }
+                    _ => serde_json::json!(pick(rng, &c.sites).0 .0),
+                }
+            };
+            // Earlier values, then the current one.
+            let mut values: Vec<Value> = (0..changes).map(|_| other(&mut rng)).collect();
+            values.push(current);
+            let mut when: Vec<u64> = (0..changes).map(|_| rng.u64(60..days)).collect();
+            when.sort_unstable();
+            for (i, value) in values.into_iter().enumerate() {
+                let (entry, at_day, author, source) = if i == 0 {
+                    ("creation", start, "Reprise de données", "import")
+                } else {
+                    (
+                        "modification",
+                        start + Days::new(when[i - 1]),
+                        *pick(
+                            &mut rng,
+                            &[
+                                "Claire Dubois (RH)",
+                                "Marc Lefèvre (RH)",
+                                "Sophie Martin (Paie)",
+                            ],
+                        ),
+                        "person",
+                    )
+                };
+                if i == 0 && value.is_null() {
+                    continue;
+                }
+                logs.push(EmployeeLog {
+                    id: 0,
+                    base_id: c.base,
+                    employee_id: e.id,
+                    field: field.to_owned(),
+                    entry_type: entry.to_owned(),
+                    value,
+                    author: author.to_owned(),
+                    source: source.to_owned(),
+                    at: at(at_day, 9 + (i as u32 % 8)),
+                });
+            }
+        }
+        logs.sort_by_key(|l| l.at);
+        logs
     }
 
     fn calendar_of(&self, e: &Employee) -> WorkCalendar {

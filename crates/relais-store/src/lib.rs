@@ -158,6 +158,9 @@ pub trait Store: Send + Sync + 'static {
     async fn query_employees(&self, base: BaseId, query: &ListQuery) -> Result<Page<Employee>>;
     /// The employees with these identifiers (unknown ones are left out).
     async fn employees_by_ids(&self, base: BaseId, ids: &[EmployeeId]) -> Result<Vec<Employee>>;
+    /// Adds entries to the change log as they are (a history brought in by
+    /// seeding or an import); their identifiers are assigned by the store.
+    async fn insert_employee_logs(&self, logs: &[EmployeeLog]) -> Result<()>;
     /// Field changes matching a query.
     async fn query_employee_logs(
         &self,

@@ -485,6 +485,16 @@ macro_rules! sql_store {
                     );
                     sqlx::query(&sql).bind(to.0).bind(from.0).execute(&mut *tx).await?;
                 }
+                // The change log goes with the data it tells the history of.
+                let log_columns = rows::EMPLOYEE_LOG_COLUMNS[2..].join(", ");
+                sqlx::query(&format!(
+                    "INSERT INTO employee_logs (base_id, {log_columns}) \
+                     SELECT $1, {log_columns} FROM employee_logs WHERE base_id = $2 ORDER BY id"
+                ))
+                .bind(to.0)
+                .bind(from.0)
+                .execute(&mut *tx)
+                .await?;
                 sqlx::query(
                     "INSERT INTO id_sequences (base_id, entity, next_id) \
                      SELECT $1, entity, next_id FROM id_sequences WHERE base_id = $2",
@@ -722,6 +732,19 @@ macro_rules! sql_store {
                     ..ListQuery::default()
                 };
                 Ok(self.query_employees(base, &q).await?.items)
+            }
+
+            async fn insert_employee_logs(&self, logs: &[EmployeeLog]) -> Result<()> {
+                insert_rows!($db, self, "employee_logs", &rows::EMPLOYEE_LOG_COLUMNS[1..], logs, |b, l| {
+                    b.push_bind(l.base_id.0)
+                        .push_bind(l.employee_id.0)
+                        .push_bind(l.field.as_str())
+                        .push_bind(l.entry_type.as_str())
+                        .push_bind(l.value.to_string())
+                        .push_bind(l.author.as_str())
+                        .push_bind(l.source.as_str())
+                        .push_bind(l.at);
+                })
             }
 
             async fn query_employee_logs(&self, base: BaseId, query: &ListQuery) -> Result<Page<EmployeeLog>> {

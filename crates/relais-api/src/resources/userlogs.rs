@@ -92,6 +92,21 @@ async fn list(
             .collect();
         conditions.push(Condition::new("field", Cond::In(wanted)));
     }
+    // The log of someone the key may not see (future or former, without
+    // those grants) is as out of reach as the person.
+    let today = relais_core::org::TimeZone::PARIS.today();
+    if !role.has(Permission::FutureEmployees) {
+        conditions.push(Condition::new(
+            "(SELECT e.contract_start FROM employees e WHERE e.base_id = employee_logs.base_id AND e.id = employee_logs.employee_id)",
+            Cond::Lte(SqlValue::Date(today)),
+        ));
+    }
+    if !role.has(Permission::FormerEmployees) {
+        conditions.push(Condition::new(
+            "(SELECT e.contract_end FROM employees e WHERE e.base_id = employee_logs.base_id AND e.id = employee_logs.employee_id)",
+            Cond::NullOrGte(SqlValue::Date(today)),
+        ));
+    }
     if let Some(ids) = &role.establishments {
         conditions.push(Condition::new(
             "(SELECT e.establishment_id FROM employees e WHERE e.base_id = employee_logs.base_id AND e.id = employee_logs.employee_id)",
@@ -136,7 +151,15 @@ async fn list(
             m.insert("modificationSource".into(), json!(l.source));
             m.insert("entryType".into(), json!(l.entry_type));
             m.insert("name".into(), json!(l.field));
-            m.insert("value".into(), l.value.clone());
+            // A string, as Lucca documents it: the new value as text, empty when cleared.
+            m.insert(
+                "value".into(),
+                json!(match &l.value {
+                    Value::String(text) => text.clone(),
+                    Value::Null => String::new(),
+                    other => other.to_string(),
+                }),
+            );
             Value::Object(m.into_iter().filter(|(k, _)| tree.has(k)).collect())
         })
         .collect();
