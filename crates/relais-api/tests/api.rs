@@ -251,6 +251,7 @@ api_suite!(
     names_match_whatever_their_case,
     a_deep_leaves_walk_serves_every_leave_once,
     a_seeded_base_has_a_history_of_changes,
+    stored_values_read_as_lucca_documents_them,
 );
 
 async fn users_fields_count_paging_and_order(app: App) {
@@ -2083,5 +2084,107 @@ async fn a_seeded_base_has_a_history_of_changes(app: App) {
         }
         .unwrap_or_default();
         assert_eq!(value, current, "{owner} {field}");
+    }
+}
+
+/// Values of their own, not copies of other columns: each item's number
+/// within its claim, how it was paid and whether it was checked; who entered
+/// a claim and where its approval stands; the legal units' code, country,
+/// head office and archiving.
+async fn stored_values_read_as_lucca_documents_them(app: App) {
+    let key = app.key(&["all"]).await;
+    let mut claims = std::collections::HashMap::new();
+    let mut offset = 0;
+    loop {
+        let (_, body) = app
+            .get(&format!("/api/v3/expenseClaims?fields=id,statusId,approvalStateId,ownerId,authorId&paging={offset},1000"), &key)
+            .await;
+        let page = items(&body).clone();
+        if page.is_empty() {
+            break;
+        }
+        offset += page.len();
+        for c in page {
+            claims.insert(c["id"].as_i64().unwrap(), c);
+        }
+    }
+    assert!(claims.len() > 20);
+    for c in claims.values() {
+        let expected = match c["statusId"].as_i64().unwrap() {
+            1 | 2 => 1,
+            8 => 3,
+            9 => 0,
+            _ => 2,
+        };
+        assert_eq!(c["approvalStateId"], expected, "{c}");
+        assert_eq!(c["authorId"], c["ownerId"]);
+    }
+    assert!(claims
+        .values()
+        .any(|c| c["approvalStateId"] != c["statusId"]));
+    let mut lines: std::collections::BTreeMap<i64, Vec<i64>> = Default::default();
+    let (mut card, mut controlled) = (0, 0);
+    let mut offset = 0;
+    loop {
+        let (_, body) = app
+            .get(&format!("/api/v3/expenseClaimItems?fields=id,expenseClaimId,lineNumber,paymentMethodId,isControlled&paging={offset},1000"), &key)
+            .await;
+        let page = items(&body).clone();
+        if page.is_empty() {
+            break;
+        }
+        offset += page.len();
+        for i in page {
+            let claim = i["expenseClaimId"].as_i64().unwrap();
+            lines
+                .entry(claim)
+                .or_default()
+                .push(i["lineNumber"].as_i64().unwrap());
+            card += i64::from(i["paymentMethodId"] == 1);
+            let status = claims[&claim]["statusId"].as_i64().unwrap();
+            assert_eq!(i["isControlled"], (4..=7).contains(&status), "{i}");
+            controlled += i64::from(i["isControlled"] == true);
+        }
+    }
+    for (claim, mut numbers) in lines {
+        numbers.sort_unstable();
+        let expected: Vec<i64> = (1..=numbers.len() as i64).collect();
+        assert_eq!(numbers, expected, "claim {claim}");
+    }
+    assert!(
+        card > 0 && controlled > 0,
+        "{card} on a card, {controlled} controlled"
+    );
+    let (_, units) = app
+        .get(
+            "/organization/structure/api/legal-units?fields.root=count",
+            &key,
+        )
+        .await;
+    let (_, sites) = app
+        .get(
+            "/organization/structure/api/establishments?limit=1000",
+            &key,
+        )
+        .await;
+    for u in units["items"].as_array().unwrap() {
+        assert!(!u["code"].as_str().unwrap().is_empty(), "{u}");
+        assert_eq!(
+            (u["countryId"].clone(), u["country"]["name"].clone()),
+            (json!(250), json!("France"))
+        );
+        assert_eq!(u["isArchived"], false);
+        assert!(u["createdAt"].is_string());
+        let head = u["headquartersId"].as_i64().unwrap();
+        let site = sites["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["id"] == head)
+            .unwrap();
+        assert_eq!(
+            site["legalUnitId"], u["id"],
+            "the head office is one of the unit's sites"
+        );
     }
 }

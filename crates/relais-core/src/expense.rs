@@ -117,6 +117,91 @@ impl ClaimStatus {
     }
 }
 
+/// How an expense was paid: `paymentMethodId` 0 (by the employee, to be
+/// reimbursed) or 1 (with a corporate card).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Default)]
+pub enum PaymentMethod {
+    /// Paid by the employee, to be reimbursed.
+    #[default]
+    Employee,
+    /// Paid with a corporate card.
+    CorporateCard,
+}
+
+impl PaymentMethod {
+    /// The `paymentMethodId` of the API.
+    pub fn id(self) -> i32 {
+        match self {
+            Self::Employee => 0,
+            Self::CorporateCard => 1,
+        }
+    }
+
+    /// The method with `paymentMethodId` `id`.
+    pub fn from_id(id: i32) -> Result<Self> {
+        match id {
+            0 => Ok(Self::Employee),
+            1 => Ok(Self::CorporateCard),
+            other => Err(DomainError::new(
+                "paymentMethodId",
+                format!("{other} is not a payment method (0 employee, 1 corporate card)"),
+            )),
+        }
+    }
+}
+
+/// Where a claim stands in its approval, apart from its workflow status:
+/// `approvalStateId` 0 (not submitted), 1 (awaiting approval), 2 (approved),
+/// 3 (refused).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Default)]
+pub enum ApprovalState {
+    /// Not submitted for approval (a draft, or cancelled).
+    #[default]
+    NotSubmitted,
+    /// Waiting for a manager's approval.
+    Pending,
+    /// Approved.
+    Approved,
+    /// Refused.
+    Refused,
+}
+
+impl ApprovalState {
+    /// The `approvalStateId` of the API.
+    pub fn id(self) -> i32 {
+        match self {
+            Self::NotSubmitted => 0,
+            Self::Pending => 1,
+            Self::Approved => 2,
+            Self::Refused => 3,
+        }
+    }
+
+    /// The state with `approvalStateId` `id`.
+    pub fn from_id(id: i32) -> Result<Self> {
+        match id {
+            0 => Ok(Self::NotSubmitted),
+            1 => Ok(Self::Pending),
+            2 => Ok(Self::Approved),
+            3 => Ok(Self::Refused),
+            other => Err(DomainError::new(
+                "approvalStateId",
+                format!("{other} is not an approval state (0 to 3)"),
+            )),
+        }
+    }
+
+    /// The approval a claim in `status` has had.
+    pub fn of(status: ClaimStatus) -> Self {
+        match status {
+            ClaimStatus::Created | ClaimStatus::PartiallyApproved => Self::Pending,
+            ClaimStatus::Refused => Self::Refused,
+            ClaimStatus::Cancelled => Self::NotSubmitted,
+            _ => Self::Approved,
+        }
+    }
+}
+
 /// An expense nature (meal, train, hotel, mileage…), with an optional cap per item.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ExpenseNature {
@@ -183,10 +268,14 @@ pub struct ExpenseClaim {
     pub id: ExpenseClaimId,
     /// Whose expenses.
     pub owner_id: EmployeeId,
+    /// Who entered it (the owner, or someone on their behalf).
+    pub author_id: EmployeeId,
     /// Title.
     pub name: Name,
     /// Workflow status.
     pub status: ClaimStatus,
+    /// Where it stands in its approval.
+    pub approval_state: ApprovalState,
     /// Currency of the claim.
     pub currency: Currency,
     /// When it was declared (submitted).
@@ -346,6 +435,12 @@ pub struct ExpenseItem {
     pub id: ExpenseItemId,
     /// The claim it belongs to.
     pub claim_id: ExpenseClaimId,
+    /// Its number within its claim: 1, 2, …
+    pub line_number: i32,
+    /// How it was paid.
+    pub payment_method: PaymentMethod,
+    /// Whether the accounting team has checked it.
+    pub controlled: bool,
     /// Whose expense (the claim's owner).
     pub owner_id: EmployeeId,
     /// Nature.

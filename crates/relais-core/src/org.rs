@@ -203,10 +203,34 @@ pub struct LegalUnit {
     pub siren: Siren,
     /// ISO 3166 country code, e.g. `FR`.
     pub country: String,
+    /// Short code, e.g. `RDEMO`.
+    pub code: String,
+    /// The establishment that is its head office.
+    pub headquarters_id: Option<EstablishmentId>,
+    /// Whether it no longer trades.
+    pub archived: bool,
     /// When it was created.
     pub created_at: DateTime<Utc>,
     /// When it was last changed.
     pub modified_at: DateTime<Utc>,
+}
+
+/// The ISO 3166 numeric code and French name of a country, from its two
+/// letters (the countries a French company most often has units in).
+pub fn country_of(code: &str) -> Option<(i32, &'static str)> {
+    Some(match code.to_ascii_uppercase().as_str() {
+        "FR" => (250, "France"),
+        "BE" => (56, "Belgique"),
+        "CH" => (756, "Suisse"),
+        "LU" => (442, "Luxembourg"),
+        "DE" => (276, "Allemagne"),
+        "ES" => (724, "Espagne"),
+        "IT" => (380, "Italie"),
+        "GB" => (826, "Royaume-Uni"),
+        "NL" => (528, "Pays-Bas"),
+        "PT" => (620, "Portugal"),
+        _ => return None,
+    })
 }
 
 /// A postal address.

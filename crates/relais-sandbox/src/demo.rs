@@ -19,8 +19,8 @@ use relais_core::employee::{
     SectionField,
 };
 use relais_core::expense::{
-    item_warnings, Attendees, Axis, AxisSection, ClaimStatus, Currency, ExpenseClaim, ExpenseItem,
-    ExpenseNature, ItemAmounts, Money,
+    item_warnings, ApprovalState, Attendees, Axis, AxisSection, ClaimStatus, Currency,
+    ExpenseClaim, ExpenseItem, ExpenseNature, ItemAmounts, Money, PaymentMethod,
 };
 use relais_core::ids::*;
 use relais_core::org::{
@@ -418,6 +418,16 @@ async fn create_organisation(
 ) -> Result<Company, SeedError> {
     let t = at(days_before(today, 3 * 365), 8);
     let first = store.reserve_ids(base, Entity::LegalUnit, 2).await?;
+    let first_site = store
+        .reserve_ids(base, Entity::Establishment, SITES.len() as i64)
+        .await?;
+    // Each unit's head office: its first site.
+    let head_office = |unit: usize| {
+        SITES
+            .iter()
+            .position(|s| s.unit == unit)
+            .map(|i| EstablishmentId(first_site + i as i64))
+    };
     let units = vec![
         LegalUnit {
             base_id: base,
@@ -425,6 +435,9 @@ async fn create_organisation(
             name: name("name", "Relais Démo SAS")?,
             siren: siren(rng)?,
             country: "FR".into(),
+            code: "RDEMO".into(),
+            headquarters_id: head_office(0),
+            archived: false,
             created_at: t,
             modified_at: t,
         },
@@ -434,15 +447,16 @@ async fn create_organisation(
             name: name("name", "Relais Industrie SARL")?,
             siren: siren(rng)?,
             country: "FR".into(),
+            code: "RINDUS".into(),
+            headquarters_id: head_office(1),
+            archived: false,
             created_at: t,
             modified_at: t,
         },
     ];
     store.insert_legal_units(&units).await?;
 
-    let first = store
-        .reserve_ids(base, Entity::Establishment, SITES.len() as i64)
-        .await?;
+    let first = first_site;
     let mut establishments = Vec::new();
     for (i, site) in SITES.iter().enumerate() {
         let unit = &units[site.unit];
@@ -1222,18 +1236,21 @@ impl Generator<'_> {
                 base_id: self.company.base,
                 id: ExpenseClaimId(0),
                 owner_id: e.id,
+                author_id: e.id,
                 name: name(
                     "name",
                     &format!("Notes de frais {month} {}", month_start.year()),
                 )?,
                 status,
+                approval_state: ApprovalState::of(status),
                 currency: Currency::EUR,
                 declared_on: Some(declared),
                 created_at: created,
                 modified_at: modified,
             });
             let mut previous: Option<(ExpenseNatureId, NaiveDate, i64)> = None;
-            for _ in 0..self.rng.u32(1..6) {
+            let controlled = (4..=7).contains(&status.id());
+            for line in 0..self.rng.u32(1..6) {
                 let nature_index = self.rng.usize(..NATURES.len());
                 let nature = &self.company.natures[nature_index];
                 let NatureSpec {
@@ -1316,6 +1333,16 @@ impl Generator<'_> {
                     base_id: self.company.base,
                     id: ExpenseItemId(0),
                     claim_id: ExpenseClaimId(claim_index),
+                    line_number: line as i32 + 1,
+                    // Travel is often booked with the company's card.
+                    payment_method: if matches!(nature.name.as_str(), "Train" | "Avion" | "Hôtel")
+                        && gross % 3 == 0
+                    {
+                        PaymentMethod::CorporateCard
+                    } else {
+                        PaymentMethod::Employee
+                    },
+                    controlled,
                     owner_id: e.id,
                     nature_id: nature.id,
                     purchased_on: purchased,

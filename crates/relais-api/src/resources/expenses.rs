@@ -79,13 +79,13 @@ fn claim_json(c: &ExpenseClaim, base: &str) -> Map<String, Value> {
     );
     m.insert("ownerId".into(), json!(c.owner_id.0));
     m.insert("owner".into(), json!({ "id": c.owner_id.0 }));
-    m.insert("authorId".into(), json!(c.owner_id.0));
+    m.insert("authorId".into(), json!(c.author_id.0));
     m.insert("currencyId".into(), json!(c.currency.as_str()));
     m.insert("declaredOn".into(), json!(c.declared_on));
     m.insert("createdOn".into(), json!(c.created_at));
     m.insert("modifiedOn".into(), json!(c.modified_at));
     m.insert("statusId".into(), json!(c.status.id()));
-    m.insert("approvalStateId".into(), json!(c.status.id()));
+    m.insert("approvalStateId".into(), json!(c.approval_state.id()));
     m.insert("paymentReceivedOn".into(), Value::Null);
     m
 }
@@ -133,7 +133,7 @@ fn item_json(i: &ExpenseItem) -> Map<String, Value> {
     m.insert("ownerId".into(), json!(i.owner_id.0));
     m.insert("purchasedOn".into(), json!(i.purchased_on));
     m.insert("expenseNatureId".into(), json!(i.nature_id.0));
-    m.insert("lineNumber".into(), json!(i.id.0));
+    m.insert("lineNumber".into(), json!(i.line_number));
     m.insert("quantity".into(), json!(i.quantity));
     m.insert("effectiveQuantity".into(), json!(i.quantity));
     let units = |minor: i64| minor as f64 / 100.0;
@@ -169,8 +169,8 @@ fn item_json(i: &ExpenseItem) -> Map<String, Value> {
         "warnings".into(),
         json!(i.warnings.iter().map(|w| w.as_str()).collect::<Vec<_>>()),
     );
-    m.insert("paymentMethodId".into(), json!(0));
-    m.insert("isControlled".into(), json!(false));
+    m.insert("paymentMethodId".into(), json!(i.payment_method.id()));
+    m.insert("isControlled".into(), json!(i.controlled));
     m.insert("createdOn".into(), json!(i.created_at));
     m.insert("modifiedOn".into(), json!(i.modified_at));
     m.insert("comment".into(), json!(i.comment));

@@ -353,7 +353,21 @@ async fn legal_units_v4(
     let items = page
         .items
         .iter()
-        .map(|u| json!({ "id": u.id.0, "name": u.name.as_str(), "legalIdentificationNumber": u.siren.as_str(), "countryCode": u.country }))
+        .map(|u| {
+            let country = relais_core::org::country_of(&u.country);
+            json!({
+                "id": u.id.0,
+                "name": u.name.as_str(),
+                "code": u.code,
+                "legalIdentificationNumber": u.siren.as_str(),
+                "countryCode": u.country,
+                "countryId": country.map(|(id, _)| id),
+                "country": country.map(|(id, name)| json!({ "id": id, "name": name, "code": u.country })),
+                "headquartersId": u.headquarters_id.map(|h| h.0),
+                "createdAt": u.created_at,
+                "isArchived": u.archived,
+            })
+        })
         .collect();
     let at = V4Page {
         headers: &headers,
