@@ -608,17 +608,23 @@ impl V3Query {
     }
 }
 
-/// Percent-encodes a query-string component.
-fn encode(raw: &str) -> String {
+/// Percent-encodes `raw` for a URL, leaving letters, digits, `-_.~` and the
+/// bytes of `keep` as they are.
+pub fn percent_encode(raw: &str, keep: &[u8]) -> String {
     raw.bytes()
         .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.~,".contains(&b) {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) || keep.contains(&b) {
                 (b as char).to_string()
             } else {
                 format!("%{b:02X}")
             }
         })
         .collect()
+}
+
+/// Percent-encodes a query-string component (lists keep their commas).
+fn encode(raw: &str) -> String {
+    percent_encode(raw, b",")
 }
 
 /// Refuses a query string with more parameters than [`limits::PARAMETERS`].

@@ -172,15 +172,7 @@ impl Runtime {
             .claim_lease(&job, &owner, self.options.lease_ttl)
             .await?
         {
-            let holder = self
-                .store
-                .lease_holder(&job)
-                .await?
-                .map_or_else(|| "another process".to_owned(), |(h, _)| h);
-            return Err(RuntimeError::Busy {
-                installation,
-                holder,
-            });
+            return Err(busy(&self.store, &job, installation).await);
         }
         let run = self
             .store
@@ -609,18 +601,22 @@ pub async fn reset_ledger(store: &SharedStore, installation: i64) -> Result<(), 
         .claim_lease(&job, &owner, Duration::from_secs(60))
         .await?
     {
-        let holder = store
-            .lease_holder(&job)
-            .await?
-            .map_or_else(|| "another process".to_owned(), |(h, _)| h);
-        return Err(RuntimeError::Busy {
-            installation,
-            holder,
-        });
+        return Err(busy(store, &job, installation).await);
     }
     let reset = store.reset_ledger(&integration.job()).await;
     store.release_lease(&job, &owner).await?;
     Ok(reset?)
+}
+
+/// Says who holds the lease `job` of `installation`.
+async fn busy(store: &SharedStore, job: &str, installation: i64) -> RuntimeError {
+    match store.lease_holder(job).await {
+        Ok(holder) => RuntimeError::Busy {
+            installation,
+            holder: holder.map_or_else(|| "another process".to_owned(), |(h, _)| h),
+        },
+        Err(e) => e.into(),
+    }
 }
 
 /// The lease job of an installation's integration.

@@ -310,17 +310,9 @@ pub async fn record_sign_in(
     }
 }
 
-/// Percent-encodes a text for a URL query.
+/// Percent-encodes a text for a URL query (paths keep their slashes).
 pub fn urlencode(raw: &str) -> String {
-    raw.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.~/".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
+    relais_api::query::percent_encode(raw, b"/")
 }
 
 #[cfg(test)]

@@ -9,41 +9,14 @@
 //! last tenth of the pages (a deep page should cost what the first one does),
 //! the total time, and the server's peak memory (VmHWM of its process).
 
+mod common;
+
+use common::{peak_kib, percentile, relais, run};
 use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 const FIELDS: &str = "id,name,firstName,lastName,mail,login,employeeNumber,birthDate,dtContractStart,dtContractEnd,jobTitle,departmentId,legalEntityId,managerId,modifiedAt";
-
-fn relais(dir: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_relais"));
-    cmd.current_dir(dir)
-        .env("RELAIS_LOG", "warn")
-        .env_remove("RELAIS_DATABASE_URL");
-    cmd
-}
-
-fn run(dir: &Path, args: &[&str]) -> String {
-    let out = relais(dir).args(args).output().expect("relais runs");
-    assert!(
-        out.status.success(),
-        "relais {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn peak_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
-}
 
 /// The envelope of a page; items are checked for well-formed JSON and counted.
 #[derive(serde::Deserialize)]
@@ -55,11 +28,6 @@ struct Body {
 struct Data {
     items: Vec<serde::de::IgnoredAny>,
     count: Option<u64>,
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
 }
 
 fn walk(employees: u32) {
@@ -109,33 +77,10 @@ fn walk(employees: u32) {
         .unwrap();
     let (walks, rows) = runtime.block_on(async {
         let client = reqwest::Client::new();
-        let get = |path: String| {
-            let client = client.clone();
-            let (url, key) = (url.clone(), key.clone());
-            async move {
-                let body: Body = client
-                    .get(format!("{url}{path}"))
-                    .header("Authorization", format!("lucca application={key}"))
-                    .send()
-                    .await
-                    .unwrap()
-                    .json()
-                    .await
-                    .unwrap();
-                body
-            }
-        };
         // Every establishment, for the owner filter the leaves endpoint needs.
         let establishments: Vec<String> = {
-            let v: serde_json::Value = client
-                .get(format!("{url}/api/v3/legalentities?fields=id"))
-                .header("Authorization", format!("lucca application={key}"))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let v: serde_json::Value =
+                get_json(&client, &url, &key, "/api/v3/legalentities?fields=id").await;
             v["data"]["items"]
                 .as_array()
                 .unwrap()
@@ -168,7 +113,8 @@ fn walk(employees: u32) {
             let mut seen = 0usize;
             loop {
                 let t = Instant::now();
-                let body = get(format!("{path}&paging={offset},{size}")).await;
+                let body: Body =
+                    get_json(&client, &url, &key, &format!("{path}&paging={offset},{size}")).await;
                 pages.push(t.elapsed());
                 let n = body.data.items.len();
                 let count = body.data.count.unwrap_or(0) as usize;
@@ -220,6 +166,24 @@ fn walk(employees: u32) {
     if let Some(kib) = peak {
         println!("  server peak  {:>8.1} MiB", kib as f64 / 1024.0);
     }
+}
+
+/// GETs `path` with the key and reads its JSON answer.
+async fn get_json<T: serde::de::DeserializeOwned>(
+    client: &reqwest::Client,
+    url: &str,
+    key: &str,
+    path: &str,
+) -> T {
+    client
+        .get(format!("{url}{path}"))
+        .header("Authorization", format!("lucca application={key}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
 }
 
 fn main() {

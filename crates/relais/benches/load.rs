@@ -8,9 +8,11 @@
 //! answers by status (anything but 200 and 429 is an error) and the server's
 //! peak memory (VmHWM of its process).
 
+mod common;
+
+use common::{peak_kib, percentile, relais, run};
 use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -20,41 +22,6 @@ const ENDPOINTS: [&str; 4] = [
     "/api/v3/expenseClaimItems?fields=id,expenseClaimId,purchasedOn,expenseNatureId&paging=0,100",
     "/api/v3/departments?fields=id,name,parentId",
 ];
-
-fn relais(dir: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_relais"));
-    cmd.current_dir(dir)
-        .env("RELAIS_LOG", "warn")
-        .env_remove("RELAIS_DATABASE_URL")
-        .env_remove("RELAIS_CONFIG");
-    cmd
-}
-
-fn run(dir: &Path, args: &[&str]) -> String {
-    let out = relais(dir).args(args).output().expect("relais runs");
-    assert!(
-        out.status.success(),
-        "relais {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn peak_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
-}
 
 fn arg(n: usize, default: u64) -> u64 {
     std::env::args()

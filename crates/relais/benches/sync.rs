@@ -13,6 +13,9 @@
 //! requests sent to the partner, time, and the peak memory of the process
 //! that ran it (VmHWM); then the incremental run's cost against the initial one.
 
+mod common;
+
+use common::peak_kib;
 use relais_core::base::{BaseKind, BaseName};
 use relais_core::employee::Email;
 use relais_core::integration::{IntegrationUpdate, SyncRun};
@@ -25,17 +28,6 @@ use relais_store::{DatabaseUrl, NewPerson, SharedStore};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn peak_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
-}
 
 /// What one run cost.
 struct Measure {
