@@ -502,7 +502,19 @@ impl TryFrom<EmployeeRow> for Employee {
                     .transpose()
                     .map_err(&c)?,
                 profession: r.profession,
-                contract: Contract::new(r.contract_start, r.contract_end).map_err(&c)?,
+                // As stored: dates written before relais bounded them to
+                // 1900–2100 still read back (only an end before the start is corrupt).
+                contract: if r.contract_end.is_some_and(|end| end < r.contract_start) {
+                    return Err(c(DomainError::new(
+                        "dtContractEnd",
+                        "the contract ends before it starts",
+                    )));
+                } else {
+                    Contract {
+                        start: r.contract_start,
+                        end: r.contract_end,
+                    }
+                },
                 extended_data: json("employee", &r.extended_data)?,
             },
             created_at: r.created_at,

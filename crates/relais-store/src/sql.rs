@@ -820,7 +820,7 @@ macro_rules! sql_store {
                 .bind(new.employee_id.0)
                 .fetch_one(&mut *tx)
                 .await?;
-                relais_core::employee::Contract::new(contract_start, contract_end)?.check_covers(&new.span)?;
+                relais_core::employee::Contract { start: contract_start, end: contract_end }.check_covers(&new.span)?;
                 let calendar = rows::calendar_from(&days, &holidays)?;
                 let half_days = new.span.working_half_days(&calendar);
                 if half_days == 0 {

@@ -484,4 +484,8 @@ async fn sign_in_resists_guessing_and_pages_carry_security_headers() {
         "{trail}"
     );
     assert!(!trail.contains("wrong-password"));
+    assert!(
+        trail.contains("127.0.0.1"),
+        "the client's address is kept: {trail}"
+    );
 }
