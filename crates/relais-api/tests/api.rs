@@ -252,6 +252,7 @@ api_suite!(
     a_deep_leaves_walk_serves_every_leave_once,
     a_seeded_base_has_a_history_of_changes,
     stored_values_read_as_lucca_documents_them,
+    related_fields_come_back_nested_as_asked,
 );
 
 async fn users_fields_count_paging_and_order(app: App) {
@@ -2187,4 +2188,116 @@ async fn stored_values_read_as_lucca_documents_them(app: App) {
             "the head office is one of the unit's sites"
         );
     }
+}
+
+/// Related records asked for come back, nested as asked: a leave request's
+/// period with its leaves, approvals with exactly the sub-fields asked; a
+/// leave's period's leaves and logs; a claim's owner, author, status,
+/// approval state, currency, department and establishment; an item's axis
+/// sections with their axis.
+async fn related_fields_come_back_nested_as_asked(app: App) {
+    let key = app.key(&["all"]).await;
+    let (status, body) = app
+        .get("/api/v3/leaveRequests?fields=id,leavePeriodId,leavePeriod[id,ownerId,leaves],approvals[id,approved],cancellationRequests,status&paging=0,200", &key)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let requests = items(&body);
+    for r in requests {
+        assert_eq!(r["leavePeriodId"], r["id"]);
+        assert_eq!(
+            keys_of(&r["leavePeriod"]),
+            ["id", "leaves", "ownerId"].map(String::from).into()
+        );
+        assert!(
+            !r["leavePeriod"]["leaves"].as_array().unwrap().is_empty(),
+            "{r}"
+        );
+        for a in r["approvals"].as_array().unwrap() {
+            assert_eq!(
+                keys_of(a),
+                ["approved", "id"].map(String::from).into(),
+                "{r}"
+            );
+        }
+        assert!(r["cancellationRequests"].is_array());
+    }
+    assert!(requests
+        .iter()
+        .any(|r| !r["approvals"].as_array().unwrap().is_empty()));
+    let owner = requests[0]["leavePeriod"]["ownerId"].as_i64().unwrap();
+    let (_, leaves) = app
+        .get(&format!("/api/v3/leaves?date=since,2000-01-01&leavePeriod.ownerId={owner}&fields=id,leavePeriod[id,leaves,logs]&paging=0,5"), &key)
+        .await;
+    for l in items(&leaves) {
+        let period = &l["leavePeriod"];
+        let ids: Vec<&str> = period["leaves"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["id"].as_str().unwrap())
+            .collect();
+        assert!(
+            ids.contains(&l["id"].as_str().unwrap()),
+            "a leave is among its period's leaves"
+        );
+        assert_eq!(period["logs"][0]["action"], "creation");
+    }
+    let (_, claims) = app
+        .get("/api/v3/expenseClaims?fields=id,owner[id,name,firstName,lastName],author[name],status,approvalState[id],currency,departmentId,department[name],legalEntityId,legalEntity,paymentMethod,authorizedActions&paging=0,20", &key)
+        .await;
+    let employees: std::collections::HashMap<i64, Employee> = app
+        .employees()
+        .await
+        .into_iter()
+        .map(|e| (e.id.0, e))
+        .collect();
+    for c in items(&claims) {
+        let owner = &employees[&c["owner"]["id"].as_i64().unwrap()];
+        assert_eq!(c["owner"]["lastName"], owner.data.last_name.as_str());
+        assert_eq!(keys_of(&c["author"]), ["name"].map(String::from).into());
+        assert_eq!(
+            c["departmentId"],
+            json!(owner.data.department_id.map(|d| d.0))
+        );
+        assert_eq!(c["legalEntityId"], owner.data.establishment_id.0);
+        assert!(
+            c["legalEntity"]["name"].is_string() && c["department"]["name"].is_string(),
+            "{c}"
+        );
+        assert!(c["status"]["name"].is_string() && c["currency"]["id"] == "EUR");
+        assert_eq!(
+            keys_of(&c["approvalState"]),
+            ["id"].map(String::from).into()
+        );
+        assert!(c["authorizedActions"].is_array() && c["paymentMethod"]["id"].is_i64());
+    }
+    // A key that may not read names gets the people's identifiers only.
+    let no_names = app.key(&["expenses"]).await;
+    let (_, claims) = app
+        .get("/api/v3/expenseClaims?fields=owner&paging=0,3", &no_names)
+        .await;
+    for c in items(&claims) {
+        assert_eq!(keys_of(&c["owner"]), ["id"].map(String::from).into(), "{c}");
+    }
+    let (_, expense_items) = app
+        .get(
+            "/api/v3/expenseClaimItems?fields=id,axisSections[id,axisId,name],source&paging=0,50",
+            &key,
+        )
+        .await;
+    let sections: Vec<&Value> = items(&expense_items)
+        .iter()
+        .flat_map(|i| i["axisSections"].as_array().unwrap())
+        .collect();
+    assert!(!sections.is_empty());
+    for s in sections {
+        assert_eq!(
+            keys_of(s),
+            ["axisId", "id", "name"].map(String::from).into(),
+            "{s}"
+        );
+    }
+    assert!(items(&expense_items)
+        .iter()
+        .all(|i| i["source"]["name"].is_string()));
 }

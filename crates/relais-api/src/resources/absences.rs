@@ -255,6 +255,7 @@ fn leave_json(
     p: &LeavePeriod,
     slot: HalfDaySlot,
     account: Option<&AbsenceAccount>,
+    calendar: &WorkCalendar,
     tree: &FieldTree,
 ) -> Value {
     let hours = account.is_some_and(|a| a.unit == AbsenceUnit::Hours);
@@ -288,6 +289,14 @@ fn leave_json(
         json!((p.status == LeaveStatus::Approved).then_some(p.modified_at)),
     );
     period.insert("status".into(), json!(p.status.api_code()));
+    if let Some(sub) = tree.get("leavePeriod") {
+        if sub.has("leaves") {
+            period.insert("leaves".into(), period_leaves(p, calendar));
+        }
+        if sub.has("logs") {
+            period.insert("logs".into(), period_logs(p));
+        }
+    }
     let period = match tree.get("leavePeriod") {
         Some(sub) if !sub.is_empty() => {
             Value::Object(period.into_iter().filter(|(k, _)| sub.has(k)).collect())
@@ -423,7 +432,13 @@ async fn leaves(
                     continue;
                 }
                 if items.len() < limit {
-                    items.push(leave_json(p, slot, accounts.get(&p.account_id), &tree));
+                    items.push(leave_json(
+                        p,
+                        slot,
+                        accounts.get(&p.account_id),
+                        &cal,
+                        &tree,
+                    ));
                     continue;
                 }
                 if next_cursor.is_none() {
@@ -505,13 +520,66 @@ async fn count_leaves(
     Ok(n)
 }
 
+/// The leaves of a period, as `leavePeriod.leaves` lists them.
+fn period_leaves(p: &LeavePeriod, calendar: &WorkCalendar) -> Value {
+    Value::Array(
+        p.span
+            .leaves(calendar)
+            .into_iter()
+            .map(|slot| {
+                json!({
+                    "id": format!("{}-{}-{}", p.employee_id, slot.date.format("%Y%m%d"), slot.half),
+                    "date": slot.date,
+                    "isAM": slot.half == HalfDay::Am,
+                })
+            })
+            .collect(),
+    )
+}
+
+/// What happened to a period, as `leavePeriod.logs` lists it: its creation,
+/// then its approval, refusal or cancellation.
+fn period_logs(p: &LeavePeriod) -> Value {
+    let mut logs = vec![
+        json!({ "id": p.id.0 * 10, "action": "creation", "date": p.created_at, "comment": p.comment }),
+    ];
+    let last = match p.status {
+        LeaveStatus::Approved => Some(("approval", p.modified_at)),
+        LeaveStatus::Denied => Some(("refusal", p.modified_at)),
+        LeaveStatus::Cancelled => Some(("cancellation", p.cancelled_at.unwrap_or(p.modified_at))),
+        LeaveStatus::Pending => None,
+    };
+    if let Some((action, date)) = last {
+        logs.push(
+            json!({ "id": p.id.0 * 10 + 1, "action": action, "date": date, "comment": null }),
+        );
+    }
+    Value::Array(logs)
+}
+
 fn request_json(
     p: &LeavePeriod,
     account: Option<&AbsenceAccount>,
     base: &str,
+    calendar: Option<&WorkCalendar>,
 ) -> Map<String, Value> {
     let mut m = Map::new();
     m.insert("id".into(), json!(p.id.0));
+    // A leave request and its leave period are one record in relais.
+    m.insert("leavePeriodId".into(), json!(p.id.0));
+    m.insert(
+        "leavePeriod".into(),
+        json!({
+            "id": p.id.0,
+            "ownerId": p.employee_id.0,
+            "owner": { "id": p.employee_id.0 },
+            "startDate": p.span.start.date,
+            "endDate": p.span.end.date,
+            "isConfirmed": p.status == LeaveStatus::Approved,
+            "leaves": calendar.map_or(Value::Null, |c| period_leaves(p, c)),
+            "logs": period_logs(p),
+        }),
+    );
     m.insert(
         "url".into(),
         json!(format!("{base}/api/v3/leaveRequests/{}", p.id)),
@@ -537,14 +605,23 @@ fn request_json(
     m.insert("cancellationDate".into(), json!(p.cancelled_at));
     let approvals = match p.status {
         LeaveStatus::Approved => {
-            json!([{ "approverId": null, "approved": true, "comment": null, "date": p.modified_at }])
+            json!([{ "id": p.id.0, "approverId": null, "approved": true, "comment": null, "date": p.modified_at }])
         }
         LeaveStatus::Denied => {
-            json!([{ "approverId": null, "approved": false, "comment": null, "date": p.modified_at }])
+            json!([{ "id": p.id.0, "approverId": null, "approved": false, "comment": null, "date": p.modified_at }])
         }
         _ => json!([]),
     };
     m.insert("approvals".into(), approvals);
+    m.insert(
+        "cancellationRequests".into(),
+        match (p.status, p.cancelled_at) {
+            (LeaveStatus::Cancelled, Some(at)) => {
+                json!([{ "id": p.id.0, "creationDate": at, "isApproved": true, "comment": null }])
+            }
+            _ => json!([]),
+        },
+    );
     m.insert("nextApproverId".into(), Value::Null);
     m
 }
@@ -625,10 +702,25 @@ async fn requests(
         .clone()
         .unwrap_or_else(|| FieldTree::of(REQUEST_DEFAULT_FIELDS));
     let base = base_url(&headers);
+    // The period's leaves need each owner's working calendar: read only when asked.
+    let cals = match tree.get("leavePeriod") {
+        Some(sub) if sub.is_empty() || sub.has("leaves") => {
+            calendars(&state, &caller, &page.items).await?
+        }
+        _ => HashMap::new(),
+    };
     let items = page
         .items
         .iter()
-        .map(|p| select_fields(request_json(p, accounts.get(&p.account_id), &base), &tree))
+        .map(|p| {
+            let json = request_json(
+                p,
+                accounts.get(&p.account_id),
+                &base,
+                cals.get(&p.employee_id),
+            );
+            select_fields(json, &tree)
+        })
         .collect();
     Ok(v3_list(items, page.count).into_response())
 }
@@ -671,10 +763,12 @@ async fn one_request(
     let p = visible_period(&state, &caller, &id).await?;
     let accounts = state.store.list_absence_accounts(caller.base()).await?;
     let account = accounts.iter().find(|a| a.id == p.account_id);
+    let cals = calendars(&state, &caller, std::slice::from_ref(&p)).await?;
     Ok(v3_item(Value::Object(request_json(
         &p,
         account,
         &base_url(&headers),
+        cals.get(&p.employee_id),
     )))
     .into_response())
 }
@@ -768,10 +862,12 @@ async fn create_request(
     let p = state.store.create_leave_period(caller.base(), &new).await?;
     state.counts.invalidate(caller.base());
     let accounts = state.store.list_absence_accounts(caller.base()).await?;
+    let cals = calendars(&state, &caller, std::slice::from_ref(&p)).await?;
     let json = request_json(
         &p,
         accounts.iter().find(|a| a.id == p.account_id),
         &base_url(&headers),
+        cals.get(&p.employee_id),
     );
     Ok((StatusCode::CREATED, v3_item(Value::Object(json))).into_response())
 }
@@ -800,10 +896,12 @@ async fn act(
         .await?;
     state.counts.invalidate(caller.base());
     let accounts = state.store.list_absence_accounts(caller.base()).await?;
+    let cals = calendars(&state, &caller, std::slice::from_ref(&p)).await?;
     let json = request_json(
         &p,
         accounts.iter().find(|a| a.id == p.account_id),
         &base_url(&headers),
+        cals.get(&p.employee_id),
     );
     Ok(v3_item(Value::Object(json)).into_response())
 }

@@ -12,8 +12,10 @@ use axum::routing::get;
 use axum::{Extension, Router};
 use relais_core::access::{Permission, Role};
 use relais_core::expense::{ExpenseClaim, ExpenseItem};
+use relais_core::ids::EmployeeId;
 use relais_store::{Cond, Condition, ListQuery, SqlValue};
 use serde_json::{json, Map, Value};
+use std::collections::HashMap;
 
 /// The routes of this resource.
 pub fn router() -> Router<AppState> {
@@ -69,7 +71,106 @@ fn scope(role: &Role, column: &'static str) -> Vec<Condition> {
         .unwrap_or_default()
 }
 
-fn claim_json(c: &ExpenseClaim, base: &str) -> Map<String, Value> {
+/// What a claim's related fields need: its owner and author, and the names
+/// of departments and establishments; people's names only for a key that may
+/// read them.
+#[derive(Default)]
+struct ClaimContext {
+    people: HashMap<EmployeeId, relais_core::employee::Employee>,
+    names: bool,
+    departments: HashMap<i64, String>,
+    establishments: HashMap<i64, String>,
+}
+
+impl ClaimContext {
+    async fn load(
+        state: &AppState,
+        caller: &Caller,
+        claims: &[ExpenseClaim],
+        tree: &FieldTree,
+    ) -> Result<Self, ApiError> {
+        const RELATED: [&str; 6] = [
+            "owner",
+            "author",
+            "department",
+            "departmentId",
+            "legalEntity",
+            "legalEntityId",
+        ];
+        if !RELATED.iter().any(|f| tree.has(f)) {
+            return Ok(Self::default());
+        }
+        let base = caller.base();
+        let mut ids: Vec<EmployeeId> = claims
+            .iter()
+            .flat_map(|c| [c.owner_id, c.author_id])
+            .collect();
+        ids.sort();
+        ids.dedup();
+        Ok(Self {
+            people: state
+                .store
+                .employees_by_ids(base, &ids)
+                .await?
+                .into_iter()
+                .map(|e| (e.id, e))
+                .collect(),
+            names: caller.role().may_read_field("standard", "name"),
+            departments: state
+                .store
+                .list_departments(base)
+                .await?
+                .into_iter()
+                .map(|d| (d.id.0, d.name.to_string()))
+                .collect(),
+            establishments: state
+                .store
+                .list_establishments(base)
+                .await?
+                .into_iter()
+                .map(|e| (e.id.0, e.name.to_string()))
+                .collect(),
+        })
+    }
+
+    /// `{id, name, firstName, lastName}` of a person, names only when the key may read them.
+    fn person(&self, id: EmployeeId) -> Value {
+        match self.people.get(&id).filter(|_| self.names) {
+            Some(e) => json!({
+                "id": id.0,
+                "name": e.display_name(),
+                "firstName": e.data.first_name.as_str(),
+                "lastName": e.data.last_name.as_str(),
+            }),
+            None => json!({ "id": id.0 }),
+        }
+    }
+}
+
+fn claim_status_name(id: i32) -> &'static str {
+    match id {
+        1 => "Créée",
+        2 => "Partiellement approuvée",
+        3 => "Approuvée",
+        4 => "Contrôlée",
+        5 => "Approuvée et contrôlée",
+        6 => "Paiement initié",
+        7 => "Payée",
+        8 => "Refusée",
+        _ => "Annulée",
+    }
+}
+
+fn approval_state_name(id: i32) -> &'static str {
+    match id {
+        0 => "Non soumise",
+        1 => "En attente d'approbation",
+        2 => "Approuvée",
+        _ => "Refusée",
+    }
+}
+
+fn claim_json(c: &ExpenseClaim, base: &str, ctx: &ClaimContext) -> Map<String, Value> {
     let mut m = Map::new();
     m.insert("id".into(), json!(c.id.0));
     m.insert("name".into(), json!(c.name.as_str()));
@@ -78,8 +179,41 @@ fn claim_json(c: &ExpenseClaim, base: &str) -> Map<String, Value> {
         json!(format!("{base}/api/v3/expenseClaims/{}", c.id)),
     );
     m.insert("ownerId".into(), json!(c.owner_id.0));
-    m.insert("owner".into(), json!({ "id": c.owner_id.0 }));
+    m.insert("owner".into(), ctx.person(c.owner_id));
     m.insert("authorId".into(), json!(c.author_id.0));
+    m.insert("author".into(), ctx.person(c.author_id));
+    let owner = ctx.people.get(&c.owner_id).map(|e| &e.data);
+    let department = owner.and_then(|d| d.department_id).map(|d| d.0);
+    let establishment = owner.map(|d| d.establishment_id.0);
+    m.insert("departmentId".into(), json!(department));
+    m.insert(
+        "department".into(),
+        json!(department.map(|id| json!({ "id": id, "name": ctx.departments.get(&id) }))),
+    );
+    m.insert("legalEntityId".into(), json!(establishment));
+    m.insert(
+        "legalEntity".into(),
+        json!(establishment.map(|id| json!({ "id": id, "name": ctx.establishments.get(&id) }))),
+    );
+    m.insert(
+        "currency".into(),
+        json!({ "id": c.currency.as_str(), "name": c.currency.as_str() }),
+    );
+    m.insert(
+        "status".into(),
+        json!({ "id": c.status.id(), "name": claim_status_name(c.status.id()) }),
+    );
+    m.insert(
+        "approvalState".into(),
+        json!({ "id": c.approval_state.id(), "name": approval_state_name(c.approval_state.id()) }),
+    );
+    // Claims are paid back to their owner; card payments are per item.
+    m.insert(
+        "paymentMethod".into(),
+        json!({ "id": 0, "name": "Remboursement au collaborateur" }),
+    );
+    // What this key may do with the claim through the API: read it.
+    m.insert("authorizedActions".into(), json!([]));
     m.insert("currencyId".into(), json!(c.currency.as_str()));
     m.insert("declaredOn".into(), json!(c.declared_on));
     m.insert("createdOn".into(), json!(c.created_at));
@@ -117,15 +251,19 @@ async fn claims(
         .clone()
         .unwrap_or_else(|| FieldTree::of(&["id", "name", "url"]));
     let base = base_url(&headers);
+    let ctx = ClaimContext::load(&state, &caller, &page.items, &tree).await?;
     let items = page
         .items
         .iter()
-        .map(|c| select_fields(claim_json(c, &base), &tree))
+        .map(|c| select_fields(claim_json(c, &base, &ctx), &tree))
         .collect();
     Ok(v3_list(items, page.count).into_response())
 }
 
-fn item_json(i: &ExpenseItem) -> Map<String, Value> {
+/// Axis sections by identifier, for `axisSections[id,axisId,code,name]`.
+type Sections = HashMap<i64, relais_core::expense::AxisSection>;
+
+fn item_json(i: &ExpenseItem, sections: &Sections) -> Map<String, Value> {
     let a = &i.amounts;
     let mut m = Map::new();
     m.insert("id".into(), json!(i.id.0));
@@ -162,13 +300,23 @@ fn item_json(i: &ExpenseItem) -> Map<String, Value> {
         json!(i
             .axis_sections
             .iter()
-            .map(|s| json!({ "id": s.0 }))
+            .map(|s| match sections.get(&s.0) {
+                Some(found) => json!({
+                    "id": s.0,
+                    "axisId": found.axis_id.0,
+                    "code": found.code,
+                    "name": found.name.as_str(),
+                }),
+                None => json!({ "id": s.0 }),
+            })
             .collect::<Vec<_>>()),
     );
     m.insert(
         "warnings".into(),
         json!(i.warnings.iter().map(|w| w.as_str()).collect::<Vec<_>>()),
     );
+    // Where the item was entered: relais's own API and pages.
+    m.insert("source".into(), json!({ "id": 1, "name": "relais" }));
     m.insert("paymentMethodId".into(), json!(i.payment_method.id()));
     m.insert("isControlled".into(), json!(i.controlled));
     m.insert("createdOn".into(), json!(i.created_at));
@@ -208,10 +356,21 @@ async fn items(
             "processedAmounts",
         ])
     });
+    // Axis sections are read only when more than their identifiers is asked.
+    let sections: Sections = match tree.get("axisSections") {
+        Some(sub) if sub.is_empty() || sub.names().any(|n| !n.eq_ignore_ascii_case("id")) => state
+            .store
+            .list_axis_sections(caller.base())
+            .await?
+            .into_iter()
+            .map(|s| (s.id.0, s))
+            .collect(),
+        _ => HashMap::new(),
+    };
     let items = page
         .items
         .iter()
-        .map(|i| select_fields(item_json(i), &tree))
+        .map(|i| select_fields(item_json(i, &sections), &tree))
         .collect();
     Ok(v3_list(items, page.count).into_response())
 }

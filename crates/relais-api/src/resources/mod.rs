@@ -15,9 +15,31 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Map, Value};
 
-/// Keeps the fields of `map` that `tree` selects.
+/// Keeps the fields of `map` that `tree` selects, nested as asked: a
+/// field asked with sub-fields (`approvals[id,approved]`) keeps only those,
+/// in each element of a list too; one asked alone comes whole.
 pub fn select_fields(map: Map<String, Value>, tree: &crate::query::FieldTree) -> Value {
-    Value::Object(map.into_iter().filter(|(k, _)| tree.has(k)).collect())
+    Value::Object(
+        map.into_iter()
+            .filter_map(|(k, v)| {
+                let sub = tree.get(&k)?;
+                Some((k, select_nested(v, sub)))
+            })
+            .collect(),
+    )
+}
+
+fn select_nested(value: Value, sub: &crate::query::FieldTree) -> Value {
+    if sub.is_empty() {
+        return value;
+    }
+    match value {
+        Value::Object(map) => select_fields(map, sub),
+        Value::Array(items) => {
+            Value::Array(items.into_iter().map(|v| select_nested(v, sub)).collect())
+        }
+        other => other,
+    }
 }
 
 /// The v3 list envelope: `{"data": {"items": [...], "count": N}}`.
