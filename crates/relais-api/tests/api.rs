@@ -253,6 +253,7 @@ api_suite!(
     a_seeded_base_has_a_history_of_changes,
     stored_values_read_as_lucca_documents_them,
     related_fields_come_back_nested_as_asked,
+    personal_details_are_read_and_written,
 );
 
 async fn users_fields_count_paging_and_order(app: App) {
@@ -2300,4 +2301,84 @@ async fn related_fields_come_back_nested_as_asked(app: App) {
     assert!(items(&expense_items)
         .iter()
         .all(|i| i["source"]["name"].is_string()));
+}
+
+/// The personnel file's personal details: read like any field the key's
+/// grants allow, written with every mistake named by its field.
+async fn personal_details_are_read_and_written(app: App) {
+    let key = app.key(&["all"]).await;
+    let (status, body) = app
+        .get("/api/v3/users?fields=id,personalEmail,personalPhone,professionalPhone,address,gender,nationality,civilTitle,culture&paging=0,100", &key)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let users = items(&body);
+    assert!(users.iter().any(|u| u["personalEmail"].is_string()));
+    assert!(users.iter().any(|u| u["professionalPhone"].is_string()));
+    assert!(users
+        .iter()
+        .all(|u| u["address"]["city"].is_string() && u["nationality"].is_string()));
+    for u in users {
+        match u["gender"].as_str().unwrap() {
+            "Female" => assert_eq!(u["civilTitle"], "Mme"),
+            "Male" => assert_eq!(u["civilTitle"], "M."),
+            _ => assert!(u["civilTitle"].is_null()),
+        }
+        assert_eq!(
+            keys_of(&u["culture"]),
+            ["id", "name", "url"].map(String::from).into()
+        );
+    }
+    // A key limited to first names reads none of it.
+    let narrow = app.key(&["personnel-file:fields=firstName"]).await;
+    let (_, body) = app
+        .get(
+            "/api/v3/users?fields=id,personalEmail,address,gender&paging=0,3",
+            &narrow,
+        )
+        .await;
+    assert_eq!(keys_of(&items(&body)[0]), ["id"].map(String::from).into());
+    // Writing: mistakes named, good values read back, null clears.
+    let writer = app.key(&["all"]).await;
+    let id = users[0]["id"].as_i64().unwrap();
+    for (field, value) in [
+        ("gender", json!("Robot")),
+        ("personalPhone", json!("call me")),
+        ("personalEmail", json!("not-an-address")),
+        ("nationality", json!("France")),
+        ("civilTitle", json!("Dr")),
+        ("address", json!("12 rue X")),
+    ] {
+        let (status, body) = app
+            .send(
+                reqwest::Method::PUT,
+                &format!("/api/v3/users/{id}"),
+                &writer,
+                json!({ field: value }),
+            )
+            .await;
+        assert_eq!(status, 422, "{field}: {body}");
+        assert_eq!(body["error"]["details"]["field"], field, "{body}");
+    }
+    let (status, body) = app
+        .send(
+            reqwest::Method::PUT,
+            &format!("/api/v3/users/{id}"),
+            &writer,
+            json!({ "personalPhone": "+33 6 12 34 56 78", "nationality": "be", "address": null }),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (_, body) = app
+        .get(
+            &format!("/api/v3/users/{id}?fields=personalPhone,nationality,address,gender"),
+            &writer,
+        )
+        .await;
+    assert_eq!(body["data"]["personalPhone"], "+33 6 12 34 56 78");
+    assert_eq!(body["data"]["nationality"], "BE");
+    assert!(body["data"]["address"].is_null());
+    assert_eq!(
+        body["data"]["gender"], users[0]["gender"],
+        "fields not given are kept"
+    );
 }

@@ -466,6 +466,249 @@ pub fn check_extended_data(data: &Map<String, Value>, fields: &[SectionField]) -
     Ok(())
 }
 
+/// A phone number: digits, spaces, `+`, `.`, `-` and parentheses, with 6 to
+/// 20 digits.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct Phone(String);
+
+impl Phone {
+    /// Parses a phone number for `field`.
+    pub fn parse(field: &'static str, raw: &str) -> Result<Self> {
+        let s = raw.trim();
+        let digits = s.chars().filter(char::is_ascii_digit).count();
+        let ok = (6..=20).contains(&digits)
+            && s.chars()
+                .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '+' | '.' | '-' | '(' | ')'));
+        if !ok {
+            return Err(DomainError::new(
+                field,
+                format!(
+                    "'{raw}' is not a phone number: 6 to 20 digits, with spaces, +, ., - or ()"
+                ),
+            ));
+        }
+        Ok(Self(s.to_owned()))
+    }
+    /// The number as written.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Gender, as the personnel file records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum Gender {
+    /// Female.
+    Female,
+    /// Male.
+    Male,
+    /// Neither, or not said.
+    Other,
+}
+
+impl Gender {
+    /// As the API writes it: `Female`, `Male` or `Other`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Female => "Female",
+            Self::Male => "Male",
+            Self::Other => "Other",
+        }
+    }
+
+    /// Parses `Female`, `Male` or `Other` (any case).
+    pub fn parse(raw: &str) -> Result<Self> {
+        match raw.trim().to_ascii_lowercase().as_str() {
+            "female" => Ok(Self::Female),
+            "male" => Ok(Self::Male),
+            "other" => Ok(Self::Other),
+            _ => Err(DomainError::new(
+                "gender",
+                format!("'{raw}' is not Female, Male or Other"),
+            )),
+        }
+    }
+}
+
+/// Civil title: Madame or Monsieur.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum CivilTitle {
+    /// Madame.
+    Madame,
+    /// Monsieur.
+    Monsieur,
+}
+
+impl CivilTitle {
+    /// As the API writes it: `Mme` or `M.`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Madame => "Mme",
+            Self::Monsieur => "M.",
+        }
+    }
+
+    /// Parses `Mme`, `Madame`, `M.`, `M` or `Monsieur` (any case).
+    pub fn parse(raw: &str) -> Result<Self> {
+        match raw.trim().to_lowercase().as_str() {
+            "mme" | "madame" => Ok(Self::Madame),
+            "m." | "m" | "monsieur" => Ok(Self::Monsieur),
+            _ => Err(DomainError::new(
+                "civilTitle",
+                format!("'{raw}' is not Mme or M."),
+            )),
+        }
+    }
+}
+
+/// An ISO 3166 two-letter country code, e.g. `FR`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct CountryCode(String);
+
+impl CountryCode {
+    /// Parses two letters for `field`; kept in upper case.
+    pub fn parse(field: &'static str, raw: &str) -> Result<Self> {
+        let s = raw.trim();
+        if s.len() != 2 || !s.chars().all(|c| c.is_ascii_alphabetic()) {
+            return Err(DomainError::new(
+                field,
+                format!("'{raw}' is not a two-letter country code such as FR"),
+            ));
+        }
+        Ok(Self(s.to_ascii_uppercase()))
+    }
+    /// The two letters.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Personal details of the personnel file, beyond the work identity.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct PersonalDetails {
+    /// Personal e-mail address.
+    pub personal_email: Option<Email>,
+    /// Personal phone.
+    pub personal_phone: Option<Phone>,
+    /// Work phone.
+    pub professional_phone: Option<Phone>,
+    /// Home address.
+    pub address: Option<crate::org::Address>,
+    /// Gender.
+    pub gender: Option<Gender>,
+    /// Nationality.
+    pub nationality: Option<CountryCode>,
+    /// Civil title.
+    pub civil_title: Option<CivilTitle>,
+}
+
+impl PersonalDetails {
+    /// As stored and as the API shows them: a JSON object with Lucca's names.
+    pub fn to_json(&self) -> serde_json::Map<String, Value> {
+        let mut m = serde_json::Map::new();
+        let mut put = |k: &str, v: Option<Value>| {
+            if let Some(v) = v {
+                m.insert(k.to_owned(), v);
+            }
+        };
+        put(
+            "personalEmail",
+            self.personal_email
+                .as_ref()
+                .map(|e| Value::from(e.as_str())),
+        );
+        put(
+            "personalPhone",
+            self.personal_phone
+                .as_ref()
+                .map(|p| Value::from(p.as_str())),
+        );
+        put(
+            "professionalPhone",
+            self.professional_phone
+                .as_ref()
+                .map(|p| Value::from(p.as_str())),
+        );
+        put(
+            "address",
+            self.address.as_ref().map(|a| {
+                serde_json::json!({ "street": a.line, "zipCode": a.postal_code, "city": a.city, "countryCode": a.country })
+            }),
+        );
+        put("gender", self.gender.map(|g| Value::from(g.code())));
+        put(
+            "nationality",
+            self.nationality.as_ref().map(|n| Value::from(n.as_str())),
+        );
+        put(
+            "civilTitle",
+            self.civil_title.map(|c| Value::from(c.code())),
+        );
+        m
+    }
+
+    /// Parses the fields of `map` named as [`PersonalDetails::to_json`] names
+    /// them; absent or null fields are none. Every mistake names its field.
+    pub fn from_json(map: &serde_json::Map<String, Value>) -> Result<Self> {
+        fn text<'a>(
+            map: &'a serde_json::Map<String, Value>,
+            field: &'static str,
+        ) -> Result<Option<&'a str>> {
+            match map.get(field) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
+                Some(Value::String(s)) => Ok(Some(s)),
+                Some(other) => Err(DomainError::new(field, format!("{other} is not a text"))),
+            }
+        }
+        let address = match map.get("address") {
+            None | Some(Value::Null) => None,
+            Some(Value::Object(a)) => {
+                let part = |k: &'static str| -> Result<String> {
+                    let v = text(a, k)?.unwrap_or_default();
+                    crate::employee::check_text("address", v)?;
+                    Ok(v.to_owned())
+                };
+                Some(crate::org::Address {
+                    line: part("street")?,
+                    postal_code: part("zipCode")?,
+                    city: part("city")?,
+                    country: part("countryCode")?,
+                })
+            }
+            Some(other) => {
+                return Err(DomainError::new(
+                    "address",
+                    format!("{other} is not an object {{street, zipCode, city, countryCode}}"),
+                ))
+            }
+        };
+        Ok(Self {
+            personal_email: text(map, "personalEmail")?
+                .map(|e| {
+                    Email::parse(e).map_err(|err| DomainError::new("personalEmail", err.message))
+                })
+                .transpose()?,
+            personal_phone: text(map, "personalPhone")?
+                .map(|p| Phone::parse("personalPhone", p))
+                .transpose()?,
+            professional_phone: text(map, "professionalPhone")?
+                .map(|p| Phone::parse("professionalPhone", p))
+                .transpose()?,
+            address,
+            gender: text(map, "gender")?.map(Gender::parse).transpose()?,
+            nationality: text(map, "nationality")?
+                .map(|n| CountryCode::parse("nationality", n))
+                .transpose()?,
+            civil_title: text(map, "civilTitle")?
+                .map(CivilTitle::parse)
+                .transpose()?,
+        })
+    }
+}
+
 /// The data needed to create or replace an employee; every field is parsed.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EmployeeData {
@@ -497,6 +740,8 @@ pub struct EmployeeData {
     pub contract: Contract,
     /// Values of custom section fields, by field code.
     pub extended_data: Map<String, Value>,
+    /// Personal details (personal e-mail and phone, address, gender…).
+    pub personal: PersonalDetails,
 }
 
 /// An employee as stored.

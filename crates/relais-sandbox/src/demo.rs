@@ -15,8 +15,8 @@ use relais_core::audit::EmployeeLog;
 use relais_core::base::Base;
 use relais_core::calendar::{HalfDay, HalfDaySlot, HolidayCalendar, WorkCalendar, WorkingWeek};
 use relais_core::employee::{
-    Contract, Csp, Email, Employee, EmployeeData, EmployeeNumber, FieldCode, FieldKind, Section,
-    SectionField,
+    CivilTitle, Contract, CountryCode, Csp, Email, Employee, EmployeeData, EmployeeNumber,
+    FieldCode, FieldKind, Gender, PersonalDetails, Phone, Section, SectionField,
 };
 use relais_core::expense::{
     item_warnings, ApprovalState, Attendees, Axis, AxisSection, ClaimStatus, Currency,
@@ -920,6 +920,7 @@ impl Generator<'_> {
         let modified = (at(days_before(today, rng.u64(1..200)), 10)
             + chrono::Duration::seconds(rng.i64(0..28_800)))
         .max(created);
+        let personal = Self::personal(self.history_seed, id, &local, site)?;
         let data = EmployeeData {
             employee_number: EmployeeNumber::parse(&format!("M{:06}", index + 1))?,
             first_name: name("firstName", first)?,
@@ -935,6 +936,7 @@ impl Generator<'_> {
             profession: Some(dept.name.to_owned()),
             contract,
             extended_data: extended,
+            personal,
         };
         if is_head {
             self.heads.push(id);
@@ -945,6 +947,81 @@ impl Generator<'_> {
             data,
             created_at: created,
             modified_at: modified,
+        })
+    }
+
+    /// Personal details drawn apart from the rest of the company (so that it
+    /// is the same with or without them): a personal e-mail and phone for
+    /// most, a work phone for many, a home address near the site, gender,
+    /// civil title and nationality.
+    fn personal(
+        seed: u64,
+        id: EmployeeId,
+        local: &str,
+        site: usize,
+    ) -> Result<PersonalDetails, SeedError> {
+        let mut rng = fastrand::Rng::with_seed(
+            seed.rotate_left(17) ^ (id.0 as u64).wrapping_mul(0xA076_1D64_78BD_642F),
+        );
+        let phone = |rng: &mut fastrand::Rng, prefix: &str| {
+            let digits: Vec<String> = (0..4).map(|_| format!("{:02}", rng.u8(..100))).collect();
+            Phone::parse("phone", &format!("{prefix} {}", digits.join(" ")))
+        };
+        let gender = match rng.u8(..100) {
+            0..=1 => Gender::Other,
+            2..=50 => Gender::Female,
+            _ => Gender::Male,
+        };
+        let s = &SITES[site];
+        let streets = [
+            "rue de la République",
+            "avenue Jean Jaurès",
+            "rue Victor Hugo",
+            "boulevard Pasteur",
+            "rue des Lilas",
+            "place de la Mairie",
+        ];
+        Ok(PersonalDetails {
+            personal_email: (rng.u8(..10) < 7)
+                .then(|| {
+                    Email::parse(&format!(
+                        "{local}@{}",
+                        pick(
+                            &mut rng,
+                            &["gmail.com", "orange.fr", "free.fr", "laposte.net"]
+                        )
+                    ))
+                })
+                .transpose()?,
+            personal_phone: (rng.u8(..10) < 8)
+                .then(|| {
+                    let prefix = *pick(&mut rng, &["06", "07"]);
+                    phone(&mut rng, prefix)
+                })
+                .transpose()?,
+            professional_phone: (rng.u8(..10) < 6)
+                .then(|| phone(&mut rng, "01"))
+                .transpose()?,
+            address: Some(Address {
+                line: format!("{} {}", rng.u16(1..120), pick(&mut rng, &streets)),
+                postal_code: s.postal_code.into(),
+                city: s.city.into(),
+                country: "FR".into(),
+            }),
+            gender: Some(gender),
+            nationality: Some(CountryCode::parse(
+                "nationality",
+                if rng.u8(..10) < 9 {
+                    "FR"
+                } else {
+                    pick(&mut rng, &["BE", "ES", "IT", "PT", "DE"])
+                },
+            )?),
+            civil_title: match gender {
+                Gender::Female => Some(CivilTitle::Madame),
+                Gender::Male => Some(CivilTitle::Monsieur),
+                Gender::Other => None,
+            },
         })
     }
 

@@ -7,8 +7,8 @@ use relais_core::absence::{AbsenceAccount, LeavePeriod, LeaveSource, LeaveSpan, 
 use relais_core::base::{Base, BaseName};
 use relais_core::calendar::{HalfDaySlot, HolidayCalendar, WorkCalendar, WorkingWeek};
 use relais_core::employee::{
-    Contract, Csp, Email, Employee, EmployeeData, EmployeeNumber, FieldCode, FieldKind, Section,
-    SectionField,
+    Contract, Csp, Email, Employee, EmployeeData, EmployeeNumber, FieldCode, FieldKind,
+    PersonalDetails, Section, SectionField,
 };
 use relais_core::expense::{
     warnings_from_str, Axis, AxisSection, ClaimStatus, Currency, ExpenseClaim, ExpenseItem,
@@ -108,6 +108,7 @@ pub mod columns {
         "contract_start",
         "contract_end",
         "extended_data",
+        "personal",
         "created_at",
         "modified_at",
     ];
@@ -473,6 +474,7 @@ pub struct EmployeeRow {
     contract_start: NaiveDate,
     contract_end: Option<NaiveDate>,
     extended_data: String,
+    personal: String,
     created_at: DateTime<Utc>,
     modified_at: DateTime<Utc>,
 }
@@ -516,6 +518,8 @@ impl TryFrom<EmployeeRow> for Employee {
                     }
                 },
                 extended_data: json("employee", &r.extended_data)?,
+                personal: PersonalDetails::from_json(&json("employee", &r.personal)?)
+                    .map_err(&c)?,
             },
             created_at: r.created_at,
             modified_at: r.modified_at,

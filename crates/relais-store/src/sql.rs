@@ -334,6 +334,7 @@ macro_rules! sql_store {
                         .push_bind(d.contract.start)
                         .push_bind(d.contract.end)
                         .push_bind(serde_json::Value::Object(d.extended_data.clone()).to_string())
+                        .push_bind(serde_json::Value::Object(d.personal.to_json()).to_string())
                         .push_bind(e.created_at)
                         .push_bind(e.modified_at);
                 });
@@ -690,7 +691,8 @@ macro_rules! sql_store {
                     .collect::<Vec<_>>()
                     .join(", ");
                 let modified_at = now();
-                let sql = format!("UPDATE employees SET {set}, modified_at = $18 WHERE base_id = $1 AND id = $2");
+                let modified_slot = columns::EMPLOYEES.len() - 1;
+                let sql = format!("UPDATE employees SET {set}, modified_at = ${modified_slot} WHERE base_id = $1 AND id = $2");
                 let done = sqlx::query(&sql)
                     .bind(base.0)
                     .bind(id.0)
@@ -709,6 +711,7 @@ macro_rules! sql_store {
                     .bind(data.contract.start)
                     .bind(data.contract.end)
                     .bind(serde_json::Value::Object(data.extended_data.clone()).to_string())
+                    .bind(serde_json::Value::Object(data.personal.to_json()).to_string())
                     .bind(modified_at)
                     .execute(&mut *tx)
                     .await?;

@@ -260,6 +260,20 @@ fn person(org: &Org, n: u32, start: NaiveDate, end: Option<NaiveDate>) -> Employ
         profession: Some("Finance".into()),
         contract: Contract::new(start, end).unwrap(),
         extended_data: Default::default(),
+        // Personal details round-trip through the store like every field.
+        personal: relais_core::employee::PersonalDetails::from_json(
+            serde_json::json!({
+                "personalEmail": format!("claire{n}@orange.fr"),
+                "professionalPhone": "01 23 45 67 89",
+                "address": { "street": "3 rue des Lilas", "zipCode": "69003", "city": "Lyon", "countryCode": "FR" },
+                "gender": "Female",
+                "nationality": "fr",
+                "civilTitle": "Mme",
+            })
+            .as_object()
+            .unwrap(),
+        )
+        .unwrap(),
     }
 }
 

@@ -14,7 +14,7 @@ use chrono::NaiveDate;
 use relais_core::access::{Permission, Role};
 use relais_core::audit::Author;
 use relais_core::employee::{
-    Contract, Csp, Email, Employee, EmployeeData, EmployeeNumber, SectionField,
+    Contract, Csp, Email, Employee, EmployeeData, EmployeeNumber, PersonalDetails, SectionField,
 };
 use relais_core::ids::{BaseId, DepartmentId, EmployeeId, EstablishmentId};
 use relais_core::org::{Name, TimeZone};
@@ -67,6 +67,10 @@ pub const STANDARD_FIELDS: &[&str] = &[
     "userAxisValues",
     "applicationData",
     "profession",
+    "personalEmail",
+    "personalPhone",
+    "professionalPhone",
+    "address",
 ];
 
 /// The filters and sort keys of `/api/v3/users`.
@@ -285,7 +289,18 @@ impl Serialize for UserView<'_> {
                         .map(|c| select(json!({ "id": c.id(), "name": c.label() }), sub)),
                 )?,
                 "cspId" => m.serialize_entry(name, &d.csp.map(Csp::id))?,
-                "culture" => m.serialize_entry(name, "fr-FR")?,
+                "culture" => m.serialize_entry(
+                    name,
+                    &select(
+                        json!({ "id": 1036, "name": "fr-FR", "url": format!("{}/api/v3/cultures/1036", ctx.base_url) }),
+                        sub,
+                    ),
+                )?,
+                "personalEmail" | "personalPhone" | "professionalPhone" | "address" | "gender"
+                | "nationality" | "civilTitle" => m.serialize_entry(
+                    name,
+                    &d.personal.to_json().remove(name).unwrap_or(Value::Null),
+                )?,
                 "legalEntityId" => m.serialize_entry(name, &d.establishment_id.0)?,
                 "legalEntity" => m.serialize_entry(
                     name,
@@ -334,7 +349,7 @@ impl Serialize for UserView<'_> {
                         .collect();
                     m.serialize_entry(name, &ext)?
                 }
-                // civilTitle, gender, nationality, externalId, picture, calendar: not kept by relais.
+                // externalId, picture, calendar: not kept by relais.
                 _ => m.serialize_entry(name, &())?,
             }
         }
@@ -695,6 +710,24 @@ const WRITABLE: &[&str] = &[
     "dtContractStart",
     "dtContractEnd",
     "extendedData",
+    "personalEmail",
+    "personalPhone",
+    "professionalPhone",
+    "address",
+    "gender",
+    "nationality",
+    "civilTitle",
+];
+
+/// The personal-details fields of the personnel file, as the API names them.
+pub const PERSONAL_FIELDS: &[&str] = &[
+    "personalEmail",
+    "personalPhone",
+    "professionalPhone",
+    "address",
+    "gender",
+    "nationality",
+    "civilTitle",
 ];
 
 /// Builds employee data from a body, over `base` (the current data) for an update.
@@ -773,6 +806,14 @@ fn employee_data(
             )
         }
     };
+    // Personal details: those given replace the current ones, null clears.
+    let mut personal = base.map(|b| b.personal.to_json()).unwrap_or_default();
+    for field in PERSONAL_FIELDS {
+        if let Some(v) = body.get(*field) {
+            personal.insert((*field).to_owned(), v.clone());
+        }
+    }
+    let personal = PersonalDetails::from_json(&personal)?;
     let data = EmployeeData {
         employee_number: EmployeeNumber::parse(&required(number, "employeeNumber")?)?,
         first_name: Name::parse("firstName", &required(first_name, "firstName")?)?,
@@ -800,6 +841,7 @@ fn employee_data(
         profession: pick_text("profession", base.and_then(|b| b.profession.as_deref()))?,
         contract: Contract::new(required(start, "dtContractStart")?, end)?,
         extended_data,
+        personal,
     };
     check_plausible(&data)?;
     Ok(data)
