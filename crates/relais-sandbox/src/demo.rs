@@ -1009,14 +1009,15 @@ impl Generator<'_> {
                 country: "FR".into(),
             }),
             gender: Some(gender),
-            nationality: Some(CountryCode::parse(
-                "nationality",
-                if rng.u8(..10) < 9 {
+            nationality: Some({
+                const ABROAD: [&str; 5] = ["BE", "ES", "IT", "PT", "DE"];
+                let code = if rng.u8(..10) < 9 {
                     "FR"
                 } else {
-                    pick(&mut rng, &["BE", "ES", "IT", "PT", "DE"])
-                },
-            )?),
+                    ABROAD[rng.usize(..ABROAD.len())]
+                };
+                CountryCode::parse("nationality", code)?
+            }),
             civil_title: match gender {
                 Gender::Female => Some(CivilTitle::Madame),
                 Gender::Male => Some(CivilTitle::Monsieur),
