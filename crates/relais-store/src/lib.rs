@@ -158,6 +158,13 @@ pub trait Store: Send + Sync + 'static {
     async fn query_employees(&self, base: BaseId, query: &ListQuery) -> Result<Page<Employee>>;
     /// The employees with these identifiers (unknown ones are left out).
     async fn employees_by_ids(&self, base: BaseId, ids: &[EmployeeId]) -> Result<Vec<Employee>>;
+    /// The establishment of each of these employees (those that exist), without
+    /// reading the rest of their records.
+    async fn establishments_of(
+        &self,
+        base: BaseId,
+        ids: &[EmployeeId],
+    ) -> Result<Vec<(EmployeeId, EstablishmentId)>>;
     /// Adds entries to the change log as they are (a history brought in by
     /// seeding or an import); their identifiers are assigned by the store.
     async fn insert_employee_logs(&self, logs: &[EmployeeLog]) -> Result<()>;

@@ -740,6 +740,23 @@ macro_rules! sql_store {
                 Ok(self.query_employees(base, &q).await?.items)
             }
 
+            async fn establishments_of(&self, base: BaseId, ids: &[EmployeeId]) -> Result<Vec<(EmployeeId, EstablishmentId)>> {
+                let mut out = Vec::with_capacity(ids.len());
+                for part in ids.chunks(1000) {
+                    let mut qb = sqlx::QueryBuilder::<$db>::new("SELECT id, establishment_id FROM employees WHERE base_id = ");
+                    qb.push_bind(base.0);
+                    qb.push(" AND id IN (");
+                    let mut list = qb.separated(", ");
+                    for id in part {
+                        list.push_bind(id.0);
+                    }
+                    qb.push(")");
+                    let found: Vec<(i64, i64)> = qb.build_query_as().fetch_all(&self.pool).await?;
+                    out.extend(found.into_iter().map(|(e, s)| (EmployeeId(e), EstablishmentId(s))));
+                }
+                Ok(out)
+            }
+
             async fn insert_employee_logs(&self, logs: &[EmployeeLog]) -> Result<()> {
                 insert_rows!($db, self, "employee_logs", &rows::EMPLOYEE_LOG_COLUMNS[1..], logs, |b, l| {
                     b.push_bind(l.base_id.0)

@@ -236,14 +236,14 @@ async fn calendars(
     ids.dedup();
     Ok(state
         .store
-        .employees_by_ids(caller.base(), &ids)
+        .establishments_of(caller.base(), &ids)
         .await?
         .into_iter()
-        .map(|e| {
+        .map(|(employee, establishment)| {
             (
-                e.id,
+                employee,
                 by_establishment
-                    .get(&e.data.establishment_id)
+                    .get(&establishment)
                     .copied()
                     .unwrap_or_default(),
             )
