@@ -1497,6 +1497,33 @@ async fn out_of_scope_reads_and_writes_as_missing(app: App) {
         .await;
     assert_eq!(status, 404, "{body}");
     assert!(!body.to_string().contains("establishment"), "{body}");
+    // Department heads outside the key's scope read as no head.
+    let org_key = app.key(&["organisation", "establishments=2"]).await;
+    let (_, departments) = app
+        .get(
+            "/api/v3/departments?fields=id,headID&paging=0,1000",
+            &org_key,
+        )
+        .await;
+    let (_, all_departments) = app
+        .get(
+            "/api/v3/departments?fields=id,headID&paging=0,1000",
+            &app.key(&["all"]).await,
+        )
+        .await;
+    let by_id: std::collections::HashMap<i64, &Employee> =
+        employees.iter().map(|e| (e.id.0, e)).collect();
+    let mut hidden = 0;
+    for (scoped, full) in items(&departments).iter().zip(items(&all_departments)) {
+        match full["headID"].as_i64() {
+            Some(head) if by_id[&head].data.establishment_id.0 != 2 => {
+                assert!(scoped["headID"].is_null(), "{scoped}");
+                hidden += 1;
+            }
+            _ => {}
+        }
+    }
+    assert!(hidden > 0, "the demo has heads outside establishment 2");
 }
 
 /// Values no one could mean are refused with the field named.

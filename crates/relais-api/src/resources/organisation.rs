@@ -116,6 +116,15 @@ async fn departments(
         .unwrap_or_else(|| FieldTree::of(&["id", "name", "url"]));
     let all = state.store.list_departments(base).await?;
     let levels = hierarchy(&all);
+    // A head outside the key's scope reads as no head, as a missing one would.
+    let heads: Vec<relais_core::ids::EmployeeId> =
+        page.items.iter().filter_map(|d| d.head_id).collect();
+    let visible_heads: std::collections::HashSet<i64> =
+        super::users::visible_among(&state.store, base, caller.role(), &heads)
+            .await?
+            .iter()
+            .map(|e| e.id.0)
+            .collect();
     let wants_users = ["users", "currentUsers", "currentUsersCount", "head"]
         .iter()
         .any(|f| tree.has(f));
@@ -138,7 +147,10 @@ async fn departments(
         m.insert("position".into(), json!(d.position));
         m.insert("sortOrder".into(), json!(d.position));
         m.insert("level".into(), json!(level));
-        m.insert("headID".into(), json!(d.head_id.map(|h| h.0)));
+        m.insert(
+            "headID".into(),
+            json!(d.head_id.map(|h| h.0).filter(|h| visible_heads.contains(h))),
+        );
         if wants_users {
             // Names of people are personnel-file data: only with that grant.
             let people = caller.role().may_read_field("standard", "name");
