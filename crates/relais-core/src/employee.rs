@@ -605,48 +605,43 @@ pub struct PersonalDetails {
 }
 
 impl PersonalDetails {
-    /// As stored and as the API shows them: a JSON object with Lucca's names.
-    pub fn to_json(&self) -> serde_json::Map<String, Value> {
-        let mut m = serde_json::Map::new();
-        let mut put = |k: &str, v: Option<Value>| {
-            if let Some(v) = v {
-                m.insert(k.to_owned(), v);
-            }
-        };
-        put(
-            "personalEmail",
-            self.personal_email
-                .as_ref()
-                .map(|e| Value::from(e.as_str())),
-        );
-        put(
-            "personalPhone",
-            self.personal_phone
-                .as_ref()
-                .map(|p| Value::from(p.as_str())),
-        );
-        put(
-            "professionalPhone",
-            self.professional_phone
+    /// The fields, as the API (and the store) names them.
+    pub const FIELDS: [&'static str; 7] = [
+        "personalEmail",
+        "personalPhone",
+        "professionalPhone",
+        "address",
+        "gender",
+        "nationality",
+        "civilTitle",
+    ];
+
+    /// The value of one of [`PersonalDetails::FIELDS`], `None` when unset or
+    /// when `name` is not one of them.
+    pub fn field(&self, name: &str) -> Option<Value> {
+        match name {
+            "personalEmail" => self.personal_email.as_ref().map(|e| Value::from(e.as_str())),
+            "personalPhone" => self.personal_phone.as_ref().map(|p| Value::from(p.as_str())),
+            "professionalPhone" => self
+                .professional_phone
                 .as_ref()
                 .map(|p| Value::from(p.as_str())),
-        );
-        put(
-            "address",
-            self.address.as_ref().map(|a| {
+            "address" => self.address.as_ref().map(|a| {
                 serde_json::json!({ "street": a.line, "zipCode": a.postal_code, "city": a.city, "countryCode": a.country })
             }),
-        );
-        put("gender", self.gender.map(|g| Value::from(g.code())));
-        put(
-            "nationality",
-            self.nationality.as_ref().map(|n| Value::from(n.as_str())),
-        );
-        put(
-            "civilTitle",
-            self.civil_title.map(|c| Value::from(c.code())),
-        );
-        m
+            "gender" => self.gender.map(|g| Value::from(g.code())),
+            "nationality" => self.nationality.as_ref().map(|n| Value::from(n.as_str())),
+            "civilTitle" => self.civil_title.map(|c| Value::from(c.code())),
+            _ => None,
+        }
+    }
+
+    /// As stored and as the API shows them: a JSON object with Lucca's names.
+    pub fn to_json(&self) -> serde_json::Map<String, Value> {
+        Self::FIELDS
+            .iter()
+            .filter_map(|name| Some(((*name).to_owned(), self.field(name)?)))
+            .collect()
     }
 
     /// Parses the fields of `map` named as [`PersonalDetails::to_json`] names

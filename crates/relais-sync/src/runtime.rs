@@ -376,10 +376,9 @@ impl Runtime {
             spill: Some(spill),
             ..Report::default()
         };
-        let sent = report.sent.clone();
+        // Each connector counts what it sends into the report (`run_into`).
         let outcome = {
-            let work =
-                crate::http::counting_requests(sent, self.work(&integration, &run, &mut report));
+            let work = self.work(&integration, &run, &mut report);
             tokio::pin!(work);
             let renew = self.keep_lease(&job, owner);
             tokio::pin!(renew);
@@ -388,6 +387,8 @@ impl Runtime {
                 lost = &mut renew => Err(lost),
             }
         };
+        // What a connector sent but had no time to fold in (its work was cut
+        // short by a lost lease) still counts.
         report.settle_requests();
         report.spill = None;
         let _ = writer.await;

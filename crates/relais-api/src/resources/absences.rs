@@ -380,6 +380,9 @@ async fn leaves(
     let walk = format!("leaves:{conditions:?}:{:?}:{:?}", window.from, window.to);
     let (base, key) = (caller.base(), caller.key.id);
     let (known_count, cursor) = state.counts.recall(base, key, &walk, q.offset);
+    // A count not known yet is counted from the first leave: the cursor,
+    // which would skip what comes before, is not used then.
+    let cursor = cursor.filter(|_| !q.count || known_count.is_some());
     let (mut after, mut skip) = match cursor.as_deref() {
         // Start at period `at` (included), past `skip` of its leaves.
         Some([at, skip]) => (at - 1, u64::try_from(*skip).unwrap_or(0)),
@@ -451,7 +454,7 @@ async fn leaves(
             }
         }
     }
-    let count = if want_count && !positioned {
+    let count = if want_count {
         Some((before + items.len() as u64 + after_page) as i64)
     } else {
         known_count
@@ -464,60 +467,7 @@ async fn leaves(
         count,
         next_cursor.map(|c| (next_offset, c)),
     );
-    // A count asked on a page reached by its cursor, before the walk's
-    // count is known, is counted from the start once.
-    let count = match (q.count, count) {
-        (false, _) => None,
-        (true, Some(n)) => Some(n),
-        (true, None) => {
-            let n = count_leaves(&state, &caller, &conditions, window).await?;
-            state.counts.remember(base, key, &walk, Some(n), None);
-            Some(n)
-        }
-    };
-    Ok(v3_list(items, count).into_response())
-}
-
-/// Every leave of the periods matching `conditions` inside `window`.
-async fn count_leaves(
-    state: &AppState,
-    caller: &Caller,
-    conditions: &[Condition],
-    window: Window,
-) -> Result<i64, ApiError> {
-    let mut after = 0;
-    let mut n = 0i64;
-    loop {
-        let mut page_conditions = conditions.to_vec();
-        page_conditions.push(Condition::new("id", Cond::Gt(SqlValue::Int(after))));
-        let periods = state
-            .store
-            .query_leave_periods(
-                caller.base(),
-                &ListQuery {
-                    conditions: page_conditions,
-                    order: vec![("id", Direction::Asc)],
-                    offset: 0,
-                    limit: 1000,
-                    count: false,
-                },
-            )
-            .await?
-            .items;
-        let Some(last) = periods.last() else { break };
-        after = last.id.0;
-        let cals = calendars(state, caller, &periods).await?;
-        for p in &periods {
-            let cal = cals.get(&p.employee_id).copied().unwrap_or_default();
-            n += p
-                .span
-                .leaves(&cal)
-                .into_iter()
-                .filter(|s| window.contains(s.date))
-                .count() as i64;
-        }
-    }
-    Ok(n)
+    Ok(v3_list(items, count.filter(|_| q.count)).into_response())
 }
 
 /// The leaves of a period, as `leavePeriod.leaves` lists them.

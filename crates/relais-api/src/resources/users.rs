@@ -296,11 +296,9 @@ impl Serialize for UserView<'_> {
                         sub,
                     ),
                 )?,
-                "personalEmail" | "personalPhone" | "professionalPhone" | "address" | "gender"
-                | "nationality" | "civilTitle" => m.serialize_entry(
-                    name,
-                    &d.personal.to_json().remove(name).unwrap_or(Value::Null),
-                )?,
+                personal if PersonalDetails::FIELDS.contains(&personal) => {
+                    m.serialize_entry(name, &d.personal.field(personal))?
+                }
                 "legalEntityId" => m.serialize_entry(name, &d.establishment_id.0)?,
                 "legalEntity" => m.serialize_entry(
                     name,
@@ -710,24 +708,6 @@ const WRITABLE: &[&str] = &[
     "dtContractStart",
     "dtContractEnd",
     "extendedData",
-    "personalEmail",
-    "personalPhone",
-    "professionalPhone",
-    "address",
-    "gender",
-    "nationality",
-    "civilTitle",
-];
-
-/// The personal-details fields of the personnel file, as the API names them.
-pub const PERSONAL_FIELDS: &[&str] = &[
-    "personalEmail",
-    "personalPhone",
-    "professionalPhone",
-    "address",
-    "gender",
-    "nationality",
-    "civilTitle",
 ];
 
 /// Builds employee data from a body, over `base` (the current data) for an update.
@@ -735,15 +715,21 @@ fn employee_data(
     body: &Map<String, Value>,
     base: Option<&EmployeeData>,
 ) -> Result<EmployeeData, ApiError> {
-    if let Some(unknown) = body
-        .keys()
-        .find(|k| !WRITABLE.contains(&k.as_str()) && k.as_str() != "id")
-    {
+    if let Some(unknown) = body.keys().find(|k| {
+        !WRITABLE.contains(&k.as_str())
+            && !PersonalDetails::FIELDS.contains(&k.as_str())
+            && k.as_str() != "id"
+    }) {
         return Err(ApiError::BadRequest {
             parameter: unknown.clone(),
             message: format!(
                 "'{unknown}' cannot be written; writable fields: {}",
-                WRITABLE.join(", ")
+                WRITABLE
+                    .iter()
+                    .chain(&PersonalDetails::FIELDS)
+                    .copied()
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         });
     }
@@ -808,9 +794,9 @@ fn employee_data(
     };
     // Personal details: those given replace the current ones, null clears.
     let mut personal = base.map(|b| b.personal.to_json()).unwrap_or_default();
-    for field in PERSONAL_FIELDS {
-        if let Some(v) = body.get(*field) {
-            personal.insert((*field).to_owned(), v.clone());
+    for field in PersonalDetails::FIELDS {
+        if let Some(v) = body.get(field) {
+            personal.insert(field.to_owned(), v.clone());
         }
     }
     let personal = PersonalDetails::from_json(&personal)?;
