@@ -6,9 +6,10 @@
 use crate::auth::create_key;
 use crate::ApiError;
 use relais_core::access::{KeyUsage, Role};
+use relais_core::connector::ConnectorCatalog;
 use relais_core::employee::Email;
 use relais_core::ids::BaseId;
-use relais_core::integration::{Connector, Integration, SOURCE_KEY};
+use relais_core::integration::{Integration, SOURCE_KEY};
 use relais_core::marketplace::AppManifest;
 use relais_core::org::Name;
 use relais_core::people::Installation;
@@ -40,6 +41,7 @@ impl From<StoreError> for InstallError {
 pub async fn install_app(
     store: &SharedStore,
     sealer: &Sealer,
+    connectors: &ConnectorCatalog,
     base: BaseId,
     app: &AppManifest,
     contact: &Email,
@@ -84,7 +86,7 @@ pub async fn install_app(
             });
         }
     };
-    if let Some(connector) = Connector::for_app(&app.code) {
+    if let Some(connector) = connectors.get(&app.code) {
         let mut secrets = Secrets::default();
         secrets.set(SOURCE_KEY, &secret);
         let integration = Integration::new(

@@ -139,7 +139,9 @@ async fn access_log(mut request: Request, next: Next) -> Response {
     let path = request.uri().path().to_owned();
     let response = next.run(request).await;
     let status = response.status().as_u16();
-    let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let elapsed = started.elapsed();
+    let duration_ms = elapsed.as_secs_f64() * 1000.0;
+    crate::metrics::request_served(&method, &path, status, elapsed);
     let who = actor.get();
     tracing::info!(
         target: "relais::access",

@@ -6,6 +6,7 @@ pub mod counts;
 mod error;
 pub mod install;
 pub mod layers;
+pub mod metrics;
 pub mod openapi;
 pub mod query;
 pub mod resources;
@@ -36,6 +37,11 @@ pub struct AppState {
     /// The address people reach relais at, when it differs from the one it
     /// listens on (behind a proxy); an `https://` one makes cookies `Secure`.
     pub public_url: Option<Arc<str>>,
+    /// The connectors relais runs (handed over by the sync layer): an app
+    /// with one gets an integration when it is installed.
+    pub connectors: relais_core::connector::ConnectorCatalog,
+    /// Tests an integration's connection to its partner (from the sync layer).
+    pub connection_check: Option<Arc<dyn relais_core::connector::ConnectionCheck>>,
 }
 
 impl AppState {
@@ -53,7 +59,20 @@ impl AppState {
             counts: Arc::new(counts::CountCache::default()),
             sealer,
             public_url: None,
+            connectors: relais_core::connector::ConnectorCatalog::default(),
+            connection_check: None,
         }
+    }
+
+    /// The same state, running `connectors`, whose connections `check` tests.
+    pub fn with_connectors(
+        mut self,
+        connectors: relais_core::connector::ConnectorCatalog,
+        check: Arc<dyn relais_core::connector::ConnectionCheck>,
+    ) -> Self {
+        self.connectors = connectors;
+        self.connection_check = Some(check);
+        self
     }
 
     /// The same state, knowing the address people reach relais at.
@@ -84,6 +103,7 @@ impl AppState {
 /// The API routes: `/health` and `/openapi.json` for anyone, the resources
 /// for API keys, and a JSON 404 for unknown `/api/…` paths.
 pub fn router(state: AppState) -> Router<AppState> {
+    metrics::install();
     let protected = Router::new()
         .merge(resources::users::router())
         .merge(resources::organisation::router())
@@ -97,6 +117,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         ));
     Router::new()
         .route("/health", get(health))
+        .route("/metrics", get(metrics::render))
         .route("/openapi.json", get(openapi::document))
         .merge(protected)
         .route("/api/{*rest}", get(unknown_api_path))

@@ -413,6 +413,7 @@ pub fn build() -> Value {
         entry[e.method] = op;
     }
     paths.insert("/health".into(), json!({ "get": { "summary": "Whether relais and its database answer", "responses": { "200": { "description": "healthy" }, "503": { "$ref": "#/components/responses/Error" } } } }));
+    paths.insert("/metrics".into(), json!({ "get": { "summary": "Counters and latencies in the Prometheus text format: API requests by route and status; per integration, runs and records by outcome, partner requests and errors by status, partner latency, the request budget left, seconds since the last successful run", "responses": { "200": { "description": "the metrics", "content": { "text/plain": { "schema": { "type": "string" } } } } } } }));
     json!({
         "openapi": "3.0.3",
         "info": { "title": "relais API (Lucca-compatible)", "version": env!("CARGO_PKG_VERSION") },

@@ -2,204 +2,17 @@
 //! data comes from, the partner's URL and sealed credentials, schedules,
 //! options), its health, and its runs with their reports.
 
+use crate::connector::{ConnectorCode, ConnectorSpec, Declaration};
 use crate::error::{DomainError, Result};
 use crate::ids::BaseId;
 use crate::ledger::FieldChange;
 use crate::org::TimeZone;
 use crate::schedule::Schedule;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// The secret holding the API key an integration reads its source with.
 pub const SOURCE_KEY: &str = "source_key";
-
-/// A connector relais runs itself.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Connector {
-    /// HappyPal: employees one way.
-    HappyPal,
-    /// PlanningPME: resources, departments and unavailabilities.
-    PlanningPme,
-}
-
-/// One secret a connector needs: its name and what it is.
-#[derive(Debug, Clone, Copy)]
-pub struct SecretSpec {
-    /// Name, e.g. `token`.
-    pub name: &'static str,
-    /// What it is, in English.
-    pub label_en: &'static str,
-    /// What it is, in French.
-    pub label_fr: &'static str,
-}
-
-impl Connector {
-    /// Every connector.
-    pub const ALL: [Connector; 2] = [Connector::HappyPal, Connector::PlanningPme];
-
-    /// The connector of the catalog app `code`, when relais runs one.
-    pub fn for_app(code: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|c| c.code() == code)
-    }
-
-    /// The catalog app code.
-    pub fn code(self) -> &'static str {
-        match self {
-            Self::HappyPal => "happypal",
-            Self::PlanningPme => "planningpme",
-        }
-    }
-
-    /// The partner's name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::HappyPal => "HappyPal",
-            Self::PlanningPme => "PlanningPME",
-        }
-    }
-
-    /// The secrets the partner side needs.
-    pub fn secrets(self) -> &'static [SecretSpec] {
-        match self {
-            Self::HappyPal => &[SecretSpec {
-                name: "token",
-                label_en: "HappyPal API token",
-                label_fr: "Jeton d'API HappyPal",
-            }],
-            Self::PlanningPme => &[
-                SecretSpec {
-                    name: "app_key",
-                    label_en: "App key (X-APPKEY)",
-                    label_fr: "Clé d'application (X-APPKEY)",
-                },
-                SecretSpec {
-                    name: "assertion",
-                    label_en: "User assertion (exchanged for a token)",
-                    label_fr: "Assertion utilisateur (échangée contre un jeton)",
-                },
-            ],
-        }
-    }
-
-    /// The schedule a new integration gets.
-    pub fn default_schedule(self) -> &'static str {
-        match self {
-            Self::HappyPal => "0 6 * * *",
-            Self::PlanningPme => "30 5 * * *",
-        }
-    }
-
-    /// The schedule of full reconciliations a new integration gets.
-    pub fn default_full_schedule(self) -> &'static str {
-        match self {
-            Self::HappyPal => "0 3 * * 0",
-            // Every PlanningPME run sends its whole window.
-            Self::PlanningPme => "30 5 * * *",
-        }
-    }
-
-    /// The shortest interval between two scheduled runs the partner allows.
-    pub fn min_interval(self) -> Option<Duration> {
-        match self {
-            Self::HappyPal => Some(Duration::hours(4)),
-            Self::PlanningPme => None,
-        }
-    }
-
-    /// The options this connector takes.
-    pub fn option_names(self) -> &'static [&'static str] {
-        match self {
-            Self::HappyPal => &["requests_per_hour"],
-            Self::PlanningPme => &["base_department", "months", "requests_per_hour"],
-        }
-    }
-
-    /// The ledger job of installation `installation`.
-    pub fn job(self, installation: i64) -> String {
-        format!("{}:{installation}", self.code())
-    }
-}
-
-impl std::str::FromStr for Connector {
-    type Err = DomainError;
-    fn from_str(s: &str) -> Result<Self> {
-        Self::for_app(s).ok_or_else(|| {
-            DomainError::new(
-                "connector",
-                format!("'{s}' is not a connector relais runs (happypal, planningpme)"),
-            )
-        })
-    }
-}
-
-/// A connector's own options.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ConnectorOptions {
-    /// PlanningPME: only this department and its sub-departments (all when unset).
-    #[serde(default)]
-    pub base_department: Option<i64>,
-    /// PlanningPME: months of absences sent, from today (the initial sync period).
-    #[serde(default = "default_months")]
-    pub months: u32,
-    /// Requests relais sends the partner per hour at most (client-side budget).
-    pub requests_per_hour: u32,
-}
-
-fn default_months() -> u32 {
-    6
-}
-
-impl ConnectorOptions {
-    /// The options a new integration of `connector` gets.
-    pub fn defaults(connector: Connector) -> Self {
-        Self {
-            base_department: None,
-            months: default_months(),
-            requests_per_hour: match connector {
-                // PlanningPME's default rate limit per app key.
-                Connector::PlanningPme => 2_000,
-                Connector::HappyPal => 10_000,
-            },
-        }
-    }
-
-    /// Sets option `name` from text, refusing unknown names and bad values.
-    pub fn set(&mut self, connector: Connector, name: &str, value: &str) -> Result<()> {
-        if !connector.option_names().contains(&name) {
-            return Err(DomainError::new(
-                "option",
-                format!(
-                    "{} has no option '{name}' (options: {})",
-                    connector.name(),
-                    connector.option_names().join(", ")
-                ),
-            ));
-        }
-        let value = value.trim();
-        let number = |min: u64, max: u64| -> Result<u64> {
-            value
-                .parse::<u64>()
-                .ok()
-                .filter(|n| (min..=max).contains(n))
-                .ok_or_else(|| {
-                    DomainError::new(
-                        "option",
-                        format!("{name} must be a whole number from {min} to {max}, not '{value}'"),
-                    )
-                })
-        };
-        match name {
-            "base_department" if value.is_empty() => self.base_department = None,
-            "base_department" => self.base_department = Some(number(1, i64::MAX as u64)? as i64),
-            "months" => self.months = number(1, 24)? as u32,
-            "requests_per_hour" => self.requests_per_hour = number(1, 1_000_000)? as u32,
-            _ => unreachable!("names checked above"),
-        }
-        Ok(())
-    }
-}
 
 /// How an integration is doing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -415,6 +228,9 @@ impl Outcome {
 /// One record's line in a report.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReportLine {
+    /// The stream it belongs to (its direction is the stream's).
+    #[serde(default)]
+    pub stream: String,
     /// The source key.
     pub key: String,
     /// What happened.
@@ -492,7 +308,7 @@ pub struct Integration {
     /// The base it was installed on.
     pub base_id: BaseId,
     /// The connector.
-    pub connector: Connector,
+    pub connector: ConnectorCode,
     /// A Lucca-compatible base to read from; relais's own base when `None`.
     pub source_url: Option<String>,
     /// The partner's base URL.
@@ -505,8 +321,8 @@ pub struct Integration {
     pub full_schedule: Schedule,
     /// The time zone both schedules are read in.
     pub time_zone: TimeZone,
-    /// The connector's options.
-    pub options: ConnectorOptions,
+    /// The connector's options, as its typed configuration stores them.
+    pub options: serde_json::Value,
     /// Why it is paused, when it is.
     pub paused: Option<String>,
     /// How it is doing.
@@ -526,18 +342,19 @@ impl Integration {
     pub fn new(
         installation_id: i64,
         base_id: BaseId,
-        connector: Connector,
+        connector: &dyn ConnectorSpec,
         sealed_secrets: String,
         now: DateTime<Utc>,
     ) -> Self {
-        let schedule = Schedule::parse(connector.default_schedule()).expect("defaults parse");
+        let declaration = connector.declaration();
+        let schedule = Schedule::parse(declaration.schedule.default).expect("defaults parse");
         let full_schedule =
-            Schedule::parse(connector.default_full_schedule()).expect("defaults parse");
+            Schedule::parse(declaration.schedule.default_full).expect("defaults parse");
         let time_zone = TimeZone::PARIS;
         Self {
             installation_id,
             base_id,
-            connector,
+            connector: ConnectorCode::parse(declaration.code).expect("declared codes parse"),
             source_url: None,
             partner_url: String::new(),
             sealed_secrets,
@@ -546,7 +363,7 @@ impl Integration {
             schedule,
             full_schedule,
             time_zone,
-            options: ConnectorOptions::defaults(connector),
+            options: connector.default_options(),
             paused: None,
             health: Health::Pending,
             health_reason: String::new(),
@@ -557,14 +374,18 @@ impl Integration {
     /// Sets the schedules and time zone, refusing one faster than the partner allows.
     pub fn set_schedules(
         &mut self,
+        declaration: &Declaration,
         schedule: Schedule,
         full_schedule: Schedule,
         time_zone: TimeZone,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        if let Some(min) = self.connector.min_interval() {
-            schedule.check_at_most_every(min, time_zone, self.connector.name())?;
-            full_schedule.check_at_most_every(min, time_zone, self.connector.name())?;
+        if let Some(min) = declaration.schedule.min_interval() {
+            schedule.check_at_most_every(min, time_zone, declaration.name)?;
+            full_schedule.check_at_most_every(min, time_zone, declaration.name)?;
+        }
+        if let Some((hour, minute)) = declaration.schedule.nightly_from {
+            schedule.check_nightly(hour, minute, time_zone, declaration.name)?;
         }
         self.next_run_at = schedule.next_after(now, time_zone);
         self.next_full_at = full_schedule.next_after(now, time_zone);
@@ -590,13 +411,26 @@ impl Integration {
     }
 
     /// What a run still needs: the partner's URL, its secrets, the source key.
-    pub fn missing_settings(&self, secrets: &crate::secret::Secrets) -> Vec<&'static str> {
+    pub fn missing_settings(
+        &self,
+        declaration: &Declaration,
+        secrets: &crate::secret::Secrets,
+    ) -> Vec<&'static str> {
         let mut missing = Vec::new();
         if self.partner_url.is_empty() {
             missing.push("partner_url");
         }
-        for spec in self.connector.secrets() {
+        for spec in declaration.secrets.iter().filter(|s| s.required) {
             if secrets.get(spec.name).is_none() {
+                missing.push(spec.name);
+            }
+        }
+        for spec in declaration.options.iter().filter(|s| s.required) {
+            if self
+                .options
+                .get(spec.name)
+                .is_none_or(serde_json::Value::is_null)
+            {
                 missing.push(spec.name);
             }
         }
@@ -606,9 +440,24 @@ impl Integration {
         missing
     }
 
-    /// The ledger job of this integration.
+    /// The ledger job of this integration (its streams' jobs start with it).
     pub fn job(&self) -> String {
-        self.connector.job(self.installation_id)
+        format!("{}:{}", self.connector, self.installation_id)
+    }
+
+    /// The ledger job of one of its streams.
+    pub fn stream_job(&self, stream: &str) -> String {
+        stream_job(&self.job(), stream)
+    }
+
+    /// The requests per hour relais sends the partner at most (the
+    /// `requests_per_hour` option every connector declares).
+    pub fn requests_per_hour(&self) -> u32 {
+        self.options
+            .get("requests_per_hour")
+            .and_then(serde_json::Value::as_u64)
+            .and_then(|n| u32::try_from(n).ok())
+            .unwrap_or(1_000)
     }
 
     /// Whether a scheduled run is due at `now`.
@@ -644,10 +493,12 @@ impl Integration {
     /// with what is wrong, and the integration is left unchanged.
     pub fn apply(
         &mut self,
+        connector: &dyn ConnectorSpec,
         update: &IntegrationUpdate,
         sealer: &crate::secret::Sealer,
         now: DateTime<Utc>,
     ) -> Result<()> {
+        let declaration = connector.declaration();
         let mut next = self.clone();
         if let Some(url) = &update.partner_url {
             next.set_partner_url(url)?;
@@ -657,9 +508,8 @@ impl Integration {
         }
         if !update.secrets.is_empty() {
             let mut secrets = sealer.open(&next.sealed_secrets)?;
-            let allowed: Vec<&str> = next
-                .connector
-                .secrets()
+            let allowed: Vec<&str> = declaration
+                .secrets
                 .iter()
                 .map(|s| s.name)
                 .chain([SOURCE_KEY])
@@ -670,7 +520,7 @@ impl Integration {
                         "secret",
                         format!(
                             "{} takes no secret '{name}' (secrets: {})",
-                            next.connector.name(),
+                            declaration.name,
                             allowed.join(", ")
                         ),
                     ));
@@ -695,10 +545,15 @@ impl Integration {
                 Some(t) => TimeZone::parse(t.trim())?,
                 None => next.time_zone,
             };
-            next.set_schedules(schedule, full, tz, now)?;
+            next.set_schedules(declaration, schedule, full, tz, now)?;
         }
-        for (name, value) in &update.options {
-            next.options.set(next.connector, name, value)?;
+        if !update.options.is_empty() {
+            let mut options = next.options.as_object().cloned().unwrap_or_default();
+            for (name, text) in &update.options {
+                let spec = declaration.option(name)?;
+                options.insert(name.clone(), spec.read(declaration.name, text)?);
+            }
+            next.options = connector.check_options(&serde_json::Value::Object(options))?;
         }
         match &update.pause {
             Some(Some(reason)) => {
@@ -727,7 +582,13 @@ impl Integration {
     }
 }
 
-fn parse_url(field: &'static str, raw: &str) -> Result<String> {
+/// The ledger job of stream `stream` of the integration whose job is `job`.
+pub fn stream_job(job: &str, stream: &str) -> String {
+    format!("{job}/{stream}")
+}
+
+/// Parses an `http://` or `https://` URL, without its trailing `/`.
+pub fn parse_url(field: &'static str, raw: &str) -> Result<String> {
     let url = raw.trim().trim_end_matches('/');
     let ok = (url.starts_with("http://") || url.starts_with("https://"))
         && url.len() > "https://".len()
@@ -776,41 +637,152 @@ pub struct SyncRun {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::connector::{check_typed, ScheduleRule, SettingKind, SettingSpec, Validate};
+    use chrono::Duration;
+
+    /// A connector declared for these tests: two secrets, a department, a
+    /// number of months, a budget, and no run closer than every 4 hours.
+    struct Planner;
+
+    #[derive(Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct PlannerOptions {
+        #[serde(default)]
+        base_department: Option<i64>,
+        #[serde(default = "six")]
+        months: u32,
+        #[serde(default = "two_thousand")]
+        requests_per_hour: u32,
+    }
+    fn six() -> u32 {
+        6
+    }
+    fn two_thousand() -> u32 {
+        2_000
+    }
+    impl Validate for PlannerOptions {}
+
+    const fn setting(name: &'static str, kind: SettingKind) -> SettingSpec {
+        SettingSpec {
+            name,
+            label_fr: name,
+            label_en: name,
+            help_fr: "",
+            help_en: "",
+            kind,
+            required: true,
+        }
+    }
+    static DECLARATION: Declaration = Declaration {
+        code: "planner",
+        name: "Planner",
+        secrets: &[
+            setting("app_key", SettingKind::Secret),
+            setting("assertion", SettingKind::Secret),
+        ],
+        options: &[
+            SettingSpec {
+                required: false,
+                ..setting("base_department", SettingKind::Department)
+            },
+            setting("months", SettingKind::Number { min: 1, max: 24 }),
+            setting(
+                "requests_per_hour",
+                SettingKind::Number {
+                    min: 1,
+                    max: 1_000_000,
+                },
+            ),
+        ],
+        schedule: ScheduleRule {
+            default: "30 5 * * *",
+            default_full: "30 5 * * *",
+            min_interval_minutes: Some(240),
+            nightly_from: None,
+        },
+        streams: &[],
+    };
+    impl ConnectorSpec for Planner {
+        fn declaration(&self) -> &'static Declaration {
+            &DECLARATION
+        }
+        fn check_options(&self, options: &serde_json::Value) -> Result<serde_json::Value> {
+            check_typed::<PlannerOptions>(&DECLARATION, options)
+        }
+    }
+
+    fn update(options: &[(&str, &str)]) -> IntegrationUpdate {
+        IntegrationUpdate {
+            options: options
+                .iter()
+                .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+                .collect(),
+            ..IntegrationUpdate::default()
+        }
+    }
 
     #[test]
-    fn options_are_checked_per_connector() {
-        let mut o = ConnectorOptions::defaults(Connector::PlanningPme);
-        assert_eq!(o.requests_per_hour, 2_000);
-        assert_eq!(o.months, 6);
-        o.set(Connector::PlanningPme, "months", "3").unwrap();
-        o.set(Connector::PlanningPme, "base_department", "12")
-            .unwrap();
-        assert_eq!((o.months, o.base_department), (3, Some(12)));
-        let e = o.set(Connector::PlanningPme, "months", "0").unwrap_err();
+    fn options_are_checked_against_the_declaration() {
+        let sealer =
+            crate::secret::Sealer::from_hex(&crate::secret::Sealer::generate_key()).unwrap();
+        let now = crate::now();
+        let mut i = Integration::new(1, BaseId(1), &Planner, String::new(), now);
+        assert_eq!(i.requests_per_hour(), 2_000);
+        assert_eq!(i.options["months"], 6);
+        i.apply(
+            &Planner,
+            &update(&[("months", "3"), ("base_department", "12")]),
+            &sealer,
+            now,
+        )
+        .unwrap();
+        assert_eq!(
+            (&i.options["months"], &i.options["base_department"]),
+            (&3.into(), &12.into())
+        );
+        let e = i
+            .apply(&Planner, &update(&[("months", "0")]), &sealer, now)
+            .unwrap_err();
         assert!(
             e.message
                 .contains("months must be a whole number from 1 to 24"),
             "{e}"
         );
-        let e = o.set(Connector::HappyPal, "months", "3").unwrap_err();
-        assert!(e.message.contains("HappyPal has no option 'months'"), "{e}");
-        o.set(Connector::PlanningPme, "base_department", "")
+        let e = i
+            .apply(&Planner, &update(&[("weeks", "3")]), &sealer, now)
+            .unwrap_err();
+        assert!(e.message.contains("Planner has no option 'weeks'"), "{e}");
+        i.apply(&Planner, &update(&[("base_department", "")]), &sealer, now)
             .unwrap();
-        assert_eq!(o.base_department, None);
+        assert_eq!(i.options["base_department"], serde_json::Value::Null);
+        assert_eq!(i.job(), "planner:1");
+        assert_eq!(i.stream_job("resources"), "planner:1/resources");
     }
 
     #[test]
-    fn happypal_refuses_schedules_faster_than_every_four_hours() {
+    fn schedules_faster_than_the_partner_allows_are_refused() {
         let now = crate::now();
-        let mut i = Integration::new(1, BaseId(1), Connector::HappyPal, String::new(), now);
+        let mut i = Integration::new(1, BaseId(1), &Planner, String::new(), now);
         let hourly = Schedule::parse("0 * * * *").unwrap();
         let e = i
-            .set_schedules(hourly, i.full_schedule.clone(), TimeZone::PARIS, now)
+            .set_schedules(
+                &DECLARATION,
+                hourly,
+                i.full_schedule.clone(),
+                TimeZone::PARIS,
+                now,
+            )
             .unwrap_err();
-        assert!(e.message.contains("HappyPal allows a run every 4 h"), "{e}");
+        assert!(e.message.contains("Planner allows a run every 4 h"), "{e}");
         let four = Schedule::parse("0 */4 * * *").unwrap();
-        i.set_schedules(four, i.full_schedule.clone(), TimeZone::PARIS, now)
-            .unwrap();
+        i.set_schedules(
+            &DECLARATION,
+            four,
+            i.full_schedule.clone(),
+            TimeZone::PARIS,
+            now,
+        )
+        .unwrap();
         assert!(i.next_run_at.unwrap() > now);
         assert!(i.next_run_at.unwrap() <= now + Duration::hours(4));
     }
@@ -820,20 +792,28 @@ mod tests {
         let sealer =
             crate::secret::Sealer::from_hex(&crate::secret::Sealer::generate_key()).unwrap();
         let now = crate::now();
-        let mut i = Integration::new(1, BaseId(1), Connector::PlanningPme, String::new(), now);
+        let mut i = Integration::new(1, BaseId(1), &Planner, String::new(), now);
+        let missing = i.missing_settings(
+            &DECLARATION,
+            &sealer.open(&sealer.seal(&Default::default())).unwrap(),
+        );
+        assert_eq!(
+            missing,
+            ["partner_url", "app_key", "assertion", "source_key"]
+        );
         let bad = IntegrationUpdate {
             partner_url: Some("http://pme.example/acme".into()),
             secrets: vec![("app_key".into(), "k".into())],
             options: vec![("months".into(), "30".into())],
             ..IntegrationUpdate::default()
         };
-        assert!(i.apply(&bad, &sealer, now).is_err());
+        assert!(i.apply(&Planner, &bad, &sealer, now).is_err());
         assert_eq!(i.partner_url, "", "nothing applied");
         let wrong_secret = IntegrationUpdate {
             secrets: vec![("token".into(), "k".into())],
             ..IntegrationUpdate::default()
         };
-        let e = i.apply(&wrong_secret, &sealer, now).unwrap_err();
+        let e = i.apply(&Planner, &wrong_secret, &sealer, now).unwrap_err();
         assert!(
             e.message
                 .contains("secrets: app_key, assertion, source_key"),
@@ -845,10 +825,10 @@ mod tests {
             pause: Some(Some("migration".into())),
             ..bad
         };
-        i.apply(&good, &sealer, now).unwrap();
+        i.apply(&Planner, &good, &sealer, now).unwrap();
         assert_eq!(
-            (i.options.months, i.time_zone.0.name()),
-            (3, "Europe/London")
+            (&i.options["months"], i.time_zone.0.name()),
+            (&3.into(), "Europe/London")
         );
         assert_eq!(
             sealer.open(&i.sealed_secrets).unwrap().get("app_key"),
@@ -864,7 +844,7 @@ mod tests {
             secrets: vec![("app_key".into(), " ".into())],
             ..IntegrationUpdate::default()
         };
-        i.apply(&resume, &sealer, now).unwrap();
+        i.apply(&Planner, &resume, &sealer, now).unwrap();
         assert_eq!(i.health, Health::Pending);
         assert_eq!(
             sealer.open(&i.sealed_secrets).unwrap().get("app_key"),
@@ -876,13 +856,7 @@ mod tests {
 
     #[test]
     fn urls_and_outcomes_parse() {
-        let mut i = Integration::new(
-            1,
-            BaseId(1),
-            Connector::HappyPal,
-            String::new(),
-            crate::now(),
-        );
+        let mut i = Integration::new(1, BaseId(1), &Planner, String::new(), crate::now());
         assert!(i.set_partner_url("ftp://x").is_err());
         i.set_partner_url("http://127.0.0.1:9000/").unwrap();
         assert_eq!(i.partner_url, "http://127.0.0.1:9000");

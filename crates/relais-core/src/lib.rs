@@ -10,6 +10,7 @@ pub mod access;
 pub mod audit;
 pub mod base;
 pub mod calendar;
+pub mod connector;
 pub mod employee;
 pub mod error;
 pub mod expense;

@@ -65,6 +65,34 @@ impl Schedule {
         shortest
     }
 
+    /// Refuses a schedule with a run outside the night: from `hour:minute`
+    /// local time until 06:00 (the partner's nightly window).
+    pub fn check_nightly(&self, hour: u32, minute: u32, tz: TimeZone, partner: &str) -> Result<()> {
+        use chrono::Timelike;
+        let from = hour * 60 + minute;
+        let mut at = crate::now();
+        for _ in 0..200 {
+            let Some(next) = self.next_after(at, tz) else {
+                break;
+            };
+            let local = next.with_timezone(&tz.0);
+            let minutes = local.hour() * 60 + local.minute();
+            if minutes < from && minutes >= 6 * 60 {
+                return Err(DomainError::new(
+                    "schedule",
+                    format!(
+                        "'{}' runs at {:02}:{:02}; {partner} takes runs at night only, from {hour:02}:{minute:02} to 06:00",
+                        self.text,
+                        local.hour(),
+                        local.minute()
+                    ),
+                ));
+            }
+            at = next;
+        }
+        Ok(())
+    }
+
     /// Refuses a schedule that runs more often than every `min`.
     pub fn check_at_most_every(&self, min: Duration, tz: TimeZone, partner: &str) -> Result<()> {
         match self.shortest_interval(crate::now(), tz) {
@@ -86,6 +114,27 @@ impl Schedule {
 mod tests {
     use super::*;
     use chrono::TimeZone as _;
+
+    #[test]
+    fn nightly_partners_refuse_daytime_runs() {
+        let night = Schedule::parse("45 22 * * *").unwrap();
+        assert!(night
+            .check_nightly(21, 30, TimeZone::PARIS, "Semana")
+            .is_ok());
+        let early = Schedule::parse("0 2 * * *").unwrap();
+        assert!(early
+            .check_nightly(21, 30, TimeZone::PARIS, "Semana")
+            .is_ok());
+        let noon = Schedule::parse("0 12 * * 1").unwrap();
+        let e = noon
+            .check_nightly(21, 30, TimeZone::PARIS, "Semana")
+            .unwrap_err();
+        assert!(
+            e.message
+                .contains("runs at 12:00; Semana takes runs at night only, from 21:30"),
+            "{e}"
+        );
+    }
 
     #[test]
     fn schedules_run_in_the_base_time_zone() {

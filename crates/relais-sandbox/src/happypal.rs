@@ -7,6 +7,7 @@
 //! |---|---|
 //! | `GET /api/v1/employees?page=1&per_page=100[&updated_since=T]` | `{"items": [profile…], "total": N, "as_of": T}`: profiles in creation order, only those changed at or after `T` when given; `as_of` is the simulator's clock when it answered |
 //! | `PUT /api/v1/employees/{external_id}` with `{first_name, last_name, email, birth_date, contract_start, contract_end}` | the profile; creates it, or links the profile with the same e-mail (any case), or updates it |
+//! | `POST /api/v1/employees/batch` with `{"items": [{"external_id", "profile": {…as PUT…}}…]}` (at most 100) | `{"results": [{"external_id", "status": 201 \| 200 \| 422, "profile" or "error"}…]}`, one per item, in order: each item as its own PUT would be |
 //! | `DELETE /api/v1/employees/{external_id}` | 204, or 404 |
 //!
 //! Every call needs `Authorization: Bearer <token>` (the token the simulator
@@ -19,7 +20,7 @@ use crate::sim::{self, FaultState};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, patch, put};
+use axum::routing::{get, patch, post, put};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -182,7 +183,16 @@ async fn upsert(
         )
             .into_response();
     }
-    let mut dir = directory(&sim);
+    let (status, profile) = upsert_one(&mut directory(&sim), external_id, &data);
+    (status, Json(profile)).into_response()
+}
+
+/// Creates, links (same e-mail, any case) or updates one profile.
+fn upsert_one(
+    dir: &mut Directory,
+    external_id: String,
+    data: &ProfileData,
+) -> (StatusCode, Profile) {
     let apply = |p: &mut Profile| {
         let changed = p.first_name != data.first_name
             || p.last_name != data.last_name
@@ -207,7 +217,7 @@ async fn upsert(
         .find(|p| p.external_id.as_deref() == Some(external_id.as_str()))
     {
         apply(p);
-        return Json(p.clone()).into_response();
+        return (StatusCode::OK, p.clone());
     }
     let email = data.email.to_lowercase();
     if let Some(p) = dir
@@ -219,7 +229,7 @@ async fn upsert(
         p.linked = true;
         p.updated_at = stamp();
         apply(p);
-        return Json(p.clone()).into_response();
+        return (StatusCode::OK, p.clone());
     }
     dir.next_id += 1;
     let mut p = Profile {
@@ -238,7 +248,66 @@ async fn upsert(
     apply(&mut p);
     p.updates = 0;
     dir.profiles.push(p.clone());
-    (StatusCode::CREATED, Json(p)).into_response()
+    (StatusCode::CREATED, p)
+}
+
+/// A batch of profiles to upsert.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BatchBody {
+    items: Vec<BatchItem>,
+}
+
+/// One profile of a batch.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BatchItem {
+    external_id: String,
+    profile: ProfileData,
+}
+
+/// Profiles one batch request takes at most.
+pub const BATCH_LIMIT: usize = 100;
+
+async fn upsert_batch(
+    State(sim): State<Shared>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    if let Some(r) = unauthorised(&sim, &headers) {
+        return r;
+    }
+    let batch: BatchBody = match serde_json::from_slice(&body) {
+        Ok(b) => b,
+        Err(e) => {
+            return (
+                StatusCode::BAD_REQUEST,
+                Json(json!({ "error": e.to_string() })),
+            )
+                .into_response()
+        }
+    };
+    if batch.items.len() > BATCH_LIMIT {
+        return (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            Json(json!({ "error": format!("{} profiles in one batch; at most {BATCH_LIMIT}", batch.items.len()) })),
+        )
+            .into_response();
+    }
+    let mut dir = directory(&sim);
+    let results: Vec<serde_json::Value> = batch
+        .items
+        .into_iter()
+        .map(|item| match valid(&item.profile) {
+            Err(e) => json!({ "external_id": item.external_id, "status": 422, "error": e }),
+            Ok(()) => {
+                let id = item.external_id.clone();
+                let (status, profile) = upsert_one(&mut dir, item.external_id, &item.profile);
+                json!({ "external_id": id, "status": status.as_u16(), "profile": profile })
+            }
+        })
+        .collect();
+    Json(json!({ "results": results })).into_response()
 }
 
 async fn remove(
@@ -332,6 +401,7 @@ pub fn router(token: &str) -> Router {
     });
     Router::new()
         .route("/api/v1/employees", get(list))
+        .route("/api/v1/employees/batch", post(upsert_batch))
         .route(
             "/api/v1/employees/{external_id}",
             put(upsert).delete(remove),

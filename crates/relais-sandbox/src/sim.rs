@@ -172,14 +172,20 @@ pub fn control(faults: Arc<FaultState>) -> Router {
 pub struct Running {
     /// Where it listens.
     pub addr: SocketAddr,
+    /// `http` or `https`.
+    pub scheme: &'static str,
     /// Its server task; aborted when dropped.
     pub task: tokio::task::JoinHandle<()>,
 }
 
 impl Running {
-    /// `http://addr`.
+    /// `http://addr` (or `https://localhost:port` when served over TLS,
+    /// the name its certificate carries).
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        match self.scheme {
+            "https" => format!("https://localhost:{}", self.addr.port()),
+            _ => format!("http://{}", self.addr),
+        }
     }
 }
 
@@ -198,5 +204,66 @@ pub async fn start(app: Router, addr: SocketAddr) -> std::io::Result<Running> {
             tracing::error!(error = %e, "a simulator stopped");
         }
     });
-    Ok(Running { addr, task })
+    Ok(Running {
+        addr,
+        scheme: "http",
+        task,
+    })
+}
+
+/// Serves `app` over HTTPS on `addr` with the certificate chain and private
+/// key given as PEM (a partner with a private certificate authority).
+pub async fn start_tls(
+    app: Router,
+    addr: SocketAddr,
+    cert_chain_pem: &str,
+    key_pem: &str,
+) -> std::io::Result<Running> {
+    use tokio_rustls::rustls;
+    use tokio_rustls::rustls::pki_types::pem::PemObject;
+    use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let bad = |what: &str, e: &dyn std::fmt::Display| {
+        std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("{what}: {e}"))
+    };
+    let certs = CertificateDer::pem_slice_iter(cert_chain_pem.as_bytes())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| bad("the certificate chain", &e))?;
+    let key = PrivateKeyDer::from_pem_slice(key_pem.as_bytes())
+        .map_err(|e| bad("the private key", &e))?;
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| bad("TLS versions", &e))?
+    .with_no_client_auth()
+    .with_single_cert(certs, key)
+    .map_err(|e| bad("the certificate", &e))?;
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let addr = listener.local_addr()?;
+    let task = tokio::spawn(async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else {
+                continue;
+            };
+            let acceptor = acceptor.clone();
+            let app = app.clone();
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let service = hyper_util::service::TowerToHyperService::new(app);
+                let _ = hyper_util::server::conn::auto::Builder::new(
+                    hyper_util::rt::TokioExecutor::new(),
+                )
+                .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
+                .await;
+            });
+        }
+    });
+    Ok(Running {
+        addr,
+        scheme: "https",
+        task,
+    })
 }

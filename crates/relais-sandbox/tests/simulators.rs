@@ -1,6 +1,6 @@
 //! The partner simulators over HTTP: state, rules, and injected faults.
 
-use relais_sandbox::{happypal, planningpme};
+use relais_sandbox::{happypal, planningpme, semana};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
@@ -409,4 +409,232 @@ async fn planningpme_speaks_its_api() {
         .unwrap();
     assert_eq!(r.status(), 429);
     assert!(r.headers().contains_key("retry-after"));
+}
+
+#[tokio::test]
+async fn semana_links_users_books_days_and_answers_in_its_envelope() {
+    let sim = semana::start(local(), "ws-key").await.unwrap();
+    let url = sim.url();
+    let c = reqwest::Client::new();
+    let send = |method: reqwest::Method, path: &str, body: Option<Value>| {
+        let req = c
+            .request(method, format!("{url}{path}"))
+            .header("X-API-Key", "ws-key");
+        match body {
+            Some(b) => req.json(&b).send(),
+            None => req.send(),
+        }
+    };
+
+    // Without the workspace key: refused in the envelope.
+    let r = c.get(format!("{url}/v1/users")).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    let e: Value = r.json().await.unwrap();
+    assert_eq!(
+        (e["ok"].clone(), e["error"]["code"].clone()),
+        (json!(false), json!("unauthorized"))
+    );
+
+    // A user is created, then linked (not duplicated) on the same e-mail in another case.
+    let camille = json!({ "email": "camille.roux@exemple.fr", "firstName": "Camille", "lastName": "Roux", "employeeNumber": "E-12", "establishment": "Lyon" });
+    let r = send(reqwest::Method::POST, "/v1/users", Some(camille))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let created: Value = r.json().await.unwrap();
+    let id = created["data"]["id"].as_u64().unwrap();
+    let again = json!({ "email": "Camille.Roux@EXEMPLE.fr", "lastName": "Roux-Morel" });
+    let r = send(reqwest::Method::POST, "/v1/users", Some(again))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let linked: Value = r.json().await.unwrap();
+    assert_eq!(linked["data"]["id"].as_u64(), Some(id));
+    assert_eq!(linked["data"]["lastName"], "Roux-Morel");
+    let bad = send(
+        reqwest::Method::POST,
+        "/v1/users",
+        Some(json!({ "email": "x" })),
+    )
+    .await
+    .unwrap();
+    assert_eq!(bad.status(), 422);
+    let unknown = send(
+        reqwest::Method::POST,
+        "/v1/users",
+        Some(json!({ "mail": "x@y.fr" })),
+    )
+    .await
+    .unwrap();
+    assert_eq!(unknown.status(), 400);
+
+    // Bookings: a client's, keyed by its own identifier (idempotent), and an employee's own.
+    let off = json!({ "collaboratorId": id, "date": "2026-12-07", "period": "day", "type": "off", "externalId": "leave:9" });
+    assert_eq!(
+        send(reqwest::Method::POST, "/v1/bookings", Some(off.clone()))
+            .await
+            .unwrap()
+            .status(),
+        201
+    );
+    let moved = json!({ "collaboratorId": id, "date": "2026-12-08", "period": "morning", "type": "off", "externalId": "leave:9" });
+    assert_eq!(
+        send(reqwest::Method::POST, "/v1/bookings", Some(moved))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let r = c
+        .post(format!("{url}/_sim/book"))
+        .json(&json!({ "email": "CAMILLE.ROUX@exemple.fr", "date": "2026-12-09", "period": "afternoon", "type": "remote" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let wrong = json!({ "collaboratorId": id, "date": "2026-12-10", "period": "evening", "type": "remote" });
+    let r = send(reqwest::Method::POST, "/v1/bookings", Some(wrong))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let e: Value = r.json().await.unwrap();
+    assert!(
+        e["error"]["message"].as_str().unwrap().contains("evening"),
+        "{e}"
+    );
+
+    let r = send(
+        reqwest::Method::GET,
+        "/v1/bookings?from=2026-12-01&to=2026-12-31&limit=1",
+        None,
+    )
+    .await
+    .unwrap();
+    let page: Value = r.json().await.unwrap();
+    assert_eq!(page["page"]["totalItemsCount"], 2);
+    assert_eq!(page["data"].as_array().unwrap().len(), 1);
+    let r = send(
+        reqwest::Method::GET,
+        "/v1/bookings?from=2026-12-01&to=2026-12-31&type=remote",
+        None,
+    )
+    .await
+    .unwrap();
+    let remote: Value = r.json().await.unwrap();
+    let remote = remote["data"].as_array().unwrap().clone();
+    assert_eq!(remote.len(), 1);
+    assert_eq!(
+        (remote[0]["period"].clone(), remote[0]["externalId"].clone()),
+        (json!("afternoon"), json!(null))
+    );
+    let bad = send(
+        reqwest::Method::GET,
+        "/v1/bookings?from=demain&to=2026-12-31",
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(bad.status(), 400);
+
+    // A user who left is deactivated, their bookings kept; a booking is deleted once.
+    let r = send(
+        reqwest::Method::PATCH,
+        &format!("/v1/users/{id}"),
+        Some(json!({ "active": false })),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200);
+    let state: semana::Holdings = c
+        .get(format!("{url}/_sim/state"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            state.users.len(),
+            state.users[0].active,
+            state.bookings.len()
+        ),
+        (1, false, 2)
+    );
+    let first = state.bookings[0].id;
+    assert_eq!(
+        send(
+            reqwest::Method::DELETE,
+            &format!("/v1/bookings/{first}"),
+            None
+        )
+        .await
+        .unwrap()
+        .status(),
+        204
+    );
+    assert_eq!(
+        send(
+            reqwest::Method::DELETE,
+            &format!("/v1/bookings/{first}"),
+            None
+        )
+        .await
+        .unwrap()
+        .status(),
+        404
+    );
+
+    // Faults as the other simulators inject them.
+    c.put(format!("{url}/_sim/faults"))
+        .json(&json!({ "refuse_credentials": true }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        send(reqwest::Method::GET, "/v1/users", None)
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+}
+
+#[tokio::test]
+async fn happypal_takes_a_hundred_profiles_per_batch() {
+    let sim = happypal::start(local(), "hp-token").await.unwrap();
+    let c = reqwest::Client::new();
+    let profile = |n: usize| json!({ "first_name": "P", "last_name": format!("N{n}"), "email": format!("p{n}@exemple.fr"), "birth_date": null, "contract_start": null, "contract_end": null });
+    let mut items: Vec<Value> = (0..3)
+        .map(|n| json!({ "external_id": n.to_string(), "profile": profile(n) }))
+        .collect();
+    items.push(json!({ "external_id": "bad", "profile": { "first_name": "", "last_name": "X", "email": "nope", "birth_date": null, "contract_start": null, "contract_end": null } }));
+    let r: Value = c
+        .post(format!("{}/api/v1/employees/batch", sim.url()))
+        .bearer_auth("hp-token")
+        .json(&json!({ "items": items }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let statuses: Vec<u64> = r["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["status"].as_u64().unwrap())
+        .collect();
+    assert_eq!(statuses, [201, 201, 201, 422]);
+    let too_many: Vec<Value> = (0..101)
+        .map(|n| json!({ "external_id": n.to_string(), "profile": profile(n) }))
+        .collect();
+    let r = c
+        .post(format!("{}/api/v1/employees/batch", sim.url()))
+        .bearer_auth("hp-token")
+        .json(&json!({ "items": too_many }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
 }

@@ -627,8 +627,32 @@ pub type SharedStore = Arc<dyn Store>;
 
 /// Opens (creating if needed) the database at `url` and applies migrations.
 pub async fn open(url: &DatabaseUrl) -> Result<SharedStore> {
+    open_with(url, &OpenOptions::default()).await
+}
+
+/// How a store is opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OpenOptions {
+    /// SQLite: the page cache of each of the pool's connections, in MiB
+    /// (a server reading big bases wants a larger one; a short batch
+    /// process, a small one).
+    pub sqlite_cache_mib: u32,
+}
+
+impl Default for OpenOptions {
+    fn default() -> Self {
+        Self {
+            sqlite_cache_mib: 32,
+        }
+    }
+}
+
+/// Opens the store at `url` with `options` and applies its migrations.
+pub async fn open_with(url: &DatabaseUrl, options: &OpenOptions) -> Result<SharedStore> {
     Ok(match url {
-        DatabaseUrl::Sqlite(path) => Arc::new(sqlite::SqliteStore::open(path).await?),
+        DatabaseUrl::Sqlite(path) => {
+            Arc::new(sqlite::SqliteStore::open_with_cache(path, options.sqlite_cache_mib).await?)
+        }
         DatabaseUrl::Postgres(raw) => Arc::new(postgres::PgStore::open(raw).await?),
     })
 }

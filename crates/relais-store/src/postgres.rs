@@ -24,6 +24,11 @@ impl PgStore {
 
     const BACKEND: &'static str = "postgres";
 
+    /// A set of keys bound as one JSON array: one statement shape whatever
+    /// the number of keys, so prepared statements do not pile up.
+    const KEY_SET: (&'static str, &'static str) =
+        ("(SELECT jsonb_array_elements_text(CAST(", " AS jsonb)))");
+
     /// Connects to `url` and applies migrations.
     pub async fn open(url: &str) -> Result<Self> {
         let shown = crate::DatabaseUrl::Postgres(url.to_owned()).redacted();

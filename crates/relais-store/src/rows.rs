@@ -1020,7 +1020,7 @@ impl TryFrom<IntegrationRow> for relais_core::integration::Integration {
         Ok(relais_core::integration::Integration {
             installation_id: r.installation_id,
             base_id: BaseId(r.base_id),
-            connector: r.connector.parse().map_err(&c)?,
+            connector: relais_core::connector::ConnectorCode::parse(&r.connector).map_err(&c)?,
             source_url: r.source_url,
             partner_url: r.partner_url,
             sealed_secrets: r.secrets,
@@ -1085,6 +1085,7 @@ impl TryFrom<RunRow> for relais_core::integration::SyncRun {
 /// A row of `sync_run_lines`.
 #[derive(sqlx::FromRow)]
 pub struct RunLineRow {
+    stream: String,
     record_key: String,
     outcome: String,
     reason: Option<String>,
@@ -1092,12 +1093,13 @@ pub struct RunLineRow {
 }
 
 /// Columns of `sync_run_lines` read back.
-pub const RUN_LINE_COLUMNS: &str = "record_key, outcome, reason, fields";
+pub const RUN_LINE_COLUMNS: &str = "stream, record_key, outcome, reason, fields";
 
 impl TryFrom<RunLineRow> for relais_core::integration::ReportLine {
     type Error = StoreError;
     fn try_from(r: RunLineRow) -> Result<Self, StoreError> {
         Ok(relais_core::integration::ReportLine {
+            stream: r.stream,
             key: r.record_key,
             outcome: relais_core::integration::Outcome::from_parts(&r.outcome, r.reason)
                 .map_err(corrupt("sync run line"))?,

@@ -52,11 +52,20 @@ macro_rules! append_lines {
             $db,
             $tx,
             "sync_run_lines",
-            &["run_id", "seq", "record_key", "outcome", "reason", "fields"],
+            &[
+                "run_id",
+                "seq",
+                "stream",
+                "record_key",
+                "outcome",
+                "reason",
+                "fields"
+            ],
             numbered,
             |b, l| {
                 b.push_bind($run)
                     .push_bind(l.0)
+                    .push_bind(l.1.stream.as_str())
                     .push_bind(l.1.key.as_str())
                     .push_bind(l.1.outcome.code())
                     .push_bind(l.1.outcome.reason())
@@ -1425,12 +1434,10 @@ macro_rules! sql_store {
                 for part in keys.chunks(1000) {
                     let mut qb = sqlx::QueryBuilder::<$db>::new(format!("SELECT {} FROM sync_ledger WHERE job = ", rows::LEDGER_COLUMNS));
                     qb.push_bind(job);
-                    qb.push(" AND record_key IN (");
-                    let mut list = qb.separated(", ");
-                    for k in part {
-                        list.push_bind(k.as_str());
-                    }
-                    qb.push(")");
+                    qb.push(" AND record_key IN ");
+                    qb.push(Self::KEY_SET.0);
+                    qb.push_bind(serde_json::to_string(part).expect("keys serialise"));
+                    qb.push(Self::KEY_SET.1);
                     let found: Vec<rows::LedgerRow> = qb.build_query_as().fetch_all(&self.pool).await?;
                     for row in found {
                         out.push(row.try_into()?);
@@ -1484,12 +1491,10 @@ macro_rules! sql_store {
                     qb.push_bind(tag);
                     qb.push(" WHERE job = ");
                     qb.push_bind(job);
-                    qb.push(" AND record_key IN (");
-                    let mut list = qb.separated(", ");
-                    for k in part {
-                        list.push_bind(k.as_str());
-                    }
-                    qb.push(")");
+                    qb.push(" AND record_key IN ");
+                    qb.push(Self::KEY_SET.0);
+                    qb.push_bind(serde_json::to_string(part).expect("keys serialise"));
+                    qb.push(Self::KEY_SET.1);
                     qb.build().execute(&mut *tx).await?;
                 }
                 tx.commit().await?;
@@ -1503,12 +1508,10 @@ macro_rules! sql_store {
                     qb.push_bind(job);
                     qb.push(" AND seen_in = ");
                     qb.push_bind(tag);
-                    qb.push(" AND record_key IN (");
-                    let mut list = qb.separated(", ");
-                    for k in part {
-                        list.push_bind(k.as_str());
-                    }
-                    qb.push(")");
+                    qb.push(" AND record_key IN ");
+                    qb.push(Self::KEY_SET.0);
+                    qb.push_bind(serde_json::to_string(part).expect("keys serialise"));
+                    qb.push(Self::KEY_SET.1);
                     let found: Vec<String> = qb.build_query_scalar().fetch_all(&self.pool).await?;
                     out.extend(found);
                 }
@@ -1536,12 +1539,10 @@ macro_rules! sql_store {
                 for part in keys.chunks(1000) {
                     let mut qb = sqlx::QueryBuilder::<$db>::new("DELETE FROM sync_ledger WHERE job = ");
                     qb.push_bind(job);
-                    qb.push(" AND record_key IN (");
-                    let mut list = qb.separated(", ");
-                    for k in part {
-                        list.push_bind(k.as_str());
-                    }
-                    qb.push(")");
+                    qb.push(" AND record_key IN ");
+                    qb.push(Self::KEY_SET.0);
+                    qb.push_bind(serde_json::to_string(part).expect("keys serialise"));
+                    qb.push(Self::KEY_SET.1);
                     qb.build().execute(&mut *tx).await?;
                 }
                 tx.commit().await?;
@@ -1550,8 +1551,10 @@ macro_rules! sql_store {
 
             async fn reset_ledger(&self, job: &str) -> Result<()> {
                 let mut tx = self.pool.begin_with(Self::BEGIN).await?;
-                sqlx::query("DELETE FROM sync_ledger WHERE job = $1").bind(job).execute(&mut *tx).await?;
-                sqlx::query("DELETE FROM sync_checkpoints WHERE job = $1").bind(job).execute(&mut *tx).await?;
+                // The integration's job and its streams' jobs (`job/stream`).
+                let streams = format!("{job}/%");
+                sqlx::query("DELETE FROM sync_ledger WHERE job = $1 OR job LIKE $2").bind(job).bind(&streams).execute(&mut *tx).await?;
+                sqlx::query("DELETE FROM sync_checkpoints WHERE job = $1 OR job LIKE $2").bind(job).bind(&streams).execute(&mut *tx).await?;
                 tx.commit().await?;
                 Ok(())
             }
@@ -1591,7 +1594,7 @@ macro_rules! sql_store {
                 sqlx::query(&sql)
                     .bind(i.installation_id)
                     .bind(i.base_id.0)
-                    .bind(i.connector.code())
+                    .bind(i.connector.as_str())
                     .bind(i.source_url.as_deref())
                     .bind(i.partner_url.as_str())
                     .bind(i.sealed_secrets.as_str())

@@ -27,9 +27,19 @@ impl SqliteStore {
 
     const BACKEND: &'static str = "sqlite";
 
+    /// A set of keys bound as one JSON array: one statement shape whatever
+    /// the number of keys, so prepared statements do not pile up.
+    const KEY_SET: (&'static str, &'static str) = ("(SELECT value FROM json_each(", "))");
+
     /// Opens the file at `path` (creating it and its folder if needed) and
     /// applies migrations.
     pub async fn open(path: &Path) -> Result<Self> {
+        Self::open_with_cache(path, 32).await
+    }
+
+    /// Opens the file at `path` with a page cache of `cache_mib` MiB per
+    /// connection (creating it and its folder if needed) and applies migrations.
+    pub async fn open_with_cache(path: &Path, cache_mib: u32) -> Result<Self> {
         let url = format!("sqlite://{}", path.display());
         let connect_error = |reason: String| StoreError::Connect {
             url: url.clone(),
@@ -46,8 +56,12 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10))
-            // A larger page cache keeps index pages of big bases in memory.
-            .pragma("cache_size", "-32768");
+            // A larger page cache keeps index pages of big bases in memory
+            // (a negative size is in KiB).
+            .pragma(
+                "cache_size",
+                format!("-{}", u64::from(cache_mib.max(1)) * 1024),
+            );
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options)

@@ -1231,9 +1231,9 @@ async fn integrations_and_their_runs_are_kept(db: TestDb) {
         Err(StoreError::NotFound { .. })
     ));
     let at = now();
-    let mut i = Integration::new(inst.id, base.id, Connector::HappyPal, "sealed".into(), at);
+    let mut i = Integration::new(inst.id, base.id, &StoredOnly, "sealed".into(), at);
     i.set_partner_url("http://127.0.0.1:9/").unwrap();
-    i.options.requests_per_hour = 50;
+    i.options = serde_json::json!({ "requests_per_hour": 50, "departments": [3, 4] });
     s.put_integration(&i).await.unwrap();
     let back = s.get_integration(inst.id).await.unwrap();
     assert_eq!(back.partner_url, "http://127.0.0.1:9");
@@ -1284,6 +1284,7 @@ async fn integrations_and_their_runs_are_kept(db: TestDb) {
 
     let lines: Vec<ReportLine> = (0..1500)
         .map(|n| ReportLine {
+            stream: "employees".into(),
             key: n.to_string(),
             outcome: if n == 7 {
                 Outcome::Failed("HappyPal answered 422".into())
@@ -1451,4 +1452,34 @@ async fn integrations_and_their_runs_are_kept(db: TestDb) {
         Err(StoreError::NotFound { .. })
     ));
     assert!(s.list_integrations(None).await.unwrap().is_empty());
+}
+
+/// A connector declared only to be stored: the store keeps its code and
+/// options whatever they hold.
+struct StoredOnly;
+
+static STORED_ONLY: relais_core::connector::Declaration = relais_core::connector::Declaration {
+    code: "happypal",
+    name: "HappyPal",
+    secrets: &[],
+    options: &[],
+    schedule: relais_core::connector::ScheduleRule {
+        default: "0 6 * * *",
+        default_full: "0 3 * * 0",
+        min_interval_minutes: None,
+        nightly_from: None,
+    },
+    streams: &[],
+};
+
+impl relais_core::connector::ConnectorSpec for StoredOnly {
+    fn declaration(&self) -> &'static relais_core::connector::Declaration {
+        &STORED_ONLY
+    }
+    fn check_options(
+        &self,
+        options: &serde_json::Value,
+    ) -> relais_core::error::Result<serde_json::Value> {
+        Ok(options.clone())
+    }
 }

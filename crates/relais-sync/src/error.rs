@@ -65,6 +65,39 @@ pub enum SyncError {
 }
 
 impl SyncError {
+    /// The same error for another record (each record of a batch that
+    /// failed as a whole gets its own).
+    pub fn again(&self) -> Self {
+        match self {
+            Self::SourceRefused { status, message } => Self::SourceRefused {
+                status: *status,
+                message: message.clone(),
+            },
+            Self::PartnerCredentials { status } => Self::PartnerCredentials { status: *status },
+            Self::Partner { status, body } => Self::Partner {
+                status: *status,
+                body: body.clone(),
+            },
+            Self::Unreachable { what, reason } => Self::Unreachable {
+                what,
+                reason: reason.clone(),
+            },
+            Self::Malformed { what, reason } => Self::Malformed {
+                what,
+                reason: reason.clone(),
+            },
+            Self::RateLimited { what, wait } => Self::RateLimited { what, wait: *wait },
+            Self::BudgetSpent { per_hour } => Self::BudgetSpent {
+                per_hour: *per_hour,
+            },
+            Self::Config(m) => Self::Config(m.clone()),
+            Self::Store(e) => Self::Unreachable {
+                what: "database",
+                reason: e.to_string(),
+            },
+        }
+    }
+
     /// How a record that met this error is reported: left out for a spent
     /// budget, failed with the answer otherwise.
     pub fn outcome(&self) -> relais_core::integration::Outcome {

@@ -107,26 +107,71 @@ pub fn transport(error: reqwest::Error, what: &'static str, waited: Duration) ->
     Attempt::transient(SyncError::Unreachable { what, reason })
 }
 
-tokio::task_local! {
-    /// Partner requests sent, counted for the run whose work this task does
-    /// (see [`counting_requests`]).
-    static SENT: std::sync::Arc<std::sync::atomic::AtomicU64>;
+/// The run a task works for: where its partner requests are counted, and
+/// the labels of its metrics.
+#[derive(Debug, Clone, Default)]
+pub struct RequestScope {
+    /// Partner requests sent so far, retries included.
+    pub sent: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// The connector's code.
+    pub connector: String,
+    /// The installation (or the job, outside the runtime).
+    pub installation: String,
 }
 
-/// Runs `work`, counting in `counter` every request it sends to the
-/// partner, retries included: a run's request count is what was sent, not
-/// what was planned.
-pub async fn counting_requests<F: Future>(
-    counter: std::sync::Arc<std::sync::atomic::AtomicU64>,
-    work: F,
-) -> F::Output {
-    SENT.scope(counter, work).await
+tokio::task_local! {
+    /// The run whose work this task does (see [`counting_requests`]).
+    static SCOPE: RequestScope;
+}
+
+/// Runs `work`, counting in `scope` every request it sends to the partner,
+/// retries included: a run's request count is what was sent, not what was
+/// planned. Each request is also counted, by status, with its latency, in
+/// the process's metrics.
+pub async fn counting_requests<F: Future>(scope: RequestScope, work: F) -> F::Output {
+    SCOPE.scope(scope, work).await
 }
 
 fn count_sent(what: &'static str) {
     if what == "partner" {
-        let _ = SENT.try_with(|c| c.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+        let _ = SCOPE.try_with(|s| s.sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
     }
+}
+
+/// Records a partner answer (`status` 0: no answer) and its latency.
+fn observe(what: &'static str, status: u16, took: Duration) {
+    if what != "partner" {
+        return;
+    }
+    let _ = SCOPE.try_with(|s| {
+        let labels = [
+            ("connector", s.connector.clone()),
+            ("installation", s.installation.clone()),
+        ];
+        let status = if status == 0 {
+            "unreachable".to_owned()
+        } else {
+            status.to_string()
+        };
+        metrics::counter!(
+            "relais_partner_requests_total",
+            "connector" => s.connector.clone(),
+            "installation" => s.installation.clone(),
+            "status" => status.clone()
+        )
+        .increment(1);
+        if !status.starts_with('2') {
+            metrics::counter!(
+                "relais_partner_errors_total",
+                "connector" => s.connector.clone(),
+                "installation" => s.installation.clone(),
+                "status" => status
+            )
+            .increment(1);
+        }
+        metrics::histogram!("relais_partner_request_duration_seconds", &labels)
+            .record(took.as_secs_f64());
+    });
 }
 
 /// Runs `call` until it succeeds, fails for good, or runs out of retries.
@@ -159,11 +204,12 @@ where
     with_retries(policy, || async {
         count_sent(what);
         let started = std::time::Instant::now();
-        let resp = build()
-            .send()
-            .await
-            .map_err(|e| transport(e, what, started.elapsed()))?;
+        let resp = build().send().await.map_err(|e| {
+            observe(what, 0, started.elapsed());
+            transport(e, what, started.elapsed())
+        })?;
         let status = resp.status().as_u16();
+        observe(what, status, started.elapsed());
         if !resp.status().is_success() {
             return Err(classify(resp, what, policy).await);
         }
@@ -186,12 +232,109 @@ where
     .await
 }
 
-/// An HTTP client with a timeout on every call.
+/// One customer's partner API: its base URL, the client calls go through,
+/// the request budget every call spends from, and the retry policy.
+#[derive(Debug, Clone)]
+pub struct PartnerApi {
+    base: String,
+    http: reqwest::Client,
+    budget: Budget,
+    policy: RetryPolicy,
+}
+
+impl PartnerApi {
+    /// The partner at `base` (without a trailing `/`), called with `http`.
+    pub fn new(base: &str, http: reqwest::Client, budget: Budget, policy: RetryPolicy) -> Self {
+        Self {
+            base: base.trim_end_matches('/').to_owned(),
+            http,
+            budget,
+            policy,
+        }
+    }
+
+    /// The URL of `path` (relative to the base).
+    pub fn url(&self, path: &str) -> String {
+        format!("{}/{path}", self.base)
+    }
+
+    /// Sends `method path` as `decorate` completes it (credentials, body),
+    /// spending one request of the budget and retrying as the policy says;
+    /// the status and JSON answer.
+    pub async fn send<D>(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        decorate: D,
+    ) -> Result<(u16, serde_json::Value), SyncError>
+    where
+        D: Fn(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
+    {
+        let url = self.url(path);
+        self.budget.spend()?;
+        call(&self.policy, "partner", || {
+            decorate(self.http.request(method.clone(), &url))
+        })
+        .await
+    }
+}
+
+/// An HTTP client with a timeout on every call, trusting the system's roots.
 pub fn client(timeout: Duration) -> reqwest::Client {
-    reqwest::Client::builder()
-        .timeout(timeout)
-        .build()
-        .expect("an HTTP client builds")
+    Tls::default()
+        .client(timeout)
+        .expect("an HTTP client with the system's roots builds")
+}
+
+/// How partners and sources served over HTTPS are trusted: the system's
+/// certificate authorities (rustls, with the operating system's roots),
+/// plus, for a private partner, extra authorities from a PEM file.
+#[derive(Debug, Clone, Default)]
+pub struct Tls {
+    /// Extra certificate authorities, PEM (the file's content).
+    extra_roots: Vec<Vec<u8>>,
+}
+
+impl Tls {
+    /// Also trusts the authorities of the PEM file at `path`; refuses a
+    /// file that cannot be read or holds no certificate, naming it.
+    pub fn with_ca_file(mut self, path: &std::path::Path) -> Result<Self, SyncError> {
+        let pem = std::fs::read(path).map_err(|e| {
+            SyncError::Config(format!("cannot read the CA file {}: {e}", path.display()))
+        })?;
+        self.add_pem(&pem)
+            .map_err(|e| SyncError::Config(format!("the CA file {}: {e}", path.display())))?;
+        Ok(self)
+    }
+
+    /// Also trusts the authorities of `pem`.
+    pub fn add_pem(&mut self, pem: &[u8]) -> Result<(), String> {
+        let certs = reqwest::Certificate::from_pem_bundle(pem)
+            .map_err(|e| format!("not PEM certificates: {e}"))?;
+        if certs.is_empty() {
+            return Err("no certificate in it".into());
+        }
+        self.extra_roots.push(pem.to_vec());
+        Ok(())
+    }
+
+    /// A client with a timeout on every call, trusting these authorities.
+    pub fn client(&self, timeout: Duration) -> Result<reqwest::Client, SyncError> {
+        let mut builder = reqwest::Client::builder()
+            .timeout(timeout)
+            .use_rustls_tls()
+            .https_only(false);
+        for pem in &self.extra_roots {
+            for cert in reqwest::Certificate::from_pem_bundle(pem)
+                .map_err(|e| SyncError::Config(format!("a CA certificate: {e}")))?
+            {
+                builder = builder.add_root_certificate(cert);
+            }
+        }
+        builder
+            .build()
+            .map_err(|e| SyncError::Config(format!("cannot build the HTTPS client: {e}")))
+    }
 }
 
 /// A client-side budget of requests to one partner per hour: a token bucket
@@ -242,6 +385,16 @@ impl Budget {
         } else {
             false
         }
+    }
+
+    /// Requests left in the budget now.
+    pub fn left(&self) -> f64 {
+        let state = self
+            .state
+            .lock()
+            .expect("the budget lock is never poisoned");
+        let refill = state.1.elapsed().as_secs_f64() * f64::from(self.per_hour) / 3600.0;
+        (state.0 + refill).min(f64::from(self.per_hour))
     }
 
     /// Takes one request, or fails with the reason.

@@ -5,6 +5,7 @@
 //! by the sync ledger of `relais-core`.
 
 pub mod connectors;
+pub mod engine;
 pub mod error;
 pub mod http;
 pub mod report;

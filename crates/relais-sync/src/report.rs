@@ -7,9 +7,9 @@ pub use relais_core::integration::{Outcome, ReportLine, RunCounts};
 mod progress_tests {
     use super::*;
 
-    #[test]
-    fn a_running_report_hands_on_its_counts_and_requests() {
-        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    #[tokio::test]
+    async fn a_running_report_hands_on_its_counts_and_requests() {
+        let (tx, mut rx) = tokio::sync::mpsc::channel(SPILL_CHANNEL);
         let mut report = Report {
             spill: Some(tx),
             ..Report::default()
@@ -19,10 +19,12 @@ mod progress_tests {
             .sent
             .fetch_add(2, std::sync::atomic::Ordering::Relaxed);
         report.push(ReportLine {
+            stream: "employees".into(),
             key: "1".into(),
             outcome: Outcome::Created,
             fields: Vec::new(),
         });
+        report.maybe_spill().await;
         assert!(matches!(rx.try_recv().unwrap(), Spill::Lines(l) if l.len() == 1));
         match rx.try_recv().unwrap() {
             Spill::Progress {
@@ -58,9 +60,10 @@ pub struct Report {
     /// gathered or a quarter of a second has passed, with the counts and
     /// requests so far, so that a long run's report does not grow in memory
     /// and a run killed part-way keeps what it had done (the runtime stores
-    /// them as they come).
+    /// them as they come). The channel is bounded: a run that writes faster
+    /// than its report is stored waits for it.
     #[serde(skip)]
-    pub spill: Option<tokio::sync::mpsc::UnboundedSender<Spill>>,
+    pub spill: Option<tokio::sync::mpsc::Sender<Spill>>,
     /// Partner requests sent, retries included, counted by the HTTP layer
     /// while the run's work goes on (see [`crate::http::counting_requests`])
     /// and not yet folded into [`Report::partner_requests`].
@@ -88,23 +91,24 @@ pub enum Spill {
 /// Lines kept in memory before they are handed to the spill.
 const SPILL_AT: usize = 1_000;
 
+/// Batches of lines or progress waiting to be stored, at most.
+pub const SPILL_CHANNEL: usize = 8;
+
 /// The longest the counts of a running run wait before they are handed on.
 const SPILL_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
 
 impl Report {
-    /// Records one record's line.
+    /// Records one record's line (handed on by the next [`Report::maybe_spill`]).
     pub fn push(&mut self, line: ReportLine) {
         self.counts.add(&line.outcome);
         if line.outcome != Outcome::Unchanged {
             self.lines.push(line);
         }
-        self.maybe_spill();
     }
 
     /// Records a record already in step.
     pub fn unchanged(&mut self) {
         self.counts.add(&Outcome::Unchanged);
-        self.maybe_spill();
     }
 
     /// Partner requests sent so far, retries included.
@@ -117,24 +121,29 @@ impl Report {
         self.partner_requests += self.sent.swap(0, std::sync::atomic::Ordering::Relaxed);
     }
 
-    fn maybe_spill(&mut self) {
+    /// Hands lines and progress on when 1,000 lines have gathered or a
+    /// quarter of a second has passed since the last time.
+    pub async fn maybe_spill(&mut self) {
         if self.spill.is_none() {
             return;
         }
         let due = self.lines.len() >= SPILL_AT
             || self.last_spill.is_none_or(|t| t.elapsed() >= SPILL_EVERY);
         if due {
-            self.spill_now();
+            self.spill_now().await;
         }
     }
 
-    /// Hands the lines gathered and the progress so far to the spill.
-    pub fn spill_now(&mut self) {
-        let Some(spill) = &self.spill else { return };
+    /// Hands the lines gathered and the progress so far to the spill,
+    /// waiting while it is full.
+    pub async fn spill_now(&mut self) {
+        let Some(spill) = self.spill.clone() else {
+            return;
+        };
         self.last_spill = Some(std::time::Instant::now());
         if !self.lines.is_empty() {
             let lines = std::mem::take(&mut self.lines);
-            if let Err(back) = spill.send(Spill::Lines(lines)) {
+            if let Err(back) = spill.send(Spill::Lines(lines)).await {
                 // The receiver is gone (the run is ending): keep them here.
                 tracing::warn!("report lines kept in memory: their writer stopped");
                 if let Spill::Lines(lines) = back.0 {
@@ -143,10 +152,12 @@ impl Report {
                 return;
             }
         }
-        let _ = spill.send(Spill::Progress {
-            counts: self.counts,
-            partner_requests: self.requests_sent(),
-        });
+        let _ = spill
+            .send(Spill::Progress {
+                counts: self.counts,
+                partner_requests: self.requests_sent(),
+            })
+            .await;
     }
 
     /// How many records had this outcome (failures and skips counted whatever their reason).
@@ -169,27 +180,34 @@ impl Report {
 mod tests {
     use super::*;
 
-    #[test]
-    fn long_reports_spill_their_lines_in_order() {
-        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    #[tokio::test]
+    async fn long_reports_spill_their_lines_in_order() {
+        let (tx, mut rx) = tokio::sync::mpsc::channel(SPILL_CHANNEL);
         let mut report = Report {
             spill: Some(tx),
             ..Report::default()
         };
+        let reader = tokio::spawn(async move {
+            let mut batches = Vec::new();
+            while let Some(spilled) = rx.recv().await {
+                if let Spill::Lines(lines) = spilled {
+                    batches.push(lines);
+                }
+            }
+            batches
+        });
         for n in 0..2_500 {
             report.push(ReportLine {
+                stream: "employees".into(),
                 key: n.to_string(),
                 outcome: Outcome::Created,
                 fields: Vec::new(),
             });
             report.unchanged();
+            report.maybe_spill().await;
         }
-        let mut batches = Vec::new();
-        while let Ok(spilled) = rx.try_recv() {
-            if let Spill::Lines(lines) = spilled {
-                batches.push(lines);
-            }
-        }
+        report.spill = None;
+        let batches = reader.await.unwrap();
         // The first line goes at once (the first quarter of a second starts
         // then), then a thousand at a time.
         let (first, second) = (batches[1].clone(), batches[2].clone());

@@ -3,16 +3,13 @@
 //! two processes ever run one integration at once, runs its connector,
 //! stores the report and the integration's health, and schedules the next run.
 
-use crate::connectors::happypal::{HappyPal, RunOptions};
-use crate::connectors::planningpme::PlanningPme;
+use crate::engine::{Connector, Setup};
 use crate::error::SyncError;
 use crate::http::{Budget, RetryPolicy};
 use crate::report::{Report, Spill};
 use crate::source::LuccaSource;
 use chrono::Duration as Span;
-use relais_core::integration::{
-    Connector, Health, Integration, RunStatus, SyncRun, Trigger, SOURCE_KEY,
-};
+use relais_core::integration::{Health, Integration, RunStatus, SyncRun, Trigger, SOURCE_KEY};
 use relais_core::secret::Sealer;
 use relais_store::{IntegrationState, RunFinish, SharedStore, StoreError};
 use std::collections::HashSet;
@@ -48,6 +45,8 @@ pub struct RuntimeOptions {
     pub policy: RetryPolicy,
     /// Integrations run at once by one process.
     pub concurrency: usize,
+    /// How partners and sources served over HTTPS are trusted.
+    pub tls: crate::http::Tls,
 }
 
 impl RuntimeOptions {
@@ -58,6 +57,7 @@ impl RuntimeOptions {
             lease_ttl: Duration::from_secs(60),
             policy: RetryPolicy::default(),
             concurrency: 4,
+            tls: crate::http::Tls::default(),
         }
     }
 }
@@ -82,8 +82,7 @@ impl std::fmt::Debug for Runtime {
 }
 
 /// The health a failed run leaves, and its reason in plain words.
-pub fn diagnose(error: &SyncError, connector: Connector) -> (Health, String) {
-    let partner = connector.name();
+pub fn diagnose(error: &SyncError, partner: &str) -> (Health, String) {
     let reason = match error {
         SyncError::SourceRefused { status: 401, .. } => {
             "the source refused the integration's API key (revoked or unknown); install the app again or set another key".to_owned()
@@ -215,10 +214,13 @@ impl Runtime {
         }
         for integration in self.store.list_integrations(None).await? {
             // An integration not configured yet waits for its settings rather than failing on schedule.
-            let configured = self
-                .sealer
-                .open(&integration.sealed_secrets)
-                .is_ok_and(|secrets| integration.missing_settings(&secrets).is_empty());
+            let declaration =
+                crate::connectors::find(integration.connector.as_str()).map(|c| c.declaration());
+            let configured = declaration.is_some_and(|d| {
+                self.sealer
+                    .open(&integration.sealed_secrets)
+                    .is_ok_and(|secrets| integration.missing_settings(d, &secrets).is_empty())
+            });
             if configured
                 && integration.is_due(now)
                 && !wanted
@@ -325,21 +327,13 @@ impl Runtime {
         let job = lease_job(integration.installation_id);
         let now = relais_core::now();
         let due_full = integration.next_full_at.is_some_and(|t| t <= now);
-        let stream = match integration.connector {
-            Connector::HappyPal => crate::connectors::happypal::STREAM,
-            Connector::PlanningPme => crate::connectors::planningpme::STREAM,
-        };
-        let first = self
-            .store
-            .checkpoint(&integration.job(), stream)
-            .await?
-            .is_none();
-        let full = run.full || (!run.dry_run && (due_full || first));
+        // The engine makes a run full when a stream was never confirmed whole.
+        let full = run.full || (!run.dry_run && due_full);
         let run = self.store.start_run(run.id, owner, full).await?;
         tracing::info!(
             run = run.id,
             installation = integration.installation_id,
-            connector = integration.connector.code(),
+            connector = integration.connector.as_str(),
             full,
             dry_run = run.dry_run,
             "sync run started"
@@ -347,7 +341,8 @@ impl Runtime {
 
         // Lines and counts are stored as the run goes: a long report never
         // sits whole in memory, and a run killed part-way keeps what it did.
-        let (spill, mut batches) = tokio::sync::mpsc::unbounded_channel::<Spill>();
+        let (spill, mut batches) =
+            tokio::sync::mpsc::channel::<Spill>(crate::report::SPILL_CHANNEL);
         let writer = {
             let store = self.store.clone();
             let id = run.id;
@@ -404,7 +399,9 @@ impl Runtime {
                 (RunStatus::Warnings, None, (Health::Warnings, reason))
             }
             Err(e) => {
-                let (health, reason) = diagnose(e, integration.connector);
+                let partner = crate::connectors::find(integration.connector.as_str())
+                    .map_or(integration.connector.as_str(), |c| c.declaration().name);
+                let (health, reason) = diagnose(e, partner);
                 let status = if health == Health::Warnings {
                     RunStatus::Warnings
                 } else {
@@ -417,6 +414,7 @@ impl Runtime {
             .store
             .finish_run(run.id, &finish(status, &report, error.as_deref()))
             .await?;
+        record_run_metrics(&integration, &done);
         if !run.dry_run {
             let now = relais_core::now();
             let mut next_run_at = integration.schedule.next_after(now, integration.time_zone);
@@ -424,7 +422,7 @@ impl Runtime {
             if report.counts.skipped > 0 || budget_spent {
                 // Left out for the budget: try again once it has refilled
                 // enough for what was left out (within the hour).
-                let per_hour = u64::from(integration.options.requests_per_hour.max(1));
+                let per_hour = u64::from(integration.requests_per_hour().max(1));
                 let needed = report.counts.skipped.max(1);
                 let seconds = (needed * 3600).div_ceil(per_hour).min(3600);
                 let soon = now + Span::seconds(i64::try_from(seconds).unwrap_or(3600).max(60));
@@ -485,18 +483,54 @@ impl Runtime {
         }
     }
 
-    /// Builds the connector from the integration and runs it.
+    /// Builds the connector's setup from the integration and runs it.
     async fn work(
         &self,
         integration: &Integration,
-        run: &SyncRun,
+        _run: &SyncRun,
         report: &mut Report,
     ) -> Result<(), SyncError> {
+        let connector =
+            crate::connectors::find(integration.connector.as_str()).ok_or_else(|| {
+                SyncError::Config(format!(
+                    "this relais runs no connector '{}'",
+                    integration.connector
+                ))
+            })?;
+        let setup = self.setup(connector.as_ref(), integration).await?;
+        let scope = crate::http::RequestScope {
+            sent: report.sent.clone(),
+            connector: integration.connector.to_string(),
+            installation: integration.installation_id.to_string(),
+        };
+        let out = crate::http::counting_requests(
+            scope,
+            crate::engine::run(connector.as_ref(), &setup, report),
+        )
+        .await;
+        report.settle_requests();
+        metrics::gauge!(
+            "relais_sync_budget_left",
+            "connector" => integration.connector.to_string(),
+            "installation" => integration.installation_id.to_string()
+        )
+        .set(setup.budget.left());
+        out
+    }
+
+    /// What `connector` is given for a run of `integration`: its source,
+    /// partner, typed options and secrets, budget and clients.
+    pub async fn setup(
+        &self,
+        connector: &dyn Connector,
+        integration: &Integration,
+    ) -> Result<Setup, SyncError> {
+        let declaration = connector.declaration();
         let secrets = self
             .sealer
             .open(&integration.sealed_secrets)
             .map_err(|e| SyncError::Config(e.message))?;
-        let missing = integration.missing_settings(&secrets);
+        let missing = integration.missing_settings(declaration, &secrets);
         if !missing.is_empty() {
             return Err(SyncError::Config(format!(
                 "not configured yet: {} missing (set on the app's page or with `relais sync configure {}`)",
@@ -508,7 +542,11 @@ impl Runtime {
             .source_url
             .clone()
             .unwrap_or_else(|| self.options.own_api.clone());
-        let source = LuccaSource::new(&source_url, secrets.get(SOURCE_KEY).unwrap_or_default());
+        let source = LuccaSource::with_client(
+            &source_url,
+            secrets.get(SOURCE_KEY).unwrap_or_default(),
+            self.options.tls.client(Duration::from_secs(30))?,
+        );
         let used = self
             .store
             .partner_requests_since(
@@ -516,49 +554,25 @@ impl Runtime {
                 relais_core::now() - Span::hours(1),
             )
             .await?;
-        let budget = Budget::new(integration.options.requests_per_hour, used);
-        let secret = |name: &str| secrets.get(name).unwrap_or_default().to_owned();
-        match integration.connector {
-            Connector::HappyPal => {
-                HappyPal {
-                    source,
-                    partner_url: integration.partner_url.clone(),
-                    token: secret("token"),
-                    job: integration.job(),
-                    budget,
-                    policy: self.options.policy,
-                }
-                .run_into(
-                    &self.store,
-                    RunOptions {
-                        full: report.full,
-                        dry_run: run.dry_run,
-                    },
-                    report,
-                )
-                .await
-            }
-            Connector::PlanningPme => {
-                PlanningPme {
-                    source,
-                    partner_url: integration.partner_url.clone(),
-                    app_key: secret("app_key"),
-                    assertion: secret("assertion"),
-                    base_department: integration.options.base_department,
-                    months: integration.options.months,
-                    job: integration.job(),
-                    budget,
-                    policy: self.options.policy,
-                }
-                .run_into(
-                    &self.store,
-                    integration.time_zone.today(),
-                    run.dry_run,
-                    report,
-                )
-                .await
-            }
+        let options = connector
+            .check_options(&integration.options)
+            .map_err(|e| SyncError::Config(e.message))?;
+        let mut partner_secrets = relais_core::secret::Secrets::default();
+        for spec in declaration.secrets {
+            partner_secrets.set(spec.name, secrets.get(spec.name).unwrap_or_default());
         }
+        Ok(Setup {
+            source,
+            partner_url: integration.partner_url.clone(),
+            options,
+            secrets: partner_secrets,
+            budget: Budget::new(integration.requests_per_hour(), used),
+            policy: self.options.policy,
+            http: self.options.tls.client(Duration::from_secs(15))?,
+            today: integration.time_zone.today(),
+            job: integration.job(),
+            store: self.store.clone(),
+        })
     }
 
     /// Runs the runtime until `shutdown` resolves: looks for work every `every`.
@@ -574,6 +588,38 @@ impl Runtime {
                 _ = tokio::time::sleep(every) => {}
             }
         }
+    }
+}
+
+/// Counts a finished run and its records by outcome in the process's metrics.
+fn record_run_metrics(integration: &Integration, run: &SyncRun) {
+    let connector = integration.connector.to_string();
+    let installation = integration.installation_id.to_string();
+    metrics::counter!(
+        "relais_sync_runs_total",
+        "connector" => connector.clone(),
+        "installation" => installation.clone(),
+        "status" => run.status.as_str()
+    )
+    .increment(1);
+    let c = run.counts;
+    for (outcome, n) in [
+        ("created", c.created),
+        ("linked", c.linked),
+        ("updated", c.updated),
+        ("overwritten", c.overwritten),
+        ("deleted", c.deleted),
+        ("unchanged", c.unchanged),
+        ("skipped", c.skipped),
+        ("failed", c.failed),
+    ] {
+        metrics::counter!(
+            "relais_sync_records_total",
+            "connector" => connector.clone(),
+            "installation" => installation.clone(),
+            "outcome" => outcome
+        )
+        .increment(n);
     }
 }
 
@@ -633,5 +679,28 @@ fn finish<'a>(status: RunStatus, report: &'a Report, error: Option<&'a str>) -> 
         partner_requests: report.partner_requests,
         error,
         lines: &report.lines,
+    }
+}
+
+impl relais_core::connector::ConnectionCheck for Runtime {
+    fn check<'a>(
+        &'a self,
+        integration: &'a Integration,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send + 'a>> {
+        Box::pin(async move {
+            let connector =
+                crate::connectors::find(integration.connector.as_str()).ok_or_else(|| {
+                    format!("this relais runs no connector '{}'", integration.connector)
+                })?;
+            let partner = connector.declaration().name;
+            let setup = self
+                .setup(connector.as_ref(), integration)
+                .await
+                .map_err(|e| diagnose(&e, partner).1)?;
+            connector
+                .check_connection(&setup)
+                .await
+                .map_err(|e| diagnose(&e, partner).1)
+        })
     }
 }

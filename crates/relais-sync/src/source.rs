@@ -28,10 +28,16 @@ impl std::fmt::Debug for LuccaSource {
 impl LuccaSource {
     /// A source at `base_url` opened by `key`.
     pub fn new(base_url: &str, key: &str) -> Self {
+        Self::with_client(base_url, key, http::client(Duration::from_secs(30)))
+    }
+
+    /// A source at `base_url` opened by `key`, read with `http` (its
+    /// timeouts and trusted authorities).
+    pub fn with_client(base_url: &str, key: &str, http: reqwest::Client) -> Self {
         Self {
             base_url: base_url.trim_end_matches('/').to_owned(),
             key: key.to_owned(),
-            http: http::client(Duration::from_secs(30)),
+            http,
             policy: RetryPolicy::default(),
         }
     }
@@ -45,6 +51,20 @@ impl LuccaSource {
         })
         .await?;
         Ok(body)
+    }
+
+    /// `POST path` on the source with a JSON body (an inbound stream's write
+    /// into the base, bounded by the key's grants): the status and answer.
+    pub async fn post(&self, path: &str, body: &Value) -> Result<(u16, Value), SyncError> {
+        let url = format!("{}{path}", self.base_url);
+        let auth = format!("lucca application={}", self.key);
+        http::call(&self.policy, "source", || {
+            self.http
+                .post(&url)
+                .header("Authorization", &auth)
+                .json(body)
+        })
+        .await
     }
 
     /// Every item of a v3 list, walked page by page.
@@ -72,9 +92,9 @@ impl LuccaSource {
     }
 
     /// The pages of a v3 list, read one at a time as they are asked for.
-    pub fn pages(&self, path: &str, query: &str) -> Pager<'_> {
+    pub fn pages(&self, path: &str, query: &str) -> Pager {
         Pager {
-            source: self,
+            source: self.clone(),
             path: path.to_owned(),
             query: query.to_owned(),
             offset: 0,
@@ -128,15 +148,15 @@ pub fn require_fields(item: &Value, fields: &str) -> Result<(), SyncError> {
 
 /// Reads a v3 list page by page (1,000 items each).
 #[derive(Debug)]
-pub struct Pager<'a> {
-    source: &'a LuccaSource,
+pub struct Pager {
+    source: LuccaSource,
     path: String,
     query: String,
     offset: u64,
     done: bool,
 }
 
-impl Pager<'_> {
+impl Pager {
     /// The next page, or `None` after the last.
     pub async fn next(&mut self) -> Result<Option<Vec<Value>>, SyncError> {
         if self.done {

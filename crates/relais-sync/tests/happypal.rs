@@ -11,7 +11,8 @@ use relais_core::ids::BaseId;
 use relais_core::org::{Name, TimeZone};
 use relais_sandbox::happypal;
 use relais_store::{DatabaseUrl, SharedStore};
-use relais_sync::connectors::happypal::{HappyPal, RunOptions};
+use relais_sync::connectors::happypal::HappyPal;
+use relais_sync::engine::Job;
 use relais_sync::http::RetryPolicy;
 use relais_sync::{Outcome, SyncError};
 use serde_json::{json, Value};
@@ -21,7 +22,7 @@ use std::time::Duration;
 struct Setup {
     store: SharedStore,
     base: BaseId,
-    connector: HappyPal,
+    connector: Job,
     sim: relais_sandbox::sim::Running,
     http: reqwest::Client,
     key_id: i64,
@@ -56,14 +57,17 @@ async fn setup() -> Setup {
         max_delay: Duration::from_millis(20),
         max_retry_after: Duration::from_secs(2),
     };
-    let connector = HappyPal {
-        source: relais_sync::source::LuccaSource::new(&api, &secret),
-        partner_url: sim.url(),
-        token: "hp-token".into(),
-        job: "happypal:1".into(),
-        budget: relais_sync::http::Budget::unlimited(),
-        policy,
-    };
+    let mut connector = Job::new(
+        std::sync::Arc::new(HappyPal),
+        relais_sync::source::LuccaSource::new(&api, &secret),
+        &sim.url(),
+        &[("token", "hp-token")],
+        json!({}),
+        "happypal:1",
+        &store,
+    )
+    .unwrap();
+    connector.setup.policy = policy;
     Setup {
         store,
         base: base.id,
@@ -149,38 +153,18 @@ async fn happypal_syncs_links_updates_overwrites_and_deletes() {
     s.http.post(format!("{}/_sim/profiles", s.sim.url())).json(&json!({ "first_name": "X", "last_name": "Y", "email": first_mail.to_uppercase(), "birth_date": null, "contract_start": null, "contract_end": null })).send().await.unwrap();
 
     // A dry run plans everything and writes nothing.
-    let dry = s
-        .connector
-        .run(
-            &s.store,
-            RunOptions {
-                full: true,
-                dry_run: true,
-            },
-        )
-        .await
-        .unwrap();
+    let dry = s.connector.run(true, true).await.unwrap();
     assert_eq!(dry.count(&Outcome::Created), visible.len());
     assert_eq!(s.profiles().await.len(), 1);
     assert!(s
         .store
-        .checkpoint("happypal:1", "users")
+        .checkpoint("happypal:1/employees", "cursor")
         .await
         .unwrap()
         .is_none());
 
     // First full sync.
-    let first = s
-        .connector
-        .run(
-            &s.store,
-            RunOptions {
-                full: true,
-                dry_run: false,
-            },
-        )
-        .await
-        .unwrap();
+    let first = s.connector.run(true, false).await.unwrap();
     assert_eq!(
         first.count(&Outcome::Linked),
         1,
@@ -223,11 +207,7 @@ async fn happypal_syncs_links_updates_overwrites_and_deletes() {
         .update_employee(s.base, e.id, &e.data, &Author::system("test"))
         .await
         .unwrap();
-    let inc = s
-        .connector
-        .run(&s.store, RunOptions::default())
-        .await
-        .unwrap();
+    let inc = s.connector.run(false, false).await.unwrap();
     assert_eq!(inc.count(&Outcome::Updated), 1);
     assert_eq!(
         inc.partner_requests, 2,
@@ -261,11 +241,7 @@ async fn happypal_syncs_links_updates_overwrites_and_deletes() {
         .send()
         .await
         .unwrap();
-    let next = s
-        .connector
-        .run(&s.store, RunOptions::default())
-        .await
-        .unwrap();
+    let next = s.connector.run(false, false).await.unwrap();
     assert!(!next.full);
     let over = next
         .lines
@@ -303,17 +279,7 @@ async fn happypal_syncs_links_updates_overwrites_and_deletes() {
         .update_employee(s.base, l.id, &l.data, &Author::system("test"))
         .await
         .unwrap();
-    let full = s
-        .connector
-        .run(
-            &s.store,
-            RunOptions {
-                full: true,
-                dry_run: false,
-            },
-        )
-        .await
-        .unwrap();
+    let full = s.connector.run(true, false).await.unwrap();
     assert_eq!(full.count(&Outcome::Deleted), 1);
     assert_eq!(
         s.held().await,
@@ -324,20 +290,13 @@ async fn happypal_syncs_links_updates_overwrites_and_deletes() {
 
 #[tokio::test]
 async fn a_run_that_fails_part_way_is_run_again_to_the_same_state() {
-    let s = setup().await;
+    let mut s = setup().await;
+    // One profile per request, in order, so that failures fall on some records only.
+    s.connector.setup.options["batch_size"] = json!(1);
+    s.connector.setup.options["concurrency"] = json!(1);
     let visible = s.visible().await;
     s.faults(json!({ "error_rate": 0.6 })).await;
-    let broken = s
-        .connector
-        .run(
-            &s.store,
-            RunOptions {
-                full: true,
-                dry_run: false,
-            },
-        )
-        .await
-        .unwrap();
+    let broken = s.connector.run(true, false).await.unwrap();
     assert!(broken.has_failures(), "some writes failed");
     assert!(
         !broken.checkpoint_moved,
@@ -346,11 +305,7 @@ async fn a_run_that_fails_part_way_is_run_again_to_the_same_state() {
     let partial = s.held().await.len();
     assert!(partial < visible.len());
     s.faults(json!({})).await;
-    let again = s
-        .connector
-        .run(&s.store, RunOptions::default())
-        .await
-        .unwrap();
+    let again = s.connector.run(false, false).await.unwrap();
     assert!(!again.has_failures());
     assert_eq!(
         again.count(&Outcome::Created),
@@ -358,11 +313,7 @@ async fn a_run_that_fails_part_way_is_run_again_to_the_same_state() {
         "only what was missing is sent"
     );
     assert_eq!(s.held().await, visible, "nothing duplicated, nothing lost");
-    let quiet = s
-        .connector
-        .run(&s.store, RunOptions::default())
-        .await
-        .unwrap();
+    let quiet = s.connector.run(false, false).await.unwrap();
     assert_eq!(
         quiet.partner_requests, 1,
         "in step: nothing sent, one page read back"
@@ -374,25 +325,41 @@ async fn a_run_that_fails_part_way_is_run_again_to_the_same_state() {
 async fn refused_credentials_and_revoked_keys_stop_the_run() {
     let s = setup().await;
     s.faults(json!({ "refuse_credentials": true })).await;
-    let err = s
-        .connector
-        .run(&s.store, RunOptions::default())
-        .await
-        .unwrap_err();
+    let err = s.connector.run(false, false).await.unwrap_err();
     assert!(
         matches!(err, SyncError::PartnerCredentials { status: 401 }),
         "{err}"
     );
     s.faults(json!({})).await;
     s.store.revoke_api_key(s.key_id).await.unwrap();
-    let err = s
-        .connector
-        .run(&s.store, RunOptions::default())
-        .await
-        .unwrap_err();
+    let err = s.connector.run(false, false).await.unwrap_err();
     assert!(
         matches!(err, SyncError::SourceRefused { status: 401, .. }),
         "{err}"
     );
     assert!(s.profiles().await.is_empty(), "nothing was written");
+}
+
+#[tokio::test]
+async fn batches_send_a_hundred_profiles_per_request() {
+    let s = setup().await;
+    let visible = s.visible().await;
+    assert!(visible.len() > 40, "{}", visible.len());
+    let first = s.connector.run(true, false).await.unwrap();
+    assert_eq!(first.count(&Outcome::Created), visible.len());
+    assert_eq!(s.held().await, visible);
+    // One batch for the employees, one page read back.
+    assert_eq!(first.partner_requests, 2, "{:?}", first.counts);
+    let mut one_by_one = s.connector.clone();
+    one_by_one.setup.options["batch_size"] = json!(1);
+    one_by_one.setup.job = "happypal:one-by-one".into();
+    s.store.reset_ledger("happypal:one-by-one").await.unwrap();
+    let again = one_by_one.run(true, false).await.unwrap();
+    assert_eq!(again.count(&Outcome::Linked), visible.len());
+    assert!(
+        again.partner_requests >= 10 * first.partner_requests,
+        "{} requests one by one, {} in batches",
+        again.partner_requests,
+        first.partner_requests
+    );
 }

@@ -11,6 +11,7 @@ use relais_core::org::{Name, TimeZone};
 use relais_sandbox::{happypal, planningpme};
 use relais_store::{DatabaseUrl, ListQuery};
 use relais_sync::connectors::planningpme::PlanningPme;
+use relais_sync::engine::Job;
 use relais_sync::http::{self, RetryPolicy};
 use relais_sync::Outcome;
 use serde_json::json;
@@ -59,36 +60,32 @@ async fn planningpme_gets_the_department_its_people_and_their_coming_absences() 
         .filter(|d| d.id == prod.id || d.parent_id == Some(prod.id))
         .map(|d| d.id.0)
         .collect();
-    let connector = PlanningPme {
-        source: relais_sync::source::LuccaSource::new(&api, &secret),
-        partner_url: format!("{}/acme", sim.url()),
-        app_key: "app-key".into(),
-        assertion: "assertion".into(),
-        base_department: Some(prod.id.0),
-        months: 6,
-        job: "planningpme:1".into(),
-        budget: http::Budget::unlimited(),
-        policy: RetryPolicy {
+    let pme = |job: &str, assertion: &str| {
+        let mut job = Job::new(
+            std::sync::Arc::new(PlanningPme),
+            relais_sync::source::LuccaSource::new(&api, &secret),
+            &format!("{}/acme", sim.url()),
+            &[("app_key", "app-key"), ("assertion", assertion)],
+            json!({ "base_department": prod.id.0, "months": 6 }),
+            job,
+            &store,
+        )
+        .unwrap();
+        job.setup.today = today;
+        job.setup.policy = RetryPolicy {
             retries: 2,
             min_delay: Duration::from_millis(5),
             max_delay: Duration::from_millis(20),
             max_retry_after: Duration::from_secs(2),
-        },
+        };
+        job
     };
+    let connector = pme("planningpme:1", "assertion");
     // With no request left in the budget, not even for the token, a run
     // sends nothing and reports every record it would have written as left out.
-    let spent = PlanningPme {
-        source: relais_sync::source::LuccaSource::new(&api, &secret),
-        partner_url: format!("{}/acme", sim.url()),
-        app_key: "app-key".into(),
-        assertion: "assertion".into(),
-        base_department: Some(prod.id.0),
-        months: 6,
-        job: "planningpme:spent".into(),
-        budget: http::Budget::new(10, 10),
-        policy: connector.policy,
-    };
-    let left_out = spent.run(&store, today, false).await.unwrap();
+    let mut spent = pme("planningpme:spent", "assertion");
+    spent.setup.budget = http::Budget::new(10, 10);
+    let left_out = spent.run(true, false).await.unwrap();
     assert_eq!(
         (left_out.counts.written(), left_out.partner_requests),
         (0, 0)
@@ -99,7 +96,7 @@ async fn planningpme_gets_the_department_its_people_and_their_coming_absences() 
         .lines
         .iter()
         .all(|l| l.outcome.reason().is_some_and(|r| r.contains("budget"))));
-    let first = connector.run(&store, today, false).await.unwrap();
+    let first = connector.run(true, false).await.unwrap();
     assert!(
         !first.has_failures(),
         "{:?}",
@@ -172,7 +169,7 @@ async fn planningpme_gets_the_department_its_people_and_their_coming_absences() 
     assert!(!one.label.is_empty());
 
     // Nothing changed: only the token is asked for.
-    let quiet = connector.run(&store, today, false).await.unwrap();
+    let quiet = connector.run(true, false).await.unwrap();
     assert_eq!(quiet.partner_requests, 1);
     assert!(
         quiet.lines.is_empty(),
@@ -198,7 +195,7 @@ async fn planningpme_gets_the_department_its_people_and_their_coming_absences() 
         .set_leave_status(base.id, period.id, next)
         .await
         .unwrap();
-    let after = connector.run(&store, today, false).await.unwrap();
+    let after = connector.run(true, false).await.unwrap();
     assert_eq!(after.count(&Outcome::Deleted), 1);
     let held: planningpme::Holdings = reqwest::get(format!("{}/_sim/state", sim.url()))
         .await
@@ -301,23 +298,20 @@ async fn planningpme_gets_the_department_its_people_and_their_coming_absences() 
     );
 
     // Refused credentials stop the run.
-    let wrong = PlanningPme {
-        assertion: "wrong".into(),
-        ..connector.clone()
-    };
+    let wrong = pme("planningpme:1", "wrong");
     assert!(matches!(
-        wrong.run(&store, today, false).await.unwrap_err(),
+        wrong.run(true, false).await.unwrap_err(),
         relais_sync::SyncError::PartnerCredentials { status: 401 }
     ));
 }
 
 async fn incremental(
-    c: &PlanningPme,
-    store: &relais_store::SharedStore,
-    today: chrono::NaiveDate,
+    c: &Job,
+    _store: &relais_store::SharedStore,
+    _today: chrono::NaiveDate,
 ) -> relais_sync::Report {
     let mut report = relais_sync::Report::default();
-    c.run_into(store, today, false, &mut report).await.unwrap();
+    c.run_into(&mut report).await.unwrap();
     assert!(!report.has_failures(), "{:?}", report.lines);
     report
 }

@@ -77,6 +77,7 @@ async fn world(postgres: bool, employees: u32) -> Option<World> {
     let (installation, key) = relais_api::install::install_app(
         &store,
         &sealer,
+        &relais_sync::connectors::catalog(),
         base.id,
         &manifest("happypal"),
         &Email::parse("tech@happypal.fr").unwrap(),
@@ -101,6 +102,9 @@ async fn world(postgres: bool, employees: u32) -> Option<World> {
     w.configure(|i, secrets| {
         i.set_partner_url(&w.hp.url()).unwrap();
         secrets.set("token", "hp-token");
+        // These tests follow runs record by record: one profile per request, in order.
+        i.options["batch_size"] = serde_json::json!(1);
+        i.options["concurrency"] = serde_json::json!(1);
     })
     .await;
     Some(w)
@@ -385,7 +389,11 @@ async fn run_reports_add_up(postgres: bool) {
     assert!(!w
         .store
         .acknowledged(
-            &w.store.get_integration(w.installation).await.unwrap().job(),
+            &w.store
+                .get_integration(w.installation)
+                .await
+                .unwrap()
+                .stream_job("employees"),
             &w.visible().await.into_iter().collect::<Vec<_>>(),
         )
         .await
@@ -506,7 +514,7 @@ async fn health_says_why_an_integration_fails() {
         .sum();
     w.configure(|i, _| {
         i.set_partner_url(&w.hp.url()).unwrap();
-        i.options.requests_per_hour = used as u32 + 5;
+        i.options["requests_per_hour"] = serde_json::json!(used as u32 + 5);
     })
     .await;
     let r = run(Trigger::Api).await.unwrap();
@@ -534,7 +542,7 @@ async fn health_says_why_an_integration_fails() {
     assert_eq!(r.partner_requests, 0);
     let i = w.store.get_integration(w.installation).await.unwrap();
     assert!(i.next_run_at.unwrap() <= relais_core::now() + chrono::Duration::hours(1));
-    w.configure(|i, _| i.options.requests_per_hour = 10_000)
+    w.configure(|i, _| i.options["requests_per_hour"] = serde_json::json!(10_000))
         .await;
     let r = run(Trigger::Api).await.unwrap();
     assert_eq!(r.status, RunStatus::Succeeded, "{r:?}");
@@ -598,6 +606,7 @@ async fn planningpme_runs_through_the_runtime_with_its_report_stored() {
     let (inst, _) = relais_api::install::install_app(
         &w.store,
         &w.sealer,
+        &relais_sync::connectors::catalog(),
         w.base,
         &manifest("planningpme"),
         &Email::parse("csm@planningpme.fr").unwrap(),

@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use maud::{html, Markup};
 use relais_api::AppState;
+use relais_core::connector::{Declaration, SettingKind, SettingSpec};
 use relais_core::integration::{
     Health, Integration, IntegrationUpdate, RunStatus, SyncRun, Trigger, SOURCE_KEY,
 };
@@ -131,7 +132,18 @@ pub(crate) async fn section(
     };
     let runs = state.store.list_runs(i.installation_id, 20).await?;
     let secrets = state.sealer.open(&i.sealed_secrets).unwrap_or_default();
-    let missing = i.missing_settings(&secrets);
+    let Some(connector) = state.connectors.get(i.connector.as_str()) else {
+        return Ok(html! {
+            p.error id="no-connector" { (lang.t("Le connecteur de cette intégration n'est pas exécuté par cette version de relais : ", "This integration's connector is not run by this version of relais: ")) (i.connector) }
+        });
+    };
+    let declaration = connector.declaration();
+    let choices = if v.person.can_admin_apps {
+        Choices::of(state, installation.base_id, declaration).await?
+    } else {
+        Choices::default()
+    };
+    let missing = i.missing_settings(declaration, &secrets);
     let health = if i.paused.is_some() {
         Health::Paused
     } else {
@@ -195,11 +207,17 @@ pub(crate) async fn section(
                 }
             }
         }
-        @if v.person.can_admin_apps { (settings_form(v, &i, &secrets)) }
+        @if v.person.can_admin_apps { (settings_form(v, &i, declaration, &secrets, &choices)) }
     })
 }
 
-fn settings_form(v: &Viewer, i: &Integration, secrets: &relais_core::secret::Secrets) -> Markup {
+fn settings_form(
+    v: &Viewer,
+    i: &Integration,
+    declaration: &Declaration,
+    secrets: &relais_core::secret::Secrets,
+    choices: &Choices,
+) -> Markup {
     let lang = v.lang;
     let set = lang.t(
         "enregistré — laisser vide pour le garder",
@@ -210,12 +228,13 @@ fn settings_form(v: &Viewer, i: &Integration, secrets: &relais_core::secret::Sec
         h3 { (lang.t("Réglages", "Settings")) }
         form method="post" action={ "/installed/" (i.installation_id) "/settings" } id="settings-form" {
             input type="hidden" name="csrf" value=(v.csrf);
-            label for="partner_url" { (lang.t("URL de l'API de ", "API URL of ")) (i.connector.name()) }
+            label for="partner_url" { (lang.t("URL de l'API de ", "API URL of ")) (declaration.name) }
             input id="partner_url" name="partner_url" type="url" size="50" value=(i.partner_url);
-            @for spec in i.connector.secrets() {
-                label for={ "secret-" (spec.name) } { (lang.t(spec.label_fr, spec.label_en)) }
+            @for spec in declaration.secrets {
+                label for={ "secret-" (spec.name) } { (spec.label(lang.code())) }
                 input id={ "secret-" (spec.name) } name={ "secret_" (spec.name) } type="password" autocomplete="off"
                     placeholder=(if secrets.get(spec.name).is_some() { set } else { unset });
+                @if !spec.help(lang.code()).is_empty() { small.muted { (spec.help(lang.code())) } }
             }
             label for="source_url" { (lang.t("Base source (vide : cette base, avec la clé de l'installation)", "Source base (blank: this base, with the installation's key)")) }
             input id="source_url" name="source_url" type="text" size="50" value=(i.source_url.clone().unwrap_or_default());
@@ -223,37 +242,112 @@ fn settings_form(v: &Viewer, i: &Integration, secrets: &relais_core::secret::Sec
             input id="source_key" name="source_key" type="password" autocomplete="off" placeholder=(set);
             label for="schedule" { (lang.t("Planification (cron : minute heure jour mois jour-de-semaine)", "Schedule (cron: minute hour day month weekday)")) }
             input id="schedule" name="schedule" type="text" value=(i.schedule.as_str());
+            (schedule_rule(declaration, lang))
             label for="full_schedule" { (lang.t("Réconciliation complète (cron)", "Full reconciliation (cron)")) }
             input id="full_schedule" name="full_schedule" type="text" value=(i.full_schedule.as_str());
             label for="time_zone" { (lang.t("Fuseau horaire", "Time zone")) }
             input id="time_zone" name="time_zone" type="text" value=(i.time_zone.0.name());
-            @for name in i.connector.option_names() {
-                @let value = match *name {
-                    "base_department" => i.options.base_department.map(|d| d.to_string()).unwrap_or_default(),
-                    "months" => i.options.months.to_string(),
-                    _ => i.options.requests_per_hour.to_string(),
-                };
-                label for={ "option-" (name) } { (option_label(name, lang)) }
-                input id={ "option-" (name) } name={ "option_" (name) } type="text" value=(value);
+            @for spec in declaration.options {
+                (setting_field(spec, i.options.get(spec.name).unwrap_or(&serde_json::Value::Null), choices, lang))
             }
             label for="pause" { (lang.t("Mettre en pause (raison ; vide : actif)", "Pause (reason; blank: active)")) }
             input id="pause" name="pause" type="text" size="50" value=(i.paused.clone().unwrap_or_default());
-            p { button id="save-settings" type="submit" { (lang.t("Enregistrer", "Save")) } }
+            p {
+                button id="save-settings" type="submit" { (lang.t("Enregistrer", "Save")) }
+                " "
+                button id="test-connection" type="submit" name="test" value="1" { (lang.t("Tester la connexion", "Test the connection")) }
+            }
         }
     }
 }
 
-fn option_label(name: &str, lang: Lang) -> &'static str {
-    match name {
-        "base_department" => lang.t(
-            "Département de base (identifiant ; vide : tous)",
-            "Base department (identifier; blank: all)",
-        ),
-        "months" => lang.t("Période synchronisée, en mois", "Sync period, in months"),
-        _ => lang.t(
-            "Requêtes par heure au plus vers l'éditeur",
-            "Requests per hour at most to the partner",
-        ),
+/// What the partner allows, in words.
+fn schedule_rule(declaration: &Declaration, lang: Lang) -> Markup {
+    let rule = declaration.schedule;
+    html! {
+        @if let Some(min) = rule.min_interval() {
+            small.muted id="schedule-rule" { (declaration.name) (lang.t(" accepte une exécution toutes les ", " takes a run every ")) (min.num_hours()) (lang.t(" h au plus.", " h at most.")) }
+        }
+        @if let Some((h, m)) = rule.nightly_from {
+            small.muted id="schedule-rule" { (declaration.name) (lang.t(" accepte les exécutions la nuit seulement, de ", " takes runs at night only, from ")) (format!("{h:02}:{m:02}")) (lang.t(" à 06:00.", " to 06:00.")) }
+        }
+    }
+}
+
+/// The base's departments and absence accounts, for pickers.
+#[derive(Default)]
+pub(crate) struct Choices {
+    departments: Vec<(i64, String)>,
+    accounts: Vec<(i64, String)>,
+}
+
+impl Choices {
+    /// The lists `declaration`'s pickers need, and only those.
+    async fn of(
+        state: &AppState,
+        base: relais_core::ids::BaseId,
+        declaration: &Declaration,
+    ) -> Result<Self, relais_store::StoreError> {
+        let wants = |kind: SettingKind| declaration.options.iter().any(|o| o.kind == kind);
+        let mut choices = Self::default();
+        if wants(SettingKind::Department) {
+            for d in state.store.list_departments(base).await? {
+                choices.departments.push((d.id.0, d.name.to_string()));
+            }
+        }
+        if wants(SettingKind::Accounts) {
+            for a in state.store.list_absence_accounts(base).await? {
+                choices.accounts.push((a.id.0, a.name.to_string()))
+            }
+        }
+        Ok(choices)
+    }
+}
+
+/// One option's field, as its kind asks for it.
+fn setting_field(
+    spec: &SettingSpec,
+    value: &serde_json::Value,
+    choices: &Choices,
+    lang: Lang,
+) -> Markup {
+    let id = format!("option-{}", spec.name);
+    let name = format!("option_{}", spec.name);
+    let text = spec.show(value);
+    html! {
+        label for=(id) { (spec.label(lang.code())) }
+        @match spec.kind {
+            SettingKind::Number { min, max } => {
+                input id=(id) name=(name) type="number" min=(min) max=(max) value=(text);
+            }
+            SettingKind::Department => {
+                select id=(id) name=(name) {
+                    option value="" selected[value.is_null()] { (lang.t("— tous —", "— all —")) }
+                    @for (d, label) in &choices.departments {
+                        option value=(d) selected[value.as_i64() == Some(*d)] { (label) }
+                    }
+                }
+            }
+            SettingKind::Accounts => {
+                @let chosen: Vec<i64> = value.as_array().map(|a| a.iter().filter_map(serde_json::Value::as_i64).collect()).unwrap_or_default();
+                select id=(id) name=(name) multiple {
+                    @for (a, label) in &choices.accounts {
+                        option value=(a) selected[chosen.contains(a)] { (label) }
+                    }
+                }
+            }
+            SettingKind::Choice(options) => {
+                select id=(id) name=(name) {
+                    @for (v, fr, en) in options {
+                        option value=(v) selected[value.as_str() == Some(*v)] { (lang.t(fr, en)) }
+                    }
+                }
+            }
+            SettingKind::Url => { input id=(id) name=(name) type="url" size="50" value=(text); }
+            SettingKind::Secret => { input id=(id) name=(name) type="password" autocomplete="off"; }
+            SettingKind::Text | SettingKind::Schedule => { input id=(id) name=(name) type="text" value=(text); }
+        }
+        @if !spec.help(lang.code()).is_empty() { small.muted { (spec.help(lang.code())) } }
     }
 }
 
@@ -340,17 +434,29 @@ pub async fn sync_now(
     }
 }
 
-/// The settings form, by field name (every field optional; secrets left blank are kept).
-pub type SettingsForm = std::collections::BTreeMap<String, String>;
+/// The settings form, as (name, value) pairs (every field optional;
+/// secrets left blank are kept; a field chosen several times, such as
+/// absence accounts, comes once per value).
+pub type SettingsForm = Vec<(String, String)>;
 
 /// `POST /installed/{id}/settings`: checks every value, then saves them all, or none.
 pub async fn save_settings(
     State(state): State<AppState>,
     v: Viewer,
     Path(id): Path<i64>,
-    Form(fields): Form<SettingsForm>,
+    Form(pairs): Form<SettingsForm>,
 ) -> Response {
     let lang = v.lang;
+    let mut fields: std::collections::BTreeMap<String, String> = std::collections::BTreeMap::new();
+    for (name, value) in &pairs {
+        fields
+            .entry(name.clone())
+            .and_modify(|v| {
+                v.push(',');
+                v.push_str(value);
+            })
+            .or_insert_with(|| value.clone());
+    }
     if let Some(r) = refuse_csrf(&v, fields.get("csrf").map_or("", String::as_str)) {
         return r;
     }
@@ -381,7 +487,18 @@ pub async fn save_settings(
             update.secrets.push((SOURCE_KEY.to_owned(), value.clone()));
         }
     }
-    if let Err(e) = integration.apply(&update, &state.sealer, relais_core::now()) {
+    let Some(connector) = state.connectors.get(integration.connector.as_str()) else {
+        return error_page(
+            Some(&v),
+            lang,
+            StatusCode::NOT_FOUND,
+            lang.t(
+                "Cette application n'a pas de synchronisation exécutée par relais.",
+                "This app has no sync run by relais.",
+            ),
+        );
+    };
+    if let Err(e) = integration.apply(connector, &update, &state.sealer, relais_core::now()) {
         return error_page(
             Some(&v),
             lang,
@@ -394,9 +511,76 @@ pub async fn save_settings(
             ),
         );
     }
+    let testing = fields.contains_key("test");
+    let confirmed = fields.contains_key("confirmed");
+    if testing || !confirmed {
+        if let Some(check) = &state.connection_check {
+            let partner = connector.declaration().name;
+            let outcome = check.check(&integration).await;
+            if testing || outcome.is_err() {
+                return connection_page(&v, &installation, partner, outcome, &pairs, testing);
+            }
+        }
+    }
     match state.store.put_integration(&integration).await {
         Ok(()) => Redirect::to(&format!("/integrations/{}", installation.app)).into_response(),
         Err(e) => internal(&v, e),
+    }
+}
+
+/// The answer to "Tester la connexion", or to saving settings whose test
+/// failed: what the partner said, and the settings sent again (to save them
+/// anyway, or, after a successful test, to save them).
+fn connection_page(
+    v: &Viewer,
+    installation: &Installation,
+    partner: &str,
+    outcome: Result<(), String>,
+    pairs: &[(String, String)],
+    testing: bool,
+) -> Response {
+    let lang = v.lang;
+    let ok = outcome.is_ok();
+    let body = html! {
+        h1 { (lang.t("Connexion à ", "Connection to ")) (partner) }
+        @match &outcome {
+            Ok(()) => p.ok id="connection-ok" { (lang.t("La connexion fonctionne : ", "The connection works: ")) (partner) (lang.t(" a répondu avec ces identifiants, sans que rien ne soit écrit.", " answered with these credentials; nothing was written.")) },
+            Err(why) => p.error id="connection-failed" { (lang.t("La connexion a échoué : ", "The connection failed: ")) (why) },
+        }
+        @if !testing {
+            p { (lang.t("Rien n'a encore été enregistré.", "Nothing was saved yet.")) }
+        }
+        form method="post" action={ "/installed/" (installation.id) "/settings" } id="confirm-settings" {
+            @for (name, value) in pairs.iter().filter(|(n, _)| n != "test" && n != "confirmed") {
+                input type="hidden" name=(name) value=(value);
+            }
+            input type="hidden" name="confirmed" value="1";
+            button id="save-anyway" type="submit" {
+                @if ok { (lang.t("Enregistrer ces réglages", "Save these settings")) }
+                @else { (lang.t("Enregistrer quand même", "Save anyway")) }
+            }
+            " "
+            a href={ "/integrations/" (installation.app) } { (lang.t("Revenir aux réglages sans enregistrer", "Back to the settings without saving")) }
+        }
+    };
+    let status = if ok {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let mut response = (status, page(Some(v), lang, partner, body)).into_response();
+    response.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    response
+}
+
+/// A stream as people read it: what it carries and which way it goes.
+fn stream_label(declaration: Option<&Declaration>, stream: &str, lang: Lang) -> String {
+    match declaration.and_then(|d| d.stream(stream)) {
+        Some(s) => lang.t(s.label_fr, s.label_en).to_owned(),
+        None => stream.to_owned(),
     }
 }
 
@@ -438,6 +622,16 @@ pub async fn run_page(
         return not_found();
     };
     let offset = q.offset.unwrap_or(0);
+    let declaration = match state.store.get_integration(run.installation_id).await {
+        Ok(i) => state
+            .connectors
+            .get(i.connector.as_str())
+            .map(|c| c.declaration()),
+        Err(_) => state
+            .connectors
+            .get(&installation.app)
+            .map(|c| c.declaration()),
+    };
     let lines = match state.store.run_lines(id, offset, LINES_PER_PAGE).await {
         Ok(l) => l,
         Err(e) => return internal(&v, e),
@@ -469,10 +663,11 @@ pub async fn run_page(
         @if lines.is_empty() && offset == 0 { p.muted { (lang.t("Aucun enregistrement modifié.", "No record changed.")) } }
         @else {
             table id="lines" {
-                thead { tr { th { (lang.t("Enregistrement", "Record")) } th { (lang.t("Résultat", "Outcome")) } th { (lang.t("Champs : avant → après", "Fields: before → after")) } } }
+                thead { tr { th { (lang.t("Flux", "Stream")) } th { (lang.t("Enregistrement", "Record")) } th { (lang.t("Résultat", "Outcome")) } th { (lang.t("Champs : avant → après", "Fields: before → after")) } } }
                 tbody {
                     @for l in &lines {
                         tr data-outcome=(l.outcome.code()) {
+                            td.stream data-stream=(l.stream) { (stream_label(declaration, &l.stream, lang)) }
                             td { code { (l.key) } }
                             td { (outcome_label(&l.outcome, lang)) @if let Some(r) = l.outcome.reason() { br; span.muted { (r) } } }
                             td { @for f in &l.fields { div { strong { (f.field) } " : " (f.before) " → " (f.after) } } }

@@ -179,6 +179,7 @@ async fn bench(employees: u32) {
         let (inst, _) = relais_api::install::install_app(
             &store,
             &sealer,
+            &relais_sync::connectors::catalog(),
             base.id,
             &manifest(code),
             &Email::parse("tech@partner.test").unwrap(),
@@ -187,8 +188,10 @@ async fn bench(employees: u32) {
         .await
         .unwrap();
         let mut integration = store.get_integration(inst.id).await.unwrap();
+        let connector = relais_sync::connectors::find(code).unwrap();
         integration
             .apply(
+                connector.as_ref(),
                 &IntegrationUpdate {
                     partner_url: Some(url),
                     secrets: secrets

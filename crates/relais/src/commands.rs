@@ -37,6 +37,8 @@ pub fn run(cli: Cli) -> Result<()> {
         secret_key: cli.global.secret_key.clone(),
         public_url: cli.global.public_url.clone(),
         log_format: cli.global.log_format.clone(),
+        partner_ca_file: cli.global.partner_ca_file.clone(),
+        sqlite_cache_mib: cli.global.sqlite_cache_mib,
     })?;
     let filter = EnvFilter::try_new(&settings.log)
         .map_err(|e| anyhow::anyhow!("invalid log filter '{}': {e}", settings.log))?;
@@ -101,7 +103,15 @@ pub fn run(cli: Cli) -> Result<()> {
 }
 
 async fn open(settings: &Settings) -> Result<SharedStore> {
-    Ok(relais_store::open(&settings.database).await?)
+    open_cached(settings, 32).await
+}
+
+/// Opens the store with SQLite's page cache as set, or `default_mib` MiB.
+async fn open_cached(settings: &Settings, default_mib: u32) -> Result<SharedStore> {
+    let options = relais_store::OpenOptions {
+        sqlite_cache_mib: settings.sqlite_cache_mib.unwrap_or(default_mib),
+    };
+    Ok(relais_store::open_with(&settings.database, &options).await?)
 }
 
 async fn find_base(store: &SharedStore, raw: &str) -> Result<Base> {
@@ -212,15 +222,6 @@ async fn serve(
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
     let addr = listener.local_addr()?;
-    let state = AppState::new(store.clone(), settings.rate_limit)
-        .with_sealer(sealer.clone())
-        .with_public_url(settings.public_url.as_deref());
-    let app = relais_api::layers::harden(
-        axum::Router::new()
-            .merge(relais_api::router(state.clone()))
-            .merge(relais_web::router(catalog, state.clone()))
-            .with_state(state),
-    );
     // The runtime reads this base through the API this process serves.
     let own = if addr.ip().is_unspecified() {
         std::net::SocketAddr::from(([127, 0, 0, 1], addr.port()))
@@ -229,8 +230,21 @@ async fn serve(
     };
     let runtime = relais_sync::runtime::Runtime::new(
         store.clone(),
-        sealer,
-        relais_sync::runtime::RuntimeOptions::new(&format!("http://{own}")),
+        sealer.clone(),
+        runtime_options(settings, &format!("http://{own}"))?,
+    );
+    let state = AppState::new(store.clone(), settings.rate_limit)
+        .with_sealer(sealer)
+        .with_public_url(settings.public_url.as_deref())
+        .with_connectors(
+            relais_sync::connectors::catalog(),
+            std::sync::Arc::new(runtime.clone()),
+        );
+    let app = relais_api::layers::harden(
+        axum::Router::new()
+            .merge(relais_api::router(state.clone()))
+            .merge(relais_web::router(catalog, state.clone()))
+            .with_state(state),
     );
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let sync = tokio::spawn(
@@ -272,7 +286,7 @@ async fn demo_partners(
     catalog: &relais_web::Catalog,
     first: bool,
 ) -> Result<(relais_sandbox::sim::Running, relais_sandbox::sim::Running)> {
-    use relais_core::integration::{Connector, IntegrationUpdate};
+    use relais_core::integration::IntegrationUpdate;
     let local: std::net::SocketAddr = "127.0.0.1:0".parse().expect("valid address");
     let happypal = relais_sandbox::happypal::start(local, DEMO_HAPPYPAL_TOKEN).await?;
     let pme = relais_sandbox::planningpme::start(
@@ -298,6 +312,7 @@ async fn demo_partners(
             relais_api::install::install_app(
                 store,
                 &sealer,
+                &relais_sync::connectors::catalog(),
                 production.id,
                 app,
                 &contact,
@@ -316,12 +331,12 @@ async fn demo_partners(
             continue;
         }
         let mut update = IntegrationUpdate::default();
-        match integration.connector {
-            Connector::HappyPal => {
+        match integration.connector.as_str() {
+            "happypal" => {
                 update.partner_url = Some(happypal.url());
                 update.secrets = vec![("token".into(), DEMO_HAPPYPAL_TOKEN.into())];
             }
-            Connector::PlanningPme => {
+            "planningpme" => {
                 update.partner_url = Some(format!("{}/{DEMO_PME_BRAND}", pme.url()));
                 update.secrets = vec![
                     ("app_key".into(), DEMO_PME_APP_KEY.into()),
@@ -333,9 +348,16 @@ async fn demo_partners(
                     }
                 }
             }
+            // A connector without a simulator keeps its settings.
+            _ => continue,
         }
         integration
-            .apply(&update, &sealer, relais_core::now())
+            .apply(
+                connector_of(&integration)?.as_ref(),
+                &update,
+                &sealer,
+                relais_core::now(),
+            )
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         // Run at once, so that reports are there to read.
         integration.next_run_at = Some(relais_core::now());
@@ -638,7 +660,14 @@ fn when(t: Option<chrono::DateTime<chrono::Utc>>) -> String {
 
 async fn sync_command(settings: &Settings, cmd: SyncCommand) -> Result<()> {
     use relais_core::integration::{IntegrationUpdate, RunStatus, Trigger};
-    let store = open(settings).await?;
+    // A run in its own process is a short batch: a small page cache keeps
+    // its memory flat whatever the base's size.
+    let cache = if matches!(cmd, SyncCommand::Run { .. }) {
+        2
+    } else {
+        32
+    };
+    let store = open_cached(settings, cache).await?;
     match cmd {
         SyncCommand::List { base } => {
             let base = match base {
@@ -659,7 +688,7 @@ async fn sync_command(settings: &Settings, cmd: SyncCommand) -> Result<()> {
                 out!(
                     "{:>4}  {:<12} {:<12} {:<9} next run {}  last run {}  {}",
                     i.installation_id,
-                    i.connector.name(),
+                    partner_name(&i.connector),
                     base_name,
                     i.health.as_str(),
                     when(i.next_run_at),
@@ -719,15 +748,16 @@ async fn sync_command(settings: &Settings, cmd: SyncCommand) -> Result<()> {
             } else if resume {
                 update.pause = Some(None);
             }
+            let connector = connector_of(&integration)?;
             integration
-                .apply(&update, &sealer, relais_core::now())
+                .apply(connector.as_ref(), &update, &sealer, relais_core::now())
                 .map_err(|e| anyhow::anyhow!("{}: {}", e.field, e.message))?;
             store.put_integration(&integration).await?;
             let secrets = sealer.open(&integration.sealed_secrets)?;
-            let missing = integration.missing_settings(&secrets);
+            let missing = integration.missing_settings(connector.declaration(), &secrets);
             out!(
                 "installation {installation} ({}): schedule '{}' ({}), full '{}', next run {}{}",
-                integration.connector.name(),
+                partner_name(&integration.connector),
                 integration.schedule.as_str(),
                 integration.time_zone.0.name(),
                 integration.full_schedule.as_str(),
@@ -753,7 +783,7 @@ async fn sync_command(settings: &Settings, cmd: SyncCommand) -> Result<()> {
             let runtime = relais_sync::runtime::Runtime::new(
                 store.clone(),
                 sealer,
-                relais_sync::runtime::RuntimeOptions::new(&api),
+                runtime_options(settings, &api)?,
             );
             let spinner = ProgressBar::new_spinner();
             spinner.set_style(
@@ -762,7 +792,7 @@ async fn sync_command(settings: &Settings, cmd: SyncCommand) -> Result<()> {
             );
             spinner.set_message(format!(
                 "syncing {} (installation {installation}){}",
-                integration.connector.name(),
+                partner_name(&integration.connector),
                 if dry_run { ", dry run" } else { "" }
             ));
             spinner.enable_steady_tick(std::time::Duration::from_millis(120));
@@ -800,16 +830,142 @@ async fn sync_command(settings: &Settings, cmd: SyncCommand) -> Result<()> {
             Ok(())
         }
         SyncCommand::Report { run, json } => print_report(&store, run, json).await,
+        SyncCommand::Settings { installation } => {
+            let integration = store.get_integration(installation).await?;
+            let connector = connector_of(&integration)?;
+            let d = connector.declaration();
+            let secrets = settings
+                .secret_key
+                .sealer()?
+                .open(&integration.sealed_secrets)?;
+            out!(
+                "installation {installation}: {} (connector {})",
+                d.name,
+                d.code
+            );
+            out!(
+                "partner_url      {}",
+                if integration.partner_url.is_empty() {
+                    "(not set)"
+                } else {
+                    &integration.partner_url
+                }
+            );
+            for s in d.secrets {
+                let state = if secrets.get(s.name).is_some() {
+                    "set"
+                } else {
+                    "not set"
+                };
+                out!("--secret {:<16} {state:<8} {}", s.name, s.label_en);
+            }
+            for o in d.options {
+                let value = o.show(
+                    integration
+                        .options
+                        .get(o.name)
+                        .unwrap_or(&serde_json::Value::Null),
+                );
+                let kind = match o.kind {
+                    relais_core::connector::SettingKind::Number { min, max } => {
+                        format!("number {min}..{max}")
+                    }
+                    relais_core::connector::SettingKind::Department => {
+                        "department id, blank for all".to_owned()
+                    }
+                    relais_core::connector::SettingKind::Accounts => {
+                        "absence account ids, comma-separated".to_owned()
+                    }
+                    other => format!("{other:?}").to_lowercase(),
+                };
+                out!(
+                    "--option {:<16} {:<10} {} ({kind}) — {}",
+                    o.name,
+                    if value.is_empty() { "-" } else { &value },
+                    o.label_en,
+                    o.help_en
+                );
+            }
+            if let Some(min) = d.schedule.min_interval() {
+                out!(
+                    "schedule: '{}' — {} takes a run every {} h at most",
+                    integration.schedule.as_str(),
+                    d.name,
+                    min.num_hours()
+                );
+            } else {
+                out!("schedule: '{}'", integration.schedule.as_str());
+            }
+            for s in d.streams {
+                out!(
+                    "stream {:<18} {} {}",
+                    s.name,
+                    s.direction.arrow(),
+                    s.label_en
+                );
+            }
+            Ok(())
+        }
+        SyncCommand::Test { installation } => {
+            use relais_core::connector::ConnectionCheck as _;
+            let integration = store.get_integration(installation).await?;
+            let api = local_api(settings, &store).await?;
+            let runtime = relais_sync::runtime::Runtime::new(
+                store.clone(),
+                settings.secret_key.sealer()?,
+                runtime_options(settings, &api)?,
+            );
+            match runtime.check(&integration).await {
+                Ok(()) => {
+                    out!("installation {installation}: {} answered with these settings; nothing was written", partner_name(&integration.connector));
+                    Ok(())
+                }
+                Err(why) => bail!("installation {installation}: the connection failed: {why}"),
+            }
+        }
         SyncCommand::Reset { installation } => {
             let integration = store.get_integration(installation).await?;
             relais_sync::runtime::reset_ledger(&store, installation).await?;
             out!(
                 "installation {installation}: the ledger is empty; the next run sends every record to {} again",
-                integration.connector.name()
+                partner_name(&integration.connector)
             );
             Ok(())
         }
     }
+}
+
+/// The runtime's options: reading this base at `own_api`, trusting the
+/// extra certificate authority of `--partner-ca-file` when one is set.
+fn runtime_options(
+    settings: &Settings,
+    own_api: &str,
+) -> Result<relais_sync::runtime::RuntimeOptions> {
+    let mut options = relais_sync::runtime::RuntimeOptions::new(own_api);
+    if let Some(path) = &settings.partner_ca_file {
+        options.tls = relais_sync::http::Tls::default()
+            .with_ca_file(path)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+    Ok(options)
+}
+
+/// The partner's name of a connector code (the code itself for a connector
+/// this relais does not run).
+fn partner_name(code: &relais_core::connector::ConnectorCode) -> &str {
+    relais_sync::connectors::find(code.as_str()).map_or(code.as_str(), |c| c.declaration().name)
+}
+
+/// The connector of an integration, or why it cannot be configured here.
+fn connector_of(
+    integration: &relais_core::integration::Integration,
+) -> Result<std::sync::Arc<dyn relais_sync::engine::Connector>> {
+    relais_sync::connectors::find(integration.connector.as_str()).with_context(|| {
+        format!(
+            "installation {}: this relais runs no connector '{}'",
+            integration.installation_id, integration.connector
+        )
+    })
 }
 
 /// Prints a run's report, its lines read page by page.
@@ -859,6 +1015,17 @@ async fn print_report(store: &SharedStore, run: i64, json: bool) -> Result<()> {
         "created {} · linked {} · updated {} · overwritten {} · deleted {} · unchanged {} · skipped {} · failed {}",
         c.created, c.linked, c.updated, c.overwritten, c.deleted, c.unchanged, c.skipped, c.failed
     )?;
+    // Each line's stream, with the way it goes.
+    let declaration = store
+        .get_integration(r.installation_id)
+        .await
+        .ok()
+        .and_then(|i| relais_sync::connectors::find(i.connector.as_str()))
+        .map(|c| c.declaration());
+    let stream_of = |name: &str| match declaration.and_then(|d| d.stream(name)) {
+        Some(s) => format!("{} {}", s.name, s.direction.arrow()),
+        None => name.to_owned(),
+    };
     let mut offset = 0u64;
     loop {
         let lines = store.run_lines(run, offset, 1000).await?;
@@ -875,9 +1042,10 @@ async fn print_report(store: &SharedStore, run: i64, json: bool) -> Result<()> {
                 .join("; ");
             writeln!(
                 out,
-                "  {:<11} {:<12} {}{}",
+                "  {:<11} {:<12} {:<24} {}{}",
                 l.outcome.code(),
                 l.key,
+                stream_of(&l.stream),
                 l.outcome
                     .reason()
                     .map(|r| format!("{r} "))

@@ -37,6 +37,13 @@ pub struct FileConfig {
     pub public_url: Option<String>,
     /// `text` (default) or `json`: one JSON object per log line.
     pub log_format: Option<String>,
+    /// A PEM file of extra certificate authorities trusted for partners and
+    /// sources served over HTTPS (beside the system's), for a partner with
+    /// a private authority.
+    pub partner_ca_file: Option<PathBuf>,
+    /// SQLite's page cache per connection, in MiB (default 32; `relais sync
+    /// run`, a short batch process, defaults to 2).
+    pub sqlite_cache_mib: Option<u32>,
 }
 
 impl FileConfig {
@@ -81,6 +88,10 @@ pub struct Settings {
     pub public_url: Option<String>,
     /// How log lines are written.
     pub log_format: LogFormat,
+    /// Extra certificate authorities for partners over HTTPS (PEM file).
+    pub partner_ca_file: Option<PathBuf>,
+    /// SQLite's page cache per connection, in MiB, when set.
+    pub sqlite_cache_mib: Option<u32>,
 }
 
 /// How log lines are written.
@@ -165,6 +176,10 @@ pub struct Overrides {
     pub public_url: Option<String>,
     /// `--log-format` / `RELAIS_LOG_FORMAT`.
     pub log_format: Option<String>,
+    /// `--partner-ca-file` / `RELAIS_PARTNER_CA_FILE`.
+    pub partner_ca_file: Option<PathBuf>,
+    /// `--sqlite-cache-mib` / `RELAIS_SQLITE_CACHE_MIB`.
+    pub sqlite_cache_mib: Option<u32>,
 }
 
 /// Default data directory, relative to the working directory.
@@ -235,6 +250,18 @@ impl Settings {
             Some("json") => LogFormat::Json,
             Some(other) => bail!("log_format '{other}' is not text or json"),
         };
+        let partner_ca_file = o.partner_ca_file.clone().or(file.partner_ca_file);
+        if let Some(path) = &partner_ca_file {
+            if !path.is_file() {
+                bail!("partner_ca_file {} is not a readable file", path.display());
+            }
+        }
+        let sqlite_cache_mib = o.sqlite_cache_mib.or(file.sqlite_cache_mib);
+        if let Some(mib) = sqlite_cache_mib {
+            if !(1..=4096).contains(&mib) {
+                bail!("sqlite_cache_mib must be from 1 to 4096 MiB, not {mib}");
+            }
+        }
         Ok(Self {
             database,
             listen,
@@ -243,6 +270,8 @@ impl Settings {
             secret_key,
             public_url,
             log_format,
+            partner_ca_file,
+            sqlite_cache_mib,
         })
     }
 }

@@ -25,7 +25,7 @@ struct Cli {
 #[derive(Debug, Args)]
 struct GlobalArgs {
     /// TOML configuration file with any of: data_dir, database_url, listen, log, log_format,
-    /// rate_limit, secret_key, public_url.
+    /// rate_limit, secret_key, public_url, partner_ca_file, sqlite_cache_mib.
     #[arg(long, global = true, env = "RELAIS_CONFIG", value_name = "FILE")]
     config: Option<PathBuf>,
     /// Folder of the embedded SQLite database (default: ./relais-data).
@@ -45,6 +45,23 @@ struct GlobalArgs {
     /// https://rh.example.fr; an https:// address makes the session cookie Secure.
     #[arg(long, global = true, env = "RELAIS_PUBLIC_URL", value_name = "URL")]
     public_url: Option<String>,
+    /// A PEM file of extra certificate authorities trusted for partners served
+    /// over HTTPS (the system's authorities are always trusted).
+    #[arg(
+        long,
+        global = true,
+        env = "RELAIS_PARTNER_CA_FILE",
+        value_name = "FILE"
+    )]
+    partner_ca_file: Option<PathBuf>,
+    /// SQLite's page cache per connection, in MiB (default 32; `sync run`: 2).
+    #[arg(
+        long,
+        global = true,
+        env = "RELAIS_SQLITE_CACHE_MIB",
+        value_name = "MIB"
+    )]
+    sqlite_cache_mib: Option<u32>,
     /// API requests a minute one key may make before answers are 429 (default: 6000).
     #[arg(long, global = true, env = "RELAIS_RATE_LIMIT", value_name = "N")]
     rate_limit: Option<u32>,
@@ -124,8 +141,8 @@ struct ConfigureArgs {
     /// The partner's base URL.
     #[arg(long, value_name = "URL")]
     partner_url: Option<String>,
-    /// A partner secret as NAME=VALUE (HappyPal: token; PlanningPME: app_key,
-    /// assertion); a VALUE of - is read from standard input. Repeatable.
+    /// A partner secret as NAME=VALUE (the connector's secrets: see
+    /// `relais sync settings`); a VALUE of - is read from standard input. Repeatable.
     #[arg(long = "secret", value_name = "NAME=VALUE")]
     secrets: Vec<String>,
     /// Read another Lucca-compatible base at this URL (with --source-key).
@@ -146,8 +163,8 @@ struct ConfigureArgs {
     /// Time zone the schedules are read in (default Europe/Paris).
     #[arg(long, value_name = "TZ")]
     time_zone: Option<String>,
-    /// A connector option as NAME=VALUE (PlanningPME: base_department, months;
-    /// both: requests_per_hour). Repeatable.
+    /// A connector option as NAME=VALUE (the connector's options: see
+    /// `relais sync settings`). Repeatable.
     #[arg(long = "option", value_name = "NAME=VALUE")]
     options: Vec<String>,
     /// Pause scheduled runs, saying why.
@@ -197,6 +214,17 @@ enum SyncCommand {
     },
     /// Forget what the partner acknowledged: the next run sends every record again.
     Reset {
+        /// The installation.
+        installation: i64,
+    },
+    /// Show the settings an integration's connector takes (secrets, options
+    /// with their current values, schedule limits) and its streams.
+    Settings {
+        /// The installation.
+        installation: i64,
+    },
+    /// Reach the partner with the integration's settings, writing nothing.
+    Test {
         /// The installation.
         installation: i64,
     },

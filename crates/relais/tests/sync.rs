@@ -244,6 +244,85 @@ async fn the_demo_syncs_both_partners_and_the_pages_show_it() {
     assert!(html.contains("value=\"0 */6 * * *\""));
     assert!(html.contains("value=\"500\""));
 
+    // "Tester la connexion" reaches HappyPal with what the form holds, saving nothing.
+    let form = |token: &'static str, extra: &'static [(&'static str, &'static str)]| {
+        let mut f = vec![
+            ("csrf", csrf.clone()),
+            ("schedule", "0 */8 * * *".to_owned()),
+            ("secret_token", token.to_owned()),
+        ];
+        f.extend(extra.iter().map(|(k, v)| (*k, (*v).to_owned())));
+        f
+    };
+    let post = |f: Vec<(&'static str, String)>| {
+        c.post(format!("{}/installed/1/settings", d.url))
+            .header("cookie", &session)
+            .form(&f)
+            .send()
+    };
+    let tested = post(form("", &[("test", "1")])).await.unwrap();
+    assert_eq!(tested.status(), 200);
+    let text = tested.text().await.unwrap();
+    assert!(text.contains("id=\"connection-ok\""), "{text}");
+    let tested = post(form("wrong", &[("test", "1")])).await.unwrap();
+    assert_eq!(tested.status(), 422);
+    let text = tested.text().await.unwrap();
+    assert!(
+        text.contains("id=\"connection-failed\"")
+            && text.contains("HappyPal refused the credentials (401)"),
+        "{text}"
+    );
+    // Saving settings whose test fails asks first, and saves nothing until confirmed.
+    let asked = post(form("wrong", &[])).await.unwrap();
+    assert_eq!(asked.status(), 422);
+    let text = asked.text().await.unwrap();
+    assert!(text.contains("id=\"save-anyway\""), "{text}");
+    let (_, html) = get(format!("{}/integrations/happypal", d.url)).await;
+    assert!(html.contains("value=\"0 */6 * * *\""), "nothing saved");
+    let (ok, out, err) = run(dir.path(), &["sync", "test", "1"]);
+    assert!(ok && out.contains("HappyPal answered"), "{out} {err}");
+    let confirmed = post(form("wrong", &[("confirmed", "1")])).await.unwrap();
+    assert_eq!(confirmed.status(), 303);
+    let (_, html) = get(format!("{}/integrations/happypal", d.url)).await;
+    assert!(
+        html.contains("value=\"0 */8 * * *\""),
+        "saved once confirmed"
+    );
+    let (ok, _, err) = run(dir.path(), &["sync", "test", "1"]);
+    assert!(
+        !ok && err.contains("HappyPal refused the credentials (401)"),
+        "{err}"
+    );
+
+    // The settings a connector takes, from its declaration.
+    let (ok, out, err) = run(dir.path(), &["sync", "settings", "2"]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("--option base_department") && out.contains("stream unavailabilities"),
+        "{out}"
+    );
+
+    // Metrics of the runs, the partner calls and the API, in Prometheus's format.
+    let metrics = reqwest::get(format!("{}/metrics", d.url))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for expected in [
+        "relais_sync_runs_total{",
+        "relais_sync_records_total{",
+        "relais_partner_requests_total{",
+        "relais_partner_request_duration_seconds_bucket{",
+        "relais_sync_budget_left{",
+        "relais_sync_seconds_since_success{",
+        "relais_api_requests_total{",
+        "connector=\"happypal\"",
+        "connector=\"planningpme\"",
+    ] {
+        assert!(metrics.contains(expected), "{expected} in {metrics}");
+    }
+
     // The command line: a dry run writes nothing; wrong credentials fail with the reason.
     let before = profiles.len();
     let (ok, out, err) = run(dir.path(), &["sync", "run", "2", "--dry-run"]);

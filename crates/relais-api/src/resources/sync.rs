@@ -51,7 +51,7 @@ async fn integration_of(state: &AppState, caller: &Caller) -> Result<Integration
 fn describe(i: &Integration) -> Value {
     json!({
         "installationId": i.installation_id,
-        "connector": i.connector.code(),
+        "connector": i.connector.as_str(),
         "partnerUrl": i.partner_url,
         "sourceUrl": i.source_url,
         "schedule": i.schedule.as_str(),

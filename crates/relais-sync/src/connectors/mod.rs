@@ -1,58 +1,46 @@
-//! The connectors, one module per partner.
+//! The connectors relais runs, one folder per partner, and their registry.
+//!
+//! A new connector is a folder here (its declaration and typed
+//! configuration in `mod.rs`, its partner client, its streams and their
+//! mapping) plus one line in [`registry`]: the runtime, the pages, the API
+//! and the CLI read everything else from its declaration.
 
 pub mod happypal;
 pub mod planningpme;
 
-use relais_core::ledger::Acknowledged;
-use relais_store::SharedStore;
-use std::time::{Duration, Instant};
+use crate::engine::Connector;
+use relais_core::connector::{ConnectorCatalog, ConnectorSpec};
+use std::sync::Arc;
 
-/// What the partner confirmed and the ledger has not recorded yet. Written
-/// to the ledger every 100 records or quarter of a second, so a run that
-/// dies loses at most that much of its progress (which the next run sends
-/// again, idempotently).
-pub(crate) struct Confirmations<'a> {
-    store: &'a SharedStore,
-    job: &'a str,
-    pending: Vec<Acknowledged>,
-    since: Instant,
+/// Every connector relais runs.
+pub fn registry() -> Vec<Arc<dyn Connector>> {
+    vec![
+        Arc::new(happypal::HappyPal),
+        Arc::new(planningpme::PlanningPme),
+    ]
 }
 
-impl<'a> Confirmations<'a> {
-    pub(crate) fn new(store: &'a SharedStore, job: &'a str) -> Self {
-        Self {
-            store,
-            job,
-            pending: Vec::new(),
-            since: Instant::now(),
-        }
-    }
+/// The registry, built once for the process.
+fn registered() -> &'static [Arc<dyn Connector>] {
+    static REGISTERED: std::sync::OnceLock<Vec<Arc<dyn Connector>>> = std::sync::OnceLock::new();
+    REGISTERED.get_or_init(registry)
+}
 
-    /// Records one confirmation; writes the batch when it is due.
-    pub(crate) async fn push(
-        &mut self,
-        ack: Acknowledged,
-        report: &mut crate::report::Report,
-    ) -> Result<(), relais_store::StoreError> {
-        self.pending.push(ack);
-        if self.pending.len() >= 100 || self.since.elapsed() >= Duration::from_millis(250) {
-            self.flush(report).await?;
-        }
-        Ok(())
-    }
+/// The connector of app `code`, when relais runs one.
+pub fn find(code: &str) -> Option<Arc<dyn Connector>> {
+    registered()
+        .iter()
+        .find(|c| c.declaration().code == code)
+        .cloned()
+}
 
-    /// Writes what is pending, then hands the report's lines and counts on,
-    /// so that what the ledger holds and what the report says move together.
-    pub(crate) async fn flush(
-        &mut self,
-        report: &mut crate::report::Report,
-    ) -> Result<(), relais_store::StoreError> {
-        if !self.pending.is_empty() {
-            self.store.acknowledge(self.job, &self.pending).await?;
-            self.pending.clear();
-            report.spill_now();
-        }
-        self.since = Instant::now();
-        Ok(())
-    }
+/// The connectors' declarations and typed configurations, for the API,
+/// the pages and the CLI.
+pub fn catalog() -> ConnectorCatalog {
+    ConnectorCatalog::new(
+        registered()
+            .iter()
+            .map(|c| c.clone() as Arc<dyn ConnectorSpec>)
+            .collect(),
+    )
 }

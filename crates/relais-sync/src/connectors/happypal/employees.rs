@@ -1,0 +1,166 @@
+//! The `employees` stream: the base's employees as HappyPal profiles.
+
+use super::client::{HappyPalClient, PAGE as PARTNER_PAGE};
+use super::Config;
+use crate::engine::{Batch, Drift, Setup, Stream, Write, Written};
+use crate::error::SyncError;
+use crate::source::LuccaSource;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use relais_core::connector::StreamSpec;
+use relais_core::ledger::{Acknowledged, SourceRecord};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// The fields read from the source.
+pub const SOURCE_FIELDS: &str =
+    "id,firstName,lastName,mail,birthDate,dtContractStart,dtContractEnd,modifiedAt";
+
+/// HappyPal's profile fields relais writes.
+const PROFILE_FIELDS: [&str; 6] = [
+    "first_name",
+    "last_name",
+    "email",
+    "birth_date",
+    "contract_start",
+    "contract_end",
+];
+
+/// Employees read per page.
+const PAGE: u32 = 500;
+
+/// A source user as HappyPal's fields, with its modification time.
+fn record(user: &Value) -> Result<(SourceRecord, Option<DateTime<Utc>>), SyncError> {
+    let id = user["id"].as_i64().ok_or_else(|| SyncError::Malformed {
+        what: "source",
+        reason: format!("a user without id: {user}"),
+    })?;
+    let values = [
+        &user["firstName"],
+        &user["lastName"],
+        &user["mail"],
+        &user["birthDate"],
+        &user["dtContractStart"],
+        &user["dtContractEnd"],
+    ];
+    let fields = PROFILE_FIELDS
+        .iter()
+        .zip(values)
+        .map(|(name, v)| ((*name).to_owned(), v.clone()))
+        .collect();
+    let modified = user["modifiedAt"]
+        .as_str()
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.with_timezone(&Utc));
+    Ok((
+        SourceRecord {
+            key: id.to_string(),
+            fields,
+        },
+        modified,
+    ))
+}
+
+/// The stream, opened for one run.
+pub struct Employees {
+    source: LuccaSource,
+    client: HappyPalClient,
+    offset: u64,
+    done: bool,
+    batch_size: usize,
+    concurrency: usize,
+}
+
+impl Employees {
+    /// The stream over `setup`'s source, writing with `client`.
+    pub fn new(setup: &Setup, client: HappyPalClient, config: &Config) -> Self {
+        Self {
+            source: setup.source.clone(),
+            client,
+            offset: 0,
+            done: false,
+            batch_size: config.batch_size as usize,
+            concurrency: config.concurrency as usize,
+        }
+    }
+}
+
+#[async_trait]
+impl Stream for Employees {
+    fn spec(&self) -> &'static StreamSpec {
+        &super::DECLARATION.streams[0]
+    }
+
+    fn batch_size(&self) -> usize {
+        self.batch_size
+    }
+
+    fn concurrency(&self) -> usize {
+        self.concurrency
+    }
+
+    async fn next_page(&mut self, since: Option<&str>) -> Result<Option<Batch>, SyncError> {
+        if self.done {
+            return Ok(None);
+        }
+        let since = since
+            .and_then(|c| DateTime::parse_from_rfc3339(c).ok())
+            .map(|t| t.with_timezone(&Utc));
+        let users = self
+            .source
+            .users_page(SOURCE_FIELDS, since, self.offset, PAGE)
+            .await?;
+        if users.is_empty() {
+            self.done = true;
+            return Ok(None);
+        }
+        self.offset += users.len() as u64;
+        let mut batch = Batch::default();
+        let mut newest = None;
+        for u in &users {
+            crate::source::require_fields(u, SOURCE_FIELDS)?;
+            let (r, modified) = record(u)?;
+            newest = newest.max(modified);
+            batch.records.push(r);
+        }
+        batch.cursor = newest.map(|t| t.to_rfc3339());
+        Ok(Some(batch))
+    }
+
+    async fn write(&self, writes: &[Write]) -> Vec<Result<Written, SyncError>> {
+        if writes.len() == 1 {
+            let w = &writes[0];
+            return vec![self.client.upsert(&w.record.key, &w.record.fields).await];
+        }
+        let profiles: Vec<(&str, &BTreeMap<String, Value>)> = writes
+            .iter()
+            .map(|w| (w.record.key.as_str(), &w.record.fields))
+            .collect();
+        self.client.upsert_batch(&profiles).await
+    }
+
+    async fn delete(&self, record: &Acknowledged) -> Result<(), SyncError> {
+        self.client.delete(&record.key).await
+    }
+
+    async fn drift_page(
+        &mut self,
+        since: Option<&str>,
+        page: usize,
+    ) -> Result<Option<Drift>, SyncError> {
+        let (profiles, clock) = self.client.page(page, since).await?;
+        let last = profiles.len() < PARTNER_PAGE;
+        let held = profiles
+            .iter()
+            .filter_map(|p| {
+                let key = p["external_id"].as_str()?;
+                let fields = PROFILE_FIELDS
+                    .iter()
+                    .map(|n| ((*n).to_owned(), p[*n].clone()))
+                    .collect();
+                Some((key.to_owned(), fields))
+            })
+            .collect();
+        Ok(Some(Drift { held, clock, last }))
+    }
+}

@@ -1,0 +1,224 @@
+//! PlanningPME: departments and employees (identifier and department) as
+//! resources, and the absences of the coming months as unavailabilities
+//! labelled by absence account — half days as time ranges (morning
+//! 08:00–12:00, afternoon 13:00–18:00).
+//!
+//! Three outbound streams, parents first: `departments`, `resources`,
+//! `unavailabilities`. Options: the base department (only it and its
+//! sub-departments are sent) and the window of absences, in months (6 by
+//! default). By default every run is a full reconciliation of the window:
+//! what changed is written, what left the window or was cancelled is
+//! deleted. Authentication follows PlanningPME: `X-APPKEY` on every call and
+//! a bearer token obtained from `PUT token` with the customer's assertion.
+//!
+//! The folder: the declaration and typed configuration (here), PlanningPME's
+//! client (`client.rs`), the streams and their mapping (`streams.rs`).
+
+mod client;
+mod streams;
+
+use crate::engine::{Connector, Setup, Stream};
+use crate::error::SyncError;
+use async_trait::async_trait;
+use relais_core::connector::{
+    Declaration, Declared, Direction, ScheduleRule, SettingKind, SettingSpec, StreamSpec, Validate,
+};
+use relais_store::SharedStore;
+use serde::{Deserialize, Serialize};
+
+pub use client::PlanningPmeClient;
+
+/// PlanningPME's options.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Only this department and its sub-departments are sent (all when unset).
+    #[serde(default)]
+    pub base_department: Option<i64>,
+    /// Months of absences sent, from today (the sync period).
+    #[serde(default = "Config::default_months")]
+    pub months: u32,
+    /// Requests relais sends PlanningPME per hour at most (its rate limit per app key).
+    #[serde(default = "Config::default_requests_per_hour")]
+    pub requests_per_hour: u32,
+    /// Requests in flight at once.
+    #[serde(default = "Config::default_concurrency")]
+    pub concurrency: u32,
+}
+
+impl Config {
+    fn default_months() -> u32 {
+        6
+    }
+    fn default_requests_per_hour() -> u32 {
+        2_000
+    }
+    fn default_concurrency() -> u32 {
+        1
+    }
+}
+
+impl Validate for Config {}
+
+/// PlanningPME's secrets.
+#[derive(Clone, Deserialize)]
+pub struct Secrets {
+    /// The app key, sent as `X-APPKEY`.
+    pub app_key: String,
+    /// The user assertion, exchanged for a bearer token.
+    pub assertion: String,
+}
+
+/// PlanningPME's declaration.
+pub static DECLARATION: Declaration = Declaration {
+    code: "planningpme",
+    name: "PlanningPME",
+    secrets: &[
+        SettingSpec {
+            name: "app_key",
+            label_fr: "Clé d'application (X-APPKEY)",
+            label_en: "App key (X-APPKEY)",
+            help_fr: "Fournie par PlanningPME pour cette intégration.",
+            help_en: "Given by PlanningPME for this integration.",
+            kind: SettingKind::Secret,
+            required: true,
+        },
+        SettingSpec {
+            name: "assertion",
+            label_fr: "Assertion utilisateur (échangée contre un jeton)",
+            label_en: "User assertion (exchanged for a token)",
+            help_fr: "Générée dans PlanningPME par un administrateur.",
+            help_en: "Generated in PlanningPME by an administrator.",
+            kind: SettingKind::Secret,
+            required: true,
+        },
+    ],
+    options: &[
+        SettingSpec {
+            name: "base_department",
+            label_fr: "Département de base",
+            label_en: "Base department",
+            help_fr: "Seuls ce département et ses sous-départements sont envoyés ; vide : tous.",
+            help_en: "Only this department and its sub-departments are sent; blank: all.",
+            kind: SettingKind::Department,
+            required: false,
+        },
+        SettingSpec {
+            name: "months",
+            label_fr: "Période synchronisée, en mois",
+            label_en: "Sync period, in months",
+            help_fr: "Les absences des mois à venir envoyées à PlanningPME.",
+            help_en: "The absences of the coming months sent to PlanningPME.",
+            kind: SettingKind::Number { min: 1, max: 24 },
+            required: false,
+        },
+        SettingSpec {
+            name: "requests_per_hour",
+            label_fr: "Requêtes par heure au plus vers PlanningPME",
+            label_en: "Requests per hour at most to PlanningPME",
+            help_fr: "La limite de PlanningPME par clé d'application ; au-delà, le reste attend.",
+            help_en: "PlanningPME's limit per app key; beyond it, the rest waits.",
+            kind: SettingKind::Number {
+                min: 1,
+                max: 1_000_000,
+            },
+            required: false,
+        },
+        SettingSpec {
+            name: "concurrency",
+            label_fr: "Requêtes simultanées",
+            label_en: "Requests at once",
+            help_fr: "Requêtes envoyées en parallèle à PlanningPME.",
+            help_en: "Requests sent to PlanningPME in parallel.",
+            kind: SettingKind::Number { min: 1, max: 8 },
+            required: false,
+        },
+    ],
+    schedule: ScheduleRule {
+        default: "30 5 * * *",
+        // Every run sends its whole window.
+        default_full: "30 5 * * *",
+        min_interval_minutes: None,
+        nightly_from: None,
+    },
+    streams: &[
+        StreamSpec {
+            name: "departments",
+            direction: Direction::Outbound,
+            label_fr: "Départements → PlanningPME",
+            label_en: "Departments → PlanningPME",
+        },
+        StreamSpec {
+            name: "resources",
+            direction: Direction::Outbound,
+            label_fr: "Collaborateurs → ressources PlanningPME",
+            label_en: "Employees → PlanningPME resources",
+        },
+        StreamSpec {
+            name: "unavailabilities",
+            direction: Direction::Outbound,
+            label_fr: "Absences → indisponibilités PlanningPME",
+            label_en: "Absences → PlanningPME unavailabilities",
+        },
+    ],
+};
+
+/// The PlanningPME connector.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PlanningPme;
+
+impl Declared for PlanningPme {
+    const DECLARATION: &'static Declaration = &DECLARATION;
+    type Config = Config;
+}
+
+#[async_trait]
+impl Connector for PlanningPme {
+    async fn check_connection(&self, setup: &Setup) -> Result<(), SyncError> {
+        PlanningPmeClient::new(setup)?.check().await
+    }
+
+    async fn open(&self, setup: &Setup, dry_run: bool) -> Result<Vec<Box<dyn Stream>>, SyncError> {
+        streams::open(setup, dry_run).await
+    }
+
+    async fn needs_full(&self, setup: &Setup, store: &SharedStore) -> Result<bool, SyncError> {
+        streams::someone_left(setup, store).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use relais_core::connector::ConnectorSpec;
+
+    #[test]
+    fn the_declaration_matches_the_typed_configuration() {
+        let defaults = PlanningPme.default_options();
+        let mut names: Vec<&str> = defaults
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let mut declared: Vec<&str> = DECLARATION.options.iter().map(|o| o.name).collect();
+        names.sort();
+        declared.sort();
+        assert_eq!(names, declared);
+        assert_eq!(
+            (
+                defaults["months"].as_u64(),
+                defaults["requests_per_hour"].as_u64()
+            ),
+            (Some(6), Some(2_000))
+        );
+        let e = PlanningPme
+            .check_options(&serde_json::json!({"months": 0}))
+            .unwrap_err();
+        assert!(
+            e.message
+                .contains("months must be a whole number from 1 to 24"),
+            "{e}"
+        );
+    }
+}

@@ -1,0 +1,484 @@
+//! PlanningPME's three streams and the mapping from Lucca records: the
+//! departments in scope (parents first), their employees as resources, and
+//! the absences of the window as unavailabilities.
+
+use super::client::PlanningPmeClient;
+use super::Config;
+use crate::engine::{Batch, Setup, Stream, Write, Written, CURSOR};
+use crate::error::SyncError;
+use crate::source::{LuccaSource, Pager};
+use async_trait::async_trait;
+use chrono::{Months, NaiveDate};
+use relais_core::connector::StreamSpec;
+use relais_core::ledger::{Acknowledged, SourceRecord};
+use relais_store::SharedStore;
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+/// The fields read of employees.
+const USER_FIELDS: &str = "id,departmentId,modifiedAt";
+/// The fields read of absences.
+const LEAVE_FIELDS: &str =
+    "id,ownerId,leaveAccount,startDate,startDateHalf,endDate,endDateHalf,status,modifiedAt";
+
+/// What a kind of record is called at PlanningPME, and its ledger prefix.
+#[derive(Clone, Copy)]
+struct Kind {
+    stream: usize,
+    prefix: &'static str,
+    path: &'static str,
+}
+
+const DEPARTMENT: Kind = Kind {
+    stream: 0,
+    prefix: "dept:",
+    path: "api/department",
+};
+const RESOURCE: Kind = Kind {
+    stream: 1,
+    prefix: "res:",
+    path: "api/resource",
+};
+const ABSENCE: Kind = Kind {
+    stream: 2,
+    prefix: "abs:",
+    path: "api/unavailability",
+};
+
+pub(super) fn time_of(date: &Value, half: &Value, start: bool) -> Option<String> {
+    let day = date.as_str()?;
+    let hour = match (half.as_str()?, start) {
+        ("AM", true) => "08:00:00",
+        ("PM", true) => "13:00:00",
+        ("AM", false) => "12:00:00",
+        _ => "18:00:00",
+    };
+    Some(format!("{day}T{hour}"))
+}
+
+/// The newest `modifiedAt` of `items` (RFC 3339 texts in UTC compare as times).
+fn newest(items: &[Value]) -> Option<String> {
+    items
+        .iter()
+        .filter_map(|i| i["modifiedAt"].as_str())
+        .max()
+        .map(str::to_owned)
+}
+
+/// An employee as a PlanningPME resource.
+fn resource(u: &Value) -> Option<SourceRecord> {
+    let id = u["id"].as_i64()?;
+    Some(SourceRecord {
+        key: format!("{}{id}", RESOURCE.prefix),
+        fields: BTreeMap::from([
+            ("label".to_owned(), json!(format!("Collaborateur {id}"))),
+            (
+                "departmentKey".to_owned(),
+                json!(u["departmentId"].as_i64().map(|d| d.to_string())),
+            ),
+        ]),
+    })
+}
+
+/// An absence as a PlanningPME unavailability.
+fn absence(a: &Value) -> Option<SourceRecord> {
+    Some(SourceRecord {
+        key: format!("{}{}", ABSENCE.prefix, a["id"].as_i64()?),
+        fields: BTreeMap::from([
+            (
+                "resource".to_owned(),
+                json!(a["ownerId"].as_i64()?.to_string()),
+            ),
+            (
+                "start".to_owned(),
+                json!(time_of(&a["startDate"], &a["startDateHalf"], true)?),
+            ),
+            (
+                "end".to_owned(),
+                json!(time_of(&a["endDate"], &a["endDateHalf"], false)?),
+            ),
+            ("label".to_owned(), a["leaveAccount"]["name"].clone()),
+        ]),
+    })
+}
+
+/// The departments in scope, and their records, parents first.
+struct Scope {
+    ids: HashSet<i64>,
+    records: Vec<SourceRecord>,
+}
+
+impl Scope {
+    /// The identifiers in scope, as a Lucca list filter.
+    fn list(&self) -> String {
+        let mut sorted: Vec<&i64> = self.ids.iter().collect();
+        sorted.sort();
+        sorted
+            .iter()
+            .map(|i| i.to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+}
+
+async fn read_scope(source: &LuccaSource, base: Option<i64>) -> Result<Scope, SyncError> {
+    let departments = source
+        .all("/api/v3/departments", "fields=id,name,parentId")
+        .await?;
+    let mut ids: HashSet<i64> = HashSet::new();
+    match base {
+        None => ids.extend(departments.iter().filter_map(|d| d["id"].as_i64())),
+        Some(root) => {
+            ids.insert(root);
+            loop {
+                let before = ids.len();
+                for d in &departments {
+                    if d["parentId"].as_i64().is_some_and(|p| ids.contains(&p)) {
+                        ids.extend(d["id"].as_i64());
+                    }
+                }
+                if ids.len() == before {
+                    break;
+                }
+            }
+        }
+    }
+    let mut records = Vec::new();
+    // Parents before children, so PlanningPME knows each parent first.
+    let mut placed: HashSet<i64> = HashSet::new();
+    while placed.len() < ids.len() {
+        let mut progress = false;
+        for d in &departments {
+            let Some(id) = d["id"]
+                .as_i64()
+                .filter(|i| ids.contains(i) && !placed.contains(i))
+            else {
+                continue;
+            };
+            let parent = d["parentId"].as_i64().filter(|p| ids.contains(p));
+            if parent.is_some_and(|p| !placed.contains(&p)) {
+                continue;
+            }
+            placed.insert(id);
+            progress = true;
+            records.push(SourceRecord {
+                key: format!("{}{id}", DEPARTMENT.prefix),
+                fields: BTreeMap::from([
+                    ("label".to_owned(), d["name"].clone()),
+                    ("parentKey".to_owned(), json!(parent.map(|p| p.to_string()))),
+                ]),
+            });
+        }
+        if !progress {
+            break;
+        }
+    }
+    Ok(Scope { ids, records })
+}
+
+/// What the three streams of a run share.
+struct Shared {
+    scope: Scope,
+    client: PlanningPmeClient,
+    /// Employees sent as resources by this run.
+    people: Mutex<HashSet<i64>>,
+    store: SharedStore,
+    resources_job: String,
+    today: NaiveDate,
+    until: NaiveDate,
+}
+
+/// Opens the three streams: reads the scope once, signs in once.
+pub(super) async fn open(setup: &Setup, dry_run: bool) -> Result<Vec<Box<dyn Stream>>, SyncError> {
+    let config: Config = setup.config()?;
+    let scope = read_scope(&setup.source, config.base_department).await?;
+    let mut client = PlanningPmeClient::new(setup)?;
+    if !dry_run {
+        match client.sign_in().await {
+            Ok(()) => {}
+            // No request left even for the token: the run still plans, and
+            // every write it would make is reported as left out for the budget.
+            Err(SyncError::BudgetSpent { .. }) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let shared = Arc::new(Shared {
+        scope,
+        client,
+        people: Mutex::new(HashSet::new()),
+        store: setup.store.clone(),
+        resources_job: setup.stream_job(super::DECLARATION.streams[1].name),
+        today: setup.today,
+        until: setup
+            .today
+            .checked_add_months(Months::new(config.months))
+            .unwrap_or(setup.today),
+    });
+    let concurrency = config.concurrency as usize;
+    Ok([DEPARTMENT, RESOURCE, ABSENCE]
+        .into_iter()
+        .map(|kind| {
+            Box::new(PmeStream {
+                kind,
+                shared: shared.clone(),
+                source: setup.source.clone(),
+                pager: None,
+                done: false,
+                concurrency,
+            }) as Box<dyn Stream>
+        })
+        .collect())
+}
+
+/// Whether an employee sent as a resource left the synced departments
+/// since the last run (or nothing was sent yet): only a full run settles it.
+pub(super) async fn someone_left(setup: &Setup, store: &SharedStore) -> Result<bool, SyncError> {
+    let config: Config = setup.config()?;
+    let job = setup.stream_job(super::DECLARATION.streams[1].name);
+    let Some(since) = store.checkpoint(&job, CURSOR).await? else {
+        return Ok(true);
+    };
+    let scope = read_scope(&setup.source, config.base_department).await?;
+    if scope.ids.is_empty() {
+        return Ok(true);
+    }
+    let mut pages = setup.source.pages(
+        "/api/v3/users",
+        &format!("fields={USER_FIELDS}&modifiedAt=since,{since}&orderBy=id,asc"),
+    );
+    while let Some(users) = pages.next().await? {
+        let left: Vec<String> = users
+            .iter()
+            .filter(|u| {
+                !u["departmentId"]
+                    .as_i64()
+                    .is_some_and(|d| scope.ids.contains(&d))
+            })
+            .filter_map(resource)
+            .map(|r| r.key)
+            .collect();
+        if !store.acknowledged(&job, &left).await?.is_empty() {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// One of the three streams.
+struct PmeStream {
+    kind: Kind,
+    shared: Arc<Shared>,
+    source: LuccaSource,
+    pager: Option<Pager>,
+    done: bool,
+    concurrency: usize,
+}
+
+impl PmeStream {
+    fn query(&self, since: Option<&str>) -> (&'static str, String) {
+        let list = self.shared.scope.list();
+        match (self.kind.stream, since) {
+            (1, None) => (
+                "/api/v3/users",
+                format!("fields={USER_FIELDS}&departmentId={list}&orderBy=id,asc"),
+            ),
+            (1, Some(since)) => (
+                "/api/v3/users",
+                format!("fields={USER_FIELDS}&departmentId={list}&modifiedAt=since,{since}&orderBy=id,asc"),
+            ),
+            (_, None) => (
+                "/api/v3/leaveRequests",
+                format!(
+                    "fields={LEAVE_FIELDS}&owner.departmentId={list}&endDate=since,{}&startDate=until,{}&status=0,2&orderBy=id,asc",
+                    self.shared.today, self.shared.until
+                ),
+            ),
+            (_, Some(since)) => (
+                "/api/v3/leaveRequests",
+                format!("fields={LEAVE_FIELDS}&owner.departmentId={list}&modifiedAt=since,{since}&orderBy=id,asc"),
+            ),
+        }
+    }
+
+    /// Resources: those of the departments in scope.
+    fn resources(&self, users: &[Value]) -> Result<Batch, SyncError> {
+        let mut people = self.shared.people.lock().expect("never poisoned");
+        let mut batch = Batch {
+            cursor: newest(users),
+            ..Batch::default()
+        };
+        for u in users {
+            crate::source::require_fields(u, USER_FIELDS)?;
+            if let Some(r) = resource(u) {
+                people.extend(u["id"].as_i64());
+                batch.records.push(r);
+            }
+        }
+        Ok(batch)
+    }
+
+    /// Unavailabilities: the absences of the window whose owner is a
+    /// resource; on a run that is not full, what is no longer live is gone.
+    async fn absences(&self, absences: &[Value], full: bool) -> Result<Batch, SyncError> {
+        let owners: Vec<String> = absences
+            .iter()
+            .filter_map(|a| a["ownerId"].as_i64())
+            .map(|o| format!("{}{o}", RESOURCE.prefix))
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        let mut known: HashSet<String> = if full {
+            HashSet::new()
+        } else {
+            self.shared
+                .store
+                .acknowledged(&self.shared.resources_job, &owners)
+                .await?
+                .into_iter()
+                .map(|a| a.key)
+                .collect()
+        };
+        known.extend(
+            self.shared
+                .people
+                .lock()
+                .expect("never poisoned")
+                .iter()
+                .map(|p| format!("{}{p}", RESOURCE.prefix)),
+        );
+        let (today, until) = (self.shared.today.to_string(), self.shared.until.to_string());
+        let mut batch = Batch {
+            cursor: newest(absences),
+            ..Batch::default()
+        };
+        for a in absences {
+            let live = matches!(a["status"].as_i64(), Some(0 | 2))
+                && a["endDate"].as_str().is_some_and(|d| d >= today.as_str())
+                && a["startDate"].as_str().is_some_and(|d| d <= until.as_str())
+                && a["ownerId"]
+                    .as_i64()
+                    .is_some_and(|o| known.contains(&format!("{}{o}", RESOURCE.prefix)));
+            match (live, absence(a)) {
+                (true, Some(r)) => batch.records.push(r),
+                (false, Some(r)) if !full => batch.gone.push(r.key),
+                _ => {}
+            }
+        }
+        Ok(batch)
+    }
+}
+
+#[async_trait]
+impl Stream for PmeStream {
+    fn spec(&self) -> &'static StreamSpec {
+        &super::DECLARATION.streams[self.kind.stream]
+    }
+
+    fn concurrency(&self) -> usize {
+        // Parents before children: departments one at a time.
+        if self.kind.stream == 0 {
+            1
+        } else {
+            self.concurrency
+        }
+    }
+
+    async fn next_page(&mut self, since: Option<&str>) -> Result<Option<Batch>, SyncError> {
+        if self.done {
+            return Ok(None);
+        }
+        if self.kind.stream == 0 {
+            // Departments are few: read whole on every run.
+            self.done = true;
+            return Ok(Some(Batch {
+                records: self.shared.scope.records.clone(),
+                cursor: Some(relais_core::now().to_rfc3339()),
+                gone: Vec::new(),
+            }));
+        }
+        if self.shared.scope.ids.is_empty() {
+            self.done = true;
+            return Ok(None);
+        }
+        if self.pager.is_none() {
+            let (path, query) = self.query(since);
+            self.pager = Some(self.source.pages(path, &query));
+        }
+        let pager = self.pager.as_mut().expect("set above");
+        let Some(items) = pager.next().await? else {
+            self.done = true;
+            return Ok(None);
+        };
+        if self.kind.stream == 1 {
+            self.resources(&items).map(Some)
+        } else {
+            self.absences(&items, since.is_none()).await.map(Some)
+        }
+    }
+
+    async fn write(&self, writes: &[Write]) -> Vec<Result<Written, SyncError>> {
+        let mut out = Vec::with_capacity(writes.len());
+        for w in writes {
+            let id = &w.record.key[self.kind.prefix.len()..];
+            let sent = self
+                .shared
+                .client
+                .send(
+                    reqwest::Method::PUT,
+                    &format!("{}/{id}", self.kind.path),
+                    Some(&w.record.fields),
+                )
+                .await;
+            out.push(sent.map(|()| Written {
+                partner_id: Some(id.to_owned()),
+                existed: false,
+            }));
+        }
+        out
+    }
+
+    async fn delete(&self, record: &Acknowledged) -> Result<(), SyncError> {
+        let id = &record.key[self.kind.prefix.len()..];
+        match self
+            .shared
+            .client
+            .send(
+                reqwest::Method::DELETE,
+                &format!("{}/{id}", self.kind.path),
+                None,
+            )
+            .await
+        {
+            Ok(()) | Err(SyncError::Partner { status: 404, .. }) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::time_of;
+    use serde_json::json;
+
+    #[test]
+    fn half_days_become_time_ranges() {
+        assert_eq!(
+            time_of(&json!("2026-03-02"), &json!("AM"), true).unwrap(),
+            "2026-03-02T08:00:00"
+        );
+        assert_eq!(
+            time_of(&json!("2026-03-02"), &json!("PM"), true).unwrap(),
+            "2026-03-02T13:00:00"
+        );
+        assert_eq!(
+            time_of(&json!("2026-03-02"), &json!("AM"), false).unwrap(),
+            "2026-03-02T12:00:00"
+        );
+        assert_eq!(
+            time_of(&json!("2026-03-02"), &json!("PM"), false).unwrap(),
+            "2026-03-02T18:00:00"
+        );
+        assert!(time_of(&json!(null), &json!("AM"), true).is_none());
+    }
+}
