@@ -428,13 +428,14 @@ pub trait Store: Send + Sync + 'static {
     /// of the same integration still marked running was left by a process
     /// that died: it is marked interrupted.
     async fn start_run(&self, run: i64, owner: &str, full: bool) -> Result<SyncRun>;
-    /// Adds lines to a running run's report, after those it has.
-    async fn append_run_lines(&self, run: i64, lines: &[ReportLine]) -> Result<()>;
-    /// Records a running run's counts and partner requests so far, so that a
-    /// run whose process dies keeps what it had done.
+    /// Records a running run's progress in one transaction: lines added
+    /// after those it has, and its counts and partner requests so far, so
+    /// that a run whose process dies keeps what it had done, with counts
+    /// that always match its lines.
     async fn record_run_progress(
         &self,
         run: i64,
+        lines: &[ReportLine],
         counts: &relais_core::integration::RunCounts,
         partner_requests: u64,
     ) -> Result<()>;

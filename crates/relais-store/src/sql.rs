@@ -1705,20 +1705,28 @@ macro_rules! sql_store {
                 row.try_into()
             }
 
-            async fn append_run_lines(&self, run: i64, lines: &[relais_core::integration::ReportLine]) -> Result<()> {
+            async fn record_run_progress(
+                &self,
+                run: i64,
+                lines: &[relais_core::integration::ReportLine],
+                counts: &relais_core::integration::RunCounts,
+                partner_requests: u64,
+            ) -> Result<()> {
                 let mut tx = self.pool.begin_with(Self::BEGIN).await?;
-                append_lines!($db, tx, run, lines);
-                tx.commit().await?;
-                Ok(())
-            }
-
-            async fn record_run_progress(&self, run: i64, counts: &relais_core::integration::RunCounts, partner_requests: u64) -> Result<()> {
-                sqlx::query("UPDATE sync_runs SET counts = $2, partner_requests = $3 WHERE id = $1 AND status = 'running'")
+                let running = sqlx::query("UPDATE sync_runs SET counts = $2, partner_requests = $3 WHERE id = $1 AND status = 'running'")
                     .bind(run)
                     .bind(serde_json::to_string(counts).expect("counts serialise"))
                     .bind(i64::try_from(partner_requests).unwrap_or(i64::MAX))
-                    .execute(&self.pool)
-                    .await?;
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected()
+                    == 1;
+                // A finished run's report is closed: its lines and counts
+                // stay as they were finished, together.
+                if running {
+                    append_lines!($db, tx, run, lines);
+                }
+                tx.commit().await?;
                 Ok(())
             }
 

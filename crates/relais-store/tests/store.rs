@@ -1298,8 +1298,16 @@ async fn integrations_and_their_runs_are_kept(db: TestDb) {
             }],
         })
         .collect();
+    // Progress stored as the run goes: lines and counts together.
     let mut counts = RunCounts::default();
-    lines.iter().for_each(|l| counts.add(&l.outcome));
+    lines[..2].iter().for_each(|l| counts.add(&l.outcome));
+    s.record_run_progress(next.id, &lines[..2], &counts, 2)
+        .await
+        .unwrap();
+    let running = s.get_run(next.id).await.unwrap();
+    assert_eq!((running.counts.created, running.partner_requests), (2, 2));
+    assert_eq!(s.run_lines(next.id, 0, 10).await.unwrap().len(), 2);
+    lines[2..].iter().for_each(|l| counts.add(&l.outcome));
     let done = s
         .finish_run(
             next.id,
@@ -1309,7 +1317,7 @@ async fn integrations_and_their_runs_are_kept(db: TestDb) {
                 counts,
                 partner_requests: 1500,
                 error: None,
-                lines: &lines,
+                lines: &lines[2..],
             },
         )
         .await
@@ -1319,15 +1327,16 @@ async fn integrations_and_their_runs_are_kept(db: TestDb) {
         (RunStatus::Warnings, 1499, 1)
     );
     assert!(done.finished_at.is_some());
-    // Lines appended later come after those the run has.
-    s.append_run_lines(next.id, &lines[..2]).await.unwrap();
-    let tail = s.run_lines(next.id, 1500, 10).await.unwrap();
-    assert_eq!(
-        tail.iter().map(|l| l.key.as_str()).collect::<Vec<_>>(),
-        ["0", "1"]
-    );
+    // The finished run's lines follow those stored as it went, and its
+    // report is closed: late progress changes nothing.
+    assert_eq!(s.run_lines(next.id, 0, 3).await.unwrap()[2].key, "2");
+    s.record_run_progress(next.id, &lines[..2], &RunCounts::default(), 0)
+        .await
+        .unwrap();
+    assert!(s.run_lines(next.id, 1500, 10).await.unwrap().is_empty());
+    assert_eq!(s.get_run(next.id).await.unwrap().counts.created, 1499);
     let page = s.run_lines(next.id, 1000, 1000).await.unwrap();
-    assert_eq!(page.len(), 502);
+    assert_eq!(page.len(), 500);
     assert_eq!(page[0].key, "1000");
     assert_eq!(
         s.run_lines(next.id, 7, 1).await.unwrap()[0].outcome,

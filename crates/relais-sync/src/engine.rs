@@ -632,13 +632,17 @@ impl<'a> Confirmations<'a> {
         Ok(())
     }
 
-    /// Writes what is pending, then hands the report's lines and counts on,
-    /// so that what the ledger holds and what the report says move together.
+    /// Hands the report's lines and counts on, then writes what is pending
+    /// to the ledger, so that what the ledger holds and what the report says
+    /// move together.
     async fn flush(&mut self, report: &mut Report) -> Result<(), SyncError> {
         if !self.pending.is_empty() {
+            // The report first: a run killed between the two reports a
+            // record the take-over sends again (and reports again), where
+            // the other order would lose it from both reports.
+            report.spill_now().await;
             self.store.acknowledge(self.job, &self.pending).await?;
             self.pending.clear();
-            report.spill_now().await;
         }
         self.since = Instant::now();
         Ok(())

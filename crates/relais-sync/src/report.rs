@@ -25,16 +25,15 @@ mod progress_tests {
             fields: Vec::new(),
         });
         report.maybe_spill().await;
-        assert!(matches!(rx.try_recv().unwrap(), Spill::Lines(l) if l.len() == 1));
-        match rx.try_recv().unwrap() {
-            Spill::Progress {
-                counts,
-                partner_requests,
-            } => {
-                assert_eq!((counts.created, partner_requests), (1, 5));
-            }
-            other => panic!("{other:?}"),
-        }
+        let spilled = rx.try_recv().unwrap();
+        assert_eq!(
+            (
+                spilled.lines.len(),
+                spilled.counts.created,
+                spilled.partner_requests
+            ),
+            (1, 1, 5)
+        );
         report.settle_requests();
         assert_eq!((report.partner_requests, report.requests_sent()), (5, 5));
     }
@@ -74,18 +73,17 @@ pub struct Report {
     pub last_spill: Option<std::time::Instant>,
 }
 
-/// What a run hands to its report's writer as it goes.
+/// What a run hands to its report's writer as it goes: the lines gathered
+/// since the last time, with the counts and partner requests so far, stored
+/// together so that a report's counts always match its lines.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Spill {
+pub struct Spill {
     /// Lines to add to the report, in order.
-    Lines(Vec<ReportLine>),
-    /// The counts and partner requests so far.
-    Progress {
-        /// Records per outcome so far.
-        counts: RunCounts,
-        /// Partner requests sent so far, retries included.
-        partner_requests: u64,
-    },
+    pub lines: Vec<ReportLine>,
+    /// Records per outcome so far.
+    pub counts: RunCounts,
+    /// Partner requests sent so far, retries included.
+    pub partner_requests: u64,
 }
 
 /// Lines kept in memory before they are handed to the spill.
@@ -141,23 +139,16 @@ impl Report {
             return;
         };
         self.last_spill = Some(std::time::Instant::now());
-        if !self.lines.is_empty() {
-            let lines = std::mem::take(&mut self.lines);
-            if let Err(back) = spill.send(Spill::Lines(lines)).await {
-                // The receiver is gone (the run is ending): keep them here.
-                tracing::warn!("report lines kept in memory: their writer stopped");
-                if let Spill::Lines(lines) = back.0 {
-                    self.lines = lines;
-                }
-                return;
-            }
+        let spilled = Spill {
+            lines: std::mem::take(&mut self.lines),
+            counts: self.counts,
+            partner_requests: self.requests_sent(),
+        };
+        if let Err(back) = spill.send(spilled).await {
+            // The receiver is gone (the run is ending): keep them here.
+            tracing::warn!("report lines kept in memory: their writer stopped");
+            self.lines = back.0.lines;
         }
-        let _ = spill
-            .send(Spill::Progress {
-                counts: self.counts,
-                partner_requests: self.requests_sent(),
-            })
-            .await;
     }
 
     /// How many records had this outcome (failures and skips counted whatever their reason).
@@ -190,9 +181,7 @@ mod tests {
         let reader = tokio::spawn(async move {
             let mut batches = Vec::new();
             while let Some(spilled) = rx.recv().await {
-                if let Spill::Lines(lines) = spilled {
-                    batches.push(lines);
-                }
+                batches.push(spilled.lines);
             }
             batches
         });

@@ -348,17 +348,14 @@ impl Runtime {
             let id = run.id;
             tokio::spawn(async move {
                 while let Some(spilled) = batches.recv().await {
-                    let stored = match &spilled {
-                        Spill::Lines(lines) => store.append_run_lines(id, lines).await,
-                        Spill::Progress {
-                            counts,
-                            partner_requests,
-                        } => {
-                            store
-                                .record_run_progress(id, counts, *partner_requests)
-                                .await
-                        }
-                    };
+                    let stored = store
+                        .record_run_progress(
+                            id,
+                            &spilled.lines,
+                            &spilled.counts,
+                            spilled.partner_requests,
+                        )
+                        .await;
                     if let Err(e) = stored {
                         tracing::error!(run = id, error = %e, "cannot store a run's progress");
                     }
