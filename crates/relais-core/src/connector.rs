@@ -83,6 +83,9 @@ pub enum SettingKind {
     Department,
     /// Absence accounts of the base, chosen by name (several).
     Accounts,
+    /// One absence account of the base, chosen by name; blank for the
+    /// connector's default.
+    Account,
     /// A cron schedule.
     Schedule,
 }
@@ -144,7 +147,21 @@ impl SettingSpec {
                         ),
                     )
                 }),
-            SettingKind::Department if text.is_empty() => Ok(Value::Null),
+            SettingKind::Department | SettingKind::Account if text.is_empty() => Ok(Value::Null),
+            SettingKind::Account => text
+                .parse::<i64>()
+                .ok()
+                .filter(|n| *n > 0)
+                .map(Value::from)
+                .ok_or_else(|| {
+                    DomainError::new(
+                        "option",
+                        format!(
+                            "{} must name an absence account of the base, not '{text}'",
+                            self.name
+                        ),
+                    )
+                }),
             SettingKind::Department => text
                 .parse::<i64>()
                 .ok()

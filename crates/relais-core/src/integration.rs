@@ -173,6 +173,9 @@ pub enum Outcome {
     Overwritten,
     /// Deleted at the partner.
     Deleted,
+    /// Kept at the partner but made inactive (a person who left, whose
+    /// history the partner keeps).
+    Deactivated,
     /// Already in step.
     Unchanged,
     /// Left out, with the reason.
@@ -190,6 +193,7 @@ impl Outcome {
             Self::Updated => "updated",
             Self::Overwritten => "overwritten",
             Self::Deleted => "deleted",
+            Self::Deactivated => "deactivated",
             Self::Unchanged => "unchanged",
             Self::Skipped(_) => "skipped",
             Self::Failed(_) => "failed",
@@ -212,6 +216,7 @@ impl Outcome {
             "updated" => Self::Updated,
             "overwritten" => Self::Overwritten,
             "deleted" => Self::Deleted,
+            "deactivated" => Self::Deactivated,
             "unchanged" => Self::Unchanged,
             "skipped" => Self::Skipped(reason.unwrap_or_default()),
             "failed" => Self::Failed(reason.unwrap_or_default()),
@@ -233,6 +238,10 @@ pub struct ReportLine {
     pub stream: String,
     /// The source key.
     pub key: String,
+    /// Who or what the record is, as a person reads it (a name and a day),
+    /// empty when the stream gives none.
+    #[serde(default)]
+    pub label: String,
     /// What happened.
     pub outcome: Outcome,
     /// The fields changed, with the value before and after.
@@ -252,6 +261,9 @@ pub struct RunCounts {
     pub overwritten: u64,
     /// Deleted.
     pub deleted: u64,
+    /// Made inactive at the partner.
+    #[serde(default)]
+    pub deactivated: u64,
     /// Already in step.
     pub unchanged: u64,
     /// Left out.
@@ -269,6 +281,7 @@ impl RunCounts {
             Outcome::Updated => &mut self.updated,
             Outcome::Overwritten => &mut self.overwritten,
             Outcome::Deleted => &mut self.deleted,
+            Outcome::Deactivated => &mut self.deactivated,
             Outcome::Unchanged => &mut self.unchanged,
             Outcome::Skipped(_) => &mut self.skipped,
             Outcome::Failed(_) => &mut self.failed,
@@ -283,6 +296,7 @@ impl RunCounts {
             Outcome::Updated => self.updated,
             Outcome::Overwritten => self.overwritten,
             Outcome::Deleted => self.deleted,
+            Outcome::Deactivated => self.deactivated,
             Outcome::Unchanged => self.unchanged,
             Outcome::Skipped(_) => self.skipped,
             Outcome::Failed(_) => self.failed,
@@ -291,7 +305,12 @@ impl RunCounts {
 
     /// Records written at the partner.
     pub fn written(&self) -> u64 {
-        self.created + self.linked + self.updated + self.overwritten + self.deleted
+        self.created
+            + self.linked
+            + self.updated
+            + self.overwritten
+            + self.deleted
+            + self.deactivated
     }
 
     /// Every record the run looked at.

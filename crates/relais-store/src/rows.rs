@@ -1087,13 +1087,14 @@ impl TryFrom<RunRow> for relais_core::integration::SyncRun {
 pub struct RunLineRow {
     stream: String,
     record_key: String,
+    label: String,
     outcome: String,
     reason: Option<String>,
     fields: String,
 }
 
 /// Columns of `sync_run_lines` read back.
-pub const RUN_LINE_COLUMNS: &str = "stream, record_key, outcome, reason, fields";
+pub const RUN_LINE_COLUMNS: &str = "stream, record_key, label, outcome, reason, fields";
 
 impl TryFrom<RunLineRow> for relais_core::integration::ReportLine {
     type Error = StoreError;
@@ -1101,6 +1102,7 @@ impl TryFrom<RunLineRow> for relais_core::integration::ReportLine {
         Ok(relais_core::integration::ReportLine {
             stream: r.stream,
             key: r.record_key,
+            label: r.label,
             outcome: relais_core::integration::Outcome::from_parts(&r.outcome, r.reason)
                 .map_err(corrupt("sync run line"))?,
             fields: json("sync run line", &r.fields)?,

@@ -57,6 +57,7 @@ macro_rules! append_lines {
                 "seq",
                 "stream",
                 "record_key",
+                "label",
                 "outcome",
                 "reason",
                 "fields"
@@ -67,6 +68,7 @@ macro_rules! append_lines {
                     .push_bind(l.0)
                     .push_bind(l.1.stream.as_str())
                     .push_bind(l.1.key.as_str())
+                    .push_bind(l.1.label.as_str())
                     .push_bind(l.1.outcome.code())
                     .push_bind(l.1.outcome.reason())
                     .push_bind(

@@ -1286,6 +1286,7 @@ async fn integrations_and_their_runs_are_kept(db: TestDb) {
         .map(|n| ReportLine {
             stream: "employees".into(),
             key: n.to_string(),
+            label: format!("Person {n}"),
             outcome: if n == 7 {
                 Outcome::Failed("HappyPal answered 422".into())
             } else {
@@ -1338,6 +1339,7 @@ async fn integrations_and_their_runs_are_kept(db: TestDb) {
     let page = s.run_lines(next.id, 1000, 1000).await.unwrap();
     assert_eq!(page.len(), 500);
     assert_eq!(page[0].key, "1000");
+    assert_eq!(page[0].label, "Person 1000");
     assert_eq!(
         s.run_lines(next.id, 7, 1).await.unwrap()[0].outcome,
         Outcome::Failed("HappyPal answered 422".into())

@@ -173,6 +173,33 @@ pub trait Stream: Send + Sync {
         1
     }
 
+    /// Whether every read of this stream is whole (a window read again on
+    /// every run): each run then reconciles it as a full run would, and
+    /// removes what the read no longer returned.
+    fn reads_whole(&self) -> bool {
+        false
+    }
+
+    /// Whether a record the other side holds, and a whole read no longer
+    /// returned, is still within what the stream reads (so it left: it is
+    /// removed) rather than history that slid out of the stream's window
+    /// (kept as it is on the other side, and out of the ledger).
+    fn in_window(&self, _record: &Acknowledged) -> bool {
+        true
+    }
+
+    /// Whether removing a record makes it inactive on the other side (the
+    /// partner keeps it, e.g. a person who left) rather than deleting it.
+    fn deactivates(&self) -> bool {
+        false
+    }
+
+    /// Who or what a record is, as a person reads it in the report (a
+    /// name, a day); `None` when the key says enough.
+    fn name(&self, _key: &str, _fields: &BTreeMap<String, Value>) -> Option<String> {
+        None
+    }
+
     /// The next page of its origin: changed since `since` (`None`: all of
     /// it, on a full run); `None` after the last page.
     async fn next_page(&mut self, since: Option<&str>) -> Result<Option<Batch>, SyncError>;
@@ -241,12 +268,18 @@ pub async fn run(
     }
     let dry_run = report.dry_run;
     let mut streams = connector.open(setup, dry_run).await?;
-    let tag = report.full.then(|| crate::random_tag(8));
+    // The mark of what this run saw, for the streams it reads whole: every
+    // stream on a full run, those whose reads are always whole otherwise.
+    let run_tag = crate::random_tag(8);
+    let tags: Vec<Option<&str>> = streams
+        .iter()
+        .map(|s| (report.full || s.reads_whole()).then_some(run_tag.as_str()))
+        .collect();
     let mut cursors: Vec<(String, Option<String>)> = Vec::new();
     let mut gone: Vec<Vec<String>> = Vec::new();
-    for stream in streams.iter_mut() {
+    for (stream, tag) in streams.iter_mut().zip(&tags) {
         let job = setup.stream_job(stream.spec().name);
-        let since = if report.full {
+        let since = if tag.is_some() {
             None
         } else {
             store.checkpoint(&job, CURSOR).await?
@@ -256,26 +289,19 @@ pub async fn run(
             store,
             job: &job,
             dry_run,
-            tag: tag.as_deref(),
+            tag: *tag,
         };
         let (cursor, left) = run.send(since.as_deref(), report).await?;
         run.correct_drift(report).await?;
-        cursors.push((job.clone(), cursor.or(since)));
+        // A whole read is confirmed as of now when its stream gives no cursor.
+        let read_whole = tag.is_some().then(|| relais_core::now().to_rfc3339());
+        cursors.push((job.clone(), cursor.or(since).or(read_whole)));
         gone.push(left);
     }
     // Deletions: children first.
-    for (stream, left) in streams.iter().zip(gone).rev() {
+    for ((stream, left), tag) in streams.iter().zip(gone).zip(&tags).rev() {
         let job = setup.stream_job(stream.spec().name);
-        delete_gone(
-            stream.as_ref(),
-            store,
-            &job,
-            tag.as_deref(),
-            &left,
-            dry_run,
-            report,
-        )
-        .await?;
+        delete_gone(stream.as_ref(), store, &job, *tag, &left, dry_run, report).await?;
     }
     if !dry_run && report.is_complete() {
         for (job, cursor) in cursors {
@@ -297,15 +323,17 @@ struct StreamRun<'a> {
     tag: Option<&'a str>,
 }
 
+/// The report line of a record of `stream`, named as the stream names it.
 fn line(
-    stream: &StreamSpec,
-    key: &str,
+    stream: &dyn Stream,
+    record: (&str, &BTreeMap<String, Value>),
     outcome: Outcome,
     fields: Vec<relais_core::ledger::FieldChange>,
 ) -> ReportLine {
     ReportLine {
-        stream: stream.name.to_owned(),
-        key: key.to_owned(),
+        stream: stream.spec().name.to_owned(),
+        key: record.0.to_owned(),
+        label: stream.name(record.0, record.1).unwrap_or_default(),
         outcome,
         fields,
     }
@@ -330,7 +358,6 @@ impl StreamRun<'_> {
         since: Option<&str>,
         report: &mut Report,
     ) -> Result<(Option<String>, Vec<String>), SyncError> {
-        let spec = self.stream.spec();
         let mut newest: Option<String> = None;
         let mut gone = Vec::new();
         while let Some(batch) = self.stream.next_page(since).await? {
@@ -380,7 +407,12 @@ impl StreamRun<'_> {
                     } else {
                         Outcome::Updated
                     };
-                    report.push(line(spec, &w.record.key, outcome, fields));
+                    report.push(line(
+                        &*self.stream,
+                        (&w.record.key, &w.record.fields),
+                        outcome,
+                        fields,
+                    ));
                 }
             } else {
                 self.write_all(writes, report).await?;
@@ -401,7 +433,6 @@ impl StreamRun<'_> {
         writes: Vec<(Write, Vec<relais_core::ledger::FieldChange>)>,
         report: &mut Report,
     ) -> Result<(), SyncError> {
-        let spec = self.stream.spec();
         let size = self.stream.batch_size().max(1);
         let concurrency = self.stream.concurrency().max(1);
         let chunks: Vec<Vec<(Write, Vec<relais_core::ledger::FieldChange>)>> = {
@@ -437,7 +468,12 @@ impl StreamRun<'_> {
                             (true, false) => Outcome::Created,
                             (false, _) => Outcome::Updated,
                         };
-                        report.push(line(spec, &w.record.key, outcome, fields));
+                        report.push(line(
+                            stream,
+                            (&w.record.key, &w.record.fields),
+                            outcome,
+                            fields,
+                        ));
                         confirmed
                             .push(
                                 Acknowledged {
@@ -455,7 +491,12 @@ impl StreamRun<'_> {
                             stop = Some(e);
                         }
                     }
-                    Err(e) => report.push(line(spec, &w.record.key, e.outcome(), fields)),
+                    Err(e) => report.push(line(
+                        stream,
+                        (&w.record.key, &w.record.fields),
+                        e.outcome(),
+                        fields,
+                    )),
                 }
             }
             if stop.is_some() {
@@ -473,7 +514,6 @@ impl StreamRun<'_> {
 
     /// Overwrites what the other side changed since the last read back.
     async fn correct_drift(&mut self, report: &mut Report) -> Result<(), SyncError> {
-        let spec = self.stream.spec();
         let since = match self.tag {
             Some(_) => None,
             None => self.store.checkpoint(self.job, DRIFT_CURSOR).await?,
@@ -517,7 +557,12 @@ impl StreamRun<'_> {
                     continue;
                 }
                 if self.dry_run {
-                    report.push(line(spec, &ack.key, Outcome::Overwritten, edits));
+                    report.push(line(
+                        &*self.stream,
+                        (&ack.key, &ack.fields),
+                        Outcome::Overwritten,
+                        edits,
+                    ));
                     continue;
                 }
                 let write = Write {
@@ -529,10 +574,13 @@ impl StreamRun<'_> {
                     partner_id: ack.partner_id.clone(),
                 };
                 let result = self.stream.write(std::slice::from_ref(&write)).await.pop();
+                let named = (ack.key.as_str(), &ack.fields);
                 match result {
-                    Some(Ok(_)) => report.push(line(spec, &ack.key, Outcome::Overwritten, edits)),
+                    Some(Ok(_)) => {
+                        report.push(line(&*self.stream, named, Outcome::Overwritten, edits))
+                    }
                     Some(Err(e)) if stops_the_run(&e) => return Err(e),
-                    Some(Err(e)) => report.push(line(spec, &ack.key, e.outcome(), edits)),
+                    Some(Err(e)) => report.push(line(&*self.stream, named, e.outcome(), edits)),
                     None => {}
                 }
             }
@@ -563,7 +611,6 @@ async fn delete_gone(
     dry_run: bool,
     report: &mut Report,
 ) -> Result<(), SyncError> {
-    let spec = stream.spec();
     let mut after: Option<String> = None;
     let mut listed = false;
     loop {
@@ -579,21 +626,39 @@ async fn delete_gone(
         after = Some(last.key.clone());
         let mut forgotten = Vec::new();
         for a in &page {
-            let before = field_changes(&a.fields, &BTreeMap::new());
+            if !stream.in_window(a) {
+                // History the stream no longer reads: left as it is on the
+                // other side, and out of the ledger.
+                if !dry_run {
+                    forgotten.push(a.key.clone());
+                }
+                continue;
+            }
+            let (outcome, before) = if stream.deactivates() {
+                let active = relais_core::ledger::FieldChange {
+                    field: "active".into(),
+                    before: Value::Bool(true),
+                    after: Value::Bool(false),
+                };
+                (Outcome::Deactivated, vec![active])
+            } else {
+                (Outcome::Deleted, field_changes(&a.fields, &BTreeMap::new()))
+            };
+            let named = (a.key.as_str(), &a.fields);
             if dry_run {
-                report.push(line(spec, &a.key, Outcome::Deleted, before));
+                report.push(line(stream, named, outcome, before));
                 continue;
             }
             match stream.delete(a).await {
                 Ok(()) => {
-                    report.push(line(spec, &a.key, Outcome::Deleted, before));
+                    report.push(line(stream, named, outcome, before));
                     forgotten.push(a.key.clone());
                 }
                 Err(e) if stops_the_run(&e) => {
                     store.forget(job, &forgotten).await?;
                     return Err(e);
                 }
-                Err(e) => report.push(line(spec, &a.key, e.outcome(), before)),
+                Err(e) => report.push(line(stream, named, e.outcome(), before)),
             }
         }
         store.forget(job, &forgotten).await?;

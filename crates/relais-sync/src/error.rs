@@ -59,6 +59,10 @@ pub enum SyncError {
     /// The integration's configuration does not allow a run.
     #[error("{0}")]
     Config(String),
+    /// A record left out on purpose, with why (a conflict with what the
+    /// other side holds): reported as skipped and tried again next run.
+    #[error("{0}")]
+    LeftOut(String),
     /// The ledger could not be read or written.
     #[error(transparent)]
     Store(#[from] relais_store::StoreError),
@@ -91,6 +95,7 @@ impl SyncError {
                 per_hour: *per_hour,
             },
             Self::Config(m) => Self::Config(m.clone()),
+            Self::LeftOut(m) => Self::LeftOut(m.clone()),
             Self::Store(e) => Self::Unreachable {
                 what: "database",
                 reason: e.to_string(),
@@ -99,11 +104,11 @@ impl SyncError {
     }
 
     /// How a record that met this error is reported: left out for a spent
-    /// budget, failed with the answer otherwise.
+    /// budget or on purpose, failed with the answer otherwise.
     pub fn outcome(&self) -> relais_core::integration::Outcome {
         use relais_core::integration::Outcome;
         match self {
-            Self::BudgetSpent { .. } => Outcome::Skipped(self.to_string()),
+            Self::BudgetSpent { .. } | Self::LeftOut(_) => Outcome::Skipped(self.to_string()),
             _ => Outcome::Failed(self.to_string()),
         }
     }

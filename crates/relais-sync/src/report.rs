@@ -21,6 +21,7 @@ mod progress_tests {
         report.push(ReportLine {
             stream: "employees".into(),
             key: "1".into(),
+            label: String::new(),
             outcome: Outcome::Created,
             fields: Vec::new(),
         });
@@ -189,6 +190,7 @@ mod tests {
             report.push(ReportLine {
                 stream: "employees".into(),
                 key: n.to_string(),
+                label: String::new(),
                 outcome: Outcome::Created,
                 fields: Vec::new(),
             });

@@ -606,6 +606,7 @@ fn record_run_metrics(integration: &Integration, run: &SyncRun) {
         ("updated", c.updated),
         ("overwritten", c.overwritten),
         ("deleted", c.deleted),
+        ("deactivated", c.deactivated),
         ("unchanged", c.unchanged),
         ("skipped", c.skipped),
         ("failed", c.failed),

@@ -53,6 +53,10 @@ fn outcome_label(o: &relais_core::integration::Outcome, lang: Lang) -> &'static 
             "partner-side edit overwritten",
         ),
         Outcome::Deleted => lang.t("supprimé", "deleted"),
+        Outcome::Deactivated => lang.t(
+            "désactivé (conservé chez l'éditeur)",
+            "deactivated (kept at the partner)",
+        ),
         Outcome::Unchanged => lang.t("inchangé", "unchanged"),
         Outcome::Skipped(_) => lang.t("écarté", "skipped"),
         Outcome::Failed(_) => lang.t("refusé", "failed"),
@@ -189,7 +193,7 @@ pub(crate) async fn section(
             (chart(&runs, lang))
             table id="runs" {
                 thead { tr { th { "#" } th { (lang.t("État", "Status")) } th { (lang.t("Origine", "Trigger")) } th { (lang.t("Début", "Started")) }
-                    th { (lang.t("Créés", "Created")) } th { (lang.t("Mis à jour", "Updated")) } th { (lang.t("Supprimés", "Deleted")) } th { (lang.t("Refusés", "Failed")) } th { (lang.t("Requêtes", "Requests")) } } }
+                    th { (lang.t("Créés", "Created")) } th { (lang.t("Mis à jour", "Updated")) } th { (lang.t("Supprimés ou désactivés", "Deleted or deactivated")) } th { (lang.t("Refusés", "Failed")) } th { (lang.t("Requêtes", "Requests")) } } }
                 tbody {
                     @for r in &runs {
                         tr data-status=(r.status.as_str()) {
@@ -199,7 +203,7 @@ pub(crate) async fn section(
                             td { (when(r.started_at.or(Some(r.requested_at)), &i)) }
                             td.n { (r.counts.created + r.counts.linked) }
                             td.n { (r.counts.updated + r.counts.overwritten) }
-                            td.n { (r.counts.deleted) }
+                            td.n { (r.counts.deleted + r.counts.deactivated) }
                             td.n { (r.counts.failed + r.counts.skipped) }
                             td.n { (r.partner_requests) }
                         }
@@ -295,7 +299,7 @@ impl Choices {
                 choices.departments.push((d.id.0, d.name.to_string()));
             }
         }
-        if wants(SettingKind::Accounts) {
+        if wants(SettingKind::Accounts) || wants(SettingKind::Account) {
             for a in state.store.list_absence_accounts(base).await? {
                 choices.accounts.push((a.id.0, a.name.to_string()))
             }
@@ -333,6 +337,14 @@ fn setting_field(
                 select id=(id) name=(name) multiple {
                     @for (a, label) in &choices.accounts {
                         option value=(a) selected[chosen.contains(a)] { (label) }
+                    }
+                }
+            }
+            SettingKind::Account => {
+                select id=(id) name=(name) {
+                    option value="" selected[value.is_null()] { (lang.t("— par défaut —", "— default —")) }
+                    @for (a, label) in &choices.accounts {
+                        option value=(a) selected[value.as_i64() == Some(*a)] { (label) }
                     }
                 }
             }
@@ -657,7 +669,7 @@ pub async fn run_page(
                 tr { th { (lang.t("Mis à jour", "Updated")) } td.n { (c.updated) } th { (lang.t("Écrasés chez l'éditeur", "Overwritten at the partner")) } td.n { (c.overwritten) } }
                 tr { th { (lang.t("Supprimés", "Deleted")) } td.n { (c.deleted) } th { (lang.t("Inchangés", "Unchanged")) } td.n { (c.unchanged) } }
                 tr { th { (lang.t("Écartés", "Skipped")) } td.n { (c.skipped) } th { (lang.t("Refusés", "Failed")) } td.n { (c.failed) } }
-                tr { th { (lang.t("Requêtes à l'éditeur", "Requests to the partner")) } td.n { (run.partner_requests) } th {} td {} }
+                tr { th { (lang.t("Désactivés", "Deactivated")) } td.n { (c.deactivated) } th { (lang.t("Requêtes à l'éditeur", "Requests to the partner")) } td.n { (run.partner_requests) } }
             }
         }
         @if lines.is_empty() && offset == 0 { p.muted { (lang.t("Aucun enregistrement modifié.", "No record changed.")) } }
@@ -668,7 +680,7 @@ pub async fn run_page(
                     @for l in &lines {
                         tr data-outcome=(l.outcome.code()) {
                             td.stream data-stream=(l.stream) { (stream_label(declaration, &l.stream, lang)) }
-                            td { code { (l.key) } }
+                            td { @if l.label.is_empty() { code { (l.key) } } @else { (l.label) br; code.muted { (l.key) } } }
                             td { (outcome_label(&l.outcome, lang)) @if let Some(r) = l.outcome.reason() { br; span.muted { (r) } } }
                             td { @for f in &l.fields { div { strong { (f.field) } " : " (f.before) " → " (f.after) } } }
                         }

@@ -876,6 +876,9 @@ async fn sync_command(settings: &Settings, cmd: SyncCommand) -> Result<()> {
                     relais_core::connector::SettingKind::Accounts => {
                         "absence account ids, comma-separated".to_owned()
                     }
+                    relais_core::connector::SettingKind::Account => {
+                        "absence account id, blank for the default".to_owned()
+                    }
                     other => format!("{other:?}").to_lowercase(),
                 };
                 out!(
@@ -1012,8 +1015,8 @@ async fn print_report(store: &SharedStore, run: i64, json: bool) -> Result<()> {
     let c = r.counts;
     writeln!(
         out,
-        "created {} · linked {} · updated {} · overwritten {} · deleted {} · unchanged {} · skipped {} · failed {}",
-        c.created, c.linked, c.updated, c.overwritten, c.deleted, c.unchanged, c.skipped, c.failed
+        "created {} · linked {} · updated {} · overwritten {} · deleted {} · deactivated {} · unchanged {} · skipped {} · failed {}",
+        c.created, c.linked, c.updated, c.overwritten, c.deleted, c.deactivated, c.unchanged, c.skipped, c.failed
     )?;
     // Each line's stream, with the way it goes.
     let declaration = store
@@ -1044,7 +1047,11 @@ async fn print_report(store: &SharedStore, run: i64, json: bool) -> Result<()> {
                 out,
                 "  {:<11} {:<12} {:<24} {}{}",
                 l.outcome.code(),
-                l.key,
+                if l.label.is_empty() {
+                    l.key.clone()
+                } else {
+                    format!("{} ({})", l.label, l.key)
+                },
                 stream_of(&l.stream),
                 l.outcome
                     .reason()

@@ -1,7 +1,10 @@
 -- Connectors run streams, each with its own ledger and checkpoint: the
 -- ledger job of a stream is the integration's job followed by
--- '/<stream>', and report lines say which stream they belong to.
+-- '/<stream>', and report lines say which stream they belong to and
+-- whom they are about.
 ALTER TABLE sync_run_lines ADD COLUMN stream TEXT NOT NULL DEFAULT '';
+-- Who or what a line's record is, as a person reads it (a name and a day).
+ALTER TABLE sync_run_lines ADD COLUMN label TEXT NOT NULL DEFAULT '';
 
 -- HappyPal's one stream.
 UPDATE sync_ledger SET job = job || '/employees'

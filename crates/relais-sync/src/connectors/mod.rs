@@ -7,6 +7,7 @@
 
 pub mod happypal;
 pub mod planningpme;
+pub mod semana;
 
 use crate::engine::Connector;
 use relais_core::connector::{ConnectorCatalog, ConnectorSpec};
@@ -17,6 +18,7 @@ pub fn registry() -> Vec<Arc<dyn Connector>> {
     vec![
         Arc::new(happypal::HappyPal),
         Arc::new(planningpme::PlanningPme),
+        Arc::new(semana::Semana),
     ]
 }
 

@@ -99,6 +99,12 @@ impl Stream for Employees {
         self.concurrency
     }
 
+    fn name(&self, _key: &str, fields: &BTreeMap<String, Value>) -> Option<String> {
+        let part = |n: &str| fields.get(n).and_then(Value::as_str).unwrap_or_default();
+        let name = format!("{} {}", part("first_name"), part("last_name"));
+        Some(name.trim().to_owned()).filter(|n| !n.is_empty())
+    }
+
     async fn next_page(&mut self, since: Option<&str>) -> Result<Option<Batch>, SyncError> {
         if self.done {
             return Ok(None);

@@ -1,0 +1,219 @@
+//! Semana's API: `X-API-Key` on every call, every answer the envelope
+//! `{ok, page: {current, count, totalItemsCount}, data, error: {code, message}}`.
+
+use crate::engine::Setup;
+use crate::error::SyncError;
+use crate::http::PartnerApi;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+/// Items asked for per page (Semana serves up to 500).
+pub const PAGE: usize = 500;
+
+/// A Semana user, as relais reads it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct User {
+    /// Semana's identifier.
+    pub id: u64,
+}
+
+/// A booking of a day or half day.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Booking {
+    /// Semana's identifier.
+    pub id: u64,
+    /// The user who booked.
+    pub collaborator_id: u64,
+    /// The day, `YYYY-MM-DD`.
+    pub date: String,
+    /// `day`, `morning` or `afternoon`.
+    pub period: String,
+}
+
+/// A client of one customer's Semana workspace.
+#[derive(Clone)]
+pub struct SemanaClient {
+    api: PartnerApi,
+    key: String,
+}
+
+impl std::fmt::Debug for SemanaClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The key is a secret: never printed.
+        f.debug_struct("SemanaClient")
+            .field("api", &self.api)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The `data` of an envelope, or what Semana said was wrong.
+fn data(status: u16, body: Value) -> Result<(u16, Value), SyncError> {
+    if body.is_null() {
+        // 204: nothing to unwrap.
+        return Ok((status, Value::Null));
+    }
+    match body["ok"].as_bool() {
+        Some(true) => Ok((status, body["data"].clone())),
+        Some(false) => Err(SyncError::Partner {
+            status,
+            body: format!(
+                "{}: {}",
+                body["error"]["code"].as_str().unwrap_or("error"),
+                body["error"]["message"].as_str().unwrap_or_default()
+            ),
+        }),
+        None => Err(SyncError::Malformed {
+            what: "partner",
+            reason: "an answer outside Semana's envelope (no 'ok')".into(),
+        }),
+    }
+}
+
+fn parse<T: serde::de::DeserializeOwned>(value: Value, what: &str) -> Result<T, SyncError> {
+    serde_json::from_value(value).map_err(|e| SyncError::Malformed {
+        what: "partner",
+        reason: format!("{what}: {e}"),
+    })
+}
+
+impl SemanaClient {
+    /// The client `setup` describes.
+    pub fn new(setup: &Setup) -> Result<Self, SyncError> {
+        let secrets: super::Secrets = setup.typed_secrets()?;
+        Ok(Self {
+            api: setup.partner_api(),
+            key: secrets.api_key,
+        })
+    }
+
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<(u16, Value), SyncError> {
+        let (status, answer) = self
+            .api
+            .send(method, path, |req| {
+                let req = req.header("X-API-Key", &self.key);
+                match body {
+                    Some(b) => req.json(b),
+                    None => req,
+                }
+            })
+            .await?;
+        data(status, answer)
+    }
+
+    /// Reads the first page of users: the key works.
+    pub async fn check(&self) -> Result<(), SyncError> {
+        self.send(reqwest::Method::GET, "v1/users?page=1&limit=1", None)
+            .await
+            .map(|_| ())
+    }
+
+    /// Creates a user, or links the one Semana holds with the same e-mail
+    /// (any case): its identifier, and whether it existed.
+    pub async fn create_user(&self, fields: &Value) -> Result<(u64, bool), SyncError> {
+        let mut body = fields.clone();
+        body["active"] = json!(true);
+        let (status, user) = self
+            .send(reqwest::Method::POST, "v1/users", Some(&body))
+            .await?;
+        let user: User = parse(user, "a created user")?;
+        Ok((user.id, status == 200))
+    }
+
+    /// Updates a user (and makes it active again, for a person back).
+    pub async fn update_user(&self, id: &str, fields: &Value) -> Result<(), SyncError> {
+        let mut body = fields.clone();
+        body["active"] = json!(true);
+        self.send(
+            reqwest::Method::PATCH,
+            &format!("v1/users/{id}"),
+            Some(&body),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// Deactivates a user: Semana keeps it and its bookings.
+    pub async fn deactivate_user(&self, id: &str) -> Result<(), SyncError> {
+        match self
+            .send(
+                reqwest::Method::PATCH,
+                &format!("v1/users/{id}"),
+                Some(&json!({ "active": false })),
+            )
+            .await
+        {
+            Ok(_) | Err(SyncError::Partner { status: 404, .. }) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// One page (from 1) of the `kind` bookings of the days `from` to `to`;
+    /// whether it was the last.
+    pub async fn bookings(
+        &self,
+        from: &str,
+        to: &str,
+        kind: &str,
+        page: usize,
+    ) -> Result<(Vec<Booking>, bool), SyncError> {
+        let (_, items) = self
+            .send(
+                reqwest::Method::GET,
+                &format!("v1/bookings?from={from}&to={to}&type={kind}&page={page}&limit={PAGE}"),
+                None,
+            )
+            .await?;
+        let items: Vec<Booking> = parse(items, "a page of bookings")?;
+        let last = items.len() < PAGE;
+        Ok((items, last))
+    }
+
+    /// Books a day or half day under the client's `external_id` (booking it
+    /// again updates it): the booking's identifier, and whether it existed.
+    pub async fn book(&self, booking: &Value) -> Result<(u64, bool), SyncError> {
+        let (status, made) = self
+            .send(reqwest::Method::POST, "v1/bookings", Some(booking))
+            .await?;
+        let made: Booking = parse(made, "a booking")?;
+        Ok((made.id, status == 200))
+    }
+
+    /// Deletes a booking (one already gone counts as deleted).
+    pub async fn unbook(&self, id: &str) -> Result<(), SyncError> {
+        match self
+            .send(reqwest::Method::DELETE, &format!("v1/bookings/{id}"), None)
+            .await
+        {
+            Ok(_) | Err(SyncError::Partner { status: 404, .. }) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn envelopes_unwrap_or_say_what_semana_said() {
+        let (_, d) = data(200, json!({"ok": true, "data": [1], "page": null})).unwrap();
+        assert_eq!(d, json!([1]));
+        let e = data(
+            422,
+            json!({"ok": false, "error": {"code": "bad_argument", "message": "period 'x'"}}),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("bad_argument: period 'x'"), "{e}");
+        assert!(matches!(
+            data(200, json!({"items": []})),
+            Err(SyncError::Malformed { .. })
+        ));
+    }
+}

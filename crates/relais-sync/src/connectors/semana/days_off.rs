@@ -1,0 +1,227 @@
+//! The `days-off` stream: the absences of the chosen accounts, approved or
+//! pending, in the window, as Semana "off" bookings of a day or half day —
+//! without the account's name, which Semana hides on purpose.
+
+use super::client::SemanaClient;
+use super::people::{day_label, Accounts, People, Period, Window};
+use crate::engine::{Batch, Setup, Stream, Write, Written};
+use crate::error::SyncError;
+use crate::source::{LuccaSource, Pager};
+use async_trait::async_trait;
+use relais_core::connector::StreamSpec;
+use relais_core::ledger::{Acknowledged, SourceRecord};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// The fields read of absences.
+const LEAVE_FIELDS: &str = "id,ownerId,status,leavePeriod[leaves],modifiedAt";
+
+/// The days off of one absence in the window: (day, period), in day order.
+fn days_of(leave: &Value, window: &Window) -> Vec<(String, Period)> {
+    let mut days: BTreeMap<String, Period> = BTreeMap::new();
+    for half in leave["leavePeriod"]["leaves"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        let Some(day) = half["date"].as_str().filter(|d| window.holds(d)) else {
+            continue;
+        };
+        let period = if half["isAM"].as_bool().unwrap_or(true) {
+            Period::Morning
+        } else {
+            Period::Afternoon
+        };
+        days.entry(day.to_owned())
+            .and_modify(|p| *p = p.with(period))
+            .or_insert(period);
+    }
+    days.into_iter().collect()
+}
+
+/// The stream, opened for one run.
+pub struct DaysOff {
+    source: LuccaSource,
+    client: SemanaClient,
+    people: Arc<People>,
+    accounts: Vec<i64>,
+    window: Window,
+    pager: Option<Pager>,
+    concurrency: usize,
+}
+
+impl DaysOff {
+    /// The stream of `accounts`' absences in `window`.
+    pub fn new(
+        setup: &Setup,
+        client: SemanaClient,
+        people: Arc<People>,
+        accounts: &Accounts,
+        window: Window,
+        concurrency: usize,
+    ) -> Self {
+        Self {
+            source: setup.source.clone(),
+            client,
+            people,
+            accounts: accounts.off.clone(),
+            window,
+            pager: None,
+            concurrency,
+        }
+    }
+
+    fn owner(fields: &BTreeMap<String, Value>) -> Option<i64> {
+        fields.get("ownerId").and_then(Value::as_i64)
+    }
+}
+
+#[async_trait]
+impl Stream for DaysOff {
+    fn spec(&self) -> &'static StreamSpec {
+        &super::DECLARATION.streams[1]
+    }
+
+    fn concurrency(&self) -> usize {
+        self.concurrency
+    }
+
+    fn reads_whole(&self) -> bool {
+        true
+    }
+
+    fn in_window(&self, record: &Acknowledged) -> bool {
+        !record
+            .fields
+            .get("date")
+            .and_then(Value::as_str)
+            .is_some_and(|d| self.window.is_past(d))
+    }
+
+    fn name(&self, _key: &str, fields: &BTreeMap<String, Value>) -> Option<String> {
+        let owner = Self::owner(fields)?;
+        let day = fields
+            .get("date")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let period = fields
+            .get("period")
+            .and_then(Value::as_str)
+            .and_then(Period::parse)
+            .map_or("", Period::label);
+        Some(format!(
+            "{} · absent le {} ({period})",
+            self.people.name(owner),
+            day_label(day)
+        ))
+    }
+
+    async fn next_page(&mut self, _since: Option<&str>) -> Result<Option<Batch>, SyncError> {
+        if self.accounts.is_empty() {
+            return Ok(None);
+        }
+        if self.pager.is_none() {
+            let accounts: Vec<String> = self.accounts.iter().map(i64::to_string).collect();
+            let query = format!(
+                "fields={LEAVE_FIELDS}&leaveAccountId={}&endDate=since,{}&startDate=until,{}&status=0,2&orderBy=id,asc",
+                accounts.join(","),
+                self.window.from,
+                self.window.to
+            );
+            self.pager = Some(self.source.pages("/api/v3/leaveRequests", &query));
+        }
+        let pager = self.pager.as_mut().expect("set above");
+        let Some(leaves) = pager.next().await? else {
+            return Ok(None);
+        };
+        let mut batch = Batch::default();
+        for leave in &leaves {
+            let (Some(id), Some(owner)) = (leave["id"].as_i64(), leave["ownerId"].as_i64()) else {
+                return Err(SyncError::Malformed {
+                    what: "source",
+                    reason: format!("an absence without id or owner: {leave}"),
+                });
+            };
+            if self.people.of_employee(owner).is_none() {
+                // Not in Semana (no work e-mail, or outside the key's
+                // reach): the users stream says why.
+                continue;
+            }
+            for (day, period) in days_of(leave, &self.window) {
+                batch.records.push(SourceRecord {
+                    key: format!("{id}:{day}"),
+                    fields: BTreeMap::from([
+                        ("ownerId".to_owned(), json!(owner)),
+                        ("date".to_owned(), json!(day)),
+                        ("period".to_owned(), json!(period.as_str())),
+                    ]),
+                });
+            }
+        }
+        Ok(Some(batch))
+    }
+
+    async fn write(&self, writes: &[Write]) -> Vec<Result<Written, SyncError>> {
+        let mut out = Vec::with_capacity(writes.len());
+        for w in writes {
+            let fields = &w.record.fields;
+            let Some(person) = Self::owner(fields).and_then(|o| self.people.of_employee(o)) else {
+                out.push(Err(SyncError::LeftOut(
+                    "the person is not in Semana".into(),
+                )));
+                continue;
+            };
+            let booking = json!({
+                "collaboratorId": person.collaborator,
+                "date": fields["date"],
+                "period": fields["period"],
+                "type": "off",
+                "externalId": format!("relais:off:{}", w.record.key),
+            });
+            out.push(
+                self.client
+                    .book(&booking)
+                    .await
+                    .map(|(id, existed)| Written {
+                        partner_id: Some(id.to_string()),
+                        existed: existed && w.creating,
+                    }),
+            );
+        }
+        out
+    }
+
+    async fn delete(&self, record: &Acknowledged) -> Result<(), SyncError> {
+        match record.partner_id.as_deref() {
+            Some(id) => self.client.unbook(id).await,
+            None => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::NaiveDate;
+
+    #[test]
+    fn an_absence_becomes_days_and_half_days_in_the_window() {
+        let window = Window::around(NaiveDate::from_ymd_opt(2027, 3, 10).unwrap(), 1);
+        let leave = json!({"leavePeriod": {"leaves": [
+            {"date": "2027-03-01", "isAM": true},
+            {"date": "2027-03-04", "isAM": false},
+            {"date": "2027-03-05", "isAM": true},
+            {"date": "2027-03-05", "isAM": false},
+            {"date": "2027-03-08", "isAM": true},
+        ]}});
+        assert_eq!(
+            days_of(&leave, &window),
+            vec![
+                ("2027-03-04".to_owned(), Period::Afternoon),
+                ("2027-03-05".to_owned(), Period::Day),
+                ("2027-03-08".to_owned(), Period::Morning),
+            ]
+        );
+    }
+}

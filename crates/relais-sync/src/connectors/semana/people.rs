@@ -1,0 +1,299 @@
+//! What Semana's three streams share: the people both sides know (an
+//! employee and their Semana user), the window of days, and the accounts.
+
+use super::Config;
+use crate::engine::Setup;
+use crate::error::SyncError;
+use chrono::{Days, NaiveDate};
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+/// The days synced: from `weeks` back to `weeks` ahead of today.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    /// The first day.
+    pub from: NaiveDate,
+    /// The last day.
+    pub to: NaiveDate,
+}
+
+impl Window {
+    /// The window of `weeks` weeks around `today`.
+    pub fn around(today: NaiveDate, weeks: u32) -> Self {
+        let days = Days::new(u64::from(weeks) * 7);
+        Self {
+            from: today.checked_sub_days(days).unwrap_or(today),
+            to: today.checked_add_days(days).unwrap_or(today),
+        }
+    }
+
+    /// Whether `day` (`YYYY-MM-DD`) is in the window.
+    pub fn holds(&self, day: &str) -> bool {
+        NaiveDate::parse_from_str(day, "%Y-%m-%d").is_ok_and(|d| d >= self.from && d <= self.to)
+    }
+
+    /// Whether `day` is before the window: history, no longer read.
+    pub fn is_past(&self, day: &str) -> bool {
+        NaiveDate::parse_from_str(day, "%Y-%m-%d").is_ok_and(|d| d < self.from)
+    }
+}
+
+/// The half days of a day a booking or a period covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Period {
+    /// The whole day.
+    Day,
+    /// The morning.
+    Morning,
+    /// The afternoon.
+    Afternoon,
+}
+
+impl Period {
+    /// Semana's name of it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Day => "day",
+            Self::Morning => "morning",
+            Self::Afternoon => "afternoon",
+        }
+    }
+
+    /// Reads Semana's name of it.
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "day" => Some(Self::Day),
+            "morning" => Some(Self::Morning),
+            "afternoon" => Some(Self::Afternoon),
+            _ => None,
+        }
+    }
+
+    /// Both periods of one day together.
+    pub fn with(self, other: Self) -> Self {
+        if self == other {
+            self
+        } else {
+            Self::Day
+        }
+    }
+
+    /// The base's half days it spans: start and end (`AM` / `PM`).
+    pub fn halves(self) -> (&'static str, &'static str) {
+        match self {
+            Self::Day => ("AM", "PM"),
+            Self::Morning => ("AM", "AM"),
+            Self::Afternoon => ("PM", "PM"),
+        }
+    }
+
+    /// As a person reads it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Day => "journée",
+            Self::Morning => "matin",
+            Self::Afternoon => "après-midi",
+        }
+    }
+}
+
+/// The accounts a run works with.
+#[derive(Debug, Clone)]
+pub struct Accounts {
+    /// Sent to Semana as days off.
+    pub off: Vec<i64>,
+    /// Where telework days come back into: (identifier, name).
+    pub telework: (i64, String),
+}
+
+impl Accounts {
+    /// The accounts the configuration names, or by default: the base's one
+    /// telework account, and every other account for days off.
+    pub async fn read(setup: &Setup, config: &Config) -> Result<Self, SyncError> {
+        let listed = setup
+            .source
+            .all("/api/v3/leaveAccounts", "fields=id,name,category")
+            .await?;
+        let accounts: Vec<(i64, String, String)> = listed
+            .iter()
+            .filter_map(|a| {
+                Some((
+                    a["id"].as_i64()?,
+                    a["name"].as_str()?.to_owned(),
+                    a["category"].as_str().unwrap_or_default().to_owned(),
+                ))
+            })
+            .collect();
+        let telework = match config.telework_account {
+            Some(id) => accounts
+                .iter()
+                .find(|a| a.0 == id)
+                .map(|a| (a.0, a.1.clone()))
+                .ok_or_else(|| {
+                    SyncError::Config(format!(
+                        "telework_account {id} is not an absence account of the base"
+                    ))
+                })?,
+            None => {
+                let found: Vec<&(i64, String, String)> =
+                    accounts.iter().filter(|a| a.2 == "telework").collect();
+                match found.as_slice() {
+                    [one] => (one.0, one.1.clone()),
+                    [] => {
+                        return Err(SyncError::Config(
+                            "the base has no telework account: choose the account of telework days in the settings".into(),
+                        ))
+                    }
+                    several => {
+                        let names: Vec<&str> = several.iter().map(|a| a.1.as_str()).collect();
+                        return Err(SyncError::Config(format!(
+                            "the base has several telework accounts ({}): choose the account of telework days in the settings",
+                            names.join(", ")
+                        )));
+                    }
+                }
+            }
+        };
+        let off = if config.accounts.is_empty() {
+            accounts
+                .iter()
+                .filter(|a| a.2 != "telework" && a.0 != telework.0)
+                .map(|a| a.0)
+                .collect()
+        } else {
+            for id in &config.accounts {
+                if !accounts.iter().any(|a| a.0 == *id) {
+                    return Err(SyncError::Config(format!(
+                        "accounts: {id} is not an absence account of the base"
+                    )));
+                }
+            }
+            config.accounts.clone()
+        };
+        Ok(Self { off, telework })
+    }
+}
+
+/// A person both sides know.
+#[derive(Debug, Clone)]
+pub struct Person {
+    /// Their Semana user.
+    pub collaborator: u64,
+    /// Their name, as the base has it.
+    pub name: String,
+}
+
+/// The people Semana holds, by employee and by Semana user: loaded from
+/// the users stream's ledger when a run opens, completed as it writes.
+#[derive(Debug, Default)]
+pub struct People {
+    inner: Mutex<Known>,
+}
+
+#[derive(Debug, Default)]
+struct Known {
+    by_employee: HashMap<i64, Person>,
+    by_collaborator: HashMap<u64, i64>,
+}
+
+/// How a user's fields name the person.
+pub fn name_of(fields: &std::collections::BTreeMap<String, serde_json::Value>) -> String {
+    let part = |n: &str| fields.get(n).and_then(|v| v.as_str()).unwrap_or_default();
+    format!("{} {}", part("firstName"), part("lastName"))
+        .trim()
+        .to_owned()
+}
+
+impl People {
+    /// The people the users stream's ledger holds.
+    pub async fn load(setup: &Setup) -> Result<Self, SyncError> {
+        let job = setup.stream_job(super::DECLARATION.streams[0].name);
+        let people = Self::default();
+        let mut after: Option<String> = None;
+        loop {
+            let page = setup
+                .store
+                .acknowledged_page(&job, after.as_deref(), 1000)
+                .await?;
+            let Some(last) = page.last() else { break };
+            after = Some(last.key.clone());
+            for a in &page {
+                let (Ok(employee), Some(collaborator)) = (
+                    a.key.parse::<i64>(),
+                    a.partner_id.as_deref().and_then(|p| p.parse::<u64>().ok()),
+                ) else {
+                    continue;
+                };
+                people.know(employee, collaborator, name_of(&a.fields));
+            }
+        }
+        Ok(people)
+    }
+
+    /// Records that `employee` is Semana's user `collaborator`.
+    pub fn know(&self, employee: i64, collaborator: u64, name: String) {
+        let mut k = self.inner.lock().expect("never poisoned");
+        k.by_collaborator.insert(collaborator, employee);
+        k.by_employee
+            .insert(employee, Person { collaborator, name });
+    }
+
+    /// The Semana user of `employee`, when Semana has one.
+    pub fn of_employee(&self, employee: i64) -> Option<Person> {
+        self.inner
+            .lock()
+            .expect("never poisoned")
+            .by_employee
+            .get(&employee)
+            .cloned()
+    }
+
+    /// The employee Semana's user `collaborator` is, when the base has them.
+    pub fn of_collaborator(&self, collaborator: u64) -> Option<i64> {
+        self.inner
+            .lock()
+            .expect("never poisoned")
+            .by_collaborator
+            .get(&collaborator)
+            .copied()
+    }
+
+    /// The name of `employee`, or their number when Semana does not know them.
+    pub fn name(&self, employee: i64) -> String {
+        self.of_employee(employee)
+            .map(|p| p.name)
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| format!("collaborateur {employee}"))
+    }
+}
+
+/// A day as a person reads it: `10/03/2027`.
+pub fn day_label(day: &str) -> String {
+    NaiveDate::parse_from_str(day, "%Y-%m-%d")
+        .map(|d| d.format("%d/%m/%Y").to_string())
+        .unwrap_or_else(|_| day.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_window_spans_weeks_both_ways() {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+        let w = Window::around(today, 6);
+        assert_eq!(w.from.to_string(), "2026-10-12");
+        assert_eq!(w.to.to_string(), "2027-01-04");
+        assert!(w.holds("2026-10-12") && w.holds("2027-01-04"));
+        assert!(!w.holds("2026-10-11") && w.is_past("2026-10-11"));
+        assert!(!w.is_past("2027-01-05") && !w.holds("2027-01-05"));
+    }
+
+    #[test]
+    fn half_days_of_one_day_make_the_day() {
+        assert_eq!(Period::Morning.with(Period::Afternoon), Period::Day);
+        assert_eq!(Period::Morning.with(Period::Morning), Period::Morning);
+        assert_eq!(Period::parse("afternoon").unwrap().halves(), ("PM", "PM"));
+        assert!(Period::parse("evening").is_none());
+    }
+}

@@ -1,0 +1,324 @@
+//! The `telework` stream, inbound: Semana's "remote" days and half days of
+//! the window become approved leave periods on the telework account,
+//! written through the API with the installation's key. A day removed in
+//! Semana cancels its period; a day already holding another absence is a
+//! conflict, reported and left for the next run. Periods relais did not
+//! create from Semana are never touched.
+
+use super::client::SemanaClient;
+use super::people::{day_label, People, Period, Window};
+use crate::engine::{Batch, Setup, Stream, Write, Written};
+use crate::error::SyncError;
+use crate::source::LuccaSource;
+use async_trait::async_trait;
+use chrono::{Datelike, Days, NaiveDate};
+use relais_core::connector::StreamSpec;
+use relais_core::ledger::{Acknowledged, SourceRecord};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// The stream, opened for one run.
+pub struct Telework {
+    source: LuccaSource,
+    client: SemanaClient,
+    people: Arc<People>,
+    /// The telework account: identifier and name.
+    account: (i64, String),
+    window: Window,
+    /// The first day of the next week to read.
+    next: Option<NaiveDate>,
+    concurrency: usize,
+}
+
+/// What the base holds on a day that keeps a remote day out.
+struct Held {
+    id: i64,
+    account: i64,
+    account_name: String,
+    start: String,
+    end: String,
+    start_half: String,
+    end_half: String,
+    source: String,
+}
+
+impl Telework {
+    /// The stream of `window`'s remote days, into `account`.
+    pub fn new(
+        setup: &Setup,
+        client: SemanaClient,
+        people: Arc<People>,
+        account: (i64, String),
+        window: Window,
+        concurrency: usize,
+    ) -> Self {
+        Self {
+            source: setup.source.clone(),
+            client,
+            people,
+            account,
+            window,
+            next: Some(window.from),
+            concurrency,
+        }
+    }
+
+    fn describe(&self, fields: &BTreeMap<String, Value>) -> (String, String) {
+        let owner = fields.get("ownerId").and_then(Value::as_i64).unwrap_or(0);
+        let day = fields
+            .get("date")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let period = fields
+            .get("period")
+            .and_then(Value::as_str)
+            .and_then(Period::parse)
+            .map_or("", Period::label);
+        (
+            self.people.name(owner),
+            format!("{} ({period})", day_label(day)),
+        )
+    }
+
+    /// What the base holds for `owner` on `day`, approved or pending.
+    async fn held(&self, owner: i64, day: &str) -> Result<Vec<Held>, SyncError> {
+        let found = self
+            .source
+            .get(&format!(
+                "/api/v3/leaveRequests?fields=id,leaveAccountId,leaveAccount,startDate,startDateHalf,endDate,endDateHalf,source&ownerId={owner}&startDate=until,{day}&endDate=since,{day}&status=0,2&paging=0,100"
+            ))
+            .await?;
+        Ok(found["data"]["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|p| {
+                let text = |n: &str| p[n].as_str().unwrap_or_default().to_owned();
+                Some(Held {
+                    id: p["id"].as_i64()?,
+                    account: p["leaveAccountId"].as_i64()?,
+                    account_name: p["leaveAccount"]["name"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned(),
+                    start: text("startDate"),
+                    end: text("endDate"),
+                    start_half: text("startDateHalf"),
+                    end_half: text("endDateHalf"),
+                    source: text("source"),
+                })
+            })
+            .collect())
+    }
+
+    /// Cancels one of the periods this stream made (one already cancelled
+    /// or gone counts as cancelled).
+    async fn cancel(&self, id: &str) -> Result<(), SyncError> {
+        match self
+            .source
+            .post(&format!("/api/v3/leaveRequests/{id}/cancel"), &json!({}))
+            .await
+        {
+            Ok(_)
+            | Err(SyncError::Partner {
+                status: 404 | 422, ..
+            }) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Creates the period of one remote day; a day that already holds an
+    /// absence is a conflict, unless what it holds is this very day made
+    /// by an earlier run (linked) or an older state of it (replaced).
+    async fn create(&self, fields: &BTreeMap<String, Value>) -> Result<Written, SyncError> {
+        let owner = fields.get("ownerId").and_then(Value::as_i64).unwrap_or(0);
+        let day = fields
+            .get("date")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let period = fields
+            .get("period")
+            .and_then(Value::as_str)
+            .and_then(Period::parse)
+            .unwrap_or(Period::Day);
+        let (start_half, end_half) = period.halves();
+        let body = json!({
+            "ownerId": owner,
+            "leaveAccountId": self.account.0,
+            "startDate": day,
+            "startDateHalf": start_half,
+            "endDate": day,
+            "endDateHalf": end_half,
+            "isApproved": true,
+            "comment": "Semana",
+        });
+        for attempt in 0..2 {
+            match self.source.post("/api/v3/leaveRequests", &body).await {
+                Ok((_, made)) => {
+                    return Ok(Written {
+                        partner_id: made["data"]["id"].as_i64().map(|i| i.to_string()),
+                        existed: false,
+                    })
+                }
+                Err(SyncError::Partner {
+                    status: 422,
+                    body: said,
+                }) if said.contains("overlaps") => {
+                    let held = self.held(owner, day).await?;
+                    let ours = |h: &&Held| {
+                        h.account == self.account.0
+                            && h.source.eq_ignore_ascii_case(&format!(
+                                "integration:{}",
+                                super::DECLARATION.name
+                            ))
+                            && h.start == day
+                            && h.end == day
+                    };
+                    if let Some(same) = held
+                        .iter()
+                        .filter(ours)
+                        .find(|h| h.start_half == start_half && h.end_half == end_half)
+                    {
+                        // Written by a run that stopped before confirming it.
+                        return Ok(Written {
+                            partner_id: Some(same.id.to_string()),
+                            existed: true,
+                        });
+                    }
+                    let (stale, others): (Vec<&Held>, Vec<&Held>) =
+                        held.iter().partition(|h| ours(h));
+                    if let Some(other) = others.first() {
+                        let (who, when) = self.describe(fields);
+                        return Err(SyncError::LeftOut(format!(
+                            "conflit : télétravail de {who} le {when} non écrit, ce jour porte déjà « {} » du {} au {}",
+                            other.account_name,
+                            day_label(&other.start),
+                            day_label(&other.end)
+                        )));
+                    }
+                    if attempt == 1 || stale.is_empty() {
+                        return Err(SyncError::Partner {
+                            status: 422,
+                            body: said,
+                        });
+                    }
+                    // An older state of this day (its half changed): replaced.
+                    for s in stale {
+                        self.cancel(&s.id.to_string()).await?;
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        unreachable!("the loop returns")
+    }
+}
+
+#[async_trait]
+impl Stream for Telework {
+    fn spec(&self) -> &'static StreamSpec {
+        &super::DECLARATION.streams[2]
+    }
+
+    fn concurrency(&self) -> usize {
+        self.concurrency
+    }
+
+    fn reads_whole(&self) -> bool {
+        true
+    }
+
+    fn in_window(&self, record: &Acknowledged) -> bool {
+        !record
+            .fields
+            .get("date")
+            .and_then(Value::as_str)
+            .is_some_and(|d| self.window.is_past(d))
+    }
+
+    fn name(&self, _key: &str, fields: &BTreeMap<String, Value>) -> Option<String> {
+        let (who, when) = self.describe(fields);
+        Some(format!("{who} · télétravail le {when}"))
+    }
+
+    /// One week of the window at a time: every page of its remote
+    /// bookings, a person's morning and afternoon of one day made one day.
+    async fn next_page(&mut self, _since: Option<&str>) -> Result<Option<Batch>, SyncError> {
+        let Some(from) = self.next else {
+            return Ok(None);
+        };
+        let sunday = from
+            .checked_add_days(Days::new(u64::from(
+                6 - from.weekday().num_days_from_monday(),
+            )))
+            .unwrap_or(from)
+            .min(self.window.to);
+        self.next = sunday.succ_opt().filter(|d| *d <= self.window.to);
+        let (from, to) = (from.to_string(), sunday.to_string());
+        let mut days: BTreeMap<(i64, String), Period> = BTreeMap::new();
+        let mut page = 1;
+        loop {
+            let (bookings, last) = self.client.bookings(&from, &to, "remote", page).await?;
+            for b in bookings {
+                let (Some(owner), Some(period)) = (
+                    self.people.of_collaborator(b.collaborator_id),
+                    Period::parse(&b.period),
+                ) else {
+                    // Someone the base does not hold (Semana's own users),
+                    // or a period relais does not know.
+                    continue;
+                };
+                if !self.window.holds(&b.date) {
+                    continue;
+                }
+                days.entry((owner, b.date))
+                    .and_modify(|p| *p = p.with(period))
+                    .or_insert(period);
+            }
+            if last {
+                break;
+            }
+            page += 1;
+        }
+        let records = days
+            .into_iter()
+            .map(|((owner, day), period)| SourceRecord {
+                key: format!("{owner}:{day}"),
+                fields: BTreeMap::from([
+                    ("ownerId".to_owned(), json!(owner)),
+                    ("date".to_owned(), json!(day)),
+                    ("period".to_owned(), json!(period.as_str())),
+                ]),
+            })
+            .collect();
+        Ok(Some(Batch {
+            records,
+            cursor: None,
+            gone: Vec::new(),
+        }))
+    }
+
+    async fn write(&self, writes: &[Write]) -> Vec<Result<Written, SyncError>> {
+        let mut out = Vec::with_capacity(writes.len());
+        for w in writes {
+            if let Some(old) = w.partner_id.as_deref().filter(|_| !w.creating) {
+                // The day changed (a half became the whole day): its period
+                // is replaced.
+                if let Err(e) = self.cancel(old).await {
+                    out.push(Err(e));
+                    continue;
+                }
+            }
+            out.push(self.create(&w.record.fields).await);
+        }
+        out
+    }
+
+    async fn delete(&self, record: &Acknowledged) -> Result<(), SyncError> {
+        match record.partner_id.as_deref() {
+            Some(id) => self.cancel(id).await,
+            None => Ok(()),
+        }
+    }
+}
