@@ -85,6 +85,46 @@ pub struct Holdings {
     pub last_id: u64,
 }
 
+impl Holdings {
+    /// Adds a user of Semana's own (not linked to any HR base yet): its identifier.
+    pub fn add_user(&mut self, email: &str, first_name: &str, last_name: &str) -> u64 {
+        self.last_id += 1;
+        self.users.push(User {
+            id: self.last_id,
+            email: email.to_owned(),
+            first_name: first_name.to_owned(),
+            last_name: last_name.to_owned(),
+            employee_number: None,
+            establishment: None,
+            active: true,
+            linked: false,
+        });
+        self.last_id
+    }
+
+    /// Adds a booking a user made themselves (`day`, `morning` or
+    /// `afternoon`; `office`, `remote` or `off`): its identifier.
+    pub fn add_booking(
+        &mut self,
+        collaborator: u64,
+        date: NaiveDate,
+        period: &str,
+        kind: &str,
+    ) -> u64 {
+        self.last_id += 1;
+        self.bookings.push(Booking {
+            id: self.last_id,
+            collaborator_id: collaborator,
+            date: date.to_string(),
+            period: period.to_owned(),
+            kind: kind.to_owned(),
+            external_id: None,
+            updated_at: stamp(),
+        });
+        self.last_id
+    }
+}
+
 struct Sim {
     key: String,
     held: Mutex<Holdings>,
@@ -500,10 +540,16 @@ async fn sim_cancel(State(sim): State<Shared>, Path(id): Path<u64>) -> Response 
 
 /// The simulator's routes, answering to the workspace key `key`, with injectable faults.
 pub fn router(key: &str) -> Router {
+    router_with(key, Holdings::default())
+}
+
+/// The simulator's routes, holding `held` from the start (a workspace in
+/// use before it was connected to an HR base).
+pub fn router_with(key: &str, held: Holdings) -> Router {
     let faults = Arc::new(FaultState::default());
     let sim: Shared = Arc::new(Sim {
         key: key.to_owned(),
-        held: Mutex::new(Holdings::default()),
+        held: Mutex::new(held),
     });
     Router::new()
         .route("/v1/users", get(list_users).post(create_user))
@@ -521,4 +567,13 @@ pub fn router(key: &str) -> Router {
 /// Starts a Semana simulator on `addr` (port 0 picks a free one).
 pub async fn start(addr: std::net::SocketAddr, key: &str) -> std::io::Result<sim::Running> {
     sim::start(router(key), addr).await
+}
+
+/// Starts a Semana simulator holding `held` from the start.
+pub async fn start_with(
+    addr: std::net::SocketAddr,
+    key: &str,
+    held: Holdings,
+) -> std::io::Result<sim::Running> {
+    sim::start(router_with(key, held), addr).await
 }

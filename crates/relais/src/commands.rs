@@ -276,35 +276,100 @@ const DEMO_PME_BRAND: &str = "demo";
 const DEMO_PME_APP_KEY: &str = "demo-app-key";
 const DEMO_PME_ASSERTION: &str = "demo-assertion";
 
-/// Starts the HappyPal and PlanningPME simulators and points the demo's
-/// integrations at them. On first start both apps are installed on the
-/// production base; on later starts the simulators start empty, so the
-/// integrations that point at a local simulator forget what it held.
+/// The demo's Semana workspace key.
+const DEMO_SEMANA_KEY: &str = "demo-semana-key";
+
+/// A Semana workspace in use before it was connected: some employees of
+/// `base` already there (under their e-mail in capitals, as people type
+/// them), each with telework days next week — a day, or a morning — so
+/// that the first sync links them and brings their telework days back.
+async fn demo_semana_workspace(
+    store: &SharedStore,
+    base: relais_core::ids::BaseId,
+) -> Result<relais_sandbox::semana::Holdings> {
+    use chrono::Datelike;
+    let today = relais_core::org::TimeZone::PARIS.today();
+    let monday = today + chrono::Days::new(u64::from(7 - today.weekday().num_days_from_monday()));
+    let mut held = relais_sandbox::semana::Holdings::default();
+    let employees = store.list_employees(base, None, 40).await?;
+    let under_contract = employees.iter().filter(|e| {
+        e.data.contract.status_on(today) == relais_core::employee::ContractStatus::Active
+    });
+    for (n, e) in under_contract.take(12).enumerate() {
+        let user = held.add_user(
+            &e.data.mail.as_str().to_uppercase(),
+            e.data.first_name.as_str(),
+            e.data.last_name.as_str(),
+        );
+        // Tuesday and Thursday, or Wednesday morning, on days they are
+        // not away (a remote day on an absence would be a conflict).
+        let periods = store.list_leave_periods(base, e.id).await?;
+        let free = |day: chrono::NaiveDate| {
+            !periods.iter().any(|p| {
+                p.status.occupies_calendar() && p.span.start.date <= day && p.span.end.date >= day
+            })
+        };
+        let days: &[(u64, &str)] = if n % 3 == 2 {
+            &[(2, "morning")]
+        } else {
+            &[(1, "day"), (3, "day")]
+        };
+        for (offset, period) in days {
+            let day = monday + chrono::Days::new(*offset);
+            if free(day) {
+                held.add_booking(user, day, period, "remote");
+            }
+        }
+        held.add_booking(user, monday, "day", "office");
+    }
+    Ok(held)
+}
+
+/// The demo's partner simulators.
+struct DemoPartners {
+    happypal: relais_sandbox::sim::Running,
+    pme: relais_sandbox::sim::Running,
+    semana: relais_sandbox::sim::Running,
+}
+
+/// Starts the HappyPal, PlanningPME and Semana simulators and points the
+/// demo's integrations at them. On first start the three apps are
+/// installed on the production base; on later starts the simulators start
+/// afresh, so the integrations that point at a local simulator forget what
+/// it held.
 async fn demo_partners(
     settings: &Settings,
     store: &SharedStore,
     catalog: &relais_web::Catalog,
     first: bool,
-) -> Result<(relais_sandbox::sim::Running, relais_sandbox::sim::Running)> {
+) -> Result<DemoPartners> {
     use relais_core::integration::IntegrationUpdate;
     let local: std::net::SocketAddr = "127.0.0.1:0".parse().expect("valid address");
-    let happypal = relais_sandbox::happypal::start(local, DEMO_HAPPYPAL_TOKEN).await?;
-    let pme = relais_sandbox::planningpme::start(
-        local,
-        DEMO_PME_BRAND,
-        DEMO_PME_APP_KEY,
-        DEMO_PME_ASSERTION,
-    )
-    .await?;
     let sealer = settings.secret_key.sealer()?;
     let production = store.base_by_name(&BaseName::parse("production")?).await?;
+    let partners = DemoPartners {
+        happypal: relais_sandbox::happypal::start(local, DEMO_HAPPYPAL_TOKEN).await?,
+        pme: relais_sandbox::planningpme::start(
+            local,
+            DEMO_PME_BRAND,
+            DEMO_PME_APP_KEY,
+            DEMO_PME_ASSERTION,
+        )
+        .await?,
+        semana: relais_sandbox::semana::start_with(
+            local,
+            DEMO_SEMANA_KEY,
+            demo_semana_workspace(store, production.id).await?,
+        )
+        .await?,
+    };
     if first {
         let admin = store
             .person_by_email("admin@relais.demo")
             .await?
             .context("the demo administrator exists")?
             .0;
-        for code in ["happypal", "planningpme"] {
+        for code in ["happypal", "planningpme", "semana"] {
             let app = catalog
                 .get(code)
                 .with_context(|| format!("{code} is in the catalog"))?;
@@ -321,7 +386,9 @@ async fn demo_partners(
             .await
             .map_err(|e| anyhow::anyhow!("installing {code}: {e}"))?;
         }
-        out!("installed HappyPal and PlanningPME on 'production', each with its own API key");
+        out!(
+            "installed HappyPal, PlanningPME and Semana on 'production', each with its own API key"
+        );
     }
     let departments = store.list_departments(production.id).await?;
     for mut integration in store.list_integrations(Some(production.id)).await? {
@@ -333,11 +400,11 @@ async fn demo_partners(
         let mut update = IntegrationUpdate::default();
         match integration.connector.as_str() {
             "happypal" => {
-                update.partner_url = Some(happypal.url());
+                update.partner_url = Some(partners.happypal.url());
                 update.secrets = vec![("token".into(), DEMO_HAPPYPAL_TOKEN.into())];
             }
             "planningpme" => {
-                update.partner_url = Some(format!("{}/{DEMO_PME_BRAND}", pme.url()));
+                update.partner_url = Some(format!("{}/{DEMO_PME_BRAND}", partners.pme.url()));
                 update.secrets = vec![
                     ("app_key".into(), DEMO_PME_APP_KEY.into()),
                     ("assertion".into(), DEMO_PME_ASSERTION.into()),
@@ -347,6 +414,10 @@ async fn demo_partners(
                         update.options = vec![("base_department".into(), d.id.0.to_string())];
                     }
                 }
+            }
+            "semana" => {
+                update.partner_url = Some(partners.semana.url());
+                update.secrets = vec![("api_key".into(), DEMO_SEMANA_KEY.into())];
             }
             // A connector without a simulator keeps its settings.
             _ => continue,
@@ -365,13 +436,13 @@ async fn demo_partners(
         store.put_integration(&integration).await?;
     }
     out!(
-        "partner simulators: HappyPal at {} (its profiles: {}/_sim/profiles), PlanningPME at {}/{DEMO_PME_BRAND} (what it holds: {}/_sim/state); first syncs start now",
-        happypal.url(),
-        happypal.url(),
-        pme.url(),
-        pme.url()
+        "partner simulators: HappyPal at {} (its profiles: {}/_sim/profiles), PlanningPME at {}/{DEMO_PME_BRAND}, Semana at {} (what each holds: /_sim/state); first syncs start now",
+        partners.happypal.url(),
+        partners.happypal.url(),
+        partners.pme.url(),
+        partners.semana.url()
     );
-    Ok((happypal, pme))
+    Ok(partners)
 }
 
 async fn shutdown_signal() {
@@ -677,7 +748,7 @@ async fn sync_command(settings: &Settings, cmd: SyncCommand) -> Result<()> {
             let bases = store.list_bases().await?;
             let list = store.list_integrations(base).await?;
             if list.is_empty() {
-                out!("no integration: install HappyPal or PlanningPME from the marketplace first");
+                out!("no integration: install HappyPal, PlanningPME or Semana from the marketplace first");
             }
             for i in list {
                 let base_name = bases
