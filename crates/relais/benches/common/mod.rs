@@ -1,11 +1,14 @@
 //! What the benchmarks share: the `relais` binary in a folder of its own,
-//! its peak memory, and percentiles.
+//! its peak memory, percentiles, and measured sync runs.
 
 #![allow(dead_code)] // each benchmark uses some of them
 
+use relais_core::integration::SyncRun;
+use relais_core::marketplace::AppManifest;
+use relais_store::SharedStore;
 use std::path::Path;
-use std::process::Command;
-use std::time::Duration;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 /// The `relais` binary, run in `dir`, deaf to the caller's relais settings.
 pub fn relais(dir: &Path) -> Command {
@@ -44,4 +47,197 @@ pub fn peak_kib(pid: u32) -> Option<u64> {
 pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[i.min(sorted.len() - 1)]
+}
+
+/// What one run cost.
+pub struct Measure {
+    /// The run, as stored.
+    pub run: SyncRun,
+    /// How long the process took.
+    pub wall: Duration,
+    /// Its peak resident memory.
+    pub peak_mib: f64,
+}
+
+/// Runs `relais sync run <installation>` and measures it.
+pub async fn sync_run(dir: &Path, store: &SharedStore, installation: i64) -> Measure {
+    let start = Instant::now();
+    let mut child = relais(dir)
+        .env_remove("RELAIS_SECRET_KEY")
+        .args(["sync", "run", &installation.to_string()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("relais starts");
+    let pid = child.id();
+    let stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut first = String::new();
+        let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stdout));
+        if let Some(Ok(l)) = lines.next() {
+            first = l;
+        }
+        lines.for_each(drop);
+        first
+    });
+    let mut peak = 0;
+    loop {
+        if let Some(kib) = peak_kib(pid) {
+            peak = peak.max(kib);
+        }
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let wall = start.elapsed();
+    let first = reader.join().unwrap();
+    let id: i64 = first
+        .strip_prefix("run ")
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no run number in '{first}'"));
+    let run = store.get_run(id).await.unwrap();
+    assert!(
+        run.error.is_none() && run.counts.failed == 0,
+        "run {id} did not succeed: {:?}",
+        run
+    );
+    Measure {
+        run,
+        wall,
+        peak_mib: peak as f64 / 1024.0,
+    }
+}
+
+pub fn print(label: &str, m: &Measure) {
+    let secs = m.wall.as_secs_f64();
+    println!(
+        "  {label:<24} {:>7} records {:>7} written {:>9.0} records/s {:>7} requests {:>7.2} s {:>6.1} MiB",
+        m.run.counts.total(),
+        m.run.counts.written(),
+        m.run.counts.total() as f64 / secs,
+        m.run.partner_requests,
+        secs,
+        m.peak_mib
+    );
+}
+
+pub fn manifest(code: &str) -> AppManifest {
+    let path = format!(
+        "{}/../../integrations/{code}.toml",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    AppManifest::parse(&path, &std::fs::read_to_string(&path).unwrap()).unwrap()
+}
+
+/// A fresh SQLite base in a folder of its own, seeded with a demo company,
+/// with an administrator who installs apps: what the sync benchmarks start from.
+pub struct SyncBench {
+    /// The folder `relais` runs in (`relais-data/` holds the base and the key).
+    pub dir: tempfile::TempDir,
+    /// The store.
+    pub store: SharedStore,
+    /// The `production` base.
+    pub base: relais_core::base::Base,
+    sealer: relais_core::secret::Sealer,
+    admin: i64,
+}
+
+impl SyncBench {
+    /// A base of `employees` employees.
+    pub async fn seeded(employees: u32) -> Self {
+        use relais_core::base::{BaseKind, BaseName};
+        use relais_core::secret::Sealer;
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("relais-data");
+        std::fs::create_dir_all(&data).unwrap();
+        let key = Sealer::generate_key();
+        std::fs::write(data.join("secret.key"), &key).unwrap();
+        let sealer = Sealer::from_hex(&key).unwrap();
+        let store = relais_store::open(&relais_store::DatabaseUrl::Sqlite(data.join("relais.db")))
+            .await
+            .unwrap();
+        let base = store
+            .create_base(
+                &BaseName::parse("production").unwrap(),
+                BaseKind::Production,
+            )
+            .await
+            .unwrap();
+        relais_sandbox::demo::seed(
+            store.as_ref(),
+            &base,
+            &relais_sandbox::demo::DemoOptions {
+                employees,
+                seed: 1,
+                today: relais_core::org::TimeZone::PARIS.today(),
+            },
+            &|_| {},
+        )
+        .await
+        .unwrap();
+        let admin = store
+            .create_person(&relais_store::NewPerson {
+                email: relais_core::employee::Email::parse("bench@relais.test").unwrap(),
+                name: relais_core::org::Name::parse("name", "Bench").unwrap(),
+                password_hash: "x".into(),
+                can_admin_apps: true,
+                can_manage_keys: true,
+            })
+            .await
+            .unwrap();
+        Self {
+            dir,
+            store,
+            base,
+            sealer,
+            admin: admin.id,
+        }
+    }
+
+    /// Installs app `code` and points its integration at `url` with
+    /// `secrets` and `options`: the installation's identifier.
+    pub async fn install(
+        &self,
+        code: &str,
+        url: String,
+        secrets: &[(&str, &str)],
+        options: &[(&str, &str)],
+    ) -> i64 {
+        let (inst, _) = relais_api::install::install_app(
+            &self.store,
+            &self.sealer,
+            &relais_sync::connectors::catalog(),
+            self.base.id,
+            &manifest(code),
+            &relais_core::employee::Email::parse("tech@partner.test").unwrap(),
+            self.admin,
+        )
+        .await
+        .unwrap();
+        let mut integration = self.store.get_integration(inst.id).await.unwrap();
+        let connector = relais_sync::connectors::find(code).unwrap();
+        let owned = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+            pairs
+                .iter()
+                .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+                .collect()
+        };
+        integration
+            .apply(
+                connector.as_ref(),
+                &relais_core::integration::IntegrationUpdate {
+                    partner_url: Some(url),
+                    secrets: owned(secrets),
+                    options: owned(options),
+                    ..relais_core::integration::IntegrationUpdate::default()
+                },
+                &self.sealer,
+                relais_core::now(),
+            )
+            .unwrap();
+        self.store.put_integration(&integration).await.unwrap();
+        inst.id
+    }
 }
