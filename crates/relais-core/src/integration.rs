@@ -405,6 +405,7 @@ impl Integration {
         }
         if let Some((hour, minute)) = declaration.schedule.nightly_from {
             schedule.check_nightly(hour, minute, time_zone, declaration.name)?;
+            full_schedule.check_nightly(hour, minute, time_zone, declaration.name)?;
         }
         self.next_run_at = schedule.next_after(now, time_zone);
         self.next_full_at = full_schedule.next_after(now, time_zone);

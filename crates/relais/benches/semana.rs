@@ -109,11 +109,24 @@ async fn bench(employees: u32) {
         .json()
         .await
         .unwrap();
-    let remote: Vec<_> = state
-        .bookings
+    let contracts: std::collections::HashMap<String, &relais_core::employee::Contract> = people
         .iter()
-        .filter(|b| b.kind == "remote")
+        .map(|e| (e.data.mail.as_str().to_owned(), &e.data.contract))
         .collect();
+    let emails: std::collections::HashMap<u64, &String> =
+        state.users.iter().map(|u| (u.id, &u.email)).collect();
+    // Moved to the Wednesday after: a working day of the person's contract.
+    let movable = |b: &&relais_sandbox::semana::Booking| {
+        let day = NaiveDate::parse_from_str(&b.date, "%Y-%m-%d").unwrap() + Days::new(1);
+        b.kind == "remote"
+            && day.weekday() == Weekday::Wed
+            && !HolidayCalendar::FranceAlsaceMoselle.is_holiday(day)
+            && emails
+                .get(&b.collaborator_id)
+                .and_then(|m| contracts.get(*m))
+                .is_some_and(|c| c.end.is_none_or(|end| day <= end))
+    };
+    let remote: Vec<_> = state.bookings.iter().filter(movable).collect();
     let moved = (remote.len() / 100).max(1);
     for b in remote.iter().step_by(remote.len() / moved).take(moved) {
         http.delete(format!("{}/_sim/bookings/{}", sim.url(), b.id))
@@ -122,15 +135,10 @@ async fn bench(employees: u32) {
             .unwrap()
             .error_for_status()
             .unwrap();
-        let user = state
-            .users
-            .iter()
-            .find(|u| u.id == b.collaborator_id)
-            .unwrap();
         // The Wednesday after: a morning at home instead.
         let day = NaiveDate::parse_from_str(&b.date, "%Y-%m-%d").unwrap() + Days::new(1);
         http.post(format!("{}/_sim/book", sim.url()))
-            .json(&serde_json::json!({ "email": user.email, "date": day.to_string(), "period": "morning", "type": "remote" }))
+            .json(&serde_json::json!({ "email": emails[&b.collaborator_id], "date": day.to_string(), "period": "morning", "type": "remote" }))
             .send()
             .await
             .unwrap()

@@ -1,5 +1,5 @@
 //! Integrations end to end: `relais demo` starts the partner simulators,
-//! installs HappyPal and PlanningPME and syncs them; the app page shows
+//! installs HappyPal, PlanningPME and Semana and syncs them; the app page shows
 //! health, runs and "Sync now"; `relais sync …` configures, runs and reports.
 
 mod common;
@@ -101,20 +101,43 @@ async fn eventually<F: FnMut() -> bool>(what: &str, mut check: F) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_demo_syncs_both_partners_and_the_pages_show_it() {
+async fn the_demo_syncs_its_partners_and_the_pages_show_it() {
     let dir = tempfile::tempdir().unwrap();
     let d = demo(dir.path());
-    // Both first syncs run at once on their own.
-    eventually("both integrations healthy", || {
+    // The three first syncs run at once on their own.
+    eventually("the three integrations healthy", || {
         let (_, list, _) = run(dir.path(), &["sync", "list"]);
-        list.matches(" healthy ").count() == 2
+        list.matches(" healthy ").count() == 3
     })
     .await;
     let (_, list, _) = run(dir.path(), &["sync", "list"]);
     assert!(
-        list.contains("HappyPal") && list.contains("PlanningPME"),
+        list.contains("HappyPal") && list.contains("PlanningPME") && list.contains("Semana"),
         "{list}"
     );
+    // Semana's workspace had telework days booked: the first run brought
+    // them into the base, each line naming the person and the day.
+    let (_, runs, _) = run(dir.path(), &["sync", "runs", "3"]);
+    let semana_run = runs.split_whitespace().next().unwrap().to_owned();
+    let (ok, report, _) = run(dir.path(), &["sync", "report", &semana_run]);
+    assert!(ok);
+    let telework: Vec<&str> = report
+        .lines()
+        .filter(|l| l.starts_with("  created ") && l.contains("telework ←"))
+        .collect();
+    assert!(!telework.is_empty(), "{report}");
+    assert!(
+        telework.iter().all(|l| l.contains("télétravail le ")),
+        "{telework:?}"
+    );
+    assert!(report.contains("users →") && report.contains("  linked "));
+    // Semana takes runs at night only.
+    let (ok, _, err) = run(
+        dir.path(),
+        &["sync", "configure", "3", "--schedule", "0 14 * * *"],
+    );
+    assert!(!ok);
+    assert!(err.contains("at night only"), "{err}");
     let profiles: Vec<serde_json::Value> = reqwest::get(format!("{}/_sim/profiles", d.happypal))
         .await
         .unwrap()
@@ -165,6 +188,17 @@ async fn the_demo_syncs_both_partners_and_the_pages_show_it() {
             (r.status().as_u16(), r.text().await.unwrap())
         }
     };
+    // Semana's page: its settings with both account pickers; its run's
+    // lines name people and days.
+    let (status, html) = get(format!("{}/integrations/semana", d.url)).await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("id=\"option-telework_account\"") && html.contains("id=\"option-accounts\""),
+        "{html}"
+    );
+    assert!(html.contains("Télétravail"), "accounts are picked by name");
+    let (_, html) = get(format!("{}/runs/{semana_run}", d.url)).await;
+    assert!(html.contains("télétravail le "), "{html}");
     let (status, html) = get(format!("{}/integrations/happypal", d.url)).await;
     assert_eq!(status, 200);
     assert!(html.contains("data-health=\"healthy\""), "{html}");
