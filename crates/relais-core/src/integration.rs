@@ -10,6 +10,7 @@ use crate::org::TimeZone;
 use crate::schedule::Schedule;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// The secret holding the API key an integration reads its source with.
 pub const SOURCE_KEY: &str = "source_key";
@@ -648,10 +649,24 @@ pub struct SyncRun {
     pub finished_at: Option<DateTime<Utc>>,
     /// Records per outcome.
     pub counts: RunCounts,
+    /// Records per outcome of each stream, by stream name.
+    pub streams: BTreeMap<String, RunCounts>,
     /// Requests sent to the partner.
     pub partner_requests: u64,
     /// Why it failed, when it did.
     pub error: Option<String>,
+}
+
+/// A run's counts as they are stored: in all, and per stream.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredCounts {
+    /// Records per outcome, in all.
+    #[serde(flatten)]
+    pub all: RunCounts,
+    /// Records per outcome of each stream (absent from runs stored before
+    /// streams were counted apart).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub streams: BTreeMap<String, RunCounts>,
 }
 
 #[cfg(test)]

@@ -30,9 +30,7 @@ use relais_core::employee::Email;
 use relais_core::employee::{Employee, EmployeeData, Section, SectionField};
 use relais_core::expense::{Axis, AxisSection, ExpenseClaim, ExpenseItem, ExpenseNature};
 use relais_core::ids::*;
-use relais_core::integration::{
-    Health, Integration, ReportLine, RunCounts, RunStatus, SyncRun, Trigger,
-};
+use relais_core::integration::{Health, Integration, ReportLine, RunStatus, SyncRun, Trigger};
 use relais_core::ledger::Acknowledged;
 use relais_core::org::{Department, Establishment, LegalUnit, Name};
 use relais_core::people::{Installation, Person};
@@ -436,7 +434,7 @@ pub trait Store: Send + Sync + 'static {
         &self,
         run: i64,
         lines: &[ReportLine],
-        counts: &relais_core::integration::RunCounts,
+        counts: &relais_core::integration::StoredCounts,
         partner_requests: u64,
     ) -> Result<()>;
     /// Finishes a run: its status, counts, error and report lines, in one transaction.
@@ -473,8 +471,8 @@ pub struct RunFinish<'a> {
     pub status: RunStatus,
     /// Whether it ended up a full reconciliation.
     pub full: bool,
-    /// Records per outcome.
-    pub counts: RunCounts,
+    /// Records per outcome, in all and per stream.
+    pub counts: relais_core::integration::StoredCounts,
     /// Requests sent to the partner.
     pub partner_requests: u64,
     /// Why it stopped, when it failed.

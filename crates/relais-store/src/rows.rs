@@ -1062,8 +1062,9 @@ pub struct RunRow {
 impl TryFrom<RunRow> for relais_core::integration::SyncRun {
     type Error = StoreError;
     fn try_from(r: RunRow) -> Result<Self, StoreError> {
-        use relais_core::integration::{RunStatus, Trigger};
+        use relais_core::integration::{RunStatus, StoredCounts, Trigger};
         let c = corrupt("sync run");
+        let counts: StoredCounts = json("sync run", &r.counts)?;
         Ok(relais_core::integration::SyncRun {
             id: r.id,
             installation_id: r.installation_id,
@@ -1075,7 +1076,8 @@ impl TryFrom<RunRow> for relais_core::integration::SyncRun {
             requested_at: r.requested_at,
             started_at: r.started_at,
             finished_at: r.finished_at,
-            counts: json("sync run", &r.counts)?,
+            counts: counts.all,
+            streams: counts.streams,
             partner_requests: r.partner_requests.max(0) as u64,
             error: r.error,
         })

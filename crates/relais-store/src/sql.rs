@@ -1711,7 +1711,7 @@ macro_rules! sql_store {
                 &self,
                 run: i64,
                 lines: &[relais_core::integration::ReportLine],
-                counts: &relais_core::integration::RunCounts,
+                counts: &relais_core::integration::StoredCounts,
                 partner_requests: u64,
             ) -> Result<()> {
                 let mut tx = self.pool.begin_with(Self::BEGIN).await?;

@@ -1302,7 +1302,11 @@ async fn integrations_and_their_runs_are_kept(db: TestDb) {
     // Progress stored as the run goes: lines and counts together.
     let mut counts = RunCounts::default();
     lines[..2].iter().for_each(|l| counts.add(&l.outcome));
-    s.record_run_progress(next.id, &lines[..2], &counts, 2)
+    let stored = |all: RunCounts| relais_core::integration::StoredCounts {
+        all,
+        streams: [("employees".to_owned(), all)].into(),
+    };
+    s.record_run_progress(next.id, &lines[..2], &stored(counts), 2)
         .await
         .unwrap();
     let running = s.get_run(next.id).await.unwrap();
@@ -1315,7 +1319,7 @@ async fn integrations_and_their_runs_are_kept(db: TestDb) {
             &RunFinish {
                 status: RunStatus::Warnings,
                 full: true,
-                counts,
+                counts: stored(counts),
                 partner_requests: 1500,
                 error: None,
                 lines: &lines[2..],
@@ -1331,11 +1335,16 @@ async fn integrations_and_their_runs_are_kept(db: TestDb) {
     // The finished run's lines follow those stored as it went, and its
     // report is closed: late progress changes nothing.
     assert_eq!(s.run_lines(next.id, 0, 3).await.unwrap()[2].key, "2");
-    s.record_run_progress(next.id, &lines[..2], &RunCounts::default(), 0)
+    s.record_run_progress(next.id, &lines[..2], &stored(RunCounts::default()), 0)
         .await
         .unwrap();
     assert!(s.run_lines(next.id, 1500, 10).await.unwrap().is_empty());
-    assert_eq!(s.get_run(next.id).await.unwrap().counts.created, 1499);
+    let finished = s.get_run(next.id).await.unwrap();
+    assert_eq!(finished.counts.created, 1499);
+    assert_eq!(
+        finished.streams["employees"], finished.counts,
+        "per stream too"
+    );
     let page = s.run_lines(next.id, 1000, 1000).await.unwrap();
     assert_eq!(page.len(), 500);
     assert_eq!(page[0].key, "1000");

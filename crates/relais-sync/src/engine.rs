@@ -374,7 +374,7 @@ impl StreamRun<'_> {
             let mut writes: Vec<(Write, Vec<relais_core::ledger::FieldChange>)> = Vec::new();
             for change in plan(batch.records, &known, false) {
                 match change {
-                    Change::Unchanged { .. } => report.unchanged(),
+                    Change::Unchanged { .. } => report.unchanged(self.stream.spec().name),
                     Change::Create { record } => {
                         let fields = field_changes(&BTreeMap::new(), &record.fields);
                         writes.push((

@@ -30,7 +30,7 @@ mod progress_tests {
         assert_eq!(
             (
                 spilled.lines.len(),
-                spilled.counts.created,
+                spilled.counts.all.created,
                 spilled.partner_requests
             ),
             (1, 1, 5)
@@ -50,6 +50,8 @@ pub struct Report {
     pub full: bool,
     /// Records per outcome.
     pub counts: RunCounts,
+    /// Records per outcome of each stream, by stream name.
+    pub streams: std::collections::BTreeMap<String, RunCounts>,
     /// One line per record touched (not those already in step).
     pub lines: Vec<ReportLine>,
     /// Requests sent to the partner.
@@ -81,8 +83,8 @@ pub struct Report {
 pub struct Spill {
     /// Lines to add to the report, in order.
     pub lines: Vec<ReportLine>,
-    /// Records per outcome so far.
-    pub counts: RunCounts,
+    /// Records per outcome so far, in all and per stream.
+    pub counts: relais_core::integration::StoredCounts,
     /// Partner requests sent so far, retries included.
     pub partner_requests: u64,
 }
@@ -100,14 +102,26 @@ impl Report {
     /// Records one record's line (handed on by the next [`Report::maybe_spill`]).
     pub fn push(&mut self, line: ReportLine) {
         self.counts.add(&line.outcome);
+        self.streams
+            .entry(line.stream.clone())
+            .or_default()
+            .add(&line.outcome);
         if line.outcome != Outcome::Unchanged {
             self.lines.push(line);
         }
     }
 
-    /// Records a record already in step.
-    pub fn unchanged(&mut self) {
+    /// Records a record of `stream` already in step.
+    pub fn unchanged(&mut self, stream: &str) {
         self.counts.add(&Outcome::Unchanged);
+        match self.streams.get_mut(stream) {
+            Some(counts) => counts.add(&Outcome::Unchanged),
+            None => self
+                .streams
+                .entry(stream.to_owned())
+                .or_default()
+                .add(&Outcome::Unchanged),
+        }
     }
 
     /// Partner requests sent so far, retries included.
@@ -142,13 +156,21 @@ impl Report {
         self.last_spill = Some(std::time::Instant::now());
         let spilled = Spill {
             lines: std::mem::take(&mut self.lines),
-            counts: self.counts,
+            counts: self.stored_counts(),
             partner_requests: self.requests_sent(),
         };
         if let Err(back) = spill.send(spilled).await {
             // The receiver is gone (the run is ending): keep them here.
             tracing::warn!("report lines kept in memory: their writer stopped");
             self.lines = back.0.lines;
+        }
+    }
+
+    /// The counts as the store keeps them: in all and per stream.
+    pub fn stored_counts(&self) -> relais_core::integration::StoredCounts {
+        relais_core::integration::StoredCounts {
+            all: self.counts,
+            streams: self.streams.clone(),
         }
     }
 
@@ -194,7 +216,7 @@ mod tests {
                 outcome: Outcome::Created,
                 fields: Vec::new(),
             });
-            report.unchanged();
+            report.unchanged("employees");
             report.maybe_spill().await;
         }
         report.spill = None;

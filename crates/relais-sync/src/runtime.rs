@@ -673,7 +673,7 @@ fn finish<'a>(status: RunStatus, report: &'a Report, error: Option<&'a str>) -> 
     RunFinish {
         status,
         full: report.full,
-        counts: report.counts,
+        counts: report.stored_counts(),
         partner_requests: report.partner_requests,
         error,
         lines: &report.lines,

@@ -672,6 +672,23 @@ pub async fn run_page(
                 tr { th { (lang.t("Désactivés", "Deactivated")) } td.n { (c.deactivated) } th { (lang.t("Requêtes à l'éditeur", "Requests to the partner")) } td.n { (run.partner_requests) } }
             }
         }
+        @if run.streams.len() > 1 {
+            table id="stream-counts" {
+                thead { tr {
+                    th { (lang.t("Flux", "Stream")) } th { (lang.t("Créés ou rattachés", "Created or linked")) } th { (lang.t("Mis à jour", "Updated")) }
+                    th { (lang.t("Supprimés ou désactivés", "Deleted or deactivated")) } th { (lang.t("Inchangés", "Unchanged")) } th { (lang.t("Écartés", "Skipped")) } th { (lang.t("Refusés", "Failed")) }
+                } }
+                tbody {
+                    @for (name, s) in &run.streams {
+                        tr data-stream=(name) {
+                            td { (stream_label(declaration, name, lang)) }
+                            td.n { (s.created + s.linked) } td.n { (s.updated + s.overwritten) } td.n { (s.deleted + s.deactivated) }
+                            td.n { (s.unchanged) } td.n { (s.skipped) } td.n { (s.failed) }
+                        }
+                    }
+                }
+            }
+        }
         @if lines.is_empty() && offset == 0 { p.muted { (lang.t("Aucun enregistrement modifié.", "No record changed.")) } }
         @else {
             table id="lines" {

@@ -1100,6 +1100,21 @@ async fn print_report(store: &SharedStore, run: i64, json: bool) -> Result<()> {
         Some(s) => format!("{} {}", s.name, s.direction.arrow()),
         None => name.to_owned(),
     };
+    for (name, c) in r.streams.iter().filter(|_| r.streams.len() > 1) {
+        writeln!(
+            out,
+            "  {:<24} created {} · linked {} · updated {} · deleted {} · deactivated {} · unchanged {} · skipped {} · failed {}",
+            stream_of(name),
+            c.created,
+            c.linked,
+            c.updated + c.overwritten,
+            c.deleted,
+            c.deactivated,
+            c.unchanged,
+            c.skipped,
+            c.failed
+        )?;
+    }
     let mut offset = 0u64;
     loop {
         let lines = store.run_lines(run, offset, 1000).await?;

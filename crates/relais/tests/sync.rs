@@ -199,6 +199,10 @@ async fn the_demo_syncs_its_partners_and_the_pages_show_it() {
     assert!(html.contains("Télétravail"), "accounts are picked by name");
     let (_, html) = get(format!("{}/runs/{semana_run}", d.url)).await;
     assert!(html.contains("télétravail le "), "{html}");
+    assert!(
+        html.contains("id=\"stream-counts\"") && html.contains("data-stream=\"telework\""),
+        "counts per stream: {html}"
+    );
     let (status, html) = get(format!("{}/integrations/happypal", d.url)).await;
     assert_eq!(status, 200);
     assert!(html.contains("data-health=\"healthy\""), "{html}");
