@@ -2,6 +2,7 @@
 //! simulators: runtimes racing for one integration, a run killed part-way
 //! and taken over, health and its reasons, the request budget.
 
+#[macro_use]
 mod common;
 
 use relais_api::AppState;
@@ -17,7 +18,6 @@ use relais_store::{DatabaseUrl, NewPerson, SharedStore};
 use relais_sync::http::RetryPolicy;
 use relais_sync::runtime::{Runtime, RuntimeOptions};
 use std::collections::BTreeSet;
-use std::io::Write;
 use std::time::Duration;
 
 struct World {
@@ -40,26 +40,9 @@ fn manifest(code: &str) -> AppManifest {
     AppManifest::parse(&path, &std::fs::read_to_string(&path).unwrap()).unwrap()
 }
 
-/// SQLite, or PostgreSQL when `postgres` and the server is configured.
-async fn database(postgres: bool, dir: &tempfile::TempDir) -> Option<DatabaseUrl> {
-    if !postgres {
-        return Some(DatabaseUrl::Sqlite(dir.path().join("r.db")));
-    }
-    match std::env::var("RELAIS_TEST_POSTGRES_URL") {
-        Ok(admin) => Some(relais_store::testing::fresh_postgres(&admin).await.unwrap()),
-        Err(_) => {
-            let _ = writeln!(
-                std::io::stderr(),
-                "relais-sync: PostgreSQL runtime tests skipped: RELAIS_TEST_POSTGRES_URL is not set"
-            );
-            None
-        }
-    }
-}
-
 async fn world(postgres: bool, employees: u32) -> Option<World> {
     let dir = tempfile::tempdir().unwrap();
-    let url = database(postgres, &dir).await?;
+    let url = common::database(postgres, &dir, "runtime").await?;
     let (store, base) = common::seeded_base(&url, employees, 5).await;
     let sealer = Sealer::from_hex(&Sealer::generate_key()).unwrap();
     let api =
@@ -314,19 +297,6 @@ async fn a_killed_run_is_taken_over_after_its_lease_expires(postgres: bool) {
         "the take-over sent only what was missing ({} lines)",
         lines.len()
     );
-}
-
-macro_rules! both {
-    ($($name:ident),*) => {
-        mod on_sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$name(false).await })*
-        }
-        mod on_postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$name(true).await })*
-        }
-    };
 }
 
 both!(

@@ -3,6 +3,7 @@
 //! simulator. Employees and absences go out; telework days come back into
 //! the telework account through the API with the installation's key.
 
+#[macro_use]
 mod common;
 
 use chrono::{Datelike, Days, NaiveDate, Weekday};
@@ -14,14 +15,13 @@ use relais_core::ids::{BaseId, EmployeeId};
 use relais_core::org::{Name, TimeZone};
 use relais_sandbox::semana::{self, Holdings};
 use relais_sandbox::sim::Faults;
-use relais_store::{DatabaseUrl, SharedStore};
+use relais_store::SharedStore;
 use relais_sync::connectors::semana::Semana;
 use relais_sync::engine::Job;
 use relais_sync::http::RetryPolicy;
 use relais_sync::{Outcome, Report, SyncError};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Write as _;
 use std::time::Duration;
 
 const SEMANA_KEY: &str = "workspace-key";
@@ -41,25 +41,9 @@ struct World {
     http: reqwest::Client,
 }
 
-async fn database(postgres: bool, dir: &tempfile::TempDir) -> Option<DatabaseUrl> {
-    if !postgres {
-        return Some(DatabaseUrl::Sqlite(dir.path().join("semana.db")));
-    }
-    match std::env::var("RELAIS_TEST_POSTGRES_URL") {
-        Ok(admin) => Some(relais_store::testing::fresh_postgres(&admin).await.unwrap()),
-        Err(_) => {
-            let _ = writeln!(
-                std::io::stderr(),
-                "relais-sync: PostgreSQL Semana tests skipped: RELAIS_TEST_POSTGRES_URL is not set"
-            );
-            None
-        }
-    }
-}
-
 async fn world(postgres: bool) -> Option<World> {
     let dir = tempfile::tempdir().unwrap();
-    let url = database(postgres, &dir).await?;
+    let url = common::database(postgres, &dir, "Semana").await?;
     let (store, base) = common::seeded_base(&url, 60, 12).await;
     let api = common::serve_api(AppState::new(store.clone(), 1_000_000)).await;
     let accounts = store.list_absence_accounts(base.id).await.unwrap();
@@ -785,19 +769,6 @@ async fn partner_faults_are_retried_or_reported(postgres: bool) {
             .await
             .is_ok()
     );
-}
-
-macro_rules! both {
-    ($($name:ident),*) => {
-        mod on_sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$name(false).await })*
-        }
-        mod on_postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$name(true).await })*
-        }
-    };
 }
 
 both!(

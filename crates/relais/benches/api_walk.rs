@@ -187,16 +187,7 @@ async fn get_json<T: serde::de::DeserializeOwned>(
 }
 
 fn main() {
-    let sizes: Vec<u32> = std::env::args()
-        .skip(1)
-        .filter_map(|a| a.parse().ok())
-        .collect();
-    let sizes = if sizes.is_empty() {
-        vec![10_000, 100_000]
-    } else {
-        sizes
-    };
-    for n in sizes {
+    for n in common::sizes(&[10_000, 100_000]) {
         walk(n);
     }
 }

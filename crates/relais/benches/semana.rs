@@ -157,22 +157,5 @@ async fn bench(employees: u32) {
 }
 
 fn main() {
-    let sizes: Vec<u32> = std::env::args()
-        .skip(1)
-        .filter_map(|a| a.parse().ok())
-        .collect();
-    let sizes = if sizes.is_empty() {
-        vec![2_000, 10_000]
-    } else {
-        sizes
-    };
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        for n in sizes {
-            bench(n).await;
-        }
-    });
+    common::each_size(common::sizes(&[2_000, 10_000]), bench);
 }

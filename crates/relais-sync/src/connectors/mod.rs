@@ -46,3 +46,31 @@ pub fn catalog() -> ConnectorCatalog {
             .collect(),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_declaration_names_exactly_its_typed_options() {
+        for connector in registry() {
+            let declaration = connector.declaration();
+            let defaults = connector.default_options();
+            let mut typed: Vec<&str> = defaults
+                .as_object()
+                .unwrap_or_else(|| panic!("{}: options are an object", declaration.code))
+                .keys()
+                .map(String::as_str)
+                .collect();
+            let mut declared: Vec<&str> = declaration.options.iter().map(|o| o.name).collect();
+            typed.sort();
+            declared.sort();
+            assert_eq!(typed, declared, "{}", declaration.code);
+            assert!(
+                find(declaration.code).is_some(),
+                "{} is found by its code",
+                declaration.code
+            );
+        }
+    }
+}

@@ -47,3 +47,39 @@ pub async fn serve_api(state: AppState) -> String {
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     api
 }
+
+/// SQLite in `dir`, or a fresh PostgreSQL database when `postgres` and
+/// `RELAIS_TEST_POSTGRES_URL` names a server (otherwise `None`, saying the
+/// `suite`'s PostgreSQL tests were skipped and why).
+pub async fn database(postgres: bool, dir: &tempfile::TempDir, suite: &str) -> Option<DatabaseUrl> {
+    use std::io::Write as _;
+    if !postgres {
+        return Some(DatabaseUrl::Sqlite(dir.path().join("relais.db")));
+    }
+    match std::env::var("RELAIS_TEST_POSTGRES_URL") {
+        Ok(admin) => Some(relais_store::testing::fresh_postgres(&admin).await.unwrap()),
+        Err(_) => {
+            let _ = writeln!(
+                std::io::stderr(),
+                "relais-sync: PostgreSQL {suite} tests skipped: RELAIS_TEST_POSTGRES_URL is not set"
+            );
+            None
+        }
+    }
+}
+
+/// Runs each named `async fn(postgres: bool)` twice: on SQLite, and on
+/// PostgreSQL when configured.
+#[allow(unused_macros)] // each test binary uses some of it
+macro_rules! both {
+    ($($name:ident),*) => {
+        mod on_sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name(false).await })*
+        }
+        mod on_postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name(true).await })*
+        }
+    };
+}

@@ -43,6 +43,34 @@ pub fn peak_kib(pid: u32) -> Option<u64> {
         .ok()
 }
 
+/// The base sizes given on the command line, or `default` when none is.
+pub fn sizes(default: &[u32]) -> Vec<u32> {
+    let given: Vec<u32> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
+    if given.is_empty() {
+        default.to_vec()
+    } else {
+        given
+    }
+}
+
+/// Runs `bench` on a multi-threaded runtime for each size, in turn.
+pub fn each_size<F, Fut>(sizes: Vec<u32>, bench: F)
+where
+    F: Fn(u32) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    for n in sizes {
+        rt.block_on(bench(n));
+    }
+}
+
 /// The `p` percentile (0 to 1) of sorted durations.
 pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;

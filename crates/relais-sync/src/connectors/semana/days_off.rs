@@ -3,7 +3,7 @@
 //! without the account's name, which Semana hides on purpose.
 
 use super::client::SemanaClient;
-use super::people::{day_label, Accounts, People, Period, Window};
+use super::people::{Accounts, People, Period, Window};
 use crate::engine::{Batch, Setup, Stream, Write, Written};
 use crate::error::SyncError;
 use crate::source::{LuccaSource, Pager};
@@ -92,29 +92,12 @@ impl Stream for DaysOff {
     }
 
     fn in_window(&self, record: &Acknowledged) -> bool {
-        !record
-            .fields
-            .get("date")
-            .and_then(Value::as_str)
-            .is_some_and(|d| self.window.is_past(d))
+        self.window.still_holds(record)
     }
 
     fn name(&self, _key: &str, fields: &BTreeMap<String, Value>) -> Option<String> {
-        let owner = Self::owner(fields)?;
-        let day = fields
-            .get("date")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        let period = fields
-            .get("period")
-            .and_then(Value::as_str)
-            .and_then(Period::parse)
-            .map_or("", Period::label);
-        Some(format!(
-            "{} · absent le {} ({period})",
-            self.people.name(owner),
-            day_label(day)
-        ))
+        let (who, when) = self.people.describe_day(fields);
+        Some(format!("{who} · absent le {when}"))
     }
 
     async fn next_page(&mut self, _since: Option<&str>) -> Result<Option<Batch>, SyncError> {

@@ -36,6 +36,16 @@ impl Window {
     pub fn is_past(&self, day: &str) -> bool {
         NaiveDate::parse_from_str(day, "%Y-%m-%d").is_ok_and(|d| d < self.from)
     }
+
+    /// Whether a day record the other side holds (its `date` field) is
+    /// still within what the window reads, rather than history.
+    pub fn still_holds(&self, record: &relais_core::ledger::Acknowledged) -> bool {
+        !record
+            .fields
+            .get("date")
+            .and_then(serde_json::Value::as_str)
+            .is_some_and(|d| self.is_past(d))
+    }
 }
 
 /// The half days of a day a booking or a period covers.
@@ -256,6 +266,26 @@ impl People {
             .by_collaborator
             .get(&collaborator)
             .copied()
+    }
+
+    /// Who and when a day record (`ownerId`, `date`, `period`) is, as a
+    /// person reads them: ("Margaux Payet", "02/12/2026 (matin)").
+    pub fn describe_day(
+        &self,
+        fields: &std::collections::BTreeMap<String, serde_json::Value>,
+    ) -> (String, String) {
+        let text = |n: &str| fields.get(n).and_then(serde_json::Value::as_str);
+        let owner = fields
+            .get("ownerId")
+            .and_then(serde_json::Value::as_i64)
+            .unwrap_or(0);
+        let period = text("period")
+            .and_then(Period::parse)
+            .map_or("", Period::label);
+        (
+            self.name(owner),
+            format!("{} ({period})", day_label(text("date").unwrap_or_default())),
+        )
     }
 
     /// The name of `employee`, or their number when Semana does not know them.

@@ -64,23 +64,6 @@ impl Telework {
         }
     }
 
-    fn describe(&self, fields: &BTreeMap<String, Value>) -> (String, String) {
-        let owner = fields.get("ownerId").and_then(Value::as_i64).unwrap_or(0);
-        let day = fields
-            .get("date")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        let period = fields
-            .get("period")
-            .and_then(Value::as_str)
-            .and_then(Period::parse)
-            .map_or("", Period::label);
-        (
-            self.people.name(owner),
-            format!("{} ({period})", day_label(day)),
-        )
-    }
-
     /// What the base holds for `owner` on `day`, approved or pending.
     async fn held(&self, owner: i64, day: &str) -> Result<Vec<Held>, SyncError> {
         let found = self
@@ -189,7 +172,7 @@ impl Telework {
                     let (stale, others): (Vec<&Held>, Vec<&Held>) =
                         held.iter().partition(|h| ours(h));
                     if let Some(other) = others.first() {
-                        let (who, when) = self.describe(fields);
+                        let (who, when) = self.people.describe_day(fields);
                         return Err(SyncError::LeftOut(format!(
                             "conflit : télétravail de {who} le {when} non écrit, ce jour porte déjà « {} » du {} au {}",
                             other.account_name,
@@ -230,15 +213,11 @@ impl Stream for Telework {
     }
 
     fn in_window(&self, record: &Acknowledged) -> bool {
-        !record
-            .fields
-            .get("date")
-            .and_then(Value::as_str)
-            .is_some_and(|d| self.window.is_past(d))
+        self.window.still_holds(record)
     }
 
     fn name(&self, _key: &str, fields: &BTreeMap<String, Value>) -> Option<String> {
-        let (who, when) = self.describe(fields);
+        let (who, when) = self.people.describe_day(fields);
         Some(format!("{who} · télétravail le {when}"))
     }
 
