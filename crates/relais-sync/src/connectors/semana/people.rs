@@ -178,7 +178,13 @@ impl Accounts {
                     )));
                 }
             }
-            config.accounts.clone()
+            // Telework days come back from Semana: they are never sent to it.
+            config
+                .accounts
+                .iter()
+                .copied()
+                .filter(|id| *id != telework.0)
+                .collect()
         };
         Ok(Self { off, telework })
     }
