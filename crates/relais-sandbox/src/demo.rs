@@ -391,6 +391,14 @@ fn at(date: NaiveDate, hour: u32) -> DateTime<Utc> {
     date.and_hms_opt(hour, 0, 0).expect("valid hour").and_utc()
 }
 
+/// The latest instant a generated record may carry: 21:00 UTC the day
+/// before `today`, before `today` begins in Paris, so that nothing the
+/// generator writes is in the future, whatever the hour it runs at (a
+/// change made now must always be newer than the base's last one).
+fn last_evening(today: NaiveDate) -> DateTime<Utc> {
+    at(days_before(today, 1), 21)
+}
+
 fn days_before(date: NaiveDate, n: u64) -> NaiveDate {
     date.checked_sub_days(Days::new(n)).unwrap_or(date)
 }
@@ -1205,16 +1213,18 @@ impl Generator<'_> {
                 LeaveStatus::Approved
             };
             // Requests of coming absences were made before today, at spread instants.
-            let latest = |hour: u32, rng: &mut fastrand::Rng| {
-                at(today, hour) - chrono::Duration::seconds(rng.i64(0..18_000))
+            let latest = |hours_before: i64, rng: &mut fastrand::Rng| {
+                last_evening(today)
+                    - chrono::Duration::hours(hours_before)
+                    - chrono::Duration::seconds(rng.i64(0..18_000))
             };
             let created =
-                at(days_before(start_date, self.rng.u64(3..60)), 8).min(latest(6, &mut self.rng));
+                at(days_before(start_date, self.rng.u64(3..60)), 8).min(latest(1, &mut self.rng));
             let modified = if status == LeaveStatus::Pending {
                 created
             } else {
                 (created + chrono::Duration::hours(self.rng.i64(1..72)))
-                    .min(latest(7, &mut self.rng))
+                    .min(latest(0, &mut self.rng))
                     .max(created)
             };
             let source = if account == accounts.sickness {
@@ -1293,9 +1303,10 @@ impl Generator<'_> {
                 ][self.rng.usize(..4)]
             };
             let claim_index = claims.len() as i64;
-            let created = at(declared, 17);
-            let modified =
-                (created + chrono::Duration::days(self.rng.i64(0..20))).min(at(today, 7));
+            let created = at(declared, 17).min(last_evening(today));
+            let modified = (created + chrono::Duration::days(self.rng.i64(0..20)))
+                .min(last_evening(today))
+                .max(created);
             let month = [
                 "janvier",
                 "février",

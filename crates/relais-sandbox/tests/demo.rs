@@ -132,8 +132,18 @@ async fn the_demo_company_is_realistic() {
         .all(|e| e.data.birth_date.unwrap() < e.data.contract.start));
 
     let mut leave_statuses = HashSet::new();
+    // Nothing generated is in the future, whatever the hour: every
+    // instant is before today begins in Paris (a change made today must be
+    // newer than anything the base held).
+    let today_begins = TODAY
+        .and_hms_opt(0, 0, 0)
+        .unwrap()
+        .and_local_timezone(relais_core::org::TimeZone::PARIS.0)
+        .unwrap()
+        .with_timezone(&chrono::Utc);
     let mut window = (TODAY, TODAY);
     for e in employees.iter().take(300) {
+        assert!(e.modified_at < today_begins, "employee {}", e.id);
         let periods = s.list_leave_periods(base.id, e.id).await.unwrap();
         let live: Vec<_> = periods
             .iter()
@@ -145,6 +155,14 @@ async fn the_demo_company_is_realistic() {
             }
         }
         for p in &periods {
+            assert!(
+                p.created_at < today_begins && p.modified_at < today_begins,
+                "leave period {} of {}: {} / {}",
+                p.id,
+                e.id,
+                p.created_at,
+                p.modified_at
+            );
             leave_statuses.insert(p.status);
             assert!(p.half_days > 0);
             window.0 = window.0.min(p.span.start.date);
@@ -169,6 +187,7 @@ async fn the_demo_company_is_realistic() {
     let mut warnings = HashSet::new();
     for e in employees.iter().take(600) {
         for claim in s.list_expense_claims(base.id, e.id).await.unwrap() {
+            assert!(claim.modified_at < today_begins, "claim {}", claim.id);
             for item in s.list_expense_items(base.id, claim.id).await.unwrap() {
                 assert_eq!(item.owner_id, e.id);
                 warnings.extend(item.warnings);

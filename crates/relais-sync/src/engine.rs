@@ -19,6 +19,13 @@
 //! An outbound stream reads the base and writes to the partner; an inbound
 //! one reads the partner and writes into the base through the Lucca API
 //! with the installation's key. The engine treats both alike.
+//!
+//! A stream that reads a whole window on every run ([`Stream::reads_whole`],
+//! e.g. Semana's days) is settled on every run as a full run would settle
+//! it: what the read no longer returned is removed, unless it slid out of
+//! the window ([`Stream::in_window`]), which leaves it as it is. A stream
+//! may remove by deactivating ([`Stream::deactivates`]), and names its
+//! records for the report ([`Stream::name`]).
 
 use crate::error::SyncError;
 use crate::http::{Budget, RetryPolicy};
