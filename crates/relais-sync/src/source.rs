@@ -131,6 +131,65 @@ impl LuccaSource {
     }
 }
 
+/// The pages of users (in identifier order) an outbound stream of
+/// employees reads: all of them, or those modified since the stream's
+/// checkpoint; each user checked to carry every field asked for.
+#[derive(Debug)]
+pub struct UserPages {
+    source: LuccaSource,
+    fields: &'static str,
+    limit: u32,
+    offset: u64,
+    done: bool,
+}
+
+impl UserPages {
+    /// Pages of `limit` users with `fields` from `source`.
+    pub fn new(source: LuccaSource, fields: &'static str, limit: u32) -> Self {
+        Self {
+            source,
+            fields,
+            limit,
+            offset: 0,
+            done: false,
+        }
+    }
+
+    /// The next page (modified since `since`, an RFC 3339 cursor, when
+    /// given) and the newest modification in it; `None` after the last.
+    pub async fn next(
+        &mut self,
+        since: Option<&str>,
+    ) -> Result<Option<(Vec<Value>, Option<String>)>, SyncError> {
+        if self.done {
+            return Ok(None);
+        }
+        let since = since
+            .and_then(|c| DateTime::parse_from_rfc3339(c).ok())
+            .map(|t| t.with_timezone(&Utc));
+        let users = self
+            .source
+            .users_page(self.fields, since, self.offset, self.limit)
+            .await?;
+        if users.is_empty() {
+            self.done = true;
+            return Ok(None);
+        }
+        self.offset += users.len() as u64;
+        for u in &users {
+            require_fields(u, self.fields)?;
+        }
+        let newest = users
+            .iter()
+            .filter_map(|u| u["modifiedAt"].as_str())
+            .filter_map(|t| DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| t.with_timezone(&Utc))
+            .max()
+            .map(|t| t.to_rfc3339());
+        Ok(Some((users, newest)))
+    }
+}
+
 /// Checks that an item of the source carries every field asked for: a
 /// field the key may not read is left out of the answer, and sending it on
 /// as empty would blank the partner's copy.

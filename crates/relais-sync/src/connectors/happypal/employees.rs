@@ -4,9 +4,8 @@ use super::client::{HappyPalClient, PAGE as PARTNER_PAGE};
 use super::Config;
 use crate::engine::{Batch, Drift, Setup, Stream, Write, Written};
 use crate::error::SyncError;
-use crate::source::LuccaSource;
+use crate::source::UserPages;
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 use relais_core::connector::StreamSpec;
 use relais_core::ledger::{Acknowledged, SourceRecord};
 use serde_json::Value;
@@ -29,8 +28,8 @@ const PROFILE_FIELDS: [&str; 6] = [
 /// Employees read per page.
 const PAGE: u32 = 500;
 
-/// A source user as HappyPal's fields, with its modification time.
-fn record(user: &Value) -> Result<(SourceRecord, Option<DateTime<Utc>>), SyncError> {
+/// A source user as HappyPal's fields.
+fn record(user: &Value) -> Result<SourceRecord, SyncError> {
     let id = user["id"].as_i64().ok_or_else(|| SyncError::Malformed {
         what: "source",
         reason: format!("a user without id: {user}"),
@@ -48,25 +47,16 @@ fn record(user: &Value) -> Result<(SourceRecord, Option<DateTime<Utc>>), SyncErr
         .zip(values)
         .map(|(name, v)| ((*name).to_owned(), v.clone()))
         .collect();
-    let modified = user["modifiedAt"]
-        .as_str()
-        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-        .map(|t| t.with_timezone(&Utc));
-    Ok((
-        SourceRecord {
-            key: id.to_string(),
-            fields,
-        },
-        modified,
-    ))
+    Ok(SourceRecord {
+        key: id.to_string(),
+        fields,
+    })
 }
 
 /// The stream, opened for one run.
 pub struct Employees {
-    source: LuccaSource,
+    pages: UserPages,
     client: HappyPalClient,
-    offset: u64,
-    done: bool,
     batch_size: usize,
     concurrency: usize,
 }
@@ -75,10 +65,8 @@ impl Employees {
     /// The stream over `setup`'s source, writing with `client`.
     pub fn new(setup: &Setup, client: HappyPalClient, config: &Config) -> Self {
         Self {
-            source: setup.source.clone(),
+            pages: UserPages::new(setup.source.clone(), SOURCE_FIELDS, PAGE),
             client,
-            offset: 0,
-            done: false,
             batch_size: config.batch_size as usize,
             concurrency: config.concurrency as usize,
         }
@@ -106,31 +94,14 @@ impl Stream for Employees {
     }
 
     async fn next_page(&mut self, since: Option<&str>) -> Result<Option<Batch>, SyncError> {
-        if self.done {
+        let Some((users, cursor)) = self.pages.next(since).await? else {
             return Ok(None);
-        }
-        let since = since
-            .and_then(|c| DateTime::parse_from_rfc3339(c).ok())
-            .map(|t| t.with_timezone(&Utc));
-        let users = self
-            .source
-            .users_page(SOURCE_FIELDS, since, self.offset, PAGE)
-            .await?;
-        if users.is_empty() {
-            self.done = true;
-            return Ok(None);
-        }
-        self.offset += users.len() as u64;
-        let mut batch = Batch::default();
-        let mut newest = None;
-        for u in &users {
-            crate::source::require_fields(u, SOURCE_FIELDS)?;
-            let (r, modified) = record(u)?;
-            newest = newest.max(modified);
-            batch.records.push(r);
-        }
-        batch.cursor = newest.map(|t| t.to_rfc3339());
-        Ok(Some(batch))
+        };
+        Ok(Some(Batch {
+            records: users.iter().map(record).collect::<Result<_, _>>()?,
+            cursor,
+            gone: Vec::new(),
+        }))
     }
 
     async fn write(&self, writes: &[Write]) -> Vec<Result<Written, SyncError>> {

@@ -5,9 +5,8 @@ use super::client::SemanaClient;
 use super::people::{name_of, People};
 use crate::engine::{Batch, Setup, Stream, Write, Written};
 use crate::error::SyncError;
-use crate::source::LuccaSource;
+use crate::source::UserPages;
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 use relais_core::connector::StreamSpec;
 use relais_core::ledger::{Acknowledged, SourceRecord};
 use serde_json::{json, Value};
@@ -20,9 +19,8 @@ pub const SOURCE_FIELDS: &str = "id,firstName,lastName,employeeNumber,mail,legal
 /// Employees read per page.
 const PAGE: u32 = 500;
 
-/// An employee as Semana's user fields, with its modification time.
-fn record(user: &Value) -> Result<(SourceRecord, Option<DateTime<Utc>>), SyncError> {
-    crate::source::require_fields(user, SOURCE_FIELDS)?;
+/// An employee as Semana's user fields.
+fn record(user: &Value) -> Result<SourceRecord, SyncError> {
     let id = user["id"].as_i64().ok_or_else(|| SyncError::Malformed {
         what: "source",
         reason: format!("a user without id: {user}"),
@@ -37,26 +35,17 @@ fn record(user: &Value) -> Result<(SourceRecord, Option<DateTime<Utc>>), SyncErr
             user["legalEntity"]["name"].clone(),
         ),
     ]);
-    let modified = user["modifiedAt"]
-        .as_str()
-        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-        .map(|t| t.with_timezone(&Utc));
-    Ok((
-        SourceRecord {
-            key: id.to_string(),
-            fields,
-        },
-        modified,
-    ))
+    Ok(SourceRecord {
+        key: id.to_string(),
+        fields,
+    })
 }
 
 /// The stream, opened for one run.
 pub struct Users {
-    source: LuccaSource,
+    pages: UserPages,
     client: SemanaClient,
     people: Arc<People>,
-    offset: u64,
-    done: bool,
     concurrency: usize,
 }
 
@@ -69,11 +58,9 @@ impl Users {
         concurrency: usize,
     ) -> Self {
         Self {
-            source: setup.source.clone(),
+            pages: UserPages::new(setup.source.clone(), SOURCE_FIELDS, PAGE),
             client,
             people,
-            offset: 0,
-            done: false,
             concurrency,
         }
     }
@@ -132,30 +119,14 @@ impl Stream for Users {
     }
 
     async fn next_page(&mut self, since: Option<&str>) -> Result<Option<Batch>, SyncError> {
-        if self.done {
+        let Some((users, cursor)) = self.pages.next(since).await? else {
             return Ok(None);
-        }
-        let since = since
-            .and_then(|c| DateTime::parse_from_rfc3339(c).ok())
-            .map(|t| t.with_timezone(&Utc));
-        let users = self
-            .source
-            .users_page(SOURCE_FIELDS, since, self.offset, PAGE)
-            .await?;
-        if users.is_empty() {
-            self.done = true;
-            return Ok(None);
-        }
-        self.offset += users.len() as u64;
-        let mut batch = Batch::default();
-        let mut newest = None;
-        for u in &users {
-            let (r, modified) = record(u)?;
-            newest = newest.max(modified);
-            batch.records.push(r);
-        }
-        batch.cursor = newest.map(|t| t.to_rfc3339());
-        Ok(Some(batch))
+        };
+        Ok(Some(Batch {
+            records: users.iter().map(record).collect::<Result<_, _>>()?,
+            cursor,
+            gone: Vec::new(),
+        }))
     }
 
     async fn write(&self, writes: &[Write]) -> Vec<Result<Written, SyncError>> {
