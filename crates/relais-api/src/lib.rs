@@ -42,6 +42,8 @@ pub struct AppState {
     pub connectors: relais_core::connector::ConnectorCatalog,
     /// Tests an integration's connection to its partner (from the sync layer).
     pub connection_check: Option<Arc<dyn relais_core::connector::ConnectionCheck>>,
+    /// Field mapping tools: a mapping's sources, its check, the preview (from the sync layer).
+    pub mapping_tools: Option<Arc<dyn relais_core::connector::MappingTools>>,
 }
 
 impl AppState {
@@ -61,17 +63,23 @@ impl AppState {
             public_url: None,
             connectors: relais_core::connector::ConnectorCatalog::default(),
             connection_check: None,
+            mapping_tools: None,
         }
     }
 
-    /// The same state, running `connectors`, whose connections `check` tests.
-    pub fn with_connectors(
+    /// The same state, running `connectors`, whose connections and field
+    /// mappings `tools` (the sync runtime) test, check and preview.
+    pub fn with_connectors<T>(
         mut self,
         connectors: relais_core::connector::ConnectorCatalog,
-        check: Arc<dyn relais_core::connector::ConnectionCheck>,
-    ) -> Self {
+        tools: Arc<T>,
+    ) -> Self
+    where
+        T: relais_core::connector::ConnectionCheck + relais_core::connector::MappingTools + 'static,
+    {
         self.connectors = connectors;
-        self.connection_check = Some(check);
+        self.connection_check = Some(tools.clone());
+        self.mapping_tools = Some(tools);
         self
     }
 
@@ -111,6 +119,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(resources::expenses::router())
         .merge(resources::userlogs::router())
         .merge(resources::sync::router())
+        .merge(resources::fields::router())
         .route_layer(axum::middleware::from_fn_with_state(
             state,
             auth::require_key,

@@ -102,6 +102,12 @@ const ENDPOINTS: &[Endpoint] = &[
         "write-employees",
     ),
     get(
+        "/api/relais/fields",
+        "The personnel file's fields (standard and custom) with section and label, and whether this key reads each (else the grant to add); definitions only, no values",
+        "any key",
+        &[],
+    ),
+    get(
         "/api/relais/integration",
         "The integration of this key's installed app: settings and health",
         "the app's own key",

@@ -88,6 +88,9 @@ pub enum SettingKind {
     Account,
     /// A cron schedule.
     Schedule,
+    /// The customer's field mapping (JSON, see [`crate::mapping`]), edited
+    /// on its own form rather than among the settings.
+    Mapping,
 }
 
 /// One setting a connector takes: an option or a secret.
@@ -215,6 +218,10 @@ impl SettingSpec {
                 crate::schedule::Schedule::parse(text)?;
                 Ok(Value::from(text))
             }
+            SettingKind::Mapping => {
+                let mapping = crate::mapping::parse(text)?;
+                Ok(serde_json::to_value(mapping).unwrap_or_default())
+            }
             SettingKind::Text | SettingKind::Secret if text.is_empty() => Ok(Value::Null),
             SettingKind::Text | SettingKind::Secret => Ok(Value::from(text)),
         }
@@ -303,6 +310,9 @@ pub struct Declaration {
     pub schedule: ScheduleRule,
     /// Its streams, in the order they run.
     pub streams: &'static [StreamSpec],
+    /// The partner's record fields a customer maps (option `mapping`), for
+    /// a connector whose partner takes a field mapping.
+    pub mapping: Option<&'static [crate::mapping::TargetSpec]>,
 }
 
 impl Declaration {
@@ -417,6 +427,37 @@ pub trait ConnectionCheck: Send + Sync {
     >;
 }
 
+/// A connector's field mapping tools, provided by the sync layer to the
+/// pages and the CLI: the fields of the base a mapping may point at, a
+/// mapping's check against the base, and a preview of what the partner
+/// would receive.
+pub trait MappingTools: Send + Sync {
+    /// The base's fields `integration`'s mapping may point at, with
+    /// whether its key may read each.
+    fn sources<'a>(
+        &'a self,
+        integration: &'a crate::integration::Integration,
+    ) -> BoxFuture<'a, std::result::Result<Vec<crate::mapping::SourceField>, String>>;
+
+    /// Every problem `mapping` would have on `integration`'s base (none: it may be saved).
+    fn check<'a>(
+        &'a self,
+        integration: &'a crate::integration::Integration,
+        mapping: &'a crate::mapping::FieldMapping,
+    ) -> BoxFuture<'a, std::result::Result<Vec<crate::mapping::MappingProblem>, String>>;
+
+    /// A page of the partner's records as the next run would send them,
+    /// against what the partner holds; nothing is written.
+    fn preview<'a>(
+        &'a self,
+        integration: &'a crate::integration::Integration,
+        query: &'a crate::mapping::PreviewQuery,
+    ) -> BoxFuture<'a, std::result::Result<crate::mapping::PreviewPage, String>>;
+}
+
+/// A future the tools answer with.
+pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
 /// The connectors this relais runs, by code: handed by the sync layer to the
 /// API (which creates an integration when an app with a connector is
 /// installed), the pages and the CLI.
@@ -503,6 +544,7 @@ mod tests {
             min_interval_minutes: None,
             nightly_from: None,
         },
+        mapping: None,
         streams: &[],
     };
 

@@ -735,6 +735,7 @@ mod tests {
             min_interval_minutes: Some(240),
             nightly_from: None,
         },
+        mapping: None,
         streams: &[],
     };
     impl ConnectorSpec for Planner {

@@ -1,11 +1,12 @@
 //! The relais sandbox: what lets the whole system run on one machine.
 //!
 //! [`demo`] generates a realistic French company, deterministically for a
-//! seed, into any base. [`happypal`], [`planningpme`] and [`semana`] are local partner
+//! seed, into any base. [`happypal`], [`planningpme`], [`semana`] and [`ledgy`] are local partner
 //! simulators that keep state, show it to tests and inject faults ([`sim`]).
 
 pub mod demo;
 pub mod happypal;
+pub mod ledgy;
 mod names;
 pub mod planningpme;
 pub mod semana;

@@ -1489,6 +1489,7 @@ static STORED_ONLY: relais_core::connector::Declaration = relais_core::connector
         min_interval_minutes: None,
         nightly_from: None,
     },
+    mapping: None,
     streams: &[],
 };
 

@@ -245,6 +245,40 @@ pub trait Connector: ConnectorSpec {
     async fn needs_full(&self, _setup: &Setup, _store: &SharedStore) -> Result<bool, SyncError> {
         Ok(false)
     }
+
+    /// The base's fields a field mapping may point at (for a connector
+    /// whose declaration has a mapping), labels in `lang`.
+    async fn mapping_sources(
+        &self,
+        _setup: &Setup,
+        _lang: &str,
+    ) -> Result<Vec<relais_core::mapping::SourceField>, SyncError> {
+        Err(no_mapping(self.declaration().name))
+    }
+
+    /// Every problem `mapping` would have against the base.
+    async fn check_mapping(
+        &self,
+        _setup: &Setup,
+        _mapping: &relais_core::mapping::FieldMapping,
+    ) -> Result<Vec<relais_core::mapping::MappingProblem>, SyncError> {
+        Err(no_mapping(self.declaration().name))
+    }
+
+    /// A page of the partner's records as the next run would send them,
+    /// against what the partner holds; nothing is written.
+    async fn preview(
+        &self,
+        _setup: &Setup,
+        _query: &relais_core::mapping::PreviewQuery,
+    ) -> Result<relais_core::mapping::PreviewPage, SyncError> {
+        Err(no_mapping(self.declaration().name))
+    }
+}
+
+/// The error of a mapping tool asked of a connector without a mapping.
+fn no_mapping(partner: &str) -> SyncError {
+    SyncError::Config(format!("{partner} takes no field mapping"))
 }
 
 /// Runs `connector` once: every stream, then deletions, then checkpoints.

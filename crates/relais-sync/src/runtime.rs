@@ -702,3 +702,71 @@ impl relais_core::connector::ConnectionCheck for Runtime {
         })
     }
 }
+
+impl Runtime {
+    /// The connector and setup of `integration`, for a mapping tool.
+    async fn tool_setup(
+        &self,
+        integration: &Integration,
+    ) -> Result<(std::sync::Arc<dyn crate::engine::Connector>, Setup), String> {
+        let connector = crate::connectors::find(integration.connector.as_str())
+            .ok_or_else(|| format!("this relais runs no connector '{}'", integration.connector))?;
+        let partner = connector.declaration().name;
+        let setup = self
+            .setup(connector.as_ref(), integration)
+            .await
+            .map_err(|e| diagnose(&e, partner).1)?;
+        Ok((connector, setup))
+    }
+}
+
+impl relais_core::connector::MappingTools for Runtime {
+    fn sources<'a>(
+        &'a self,
+        integration: &'a Integration,
+    ) -> relais_core::connector::BoxFuture<'a, Result<Vec<relais_core::mapping::SourceField>, String>>
+    {
+        Box::pin(async move {
+            let (connector, setup) = self.tool_setup(integration).await?;
+            let partner = connector.declaration().name;
+            connector
+                .mapping_sources(&setup, "fr")
+                .await
+                .map_err(|e| diagnose(&e, partner).1)
+        })
+    }
+
+    fn check<'a>(
+        &'a self,
+        integration: &'a Integration,
+        mapping: &'a relais_core::mapping::FieldMapping,
+    ) -> relais_core::connector::BoxFuture<
+        'a,
+        Result<Vec<relais_core::mapping::MappingProblem>, String>,
+    > {
+        Box::pin(async move {
+            let (connector, setup) = self.tool_setup(integration).await?;
+            let partner = connector.declaration().name;
+            connector
+                .check_mapping(&setup, mapping)
+                .await
+                .map_err(|e| diagnose(&e, partner).1)
+        })
+    }
+
+    fn preview<'a>(
+        &'a self,
+        integration: &'a Integration,
+        query: &'a relais_core::mapping::PreviewQuery,
+    ) -> relais_core::connector::BoxFuture<'a, Result<relais_core::mapping::PreviewPage, String>>
+    {
+        Box::pin(async move {
+            let (connector, setup) = self.tool_setup(integration).await?;
+            let partner = connector.declaration().name;
+            connector
+                .preview(&setup, query)
+                .await
+                .map_err(|e| diagnose(&e, partner).1)
+        })
+    }
+}

@@ -71,6 +71,7 @@ static DECLARATION: Declaration = Declaration {
         min_interval_minutes: None,
         nightly_from: Some((21, 30)),
     },
+    mapping: None,
     streams: &[StreamSpec {
         name: "remote-days",
         direction: Direction::Inbound,

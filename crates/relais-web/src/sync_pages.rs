@@ -358,6 +358,7 @@ fn setting_field(
             SettingKind::Url => { input id=(id) name=(name) type="url" size="50" value=(text); }
             SettingKind::Secret => { input id=(id) name=(name) type="password" autocomplete="off"; }
             SettingKind::Text | SettingKind::Schedule => { input id=(id) name=(name) type="text" value=(text); }
+            SettingKind::Mapping => { a href="#mapping" { (lang.t("Voir la correspondance des champs ci-dessous.", "See the field mapping below.")) } }
         }
         @if !spec.help(lang.code()).is_empty() { small.muted { (spec.help(lang.code())) } }
     }

@@ -2,6 +2,7 @@
 
 pub mod absences;
 pub mod expenses;
+pub mod fields;
 pub mod organisation;
 pub mod sync;
 pub mod userlogs;

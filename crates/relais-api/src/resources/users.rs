@@ -31,47 +31,10 @@ pub fn router() -> Router<AppState> {
         .route("/api/v3/users/{id}", get(one).put(update))
 }
 
-/// Fields of the standard section of the personnel file, as the API names them.
-pub const STANDARD_FIELDS: &[&str] = &[
-    "id",
-    "name",
-    "url",
-    "displayName",
-    "modifiedAt",
-    "lastName",
-    "firstName",
-    "login",
-    "mail",
-    "dtContractStart",
-    "dtContractEnd",
-    "birthDate",
-    "employeeNumber",
-    "jobTitle",
-    "civilTitle",
-    "gender",
-    "nationality",
-    "seniorityDate",
-    "externalId",
-    "csp",
-    "cspId",
-    "culture",
-    "picture",
-    "legalEntityId",
-    "legalEntity",
-    "departmentId",
-    "department",
-    "managerId",
-    "manager",
-    "calendar",
-    "userWorkCycles",
-    "userAxisValues",
-    "applicationData",
-    "profession",
-    "personalEmail",
-    "personalPhone",
-    "professionalPhone",
-    "address",
-];
+/// Fields of the standard section of the personnel file, as the API names
+/// them (the catalogue, with their labels, is [`relais_core::fields::STANDARD`]).
+pub static STANDARD_FIELDS: std::sync::LazyLock<Vec<&'static str>> =
+    std::sync::LazyLock::new(relais_core::fields::standard_names);
 
 /// The filters and sort keys of `/api/v3/users`.
 pub const FILTERS: &[FilterSpec] = &[
@@ -645,7 +608,7 @@ async fn one(
     let tree = q
         .fields
         .clone()
-        .unwrap_or_else(|| FieldTree::of(STANDARD_FIELDS).with("extendedData"));
+        .unwrap_or_else(|| FieldTree::of(&STANDARD_FIELDS).with("extendedData"));
     let ctx = UserContext::load(
         &state.store,
         caller.base(),
@@ -863,7 +826,7 @@ async fn full_user(
     headers: &HeaderMap,
     e: &Employee,
 ) -> Result<Value, ApiError> {
-    let tree = FieldTree::of(STANDARD_FIELDS).with("extendedData");
+    let tree = FieldTree::of(&STANDARD_FIELDS).with("extendedData");
     let ctx = UserContext::load(
         &state.store,
         caller.base(),

@@ -6,6 +6,7 @@
 //! and the CLI read everything else from its declaration.
 
 pub mod happypal;
+pub mod ledgy;
 pub mod planningpme;
 pub mod semana;
 
@@ -17,6 +18,7 @@ use std::sync::Arc;
 pub fn registry() -> Vec<Arc<dyn Connector>> {
     vec![
         Arc::new(happypal::HappyPal),
+        Arc::new(ledgy::Ledgy),
         Arc::new(planningpme::PlanningPme),
         Arc::new(semana::Semana),
     ]

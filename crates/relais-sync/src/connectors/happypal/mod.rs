@@ -113,6 +113,7 @@ pub static DECLARATION: Declaration = Declaration {
         min_interval_minutes: Some(4 * 60),
         nightly_from: None,
     },
+    mapping: None,
     streams: &[StreamSpec {
         name: "employees",
         direction: Direction::Outbound,

@@ -141,6 +141,7 @@ pub static DECLARATION: Declaration = Declaration {
         min_interval_minutes: None,
         nightly_from: None,
     },
+    mapping: None,
     streams: &[
         StreamSpec {
             name: "departments",

@@ -171,6 +171,7 @@ pub static DECLARATION: Declaration = Declaration {
         min_interval_minutes: None,
         nightly_from: Some((21, 30)),
     },
+    mapping: None,
     streams: &[
         StreamSpec {
             name: "users",

@@ -1,0 +1,70 @@
+//! `/api/relais/fields`: the personnel file's fields — the standard ones and
+//! the base's custom `extendedData.e_…` fields — with their section and
+//! label, and whether the calling key may read each (and if not, the grant
+//! to add). The fields' definitions only, never a value: what a client
+//! needs to offer a field mapping, as a Lucca base's field list does.
+
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::AppState;
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Extension, Json, Router};
+use relais_core::fields::{grant_for_section, STANDARD, STANDARD_SECTION};
+use serde_json::{json, Value};
+
+/// The routes of this resource.
+pub fn router() -> Router<AppState> {
+    Router::new().route("/api/relais/fields", get(list))
+}
+
+async fn list(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> Result<Json<Value>, ApiError> {
+    let lang = "fr";
+    let role = caller.role();
+    let sections = state.store.list_sections(caller.base()).await?;
+    let standard_name = sections
+        .iter()
+        .find(|s| s.code == STANDARD_SECTION)
+        .map_or_else(|| "Données Lucca".to_owned(), |s| s.name.to_string());
+    let entry = |path: String, label: &str, code: &str, section: &str, name: &str, kind: &str| {
+        let readable = role.may_read_field(section, code);
+        json!({
+            "path": path,
+            "label": label,
+            "type": kind,
+            "section": { "code": section, "name": name },
+            "readable": readable,
+            "grant": (!readable).then(|| grant_for_section(section, name)),
+        })
+    };
+    let mut items: Vec<Value> = STANDARD
+        .iter()
+        .map(|f| {
+            entry(
+                f.name.to_owned(),
+                f.label(lang),
+                f.name,
+                STANDARD_SECTION,
+                &standard_name,
+                "standard",
+            )
+        })
+        .collect();
+    for field in state.store.list_section_fields(caller.base()).await? {
+        let Some(section) = sections.iter().find(|s| s.id == field.section_id) else {
+            continue;
+        };
+        items.push(entry(
+            format!("extendedData.{}", field.code.as_str()),
+            &field.name.to_string(),
+            field.code.as_str(),
+            &section.code,
+            &section.name.to_string(),
+            field.kind.code(),
+        ));
+    }
+    Ok(Json(json!({ "data": { "items": items } })))
+}

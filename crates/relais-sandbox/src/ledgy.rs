@@ -1,0 +1,245 @@
+//! A local Ledgy: equity management, where a company's people are
+//! stakeholders. Ledgy publishes no write API; relais defines this one for
+//! the HR-system leg of its integration (what Merge feeds Ledgy).
+//!
+//! Every call carries `Authorization: Bearer <token>`; answers are JSON:
+//!
+//! | request | answer |
+//! |---|---|
+//! | `GET /api/v1/stakeholders?page=1&limit=100[&identifiers=a,b]` | `{stakeholders, page, total, hasMore}`, in creation order (or those identifiers) |
+//! | `PUT /api/v1/stakeholders/{identifier}` `{"fields": {name: value}}` | 201 with the new stakeholder, 200 with the stakeholder updated (the fields sent replace those held) |
+//! | `POST /api/v1/stakeholders/{identifier}/unlink` | 200: the stakeholder stays, no longer fed by the HR system |
+//!
+//! A stakeholder is `{identifier, fields, hrLinked, createdAt, updatedAt}`;
+//! the identifier is the customer's stakeholder identifier (the employee
+//! number by default). A stakeholder is never deleted because an employee
+//! left: equity outlives employment, so leaving is a termination date and
+//! a status among its fields. Errors are `{"error": {"code", "message"}}`
+//! (`unauthorized`, `bad_request`, `not_found`). Tests look inside with
+//! `GET /_sim/state`; faults as every simulator (`/_sim/faults`).
+
+use crate::sim::{self, FaultState};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+use std::sync::{Arc, Mutex};
+
+/// A stakeholder.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Stakeholder {
+    /// The customer's stakeholder identifier.
+    pub identifier: String,
+    /// Its fields, as the HR system last sent them.
+    pub fields: Map<String, Value>,
+    /// Whether the HR system still feeds it.
+    pub hr_linked: bool,
+    /// When it was created (RFC 3339).
+    pub created_at: String,
+    /// When it last changed (RFC 3339).
+    pub updated_at: String,
+    /// How many times the HR system wrote it.
+    pub writes: u64,
+}
+
+/// Everything the simulator holds.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Holdings {
+    /// Stakeholders, in creation order.
+    pub stakeholders: Vec<Stakeholder>,
+}
+
+impl Holdings {
+    /// The stakeholder `identifier`.
+    pub fn get(&self, identifier: &str) -> Option<&Stakeholder> {
+        self.stakeholders
+            .iter()
+            .find(|s| s.identifier == identifier)
+    }
+}
+
+struct Sim {
+    token: String,
+    held: Mutex<Holdings>,
+}
+
+type Shared = Arc<Sim>;
+
+fn held(sim: &Sim) -> std::sync::MutexGuard<'_, Holdings> {
+    sim.held.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn refuse(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
+    (
+        status,
+        Json(json!({ "error": { "code": code, "message": message.into() } })),
+    )
+        .into_response()
+}
+
+fn unauthorised(sim: &Sim, headers: &HeaderMap) -> Option<Response> {
+    let given = headers
+        .get("authorization")
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| h.strip_prefix("Bearer "));
+    (given != Some(sim.token.as_str())).then(|| {
+        refuse(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "missing or unknown bearer token",
+        )
+    })
+}
+
+#[derive(Deserialize)]
+struct Listing {
+    page: Option<usize>,
+    limit: Option<usize>,
+    identifiers: Option<String>,
+}
+
+async fn list(State(sim): State<Shared>, headers: HeaderMap, Query(q): Query<Listing>) -> Response {
+    if let Some(r) = unauthorised(&sim, &headers) {
+        return r;
+    }
+    let page = q.page.unwrap_or(1).max(1);
+    let limit = q.limit.unwrap_or(100).clamp(1, 1000);
+    let h = held(&sim);
+    let chosen: Vec<&Stakeholder> = match &q.identifiers {
+        Some(ids) => ids.split(',').filter_map(|id| h.get(id.trim())).collect(),
+        None => h.stakeholders.iter().collect(),
+    };
+    let total = chosen.len();
+    let items: Vec<&&Stakeholder> = chosen.iter().skip((page - 1) * limit).take(limit).collect();
+    Json(json!({
+        "stakeholders": items,
+        "page": page,
+        "total": total,
+        "hasMore": page * limit < total,
+    }))
+    .into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Write {
+    fields: Map<String, Value>,
+}
+
+fn check_identifier(identifier: &str) -> Option<Response> {
+    (identifier.trim().is_empty() || identifier.len() > 100).then(|| {
+        refuse(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "a stakeholder identifier is 1 to 100 characters",
+        )
+    })
+}
+
+async fn upsert(
+    State(sim): State<Shared>,
+    headers: HeaderMap,
+    Path(identifier): Path<String>,
+    raw: axum::body::Bytes,
+) -> Response {
+    if let Some(r) = unauthorised(&sim, &headers) {
+        return r;
+    }
+    if let Some(r) = check_identifier(&identifier) {
+        return r;
+    }
+    let write: Write = match serde_json::from_slice(&raw) {
+        Ok(w) => w,
+        Err(e) => return refuse(StatusCode::BAD_REQUEST, "bad_request", e.to_string()),
+    };
+    if let Some((name, _)) = write
+        .fields
+        .iter()
+        .find(|(_, v)| v.is_object() || v.is_array())
+    {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            format!("field '{name}' must be a text, a number, a boolean or null"),
+        );
+    }
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    let mut h = held(&sim);
+    if let Some(s) = h
+        .stakeholders
+        .iter_mut()
+        .find(|s| s.identifier == identifier)
+    {
+        s.fields = write.fields;
+        s.hr_linked = true;
+        s.updated_at = now;
+        s.writes += 1;
+        return (StatusCode::OK, Json(json!(s))).into_response();
+    }
+    let s = Stakeholder {
+        identifier,
+        fields: write.fields,
+        hr_linked: true,
+        created_at: now.clone(),
+        updated_at: now,
+        writes: 1,
+    };
+    h.stakeholders.push(s.clone());
+    (StatusCode::CREATED, Json(json!(s))).into_response()
+}
+
+async fn unlink(
+    State(sim): State<Shared>,
+    headers: HeaderMap,
+    Path(identifier): Path<String>,
+) -> Response {
+    if let Some(r) = unauthorised(&sim, &headers) {
+        return r;
+    }
+    let mut h = held(&sim);
+    match h
+        .stakeholders
+        .iter_mut()
+        .find(|s| s.identifier == identifier)
+    {
+        Some(s) => {
+            s.hr_linked = false;
+            (StatusCode::OK, Json(json!(s))).into_response()
+        }
+        None => refuse(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no stakeholder '{identifier}'"),
+        ),
+    }
+}
+
+async fn sim_state(State(sim): State<Shared>) -> Json<Holdings> {
+    Json(held(&sim).clone())
+}
+
+/// The simulator's routes, answering to the bearer token `token`, with injectable faults.
+pub fn router(token: &str) -> Router {
+    let faults = Arc::new(FaultState::default());
+    let sim: Shared = Arc::new(Sim {
+        token: token.to_owned(),
+        held: Mutex::new(Holdings::default()),
+    });
+    Router::new()
+        .route("/api/v1/stakeholders", get(list))
+        .route("/api/v1/stakeholders/{identifier}", put(upsert))
+        .route("/api/v1/stakeholders/{identifier}/unlink", post(unlink))
+        .route("/_sim/state", get(sim_state))
+        .with_state(sim)
+        .merge(sim::control(faults.clone()))
+        .layer(axum::middleware::from_fn_with_state(faults, sim::inject))
+}
+
+/// Starts a Ledgy simulator on `addr` (port 0 picks a free one).
+pub async fn start(addr: std::net::SocketAddr, token: &str) -> std::io::Result<sim::Running> {
+    sim::start(router(token), addr).await
+}

@@ -1,0 +1,181 @@
+//! Ledgy's stakeholder API (as relais defines it, see
+//! `relais_sandbox::ledgy`): `Authorization: Bearer <token>` on every call.
+
+use crate::engine::Setup;
+use crate::error::SyncError;
+use crate::http::PartnerApi;
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+/// Stakeholders asked for per page.
+pub const PAGE: usize = 1000;
+
+/// A stakeholder, as relais reads it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Stakeholder {
+    /// The customer's stakeholder identifier.
+    pub identifier: String,
+    /// Its fields.
+    #[serde(default)]
+    pub fields: Map<String, Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Listing {
+    stakeholders: Vec<Stakeholder>,
+    #[serde(default)]
+    has_more: bool,
+}
+
+/// A client of one customer's Ledgy account.
+#[derive(Clone)]
+pub struct LedgyClient {
+    api: PartnerApi,
+    token: String,
+}
+
+impl std::fmt::Debug for LedgyClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The token is a secret: never printed.
+        f.debug_struct("LedgyClient")
+            .field("api", &self.api)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `text` made safe for a URL path segment or query value.
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+impl LedgyClient {
+    /// The client `setup` describes.
+    pub fn new(setup: &Setup) -> Result<Self, SyncError> {
+        let secrets: super::Secrets = setup.typed_secrets()?;
+        Ok(Self {
+            api: setup.partner_api(),
+            token: secrets.api_token,
+        })
+    }
+
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<(u16, Value), SyncError> {
+        let auth = format!("Bearer {}", self.token);
+        self.api
+            .send(method, path, |req| {
+                let req = req.header("Authorization", &auth);
+                match body {
+                    Some(b) => req.json(b),
+                    None => req,
+                }
+            })
+            .await
+    }
+
+    fn listing(answer: Value) -> Result<Listing, SyncError> {
+        serde_json::from_value(answer).map_err(|e| SyncError::Malformed {
+            what: "partner",
+            reason: format!("a page of stakeholders: {e}"),
+        })
+    }
+
+    /// Reads one stakeholder's page: the token works.
+    pub async fn check(&self) -> Result<(), SyncError> {
+        let (_, answer) = self
+            .send(
+                reqwest::Method::GET,
+                "api/v1/stakeholders?page=1&limit=1",
+                None,
+            )
+            .await?;
+        Self::listing(answer).map(|_| ())
+    }
+
+    /// Page `page` (from 1) of every stakeholder; whether more follow.
+    pub async fn page(&self, page: usize) -> Result<(Vec<Stakeholder>, bool), SyncError> {
+        let (_, answer) = self
+            .send(
+                reqwest::Method::GET,
+                &format!("api/v1/stakeholders?page={page}&limit={PAGE}"),
+                None,
+            )
+            .await?;
+        let listing = Self::listing(answer)?;
+        Ok((listing.stakeholders, listing.has_more))
+    }
+
+    /// The stakeholders Ledgy holds among `identifiers`.
+    pub async fn some(&self, identifiers: &[&str]) -> Result<Vec<Stakeholder>, SyncError> {
+        let mut out = Vec::new();
+        for chunk in identifiers.chunks(100) {
+            let list: Vec<String> = chunk.iter().map(|i| escape(i)).collect();
+            let (_, answer) = self
+                .send(
+                    reqwest::Method::GET,
+                    &format!(
+                        "api/v1/stakeholders?limit={PAGE}&identifiers={}",
+                        list.join(",")
+                    ),
+                    None,
+                )
+                .await?;
+            out.extend(Self::listing(answer)?.stakeholders);
+        }
+        Ok(out)
+    }
+
+    /// Creates or replaces the stakeholder `identifier`'s fields: whether it existed.
+    pub async fn put(
+        &self,
+        identifier: &str,
+        fields: &Map<String, Value>,
+    ) -> Result<bool, SyncError> {
+        let (status, _) = self
+            .send(
+                reqwest::Method::PUT,
+                &format!("api/v1/stakeholders/{}", escape(identifier)),
+                Some(&json!({ "fields": fields })),
+            )
+            .await?;
+        Ok(status == 200)
+    }
+
+    /// Stops feeding the stakeholder `identifier` from the HR system; Ledgy
+    /// keeps it (one already gone counts as done).
+    pub async fn unlink(&self, identifier: &str) -> Result<(), SyncError> {
+        match self
+            .send(
+                reqwest::Method::POST,
+                &format!("api/v1/stakeholders/{}/unlink", escape(identifier)),
+                None,
+            )
+            .await
+        {
+            Ok(_) | Err(SyncError::Partner { status: 404, .. }) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn identifiers_are_escaped_for_urls() {
+        assert_eq!(super::escape("M 0042/é"), "M%200042%2F%C3%A9");
+        assert_eq!(super::escape("a.b-c_d~"), "a.b-c_d~");
+    }
+}

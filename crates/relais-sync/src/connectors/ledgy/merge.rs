@@ -1,0 +1,473 @@
+//! The Merge leg: the base read the way Merge reads a Lucca base — users,
+//! work contracts, legal entities (on each user) and the department tree —
+//! with the installation's key, each employee built into Merge's Employee
+//! common model with the raw Lucca record kept beside it ("remote data"),
+//! so a mapping reaches any field the key may read.
+
+use crate::engine::Setup;
+use crate::error::SyncError;
+use chrono::NaiveDate;
+use relais_core::mapping::{SourceField, SourcePath};
+use serde_json::{json, Value};
+use std::collections::{BTreeSet, HashMap};
+
+/// A field of Merge's Employee model: its name, labels, and the Lucca
+/// fields it is made of (the key must read them all).
+pub struct ModelField {
+    /// Its name in Merge's model.
+    pub name: &'static str,
+    /// What it is, in French.
+    pub label_fr: &'static str,
+    /// What it is, in English.
+    pub label_en: &'static str,
+    /// The Lucca user fields it is made of.
+    pub needs: &'static [&'static str],
+}
+
+const fn m(
+    name: &'static str,
+    label_fr: &'static str,
+    label_en: &'static str,
+    needs: &'static [&'static str],
+) -> ModelField {
+    ModelField {
+        name,
+        label_fr,
+        label_en,
+        needs,
+    }
+}
+
+/// Merge's Employee model, as relais builds it from a Lucca base.
+pub const MODEL: &[ModelField] = &[
+    m(
+        "remote_id",
+        "Identifiant dans la base",
+        "Identifier in the base",
+        &["id"],
+    ),
+    m(
+        "employee_number",
+        "Matricule",
+        "Employee number",
+        &["employeeNumber"],
+    ),
+    m("first_name", "Prénom", "First name", &["firstName"]),
+    m("last_name", "Nom", "Last name", &["lastName"]),
+    m(
+        "display_full_name",
+        "Nom complet",
+        "Full name",
+        &["firstName", "lastName"],
+    ),
+    m(
+        "work_email",
+        "E-mail professionnel",
+        "Work e-mail",
+        &["mail"],
+    ),
+    m(
+        "personal_email",
+        "E-mail personnel",
+        "Personal e-mail",
+        &["personalEmail"],
+    ),
+    m(
+        "mobile_phone_number",
+        "Téléphone personnel",
+        "Mobile phone",
+        &["personalPhone"],
+    ),
+    m(
+        "date_of_birth",
+        "Date de naissance",
+        "Date of birth",
+        &["birthDate"],
+    ),
+    m(
+        "hire_date",
+        "Date d'embauche (ancienneté)",
+        "Hire date (seniority)",
+        &["seniorityDate", "dtContractStart"],
+    ),
+    m(
+        "start_date",
+        "Début du contrat",
+        "Start date",
+        &["dtContractStart"],
+    ),
+    m(
+        "termination_date",
+        "Fin du contrat",
+        "Termination date",
+        &["dtContractEnd"],
+    ),
+    m(
+        "employment_status",
+        "Statut (ACTIVE, PENDING, INACTIVE)",
+        "Employment status (ACTIVE, PENDING, INACTIVE)",
+        &["dtContractStart", "dtContractEnd"],
+    ),
+    m(
+        "employment_type",
+        "Type de contrat (PERMANENT, FIXED_TERM)",
+        "Employment type (PERMANENT, FIXED_TERM)",
+        &["dtContractStart"],
+    ),
+    m("job_title", "Intitulé de poste", "Job title", &["jobTitle"]),
+    m(
+        "company",
+        "Société (établissement)",
+        "Company (establishment)",
+        &["legalEntity"],
+    ),
+    m(
+        "work_location",
+        "Lieu de travail",
+        "Work location",
+        &["legalEntity"],
+    ),
+    m(
+        "team",
+        "Équipe (service)",
+        "Team (department)",
+        &["department"],
+    ),
+    m(
+        "groups",
+        "Groupes (services parents)",
+        "Groups (parent departments)",
+        &["department"],
+    ),
+    m("manager", "Manager", "Manager", &["manager"]),
+];
+
+/// The Lucca fields every read asks for, beyond a mapping's raw paths.
+const READ: &[&str] = &[
+    "id",
+    "modifiedAt",
+    "firstName",
+    "lastName",
+    "employeeNumber",
+    "mail",
+    "personalEmail",
+    "personalPhone",
+    "birthDate",
+    "seniorityDate",
+    "dtContractStart",
+    "dtContractEnd",
+    "jobTitle",
+    "legalEntity",
+    "department",
+    "manager",
+];
+
+/// Employees read per page.
+const PAGE: u64 = 500;
+
+/// One employee as Merge holds it: the model and the raw record.
+#[derive(Debug, Clone)]
+pub struct MergeEmployee {
+    /// The base's identifier.
+    pub id: i64,
+    /// "First Last".
+    pub name: String,
+    /// Merge's Employee model.
+    pub model: Value,
+    /// The raw Lucca record.
+    pub raw: Value,
+    /// Its last modification (RFC 3339).
+    pub modified_at: Option<String>,
+}
+
+/// Reads the base as Merge does, page after page.
+pub struct MergeReader {
+    setup: Setup,
+    fields: String,
+    /// Department id → its parents' names, root first.
+    parents: HashMap<i64, Vec<String>>,
+    /// Employee id → `PERMANENT` / `FIXED_TERM`, from their work contract.
+    contracts: HashMap<i64, &'static str>,
+    offset: u64,
+    done: bool,
+}
+
+/// A date of the base (`2024-01-31` or `2024-01-31T00:00:00`).
+fn date(v: &Value) -> Option<NaiveDate> {
+    let text = v.as_str()?;
+    NaiveDate::parse_from_str(text.get(..10)?, "%Y-%m-%d").ok()
+}
+
+/// A day as Merge gives it (`YYYY-MM-DD`), or null.
+fn day(v: &Value) -> Value {
+    date(v).map_or(Value::Null, |d| json!(d.to_string()))
+}
+
+/// The `name` of a linked record (`{id, name, url}`), or null.
+fn name(v: &Value) -> Value {
+    v.get("name").cloned().unwrap_or(Value::Null)
+}
+
+impl MergeReader {
+    /// Opens a read of the base: the department tree and work contracts
+    /// first (as Merge reads Groups and Employments), then users on demand,
+    /// with the raw fields `raw_tops` (the first segments of a mapping's raw
+    /// paths) beside the model's.
+    pub async fn open(setup: &Setup, raw_tops: &BTreeSet<String>) -> Result<Self, SyncError> {
+        let mut fields: Vec<&str> = READ.to_vec();
+        for top in raw_tops {
+            if !fields.contains(&top.as_str()) {
+                fields.push(top);
+            }
+        }
+        let fields = fields.join(",");
+        // The department tree: each department's parents, by name.
+        let departments = setup
+            .source
+            .all("/api/v3/departments", "fields=id,name,parentId")
+            .await?;
+        let by_id: HashMap<i64, (String, Option<i64>)> = departments
+            .iter()
+            .filter_map(|d| {
+                Some((
+                    d["id"].as_i64()?,
+                    (
+                        d["name"].as_str().unwrap_or_default().to_owned(),
+                        d["parentId"].as_i64(),
+                    ),
+                ))
+            })
+            .collect();
+        let parents = by_id
+            .keys()
+            .map(|id| {
+                let mut chain = Vec::new();
+                let mut at = by_id.get(id).and_then(|(_, p)| *p);
+                while let Some(p) = at {
+                    let Some((n, next)) = by_id.get(&p) else {
+                        break;
+                    };
+                    chain.push(n.clone());
+                    at = *next;
+                    if chain.len() > 64 {
+                        break;
+                    }
+                }
+                chain.reverse();
+                (*id, chain)
+            })
+            .collect();
+        let mut contracts = HashMap::new();
+        let mut page = 1;
+        loop {
+            let answer = setup
+                .source
+                .get(&format!(
+                    "/directory/api/4.0/work-contracts?isApplicable=true&page={page}&limit=1000"
+                ))
+                .await?;
+            let items = answer["items"]
+                .as_array()
+                .ok_or_else(|| SyncError::Malformed {
+                    what: "source",
+                    reason: "no items in the work contracts answer".into(),
+                })?;
+            for c in items {
+                if let Some(owner) = c["ownerId"].as_i64() {
+                    let kind = if c["typeId"].as_i64() == Some(2) {
+                        "FIXED_TERM"
+                    } else {
+                        "PERMANENT"
+                    };
+                    contracts.insert(owner, kind);
+                }
+            }
+            if items.len() < 1000 {
+                break;
+            }
+            page += 1;
+        }
+        Ok(Self {
+            setup: setup.clone(),
+            fields,
+            parents,
+            contracts,
+            offset: 0,
+            done: false,
+        })
+    }
+
+    /// The next page of employees (former and future ones included), or `None` after the last.
+    pub async fn next(&mut self) -> Result<Option<Vec<MergeEmployee>>, SyncError> {
+        if self.done {
+            return Ok(None);
+        }
+        let answer = self
+            .setup
+            .source
+            .get(&format!(
+                "/api/v3/users?fields={}&formerEmployees=true&paging={},{PAGE}&orderBy=id,asc",
+                self.fields, self.offset
+            ))
+            .await?;
+        let users = answer["data"]["items"]
+            .as_array()
+            .ok_or_else(|| SyncError::Malformed {
+                what: "source",
+                reason: "no data.items in the users answer".into(),
+            })?;
+        if users.len() < PAGE as usize {
+            self.done = true;
+        }
+        self.offset += users.len() as u64;
+        if users.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(
+            users
+                .iter()
+                .map(|u| self.employee(u))
+                .collect::<Result<_, _>>()?,
+        ))
+    }
+
+    /// Reads every employee, handing each page to `take`.
+    pub async fn each(
+        &mut self,
+        mut take: impl FnMut(Vec<MergeEmployee>),
+    ) -> Result<(), SyncError> {
+        while let Some(page) = self.next().await? {
+            take(page);
+        }
+        Ok(())
+    }
+
+    /// One user as Merge's Employee model, with its raw record.
+    fn employee(&self, u: &Value) -> Result<MergeEmployee, SyncError> {
+        let id = u["id"].as_i64().ok_or_else(|| SyncError::Malformed {
+            what: "source",
+            reason: format!("a user without id: {u}"),
+        })?;
+        let today = self.setup.today;
+        let start = date(&u["dtContractStart"]);
+        let end = date(&u["dtContractEnd"]);
+        let status = match (start, end) {
+            (None, _) if u.get("dtContractStart").is_none() => Value::Null,
+            (_, Some(e)) if e < today => json!("INACTIVE"),
+            (Some(s), _) if s > today => json!("PENDING"),
+            _ => json!("ACTIVE"),
+        };
+        let first = u["firstName"].as_str().unwrap_or_default();
+        let last = u["lastName"].as_str().unwrap_or_default();
+        let full = format!("{first} {last}").trim().to_owned();
+        let department = u["department"]["id"].as_i64();
+        let groups = department
+            .and_then(|d| self.parents.get(&d))
+            .map(|chain| {
+                let mut all = chain.clone();
+                if let Some(n) = u["department"]["name"].as_str() {
+                    all.push(n.to_owned());
+                }
+                json!(all.join(" › "))
+            })
+            .unwrap_or(Value::Null);
+        let hire = if u["seniorityDate"].is_null() {
+            day(&u["dtContractStart"])
+        } else {
+            day(&u["seniorityDate"])
+        };
+        let model = json!({
+            "remote_id": id.to_string(),
+            "employee_number": u["employeeNumber"],
+            "first_name": u["firstName"],
+            "last_name": u["lastName"],
+            "display_full_name": if full.is_empty() { Value::Null } else { json!(full) },
+            "work_email": u["mail"],
+            "personal_email": u["personalEmail"],
+            "mobile_phone_number": u["personalPhone"],
+            "date_of_birth": day(&u["birthDate"]),
+            "hire_date": hire,
+            "start_date": day(&u["dtContractStart"]),
+            "termination_date": day(&u["dtContractEnd"]),
+            "employment_status": status,
+            "employment_type": self.contracts.get(&id).map_or(Value::Null, |k| json!(k)),
+            "job_title": u["jobTitle"],
+            "company": name(&u["legalEntity"]),
+            "work_location": name(&u["legalEntity"]),
+            "team": name(&u["department"]),
+            "groups": groups,
+            "manager": name(&u["manager"]),
+        });
+        Ok(MergeEmployee {
+            id,
+            name: full,
+            model,
+            raw: u.clone(),
+            modified_at: u["modifiedAt"].as_str().map(str::to_owned),
+        })
+    }
+}
+
+/// The base's fields a mapping may point at: Merge's model, then every
+/// personnel-file field (`/api/relais/fields`), each with whether the key
+/// reads it and, if not, the grant to add.
+pub async fn sources(setup: &Setup, lang: &str) -> Result<Vec<SourceField>, SyncError> {
+    let answer = setup.source.get("/api/relais/fields").await?;
+    let items = answer["data"]["items"]
+        .as_array()
+        .ok_or_else(|| SyncError::Malformed {
+            what: "source",
+            reason: "no data.items in the fields answer".into(),
+        })?;
+    // What the key reads, and the grant to add for what it does not.
+    let mut readable: HashMap<String, (bool, Option<String>)> = HashMap::new();
+    let mut out = Vec::new();
+    let mut raw = Vec::new();
+    for item in items {
+        let Some(path) = item["path"].as_str() else {
+            continue;
+        };
+        let ok = item["readable"].as_bool().unwrap_or(false);
+        let grant = item["grant"].as_str().map(str::to_owned);
+        readable.insert(path.to_owned(), (ok, grant.clone()));
+        raw.push(SourceField {
+            path: SourcePath::Raw(path.split('.').map(str::to_owned).collect()),
+            label: format!("{} ({path})", item["label"].as_str().unwrap_or(path)),
+            group: item["section"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+            readable: ok,
+            grant,
+        });
+    }
+    let model_group = if lang == "en" {
+        "Merge employee model"
+    } else {
+        "Modèle Merge (Employee)"
+    };
+    for f in MODEL {
+        let missing = f
+            .needs
+            .iter()
+            .find(|n| readable.get(**n).is_none_or(|(ok, _)| !ok));
+        out.push(SourceField {
+            path: SourcePath::Model(f.name.to_owned()),
+            label: format!(
+                "{} ({})",
+                if lang == "en" { f.label_en } else { f.label_fr },
+                f.name
+            ),
+            group: model_group.to_owned(),
+            readable: missing.is_none(),
+            grant: missing.map(|n| {
+                readable
+                    .get(*n)
+                    .and_then(|(_, g)| g.clone())
+                    .unwrap_or_else(|| format!("the grant that reads {n}"))
+            }),
+        });
+    }
+    out.extend(raw);
+    Ok(out)
+}
