@@ -32,6 +32,9 @@ use relais_store::{BaseCounts, Store, StoreError};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 
+/// The employee shares plans of the demo company (section "Actionnariat salarié").
+const SHARES_PLANS: [&str; 3] = ["BSPCE 2023", "BSPCE 2024", "AGA 2025"];
+
 /// Employees generated and written per chunk.
 pub const CHUNK: u32 = 1_000;
 
@@ -518,11 +521,12 @@ async fn create_organisation(
     }
     store.insert_departments(&departments).await?;
 
-    let first = store.reserve_ids(base, Entity::Section, 3).await?;
+    let first = store.reserve_ids(base, Entity::Section, 4).await?;
     let sections = [
         ("standard", "Données Lucca", true),
         ("avantages", "Avantages salariés", false),
         ("medical", "Suivi médical", false),
+        ("actionnariat", "Actionnariat salarié", false),
     ];
     let sections: Vec<Section> = sections
         .iter()
@@ -571,6 +575,12 @@ async fn create_organisation(
             "e_lastMedicalVisit",
             "Dernière visite médicale",
             FieldKind::Date,
+        ),
+        (
+            3,
+            "e_sharesPlan",
+            "Plan d'actionnariat",
+            FieldKind::Choice(SHARES_PLANS.map(String::from).to_vec()),
         ),
     ];
     let first = store
@@ -921,6 +931,12 @@ impl Generator<'_> {
                 "e_lastMedicalVisit".into(),
                 Value::from(visit.max(contract.start).to_string()),
             );
+        }
+        // About a third hold shares; derived from the identifier, so the
+        // rest of the company stays what it was before plans existed.
+        if id.0.wrapping_mul(2_654_435_761) % 10 < 3 {
+            let plan = SHARES_PLANS[(id.0 as usize / 7) % SHARES_PLANS.len()];
+            extended.insert("e_sharesPlan".into(), Value::from(plan));
         }
         let created = at(days_before(contract.start.min(today), rng.u64(5..40)), 9);
         // Spread over the working day, as real edits are: a checkpoint on the

@@ -5,6 +5,7 @@
 //! external assets.
 
 pub mod catalog;
+mod mapping_pages;
 mod pages;
 pub mod security;
 pub mod session;
@@ -33,6 +34,13 @@ pub fn router(catalog: Arc<Catalog>, state: AppState) -> Router<AppState> {
         .route("/installed/{id}/uninstall", post(pages::uninstall))
         .route("/installed/{id}/sync", post(sync_pages::sync_now))
         .route("/installed/{id}/settings", post(sync_pages::save_settings))
+        .route("/installed/{id}/mapping", post(mapping_pages::save))
+        .route("/installed/{id}/mapping.json", get(mapping_pages::export))
+        .route(
+            "/installed/{id}/mapping/import",
+            post(mapping_pages::import),
+        )
+        .route("/installed/{id}/preview", get(mapping_pages::preview))
         .route("/runs/{id}", get(sync_pages::run_page))
         .route("/keys", get(pages::keys).post(pages::create_key))
         .route("/keys/{id}", get(pages::key_audit))

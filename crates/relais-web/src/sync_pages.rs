@@ -148,6 +148,11 @@ pub(crate) async fn section(
         Choices::default()
     };
     let missing = i.missing_settings(declaration, &secrets);
+    let mapping = if v.person.can_admin_apps {
+        crate::mapping_pages::section(state, v, &i, declaration).await
+    } else {
+        html! {}
+    };
     let health = if i.paused.is_some() {
         Health::Paused
     } else {
@@ -184,7 +189,11 @@ pub(crate) async fn section(
             form.inline method="post" action={ "/installed/" (i.installation_id) "/sync" } {
                 input type="hidden" name="csrf" value=(v.csrf);
                 input type="hidden" name="full" value="true";
-                button id="full-run" type="submit" { (lang.t("Réconciliation complète", "Full reconciliation")) }
+                @if declaration.mapping.is_some() {
+                    button id="full-run" type="submit" { (lang.t("Forcer la synchronisation", "Force the sync")) }
+                } @else {
+                    button id="full-run" type="submit" { (lang.t("Réconciliation complète", "Full reconciliation")) }
+                }
             }
         }
         h3 { (lang.t("Dernières exécutions", "Latest runs")) }
@@ -211,7 +220,7 @@ pub(crate) async fn section(
                 }
             }
         }
-        @if v.person.can_admin_apps { (settings_form(v, &i, declaration, &secrets, &choices)) }
+        @if v.person.can_admin_apps { (mapping) (settings_form(v, &i, declaration, &secrets, &choices)) }
     })
 }
 
@@ -365,7 +374,7 @@ fn setting_field(
 }
 
 /// The installation `id` of the viewer's base, for someone who may administer apps.
-async fn installation_for_admin(
+pub(crate) async fn installation_for_admin(
     state: &AppState,
     v: &Viewer,
     id: i64,

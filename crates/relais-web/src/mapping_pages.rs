@@ -1,0 +1,621 @@
+//! The field mapping of an integration whose partner takes one (Ledgy's
+//! stakeholder fields): the editor on the app's page, its check against
+//! the base before anything is saved, export and import as a file, and the
+//! preview of what the partner would receive.
+
+use crate::pages::{error_page, internal, page, refuse_csrf};
+use crate::session::{Lang, Viewer};
+use crate::sync_pages::installation_for_admin;
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use maud::{html, Markup};
+use relais_api::AppState;
+use relais_core::connector::{Declaration, MappingTools};
+use relais_core::integration::{Integration, IntegrationUpdate};
+use relais_core::mapping::{
+    FieldMapping, MappedField, MappingProblem, PreviewQuery, PreviewStatus, SourceField,
+    SourcePath, TargetSpec,
+};
+use serde::Deserialize;
+use std::sync::Arc;
+
+/// The mapping stored in an integration's options (its defaults when unset).
+fn mapping_of(i: &Integration, targets: &[TargetSpec]) -> FieldMapping {
+    i.options
+        .get("mapping")
+        .and_then(|m| serde_json::from_value(m.clone()).ok())
+        .unwrap_or_else(|| FieldMapping::defaults(targets))
+}
+
+/// The editor, shown on the app's page of an administrator.
+pub(crate) async fn section(
+    state: &AppState,
+    v: &Viewer,
+    i: &Integration,
+    declaration: &Declaration,
+) -> Markup {
+    let Some(targets) = declaration.mapping else {
+        return html! {};
+    };
+    let lang = v.lang;
+    let sources = match &state.mapping_tools {
+        Some(tools) => tools.sources(i).await,
+        None => Err("this relais runs no sync".into()),
+    };
+    match sources {
+        Ok(sources) => editor(
+            v,
+            i,
+            declaration,
+            targets,
+            &mapping_of(i, targets),
+            &sources,
+            &[],
+        ),
+        Err(why) => html! {
+            h3 id="mapping" { (lang.t("Correspondance des champs", "Field mapping")) }
+            p.error id="mapping-unavailable" { (lang.t("Les champs de la base ne peuvent pas être lus : ", "The base's fields cannot be read: ")) (why) }
+        },
+    }
+}
+
+/// The problems of one target, beside its field.
+fn problems_of<'a>(problems: &'a [MappingProblem], target: &str) -> Vec<&'a str> {
+    problems
+        .iter()
+        .filter(|p| p.target == target)
+        .map(|p| p.message.as_str())
+        .collect()
+}
+
+/// A `<select>` of the base's fields, grouped, the current one chosen.
+fn source_select(
+    name: &str,
+    id: &str,
+    chosen: Option<&SourcePath>,
+    sources: &[SourceField],
+    lang: Lang,
+) -> Markup {
+    let mut groups: Vec<&str> = Vec::new();
+    for s in sources {
+        if !groups.contains(&s.group.as_str()) {
+            groups.push(&s.group);
+        }
+    }
+    let known = chosen.is_none_or(|c| sources.iter().any(|s| &s.path == c));
+    html! {
+        select name=(name) id=(id) {
+            option value="" selected[chosen.is_none()] { (lang.t("— non envoyé —", "— not sent —")) }
+            @if !known {
+                @if let Some(c) = chosen { option value=(c.code()) selected { (c.code()) (lang.t(" (inconnu de la base)", " (unknown to the base)")) } }
+            }
+            @for g in &groups {
+                optgroup label=(g) {
+                    @for s in sources.iter().filter(|s| s.group == *g) {
+                        option value=(s.path.code()) selected[chosen == Some(&s.path)] {
+                            (s.label) @if !s.readable { (lang.t(" — illisible par la clé", " — the key cannot read it")) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The mapping form: each partner field with its source, custom fields,
+/// every problem beside its field.
+fn editor(
+    v: &Viewer,
+    i: &Integration,
+    declaration: &Declaration,
+    targets: &[TargetSpec],
+    mapping: &FieldMapping,
+    sources: &[SourceField],
+    problems: &[MappingProblem],
+) -> Markup {
+    let lang = v.lang;
+    let id = i.installation_id;
+    let customs: Vec<&MappedField> = mapping
+        .fields
+        .iter()
+        .filter(|f| !targets.iter().any(|t| t.name == f.target))
+        .collect();
+    let general: Vec<&str> = problems_of(problems, "");
+    html! {
+        h3 id="mapping" { (lang.t("Correspondance des champs", "Field mapping")) }
+        p.muted { (lang.t("Chaque champ de bénéficiaire de ", "Each stakeholder field of ")) (declaration.name) (lang.t(" prend sa valeur d'un champ de la base : du modèle Merge, ou du dossier du personnel tel que la clé le lit (champs personnalisés compris). Une correspondance modifiée renvoie tous les bénéficiaires à la prochaine synchronisation.", " takes its value from a field of the base: Merge's model, or the personnel file as the key reads it (custom fields included). A changed mapping sends every stakeholder again at the next sync.")) }
+        @if !problems.is_empty() {
+            p.error id="mapping-refused" { (lang.t("Rien n'a été enregistré : ", "Nothing was saved: ")) (problems.len()) (lang.t(" problème(s), indiqué(s) à côté des champs.", " problem(s), shown beside the fields.")) }
+            @for g in &general { p.error { (g) } }
+        }
+        form method="post" action={ "/installed/" (id) "/mapping" } id="mapping-form" {
+            input type="hidden" name="csrf" value=(v.csrf);
+            table id="mapping-table" {
+                thead { tr { th { (lang.t("Champ de bénéficiaire", "Stakeholder field")) } th { (lang.t("Champ de la base", "Field of the base")) } } }
+                tbody {
+                    @for t in targets {
+                        @let mine = problems_of(problems, t.name);
+                        tr data-target=(t.name) {
+                            td { label for={ "source-" (t.name) } { (t.label(lang.code())) } @if t.identifier { " *" } br; small.muted { code { (t.name) } } }
+                            td {
+                                (source_select(&format!("source_{}", t.name), &format!("source-{}", t.name), mapping.get(t.name).map(|f| &f.source), sources, lang))
+                                @for p in &mine { p.error.field-error { (p) } }
+                            }
+                        }
+                    }
+                    @for (n, c) in customs.iter().enumerate() {
+                        @let mine = problems_of(problems, &c.target);
+                        tr.custom data-target=(c.target) {
+                            td {
+                                input name="custom_target" id={ "custom-target-" (n) } type="text" value=(c.target) aria-label=(lang.t("Nom du champ personnalisé", "Custom field name"));
+                                input name="custom_label" type="text" value=(c.label.clone().unwrap_or_default()) aria-label=(lang.t("Libellé", "Label"));
+                            }
+                            td {
+                                (source_select("custom_source", &format!("custom-source-{n}"), Some(&c.source), sources, lang))
+                                @for p in &mine { p.error.field-error { (p) } }
+                            }
+                        }
+                    }
+                    tr.custom.new {
+                        td {
+                            input name="custom_target" id="custom-target-new" type="text" placeholder=(lang.t("nouveau champ (ex. sharesPlan)", "new field (e.g. sharesPlan)")) aria-label=(lang.t("Nom du champ personnalisé", "Custom field name"));
+                            input name="custom_label" id="custom-label-new" type="text" placeholder=(lang.t("libellé", "label")) aria-label=(lang.t("Libellé", "Label"));
+                        }
+                        td { (source_select("custom_source", "custom-source-new", None, sources, lang)) }
+                    }
+                }
+            }
+            p {
+                button id="save-mapping" type="submit" { (lang.t("Valider et enregistrer", "Validate and save")) }
+                " "
+                a id="preview-link" href={ "/installed/" (id) "/preview" } { (lang.t("Prévisualiser les bénéficiaires", "Preview the stakeholders")) }
+                " · "
+                a id="export-mapping" href={ "/installed/" (id) "/mapping.json" } { (lang.t("Exporter (fichier)", "Export (file)")) }
+            }
+        }
+        form method="post" action={ "/installed/" (id) "/mapping/import" } enctype="multipart/form-data" id="import-mapping" {
+            input type="hidden" name="csrf" value=(v.csrf);
+            label for="mapping-file" { (lang.t("Importer une correspondance (fichier exporté)", "Import a mapping (an exported file)")) }
+            input id="mapping-file" name="file" type="file" accept="application/json,.json";
+            button id="import-mapping-button" type="submit" { (lang.t("Importer", "Import")) }
+        }
+    }
+}
+
+/// Reads the editor's fields into a mapping (a blank source leaves the field unsent).
+fn read_form(
+    pairs: &[(String, String)],
+    targets: &[TargetSpec],
+) -> Result<FieldMapping, MappingProblem> {
+    let mut fields = Vec::new();
+    let parse = |target: &str, code: &str| {
+        SourcePath::parse(code).map_err(|e| MappingProblem {
+            target: target.to_owned(),
+            message: e.message,
+        })
+    };
+    for t in targets {
+        let key = format!("source_{}", t.name);
+        if let Some((_, code)) = pairs
+            .iter()
+            .find(|(k, v)| *k == key && !v.trim().is_empty())
+        {
+            fields.push(MappedField {
+                target: t.name.to_owned(),
+                label: None,
+                source: parse(t.name, code)?,
+            });
+        }
+    }
+    let column = |name: &str| -> Vec<&str> {
+        pairs
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    };
+    let (names, labels, codes) = (
+        column("custom_target"),
+        column("custom_label"),
+        column("custom_source"),
+    );
+    for (n, name) in names.iter().enumerate() {
+        let name = name.trim();
+        let code = codes.get(n).map_or("", |c| c.trim());
+        if name.is_empty() && code.is_empty() {
+            continue;
+        }
+        let label = labels
+            .get(n)
+            .map(|l| l.trim().to_owned())
+            .filter(|l| !l.is_empty());
+        if code.is_empty() {
+            return Err(MappingProblem {
+                target: name.to_owned(),
+                message: "choose the field of the base it takes its value from".into(),
+            });
+        }
+        fields.push(MappedField {
+            target: name.to_owned(),
+            label,
+            source: parse(name, code)?,
+        });
+    }
+    Ok(FieldMapping { fields })
+}
+
+/// What saving needs: the installation's integration, its declaration and the tools.
+struct Editing {
+    integration: Integration,
+    declaration: &'static Declaration,
+    targets: &'static [TargetSpec],
+    tools: Arc<dyn MappingTools>,
+    app: String,
+}
+
+async fn editing(state: &AppState, v: &Viewer, id: i64) -> Result<Editing, Response> {
+    let installation = installation_for_admin(state, v, id).await?;
+    let lang = v.lang;
+    let no_mapping = || {
+        error_page(
+            Some(v),
+            lang,
+            StatusCode::NOT_FOUND,
+            lang.t(
+                "Cette application n'a pas de correspondance de champs.",
+                "This app has no field mapping.",
+            ),
+        )
+    };
+    let integration = state
+        .store
+        .get_integration(id)
+        .await
+        .map_err(|_| no_mapping())?;
+    let declaration = state
+        .connectors
+        .get(integration.connector.as_str())
+        .map(|c| c.declaration())
+        .ok_or_else(no_mapping)?;
+    let targets = declaration.mapping.ok_or_else(no_mapping)?;
+    let tools = state.mapping_tools.clone().ok_or_else(no_mapping)?;
+    Ok(Editing {
+        integration,
+        declaration,
+        targets,
+        tools,
+        app: installation.app,
+    })
+}
+
+/// Checks `mapping` against the base, then saves it, or answers the form
+/// again with every problem beside its field and nothing saved.
+async fn check_and_save(
+    state: &AppState,
+    v: &Viewer,
+    mut e: Editing,
+    mapping: FieldMapping,
+) -> Response {
+    let lang = v.lang;
+    let problems = match e.tools.check(&e.integration, &mapping).await {
+        Ok(p) => p,
+        Err(why) => {
+            return error_page(
+                Some(v),
+                lang,
+                StatusCode::BAD_GATEWAY,
+                &format!(
+                    "{} {why}",
+                    lang.t(
+                        "La correspondance n'a pas pu être vérifiée, rien n'a été enregistré :",
+                        "The mapping could not be checked; nothing was saved:"
+                    )
+                ),
+            )
+        }
+    };
+    if !problems.is_empty() {
+        return refused(v, &e, &mapping, problems).await;
+    }
+    let update = IntegrationUpdate {
+        options: vec![(
+            "mapping".into(),
+            serde_json::to_string(&mapping).unwrap_or_default(),
+        )],
+        ..IntegrationUpdate::default()
+    };
+    let Some(connector) = state.connectors.get(e.integration.connector.as_str()) else {
+        return internal(v, "no connector");
+    };
+    if let Err(err) = e
+        .integration
+        .apply(connector, &update, &state.sealer, relais_core::now())
+    {
+        let problem = MappingProblem {
+            target: String::new(),
+            message: err.message,
+        };
+        return refused(v, &e, &mapping, vec![problem]).await;
+    }
+    match state.store.put_integration(&e.integration).await {
+        Ok(()) => {
+            Redirect::to(&format!("/integrations/{}?saved=mapping#mapping", e.app)).into_response()
+        }
+        Err(err) => internal(v, err),
+    }
+}
+
+/// The form again, as typed, with every problem: 422.
+async fn refused(
+    v: &Viewer,
+    e: &Editing,
+    mapping: &FieldMapping,
+    problems: Vec<MappingProblem>,
+) -> Response {
+    let lang = v.lang;
+    let sources = e.tools.sources(&e.integration).await.unwrap_or_default();
+    let body = html! {
+        p { a href={ "/integrations/" (e.app) } { "← " (e.declaration.name) } }
+        (editor(v, &e.integration, e.declaration, e.targets, mapping, &sources, &problems))
+    };
+    (
+        StatusCode::UNPROCESSABLE_ENTITY,
+        page(
+            Some(v),
+            lang,
+            lang.t("Correspondance des champs", "Field mapping"),
+            body,
+        ),
+    )
+        .into_response()
+}
+
+/// `POST /installed/{id}/mapping`: checks the mapping typed, then saves it.
+pub async fn save(
+    State(state): State<AppState>,
+    v: Viewer,
+    Path(id): Path<i64>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Response {
+    let csrf = pairs
+        .iter()
+        .find(|(k, _)| k == "csrf")
+        .map_or("", |(_, v)| v.as_str());
+    if let Some(r) = refuse_csrf(&v, csrf) {
+        return r;
+    }
+    let e = match editing(&state, &v, id).await {
+        Ok(e) => e,
+        Err(r) => return r,
+    };
+    match read_form(&pairs, e.targets) {
+        Ok(mapping) => check_and_save(&state, &v, e, mapping).await,
+        Err(problem) => {
+            let current = mapping_of(&e.integration, e.targets);
+            refused(&v, &e, &current, vec![problem]).await
+        }
+    }
+}
+
+/// `GET /installed/{id}/mapping.json`: the mapping as a file.
+pub async fn export(State(state): State<AppState>, v: Viewer, Path(id): Path<i64>) -> Response {
+    let e = match editing(&state, &v, id).await {
+        Ok(e) => e,
+        Err(r) => return r,
+    };
+    let mapping = mapping_of(&e.integration, e.targets);
+    let body = serde_json::to_string_pretty(&mapping).unwrap_or_default();
+    (
+        [
+            (header::CONTENT_TYPE, "application/json".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!(
+                    "attachment; filename=\"{}-mapping.json\"",
+                    e.declaration.code
+                ),
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// `POST /installed/{id}/mapping/import`: a mapping file, checked, then saved.
+pub async fn import(
+    State(state): State<AppState>,
+    v: Viewer,
+    Path(id): Path<i64>,
+    mut form: Multipart,
+) -> Response {
+    let lang = v.lang;
+    let mut csrf = String::new();
+    let mut file: Option<String> = None;
+    loop {
+        match form.next_field().await {
+            Ok(Some(field)) => {
+                let name = field.name().unwrap_or_default().to_owned();
+                match field.text().await {
+                    Ok(text) if name == "csrf" => csrf = text,
+                    Ok(text) if name == "file" => file = Some(text),
+                    Ok(_) => {}
+                    Err(err) => return bad_file(&v, &err.to_string()),
+                }
+            }
+            Ok(None) => break,
+            Err(err) => return bad_file(&v, &err.to_string()),
+        }
+    }
+    if let Some(r) = refuse_csrf(&v, &csrf) {
+        return r;
+    }
+    let e = match editing(&state, &v, id).await {
+        Ok(e) => e,
+        Err(r) => return r,
+    };
+    let Some(text) = file.filter(|t| !t.trim().is_empty()) else {
+        return bad_file(&v, lang.t("aucun fichier choisi", "no file chosen"));
+    };
+    match relais_core::mapping::parse(&text) {
+        Ok(mapping) => check_and_save(&state, &v, e, mapping).await,
+        Err(err) => bad_file(&v, &err.message),
+    }
+}
+
+fn bad_file(v: &Viewer, why: &str) -> Response {
+    let lang = v.lang;
+    error_page(
+        Some(v),
+        lang,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        &format!(
+            "{} {why}",
+            lang.t(
+                "Le fichier n'a pas été importé, rien n'a été enregistré :",
+                "The file was not imported; nothing was saved:"
+            )
+        ),
+    )
+}
+
+/// The preview's query.
+#[derive(Debug, Deserialize)]
+pub struct PreviewParams {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    page: Option<u32>,
+}
+
+/// Rows per preview page.
+const PER_PAGE: u32 = 50;
+
+/// `GET /installed/{id}/preview`: a page of the partner's records as the
+/// next run would send them, against what the partner holds.
+pub async fn preview(
+    State(state): State<AppState>,
+    v: Viewer,
+    Path(id): Path<i64>,
+    Query(params): Query<PreviewParams>,
+) -> Response {
+    let lang = v.lang;
+    let e = match editing(&state, &v, id).await {
+        Ok(e) => e,
+        Err(r) => return r,
+    };
+    let page_no = params.page.unwrap_or(1).max(1);
+    let query = PreviewQuery {
+        search: Some(params.q.clone()).filter(|q| !q.trim().is_empty()),
+        page: page_no,
+        per_page: PER_PAGE,
+    };
+    let preview = match e.tools.preview(&e.integration, &query).await {
+        Ok(p) => p,
+        Err(why) => {
+            return error_page(
+                Some(&v),
+                lang,
+                StatusCode::BAD_GATEWAY,
+                &format!(
+                    "{} {why}",
+                    lang.t(
+                        "L'aperçu n'a pas pu être calculé :",
+                        "The preview could not be made:"
+                    )
+                ),
+            )
+        }
+    };
+    let label = |target: &str| {
+        e.targets
+            .iter()
+            .find(|t| t.name == target)
+            .map_or_else(|| target.to_owned(), |t| t.label(lang.code()).to_owned())
+    };
+    let status = |s: PreviewStatus| match s {
+        PreviewStatus::New => lang.t("nouveau", "new"),
+        PreviewStatus::Changed => lang.t("modifié", "changed"),
+        PreviewStatus::Unchanged => lang.t("inchangé", "unchanged"),
+    };
+    let shown = |v: &serde_json::Value| match v {
+        serde_json::Value::Null => "—".to_owned(),
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let link = |p: u32| {
+        format!(
+            "/installed/{id}/preview?q={}&page={p}",
+            urlencode(&params.q)
+        )
+    };
+    let body = html! {
+        p { a href={ "/integrations/" (e.app) "#mapping" } { "← " (e.declaration.name) } }
+        h1 { (lang.t("Aperçu des bénéficiaires", "Stakeholders preview")) }
+        p.muted { (lang.t("Ce que la prochaine synchronisation enverrait, comparé à ce que ", "What the next sync would send, compared with what ")) (e.declaration.name) (lang.t(" détient. Rien n'est écrit.", " holds. Nothing is written.")) }
+        form method="get" action={ "/installed/" (id) "/preview" } id="preview-search" {
+            label for="q" { (lang.t("Rechercher un collaborateur (nom, e-mail, identifiant)", "Search an employee (name, e-mail, identifier)")) }
+            input id="q" name="q" type="search" value=(params.q);
+            button type="submit" { (lang.t("Rechercher", "Search")) }
+        }
+        @if preview.rows.is_empty() { p.muted id="preview-empty" { (lang.t("Aucun bénéficiaire à montrer.", "No stakeholder to show.")) } }
+        @else {
+            div.scroll {
+                table id="preview" {
+                    thead { tr { th { (lang.t("Collaborateur", "Employee")) } th { (lang.t("Identifiant", "Identifier")) } th { (lang.t("Changement", "Change")) } th { (lang.t("Champs (détenu → envoyé)", "Fields (held → sent)")) } } }
+                    tbody {
+                        @for r in &preview.rows {
+                            tr data-status=(serde_json::to_value(r.status).ok().and_then(|s| s.as_str().map(str::to_owned)).unwrap_or_default()) data-identifier=(r.identifier) {
+                                td { (r.name) }
+                                td { code { (r.identifier) } }
+                                td { (status(r.status)) }
+                                td {
+                                    ul.fields {
+                                        @for f in &r.fields {
+                                            @if f.held != f.sent && r.status == PreviewStatus::Changed {
+                                                li.changed data-target=(f.target) { strong { (label(&f.target)) } " : " (shown(&f.held)) " → " (shown(&f.sent)) }
+                                            } @else {
+                                                li data-target=(f.target) { (label(&f.target)) " : " (shown(&f.sent)) }
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            p {
+                @if page_no > 1 { a id="preview-prev" href=(link(page_no - 1)) { (lang.t("← Page précédente", "← Previous page")) } " " }
+                (lang.t("Page ", "Page ")) (page_no)
+                @if preview.more { " " a id="preview-next" href=(link(page_no + 1)) { (lang.t("Page suivante →", "Next page →")) } }
+            }
+        }
+        h2 { (lang.t("Collaborateurs non envoyés", "Employees not sent")) }
+        @if preview.skipped.is_empty() { p.muted id="no-skipped" { (lang.t("Aucun : chacun a un identifiant unique.", "None: everyone has a unique identifier.")) } }
+        @else {
+            ul id="skipped" { @for s in &preview.skipped { li { strong { (s.name) } " — " (s.reason) } } }
+        }
+    };
+    page(
+        Some(&v),
+        lang,
+        lang.t("Aperçu des bénéficiaires", "Stakeholders preview"),
+        body,
+    )
+    .into_response()
+}
+
+/// `text` made safe for a query value.
+fn urlencode(text: &str) -> String {
+    let mut out = String::new();
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
