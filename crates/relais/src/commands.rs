@@ -325,15 +325,19 @@ async fn demo_semana_workspace(
     Ok(held)
 }
 
+/// The demo's Ledgy integration token.
+const DEMO_LEDGY_TOKEN: &str = "demo-ledgy-token";
+
 /// The demo's partner simulators.
 struct DemoPartners {
     happypal: relais_sandbox::sim::Running,
     pme: relais_sandbox::sim::Running,
     semana: relais_sandbox::sim::Running,
+    ledgy: relais_sandbox::sim::Running,
 }
 
-/// Starts the HappyPal, PlanningPME and Semana simulators and points the
-/// demo's integrations at them. On first start the three apps are
+/// Starts the HappyPal, PlanningPME, Semana and Ledgy simulators and points
+/// the demo's integrations at them. On first start the four apps are
 /// installed on the production base; on later starts the simulators start
 /// afresh, so the integrations that point at a local simulator forget what
 /// it held.
@@ -362,6 +366,7 @@ async fn demo_partners(
             demo_semana_workspace(store, production.id).await?,
         )
         .await?,
+        ledgy: relais_sandbox::ledgy::start(local, DEMO_LEDGY_TOKEN).await?,
     };
     if first {
         let admin = store
@@ -369,7 +374,7 @@ async fn demo_partners(
             .await?
             .context("the demo administrator exists")?
             .0;
-        for code in ["happypal", "planningpme", "semana"] {
+        for code in ["happypal", "planningpme", "semana", "ledgy"] {
             let app = catalog
                 .get(code)
                 .with_context(|| format!("{code} is in the catalog"))?;
@@ -387,7 +392,7 @@ async fn demo_partners(
             .map_err(|e| anyhow::anyhow!("installing {code}: {e}"))?;
         }
         out!(
-            "installed HappyPal, PlanningPME and Semana on 'production', each with its own API key"
+            "installed HappyPal, PlanningPME, Semana and Ledgy on 'production', each with its own API key"
         );
     }
     let departments = store.list_departments(production.id).await?;
@@ -419,6 +424,10 @@ async fn demo_partners(
                 update.partner_url = Some(partners.semana.url());
                 update.secrets = vec![("api_key".into(), DEMO_SEMANA_KEY.into())];
             }
+            "ledgy" => {
+                update.partner_url = Some(partners.ledgy.url());
+                update.secrets = vec![("api_token".into(), DEMO_LEDGY_TOKEN.into())];
+            }
             // A connector without a simulator keeps its settings.
             _ => continue,
         }
@@ -436,11 +445,12 @@ async fn demo_partners(
         store.put_integration(&integration).await?;
     }
     out!(
-        "partner simulators: HappyPal at {} (its profiles: {}/_sim/profiles), PlanningPME at {}/{DEMO_PME_BRAND}, Semana at {} (what each holds: /_sim/state); first syncs start now",
+        "partner simulators: HappyPal at {} (its profiles: {}/_sim/profiles), PlanningPME at {}/{DEMO_PME_BRAND}, Semana at {}, Ledgy at {} (what each holds: /_sim/state); first syncs start now",
         partners.happypal.url(),
         partners.happypal.url(),
         partners.pme.url(),
-        partners.semana.url()
+        partners.semana.url(),
+        partners.ledgy.url()
     );
     Ok(partners)
 }
@@ -748,7 +758,7 @@ async fn sync_command(settings: &Settings, cmd: SyncCommand) -> Result<()> {
             let bases = store.list_bases().await?;
             let list = store.list_integrations(base).await?;
             if list.is_empty() {
-                out!("no integration: install HappyPal, PlanningPME or Semana from the marketplace first");
+                out!("no integration: install HappyPal, PlanningPME, Semana or Ledgy from the marketplace first");
             }
             for i in list {
                 let base_name = bases

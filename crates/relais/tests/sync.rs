@@ -1,5 +1,5 @@
 //! Integrations end to end: `relais demo` starts the partner simulators,
-//! installs HappyPal, PlanningPME and Semana and syncs them; the app page shows
+//! installs HappyPal, PlanningPME, Semana and Ledgy and syncs them; the app page shows
 //! health, runs and "Sync now"; `relais sync …` configures, runs and reports.
 
 mod common;
@@ -104,15 +104,18 @@ async fn eventually<F: FnMut() -> bool>(what: &str, mut check: F) {
 async fn the_demo_syncs_its_partners_and_the_pages_show_it() {
     let dir = tempfile::tempdir().unwrap();
     let d = demo(dir.path());
-    // The three first syncs run at once on their own.
-    eventually("the three integrations healthy", || {
+    // The four first syncs run at once on their own.
+    eventually("the four integrations healthy", || {
         let (_, list, _) = run(dir.path(), &["sync", "list"]);
-        list.matches(" healthy ").count() == 3
+        list.matches(" healthy ").count() == 4
     })
     .await;
     let (_, list, _) = run(dir.path(), &["sync", "list"]);
     assert!(
-        list.contains("HappyPal") && list.contains("PlanningPME") && list.contains("Semana"),
+        list.contains("HappyPal")
+            && list.contains("PlanningPME")
+            && list.contains("Semana")
+            && list.contains("Ledgy"),
         "{list}"
     );
     // Semana's workspace had telework days booked: the first run brought
@@ -203,6 +206,7 @@ async fn the_demo_syncs_its_partners_and_the_pages_show_it() {
         html.contains("id=\"stream-counts\"") && html.contains("data-stream=\"telework\""),
         "counts per stream: {html}"
     );
+    ledgy_mapping_preview_and_forced_sync(&c, &d.url, &session).await;
     let (status, html) = get(format!("{}/integrations/happypal", d.url)).await;
     assert_eq!(status, 200);
     assert!(html.contains("data-health=\"healthy\""), "{html}");
@@ -422,4 +426,132 @@ async fn the_demo_syncs_its_partners_and_the_pages_show_it() {
         assert!(!ok, "{args:?}");
         assert!(err.contains(expected), "{args:?}: {err}");
     }
+}
+
+/// Ledgy's page: the mapping editor offers the base's fields by label, a
+/// mapping the key cannot read is refused beside its field with the grant
+/// named and what was typed kept, a good one is saved, exported and
+/// imported; the preview shows the stakeholders; the forced sync runs.
+async fn ledgy_mapping_preview_and_forced_sync(c: &reqwest::Client, url: &str, session: &str) {
+    let get = |path: String| async move {
+        let r = c.get(path).header("cookie", session).send().await.unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
+    };
+    let (status, html) = get(format!("{url}/integrations/ledgy")).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("id=\"mapping-table\""), "{html}");
+    assert!(
+        html.contains("value=\"model:employee_number\" selected"),
+        "the identifier is the employee number by default"
+    );
+    assert!(html.contains("Plan d'actionnariat (extendedData.e_sharesPlan) — illisible par la clé"));
+    assert!(html.contains("Forcer la synchronisation"));
+    let csrf = hidden(&html, "csrf");
+    let mut form: Vec<(String, String)> = vec![("csrf".into(), csrf.clone())];
+    for (target, source) in [
+        ("identifier", "model:employee_number"),
+        ("firstName", "model:first_name"),
+        ("lastName", "model:last_name"),
+        ("department", "model:groups"),
+    ] {
+        form.push((format!("source_{target}"), source.into()));
+    }
+    let mut refused = form.clone();
+    refused.extend([
+        ("custom_target".into(), "sharesPlan".into()),
+        ("custom_label".into(), "Plan".into()),
+        (
+            "custom_source".into(),
+            "raw:extendedData.e_sharesPlan".into(),
+        ),
+    ]);
+    let answer = c
+        .post(format!("{url}/installed/4/mapping"))
+        .header("cookie", session)
+        .form(&refused)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 422);
+    let text = answer.text().await.unwrap();
+    assert!(text.contains("id=\"mapping-refused\""), "{text}");
+    assert!(
+        text.contains("Actionnariat salarié"),
+        "the grant to add is named: {text}"
+    );
+    assert!(
+        text.contains("value=\"sharesPlan\""),
+        "what was typed is kept"
+    );
+    let (_, html) = get(format!("{url}/installed/4/mapping.json")).await;
+    assert!(!html.contains("sharesPlan"), "nothing saved: {html}");
+    let saved = c
+        .post(format!("{url}/installed/4/mapping"))
+        .header("cookie", session)
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(saved.status(), 303);
+    let (status, exported) = get(format!("{url}/installed/4/mapping.json")).await;
+    assert_eq!(status, 200);
+    let mapping: serde_json::Value = serde_json::from_str(&exported).unwrap();
+    assert_eq!(mapping["fields"].as_array().unwrap().len(), 4, "{exported}");
+    assert!(exported.contains("groups"));
+    // A file that is not a mapping is refused; the exported one is taken back.
+    let import = |file: String| {
+        let boundary = "relais-test-boundary";
+        let body = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"mapping.json\"\r\nContent-Type: application/json\r\n\r\n{file}\r\n--{boundary}--\r\n"
+        );
+        c.post(format!("{url}/installed/4/mapping/import"))
+            .header("cookie", session)
+            .header(
+                "content-type",
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(body)
+            .send()
+    };
+    let bad = import("{\"fields\": 3}".into()).await.unwrap();
+    assert_eq!(bad.status(), 422);
+    assert!(bad.text().await.unwrap().contains("not a valid mapping"));
+    let good = import(exported.clone()).await.unwrap();
+    assert_eq!(good.status(), 303);
+    // The preview: a page of stakeholders, each with its status.
+    let (status, html) = get(format!("{url}/installed/4/preview")).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("id=\"preview\""), "{html}");
+    assert!(
+        html.contains("data-status=\"changed\""),
+        "the new mapping changes what Ledgy holds: {html}"
+    );
+    assert!(html.contains(" › "), "departments with their parents");
+    // The forced sync sends them.
+    let forced = c
+        .post(format!("{url}/installed/4/sync"))
+        .header("cookie", session)
+        .form(&[("csrf", csrf.as_str()), ("full", "true")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forced.status(), 303);
+    let run_path = forced.headers()["location"].to_str().unwrap().to_owned();
+    let start = Instant::now();
+    loop {
+        let (_, html) = get(format!("{url}{run_path}")).await;
+        if html.contains("data-status=\"succeeded\"") {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the forced sync never finished: {html}"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let (_, html) = get(format!("{url}/installed/4/preview")).await;
+    assert!(
+        !html.contains("data-status=\"changed\"") && !html.contains("data-status=\"new\""),
+        "Ledgy is in step: {html}"
+    );
 }
