@@ -77,6 +77,7 @@ pub const PATH_SEGMENTS: &[&str] = &[
     "leavePeriods",
     "relais",
     "integration",
+    "fields",
     "runs",
     "approve",
     "approvals",

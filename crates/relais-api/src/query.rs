@@ -608,19 +608,7 @@ impl V3Query {
     }
 }
 
-/// Percent-encodes `raw` for a URL, leaving letters, digits, `-_.~` and the
-/// bytes of `keep` as they are.
-pub fn percent_encode(raw: &str, keep: &[u8]) -> String {
-    raw.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) || keep.contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
+pub use relais_core::integration::percent_encode;
 
 /// Percent-encodes a query-string component (lists keep their commas).
 fn encode(raw: &str) -> String {

@@ -279,6 +279,15 @@ impl PartnerApi {
     }
 }
 
+/// The answer to a removal: done, also when the partner no longer had the
+/// record (404).
+pub fn gone_is_done<T>(answer: Result<T, SyncError>) -> Result<(), SyncError> {
+    match answer {
+        Ok(_) | Err(SyncError::Partner { status: 404, .. }) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 /// An HTTP client with a timeout on every call, trusting the system's roots.
 pub fn client(timeout: Duration) -> reqwest::Client {
     Tls::default()

@@ -547,7 +547,7 @@ pub async fn preview(
     let link = |p: u32| {
         format!(
             "/installed/{id}/preview?q={}&page={p}",
-            urlencode(&params.q)
+            relais_core::integration::percent_encode(&params.q, b"")
         )
     };
     let body = html! {
@@ -605,17 +605,4 @@ pub async fn preview(
         body,
     )
     .into_response()
-}
-
-/// `text` made safe for a query value.
-fn urlencode(text: &str) -> String {
-    let mut out = String::new();
-    for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }

@@ -993,12 +993,7 @@ async fn sync_command(settings: &Settings, cmd: SyncCommand) -> Result<()> {
         SyncCommand::Test { installation } => {
             use relais_core::connector::ConnectionCheck as _;
             let integration = store.get_integration(installation).await?;
-            let api = local_api(settings, &store).await?;
-            let runtime = relais_sync::runtime::Runtime::new(
-                store.clone(),
-                settings.secret_key.sealer()?,
-                runtime_options(settings, &api)?,
-            );
+            let runtime = local_runtime(settings, &store).await?;
             match runtime.check(&integration).await {
                 Ok(()) => {
                     out!("installation {installation}: {} answered with these settings; nothing was written", partner_name(&integration.connector));
@@ -1006,6 +1001,51 @@ async fn sync_command(settings: &Settings, cmd: SyncCommand) -> Result<()> {
                 }
                 Err(why) => bail!("installation {installation}: the connection failed: {why}"),
             }
+        }
+        SyncCommand::Preview {
+            installation,
+            search,
+            page,
+            per_page,
+            json,
+        } => {
+            use relais_core::connector::MappingTools as _;
+            let integration = store.get_integration(installation).await?;
+            let runtime = local_runtime(settings, &store).await?;
+            let query = relais_core::mapping::PreviewQuery {
+                search,
+                page,
+                per_page,
+            };
+            let preview = runtime
+                .preview(&integration, &query)
+                .await
+                .map_err(|why| anyhow::anyhow!("installation {installation}: no preview: {why}"))?;
+            if json {
+                out!("{}", serde_json::to_string_pretty(&preview)?);
+                return Ok(());
+            }
+            for row in &preview.rows {
+                let status = serde_json::to_value(row.status)?;
+                out!(
+                    "{:<10} {} ({})",
+                    status.as_str().unwrap_or_default(),
+                    row.name,
+                    row.identifier
+                );
+                for f in &row.fields {
+                    if f.held != f.sent {
+                        out!("    {}: {} → {}", f.target, f.held, f.sent);
+                    }
+                }
+            }
+            if preview.more {
+                out!("… more on page {}", page + 1);
+            }
+            for s in &preview.skipped {
+                out!("skipped    {}: {}", s.name, s.reason);
+            }
+            Ok(())
         }
         SyncCommand::Reset { installation } => {
             let integration = store.get_integration(installation).await?;
@@ -1017,6 +1057,19 @@ async fn sync_command(settings: &Settings, cmd: SyncCommand) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// A sync runtime reading this base through a local API of its own.
+async fn local_runtime(
+    settings: &Settings,
+    store: &SharedStore,
+) -> Result<relais_sync::runtime::Runtime> {
+    let api = local_api(settings, store).await?;
+    Ok(relais_sync::runtime::Runtime::new(
+        store.clone(),
+        settings.secret_key.sealer()?,
+        runtime_options(settings, &api)?,
+    ))
 }
 
 /// The runtime's options: reading this base at `own_api`, trusting the

@@ -228,6 +228,25 @@ enum SyncCommand {
         /// The installation.
         installation: i64,
     },
+    /// Show a page of the records the next run would send (for a connector
+    /// with a field mapping, such as Ledgy), against what the partner
+    /// holds, and who would be skipped and why; nothing is written.
+    Preview {
+        /// The installation.
+        installation: i64,
+        /// Only people whose name, e-mail or identifier contains this text.
+        #[arg(long)]
+        search: Option<String>,
+        /// The page, from 1.
+        #[arg(long, default_value_t = 1)]
+        page: u32,
+        /// Records per page (1 to 200).
+        #[arg(long, default_value_t = 50)]
+        per_page: u32,
+        /// Print the page as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

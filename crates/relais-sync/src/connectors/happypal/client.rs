@@ -142,17 +142,14 @@ impl HappyPalClient {
 
     /// Deletes one profile; a profile HappyPal no longer has counts as deleted.
     pub async fn delete(&self, key: &str) -> Result<(), SyncError> {
-        match self
-            .send(
+        crate::http::gone_is_done(
+            self.send(
                 reqwest::Method::DELETE,
                 &format!("api/v1/employees/{key}"),
                 None,
             )
-            .await
-        {
-            Ok(_) | Err(SyncError::Partner { status: 404, .. }) => Ok(()),
-            Err(e) => Err(e),
-        }
+            .await,
+        )
     }
 
     /// One page of profiles (changed since `since` when given), with

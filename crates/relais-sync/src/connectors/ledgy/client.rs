@@ -47,15 +47,7 @@ impl std::fmt::Debug for LedgyClient {
 
 /// `text` made safe for a URL path segment or query value.
 fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    relais_core::integration::percent_encode(text, b"")
 }
 
 impl LedgyClient {
@@ -157,17 +149,14 @@ impl LedgyClient {
     /// Stops feeding the stakeholder `identifier` from the HR system; Ledgy
     /// keeps it (one already gone counts as done).
     pub async fn unlink(&self, identifier: &str) -> Result<(), SyncError> {
-        match self
-            .send(
+        crate::http::gone_is_done(
+            self.send(
                 reqwest::Method::POST,
                 &format!("api/v1/stakeholders/{}/unlink", escape(identifier)),
                 None,
             )
-            .await
-        {
-            Ok(_) | Err(SyncError::Partner { status: 404, .. }) => Ok(()),
-            Err(e) => Err(e),
-        }
+            .await,
+        )
     }
 }
 

@@ -333,6 +333,9 @@ impl Stream for Stakeholders {
     }
 }
 
+/// An employee the preview's search found: id, name, identifier, fields.
+type Found = (i64, String, Option<String>, Map<String, Value>);
+
 /// A page of the stakeholders as the next run would send them, against
 /// what Ledgy holds; nothing is written.
 pub async fn preview(
@@ -351,7 +354,7 @@ pub async fn preview(
     let mut reader = MergeReader::open(setup, &mapper.raw_tops()).await?;
     let mut identifiers = Identifiers::default();
     // Everyone's identifier; the rows of those the search finds.
-    let mut found: Vec<(i64, String, Option<String>, Map<String, Value>)> = Vec::new();
+    let mut found: Vec<Found> = Vec::new();
     reader
         .each(|employees| {
             for e in employees {

@@ -141,17 +141,14 @@ impl SemanaClient {
 
     /// Deactivates a user: Semana keeps it and its bookings.
     pub async fn deactivate_user(&self, id: &str) -> Result<(), SyncError> {
-        match self
-            .send(
+        crate::http::gone_is_done(
+            self.send(
                 reqwest::Method::PATCH,
                 &format!("v1/users/{id}"),
                 Some(&json!({ "active": false })),
             )
-            .await
-        {
-            Ok(_) | Err(SyncError::Partner { status: 404, .. }) => Ok(()),
-            Err(e) => Err(e),
-        }
+            .await,
+        )
     }
 
     /// One page (from 1) of the `kind` bookings of the days `from` to `to`;
@@ -187,13 +184,10 @@ impl SemanaClient {
 
     /// Deletes a booking (one already gone counts as deleted).
     pub async fn unbook(&self, id: &str) -> Result<(), SyncError> {
-        match self
-            .send(reqwest::Method::DELETE, &format!("v1/bookings/{id}"), None)
-            .await
-        {
-            Ok(_) | Err(SyncError::Partner { status: 404, .. }) => Ok(()),
-            Err(e) => Err(e),
-        }
+        crate::http::gone_is_done(
+            self.send(reqwest::Method::DELETE, &format!("v1/bookings/{id}"), None)
+                .await,
+        )
     }
 }
 
