@@ -669,6 +669,20 @@ pub struct StoredCounts {
     pub streams: BTreeMap<String, RunCounts>,
 }
 
+/// Percent-encodes `raw` for a URL, leaving letters, digits, `-_.~` and the
+/// bytes of `keep` as they are.
+pub fn percent_encode(raw: &str, keep: &[u8]) -> String {
+    raw.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) || keep.contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -907,18 +921,4 @@ mod tests {
         c.add(&Outcome::Created);
         assert_eq!((c.failed, c.written(), c.total()), (1, 1, 2));
     }
-}
-
-/// Percent-encodes `raw` for a URL, leaving letters, digits, `-_.~` and the
-/// bytes of `keep` as they are.
-pub fn percent_encode(raw: &str, keep: &[u8]) -> String {
-    raw.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) || keep.contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
