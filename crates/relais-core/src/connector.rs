@@ -433,10 +433,11 @@ pub trait ConnectionCheck: Send + Sync {
 /// would receive.
 pub trait MappingTools: Send + Sync {
     /// The base's fields `integration`'s mapping may point at, with
-    /// whether its key may read each.
+    /// whether its key may read each, labelled in `lang` (`fr` or `en`).
     fn sources<'a>(
         &'a self,
         integration: &'a crate::integration::Integration,
+        lang: &'a str,
     ) -> BoxFuture<'a, std::result::Result<Vec<crate::mapping::SourceField>, String>>;
 
     /// Every problem `mapping` would have on `integration`'s base (none: it may be saved).

@@ -724,13 +724,14 @@ impl relais_core::connector::MappingTools for Runtime {
     fn sources<'a>(
         &'a self,
         integration: &'a Integration,
+        lang: &'a str,
     ) -> relais_core::connector::BoxFuture<'a, Result<Vec<relais_core::mapping::SourceField>, String>>
     {
         Box::pin(async move {
             let (connector, setup) = self.tool_setup(integration).await?;
             let partner = connector.declaration().name;
             connector
-                .mapping_sources(&setup, "fr")
+                .mapping_sources(&setup, lang)
                 .await
                 .map_err(|e| diagnose(&e, partner).1)
         })

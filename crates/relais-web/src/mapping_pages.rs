@@ -41,7 +41,7 @@ pub(crate) async fn section(
     };
     let lang = v.lang;
     let sources = match &state.mapping_tools {
-        Some(tools) => tools.sources(i).await,
+        Some(tools) => tools.sources(i, lang.code()).await,
         None => Err("this relais runs no sync".into()),
     };
     match sources {
@@ -355,7 +355,11 @@ async fn refused(
     problems: Vec<MappingProblem>,
 ) -> Response {
     let lang = v.lang;
-    let sources = e.tools.sources(&e.integration).await.unwrap_or_default();
+    let sources = e
+        .tools
+        .sources(&e.integration, v.lang.code())
+        .await
+        .unwrap_or_default();
     let body = html! {
         p { a href={ "/integrations/" (e.app) } { "← " (e.declaration.name) } }
         (editor(v, &e.integration, e.declaration, e.targets, mapping, &sources, &problems))

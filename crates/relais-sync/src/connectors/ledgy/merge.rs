@@ -9,7 +9,7 @@ use crate::error::SyncError;
 use chrono::NaiveDate;
 use relais_core::mapping::{SourceField, SourcePath};
 use serde_json::{json, Value};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 
 /// A field of Merge's Employee model: its name, labels, and the Lucca
 /// fields it is made of (the key must read them all).
@@ -142,25 +142,53 @@ pub const MODEL: &[ModelField] = &[
     m("manager", "Manager", "Manager", &["manager"]),
 ];
 
-/// The Lucca fields every read asks for, beyond a mapping's raw paths.
-const READ: &[&str] = &[
-    "id",
-    "modifiedAt",
-    "firstName",
-    "lastName",
-    "employeeNumber",
-    "mail",
-    "personalEmail",
-    "personalPhone",
-    "birthDate",
-    "seniorityDate",
-    "dtContractStart",
-    "dtContractEnd",
-    "jobTitle",
-    "legalEntity",
-    "department",
-    "manager",
-];
+/// The Lucca fields every read asks for: who the employee is (for names,
+/// search and the report) and when it last changed.
+const ALWAYS: &[&str] = &["id", "modifiedAt", "firstName", "lastName", "mail"];
+
+/// What one read of the base asks for: the user fields, and whether the
+/// department tree (for `groups`) and work contracts (for
+/// `employment_type`) are needed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReadPlan {
+    fields: Vec<String>,
+    tree: bool,
+    contracts: bool,
+}
+
+impl ReadPlan {
+    /// The plan that reads what `sources` need, and who each employee is.
+    pub fn of<'a>(sources: impl IntoIterator<Item = &'a relais_core::mapping::SourcePath>) -> Self {
+        let mut plan = Self {
+            fields: ALWAYS.iter().map(|f| (*f).to_owned()).collect(),
+            ..Self::default()
+        };
+        let add = |plan: &mut Self, f: &str| {
+            if !plan.fields.iter().any(|x| x == f) {
+                plan.fields.push(f.to_owned());
+            }
+        };
+        for source in sources {
+            match source {
+                SourcePath::Model(name) => {
+                    if let Some(m) = MODEL.iter().find(|m| m.name == name) {
+                        for n in m.needs {
+                            add(&mut plan, n);
+                        }
+                    }
+                    plan.tree |= name == "groups";
+                    plan.contracts |= name == "employment_type";
+                }
+                SourcePath::Raw(path) => {
+                    if let Some(top) = path.first() {
+                        add(&mut plan, top);
+                    }
+                }
+            }
+        }
+        plan
+    }
+}
 
 /// Employees read per page.
 const PAGE: u64 = 500;
@@ -184,6 +212,8 @@ pub struct MergeEmployee {
 pub struct MergeReader {
     setup: Setup,
     fields: String,
+    /// Only these employees (a preview's page), when set.
+    only: Option<Vec<i64>>,
     /// Department id → its parents' names, root first.
     parents: HashMap<i64, Vec<String>>,
     /// Employee id → `PERMANENT` / `FIXED_TERM`, from their work contract.
@@ -209,18 +239,41 @@ fn name(v: &Value) -> Value {
 }
 
 impl MergeReader {
-    /// Opens a read of the base: the department tree and work contracts
-    /// first (as Merge reads Groups and Employments), then users on demand,
-    /// with the raw fields `raw_tops` (the first segments of a mapping's raw
-    /// paths) beside the model's.
-    pub async fn open(setup: &Setup, raw_tops: &BTreeSet<String>) -> Result<Self, SyncError> {
-        let mut fields: Vec<&str> = READ.to_vec();
-        for top in raw_tops {
-            if !fields.contains(&top.as_str()) {
-                fields.push(top);
-            }
-        }
-        let fields = fields.join(",");
+    /// Opens a read of the base as `plan` says: the department tree and
+    /// work contracts first when needed (as Merge reads Groups and
+    /// Employments), then users on demand.
+    pub async fn open(setup: &Setup, plan: &ReadPlan) -> Result<Self, SyncError> {
+        let fields = plan.fields.join(",");
+        let parents = if plan.tree {
+            Self::tree(setup).await?
+        } else {
+            HashMap::new()
+        };
+        let contracts = if plan.contracts {
+            Self::contracts(setup).await?
+        } else {
+            HashMap::new()
+        };
+        Ok(Self {
+            setup: setup.clone(),
+            fields,
+            only: None,
+            parents,
+            contracts,
+            offset: 0,
+            done: false,
+        })
+    }
+
+    /// The same read, of employees `ids` only.
+    pub fn only(mut self, ids: Vec<i64>) -> Self {
+        self.done = ids.is_empty();
+        self.only = Some(ids);
+        self
+    }
+
+    /// Each department's parents, by name, root first.
+    async fn tree(setup: &Setup) -> Result<HashMap<i64, Vec<String>>, SyncError> {
         // The department tree: each department's parents, by name.
         let departments = setup
             .source
@@ -238,7 +291,7 @@ impl MergeReader {
                 ))
             })
             .collect();
-        let parents = by_id
+        let parents: HashMap<i64, Vec<String>> = by_id
             .keys()
             .map(|id| {
                 let mut chain = Vec::new();
@@ -257,6 +310,11 @@ impl MergeReader {
                 (*id, chain)
             })
             .collect();
+        Ok(parents)
+    }
+
+    /// Each employee's contract type, from their applicable work contract.
+    async fn contracts(setup: &Setup) -> Result<HashMap<i64, &'static str>, SyncError> {
         let mut contracts = HashMap::new();
         let mut page = 1;
         loop {
@@ -287,14 +345,7 @@ impl MergeReader {
             }
             page += 1;
         }
-        Ok(Self {
-            setup: setup.clone(),
-            fields,
-            parents,
-            contracts,
-            offset: 0,
-            done: false,
-        })
+        Ok(contracts)
     }
 
     /// The next page of employees (former and future ones included), or `None` after the last.
@@ -305,10 +356,22 @@ impl MergeReader {
         let answer = self
             .setup
             .source
-            .get(&format!(
-                "/api/v3/users?fields={}&formerEmployees=true&paging={},{PAGE}&orderBy=id,asc",
-                self.fields, self.offset
-            ))
+            .get(&match &self.only {
+                Some(ids) => {
+                    self.done = true;
+                    let ids: Vec<String> = ids.iter().map(i64::to_string).collect();
+                    format!(
+                        "/api/v3/users?fields={}&formerEmployees=true&id={}&paging=0,{}&orderBy=id,asc",
+                        self.fields,
+                        ids.join(","),
+                        ids.len()
+                    )
+                }
+                None => format!(
+                    "/api/v3/users?fields={}&formerEmployees=true&paging={},{PAGE}&orderBy=id,asc",
+                    self.fields, self.offset
+                ),
+            })
             .await?;
         let users = answer["data"]["items"]
             .as_array()

@@ -4,7 +4,7 @@
 //! what it would send.
 
 use super::client::LedgyClient;
-use super::merge::{MergeEmployee, MergeReader};
+use super::merge::{MergeEmployee, MergeReader, ReadPlan};
 use crate::engine::{Batch, Drift, Setup, Stream, Write, Written};
 use crate::error::SyncError;
 use async_trait::async_trait;
@@ -12,10 +12,10 @@ use relais_core::connector::StreamSpec;
 use relais_core::ledger::{Acknowledged, SourceRecord};
 use relais_core::mapping::{
     FieldMapping, PreviewField, PreviewPage, PreviewQuery, PreviewRow, PreviewStatus, SkippedRow,
-    SourcePath, TargetSpec,
+    TargetSpec,
 };
 use serde_json::{Map, Value};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 /// The record field carrying the mapping's fingerprint (kept in the
@@ -78,16 +78,20 @@ impl Mapper {
         })
     }
 
-    /// The first segments of the mapping's raw paths (the fields to read).
-    pub fn raw_tops(&self) -> BTreeSet<String> {
-        self.mapping
-            .fields
-            .iter()
-            .filter_map(|f| match &f.source {
-                SourcePath::Raw(path) => path.first().cloned(),
-                SourcePath::Model(_) => None,
-            })
-            .collect()
+    /// What a run reads: every mapped field.
+    pub fn plan(&self) -> ReadPlan {
+        ReadPlan::of(self.mapping.fields.iter().map(|f| &f.source))
+    }
+
+    /// What telling people apart needs: the identifier's sources only.
+    pub fn identifier_plan(&self) -> ReadPlan {
+        ReadPlan::of(
+            self.mapping
+                .fields
+                .iter()
+                .filter(|f| f.target == self.identifier)
+                .map(|f| &f.source),
+        )
     }
 
     /// The stakeholder fields of `e`, in the mapping's order.
@@ -116,7 +120,7 @@ pub struct Identifiers {
 impl Identifiers {
     /// Reads every employee's identifier.
     pub async fn read(setup: &Setup, mapper: &Mapper) -> Result<Self, SyncError> {
-        let mut reader = MergeReader::open(setup, &mapper.raw_tops()).await?;
+        let mut reader = MergeReader::open(setup, &mapper.identifier_plan()).await?;
         let mut out = Self::default();
         reader
             .each(|page| {
@@ -208,7 +212,7 @@ impl Stakeholders {
     ) -> Result<Self, SyncError> {
         let identifiers = Arc::new(Identifiers::read(setup, &mapper).await?);
         Ok(Self {
-            reader: MergeReader::open(setup, &mapper.raw_tops()).await?,
+            reader: MergeReader::open(setup, &mapper.plan()).await?,
             client,
             mapper,
             identifiers,
@@ -333,8 +337,8 @@ impl Stream for Stakeholders {
     }
 }
 
-/// An employee the preview's search found: id, name, identifier, fields.
-type Found = (i64, String, Option<String>, Map<String, Value>);
+/// An employee the preview's search found: id, name, identifier.
+type Found = (i64, String, Option<String>);
 
 /// A page of the stakeholders as the next run would send them, against
 /// what Ledgy holds; nothing is written.
@@ -351,16 +355,15 @@ pub async fn preview(
         .as_deref()
         .map(|s| s.trim().to_lowercase())
         .filter(|s| !s.is_empty());
-    let mut reader = MergeReader::open(setup, &mapper.raw_tops()).await?;
+    // Everyone's identifier, read light; the search among them.
+    let mut reader = MergeReader::open(setup, &mapper.identifier_plan()).await?;
     let mut identifiers = Identifiers::default();
-    // Everyone's identifier; the rows of those the search finds.
     let mut found: Vec<Found> = Vec::new();
     reader
         .each(|employees| {
             for e in employees {
                 identifiers.add(mapper, &e);
-                let fields = mapper.fields(&e);
-                let identifier = mapper.identifier(&fields);
+                let identifier = mapper.identifier(&mapper.fields(&e));
                 let hit = search.as_deref().is_none_or(|s| {
                     e.name.to_lowercase().contains(s)
                         || identifier
@@ -371,25 +374,35 @@ pub async fn preview(
                             .is_some_and(|m| m.to_lowercase().contains(s))
                 });
                 if hit {
-                    found.push((e.id, e.name, identifier, fields));
+                    found.push((e.id, e.name, identifier));
                 }
             }
         })
         .await?;
     let mut skipped = Vec::new();
     let mut sendable = Vec::new();
-    for (id, name, identifier, fields) in found {
+    for (id, name, identifier) in found {
         match identifiers.refusal(id, &name, identifier.as_deref()) {
             Some(reason) => skipped.push(SkippedRow { name, reason }),
-            None => sendable.push((name, identifier.unwrap_or_default(), fields)),
+            None => sendable.push(id),
         }
     }
     let more = sendable.len() > page * per_page;
-    let rows: Vec<_> = sendable
+    let ids: Vec<i64> = sendable
         .into_iter()
         .skip((page - 1) * per_page)
         .take(per_page)
         .collect();
+    // The page's employees, read whole.
+    let mut rows = Vec::with_capacity(ids.len());
+    let mut page_reader = MergeReader::open(setup, &mapper.plan()).await?.only(ids);
+    while let Some(employees) = page_reader.next().await? {
+        for e in employees {
+            let fields = mapper.fields(&e);
+            let identifier = mapper.identifier(&fields).unwrap_or_default();
+            rows.push((e.name, identifier, fields));
+        }
+    }
     let wanted: Vec<&str> = rows.iter().map(|(_, i, _)| i.as_str()).collect();
     let held: HashMap<String, Map<String, Value>> = client
         .some(&wanted)
