@@ -522,13 +522,25 @@ impl Runtime {
         connector: &dyn Connector,
         integration: &Integration,
     ) -> Result<Setup, SyncError> {
+        self.setup_reaching(connector, integration, true).await
+    }
+
+    /// The setup of `integration`; one that does not reach the partner
+    /// (`partner` false: reading the base alone, as a mapping's check
+    /// does) may miss the partner's settings.
+    async fn setup_reaching(
+        &self,
+        connector: &dyn Connector,
+        integration: &Integration,
+        partner: bool,
+    ) -> Result<Setup, SyncError> {
         let declaration = connector.declaration();
         let secrets = self
             .sealer
             .open(&integration.sealed_secrets)
             .map_err(|e| SyncError::Config(e.message))?;
         let missing = integration.missing_settings(declaration, &secrets);
-        if !missing.is_empty() {
+        if partner && !missing.is_empty() {
             return Err(SyncError::Config(format!(
                 "not configured yet: {} missing (set on the app's page or with `relais sync configure {}`)",
                 missing.join(", "),
@@ -686,15 +698,8 @@ impl relais_core::connector::ConnectionCheck for Runtime {
         integration: &'a Integration,
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send + 'a>> {
         Box::pin(async move {
-            let connector =
-                crate::connectors::find(integration.connector.as_str()).ok_or_else(|| {
-                    format!("this relais runs no connector '{}'", integration.connector)
-                })?;
+            let (connector, setup) = self.tool_setup(integration, true).await?;
             let partner = connector.declaration().name;
-            let setup = self
-                .setup(connector.as_ref(), integration)
-                .await
-                .map_err(|e| diagnose(&e, partner).1)?;
             connector
                 .check_connection(&setup)
                 .await
@@ -704,16 +709,18 @@ impl relais_core::connector::ConnectionCheck for Runtime {
 }
 
 impl Runtime {
-    /// The connector and setup of `integration`, for a mapping tool.
+    /// The connector and setup of `integration`, for a mapping tool
+    /// (reaching the partner or not).
     async fn tool_setup(
         &self,
         integration: &Integration,
+        reaching: bool,
     ) -> Result<(std::sync::Arc<dyn crate::engine::Connector>, Setup), String> {
         let connector = crate::connectors::find(integration.connector.as_str())
             .ok_or_else(|| format!("this relais runs no connector '{}'", integration.connector))?;
         let partner = connector.declaration().name;
         let setup = self
-            .setup(connector.as_ref(), integration)
+            .setup_reaching(connector.as_ref(), integration, reaching)
             .await
             .map_err(|e| diagnose(&e, partner).1)?;
         Ok((connector, setup))
@@ -728,7 +735,7 @@ impl relais_core::connector::MappingTools for Runtime {
     ) -> relais_core::connector::BoxFuture<'a, Result<Vec<relais_core::mapping::SourceField>, String>>
     {
         Box::pin(async move {
-            let (connector, setup) = self.tool_setup(integration).await?;
+            let (connector, setup) = self.tool_setup(integration, false).await?;
             let partner = connector.declaration().name;
             connector
                 .mapping_sources(&setup, lang)
@@ -746,7 +753,7 @@ impl relais_core::connector::MappingTools for Runtime {
         Result<Vec<relais_core::mapping::MappingProblem>, String>,
     > {
         Box::pin(async move {
-            let (connector, setup) = self.tool_setup(integration).await?;
+            let (connector, setup) = self.tool_setup(integration, false).await?;
             let partner = connector.declaration().name;
             connector
                 .check_mapping(&setup, mapping)
@@ -762,7 +769,7 @@ impl relais_core::connector::MappingTools for Runtime {
     ) -> relais_core::connector::BoxFuture<'a, Result<relais_core::mapping::PreviewPage, String>>
     {
         Box::pin(async move {
-            let (connector, setup) = self.tool_setup(integration).await?;
+            let (connector, setup) = self.tool_setup(integration, true).await?;
             let partner = connector.declaration().name;
             connector
                 .preview(&setup, query)

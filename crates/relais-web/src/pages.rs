@@ -33,7 +33,11 @@ td.n{text-align:right;font-variant-numeric:tabular-nums}.kind{font-size:.8rem;pa
 .error{background:#fde8e8;border:1px solid #f5a3a3;padding:.8rem 1rem;border-radius:.4rem}\
 .ok{background:#e6f6ea;border:1px solid #9bd3a8;padding:.8rem 1rem;border-radius:.4rem}\
 code.secret{font-size:1.05rem;background:#1d2433;color:#9fe;padding:.3rem .6rem;border-radius:.3rem;word-break:break-all}\
-form.inline{display:inline}button,input[type=submit]{cursor:pointer}label{display:block;margin:.5rem 0 .2rem}";
+form.inline{display:inline}button,input[type=submit]{cursor:pointer}label{display:block;margin:.5rem 0 .2rem}\
+select,input{max-width:100%}.scroll{overflow-x:auto;max-width:100%}\
+#mapping-table{width:100%;table-layout:fixed}#mapping-table label{display:inline}#mapping-table select{width:100%}#mapping-table input{width:100%;box-sizing:border-box;margin:.1rem 0}\
+.field-error{margin:.3rem 0;padding:.3rem .6rem}ul.fields{margin:0;padding-left:1rem}\
+@media (max-width:48rem){main{padding:0 .6rem}table{display:block;overflow-x:auto;max-width:100%}#mapping-table{display:table}}";
 
 /// The page frame: navigation, base switcher, language, sign-out.
 pub(crate) fn page(v: Option<&Viewer>, lang: Lang, title: &str, body: Markup) -> Html<String> {

@@ -415,6 +415,64 @@ async fn install_happypal_in_a_browser() {
     b.find("#runs-chart rect").await;
     b.screenshot("integration").await;
 
+    // Ledgy: the field mapping editor on its page, a mapping the key cannot
+    // read refused beside its field, at desktop and phone widths.
+    b.go(&format!("{base}/integrations/ledgy")).await;
+    b.type_in("#contact", "tech@ledgy.com").await;
+    b.click("#base option[value=test]").await;
+    b.click("#install").await;
+    b.wait_url("/install").await;
+    b.go(&format!("{base}/integrations/ledgy")).await;
+    b.find("#mapping-table").await;
+    assert!(b
+        .text("#mapping-table")
+        .await
+        .contains("Identifiant du bénéficiaire"));
+    b.type_in("#custom-target-new", "sharesPlan").await;
+    b.type_in("#custom-label-new", "Plan d'actionnariat").await;
+    b.click("#custom-source-new option[value='raw:extendedData.e_sharesPlan']")
+        .await;
+    b.click("#save-mapping").await;
+    b.find("#mapping-refused").await;
+    let why = b.text("tr[data-target=sharesPlan] .field-error").await;
+    assert!(why.contains("Actionnariat salarié"), "{why}");
+    b.screenshot("ledgy-mapping-refused").await;
+    for (width, height) in [(1440, 900), (390, 844)] {
+        b.cmd(
+            reqwest::Method::POST,
+            "/window/rect",
+            json!({ "width": width, "height": height }),
+        )
+        .await;
+        b.go(&format!("{base}/integrations/ledgy")).await;
+        b.find("#mapping-table").await;
+        let wide = b
+            .cmd(
+                reqwest::Method::POST,
+                "/execute/sync",
+                json!({ "script": "return document.documentElement.scrollWidth - document.documentElement.clientWidth", "args": [] }),
+            )
+            .await;
+        let culprits = b
+            .cmd(
+                reqwest::Method::POST,
+                "/execute/sync",
+                json!({ "script": "const w = document.documentElement.clientWidth; return [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > w + 1).slice(0, 8).map(e => e.tagName + '#' + e.id + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))", "args": [] }),
+            )
+            .await;
+        assert!(
+            wide.as_i64().unwrap_or(0) <= 0,
+            "the page is wider than a {width} px window by {wide} px: {culprits}"
+        );
+        b.screenshot(&format!("ledgy-mapping-{width}")).await;
+    }
+    b.cmd(
+        reqwest::Method::POST,
+        "/window/rect",
+        json!({ "width": 1280, "height": 1000 }),
+    )
+    .await;
+
     // Installed apps: uninstall revokes the key.
     b.go(&format!("{base}/installed")).await;
     b.find("tr[data-app=happypal]").await;
