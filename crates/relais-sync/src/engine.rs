@@ -229,6 +229,23 @@ pub trait Stream: Send + Sync {
     }
 }
 
+/// Writes `writes` one after the other with `write_one`, for a stream
+/// whose partner takes one record per call: one answer per write, in order.
+pub async fn one_at_a_time<'a, F, Fut>(
+    writes: &'a [Write],
+    write_one: F,
+) -> Vec<Result<Written, SyncError>>
+where
+    F: Fn(&'a Write) -> Fut,
+    Fut: std::future::Future<Output = Result<Written, SyncError>>,
+{
+    let mut out = Vec::with_capacity(writes.len());
+    for w in writes {
+        out.push(write_one(w).await);
+    }
+    out
+}
+
 /// A connector: its declaration and typed configuration (through
 /// [`ConnectorSpec`]), how it checks its partner, and its streams.
 #[async_trait]

@@ -297,11 +297,7 @@ impl Stream for Stakeholders {
     }
 
     async fn write(&self, writes: &[Write]) -> Vec<Result<Written, SyncError>> {
-        let mut out = Vec::with_capacity(writes.len());
-        for w in writes {
-            out.push(self.write_one(w).await);
-        }
-        out
+        crate::engine::one_at_a_time(writes, |w| self.write_one(w)).await
     }
 
     async fn delete(&self, record: &Acknowledged) -> Result<(), SyncError> {
