@@ -133,8 +133,19 @@ fn base_url(headers: &HeaderMap) -> String {
     format!("http://{host}")
 }
 
-/// `/`: the bases and what each holds.
-pub async fn home(State(state): State<AppState>, headers: HeaderMap) -> Response {
+/// `/`: the bases and what each holds, for someone signed in (others are
+/// sent to the sign-in page).
+pub async fn home(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    viewer: Result<Viewer, Response>,
+) -> Response {
+    // Signed out, the home page is the way to sign in: a base's counts are
+    // for the people of the company, not for anyone who reaches relais.
+    let v = match viewer {
+        Ok(v) => v,
+        Err(to_login) => return to_login,
+    };
     let lang = lang_of(&headers);
     let today = TimeZone::PARIS.today();
     let mut bases = Vec::new();
@@ -186,7 +197,7 @@ pub async fn home(State(state): State<AppState>, headers: HeaderMap) -> Response
             }
         }
     };
-    page(None, lang, lang.t("Bases", "Bases"), body).into_response()
+    page(Some(&v), lang, lang.t("Bases", "Bases"), body).into_response()
 }
 
 /// Query of the sign-in page.

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::relais;
+use common::{relais, signed_in_get};
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Child, Output, Stdio};
@@ -105,12 +105,37 @@ fn count_in(page: &str, base: &str, what: &str) -> i64 {
 async fn serve_answers_health_counts_and_json_errors() {
     let dir = tempfile::tempdir().unwrap();
     let server = start(dir.path(), &["serve"]);
+    ok(
+        dir.path(),
+        &[
+            "people",
+            "create",
+            "--email",
+            "hr@relais.test",
+            "--name",
+            "RH",
+            "--password",
+            "hr-password-1",
+        ],
+    );
     let (status, body) = get(&format!("{}/health", server.url)).await;
     assert_eq!(status, 200);
     let health: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(health["status"], "ok");
     assert_eq!(health["database"], "sqlite");
-    let (status, page) = get(&format!("{}/", server.url)).await;
+    // Signed out, the home page is the way to sign in: no counts for anyone.
+    let anonymous = common::client()
+        .get(format!("{}/", server.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 303);
+    assert!(anonymous.headers()["location"]
+        .to_str()
+        .unwrap()
+        .starts_with("/login"));
+    assert!(!anonymous.text().await.unwrap().contains("data-count"));
+    let (status, page) = signed_in_get(&server.url, "hr@relais.test", "hr-password-1", "/").await;
     assert_eq!(status, 200);
     assert_eq!(
         count_in(&page, "production", "active_employees"),
@@ -148,7 +173,14 @@ async fn demo_seeds_once_then_serves() {
         "{:?}",
         first.printed
     );
-    let (_, page) = get(&format!("{}/", first.url)).await;
+    let password = first
+        .printed
+        .iter()
+        .find_map(|l| l.split("with the password ").nth(1))
+        .and_then(|r| r.split_whitespace().next())
+        .expect("the demo prints the administrator's password")
+        .to_owned();
+    let (_, page) = signed_in_get(&first.url, "admin@relais.demo", &password, "/").await;
     let total = |base: &str| {
         ["active_employees", "future_employees", "former_employees"]
             .iter()
@@ -169,7 +201,7 @@ async fn demo_seeds_once_then_serves() {
         !second.printed.iter().any(|l| l.contains("first start")),
         "demo seeds only once"
     );
-    let (_, page) = get(&format!("{}/", second.url)).await;
+    let (_, page) = signed_in_get(&second.url, "admin@relais.demo", &password, "/").await;
     assert_eq!(
         count_in(&page, "production", "active_employees")
             + count_in(&page, "production", "future_employees")
@@ -349,11 +381,24 @@ async fn the_same_commands_work_on_postgres() {
     ok(d, &with_db(&["base", "create", "test"]));
     assert!(ok(d, &with_db(&["seed", "--employees", "300"])).contains("300 employees"));
     assert!(ok(d, &with_db(&["base", "copy"])).contains("300 employees"));
+    ok(
+        d,
+        &with_db(&[
+            "people",
+            "create",
+            "--email",
+            "hr@relais.test",
+            "--name",
+            "RH",
+            "--password",
+            "hr-password-1",
+        ]),
+    );
     let server = start(d, &with_db(&["serve"]));
     let (status, body) = get(&format!("{}/health", server.url)).await;
     assert_eq!(status, 200);
     assert!(body.contains("\"postgres\""), "{body}");
-    let (_, page) = get(&format!("{}/", server.url)).await;
+    let (_, page) = signed_in_get(&server.url, "hr@relais.test", "hr-password-1", "/").await;
     assert!(count_in(&page, "test", "leave_periods") > 1_000);
     assert!(
         !d.join("relais-data").join("relais.db").exists(),

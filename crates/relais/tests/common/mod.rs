@@ -51,3 +51,32 @@ pub fn hidden(html: &str, name: &str) -> String {
     let rest = &html[at + name.len() + 15..];
     rest[..rest.find('"').unwrap()].to_owned()
 }
+
+/// Signs in at `url` as `email` and reads `path` with the session: status and page.
+pub async fn signed_in_get(url: &str, email: &str, password: &str, path: &str) -> (u16, String) {
+    let c = client();
+    let page = c.get(format!("{url}/login")).send().await.unwrap();
+    let login = set_cookie(&page, "relais_login").expect("the sign-in page sets its cookie");
+    let token = hidden(&page.text().await.unwrap(), "csrf");
+    let resp = c
+        .post(format!("{url}/login"))
+        .header("cookie", format!("relais_login={login}"))
+        .form(&[
+            ("csrf", token.as_str()),
+            ("next", "/"),
+            ("email", email),
+            ("password", password),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let session = set_cookie(&resp, "relais_session")
+        .unwrap_or_else(|| panic!("{email} could not sign in ({})", resp.status()));
+    let resp = c
+        .get(format!("{url}{path}"))
+        .header("cookie", format!("relais_session={session}"))
+        .send()
+        .await
+        .unwrap();
+    (resp.status().as_u16(), resp.text().await.unwrap())
+}
