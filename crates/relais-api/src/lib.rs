@@ -1,6 +1,7 @@
 //! The HTTP API of relais: the Lucca-compatible endpoints, opened by scoped
 //! API keys, with the JSON error shape every endpoint answers with.
 
+pub mod audit;
 pub mod auth;
 pub mod counts;
 mod error;
@@ -44,6 +45,8 @@ pub struct AppState {
     pub connection_check: Option<Arc<dyn relais_core::connector::ConnectionCheck>>,
     /// Field mapping tools: a mapping's sources, its check, the preview (from the sync layer).
     pub mapping_tools: Option<Arc<dyn relais_core::connector::MappingTools>>,
+    /// The audit trail's writer (group commit, off the requests' path).
+    pub audit: audit::AuditLog,
 }
 
 impl AppState {
@@ -56,6 +59,7 @@ impl AppState {
             relais_core::secret::Sealer::from_hex(&relais_core::secret::Sealer::generate_key())
                 .expect("a generated key is valid");
         Self {
+            audit: audit::AuditLog::new(store.clone()),
             store,
             rate_limit: per_minute.max(1),
             counts: Arc::new(counts::CountCache::default()),

@@ -20,6 +20,8 @@ struct App {
     other: Base,
     client: reqwest::Client,
     today: NaiveDate,
+    /// The server's audit trail writer, flushed before the trail is read.
+    audit: relais_api::audit::AuditLog,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -106,6 +108,7 @@ async fn spawn(backend: Backend, per_minute: u32) -> Option<App> {
     .await
     .unwrap();
     let state = AppState::new(store.clone(), per_minute);
+    let audit = state.audit.clone();
     let app = relais_api::layers::harden(
         axum::Router::new()
             .merge(relais_api::router(state.clone()))
@@ -121,6 +124,7 @@ async fn spawn(backend: Backend, per_minute: u32) -> Option<App> {
         other,
         client: reqwest::Client::new(),
         today,
+        audit,
         _dir: dir,
     })
 }
@@ -1225,6 +1229,7 @@ async fn audit_trail_records_each_request(app: App) {
     let key = app.key(&["personnel-file"]).await;
     app.get("/api/v3/users?fields=id&paging=0,7", &key).await;
     app.get("/api/v3/expenseClaims", &key).await;
+    app.audit.flush().await;
     let keys = app.store.list_api_keys(app.base.id).await.unwrap();
     let row = keys.iter().find(|k| key.contains(&k.prefix)).unwrap();
     assert!(row.last_used_at.is_some());
@@ -1760,8 +1765,10 @@ async fn csv_import_reads_real_files_and_tells_nothing_more(app: App) {
 async fn the_rate_limit_holds_across_processes(app: App) {
     let key = app.key(&["organisation"]).await;
     let mut urls = Vec::new();
+    let mut audits = Vec::new();
     for _ in 0..2 {
         let state = AppState::new(app.store.clone(), 6);
+        audits.push(state.audit.clone());
         let router = relais_api::layers::harden(
             axum::Router::new()
                 .merge(relais_api::router(state.clone()))
@@ -1794,6 +1801,9 @@ async fn the_rate_limit_holds_across_processes(app: App) {
         .find(|k| key.contains(&format!("relais_{}_", k.prefix)))
         .unwrap()
         .id;
+    for audit in &audits {
+        audit.flush().await;
+    }
     let logged = app.store.list_requests(key_id, 100).await.unwrap();
     assert_eq!(logged.len(), 6, "refused requests are not one row each");
     let limited: i64 = app

@@ -296,7 +296,12 @@ pub trait Store: Send + Sync + 'static {
     /// Revokes a key; it opens nothing from then on.
     async fn revoke_api_key(&self, id: i64) -> Result<ApiKey>;
     /// Records an authenticated request and the key's last use.
-    async fn record_request(&self, entry: &AuditEntry) -> Result<()>;
+    async fn record_request(&self, entry: &AuditEntry) -> Result<()> {
+        self.record_requests(std::slice::from_ref(entry)).await
+    }
+    /// Records authenticated requests, and each key's last use, in one
+    /// transaction (the audit trail's group commit).
+    async fn record_requests(&self, entries: &[AuditEntry]) -> Result<()>;
     /// The latest requests made with a key, newest first.
     async fn list_requests(&self, key_id: i64, limit: u32) -> Result<Vec<AuditEntry>>;
 

@@ -1118,26 +1118,37 @@ macro_rules! sql_store {
                 self.get_api_key(id).await
             }
 
-            async fn record_request(&self, entry: &AuditEntry) -> Result<()> {
+            async fn record_requests(&self, entries: &[AuditEntry]) -> Result<()> {
+                if entries.is_empty() {
+                    return Ok(());
+                }
                 let mut tx = self.pool.begin_with(Self::BEGIN).await?;
-                sqlx::query(
-                    "INSERT INTO api_requests (base_id, key_id, method, path, status, employee_records, at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                )
-                .bind(entry.base_id.0)
-                .bind(entry.key_id)
-                .bind(entry.method.as_str())
-                .bind(entry.path.as_str())
-                .bind(i32::from(entry.status))
-                .bind(entry.employee_records)
-                .bind(entry.at)
-                .execute(&mut *tx)
-                .await?;
-                sqlx::query("UPDATE api_keys SET last_used_at = $2 WHERE id = $1")
+                let mut last_used: std::collections::BTreeMap<i64, chrono::DateTime<chrono::Utc>> =
+                    std::collections::BTreeMap::new();
+                for entry in entries {
+                    sqlx::query(
+                        "INSERT INTO api_requests (base_id, key_id, method, path, status, employee_records, at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    )
+                    .bind(entry.base_id.0)
                     .bind(entry.key_id)
+                    .bind(entry.method.as_str())
+                    .bind(entry.path.as_str())
+                    .bind(i32::from(entry.status))
+                    .bind(entry.employee_records)
                     .bind(entry.at)
                     .execute(&mut *tx)
                     .await?;
+                    let at = last_used.entry(entry.key_id).or_insert(entry.at);
+                    *at = (*at).max(entry.at);
+                }
+                for (key, at) in last_used {
+                    sqlx::query("UPDATE api_keys SET last_used_at = $2 WHERE id = $1")
+                        .bind(key)
+                        .bind(at)
+                        .execute(&mut *tx)
+                        .await?;
+                }
                 tx.commit().await?;
                 Ok(())
             }

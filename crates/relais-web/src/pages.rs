@@ -1007,6 +1007,8 @@ pub async fn key_audit(State(state): State<AppState>, v: Viewer, Path(id): Path<
         }
         Err(e) => return internal(&v, e),
     };
+    // What this process answered is written before it is read.
+    state.audit.flush().await;
     let trail = match state.store.list_requests(id, 200).await {
         Ok(t) => t,
         Err(e) => return internal(&v, e),

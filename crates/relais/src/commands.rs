@@ -244,7 +244,7 @@ async fn serve(
         axum::Router::new()
             .merge(relais_api::router(state.clone()))
             .merge(relais_web::router(catalog, state.clone()))
-            .with_state(state),
+            .with_state(state.clone()),
     );
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let sync = tokio::spawn(
@@ -267,6 +267,8 @@ async fn serve(
     .await?;
     let _ = stop.send(true);
     let _ = sync.await;
+    // Every request answered is in the audit trail before the process ends.
+    state.audit.flush().await;
     Ok(())
 }
 
@@ -693,11 +695,16 @@ async fn people_command(settings: &Settings, cmd: PeopleCommand) -> Result<()> {
 }
 
 /// Serves relais's own API on a free local port, for integrations that read
-/// this base while no server is running (`relais sync run`).
-async fn local_api(settings: &Settings, store: &SharedStore) -> Result<String> {
+/// this base while no server is running (`relais sync run`): its URL, and
+/// its audit trail's writer (to flush before the process ends).
+async fn local_api(
+    settings: &Settings,
+    store: &SharedStore,
+) -> Result<(String, relais_api::audit::AuditLog)> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}", listener.local_addr()?);
     let state = AppState::new(store.clone(), settings.rate_limit);
+    let audit = state.audit.clone();
     let app = relais_api::layers::harden(
         axum::Router::new()
             .merge(relais_api::router(state.clone()))
@@ -708,7 +715,7 @@ async fn local_api(settings: &Settings, store: &SharedStore) -> Result<String> {
             tracing::error!(error = %e, "the local API stopped");
         }
     });
-    Ok(url)
+    Ok((url, audit))
 }
 
 /// `NAME=VALUE`, with `-` read from standard input.
@@ -860,7 +867,7 @@ async fn sync_command(settings: &Settings, cmd: SyncCommand) -> Result<()> {
         } => {
             let sealer = settings.secret_key.sealer()?;
             let integration = store.get_integration(installation).await?;
-            let api = local_api(settings, &store).await?;
+            let (api, audit) = local_api(settings, &store).await?;
             let runtime = relais_sync::runtime::Runtime::new(
                 store.clone(),
                 sealer,
@@ -880,6 +887,8 @@ async fn sync_command(settings: &Settings, cmd: SyncCommand) -> Result<()> {
             let run = runtime
                 .run_now(installation, Trigger::Cli, dry_run, full)
                 .await;
+            // The run's reads of the base are in the audit trail before the process ends.
+            audit.flush().await;
             spinner.finish_and_clear();
             let run = run?;
             print_report(&store, run.id, false).await?;
@@ -1064,7 +1073,7 @@ async fn local_runtime(
     settings: &Settings,
     store: &SharedStore,
 ) -> Result<relais_sync::runtime::Runtime> {
-    let api = local_api(settings, store).await?;
+    let (api, _audit) = local_api(settings, store).await?;
     Ok(relais_sync::runtime::Runtime::new(
         store.clone(),
         settings.secret_key.sealer()?,
