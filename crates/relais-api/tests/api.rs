@@ -231,6 +231,7 @@ macro_rules! api_suite {
 }
 
 api_suite!(
+    the_field_list_says_what_a_key_reads_and_nothing_more,
     users_fields_count_paging_and_order,
     users_filter_operators,
     permission_matrix,
@@ -2418,4 +2419,51 @@ async fn personal_details_are_read_and_written(app: App) {
         body["data"]["gender"], users[0]["gender"],
         "fields not given are kept"
     );
+}
+
+/// `/api/relais/fields`: every personnel-file field with its section and
+/// label, whether the calling key reads it and, if not, the grant to add;
+/// definitions only, never an employee's value.
+async fn the_field_list_says_what_a_key_reads_and_nothing_more(app: App) {
+    let key = app.key(&["personnel-file:sections=standard"]).await;
+    let (status, body) = app.get("/api/relais/fields", &key).await;
+    assert_eq!(status, 200, "{body}");
+    let items = body["data"]["items"].as_array().unwrap();
+    let field = |path: &str| {
+        items
+            .iter()
+            .find(|i| i["path"] == path)
+            .unwrap_or_else(|| panic!("{path} in {body}"))
+    };
+    let number = field("employeeNumber");
+    assert_eq!(number["readable"], true);
+    assert_eq!(number["label"], "Matricule");
+    assert!(number["grant"].is_null());
+    let blood = field("extendedData.e_bloodType");
+    assert_eq!(blood["readable"], false);
+    assert_eq!(blood["section"]["code"], "medical");
+    assert!(
+        blood["grant"].as_str().unwrap().contains("Suivi médical")
+            && blood["grant"].as_str().unwrap().contains("+medical"),
+        "{blood}"
+    );
+    // Definitions only: no employee's value anywhere in the answer.
+    let text = body.to_string();
+    let people = app
+        .store
+        .list_employees(app.base.id, None, 5)
+        .await
+        .unwrap();
+    for e in &people {
+        assert!(!text.contains(e.data.mail.as_str()), "no e-mail in {text}");
+        assert!(!text.contains(e.data.employee_number.as_str()));
+    }
+    // With every section, every field reads.
+    let all = app.key(&["personnel-file"]).await;
+    let (_, body) = app.get("/api/relais/fields", &all).await;
+    assert!(body["data"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|i| i["readable"] == true));
 }
