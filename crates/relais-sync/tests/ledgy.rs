@@ -475,7 +475,30 @@ async fn mapping_preview_and_forced_sync(postgres: bool) {
         .values()
         .any(|s| s["department"].as_str().is_some_and(|d| d.contains(" › "))));
 
-    // Nobody was ever deleted from Ledgy.
+    // Two people swap employee numbers: each stakeholder follows its
+    // identifier, neither is unlinked.
+    let (x, y) = (&people[20], &people[21]);
+    let (nx, ny) = (
+        x.data.employee_number.clone(),
+        y.data.employee_number.clone(),
+    );
+    let spare = EmployeeNumber::parse("SWAP-TEMP").unwrap();
+    w.edit(x.id, |d| d.employee_number = spare.clone()).await;
+    w.edit(y.id, |d| d.employee_number = nx.clone()).await;
+    w.edit(x.id, |d| d.employee_number = ny.clone()).await;
+    let swapped = regrouped.run(false, false).await.unwrap();
+    assert!(failures(&swapped).is_empty(), "{:?}", failures(&swapped));
+    let held = w.stakeholders().await;
+    assert_eq!(
+        held[nx.as_str()]["lastName"],
+        json!(y.data.last_name.as_str())
+    );
+    assert_eq!(
+        held[ny.as_str()]["lastName"],
+        json!(x.data.last_name.as_str())
+    );
+
+    // Nobody was ever deleted from Ledgy, nor unlinked.
     assert!(w.held().await.stakeholders.iter().all(|s| s.hr_linked));
 }
 

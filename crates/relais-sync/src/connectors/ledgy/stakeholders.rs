@@ -170,6 +170,11 @@ impl Identifiers {
         )
     }
 
+    /// How many employees hold `identifier`.
+    pub fn holders_of(&self, identifier: &str) -> usize {
+        self.holders.get(identifier).map_or(0, Vec::len)
+    }
+
     /// The employee holding `identifier` alone.
     pub fn only_holder(&self, identifier: &str) -> Option<i64> {
         match self.holders.get(identifier).map(Vec::as_slice) {
@@ -251,8 +256,14 @@ impl Stakeholders {
         }
         let identifier = identifier.unwrap_or_default();
         let existed = self.client.put(&identifier, &sent).await?;
-        // A changed identifier: the old stakeholder is no longer fed.
-        if let Some(old) = w.partner_id.as_deref().filter(|old| *old != identifier) {
+        // A changed identifier: the old stakeholder is no longer fed —
+        // unless someone in the base holds that identifier now (two people
+        // swapped numbers): it is theirs.
+        if let Some(old) = w
+            .partner_id
+            .as_deref()
+            .filter(|old| *old != identifier && self.identifiers.holders_of(old) == 0)
+        {
             self.client.unlink(old).await?;
         }
         Ok(Written {
