@@ -258,59 +258,90 @@ fn leave_json(
     calendar: &WorkCalendar,
     tree: &FieldTree,
 ) -> Value {
+    // Only what is asked for is built: a walk of leaves serialises
+    // hundreds of thousands of them.
+    let want = |name: &str| tree.is_empty() || tree.has(name);
     let hours = account.is_some_and(|a| a.unit == AbsenceUnit::Hours);
     let mut m = Map::new();
-    m.insert(
-        "id".into(),
-        json!(format!(
-            "{}-{}-{}",
-            p.employee_id,
-            slot.date.format("%Y%m%d"),
-            slot.half
-        )),
-    );
-    m.insert("date".into(), json!(slot.date));
-    m.insert("isAM".into(), json!(slot.half == HalfDay::Am));
-    m.insert("leaveAccountId".into(), json!(p.account_id.0));
-    m.insert(
-        "leaveAccount".into(),
-        json!({ "id": p.account_id.0, "name": account.map(|a| a.name.as_str()) }),
-    );
-    m.insert("leavePeriodId".into(), json!(p.id.0));
-    let mut period = Map::new();
-    period.insert("id".into(), json!(p.id.0));
-    period.insert("ownerId".into(), json!(p.employee_id.0));
-    period.insert(
-        "isConfirmed".into(),
-        json!(p.status == LeaveStatus::Approved),
-    );
-    period.insert(
-        "confirmationDate".into(),
-        json!((p.status == LeaveStatus::Approved).then_some(p.modified_at)),
-    );
-    period.insert("status".into(), json!(p.status.api_code()));
-    if let Some(sub) = tree.get("leavePeriod") {
-        if sub.has("leaves") {
-            period.insert("leaves".into(), period_leaves(p, calendar));
-        }
-        if sub.has("logs") {
-            period.insert("logs".into(), period_logs(p));
-        }
+    if want("id") {
+        m.insert(
+            "id".into(),
+            json!(format!(
+                "{}-{}-{}",
+                p.employee_id,
+                slot.date.format("%Y%m%d"),
+                slot.half
+            )),
+        );
     }
-    let period = match tree.get("leavePeriod") {
-        Some(sub) if !sub.is_empty() => {
-            Value::Object(period.into_iter().filter(|(k, _)| sub.has(k)).collect())
+    if want("date") {
+        m.insert("date".into(), json!(slot.date));
+    }
+    if want("isAM") {
+        m.insert("isAM".into(), json!(slot.half == HalfDay::Am));
+    }
+    if want("leaveAccountId") {
+        m.insert("leaveAccountId".into(), json!(p.account_id.0));
+    }
+    if want("leaveAccount") {
+        m.insert(
+            "leaveAccount".into(),
+            json!({ "id": p.account_id.0, "name": account.map(|a| a.name.as_str()) }),
+        );
+    }
+    if want("leavePeriodId") {
+        m.insert("leavePeriodId".into(), json!(p.id.0));
+    }
+    if want("leavePeriod") {
+        let mut period = Map::new();
+        period.insert("id".into(), json!(p.id.0));
+        period.insert("ownerId".into(), json!(p.employee_id.0));
+        period.insert(
+            "isConfirmed".into(),
+            json!(p.status == LeaveStatus::Approved),
+        );
+        period.insert(
+            "confirmationDate".into(),
+            json!((p.status == LeaveStatus::Approved).then_some(p.modified_at)),
+        );
+        period.insert("status".into(), json!(p.status.api_code()));
+        if let Some(sub) = tree.get("leavePeriod") {
+            if sub.has("leaves") {
+                period.insert("leaves".into(), period_leaves(p, calendar));
+            }
+            if sub.has("logs") {
+                period.insert("logs".into(), period_logs(p));
+            }
         }
-        _ => Value::Object(period),
-    };
-    m.insert("leavePeriod".into(), period);
-    m.insert("value".into(), if hours { json!(4) } else { json!(0.5) });
-    m.insert("creationDate".into(), json!(p.created_at));
-    m.insert("modifiedAt".into(), json!(p.modified_at));
-    m.insert("isActive".into(), json!(p.status.occupies_calendar()));
-    m.insert("cancellationDate".into(), json!(p.cancelled_at));
-    m.insert("cancellationUserId".into(), Value::Null);
-    m.insert("comment".into(), json!(p.comment));
+        let period = match tree.get("leavePeriod") {
+            Some(sub) if !sub.is_empty() => {
+                Value::Object(period.into_iter().filter(|(k, _)| sub.has(k)).collect())
+            }
+            _ => Value::Object(period),
+        };
+        m.insert("leavePeriod".into(), period);
+    }
+    if want("value") {
+        m.insert("value".into(), if hours { json!(4) } else { json!(0.5) });
+    }
+    if want("creationDate") {
+        m.insert("creationDate".into(), json!(p.created_at));
+    }
+    if want("modifiedAt") {
+        m.insert("modifiedAt".into(), json!(p.modified_at));
+    }
+    if want("isActive") {
+        m.insert("isActive".into(), json!(p.status.occupies_calendar()));
+    }
+    if want("cancellationDate") {
+        m.insert("cancellationDate".into(), json!(p.cancelled_at));
+    }
+    if want("cancellationUserId") {
+        m.insert("cancellationUserId".into(), Value::Null);
+    }
+    if want("comment") {
+        m.insert("comment".into(), json!(p.comment));
+    }
     select_fields(m, tree)
 }
 
