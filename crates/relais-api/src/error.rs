@@ -156,7 +156,20 @@ impl IntoResponse for ApiError {
                 .headers_mut()
                 .insert(axum::http::header::RETRY_AFTER, after.max(1).into());
         }
+        close_if_unread(&mut response);
         response
+    }
+}
+
+/// A body refused for its size was not read to its end: the connection
+/// cannot carry another request, and the client is told so rather than
+/// finding it closed under its next request.
+fn close_if_unread(response: &mut Response) {
+    if response.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        response.headers_mut().insert(
+            axum::http::header::CONNECTION,
+            axum::http::HeaderValue::from_static("close"),
+        );
     }
 }
 
@@ -197,6 +210,7 @@ pub async fn json_rejections(
             out.headers_mut().insert(name, value.clone());
         }
     }
+    close_if_unread(&mut out);
     out
 }
 

@@ -8,6 +8,7 @@
 //! |---|---|
 //! | `GET /api/v1/stakeholders?page=1&limit=100[&identifiers=a,b]` | `{stakeholders, page, total, hasMore}`, in creation order (or those identifiers) |
 //! | `PUT /api/v1/stakeholders/{identifier}` `{"fields": {name: value}}` | 201 with the new stakeholder, 200 with the stakeholder updated (the fields sent replace those held) |
+//! | `POST /api/v1/stakeholders/batch` `{"stakeholders": [{"identifier", "fields"}, …]}` (100 at most, else 413) | 200 `{"results": [{"identifier", "status": "created" \| "updated" \| "refused", "error"}]}`, one per item, in order |
 //! | `POST /api/v1/stakeholders/{identifier}/unlink` | 200: the stakeholder stays, no longer fed by the HR system |
 //!
 //! A stakeholder is `{identifier, fields, hrLinked, createdAt, updatedAt}`;
@@ -130,14 +131,92 @@ struct Write {
     fields: Map<String, Value>,
 }
 
-fn check_identifier(identifier: &str) -> Option<Response> {
-    (identifier.trim().is_empty() || identifier.len() > 100).then(|| {
-        refuse(
-            StatusCode::BAD_REQUEST,
-            "bad_request",
-            "a stakeholder identifier is 1 to 100 characters",
-        )
-    })
+/// One stakeholder of a batch.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BatchItem {
+    identifier: String,
+    fields: Map<String, Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BatchWrite {
+    stakeholders: Vec<BatchItem>,
+}
+
+/// Stakeholders one batch takes at most.
+pub const BATCH_LIMIT: usize = 100;
+
+/// Why a stakeholder's write is refused, if it is.
+fn refusal(identifier: &str, fields: &Map<String, Value>) -> Option<String> {
+    if identifier.trim().is_empty() || identifier.len() > 100 {
+        return Some("a stakeholder identifier is 1 to 100 characters".into());
+    }
+    fields
+        .iter()
+        .find(|(_, v)| v.is_object() || v.is_array())
+        .map(|(name, _)| format!("field '{name}' must be a text, a number, a boolean or null"))
+}
+
+/// Creates or replaces a stakeholder's fields: it, and whether it was created.
+fn put_one(
+    h: &mut Holdings,
+    identifier: String,
+    fields: Map<String, Value>,
+) -> (Stakeholder, bool) {
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    if let Some(s) = h
+        .stakeholders
+        .iter_mut()
+        .find(|s| s.identifier == identifier)
+    {
+        s.fields = fields;
+        s.hr_linked = true;
+        s.updated_at = now;
+        s.writes += 1;
+        return (s.clone(), false);
+    }
+    let s = Stakeholder {
+        identifier,
+        fields,
+        hr_linked: true,
+        created_at: now.clone(),
+        updated_at: now,
+        writes: 1,
+    };
+    h.stakeholders.push(s.clone());
+    (s, true)
+}
+
+async fn batch(State(sim): State<Shared>, headers: HeaderMap, raw: axum::body::Bytes) -> Response {
+    if let Some(r) = unauthorised(&sim, &headers) {
+        return r;
+    }
+    let write: BatchWrite = match serde_json::from_slice(&raw) {
+        Ok(w) => w,
+        Err(e) => return refuse(StatusCode::BAD_REQUEST, "bad_request", e.to_string()),
+    };
+    if write.stakeholders.len() > BATCH_LIMIT {
+        return refuse(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!("a batch takes {BATCH_LIMIT} stakeholders at most"),
+        );
+    }
+    let mut h = held(&sim);
+    let results: Vec<Value> = write
+        .stakeholders
+        .into_iter()
+        .map(|item| match refusal(&item.identifier, &item.fields) {
+            Some(why) => json!({ "identifier": item.identifier, "status": "refused", "error": why }),
+            None => {
+                let (s, created) = put_one(&mut h, item.identifier, item.fields);
+                json!({ "identifier": s.identifier, "status": if created { "created" } else { "updated" }, "error": null })
+            }
+        })
+        .collect();
+    Json(json!({ "results": results })).into_response()
 }
 
 async fn upsert(
@@ -149,47 +228,20 @@ async fn upsert(
     if let Some(r) = unauthorised(&sim, &headers) {
         return r;
     }
-    if let Some(r) = check_identifier(&identifier) {
-        return r;
-    }
     let write: Write = match serde_json::from_slice(&raw) {
         Ok(w) => w,
         Err(e) => return refuse(StatusCode::BAD_REQUEST, "bad_request", e.to_string()),
     };
-    if let Some((name, _)) = write
-        .fields
-        .iter()
-        .find(|(_, v)| v.is_object() || v.is_array())
-    {
-        return refuse(
-            StatusCode::BAD_REQUEST,
-            "bad_request",
-            format!("field '{name}' must be a text, a number, a boolean or null"),
-        );
+    if let Some(why) = refusal(&identifier, &write.fields) {
+        return refuse(StatusCode::BAD_REQUEST, "bad_request", why);
     }
-    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
-    let mut h = held(&sim);
-    if let Some(s) = h
-        .stakeholders
-        .iter_mut()
-        .find(|s| s.identifier == identifier)
-    {
-        s.fields = write.fields;
-        s.hr_linked = true;
-        s.updated_at = now;
-        s.writes += 1;
-        return (StatusCode::OK, Json(json!(s))).into_response();
-    }
-    let s = Stakeholder {
-        identifier,
-        fields: write.fields,
-        hr_linked: true,
-        created_at: now.clone(),
-        updated_at: now,
-        writes: 1,
+    let (s, created) = put_one(&mut held(&sim), identifier, write.fields);
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
     };
-    h.stakeholders.push(s.clone());
-    (StatusCode::CREATED, Json(json!(s))).into_response()
+    (status, Json(json!(s))).into_response()
 }
 
 async fn unlink(
@@ -231,6 +283,7 @@ pub fn router(token: &str) -> Router {
     });
     Router::new()
         .route("/api/v1/stakeholders", get(list))
+        .route("/api/v1/stakeholders/batch", post(batch))
         .route("/api/v1/stakeholders/{identifier}", put(upsert))
         .route("/api/v1/stakeholders/{identifier}/unlink", post(unlink))
         .route("/_sim/state", get(sim_state))

@@ -1,6 +1,6 @@
 //! The partner simulators over HTTP: state, rules, and injected faults.
 
-use relais_sandbox::{happypal, planningpme, semana};
+use relais_sandbox::{happypal, ledgy, planningpme, semana};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
@@ -637,4 +637,113 @@ async fn happypal_takes_a_hundred_profiles_per_batch() {
         .await
         .unwrap();
     assert_eq!(r.status(), 413);
+}
+
+#[tokio::test]
+async fn ledgy_keeps_stakeholders_by_identifier_and_never_deletes_them() {
+    let sim = ledgy::start(local(), "ledgy-token").await.unwrap();
+    let url = sim.url();
+    let c = reqwest::Client::new();
+    // The token is required.
+    let status = c
+        .get(format!("{url}/api/v1/stakeholders"))
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 401);
+    // One by one: created, then replaced.
+    let put = |id: &str, fields: Value| {
+        c.put(format!("{url}/api/v1/stakeholders/{id}"))
+            .bearer_auth("ledgy-token")
+            .json(&json!({ "fields": fields }))
+            .send()
+    };
+    assert_eq!(
+        put("M1", json!({"firstName": "Ana"}))
+            .await
+            .unwrap()
+            .status(),
+        201
+    );
+    assert_eq!(
+        put("M1", json!({"firstName": "Anna"}))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        put("M2", json!({"team": {"name": "x"}}))
+            .await
+            .unwrap()
+            .status(),
+        400,
+        "fields are plain values"
+    );
+    // A batch: one result per stakeholder, in order; a refused one alone.
+    let long = "x".repeat(101);
+    let answer: Value = c
+        .post(format!("{url}/api/v1/stakeholders/batch"))
+        .bearer_auth("ledgy-token")
+        .json(&json!({ "stakeholders": [
+            { "identifier": "M1", "fields": { "firstName": "Ana" } },
+            { "identifier": long, "fields": {} },
+            { "identifier": "M3", "fields": { "firstName": "Léo" } },
+        ] }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let statuses: Vec<&str> = answer["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["updated", "refused", "created"]);
+    let too_many: Vec<Value> = (0..101)
+        .map(|n| json!({ "identifier": format!("B{n}"), "fields": {} }))
+        .collect();
+    let status = c
+        .post(format!("{url}/api/v1/stakeholders/batch"))
+        .bearer_auth("ledgy-token")
+        .json(&json!({ "stakeholders": too_many }))
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 413);
+    // Unlinked, never deleted.
+    let status = c
+        .post(format!("{url}/api/v1/stakeholders/M3/unlink"))
+        .bearer_auth("ledgy-token")
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 200);
+    let held: ledgy::Holdings = c
+        .get(format!("{url}/_sim/state"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(held.stakeholders.len(), 2);
+    assert_eq!(held.get("M1").unwrap().fields["firstName"], "Ana");
+    assert!(!held.get("M3").unwrap().hr_linked);
+    let picked: Value = c
+        .get(format!("{url}/api/v1/stakeholders?identifiers=M3,nobody"))
+        .bearer_auth("ledgy-token")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(picked["stakeholders"].as_array().unwrap().len(), 1);
 }

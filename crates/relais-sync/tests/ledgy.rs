@@ -357,6 +357,12 @@ async fn mapping_preview_and_forced_sync(postgres: bool) {
         assert_eq!(fields, &sent, "{identifier}: the report says what was sent");
     }
     assert_eq!(forced.counts.created as usize, preview.len());
+    // A hundred stakeholders a request: one write and one read of what Ledgy holds.
+    assert!(
+        forced.partner_requests <= 3,
+        "{} requests",
+        forced.partner_requests
+    );
     // Every line is named.
     assert!(forced.lines.iter().all(|l| !l.label.is_empty()));
 
@@ -589,7 +595,12 @@ async fn a_killed_run_and_a_lost_ledger_leave_ledgy_in_step(postgres: bool) {
         return;
     };
     let mapping = FieldMapping::defaults(TARGETS);
-    let job = w.job(&w.key, &mapping, json!({ "concurrency": 1 }));
+    // One stakeholder a request, one request at a time: the run is followed record by record.
+    let job = w.job(
+        &w.key,
+        &mapping,
+        json!({ "concurrency": 1, "batch_size": 1 }),
+    );
     let (expected, _) = w.preview(&job).await;
 
     // Ledgy answers slowly; the run dies part-way.

@@ -146,6 +146,48 @@ impl LedgyClient {
         Ok(status == 200)
     }
 
+    /// Creates or replaces up to 100 stakeholders in one request: per
+    /// stakeholder, in order, whether it existed, or why Ledgy refused it.
+    pub async fn put_batch(
+        &self,
+        items: &[(&str, &Map<String, Value>)],
+    ) -> Result<Vec<Result<bool, SyncError>>, SyncError> {
+        let body = json!({
+            "stakeholders": items
+                .iter()
+                .map(|(identifier, fields)| json!({ "identifier": identifier, "fields": fields }))
+                .collect::<Vec<_>>(),
+        });
+        let (_, answer) = self
+            .send(
+                reqwest::Method::POST,
+                "api/v1/stakeholders/batch",
+                Some(&body),
+            )
+            .await?;
+        let results = answer["results"]
+            .as_array()
+            .filter(|r| r.len() == items.len())
+            .ok_or_else(|| SyncError::Malformed {
+                what: "partner",
+                reason: format!(
+                    "a batch of {} stakeholders answered without one result each",
+                    items.len()
+                ),
+            })?;
+        Ok(results
+            .iter()
+            .map(|r| match r["status"].as_str() {
+                Some("created") => Ok(false),
+                Some("updated") => Ok(true),
+                _ => Err(SyncError::Partner {
+                    status: 422,
+                    body: r["error"].as_str().unwrap_or("refused").to_owned(),
+                }),
+            })
+            .collect())
+    }
+
     /// Stops feeding the stakeholder `identifier` from the HR system; Ledgy
     /// keeps it (one already gone counts as done).
     pub async fn unlink(&self, identifier: &str) -> Result<(), SyncError> {

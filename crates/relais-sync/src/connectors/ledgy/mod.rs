@@ -126,6 +126,9 @@ pub struct Config {
     /// Requests in flight at once.
     #[serde(default = "Config::default_concurrency")]
     pub concurrency: u32,
+    /// Stakeholders sent in one request (1: one by one).
+    #[serde(default = "Config::default_batch_size")]
+    pub batch_size: u32,
 }
 
 impl Config {
@@ -137,6 +140,9 @@ impl Config {
     }
     fn default_concurrency() -> u32 {
         4
+    }
+    fn default_batch_size() -> u32 {
+        100
     }
 }
 
@@ -210,10 +216,20 @@ pub static DECLARATION: Declaration = Declaration {
             required: false,
         },
         SettingSpec {
+            name: "batch_size",
+            label_fr: "Bénéficiaires par requête",
+            label_en: "Stakeholders per request",
+            help_fr:
+                "Ledgy accepte jusqu'à 100 bénéficiaires par requête ; 1 les envoie un par un.",
+            help_en: "Ledgy takes up to 100 stakeholders per request; 1 sends them one by one.",
+            kind: SettingKind::Number { min: 1, max: 100 },
+            required: false,
+        },
+        SettingSpec {
             name: "concurrency",
             label_fr: "Requêtes simultanées",
             label_en: "Requests at once",
-            help_fr: "Bénéficiaires envoyés en parallèle à Ledgy.",
+            help_fr: "Requêtes envoyées en parallèle à Ledgy.",
             help_en: "Stakeholders sent in parallel to Ledgy.",
             kind: SettingKind::Number { min: 1, max: 8 },
             required: false,
@@ -260,8 +276,14 @@ impl Connector for Ledgy {
         let client = LedgyClient::new(setup)?;
         let mapper = Arc::new(mapper(setup)?);
         Ok(vec![Box::new(
-            stakeholders::Stakeholders::open(setup, client, mapper, config.concurrency as usize)
-                .await?,
+            stakeholders::Stakeholders::open(
+                setup,
+                client,
+                mapper,
+                config.concurrency as usize,
+                config.batch_size as usize,
+            )
+            .await?,
         )])
     }
 

@@ -198,6 +198,9 @@ fn name_of(fields: &BTreeMap<String, Value>) -> Option<String> {
     }
 }
 
+/// A stakeholder ready to send: its fields and its identifier.
+type Prepared = (Map<String, Value>, String);
+
 /// The stream, opened for one run.
 pub struct Stakeholders {
     reader: MergeReader,
@@ -205,6 +208,7 @@ pub struct Stakeholders {
     mapper: Arc<Mapper>,
     identifiers: Arc<Identifiers>,
     concurrency: usize,
+    batch_size: usize,
 }
 
 impl Stakeholders {
@@ -214,6 +218,7 @@ impl Stakeholders {
         client: LedgyClient,
         mapper: Arc<Mapper>,
         concurrency: usize,
+        batch_size: usize,
     ) -> Result<Self, SyncError> {
         let identifiers = Arc::new(Identifiers::read(setup, &mapper).await?);
         Ok(Self {
@@ -222,6 +227,7 @@ impl Stakeholders {
             mapper,
             identifiers,
             concurrency,
+            batch_size,
         })
     }
 
@@ -237,7 +243,8 @@ impl Stakeholders {
         }
     }
 
-    async fn write_one(&self, w: &Write) -> Result<Written, SyncError> {
+    /// What `w` sends Ledgy: its fields and identifier, or why it is left out.
+    fn prepare(&self, w: &Write) -> Result<Prepared, SyncError> {
         let sent: Map<String, Value> = w
             .record
             .fields
@@ -254,11 +261,18 @@ impl Stakeholders {
         {
             return Err(SyncError::LeftOut(why));
         }
-        let identifier = identifier.unwrap_or_default();
-        let existed = self.client.put(&identifier, &sent).await?;
-        // A changed identifier: the old stakeholder is no longer fed —
-        // unless someone in the base holds that identifier now (two people
-        // swapped numbers): it is theirs.
+        Ok((sent, identifier.unwrap_or_default()))
+    }
+
+    /// After `w` was written under `identifier`: a changed identifier's old
+    /// stakeholder is no longer fed — unless someone in the base holds that
+    /// identifier now (two people swapped numbers): it is theirs.
+    async fn settle(
+        &self,
+        w: &Write,
+        identifier: &str,
+        existed: bool,
+    ) -> Result<Written, SyncError> {
         if let Some(old) = w
             .partner_id
             .as_deref()
@@ -267,9 +281,51 @@ impl Stakeholders {
             self.client.unlink(old).await?;
         }
         Ok(Written {
-            partner_id: Some(identifier),
+            partner_id: Some(identifier.to_owned()),
             existed: w.creating && existed,
         })
+    }
+
+    async fn write_one(&self, w: &Write) -> Result<Written, SyncError> {
+        let (sent, identifier) = self.prepare(w)?;
+        let existed = self.client.put(&identifier, &sent).await?;
+        self.settle(w, &identifier, existed).await
+    }
+
+    /// Writes several stakeholders in one request; those left out are not sent.
+    async fn write_batch(&self, writes: &[Write]) -> Vec<Result<Written, SyncError>> {
+        let prepared: Vec<Result<Prepared, SyncError>> =
+            writes.iter().map(|w| self.prepare(w)).collect();
+        let items: Vec<(&str, &Map<String, Value>)> = prepared
+            .iter()
+            .filter_map(|p| p.as_ref().ok())
+            .map(|(sent, identifier)| (identifier.as_str(), sent))
+            .collect();
+        let mut answers = match self.client.put_batch(&items).await {
+            Ok(answers) => answers.into_iter(),
+            // The whole request failed: every record sent fails with it.
+            Err(e) => {
+                return prepared
+                    .into_iter()
+                    .map(|p| p.and_then(|_| Err(e.again())))
+                    .collect();
+            }
+        };
+        let mut out = Vec::with_capacity(writes.len());
+        for (w, p) in writes.iter().zip(prepared) {
+            out.push(match p {
+                Err(e) => Err(e),
+                Ok((_, identifier)) => match answers.next() {
+                    Some(Ok(existed)) => self.settle(w, &identifier, existed).await,
+                    Some(Err(e)) => Err(e),
+                    None => Err(SyncError::Malformed {
+                        what: "partner",
+                        reason: "a batch answered fewer results than stakeholders".into(),
+                    }),
+                },
+            });
+        }
+        out
     }
 }
 
@@ -281,6 +337,10 @@ impl Stream for Stakeholders {
 
     fn concurrency(&self) -> usize {
         self.concurrency
+    }
+
+    fn batch_size(&self) -> usize {
+        self.batch_size
     }
 
     fn reads_whole(&self) -> bool {
@@ -308,7 +368,10 @@ impl Stream for Stakeholders {
     }
 
     async fn write(&self, writes: &[Write]) -> Vec<Result<Written, SyncError>> {
-        crate::engine::one_at_a_time(writes, |w| self.write_one(w)).await
+        if writes.len() == 1 {
+            return crate::engine::one_at_a_time(writes, |w| self.write_one(w)).await;
+        }
+        self.write_batch(writes).await
     }
 
     async fn delete(&self, record: &Acknowledged) -> Result<(), SyncError> {
