@@ -208,6 +208,28 @@ impl FieldMapping {
     /// Checks the mapping against the partner's declared fields and the
     /// base's fields: every problem found, or none.
     pub fn check(&self, targets: &[TargetSpec], sources: &[SourceField]) -> Vec<MappingProblem> {
+        let mut problems = self.check_shape(targets);
+        for f in &self.fields {
+            let message = match sources.iter().find(|s| s.path == f.source) {
+                None => format!("the base has no field '{}'", f.source.code()),
+                Some(s) if !s.readable => format!(
+                    "the installation's key may not read « {} »: add {} to the key",
+                    s.label,
+                    s.grant.as_deref().unwrap_or("the grant that reads it")
+                ),
+                Some(_) => continue,
+            };
+            problems.push(MappingProblem {
+                target: f.target.clone(),
+                message,
+            });
+        }
+        problems
+    }
+
+    /// Checks the mapping's own rules, without the base: field names, a
+    /// target mapped twice, custom fields' labels, the identifier.
+    pub fn check_shape(&self, targets: &[TargetSpec]) -> Vec<MappingProblem> {
         let mut problems = Vec::new();
         let mut seen = std::collections::HashSet::new();
         for f in &self.fields {
@@ -238,18 +260,6 @@ impl FieldMapping {
                 problems.push(problem(
                     "a custom field needs a label, as the partner shows it".into(),
                 ));
-            }
-            match sources.iter().find(|s| s.path == f.source) {
-                None => problems.push(problem(format!(
-                    "the base has no field '{}'",
-                    f.source.code()
-                ))),
-                Some(s) if !s.readable => problems.push(problem(format!(
-                    "the installation's key may not read « {} »: add {} to the key",
-                    s.label,
-                    s.grant.as_deref().unwrap_or("the grant that reads it")
-                ))),
-                Some(_) => {}
             }
         }
         if let Some(id) = targets.iter().find(|t| t.identifier) {

@@ -150,19 +150,7 @@ impl Validate for Config {
     fn validate(&self) -> relais_core::error::Result<()> {
         // The mapping's own rules; its sources are checked against the base
         // before it is saved (they need the base).
-        let own: Vec<SourceField> = self
-            .mapping
-            .fields
-            .iter()
-            .map(|f| SourceField {
-                path: f.source.clone(),
-                label: f.source.code(),
-                group: String::new(),
-                readable: true,
-                grant: None,
-            })
-            .collect();
-        match self.mapping.check(TARGETS, &own).first() {
+        match self.mapping.check_shape(TARGETS).first() {
             Some(p) => Err(relais_core::error::DomainError::new(
                 "mapping",
                 p.to_string(),

@@ -103,6 +103,12 @@ impl Mapper {
             .collect()
     }
 
+    /// The stakeholder identifier of `e`, computing that field alone.
+    pub fn identifier_for(&self, e: &MergeEmployee) -> Option<String> {
+        let f = self.mapping.get(&self.identifier)?;
+        identifier_of(&scalar(f.source.pick(&e.model, &e.raw)))
+    }
+
     /// The stakeholder identifier among `fields`.
     pub fn identifier(&self, fields: &Map<String, Value>) -> Option<String> {
         fields.get(&self.identifier).and_then(identifier_of)
@@ -133,7 +139,7 @@ impl Identifiers {
     }
 
     fn add(&mut self, mapper: &Mapper, e: &MergeEmployee) {
-        if let Some(id) = mapper.identifier(&mapper.fields(e)) {
+        if let Some(id) = mapper.identifier_for(e) {
             self.holders
                 .entry(id)
                 .or_default()
@@ -433,7 +439,7 @@ pub async fn preview(
         .each(|employees| {
             for e in employees {
                 identifiers.add(mapper, &e);
-                let identifier = mapper.identifier(&mapper.fields(&e));
+                let identifier = mapper.identifier_for(&e);
                 let hit = search.as_deref().is_none_or(|s| {
                     e.name.to_lowercase().contains(s)
                         || identifier
