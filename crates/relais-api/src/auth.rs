@@ -143,16 +143,13 @@ pub async fn require_key(
         .uri()
         .path_and_query()
         .map_or_else(|| request.uri().path().to_owned(), |p| p.to_string());
-    let decision = state
-        .store
-        .take_request(key.id, relais_core::now(), state.rate_limit)
-        .await;
+    let decision = state.rate_limit.take(&state.store, key.id).await;
     let response = match decision {
         Err(e) => return ApiError::Unavailable(e).into_response(),
         // Refused requests are counted per key and minute by the store, not
         // written one row each to the audit trail.
         Ok(RateDecision::Limited(wait)) => return ApiError::TooManyRequests(wait).into_response(),
-        Ok(RateDecision::Allowed) => {
+        Ok(RateDecision::Allowed(_)) => {
             request.extensions_mut().insert(Caller { key: key.clone() });
             next.run(request).await
         }

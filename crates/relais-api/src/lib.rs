@@ -10,6 +10,7 @@ pub mod layers;
 pub mod metrics;
 pub mod openapi;
 pub mod query;
+pub mod rate;
 pub mod resources;
 
 pub use error::ApiError;
@@ -29,8 +30,9 @@ pub const DEFAULT_RATE_LIMIT: u32 = 6_000;
 pub struct AppState {
     /// The HR base.
     pub store: SharedStore,
-    /// Requests a minute one key may make, across every process sharing the store.
-    pub rate_limit: u32,
+    /// Requests a minute one key may make, across every process sharing the
+    /// store, and this process's reserved share of them.
+    pub rate_limit: Arc<rate::RateLimiter>,
     /// `collection.count` answers reused across the pages of a walk.
     pub counts: Arc<counts::CountCache>,
     /// Seals and opens integrations' secrets.
@@ -61,7 +63,7 @@ impl AppState {
         Self {
             audit: audit::AuditLog::new(store.clone()),
             store,
-            rate_limit: per_minute.max(1),
+            rate_limit: Arc::new(rate::RateLimiter::new(per_minute)),
             counts: Arc::new(counts::CountCache::default()),
             sealer,
             public_url: None,

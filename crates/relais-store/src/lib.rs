@@ -156,13 +156,13 @@ pub trait Store: Send + Sync + 'static {
     async fn query_employees(&self, base: BaseId, query: &ListQuery) -> Result<Page<Employee>>;
     /// The employees with these identifiers (unknown ones are left out).
     async fn employees_by_ids(&self, base: BaseId, ids: &[EmployeeId]) -> Result<Vec<Employee>>;
-    /// The establishment of each of these employees (those that exist), without
-    /// reading the rest of their records.
-    async fn establishments_of(
+    /// The working calendar of each of these employees' establishments
+    /// (those that exist), without reading the rest of their records.
+    async fn calendars_of(
         &self,
         base: BaseId,
         ids: &[EmployeeId],
-    ) -> Result<Vec<(EmployeeId, EstablishmentId)>>;
+    ) -> Result<Vec<(EmployeeId, relais_core::calendar::WorkCalendar)>>;
     /// Adds entries to the change log as they are (a history brought in by
     /// seeding or an import); their identifiers are assigned by the store.
     async fn insert_employee_logs(&self, logs: &[EmployeeLog]) -> Result<()>;
@@ -305,15 +305,17 @@ pub trait Store: Send + Sync + 'static {
     /// The latest requests made with a key, newest first.
     async fn list_requests(&self, key_id: i64, limit: u32) -> Result<Vec<AuditEntry>>;
 
-    /// Counts one request of a key in the shared one-minute windows and says
-    /// whether it fits in `per_minute` (a sliding estimate over this minute
-    /// and the last); a request that does not fit is counted as limited, not
-    /// as made. Every process sharing the database shares the windows.
-    async fn take_request(
+    /// Reserves up to `wanted` requests of a key in the shared one-minute
+    /// windows, as many as fit in `per_minute` (a sliding estimate over this
+    /// minute and the last), counted as made. When none fits, one refused
+    /// request is counted as limited, not as made. Every process sharing the
+    /// database shares the windows.
+    async fn take_requests(
         &self,
         key_id: i64,
         at: DateTime<Utc>,
         per_minute: u32,
+        wanted: u32,
     ) -> Result<RateDecision>;
     /// Requests refused for going over the limit, per minute, newest first.
     async fn limited_requests(&self, key_id: i64, limit: u32) -> Result<Vec<(DateTime<Utc>, i64)>>;
@@ -486,13 +488,26 @@ pub struct RunFinish<'a> {
     pub lines: &'a [ReportLine],
 }
 
-/// Whether a key's request fits in its budget.
+/// How many of the requests a key asked to reserve fit in its budget.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RateDecision {
-    /// It fits.
-    Allowed,
-    /// It does not; retry after this many seconds.
+    /// This many fit (at least one, at most the number asked for).
+    Allowed(u32),
+    /// None does; retry after this many seconds.
     Limited(u64),
+}
+
+/// How many of `wanted` more requests fit in `per_minute`, given the
+/// `previous` window's count, the `current` window's count before them and
+/// the seconds `elapsed` in the current window (the sliding estimate of
+/// [`rate_estimate`], whose one-request answer it agrees with).
+pub fn rate_room(previous: i64, current: i64, elapsed: f64, per_minute: u32, wanted: u32) -> u32 {
+    let weight = (1.0 - elapsed / 60.0).clamp(0.0, 1.0);
+    let room = f64::from(per_minute.max(1)) - previous as f64 * weight - current as f64;
+    if room < 1.0 {
+        return 0;
+    }
+    (room.floor() as u64).min(u64::from(wanted)) as u32
 }
 
 /// The sliding estimate of a key's requests over the last minute: this
@@ -576,11 +591,30 @@ pub struct SignInFailures {
 
 #[cfg(test)]
 mod rate_tests {
-    use super::rate_estimate;
+    use super::{rate_estimate, rate_room};
 
     #[test]
     fn the_estimate_slides_over_the_minute_boundary() {
         assert_eq!(rate_estimate(0, 3, 10.0, 3), (0, false));
+        // Reserving many agrees with asking one at a time.
+        for (previous, current, elapsed) in [
+            (0, 2, 10.0),
+            (3, 0, 1.0),
+            (2, 0, 30.0),
+            (6, 0, 0.0),
+            (0, 3, 5.0),
+        ] {
+            let one = rate_room(previous, current, elapsed, 3, 1) == 1;
+            assert_eq!(
+                one,
+                !rate_estimate(previous, current + 1, elapsed, 3).1,
+                "{previous} {current} {elapsed}"
+            );
+        }
+        assert_eq!(rate_room(0, 0, 0.0, 6000, 60), 60);
+        assert_eq!(rate_room(0, 5990, 0.0, 6000, 60), 10);
+        assert_eq!(rate_room(6000, 0, 30.0, 6000, 60), 60);
+        assert_eq!(rate_room(6000, 2990, 30.0, 6000, 60), 10);
         let (wait, limited) = rate_estimate(0, 4, 10.0, 3);
         assert!(limited && wait == 50, "{wait}");
         // Three requests just before the minute still count just after it.

@@ -29,6 +29,12 @@ impl PgStore {
     const KEY_SET: (&'static str, &'static str) =
         ("(SELECT jsonb_array_elements_text(CAST(", " AS jsonb)))");
 
+    /// A set of identifiers bound as one JSON array of numbers.
+    const ID_SET: (&'static str, &'static str) = (
+        "(SELECT CAST(jsonb_array_elements_text(CAST(",
+        " AS jsonb)) AS BIGINT))",
+    );
+
     /// Connects to `url` and applies migrations.
     pub async fn open(url: &str) -> Result<Self> {
         let shown = crate::DatabaseUrl::Postgres(url.to_owned()).redacted();

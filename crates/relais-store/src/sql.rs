@@ -751,21 +751,21 @@ macro_rules! sql_store {
                 Ok(self.query_employees(base, &q).await?.items)
             }
 
-            async fn establishments_of(&self, base: BaseId, ids: &[EmployeeId]) -> Result<Vec<(EmployeeId, EstablishmentId)>> {
-                let mut out = Vec::with_capacity(ids.len());
-                for part in ids.chunks(1000) {
-                    let mut qb = sqlx::QueryBuilder::<$db>::new("SELECT id, establishment_id FROM employees WHERE base_id = ");
-                    qb.push_bind(base.0);
-                    qb.push(" AND id IN (");
-                    let mut list = qb.separated(", ");
-                    for id in part {
-                        list.push_bind(id.0);
-                    }
-                    qb.push(")");
-                    let found: Vec<(i64, i64)> = qb.build_query_as().fetch_all(&self.pool).await?;
-                    out.extend(found.into_iter().map(|(e, s)| (EmployeeId(e), EstablishmentId(s))));
-                }
-                Ok(out)
+            async fn calendars_of(&self, base: BaseId, ids: &[EmployeeId]) -> Result<Vec<(EmployeeId, relais_core::calendar::WorkCalendar)>> {
+                let list = serde_json::Value::from(ids.iter().map(|i| i.0).collect::<Vec<_>>()).to_string();
+                let mut qb = sqlx::QueryBuilder::<$db>::new(
+                    "SELECT e.id, s.working_days, s.holidays FROM employees e JOIN establishments s \
+                     ON s.base_id = e.base_id AND s.id = e.establishment_id WHERE e.base_id = ");
+                qb.push_bind(base.0);
+                qb.push(" AND e.id IN ");
+                qb.push(Self::ID_SET.0);
+                qb.push_bind(list);
+                qb.push(Self::ID_SET.1);
+                let found: Vec<(i64, String, String)> = qb.build_query_as().fetch_all(&self.pool).await?;
+                found
+                    .into_iter()
+                    .map(|(e, days, holidays)| Ok((EmployeeId(e), rows::calendar_from(&days, &holidays)?)))
+                    .collect()
             }
 
             async fn insert_employee_logs(&self, logs: &[EmployeeLog]) -> Result<()> {
@@ -1234,18 +1234,20 @@ macro_rules! sql_store {
                 Ok(Some((person, csrf)))
             }
 
-            async fn take_request(&self, key_id: i64, at: chrono::DateTime<chrono::Utc>, per_minute: u32) -> Result<crate::RateDecision> {
+            async fn take_requests(&self, key_id: i64, at: chrono::DateTime<chrono::Utc>, per_minute: u32, wanted: u32) -> Result<crate::RateDecision> {
                 let seconds = at.timestamp();
                 let minute = seconds.div_euclid(60);
                 let elapsed = seconds.rem_euclid(60) as f64 + f64::from(at.timestamp_subsec_millis()) / 1000.0;
+                let wanted = wanted.max(1);
                 let mut tx = self.pool.begin_with(Self::BEGIN).await?;
                 let current: i64 = sqlx::query_scalar(
-                    "INSERT INTO api_rate_windows (key_id, window_start, requests, limited) VALUES ($1, $2, 1, 0) \
-                     ON CONFLICT (key_id, window_start) DO UPDATE SET requests = api_rate_windows.requests + 1 \
+                    "INSERT INTO api_rate_windows (key_id, window_start, requests, limited) VALUES ($1, $2, $3, 0) \
+                     ON CONFLICT (key_id, window_start) DO UPDATE SET requests = api_rate_windows.requests + $3 \
                      RETURNING requests",
                 )
                 .bind(key_id)
                 .bind(minute)
+                .bind(i64::from(wanted))
                 .fetch_one(&mut *tx)
                 .await?;
                 let previous: Option<i64> = sqlx::query_scalar("SELECT requests FROM api_rate_windows WHERE key_id = $1 AND window_start = $2")
@@ -1253,18 +1255,21 @@ macro_rules! sql_store {
                     .bind(minute - 1)
                     .fetch_optional(&mut *tx)
                     .await?;
-                let (wait, limited) = crate::rate_estimate(previous.unwrap_or(0), current, elapsed, per_minute);
-                if limited {
-                    sqlx::query("UPDATE api_rate_windows SET requests = requests - 1, limited = limited + 1 WHERE key_id = $1 AND window_start = $2")
+                let before = current - i64::from(wanted);
+                let granted = crate::rate_room(previous.unwrap_or(0), before, elapsed, per_minute, wanted);
+                if granted < wanted {
+                    sqlx::query("UPDATE api_rate_windows SET requests = requests - $3, limited = limited + $4 WHERE key_id = $1 AND window_start = $2")
                         .bind(key_id)
                         .bind(minute)
+                        .bind(i64::from(wanted - granted))
+                        .bind(i64::from(granted == 0))
                         .execute(&mut *tx)
                         .await?;
                 }
                 // Windows older than the one before are no longer needed for the estimate
-                // (cleared once a minute, by the minute's first request); those with
+                // (cleared once a minute, by the minute's first reservation); those with
                 // refused requests stay as the audit of the limit.
-                if current == 1 {
+                if before == 0 {
                     sqlx::query("DELETE FROM api_rate_windows WHERE key_id = $1 AND window_start < $2 AND limited = 0")
                         .bind(key_id)
                         .bind(minute - 1)
@@ -1272,7 +1277,12 @@ macro_rules! sql_store {
                         .await?;
                 }
                 tx.commit().await?;
-                Ok(if limited { crate::RateDecision::Limited(wait) } else { crate::RateDecision::Allowed })
+                Ok(if granted == 0 {
+                    let (wait, _) = crate::rate_estimate(previous.unwrap_or(0), before + 1, elapsed, per_minute);
+                    crate::RateDecision::Limited(wait)
+                } else {
+                    crate::RateDecision::Allowed(granted)
+                })
             }
 
             async fn limited_requests(&self, key_id: i64, limit: u32) -> Result<Vec<(chrono::DateTime<chrono::Utc>, i64)>> {

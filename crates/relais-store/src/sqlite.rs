@@ -31,6 +31,9 @@ impl SqliteStore {
     /// the number of keys, so prepared statements do not pile up.
     const KEY_SET: (&'static str, &'static str) = ("(SELECT value FROM json_each(", "))");
 
+    /// A set of identifiers bound as one JSON array of numbers.
+    const ID_SET: (&'static str, &'static str) = ("(SELECT value FROM json_each(", "))");
+
     /// Opens the file at `path` (creating it and its folder if needed) and
     /// applies migrations.
     pub async fn open(path: &Path) -> Result<Self> {

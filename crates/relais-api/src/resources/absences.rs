@@ -18,7 +18,7 @@ use relais_core::absence::{
 };
 use relais_core::access::{Permission, Role};
 use relais_core::calendar::{HalfDay, HalfDaySlot, WorkCalendar};
-use relais_core::ids::{AbsenceAccountId, EmployeeId, EstablishmentId};
+use relais_core::ids::{AbsenceAccountId, EmployeeId};
 use relais_core::DomainError;
 use relais_store::{Cond, Condition, Direction, ListQuery, SqlValue};
 use serde_json::{json, Map, Value};
@@ -224,30 +224,14 @@ async fn calendars(
     caller: &Caller,
     periods: &[LeavePeriod],
 ) -> Result<HashMap<EmployeeId, WorkCalendar>, ApiError> {
-    let by_establishment: HashMap<EstablishmentId, WorkCalendar> = state
-        .store
-        .list_establishments(caller.base())
-        .await?
-        .into_iter()
-        .map(|e| (e.id, e.calendar))
-        .collect();
     let mut ids: Vec<EmployeeId> = periods.iter().map(|p| p.employee_id).collect();
     ids.sort();
     ids.dedup();
     Ok(state
         .store
-        .establishments_of(caller.base(), &ids)
+        .calendars_of(caller.base(), &ids)
         .await?
         .into_iter()
-        .map(|(employee, establishment)| {
-            (
-                employee,
-                by_establishment
-                    .get(&establishment)
-                    .copied()
-                    .unwrap_or_default(),
-            )
-        })
         .collect())
 }
 
