@@ -78,6 +78,7 @@ pub const PATH_SEGMENTS: &[&str] = &[
     "relais",
     "integration",
     "fields",
+    "reports",
     "runs",
     "approve",
     "approvals",

@@ -126,6 +126,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(resources::userlogs::router())
         .merge(resources::sync::router())
         .merge(resources::fields::router())
+        .merge(resources::reports::router())
         .route_layer(axum::middleware::from_fn_with_state(
             state,
             auth::require_key,

@@ -108,6 +108,12 @@ const ENDPOINTS: &[Endpoint] = &[
         &[],
     ),
     get(
+        "/api/relais/reports",
+        "The ready-made reports: code, title, columns, filters, the grant each needs and whether this key holds it",
+        "any key",
+        &[],
+    ),
+    get(
         "/api/relais/integration",
         "The integration of this key's installed app: settings and health",
         "the app's own key",
@@ -357,6 +363,70 @@ fn parameter(name: &str, description: &str) -> Value {
     json!({ "name": name, "in": "query", "required": false, "schema": { "type": "string" }, "description": description })
 }
 
+/// A ready-made report's path: its parameters, grant and row shape, from
+/// the report catalogue.
+fn report_path(r: &relais_core::report::ReportSpec) -> Value {
+    use relais_core::report::ColumnKind;
+    let mut params = vec![
+        parameter(
+            "from",
+            "first month, YYYY-MM (default: eleven months before `to`)",
+        ),
+        parameter(
+            "to",
+            "last month, YYYY-MM (default: this month); at most 36 months in all",
+        ),
+        parameter("paging", "offset,limit (limit at most 1000; default 0,100)"),
+        parameter(
+            "export",
+            "true: record this read as the key's export (the next read counts what changed since)",
+        ),
+    ];
+    for f in r.filters {
+        params.push(parameter(f.parameter(), "identifiers, comma-separated"));
+    }
+    let columns: Map<String, Value> = r
+        .columns
+        .iter()
+        .map(|c| {
+            let schema = match c.kind {
+                ColumnKind::Count => json!({ "type": "integer", "description": c.label_en }),
+                ColumnKind::Days | ColumnKind::Money | ColumnKind::Percent => {
+                    json!({ "type": "number", "description": c.label_en })
+                }
+                ColumnKind::Date => {
+                    json!({ "type": "string", "format": "date", "description": c.label_en })
+                }
+                ColumnKind::Text | ColumnKind::Period => {
+                    json!({ "type": "string", "description": c.label_en })
+                }
+            };
+            (c.key.to_owned(), schema)
+        })
+        .collect();
+    json!({ "get": {
+        "summary": r.title_en,
+        "description": format!("{} Needs the grant `{}`; rows of establishments outside the key's never count.", r.description, r.permission.code()),
+        "security": [{ "luccaApplication": [] }, { "bearer": [] }],
+        "parameters": params,
+        "responses": {
+            "200": { "description": "success", "content": { "application/json": { "schema": {
+                "type": "object", "required": ["data"], "properties": { "data": {
+                    "type": "object", "required": ["items", "count"],
+                    "properties": {
+                        "items": { "type": "array", "items": { "type": "object", "properties": columns } },
+                        "count": { "type": "integer" },
+                    },
+                } },
+            } } } },
+            "400": { "$ref": "#/components/responses/Error" },
+            "401": { "$ref": "#/components/responses/Error" },
+            "403": { "$ref": "#/components/responses/Error" },
+            "429": { "$ref": "#/components/responses/Error" },
+        },
+    } })
+}
+
 /// Builds the document.
 pub fn build() -> Value {
     let mut paths = Map::new();
@@ -417,6 +487,9 @@ pub fn build() -> Value {
         }
         let entry = paths.entry(e.path.to_owned()).or_insert_with(|| json!({}));
         entry[e.method] = op;
+    }
+    for r in relais_core::report::REPORTS {
+        paths.insert(format!("/api/relais/reports/{}", r.code), report_path(r));
     }
     paths.insert("/health".into(), json!({ "get": { "summary": "Whether relais and its database answer", "responses": { "200": { "description": "healthy" }, "503": { "$ref": "#/components/responses/Error" } } } }));
     paths.insert("/metrics".into(), json!({ "get": { "summary": "Counters and latencies in the Prometheus text format: API requests by route and status; per integration, runs and records by outcome, partner requests and errors by status, partner latency, the request budget left, seconds since the last successful run", "responses": { "200": { "description": "the metrics", "content": { "text/plain": { "schema": { "type": "string" } } } } } } }));

@@ -10,7 +10,7 @@ use relais_core::org::{Name, TimeZone};
 use relais_sandbox::demo::{seed, DemoOptions};
 use relais_store::{DatabaseUrl, SharedStore};
 use serde_json::{json, Value};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 
 struct App {
@@ -259,6 +259,8 @@ api_suite!(
     stored_values_read_as_lucca_documents_them,
     related_fields_come_back_nested_as_asked,
     personal_details_are_read_and_written,
+    reports_add_up_to_the_records,
+    reports_are_bounded_by_the_key,
 );
 
 async fn users_fields_count_paging_and_order(app: App) {
@@ -2466,4 +2468,501 @@ async fn the_field_list_says_what_a_key_reads_and_nothing_more(app: App) {
         .unwrap()
         .iter()
         .all(|i| i["readable"] == true));
+}
+
+/// Every row of a report over its default period (pages of 1,000).
+async fn report_rows(app: &App, key: &str, code: &str, query: &str) -> Vec<Value> {
+    let mut rows = Vec::new();
+    loop {
+        let (status, body) = app
+            .get(
+                &format!(
+                    "/api/relais/reports/{code}?paging={},1000{query}",
+                    rows.len()
+                ),
+                key,
+            )
+            .await;
+        assert_eq!(status, 200, "{code}: {body}");
+        let page = items(&body).clone();
+        let count = body["data"]["count"].as_u64().unwrap() as usize;
+        rows.extend(page.iter().cloned());
+        if page.is_empty() || rows.len() >= count {
+            assert_eq!(rows.len(), count, "{code}: the count is the rows");
+            return rows;
+        }
+    }
+}
+
+/// Sums `value` per key of a report's rows.
+fn sum_by(rows: &[Value], key: impl Fn(&Value) -> String, value: &str) -> BTreeMap<String, f64> {
+    let mut out = BTreeMap::new();
+    for r in rows {
+        *out.entry(key(r)).or_default() += r[value].as_f64().unwrap();
+    }
+    out
+}
+
+fn same_sums(what: &str, got: &BTreeMap<String, f64>, want: &BTreeMap<String, f64>) {
+    let keys: BTreeSet<&String> = got.keys().chain(want.keys()).collect();
+    for k in keys {
+        let (g, w) = (
+            got.get(k).copied().unwrap_or(0.0),
+            want.get(k).copied().unwrap_or(0.0),
+        );
+        assert!((g - w).abs() < 1e-6, "{what} {k}: report {g}, records {w}");
+    }
+}
+
+/// What the tests compute themselves from the records (read whole through
+/// the store, expanded with the domain's own calendar rules), to hold each
+/// report's SQL against.
+struct Records {
+    from: NaiveDate,
+    to: NaiveDate,
+    employees: Vec<Employee>,
+    establishments: BTreeMap<i64, (String, relais_core::calendar::WorkCalendar)>,
+    accounts: BTreeMap<i64, (String, relais_core::absence::AbsenceCategory)>,
+    periods: Vec<relais_core::absence::LeavePeriod>,
+}
+
+impl Records {
+    async fn read(app: &App) -> Records {
+        use chrono::Datelike;
+        let to_month =
+            chrono::NaiveDate::from_ymd_opt(app.today.year(), app.today.month(), 1).unwrap();
+        let from = to_month - chrono::Months::new(11);
+        let to = to_month + chrono::Months::new(1) - chrono::Days::new(1);
+        let establishments = app
+            .store
+            .list_establishments(app.base.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| (e.id.0, (e.name.to_string(), e.calendar)))
+            .collect();
+        let accounts = app
+            .store
+            .list_absence_accounts(app.base.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|a| (a.id.0, (a.name.to_string(), a.category)))
+            .collect();
+        let mut periods = Vec::new();
+        loop {
+            let page = app
+                .store
+                .query_leave_periods(
+                    app.base.id,
+                    &relais_store::ListQuery {
+                        offset: periods.len() as u64,
+                        ..Default::default()
+                    },
+                )
+                .await
+                .unwrap()
+                .items;
+            if page.is_empty() {
+                break;
+            }
+            periods.extend(page);
+        }
+        Records {
+            from,
+            to,
+            employees: app.employees().await,
+            establishments,
+            accounts,
+            periods,
+        }
+    }
+
+    fn employee(&self, id: i64) -> &Employee {
+        self.employees.iter().find(|e| e.id.0 == id).unwrap()
+    }
+
+    /// Approved half-day leaves within the period: (month, employee, account).
+    fn leaves(&self) -> Vec<(String, &Employee, i64)> {
+        let mut out = Vec::new();
+        for p in &self.periods {
+            if p.status != relais_core::absence::LeaveStatus::Approved {
+                continue;
+            }
+            let owner = self.employee(p.employee_id.0);
+            let calendar = self.establishments[&owner.data.establishment_id.0].1;
+            for slot in p.span.leaves(&calendar) {
+                if slot.date >= self.from && slot.date <= self.to {
+                    out.push((slot.date.format("%Y-%m").to_string(), owner, p.account_id.0));
+                }
+            }
+        }
+        out
+    }
+}
+
+async fn reports_add_up_to_the_records(app: App) {
+    let key = app.key(&["all"]).await;
+    let (status, list) = app.get("/api/relais/reports", &key).await;
+    assert_eq!(status, 200);
+    assert_eq!(items(&list).len(), 6);
+    assert!(items(&list).iter().all(|r| r["readable"] == true));
+    let records = Records::read(&app).await;
+
+    // Approved absences per month, employee and account, in days.
+    let rows = report_rows(&app, &key, "absences-payroll", "").await;
+    assert!(
+        rows.len() > 20,
+        "a seeded base has absences: {}",
+        rows.len()
+    );
+    let key_of = |month: &str, number: &str, account: &str| format!("{month} {number} {account}");
+    let got = sum_by(
+        &rows,
+        |r| {
+            key_of(
+                r["month"].as_str().unwrap(),
+                r["employeeNumber"].as_str().unwrap(),
+                r["account"].as_str().unwrap(),
+            )
+        },
+        "days",
+    );
+    let mut want = BTreeMap::new();
+    for (month, owner, account) in records.leaves() {
+        *want
+            .entry(key_of(
+                &month,
+                owner.data.employee_number.as_str(),
+                &records.accounts[&account].0,
+            ))
+            .or_default() += 0.5;
+    }
+    same_sums("absences-payroll", &got, &want);
+    let mut sorted = rows
+        .iter()
+        .map(|r| r["month"].as_str().unwrap().to_owned())
+        .collect::<Vec<_>>();
+    sorted.dedup();
+    assert!(sorted.windows(2).all(|w| w[0] < w[1]), "rows come by month");
+
+    // Absenteeism: absent days per establishment and category (telework is
+    // work), over the working days of the establishment's calendar under
+    // contract.
+    let rows = report_rows(&app, &key, "absenteeism", "").await;
+    let got = sum_by(
+        &rows,
+        |r| format!("{} {} {}", r["month"], r["establishment"], r["category"]),
+        "absentDays",
+    );
+    let mut want = BTreeMap::new();
+    for (month, owner, account) in records.leaves() {
+        let category = records.accounts[&account].1;
+        if category == relais_core::absence::AbsenceCategory::Telework {
+            continue;
+        }
+        let establishment = &records.establishments[&owner.data.establishment_id.0].0;
+        *want
+            .entry(format!(
+                "\"{month}\" \"{establishment}\" \"{}\"",
+                category.label()
+            ))
+            .or_default() += 0.5;
+    }
+    same_sums("absenteeism", &got, &want);
+    let mut working: BTreeMap<String, f64> = BTreeMap::new();
+    for e in &records.employees {
+        let calendar = records.establishments[&e.data.establishment_id.0].1;
+        let name = &records.establishments[&e.data.establishment_id.0].0;
+        for day in records.from.iter_days().take_while(|d| *d <= records.to) {
+            let under =
+                e.data.contract.start <= day && e.data.contract.end.is_none_or(|end| end >= day);
+            if under && calendar.is_working_day(day) {
+                *working
+                    .entry(format!("\"{}\" \"{name}\"", day.format("%Y-%m")))
+                    .or_default() += 1.0;
+            }
+        }
+    }
+    for r in &rows {
+        let k = format!("{} {}", r["month"], r["establishment"]);
+        assert_eq!(r["workingDays"].as_f64().unwrap(), working[&k], "{k}");
+        let rate = r["absentDays"].as_f64().unwrap() / working[&k];
+        assert!((r["rate"].as_f64().unwrap() - rate).abs() < 1e-9, "{k}");
+    }
+
+    // Month-end headcount, entries and exits per establishment.
+    let rows = report_rows(&app, &key, "headcount", "").await;
+    for (column, want_of) in [
+        (
+            "headcount",
+            (|c: &relais_core::employee::Contract, first: NaiveDate, last: NaiveDate| {
+                let _ = first;
+                c.start <= last && c.end.is_none_or(|e| e >= last)
+            }) as fn(&relais_core::employee::Contract, NaiveDate, NaiveDate) -> bool,
+        ),
+        ("entries", |c, first, last| {
+            c.start >= first && c.start <= last
+        }),
+        ("exits", |c, first, last| {
+            c.end.is_some_and(|e| e >= first && e <= last)
+        }),
+    ] {
+        let got = sum_by(
+            &rows,
+            |r| format!("{} {}", r["month"], r["establishment"]),
+            column,
+        );
+        let mut want: BTreeMap<String, f64> = BTreeMap::new();
+        let mut first = records.from;
+        while first <= records.to {
+            let last = first + chrono::Months::new(1) - chrono::Days::new(1);
+            for e in &records.employees {
+                if want_of(&e.data.contract, first, last) {
+                    let name = &records.establishments[&e.data.establishment_id.0].0;
+                    *want
+                        .entry(format!("\"{}\" \"{name}\"", first.format("%Y-%m")))
+                        .or_default() += 1.0;
+                }
+            }
+            first = last + chrono::Days::new(1);
+        }
+        same_sums(column, &got, &want);
+    }
+
+    // Expenses of validated claims, per month and nature; VAT per month;
+    // warnings of claims not refused or cancelled.
+    let natures: BTreeMap<i64, String> = app
+        .store
+        .list_expense_natures(app.base.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|n| (n.id.0, n.name.to_string()))
+        .collect();
+    let claims: BTreeMap<i64, relais_core::expense::ClaimStatus> = app
+        .store
+        .query_expense_claims(
+            app.base.id,
+            &relais_store::ListQuery {
+                limit: 100_000,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|c| (c.id.0, c.status))
+        .collect();
+    let all_items = app
+        .store
+        .query_expense_items(
+            app.base.id,
+            &relais_store::ListQuery {
+                limit: 100_000,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .items;
+    let in_period: Vec<_> = all_items
+        .iter()
+        .filter(|i| i.purchased_on >= records.from && i.purchased_on <= records.to)
+        .collect();
+    let validated_items: Vec<&relais_core::expense::ExpenseItem> = in_period
+        .iter()
+        .copied()
+        .filter(|i| matches!(claims[&i.claim_id.0].id(), 5..=7))
+        .collect();
+    let rows = report_rows(&app, &key, "expenses-by-nature", "").await;
+    assert!(!rows.is_empty());
+    for (column, amount) in [
+        (
+            "gross",
+            (|i: &relais_core::expense::ExpenseItem| i.amounts.gross)
+                as fn(&relais_core::expense::ExpenseItem) -> i64,
+        ),
+        ("net", |i| i.amounts.net),
+        ("vat", |i| i.amounts.vat),
+        ("reimbursed", |i| i.amounts.reimbursed),
+    ] {
+        let got = sum_by(&rows, |r| format!("{} {}", r["month"], r["nature"]), column);
+        let mut want = BTreeMap::new();
+        for i in &validated_items {
+            *want
+                .entry(format!(
+                    "\"{}\" \"{}\"",
+                    i.purchased_on.format("%Y-%m"),
+                    natures[&i.nature_id.0]
+                ))
+                .or_default() += amount(i) as f64 / 100.0;
+        }
+        same_sums(column, &got, &want);
+    }
+    let items_count: f64 = rows.iter().map(|r| r["items"].as_f64().unwrap()).sum();
+    assert_eq!(items_count as usize, validated_items.len());
+    let rows = report_rows(&app, &key, "recoverable-vat", "").await;
+    let got = sum_by(&rows, |r| r["month"].to_string(), "vat");
+    let mut want = BTreeMap::new();
+    for i in &validated_items {
+        *want
+            .entry(format!("\"{}\"", i.purchased_on.format("%Y-%m")))
+            .or_default() += i.amounts.vat as f64 / 100.0;
+    }
+    same_sums("recoverable-vat", &got, &want);
+    assert!(
+        rows.iter()
+            .all(|r| [0.2, 0.1, 0.055, 0.021, 0.0].contains(&r["rate"].as_f64().unwrap())),
+        "standard rates"
+    );
+    let rows = report_rows(&app, &key, "expense-warnings", "").await;
+    let flagged = in_period
+        .iter()
+        .filter(|i| !i.warnings.is_empty() && !matches!(claims[&i.claim_id.0].id(), 8 | 9))
+        .count();
+    assert_eq!(rows.len(), flagged);
+    assert!(rows
+        .iter()
+        .all(|r| !r["warnings"].as_str().unwrap().is_empty()));
+
+    // Mistakes are answered, naming the parameter.
+    for (query, parameter) in [
+        ("from=2026-13", "from"),
+        ("from=2026-05&to=2026-01", "to"),
+        ("from=2020-01&to=2026-01", "to"),
+        ("natureId=1", "natureId"),
+        ("accountId=x", "accountId"),
+        ("paging=0,5000", "paging"),
+    ] {
+        let (status, body) = app
+            .get(
+                &format!("/api/relais/reports/absences-payroll?{query}"),
+                &key,
+            )
+            .await;
+        assert_eq!(status, 400, "{query}: {body}");
+        assert_eq!(
+            body["error"]["details"]["parameter"], parameter,
+            "{query}: {body}"
+        );
+    }
+    let (status, body) = app.get("/api/relais/reports/nothing", &key).await;
+    assert_eq!(status, 404);
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("absences-payroll"));
+
+    // An export remembers when it was made: a correction made after it is
+    // counted in the next read, in its month's row.
+    let (_, first) = app
+        .get(
+            "/api/relais/reports/absences-payroll?export=true&paging=0,1",
+            &key,
+        )
+        .await;
+    assert!(first["data"]["changedSince"].is_null(), "no export before");
+    let rows = report_rows(&app, &key, "absences-payroll", "").await;
+    assert!(rows.iter().all(|r| r["changedSinceExport"] == 0));
+    let late = records.periods.iter().find(|p| {
+        p.status == relais_core::absence::LeaveStatus::Pending
+            && p.span.start.date >= records.from
+            && p.span.end.date <= records.to
+    });
+    if let Some(late) = late {
+        app.store
+            .set_leave_status(
+                app.base.id,
+                late.id,
+                relais_core::absence::LeaveStatus::Approved,
+            )
+            .await
+            .unwrap();
+        let rows = report_rows(&app, &key, "absences-payroll", "").await;
+        let changed: i64 = rows
+            .iter()
+            .map(|r| r["changedSinceExport"].as_i64().unwrap())
+            .sum();
+        assert!(changed >= 1, "the late approval is counted");
+        let owner = records.employee(late.employee_id.0);
+        assert!(rows
+            .iter()
+            .any(|r| r["changedSinceExport"].as_i64().unwrap() >= 1
+                && r["employeeNumber"] == owner.data.employee_number.as_str()));
+        let (_, again) = app
+            .get("/api/relais/reports/absences-payroll?paging=0,1", &key)
+            .await;
+        assert!(again["data"]["changedSince"].is_string());
+    }
+}
+
+async fn reports_are_bounded_by_the_key(app: App) {
+    let records = Records::read(&app).await;
+    // A report needs its grant: 403 naming it.
+    let organisation = app.key(&["organisation"]).await;
+    for code in ["absences-payroll", "headcount", "expenses-by-nature"] {
+        let (status, body) = app
+            .get(&format!("/api/relais/reports/{code}"), &organisation)
+            .await;
+        assert_eq!(status, 403, "{code}");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("Consulter"),
+            "{body}"
+        );
+    }
+    let (_, list) = app.get("/api/relais/reports", &organisation).await;
+    assert!(items(&list).iter().all(|r| r["readable"] == false));
+    let absences = app.key(&["absences"]).await;
+    assert_eq!(
+        app.get("/api/relais/reports/absences-payroll", &absences)
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        app.get("/api/relais/reports/recoverable-vat", &absences)
+            .await
+            .0,
+        403
+    );
+
+    // A key of one establishment: rows of the others never count, even when
+    // asked for by name.
+    let (&one, (one_name, _)) = records.establishments.iter().next().unwrap();
+    let (&other, _) = records.establishments.iter().nth(1).unwrap();
+    let narrow = app
+        .key(&["absences", &format!("establishments={one}")])
+        .await;
+    let rows = report_rows(&app, &narrow, "absences-payroll", "").await;
+    assert!(!rows.is_empty());
+    assert!(rows.iter().all(|r| r["establishment"] == one_name.as_str()));
+    let days: f64 = rows.iter().map(|r| r["days"].as_f64().unwrap()).sum();
+    let want = records
+        .leaves()
+        .iter()
+        .filter(|(_, e, _)| e.data.establishment_id.0 == one)
+        .count() as f64
+        / 2.0;
+    assert_eq!(days, want);
+    let rows = report_rows(
+        &app,
+        &narrow,
+        "absences-payroll",
+        &format!("&establishmentId={other}"),
+    )
+    .await;
+    assert!(rows.is_empty(), "another establishment's rows: {rows:?}");
+    let rows = report_rows(
+        &app,
+        &narrow,
+        "absenteeism",
+        &format!("&establishmentId={one},{other}"),
+    )
+    .await;
+    assert!(rows.iter().all(|r| r["establishment"] == one_name.as_str()));
 }

@@ -63,6 +63,20 @@ code_enum! {
     }
 }
 
+impl AbsenceCategory {
+    /// The category as people read it (French).
+    pub fn label(self) -> &'static str {
+        match self {
+            AbsenceCategory::PaidLeave => "Congés payés",
+            AbsenceCategory::Rtt => "RTT",
+            AbsenceCategory::Sickness => "Maladie",
+            AbsenceCategory::Telework => "Télétravail",
+            AbsenceCategory::Unpaid => "Sans solde",
+            AbsenceCategory::Other => "Autre",
+        }
+    }
+}
+
 code_enum! {
     /// Whether an account counts in days or hours.
     AbsenceUnit, "unit" {

@@ -22,6 +22,7 @@ pub mod mapping;
 pub mod marketplace;
 pub mod org;
 pub mod people;
+pub mod report;
 pub mod schedule;
 pub mod secret;
 

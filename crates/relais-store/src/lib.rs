@@ -8,6 +8,7 @@
 
 mod error;
 pub mod query;
+pub mod reports;
 #[macro_use]
 mod sql;
 pub mod postgres;
@@ -82,7 +83,7 @@ impl BaseCounts {
 /// after building valid records. Methods named `create_*`, `update_*` and
 /// `set_*` apply every domain rule and are what people and the API go through.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: reports::ReportStore + Send + Sync + 'static {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
     /// Checks that the database answers.

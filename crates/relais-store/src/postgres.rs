@@ -29,6 +29,9 @@ impl PgStore {
     const KEY_SET: (&'static str, &'static str) =
         ("(SELECT jsonb_array_elements_text(CAST(", " AS jsonb)))");
 
+    /// How a date column reads as its month, `YYYY-MM`.
+    const MONTH_OF: (&'static str, &'static str) = ("to_char(", ", 'YYYY-MM')");
+
     /// A set of identifiers bound as one JSON array of numbers.
     const ID_SET: (&'static str, &'static str) = (
         "(SELECT CAST(jsonb_array_elements_text(CAST(",
@@ -76,3 +79,4 @@ impl PgStore {
 }
 
 sql_store!(PgStore, sqlx::Postgres);
+crate::reports::report_store!(PgStore, sqlx::Postgres);

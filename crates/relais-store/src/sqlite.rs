@@ -31,6 +31,9 @@ impl SqliteStore {
     /// the number of keys, so prepared statements do not pile up.
     const KEY_SET: (&'static str, &'static str) = ("(SELECT value FROM json_each(", "))");
 
+    /// How a date column reads as its month, `YYYY-MM`.
+    const MONTH_OF: (&'static str, &'static str) = ("substr(", ", 1, 7)");
+
     /// A set of identifiers bound as one JSON array of numbers.
     const ID_SET: (&'static str, &'static str) = ("(SELECT value FROM json_each(", "))");
 
@@ -89,3 +92,4 @@ impl SqliteStore {
 }
 
 sql_store!(SqliteStore, sqlx::Sqlite);
+crate::reports::report_store!(SqliteStore, sqlx::Sqlite);

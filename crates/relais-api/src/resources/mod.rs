@@ -4,6 +4,7 @@ pub mod absences;
 pub mod expenses;
 pub mod fields;
 pub mod organisation;
+pub mod reports;
 pub mod sync;
 pub mod userlogs;
 pub mod users;

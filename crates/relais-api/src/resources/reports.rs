@@ -1,0 +1,304 @@
+//! `/api/relais/reports`: the ready-made reports ("états standards") an app
+//! such as Inside Online reads with its key, bounded by the key's grants
+//! (a report needing a grant the key lacks answers 403 naming it) and
+//! establishments (rows of establishments outside them never count).
+//!
+//! `GET /api/relais/reports` lists them; `GET /api/relais/reports/{code}`
+//! computes one: `from` and `to` (months, `2026-01`; by default the last
+//! twelve months), `establishmentId`, `departmentId`, `accountId`,
+//! `natureId` (lists of ids), `paging=offset,limit`, and `export=true` to
+//! record this read as the key's export (the absences report then counts
+//! what changes after it).
+
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::resources::Pairs;
+use crate::AppState;
+use axum::extract::{Path, State};
+use axum::routing::get;
+use axum::{Extension, Json, Router};
+use chrono::{DateTime, Months, Utc};
+use relais_core::report::{
+    report, Cell, FilterKind, Month, ReportFilter, ReportSpec, ReportTable, REPORTS,
+};
+use serde_json::{json, Map, Value};
+
+/// The routes of this resource.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/relais/reports", get(list))
+        .route("/api/relais/reports/{code}", get(one))
+}
+
+/// Rows a page holds at most.
+pub const MAX_PAGE: u64 = 1000;
+
+/// A report's period, filters, page and whether to record an export, read
+/// from query parameters (the API's and the admin page's form alike).
+#[derive(Debug, Clone)]
+pub struct ReportQuery {
+    /// Period and filters.
+    pub filter: ReportFilter,
+    /// Offset and limit.
+    pub page: (u64, u64),
+    /// Record this read as an export.
+    pub export: bool,
+}
+
+fn bad(parameter: &str, message: impl Into<String>) -> ApiError {
+    ApiError::BadRequest {
+        parameter: parameter.into(),
+        message: message.into(),
+    }
+}
+
+fn ids(parameter: &str, raw: &str) -> Result<Vec<i64>, ApiError> {
+    let ids: Vec<i64> = raw
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<i64>()
+                .map_err(|_| bad(parameter, format!("'{s}' is not an identifier")))
+        })
+        .collect::<Result<_, _>>()?;
+    if ids.len() > 500 {
+        return Err(bad(parameter, "at most 500 identifiers"));
+    }
+    Ok(ids)
+}
+
+impl ReportQuery {
+    /// Reads the parameters for `spec`; `today` sets the default period (the
+    /// twelve months ending with today's).
+    pub fn parse(
+        spec: &ReportSpec,
+        pairs: &[(String, String)],
+        today: chrono::NaiveDate,
+    ) -> Result<Self, ApiError> {
+        let month = |parameter: &str, raw: &str| {
+            raw.parse::<Month>()
+                .map_err(|e: relais_core::DomainError| bad(parameter, e.message))
+        };
+        let mut to = Month::of(today);
+        let mut from = Month::of(today.checked_sub_months(Months::new(11)).unwrap_or(today));
+        let (mut from_given, mut to_given) = (false, false);
+        let mut page = (0, 100);
+        let mut export = false;
+        let mut lists: Vec<(FilterKind, Vec<i64>)> = Vec::new();
+        for (name, value) in pairs {
+            let value = value.trim();
+            match name.as_str() {
+                "from" if !value.is_empty() => {
+                    from = month("from", value)?;
+                    from_given = true;
+                }
+                "to" if !value.is_empty() => {
+                    to = month("to", value)?;
+                    to_given = true;
+                }
+                "from" | "to" => {}
+                "paging" => {
+                    page = value
+                        .split_once(',')
+                        .and_then(|(o, l)| Some((o.trim().parse().ok()?, l.trim().parse().ok()?)))
+                        .filter(|(_, l)| (1..=MAX_PAGE).contains(l))
+                        .ok_or_else(|| {
+                            bad(
+                                "paging",
+                                format!("'{value}' is not offset,limit with a limit from 1 to {MAX_PAGE}"),
+                            )
+                        })?;
+                }
+                "export" => {
+                    export = match value {
+                        "true" | "1" => true,
+                        "false" | "0" | "" => false,
+                        other => {
+                            return Err(bad("export", format!("'{other}' is not true or false")))
+                        }
+                    }
+                }
+                other => {
+                    let Some(kind) = spec
+                        .filters
+                        .iter()
+                        .find(|f| f.parameter().eq_ignore_ascii_case(other))
+                    else {
+                        let known: Vec<&str> = ["from", "to", "paging", "export"]
+                            .into_iter()
+                            .chain(spec.filters.iter().map(|f| f.parameter()))
+                            .collect();
+                        return Err(bad(
+                            other,
+                            format!(
+                                "this report takes no parameter '{other}' (it takes {})",
+                                known.join(", ")
+                            ),
+                        ));
+                    };
+                    let found = ids(kind.parameter(), value)?;
+                    if !found.is_empty() {
+                        lists.push((*kind, found));
+                    }
+                }
+            }
+        }
+        // One bound given: the period is that month alone, or twelve months
+        // from or to it.
+        if from_given && !to_given {
+            to = Month::of(
+                from.first_day()
+                    .checked_add_months(Months::new(11))
+                    .unwrap_or(from.first_day()),
+            );
+        } else if to_given && !from_given {
+            from = Month::of(
+                to.first_day()
+                    .checked_sub_months(Months::new(11))
+                    .unwrap_or(to.first_day()),
+            );
+        }
+        let mut filter = ReportFilter::new(from, to).map_err(|e| bad(e.field, e.message))?;
+        for (kind, found) in lists {
+            let slot = match kind {
+                FilterKind::Establishment => &mut filter.establishments,
+                FilterKind::Department => &mut filter.departments,
+                FilterKind::Account => &mut filter.accounts,
+                FilterKind::Nature => &mut filter.natures,
+            };
+            slot.get_or_insert_with(Vec::new).extend(found);
+        }
+        Ok(Self {
+            filter,
+            page,
+            export,
+        })
+    }
+}
+
+/// A cell as the API gives it: numbers as numbers, months and dates as
+/// ISO text.
+pub fn cell_json(cell: &Cell) -> Value {
+    match cell {
+        Cell::Text(t) => json!(t),
+        Cell::Month(m) => json!(m.to_string()),
+        Cell::Date(d) => json!(d),
+        Cell::Count(n) => json!(n),
+        Cell::Empty => Value::Null,
+        other => json!(other.number()),
+    }
+}
+
+fn row_json(table: &ReportTable, row: &[Cell]) -> Value {
+    let mut m = Map::new();
+    for (column, cell) in table.spec.columns.iter().zip(row) {
+        m.insert(column.key.into(), cell_json(cell));
+    }
+    Value::Object(m)
+}
+
+/// What the API says of a report: its code, titles, grant, columns and
+/// filters.
+pub fn describe(spec: &ReportSpec) -> Value {
+    let filters: Vec<&str> = ["from", "to"]
+        .into_iter()
+        .chain(spec.filters.iter().map(|f| f.parameter()))
+        .collect();
+    json!({
+        "code": spec.code,
+        "title": spec.title,
+        "titleEn": spec.title_en,
+        "description": spec.description,
+        "grant": spec.permission.code(),
+        "columns": spec.columns.iter().map(|c| json!({
+            "key": c.key, "label": c.label, "labelEn": c.label_en,
+            "type": format!("{:?}", c.kind).to_lowercase(),
+        })).collect::<Vec<_>>(),
+        "filters": filters,
+    })
+}
+
+async fn list(Extension(caller): Extension<Caller>) -> Json<Value> {
+    let items: Vec<Value> = REPORTS
+        .iter()
+        .map(|r| {
+            let mut d = describe(r);
+            d["readable"] = json!(caller.role().has(r.permission));
+            d
+        })
+        .collect();
+    Json(json!({ "data": { "items": items } }))
+}
+
+/// Computes a report for a reader (`key:<id>` or `person:<id>`) within
+/// `scope` (the reader's establishments, `None`: all): its previous export
+/// sets what counts as changed; an export is recorded when asked.
+pub async fn compute_for(
+    state: &AppState,
+    base: relais_core::ids::BaseId,
+    spec: &'static ReportSpec,
+    query: &ReportQuery,
+    scope: Option<&[i64]>,
+    reader: &str,
+    page: Option<(u64, u64)>,
+) -> Result<(ReportTable, u64, Option<DateTime<Utc>>), ApiError> {
+    let filter = query.filter.clone().within(scope);
+    let since = state.store.last_export(base, spec.code, reader).await?;
+    let (table, total) =
+        relais_store::reports::compute(&*state.store, base, spec.kind, &filter, since, page)
+            .await?;
+    if query.export {
+        state
+            .store
+            .record_export(base, spec.code, reader, relais_core::now())
+            .await?;
+    }
+    Ok((table, total, since))
+}
+
+async fn one(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(code): Path<String>,
+    Pairs(pairs): Pairs,
+) -> Result<Json<Value>, ApiError> {
+    let spec = report(&code).ok_or_else(|| {
+        ApiError::NotFound(format!(
+            "no report '{code}': the reports are {}",
+            REPORTS
+                .iter()
+                .map(|r| r.code)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+    })?;
+    caller.role().require(spec.permission)?;
+    let query = ReportQuery::parse(spec, &pairs, relais_core::org::TimeZone::PARIS.today())?;
+    let scope: Option<Vec<i64>> = caller
+        .role()
+        .establishments
+        .as_ref()
+        .map(|ids| ids.iter().map(|i| i.0).collect());
+    let reader = format!("key:{}", caller.key.id);
+    let (table, total, since) = compute_for(
+        &state,
+        caller.base(),
+        spec,
+        &query,
+        scope.as_deref(),
+        &reader,
+        Some(query.page),
+    )
+    .await?;
+    let items: Vec<Value> = table.rows.iter().map(|r| row_json(&table, r)).collect();
+    Ok(Json(json!({
+        "data": {
+            "items": items,
+            "count": total,
+            "report": describe(spec),
+            "period": { "from": query.filter.from.to_string(), "to": query.filter.to.to_string() },
+            "changedSince": since,
+        }
+    })))
+}

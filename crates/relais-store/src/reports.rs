@@ -1,0 +1,1019 @@
+//! Ready-made reports, computed where the data is: SQL groups and sums the
+//! records, and only the groups (never the base) come back. The few leave
+//! periods that run over a month's end are read one by one and split into
+//! their months with their owner's working calendar.
+//!
+//! [`ReportStore`] holds the queries (one implementation per backend, from
+//! [`report_store!`]); [`compute`] turns their groups into a report's rows,
+//! with names instead of identifiers.
+
+use crate::{Result, Store};
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use relais_core::absence::LeaveSpan;
+use relais_core::calendar::{HalfDaySlot, WorkCalendar};
+use relais_core::ids::{BaseId, EmployeeId};
+use relais_core::report::{snap_vat_rate, Cell, Month, ReportFilter, ReportKind, ReportTable};
+use std::collections::{BTreeMap, HashMap};
+
+/// Claim statuses whose items count in the expense reports: approved and
+/// controlled, payment initiated, paid.
+pub const VALIDATED_CLAIM_STATUSES: [i32; 3] = [5, 6, 7];
+/// Claim statuses whose items are left out of the warnings list: refused,
+/// cancelled.
+pub const CLOSED_CLAIM_STATUSES: [i32; 2] = [8, 9];
+
+/// How absences are grouped besides their month.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AbsenceGrouping {
+    /// By employee and account.
+    EmployeeAccount,
+    /// By establishment and account category.
+    EstablishmentCategory,
+}
+
+/// Approved absence half days of one month and group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AbsenceGroup {
+    /// `YYYY-MM`.
+    pub month: String,
+    /// Employee or establishment id.
+    pub first: i64,
+    /// Account id or category code.
+    pub second: String,
+    /// Working half days.
+    pub half_days: i64,
+    /// Leave periods.
+    pub periods: i64,
+    /// Periods created or changed since the export asked about.
+    pub changed: i64,
+}
+
+/// An approved leave period running over a month's end, to be split.
+#[derive(Debug, Clone)]
+pub struct SplitPeriod {
+    /// Employee or establishment id.
+    pub first: i64,
+    /// Account id or category code.
+    pub second: String,
+    /// First half day (ordinal).
+    pub start_slot: i64,
+    /// Last half day (ordinal).
+    pub end_slot: i64,
+    /// Its owner's working calendar.
+    pub calendar: WorkCalendar,
+    /// Created or changed since the export asked about.
+    pub changed: bool,
+}
+
+/// Employees under contract at some time of a period, with the same
+/// establishment and contract bounds (clipped to the period).
+#[derive(Debug, Clone)]
+pub struct ContractGroup {
+    /// Their establishment.
+    pub establishment: i64,
+    /// First day under contract within the period.
+    pub start: NaiveDate,
+    /// Last day under contract within the period.
+    pub end: NaiveDate,
+    /// How many.
+    pub employees: i64,
+}
+
+/// One line of the month-end headcount.
+#[derive(Debug, Clone)]
+pub struct HeadcountGroup {
+    /// Establishment.
+    pub establishment: i64,
+    /// Department, if any.
+    pub department: Option<i64>,
+    /// Socio-professional category (empty when unknown).
+    pub csp: String,
+    /// Under contract on the month's last day.
+    pub headcount: i64,
+    /// Contracts starting in the month.
+    pub entries: i64,
+    /// Contracts ending in the month.
+    pub exits: i64,
+}
+
+/// Sums of expense items of one group.
+#[derive(Debug, Clone)]
+pub struct ExpenseGroup {
+    /// `YYYY-MM`.
+    pub month: String,
+    /// Nature id, or VAT rate in tenths of a percent.
+    pub key: i64,
+    /// The items' axis sections (JSON list of ids; empty for VAT groups).
+    pub sections: String,
+    /// Currency.
+    pub currency: String,
+    /// Gross, net, VAT and reimbursed sums, in minor units.
+    pub amounts: [i64; 4],
+    /// Items.
+    pub items: i64,
+}
+
+/// An expense item with warnings, as the warnings list shows it.
+#[derive(Debug, Clone)]
+pub struct WarningItem {
+    /// Purchase date.
+    pub date: NaiveDate,
+    /// Owner's employee number.
+    pub employee_number: String,
+    /// Owner's name.
+    pub employee: String,
+    /// Nature's name.
+    pub nature: String,
+    /// Currency.
+    pub currency: String,
+    /// Gross amount in minor units.
+    pub gross: i64,
+    /// Warning codes, comma-separated.
+    pub warnings: String,
+}
+
+/// The queries behind the ready-made reports.
+#[async_trait]
+pub trait ReportStore: Send + Sync {
+    /// Approved absences lying within one month, grouped.
+    async fn absence_groups(
+        &self,
+        base: BaseId,
+        filter: &ReportFilter,
+        by: AbsenceGrouping,
+        since: Option<DateTime<Utc>>,
+    ) -> Result<Vec<AbsenceGroup>>;
+    /// Approved absences over a month's end that touch the period.
+    async fn split_periods(
+        &self,
+        base: BaseId,
+        filter: &ReportFilter,
+        by: AbsenceGrouping,
+        since: Option<DateTime<Utc>>,
+    ) -> Result<Vec<SplitPeriod>>;
+    /// Employees under contract during the period, grouped by establishment
+    /// and clipped contract bounds.
+    async fn contract_groups(
+        &self,
+        base: BaseId,
+        filter: &ReportFilter,
+    ) -> Result<Vec<ContractGroup>>;
+    /// The headcount at the end of `month`, with its entries and exits.
+    async fn headcount_groups(
+        &self,
+        base: BaseId,
+        filter: &ReportFilter,
+        month: Month,
+    ) -> Result<Vec<HeadcountGroup>>;
+    /// Items of validated claims per month, nature, sections and currency.
+    async fn expense_groups(
+        &self,
+        base: BaseId,
+        filter: &ReportFilter,
+    ) -> Result<Vec<ExpenseGroup>>;
+    /// Items of validated claims per month, VAT rate and currency.
+    async fn vat_groups(&self, base: BaseId, filter: &ReportFilter) -> Result<Vec<ExpenseGroup>>;
+    /// Items with warnings, by date, a page of them, and how many in all.
+    async fn warning_items(
+        &self,
+        base: BaseId,
+        filter: &ReportFilter,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(Vec<WarningItem>, i64)>;
+    /// When `reader` last exported `report` on `base`.
+    async fn last_export(
+        &self,
+        base: BaseId,
+        report: &str,
+        reader: &str,
+    ) -> Result<Option<DateTime<Utc>>>;
+    /// Records that `reader` exported `report` on `base` at `at`.
+    async fn record_export(
+        &self,
+        base: BaseId,
+        report: &str,
+        reader: &str,
+        at: DateTime<Utc>,
+    ) -> Result<()>;
+}
+
+/// Pushes the employee filters (`e.`), and the account (`p.account_id`) or
+/// nature (`i.nature_id`) filters, of a report's filter.
+macro_rules! push_report_filters {
+    ($qb:expr, $store:ty, $filter:expr, $accounts:expr, $natures:expr) => {{
+        let list = |ids: &[i64]| serde_json::Value::from(ids.to_vec()).to_string();
+        let mut sets: Vec<(&str, &Option<Vec<i64>>)> = vec![
+            ("e.establishment_id", &$filter.establishments),
+            ("e.department_id", &$filter.departments),
+        ];
+        if let Some(col) = $accounts {
+            sets.push((col, &$filter.accounts));
+        }
+        if let Some(col) = $natures {
+            sets.push((col, &$filter.natures));
+        }
+        for (column, ids) in sets {
+            if let Some(ids) = ids {
+                $qb.push(format!(" AND {column} IN "));
+                $qb.push(<$store>::ID_SET.0);
+                $qb.push_bind(list(ids));
+                $qb.push(<$store>::ID_SET.1);
+            }
+        }
+    }};
+}
+
+/// Implements [`ReportStore`] for a backend: `$store` has `pool`, `ID_SET`
+/// and `MONTH_OF` (how a date column reads as `YYYY-MM`).
+macro_rules! report_store {
+    ($store:ty, $db:ty) => {
+        impl $store {
+            fn month_of(column: &str) -> String {
+                format!("{}{column}{}", Self::MONTH_OF.0, Self::MONTH_OF.1)
+            }
+
+            fn absence_dims(by: $crate::reports::AbsenceGrouping) -> (&'static str, &'static str) {
+                match by {
+                    $crate::reports::AbsenceGrouping::EmployeeAccount => ("e.id", "CAST(p.account_id AS TEXT)"),
+                    $crate::reports::AbsenceGrouping::EstablishmentCategory => ("e.establishment_id", "a.category"),
+                }
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::reports::ReportStore for $store {
+            async fn absence_groups(
+                &self,
+                base: relais_core::ids::BaseId,
+                filter: &relais_core::report::ReportFilter,
+                by: $crate::reports::AbsenceGrouping,
+                since: Option<chrono::DateTime<chrono::Utc>>,
+            ) -> $crate::Result<Vec<$crate::reports::AbsenceGroup>> {
+                let (first, second) = Self::absence_dims(by);
+                let month = Self::month_of("p.start_date");
+                let since = since.unwrap_or($crate::reports::never());
+                let mut qb = sqlx::QueryBuilder::<$db>::new(format!(
+                    "SELECT {month}, {first}, {second}, CAST(SUM(p.half_days) AS BIGINT), COUNT(*), \
+                     CAST(SUM(CASE WHEN p.modified_at > "
+                ));
+                qb.push_bind(since);
+                qb.push(format!(
+                    " THEN 1 ELSE 0 END) AS BIGINT) FROM leave_periods p \
+                     JOIN employees e ON e.base_id = p.base_id AND e.id = p.employee_id \
+                     JOIN absence_accounts a ON a.base_id = p.base_id AND a.id = p.account_id \
+                     WHERE p.base_id = "
+                ));
+                qb.push_bind(base.0);
+                qb.push(" AND p.status = 'approved' AND p.start_date >= ");
+                qb.push_bind(filter.first_day());
+                qb.push(" AND p.end_date <= ");
+                qb.push_bind(filter.last_day());
+                qb.push(format!(" AND {month} = {}", Self::month_of("p.end_date")));
+                $crate::reports::push_report_filters!(qb, $store, filter, Some("p.account_id"), None::<&str>);
+                qb.push(format!(" GROUP BY {month}, {first}, {second}"));
+                let rows: Vec<(String, i64, String, i64, i64, i64)> =
+                    qb.build_query_as().fetch_all(&self.pool).await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(month, first, second, half_days, periods, changed)| $crate::reports::AbsenceGroup {
+                        month, first, second, half_days, periods, changed,
+                    })
+                    .collect())
+            }
+
+            async fn split_periods(
+                &self,
+                base: relais_core::ids::BaseId,
+                filter: &relais_core::report::ReportFilter,
+                by: $crate::reports::AbsenceGrouping,
+                since: Option<chrono::DateTime<chrono::Utc>>,
+            ) -> $crate::Result<Vec<$crate::reports::SplitPeriod>> {
+                let (first, second) = Self::absence_dims(by);
+                let since = since.unwrap_or($crate::reports::never());
+                let mut qb = sqlx::QueryBuilder::<$db>::new(format!(
+                    "SELECT {first}, {second}, p.start_slot, p.end_slot, s.working_days, s.holidays, \
+                     CASE WHEN p.modified_at > "
+                ));
+                qb.push_bind(since);
+                qb.push(
+                    " THEN 1 ELSE 0 END FROM leave_periods p \
+                     JOIN employees e ON e.base_id = p.base_id AND e.id = p.employee_id \
+                     JOIN establishments s ON s.base_id = e.base_id AND s.id = e.establishment_id \
+                     JOIN absence_accounts a ON a.base_id = p.base_id AND a.id = p.account_id \
+                     WHERE p.base_id = ",
+                );
+                qb.push_bind(base.0);
+                qb.push(" AND p.status = 'approved' AND p.start_date <= ");
+                qb.push_bind(filter.last_day());
+                qb.push(" AND p.end_date >= ");
+                qb.push_bind(filter.first_day());
+                qb.push(format!(
+                    " AND {} <> {}",
+                    Self::month_of("p.start_date"),
+                    Self::month_of("p.end_date")
+                ));
+                $crate::reports::push_report_filters!(qb, $store, filter, Some("p.account_id"), None::<&str>);
+                let rows: Vec<(i64, String, i64, i64, String, String, i32)> =
+                    qb.build_query_as().fetch_all(&self.pool).await?;
+                rows.into_iter()
+                    .map(|(first, second, start_slot, end_slot, days, holidays, changed)| {
+                        Ok($crate::reports::SplitPeriod {
+                            first,
+                            second,
+                            start_slot,
+                            end_slot,
+                            calendar: $crate::rows::calendar_from(&days, &holidays)?,
+                            changed: changed != 0,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn contract_groups(
+                &self,
+                base: relais_core::ids::BaseId,
+                filter: &relais_core::report::ReportFilter,
+            ) -> $crate::Result<Vec<$crate::reports::ContractGroup>> {
+                let (from, to) = (filter.first_day(), filter.last_day());
+                let mut qb = sqlx::QueryBuilder::<$db>::new("SELECT e.establishment_id, CASE WHEN e.contract_start < ");
+                qb.push_bind(from);
+                qb.push(" THEN ");
+                qb.push_bind(from);
+                qb.push(" ELSE e.contract_start END AS s, CASE WHEN e.contract_end IS NULL OR e.contract_end > ");
+                qb.push_bind(to);
+                qb.push(" THEN ");
+                qb.push_bind(to);
+                qb.push(" ELSE e.contract_end END AS t, COUNT(*) FROM employees e WHERE e.base_id = ");
+                qb.push_bind(base.0);
+                qb.push(" AND e.contract_start <= ");
+                qb.push_bind(to);
+                qb.push(" AND (e.contract_end IS NULL OR e.contract_end >= ");
+                qb.push_bind(from);
+                qb.push(")");
+                $crate::reports::push_report_filters!(qb, $store, filter, None::<&str>, None::<&str>);
+                qb.push(" GROUP BY 1, 2, 3");
+                let rows: Vec<(i64, NaiveDate, NaiveDate, i64)> = qb.build_query_as().fetch_all(&self.pool).await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(establishment, start, end, employees)| $crate::reports::ContractGroup {
+                        establishment, start, end, employees,
+                    })
+                    .collect())
+            }
+
+            async fn headcount_groups(
+                &self,
+                base: relais_core::ids::BaseId,
+                filter: &relais_core::report::ReportFilter,
+                month: relais_core::report::Month,
+            ) -> $crate::Result<Vec<$crate::reports::HeadcountGroup>> {
+                let (start, end) = (month.first_day(), month.last_day());
+                let mut qb = sqlx::QueryBuilder::<$db>::new(
+                    "SELECT e.establishment_id, e.department_id, COALESCE(e.csp, ''), \
+                     CAST(SUM(CASE WHEN e.contract_start <= ",
+                );
+                qb.push_bind(end);
+                qb.push(" AND (e.contract_end IS NULL OR e.contract_end >= ");
+                qb.push_bind(end);
+                qb.push(") THEN 1 ELSE 0 END) AS BIGINT), CAST(SUM(CASE WHEN e.contract_start >= ");
+                qb.push_bind(start);
+                qb.push(" THEN 1 ELSE 0 END) AS BIGINT), CAST(SUM(CASE WHEN e.contract_end IS NOT NULL AND e.contract_end <= ");
+                qb.push_bind(end);
+                qb.push(" THEN 1 ELSE 0 END) AS BIGINT) FROM employees e WHERE e.base_id = ");
+                qb.push_bind(base.0);
+                qb.push(" AND e.contract_start <= ");
+                qb.push_bind(end);
+                qb.push(" AND (e.contract_end IS NULL OR e.contract_end >= ");
+                qb.push_bind(start);
+                qb.push(")");
+                $crate::reports::push_report_filters!(qb, $store, filter, None::<&str>, None::<&str>);
+                qb.push(" GROUP BY 1, 2, 3");
+                let rows: Vec<(i64, Option<i64>, String, i64, i64, i64)> = qb.build_query_as().fetch_all(&self.pool).await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(establishment, department, csp, headcount, entries, exits)| $crate::reports::HeadcountGroup {
+                        establishment, department, csp, headcount, entries, exits,
+                    })
+                    .collect())
+            }
+
+            async fn expense_groups(
+                &self,
+                base: relais_core::ids::BaseId,
+                filter: &relais_core::report::ReportFilter,
+            ) -> $crate::Result<Vec<$crate::reports::ExpenseGroup>> {
+                let month = Self::month_of("i.purchased_on");
+                let mut qb = sqlx::QueryBuilder::<$db>::new(format!(
+                    "SELECT {month}, i.nature_id, i.axis_sections, i.currency, \
+                     CAST(SUM(i.gross) AS BIGINT), CAST(SUM(i.net) AS BIGINT), CAST(SUM(i.vat) AS BIGINT), CAST(SUM(i.reimbursed) AS BIGINT), COUNT(*)"
+                ));
+                Self::push_validated_items(&mut qb, base, filter);
+                qb.push(format!(" GROUP BY {month}, i.nature_id, i.axis_sections, i.currency"));
+                Self::expense_rows(qb, &self.pool).await
+            }
+
+            async fn vat_groups(
+                &self,
+                base: relais_core::ids::BaseId,
+                filter: &relais_core::report::ReportFilter,
+            ) -> $crate::Result<Vec<$crate::reports::ExpenseGroup>> {
+                let month = Self::month_of("i.purchased_on");
+                let rate = "CASE WHEN i.net = 0 THEN 0 ELSE CAST(ROUND(i.vat * 1000.0 / i.net) AS BIGINT) END";
+                let mut qb = sqlx::QueryBuilder::<$db>::new(format!(
+                    "SELECT {month}, {rate}, '', i.currency, \
+                     CAST(SUM(i.gross) AS BIGINT), CAST(SUM(i.net) AS BIGINT), CAST(SUM(i.vat) AS BIGINT), CAST(SUM(i.reimbursed) AS BIGINT), COUNT(*)"
+                ));
+                Self::push_validated_items(&mut qb, base, filter);
+                qb.push(format!(" GROUP BY {month}, {rate}, i.currency"));
+                Self::expense_rows(qb, &self.pool).await
+            }
+
+            async fn warning_items(
+                &self,
+                base: relais_core::ids::BaseId,
+                filter: &relais_core::report::ReportFilter,
+                offset: u64,
+                limit: u64,
+            ) -> $crate::Result<(Vec<$crate::reports::WarningItem>, i64)> {
+                let from_where = |qb: &mut sqlx::QueryBuilder<'_, $db>| {
+                    qb.push(
+                        " FROM expense_items i \
+                         JOIN expense_claims c ON c.base_id = i.base_id AND c.id = i.claim_id \
+                         JOIN employees e ON e.base_id = i.base_id AND e.id = i.owner_id \
+                         JOIN expense_natures n ON n.base_id = i.base_id AND n.id = i.nature_id \
+                         WHERE i.base_id = ",
+                    );
+                    qb.push_bind(base.0);
+                    qb.push(format!(
+                        " AND i.warnings <> '' AND c.status NOT IN ({}) AND i.purchased_on >= ",
+                        $crate::reports::CLOSED_CLAIM_STATUSES.map(|s| s.to_string()).join(", ")
+                    ));
+                    qb.push_bind(filter.first_day());
+                    qb.push(" AND i.purchased_on <= ");
+                    qb.push_bind(filter.last_day());
+                    $crate::reports::push_report_filters!(qb, $store, filter, None::<&str>, Some("i.nature_id"));
+                };
+                let mut count = sqlx::QueryBuilder::<$db>::new("SELECT COUNT(*)");
+                from_where(&mut count);
+                let total: i64 = count.build_query_scalar().fetch_one(&self.pool).await?;
+                let mut qb = sqlx::QueryBuilder::<$db>::new(
+                    "SELECT i.purchased_on, e.employee_number, e.first_name, e.last_name, n.name, i.currency, i.gross, i.warnings",
+                );
+                from_where(&mut qb);
+                qb.push(" ORDER BY i.purchased_on, i.id LIMIT ");
+                qb.push_bind(i64::try_from(limit).unwrap_or(i64::MAX));
+                qb.push(" OFFSET ");
+                qb.push_bind(i64::try_from(offset).unwrap_or(i64::MAX));
+                let rows: Vec<(NaiveDate, String, String, String, String, String, i64, String)> =
+                    qb.build_query_as().fetch_all(&self.pool).await?;
+                Ok((
+                    rows.into_iter()
+                        .map(|(date, employee_number, first, last, nature, currency, gross, warnings)| {
+                            $crate::reports::WarningItem {
+                                date,
+                                employee_number,
+                                employee: format!("{first} {last}"),
+                                nature,
+                                currency,
+                                gross,
+                                warnings,
+                            }
+                        })
+                        .collect(),
+                    total,
+                ))
+            }
+
+            async fn last_export(
+                &self,
+                base: relais_core::ids::BaseId,
+                report: &str,
+                reader: &str,
+            ) -> $crate::Result<Option<chrono::DateTime<chrono::Utc>>> {
+                Ok(sqlx::query_scalar(
+                    "SELECT MAX(exported_at) FROM report_exports WHERE base_id = $1 AND report = $2 AND reader = $3",
+                )
+                .bind(base.0)
+                .bind(report)
+                .bind(reader)
+                .fetch_one(&self.pool)
+                .await?)
+            }
+
+            async fn record_export(
+                &self,
+                base: relais_core::ids::BaseId,
+                report: &str,
+                reader: &str,
+                at: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::Result<()> {
+                sqlx::query("INSERT INTO report_exports (base_id, report, reader, exported_at) VALUES ($1, $2, $3, $4)")
+                    .bind(base.0)
+                    .bind(report)
+                    .bind(reader)
+                    .bind(at)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+        }
+
+        impl $store {
+            fn push_validated_items(
+                qb: &mut sqlx::QueryBuilder<'_, $db>,
+                base: relais_core::ids::BaseId,
+                filter: &relais_core::report::ReportFilter,
+            ) {
+                qb.push(
+                    " FROM expense_items i \
+                     JOIN expense_claims c ON c.base_id = i.base_id AND c.id = i.claim_id \
+                     JOIN employees e ON e.base_id = i.base_id AND e.id = i.owner_id \
+                     WHERE i.base_id = ",
+                );
+                qb.push_bind(base.0);
+                qb.push(format!(
+                    " AND c.status IN ({}) AND i.purchased_on >= ",
+                    $crate::reports::VALIDATED_CLAIM_STATUSES.map(|s| s.to_string()).join(", ")
+                ));
+                qb.push_bind(filter.first_day());
+                qb.push(" AND i.purchased_on <= ");
+                qb.push_bind(filter.last_day());
+                $crate::reports::push_report_filters!(qb, $store, filter, None::<&str>, Some("i.nature_id"));
+            }
+
+            async fn expense_rows(
+                mut qb: sqlx::QueryBuilder<'_, $db>,
+                pool: &sqlx::Pool<$db>,
+            ) -> $crate::Result<Vec<$crate::reports::ExpenseGroup>> {
+                let rows: Vec<(String, i64, String, String, i64, i64, i64, i64, i64)> =
+                    qb.build_query_as().fetch_all(pool).await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(month, key, sections, currency, gross, net, vat, reimbursed, items)| {
+                        $crate::reports::ExpenseGroup {
+                            month,
+                            key,
+                            sections,
+                            currency,
+                            amounts: [gross, net, vat, reimbursed],
+                            items,
+                        }
+                    })
+                    .collect())
+            }
+        }
+    };
+}
+pub(crate) use {push_report_filters, report_store};
+
+/// Computes report `kind` on `base` for `filter`; `since` is the reader's
+/// previous export (the absences report counts what changed after it).
+/// The rows come sorted as the report shows them; the expense warnings are
+/// read a page at a time (`page`: offset and limit), the other reports are
+/// groups and come whole. Returns the rows and how many there are in all.
+pub async fn compute(
+    store: &dyn Store,
+    base: BaseId,
+    kind: ReportKind,
+    filter: &ReportFilter,
+    since: Option<DateTime<Utc>>,
+    page: Option<(u64, u64)>,
+) -> Result<(ReportTable, u64)> {
+    let spec = relais_core::report::spec(kind);
+    let rows = match kind {
+        ReportKind::AbsencesPayroll => absences_payroll(store, base, filter, since).await?,
+        ReportKind::Absenteeism => absenteeism(store, base, filter).await?,
+        ReportKind::Headcount => headcount(store, base, filter).await?,
+        ReportKind::ExpensesByNature => expenses_by_nature(store, base, filter).await?,
+        ReportKind::RecoverableVat => recoverable_vat(store, base, filter).await?,
+        ReportKind::ExpenseWarnings => {
+            let (offset, limit) = page.unwrap_or((0, u64::MAX / 2));
+            let (items, total) = store.warning_items(base, filter, offset, limit).await?;
+            let rows = items
+                .into_iter()
+                .map(|w| {
+                    let warnings = w
+                        .warnings
+                        .split(',')
+                        .filter_map(|c| c.parse::<relais_core::expense::ExpenseWarning>().ok())
+                        .map(warning_label)
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    vec![
+                        Cell::Date(w.date),
+                        Cell::Text(w.employee_number),
+                        Cell::Text(w.employee),
+                        Cell::Text(w.nature),
+                        Cell::Text(w.currency),
+                        Cell::Money(w.gross),
+                        Cell::Text(warnings),
+                    ]
+                })
+                .collect();
+            return Ok((
+                ReportTable { spec, rows },
+                u64::try_from(total).unwrap_or(0),
+            ));
+        }
+    };
+    let total = rows.len() as u64;
+    let rows = match page {
+        Some((offset, limit)) => rows
+            .into_iter()
+            .skip(usize::try_from(offset).unwrap_or(usize::MAX))
+            .take(usize::try_from(limit).unwrap_or(usize::MAX))
+            .collect(),
+        None => rows,
+    };
+    Ok((ReportTable { spec, rows }, total))
+}
+
+/// A time after every change: "changed since" it counts nothing.
+pub fn never() -> DateTime<Utc> {
+    NaiveDate::from_ymd_opt(9999, 12, 31)
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .expect("a valid date")
+        .and_utc()
+}
+
+/// A warning as people read it.
+pub fn warning_label(w: relais_core::expense::ExpenseWarning) -> &'static str {
+    use relais_core::expense::ExpenseWarning::*;
+    match w {
+        OverCap => "plafond dépassé",
+        MissingReceipt => "justificatif manquant",
+        PossibleDuplicate => "doublon possible",
+        Weekend => "achat le week-end",
+        ForeignCurrency => "devise étrangère",
+    }
+}
+
+fn month(text: &str) -> Result<Month> {
+    text.parse()
+        .map_err(|e: relais_core::DomainError| crate::StoreError::Corrupt {
+            entity: "report",
+            message: e.to_string(),
+        })
+}
+
+/// Amounts summed, and the items counted.
+type Sums<const N: usize> = ([i64; N], i64);
+
+/// Half days, periods and changed periods per (month, first, second).
+type AbsenceSums = BTreeMap<(Month, i64, String), [i64; 3]>;
+
+async fn absence_sums(
+    store: &dyn Store,
+    base: BaseId,
+    filter: &ReportFilter,
+    by: AbsenceGrouping,
+    since: Option<DateTime<Utc>>,
+) -> Result<AbsenceSums> {
+    let mut sums = AbsenceSums::new();
+    for g in store.absence_groups(base, filter, by, since).await? {
+        let sum = sums
+            .entry((month(&g.month)?, g.first, g.second))
+            .or_default();
+        sum[0] += g.half_days;
+        sum[1] += g.periods;
+        sum[2] += g.changed;
+    }
+    let (first_day, last_day) = (filter.first_day(), filter.last_day());
+    for p in store.split_periods(base, filter, by, since).await? {
+        let Ok(span) = LeaveSpan::new(
+            HalfDaySlot::from_ordinal(p.start_slot),
+            HalfDaySlot::from_ordinal(p.end_slot),
+        ) else {
+            continue;
+        };
+        let mut per_month: BTreeMap<Month, i64> = BTreeMap::new();
+        for slot in span.leaves(&p.calendar) {
+            if slot.date >= first_day && slot.date <= last_day {
+                *per_month.entry(Month::of(slot.date)).or_default() += 1;
+            }
+        }
+        for (m, half_days) in per_month {
+            let sum = sums.entry((m, p.first, p.second.clone())).or_default();
+            sum[0] += half_days;
+            sum[1] += 1;
+            sum[2] += i64::from(p.changed);
+        }
+    }
+    Ok(sums)
+}
+
+async fn absences_payroll(
+    store: &dyn Store,
+    base: BaseId,
+    filter: &ReportFilter,
+    since: Option<DateTime<Utc>>,
+) -> Result<Vec<Vec<Cell>>> {
+    let sums = absence_sums(store, base, filter, AbsenceGrouping::EmployeeAccount, since).await?;
+    let mut ids: Vec<EmployeeId> = sums.keys().map(|(_, e, _)| EmployeeId(*e)).collect();
+    ids.sort();
+    ids.dedup();
+    let employees: HashMap<i64, relais_core::employee::Employee> = store
+        .employees_by_ids(base, &ids)
+        .await?
+        .into_iter()
+        .map(|e| (e.id.0, e))
+        .collect();
+    let establishments = establishment_names(store, base).await?;
+    let accounts: HashMap<String, String> = store
+        .list_absence_accounts(base)
+        .await?
+        .into_iter()
+        .map(|a| (a.id.0.to_string(), a.name.to_string()))
+        .collect();
+    let mut rows: Vec<(Month, String, String, Vec<Cell>)> = sums
+        .into_iter()
+        .map(|((m, employee, account), [half_days, periods, changed])| {
+            let e = employees.get(&employee);
+            let number = e
+                .map(|e| e.data.employee_number.to_string())
+                .unwrap_or_default();
+            let name = e
+                .map(|e| format!("{} {}", e.data.last_name, e.data.first_name))
+                .unwrap_or_default();
+            let establishment = e
+                .and_then(|e| establishments.get(&e.data.establishment_id.0))
+                .cloned()
+                .unwrap_or_default();
+            let account = accounts.get(&account).cloned().unwrap_or(account);
+            let cells = vec![
+                Cell::Month(m),
+                Cell::Text(number.clone()),
+                Cell::Text(name.clone()),
+                Cell::Text(establishment),
+                Cell::Text(account),
+                Cell::HalfDays(half_days),
+                Cell::Count(periods),
+                Cell::Count(changed),
+            ];
+            (m, name, number, cells)
+        })
+        .collect();
+    rows.sort_by(|a, b| (a.0, &a.1, &a.2).cmp(&(b.0, &b.1, &b.2)));
+    Ok(rows.into_iter().map(|(.., cells)| cells).collect())
+}
+
+async fn establishment_names(store: &dyn Store, base: BaseId) -> Result<HashMap<i64, String>> {
+    Ok(store
+        .list_establishments(base)
+        .await?
+        .into_iter()
+        .map(|e| (e.id.0, e.name.to_string()))
+        .collect())
+}
+
+async fn absenteeism(
+    store: &dyn Store,
+    base: BaseId,
+    filter: &ReportFilter,
+) -> Result<Vec<Vec<Cell>>> {
+    let sums = absence_sums(
+        store,
+        base,
+        filter,
+        AbsenceGrouping::EstablishmentCategory,
+        None,
+    )
+    .await?;
+    let establishments = store.list_establishments(base).await?;
+    let calendars: HashMap<i64, WorkCalendar> = establishments
+        .iter()
+        .map(|e| (e.id.0, e.calendar))
+        .collect();
+    let names: HashMap<i64, String> = establishments
+        .iter()
+        .map(|e| (e.id.0, e.name.to_string()))
+        .collect();
+    // Working days of each establishment's calendar, counted once per day of
+    // the period: then each contract group costs two look-ups a month.
+    let (first_day, last_day) = (filter.first_day(), filter.last_day());
+    let days: Vec<NaiveDate> = first_day
+        .iter_days()
+        .take_while(|d| *d <= last_day)
+        .collect();
+    let mut cumulative: HashMap<i64, Vec<u32>> = HashMap::new();
+    let index = |d: NaiveDate| (d - first_day).num_days() as usize;
+    let mut theoretical: HashMap<(Month, i64), i64> = HashMap::new();
+    let months = filter.from.through(filter.to);
+    for g in store.contract_groups(base, filter).await? {
+        let calendar = calendars.get(&g.establishment).copied().unwrap_or_default();
+        let sums = cumulative.entry(g.establishment).or_insert_with(|| {
+            let mut acc = 0;
+            let mut out = vec![0];
+            for d in &days {
+                acc += u32::from(calendar.is_working_day(*d));
+                out.push(acc);
+            }
+            out
+        });
+        for m in &months {
+            let start = g.start.max(m.first_day());
+            let end = g.end.min(m.last_day());
+            if start > end {
+                continue;
+            }
+            let working = i64::from(sums[index(end) + 1] - sums[index(start)]);
+            *theoretical.entry((*m, g.establishment)).or_default() += working * g.employees;
+        }
+    }
+    // Telework is work, not absence.
+    let telework = relais_core::absence::AbsenceCategory::Telework.as_str();
+    let mut rows: Vec<(Month, String, String, Vec<Cell>)> = sums
+        .into_iter()
+        .filter(|((_, _, category), _)| category != telework)
+        .map(|((m, establishment, category), [half_days, ..])| {
+            let working = theoretical.get(&(m, establishment)).copied().unwrap_or(0);
+            let rate = if working > 0 {
+                half_days as f64 / 2.0 / working as f64
+            } else {
+                0.0
+            };
+            let name = names.get(&establishment).cloned().unwrap_or_default();
+            let category = category_label(&category);
+            let cells = vec![
+                Cell::Month(m),
+                Cell::Text(name.clone()),
+                Cell::Text(category.clone()),
+                Cell::HalfDays(half_days),
+                Cell::Count(working),
+                Cell::Percent(rate),
+            ];
+            (m, name, category, cells)
+        })
+        .collect();
+    rows.sort_by(|a, b| (a.0, &a.1, &a.2).cmp(&(b.0, &b.1, &b.2)));
+    Ok(rows.into_iter().map(|(.., cells)| cells).collect())
+}
+
+/// An account category code as people read it.
+fn category_label(code: &str) -> String {
+    code.parse::<relais_core::absence::AbsenceCategory>()
+        .map(|c| c.label().to_owned())
+        .unwrap_or_else(|_| code.to_owned())
+}
+
+async fn headcount(
+    store: &dyn Store,
+    base: BaseId,
+    filter: &ReportFilter,
+) -> Result<Vec<Vec<Cell>>> {
+    let establishments = establishment_names(store, base).await?;
+    let departments: HashMap<i64, String> = store
+        .list_departments(base)
+        .await?
+        .into_iter()
+        .map(|d| (d.id.0, d.name.to_string()))
+        .collect();
+    let mut rows = Vec::new();
+    for m in filter.from.through(filter.to) {
+        let mut month_rows: Vec<(String, String, String, Vec<Cell>)> = store
+            .headcount_groups(base, filter, m)
+            .await?
+            .into_iter()
+            .map(|g| {
+                let establishment = establishments
+                    .get(&g.establishment)
+                    .cloned()
+                    .unwrap_or_default();
+                let department = g
+                    .department
+                    .and_then(|d| departments.get(&d).cloned())
+                    .unwrap_or_else(|| "(sans département)".into());
+                let csp = if g.csp.is_empty() {
+                    "(non renseignée)".into()
+                } else {
+                    g.csp
+                };
+                let cells = vec![
+                    Cell::Month(m),
+                    Cell::Text(establishment.clone()),
+                    Cell::Text(department.clone()),
+                    Cell::Text(csp.clone()),
+                    Cell::Count(g.headcount),
+                    Cell::Count(g.entries),
+                    Cell::Count(g.exits),
+                ];
+                (establishment, department, csp, cells)
+            })
+            .collect();
+        month_rows.sort_by(|a, b| (&a.0, &a.1, &a.2).cmp(&(&b.0, &b.1, &b.2)));
+        rows.extend(month_rows.into_iter().map(|(.., cells)| cells));
+    }
+    Ok(rows)
+}
+
+async fn expenses_by_nature(
+    store: &dyn Store,
+    base: BaseId,
+    filter: &ReportFilter,
+) -> Result<Vec<Vec<Cell>>> {
+    let natures: HashMap<i64, String> = store
+        .list_expense_natures(base)
+        .await?
+        .into_iter()
+        .map(|n| (n.id.0, n.name.to_string()))
+        .collect();
+    let sections: HashMap<i64, String> = store
+        .list_axis_sections(base)
+        .await?
+        .into_iter()
+        .map(|s| (s.id.0, s.name.to_string()))
+        .collect();
+    // Groups of the same month, nature and currency whose sections read the
+    // same are one line.
+    let mut sums: BTreeMap<(Month, String, String, String), Sums<4>> = BTreeMap::new();
+    for g in store.expense_groups(base, filter).await? {
+        let ids: Vec<i64> = serde_json::from_str(&g.sections).unwrap_or_default();
+        let analytics = if ids.is_empty() {
+            "(aucune)".to_owned()
+        } else {
+            ids.iter()
+                .map(|id| sections.get(id).cloned().unwrap_or_else(|| id.to_string()))
+                .collect::<Vec<_>>()
+                .join(" · ")
+        };
+        let nature = natures
+            .get(&g.key)
+            .cloned()
+            .unwrap_or_else(|| g.key.to_string());
+        let sum = sums
+            .entry((month(&g.month)?, nature, analytics, g.currency))
+            .or_default();
+        for (total, add) in sum.0.iter_mut().zip(g.amounts) {
+            *total += add;
+        }
+        sum.1 += g.items;
+    }
+    Ok(sums
+        .into_iter()
+        .map(|((m, nature, analytics, currency), (amounts, items))| {
+            vec![
+                Cell::Month(m),
+                Cell::Text(nature),
+                Cell::Text(analytics),
+                Cell::Text(currency),
+                Cell::Money(amounts[0]),
+                Cell::Money(amounts[1]),
+                Cell::Money(amounts[2]),
+                Cell::Money(amounts[3]),
+                Cell::Count(items),
+            ]
+        })
+        .collect())
+}
+
+async fn recoverable_vat(
+    store: &dyn Store,
+    base: BaseId,
+    filter: &ReportFilter,
+) -> Result<Vec<Vec<Cell>>> {
+    let mut sums: BTreeMap<(Month, std::cmp::Reverse<i64>, String), Sums<3>> = BTreeMap::new();
+    for g in store.vat_groups(base, filter).await? {
+        let rate = snap_vat_rate(g.key);
+        let sum = sums
+            .entry((month(&g.month)?, std::cmp::Reverse(rate), g.currency))
+            .or_default();
+        let [gross, net, vat, _] = g.amounts;
+        sum.0[0] += net;
+        sum.0[1] += vat;
+        sum.0[2] += gross;
+        sum.1 += g.items;
+    }
+    Ok(sums
+        .into_iter()
+        .map(
+            |((m, std::cmp::Reverse(rate), currency), ([net, vat, gross], items))| {
+                vec![
+                    Cell::Month(m),
+                    Cell::Percent(rate as f64 / 1000.0),
+                    Cell::Text(currency),
+                    Cell::Money(net),
+                    Cell::Money(vat),
+                    Cell::Money(gross),
+                    Cell::Count(items),
+                ]
+            },
+        )
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use relais_core::report::working_days;
+
+    #[test]
+    fn cumulative_working_days_match_counting() {
+        let calendar = WorkCalendar::default();
+        let from = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
+        let to = NaiveDate::from_ymd_opt(2026, 1, 31).unwrap();
+        assert!(working_days(&calendar, from, to) >= 19);
+        assert_eq!(category_label("nope"), "nope");
+    }
+}
