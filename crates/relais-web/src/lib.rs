@@ -7,6 +7,7 @@
 pub mod catalog;
 mod mapping_pages;
 mod pages;
+mod report_pages;
 pub mod security;
 pub mod session;
 mod sync_pages;
@@ -42,6 +43,10 @@ pub fn router(catalog: Arc<Catalog>, state: AppState) -> Router<AppState> {
         )
         .route("/installed/{id}/preview", get(mapping_pages::preview))
         .route("/runs/{id}", get(sync_pages::run_page))
+        .route("/reports", get(report_pages::index))
+        .route("/reports/{code}", get(report_pages::show))
+        .route("/reports/{code}/csv", get(report_pages::csv))
+        .route("/reports/{code}/xlsx", get(report_pages::xlsx))
         .route("/keys", get(pages::keys).post(pages::create_key))
         .route("/keys/{id}", get(pages::key_audit))
         .route("/keys/{id}/revoke", post(pages::revoke_key))

@@ -57,6 +57,7 @@ pub(crate) fn page(v: Option<&Viewer>, lang: Lang, title: &str, body: Markup) ->
                         a href="/integrations" { (lang.t("Intégrations", "Integrations")) }
                         a href="/installed" { (lang.t("Applications installées", "Installed apps")) }
                         a href="/keys" { (lang.t("Clés API", "API keys")) }
+                        a href="/reports" { (lang.t("Rapports", "Reports")) }
                         form.inline id="base-switcher" method="get" action="/base" {
                             label.inline for="base-select" style="display:inline" { (lang.t("Base", "Base")) " " }
                             select id="base-select" name="name" onchange="this.form.submit()" {

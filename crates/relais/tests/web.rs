@@ -489,3 +489,173 @@ async fn sign_in_resists_guessing_and_pages_carry_security_headers() {
         "the client's address is kept: {trail}"
     );
 }
+
+/// The Reports pages: each report as a table and a chart with its filters,
+/// the same rows as the API gives a key, and CSV and XLSX downloads that
+/// read back with typed numbers and dates.
+#[tokio::test]
+async fn reports_show_tables_charts_and_downloads() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(d, &["base", "create", "production", "--kind", "production"]);
+    ok(d, &["seed", "--employees", "60"]);
+    ok(
+        d,
+        &[
+            "people",
+            "create",
+            "--email",
+            "rh@relais.test",
+            "--name",
+            "Rachel",
+            "--password",
+            "rh-password-1",
+        ],
+    );
+    let key = ok(
+        d,
+        &[
+            "keys",
+            "create",
+            "--name",
+            "bi",
+            "--contact",
+            "bi@relais.test",
+            "--grant",
+            "all",
+        ],
+    );
+    let key = key.lines().nth(1).unwrap().trim().to_owned();
+    let server = serve(d);
+    let url = &server.1;
+    let c = client();
+    let session = sign_in(&c, url, "rh@relais.test", "rh-password-1")
+        .await
+        .unwrap();
+    let get = |path: String| {
+        let c = c.clone();
+        let session = session.clone();
+        async move {
+            let r = c
+                .get(format!("{url}{path}"))
+                .header("cookie", session)
+                .send()
+                .await
+                .unwrap();
+            let status = r.status().as_u16();
+            let kind = r
+                .headers()
+                .get("content-type")
+                .map(|v| v.to_str().unwrap().to_owned())
+                .unwrap_or_default();
+            (status, kind, r.bytes().await.unwrap().to_vec())
+        }
+    };
+    let (status, _, index) = get("/reports".into()).await;
+    assert_eq!(status, 200);
+    let index = String::from_utf8(index).unwrap();
+    assert_eq!(index.matches("href=\"/reports/").count(), 6, "{index}");
+    assert!(index.contains("Absences par mois, salarié et compte"));
+
+    // The page's rows are the API's rows.
+    let api: serde_json::Value = c
+        .get(format!(
+            "{url}/api/relais/reports/absences-payroll?paging=0,1000"
+        ))
+        .header("Authorization", format!("Bearer {key}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let api_rows = api["data"]["items"].as_array().unwrap();
+    assert!(!api_rows.is_empty());
+    let api_days: f64 = api_rows.iter().map(|r| r["days"].as_f64().unwrap()).sum();
+    let (status, _, html) = get("/reports/absences-payroll".into()).await;
+    assert_eq!(status, 200);
+    let html = String::from_utf8(html).unwrap();
+    assert!(
+        html.contains(&format!("data-count=\"{}\"", api_rows.len())),
+        "{html}"
+    );
+    assert!(html.contains("id=\"report-table\""));
+    assert!(html.contains("id=\"report-chart\""));
+    assert!(html.contains("<option value="), "filters offer names");
+    let chart_days: f64 = html
+        .split("data-value=\"")
+        .skip(1)
+        .map(|s| s[..s.find('"').unwrap()].parse::<f64>().unwrap())
+        .sum();
+    assert!(
+        (chart_days - api_days).abs() < 1e-6,
+        "the chart sums the rows: {chart_days} vs {api_days}"
+    );
+    assert!(!html.contains("votre dernier export"));
+
+    // CSV: a header, then one line per row, numbers with a dot.
+    let (status, kind, bytes) = get("/reports/absences-payroll/csv".into()).await;
+    assert_eq!(status, 200);
+    assert!(kind.starts_with("text/csv"));
+    assert!(
+        bytes.starts_with(b"\xEF\xBB\xBF"),
+        "a byte order mark for spreadsheets"
+    );
+    let mut reader = csv::Reader::from_reader(&bytes[3..]);
+    let headers = reader.headers().unwrap().clone();
+    assert_eq!(&headers[0], "Mois");
+    let days_at = headers.iter().position(|h| h == "Jours").unwrap();
+    let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(records.len(), api_rows.len());
+    let csv_days: f64 = records
+        .iter()
+        .map(|r| r[days_at].parse::<f64>().unwrap())
+        .sum();
+    assert!((csv_days - api_days).abs() < 1e-6);
+    // The download was an export: the page says so.
+    let (_, _, html) = get("/reports/absences-payroll".into()).await;
+    assert!(String::from_utf8(html)
+        .unwrap()
+        .contains("votre dernier export"));
+
+    // XLSX: typed numbers and dates.
+    use calamine::Reader;
+    let (status, kind, bytes) =
+        get("/reports/expenses-by-nature/xlsx?from=2000-01&to=2002-12".into()).await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&bytes));
+    assert!(kind.contains("spreadsheetml"));
+    let (status, _, bytes) = get("/reports/absences-payroll/xlsx".into()).await;
+    assert_eq!(status, 200);
+    let mut book = calamine::Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
+    let sheet = book.worksheet_range_at(0).unwrap().unwrap();
+    assert_eq!(sheet.height(), api_rows.len() + 1);
+    assert_eq!(
+        sheet.get((0, 0)),
+        Some(&calamine::Data::String("Mois".into()))
+    );
+    assert!(
+        matches!(sheet.get((1, 0)), Some(calamine::Data::DateTime(_))),
+        "{:?}",
+        sheet.get((1, 0))
+    );
+    let xlsx_days: f64 = (1..sheet.height())
+        .map(|r| match sheet.get((r, days_at)) {
+            Some(calamine::Data::Float(f)) => *f,
+            other => panic!("days are numbers: {other:?}"),
+        })
+        .sum();
+    assert!((xlsx_days - api_days).abs() < 1e-6);
+
+    // Mistakes get a page that says what is wrong.
+    let (status, _, html) = get("/reports/absences-payroll?from=2026-13".into()).await;
+    assert_eq!(status, 400);
+    assert!(String::from_utf8(html).unwrap().contains("YYYY-MM"));
+    let (status, ..) = get("/reports/nothing".into()).await;
+    assert_eq!(status, 404);
+    let r = client()
+        .get(format!("{url}/reports/headcount/csv"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303, "downloads need a session");
+}

@@ -1,0 +1,460 @@
+//! The Reports pages: each ready-made report as a table and a chart (drawn
+//! by relais as SVG, no outside script), its period and filters, and its CSV
+//! and XLSX downloads. A download is an export: the next view of the
+//! absences report counts what changed after the person's last one.
+
+use crate::pages::{error_page, internal, page};
+use crate::session::{Lang, Viewer};
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use maud::{html, Markup};
+use relais_api::resources::reports::{compute_for, ReportQuery};
+use relais_api::AppState;
+use relais_core::org::TimeZone;
+use relais_core::report::{report, Cell, ColumnKind, FilterKind, ReportSpec, ReportTable, REPORTS};
+
+/// Rows a page of the table shows.
+const PER_PAGE: usize = 100;
+
+/// `GET /reports`: the catalogue of reports.
+pub async fn index(v: Viewer) -> Response {
+    let lang = v.lang;
+    let body = html! {
+        p.muted { (lang.t(
+            "Des états prêts à l'emploi pour la paie et la comptabilité, calculés sur la base. Les applications les lisent aussi avec leur clé, dans la limite de ses droits.",
+            "Ready-made reports for payroll and accounting, computed on the base. Apps read them too with their key, within its grants."
+        )) }
+        div.cards id="reports" {
+            @for r in REPORTS {
+                div.card {
+                    h3 { a href={ "/reports/" (r.code) } { (title(r, lang)) } }
+                    p.muted { (r.description) }
+                    small.muted { (lang.t("Droit nécessaire : ", "Grant needed: ")) (r.permission.label()) }
+                }
+            }
+        }
+    };
+    page(Some(&v), lang, lang.t("Rapports", "Reports"), body).into_response()
+}
+
+fn title(r: &ReportSpec, lang: Lang) -> &'static str {
+    lang.t(r.title, r.title_en)
+}
+
+/// Reads the page's query as the API reads its own, or the error page.
+fn query_of(v: &Viewer, spec: &ReportSpec, raw: Option<&str>) -> Result<ReportQuery, Response> {
+    let pairs: Vec<(String, String)> = raw
+        .map(|q| {
+            axum::extract::Query::<Vec<(String, String)>>::try_from_uri(
+                &format!("/?{q}").parse().unwrap_or_default(),
+            )
+            .map(|axum::extract::Query(p)| p)
+            .unwrap_or_default()
+        })
+        .unwrap_or_default()
+        .into_iter()
+        // The page's own parameters.
+        .filter(|(k, _)| k != "page")
+        .collect();
+    ReportQuery::parse(spec, &pairs, TimeZone::PARIS.today()).map_err(|e| {
+        error_page(
+            Some(v),
+            v.lang,
+            StatusCode::BAD_REQUEST,
+            &format!(
+                "{} {e}",
+                v.lang
+                    .t("Ce filtre n'est pas valide :", "This filter is not valid:")
+            ),
+        )
+    })
+}
+
+fn spec_of(v: &Viewer, code: &str) -> Result<&'static ReportSpec, Response> {
+    report(code).ok_or_else(|| {
+        error_page(
+            Some(v),
+            v.lang,
+            StatusCode::NOT_FOUND,
+            v.lang
+                .t("Ce rapport n'existe pas.", "There is no such report."),
+        )
+    })
+}
+
+/// Who reads, for the export log.
+fn reader(v: &Viewer) -> String {
+    format!("person:{}", v.person.id)
+}
+
+/// `GET /reports/{code}`: the report as a table and a chart.
+pub async fn show(
+    State(state): State<AppState>,
+    v: Viewer,
+    Path(code): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    let lang = v.lang;
+    let spec = match spec_of(&v, &code) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let mut query = match query_of(&v, spec, raw.as_deref()) {
+        Ok(q) => q,
+        Err(r) => return r,
+    };
+    query.export = false;
+    let page_no: usize = raw
+        .as_deref()
+        .and_then(|q| q.split('&').find_map(|p| p.strip_prefix("page=")))
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(1)
+        .max(1);
+    let (table, total, since) =
+        match compute_for(&state, v.base.id, spec, &query, None, &reader(&v), None).await {
+            Ok(t) => t,
+            Err(e) => return internal(&v, e),
+        };
+    let options = match filter_options(&state, &v, spec).await {
+        Ok(o) => o,
+        Err(r) => return r,
+    };
+    let here = raw.clone().unwrap_or_default();
+    let without_page: String = here
+        .split('&')
+        .filter(|p| !p.starts_with("page=") && !p.is_empty())
+        .collect::<Vec<_>>()
+        .join("&");
+    let pages = (table.rows.len().max(1) + PER_PAGE - 1) / PER_PAGE;
+    let shown = table
+        .rows
+        .iter()
+        .skip((page_no - 1) * PER_PAGE)
+        .take(PER_PAGE);
+    let body = html! {
+        p.muted { (spec.description) }
+        form.filters id="report-filters" method="get" action={ "/reports/" (spec.code) } {
+            label for="from" { (lang.t("Du mois", "From month")) }
+            input type="month" id="from" name="from" value=(query.filter.from.to_string());
+            label for="to" { (lang.t("Au mois", "To month")) }
+            input type="month" id="to" name="to" value=(query.filter.to.to_string());
+            @for (kind, choices) in &options {
+                label for=(kind.parameter()) { (kind.label()) }
+                select id=(kind.parameter()) name=(kind.parameter()) multiple size="4" {
+                    @for (id, name) in choices {
+                        option value=(id) selected[selected(&query, *kind).is_some_and(|s| s.contains(id))] { (name) }
+                    }
+                }
+            }
+            p { button type="submit" { (lang.t("Afficher", "Show")) } }
+        }
+        p {
+            (lang.t("Du ", "From ")) (query.filter.from.label()) (lang.t(" à ", " to ")) (query.filter.to.label()) " · "
+            strong id="row-count" data-count=(total) { (total) } (lang.t(" lignes", " rows"))
+            @if let Some(since) = since {
+                " · " (lang.t("votre dernier export : ", "your last export: "))
+                (since.with_timezone(&chrono_tz::Europe::Paris).format("%d/%m/%Y %H:%M"))
+            }
+        }
+        p {
+            a.button id="download-csv" href={ "/reports/" (spec.code) "/csv?" (without_page) } { (lang.t("Télécharger en CSV", "Download as CSV")) }
+            " · "
+            a.button id="download-xlsx" href={ "/reports/" (spec.code) "/xlsx?" (without_page) } { (lang.t("Télécharger en XLSX (Excel)", "Download as XLSX (Excel)")) }
+        }
+        (chart(&table, lang))
+        @if table.rows.is_empty() {
+            p.notice id="no-rows" { (lang.t("Aucune ligne pour cette période et ces filtres.", "No rows for this period and these filters.")) }
+        } @else {
+            div.scroll {
+                table id="report-table" {
+                    thead { tr { @for c in spec.columns { th { (lang.t(c.label, c.label_en)) } } } }
+                    tbody {
+                        @for row in shown {
+                            tr { @for (c, cell) in spec.columns.iter().zip(row) {
+                                @if matches!(c.kind, ColumnKind::Text | ColumnKind::Period | ColumnKind::Date) {
+                                    td { (cell.display()) }
+                                } @else {
+                                    td.n { (cell.display()) }
+                                }
+                            } }
+                        }
+                    }
+                }
+            }
+            @if pages > 1 {
+                p id="pages" {
+                    @if page_no > 1 { a href={ "?" (without_page) "&page=" (page_no - 1) } { "← " (lang.t("précédentes", "previous")) } " " }
+                    (lang.t("Page ", "Page ")) (page_no) " / " (pages)
+                    @if page_no < pages { " " a href={ "?" (without_page) "&page=" (page_no + 1) } { (lang.t("suivantes", "next")) " →" } }
+                }
+            }
+        }
+    };
+    page(Some(&v), lang, title(spec, lang), body).into_response()
+}
+
+fn selected(query: &ReportQuery, kind: FilterKind) -> Option<&Vec<i64>> {
+    match kind {
+        FilterKind::Establishment => query.filter.establishments.as_ref(),
+        FilterKind::Department => query.filter.departments.as_ref(),
+        FilterKind::Account => query.filter.accounts.as_ref(),
+        FilterKind::Nature => query.filter.natures.as_ref(),
+    }
+}
+
+/// The choices of each of the report's filters, by name.
+async fn filter_options(
+    state: &AppState,
+    v: &Viewer,
+    spec: &ReportSpec,
+) -> Result<Vec<(FilterKind, Vec<(i64, String)>)>, Response> {
+    let base = v.base.id;
+    let store = &state.store;
+    let mut out = Vec::new();
+    for kind in spec.filters {
+        let choices: Result<Vec<(i64, String)>, relais_store::StoreError> = match kind {
+            FilterKind::Establishment => store.list_establishments(base).await.map(|l| {
+                l.into_iter()
+                    .map(|e| (e.id.0, e.name.to_string()))
+                    .collect()
+            }),
+            FilterKind::Department => store.list_departments(base).await.map(|l| {
+                l.into_iter()
+                    .map(|d| (d.id.0, d.name.to_string()))
+                    .collect()
+            }),
+            FilterKind::Account => store.list_absence_accounts(base).await.map(|l| {
+                l.into_iter()
+                    .map(|a| (a.id.0, a.name.to_string()))
+                    .collect()
+            }),
+            FilterKind::Nature => store.list_expense_natures(base).await.map(|l| {
+                l.into_iter()
+                    .map(|n| (n.id.0, n.name.to_string()))
+                    .collect()
+            }),
+        };
+        match choices {
+            Ok(mut c) => {
+                c.sort_by(|a, b| a.1.cmp(&b.1));
+                out.push((*kind, c));
+            }
+            Err(e) => return Err(internal(v, e)),
+        }
+    }
+    Ok(out)
+}
+
+/// The chart beside the table: the report's main figure per month, as bars.
+fn chart(table: &ReportTable, lang: Lang) -> Markup {
+    let spec = table.spec;
+    let Some(column) = spec.columns.iter().find(|c| c.key == spec.chart_value) else {
+        return html! {};
+    };
+    let points = table.per_month(spec.chart_value);
+    if points.is_empty() {
+        return html! {};
+    }
+    let max = points
+        .iter()
+        .map(|(_, v)| *v)
+        .fold(0.0_f64, f64::max)
+        .max(1e-9);
+    let (bar, gap, height) = (38.0, 10.0, 160.0);
+    let width = points.len() as f64 * (bar + gap) + gap;
+    let value_text = |v: f64| match column.kind {
+        ColumnKind::Money => Cell::Money((v * 100.0).round() as i64).display(),
+        ColumnKind::Days => Cell::HalfDays((v * 2.0).round() as i64).display(),
+        _ => format!("{}", v.round() as i64),
+    };
+    html! {
+        figure id="report-chart" style="margin:1rem 0;max-width:100%;overflow-x:auto" {
+            figcaption { (lang.t(column.label, column.label_en)) (lang.t(" par mois", " per month")) }
+            svg xmlns="http://www.w3.org/2000/svg" width=(width) height=(height + 40.0) viewBox={ "0 0 " (width) " " (height + 40.0) } role="img" aria-label=(lang.t(column.label, column.label_en)) {
+                @for (i, (month, value)) in points.iter().enumerate() {
+                    @let h = (value / max * (height - 20.0)).max(if *value > 0.0 { 1.0 } else { 0.0 });
+                    @let x = gap + i as f64 * (bar + gap);
+                    g.bar data-month=(month.to_string()) data-value=(value) {
+                        title { (month.label()) " : " (value_text(*value)) }
+                        rect x=(x) y=(height - h) width=(bar) height=(h) fill="#3b5bdb" {}
+                        text x=(x + bar / 2.0) y=(height - h - 4.0) font-size="10" text-anchor="middle" { (value_text(*value)) }
+                        text x=(x + bar / 2.0) y=(height + 14.0) font-size="10" text-anchor="middle" { (month.to_string()[2..].to_owned()) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The file name of a download.
+fn file_name(spec: &ReportSpec, query: &ReportQuery, ext: &str) -> String {
+    format!(
+        "{}_{}_{}.{ext}",
+        spec.code, query.filter.from, query.filter.to
+    )
+}
+
+async fn exported(
+    state: &AppState,
+    v: &Viewer,
+    code: &str,
+    raw: Option<&str>,
+) -> Result<ReportTable, Response> {
+    let spec = spec_of(v, code)?;
+    let mut query = query_of(v, spec, raw)?;
+    query.export = true;
+    compute_for(state, v.base.id, spec, &query, None, &reader(v), None)
+        .await
+        .map(|(t, ..)| t)
+        .map_err(|e| internal(v, e))
+}
+
+/// `GET /reports/{code}/csv`: the whole report as CSV (UTF-8 with a byte
+/// order mark, comma-separated, numbers with a dot, ISO dates).
+pub async fn csv(
+    State(state): State<AppState>,
+    v: Viewer,
+    Path(code): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    let table = match exported(&state, &v, &code, raw.as_deref()).await {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    let query = match query_of(&v, table.spec, raw.as_deref()) {
+        Ok(q) => q,
+        Err(r) => return r,
+    };
+    match to_csv(&table, v.lang) {
+        Ok(bytes) => download(
+            bytes,
+            "text/csv; charset=utf-8",
+            &file_name(table.spec, &query, "csv"),
+        ),
+        Err(e) => internal(&v, e),
+    }
+}
+
+/// The report as CSV bytes.
+pub fn to_csv(table: &ReportTable, lang: Lang) -> Result<Vec<u8>, csv::Error> {
+    let mut out = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
+    out.write_record(
+        table
+            .spec
+            .columns
+            .iter()
+            .map(|c| lang.t(c.label, c.label_en)),
+    )?;
+    for row in &table.rows {
+        out.write_record(row.iter().map(Cell::plain))?;
+    }
+    out.into_inner()
+        .map_err(|e| csv::Error::from(e.into_error()))
+}
+
+/// `GET /reports/{code}/xlsx`: the whole report as an Excel workbook, with
+/// typed numbers, amounts, rates and dates.
+pub async fn xlsx(
+    State(state): State<AppState>,
+    v: Viewer,
+    Path(code): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    let table = match exported(&state, &v, &code, raw.as_deref()).await {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    let query = match query_of(&v, table.spec, raw.as_deref()) {
+        Ok(q) => q,
+        Err(r) => return r,
+    };
+    match to_xlsx(&table, v.lang) {
+        Ok(bytes) => download(
+            bytes,
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            &file_name(table.spec, &query, "xlsx"),
+        ),
+        Err(e) => internal(&v, e),
+    }
+}
+
+/// The report as an XLSX workbook's bytes.
+pub fn to_xlsx(table: &ReportTable, lang: Lang) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
+    use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
+    let mut book = Workbook::new();
+    let sheet = book.add_worksheet();
+    let name: String = lang
+        .t(table.spec.title, table.spec.title_en)
+        .chars()
+        .filter(|c| !"[]:*?/\\".contains(*c))
+        .take(31)
+        .collect();
+    sheet.set_name(name)?;
+    let bold = Format::new().set_bold();
+    let money = Format::new().set_num_format("#,##0.00");
+    let days = Format::new().set_num_format("0.0");
+    let percent = Format::new().set_num_format("0.00%");
+    let date = Format::new().set_num_format("dd/mm/yyyy");
+    let month = Format::new().set_num_format("mm/yyyy");
+    for (c, column) in table.spec.columns.iter().enumerate() {
+        sheet.write_string_with_format(
+            0,
+            c as u16,
+            lang.t(column.label, column.label_en),
+            &bold,
+        )?;
+    }
+    for (r, row) in table.rows.iter().enumerate() {
+        let r = r as u32 + 1;
+        for (c, cell) in row.iter().enumerate() {
+            let c = c as u16;
+            let as_date = |d: chrono::NaiveDate| {
+                use chrono::Datelike;
+                ExcelDateTime::from_ymd(d.year() as u16, d.month() as u8, d.day() as u8)
+            };
+            match cell {
+                Cell::Text(t) => {
+                    sheet.write_string(r, c, t)?;
+                }
+                Cell::Month(m) => {
+                    sheet.write_datetime_with_format(r, c, as_date(m.first_day())?, &month)?;
+                }
+                Cell::Date(d) => {
+                    sheet.write_datetime_with_format(r, c, as_date(*d)?, &date)?;
+                }
+                Cell::Count(n) => {
+                    sheet.write_number(r, c, *n as f64)?;
+                }
+                Cell::HalfDays(_) => {
+                    sheet.write_number_with_format(r, c, cell.number().unwrap_or(0.0), &days)?;
+                }
+                Cell::Money(_) => {
+                    sheet.write_number_with_format(r, c, cell.number().unwrap_or(0.0), &money)?;
+                }
+                Cell::Percent(p) => {
+                    sheet.write_number_with_format(r, c, *p, &percent)?;
+                }
+                Cell::Empty => {}
+            }
+        }
+    }
+    sheet.set_freeze_panes(1, 0)?;
+    sheet.autofit();
+    book.save_to_buffer()
+}
+
+fn download(bytes: Vec<u8>, kind: &'static str, name: &str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, kind.to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+            (header::CACHE_CONTROL, "no-store".to_owned()),
+        ],
+        bytes,
+    )
+        .into_response()
+}
