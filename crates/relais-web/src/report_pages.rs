@@ -42,8 +42,8 @@ fn title(r: &ReportSpec, lang: Lang) -> &'static str {
     lang.t(r.title, r.title_en)
 }
 
-/// Reads the page's query as the API reads its own, or the error page.
-fn query_of(v: &Viewer, spec: &ReportSpec, raw: Option<&str>) -> Result<ReportQuery, Response> {
+/// Reads the page's query as the API reads its own, or says what is wrong.
+fn query_of(spec: &ReportSpec, raw: Option<&str>) -> Result<ReportQuery, String> {
     let pairs: Vec<(String, String)> = raw
         .map(|q| {
             axum::extract::Query::<Vec<(String, String)>>::try_from_uri(
@@ -57,8 +57,26 @@ fn query_of(v: &Viewer, spec: &ReportSpec, raw: Option<&str>) -> Result<ReportQu
         // The page's own parameters.
         .filter(|(k, _)| k != "page")
         .collect();
-    ReportQuery::parse(spec, &pairs, TimeZone::PARIS.today()).map_err(|e| {
-        error_page(
+    ReportQuery::parse(spec, &pairs, TimeZone::PARIS.today()).map_err(|e| e.to_string())
+}
+
+/// The report at `code` and the query of the page, or the error page.
+fn report_and_query(
+    v: &Viewer,
+    code: &str,
+    raw: Option<&str>,
+) -> Result<(&'static ReportSpec, ReportQuery), Box<Response>> {
+    let spec = report(code).ok_or_else(|| {
+        Box::new(error_page(
+            Some(v),
+            v.lang,
+            StatusCode::NOT_FOUND,
+            v.lang
+                .t("Ce rapport n'existe pas.", "There is no such report."),
+        ))
+    })?;
+    let query = query_of(spec, raw).map_err(|e| {
+        Box::new(error_page(
             Some(v),
             v.lang,
             StatusCode::BAD_REQUEST,
@@ -67,20 +85,9 @@ fn query_of(v: &Viewer, spec: &ReportSpec, raw: Option<&str>) -> Result<ReportQu
                 v.lang
                     .t("Ce filtre n'est pas valide :", "This filter is not valid:")
             ),
-        )
-    })
-}
-
-fn spec_of(v: &Viewer, code: &str) -> Result<&'static ReportSpec, Response> {
-    report(code).ok_or_else(|| {
-        error_page(
-            Some(v),
-            v.lang,
-            StatusCode::NOT_FOUND,
-            v.lang
-                .t("Ce rapport n'existe pas.", "There is no such report."),
-        )
-    })
+        ))
+    })?;
+    Ok((spec, query))
 }
 
 /// Who reads, for the export log.
@@ -96,13 +103,9 @@ pub async fn show(
     RawQuery(raw): RawQuery,
 ) -> Response {
     let lang = v.lang;
-    let spec = match spec_of(&v, &code) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    let mut query = match query_of(&v, spec, raw.as_deref()) {
-        Ok(q) => q,
-        Err(r) => return r,
+    let (spec, mut query) = match report_and_query(&v, &code, raw.as_deref()) {
+        Ok(found) => found,
+        Err(r) => return *r,
     };
     query.export = false;
     let page_no: usize = raw
@@ -126,7 +129,7 @@ pub async fn show(
         .filter(|p| !p.starts_with("page=") && !p.is_empty())
         .collect::<Vec<_>>()
         .join("&");
-    let pages = (table.rows.len().max(1) + PER_PAGE - 1) / PER_PAGE;
+    let pages = table.rows.len().max(1).div_ceil(PER_PAGE);
     let shown = table
         .rows
         .iter()
@@ -295,19 +298,21 @@ fn file_name(spec: &ReportSpec, query: &ReportQuery, ext: &str) -> String {
     )
 }
 
+/// The whole report for a download, recorded as the person's export, with
+/// the file name it is saved under.
 async fn exported(
     state: &AppState,
     v: &Viewer,
     code: &str,
     raw: Option<&str>,
-) -> Result<ReportTable, Response> {
-    let spec = spec_of(v, code)?;
-    let mut query = query_of(v, spec, raw)?;
+    ext: &str,
+) -> Result<(ReportTable, String), Response> {
+    let (spec, mut query) = report_and_query(v, code, raw).map_err(|r| *r)?;
     query.export = true;
-    compute_for(state, v.base.id, spec, &query, None, &reader(v), None)
+    let (table, ..) = compute_for(state, v.base.id, spec, &query, None, &reader(v), None)
         .await
-        .map(|(t, ..)| t)
-        .map_err(|e| internal(v, e))
+        .map_err(|e| internal(v, e))?;
+    Ok((table, file_name(spec, &query, ext)))
 }
 
 /// `GET /reports/{code}/csv`: the whole report as CSV (UTF-8 with a byte
@@ -318,20 +323,12 @@ pub async fn csv(
     Path(code): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    let table = match exported(&state, &v, &code, raw.as_deref()).await {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
-    let query = match query_of(&v, table.spec, raw.as_deref()) {
-        Ok(q) => q,
+    let (table, name) = match exported(&state, &v, &code, raw.as_deref(), "csv").await {
+        Ok(found) => found,
         Err(r) => return r,
     };
     match to_csv(&table, v.lang) {
-        Ok(bytes) => download(
-            bytes,
-            "text/csv; charset=utf-8",
-            &file_name(table.spec, &query, "csv"),
-        ),
+        Ok(bytes) => download(bytes, "text/csv; charset=utf-8", &name),
         Err(e) => internal(&v, e),
     }
 }
@@ -361,19 +358,15 @@ pub async fn xlsx(
     Path(code): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    let table = match exported(&state, &v, &code, raw.as_deref()).await {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
-    let query = match query_of(&v, table.spec, raw.as_deref()) {
-        Ok(q) => q,
+    let (table, name) = match exported(&state, &v, &code, raw.as_deref(), "xlsx").await {
+        Ok(found) => found,
         Err(r) => return r,
     };
     match to_xlsx(&table, v.lang) {
         Ok(bytes) => download(
             bytes,
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            &file_name(table.spec, &query, "xlsx"),
+            &name,
         ),
         Err(e) => internal(&v, e),
     }
