@@ -36,7 +36,8 @@ code.secret{font-size:1.05rem;background:#1d2433;color:#9fe;padding:.3rem .6rem;
 form.inline{display:inline}button,input[type=submit]{cursor:pointer}label{display:block;margin:.5rem 0 .2rem}\
 select,input{max-width:100%}.scroll{overflow-x:auto;max-width:100%}\
 #mapping-table{width:100%;table-layout:fixed}#mapping-table label{display:inline}#mapping-table select{width:100%}#mapping-table input{width:100%;box-sizing:border-box;margin:.1rem 0}\
-.field-error{margin:.3rem 0;padding:.3rem .6rem}ul.fields{margin:0;padding-left:1rem}\
+.field-error{margin:.3rem 0;padding:.3rem .6rem}form.filters{display:flex;flex-wrap:wrap;gap:.4rem 1.2rem;align-items:flex-end}\
+form.filters .field label{margin-top:0}ul.fields{margin:0;padding-left:1rem}\
 @media (max-width:48rem){main{padding:0 .6rem}table{display:block;overflow-x:auto;max-width:100%}#mapping-table{display:table}}";
 
 /// The page frame: navigation, base switcher, language, sign-out.

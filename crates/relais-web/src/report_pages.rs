@@ -138,19 +138,25 @@ pub async fn show(
     let body = html! {
         p.muted { (spec.description) }
         form.filters id="report-filters" method="get" action={ "/reports/" (spec.code) } {
-            label for="from" { (lang.t("Du mois", "From month")) }
-            input type="month" id="from" name="from" value=(query.filter.from.to_string());
-            label for="to" { (lang.t("Au mois", "To month")) }
-            input type="month" id="to" name="to" value=(query.filter.to.to_string());
+            div.field {
+                label for="from" { (lang.t("Du mois", "From month")) }
+                input type="month" id="from" name="from" value=(query.filter.from.to_string());
+            }
+            div.field {
+                label for="to" { (lang.t("Au mois", "To month")) }
+                input type="month" id="to" name="to" value=(query.filter.to.to_string());
+            }
             @for (kind, choices) in &options {
-                label for=(kind.parameter()) { (kind.label()) }
-                select id=(kind.parameter()) name=(kind.parameter()) multiple size="4" {
-                    @for (id, name) in choices {
-                        option value=(id) selected[selected(&query, *kind).is_some_and(|s| s.contains(id))] { (name) }
+                div.field {
+                    label for=(kind.parameter()) { (kind.label()) }
+                    select id=(kind.parameter()) name=(kind.parameter()) multiple size="4" {
+                        @for (id, name) in choices {
+                            option value=(id) selected[selected(&query, *kind).is_some_and(|s| s.contains(id))] { (name) }
+                        }
                     }
                 }
             }
-            p { button type="submit" { (lang.t("Afficher", "Show")) } }
+            div.field { button type="submit" { (lang.t("Afficher", "Show")) } }
         }
         p {
             (lang.t("Du ", "From ")) (query.filter.from.label()) (lang.t(" à ", " to ")) (query.filter.to.label()) " · "

@@ -158,6 +158,41 @@ impl Browser {
             .to_owned()
     }
 
+    /// Opens `url` at desktop and phone widths and checks that the page is
+    /// never wider than the window (naming what sticks out), with a
+    /// screenshot `<shot>-<width>` of each.
+    async fn fits(&self, url: &str, ready: &str, shot: &str) {
+        for (width, height) in [(1440, 900), (390, 844)] {
+            self.cmd(
+                reqwest::Method::POST,
+                "/window/rect",
+                json!({ "width": width, "height": height }),
+            )
+            .await;
+            self.go(url).await;
+            self.find(ready).await;
+            let wide = self
+                .cmd(
+                    reqwest::Method::POST,
+                    "/execute/sync",
+                    json!({ "script": "return document.documentElement.scrollWidth - document.documentElement.clientWidth", "args": [] }),
+                )
+                .await;
+            let culprits = self
+                .cmd(
+                    reqwest::Method::POST,
+                    "/execute/sync",
+                    json!({ "script": "const w = document.documentElement.clientWidth; return [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > w + 1).slice(0, 8).map(e => e.tagName + '#' + e.id + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))", "args": [] }),
+                )
+                .await;
+            assert!(
+                wide.as_i64().unwrap_or(0) <= 0,
+                "{url} is wider than a {width} px window by {wide} px: {culprits}"
+            );
+            self.screenshot(&format!("{shot}-{width}")).await;
+        }
+    }
+
     async fn screenshot(&self, name: &str) {
         let png = self
             .cmd(reqwest::Method::GET, "/screenshot", Value::Null)
@@ -437,35 +472,34 @@ async fn install_happypal_in_a_browser() {
     let why = b.text("tr[data-target=sharesPlan] .field-error").await;
     assert!(why.contains("Actionnariat salarié"), "{why}");
     b.screenshot("ledgy-mapping-refused").await;
-    for (width, height) in [(1440, 900), (390, 844)] {
-        b.cmd(
-            reqwest::Method::POST,
-            "/window/rect",
-            json!({ "width": width, "height": height }),
-        )
-        .await;
-        b.go(&format!("{base}/integrations/ledgy")).await;
-        b.find("#mapping-table").await;
-        let wide = b
-            .cmd(
-                reqwest::Method::POST,
-                "/execute/sync",
-                json!({ "script": "return document.documentElement.scrollWidth - document.documentElement.clientWidth", "args": [] }),
-            )
-            .await;
-        let culprits = b
-            .cmd(
-                reqwest::Method::POST,
-                "/execute/sync",
-                json!({ "script": "const w = document.documentElement.clientWidth; return [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > w + 1).slice(0, 8).map(e => e.tagName + '#' + e.id + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))", "args": [] }),
-            )
-            .await;
-        assert!(
-            wide.as_i64().unwrap_or(0) <= 0,
-            "the page is wider than a {width} px window by {wide} px: {culprits}"
-        );
-        b.screenshot(&format!("ledgy-mapping-{width}")).await;
-    }
+    b.fits(
+        &format!("{base}/integrations/ledgy"),
+        "#mapping-table",
+        "ledgy-mapping",
+    )
+    .await;
+
+    // Reports: a table and its chart, filtered by an establishment chosen
+    // by name, at desktop and phone widths.
+    b.go(&format!("{base}/reports")).await;
+    b.click("#reports a[href='/reports/absenteeism']").await;
+    b.find("#report-table").await;
+    b.find("#report-chart svg").await;
+    let all: i64 = b.text("#row-count").await.trim().parse().unwrap();
+    b.click("#establishmentId option:first-child").await;
+    b.click("#report-filters button[type=submit]").await;
+    b.wait_url("establishmentId=").await;
+    let one: i64 = b.text("#row-count").await.trim().parse().unwrap();
+    assert!(
+        one > 0 && one < all,
+        "one establishment's rows ({one}) among all ({all})"
+    );
+    b.fits(
+        &format!("{base}/reports/absences-payroll"),
+        "#report-chart",
+        "report",
+    )
+    .await;
     b.cmd(
         reqwest::Method::POST,
         "/window/rect",
