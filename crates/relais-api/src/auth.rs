@@ -41,6 +41,12 @@ impl Caller {
 #[derive(Debug, Clone, Copy)]
 pub struct EmployeeRecords(pub i64);
 
+/// How many records of any resource a list answered with, for the audit
+/// trail (the list envelopes put it in the response's extensions; an
+/// answer without it held one record when it was a successful read).
+#[derive(Debug, Clone, Copy)]
+pub struct ListedRecords(pub i64);
+
 /// SHA-256 of a key's secret part, hex.
 pub fn hash_secret(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
@@ -154,6 +160,7 @@ pub async fn require_key(
             next.run(request).await
         }
     };
+    let read_one = i64::from(method == "GET" && response.status().is_success());
     let entry = AuditEntry {
         base_id: key.base_id,
         key_id: key.id,
@@ -164,6 +171,11 @@ pub async fn require_key(
             .extensions()
             .get::<EmployeeRecords>()
             .map_or(0, |r| r.0),
+        records: response
+            .extensions()
+            .get::<ListedRecords>()
+            .map(|r| r.0)
+            .unwrap_or(read_one),
         at: relais_core::now(),
     };
     state.audit.record(entry).await;

@@ -486,6 +486,8 @@ pub struct AuditEntry {
     pub status: u16,
     /// Employee records returned (personal data disclosed).
     pub employee_records: i64,
+    /// Records of any resource returned (a list's items, 1 for one record).
+    pub records: i64,
     /// When.
     pub at: chrono::DateTime<chrono::Utc>,
 }

@@ -29,6 +29,9 @@ impl PgStore {
     const KEY_SET: (&'static str, &'static str) =
         ("(SELECT jsonb_array_elements_text(CAST(", " AS jsonb)))");
 
+    /// The audit trail's `path` without its query string.
+    const PATH_ONLY: &'static str = "split_part(path, '?', 1)";
+
     /// How a date column reads as its month, `YYYY-MM`.
     const MONTH_OF: (&'static str, &'static str) = ("to_char(", ", 'YYYY-MM')");
 

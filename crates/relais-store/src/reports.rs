@@ -133,9 +133,85 @@ pub struct WarningItem {
     pub warnings: String,
 }
 
+/// What a key read through one path (its query left aside).
+#[derive(Debug, Clone)]
+pub struct PathReads {
+    /// The path, e.g. `/api/v3/users` or `/api/v3/users/12`.
+    pub path: String,
+    /// Requests.
+    pub requests: i64,
+    /// Requests answered with an error (status 400 and above).
+    pub errors: i64,
+    /// Records the answers held.
+    pub records: i64,
+    /// The latest request.
+    pub last: DateTime<Utc>,
+}
+
+/// What a key read of one resource.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResourceReads {
+    /// The resource's path, identifiers written `{id}`, e.g. `/api/v3/users/{id}`.
+    pub resource: String,
+    /// Requests.
+    pub requests: i64,
+    /// Requests answered with an error.
+    pub errors: i64,
+    /// Records the answers held.
+    pub records: i64,
+    /// The latest request.
+    pub last: DateTime<Utc>,
+}
+
+/// What key `key_id` read since `since`, per resource, most read first.
+pub async fn key_reads(
+    store: &dyn Store,
+    key_id: i64,
+    since: DateTime<Utc>,
+) -> Result<Vec<ResourceReads>> {
+    let mut by: BTreeMap<String, ResourceReads> = BTreeMap::new();
+    for p in store.path_reads(key_id, since).await? {
+        let resource: String = p
+            .path
+            .split('/')
+            .map(|s| {
+                if !s.is_empty() && s.chars().all(|c| c.is_ascii_digit()) {
+                    "{id}"
+                } else {
+                    s
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("/");
+        let r = by
+            .entry(resource.to_ascii_lowercase())
+            .or_insert(ResourceReads {
+                resource,
+                requests: 0,
+                errors: 0,
+                records: 0,
+                last: p.last,
+            });
+        r.requests += p.requests;
+        r.errors += p.errors;
+        r.records += p.records;
+        r.last = r.last.max(p.last);
+    }
+    let mut out: Vec<ResourceReads> = by.into_values().collect();
+    out.sort_by(|a, b| {
+        b.requests
+            .cmp(&a.requests)
+            .then_with(|| a.resource.cmp(&b.resource))
+    });
+    Ok(out)
+}
+
 /// The queries behind the ready-made reports.
 #[async_trait]
 pub trait ReportStore: Send + Sync {
+    /// What a key read since `since`, per path (query left aside), from the
+    /// audit trail.
+    async fn path_reads(&self, key_id: i64, since: DateTime<Utc>) -> Result<Vec<PathReads>>;
     /// Approved absences lying within one month, grouped.
     async fn absence_groups(
         &self,
@@ -244,6 +320,29 @@ macro_rules! report_store {
 
         #[async_trait::async_trait]
         impl $crate::reports::ReportStore for $store {
+            async fn path_reads(
+                &self,
+                key_id: i64,
+                since: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::Result<Vec<$crate::reports::PathReads>> {
+                let path = Self::PATH_ONLY;
+                let rows: Vec<(String, i64, i64, i64, chrono::DateTime<chrono::Utc>)> = sqlx::query_as(&format!(
+                    "SELECT {path}, COUNT(*), CAST(SUM(CASE WHEN status >= 400 THEN 1 ELSE 0 END) AS BIGINT), \
+                     CAST(SUM(records) AS BIGINT), MAX(at) FROM api_requests \
+                     WHERE key_id = $1 AND at >= $2 GROUP BY {path}"
+                ))
+                .bind(key_id)
+                .bind(since)
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(path, requests, errors, records, last)| $crate::reports::PathReads {
+                        path, requests, errors, records, last,
+                    })
+                    .collect())
+            }
+
             async fn absence_groups(
                 &self,
                 base: relais_core::ids::BaseId,

@@ -841,6 +841,7 @@ pub struct AuditRow {
     path: String,
     status: i32,
     employee_records: i64,
+    records: i64,
     at: DateTime<Utc>,
 }
 
@@ -853,6 +854,7 @@ impl From<AuditRow> for relais_core::access::AuditEntry {
             path: r.path,
             status: u16::try_from(r.status).unwrap_or(0),
             employee_records: r.employee_records,
+            records: r.records,
             at: r.at,
         }
     }

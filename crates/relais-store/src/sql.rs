@@ -1127,8 +1127,8 @@ macro_rules! sql_store {
                     std::collections::BTreeMap::new();
                 for entry in entries {
                     sqlx::query(
-                        "INSERT INTO api_requests (base_id, key_id, method, path, status, employee_records, at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                        "INSERT INTO api_requests (base_id, key_id, method, path, status, employee_records, records, at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                     )
                     .bind(entry.base_id.0)
                     .bind(entry.key_id)
@@ -1136,6 +1136,7 @@ macro_rules! sql_store {
                     .bind(entry.path.as_str())
                     .bind(i32::from(entry.status))
                     .bind(entry.employee_records)
+                    .bind(entry.records)
                     .bind(entry.at)
                     .execute(&mut *tx)
                     .await?;
@@ -1155,7 +1156,7 @@ macro_rules! sql_store {
 
             async fn list_requests(&self, key_id: i64, limit: u32) -> Result<Vec<AuditEntry>> {
                 let rows: Vec<rows::AuditRow> = sqlx::query_as(
-                    "SELECT base_id, key_id, method, path, status, employee_records, at FROM api_requests \
+                    "SELECT base_id, key_id, method, path, status, employee_records, records, at FROM api_requests \
                      WHERE key_id = $1 ORDER BY id DESC LIMIT $2",
                 )
                 .bind(key_id)

@@ -31,6 +31,10 @@ impl SqliteStore {
     /// the number of keys, so prepared statements do not pile up.
     const KEY_SET: (&'static str, &'static str) = ("(SELECT value FROM json_each(", "))");
 
+    /// The audit trail's `path` without its query string.
+    const PATH_ONLY: &'static str =
+        "(CASE WHEN instr(path, '?') > 0 THEN substr(path, 1, instr(path, '?') - 1) ELSE path END)";
+
     /// How a date column reads as its month, `YYYY-MM`.
     const MONTH_OF: (&'static str, &'static str) = ("substr(", ", 1, 7)");
 

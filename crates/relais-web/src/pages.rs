@@ -555,11 +555,19 @@ pub async fn app(
         },
         None => None,
     };
+    let reads = match &installed {
+        Some(i) => match crate::report_pages::key_reads_section(&state, &v, i.key_id).await {
+            Ok(m) => Some(m),
+            Err(e) => return internal(&v, e),
+        },
+        None => None,
+    };
     page(Some(&v), lang, &a.name, html! {
         p.muted { (lang.t("Développée par ", "Developed by ")) strong { (a.publisher) } " · " (a.integration_type) " · "
             @for (i, p) in a.products.iter().enumerate() { @if i > 0 { ", " } (p.label(lang.code())) } }
         // An installed app's sync comes first: it is what its administrators come for.
         @if let Some(sync) = sync { section id="integration" { (sync) } }
+        @if let Some(reads) = reads { (reads) }
         p { (lang.t(&a.description.long_fr, &a.description.long_en)) }
         p { strong { (lang.t("Mise en place : ", "Set-up: ")) }
             (match a.setup {

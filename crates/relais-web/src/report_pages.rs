@@ -457,3 +457,97 @@ fn download(bytes: Vec<u8>, kind: &'static str, name: &str) -> Response {
     )
         .into_response()
 }
+
+/// A resource's path as people read it.
+fn resource_label(resource: &str, lang: Lang) -> String {
+    let lower = resource.to_ascii_lowercase();
+    let one = lower.ends_with("/{id}");
+    let stem = lower.trim_end_matches("/{id}");
+    let name = match stem.rsplit('/').next().unwrap_or("") {
+        "users" => lang.t("Collaborateurs", "Employees"),
+        "userlogs" => lang.t("Historique des collaborateurs", "Employee history"),
+        "leaves" => lang.t("Absences (demi-journées)", "Leaves (half days)"),
+        "leaverequests" => lang.t("Demandes d'absence", "Leave requests"),
+        "leaveaccounts" => lang.t("Comptes d'absence", "Absence accounts"),
+        "expenseclaims" => lang.t("Notes de frais", "Expense claims"),
+        "expenseclaimitems" => lang.t("Lignes de frais", "Expense items"),
+        "expensenatures" => lang.t("Natures de dépense", "Expense natures"),
+        "departments" | "tree" => lang.t("Départements", "Departments"),
+        "legalentities" | "establishments" => lang.t("Établissements", "Establishments"),
+        "legal-units" => lang.t("Entités juridiques", "Legal units"),
+        "work-contracts" => lang.t("Contrats de travail", "Work contracts"),
+        "axes" => lang.t("Axes analytiques", "Analytics axes"),
+        "fields" => lang.t("Champs du dossier", "Personnel file fields"),
+        "reports" => lang.t("Rapports", "Reports"),
+        _ if lower.contains("/reports/") => lang.t("Rapport", "Report"),
+        _ => "",
+    };
+    let one = if one {
+        lang.t(" (un à un)", " (one by one)")
+    } else {
+        ""
+    };
+    if name.is_empty() {
+        resource.to_owned()
+    } else {
+        format!("{name}{one}")
+    }
+}
+
+/// What an installed app's key read in the last 24 hours, per resource,
+/// from the audit trail: requests, records, errors, the last read.
+pub(crate) async fn key_reads_section(
+    state: &AppState,
+    v: &Viewer,
+    key_id: i64,
+) -> Result<Markup, relais_store::StoreError> {
+    let lang = v.lang;
+    state.audit.flush().await;
+    let since = relais_core::now() - chrono::Duration::hours(24);
+    let reads = relais_store::reports::key_reads(&*state.store, key_id, since).await?;
+    let paris = |t: chrono::DateTime<chrono::Utc>| {
+        t.with_timezone(&chrono_tz::Europe::Paris)
+            .format("%d/%m/%Y %H:%M:%S")
+            .to_string()
+    };
+    let (requests, records, errors) = reads.iter().fold((0, 0, 0), |(q, r, e), x| {
+        (q + x.requests, r + x.records, e + x.errors)
+    });
+    Ok(html! {
+        section id="key-reads" {
+            h2 { (lang.t("Ce que l'application a lu (24 dernières heures)", "What the app read (last 24 hours)")) }
+            @if reads.is_empty() {
+                p.muted { (lang.t("Sa clé n'a rien lu depuis 24 heures.", "Its key read nothing in the last 24 hours.")) }
+            } @else {
+                p {
+                    strong data-requests=(requests) { (requests) } (lang.t(" requêtes, ", " requests, "))
+                    strong data-records=(records) { (records) } (lang.t(" enregistrements lus, ", " records read, "))
+                    strong data-errors=(errors) { (errors) } (lang.t(" erreurs · dernière lecture ", " errors · last read "))
+                    (paris(reads.iter().map(|r| r.last).max().unwrap_or(since)))
+                }
+                div.scroll {
+                    table {
+                        thead { tr {
+                            th { (lang.t("Ressource", "Resource")) }
+                            th { (lang.t("Requêtes", "Requests")) }
+                            th { (lang.t("Enregistrements", "Records")) }
+                            th { (lang.t("Erreurs", "Errors")) }
+                            th { (lang.t("Dernière lecture", "Last read")) }
+                        } }
+                        tbody {
+                            @for r in &reads {
+                                tr data-resource=(r.resource) {
+                                    td { (resource_label(&r.resource, lang)) br; small.muted { code { (r.resource) } } }
+                                    td.n { (r.requests) }
+                                    td.n { (r.records) }
+                                    td.n { (r.errors) }
+                                    td { (paris(r.last)) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    })
+}

@@ -510,6 +510,7 @@ async fn reports_show_tables_charts_and_downloads() {
             "Rachel",
             "--password",
             "rh-password-1",
+            "--apps-admin",
         ],
     );
     let key = ok(
@@ -658,4 +659,67 @@ async fn reports_show_tables_charts_and_downloads() {
         .await
         .unwrap();
     assert_eq!(r.status(), 303, "downloads need a session");
+    // Inside Online installed: its app page shows what its key read in the
+    // last 24 hours, per resource, from the audit trail.
+    let (_, _, app) = get("/integrations/inside-online".into()).await;
+    let app = String::from_utf8(app).unwrap();
+    let r = c
+        .post(format!("{url}/integrations/inside-online/install"))
+        .header("cookie", &session)
+        .form(&[
+            ("csrf", hidden(&app, "csrf")),
+            ("contact", "bi@infineo.fr".to_owned()),
+            ("base", "production".to_owned()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let shown = r.text().await.unwrap();
+    let at = shown.find("id=\"api-key\">").unwrap() + 13;
+    let inside = shown[at..at + shown[at..].find('<').unwrap()].to_owned();
+    let (_, _, before) = get("/integrations/inside-online".into()).await;
+    assert!(String::from_utf8(before).unwrap().contains("n'a rien lu"));
+    let read = |path: &'static str| {
+        let c = c.clone();
+        let inside = inside.clone();
+        async move {
+            let r = c
+                .get(format!("{url}{path}"))
+                .header("Authorization", format!("lucca application={inside}"))
+                .send()
+                .await
+                .unwrap();
+            let status = r.status().as_u16();
+            (status, r.json::<serde_json::Value>().await.unwrap())
+        }
+    };
+    let mut users = 0;
+    for path in [
+        "/api/v3/users?fields=id,lastName&paging=0,25",
+        "/api/v3/users?fields=id,lastName&paging=25,25",
+    ] {
+        let (status, body) = read(path).await;
+        assert_eq!(status, 200);
+        users += body["data"]["items"].as_array().unwrap().len();
+    }
+    let (status, claims) = read("/api/v3/expenseClaims?fields=id&paging=0,7").await;
+    assert_eq!(status, 200);
+    let claims = claims["data"]["items"].as_array().unwrap().len();
+    let (status, _) = read("/api/v3/leaves?paging=0,5").await;
+    assert_eq!(status, 400, "the leaves need a date: an error");
+    let (_, _, page) = get("/integrations/inside-online".into()).await;
+    let page = String::from_utf8(page).unwrap();
+    assert!(page.contains("data-requests=\"4\""), "{page}");
+    assert!(
+        page.contains(&format!("data-records=\"{}\"", users + claims)),
+        "{page}"
+    );
+    assert!(page.contains("data-errors=\"1\""), "{page}");
+    let row = &page[page.find("data-resource=\"/api/v3/users\"").unwrap()..];
+    let row = &row[..row.find("</tr>").unwrap()];
+    assert!(
+        row.contains("Collaborateurs") && row.contains(&format!(">{users}<")),
+        "{row}"
+    );
 }

@@ -9,7 +9,7 @@ pub mod sync;
 pub mod userlogs;
 pub mod users;
 
-use crate::auth::EmployeeRecords;
+use crate::auth::{EmployeeRecords, ListedRecords};
 use crate::error::ApiError;
 use axum::body::Bytes;
 use axum::http::HeaderMap;
@@ -44,14 +44,24 @@ fn select_nested(value: Value, sub: &crate::query::FieldTree) -> Value {
     }
 }
 
+/// Marks a list answer with the number of records it holds.
+fn listed(response: impl IntoResponse, n: usize) -> Response {
+    let mut response = response.into_response();
+    response
+        .extensions_mut()
+        .insert(ListedRecords(i64::try_from(n).unwrap_or(i64::MAX)));
+    response
+}
+
 /// The v3 list envelope: `{"data": {"items": [...], "count": N}}`.
-pub fn v3_list(items: Vec<Value>, count: Option<i64>) -> Json<Value> {
+pub fn v3_list(items: Vec<Value>, count: Option<i64>) -> Response {
+    let n = items.len();
     let mut data = Map::new();
     data.insert("items".into(), Value::Array(items));
     if let Some(n) = count {
         data.insert("count".into(), json!(n));
     }
-    Json(json!({ "data": data }))
+    listed(Json(json!({ "data": data })), n)
 }
 
 /// The v3 list envelope around items serialised straight to the body.
@@ -69,11 +79,13 @@ pub fn v3_list_of<T: serde::Serialize>(items: &[T], count: Option<i64>) -> Respo
     match serde_json::to_vec(&Body {
         data: Data { items, count },
     }) {
-        Ok(bytes) => (
-            [(axum::http::header::CONTENT_TYPE, "application/json")],
-            bytes,
-        )
-            .into_response(),
+        Ok(bytes) => listed(
+            (
+                [(axum::http::header::CONTENT_TYPE, "application/json")],
+                bytes,
+            ),
+            items.len(),
+        ),
         Err(e) => {
             tracing::error!(error = %e, "cannot serialise an answer");
             axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response()
@@ -93,7 +105,8 @@ pub fn v4_list(
     q: &crate::query::V4Query,
     page: V4Page<'_>,
     count: Option<i64>,
-) -> Json<Value> {
+) -> Response {
+    let n = items.len();
     let (prev, next) = q.links(
         &base_url(page.headers),
         page.uri.path(),
@@ -112,7 +125,7 @@ pub fn v4_list(
     if q.next {
         out.insert("next".into(), json!(next));
     }
-    Json(Value::Object(out))
+    listed(Json(Value::Object(out)), n)
 }
 
 /// Where a v4 page was asked, to link its neighbours.
@@ -128,8 +141,12 @@ pub struct V4Page<'a> {
 
 /// The envelope of Lucca's older `/api/...` endpoints:
 /// `{"header": {"paging": {"count": N}}, "data": [ … ]}`.
-pub fn legacy_list(items: Vec<Value>, count: i64) -> Json<Value> {
-    Json(json!({ "header": { "paging": { "count": count } }, "data": items }))
+pub fn legacy_list(items: Vec<Value>, count: i64) -> Response {
+    let n = items.len();
+    listed(
+        Json(json!({ "header": { "paging": { "count": count } }, "data": items })),
+        n,
+    )
 }
 
 /// Marks a response with the number of employee records it disclosed.
