@@ -261,6 +261,7 @@ api_suite!(
     personal_details_are_read_and_written,
     reports_add_up_to_the_records,
     reports_are_bounded_by_the_key,
+    an_inside_online_replica_keeps_up,
 );
 
 async fn users_fields_count_paging_and_order(app: App) {
@@ -2965,4 +2966,82 @@ async fn reports_are_bounded_by_the_key(app: App) {
     )
     .await;
     assert!(rows.iter().all(|r| r["establishment"] == one_name.as_str()));
+}
+
+/// Inside Online's replica: a full read, then incremental catch-ups that
+/// read only what changed; its copy computes the expense reports as relais
+/// does, before and after changes.
+async fn an_inside_online_replica_keeps_up(app: App) {
+    use relais_sandbox::replica::Replica;
+    let key = app
+        .key(&["personnel-file", "organisation", "expenses", "absences"])
+        .await;
+    let records = Records::read(&app).await;
+    let (from, to) = (records.from, records.to);
+    let mut replica = Replica::new(&app.url, &key);
+    let first = replica.catch_up().await.unwrap();
+    let (_, users) = app.get("/api/v3/users?fields=id,collection.count&paging=0,1", &key).await;
+    assert_eq!(replica.copy.employees.len() as u64, users["data"]["count"].as_u64().unwrap());
+    let all_items = app.store
+        .query_expense_items(app.base.id, &relais_store::ListQuery { limit: 100_000, ..Default::default() })
+        .await.unwrap().items;
+    assert_eq!(replica.copy.items.len(), all_items.len());
+    let same_as_relais = |replica: &Replica, rows: &[Value], vat: &[Value]| {
+        let mut want: BTreeMap<(String, String), i64> = BTreeMap::new();
+        for r in rows {
+            *want.entry((r["month"].as_str().unwrap().to_owned(), r["nature"].as_str().unwrap().to_owned())).or_default() +=
+                (r["gross"].as_f64().unwrap() * 100.0).round() as i64;
+        }
+        assert_eq!(replica.gross_per_month_and_nature(from, to), want);
+        let mut want: BTreeMap<String, i64> = BTreeMap::new();
+        for r in vat {
+            *want.entry(r["month"].as_str().unwrap().to_owned()).or_default() += (r["vat"].as_f64().unwrap() * 100.0).round() as i64;
+        }
+        assert_eq!(replica.vat_per_month(from, to), want);
+    };
+    same_as_relais(
+        &replica,
+        &report_rows(&app, &key, "expenses-by-nature", "").await,
+        &report_rows(&app, &key, "recoverable-vat", "").await,
+    );
+
+    // Changes: a new validated claim with two items, a leave approved.
+    let claims = app.store
+        .query_expense_claims(app.base.id, &relais_store::ListQuery { limit: 100_000, ..Default::default() })
+        .await.unwrap().items;
+    let mut claim = claims.iter().find(|c| matches!(c.status.id(), 5..=7)).unwrap().clone();
+    claim.id = relais_core::ids::ExpenseClaimId(9_000_001);
+    claim.modified_at = relais_core::now();
+    app.store.insert_expense_claims(std::slice::from_ref(&claim)).await.unwrap();
+    let mut added = Vec::new();
+    for (n, template) in all_items.iter().take(2).enumerate() {
+        let mut item = template.clone();
+        item.id = relais_core::ids::ExpenseItemId(9_000_001 + n as i64);
+        item.claim_id = claim.id;
+        item.owner_id = claim.owner_id;
+        item.line_number = n as i32 + 1;
+        item.purchased_on = to - chrono::Days::new(3);
+        item.modified_at = relais_core::now();
+        added.push(item);
+    }
+    app.store.insert_expense_items(&added).await.unwrap();
+    let pending = records.periods.iter().find(|p| p.status == relais_core::absence::LeaveStatus::Pending).unwrap();
+    app.store.set_leave_status(app.base.id, pending.id, relais_core::absence::LeaveStatus::Approved).await.unwrap();
+    let next = replica.catch_up().await.unwrap();
+    assert!(
+        next.records >= 4 && next.records * 20 < first.records,
+        "an incremental catch-up reads what changed: {next:?} after {first:?}"
+    );
+    assert_eq!(replica.copy.items.len(), all_items.len() + 2);
+    assert_eq!(replica.copy.claims[&claim.id.0], i64::from(claim.status.id()));
+    let request = &replica.copy.leave_requests[&pending.id.0];
+    assert_eq!(request["status"], json!(relais_core::absence::LeaveStatus::Approved.api_code()), "{request}");
+    same_as_relais(
+        &replica,
+        &report_rows(&app, &key, "expenses-by-nature", "").await,
+        &report_rows(&app, &key, "recoverable-vat", "").await,
+    );
+    // Nothing changed: a catch-up reads (almost) nothing.
+    let quiet = replica.catch_up().await.unwrap();
+    assert!(quiet.records <= next.records, "{quiet:?}");
 }

@@ -9,5 +9,6 @@ pub mod happypal;
 pub mod ledgy;
 mod names;
 pub mod planningpme;
+pub mod replica;
 pub mod semana;
 pub mod sim;

@@ -1,0 +1,354 @@
+//! An Inside Online replica: what a BI tool does with its key. It keeps a
+//! copy of what the key reads — employees, leave requests, expense claims
+//! and items, expense natures — catching up every few seconds with
+//! incremental reads (`modifiedAt` / `modifiedOn` since the newest change it
+//! holds, less a second for writes that committed late), and computes two
+//! reports from its copy: gross expenses per month and nature, and VAT per
+//! month, of validated claims — the figures relais's own reports give.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Deserialize;
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+/// Claim statuses whose items count (approved and controlled, payment
+/// initiated, paid), as relais's expense reports count them.
+const VALIDATED: [i64; 3] = [5, 6, 7];
+
+/// Records a page asks for.
+const PAGE: usize = 1000;
+
+/// Why a catch-up stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplicaError {
+    /// relais did not answer.
+    #[error("relais did not answer {path}: {reason}")]
+    Unreachable {
+        /// The request.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+    /// relais answered with an error.
+    #[error("relais answered {status} to {path}: {body}")]
+    Refused {
+        /// The request.
+        path: String,
+        /// Its status.
+        status: u16,
+        /// Its body.
+        body: String,
+    },
+    /// The answer was not the shape the replica reads.
+    #[error("relais's answer to {path} is not what the replica reads: {reason}")]
+    Shape {
+        /// The request.
+        path: String,
+        /// What was wrong.
+        reason: String,
+    },
+}
+
+/// An expense item as the replica keeps it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Item {
+    /// Its claim.
+    pub claim: i64,
+    /// Its nature.
+    pub nature: i64,
+    /// Purchase date.
+    pub purchased_on: NaiveDate,
+    /// Gross, net and VAT in minor units.
+    pub amounts: [i64; 3],
+}
+
+/// What one catch-up read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CatchUp {
+    /// Requests made.
+    pub requests: u64,
+    /// Records read.
+    pub records: u64,
+}
+
+/// The copy and where each resource's reading stands.
+#[derive(Debug, Default, Clone)]
+pub struct Copy {
+    /// Employees by id, as the key reads them.
+    pub employees: HashMap<i64, Value>,
+    /// Leave requests by id.
+    pub leave_requests: HashMap<i64, Value>,
+    /// Expense claims' statuses by id.
+    pub claims: HashMap<i64, i64>,
+    /// Expense items by id.
+    pub items: HashMap<i64, Item>,
+    /// Expense natures' names by id.
+    pub natures: HashMap<i64, String>,
+    /// Newest change read, per resource.
+    cursors: HashMap<&'static str, DateTime<Utc>>,
+    /// When the last complete catch-up started.
+    pub caught_up_at: Option<DateTime<Utc>>,
+}
+
+/// A replica of what one key of a relais base reads.
+#[derive(Debug)]
+pub struct Replica {
+    client: reqwest::Client,
+    url: String,
+    key: String,
+    /// The copy.
+    pub copy: Copy,
+}
+
+/// One incremental resource: its path, fields, and its time filter.
+struct Resource {
+    name: &'static str,
+    path: &'static str,
+    fields: &'static str,
+    modified: &'static str,
+}
+
+const RESOURCES: [Resource; 4] = [
+    Resource {
+        name: "users",
+        path: "/api/v3/users",
+        fields: "id,firstName,lastName,legalEntityId,departmentId,dtContractStart,dtContractEnd,modifiedAt",
+        modified: "modifiedAt",
+    },
+    Resource {
+        name: "leaveRequests",
+        path: "/api/v3/leaveRequests",
+        fields: "id,ownerId,leaveAccountId,startDate,endDate,status,modifiedAt",
+        modified: "modifiedAt",
+    },
+    Resource {
+        name: "expenseClaims",
+        path: "/api/v3/expenseClaims",
+        fields: "id,statusId,modifiedOn",
+        modified: "modifiedOn",
+    },
+    Resource {
+        name: "expenseClaimItems",
+        path: "/api/v3/expenseClaimItems",
+        fields: "id,expenseClaimId,expenseNatureId,purchasedOn,amountsInMinorUnits,modifiedOn",
+        modified: "modifiedOn",
+    },
+];
+
+#[derive(Deserialize)]
+struct Envelope {
+    data: Data,
+}
+
+#[derive(Deserialize)]
+struct Data {
+    items: Vec<Value>,
+}
+
+impl Replica {
+    /// A replica of what `key` reads at `url` (relais's base address).
+    pub fn new(url: &str, key: &str) -> Self {
+        Self {
+            client: reqwest::Client::new(),
+            url: url.trim_end_matches('/').to_owned(),
+            key: key.to_owned(),
+            copy: Copy::default(),
+        }
+    }
+
+    async fn get(&self, path: &str) -> Result<Value, ReplicaError> {
+        let resp = self
+            .client
+            .get(format!("{}{path}", self.url))
+            .header("Authorization", format!("lucca application={}", self.key))
+            .timeout(Duration::from_secs(30))
+            .send()
+            .await
+            .map_err(|e| ReplicaError::Unreachable {
+                path: path.to_owned(),
+                reason: e.to_string(),
+            })?;
+        let status = resp.status().as_u16();
+        if status != 200 {
+            return Err(ReplicaError::Refused {
+                path: path.to_owned(),
+                status,
+                body: resp.text().await.unwrap_or_default(),
+            });
+        }
+        resp.json().await.map_err(|e| ReplicaError::Shape {
+            path: path.to_owned(),
+            reason: e.to_string(),
+        })
+    }
+
+    /// Reads what changed since the last catch-up (everything the first
+    /// time), resource by resource, every page.
+    pub async fn catch_up(&mut self) -> Result<CatchUp, ReplicaError> {
+        let started = Utc::now();
+        let mut done = CatchUp::default();
+        if self.copy.natures.is_empty() {
+            let natures = self.get("/api/v3/expenseNatures?fields=id,name&paging=0,1000").await?;
+            done.requests += 1;
+            for n in items_of("/api/v3/expenseNatures", natures)? {
+                if let (Some(id), Some(name)) = (n["id"].as_i64(), n["name"].as_str()) {
+                    self.copy.natures.insert(id, name.to_owned());
+                }
+            }
+        }
+        for r in &RESOURCES {
+            let since = self
+                .copy
+                .cursors
+                .get(r.name)
+                .map(|c| *c - chrono::Duration::seconds(1));
+            let mut offset = 0;
+            loop {
+                let mut path = format!(
+                    "{}?fields={}&orderBy=id,asc&paging={offset},{PAGE}",
+                    r.path, r.fields
+                );
+                if let Some(since) = since {
+                    path += &format!(
+                        "&{}=since,{}",
+                        r.modified,
+                        since.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+                    );
+                }
+                let page = items_of(r.path, self.get(&path).await?)?;
+                done.requests += 1;
+                done.records += page.len() as u64;
+                let full = page.len() == PAGE;
+                for record in page {
+                    self.keep(r, record)?;
+                }
+                if !full {
+                    break;
+                }
+                offset += PAGE;
+            }
+        }
+        self.copy.caught_up_at = Some(started);
+        Ok(done)
+    }
+
+    fn keep(&mut self, r: &Resource, record: Value) -> Result<(), ReplicaError> {
+        let shape = |reason: &str| ReplicaError::Shape {
+            path: r.path.to_owned(),
+            reason: reason.to_owned(),
+        };
+        let id = record["id"].as_i64().ok_or_else(|| shape("a record without an id"))?;
+        if let Some(at) = record[r.modified]
+            .as_str()
+            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+        {
+            let at = at.with_timezone(&Utc);
+            let cursor = self.copy.cursors.entry(r.name).or_insert(at);
+            *cursor = (*cursor).max(at);
+        }
+        match r.name {
+            "users" => {
+                self.copy.employees.insert(id, record);
+            }
+            "leaveRequests" => {
+                self.copy.leave_requests.insert(id, record);
+            }
+            "expenseClaims" => {
+                let status = record["statusId"]
+                    .as_i64()
+                    .ok_or_else(|| shape("a claim without statusId"))?;
+                self.copy.claims.insert(id, status);
+            }
+            _ => {
+                let a = &record["amountsInMinorUnits"];
+                let item = Item {
+                    claim: record["expenseClaimId"]
+                        .as_i64()
+                        .ok_or_else(|| shape("an item without expenseClaimId"))?,
+                    nature: record["expenseNatureId"]
+                        .as_i64()
+                        .ok_or_else(|| shape("an item without expenseNatureId"))?,
+                    purchased_on: record["purchasedOn"]
+                        .as_str()
+                        .and_then(|d| NaiveDate::parse_from_str(d.get(..10)?, "%Y-%m-%d").ok())
+                        .ok_or_else(|| shape("an item without purchasedOn"))?,
+                    amounts: [a["gross"].as_i64(), a["net"].as_i64(), a["vat"].as_i64()]
+                        .map(|v| v.unwrap_or(0)),
+                };
+                self.copy.items.insert(id, item);
+            }
+        }
+        Ok(())
+    }
+
+    fn validated(&self, from: NaiveDate, to: NaiveDate) -> impl Iterator<Item = &Item> {
+        self.copy.items.values().filter(move |i| {
+            i.purchased_on >= from
+                && i.purchased_on <= to
+                && self
+                    .copy
+                    .claims
+                    .get(&i.claim)
+                    .is_some_and(|s| VALIDATED.contains(s))
+        })
+    }
+
+    /// Gross expenses in minor units per month (`YYYY-MM`) and nature name,
+    /// of validated claims purchased from `from` to `to`.
+    pub fn gross_per_month_and_nature(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> BTreeMap<(String, String), i64> {
+        let mut out = BTreeMap::new();
+        for i in self.validated(from, to) {
+            let nature = self
+                .copy
+                .natures
+                .get(&i.nature)
+                .cloned()
+                .unwrap_or_else(|| i.nature.to_string());
+            *out.entry((i.purchased_on.format("%Y-%m").to_string(), nature))
+                .or_default() += i.amounts[0];
+        }
+        out
+    }
+
+    /// VAT in minor units per month, of validated claims.
+    pub fn vat_per_month(&self, from: NaiveDate, to: NaiveDate) -> BTreeMap<String, i64> {
+        let mut out = BTreeMap::new();
+        for i in self.validated(from, to) {
+            *out.entry(i.purchased_on.format("%Y-%m").to_string())
+                .or_default() += i.amounts[2];
+        }
+        out
+    }
+
+    /// Catches up every `every`, for ever, logging each catch-up and error.
+    pub async fn run(mut self, every: Duration) {
+        loop {
+            match self.catch_up().await {
+                Ok(done) => tracing::info!(
+                    target: "relais::replica",
+                    requests = done.requests,
+                    records = done.records,
+                    employees = self.copy.employees.len(),
+                    items = self.copy.items.len(),
+                    "Inside Online replica caught up"
+                ),
+                Err(e) => tracing::warn!(target: "relais::replica", error = %e, "Inside Online replica could not catch up"),
+            }
+            tokio::time::sleep(every).await;
+        }
+    }
+}
+
+fn items_of(path: &str, body: Value) -> Result<Vec<Value>, ReplicaError> {
+    serde_json::from_value::<Envelope>(body)
+        .map(|e| e.data.items)
+        .map_err(|e| ReplicaError::Shape {
+            path: path.to_owned(),
+            reason: e.to_string(),
+        })
+}
