@@ -2980,22 +2980,42 @@ async fn an_inside_online_replica_keeps_up(app: App) {
     let (from, to) = (records.from, records.to);
     let mut replica = Replica::new(&app.url, &key);
     let first = replica.catch_up().await.unwrap();
-    let (_, users) = app.get("/api/v3/users?fields=id,collection.count&paging=0,1", &key).await;
-    assert_eq!(replica.copy.employees.len() as u64, users["data"]["count"].as_u64().unwrap());
-    let all_items = app.store
-        .query_expense_items(app.base.id, &relais_store::ListQuery { limit: 100_000, ..Default::default() })
-        .await.unwrap().items;
+    let (_, users) = app
+        .get("/api/v3/users?fields=id,collection.count&paging=0,1", &key)
+        .await;
+    assert_eq!(
+        replica.copy.employees.len() as u64,
+        users["data"]["count"].as_u64().unwrap()
+    );
+    let all_items = app
+        .store
+        .query_expense_items(
+            app.base.id,
+            &relais_store::ListQuery {
+                limit: 100_000,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .items;
     assert_eq!(replica.copy.items.len(), all_items.len());
     let same_as_relais = |replica: &Replica, rows: &[Value], vat: &[Value]| {
         let mut want: BTreeMap<(String, String), i64> = BTreeMap::new();
         for r in rows {
-            *want.entry((r["month"].as_str().unwrap().to_owned(), r["nature"].as_str().unwrap().to_owned())).or_default() +=
-                (r["gross"].as_f64().unwrap() * 100.0).round() as i64;
+            *want
+                .entry((
+                    r["month"].as_str().unwrap().to_owned(),
+                    r["nature"].as_str().unwrap().to_owned(),
+                ))
+                .or_default() += (r["gross"].as_f64().unwrap() * 100.0).round() as i64;
         }
         assert_eq!(replica.gross_per_month_and_nature(from, to), want);
         let mut want: BTreeMap<String, i64> = BTreeMap::new();
         for r in vat {
-            *want.entry(r["month"].as_str().unwrap().to_owned()).or_default() += (r["vat"].as_f64().unwrap() * 100.0).round() as i64;
+            *want
+                .entry(r["month"].as_str().unwrap().to_owned())
+                .or_default() += (r["vat"].as_f64().unwrap() * 100.0).round() as i64;
         }
         assert_eq!(replica.vat_per_month(from, to), want);
     };
@@ -3006,13 +3026,29 @@ async fn an_inside_online_replica_keeps_up(app: App) {
     );
 
     // Changes: a new validated claim with two items, a leave approved.
-    let claims = app.store
-        .query_expense_claims(app.base.id, &relais_store::ListQuery { limit: 100_000, ..Default::default() })
-        .await.unwrap().items;
-    let mut claim = claims.iter().find(|c| matches!(c.status.id(), 5..=7)).unwrap().clone();
+    let claims = app
+        .store
+        .query_expense_claims(
+            app.base.id,
+            &relais_store::ListQuery {
+                limit: 100_000,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .items;
+    let mut claim = claims
+        .iter()
+        .find(|c| matches!(c.status.id(), 5..=7))
+        .unwrap()
+        .clone();
     claim.id = relais_core::ids::ExpenseClaimId(9_000_001);
     claim.modified_at = relais_core::now();
-    app.store.insert_expense_claims(std::slice::from_ref(&claim)).await.unwrap();
+    app.store
+        .insert_expense_claims(std::slice::from_ref(&claim))
+        .await
+        .unwrap();
     let mut added = Vec::new();
     for (n, template) in all_items.iter().take(2).enumerate() {
         let mut item = template.clone();
@@ -3025,17 +3061,35 @@ async fn an_inside_online_replica_keeps_up(app: App) {
         added.push(item);
     }
     app.store.insert_expense_items(&added).await.unwrap();
-    let pending = records.periods.iter().find(|p| p.status == relais_core::absence::LeaveStatus::Pending).unwrap();
-    app.store.set_leave_status(app.base.id, pending.id, relais_core::absence::LeaveStatus::Approved).await.unwrap();
+    let pending = records
+        .periods
+        .iter()
+        .find(|p| p.status == relais_core::absence::LeaveStatus::Pending)
+        .unwrap();
+    app.store
+        .set_leave_status(
+            app.base.id,
+            pending.id,
+            relais_core::absence::LeaveStatus::Approved,
+        )
+        .await
+        .unwrap();
     let next = replica.catch_up().await.unwrap();
     assert!(
         next.records >= 4 && next.records * 20 < first.records,
         "an incremental catch-up reads what changed: {next:?} after {first:?}"
     );
     assert_eq!(replica.copy.items.len(), all_items.len() + 2);
-    assert_eq!(replica.copy.claims[&claim.id.0], i64::from(claim.status.id()));
+    assert_eq!(
+        replica.copy.claims[&claim.id.0],
+        i64::from(claim.status.id())
+    );
     let request = &replica.copy.leave_requests[&pending.id.0];
-    assert_eq!(request["status"], json!(relais_core::absence::LeaveStatus::Approved.api_code()), "{request}");
+    assert_eq!(
+        request["status"],
+        json!(relais_core::absence::LeaveStatus::Approved.api_code()),
+        "{request}"
+    );
     same_as_relais(
         &replica,
         &report_rows(&app, &key, "expenses-by-nature", "").await,

@@ -189,7 +189,9 @@ impl Replica {
         let started = Utc::now();
         let mut done = CatchUp::default();
         if self.copy.natures.is_empty() {
-            let natures = self.get("/api/v3/expenseNatures?fields=id,name&paging=0,1000").await?;
+            let natures = self
+                .get("/api/v3/expenseNatures?fields=id,name&paging=0,1000")
+                .await?;
             done.requests += 1;
             for n in items_of("/api/v3/expenseNatures", natures)? {
                 if let (Some(id), Some(name)) = (n["id"].as_i64(), n["name"].as_str()) {
@@ -238,7 +240,9 @@ impl Replica {
             path: r.path.to_owned(),
             reason: reason.to_owned(),
         };
-        let id = record["id"].as_i64().ok_or_else(|| shape("a record without an id"))?;
+        let id = record["id"]
+            .as_i64()
+            .ok_or_else(|| shape("a record without an id"))?;
         if let Some(at) = record[r.modified]
             .as_str()
             .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
@@ -337,7 +341,9 @@ impl Replica {
                     items = self.copy.items.len(),
                     "Inside Online replica caught up"
                 ),
-                Err(e) => tracing::warn!(target: "relais::replica", error = %e, "Inside Online replica could not catch up"),
+                Err(e) => {
+                    tracing::warn!(target: "relais::replica", error = %e, "Inside Online replica could not catch up")
+                }
             }
             tokio::time::sleep(every).await;
         }

@@ -212,6 +212,13 @@ pub trait ReportStore: Send + Sync {
     /// What a key read since `since`, per path (query left aside), from the
     /// audit trail.
     async fn path_reads(&self, key_id: i64, since: DateTime<Utc>) -> Result<Vec<PathReads>>;
+    /// The first change to the base's employees, leave periods, expense
+    /// claims or items after `after`: how far behind a copy read at `after` is.
+    async fn first_change_after(
+        &self,
+        base: BaseId,
+        after: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>>;
     /// Approved absences lying within one month, grouped.
     async fn absence_groups(
         &self,
@@ -320,6 +327,21 @@ macro_rules! report_store {
 
         #[async_trait::async_trait]
         impl $crate::reports::ReportStore for $store {
+            async fn first_change_after(
+                &self,
+                base: relais_core::ids::BaseId,
+                after: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::Result<Option<chrono::DateTime<chrono::Utc>>> {
+                let firsts = ["employees", "leave_periods", "expense_claims", "expense_items"]
+                    .map(|t| format!("SELECT MIN(modified_at) AS m FROM {t} WHERE base_id = $1 AND modified_at > $2"))
+                    .join(" UNION ALL ");
+                Ok(sqlx::query_scalar(&format!("SELECT MIN(m) FROM ({firsts}) firsts"))
+                    .bind(base.0)
+                    .bind(after)
+                    .fetch_one(&self.pool)
+                    .await?)
+            }
+
             async fn path_reads(
                 &self,
                 key_id: i64,

@@ -494,6 +494,15 @@ fn resource_label(resource: &str, lang: Lang) -> String {
     }
 }
 
+/// A duration in seconds as people read it.
+fn duration(seconds: i64, lang: Lang) -> String {
+    match seconds {
+        s if s < 60 => format!("{s} s"),
+        s if s < 3600 => format!("{} min {} s", s / 60, s % 60),
+        s => format!("{} {} {} min", s / 3600, lang.t("h", "h"), (s % 3600) / 60),
+    }
+}
+
 /// What an installed app's key read in the last 24 hours, per resource,
 /// from the audit trail: requests, records, errors, the last read.
 pub(crate) async fn key_reads_section(
@@ -513,6 +522,21 @@ pub(crate) async fn key_reads_section(
     let (requests, records, errors) = reads.iter().fold((0, 0, 0), |(q, r, e), x| {
         (q + x.requests, r + x.records, e + x.errors)
     });
+    // How far behind a copy made by these reads is: the age of the first
+    // change to the base after the last successful read.
+    let last_ok = reads
+        .iter()
+        .filter(|r| r.requests > r.errors)
+        .map(|r| r.last)
+        .max();
+    let lag = match last_ok {
+        Some(at) => state
+            .store
+            .first_change_after(v.base.id, at)
+            .await?
+            .map(|first| (relais_core::now() - first).num_seconds().max(0)),
+        None => None,
+    };
     Ok(html! {
         section id="key-reads" {
             h2 { (lang.t("Ce que l'application a lu (24 dernières heures)", "What the app read (last 24 hours)")) }
@@ -524,6 +548,12 @@ pub(crate) async fn key_reads_section(
                     strong data-records=(records) { (records) } (lang.t(" enregistrements lus, ", " records read, "))
                     strong data-errors=(errors) { (errors) } (lang.t(" erreurs · dernière lecture ", " errors · last read "))
                     (paris(reads.iter().map(|r| r.last).max().unwrap_or(since)))
+                }
+                p id="copy-lag" data-lag=(lag.unwrap_or(0)) {
+                    @match lag {
+                        None => { (lang.t("Sa copie est à jour : la base n'a pas changé depuis sa dernière lecture.", "Its copy is up to date: the base has not changed since its last read.")) }
+                        Some(s) => { (lang.t("Sa copie a ", "Its copy is ")) strong { (duration(s, lang)) } (lang.t(" de retard : la base a changé depuis sa dernière lecture.", " behind: the base changed after its last read.")) }
+                    }
                 }
                 div.scroll {
                     table {

@@ -68,7 +68,7 @@ pub fn run(cli: Cli) -> Result<()> {
                     store.create_base(&name, BaseKind::Production).await?;
                     tracing::info!("created the empty base 'production'");
                 }
-                serve(&settings, store, catalog).await
+                serve(&settings, store, catalog, None).await
             }
             Command::Seed {
                 base,
@@ -208,14 +208,26 @@ async fn demo_command(
             .await?;
         out!("sign in to the admin pages as admin@relais.demo with the password {password} (shown once)");
     }
-    let _partners = demo_partners(settings, &store, &catalog, first).await?;
-    serve(settings, store, catalog).await
+    let partners = demo_partners(settings, &store, &catalog, first).await?;
+    serve(settings, store, catalog, partners.replica_key.clone()).await
 }
 
+/// Where the demo keeps Inside Online's API key for its replica (beside the
+/// master key, when that is a file): the key is shown once at install.
+fn replica_key_file(settings: &Settings) -> Option<std::path::PathBuf> {
+    match &settings.secret_key {
+        crate::config::SecretKey::File(path) => Some(path.with_file_name("inside-online.key")),
+        crate::config::SecretKey::Given(_) => None,
+    }
+}
+
+/// Serves the store; with `replica_key`, also runs the demo's Inside Online
+/// replica with that key against this server, catching up every 5 seconds.
 async fn serve(
     settings: &Settings,
     store: SharedStore,
     catalog: std::sync::Arc<relais_web::Catalog>,
+    replica_key: Option<String>,
 ) -> Result<()> {
     let sealer = settings.secret_key.sealer()?;
     let listener = tokio::net::TcpListener::bind(settings.listen)
@@ -253,6 +265,11 @@ async fn serve(
             let _ = stopped.changed().await;
         }),
     );
+    if let Some(key) = replica_key {
+        let replica = relais_sandbox::replica::Replica::new(&format!("http://{own}"), &key);
+        tokio::spawn(replica.run(std::time::Duration::from_secs(5)));
+        out!("Inside Online replica: a copy of what its key reads, caught up every 5 s (its reads and lag: /integrations/inside-online)");
+    }
     out!(
         "relais is serving {} ({}) at http://{addr}/",
         settings.database,
@@ -336,6 +353,8 @@ struct DemoPartners {
     pme: relais_sandbox::sim::Running,
     semana: relais_sandbox::sim::Running,
     ledgy: relais_sandbox::sim::Running,
+    /// Inside Online's API key, for the demo's replica.
+    replica_key: Option<String>,
 }
 
 /// Starts the HappyPal, PlanningPME, Semana and Ledgy simulators and points
@@ -353,7 +372,7 @@ async fn demo_partners(
     let local: std::net::SocketAddr = "127.0.0.1:0".parse().expect("valid address");
     let sealer = settings.secret_key.sealer()?;
     let production = store.base_by_name(&BaseName::parse("production")?).await?;
-    let partners = DemoPartners {
+    let mut partners = DemoPartners {
         happypal: relais_sandbox::happypal::start(local, DEMO_HAPPYPAL_TOKEN).await?,
         pme: relais_sandbox::planningpme::start(
             local,
@@ -369,6 +388,9 @@ async fn demo_partners(
         )
         .await?,
         ledgy: relais_sandbox::ledgy::start(local, DEMO_LEDGY_TOKEN).await?,
+        replica_key: replica_key_file(settings)
+            .and_then(|f| std::fs::read_to_string(f).ok())
+            .map(|k| k.trim().to_owned()),
     };
     if first {
         let admin = store
@@ -376,12 +398,18 @@ async fn demo_partners(
             .await?
             .context("the demo administrator exists")?
             .0;
-        for code in ["happypal", "planningpme", "semana", "ledgy"] {
+        for code in [
+            "happypal",
+            "planningpme",
+            "semana",
+            "ledgy",
+            "inside-online",
+        ] {
             let app = catalog
                 .get(code)
                 .with_context(|| format!("{code} is in the catalog"))?;
             let contact = relais_core::employee::Email::parse(&format!("tech@{code}.demo"))?;
-            relais_api::install::install_app(
+            let (_, key) = relais_api::install::install_app(
                 store,
                 &sealer,
                 &relais_sync::connectors::catalog(),
@@ -392,9 +420,23 @@ async fn demo_partners(
             )
             .await
             .map_err(|e| anyhow::anyhow!("installing {code}: {e}"))?;
+            if code == "inside-online" {
+                if let Some(file) = replica_key_file(settings) {
+                    // A secret, readable by its owner only, as the master key.
+                    let mut options = std::fs::OpenOptions::new();
+                    options.write(true).create(true).truncate(true);
+                    #[cfg(unix)]
+                    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+                    let mut out = options
+                        .open(&file)
+                        .with_context(|| format!("cannot write {}", file.display()))?;
+                    writeln!(out, "{key}")?;
+                }
+                partners.replica_key = Some(key);
+            }
         }
         out!(
-            "installed HappyPal, PlanningPME, Semana and Ledgy on 'production', each with its own API key"
+            "installed HappyPal, PlanningPME, Semana, Ledgy and Inside Online on 'production', each with its own API key"
         );
     }
     let departments = store.list_departments(production.id).await?;

@@ -118,6 +118,37 @@ async fn the_demo_syncs_its_partners_and_the_pages_show_it() {
             && list.contains("Ledgy"),
         "{list}"
     );
+    // Inside Online is installed too, and the demo's replica reads the base
+    // with its key: its page shows the reads and a copy up to date.
+    let c = client();
+    let session = sign_in(&c, &d.url, &d.password).await;
+    let mut inside = String::new();
+    let start = Instant::now();
+    while !(inside.contains("data-resource=\"/api/v3/expenseClaimItems\"")
+        && inside.contains("est à jour"))
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the replica's reads: {inside}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        inside = c
+            .get(format!("{}/integrations/inside-online", d.url))
+            .header("cookie", &session)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+    }
+    let key_file = dir.path().join("relais-data").join("inside-online.key");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key_file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "the replica's key is a secret");
+    }
     // Semana's workspace had telework days booked: the first run brought
     // them into the base, each line naming the person and the day.
     let (_, runs, _) = run(dir.path(), &["sync", "runs", "3"]);

@@ -722,4 +722,32 @@ async fn reports_show_tables_charts_and_downloads() {
         row.contains("Collaborateurs") && row.contains(&format!(">{users}<")),
         "{row}"
     );
+    // Its copy is up to date until the base changes after its last read.
+    assert!(
+        page.contains("data-lag=\"0\"") && page.contains("est à jour"),
+        "{page}"
+    );
+    let r = c
+        .put(format!("{url}/api/v3/users/1"))
+        .header("Authorization", format!("Bearer {key}"))
+        .json(&serde_json::json!({ "jobTitle": "Analyste paie" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let (_, _, page) = get("/integrations/inside-online".into()).await;
+    let page = String::from_utf8(page).unwrap();
+    assert!(page.contains("de retard"), "{page}");
+    assert!(
+        !page.contains("data-lag=\"0\""),
+        "a second after the change"
+    );
+    let (status, _) = read("/api/v3/users?fields=id&paging=0,1").await;
+    assert_eq!(status, 200);
+    let (_, _, page) = get("/integrations/inside-online".into()).await;
+    assert!(
+        String::from_utf8(page).unwrap().contains("est à jour"),
+        "read again: up to date"
+    );
 }
