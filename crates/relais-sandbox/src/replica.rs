@@ -1,8 +1,9 @@
 //! An Inside Online replica: what a BI tool does with its key. It keeps a
 //! copy of what the key reads — employees, leave requests, expense claims
 //! and items, expense natures — catching up every few seconds with
-//! incremental reads (`modifiedAt` / `modifiedOn` since the newest change it
-//! holds, less a second for writes that committed late), and computes two
+//! incremental reads (`modifiedAt` / `modifiedOn` since its previous read of
+//! the resource began, by relais's clock — its `Date` header — less two
+//! seconds for writes that committed late), and computes two
 //! reports from its copy: gross expenses per month and nature, and VAT per
 //! month, of validated claims — the figures relais's own reports give.
 
@@ -85,7 +86,7 @@ pub struct Copy {
     pub items: HashMap<i64, Item>,
     /// Expense natures' names by id.
     pub natures: HashMap<i64, String>,
-    /// Newest change read, per resource.
+    /// Per resource, when its last complete read began (relais's clock).
     cursors: HashMap<&'static str, DateTime<Utc>>,
     /// When the last complete catch-up started.
     pub caught_up_at: Option<DateTime<Utc>>,
@@ -158,6 +159,11 @@ impl Replica {
     }
 
     async fn get(&self, path: &str) -> Result<Value, ReplicaError> {
+        self.get_dated(path).await.map(|(v, _)| v)
+    }
+
+    /// GETs `path`: the answer, and relais's time from its `Date` header.
+    async fn get_dated(&self, path: &str) -> Result<(Value, Option<DateTime<Utc>>), ReplicaError> {
         let resp = self
             .client
             .get(format!("{}{path}", self.url))
@@ -170,6 +176,12 @@ impl Replica {
                 reason: e.to_string(),
             })?;
         let status = resp.status().as_u16();
+        let date = resp
+            .headers()
+            .get(reqwest::header::DATE)
+            .and_then(|d| d.to_str().ok())
+            .and_then(|d| DateTime::parse_from_rfc2822(d).ok())
+            .map(|d| d.with_timezone(&Utc));
         if status != 200 {
             return Err(ReplicaError::Refused {
                 path: path.to_owned(),
@@ -177,10 +189,11 @@ impl Replica {
                 body: resp.text().await.unwrap_or_default(),
             });
         }
-        resp.json().await.map_err(|e| ReplicaError::Shape {
+        let body = resp.json().await.map_err(|e| ReplicaError::Shape {
             path: path.to_owned(),
             reason: e.to_string(),
-        })
+        })?;
+        Ok((body, date))
     }
 
     /// Reads what changed since the last catch-up (everything the first
@@ -200,11 +213,8 @@ impl Replica {
             }
         }
         for r in &RESOURCES {
-            let since = self
-                .copy
-                .cursors
-                .get(r.name)
-                .map(|c| *c - chrono::Duration::seconds(1));
+            let since = self.copy.cursors.get(r.name).copied();
+            let mut began = None;
             let mut offset = 0;
             loop {
                 let mut path = format!(
@@ -218,7 +228,9 @@ impl Replica {
                         since.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
                     );
                 }
-                let page = items_of(r.path, self.get(&path).await?)?;
+                let (body, date) = self.get_dated(&path).await?;
+                began = began.or(date);
+                let page = items_of(r.path, body)?;
                 done.requests += 1;
                 done.records += page.len() as u64;
                 let full = page.len() == PAGE;
@@ -230,6 +242,10 @@ impl Replica {
                 }
                 offset += PAGE;
             }
+            // The next read starts where this one began, less two seconds
+            // (the Date header's second, and writes that committed late).
+            let began = began.unwrap_or(started) - chrono::Duration::seconds(2);
+            self.copy.cursors.insert(r.name, began);
         }
         self.copy.caught_up_at = Some(started);
         Ok(done)
@@ -243,14 +259,6 @@ impl Replica {
         let id = record["id"]
             .as_i64()
             .ok_or_else(|| shape("a record without an id"))?;
-        if let Some(at) = record[r.modified]
-            .as_str()
-            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-        {
-            let at = at.with_timezone(&Utc);
-            let cursor = self.copy.cursors.entry(r.name).or_insert(at);
-            *cursor = (*cursor).max(at);
-        }
         match r.name {
             "users" => {
                 self.copy.employees.insert(id, record);

@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use relais_core::absence::LeaveSpan;
 use relais_core::calendar::{HalfDaySlot, WorkCalendar};
-use relais_core::ids::{BaseId, EmployeeId};
+use relais_core::ids::BaseId;
 use relais_core::report::{snap_vat_rate, Cell, Month, ReportFilter, ReportKind, ReportTable};
 use std::collections::{BTreeMap, HashMap};
 
@@ -133,6 +133,19 @@ pub struct WarningItem {
     pub warnings: String,
 }
 
+/// How a report names an employee.
+#[derive(Debug, Clone)]
+pub struct EmployeeLabel {
+    /// Identifier.
+    pub id: i64,
+    /// Employee number.
+    pub number: String,
+    /// « Last First ».
+    pub name: String,
+    /// Establishment.
+    pub establishment: i64,
+}
+
 /// What a key read through one path (its query left aside).
 #[derive(Debug, Clone)]
 pub struct PathReads {
@@ -212,6 +225,9 @@ pub trait ReportStore: Send + Sync {
     /// What a key read since `since`, per path (query left aside), from the
     /// audit trail.
     async fn path_reads(&self, key_id: i64, since: DateTime<Utc>) -> Result<Vec<PathReads>>;
+    /// Employee number, last and first names and establishment of these
+    /// employees (those that exist).
+    async fn employee_labels(&self, base: BaseId, ids: &[i64]) -> Result<Vec<EmployeeLabel>>;
     /// The first change to the base's employees, leave periods, expense
     /// claims or items after `after`: how far behind a copy read at `after` is.
     async fn first_change_after(
@@ -327,6 +343,31 @@ macro_rules! report_store {
 
         #[async_trait::async_trait]
         impl $crate::reports::ReportStore for $store {
+            async fn employee_labels(
+                &self,
+                base: relais_core::ids::BaseId,
+                ids: &[i64],
+            ) -> $crate::Result<Vec<$crate::reports::EmployeeLabel>> {
+                let mut qb = sqlx::QueryBuilder::<$db>::new(
+                    "SELECT id, employee_number, last_name, first_name, establishment_id FROM employees WHERE base_id = ",
+                );
+                qb.push_bind(base.0);
+                qb.push(" AND id IN ");
+                qb.push(Self::ID_SET.0);
+                qb.push_bind(serde_json::Value::from(ids.to_vec()).to_string());
+                qb.push(Self::ID_SET.1);
+                let rows: Vec<(i64, String, String, String, i64)> = qb.build_query_as().fetch_all(&self.pool).await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(id, number, last, first, establishment)| $crate::reports::EmployeeLabel {
+                        id,
+                        number,
+                        name: format!("{last} {first}"),
+                        establishment,
+                    })
+                    .collect())
+            }
+
             async fn first_change_after(
                 &self,
                 base: relais_core::ids::BaseId,
@@ -832,14 +873,14 @@ async fn absences_payroll(
     since: Option<DateTime<Utc>>,
 ) -> Result<Vec<Vec<Cell>>> {
     let sums = absence_sums(store, base, filter, AbsenceGrouping::EmployeeAccount, since).await?;
-    let mut ids: Vec<EmployeeId> = sums.keys().map(|(_, e, _)| EmployeeId(*e)).collect();
-    ids.sort();
+    let mut ids: Vec<i64> = sums.keys().map(|(_, e, _)| *e).collect();
+    ids.sort_unstable();
     ids.dedup();
-    let employees: HashMap<i64, relais_core::employee::Employee> = store
-        .employees_by_ids(base, &ids)
+    let employees: HashMap<i64, EmployeeLabel> = store
+        .employee_labels(base, &ids)
         .await?
         .into_iter()
-        .map(|e| (e.id.0, e))
+        .map(|e| (e.id, e))
         .collect();
     let establishments = establishment_names(store, base).await?;
     let accounts: HashMap<String, String> = store
@@ -852,14 +893,10 @@ async fn absences_payroll(
         .into_iter()
         .map(|((m, employee, account), [half_days, periods, changed])| {
             let e = employees.get(&employee);
-            let number = e
-                .map(|e| e.data.employee_number.to_string())
-                .unwrap_or_default();
-            let name = e
-                .map(|e| format!("{} {}", e.data.last_name, e.data.first_name))
-                .unwrap_or_default();
+            let number = e.map(|e| e.number.clone()).unwrap_or_default();
+            let name = e.map(|e| e.name.clone()).unwrap_or_default();
             let establishment = e
-                .and_then(|e| establishments.get(&e.data.establishment_id.0))
+                .and_then(|e| establishments.get(&e.establishment))
                 .cloned()
                 .unwrap_or_default();
             let account = accounts.get(&account).cloned().unwrap_or(account);
