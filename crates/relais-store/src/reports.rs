@@ -60,8 +60,8 @@ pub struct SplitPeriod {
     pub start_slot: i64,
     /// Last half day (ordinal).
     pub end_slot: i64,
-    /// Its owner's working calendar.
-    pub calendar: WorkCalendar,
+    /// Its owner's establishment (whose calendar counts its working days).
+    pub establishment: i64,
     /// Created or changed since the export asked about.
     pub changed: bool,
 }
@@ -335,7 +335,7 @@ macro_rules! report_store {
 
             fn absence_dims(by: $crate::reports::AbsenceGrouping) -> (&'static str, &'static str) {
                 match by {
-                    $crate::reports::AbsenceGrouping::EmployeeAccount => ("e.id", "CAST(p.account_id AS TEXT)"),
+                    $crate::reports::AbsenceGrouping::EmployeeAccount => ("p.employee_id", "CAST(p.account_id AS TEXT)"),
                     $crate::reports::AbsenceGrouping::EstablishmentCategory => ("e.establishment_id", "a.category"),
                 }
             }
@@ -455,14 +455,13 @@ macro_rules! report_store {
                 let (first, second) = Self::absence_dims(by);
                 let since = since.unwrap_or($crate::reports::never());
                 let mut qb = sqlx::QueryBuilder::<$db>::new(format!(
-                    "SELECT {first}, {second}, p.start_slot, p.end_slot, s.working_days, s.holidays, \
+                    "SELECT {first}, {second}, p.start_slot, p.end_slot, e.establishment_id, \
                      CASE WHEN p.modified_at > "
                 ));
                 qb.push_bind(since);
                 qb.push(
                     " THEN 1 ELSE 0 END FROM leave_periods p \
                      JOIN employees e ON e.base_id = p.base_id AND e.id = p.employee_id \
-                     JOIN establishments s ON s.base_id = e.base_id AND s.id = e.establishment_id \
                      JOIN absence_accounts a ON a.base_id = p.base_id AND a.id = p.account_id \
                      WHERE p.base_id = ",
                 );
@@ -477,20 +476,21 @@ macro_rules! report_store {
                     Self::month_of("p.end_date")
                 ));
                 $crate::reports::push_report_filters!(qb, $store, filter, Some("p.account_id"), None::<&str>);
-                let rows: Vec<(i64, String, i64, i64, String, String, i32)> =
+                let rows: Vec<(i64, String, i64, i64, i64, i32)> =
                     qb.build_query_as().fetch_all(&self.pool).await?;
-                rows.into_iter()
-                    .map(|(first, second, start_slot, end_slot, days, holidays, changed)| {
-                        Ok($crate::reports::SplitPeriod {
+                Ok(rows
+                    .into_iter()
+                    .map(|(first, second, start_slot, end_slot, establishment, changed)| {
+                        $crate::reports::SplitPeriod {
                             first,
                             second,
                             start_slot,
                             end_slot,
-                            calendar: $crate::rows::calendar_from(&days, &holidays)?,
+                            establishment,
                             changed: changed != 0,
-                        })
+                        }
                     })
-                    .collect()
+                    .collect())
             }
 
             async fn contract_groups(
@@ -843,7 +843,19 @@ async fn absence_sums(
         sum[2] += g.changed;
     }
     let (first_day, last_day) = (filter.first_day(), filter.last_day());
-    for p in store.split_periods(base, filter, by, since).await? {
+    let splits = store.split_periods(base, filter, by, since).await?;
+    let calendars: HashMap<i64, WorkCalendar> = if splits.is_empty() {
+        HashMap::new()
+    } else {
+        store
+            .list_establishments(base)
+            .await?
+            .into_iter()
+            .map(|e| (e.id.0, e.calendar))
+            .collect()
+    };
+    for p in splits {
+        let calendar = calendars.get(&p.establishment).copied().unwrap_or_default();
         let Ok(span) = LeaveSpan::new(
             HalfDaySlot::from_ordinal(p.start_slot),
             HalfDaySlot::from_ordinal(p.end_slot),
@@ -851,7 +863,7 @@ async fn absence_sums(
             continue;
         };
         let mut per_month: BTreeMap<Month, i64> = BTreeMap::new();
-        for slot in span.leaves(&p.calendar) {
+        for slot in span.leaves(&calendar) {
             if slot.date >= first_day && slot.date <= last_day {
                 *per_month.entry(Month::of(slot.date)).or_default() += 1;
             }
