@@ -745,7 +745,10 @@ pub async fn compute(
 ) -> Result<(ReportTable, u64)> {
     let spec = relais_core::report::spec(kind);
     let rows = match kind {
-        ReportKind::AbsencesPayroll => absences_payroll(store, base, filter, since).await?,
+        ReportKind::AbsencesPayroll => {
+            let (rows, total) = absences_payroll(store, base, filter, since, page).await?;
+            return Ok((ReportTable { spec, rows }, total));
+        }
         ReportKind::Absenteeism => absenteeism(store, base, filter).await?,
         ReportKind::Headcount => headcount(store, base, filter).await?,
         ReportKind::ExpensesByNature => expenses_by_nature(store, base, filter).await?,
@@ -883,7 +886,8 @@ async fn absences_payroll(
     base: BaseId,
     filter: &ReportFilter,
     since: Option<DateTime<Utc>>,
-) -> Result<Vec<Vec<Cell>>> {
+    page: Option<(u64, u64)>,
+) -> Result<(Vec<Vec<Cell>>, u64)> {
     let sums = absence_sums(store, base, filter, AbsenceGrouping::EmployeeAccount, since).await?;
     let mut ids: Vec<i64> = sums.keys().map(|(_, e, _)| *e).collect();
     ids.sort_unstable();
@@ -901,32 +905,51 @@ async fn absences_payroll(
         .into_iter()
         .map(|a| (a.id.0.to_string(), a.name.to_string()))
         .collect();
-    let mut rows: Vec<(Month, String, String, Vec<Cell>)> = sums
+    // Sorted by month and name first; only the rows of the page asked for
+    // are built (a year of a large base holds hundreds of thousands).
+    let unknown = EmployeeLabel {
+        id: 0,
+        number: String::new(),
+        name: String::new(),
+        establishment: 0,
+    };
+    let mut keys: Vec<(Month, &EmployeeLabel, String, [i64; 3])> = sums
         .into_iter()
-        .map(|((m, employee, account), [half_days, periods, changed])| {
-            let e = employees.get(&employee);
-            let number = e.map(|e| e.number.clone()).unwrap_or_default();
-            let name = e.map(|e| e.name.clone()).unwrap_or_default();
-            let establishment = e
-                .and_then(|e| establishments.get(&e.establishment))
+        .map(|((m, employee, account), sums)| {
+            (
+                m,
+                employees.get(&employee).unwrap_or(&unknown),
+                account,
+                sums,
+            )
+        })
+        .collect();
+    keys.sort_by(|a, b| (a.0, &a.1.name, &a.1.number).cmp(&(b.0, &b.1.name, &b.1.number)));
+    let total = keys.len() as u64;
+    let (offset, limit) = page.unwrap_or((0, total));
+    let rows = keys
+        .into_iter()
+        .skip(usize::try_from(offset).unwrap_or(usize::MAX))
+        .take(usize::try_from(limit).unwrap_or(usize::MAX))
+        .map(|(m, e, account, [half_days, periods, changed])| {
+            let establishment = establishments
+                .get(&e.establishment)
                 .cloned()
                 .unwrap_or_default();
             let account = accounts.get(&account).cloned().unwrap_or(account);
-            let cells = vec![
+            vec![
                 Cell::Month(m),
-                Cell::Text(number.clone()),
-                Cell::Text(name.clone()),
+                Cell::Text(e.number.clone()),
+                Cell::Text(e.name.clone()),
                 Cell::Text(establishment),
                 Cell::Text(account),
                 Cell::HalfDays(half_days),
                 Cell::Count(periods),
                 Cell::Count(changed),
-            ];
-            (m, name, number, cells)
+            ]
         })
         .collect();
-    rows.sort_by(|a, b| (a.0, &a.1, &a.2).cmp(&(b.0, &b.1, &b.2)));
-    Ok(rows.into_iter().map(|(.., cells)| cells).collect())
+    Ok((rows, total))
 }
 
 async fn establishment_names(store: &dyn Store, base: BaseId) -> Result<HashMap<i64, String>> {
