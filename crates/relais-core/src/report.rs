@@ -427,18 +427,10 @@ impl Cell {
     /// The value as people read it (French conventions).
     pub fn display(&self) -> String {
         match self {
-            Cell::Text(t) => t.clone(),
             Cell::Month(m) => m.label(),
             Cell::Date(d) => d.format("%d/%m/%Y").to_string(),
-            Cell::Count(n) => n.to_string(),
-            Cell::HalfDays(h) if h % 2 == 0 => (h / 2).to_string(),
-            Cell::HalfDays(h) => format!("{},5", h / 2),
-            Cell::Money(m) => {
-                let sign = if *m < 0 { "-" } else { "" };
-                format!("{sign}{},{:02}", m.abs() / 100, m.abs() % 100)
-            }
             Cell::Percent(p) => format!("{:.2} %", p * 100.0).replace('.', ","),
-            Cell::Empty => String::new(),
+            other => other.text(','),
         }
     }
 
@@ -446,17 +438,27 @@ impl Cell {
     /// dates and months.
     pub fn plain(&self) -> String {
         match self {
-            Cell::Text(t) => t.clone(),
             Cell::Month(m) => m.to_string(),
             Cell::Date(d) => d.to_string(),
+            Cell::Percent(p) => format!("{:.4}", p),
+            other => other.text('.'),
+        }
+    }
+
+    /// Text, counts, days and money with `point` as the decimal separator.
+    fn text(&self, point: char) -> String {
+        match self {
+            Cell::Text(t) => t.clone(),
             Cell::Count(n) => n.to_string(),
             Cell::HalfDays(h) if h % 2 == 0 => (h / 2).to_string(),
-            Cell::HalfDays(h) => format!("{}.5", h / 2),
+            Cell::HalfDays(h) => format!("{}{point}5", h / 2),
             Cell::Money(m) => {
                 let sign = if *m < 0 { "-" } else { "" };
-                format!("{sign}{}.{:02}", m.abs() / 100, m.abs() % 100)
+                format!("{sign}{}{point}{:02}", m.abs() / 100, m.abs() % 100)
             }
-            Cell::Percent(p) => format!("{:.4}", p),
+            Cell::Month(m) => m.to_string(),
+            Cell::Date(d) => d.to_string(),
+            Cell::Percent(p) => p.to_string(),
             Cell::Empty => String::new(),
         }
     }

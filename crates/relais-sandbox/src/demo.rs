@@ -1323,29 +1323,13 @@ impl Generator<'_> {
             let modified = (created + chrono::Duration::days(self.rng.i64(0..20)))
                 .min(last_evening(today))
                 .max(created);
-            let month = [
-                "janvier",
-                "février",
-                "mars",
-                "avril",
-                "mai",
-                "juin",
-                "juillet",
-                "août",
-                "septembre",
-                "octobre",
-                "novembre",
-                "décembre",
-            ][month_start.month0() as usize];
+            let month = relais_core::report::Month::of(month_start).label();
             claims.push(ExpenseClaim {
                 base_id: self.company.base,
                 id: ExpenseClaimId(0),
                 owner_id: e.id,
                 author_id: e.id,
-                name: name(
-                    "name",
-                    &format!("Notes de frais {month} {}", month_start.year()),
-                )?,
+                name: name("name", &format!("Notes de frais {month}"))?,
                 status,
                 approval_state: ApprovalState::of(status),
                 currency: Currency::EUR,

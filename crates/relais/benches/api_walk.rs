@@ -11,9 +11,7 @@
 
 mod common;
 
-use common::{peak_kib, percentile, relais, run};
-use std::io::{BufRead, BufReader};
-use std::process::Stdio;
+use common::{peak_kib, percentile, run};
 use std::time::{Duration, Instant};
 
 const FIELDS: &str = "id,name,firstName,lastName,mail,login,employeeNumber,birthDate,dtContractStart,dtContractEnd,jobTitle,departmentId,legalEntityId,managerId,modifiedAt";
@@ -53,24 +51,7 @@ fn walk(employees: u32) {
         ],
     );
     let key = key.lines().nth(1).unwrap().to_owned();
-    let mut server = relais(d)
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--rate-limit",
-            "1000000",
-        ])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let line = BufReader::new(server.stdout.take().unwrap())
-        .lines()
-        .find_map(|l| l.ok().filter(|l| l.contains("http://")))
-        .unwrap();
-    let url = line[line.find("http://").unwrap()..]
-        .trim_end_matches('/')
-        .to_owned();
+    let (mut server, url) = common::serve(d);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -11,10 +11,8 @@
 
 mod common;
 
-use common::{peak_kib, relais, run};
+use common::{peak_kib, run};
 use relais_sandbox::replica::Replica;
-use std::io::{BufRead, BufReader};
-use std::process::Stdio;
 use std::time::Instant;
 
 async fn bench(employees: u32) {
@@ -40,24 +38,7 @@ async fn bench(employees: u32) {
         ],
     );
     let key = key.lines().nth(1).unwrap().trim().to_owned();
-    let mut server = relais(d)
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--rate-limit",
-            "1000000",
-        ])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let line = BufReader::new(server.stdout.take().unwrap())
-        .lines()
-        .find_map(|l| l.ok().filter(|l| l.contains("http://")))
-        .unwrap();
-    let url = line[line.find("http://").unwrap()..]
-        .trim_end_matches('/')
-        .to_owned();
+    let (mut server, url) = common::serve(d);
     println!(
         "reports: {employees} employees seeded in {:.1} s (SQLite), each report over the last 12 months",
         seeded.as_secs_f64()

@@ -31,6 +31,31 @@ pub fn run(dir: &Path, args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+/// Starts `relais serve` in `dir` on a free port, without a rate limit that
+/// would slow a benchmark down: the process and its address.
+pub fn serve(dir: &Path) -> (std::process::Child, String) {
+    use std::io::{BufRead, BufReader};
+    let mut server = relais(dir)
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--rate-limit",
+            "1000000",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let line = BufReader::new(server.stdout.take().unwrap())
+        .lines()
+        .find_map(|l| l.ok().filter(|l| l.contains("http://")))
+        .unwrap();
+    let url = line[line.find("http://").unwrap()..]
+        .trim_end_matches('/')
+        .to_owned();
+    (server, url)
+}
+
 /// The peak resident memory of process `pid`, in KiB (VmHWM).
 pub fn peak_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
