@@ -320,8 +320,8 @@ pub static REPORTS: &[ReportSpec] = &[
         code: "expenses-by-nature",
         title: "Dépenses par nature, mois et section analytique",
         title_en: "Expenses per nature, month and analytics section",
-        description: "Les lignes des notes de frais validées : une ligne de charge par nature, \
-                      montants TTC, HT, TVA et remboursés.",
+        description: "Les lignes des notes de frais validées et contrôlées (puis en paiement ou \
+                      payées) : une ligne de charge par nature, montants TTC, HT, TVA et remboursés.",
         permission: Permission::Expenses,
         columns: &[
             col("month", "Mois", "Month", Period),
@@ -342,7 +342,8 @@ pub static REPORTS: &[ReportSpec] = &[
         code: "recoverable-vat",
         title: "TVA récupérable par taux et par mois",
         title_en: "Recoverable VAT per rate and month",
-        description: "Une ligne de TVA par taux et par mois, sur les notes de frais validées.",
+        description: "Une ligne de TVA par taux et par mois, sur les notes de frais validées et \
+                      contrôlées (puis en paiement ou payées).",
         permission: Permission::Expenses,
         columns: &[
             col("month", "Mois", "Month", Period),
