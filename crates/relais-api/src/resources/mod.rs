@@ -45,7 +45,7 @@ fn select_nested(value: Value, sub: &crate::query::FieldTree) -> Value {
 }
 
 /// Marks a list answer with the number of records it holds.
-fn listed(response: impl IntoResponse, n: usize) -> Response {
+pub(crate) fn listed(response: impl IntoResponse, n: usize) -> Response {
     let mut response = response.into_response();
     response
         .extensions_mut()

@@ -262,7 +262,7 @@ async fn one(
     Extension(caller): Extension<Caller>,
     Path(code): Path<String>,
     Pairs(pairs): Pairs,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<axum::response::Response, ApiError> {
     let spec = report(&code).ok_or_else(|| {
         ApiError::NotFound(format!(
             "no report '{code}': the reports are {}",
@@ -292,7 +292,8 @@ async fn one(
     )
     .await?;
     let items: Vec<Value> = table.rows.iter().map(|r| row_json(&table, r)).collect();
-    Ok(Json(json!({
+    let rows = items.len();
+    let body = Json(json!({
         "data": {
             "items": items,
             "count": total,
@@ -300,5 +301,6 @@ async fn one(
             "period": { "from": query.filter.from.to_string(), "to": query.filter.to.to_string() },
             "changedSince": since,
         }
-    })))
+    }));
+    Ok(crate::resources::listed(body, rows))
 }
