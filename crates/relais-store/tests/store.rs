@@ -125,6 +125,7 @@ store_suite!(
     the_ledger_keeps_what_partners_acknowledged,
     concurrent_writers_wait_for_each_other,
     integrations_and_their_runs_are_kept,
+    a_keys_reads_are_summed_per_resource,
 );
 
 fn d(y: i32, m: u32, day: u32) -> NaiveDate {
@@ -1503,4 +1504,80 @@ impl relais_core::connector::ConnectorSpec for StoredOnly {
     ) -> relais_core::error::Result<serde_json::Value> {
         Ok(options.clone())
     }
+}
+
+/// What a key read, from the audit trail: per resource (query left aside,
+/// identifiers as `{id}`), with records and errors; and how far behind a
+/// copy read at some time is.
+async fn a_keys_reads_are_summed_per_resource(db: TestDb) {
+    use relais_core::access::{AuditEntry, KeyUsage, Role};
+    use relais_store::NewApiKey;
+    let s = &db.store;
+    let org = org(s, "reads").await;
+    let key = s
+        .create_api_key(&NewApiKey {
+            base_id: org.base,
+            prefix: "reads".into(),
+            secret_hash: "h".into(),
+            name: Name::parse("name", "Inside Online").unwrap(),
+            contact: Email::parse("bi@infineo.fr").unwrap(),
+            usage: KeyUsage::ThirdParty,
+            role: Role::parse(&["all"]).unwrap(),
+        })
+        .await
+        .unwrap();
+    let at = now();
+    let entry = |path: &str, status: u16, records: i64, seconds: i64| AuditEntry {
+        base_id: org.base,
+        key_id: key.id,
+        method: "GET".into(),
+        path: path.into(),
+        status,
+        employee_records: 0,
+        records,
+        at: at - chrono::Duration::seconds(seconds),
+    };
+    s.record_requests(&[
+        entry("/api/v3/users?fields=id&paging=0,10", 200, 10, 30),
+        entry("/api/v3/users?fields=id&paging=10,10", 200, 4, 20),
+        entry("/api/v3/users/5", 200, 1, 10),
+        entry("/api/v3/users/6?fields=id", 200, 1, 5),
+        entry("/api/v3/leaves?paging=0,5", 400, 0, 1),
+        entry("/api/v3/users?fields=id", 200, 99, 3 * 24 * 3600),
+    ])
+    .await
+    .unwrap();
+    let reads = relais_store::reports::key_reads(&**s, key.id, at - chrono::Duration::hours(24))
+        .await
+        .unwrap();
+    let found = |r: &str| reads.iter().find(|x| x.resource == r).unwrap().clone();
+    assert_eq!(reads.len(), 3, "{reads:?}");
+    let users = found("/api/v3/users");
+    assert_eq!(
+        (users.requests, users.records, users.errors),
+        (2, 14, 0),
+        "the old read is left out"
+    );
+    assert_eq!(users.last, at - chrono::Duration::seconds(20));
+    let one = found("/api/v3/users/{id}");
+    assert_eq!((one.requests, one.records), (2, 2));
+    let leaves = found("/api/v3/leaves");
+    assert_eq!((leaves.requests, leaves.errors), (1, 1));
+    // A copy read at `at` is up to date until an employee is written; then
+    // it is behind since that change.
+    assert_eq!(s.first_change_after(org.base, at).await.unwrap(), None);
+    let hired = s
+        .create_employee(org.base, &person(&org, 1, d(2020, 1, 6), None), &who())
+        .await
+        .unwrap();
+    assert_eq!(
+        s.first_change_after(org.base, at).await.unwrap(),
+        Some(hired.modified_at)
+    );
+    assert_eq!(
+        s.first_change_after(org.base, hired.modified_at)
+            .await
+            .unwrap(),
+        None
+    );
 }
