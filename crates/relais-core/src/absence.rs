@@ -71,7 +71,7 @@ impl AbsenceCategory {
             AbsenceCategory::Rtt => "RTT",
             AbsenceCategory::Sickness => "Maladie",
             AbsenceCategory::Telework => "Télétravail",
-            AbsenceCategory::Unpaid => "Sans solde",
+            AbsenceCategory::Unpaid => "Congé sans solde",
             AbsenceCategory::Other => "Autre",
         }
     }

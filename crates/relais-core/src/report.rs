@@ -5,7 +5,6 @@
 //! The figures themselves are computed by the store, where the data is.
 
 use crate::access::Permission;
-use crate::calendar::WorkCalendar;
 use crate::DomainError;
 use chrono::{Datelike, Days, NaiveDate};
 use std::fmt;
@@ -111,15 +110,6 @@ impl FromStr for Month {
     }
 }
 
-/// Working days of `calendar` from `start` to `end`, both included.
-pub fn working_days(calendar: &WorkCalendar, start: NaiveDate, end: NaiveDate) -> u32 {
-    start
-        .iter_days()
-        .take_while(|d| *d <= end)
-        .filter(|d| calendar.is_working_day(*d))
-        .count() as u32
-}
-
 /// What a column holds, which says how it is shown and typed in a download.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ColumnKind {
@@ -137,6 +127,21 @@ pub enum ColumnKind {
     Money,
     /// A share, from 0 to 1.
     Percent,
+}
+
+impl ColumnKind {
+    /// Its name in the API's description of a report.
+    pub fn code(self) -> &'static str {
+        match self {
+            ColumnKind::Text => "text",
+            ColumnKind::Period => "month",
+            ColumnKind::Date => "date",
+            ColumnKind::Count => "count",
+            ColumnKind::Days => "days",
+            ColumnKind::Money => "money",
+            ColumnKind::Percent => "percent",
+        }
+    }
 }
 
 /// A column of a report.

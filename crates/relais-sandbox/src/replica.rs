@@ -75,7 +75,7 @@ pub struct CatchUp {
 
 /// The copy and where each resource's reading stands.
 #[derive(Debug, Default, Clone)]
-pub struct Copy {
+pub struct Replicated {
     /// Employees by id, as the key reads them.
     pub employees: HashMap<i64, Value>,
     /// Leave requests by id.
@@ -88,8 +88,6 @@ pub struct Copy {
     pub natures: HashMap<i64, String>,
     /// Per resource, when its last complete read began (relais's clock).
     cursors: HashMap<&'static str, DateTime<Utc>>,
-    /// When the last complete catch-up started.
-    pub caught_up_at: Option<DateTime<Utc>>,
 }
 
 /// A replica of what one key of a relais base reads.
@@ -99,7 +97,7 @@ pub struct Replica {
     url: String,
     key: String,
     /// The copy.
-    pub copy: Copy,
+    pub copy: Replicated,
 }
 
 /// One incremental resource: its path, fields, and its time filter.
@@ -154,7 +152,7 @@ impl Replica {
             client: reqwest::Client::new(),
             url: url.trim_end_matches('/').to_owned(),
             key: key.to_owned(),
-            copy: Copy::default(),
+            copy: Replicated::default(),
         }
     }
 
@@ -247,7 +245,6 @@ impl Replica {
             let began = began.unwrap_or(started) - chrono::Duration::seconds(2);
             self.copy.cursors.insert(r.name, began);
         }
-        self.copy.caught_up_at = Some(started);
         Ok(done)
     }
 

@@ -1195,18 +1195,3 @@ async fn recoverable_vat(
         )
         .collect())
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use relais_core::report::working_days;
-
-    #[test]
-    fn cumulative_working_days_match_counting() {
-        let calendar = WorkCalendar::default();
-        let from = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
-        let to = NaiveDate::from_ymd_opt(2026, 1, 31).unwrap();
-        assert!(working_days(&calendar, from, to) >= 19);
-        assert_eq!(category_label("nope"), "nope");
-    }
-}

@@ -11,7 +11,7 @@
 
 mod common;
 
-use common::{peak_kib, percentile, run};
+use common::{peak_kib, percentile};
 use std::time::{Duration, Instant};
 
 const FIELDS: &str = "id,name,firstName,lastName,mail,login,employeeNumber,birthDate,dtContractStart,dtContractEnd,jobTitle,departmentId,legalEntityId,managerId,modifiedAt";
@@ -31,26 +31,7 @@ struct Data {
 fn walk(employees: u32) {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    run(d, &["base", "create", "production", "--kind", "production"]);
-    let started = Instant::now();
-    run(d, &["seed", "--employees", &employees.to_string()]);
-    let seeded = started.elapsed();
-    let key = run(
-        d,
-        &[
-            "keys",
-            "create",
-            "--name",
-            "bench",
-            "--contact",
-            "bench@relais.dev",
-            "--grant",
-            "all",
-            "--rate-limit",
-            "1000000",
-        ],
-    );
-    let key = key.lines().nth(1).unwrap().to_owned();
+    let (seeded, key) = common::seeded_base(d, employees);
     let (mut server, url) = common::serve(d);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -11,33 +11,14 @@
 
 mod common;
 
-use common::{peak_kib, run};
+use common::peak_kib;
 use relais_sandbox::replica::Replica;
 use std::time::Instant;
 
 async fn bench(employees: u32) {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    run(d, &["base", "create", "production", "--kind", "production"]);
-    let started = Instant::now();
-    run(d, &["seed", "--employees", &employees.to_string()]);
-    let seeded = started.elapsed();
-    let key = run(
-        d,
-        &[
-            "keys",
-            "create",
-            "--name",
-            "bi",
-            "--contact",
-            "bi@relais.dev",
-            "--grant",
-            "all",
-            "--rate-limit",
-            "1000000",
-        ],
-    );
-    let key = key.lines().nth(1).unwrap().trim().to_owned();
+    let (seeded, key) = common::seeded_base(d, employees);
     let (mut server, url) = common::serve(d);
     println!(
         "reports: {employees} employees seeded in {:.1} s (SQLite), each report over the last 12 months",

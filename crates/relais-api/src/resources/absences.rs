@@ -87,17 +87,6 @@ fn category_id(c: AbsenceCategory) -> i64 {
         .map_or(0, |i| i as i64 + 1)
 }
 
-fn category_name(c: AbsenceCategory) -> &'static str {
-    match c {
-        AbsenceCategory::PaidLeave => "Congés payés",
-        AbsenceCategory::Rtt => "RTT",
-        AbsenceCategory::Sickness => "Maladie",
-        AbsenceCategory::Telework => "Télétravail",
-        AbsenceCategory::Unpaid => "Congé sans solde",
-        AbsenceCategory::Other => "Autre",
-    }
-}
-
 fn require_absence_reading(role: &Role) -> Result<(), ApiError> {
     if role.has(Permission::Absences) || role.has(Permission::AbsenceRequests) {
         Ok(())
@@ -123,7 +112,7 @@ fn account_json(a: &AbsenceAccount) -> Map<String, Value> {
     m.insert("id".into(), json!(a.id.0));
     m.insert("name".into(), json!(a.name.as_str()));
     m.insert("categoryId".into(), json!(category_id(a.category)));
-    m.insert("categoryName".into(), json!(category_name(a.category)));
+    m.insert("categoryName".into(), json!(a.category.label()));
     m.insert("category".into(), json!(a.category.as_str()));
     m.insert("unit".into(), json!(a.unit.as_str()));
     m.insert("isActive".into(), json!(a.active));

@@ -30,9 +30,6 @@ pub fn router() -> Router<AppState> {
         .route("/api/relais/reports/{code}", get(one))
 }
 
-/// Rows a page holds at most.
-pub const MAX_PAGE: u64 = 1000;
-
 /// A report's period, filters, page and whether to record an export, read
 /// from query parameters (the API's and the admin page's form alike).
 #[derive(Debug, Clone)]
@@ -99,16 +96,12 @@ impl ReportQuery {
                 }
                 "from" | "to" => {}
                 "paging" => {
-                    page = value
-                        .split_once(',')
-                        .and_then(|(o, l)| Some((o.trim().parse().ok()?, l.trim().parse().ok()?)))
-                        .filter(|(_, l)| (1..=MAX_PAGE).contains(l))
-                        .ok_or_else(|| {
-                            bad(
-                                "paging",
-                                format!("'{value}' is not offset,limit with a limit from 1 to {MAX_PAGE}"),
-                            )
-                        })?;
+                    // The v3 parser's paging: its limits and its message.
+                    let q = crate::query::V3Query::parse(
+                        &[("paging".to_owned(), value.to_owned())],
+                        &[],
+                    )?;
+                    page = (q.offset, u64::from(q.limit));
                 }
                 "export" => {
                     export = match value {
@@ -213,7 +206,7 @@ pub fn describe(spec: &ReportSpec) -> Value {
         "grant": spec.permission.code(),
         "columns": spec.columns.iter().map(|c| json!({
             "key": c.key, "label": c.label, "labelEn": c.label_en,
-            "type": format!("{:?}", c.kind).to_lowercase(),
+            "type": c.kind.code(),
         })).collect::<Vec<_>>(),
         "filters": filters,
     })

@@ -31,6 +31,34 @@ pub fn run(dir: &Path, args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+/// A `production` base in `dir` seeded with `employees`, and a key with
+/// every grant and no rate limit to speak of: the seeding time and the key.
+pub fn seeded_base(dir: &Path, employees: u32) -> (Duration, String) {
+    run(
+        dir,
+        &["base", "create", "production", "--kind", "production"],
+    );
+    let started = Instant::now();
+    run(dir, &["seed", "--employees", &employees.to_string()]);
+    let seeded = started.elapsed();
+    let key = run(
+        dir,
+        &[
+            "keys",
+            "create",
+            "--name",
+            "bench",
+            "--contact",
+            "bench@relais.dev",
+            "--grant",
+            "all",
+            "--rate-limit",
+            "1000000",
+        ],
+    );
+    (seeded, key.lines().nth(1).unwrap().trim().to_owned())
+}
+
 /// Starts `relais serve` in `dir` on a free port, without a rate limit that
 /// would slow a benchmark down: the process and its address.
 pub fn serve(dir: &Path) -> (std::process::Child, String) {
