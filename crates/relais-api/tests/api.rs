@@ -261,6 +261,7 @@ api_suite!(
     personal_details_are_read_and_written,
     reports_add_up_to_the_records,
     reports_are_bounded_by_the_key,
+    report_pages_follow_one_another,
     an_inside_online_replica_keeps_up,
 );
 
@@ -2473,12 +2474,23 @@ async fn the_field_list_says_what_a_key_reads_and_nothing_more(app: App) {
 
 /// Every row of a report over its default period (pages of 1,000).
 async fn report_rows(app: &App, key: &str, code: &str, query: &str) -> Vec<Value> {
+    report_rows_by(app, key, code, query, 1000).await
+}
+
+/// A report's rows, read `per_page` at a time.
+async fn report_rows_by(
+    app: &App,
+    key: &str,
+    code: &str,
+    query: &str,
+    per_page: usize,
+) -> Vec<Value> {
     let mut rows = Vec::new();
     loop {
         let (status, body) = app
             .get(
                 &format!(
-                    "/api/relais/reports/{code}?paging={},1000{query}",
+                    "/api/relais/reports/{code}?paging={},{per_page}{query}",
                     rows.len()
                 ),
                 key,
@@ -2897,6 +2909,34 @@ async fn reports_add_up_to_the_records(app: App) {
             .await;
         assert!(again["data"]["changedSince"].is_string());
     }
+}
+
+/// Pages of a report, read one after the other, are the whole report: no
+/// line twice or missing where a page ends within a month or across one.
+async fn report_pages_follow_one_another(app: App) {
+    let key = app.key(&["all"]).await;
+    for code in ["absences-payroll", "expense-warnings", "headcount"] {
+        let whole = report_rows(&app, &key, code, "").await;
+        assert!(whole.len() > 20, "{code}: {} rows", whole.len());
+        let paged = report_rows_by(&app, &key, code, "", 7).await;
+        assert_eq!(paged, whole, "{code}: pages of 7 against one page");
+    }
+    // The payroll lines of a month come by name, then employee number.
+    let rows = report_rows(&app, &key, "absences-payroll", "").await;
+    let order: Vec<(String, String, String)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r["month"].as_str().unwrap().to_owned(),
+                r["employee"].as_str().unwrap().to_owned(),
+                r["employeeNumber"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert!(
+        order.windows(2).all(|w| w[0] <= w[1]),
+        "lines by month, name and number"
+    );
 }
 
 async fn reports_are_bounded_by_the_key(app: App) {

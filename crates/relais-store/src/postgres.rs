@@ -29,11 +29,25 @@ impl PgStore {
     const KEY_SET: (&'static str, &'static str) =
         ("(SELECT jsonb_array_elements_text(CAST(", " AS jsonb)))");
 
+    /// Employees joined to the records they own (the planner picks the
+    /// index).
+    const OWNERS: &'static str = "employees e";
+
     /// The audit trail's `path` without its query string.
     const PATH_ONLY: &'static str = "split_part(path, '?', 1)";
 
     /// How a date column reads as its month, `YYYY-MM`.
     const MONTH_OF: (&'static str, &'static str) = ("to_char(", ", 'YYYY-MM')");
+
+    /// Payroll shares (`[month, employee, account, half days, periods,
+    /// changed]` each) bound as one JSON array, read as a table.
+    const SHARES: (&'static str, &'static str) = (
+        "(SELECT x->>0 AS m, CAST(x->>1 AS BIGINT) AS employee_id, \
+         CAST(x->>2 AS BIGINT) AS account_id, CAST(x->>3 AS BIGINT) AS h, \
+         CAST(x->>4 AS BIGINT) AS n, CAST(x->>5 AS BIGINT) AS c \
+         FROM jsonb_array_elements(CAST(",
+        " AS jsonb)) AS x)",
+    );
 
     /// A set of identifiers bound as one JSON array of numbers.
     const ID_SET: (&'static str, &'static str) = (

@@ -67,34 +67,25 @@ pub struct SplitPeriod {
 }
 
 /// Employees under contract at some time of a period, with the same
-/// establishment and contract bounds (clipped to the period).
+/// establishment, department, socio-professional category and contract
+/// bounds. A contract starting before the period reads as starting the day
+/// before it; one ending after it (or not ending) as ending the day after:
+/// a month's entries, exits and month-end headcount all follow from the
+/// two bounds.
 #[derive(Debug, Clone)]
 pub struct ContractGroup {
     /// Their establishment.
     pub establishment: i64,
-    /// First day under contract within the period.
+    /// Their department, if any.
+    pub department: Option<i64>,
+    /// Their socio-professional category (empty when unknown).
+    pub csp: String,
+    /// First day under contract, or the day before the period.
     pub start: NaiveDate,
-    /// Last day under contract within the period.
+    /// Last day under contract, or the day after the period.
     pub end: NaiveDate,
     /// How many.
     pub employees: i64,
-}
-
-/// One line of the month-end headcount.
-#[derive(Debug, Clone)]
-pub struct HeadcountGroup {
-    /// Establishment.
-    pub establishment: i64,
-    /// Department, if any.
-    pub department: Option<i64>,
-    /// Socio-professional category (empty when unknown).
-    pub csp: String,
-    /// Under contract on the month's last day.
-    pub headcount: i64,
-    /// Contracts starting in the month.
-    pub entries: i64,
-    /// Contracts ending in the month.
-    pub exits: i64,
 }
 
 /// Sums of expense items of one group.
@@ -133,17 +124,53 @@ pub struct WarningItem {
     pub warnings: String,
 }
 
-/// How a report names an employee.
+/// The half days of one employee on one account in one month that come
+/// from leave periods over a month's end (split with the owner's calendar
+/// before the store sums them with the periods lying within the month).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PayrollShare(
+    /// `YYYY-MM`.
+    pub String,
+    /// Employee id.
+    pub i64,
+    /// Account id.
+    pub i64,
+    /// Working half days.
+    pub i64,
+    /// Leave periods.
+    pub i64,
+    /// Periods created or changed since the export asked about.
+    pub i64,
+);
+
+/// One line of the payroll absences report, as the store reads it.
 #[derive(Debug, Clone)]
-pub struct EmployeeLabel {
-    /// Identifier.
-    pub id: i64,
+pub struct PayrollLine {
     /// Employee number.
-    pub number: String,
+    pub employee_number: String,
     /// « Last First ».
-    pub name: String,
-    /// Establishment.
+    pub employee: String,
+    /// The employee's establishment.
     pub establishment: i64,
+    /// The account's name.
+    pub account: String,
+    /// Working half days.
+    pub half_days: i64,
+    /// Leave periods.
+    pub periods: i64,
+    /// Periods created or changed since the export asked about.
+    pub changed: i64,
+}
+
+/// A report's rows in one month and the sum of its charted figure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MonthTotal {
+    /// The month.
+    pub month: Month,
+    /// Rows.
+    pub rows: u64,
+    /// The charted figure summed, in its stored unit (half days, cents).
+    pub amount: i64,
 }
 
 /// What a key read through one path (its query left aside).
@@ -225,9 +252,6 @@ pub trait ReportStore: Send + Sync {
     /// What a key read since `since`, per path (query left aside), from the
     /// audit trail.
     async fn path_reads(&self, key_id: i64, since: DateTime<Utc>) -> Result<Vec<PathReads>>;
-    /// Employee number, last and first names and establishment of these
-    /// employees (those that exist).
-    async fn employee_labels(&self, base: BaseId, ids: &[i64]) -> Result<Vec<EmployeeLabel>>;
     /// The first change to the base's employees, leave periods, expense
     /// claims or items after `after`: how far behind a copy read at `after` is.
     async fn first_change_after(
@@ -251,20 +275,35 @@ pub trait ReportStore: Send + Sync {
         by: AbsenceGrouping,
         since: Option<DateTime<Utc>>,
     ) -> Result<Vec<SplitPeriod>>;
-    /// Employees under contract during the period, grouped by establishment
-    /// and clipped contract bounds.
+    /// Employees under contract during the period, grouped by
+    /// establishment, department, category and contract bounds.
     async fn contract_groups(
         &self,
         base: BaseId,
         filter: &ReportFilter,
     ) -> Result<Vec<ContractGroup>>;
-    /// The headcount at the end of `month`, with its entries and exits.
-    async fn headcount_groups(
+    /// The payroll absences report's lines and half days per month: the
+    /// approved periods lying within a month, grouped per employee and
+    /// account with `shares` (the periods over a month's end, split).
+    async fn payroll_months(
+        &self,
+        base: BaseId,
+        filter: &ReportFilter,
+        shares: &[PayrollShare],
+    ) -> Result<Vec<MonthTotal>>;
+    /// A page of the payroll absences report's lines of `month` (`shares`
+    /// are that month's), sorted by name, employee number and account.
+    #[allow(clippy::too_many_arguments)]
+    async fn payroll_lines(
         &self,
         base: BaseId,
         filter: &ReportFilter,
         month: Month,
-    ) -> Result<Vec<HeadcountGroup>>;
+        shares: &[PayrollShare],
+        since: Option<DateTime<Utc>>,
+        offset: u64,
+        limit: u64,
+    ) -> Result<Vec<PayrollLine>>;
     /// Items of validated claims per month, nature, sections and currency.
     async fn expense_groups(
         &self,
@@ -273,14 +312,15 @@ pub trait ReportStore: Send + Sync {
     ) -> Result<Vec<ExpenseGroup>>;
     /// Items of validated claims per month, VAT rate and currency.
     async fn vat_groups(&self, base: BaseId, filter: &ReportFilter) -> Result<Vec<ExpenseGroup>>;
-    /// Items with warnings, by date, a page of them, and how many in all.
+    /// Items with warnings, by date, a page of them, and how many there
+    /// are per month with their gross amount.
     async fn warning_items(
         &self,
         base: BaseId,
         filter: &ReportFilter,
         offset: u64,
         limit: u64,
-    ) -> Result<(Vec<WarningItem>, i64)>;
+    ) -> Result<(Vec<WarningItem>, Vec<MonthTotal>)>;
     /// When `reader` last exported `report` on `base`.
     async fn last_export(
         &self,
@@ -343,31 +383,6 @@ macro_rules! report_store {
 
         #[async_trait::async_trait]
         impl $crate::reports::ReportStore for $store {
-            async fn employee_labels(
-                &self,
-                base: relais_core::ids::BaseId,
-                ids: &[i64],
-            ) -> $crate::Result<Vec<$crate::reports::EmployeeLabel>> {
-                let mut qb = sqlx::QueryBuilder::<$db>::new(
-                    "SELECT id, employee_number, last_name, first_name, establishment_id FROM employees WHERE base_id = ",
-                );
-                qb.push_bind(base.0);
-                qb.push(" AND id IN ");
-                qb.push(Self::ID_SET.0);
-                qb.push_bind(serde_json::Value::from(ids.to_vec()).to_string());
-                qb.push(Self::ID_SET.1);
-                let rows: Vec<(i64, String, String, String, i64)> = qb.build_query_as().fetch_all(&self.pool).await?;
-                Ok(rows
-                    .into_iter()
-                    .map(|(id, number, last, first, establishment)| $crate::reports::EmployeeLabel {
-                        id,
-                        number,
-                        name: format!("{last} {first}"),
-                        establishment,
-                    })
-                    .collect())
-            }
-
             async fn first_change_after(
                 &self,
                 base: relais_core::ids::BaseId,
@@ -421,9 +436,10 @@ macro_rules! report_store {
                      CAST(SUM(CASE WHEN p.modified_at > "
                 ));
                 qb.push_bind(since);
+                let owners = Self::OWNERS;
                 qb.push(format!(
                     " THEN 1 ELSE 0 END) AS BIGINT) FROM leave_periods p \
-                     JOIN employees e ON e.base_id = p.base_id AND e.id = p.employee_id \
+                     JOIN {owners} ON e.base_id = p.base_id AND e.id = p.employee_id \
                      JOIN absence_accounts a ON a.base_id = p.base_id AND a.id = p.account_id \
                      WHERE p.base_id = "
                 ));
@@ -459,12 +475,13 @@ macro_rules! report_store {
                      CASE WHEN p.modified_at > "
                 ));
                 qb.push_bind(since);
-                qb.push(
+                qb.push(format!(
                     " THEN 1 ELSE 0 END FROM leave_periods p \
-                     JOIN employees e ON e.base_id = p.base_id AND e.id = p.employee_id \
+                     JOIN {} ON e.base_id = p.base_id AND e.id = p.employee_id \
                      JOIN absence_accounts a ON a.base_id = p.base_id AND a.id = p.account_id \
                      WHERE p.base_id = ",
-                );
+                    Self::OWNERS
+                ));
                 qb.push_bind(base.0);
                 qb.push(" AND p.status = 'approved' AND p.start_date <= ");
                 qb.push_bind(filter.last_day());
@@ -499,14 +516,17 @@ macro_rules! report_store {
                 filter: &relais_core::report::ReportFilter,
             ) -> $crate::Result<Vec<$crate::reports::ContractGroup>> {
                 let (from, to) = (filter.first_day(), filter.last_day());
-                let mut qb = sqlx::QueryBuilder::<$db>::new("SELECT e.establishment_id, CASE WHEN e.contract_start < ");
+                let (before, after) = (from - chrono::Days::new(1), to + chrono::Days::new(1));
+                let mut qb = sqlx::QueryBuilder::<$db>::new(
+                    "SELECT e.establishment_id, e.department_id, COALESCE(e.csp, ''), CASE WHEN e.contract_start < ",
+                );
                 qb.push_bind(from);
                 qb.push(" THEN ");
-                qb.push_bind(from);
+                qb.push_bind(before);
                 qb.push(" ELSE e.contract_start END AS s, CASE WHEN e.contract_end IS NULL OR e.contract_end > ");
                 qb.push_bind(to);
                 qb.push(" THEN ");
-                qb.push_bind(to);
+                qb.push_bind(after);
                 qb.push(" ELSE e.contract_end END AS t, COUNT(*) FROM employees e WHERE e.base_id = ");
                 qb.push_bind(base.0);
                 qb.push(" AND e.contract_start <= ");
@@ -515,48 +535,99 @@ macro_rules! report_store {
                 qb.push_bind(from);
                 qb.push(")");
                 $crate::reports::push_report_filters!(qb, $store, filter, None::<&str>, None::<&str>);
-                qb.push(" GROUP BY 1, 2, 3");
-                let rows: Vec<(i64, NaiveDate, NaiveDate, i64)> = qb.build_query_as().fetch_all(&self.pool).await?;
+                qb.push(" GROUP BY 1, 2, 3, 4, 5");
+                let rows: Vec<(i64, Option<i64>, String, NaiveDate, NaiveDate, i64)> =
+                    qb.build_query_as().fetch_all(&self.pool).await?;
                 Ok(rows
                     .into_iter()
-                    .map(|(establishment, start, end, employees)| $crate::reports::ContractGroup {
-                        establishment, start, end, employees,
+                    .map(|(establishment, department, csp, start, end, employees)| $crate::reports::ContractGroup {
+                        establishment, department, csp, start, end, employees,
                     })
                     .collect())
             }
 
-            async fn headcount_groups(
+            async fn payroll_months(
+                &self,
+                base: relais_core::ids::BaseId,
+                filter: &relais_core::report::ReportFilter,
+                shares: &[$crate::reports::PayrollShare],
+            ) -> $crate::Result<Vec<$crate::reports::MonthTotal>> {
+                let month = Self::month_of("p.start_date");
+                let mut qb = sqlx::QueryBuilder::<$db>::new(format!(
+                    "SELECT m, COUNT(*), CAST(SUM(h) AS BIGINT) FROM (\
+                     SELECT m, employee_id, account_id, SUM(h) AS h FROM (\
+                     SELECT {month} AS m, p.employee_id AS employee_id, p.account_id AS account_id, p.half_days AS h"
+                ));
+                Self::push_periods_within_months(&mut qb, base, filter, filter.first_day(), filter.last_day());
+                qb.push(" UNION ALL SELECT s.m, s.employee_id, s.account_id, s.h FROM ");
+                Self::push_shares(&mut qb, shares);
+                qb.push(") u GROUP BY m, employee_id, account_id) g GROUP BY m ORDER BY m");
+                let rows: Vec<(String, i64, i64)> = qb.build_query_as().fetch_all(&self.pool).await?;
+                rows.into_iter()
+                    .map(|(m, lines, half_days)| {
+                        Ok($crate::reports::MonthTotal {
+                            month: $crate::reports::month(&m)?,
+                            rows: u64::try_from(lines).unwrap_or(0),
+                            amount: half_days,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn payroll_lines(
                 &self,
                 base: relais_core::ids::BaseId,
                 filter: &relais_core::report::ReportFilter,
                 month: relais_core::report::Month,
-            ) -> $crate::Result<Vec<$crate::reports::HeadcountGroup>> {
-                let (start, end) = (month.first_day(), month.last_day());
+                shares: &[$crate::reports::PayrollShare],
+                since: Option<chrono::DateTime<chrono::Utc>>,
+                offset: u64,
+                limit: u64,
+            ) -> $crate::Result<Vec<$crate::reports::PayrollLine>> {
+                let since = since.unwrap_or($crate::reports::never());
                 let mut qb = sqlx::QueryBuilder::<$db>::new(
-                    "SELECT e.establishment_id, e.department_id, COALESCE(e.csp, ''), \
-                     CAST(SUM(CASE WHEN e.contract_start <= ",
+                    "SELECT e.employee_number, e.last_name, e.first_name, e.establishment_id, a.name, \
+                     CAST(g.h AS BIGINT), CAST(g.n AS BIGINT), CAST(g.c AS BIGINT) FROM (\
+                     SELECT employee_id, account_id, SUM(h) AS h, SUM(n) AS n, SUM(c) AS c FROM (\
+                     SELECT p.employee_id AS employee_id, p.account_id AS account_id, p.half_days AS h, 1 AS n, \
+                     CASE WHEN p.modified_at > ",
                 );
-                qb.push_bind(end);
-                qb.push(" AND (e.contract_end IS NULL OR e.contract_end >= ");
-                qb.push_bind(end);
-                qb.push(") THEN 1 ELSE 0 END) AS BIGINT), CAST(SUM(CASE WHEN e.contract_start >= ");
-                qb.push_bind(start);
-                qb.push(" THEN 1 ELSE 0 END) AS BIGINT), CAST(SUM(CASE WHEN e.contract_end IS NOT NULL AND e.contract_end <= ");
-                qb.push_bind(end);
-                qb.push(" THEN 1 ELSE 0 END) AS BIGINT) FROM employees e WHERE e.base_id = ");
+                qb.push_bind(since);
+                qb.push(" THEN 1 ELSE 0 END AS c");
+                let (first, last) = (
+                    month.first_day().max(filter.first_day()),
+                    month.last_day().min(filter.last_day()),
+                );
+                Self::push_periods_within_months(&mut qb, base, filter, first, last);
+                qb.push(" UNION ALL SELECT s.employee_id, s.account_id, s.h, s.n, s.c FROM ");
+                Self::push_shares(&mut qb, shares);
+                qb.push(
+                    ") u GROUP BY employee_id, account_id) g \
+                     JOIN employees e ON e.id = g.employee_id AND e.base_id = ",
+                );
                 qb.push_bind(base.0);
-                qb.push(" AND e.contract_start <= ");
-                qb.push_bind(end);
-                qb.push(" AND (e.contract_end IS NULL OR e.contract_end >= ");
-                qb.push_bind(start);
-                qb.push(")");
-                $crate::reports::push_report_filters!(qb, $store, filter, None::<&str>, None::<&str>);
-                qb.push(" GROUP BY 1, 2, 3");
-                let rows: Vec<(i64, Option<i64>, String, i64, i64, i64)> = qb.build_query_as().fetch_all(&self.pool).await?;
+                qb.push(" JOIN absence_accounts a ON a.id = g.account_id AND a.base_id = ");
+                qb.push_bind(base.0);
+                qb.push(
+                    " ORDER BY e.last_name || ' ' || e.first_name, e.employee_number, a.name, g.account_id LIMIT ",
+                );
+                qb.push_bind(i64::try_from(limit).unwrap_or(i64::MAX));
+                qb.push(" OFFSET ");
+                qb.push_bind(i64::try_from(offset).unwrap_or(i64::MAX));
+                let rows: Vec<(String, String, String, i64, String, i64, i64, i64)> =
+                    qb.build_query_as().fetch_all(&self.pool).await?;
                 Ok(rows
                     .into_iter()
-                    .map(|(establishment, department, csp, headcount, entries, exits)| $crate::reports::HeadcountGroup {
-                        establishment, department, csp, headcount, entries, exits,
+                    .map(|(employee_number, last, first, establishment, account, half_days, periods, changed)| {
+                        $crate::reports::PayrollLine {
+                            employee_number,
+                            employee: format!("{last} {first}"),
+                            establishment,
+                            account,
+                            half_days,
+                            periods,
+                            changed,
+                        }
                     })
                     .collect())
             }
@@ -598,7 +669,7 @@ macro_rules! report_store {
                 filter: &relais_core::report::ReportFilter,
                 offset: u64,
                 limit: u64,
-            ) -> $crate::Result<(Vec<$crate::reports::WarningItem>, i64)> {
+            ) -> $crate::Result<(Vec<$crate::reports::WarningItem>, Vec<$crate::reports::MonthTotal>)> {
                 let from_where = |qb: &mut sqlx::QueryBuilder<'_, $db>| {
                     qb.push(
                         " FROM expense_items i \
@@ -617,9 +688,23 @@ macro_rules! report_store {
                     qb.push_bind(filter.last_day());
                     $crate::reports::push_report_filters!(qb, $store, filter, None::<&str>, Some("i.nature_id"));
                 };
-                let mut count = sqlx::QueryBuilder::<$db>::new("SELECT COUNT(*)");
+                let month = Self::month_of("i.purchased_on");
+                let mut count = sqlx::QueryBuilder::<$db>::new(format!(
+                    "SELECT {month}, COUNT(*), CAST(SUM(i.gross) AS BIGINT)"
+                ));
                 from_where(&mut count);
-                let total: i64 = count.build_query_scalar().fetch_one(&self.pool).await?;
+                count.push(format!(" GROUP BY {month} ORDER BY {month}"));
+                let months: Vec<(String, i64, i64)> = count.build_query_as().fetch_all(&self.pool).await?;
+                let months = months
+                    .into_iter()
+                    .map(|(m, rows, amount)| {
+                        Ok($crate::reports::MonthTotal {
+                            month: $crate::reports::month(&m)?,
+                            rows: u64::try_from(rows).unwrap_or(0),
+                            amount,
+                        })
+                    })
+                    .collect::<$crate::Result<Vec<_>>>()?;
                 let mut qb = sqlx::QueryBuilder::<$db>::new(
                     "SELECT i.purchased_on, e.employee_number, e.first_name, e.last_name, n.name, i.currency, i.gross, i.warnings",
                 );
@@ -644,7 +729,7 @@ macro_rules! report_store {
                             }
                         })
                         .collect(),
-                    total,
+                    months,
                 ))
             }
 
@@ -683,6 +768,39 @@ macro_rules! report_store {
         }
 
         impl $store {
+            /// ` FROM … WHERE …` of the approved leave periods lying within
+            /// one month, between `first` and `last`, under the filter's
+            /// bounds (employees joined only when the filter needs them).
+            fn push_periods_within_months(
+                qb: &mut sqlx::QueryBuilder<'_, $db>,
+                base: relais_core::ids::BaseId,
+                filter: &relais_core::report::ReportFilter,
+                first: chrono::NaiveDate,
+                last: chrono::NaiveDate,
+            ) {
+                qb.push(" FROM leave_periods p");
+                if filter.establishments.is_some() || filter.departments.is_some() {
+                    qb.push(format!(" JOIN {} ON e.base_id = p.base_id AND e.id = p.employee_id", Self::OWNERS));
+                }
+                qb.push(" WHERE p.base_id = ");
+                qb.push_bind(base.0);
+                qb.push(" AND p.status = 'approved' AND p.start_date >= ");
+                qb.push_bind(first);
+                qb.push(" AND p.end_date <= ");
+                qb.push_bind(last);
+                qb.push(format!(" AND {} = {}", Self::month_of("p.start_date"), Self::month_of("p.end_date")));
+                $crate::reports::push_report_filters!(qb, $store, filter, Some("p.account_id"), None::<&str>);
+            }
+
+            /// The payroll shares as a table `s (m, employee_id, account_id,
+            /// h, n, c)`, bound as one JSON array.
+            fn push_shares(qb: &mut sqlx::QueryBuilder<'_, $db>, shares: &[$crate::reports::PayrollShare]) {
+                qb.push(Self::SHARES.0);
+                qb.push_bind(serde_json::to_string(shares).unwrap_or_else(|_| "[]".into()));
+                qb.push(Self::SHARES.1);
+                qb.push(" s");
+            }
+
             fn push_validated_items(
                 qb: &mut sqlx::QueryBuilder<'_, $db>,
                 base: relais_core::ids::BaseId,
@@ -730,11 +848,24 @@ macro_rules! report_store {
 }
 pub(crate) use {push_report_filters, report_store};
 
+/// A report computed for one page of its rows.
+#[derive(Debug, Clone)]
+pub struct ComputedReport {
+    /// The page's rows, in the order shown.
+    pub table: ReportTable,
+    /// Rows in the whole report.
+    pub total: u64,
+    /// The charted figure summed per month over the whole report, in month
+    /// order.
+    pub per_month: Vec<(Month, f64)>,
+}
+
 /// Computes report `kind` on `base` for `filter`; `since` is the reader's
 /// previous export (the absences report counts what changed after it).
-/// The rows come sorted as the report shows them; the expense warnings are
-/// read a page at a time (`page`: offset and limit), the other reports are
-/// groups and come whole. Returns the rows and how many there are in all.
+/// Only the rows of `page` (offset and limit; all when `None`) are built,
+/// in the order the report shows them: the absences and warnings lists are
+/// sorted and paged by the store, the other reports are groups and come
+/// whole from it.
 pub async fn compute(
     store: &dyn Store,
     base: BaseId,
@@ -742,20 +873,15 @@ pub async fn compute(
     filter: &ReportFilter,
     since: Option<DateTime<Utc>>,
     page: Option<(u64, u64)>,
-) -> Result<(ReportTable, u64)> {
+) -> Result<ComputedReport> {
     let spec = relais_core::report::spec(kind);
     let rows = match kind {
         ReportKind::AbsencesPayroll => {
-            let (rows, total) = absences_payroll(store, base, filter, since, page).await?;
-            return Ok((ReportTable { spec, rows }, total));
+            return absences_payroll(store, base, filter, since, page).await;
         }
-        ReportKind::Absenteeism => absenteeism(store, base, filter).await?,
-        ReportKind::Headcount => headcount(store, base, filter).await?,
-        ReportKind::ExpensesByNature => expenses_by_nature(store, base, filter).await?,
-        ReportKind::RecoverableVat => recoverable_vat(store, base, filter).await?,
         ReportKind::ExpenseWarnings => {
             let (offset, limit) = page.unwrap_or((0, u64::MAX / 2));
-            let (items, total) = store.warning_items(base, filter, offset, limit).await?;
+            let (items, months) = store.warning_items(base, filter, offset, limit).await?;
             let rows = items
                 .into_iter()
                 .map(|w| {
@@ -777,22 +903,37 @@ pub async fn compute(
                     ]
                 })
                 .collect();
-            return Ok((
-                ReportTable { spec, rows },
-                u64::try_from(total).unwrap_or(0),
-            ));
+            return Ok(ComputedReport {
+                table: ReportTable { spec, rows },
+                total: months.iter().map(|m| m.rows).sum(),
+                per_month: months
+                    .iter()
+                    .map(|m| (m.month, Cell::Money(m.amount).number().unwrap_or(0.0)))
+                    .collect(),
+            });
         }
+        ReportKind::Absenteeism => absenteeism(store, base, filter).await?,
+        ReportKind::Headcount => headcount(store, base, filter).await?,
+        ReportKind::ExpensesByNature => expenses_by_nature(store, base, filter).await?,
+        ReportKind::RecoverableVat => recoverable_vat(store, base, filter).await?,
     };
-    let total = rows.len() as u64;
+    let whole = ReportTable { spec, rows };
+    let per_month = whole.per_month(spec.chart_value);
+    let total = whole.rows.len() as u64;
     let rows = match page {
-        Some((offset, limit)) => rows
+        Some((offset, limit)) => whole
+            .rows
             .into_iter()
             .skip(usize::try_from(offset).unwrap_or(usize::MAX))
             .take(usize::try_from(limit).unwrap_or(usize::MAX))
             .collect(),
-        None => rows,
+        None => whole.rows,
     };
-    Ok((ReportTable { spec, rows }, total))
+    Ok(ComputedReport {
+        table: ReportTable { spec, rows },
+        total,
+        per_month,
+    })
 }
 
 /// A time after every change: "changed since" it counts nothing.
@@ -815,7 +956,8 @@ pub fn warning_label(w: relais_core::expense::ExpenseWarning) -> &'static str {
     }
 }
 
-fn month(text: &str) -> Result<Month> {
+/// A `YYYY-MM` read from the database.
+pub(crate) fn month(text: &str) -> Result<Month> {
     text.parse()
         .map_err(|e: relais_core::DomainError| crate::StoreError::Corrupt {
             entity: "report",
@@ -829,7 +971,9 @@ type Sums<const N: usize> = ([i64; N], i64);
 /// Half days, periods and changed periods per (month, first, second).
 type AbsenceSums = BTreeMap<(Month, i64, String), [i64; 3]>;
 
-async fn absence_sums(
+/// The approved leave periods over a month's end that touch the period,
+/// split into their months with their owner's working calendar.
+async fn split_sums(
     store: &dyn Store,
     base: BaseId,
     filter: &ReportFilter,
@@ -837,14 +981,6 @@ async fn absence_sums(
     since: Option<DateTime<Utc>>,
 ) -> Result<AbsenceSums> {
     let mut sums = AbsenceSums::new();
-    for g in store.absence_groups(base, filter, by, since).await? {
-        let sum = sums
-            .entry((month(&g.month)?, g.first, g.second))
-            .or_default();
-        sum[0] += g.half_days;
-        sum[1] += g.periods;
-        sum[2] += g.changed;
-    }
     let (first_day, last_day) = (filter.first_day(), filter.last_day());
     let splits = store.split_periods(base, filter, by, since).await?;
     let calendars: HashMap<i64, WorkCalendar> = if splits.is_empty() {
@@ -881,75 +1017,100 @@ async fn absence_sums(
     Ok(sums)
 }
 
+/// Approved absences summed per month and group, split over months' ends.
+async fn absence_sums(
+    store: &dyn Store,
+    base: BaseId,
+    filter: &ReportFilter,
+    by: AbsenceGrouping,
+    since: Option<DateTime<Utc>>,
+) -> Result<AbsenceSums> {
+    let mut sums = split_sums(store, base, filter, by, since).await?;
+    for g in store.absence_groups(base, filter, by, since).await? {
+        let sum = sums
+            .entry((month(&g.month)?, g.first, g.second))
+            .or_default();
+        sum[0] += g.half_days;
+        sum[1] += g.periods;
+        sum[2] += g.changed;
+    }
+    Ok(sums)
+}
+
+/// The payroll report: the periods over a month's end are split here (a
+/// few per cent of them), then the store sums, sorts and pages the lines
+/// month by month, so a page costs one month's sort whatever its depth.
 async fn absences_payroll(
     store: &dyn Store,
     base: BaseId,
     filter: &ReportFilter,
     since: Option<DateTime<Utc>>,
     page: Option<(u64, u64)>,
-) -> Result<(Vec<Vec<Cell>>, u64)> {
-    let sums = absence_sums(store, base, filter, AbsenceGrouping::EmployeeAccount, since).await?;
-    let mut ids: Vec<i64> = sums.keys().map(|(_, e, _)| *e).collect();
-    ids.sort_unstable();
-    ids.dedup();
-    let employees: HashMap<i64, EmployeeLabel> = store
-        .employee_labels(base, &ids)
-        .await?
-        .into_iter()
-        .map(|e| (e.id, e))
-        .collect();
+) -> Result<ComputedReport> {
+    let spec = relais_core::report::spec(ReportKind::AbsencesPayroll);
+    let mut shares: BTreeMap<Month, Vec<PayrollShare>> = BTreeMap::new();
+    for ((m, employee, account), [half_days, periods, changed]) in
+        split_sums(store, base, filter, AbsenceGrouping::EmployeeAccount, since).await?
+    {
+        let Ok(account) = account.parse::<i64>() else {
+            continue;
+        };
+        shares.entry(m).or_default().push(PayrollShare(
+            m.to_string(),
+            employee,
+            account,
+            half_days,
+            periods,
+            changed,
+        ));
+    }
+    let all: Vec<PayrollShare> = shares.values().flatten().cloned().collect();
+    let months = store.payroll_months(base, filter, &all).await?;
+    let total: u64 = months.iter().map(|m| m.rows).sum();
     let establishments = establishment_names(store, base).await?;
-    let accounts: HashMap<String, String> = store
-        .list_absence_accounts(base)
-        .await?
-        .into_iter()
-        .map(|a| (a.id.0.to_string(), a.name.to_string()))
-        .collect();
-    // Sorted by month and name first; only the rows of the page asked for
-    // are built (a year of a large base holds hundreds of thousands).
-    let unknown = EmployeeLabel {
-        id: 0,
-        number: String::new(),
-        name: String::new(),
-        establishment: 0,
-    };
-    let mut keys: Vec<(Month, &EmployeeLabel, String, [i64; 3])> = sums
-        .into_iter()
-        .map(|((m, employee, account), sums)| {
-            (
-                m,
-                employees.get(&employee).unwrap_or(&unknown),
-                account,
-                sums,
-            )
-        })
-        .collect();
-    keys.sort_by(|a, b| (a.0, &a.1.name, &a.1.number).cmp(&(b.0, &b.1.name, &b.1.number)));
-    let total = keys.len() as u64;
     let (offset, limit) = page.unwrap_or((0, total));
-    let rows = keys
-        .into_iter()
-        .skip(usize::try_from(offset).unwrap_or(usize::MAX))
-        .take(usize::try_from(limit).unwrap_or(usize::MAX))
-        .map(|(m, e, account, [half_days, periods, changed])| {
-            let establishment = establishments
-                .get(&e.establishment)
-                .cloned()
-                .unwrap_or_default();
-            let account = accounts.get(&account).cloned().unwrap_or(account);
+    let mut rows = Vec::new();
+    let mut before = 0;
+    for m in &months {
+        let wanted = limit.saturating_sub(rows.len() as u64);
+        if wanted == 0 {
+            break;
+        }
+        let skip = offset.saturating_sub(before);
+        before += m.rows;
+        if skip >= m.rows {
+            continue;
+        }
+        let month_shares = shares.get(&m.month).map(Vec::as_slice).unwrap_or_default();
+        let lines = store
+            .payroll_lines(base, filter, m.month, month_shares, since, skip, wanted)
+            .await?;
+        rows.extend(lines.into_iter().map(|l| {
             vec![
-                Cell::Month(m),
-                Cell::Text(e.number.clone()),
-                Cell::Text(e.name.clone()),
-                Cell::Text(establishment),
-                Cell::Text(account),
-                Cell::HalfDays(half_days),
-                Cell::Count(periods),
-                Cell::Count(changed),
+                Cell::Month(m.month),
+                Cell::Text(l.employee_number),
+                Cell::Text(l.employee),
+                Cell::Text(
+                    establishments
+                        .get(&l.establishment)
+                        .cloned()
+                        .unwrap_or_default(),
+                ),
+                Cell::Text(l.account),
+                Cell::HalfDays(l.half_days),
+                Cell::Count(l.periods),
+                Cell::Count(l.changed),
             ]
-        })
-        .collect();
-    Ok((rows, total))
+        }));
+    }
+    Ok(ComputedReport {
+        table: ReportTable { spec, rows },
+        total,
+        per_month: months
+            .iter()
+            .map(|m| (m.month, Cell::HalfDays(m.amount).number().unwrap_or(0.0)))
+            .collect(),
+    })
 }
 
 async fn establishment_names(store: &dyn Store, base: BaseId) -> Result<HashMap<i64, String>> {
@@ -1063,42 +1224,56 @@ async fn headcount(
         .into_iter()
         .map(|d| (d.id.0, d.name.to_string()))
         .collect();
-    let mut rows = Vec::new();
-    for m in filter.from.through(filter.to) {
-        let mut month_rows: Vec<(String, String, String, Vec<Cell>)> = store
-            .headcount_groups(base, filter, m)
-            .await?
-            .into_iter()
-            .map(|g| {
+    // Headcount on the month's last day, entries, exits, per month and
+    // group: each group of contract bounds counts in the months it touches.
+    type Key = (Month, i64, Option<i64>, String);
+    let mut sums: HashMap<Key, [i64; 3]> = HashMap::new();
+    let months = filter.from.through(filter.to);
+    for g in store.contract_groups(base, filter).await? {
+        for m in &months {
+            let (first, last) = (m.first_day(), m.last_day());
+            if g.start > last || g.end < first {
+                continue;
+            }
+            let sum = sums
+                .entry((*m, g.establishment, g.department, g.csp.clone()))
+                .or_default();
+            sum[0] += i64::from(g.end >= last) * g.employees;
+            sum[1] += i64::from(g.start >= first) * g.employees;
+            sum[2] += i64::from(g.end <= last) * g.employees;
+        }
+    }
+    let mut rows: Vec<(Month, String, String, String, Vec<Cell>)> = sums
+        .into_iter()
+        .map(
+            |((m, establishment, department, csp), [count, entries, exits])| {
                 let establishment = establishments
-                    .get(&g.establishment)
+                    .get(&establishment)
                     .cloned()
                     .unwrap_or_default();
-                let department = g
-                    .department
+                let department = department
                     .and_then(|d| departments.get(&d).cloned())
                     .unwrap_or_else(|| "(sans département)".into());
-                let csp = if g.csp.is_empty() {
+                let csp = if csp.is_empty() {
                     "(non renseignée)".into()
                 } else {
-                    g.csp
+                    csp
                 };
                 let cells = vec![
                     Cell::Month(m),
                     Cell::Text(establishment.clone()),
                     Cell::Text(department.clone()),
                     Cell::Text(csp.clone()),
-                    Cell::Count(g.headcount),
-                    Cell::Count(g.entries),
-                    Cell::Count(g.exits),
+                    Cell::Count(count),
+                    Cell::Count(entries),
+                    Cell::Count(exits),
                 ];
-                (establishment, department, csp, cells)
-            })
-            .collect();
-        month_rows.sort_by(|a, b| (&a.0, &a.1, &a.2).cmp(&(&b.0, &b.1, &b.2)));
-        rows.extend(month_rows.into_iter().map(|(.., cells)| cells));
-    }
-    Ok(rows)
+                (m, establishment, department, csp, cells)
+            },
+        )
+        .collect();
+    rows.sort_by(|a, b| (a.0, &a.1, &a.2, &a.3).cmp(&(b.0, &b.1, &b.2, &b.3)));
+    Ok(rows.into_iter().map(|(.., cells)| cells).collect())
 }
 
 async fn expenses_by_nature(

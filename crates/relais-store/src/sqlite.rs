@@ -31,12 +31,28 @@ impl SqliteStore {
     /// the number of keys, so prepared statements do not pile up.
     const KEY_SET: (&'static str, &'static str) = ("(SELECT value FROM json_each(", "))");
 
+    /// Employees joined to the records they own, read from the walk index
+    /// (which holds the columns reports group by) rather than the table.
+    const OWNERS: &'static str = "employees e INDEXED BY employees_walk_idx";
+
     /// The audit trail's `path` without its query string.
     const PATH_ONLY: &'static str =
         "(CASE WHEN instr(path, '?') > 0 THEN substr(path, 1, instr(path, '?') - 1) ELSE path END)";
 
     /// How a date column reads as its month, `YYYY-MM`.
     const MONTH_OF: (&'static str, &'static str) = ("substr(", ", 1, 7)");
+
+    /// Payroll shares (`[month, employee, account, half days, periods,
+    /// changed]` each) bound as one JSON array, read as a table.
+    const SHARES: (&'static str, &'static str) = (
+        "(SELECT json_extract(value, '$[0]') AS m, \
+         CAST(json_extract(value, '$[1]') AS BIGINT) AS employee_id, \
+         CAST(json_extract(value, '$[2]') AS BIGINT) AS account_id, \
+         CAST(json_extract(value, '$[3]') AS BIGINT) AS h, \
+         CAST(json_extract(value, '$[4]') AS BIGINT) AS n, \
+         CAST(json_extract(value, '$[5]') AS BIGINT) AS c FROM json_each(",
+        "))",
+    );
 
     /// A set of identifiers bound as one JSON array of numbers.
     const ID_SET: (&'static str, &'static str) = ("(SELECT value FROM json_each(", "))");

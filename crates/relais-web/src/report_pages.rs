@@ -12,7 +12,9 @@ use maud::{html, Markup};
 use relais_api::resources::reports::{compute_for, ReportQuery};
 use relais_api::AppState;
 use relais_core::org::TimeZone;
-use relais_core::report::{report, Cell, ColumnKind, FilterKind, ReportSpec, ReportTable, REPORTS};
+use relais_core::report::{
+    report, Cell, ColumnKind, FilterKind, Month, ReportSpec, ReportTable, REPORTS,
+};
 
 /// Rows a page of the table shows.
 const PER_PAGE: usize = 100;
@@ -114,11 +116,22 @@ pub async fn show(
         .and_then(|p| p.parse().ok())
         .unwrap_or(1)
         .max(1);
-    let (table, total, since) =
-        match compute_for(&state, v.base.id, spec, &query, None, &reader(&v), None).await {
-            Ok(t) => t,
-            Err(e) => return internal(&v, e),
-        };
+    let here_page = Some(((page_no as u64 - 1) * PER_PAGE as u64, PER_PAGE as u64));
+    let (computed, since) = match compute_for(
+        &state,
+        v.base.id,
+        spec,
+        &query,
+        None,
+        &reader(&v),
+        here_page,
+    )
+    .await
+    {
+        Ok(t) => t,
+        Err(e) => return internal(&v, e),
+    };
+    let (table, total) = (&computed.table, computed.total);
     let options = match filter_options(&state, &v, spec).await {
         Ok(o) => o,
         Err(r) => return r,
@@ -129,12 +142,10 @@ pub async fn show(
         .filter(|p| !p.starts_with("page=") && !p.is_empty())
         .collect::<Vec<_>>()
         .join("&");
-    let pages = table.rows.len().max(1).div_ceil(PER_PAGE);
-    let shown = table
-        .rows
-        .iter()
-        .skip((page_no - 1) * PER_PAGE)
-        .take(PER_PAGE);
+    let pages = usize::try_from(total)
+        .unwrap_or(usize::MAX)
+        .max(1)
+        .div_ceil(PER_PAGE);
     let body = html! {
         p.muted { (spec.description) }
         form.filters id="report-filters" method="get" action={ "/reports/" (spec.code) } {
@@ -171,7 +182,7 @@ pub async fn show(
             " · "
             a.button id="download-xlsx" href={ "/reports/" (spec.code) "/xlsx?" (without_page) } { (lang.t("Télécharger en XLSX (Excel)", "Download as XLSX (Excel)")) }
         }
-        (chart(&table, lang))
+        (chart(spec, &computed.per_month, lang))
         @if table.rows.is_empty() {
             p.notice id="no-rows" { (lang.t("Aucune ligne pour cette période et ces filtres.", "No rows for this period and these filters.")) }
         } @else {
@@ -179,7 +190,7 @@ pub async fn show(
                 table id="report-table" {
                     thead { tr { @for c in spec.columns { th { (lang.t(c.label, c.label_en)) } } } }
                     tbody {
-                        @for row in shown {
+                        @for row in &table.rows {
                             tr { @for (c, cell) in spec.columns.iter().zip(row) {
                                 @if matches!(c.kind, ColumnKind::Text | ColumnKind::Period | ColumnKind::Date) {
                                     td { (cell.display()) }
@@ -256,12 +267,10 @@ async fn filter_options(
 }
 
 /// The chart beside the table: the report's main figure per month, as bars.
-fn chart(table: &ReportTable, lang: Lang) -> Markup {
-    let spec = table.spec;
+fn chart(spec: &ReportSpec, points: &[(Month, f64)], lang: Lang) -> Markup {
     let Some(column) = spec.columns.iter().find(|c| c.key == spec.chart_value) else {
         return html! {};
     };
-    let points = table.per_month(spec.chart_value);
     if points.is_empty() {
         return html! {};
     }
@@ -315,10 +324,10 @@ async fn exported(
 ) -> Result<(ReportTable, String), Response> {
     let (spec, mut query) = report_and_query(v, code, raw).map_err(|r| *r)?;
     query.export = true;
-    let (table, ..) = compute_for(state, v.base.id, spec, &query, None, &reader(v), None)
+    let (computed, _) = compute_for(state, v.base.id, spec, &query, None, &reader(v), None)
         .await
         .map_err(|e| internal(v, e))?;
-    Ok((table, file_name(spec, &query, ext)))
+    Ok((computed.table, file_name(spec, &query, ext)))
 }
 
 /// `GET /reports/{code}/csv`: the whole report as CSV (UTF-8 with a byte

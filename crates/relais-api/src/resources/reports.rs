@@ -21,6 +21,7 @@ use chrono::{DateTime, Months, Utc};
 use relais_core::report::{
     report, Cell, FilterKind, Month, ReportFilter, ReportSpec, ReportTable, REPORTS,
 };
+use relais_store::reports::ComputedReport;
 use serde_json::{json, Map, Value};
 
 /// The routes of this resource.
@@ -235,10 +236,10 @@ pub async fn compute_for(
     scope: Option<&[i64]>,
     reader: &str,
     page: Option<(u64, u64)>,
-) -> Result<(ReportTable, u64, Option<DateTime<Utc>>), ApiError> {
+) -> Result<(ComputedReport, Option<DateTime<Utc>>), ApiError> {
     let filter = query.filter.clone().within(scope);
     let since = state.store.last_export(base, spec.code, reader).await?;
-    let (table, total) =
+    let computed =
         relais_store::reports::compute(&*state.store, base, spec.kind, &filter, since, page)
             .await?;
     if query.export {
@@ -247,7 +248,7 @@ pub async fn compute_for(
             .record_export(base, spec.code, reader, relais_core::now())
             .await?;
     }
-    Ok((table, total, since))
+    Ok((computed, since))
 }
 
 async fn one(
@@ -274,7 +275,7 @@ async fn one(
         .as_ref()
         .map(|ids| ids.iter().map(|i| i.0).collect());
     let reader = format!("key:{}", caller.key.id);
-    let (table, total, since) = compute_for(
+    let (ComputedReport { table, total, .. }, since) = compute_for(
         &state,
         caller.base(),
         spec,
