@@ -1037,9 +1037,90 @@ async fn absence_sums(
     Ok(sums)
 }
 
-/// The payroll report: the periods over a month's end are split here (a
-/// few per cent of them), then the store sums, sorts and pages the lines
-/// month by month, so a page costs one month's sort whatever its depth.
+/// What the payroll report's pages are read from: the periods over a
+/// month's end, split (a few per cent of them), and each month's lines.
+struct PayrollPlan {
+    shares: BTreeMap<Month, Vec<PayrollShare>>,
+    months: Vec<MonthTotal>,
+    establishments: HashMap<i64, String>,
+}
+
+impl PayrollPlan {
+    async fn read(
+        store: &dyn Store,
+        base: BaseId,
+        filter: &ReportFilter,
+        since: Option<DateTime<Utc>>,
+    ) -> Result<Self> {
+        let mut shares: BTreeMap<Month, Vec<PayrollShare>> = BTreeMap::new();
+        for ((m, employee, account), [half_days, periods, changed]) in
+            split_sums(store, base, filter, AbsenceGrouping::EmployeeAccount, since).await?
+        {
+            let Ok(account) = account.parse::<i64>() else {
+                continue;
+            };
+            shares.entry(m).or_default().push(PayrollShare(
+                m.to_string(),
+                employee,
+                account,
+                half_days,
+                periods,
+                changed,
+            ));
+        }
+        let all: Vec<PayrollShare> = shares.values().flatten().cloned().collect();
+        Ok(Self {
+            months: store.payroll_months(base, filter, &all).await?,
+            shares,
+            establishments: establishment_names(store, base).await?,
+        })
+    }
+
+    /// Lines `skip..skip + wanted` of `month`, as the report shows them.
+    #[allow(clippy::too_many_arguments)]
+    async fn lines(
+        &self,
+        store: &dyn Store,
+        base: BaseId,
+        filter: &ReportFilter,
+        since: Option<DateTime<Utc>>,
+        month: Month,
+        skip: u64,
+        wanted: u64,
+    ) -> Result<Vec<Vec<Cell>>> {
+        let shares = self
+            .shares
+            .get(&month)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let lines = store
+            .payroll_lines(base, filter, month, shares, since, skip, wanted)
+            .await?;
+        Ok(lines
+            .into_iter()
+            .map(|l| {
+                vec![
+                    Cell::Month(month),
+                    Cell::Text(l.employee_number),
+                    Cell::Text(l.employee),
+                    Cell::Text(
+                        self.establishments
+                            .get(&l.establishment)
+                            .cloned()
+                            .unwrap_or_default(),
+                    ),
+                    Cell::Text(l.account),
+                    Cell::HalfDays(l.half_days),
+                    Cell::Count(l.periods),
+                    Cell::Count(l.changed),
+                ]
+            })
+            .collect())
+    }
+}
+
+/// The payroll report: the store sums, sorts and pages the lines month by
+/// month, so a page costs one month's sort whatever its depth.
 async fn absences_payroll(
     store: &dyn Store,
     base: BaseId,
@@ -1048,30 +1129,12 @@ async fn absences_payroll(
     page: Option<(u64, u64)>,
 ) -> Result<ComputedReport> {
     let spec = relais_core::report::spec(ReportKind::AbsencesPayroll);
-    let mut shares: BTreeMap<Month, Vec<PayrollShare>> = BTreeMap::new();
-    for ((m, employee, account), [half_days, periods, changed]) in
-        split_sums(store, base, filter, AbsenceGrouping::EmployeeAccount, since).await?
-    {
-        let Ok(account) = account.parse::<i64>() else {
-            continue;
-        };
-        shares.entry(m).or_default().push(PayrollShare(
-            m.to_string(),
-            employee,
-            account,
-            half_days,
-            periods,
-            changed,
-        ));
-    }
-    let all: Vec<PayrollShare> = shares.values().flatten().cloned().collect();
-    let months = store.payroll_months(base, filter, &all).await?;
-    let total: u64 = months.iter().map(|m| m.rows).sum();
-    let establishments = establishment_names(store, base).await?;
+    let plan = PayrollPlan::read(store, base, filter, since).await?;
+    let total: u64 = plan.months.iter().map(|m| m.rows).sum();
     let (offset, limit) = page.unwrap_or((0, total));
     let mut rows = Vec::new();
     let mut before = 0;
-    for m in &months {
+    for m in &plan.months {
         let wanted = limit.saturating_sub(rows.len() as u64);
         if wanted == 0 {
             break;
@@ -1081,36 +1144,73 @@ async fn absences_payroll(
         if skip >= m.rows {
             continue;
         }
-        let month_shares = shares.get(&m.month).map(Vec::as_slice).unwrap_or_default();
-        let lines = store
-            .payroll_lines(base, filter, m.month, month_shares, since, skip, wanted)
-            .await?;
-        rows.extend(lines.into_iter().map(|l| {
-            vec![
-                Cell::Month(m.month),
-                Cell::Text(l.employee_number),
-                Cell::Text(l.employee),
-                Cell::Text(
-                    establishments
-                        .get(&l.establishment)
-                        .cloned()
-                        .unwrap_or_default(),
-                ),
-                Cell::Text(l.account),
-                Cell::HalfDays(l.half_days),
-                Cell::Count(l.periods),
-                Cell::Count(l.changed),
-            ]
-        }));
+        rows.extend(
+            plan.lines(store, base, filter, since, m.month, skip, wanted)
+                .await?,
+        );
     }
     Ok(ComputedReport {
         table: ReportTable { spec, rows },
         total,
-        per_month: months
+        per_month: plan
+            .months
             .iter()
             .map(|m| (m.month, Cell::HalfDays(m.amount).number().unwrap_or(0.0)))
             .collect(),
     })
+}
+
+/// Rows a part of a report read whole holds at most (besides the payroll
+/// report, whose parts are its months).
+pub const PART_ROWS: u64 = 10_000;
+
+/// Computes the whole report `kind` part after part, in order, sending each
+/// to `parts`: the payroll report a month at a time, the warnings
+/// [`PART_ROWS`] at a time, the other reports (groups) whole. So a download
+/// of the largest report holds one part in memory, not the report. Stops
+/// early, without error, when the receiver is gone.
+pub async fn compute_parts(
+    store: &dyn Store,
+    base: BaseId,
+    kind: ReportKind,
+    filter: &ReportFilter,
+    since: Option<DateTime<Utc>>,
+    parts: &tokio::sync::mpsc::Sender<Vec<Vec<Cell>>>,
+) -> Result<()> {
+    match kind {
+        ReportKind::AbsencesPayroll => {
+            let plan = PayrollPlan::read(store, base, filter, since).await?;
+            for m in &plan.months {
+                let rows = plan
+                    .lines(store, base, filter, since, m.month, 0, m.rows)
+                    .await?;
+                if parts.send(rows).await.is_err() {
+                    break;
+                }
+            }
+        }
+        ReportKind::ExpenseWarnings => {
+            let mut offset = 0;
+            loop {
+                let part = compute(store, base, kind, filter, since, Some((offset, PART_ROWS)))
+                    .await?
+                    .table
+                    .rows;
+                if part.is_empty() {
+                    break;
+                }
+                offset += part.len() as u64;
+                if parts.send(part).await.is_err() {
+                    break;
+                }
+            }
+        }
+        _ => {
+            let whole = compute(store, base, kind, filter, since, None).await?;
+            let _ = parts.send(whole.table.rows).await;
+        }
+    }
+    Ok(())
 }
 
 async fn establishment_names(store: &dyn Store, base: BaseId) -> Result<HashMap<i64, String>> {

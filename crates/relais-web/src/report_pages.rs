@@ -331,35 +331,87 @@ async fn exported(
 }
 
 /// `GET /reports/{code}/csv`: the whole report as CSV (UTF-8 with a byte
-/// order mark, comma-separated, numbers with a dot, ISO dates).
+/// order mark, comma-separated, numbers with a dot, ISO dates), streamed as
+/// it is computed: the server holds one part of the report at a time (a
+/// month of the payroll lines), never the file. Should the database fail
+/// midway, the download breaks off rather than end as if complete.
 pub async fn csv(
     State(state): State<AppState>,
     v: Viewer,
     Path(code): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    let (table, name) = match exported(&state, &v, &code, raw.as_deref(), "csv").await {
+    let (spec, mut query) = match report_and_query(&v, &code, raw.as_deref()) {
         Ok(found) => found,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
-    match to_csv(&table, v.lang) {
-        Ok(bytes) => download(bytes, "text/csv; charset=utf-8", &name),
-        Err(e) => internal(&v, e),
-    }
+    query.export = true;
+    let name = file_name(spec, &query, "csv");
+    let header = match csv_rows(
+        b"\xEF\xBB\xBF".to_vec(),
+        std::iter::once(
+            spec.columns
+                .iter()
+                .map(|c| v.lang.t(c.label, c.label_en).to_owned())
+                .collect::<Vec<_>>(),
+        ),
+    ) {
+        Ok(bytes) => bytes,
+        Err(e) => return internal(&v, e),
+    };
+    let (parts_tx, parts) = tokio::sync::mpsc::channel(2);
+    let (done_tx, done) = tokio::sync::oneshot::channel();
+    let base = v.base.id;
+    let reader = reader(&v);
+    tokio::spawn(async move {
+        let result = relais_api::resources::reports::export_parts(
+            &state, base, spec, &query, &reader, &parts_tx,
+        )
+        .await;
+        if let Err(e) = &result {
+            tracing::error!(error = %e, report = spec.code, "report download failed");
+        }
+        let _ = done_tx.send(result.map_err(|e| e.to_string()));
+    });
+    let stream = futures_util::stream::unfold(
+        (Some(header), parts, Some(done)),
+        |(header, mut parts, done)| async move {
+            if let Some(h) = header {
+                return Some((Ok(axum::body::Bytes::from(h)), (None, parts, done)));
+            }
+            match parts.recv().await {
+                Some(rows) => {
+                    let bytes = csv_rows(
+                        Vec::new(),
+                        rows.iter()
+                            .map(|r| r.iter().map(Cell::plain).collect::<Vec<_>>()),
+                    )
+                    .map(axum::body::Bytes::from)
+                    .map_err(std::io::Error::other);
+                    Some((bytes, (None, parts, done)))
+                }
+                None => match done?.await {
+                    Ok(Err(e)) => Some((Err(std::io::Error::other(e)), (None, parts, None))),
+                    _ => None,
+                },
+            }
+        },
+    );
+    download(
+        axum::body::Body::from_stream(stream),
+        "text/csv; charset=utf-8",
+        &name,
+    )
 }
 
-/// The report as CSV bytes.
-pub fn to_csv(table: &ReportTable, lang: Lang) -> Result<Vec<u8>, csv::Error> {
-    let mut out = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
-    out.write_record(
-        table
-            .spec
-            .columns
-            .iter()
-            .map(|c| lang.t(c.label, c.label_en)),
-    )?;
-    for row in &table.rows {
-        out.write_record(row.iter().map(Cell::plain))?;
+/// `records` written as CSV lines after `start`.
+fn csv_rows(
+    start: Vec<u8>,
+    records: impl Iterator<Item = Vec<String>>,
+) -> Result<Vec<u8>, csv::Error> {
+    let mut out = csv::Writer::from_writer(start);
+    for r in records {
+        out.write_record(&r)?;
     }
     out.into_inner()
         .map_err(|e| csv::Error::from(e.into_error()))
@@ -379,7 +431,7 @@ pub async fn xlsx(
     };
     match to_xlsx(&table, v.lang) {
         Ok(bytes) => download(
-            bytes,
+            bytes.into(),
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             &name,
         ),
@@ -452,7 +504,7 @@ pub fn to_xlsx(table: &ReportTable, lang: Lang) -> Result<Vec<u8>, rust_xlsxwrit
     book.save_to_buffer()
 }
 
-fn download(bytes: Vec<u8>, kind: &'static str, name: &str) -> Response {
+fn download(body: axum::body::Body, kind: &'static str, name: &str) -> Response {
     (
         [
             (header::CONTENT_TYPE, kind.to_owned()),
@@ -462,7 +514,7 @@ fn download(bytes: Vec<u8>, kind: &'static str, name: &str) -> Response {
             ),
             (header::CACHE_CONTROL, "no-store".to_owned()),
         ],
-        bytes,
+        body,
     )
         .into_response()
 }

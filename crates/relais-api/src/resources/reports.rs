@@ -251,6 +251,36 @@ pub async fn compute_for(
     Ok((computed, since))
 }
 
+/// Computes the whole report for a reader part after part (see
+/// [`relais_store::reports::compute_parts`]), sending each part to `parts`;
+/// the export is recorded once every part is computed.
+pub async fn export_parts(
+    state: &AppState,
+    base: relais_core::ids::BaseId,
+    spec: &'static ReportSpec,
+    query: &ReportQuery,
+    reader: &str,
+    parts: &tokio::sync::mpsc::Sender<Vec<Vec<relais_core::report::Cell>>>,
+) -> Result<(), ApiError> {
+    let since = state.store.last_export(base, spec.code, reader).await?;
+    relais_store::reports::compute_parts(
+        &*state.store,
+        base,
+        spec.kind,
+        &query.filter,
+        since,
+        parts,
+    )
+    .await?;
+    if query.export {
+        state
+            .store
+            .record_export(base, spec.code, reader, relais_core::now())
+            .await?;
+    }
+    Ok(())
+}
+
 async fn one(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
