@@ -12,9 +12,7 @@ use maud::{html, Markup};
 use relais_api::resources::reports::{compute_for, ReportQuery};
 use relais_api::AppState;
 use relais_core::org::TimeZone;
-use relais_core::report::{
-    report, Cell, ColumnKind, FilterKind, Month, ReportSpec, ReportTable, REPORTS,
-};
+use relais_core::report::{report, Cell, ColumnKind, FilterKind, Month, ReportSpec, REPORTS};
 
 /// Rows a page of the table shows.
 const PER_PAGE: usize = 100;
@@ -313,21 +311,47 @@ fn file_name(spec: &ReportSpec, query: &ReportQuery, ext: &str) -> String {
     )
 }
 
-/// The whole report for a download, recorded as the person's export, with
-/// the file name it is saved under.
-async fn exported(
-    state: &AppState,
+/// A download under way: the report's parts as they are computed, and
+/// how the computation ended (its error, said to nobody else, is logged).
+struct Export {
+    spec: &'static ReportSpec,
+    name: String,
+    parts: tokio::sync::mpsc::Receiver<Vec<Vec<Cell>>>,
+    done: tokio::sync::oneshot::Receiver<Result<(), String>>,
+}
+
+/// Starts computing the whole report for a download, recorded as the
+/// person's export once its last part is computed.
+fn start_export(
+    state: AppState,
     v: &Viewer,
     code: &str,
     raw: Option<&str>,
     ext: &str,
-) -> Result<(ReportTable, String), Response> {
-    let (spec, mut query) = report_and_query(v, code, raw).map_err(|r| *r)?;
+) -> Result<Export, Box<Response>> {
+    let (spec, mut query) = report_and_query(v, code, raw)?;
     query.export = true;
-    let (computed, _) = compute_for(state, v.base.id, spec, &query, None, &reader(v), None)
-        .await
-        .map_err(|e| internal(v, e))?;
-    Ok((computed.table, file_name(spec, &query, ext)))
+    let name = file_name(spec, &query, ext);
+    let (parts_tx, parts) = tokio::sync::mpsc::channel(2);
+    let (done_tx, done) = tokio::sync::oneshot::channel();
+    let base = v.base.id;
+    let reader = reader(v);
+    tokio::spawn(async move {
+        let result = relais_api::resources::reports::export_parts(
+            &state, base, spec, &query, &reader, &parts_tx,
+        )
+        .await;
+        if let Err(e) = &result {
+            tracing::error!(error = %e, report = spec.code, "report download failed");
+        }
+        let _ = done_tx.send(result.map_err(|e| e.to_string()));
+    });
+    Ok(Export {
+        spec,
+        name,
+        parts,
+        done,
+    })
 }
 
 /// `GET /reports/{code}/csv`: the whole report as CSV (UTF-8 with a byte
@@ -341,12 +365,15 @@ pub async fn csv(
     Path(code): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    let (spec, mut query) = match report_and_query(&v, &code, raw.as_deref()) {
-        Ok(found) => found,
+    let Export {
+        spec,
+        name,
+        parts,
+        done,
+    } = match start_export(state, &v, &code, raw.as_deref(), "csv") {
+        Ok(export) => export,
         Err(r) => return *r,
     };
-    query.export = true;
-    let name = file_name(spec, &query, "csv");
     let header = match csv_rows(
         b"\xEF\xBB\xBF".to_vec(),
         std::iter::once(
@@ -359,20 +386,6 @@ pub async fn csv(
         Ok(bytes) => bytes,
         Err(e) => return internal(&v, e),
     };
-    let (parts_tx, parts) = tokio::sync::mpsc::channel(2);
-    let (done_tx, done) = tokio::sync::oneshot::channel();
-    let base = v.base.id;
-    let reader = reader(&v);
-    tokio::spawn(async move {
-        let result = relais_api::resources::reports::export_parts(
-            &state, base, spec, &query, &reader, &parts_tx,
-        )
-        .await;
-        if let Err(e) = &result {
-            tracing::error!(error = %e, report = spec.code, "report download failed");
-        }
-        let _ = done_tx.send(result.map_err(|e| e.to_string()));
-    });
     let stream = futures_util::stream::unfold(
         (Some(header), parts, Some(done)),
         |(header, mut parts, done)| async move {
@@ -418,18 +431,37 @@ fn csv_rows(
 }
 
 /// `GET /reports/{code}/xlsx`: the whole report as an Excel workbook, with
-/// typed numbers, amounts, rates and dates.
+/// typed numbers, amounts, rates and dates. Rows go to the workbook's
+/// temporary file part after part (constant memory): the server holds one
+/// part and the compressed file, not the report.
 pub async fn xlsx(
     State(state): State<AppState>,
     v: Viewer,
     Path(code): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    let (table, name) = match exported(&state, &v, &code, raw.as_deref(), "xlsx").await {
-        Ok(found) => found,
-        Err(r) => return r,
+    let Export {
+        spec,
+        name,
+        mut parts,
+        done,
+    } = match start_export(state, &v, &code, raw.as_deref(), "xlsx") {
+        Ok(export) => export,
+        Err(r) => return *r,
     };
-    match to_xlsx(&table, v.lang) {
+    let mut sheet = match XlsxReport::new(spec, v.lang) {
+        Ok(sheet) => sheet,
+        Err(e) => return internal(&v, e),
+    };
+    while let Some(rows) = parts.recv().await {
+        if let Err(e) = sheet.write(&rows) {
+            return internal(&v, e);
+        }
+    }
+    if let Ok(Err(e)) = done.await {
+        return internal(&v, e);
+    }
+    match sheet.finish() {
         Ok(bytes) => download(
             bytes.into(),
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -439,69 +471,114 @@ pub async fn xlsx(
     }
 }
 
-/// The report as an XLSX workbook's bytes.
-pub fn to_xlsx(table: &ReportTable, lang: Lang) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
-    use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
-    let mut book = Workbook::new();
-    let sheet = book.add_worksheet();
-    let name: String = lang
-        .t(table.spec.title, table.spec.title_en)
-        .chars()
-        .filter(|c| !"[]:*?/\\".contains(*c))
-        .take(31)
-        .collect();
-    sheet.set_name(name)?;
-    let bold = Format::new().set_bold();
-    let money = Format::new().set_num_format("#,##0.00");
-    let days = Format::new().set_num_format("0.0");
-    let percent = Format::new().set_num_format("0.00%");
-    let date = Format::new().set_num_format("dd/mm/yyyy");
-    let month = Format::new().set_num_format("mm/yyyy");
-    for (c, column) in table.spec.columns.iter().enumerate() {
-        sheet.write_string_with_format(
-            0,
-            c as u16,
-            lang.t(column.label, column.label_en),
-            &bold,
-        )?;
-    }
-    for (r, row) in table.rows.iter().enumerate() {
-        let r = r as u32 + 1;
-        for (c, cell) in row.iter().enumerate() {
-            let c = c as u16;
-            let as_date = |d: chrono::NaiveDate| {
-                use chrono::Datelike;
-                ExcelDateTime::from_ymd(d.year() as u16, d.month() as u8, d.day() as u8)
-            };
-            match cell {
-                Cell::Text(t) => {
-                    sheet.write_string(r, c, t)?;
-                }
-                Cell::Month(m) => {
-                    sheet.write_datetime_with_format(r, c, as_date(m.first_day())?, &month)?;
-                }
-                Cell::Date(d) => {
-                    sheet.write_datetime_with_format(r, c, as_date(*d)?, &date)?;
-                }
-                Cell::Count(n) => {
-                    sheet.write_number(r, c, *n as f64)?;
-                }
-                Cell::HalfDays(_) => {
-                    sheet.write_number_with_format(r, c, cell.number().unwrap_or(0.0), &days)?;
-                }
-                Cell::Money(_) => {
-                    sheet.write_number_with_format(r, c, cell.number().unwrap_or(0.0), &money)?;
-                }
-                Cell::Percent(p) => {
-                    sheet.write_number_with_format(r, c, *p, &percent)?;
-                }
-                Cell::Empty => {}
-            }
+/// A report being written as an XLSX workbook, row after row.
+pub struct XlsxReport {
+    book: rust_xlsxwriter::Workbook,
+    /// The widest text of each column so far, in characters.
+    widths: Vec<usize>,
+    /// The next row.
+    row: u32,
+    formats: [rust_xlsxwriter::Format; 5],
+}
+
+impl XlsxReport {
+    /// A workbook with one sheet named after the report, its header row
+    /// written.
+    pub fn new(spec: &ReportSpec, lang: Lang) -> Result<Self, rust_xlsxwriter::XlsxError> {
+        use rust_xlsxwriter::{Format, Workbook};
+        let mut book = Workbook::new();
+        let sheet = book.add_worksheet_with_constant_memory();
+        let name: String = lang
+            .t(spec.title, spec.title_en)
+            .chars()
+            .filter(|c| !"[]:*?/\\".contains(*c))
+            .take(31)
+            .collect();
+        sheet.set_name(name)?;
+        let bold = Format::new().set_bold();
+        let mut widths = Vec::new();
+        for (c, column) in spec.columns.iter().enumerate() {
+            let label = lang.t(column.label, column.label_en);
+            sheet.write_string_with_format(0, c as u16, label, &bold)?;
+            widths.push(label.chars().count());
         }
+        sheet.set_freeze_panes(1, 0)?;
+        Ok(Self {
+            book,
+            widths,
+            row: 1,
+            formats: [
+                Format::new().set_num_format("#,##0.00"),
+                Format::new().set_num_format("0.0"),
+                Format::new().set_num_format("0.00%"),
+                Format::new().set_num_format("dd/mm/yyyy"),
+                Format::new().set_num_format("mm/yyyy"),
+            ],
+        })
     }
-    sheet.set_freeze_panes(1, 0)?;
-    sheet.autofit();
-    book.save_to_buffer()
+
+    /// Writes `rows` below those written.
+    pub fn write(&mut self, rows: &[Vec<Cell>]) -> Result<(), rust_xlsxwriter::XlsxError> {
+        use rust_xlsxwriter::ExcelDateTime;
+        let [money, days, percent, date, month] = &self.formats;
+        let sheet = self.book.worksheet_from_index(0)?;
+        let as_date = |d: chrono::NaiveDate| {
+            use chrono::Datelike;
+            ExcelDateTime::from_ymd(d.year() as u16, d.month() as u8, d.day() as u8)
+        };
+        for row in rows {
+            let r = self.row;
+            for (c, cell) in row.iter().enumerate() {
+                if let Some(w) = self.widths.get_mut(c) {
+                    *w = (*w).max(match cell {
+                        Cell::Text(t) => t.chars().count(),
+                        _ => 10,
+                    });
+                }
+                let c = c as u16;
+                match cell {
+                    Cell::Text(t) => {
+                        sheet.write_string(r, c, t)?;
+                    }
+                    Cell::Month(m) => {
+                        sheet.write_datetime_with_format(r, c, as_date(m.first_day())?, month)?;
+                    }
+                    Cell::Date(d) => {
+                        sheet.write_datetime_with_format(r, c, as_date(*d)?, date)?;
+                    }
+                    Cell::Count(n) => {
+                        sheet.write_number(r, c, *n as f64)?;
+                    }
+                    Cell::HalfDays(_) => {
+                        sheet.write_number_with_format(r, c, cell.number().unwrap_or(0.0), days)?;
+                    }
+                    Cell::Money(_) => {
+                        sheet.write_number_with_format(
+                            r,
+                            c,
+                            cell.number().unwrap_or(0.0),
+                            money,
+                        )?;
+                    }
+                    Cell::Percent(p) => {
+                        sheet.write_number_with_format(r, c, *p, percent)?;
+                    }
+                    Cell::Empty => {}
+                }
+            }
+            self.row += 1;
+        }
+        Ok(())
+    }
+
+    /// The workbook's bytes, each column as wide as its widest text.
+    pub fn finish(mut self) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
+        let sheet = self.book.worksheet_from_index(0)?;
+        for (c, w) in self.widths.iter().enumerate() {
+            sheet.set_column_width(c as u16, (*w).clamp(8, 60) as f64 + 2.0)?;
+        }
+        self.book.save_to_buffer()
+    }
 }
 
 fn download(body: axum::body::Body, kind: &'static str, name: &str) -> Response {
