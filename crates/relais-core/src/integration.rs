@@ -391,6 +391,22 @@ impl Integration {
         }
     }
 
+    /// Refuses a schedule the partner does not take (too frequent, or
+    /// outside its nightly window).
+    pub fn check_schedule(
+        declaration: &Declaration,
+        schedule: &Schedule,
+        time_zone: TimeZone,
+    ) -> Result<()> {
+        if let Some(min) = declaration.schedule.min_interval() {
+            schedule.check_at_most_every(min, time_zone, declaration.name)?;
+        }
+        if let Some((hour, minute)) = declaration.schedule.nightly_from {
+            schedule.check_nightly(hour, minute, time_zone, declaration.name)?;
+        }
+        Ok(())
+    }
+
     /// Sets the schedules and time zone, refusing one faster than the partner allows.
     pub fn set_schedules(
         &mut self,
@@ -400,14 +416,8 @@ impl Integration {
         time_zone: TimeZone,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        if let Some(min) = declaration.schedule.min_interval() {
-            schedule.check_at_most_every(min, time_zone, declaration.name)?;
-            full_schedule.check_at_most_every(min, time_zone, declaration.name)?;
-        }
-        if let Some((hour, minute)) = declaration.schedule.nightly_from {
-            schedule.check_nightly(hour, minute, time_zone, declaration.name)?;
-            full_schedule.check_nightly(hour, minute, time_zone, declaration.name)?;
-        }
+        Self::check_schedule(declaration, &schedule, time_zone)?;
+        Self::check_schedule(declaration, &full_schedule, time_zone)?;
         self.next_run_at = schedule.next_after(now, time_zone);
         self.next_full_at = full_schedule.next_after(now, time_zone);
         self.schedule = schedule;
@@ -509,6 +519,17 @@ pub struct IntegrationUpdate {
     pub pause: Option<Option<String>>,
 }
 
+/// A setting refused: the form field it came from (`partner_url`,
+/// `source_url`, `secret_<name>`, `schedule`, `full_schedule`, `time_zone`,
+/// `option_<name>`, `options`, `pause`) and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettingError {
+    /// The form field.
+    pub field: String,
+    /// What is wrong.
+    pub error: DomainError,
+}
+
 impl Integration {
     /// Applies `update` whole or not at all: the first bad value is refused
     /// with what is wrong, and the integration is left unchanged.
@@ -519,75 +540,138 @@ impl Integration {
         sealer: &crate::secret::Sealer,
         now: DateTime<Utc>,
     ) -> Result<()> {
+        self.apply_all(connector, update, sealer, now)
+            .map_err(|mut errors| errors.remove(0).error)
+    }
+
+    /// Applies `update` whole or not at all, checking every value: every
+    /// bad one is refused, each with its form field, and the integration is
+    /// left unchanged.
+    pub fn apply_all(
+        &mut self,
+        connector: &dyn ConnectorSpec,
+        update: &IntegrationUpdate,
+        sealer: &crate::secret::Sealer,
+        now: DateTime<Utc>,
+    ) -> std::result::Result<(), Vec<SettingError>> {
         let declaration = connector.declaration();
         let mut next = self.clone();
+        let mut errors: Vec<SettingError> = Vec::new();
+        let mut refuse = |field: &str, error: DomainError| {
+            errors.push(SettingError {
+                field: field.to_owned(),
+                error,
+            })
+        };
         if let Some(url) = &update.partner_url {
-            next.set_partner_url(url)?;
+            if let Err(e) = next.set_partner_url(url) {
+                refuse("partner_url", e);
+            }
         }
         if let Some(source) = &update.source_url {
-            next.set_source_url(source.as_deref())?;
+            if let Err(e) = next.set_source_url(source.as_deref()) {
+                refuse("source_url", e);
+            }
         }
         if !update.secrets.is_empty() {
-            let mut secrets = sealer.open(&next.sealed_secrets)?;
-            let allowed: Vec<&str> = declaration
-                .secrets
-                .iter()
-                .map(|s| s.name)
-                .chain([SOURCE_KEY])
-                .collect();
-            for (name, value) in &update.secrets {
-                if !allowed.contains(&name.as_str()) {
-                    return Err(DomainError::new(
-                        "secret",
-                        format!(
-                            "{} takes no secret '{name}' (secrets: {})",
-                            declaration.name,
-                            allowed.join(", ")
-                        ),
-                    ));
+            match sealer.open(&next.sealed_secrets) {
+                Ok(mut secrets) => {
+                    let allowed: Vec<&str> = declaration
+                        .secrets
+                        .iter()
+                        .map(|s| s.name)
+                        .chain([SOURCE_KEY])
+                        .collect();
+                    for (name, value) in &update.secrets {
+                        if !allowed.contains(&name.as_str()) {
+                            refuse(
+                                &format!("secret_{name}"),
+                                DomainError::new(
+                                    "secret",
+                                    format!(
+                                        "{} takes no secret '{name}' (secrets: {})",
+                                        declaration.name,
+                                        allowed.join(", ")
+                                    ),
+                                ),
+                            );
+                        } else if !value.trim().is_empty() {
+                            secrets.set(name, value.trim());
+                        }
+                    }
+                    next.sealed_secrets = sealer.seal(&secrets);
                 }
-                if !value.trim().is_empty() {
-                    secrets.set(name, value.trim());
-                }
+                Err(e) => refuse("secrets", e),
             }
-            next.sealed_secrets = sealer.seal(&secrets);
         }
         if update.schedule.is_some() || update.full_schedule.is_some() || update.time_zone.is_some()
         {
-            let schedule = match &update.schedule {
-                Some(s) => Schedule::parse(s)?,
-                None => next.schedule.clone(),
+            let mut read = |field: &str, raw: &Option<String>, current: &Schedule| match raw {
+                Some(s) => Schedule::parse(s).map_err(|e| refuse(field, e)).ok(),
+                None => Some(current.clone()),
             };
-            let full = match &update.full_schedule {
-                Some(s) => Schedule::parse(s)?,
-                None => next.full_schedule.clone(),
-            };
+            let schedule = read("schedule", &update.schedule, &next.schedule);
+            let full = read("full_schedule", &update.full_schedule, &next.full_schedule);
             let tz = match &update.time_zone {
-                Some(t) => TimeZone::parse(t.trim())?,
-                None => next.time_zone,
+                Some(t) => TimeZone::parse(t.trim())
+                    .map_err(|e| refuse("time_zone", e))
+                    .ok(),
+                None => Some(next.time_zone),
             };
-            next.set_schedules(declaration, schedule, full, tz, now)?;
+            if let (Some(schedule), Some(full), Some(tz)) = (schedule, full, tz) {
+                let mut fits = true;
+                for (field, s) in [("schedule", &schedule), ("full_schedule", &full)] {
+                    if let Err(e) = Self::check_schedule(declaration, s, tz) {
+                        refuse(field, e);
+                        fits = false;
+                    }
+                }
+                if fits {
+                    next.next_run_at = schedule.next_after(now, tz);
+                    next.next_full_at = full.next_after(now, tz);
+                    next.schedule = schedule;
+                    next.full_schedule = full;
+                    next.time_zone = tz;
+                }
+            }
         }
         if !update.options.is_empty() {
             let mut options = next.options.as_object().cloned().unwrap_or_default();
+            let mut read_all = true;
             for (name, text) in &update.options {
-                let spec = declaration.option(name)?;
-                options.insert(name.clone(), spec.read(declaration.name, text)?);
+                match declaration
+                    .option(name)
+                    .and_then(|spec| spec.read(declaration.name, text))
+                {
+                    Ok(value) => {
+                        options.insert(name.clone(), value);
+                    }
+                    Err(e) => {
+                        refuse(&format!("option_{name}"), e);
+                        read_all = false;
+                    }
+                }
             }
-            next.options = connector.check_options(&serde_json::Value::Object(options))?;
+            if read_all {
+                match connector.check_options(&serde_json::Value::Object(options)) {
+                    Ok(options) => next.options = options,
+                    Err(e) => refuse("options", e),
+                }
+            }
         }
         match &update.pause {
             Some(Some(reason)) => {
                 let reason = reason.trim();
                 if reason.is_empty() {
-                    return Err(DomainError::new(
+                    refuse(
                         "pause",
-                        "say why the integration is paused",
-                    ));
+                        DomainError::new("pause", "say why the integration is paused"),
+                    );
+                } else {
+                    next.paused = Some(reason.to_owned());
+                    next.health = Health::Paused;
+                    next.health_reason = reason.to_owned();
                 }
-                next.paused = Some(reason.to_owned());
-                next.health = Health::Paused;
-                next.health_reason = reason.to_owned();
             }
             Some(None) if next.paused.is_some() => {
                 next.paused = None;
@@ -596,6 +680,9 @@ impl Integration {
                 next.next_run_at = next.schedule.next_after(now, next.time_zone);
             }
             _ => {}
+        }
+        if !errors.is_empty() {
+            return Err(errors);
         }
         next.updated_at = now;
         *self = next;
@@ -835,6 +922,51 @@ mod tests {
         .unwrap();
         assert!(i.next_run_at.unwrap() > now);
         assert!(i.next_run_at.unwrap() <= now + Duration::hours(4));
+    }
+
+    #[test]
+    fn every_bad_setting_is_refused_at_once_with_its_field() {
+        let sealer =
+            crate::secret::Sealer::from_hex(&crate::secret::Sealer::generate_key()).unwrap();
+        let now = crate::now();
+        let mut i = Integration::new(1, BaseId(1), &Planner, String::new(), now);
+        let before = i.clone();
+        let bad = IntegrationUpdate {
+            partner_url: Some("ftp://pme.example".into()),
+            schedule: Some("every day".into()),
+            full_schedule: Some("0 * * * *".into()),
+            time_zone: Some("Mars/Olympus".into()),
+            options: vec![("months".into(), "30".into())],
+            ..IntegrationUpdate::default()
+        };
+        let errors = i.apply_all(&Planner, &bad, &sealer, now).unwrap_err();
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            ["partner_url", "schedule", "time_zone", "option_months"],
+            "{errors:?}"
+        );
+        assert_eq!(
+            (&i.partner_url, i.schedule.as_str(), i.time_zone, &i.options),
+            (
+                &before.partner_url,
+                before.schedule.as_str(),
+                before.time_zone,
+                &before.options
+            ),
+            "nothing applied"
+        );
+        // With a valid zone, the too frequent full schedule is named too.
+        let bad = IntegrationUpdate {
+            schedule: Some("0 */4 * * *".into()),
+            full_schedule: Some("0 * * * *".into()),
+            time_zone: Some("Europe/Paris".into()),
+            ..IntegrationUpdate::default()
+        };
+        let errors = i.apply_all(&Planner, &bad, &sealer, now).unwrap_err();
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].field, "full_schedule");
+        assert!(errors[0].error.message.contains("every 4 h"));
     }
 
     #[test]
