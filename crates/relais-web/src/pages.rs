@@ -34,7 +34,7 @@ td.n{text-align:right;font-variant-numeric:tabular-nums}.kind{font-size:.8rem;pa
 .ok{background:#e6f6ea;border:1px solid #9bd3a8;padding:.8rem 1rem;border-radius:.4rem}\
 code.secret{font-size:1.05rem;background:#1d2433;color:#9fe;padding:.3rem .6rem;border-radius:.3rem;word-break:break-all}\
 form.inline{display:inline}button,input[type=submit]{cursor:pointer}label{display:block;margin:.5rem 0 .2rem}\
-select,input{max-width:100%}.scroll{overflow-x:auto;max-width:100%}\
+select,input{max-width:100%}fieldset{min-width:0}code,li{overflow-wrap:anywhere}.scroll{overflow-x:auto;max-width:100%}\
 #mapping-table{width:100%;table-layout:fixed}#mapping-table label{display:inline}#mapping-table select{width:100%}#mapping-table input{width:100%;box-sizing:border-box;margin:.1rem 0}\
 .field-error{margin:.3rem 0;padding:.3rem .6rem}form.filters{display:flex;flex-wrap:wrap;gap:.4rem 1.2rem;align-items:flex-end}\
 form.filters .field label{margin-top:0}ul.fields{margin:0;padding-left:1rem}\

@@ -12,9 +12,10 @@ use maud::{html, Markup};
 use relais_api::AppState;
 use relais_core::connector::{Declaration, SettingKind, SettingSpec};
 use relais_core::integration::{
-    Health, Integration, IntegrationUpdate, RunStatus, SyncRun, Trigger, SOURCE_KEY,
+    Health, Integration, IntegrationUpdate, RunStatus, SettingError, SyncRun, Trigger, SOURCE_KEY,
 };
 use relais_core::people::Installation;
+use relais_core::schedule::{weekday_name, Frequency, Schedule, HOUR_STEPS};
 use serde::Deserialize;
 
 fn when(t: Option<chrono::DateTime<chrono::Utc>>, i: &Integration) -> String {
@@ -172,7 +173,7 @@ pub(crate) async fn section(
         @if !missing.is_empty() {
             p.notice id="missing-settings" { (lang.t("À renseigner avant la première synchronisation : ", "To fill in before the first sync: ")) (missing.join(", ")) }
         }
-        p { (lang.t("Prochaine exécution : ", "Next run: ")) strong id="next-run" { (when(i.next_run_at, &i)) } " (" code { (i.schedule.as_str()) } ", " (i.time_zone.0.name()) ")"
+        p { (lang.t("Prochaine exécution : ", "Next run: ")) strong id="next-run" { (when(i.next_run_at, &i)) } " (" (Frequency::of(&i.schedule).sentence(lang.code())) ", " (i.time_zone.0.name()) ")"
             " · " (lang.t("réconciliation complète : ", "full reconciliation: ")) (when(i.next_full_at, &i)) }
         @if v.person.can_admin_apps {
             form.inline method="post" action={ "/installed/" (i.installation_id) "/sync" } {
@@ -220,8 +221,32 @@ pub(crate) async fn section(
                 }
             }
         }
-        @if v.person.can_admin_apps { (mapping) (settings_form(v, &i, declaration, &secrets, &choices)) }
+        @if v.person.can_admin_apps { (mapping) (settings_form(v, &i, declaration, &secrets, &choices, &Typed::default())) }
     })
+}
+
+/// What the settings form shows: the values typed (kept after a refusal or
+/// a preview, secrets aside) and the refusals, each beside its field.
+#[derive(Default)]
+struct Typed<'a> {
+    values: Option<&'a std::collections::BTreeMap<String, String>>,
+    errors: &'a [SettingError],
+}
+
+impl Typed<'_> {
+    /// The value typed in `field`, if the form came back.
+    fn get(&self, field: &str) -> Option<&str> {
+        self.values.and_then(|v| v.get(field)).map(String::as_str)
+    }
+
+    /// The refusals of `field`, beside it.
+    fn errors_of(&self, field: &str) -> Markup {
+        html! {
+            @for e in self.errors.iter().filter(|e| e.field == field) {
+                p.error.field-error data-field=(field) { (e.error.message) }
+            }
+        }
+    }
 }
 
 fn settings_form(
@@ -230,6 +255,7 @@ fn settings_form(
     declaration: &Declaration,
     secrets: &relais_core::secret::Secrets,
     choices: &Choices,
+    typed: &Typed,
 ) -> Markup {
     let lang = v.lang;
     let set = lang.t(
@@ -237,41 +263,299 @@ fn settings_form(
         "set — leave blank to keep it",
     );
     let unset = lang.t("non renseigné", "not set");
+    let text = |field: &str, saved: String| typed.get(field).map_or(saved, str::to_owned);
+    let time_zone = text("time_zone", i.time_zone.0.name().to_owned());
     html! {
         h3 { (lang.t("Réglages", "Settings")) }
         form method="post" action={ "/installed/" (i.installation_id) "/settings" } id="settings-form" {
             input type="hidden" name="csrf" value=(v.csrf);
             label for="partner_url" { (lang.t("URL de l'API de ", "API URL of ")) (declaration.name) }
-            input id="partner_url" name="partner_url" type="url" size="50" value=(i.partner_url);
+            input id="partner_url" name="partner_url" type="url" size="50" value=(text("partner_url", i.partner_url.clone()));
+            (typed.errors_of("partner_url"))
             @for spec in declaration.secrets {
                 label for={ "secret-" (spec.name) } { (spec.label(lang.code())) }
                 input id={ "secret-" (spec.name) } name={ "secret_" (spec.name) } type="password" autocomplete="off"
                     placeholder=(if secrets.get(spec.name).is_some() { set } else { unset });
                 @if !spec.help(lang.code()).is_empty() { small.muted { (spec.help(lang.code())) } }
+                (typed.errors_of(&format!("secret_{}", spec.name)))
             }
             label for="source_url" { (lang.t("Base source (vide : cette base, avec la clé de l'installation)", "Source base (blank: this base, with the installation's key)")) }
-            input id="source_url" name="source_url" type="text" size="50" value=(i.source_url.clone().unwrap_or_default());
+            input id="source_url" name="source_url" type="text" size="50" value=(text("source_url", i.source_url.clone().unwrap_or_default()));
+            (typed.errors_of("source_url"))
             label for="source_key" { (lang.t("Clé API de la base source (seulement pour une autre base)", "API key of the source base (only for another base)")) }
             input id="source_key" name="source_key" type="password" autocomplete="off" placeholder=(set);
-            label for="schedule" { (lang.t("Planification (cron : minute heure jour mois jour-de-semaine)", "Schedule (cron: minute hour day month weekday)")) }
-            input id="schedule" name="schedule" type="text" value=(i.schedule.as_str());
-            (schedule_rule(declaration, lang))
-            label for="full_schedule" { (lang.t("Réconciliation complète (cron)", "Full reconciliation (cron)")) }
-            input id="full_schedule" name="full_schedule" type="text" value=(i.full_schedule.as_str());
+            (schedule_picker("schedule", lang.t("Planification", "Schedule"), &i.schedule, i, declaration, typed, lang))
+            (schedule_picker("full_schedule", lang.t("Réconciliation complète", "Full reconciliation"), &i.full_schedule, i, declaration, typed, lang))
             label for="time_zone" { (lang.t("Fuseau horaire", "Time zone")) }
-            input id="time_zone" name="time_zone" type="text" value=(i.time_zone.0.name());
-            @for spec in declaration.options {
-                (setting_field(spec, i.options.get(spec.name).unwrap_or(&serde_json::Value::Null), choices, lang))
+            select id="time_zone" name="time_zone" {
+                @for tz in chrono_tz::TZ_VARIANTS {
+                    option value=(tz.name()) selected[tz.name() == time_zone] { (tz.name()) }
+                }
+                @if time_zone.parse::<chrono_tz::Tz>().is_err() {
+                    option value=(time_zone) selected { (time_zone) }
+                }
             }
+            (typed.errors_of("time_zone"))
+            @for spec in declaration.options {
+                @let value = typed.get(&format!("option_{}", spec.name)).map(|t| typed_option(spec, t))
+                    .unwrap_or_else(|| i.options.get(spec.name).cloned().unwrap_or(serde_json::Value::Null));
+                (setting_field(spec, &value, choices, lang))
+                (typed.errors_of(&format!("option_{}", spec.name)))
+            }
+            (typed.errors_of("options"))
             label for="pause" { (lang.t("Mettre en pause (raison ; vide : actif)", "Pause (reason; blank: active)")) }
-            input id="pause" name="pause" type="text" size="50" value=(i.paused.clone().unwrap_or_default());
+            input id="pause" name="pause" type="text" size="50" value=(text("pause", i.paused.clone().unwrap_or_default()));
+            (typed.errors_of("pause"))
             p {
                 button id="save-settings" type="submit" { (lang.t("Enregistrer", "Save")) }
+                " "
+                button id="preview-settings" type="submit" name="preview" value="1" { (lang.t("Aperçu des exécutions", "Preview the runs")) }
                 " "
                 button id="test-connection" type="submit" name="test" value="1" { (lang.t("Tester la connexion", "Test the connection")) }
             }
         }
     }
+}
+
+/// An option's value as typed in the form, to show it again.
+fn typed_option(spec: &SettingSpec, typed: &str) -> serde_json::Value {
+    match spec.kind {
+        SettingKind::Department | SettingKind::Account => typed
+            .trim()
+            .parse::<i64>()
+            .map_or(serde_json::Value::Null, serde_json::Value::from),
+        SettingKind::Accounts => typed
+            .split(',')
+            .filter_map(|a| a.trim().parse::<i64>().ok())
+            .map(serde_json::Value::from)
+            .collect(),
+        _ => serde_json::Value::String(typed.to_owned()),
+    }
+}
+
+/// Whether the settings form shows the refusals of `field` beside it (the
+/// others are listed above the form).
+fn typed_field_shown(field: &str, declaration: &Declaration) -> bool {
+    matches!(
+        field,
+        "partner_url"
+            | "source_url"
+            | "schedule"
+            | "full_schedule"
+            | "time_zone"
+            | "options"
+            | "pause"
+    ) || field
+        .strip_prefix("secret_")
+        .is_some_and(|n| declaration.secrets.iter().any(|s| s.name == n))
+        || field
+            .strip_prefix("option_")
+            .is_some_and(|n| declaration.options.iter().any(|s| s.name == n))
+}
+
+/// A schedule chosen as people say it: a frequency, a time, a day, every N
+/// hours, or a cron rule; offering only what the partner takes. Below it,
+/// the schedule in a sentence and its next five runs.
+fn schedule_picker(
+    prefix: &str,
+    title: &str,
+    schedule: &Schedule,
+    i: &Integration,
+    declaration: &Declaration,
+    typed: &Typed,
+    lang: Lang,
+) -> Markup {
+    let rule = declaration.schedule;
+    let saved = Frequency::of(schedule);
+    let (saved_kind, saved_time, saved_day, saved_hours) = match &saved {
+        Frequency::Daily { hour, minute } => ("daily", (*hour, *minute), 1, 4),
+        Frequency::Weekdays { hour, minute } => ("weekdays", (*hour, *minute), 1, 4),
+        Frequency::Weekly {
+            weekday,
+            hour,
+            minute,
+        } => ("weekly", (*hour, *minute), *weekday, 4),
+        Frequency::EveryHours { hours } => ("hours", (2, 0), 1, *hours),
+        Frequency::Cron(_) => ("cron", (2, 0), 1, 4),
+    };
+    let field = |name: &str| format!("{prefix}_{name}");
+    let kind = typed.get(&field("kind")).unwrap_or(saved_kind).to_owned();
+    let time = typed.get(&field("time")).map_or_else(
+        || format!("{:02}:{:02}", saved_time.0, saved_time.1),
+        str::to_owned,
+    );
+    let day: u32 = typed
+        .get(&field("day"))
+        .and_then(|d| d.parse().ok())
+        .unwrap_or(saved_day);
+    let hours: u32 = typed
+        .get(&field("hours"))
+        .and_then(|h| h.parse().ok())
+        .unwrap_or(saved_hours);
+    // The rule as typed when it is the choice, else the rule the choice makes.
+    let cron = match typed.get(prefix) {
+        Some(rule) if kind == "cron" => rule.to_owned(),
+        _ => schedule.as_str().to_owned(),
+    };
+    let steps: Vec<u32> = HOUR_STEPS
+        .into_iter()
+        .filter(|h| {
+            rule.min_interval_minutes
+                .is_none_or(|min| i64::from(*h) * 60 >= min)
+        })
+        .collect();
+    let kinds: Vec<(&str, &str)> = [
+        (
+            "daily",
+            lang.t("Chaque jour (ou chaque nuit)", "Every day (or night)"),
+        ),
+        (
+            "weekdays",
+            lang.t("Du lundi au vendredi", "Monday to Friday"),
+        ),
+        ("weekly", lang.t("Chaque semaine", "Every week")),
+        ("hours", lang.t("Toutes les N heures", "Every N hours")),
+        (
+            "cron",
+            lang.t("Règle cron (avancé)", "Cron rule (advanced)"),
+        ),
+    ]
+    .into_iter()
+    .filter(|(k, _)| *k != "hours" || (rule.nightly_from.is_none() && !steps.is_empty()))
+    .collect();
+    // A partner taking runs at night only is offered night times only.
+    let night_times: Vec<String> = rule
+        .nightly_from
+        .map(|(h, m)| {
+            let from = h * 60 + m;
+            (0..24 * 4)
+                .map(|q| (from + q * 15) % (24 * 60))
+                .take_while(|t| *t >= from || *t < 6 * 60)
+                .map(|t| format!("{:02}:{:02}", t / 60, t % 60))
+                .collect()
+        })
+        .unwrap_or_default();
+    let sentence = Frequency::of(schedule).sentence(lang.code());
+    let next = schedule.next_runs(relais_core::now(), i.time_zone, 5);
+    html! {
+        fieldset.schedule id={ (prefix) "-picker" } {
+            legend { (title) }
+            label for={ (prefix) "-kind" } { (lang.t("Fréquence", "Frequency")) }
+            select id={ (prefix) "-kind" } name=(field("kind")) {
+                @for (k, label) in &kinds {
+                    option value=(k) selected[*k == kind] { (label) }
+                }
+            }
+            label for={ (prefix) "-time" } { (lang.t("À (chaque jour, du lundi au vendredi, chaque semaine)", "At (every day, Monday to Friday, every week)")) }
+            @if night_times.is_empty() {
+                input id={ (prefix) "-time" } name=(field("time")) type="time" value=(time);
+            } @else {
+                select id={ (prefix) "-time" } name=(field("time")) {
+                    @for t in &night_times { option value=(t) selected[*t == time] { (t) } }
+                }
+            }
+            label for={ (prefix) "-day" } { (lang.t("Le (chaque semaine)", "On (every week)")) }
+            select id={ (prefix) "-day" } name=(field("day")) {
+                @for d in [1, 2, 3, 4, 5, 6, 0] {
+                    option value=(d) selected[d == day] { (weekday_name(d, lang.code())) }
+                }
+            }
+            @if kinds.iter().any(|(k, _)| *k == "hours") {
+                label for={ (prefix) "-hours" } { (lang.t("Toutes les (heures)", "Every (hours)")) }
+                select id={ (prefix) "-hours" } name=(field("hours")) {
+                    @for h in &steps { option value=(h) selected[*h == hours] { (h) " h" } }
+                }
+            }
+            label for=(prefix) { (lang.t("Règle cron (si « Règle cron » : minute heure jour mois jour-de-semaine)", "Cron rule (when \"Cron rule\": minute hour day month weekday)")) }
+            input id=(prefix) name=(prefix) type="text" value=(cron);
+            (typed.errors_of(prefix))
+            @if prefix == "schedule" { (schedule_rule(declaration, lang)) }
+            p.muted id={ (prefix) "-sentence" } {
+                (lang.t("Soit ", "That is ")) strong { (sentence) } " (" (i.time_zone.0.name()) ")"
+            }
+            @if !next.is_empty() {
+                p.muted { (lang.t("Prochaines exécutions :", "Next runs:")) }
+                ol id={ (prefix) "-next-runs" } {
+                    @for t in &next { li { (local_time(*t, i.time_zone, lang)) } }
+                }
+            }
+        }
+    }
+}
+
+/// `t` in `tz` as people read it: « lundi 01/12/2026 02:30 (Europe/Paris) ».
+fn local_time(
+    t: chrono::DateTime<chrono::Utc>,
+    tz: relais_core::org::TimeZone,
+    lang: Lang,
+) -> String {
+    use chrono::Datelike;
+    let local = t.with_timezone(&tz.0);
+    format!(
+        "{} {} ({})",
+        weekday_name(local.weekday().num_days_from_sunday(), lang.code()),
+        local.format("%d/%m/%Y %H:%M"),
+        tz.0.name()
+    )
+}
+
+/// The schedule the form's frequency fields for `prefix` say (`None` when
+/// the form has none or chose the cron rule: then the rule is read as typed).
+fn chosen_schedule(
+    fields: &std::collections::BTreeMap<String, String>,
+    prefix: &str,
+) -> Option<Result<String, SettingError>> {
+    let kind = fields.get(&format!("{prefix}_kind"))?;
+    let get = |name: &str| {
+        fields
+            .get(&format!("{prefix}_{name}"))
+            .map(|v| v.trim().to_owned())
+            .unwrap_or_default()
+    };
+    let refuse = |message: String| SettingError {
+        field: prefix.to_owned(),
+        error: relais_core::DomainError::new("schedule", message),
+    };
+    let time = || -> Result<(u32, u32), SettingError> {
+        let t = get("time");
+        chrono::NaiveTime::parse_from_str(&t, "%H:%M")
+            .map(|t| {
+                use chrono::Timelike;
+                (t.hour(), t.minute())
+            })
+            .map_err(|_| refuse(format!("'{t}' is not a time of day such as 02:30")))
+    };
+    let frequency = match kind.as_str() {
+        "cron" => return None,
+        "daily" => time().map(|(hour, minute)| Frequency::Daily { hour, minute }),
+        "weekdays" => time().map(|(hour, minute)| Frequency::Weekdays { hour, minute }),
+        "weekly" => time().and_then(|(hour, minute)| {
+            let d = get("day");
+            d.parse::<u32>()
+                .ok()
+                .filter(|d| *d <= 6)
+                .map(|weekday| Frequency::Weekly {
+                    weekday,
+                    hour,
+                    minute,
+                })
+                .ok_or_else(|| {
+                    refuse(format!(
+                        "'{d}' is not a day of the week (0 Sunday to 6 Saturday)"
+                    ))
+                })
+        }),
+        "hours" => {
+            let h = get("hours");
+            h.parse::<u32>()
+                .map(|hours| Frequency::EveryHours { hours })
+                .map_err(|_| refuse(format!("'{h}' is not a number of hours")))
+        }
+        other => Err(refuse(format!(
+            "'{other}' is not a frequency: daily, weekdays, weekly, hours or cron"
+        ))),
+    };
+    Some(frequency.map(|f| f.cron()))
 }
 
 /// What the partner allows, in words.
@@ -491,11 +775,22 @@ pub async fn save_settings(
         Err(e) => return internal(&v, e),
     };
     let field = |name: &str| fields.get(name).cloned();
+    let mut errors: Vec<SettingError> = Vec::new();
+    let mut schedule_of = |prefix: &str| match chosen_schedule(&fields, prefix) {
+        Some(Ok(cron)) => Some(cron),
+        Some(Err(e)) => {
+            errors.push(e);
+            None
+        }
+        None => field(prefix),
+    };
+    let schedule = schedule_of("schedule");
+    let full_schedule = schedule_of("full_schedule");
     let mut update = IntegrationUpdate {
         partner_url: field("partner_url").filter(|u| !u.trim().is_empty()),
         source_url: field("source_url").map(|u| Some(u).filter(|u| !u.trim().is_empty())),
-        schedule: field("schedule"),
-        full_schedule: field("full_schedule"),
+        schedule,
+        full_schedule,
         time_zone: field("time_zone"),
         pause: field("pause").map(|p| Some(p).filter(|p| !p.trim().is_empty())),
         ..IntegrationUpdate::default()
@@ -520,18 +815,52 @@ pub async fn save_settings(
             ),
         );
     };
-    if let Err(e) = integration.apply(connector, &update, &state.sealer, relais_core::now()) {
-        return error_page(
-            Some(&v),
-            lang,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &format!(
-                "{} — {}: {}",
-                lang.t("Rien n'a été enregistré", "Nothing was saved"),
-                e.field,
-                e.message
-            ),
+    if let Err(refused) =
+        integration.apply_all(connector, &update, &state.sealer, relais_core::now())
+    {
+        errors.extend(refused);
+    }
+    let preview = fields.contains_key("preview");
+    if !errors.is_empty() || preview {
+        let declaration = connector.declaration();
+        let choices = match Choices::of(&state, installation.base_id, declaration).await {
+            Ok(c) => c,
+            Err(e) => return internal(&v, e),
+        };
+        let secrets = state
+            .sealer
+            .open(&integration.sealed_secrets)
+            .unwrap_or_default();
+        let typed = Typed {
+            values: Some(&fields),
+            errors: &errors,
+        };
+        let title = format!(
+            "{}{}",
+            lang.t("Réglages de ", "Settings of "),
+            declaration.name
         );
+        let body = html! {
+            @if errors.is_empty() {
+                p.notice id="settings-preview" { (lang.t("Aperçu : rien n'est encore enregistré. Voici quand les exécutions auraient lieu avec ces réglages.", "Preview: nothing is saved yet. This is when runs would happen with these settings.")) }
+            } @else {
+                p.error id="settings-refused" {
+                    (lang.t("Rien n'a été enregistré : ", "Nothing was saved: ")) (errors.len())
+                    (lang.t(" problème(s), indiqué(s) à côté des champs.", " problem(s), shown beside the fields."))
+                }
+                @for e in errors.iter().filter(|e| !typed_field_shown(&e.field, declaration)) {
+                    p.error { (e.error.message) }
+                }
+            }
+            (settings_form(&v, &integration, declaration, &secrets, &choices, &typed))
+            p { a href={ "/integrations/" (installation.app) } { (lang.t("Revenir à l'application sans enregistrer", "Back to the app without saving")) } }
+        };
+        let status = if errors.is_empty() {
+            StatusCode::OK
+        } else {
+            StatusCode::UNPROCESSABLE_ENTITY
+        };
+        return (status, page(Some(&v), lang, &title, body)).into_response();
     }
     let testing = fields.contains_key("test");
     let confirmed = fields.contains_key("confirmed");

@@ -182,7 +182,7 @@ impl Browser {
                 .cmd(
                     reqwest::Method::POST,
                     "/execute/sync",
-                    json!({ "script": "const w = document.documentElement.clientWidth; return [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > w + 1).slice(0, 8).map(e => e.tagName + '#' + e.id + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))", "args": [] }),
+                    json!({ "script": "const w = document.documentElement.clientWidth; return [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > w + 1).slice(0, 60).map(e => e.tagName + '#' + e.id + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))", "args": [] }),
                 )
                 .await;
             assert!(
@@ -405,6 +405,34 @@ async fn install_happypal_in_a_browser() {
     b.click("#save-settings").await;
     b.wait_url("/integrations/happypal").await;
     assert!(b.find_all("#missing-settings").await.is_empty());
+    // The schedule chosen as a frequency, previewed before saving: a
+    // sentence and the next five runs; HappyPal is offered every 4 hours at
+    // least.
+    assert!(b
+        .find_all("#schedule-hours option[value='1']")
+        .await
+        .is_empty());
+    b.click("#schedule-kind option[value='hours']").await;
+    b.click("#schedule-hours option[value='8']").await;
+    b.click("#preview-settings").await;
+    b.find("#settings-preview").await;
+    let sentence = b.text("#schedule-sentence").await;
+    assert!(sentence.contains("toutes les 8 heures"), "{sentence}");
+    assert_eq!(b.find_all("#schedule-next-runs li").await.len(), 5);
+    b.screenshot("schedule-preview").await;
+    b.fits(
+        &format!("{base}/integrations/happypal"),
+        "#schedule-picker",
+        "app-settings",
+    )
+    .await;
+    b.cmd(
+        reqwest::Method::POST,
+        "/window/rect",
+        json!({ "width": 1280, "height": 1000 }),
+    )
+    .await;
+    b.go(&format!("{base}/integrations/happypal")).await;
     b.click("#sync-now").await;
     b.wait_url("/runs/").await;
     // The run page refreshes itself until the run is over.

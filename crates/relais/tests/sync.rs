@@ -317,6 +317,122 @@ async fn the_demo_syncs_its_partners_and_the_pages_show_it() {
     assert!(html.contains("value=\"0 */6 * * *\""));
     assert!(html.contains("value=\"500\""));
 
+    // Every mistake at once, each beside its field, what was typed kept,
+    // nothing saved.
+    let refused = c
+        .post(format!("{}/installed/1/settings", d.url))
+        .header("cookie", &session)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("partner_url", "ftp://happypal.example"),
+            ("schedule_kind", "daily"),
+            ("schedule_time", "25:99"),
+            ("full_schedule_kind", "hours"),
+            ("full_schedule_hours", "1"),
+            ("time_zone", "Europe/Paris"),
+            ("option_requests_per_hour", "abc"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 422);
+    let text = refused.text().await.unwrap();
+    assert!(text.contains("id=\"settings-refused\""), "{text}");
+    for field in [
+        "partner_url",
+        "schedule",
+        "full_schedule",
+        "option_requests_per_hour",
+    ] {
+        assert!(
+            text.contains(&format!("data-field=\"{field}\"")),
+            "{field} refused beside it: {text}"
+        );
+    }
+    assert!(text.contains("4 problème(s)"), "{text}");
+    assert!(text.contains("'25:99' is not a time of day"), "{text}");
+    assert!(text.contains("HappyPal allows a run every 4 h"), "{text}");
+    assert!(
+        text.contains("value=\"ftp://happypal.example\""),
+        "typed URL kept"
+    );
+    assert!(text.contains("value=\"abc\""), "typed option kept");
+    let (_, html) = get(format!("{}/integrations/happypal", d.url)).await;
+    assert!(html.contains("value=\"0 */6 * * *\""), "nothing saved");
+    // The picker offers only what HappyPal takes: every 4 hours at least.
+    let hours = &html[html.find("id=\"schedule-hours\"").unwrap()..];
+    let hours = &hours[..hours.find("</select>").unwrap()];
+    assert!(
+        hours.contains("value=\"4\"")
+            && !hours.contains("value=\"1\"")
+            && !hours.contains("value=\"2\""),
+        "{hours}"
+    );
+    assert!(
+        html.contains("toutes les 6 heures, à l'heure pile"),
+        "the schedule in words"
+    );
+    let next = &html[html.find("id=\"schedule-next-runs\"").unwrap()..];
+    let next = &next[..next.find("</ol>").unwrap()];
+    assert_eq!(
+        next.matches("<li>").count(),
+        5,
+        "the next five runs: {next}"
+    );
+
+    // A preview shows the runs a choice would make, and saves nothing.
+    let previewed = c
+        .post(format!("{}/installed/1/settings", d.url))
+        .header("cookie", &session)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("schedule_kind", "weekly"),
+            ("schedule_day", "1"),
+            ("schedule_time", "07:30"),
+            ("preview", "1"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(previewed.status(), 200);
+    let text = previewed.text().await.unwrap();
+    assert!(text.contains("id=\"settings-preview\""), "{text}");
+    assert!(text.contains("chaque lundi à 07:30"), "{text}");
+    let runs = &text[text.find("id=\"schedule-next-runs\"").unwrap()..];
+    let runs = &runs[..runs.find("</ol>").unwrap()];
+    assert_eq!(runs.matches("<li>lundi ").count(), 5, "{runs}");
+    assert!(runs.contains("07:30 (Europe/Paris)"), "{runs}");
+    let (_, html) = get(format!("{}/integrations/happypal", d.url)).await;
+    assert!(
+        html.contains("value=\"0 */6 * * *\""),
+        "a preview saves nothing"
+    );
+    // Chosen by frequency, saved as its cron rule.
+    let saved = c
+        .post(format!("{}/installed/1/settings", d.url))
+        .header("cookie", &session)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("schedule_kind", "hours"),
+            ("schedule_hours", "12"),
+            ("schedule", "ignored when a frequency is chosen"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(saved.status(), 303);
+    let (_, html) = get(format!("{}/integrations/happypal", d.url)).await;
+    assert!(html.contains("value=\"0 */12 * * *\""), "{html}");
+    assert!(html.contains("toutes les 12 heures"));
+    let restored = c
+        .post(format!("{}/installed/1/settings", d.url))
+        .header("cookie", &session)
+        .form(&[("csrf", csrf.as_str()), ("schedule", "0 */6 * * *")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(restored.status(), 303);
+
     // "Tester la connexion" reaches HappyPal with what the form holds, saving nothing.
     let form = |token: &'static str, extra: &'static [(&'static str, &'static str)]| {
         let mut f = vec![
