@@ -14,6 +14,7 @@ use relais_api::auth::{create_key as make_key, random_hex};
 use relais_api::install::InstallError;
 use relais_api::AppState;
 use relais_core::access::{KeyUsage, Permission, Role};
+use relais_core::base::BaseKind;
 use relais_core::employee::Email;
 use relais_core::marketplace::{AppManifest, Direction};
 use relais_core::org::{Name, TimeZone};
@@ -38,9 +39,12 @@ select,input{max-width:100%}fieldset{min-width:0}code,li{overflow-wrap:anywhere}
 #mapping-table{width:100%;table-layout:fixed}#mapping-table label{display:inline}#mapping-table select{width:100%}#mapping-table input{width:100%;box-sizing:border-box;margin:.1rem 0}\
 .field-error{margin:.3rem 0;padding:.3rem .6rem}form.filters{display:flex;flex-wrap:wrap;gap:.4rem 1.2rem;align-items:flex-end}\
 form.filters .field label{margin-top:0}ul.fields{margin:0;padding-left:1rem}\
+body.test-base header{background:#8a4b08}#test-banner{background:#ffe9c7;border-bottom:2px solid #e0a040;padding:.5rem 1.5rem;font-weight:600}\
 @media (max-width:48rem){main{padding:0 .6rem}table{display:block;overflow-x:auto;max-width:100%}#mapping-table{display:table}}";
 
-/// The page frame: navigation, base switcher, language, sign-out.
+/// The page frame: navigation, base switcher (which changes base only when
+/// asked, by its button), language, sign-out; on a test base, a banner and
+/// another colour on every page.
 pub(crate) fn page(v: Option<&Viewer>, lang: Lang, title: &str, body: Markup) -> Html<String> {
     let markup = html! {
         (DOCTYPE)
@@ -51,7 +55,7 @@ pub(crate) fn page(v: Option<&Viewer>, lang: Lang, title: &str, body: Markup) ->
                 title { (title) " · relais" }
                 style { (PreEscaped(STYLE)) }
             }
-            body {
+            body class=[v.filter(|v| v.base.kind == BaseKind::Test).map(|_| "test-base")] {
                 header {
                     strong { a href="/" { "relais" } }
                     @if let Some(v) = v {
@@ -61,12 +65,12 @@ pub(crate) fn page(v: Option<&Viewer>, lang: Lang, title: &str, body: Markup) ->
                         a href="/reports" { (lang.t("Rapports", "Reports")) }
                         form.inline id="base-switcher" method="get" action="/base" {
                             label.inline for="base-select" style="display:inline" { (lang.t("Base", "Base")) " " }
-                            select id="base-select" name="name" onchange="this.form.submit()" {
+                            select id="base-select" name="name" {
                                 @for b in &v.bases {
                                     option value=(b.name) selected[b.id == v.base.id] { (b.name) " (" (b.kind) ")" }
                                 }
                             }
-                            noscript { input type="submit" value="OK"; }
+                            " " button id="base-switch" type="submit" { (lang.t("Changer de base", "Switch base")) }
                         }
                     }
                     span.who {
@@ -75,9 +79,15 @@ pub(crate) fn page(v: Option<&Viewer>, lang: Lang, title: &str, body: Markup) ->
                             span { (v.person.name) }
                             form.inline method="post" action="/logout" {
                                 input type="hidden" name="csrf" value=(v.csrf);
-                                button type="submit" { (lang.t("Se déconnecter", "Sign out")) }
+                                button id="sign-out" type="submit" { (lang.t("Se déconnecter", "Sign out")) }
                             }
                         }
+                    }
+                }
+                @if let Some(v) = v.filter(|v| v.base.kind == BaseKind::Test) {
+                    div id="test-banner" role="status" {
+                        (lang.t("Base de test « ", "Test base “")) (v.base.name)
+                        (lang.t(" » : ce qui se fait ici ne touche pas la production.", "”: what happens here does not touch production."))
                     }
                 }
                 main { h1 { (title) } (body) }
@@ -464,11 +474,16 @@ pub struct CatalogQuery {
 
 /// `GET /integrations`: the catalog with a search box.
 pub async fn catalog(
+    State(state): State<AppState>,
     v: Viewer,
     Extension(catalog): Extension<Arc<Catalog>>,
     Query(q): Query<CatalogQuery>,
 ) -> Response {
     let lang = v.lang;
+    let installed = match bases_by_app(&state, &v).await {
+        Ok(by) => by,
+        Err(e) => return internal(&v, e),
+    };
     let search = q.q.unwrap_or_default();
     let apps: Vec<&AppManifest> = catalog
         .apps()
@@ -488,10 +503,29 @@ pub async fn catalog(
                     p.muted { (lang.t("Développée par ", "Developed by ")) (a.publisher) }
                     p { (lang.t(&a.description.short_fr, &a.description.short_en)) }
                     p.muted { @for (i, p) in a.products.iter().enumerate() { @if i > 0 { " · " } (p.label(lang.code())) } }
+                    @match installed.get(&a.code) {
+                        Some(bases) => p.installed-on { "✓ " (lang.t("Installée sur ", "Installed on ")) (bases.join(", ")) },
+                        None => p.muted.installed-on { (lang.t("Installée sur aucune base", "Installed on no base")) },
+                    }
                 }
             }
         }
     }).into_response()
+}
+
+/// The names of the bases the viewer sees that each app is installed on,
+/// by app code.
+async fn bases_by_app(
+    state: &AppState,
+    v: &Viewer,
+) -> Result<HashMap<String, Vec<String>>, relais_store::StoreError> {
+    let mut by: HashMap<String, Vec<String>> = HashMap::new();
+    for b in &v.bases {
+        for i in state.store.list_installations(b.id).await? {
+            by.entry(i.app).or_default().push(b.name.to_string());
+        }
+    }
+    Ok(by)
 }
 
 fn grant_label(code: &str, lang: Lang) -> String {
@@ -548,6 +582,15 @@ pub async fn app(
         Err(e) => return internal(&v, e),
     };
     let admins = admins(&state).await;
+    let elsewhere = match bases_by_app(&state, &v).await {
+        Ok(mut by) => by.remove(&a.code).unwrap_or_default(),
+        Err(e) => return internal(&v, e),
+    };
+    let installable: Vec<&relais_core::base::Base> = v
+        .bases
+        .iter()
+        .filter(|b| !elsewhere.iter().any(|n| n.as_str() == b.name.as_str()))
+        .collect();
     let sync = match &installed {
         Some(i) => match crate::sync_pages::section(&state, &v, i).await {
             Ok(m) => Some(m),
@@ -597,14 +640,19 @@ pub async fn app(
         h2 { (lang.t("Installation", "Installation")) }
         @if let Some(i) = &installed {
             p.ok id="installed" { (lang.t("Installée sur la base ", "Installed on base ")) (v.base.name) (lang.t(" le ", " on ")) (i.installed_at.format("%Y-%m-%d %H:%M")) "." " " a href="/installed" { (lang.t("Voir les applications installées", "See installed apps")) } }
+        } @else if installable.is_empty() {
+            p.muted id="installed-everywhere" { (lang.t("Installée sur toutes les bases : ", "Installed on every base: ")) (elsewhere.join(", ")) }
         } @else if v.person.can_admin_apps {
+            @if !elsewhere.is_empty() {
+                p.muted id="installed-elsewhere" { (lang.t("Déjà installée sur : ", "Already installed on: ")) (elsewhere.join(", ")) }
+            }
             form method="post" action={ "/integrations/" (a.code) "/install" } id="install-form" {
                 input type="hidden" name="csrf" value=(v.csrf);
                 label for="contact" { (lang.t("E-mail du contact technique chez l'éditeur", "E-mail of the technical contact at the partner")) }
                 input id="contact" name="contact" type="email" required;
                 label for="base" { (lang.t("Base", "Base")) }
                 select id="base" name="base" {
-                    @for b in &v.bases { option value=(b.name) selected[b.id == v.base.id] { (b.name) " (" (b.kind) ")" } }
+                    @for b in &installable { option value=(b.name) selected[b.id == v.base.id] { (b.name) " (" (b.kind) ")" } }
                 }
                 p { button id="install" type="submit" { (lang.t("Installer", "Install")) } }
             }

@@ -393,6 +393,34 @@ async fn install_happypal_in_a_browser() {
     b.go(&format!("{base}/integrations/happypal")).await;
     assert!(b.find_all("#install-form").await.is_empty());
     b.find("#installed").await;
+    // The test base says so on every page, in another colour.
+    let banner = b.text("#test-banner").await;
+    assert!(banner.contains("Base de test « test »"), "{banner}");
+    b.find("body.test-base").await;
+    // The switcher changes base only when asked: choosing is not switching.
+    b.click("#base-select option[value='production']").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(b.url().await.ends_with("/integrations/happypal"));
+    b.find("#test-banner").await;
+    b.click("#base-switch").await;
+    b.wait_url("/integrations/happypal").await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !b.find_all("#test-banner").await.is_empty() {
+        assert!(Instant::now() < deadline, "still on the test base");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // On production, the install form offers production only, and says
+    // where the app already is; the catalog card too.
+    assert!(b.find_all("#base option[value='test']").await.is_empty());
+    b.find("#base option[value='production']").await;
+    let elsewhere = b.text("#installed-elsewhere").await;
+    assert!(elsewhere.contains("test"), "{elsewhere}");
+    b.go(&format!("{base}/integrations")).await;
+    let card = b.text(".card[data-app=happypal] .installed-on").await;
+    assert!(card.contains("Installée sur test"), "{card}");
+    b.go(&format!("{base}/base?name=test")).await;
+    b.go(&format!("{base}/integrations/happypal")).await;
+    b.find("#installed").await;
 
     // The integration: HappyPal's URL and token entered in the form, then "Sync now".
     let hp = relais_sandbox::happypal::start("127.0.0.1:0".parse().unwrap(), "browser-token")
@@ -563,7 +591,7 @@ async fn install_happypal_in_a_browser() {
     b.screenshot("keys").await;
 
     // Someone without « Administration des applications » sees why, not the button.
-    b.click("header form button[type=submit]").await;
+    b.click("#sign-out").await;
     b.wait_url("/login").await;
     b.sign_in(&base, "viewer@relais.test", "viewer-password-1")
         .await;
