@@ -389,6 +389,41 @@ pub struct CsrfForm {
     csrf: String,
 }
 
+/// A destructive action's form: asked once, done once confirmed.
+#[derive(Deserialize)]
+pub struct ConfirmForm {
+    #[serde(default)]
+    csrf: String,
+    /// Set by the confirmation page's button.
+    #[serde(default)]
+    confirmed: Option<String>,
+}
+
+/// The page asking to confirm a destructive action: what it is, what will
+/// stop working, the button that does it and the way back.
+fn confirm_page(
+    v: &Viewer,
+    title: &str,
+    stops: &[String],
+    action: &str,
+    button: (&str, &str),
+    back: &str,
+) -> Response {
+    let lang = v.lang;
+    let body = html! {
+        p.notice id="confirm-what" { (lang.t("Ce qui cessera de fonctionner :", "What will stop working:")) }
+        ul id="confirm-stops" { @for s in stops { li { (s) } } }
+        form method="post" action=(action) id="confirm-form" {
+            input type="hidden" name="csrf" value=(v.csrf);
+            input type="hidden" name="confirmed" value="1";
+            button id=(button.0) type="submit" { (button.1) }
+            " "
+            a id="confirm-cancel" href=(back) { (lang.t("Annuler", "Cancel")) }
+        }
+    };
+    page(Some(v), lang, title, body).into_response()
+}
+
 /// `POST /logout`.
 pub async fn logout(State(state): State<AppState>, v: Viewer, Form(f): Form<CsrfForm>) -> Response {
     if let Some(r) = refuse_csrf(&v, &f.csrf) {
@@ -770,13 +805,31 @@ pub async fn install(
     }).into_response()
 }
 
+/// What `/installed` and `/keys` say after an action.
+#[derive(Deserialize, Default)]
+pub struct DoneQuery {
+    /// The app just uninstalled (its code).
+    uninstalled: Option<String>,
+    /// The key just revoked.
+    revoked: Option<i64>,
+}
+
 /// `GET /installed`: the apps installed on the base.
 pub async fn installed(
     State(state): State<AppState>,
     v: Viewer,
     Extension(catalog): Extension<Arc<Catalog>>,
+    Query(done): Query<DoneQuery>,
 ) -> Response {
     let lang = v.lang;
+    let done = done.uninstalled.as_deref().and_then(|code| catalog.get(code)).map(|a| {
+        html! {
+            p.ok id="done" role="status" {
+                (a.name) (lang.t(" est désinstallée de la base « ", " is uninstalled from base “")) (v.base.name)
+                (lang.t(" » : sa clé est révoquée et sa synchronisation arrêtée.", "”: its key is revoked and its sync stopped."))
+            }
+        }
+    });
     let list = match state.store.list_installations(v.base.id).await {
         Ok(l) => l,
         Err(e) => return internal(&v, e),
@@ -795,6 +848,7 @@ pub async fn installed(
         rows.push((i, key));
     }
     page(Some(&v), lang, lang.t("Applications installées", "Installed apps"), html! {
+        @if let Some(done) = done { (done) }
         @if rows.is_empty() { p.muted { (lang.t("Aucune application installée sur cette base.", "No app installed on this base.")) " " a href="/integrations" { (lang.t("Parcourir le catalogue", "Browse the catalog")) } } }
         @else {
             table id="installations" {
@@ -828,34 +882,101 @@ pub async fn installed(
 pub async fn uninstall(
     State(state): State<AppState>,
     v: Viewer,
+    Extension(catalog): Extension<Arc<Catalog>>,
     Path(id): Path<i64>,
-    Form(f): Form<CsrfForm>,
+    Form(f): Form<ConfirmForm>,
 ) -> Response {
     if let Some(r) = refuse_csrf(&v, &f.csrf) {
         return r;
     }
+    let lang = v.lang;
     if !v.person.can_admin_apps {
         return error_page(
             Some(&v),
-            v.lang,
+            lang,
             StatusCode::FORBIDDEN,
-            v.lang.t(
+            lang.t(
                 "Il vous manque la permission « Administration des applications ».",
                 "You lack the permission “Administration des applications”.",
             ),
         );
     }
-    match state.store.uninstall(v.base.id, id).await {
-        Ok(_) => redirect("/installed", Vec::new()),
-        Err(relais_store::StoreError::NotFound { .. }) => error_page(
+    let not_here = || {
+        error_page(
             Some(&v),
-            v.lang,
+            lang,
             StatusCode::NOT_FOUND,
-            v.lang.t(
+            lang.t(
                 "Cette installation n'existe pas sur cette base.",
                 "This installation does not exist on this base.",
             ),
+        )
+    };
+    let installation = match state.store.list_installations(v.base.id).await {
+        Ok(list) => match list.into_iter().find(|i| i.id == id) {
+            Some(i) => i,
+            None => return not_here(),
+        },
+        Err(e) => return internal(&v, e),
+    };
+    let name = catalog
+        .get(&installation.app)
+        .map_or(installation.app.clone(), |a| a.name.clone());
+    if f.confirmed.is_none() {
+        let mut stops = vec![format!(
+            "{}{name}{}",
+            lang.t("La clé API de ", "The API key of "),
+            lang.t(
+                " est révoquée : l'application ne pourra plus lire ni écrire la base.",
+                " is revoked: the app can no longer read or write the base."
+            )
+        )];
+        if let Ok(i) = state.store.get_integration(id).await {
+            let streams = state
+                .connectors
+                .get(i.connector.as_str())
+                .map(|c| {
+                    c.declaration()
+                        .streams
+                        .iter()
+                        .map(|s| lang.t(s.label_fr, s.label_en))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                })
+                .unwrap_or_default();
+            stops.push(format!(
+                "{}{streams}{}",
+                lang.t("La synchronisation s'arrête (", "The sync stops ("),
+                lang.t(
+                    ") : plus aucune exécution planifiée ni manuelle.",
+                    "): no scheduled or manual run any more."
+                )
+            ));
+        }
+        return confirm_page(
+            &v,
+            &format!(
+                "{}{name}{}{}{}",
+                lang.t("Désinstaller ", "Uninstall "),
+                lang.t(" de la base « ", " from base “"),
+                v.base.name,
+                lang.t(" » ?", "”?")
+            ),
+            &stops,
+            &format!("/installed/{id}/uninstall"),
+            (
+                "confirm-uninstall",
+                lang.t("Oui, désinstaller", "Yes, uninstall"),
+            ),
+            &format!("/integrations/{}", installation.app),
+        );
+    }
+    match state.store.uninstall(v.base.id, id).await {
+        Ok(_) => redirect(
+            &format!("/installed?uninstalled={}", installation.app),
+            Vec::new(),
         ),
+        Err(relais_store::StoreError::NotFound { .. }) => not_here(),
         Err(e) => internal(&v, e),
     }
 }
@@ -939,11 +1060,28 @@ async fn keys_page(state: &AppState, v: &Viewer, message: Option<Markup>) -> Res
 }
 
 /// `GET /keys`.
-pub async fn keys(State(state): State<AppState>, v: Viewer) -> Response {
+pub async fn keys(
+    State(state): State<AppState>,
+    v: Viewer,
+    Query(done): Query<DoneQuery>,
+) -> Response {
     if let Some(r) = refuse_keys(&v) {
         return r;
     }
-    keys_page(&state, &v, None).await
+    let lang = v.lang;
+    let message = match done.revoked {
+        Some(id) => match state.store.get_api_key(id).await {
+            Ok(k) if k.base_id == v.base.id && k.revoked_at.is_some() => Some(html! {
+                p.ok id="done" role="status" {
+                    (lang.t("La clé « ", "The key “")) (k.name)
+                    (lang.t(" » est révoquée.", "” is revoked."))
+                }
+            }),
+            _ => None,
+        },
+        None => None,
+    };
+    keys_page(&state, &v, message).await
 }
 
 /// `POST /keys`: a custom key, from checked grants and detailed ones.
@@ -1014,8 +1152,9 @@ pub async fn create_key(
 pub async fn revoke_key(
     State(state): State<AppState>,
     v: Viewer,
+    Extension(catalog): Extension<Arc<Catalog>>,
     Path(id): Path<i64>,
-    Form(f): Form<CsrfForm>,
+    Form(f): Form<ConfirmForm>,
 ) -> Response {
     if let Some(r) = refuse_csrf(&v, &f.csrf) {
         return r;
@@ -1023,23 +1162,76 @@ pub async fn revoke_key(
     if let Some(r) = refuse_keys(&v) {
         return r;
     }
-    match state.store.get_api_key(id).await {
-        Ok(k) if k.base_id == v.base.id => {}
+    let lang = v.lang;
+    let key = match state.store.get_api_key(id).await {
+        Ok(k) if k.base_id == v.base.id => k,
         Ok(_) | Err(relais_store::StoreError::NotFound { .. }) => {
             return error_page(
                 Some(&v),
-                v.lang,
+                lang,
                 StatusCode::NOT_FOUND,
-                v.lang.t(
+                lang.t(
                     "Cette clé n'existe pas sur cette base.",
                     "This key does not exist on this base.",
                 ),
             )
         }
         Err(e) => return internal(&v, e),
+    };
+    if f.confirmed.is_none() {
+        let mut stops = vec![format!(
+            "{}{}{}",
+            lang.t(
+                "Tout client qui utilise la clé « ",
+                "Every client using the key “"
+            ),
+            key.name,
+            lang.t(
+                " » reçoit 401 à sa prochaine requête.",
+                "” gets 401 on its next request."
+            )
+        )];
+        if let Ok(list) = state.store.list_installations(v.base.id).await {
+            for i in list.iter().filter(|i| i.key_id == id) {
+                let name = catalog
+                    .get(&i.app)
+                    .map_or(i.app.as_str(), |a| a.name.as_str());
+                stops.push(format!(
+                    "{name}{}",
+                    lang.t(
+                        " ne peut plus lire la base, et sa synchronisation échoue.",
+                        " can no longer read the base, and its sync fails."
+                    )
+                ));
+            }
+        }
+        stops.push(match key.last_used_at {
+            Some(t) => format!(
+                "{}{}",
+                lang.t("Dernière utilisation : ", "Last used: "),
+                t.with_timezone(&chrono_tz::Europe::Paris)
+                    .format("%d/%m/%Y %H:%M (Europe/Paris)")
+            ),
+            None => lang
+                .t("Elle n'a jamais servi.", "It was never used.")
+                .to_owned(),
+        });
+        return confirm_page(
+            &v,
+            &format!(
+                "{}{}{}",
+                lang.t("Révoquer la clé « ", "Revoke the key “"),
+                key.name,
+                lang.t(" » ?", "”?")
+            ),
+            &stops,
+            &format!("/keys/{id}/revoke"),
+            ("confirm-revoke", lang.t("Oui, révoquer", "Yes, revoke")),
+            "/keys",
+        );
     }
     match state.store.revoke_api_key(id).await {
-        Ok(_) => redirect("/keys", Vec::new()),
+        Ok(_) => redirect(&format!("/keys?revoked={id}"), Vec::new()),
         Err(e) => internal(&v, e),
     }
 }

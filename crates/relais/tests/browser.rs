@@ -568,14 +568,17 @@ async fn install_happypal_in_a_browser() {
     b.find("tr[data-app=happypal]").await;
     b.screenshot("installed-apps").await;
     b.click("tr[data-app=happypal] button.uninstall").await;
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while !b.find_all("tr[data-app=happypal]").await.is_empty() {
-        assert!(
-            Instant::now() < deadline,
-            "the installation is still listed"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    // Asked first, naming what stops working; nothing done until confirmed.
+    let stops = b.text("#confirm-stops").await;
+    assert!(
+        stops.contains("La clé API de HappyPal est révoquée")
+            && stops.contains("La synchronisation s'arrête"),
+        "{stops}"
+    );
+    b.screenshot("uninstall-confirm").await;
+    b.click("#confirm-uninstall").await;
+    let done = b.text("#done").await;
+    assert!(done.contains("HappyPal est désinstallée"), "{done}");
     assert!(b.find_all("tr[data-app=happypal]").await.is_empty());
     let resp = http
         .get(format!("{url}/api/v3/users"))

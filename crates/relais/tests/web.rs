@@ -329,6 +329,65 @@ async fn pages_refuse_bad_input_and_change_nothing() {
     assert!(r.text().await.unwrap().contains("id=\"api-key\""));
     assert!(ok(d, &["keys", "list"]).contains("Script"));
 
+    // Revoking asks first, naming what stops; then it is done and said.
+    let keys_page = |cookie: String, path: String| {
+        let c = c.clone();
+        async move {
+            c.get(format!("{url}{path}"))
+                .header("cookie", cookie)
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        }
+    };
+    let html = keys_page(admin.clone(), "/keys".into()).await;
+    let row = html
+        .split("<tr data-key=\"")
+        .find(|r| r[..r.find("</tr>").unwrap()].contains("Script"))
+        .unwrap();
+    let id: i64 = row[..row.find('"').unwrap()].parse().unwrap();
+    let revoke = |confirmed: bool| {
+        let mut form = vec![("csrf", csrf.clone())];
+        if confirmed {
+            form.push(("confirmed", "1".into()));
+        }
+        c.post(format!("{url}/keys/{id}/revoke"))
+            .header("cookie", &admin)
+            .form(&form)
+            .send()
+    };
+    let asked = revoke(false).await.unwrap();
+    assert_eq!(asked.status(), 200);
+    let text = asked.text().await.unwrap();
+    assert!(
+        text.contains("id=\"confirm-revoke\"")
+            && text.contains("Révoquer la clé « Script » ?")
+            && text.contains("reçoit 401")
+            && text.contains("Elle n'a jamais servi."),
+        "{text}"
+    );
+    let html = keys_page(admin.clone(), "/keys".into()).await;
+    let row = html
+        .split(&format!("<tr data-key=\"{id}\""))
+        .nth(1)
+        .unwrap();
+    assert!(
+        !row[..row.find("</tr>").unwrap()].contains("révoquée"),
+        "asking revokes nothing"
+    );
+    let done = revoke(true).await.unwrap();
+    assert_eq!(done.status(), 303);
+    let to = done.headers()["location"].to_str().unwrap().to_owned();
+    assert_eq!(to, format!("/keys?revoked={id}"));
+    let html = keys_page(admin.clone(), to).await;
+    assert!(
+        html.contains("id=\"done\"") && html.contains("La clé « Script » est révoquée."),
+        "{html}"
+    );
+
     // English on request.
     let r = c
         .get(format!("{url}/lang?to=en"))
