@@ -84,6 +84,22 @@ pub async fn create_key(
     Ok((key, format!("relais_{prefix}_{secret}")))
 }
 
+/// Gives key `id` a new secret; the previous one keeps opening it for
+/// `grace` (zero: it stops at once). Returns the key with its new full
+/// text, shown once.
+pub async fn rotate_key(
+    store: &SharedStore,
+    id: i64,
+    grace: chrono::Duration,
+) -> Result<(ApiKey, String), ApiError> {
+    let secret = random_hex(32);
+    let key = store
+        .rotate_api_key(id, &hash_secret(&secret), relais_core::now() + grace)
+        .await?;
+    let text = format!("relais_{}_{secret}", key.prefix);
+    Ok((key, text))
+}
+
 /// Reads the key text from `Authorization: lucca application=<key>` or `Bearer <key>`.
 fn key_text(headers: &HeaderMap) -> Result<&str, ApiError> {
     let raw = headers
@@ -122,7 +138,15 @@ pub async fn authenticate(store: &SharedStore, headers: &HeaderMap) -> Result<Ap
         .ok_or_else(unknown)?;
     let key = store.api_key_by_prefix(prefix).await?.ok_or_else(unknown)?;
     let presented = hash_secret(secret);
-    if !bool::from(presented.as_bytes().ct_eq(key.secret_hash.as_bytes())) {
+    let current = bool::from(presented.as_bytes().ct_eq(key.secret_hash.as_bytes()));
+    // After a rotation, the previous secret opens the key for its grace period.
+    let previous = match (&key.previous_secret_hash, key.previous_valid_until) {
+        (Some(hash), Some(until)) if relais_core::now() < until => {
+            bool::from(presented.as_bytes().ct_eq(hash.as_bytes()))
+        }
+        _ => false,
+    };
+    if !current && !previous {
         return Err(unknown());
     }
     if key.revoked_at.is_some() {

@@ -469,6 +469,11 @@ pub struct ApiKey {
     pub last_used_at: Option<chrono::DateTime<chrono::Utc>>,
     /// When it was revoked; a revoked key opens nothing.
     pub revoked_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// SHA-256 of the secret it had before its last rotation, hex.
+    #[serde(skip)]
+    pub previous_secret_hash: Option<String>,
+    /// Until when that previous secret still opens the key.
+    pub previous_valid_until: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// One authenticated API request, as the audit trail keeps it.

@@ -296,6 +296,14 @@ pub trait Store: reports::ReportStore + Send + Sync + 'static {
     async fn get_api_key(&self, id: i64) -> Result<ApiKey>;
     /// Revokes a key; it opens nothing from then on.
     async fn revoke_api_key(&self, id: i64) -> Result<ApiKey>;
+    /// Gives a live key a new secret (`secret_hash`); the current one keeps
+    /// opening it until `previous_valid_until` (a past time: not at all).
+    async fn rotate_api_key(
+        &self,
+        id: i64,
+        secret_hash: &str,
+        previous_valid_until: DateTime<Utc>,
+    ) -> Result<ApiKey>;
     /// Records an authenticated request and the key's last use.
     async fn record_request(&self, entry: &AuditEntry) -> Result<()> {
         self.record_requests(std::slice::from_ref(entry)).await

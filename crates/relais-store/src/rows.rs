@@ -806,11 +806,14 @@ pub struct ApiKeyRow {
     created_at: DateTime<Utc>,
     last_used_at: Option<DateTime<Utc>>,
     revoked_at: Option<DateTime<Utc>>,
+    previous_secret_hash: Option<String>,
+    previous_valid_until: Option<DateTime<Utc>>,
 }
 
 /// Columns of `api_keys`.
 pub const API_KEY_COLUMNS: &str =
-    "id, base_id, prefix, secret_hash, name, contact, usage, role, created_at, last_used_at, revoked_at";
+    "id, base_id, prefix, secret_hash, name, contact, usage, role, created_at, last_used_at, revoked_at, \
+     previous_secret_hash, previous_valid_until";
 
 impl TryFrom<ApiKeyRow> for relais_core::access::ApiKey {
     type Error = StoreError;
@@ -828,6 +831,8 @@ impl TryFrom<ApiKeyRow> for relais_core::access::ApiKey {
             created_at: r.created_at,
             last_used_at: r.last_used_at,
             revoked_at: r.revoked_at,
+            previous_secret_hash: r.previous_secret_hash,
+            previous_valid_until: r.previous_valid_until,
         })
     }
 }

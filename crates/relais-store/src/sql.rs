@@ -1118,6 +1118,34 @@ macro_rules! sql_store {
                 self.get_api_key(id).await
             }
 
+            async fn rotate_api_key(
+                &self,
+                id: i64,
+                secret_hash: &str,
+                previous_valid_until: chrono::DateTime<chrono::Utc>,
+            ) -> Result<ApiKey> {
+                let done = sqlx::query(
+                    "UPDATE api_keys SET previous_secret_hash = secret_hash, previous_valid_until = $2, \
+                     secret_hash = $3 WHERE id = $1 AND revoked_at IS NULL",
+                )
+                .bind(id)
+                .bind(previous_valid_until)
+                .bind(secret_hash)
+                .execute(&self.pool)
+                .await?;
+                if done.rows_affected() == 0 {
+                    let key = self.get_api_key(id).await?;
+                    return Err(StoreError::Conflict {
+                        field: "key",
+                        message: format!(
+                            "key {} ({}) is revoked: a revoked key cannot be rotated",
+                            key.id, key.name
+                        ),
+                    });
+                }
+                self.get_api_key(id).await
+            }
+
             async fn record_requests(&self, entries: &[AuditEntry]) -> Result<()> {
                 if entries.is_empty() {
                     return Ok(());

@@ -126,6 +126,7 @@ store_suite!(
     concurrent_writers_wait_for_each_other,
     integrations_and_their_runs_are_kept,
     a_keys_reads_are_summed_per_resource,
+    a_rotated_key_keeps_its_previous_secret_for_its_grace,
 );
 
 fn d(y: i32, m: u32, day: u32) -> NaiveDate {
@@ -1580,4 +1581,39 @@ async fn a_keys_reads_are_summed_per_resource(db: TestDb) {
             .unwrap(),
         None
     );
+}
+
+async fn a_rotated_key_keeps_its_previous_secret_for_its_grace(db: TestDb) {
+    use relais_core::access::{KeyUsage, Role};
+    use relais_store::NewApiKey;
+    let s = &db.store;
+    let org = org(s, "rotation").await;
+    let key = s
+        .create_api_key(&NewApiKey {
+            base_id: org.base,
+            prefix: "rotate".into(),
+            secret_hash: "first".into(),
+            name: Name::parse("name", "Script").unwrap(),
+            contact: Email::parse("it@relais.test").unwrap(),
+            usage: KeyUsage::Internal,
+            role: Role::parse(&["organisation"]).unwrap(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(key.previous_secret_hash, None);
+    let until = now() + chrono::Duration::hours(1);
+    let rotated = s.rotate_api_key(key.id, "second", until).await.unwrap();
+    assert_eq!(rotated.secret_hash, "second");
+    assert_eq!(rotated.previous_secret_hash.as_deref(), Some("first"));
+    assert_eq!(
+        rotated.previous_valid_until.map(|t| t.timestamp()),
+        Some(until.timestamp())
+    );
+    assert_eq!(rotated.prefix, key.prefix, "the key is found as before");
+    let again = s.rotate_api_key(key.id, "third", now()).await.unwrap();
+    assert_eq!(again.previous_secret_hash.as_deref(), Some("second"));
+    s.revoke_api_key(key.id).await.unwrap();
+    let e = s.rotate_api_key(key.id, "fourth", now()).await.unwrap_err();
+    assert!(e.to_string().contains("revoked"), "{e}");
+    assert_eq!(s.get_api_key(key.id).await.unwrap().secret_hash, "third");
 }

@@ -50,6 +50,7 @@ pub fn router(catalog: Arc<Catalog>, state: AppState) -> Router<AppState> {
         .route("/keys", get(pages::keys).post(pages::create_key))
         .route("/keys/{id}", get(pages::key_audit))
         .route("/keys/{id}/revoke", post(pages::revoke_key))
+        .route("/keys/{id}/rotate", post(pages::rotate_key))
         .layer(Extension(catalog))
         .layer(axum::middleware::from_fn_with_state(
             state,

@@ -1032,9 +1032,18 @@ async fn keys_page(state: &AppState, v: &Viewer, message: Option<Markup>) -> Res
                         td {
                             @if k.revoked_at.is_some() { span.muted { (lang.t("révoquée", "revoked")) } }
                             @else {
+                                form.inline method="post" action={ "/keys/" (k.id) "/rotate" } {
+                                    input type="hidden" name="csrf" value=(v.csrf);
+                                    button type="submit" class="rotate" { (lang.t("Renouveler", "Rotate")) }
+                                }
+                                " "
                                 form.inline method="post" action={ "/keys/" (k.id) "/revoke" } {
                                     input type="hidden" name="csrf" value=(v.csrf);
-                                    button type="submit" { (lang.t("Révoquer", "Revoke")) }
+                                    button type="submit" class="revoke" { (lang.t("Révoquer", "Revoke")) }
+                                }
+                                @if let Some(until) = k.previous_valid_until.filter(|u| *u > relais_core::now()) {
+                                    br;
+                                    small.muted { (lang.t("ancien secret valable jusqu'au ", "previous secret valid until ")) (paris_time(until)) }
                                 }
                             }
                         }
@@ -1232,6 +1241,132 @@ pub async fn revoke_key(
     }
     match state.store.revoke_api_key(id).await {
         Ok(_) => redirect(&format!("/keys?revoked={id}"), Vec::new()),
+        Err(e) => internal(&v, e),
+    }
+}
+
+/// A time as people in France read it, the zone named.
+fn paris_time(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.with_timezone(&chrono_tz::Europe::Paris)
+        .format("%d/%m/%Y %H:%M (Europe/Paris)")
+        .to_string()
+}
+
+/// How long a rotated key's previous secret may stay valid: seconds, and
+/// how people say it.
+const GRACE_CHOICES: [(i64, &str, &str); 5] = [
+    (
+        0,
+        "aucun : l'ancien secret cesse tout de suite",
+        "none: the old secret stops at once",
+    ),
+    (3_600, "1 heure", "1 hour"),
+    (86_400, "24 heures", "24 hours"),
+    (604_800, "7 jours", "7 days"),
+    (2_592_000, "30 jours", "30 days"),
+];
+
+/// The rotate form.
+#[derive(Deserialize)]
+pub struct RotateForm {
+    #[serde(default)]
+    csrf: String,
+    /// Set by the confirmation page's button.
+    #[serde(default)]
+    confirmed: Option<String>,
+    /// Seconds the previous secret stays valid (one of [`GRACE_CHOICES`]).
+    #[serde(default)]
+    grace: Option<String>,
+}
+
+/// `POST /keys/{id}/rotate`: asks for the grace period, then gives the key
+/// a new secret, shown once; the old one opens the key until the grace ends.
+pub async fn rotate_key(
+    State(state): State<AppState>,
+    v: Viewer,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Form(f): Form<RotateForm>,
+) -> Response {
+    if let Some(r) = refuse_csrf(&v, &f.csrf) {
+        return r;
+    }
+    if let Some(r) = refuse_keys(&v) {
+        return r;
+    }
+    let lang = v.lang;
+    let key = match state.store.get_api_key(id).await {
+        Ok(k) if k.base_id == v.base.id && k.revoked_at.is_none() => k,
+        Ok(_) | Err(relais_store::StoreError::NotFound { .. }) => {
+            return error_page(
+                Some(&v),
+                lang,
+                StatusCode::NOT_FOUND,
+                lang.t(
+                    "Cette clé n'existe pas sur cette base, ou elle est révoquée.",
+                    "This key does not exist on this base, or it is revoked.",
+                ),
+            )
+        }
+        Err(e) => return internal(&v, e),
+    };
+    let grace = f.grace.as_deref().map(|g| {
+        GRACE_CHOICES
+            .iter()
+            .find(|(s, ..)| g.trim() == s.to_string())
+            .map(|(s, ..)| *s)
+    });
+    if f.confirmed.is_none() || grace.is_none() || grace == Some(None) {
+        let refused = grace == Some(None);
+        let title = format!(
+            "{}{}{}",
+            lang.t("Renouveler la clé « ", "Rotate the key “"),
+            key.name,
+            lang.t(" » ?", "”?")
+        );
+        let body = html! {
+            @if refused {
+                p.error.field-error data-field="grace" { (lang.t("Choisissez un délai dans la liste.", "Choose a period from the list.")) }
+            }
+            p { (lang.t("Un nouveau secret est créé et affiché une seule fois. Les clients qui utilisent l'ancien doivent passer au nouveau : l'ancien reste valable pendant le délai choisi, puis ne fonctionne plus.", "A new secret is made and shown once. Clients using the old one must move to the new one: the old one stays valid for the period chosen, then stops working.")) }
+            form method="post" action={ "/keys/" (id) "/rotate" } id="rotate-form" {
+                input type="hidden" name="csrf" value=(v.csrf);
+                input type="hidden" name="confirmed" value="1";
+                label for="grace" { (lang.t("L'ancien secret reste valable", "The old secret stays valid")) }
+                select id="grace" name="grace" {
+                    @for (seconds, fr, en) in GRACE_CHOICES {
+                        option value=(seconds) selected[seconds == 86_400] { (lang.t(fr, en)) }
+                    }
+                }
+                p {
+                    button id="confirm-rotate" type="submit" { (lang.t("Renouveler", "Rotate")) }
+                    " " a id="confirm-cancel" href="/keys" { (lang.t("Annuler", "Cancel")) }
+                }
+            }
+        };
+        let status = if refused {
+            StatusCode::UNPROCESSABLE_ENTITY
+        } else {
+            StatusCode::OK
+        };
+        return (status, page(Some(&v), lang, &title, body)).into_response();
+    }
+    let grace = chrono::Duration::seconds(grace.flatten().unwrap_or(0));
+    match relais_api::auth::rotate_key(&state.store, id, grace).await {
+        Ok((key, secret)) => {
+            let msg = html! {
+                p.ok id="done" role="status" {
+                    (lang.t("Clé « ", "Key “")) (key.name) (lang.t(" » renouvelée ; son nouveau secret ne sera plus jamais affiché. ", "” rotated; its new secret will never be shown again. "))
+                    @match key.previous_valid_until.filter(|u| *u > relais_core::now()) {
+                        Some(until) => { (lang.t("L'ancien reste valable jusqu'au ", "The old one stays valid until ")) (paris_time(until)) "." },
+                        None => { (lang.t("L'ancien ne fonctionne plus.", "The old one no longer works.")) },
+                    }
+                }
+                p { (lang.t("URL de la base", "Base URL")) " : " code id="base-url" { (base_url(&headers)) } }
+                p { "#" (key.id) " : " code.secret id="api-key" { (secret) } }
+            };
+            keys_page(&state, &v, Some(msg)).await
+        }
         Err(e) => internal(&v, e),
     }
 }

@@ -326,8 +326,27 @@ async fn pages_refuse_bad_input_and_change_nothing() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    assert!(r.text().await.unwrap().contains("id=\"api-key\""));
+    let created = r.text().await.unwrap();
+    assert!(created.contains("id=\"api-key\""));
     assert!(ok(d, &["keys", "list"]).contains("Script"));
+    let secret_in = |html: &str| {
+        let at = html.find("id=\"api-key\">").unwrap() + "id=\"api-key\">".len();
+        html[at..at + html[at..].find('<').unwrap()].to_owned()
+    };
+    let first = secret_in(&created);
+    let api = |key: String| {
+        let c = c.clone();
+        async move {
+            c.get(format!("{url}/api/v3/departments"))
+                .header("Authorization", format!("Bearer {key}"))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(api(first.clone()).await, 200);
 
     // Revoking asks first, naming what stops; then it is done and said.
     let keys_page = |cookie: String, path: String| {
@@ -359,6 +378,50 @@ async fn pages_refuse_bad_input_and_change_nothing() {
             .form(&form)
             .send()
     };
+    // Rotating asks for the grace period, shows the new secret once, and
+    // the old one works until the grace ends.
+    let rotate = |grace: Option<&'static str>| {
+        let mut form = vec![("csrf", csrf.clone())];
+        if let Some(g) = grace {
+            form.push(("confirmed", "1".into()));
+            form.push(("grace", g.into()));
+        }
+        c.post(format!("{url}/keys/{id}/rotate"))
+            .header("cookie", &admin)
+            .form(&form)
+            .send()
+    };
+    let asked = rotate(None).await.unwrap();
+    assert_eq!(asked.status(), 200);
+    let text = asked.text().await.unwrap();
+    assert!(
+        text.contains("id=\"grace\"") && text.contains("Renouveler la clé « Script » ?"),
+        "{text}"
+    );
+    assert_eq!(api(first.clone()).await, 200, "asking changes nothing");
+    let refused = rotate(Some("12")).await.unwrap();
+    assert_eq!(refused.status(), 422, "a grace period outside the list");
+    assert_eq!(api(first.clone()).await, 200);
+    let rotated = rotate(Some("3600")).await.unwrap();
+    assert_eq!(rotated.status(), 200);
+    let text = rotated.text().await.unwrap();
+    assert!(text.contains("L'ancien reste valable jusqu'au"), "{text}");
+    let second = secret_in(&text);
+    assert_ne!(second, first);
+    assert_eq!(api(second.clone()).await, 200, "the new secret works");
+    assert_eq!(api(first.clone()).await, 200, "the old one, for its grace");
+    let rotated = rotate(Some("0")).await.unwrap();
+    let text = rotated.text().await.unwrap();
+    assert!(text.contains("L'ancien ne fonctionne plus."), "{text}");
+    let third = secret_in(&text);
+    assert_eq!(api(third.clone()).await, 200);
+    assert_eq!(
+        api(second).await,
+        401,
+        "no grace: the previous secret stops at once"
+    );
+    assert_eq!(api(first).await, 401, "and the one before it too");
+
     let asked = revoke(false).await.unwrap();
     assert_eq!(asked.status(), 200);
     let text = asked.text().await.unwrap();
@@ -366,7 +429,7 @@ async fn pages_refuse_bad_input_and_change_nothing() {
         text.contains("id=\"confirm-revoke\"")
             && text.contains("Révoquer la clé « Script » ?")
             && text.contains("reçoit 401")
-            && text.contains("Elle n'a jamais servi."),
+            && text.contains("Dernière utilisation : "),
         "{text}"
     );
     let html = keys_page(admin.clone(), "/keys".into()).await;
