@@ -1010,7 +1010,38 @@ const GRANT_CHOICES: &[&str] = &[
     "all",
 ];
 
+/// The key form as it came back refused: what was typed, and what is
+/// wrong with each field (`name`, `contact`, `usage`, `grants`).
+#[derive(Default)]
+struct KeyFormTyped {
+    name: String,
+    contact: String,
+    usage: String,
+    grants: Vec<String>,
+    extra: String,
+    errors: Vec<(&'static str, String)>,
+}
+
+impl KeyFormTyped {
+    fn errors_of(&self, field: &str) -> Markup {
+        html! {
+            @for (_, e) in self.errors.iter().filter(|(f, _)| *f == field) {
+                p.error.field-error data-field=(field) { (e) }
+            }
+        }
+    }
+}
+
 async fn keys_page(state: &AppState, v: &Viewer, message: Option<Markup>) -> Response {
+    keys_page_typed(state, v, message, &KeyFormTyped::default()).await
+}
+
+async fn keys_page_typed(
+    state: &AppState,
+    v: &Viewer,
+    message: Option<Markup>,
+    typed: &KeyFormTyped,
+) -> Response {
     let lang = v.lang;
     let keys = match state.store.list_api_keys(v.base.id).await {
         Ok(k) => k,
@@ -1054,14 +1085,21 @@ async fn keys_page(state: &AppState, v: &Viewer, message: Option<Markup>) -> Res
         h2 { (lang.t("Créer une clé", "Create a key")) }
         form method="post" action="/keys" id="create-key" {
             input type="hidden" name="csrf" value=(v.csrf);
-            label for="key-name" { (lang.t("Nom", "Name")) } input id="key-name" name="name" required;
-            label for="key-contact" { (lang.t("E-mail du contact technique", "Technical contact e-mail")) } input id="key-contact" name="contact" type="email" required;
+            label for="key-name" { (lang.t("Nom", "Name")) } input id="key-name" name="name" required value=(typed.name);
+            (typed.errors_of("name"))
+            label for="key-contact" { (lang.t("E-mail du contact technique", "Technical contact e-mail")) } input id="key-contact" name="contact" type="email" required value=(typed.contact);
+            (typed.errors_of("contact"))
             label for="key-usage" { (lang.t("Usage", "Usage")) }
-            select id="key-usage" name="usage" { option value="internal" { (lang.t("interne", "internal")) } option value="third-party" { (lang.t("éditeur tiers", "third-party publisher")) } }
+            select id="key-usage" name="usage" {
+                option value="internal" selected[typed.usage == "internal"] { (lang.t("interne", "internal")) }
+                option value="third-party" selected[typed.usage == "third-party"] { (lang.t("éditeur tiers", "third-party publisher")) }
+            }
+            (typed.errors_of("usage"))
             fieldset { legend { (lang.t("Droits", "Grants")) }
-                @for g in GRANT_CHOICES { label { input type="checkbox" name="grant" value=(g); " " (grant_label(g, lang)) " " code { (g) } } }
+                @for g in GRANT_CHOICES { label { input type="checkbox" name="grant" value=(g) checked[typed.grants.iter().any(|t| t == g)]; " " (grant_label(g, lang)) " " code { (g) } } }
                 label for="key-extra" { (lang.t("Droits détaillés (un par ligne, ex. personnel-file:fields=firstName+mail)", "Detailed grants (one a line, e.g. personnel-file:fields=firstName+mail)")) }
-                textarea id="key-extra" name="extra" rows="3" cols="60" {}
+                textarea id="key-extra" name="extra" rows="3" cols="60" { (typed.extra) }
+                (typed.errors_of("grants"))
             }
             p { button type="submit" id="create-key-submit" { (lang.t("Créer la clé", "Create the key")) } }
         }
@@ -1126,23 +1164,94 @@ pub async fn create_key(
             .filter(|l| !l.is_empty())
             .map(str::to_owned),
     );
-    let parsed = (|| {
-        let name = Name::parse("name", &get("name"))?;
-        let contact = Email::parse(&get("contact"))?;
-        let usage: KeyUsage = get("usage").parse()?;
-        let role = Role::parse(&grants)?;
-        Ok::<_, relais_core::DomainError>((name, contact, usage, role))
-    })();
-    let (name, contact, usage, role) = match parsed {
-        Ok(p) => p,
-        Err(e) => {
-            let msg = html! { p.error id="key-error" { (e.field) " : " (e.message) } };
-            return (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                keys_page(&state, &v, Some(msg)).await,
-            )
-                .into_response();
-        }
+    // Every field checked, every mistake said beside its field at once.
+    let mut typed = KeyFormTyped {
+        name: get("name"),
+        contact: get("contact"),
+        usage: get("usage"),
+        grants: fields
+            .iter()
+            .filter(|(n, _)| n == "grant")
+            .map(|(_, v)| v.clone())
+            .collect(),
+        extra: get("extra"),
+        errors: Vec::new(),
+    };
+    let name = Name::parse("name", &typed.name)
+        .map_err(|_| {
+            typed.errors.push((
+                "name",
+                lang.t(
+                    "Donnez un nom à la clé (ce à quoi elle sert).",
+                    "Give the key a name (what it is for).",
+                )
+                .to_owned(),
+            ))
+        })
+        .ok();
+    let contact = Email::parse(&typed.contact)
+        .map_err(|_| {
+            typed.errors.push((
+                "contact",
+                format!(
+                    "{}{}{}",
+                    lang.t("« ", "“"),
+                    typed.contact,
+                    lang.t(
+                        " » n'est pas une adresse e-mail (ex. it@exemple.fr).",
+                        "” is not an e-mail address (e.g. it@example.com)."
+                    )
+                ),
+            ))
+        })
+        .ok();
+    let usage = typed
+        .usage
+        .parse::<KeyUsage>()
+        .map_err(|_| {
+            typed.errors.push((
+                "usage",
+                lang.t(
+                    "Choisissez un usage : interne ou éditeur tiers.",
+                    "Choose a usage: internal or third-party publisher.",
+                )
+                .to_owned(),
+            ))
+        })
+        .ok();
+    let role = if grants.is_empty() {
+        typed.errors.push((
+            "grants",
+            lang.t("Cochez au moins un droit.", "Tick at least one grant.")
+                .to_owned(),
+        ));
+        None
+    } else {
+        Role::parse(&grants)
+            .map_err(|e| {
+                typed.errors.push((
+                    "grants",
+                    format!(
+                        "{}{}",
+                        lang.t("Droit refusé : ", "Grant refused: "),
+                        e.message
+                    ),
+                ))
+            })
+            .ok()
+    };
+    let (Some(name), Some(contact), Some(usage), Some(role)) = (name, contact, usage, role) else {
+        let msg = html! {
+            p.error id="key-error" {
+                (lang.t("Aucune clé n'a été créée : ", "No key was created: ")) (typed.errors.len())
+                (lang.t(" problème(s), indiqué(s) à côté des champs.", " problem(s), shown beside the fields."))
+            }
+        };
+        return (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            keys_page_typed(&state, &v, Some(msg), &typed).await,
+        )
+            .into_response();
     };
     match make_key(&state.store, v.base.id, name, contact, usage, role).await {
         Ok((key, secret)) => {

@@ -311,6 +311,39 @@ async fn pages_refuse_bad_input_and_change_nothing() {
         body.contains("read-all") && body.contains("is not a grant"),
         "the page names the bad grant"
     );
+    assert!(
+        body.contains("value=\"Script\"") && body.contains("value=\"it@relais.test\""),
+        "what was typed is kept"
+    );
+    assert!(
+        body.contains("data-field=\"grants\""),
+        "the grant's problem beside the grants"
+    );
+    let r = c
+        .post(format!("{url}/keys"))
+        .header("cookie", &admin)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("name", " "),
+            ("contact", "not-an-address"),
+            ("usage", "internal"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let body = r.text().await.unwrap();
+    for field in ["name", "contact", "grants"] {
+        assert!(
+            body.contains(&format!("data-field=\"{field}\"")),
+            "{field} is refused beside it: {body}"
+        );
+    }
+    assert!(
+        body.contains("3 problème(s)")
+            && body.contains("« not-an-address » n'est pas une adresse e-mail")
+    );
+    assert!(body.contains("value=\"not-an-address\""));
     assert!(!ok(d, &["keys", "list"]).contains("Script"));
     let r = c
         .post(format!("{url}/keys"))
