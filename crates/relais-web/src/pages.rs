@@ -600,8 +600,39 @@ pub async fn app(
     Extension(catalog): Extension<Arc<Catalog>>,
     Path(code): Path<String>,
 ) -> Response {
+    app_page(&state, &v, &catalog, &code, &InstallTyped::default()).await
+}
+
+/// The install form as it came back refused: what was typed, and what is
+/// wrong with each field (`contact`, `base`).
+#[derive(Default)]
+struct InstallTyped {
+    contact: String,
+    base: String,
+    errors: Vec<(&'static str, String)>,
+}
+
+impl InstallTyped {
+    fn errors_of(&self, field: &str) -> Markup {
+        html! {
+            @for (_, e) in self.errors.iter().filter(|(f, _)| *f == field) {
+                p.error.field-error data-field=(field) { (e) }
+            }
+        }
+    }
+}
+
+async fn app_page(
+    state: &AppState,
+    v: &Viewer,
+    catalog: &Catalog,
+    code: &str,
+    typed: &InstallTyped,
+) -> Response {
+    let v = v.clone();
+    let state = state.clone();
     let lang = v.lang;
-    let Some(a) = catalog.get(&code) else {
+    let Some(a) = catalog.get(code) else {
         return error_page(
             Some(&v),
             lang,
@@ -683,12 +714,17 @@ pub async fn app(
             }
             form method="post" action={ "/integrations/" (a.code) "/install" } id="install-form" {
                 input type="hidden" name="csrf" value=(v.csrf);
+                @if !typed.errors.is_empty() {
+                    p.error id="install-refused" { (lang.t("Rien n'a été installé : ", "Nothing was installed: ")) (typed.errors.len()) (lang.t(" problème(s), indiqué(s) à côté des champs.", " problem(s), shown beside the fields.")) }
+                }
                 label for="contact" { (lang.t("E-mail du contact technique chez l'éditeur", "E-mail of the technical contact at the partner")) }
-                input id="contact" name="contact" type="email" required;
+                input id="contact" name="contact" type="email" required value=(typed.contact);
+                (typed.errors_of("contact"))
                 label for="base" { (lang.t("Base", "Base")) }
                 select id="base" name="base" {
-                    @for b in &installable { option value=(b.name) selected[b.id == v.base.id] { (b.name) " (" (b.kind) ")" } }
+                    @for b in &installable { option value=(b.name) selected[if typed.base.is_empty() { b.id == v.base.id } else { b.name.as_str() == typed.base }] { (b.name) " (" (b.kind) ")" } }
                 }
+                (typed.errors_of("base"))
                 p { button id="install" type="submit" { (lang.t("Installer", "Install")) } }
             }
         } @else {
@@ -747,17 +783,43 @@ pub async fn install(
             ),
         );
     };
-    let Some(base) = v.bases.iter().find(|b| b.name.as_str() == f.base) else {
-        return error_page(
-            Some(&v),
-            lang,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            lang.t("Choisissez une base existante.", "Choose an existing base."),
-        );
+    // Every field checked; a refusal comes back on the app's page, beside
+    // its field, with what was typed.
+    let mut typed = InstallTyped {
+        contact: f.contact.clone(),
+        base: f.base.clone(),
+        errors: Vec::new(),
     };
-    let contact = match Email::parse(&f.contact) {
-        Ok(c) => c,
-        Err(e) => return error_page(Some(&v), lang, StatusCode::UNPROCESSABLE_ENTITY, &e.message),
+    let base = v.bases.iter().find(|b| b.name.as_str() == f.base);
+    if base.is_none() {
+        typed.errors.push((
+            "base",
+            lang.t(
+                "Choisissez une base dans la liste.",
+                "Choose a base from the list.",
+            )
+            .to_owned(),
+        ));
+    }
+    let contact = Email::parse(&f.contact)
+        .map_err(|_| {
+            typed.errors.push((
+                "contact",
+                format!(
+                    "{}{}{}",
+                    lang.t("« ", "“"),
+                    f.contact,
+                    lang.t(
+                        " » n'est pas une adresse e-mail (ex. support@editeur.fr).",
+                        "” is not an e-mail address (e.g. support@partner.com)."
+                    )
+                ),
+            ))
+        })
+        .ok();
+    let (Some(base), Some(contact)) = (base, contact) else {
+        let page = app_page(&state, &v, &catalog, &code, &typed).await;
+        return (StatusCode::UNPROCESSABLE_ENTITY, page).into_response();
     };
     let secret = match relais_api::install::install_app(
         &state.store,

@@ -203,12 +203,22 @@ async fn pages_refuse_bad_input_and_change_nothing() {
         vec![
             ("csrf", csrf.clone()),
             ("contact", "not an e-mail".into()),
-            ("base", "production".into()),
+            ("base", "nowhere".into()),
         ],
     )
     .await;
     assert_eq!(r.status(), 422);
-    assert!(r.text().await.unwrap().contains("not an e-mail address"));
+    // Both mistakes beside their fields, on the app's page, what was typed kept.
+    let body = r.text().await.unwrap();
+    assert!(
+        body.contains("« not an e-mail » n'est pas une adresse e-mail")
+            && body.contains("data-field=\"contact\"")
+            && body.contains("data-field=\"base\"")
+            && body.contains("2 problème(s)")
+            && body.contains("value=\"not an e-mail\"")
+            && body.contains("id=\"install-form\""),
+        "{body}"
+    );
     let r = install(
         admin.clone(),
         vec![
