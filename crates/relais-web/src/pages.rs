@@ -150,6 +150,7 @@ fn base_url(headers: &HeaderMap) -> String {
 pub async fn home(
     State(state): State<AppState>,
     headers: HeaderMap,
+    Extension(catalog): Extension<Arc<Catalog>>,
     viewer: Result<Viewer, Response>,
 ) -> Response {
     // Signed out, the home page is the way to sign in: a base's counts are
@@ -186,6 +187,15 @@ pub async fn home(
             )
         }
     }
+    let mut flows = HashMap::new();
+    for (base, _) in &bases {
+        match home_integrations(&state, &catalog, base.id).await {
+            Ok(rows) => {
+                flows.insert(base.id, rows);
+            }
+            Err(e) => return internal(&v, e),
+        }
+    }
     let body = html! {
         p.muted { (lang.t("Base RH · stockage ", "HR base · storage ")) (state.store.backend()) " · " a href="/integrations" { (lang.t("Intégrations", "Integrations")) } }
         @if bases.is_empty() {
@@ -205,6 +215,34 @@ pub async fn home(
                     tr { th { (lang.t("Absences", "Leave periods")) } td.n data-count="leave_periods" { (c.leave_periods) } }
                     tr { th { (lang.t("Notes de frais", "Expense claims")) } td.n data-count="expense_claims" { (c.expense_claims) } }
                     tr { th { (lang.t("Lignes de frais", "Expense items")) } td.n data-count="expense_items" { (c.expense_items) } }
+                }
+            }
+            @let rows = flows.get(&base.id).map(Vec::as_slice).unwrap_or_default();
+            h3 { (lang.t("Intégrations", "Integrations")) }
+            @if rows.is_empty() {
+                p.muted { (lang.t("Aucune application installée sur cette base.", "No app installed on this base.")) }
+            } @else {
+                table.home-integrations data-base=(base.name) {
+                    thead { tr { th { "Application" } th { (lang.t("Santé", "Health")) } th { (lang.t("Dernière exécution", "Last run")) } th { (lang.t("Prochaine", "Next")) } th { (lang.t("Enregistrements transmis aujourd'hui", "Records moved today")) } } }
+                    tbody {
+                        @for r in rows {
+                            tr data-app=(r.app) {
+                                td { a href={ "/integrations/" (r.app) } { (r.name) } }
+                                @match &r.sync {
+                                    None => { td.muted colspan="4" { (lang.t("Lit la base elle-même avec sa clé", "Reads the base itself with its key")) } }
+                                    Some(sync) => {
+                                        td class={ "health " (sync.health.as_str()) } {
+                                            (sync.health.label(lang.code()))
+                                            @if !sync.reason.is_empty() { " — " a href={ "/integrations/" (r.app) } { (sync.reason) } }
+                                        }
+                                        td { (sync.last.map_or_else(|| lang.t("jamais", "never").to_owned(), paris_time)) }
+                                        td { (sync.next.map_or_else(|| "—".to_owned(), paris_time)) }
+                                        td.n data-today=(sync.today) { (sync.today) }
+                                    }
+                                }
+                            }
+                        }
+                    }
                 }
             }
         }
@@ -1414,6 +1452,74 @@ pub async fn revoke_key(
         Ok(_) => redirect(&format!("/keys?revoked={id}"), Vec::new()),
         Err(e) => internal(&v, e),
     }
+}
+
+/// An installed app as the home page shows it.
+struct HomeIntegration {
+    app: String,
+    name: String,
+    sync: Option<HomeSync>,
+}
+
+/// Its sync, when relais runs one.
+struct HomeSync {
+    health: relais_core::integration::Health,
+    reason: String,
+    last: Option<chrono::DateTime<chrono::Utc>>,
+    next: Option<chrono::DateTime<chrono::Utc>>,
+    /// Records written to or from the partner by runs started today (Paris).
+    today: u64,
+}
+
+/// The apps installed on `base`, with their sync's health, last and next
+/// run, and what their runs moved today.
+async fn home_integrations(
+    state: &AppState,
+    catalog: &Catalog,
+    base: relais_core::ids::BaseId,
+) -> Result<Vec<HomeIntegration>, relais_store::StoreError> {
+    let midnight = TimeZone::PARIS
+        .today()
+        .and_hms_opt(0, 0, 0)
+        .and_then(|t| t.and_local_timezone(chrono_tz::Europe::Paris).earliest())
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .unwrap_or_else(relais_core::now);
+    let mut out = Vec::new();
+    for i in state.store.list_installations(base).await? {
+        let name = catalog
+            .get(&i.app)
+            .map_or(i.app.clone(), |a| a.name.clone());
+        let sync = match state.store.get_integration(i.id).await {
+            Ok(integration) => {
+                let runs = state.store.list_runs(i.id, 100).await?;
+                let today = runs
+                    .iter()
+                    .filter(|r| !r.dry_run && r.started_at.is_some_and(|t| t >= midnight))
+                    .map(|r| r.counts.written())
+                    .sum();
+                let health = if integration.paused.is_some() {
+                    relais_core::integration::Health::Paused
+                } else {
+                    integration.health
+                };
+                Some(HomeSync {
+                    health,
+                    reason: integration.health_reason.clone(),
+                    last: runs.iter().find_map(|r| r.finished_at.or(r.started_at)),
+                    next: integration.next_run_at,
+                    today,
+                })
+            }
+            Err(relais_store::StoreError::NotFound { .. }) => None,
+            Err(e) => return Err(e),
+        };
+        out.push(HomeIntegration {
+            app: i.app,
+            name,
+            sync,
+        });
+    }
+    Ok(out)
 }
 
 /// A time as people in France read it, the zone named.

@@ -242,6 +242,27 @@ async fn the_demo_syncs_its_partners_and_the_pages_show_it() {
     assert_eq!(status, 200);
     assert!(html.contains("data-health=\"healthy\""), "{html}");
     assert!(html.contains("id=\"runs-chart\""));
+    // The home page: each base's integrations with health, last and next
+    // run, and the records their runs moved today.
+    let (status, home) = get(format!("{}/", d.url)).await;
+    assert_eq!(status, 200);
+    let row = &home[home.find("<tr data-app=\"happypal\"").expect(&home)..];
+    let row = &row[..row.find("</tr>").unwrap()];
+    assert!(
+        row.contains("health healthy") && row.contains(">HappyPal<"),
+        "{row}"
+    );
+    let today: u64 = row[row.find("data-today=\"").unwrap() + 12..]
+        .split('"')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        today > 0,
+        "the demo's first HappyPal run sent its employees today: {row}"
+    );
+    assert!(!row.contains(">jamais<"), "a last run is shown: {row}");
     assert!(!html.contains("demo-happypal-token"), "secrets never shown");
     let csrf = hidden(&html, "csrf");
     let asked = c
