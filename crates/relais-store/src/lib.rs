@@ -460,7 +460,19 @@ pub trait Store: reports::ReportStore + Send + Sync + 'static {
     /// The latest runs of an integration, newest first.
     async fn list_runs(&self, installation: i64, limit: u32) -> Result<Vec<SyncRun>>;
     /// Lines of a run's report, in the order they happened.
-    async fn run_lines(&self, run: i64, offset: u64, limit: u32) -> Result<Vec<ReportLine>>;
+    async fn run_lines(&self, run: i64, offset: u64, limit: u32) -> Result<Vec<ReportLine>> {
+        self.find_run_lines(run, &LineFilter::default(), offset, limit)
+            .await
+    }
+    /// Lines of a run's report that `filter` keeps, in the order they
+    /// happened, `limit` from `offset` (among those kept).
+    async fn find_run_lines(
+        &self,
+        run: i64,
+        filter: &LineFilter,
+        offset: u64,
+        limit: u32,
+    ) -> Result<Vec<ReportLine>>;
     /// Requests sent to the partner by the integration's runs started since `since`.
     async fn partner_requests_since(&self, installation: i64, since: DateTime<Utc>) -> Result<u64>;
 }
@@ -648,6 +660,17 @@ pub struct NewPerson {
     pub can_admin_apps: bool,
     /// « Gestion des rôles et des clés API ».
     pub can_manage_keys: bool,
+}
+
+/// Which lines of a run's report to read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LineFilter {
+    /// Only this outcome (its code: `created`, `failed`…).
+    pub outcome: Option<String>,
+    /// Only this stream.
+    pub stream: Option<String>,
+    /// Only lines whose label or record key holds this text (any case).
+    pub search: Option<String>,
 }
 
 /// A key about to be stored.

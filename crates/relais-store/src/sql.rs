@@ -1820,17 +1820,39 @@ macro_rules! sql_store {
                 found.into_iter().map(TryInto::try_into).collect()
             }
 
-            async fn run_lines(&self, run: i64, offset: u64, limit: u32) -> Result<Vec<relais_core::integration::ReportLine>> {
-                let sql = format!(
-                    "SELECT {} FROM sync_run_lines WHERE run_id = $1 ORDER BY seq LIMIT $2 OFFSET $3",
+            async fn find_run_lines(
+                &self,
+                run: i64,
+                filter: &crate::LineFilter,
+                offset: u64,
+                limit: u32,
+            ) -> Result<Vec<relais_core::integration::ReportLine>> {
+                let mut qb = sqlx::QueryBuilder::<$db>::new(format!(
+                    "SELECT {} FROM sync_run_lines WHERE run_id = ",
                     rows::RUN_LINE_COLUMNS
-                );
-                let found: Vec<rows::RunLineRow> = sqlx::query_as(&sql)
-                    .bind(run)
-                    .bind(i64::from(limit))
-                    .bind(i64::try_from(offset).unwrap_or(i64::MAX))
-                    .fetch_all(&self.pool)
-                    .await?;
+                ));
+                qb.push_bind(run);
+                if let Some(outcome) = &filter.outcome {
+                    qb.push(" AND outcome = ");
+                    qb.push_bind(outcome.clone());
+                }
+                if let Some(stream) = &filter.stream {
+                    qb.push(" AND stream = ");
+                    qb.push_bind(stream.clone());
+                }
+                if let Some(search) = filter.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+                    let pattern = $crate::query::like_pattern(search);
+                    qb.push(" AND (LOWER(label) LIKE ");
+                    qb.push_bind(pattern.clone());
+                    qb.push(" ESCAPE '\\' OR LOWER(record_key) LIKE ");
+                    qb.push_bind(pattern);
+                    qb.push(" ESCAPE '\\')");
+                }
+                qb.push(" ORDER BY seq LIMIT ");
+                qb.push_bind(i64::from(limit));
+                qb.push(" OFFSET ");
+                qb.push_bind(i64::try_from(offset).unwrap_or(i64::MAX));
+                let found: Vec<rows::RunLineRow> = qb.build_query_as().fetch_all(&self.pool).await?;
                 found.into_iter().map(TryInto::try_into).collect()
             }
 

@@ -939,9 +939,187 @@ fn stream_label(declaration: Option<&Declaration>, stream: &str, lang: Lang) -> 
 #[derive(Deserialize)]
 pub struct LinesQuery {
     offset: Option<u64>,
+    /// Only this outcome (its code).
+    outcome: Option<String>,
+    /// Only this stream.
+    stream: Option<String>,
+    /// Only lines naming this (a name, an employee number, a key).
+    q: Option<String>,
 }
 
+impl LinesQuery {
+    /// The store's filter (blank fields filter nothing).
+    fn filter(&self) -> relais_store::LineFilter {
+        let set = |v: &Option<String>| v.clone().filter(|v| !v.trim().is_empty());
+        relais_store::LineFilter {
+            outcome: set(&self.outcome),
+            stream: set(&self.stream),
+            search: set(&self.q),
+        }
+    }
+
+    /// The filter as a query string (for links and the download).
+    fn query(&self) -> String {
+        let f = self.filter();
+        [
+            ("outcome", f.outcome),
+            ("stream", f.stream),
+            ("q", f.search),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| {
+            v.map(|v| format!("{k}={}", relais_core::integration::percent_encode(&v, b"")))
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+    }
+}
+
+/// Outcomes a run's lines can be filtered by, in the order shown.
+const OUTCOMES: [&str; 9] = [
+    "created",
+    "linked",
+    "updated",
+    "overwritten",
+    "deleted",
+    "deactivated",
+    "unchanged",
+    "skipped",
+    "failed",
+];
+
 const LINES_PER_PAGE: u32 = 500;
+
+/// Run `id`, if it is one of the viewer's base, with its installation.
+async fn run_of_base(
+    state: &AppState,
+    v: &Viewer,
+    id: i64,
+) -> Result<(SyncRun, Installation), Box<Response>> {
+    let not_found = || {
+        Box::new(error_page(
+            Some(v),
+            v.lang,
+            StatusCode::NOT_FOUND,
+            v.lang.t(
+                "Aucune exécution de ce numéro sur cette base.",
+                "No run with this number on this base.",
+            ),
+        ))
+    };
+    let Ok(run) = state.store.get_run(id).await else {
+        return Err(not_found());
+    };
+    match state.store.list_installations(v.base.id).await {
+        Ok(list) => match list.into_iter().find(|i| i.id == run.installation_id) {
+            Some(installation) => Ok((run, installation)),
+            None => Err(not_found()),
+        },
+        Err(e) => Err(Box::new(internal(v, e))),
+    }
+}
+
+/// `GET /runs/{id}/lines.csv`: the run's lines the filters keep, as CSV
+/// (UTF-8 with a byte order mark), read a thousand at a time as they are
+/// sent.
+pub async fn run_lines_csv(
+    State(state): State<AppState>,
+    v: Viewer,
+    Path(id): Path<i64>,
+    Query(q): Query<LinesQuery>,
+) -> Response {
+    let lang = v.lang;
+    let (run, installation) = match run_of_base(&state, &v, id).await {
+        Ok(found) => found,
+        Err(r) => return *r,
+    };
+    let declaration = state
+        .connectors
+        .get(&installation.app)
+        .map(|c| c.declaration());
+    let header = [
+        lang.t("Flux", "Stream"),
+        lang.t("Enregistrement", "Record"),
+        lang.t("Clé", "Key"),
+        lang.t("Résultat", "Outcome"),
+        lang.t("Raison", "Reason"),
+        lang.t("Champs : avant → après", "Fields: before → after"),
+    ];
+    let mut first = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
+    if let Err(e) = first.write_record(header) {
+        return internal(&v, e);
+    }
+    let first = match first.into_inner() {
+        Ok(bytes) => bytes,
+        Err(e) => return internal(&v, e.into_error()),
+    };
+    let filter = q.filter();
+    const PART: u32 = 1_000;
+    let stream =
+        futures_util::stream::unfold((Some(first), 0u64, false), move |(head, offset, done)| {
+            let state = state.clone();
+            let filter = filter.clone();
+            async move {
+                if let Some(h) = head {
+                    return Some((Ok(axum::body::Bytes::from(h)), (None, offset, false)));
+                }
+                if done {
+                    return None;
+                }
+                let lines = match state.store.find_run_lines(id, &filter, offset, PART).await {
+                    Ok(lines) => lines,
+                    Err(e) => {
+                        tracing::error!(error = %e, run = id, "run lines download failed");
+                        return Some((
+                            Err(std::io::Error::other(e.to_string())),
+                            (None, offset, true),
+                        ));
+                    }
+                };
+                if lines.is_empty() {
+                    return None;
+                }
+                let mut out = csv::Writer::from_writer(Vec::new());
+                for l in &lines {
+                    let fields = l
+                        .fields
+                        .iter()
+                        .map(|f| format!("{} : {} → {}", f.field, f.before, f.after))
+                        .collect::<Vec<_>>()
+                        .join(" ; ");
+                    let _ = out.write_record([
+                        stream_label(declaration, &l.stream, lang).as_str(),
+                        l.label.as_str(),
+                        l.key.as_str(),
+                        outcome_label(&l.outcome, lang),
+                        l.outcome.reason().unwrap_or_default(),
+                        fields.as_str(),
+                    ]);
+                }
+                let bytes = out.into_inner().unwrap_or_default();
+                let last = lines.len() < PART as usize;
+                Some((
+                    Ok(axum::body::Bytes::from(bytes)),
+                    (None, offset + lines.len() as u64, last),
+                ))
+            }
+        });
+    (
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "text/csv; charset=utf-8".to_owned(),
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"run-{}.csv\"", run.id),
+            ),
+            (axum::http::header::CACHE_CONTROL, "no-store".to_owned()),
+        ],
+        axum::body::Body::from_stream(stream),
+    )
+        .into_response()
+}
 
 /// `GET /runs/{id}`: a run's report — counts, then each record's line.
 pub async fn run_page(
@@ -951,26 +1129,9 @@ pub async fn run_page(
     Query(q): Query<LinesQuery>,
 ) -> Response {
     let lang = v.lang;
-    let not_found = || {
-        error_page(
-            Some(&v),
-            lang,
-            StatusCode::NOT_FOUND,
-            lang.t(
-                "Aucune exécution de ce numéro sur cette base.",
-                "No run with this number on this base.",
-            ),
-        )
-    };
-    let Ok(run) = state.store.get_run(id).await else {
-        return not_found();
-    };
-    let installation = match state.store.list_installations(v.base.id).await {
-        Ok(list) => list.into_iter().find(|i| i.id == run.installation_id),
-        Err(e) => return internal(&v, e),
-    };
-    let Some(installation) = installation else {
-        return not_found();
+    let (run, installation) = match run_of_base(&state, &v, id).await {
+        Ok(found) => found,
+        Err(r) => return *r,
     };
     let offset = q.offset.unwrap_or(0);
     let declaration = match state.store.get_integration(run.installation_id).await {
@@ -983,7 +1144,13 @@ pub async fn run_page(
             .get(&installation.app)
             .map(|c| c.declaration()),
     };
-    let lines = match state.store.run_lines(id, offset, LINES_PER_PAGE).await {
+    let filter = q.filter();
+    let query = q.query();
+    let lines = match state
+        .store
+        .find_run_lines(id, &filter, offset, LINES_PER_PAGE)
+        .await
+    {
         Ok(l) => l,
         Err(e) => return internal(&v, e),
     };
@@ -1028,7 +1195,40 @@ pub async fn run_page(
                 }
             }
         }
-        @if lines.is_empty() && offset == 0 { p.muted { (lang.t("Aucun enregistrement modifié.", "No record changed.")) } }
+        form.filters id="line-filters" method="get" action={ "/runs/" (id) } {
+            div.field {
+                label for="outcome" { (lang.t("Résultat", "Outcome")) }
+                select id="outcome" name="outcome" {
+                    option value="" { (lang.t("— tous —", "— all —")) }
+                    @for code in OUTCOMES {
+                        @if let Ok(o) = relais_core::integration::Outcome::from_parts(code, Some(String::new())) {
+                            option value=(code) selected[filter.outcome.as_deref() == Some(code)] { (outcome_label(&o, lang)) }
+                        }
+                    }
+                }
+            }
+            @if run.streams.len() > 1 {
+                div.field {
+                    label for="stream" { (lang.t("Flux", "Stream")) }
+                    select id="stream" name="stream" {
+                        option value="" { (lang.t("— tous —", "— all —")) }
+                        @for (name, _) in &run.streams {
+                            option value=(name) selected[filter.stream.as_deref() == Some(name.as_str())] { (stream_label(declaration, name, lang)) }
+                        }
+                    }
+                }
+            }
+            div.field {
+                label for="q" { (lang.t("Nom ou matricule", "Name or employee number")) }
+                input id="q" name="q" type="search" value=(filter.search.clone().unwrap_or_default());
+            }
+            div.field { button id="filter-lines" type="submit" { (lang.t("Filtrer", "Filter")) } }
+            div.field { a.button id="download-lines" href={ "/runs/" (id) "/lines.csv?" (query) } { (lang.t("Télécharger en CSV", "Download as CSV")) } }
+        }
+        @if lines.is_empty() && offset == 0 {
+            @if filter == relais_store::LineFilter::default() { p.muted id="no-lines" { (lang.t("Aucun enregistrement modifié.", "No record changed.")) } }
+            @else { p.muted id="no-lines" { (lang.t("Aucune ligne ne correspond à ces filtres.", "No line matches these filters.")) } }
+        }
         @else {
             table id="lines" {
                 thead { tr { th { (lang.t("Flux", "Stream")) } th { (lang.t("Enregistrement", "Record")) } th { (lang.t("Résultat", "Outcome")) } th { (lang.t("Champs : avant → après", "Fields: before → after")) } } }
@@ -1044,8 +1244,8 @@ pub async fn run_page(
                 }
             }
             p {
-                @if offset > 0 { a href={ "/runs/" (id) "?offset=" (offset.saturating_sub(u64::from(LINES_PER_PAGE))) } { (lang.t("← précédentes", "← previous")) } " " }
-                @if shown == u64::from(LINES_PER_PAGE) { a id="next-lines" href={ "/runs/" (id) "?offset=" (offset + shown) } { (lang.t("suivantes →", "next →")) } }
+                @if offset > 0 { a href={ "/runs/" (id) "?offset=" (offset.saturating_sub(u64::from(LINES_PER_PAGE))) "&" (query) } { (lang.t("← précédentes", "← previous")) } " " }
+                @if shown == u64::from(LINES_PER_PAGE) { a id="next-lines" href={ "/runs/" (id) "?offset=" (offset + shown) "&" (query) } { (lang.t("suivantes →", "next →")) } }
             }
         }
     }).into_response()

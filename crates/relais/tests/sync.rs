@@ -237,6 +237,56 @@ async fn the_demo_syncs_its_partners_and_the_pages_show_it() {
         html.contains("id=\"stream-counts\"") && html.contains("data-stream=\"telework\""),
         "counts per stream: {html}"
     );
+    // Lines filtered by stream, outcome and name, and downloaded as CSV.
+    let all_rows = html.matches("<tr data-outcome=").count();
+    let (_, only) = get(format!("{}/runs/{semana_run}?stream=telework", d.url)).await;
+    let telework_rows = only.matches("<tr data-outcome=").count();
+    assert!(
+        telework_rows > 0 && telework_rows <= all_rows,
+        "{telework_rows} of {all_rows}"
+    );
+    assert_eq!(
+        only.matches("td class=\"stream\" data-stream=\"telework\"")
+            .count(),
+        telework_rows,
+        "only telework lines"
+    );
+    let (_, none) = get(format!("{}/runs/{semana_run}?q=personne-de-ce-nom", d.url)).await;
+    assert!(none.contains("id=\"no-lines\""), "{none}");
+    let label_at = only.find("<td class=\"stream\"").unwrap();
+    let label = only[label_at..].split("<td>").nth(1).unwrap();
+    let name = &label[..label.find(['<', ','].as_ref()).unwrap()];
+    let first_word = name.split_whitespace().next().unwrap().to_owned();
+    let (_, found) = get(format!(
+        "{}/runs/{semana_run}?stream=telework&q={}",
+        d.url,
+        first_word.to_lowercase()
+    ))
+    .await;
+    let hits = found.matches("<tr data-outcome=").count();
+    assert!(
+        hits > 0 && found.matches(&first_word).count() >= hits,
+        "search by name '{first_word}'"
+    );
+    let csv = c
+        .get(format!(
+            "{}/runs/{semana_run}/lines.csv?stream=telework",
+            d.url
+        ))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(csv.status(), 200);
+    let bytes = csv.bytes().await.unwrap();
+    let mut reader = csv::Reader::from_reader(&bytes[3..]);
+    assert_eq!(&reader.headers().unwrap()[0], "Flux");
+    let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(
+        records.len(),
+        telework_rows,
+        "the CSV holds the lines the filter keeps"
+    );
     ledgy_mapping_preview_and_forced_sync(&c, &d.url, &session).await;
     let (status, html) = get(format!("{}/integrations/happypal", d.url)).await;
     assert_eq!(status, 200);
