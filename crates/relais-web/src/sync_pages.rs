@@ -1212,7 +1212,7 @@ pub async fn run_page(
                     label for="stream" { (lang.t("Flux", "Stream")) }
                     select id="stream" name="stream" {
                         option value="" { (lang.t("— tous —", "— all —")) }
-                        @for (name, _) in &run.streams {
+                        @for name in run.streams.keys() {
                             option value=(name) selected[filter.stream.as_deref() == Some(name.as_str())] { (stream_label(declaration, name, lang)) }
                         }
                     }
