@@ -742,6 +742,10 @@ pub struct SyncRun {
     pub partner_requests: u64,
     /// Why it failed, when it did.
     pub error: Option<String>,
+    /// Who asked for it from the admin pages (a person's name); `None`
+    /// for a scheduled run or one asked from the command line.
+    #[serde(default)]
+    pub requested_by: Option<String>,
 }
 
 /// A run's counts as they are stored: in all, and per stream.

@@ -434,6 +434,18 @@ pub trait Store: reports::ReportStore + Send + Sync + 'static {
         trigger: Trigger,
         dry_run: bool,
         full: bool,
+    ) -> Result<SyncRun> {
+        self.queue_run_by(installation, trigger, dry_run, full, None)
+            .await
+    }
+    /// Queues a run as [`Store::queue_run`], recording who asked for it.
+    async fn queue_run_by(
+        &self,
+        installation: i64,
+        trigger: Trigger,
+        dry_run: bool,
+        full: bool,
+        requested_by: Option<&str>,
     ) -> Result<SyncRun>;
     /// The oldest unfinished runs of every integration: asked for and not
     /// started, or marked running (by a live process, or one that died).

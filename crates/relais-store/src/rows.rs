@@ -1046,7 +1046,7 @@ impl TryFrom<IntegrationRow> for relais_core::integration::Integration {
 }
 
 /// Columns of `sync_runs`, in the order of [`RunRow`].
-pub const RUN_COLUMNS: &str = "id, installation_id, trigger_kind, dry_run, full_run, status, owner, requested_at, started_at, finished_at, counts, partner_requests, error";
+pub const RUN_COLUMNS: &str = "id, installation_id, trigger_kind, dry_run, full_run, status, owner, requested_at, started_at, finished_at, counts, partner_requests, error, requested_by";
 
 /// A row of `sync_runs`.
 #[derive(sqlx::FromRow)]
@@ -1064,6 +1064,7 @@ pub struct RunRow {
     counts: String,
     partner_requests: i64,
     error: Option<String>,
+    requested_by: Option<String>,
 }
 
 impl TryFrom<RunRow> for relais_core::integration::SyncRun {
@@ -1087,6 +1088,7 @@ impl TryFrom<RunRow> for relais_core::integration::SyncRun {
             streams: counts.streams,
             partner_requests: r.partner_requests.max(0) as u64,
             error: r.error,
+            requested_by: r.requested_by,
         })
     }
 }

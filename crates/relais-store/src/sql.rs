@@ -1700,16 +1700,17 @@ macro_rules! sql_store {
                 Ok(())
             }
 
-            async fn queue_run(
+            async fn queue_run_by(
                 &self,
                 installation: i64,
                 trigger: relais_core::integration::Trigger,
                 dry_run: bool,
                 full: bool,
+                requested_by: Option<&str>,
             ) -> Result<relais_core::integration::SyncRun> {
                 let sql = format!(
-                    "INSERT INTO sync_runs (installation_id, trigger_kind, dry_run, full_run, status, requested_at, counts, partner_requests) \
-                     VALUES ($1, $2, $3, $4, 'queued', $5, $6, 0) RETURNING {}",
+                    "INSERT INTO sync_runs (installation_id, trigger_kind, dry_run, full_run, status, requested_at, counts, partner_requests, requested_by) \
+                     VALUES ($1, $2, $3, $4, 'queued', $5, $6, 0, $7) RETURNING {}",
                     rows::RUN_COLUMNS
                 );
                 let row: rows::RunRow = sqlx::query_as(&sql)
@@ -1719,6 +1720,7 @@ macro_rules! sql_store {
                     .bind(full)
                     .bind(now())
                     .bind(serde_json::to_string(&relais_core::integration::RunCounts::default()).expect("counts serialise"))
+                    .bind(requested_by)
                     .fetch_one(&self.pool)
                     .await?;
                 row.try_into()

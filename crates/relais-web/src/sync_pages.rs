@@ -202,15 +202,16 @@ pub(crate) async fn section(
         @else {
             (chart(&runs, lang))
             table id="runs" {
-                thead { tr { th { "#" } th { (lang.t("État", "Status")) } th { (lang.t("Origine", "Trigger")) } th { (lang.t("Début", "Started")) }
+                thead { tr { th { "#" } th { (lang.t("État", "Status")) } th { (lang.t("Origine", "Trigger")) } th { (lang.t("Début", "Started")) } th { (lang.t("Durée", "Duration")) }
                     th { (lang.t("Créés", "Created")) } th { (lang.t("Mis à jour", "Updated")) } th { (lang.t("Supprimés ou désactivés", "Deleted or deactivated")) } th { (lang.t("Refusés", "Failed")) } th { (lang.t("Requêtes", "Requests")) } } }
                 tbody {
                     @for r in &runs {
                         tr data-status=(r.status.as_str()) {
                             td { a href={ "/runs/" (r.id) } { (r.id) } }
                             td { (status_label(r.status, lang)) @if r.dry_run { " · " (lang.t("simulation", "dry run")) } @if r.full { " · " (lang.t("complète", "full")) } }
-                            td { (trigger_label(r.trigger, lang)) }
+                            td { (trigger_label(r.trigger, lang)) @if let Some(who) = &r.requested_by { br; span.muted.requested-by { (lang.t("par ", "by ")) (who) } } }
                             td { (when(r.started_at.or(Some(r.requested_at)), &i)) }
+                            td.n.duration { (run_duration(r, lang)) }
                             td.n { (r.counts.created + r.counts.linked) }
                             td.n { (r.counts.updated + r.counts.overwritten) }
                             td.n { (r.counts.deleted + r.counts.deactivated) }
@@ -729,7 +730,13 @@ pub async fn sync_now(
     }
     match state
         .store
-        .queue_run(id, Trigger::Page, f.dry_run, f.full)
+        .queue_run_by(
+            id,
+            Trigger::Page,
+            f.dry_run,
+            f.full,
+            Some(v.person.name.as_str()),
+        )
         .await
     {
         Ok(run) => Redirect::to(&format!("/runs/{}", run.id)).into_response(),
@@ -990,6 +997,25 @@ const OUTCOMES: [&str; 9] = [
 
 const LINES_PER_PAGE: u32 = 500;
 
+/// How long a run took (or has been running), as people say it.
+fn run_duration(r: &SyncRun, lang: Lang) -> String {
+    let Some(start) = r.started_at else {
+        return "—".into();
+    };
+    let end = r.finished_at.unwrap_or_else(relais_core::now);
+    let seconds = (end - start).num_seconds().max(0);
+    match seconds {
+        0..=59 => format!("{seconds} s"),
+        60..=3599 => format!("{} min {:02} s", seconds / 60, seconds % 60),
+        _ => format!(
+            "{} h {:02}{}",
+            seconds / 3600,
+            (seconds % 3600) / 60,
+            lang.t("", " min")
+        ),
+    }
+}
+
 /// Run `id`, if it is one of the viewer's base, with its installation.
 async fn run_of_base(
     state: &AppState,
@@ -1166,6 +1192,7 @@ pub async fn run_page(
             @if run.dry_run { " · " (lang.t("simulation : rien n'a été écrit", "dry run: nothing was written")) }
             " · " @if run.full { (lang.t("réconciliation complète", "full reconciliation")) } @else { (lang.t("incrémentale", "incremental")) }
             " · " (trigger_label(run.trigger, lang))
+            @if let Some(who) = &run.requested_by { " " (lang.t("par ", "by ")) span id="requested-by" { (who) } }
             @if let Some(e) = &run.error { br; span id="run-error" { (e) } }
             @if refresh { br; (lang.t("Cette page se met à jour toute seule.", "This page refreshes by itself.")) }
         }

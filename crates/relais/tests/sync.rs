@@ -292,6 +292,13 @@ async fn the_demo_syncs_its_partners_and_the_pages_show_it() {
     assert_eq!(status, 200);
     assert!(html.contains("data-health=\"healthy\""), "{html}");
     assert!(html.contains("id=\"runs-chart\""));
+    // The runs list: start, duration, trigger and who asked.
+    let (_, app) = get(format!("{}/integrations/happypal", d.url)).await;
+    assert!(app.contains("class=\"n duration\""), "{app}");
+    assert!(
+        !app.contains("requested-by"),
+        "the demo's runs were scheduled, asked by nobody"
+    );
     // The home page: each base's integrations with health, last and next
     // run, and the records their runs moved today.
     let (status, home) = get(format!("{}/", d.url)).await;
@@ -330,6 +337,10 @@ async fn the_demo_syncs_its_partners_and_the_pages_show_it() {
         let (_, html) = get(format!("{}{run_path}", d.url)).await;
         if html.contains("data-status=\"succeeded\"") {
             assert!(html.contains("id=\"counts\""));
+            assert!(
+                html.contains("<span id=\"requested-by\">Admin démo</span>"),
+                "who asked: {html}"
+            );
             break;
         }
         assert!(
