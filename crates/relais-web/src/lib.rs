@@ -44,6 +44,7 @@ pub fn router(catalog: Arc<Catalog>, state: AppState) -> Router<AppState> {
         .route("/installed/{id}/preview", get(mapping_pages::preview))
         .route("/runs/{id}", get(sync_pages::run_page))
         .route("/runs/{id}/lines.csv", get(sync_pages::run_lines_csv))
+        .route("/runs/{id}/progress", get(sync_pages::run_progress))
         .route("/reports", get(report_pages::index))
         .route("/reports/{code}", get(report_pages::show))
         .route("/reports/{code}/csv", get(report_pages::csv))

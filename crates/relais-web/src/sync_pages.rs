@@ -136,6 +136,7 @@ pub(crate) async fn section(
         Err(e) => return Err(e),
     };
     let runs = state.store.list_runs(i.installation_id, 20).await?;
+    let open_run = runs.iter().find(|r| !r.status.is_finished()).cloned();
     let secrets = state.sealer.open(&i.sealed_secrets).unwrap_or_default();
     let Some(connector) = state.connectors.get(i.connector.as_str()) else {
         return Ok(html! {
@@ -176,24 +177,31 @@ pub(crate) async fn section(
         p { (lang.t("Prochaine exécution : ", "Next run: ")) strong id="next-run" { (when(i.next_run_at, &i)) } " (" (Frequency::of(&i.schedule).sentence(lang.code())) ", " (i.time_zone.0.name()) ")"
             " · " (lang.t("réconciliation complète : ", "full reconciliation: ")) (when(i.next_full_at, &i)) }
         @if v.person.can_admin_apps {
+            @if let Some(open) = &open_run {
+                p.notice id="run-open" {
+                    (if open.status == RunStatus::Queued { lang.t("Une exécution attend de démarrer", "A run is waiting to start") } else { lang.t("Une exécution est en cours", "A run is going") })
+                    " : " a href={ "/runs/" (open.id) } { (lang.t("la suivre", "follow it")) " (#" (open.id) ")" } ". "
+                    (lang.t("Les boutons reviennent quand elle est finie.", "The buttons come back once it is over."))
+                }
+            }
             form.inline method="post" action={ "/installed/" (i.installation_id) "/sync" } {
                 input type="hidden" name="csrf" value=(v.csrf);
-                button id="sync-now" type="submit" { (lang.t("Synchroniser maintenant", "Sync now")) }
+                button id="sync-now" type="submit" disabled[open_run.is_some()] { (lang.t("Synchroniser maintenant", "Sync now")) }
             }
             " "
             form.inline method="post" action={ "/installed/" (i.installation_id) "/sync" } {
                 input type="hidden" name="csrf" value=(v.csrf);
                 input type="hidden" name="dry_run" value="true";
-                button id="dry-run" type="submit" { (lang.t("Simuler (sans rien écrire)", "Dry run (write nothing)")) }
+                button id="dry-run" type="submit" disabled[open_run.is_some()] { (lang.t("Simuler (sans rien écrire)", "Dry run (write nothing)")) }
             }
             " "
             form.inline method="post" action={ "/installed/" (i.installation_id) "/sync" } {
                 input type="hidden" name="csrf" value=(v.csrf);
                 input type="hidden" name="full" value="true";
                 @if declaration.mapping.is_some() {
-                    button id="full-run" type="submit" { (lang.t("Forcer la synchronisation", "Force the sync")) }
+                    button id="full-run" type="submit" disabled[open_run.is_some()] { (lang.t("Forcer la synchronisation", "Force the sync")) }
                 } @else {
-                    button id="full-run" type="submit" { (lang.t("Réconciliation complète", "Full reconciliation")) }
+                    button id="full-run" type="submit" disabled[open_run.is_some()] { (lang.t("Réconciliation complète", "Full reconciliation")) }
                 }
             }
         }
@@ -728,6 +736,15 @@ pub async fn sync_now(
             ),
         );
     }
+    // One run at a time: while one waits or runs, asking again follows it.
+    match state.store.list_runs(id, 5).await {
+        Ok(runs) => {
+            if let Some(open) = runs.iter().find(|r| !r.status.is_finished()) {
+                return Redirect::to(&format!("/runs/{}", open.id)).into_response();
+            }
+        }
+        Err(e) => return internal(&v, e),
+    }
     match state
         .store
         .queue_run_by(
@@ -997,6 +1014,48 @@ const OUTCOMES: [&str; 9] = [
 
 const LINES_PER_PAGE: u32 = 500;
 
+/// `GET /runs/{id}/progress`: where a run is, for its page to follow it
+/// live: its status, how long it has been going, records done in all and
+/// per stream, requests to the partner.
+pub async fn run_progress(
+    State(state): State<AppState>,
+    v: Viewer,
+    Path(id): Path<i64>,
+) -> Response {
+    let lang = v.lang;
+    let (run, _) = match run_of_base(&state, &v, id).await {
+        Ok(found) => found,
+        Err(r) => return *r,
+    };
+    let streams: Vec<serde_json::Value> = run
+        .streams
+        .iter()
+        .map(|(name, c)| serde_json::json!({ "stream": name, "done": c.total() }))
+        .collect();
+    axum::Json(serde_json::json!({
+        "status": run.status.as_str(),
+        "statusLabel": status_label(run.status, lang),
+        "finished": run.status.is_finished(),
+        "elapsed": run_duration(&run, lang),
+        "done": run.counts.total(),
+        "written": run.counts.written(),
+        "streams": streams,
+        "partnerRequests": run.partner_requests,
+    }))
+    .into_response()
+}
+
+/// Follows a run live on its page: asks for its progress every second and
+/// a half, updates the figures, and reloads the page (its lines) once the
+/// run is over.
+const FOLLOW_RUN: &str = "(function(){const el=document.getElementById('run-live');if(!el)return;\
+const url=el.dataset.progress;async function tick(){try{const r=await fetch(url,{credentials:'same-origin'});\
+if(r.ok){const p=await r.json();if(p.finished){location.reload();return;}\
+document.getElementById('live-status').textContent=p.statusLabel;document.getElementById('live-elapsed').textContent=p.elapsed;\
+document.getElementById('live-done').textContent=p.done;document.getElementById('live-requests').textContent=p.partnerRequests;\
+for(const s of p.streams){const c=document.querySelector('[data-live-stream=\"'+s.stream+'\"]');if(c)c.textContent=s.done;}}}catch(e){}\
+setTimeout(tick,1500);}setTimeout(tick,1500);})();";
+
 /// How long a run took (or has been running), as people say it.
 fn run_duration(r: &SyncRun, lang: Lang) -> String {
     let Some(start) = r.started_at else {
@@ -1185,7 +1244,23 @@ pub async fn run_page(
     let title = format!("{} #{}", lang.t("Exécution", "Run"), run.id);
     let refresh = !run.status.is_finished();
     page(Some(&v), lang, &title, html! {
-        @if refresh { meta http-equiv="refresh" content="2"; }
+        @if refresh {
+            noscript { meta http-equiv="refresh" content="2"; }
+            div.notice id="run-live" data-progress={ "/runs/" (run.id) "/progress" } role="status" {
+                strong id="live-status" { (status_label(run.status, lang)) } " · "
+                (lang.t("depuis ", "for ")) span id="live-elapsed" { (run_duration(&run, lang)) } " · "
+                span id="live-done" { (run.counts.total()) } (lang.t(" enregistrements traités", " records done")) " · "
+                span id="live-requests" { (run.partner_requests) } (lang.t(" requêtes à l'éditeur", " requests to the partner"))
+                @if let Some(d) = declaration {
+                    ul {
+                        @for st in d.streams {
+                            li { (lang.t(st.label_fr, st.label_en)) " : " span data-live-stream=(st.name) { (run.streams.get(st.name).map_or(0, |c| c.total())) } }
+                        }
+                    }
+                }
+            }
+            script { (maud::PreEscaped(FOLLOW_RUN)) }
+        }
         p { a href={ "/integrations/" (installation.app) } { "← " (installation.app) } }
         p id="run-status" data-status=(run.status.as_str()) class=(match run.status { RunStatus::Succeeded => "ok", RunStatus::Failed | RunStatus::Interrupted => "error", _ => "notice" }) {
             strong { (status_label(run.status, lang)) }
@@ -1194,7 +1269,7 @@ pub async fn run_page(
             " · " (trigger_label(run.trigger, lang))
             @if let Some(who) = &run.requested_by { " " (lang.t("par ", "by ")) span id="requested-by" { (who) } }
             @if let Some(e) = &run.error { br; span id="run-error" { (e) } }
-            @if refresh { br; (lang.t("Cette page se met à jour toute seule.", "This page refreshes by itself.")) }
+            @if refresh { br; (lang.t("Cette page suit l'exécution en direct.", "This page follows the run live.")) }
         }
         table id="counts" {
             tbody {

@@ -461,9 +461,39 @@ async fn install_happypal_in_a_browser() {
     )
     .await;
     b.go(&format!("{base}/integrations/happypal")).await;
+    // HappyPal answers slowly: the run lasts a few seconds, and its page
+    // follows it live while the app's page holds "Sync now" back.
+    let faults = |slow: u64| {
+        let http = http.clone();
+        let url = format!("{}/_sim/faults", hp.url());
+        async move {
+            let r = http
+                .put(url)
+                .json(&json!({ "slow_ms": slow }))
+                .send()
+                .await
+                .unwrap();
+            assert!(r.status().is_success());
+        }
+    };
+    faults(2_000).await;
     b.click("#sync-now").await;
     b.wait_url("/runs/").await;
-    // The run page refreshes itself until the run is over.
+    let run_url = b.url().await;
+    b.find("#run-live").await;
+    b.go(&format!("{base}/integrations/happypal")).await;
+    b.find("#run-open").await;
+    let disabled = b
+        .cmd(
+            reqwest::Method::POST,
+            "/execute/sync",
+            json!({ "script": "return document.getElementById('sync-now').disabled", "args": [] }),
+        )
+        .await;
+    assert_eq!(disabled, json!(true), "Sync now waits for the run");
+    b.go(&run_url).await;
+    faults(0).await;
+    // The run page follows the run until it is over, then shows its lines.
     let deadline = Instant::now() + Duration::from_secs(60);
     while b
         .find_all("#run-status[data-status=succeeded]")

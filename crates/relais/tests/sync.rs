@@ -341,6 +341,29 @@ async fn the_demo_syncs_its_partners_and_the_pages_show_it() {
                 html.contains("<span id=\"requested-by\">Admin démo</span>"),
                 "who asked: {html}"
             );
+            assert!(
+                !html.contains("id=\"run-live\""),
+                "a finished run is not followed"
+            );
+            let progress: serde_json::Value = c
+                .get(format!("{}{run_path}/progress", d.url))
+                .header("cookie", &session)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            assert_eq!(progress["status"], "succeeded", "{progress}");
+            assert_eq!(progress["finished"], true);
+            assert_eq!(progress["statusLabel"], "réussie", "{progress}");
+            let per_stream: u64 = progress["streams"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| s["done"].as_u64().unwrap())
+                .sum();
+            assert_eq!(per_stream, progress["done"].as_u64().unwrap(), "{progress}");
             break;
         }
         assert!(
