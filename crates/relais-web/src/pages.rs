@@ -28,7 +28,7 @@ header a{color:#fff;text-decoration:none}header .who{margin-left:auto;display:fl
 main{max-width:64rem;margin:1.5rem auto;padding:0 1.5rem}\
 table{border-collapse:collapse;margin:1rem 0 2rem;background:#fff}th,td{padding:.35rem .9rem;border-bottom:1px solid #dde;text-align:left;vertical-align:top}\
 td.n{text-align:right;font-variant-numeric:tabular-nums}.kind{font-size:.8rem;padding:.1rem .5rem;border-radius:1rem;background:#e7ecff}\
-.kind.test{background:#fff0d6}.cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(18rem,1fr));gap:1rem}\
+.kind.test{background:#fff0d6}.health.healthy{color:#1d7a35;font-weight:600}.health.failing{color:#b42318;font-weight:600}.health.warnings,.health.paused,.health.pending{color:#8a5a00;font-weight:600}td.health{color:inherit;font-weight:normal}.cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(18rem,1fr));gap:1rem}\
 .card{background:#fff;border:1px solid #dde;border-radius:.5rem;padding:1rem}.card h3{margin:.2rem 0}\
 .muted{color:#667}form small.muted{display:block;margin:.15rem 0 .5rem}.notice{background:#fff7e0;border:1px solid #f0d48a;padding:.8rem 1rem;border-radius:.4rem}\
 .error{background:#fde8e8;border:1px solid #f5a3a3;padding:.8rem 1rem;border-radius:.4rem}\
@@ -231,10 +231,7 @@ pub async fn home(
                                 @match &r.sync {
                                     None => { td.muted colspan="4" { (lang.t("Lit la base elle-même avec sa clé", "Reads the base itself with its key")) } }
                                     Some(sync) => {
-                                        td class={ "health " (sync.health.as_str()) } {
-                                            (sync.health.label(lang.code()))
-                                            @if !sync.reason.is_empty() { " — " a href={ "/integrations/" (r.app) } { (sync.reason) } }
-                                        }
+                                        td class={ "health " (sync.health.as_str()) } { (health_cell(Some(r), &r.app, lang)) }
                                         td { (sync.last.map_or_else(|| lang.t("jamais", "never").to_owned(), paris_time)) }
                                         td { (sync.next.map_or_else(|| "—".to_owned(), paris_time)) }
                                         td.n data-today=(sync.today) { (sync.today) }
@@ -557,6 +554,11 @@ pub async fn catalog(
         Ok(by) => by,
         Err(e) => return internal(&v, e),
     };
+    let health: HashMap<String, HomeIntegration> =
+        match home_integrations(&state, &catalog, v.base.id).await {
+            Ok(list) => list.into_iter().map(|h| (h.app.clone(), h)).collect(),
+            Err(e) => return internal(&v, e),
+        };
     let search = q.q.unwrap_or_default();
     let apps: Vec<&AppManifest> = catalog
         .apps()
@@ -576,6 +578,9 @@ pub async fn catalog(
                     p.muted { (lang.t("Développée par ", "Developed by ")) (a.publisher) }
                     p { (lang.t(&a.description.short_fr, &a.description.short_en)) }
                     p.muted { @for (i, p) in a.products.iter().enumerate() { @if i > 0 { " · " } (p.label(lang.code())) } }
+                    @if health.contains_key(&a.code) {
+                        p.card-health { (lang.t("Ici : ", "Here: ")) (health_cell(health.get(&a.code), &a.code, lang)) }
+                    }
                     @match installed.get(&a.code) {
                         Some(bases) => p.installed-on { "✓ " (lang.t("Installée sur ", "Installed on ")) (bases.join(", ")) },
                         None => p.muted.installed-on { (lang.t("Installée sur aucune base", "Installed on no base")) },
@@ -947,16 +952,22 @@ pub async fn installed(
         let key = state.store.get_api_key(i.key_id).await.ok();
         rows.push((i, key));
     }
+    let health: HashMap<String, HomeIntegration> =
+        match home_integrations(&state, &catalog, v.base.id).await {
+            Ok(list) => list.into_iter().map(|h| (h.app.clone(), h)).collect(),
+            Err(e) => return internal(&v, e),
+        };
     page(Some(&v), lang, lang.t("Applications installées", "Installed apps"), html! {
         @if let Some(done) = done { (done) }
         @if rows.is_empty() { p.muted { (lang.t("Aucune application installée sur cette base.", "No app installed on this base.")) " " a href="/integrations" { (lang.t("Parcourir le catalogue", "Browse the catalog")) } } }
         @else {
             table id="installations" {
-                thead { tr { th { "Application" } th { (lang.t("Installée le", "Installed on")) } th { (lang.t("Par", "By")) } th { (lang.t("Contact technique", "Technical contact")) } th { (lang.t("Dernière utilisation de la clé", "Key last used")) } th {} } }
+                thead { tr { th { "Application" } th { (lang.t("Santé", "Health")) } th { (lang.t("Installée le", "Installed on")) } th { (lang.t("Par", "By")) } th { (lang.t("Contact technique", "Technical contact")) } th { (lang.t("Dernière utilisation de la clé", "Key last used")) } th {} } }
                 tbody {
                     @for (i, key) in &rows {
                         tr data-app=(i.app) {
                             td { a href={ "/integrations/" (i.app) } { (catalog.get(&i.app).map_or(i.app.as_str(), |a| a.name.as_str())) } }
+                            td { (health_cell(health.get(&i.app), &i.app, lang)) }
                             td { (i.installed_at.format("%Y-%m-%d %H:%M")) }
                             td { (people.get(&i.installed_by).map_or("?", String::as_str)) }
                             td { (i.contact) }
@@ -1451,6 +1462,20 @@ pub async fn revoke_key(
     match state.store.revoke_api_key(id).await {
         Ok(_) => redirect(&format!("/keys?revoked={id}"), Vec::new()),
         Err(e) => internal(&v, e),
+    }
+}
+
+/// An installed app's health as a cell: its label in the page's language,
+/// the reason linking to the app's page (where it is fixed).
+fn health_cell(h: Option<&HomeIntegration>, app: &str, lang: Lang) -> Markup {
+    match h.and_then(|h| h.sync.as_ref()) {
+        None => {
+            html! { span.muted { (lang.t("lit la base avec sa clé", "reads the base with its key")) } }
+        }
+        Some(sync) => html! {
+            span class={ "health " (sync.health.as_str()) } data-health=(sync.health.as_str()) { (sync.health.label(lang.code())) }
+            @if !sync.reason.is_empty() { " — " a href={ "/integrations/" (app) } { (sync.reason) } }
+        },
     }
 }
 

@@ -292,6 +292,22 @@ async fn the_demo_syncs_its_partners_and_the_pages_show_it() {
     assert_eq!(status, 200);
     assert!(html.contains("data-health=\"healthy\""), "{html}");
     assert!(html.contains("id=\"runs-chart\""));
+    // Health everywhere: installed apps and catalog cards too.
+    let (_, installed) = get(format!("{}/installed", d.url)).await;
+    let row = &installed[installed
+        .find("<tr data-app=\"happypal\"")
+        .expect(&installed)..];
+    assert!(
+        row[..row.find("</tr>").unwrap()].contains("data-health=\"healthy\""),
+        "{row}"
+    );
+    let (_, cards) = get(format!("{}/integrations", d.url)).await;
+    let card = &cards[cards.find("data-app=\"happypal\"").unwrap()..];
+    let card = &card[..card.find("</div>").unwrap()];
+    assert!(
+        card.contains("card-health") && card.contains("data-health=\"healthy\""),
+        "{card}"
+    );
     // The runs list: start, duration, trigger and who asked.
     let (_, app) = get(format!("{}/integrations/happypal", d.url)).await;
     assert!(app.contains("class=\"n duration\""), "{app}");
