@@ -748,7 +748,7 @@ async fn app_page(
         ol { @for s in pick(lang, &a.steps.partner_fr, &a.steps.partner_en) { li { (s) } } }
         h2 { (lang.t("Installation", "Installation")) }
         @if let Some(i) = &installed {
-            p.ok id="installed" { (lang.t("Installée sur la base ", "Installed on base ")) (v.base.name) (lang.t(" le ", " on ")) (i.installed_at.format("%Y-%m-%d %H:%M")) "." " " a href="/installed" { (lang.t("Voir les applications installées", "See installed apps")) } }
+            p.ok id="installed" { (lang.t("Installée sur la base ", "Installed on base ")) (v.base.name) (lang.t(" le ", " on ")) (paris_time(i.installed_at)) "." " " a href="/installed" { (lang.t("Voir les applications installées", "See installed apps")) } }
         } @else if installable.is_empty() {
             p.muted id="installed-everywhere" { (lang.t("Installée sur toutes les bases : ", "Installed on every base: ")) (elsewhere.join(", ")) }
         } @else if v.person.can_admin_apps {
@@ -968,10 +968,10 @@ pub async fn installed(
                         tr data-app=(i.app) {
                             td { a href={ "/integrations/" (i.app) } { (catalog.get(&i.app).map_or(i.app.as_str(), |a| a.name.as_str())) } }
                             td { (health_cell(health.get(&i.app), &i.app, lang)) }
-                            td { (i.installed_at.format("%Y-%m-%d %H:%M")) }
+                            td { (paris_time(i.installed_at)) }
                             td { (people.get(&i.installed_by).map_or("?", String::as_str)) }
                             td { (i.contact) }
-                            td { (key.as_ref().and_then(|k| k.last_used_at).map_or_else(|| lang.t("jamais", "never").to_owned(), |t| t.format("%Y-%m-%d %H:%M").to_string())) }
+                            td { (key.as_ref().and_then(|k| k.last_used_at).map_or_else(|| lang.t("jamais", "never").to_owned(), paris_time)) }
                             td {
                                 @if v.person.can_admin_apps {
                                     form.inline method="post" action={ "/installed/" (i.id) "/uninstall" } {
@@ -1170,7 +1170,7 @@ async fn keys_page_typed(
                         td { (k.contact) }
                         td { (k.usage.as_str()) }
                         td { @for c in k.role.codes() { code { (c) } " " } }
-                        td { (k.last_used_at.map_or_else(|| lang.t("jamais", "never").to_owned(), |t| t.format("%Y-%m-%d %H:%M").to_string())) }
+                        td { (k.last_used_at.map_or_else(|| lang.t("jamais", "never").to_owned(), paris_time)) }
                         td {
                             @if k.revoked_at.is_some() { span.muted { (lang.t("révoquée", "revoked")) } }
                             @else {
