@@ -13,7 +13,7 @@ use maud::{html, Markup, PreEscaped, DOCTYPE};
 use relais_api::auth::{create_key as make_key, random_hex};
 use relais_api::install::InstallError;
 use relais_api::AppState;
-use relais_core::access::{KeyUsage, Permission, Role};
+use relais_core::access::{ApiKey, KeyUsage, Permission, Role};
 use relais_core::base::BaseKind;
 use relais_core::employee::Email;
 use relais_core::marketplace::{AppManifest, Direction};
@@ -1377,6 +1377,36 @@ pub async fn create_key(
     }
 }
 
+/// Key `id` if it opens the viewer's base (and, when `live`, is not
+/// revoked); else the page saying there is no such key here.
+async fn key_of_base(
+    state: &AppState,
+    v: &Viewer,
+    id: i64,
+    live: bool,
+) -> Result<ApiKey, Box<Response>> {
+    match state.store.get_api_key(id).await {
+        Ok(k) if k.base_id == v.base.id && (!live || k.revoked_at.is_none()) => Ok(k),
+        Ok(_) | Err(relais_store::StoreError::NotFound { .. }) => Err(Box::new(error_page(
+            Some(v),
+            v.lang,
+            StatusCode::NOT_FOUND,
+            if live {
+                v.lang.t(
+                    "Cette clé n'existe pas sur cette base, ou elle est révoquée.",
+                    "This key does not exist on this base, or it is revoked.",
+                )
+            } else {
+                v.lang.t(
+                    "Cette clé n'existe pas sur cette base.",
+                    "This key does not exist on this base.",
+                )
+            },
+        ))),
+        Err(e) => Err(Box::new(internal(v, e))),
+    }
+}
+
 /// `POST /keys/{id}/revoke`.
 pub async fn revoke_key(
     State(state): State<AppState>,
@@ -1392,20 +1422,9 @@ pub async fn revoke_key(
         return r;
     }
     let lang = v.lang;
-    let key = match state.store.get_api_key(id).await {
-        Ok(k) if k.base_id == v.base.id => k,
-        Ok(_) | Err(relais_store::StoreError::NotFound { .. }) => {
-            return error_page(
-                Some(&v),
-                lang,
-                StatusCode::NOT_FOUND,
-                lang.t(
-                    "Cette clé n'existe pas sur cette base.",
-                    "This key does not exist on this base.",
-                ),
-            )
-        }
-        Err(e) => return internal(&v, e),
+    let key = match key_of_base(&state, &v, id, false).await {
+        Ok(k) => k,
+        Err(r) => return *r,
     };
     if f.confirmed.is_none() {
         let mut stops = vec![format!(
@@ -1597,20 +1616,9 @@ pub async fn rotate_key(
         return r;
     }
     let lang = v.lang;
-    let key = match state.store.get_api_key(id).await {
-        Ok(k) if k.base_id == v.base.id && k.revoked_at.is_none() => k,
-        Ok(_) | Err(relais_store::StoreError::NotFound { .. }) => {
-            return error_page(
-                Some(&v),
-                lang,
-                StatusCode::NOT_FOUND,
-                lang.t(
-                    "Cette clé n'existe pas sur cette base, ou elle est révoquée.",
-                    "This key does not exist on this base, or it is revoked.",
-                ),
-            )
-        }
-        Err(e) => return internal(&v, e),
+    let key = match key_of_base(&state, &v, id, true).await {
+        Ok(k) => k,
+        Err(r) => return *r,
     };
     let grace = f.grace.as_deref().map(|g| {
         GRACE_CHOICES
@@ -1679,20 +1687,9 @@ pub async fn key_audit(State(state): State<AppState>, v: Viewer, Path(id): Path<
         return r;
     }
     let lang = v.lang;
-    let key = match state.store.get_api_key(id).await {
-        Ok(k) if k.base_id == v.base.id => k,
-        Ok(_) | Err(relais_store::StoreError::NotFound { .. }) => {
-            return error_page(
-                Some(&v),
-                lang,
-                StatusCode::NOT_FOUND,
-                lang.t(
-                    "Cette clé n'existe pas sur cette base.",
-                    "This key does not exist on this base.",
-                ),
-            )
-        }
-        Err(e) => return internal(&v, e),
+    let key = match key_of_base(&state, &v, id, false).await {
+        Ok(k) => k,
+        Err(r) => return *r,
     };
     // What this process answered is written before it is read.
     state.audit.flush().await;

@@ -1075,6 +1075,25 @@ fn run_duration(r: &SyncRun, lang: Lang) -> String {
     }
 }
 
+/// What the connector of a run declares (its streams' labels): the
+/// integration's connector, or the app's when the integration is gone.
+async fn declaration_of(
+    state: &AppState,
+    run: &SyncRun,
+    installation: &Installation,
+) -> Option<&'static Declaration> {
+    match state.store.get_integration(run.installation_id).await {
+        Ok(i) => state
+            .connectors
+            .get(i.connector.as_str())
+            .map(|c| c.declaration()),
+        Err(_) => state
+            .connectors
+            .get(&installation.app)
+            .map(|c| c.declaration()),
+    }
+}
+
 /// Run `id`, if it is one of the viewer's base, with its installation.
 async fn run_of_base(
     state: &AppState,
@@ -1118,10 +1137,7 @@ pub async fn run_lines_csv(
         Ok(found) => found,
         Err(r) => return *r,
     };
-    let declaration = state
-        .connectors
-        .get(&installation.app)
-        .map(|c| c.declaration());
+    let declaration = declaration_of(&state, &run, &installation).await;
     let header = [
         lang.t("Flux", "Stream"),
         lang.t("Enregistrement", "Record"),
@@ -1219,16 +1235,7 @@ pub async fn run_page(
         Err(r) => return *r,
     };
     let offset = q.offset.unwrap_or(0);
-    let declaration = match state.store.get_integration(run.installation_id).await {
-        Ok(i) => state
-            .connectors
-            .get(i.connector.as_str())
-            .map(|c| c.declaration()),
-        Err(_) => state
-            .connectors
-            .get(&installation.app)
-            .map(|c| c.declaration()),
-    };
+    let declaration = declaration_of(&state, &run, &installation).await;
     let filter = q.filter();
     let query = q.query();
     let lines = match state
