@@ -227,6 +227,17 @@ pub trait Stream: Send + Sync {
     ) -> Result<Option<Drift>, SyncError> {
         Ok(None)
     }
+
+    /// For a dry run: whether the other side already holds a record each
+    /// of these creates would be linked to (as the real run's write would
+    /// find it), so that the dry run says "linked" where the run will link.
+    /// Reads only. By default the other side links nothing.
+    async fn held_before_create(
+        &mut self,
+        records: &[&SourceRecord],
+    ) -> Result<Vec<bool>, SyncError> {
+        Ok(vec![false; records.len()])
+    }
 }
 
 /// Writes `writes` one after the other with `write_one`, for a stream
@@ -459,11 +470,22 @@ impl StreamRun<'_> {
                 }
             }
             if self.dry_run {
+                let creates: Vec<&SourceRecord> = writes
+                    .iter()
+                    .filter(|(w, _)| w.creating)
+                    .map(|(w, _)| &w.record)
+                    .collect();
+                let mut held = if creates.is_empty() {
+                    Vec::new()
+                } else {
+                    self.stream.held_before_create(&creates).await?
+                }
+                .into_iter();
                 for (w, fields) in writes {
-                    let outcome = if w.creating {
-                        Outcome::Created
-                    } else {
-                        Outcome::Updated
+                    let outcome = match (w.creating, w.creating && held.next().unwrap_or(false)) {
+                        (true, true) => Outcome::Linked,
+                        (true, false) => Outcome::Created,
+                        (false, _) => Outcome::Updated,
                     };
                     report.push(line(
                         &*self.stream,

@@ -152,9 +152,15 @@ async fn happypal_syncs_links_updates_overwrites_and_deletes() {
     let (first_id, first_mail) = visible.iter().next().unwrap().clone();
     s.http.post(format!("{}/_sim/profiles", s.sim.url())).json(&json!({ "first_name": "X", "last_name": "Y", "email": first_mail.to_uppercase(), "birth_date": null, "contract_start": null, "contract_end": null })).send().await.unwrap();
 
-    // A dry run plans everything and writes nothing.
+    // A dry run plans everything, writes nothing, and predicts exactly
+    // what the run then does: the existing profile is linked, not created.
     let dry = s.connector.run(true, true).await.unwrap();
-    assert_eq!(dry.count(&Outcome::Created), visible.len());
+    assert_eq!(
+        dry.count(&Outcome::Linked),
+        1,
+        "the dry run sees the profile to link"
+    );
+    assert_eq!(dry.count(&Outcome::Created), visible.len() - 1);
     assert_eq!(s.profiles().await.len(), 1);
     assert!(s
         .store
@@ -172,6 +178,20 @@ async fn happypal_syncs_links_updates_overwrites_and_deletes() {
     );
     assert_eq!(first.count(&Outcome::Created), visible.len() - 1);
     assert!(first.checkpoint_moved && !first.has_failures());
+    let outcomes = |r: &relais_sync::report::Report| {
+        let mut lines: Vec<(String, &'static str)> = r
+            .lines
+            .iter()
+            .map(|l| (l.key.clone(), l.outcome.code()))
+            .collect();
+        lines.sort();
+        lines
+    };
+    assert_eq!(
+        outcomes(&dry),
+        outcomes(&first),
+        "the dry run predicted the run line by line"
+    );
     assert_eq!(s.held().await.len(), visible.len());
     let linked = s
         .profiles()

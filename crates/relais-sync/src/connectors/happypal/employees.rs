@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use relais_core::connector::StreamSpec;
 use relais_core::ledger::{Acknowledged, SourceRecord};
 use serde_json::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 /// The fields read from the source.
 pub const SOURCE_FIELDS: &str =
@@ -59,6 +59,9 @@ pub struct Employees {
     client: HappyPalClient,
     batch_size: usize,
     concurrency: usize,
+    /// For a dry run, HappyPal's profiles read once: their external ids,
+    /// and the e-mails (lower case) of those not linked yet.
+    held: Option<(HashSet<String>, HashSet<String>)>,
 }
 
 impl Employees {
@@ -69,6 +72,7 @@ impl Employees {
             client,
             batch_size: config.batch_size as usize,
             concurrency: config.concurrency as usize,
+            held: None,
         }
     }
 }
@@ -118,6 +122,62 @@ impl Stream for Employees {
 
     async fn delete(&self, record: &Acknowledged) -> Result<(), SyncError> {
         self.client.delete(&record.key).await
+    }
+
+    /// HappyPal links a profile it already has with the same external id,
+    /// or an unlinked one with the same work e-mail (any case).
+    async fn held_before_create(
+        &mut self,
+        records: &[&SourceRecord],
+    ) -> Result<Vec<bool>, SyncError> {
+        if self.held.is_none() {
+            let (mut ids, mut emails) = (HashSet::new(), HashSet::new());
+            let mut page = 1;
+            loop {
+                let (profiles, _) = self.client.page(page, None).await?;
+                for p in &profiles {
+                    match p["external_id"].as_str() {
+                        Some(id) => {
+                            ids.insert(id.to_owned());
+                        }
+                        None => {
+                            if let Some(e) = p["email"].as_str() {
+                                emails.insert(e.to_lowercase());
+                            }
+                        }
+                    }
+                }
+                if profiles.len() < PARTNER_PAGE {
+                    break;
+                }
+                page += 1;
+            }
+            self.held = Some((ids, emails));
+        }
+        let Some((ids, emails)) = self.held.as_mut() else {
+            return Ok(vec![false; records.len()]);
+        };
+        Ok(records
+            .iter()
+            .map(|r| {
+                if ids.contains(&r.key) {
+                    return true;
+                }
+                let email = r
+                    .fields
+                    .get("email")
+                    .and_then(Value::as_str)
+                    .map(str::to_lowercase);
+                // A profile linked by one create is not there for the next.
+                match email {
+                    Some(e) if emails.remove(&e) => {
+                        ids.insert(r.key.clone());
+                        true
+                    }
+                    _ => false,
+                }
+            })
+            .collect())
     }
 
     async fn drift_page(
