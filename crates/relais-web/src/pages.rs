@@ -189,7 +189,7 @@ pub async fn home(
     }
     let mut flows = HashMap::new();
     for (base, _) in &bases {
-        match home_integrations(&state, &catalog, base.id).await {
+        match home_integrations(&state, &catalog, base.id, true).await {
             Ok(rows) => {
                 flows.insert(base.id, rows);
             }
@@ -555,7 +555,7 @@ pub async fn catalog(
         Err(e) => return internal(&v, e),
     };
     let health: HashMap<String, HomeIntegration> =
-        match home_integrations(&state, &catalog, v.base.id).await {
+        match home_integrations(&state, &catalog, v.base.id, false).await {
             Ok(list) => list.into_iter().map(|h| (h.app.clone(), h)).collect(),
             Err(e) => return internal(&v, e),
         };
@@ -646,23 +646,67 @@ pub async fn app(
     app_page(&state, &v, &catalog, &code, &InstallTyped::default()).await
 }
 
+/// A form's refusals, each shown beside the field it is about.
+#[derive(Default)]
+pub(crate) struct FieldErrors(Vec<(String, String)>);
+
+impl FieldErrors {
+    /// Refuses `field` with `message`.
+    pub(crate) fn refuse(&mut self, field: &str, message: impl Into<String>) {
+        self.0.push((field.to_owned(), message.into()));
+    }
+
+    /// Whether nothing was refused.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Every refusal, as (field, message).
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(f, m)| (f.as_str(), m.as_str()))
+    }
+
+    /// The refusals of `field`, to show beside it.
+    pub(crate) fn beside(&self, field: &str) -> Markup {
+        html! {
+            @for (_, e) in self.0.iter().filter(|(f, _)| f == field) {
+                p.error.field-error data-field=(field) { (e) }
+            }
+        }
+    }
+
+    /// Above the form: nothing was done (`nothing`, e.g. « Rien n'a été
+    /// enregistré »), and how many problems are shown beside the fields.
+    pub(crate) fn summary(&self, lang: Lang, id: &str, nothing: (&str, &str)) -> Markup {
+        html! {
+            p.error id=(id) {
+                (lang.t(nothing.0, nothing.1)) " : " (self.0.len())
+                (lang.t(" problème(s), indiqué(s) à côté des champs.", " problem(s), shown beside the fields."))
+            }
+        }
+    }
+}
+
+/// « `text` » is not an e-mail address, as people read it (`example` is
+/// one that would do).
+pub(crate) fn not_an_email(text: &str, lang: Lang, example: &str) -> String {
+    format!(
+        "{}{text}{}{example}).",
+        lang.t("« ", "“"),
+        lang.t(
+            " » n'est pas une adresse e-mail (ex. ",
+            "” is not an e-mail address (e.g. "
+        )
+    )
+}
+
 /// The install form as it came back refused: what was typed, and what is
 /// wrong with each field (`contact`, `base`).
 #[derive(Default)]
 struct InstallTyped {
     contact: String,
     base: String,
-    errors: Vec<(&'static str, String)>,
-}
-
-impl InstallTyped {
-    fn errors_of(&self, field: &str) -> Markup {
-        html! {
-            @for (_, e) in self.errors.iter().filter(|(f, _)| *f == field) {
-                p.error.field-error data-field=(field) { (e) }
-            }
-        }
-    }
+    errors: FieldErrors,
 }
 
 async fn app_page(
@@ -758,16 +802,16 @@ async fn app_page(
             form method="post" action={ "/integrations/" (a.code) "/install" } id="install-form" {
                 input type="hidden" name="csrf" value=(v.csrf);
                 @if !typed.errors.is_empty() {
-                    p.error id="install-refused" { (lang.t("Rien n'a été installé : ", "Nothing was installed: ")) (typed.errors.len()) (lang.t(" problème(s), indiqué(s) à côté des champs.", " problem(s), shown beside the fields.")) }
+                    (typed.errors.summary(lang, "install-refused", ("Rien n'a été installé", "Nothing was installed")))
                 }
                 label for="contact" { (lang.t("E-mail du contact technique chez l'éditeur", "E-mail of the technical contact at the partner")) }
                 input id="contact" name="contact" type="email" required value=(typed.contact);
-                (typed.errors_of("contact"))
+                (typed.errors.beside("contact"))
                 label for="base" { (lang.t("Base", "Base")) }
                 select id="base" name="base" {
                     @for b in &installable { option value=(b.name) selected[if typed.base.is_empty() { b.id == v.base.id } else { b.name.as_str() == typed.base }] { (b.name) " (" (b.kind) ")" } }
                 }
-                (typed.errors_of("base"))
+                (typed.errors.beside("base"))
                 p { button id="install" type="submit" { (lang.t("Installer", "Install")) } }
             }
         } @else {
@@ -831,33 +875,24 @@ pub async fn install(
     let mut typed = InstallTyped {
         contact: f.contact.clone(),
         base: f.base.clone(),
-        errors: Vec::new(),
+        errors: FieldErrors::default(),
     };
     let base = v.bases.iter().find(|b| b.name.as_str() == f.base);
     if base.is_none() {
-        typed.errors.push((
+        typed.errors.refuse(
             "base",
             lang.t(
                 "Choisissez une base dans la liste.",
                 "Choose a base from the list.",
-            )
-            .to_owned(),
-        ));
+            ),
+        );
     }
     let contact = Email::parse(&f.contact)
         .map_err(|_| {
-            typed.errors.push((
+            typed.errors.refuse(
                 "contact",
-                format!(
-                    "{}{}{}",
-                    lang.t("« ", "“"),
-                    f.contact,
-                    lang.t(
-                        " » n'est pas une adresse e-mail (ex. support@editeur.fr).",
-                        "” is not an e-mail address (e.g. support@partner.com)."
-                    )
-                ),
-            ))
+                not_an_email(&f.contact, lang, "support@editeur.fr"),
+            )
         })
         .ok();
     let (Some(base), Some(contact)) = (base, contact) else {
@@ -953,7 +988,7 @@ pub async fn installed(
         rows.push((i, key));
     }
     let health: HashMap<String, HomeIntegration> =
-        match home_integrations(&state, &catalog, v.base.id).await {
+        match home_integrations(&state, &catalog, v.base.id, false).await {
             Ok(list) => list.into_iter().map(|h| (h.app.clone(), h)).collect(),
             Err(e) => return internal(&v, e),
         };
@@ -1130,17 +1165,7 @@ struct KeyFormTyped {
     usage: String,
     grants: Vec<String>,
     extra: String,
-    errors: Vec<(&'static str, String)>,
-}
-
-impl KeyFormTyped {
-    fn errors_of(&self, field: &str) -> Markup {
-        html! {
-            @for (_, e) in self.errors.iter().filter(|(f, _)| *f == field) {
-                p.error.field-error data-field=(field) { (e) }
-            }
-        }
-    }
+    errors: FieldErrors,
 }
 
 async fn keys_page(state: &AppState, v: &Viewer, message: Option<Markup>) -> Response {
@@ -1197,20 +1222,20 @@ async fn keys_page_typed(
         form method="post" action="/keys" id="create-key" {
             input type="hidden" name="csrf" value=(v.csrf);
             label for="key-name" { (lang.t("Nom", "Name")) } input id="key-name" name="name" required value=(typed.name);
-            (typed.errors_of("name"))
+            (typed.errors.beside("name"))
             label for="key-contact" { (lang.t("E-mail du contact technique", "Technical contact e-mail")) } input id="key-contact" name="contact" type="email" required value=(typed.contact);
-            (typed.errors_of("contact"))
+            (typed.errors.beside("contact"))
             label for="key-usage" { (lang.t("Usage", "Usage")) }
             select id="key-usage" name="usage" {
                 option value="internal" selected[typed.usage == "internal"] { (lang.t("interne", "internal")) }
                 option value="third-party" selected[typed.usage == "third-party"] { (lang.t("éditeur tiers", "third-party publisher")) }
             }
-            (typed.errors_of("usage"))
+            (typed.errors.beside("usage"))
             fieldset { legend { (lang.t("Droits", "Grants")) }
                 @for g in GRANT_CHOICES { label { input type="checkbox" name="grant" value=(g) checked[typed.grants.iter().any(|t| t == g)]; " " (grant_label(g, lang)) " " code { (g) } } }
                 label for="key-extra" { (lang.t("Droits détaillés (un par ligne, ex. personnel-file:fields=firstName+mail)", "Detailed grants (one a line, e.g. personnel-file:fields=firstName+mail)")) }
                 textarea id="key-extra" name="extra" rows="3" cols="60" { (typed.extra) }
-                (typed.errors_of("grants"))
+                (typed.errors.beside("grants"))
             }
             p { button type="submit" id="create-key-submit" { (lang.t("Créer la clé", "Create the key")) } }
         }
@@ -1286,78 +1311,64 @@ pub async fn create_key(
             .map(|(_, v)| v.clone())
             .collect(),
         extra: get("extra"),
-        errors: Vec::new(),
+        errors: FieldErrors::default(),
     };
     let name = Name::parse("name", &typed.name)
         .map_err(|_| {
-            typed.errors.push((
+            typed.errors.refuse(
                 "name",
                 lang.t(
                     "Donnez un nom à la clé (ce à quoi elle sert).",
                     "Give the key a name (what it is for).",
-                )
-                .to_owned(),
-            ))
+                ),
+            )
         })
         .ok();
     let contact = Email::parse(&typed.contact)
         .map_err(|_| {
-            typed.errors.push((
-                "contact",
-                format!(
-                    "{}{}{}",
-                    lang.t("« ", "“"),
-                    typed.contact,
-                    lang.t(
-                        " » n'est pas une adresse e-mail (ex. it@exemple.fr).",
-                        "” is not an e-mail address (e.g. it@example.com)."
-                    )
-                ),
-            ))
+            let message = not_an_email(&typed.contact, lang, "it@exemple.fr");
+            typed.errors.refuse("contact", message)
         })
         .ok();
     let usage = typed
         .usage
         .parse::<KeyUsage>()
         .map_err(|_| {
-            typed.errors.push((
+            typed.errors.refuse(
                 "usage",
                 lang.t(
                     "Choisissez un usage : interne ou éditeur tiers.",
                     "Choose a usage: internal or third-party publisher.",
-                )
-                .to_owned(),
-            ))
+                ),
+            )
         })
         .ok();
     let role = if grants.is_empty() {
-        typed.errors.push((
+        typed.errors.refuse(
             "grants",
-            lang.t("Cochez au moins un droit.", "Tick at least one grant.")
-                .to_owned(),
-        ));
+            lang.t("Cochez au moins un droit.", "Tick at least one grant."),
+        );
         None
     } else {
         Role::parse(&grants)
             .map_err(|e| {
-                typed.errors.push((
+                typed.errors.refuse(
                     "grants",
                     format!(
                         "{}{}",
                         lang.t("Droit refusé : ", "Grant refused: "),
                         e.message
                     ),
-                ))
+                )
             })
             .ok()
     };
     let (Some(name), Some(contact), Some(usage), Some(role)) = (name, contact, usage, role) else {
-        let msg = html! {
-            p.error id="key-error" {
-                (lang.t("Aucune clé n'a été créée : ", "No key was created: ")) (typed.errors.len())
-                (lang.t(" problème(s), indiqué(s) à côté des champs.", " problem(s), shown beside the fields."))
-            }
-        };
+        let msg = typed.errors.summary(
+            lang,
+            "key-error",
+            ("Aucune clé n'a été créée", "No key was created"),
+        );
         return (
             StatusCode::UNPROCESSABLE_ENTITY,
             keys_page_typed(&state, &v, Some(msg), &typed).await,
@@ -1457,8 +1468,7 @@ pub async fn revoke_key(
             Some(t) => format!(
                 "{}{}",
                 lang.t("Dernière utilisation : ", "Last used: "),
-                t.with_timezone(&chrono_tz::Europe::Paris)
-                    .format("%d/%m/%Y %H:%M (Europe/Paris)")
+                paris_time(t)
             ),
             None => lang
                 .t("Elle n'a jamais servi.", "It was never used.")
@@ -1515,12 +1525,14 @@ struct HomeSync {
     today: u64,
 }
 
-/// The apps installed on `base`, with their sync's health, last and next
-/// run, and what their runs moved today.
+/// The apps installed on `base`, with their sync's health and next run;
+/// `with_runs` (the home page) also reads their latest runs: the last one,
+/// and what they moved today.
 async fn home_integrations(
     state: &AppState,
     catalog: &Catalog,
     base: relais_core::ids::BaseId,
+    with_runs: bool,
 ) -> Result<Vec<HomeIntegration>, relais_store::StoreError> {
     let midnight = TimeZone::PARIS
         .today()
@@ -1535,7 +1547,11 @@ async fn home_integrations(
             .map_or(i.app.clone(), |a| a.name.clone());
         let sync = match state.store.get_integration(i.id).await {
             Ok(integration) => {
-                let runs = state.store.list_runs(i.id, 100).await?;
+                let runs = if with_runs {
+                    state.store.list_runs(i.id, 100).await?
+                } else {
+                    Vec::new()
+                };
                 let today = runs
                     .iter()
                     .filter(|r| !r.dry_run && r.started_at.is_some_and(|t| t >= midnight))

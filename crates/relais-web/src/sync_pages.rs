@@ -2,7 +2,7 @@
 //! settings (secrets write-only), "Sync now", a chart of recent runs and
 //! their list; and each run's report.
 
-use crate::pages::{error_page, internal, page, refuse_csrf};
+use crate::pages::{error_page, internal, page, refuse_csrf, FieldErrors};
 use crate::session::{Lang, Viewer};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -239,7 +239,7 @@ pub(crate) async fn section(
 #[derive(Default)]
 struct Typed<'a> {
     values: Option<&'a std::collections::BTreeMap<String, String>>,
-    errors: &'a [SettingError],
+    errors: FieldErrors,
 }
 
 impl Typed<'_> {
@@ -250,11 +250,7 @@ impl Typed<'_> {
 
     /// The refusals of `field`, beside it.
     fn errors_of(&self, field: &str) -> Markup {
-        html! {
-            @for e in self.errors.iter().filter(|e| e.field == field) {
-                p.error.field-error data-field=(field) { (e.error.message) }
-            }
-        }
+        self.errors.beside(field)
     }
 }
 
@@ -855,9 +851,13 @@ pub async fn save_settings(
             .sealer
             .open(&integration.sealed_secrets)
             .unwrap_or_default();
+        let mut refused = FieldErrors::default();
+        for e in &errors {
+            refused.refuse(&e.field, e.error.message.clone());
+        }
         let typed = Typed {
             values: Some(&fields),
-            errors: &errors,
+            errors: refused,
         };
         let title = format!(
             "{}{}",
@@ -868,12 +868,9 @@ pub async fn save_settings(
             @if errors.is_empty() {
                 p.notice id="settings-preview" { (lang.t("Aperçu : rien n'est encore enregistré. Voici quand les exécutions auraient lieu avec ces réglages.", "Preview: nothing is saved yet. This is when runs would happen with these settings.")) }
             } @else {
-                p.error id="settings-refused" {
-                    (lang.t("Rien n'a été enregistré : ", "Nothing was saved: ")) (errors.len())
-                    (lang.t(" problème(s), indiqué(s) à côté des champs.", " problem(s), shown beside the fields."))
-                }
-                @for e in errors.iter().filter(|e| !typed_field_shown(&e.field, declaration)) {
-                    p.error { (e.error.message) }
+                (typed.errors.summary(lang, "settings-refused", ("Rien n'a été enregistré", "Nothing was saved")))
+                @for (_, message) in typed.errors.iter().filter(|(field, _)| !typed_field_shown(field, declaration)) {
+                    p.error { (message) }
                 }
             }
             (settings_form(&v, &integration, declaration, &secrets, &choices, &typed))

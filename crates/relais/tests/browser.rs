@@ -160,7 +160,7 @@ impl Browser {
 
     /// Opens `url` at desktop and phone widths and checks that the page is
     /// never wider than the window (naming what sticks out), with a
-    /// screenshot `<shot>-<width>` of each.
+    /// screenshot `<shot>-<width>` of each; then back to a desktop window.
     async fn fits(&self, url: &str, ready: &str, shot: &str) {
         for (width, height) in [(1440, 900), (390, 844)] {
             self.cmd(
@@ -191,6 +191,12 @@ impl Browser {
             );
             self.screenshot(&format!("{shot}-{width}")).await;
         }
+        self.cmd(
+            reqwest::Method::POST,
+            "/window/rect",
+            json!({ "width": 1280, "height": 1000 }),
+        )
+        .await;
     }
 
     async fn screenshot(&self, name: &str) {
@@ -454,12 +460,6 @@ async fn install_happypal_in_a_browser() {
         "app-settings",
     )
     .await;
-    b.cmd(
-        reqwest::Method::POST,
-        "/window/rect",
-        json!({ "width": 1280, "height": 1000 }),
-    )
-    .await;
     b.go(&format!("{base}/integrations/happypal")).await;
     // HappyPal answers slowly: the run lasts a few seconds, and its page
     // follows it live while the app's page holds "Sync now" back.
@@ -584,12 +584,6 @@ async fn install_happypal_in_a_browser() {
         &format!("{base}/reports/absences-payroll"),
         "#report-chart",
         "report",
-    )
-    .await;
-    b.cmd(
-        reqwest::Method::POST,
-        "/window/rect",
-        json!({ "width": 1280, "height": 1000 }),
     )
     .await;
 
