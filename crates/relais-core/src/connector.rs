@@ -273,6 +273,34 @@ pub struct StreamSpec {
     pub label_fr: &'static str,
     /// What it carries, in English.
     pub label_en: &'static str,
+    /// Its fields as a person reads them in a report (a stream with a
+    /// mapping names its fields by the mapping's targets instead).
+    pub fields: &'static [FieldLabel],
+}
+
+/// A field of a stream and its label in each language.
+#[derive(Debug, Clone, Copy)]
+pub struct FieldLabel {
+    /// The field as the stream carries it (`last_name`, `departmentKey`).
+    pub name: &'static str,
+    /// Its label in French.
+    pub fr: &'static str,
+    /// Its label in English.
+    pub en: &'static str,
+}
+
+impl StreamSpec {
+    /// The label of the field `name` in the language `lang` (`fr` or `en`),
+    /// or the field's own name when the stream does not declare it.
+    pub fn field_label<'a>(&self, name: &'a str, lang: &str) -> &'a str
+    where
+        'static: 'a,
+    {
+        self.fields
+            .iter()
+            .find(|f| f.name == name)
+            .map_or(name, |f| if lang == "en" { f.en } else { f.fr })
+    }
 }
 
 /// The schedules a connector's partner allows, and the defaults.

@@ -247,6 +247,15 @@ pub struct ReportLine {
     pub outcome: Outcome,
     /// The fields changed, with the value before and after.
     pub fields: Vec<FieldChange>,
+    /// The employee of the base the record is about, when it is about one:
+    /// the report names them by name and employee number, and their page
+    /// lists what each app received.
+    #[serde(default)]
+    pub employee: Option<i64>,
+    /// What the record is beyond its employee (a day, a period), put after
+    /// their name once it is known; not stored.
+    #[serde(skip)]
+    pub detail: Option<String>,
 }
 
 /// How many records of a run had each outcome.

@@ -1102,10 +1102,12 @@ pub struct RunLineRow {
     outcome: String,
     reason: Option<String>,
     fields: String,
+    employee_id: Option<i64>,
 }
 
 /// Columns of `sync_run_lines` read back.
-pub const RUN_LINE_COLUMNS: &str = "stream, record_key, label, outcome, reason, fields";
+pub const RUN_LINE_COLUMNS: &str =
+    "stream, record_key, label, outcome, reason, fields, employee_id";
 
 impl TryFrom<RunLineRow> for relais_core::integration::ReportLine {
     type Error = StoreError;
@@ -1117,6 +1119,8 @@ impl TryFrom<RunLineRow> for relais_core::integration::ReportLine {
             outcome: relais_core::integration::Outcome::from_parts(&r.outcome, r.reason)
                 .map_err(corrupt("sync run line"))?,
             fields: json("sync run line", &r.fields)?,
+            employee: r.employee_id,
+            detail: None,
         })
     }
 }

@@ -60,7 +60,8 @@ macro_rules! append_lines {
                 "label",
                 "outcome",
                 "reason",
-                "fields"
+                "fields",
+                "employee_id"
             ],
             numbered,
             |b, l| {
@@ -71,9 +72,8 @@ macro_rules! append_lines {
                     .push_bind(l.1.label.as_str())
                     .push_bind(l.1.outcome.code())
                     .push_bind(l.1.outcome.reason())
-                    .push_bind(
-                        serde_json::to_string(&l.1.fields).expect("field changes serialise"),
-                    );
+                    .push_bind(serde_json::to_string(&l.1.fields).expect("field changes serialise"))
+                    .push_bind(l.1.employee);
             }
         );
     }};

@@ -1299,6 +1299,8 @@ async fn integrations_and_their_runs_are_kept(db: TestDb) {
                 before: json!(null),
                 after: json!(format!("{n}@acme.fr")),
             }],
+            employee: (n % 2 == 0).then_some(n),
+            detail: None,
         })
         .collect();
     // Progress stored as the run goes: lines and counts together.
@@ -1351,6 +1353,11 @@ async fn integrations_and_their_runs_are_kept(db: TestDb) {
     assert_eq!(page.len(), 500);
     assert_eq!(page[0].key, "1000");
     assert_eq!(page[0].label, "Person 1000");
+    assert_eq!(
+        (page[0].employee, page[1].employee),
+        (Some(1000), None),
+        "the employee a line is about is kept"
+    );
     assert_eq!(
         s.run_lines(next.id, 7, 1).await.unwrap()[0].outcome,
         Outcome::Failed("HappyPal answered 422".into())

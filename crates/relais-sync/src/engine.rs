@@ -207,6 +207,19 @@ pub trait Stream: Send + Sync {
         None
     }
 
+    /// The employee of the base a record is about, when it is about one:
+    /// the report then names them by name and employee number.
+    fn person(&self, _key: &str, _fields: &BTreeMap<String, Value>) -> Option<i64> {
+        None
+    }
+
+    /// What a record about an employee is beyond that employee (a day, a
+    /// period), put after their name in the report; `None` when the
+    /// employee says it all.
+    fn detail(&self, _key: &str, _fields: &BTreeMap<String, Value>) -> Option<String> {
+        None
+    }
+
     /// The next page of its origin: changed since `since` (`None`: all of
     /// it, on a full run); `None` after the last page.
     async fn next_page(&mut self, since: Option<&str>) -> Result<Option<Batch>, SyncError>;
@@ -405,6 +418,8 @@ fn line(
         label: stream.name(record.0, record.1).unwrap_or_default(),
         outcome,
         fields,
+        employee: stream.person(record.0, record.1),
+        detail: stream.detail(record.0, record.1),
     }
 }
 

@@ -3,6 +3,69 @@
 
 pub use relais_core::integration::{Outcome, ReportLine, RunCounts};
 
+/// Employees named at most once per run in memory: beyond this many, the
+/// names known are dropped and read again as needed.
+const NAMES_KEPT: usize = 20_000;
+
+/// Names the employees a run's lines are about, as people know them — « Léa
+/// Martin (E0042) » and what the record is beyond them — instead of the
+/// partner's key; one read of the base per batch of lines.
+pub struct PersonNamer {
+    store: relais_store::SharedStore,
+    base: relais_core::ids::BaseId,
+    known: std::collections::HashMap<i64, String>,
+}
+
+impl PersonNamer {
+    /// A namer reading the employees of `base`.
+    pub fn new(store: relais_store::SharedStore, base: relais_core::ids::BaseId) -> Self {
+        Self {
+            store,
+            base,
+            known: std::collections::HashMap::new(),
+        }
+    }
+
+    /// Names the employee of each line about one (a line about someone no
+    /// longer in the base keeps the name the stream gave it).
+    pub async fn name(&mut self, lines: &mut [ReportLine]) {
+        let missing: std::collections::BTreeSet<i64> = lines
+            .iter()
+            .filter_map(|l| l.employee)
+            .filter(|id| !self.known.contains_key(id))
+            .collect();
+        if !missing.is_empty() {
+            if self.known.len() + missing.len() > NAMES_KEPT {
+                self.known.clear();
+            }
+            let ids: Vec<relais_core::ids::EmployeeId> = missing
+                .into_iter()
+                .map(relais_core::ids::EmployeeId)
+                .collect();
+            match self.store.employees_by_ids(self.base, &ids).await {
+                Ok(found) => self.known.extend(found.into_iter().map(|e| {
+                    let who = format!("{} ({})", e.display_name(), e.data.employee_number);
+                    (e.id.0, who)
+                })),
+                Err(e) => tracing::warn!(error = %e, "cannot name the employees of a run's lines"),
+            }
+        }
+        for line in lines {
+            let detail = line.detail.take();
+            match line.employee.and_then(|id| self.known.get(&id)) {
+                Some(who) => {
+                    line.label = match detail {
+                        Some(d) => format!("{who} · {d}"),
+                        None => who.clone(),
+                    }
+                }
+                None if line.label.is_empty() => line.label = detail.unwrap_or_default(),
+                None => {}
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod progress_tests {
     use super::*;
@@ -24,6 +87,8 @@ mod progress_tests {
             label: String::new(),
             outcome: Outcome::Created,
             fields: Vec::new(),
+            employee: None,
+            detail: None,
         });
         report.maybe_spill().await;
         let spilled = rx.try_recv().unwrap();
@@ -215,6 +280,8 @@ mod tests {
                 label: String::new(),
                 outcome: Outcome::Created,
                 fields: Vec::new(),
+                employee: None,
+                detail: None,
             });
             report.unchanged("employees");
             report.maybe_spill().await;

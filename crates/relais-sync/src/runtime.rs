@@ -346,8 +346,10 @@ impl Runtime {
         let writer = {
             let store = self.store.clone();
             let id = run.id;
+            let mut namer = crate::report::PersonNamer::new(store.clone(), integration.base_id);
             tokio::spawn(async move {
-                while let Some(spilled) = batches.recv().await {
+                while let Some(mut spilled) = batches.recv().await {
+                    namer.name(&mut spilled.lines).await;
                     let stored = store
                         .record_run_progress(
                             id,
@@ -360,6 +362,7 @@ impl Runtime {
                         tracing::error!(run = id, error = %e, "cannot store a run's progress");
                     }
                 }
+                namer
             })
         };
         let mut report = Report {
@@ -383,7 +386,10 @@ impl Runtime {
         // short by a lost lease) still counts.
         report.settle_requests();
         report.spill = None;
-        let _ = writer.await;
+        let mut namer = writer.await.unwrap_or_else(|_| {
+            crate::report::PersonNamer::new(self.store.clone(), integration.base_id)
+        });
+        namer.name(&mut report.lines).await;
         let (status, error, health) = match &outcome {
             Ok(()) if report.is_complete() => {
                 (RunStatus::Succeeded, None, (Health::Healthy, String::new()))

@@ -77,6 +77,7 @@ static DECLARATION: Declaration = Declaration {
         direction: Direction::Inbound,
         label_fr: "Jours de télétravail ← partenaire",
         label_en: "Telework days ← partner",
+        fields: &[],
     }],
 };
 

@@ -408,6 +408,18 @@ async fn both_ways_every_night(postgres: bool) {
     // The first night: everyone and their absences go out.
     let first = job.run(false, false).await.unwrap();
     assert!(failures(&first).is_empty(), "{:?}", failures(&first));
+    // The dry run said what the night did, the user Semana held linked.
+    for outcome in ["created", "linked"] {
+        assert_eq!(
+            lines_of(&dry, "users", outcome)
+                .map(|l| &l.key)
+                .collect::<Vec<_>>(),
+            lines_of(&first, "users", outcome)
+                .map(|l| &l.key)
+                .collect::<Vec<_>>(),
+            "users {outcome} by the dry run and the run"
+        );
+    }
     let held = w.held().await;
     assert_eq!(held.users.len(), people.len(), "one Semana user per person");
     let mails: BTreeSet<String> = held.users.iter().map(|u| u.email.to_lowercase()).collect();

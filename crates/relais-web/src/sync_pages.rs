@@ -956,6 +956,39 @@ fn stream_label(declaration: Option<&Declaration>, stream: &str, lang: Lang) -> 
     }
 }
 
+/// A changed field as a person reads it: « Nom : Martin → Martin-Durand »,
+/// the field by its label (the stream's, or the mapping target's) and the
+/// values as text (an empty value as « — »).
+fn field_change(
+    declaration: Option<&Declaration>,
+    stream: &str,
+    change: &relais_core::ledger::FieldChange,
+    lang: Lang,
+) -> (String, String, String) {
+    let field = change.field.as_str();
+    let from_mapping = || {
+        declaration
+            .and_then(|d| d.mapping)
+            .and_then(|targets| targets.iter().find(|t| t.name == field))
+            .map(|t| lang.t(t.label_fr, t.label_en))
+    };
+    let label = match declaration.and_then(|d| d.stream(stream)) {
+        Some(s) if s.fields.iter().any(|f| f.name == field) => s.field_label(field, lang.code()),
+        _ => from_mapping().unwrap_or(field),
+    };
+    let shown = |v: &serde_json::Value| match v {
+        serde_json::Value::Null => "—".to_owned(),
+        serde_json::Value::String(text) if text.is_empty() => "—".to_owned(),
+        serde_json::Value::String(text) => text.clone(),
+        other => other.to_string(),
+    };
+    (
+        label.to_owned(),
+        shown(&change.before),
+        shown(&change.after),
+    )
+}
+
 /// Paging of a report's lines.
 #[derive(Deserialize)]
 pub struct LinesQuery {
@@ -1182,7 +1215,11 @@ pub async fn run_lines_csv(
                     let fields = l
                         .fields
                         .iter()
-                        .map(|f| format!("{} : {} → {}", f.field, f.before, f.after))
+                        .map(|f| {
+                            let (field, before, after) =
+                                field_change(declaration, &l.stream, f, lang);
+                            format!("{field} : {before} → {after}")
+                        })
                         .collect::<Vec<_>>()
                         .join(" ; ");
                     let _ = out.write_record([
@@ -1342,9 +1379,12 @@ pub async fn run_page(
                     @for l in &lines {
                         tr data-outcome=(l.outcome.code()) {
                             td.stream data-stream=(l.stream) { (stream_label(declaration, &l.stream, lang)) }
-                            td { @if l.label.is_empty() { code { (l.key) } } @else { (l.label) br; code.muted { (l.key) } } }
+                            td.record { @if l.label.is_empty() { code { (l.key) } } @else { (l.label) } }
                             td { (outcome_label(&l.outcome, lang)) @if let Some(r) = l.outcome.reason() { br; span.muted { (r) } } }
-                            td { @for f in &l.fields { div { strong { (f.field) } " : " (f.before) " → " (f.after) } } }
+                            td.changes { @for f in &l.fields {
+                                @let (field, before, after) = field_change(declaration, &l.stream, f, lang);
+                                div { strong { (field) } " : " (before) " → " (after) }
+                            } }
                         }
                     }
                 }

@@ -254,9 +254,29 @@ async fn the_demo_syncs_its_partners_and_the_pages_show_it() {
     let (_, none) = get(format!("{}/runs/{semana_run}?q=personne-de-ce-nom", d.url)).await;
     assert!(none.contains("id=\"no-lines\""), "{none}");
     let label_at = only.find("<td class=\"stream\"").unwrap();
-    let label = only[label_at..].split("<td>").nth(1).unwrap();
+    let label = only[label_at..]
+        .split("<td class=\"record\">")
+        .nth(1)
+        .unwrap();
     let name = &label[..label.find(['<', ','].as_ref()).unwrap()];
     let first_word = name.split_whitespace().next().unwrap().to_owned();
+    // A line names the person by name and employee number, not by the
+    // partner's key, and fields by their labels.
+    let number = name[name.find('(').expect(name) + 1..name.find(')').expect(name)].to_owned();
+    assert!(name.contains(" · télétravail le "), "{name}");
+    let lines_at = html.find("id=\"lines\"").unwrap();
+    assert!(!html[lines_at..].contains("<code>"), "no key shown: {html}");
+    assert!(
+        html[lines_at..].contains("<strong>Moment de la journée</strong>")
+            && !html[lines_at..].contains("<strong>period</strong>"),
+        "fields by label: {html}"
+    );
+    let (_, by_number) = get(format!("{}/runs/{semana_run}?q={number}", d.url)).await;
+    let by_number_rows = by_number.matches("<tr data-outcome=").count();
+    assert!(
+        by_number_rows > 0 && by_number.matches(&format!("({number})")).count() >= by_number_rows,
+        "search by employee number '{number}'"
+    );
     let (_, found) = get(format!(
         "{}/runs/{semana_run}?stream=telework&q={}",
         d.url,

@@ -97,6 +97,10 @@ impl Stream for Employees {
         Some(name.trim().to_owned()).filter(|n| !n.is_empty())
     }
 
+    fn person(&self, key: &str, _fields: &BTreeMap<String, Value>) -> Option<i64> {
+        key.parse().ok()
+    }
+
     async fn next_page(&mut self, since: Option<&str>) -> Result<Option<Batch>, SyncError> {
         let Some((users, cursor)) = self.pages.next(since).await? else {
             return Ok(None);

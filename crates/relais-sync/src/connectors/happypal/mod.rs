@@ -19,7 +19,8 @@ use crate::engine::{Connector, Setup, Stream};
 use crate::error::SyncError;
 use async_trait::async_trait;
 use relais_core::connector::{
-    Declaration, Declared, Direction, ScheduleRule, SettingKind, SettingSpec, StreamSpec, Validate,
+    Declaration, Declared, Direction, FieldLabel, ScheduleRule, SettingKind, SettingSpec,
+    StreamSpec, Validate,
 };
 use serde::{Deserialize, Serialize};
 
@@ -119,6 +120,38 @@ pub static DECLARATION: Declaration = Declaration {
         direction: Direction::Outbound,
         label_fr: "Collaborateurs → HappyPal",
         label_en: "Employees → HappyPal",
+        fields: &[
+            FieldLabel {
+                name: "first_name",
+                fr: "Prénom",
+                en: "First name",
+            },
+            FieldLabel {
+                name: "last_name",
+                fr: "Nom",
+                en: "Last name",
+            },
+            FieldLabel {
+                name: "email",
+                fr: "E-mail professionnel",
+                en: "Work e-mail",
+            },
+            FieldLabel {
+                name: "birth_date",
+                fr: "Date de naissance",
+                en: "Birth date",
+            },
+            FieldLabel {
+                name: "contract_start",
+                fr: "Début de contrat",
+                en: "Contract start",
+            },
+            FieldLabel {
+                name: "contract_end",
+                fr: "Fin de contrat",
+                en: "Contract end",
+            },
+        ],
     }],
 };
 

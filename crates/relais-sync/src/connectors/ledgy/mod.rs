@@ -236,6 +236,7 @@ pub static DECLARATION: Declaration = Declaration {
         direction: Direction::Outbound,
         label_fr: "Collaborateurs → bénéficiaires Ledgy",
         label_en: "Employees → Ledgy stakeholders",
+        fields: &[],
     }],
 };
 

@@ -357,6 +357,10 @@ impl Stream for Stakeholders {
         true
     }
 
+    fn person(&self, key: &str, _fields: &BTreeMap<String, Value>) -> Option<i64> {
+        key.parse().ok()
+    }
+
     fn name(&self, _key: &str, fields: &BTreeMap<String, Value>) -> Option<String> {
         name_of(fields)
     }

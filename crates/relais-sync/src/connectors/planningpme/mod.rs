@@ -21,7 +21,8 @@ use crate::engine::{Connector, Setup, Stream};
 use crate::error::SyncError;
 use async_trait::async_trait;
 use relais_core::connector::{
-    Declaration, Declared, Direction, ScheduleRule, SettingKind, SettingSpec, StreamSpec, Validate,
+    Declaration, Declared, Direction, FieldLabel, ScheduleRule, SettingKind, SettingSpec,
+    StreamSpec, Validate,
 };
 use relais_store::SharedStore;
 use serde::{Deserialize, Serialize};
@@ -148,18 +149,64 @@ pub static DECLARATION: Declaration = Declaration {
             direction: Direction::Outbound,
             label_fr: "Départements → PlanningPME",
             label_en: "Departments → PlanningPME",
+            fields: &[
+                FieldLabel {
+                    name: "label",
+                    fr: "Nom",
+                    en: "Name",
+                },
+                FieldLabel {
+                    name: "parentKey",
+                    fr: "Département parent",
+                    en: "Parent department",
+                },
+            ],
         },
         StreamSpec {
             name: "resources",
             direction: Direction::Outbound,
             label_fr: "Collaborateurs → ressources PlanningPME",
             label_en: "Employees → PlanningPME resources",
+            fields: &[
+                FieldLabel {
+                    name: "label",
+                    fr: "Libellé de la ressource",
+                    en: "Resource label",
+                },
+                FieldLabel {
+                    name: "departmentKey",
+                    fr: "Département",
+                    en: "Department",
+                },
+            ],
         },
         StreamSpec {
             name: "unavailabilities",
             direction: Direction::Outbound,
             label_fr: "Absences → indisponibilités PlanningPME",
             label_en: "Absences → PlanningPME unavailabilities",
+            fields: &[
+                FieldLabel {
+                    name: "resource",
+                    fr: "Ressource",
+                    en: "Resource",
+                },
+                FieldLabel {
+                    name: "start",
+                    fr: "Début",
+                    en: "Start",
+                },
+                FieldLabel {
+                    name: "end",
+                    fr: "Fin",
+                    en: "End",
+                },
+                FieldLabel {
+                    name: "label",
+                    fr: "Type d'absence",
+                    en: "Absence type",
+                },
+            ],
         },
     ],
 };

@@ -375,6 +375,37 @@ impl Stream for PmeStream {
         &super::DECLARATION.streams[self.kind.stream]
     }
 
+    fn name(&self, _key: &str, fields: &BTreeMap<String, Value>) -> Option<String> {
+        // A department by its name, an absence by its type; resources are
+        // named by the employee they stand for.
+        let label = fields.get("label").and_then(Value::as_str)?;
+        (self.kind.stream != 1).then(|| label.to_owned())
+    }
+
+    fn person(&self, key: &str, fields: &BTreeMap<String, Value>) -> Option<i64> {
+        match self.kind.stream {
+            1 => key.strip_prefix(RESOURCE.prefix)?.parse().ok(),
+            2 => fields.get("resource")?.as_str()?.parse().ok(),
+            _ => None,
+        }
+    }
+
+    fn detail(&self, _key: &str, fields: &BTreeMap<String, Value>) -> Option<String> {
+        if self.kind.stream != 2 {
+            return None;
+        }
+        let day = |n: &str| {
+            let text = fields.get(n).and_then(Value::as_str).unwrap_or_default();
+            chrono::NaiveDate::parse_from_str(text.get(..10).unwrap_or(text), "%Y-%m-%d")
+                .map_or_else(|_| text.to_owned(), |d| d.format("%d/%m/%Y").to_string())
+        };
+        let what = fields
+            .get("label")
+            .and_then(Value::as_str)
+            .unwrap_or("absence");
+        Some(format!("{what} du {} au {}", day("start"), day("end")))
+    }
+
     fn concurrency(&self) -> usize {
         // Parents before children: departments one at a time.
         if self.kind.stream == 0 {

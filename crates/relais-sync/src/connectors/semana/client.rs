@@ -16,6 +16,9 @@ pub const PAGE: usize = 500;
 pub struct User {
     /// Semana's identifier.
     pub id: u64,
+    /// Its e-mail, by which Semana links a created user to one it holds.
+    #[serde(default)]
+    pub email: Option<String>,
 }
 
 /// A booking of a day or half day.
@@ -112,6 +115,20 @@ impl SemanaClient {
         self.send(reqwest::Method::GET, "v1/users?page=1&limit=1", None)
             .await
             .map(|_| ())
+    }
+
+    /// One page (from 1) of the users Semana holds; whether it was the last.
+    pub async fn users(&self, page: usize) -> Result<(Vec<User>, bool), SyncError> {
+        let (_, items) = self
+            .send(
+                reqwest::Method::GET,
+                &format!("v1/users?page={page}&limit={PAGE}"),
+                None,
+            )
+            .await?;
+        let users: Vec<User> = parse(items, "a page of users")?;
+        let last = users.len() < PAGE;
+        Ok((users, last))
     }
 
     /// Creates a user, or links the one Semana holds with the same e-mail

@@ -100,6 +100,15 @@ impl Stream for DaysOff {
         Some(format!("{who} · absent le {when}"))
     }
 
+    fn person(&self, _key: &str, fields: &BTreeMap<String, Value>) -> Option<i64> {
+        fields.get("ownerId").and_then(Value::as_i64)
+    }
+
+    fn detail(&self, _key: &str, fields: &BTreeMap<String, Value>) -> Option<String> {
+        let (_, when) = self.people.describe_day(fields);
+        Some(format!("absent le {when}"))
+    }
+
     async fn next_page(&mut self, _since: Option<&str>) -> Result<Option<Batch>, SyncError> {
         if self.accounts.is_empty() {
             return Ok(None);

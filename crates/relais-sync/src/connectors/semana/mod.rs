@@ -38,7 +38,8 @@ use crate::engine::{Connector, Setup, Stream};
 use crate::error::SyncError;
 use async_trait::async_trait;
 use relais_core::connector::{
-    Declaration, Declared, Direction, ScheduleRule, SettingKind, SettingSpec, StreamSpec, Validate,
+    Declaration, Declared, Direction, FieldLabel, ScheduleRule, SettingKind, SettingSpec,
+    StreamSpec, Validate,
 };
 use serde::{Deserialize, Serialize};
 
@@ -178,18 +179,35 @@ pub static DECLARATION: Declaration = Declaration {
             direction: Direction::Outbound,
             label_fr: "Collaborateurs → utilisateurs Semana",
             label_en: "Employees → Semana users",
+            fields: &[
+                FieldLabel { name: "email", fr: "E-mail professionnel", en: "Work e-mail" },
+                FieldLabel { name: "firstName", fr: "Prénom", en: "First name" },
+                FieldLabel { name: "lastName", fr: "Nom", en: "Last name" },
+                FieldLabel { name: "employeeNumber", fr: "Matricule", en: "Employee number" },
+                FieldLabel { name: "establishment", fr: "Établissement", en: "Establishment" },
+            ],
         },
         StreamSpec {
             name: "days-off",
             direction: Direction::Outbound,
             label_fr: "Absences → jours « off » Semana",
             label_en: "Absences → Semana \"off\" days",
+            fields: &[
+                FieldLabel { name: "ownerId", fr: "Collaborateur", en: "Employee" },
+                FieldLabel { name: "date", fr: "Jour", en: "Day" },
+                FieldLabel { name: "period", fr: "Moment de la journée", en: "Part of the day" },
+            ],
         },
         StreamSpec {
             name: "telework",
             direction: Direction::Inbound,
             label_fr: "Jours « remote » Semana → compte de télétravail",
             label_en: "Semana \"remote\" days → telework account",
+            fields: &[
+                FieldLabel { name: "ownerId", fr: "Collaborateur", en: "Employee" },
+                FieldLabel { name: "date", fr: "Jour", en: "Day" },
+                FieldLabel { name: "period", fr: "Moment de la journée", en: "Part of the day" },
+            ],
         },
     ],
 };

@@ -221,6 +221,15 @@ impl Stream for Telework {
         Some(format!("{who} · télétravail le {when}"))
     }
 
+    fn person(&self, _key: &str, fields: &BTreeMap<String, Value>) -> Option<i64> {
+        fields.get("ownerId").and_then(Value::as_i64)
+    }
+
+    fn detail(&self, _key: &str, fields: &BTreeMap<String, Value>) -> Option<String> {
+        let (_, when) = self.people.describe_day(fields);
+        Some(format!("télétravail le {when}"))
+    }
+
     /// One week of the window at a time: every page of its remote
     /// bookings, a person's morning and afternoon of one day made one day.
     async fn next_page(&mut self, _since: Option<&str>) -> Result<Option<Batch>, SyncError> {

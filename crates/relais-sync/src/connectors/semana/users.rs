@@ -47,6 +47,9 @@ pub struct Users {
     client: SemanaClient,
     people: Arc<People>,
     concurrency: usize,
+    /// For a dry run, the e-mails (lower case) of the users Semana holds,
+    /// read once: a create with one of them links to that user.
+    held: Option<std::collections::HashSet<String>>,
 }
 
 impl Users {
@@ -62,6 +65,7 @@ impl Users {
             client,
             people,
             concurrency,
+            held: None,
         }
     }
 
@@ -116,6 +120,48 @@ impl Stream for Users {
 
     fn name(&self, _key: &str, fields: &BTreeMap<String, Value>) -> Option<String> {
         Some(name_of(fields)).filter(|n| !n.is_empty())
+    }
+
+    fn person(&self, key: &str, _fields: &BTreeMap<String, Value>) -> Option<i64> {
+        key.parse().ok()
+    }
+
+    async fn held_before_create(
+        &mut self,
+        records: &[&SourceRecord],
+    ) -> Result<Vec<bool>, SyncError> {
+        if self.held.is_none() {
+            let mut emails = std::collections::HashSet::new();
+            let mut page = 1;
+            loop {
+                let (users, last) = self.client.users(page).await?;
+                emails.extend(
+                    users
+                        .into_iter()
+                        .filter_map(|u| u.email)
+                        .map(|e| e.to_lowercase()),
+                );
+                if last {
+                    break;
+                }
+                page += 1;
+            }
+            self.held = Some(emails);
+        }
+        let emails = self.held.get_or_insert_with(Default::default);
+        Ok(records
+            .iter()
+            .map(|r| {
+                let email = r
+                    .fields
+                    .get("email")
+                    .and_then(Value::as_str)
+                    .map(str::to_lowercase);
+                // Semana answers a create with the user of the same e-mail,
+                // even one made earlier in the same run.
+                email.is_some_and(|e| !emails.insert(e))
+            })
+            .collect())
     }
 
     async fn next_page(&mut self, since: Option<&str>) -> Result<Option<Batch>, SyncError> {
