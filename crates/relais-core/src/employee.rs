@@ -472,6 +472,12 @@ pub fn check_extended_data(data: &Map<String, Value>, fields: &[SectionField]) -
 #[serde(transparent)]
 pub struct Phone(String);
 
+impl std::fmt::Display for Phone {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 impl Phone {
     /// Parses a phone number for `field`.
     pub fn parse(field: &'static str, raw: &str) -> Result<Self> {
@@ -566,6 +572,12 @@ impl CivilTitle {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(transparent)]
 pub struct CountryCode(String);
+
+impl std::fmt::Display for CountryCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
 
 impl CountryCode {
     /// Parses two letters for `field`; kept in upper case.

@@ -485,6 +485,14 @@ pub trait Store: reports::ReportStore + Send + Sync + 'static {
         offset: u64,
         limit: u32,
     ) -> Result<Vec<ReportLine>>;
+    /// What the runs of `base`'s integrations did about one employee, newest
+    /// first, at most `limit` lines.
+    async fn employee_deliveries(
+        &self,
+        base: BaseId,
+        employee: EmployeeId,
+        limit: u32,
+    ) -> Result<Vec<Delivery>>;
     /// Requests sent to the partner by the integration's runs started since `since`.
     async fn partner_requests_since(&self, installation: i64, since: DateTime<Utc>) -> Result<u64>;
 }
@@ -683,6 +691,23 @@ pub struct LineFilter {
     pub stream: Option<String>,
     /// Only lines whose label or record key holds this text (any case).
     pub search: Option<String>,
+}
+
+/// A run's line about one employee: what an app received of them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delivery {
+    /// The installation whose integration ran.
+    pub installation: i64,
+    /// The app installed (its catalog code).
+    pub app: String,
+    /// The run.
+    pub run: i64,
+    /// When the run started (when it was asked, for one not started).
+    pub at: DateTime<Utc>,
+    /// Whether the run only planned.
+    pub dry_run: bool,
+    /// The line.
+    pub line: ReportLine,
 }
 
 /// A key about to be stored.

@@ -1105,6 +1105,32 @@ pub struct RunLineRow {
     employee_id: Option<i64>,
 }
 
+/// A run's line about an employee, with its run and installation.
+#[derive(sqlx::FromRow)]
+pub struct DeliveryRow {
+    installation_id: i64,
+    app: String,
+    run_id: i64,
+    run_at: DateTime<Utc>,
+    dry_run: bool,
+    #[sqlx(flatten)]
+    line: RunLineRow,
+}
+
+impl TryFrom<DeliveryRow> for crate::Delivery {
+    type Error = StoreError;
+    fn try_from(r: DeliveryRow) -> Result<Self, StoreError> {
+        Ok(crate::Delivery {
+            installation: r.installation_id,
+            app: r.app,
+            run: r.run_id,
+            at: r.run_at,
+            dry_run: r.dry_run,
+            line: r.line.try_into()?,
+        })
+    }
+}
+
 /// Columns of `sync_run_lines` read back.
 pub const RUN_LINE_COLUMNS: &str =
     "stream, record_key, label, outcome, reason, fields, employee_id";

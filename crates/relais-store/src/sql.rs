@@ -1858,6 +1858,34 @@ macro_rules! sql_store {
                 found.into_iter().map(TryInto::try_into).collect()
             }
 
+            async fn employee_deliveries(
+                &self,
+                base: relais_core::ids::BaseId,
+                employee: relais_core::ids::EmployeeId,
+                limit: u32,
+            ) -> Result<Vec<crate::Delivery>> {
+                let sql = format!(
+                    "SELECT i.id AS installation_id, i.app AS app, r.id AS run_id, \
+                     COALESCE(r.started_at, r.requested_at) AS run_at, r.dry_run AS dry_run, {} \
+                     FROM sync_run_lines l JOIN sync_runs r ON r.id = l.run_id \
+                     JOIN installations i ON i.id = r.installation_id \
+                     WHERE l.employee_id = $1 AND i.base_id = $2 \
+                     ORDER BY l.run_id DESC, l.seq DESC LIMIT $3",
+                    rows::RUN_LINE_COLUMNS
+                        .split(", ")
+                        .map(|c| format!("l.{c}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+                let found: Vec<rows::DeliveryRow> = sqlx::query_as(&sql)
+                    .bind(employee.0)
+                    .bind(base.0)
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await?;
+                found.into_iter().map(TryInto::try_into).collect()
+            }
+
             async fn partner_requests_since(&self, installation: i64, since: chrono::DateTime<chrono::Utc>) -> Result<u64> {
                 let sum: Option<i64> = sqlx::query_scalar(
                     "SELECT CAST(SUM(partner_requests) AS BIGINT) FROM sync_runs WHERE installation_id = $1 AND started_at >= $2",

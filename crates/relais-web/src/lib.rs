@@ -7,6 +7,7 @@
 pub mod catalog;
 mod mapping_pages;
 mod pages;
+mod people_pages;
 mod report_pages;
 pub mod security;
 pub mod session;
@@ -45,6 +46,9 @@ pub fn router(catalog: Arc<Catalog>, state: AppState) -> Router<AppState> {
         .route("/runs/{id}", get(sync_pages::run_page))
         .route("/runs/{id}/lines.csv", get(sync_pages::run_lines_csv))
         .route("/runs/{id}/progress", get(sync_pages::run_progress))
+        .route("/people", get(people_pages::directory))
+        .route("/people/{id}", get(people_pages::employee))
+        .route("/calendar", get(people_pages::calendar))
         .route("/reports", get(report_pages::index))
         .route("/reports/{code}", get(report_pages::show))
         .route("/reports/{code}/csv", get(report_pages::csv))

@@ -40,7 +40,7 @@ fn status_label(s: RunStatus, lang: Lang) -> &'static str {
     }
 }
 
-fn outcome_label(o: &relais_core::integration::Outcome, lang: Lang) -> &'static str {
+pub(crate) fn outcome_label(o: &relais_core::integration::Outcome, lang: Lang) -> &'static str {
     use relais_core::integration::Outcome;
     match o {
         Outcome::Created => lang.t("créé", "created"),

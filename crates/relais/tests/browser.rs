@@ -68,6 +68,16 @@ impl Browser {
             .await;
     }
 
+    /// Runs `script` in the page and gives what it returns.
+    async fn js(&self, script: &str) -> Value {
+        self.cmd(
+            reqwest::Method::POST,
+            "/execute/sync",
+            json!({ "script": script, "args": [] }),
+        )
+        .await
+    }
+
     async fn find_all(&self, css: &str) -> Vec<String> {
         let v = self
             .cmd(
@@ -508,6 +518,14 @@ async fn install_happypal_in_a_browser() {
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     b.find("#lines tr[data-outcome=created]").await;
+    // A line names the person by name and employee number, and fields by label.
+    let record = b.text("#lines tr[data-outcome=created] td.record").await;
+    assert!(record.contains(" (") && record.ends_with(')'), "{record}");
+    let changes = b.text("#lines tr[data-outcome=created] td.changes").await;
+    assert!(
+        changes.contains("Prénom") && !changes.contains("first_name"),
+        "{changes}"
+    );
     b.screenshot("run-report").await;
     let profiles: Vec<Value> = http
         .get(format!("{}/_sim/profiles", hp.url()))
@@ -587,6 +605,75 @@ async fn install_happypal_in_a_browser() {
     )
     .await;
 
+    // The HR data: the directory searched and filtered by department, an
+    // employee's page with what the apps received, their department's month.
+    b.go(&format!("{base}/people")).await;
+    let everyone = b.find_all("#people tbody tr").await.len();
+    assert!(everyone > 10, "{everyone} employees listed");
+    let first = b.text("#people tbody tr:first-child td:first-child").await;
+    let last_name = first.split_whitespace().next().unwrap().to_owned();
+    b.type_in("#q", &last_name).await;
+    b.click("#search-people").await;
+    b.wait_url("q=").await;
+    let found = b.find_all("#people tbody tr").await;
+    assert!(
+        !found.is_empty() && found.len() < everyone,
+        "{} found",
+        found.len()
+    );
+    let names = b.js("return [...document.querySelectorAll('#people tbody tr td:first-child')].map(td => td.textContent)").await;
+    assert!(
+        names
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|n| n.as_str().unwrap().contains(&last_name)),
+        "{names}"
+    );
+    b.go(&format!("{base}/people")).await;
+    b.click("#department option:nth-child(2)").await;
+    b.click("#search-people").await;
+    b.wait_url("department=").await;
+    let chosen = b
+        .js("return document.querySelector('#department option:checked').textContent")
+        .await;
+    let departments = b.js("return [...document.querySelectorAll('#people tbody tr td:nth-child(5)')].map(td => td.textContent)").await;
+    let departments = departments.as_array().unwrap();
+    assert!(
+        !departments.is_empty() && departments.iter().all(|d| *d == chosen),
+        "{chosen} only: {departments:?}"
+    );
+    b.fits(&format!("{base}/people"), "#people", "people").await;
+    // Someone HappyPal received (the run above created them).
+    b.click("#people tbody tr:first-child td a").await;
+    b.wait_url("/people/").await;
+    let employee_url = b.url().await;
+    b.find("#section-work").await;
+    b.find("#section-personal").await;
+    let received = b.text("#deliveries").await;
+    assert!(
+        received.contains("HappyPal") && received.contains("créé"),
+        "{received}"
+    );
+    b.fits(&employee_url, "#section-work", "employee").await;
+    // Their department's calendar, on the month of an approved absence.
+    let approved = b.js("const c = document.querySelector('#absences tr[data-status=approved] td:nth-child(2)'); return c ? c.textContent : null").await;
+    b.click("#employee-status a").await;
+    b.wait_url("/calendar").await;
+    b.find("#calendar").await;
+    if let Some(day) = approved.as_str() {
+        let (month, year) = (&day[3..5], &day[6..10]);
+        let url = format!("{}&month={year}-{month}", b.url().await);
+        b.go(&url).await;
+        let id = employee_url.rsplit('/').next().unwrap();
+        let off = b
+            .find_all(&format!("#calendar tr[data-employee='{id}'] .half.off"))
+            .await;
+        assert!(!off.is_empty(), "the approved absence shows in {url}");
+        b.find("#calendar-legend").await;
+        b.fits(&url, "#calendar", "calendar").await;
+    }
+
     // Installed apps: uninstall revokes the key.
     b.go(&format!("{base}/installed")).await;
     b.find("tr[data-app=happypal]").await;
@@ -631,6 +718,10 @@ async fn install_happypal_in_a_browser() {
         "{why}"
     );
     b.screenshot("no-permission").await;
+    // Nor does that person read employees' personal details.
+    b.go(&employee_url).await;
+    b.find("#section-personal-hidden").await;
+    assert!(b.find_all("#section-personal").await.is_empty());
 
     let _ = http.delete(format!("{root}/session/{id}")).send().await;
 }

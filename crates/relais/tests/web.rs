@@ -3,6 +3,7 @@
 
 mod common;
 
+use chrono::Datelike;
 use common::{client, hidden, relais, set_cookie};
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
@@ -915,4 +916,220 @@ async fn reports_show_tables_charts_and_downloads() {
         String::from_utf8(page).unwrap().contains("est à jour"),
         "read again: up to date"
     );
+}
+
+#[tokio::test]
+async fn the_directory_employee_pages_and_calendar_show_the_base() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(d, &["base", "create", "production", "--kind", "production"]);
+    ok(d, &["seed", "--employees", "60"]);
+    ok(
+        d,
+        &[
+            "people",
+            "create",
+            "--email",
+            "rh@relais.test",
+            "--name",
+            "Rachel",
+            "--password",
+            "rh-password-1",
+            "--keys-admin",
+        ],
+    );
+    ok(
+        d,
+        &[
+            "people",
+            "create",
+            "--email",
+            "it@relais.test",
+            "--name",
+            "Ivan",
+            "--password",
+            "it-password-1",
+            "--apps-admin",
+        ],
+    );
+    let key = ok(
+        d,
+        &[
+            "keys",
+            "create",
+            "--name",
+            "bi",
+            "--contact",
+            "bi@relais.test",
+            "--grant",
+            "all",
+        ],
+    );
+    let key = key.lines().nth(1).unwrap().trim().to_owned();
+    let server = serve(d);
+    let url = &server.1;
+    let c = client();
+    let api = |path: String| {
+        let c = c.clone();
+        let key = key.clone();
+        async move {
+            c.get(format!("{url}{path}"))
+                .header("Authorization", format!("lucca application={key}"))
+                .send()
+                .await
+                .unwrap()
+                .json::<serde_json::Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let page_as = |session: String| {
+        let c = c.clone();
+        move |path: String| {
+            let c = c.clone();
+            let session = session.clone();
+            async move {
+                let r = c
+                    .get(format!("{url}{path}"))
+                    .header("cookie", session)
+                    .send()
+                    .await
+                    .unwrap();
+                (r.status().as_u16(), r.text().await.unwrap())
+            }
+        }
+    };
+    // Signed out, the pages send to sign-in.
+    let r = c.get(format!("{url}/people")).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    let hr = page_as(
+        sign_in(&c, url, "rh@relais.test", "rh-password-1")
+            .await
+            .unwrap(),
+    );
+
+    // Everyone under contract today, as the API counts them.
+    let today = relais_core::org::TimeZone::PARIS.today();
+    let users = api(
+        "/api/v3/users?fields=id,lastName,firstName,employeeNumber,departmentId,dtContractStart,dtContractEnd&formerEmployees=true&paging=0,1000".to_owned()
+    )
+    .await;
+    let users = users["data"]["items"].as_array().unwrap().clone();
+    let current: Vec<&serde_json::Value> = users
+        .iter()
+        .filter(|u| {
+            let start = &u["dtContractStart"].as_str().unwrap()[..10];
+            let end = u["dtContractEnd"].as_str().map(|e| e[..10].to_owned());
+            start <= today.to_string().as_str()
+                && end.is_none_or(|e| e.as_str() >= today.to_string().as_str())
+        })
+        .collect();
+    let (status, html) = hr("/people".into()).await;
+    assert_eq!(status, 200);
+    let count = |html: &str| -> usize {
+        let at = html.find("id=\"people-count\">").expect(html) + "id=\"people-count\">".len();
+        html[at..]
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    assert_eq!(count(&html), current.len(), "current employees");
+    let (_, all) = hr("/people?status=all".into()).await;
+    assert_eq!(count(&all), users.len(), "everyone");
+    // By department, as the API has them.
+    let dep = current[0]["departmentId"].as_i64().unwrap();
+    let in_dep = current
+        .iter()
+        .filter(|u| u["departmentId"].as_i64() == Some(dep))
+        .count();
+    let (_, html) = hr(format!("/people?department={dep}")).await;
+    assert_eq!(count(&html), in_dep);
+    // Found by employee number.
+    let someone = current[0];
+    let number = someone["employeeNumber"].as_str().unwrap();
+    let (_, html) = hr(format!("/people?q={number}")).await;
+    assert_eq!(count(&html), 1);
+    assert!(html.contains(someone["lastName"].as_str().unwrap()));
+    // Bad filters say which one is wrong.
+    let (status, html) = hr("/people?department=abc".into()).await;
+    assert_eq!(status, 400);
+    assert!(
+        html.contains("Département") && html.contains("abc"),
+        "{html}"
+    );
+    let (status, html) = hr("/people?status=gone".into()).await;
+    assert_eq!(status, 400);
+    assert!(html.contains("gone"), "{html}");
+
+    // An employee's page: their sections, absences as the API has them.
+    let id = someone["id"].as_i64().unwrap();
+    let (status, html) = hr(format!("/people/{id}")).await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("id=\"section-personal\""),
+        "HR reads personal details"
+    );
+    let leaves = api(format!(
+        "/api/v3/leaveRequests?ownerId={id}&fields=id&paging=0,1000"
+    ))
+    .await;
+    let periods = leaves["data"]["items"].as_array().unwrap().len();
+    assert_eq!(
+        html.matches("<tr data-status=").count(),
+        periods,
+        "one row per leave period"
+    );
+    let (status, _) = hr("/people/99999999".into()).await;
+    assert_eq!(status, 404);
+    let (status, _) = hr("/people/not-a-number".into()).await;
+    assert_eq!(status, 404);
+    let it = page_as(
+        sign_in(&c, url, "it@relais.test", "it-password-1")
+            .await
+            .unwrap(),
+    );
+    let (_, html) = it(format!("/people/{id}")).await;
+    assert!(
+        html.contains("id=\"section-personal-hidden\"")
+            && !html.contains("id=\"section-personal\""),
+        "personal details are kept for HR"
+    );
+    let birth = api(format!("/api/v3/users/{id}?fields=birthDate")).await;
+    if let Some(b) = birth["data"]["birthDate"].as_str() {
+        let shown = format!("{}/{}/{}", &b[8..10], &b[5..7], &b[..4]);
+        assert!(!html.contains(&shown), "no birth date for IT");
+    }
+
+    // The department's calendar: a row per employee under contract that month.
+    let month = today.format("%Y-%m").to_string();
+    let (status, html) = hr(format!("/calendar?department={dep}&month={month}")).await;
+    assert_eq!(status, 200);
+    let first = today.with_day(1).unwrap().to_string();
+    let rows = users
+        .iter()
+        .filter(|u| u["departmentId"].as_i64() == Some(dep))
+        .filter(|u| {
+            u["dtContractEnd"]
+                .as_str()
+                .is_none_or(|e| e[..10] >= *first.as_str())
+        })
+        .filter(|u| {
+            let start = &u["dtContractStart"].as_str().unwrap()[..10];
+            let last = (today.with_day(1).unwrap() + chrono::Months::new(1))
+                .pred_opt()
+                .unwrap();
+            start <= last.to_string().as_str()
+        })
+        .count();
+    assert_eq!(html.matches("<tr data-employee=").count(), rows);
+    let (status, html) = hr(format!("/calendar?department={dep}&month=2027-13")).await;
+    assert_eq!(status, 400);
+    assert!(
+        html.contains("2027-13") && html.contains("AAAA-MM"),
+        "{html}"
+    );
+    let (status, _) = hr("/calendar?department=999999".into()).await;
+    assert_eq!(status, 400);
 }
