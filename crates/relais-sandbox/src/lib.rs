@@ -7,6 +7,7 @@
 pub mod demo;
 pub mod happypal;
 pub mod ledgy;
+pub mod mailbox;
 mod names;
 pub mod planningpme;
 pub mod replica;

@@ -493,6 +493,22 @@ pub trait Store: reports::ReportStore + Send + Sync + 'static {
         employee: EmployeeId,
         limit: u32,
     ) -> Result<Vec<Delivery>>;
+    /// Alerts not sent yet whose try is due at `now`, oldest first.
+    async fn due_alerts(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<relais_core::alert::Alert>>;
+    /// Records that the mail server took the alert.
+    async fn alert_sent(&self, id: i64, at: DateTime<Utc>) -> Result<()>;
+    /// Records a failed try of the alert, and when to try again.
+    async fn alert_failed(&self, id: i64, error: &str, next: DateTime<Utc>) -> Result<()>;
+    /// The latest alerts about an installation, newest first.
+    async fn list_alerts(
+        &self,
+        installation: i64,
+        limit: u32,
+    ) -> Result<Vec<relais_core::alert::Alert>>;
     /// Requests sent to the partner by the integration's runs started since `since`.
     async fn partner_requests_since(&self, installation: i64, since: DateTime<Utc>) -> Result<u64>;
 }
@@ -510,6 +526,8 @@ pub struct IntegrationState {
     pub next_run_at: Option<DateTime<Utc>>,
     /// The next full reconciliation.
     pub next_full_at: Option<DateTime<Utc>>,
+    /// The alert this change of health calls for, written with it.
+    pub alert: Option<relais_core::alert::NewAlert>,
 }
 
 /// How a run ended.

@@ -1105,6 +1105,51 @@ pub struct RunLineRow {
     employee_id: Option<i64>,
 }
 
+/// A row of `alerts`.
+#[derive(sqlx::FromRow)]
+pub struct AlertRow {
+    id: i64,
+    installation_id: i64,
+    kind: String,
+    recipient: String,
+    subject: String,
+    body: String,
+    created_at: DateTime<Utc>,
+    sent_at: Option<DateTime<Utc>>,
+    attempts: i64,
+    last_error: Option<String>,
+    next_attempt_at: DateTime<Utc>,
+}
+
+/// Columns of `alerts` read back.
+pub const ALERT_COLUMNS: &str = "id, installation_id, kind, recipient, subject, body, created_at, sent_at, attempts, last_error, next_attempt_at";
+
+impl TryFrom<AlertRow> for relais_core::alert::Alert {
+    type Error = StoreError;
+    fn try_from(r: AlertRow) -> Result<Self, StoreError> {
+        let kind =
+            relais_core::alert::AlertKind::parse(&r.kind).ok_or_else(|| StoreError::Corrupt {
+                entity: "alert",
+                message: format!("unknown kind '{}'", r.kind),
+            })?;
+        Ok(relais_core::alert::Alert {
+            id: r.id,
+            alert: relais_core::alert::NewAlert {
+                installation: r.installation_id,
+                kind,
+                recipient: r.recipient,
+                subject: r.subject,
+                body: r.body,
+            },
+            created_at: r.created_at,
+            sent_at: r.sent_at,
+            attempts: r.attempts,
+            last_error: r.last_error,
+            next_attempt_at: r.next_attempt_at,
+        })
+    }
+}
+
 /// A run's line about an employee, with its run and installation.
 #[derive(sqlx::FromRow)]
 pub struct DeliveryRow {

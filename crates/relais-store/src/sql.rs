@@ -1686,6 +1686,7 @@ macro_rules! sql_store {
             }
 
             async fn set_integration_state(&self, state: &crate::IntegrationState) -> Result<()> {
+                let mut tx = self.pool.begin_with(Self::BEGIN).await?;
                 sqlx::query(
                     "UPDATE integrations SET health = $2, health_reason = $3, next_run_at = $4, next_full_at = $5 \
                      WHERE installation_id = $1",
@@ -1695,9 +1696,62 @@ macro_rules! sql_store {
                 .bind(state.reason.as_str())
                 .bind(state.next_run_at)
                 .bind(state.next_full_at)
-                .execute(&self.pool)
+                .execute(&mut *tx)
                 .await?;
+                if let Some(alert) = &state.alert {
+                    let at = now();
+                    sqlx::query(
+                        "INSERT INTO alerts (installation_id, kind, recipient, subject, body, created_at, attempts, next_attempt_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, 0, $6)",
+                    )
+                    .bind(alert.installation)
+                    .bind(alert.kind.as_str())
+                    .bind(alert.recipient.as_str())
+                    .bind(alert.subject.as_str())
+                    .bind(alert.body.as_str())
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
                 Ok(())
+            }
+
+            async fn due_alerts(&self, now: chrono::DateTime<chrono::Utc>, limit: u32) -> Result<Vec<relais_core::alert::Alert>> {
+                let sql = format!(
+                    "SELECT {} FROM alerts WHERE sent_at IS NULL AND next_attempt_at <= $1 ORDER BY next_attempt_at, id LIMIT $2",
+                    rows::ALERT_COLUMNS
+                );
+                let found: Vec<rows::AlertRow> = sqlx::query_as(&sql).bind(now).bind(i64::from(limit)).fetch_all(&self.pool).await?;
+                found.into_iter().map(TryInto::try_into).collect()
+            }
+
+            async fn alert_sent(&self, id: i64, at: chrono::DateTime<chrono::Utc>) -> Result<()> {
+                sqlx::query("UPDATE alerts SET sent_at = $2, attempts = attempts + 1, last_error = NULL WHERE id = $1")
+                    .bind(id)
+                    .bind(at)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn alert_failed(&self, id: i64, error: &str, next: chrono::DateTime<chrono::Utc>) -> Result<()> {
+                sqlx::query("UPDATE alerts SET attempts = attempts + 1, last_error = $2, next_attempt_at = $3 WHERE id = $1")
+                    .bind(id)
+                    .bind(error)
+                    .bind(next)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn list_alerts(&self, installation: i64, limit: u32) -> Result<Vec<relais_core::alert::Alert>> {
+                let sql = format!(
+                    "SELECT {} FROM alerts WHERE installation_id = $1 ORDER BY id DESC LIMIT $2",
+                    rows::ALERT_COLUMNS
+                );
+                let found: Vec<rows::AlertRow> = sqlx::query_as(&sql).bind(installation).bind(i64::from(limit)).fetch_all(&self.pool).await?;
+                found.into_iter().map(TryInto::try_into).collect()
             }
 
             async fn queue_run_by(

@@ -1379,11 +1379,54 @@ async fn integrations_and_their_runs_are_kept(db: TestDb) {
         reason: "the partner refused the credentials (401)".into(),
         next_run_at: None,
         next_full_at: None,
+        alert: None,
     })
     .await
     .unwrap();
     let after = s.get_integration(inst.id).await.unwrap();
     assert_eq!((after.health, after.next_run_at), (Health::Failing, None));
+    // An alert goes in the outbox with the state, and leaves it once sent.
+    let alert = relais_core::alert::NewAlert {
+        installation: inst.id,
+        kind: relais_core::alert::AlertKind::Failing,
+        recipient: "it@acme.fr".into(),
+        subject: "HappyPal ne se synchronise plus".into(),
+        body: "La synchronisation a échoué.".into(),
+    };
+    s.set_integration_state(&IntegrationState {
+        installation: inst.id,
+        health: Health::Failing,
+        reason: "the partner refused the credentials (401)".into(),
+        next_run_at: None,
+        next_full_at: None,
+        alert: Some(alert.clone()),
+    })
+    .await
+    .unwrap();
+    let due = s.due_alerts(now(), 10).await.unwrap();
+    assert_eq!(due.len(), 1);
+    assert_eq!((&due[0].alert, due[0].attempts), (&alert, 0));
+    let later = now() + chrono::Duration::minutes(2);
+    s.alert_failed(due[0].id, "connection refused", later)
+        .await
+        .unwrap();
+    assert!(s.due_alerts(now(), 10).await.unwrap().is_empty(), "waits");
+    let retried = s.due_alerts(later, 10).await.unwrap();
+    assert_eq!(
+        (retried[0].attempts, retried[0].last_error.as_deref()),
+        (1, Some("connection refused"))
+    );
+    s.alert_sent(due[0].id, later).await.unwrap();
+    assert!(s.due_alerts(later, 10).await.unwrap().is_empty());
+    let listed = s.list_alerts(inst.id, 10).await.unwrap();
+    assert_eq!(
+        (
+            listed.len(),
+            listed[0].sent_at.is_some(),
+            listed[0].attempts
+        ),
+        (1, true, 2)
+    );
     assert!(matches!(
         s.get_run(999_999).await,
         Err(StoreError::NotFound { .. })

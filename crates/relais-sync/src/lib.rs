@@ -4,6 +4,7 @@
 //! `Retry-After`), and the connectors, one module per partner, each driven
 //! by the sync ledger of `relais-core`.
 
+pub mod alerts;
 pub mod connectors;
 pub mod engine;
 pub mod error;

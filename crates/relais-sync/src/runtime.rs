@@ -9,6 +9,7 @@ use crate::http::{Budget, RetryPolicy};
 use crate::report::{Report, Spill};
 use crate::source::LuccaSource;
 use chrono::Duration as Span;
+use relais_core::alert::{AlertKind, NewAlert};
 use relais_core::integration::{Health, Integration, RunStatus, SyncRun, Trigger, SOURCE_KEY};
 use relais_core::secret::Sealer;
 use relais_store::{IntegrationState, RunFinish, SharedStore, StoreError};
@@ -47,6 +48,10 @@ pub struct RuntimeOptions {
     pub concurrency: usize,
     /// How partners and sources served over HTTPS are trusted.
     pub tls: crate::http::Tls,
+    /// Where alerts to technical contacts go; `None`: no alert is written.
+    pub mailer: Option<crate::alerts::Mailer>,
+    /// The admin pages' public URL, for the links alerts carry.
+    pub public_url: Option<String>,
 }
 
 impl RuntimeOptions {
@@ -58,9 +63,14 @@ impl RuntimeOptions {
             policy: RetryPolicy::default(),
             concurrency: 4,
             tls: crate::http::Tls::default(),
+            mailer: None,
+            public_url: None,
         }
     }
 }
+
+/// The lease of the process sending alerts.
+const ALERTS_JOB: &str = "alerts";
 
 /// One process's runtime.
 #[derive(Clone)]
@@ -198,6 +208,7 @@ impl Runtime {
                 done.push(run);
             }
         }
+        self.deliver_alerts().await?;
         Ok(done)
     }
 
@@ -447,6 +458,12 @@ impl Runtime {
                 Some(why) => (Health::Paused, why.clone()),
                 None => health,
             };
+            let alert = match AlertKind::on_change(integration.health, health) {
+                Some(kind) if self.options.mailer.is_some() => {
+                    self.alert(&integration, kind, &reason).await?
+                }
+                _ => None,
+            };
             self.store
                 .set_integration_state(&IntegrationState {
                     installation: integration.installation_id,
@@ -454,6 +471,7 @@ impl Runtime {
                     reason,
                     next_run_at,
                     next_full_at,
+                    alert,
                 })
                 .await?;
         }
@@ -466,6 +484,94 @@ impl Runtime {
             "sync run finished"
         );
         Ok(done)
+    }
+
+    /// The alert to the technical contact of `integration`'s installation.
+    async fn alert(
+        &self,
+        integration: &Integration,
+        kind: AlertKind,
+        reason: &str,
+    ) -> Result<Option<NewAlert>, StoreError> {
+        let installation = self
+            .store
+            .list_installations(integration.base_id)
+            .await?
+            .into_iter()
+            .find(|i| i.id == integration.installation_id);
+        let Some(installation) = installation else {
+            return Ok(None);
+        };
+        let base = self
+            .store
+            .list_bases()
+            .await?
+            .into_iter()
+            .find(|b| b.id == integration.base_id)
+            .map_or_else(|| integration.base_id.0.to_string(), |b| b.name.to_string());
+        let app = crate::connectors::find(integration.connector.as_str())
+            .map_or(integration.connector.as_str(), |c| c.declaration().name);
+        let page = self.options.public_url.as_deref().map(|u| {
+            format!(
+                "{}/integrations/{}",
+                u.trim_end_matches('/'),
+                installation.app
+            )
+        });
+        let (subject, body) = relais_core::alert::compose(
+            kind,
+            &relais_core::alert::AlertFacts {
+                app,
+                base: &base,
+                reason,
+                page,
+            },
+        );
+        Ok(Some(NewAlert {
+            installation: installation.id,
+            kind,
+            recipient: installation.contact.to_string(),
+            subject,
+            body,
+        }))
+    }
+
+    /// Sends the alerts that are due, under a lease so that one process
+    /// sends each; a failed try waits longer each time. Returns how many
+    /// the mail server took.
+    pub async fn deliver_alerts(&self) -> Result<usize, StoreError> {
+        let Some(mailer) = &self.options.mailer else {
+            return Ok(0);
+        };
+        let owner = format!("{}-alerts", self.id);
+        if !self
+            .store
+            .claim_lease(ALERTS_JOB, &owner, self.options.lease_ttl)
+            .await?
+        {
+            return Ok(0);
+        }
+        let mut sent = 0;
+        let result = async {
+            for due in self.store.due_alerts(relais_core::now(), 50).await? {
+                match mailer.send(&due.alert).await {
+                    Ok(()) => {
+                        self.store.alert_sent(due.id, relais_core::now()).await?;
+                        sent += 1;
+                        tracing::info!(alert = due.id, to = %due.alert.recipient, kind = due.alert.kind.as_str(), "alert sent");
+                    }
+                    Err(e) => {
+                        let next = relais_core::now() + relais_core::alert::retry_after(due.attempts);
+                        tracing::warn!(alert = due.id, error = %e, "alert not sent; tried again later");
+                        self.store.alert_failed(due.id, &e, next).await?;
+                    }
+                }
+            }
+            Ok::<(), StoreError>(())
+        }
+        .await;
+        self.store.release_lease(ALERTS_JOB, &owner).await?;
+        result.map(|()| sent)
     }
 
     /// Renews the lease until it is lost (then says why).
@@ -597,6 +703,9 @@ impl Runtime {
             match self.launch().await {
                 Ok(handles) => drop(handles),
                 Err(e) => tracing::warn!(error = %e, "the sync runtime cannot read its work"),
+            }
+            if let Err(e) = self.deliver_alerts().await {
+                tracing::warn!(error = %e, "the sync runtime cannot send its alerts");
             }
             tokio::select! {
                 _ = &mut shutdown => return,

@@ -302,8 +302,122 @@ async fn a_killed_run_is_taken_over_after_its_lease_expires(postgres: bool) {
 both!(
     racing_runtimes_run_a_due_integration_once,
     a_killed_run_is_taken_over_after_its_lease_expires,
-    run_reports_add_up
+    run_reports_add_up,
+    a_failing_integration_alerts_its_contact_once_then_on_recovery
 );
+
+/// The technical contact hears of a failure once — not at every failed run
+/// — and again when the integration works; a mail server that is down
+/// delays an alert without losing it, and two runtimes send it once.
+async fn a_failing_integration_alerts_its_contact_once_then_on_recovery(postgres: bool) {
+    let Some(w) = world(postgres, 12).await else {
+        return;
+    };
+    let catcher = relais_sandbox::mailbox::MailCatcher::start().await.unwrap();
+    let with_mail = |smtp: String| {
+        let w = &w;
+        async move {
+            let mut rt_options = RuntimeOptions::new(&w.api);
+            rt_options.policy = RetryPolicy {
+                retries: 1,
+                min_delay: Duration::from_millis(5),
+                max_delay: Duration::from_millis(10),
+                max_retry_after: Duration::from_secs(1),
+            };
+            rt_options.mailer =
+                Some(relais_sync::alerts::Mailer::new(&smtp, "relais@acme.fr").unwrap());
+            rt_options.public_url = Some("https://rh.acme.fr".into());
+            Runtime::new(
+                relais_store::open(&w.url).await.unwrap(),
+                w.sealer.clone(),
+                rt_options,
+            )
+        }
+    };
+    // The mail server is down at first: the alert waits in the outbox.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let down = format!("smtp://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let rt_down = with_mail(down).await;
+    w.configure(|_, s| s.set("token", "wrong")).await;
+    let r = rt_down
+        .run_now(w.installation, Trigger::Cli, false, false)
+        .await
+        .unwrap();
+    assert_eq!(r.status, RunStatus::Failed);
+    assert_eq!(rt_down.deliver_alerts().await.unwrap(), 0);
+    let waiting = w.store.list_alerts(w.installation, 10).await.unwrap();
+    assert_eq!(waiting.len(), 1);
+    assert!(waiting[0].sent_at.is_none() && waiting[0].attempts == 1);
+    assert!(waiting[0].last_error.is_some(), "the refusal is kept");
+    // Failing again: no second alert.
+    rt_down
+        .run_now(w.installation, Trigger::Cli, false, false)
+        .await
+        .unwrap();
+    assert_eq!(
+        w.store.list_alerts(w.installation, 10).await.unwrap().len(),
+        1
+    );
+
+    // The server is back; the retry is due: two runtimes, one mail.
+    let (a, b) = (
+        with_mail(catcher.smtp_url()).await,
+        with_mail(catcher.smtp_url()).await,
+    );
+    let due = relais_core::now() + chrono::Duration::hours(2);
+    let pending = w.store.due_alerts(due, 10).await.unwrap();
+    w.store
+        .alert_failed(pending[0].id, "down", relais_core::now())
+        .await
+        .unwrap();
+    let (sent_a, sent_b) = tokio::join!(a.deliver_alerts(), b.deliver_alerts());
+    assert_eq!(sent_a.unwrap() + sent_b.unwrap(), 1);
+    assert_eq!(a.deliver_alerts().await.unwrap(), 0, "sent once");
+    let mails = catcher.mails();
+    assert_eq!(mails.len(), 1);
+    assert_eq!(mails[0].to, vec!["tech@happypal.fr".to_owned()]);
+    assert_eq!(mails[0].from, "relais@acme.fr");
+    assert!(
+        mails[0].subject.contains("HappyPal ne se synchronise plus"),
+        "{}",
+        mails[0].subject
+    );
+    assert!(
+        mails[0]
+            .body
+            .contains("HappyPal refused the credentials (401)")
+            && mails[0]
+                .body
+                .contains("https://rh.acme.fr/integrations/happypal"),
+        "{}",
+        mails[0].body
+    );
+
+    // It works again: one more mail, saying so.
+    w.configure(|_, s| s.set("token", "hp-token")).await;
+    let r = a
+        .run_now(w.installation, Trigger::Cli, false, false)
+        .await
+        .unwrap();
+    assert_eq!(r.status, RunStatus::Succeeded);
+    a.deliver_alerts().await.unwrap();
+    let mails = catcher.mails();
+    assert_eq!(mails.len(), 2);
+    assert!(
+        mails[1].subject.contains("de nouveau"),
+        "{}",
+        mails[1].subject
+    );
+    // Working on: nothing more.
+    a.run_now(w.installation, Trigger::Cli, false, false)
+        .await
+        .unwrap();
+    a.deliver_alerts().await.unwrap();
+    assert_eq!(catcher.mails().len(), 2);
+    let listed = w.store.list_alerts(w.installation, 10).await.unwrap();
+    assert!(listed.iter().all(|l| l.sent_at.is_some()));
+}
 
 /// A run's numbers are what happened: requests sent (retries included) are
 /// what the partner served; a long 429 pauses the integration until the

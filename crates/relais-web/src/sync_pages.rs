@@ -136,6 +136,7 @@ pub(crate) async fn section(
         Err(e) => return Err(e),
     };
     let runs = state.store.list_runs(i.installation_id, 20).await?;
+    let alerts = state.store.list_alerts(i.installation_id, 5).await?;
     let open_run = runs.iter().find(|r| !r.status.is_finished()).cloned();
     let secrets = state.sealer.open(&i.sealed_secrets).unwrap_or_default();
     let Some(connector) = state.connectors.get(i.connector.as_str()) else {
@@ -225,6 +226,32 @@ pub(crate) async fn section(
                             td.n { (r.counts.deleted + r.counts.deactivated) }
                             td.n { (r.counts.failed + r.counts.skipped) }
                             td.n { (r.partner_requests) }
+                        }
+                    }
+                }
+            }
+        }
+        h3 { (lang.t("Alertes par e-mail", "E-mail alerts")) }
+        p.muted { (lang.t("Quand la synchronisation échoue, puis quand elle refonctionne, relais écrit au contact technique : ", "When the sync fails, then when it works again, relais writes to the technical contact: ")) strong { (installation.contact) } "." }
+        @if !alerts.is_empty() {
+            table id="alerts" {
+                thead { tr { th { (lang.t("Alerte", "Alert")) } th { (lang.t("Écrite le", "Written")) } th { (lang.t("Envoi", "Sending")) } } }
+                tbody {
+                    @for a in &alerts {
+                        tr data-kind=(a.alert.kind.as_str()) data-sent=(a.sent_at.is_some()) {
+                            td { (match a.alert.kind {
+                                relais_core::alert::AlertKind::Failing => lang.t("Échec", "Failing"),
+                                relais_core::alert::AlertKind::Recovered => lang.t("Rétablie", "Recovered"),
+                            }) }
+                            td { (crate::pages::paris_time(a.created_at)) }
+                            td { @match a.sent_at {
+                                Some(at) => { (lang.t("envoyée le ", "sent on ")) (crate::pages::paris_time(at)) },
+                                None => {
+                                    (lang.t("pas encore envoyée", "not sent yet"))
+                                    @if let Some(e) = &a.last_error { br; span.muted { (a.attempts) (lang.t(" essai(s), dernier refus : ", " try(ies), last refusal: ")) (e) } }
+                                    br; span.muted { (lang.t("prochain essai le ", "next try on ")) (crate::pages::paris_time(a.next_attempt_at)) }
+                                },
+                            } }
                         }
                     }
                 }

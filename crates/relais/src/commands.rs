@@ -39,6 +39,8 @@ pub fn run(cli: Cli) -> Result<()> {
         log_format: cli.global.log_format.clone(),
         partner_ca_file: cli.global.partner_ca_file.clone(),
         sqlite_cache_mib: cli.global.sqlite_cache_mib,
+        smtp_url: cli.global.smtp_url.clone(),
+        mail_from: cli.global.mail_from.clone(),
     })?;
     let filter = EnvFilter::try_new(&settings.log)
         .map_err(|e| anyhow::anyhow!("invalid log filter '{}': {e}", settings.log))?;
@@ -209,7 +211,22 @@ async fn demo_command(
         out!("sign in to the admin pages as admin@relais.demo with the password {password} (shown once)");
     }
     let partners = demo_partners(settings, &store, &catalog, first).await?;
-    serve(settings, store, catalog, partners.replica_key.clone()).await
+    // Alerts to technical contacts land in a local mail catcher unless a
+    // mail server is configured: nothing leaves the machine.
+    let mut settings = settings.clone();
+    let _catcher = match &settings.smtp_url {
+        Some(_) => None,
+        None => {
+            let catcher = relais_sandbox::mailbox::MailCatcher::start().await?;
+            settings.smtp_url = Some(catcher.smtp_url());
+            out!(
+                "mail catcher: alerts to technical contacts are caught at {}/_sim/mails",
+                catcher.http.url()
+            );
+            Some(catcher)
+        }
+    };
+    serve(&settings, store, catalog, partners.replica_key.clone()).await
 }
 
 /// Where the demo keeps Inside Online's API key for its replica (beside the
@@ -1135,6 +1152,13 @@ fn runtime_options(
             .with_ca_file(path)
             .map_err(|e| anyhow::anyhow!("{e}"))?;
     }
+    if let Some(url) = &settings.smtp_url {
+        options.mailer = Some(
+            relais_sync::alerts::Mailer::new(url, &settings.mail_from)
+                .map_err(|e| anyhow::anyhow!("{e}"))?,
+        );
+    }
+    options.public_url = settings.public_url.clone();
     Ok(options)
 }
 

@@ -44,6 +44,13 @@ pub struct FileConfig {
     /// SQLite's page cache per connection, in MiB (default 32; `relais sync
     /// run`, a short batch process, defaults to 2).
     pub sqlite_cache_mib: Option<u32>,
+    /// The mail server alerts go through: `smtp://host:port` (plain, or
+    /// STARTTLS with `?tls=required`) or `smtps://host:port`, with
+    /// `user:password@` when it asks. Without it, no alert is sent.
+    pub smtp_url: Option<String>,
+    /// The address alerts come from (default `relais@` the public URL's host,
+    /// or `relais@localhost`).
+    pub mail_from: Option<String>,
 }
 
 impl FileConfig {
@@ -92,6 +99,10 @@ pub struct Settings {
     pub partner_ca_file: Option<PathBuf>,
     /// SQLite's page cache per connection, in MiB, when set.
     pub sqlite_cache_mib: Option<u32>,
+    /// The mail server alerts go through, checked (see [`FileConfig::smtp_url`]).
+    pub smtp_url: Option<String>,
+    /// The address alerts come from.
+    pub mail_from: String,
 }
 
 /// How log lines are written.
@@ -180,6 +191,10 @@ pub struct Overrides {
     pub partner_ca_file: Option<PathBuf>,
     /// `--sqlite-cache-mib` / `RELAIS_SQLITE_CACHE_MIB`.
     pub sqlite_cache_mib: Option<u32>,
+    /// `--smtp-url` / `RELAIS_SMTP_URL`.
+    pub smtp_url: Option<String>,
+    /// `--mail-from` / `RELAIS_MAIL_FROM`.
+    pub mail_from: Option<String>,
 }
 
 /// Default data directory, relative to the working directory.
@@ -262,6 +277,25 @@ impl Settings {
                 bail!("sqlite_cache_mib must be from 1 to 4096 MiB, not {mib}");
             }
         }
+        let smtp_url = o
+            .smtp_url
+            .clone()
+            .or(file.smtp_url)
+            .map(|u| u.trim().to_owned())
+            .filter(|u| !u.is_empty());
+        if let Some(url) = &smtp_url {
+            if !(url.starts_with("smtp://") || url.starts_with("smtps://")) {
+                bail!("smtp_url must start with smtp:// or smtps://, e.g. smtp://mail.example.fr:587?tls=required");
+            }
+        }
+        let mail_from = o.mail_from.clone().or(file.mail_from).unwrap_or_else(|| {
+            let host = public_url
+                .as_deref()
+                .and_then(|u| u.split("://").nth(1))
+                .map(|h| h.split([':', '/']).next().unwrap_or("localhost"))
+                .unwrap_or("localhost");
+            format!("relais@{host}")
+        });
         Ok(Self {
             database,
             listen,
@@ -272,6 +306,8 @@ impl Settings {
             log_format,
             partner_ca_file,
             sqlite_cache_mib,
+            smtp_url,
+            mail_from,
         })
     }
 }
@@ -341,6 +377,30 @@ mod tests {
             .to_string();
         assert!(err.contains("64 hexadecimal digits"), "{err}");
         assert!(!format!("{:?}", SecretKey::Given("abc".into())).contains("abc"));
+    }
+
+    #[test]
+    fn the_mail_server_is_checked_and_alerts_come_from_the_public_host() {
+        let s = Settings::resolve(&Overrides {
+            public_url: Some("https://rh.example.fr:8443/".into()),
+            smtp_url: Some("smtp://mail.example.fr:587?tls=required".into()),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(s.mail_from, "relais@rh.example.fr");
+        assert!(s.smtp_url.is_some());
+        let s = Settings::resolve(&Overrides::default()).unwrap();
+        assert_eq!(
+            (s.smtp_url, s.mail_from.as_str()),
+            (None, "relais@localhost")
+        );
+        let err = Settings::resolve(&Overrides {
+            smtp_url: Some("mail.example.fr:25".into()),
+            ..Default::default()
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("smtp_url"), "{err}");
     }
 
     #[test]

@@ -25,7 +25,8 @@ struct Cli {
 #[derive(Debug, Args)]
 struct GlobalArgs {
     /// TOML configuration file with any of: data_dir, database_url, listen, log, log_format,
-    /// rate_limit, secret_key, public_url, partner_ca_file, sqlite_cache_mib.
+    /// rate_limit, secret_key, public_url, partner_ca_file, sqlite_cache_mib, smtp_url,
+    /// mail_from.
     #[arg(long, global = true, env = "RELAIS_CONFIG", value_name = "FILE")]
     config: Option<PathBuf>,
     /// Folder of the embedded SQLite database (default: ./relais-data).
@@ -75,6 +76,20 @@ struct GlobalArgs {
         hide_env_values = true
     )]
     secret_key: Option<String>,
+    /// The mail server alerts to technical contacts go through: smtp://host:port
+    /// (add ?tls=required for STARTTLS) or smtps://host:port, user:password@ if
+    /// it asks (default: no alert is sent; `demo` starts a local mail catcher).
+    #[arg(
+        long,
+        global = true,
+        env = "RELAIS_SMTP_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    smtp_url: Option<String>,
+    /// The address alerts come from (default: relais@ the public URL's host).
+    #[arg(long, global = true, env = "RELAIS_MAIL_FROM", value_name = "ADDRESS")]
+    mail_from: Option<String>,
     /// Folder of app manifests (*.toml) for the marketplace (default: the apps shipped with relais).
     #[arg(long, global = true, env = "RELAIS_INTEGRATIONS", value_name = "DIR")]
     integrations: Option<PathBuf>,

@@ -312,6 +312,10 @@ async fn the_demo_syncs_its_partners_and_the_pages_show_it() {
     assert_eq!(status, 200);
     assert!(html.contains("data-health=\"healthy\""), "{html}");
     assert!(html.contains("id=\"runs-chart\""));
+    assert!(
+        html.contains("Alertes par e-mail"),
+        "the page says where alerts go: {html}"
+    );
     // Health everywhere: installed apps and catalog cards too.
     let (_, installed) = get(format!("{}/installed", d.url)).await;
     let row = &installed[installed
