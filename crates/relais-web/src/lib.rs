@@ -4,6 +4,10 @@
 //! reports), and API keys. French by default, English on request; no
 //! external assets.
 
+// The pages' words, one catalogue per language: `locales/fr.toml` and
+// `locales/en.toml`, keyed by the French wording (see `session::Lang::t`).
+rust_i18n::i18n!("locales");
+
 pub mod catalog;
 mod mapping_pages;
 mod pages;

@@ -55,8 +55,8 @@ pub(crate) async fn section(
             &[],
         ),
         Err(why) => html! {
-            h3 id="mapping" { (lang.t("Correspondance des champs", "Field mapping")) }
-            p.error id="mapping-unavailable" { (lang.t("Les champs de la base ne peuvent pas être lus : ", "The base's fields cannot be read: ")) (why) }
+            h3 id="mapping" { (lang.t("Correspondance des champs")) }
+            p.error id="mapping-unavailable" { (lang.t("Les champs de la base ne peuvent pas être lus : ")) (why) }
         },
     }
 }
@@ -87,15 +87,15 @@ fn source_select(
     let known = chosen.is_none_or(|c| sources.iter().any(|s| &s.path == c));
     html! {
         select name=(name) id=(id) {
-            option value="" selected[chosen.is_none()] { (lang.t("— non envoyé —", "— not sent —")) }
+            option value="" selected[chosen.is_none()] { (lang.t("— non envoyé —")) }
             @if !known {
-                @if let Some(c) = chosen { option value=(c.code()) selected { (c.code()) (lang.t(" (inconnu de la base)", " (unknown to the base)")) } }
+                @if let Some(c) = chosen { option value=(c.code()) selected { (c.code()) (lang.t(" (inconnu de la base)")) } }
             }
             @for g in &groups {
                 optgroup label=(g) {
                     @for s in sources.iter().filter(|s| s.group == *g) {
                         option value=(s.path.code()) selected[chosen == Some(&s.path)] {
-                            (s.label) @if !s.readable { (lang.t(" — illisible par la clé", " — the key cannot read it")) }
+                            (s.label) @if !s.readable { (lang.t(" — illisible par la clé")) }
                         }
                     }
                 }
@@ -124,16 +124,16 @@ fn editor(
         .collect();
     let general: Vec<&str> = problems_of(problems, "");
     html! {
-        h3 id="mapping" { (lang.t("Correspondance des champs", "Field mapping")) }
-        p.muted { (lang.t("Chaque champ de bénéficiaire de ", "Each stakeholder field of ")) (declaration.name) (lang.t(" prend sa valeur d'un champ de la base : du modèle Merge, ou du dossier du personnel tel que la clé le lit (champs personnalisés compris). Une correspondance modifiée renvoie tous les bénéficiaires à la prochaine synchronisation.", " takes its value from a field of the base: Merge's model, or the personnel file as the key reads it (custom fields included). A changed mapping sends every stakeholder again at the next sync.")) }
+        h3 id="mapping" { (lang.t("Correspondance des champs")) }
+        p.muted { (lang.t("Chaque champ de bénéficiaire de ")) (declaration.name) (lang.t(" prend sa valeur d'un champ de la base : du modèle Merge, ou du dossier du personnel tel que la clé le lit (champs personnalisés compris). Une correspondance modifiée renvoie tous les bénéficiaires à la prochaine synchronisation.")) }
         @if !problems.is_empty() {
-            p.error id="mapping-refused" { (lang.t("Rien n'a été enregistré : ", "Nothing was saved: ")) (problems.len()) (lang.t(" problème(s), indiqué(s) à côté des champs.", " problem(s), shown beside the fields.")) }
+            p.error id="mapping-refused" { (lang.t("Rien n'a été enregistré : ")) (problems.len()) (lang.t(" problème(s), indiqué(s) à côté des champs.")) }
             @for g in &general { p.error { (g) } }
         }
         form method="post" action={ "/installed/" (id) "/mapping" } id="mapping-form" {
             input type="hidden" name="csrf" value=(v.csrf);
             table id="mapping-table" {
-                thead { tr { th { (lang.t("Champ de bénéficiaire", "Stakeholder field")) } th { (lang.t("Champ de la base", "Field of the base")) } } }
+                thead { tr { th { (lang.t("Champ de bénéficiaire")) } th { (lang.t("Champ de la base")) } } }
                 tbody {
                     @for t in targets {
                         @let mine = problems_of(problems, t.name);
@@ -149,8 +149,8 @@ fn editor(
                         @let mine = problems_of(problems, &c.target);
                         tr.custom data-target=(c.target) {
                             td {
-                                input name="custom_target" id={ "custom-target-" (n) } type="text" value=(c.target) aria-label=(lang.t("Nom du champ personnalisé", "Custom field name"));
-                                input name="custom_label" type="text" value=(c.label.clone().unwrap_or_default()) aria-label=(lang.t("Libellé", "Label"));
+                                input name="custom_target" id={ "custom-target-" (n) } type="text" value=(c.target) aria-label=(lang.t("Nom du champ personnalisé"));
+                                input name="custom_label" type="text" value=(c.label.clone().unwrap_or_default()) aria-label=(lang.t("Libellé"));
                             }
                             td {
                                 (source_select("custom_source", &format!("custom-source-{n}"), Some(&c.source), sources, lang))
@@ -160,26 +160,26 @@ fn editor(
                     }
                     tr.custom.new {
                         td {
-                            input name="custom_target" id="custom-target-new" type="text" placeholder=(lang.t("nouveau champ (ex. sharesPlan)", "new field (e.g. sharesPlan)")) aria-label=(lang.t("Nom du champ personnalisé", "Custom field name"));
-                            input name="custom_label" id="custom-label-new" type="text" placeholder=(lang.t("libellé", "label")) aria-label=(lang.t("Libellé", "Label"));
+                            input name="custom_target" id="custom-target-new" type="text" placeholder=(lang.t("nouveau champ (ex. sharesPlan)")) aria-label=(lang.t("Nom du champ personnalisé"));
+                            input name="custom_label" id="custom-label-new" type="text" placeholder=(lang.t("libellé")) aria-label=(lang.t("Libellé"));
                         }
                         td { (source_select("custom_source", "custom-source-new", None, sources, lang)) }
                     }
                 }
             }
             p {
-                button id="save-mapping" type="submit" { (lang.t("Valider et enregistrer", "Validate and save")) }
+                button id="save-mapping" type="submit" { (lang.t("Valider et enregistrer")) }
                 " "
-                a id="preview-link" href={ "/installed/" (id) "/preview" } { (lang.t("Prévisualiser les bénéficiaires", "Preview the stakeholders")) }
+                a id="preview-link" href={ "/installed/" (id) "/preview" } { (lang.t("Prévisualiser les bénéficiaires")) }
                 " · "
-                a id="export-mapping" href={ "/installed/" (id) "/mapping.json" } { (lang.t("Exporter (fichier)", "Export (file)")) }
+                a id="export-mapping" href={ "/installed/" (id) "/mapping.json" } { (lang.t("Exporter (fichier)")) }
             }
         }
         form method="post" action={ "/installed/" (id) "/mapping/import" } enctype="multipart/form-data" id="import-mapping" {
             input type="hidden" name="csrf" value=(v.csrf);
-            label for="mapping-file" { (lang.t("Importer une correspondance (fichier exporté)", "Import a mapping (an exported file)")) }
+            label for="mapping-file" { (lang.t("Importer une correspondance (fichier exporté)")) }
             input id="mapping-file" name="file" type="file" accept="application/json,.json";
-            button id="import-mapping-button" type="submit" { (lang.t("Importer", "Import")) }
+            button id="import-mapping-button" type="submit" { (lang.t("Importer")) }
         }
     }
 }
@@ -263,10 +263,7 @@ async fn editing(state: &AppState, v: &Viewer, id: i64) -> Result<Editing, Respo
             Some(v),
             lang,
             StatusCode::NOT_FOUND,
-            lang.t(
-                "Cette application n'a pas de correspondance de champs.",
-                "This app has no field mapping.",
-            ),
+            lang.t("Cette application n'a pas de correspondance de champs."),
         )
     };
     let integration = state
@@ -308,10 +305,7 @@ async fn check_and_save(
                 StatusCode::BAD_GATEWAY,
                 &format!(
                     "{} {why}",
-                    lang.t(
-                        "La correspondance n'a pas pu être vérifiée, rien n'a été enregistré :",
-                        "The mapping could not be checked; nothing was saved:"
-                    )
+                    lang.t("La correspondance n'a pas pu être vérifiée, rien n'a été enregistré :")
                 ),
             )
         }
@@ -366,12 +360,7 @@ async fn refused(
     };
     (
         StatusCode::UNPROCESSABLE_ENTITY,
-        page(
-            Some(v),
-            lang,
-            lang.t("Correspondance des champs", "Field mapping"),
-            body,
-        ),
+        page(Some(v), lang, lang.t("Correspondance des champs"), body),
     )
         .into_response()
 }
@@ -460,7 +449,7 @@ pub async fn import(
         Err(r) => return r,
     };
     let Some(text) = file.filter(|t| !t.trim().is_empty()) else {
-        return bad_file(&v, lang.t("aucun fichier choisi", "no file chosen"));
+        return bad_file(&v, lang.t("aucun fichier choisi"));
     };
     match relais_core::mapping::parse(&text) {
         Ok(mapping) => check_and_save(&state, &v, e, mapping).await,
@@ -476,10 +465,7 @@ fn bad_file(v: &Viewer, why: &str) -> Response {
         StatusCode::UNPROCESSABLE_ENTITY,
         &format!(
             "{} {why}",
-            lang.t(
-                "Le fichier n'a pas été importé, rien n'a été enregistré :",
-                "The file was not imported; nothing was saved:"
-            )
+            lang.t("Le fichier n'a pas été importé, rien n'a été enregistré :")
         ),
     )
 }
@@ -522,13 +508,7 @@ pub async fn preview(
                 Some(&v),
                 lang,
                 StatusCode::BAD_GATEWAY,
-                &format!(
-                    "{} {why}",
-                    lang.t(
-                        "L'aperçu n'a pas pu être calculé :",
-                        "The preview could not be made:"
-                    )
-                ),
+                &format!("{} {why}", lang.t("L'aperçu n'a pas pu être calculé :")),
             )
         }
     };
@@ -539,9 +519,9 @@ pub async fn preview(
             .map_or_else(|| target.to_owned(), |t| t.label(lang.code()).to_owned())
     };
     let status = |s: PreviewStatus| match s {
-        PreviewStatus::New => lang.t("nouveau", "new"),
-        PreviewStatus::Changed => lang.t("modifié", "changed"),
-        PreviewStatus::Unchanged => lang.t("inchangé", "unchanged"),
+        PreviewStatus::New => lang.t("nouveau"),
+        PreviewStatus::Changed => lang.t("modifié"),
+        PreviewStatus::Unchanged => lang.t("inchangé"),
     };
     let shown = |v: &serde_json::Value| match v {
         serde_json::Value::Null => "—".to_owned(),
@@ -556,18 +536,18 @@ pub async fn preview(
     };
     let body = html! {
         p { a href={ "/integrations/" (e.app) "#mapping" } { "← " (e.declaration.name) } }
-        h1 { (lang.t("Aperçu des bénéficiaires", "Stakeholders preview")) }
-        p.muted { (lang.t("Ce que la prochaine synchronisation enverrait, comparé à ce que ", "What the next sync would send, compared with what ")) (e.declaration.name) (lang.t(" détient. Rien n'est écrit.", " holds. Nothing is written.")) }
+        h1 { (lang.t("Aperçu des bénéficiaires")) }
+        p.muted { (lang.t("Ce que la prochaine synchronisation enverrait, comparé à ce que ")) (e.declaration.name) (lang.t(" détient. Rien n'est écrit.")) }
         form method="get" action={ "/installed/" (id) "/preview" } id="preview-search" {
-            label for="q" { (lang.t("Rechercher un collaborateur (nom, e-mail, identifiant)", "Search an employee (name, e-mail, identifier)")) }
+            label for="q" { (lang.t("Rechercher un collaborateur (nom, e-mail, identifiant)")) }
             input id="q" name="q" type="search" value=(params.q);
-            button type="submit" { (lang.t("Rechercher", "Search")) }
+            button type="submit" { (lang.t("Rechercher")) }
         }
-        @if preview.rows.is_empty() { p.muted id="preview-empty" { (lang.t("Aucun bénéficiaire à montrer.", "No stakeholder to show.")) } }
+        @if preview.rows.is_empty() { p.muted id="preview-empty" { (lang.t("Aucun bénéficiaire à montrer.")) } }
         @else {
             div.scroll {
                 table id="preview" {
-                    thead { tr { th { (lang.t("Collaborateur", "Employee")) } th { (lang.t("Identifiant", "Identifier")) } th { (lang.t("Changement", "Change")) } th { (lang.t("Champs (détenu → envoyé)", "Fields (held → sent)")) } } }
+                    thead { tr { th { (lang.t("Collaborateur")) } th { (lang.t("Identifiant")) } th { (lang.t("Changement")) } th { (lang.t("Champs (détenu → envoyé)")) } } }
                     tbody {
                         @for r in &preview.rows {
                             tr data-status=(serde_json::to_value(r.status).ok().and_then(|s| s.as_str().map(str::to_owned)).unwrap_or_default()) data-identifier=(r.identifier) {
@@ -591,22 +571,16 @@ pub async fn preview(
                 }
             }
             p {
-                @if page_no > 1 { a id="preview-prev" href=(link(page_no - 1)) { (lang.t("← Page précédente", "← Previous page")) } " " }
-                (lang.t("Page ", "Page ")) (page_no)
-                @if preview.more { " " a id="preview-next" href=(link(page_no + 1)) { (lang.t("Page suivante →", "Next page →")) } }
+                @if page_no > 1 { a id="preview-prev" href=(link(page_no - 1)) { (lang.t("← Page précédente")) } " " }
+                (lang.t("Page ")) (page_no)
+                @if preview.more { " " a id="preview-next" href=(link(page_no + 1)) { (lang.t("Page suivante →")) } }
             }
         }
-        h2 { (lang.t("Collaborateurs non envoyés", "Employees not sent")) }
-        @if preview.skipped.is_empty() { p.muted id="no-skipped" { (lang.t("Aucun : chacun a un identifiant unique.", "None: everyone has a unique identifier.")) } }
+        h2 { (lang.t("Collaborateurs non envoyés")) }
+        @if preview.skipped.is_empty() { p.muted id="no-skipped" { (lang.t("Aucun : chacun a un identifiant unique.")) } }
         @else {
             ul id="skipped" { @for s in &preview.skipped { li { strong { (s.name) } " — " (s.reason) } } }
         }
     };
-    page(
-        Some(&v),
-        lang,
-        lang.t("Aperçu des bénéficiaires", "Stakeholders preview"),
-        body,
-    )
-    .into_response()
+    page(Some(&v), lang, lang.t("Aperçu des bénéficiaires"), body).into_response()
 }

@@ -36,7 +36,7 @@ td.n{text-align:right;font-variant-numeric:tabular-nums}.kind{font-size:.8rem;pa
 .ok{background:#e6f6ea;border:1px solid #9bd3a8;padding:.8rem 1rem;border-radius:.4rem}\
 code.secret{font-size:1.05rem;background:#1d2433;color:#9fe;padding:.3rem .6rem;border-radius:.3rem;word-break:break-all}\
 form.inline{display:inline}button,input[type=submit]{cursor:pointer}label{display:block;margin:.5rem 0 .2rem}\
-select,input{max-width:100%}fieldset{min-width:0}code,li{overflow-wrap:anywhere}.scroll{overflow-x:auto;max-width:100%}\
+select,input{max-width:100%}:focus-visible{outline:3px solid #2b59c3;outline-offset:2px}fieldset{min-width:0}code,li{overflow-wrap:anywhere}.scroll{overflow-x:auto;max-width:100%}\
 #mapping-table{width:100%;table-layout:fixed}#mapping-table label{display:inline}#mapping-table select{width:100%}#mapping-table input{width:100%;box-sizing:border-box;margin:.1rem 0}\
 .field-error{margin:.3rem 0;padding:.3rem .6rem}form.filters{display:flex;flex-wrap:wrap;gap:.4rem 1.2rem;align-items:flex-end}\
 form.filters .field label{margin-top:0}ul.fields{margin:0;padding-left:1rem}\
@@ -60,37 +60,37 @@ pub(crate) fn page(v: Option<&Viewer>, lang: Lang, title: &str, body: Markup) ->
                 header {
                     strong { a href="/" { "relais" } }
                     @if let Some(v) = v {
-                        a href="/integrations" { (lang.t("Intégrations", "Integrations")) }
-                        a href="/installed" { (lang.t("Applications installées", "Installed apps")) }
-                        a href="/keys" { (lang.t("Clés API", "API keys")) }
-                        a href="/people" { (lang.t("Collaborateurs", "Employees")) }
-                        a href="/calendar" { (lang.t("Absences", "Absences")) }
-                        a href="/reports" { (lang.t("Rapports", "Reports")) }
+                        a href="/integrations" { (lang.t("Intégrations")) }
+                        a href="/installed" { (lang.t("Applications installées")) }
+                        a href="/keys" { (lang.t("Clés API")) }
+                        a href="/people" { (lang.t("Collaborateurs")) }
+                        a href="/calendar" { (lang.t("Absences")) }
+                        a href="/reports" { (lang.t("Rapports")) }
                         form.inline id="base-switcher" method="get" action="/base" {
-                            label.inline for="base-select" style="display:inline" { (lang.t("Base", "Base")) " " }
+                            label.inline for="base-select" style="display:inline" { (lang.t("Base")) " " }
                             select id="base-select" name="name" {
                                 @for b in &v.bases {
                                     option value=(b.name) selected[b.id == v.base.id] { (b.name) " (" (b.kind) ")" }
                                 }
                             }
-                            " " button id="base-switch" type="submit" { (lang.t("Changer de base", "Switch base")) }
+                            " " button id="base-switch" type="submit" { (lang.t("Changer de base")) }
                         }
                     }
                     span.who {
-                        a href={ "/lang?to=" (if lang == Lang::Fr { "en" } else { "fr" }) } { (lang.t("English", "Français")) }
+                        a href={ "/lang?to=" (lang.other().code()) } { (lang.t("English")) }
                         @if let Some(v) = v {
                             span { (v.person.name) }
                             form.inline method="post" action="/logout" {
                                 input type="hidden" name="csrf" value=(v.csrf);
-                                button id="sign-out" type="submit" { (lang.t("Se déconnecter", "Sign out")) }
+                                button id="sign-out" type="submit" { (lang.t("Se déconnecter")) }
                             }
                         }
                     }
                 }
                 @if let Some(v) = v.filter(|v| v.base.kind == BaseKind::Test) {
                     div id="test-banner" role="status" {
-                        (lang.t("Base de test « ", "Test base “")) (v.base.name)
-                        (lang.t(" » : ce qui se fait ici ne touche pas la production.", "”: what happens here does not touch production."))
+                        (lang.t("Base de test « ")) (v.base.name)
+                        (lang.t(" » : ce qui se fait ici ne touche pas la production."))
                     }
                 }
                 main { h1 { (title) } (body) }
@@ -108,12 +108,7 @@ pub(crate) fn error_page(
 ) -> Response {
     (
         status,
-        page(
-            v,
-            lang,
-            lang.t("Erreur", "Error"),
-            html! { p.error { (message) } },
-        ),
+        page(v, lang, lang.t("Erreur"), html! { p.error { (message) } }),
     )
         .into_response()
 }
@@ -124,10 +119,8 @@ pub(crate) fn internal(v: &Viewer, e: impl std::fmt::Display) -> Response {
         Some(v),
         v.lang,
         StatusCode::INTERNAL_SERVER_ERROR,
-        v.lang.t(
-            "relais n'a pas pu afficher cette page ; la cause est dans son journal.",
-            "relais could not show this page; the cause is in its log.",
-        ),
+        v.lang
+            .t("relais n'a pas pu afficher cette page ; la cause est dans son journal."),
     )
 }
 
@@ -136,7 +129,7 @@ pub(crate) fn refuse_csrf(v: &Viewer, sent: &str) -> Option<Response> {
     if !sent.is_empty() && sent == v.csrf {
         None
     } else {
-        Some(error_page(Some(v), v.lang, StatusCode::FORBIDDEN, v.lang.t("Ce formulaire a expiré ou ne vient pas de relais : rechargez la page et recommencez.", "This form has expired or did not come from relais: reload the page and try again.")))
+        Some(error_page(Some(v), v.lang, StatusCode::FORBIDDEN, v.lang.t("Ce formulaire a expiré ou ne vient pas de relais : rechargez la page et recommencez.")))
     }
 }
 
@@ -200,42 +193,42 @@ pub async fn home(
         }
     }
     let body = html! {
-        p.muted { (lang.t("Base RH · stockage ", "HR base · storage ")) (state.store.backend()) " · " a href="/integrations" { (lang.t("Intégrations", "Integrations")) } }
+        p.muted { (lang.t("Base RH · stockage ")) (state.store.backend()) " · " a href="/integrations" { (lang.t("Intégrations")) } }
         @if bases.is_empty() {
-            p { (lang.t("Aucune base. Créez-en une avec ", "No base yet. Create one with ")) code { "relais base create production" } "." }
+            p { (lang.t("Aucune base. Créez-en une avec ")) code { "relais base create production" } "." }
         }
         @for (base, c) in &bases {
             h2 { (base.name) " " span class={"kind " (base.kind)} { (base.kind) } }
             table data-base=(base.name) {
                 tbody {
-                    tr { th { (lang.t("Sociétés", "Legal units")) } td.n data-count="legal_units" { (c.legal_units) } }
-                    tr { th { (lang.t("Établissements", "Establishments")) } td.n data-count="establishments" { (c.establishments) } }
-                    tr { th { (lang.t("Départements", "Departments")) } td.n data-count="departments" { (c.departments) } }
-                    tr { th { (lang.t("Collaborateurs actifs", "Active employees")) } td.n data-count="active_employees" { (c.active_employees) } }
-                    tr { th { (lang.t("Futurs collaborateurs", "Future employees")) } td.n data-count="future_employees" { (c.future_employees) } }
-                    tr { th { (lang.t("Anciens collaborateurs", "Former employees")) } td.n data-count="former_employees" { (c.former_employees) } }
-                    tr { th { (lang.t("Comptes d'absence", "Absence accounts")) } td.n data-count="absence_accounts" { (c.absence_accounts) } }
-                    tr { th { (lang.t("Absences", "Leave periods")) } td.n data-count="leave_periods" { (c.leave_periods) } }
-                    tr { th { (lang.t("Notes de frais", "Expense claims")) } td.n data-count="expense_claims" { (c.expense_claims) } }
-                    tr { th { (lang.t("Lignes de frais", "Expense items")) } td.n data-count="expense_items" { (c.expense_items) } }
+                    tr { th { (lang.t("Sociétés")) } td.n data-count="legal_units" { (c.legal_units) } }
+                    tr { th { (lang.t("Établissements")) } td.n data-count="establishments" { (c.establishments) } }
+                    tr { th { (lang.t("Départements")) } td.n data-count="departments" { (c.departments) } }
+                    tr { th { (lang.t("Collaborateurs actifs")) } td.n data-count="active_employees" { (c.active_employees) } }
+                    tr { th { (lang.t("Futurs collaborateurs")) } td.n data-count="future_employees" { (c.future_employees) } }
+                    tr { th { (lang.t("Anciens collaborateurs")) } td.n data-count="former_employees" { (c.former_employees) } }
+                    tr { th { (lang.t("Comptes d'absence")) } td.n data-count="absence_accounts" { (c.absence_accounts) } }
+                    tr { th { (lang.t("Absences")) } td.n data-count="leave_periods" { (c.leave_periods) } }
+                    tr { th { (lang.t("Notes de frais")) } td.n data-count="expense_claims" { (c.expense_claims) } }
+                    tr { th { (lang.t("Lignes de frais")) } td.n data-count="expense_items" { (c.expense_items) } }
                 }
             }
             @let rows = flows.get(&base.id).map(Vec::as_slice).unwrap_or_default();
-            h3 { (lang.t("Intégrations", "Integrations")) }
+            h3 { (lang.t("Intégrations")) }
             @if rows.is_empty() {
-                p.muted { (lang.t("Aucune application installée sur cette base.", "No app installed on this base.")) }
+                p.muted { (lang.t("Aucune application installée sur cette base.")) }
             } @else {
                 table.home-integrations data-base=(base.name) {
-                    thead { tr { th { "Application" } th { (lang.t("Santé", "Health")) } th { (lang.t("Dernière exécution", "Last run")) } th { (lang.t("Prochaine", "Next")) } th { (lang.t("Enregistrements transmis aujourd'hui", "Records moved today")) } } }
+                    thead { tr { th { "Application" } th { (lang.t("Santé")) } th { (lang.t("Dernière exécution")) } th { (lang.t("Prochaine")) } th { (lang.t("Enregistrements transmis aujourd'hui")) } } }
                     tbody {
                         @for r in rows {
                             tr data-app=(r.app) {
                                 td { a href={ "/integrations/" (r.app) } { (r.name) } }
                                 @match &r.sync {
-                                    None => { td.muted colspan="4" { (lang.t("Lit la base elle-même avec sa clé", "Reads the base itself with its key")) } }
+                                    None => { td.muted colspan="4" { (lang.t("Lit la base elle-même avec sa clé")) } }
                                     Some(sync) => {
                                         td class={ "health " (sync.health.as_str()) } { (health_cell(Some(r), &r.app, lang)) }
-                                        td { (sync.last.map_or_else(|| lang.t("jamais", "never").to_owned(), paris_time)) }
+                                        td { (sync.last.map_or_else(|| lang.t("jamais").to_owned(), paris_time)) }
                                         td { (sync.next.map_or_else(|| "—".to_owned(), paris_time)) }
                                         td.n data-today=(sync.today) { (sync.today) }
                                     }
@@ -247,7 +240,7 @@ pub async fn home(
             }
         }
     };
-    page(Some(&v), lang, lang.t("Bases", "Bases"), body).into_response()
+    page(Some(&v), lang, lang.t("Bases"), body).into_response()
 }
 
 /// Query of the sign-in page.
@@ -261,17 +254,17 @@ fn login_page(lang: Lang, next: &str, message: Option<&str>, token: &str) -> Htm
     page(
         None,
         lang,
-        lang.t("Connexion", "Sign in"),
+        lang.t("Connexion"),
         html! {
             @if let Some(m) = message { p.error id="login-error" { (m) } }
             form method="post" action="/login" id="login-form" {
                 input type="hidden" name="csrf" value=(token);
                 input type="hidden" name="next" value=(next);
-                label for="email" { (lang.t("E-mail", "E-mail")) }
+                label for="email" { (lang.t("E-mail")) }
                 input id="email" name="email" type="email" required autocomplete="username";
-                label for="password" { (lang.t("Mot de passe", "Password")) }
+                label for="password" { (lang.t("Mot de passe")) }
                 input id="password" name="password" type="password" required autocomplete="current-password";
-                p { button id="login-submit" type="submit" { (lang.t("Se connecter", "Sign in")) } }
+                p { button id="login-submit" type="submit" { (lang.t("Se connecter")) } }
             }
         },
     )
@@ -281,12 +274,10 @@ fn login_page(lang: Lang, next: &str, message: Option<&str>, token: &str) -> Htm
 pub async fn login_form(headers: HeaderMap, Query(q): Query<LoginQuery>) -> Response {
     let lang = lang_of(&headers);
     let token = random_hex(16);
-    let message = q.expired.as_ref().map(|_| {
-        lang.t(
-            "Votre session a expiré : reconnectez-vous.",
-            "Your session has expired: sign in again.",
-        )
-    });
+    let message = q
+        .expired
+        .as_ref()
+        .map(|_| lang.t("Votre session a expiré : reconnectez-vous."));
     let mut r = login_page(
         lang,
         q.next.as_deref().unwrap_or("/integrations"),
@@ -336,10 +327,7 @@ pub async fn login(
     if f.csrf.is_empty() || cookie(&headers, "relais_login").as_deref() != Some(f.csrf.as_str()) {
         return again(
             StatusCode::FORBIDDEN,
-            lang.t(
-                "Ce formulaire a expiré : recommencez.",
-                "This form has expired: try again.",
-            ),
+            lang.t("Ce formulaire a expiré : recommencez."),
         );
     }
     let account = f.email.trim().to_lowercase();
@@ -350,10 +338,10 @@ pub async fn login(
                 .with_timezone(&chrono_tz::Europe::Paris)
                 .format("%H:%M")
                 .to_string();
-            let message = match lang {
-                Lang::Fr => format!("Trop de tentatives infructueuses : la connexion est bloquée jusqu'à {at}. Réessayez ensuite, ou demandez à un administrateur de vérifier votre compte."),
-                Lang::En => format!("Too many failed attempts: signing in is locked until {at}. Try again then, or ask an administrator to check your account."),
-            };
+            let message = lang.tf(
+                "Trop de tentatives infructueuses : la connexion est bloquée jusqu'à %{at}. Réessayez ensuite, ou demandez à un administrateur de vérifier votre compte.",
+                &[("at", &at)],
+            );
             return again(StatusCode::TOO_MANY_REQUESTS, &message);
         }
         Ok(Door::Open { wait, tries_left }) => {
@@ -392,12 +380,16 @@ pub async fn login(
         record_sign_in(&state, &account, &address, SignInOutcome::Failed).await;
         let left = tries_left.saturating_sub(1);
         let minutes = crate::session::LOCK_MINUTES;
-        let message = match (lang, left) {
-            (Lang::Fr, 0) => format!("E-mail ou mot de passe incorrect. Trop d'échecs : la connexion à ce compte est bloquée pendant {minutes} minutes."),
-            (Lang::En, 0) => format!("Wrong e-mail or password. Too many failures: signing in to this account is locked for {minutes} minutes."),
-            (Lang::Fr, n) if n <= 3 => format!("E-mail ou mot de passe incorrect. Encore {n} essai(s) avant un blocage de {minutes} minutes."),
-            (Lang::En, n) if n <= 3 => format!("Wrong e-mail or password. {n} more attempt(s) before signing in is locked for {minutes} minutes."),
-            _ => lang.t("E-mail ou mot de passe incorrect.", "Wrong e-mail or password.").to_owned(),
+        let message = match left {
+            0 => lang.tf(
+                "E-mail ou mot de passe incorrect. Trop d'échecs : la connexion à ce compte est bloquée pendant %{minutes} minutes.",
+                &[("minutes", &minutes)],
+            ),
+            n if n <= 3 => lang.tf(
+                "E-mail ou mot de passe incorrect. Encore %{n} essai(s) avant un blocage de %{minutes} minutes.",
+                &[("n", &n), ("minutes", &minutes)],
+            ),
+            _ => lang.t("E-mail ou mot de passe incorrect.").to_owned(),
         };
         return again(StatusCode::UNAUTHORIZED, &message);
     };
@@ -449,14 +441,14 @@ fn confirm_page(
 ) -> Response {
     let lang = v.lang;
     let body = html! {
-        p.notice id="confirm-what" { (lang.t("Ce qui cessera de fonctionner :", "What will stop working:")) }
+        p.notice id="confirm-what" { (lang.t("Ce qui cessera de fonctionner :")) }
         ul id="confirm-stops" { @for s in stops { li { (s) } } }
         form method="post" action=(action) id="confirm-form" {
             input type="hidden" name="csrf" value=(v.csrf);
             input type="hidden" name="confirmed" value="1";
             button id=(button.0) type="submit" { (button.1) }
             " "
-            a id="confirm-cancel" href=(back) { (lang.t("Annuler", "Cancel")) }
+            a id="confirm-cancel" href=(back) { (lang.t("Annuler")) }
         }
     };
     page(Some(v), lang, title, body).into_response()
@@ -494,8 +486,7 @@ pub async fn switch_base(v: Viewer, headers: HeaderMap, Query(q): Query<SwitchQu
             Some(&v),
             v.lang,
             StatusCode::NOT_FOUND,
-            v.lang
-                .t("Cette base n'existe pas.", "This base does not exist."),
+            v.lang.t("Cette base n'existe pas."),
         );
     };
     let back = back_path(&headers, "/integrations");
@@ -568,25 +559,25 @@ pub async fn catalog(
         .iter()
         .filter(|a| a.matches(&search))
         .collect();
-    page(Some(&v), lang, lang.t("Intégrations", "Integrations"), html! {
+    page(Some(&v), lang, lang.t("Intégrations"), html! {
         form method="get" action="/integrations" role="search" {
-            input id="search" type="search" name="q" value=(search) placeholder=(lang.t("Rechercher une application", "Search for an app"));
-            " " button id="search-submit" type="submit" { (lang.t("Rechercher", "Search")) }
+            input id="search" type="search" name="q" value=(search) placeholder=(lang.t("Rechercher une application"));
+            " " button id="search-submit" type="submit" { (lang.t("Rechercher")) }
         }
-        @if apps.is_empty() { p.muted id="no-result" { (lang.t("Aucune application ne correspond.", "No app matches.")) } }
+        @if apps.is_empty() { p.muted id="no-result" { (lang.t("Aucune application ne correspond.")) } }
         div.cards {
             @for a in &apps {
                 div.card data-app=(a.code) {
                     h3 { a href={ "/integrations/" (a.code) } { (a.name) } }
-                    p.muted { (lang.t("Développée par ", "Developed by ")) (a.publisher) }
-                    p { (lang.t(&a.description.short_fr, &a.description.short_en)) }
+                    p.muted { (lang.t("Développée par ")) (a.publisher) }
+                    p { (lang.pick(&a.description.short_fr, &a.description.short_en)) }
                     p.muted { @for (i, p) in a.products.iter().enumerate() { @if i > 0 { " · " } (p.label(lang.code())) } }
                     @if health.contains_key(&a.code) {
-                        p.card-health { (lang.t("Ici : ", "Here: ")) (health_cell(health.get(&a.code), &a.code, lang)) }
+                        p.card-health { (lang.t("Ici : ")) (health_cell(health.get(&a.code), &a.code, lang)) }
                     }
                     @match installed.get(&a.code) {
-                        Some(bases) => p.installed-on { "✓ " (lang.t("Installée sur ", "Installed on ")) (bases.join(", ")) },
-                        None => p.muted.installed-on { (lang.t("Installée sur aucune base", "Installed on no base")) },
+                        Some(bases) => p.installed-on { "✓ " (lang.t("Installée sur ")) (bases.join(", ")) },
+                        None => p.muted.installed-on { (lang.t("Installée sur aucune base")) },
                     }
                 }
             }
@@ -620,8 +611,8 @@ fn grant_label(code: &str, lang: Lang) -> String {
         "absence-requests" => Permission::AbsenceRequests.label(),
         "expenses" => Permission::Expenses.label(),
         "organisation" => Permission::Organisation.label(),
-        "all" => lang.t("Tous les droits", "Every permission"),
-        "establishments" => lang.t("Limitée aux établissements", "Limited to establishments"),
+        "all" => lang.t("Tous les droits"),
+        "establishments" => lang.t("Limitée aux établissements"),
         _ => head,
     };
     label.to_owned()
@@ -680,11 +671,11 @@ impl FieldErrors {
 
     /// Above the form: nothing was done (`nothing`, e.g. « Rien n'a été
     /// enregistré »), and how many problems are shown beside the fields.
-    pub(crate) fn summary(&self, lang: Lang, id: &str, nothing: (&str, &str)) -> Markup {
+    pub(crate) fn summary(&self, lang: Lang, id: &str, nothing: &'static str) -> Markup {
         html! {
             p.error id=(id) {
-                (lang.t(nothing.0, nothing.1)) " : " (self.0.len())
-                (lang.t(" problème(s), indiqué(s) à côté des champs.", " problem(s), shown beside the fields."))
+                (lang.t(nothing)) " : " (self.0.len())
+                (lang.t(" problème(s), indiqué(s) à côté des champs."))
             }
         }
     }
@@ -695,11 +686,8 @@ impl FieldErrors {
 pub(crate) fn not_an_email(text: &str, lang: Lang, example: &str) -> String {
     format!(
         "{}{text}{}{example}).",
-        lang.t("« ", "“"),
-        lang.t(
-            " » n'est pas une adresse e-mail (ex. ",
-            "” is not an e-mail address (e.g. "
-        )
+        lang.t("« "),
+        lang.t(" » n'est pas une adresse e-mail (ex. ")
     )
 }
 
@@ -727,10 +715,7 @@ async fn app_page(
             Some(&v),
             lang,
             StatusCode::NOT_FOUND,
-            lang.t(
-                "Cette application n'est pas au catalogue.",
-                "This app is not in the catalog.",
-            ),
+            lang.t("Cette application n'est pas au catalogue."),
         );
     };
     let installed = match state.store.list_installations(v.base.id).await {
@@ -762,65 +747,65 @@ async fn app_page(
         None => None,
     };
     page(Some(&v), lang, &a.name, html! {
-        p.muted { (lang.t("Développée par ", "Developed by ")) strong { (a.publisher) } " · " (a.integration_type) " · "
+        p.muted { (lang.t("Développée par ")) strong { (a.publisher) } " · " (a.integration_type) " · "
             @for (i, p) in a.products.iter().enumerate() { @if i > 0 { ", " } (p.label(lang.code())) } }
         // An installed app's sync comes first: it is what its administrators come for.
         @if let Some(sync) = sync { section id="integration" { (sync) } }
         @if let Some(reads) = reads { (reads) }
-        p { (lang.t(&a.description.long_fr, &a.description.long_en)) }
-        p { strong { (lang.t("Mise en place : ", "Set-up: ")) }
+        p { (lang.pick(&a.description.long_fr, &a.description.long_en)) }
+        p { strong { (lang.t("Mise en place : ")) }
             (match a.setup {
-                relais_core::marketplace::Setup::Autonomous => lang.t("vous êtes autonome pour enregistrer l'URL et la clé API chez l'éditeur.", "you enter the URL and API key in the partner's app yourself."),
-                relais_core::marketplace::Setup::PartnerCsm => lang.t("le responsable de compte de l'éditeur active le connecteur.", "the partner's customer success manager activates the connector."),
+                relais_core::marketplace::Setup::Autonomous => lang.t("vous êtes autonome pour enregistrer l'URL et la clé API chez l'éditeur."),
+                relais_core::marketplace::Setup::PartnerCsm => lang.t("le responsable de compte de l'éditeur active le connecteur."),
             }) }
-        h2 { (lang.t("Données échangées", "Data exchanged")) }
+        h2 { (lang.t("Données échangées")) }
         table id="flows" {
-            thead { tr { th { (lang.t("Domaine", "Domain")) } th { (lang.t("Sens", "Direction")) } th { (lang.t("Fréquence", "Frequency")) } th { (lang.t("Données", "Data")) } } }
+            thead { tr { th { (lang.t("Domaine")) } th { (lang.t("Sens")) } th { (lang.t("Fréquence")) } th { (lang.t("Données")) } } }
             tbody {
                 @for f in &a.flows {
                     tr {
                         td { (f.domain.label(lang.code())) }
                         td { (match f.direction { Direction::ToPartner => format!("relais → {}", a.name), Direction::FromPartner => format!("{} → relais", a.name) }) }
-                        td { (lang.t(&f.frequency_fr, &f.frequency_en)) }
-                        td { ul { @for d in pick(lang, &f.data_fr, &f.data_en) { li { (d) } } } }
+                        td { (lang.pick(&f.frequency_fr, &f.frequency_en)) }
+                        td { ul { @for d in lang.pick(&f.data_fr, &f.data_en) { li { (d) } } } }
                     }
                 }
             }
         }
-        h2 { (lang.t("Droits de la clé API créée", "Grants of the API key it creates")) }
+        h2 { (lang.t("Droits de la clé API créée")) }
         ul id="grants" { @for g in &a.grants { li { (grant_label(g, lang)) " " code { (g) } } } }
-        h2 { (lang.t("Étapes dans relais", "Steps in relais")) }
-        ol { @for s in pick(lang, &a.steps.relais_fr, &a.steps.relais_en) { li { (s) } } }
-        h2 { (lang.t("Étapes chez l'éditeur", "Steps at the partner")) }
-        ol { @for s in pick(lang, &a.steps.partner_fr, &a.steps.partner_en) { li { (s) } } }
-        h2 { (lang.t("Installation", "Installation")) }
+        h2 { (lang.t("Étapes dans relais")) }
+        ol { @for s in lang.pick(&a.steps.relais_fr, &a.steps.relais_en) { li { (s) } } }
+        h2 { (lang.t("Étapes chez l'éditeur")) }
+        ol { @for s in lang.pick(&a.steps.partner_fr, &a.steps.partner_en) { li { (s) } } }
+        h2 { (lang.t("Installation")) }
         @if let Some(i) = &installed {
-            p.ok id="installed" { (lang.t("Installée sur la base ", "Installed on base ")) (v.base.name) (lang.t(" le ", " on ")) (paris_time(i.installed_at)) "." " " a href="/installed" { (lang.t("Voir les applications installées", "See installed apps")) } }
+            p.ok id="installed" { (lang.t("Installée sur la base ")) (v.base.name) (lang.t(" le ")) (paris_time(i.installed_at)) "." " " a href="/installed" { (lang.t("Voir les applications installées")) } }
         } @else if installable.is_empty() {
-            p.muted id="installed-everywhere" { (lang.t("Installée sur toutes les bases : ", "Installed on every base: ")) (elsewhere.join(", ")) }
+            p.muted id="installed-everywhere" { (lang.t("Installée sur toutes les bases : ")) (elsewhere.join(", ")) }
         } @else if v.person.can_admin_apps {
             @if !elsewhere.is_empty() {
-                p.muted id="installed-elsewhere" { (lang.t("Déjà installée sur : ", "Already installed on: ")) (elsewhere.join(", ")) }
+                p.muted id="installed-elsewhere" { (lang.t("Déjà installée sur : ")) (elsewhere.join(", ")) }
             }
             form method="post" action={ "/integrations/" (a.code) "/install" } id="install-form" {
                 input type="hidden" name="csrf" value=(v.csrf);
                 @if !typed.errors.is_empty() {
-                    (typed.errors.summary(lang, "install-refused", ("Rien n'a été installé", "Nothing was installed")))
+                    (typed.errors.summary(lang, "install-refused", "Rien n'a été installé"))
                 }
-                label for="contact" { (lang.t("E-mail du contact technique chez l'éditeur", "E-mail of the technical contact at the partner")) }
+                label for="contact" { (lang.t("E-mail du contact technique chez l'éditeur")) }
                 input id="contact" name="contact" type="email" required value=(typed.contact);
                 (typed.errors.beside("contact"))
-                label for="base" { (lang.t("Base", "Base")) }
+                label for="base" { (lang.t("Base")) }
                 select id="base" name="base" {
                     @for b in &installable { option value=(b.name) selected[if typed.base.is_empty() { b.id == v.base.id } else { b.name.as_str() == typed.base }] { (b.name) " (" (b.kind) ")" } }
                 }
                 (typed.errors.beside("base"))
-                p { button id="install" type="submit" { (lang.t("Installer", "Install")) } }
+                p { button id="install" type="submit" { (lang.t("Installer")) } }
             }
         } @else {
             p.notice id="missing-permission" {
-                (lang.t("Le bouton d'installation n'apparaît pas : il vous manque la permission « Administration des applications ». ", "The install button is hidden: you lack the permission “Administration des applications”. "))
-                (lang.t("Demandez-la à un administrateur", "Ask an administrator for it"))
+                (lang.t("Le bouton d'installation n'apparaît pas : il vous manque la permission « Administration des applications ». "))
+                (lang.t("Demandez-la à un administrateur"))
                 @if !admins.is_empty() { " (" (admins.join(", ")) ")" } "."
             }
         }
@@ -856,10 +841,7 @@ pub async fn install(
             Some(&v),
             lang,
             StatusCode::FORBIDDEN,
-            lang.t(
-                "Il vous manque la permission « Administration des applications ».",
-                "You lack the permission “Administration des applications”.",
-            ),
+            lang.t("Il vous manque la permission « Administration des applications »."),
         );
     }
     let Some(a) = catalog.get(&code) else {
@@ -867,10 +849,7 @@ pub async fn install(
             Some(&v),
             lang,
             StatusCode::NOT_FOUND,
-            lang.t(
-                "Cette application n'est pas au catalogue.",
-                "This app is not in the catalog.",
-            ),
+            lang.t("Cette application n'est pas au catalogue."),
         );
     };
     // Every field checked; a refusal comes back on the app's page, beside
@@ -882,13 +861,9 @@ pub async fn install(
     };
     let base = v.bases.iter().find(|b| b.name.as_str() == f.base);
     if base.is_none() {
-        typed.errors.refuse(
-            "base",
-            lang.t(
-                "Choisissez une base dans la liste.",
-                "Choose a base from the list.",
-            ),
-        );
+        typed
+            .errors
+            .refuse("base", lang.t("Choisissez une base dans la liste."));
     }
     let contact = Email::parse(&f.contact)
         .map_err(|_| {
@@ -922,10 +897,7 @@ pub async fn install(
                 &format!(
                     "{} {} {}.",
                     a.name,
-                    lang.t(
-                        "est déjà installée sur la base",
-                        "is already installed on base"
-                    ),
+                    lang.t("est déjà installée sur la base"),
                     base.name
                 ),
             );
@@ -936,15 +908,15 @@ pub async fn install(
         Err(InstallError::Api(e)) => return internal(&v, e),
     };
     let url = base_url(&headers);
-    page(Some(&v), lang, &format!("{} {}", a.name, lang.t("est installée", "is installed")), html! {
-        p.ok { (lang.t("La clé API a été créée sur la base ", "The API key was created on base ")) strong { (base.name) } ". "
-            (lang.t("Elle ne sera plus jamais affichée : copiez-la maintenant.", "It will never be shown again: copy it now.")) }
-        p { (lang.t("URL de la base", "Base URL")) " : " code id="base-url" { (url) } }
-        p { (lang.t("Clé API", "API key")) " : " code.secret id="api-key" { (secret) } " "
-            button type="button" id="copy" onclick="navigator.clipboard.writeText(document.getElementById('api-key').textContent).then(()=>{this.textContent='✓'})" { (lang.t("Copier", "Copy")) } }
-        h2 { (lang.t("À faire chez l'éditeur", "To do at the partner")) }
-        ol { @for s in pick(lang, &a.steps.partner_fr, &a.steps.partner_en) { li { (s) } } }
-        p { a href="/installed" { (lang.t("Applications installées", "Installed apps")) } }
+    page(Some(&v), lang, &format!("{} {}", a.name, lang.t("est installée")), html! {
+        p.ok { (lang.t("La clé API a été créée sur la base ")) strong { (base.name) } ". "
+            (lang.t("Elle ne sera plus jamais affichée : copiez-la maintenant.")) }
+        p { (lang.t("URL de la base")) " : " code id="base-url" { (url) } }
+        p { (lang.t("Clé API")) " : " code.secret id="api-key" { (secret) } " "
+            button type="button" id="copy" onclick="navigator.clipboard.writeText(document.getElementById('api-key').textContent).then(()=>{this.textContent='✓'})" { (lang.t("Copier")) } }
+        h2 { (lang.t("À faire chez l'éditeur")) }
+        ol { @for s in lang.pick(&a.steps.partner_fr, &a.steps.partner_en) { li { (s) } } }
+        p { a href="/installed" { (lang.t("Applications installées")) } }
     }).into_response()
 }
 
@@ -965,14 +937,18 @@ pub async fn installed(
     Query(done): Query<DoneQuery>,
 ) -> Response {
     let lang = v.lang;
-    let done = done.uninstalled.as_deref().and_then(|code| catalog.get(code)).map(|a| {
-        html! {
-            p.ok id="done" role="status" {
-                (a.name) (lang.t(" est désinstallée de la base « ", " is uninstalled from base “")) (v.base.name)
-                (lang.t(" » : sa clé est révoquée et sa synchronisation arrêtée.", "”: its key is revoked and its sync stopped."))
+    let done = done
+        .uninstalled
+        .as_deref()
+        .and_then(|code| catalog.get(code))
+        .map(|a| {
+            html! {
+                p.ok id="done" role="status" {
+                    (a.name) (lang.t(" est désinstallée de la base « ")) (v.base.name)
+                    (lang.t(" » : sa clé est révoquée et sa synchronisation arrêtée."))
+                }
             }
-        }
-    });
+        });
     let list = match state.store.list_installations(v.base.id).await {
         Ok(l) => l,
         Err(e) => return internal(&v, e),
@@ -995,12 +971,12 @@ pub async fn installed(
             Ok(list) => list.into_iter().map(|h| (h.app.clone(), h)).collect(),
             Err(e) => return internal(&v, e),
         };
-    page(Some(&v), lang, lang.t("Applications installées", "Installed apps"), html! {
+    page(Some(&v), lang, lang.t("Applications installées"), html! {
         @if let Some(done) = done { (done) }
-        @if rows.is_empty() { p.muted { (lang.t("Aucune application installée sur cette base.", "No app installed on this base.")) " " a href="/integrations" { (lang.t("Parcourir le catalogue", "Browse the catalog")) } } }
+        @if rows.is_empty() { p.muted { (lang.t("Aucune application installée sur cette base.")) " " a href="/integrations" { (lang.t("Parcourir le catalogue")) } } }
         @else {
             table id="installations" {
-                thead { tr { th { "Application" } th { (lang.t("Santé", "Health")) } th { (lang.t("Installée le", "Installed on")) } th { (lang.t("Par", "By")) } th { (lang.t("Contact technique", "Technical contact")) } th { (lang.t("Dernière utilisation de la clé", "Key last used")) } th {} } }
+                thead { tr { th { "Application" } th { (lang.t("Santé")) } th { (lang.t("Installée le")) } th { (lang.t("Par")) } th { (lang.t("Contact technique")) } th { (lang.t("Dernière utilisation de la clé")) } th {} } }
                 tbody {
                     @for (i, key) in &rows {
                         tr data-app=(i.app) {
@@ -1009,12 +985,12 @@ pub async fn installed(
                             td { (paris_time(i.installed_at)) }
                             td { (people.get(&i.installed_by).map_or("?", String::as_str)) }
                             td { (i.contact) }
-                            td { (key.as_ref().and_then(|k| k.last_used_at).map_or_else(|| lang.t("jamais", "never").to_owned(), paris_time)) }
+                            td { (key.as_ref().and_then(|k| k.last_used_at).map_or_else(|| lang.t("jamais").to_owned(), paris_time)) }
                             td {
                                 @if v.person.can_admin_apps {
                                     form.inline method="post" action={ "/installed/" (i.id) "/uninstall" } {
                                         input type="hidden" name="csrf" value=(v.csrf);
-                                        button type="submit" class="uninstall" { (lang.t("Désinstaller", "Uninstall")) }
+                                        button type="submit" class="uninstall" { (lang.t("Désinstaller")) }
                                     }
                                 }
                             }
@@ -1022,7 +998,7 @@ pub async fn installed(
                     }
                 }
             }
-            p.muted { (lang.t("Désinstaller révoque la clé API de l'application.", "Uninstalling revokes the app's API key.")) }
+            p.muted { (lang.t("Désinstaller révoque la clé API de l'application.")) }
         }
     }).into_response()
 }
@@ -1044,10 +1020,7 @@ pub async fn uninstall(
             Some(&v),
             lang,
             StatusCode::FORBIDDEN,
-            lang.t(
-                "Il vous manque la permission « Administration des applications ».",
-                "You lack the permission “Administration des applications”.",
-            ),
+            lang.t("Il vous manque la permission « Administration des applications »."),
         );
     }
     let not_here = || {
@@ -1055,10 +1028,7 @@ pub async fn uninstall(
             Some(&v),
             lang,
             StatusCode::NOT_FOUND,
-            lang.t(
-                "Cette installation n'existe pas sur cette base.",
-                "This installation does not exist on this base.",
-            ),
+            lang.t("Cette installation n'existe pas sur cette base."),
         )
     };
     let installation = match state.store.list_installations(v.base.id).await {
@@ -1074,11 +1044,8 @@ pub async fn uninstall(
     if f.confirmed.is_none() {
         let mut stops = vec![format!(
             "{}{name}{}",
-            lang.t("La clé API de ", "The API key of "),
-            lang.t(
-                " est révoquée : l'application ne pourra plus lire ni écrire la base.",
-                " is revoked: the app can no longer read or write the base."
-            )
+            lang.t("La clé API de "),
+            lang.t(" est révoquée : l'application ne pourra plus lire ni écrire la base.")
         )];
         if let Ok(i) = state.store.get_integration(id).await {
             let streams = state
@@ -1088,35 +1055,29 @@ pub async fn uninstall(
                     c.declaration()
                         .streams
                         .iter()
-                        .map(|s| lang.t(s.label_fr, s.label_en))
+                        .map(|s| lang.pick(s.label_fr, s.label_en))
                         .collect::<Vec<_>>()
                         .join(", ")
                 })
                 .unwrap_or_default();
             stops.push(format!(
                 "{}{streams}{}",
-                lang.t("La synchronisation s'arrête (", "The sync stops ("),
-                lang.t(
-                    ") : plus aucune exécution planifiée ni manuelle.",
-                    "): no scheduled or manual run any more."
-                )
+                lang.t("La synchronisation s'arrête ("),
+                lang.t(") : plus aucune exécution planifiée ni manuelle.")
             ));
         }
         return confirm_page(
             &v,
             &format!(
                 "{}{name}{}{}{}",
-                lang.t("Désinstaller ", "Uninstall "),
-                lang.t(" de la base « ", " from base “"),
+                lang.t("Désinstaller "),
+                lang.t(" de la base « "),
                 v.base.name,
-                lang.t(" » ?", "”?")
+                lang.t(" » ?")
             ),
             &stops,
             &format!("/installed/{id}/uninstall"),
-            (
-                "confirm-uninstall",
-                lang.t("Oui, désinstaller", "Yes, uninstall"),
-            ),
+            ("confirm-uninstall", lang.t("Oui, désinstaller")),
             &format!("/integrations/{}", installation.app),
         );
     }
@@ -1139,10 +1100,8 @@ fn refuse_keys(v: &Viewer) -> Option<Response> {
             Some(v),
             v.lang,
             StatusCode::FORBIDDEN,
-            v.lang.t(
-                "Il vous manque la permission « Gestion des rôles et des clés API ».",
-                "You lack the permission “Gestion des rôles et des clés API”.",
-            ),
+            v.lang
+                .t("Il vous manque la permission « Gestion des rôles et des clés API »."),
         ))
     }
 }
@@ -1186,10 +1145,10 @@ async fn keys_page_typed(
         Ok(k) => k,
         Err(e) => return internal(v, e),
     };
-    page(Some(v), lang, lang.t("Clés API", "API keys"), html! {
+    page(Some(v), lang, lang.t("Clés API"), html! {
         @if let Some(m) = message { (m) }
         table id="keys" {
-            thead { tr { th { "#" } th { (lang.t("Nom", "Name")) } th { (lang.t("Contact", "Contact")) } th { (lang.t("Usage", "Usage")) } th { (lang.t("Droits", "Grants")) } th { (lang.t("Dernière utilisation", "Last use")) } th {} } }
+            thead { tr { th { "#" } th { (lang.t("Nom")) } th { (lang.t("Contact")) } th { (lang.t("Usage")) } th { (lang.t("Droits")) } th { (lang.t("Dernière utilisation")) } th {} } }
             tbody {
                 @for k in &keys {
                     tr data-key=(k.id) {
@@ -1198,22 +1157,22 @@ async fn keys_page_typed(
                         td { (k.contact) }
                         td { (k.usage.as_str()) }
                         td { @for c in k.role.codes() { code { (c) } " " } }
-                        td { (k.last_used_at.map_or_else(|| lang.t("jamais", "never").to_owned(), paris_time)) }
+                        td { (k.last_used_at.map_or_else(|| lang.t("jamais").to_owned(), paris_time)) }
                         td {
-                            @if k.revoked_at.is_some() { span.muted { (lang.t("révoquée", "revoked")) } }
+                            @if k.revoked_at.is_some() { span.muted { (lang.t("révoquée")) } }
                             @else {
                                 form.inline method="post" action={ "/keys/" (k.id) "/rotate" } {
                                     input type="hidden" name="csrf" value=(v.csrf);
-                                    button type="submit" class="rotate" { (lang.t("Renouveler", "Rotate")) }
+                                    button type="submit" class="rotate" { (lang.t("Renouveler")) }
                                 }
                                 " "
                                 form.inline method="post" action={ "/keys/" (k.id) "/revoke" } {
                                     input type="hidden" name="csrf" value=(v.csrf);
-                                    button type="submit" class="revoke" { (lang.t("Révoquer", "Revoke")) }
+                                    button type="submit" class="revoke" { (lang.t("Révoquer")) }
                                 }
                                 @if let Some(until) = k.previous_valid_until.filter(|u| *u > relais_core::now()) {
                                     br;
-                                    small.muted { (lang.t("ancien secret valable jusqu'au ", "previous secret valid until ")) (paris_time(until)) }
+                                    small.muted { (lang.t("ancien secret valable jusqu'au ")) (paris_time(until)) }
                                 }
                             }
                         }
@@ -1221,26 +1180,26 @@ async fn keys_page_typed(
                 }
             }
         }
-        h2 { (lang.t("Créer une clé", "Create a key")) }
+        h2 { (lang.t("Créer une clé")) }
         form method="post" action="/keys" id="create-key" {
             input type="hidden" name="csrf" value=(v.csrf);
-            label for="key-name" { (lang.t("Nom", "Name")) } input id="key-name" name="name" required value=(typed.name);
+            label for="key-name" { (lang.t("Nom")) } input id="key-name" name="name" required value=(typed.name);
             (typed.errors.beside("name"))
-            label for="key-contact" { (lang.t("E-mail du contact technique", "Technical contact e-mail")) } input id="key-contact" name="contact" type="email" required value=(typed.contact);
+            label for="key-contact" { (lang.t("E-mail du contact technique")) } input id="key-contact" name="contact" type="email" required value=(typed.contact);
             (typed.errors.beside("contact"))
-            label for="key-usage" { (lang.t("Usage", "Usage")) }
+            label for="key-usage" { (lang.t("Usage")) }
             select id="key-usage" name="usage" {
-                option value="internal" selected[typed.usage == "internal"] { (lang.t("interne", "internal")) }
-                option value="third-party" selected[typed.usage == "third-party"] { (lang.t("éditeur tiers", "third-party publisher")) }
+                option value="internal" selected[typed.usage == "internal"] { (lang.t("interne")) }
+                option value="third-party" selected[typed.usage == "third-party"] { (lang.t("éditeur tiers")) }
             }
             (typed.errors.beside("usage"))
-            fieldset { legend { (lang.t("Droits", "Grants")) }
+            fieldset { legend { (lang.t("Droits")) }
                 @for g in GRANT_CHOICES { label { input type="checkbox" name="grant" value=(g) checked[typed.grants.iter().any(|t| t == g)]; " " (grant_label(g, lang)) " " code { (g) } } }
-                label for="key-extra" { (lang.t("Droits détaillés (un par ligne, ex. personnel-file:fields=firstName+mail)", "Detailed grants (one a line, e.g. personnel-file:fields=firstName+mail)")) }
+                label for="key-extra" { (lang.t("Droits détaillés (un par ligne, ex. personnel-file:fields=firstName+mail)")) }
                 textarea id="key-extra" name="extra" rows="3" cols="60" { (typed.extra) }
                 (typed.errors.beside("grants"))
             }
-            p { button type="submit" id="create-key-submit" { (lang.t("Créer la clé", "Create the key")) } }
+            p { button type="submit" id="create-key-submit" { (lang.t("Créer la clé")) } }
         }
     }).into_response()
 }
@@ -1259,8 +1218,8 @@ pub async fn keys(
         Some(id) => match state.store.get_api_key(id).await {
             Ok(k) if k.base_id == v.base.id && k.revoked_at.is_some() => Some(html! {
                 p.ok id="done" role="status" {
-                    (lang.t("La clé « ", "The key “")) (k.name)
-                    (lang.t(" » est révoquée.", "” is revoked."))
+                    (lang.t("La clé « ")) (k.name)
+                    (lang.t(" » est révoquée."))
                 }
             }),
             _ => None,
@@ -1320,10 +1279,7 @@ pub async fn create_key(
         .map_err(|_| {
             typed.errors.refuse(
                 "name",
-                lang.t(
-                    "Donnez un nom à la clé (ce à quoi elle sert).",
-                    "Give the key a name (what it is for).",
-                ),
+                lang.t("Donnez un nom à la clé (ce à quoi elle sert)."),
             )
         })
         .ok();
@@ -1339,39 +1295,29 @@ pub async fn create_key(
         .map_err(|_| {
             typed.errors.refuse(
                 "usage",
-                lang.t(
-                    "Choisissez un usage : interne ou éditeur tiers.",
-                    "Choose a usage: internal or third-party publisher.",
-                ),
+                lang.t("Choisissez un usage : interne ou éditeur tiers."),
             )
         })
         .ok();
     let role = if grants.is_empty() {
-        typed.errors.refuse(
-            "grants",
-            lang.t("Cochez au moins un droit.", "Tick at least one grant."),
-        );
+        typed
+            .errors
+            .refuse("grants", lang.t("Cochez au moins un droit."));
         None
     } else {
         Role::parse(&grants)
             .map_err(|e| {
                 typed.errors.refuse(
                     "grants",
-                    format!(
-                        "{}{}",
-                        lang.t("Droit refusé : ", "Grant refused: "),
-                        e.message
-                    ),
+                    format!("{}{}", lang.t("Droit refusé : "), e.message),
                 )
             })
             .ok()
     };
     let (Some(name), Some(contact), Some(usage), Some(role)) = (name, contact, usage, role) else {
-        let msg = typed.errors.summary(
-            lang,
-            "key-error",
-            ("Aucune clé n'a été créée", "No key was created"),
-        );
+        let msg = typed
+            .errors
+            .summary(lang, "key-error", "Aucune clé n'a été créée");
         return (
             StatusCode::UNPROCESSABLE_ENTITY,
             keys_page_typed(&state, &v, Some(msg), &typed).await,
@@ -1381,8 +1327,8 @@ pub async fn create_key(
     match make_key(&state.store, v.base.id, name, contact, usage, role).await {
         Ok((key, secret)) => {
             let msg = html! {
-                p.ok { (lang.t("Clé créée ; elle ne sera plus jamais affichée.", "Key created; it will never be shown again.")) }
-                p { (lang.t("URL de la base", "Base URL")) " : " code id="base-url" { (base_url(&headers)) } }
+                p.ok { (lang.t("Clé créée ; elle ne sera plus jamais affichée.")) }
+                p { (lang.t("URL de la base")) " : " code id="base-url" { (base_url(&headers)) } }
                 p { "#" (key.id) " : " code.secret id="api-key" { (secret) } }
             };
             keys_page(&state, &v, Some(msg)).await
@@ -1406,15 +1352,10 @@ async fn key_of_base(
             v.lang,
             StatusCode::NOT_FOUND,
             if live {
-                v.lang.t(
-                    "Cette clé n'existe pas sur cette base, ou elle est révoquée.",
-                    "This key does not exist on this base, or it is revoked.",
-                )
+                v.lang
+                    .t("Cette clé n'existe pas sur cette base, ou elle est révoquée.")
             } else {
-                v.lang.t(
-                    "Cette clé n'existe pas sur cette base.",
-                    "This key does not exist on this base.",
-                )
+                v.lang.t("Cette clé n'existe pas sur cette base.")
             },
         ))),
         Err(e) => Err(Box::new(internal(v, e))),
@@ -1443,15 +1384,9 @@ pub async fn revoke_key(
     if f.confirmed.is_none() {
         let mut stops = vec![format!(
             "{}{}{}",
-            lang.t(
-                "Tout client qui utilise la clé « ",
-                "Every client using the key “"
-            ),
+            lang.t("Tout client qui utilise la clé « "),
             key.name,
-            lang.t(
-                " » reçoit 401 à sa prochaine requête.",
-                "” gets 401 on its next request."
-            )
+            lang.t(" » reçoit 401 à sa prochaine requête.")
         )];
         if let Ok(list) = state.store.list_installations(v.base.id).await {
             for i in list.iter().filter(|i| i.key_id == id) {
@@ -1460,34 +1395,25 @@ pub async fn revoke_key(
                     .map_or(i.app.as_str(), |a| a.name.as_str());
                 stops.push(format!(
                     "{name}{}",
-                    lang.t(
-                        " ne peut plus lire la base, et sa synchronisation échoue.",
-                        " can no longer read the base, and its sync fails."
-                    )
+                    lang.t(" ne peut plus lire la base, et sa synchronisation échoue.")
                 ));
             }
         }
         stops.push(match key.last_used_at {
-            Some(t) => format!(
-                "{}{}",
-                lang.t("Dernière utilisation : ", "Last used: "),
-                paris_time(t)
-            ),
-            None => lang
-                .t("Elle n'a jamais servi.", "It was never used.")
-                .to_owned(),
+            Some(t) => format!("{}{}", lang.t("Dernière utilisation : "), paris_time(t)),
+            None => lang.t("Elle n'a jamais servi.").to_owned(),
         });
         return confirm_page(
             &v,
             &format!(
                 "{}{}{}",
-                lang.t("Révoquer la clé « ", "Revoke the key “"),
+                lang.t("Révoquer la clé « "),
                 key.name,
-                lang.t(" » ?", "”?")
+                lang.t(" » ?")
             ),
             &stops,
             &format!("/keys/{id}/revoke"),
-            ("confirm-revoke", lang.t("Oui, révoquer", "Yes, revoke")),
+            ("confirm-revoke", lang.t("Oui, révoquer")),
             "/keys",
         );
     }
@@ -1502,7 +1428,7 @@ pub async fn revoke_key(
 fn health_cell(h: Option<&HomeIntegration>, app: &str, lang: Lang) -> Markup {
     match h.and_then(|h| h.sync.as_ref()) {
         None => {
-            html! { span.muted { (lang.t("lit la base avec sa clé", "reads the base with its key")) } }
+            html! { span.muted { (lang.t("lit la base avec sa clé")) } }
         }
         Some(sync) => html! {
             span class={ "health " (sync.health.as_str()) } data-health=(sync.health.as_str()) { (sync.health.label(lang.code())) }
@@ -1595,16 +1521,12 @@ pub(crate) fn paris_time(t: chrono::DateTime<chrono::Utc>) -> String {
 
 /// How long a rotated key's previous secret may stay valid: seconds, and
 /// how people say it.
-const GRACE_CHOICES: [(i64, &str, &str); 5] = [
-    (
-        0,
-        "aucun : l'ancien secret cesse tout de suite",
-        "none: the old secret stops at once",
-    ),
-    (3_600, "1 heure", "1 hour"),
-    (86_400, "24 heures", "24 hours"),
-    (604_800, "7 jours", "7 days"),
-    (2_592_000, "30 jours", "30 days"),
+const GRACE_CHOICES: [(i64, &str); 5] = [
+    (0, "aucun : l'ancien secret cesse tout de suite"),
+    (3_600, "1 heure"),
+    (86_400, "24 heures"),
+    (604_800, "7 jours"),
+    (2_592_000, "30 jours"),
 ];
 
 /// The rotate form.
@@ -1650,27 +1572,27 @@ pub async fn rotate_key(
         let refused = grace == Some(None);
         let title = format!(
             "{}{}{}",
-            lang.t("Renouveler la clé « ", "Rotate the key “"),
+            lang.t("Renouveler la clé « "),
             key.name,
-            lang.t(" » ?", "”?")
+            lang.t(" » ?")
         );
         let body = html! {
             @if refused {
-                p.error.field-error data-field="grace" { (lang.t("Choisissez un délai dans la liste.", "Choose a period from the list.")) }
+                p.error.field-error data-field="grace" { (lang.t("Choisissez un délai dans la liste.")) }
             }
-            p { (lang.t("Un nouveau secret est créé et affiché une seule fois. Les clients qui utilisent l'ancien doivent passer au nouveau : l'ancien reste valable pendant le délai choisi, puis ne fonctionne plus.", "A new secret is made and shown once. Clients using the old one must move to the new one: the old one stays valid for the period chosen, then stops working.")) }
+            p { (lang.t("Un nouveau secret est créé et affiché une seule fois. Les clients qui utilisent l'ancien doivent passer au nouveau : l'ancien reste valable pendant le délai choisi, puis ne fonctionne plus.")) }
             form method="post" action={ "/keys/" (id) "/rotate" } id="rotate-form" {
                 input type="hidden" name="csrf" value=(v.csrf);
                 input type="hidden" name="confirmed" value="1";
-                label for="grace" { (lang.t("L'ancien secret reste valable", "The old secret stays valid")) }
+                label for="grace" { (lang.t("L'ancien secret reste valable")) }
                 select id="grace" name="grace" {
-                    @for (seconds, fr, en) in GRACE_CHOICES {
-                        option value=(seconds) selected[seconds == 86_400] { (lang.t(fr, en)) }
+                    @for (seconds, label) in GRACE_CHOICES {
+                        option value=(seconds) selected[seconds == 86_400] { (lang.t(label)) }
                     }
                 }
                 p {
-                    button id="confirm-rotate" type="submit" { (lang.t("Renouveler", "Rotate")) }
-                    " " a id="confirm-cancel" href="/keys" { (lang.t("Annuler", "Cancel")) }
+                    button id="confirm-rotate" type="submit" { (lang.t("Renouveler")) }
+                    " " a id="confirm-cancel" href="/keys" { (lang.t("Annuler")) }
                 }
             }
         };
@@ -1686,13 +1608,13 @@ pub async fn rotate_key(
         Ok((key, secret)) => {
             let msg = html! {
                 p.ok id="done" role="status" {
-                    (lang.t("Clé « ", "Key “")) (key.name) (lang.t(" » renouvelée ; son nouveau secret ne sera plus jamais affiché. ", "” rotated; its new secret will never be shown again. "))
+                    (lang.t("Clé « ")) (key.name) (lang.t(" » renouvelée ; son nouveau secret ne sera plus jamais affiché. "))
                     @match key.previous_valid_until.filter(|u| *u > relais_core::now()) {
-                        Some(until) => { (lang.t("L'ancien reste valable jusqu'au ", "The old one stays valid until ")) (paris_time(until)) "." },
-                        None => { (lang.t("L'ancien ne fonctionne plus.", "The old one no longer works.")) },
+                        Some(until) => { (lang.t("L'ancien reste valable jusqu'au ")) (paris_time(until)) "." },
+                        None => { (lang.t("L'ancien ne fonctionne plus.")) },
                     }
                 }
-                p { (lang.t("URL de la base", "Base URL")) " : " code id="base-url" { (base_url(&headers)) } }
+                p { (lang.t("URL de la base")) " : " code id="base-url" { (base_url(&headers)) } }
                 p { "#" (key.id) " : " code.secret id="api-key" { (secret) } }
             };
             keys_page(&state, &v, Some(msg)).await
@@ -1717,21 +1639,13 @@ pub async fn key_audit(State(state): State<AppState>, v: Viewer, Path(id): Path<
         Ok(t) => t,
         Err(e) => return internal(&v, e),
     };
-    page(Some(&v), lang, &format!("{} · {}", lang.t("Journal de la clé", "Key audit trail"), key.name), html! {
+    page(Some(&v), lang, &format!("{} · {}", lang.t("Journal de la clé"), key.name), html! {
         p { code { @for c in key.role.codes() { (c) " " } } }
         table id="audit" {
-            thead { tr { th { (lang.t("Quand", "When")) } th { (lang.t("Requête", "Request")) } th { (lang.t("Statut", "Status")) } th { (lang.t("Collaborateurs renvoyés", "Employee records returned")) } } }
+            thead { tr { th { (lang.t("Quand")) } th { (lang.t("Requête")) } th { (lang.t("Statut")) } th { (lang.t("Collaborateurs renvoyés")) } } }
             tbody { @for r in &trail { tr { td { (r.at.format("%Y-%m-%d %H:%M:%S")) } td { code { (r.method) " " (r.path) } } td.n { (r.status) } td.n { (r.employee_records) } } } }
         }
     }).into_response()
-}
-
-/// The French or English version of a piece of content.
-fn pick<'a, T: ?Sized>(lang: Lang, fr: &'a T, en: &'a T) -> &'a T {
-    match lang {
-        Lang::Fr => fr,
-        Lang::En => en,
-    }
 }
 
 #[cfg(test)]

@@ -62,10 +62,10 @@ impl Status {
 
     fn label(self, lang: Lang) -> &'static str {
         match self {
-            Status::Current => lang.t("En poste", "Current"),
-            Status::Future => lang.t("À venir", "Arriving"),
-            Status::Former => lang.t("Partis", "Former"),
-            Status::All => lang.t("Tous", "Everyone"),
+            Status::Current => lang.t("En poste"),
+            Status::Future => lang.t("À venir"),
+            Status::Former => lang.t("Partis"),
+            Status::All => lang.t("Tous"),
         }
     }
 
@@ -104,12 +104,23 @@ impl Status {
 fn id_filter(raw: Option<&str>, what: &str, lang: Lang) -> Result<Option<i64>, String> {
     match raw.map(str::trim).filter(|r| !r.is_empty()) {
         None => Ok(None),
-        Some(text) => text.parse().map(Some).map_err(|_| match lang {
-            Lang::Fr => {
-                format!("Le filtre « {what} » attend un choix de la liste, pas « {text} ».")
-            }
-            Lang::En => format!("The “{what}” filter takes a choice from its list, not “{text}”."),
+        Some(text) => text.parse().map(Some).map_err(|_| {
+            lang.tf(
+                "Le filtre « %{what} » attend un choix de la liste, pas « %{text} ».",
+                &[("what", &what), ("text", &text)],
+            )
         }),
+    }
+}
+
+/// The page asked for (blank: the first), or why it cannot be read.
+fn page_number(raw: Option<&str>, lang: Lang) -> Result<u32, String> {
+    match raw.filter(|p| !p.is_empty()).map(str::parse::<u32>) {
+        None => Ok(1),
+        Some(Ok(n)) if n >= 1 => Ok(n),
+        Some(_) => Err(lang
+            .t("La page demandée n'est pas un nombre à partir de 1.")
+            .to_owned()),
     }
 }
 
@@ -159,11 +170,12 @@ fn day(d: NaiveDate) -> String {
 /// The contract's dates in words.
 fn contract_text(e: &Employee, lang: Lang) -> String {
     let c = &e.data.contract;
-    match (c.end, lang) {
-        (None, Lang::Fr) => format!("depuis le {}", day(c.start)),
-        (None, Lang::En) => format!("since {}", day(c.start)),
-        (Some(end), Lang::Fr) => format!("du {} au {}", day(c.start), day(end)),
-        (Some(end), Lang::En) => format!("from {} to {}", day(c.start), day(end)),
+    match c.end {
+        None => lang.tf("depuis le %{start}", &[("start", &day(c.start))]),
+        Some(end) => lang.tf(
+            "du %{start} au %{end}",
+            &[("start", &day(c.start)), ("end", &day(end))],
+        ),
     }
 }
 
@@ -190,19 +202,12 @@ pub async fn directory(
 ) -> Response {
     let lang = v.lang;
     let refuse = |message: String| error_page(Some(&v), lang, StatusCode::BAD_REQUEST, &message);
-    let establishment = match id_filter(
-        q.establishment.as_deref(),
-        lang.t("Établissement", "Establishment"),
-        lang,
-    ) {
+    let establishment = match id_filter(q.establishment.as_deref(), lang.t("Établissement"), lang)
+    {
         Ok(e) => e,
         Err(m) => return refuse(m),
     };
-    let department = match id_filter(
-        q.department.as_deref(),
-        lang.t("Département", "Department"),
-        lang,
-    ) {
+    let department = match id_filter(q.department.as_deref(), lang.t("Département"), lang) {
         Ok(d) => d,
         Err(m) => return refuse(m),
     };
@@ -210,31 +215,15 @@ pub async fn directory(
         None => Status::Current,
         Some(raw) => match Status::parse(raw) {
             Some(s) => s,
-            None => {
-                return refuse(match lang {
-                    Lang::Fr => format!("Le filtre « Statut » ne connaît pas « {raw} » : current, future, former ou all."),
-                    Lang::En => format!("The “Status” filter does not know “{raw}”: current, future, former or all."),
-                })
-            }
+            None => return refuse(lang.tf(
+                "Le filtre « Statut » ne connaît pas « %{raw} » : current, future, former ou all.",
+                &[("raw", &raw)],
+            )),
         },
     };
-    let page_no = match q
-        .page
-        .as_deref()
-        .filter(|p| !p.is_empty())
-        .map(str::parse::<u32>)
-    {
-        None => 1,
-        Some(Ok(n)) if n >= 1 => n,
-        Some(_) => {
-            return refuse(
-                lang.t(
-                    "La page demandée n'est pas un nombre à partir de 1.",
-                    "The page asked for is not a number from 1.",
-                )
-                .to_owned(),
-            )
-        }
+    let page_no = match page_number(q.page.as_deref(), lang) {
+        Ok(n) => n,
+        Err(m) => return refuse(m),
     };
     let search = q.q.clone().unwrap_or_default();
     let today = TimeZone::PARIS.today();
@@ -285,53 +274,50 @@ pub async fn directory(
     let body = html! {
         form.filters id="directory-filters" method="get" action="/people" role="search" {
             div.field {
-                label for="q" { (lang.t("Nom, matricule ou e-mail", "Name, employee number or e-mail")) }
+                label for="q" { (lang.t("Nom, matricule ou e-mail")) }
                 input id="q" name="q" type="search" value=(search);
             }
             div.field {
-                label for="establishment" { (lang.t("Établissement", "Establishment")) }
+                label for="establishment" { (lang.t("Établissement")) }
                 select id="establishment" name="establishment" {
-                    option value="" { (lang.t("— tous —", "— all —")) }
+                    option value="" { (lang.t("— tous —")) }
                     @for (id, name) in &names.establishments {
                         option value=(id) selected[establishment == Some(*id)] { (name) }
                     }
                 }
             }
             div.field {
-                label for="department" { (lang.t("Département", "Department")) }
+                label for="department" { (lang.t("Département")) }
                 select id="department" name="department" {
-                    option value="" { (lang.t("— tous —", "— all —")) }
+                    option value="" { (lang.t("— tous —")) }
                     @for (id, name) in &names.departments {
                         option value=(id) selected[department == Some(*id)] { (name) }
                     }
                 }
             }
             div.field {
-                label for="status" { (lang.t("Statut", "Status")) }
+                label for="status" { (lang.t("Statut")) }
                 select id="status" name="status" {
                     @for s in Status::ALL {
                         option value=(s.code()) selected[s == status] { (s.label(lang)) }
                     }
                 }
             }
-            div.field { button id="search-people" type="submit" { (lang.t("Rechercher", "Search")) } }
+            div.field { button id="search-people" type="submit" { (lang.t("Rechercher")) } }
         }
         p id="people-count" {
-            (match lang {
-                Lang::Fr => format!("{total} collaborateur(s)"),
-                Lang::En => format!("{total} employee(s)"),
-            })
-            @if pages > 1 { " · " (lang.t("page", "page")) " " (page_no) " / " (pages) }
+            (lang.tf("%{total} collaborateur(s)", &[("total", &total)]))
+            @if pages > 1 { " · " (lang.t("page")) " " (page_no) " / " (pages) }
         }
         @if found.items.is_empty() {
-            p.muted id="no-people" { (lang.t("Personne ne correspond à cette recherche.", "Nobody matches this search.")) }
+            p.muted id="no-people" { (lang.t("Personne ne correspond à cette recherche.")) }
         } @else {
             div.scroll {
                 table id="people" {
                     thead { tr {
-                        th { (lang.t("Nom", "Name")) } th { (lang.t("Matricule", "Employee number")) }
-                        th { (lang.t("Fonction", "Job title")) } th { (lang.t("Établissement", "Establishment")) }
-                        th { (lang.t("Département", "Department")) } th { (lang.t("Contrat", "Contract")) }
+                        th { (lang.t("Nom")) } th { (lang.t("Matricule")) }
+                        th { (lang.t("Fonction")) } th { (lang.t("Établissement")) }
+                        th { (lang.t("Département")) } th { (lang.t("Contrat")) }
                     } }
                     tbody {
                         @for e in &found.items {
@@ -348,12 +334,12 @@ pub async fn directory(
                 }
             }
             p {
-                @if page_no > 1 { a id="previous-people" href=(link(page_no - 1)) { (lang.t("← précédents", "← previous")) } " " }
-                @if page_no < pages { a id="next-people" href=(link(page_no + 1)) { (lang.t("suivants →", "next →")) } }
+                @if page_no > 1 { a id="previous-people" href=(link(page_no - 1)) { (lang.t("← précédents")) } " " }
+                @if page_no < pages { a id="next-people" href=(link(page_no + 1)) { (lang.t("suivants →")) } }
             }
         }
     };
-    page(Some(&v), lang, lang.t("Collaborateurs", "Employees"), body).into_response()
+    page(Some(&v), lang, lang.t("Collaborateurs"), body).into_response()
 }
 
 /// Whether the viewer reads employees' personal details (birth date,
@@ -428,10 +414,10 @@ fn logged_value(
 /// A leave status in words.
 fn leave_status(s: LeaveStatus, lang: Lang) -> &'static str {
     match s {
-        LeaveStatus::Pending => lang.t("En attente", "Pending"),
-        LeaveStatus::Approved => lang.t("Validée", "Approved"),
-        LeaveStatus::Denied => lang.t("Refusée", "Denied"),
-        LeaveStatus::Cancelled => lang.t("Annulée", "Cancelled"),
+        LeaveStatus::Pending => lang.t("En attente"),
+        LeaveStatus::Approved => lang.t("Validée"),
+        LeaveStatus::Denied => lang.t("Refusée"),
+        LeaveStatus::Cancelled => lang.t("Annulée"),
     }
 }
 
@@ -447,8 +433,8 @@ fn days_text(half_days: u32, lang: Lang) -> String {
 /// A half day in words.
 fn half(h: HalfDay, lang: Lang) -> &'static str {
     match h {
-        HalfDay::Am => lang.t("matin", "morning"),
-        HalfDay::Pm => lang.t("après-midi", "afternoon"),
+        HalfDay::Am => lang.t("matin"),
+        HalfDay::Pm => lang.t("après-midi"),
     }
 }
 
@@ -465,10 +451,7 @@ pub async fn employee(
             Some(&v),
             lang,
             StatusCode::NOT_FOUND,
-            lang.t(
-                "Ce collaborateur n'existe pas dans cette base.",
-                "This employee does not exist in this base.",
-            ),
+            lang.t("Ce collaborateur n'existe pas dans cette base."),
         )
     };
     let Ok(id) = raw.parse::<i64>().map(EmployeeId) else {
@@ -546,26 +529,26 @@ pub async fn employee(
     let body = html! {
         p id="employee-status" {
             strong { (Status::of(&e, today).label(lang)) } " · " (contract_text(&e, lang))
-            " · " a href={ "/calendar?department=" (d.department_id.map(|x| x.0.to_string()).unwrap_or_default()) } { (lang.t("Calendrier de son département", "Their department's calendar")) }
+            " · " a href={ "/calendar?department=" (d.department_id.map(|x| x.0.to_string()).unwrap_or_default()) } { (lang.t("Calendrier de son département")) }
         }
         div.cards {
             section.card id="section-work" {
-                h2 { (lang.t("Poste", "Position")) }
+                h2 { (lang.t("Poste")) }
                 table { tbody {
                     (row(field_label("employeeNumber", lang), d.employee_number.to_string()))
                     (row(field_label("mail", lang), d.mail.to_string()))
                     (row(field_label("login", lang), d.login.clone()))
                     (row(field_label("jobTitle", lang), opt(d.job_title.clone())))
-                    (row(lang.t("Métier", "Profession"), opt(d.profession.clone())))
-                    (row(lang.t("Catégorie (CSP)", "Category (CSP)"), opt(d.csp.map(|c| c.label().to_owned()))))
+                    (row(lang.t("Métier"), opt(d.profession.clone())))
+                    (row(lang.t("Catégorie (CSP)"), opt(d.csp.map(|c| c.label().to_owned()))))
                 } }
             }
             section.card id="section-organisation" {
-                h2 { (lang.t("Organisation", "Organisation")) }
+                h2 { (lang.t("Organisation")) }
                 table { tbody {
-                    (row(lang.t("Établissement", "Establishment"), names.establishment(d.establishment_id.0).to_owned()))
-                    (row(lang.t("Département", "Department"), names.department(d.department_id.map(|x| x.0)).to_owned()))
-                    tr { th scope="row" { (lang.t("Manager", "Manager")) } td {
+                    (row(lang.t("Établissement"), names.establishment(d.establishment_id.0).to_owned()))
+                    (row(lang.t("Département"), names.department(d.department_id.map(|x| x.0)).to_owned()))
+                    tr { th scope="row" { (lang.t("Manager")) } td {
                         @match manager {
                             Some((id, name)) => a href={ "/people/" (id) } { (name) },
                             None => "—",
@@ -577,39 +560,36 @@ pub async fn employee(
             }
             @if sees_personal(&v) {
                 section.card id="section-personal" {
-                    h2 { (lang.t("Informations personnelles", "Personal details")) }
+                    h2 { (lang.t("Informations personnelles")) }
                     table { tbody {
                         (row(field_label("birthDate", lang), d.birth_date.map_or_else(|| "—".to_owned(), day)))
-                        (row(lang.t("E-mail personnel", "Personal e-mail"), opt(p.personal_email.as_ref().map(ToString::to_string))))
-                        (row(lang.t("Téléphone personnel", "Personal phone"), opt(p.personal_phone.as_ref().map(ToString::to_string))))
-                        (row(lang.t("Téléphone professionnel", "Work phone"), opt(p.professional_phone.as_ref().map(ToString::to_string))))
-                        (row(lang.t("Adresse", "Address"), opt(p.address.as_ref().map(|a| format!("{}, {} {}, {}", a.line, a.postal_code, a.city, a.country)))))
-                        (row(lang.t("Genre", "Gender"), opt(p.gender.map(|g| match g {
-                            Gender::Female => lang.t("Femme", "Female").to_owned(),
-                            Gender::Male => lang.t("Homme", "Male").to_owned(),
-                            Gender::Other => lang.t("Autre", "Other").to_owned(),
+                        (row(lang.t("E-mail personnel"), opt(p.personal_email.as_ref().map(ToString::to_string))))
+                        (row(lang.t("Téléphone personnel"), opt(p.personal_phone.as_ref().map(ToString::to_string))))
+                        (row(lang.t("Téléphone professionnel"), opt(p.professional_phone.as_ref().map(ToString::to_string))))
+                        (row(lang.t("Adresse"), opt(p.address.as_ref().map(|a| format!("{}, {} {}, {}", a.line, a.postal_code, a.city, a.country)))))
+                        (row(lang.t("Genre"), opt(p.gender.map(|g| match g {
+                            Gender::Female => lang.t("Femme").to_owned(),
+                            Gender::Male => lang.t("Homme").to_owned(),
+                            Gender::Other => lang.t("Autre").to_owned(),
                         }))))
-                        (row(lang.t("Nationalité", "Nationality"), opt(p.nationality.as_ref().map(ToString::to_string))))
+                        (row(lang.t("Nationalité"), opt(p.nationality.as_ref().map(ToString::to_string))))
                     } }
                 }
             } @else {
                 section.card id="section-personal-hidden" {
-                    h2 { (lang.t("Informations personnelles", "Personal details")) }
-                    p.muted { (lang.t(
-                        "Réservées aux personnes qui gèrent les rôles et les clés API.",
-                        "Kept for the people who manage roles and API keys."
-                    )) }
+                    h2 { (lang.t("Informations personnelles")) }
+                    p.muted { (lang.t("Réservées aux personnes qui gèrent les rôles et les clés API.")) }
                 }
             }
         }
-        h2 { (lang.t("Absences", "Absences")) }
+        h2 { (lang.t("Absences")) }
         @if leaves.is_empty() {
-            p.muted id="no-absences" { (lang.t("Aucune absence.", "No absence.")) }
+            p.muted id="no-absences" { (lang.t("Aucune absence.")) }
         } @else {
             div.scroll { table id="absences" {
                 thead { tr {
-                    th { (lang.t("Compte", "Account")) } th { (lang.t("Du", "From")) } th { (lang.t("Au", "To")) }
-                    th { (lang.t("Jours", "Days")) } th { (lang.t("Statut", "Status")) }
+                    th { (lang.t("Compte")) } th { (lang.t("Du")) } th { (lang.t("Au")) }
+                    th { (lang.t("Jours")) } th { (lang.t("Statut")) }
                 } }
                 tbody {
                     @for l in leaves.iter().rev() {
@@ -624,14 +604,14 @@ pub async fn employee(
                 }
             } }
         }
-        h2 { (lang.t("Ce que les applications ont reçu", "What the apps received")) }
+        h2 { (lang.t("Ce que les applications ont reçu")) }
         @if deliveries.is_empty() {
-            p.muted id="no-deliveries" { (lang.t("Aucune application n'a encore reçu ce collaborateur.", "No app has received this employee yet.")) }
+            p.muted id="no-deliveries" { (lang.t("Aucune application n'a encore reçu ce collaborateur.")) }
         } @else {
             div.scroll { table id="deliveries" {
                 thead { tr {
-                    th { (lang.t("Application", "App")) } th { (lang.t("Quand", "When")) } th { (lang.t("Quoi", "What")) }
-                    th { (lang.t("Résultat", "Outcome")) } th { (lang.t("Rapport", "Report")) }
+                    th { (lang.t("Application")) } th { (lang.t("Quand")) } th { (lang.t("Quoi")) }
+                    th { (lang.t("Résultat")) } th { (lang.t("Rapport")) }
                 } }
                 tbody {
                     @for dl in &deliveries {
@@ -639,21 +619,21 @@ pub async fn employee(
                             td { (apps.get(&dl.installation).map_or(dl.app.as_str(), String::as_str)) }
                             td { (paris_time(dl.at)) }
                             td { (dl.line.label) }
-                            td { (crate::sync_pages::outcome_label(&dl.line.outcome, lang)) @if dl.dry_run { " " span.muted { (lang.t("(simulation)", "(dry run)")) } } }
-                            td { a href={ "/runs/" (dl.run) } { (lang.t("voir le rapport", "see the report")) } }
+                            td { (crate::sync_pages::outcome_label(&dl.line.outcome, lang)) @if dl.dry_run { " " span.muted { (lang.t("(simulation)")) } } }
+                            td { a href={ "/runs/" (dl.run) } { (lang.t("voir le rapport")) } }
                         }
                     }
                 }
             } }
         }
-        h2 { (lang.t("Historique des modifications", "History of changes")) }
+        h2 { (lang.t("Historique des modifications")) }
         @if logs.items.is_empty() {
-            p.muted id="no-history" { (lang.t("Aucune modification enregistrée.", "No change recorded.")) }
+            p.muted id="no-history" { (lang.t("Aucune modification enregistrée.")) }
         } @else {
             div.scroll { table id="history" {
                 thead { tr {
-                    th { (lang.t("Quand", "When")) } th { (lang.t("Champ", "Field")) }
-                    th { (lang.t("Nouvelle valeur", "New value")) } th { (lang.t("Par", "By")) }
+                    th { (lang.t("Quand")) } th { (lang.t("Champ")) }
+                    th { (lang.t("Nouvelle valeur")) } th { (lang.t("Par")) }
                 } }
                 tbody {
                     @for log in logs.items.iter().filter(|l| sees_personal(&v) || !personal_field(&l.field)) {
@@ -702,51 +682,45 @@ pub async fn calendar(
         Ok(n) => n,
         Err(e) => return internal(&v, e),
     };
-    let department = match id_filter(q.department.as_deref(), lang.t("Département", "Department"), lang) {
+    let department = match id_filter(q.department.as_deref(), lang.t("Département"), lang) {
         Ok(Some(d)) if names.departments.contains_key(&d) => d,
-        Ok(Some(_)) => return refuse(lang.t("Ce département n'existe pas dans cette base.", "This department does not exist in this base.").to_owned()),
+        Ok(Some(_)) => {
+            return refuse(
+                lang.t("Ce département n'existe pas dans cette base.")
+                    .to_owned(),
+            )
+        }
         Ok(None) => match names.departments.keys().next() {
             Some(first) => *first,
-            None => return page(Some(&v), lang, lang.t("Calendrier des absences", "Absence calendar"), html! {
-                p.muted { (lang.t("Cette base n'a aucun département.", "This base has no department.")) }
-            }).into_response(),
+            None => {
+                return page(
+                    Some(&v),
+                    lang,
+                    lang.t("Calendrier des absences"),
+                    html! {
+                        p.muted { (lang.t("Cette base n'a aucun département.")) }
+                    },
+                )
+                .into_response()
+            }
         },
         Err(m) => return refuse(m),
     };
     let today = TimeZone::PARIS.today();
-    let month = match q.month.as_deref().map(str::trim).filter(|m| !m.is_empty()) {
-        None => Month::of(today),
-        Some(raw) => match raw.parse::<Month>() {
-            Ok(m) => m,
-            Err(_) => {
-                return refuse(match lang {
-                    Lang::Fr => format!(
-                    "Le mois « {raw} » ne se lit pas : écrivez-le AAAA-MM, par exemple 2027-03."
-                ),
-                    Lang::En => {
-                        format!("The month “{raw}” cannot be read: write it YYYY-MM, e.g. 2027-03.")
-                    }
-                })
-            }
-        },
-    };
-    let page_no = match q
-        .page
-        .as_deref()
-        .filter(|p| !p.is_empty())
-        .map(str::parse::<u32>)
-    {
-        None => 1,
-        Some(Ok(n)) if n >= 1 => n,
-        Some(_) => {
-            return refuse(
-                lang.t(
-                    "La page demandée n'est pas un nombre à partir de 1.",
-                    "The page asked for is not a number from 1.",
-                )
-                .to_owned(),
-            )
-        }
+    let month =
+        match q.month.as_deref().map(str::trim).filter(|m| !m.is_empty()) {
+            None => Month::of(today),
+            Some(raw) => match raw.parse::<Month>() {
+                Ok(m) => m,
+                Err(_) => return refuse(lang.tf(
+                    "Le mois « %{raw} » ne se lit pas : écrivez-le AAAA-MM, par exemple 2027-03.",
+                    &[("raw", &raw)],
+                )),
+            },
+        };
+    let page_no = match page_number(q.page.as_deref(), lang) {
+        Ok(n) => n,
+        Err(m) => return refuse(m),
     };
     let (first, last) = (month.first_day(), month.last_day());
     let staff = ListQuery {
@@ -839,10 +813,11 @@ pub async fn calendar(
     let month_link = |m: Month| format!("/calendar?department={department}&month={m}");
     let previous = Month::of(first - chrono::Duration::days(1));
     let weekday = |d: NaiveDate| -> &'static str {
-        let fr = ["L", "M", "M", "J", "V", "S", "D"];
-        let en = ["M", "T", "W", "T", "F", "S", "S"];
-        let i = d.weekday().num_days_from_monday() as usize;
-        lang.t(fr[i], en[i])
+        let names = [
+            "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche",
+        ];
+        let name = lang.t(names[d.weekday().num_days_from_monday() as usize]);
+        &name[..name.chars().next().map_or(0, char::len_utf8)]
     };
     let cell = |who: EmployeeId, d: NaiveDate, h: HalfDay, cal: &WorkCalendar| -> Markup {
         match off.get(&(who, d, h)) {
@@ -869,7 +844,7 @@ pub async fn calendar(
         style { (maud::PreEscaped("#calendar{font-size:.8rem}#calendar th,#calendar td{padding:.15rem .2rem;text-align:center}#calendar td.who,#calendar th.who{text-align:left;white-space:nowrap;position:sticky;left:0;background:#fff}#calendar td.closed{background:#eceef4}.half{display:block;height:.7rem;min-width:.9rem}.half+.half{margin-top:1px}.legend span.swatch{display:inline-block;width:.9rem;height:.9rem;border-radius:.2rem;vertical-align:middle;margin-right:.3rem}.legend{display:flex;flex-wrap:wrap;gap:.4rem 1rem}")) }
         form.filters id="calendar-filters" method="get" action="/calendar" {
             div.field {
-                label for="department" { (lang.t("Département", "Department")) }
+                label for="department" { (lang.t("Département")) }
                 select id="department" name="department" {
                     @for (id, name) in &names.departments {
                         option value=(id) selected[*id == department] { (name) }
@@ -877,10 +852,10 @@ pub async fn calendar(
                 }
             }
             div.field {
-                label for="month" { (lang.t("Mois", "Month")) }
+                label for="month" { (lang.t("Mois")) }
                 input id="month" name="month" type="month" value=(month.to_string());
             }
-            div.field { button id="show-calendar" type="submit" { (lang.t("Afficher", "Show")) } }
+            div.field { button id="show-calendar" type="submit" { (lang.t("Afficher")) } }
         }
         p {
             a id="previous-month" href=(month_link(previous)) { "← " (previous.label()) }
@@ -892,17 +867,17 @@ pub async fn calendar(
                 @for a in &used {
                     span { span.swatch style={ "background:" (colour(*a)) } {} (accounts.get(a).map_or("—", String::as_str)) }
                 }
-                span.muted { (lang.t("rayé : en attente de validation", "striped: waiting for approval")) }
+                span.muted { (lang.t("rayé : en attente de validation")) }
             }
         }
         @if people.items.is_empty() {
-            p.muted id="no-staff" { (lang.t("Personne n'est sous contrat dans ce département ce mois-ci.", "Nobody is under contract in this department this month.")) }
+            p.muted id="no-staff" { (lang.t("Personne n'est sous contrat dans ce département ce mois-ci.")) }
         } @else {
             div.scroll {
                 table id="calendar" {
                     thead {
                         tr {
-                            th.who { (lang.t("Collaborateur", "Employee")) }
+                            th.who { (lang.t("Collaborateur")) }
                             @for d in &days { th title=(day(*d)) { (weekday(*d)) br; (d.day()) } }
                         }
                     }
@@ -924,15 +899,15 @@ pub async fn calendar(
             }
             @if pages > 1 {
                 p {
-                    @if page_no > 1 { a href={ (month_link(month)) "&page=" (page_no - 1) } { (lang.t("← précédents", "← previous")) } " " }
-                    @if page_no < pages { a href={ (month_link(month)) "&page=" (page_no + 1) } { (lang.t("suivants →", "next →")) } }
+                    @if page_no > 1 { a href={ (month_link(month)) "&page=" (page_no - 1) } { (lang.t("← précédents")) } " " }
+                    @if page_no < pages { a href={ (month_link(month)) "&page=" (page_no + 1) } { (lang.t("suivants →")) } }
                 }
             }
         }
     };
     let title = format!(
         "{} · {}",
-        lang.t("Absences", "Absences"),
+        lang.t("Absences"),
         names.department(Some(department))
     );
     page(Some(&v), lang, &title, body).into_response()

@@ -21,25 +21,22 @@ const PER_PAGE: usize = 100;
 pub async fn index(v: Viewer) -> Response {
     let lang = v.lang;
     let body = html! {
-        p.muted { (lang.t(
-            "Des états prêts à l'emploi pour la paie et la comptabilité, calculés sur la base. Les applications les lisent aussi avec leur clé, dans la limite de ses droits.",
-            "Ready-made reports for payroll and accounting, computed on the base. Apps read them too with their key, within its grants."
-        )) }
+        p.muted { (lang.t("Des états prêts à l'emploi pour la paie et la comptabilité, calculés sur la base. Les applications les lisent aussi avec leur clé, dans la limite de ses droits.")) }
         div.cards id="reports" {
             @for r in REPORTS {
                 div.card {
                     h3 { a href={ "/reports/" (r.code) } { (title(r, lang)) } }
                     p.muted { (r.description) }
-                    small.muted { (lang.t("Droit nécessaire : ", "Grant needed: ")) (r.permission.label()) }
+                    small.muted { (lang.t("Droit nécessaire : ")) (r.permission.label()) }
                 }
             }
         }
     };
-    page(Some(&v), lang, lang.t("Rapports", "Reports"), body).into_response()
+    page(Some(&v), lang, lang.t("Rapports"), body).into_response()
 }
 
 fn title(r: &ReportSpec, lang: Lang) -> &'static str {
-    lang.t(r.title, r.title_en)
+    lang.pick(r.title, r.title_en)
 }
 
 /// Reads the page's query as the API reads its own, or says what is wrong.
@@ -71,8 +68,7 @@ fn report_and_query(
             Some(v),
             v.lang,
             StatusCode::NOT_FOUND,
-            v.lang
-                .t("Ce rapport n'existe pas.", "There is no such report."),
+            v.lang.t("Ce rapport n'existe pas."),
         ))
     })?;
     let query = query_of(spec, raw).map_err(|e| {
@@ -80,11 +76,7 @@ fn report_and_query(
             Some(v),
             v.lang,
             StatusCode::BAD_REQUEST,
-            &format!(
-                "{} {e}",
-                v.lang
-                    .t("Ce filtre n'est pas valide :", "This filter is not valid:")
-            ),
+            &format!("{} {e}", v.lang.t("Ce filtre n'est pas valide :")),
         ))
     })?;
     Ok((spec, query))
@@ -148,11 +140,11 @@ pub async fn show(
         p.muted { (spec.description) }
         form.filters id="report-filters" method="get" action={ "/reports/" (spec.code) } {
             div.field {
-                label for="from" { (lang.t("Du mois", "From month")) }
+                label for="from" { (lang.t("Du mois")) }
                 input type="month" id="from" name="from" value=(query.filter.from.to_string());
             }
             div.field {
-                label for="to" { (lang.t("Au mois", "To month")) }
+                label for="to" { (lang.t("Au mois")) }
                 input type="month" id="to" name="to" value=(query.filter.to.to_string());
             }
             @for (kind, choices) in &options {
@@ -165,28 +157,28 @@ pub async fn show(
                     }
                 }
             }
-            div.field { button type="submit" { (lang.t("Afficher", "Show")) } }
+            div.field { button type="submit" { (lang.t("Afficher")) } }
         }
         p {
-            (lang.t("Du ", "From ")) (query.filter.from.label()) (lang.t(" à ", " to ")) (query.filter.to.label()) " · "
-            strong id="row-count" data-count=(total) { (total) } (lang.t(" lignes", " rows"))
+            (lang.t("Du ")) (query.filter.from.label()) (lang.t(" à ")) (query.filter.to.label()) " · "
+            strong id="row-count" data-count=(total) { (total) } (lang.t(" lignes"))
             @if let Some(since) = since {
-                " · " (lang.t("votre dernier export : ", "your last export: "))
+                " · " (lang.t("votre dernier export : "))
                 (since.with_timezone(&chrono_tz::Europe::Paris).format("%d/%m/%Y %H:%M"))
             }
         }
         p {
-            a.button id="download-csv" href={ "/reports/" (spec.code) "/csv?" (without_page) } { (lang.t("Télécharger en CSV", "Download as CSV")) }
+            a.button id="download-csv" href={ "/reports/" (spec.code) "/csv?" (without_page) } { (lang.t("Télécharger en CSV")) }
             " · "
-            a.button id="download-xlsx" href={ "/reports/" (spec.code) "/xlsx?" (without_page) } { (lang.t("Télécharger en XLSX (Excel)", "Download as XLSX (Excel)")) }
+            a.button id="download-xlsx" href={ "/reports/" (spec.code) "/xlsx?" (without_page) } { (lang.t("Télécharger en XLSX (Excel)")) }
         }
         (chart(spec, &computed.per_month, lang))
         @if table.rows.is_empty() {
-            p.notice id="no-rows" { (lang.t("Aucune ligne pour cette période et ces filtres.", "No rows for this period and these filters.")) }
+            p.notice id="no-rows" { (lang.t("Aucune ligne pour cette période et ces filtres.")) }
         } @else {
             div.scroll {
                 table id="report-table" {
-                    thead { tr { @for c in spec.columns { th { (lang.t(c.label, c.label_en)) } } } }
+                    thead { tr { @for c in spec.columns { th { (lang.pick(c.label, c.label_en)) } } } }
                     tbody {
                         @for row in &table.rows {
                             tr { @for (c, cell) in spec.columns.iter().zip(row) {
@@ -202,9 +194,9 @@ pub async fn show(
             }
             @if pages > 1 {
                 p id="pages" {
-                    @if page_no > 1 { a href={ "?" (without_page) "&page=" (page_no - 1) } { "← " (lang.t("précédentes", "previous")) } " " }
-                    (lang.t("Page ", "Page ")) (page_no) " / " (pages)
-                    @if page_no < pages { " " a href={ "?" (without_page) "&page=" (page_no + 1) } { (lang.t("suivantes", "next")) " →" } }
+                    @if page_no > 1 { a href={ "?" (without_page) "&page=" (page_no - 1) } { "← " (lang.t("précédentes")) } " " }
+                    (lang.t("Page ")) (page_no) " / " (pages)
+                    @if page_no < pages { " " a href={ "?" (without_page) "&page=" (page_no + 1) } { (lang.t("suivantes")) " →" } }
                 }
             }
         }
@@ -286,8 +278,8 @@ fn chart(spec: &ReportSpec, points: &[(Month, f64)], lang: Lang) -> Markup {
     };
     html! {
         figure id="report-chart" style="margin:1rem 0;max-width:100%;overflow-x:auto" {
-            figcaption { (lang.t(column.label, column.label_en)) (lang.t(" par mois", " per month")) }
-            svg xmlns="http://www.w3.org/2000/svg" width=(width) height=(height + 40.0) viewBox={ "0 0 " (width) " " (height + 40.0) } role="img" aria-label=(lang.t(column.label, column.label_en)) {
+            figcaption { (lang.pick(column.label, column.label_en)) (lang.t(" par mois")) }
+            svg xmlns="http://www.w3.org/2000/svg" width=(width) height=(height + 40.0) viewBox={ "0 0 " (width) " " (height + 40.0) } role="img" aria-label=(lang.pick(column.label, column.label_en)) {
                 @for (i, (month, value)) in points.iter().enumerate() {
                     @let h = (value / max * (height - 20.0)).max(if *value > 0.0 { 1.0 } else { 0.0 });
                     @let x = gap + i as f64 * (bar + gap);
@@ -379,7 +371,7 @@ pub async fn csv(
         std::iter::once(
             spec.columns
                 .iter()
-                .map(|c| v.lang.t(c.label, c.label_en).to_owned())
+                .map(|c| v.lang.pick(c.label, c.label_en).to_owned())
                 .collect::<Vec<_>>(),
         ),
     ) {
@@ -489,7 +481,7 @@ impl XlsxReport {
         let mut book = Workbook::new();
         let sheet = book.add_worksheet_with_constant_memory();
         let name: String = lang
-            .t(spec.title, spec.title_en)
+            .pick(spec.title, spec.title_en)
             .chars()
             .filter(|c| !"[]:*?/\\".contains(*c))
             .take(31)
@@ -498,7 +490,7 @@ impl XlsxReport {
         let bold = Format::new().set_bold();
         let mut widths = Vec::new();
         for (c, column) in spec.columns.iter().enumerate() {
-            let label = lang.t(column.label, column.label_en);
+            let label = lang.pick(column.label, column.label_en);
             sheet.write_string_with_format(0, c as u16, label, &bold)?;
             widths.push(label.chars().count());
         }
@@ -602,29 +594,25 @@ fn resource_label(resource: &str, lang: Lang) -> String {
     let one = lower.ends_with("/{id}");
     let stem = lower.trim_end_matches("/{id}");
     let name = match stem.rsplit('/').next().unwrap_or("") {
-        "users" => lang.t("Collaborateurs", "Employees"),
-        "userlogs" => lang.t("Historique des collaborateurs", "Employee history"),
-        "leaves" => lang.t("Absences (demi-journées)", "Leaves (half days)"),
-        "leaverequests" => lang.t("Demandes d'absence", "Leave requests"),
-        "leaveaccounts" => lang.t("Comptes d'absence", "Absence accounts"),
-        "expenseclaims" => lang.t("Notes de frais", "Expense claims"),
-        "expenseclaimitems" => lang.t("Lignes de frais", "Expense items"),
-        "expensenatures" => lang.t("Natures de dépense", "Expense natures"),
-        "departments" | "tree" => lang.t("Départements", "Departments"),
-        "legalentities" | "establishments" => lang.t("Établissements", "Establishments"),
-        "legal-units" => lang.t("Entités juridiques", "Legal units"),
-        "work-contracts" => lang.t("Contrats de travail", "Work contracts"),
-        "axes" => lang.t("Axes analytiques", "Analytics axes"),
-        "fields" => lang.t("Champs du dossier", "Personnel file fields"),
-        "reports" => lang.t("Rapports", "Reports"),
-        _ if lower.contains("/reports/") => lang.t("Rapport", "Report"),
+        "users" => lang.t("Collaborateurs"),
+        "userlogs" => lang.t("Historique des collaborateurs"),
+        "leaves" => lang.t("Absences (demi-journées)"),
+        "leaverequests" => lang.t("Demandes d'absence"),
+        "leaveaccounts" => lang.t("Comptes d'absence"),
+        "expenseclaims" => lang.t("Notes de frais"),
+        "expenseclaimitems" => lang.t("Lignes de frais"),
+        "expensenatures" => lang.t("Natures de dépense"),
+        "departments" | "tree" => lang.t("Départements"),
+        "legalentities" | "establishments" => lang.t("Établissements"),
+        "legal-units" => lang.t("Entités juridiques"),
+        "work-contracts" => lang.t("Contrats de travail"),
+        "axes" => lang.t("Axes analytiques"),
+        "fields" => lang.t("Champs du dossier"),
+        "reports" => lang.t("Rapports"),
+        _ if lower.contains("/reports/") => lang.t("Rapport"),
         _ => "",
     };
-    let one = if one {
-        lang.t(" (un à un)", " (one by one)")
-    } else {
-        ""
-    };
+    let one = if one { lang.t(" (un à un)") } else { "" };
     if name.is_empty() {
         resource.to_owned()
     } else {
@@ -637,7 +625,7 @@ fn duration(seconds: i64, lang: Lang) -> String {
     match seconds {
         s if s < 60 => format!("{s} s"),
         s if s < 3600 => format!("{} min {} s", s / 60, s % 60),
-        s => format!("{} {} {} min", s / 3600, lang.t("h", "h"), (s % 3600) / 60),
+        s => format!("{} {} {} min", s / 3600, lang.t("h"), (s % 3600) / 60),
     }
 }
 
@@ -677,30 +665,30 @@ pub(crate) async fn key_reads_section(
     };
     Ok(html! {
         section id="key-reads" {
-            h2 { (lang.t("Ce que l'application a lu (24 dernières heures)", "What the app read (last 24 hours)")) }
+            h2 { (lang.t("Ce que l'application a lu (24 dernières heures)")) }
             @if reads.is_empty() {
-                p.muted { (lang.t("Sa clé n'a rien lu depuis 24 heures.", "Its key read nothing in the last 24 hours.")) }
+                p.muted { (lang.t("Sa clé n'a rien lu depuis 24 heures.")) }
             } @else {
                 p {
-                    strong data-requests=(requests) { (requests) } (lang.t(" requêtes, ", " requests, "))
-                    strong data-records=(records) { (records) } (lang.t(" enregistrements lus, ", " records read, "))
-                    strong data-errors=(errors) { (errors) } (lang.t(" erreurs · dernière lecture ", " errors · last read "))
+                    strong data-requests=(requests) { (requests) } (lang.t(" requêtes, "))
+                    strong data-records=(records) { (records) } (lang.t(" enregistrements lus, "))
+                    strong data-errors=(errors) { (errors) } (lang.t(" erreurs · dernière lecture "))
                     (paris(reads.iter().map(|r| r.last).max().unwrap_or(since)))
                 }
                 p id="copy-lag" data-lag=(lag.unwrap_or(0)) {
                     @match lag {
-                        None => { (lang.t("Sa copie est à jour : la base n'a pas changé depuis sa dernière lecture.", "Its copy is up to date: the base has not changed since its last read.")) }
-                        Some(s) => { (lang.t("Sa copie a ", "Its copy is ")) strong { (duration(s, lang)) } (lang.t(" de retard : la base a changé depuis sa dernière lecture.", " behind: the base changed after its last read.")) }
+                        None => { (lang.t("Sa copie est à jour : la base n'a pas changé depuis sa dernière lecture.")) }
+                        Some(s) => { (lang.t("Sa copie a ")) strong { (duration(s, lang)) } (lang.t(" de retard : la base a changé depuis sa dernière lecture.")) }
                     }
                 }
                 div.scroll {
                     table {
                         thead { tr {
-                            th { (lang.t("Ressource", "Resource")) }
-                            th { (lang.t("Requêtes", "Requests")) }
-                            th { (lang.t("Enregistrements", "Records")) }
-                            th { (lang.t("Erreurs", "Errors")) }
-                            th { (lang.t("Dernière lecture", "Last read")) }
+                            th { (lang.t("Ressource")) }
+                            th { (lang.t("Requêtes")) }
+                            th { (lang.t("Enregistrements")) }
+                            th { (lang.t("Erreurs")) }
+                            th { (lang.t("Dernière lecture")) }
                         } }
                         tbody {
                             @for r in &reads {

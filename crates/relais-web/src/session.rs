@@ -28,11 +28,40 @@ pub enum Lang {
 }
 
 impl Lang {
-    /// The French or English text.
-    pub fn t<'a>(self, fr: &'a str, en: &'a str) -> &'a str {
+    /// The pages' text whose French wording is `key`, in this language, from
+    /// the catalogue of the language (`locales/fr.toml`, `locales/en.toml`);
+    /// the key itself when a catalogue lacks it (a test keeps them whole).
+    pub fn t(self, key: &'static str) -> &'static str {
+        match crate::_rust_i18n_try_translate(self.code(), key) {
+            Some(std::borrow::Cow::Borrowed(text)) => text,
+            _ => key,
+        }
+    }
+
+    /// [`Lang::t`] with its `%{name}` placeholders filled in.
+    pub fn tf(self, key: &'static str, args: &[(&str, &dyn std::fmt::Display)]) -> String {
+        let mut text = self.t(key).to_owned();
+        for (name, value) in args {
+            text = text.replace(&format!("%{{{name}}}"), &value.to_string());
+        }
+        text
+    }
+
+    /// The label a thing declares for itself in both languages (an app's
+    /// description, a connector's stream, a report's column): the one in
+    /// this language.
+    pub fn pick<'a, T: ?Sized>(self, fr: &'a T, en: &'a T) -> &'a T {
         match self {
             Lang::Fr => fr,
             Lang::En => en,
+        }
+    }
+
+    /// The other language (the language link offers it).
+    pub fn other(self) -> Self {
+        match self {
+            Lang::Fr => Lang::En,
+            Lang::En => Lang::Fr,
         }
     }
 
@@ -318,6 +347,95 @@ pub fn urlencode(raw: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The keys and texts of one language's catalogue.
+    fn catalogue(lang: &str) -> std::collections::BTreeMap<String, String> {
+        let path = format!("{}/locales/{lang}.toml", env!("CARGO_MANIFEST_DIR"));
+        toml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+    }
+
+    /// The pages' sources, as one text (their tests left out).
+    fn sources() -> String {
+        let dir = format!("{}/src", env!("CARGO_MANIFEST_DIR"));
+        let mut all = String::new();
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+            all.push_str(text.split("#[cfg(test)]").next().unwrap_or_default());
+        }
+        all
+    }
+
+    #[test]
+    fn both_catalogues_hold_every_word_of_the_pages_and_no_other() {
+        let (fr, en) = (catalogue("fr"), catalogue("en"));
+        assert_eq!(
+            fr.keys().collect::<Vec<_>>(),
+            en.keys().collect::<Vec<_>>(),
+            "the same keys in both languages"
+        );
+        let code = sources();
+        let placeholders = |text: &str| {
+            let mut found: Vec<String> = text
+                .split("%{")
+                .skip(1)
+                .filter_map(|p| p.split_once('}').map(|(name, _)| name.to_owned()))
+                .collect();
+            found.sort();
+            found
+        };
+        for (key, english) in &en {
+            let literal = format!(
+                "\"{}\"",
+                key.replace('\\', "\\\\")
+                    .replace('"', "\\\"")
+                    .replace('\n', "\\n")
+            );
+            assert!(code.contains(&literal), "{key:?} is used by no page");
+            assert!(!english.is_empty(), "{key:?} has an English text");
+            assert_eq!(
+                placeholders(key),
+                placeholders(english),
+                "{key:?}: same placeholders"
+            );
+            assert_eq!(
+                placeholders(key),
+                placeholders(&fr[key]),
+                "{key:?}: same placeholders"
+            );
+        }
+        // Every text a page asks for by a literal key is in the catalogues.
+        for (at, _) in code.match_indices(".t(\"") {
+            let rest = &code[at + 4..];
+            let mut end = 0;
+            let bytes = rest.as_bytes();
+            while bytes[end] != b'"' || (end > 0 && bytes[end - 1] == b'\\') {
+                end += 1;
+            }
+            let key = rest[..end].replace("\\\"", "\"").replace("\\n", "\n");
+            assert!(
+                en.contains_key(&key),
+                "{key:?} is missing from the catalogues"
+            );
+        }
+    }
+
+    #[test]
+    fn texts_come_from_the_language_asked_and_fill_their_placeholders() {
+        assert_eq!(Lang::Fr.t("Se connecter"), "Se connecter");
+        assert_eq!(Lang::En.t("Se connecter"), "Sign in");
+        assert_eq!(
+            Lang::En.tf(
+                "du %{start} au %{end}",
+                &[("start", &"01/03/2027"), ("end", &"05/03/2027")]
+            ),
+            "from 01/03/2027 to 05/03/2027"
+        );
+        assert_eq!(
+            Lang::En.t("no such key"),
+            "no such key",
+            "the key when missing"
+        );
+    }
 
     #[test]
     fn passwords_hash_and_verify() {

@@ -31,44 +31,35 @@ fn when(t: Option<chrono::DateTime<chrono::Utc>>, i: &Integration) -> String {
 
 fn status_label(s: RunStatus, lang: Lang) -> &'static str {
     match s {
-        RunStatus::Queued => lang.t("en attente", "queued"),
-        RunStatus::Running => lang.t("en cours", "running"),
-        RunStatus::Succeeded => lang.t("réussie", "succeeded"),
-        RunStatus::Warnings => lang.t("avec avertissements", "with warnings"),
-        RunStatus::Failed => lang.t("en échec", "failed"),
-        RunStatus::Interrupted => lang.t("interrompue", "interrupted"),
+        RunStatus::Queued => lang.t("en attente"),
+        RunStatus::Running => lang.t("en cours"),
+        RunStatus::Succeeded => lang.t("réussie"),
+        RunStatus::Warnings => lang.t("avec avertissements"),
+        RunStatus::Failed => lang.t("en échec"),
+        RunStatus::Interrupted => lang.t("interrompue"),
     }
 }
 
 pub(crate) fn outcome_label(o: &relais_core::integration::Outcome, lang: Lang) -> &'static str {
     use relais_core::integration::Outcome;
     match o {
-        Outcome::Created => lang.t("créé", "created"),
-        Outcome::Linked => lang.t(
-            "rattaché à un profil existant",
-            "linked to an existing profile",
-        ),
-        Outcome::Updated => lang.t("mis à jour", "updated"),
-        Outcome::Overwritten => lang.t(
-            "modification chez l'éditeur écrasée",
-            "partner-side edit overwritten",
-        ),
-        Outcome::Deleted => lang.t("supprimé", "deleted"),
-        Outcome::Deactivated => lang.t(
-            "désactivé (conservé chez l'éditeur)",
-            "deactivated (kept at the partner)",
-        ),
-        Outcome::Unchanged => lang.t("inchangé", "unchanged"),
-        Outcome::Skipped(_) => lang.t("écarté", "skipped"),
-        Outcome::Failed(_) => lang.t("refusé", "failed"),
+        Outcome::Created => lang.t("créé"),
+        Outcome::Linked => lang.t("rattaché à un profil existant"),
+        Outcome::Updated => lang.t("mis à jour"),
+        Outcome::Overwritten => lang.t("modification chez l'éditeur écrasée"),
+        Outcome::Deleted => lang.t("supprimé"),
+        Outcome::Deactivated => lang.t("désactivé (conservé chez l'éditeur)"),
+        Outcome::Unchanged => lang.t("inchangé"),
+        Outcome::Skipped(_) => lang.t("écarté"),
+        Outcome::Failed(_) => lang.t("refusé"),
     }
 }
 
 fn trigger_label(t: Trigger, lang: Lang) -> &'static str {
     match t {
-        Trigger::Schedule => lang.t("planification", "schedule"),
-        Trigger::Page => lang.t("bouton", "button"),
-        Trigger::Cli => lang.t("ligne de commande", "command line"),
+        Trigger::Schedule => lang.t("planification"),
+        Trigger::Page => lang.t("bouton"),
+        Trigger::Cli => lang.t("ligne de commande"),
         Trigger::Api => "API",
     }
 }
@@ -88,7 +79,7 @@ fn chart(runs: &[SyncRun], lang: Lang) -> Markup {
     html! {
         figure {
             svg id="runs-chart" width=(width) height=(h + 20) viewBox={ "0 0 " (width) " " (h + 20) } role="img"
-                aria-label=(lang.t("Enregistrements écrits par exécution", "Records written per run")) {
+                aria-label=(lang.t("Enregistrements écrits par exécution")) {
                 @for (n, r) in shown.iter().enumerate() {
                     @let value = r.counts.written().max(r.counts.failed + r.counts.skipped);
                     @let bar = (value * h / most).max(2);
@@ -103,7 +94,7 @@ fn chart(runs: &[SyncRun], lang: Lang) -> Markup {
                         @if r.dry_run {
                             // A dry run wrote nothing: an outline of what it planned.
                             rect.dry x=(x) y=(h - bar) width=(w) height=(bar) fill="none" stroke=(color) stroke-dasharray="3 2" {
-                                title { "#" (r.id) " · " (lang.t("simulation", "dry run")) " · " (value) " " (lang.t("prévus, rien d'écrit", "planned, nothing written")) }
+                                title { "#" (r.id) " · " (lang.t("simulation")) " · " (value) " " (lang.t("prévus, rien d'écrit")) }
                             }
                         } @else {
                             rect.written x=(x) y=(h - bar) width=(w) height=(bar) fill=(color) {
@@ -114,7 +105,7 @@ fn chart(runs: &[SyncRun], lang: Lang) -> Markup {
                     text x=(x + w / 2) y=(h + 14) font-size="10" text-anchor="middle" fill="#667" { (r.id) }
                 }
             }
-            figcaption.muted { (lang.t("Enregistrements écrits (ou refusés) par exécution, les plus récentes à droite ; en pointillés, les simulations, qui n'écrivent rien.", "Records written (or refused) per run, latest on the right; dashed, dry runs, which write nothing.")) }
+            figcaption.muted { (lang.t("Enregistrements écrits (ou refusés) par exécution, les plus récentes à droite ; en pointillés, les simulations, qui n'écrivent rien.")) }
         }
     }
 }
@@ -130,7 +121,7 @@ pub(crate) async fn section(
         Ok(i) => i,
         Err(relais_store::StoreError::NotFound { .. }) => {
             return Ok(html! {
-                p.muted id="no-integration" { (lang.t("Cette application lit la base elle-même avec sa clé : relais n'exécute pas de synchronisation pour elle.", "This app reads the base itself with its key: relais runs no sync for it.")) }
+                p.muted id="no-integration" { (lang.t("Cette application lit la base elle-même avec sa clé : relais n'exécute pas de synchronisation pour elle.")) }
             })
         }
         Err(e) => return Err(e),
@@ -141,7 +132,7 @@ pub(crate) async fn section(
     let secrets = state.sealer.open(&i.sealed_secrets).unwrap_or_default();
     let Some(connector) = state.connectors.get(i.connector.as_str()) else {
         return Ok(html! {
-            p.error id="no-connector" { (lang.t("Le connecteur de cette intégration n'est pas exécuté par cette version de relais : ", "This integration's connector is not run by this version of relais: ")) (i.connector) }
+            p.error id="no-connector" { (lang.t("Le connecteur de cette intégration n'est pas exécuté par cette version de relais : ")) (i.connector) }
         });
     };
     let declaration = connector.declaration();
@@ -167,58 +158,58 @@ pub(crate) async fn section(
         Health::Failing => "error",
     };
     Ok(html! {
-        h2 { (lang.t("Synchronisation", "Sync")) }
+        h2 { (lang.t("Synchronisation")) }
         p class=(badge) id="health" data-health=(health.as_str()) {
             strong { (health.label(lang.code())) }
             @if !i.health_reason.is_empty() { " — " span id="health-reason" { (i.health_reason) } }
         }
         @if !missing.is_empty() {
-            p.notice id="missing-settings" { (lang.t("À renseigner avant la première synchronisation : ", "To fill in before the first sync: ")) (missing.join(", ")) }
+            p.notice id="missing-settings" { (lang.t("À renseigner avant la première synchronisation : ")) (missing.join(", ")) }
         }
-        p { (lang.t("Prochaine exécution : ", "Next run: ")) strong id="next-run" { (when(i.next_run_at, &i)) } " (" (Frequency::of(&i.schedule).sentence(lang.code())) ", " (i.time_zone.0.name()) ")"
-            " · " (lang.t("réconciliation complète : ", "full reconciliation: ")) (when(i.next_full_at, &i)) }
+        p { (lang.t("Prochaine exécution : ")) strong id="next-run" { (when(i.next_run_at, &i)) } " (" (Frequency::of(&i.schedule).sentence(lang.code())) ", " (i.time_zone.0.name()) ")"
+            " · " (lang.t("réconciliation complète : ")) (when(i.next_full_at, &i)) }
         @if v.person.can_admin_apps {
             @if let Some(open) = &open_run {
                 p.notice id="run-open" {
-                    (if open.status == RunStatus::Queued { lang.t("Une exécution attend de démarrer", "A run is waiting to start") } else { lang.t("Une exécution est en cours", "A run is going") })
-                    " : " a href={ "/runs/" (open.id) } { (lang.t("la suivre", "follow it")) " (#" (open.id) ")" } ". "
-                    (lang.t("Les boutons reviennent quand elle est finie.", "The buttons come back once it is over."))
+                    (if open.status == RunStatus::Queued { lang.t("Une exécution attend de démarrer") } else { lang.t("Une exécution est en cours") })
+                    " : " a href={ "/runs/" (open.id) } { (lang.t("la suivre")) " (#" (open.id) ")" } ". "
+                    (lang.t("Les boutons reviennent quand elle est finie."))
                 }
             }
             form.inline method="post" action={ "/installed/" (i.installation_id) "/sync" } {
                 input type="hidden" name="csrf" value=(v.csrf);
-                button id="sync-now" type="submit" disabled[open_run.is_some()] { (lang.t("Synchroniser maintenant", "Sync now")) }
+                button id="sync-now" type="submit" disabled[open_run.is_some()] { (lang.t("Synchroniser maintenant")) }
             }
             " "
             form.inline method="post" action={ "/installed/" (i.installation_id) "/sync" } {
                 input type="hidden" name="csrf" value=(v.csrf);
                 input type="hidden" name="dry_run" value="true";
-                button id="dry-run" type="submit" disabled[open_run.is_some()] { (lang.t("Simuler (sans rien écrire)", "Dry run (write nothing)")) }
+                button id="dry-run" type="submit" disabled[open_run.is_some()] { (lang.t("Simuler (sans rien écrire)")) }
             }
             " "
             form.inline method="post" action={ "/installed/" (i.installation_id) "/sync" } {
                 input type="hidden" name="csrf" value=(v.csrf);
                 input type="hidden" name="full" value="true";
                 @if declaration.mapping.is_some() {
-                    button id="full-run" type="submit" disabled[open_run.is_some()] { (lang.t("Forcer la synchronisation", "Force the sync")) }
+                    button id="full-run" type="submit" disabled[open_run.is_some()] { (lang.t("Forcer la synchronisation")) }
                 } @else {
-                    button id="full-run" type="submit" disabled[open_run.is_some()] { (lang.t("Réconciliation complète", "Full reconciliation")) }
+                    button id="full-run" type="submit" disabled[open_run.is_some()] { (lang.t("Réconciliation complète")) }
                 }
             }
         }
-        h3 { (lang.t("Dernières exécutions", "Latest runs")) }
-        @if runs.is_empty() { p.muted id="no-runs" { (lang.t("Aucune exécution pour l'instant.", "No run yet.")) } }
+        h3 { (lang.t("Dernières exécutions")) }
+        @if runs.is_empty() { p.muted id="no-runs" { (lang.t("Aucune exécution pour l'instant.")) } }
         @else {
             (chart(&runs, lang))
             table id="runs" {
-                thead { tr { th { "#" } th { (lang.t("État", "Status")) } th { (lang.t("Origine", "Trigger")) } th { (lang.t("Début", "Started")) } th { (lang.t("Durée", "Duration")) }
-                    th { (lang.t("Créés", "Created")) } th { (lang.t("Mis à jour", "Updated")) } th { (lang.t("Supprimés ou désactivés", "Deleted or deactivated")) } th { (lang.t("Refusés", "Failed")) } th { (lang.t("Requêtes", "Requests")) } } }
+                thead { tr { th { "#" } th { (lang.t("État")) } th { (lang.t("Origine")) } th { (lang.t("Début")) } th { (lang.t("Durée")) }
+                    th { (lang.t("Créés")) } th { (lang.t("Mis à jour")) } th { (lang.t("Supprimés ou désactivés")) } th { (lang.t("Refusés")) } th { (lang.t("Requêtes")) } } }
                 tbody {
                     @for r in &runs {
                         tr data-status=(r.status.as_str()) {
                             td { a href={ "/runs/" (r.id) } { (r.id) } }
-                            td { (status_label(r.status, lang)) @if r.dry_run { " · " (lang.t("simulation", "dry run")) } @if r.full { " · " (lang.t("complète", "full")) } }
-                            td { (trigger_label(r.trigger, lang)) @if let Some(who) = &r.requested_by { br; span.muted.requested-by { (lang.t("par ", "by ")) (who) } } }
+                            td { (status_label(r.status, lang)) @if r.dry_run { " · " (lang.t("simulation")) } @if r.full { " · " (lang.t("complète")) } }
+                            td { (trigger_label(r.trigger, lang)) @if let Some(who) = &r.requested_by { br; span.muted.requested-by { (lang.t("par ")) (who) } } }
                             td { (when(r.started_at.or(Some(r.requested_at)), &i)) }
                             td.n.duration { (run_duration(r, lang)) }
                             td.n { (r.counts.created + r.counts.linked) }
@@ -231,25 +222,25 @@ pub(crate) async fn section(
                 }
             }
         }
-        h3 { (lang.t("Alertes par e-mail", "E-mail alerts")) }
-        p.muted { (lang.t("Quand la synchronisation échoue, puis quand elle refonctionne, relais écrit au contact technique : ", "When the sync fails, then when it works again, relais writes to the technical contact: ")) strong { (installation.contact) } "." }
+        h3 { (lang.t("Alertes par e-mail")) }
+        p.muted { (lang.t("Quand la synchronisation échoue, puis quand elle refonctionne, relais écrit au contact technique : ")) strong { (installation.contact) } "." }
         @if !alerts.is_empty() {
             table id="alerts" {
-                thead { tr { th { (lang.t("Alerte", "Alert")) } th { (lang.t("Écrite le", "Written")) } th { (lang.t("Envoi", "Sending")) } } }
+                thead { tr { th { (lang.t("Alerte")) } th { (lang.t("Écrite le")) } th { (lang.t("Envoi")) } } }
                 tbody {
                     @for a in &alerts {
                         tr data-kind=(a.alert.kind.as_str()) data-sent=(a.sent_at.is_some()) {
                             td { (match a.alert.kind {
-                                relais_core::alert::AlertKind::Failing => lang.t("Échec", "Failing"),
-                                relais_core::alert::AlertKind::Recovered => lang.t("Rétablie", "Recovered"),
+                                relais_core::alert::AlertKind::Failing => lang.t("Échec"),
+                                relais_core::alert::AlertKind::Recovered => lang.t("Rétablie"),
                             }) }
                             td { (crate::pages::paris_time(a.created_at)) }
                             td { @match a.sent_at {
-                                Some(at) => { (lang.t("envoyée le ", "sent on ")) (crate::pages::paris_time(at)) },
+                                Some(at) => { (lang.t("envoyée le ")) (crate::pages::paris_time(at)) },
                                 None => {
-                                    (lang.t("pas encore envoyée", "not sent yet"))
-                                    @if let Some(e) = &a.last_error { br; span.muted { (a.attempts) (lang.t(" essai(s), dernier refus : ", " try(ies), last refusal: ")) (e) } }
-                                    br; span.muted { (lang.t("prochain essai le ", "next try on ")) (crate::pages::paris_time(a.next_attempt_at)) }
+                                    (lang.t("pas encore envoyée"))
+                                    @if let Some(e) = &a.last_error { br; span.muted { (a.attempts) (lang.t(" essai(s), dernier refus : ")) (e) } }
+                                    br; span.muted { (lang.t("prochain essai le ")) (crate::pages::paris_time(a.next_attempt_at)) }
                                 },
                             } }
                         }
@@ -290,18 +281,15 @@ fn settings_form(
     typed: &Typed,
 ) -> Markup {
     let lang = v.lang;
-    let set = lang.t(
-        "enregistré — laisser vide pour le garder",
-        "set — leave blank to keep it",
-    );
-    let unset = lang.t("non renseigné", "not set");
+    let set = lang.t("enregistré — laisser vide pour le garder");
+    let unset = lang.t("non renseigné");
     let text = |field: &str, saved: String| typed.get(field).map_or(saved, str::to_owned);
     let time_zone = text("time_zone", i.time_zone.0.name().to_owned());
     html! {
-        h3 { (lang.t("Réglages", "Settings")) }
+        h3 { (lang.t("Réglages")) }
         form method="post" action={ "/installed/" (i.installation_id) "/settings" } id="settings-form" {
             input type="hidden" name="csrf" value=(v.csrf);
-            label for="partner_url" { (lang.t("URL de l'API de ", "API URL of ")) (declaration.name) }
+            label for="partner_url" { (lang.t("URL de l'API de ")) (declaration.name) }
             input id="partner_url" name="partner_url" type="url" size="50" value=(text("partner_url", i.partner_url.clone()));
             (typed.errors_of("partner_url"))
             @for spec in declaration.secrets {
@@ -311,14 +299,14 @@ fn settings_form(
                 @if !spec.help(lang.code()).is_empty() { small.muted { (spec.help(lang.code())) } }
                 (typed.errors_of(&format!("secret_{}", spec.name)))
             }
-            label for="source_url" { (lang.t("Base source (vide : cette base, avec la clé de l'installation)", "Source base (blank: this base, with the installation's key)")) }
+            label for="source_url" { (lang.t("Base source (vide : cette base, avec la clé de l'installation)")) }
             input id="source_url" name="source_url" type="text" size="50" value=(text("source_url", i.source_url.clone().unwrap_or_default()));
             (typed.errors_of("source_url"))
-            label for="source_key" { (lang.t("Clé API de la base source (seulement pour une autre base)", "API key of the source base (only for another base)")) }
+            label for="source_key" { (lang.t("Clé API de la base source (seulement pour une autre base)")) }
             input id="source_key" name="source_key" type="password" autocomplete="off" placeholder=(set);
-            (schedule_picker("schedule", lang.t("Planification", "Schedule"), &i.schedule, i, declaration, typed, lang))
-            (schedule_picker("full_schedule", lang.t("Réconciliation complète", "Full reconciliation"), &i.full_schedule, i, declaration, typed, lang))
-            label for="time_zone" { (lang.t("Fuseau horaire", "Time zone")) }
+            (schedule_picker("schedule", lang.t("Planification"), &i.schedule, i, declaration, typed, lang))
+            (schedule_picker("full_schedule", lang.t("Réconciliation complète"), &i.full_schedule, i, declaration, typed, lang))
+            label for="time_zone" { (lang.t("Fuseau horaire")) }
             select id="time_zone" name="time_zone" {
                 @for tz in chrono_tz::TZ_VARIANTS {
                     option value=(tz.name()) selected[tz.name() == time_zone] { (tz.name()) }
@@ -335,15 +323,15 @@ fn settings_form(
                 (typed.errors_of(&format!("option_{}", spec.name)))
             }
             (typed.errors_of("options"))
-            label for="pause" { (lang.t("Mettre en pause (raison ; vide : actif)", "Pause (reason; blank: active)")) }
+            label for="pause" { (lang.t("Mettre en pause (raison ; vide : actif)")) }
             input id="pause" name="pause" type="text" size="50" value=(text("pause", i.paused.clone().unwrap_or_default()));
             (typed.errors_of("pause"))
             p {
-                button id="save-settings" type="submit" { (lang.t("Enregistrer", "Save")) }
+                button id="save-settings" type="submit" { (lang.t("Enregistrer")) }
                 " "
-                button id="preview-settings" type="submit" name="preview" value="1" { (lang.t("Aperçu des exécutions", "Preview the runs")) }
+                button id="preview-settings" type="submit" name="preview" value="1" { (lang.t("Aperçu des exécutions")) }
                 " "
-                button id="test-connection" type="submit" name="test" value="1" { (lang.t("Tester la connexion", "Test the connection")) }
+                button id="test-connection" type="submit" name="test" value="1" { (lang.t("Tester la connexion")) }
             }
         }
     }
@@ -437,20 +425,11 @@ fn schedule_picker(
         })
         .collect();
     let kinds: Vec<(&str, &str)> = [
-        (
-            "daily",
-            lang.t("Chaque jour (ou chaque nuit)", "Every day (or night)"),
-        ),
-        (
-            "weekdays",
-            lang.t("Du lundi au vendredi", "Monday to Friday"),
-        ),
-        ("weekly", lang.t("Chaque semaine", "Every week")),
-        ("hours", lang.t("Toutes les N heures", "Every N hours")),
-        (
-            "cron",
-            lang.t("Règle cron (avancé)", "Cron rule (advanced)"),
-        ),
+        ("daily", lang.t("Chaque jour (ou chaque nuit)")),
+        ("weekdays", lang.t("Du lundi au vendredi")),
+        ("weekly", lang.t("Chaque semaine")),
+        ("hours", lang.t("Toutes les N heures")),
+        ("cron", lang.t("Règle cron (avancé)")),
     ]
     .into_iter()
     .filter(|(k, _)| *k != "hours" || (rule.nightly_from.is_none() && !steps.is_empty()))
@@ -472,13 +451,13 @@ fn schedule_picker(
     html! {
         fieldset.schedule id={ (prefix) "-picker" } {
             legend { (title) }
-            label for={ (prefix) "-kind" } { (lang.t("Fréquence", "Frequency")) }
+            label for={ (prefix) "-kind" } { (lang.t("Fréquence")) }
             select id={ (prefix) "-kind" } name=(field("kind")) {
                 @for (k, label) in &kinds {
                     option value=(k) selected[*k == kind] { (label) }
                 }
             }
-            label for={ (prefix) "-time" } { (lang.t("À (chaque jour, du lundi au vendredi, chaque semaine)", "At (every day, Monday to Friday, every week)")) }
+            label for={ (prefix) "-time" } { (lang.t("À (chaque jour, du lundi au vendredi, chaque semaine)")) }
             @if night_times.is_empty() {
                 input id={ (prefix) "-time" } name=(field("time")) type="time" value=(time);
             } @else {
@@ -486,27 +465,27 @@ fn schedule_picker(
                     @for t in &night_times { option value=(t) selected[*t == time] { (t) } }
                 }
             }
-            label for={ (prefix) "-day" } { (lang.t("Le (chaque semaine)", "On (every week)")) }
+            label for={ (prefix) "-day" } { (lang.t("Le (chaque semaine)")) }
             select id={ (prefix) "-day" } name=(field("day")) {
                 @for d in [1, 2, 3, 4, 5, 6, 0] {
                     option value=(d) selected[d == day] { (weekday_name(d, lang.code())) }
                 }
             }
             @if kinds.iter().any(|(k, _)| *k == "hours") {
-                label for={ (prefix) "-hours" } { (lang.t("Toutes les (heures)", "Every (hours)")) }
+                label for={ (prefix) "-hours" } { (lang.t("Toutes les (heures)")) }
                 select id={ (prefix) "-hours" } name=(field("hours")) {
                     @for h in &steps { option value=(h) selected[*h == hours] { (h) " h" } }
                 }
             }
-            label for=(prefix) { (lang.t("Règle cron (si « Règle cron » : minute heure jour mois jour-de-semaine)", "Cron rule (when \"Cron rule\": minute hour day month weekday)")) }
+            label for=(prefix) { (lang.t("Règle cron (si « Règle cron » : minute heure jour mois jour-de-semaine)")) }
             input id=(prefix) name=(prefix) type="text" value=(cron);
             (typed.errors_of(prefix))
             @if prefix == "schedule" { (schedule_rule(declaration, lang)) }
             p.muted id={ (prefix) "-sentence" } {
-                (lang.t("Soit ", "That is ")) strong { (sentence) } " (" (i.time_zone.0.name()) ")"
+                (lang.t("Soit ")) strong { (sentence) } " (" (i.time_zone.0.name()) ")"
             }
             @if !next.is_empty() {
-                p.muted { (lang.t("Prochaines exécutions :", "Next runs:")) }
+                p.muted { (lang.t("Prochaines exécutions :")) }
                 ol id={ (prefix) "-next-runs" } {
                     @for t in &next { li { (local_time(*t, i.time_zone, lang)) } }
                 }
@@ -595,10 +574,10 @@ fn schedule_rule(declaration: &Declaration, lang: Lang) -> Markup {
     let rule = declaration.schedule;
     html! {
         @if let Some(min) = rule.min_interval() {
-            small.muted id="schedule-rule" { (declaration.name) (lang.t(" accepte une exécution toutes les ", " takes a run every ")) (min.num_hours()) (lang.t(" h au plus.", " h at most.")) }
+            small.muted id="schedule-rule" { (declaration.name) (lang.t(" accepte une exécution toutes les ")) (min.num_hours()) (lang.t(" h au plus.")) }
         }
         @if let Some((h, m)) = rule.nightly_from {
-            small.muted id="schedule-rule" { (declaration.name) (lang.t(" accepte les exécutions la nuit seulement, de ", " takes runs at night only, from ")) (format!("{h:02}:{m:02}")) (lang.t(" à 06:00.", " to 06:00.")) }
+            small.muted id="schedule-rule" { (declaration.name) (lang.t(" accepte les exécutions la nuit seulement, de ")) (format!("{h:02}:{m:02}")) (lang.t(" à 06:00.")) }
         }
     }
 }
@@ -651,7 +630,7 @@ fn setting_field(
             }
             SettingKind::Department => {
                 select id=(id) name=(name) {
-                    option value="" selected[value.is_null()] { (lang.t("— tous —", "— all —")) }
+                    option value="" selected[value.is_null()] { (lang.t("— tous —")) }
                     @for (d, label) in &choices.departments {
                         option value=(d) selected[value.as_i64() == Some(*d)] { (label) }
                     }
@@ -667,7 +646,7 @@ fn setting_field(
             }
             SettingKind::Account => {
                 select id=(id) name=(name) {
-                    option value="" selected[value.is_null()] { (lang.t("— par défaut —", "— default —")) }
+                    option value="" selected[value.is_null()] { (lang.t("— par défaut —")) }
                     @for (a, label) in &choices.accounts {
                         option value=(a) selected[value.as_i64() == Some(*a)] { (label) }
                     }
@@ -676,14 +655,14 @@ fn setting_field(
             SettingKind::Choice(options) => {
                 select id=(id) name=(name) {
                     @for (v, fr, en) in options {
-                        option value=(v) selected[value.as_str() == Some(*v)] { (lang.t(fr, en)) }
+                        option value=(v) selected[value.as_str() == Some(*v)] { (lang.pick(fr, en)) }
                     }
                 }
             }
             SettingKind::Url => { input id=(id) name=(name) type="url" size="50" value=(text); }
             SettingKind::Secret => { input id=(id) name=(name) type="password" autocomplete="off"; }
             SettingKind::Text | SettingKind::Schedule => { input id=(id) name=(name) type="text" value=(text); }
-            SettingKind::Mapping => { a href="#mapping" { (lang.t("Voir la correspondance des champs ci-dessous.", "See the field mapping below.")) } }
+            SettingKind::Mapping => { a href="#mapping" { (lang.t("Voir la correspondance des champs ci-dessous.")) } }
         }
         @if !spec.help(lang.code()).is_empty() { small.muted { (spec.help(lang.code())) } }
     }
@@ -701,10 +680,7 @@ pub(crate) async fn installation_for_admin(
             Some(v),
             lang,
             StatusCode::FORBIDDEN,
-            lang.t(
-                "Il vous manque la permission « Administration des applications ».",
-                "You lack the permission “Administration des applications”.",
-            ),
+            lang.t("Il vous manque la permission « Administration des applications »."),
         ));
     }
     match state.store.list_installations(v.base.id).await {
@@ -713,10 +689,7 @@ pub(crate) async fn installation_for_admin(
                 Some(v),
                 lang,
                 StatusCode::NOT_FOUND,
-                lang.t(
-                    "Cette application n'est pas installée sur cette base.",
-                    "This app is not installed on this base.",
-                ),
+                lang.t("Cette application n'est pas installée sur cette base."),
             )
         }),
         Err(e) => Err(internal(v, e)),
@@ -753,10 +726,8 @@ pub async fn sync_now(
             Some(&v),
             v.lang,
             StatusCode::NOT_FOUND,
-            v.lang.t(
-                "Cette application n'a pas de synchronisation exécutée par relais.",
-                "This app has no sync run by relais.",
-            ),
+            v.lang
+                .t("Cette application n'a pas de synchronisation exécutée par relais."),
         );
     }
     // One run at a time: while one waits or runs, asking again follows it.
@@ -856,10 +827,7 @@ pub async fn save_settings(
             Some(&v),
             lang,
             StatusCode::NOT_FOUND,
-            lang.t(
-                "Cette application n'a pas de synchronisation exécutée par relais.",
-                "This app has no sync run by relais.",
-            ),
+            lang.t("Cette application n'a pas de synchronisation exécutée par relais."),
         );
     };
     if let Err(refused) =
@@ -886,22 +854,18 @@ pub async fn save_settings(
             values: Some(&fields),
             errors: refused,
         };
-        let title = format!(
-            "{}{}",
-            lang.t("Réglages de ", "Settings of "),
-            declaration.name
-        );
+        let title = format!("{}{}", lang.t("Réglages de "), declaration.name);
         let body = html! {
             @if errors.is_empty() {
-                p.notice id="settings-preview" { (lang.t("Aperçu : rien n'est encore enregistré. Voici quand les exécutions auraient lieu avec ces réglages.", "Preview: nothing is saved yet. This is when runs would happen with these settings.")) }
+                p.notice id="settings-preview" { (lang.t("Aperçu : rien n'est encore enregistré. Voici quand les exécutions auraient lieu avec ces réglages.")) }
             } @else {
-                (typed.errors.summary(lang, "settings-refused", ("Rien n'a été enregistré", "Nothing was saved")))
+                (typed.errors.summary(lang, "settings-refused", "Rien n'a été enregistré"))
                 @for (_, message) in typed.errors.iter().filter(|(field, _)| !typed_field_shown(field, declaration)) {
                     p.error { (message) }
                 }
             }
             (settings_form(&v, &integration, declaration, &secrets, &choices, &typed))
-            p { a href={ "/integrations/" (installation.app) } { (lang.t("Revenir à l'application sans enregistrer", "Back to the app without saving")) } }
+            p { a href={ "/integrations/" (installation.app) } { (lang.t("Revenir à l'application sans enregistrer")) } }
         };
         let status = if errors.is_empty() {
             StatusCode::OK
@@ -941,13 +905,13 @@ fn connection_page(
     let lang = v.lang;
     let ok = outcome.is_ok();
     let body = html! {
-        h1 { (lang.t("Connexion à ", "Connection to ")) (partner) }
+        h1 { (lang.t("Connexion à ")) (partner) }
         @match &outcome {
-            Ok(()) => p.ok id="connection-ok" { (lang.t("La connexion fonctionne : ", "The connection works: ")) (partner) (lang.t(" a répondu avec ces identifiants, sans que rien ne soit écrit.", " answered with these credentials; nothing was written.")) },
-            Err(why) => p.error id="connection-failed" { (lang.t("La connexion a échoué : ", "The connection failed: ")) (why) },
+            Ok(()) => p.ok id="connection-ok" { (lang.t("La connexion fonctionne : ")) (partner) (lang.t(" a répondu avec ces identifiants, sans que rien ne soit écrit.")) },
+            Err(why) => p.error id="connection-failed" { (lang.t("La connexion a échoué : ")) (why) },
         }
         @if !testing {
-            p { (lang.t("Rien n'a encore été enregistré.", "Nothing was saved yet.")) }
+            p { (lang.t("Rien n'a encore été enregistré.")) }
         }
         form method="post" action={ "/installed/" (installation.id) "/settings" } id="confirm-settings" {
             @for (name, value) in pairs.iter().filter(|(n, _)| n != "test" && n != "confirmed") {
@@ -955,11 +919,11 @@ fn connection_page(
             }
             input type="hidden" name="confirmed" value="1";
             button id="save-anyway" type="submit" {
-                @if ok { (lang.t("Enregistrer ces réglages", "Save these settings")) }
-                @else { (lang.t("Enregistrer quand même", "Save anyway")) }
+                @if ok { (lang.t("Enregistrer ces réglages")) }
+                @else { (lang.t("Enregistrer quand même")) }
             }
             " "
-            a href={ "/integrations/" (installation.app) } { (lang.t("Revenir aux réglages sans enregistrer", "Back to the settings without saving")) }
+            a href={ "/integrations/" (installation.app) } { (lang.t("Revenir aux réglages sans enregistrer")) }
         }
     };
     let status = if ok {
@@ -978,7 +942,7 @@ fn connection_page(
 /// A stream as people read it: what it carries and which way it goes.
 fn stream_label(declaration: Option<&Declaration>, stream: &str, lang: Lang) -> String {
     match declaration.and_then(|d| d.stream(stream)) {
-        Some(s) => lang.t(s.label_fr, s.label_en).to_owned(),
+        Some(s) => lang.pick(s.label_fr, s.label_en).to_owned(),
         None => stream.to_owned(),
     }
 }
@@ -997,7 +961,7 @@ fn field_change(
         declaration
             .and_then(|d| d.mapping)
             .and_then(|targets| targets.iter().find(|t| t.name == field))
-            .map(|t| lang.t(t.label_fr, t.label_en))
+            .map(|t| lang.pick(t.label_fr, t.label_en))
     };
     let label = match declaration.and_then(|d| d.stream(stream)) {
         Some(s) if s.fields.iter().any(|f| f.name == field) => s.field_label(field, lang.code()),
@@ -1127,7 +1091,7 @@ fn run_duration(r: &SyncRun, lang: Lang) -> String {
             "{} h {:02}{}",
             seconds / 3600,
             (seconds % 3600) / 60,
-            lang.t("", " min")
+            lang.t("")
         ),
     }
 }
@@ -1162,10 +1126,7 @@ async fn run_of_base(
             Some(v),
             v.lang,
             StatusCode::NOT_FOUND,
-            v.lang.t(
-                "Aucune exécution de ce numéro sur cette base.",
-                "No run with this number on this base.",
-            ),
+            v.lang.t("Aucune exécution de ce numéro sur cette base."),
         ))
     };
     let Ok(run) = state.store.get_run(id).await else {
@@ -1196,12 +1157,12 @@ pub async fn run_lines_csv(
     };
     let declaration = declaration_of(&state, &run, &installation).await;
     let header = [
-        lang.t("Flux", "Stream"),
-        lang.t("Enregistrement", "Record"),
-        lang.t("Clé", "Key"),
-        lang.t("Résultat", "Outcome"),
-        lang.t("Raison", "Reason"),
-        lang.t("Champs : avant → après", "Fields: before → after"),
+        lang.t("Flux"),
+        lang.t("Enregistrement"),
+        lang.t("Clé"),
+        lang.t("Résultat"),
+        lang.t("Raison"),
+        lang.t("Champs : avant → après"),
     ];
     let mut first = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
     if let Err(e) = first.write_record(header) {
@@ -1309,20 +1270,20 @@ pub async fn run_page(
     };
     let c = run.counts;
     let shown = lines.len() as u64;
-    let title = format!("{} #{}", lang.t("Exécution", "Run"), run.id);
+    let title = format!("{} #{}", lang.t("Exécution"), run.id);
     let refresh = !run.status.is_finished();
     page(Some(&v), lang, &title, html! {
         @if refresh {
             noscript { meta http-equiv="refresh" content="2"; }
             div.notice id="run-live" data-progress={ "/runs/" (run.id) "/progress" } role="status" {
                 strong id="live-status" { (status_label(run.status, lang)) } " · "
-                (lang.t("depuis ", "for ")) span id="live-elapsed" { (run_duration(&run, lang)) } " · "
-                span id="live-done" { (run.counts.total()) } (lang.t(" enregistrements traités", " records done")) " · "
-                span id="live-requests" { (run.partner_requests) } (lang.t(" requêtes à l'éditeur", " requests to the partner"))
+                (lang.t("depuis ")) span id="live-elapsed" { (run_duration(&run, lang)) } " · "
+                span id="live-done" { (run.counts.total()) } (lang.t(" enregistrements traités")) " · "
+                span id="live-requests" { (run.partner_requests) } (lang.t(" requêtes à l'éditeur"))
                 @if let Some(d) = declaration {
                     ul {
                         @for st in d.streams {
-                            li { (lang.t(st.label_fr, st.label_en)) " : " span data-live-stream=(st.name) { (run.streams.get(st.name).map_or(0, |c| c.total())) } }
+                            li { (lang.pick(st.label_fr, st.label_en)) " : " span data-live-stream=(st.name) { (run.streams.get(st.name).map_or(0, |c| c.total())) } }
                         }
                     }
                 }
@@ -1332,27 +1293,27 @@ pub async fn run_page(
         p { a href={ "/integrations/" (installation.app) } { "← " (installation.app) } }
         p id="run-status" data-status=(run.status.as_str()) class=(match run.status { RunStatus::Succeeded => "ok", RunStatus::Failed | RunStatus::Interrupted => "error", _ => "notice" }) {
             strong { (status_label(run.status, lang)) }
-            @if run.dry_run { " · " (lang.t("simulation : rien n'a été écrit", "dry run: nothing was written")) }
-            " · " @if run.full { (lang.t("réconciliation complète", "full reconciliation")) } @else { (lang.t("incrémentale", "incremental")) }
+            @if run.dry_run { " · " (lang.t("simulation : rien n'a été écrit")) }
+            " · " @if run.full { (lang.t("réconciliation complète")) } @else { (lang.t("incrémentale")) }
             " · " (trigger_label(run.trigger, lang))
-            @if let Some(who) = &run.requested_by { " " (lang.t("par ", "by ")) span id="requested-by" { (who) } }
+            @if let Some(who) = &run.requested_by { " " (lang.t("par ")) span id="requested-by" { (who) } }
             @if let Some(e) = &run.error { br; span id="run-error" { (e) } }
-            @if refresh { br; (lang.t("Cette page suit l'exécution en direct.", "This page follows the run live.")) }
+            @if refresh { br; (lang.t("Cette page suit l'exécution en direct.")) }
         }
         table id="counts" {
             tbody {
-                tr { th { (lang.t("Créés", "Created")) } td.n { (c.created) } th { (lang.t("Rattachés", "Linked")) } td.n { (c.linked) } }
-                tr { th { (lang.t("Mis à jour", "Updated")) } td.n { (c.updated) } th { (lang.t("Écrasés chez l'éditeur", "Overwritten at the partner")) } td.n { (c.overwritten) } }
-                tr { th { (lang.t("Supprimés", "Deleted")) } td.n { (c.deleted) } th { (lang.t("Inchangés", "Unchanged")) } td.n { (c.unchanged) } }
-                tr { th { (lang.t("Écartés", "Skipped")) } td.n { (c.skipped) } th { (lang.t("Refusés", "Failed")) } td.n { (c.failed) } }
-                tr { th { (lang.t("Désactivés", "Deactivated")) } td.n { (c.deactivated) } th { (lang.t("Requêtes à l'éditeur", "Requests to the partner")) } td.n { (run.partner_requests) } }
+                tr { th { (lang.t("Créés")) } td.n { (c.created) } th { (lang.t("Rattachés")) } td.n { (c.linked) } }
+                tr { th { (lang.t("Mis à jour")) } td.n { (c.updated) } th { (lang.t("Écrasés chez l'éditeur")) } td.n { (c.overwritten) } }
+                tr { th { (lang.t("Supprimés")) } td.n { (c.deleted) } th { (lang.t("Inchangés")) } td.n { (c.unchanged) } }
+                tr { th { (lang.t("Écartés")) } td.n { (c.skipped) } th { (lang.t("Refusés")) } td.n { (c.failed) } }
+                tr { th { (lang.t("Désactivés")) } td.n { (c.deactivated) } th { (lang.t("Requêtes à l'éditeur")) } td.n { (run.partner_requests) } }
             }
         }
         @if run.streams.len() > 1 {
             table id="stream-counts" {
                 thead { tr {
-                    th { (lang.t("Flux", "Stream")) } th { (lang.t("Créés ou rattachés", "Created or linked")) } th { (lang.t("Mis à jour", "Updated")) }
-                    th { (lang.t("Supprimés ou désactivés", "Deleted or deactivated")) } th { (lang.t("Inchangés", "Unchanged")) } th { (lang.t("Écartés", "Skipped")) } th { (lang.t("Refusés", "Failed")) }
+                    th { (lang.t("Flux")) } th { (lang.t("Créés ou rattachés")) } th { (lang.t("Mis à jour")) }
+                    th { (lang.t("Supprimés ou désactivés")) } th { (lang.t("Inchangés")) } th { (lang.t("Écartés")) } th { (lang.t("Refusés")) }
                 } }
                 tbody {
                     @for (name, s) in &run.streams {
@@ -1367,9 +1328,9 @@ pub async fn run_page(
         }
         form.filters id="line-filters" method="get" action={ "/runs/" (id) } {
             div.field {
-                label for="outcome" { (lang.t("Résultat", "Outcome")) }
+                label for="outcome" { (lang.t("Résultat")) }
                 select id="outcome" name="outcome" {
-                    option value="" { (lang.t("— tous —", "— all —")) }
+                    option value="" { (lang.t("— tous —")) }
                     @for code in OUTCOMES {
                         @if let Ok(o) = relais_core::integration::Outcome::from_parts(code, Some(String::new())) {
                             option value=(code) selected[filter.outcome.as_deref() == Some(code)] { (outcome_label(&o, lang)) }
@@ -1379,9 +1340,9 @@ pub async fn run_page(
             }
             @if run.streams.len() > 1 {
                 div.field {
-                    label for="stream" { (lang.t("Flux", "Stream")) }
+                    label for="stream" { (lang.t("Flux")) }
                     select id="stream" name="stream" {
-                        option value="" { (lang.t("— tous —", "— all —")) }
+                        option value="" { (lang.t("— tous —")) }
                         @for name in run.streams.keys() {
                             option value=(name) selected[filter.stream.as_deref() == Some(name.as_str())] { (stream_label(declaration, name, lang)) }
                         }
@@ -1389,19 +1350,19 @@ pub async fn run_page(
                 }
             }
             div.field {
-                label for="q" { (lang.t("Nom ou matricule", "Name or employee number")) }
+                label for="q" { (lang.t("Nom ou matricule")) }
                 input id="q" name="q" type="search" value=(filter.search.clone().unwrap_or_default());
             }
-            div.field { button id="filter-lines" type="submit" { (lang.t("Filtrer", "Filter")) } }
-            div.field { a.button id="download-lines" href={ "/runs/" (id) "/lines.csv?" (query) } { (lang.t("Télécharger en CSV", "Download as CSV")) } }
+            div.field { button id="filter-lines" type="submit" { (lang.t("Filtrer")) } }
+            div.field { a.button id="download-lines" href={ "/runs/" (id) "/lines.csv?" (query) } { (lang.t("Télécharger en CSV")) } }
         }
         @if lines.is_empty() && offset == 0 {
-            @if filter == relais_store::LineFilter::default() { p.muted id="no-lines" { (lang.t("Aucun enregistrement modifié.", "No record changed.")) } }
-            @else { p.muted id="no-lines" { (lang.t("Aucune ligne ne correspond à ces filtres.", "No line matches these filters.")) } }
+            @if filter == relais_store::LineFilter::default() { p.muted id="no-lines" { (lang.t("Aucun enregistrement modifié.")) } }
+            @else { p.muted id="no-lines" { (lang.t("Aucune ligne ne correspond à ces filtres.")) } }
         }
         @else {
             table id="lines" {
-                thead { tr { th { (lang.t("Flux", "Stream")) } th { (lang.t("Enregistrement", "Record")) } th { (lang.t("Résultat", "Outcome")) } th { (lang.t("Champs : avant → après", "Fields: before → after")) } } }
+                thead { tr { th { (lang.t("Flux")) } th { (lang.t("Enregistrement")) } th { (lang.t("Résultat")) } th { (lang.t("Champs : avant → après")) } } }
                 tbody {
                     @for l in &lines {
                         tr data-outcome=(l.outcome.code()) {
@@ -1417,8 +1378,8 @@ pub async fn run_page(
                 }
             }
             p {
-                @if offset > 0 { a href={ "/runs/" (id) "?offset=" (offset.saturating_sub(u64::from(LINES_PER_PAGE))) "&" (query) } { (lang.t("← précédentes", "← previous")) } " " }
-                @if shown == u64::from(LINES_PER_PAGE) { a id="next-lines" href={ "/runs/" (id) "?offset=" (offset + shown) "&" (query) } { (lang.t("suivantes →", "next →")) } }
+                @if offset > 0 { a href={ "/runs/" (id) "?offset=" (offset.saturating_sub(u64::from(LINES_PER_PAGE))) "&" (query) } { (lang.t("← précédentes")) } " " }
+                @if shown == u64::from(LINES_PER_PAGE) { a id="next-lines" href={ "/runs/" (id) "?offset=" (offset + shown) "&" (query) } { (lang.t("suivantes →")) } }
             }
         }
     }).into_response()

@@ -78,6 +78,76 @@ impl Browser {
         .await
     }
 
+    /// Presses keys on the focused element, as a person at the keyboard
+    /// does: text, Tab (`\u{E004}`), Enter (`\u{E007}`), Space.
+    async fn keys(&self, text: &str) {
+        let actions: Vec<Value> = text
+            .chars()
+            .flat_map(|c| {
+                [
+                    json!({ "type": "keyDown", "value": c.to_string() }),
+                    json!({ "type": "keyUp", "value": c.to_string() }),
+                ]
+            })
+            .collect();
+        self.cmd(
+            reqwest::Method::POST,
+            "/actions",
+            json!({ "actions": [{ "type": "key", "id": "keyboard", "actions": actions }] }),
+        )
+        .await;
+    }
+
+    /// The id (or name, or tag) of the element that has the focus.
+    async fn focused(&self) -> String {
+        self.js("const e = document.activeElement; return e ? (e.id || e.name || e.tagName) : ''")
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    /// Tabs forward until `id` has the focus (at most 40 presses): it is
+    /// reachable from the keyboard.
+    async fn tab_to(&self, id: &str) {
+        for _ in 0..40 {
+            if self.focused().await == id {
+                return;
+            }
+            self.keys("\u{E004}").await;
+        }
+        panic!("#{id} cannot be reached with Tab");
+    }
+
+    /// The serious and critical accessibility violations axe-core finds on
+    /// the page (`axe` is its source).
+    async fn violations(&self, axe: &str) -> Vec<String> {
+        self.cmd(
+            reqwest::Method::POST,
+            "/execute/sync",
+            json!({ "script": format!("{axe}\n;return typeof axe;"), "args": [] }),
+        )
+        .await;
+        let found = self
+            .cmd(
+                reqwest::Method::POST,
+                "/execute/async",
+                json!({ "script": "const done = arguments[arguments.length - 1];
+                    axe.run(document, { resultTypes: ['violations'] })
+                      .then(r => done(r.violations
+                        .filter(v => v.impact === 'serious' || v.impact === 'critical')
+                        .map(v => v.id + ': ' + v.help + ' — ' + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(' | '))))
+                      .catch(e => done(['axe failed: ' + e]));", "args": [] }),
+            )
+            .await;
+        found
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_owned())
+            .collect()
+    }
+
     async fn find_all(&self, css: &str) -> Vec<String> {
         let v = self
             .cmd(
@@ -338,9 +408,17 @@ async fn install_happypal_in_a_browser() {
     b.find("#login-error").await;
     assert!(b.text("#login-error").await.contains("incorrect"));
 
-    // Sign in, search the catalog.
-    b.sign_in(&base, "admin@relais.test", "admin-password-1")
-        .await;
+    // Sign in with the keyboard alone: Tab to each field, type, Enter.
+    b.go(&format!("{base}/login?next=/integrations")).await;
+    b.tab_to("email").await;
+    b.keys("admin@relais.test").await;
+    b.keys("\u{E004}").await;
+    assert_eq!(
+        b.focused().await,
+        "password",
+        "Tab goes from e-mail to password"
+    );
+    b.keys("admin-password-1\u{E007}").await;
     b.wait_url("/integrations").await;
     assert_eq!(b.find_all(".card").await.len(), 5);
     b.type_in("#search", "HappyPal").await;
@@ -672,6 +750,49 @@ async fn install_happypal_in_a_browser() {
         assert!(!off.is_empty(), "the approved absence shows in {url}");
         b.find("#calendar-legend").await;
         b.fits(&url, "#calendar", "calendar").await;
+    }
+
+    // A form used from the keyboard: the key form reached with Tab, sent
+    // with Enter, its refusal beside the field and the focus still usable.
+    b.go(&format!("{base}/keys")).await;
+    b.tab_to("key-name").await;
+    b.keys("cle clavier\u{E004}").await;
+    assert_eq!(b.focused().await, "key-contact");
+    b.keys("it@acme.fr\u{E007}").await;
+    // No grant was ticked: refused beside the grants, what was typed kept.
+    b.find("#key-error").await;
+    let kept = b
+        .js("return document.getElementById('key-name').value")
+        .await;
+    assert_eq!(kept, json!("cle clavier"));
+    b.tab_to("create-key-submit").await;
+
+    // The main pages pass an automated accessibility check (axe-core, run
+    // in the page): no serious or critical violation.
+    match std::env::var("RELAIS_TEST_AXE") {
+        Ok(path) => {
+            let axe = std::fs::read_to_string(&path).unwrap();
+            for path in [
+                "/",
+                "/integrations",
+                "/integrations/happypal",
+                "/installed",
+                "/keys",
+                "/reports",
+                "/reports/absences-payroll",
+                "/people",
+                &employee_url[employee_url.find("/people/").unwrap()..],
+                "/calendar",
+                &run_url[run_url.find("/runs/").unwrap()..],
+            ] {
+                b.go(&format!("{base}{path}")).await;
+                let found = b.violations(&axe).await;
+                assert!(found.is_empty(), "{path}: {found:#?}");
+            }
+        }
+        Err(_) => {
+            let _ = writeln!(std::io::stderr(), "relais accessibility check skipped: RELAIS_TEST_AXE is not set (set it to axe-core's axe.min.js; .ci/run downloads it)");
+        }
     }
 
     // Installed apps: uninstall revokes the key.
