@@ -78,7 +78,7 @@ fn chart(runs: &[SyncRun], lang: Lang) -> Markup {
     let width = (w + gap) * shown.len() as u64 + gap;
     html! {
         figure {
-            svg id="runs-chart" width=(width) height=(h + 20) viewBox={ "0 0 " (width) " " (h + 20) } role="img"
+            svg id="runs-chart" width=(width) height=(h + 20) viewBox={ "0 0 " (width) " " (h + 20) } role="group"
                 aria-label=(lang.t("Enregistrements écrits par exécution")) {
                 @for (n, r) in shown.iter().enumerate() {
                     @let value = r.counts.written().max(r.counts.failed + r.counts.skipped);
