@@ -211,7 +211,7 @@ pub(crate) async fn section(
                             td { (status_label(r.status, lang)) @if r.dry_run { " · " (lang.t("simulation")) } @if r.full { " · " (lang.t("complète")) } }
                             td { (trigger_label(r.trigger, lang)) @if let Some(who) = &r.requested_by { br; span.muted.requested-by { (lang.t("par ")) (who) } } }
                             td { (when(r.started_at.or(Some(r.requested_at)), &i)) }
-                            td.n.duration { (run_duration(r, lang)) }
+                            td.n.duration { (run_duration(r)) }
                             td.n { (r.counts.created + r.counts.linked) }
                             td.n { (r.counts.updated + r.counts.overwritten) }
                             td.n { (r.counts.deleted + r.counts.deactivated) }
@@ -1053,11 +1053,14 @@ pub async fn run_progress(
         .iter()
         .map(|(name, c)| serde_json::json!({ "stream": name, "done": c.total() }))
         .collect();
+    let expected = expected_records(&state, &run).await;
     axum::Json(serde_json::json!({
+        "expected": expected,
+        "estimate": expected.and_then(|e| remaining(&run, e, lang)),
         "status": run.status.as_str(),
         "statusLabel": status_label(run.status, lang),
         "finished": run.status.is_finished(),
-        "elapsed": run_duration(&run, lang),
+        "elapsed": run_duration(&run),
         "done": run.counts.total(),
         "written": run.counts.written(),
         "streams": streams,
@@ -1074,11 +1077,13 @@ const url=el.dataset.progress;async function tick(){try{const r=await fetch(url,
 if(r.ok){const p=await r.json();if(p.finished){location.reload();return;}\
 document.getElementById('live-status').textContent=p.statusLabel;document.getElementById('live-elapsed').textContent=p.elapsed;\
 document.getElementById('live-done').textContent=p.done;document.getElementById('live-requests').textContent=p.partnerRequests;\
+const bar=document.getElementById('live-progress');if(bar&&p.expected){bar.max=p.expected;bar.value=Math.min(p.done,p.expected);}\
+const est=document.getElementById('live-estimate');if(est)est.textContent=p.estimate||'';\
 for(const s of p.streams){const c=document.querySelector('[data-live-stream=\"'+s.stream+'\"]');if(c)c.textContent=s.done;}}}catch(e){}\
 setTimeout(tick,1500);}setTimeout(tick,1500);})();";
 
 /// How long a run took (or has been running), as people say it.
-fn run_duration(r: &SyncRun, lang: Lang) -> String {
+fn run_duration(r: &SyncRun) -> String {
     let Some(start) = r.started_at else {
         return "—".into();
     };
@@ -1087,13 +1092,45 @@ fn run_duration(r: &SyncRun, lang: Lang) -> String {
     match seconds {
         0..=59 => format!("{seconds} s"),
         60..=3599 => format!("{} min {:02} s", seconds / 60, seconds % 60),
-        _ => format!(
-            "{} h {:02}{}",
-            seconds / 3600,
-            (seconds % 3600) / 60,
-            lang.t("")
-        ),
+        _ => format!("{} h {:02} min", seconds / 3600, (seconds % 3600) / 60),
     }
+}
+
+/// How many records a run should go through, known from the last finished
+/// run of its integration of the same kind (full or not); `None` without one.
+async fn expected_records(state: &AppState, run: &SyncRun) -> Option<u64> {
+    let runs = state.store.list_runs(run.installation_id, 20).await.ok()?;
+    runs.iter()
+        .find(|r| {
+            r.id != run.id
+                && r.full == run.full
+                && matches!(r.status, RunStatus::Succeeded | RunStatus::Warnings)
+        })
+        .map(|r| r.counts.total())
+        .filter(|n| *n > 0)
+}
+
+/// Seconds still needed at the pace of `done` records in `elapsed_ms`.
+fn seconds_left(elapsed_ms: i64, done: u64, expected: u64) -> i64 {
+    let per_record = elapsed_ms as f64 / 1000.0 / done.max(1) as f64;
+    (per_record * expected.saturating_sub(done) as f64).ceil() as i64
+}
+
+/// The time a running run still needs, from its pace so far and the records
+/// it should go through: « environ 2 min ».
+fn remaining(run: &SyncRun, expected: u64, lang: Lang) -> Option<String> {
+    let done = run.counts.total();
+    let start = run.started_at?;
+    if done == 0 || done >= expected || run.status.is_finished() {
+        return None;
+    }
+    let elapsed = (relais_core::now() - start).num_milliseconds().max(0);
+    let left = seconds_left(elapsed, done, expected);
+    let text = match left {
+        0..=59 => format!("{left} s"),
+        _ => format!("{} min", (left + 59) / 60),
+    };
+    Some(lang.tf("environ %{left} restantes", &[("left", &text)]))
 }
 
 /// What the connector of a run declares (its streams' labels): the
@@ -1272,14 +1309,25 @@ pub async fn run_page(
     let shown = lines.len() as u64;
     let title = format!("{} #{}", lang.t("Exécution"), run.id);
     let refresh = !run.status.is_finished();
+    let expected = if refresh {
+        expected_records(&state, &run).await
+    } else {
+        None
+    };
     page(Some(&v), lang, &title, html! {
         @if refresh {
             noscript { meta http-equiv="refresh" content="2"; }
             div.notice id="run-live" data-progress={ "/runs/" (run.id) "/progress" } role="status" {
                 strong id="live-status" { (status_label(run.status, lang)) } " · "
-                (lang.t("depuis ")) span id="live-elapsed" { (run_duration(&run, lang)) } " · "
+                (lang.t("depuis ")) span id="live-elapsed" { (run_duration(&run)) } " · "
                 span id="live-done" { (run.counts.total()) } (lang.t(" enregistrements traités")) " · "
                 span id="live-requests" { (run.partner_requests) } (lang.t(" requêtes à l'éditeur"))
+                @if let Some(e) = expected {
+                    br;
+                    label for="live-progress" { (lang.tf("sur environ %{expected} (la dernière exécution comparable)", &[("expected", &e)])) }
+                    " " progress id="live-progress" max=(e) value=(run.counts.total().min(e)) {}
+                    " " span id="live-estimate" { (remaining(&run, e, lang).unwrap_or_default()) }
+                }
                 @if let Some(d) = declaration {
                     ul {
                         @for st in d.streams {
@@ -1383,4 +1431,17 @@ pub async fn run_page(
             }
         }
     }).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_time_left_follows_the_pace_so_far() {
+        // 250 of 1,000 records in 30 s: 90 s more.
+        assert_eq!(seconds_left(30_000, 250, 1_000), 90);
+        assert_eq!(seconds_left(30_000, 1_000, 1_000), 0);
+        assert_eq!(seconds_left(1_500, 3, 4), 1, "rounded up");
+    }
 }
