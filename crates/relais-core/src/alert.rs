@@ -52,8 +52,10 @@ pub struct AlertFacts<'a> {
     pub app: &'a str,
     /// The base's name.
     pub base: &'a str,
-    /// Why it fails (for a failing alert).
-    pub reason: &'a str,
+    /// Why it fails (for a failing alert), in French.
+    pub reason_fr: &'a str,
+    /// Why it fails, in English.
+    pub reason_en: &'a str,
     /// The app's page in the admin pages, when relais knows its public URL.
     pub page: Option<String>,
 }
@@ -63,7 +65,8 @@ pub fn compose(kind: AlertKind, facts: &AlertFacts<'_>) -> (String, String) {
     let AlertFacts {
         app,
         base,
-        reason,
+        reason_fr,
+        reason_en,
         page,
     } = facts;
     let link = page
@@ -74,11 +77,11 @@ pub fn compose(kind: AlertKind, facts: &AlertFacts<'_>) -> (String, String) {
         AlertKind::Failing => (
             format!("[relais] {app} ne se synchronise plus (base « {base} »)"),
             format!(
-                "Bonjour,\n\nLa synchronisation de {app} sur la base « {base} » a échoué : {reason}.\n\
+                "Bonjour,\n\nLa synchronisation de {app} sur la base « {base} » a échoué : {reason_fr}.\n\
                  Les données ne parviennent plus à {app} tant que ce n'est pas corrigé ; relais \
                  vous écrira de nouveau quand elle refonctionnera. Ouvrez la page de l'application \
                  pour voir le rapport et ce qu'il faut corriger.{link}\n\
-                 —\n\nThe {app} sync on base “{base}” failed: {reason}.\n\
+                 —\n\nThe {app} sync on base “{base}” failed: {reason_en}.\n\
                  Data no longer reaches {app} until this is fixed; relais will write again once it \
                  works. Open the app's page for the report and what to fix.{link}"
             ),
@@ -175,12 +178,14 @@ mod tests {
         let facts = AlertFacts {
             app: "HappyPal",
             base: "production",
-            reason: "HappyPal refused the credentials (401)",
+            reason_fr: "HappyPal a refusé les identifiants (401)",
+            reason_en: "HappyPal refused the credentials (401)",
             page: Some("https://rh.example.fr/integrations/happypal".into()),
         };
         let (subject, body) = compose(AlertKind::Failing, &facts);
         assert!(subject.contains("HappyPal") && subject.contains("production"));
         assert!(body.contains("refused the credentials (401)"));
+        assert!(body.contains("a refusé les identifiants (401)"));
         assert!(body.contains("https://rh.example.fr/integrations/happypal"));
         let (subject, _) = compose(AlertKind::Recovered, &facts);
         assert!(subject.contains("de nouveau"));

@@ -231,6 +231,118 @@ impl Outcome {
     }
 }
 
+/// Why an integration is not healthy, said in each language; stored as JSON
+/// in the integration's `health_reason` (a paused integration keeps the
+/// administrator's own words there instead).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "reason", rename_all = "kebab-case")]
+pub enum HealthReason {
+    /// The source refused the integration's key.
+    SourceKeyRefused,
+    /// The key lacks a grant the source asks for.
+    SourceGrantMissing {
+        /// The source's message.
+        message: String,
+    },
+    /// The source refused a request.
+    SourceRefused {
+        /// Its HTTP status.
+        status: u16,
+        /// Its message.
+        message: String,
+    },
+    /// The partner refused the credentials.
+    PartnerCredentials {
+        /// The partner's name.
+        partner: String,
+        /// Its HTTP status.
+        status: u16,
+    },
+    /// The partner could not be reached.
+    PartnerUnreachable {
+        /// The partner's name.
+        partner: String,
+        /// The network's words.
+        cause: String,
+    },
+    /// The source could not be reached.
+    SourceUnreachable {
+        /// The network's words.
+        cause: String,
+    },
+    /// The partner asked to wait (429).
+    RateLimited {
+        /// The partner's name.
+        partner: String,
+        /// Seconds asked.
+        wait_seconds: u64,
+        /// When the next run starts (Paris time, `YYYY-MM-DD HH:MM`).
+        until: String,
+    },
+    /// The last run finished but refused or left out records.
+    RecordsLeftOut {
+        /// Records refused.
+        failed: u64,
+        /// Records left out.
+        skipped: u64,
+        /// The run.
+        run: i64,
+    },
+    /// Anything else, in the words of the error.
+    Other {
+        /// The error.
+        message: String,
+    },
+}
+
+impl HealthReason {
+    /// What it says in `lang` (`fr`, else English).
+    pub fn text(&self, lang: &str) -> String {
+        let fr = lang == "fr";
+        match self {
+            Self::SourceKeyRefused if fr => "la base a refusé la clé API de l'intégration (révoquée ou inconnue) ; installez de nouveau l'application ou donnez une autre clé".into(),
+            Self::SourceKeyRefused => "the source refused the integration's API key (revoked or unknown); install the app again or set another key".into(),
+            Self::SourceGrantMissing { message } if fr => format!("il manque un droit à la clé API de l'intégration : {message}"),
+            Self::SourceGrantMissing { message } => format!("the integration's API key lacks a grant: {message}"),
+            Self::SourceRefused { status, message } if fr => format!("la base a refusé la requête ({status}) : {message}"),
+            Self::SourceRefused { status, message } => format!("the source refused the request ({status}): {message}"),
+            Self::PartnerCredentials { partner, status } if fr => format!("{partner} a refusé les identifiants ({status}) ; vérifiez-les sur la page de l'application"),
+            Self::PartnerCredentials { partner, status } => format!("{partner} refused the credentials ({status}); check them on the app's page"),
+            Self::PartnerUnreachable { partner, cause } if fr => format!("{partner} est injoignable : {cause}"),
+            Self::PartnerUnreachable { partner, cause } => format!("{partner} is unreachable: {cause}"),
+            Self::SourceUnreachable { cause } if fr => format!("la base est injoignable : {cause}"),
+            Self::SourceUnreachable { cause } => format!("the source is unreachable: {cause}"),
+            Self::RateLimited { partner, wait_seconds, until } if fr => format!("{partner} a demandé d'attendre {wait_seconds} s (429) : en pause jusqu'au {until}, quand la prochaine exécution démarre"),
+            Self::RateLimited { partner, wait_seconds, until } => format!("{partner} asked to wait {wait_seconds} s (429): paused until {until}, when the next run starts"),
+            Self::RecordsLeftOut { failed, skipped, run } if fr => format!("{failed} enregistrement(s) refusé(s), {skipped} écarté(s) à l'exécution {run}"),
+            Self::RecordsLeftOut { failed, skipped, run } => format!("{failed} record(s) refused, {skipped} left out in run {run}"),
+            Self::Other { message } => message.clone(),
+        }
+    }
+
+    /// As the integration stores it.
+    pub fn stored(&self) -> String {
+        serde_json::to_string(self).expect("a reason serialises")
+    }
+
+    /// A stored reason in `lang`: the reason's words, or the stored text as
+    /// it is (an administrator's reason for a pause, an older relais's).
+    pub fn read(stored: &str, lang: &str) -> String {
+        serde_json::from_str::<Self>(stored).map_or_else(|_| stored.to_owned(), |r| r.text(lang))
+    }
+}
+
+/// A run's stored error as readers of the API get it: its words in English.
+fn error_in_words<S: serde::Serializer>(
+    error: &Option<String>,
+    out: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    match error {
+        Some(e) => out.serialize_some(&HealthReason::read(e, "en")),
+        None => out.serialize_none(),
+    }
+}
+
 /// One record's line in a report.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReportLine {
@@ -478,6 +590,11 @@ impl Integration {
             missing.push(SOURCE_KEY);
         }
         missing
+    }
+
+    /// Why it is not healthy, in `lang` (`fr`, else English); empty when it is.
+    pub fn reason(&self, lang: &str) -> String {
+        HealthReason::read(&self.health_reason, lang)
     }
 
     /// The ledger job of this integration (its streams' jobs start with it).
@@ -750,6 +867,7 @@ pub struct SyncRun {
     /// Requests sent to the partner.
     pub partner_requests: u64,
     /// Why it failed, when it did.
+    #[serde(serialize_with = "error_in_words")]
     pub error: Option<String>,
     /// Who asked for it from the admin pages (a person's name); `None`
     /// for a scheduled run or one asked from the command line.
@@ -786,6 +904,28 @@ pub fn percent_encode(raw: &str, keep: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_health_reason_is_said_in_the_page_language_and_old_texts_stay_readable() {
+        let r = HealthReason::PartnerCredentials {
+            partner: "HappyPal".into(),
+            status: 401,
+        };
+        let stored = r.stored();
+        assert_eq!(
+            HealthReason::read(&stored, "fr"),
+            "HappyPal a refusé les identifiants (401) ; vérifiez-les sur la page de l'application"
+        );
+        assert_eq!(
+            HealthReason::read(&stored, "en"),
+            "HappyPal refused the credentials (401); check them on the app's page"
+        );
+        assert_eq!(
+            HealthReason::read("maintenance chez le partenaire", "en"),
+            "maintenance chez le partenaire",
+            "an administrator's words (a pause) as they are"
+        );
+    }
     use crate::connector::{check_typed, ScheduleRule, SettingKind, SettingSpec, Validate};
     use chrono::Duration;
 

@@ -10,7 +10,9 @@ use crate::report::{Report, Spill};
 use crate::source::LuccaSource;
 use chrono::Duration as Span;
 use relais_core::alert::{AlertKind, NewAlert};
-use relais_core::integration::{Health, Integration, RunStatus, SyncRun, Trigger, SOURCE_KEY};
+use relais_core::integration::{
+    Health, HealthReason, Integration, RunStatus, SyncRun, Trigger, SOURCE_KEY,
+};
 use relais_core::secret::Sealer;
 use relais_store::{IntegrationState, RunFinish, SharedStore, StoreError};
 use std::collections::HashSet;
@@ -93,38 +95,62 @@ impl std::fmt::Debug for Runtime {
 
 /// The health a failed run leaves, and its reason in plain words.
 pub fn diagnose(error: &SyncError, partner: &str) -> (Health, String) {
+    let (health, reason) = reason_of(error, partner);
+    (health, reason.text("en"))
+}
+
+/// The health a failed run leaves, and why.
+pub fn reason_of(error: &SyncError, partner: &str) -> (Health, HealthReason) {
+    let partner = partner.to_owned();
     let reason = match error {
-        SyncError::SourceRefused { status: 401, .. } => {
-            "the source refused the integration's API key (revoked or unknown); install the app again or set another key".to_owned()
-        }
-        SyncError::SourceRefused { status: 403, message } => {
-            format!("the integration's API key lacks a grant: {}", short(message))
-        }
-        SyncError::SourceRefused { status, message } => {
-            format!("the source refused the request ({status}): {}", short(message))
-        }
-        SyncError::PartnerCredentials { status } => {
-            format!("{partner} refused the credentials ({status}); check them on the app's page")
-        }
-        SyncError::Unreachable { what: "partner", reason } => {
-            format!("{partner} is unreachable: {reason}")
-        }
-        SyncError::Unreachable { reason, .. } => format!("the source is unreachable: {reason}"),
-        SyncError::BudgetSpent { .. } => return (Health::Warnings, error.to_string()),
-        SyncError::RateLimited { wait, .. } => {
-            let until = (relais_core::now()
-                + Span::from_std(*wait).unwrap_or(Span::hours(1)))
-            .with_timezone(&relais_core::org::TimeZone::PARIS.0);
+        SyncError::SourceRefused { status: 401, .. } => HealthReason::SourceKeyRefused,
+        SyncError::SourceRefused {
+            status: 403,
+            message,
+        } => HealthReason::SourceGrantMissing {
+            message: short(message),
+        },
+        SyncError::SourceRefused { status, message } => HealthReason::SourceRefused {
+            status: *status,
+            message: short(message),
+        },
+        SyncError::PartnerCredentials { status } => HealthReason::PartnerCredentials {
+            partner,
+            status: *status,
+        },
+        SyncError::Unreachable {
+            what: "partner",
+            reason,
+        } => HealthReason::PartnerUnreachable {
+            partner,
+            cause: reason.clone(),
+        },
+        SyncError::Unreachable { reason, .. } => HealthReason::SourceUnreachable {
+            cause: reason.clone(),
+        },
+        SyncError::BudgetSpent { .. } => {
             return (
                 Health::Warnings,
-                format!(
-                    "{partner} asked to wait {} s (429): paused until {}, when the next run starts",
-                    wait.as_secs(),
-                    until.format("%Y-%m-%d %H:%M")
-                ),
+                HealthReason::Other {
+                    message: error.to_string(),
+                },
+            )
+        }
+        SyncError::RateLimited { wait, .. } => {
+            let until = (relais_core::now() + Span::from_std(*wait).unwrap_or(Span::hours(1)))
+                .with_timezone(&relais_core::org::TimeZone::PARIS.0);
+            return (
+                Health::Warnings,
+                HealthReason::RateLimited {
+                    partner,
+                    wait_seconds: wait.as_secs(),
+                    until: until.format("%Y-%m-%d %H:%M").to_string(),
+                },
             );
         }
-        other => other.to_string(),
+        other => HealthReason::Other {
+            message: other.to_string(),
+        },
     };
     (Health::Failing, reason)
 }
@@ -406,16 +432,23 @@ impl Runtime {
                 (RunStatus::Succeeded, None, (Health::Healthy, String::new()))
             }
             Ok(()) => {
-                let reason = format!(
-                    "{} record(s) refused, {} left out in run {}",
-                    report.counts.failed, report.counts.skipped, run.id
-                );
-                (RunStatus::Warnings, None, (Health::Warnings, reason))
+                let reason = HealthReason::RecordsLeftOut {
+                    failed: report.counts.failed,
+                    skipped: report.counts.skipped,
+                    run: run.id,
+                };
+                (
+                    RunStatus::Warnings,
+                    None,
+                    (Health::Warnings, reason.stored()),
+                )
             }
             Err(e) => {
                 let partner = crate::connectors::find(integration.connector.as_str())
                     .map_or(integration.connector.as_str(), |c| c.declaration().name);
-                let (health, reason) = diagnose(e, partner);
+                // Stored as the reason itself: pages say it in their language.
+                let (health, reason) = reason_of(e, partner);
+                let reason = reason.stored();
                 let status = if health == Health::Warnings {
                     RunStatus::Warnings
                 } else {
@@ -523,7 +556,8 @@ impl Runtime {
             &relais_core::alert::AlertFacts {
                 app,
                 base: &base,
-                reason,
+                reason_fr: &HealthReason::read(reason, "fr"),
+                reason_en: &HealthReason::read(reason, "en"),
                 page,
             },
         );

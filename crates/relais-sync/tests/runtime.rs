@@ -518,9 +518,9 @@ async fn run_reports_add_up(postgres: bool) {
     let i = w.store.get_integration(w.installation).await.unwrap();
     assert_eq!(i.health, Health::Warnings);
     assert!(
-        i.health_reason.contains("paused until"),
+        i.reason("en").contains("paused until"),
         "{}",
-        i.health_reason
+        i.reason("en")
     );
     let next = i.next_run_at.unwrap() - relais_core::now();
     assert!(
@@ -561,10 +561,10 @@ async fn health_says_why_an_integration_fails() {
     let i = w.store.get_integration(w.installation).await.unwrap();
     assert_eq!((r.status, i.health), (RunStatus::Failed, Health::Failing));
     assert!(
-        i.health_reason
+        i.reason("en")
             .contains("HappyPal refused the credentials (401)"),
         "{}",
-        i.health_reason
+        i.reason("en")
     );
     assert!(w.profiles().await.is_empty(), "nothing written");
 
@@ -581,9 +581,9 @@ async fn health_says_why_an_integration_fails() {
     let i = w.store.get_integration(w.installation).await.unwrap();
     assert_eq!(i.health, Health::Failing);
     assert!(
-        i.health_reason.starts_with("HappyPal is unreachable"),
+        i.reason("en").starts_with("HappyPal is unreachable"),
         "{}",
-        i.health_reason
+        i.reason("en")
     );
 
     // The budget runs out: what was sent is kept, the rest waits for a run
@@ -656,11 +656,11 @@ async fn health_says_why_an_integration_fails() {
     w.configure(|_, s| s.set("source_key", &narrow)).await;
     let r = run(Trigger::Cli).await.unwrap();
     let i = w.store.get_integration(w.installation).await.unwrap();
-    assert_eq!(i.health, Health::Failing, "{r:?} {}", i.health_reason);
+    assert_eq!(i.health, Health::Failing, "{r:?} {}", i.reason("en"));
     assert!(
-        i.health_reason.contains("lacks a grant"),
+        i.reason("en").contains("lacks a grant"),
         "{}",
-        i.health_reason
+        i.reason("en")
     );
     w.configure(|_, s| *s = original.clone()).await;
     let inst = w.store.list_installations(w.base).await.unwrap();
@@ -668,10 +668,9 @@ async fn health_says_why_an_integration_fails() {
     run(Trigger::Cli).await.unwrap();
     let i = w.store.get_integration(w.installation).await.unwrap();
     assert!(
-        i.health_reason
-            .contains("refused the integration's API key"),
+        i.reason("en").contains("refused the integration's API key"),
         "{}",
-        i.health_reason
+        i.reason("en")
     );
 
     // Paused: no scheduled run starts, and the health says why.

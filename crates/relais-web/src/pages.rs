@@ -1432,7 +1432,7 @@ fn health_cell(h: Option<&HomeIntegration>, app: &str, lang: Lang) -> Markup {
         }
         Some(sync) => html! {
             span class={ "health " (sync.health.as_str()) } data-health=(sync.health.as_str()) { (sync.health.label(lang.code())) }
-            @if !sync.reason.is_empty() { " — " a href={ "/integrations/" (app) } { (sync.reason) } }
+            @if !sync.reason.is_empty() { " — " a href={ "/integrations/" (app) } { (relais_core::integration::HealthReason::read(&sync.reason, lang.code())) } }
         },
     }
 }

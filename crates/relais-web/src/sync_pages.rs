@@ -161,7 +161,7 @@ pub(crate) async fn section(
         h2 { (lang.t("Synchronisation")) }
         p class=(badge) id="health" data-health=(health.as_str()) {
             strong { (health.label(lang.code())) }
-            @if !i.health_reason.is_empty() { " — " span id="health-reason" { (i.health_reason) } }
+            @if !i.health_reason.is_empty() { " — " span id="health-reason" { (i.reason(lang.code())) } }
         }
         @if !missing.is_empty() {
             p.notice id="missing-settings" { (lang.t("À renseigner avant la première synchronisation : ")) (missing.join(", ")) }
@@ -1345,7 +1345,7 @@ pub async fn run_page(
             " · " @if run.full { (lang.t("réconciliation complète")) } @else { (lang.t("incrémentale")) }
             " · " (trigger_label(run.trigger, lang))
             @if let Some(who) = &run.requested_by { " " (lang.t("par ")) span id="requested-by" { (who) } }
-            @if let Some(e) = &run.error { br; span id="run-error" { (e) } }
+            @if let Some(e) = &run.error { br; span id="run-error" { (relais_core::integration::HealthReason::read(e, lang.code())) } }
             @if refresh { br; (lang.t("Cette page suit l'exécution en direct.")) }
         }
         table id="counts" {

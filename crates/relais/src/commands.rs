@@ -844,7 +844,7 @@ async fn sync_command(settings: &Settings, cmd: SyncCommand) -> Result<()> {
                         r.id,
                         r.status.as_str()
                     )),
-                    i.health_reason
+                    i.reason("en")
                 );
             }
             Ok(())
@@ -952,7 +952,14 @@ async fn sync_command(settings: &Settings, cmd: SyncCommand) -> Result<()> {
             let run = run?;
             print_report(&store, run.id, false).await?;
             if run.status == RunStatus::Failed {
-                bail!("run {} failed: {}", run.id, run.error.unwrap_or_default());
+                bail!(
+                    "run {} failed: {}",
+                    run.id,
+                    relais_core::integration::HealthReason::read(
+                        &run.error.unwrap_or_default(),
+                        "en"
+                    )
+                );
             }
             Ok(())
         }
@@ -973,7 +980,10 @@ async fn sync_command(settings: &Settings, cmd: SyncCommand) -> Result<()> {
                     r.counts.written(),
                     r.counts.total(),
                     r.partner_requests,
-                    r.error.unwrap_or_default()
+                    relais_core::integration::HealthReason::read(
+                        &r.error.unwrap_or_default(),
+                        "en"
+                    )
                 );
             }
             Ok(())
@@ -1219,6 +1229,7 @@ async fn print_report(store: &SharedStore, run: i64, json: bool) -> Result<()> {
         r.partner_requests
     )?;
     if let Some(e) = &r.error {
+        let e = relais_core::integration::HealthReason::read(e, "en");
         writeln!(out, "stopped: {e}")?;
     }
     let c = r.counts;

@@ -59,7 +59,7 @@ fn describe(i: &Integration) -> Value {
         "timeZone": i.time_zone.0.name(),
         "options": i.options,
         "health": i.health.as_str(),
-        "healthReason": i.health_reason,
+        "healthReason": i.reason("en"),
         "paused": i.paused,
         "nextRunAt": i.next_run_at,
         "nextFullAt": i.next_full_at,
