@@ -250,7 +250,13 @@ pub struct LoginQuery {
     expired: Option<String>,
 }
 
-fn login_page(lang: Lang, next: &str, message: Option<&str>, token: &str) -> Html<String> {
+fn login_page(
+    lang: Lang,
+    next: &str,
+    message: Option<&str>,
+    token: &str,
+    email: &str,
+) -> Html<String> {
     page(
         None,
         lang,
@@ -261,7 +267,7 @@ fn login_page(lang: Lang, next: &str, message: Option<&str>, token: &str) -> Htm
                 input type="hidden" name="csrf" value=(token);
                 input type="hidden" name="next" value=(next);
                 label for="email" { (lang.t("E-mail")) }
-                input id="email" name="email" type="email" required autocomplete="username";
+                input id="email" name="email" type="email" required autocomplete="username" value=(email);
                 label for="password" { (lang.t("Mot de passe")) }
                 input id="password" name="password" type="password" required autocomplete="current-password";
                 p { button id="login-submit" type="submit" { (lang.t("Se connecter")) } }
@@ -283,6 +289,7 @@ pub async fn login_form(headers: HeaderMap, Query(q): Query<LoginQuery>) -> Resp
         q.next.as_deref().unwrap_or("/integrations"),
         message,
         &token,
+        "",
     )
     .into_response();
     r.headers_mut().append(
@@ -317,7 +324,7 @@ pub async fn login(
     let lang = lang_of(&headers);
     let fresh = random_hex(16);
     let again = |status: StatusCode, message: &str| {
-        let mut r = (status, login_page(lang, &f.next, Some(message), &fresh)).into_response();
+        let mut r = (status, login_page(lang, &f.next, Some(message), &fresh, f.email.trim())).into_response();
         r.headers_mut().append(
             axum::http::header::SET_COOKIE,
             set_cookie("relais_login", &fresh, 3600),

@@ -407,6 +407,11 @@ async fn install_happypal_in_a_browser() {
         .await;
     b.find("#login-error").await;
     assert!(b.text("#login-error").await.contains("incorrect"));
+    // What was typed stays, the password aside.
+    let typed = b
+        .js("return [document.getElementById('email').value, document.getElementById('password').value]")
+        .await;
+    assert_eq!(typed, json!(["admin@relais.test", ""]));
 
     // Sign in with the keyboard alone: Tab to each field, type, Enter.
     b.go(&format!("{base}/login?next=/integrations")).await;
