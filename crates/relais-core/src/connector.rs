@@ -142,11 +142,15 @@ impl SettingSpec {
                 .filter(|n| (min..=max).contains(n))
                 .map(Value::from)
                 .ok_or_else(|| {
-                    DomainError::new(
+                    DomainError::said(
                         "option",
                         format!(
                             "{} must be a whole number from {min} to {max}, not '{text}'",
                             self.name
+                        ),
+                        format!(
+                            "« {} » attend un nombre entier de {min} à {max}, pas « {text} »",
+                            self.label_fr
                         ),
                     )
                 }),
@@ -157,11 +161,15 @@ impl SettingSpec {
                 .filter(|n| *n > 0)
                 .map(Value::from)
                 .ok_or_else(|| {
-                    DomainError::new(
+                    DomainError::said(
                         "option",
                         format!(
                             "{} must name an absence account of the base, not '{text}'",
                             self.name
+                        ),
+                        format!(
+                            "« {} » attend un compte d'absence de la base, pas « {text} »",
+                            self.label_fr
                         ),
                     )
                 }),
@@ -171,11 +179,15 @@ impl SettingSpec {
                 .filter(|n| *n > 0)
                 .map(Value::from)
                 .ok_or_else(|| {
-                    DomainError::new(
+                    DomainError::said(
                         "option",
                         format!(
                             "{} must name a department of the base, not '{text}'",
                             self.name
+                        ),
+                        format!(
+                            "« {} » attend un département de la base, pas « {text} »",
+                            self.label_fr
                         ),
                     )
                 }),
@@ -185,11 +197,15 @@ impl SettingSpec {
                     match part.parse::<i64>() {
                         Ok(id) if id > 0 => ids.push(Value::from(id)),
                         _ => {
-                            return Err(DomainError::new(
+                            return Err(DomainError::said(
                                 "option",
                                 format!(
                                     "{} lists absence accounts by identifier, comma-separated; '{part}' is not one",
                                     self.name
+                                ),
+                                format!(
+                                    "« {} » attend des comptes d'absence de la base ; « {part} » n'en est pas un",
+                                    self.label_fr
                                 ),
                             ))
                         }
@@ -203,12 +219,16 @@ impl SettingSpec {
                 .map(|(v, _, _)| Value::from(*v))
                 .ok_or_else(|| {
                     let values: Vec<&str> = choices.iter().map(|(v, _, _)| *v).collect();
-                    DomainError::new(
+                    DomainError::said(
                         "option",
                         format!(
                             "{} of {connector} is one of {}, not '{text}'",
                             self.name,
                             values.join(", ")
+                        ),
+                        format!(
+                            "« {} » attend un choix de la liste, pas « {text} »",
+                            self.label_fr
                         ),
                     )
                 }),

@@ -11,6 +11,9 @@ pub struct DomainError {
     pub field: &'static str,
     /// What is wrong with it.
     pub message: String,
+    /// The same in French, for the admin pages, when the refusal is one a
+    /// person filling a form can meet.
+    pub message_fr: Option<String>,
 }
 
 impl DomainError {
@@ -19,6 +22,25 @@ impl DomainError {
         Self {
             field,
             message: message.into(),
+            message_fr: None,
+        }
+    }
+
+    /// Builds an error about `field` said in English and in French.
+    pub fn said(field: &'static str, en: impl Into<String>, fr: impl Into<String>) -> Self {
+        Self {
+            field,
+            message: en.into(),
+            message_fr: Some(fr.into()),
+        }
+    }
+
+    /// What is wrong in `lang` (`fr`: the French words when there are;
+    /// otherwise English).
+    pub fn message_in(&self, lang: &str) -> &str {
+        match (&self.message_fr, lang) {
+            (Some(fr), "fr") => fr,
+            _ => &self.message,
         }
     }
 }

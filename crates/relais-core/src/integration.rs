@@ -791,7 +791,11 @@ impl Integration {
                 if reason.is_empty() {
                     refuse(
                         "pause",
-                        DomainError::new("pause", "say why the integration is paused"),
+                        DomainError::said(
+                            "pause",
+                            "say why the integration is paused",
+                            "dites pourquoi l'intégration est mise en pause",
+                        ),
                     );
                 } else {
                     next.paused = Some(reason.to_owned());
@@ -830,9 +834,10 @@ pub fn parse_url(field: &'static str, raw: &str) -> Result<String> {
     if ok {
         Ok(url.to_owned())
     } else {
-        Err(DomainError::new(
+        Err(DomainError::said(
             field,
             format!("'{raw}' is not an http:// or https:// URL"),
+            format!("« {raw} » n'est pas une adresse http:// ou https://"),
         ))
     }
 }

@@ -38,9 +38,10 @@ impl SourcePath {
     pub fn parse(text: &str) -> Result<Self> {
         let text = text.trim();
         let bad = || {
-            DomainError::new(
+            DomainError::said(
                 "source",
                 format!("'{text}' is not a source field (model:<field> or raw:<path>)"),
+                format!("« {text} » n'est pas un champ de la base (model:<champ> ou raw:<chemin>)"),
             )
         };
         let (kind, rest) = text.split_once(':').ok_or_else(bad)?;

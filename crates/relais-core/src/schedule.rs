@@ -24,9 +24,10 @@ impl Schedule {
     pub fn parse(raw: &str) -> Result<Self> {
         let text = raw.trim().to_owned();
         let cron = croner::Cron::from_str(&text).map_err(|e| {
-            DomainError::new(
+            DomainError::said(
                 "schedule",
                 format!("'{raw}' is not a cron pattern (minute hour day month weekday): {e}"),
+                format!("« {raw} » n'est pas une règle cron valable : cinq parties, minute heure jour mois jour-de-semaine, par exemple « 30 21 * * * » pour chaque jour à 21 h 30"),
             )
         })?;
         Ok(Self { cron, text })
@@ -78,11 +79,16 @@ impl Schedule {
             let local = next.with_timezone(&tz.0);
             let minutes = local.hour() * 60 + local.minute();
             if minutes < from && minutes >= 6 * 60 {
-                return Err(DomainError::new(
+                return Err(DomainError::said(
                     "schedule",
                     format!(
                         "'{}' runs at {:02}:{:02}; {partner} takes runs at night only, from {hour:02}:{minute:02} to 06:00",
                         self.text,
+                        local.hour(),
+                        local.minute()
+                    ),
+                    format!(
+                        "cette planification s'exécute à {:02} h {:02} ; {partner} n'accepte d'exécutions que la nuit, de {hour:02} h {minute:02} à 6 h",
                         local.hour(),
                         local.minute()
                     ),
@@ -96,11 +102,16 @@ impl Schedule {
     /// Refuses a schedule that runs more often than every `min`.
     pub fn check_at_most_every(&self, min: Duration, tz: TimeZone, partner: &str) -> Result<()> {
         match self.shortest_interval(crate::now(), tz) {
-            Some(gap) if gap < min => Err(DomainError::new(
+            Some(gap) if gap < min => Err(DomainError::said(
                 "schedule",
                 format!(
                     "'{}' runs every {} min at times; {partner} allows a run every {} h at most",
                     self.text,
+                    gap.num_minutes(),
+                    min.num_hours()
+                ),
+                format!(
+                    "cette planification s'exécute parfois toutes les {} min ; {partner} accepte au plus une exécution toutes les {} h",
                     gap.num_minutes(),
                     min.num_hours()
                 ),
@@ -242,9 +253,10 @@ impl Frequency {
     pub fn schedule(&self) -> Result<Schedule> {
         if let Frequency::EveryHours { hours } = self {
             if !HOUR_STEPS.contains(hours) {
-                return Err(DomainError::new(
+                return Err(DomainError::said(
                     "schedule",
                     format!("every {hours} hours does not divide the day: choose 1, 2, 3, 4, 6, 8 or 12"),
+                    format!("toutes les {hours} heures ne divise pas la journée : choisissez 1, 2, 3, 4, 6, 8 ou 12"),
                 ));
             }
         }

@@ -188,12 +188,13 @@ fn editor(
 fn read_form(
     pairs: &[(String, String)],
     targets: &[TargetSpec],
+    lang: Lang,
 ) -> Result<FieldMapping, MappingProblem> {
     let mut fields = Vec::new();
     let parse = |target: &str, code: &str| {
         SourcePath::parse(code).map_err(|e| MappingProblem {
             target: target.to_owned(),
-            message: e.message,
+            message: e.message_in(lang.code()).to_owned(),
         })
     };
     for t in targets {
@@ -329,7 +330,7 @@ async fn check_and_save(
     {
         let problem = MappingProblem {
             target: String::new(),
-            message: err.message,
+            message: err.message_in(v.lang.code()).to_owned(),
         };
         return refused(v, &e, &mapping, vec![problem]).await;
     }
@@ -383,7 +384,7 @@ pub async fn save(
         Ok(e) => e,
         Err(r) => return r,
     };
-    match read_form(&pairs, e.targets) {
+    match read_form(&pairs, e.targets, v.lang) {
         Ok(mapping) => check_and_save(&state, &v, e, mapping).await,
         Err(problem) => {
             let current = mapping_of(&e.integration, e.targets);
@@ -453,7 +454,7 @@ pub async fn import(
     };
     match relais_core::mapping::parse(&text) {
         Ok(mapping) => check_and_save(&state, &v, e, mapping).await,
-        Err(err) => bad_file(&v, &err.message),
+        Err(err) => bad_file(&v, err.message_in(v.lang.code())),
     }
 }
 

@@ -324,7 +324,11 @@ pub async fn login(
     let lang = lang_of(&headers);
     let fresh = random_hex(16);
     let again = |status: StatusCode, message: &str| {
-        let mut r = (status, login_page(lang, &f.next, Some(message), &fresh, f.email.trim())).into_response();
+        let mut r = (
+            status,
+            login_page(lang, &f.next, Some(message), &fresh, f.email.trim()),
+        )
+            .into_response();
         r.headers_mut().append(
             axum::http::header::SET_COOKIE,
             set_cookie("relais_login", &fresh, 3600),

@@ -515,6 +515,7 @@ fn local_time(
 fn chosen_schedule(
     fields: &std::collections::BTreeMap<String, String>,
     prefix: &str,
+    lang: Lang,
 ) -> Option<Result<String, SettingError>> {
     let kind = fields.get(&format!("{prefix}_kind"))?;
     let get = |name: &str| {
@@ -534,7 +535,12 @@ fn chosen_schedule(
                 use chrono::Timelike;
                 (t.hour(), t.minute())
             })
-            .map_err(|_| refuse(format!("'{t}' is not a time of day such as 02:30")))
+            .map_err(|_| {
+                refuse(lang.tf(
+                    "« %{time} » n'est pas une heure de la journée comme 02:30",
+                    &[("time", &t)],
+                ))
+            })
     };
     let frequency = match kind.as_str() {
         "cron" => return None,
@@ -551,8 +557,9 @@ fn chosen_schedule(
                     minute,
                 })
                 .ok_or_else(|| {
-                    refuse(format!(
-                        "'{d}' is not a day of the week (0 Sunday to 6 Saturday)"
+                    refuse(lang.tf(
+                        "« %{day} » n'est pas un jour de la semaine (0 dimanche à 6 samedi)",
+                        &[("day", &d)],
                     ))
                 })
         }),
@@ -560,10 +567,16 @@ fn chosen_schedule(
             let h = get("hours");
             h.parse::<u32>()
                 .map(|hours| Frequency::EveryHours { hours })
-                .map_err(|_| refuse(format!("'{h}' is not a number of hours")))
+                .map_err(|_| {
+                    refuse(lang.tf(
+                        "« %{hours} » n'est pas un nombre d'heures",
+                        &[("hours", &h)],
+                    ))
+                })
         }
-        other => Err(refuse(format!(
-            "'{other}' is not a frequency: daily, weekdays, weekly, hours or cron"
+        other => Err(refuse(lang.tf(
+            "« %{kind} » n'est pas une fréquence : daily, weekdays, weekly, hours ou cron",
+            &[("kind", &other)],
         ))),
     };
     Some(frequency.map(|f| f.cron()))
@@ -794,7 +807,7 @@ pub async fn save_settings(
     };
     let field = |name: &str| fields.get(name).cloned();
     let mut errors: Vec<SettingError> = Vec::new();
-    let mut schedule_of = |prefix: &str| match chosen_schedule(&fields, prefix) {
+    let mut schedule_of = |prefix: &str| match chosen_schedule(&fields, prefix, lang) {
         Some(Ok(cron)) => Some(cron),
         Some(Err(e)) => {
             errors.push(e);
@@ -848,7 +861,7 @@ pub async fn save_settings(
             .unwrap_or_default();
         let mut refused = FieldErrors::default();
         for e in &errors {
-            refused.refuse(&e.field, e.error.message.clone());
+            refused.refuse(&e.field, e.error.message_in(lang.code()).to_owned());
         }
         let typed = Typed {
             values: Some(&fields),

@@ -437,7 +437,7 @@ async fn the_demo_syncs_its_partners_and_the_pages_show_it() {
     assert_eq!(refused.status(), 422);
     let text = refused.text().await.unwrap();
     assert!(
-        text.contains("HappyPal allows a run every 4 h at most"),
+        text.contains("HappyPal accepte au plus une exécution toutes les 4 h"),
         "{text}"
     );
     let (_, html) = get(format!("{}/integrations/happypal", d.url)).await;
@@ -495,8 +495,15 @@ async fn the_demo_syncs_its_partners_and_the_pages_show_it() {
         );
     }
     assert!(text.contains("4 problème(s)"), "{text}");
-    assert!(text.contains("'25:99' is not a time of day"), "{text}");
-    assert!(text.contains("HappyPal allows a run every 4 h"), "{text}");
+    // Each said in the page's language.
+    assert!(
+        text.contains("« 25:99 » n'est pas une heure de la journée"),
+        "{text}"
+    );
+    assert!(
+        text.contains("HappyPal accepte au plus une exécution toutes les 4 h"),
+        "{text}"
+    );
     assert!(
         text.contains("value=\"ftp://happypal.example\""),
         "typed URL kept"
