@@ -129,6 +129,10 @@ pub(crate) async fn section(
     let runs = state.store.list_runs(i.installation_id, 20).await?;
     let alerts = state.store.list_alerts(i.installation_id, 5).await?;
     let open_run = runs.iter().find(|r| !r.status.is_finished()).cloned();
+    let open_expected = match &open_run {
+        Some(open) => expected_records(state, open).await,
+        None => None,
+    };
     let secrets = state.sealer.open(&i.sealed_secrets).unwrap_or_default();
     let Some(connector) = state.connectors.get(i.connector.as_str()) else {
         return Ok(html! {
@@ -175,6 +179,7 @@ pub(crate) async fn section(
                     " : " a href={ "/runs/" (open.id) } { (lang.t("la suivre")) " (#" (open.id) ")" } ". "
                     (lang.t("Les boutons reviennent quand elle est finie."))
                 }
+                (live_block(open, Some(declaration), open_expected, lang))
             }
             form.inline method="post" action={ "/installed/" (i.installation_id) "/sync" } {
                 input type="hidden" name="csrf" value=(v.csrf);
@@ -1082,6 +1087,40 @@ pub async fn run_progress(
     .into_response()
 }
 
+/// A running run, followed live: its phase, elapsed time, records done in
+/// all and per stream, partner requests, and how far it is against the last
+/// comparable run (`expected` records) with the time it still needs.
+fn live_block(
+    run: &SyncRun,
+    declaration: Option<&Declaration>,
+    expected: Option<u64>,
+    lang: Lang,
+) -> Markup {
+    html! {
+            noscript { meta http-equiv="refresh" content="2"; }
+            div.notice id="run-live" data-progress={ "/runs/" (run.id) "/progress" } role="status" {
+                strong id="live-status" { (status_label(run.status, lang)) } " · "
+                (lang.t("depuis ")) span id="live-elapsed" { (run_duration(run)) } " · "
+                span id="live-done" { (run.counts.total()) } (lang.t(" enregistrements traités")) " · "
+                span id="live-requests" { (run.partner_requests) } (lang.t(" requêtes à l'éditeur"))
+                @if let Some(e) = expected {
+                    br;
+                    label for="live-progress" { (lang.tf("sur environ %{expected} (la dernière exécution comparable)", &[("expected", &e)])) }
+                    " " progress id="live-progress" max=(e) value=(run.counts.total().min(e)) {}
+                    " " span id="live-estimate" { (remaining(run, e, lang).unwrap_or_default()) }
+                }
+                @if let Some(d) = declaration {
+                    ul {
+                        @for st in d.streams {
+                            li { (lang.pick(st.label_fr, st.label_en)) " : " span data-live-stream=(st.name) { (run.streams.get(st.name).map_or(0, |c| c.total())) } }
+                        }
+                    }
+                }
+            }
+            script { (maud::PreEscaped(FOLLOW_RUN)) }
+    }
+}
+
 /// Follows a run live on its page: asks for its progress every second and
 /// a half, updates the figures, and reloads the page (its lines) once the
 /// run is over.
@@ -1328,30 +1367,8 @@ pub async fn run_page(
         None
     };
     page(Some(&v), lang, &title, html! {
-        @if refresh {
-            noscript { meta http-equiv="refresh" content="2"; }
-            div.notice id="run-live" data-progress={ "/runs/" (run.id) "/progress" } role="status" {
-                strong id="live-status" { (status_label(run.status, lang)) } " · "
-                (lang.t("depuis ")) span id="live-elapsed" { (run_duration(&run)) } " · "
-                span id="live-done" { (run.counts.total()) } (lang.t(" enregistrements traités")) " · "
-                span id="live-requests" { (run.partner_requests) } (lang.t(" requêtes à l'éditeur"))
-                @if let Some(e) = expected {
-                    br;
-                    label for="live-progress" { (lang.tf("sur environ %{expected} (la dernière exécution comparable)", &[("expected", &e)])) }
-                    " " progress id="live-progress" max=(e) value=(run.counts.total().min(e)) {}
-                    " " span id="live-estimate" { (remaining(&run, e, lang).unwrap_or_default()) }
-                }
-                @if let Some(d) = declaration {
-                    ul {
-                        @for st in d.streams {
-                            li { (lang.pick(st.label_fr, st.label_en)) " : " span data-live-stream=(st.name) { (run.streams.get(st.name).map_or(0, |c| c.total())) } }
-                        }
-                    }
-                }
-            }
-            script { (maud::PreEscaped(FOLLOW_RUN)) }
-        }
-        p { a href={ "/integrations/" (installation.app) } { "← " (installation.app) } }
+        @if refresh { (live_block(&run, declaration, expected, lang)) }
+        p { a href={ "/integrations/" (installation.app) } { "← " (declaration.map_or(installation.app.as_str(), |d| d.name)) } }
         p id="run-status" data-status=(run.status.as_str()) class=(match run.status { RunStatus::Succeeded => "ok", RunStatus::Failed | RunStatus::Interrupted => "error", _ => "notice" }) {
             strong { (status_label(run.status, lang)) }
             @if run.dry_run { " · " (lang.t("simulation : rien n'a été écrit")) }

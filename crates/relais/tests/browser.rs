@@ -576,6 +576,8 @@ async fn install_happypal_in_a_browser() {
     b.find("#run-live").await;
     b.go(&format!("{base}/integrations/happypal")).await;
     b.find("#run-open").await;
+    // The app's page follows the run live too.
+    b.find("#run-live [data-live-stream=employees]").await;
     let disabled = b
         .cmd(
             reqwest::Method::POST,
