@@ -18,13 +18,16 @@ use relais_core::people::Installation;
 use relais_core::schedule::{weekday_name, Frequency, Schedule, HOUR_STEPS};
 use serde::Deserialize;
 
+/// A time in the integration's zone, the zone named: `02/03/2027 21:30 (Europe/Paris)`.
 fn when(t: Option<chrono::DateTime<chrono::Utc>>, i: &Integration) -> String {
     t.map_or_else(
         || "—".to_owned(),
         |t| {
-            t.with_timezone(&i.time_zone.0)
-                .format("%Y-%m-%d %H:%M")
-                .to_string()
+            format!(
+                "{} ({})",
+                t.with_timezone(&i.time_zone.0).format("%d/%m/%Y %H:%M"),
+                i.time_zone.0.name()
+            )
         },
     )
 }
@@ -170,7 +173,7 @@ pub(crate) async fn section(
         @if !missing.is_empty() {
             p.notice id="missing-settings" { (lang.t("À renseigner avant la première synchronisation : ")) (missing.join(", ")) }
         }
-        p { (lang.t("Prochaine exécution : ")) strong id="next-run" { (when(i.next_run_at, &i)) } " (" (Frequency::of(&i.schedule).sentence(lang.code())) ", " (i.time_zone.0.name()) ")"
+        p { (lang.t("Prochaine exécution : ")) strong id="next-run" { (when(i.next_run_at, &i)) } " — " (Frequency::of(&i.schedule).sentence(lang.code()))
             " · " (lang.t("réconciliation complète : ")) (when(i.next_full_at, &i)) }
         @if v.person.can_admin_apps {
             @if let Some(open) = &open_run {
@@ -1081,6 +1084,10 @@ pub async fn run_progress(
         "elapsed": run_duration(&run),
         "done": run.counts.total(),
         "written": run.counts.written(),
+        "created": run.counts.created + run.counts.linked,
+        "updated": run.counts.updated + run.counts.overwritten,
+        "deleted": run.counts.deleted + run.counts.deactivated,
+        "failed": run.counts.failed + run.counts.skipped,
         "streams": streams,
         "partnerRequests": run.partner_requests,
     }))
@@ -1103,6 +1110,11 @@ fn live_block(
                 (lang.t("depuis ")) span id="live-elapsed" { (run_duration(run)) } " · "
                 span id="live-done" { (run.counts.total()) } (lang.t(" enregistrements traités")) " · "
                 span id="live-requests" { (run.partner_requests) } (lang.t(" requêtes à l'éditeur"))
+                br;
+                (lang.t("Créés ou rattachés")) " : " span id="live-created" { (run.counts.created + run.counts.linked) } " · "
+                (lang.t("Mis à jour")) " : " span id="live-updated" { (run.counts.updated + run.counts.overwritten) } " · "
+                (lang.t("Supprimés ou désactivés")) " : " span id="live-deleted" { (run.counts.deleted + run.counts.deactivated) } " · "
+                (lang.t("Refusés ou écartés")) " : " span id="live-failed" { (run.counts.failed + run.counts.skipped) }
                 @if let Some(e) = expected {
                     br;
                     label for="live-progress" { (lang.tf("sur environ %{expected} (la dernière exécution comparable)", &[("expected", &e)])) }
@@ -1129,6 +1141,7 @@ const url=el.dataset.progress;async function tick(){try{const r=await fetch(url,
 if(r.ok){const p=await r.json();if(p.finished){location.reload();return;}\
 document.getElementById('live-status').textContent=p.statusLabel;document.getElementById('live-elapsed').textContent=p.elapsed;\
 document.getElementById('live-done').textContent=p.done;document.getElementById('live-requests').textContent=p.partnerRequests;\
+for(const k of ['created','updated','deleted','failed']){const c=document.getElementById('live-'+k);if(c)c.textContent=p[k];}\
 const bar=document.getElementById('live-progress');if(bar&&p.expected){bar.max=p.expected;bar.value=Math.min(p.done,p.expected);}\
 const est=document.getElementById('live-estimate');if(est)est.textContent=p.estimate||'';\
 for(const s of p.streams){const c=document.querySelector('[data-live-stream=\"'+s.stream+'\"]');if(c)c.textContent=s.done;}}}catch(e){}\

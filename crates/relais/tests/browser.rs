@@ -690,6 +690,26 @@ async fn install_happypal_in_a_browser() {
     )
     .await;
 
+    // The home page: each base's integrations with their health and the
+    // records moved today, and the base's counts.
+    b.go(&format!("{base}/")).await;
+    let moved = b
+        .js("const c = document.querySelector('table.home-integrations tr[data-app=happypal] td[data-today]'); return c ? Number(c.dataset.today) : -1")
+        .await;
+    assert!(
+        moved.as_i64().unwrap() > 0,
+        "HappyPal moved records today: {moved}"
+    );
+    assert!(
+        b.text("table.home-integrations tr[data-app=happypal]")
+            .await
+            .contains("HappyPal"),
+        "apps by name"
+    );
+    b.find("td[data-count=active_employees]").await;
+    b.fits(&format!("{base}/"), "table.home-integrations", "home")
+        .await;
+
     // The HR data: the directory searched and filtered by department, an
     // employee's page with what the apps received, their department's month.
     b.go(&format!("{base}/people")).await;
@@ -835,6 +855,10 @@ async fn install_happypal_in_a_browser() {
     // Someone without « Administration des applications » sees why, not the button.
     b.click("#sign-out").await;
     b.wait_url("/login").await;
+    // Signed out, the home page is the sign-in page: no base's figures.
+    b.go(&format!("{base}/")).await;
+    b.find("#login-form").await;
+    assert!(b.find_all("td[data-count]").await.is_empty());
     b.sign_in(&base, "viewer@relais.test", "viewer-password-1")
         .await;
     b.wait_url("/integrations").await;
