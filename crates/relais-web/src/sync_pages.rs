@@ -991,7 +991,9 @@ fn field_change(
     let shown = |v: &serde_json::Value| match v {
         serde_json::Value::Null => "—".to_owned(),
         serde_json::Value::String(text) if text.is_empty() => "—".to_owned(),
-        serde_json::Value::String(text) => text.clone(),
+        // A date as people write it: 11/04/1981.
+        serde_json::Value::String(text) => chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+            .map_or_else(|_| text.clone(), |d| d.format("%d/%m/%Y").to_string()),
         other => other.to_string(),
     };
     (
