@@ -577,6 +577,15 @@ impl Runtime {
         let Some(mailer) = &self.options.mailer else {
             return Ok(0);
         };
+        // A read first: most ticks have nothing to send, and take no lease.
+        if self
+            .store
+            .due_alerts(relais_core::now(), 1)
+            .await?
+            .is_empty()
+        {
+            return Ok(0);
+        }
         let owner = format!("{}-alerts", self.id);
         if !self
             .store

@@ -14,7 +14,7 @@ use maud::{html, Markup};
 use relais_api::AppState;
 use relais_core::absence::{LeavePeriod, LeaveStatus};
 use relais_core::calendar::{HalfDay, WorkCalendar};
-use relais_core::employee::{Employee, Gender};
+use relais_core::employee::{ContractStatus, Employee, Gender};
 use relais_core::ids::{BaseId, EmployeeId};
 use relais_core::org::TimeZone;
 use relais_core::report::Month;
@@ -75,13 +75,10 @@ impl Status {
 
     /// Where an employee stands on `today`.
     fn of(e: &Employee, today: NaiveDate) -> Self {
-        let contract = &e.data.contract;
-        if contract.start > today {
-            Status::Future
-        } else if contract.end.is_some_and(|end| end < today) {
-            Status::Former
-        } else {
-            Status::Current
+        match e.data.contract.status_on(today) {
+            ContractStatus::Future => Status::Future,
+            ContractStatus::Former => Status::Former,
+            ContractStatus::Active => Status::Current,
         }
     }
 

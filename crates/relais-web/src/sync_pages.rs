@@ -132,10 +132,9 @@ pub(crate) async fn section(
     let runs = state.store.list_runs(i.installation_id, 20).await?;
     let alerts = state.store.list_alerts(i.installation_id, 5).await?;
     let open_run = runs.iter().find(|r| !r.status.is_finished()).cloned();
-    let open_expected = match &open_run {
-        Some(open) => expected_records(state, open).await,
-        None => None,
-    };
+    let open_expected = open_run
+        .as_ref()
+        .and_then(|open| expected_records(&runs, open));
     let secrets = state.sealer.open(&i.sealed_secrets).unwrap_or_default();
     let Some(connector) = state.connectors.get(i.connector.as_str()) else {
         return Ok(html! {
@@ -1076,7 +1075,7 @@ pub async fn run_progress(
         .iter()
         .map(|(name, c)| serde_json::json!({ "stream": name, "done": c.total() }))
         .collect();
-    let expected = expected_records(&state, &run).await;
+    let expected = expected_for(&state, &run).await;
     axum::Json(serde_json::json!({
         "expected": expected,
         "estimate": expected.and_then(|e| remaining(&run, e, lang)),
@@ -1164,9 +1163,9 @@ fn run_duration(r: &SyncRun) -> String {
 }
 
 /// How many records a run should go through, known from the last finished
-/// run of its integration of the same kind (full or not); `None` without one.
-async fn expected_records(state: &AppState, run: &SyncRun) -> Option<u64> {
-    let runs = state.store.list_runs(run.installation_id, 20).await.ok()?;
+/// run of its integration of the same kind (full or not) among `runs` (the
+/// integration's latest, newest first); `None` without one.
+fn expected_records(runs: &[SyncRun], run: &SyncRun) -> Option<u64> {
     runs.iter()
         .find(|r| {
             r.id != run.id
@@ -1175,6 +1174,12 @@ async fn expected_records(state: &AppState, run: &SyncRun) -> Option<u64> {
         })
         .map(|r| r.counts.total())
         .filter(|n| *n > 0)
+}
+
+/// [`expected_records`] for a run alone: reads its integration's latest runs.
+async fn expected_for(state: &AppState, run: &SyncRun) -> Option<u64> {
+    let runs = state.store.list_runs(run.installation_id, 20).await.ok()?;
+    expected_records(&runs, run)
 }
 
 /// Seconds still needed at the pace of `done` records in `elapsed_ms`.
@@ -1377,7 +1382,7 @@ pub async fn run_page(
     let title = format!("{} #{}", lang.t("Exécution"), run.id);
     let refresh = !run.status.is_finished();
     let expected = if refresh {
-        expected_records(&state, &run).await
+        expected_for(&state, &run).await
     } else {
         None
     };
