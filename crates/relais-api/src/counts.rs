@@ -2,25 +2,23 @@
 //! `collection.count` asks for the count on every page, and each page's
 //! offset makes the database skip all the rows before it.
 //!
-//! For each walk (same key, same filters and order) relais remembers, for
-//! [`COUNT_TTL`]: the count of the first page, reused by the next pages so
-//! the walk sees one consistent total; and, when the order is by identifier,
-//! where each page ended, so that the next page starts after that
-//! identifier instead of skipping `offset` rows. Any write through the API
-//! to a base forgets what was remembered of that base.
+//! For each walk (same key, same filters — the key's scope among them — and
+//! order) relais remembers the count of the first page, reused by the next
+//! pages, and, when the order is by identifier, where each page ended, so
+//! that the next page starts after that identifier instead of skipping
+//! `offset` rows. What is remembered holds for one version of the base's
+//! data ([`relais_store::Store::base_version`], kept by the database for
+//! every write whoever makes it): the first request after any change counts
+//! again, and a base nobody writes to is never recounted.
 
 use crate::error::ApiError;
 use relais_core::ids::BaseId;
-use relais_store::{Cond, Condition, ListQuery, Page, SqlValue, StoreError};
+use relais_store::{Cond, Condition, ListQuery, Page, SharedStore, SqlValue, StoreError};
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
 
-/// How long a count is reused.
-pub const COUNT_TTL: Duration = Duration::from_secs(30);
-
-/// Most counts kept at once.
+/// Most walks kept at once; beyond, the least recently used go.
 const CAPACITY: usize = 10_000;
 
 type WalkId = (BaseId, i64, String);
@@ -28,73 +26,86 @@ type WalkId = (BaseId, i64, String);
 /// What is remembered of one walk.
 #[derive(Debug)]
 struct Walk {
+    /// The base's data version this is true of.
+    version: i64,
     count: Option<i64>,
     /// Offset of a page → where it starts (for a list ordered by
     /// identifier: the identifier of the last record before it).
     cursors: HashMap<u64, Vec<i64>>,
-    at: Instant,
+    /// When it was last used (a counter), for eviction.
+    used: u64,
+}
+
+#[derive(Debug, Default)]
+struct Walks {
+    entries: HashMap<WalkId, Walk>,
+    clock: u64,
 }
 
 /// Walks by base, key and query.
 #[derive(Debug, Default)]
 pub struct CountCache {
-    entries: Mutex<HashMap<WalkId, Walk>>,
+    walks: Mutex<Walks>,
 }
 
 impl CountCache {
-    fn with<R>(&self, id: &WalkId, f: impl FnOnce(&mut Walk) -> R) -> R {
-        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        if entries.len() >= CAPACITY && !entries.contains_key(id) {
-            entries.retain(|_, w| w.at.elapsed() < COUNT_TTL);
-            if entries.len() >= CAPACITY {
-                entries.clear();
-            }
+    fn with<R>(&self, id: &WalkId, version: i64, f: impl FnOnce(&mut Walk) -> R) -> R {
+        let mut walks = self.walks.lock().unwrap_or_else(|e| e.into_inner());
+        walks.clock += 1;
+        let now = walks.clock;
+        if walks.entries.len() >= CAPACITY && !walks.entries.contains_key(id) {
+            // Keep the most recently used half.
+            let mut used: Vec<u64> = walks.entries.values().map(|w| w.used).collect();
+            used.sort_unstable();
+            let cut = used[used.len() / 2];
+            walks.entries.retain(|_, w| w.used >= cut);
         }
-        let walk = entries.entry(id.clone()).or_insert_with(|| Walk {
+        let walk = walks.entries.entry(id.clone()).or_insert_with(|| Walk {
+            version,
             count: None,
             cursors: HashMap::new(),
-            at: Instant::now(),
+            used: now,
         });
-        if walk.at.elapsed() >= COUNT_TTL {
+        if walk.version != version {
             *walk = Walk {
+                version,
                 count: None,
                 cursors: HashMap::new(),
-                at: Instant::now(),
+                used: now,
             };
         }
+        walk.used = now;
         f(walk)
     }
 
-    /// Forgets every walk of `base` (after a write to it).
-    pub fn invalidate(&self, base: BaseId) {
-        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        entries.retain(|(b, _, _), _| *b != base);
-    }
-
-    /// What is known of the walk `what` of `key` on `base`: its count, and
-    /// where its page at `offset` starts, as the walk's own reader recorded it.
+    /// What is known of the walk `what` of `key` on `base` at data version
+    /// `version`: its count, and where its page at `offset` starts, as the
+    /// walk's own reader recorded it.
     pub fn recall(
         &self,
         base: BaseId,
         key: i64,
         what: &str,
+        version: i64,
         offset: u64,
     ) -> (Option<i64>, Option<Vec<i64>>) {
         let id = (base, key, what.to_owned());
-        self.with(&id, |w| (w.count, w.cursors.get(&offset).cloned()))
+        self.with(&id, version, |w| (w.count, w.cursors.get(&offset).cloned()))
     }
 
-    /// Records the walk's count and where its page at `offset` starts.
+    /// Records the walk's count and where its page at `offset` starts, as
+    /// read at data version `version`.
     pub fn remember(
         &self,
         base: BaseId,
         key: i64,
         what: &str,
+        version: i64,
         count: Option<i64>,
         cursor: Option<(u64, Vec<i64>)>,
     ) {
         let id = (base, key, what.to_owned());
-        self.with(&id, |w| {
+        self.with(&id, version, |w| {
             if count.is_some() {
                 w.count = count;
             }
@@ -104,10 +115,41 @@ impl CountCache {
         });
     }
 
-    /// Runs `query` through `run`, reusing what is known of its walk;
-    /// `id_of` gives a record's identifier.
+    /// Runs `query` through `run`, reusing what is known of its walk at the
+    /// base's current data version; `id_of` gives a record's identifier.
+    /// A first page without a count reads no version and remembers nothing
+    /// but where it ended.
+    #[allow(clippy::too_many_arguments)]
     pub async fn page<T, F, Fut>(
         &self,
+        store: &SharedStore,
+        base: BaseId,
+        key: i64,
+        what: &str,
+        query: ListQuery,
+        id_of: fn(&T) -> i64,
+        run: F,
+    ) -> Result<Page<T>, ApiError>
+    where
+        F: FnOnce(ListQuery) -> Fut,
+        Fut: Future<Output = Result<Page<T>, StoreError>>,
+    {
+        let by_id = query.order.is_empty();
+        // Only a count or a deep page can use what is remembered; and a
+        // first page ordered by identifier leaves a cursor for the next.
+        if !query.count && query.offset == 0 && !by_id {
+            return Ok(run(query).await?);
+        }
+        let version = store.base_version(base).await?;
+        self.page_at(version, base, key, what, query, id_of, run)
+            .await
+    }
+
+    /// [`CountCache::page`] at a known data version.
+    #[allow(clippy::too_many_arguments)]
+    async fn page_at<T, F, Fut>(
+        &self,
+        version: i64,
         base: BaseId,
         key: i64,
         what: &str,
@@ -125,7 +167,7 @@ impl CountCache {
             format!("{what}:{:?}:{:?}", query.conditions, query.order),
         );
         let by_id = query.order.is_empty();
-        let (count, cursor) = self.with(&id, |w| {
+        let (count, cursor) = self.with(&id, version, |w| {
             (
                 w.count,
                 w.cursors
@@ -145,7 +187,7 @@ impl CountCache {
         }
         let mut page = run(effective).await?;
         let next = page.items.last().map(id_of);
-        self.with(&id, |w| {
+        self.with(&id, version, |w| {
             if page.count.is_some() {
                 w.count = page.count;
             }
@@ -195,15 +237,15 @@ mod tests {
             ..ListQuery::default()
         };
         cache
-            .page(BaseId(1), 7, "users", page(0), |i| *i, run)
+            .page_at(1, BaseId(1), 7, "users", page(0), |i| *i, run)
             .await
             .unwrap();
         cache
-            .page(BaseId(1), 7, "users", page(2), |i| *i, run)
+            .page_at(1, BaseId(1), 7, "users", page(2), |i| *i, run)
             .await
             .unwrap();
         cache
-            .page(BaseId(1), 7, "users", page(6), |i| *i, run)
+            .page_at(1, BaseId(1), 7, "users", page(6), |i| *i, run)
             .await
             .unwrap();
         let seen = seen.lock().unwrap();
@@ -221,7 +263,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_walk_counts_once_and_writes_forget() {
+    async fn a_walk_counts_once_per_data_version() {
         let cache = CountCache::default();
         let runs = std::sync::atomic::AtomicUsize::new(0);
         let run = |query: ListQuery| {
@@ -238,14 +280,14 @@ mod tests {
         };
         for _ in 0..3 {
             let page = cache
-                .page(BaseId(1), 7, "users", q(true), |i| *i, run)
+                .page_at(1, BaseId(1), 7, "users", q(true), |i| *i, run)
                 .await
                 .unwrap();
             assert_eq!(page.count, Some(42));
         }
         assert_eq!(runs.load(std::sync::atomic::Ordering::SeqCst), 1);
         cache
-            .page(BaseId(1), 8, "users", q(true), |i| *i, run)
+            .page_at(1, BaseId(1), 8, "users", q(true), |i| *i, run)
             .await
             .unwrap();
         assert_eq!(
@@ -253,14 +295,23 @@ mod tests {
             2,
             "counts are per key"
         );
-        cache.invalidate(BaseId(1));
+        // A write to the base: its data version moved on.
         cache
-            .page(BaseId(1), 7, "users", q(true), |i| *i, run)
+            .page_at(2, BaseId(1), 7, "users", q(true), |i| *i, run)
             .await
             .unwrap();
         assert_eq!(runs.load(std::sync::atomic::Ordering::SeqCst), 3);
+        cache
+            .page_at(2, BaseId(1), 7, "users", q(true), |i| *i, run)
+            .await
+            .unwrap();
+        assert_eq!(
+            runs.load(std::sync::atomic::Ordering::SeqCst),
+            3,
+            "an unchanged base is not recounted, however long after"
+        );
         let page = cache
-            .page(BaseId(1), 7, "users", q(false), |i| *i, run)
+            .page_at(2, BaseId(1), 7, "users", q(false), |i| *i, run)
             .await
             .unwrap();
         assert_eq!(page.count, None);

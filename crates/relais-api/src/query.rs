@@ -585,6 +585,7 @@ impl V3Query {
             offset: self.offset,
             limit: self.limit,
             count: self.count,
+            without: Vec::new(),
         })
     }
 
@@ -789,6 +790,7 @@ impl V4Query {
             offset: self.offset(),
             limit: self.limit,
             count: self.count,
+            without: Vec::new(),
         })
     }
 }

@@ -255,6 +255,7 @@ api_suite!(
     v4_pages_link_their_neighbours,
     names_match_whatever_their_case,
     a_deep_leaves_walk_serves_every_leave_once,
+    counts_are_kept_until_the_base_changes_whoever_changes_it,
     a_seeded_base_has_a_history_of_changes,
     stored_values_read_as_lucca_documents_them,
     related_fields_come_back_nested_as_asked,
@@ -2044,6 +2045,85 @@ async fn a_deep_leaves_walk_serves_every_leave_once(app: App) {
         .collect();
     assert_eq!(direct, pages[2]);
     assert_eq!(body["data"]["count"], json!(expected));
+}
+
+/// A walk's count is kept while the base's data is unchanged and counted
+/// again after any change to it — made here straight through the store, as
+/// the pages, an import, the command line or a connector would, not
+/// through the API — and only after a change: reads, the audit trail, a
+/// refused write and another base's changes leave it as it is.
+async fn counts_are_kept_until_the_base_changes_whoever_changes_it(app: App) {
+    use relais_core::audit::Author;
+    let key = app.key(&["all"]).await;
+    let count = |path: &'static str| {
+        let (app, key) = (&app, &key);
+        async move {
+            let (status, body) = app.get(path, key).await;
+            assert_eq!(status, 200, "{body}");
+            body["data"]["count"].as_i64().unwrap()
+        }
+    };
+    const ALL: &str = "/api/v3/users?fields=id,collection.count&paging=0,10";
+    const DEEP: &str = "/api/v3/users?fields=id,collection.count&paging=20,10";
+    const NAMED: &str = "/api/v3/users?lastName=like,Zzqx&fields=id,collection.count";
+    let before = app.store.base_version(app.base.id).await.unwrap();
+    let total = count(ALL).await;
+    assert_eq!(count(DEEP).await, total);
+    assert_eq!(count(NAMED).await, 0);
+    app.audit.flush().await;
+    assert_eq!(
+        app.store.base_version(app.base.id).await.unwrap(),
+        before,
+        "reads and their audit rows are not changes to the base"
+    );
+    // Another base changes: this one's version stays.
+    let stranger = app
+        .store
+        .query_employees(app.other.id, &relais_store::ListQuery::default())
+        .await
+        .unwrap()
+        .items
+        .remove(0);
+    let mut data = stranger.data.clone();
+    data.job_title = Some("Cartographe".into());
+    app.store
+        .update_employee(app.other.id, stranger.id, &data, &Author::system("test"))
+        .await
+        .unwrap();
+    assert_eq!(app.store.base_version(app.base.id).await.unwrap(), before);
+    // A change to this base outside the API: the next page counts again.
+    let someone = app.employees().await.remove(3);
+    let mut renamed = someone.data.clone();
+    renamed.last_name = Name::parse("lastName", "Zzqxette").unwrap();
+    app.store
+        .update_employee(app.base.id, someone.id, &renamed, &Author::system("test"))
+        .await
+        .unwrap();
+    let after_update = app.store.base_version(app.base.id).await.unwrap();
+    assert!(after_update > before, "{after_update} after {before}");
+    assert_eq!(count(NAMED).await, 1, "the update is counted");
+    // A refused write (the e-mail is taken) changes nothing, the version included.
+    let mut twin = someone.data.clone();
+    twin.employee_number = relais_core::employee::EmployeeNumber::parse("ZZ-TWIN").unwrap();
+    twin.login = "zz.twin".into();
+    assert!(app
+        .store
+        .create_employee(app.base.id, &twin, &Author::system("test"))
+        .await
+        .is_err());
+    assert_eq!(
+        app.store.base_version(app.base.id).await.unwrap(),
+        after_update
+    );
+    assert_eq!(count(ALL).await, total);
+    // A new employee: the first page and a deep one both count them.
+    twin.mail = Email::parse("zz.twin@relais-demo.fr").unwrap();
+    app.store
+        .create_employee(app.base.id, &twin, &Author::system("test"))
+        .await
+        .unwrap();
+    assert_eq!(count(DEEP).await, total + 1);
+    assert_eq!(count(ALL).await, total + 1);
 }
 
 /// A seeded base tells how its people moved over the years: department,

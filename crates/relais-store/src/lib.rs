@@ -95,6 +95,10 @@ pub trait Store: reports::ReportStore + Send + Sync + 'static {
     async fn create_base(&self, name: &BaseName, kind: BaseKind) -> Result<Base>;
     /// The base with this name.
     async fn base_by_name(&self, name: &BaseName) -> Result<Base>;
+    /// The base's data version: it grows with every committed change to the
+    /// base's HR data, whoever writes it (kept by the database itself), so
+    /// anything computed from that data stays right while it is unchanged.
+    async fn base_version(&self, base: BaseId) -> Result<i64>;
     /// What a base holds; employees are split by their status on `today`.
     async fn base_counts(&self, base: BaseId, today: NaiveDate) -> Result<BaseCounts>;
     /// Deletes every HR record of a base, keeping the base itself.

@@ -24,6 +24,9 @@ impl PgStore {
 
     const BACKEND: &'static str = "postgres";
 
+    /// Rows stream in the request's own task: nothing to gain from packing.
+    const PACKED_PAGES: bool = false;
+
     /// A set of keys bound as one JSON array: one statement shape whatever
     /// the number of keys, so prepared statements do not pile up.
     const KEY_SET: (&'static str, &'static str) =

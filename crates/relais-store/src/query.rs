@@ -75,6 +75,31 @@ pub struct ListQuery {
     pub limit: u32,
     /// Whether to count all matching records.
     pub count: bool,
+    /// Columns the answer does not need, read as their empty value (see
+    /// [`LIGHT_COLUMNS`]): a list of employees that shows neither personal
+    /// details nor custom fields need not read them.
+    pub without: Vec<&'static str>,
+}
+
+/// Columns a list may leave unread, with the empty value they then read as.
+pub const LIGHT_COLUMNS: &[(&str, &str)] = &[("extended_data", "'{}'"), ("personal", "'{}'")];
+
+/// `columns` as a select list, those in `without` (when they may be left
+/// unread) replaced by their empty value.
+pub fn projected(columns: &[&str], without: &[&'static str]) -> String {
+    columns
+        .iter()
+        .map(|c| {
+            match LIGHT_COLUMNS
+                .iter()
+                .find(|(name, _)| name == c && without.contains(name))
+            {
+                Some((name, empty)) => format!("{empty} AS {name}"),
+                None => (*c).to_owned(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl Default for ListQuery {
@@ -85,6 +110,7 @@ impl Default for ListQuery {
             offset: 0,
             limit: 1000,
             count: false,
+            without: Vec::new(),
         }
     }
 }

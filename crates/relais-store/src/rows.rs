@@ -240,6 +240,20 @@ fn json<T: serde::de::DeserializeOwned>(entity: &'static str, raw: &str) -> Resu
     })
 }
 
+/// A boolean column as a packed page holds it: SQLite writes 0 or 1.
+fn stored_bool<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum Stored {
+        Bool(bool),
+        Int(i64),
+    }
+    Ok(match <Stored as serde::Deserialize>::deserialize(d)? {
+        Stored::Bool(b) => b,
+        Stored::Int(i) => i != 0,
+    })
+}
+
 /// A row of `bases`.
 #[derive(sqlx::FromRow)]
 pub struct BaseRow {
@@ -265,7 +279,7 @@ impl TryFrom<BaseRow> for Base {
 }
 
 /// A row of `legal_units`.
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 pub struct LegalUnitRow {
     base_id: i64,
     id: i64,
@@ -274,6 +288,7 @@ pub struct LegalUnitRow {
     country: String,
     code: String,
     headquarters_id: Option<i64>,
+    #[serde(deserialize_with = "stored_bool")]
     archived: bool,
     created_at: DateTime<Utc>,
     modified_at: DateTime<Utc>,
@@ -299,7 +314,7 @@ impl TryFrom<LegalUnitRow> for LegalUnit {
 }
 
 /// A row of `establishments`.
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 pub struct EstablishmentRow {
     base_id: i64,
     id: i64,
@@ -314,6 +329,7 @@ pub struct EstablishmentRow {
     country: String,
     working_days: String,
     holidays: String,
+    #[serde(deserialize_with = "stored_bool")]
     archived: bool,
     created_at: DateTime<Utc>,
     modified_at: DateTime<Utc>,
@@ -355,7 +371,7 @@ pub fn calendar_from(working_days: &str, holidays: &str) -> Result<WorkCalendar,
 }
 
 /// A row of `departments`.
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 pub struct DepartmentRow {
     base_id: i64,
     id: i64,
@@ -364,6 +380,7 @@ pub struct DepartmentRow {
     name: String,
     head_id: Option<i64>,
     position: i32,
+    #[serde(deserialize_with = "stored_bool")]
     active: bool,
     created_at: DateTime<Utc>,
     modified_at: DateTime<Utc>,
@@ -455,7 +472,7 @@ pub fn field_choices(kind: &FieldKind) -> String {
 }
 
 /// A row of `employees`.
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 pub struct EmployeeRow {
     base_id: i64,
     id: i64,
@@ -528,13 +545,14 @@ impl TryFrom<EmployeeRow> for Employee {
 }
 
 /// A row of `absence_accounts`.
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 pub struct AbsenceAccountRow {
     base_id: i64,
     id: i64,
     name: String,
     category: String,
     unit: String,
+    #[serde(deserialize_with = "stored_bool")]
     active: bool,
     created_at: DateTime<Utc>,
     modified_at: DateTime<Utc>,
@@ -558,7 +576,7 @@ impl TryFrom<AbsenceAccountRow> for AbsenceAccount {
 }
 
 /// A row of `leave_periods`.
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 pub struct LeavePeriodRow {
     base_id: i64,
     id: i64,
@@ -601,14 +619,16 @@ impl TryFrom<LeavePeriodRow> for LeavePeriod {
 }
 
 /// A row of `expense_natures`.
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 pub struct ExpenseNatureRow {
     base_id: i64,
     id: i64,
     name: String,
     cap_minor: Option<i64>,
     cap_currency: Option<String>,
+    #[serde(deserialize_with = "stored_bool")]
     mileage: bool,
+    #[serde(deserialize_with = "stored_bool")]
     enabled: bool,
     created_at: DateTime<Utc>,
     modified_at: DateTime<Utc>,
@@ -664,7 +684,7 @@ impl TryFrom<AxisRow> for Axis {
 }
 
 /// A row of `axis_sections`.
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 pub struct AxisSectionRow {
     base_id: i64,
     id: i64,
@@ -691,7 +711,7 @@ impl TryFrom<AxisSectionRow> for AxisSection {
 }
 
 /// A row of `expense_claims`.
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 pub struct ExpenseClaimRow {
     base_id: i64,
     id: i64,
@@ -728,13 +748,14 @@ impl TryFrom<ExpenseClaimRow> for ExpenseClaim {
 }
 
 /// A row of `expense_items`.
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 pub struct ExpenseItemRow {
     base_id: i64,
     id: i64,
     claim_id: i64,
     line_number: i32,
     payment_method: i32,
+    #[serde(deserialize_with = "stored_bool")]
     controlled: bool,
     owner_id: i64,
     nature_id: i64,
@@ -879,7 +900,7 @@ pub const EMPLOYEE_LOG_COLUMNS: &[&str] = &[
 ];
 
 /// A row of `employee_logs`.
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 pub struct EmployeeLogRow {
     id: i64,
     base_id: i64,

@@ -197,11 +197,23 @@ macro_rules! query_page {
             Ok(Some(qb.build_query_scalar::<i64>().fetch_one($pool).await?))
         };
         let rows = async {
-            let mut qb = sqlx::QueryBuilder::<$db>::new(format!(
-                "SELECT {} FROM {} WHERE base_id = ",
-                $cols.join(", "),
-                $table
-            ));
+            let columns = $crate::query::projected($cols, &q.without);
+            let mut qb = sqlx::QueryBuilder::<$db>::new(if Self::PACKED_PAGES {
+                // Each row as an object keyed by column, read by name as
+                // the driver's rows are.
+                format!(
+                    "SELECT json_group_array(json_object({})) FROM (SELECT {} FROM {} WHERE base_id = ",
+                    $cols
+                        .iter()
+                        .map(|c| format!("'{c}', {c}"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    columns,
+                    $table
+                )
+            } else {
+                format!("SELECT {} FROM {} WHERE base_id = ", columns, $table)
+            });
             qb.push_bind($base.0);
             push_conditions!(qb, &q.conditions);
             qb.push(" ORDER BY ");
@@ -217,7 +229,16 @@ macro_rules! query_page {
             qb.push_bind(i64::from(q.limit));
             qb.push(" OFFSET ");
             qb.push_bind(i64::try_from(q.offset).unwrap_or(i64::MAX));
-            let rows: Vec<$row> = qb.build_query_as().fetch_all($pool).await?;
+            let rows: Vec<$row> = if Self::PACKED_PAGES {
+                qb.push(")");
+                let packed: String = qb.build_query_scalar().fetch_one($pool).await?;
+                serde_json::from_str(&packed).map_err(|e| $crate::StoreError::Corrupt {
+                    entity: $table,
+                    message: e.to_string(),
+                })?
+            } else {
+                qb.build_query_as().fetch_all($pool).await?
+            };
             rows.into_iter()
                 .map(TryInto::try_into)
                 .collect::<$crate::Result<Vec<_>>>()
@@ -434,6 +455,15 @@ macro_rules! sql_store {
                 .await?;
                 row.ok_or_else(|| StoreError::NotFound { entity: "base", key: format!("'{name}'") })?
                     .try_into()
+            }
+
+            async fn base_version(&self, base: BaseId) -> Result<i64> {
+                let version: Option<i64> =
+                    sqlx::query_scalar("SELECT version FROM base_versions WHERE base_id = $1")
+                        .bind(base.0)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                Ok(version.unwrap_or(0))
             }
 
             async fn base_counts(&self, base: BaseId, today: NaiveDate) -> Result<BaseCounts> {

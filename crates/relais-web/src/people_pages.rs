@@ -246,6 +246,8 @@ pub async fn directory(
         offset: u64::from(page_no - 1) * u64::from(PER_PAGE),
         limit: PER_PAGE,
         count: true,
+        // The directory shows neither personal details nor custom fields.
+        without: vec!["extended_data", "personal"],
     };
     let (found, names) = match tokio::try_join!(
         state.store.query_employees(v.base.id, &query),
@@ -733,6 +735,8 @@ pub async fn calendar(
         offset: u64::from(page_no - 1) * u64::from(CALENDAR_ROWS),
         limit: CALENDAR_ROWS,
         count: true,
+        // The calendar shows names only.
+        without: vec!["extended_data", "personal"],
     };
     let people = match state.store.query_employees(base, &staff).await {
         Ok(p) => p,

@@ -383,7 +383,8 @@ async fn leaves(
     // of expanding every leave before it.
     let walk = format!("leaves:{conditions:?}:{:?}:{:?}", window.from, window.to);
     let (base, key) = (caller.base(), caller.key.id);
-    let (known_count, cursor) = state.counts.recall(base, key, &walk, q.offset);
+    let version = state.store.base_version(base).await?;
+    let (known_count, cursor) = state.counts.recall(base, key, &walk, version, q.offset);
     // A count not known yet is counted from the first leave: the cursor,
     // which would skip what comes before, is not used then.
     let cursor = cursor.filter(|_| !q.count || known_count.is_some());
@@ -416,6 +417,7 @@ async fn leaves(
             offset: 0,
             limit: batch,
             count: false,
+            without: Vec::new(),
         };
         let periods = state
             .store
@@ -468,6 +470,7 @@ async fn leaves(
         base,
         key,
         &walk,
+        version,
         count,
         next_cursor.map(|c| (next_offset, c)),
     );
@@ -636,6 +639,7 @@ async fn requests(
     let page = state
         .counts
         .page(
+            store,
             base,
             caller.key.id,
             "leave-requests",
@@ -814,7 +818,6 @@ async fn create_request(
         source: source_of(&caller),
     };
     let p = state.store.create_leave_period(caller.base(), &new).await?;
-    state.counts.invalidate(caller.base());
     let accounts = state.store.list_absence_accounts(caller.base()).await?;
     let cals = calendars(&state, &caller, std::slice::from_ref(&p)).await?;
     let json = request_json(
@@ -848,7 +851,6 @@ async fn act(
         .store
         .set_leave_status(caller.base(), p.id, status)
         .await?;
-    state.counts.invalidate(caller.base());
     let accounts = state.store.list_absence_accounts(caller.base()).await?;
     let cals = calendars(&state, &caller, std::slice::from_ref(&p)).await?;
     let json = request_json(
@@ -1003,7 +1005,6 @@ async fn import(
         for l in &parsed {
             if let Ok(new) = &l.result {
                 let p = state.store.create_leave_period(base, new).await?;
-                state.counts.invalidate(base);
                 created.push(p.id);
             }
         }

@@ -238,6 +238,7 @@ async fn claims(
     let page = state
         .counts
         .page(
+            store,
             base,
             caller.key.id,
             "expense-claims",
@@ -339,6 +340,7 @@ async fn items(
     let page = state
         .counts
         .page(
+            store,
             base,
             caller.key.id,
             "expense-items",

@@ -118,6 +118,7 @@ async fn list(
     let page = state
         .counts
         .page(
+            store,
             base,
             caller.key.id,
             "userlogs",

@@ -508,6 +508,19 @@ fn former_option(role: &Role, q: &V3Query) -> Result<bool, ApiError> {
 
 const DEFAULT_FIELDS: &[&str] = &["id", "name", "url"];
 
+/// The stored columns an answer with these fields does not need: custom
+/// fields unless `extendedData` is asked, personal details unless one of them is.
+fn unread_columns(tree: &FieldTree) -> Vec<&'static str> {
+    let mut without = Vec::new();
+    if !tree.has("extendedData") {
+        without.push("extended_data");
+    }
+    if !PersonalDetails::FIELDS.iter().any(|f| tree.has(f)) {
+        without.push("personal");
+    }
+    without
+}
+
 async fn list(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -520,11 +533,17 @@ async fn list(
     let former = former_option(role, &q)?;
     scope_manager_filters(&state.store, caller.base(), role, &mut q).await?;
     let conditions = visibility(role, former, TimeZone::PARIS.today());
-    let query = q.list_query(conditions, FILTERS)?;
+    let mut query = q.list_query(conditions, FILTERS)?;
+    let tree = q
+        .fields
+        .clone()
+        .unwrap_or_else(|| FieldTree::of(DEFAULT_FIELDS));
+    query.without = unread_columns(&tree);
     let (store, base) = (&state.store, caller.base());
     let page = state
         .counts
         .page(
+            store,
             base,
             caller.key.id,
             "users",
@@ -533,10 +552,6 @@ async fn list(
             |query| async move { store.query_employees(base, &query).await },
         )
         .await?;
-    let tree = q
-        .fields
-        .clone()
-        .unwrap_or_else(|| FieldTree::of(DEFAULT_FIELDS));
     let ctx = UserContext::load(
         &state.store,
         caller.base(),
@@ -888,7 +903,6 @@ async fn create(
         .store
         .create_employee(caller.base(), &data, &author(&caller))
         .await?;
-    state.counts.invalidate(caller.base());
     let json = full_user(&state, &caller, &headers, &e).await?;
     Ok(with_employee_records(
         (StatusCode::CREATED, v3_item(json)).into_response(),
@@ -911,7 +925,6 @@ async fn update(
         .store
         .update_employee(caller.base(), current.id, &data, &author(&caller))
         .await?;
-    state.counts.invalidate(caller.base());
     let json = full_user(&state, &caller, &headers, &e).await?;
     Ok(with_employee_records(v3_item(json), 1))
 }

@@ -31,9 +31,31 @@ pub fn run(dir: &Path, args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+/// Runs `relais args` in `dir` on the database at `database` (none: the
+/// embedded SQLite file), which must succeed; returns what it printed.
+pub fn run_at(dir: &Path, database: Option<&str>, args: &[&str]) -> String {
+    let mut cmd = relais(dir);
+    if let Some(url) = database {
+        cmd.env("RELAIS_DATABASE_URL", url);
+    }
+    let out = cmd.args(args).output().expect("relais runs");
+    assert!(
+        out.status.success(),
+        "relais {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
 /// A `production` base in `dir` seeded with `employees`, and a key with
 /// every grant and no rate limit to speak of: the seeding time and the key.
 pub fn seeded_base(dir: &Path, employees: u32) -> (Duration, String) {
+    seeded_base_at(dir, employees, None)
+}
+
+/// [`seeded_base`] on the database at `database` (none: SQLite in `dir`).
+pub fn seeded_base_at(dir: &Path, employees: u32, database: Option<&str>) -> (Duration, String) {
+    let run = |dir: &Path, args: &[&str]| run_at(dir, database, args);
     run(
         dir,
         &["base", "create", "production", "--kind", "production"],
@@ -62,8 +84,17 @@ pub fn seeded_base(dir: &Path, employees: u32) -> (Duration, String) {
 /// Starts `relais serve` in `dir` on a free port, without a rate limit that
 /// would slow a benchmark down: the process and its address.
 pub fn serve(dir: &Path) -> (std::process::Child, String) {
+    serve_at(dir, None)
+}
+
+/// [`serve`] on the database at `database` (none: SQLite in `dir`).
+pub fn serve_at(dir: &Path, database: Option<&str>) -> (std::process::Child, String) {
     use std::io::{BufRead, BufReader};
-    let mut server = relais(dir)
+    let mut cmd = relais(dir);
+    if let Some(url) = database {
+        cmd.env("RELAIS_DATABASE_URL", url);
+    }
+    let mut server = cmd
         .args([
             "serve",
             "--listen",
