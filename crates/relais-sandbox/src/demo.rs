@@ -36,7 +36,7 @@ use std::collections::HashMap;
 const SHARES_PLANS: [&str; 3] = ["BSPCE 2023", "BSPCE 2024", "AGA 2025"];
 
 /// Employees generated and written per chunk.
-pub const CHUNK: u32 = 1_000;
+pub const CHUNK: u32 = 10_000;
 
 /// What to generate.
 #[derive(Debug, Clone)]

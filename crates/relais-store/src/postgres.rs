@@ -27,6 +27,12 @@ impl PgStore {
     /// Rows stream in the request's own task: nothing to gain from packing.
     const PACKED_PAGES: bool = false;
 
+    /// How a bulk write starts and ends inside its transaction: a setting
+    /// of the transaction that makes its rows skip the version raise (it
+    /// lasts until the commit, when the deferred raise would run).
+    const BULK_WRITE: (&'static str, &'static str) =
+        ("SELECT set_config('relais.bulk', 'on', true)", "SELECT 1");
+
     /// A set of keys bound as one JSON array: one statement shape whatever
     /// the number of keys, so prepared statements do not pile up.
     const KEY_SET: (&'static str, &'static str) =

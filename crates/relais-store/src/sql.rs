@@ -9,6 +9,35 @@ pub(crate) fn select_sql(table: &str, cols: &[&str], tail: &str) -> String {
     format!("SELECT {} FROM {table} WHERE {tail}", cols.join(", "))
 }
 
+/// `json_object('c1', c1, 'c2', c2, …)`: a row as an object keyed by column,
+/// read by name as the driver's rows are.
+pub(crate) fn row_object(cols: &[&str]) -> String {
+    let pairs: Vec<String> = cols.iter().map(|c| format!("'{c}', {c}")).collect();
+    format!("json_object({})", pairs.join(", "))
+}
+
+/// The rows of `table` matching `filter`, packed into one value: a JSON
+/// array of the rows in identifier order (said to the aggregate itself, as
+/// a subquery's order is not promised to reach it).
+pub(crate) fn packed_sql(table: &str, cols: &[&str], filter: &str) -> String {
+    format!(
+        "SELECT json_group_array({} ORDER BY id) FROM ({})",
+        row_object(cols),
+        select_sql(table, cols, filter)
+    )
+}
+
+/// The rows of a packed read.
+pub(crate) fn unpack<R: serde::de::DeserializeOwned>(
+    table: &'static str,
+    packed: &str,
+) -> crate::Result<Vec<R>> {
+    serde_json::from_str(packed).map_err(|e| crate::StoreError::Corrupt {
+        entity: table,
+        message: e.to_string(),
+    })
+}
+
 /// Inserts `rows` in multi-row statements of at most ~30,000 parameters.
 macro_rules! bulk_insert {
     ($db:ty, $exec:expr, $table:literal, $cols:expr, $rows:expr, |$b:ident, $r:ident| $body:block) => {{
@@ -25,10 +54,16 @@ macro_rules! bulk_insert {
 }
 
 /// Inserts `rows` in one transaction of the store (see [`bulk_insert!`]).
+///
+/// The rows skip the per-row raise of their base's data version: the
+/// transaction raises every base's version once instead (see the
+/// `base_versions` migration).
 macro_rules! insert_rows {
     ($db:ty, $store:expr, $table:literal, $cols:expr, $rows:expr, |$b:ident, $r:ident| $body:block) => {{
         let mut tx = $store.pool.begin_with(Self::BEGIN).await?;
+        Self::bulk_start(&mut tx).await?;
         bulk_insert!($db, tx, $table, $cols, $rows, |$b, $r| $body);
+        Self::bulk_end(&mut tx).await?;
         tx.commit().await?;
         Ok(())
     }};
@@ -85,6 +120,24 @@ macro_rules! select_rows {
         let sql = $crate::sql::select_sql($table, $cols, $tail);
         let rows: Vec<$row> = sqlx::query_as(&sql)$(.bind($bind))*.fetch_all($exec).await?;
         rows.into_iter().map(TryInto::try_into).collect::<$crate::Result<Vec<_>>>()
+    }};
+}
+
+/// The rows matching `$filter` in identifier order, read as one packed
+/// value where the backend hands rows over one at a time (see
+/// `PACKED_PAGES`): for lists read on every request.
+macro_rules! select_packed {
+    ($exec:expr, $row:ty, $table:literal, $cols:expr, $filter:literal $(, $bind:expr)*) => {{
+        if Self::PACKED_PAGES {
+            let sql = $crate::sql::packed_sql($table, $cols, $filter);
+            let packed: String = sqlx::query_scalar(&sql)$(.bind($bind))*.fetch_one($exec).await?;
+            $crate::sql::unpack::<$row>($table, &packed)?
+                .into_iter()
+                .map(TryInto::try_into)
+                .collect::<$crate::Result<Vec<_>>>()
+        } else {
+            select_rows!($exec, $row, $table, $cols, concat!($filter, " ORDER BY id") $(, $bind)*)
+        }
     }};
 }
 
@@ -199,15 +252,9 @@ macro_rules! query_page {
         let rows = async {
             let columns = $crate::query::projected($cols, &q.without);
             let mut qb = sqlx::QueryBuilder::<$db>::new(if Self::PACKED_PAGES {
-                // Each row as an object keyed by column, read by name as
-                // the driver's rows are.
                 format!(
-                    "SELECT json_group_array(json_object({})) FROM (SELECT {} FROM {} WHERE base_id = ",
-                    $cols
-                        .iter()
-                        .map(|c| format!("'{c}', {c}"))
-                        .collect::<Vec<_>>()
-                        .join(", "),
+                    "SELECT json_group_array({}) FROM (SELECT {} FROM {} WHERE base_id = ",
+                    $crate::sql::row_object($cols),
                     columns,
                     $table
                 )
@@ -232,10 +279,7 @@ macro_rules! query_page {
             let rows: Vec<$row> = if Self::PACKED_PAGES {
                 qb.push(")");
                 let packed: String = qb.build_query_scalar().fetch_one($pool).await?;
-                serde_json::from_str(&packed).map_err(|e| $crate::StoreError::Corrupt {
-                    entity: $table,
-                    message: e.to_string(),
-                })?
+                $crate::sql::unpack($table, &packed)?
             } else {
                 qb.build_query_as().fetch_all($pool).await?
             };
@@ -343,6 +387,25 @@ macro_rules! sql_store {
                         .push_bind(author.source.as_str())
                         .push_bind(employee.modified_at);
                 });
+                Ok(())
+            }
+
+            /// Starts a bulk write in `conn`'s transaction: its rows skip the
+            /// per-row raise of their base's data version.
+            async fn bulk_start(conn: &mut Conn) -> Result<()> {
+                sqlx::query(Self::BULK_WRITE.0).execute(&mut *conn).await?;
+                Ok(())
+            }
+
+            /// Ends a bulk write: raises every base's data version once.
+            async fn bulk_end(conn: &mut Conn) -> Result<()> {
+                sqlx::query(Self::BULK_WRITE.1).execute(&mut *conn).await?;
+                sqlx::query(
+                    "INSERT INTO base_versions (base_id, version) SELECT id, 1 FROM bases WHERE true \
+                     ON CONFLICT (base_id) DO UPDATE SET version = base_versions.version + 1",
+                )
+                .execute(&mut *conn)
+                .await?;
                 Ok(())
             }
 
@@ -490,6 +553,7 @@ macro_rules! sql_store {
 
             async fn clear_base(&self, base: BaseId) -> Result<()> {
                 let mut tx = self.pool.begin_with(Self::BEGIN).await?;
+                Self::bulk_start(&mut tx).await?;
                 for (table, _) in columns::TABLES.iter().rev() {
                     sqlx::query(&format!("DELETE FROM {table} WHERE base_id = $1"))
                         .bind(base.0)
@@ -503,6 +567,7 @@ macro_rules! sql_store {
                     .bind(now())
                     .execute(&mut *tx)
                     .await?;
+                Self::bulk_end(&mut tx).await?;
                 tx.commit().await?;
                 Ok(())
             }
@@ -512,6 +577,7 @@ macro_rules! sql_store {
                     return Err(DomainError::new("base", "a base cannot be copied onto itself").into());
                 }
                 let mut tx = self.pool.begin_with(Self::BEGIN).await?;
+                Self::bulk_start(&mut tx).await?;
                 for (table, _) in columns::TABLES.iter().rev() {
                     sqlx::query(&format!("DELETE FROM {table} WHERE base_id = $1"))
                         .bind(to.0)
@@ -550,6 +616,7 @@ macro_rules! sql_store {
                     .bind(now())
                     .execute(&mut *tx)
                     .await?;
+                Self::bulk_end(&mut tx).await?;
                 tx.commit().await?;
                 Ok(())
             }
@@ -606,8 +673,8 @@ macro_rules! sql_store {
             }
 
             async fn list_establishments(&self, base: BaseId) -> Result<Vec<Establishment>> {
-                select_rows!(&self.pool, rows::EstablishmentRow, "establishments", columns::ESTABLISHMENTS,
-                    "base_id = $1 ORDER BY id", base.0)
+                select_packed!(&self.pool, rows::EstablishmentRow, "establishments", columns::ESTABLISHMENTS,
+                    "base_id = $1", base.0)
             }
 
             async fn insert_departments(&self, rows: &[Department]) -> Result<()> {
@@ -626,8 +693,8 @@ macro_rules! sql_store {
             }
 
             async fn list_departments(&self, base: BaseId) -> Result<Vec<Department>> {
-                select_rows!(&self.pool, rows::DepartmentRow, "departments", columns::DEPARTMENTS,
-                    "base_id = $1 ORDER BY id", base.0)
+                select_packed!(&self.pool, rows::DepartmentRow, "departments", columns::DEPARTMENTS,
+                    "base_id = $1", base.0)
             }
 
             async fn set_department_head(
@@ -694,7 +761,9 @@ macro_rules! sql_store {
 
             async fn insert_employees(&self, rows: &[Employee]) -> Result<()> {
                 let mut tx = self.pool.begin_with(Self::BEGIN).await?;
+                Self::bulk_start(&mut tx).await?;
                 Self::insert_employees_in(&mut tx, rows).await?;
+                Self::bulk_end(&mut tx).await?;
                 tx.commit().await?;
                 Ok(())
             }
@@ -822,9 +891,12 @@ macro_rules! sql_store {
             }
 
             async fn list_employees(&self, base: BaseId, after: Option<EmployeeId>, limit: u32) -> Result<Vec<Employee>> {
-                select_rows!(&self.pool, rows::EmployeeRow, "employees", columns::EMPLOYEES,
-                    "base_id = $1 AND id > $2 ORDER BY id LIMIT $3",
-                    base.0, after.map_or(0, |a| a.0), i64::from(limit))
+                let q = ListQuery {
+                    conditions: vec![crate::Condition::new("id", crate::Cond::Gt(crate::SqlValue::Int(after.map_or(0, |a| a.0))))],
+                    limit,
+                    ..ListQuery::default()
+                };
+                Ok(self.query_employees(base, &q).await?.items)
             }
 
             async fn insert_absence_accounts(&self, rows: &[AbsenceAccount]) -> Result<()> {
@@ -841,13 +913,15 @@ macro_rules! sql_store {
             }
 
             async fn list_absence_accounts(&self, base: BaseId) -> Result<Vec<AbsenceAccount>> {
-                select_rows!(&self.pool, rows::AbsenceAccountRow, "absence_accounts", columns::ABSENCE_ACCOUNTS,
-                    "base_id = $1 ORDER BY id", base.0)
+                select_packed!(&self.pool, rows::AbsenceAccountRow, "absence_accounts", columns::ABSENCE_ACCOUNTS,
+                    "base_id = $1", base.0)
             }
 
             async fn insert_leave_periods(&self, rows: &[LeavePeriod]) -> Result<()> {
                 let mut tx = self.pool.begin_with(Self::BEGIN).await?;
+                Self::bulk_start(&mut tx).await?;
                 Self::insert_leave_periods_in(&mut tx, rows).await?;
+                Self::bulk_end(&mut tx).await?;
                 tx.commit().await?;
                 Ok(())
             }

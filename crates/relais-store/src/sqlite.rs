@@ -37,6 +37,13 @@ impl SqliteStore {
     /// more than reading the rows; one value per page costs one.
     const PACKED_PAGES: bool = true;
 
+    /// How a bulk write starts and ends inside its transaction: the mark
+    /// that makes its rows skip the per-row version raise.
+    const BULK_WRITE: (&'static str, &'static str) = (
+        "INSERT INTO bulk_writes (active) VALUES (1)",
+        "DELETE FROM bulk_writes",
+    );
+
     /// A set of keys bound as one JSON array: one statement shape whatever
     /// the number of keys, so prepared statements do not pile up.
     const KEY_SET: (&'static str, &'static str) = ("(SELECT value FROM json_each(", "))");
@@ -104,7 +111,7 @@ impl SqliteStore {
                 format!("-{}", u64::from(cache_mib.max(1)) * 1024),
             );
         let pool = SqlitePoolOptions::new()
-            .max_connections(4)
+            .max_connections(8)
             .connect_with(options)
             .await
             .map_err(|e| connect_error(e.to_string()))?;

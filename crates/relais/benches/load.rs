@@ -10,6 +10,7 @@
 //!
 //! The load generator is a minimal HTTP/1.1 client on one thread (as `wrk`
 //! would be), so that the server, not the client, is what is measured.
+//! `RELAIS_LOAD_PHASES=users` runs only the first (`mixed`, only the second).
 //! Prints, for each, requests per second, p50 and p99 latency, the answers
 //! by status (anything but 200 is an error) and the server's peak memory
 //! (VmHWM of its process).
@@ -199,7 +200,15 @@ fn main() {
         .build()
         .unwrap();
     println!("load: {clients} clients, {seconds} s each, {employees} employees (SQLite)");
+    // `RELAIS_LOAD_PHASES=users` (or `mixed`) runs only that phase.
+    let only = std::env::var("RELAIS_LOAD_PHASES").ok();
     for (name, paths) in [("users", &[USERS][..]), ("mixed", &MIXED[..])] {
+        if only
+            .as_deref()
+            .is_some_and(|o| !o.split(',').any(|p| p == name))
+        {
+            continue;
+        }
         let phase = rt.block_on(load(&addr, &key, paths, clients, seconds));
         let total = phase.latencies.len() as f64;
         let errors: u64 = phase

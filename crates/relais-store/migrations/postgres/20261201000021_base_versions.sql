@@ -1,9 +1,12 @@
 -- Each base's data version: a number that grows with every committed change
--- to its HR data (any table, any writer: the API, the pages, an import, the
+-- to its HR data and its history of changes (any table, any writer: the API, the pages, an import, the
 -- command line, a connector, a base copy), so that what is computed from the
 -- data (the API's counts) is kept exactly until the data changes.
--- Written once per transaction and base, when the transaction commits (a
+--
+-- Raised once per transaction and base, when the transaction commits (a
 -- deferred trigger), so concurrent writers never wait on it mid-transaction.
+-- A bulk write (seeding, imports, base copies) sets `relais.bulk` for its
+-- transaction and raises every base's version once itself.
 CREATE TABLE base_versions (
     base_id BIGINT PRIMARY KEY,
     version BIGINT NOT NULL
@@ -12,6 +15,9 @@ CREATE FUNCTION relais_bump_base_version() RETURNS trigger AS $$
 DECLARE
     b BIGINT;
 BEGIN
+    IF current_setting('relais.bulk', true) = 'on' THEN
+        RETURN NULL;
+    END IF;
     IF TG_OP = 'DELETE' THEN
         b := OLD.base_id;
     ELSE
@@ -51,4 +57,6 @@ CREATE CONSTRAINT TRIGGER axis_sections_version AFTER INSERT OR UPDATE OR DELETE
 CREATE CONSTRAINT TRIGGER expense_claims_version AFTER INSERT OR UPDATE OR DELETE ON expense_claims
     DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION relais_bump_base_version();
 CREATE CONSTRAINT TRIGGER expense_items_version AFTER INSERT OR UPDATE OR DELETE ON expense_items
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION relais_bump_base_version();
+CREATE CONSTRAINT TRIGGER employee_logs_version AFTER INSERT OR UPDATE OR DELETE ON employee_logs
     DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION relais_bump_base_version();
