@@ -127,6 +127,7 @@ store_suite!(
     integrations_and_their_runs_are_kept,
     a_keys_reads_are_summed_per_resource,
     a_rotated_key_keeps_its_previous_secret_for_its_grace,
+    every_kind_of_write_raises_the_bases_data_version,
 );
 
 fn d(y: i32, m: u32, day: u32) -> NaiveDate {
@@ -742,6 +743,63 @@ async fn copying_a_base_replaces_the_target_and_keeps_the_source(db: TestDb) {
         "the source is untouched"
     );
     assert!(s.copy_base(o.base, o.base).await.is_err());
+}
+
+/// The data version the API's counts are kept by: raised by every write to
+/// a base's HR data, single or bulk, and by nothing else.
+async fn every_kind_of_write_raises_the_bases_data_version(db: TestDb) {
+    use HalfDay::{Am, Pm};
+    let s = &db.store;
+    let o = org(s, "production").await;
+    let other = org(s, "other").await;
+    let version = || async { s.base_version(o.base).await.unwrap() };
+    let mut last = version().await;
+    fn raised(last: &mut i64, now: i64, what: &str) {
+        assert!(now > *last, "{what}: version {now} after {last}");
+        *last = now;
+    }
+    let e = s
+        .create_employee(o.base, &person(&o, 1, d(2020, 1, 6), None), &who())
+        .await
+        .unwrap();
+    raised(&mut last, version().await, "create an employee");
+    let mut data = e.data.clone();
+    data.job_title = Some("Pilote".into());
+    s.update_employee(o.base, e.id, &data, &who())
+        .await
+        .unwrap();
+    raised(&mut last, version().await, "update an employee");
+    let p = s
+        .create_leave_period(
+            o.base,
+            &request(e.id, o.paid_leave, span((2026, 3, 2, Am), (2026, 3, 3, Pm))),
+        )
+        .await
+        .unwrap();
+    raised(&mut last, version().await, "create a leave period");
+    // A bulk write (as seeding does).
+    let mut copy = p.clone();
+    copy.id = relais_core::ids::LeavePeriodId(p.id.0 + 100);
+    copy.span = span((2026, 4, 6, Am), (2026, 4, 6, Pm));
+    s.insert_leave_periods(&[copy]).await.unwrap();
+    raised(&mut last, version().await, "insert leave periods in bulk");
+    // A refused write changes nothing, the version included.
+    let mut twin = person(&o, 2, d(2021, 1, 4), None);
+    twin.mail = data.mail.clone();
+    assert!(s.create_employee(o.base, &twin, &who()).await.is_err());
+    assert_eq!(version().await, last, "a refused write");
+    // Another base's changes are not this one's.
+    s.create_employee(other.base, &person(&other, 1, d(2020, 1, 6), None), &who())
+        .await
+        .unwrap();
+    assert_eq!(version().await, last, "another base's write");
+    // Reads are not changes.
+    s.base_counts(o.base, d(2026, 1, 1)).await.unwrap();
+    assert_eq!(version().await, last, "a read");
+    s.copy_base(other.base, o.base).await.unwrap();
+    raised(&mut last, version().await, "a base copied onto it");
+    s.clear_base(o.base).await.unwrap();
+    raised(&mut last, version().await, "clearing it");
 }
 
 async fn clearing_a_base_removes_only_its_data(db: TestDb) {
