@@ -9,20 +9,55 @@ pub(crate) fn select_sql(table: &str, cols: &[&str], tail: &str) -> String {
     format!("SELECT {} FROM {table} WHERE {tail}", cols.join(", "))
 }
 
-/// `json_object('c1', c1, 'c2', c2, …)`: a row as an object keyed by column,
-/// read by name as the driver's rows are.
-pub(crate) fn row_object(cols: &[&str]) -> String {
-    let pairs: Vec<String> = cols.iter().map(|c| format!("'{c}', {c}")).collect();
-    format!("json_object({})", pairs.join(", "))
+/// The fields of the row type `R`, in the order serde reads them from an
+/// array — its declaration order, which is the order its columns are packed
+/// in (so a packed row cannot be read into the wrong fields).
+pub(crate) fn row_fields<R: serde::de::DeserializeOwned>() -> &'static [&'static str] {
+    use serde::de::{Error as _, Visitor};
+    type Error = serde::de::value::Error;
+    struct Fields<'a>(&'a mut &'static [&'static str]);
+    impl<'de> serde::Deserializer<'de> for Fields<'_> {
+        type Error = Error;
+        fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Error> {
+            Err(Error::custom("not a struct"))
+        }
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            _: &'static str,
+            fields: &'static [&'static str],
+            _: V,
+        ) -> Result<V::Value, Error> {
+            *self.0 = fields;
+            Err(Error::custom("fields read"))
+        }
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes
+            byte_buf option unit unit_struct newtype_struct seq tuple tuple_struct map enum
+            identifier ignored_any
+        }
+    }
+    let mut fields: &'static [&'static str] = &[];
+    let _ = R::deserialize(Fields(&mut fields));
+    fields
+}
+
+/// `json_array(f1, f2, …)` over the fields of `R`: a row packed as an array
+/// in the order `R` reads it.
+pub(crate) fn row_array<R: serde::de::DeserializeOwned>() -> String {
+    format!("json_array({})", row_fields::<R>().join(", "))
 }
 
 /// The rows of `table` matching `filter`, packed into one value: a JSON
 /// array of the rows in identifier order (said to the aggregate itself, as
 /// a subquery's order is not promised to reach it).
-pub(crate) fn packed_sql(table: &str, cols: &[&str], filter: &str) -> String {
+pub(crate) fn packed_sql<R: serde::de::DeserializeOwned>(
+    table: &str,
+    cols: &[&str],
+    filter: &str,
+) -> String {
     format!(
         "SELECT json_group_array({} ORDER BY id) FROM ({})",
-        row_object(cols),
+        row_array::<R>(),
         select_sql(table, cols, filter)
     )
 }
@@ -129,7 +164,7 @@ macro_rules! select_rows {
 macro_rules! select_packed {
     ($exec:expr, $row:ty, $table:literal, $cols:expr, $filter:literal $(, $bind:expr)*) => {{
         if Self::PACKED_PAGES {
-            let sql = $crate::sql::packed_sql($table, $cols, $filter);
+            let sql = $crate::sql::packed_sql::<$row>($table, $cols, $filter);
             let packed: String = sqlx::query_scalar(&sql)$(.bind($bind))*.fetch_one($exec).await?;
             $crate::sql::unpack::<$row>($table, &packed)?
                 .into_iter()
@@ -254,7 +289,7 @@ macro_rules! query_page {
             let mut qb = sqlx::QueryBuilder::<$db>::new(if Self::PACKED_PAGES {
                 format!(
                     "SELECT json_group_array({}) FROM (SELECT {} FROM {} WHERE base_id = ",
-                    $crate::sql::row_object($cols),
+                    $crate::sql::row_array::<$row>(),
                     columns,
                     $table
                 )
@@ -2056,4 +2091,62 @@ macro_rules! sql_store {
             }
         }
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::rows::{self, columns};
+
+    /// A packed row is read by position: every field of a row type packed
+    /// in a list must be one of its table's columns, and every column read.
+    #[test]
+    fn packed_rows_read_every_column_of_their_table() {
+        fn same(fields: &[&str], cols: &[&str]) {
+            let (mut a, mut b) = (fields.to_vec(), cols.to_vec());
+            a.sort_unstable();
+            b.sort_unstable();
+            assert_eq!(a, b);
+        }
+        same(super::row_fields::<rows::EmployeeRow>(), columns::EMPLOYEES);
+        same(
+            super::row_fields::<rows::EmployeeLogRow>(),
+            rows::EMPLOYEE_LOG_COLUMNS,
+        );
+        same(
+            super::row_fields::<rows::LeavePeriodRow>(),
+            columns::LEAVE_PERIODS,
+        );
+        same(
+            super::row_fields::<rows::ExpenseClaimRow>(),
+            columns::EXPENSE_CLAIMS,
+        );
+        same(
+            super::row_fields::<rows::ExpenseItemRow>(),
+            columns::EXPENSE_ITEMS,
+        );
+        same(
+            super::row_fields::<rows::DepartmentRow>(),
+            columns::DEPARTMENTS,
+        );
+        same(
+            super::row_fields::<rows::EstablishmentRow>(),
+            columns::ESTABLISHMENTS,
+        );
+        same(
+            super::row_fields::<rows::LegalUnitRow>(),
+            columns::LEGAL_UNITS,
+        );
+        same(
+            super::row_fields::<rows::AbsenceAccountRow>(),
+            columns::ABSENCE_ACCOUNTS,
+        );
+        same(
+            super::row_fields::<rows::ExpenseNatureRow>(),
+            columns::EXPENSE_NATURES,
+        );
+        same(
+            super::row_fields::<rows::AxisSectionRow>(),
+            columns::AXIS_SECTIONS,
+        );
+    }
 }
