@@ -13,7 +13,7 @@
 
 use crate::error::ApiError;
 use relais_core::ids::BaseId;
-use relais_store::{Cond, Condition, ListQuery, Page, SharedStore, SqlValue, StoreError};
+use relais_store::{Cond, Condition, ListQuery, Page, SqlValue, StoreError};
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Mutex;
@@ -116,13 +116,14 @@ impl CountCache {
     }
 
     /// Runs `query` through `run`, reusing what is known of its walk at the
-    /// base's current data version; `id_of` gives a record's identifier.
-    /// A first page without a count reads no version and remembers nothing
-    /// but where it ended.
+    /// base's current data version (`version`, read only when needed);
+    /// `id_of` gives a record's identifier. A first page without a count
+    /// neither reads the version nor remembers anything: a walk starts
+    /// using what is remembered from its second page.
     #[allow(clippy::too_many_arguments)]
-    pub async fn page<T, F, Fut>(
+    pub async fn page<T, F, Fut, V>(
         &self,
-        store: &SharedStore,
+        version: V,
         base: BaseId,
         key: i64,
         what: &str,
@@ -133,34 +134,12 @@ impl CountCache {
     where
         F: FnOnce(ListQuery) -> Fut,
         Fut: Future<Output = Result<Page<T>, StoreError>>,
+        V: Future<Output = Result<i64, StoreError>>,
     {
-        let by_id = query.order.is_empty();
-        // Only a count or a deep page can use what is remembered; and a
-        // first page ordered by identifier leaves a cursor for the next.
-        if !query.count && query.offset == 0 && !by_id {
+        if !query.count && query.offset == 0 {
             return Ok(run(query).await?);
         }
-        let version = store.base_version(base).await?;
-        self.page_at(version, base, key, what, query, id_of, run)
-            .await
-    }
-
-    /// [`CountCache::page`] at a known data version.
-    #[allow(clippy::too_many_arguments)]
-    async fn page_at<T, F, Fut>(
-        &self,
-        version: i64,
-        base: BaseId,
-        key: i64,
-        what: &str,
-        query: ListQuery,
-        id_of: fn(&T) -> i64,
-        run: F,
-    ) -> Result<Page<T>, ApiError>
-    where
-        F: FnOnce(ListQuery) -> Fut,
-        Fut: Future<Output = Result<Page<T>, StoreError>>,
-    {
+        let version = version.await?;
         let id = (
             base,
             key,
@@ -236,28 +215,35 @@ mod tests {
             limit: 2,
             ..ListQuery::default()
         };
-        cache
-            .page_at(1, BaseId(1), 7, "users", page(0), |i| *i, run)
-            .await
-            .unwrap();
-        cache
-            .page_at(1, BaseId(1), 7, "users", page(2), |i| *i, run)
-            .await
-            .unwrap();
-        cache
-            .page_at(1, BaseId(1), 7, "users", page(6), |i| *i, run)
-            .await
-            .unwrap();
+        for offset in [0, 2, 4, 8] {
+            cache
+                .page(
+                    async { Ok(1) },
+                    BaseId(1),
+                    7,
+                    "users",
+                    page(offset),
+                    |i| *i,
+                    run,
+                )
+                .await
+                .unwrap();
+        }
         let seen = seen.lock().unwrap();
         assert_eq!(seen[0], (0, vec![]));
         assert_eq!(
             seen[1],
-            (0, vec![Condition::new("id", Cond::Gt(SqlValue::Int(20)))]),
-            "page 2 continues after id 20"
+            (2, vec![]),
+            "the first page, read as it is, left nothing behind"
         );
         assert_eq!(
             seen[2],
-            (6, vec![]),
+            (0, vec![Condition::new("id", Cond::Gt(SqlValue::Int(20)))]),
+            "the third page continues after the second one's last identifier"
+        );
+        assert_eq!(
+            seen[3],
+            (8, vec![]),
             "an offset never reached is skipped as asked"
         );
     }
@@ -280,14 +266,14 @@ mod tests {
         };
         for _ in 0..3 {
             let page = cache
-                .page_at(1, BaseId(1), 7, "users", q(true), |i| *i, run)
+                .page(async { Ok(1) }, BaseId(1), 7, "users", q(true), |i| *i, run)
                 .await
                 .unwrap();
             assert_eq!(page.count, Some(42));
         }
         assert_eq!(runs.load(std::sync::atomic::Ordering::SeqCst), 1);
         cache
-            .page_at(1, BaseId(1), 8, "users", q(true), |i| *i, run)
+            .page(async { Ok(1) }, BaseId(1), 8, "users", q(true), |i| *i, run)
             .await
             .unwrap();
         assert_eq!(
@@ -297,12 +283,12 @@ mod tests {
         );
         // A write to the base: its data version moved on.
         cache
-            .page_at(2, BaseId(1), 7, "users", q(true), |i| *i, run)
+            .page(async { Ok(2) }, BaseId(1), 7, "users", q(true), |i| *i, run)
             .await
             .unwrap();
         assert_eq!(runs.load(std::sync::atomic::Ordering::SeqCst), 3);
         cache
-            .page_at(2, BaseId(1), 7, "users", q(true), |i| *i, run)
+            .page(async { Ok(2) }, BaseId(1), 7, "users", q(true), |i| *i, run)
             .await
             .unwrap();
         assert_eq!(
@@ -311,7 +297,15 @@ mod tests {
             "an unchanged base is not recounted, however long after"
         );
         let page = cache
-            .page_at(2, BaseId(1), 7, "users", q(false), |i| *i, run)
+            .page(
+                async { Ok(2) },
+                BaseId(1),
+                7,
+                "users",
+                q(false),
+                |i| *i,
+                run,
+            )
             .await
             .unwrap();
         assert_eq!(page.count, None);

@@ -639,7 +639,7 @@ async fn requests(
     let page = state
         .counts
         .page(
-            store,
+            store.base_version(base),
             base,
             caller.key.id,
             "leave-requests",

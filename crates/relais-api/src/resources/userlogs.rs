@@ -118,7 +118,7 @@ async fn list(
     let page = state
         .counts
         .page(
-            store,
+            store.base_version(base),
             base,
             caller.key.id,
             "userlogs",

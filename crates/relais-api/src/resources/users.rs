@@ -543,7 +543,7 @@ async fn list(
     let page = state
         .counts
         .page(
-            store,
+            store.base_version(base),
             base,
             caller.key.id,
             "users",
