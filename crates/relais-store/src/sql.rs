@@ -62,6 +62,44 @@ pub(crate) fn packed_sql<R: serde::de::DeserializeOwned>(
     )
 }
 
+/// A list's order, written three ways for a packed page.
+pub(crate) struct OrderBy {
+    /// The order of the rows in the table: `last_name ASC, id ASC`.
+    pub inner: String,
+    /// The sort keys selected beside the row: `last_name AS sort_0, id AS sort_1`.
+    pub keys: String,
+    /// The same order on those keys: `sort_0 ASC, sort_1 ASC`.
+    pub outer: String,
+}
+
+/// `order`, then the identifier, which breaks ties.
+pub(crate) fn order_by(order: &[(&'static str, crate::Direction)]) -> OrderBy {
+    let all: Vec<(&str, &str)> = order
+        .iter()
+        .map(|(c, d)| {
+            let dir = if *d == crate::Direction::Desc {
+                "DESC"
+            } else {
+                "ASC"
+            };
+            (*c, dir)
+        })
+        .chain(std::iter::once(("id", "ASC")))
+        .collect();
+    let join = |f: &dyn Fn(usize, &(&str, &str)) -> String| {
+        all.iter()
+            .enumerate()
+            .map(|(i, k)| f(i, k))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    OrderBy {
+        inner: join(&|_, (c, d)| format!("{c} {d}")),
+        keys: join(&|i, (c, _)| format!("{c} AS sort_{i}")),
+        outer: join(&|i, (_, d)| format!("sort_{i} {d}")),
+    }
+}
+
 /// The rows of a packed read.
 pub(crate) fn unpack<R: serde::de::DeserializeOwned>(
     table: &'static str,
@@ -286,11 +324,17 @@ macro_rules! query_page {
         };
         let rows = async {
             let columns = $crate::query::projected($cols, &q.without);
+            let order = $crate::sql::order_by(&q.order);
             let mut qb = sqlx::QueryBuilder::<$db>::new(if Self::PACKED_PAGES {
+                // The page's rows are chosen in the subquery (its order and
+                // limit); the aggregate is told their order again, as a
+                // subquery's order is not promised to reach it.
                 format!(
-                    "SELECT json_group_array({}) FROM (SELECT {} FROM {} WHERE base_id = ",
+                    "SELECT json_group_array({} ORDER BY {}) FROM (SELECT {}, {} FROM {} WHERE base_id = ",
                     $crate::sql::row_array::<$row>(),
+                    order.outer,
                     columns,
+                    order.keys,
                     $table
                 )
             } else {
@@ -299,15 +343,8 @@ macro_rules! query_page {
             qb.push_bind($base.0);
             push_conditions!(qb, &q.conditions);
             qb.push(" ORDER BY ");
-            for (column, direction) in &q.order {
-                qb.push(*column);
-                qb.push(if *direction == $crate::Direction::Desc {
-                    " DESC, "
-                } else {
-                    " ASC, "
-                });
-            }
-            qb.push("id ASC LIMIT ");
+            qb.push(&order.inner);
+            qb.push(" LIMIT ");
             qb.push_bind(i64::from(q.limit));
             qb.push(" OFFSET ");
             qb.push_bind(i64::try_from(q.offset).unwrap_or(i64::MAX));
@@ -2096,6 +2133,16 @@ macro_rules! sql_store {
 #[cfg(test)]
 mod tests {
     use crate::rows::{self, columns};
+
+    /// A packed page keeps the order its rows were chosen in.
+    #[test]
+    fn a_packed_page_is_ordered_as_its_rows_were_chosen() {
+        let o = super::order_by(&[("last_name", crate::Direction::Desc)]);
+        assert_eq!(o.inner, "last_name DESC, id ASC");
+        assert_eq!(o.keys, "last_name AS sort_0, id AS sort_1");
+        assert_eq!(o.outer, "sort_0 DESC, sort_1 ASC");
+        assert_eq!(super::order_by(&[]).outer, "sort_0 ASC");
+    }
 
     /// A packed row is read by position, in the order its type declares
     /// its fields: each field must be a column its list reads (columns kept

@@ -383,8 +383,17 @@ async fn leaves(
     // of expanding every leave before it.
     let walk = format!("leaves:{conditions:?}:{:?}:{:?}", window.from, window.to);
     let (base, key) = (caller.base(), caller.key.id);
-    let version = state.store.base_version(base).await?;
-    let (known_count, cursor) = state.counts.recall(base, key, &walk, version, q.offset);
+    // A first page without a count uses nothing remembered: it reads no
+    // data version and leaves nothing behind (as the other lists).
+    let version = if q.count || q.offset > 0 {
+        Some(state.store.base_version(base).await?)
+    } else {
+        None
+    };
+    let (known_count, cursor) = match version {
+        Some(version) => state.counts.recall(base, key, &walk, version, q.offset),
+        None => (None, None),
+    };
     // A count not known yet is counted from the first leave: the cursor,
     // which would skip what comes before, is not used then.
     let cursor = cursor.filter(|_| !q.count || known_count.is_some());
@@ -466,14 +475,16 @@ async fn leaves(
         known_count
     };
     let next_offset = q.offset + items.len() as u64;
-    state.counts.remember(
-        base,
-        key,
-        &walk,
-        version,
-        count,
-        next_cursor.map(|c| (next_offset, c)),
-    );
+    if let Some(version) = version {
+        state.counts.remember(
+            base,
+            key,
+            &walk,
+            version,
+            count,
+            next_cursor.map(|c| (next_offset, c)),
+        );
+    }
     Ok(v3_list(items, count.filter(|_| q.count)).into_response())
 }
 
