@@ -22,6 +22,10 @@ use subtle::ConstantTimeEq;
 pub struct Caller {
     /// The key, with its base and role.
     pub key: Arc<ApiKey>,
+    /// The base's data version when the request began
+    /// ([`relais_store::Store::base_version`]): what is remembered of the
+    /// base (counts, names) holds for this version.
+    pub data_version: i64,
 }
 
 impl Caller {
@@ -129,14 +133,17 @@ fn key_text(headers: &HeaderMap) -> Result<&str, ApiError> {
 }
 
 /// Finds the live key a request presents.
-pub async fn authenticate(store: &SharedStore, headers: &HeaderMap) -> Result<ApiKey, ApiError> {
+pub async fn authenticate(
+    store: &SharedStore,
+    headers: &HeaderMap,
+) -> Result<(ApiKey, i64), ApiError> {
     let text = key_text(headers)?;
     let unknown = || ApiError::Unauthorized("this API key is not known".into());
     let (prefix, secret) = text
         .strip_prefix("relais_")
         .and_then(|rest| rest.split_once('_'))
         .ok_or_else(unknown)?;
-    let key = store.api_key_by_prefix(prefix).await?.ok_or_else(unknown)?;
+    let (key, data_version) = store.api_key_by_prefix(prefix).await?.ok_or_else(unknown)?;
     let presented = hash_secret(secret);
     let current = bool::from(presented.as_bytes().ct_eq(key.secret_hash.as_bytes()));
     // After a rotation, the previous secret opens the key for its grace period.
@@ -152,7 +159,7 @@ pub async fn authenticate(store: &SharedStore, headers: &HeaderMap) -> Result<Ap
     if key.revoked_at.is_some() {
         return Err(ApiError::Unauthorized("this API key was revoked".into()));
     }
-    Ok(key)
+    Ok((key, data_version))
 }
 
 /// Middleware of the key-protected routes: authenticates, applies the rate
@@ -163,8 +170,8 @@ pub async fn require_key(
     mut request: Request,
     next: Next,
 ) -> Response {
-    let key = match authenticate(&state.store, request.headers()).await {
-        Ok(key) => Arc::new(key),
+    let (key, data_version) = match authenticate(&state.store, request.headers()).await {
+        Ok((key, version)) => (Arc::new(key), version),
         Err(e) => return e.into_response(),
     };
     crate::layers::record_actor(request.extensions(), || format!("key:{}", key.id));
@@ -180,7 +187,10 @@ pub async fn require_key(
         // written one row each to the audit trail.
         Ok(RateDecision::Limited(wait)) => return ApiError::TooManyRequests(wait).into_response(),
         Ok(RateDecision::Allowed(_)) => {
-            request.extensions_mut().insert(Caller { key: key.clone() });
+            request.extensions_mut().insert(Caller {
+                key: key.clone(),
+                data_version,
+            });
             next.run(request).await
         }
     };

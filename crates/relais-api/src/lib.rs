@@ -8,6 +8,7 @@ mod error;
 pub mod install;
 pub mod layers;
 pub mod metrics;
+pub mod names;
 pub mod openapi;
 pub mod query;
 pub mod rate;
@@ -35,6 +36,8 @@ pub struct AppState {
     pub rate_limit: Arc<rate::RateLimiter>,
     /// `collection.count` answers reused across the pages of a walk.
     pub counts: Arc<counts::CountCache>,
+    /// Department and establishment names, kept for one data version.
+    pub names: Arc<names::NameCache>,
     /// Seals and opens integrations' secrets.
     pub sealer: relais_core::secret::Sealer,
     /// The address people reach relais at, when it differs from the one it
@@ -65,6 +68,7 @@ impl AppState {
             store,
             rate_limit: Arc::new(rate::RateLimiter::new(per_minute)),
             counts: Arc::new(counts::CountCache::default()),
+            names: Arc::new(names::NameCache::default()),
             sealer,
             public_url: None,
             connectors: relais_core::connector::ConnectorCatalog::default(),

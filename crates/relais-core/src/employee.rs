@@ -18,6 +18,14 @@ pub struct EmployeeNumber(String);
 impl EmployeeNumber {
     /// Parses an employee number; surrounding spaces are dropped.
     pub fn parse(raw: &str) -> Result<Self> {
+        Self::check(raw).map(|s| Self(s.to_owned()))
+    }
+    /// [`EmployeeNumber::parse`], keeping `raw`'s text when it needs no trimming.
+    pub fn parse_owned(raw: String) -> Result<Self> {
+        Self::check(&raw)?;
+        Ok(Self(crate::trimmed(raw)))
+    }
+    fn check(raw: &str) -> Result<&str> {
         let s = raw.trim();
         let ok = !s.is_empty()
             && s.len() <= 32
@@ -29,7 +37,7 @@ impl EmployeeNumber {
                 format!("'{raw}' is not a valid employee number: use 1 to 32 letters, digits, '-', '_', '.' or '/'"),
             ));
         }
-        Ok(Self(s.to_owned()))
+        Ok(s)
     }
     /// The number as text.
     pub fn as_str(&self) -> &str {
@@ -52,6 +60,14 @@ pub struct Email(String);
 impl Email {
     /// Parses an e-mail address.
     pub fn parse(raw: &str) -> Result<Self> {
+        Self::check(raw).map(|s| Self(s.to_owned()))
+    }
+    /// [`Email::parse`], keeping `raw`'s text when it needs no trimming.
+    pub fn parse_owned(raw: String) -> Result<Self> {
+        Self::check(&raw)?;
+        Ok(Self(crate::trimmed(raw)))
+    }
+    fn check(raw: &str) -> Result<&str> {
         let s = raw.trim();
         let bad = |why: &str| {
             DomainError::new("mail", format!("'{raw}' is not an e-mail address: {why}"))
@@ -73,7 +89,7 @@ impl Email {
         if !labels_ok {
             return Err(bad("its domain must look like example.com"));
         }
-        Ok(Self(s.to_owned()))
+        Ok(s)
     }
     /// The address as written.
     pub fn as_str(&self) -> &str {

@@ -163,6 +163,14 @@ pub struct Name(String);
 impl Name {
     /// Parses a name for `field`.
     pub fn parse(field: &'static str, raw: &str) -> Result<Self> {
+        Self::check(field, raw).map(|s| Self(s.to_owned()))
+    }
+    /// [`Name::parse`], keeping `raw`'s text when it needs no trimming.
+    pub fn parse_owned(field: &'static str, raw: String) -> Result<Self> {
+        Self::check(field, &raw)?;
+        Ok(Self(crate::trimmed(raw)))
+    }
+    fn check<'r>(field: &'static str, raw: &'r str) -> Result<&'r str> {
         let trimmed = raw.trim();
         if trimmed.is_empty() {
             return Err(DomainError::new(field, "must not be empty"));
@@ -176,7 +184,7 @@ impl Name {
                 "must not contain control characters",
             ));
         }
-        Ok(Self(trimmed.to_owned()))
+        Ok(trimmed)
     }
     /// The name as text.
     pub fn as_str(&self) -> &str {

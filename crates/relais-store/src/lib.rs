@@ -292,8 +292,10 @@ pub trait Store: reports::ReportStore + Send + Sync + 'static {
 
     /// Stores a new API key.
     async fn create_api_key(&self, key: &NewApiKey) -> Result<ApiKey>;
-    /// The key with this public prefix, whatever its base.
-    async fn api_key_by_prefix(&self, prefix: &str) -> Result<Option<ApiKey>>;
+    /// The key with this public prefix, whatever its base, and its base's
+    /// data version ([`Store::base_version`]) read in the same statement: a
+    /// request learns both in one round trip.
+    async fn api_key_by_prefix(&self, prefix: &str) -> Result<Option<(ApiKey, i64)>>;
     /// The keys of a base, revoked ones included.
     async fn list_api_keys(&self, base: BaseId) -> Result<Vec<ApiKey>>;
     /// One key.

@@ -304,8 +304,37 @@ macro_rules! push_conditions {
     };
 }
 
+/// Pages of more rows than this are read in parts, side by side.
+pub(crate) const PARTS_FROM: u32 = 400;
+
+/// Rows per part of a large page.
+pub(crate) const PART_ROWS: usize = 250;
+
+/// `rows`, read in any order, in the order of `ids` (those not found — gone
+/// since the identifiers were chosen — left out).
+pub(crate) fn in_order_of<R: crate::rows::Keyed>(ids: &[i64], rows: Vec<R>) -> Vec<R> {
+    if rows.iter().map(|r| r.key()).eq(ids.iter().copied()) {
+        return rows;
+    }
+    let position: std::collections::HashMap<i64, usize> =
+        ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+    let mut slots: Vec<Option<R>> = std::iter::repeat_with(|| None).take(ids.len()).collect();
+    for row in rows {
+        if let Some(&i) = position.get(&row.key()) {
+            slots[i] = Some(row);
+        }
+    }
+    slots.into_iter().flatten().collect()
+}
+
 /// Runs a [`crate::ListQuery`] on a table: its page and, when asked, its
 /// count, the two queries running side by side on two connections.
+///
+/// A large page is read in two steps: its identifiers, in order (one small
+/// query that applies the filters, order and paging), then its rows by
+/// identifier in parts of [`PART_ROWS`](crate::sql::PART_ROWS), side by
+/// side on several connections, each part converted as soon as it arrives:
+/// the database reads the next part while the previous one is converted.
 macro_rules! query_page {
     ($db:ty, $pool:expr, $row:ty, $table:literal, $cols:expr, $base:expr, $q:expr) => {{
         let q: &$crate::ListQuery = $q;
@@ -325,20 +354,24 @@ macro_rules! query_page {
         let rows = async {
             let columns = $crate::query::projected($cols, &q.without);
             let order = $crate::sql::order_by(&q.order);
+            let in_parts = q.limit > $crate::sql::PARTS_FROM;
+            // What the first query selects: the rows themselves, or for a
+            // page read in parts, its identifiers.
+            let (selected, aggregate) = if in_parts {
+                ("id".to_owned(), "id".to_owned())
+            } else {
+                (columns.clone(), $crate::sql::row_array::<$row>())
+            };
             let mut qb = sqlx::QueryBuilder::<$db>::new(if Self::PACKED_PAGES {
                 // The page's rows are chosen in the subquery (its order and
                 // limit); the aggregate is told their order again, as a
                 // subquery's order is not promised to reach it.
                 format!(
                     "SELECT json_group_array({} ORDER BY {}) FROM (SELECT {}, {} FROM {} WHERE base_id = ",
-                    $crate::sql::row_array::<$row>(),
-                    order.outer,
-                    columns,
-                    order.keys,
-                    $table
+                    aggregate, order.outer, selected, order.keys, $table
                 )
             } else {
-                format!("SELECT {} FROM {} WHERE base_id = ", columns, $table)
+                format!("SELECT {} FROM {} WHERE base_id = ", selected, $table)
             });
             qb.push_bind($base.0);
             push_conditions!(qb, &q.conditions);
@@ -348,16 +381,55 @@ macro_rules! query_page {
             qb.push_bind(i64::from(q.limit));
             qb.push(" OFFSET ");
             qb.push_bind(i64::try_from(q.offset).unwrap_or(i64::MAX));
-            let rows: Vec<$row> = if Self::PACKED_PAGES {
+            if Self::PACKED_PAGES {
                 qb.push(")");
+            }
+            let convert = |rows: Vec<$row>| {
+                rows.into_iter()
+                    .map(TryInto::try_into)
+                    .collect::<$crate::Result<Vec<_>>>()
+            };
+            if !in_parts {
+                let rows: Vec<$row> = if Self::PACKED_PAGES {
+                    let packed: String = qb.build_query_scalar().fetch_one($pool).await?;
+                    $crate::sql::unpack($table, &packed)?
+                } else {
+                    qb.build_query_as().fetch_all($pool).await?
+                };
+                return convert(rows);
+            }
+            let ids: Vec<i64> = if Self::PACKED_PAGES {
                 let packed: String = qb.build_query_scalar().fetch_one($pool).await?;
                 $crate::sql::unpack($table, &packed)?
             } else {
-                qb.build_query_as().fetch_all($pool).await?
+                qb.build_query_scalar().fetch_all($pool).await?
             };
-            rows.into_iter()
-                .map(TryInto::try_into)
-                .collect::<$crate::Result<Vec<_>>>()
+            let sql = if Self::PACKED_PAGES {
+                format!(
+                    "SELECT json_group_array({}) FROM (SELECT {} FROM {} WHERE base_id = $1 AND id IN {}$2{})",
+                    $crate::sql::row_array::<$row>(), columns, $table, Self::ID_SET.0, Self::ID_SET.1
+                )
+            } else {
+                format!(
+                    "SELECT {} FROM {} WHERE base_id = $1 AND id IN {}$2{}",
+                    columns, $table, Self::ID_SET.0, Self::ID_SET.1
+                )
+            };
+            let parts = ids.chunks($crate::sql::PART_ROWS).map(|part| {
+                let (sql, convert) = (&sql, &convert);
+                async move {
+                    let list = serde_json::Value::from(part).to_string();
+                    let rows: Vec<$row> = if Self::PACKED_PAGES {
+                        let packed: String = sqlx::query_scalar(sql).bind($base.0).bind(list).fetch_one($pool).await?;
+                        $crate::sql::unpack($table, &packed)?
+                    } else {
+                        sqlx::query_as(sql).bind($base.0).bind(list).fetch_all($pool).await?
+                    };
+                    convert($crate::sql::in_order_of(part, rows))
+                }
+            });
+            let parts = futures_util::future::try_join_all(parts).await?;
+            Ok(parts.into_iter().flatten().collect())
         };
         let (count, items) = futures_util::future::try_join(count, rows).await?;
         Ok($crate::Page { items, count })
@@ -1267,10 +1339,14 @@ macro_rules! sql_store {
                 row.try_into()
             }
 
-            async fn api_key_by_prefix(&self, prefix: &str) -> Result<Option<ApiKey>> {
-                let sql = format!("SELECT {} FROM api_keys WHERE prefix = $1", rows::API_KEY_COLUMNS);
-                let row: Option<rows::ApiKeyRow> = sqlx::query_as(&sql).bind(prefix).fetch_optional(&self.pool).await?;
-                row.map(TryInto::try_into).transpose()
+            async fn api_key_by_prefix(&self, prefix: &str) -> Result<Option<(ApiKey, i64)>> {
+                let sql = format!(
+                    "SELECT {}, (SELECT v.version FROM base_versions v WHERE v.base_id = api_keys.base_id) \
+                     AS data_version FROM api_keys WHERE prefix = $1",
+                    rows::API_KEY_COLUMNS
+                );
+                let row: Option<rows::KeyAtVersion> = sqlx::query_as(&sql).bind(prefix).fetch_optional(&self.pool).await?;
+                row.map(|r| Ok((r.key.try_into()?, r.data_version.unwrap_or(0)))).transpose()
             }
 
             async fn list_api_keys(&self, base: BaseId) -> Result<Vec<ApiKey>> {

@@ -386,7 +386,7 @@ async fn leaves(
     // A first page without a count uses nothing remembered: it reads no
     // data version and leaves nothing behind (as the other lists).
     let version = if q.count || q.offset > 0 {
-        Some(state.store.base_version(base).await?)
+        Some(caller.data_version)
     } else {
         None
     };
@@ -650,7 +650,7 @@ async fn requests(
     let page = state
         .counts
         .page(
-            store.base_version(base),
+            caller.data_version,
             base,
             caller.key.id,
             "leave-requests",

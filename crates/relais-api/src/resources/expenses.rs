@@ -238,7 +238,7 @@ async fn claims(
     let page = state
         .counts
         .page(
-            store.base_version(base),
+            caller.data_version,
             base,
             caller.key.id,
             "expense-claims",
@@ -340,7 +340,7 @@ async fn items(
     let page = state
         .counts
         .page(
-            store.base_version(base),
+            caller.data_version,
             base,
             caller.key.id,
             "expense-items",

@@ -118,7 +118,7 @@ async fn list(
     let page = state
         .counts
         .page(
-            store.base_version(base),
+            caller.data_version,
             base,
             caller.key.id,
             "userlogs",

@@ -3,6 +3,7 @@
 use super::{base_url, v3_item, with_employee_records, JsonBody, Pairs};
 use crate::auth::Caller;
 use crate::error::ApiError;
+use crate::names::{Named, Names};
 use crate::query::{spec, FieldTree, FilterOp, FilterSpec, Kind, V3Query};
 use crate::AppState;
 use axum::extract::{Path, State};
@@ -59,8 +60,8 @@ pub const FILTERS: &[FilterSpec] = &[
 pub struct UserContext {
     role: Role,
     base_url: String,
-    departments: HashMap<DepartmentId, String>,
-    establishments: HashMap<EstablishmentId, String>,
+    departments: Names,
+    establishments: Names,
     managers: HashMap<EmployeeId, String>,
     /// Custom field code → section code.
     field_sections: HashMap<String, String>,
@@ -69,34 +70,36 @@ pub struct UserContext {
 impl UserContext {
     /// Loads the names the answer may need for these employees.
     pub async fn load(
-        store: &SharedStore,
-        base: BaseId,
-        role: &Role,
+        state: &AppState,
+        caller: &Caller,
         headers: &HeaderMap,
         employees: &[Employee],
         tree: &FieldTree,
     ) -> Result<Self, ApiError> {
-        let departments = if tree.has("department") {
-            store
-                .list_departments(base)
-                .await?
-                .into_iter()
-                .map(|d| (d.id, d.name.to_string()))
-                .collect()
-        } else {
-            HashMap::new()
+        let (store, base, role) = (&state.store, caller.base(), caller.role());
+        let names = |what| async move {
+            Ok::<_, ApiError>(match tree.has(what) {
+                true => Some(
+                    state
+                        .names
+                        .get(store, base, caller.data_version, named(what))
+                        .await?,
+                ),
+                false => None,
+            })
         };
-        let establishments = if tree.has("legalEntity") {
-            store
-                .list_establishments(base)
-                .await?
-                .into_iter()
-                .map(|e| (e.id, e.name.to_string()))
+        let departments = names("department").await?.unwrap_or_default();
+        let establishments = names("legalEntity").await?.unwrap_or_default();
+        let managers = if tree.has("managerId") && !tree.has("manager") && sees_everyone(role) {
+            // Only whether each manager is visible: to a key that sees
+            // everyone, every manager is (a manager is an employee of the
+            // base, which the database keeps true), and no name is shown.
+            employees
+                .iter()
+                .filter_map(|e| e.data.manager_id)
+                .map(|id| (id, String::new()))
                 .collect()
-        } else {
-            HashMap::new()
-        };
-        let managers = if tree.has("manager") || tree.has("managerId") {
+        } else if tree.has("manager") || tree.has("managerId") {
             let mut ids: Vec<EmployeeId> =
                 employees.iter().filter_map(|e| e.data.manager_id).collect();
             ids.sort();
@@ -268,7 +271,7 @@ impl Serialize for UserView<'_> {
                     &self.link(
                         "legalentities",
                         d.establishment_id.0,
-                        ctx.establishments.get(&d.establishment_id),
+                        ctx.establishments.get(&d.establishment_id.0),
                         sub,
                     ),
                 )?,
@@ -276,7 +279,7 @@ impl Serialize for UserView<'_> {
                 "department" => m.serialize_entry(
                     name,
                     &d.department_id
-                        .map(|id| self.link("departments", id.0, ctx.departments.get(&id), sub)),
+                        .map(|id| self.link("departments", id.0, ctx.departments.get(&id.0), sub)),
                 )?,
                 // A manager outside the key's scope reads as no manager at all.
                 "managerId" => m.serialize_entry(
@@ -315,6 +318,14 @@ impl Serialize for UserView<'_> {
             }
         }
         m.end()
+    }
+}
+
+/// Which names a linked record of this field shows.
+fn named(field: &str) -> Named {
+    match field {
+        "department" => Named::Departments,
+        _ => Named::Establishments,
     }
 }
 
@@ -543,7 +554,7 @@ async fn list(
     let page = state
         .counts
         .page(
-            store.base_version(base),
+            caller.data_version,
             base,
             caller.key.id,
             "users",
@@ -552,15 +563,7 @@ async fn list(
             |query| async move { store.query_employees(base, &query).await },
         )
         .await?;
-    let ctx = UserContext::load(
-        &state.store,
-        caller.base(),
-        role,
-        &headers,
-        &page.items,
-        &tree,
-    )
-    .await?;
+    let ctx = UserContext::load(&state, &caller, &headers, &page.items, &tree).await?;
     let plan = ctx.plan(&tree);
     let views: Vec<UserView> = page
         .items
@@ -624,15 +627,7 @@ async fn one(
         .fields
         .clone()
         .unwrap_or_else(|| FieldTree::of(&STANDARD_FIELDS).with("extendedData"));
-    let ctx = UserContext::load(
-        &state.store,
-        caller.base(),
-        caller.role(),
-        &headers,
-        std::slice::from_ref(&e),
-        &tree,
-    )
-    .await?;
+    let ctx = UserContext::load(&state, &caller, &headers, std::slice::from_ref(&e), &tree).await?;
     Ok(with_employee_records(v3_item(ctx.user(&e, &tree)), 1))
 }
 
@@ -842,15 +837,7 @@ async fn full_user(
     e: &Employee,
 ) -> Result<Value, ApiError> {
     let tree = FieldTree::of(&STANDARD_FIELDS).with("extendedData");
-    let ctx = UserContext::load(
-        &state.store,
-        caller.base(),
-        caller.role(),
-        headers,
-        std::slice::from_ref(e),
-        &tree,
-    )
-    .await?;
+    let ctx = UserContext::load(state, caller, headers, std::slice::from_ref(e), &tree).await?;
     Ok(ctx.user(e, &tree))
 }
 
