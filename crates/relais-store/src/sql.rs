@@ -384,11 +384,9 @@ macro_rules! query_page {
             if Self::PACKED_PAGES {
                 qb.push(")");
             }
-            let convert = |rows: Vec<$row>| {
-                rows.into_iter()
-                    .map(TryInto::try_into)
-                    .collect::<$crate::Result<Vec<_>>>()
-            };
+            fn convert<R: TryInto<T, Error = $crate::StoreError>, T>(rows: Vec<R>) -> $crate::Result<Vec<T>> {
+                rows.into_iter().map(TryInto::try_into).collect()
+            }
             if !in_parts {
                 let rows: Vec<$row> = if Self::PACKED_PAGES {
                     let packed: String = qb.build_query_scalar().fetch_one($pool).await?;
@@ -415,20 +413,27 @@ macro_rules! query_page {
                     columns, $table, Self::ID_SET.0, Self::ID_SET.1
                 )
             };
+            // Each part is read and converted in a task of its own, so that
+            // the runtime's threads convert parts while SQLite reads others.
             let parts = ids.chunks($crate::sql::PART_ROWS).map(|part| {
-                let (sql, convert) = (&sql, &convert);
-                async move {
-                    let list = serde_json::Value::from(part).to_string();
+                let (sql, pool, base, part) = (sql.clone(), $pool.clone(), $base.0, part.to_vec());
+                tokio::spawn(async move {
+                    let list = serde_json::Value::from(part.as_slice()).to_string();
                     let rows: Vec<$row> = if Self::PACKED_PAGES {
-                        let packed: String = sqlx::query_scalar(sql).bind($base.0).bind(list).fetch_one($pool).await?;
+                        let packed: String = sqlx::query_scalar(&sql).bind(base).bind(list).fetch_one(&pool).await?;
                         $crate::sql::unpack($table, &packed)?
                     } else {
-                        sqlx::query_as(sql).bind($base.0).bind(list).fetch_all($pool).await?
+                        sqlx::query_as(&sql).bind(base).bind(list).fetch_all(&pool).await?
                     };
-                    convert($crate::sql::in_order_of(part, rows))
-                }
+                    convert($crate::sql::in_order_of(&part, rows))
+                })
             });
-            let parts = futures_util::future::try_join_all(parts).await?;
+            let mut read = Vec::with_capacity(ids.len().div_ceil($crate::sql::PART_ROWS));
+            for part in futures_util::future::join_all(parts).await {
+                // A task ends only by finishing or by a panic, passed on as is.
+                read.push(part.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))?);
+            }
+            let parts = read;
             Ok(parts.into_iter().flatten().collect())
         };
         let (count, items) = futures_util::future::try_join(count, rows).await?;
