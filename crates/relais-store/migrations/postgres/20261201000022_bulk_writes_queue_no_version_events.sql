@@ -2,10 +2,9 @@
 -- transaction) raises every base's version once itself, so its rows need no
 -- version event at all. The version triggers were deferred row triggers that
 -- returned at once in a bulk write, but PostgreSQL still queued one event per
--- row until the commit, and scanned that growing queue at the end of every
--- statement: a chunk of 10,000 employees slowed down statement after
--- statement. A constraint trigger's WHEN is checked as the row is written, so
--- with it a bulk write's rows queue nothing.
+-- row, held by the transaction until its commit. A constraint trigger's WHEN
+-- is checked as the row is written, so with it a bulk write's rows queue
+-- nothing.
 DROP TRIGGER legal_units_version ON legal_units;
 CREATE CONSTRAINT TRIGGER legal_units_version AFTER INSERT OR UPDATE OR DELETE ON legal_units
     DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
