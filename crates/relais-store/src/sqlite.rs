@@ -109,10 +109,7 @@ impl SqliteStore {
             .pragma(
                 "cache_size",
                 format!("-{}", u64::from(cache_mib.max(1)) * 1024),
-            )
-            // Pages are read from a shared mapping of the file instead of
-            // being copied into each connection's cache by a system call.
-            .pragma("mmap_size", MMAP_BYTES.to_string());
+            );
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .connect_with(options)
@@ -135,9 +132,6 @@ impl SqliteStore {
         Ok(Self { pool })
     }
 }
-
-/// How much of the database file connections read through a memory mapping.
-const MMAP_BYTES: u64 = 1 << 30;
 
 sql_store!(SqliteStore, sqlx::Sqlite);
 crate::reports::report_store!(SqliteStore, sqlx::Sqlite);
