@@ -428,13 +428,12 @@ macro_rules! query_page {
                     convert($crate::sql::in_order_of(&part, rows))
                 })
             });
-            let mut read = Vec::with_capacity(ids.len().div_ceil($crate::sql::PART_ROWS));
+            let mut items = Vec::with_capacity(ids.len());
             for part in futures_util::future::join_all(parts).await {
                 // A task ends only by finishing or by a panic, passed on as is.
-                read.push(part.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))?);
+                items.extend(part.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))?);
             }
-            let parts = read;
-            Ok(parts.into_iter().flatten().collect())
+            Ok(items)
         };
         let (count, items) = futures_util::future::try_join(count, rows).await?;
         Ok($crate::Page { items, count })

@@ -77,19 +77,17 @@ impl UserContext {
         tree: &FieldTree,
     ) -> Result<Self, ApiError> {
         let (store, base, role) = (&state.store, caller.base(), caller.role());
-        let names = |what| async move {
-            Ok::<_, ApiError>(match tree.has(what) {
-                true => Some(
-                    state
-                        .names
-                        .get(store, base, caller.data_version, named(what))
-                        .await?,
-                ),
-                false => None,
-            })
+        let names = |field, what| async move {
+            if !tree.has(field) {
+                return Ok::<Names, ApiError>(Names::default());
+            }
+            state
+                .names
+                .get(store, base, caller.data_version, what)
+                .await
         };
-        let departments = names("department").await?.unwrap_or_default();
-        let establishments = names("legalEntity").await?.unwrap_or_default();
+        let departments = names("department", Named::Departments).await?;
+        let establishments = names("legalEntity", Named::Establishments).await?;
         let managers = if tree.has("managerId") && !tree.has("manager") && sees_everyone(role) {
             // Only whether each manager is visible: to a key that sees
             // everyone, every manager is (a manager is an employee of the
@@ -318,14 +316,6 @@ impl Serialize for UserView<'_> {
             }
         }
         m.end()
-    }
-}
-
-/// Which names a linked record of this field shows.
-fn named(field: &str) -> Named {
-    match field {
-        "department" => Named::Departments,
-        _ => Named::Establishments,
     }
 }
 
