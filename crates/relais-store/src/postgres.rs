@@ -27,6 +27,13 @@ impl PgStore {
     /// Rows stream in the request's own task: nothing to gain from packing.
     const PACKED_PAGES: bool = false;
 
+    /// How many rows the planner believes a table holds, and the statement
+    /// that tells it (see `settle_statistics`).
+    const PLANNER_SIZE: Option<(&'static str, &'static str)> = Some((
+        "SELECT reltuples::float8 FROM pg_class WHERE oid = $1::regclass",
+        "ANALYZE",
+    ));
+
     /// How a bulk write starts and ends inside its transaction: a setting
     /// of the transaction that makes its rows skip the version raise (it
     /// lasts until the commit, when the deferred raise would run).

@@ -116,12 +116,16 @@ macro_rules! bulk_insert {
     ($db:ty, $exec:expr, $table:literal, $cols:expr, $rows:expr, |$b:ident, $r:ident| $body:block) => {{
         let cols: &[&str] = $cols;
         let chunk = (4_000 / cols.len()).max(1);
-        for part in $rows.chunks(chunk) {
+        let several = $rows.len() > chunk;
+        for (i, part) in $rows.chunks(chunk).enumerate() {
             let mut qb = sqlx::QueryBuilder::<$db>::new(concat!("INSERT INTO ", $table, " ("));
             qb.push(cols.join(", "));
             qb.push(") ");
             qb.push_values(part, |mut $b, $r| $body);
             qb.build().execute(&mut *$exec).await?;
+            if several && i == 0 {
+                Self::settle_statistics(&mut *$exec, $table).await?;
+            }
         }
     }};
 }
@@ -535,6 +539,29 @@ macro_rules! sql_store {
                         .push_bind(author.source.as_str())
                         .push_bind(employee.modified_at);
                 });
+                Ok(())
+            }
+
+            /// Lets the planner know how large `table` is when it believes
+            /// the table tiny (never analysed, or analysed nearly empty) and
+            /// a bulk write is filling it.
+            ///
+            /// PostgreSQL keeps, per connection, the plans of its foreign-key
+            /// checks; one made while a table looked empty may look a key up
+            /// by an index that holds only its base, so that every check of a
+            /// large insert read all the rows of the base (seeding 100,000
+            /// employees took over ten minutes). Analysing the table (its
+            /// rows written by this transaction count) replans those checks
+            /// by the primary key. Cheap while the table is small, and not
+            /// done again once the planner knows it holds thousands of rows.
+            async fn settle_statistics(conn: &mut Conn, table: &str) -> Result<()> {
+                let Some((size, analyse)) = Self::PLANNER_SIZE else {
+                    return Ok(());
+                };
+                let believed: f64 = sqlx::query_scalar(size).bind(table).fetch_one(&mut *conn).await?;
+                if believed < 1_000.0 {
+                    sqlx::query(&format!("{analyse} {table}")).execute(&mut *conn).await?;
+                }
                 Ok(())
             }
 

@@ -37,6 +37,10 @@ impl SqliteStore {
     /// more than reading the rows; one value per page costs one.
     const PACKED_PAGES: bool = true;
 
+    /// SQLite plans each statement as it is prepared, from the table as it
+    /// is: no size to settle (see `settle_statistics`).
+    const PLANNER_SIZE: Option<(&'static str, &'static str)> = None;
+
     /// How a bulk write starts and ends inside its transaction: the mark
     /// that makes its rows skip the per-row version raise.
     const BULK_WRITE: (&'static str, &'static str) = (
