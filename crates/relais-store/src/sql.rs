@@ -308,9 +308,6 @@ macro_rules! push_conditions {
     };
 }
 
-/// Pages of more rows than this are read in parts, side by side.
-pub(crate) const PARTS_FROM: u32 = 400;
-
 /// Rows per part of a large page.
 pub(crate) const PART_ROWS: usize = 250;
 
@@ -358,7 +355,7 @@ macro_rules! query_page {
         let rows = async {
             let columns = $crate::query::projected($cols, &q.without);
             let order = $crate::sql::order_by(&q.order);
-            let in_parts = q.limit > $crate::sql::PARTS_FROM;
+            let in_parts = q.limit > Self::PARTS_FROM;
             // What the first query selects: the rows themselves, or for a
             // page read in parts, its identifiers.
             let (selected, aggregate) = if in_parts {
@@ -2265,6 +2262,12 @@ mod tests {
             }
         }
         same(super::row_fields::<rows::EmployeeRow>(), columns::EMPLOYEES);
+        // Read by position: the very columns, in their order.
+        assert_eq!(
+            super::row_fields::<rows::EmployeeRow>(),
+            columns::EMPLOYEES,
+            "an employee row's fields are the columns its queries select, in order"
+        );
         same(
             super::row_fields::<rows::EmployeeLogRow>(),
             rows::EMPLOYEE_LOG_COLUMNS,
