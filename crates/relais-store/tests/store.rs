@@ -248,6 +248,34 @@ async fn org(store: &SharedStore, base_name: &str) -> Org {
     }
 }
 
+/// `n` employees of `org` with identifiers reserved for them, the `i`th
+/// with the name of [`person`] number `name_of(i)` and its own employee
+/// number, login and e-mail.
+async fn many_people(
+    s: &SharedStore,
+    org: &Org,
+    n: i64,
+    name_of: impl Fn(i64) -> u32,
+) -> Vec<Employee> {
+    let first = s.reserve_ids(org.base, Entity::Employee, n).await.unwrap();
+    let t = now();
+    (0..n)
+        .map(|i| {
+            let mut data = person(org, name_of(i), d(2020, 1, 6), None);
+            data.employee_number = EmployeeNumber::parse(&format!("P{i:05}")).unwrap();
+            data.login = format!("p{i}");
+            data.mail = Email::parse(&format!("p{i}@exemple.fr")).unwrap();
+            Employee {
+                base_id: org.base,
+                id: EmployeeId(first + i),
+                data,
+                created_at: t,
+                modified_at: t,
+            }
+        })
+        .collect()
+}
+
 fn person(org: &Org, n: u32, start: NaiveDate, end: Option<NaiveDate>) -> EmployeeData {
     EmployeeData {
         employee_number: EmployeeNumber::parse(&format!("M{n:04}")).unwrap(),
@@ -966,8 +994,9 @@ async fn employees_list_in_pages(db: TestDb) {
     assert_eq!(seen, rows.iter().map(|e| e.id).collect::<Vec<_>>());
 }
 
-/// A page of more than 400 rows is read in parts (its identifiers, then its
-/// rows by identifier on several connections): whatever the order, filter,
+/// A page of more than 400 rows is read in parts on SQLite (its identifiers,
+/// then its rows by identifier on several connections; PostgreSQL reads it
+/// whole, in one query): whatever the order, filter,
 /// offset and unread columns, it holds the rows, in the order, that pages
 /// small enough to be read whole hold.
 async fn a_large_page_read_in_parts_is_the_page_read_whole(db: TestDb) {
@@ -975,24 +1004,9 @@ async fn a_large_page_read_in_parts_is_the_page_read_whole(db: TestDb) {
     let s = &db.store;
     let o = org(s, "production").await;
     let n = 1_100;
-    let first = s.reserve_ids(o.base, Entity::Employee, n).await.unwrap();
-    let t = now();
-    let rows: Vec<Employee> = (0..n)
-        .map(|i| {
-            // Names not in identifier order, some repeated (ties broken by identifier).
-            let mut data = person(&o, ((i * 7919) % 509) as u32, d(2020, 1, 6), None);
-            data.employee_number = EmployeeNumber::parse(&format!("P{i:05}")).unwrap();
-            data.login = format!("p{i}");
-            data.mail = Email::parse(&format!("p{i}@exemple.fr")).unwrap();
-            Employee {
-                base_id: o.base,
-                id: EmployeeId(first + i),
-                data,
-                created_at: t,
-                modified_at: t,
-            }
-        })
-        .collect();
+    // Names not in identifier order, some repeated (ties broken by identifier).
+    let rows = many_people(s, &o, n, |i| ((i * 7919) % 509) as u32).await;
+    let first = rows[0].id.0;
     s.insert_employees(&rows).await.unwrap();
     let read = |query: ListQuery| async move {
         let page = s.query_employees(o.base, &query).await.unwrap();
@@ -1846,22 +1860,7 @@ async fn a_bulk_write_tells_postgres_how_large_the_table_is() {
         "a new base's employees are unknown to the planner"
     );
     let n = 1_000;
-    let first = s.reserve_ids(o.base, Entity::Employee, n).await.unwrap();
-    let rows: Vec<Employee> = (0..n)
-        .map(|i| {
-            let mut data = person(&o, i as u32, d(2020, 1, 6), None);
-            data.employee_number = EmployeeNumber::parse(&format!("B{i:05}")).unwrap();
-            data.login = format!("b{i}");
-            data.mail = Email::parse(&format!("b{i}@exemple.fr")).unwrap();
-            Employee {
-                base_id: o.base,
-                id: EmployeeId(first + i),
-                data,
-                created_at: now(),
-                modified_at: now(),
-            }
-        })
-        .collect();
+    let rows = many_people(s, &o, n, |i| i as u32).await;
     s.insert_employees(&rows).await.unwrap();
     let known = believed(url.clone()).await;
     assert!(
