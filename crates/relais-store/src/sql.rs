@@ -414,17 +414,53 @@ macro_rules! query_page {
                     columns, $table, Self::ID_SET.0, Self::ID_SET.1
                 )
             };
+            // A page in identifier order (either way) holds, between its
+            // part's first and last identifiers, exactly the part's rows
+            // among those meeting its conditions: the part is read as that
+            // range, one index range scan, rather than one look-up per row
+            // (a quarter of the work on SQLite).
+            let by_range = q.order.iter().all(|(column, _)| *column == "id");
+            let conditions = std::sync::Arc::new(q.conditions.clone());
             // Each part is read and converted in a task of its own, so that
             // the runtime's threads convert parts while SQLite reads others.
             let parts = ids.chunks($crate::sql::PART_ROWS).map(|part| {
                 let (sql, pool, base, part) = (sql.clone(), $pool.clone(), $base.0, part.to_vec());
+                let (conditions, columns) = (conditions.clone(), columns.clone());
                 tokio::spawn(async move {
-                    let list = serde_json::Value::from(part.as_slice()).to_string();
-                    let rows: Vec<$row> = if Self::PACKED_PAGES {
-                        let packed: String = sqlx::query_scalar(&sql).bind(base).bind(list).fetch_one(&pool).await?;
-                        $crate::sql::unpack($table, &packed)?
+                    let rows: Vec<$row> = if by_range {
+                        let (low, high) = (
+                            part.iter().copied().min().unwrap_or_default(),
+                            part.iter().copied().max().unwrap_or_default(),
+                        );
+                        let mut qb = sqlx::QueryBuilder::<$db>::new(if Self::PACKED_PAGES {
+                            format!(
+                                "SELECT json_group_array({}) FROM (SELECT {} FROM {} WHERE base_id = ",
+                                $crate::sql::row_array::<$row>(), columns, $table
+                            )
+                        } else {
+                            format!("SELECT {} FROM {} WHERE base_id = ", columns, $table)
+                        });
+                        qb.push_bind(base);
+                        push_conditions!(qb, conditions.iter());
+                        qb.push(" AND id BETWEEN ");
+                        qb.push_bind(low);
+                        qb.push(" AND ");
+                        qb.push_bind(high);
+                        if Self::PACKED_PAGES {
+                            qb.push(")");
+                            let packed: String = qb.build_query_scalar().fetch_one(&pool).await?;
+                            $crate::sql::unpack($table, &packed)?
+                        } else {
+                            qb.build_query_as().fetch_all(&pool).await?
+                        }
                     } else {
-                        sqlx::query_as(&sql).bind(base).bind(list).fetch_all(&pool).await?
+                        let list = serde_json::Value::from(part.as_slice()).to_string();
+                        if Self::PACKED_PAGES {
+                            let packed: String = sqlx::query_scalar(&sql).bind(base).bind(list).fetch_one(&pool).await?;
+                            $crate::sql::unpack($table, &packed)?
+                        } else {
+                            sqlx::query_as(&sql).bind(base).bind(list).fetch_all(&pool).await?
+                        }
                     };
                     convert($crate::sql::in_order_of(&part, rows))
                 })

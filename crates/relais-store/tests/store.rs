@@ -1051,6 +1051,26 @@ async fn a_large_page_read_in_parts_is_the_page_read_whole(db: TestDb) {
             order: vec![("last_name", Direction::Asc)],
             ..ListQuery::default()
         },
+        // In identifier order, parts are read as ranges of identifiers: a
+        // condition that leaves gaps between the rows must hold in them.
+        ListQuery {
+            limit: 1_000,
+            conditions: vec![Condition::new(
+                "last_name",
+                Cond::Gte(SqlValue::Text("Martin3".into())),
+            )],
+            ..ListQuery::default()
+        },
+        ListQuery {
+            limit: 450,
+            offset: 50,
+            conditions: vec![Condition::new(
+                "last_name",
+                Cond::Gte(SqlValue::Text("Martin3".into())),
+            )],
+            order: vec![("id", Direction::Desc)],
+            ..ListQuery::default()
+        },
     ];
     for query in queries {
         let whole = read(query.clone()).await;
