@@ -24,13 +24,14 @@ impl PgStore {
 
     const BACKEND: &'static str = "postgres";
 
-    /// Rows stream in the request's own task: nothing to gain from packing.
     /// Pages are read whole, in one query: the server sends rows as it
-    /// finds them (the driver decodes them meanwhile), and reading a page as
-    /// its identifiers then its rows by identifier cost the server three
-    /// times the work of one index range scan.
+    /// finds them and the driver decodes them meanwhile. Read in parts —
+    /// identifiers then rows by identifier — they cost the server three
+    /// times the work (an index look-up per row), and even as ranges of
+    /// identifiers the users walk took 0.38 s instead of 0.35 s.
     const PARTS_FROM: u32 = u32::MAX;
 
+    /// Rows stream in the request's own task: nothing to gain from packing.
     const PACKED_PAGES: bool = false;
 
     /// How many rows the planner believes a table holds, and the statement

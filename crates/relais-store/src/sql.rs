@@ -355,6 +355,12 @@ macro_rules! query_page {
         let rows = async {
             let columns = $crate::query::projected($cols, &q.without);
             let order = $crate::sql::order_by(&q.order);
+            // A page in identifier order (either way) holds, between a
+            // part's first and last identifiers, exactly the part's rows
+            // among those meeting its conditions: the part is read as that
+            // range, one index range scan, rather than one look-up per row
+            // (a quarter of the work on SQLite).
+            let by_range = q.order.iter().all(|(column, _)| *column == "id");
             let in_parts = q.limit > Self::PARTS_FROM;
             // What the first query selects: the rows themselves, or for a
             // page read in parts, its identifiers.
@@ -414,12 +420,6 @@ macro_rules! query_page {
                     columns, $table, Self::ID_SET.0, Self::ID_SET.1
                 )
             };
-            // A page in identifier order (either way) holds, between its
-            // part's first and last identifiers, exactly the part's rows
-            // among those meeting its conditions: the part is read as that
-            // range, one index range scan, rather than one look-up per row
-            // (a quarter of the work on SQLite).
-            let by_range = q.order.iter().all(|(column, _)| *column == "id");
             let conditions = std::sync::Arc::new(q.conditions.clone());
             // Each part is read and converted in a task of its own, so that
             // the runtime's threads convert parts while SQLite reads others.

@@ -31,15 +31,15 @@ impl SqliteStore {
 
     const BACKEND: &'static str = "sqlite";
 
-    /// A page of a list is read as one JSON array built by SQLite: the
-    /// driver hands rows from SQLite's thread to the request's one at a
-    /// time, and that handing over (a thread wake-up every few rows) cost
-    /// more than reading the rows; one value per page costs one.
     /// Pages of more rows than this are read in parts, side by side: SQLite
     /// builds a part's JSON on its connection's thread while the runtime's
     /// threads read and convert the parts already built.
     const PARTS_FROM: u32 = 400;
 
+    /// A page of a list is read as one JSON array built by SQLite: the
+    /// driver hands rows from SQLite's thread to the request's one at a
+    /// time, and that handing over (a thread wake-up every few rows) cost
+    /// more than reading the rows; one value per page costs one.
     const PACKED_PAGES: bool = true;
 
     /// SQLite plans each statement as it is prepared, from the table as it
