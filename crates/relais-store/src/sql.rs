@@ -332,11 +332,14 @@ pub(crate) fn in_order_of<R: crate::rows::Keyed>(ids: &[i64], rows: Vec<R>) -> V
 /// Runs a [`crate::ListQuery`] on a table: its page and, when asked, its
 /// count, the two queries running side by side on two connections.
 ///
-/// A large page is read in two steps: its identifiers, in order (one small
-/// query that applies the filters, order and paging), then its rows by
-/// identifier in parts of [`PART_ROWS`](crate::sql::PART_ROWS), side by
-/// side on several connections, each part converted as soon as it arrives:
-/// the database reads the next part while the previous one is converted.
+/// A page of more than the backend's `PARTS_FROM` rows is read in two
+/// steps: its identifiers, in order (one small query that applies the
+/// filters, order and paging), then its rows in parts of
+/// [`PART_ROWS`](crate::sql::PART_ROWS) — each the range between its first
+/// and last identifiers when the page is in identifier order, the list of
+/// its identifiers otherwise — side by side on several connections, each
+/// part converted as soon as it arrives: the database reads the next part
+/// while the previous one is converted.
 macro_rules! query_page {
     ($db:ty, $pool:expr, $row:ty, $table:literal, $cols:expr, $base:expr, $q:expr) => {{
         let q: &$crate::ListQuery = $q;
