@@ -413,58 +413,43 @@ macro_rules! query_page {
             } else {
                 qb.build_query_scalar().fetch_all($pool).await?
             };
-            let sql = if Self::PACKED_PAGES {
+            // What every part's query starts with; each adds its range of
+            // identifiers (with the page's conditions) or its list of them.
+            let head = if Self::PACKED_PAGES {
                 format!(
-                    "SELECT json_group_array({}) FROM (SELECT {} FROM {} WHERE base_id = $1 AND id IN {}$2{})",
-                    $crate::sql::row_array::<$row>(), columns, $table, Self::ID_SET.0, Self::ID_SET.1
+                    "SELECT json_group_array({}) FROM (SELECT {} FROM {} WHERE base_id = ",
+                    $crate::sql::row_array::<$row>(), columns, $table
                 )
             } else {
-                format!(
-                    "SELECT {} FROM {} WHERE base_id = $1 AND id IN {}$2{}",
-                    columns, $table, Self::ID_SET.0, Self::ID_SET.1
-                )
+                format!("SELECT {} FROM {} WHERE base_id = ", columns, $table)
             };
             let conditions = std::sync::Arc::new(q.conditions.clone());
             // Each part is read and converted in a task of its own, so that
             // the runtime's threads convert parts while SQLite reads others.
             let parts = ids.chunks($crate::sql::PART_ROWS).map(|part| {
-                let (sql, pool, base, part) = (sql.clone(), $pool.clone(), $base.0, part.to_vec());
-                let (conditions, columns) = (conditions.clone(), columns.clone());
+                let (head, pool, base, part) = (head.clone(), $pool.clone(), $base.0, part.to_vec());
+                let conditions = conditions.clone();
                 tokio::spawn(async move {
-                    let rows: Vec<$row> = if by_range {
-                        let (low, high) = (
-                            part.iter().copied().min().unwrap_or_default(),
-                            part.iter().copied().max().unwrap_or_default(),
-                        );
-                        let mut qb = sqlx::QueryBuilder::<$db>::new(if Self::PACKED_PAGES {
-                            format!(
-                                "SELECT json_group_array({}) FROM (SELECT {} FROM {} WHERE base_id = ",
-                                $crate::sql::row_array::<$row>(), columns, $table
-                            )
-                        } else {
-                            format!("SELECT {} FROM {} WHERE base_id = ", columns, $table)
-                        });
-                        qb.push_bind(base);
+                    let mut qb = sqlx::QueryBuilder::<$db>::new(head);
+                    qb.push_bind(base);
+                    if by_range {
                         push_conditions!(qb, conditions.iter());
                         qb.push(" AND id BETWEEN ");
-                        qb.push_bind(low);
+                        qb.push_bind(part.iter().copied().min().unwrap_or_default());
                         qb.push(" AND ");
-                        qb.push_bind(high);
-                        if Self::PACKED_PAGES {
-                            qb.push(")");
-                            let packed: String = qb.build_query_scalar().fetch_one(&pool).await?;
-                            $crate::sql::unpack($table, &packed)?
-                        } else {
-                            qb.build_query_as().fetch_all(&pool).await?
-                        }
+                        qb.push_bind(part.iter().copied().max().unwrap_or_default());
                     } else {
-                        let list = serde_json::Value::from(part.as_slice()).to_string();
-                        if Self::PACKED_PAGES {
-                            let packed: String = sqlx::query_scalar(&sql).bind(base).bind(list).fetch_one(&pool).await?;
-                            $crate::sql::unpack($table, &packed)?
-                        } else {
-                            sqlx::query_as(&sql).bind(base).bind(list).fetch_all(&pool).await?
-                        }
+                        qb.push(" AND id IN ");
+                        qb.push(Self::ID_SET.0);
+                        qb.push_bind(serde_json::Value::from(part.as_slice()).to_string());
+                        qb.push(Self::ID_SET.1);
+                    }
+                    let rows: Vec<$row> = if Self::PACKED_PAGES {
+                        qb.push(")");
+                        let packed: String = qb.build_query_scalar().fetch_one(&pool).await?;
+                        $crate::sql::unpack($table, &packed)?
+                    } else {
+                        qb.build_query_as().fetch_all(&pool).await?
                     };
                     convert($crate::sql::in_order_of(&part, rows))
                 })
