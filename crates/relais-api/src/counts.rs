@@ -18,6 +18,45 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Mutex;
 
+/// A page's item as a walk's cursor sees it: the records it holds and the
+/// identifier of the last one.
+pub trait Walked {
+    /// How many records the item holds: one, but for a batch.
+    fn records(&self) -> u64 {
+        1
+    }
+    /// The identifier of its (last) record.
+    fn last_id(&self) -> Option<i64>;
+}
+
+macro_rules! walked_by_id {
+    ($($record:ty => |$r:ident| $id:expr),* $(,)?) => {$(
+        impl Walked for $record {
+            fn last_id(&self) -> Option<i64> {
+                let $r = self;
+                Some($id)
+            }
+        }
+    )*};
+}
+
+walked_by_id! {
+    relais_core::employee::Employee => |e| e.id.0,
+    relais_core::audit::EmployeeLog => |l| l.id,
+    relais_core::expense::ExpenseClaim => |c| c.id.0,
+    relais_core::expense::ExpenseItem => |i| i.id.0,
+    relais_core::absence::LeavePeriod => |p| p.id.0,
+}
+
+impl Walked for relais_store::Encoded {
+    fn records(&self) -> u64 {
+        self.records as u64
+    }
+    fn last_id(&self) -> Option<i64> {
+        self.last_id
+    }
+}
+
 /// Most walks kept at once; beyond, the least recently used go.
 const CAPACITY: usize = 10_000;
 
@@ -117,8 +156,8 @@ impl CountCache {
 
     /// Runs `query` through `run`, reusing what is known of its walk at the
     /// base's data version `version` (read with the caller's key, see
-    /// [`crate::auth::Caller::data_version`]); `id_of` gives a record's
-    /// identifier. A first page without a count neither uses nor remembers
+    /// [`crate::auth::Caller::data_version`]); each item says how many
+    /// records it holds and the last one's identifier ([`Walked`]). A first page without a count neither uses nor remembers
     /// anything: a walk starts using what is remembered from its second page.
     #[allow(clippy::too_many_arguments)]
     pub async fn page<T, F, Fut>(
@@ -128,10 +167,10 @@ impl CountCache {
         key: i64,
         what: &str,
         query: ListQuery,
-        id_of: fn(&T) -> i64,
         run: F,
     ) -> Result<Page<T>, ApiError>
     where
+        T: Walked,
         F: FnOnce(ListQuery) -> Fut,
         Fut: Future<Output = Result<Page<T>, StoreError>>,
     {
@@ -163,14 +202,14 @@ impl CountCache {
             effective.offset = 0;
         }
         let mut page = run(effective).await?;
-        let next = page.items.last().map(id_of);
+        let next = page.items.last().and_then(Walked::last_id);
+        let records: u64 = page.items.iter().map(Walked::records).sum();
         self.with(&id, version, |w| {
             if page.count.is_some() {
                 w.count = page.count;
             }
             if let (true, Some(last)) = (by_id, next) {
-                w.cursors
-                    .insert(query.offset + page.items.len() as u64, vec![last]);
+                w.cursors.insert(query.offset + records, vec![last]);
             }
         });
         if query.count {
@@ -190,6 +229,12 @@ mod tests {
         ListQuery {
             count,
             ..ListQuery::default()
+        }
+    }
+
+    impl Walked for i64 {
+        fn last_id(&self) -> Option<i64> {
+            Some(*self)
         }
     }
 
@@ -215,7 +260,7 @@ mod tests {
         };
         for offset in [0, 2, 4, 8] {
             cache
-                .page(1, BaseId(1), 7, "users", page(offset), |i| *i, run)
+                .page(1, BaseId(1), 7, "users", page(offset), run)
                 .await
                 .unwrap();
         }
@@ -256,14 +301,14 @@ mod tests {
         };
         for _ in 0..3 {
             let page = cache
-                .page(1, BaseId(1), 7, "users", q(true), |i| *i, run)
+                .page(1, BaseId(1), 7, "users", q(true), run)
                 .await
                 .unwrap();
             assert_eq!(page.count, Some(42));
         }
         assert_eq!(runs.load(std::sync::atomic::Ordering::SeqCst), 1);
         cache
-            .page(1, BaseId(1), 8, "users", q(true), |i| *i, run)
+            .page(1, BaseId(1), 8, "users", q(true), run)
             .await
             .unwrap();
         assert_eq!(
@@ -273,12 +318,12 @@ mod tests {
         );
         // A write to the base: its data version moved on.
         cache
-            .page(2, BaseId(1), 7, "users", q(true), |i| *i, run)
+            .page(2, BaseId(1), 7, "users", q(true), run)
             .await
             .unwrap();
         assert_eq!(runs.load(std::sync::atomic::Ordering::SeqCst), 3);
         cache
-            .page(2, BaseId(1), 7, "users", q(true), |i| *i, run)
+            .page(2, BaseId(1), 7, "users", q(true), run)
             .await
             .unwrap();
         assert_eq!(
@@ -287,7 +332,7 @@ mod tests {
             "an unchanged base is not recounted, however long after"
         );
         let page = cache
-            .page(2, BaseId(1), 7, "users", q(false), |i| *i, run)
+            .page(2, BaseId(1), 7, "users", q(false), run)
             .await
             .unwrap();
         assert_eq!(page.count, None);

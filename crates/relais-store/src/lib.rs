@@ -17,7 +17,7 @@ pub mod sqlite;
 mod url;
 
 pub use error::{Result, StoreError};
-pub use query::{Cond, Condition, Direction, ListQuery, Page, SqlValue};
+pub use query::{Cond, Condition, Direction, Encoded, Encoder, ListQuery, Page, SqlValue};
 pub use url::DatabaseUrl;
 
 use async_trait::async_trait;
@@ -159,6 +159,15 @@ pub trait Store: reports::ReportStore + Send + Sync + 'static {
     ) -> Result<Employee>;
     /// Employees matching a query.
     async fn query_employees(&self, base: BaseId, query: &ListQuery) -> Result<Page<Employee>>;
+    /// The page [`Store::query_employees`] reads, each batch of its
+    /// employees made by `encode` (into its JSON, say) on the runtime's
+    /// threads while the next batch is read; batches in the page's order.
+    async fn encode_employees(
+        &self,
+        base: BaseId,
+        query: &ListQuery,
+        encode: Encoder<Employee>,
+    ) -> Result<Page<Encoded>>;
     /// The employees with these identifiers (unknown ones are left out).
     async fn employees_by_ids(&self, base: BaseId, ids: &[EmployeeId]) -> Result<Vec<Employee>>;
     /// The working calendar of each of these employees' establishments

@@ -133,6 +133,21 @@ pub struct Page<T> {
     pub count: Option<i64>,
 }
 
+/// What a caller makes of a batch of a page's records (their JSON, say):
+/// run on the runtime's threads, beside the reading of the next batch.
+pub type Encoder<T> = std::sync::Arc<dyn Fn(&[T]) -> Vec<u8> + Send + Sync>;
+
+/// A batch of a page's records as an [`Encoder`] made it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Encoded {
+    /// What the encoder made of the batch.
+    pub bytes: Vec<u8>,
+    /// How many records the batch holds.
+    pub records: usize,
+    /// The identifier of the batch's last record.
+    pub last_id: Option<i64>,
+}
+
 /// Escapes `%`, `_` and `\` for a LIKE pattern and wraps the text in `%`.
 pub fn like_pattern(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 2);

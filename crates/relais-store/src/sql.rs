@@ -312,6 +312,34 @@ macro_rules! push_conditions {
 /// connection of the SQLite pool) start its conversion sooner than four did.
 pub(crate) const PART_ROWS: usize = 125;
 
+/// Rows per batch of a page read as a stream (PostgreSQL): a page of 1,000
+/// is decoded and made in four tasks while its rows arrive.
+pub(crate) const STREAM_BATCH: usize = 250;
+
+/// Stored rows as the domain's records; a row that does not read is corrupt.
+pub(crate) fn convert<R: TryInto<T, Error = crate::StoreError>, T>(
+    rows: Vec<R>,
+) -> crate::Result<Vec<T>> {
+    rows.into_iter().map(TryInto::try_into).collect()
+}
+
+/// Stored rows as an [`Encoder`](crate::Encoder) makes their records.
+pub(crate) fn encoded<R, T>(
+    rows: Vec<R>,
+    encode: &crate::Encoder<T>,
+) -> crate::Result<crate::Encoded>
+where
+    R: TryInto<T, Error = crate::StoreError> + crate::rows::Keyed,
+{
+    let last_id = rows.last().map(crate::rows::Keyed::key);
+    let records = convert(rows)?;
+    Ok(crate::Encoded {
+        bytes: encode(&records),
+        records: records.len(),
+        last_id,
+    })
+}
+
 /// `rows`, read in any order, in the order of `ids` (those not found — gone
 /// since the identifiers were chosen — left out).
 pub(crate) fn in_order_of<R: crate::rows::Keyed>(ids: &[i64], rows: Vec<R>) -> Vec<R> {
@@ -341,7 +369,25 @@ pub(crate) fn in_order_of<R: crate::rows::Keyed>(ids: &[i64], rows: Vec<R>) -> V
 /// part converted as soon as it arrives: the database reads the next part
 /// while the previous one is converted.
 macro_rules! query_page {
+    // The page's records.
     ($db:ty, $pool:expr, $row:ty, $table:literal, $cols:expr, $base:expr, $q:expr) => {{
+        let page = query_page!(@pieces $db, $pool, $row, $table, $cols, $base, $q,
+            |rows: Vec<$row>| $crate::sql::convert(rows));
+        page.map(|page| $crate::Page {
+            items: page.items.into_iter().flatten().collect(),
+            count: page.count,
+        })
+    }};
+    // The page's records as an [`Encoder`](crate::Encoder) makes them, batch by batch.
+    (@encode $db:ty, $pool:expr, $row:ty, $table:literal, $cols:expr, $base:expr, $q:expr, $encode:expr) => {{
+        let encode = $encode;
+        query_page!(@pieces $db, $pool, $row, $table, $cols, $base, $q,
+            move |rows: Vec<$row>| $crate::sql::encoded(rows, &encode))
+    }};
+    // The page in pieces, `$finish` (cloned into each task) making each
+    // piece of its rows.
+    (@pieces $db:ty, $pool:expr, $row:ty, $table:literal, $cols:expr, $base:expr, $q:expr, $finish:expr) => {{
+        let finish = $finish;
         let q: &$crate::ListQuery = $q;
         let count = async {
             if !q.count {
@@ -395,17 +441,39 @@ macro_rules! query_page {
             if Self::PACKED_PAGES {
                 qb.push(")");
             }
-            fn convert<R: TryInto<T, Error = $crate::StoreError>, T>(rows: Vec<R>) -> $crate::Result<Vec<T>> {
-                rows.into_iter().map(TryInto::try_into).collect()
-            }
             if !in_parts {
-                let rows: Vec<$row> = if Self::PACKED_PAGES {
+                if Self::PACKED_PAGES {
                     let packed: String = qb.build_query_scalar().fetch_one($pool).await?;
-                    $crate::sql::unpack($table, &packed)?
-                } else {
-                    qb.build_query_as().fetch_all($pool).await?
+                    let rows: Vec<$row> = $crate::sql::unpack($table, &packed)?;
+                    return Ok(vec![finish(rows)?]);
+                }
+                // Rows are decoded and made in batches, each in a task of
+                // its own, while the next batch arrives.
+                use futures_util::TryStreamExt;
+                let decode = |raw: Vec<<$db as sqlx::Database>::Row>| {
+                    raw.iter()
+                        .map(<$row as sqlx::FromRow<'_, <$db as sqlx::Database>::Row>>::from_row)
+                        .collect::<Result<Vec<$row>, sqlx::Error>>()
                 };
-                return convert(rows);
+                let mut stream = qb.build().fetch($pool);
+                let mut batches = Vec::new();
+                let mut batch = Vec::with_capacity($crate::sql::STREAM_BATCH);
+                while let Some(row) = stream.try_next().await? {
+                    batch.push(row);
+                    if batch.len() == $crate::sql::STREAM_BATCH {
+                        let (raw, finish) = (std::mem::take(&mut batch), finish.clone());
+                        batches.push(tokio::spawn(async move { finish(decode(raw)?) }));
+                    }
+                }
+                let mut pieces = Vec::with_capacity(batches.len() + 1);
+                for made in futures_util::future::join_all(batches).await {
+                    // A task ends only by finishing or by a panic, passed on as is.
+                    pieces.push(made.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))?);
+                }
+                if !batch.is_empty() || pieces.is_empty() {
+                    pieces.push(finish(decode(batch)?)?);
+                }
+                return Ok(pieces);
             }
             let ids: Vec<i64> = if Self::PACKED_PAGES {
                 let packed: String = qb.build_query_scalar().fetch_one($pool).await?;
@@ -428,7 +496,7 @@ macro_rules! query_page {
             // the runtime's threads convert parts while SQLite reads others.
             let parts = ids.chunks($crate::sql::PART_ROWS).map(|part| {
                 let (head, pool, base, part) = (head.clone(), $pool.clone(), $base.0, part.to_vec());
-                let conditions = conditions.clone();
+                let (conditions, finish) = (conditions.clone(), finish.clone());
                 tokio::spawn(async move {
                     let mut qb = sqlx::QueryBuilder::<$db>::new(head);
                     qb.push_bind(base);
@@ -451,15 +519,15 @@ macro_rules! query_page {
                     } else {
                         qb.build_query_as().fetch_all(&pool).await?
                     };
-                    convert($crate::sql::in_order_of(&part, rows))
+                    finish($crate::sql::in_order_of(&part, rows))
                 })
             });
-            let mut items = Vec::with_capacity(ids.len());
+            let mut pieces = Vec::with_capacity(ids.len().div_ceil($crate::sql::PART_ROWS));
             for part in futures_util::future::join_all(parts).await {
                 // A task ends only by finishing or by a panic, passed on as is.
-                items.extend(part.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))?);
+                pieces.push(part.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))?);
             }
-            Ok(items)
+            Ok(pieces)
         };
         let (count, items) = futures_util::future::try_join(count, rows).await?;
         Ok($crate::Page { items, count })
@@ -1033,6 +1101,10 @@ macro_rules! sql_store {
 
             async fn query_employees(&self, base: BaseId, query: &ListQuery) -> Result<Page<Employee>> {
                 query_page!($db, &self.pool, rows::EmployeeRow, "employees", columns::EMPLOYEES, base, query)
+            }
+
+            async fn encode_employees(&self, base: BaseId, query: &ListQuery, encode: crate::Encoder<Employee>) -> Result<crate::Page<crate::Encoded>> {
+                query_page!(@encode $db, &self.pool, rows::EmployeeRow, "employees", columns::EMPLOYEES, base, query, encode)
             }
 
             async fn employees_by_ids(&self, base: BaseId, ids: &[EmployeeId]) -> Result<Vec<Employee>> {

@@ -1079,6 +1079,27 @@ async fn a_large_page_read_in_parts_is_the_page_read_whole(db: TestDb) {
         let ids = |v: &[Employee]| v.iter().map(|e| e.id).collect::<Vec<_>>();
         assert_eq!(ids(&whole), ids(&small), "{query:?}");
         assert_eq!(whole, small, "{query:?}: same rows, same columns");
+        // Read batch by batch, each made on its own by an encoder: the same
+        // records, in the same order, each batch saying what it holds.
+        let encode: relais_store::Encoder<Employee> = std::sync::Arc::new(|batch| {
+            serde_json::to_vec(&batch.iter().map(|e| format!("{e:?}")).collect::<Vec<_>>()).unwrap()
+        });
+        let encoded = s.encode_employees(o.base, &query, encode).await.unwrap();
+        assert!(
+            encoded.items.len() > 1,
+            "{query:?}: a page of {} read in one batch",
+            whole.len()
+        );
+        let mut records = Vec::new();
+        for batch in &encoded.items {
+            let made: Vec<String> = serde_json::from_slice(&batch.bytes).unwrap();
+            assert_eq!(batch.records, made.len(), "{query:?}");
+            let last = &whole[records.len() + made.len() - 1];
+            assert_eq!(batch.last_id, Some(last.id.0), "{query:?}");
+            records.extend(made);
+        }
+        let expected: Vec<String> = whole.iter().map(|e| format!("{e:?}")).collect();
+        assert_eq!(records, expected, "{query:?}: batches read as the page");
     }
     // Every column reads back as written, personal details included.
     let all = read(ListQuery {

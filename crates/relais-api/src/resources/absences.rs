@@ -655,7 +655,6 @@ async fn requests(
             caller.key.id,
             "leave-requests",
             query,
-            |p: &relais_core::absence::LeavePeriod| p.id.0,
             |query| async move { store.query_leave_periods(base, &query).await },
         )
         .await?;

@@ -243,7 +243,6 @@ async fn claims(
             caller.key.id,
             "expense-claims",
             query,
-            |c: &relais_core::expense::ExpenseClaim| c.id.0,
             |query| async move { store.query_expense_claims(base, &query).await },
         )
         .await?;
@@ -345,7 +344,6 @@ async fn items(
             caller.key.id,
             "expense-items",
             query,
-            |i: &relais_core::expense::ExpenseItem| i.id.0,
             |query| async move { store.query_expense_items(base, &query).await },
         )
         .await?;

@@ -93,6 +93,32 @@ pub fn v3_list_of<T: serde::Serialize>(items: &[T], count: Option<i64>) -> Respo
     }
 }
 
+/// The v3 list envelope around items already written, batch by batch
+/// (each batch's items comma-separated), as [`v3_list_of`] writes them.
+pub fn v3_list_encoded(batches: &[relais_store::Encoded], count: Option<i64>) -> Response {
+    let size: usize = batches.iter().map(|b| b.bytes.len() + 1).sum();
+    let mut body = Vec::with_capacity(size + 48);
+    body.extend_from_slice(br#"{"data":{"items":["#);
+    for (i, batch) in batches.iter().filter(|b| b.records > 0).enumerate() {
+        if i > 0 {
+            body.push(b',');
+        }
+        body.extend_from_slice(&batch.bytes);
+    }
+    body.push(b']');
+    if let Some(count) = count {
+        body.extend_from_slice(format!(r#","count":{count}"#).as_bytes());
+    }
+    body.extend_from_slice(b"}}");
+    listed(
+        (
+            [(axum::http::header::CONTENT_TYPE, "application/json")],
+            body,
+        ),
+        batches.iter().map(|b| b.records).sum(),
+    )
+}
+
 /// The v3 envelope of one item: `{"data": {...}}`.
 pub fn v3_item(item: Value) -> Json<Value> {
     Json(json!({ "data": item }))

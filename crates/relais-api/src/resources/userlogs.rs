@@ -123,7 +123,6 @@ async fn list(
             caller.key.id,
             "userlogs",
             query,
-            |l: &relais_core::audit::EmployeeLog| l.id,
             |query| async move { store.query_employee_logs(base, &query).await },
         )
         .await?;

@@ -63,6 +63,9 @@ pub struct UserContext {
     departments: Names,
     establishments: Names,
     managers: HashMap<EmployeeId, String>,
+    /// Every manager is visible (to a key that sees everyone) and no name
+    /// is shown: `managers` is not looked up.
+    every_manager_visible: bool,
     /// Custom field code → section code.
     field_sections: HashMap<String, String>,
 }
@@ -88,15 +91,12 @@ impl UserContext {
         };
         let departments = names("department", Named::Departments).await?;
         let establishments = names("legalEntity", Named::Establishments).await?;
-        let managers = if tree.has("managerId") && !tree.has("manager") && sees_everyone(role) {
-            // Only whether each manager is visible: to a key that sees
-            // everyone, every manager is (a manager is an employee of the
-            // base, which the database keeps true), and no name is shown.
-            employees
-                .iter()
-                .filter_map(|e| e.data.manager_id)
-                .map(|id| (id, String::new()))
-                .collect()
+        // Only whether each manager is visible: to a key that sees
+        // everyone, every manager is (a manager is an employee of the base,
+        // which the database keeps true), and no name is shown.
+        let every_manager_visible = !Self::reads_page(tree, role);
+        let managers = if every_manager_visible {
+            HashMap::new()
         } else if tree.has("manager") || tree.has("managerId") {
             let mut ids: Vec<EmployeeId> =
                 employees.iter().filter_map(|e| e.data.manager_id).collect();
@@ -121,8 +121,37 @@ impl UserContext {
             departments,
             establishments,
             managers,
+            every_manager_visible,
             field_sections,
         })
+    }
+
+    /// Whether the answer needs the page's employees to be known first
+    /// (their managers' names or visibility); otherwise each batch of the
+    /// page can be written as soon as it is read.
+    pub fn reads_page(tree: &FieldTree, role: &Role) -> bool {
+        tree.has("manager") || (tree.has("managerId") && !sees_everyone(role))
+    }
+
+    /// A batch of employees as the items of a list, comma-separated.
+    pub fn encode(&self, employees: &[Employee], tree: &FieldTree) -> Vec<u8> {
+        let plan = self.plan(tree);
+        let mut out = Vec::with_capacity(employees.len() * 256);
+        for (i, e) in employees.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            serde_json::to_writer(
+                &mut out,
+                &UserView {
+                    ctx: self,
+                    e,
+                    plan: &plan,
+                },
+            )
+            .expect("a user serialises");
+        }
+        out
     }
 
     /// The selected fields this role may read, in order, with their
@@ -283,7 +312,7 @@ impl Serialize for UserView<'_> {
                 "managerId" => m.serialize_entry(
                     name,
                     &d.manager_id
-                        .filter(|id| ctx.managers.contains_key(id))
+                        .filter(|id| ctx.every_manager_visible || ctx.managers.contains_key(id))
                         .map(|x| x.0),
                 )?,
                 "manager" => m.serialize_entry(
@@ -541,6 +570,30 @@ async fn list(
         .unwrap_or_else(|| FieldTree::of(DEFAULT_FIELDS));
     query.without = unread_columns(&tree);
     let (store, base) = (&state.store, caller.base());
+    if !UserContext::reads_page(&tree, role) {
+        // Each batch of the page is written while the next one is read.
+        let ctx =
+            std::sync::Arc::new(UserContext::load(&state, &caller, &headers, &[], &tree).await?);
+        let tree = std::sync::Arc::new(tree);
+        let encode: relais_store::Encoder<Employee> =
+            std::sync::Arc::new(move |employees| ctx.encode(employees, &tree));
+        let page = state
+            .counts
+            .page(
+                caller.data_version,
+                base,
+                caller.key.id,
+                "users",
+                query,
+                |query| async move { store.encode_employees(base, &query, encode).await },
+            )
+            .await?;
+        let records = page.items.iter().map(|b| b.records).sum();
+        return Ok(with_employee_records(
+            super::v3_list_encoded(&page.items, page.count),
+            records,
+        ));
+    }
     let page = state
         .counts
         .page(
@@ -549,7 +602,6 @@ async fn list(
             caller.key.id,
             "users",
             query,
-            |e: &relais_core::employee::Employee| e.id.0,
             |query| async move { store.query_employees(base, &query).await },
         )
         .await?;
