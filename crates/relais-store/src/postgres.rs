@@ -94,7 +94,7 @@ impl PgStore {
             .close()
             .await
             .map_err(|e| connect_error(e.to_string()))?;
-        let pool = PgPoolOptions::new()
+        let pool = crate::sql::checked_when_idle(PgPoolOptions::new())
             .max_connections(8)
             .acquire_timeout(Duration::from_secs(5))
             .connect(url)

@@ -119,7 +119,7 @@ impl SqliteStore {
                 "cache_size",
                 format!("-{}", u64::from(cache_mib.max(1)) * 1024),
             );
-        let pool = SqlitePoolOptions::new()
+        let pool = crate::sql::checked_when_idle(SqlitePoolOptions::new())
             .max_connections(8)
             .connect_with(options)
             .await

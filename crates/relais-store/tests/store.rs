@@ -1909,3 +1909,39 @@ async fn a_bulk_write_tells_postgres_how_large_the_table_is() {
         "after a bulk write of {n} employees the planner believes the table holds {known} rows"
     );
 }
+
+/// Pooled connections are not checked before every query, only after a
+/// moment idle: a connection the server dropped meanwhile (a restart, an
+/// administrator) is found out and replaced, and the next request works.
+#[tokio::test]
+async fn connections_the_server_dropped_are_replaced() {
+    use sqlx::Connection;
+    let Some(db) = postgres_db().await else {
+        return;
+    };
+    let Reopen::Postgres(url) = &db.reopen else {
+        unreachable!("a PostgreSQL test database")
+    };
+    let s = &db.store;
+    let o = org(s, "production").await;
+    let query = relais_store::ListQuery::default();
+    let read = || s.query_employees(o.base, &query);
+    // Several connections in the pool, all idle.
+    let (a, b, c) = tokio::join!(read(), read(), read());
+    for page in [a, b, c] {
+        assert!(page.unwrap().items.is_empty());
+    }
+    let mut admin = sqlx::PgConnection::connect(url).await.unwrap();
+    let dropped: Vec<bool> = sqlx::query_scalar(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .fetch_all(&mut admin)
+    .await
+    .unwrap();
+    assert!(!dropped.is_empty(), "the store's connections were dropped");
+    tokio::time::sleep(std::time::Duration::from_millis(1_200)).await;
+    for _ in 0..3 {
+        assert!(read().await.unwrap().items.is_empty());
+    }
+}
