@@ -392,7 +392,11 @@ pub(crate) fn in_order_of<R: crate::rows::Keyed>(ids: &[i64], rows: Vec<R>) -> V
 /// and last identifiers when the page is in identifier order, the list of
 /// its identifiers otherwise — side by side on several connections, each
 /// part converted as soon as it arrives: the database reads the next part
-/// while the previous one is converted.
+/// while the previous one is converted. A backend that reads a page whole
+/// (PostgreSQL) streams its rows and decodes and converts each batch of
+/// [`STREAM_BATCH`](crate::sql::STREAM_BATCH) in a task of its own while the
+/// next batch arrives. The `@encode` form also has each part or batch
+/// written by an [`Encoder`](crate::Encoder) in its task.
 macro_rules! query_page {
     // The page's records.
     ($db:ty, $pool:expr, $row:ty, $table:literal, $cols:expr, $base:expr, $q:expr) => {{
