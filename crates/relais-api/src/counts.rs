@@ -154,11 +154,30 @@ impl CountCache {
         });
     }
 
+    /// [`CountCache::page`] for the caller's key and base, at the data
+    /// version read with its key: the walk `what` of this caller.
+    pub async fn page_for<T, F, Fut>(
+        &self,
+        caller: &crate::auth::Caller,
+        what: &str,
+        query: ListQuery,
+        run: F,
+    ) -> Result<Page<T>, ApiError>
+    where
+        T: Walked,
+        F: FnOnce(ListQuery) -> Fut,
+        Fut: Future<Output = Result<Page<T>, StoreError>>,
+    {
+        let (version, base, key) = (caller.data_version, caller.base(), caller.key.id);
+        self.page(version, base, key, what, query, run).await
+    }
+
     /// Runs `query` through `run`, reusing what is known of its walk at the
     /// base's data version `version` (read with the caller's key, see
     /// [`crate::auth::Caller::data_version`]); each item says how many
-    /// records it holds and the last one's identifier ([`Walked`]). A first page without a count neither uses nor remembers
-    /// anything: a walk starts using what is remembered from its second page.
+    /// records it holds and the last one's identifier ([`Walked`]). A first
+    /// page without a count neither uses nor remembers anything: a walk
+    /// starts using what is remembered from its second page.
     #[allow(clippy::too_many_arguments)]
     pub async fn page<T, F, Fut>(
         &self,

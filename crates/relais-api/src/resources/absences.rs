@@ -649,14 +649,9 @@ async fn requests(
     let (store, base) = (&state.store, caller.base());
     let page = state
         .counts
-        .page(
-            caller.data_version,
-            base,
-            caller.key.id,
-            "leave-requests",
-            query,
-            |query| async move { store.query_leave_periods(base, &query).await },
-        )
+        .page_for(&caller, "leave-requests", query, |query| async move {
+            store.query_leave_periods(base, &query).await
+        })
         .await?;
     let accounts: HashMap<AbsenceAccountId, AbsenceAccount> = state
         .store

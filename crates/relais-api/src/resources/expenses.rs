@@ -237,14 +237,9 @@ async fn claims(
     let (store, base) = (&state.store, caller.base());
     let page = state
         .counts
-        .page(
-            caller.data_version,
-            base,
-            caller.key.id,
-            "expense-claims",
-            query,
-            |query| async move { store.query_expense_claims(base, &query).await },
-        )
+        .page_for(&caller, "expense-claims", query, |query| async move {
+            store.query_expense_claims(base, &query).await
+        })
         .await?;
     let tree = q
         .fields
@@ -338,14 +333,9 @@ async fn items(
     let (store, base) = (&state.store, caller.base());
     let page = state
         .counts
-        .page(
-            caller.data_version,
-            base,
-            caller.key.id,
-            "expense-items",
-            query,
-            |query| async move { store.query_expense_items(base, &query).await },
-        )
+        .page_for(&caller, "expense-items", query, |query| async move {
+            store.query_expense_items(base, &query).await
+        })
         .await?;
     let tree = q.fields.clone().unwrap_or_else(|| {
         FieldTree::of(&[

@@ -117,14 +117,9 @@ async fn list(
     let (store, base) = (&state.store, caller.base());
     let page = state
         .counts
-        .page(
-            caller.data_version,
-            base,
-            caller.key.id,
-            "userlogs",
-            query,
-            |query| async move { store.query_employee_logs(base, &query).await },
-        )
+        .page_for(&caller, "userlogs", query, |query| async move {
+            store.query_employee_logs(base, &query).await
+        })
         .await?;
     let tree = q.fields.clone().unwrap_or_else(|| {
         FieldTree::of(&[

@@ -579,14 +579,9 @@ async fn list(
             std::sync::Arc::new(move |employees| ctx.encode(employees, &tree));
         let page = state
             .counts
-            .page(
-                caller.data_version,
-                base,
-                caller.key.id,
-                "users",
-                query,
-                |query| async move { store.encode_employees(base, &query, encode).await },
-            )
+            .page_for(&caller, "users", query, |query| async move {
+                store.encode_employees(base, &query, encode).await
+            })
             .await?;
         let records = page.items.iter().map(|b| b.records).sum();
         return Ok(with_employee_records(
@@ -596,14 +591,9 @@ async fn list(
     }
     let page = state
         .counts
-        .page(
-            caller.data_version,
-            base,
-            caller.key.id,
-            "users",
-            query,
-            |query| async move { store.query_employees(base, &query).await },
-        )
+        .page_for(&caller, "users", query, |query| async move {
+            store.query_employees(base, &query).await
+        })
         .await?;
     let ctx = UserContext::load(&state, &caller, &headers, &page.items, &tree).await?;
     let plan = ctx.plan(&tree);
