@@ -13,6 +13,7 @@ pub mod openapi;
 pub mod query;
 pub mod rate;
 pub mod resources;
+pub mod written;
 
 pub use error::ApiError;
 

@@ -264,6 +264,7 @@ api_suite!(
     reports_are_bounded_by_the_key,
     report_pages_follow_one_another,
     an_inside_online_replica_keeps_up,
+    a_list_shows_what_the_store_holds,
 );
 
 async fn users_fields_count_paging_and_order(app: App) {
@@ -2215,6 +2216,72 @@ async fn a_seeded_base_has_a_history_of_changes(app: App) {
 /// within its claim, how it was paid and whether it was checked; who entered
 /// a claim and where its approval stands; the legal units' code, country,
 /// head office and archiving.
+/// A list leaves unread the columns its fields do not show, and writes
+/// dates, instants and names by hand: what it shows is still what the
+/// store holds, field for field, whatever the case the fields are asked in.
+async fn a_list_shows_what_the_store_holds(app: App) {
+    let key = app.key(&["all"]).await;
+    let stored: BTreeMap<i64, Employee> = app
+        .employees()
+        .await
+        .into_iter()
+        .map(|e| (e.id.0, e))
+        .collect();
+    let day = |d: Option<NaiveDate>| json!(d.map(|d| d.format("%Y-%m-%d").to_string()));
+    let mut shown = 0;
+    let (mut with_csp, mut with_profession, mut ended) = (0, 0, 0);
+    for fields in [
+        "id,name,CSPID,Profession,csp[id,name],birthDate,dtContractStart,dtContractEnd,modifiedAt",
+        "id,cspId,profession,jobTitle",
+    ] {
+        let (status, body) = app
+            .get(
+                &format!("/api/v3/users?fields={fields}&formerEmployees=true&paging=0,1000"),
+                &key,
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        for item in items(&body) {
+            let e = &stored[&item["id"].as_i64().unwrap()];
+            let d = &e.data;
+            assert_eq!(item["cspId"], json!(d.csp.map(|c| c.id())), "{item}");
+            assert_eq!(item["profession"], json!(d.profession), "{item}");
+            if fields.starts_with("id,name") {
+                assert_eq!(
+                    item["name"],
+                    json!(format!(
+                        "{} {}",
+                        d.first_name.as_str(),
+                        d.last_name.as_str()
+                    ))
+                );
+                assert_eq!(item["csp"]["id"], json!(d.csp.map(|c| c.id())), "{item}");
+                assert_eq!(item["birthDate"], day(d.birth_date));
+                assert_eq!(item["dtContractStart"], day(Some(d.contract.start)));
+                assert_eq!(item["dtContractEnd"], day(d.contract.end));
+                assert_eq!(
+                    item["modifiedAt"],
+                    json!(e
+                        .modified_at
+                        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+                );
+            } else {
+                assert_eq!(item["jobTitle"], json!(d.job_title), "{item}");
+            }
+            shown += 1;
+            with_csp += usize::from(d.csp.is_some());
+            with_profession += usize::from(d.profession.is_some());
+            ended += usize::from(d.contract.end.is_some());
+        }
+    }
+    // Each value compared was there to be lost.
+    assert_eq!(shown, 2 * stored.len());
+    assert!(
+        with_csp > 0 && with_profession > 0 && ended > 0,
+        "{with_csp} with a category, {with_profession} with a profession, {ended} ended"
+    );
+}
+
 async fn stored_values_read_as_lucca_documents_them(app: App) {
     let key = app.key(&["all"]).await;
     let mut claims = std::collections::HashMap::new();

@@ -82,7 +82,12 @@ pub struct ListQuery {
 }
 
 /// Columns a list may leave unread, with the empty value they then read as.
-pub const LIGHT_COLUMNS: &[(&str, &str)] = &[("extended_data", "'{}'"), ("personal", "'{}'")];
+pub const LIGHT_COLUMNS: &[(&str, &str)] = &[
+    ("extended_data", "'{}'"),
+    ("personal", "'{}'"),
+    ("csp", "NULL"),
+    ("profession", "NULL"),
+];
 
 /// `columns` as a select list, those in `without` (when they may be left
 /// unread) replaced by their empty value.

@@ -240,6 +240,18 @@ fn json<T: serde::de::DeserializeOwned>(entity: &'static str, raw: &str) -> Resu
     })
 }
 
+/// A stored JSON object; `{}` (what a column left unread reads as, see
+/// `LIGHT_COLUMNS`) without the parser.
+fn json_object(
+    entity: &'static str,
+    raw: &str,
+) -> Result<serde_json::Map<String, serde_json::Value>, StoreError> {
+    if raw == "{}" {
+        return Ok(serde_json::Map::new());
+    }
+    json(entity, raw)
+}
+
 /// Dates and instants as a packed page holds them: text SQLite wrote in one
 /// fixed form (`2026-07-18`, `2026-07-18T13:50:59+00:00`), read without
 /// chrono's general parser (a fifth of a page's reading time); any other
@@ -793,8 +805,8 @@ impl TryFrom<EmployeeRow> for Employee {
                         end: r.contract_end,
                     }
                 },
-                extended_data: json("employee", &r.extended_data)?,
-                personal: PersonalDetails::from_json(&json("employee", &r.personal)?)
+                extended_data: json_object("employee", &r.extended_data)?,
+                personal: PersonalDetails::from_json(&json_object("employee", &r.personal)?)
                     .map_err(&c)?,
             },
             created_at: r.created_at,

@@ -345,7 +345,13 @@ pub(crate) const STREAM_BATCH: usize = 250;
 pub(crate) fn convert<R: TryInto<T, Error = crate::StoreError>, T>(
     rows: Vec<R>,
 ) -> crate::Result<Vec<T>> {
-    rows.into_iter().map(TryInto::try_into).collect()
+    // Filled in place: collecting through `Result` would grow the vector
+    // (and copy its records) step by step.
+    let mut records = Vec::with_capacity(rows.len());
+    for row in rows {
+        records.push(row.try_into()?);
+    }
+    Ok(records)
 }
 
 /// Stored rows as an [`Encoder`](crate::Encoder) makes their records.
@@ -480,9 +486,11 @@ macro_rules! query_page {
                 // its own, while the next batch arrives.
                 use futures_util::TryStreamExt;
                 let decode = |raw: Vec<<$db as sqlx::Database>::Row>| {
-                    raw.iter()
-                        .map(<$row as sqlx::FromRow<'_, <$db as sqlx::Database>::Row>>::from_row)
-                        .collect::<Result<Vec<$row>, sqlx::Error>>()
+                    let mut rows = Vec::with_capacity(raw.len());
+                    for r in &raw {
+                        rows.push(<$row as sqlx::FromRow<'_, <$db as sqlx::Database>::Row>>::from_row(r)?);
+                    }
+                    Ok::<Vec<$row>, sqlx::Error>(rows)
                 };
                 let mut stream = qb.build().fetch($pool);
                 let mut batches = Vec::new();
@@ -1559,6 +1567,9 @@ macro_rules! sql_store {
                 let mut tx = self.pool.begin_with(Self::BEGIN).await?;
                 let mut last_used: std::collections::BTreeMap<i64, chrono::DateTime<chrono::Utc>> =
                     std::collections::BTreeMap::new();
+                // One statement a request, the same each time (one prepared
+                // statement per connection): a multi-row insert would be a
+                // new statement for every batch size, each kept prepared.
                 for entry in entries {
                     sqlx::query(
                         "INSERT INTO api_requests (base_id, key_id, method, path, status, employee_records, records, at) \
