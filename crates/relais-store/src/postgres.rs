@@ -48,6 +48,9 @@ impl PgStore {
     const BULK_WRITE: (&'static str, &'static str) =
         ("SELECT set_config('relais.bulk', 'on', true)", "SELECT 1");
 
+    /// Nothing to set around a bulk insert (see the SQLite store's).
+    const BULK_JOURNAL: Option<(&'static str, &'static str)> = None;
+
     /// A set of keys bound as one JSON array: one statement shape whatever
     /// the number of keys, so prepared statements do not pile up.
     const KEY_SET: (&'static str, &'static str) =

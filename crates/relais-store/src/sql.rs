@@ -137,12 +137,34 @@ macro_rules! bulk_insert {
 /// `base_versions` migration).
 macro_rules! insert_rows {
     ($db:ty, $store:expr, $table:literal, $cols:expr, $rows:expr, |$b:ident, $r:ident| $body:block) => {{
-        let mut tx = $store.pool.begin_with(Self::BEGIN).await?;
-        Self::bulk_start(&mut tx).await?;
-        bulk_insert!($db, tx, $table, $cols, $rows, |$b, $r| $body);
-        Self::bulk_end(&mut tx).await?;
-        tx.commit().await?;
-        Ok(())
+        bulk_transaction!($store, tx, {
+            bulk_insert!($db, tx, $table, $cols, $rows, |$b, $r| $body);
+        })
+    }};
+}
+
+/// Runs `$body` in a bulk write's transaction (see `bulk_start`), on a
+/// connection whose statement journals stay in memory for it (see
+/// `BULK_JOURNAL`), and commits.
+macro_rules! bulk_transaction {
+    ($store:expr, $tx:ident, $body:block) => {{
+        let mut conn = $store.pool.acquire().await?;
+        if let Some((during, _)) = Self::BULK_JOURNAL {
+            sqlx::query(during).execute(&mut *conn).await?;
+        }
+        let written = async {
+            let mut $tx = sqlx::Connection::begin_with(&mut *conn, Self::BEGIN).await?;
+            Self::bulk_start(&mut $tx).await?;
+            $body
+            Self::bulk_end(&mut $tx).await?;
+            $tx.commit().await?;
+            Ok::<(), $crate::StoreError>(())
+        }
+        .await;
+        if let Some((_, after)) = Self::BULK_JOURNAL {
+            sqlx::query(after).execute(&mut *conn).await?;
+        }
+        written
     }};
 }
 
@@ -1062,12 +1084,9 @@ macro_rules! sql_store {
             }
 
             async fn insert_employees(&self, rows: &[Employee]) -> Result<()> {
-                let mut tx = self.pool.begin_with(Self::BEGIN).await?;
-                Self::bulk_start(&mut tx).await?;
-                Self::insert_employees_in(&mut tx, rows).await?;
-                Self::bulk_end(&mut tx).await?;
-                tx.commit().await?;
-                Ok(())
+                bulk_transaction!(self, tx, {
+                    Self::insert_employees_in(&mut tx, rows).await?;
+                })
             }
 
             async fn create_employee(&self, base: BaseId, data: &EmployeeData, author: &Author) -> Result<Employee> {
@@ -1224,12 +1243,9 @@ macro_rules! sql_store {
             }
 
             async fn insert_leave_periods(&self, rows: &[LeavePeriod]) -> Result<()> {
-                let mut tx = self.pool.begin_with(Self::BEGIN).await?;
-                Self::bulk_start(&mut tx).await?;
-                Self::insert_leave_periods_in(&mut tx, rows).await?;
-                Self::bulk_end(&mut tx).await?;
-                tx.commit().await?;
-                Ok(())
+                bulk_transaction!(self, tx, {
+                    Self::insert_leave_periods_in(&mut tx, rows).await?;
+                })
             }
 
             async fn create_leave_period(&self, base: BaseId, new: &NewLeavePeriod) -> Result<LeavePeriod> {

@@ -53,6 +53,15 @@ impl SqliteStore {
         "DELETE FROM bulk_writes",
     );
 
+    /// A bulk insert's statement journals (the pages each multi-row insert
+    /// changes, kept so that the statement alone can be undone) are kept in
+    /// memory rather than in a temporary file: written there, they took a
+    /// third of a seed's time in `pwrite` calls. A statement journal holds
+    /// only the pages its one statement changes (a few hundred rows), and
+    /// the setting, read when the transaction begins, is set back after it.
+    const BULK_JOURNAL: Option<(&'static str, &'static str)> =
+        Some(("PRAGMA temp_store = MEMORY", "PRAGMA temp_store = DEFAULT"));
+
     /// A set of keys bound as one JSON array: one statement shape whatever
     /// the number of keys, so prepared statements do not pile up.
     const KEY_SET: (&'static str, &'static str) = ("(SELECT value FROM json_each(", "))");
@@ -144,3 +153,75 @@ impl SqliteStore {
 
 sql_store!(SqliteStore, sqlx::Sqlite);
 crate::reports::report_store!(SqliteStore, sqlx::Sqlite);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Store;
+    use relais_core::base::{BaseKind, BaseName};
+    use relais_core::ids::{DepartmentId, Entity};
+    use relais_core::org::{Code, Department, Name};
+
+    /// A bulk insert keeps its statement journals in memory, and every
+    /// connection it used reads its temporary files from disk again
+    /// afterwards, whether the insert was written or refused.
+    #[tokio::test]
+    async fn a_bulk_insert_sets_the_journal_setting_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("relais.db"))
+            .await
+            .unwrap();
+        let base = store
+            .create_base(
+                &BaseName::parse("production").unwrap(),
+                BaseKind::Production,
+            )
+            .await
+            .unwrap()
+            .id;
+        let first = store
+            .reserve_ids(base, Entity::Department, 300)
+            .await
+            .unwrap();
+        let t = relais_core::now();
+        let departments: Vec<Department> = (0..300)
+            .map(|i| Department {
+                base_id: base,
+                id: DepartmentId(first + i),
+                parent_id: None,
+                code: Code::parse("code", &format!("D{i}")).unwrap(),
+                name: Name::parse("name", &format!("Service {i}")).unwrap(),
+                head_id: None,
+                position: i as i32,
+                active: true,
+                created_at: t,
+                modified_at: t,
+            })
+            .collect();
+        // Written, then refused (the same identifiers again), each from
+        // several inserts at once so that several connections are used.
+        let (a, b) = tokio::join!(
+            store.insert_departments(&departments[..150]),
+            store.insert_departments(&departments[150..])
+        );
+        a.unwrap();
+        b.unwrap();
+        let (a, b) = tokio::join!(
+            store.insert_departments(&departments[..150]),
+            store.insert_departments(&departments[150..])
+        );
+        assert!(a.is_err() && b.is_err(), "the same departments twice");
+        assert_eq!(store.list_departments(base).await.unwrap().len(), 300);
+        // Every connection of the pool at once: the default setting (0).
+        let mut held = Vec::new();
+        for _ in 0..8 {
+            let mut conn = store.pool.acquire().await.unwrap();
+            let setting: i64 = sqlx::query_scalar("PRAGMA temp_store")
+                .fetch_one(&mut *conn)
+                .await
+                .unwrap();
+            assert_eq!(setting, 0, "a connection kept the bulk insert's setting");
+            held.push(conn);
+        }
+    }
+}
