@@ -154,7 +154,7 @@ impl CountCache {
         });
     }
 
-    /// [`CountCache::page`] for the caller's key and base, at the data
+    /// The page of `query` for the caller's key and base, at the data
     /// version read with its key: the walk `what` of this caller.
     pub async fn page_for<T, F, Fut>(
         &self,
@@ -179,7 +179,7 @@ impl CountCache {
     /// page without a count neither uses nor remembers anything: a walk
     /// starts using what is remembered from its second page.
     #[allow(clippy::too_many_arguments)]
-    pub async fn page<T, F, Fut>(
+    async fn page<T, F, Fut>(
         &self,
         version: i64,
         base: BaseId,

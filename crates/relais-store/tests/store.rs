@@ -92,6 +92,16 @@ async fn postgres_db() -> Option<TestDb> {
     })
 }
 
+/// A fresh PostgreSQL database and its URL, for tests that also connect
+/// to it directly; `None` as [`postgres_db`].
+async fn postgres_db_and_url() -> Option<(TestDb, String)> {
+    let db = postgres_db().await?;
+    let Reopen::Postgres(url) = db.reopen.clone() else {
+        unreachable!("a PostgreSQL test database")
+    };
+    Some((db, url))
+}
+
 macro_rules! store_suite {
     ($($name:ident),* $(,)?) => {
         mod on_sqlite {
@@ -1878,11 +1888,8 @@ async fn a_rotated_key_keeps_its_previous_secret_for_its_grace(db: TestDb) {
 #[tokio::test]
 async fn a_bulk_write_tells_postgres_how_large_the_table_is() {
     use sqlx::Connection;
-    let Some(db) = postgres_db().await else {
+    let Some((db, url)) = postgres_db_and_url().await else {
         return;
-    };
-    let Reopen::Postgres(url) = &db.reopen else {
-        unreachable!("a PostgreSQL test database")
     };
     let s = &db.store;
     let o = org(s, "production").await;
@@ -1916,11 +1923,8 @@ async fn a_bulk_write_tells_postgres_how_large_the_table_is() {
 #[tokio::test]
 async fn connections_the_server_dropped_are_replaced() {
     use sqlx::Connection;
-    let Some(db) = postgres_db().await else {
+    let Some((db, url)) = postgres_db_and_url().await else {
         return;
-    };
-    let Reopen::Postgres(url) = &db.reopen else {
-        unreachable!("a PostgreSQL test database")
     };
     let s = &db.store;
     let o = org(s, "production").await;
@@ -1931,7 +1935,7 @@ async fn connections_the_server_dropped_are_replaced() {
     for page in [a, b, c] {
         assert!(page.unwrap().items.is_empty());
     }
-    let mut admin = sqlx::PgConnection::connect(url).await.unwrap();
+    let mut admin = sqlx::PgConnection::connect(&url).await.unwrap();
     let dropped: Vec<bool> = sqlx::query_scalar(
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
          WHERE datname = current_database() AND pid <> pg_backend_pid()",
