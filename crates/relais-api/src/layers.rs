@@ -1,6 +1,7 @@
 //! What wraps every route of a relais server: a panic inside one request
-//! answers 500 for that request alone, and each request leaves one line in the
-//! access log (method, path, status, duration and who asked, never a secret).
+//! answers 500 for that request alone, each request leaves one line in the
+//! access log (method, path, status, duration and who asked, never a secret),
+//! and the `Date` header follows relais's clock.
 
 use axum::extract::Request;
 use axum::http::StatusCode;
@@ -139,7 +140,18 @@ async fn access_log(mut request: Request, next: Next) -> Response {
     let method = request.method().clone();
     // The path only: query strings may carry personal data (e-mails in filters).
     let path = request.uri().path().to_owned();
-    let response = next.run(request).await;
+    let mut response = next.run(request).await;
+    if relais_core::clock::started_at().is_some() {
+        // A clock started at a chosen instant: the `Date` header is relais's
+        // time, as every instant in the answer is (the HTTP server would
+        // write the wall clock's).
+        let date = relais_core::now().format("%a, %d %b %Y %H:%M:%S GMT");
+        if let Ok(value) = axum::http::HeaderValue::from_str(&date.to_string()) {
+            response
+                .headers_mut()
+                .insert(axum::http::header::DATE, value);
+        }
+    }
     let status = response.status().as_u16();
     let elapsed = started.elapsed();
     let duration_ms = elapsed.as_secs_f64() * 1000.0;

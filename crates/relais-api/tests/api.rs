@@ -6,12 +6,12 @@ use relais_api::AppState;
 use relais_core::access::{KeyUsage, Role};
 use relais_core::base::{Base, BaseKind, BaseName};
 use relais_core::employee::{ContractStatus, Email, Employee};
-use relais_core::org::{Name, TimeZone};
+use relais_core::org::Name;
 use relais_sandbox::demo::{seed, DemoOptions};
-use relais_store::{DatabaseUrl, SharedStore};
+use relais_store::SharedStore;
+use relais_testkit::{Backend, TestDb};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Write;
 
 struct App {
     url: String,
@@ -22,56 +22,14 @@ struct App {
     today: NaiveDate,
     /// The server's audit trail writer, flushed before the trail is read.
     audit: relais_api::audit::AuditLog,
-    _dir: Option<tempfile::TempDir>,
-}
-
-#[derive(Clone, Copy)]
-enum Backend {
-    Sqlite,
-    Postgres,
-}
-
-async fn open_store(backend: Backend) -> Option<(SharedStore, Option<tempfile::TempDir>)> {
-    match backend {
-        Backend::Sqlite => {
-            let dir = tempfile::tempdir().unwrap();
-            let store = relais_store::open(&DatabaseUrl::Sqlite(dir.path().join("api.db")))
-                .await
-                .unwrap();
-            Some((store, Some(dir)))
-        }
-        Backend::Postgres => {
-            let Ok(admin) = std::env::var("RELAIS_TEST_POSTGRES_URL") else {
-                static ONCE: std::sync::Once = std::sync::Once::new();
-                ONCE.call_once(|| {
-                    let _ = writeln!(
-                        std::io::stderr(),
-                        "relais-api: PostgreSQL tests skipped: RELAIS_TEST_POSTGRES_URL is not set"
-                    );
-                });
-                return None;
-            };
-            use sqlx::Connection;
-            let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
-            let name = format!("relais_api_{}_{}", std::process::id(), fastrand::u64(..));
-            sqlx::query(&format!("CREATE DATABASE {name}"))
-                .execute(&mut conn)
-                .await
-                .unwrap();
-            let url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
-            Some((
-                relais_store::open(&DatabaseUrl::Postgres(url))
-                    .await
-                    .unwrap(),
-                None,
-            ))
-        }
-    }
+    /// The test's database, dropped after the store.
+    _db: TestDb,
 }
 
 async fn spawn(backend: Backend, per_minute: u32) -> Option<App> {
-    let (store, dir) = open_store(backend).await?;
-    let today = TimeZone::PARIS.today();
+    let db = TestDb::new(backend, "relais-api").await?;
+    let store = db.open().await;
+    let today = relais_testkit::today();
     let base = store
         .create_base(
             &BaseName::parse("production").unwrap(),
@@ -109,14 +67,7 @@ async fn spawn(backend: Backend, per_minute: u32) -> Option<App> {
     .unwrap();
     let state = AppState::new(store.clone(), per_minute);
     let audit = state.audit.clone();
-    let app = relais_api::layers::harden(
-        axum::Router::new()
-            .merge(relais_api::router(state.clone()))
-            .with_state(state),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let url = relais_testkit::spawn_app(state).await;
     Some(App {
         url,
         store,
@@ -125,7 +76,7 @@ async fn spawn(backend: Backend, per_minute: u32) -> Option<App> {
         client: reqwest::Client::new(),
         today,
         audit,
-        _dir: dir,
+        _db: db,
     })
 }
 
@@ -3231,7 +3182,7 @@ async fn an_inside_online_replica_keeps_up(app: App) {
         .unwrap()
         .clone();
     claim.id = relais_core::ids::ExpenseClaimId(9_000_001);
-    claim.modified_at = relais_core::now();
+    claim.modified_at = relais_testkit::now();
     app.store
         .insert_expense_claims(std::slice::from_ref(&claim))
         .await
@@ -3244,7 +3195,7 @@ async fn an_inside_online_replica_keeps_up(app: App) {
         item.owner_id = claim.owner_id;
         item.line_number = n as i32 + 1;
         item.purchased_on = to - chrono::Days::new(3);
-        item.modified_at = relais_core::now();
+        item.modified_at = relais_testkit::now();
         added.push(item);
     }
     app.store.insert_expense_items(&added).await.unwrap();
@@ -3285,4 +3236,29 @@ async fn an_inside_online_replica_keeps_up(app: App) {
     // Nothing changed: a catch-up reads (almost) nothing.
     let quiet = replica.catch_up().await.unwrap();
     assert!(quiet.records <= next.records, "{quiet:?}");
+}
+
+/// The tests run on a clock started at a chosen instant; relais's `Date`
+/// header follows it, as the instants in its answers do (a client that
+/// reads changes "since" the header's time would otherwise miss them).
+#[tokio::test]
+async fn the_date_header_is_relais_time() {
+    let app = spawn(Backend::Sqlite, 10_000).await.unwrap();
+    let key = app.key(&["organisation"]).await;
+    let before = relais_testkit::now();
+    let resp = app
+        .client
+        .get(format!("{}/api/v3/departments", app.url))
+        .header("Authorization", format!("lucca application={key}"))
+        .send()
+        .await
+        .unwrap();
+    let date = resp.headers()["date"].to_str().unwrap().to_owned();
+    let date = chrono::DateTime::parse_from_rfc2822(&date).unwrap();
+    let after = relais_testkit::now();
+    assert!(
+        date.timestamp() >= before.timestamp() && date.timestamp() <= after.timestamp(),
+        "{date} is not between {before} and {after}"
+    );
+    assert!(date.timestamp() - relais_testkit::clock::start().timestamp() < 3_600);
 }

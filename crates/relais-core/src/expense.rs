@@ -474,7 +474,7 @@ mod tests {
     use super::*;
 
     fn nature(cap: Option<i64>) -> ExpenseNature {
-        let now = Utc::now();
+        let now = crate::now();
         ExpenseNature {
             base_id: BaseId(1),
             id: ExpenseNatureId(1),

@@ -11,6 +11,7 @@ pub mod alert;
 pub mod audit;
 pub mod base;
 pub mod calendar;
+pub mod clock;
 pub mod connector;
 pub mod employee;
 pub mod error;
@@ -29,12 +30,7 @@ pub mod secret;
 
 pub use error::DomainError;
 
-/// The current time, to the microsecond: the precision both databases keep,
-/// so a record reads back exactly as it was written.
-pub fn now() -> chrono::DateTime<chrono::Utc> {
-    use chrono::SubsecRound;
-    chrono::Utc::now().trunc_subsecs(6)
-}
+pub use clock::now;
 
 /// `text` without surrounding white space, reusing its allocation when it
 /// has none.

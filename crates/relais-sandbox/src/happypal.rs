@@ -55,7 +55,7 @@ pub struct Profile {
 
 /// The simulator's clock, as profiles carry it.
 fn stamp() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+    relais_core::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
 
 /// The body of a PUT.

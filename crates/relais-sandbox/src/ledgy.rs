@@ -165,7 +165,7 @@ fn put_one(
     identifier: String,
     fields: Map<String, Value>,
 ) -> (Stakeholder, bool) {
-    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    let now = relais_core::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
     if let Some(s) = h
         .stakeholders
         .iter_mut()

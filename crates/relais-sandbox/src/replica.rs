@@ -197,7 +197,7 @@ impl Replica {
     /// Reads what changed since the last catch-up (everything the first
     /// time), resource by resource, every page.
     pub async fn catch_up(&mut self) -> Result<CatchUp, ReplicaError> {
-        let started = Utc::now();
+        let started = relais_core::now();
         let mut done = CatchUp::default();
         if self.copy.natures.is_empty() {
             let natures = self

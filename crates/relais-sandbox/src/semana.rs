@@ -137,7 +137,7 @@ fn held(sim: &Sim) -> std::sync::MutexGuard<'_, Holdings> {
 }
 
 fn stamp() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+    relais_core::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
 
 /// An envelope holding `data`.

@@ -22,6 +22,8 @@ use std::time::{Duration, Instant};
 pub struct Faults {
     /// Share of requests answered 503, from 0 to 1.
     pub error_rate: f64,
+    /// Whether `error_rate` spares reads (GET): only writes are answered 503.
+    pub writes_only: bool,
     /// Delay added to every answer, in milliseconds.
     pub slow_ms: u64,
     /// Requests allowed per window before answers are 429.
@@ -80,8 +82,9 @@ impl FaultState {
         *lock(&self.served)
     }
 
-    /// The fault to answer with, if any.
-    fn decide(&self) -> Option<Response> {
+    /// The fault to answer a request with, if any (`write`: whether it
+    /// changes something).
+    fn decide(&self, write: bool) -> Option<Response> {
         *lock(&self.served) += 1;
         let f = self.faults();
         if f.refuse_credentials {
@@ -112,7 +115,7 @@ impl FaultState {
                 return Some(r);
             }
         }
-        if f.error_rate > 0.0 && lock(&self.rng).f64() < f.error_rate {
+        if f.error_rate > 0.0 && (write || !f.writes_only) && lock(&self.rng).f64() < f.error_rate {
             return Some(
                 (
                     StatusCode::SERVICE_UNAVAILABLE,
@@ -138,7 +141,7 @@ pub async fn inject(
     if slow > 0 {
         tokio::time::sleep(Duration::from_millis(slow)).await;
     }
-    match faults.decide() {
+    match faults.decide(request.method() != axum::http::Method::GET) {
         Some(fault) => fault,
         None => next.run(request).await,
     }

@@ -168,6 +168,21 @@ async fn faults_are_injected_on_demand() {
         }
     }
     assert!((8..=32).contains(&failures), "about half fail: {failures}");
+    // Writes only: every read answers, every write fails.
+    set(json!({ "error_rate": 1.0, "writes_only": true }))
+        .await
+        .unwrap();
+    assert_eq!(list().await.unwrap().status(), 200);
+    let write = c
+        .post(format!("{url}/api/v1/employees"))
+        .bearer_auth("t")
+        .json(
+            &json!({ "first_name": "A", "last_name": "B", "email": "a@b.fr", "external_id": "1" }),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(write.status(), 503);
     set(json!({ "rate_limit": 2, "rate_window_seconds": 60 }))
         .await
         .unwrap();

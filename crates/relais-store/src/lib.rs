@@ -806,27 +806,3 @@ fn check_schema_version(applied: Option<i64>, migrator: &sqlx::migrate::Migrator
         _ => Ok(()),
     }
 }
-
-/// Helpers for tests and benchmarks that need a database of their own.
-pub mod testing {
-    use crate::{DatabaseUrl, Result};
-
-    /// Creates a fresh, empty PostgreSQL database on the server of
-    /// `admin_url` (a URL whose database exists) and returns its URL.
-    pub async fn fresh_postgres(admin_url: &str) -> Result<DatabaseUrl> {
-        use sqlx::Connection;
-        let mut admin = sqlx::PgConnection::connect(admin_url).await?;
-        let mut tag = [0u8; 6];
-        getrandom::getrandom(&mut tag).expect("the operating system provides randomness");
-        let name = format!(
-            "relais_t_{}_{}",
-            std::process::id(),
-            tag.iter().map(|b| format!("{b:02x}")).collect::<String>()
-        );
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&mut admin)
-            .await?;
-        let prefix = admin_url.rsplit_once('/').map_or(admin_url, |(p, _)| p);
-        Ok(DatabaseUrl::Postgres(format!("{prefix}/{name}")))
-    }
-}

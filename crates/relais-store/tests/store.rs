@@ -9,9 +9,9 @@ use relais_core::calendar::{HalfDay, HalfDaySlot, HolidayCalendar, WorkCalendar,
 use relais_core::employee::*;
 use relais_core::expense::*;
 use relais_core::ids::*;
-use relais_core::now;
 use relais_core::org::*;
 use relais_store::{SharedStore, StoreError};
+use relais_testkit::now;
 
 fn who() -> Author {
     Author {
@@ -19,86 +19,40 @@ fn who() -> Author {
         source: "api".into(),
     }
 }
-use std::io::Write;
-use std::sync::Once;
-
+/// A test's store on its own database (dropped after the store).
 struct TestDb {
     store: SharedStore,
-    reopen: Reopen,
-    _dir: Option<tempfile::TempDir>,
+    db: relais_testkit::TestDb,
 }
 
-#[derive(Clone)]
-enum Reopen {
-    Sqlite(std::path::PathBuf),
-    Postgres(String),
-}
-
-impl Reopen {
-    async fn open(&self) -> Result<SharedStore, StoreError> {
-        match self {
-            Reopen::Sqlite(p) => {
-                relais_store::open(&relais_store::DatabaseUrl::Sqlite(p.clone())).await
-            }
-            Reopen::Postgres(u) => {
-                relais_store::open(&relais_store::DatabaseUrl::Postgres(u.clone())).await
-            }
+impl TestDb {
+    async fn on(db: relais_testkit::TestDb) -> TestDb {
+        TestDb {
+            store: db.open().await,
+            db,
         }
+    }
+
+    /// The same database opened again, as another process would.
+    async fn reopen(&self) -> Result<SharedStore, StoreError> {
+        relais_store::open(self.db.url()).await
     }
 }
 
 async fn sqlite_db() -> TestDb {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("relais.db");
-    let reopen = Reopen::Sqlite(path);
-    TestDb {
-        store: reopen.open().await.unwrap(),
-        reopen,
-        _dir: Some(dir),
-    }
+    TestDb::on(relais_testkit::TestDb::sqlite()).await
 }
-
-static SKIP_NOTICE: Once = Once::new();
 
 /// A fresh PostgreSQL database, or `None` (with a notice) when no server is configured.
 async fn postgres_db() -> Option<TestDb> {
-    let Ok(admin_url) = std::env::var("RELAIS_TEST_POSTGRES_URL") else {
-        SKIP_NOTICE.call_once(|| {
-            // Written past the test harness's capture so that it shows in every run.
-            let _ = writeln!(
-                std::io::stderr(),
-                "relais-store: PostgreSQL tests skipped: RELAIS_TEST_POSTGRES_URL is not set"
-            );
-        });
-        return None;
-    };
-    use sqlx::Connection;
-    let mut admin = sqlx::PgConnection::connect(&admin_url)
-        .await
-        .expect("RELAIS_TEST_POSTGRES_URL is set but the server does not answer");
-    let name = format!("relais_t_{}_{}", std::process::id(), fastrand::u64(..));
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    let (prefix, _) = admin_url
-        .rsplit_once('/')
-        .expect("URL with a database name");
-    let reopen = Reopen::Postgres(format!("{prefix}/{name}"));
-    Some(TestDb {
-        store: reopen.open().await.unwrap(),
-        reopen,
-        _dir: None,
-    })
+    Some(TestDb::on(relais_testkit::TestDb::postgres("relais-store").await?).await)
 }
 
 /// A fresh PostgreSQL database and its URL, for tests that also connect
 /// to it directly; `None` as [`postgres_db`].
 async fn postgres_db_and_url() -> Option<(TestDb, String)> {
     let db = postgres_db().await?;
-    let Reopen::Postgres(url) = db.reopen.clone() else {
-        unreachable!("a PostgreSQL test database")
-    };
+    let url = db.db.url_text();
     Some((db, url))
 }
 
@@ -1131,8 +1085,8 @@ async fn a_newer_schema_is_refused(db: TestDb) {
     let future_version: i64 = 99_991_231_000_000;
     let sql = "INSERT INTO _sqlx_migrations (version, description, installed_on, success, checksum, execution_time) \
                VALUES ($1, 'from a newer relais', CURRENT_TIMESTAMP, TRUE, $2, 0)";
-    match &db.reopen {
-        Reopen::Sqlite(p) => {
+    match db.db.url() {
+        relais_store::DatabaseUrl::Sqlite(p) => {
             use sqlx::Connection;
             let mut c = sqlx::SqliteConnection::connect(&format!("sqlite://{}", p.display()))
                 .await
@@ -1144,7 +1098,7 @@ async fn a_newer_schema_is_refused(db: TestDb) {
                 .await
                 .unwrap();
         }
-        Reopen::Postgres(u) => {
+        relais_store::DatabaseUrl::Postgres(u) => {
             use sqlx::Connection;
             let mut c = sqlx::PgConnection::connect(u).await.unwrap();
             sqlx::query(sql)
@@ -1155,7 +1109,7 @@ async fn a_newer_schema_is_refused(db: TestDb) {
                 .unwrap();
         }
     }
-    let Err(err) = db.reopen.open().await else {
+    let Err(err) = db.reopen().await else {
         panic!("a newer schema was accepted")
     };
     assert!(
@@ -1225,7 +1179,7 @@ async fn two_processes_never_hold_one_job_at_once(db: TestDb) {
     use std::sync::Arc;
     use std::time::Duration;
     // Two stores over one database stand for two relais processes.
-    let other = db.reopen.open().await.unwrap();
+    let other = db.reopen().await.unwrap();
     let running = Arc::new(AtomicUsize::new(0));
     let runs = Arc::new(AtomicUsize::new(0));
     let mut tasks = Vec::new();

@@ -238,7 +238,7 @@ async fn an_inbound_stream_writes_into_the_base_once_through_the_api() {
         .into_iter()
         .find(|a| a.category == relais_core::absence::AbsenceCategory::Telework)
         .unwrap();
-    let api = common::serve_api(AppState::new(store.clone(), 100_000)).await;
+    let api = relais_testkit::spawn_app(AppState::new(store.clone(), 100_000)).await;
     let role = Role::parse(&[
         "personnel-file:fields=firstName",
         "absences",

@@ -14,7 +14,7 @@ use relais_core::audit::Author;
 use relais_core::employee::{ContractStatus, Email, EmployeeNumber};
 use relais_core::ids::{BaseId, EmployeeId};
 use relais_core::mapping::{FieldMapping, MappedField, PreviewQuery, PreviewStatus, SourcePath};
-use relais_core::org::{Name, TimeZone};
+use relais_core::org::Name;
 use relais_sandbox::ledgy::{self, Holdings};
 use relais_sandbox::sim::Faults;
 use relais_store::SharedStore;
@@ -29,7 +29,8 @@ use std::time::Duration;
 const TOKEN: &str = "ledgy-token";
 
 struct World {
-    _dir: tempfile::TempDir,
+    /// The test's database, dropped last.
+    _db: relais_testkit::TestDb,
     store: SharedStore,
     base: BaseId,
     api: String,
@@ -42,10 +43,10 @@ struct World {
 }
 
 async fn world(postgres: bool) -> Option<World> {
-    let dir = tempfile::tempdir().unwrap();
-    let url = common::database(postgres, &dir, "Ledgy").await?;
+    let db = common::database(postgres, "Ledgy").await?;
+    let url = db.url().clone();
     let (store, base) = common::seeded_base(&url, 60, 21).await;
-    let api = common::serve_api(AppState::new(store.clone(), 1_000_000)).await;
+    let api = relais_testkit::spawn_app(AppState::new(store.clone(), 1_000_000)).await;
     let key = |grants: &[&str]| {
         let store = store.clone();
         let role = Role::parse(grants).unwrap();
@@ -77,7 +78,7 @@ async fn world(postgres: bool) -> Option<World> {
         .await
         .unwrap();
     Some(World {
-        _dir: dir,
+        _db: db,
         store,
         base: base.id,
         api,
@@ -114,7 +115,7 @@ impl World {
             &self.store,
         )
         .unwrap();
-        job.setup.today = TimeZone::PARIS.today();
+        job.setup.today = relais_testkit::today();
         job.setup.policy = RetryPolicy {
             retries: 4,
             min_delay: Duration::from_millis(5),
@@ -367,7 +368,7 @@ async fn mapping_preview_and_forced_sync(postgres: bool) {
     assert!(forced.lines.iter().all(|l| !l.label.is_empty()));
 
     // Leavers keep their stakeholder, with a termination date.
-    let today = TimeZone::PARIS.today();
+    let today = relais_testkit::today();
     let former: Vec<_> = people
         .iter()
         .filter(|e| e.data.contract.status_on(today) == ContractStatus::Former)

@@ -7,7 +7,7 @@ use relais_api::AppState;
 use relais_core::absence::LeaveStatus;
 use relais_core::access::{KeyUsage, Role};
 use relais_core::employee::{ContractStatus, Email};
-use relais_core::org::{Name, TimeZone};
+use relais_core::org::Name;
 use relais_sandbox::{happypal, planningpme};
 use relais_store::{DatabaseUrl, ListQuery};
 use relais_sync::connectors::planningpme::PlanningPme;
@@ -23,8 +23,8 @@ async fn planningpme_gets_the_department_its_people_and_their_coming_absences() 
     let dir = tempfile::tempdir().unwrap();
     let (store, base) =
         common::seeded_base(&DatabaseUrl::Sqlite(dir.path().join("p.db")), 150, 11).await;
-    let today = TimeZone::PARIS.today();
-    let api = common::serve_api(AppState::new(store.clone(), 100_000)).await;
+    let today = relais_testkit::today();
+    let api = relais_testkit::spawn_app(AppState::new(store.clone(), 100_000)).await;
     let role = Role::parse(&[
         "personnel-file:fields=departmentId+department",
         "absences",

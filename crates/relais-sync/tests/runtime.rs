@@ -10,7 +10,7 @@ use relais_core::employee::{ContractStatus, Email};
 use relais_core::ids::BaseId;
 use relais_core::integration::{Health, Integration, RunStatus, Trigger};
 use relais_core::marketplace::AppManifest;
-use relais_core::org::{Name, TimeZone};
+use relais_core::org::Name;
 use relais_core::secret::{Sealer, Secrets};
 use relais_sandbox::sim::Faults;
 use relais_sandbox::{happypal, planningpme};
@@ -29,7 +29,8 @@ struct World {
     hp: relais_sandbox::sim::Running,
     installation: i64,
     key: String,
-    _dir: tempfile::TempDir,
+    /// The test's database, dropped last.
+    _db: relais_testkit::TestDb,
 }
 
 fn manifest(code: &str) -> AppManifest {
@@ -41,12 +42,14 @@ fn manifest(code: &str) -> AppManifest {
 }
 
 async fn world(postgres: bool, employees: u32) -> Option<World> {
-    let dir = tempfile::tempdir().unwrap();
-    let url = common::database(postgres, &dir, "runtime").await?;
+    let db = common::database(postgres, "runtime").await?;
+    let url = db.url().clone();
     let (store, base) = common::seeded_base(&url, employees, 5).await;
     let sealer = Sealer::from_hex(&Sealer::generate_key()).unwrap();
-    let api =
-        common::serve_api(AppState::new(store.clone(), 100_000).with_sealer(sealer.clone())).await;
+    let api = relais_testkit::spawn_app(
+        AppState::new(store.clone(), 100_000).with_sealer(sealer.clone()),
+    )
+    .await;
     let admin = store
         .create_person(&NewPerson {
             email: Email::parse("admin@acme.fr").unwrap(),
@@ -80,7 +83,7 @@ async fn world(postgres: bool, employees: u32) -> Option<World> {
         hp,
         installation: installation.id,
         key,
-        _dir: dir,
+        _db: db,
     };
     w.configure(|i, secrets| {
         i.set_partner_url(&w.hp.url()).unwrap();
@@ -138,7 +141,7 @@ impl World {
 
     /// Employees the HappyPal key sees: those under contract today.
     async fn visible(&self) -> BTreeSet<String> {
-        let today = TimeZone::PARIS.today();
+        let today = relais_testkit::today();
         self.store
             .list_employees(self.base, None, 100_000)
             .await
@@ -171,7 +174,7 @@ async fn racing_runtimes_run_a_due_integration_once(postgres: bool) {
     let Some(w) = world(postgres, 40).await else {
         return;
     };
-    w.configure(|i, _| i.next_run_at = Some(relais_core::now() - chrono::Duration::minutes(1)))
+    w.configure(|i, _| i.next_run_at = Some(relais_testkit::now() - chrono::Duration::minutes(1)))
         .await;
     let (a, b) = (
         w.runtime(Duration::from_secs(30)).await,
@@ -189,7 +192,7 @@ async fn racing_runtimes_run_a_due_integration_once(postgres: bool) {
     let after = w.store.get_integration(w.installation).await.unwrap();
     assert_eq!(after.health, Health::Healthy);
     assert!(
-        after.next_run_at.unwrap() > relais_core::now(),
+        after.next_run_at.unwrap() > relais_testkit::now(),
         "next run scheduled"
     );
     // Nothing due any more: neither runtime runs anything.
@@ -365,10 +368,10 @@ async fn a_failing_integration_alerts_its_contact_once_then_on_recovery(postgres
         with_mail(catcher.smtp_url()).await,
         with_mail(catcher.smtp_url()).await,
     );
-    let due = relais_core::now() + chrono::Duration::hours(2);
+    let due = relais_testkit::now() + chrono::Duration::hours(2);
     let pending = w.store.due_alerts(due, 10).await.unwrap();
     w.store
-        .alert_failed(pending[0].id, "down", relais_core::now())
+        .alert_failed(pending[0].id, "down", relais_testkit::now())
         .await
         .unwrap();
     let (sent_a, sent_b) = tokio::join!(a.deliver_alerts(), b.deliver_alerts());
@@ -522,7 +525,7 @@ async fn run_reports_add_up(postgres: bool) {
         "{}",
         i.reason("en")
     );
-    let next = i.next_run_at.unwrap() - relais_core::now();
+    let next = i.next_run_at.unwrap() - relais_testkit::now();
     assert!(
         next > chrono::Duration::minutes(45) && next <= chrono::Duration::minutes(51),
         "the next run waits for the partner: {next}"
@@ -538,7 +541,7 @@ async fn health_says_why_an_integration_fails() {
     // Not configured: no scheduled run starts, and a manual run says what is missing.
     w.configure(|i, s| {
         s.0.remove("token");
-        i.next_run_at = Some(relais_core::now() - chrono::Duration::minutes(1));
+        i.next_run_at = Some(relais_testkit::now() - chrono::Duration::minutes(1));
     })
     .await;
     assert!(
@@ -607,7 +610,7 @@ async fn health_says_why_an_integration_fails() {
     assert!(r.counts.skipped > 0);
     let i = w.store.get_integration(w.installation).await.unwrap();
     assert_eq!(i.health, Health::Warnings);
-    assert!(i.next_run_at.unwrap() <= relais_core::now() + chrono::Duration::hours(1));
+    assert!(i.next_run_at.unwrap() <= relais_testkit::now() + chrono::Duration::hours(1));
     let skipped = w.store.run_lines(r.id, 0, 1000).await.unwrap();
     assert!(skipped.iter().any(|l| l
         .outcome
@@ -625,7 +628,7 @@ async fn health_says_why_an_integration_fails() {
     );
     assert_eq!(r.partner_requests, 0);
     let i = w.store.get_integration(w.installation).await.unwrap();
-    assert!(i.next_run_at.unwrap() <= relais_core::now() + chrono::Duration::hours(1));
+    assert!(i.next_run_at.unwrap() <= relais_testkit::now() + chrono::Duration::hours(1));
     w.configure(|i, _| i.options["requests_per_hour"] = serde_json::json!(10_000))
         .await;
     let r = run(Trigger::Api).await.unwrap();
@@ -676,7 +679,7 @@ async fn health_says_why_an_integration_fails() {
     // Paused: no scheduled run starts, and the health says why.
     w.configure(|i, _| {
         i.paused = Some("HappyPal contract renewal".into());
-        i.next_run_at = Some(relais_core::now() - chrono::Duration::minutes(1));
+        i.next_run_at = Some(relais_testkit::now() - chrono::Duration::minutes(1));
     })
     .await;
     assert!(rt.tick().await.unwrap().is_empty());

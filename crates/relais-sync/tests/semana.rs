@@ -12,7 +12,7 @@ use relais_core::access::{KeyUsage, Role};
 use relais_core::audit::Author;
 use relais_core::employee::{ContractStatus, Email};
 use relais_core::ids::{BaseId, EmployeeId};
-use relais_core::org::{Name, TimeZone};
+use relais_core::org::Name;
 use relais_sandbox::semana::{self, Holdings};
 use relais_sandbox::sim::Faults;
 use relais_store::SharedStore;
@@ -27,7 +27,8 @@ use std::time::Duration;
 const SEMANA_KEY: &str = "workspace-key";
 
 struct World {
-    _dir: tempfile::TempDir,
+    /// The test's database, dropped last.
+    _db: relais_testkit::TestDb,
     store: SharedStore,
     base: BaseId,
     api: String,
@@ -42,10 +43,10 @@ struct World {
 }
 
 async fn world(postgres: bool) -> Option<World> {
-    let dir = tempfile::tempdir().unwrap();
-    let url = common::database(postgres, &dir, "Semana").await?;
+    let db = common::database(postgres, "Semana").await?;
+    let url = db.url().clone();
     let (store, base) = common::seeded_base(&url, 60, 12).await;
-    let api = common::serve_api(AppState::new(store.clone(), 1_000_000)).await;
+    let api = relais_testkit::spawn_app(AppState::new(store.clone(), 1_000_000)).await;
     let accounts = store.list_absence_accounts(base.id).await.unwrap();
     let telework = accounts
         .iter()
@@ -87,7 +88,7 @@ async fn world(postgres: bool) -> Option<World> {
         .await
         .unwrap();
     Some(World {
-        _dir: dir,
+        _db: db,
         store,
         base: base.id,
         api,
@@ -95,7 +96,7 @@ async fn world(postgres: bool) -> Option<World> {
         key: semana_key,
         sim,
         telework,
-        today: TimeZone::PARIS.today(),
+        today: relais_testkit::today(),
         http: reqwest::Client::new(),
     })
 }

@@ -973,6 +973,8 @@ pub async fn installed(
         .map(|p| (p.id, p.name.to_string()))
         .collect();
     let mut rows = Vec::new();
+    // Each key's last use, with this process's latest requests written.
+    state.audit.flush().await;
     for i in list {
         let key = state.store.get_api_key(i.key_id).await.ok();
         rows.push((i, key));
@@ -1152,6 +1154,8 @@ async fn keys_page_typed(
     typed: &KeyFormTyped,
 ) -> Response {
     let lang = v.lang;
+    // Each key's last use, with this process's latest requests written.
+    state.audit.flush().await;
     let keys = match state.store.list_api_keys(v.base.id).await {
         Ok(k) => k,
         Err(e) => return internal(v, e),
@@ -1356,6 +1360,8 @@ async fn key_of_base(
     id: i64,
     live: bool,
 ) -> Result<ApiKey, Box<Response>> {
+    // Its last use, with this process's latest requests written.
+    state.audit.flush().await;
     match state.store.get_api_key(id).await {
         Ok(k) if k.base_id == v.base.id && (!live || k.revoked_at.is_none()) => Ok(k),
         Ok(_) | Err(relais_store::StoreError::NotFound { .. }) => Err(Box::new(error_page(

@@ -51,6 +51,10 @@ pub fn run(cli: Cli) -> Result<()> {
         crate::config::LogFormat::Text => logs.init(),
         crate::config::LogFormat::Json => logs.json().flatten_event(true).init(),
     }
+    if let Some(start) = cli.global.clock_start {
+        relais_core::clock::start_at(start)?;
+        tracing::info!(%start, "the clock was started at a chosen instant (--clock-start): dates and schedules follow it, not the wall clock");
+    }
     let catalog = std::sync::Arc::new(match &cli.global.integrations {
         Some(dir) => relais_web::Catalog::load_dir(dir)?,
         None => relais_web::Catalog::embedded(),

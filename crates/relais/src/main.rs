@@ -100,6 +100,18 @@ struct GlobalArgs {
     /// Folder of app manifests (*.toml) for the marketplace (default: the apps shipped with relais).
     #[arg(long, global = true, env = "RELAIS_INTEGRATIONS", value_name = "DIR")]
     integrations: Option<PathBuf>,
+    /// For tests and rehearsals only: run as if it were this instant when the
+    /// process starts (RFC 3339, e.g. 2026-06-10T08:00:00Z), the clock then
+    /// running on at its normal pace. Schedules, dates and expiries all follow
+    /// it; never set it on a base people work in.
+    #[arg(
+        long,
+        global = true,
+        env = "RELAIS_CLOCK_START",
+        value_name = "INSTANT",
+        hide = true
+    )]
+    clock_start: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -352,21 +352,10 @@ async fn a_database_from_a_newer_relais_is_refused() {
 
 #[tokio::test]
 async fn the_same_commands_work_on_postgres() {
-    use sqlx::Connection;
-    let Ok(admin) = std::env::var("RELAIS_TEST_POSTGRES_URL") else {
-        let _ = writeln!(
-            std::io::stderr(),
-            "relais cli: PostgreSQL test skipped: RELAIS_TEST_POSTGRES_URL is not set"
-        );
+    let Some(db) = relais_testkit::TestDb::postgres("relais cli").await else {
         return;
     };
-    let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
-    let name = format!("relais_cli_{}_{}", std::process::id(), fastrand::u32(..));
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    let url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
+    let url = db.url_text();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let with_db = |rest: &[&'static str]| -> Vec<&str> {

@@ -1009,7 +1009,7 @@ async fn the_directory_employee_pages_and_calendar_show_the_base() {
     );
 
     // Everyone under contract today, as the API counts them.
-    let today = relais_core::org::TimeZone::PARIS.today();
+    let today = relais_testkit::today();
     let users = api(
         "/api/v3/users?fields=id,lastName,firstName,employeeNumber,departmentId,dtContractStart,dtContractEnd&formerEmployees=true&paging=0,1000".to_owned()
     )

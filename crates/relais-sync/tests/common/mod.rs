@@ -1,12 +1,11 @@
-//! What the sync tests share: a seeded base and relais's API serving it.
+//! What the sync tests share: a seeded base on a database of its own.
 
 #![allow(dead_code)] // each test binary uses some of it
 
-use relais_api::AppState;
 use relais_core::base::{Base, BaseKind, BaseName};
-use relais_core::org::TimeZone;
 use relais_sandbox::demo::{seed, DemoOptions};
 use relais_store::{DatabaseUrl, SharedStore};
+use relais_testkit::{Backend, TestDb};
 
 /// A store at `url` with a `production` base holding a demo company.
 pub async fn seeded_base(
@@ -28,7 +27,7 @@ pub async fn seeded_base(
         &DemoOptions {
             employees,
             seed: seed_value,
-            today: TimeZone::PARIS.today(),
+            today: relais_testkit::today(),
         },
         &|_| {},
     )
@@ -37,35 +36,15 @@ pub async fn seeded_base(
     (store, base)
 }
 
-/// Serves relais's API over `state` on a free local port; returns its URL.
-pub async fn serve_api(state: AppState) -> String {
-    let app = axum::Router::new()
-        .merge(relais_api::router(state.clone()))
-        .with_state(state);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let api = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    api
-}
-
-/// SQLite in `dir`, or a fresh PostgreSQL database when `postgres` and
-/// `RELAIS_TEST_POSTGRES_URL` names a server (otherwise `None`, saying the
-/// `suite`'s PostgreSQL tests were skipped and why).
-pub async fn database(postgres: bool, dir: &tempfile::TempDir, suite: &str) -> Option<DatabaseUrl> {
-    use std::io::Write as _;
-    if !postgres {
-        return Some(DatabaseUrl::Sqlite(dir.path().join("relais.db")));
-    }
-    match std::env::var("RELAIS_TEST_POSTGRES_URL") {
-        Ok(admin) => Some(relais_store::testing::fresh_postgres(&admin).await.unwrap()),
-        Err(_) => {
-            let _ = writeln!(
-                std::io::stderr(),
-                "relais-sync: PostgreSQL {suite} tests skipped: RELAIS_TEST_POSTGRES_URL is not set"
-            );
-            None
-        }
-    }
+/// A fresh database for a test of `suite`: SQLite, or PostgreSQL when
+/// `postgres` (`None` when no PostgreSQL server is configured, said once).
+pub async fn database(postgres: bool, suite: &str) -> Option<TestDb> {
+    let backend = if postgres {
+        Backend::Postgres
+    } else {
+        Backend::Sqlite
+    };
+    TestDb::new(backend, &format!("relais-sync ({suite})")).await
 }
 
 /// Runs each named `async fn(postgres: bool)` twice: on SQLite, and on

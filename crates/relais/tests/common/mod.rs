@@ -6,10 +6,13 @@
 use std::path::Path;
 use std::process::Command;
 
-/// The `relais` binary, run in `dir`, deaf to the caller's relais settings.
+/// The `relais` binary, run in `dir`, deaf to the caller's relais settings,
+/// on the tests' clock ([`relais_testkit::clock`]).
 pub fn relais(dir: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_relais"));
+    let (clock, start) = relais_testkit::clock::clock_start_setting();
     cmd.current_dir(dir)
+        .env(clock, start)
         .env("RELAIS_LOG", "warn")
         .env_remove("RELAIS_DATABASE_URL")
         .env_remove("RELAIS_CONFIG")

@@ -1,0 +1,17 @@
+//! What relais's tests share (a dev-dependency of every crate's tests):
+//! - [`TestDb`]: a fresh SQLite or PostgreSQL database that drops itself
+//!   when the test is done;
+//! - [`spawn_app`]: relais's API served over HTTP on a free local port;
+//! - [`eventually`]: waiting for something to become true, with a deadline;
+//! - [`clock`]: the instant every test runs at, so that no test depends on
+//!   the day it runs or on midnight falling during it.
+
+pub mod app;
+pub mod clock;
+pub mod database;
+pub mod wait;
+
+pub use app::spawn_app;
+pub use clock::{now, today};
+pub use database::{Backend, TestDb};
+pub use wait::eventually;
