@@ -242,12 +242,12 @@ async fn a_killed_run_is_taken_over_after_its_lease_expires(postgres: bool) {
     let killed =
         tokio::spawn(async move { a.run_now(installation, Trigger::Cli, false, false).await });
     // Let it write part of the employees, then kill it.
-    loop {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-        if w.profiles().await.len() >= 12 {
-            break;
-        }
-    }
+    relais_testkit::eventually(
+        Duration::from_secs(30),
+        "a dozen profiles written",
+        || async { (w.profiles().await.len() >= 12).then_some(()) },
+    )
+    .await;
     killed.abort();
     let _ = killed.await;
     let partial = w.profiles().await.len();

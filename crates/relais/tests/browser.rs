@@ -10,11 +10,12 @@ mod common;
 use common::relais;
 
 use base64::Engine;
+use relais_testkit::eventually;
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
@@ -164,18 +165,12 @@ impl Browser {
     }
 
     async fn find(&self, css: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(5);
-        loop {
-            if let Some(e) = self.find_all(css).await.into_iter().next() {
-                return e;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "no element {css} on {}",
-                self.url().await
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        eventually(
+            Duration::from_secs(5),
+            &format!("an element {css}"),
+            || async { self.find_all(css).await.into_iter().next() },
+        )
+        .await
     }
 
     async fn click(&self, css: &str) {
@@ -219,15 +214,12 @@ impl Browser {
 
     /// Waits until the page's URL contains `part` (after a click that navigates).
     async fn wait_url(&self, part: &str) {
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while !self.url().await.contains(part) {
-            assert!(
-                Instant::now() < deadline,
-                "the page did not reach {part}: {}",
-                self.url().await
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        eventually(
+            Duration::from_secs(5),
+            &format!("the page at {part}"),
+            || async { self.url().await.contains(part).then_some(()) },
+        )
+        .await;
     }
 
     async fn url(&self) -> String {
@@ -369,11 +361,14 @@ async fn install_happypal_in_a_browser() {
     );
     let http = reqwest::Client::new();
     let root = format!("http://127.0.0.1:{port}");
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while http.get(format!("{root}/status")).send().await.is_err() {
-        assert!(Instant::now() < deadline, "chromedriver did not start");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    eventually(Duration::from_secs(15), "chromedriver started", || async {
+        http.get(format!("{root}/status"))
+            .send()
+            .await
+            .ok()
+            .map(drop)
+    })
+    .await;
     let profile = tempfile::tempdir().unwrap();
     let caps = json!({ "capabilities": { "alwaysMatch": { "browserName": "chrome", "goog:chromeOptions": {
         "binary": chromium,
@@ -503,11 +498,10 @@ async fn install_happypal_in_a_browser() {
     b.find("#test-banner").await;
     b.click("#base-switch").await;
     b.wait_url("/integrations/happypal").await;
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while !b.find_all("#test-banner").await.is_empty() {
-        assert!(Instant::now() < deadline, "still on the test base");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    eventually(Duration::from_secs(5), "back on production", || async {
+        b.find_all("#test-banner").await.is_empty().then_some(())
+    })
+    .await;
     // On production, the install form offers production only, and says
     // where the app already is; the catalog card too.
     assert!(b.find_all("#base option[value='test']").await.is_empty());
@@ -589,19 +583,13 @@ async fn install_happypal_in_a_browser() {
     b.go(&run_url).await;
     faults(0).await;
     // The run page follows the run until it is over, then shows its lines.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while b
-        .find_all("#run-status[data-status=succeeded]")
-        .await
-        .is_empty()
-    {
-        assert!(
-            Instant::now() < deadline,
-            "the run did not succeed: {}",
-            b.text("#run-status").await
-        );
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
+    eventually(Duration::from_secs(60), "the run succeeded", || async {
+        (!b.find_all("#run-status[data-status=succeeded]")
+            .await
+            .is_empty())
+        .then_some(())
+    })
+    .await;
     b.find("#lines tr[data-outcome=created]").await;
     // A line names the person by name and employee number, and fields by label.
     let record = b.text("#lines tr[data-outcome=created] td.record").await;

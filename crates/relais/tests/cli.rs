@@ -453,14 +453,15 @@ async fn keys_are_created_listed_used_audited_and_revoked() {
     // The server writes its audit trail off the request's path, within a
     // fraction of a second: read by another process, it is there at once or
     // a moment later.
-    let mut audit = ok(d, &["keys", "audit", "1"]);
-    for _ in 0..20 {
-        if audit.contains("3 employees") {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        audit = ok(d, &["keys", "audit", "1"]);
-    }
+    let audit = relais_testkit::eventually(
+        Duration::from_secs(5),
+        "the request in the audit trail",
+        || async {
+            let audit = ok(d, &["keys", "audit", "1"]);
+            audit.contains("3 employees").then_some(audit)
+        },
+    )
+    .await;
     assert!(
         audit.contains("/api/v3/users?fields=id,firstName,jobTitle&paging=0,3")
             && audit.contains("3 employees"),

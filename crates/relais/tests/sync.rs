@@ -5,10 +5,14 @@
 mod common;
 
 use common::{client, hidden, relais, set_cookie};
+use relais_testkit::eventually;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+/// How long a test waits for a sync to happen.
+const MINUTE: Duration = Duration::from_secs(60);
 
 fn run(dir: &Path, args: &[&str]) -> (bool, String, String) {
     let out = relais(dir).args(args).output().unwrap();
@@ -88,26 +92,14 @@ async fn sign_in(c: &reqwest::Client, url: &str, password: &str) -> String {
     )
 }
 
-/// Waits until `check` holds, for at most 60 s.
-async fn eventually<F: FnMut() -> bool>(what: &str, mut check: F) {
-    let start = Instant::now();
-    while !check() {
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "timed out: {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_syncs_its_partners_and_the_pages_show_it() {
     let dir = tempfile::tempdir().unwrap();
     let d = demo(dir.path());
     // The four first syncs run at once on their own.
-    eventually("the four integrations healthy", || {
+    eventually(MINUTE, "the four integrations healthy", || async {
         let (_, list, _) = run(dir.path(), &["sync", "list"]);
-        list.matches(" healthy ").count() == 4
+        (list.matches(" healthy ").count() == 4).then_some(())
     })
     .await;
     let (_, list, _) = run(dir.path(), &["sync", "list"]);
@@ -122,17 +114,8 @@ async fn the_demo_syncs_its_partners_and_the_pages_show_it() {
     // with its key: its page shows the reads and a copy up to date.
     let c = client();
     let session = sign_in(&c, &d.url, &d.password).await;
-    let mut inside = String::new();
-    let start = Instant::now();
-    while !(inside.contains("data-resource=\"/api/v3/expenseClaimItems\"")
-        && inside.contains("est à jour"))
-    {
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "the replica's reads: {inside}"
-        );
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        inside = c
+    eventually(MINUTE, "the replica's reads on its page", || async {
+        let inside = c
             .get(format!("{}/integrations/inside-online", d.url))
             .header("cookie", &session)
             .send()
@@ -141,7 +124,11 @@ async fn the_demo_syncs_its_partners_and_the_pages_show_it() {
             .text()
             .await
             .unwrap();
-    }
+        (inside.contains("data-resource=\"/api/v3/expenseClaimItems\"")
+            && inside.contains("est à jour"))
+        .then_some(())
+    })
+    .await;
     let key_file = dir.path().join("relais-data").join("inside-online.key");
     #[cfg(unix)]
     {
@@ -372,46 +359,39 @@ async fn the_demo_syncs_its_partners_and_the_pages_show_it() {
     assert_eq!(asked.status(), 303);
     let run_path = asked.headers()["location"].to_str().unwrap().to_owned();
     assert!(run_path.starts_with("/runs/"));
-    let start = Instant::now();
-    loop {
+    let html = eventually(MINUTE, "the asked run finished", || async {
         let (_, html) = get(format!("{}{run_path}", d.url)).await;
-        if html.contains("data-status=\"succeeded\"") {
-            assert!(html.contains("id=\"counts\""));
-            assert!(
-                html.contains("<span id=\"requested-by\">Admin démo</span>"),
-                "who asked: {html}"
-            );
-            assert!(
-                !html.contains("id=\"run-live\""),
-                "a finished run is not followed"
-            );
-            let progress: serde_json::Value = c
-                .get(format!("{}{run_path}/progress", d.url))
-                .header("cookie", &session)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            assert_eq!(progress["status"], "succeeded", "{progress}");
-            assert_eq!(progress["finished"], true);
-            assert_eq!(progress["statusLabel"], "réussie", "{progress}");
-            let per_stream: u64 = progress["streams"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|s| s["done"].as_u64().unwrap())
-                .sum();
-            assert_eq!(per_stream, progress["done"].as_u64().unwrap(), "{progress}");
-            break;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "the asked run never finished: {html}"
-        );
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    }
+        html.contains("data-status=\"succeeded\"").then_some(html)
+    })
+    .await;
+    assert!(html.contains("id=\"counts\""));
+    assert!(
+        html.contains("<span id=\"requested-by\">Admin démo</span>"),
+        "who asked: {html}"
+    );
+    assert!(
+        !html.contains("id=\"run-live\""),
+        "a finished run is not followed"
+    );
+    let progress: serde_json::Value = c
+        .get(format!("{}{run_path}/progress", d.url))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(progress["status"], "succeeded", "{progress}");
+    assert_eq!(progress["finished"], true);
+    assert_eq!(progress["statusLabel"], "réussie", "{progress}");
+    let per_stream: u64 = progress["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["done"].as_u64().unwrap())
+        .sum();
+    assert_eq!(per_stream, progress["done"].as_u64().unwrap(), "{progress}");
     // Without the form's token, nothing is asked.
     let forged = c
         .post(format!("{}/installed/1/sync", d.url))
@@ -836,18 +816,11 @@ async fn ledgy_mapping_preview_and_forced_sync(c: &reqwest::Client, url: &str, s
         .unwrap();
     assert_eq!(forced.status(), 303);
     let run_path = forced.headers()["location"].to_str().unwrap().to_owned();
-    let start = Instant::now();
-    loop {
+    eventually(MINUTE, "the forced sync finished", || async {
         let (_, html) = get(format!("{url}{run_path}")).await;
-        if html.contains("data-status=\"succeeded\"") {
-            break;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "the forced sync never finished: {html}"
-        );
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    }
+        html.contains("data-status=\"succeeded\"").then_some(())
+    })
+    .await;
     let (_, html) = get(format!("{url}/installed/4/preview")).await;
     assert!(
         !html.contains("data-status=\"changed\"") && !html.contains("data-status=\"new\""),
