@@ -9,13 +9,9 @@
 rust_i18n::i18n!("locales");
 
 pub mod catalog;
-mod mapping_pages;
 mod pages;
-mod people_pages;
-mod report_pages;
 pub mod security;
 pub mod session;
-mod sync_pages;
 
 pub use catalog::Catalog;
 
@@ -28,39 +24,57 @@ use std::sync::Arc;
 /// the security headers need to know (whether relais is reached over HTTPS).
 pub fn router(catalog: Arc<Catalog>, state: AppState) -> Router<AppState> {
     Router::new()
-        .route("/", get(pages::home))
-        .route("/login", get(pages::login_form).post(pages::login))
-        .route("/logout", post(pages::logout))
-        .route("/base", get(pages::switch_base))
-        .route("/lang", get(pages::switch_lang))
-        .route("/integrations", get(pages::catalog))
-        .route("/integrations/{code}", get(pages::app))
-        .route("/integrations/{code}/install", post(pages::install))
-        .route("/installed", get(pages::installed))
-        .route("/installed/{id}/uninstall", post(pages::uninstall))
-        .route("/installed/{id}/sync", post(sync_pages::sync_now))
-        .route("/installed/{id}/settings", post(sync_pages::save_settings))
-        .route("/installed/{id}/mapping", post(mapping_pages::save))
-        .route("/installed/{id}/mapping.json", get(mapping_pages::export))
+        .route("/", get(pages::home::home))
+        .route(
+            "/login",
+            get(pages::sign_in::login_form).post(pages::sign_in::login),
+        )
+        .route("/logout", post(pages::sign_in::logout))
+        .route("/base", get(pages::sign_in::switch_base))
+        .route("/lang", get(pages::sign_in::switch_lang))
+        .route("/integrations", get(pages::apps::catalog))
+        .route("/integrations/{code}", get(pages::apps::app))
+        .route("/integrations/{code}/install", post(pages::apps::install))
+        .route("/installed", get(pages::installed::installed))
+        .route(
+            "/installed/{id}/uninstall",
+            post(pages::installed::uninstall),
+        )
+        .route("/installed/{id}/sync", post(pages::integrations::sync_now))
+        .route(
+            "/installed/{id}/settings",
+            post(pages::integrations::save_settings),
+        )
+        .route("/installed/{id}/mapping", post(pages::mapping::save))
+        .route("/installed/{id}/mapping.json", get(pages::mapping::export))
         .route(
             "/installed/{id}/mapping/import",
-            post(mapping_pages::import),
+            post(pages::mapping::import),
         )
-        .route("/installed/{id}/preview", get(mapping_pages::preview))
-        .route("/runs/{id}", get(sync_pages::run_page))
-        .route("/runs/{id}/lines.csv", get(sync_pages::run_lines_csv))
-        .route("/runs/{id}/progress", get(sync_pages::run_progress))
-        .route("/people", get(people_pages::directory))
-        .route("/people/{id}", get(people_pages::employee))
-        .route("/calendar", get(people_pages::calendar))
-        .route("/reports", get(report_pages::index))
-        .route("/reports/{code}", get(report_pages::show))
-        .route("/reports/{code}/csv", get(report_pages::csv))
-        .route("/reports/{code}/xlsx", get(report_pages::xlsx))
-        .route("/keys", get(pages::keys).post(pages::create_key))
-        .route("/keys/{id}", get(pages::key_audit))
-        .route("/keys/{id}/revoke", post(pages::revoke_key))
-        .route("/keys/{id}/rotate", post(pages::rotate_key))
+        .route("/installed/{id}/preview", get(pages::mapping::preview))
+        .route("/runs/{id}", get(pages::integrations::run_page))
+        .route(
+            "/runs/{id}/lines.csv",
+            get(pages::integrations::run_lines_csv),
+        )
+        .route(
+            "/runs/{id}/progress",
+            get(pages::integrations::run_progress),
+        )
+        .route("/people", get(pages::people::directory))
+        .route("/people/{id}", get(pages::people::employee))
+        .route("/calendar", get(pages::people::calendar))
+        .route("/reports", get(pages::reports::index))
+        .route("/reports/{code}", get(pages::reports::show))
+        .route("/reports/{code}/csv", get(pages::reports::csv))
+        .route("/reports/{code}/xlsx", get(pages::reports::xlsx))
+        .route(
+            "/keys",
+            get(pages::keys::keys).post(pages::keys::create_key),
+        )
+        .route("/keys/{id}", get(pages::keys::key_audit))
+        .route("/keys/{id}/revoke", post(pages::keys::revoke_key))
+        .route("/keys/{id}/rotate", post(pages::keys::rotate_key))
         .layer(Extension(catalog))
         .layer(axum::middleware::from_fn_with_state(
             state,

@@ -354,14 +354,24 @@ mod tests {
         toml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
     }
 
-    /// The pages' sources, as one text (their tests left out).
+    /// The pages' sources, folders included, as one text (their tests left out).
     fn sources() -> String {
-        let dir = format!("{}/src", env!("CARGO_MANIFEST_DIR"));
-        let mut all = String::new();
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
-            all.push_str(text.split("#[cfg(test)]").next().unwrap_or_default());
+        fn read(dir: &std::path::Path, all: &mut String) {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    read(&path, all);
+                } else {
+                    let text = std::fs::read_to_string(&path).unwrap();
+                    all.push_str(text.split("#[cfg(test)]").next().unwrap_or_default());
+                }
+            }
         }
+        let mut all = String::new();
+        read(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+            &mut all,
+        );
         all
     }
 

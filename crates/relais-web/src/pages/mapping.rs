@@ -3,9 +3,9 @@
 //! the base before anything is saved, export and import as a file, and the
 //! preview of what the partner would receive.
 
-use crate::pages::{error_page, internal, page, refuse_csrf};
+use super::installed::installation_for_admin;
+use super::layout::{error_page, page, refuse_csrf, PageError};
 use crate::session::{Lang, Viewer};
-use crate::sync_pages::installation_for_admin;
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -256,13 +256,12 @@ struct Editing {
     app: String,
 }
 
-async fn editing(state: &AppState, v: &Viewer, id: i64) -> Result<Editing, Response> {
+async fn editing(state: &AppState, v: &Viewer, id: i64) -> Result<Editing, PageError> {
     let installation = installation_for_admin(state, v, id).await?;
     let lang = v.lang;
     let no_mapping = || {
-        error_page(
-            Some(v),
-            lang,
+        PageError::refused(
+            v,
             StatusCode::NOT_FOUND,
             lang.t("Cette application n'a pas de correspondance de champs."),
         )
@@ -295,24 +294,23 @@ async fn check_and_save(
     v: &Viewer,
     mut e: Editing,
     mapping: FieldMapping,
-) -> Response {
+) -> Result<Response, PageError> {
     let lang = v.lang;
     let problems = match e.tools.check(&e.integration, &mapping).await {
         Ok(p) => p,
         Err(why) => {
-            return error_page(
-                Some(v),
-                lang,
+            return Err(PageError::refused(
+                v,
                 StatusCode::BAD_GATEWAY,
-                &format!(
+                format!(
                     "{} {why}",
                     lang.t("La correspondance n'a pas pu être vérifiée, rien n'a été enregistré :")
                 ),
-            )
+            ))
         }
     };
     if !problems.is_empty() {
-        return refused(v, &e, &mapping, problems).await;
+        return Ok(refused(v, &e, &mapping, problems).await);
     }
     let update = IntegrationUpdate {
         options: vec![(
@@ -322,7 +320,7 @@ async fn check_and_save(
         ..IntegrationUpdate::default()
     };
     let Some(connector) = state.connectors.get(e.integration.connector.as_str()) else {
-        return internal(v, "no connector");
+        return Err(PageError::internal(v, "no connector"));
     };
     if let Err(err) = e
         .integration
@@ -332,13 +330,13 @@ async fn check_and_save(
             target: String::new(),
             message: err.message_in(v.lang.code()).to_owned(),
         };
-        return refused(v, &e, &mapping, vec![problem]).await;
+        return Ok(refused(v, &e, &mapping, vec![problem]).await);
     }
     match state.store.put_integration(&e.integration).await {
-        Ok(()) => {
-            Redirect::to(&format!("/integrations/{}?saved=mapping#mapping", e.app)).into_response()
-        }
-        Err(err) => internal(v, err),
+        Ok(()) => Ok(
+            Redirect::to(&format!("/integrations/{}?saved=mapping#mapping", e.app)).into_response(),
+        ),
+        Err(err) => Err(PageError::internal(v, err)),
     }
 }
 
@@ -372,36 +370,32 @@ pub async fn save(
     v: Viewer,
     Path(id): Path<i64>,
     Form(pairs): Form<Vec<(String, String)>>,
-) -> Response {
+) -> Result<Response, PageError> {
     let csrf = pairs
         .iter()
         .find(|(k, _)| k == "csrf")
         .map_or("", |(_, v)| v.as_str());
-    if let Some(r) = refuse_csrf(&v, csrf) {
-        return r;
-    }
-    let e = match editing(&state, &v, id).await {
-        Ok(e) => e,
-        Err(r) => return r,
-    };
+    refuse_csrf(&v, csrf)?;
+    let e = editing(&state, &v, id).await?;
     match read_form(&pairs, e.targets, v.lang) {
         Ok(mapping) => check_and_save(&state, &v, e, mapping).await,
         Err(problem) => {
             let current = mapping_of(&e.integration, e.targets);
-            refused(&v, &e, &current, vec![problem]).await
+            Ok(refused(&v, &e, &current, vec![problem]).await)
         }
     }
 }
 
 /// `GET /installed/{id}/mapping.json`: the mapping as a file.
-pub async fn export(State(state): State<AppState>, v: Viewer, Path(id): Path<i64>) -> Response {
-    let e = match editing(&state, &v, id).await {
-        Ok(e) => e,
-        Err(r) => return r,
-    };
+pub async fn export(
+    State(state): State<AppState>,
+    v: Viewer,
+    Path(id): Path<i64>,
+) -> Result<Response, PageError> {
+    let e = editing(&state, &v, id).await?;
     let mapping = mapping_of(&e.integration, e.targets);
     let body = serde_json::to_string_pretty(&mapping).unwrap_or_default();
-    (
+    Ok((
         [
             (header::CONTENT_TYPE, "application/json".to_owned()),
             (
@@ -414,7 +408,7 @@ pub async fn export(State(state): State<AppState>, v: Viewer, Path(id): Path<i64
         ],
         body,
     )
-        .into_response()
+        .into_response())
 }
 
 /// `POST /installed/{id}/mapping/import`: a mapping file, checked, then saved.
@@ -423,7 +417,7 @@ pub async fn import(
     v: Viewer,
     Path(id): Path<i64>,
     mut form: Multipart,
-) -> Response {
+) -> Result<Response, PageError> {
     let lang = v.lang;
     let mut csrf = String::new();
     let mut file: Option<String> = None;
@@ -435,26 +429,21 @@ pub async fn import(
                     Ok(text) if name == "csrf" => csrf = text,
                     Ok(text) if name == "file" => file = Some(text),
                     Ok(_) => {}
-                    Err(err) => return bad_file(&v, &err.to_string()),
+                    Err(err) => return Ok(bad_file(&v, &err.to_string())),
                 }
             }
             Ok(None) => break,
-            Err(err) => return bad_file(&v, &err.to_string()),
+            Err(err) => return Ok(bad_file(&v, &err.to_string())),
         }
     }
-    if let Some(r) = refuse_csrf(&v, &csrf) {
-        return r;
-    }
-    let e = match editing(&state, &v, id).await {
-        Ok(e) => e,
-        Err(r) => return r,
-    };
+    refuse_csrf(&v, &csrf)?;
+    let e = editing(&state, &v, id).await?;
     let Some(text) = file.filter(|t| !t.trim().is_empty()) else {
-        return bad_file(&v, lang.t("aucun fichier choisi"));
+        return Ok(bad_file(&v, lang.t("aucun fichier choisi")));
     };
     match relais_core::mapping::parse(&text) {
         Ok(mapping) => check_and_save(&state, &v, e, mapping).await,
-        Err(err) => bad_file(&v, err.message_in(v.lang.code())),
+        Err(err) => Ok(bad_file(&v, err.message_in(v.lang.code()))),
     }
 }
 
@@ -475,9 +464,9 @@ fn bad_file(v: &Viewer, why: &str) -> Response {
 #[derive(Debug, Deserialize)]
 pub struct PreviewParams {
     #[serde(default)]
-    q: String,
+    pub(crate) q: String,
     #[serde(default)]
-    page: Option<u32>,
+    pub(crate) page: Option<u32>,
 }
 
 /// Rows per preview page.
@@ -490,12 +479,9 @@ pub async fn preview(
     v: Viewer,
     Path(id): Path<i64>,
     Query(params): Query<PreviewParams>,
-) -> Response {
+) -> Result<Response, PageError> {
     let lang = v.lang;
-    let e = match editing(&state, &v, id).await {
-        Ok(e) => e,
-        Err(r) => return r,
-    };
+    let e = editing(&state, &v, id).await?;
     let page_no = params.page.unwrap_or(1).max(1);
     let query = PreviewQuery {
         search: Some(params.q.clone()).filter(|q| !q.trim().is_empty()),
@@ -505,12 +491,11 @@ pub async fn preview(
     let preview = match e.tools.preview(&e.integration, &query).await {
         Ok(p) => p,
         Err(why) => {
-            return error_page(
-                Some(&v),
-                lang,
+            return Err(PageError::refused(
+                &v,
                 StatusCode::BAD_GATEWAY,
-                &format!("{} {why}", lang.t("L'aperçu n'a pas pu être calculé :")),
-            )
+                format!("{} {why}", lang.t("L'aperçu n'a pas pu être calculé :")),
+            ))
         }
     };
     let label = |target: &str| {
@@ -583,5 +568,5 @@ pub async fn preview(
             ul id="skipped" { @for s in &preview.skipped { li { strong { (s.name) } " — " (s.reason) } } }
         }
     };
-    page(Some(&v), lang, lang.t("Aperçu des bénéficiaires"), body).into_response()
+    Ok(page(Some(&v), lang, lang.t("Aperçu des bénéficiaires"), body).into_response())
 }

@@ -2,7 +2,8 @@
 //! settings (secrets write-only), "Sync now", a chart of recent runs and
 //! their list; and each run's report.
 
-use crate::pages::{error_page, internal, page, refuse_csrf, FieldErrors};
+use super::installed::installation_for_admin;
+use super::layout::{page, refuse_csrf, FieldErrors, OrPage, PageError};
 use crate::session::{Lang, Viewer};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -43,6 +44,7 @@ fn status_label(s: RunStatus, lang: Lang) -> &'static str {
     }
 }
 
+/// What happened to a record, as a report line says it in `lang`.
 pub(crate) fn outcome_label(o: &relais_core::integration::Outcome, lang: Lang) -> &'static str {
     use relais_core::integration::Outcome;
     match o {
@@ -149,7 +151,7 @@ pub(crate) async fn section(
     };
     let missing = i.missing_settings(declaration, &secrets);
     let mapping = if v.person.can_admin_apps {
-        crate::mapping_pages::section(state, v, &i, declaration).await
+        super::mapping::section(state, v, &i, declaration).await
     } else {
         html! {}
     };
@@ -241,13 +243,13 @@ pub(crate) async fn section(
                                 relais_core::alert::AlertKind::Failing => lang.t("Échec"),
                                 relais_core::alert::AlertKind::Recovered => lang.t("Rétablie"),
                             }) }
-                            td { (crate::pages::paris_time(a.created_at)) }
+                            td { (super::layout::paris_time(a.created_at)) }
                             td { @match a.sent_at {
-                                Some(at) => { (lang.t("envoyée le ")) (crate::pages::paris_time(at)) },
+                                Some(at) => { (lang.t("envoyée le ")) (super::layout::paris_time(at)) },
                                 None => {
                                     (lang.t("pas encore envoyée"))
                                     @if let Some(e) = &a.last_error { br; span.muted { (a.attempts) (lang.t(" essai(s), dernier refus : ")) (e) } }
-                                    br; span.muted { (lang.t("prochain essai le ")) (crate::pages::paris_time(a.next_attempt_at)) }
+                                    br; span.muted { (lang.t("prochain essai le ")) (super::layout::paris_time(a.next_attempt_at)) }
                                 },
                             } }
                         }
@@ -605,8 +607,8 @@ fn schedule_rule(declaration: &Declaration, lang: Lang) -> Markup {
 /// The base's departments and absence accounts, for pickers.
 #[derive(Default)]
 pub(crate) struct Choices {
-    departments: Vec<(i64, String)>,
-    accounts: Vec<(i64, String)>,
+    pub(crate) departments: Vec<(i64, String)>,
+    pub(crate) accounts: Vec<(i64, String)>,
 }
 
 impl Choices {
@@ -688,43 +690,15 @@ fn setting_field(
     }
 }
 
-/// The installation `id` of the viewer's base, for someone who may administer apps.
-pub(crate) async fn installation_for_admin(
-    state: &AppState,
-    v: &Viewer,
-    id: i64,
-) -> Result<Installation, Response> {
-    let lang = v.lang;
-    if !v.person.can_admin_apps {
-        return Err(error_page(
-            Some(v),
-            lang,
-            StatusCode::FORBIDDEN,
-            lang.t("Il vous manque la permission « Administration des applications »."),
-        ));
-    }
-    match state.store.list_installations(v.base.id).await {
-        Ok(list) => list.into_iter().find(|i| i.id == id).ok_or_else(|| {
-            error_page(
-                Some(v),
-                lang,
-                StatusCode::NOT_FOUND,
-                lang.t("Cette application n'est pas installée sur cette base."),
-            )
-        }),
-        Err(e) => Err(internal(v, e)),
-    }
-}
-
 /// The "Sync now" forms.
 #[derive(Deserialize)]
 pub struct SyncForm {
     #[serde(default)]
-    csrf: String,
+    pub(crate) csrf: String,
     #[serde(default)]
-    dry_run: bool,
+    pub(crate) dry_run: bool,
     #[serde(default)]
-    full: bool,
+    pub(crate) full: bool,
 }
 
 /// `POST /installed/{id}/sync`: asks for a run; the runtime starts it within seconds.
@@ -733,31 +707,25 @@ pub async fn sync_now(
     v: Viewer,
     Path(id): Path<i64>,
     Form(f): Form<SyncForm>,
-) -> Response {
-    if let Some(r) = refuse_csrf(&v, &f.csrf) {
-        return r;
-    }
-    let installation = match installation_for_admin(&state, &v, id).await {
-        Ok(i) => i,
-        Err(r) => return r,
-    };
+) -> Result<Response, PageError> {
+    refuse_csrf(&v, &f.csrf)?;
+    let installation = installation_for_admin(&state, &v, id).await?;
     if state.store.get_integration(id).await.is_err() {
-        return error_page(
-            Some(&v),
-            v.lang,
+        return Err(PageError::refused(
+            &v,
             StatusCode::NOT_FOUND,
             v.lang
                 .t("Cette application n'a pas de synchronisation exécutée par relais."),
-        );
+        ));
     }
     // One run at a time: while one waits or runs, asking again follows it.
     match state.store.list_runs(id, 5).await {
         Ok(runs) => {
             if let Some(open) = runs.iter().find(|r| !r.status.is_finished()) {
-                return Redirect::to(&format!("/runs/{}", open.id)).into_response();
+                return Ok(Redirect::to(&format!("/runs/{}", open.id)).into_response());
             }
         }
-        Err(e) => return internal(&v, e),
+        Err(e) => return Err(PageError::internal(&v, e)),
     }
     match state
         .store
@@ -770,10 +738,10 @@ pub async fn sync_now(
         )
         .await
     {
-        Ok(run) => Redirect::to(&format!("/runs/{}", run.id)).into_response(),
+        Ok(run) => Ok(Redirect::to(&format!("/runs/{}", run.id)).into_response()),
         Err(e) => {
             tracing::error!(error = %e, app = installation.app, "cannot queue a run");
-            internal(&v, e)
+            Err(PageError::internal(&v, e))
         }
     }
 }
@@ -789,7 +757,7 @@ pub async fn save_settings(
     v: Viewer,
     Path(id): Path<i64>,
     Form(pairs): Form<SettingsForm>,
-) -> Response {
+) -> Result<Response, PageError> {
     let lang = v.lang;
     let mut fields: std::collections::BTreeMap<String, String> = std::collections::BTreeMap::new();
     for (name, value) in &pairs {
@@ -801,17 +769,9 @@ pub async fn save_settings(
             })
             .or_insert_with(|| value.clone());
     }
-    if let Some(r) = refuse_csrf(&v, fields.get("csrf").map_or("", String::as_str)) {
-        return r;
-    }
-    let installation = match installation_for_admin(&state, &v, id).await {
-        Ok(i) => i,
-        Err(r) => return r,
-    };
-    let mut integration = match state.store.get_integration(id).await {
-        Ok(i) => i,
-        Err(e) => return internal(&v, e),
-    };
+    refuse_csrf(&v, fields.get("csrf").map_or("", String::as_str))?;
+    let installation = installation_for_admin(&state, &v, id).await?;
+    let mut integration = state.store.get_integration(id).await.or_page(&v)?;
     let field = |name: &str| fields.get(name).cloned();
     let mut errors: Vec<SettingError> = Vec::new();
     let mut schedule_of = |prefix: &str| match chosen_schedule(&fields, prefix, lang) {
@@ -843,12 +803,11 @@ pub async fn save_settings(
         }
     }
     let Some(connector) = state.connectors.get(integration.connector.as_str()) else {
-        return error_page(
-            Some(&v),
-            lang,
+        return Err(PageError::refused(
+            &v,
             StatusCode::NOT_FOUND,
             lang.t("Cette application n'a pas de synchronisation exécutée par relais."),
-        );
+        ));
     };
     if let Err(refused) =
         integration.apply_all(connector, &update, &state.sealer, relais_core::now())
@@ -858,10 +817,9 @@ pub async fn save_settings(
     let preview = fields.contains_key("preview");
     if !errors.is_empty() || preview {
         let declaration = connector.declaration();
-        let choices = match Choices::of(&state, installation.base_id, declaration).await {
-            Ok(c) => c,
-            Err(e) => return internal(&v, e),
-        };
+        let choices = Choices::of(&state, installation.base_id, declaration)
+            .await
+            .or_page(&v)?;
         let secrets = state
             .sealer
             .open(&integration.sealed_secrets)
@@ -892,7 +850,7 @@ pub async fn save_settings(
         } else {
             StatusCode::UNPROCESSABLE_ENTITY
         };
-        return (status, page(Some(&v), lang, &title, body)).into_response();
+        return Ok((status, page(Some(&v), lang, &title, body)).into_response());
     }
     let testing = fields.contains_key("test");
     let confirmed = fields.contains_key("confirmed");
@@ -901,14 +859,23 @@ pub async fn save_settings(
             let partner = connector.declaration().name;
             let outcome = check.check(&integration).await;
             if testing || outcome.is_err() {
-                return connection_page(&v, &installation, partner, outcome, &pairs, testing);
+                return Ok(connection_page(
+                    &v,
+                    &installation,
+                    partner,
+                    outcome,
+                    &pairs,
+                    testing,
+                ));
             }
         }
     }
-    match state.store.put_integration(&integration).await {
-        Ok(()) => Redirect::to(&format!("/integrations/{}", installation.app)).into_response(),
-        Err(e) => internal(&v, e),
-    }
+    state
+        .store
+        .put_integration(&integration)
+        .await
+        .or_page(&v)?;
+    Ok(Redirect::to(&format!("/integrations/{}", installation.app)).into_response())
 }
 
 /// The answer to "Tester la connexion", or to saving settings whose test
@@ -1005,13 +972,13 @@ fn field_change(
 /// Paging of a report's lines.
 #[derive(Deserialize)]
 pub struct LinesQuery {
-    offset: Option<u64>,
+    pub(crate) offset: Option<u64>,
     /// Only this outcome (its code).
-    outcome: Option<String>,
+    pub(crate) outcome: Option<String>,
     /// Only this stream.
-    stream: Option<String>,
+    pub(crate) stream: Option<String>,
     /// Only lines naming this (a name, an employee number, a key).
-    q: Option<String>,
+    pub(crate) q: Option<String>,
 }
 
 impl LinesQuery {
@@ -1064,19 +1031,16 @@ pub async fn run_progress(
     State(state): State<AppState>,
     v: Viewer,
     Path(id): Path<i64>,
-) -> Response {
+) -> Result<Response, PageError> {
     let lang = v.lang;
-    let (run, _) = match run_of_base(&state, &v, id).await {
-        Ok(found) => found,
-        Err(r) => return *r,
-    };
+    let (run, _) = run_of_base(&state, &v, id).await?;
     let streams: Vec<serde_json::Value> = run
         .streams
         .iter()
         .map(|(name, c)| serde_json::json!({ "stream": name, "done": c.total() }))
         .collect();
     let expected = expected_for(&state, &run).await;
-    axum::Json(serde_json::json!({
+    Ok(axum::Json(serde_json::json!({
         "expected": expected,
         "estimate": expected.and_then(|e| remaining(&run, e, lang)),
         "status": run.status.as_str(),
@@ -1092,7 +1056,7 @@ pub async fn run_progress(
         "streams": streams,
         "partnerRequests": run.partner_requests,
     }))
-    .into_response()
+    .into_response())
 }
 
 /// A running run, followed live: its phase, elapsed time, records done in
@@ -1229,14 +1193,13 @@ async fn run_of_base(
     state: &AppState,
     v: &Viewer,
     id: i64,
-) -> Result<(SyncRun, Installation), Box<Response>> {
+) -> Result<(SyncRun, Installation), PageError> {
     let not_found = || {
-        Box::new(error_page(
-            Some(v),
-            v.lang,
+        PageError::refused(
+            v,
             StatusCode::NOT_FOUND,
             v.lang.t("Aucune exécution de ce numéro sur cette base."),
-        ))
+        )
     };
     let Ok(run) = state.store.get_run(id).await else {
         return Err(not_found());
@@ -1246,7 +1209,7 @@ async fn run_of_base(
             Some(installation) => Ok((run, installation)),
             None => Err(not_found()),
         },
-        Err(e) => Err(Box::new(internal(v, e))),
+        Err(e) => Err(PageError::internal(v, e)),
     }
 }
 
@@ -1258,12 +1221,9 @@ pub async fn run_lines_csv(
     v: Viewer,
     Path(id): Path<i64>,
     Query(q): Query<LinesQuery>,
-) -> Response {
+) -> Result<Response, PageError> {
     let lang = v.lang;
-    let (run, installation) = match run_of_base(&state, &v, id).await {
-        Ok(found) => found,
-        Err(r) => return *r,
-    };
+    let (run, installation) = run_of_base(&state, &v, id).await?;
     let declaration = declaration_of(&state, &run, &installation).await;
     let header = [
         lang.t("Flux"),
@@ -1275,11 +1235,11 @@ pub async fn run_lines_csv(
     ];
     let mut first = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
     if let Err(e) = first.write_record(header) {
-        return internal(&v, e);
+        return Err(PageError::internal(&v, e));
     }
     let first = match first.into_inner() {
         Ok(bytes) => bytes,
-        Err(e) => return internal(&v, e.into_error()),
+        Err(e) => return Err(PageError::internal(&v, e.into_error())),
     };
     let filter = q.filter();
     const PART: u32 = 1_000;
@@ -1336,7 +1296,7 @@ pub async fn run_lines_csv(
                 ))
             }
         });
-    (
+    Ok((
         [
             (
                 axum::http::header::CONTENT_TYPE,
@@ -1350,7 +1310,7 @@ pub async fn run_lines_csv(
         ],
         axum::body::Body::from_stream(stream),
     )
-        .into_response()
+        .into_response())
 }
 
 /// `GET /runs/{id}`: a run's report — counts, then each record's line.
@@ -1359,24 +1319,18 @@ pub async fn run_page(
     v: Viewer,
     Path(id): Path<i64>,
     Query(q): Query<LinesQuery>,
-) -> Response {
+) -> Result<Response, PageError> {
     let lang = v.lang;
-    let (run, installation) = match run_of_base(&state, &v, id).await {
-        Ok(found) => found,
-        Err(r) => return *r,
-    };
+    let (run, installation) = run_of_base(&state, &v, id).await?;
     let offset = q.offset.unwrap_or(0);
     let declaration = declaration_of(&state, &run, &installation).await;
     let filter = q.filter();
     let query = q.query();
-    let lines = match state
+    let lines = state
         .store
         .find_run_lines(id, &filter, offset, LINES_PER_PAGE)
         .await
-    {
-        Ok(l) => l,
-        Err(e) => return internal(&v, e),
-    };
+        .or_page(&v)?;
     let c = run.counts;
     let shown = lines.len() as u64;
     let title = format!("{} #{}", lang.t("Exécution"), run.id);
@@ -1386,7 +1340,7 @@ pub async fn run_page(
     } else {
         None
     };
-    page(Some(&v), lang, &title, html! {
+    Ok(page(Some(&v), lang, &title, html! {
         @if refresh { (live_block(&run, declaration, expected, lang)) }
         p { a href={ "/integrations/" (installation.app) } { "← " (declaration.map_or(installation.app.as_str(), |d| d.name)) } }
         p id="run-status" data-status=(run.status.as_str()) class=(match run.status { RunStatus::Succeeded => "ok", RunStatus::Failed | RunStatus::Interrupted => "error", _ => "notice" }) {
@@ -1480,7 +1434,7 @@ pub async fn run_page(
                 @if shown == u64::from(LINES_PER_PAGE) { a id="next-lines" href={ "/runs/" (id) "?offset=" (offset + shown) "&" (query) } { (lang.t("suivantes →")) } }
             }
         }
-    }).into_response()
+    }).into_response())
 }
 
 #[cfg(test)]

@@ -3,8 +3,8 @@
 //! sections the viewer may see, the history of changes, absences, and what
 //! each app received of them), and a department's month calendar of absences.
 
+use super::layout::{error_page, page, paris_time, OrPage, PageError};
 use crate::catalog::Catalog;
-use crate::pages::{error_page, internal, page, paris_time};
 use crate::session::{Lang, Viewer};
 use axum::extract::{Extension, Path, Query, State};
 use axum::http::StatusCode;
@@ -180,15 +180,15 @@ fn contract_text(e: &Employee, lang: Lang) -> String {
 #[derive(Debug, Default, Deserialize)]
 pub struct DirectoryQuery {
     #[serde(default)]
-    q: Option<String>,
+    pub(crate) q: Option<String>,
     #[serde(default)]
-    establishment: Option<String>,
+    pub(crate) establishment: Option<String>,
     #[serde(default)]
-    department: Option<String>,
+    pub(crate) department: Option<String>,
     #[serde(default)]
-    status: Option<String>,
+    pub(crate) status: Option<String>,
     #[serde(default)]
-    page: Option<String>,
+    pub(crate) page: Option<String>,
 }
 
 /// `GET /people`: the employee directory.
@@ -196,31 +196,31 @@ pub async fn directory(
     State(state): State<AppState>,
     v: Viewer,
     Query(q): Query<DirectoryQuery>,
-) -> Response {
+) -> Result<Response, PageError> {
     let lang = v.lang;
     let refuse = |message: String| error_page(Some(&v), lang, StatusCode::BAD_REQUEST, &message);
     let establishment = match id_filter(q.establishment.as_deref(), lang.t("Établissement"), lang)
     {
         Ok(e) => e,
-        Err(m) => return refuse(m),
+        Err(m) => return Ok(refuse(m)),
     };
     let department = match id_filter(q.department.as_deref(), lang.t("Département"), lang) {
         Ok(d) => d,
-        Err(m) => return refuse(m),
+        Err(m) => return Ok(refuse(m)),
     };
     let status = match q.status.as_deref().filter(|s| !s.is_empty()) {
         None => Status::Current,
         Some(raw) => match Status::parse(raw) {
             Some(s) => s,
-            None => return refuse(lang.tf(
+            None => return Ok(refuse(lang.tf(
                 "Le filtre « Statut » ne connaît pas « %{raw} » : current, future, former ou all.",
                 &[("raw", &raw)],
-            )),
+            ))),
         },
     };
     let page_no = match page_number(q.page.as_deref(), lang) {
         Ok(n) => n,
-        Err(m) => return refuse(m),
+        Err(m) => return Ok(refuse(m)),
     };
     let search = q.q.clone().unwrap_or_default();
     let today = TimeZone::PARIS.today();
@@ -249,13 +249,11 @@ pub async fn directory(
         // The directory shows neither personal details nor custom fields.
         without: vec!["extended_data", "personal"],
     };
-    let (found, names) = match tokio::try_join!(
+    let (found, names) = tokio::try_join!(
         state.store.query_employees(v.base.id, &query),
         Names::of(&state, v.base.id)
-    ) {
-        Ok(both) => both,
-        Err(e) => return internal(&v, e),
-    };
+    )
+    .or_page(&v)?;
     let total = found.count.unwrap_or(0);
     let pages = u32::try_from((total + i64::from(PER_PAGE) - 1) / i64::from(PER_PAGE))
         .unwrap_or(1)
@@ -338,7 +336,7 @@ pub async fn directory(
             }
         }
     };
-    page(Some(&v), lang, lang.t("Collaborateurs"), body).into_response()
+    Ok(page(Some(&v), lang, lang.t("Collaborateurs"), body).into_response())
 }
 
 /// Whether the viewer reads employees' personal details (birth date,
@@ -443,7 +441,7 @@ pub async fn employee(
     v: Viewer,
     Extension(catalog): Extension<Arc<Catalog>>,
     Path(raw): Path<String>,
-) -> Response {
+) -> Result<Response, PageError> {
     let lang = v.lang;
     let not_found = || {
         error_page(
@@ -454,13 +452,13 @@ pub async fn employee(
         )
     };
     let Ok(id) = raw.parse::<i64>().map(EmployeeId) else {
-        return not_found();
+        return Ok(not_found());
     };
     let base = v.base.id;
     let e = match state.store.get_employee(base, id).await {
         Ok(e) => e,
-        Err(StoreError::NotFound { .. }) => return not_found(),
-        Err(err) => return internal(&v, err),
+        Err(StoreError::NotFound { .. }) => return Ok(not_found()),
+        Err(err) => return Err(PageError::internal(&v, err)),
     };
     let history = ListQuery {
         conditions: vec![Condition::new("employee_id", Cond::Eq(SqlValue::Int(id.0)))],
@@ -476,10 +474,7 @@ pub async fn employee(
         state.store.employee_deliveries(base, id, HISTORY),
         state.store.list_installations(base),
     );
-    let (names, logs, leaves, accounts, deliveries, installations) = match loaded {
-        Ok(all) => all,
-        Err(err) => return internal(&v, err),
-    };
+    let (names, logs, leaves, accounts, deliveries, installations) = loaded.or_page(&v)?;
     // The manager, and the employees the change log names by identifier.
     let mut referred: Vec<EmployeeId> = logs
         .items
@@ -496,7 +491,7 @@ pub async fn employee(
             .into_iter()
             .map(|p| (p.id.0, p.display_name()))
             .collect(),
-        Err(err) => return internal(&v, err),
+        Err(err) => return Err(PageError::internal(&v, err)),
     };
     let manager = e
         .data
@@ -618,7 +613,7 @@ pub async fn employee(
                             td { (apps.get(&dl.installation).map_or(dl.app.as_str(), String::as_str)) }
                             td { (paris_time(dl.at)) }
                             td { (dl.line.label) }
-                            td { (crate::sync_pages::outcome_label(&dl.line.outcome, lang)) @if dl.dry_run { " " span.muted { (lang.t("(simulation)")) } } }
+                            td { (super::integrations::outcome_label(&dl.line.outcome, lang)) @if dl.dry_run { " " span.muted { (lang.t("(simulation)")) } } }
                             td { a href={ "/runs/" (dl.run) } { (lang.t("voir le rapport")) } }
                         }
                     }
@@ -647,18 +642,18 @@ pub async fn employee(
             } }
         }
     };
-    page(Some(&v), lang, &e.display_name(), body).into_response()
+    Ok(page(Some(&v), lang, &e.display_name(), body).into_response())
 }
 
 /// The calendar's query.
 #[derive(Debug, Default, Deserialize)]
 pub struct CalendarQuery {
     #[serde(default)]
-    department: Option<String>,
+    pub(crate) department: Option<String>,
     #[serde(default)]
-    month: Option<String>,
+    pub(crate) month: Option<String>,
     #[serde(default)]
-    page: Option<String>,
+    pub(crate) page: Option<String>,
 }
 
 /// Colours of absence accounts in the calendar, in turn.
@@ -673,26 +668,23 @@ pub async fn calendar(
     State(state): State<AppState>,
     v: Viewer,
     Query(q): Query<CalendarQuery>,
-) -> Response {
+) -> Result<Response, PageError> {
     let lang = v.lang;
     let base = v.base.id;
     let refuse = |message: String| error_page(Some(&v), lang, StatusCode::BAD_REQUEST, &message);
-    let names = match Names::of(&state, base).await {
-        Ok(n) => n,
-        Err(e) => return internal(&v, e),
-    };
+    let names = Names::of(&state, base).await.or_page(&v)?;
     let department = match id_filter(q.department.as_deref(), lang.t("Département"), lang) {
         Ok(Some(d)) if names.departments.contains_key(&d) => d,
         Ok(Some(_)) => {
-            return refuse(
+            return Ok(refuse(
                 lang.t("Ce département n'existe pas dans cette base.")
                     .to_owned(),
-            )
+            ))
         }
         Ok(None) => match names.departments.keys().next() {
             Some(first) => *first,
             None => {
-                return page(
+                return Ok(page(
                     Some(&v),
                     lang,
                     lang.t("Calendrier des absences"),
@@ -700,10 +692,10 @@ pub async fn calendar(
                         p.muted { (lang.t("Cette base n'a aucun département.")) }
                     },
                 )
-                .into_response()
+                .into_response())
             }
         },
-        Err(m) => return refuse(m),
+        Err(m) => return Ok(refuse(m)),
     };
     let today = TimeZone::PARIS.today();
     let month =
@@ -711,15 +703,15 @@ pub async fn calendar(
             None => Month::of(today),
             Some(raw) => match raw.parse::<Month>() {
                 Ok(m) => m,
-                Err(_) => return refuse(lang.tf(
+                Err(_) => return Ok(refuse(lang.tf(
                     "Le mois « %{raw} » ne se lit pas : écrivez-le AAAA-MM, par exemple 2027-03.",
                     &[("raw", &raw)],
-                )),
+                ))),
             },
         };
     let page_no = match page_number(q.page.as_deref(), lang) {
         Ok(n) => n,
-        Err(m) => return refuse(m),
+        Err(m) => return Ok(refuse(m)),
     };
     let (first, last) = (month.first_day(), month.last_day());
     let staff = ListQuery {
@@ -738,10 +730,11 @@ pub async fn calendar(
         // The calendar shows names only.
         without: vec!["extended_data", "personal"],
     };
-    let people = match state.store.query_employees(base, &staff).await {
-        Ok(p) => p,
-        Err(e) => return internal(&v, e),
-    };
+    let people = state
+        .store
+        .query_employees(base, &staff)
+        .await
+        .or_page(&v)?;
     let ids: Vec<EmployeeId> = people.items.iter().map(|e| e.id).collect();
     let mut leaves: Vec<LeavePeriod> = Vec::new();
     let mut calendars: HashMap<EmployeeId, WorkCalendar> = HashMap::new();
@@ -770,7 +763,7 @@ pub async fn calendar(
                     .collect();
                 calendars = cals.into_iter().collect();
             }
-            Err(e) => return internal(&v, e),
+            Err(e) => return Err(PageError::internal(&v, e)),
         }
     }
     let accounts: BTreeMap<i64, String> = match state.store.list_absence_accounts(base).await {
@@ -778,7 +771,7 @@ pub async fn calendar(
             .into_iter()
             .map(|a| (a.id.0, a.name.to_string()))
             .collect(),
-        Err(e) => return internal(&v, e),
+        Err(e) => return Err(PageError::internal(&v, e)),
     };
     let colour = |account: i64| {
         let at = accounts.keys().position(|a| *a == account).unwrap_or(0);
@@ -911,5 +904,5 @@ pub async fn calendar(
         lang.t("Absences"),
         names.department(Some(department))
     );
-    page(Some(&v), lang, &title, body).into_response()
+    Ok(page(Some(&v), lang, &title, body).into_response())
 }

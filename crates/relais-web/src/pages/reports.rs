@@ -3,7 +3,7 @@
 //! and XLSX downloads. A download is an export: the next view of the
 //! absences report counts what changed after the person's last one.
 
-use crate::pages::{error_page, internal, page};
+use super::layout::{page, OrPage, PageError};
 use crate::session::{Lang, Viewer};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, StatusCode};
@@ -62,22 +62,20 @@ fn report_and_query(
     v: &Viewer,
     code: &str,
     raw: Option<&str>,
-) -> Result<(&'static ReportSpec, ReportQuery), Box<Response>> {
+) -> Result<(&'static ReportSpec, ReportQuery), PageError> {
     let spec = report(code).ok_or_else(|| {
-        Box::new(error_page(
-            Some(v),
-            v.lang,
+        PageError::refused(
+            v,
             StatusCode::NOT_FOUND,
             v.lang.t("Ce rapport n'existe pas."),
-        ))
+        )
     })?;
     let query = query_of(spec, raw).map_err(|e| {
-        Box::new(error_page(
-            Some(v),
-            v.lang,
+        PageError::refused(
+            v,
             StatusCode::BAD_REQUEST,
-            &format!("{} {e}", v.lang.t("Ce filtre n'est pas valide :")),
-        ))
+            format!("{} {e}", v.lang.t("Ce filtre n'est pas valide :")),
+        )
     })?;
     Ok((spec, query))
 }
@@ -93,12 +91,9 @@ pub async fn show(
     v: Viewer,
     Path(code): Path<String>,
     RawQuery(raw): RawQuery,
-) -> Response {
+) -> Result<Response, PageError> {
     let lang = v.lang;
-    let (spec, mut query) = match report_and_query(&v, &code, raw.as_deref()) {
-        Ok(found) => found,
-        Err(r) => return *r,
-    };
+    let (spec, mut query) = report_and_query(&v, &code, raw.as_deref())?;
     query.export = false;
     let page_no: usize = raw
         .as_deref()
@@ -107,7 +102,7 @@ pub async fn show(
         .unwrap_or(1)
         .max(1);
     let here_page = Some(((page_no as u64 - 1) * PER_PAGE as u64, PER_PAGE as u64));
-    let (computed, since) = match compute_for(
+    let (computed, since) = compute_for(
         &state,
         v.base.id,
         spec,
@@ -117,15 +112,9 @@ pub async fn show(
         here_page,
     )
     .await
-    {
-        Ok(t) => t,
-        Err(e) => return internal(&v, e),
-    };
+    .or_page(&v)?;
     let (table, total) = (&computed.table, computed.total);
-    let options = match filter_options(&state, &v, spec).await {
-        Ok(o) => o,
-        Err(r) => return r,
-    };
+    let options = filter_options(&state, &v, spec).await?;
     let here = raw.clone().unwrap_or_default();
     let without_page: String = here
         .split('&')
@@ -201,7 +190,7 @@ pub async fn show(
             }
         }
     };
-    page(Some(&v), lang, title(spec, lang), body).into_response()
+    Ok(page(Some(&v), lang, title(spec, lang), body).into_response())
 }
 
 fn selected(query: &ReportQuery, kind: FilterKind) -> Option<&Vec<i64>> {
@@ -218,7 +207,7 @@ async fn filter_options(
     state: &AppState,
     v: &Viewer,
     spec: &ReportSpec,
-) -> Result<Vec<(FilterKind, Vec<(i64, String)>)>, Response> {
+) -> Result<Vec<(FilterKind, Vec<(i64, String)>)>, PageError> {
     let base = v.base.id;
     let store = &state.store;
     let mut out = Vec::new();
@@ -250,7 +239,7 @@ async fn filter_options(
                 c.sort_by(|a, b| a.1.cmp(&b.1));
                 out.push((*kind, c));
             }
-            Err(e) => return Err(internal(v, e)),
+            Err(e) => return Err(PageError::internal(v, e)),
         }
     }
     Ok(out)
@@ -320,7 +309,7 @@ fn start_export(
     code: &str,
     raw: Option<&str>,
     ext: &str,
-) -> Result<Export, Box<Response>> {
+) -> Result<Export, PageError> {
     let (spec, mut query) = report_and_query(v, code, raw)?;
     query.export = true;
     let name = file_name(spec, &query, ext);
@@ -356,17 +345,14 @@ pub async fn csv(
     v: Viewer,
     Path(code): Path<String>,
     RawQuery(raw): RawQuery,
-) -> Response {
+) -> Result<Response, PageError> {
     let Export {
         spec,
         name,
         parts,
         done,
-    } = match start_export(state, &v, &code, raw.as_deref(), "csv") {
-        Ok(export) => export,
-        Err(r) => return *r,
-    };
-    let header = match csv_rows(
+    } = start_export(state, &v, &code, raw.as_deref(), "csv")?;
+    let header = csv_rows(
         b"\xEF\xBB\xBF".to_vec(),
         std::iter::once(
             spec.columns
@@ -374,10 +360,8 @@ pub async fn csv(
                 .map(|c| v.lang.pick(c.label, c.label_en).to_owned())
                 .collect::<Vec<_>>(),
         ),
-    ) {
-        Ok(bytes) => bytes,
-        Err(e) => return internal(&v, e),
-    };
+    )
+    .or_page(&v)?;
     let stream = futures_util::stream::unfold(
         (Some(header), parts, Some(done)),
         |(header, mut parts, done)| async move {
@@ -402,11 +386,11 @@ pub async fn csv(
             }
         },
     );
-    download(
+    Ok(download(
         axum::body::Body::from_stream(stream),
         "text/csv; charset=utf-8",
         &name,
-    )
+    ))
 }
 
 /// `records` written as CSV lines after `start`.
@@ -431,46 +415,40 @@ pub async fn xlsx(
     v: Viewer,
     Path(code): Path<String>,
     RawQuery(raw): RawQuery,
-) -> Response {
+) -> Result<Response, PageError> {
     let Export {
         spec,
         name,
         mut parts,
         done,
-    } = match start_export(state, &v, &code, raw.as_deref(), "xlsx") {
-        Ok(export) => export,
-        Err(r) => return *r,
-    };
-    let mut sheet = match XlsxReport::new(spec, v.lang) {
-        Ok(sheet) => sheet,
-        Err(e) => return internal(&v, e),
-    };
+    } = start_export(state, &v, &code, raw.as_deref(), "xlsx")?;
+    let mut sheet = XlsxReport::new(spec, v.lang).or_page(&v)?;
     while let Some(rows) = parts.recv().await {
         if let Err(e) = sheet.write(&rows) {
-            return internal(&v, e);
+            return Err(PageError::internal(&v, e));
         }
     }
     if let Ok(Err(e)) = done.await {
-        return internal(&v, e);
+        return Err(PageError::internal(&v, e));
     }
     match sheet.finish() {
-        Ok(bytes) => download(
+        Ok(bytes) => Ok(download(
             bytes.into(),
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             &name,
-        ),
-        Err(e) => internal(&v, e),
+        )),
+        Err(e) => Err(PageError::internal(&v, e)),
     }
 }
 
 /// A report being written as an XLSX workbook, row after row.
 pub struct XlsxReport {
-    book: rust_xlsxwriter::Workbook,
+    pub(crate) book: rust_xlsxwriter::Workbook,
     /// The widest text of each column so far, in characters.
-    widths: Vec<usize>,
+    pub(crate) widths: Vec<usize>,
     /// The next row.
-    row: u32,
-    formats: [rust_xlsxwriter::Format; 5],
+    pub(crate) row: u32,
+    pub(crate) formats: [rust_xlsxwriter::Format; 5],
 }
 
 impl XlsxReport {

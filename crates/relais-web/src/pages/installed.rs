@@ -1,0 +1,215 @@
+//! The installed apps, and uninstalling one.
+
+use super::home::{health_cell, home_integrations, HomeIntegration};
+use super::layout::{
+    confirm_page, error_page, page, paris_time, refuse_csrf, ConfirmForm, OrPage, PageError,
+};
+use crate::catalog::Catalog;
+use crate::session::{redirect, Viewer};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Form};
+use maud::html;
+use relais_api::AppState;
+use relais_core::people::Installation;
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// What `/installed` and `/keys` say after an action.
+#[derive(Deserialize, Default)]
+pub struct DoneQuery {
+    /// The app just uninstalled (its code).
+    pub(crate) uninstalled: Option<String>,
+    /// The key just revoked.
+    pub(crate) revoked: Option<i64>,
+}
+
+/// `GET /installed`: the apps installed on the base.
+pub async fn installed(
+    State(state): State<AppState>,
+    v: Viewer,
+    Extension(catalog): Extension<Arc<Catalog>>,
+    Query(done): Query<DoneQuery>,
+) -> Result<Response, PageError> {
+    let lang = v.lang;
+    let done = done
+        .uninstalled
+        .as_deref()
+        .and_then(|code| catalog.get(code))
+        .map(|a| {
+            html! {
+                p.ok id="done" role="status" {
+                    (a.name) (lang.t(" est désinstallée de la base « ")) (v.base.name)
+                    (lang.t(" » : sa clé est révoquée et sa synchronisation arrêtée."))
+                }
+            }
+        });
+    let list = state
+        .store
+        .list_installations(v.base.id)
+        .await
+        .or_page(&v)?;
+    let people: HashMap<i64, String> = state
+        .store
+        .list_people()
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|p| (p.id, p.name.to_string()))
+        .collect();
+    let mut rows = Vec::new();
+    // Each key's last use, with this process's latest requests written.
+    state.audit.flush().await;
+    for i in list {
+        let key = state.store.get_api_key(i.key_id).await.ok();
+        rows.push((i, key));
+    }
+    let health: HashMap<String, HomeIntegration> =
+        home_integrations(&state, &catalog, v.base.id, false)
+            .await
+            .or_page(&v)
+            .map(|list| list.into_iter().map(|h| (h.app.clone(), h)).collect())?;
+    Ok(page(Some(&v), lang, lang.t("Applications installées"), html! {
+        @if let Some(done) = done { (done) }
+        @if rows.is_empty() { p.muted { (lang.t("Aucune application installée sur cette base.")) " " a href="/integrations" { (lang.t("Parcourir le catalogue")) } } }
+        @else {
+            table id="installations" {
+                thead { tr { th { "Application" } th { (lang.t("Santé")) } th { (lang.t("Installée le")) } th { (lang.t("Par")) } th { (lang.t("Contact technique")) } th { (lang.t("Dernière utilisation de la clé")) } th {} } }
+                tbody {
+                    @for (i, key) in &rows {
+                        tr data-app=(i.app) {
+                            td { a href={ "/integrations/" (i.app) } { (catalog.get(&i.app).map_or(i.app.as_str(), |a| a.name.as_str())) } }
+                            td { (health_cell(health.get(&i.app), &i.app, lang)) }
+                            td { (paris_time(i.installed_at)) }
+                            td { (people.get(&i.installed_by).map_or("?", String::as_str)) }
+                            td { (i.contact) }
+                            td { (key.as_ref().and_then(|k| k.last_used_at).map_or_else(|| lang.t("jamais").to_owned(), paris_time)) }
+                            td {
+                                @if v.person.can_admin_apps {
+                                    form.inline method="post" action={ "/installed/" (i.id) "/uninstall" } {
+                                        input type="hidden" name="csrf" value=(v.csrf);
+                                        button type="submit" class="uninstall" { (lang.t("Désinstaller")) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            p.muted { (lang.t("Désinstaller révoque la clé API de l'application.")) }
+        }
+    }).into_response())
+}
+
+/// `POST /installed/{id}/uninstall`.
+pub async fn uninstall(
+    State(state): State<AppState>,
+    v: Viewer,
+    Extension(catalog): Extension<Arc<Catalog>>,
+    Path(id): Path<i64>,
+    Form(f): Form<ConfirmForm>,
+) -> Result<Response, PageError> {
+    refuse_csrf(&v, &f.csrf)?;
+    let lang = v.lang;
+    if !v.person.can_admin_apps {
+        return Err(PageError::refused(
+            &v,
+            StatusCode::FORBIDDEN,
+            lang.t("Il vous manque la permission « Administration des applications »."),
+        ));
+    }
+    let not_here = || {
+        error_page(
+            Some(&v),
+            lang,
+            StatusCode::NOT_FOUND,
+            lang.t("Cette installation n'existe pas sur cette base."),
+        )
+    };
+    let installation = match state.store.list_installations(v.base.id).await {
+        Ok(list) => match list.into_iter().find(|i| i.id == id) {
+            Some(i) => i,
+            None => return Ok(not_here()),
+        },
+        Err(e) => return Err(PageError::internal(&v, e)),
+    };
+    let name = catalog
+        .get(&installation.app)
+        .map_or(installation.app.clone(), |a| a.name.clone());
+    if f.confirmed.is_none() {
+        let mut stops = vec![format!(
+            "{}{name}{}",
+            lang.t("La clé API de "),
+            lang.t(" est révoquée : l'application ne pourra plus lire ni écrire la base.")
+        )];
+        if let Ok(i) = state.store.get_integration(id).await {
+            let streams = state
+                .connectors
+                .get(i.connector.as_str())
+                .map(|c| {
+                    c.declaration()
+                        .streams
+                        .iter()
+                        .map(|s| lang.pick(s.label_fr, s.label_en))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                })
+                .unwrap_or_default();
+            stops.push(format!(
+                "{}{streams}{}",
+                lang.t("La synchronisation s'arrête ("),
+                lang.t(") : plus aucune exécution planifiée ni manuelle.")
+            ));
+        }
+        return Ok(confirm_page(
+            &v,
+            &format!(
+                "{}{name}{}{}{}",
+                lang.t("Désinstaller "),
+                lang.t(" de la base « "),
+                v.base.name,
+                lang.t(" » ?")
+            ),
+            &stops,
+            &format!("/installed/{id}/uninstall"),
+            ("confirm-uninstall", lang.t("Oui, désinstaller")),
+            &format!("/integrations/{}", installation.app),
+        ));
+    }
+    match state.store.uninstall(v.base.id, id).await {
+        Ok(_) => Ok(redirect(
+            &format!("/installed?uninstalled={}", installation.app),
+            Vec::new(),
+        )),
+        Err(relais_store::StoreError::NotFound { .. }) => Ok(not_here()),
+        Err(e) => Err(PageError::internal(&v, e)),
+    }
+}
+
+/// The installation `id` of the viewer's base, for someone who may administer apps.
+pub(crate) async fn installation_for_admin(
+    state: &AppState,
+    v: &Viewer,
+    id: i64,
+) -> Result<Installation, PageError> {
+    let lang = v.lang;
+    if !v.person.can_admin_apps {
+        return Err(PageError::refused(
+            v,
+            StatusCode::FORBIDDEN,
+            lang.t("Il vous manque la permission « Administration des applications »."),
+        ));
+    }
+    match state.store.list_installations(v.base.id).await {
+        Ok(list) => list.into_iter().find(|i| i.id == id).ok_or_else(|| {
+            PageError::refused(
+                v,
+                StatusCode::NOT_FOUND,
+                lang.t("Cette application n'est pas installée sur cette base."),
+            )
+        }),
+        Err(e) => Err(PageError::internal(v, e)),
+    }
+}

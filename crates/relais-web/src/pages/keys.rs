@@ -1,0 +1,461 @@
+//! API keys: the list, creating, rotating and revoking one, and a key's
+//! audit trail.
+
+use super::apps::grant_label;
+use super::installed::DoneQuery;
+use super::layout::{
+    base_url, confirm_page, not_an_email, page, paris_time, refuse_csrf, ConfirmForm, FieldErrors,
+    OrPage, PageError,
+};
+use crate::catalog::Catalog;
+use crate::session::{redirect, Viewer};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Form};
+use maud::{html, Markup};
+use relais_api::auth::create_key as make_key;
+use relais_api::AppState;
+use relais_core::access::{ApiKey, KeyUsage, Role};
+use relais_core::employee::Email;
+use relais_core::org::Name;
+use serde::Deserialize;
+use std::sync::Arc;
+
+/// Refused (403) for people without « Gestion des rôles et des clés API ».
+fn refuse_keys(v: &Viewer) -> Result<(), PageError> {
+    if v.person.can_manage_keys {
+        Ok(())
+    } else {
+        Err(PageError::refused(
+            v,
+            StatusCode::FORBIDDEN,
+            v.lang
+                .t("Il vous manque la permission « Gestion des rôles et des clés API »."),
+        ))
+    }
+}
+
+const GRANT_CHOICES: &[&str] = &[
+    "personnel-file",
+    "future-employees",
+    "former-employees",
+    "write-employees",
+    "absences",
+    "absence-requests",
+    "expenses",
+    "organisation",
+    "all",
+];
+
+/// The key form as it came back refused: what was typed, and what is
+/// wrong with each field (`name`, `contact`, `usage`, `grants`).
+#[derive(Default)]
+struct KeyFormTyped {
+    pub(crate) name: String,
+    pub(crate) contact: String,
+    pub(crate) usage: String,
+    pub(crate) grants: Vec<String>,
+    pub(crate) extra: String,
+    pub(crate) errors: FieldErrors,
+}
+
+async fn keys_page(
+    state: &AppState,
+    v: &Viewer,
+    message: Option<Markup>,
+) -> Result<Response, PageError> {
+    keys_page_typed(state, v, message, &KeyFormTyped::default()).await
+}
+
+async fn keys_page_typed(
+    state: &AppState,
+    v: &Viewer,
+    message: Option<Markup>,
+    typed: &KeyFormTyped,
+) -> Result<Response, PageError> {
+    let lang = v.lang;
+    // Each key's last use, with this process's latest requests written.
+    state.audit.flush().await;
+    let keys = state.store.list_api_keys(v.base.id).await.or_page(v)?;
+    Ok(page(Some(v), lang, lang.t("Clés API"), html! {
+        @if let Some(m) = message { (m) }
+        table id="keys" {
+            thead { tr { th { "#" } th { (lang.t("Nom")) } th { (lang.t("Contact")) } th { (lang.t("Usage")) } th { (lang.t("Droits")) } th { (lang.t("Dernière utilisation")) } th {} } }
+            tbody {
+                @for k in &keys {
+                    tr data-key=(k.id) {
+                        td { a href={ "/keys/" (k.id) } { (k.id) } }
+                        td { (k.name) }
+                        td { (k.contact) }
+                        td { (k.usage.as_str()) }
+                        td { @for c in k.role.codes() { code { (c) } " " } }
+                        td { (k.last_used_at.map_or_else(|| lang.t("jamais").to_owned(), paris_time)) }
+                        td {
+                            @if k.revoked_at.is_some() { span.muted { (lang.t("révoquée")) } }
+                            @else {
+                                form.inline method="post" action={ "/keys/" (k.id) "/rotate" } {
+                                    input type="hidden" name="csrf" value=(v.csrf);
+                                    button type="submit" class="rotate" { (lang.t("Renouveler")) }
+                                }
+                                " "
+                                form.inline method="post" action={ "/keys/" (k.id) "/revoke" } {
+                                    input type="hidden" name="csrf" value=(v.csrf);
+                                    button type="submit" class="revoke" { (lang.t("Révoquer")) }
+                                }
+                                @if let Some(until) = k.previous_valid_until.filter(|u| *u > relais_core::now()) {
+                                    br;
+                                    small.muted { (lang.t("ancien secret valable jusqu'au ")) (paris_time(until)) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        h2 { (lang.t("Créer une clé")) }
+        form method="post" action="/keys" id="create-key" {
+            input type="hidden" name="csrf" value=(v.csrf);
+            label for="key-name" { (lang.t("Nom")) } input id="key-name" name="name" required value=(typed.name);
+            (typed.errors.beside("name"))
+            label for="key-contact" { (lang.t("E-mail du contact technique")) } input id="key-contact" name="contact" type="email" required value=(typed.contact);
+            (typed.errors.beside("contact"))
+            label for="key-usage" { (lang.t("Usage")) }
+            select id="key-usage" name="usage" {
+                option value="internal" selected[typed.usage == "internal"] { (lang.t("interne")) }
+                option value="third-party" selected[typed.usage == "third-party"] { (lang.t("éditeur tiers")) }
+            }
+            (typed.errors.beside("usage"))
+            fieldset { legend { (lang.t("Droits")) }
+                @for g in GRANT_CHOICES { label { input type="checkbox" name="grant" value=(g) checked[typed.grants.iter().any(|t| t == g)]; " " (grant_label(g, lang)) " " code { (g) } } }
+                label for="key-extra" { (lang.t("Droits détaillés (un par ligne, ex. personnel-file:fields=firstName+mail)")) }
+                textarea id="key-extra" name="extra" rows="3" cols="60" { (typed.extra) }
+                (typed.errors.beside("grants"))
+            }
+            p { button type="submit" id="create-key-submit" { (lang.t("Créer la clé")) } }
+        }
+    }).into_response())
+}
+
+/// `GET /keys`.
+pub async fn keys(
+    State(state): State<AppState>,
+    v: Viewer,
+    Query(done): Query<DoneQuery>,
+) -> Result<Response, PageError> {
+    refuse_keys(&v)?;
+    let lang = v.lang;
+    let message = match done.revoked {
+        Some(id) => match state.store.get_api_key(id).await {
+            Ok(k) if k.base_id == v.base.id && k.revoked_at.is_some() => Some(html! {
+                p.ok id="done" role="status" {
+                    (lang.t("La clé « ")) (k.name)
+                    (lang.t(" » est révoquée."))
+                }
+            }),
+            _ => None,
+        },
+        None => None,
+    };
+    keys_page(&state, &v, message).await
+}
+
+/// `POST /keys`: a custom key, from checked grants and detailed ones.
+pub async fn create_key(
+    State(state): State<AppState>,
+    v: Viewer,
+    headers: HeaderMap,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    let get = |k: &str| {
+        fields
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    refuse_csrf(&v, &get("csrf"))?;
+    refuse_keys(&v)?;
+    let lang = v.lang;
+    let mut grants: Vec<String> = fields
+        .iter()
+        .filter(|(n, _)| n == "grant")
+        .map(|(_, v)| v.clone())
+        .collect();
+    grants.extend(
+        get("extra")
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_owned),
+    );
+    // Every field checked, every mistake said beside its field at once.
+    let mut typed = KeyFormTyped {
+        name: get("name"),
+        contact: get("contact"),
+        usage: get("usage"),
+        grants: fields
+            .iter()
+            .filter(|(n, _)| n == "grant")
+            .map(|(_, v)| v.clone())
+            .collect(),
+        extra: get("extra"),
+        errors: FieldErrors::default(),
+    };
+    let name = Name::parse("name", &typed.name)
+        .map_err(|_| {
+            typed.errors.refuse(
+                "name",
+                lang.t("Donnez un nom à la clé (ce à quoi elle sert)."),
+            )
+        })
+        .ok();
+    let contact = Email::parse(&typed.contact)
+        .map_err(|_| {
+            let message = not_an_email(&typed.contact, lang, "it@exemple.fr");
+            typed.errors.refuse("contact", message)
+        })
+        .ok();
+    let usage = typed
+        .usage
+        .parse::<KeyUsage>()
+        .map_err(|_| {
+            typed.errors.refuse(
+                "usage",
+                lang.t("Choisissez un usage : interne ou éditeur tiers."),
+            )
+        })
+        .ok();
+    let role = if grants.is_empty() {
+        typed
+            .errors
+            .refuse("grants", lang.t("Cochez au moins un droit."));
+        None
+    } else {
+        Role::parse(&grants)
+            .map_err(|e| {
+                typed.errors.refuse(
+                    "grants",
+                    format!("{}{}", lang.t("Droit refusé : "), e.message),
+                )
+            })
+            .ok()
+    };
+    let (Some(name), Some(contact), Some(usage), Some(role)) = (name, contact, usage, role) else {
+        let msg = typed
+            .errors
+            .summary(lang, "key-error", "Aucune clé n'a été créée");
+        return Ok((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            keys_page_typed(&state, &v, Some(msg), &typed).await,
+        )
+            .into_response());
+    };
+    match make_key(&state.store, v.base.id, name, contact, usage, role).await {
+        Ok((key, secret)) => {
+            let msg = html! {
+                p.ok { (lang.t("Clé créée ; elle ne sera plus jamais affichée.")) }
+                p { (lang.t("URL de la base")) " : " code id="base-url" { (base_url(&headers)) } }
+                p { "#" (key.id) " : " code.secret id="api-key" { (secret) } }
+            };
+            keys_page(&state, &v, Some(msg)).await
+        }
+        Err(e) => Err(PageError::internal(&v, e)),
+    }
+}
+
+/// Key `id` if it opens the viewer's base (and, when `live`, is not
+/// revoked); else the page saying there is no such key here.
+async fn key_of_base(
+    state: &AppState,
+    v: &Viewer,
+    id: i64,
+    live: bool,
+) -> Result<ApiKey, PageError> {
+    // Its last use, with this process's latest requests written.
+    state.audit.flush().await;
+    match state.store.get_api_key(id).await {
+        Ok(k) if k.base_id == v.base.id && (!live || k.revoked_at.is_none()) => Ok(k),
+        Ok(_) | Err(relais_store::StoreError::NotFound { .. }) => Err(PageError::refused(
+            v,
+            StatusCode::NOT_FOUND,
+            if live {
+                v.lang
+                    .t("Cette clé n'existe pas sur cette base, ou elle est révoquée.")
+            } else {
+                v.lang.t("Cette clé n'existe pas sur cette base.")
+            },
+        )),
+        Err(e) => Err(PageError::internal(v, e)),
+    }
+}
+
+/// `POST /keys/{id}/revoke`.
+pub async fn revoke_key(
+    State(state): State<AppState>,
+    v: Viewer,
+    Extension(catalog): Extension<Arc<Catalog>>,
+    Path(id): Path<i64>,
+    Form(f): Form<ConfirmForm>,
+) -> Result<Response, PageError> {
+    refuse_csrf(&v, &f.csrf)?;
+    refuse_keys(&v)?;
+    let lang = v.lang;
+    let key = key_of_base(&state, &v, id, false).await?;
+    if f.confirmed.is_none() {
+        let mut stops = vec![format!(
+            "{}{}{}",
+            lang.t("Tout client qui utilise la clé « "),
+            key.name,
+            lang.t(" » reçoit 401 à sa prochaine requête.")
+        )];
+        if let Ok(list) = state.store.list_installations(v.base.id).await {
+            for i in list.iter().filter(|i| i.key_id == id) {
+                let name = catalog
+                    .get(&i.app)
+                    .map_or(i.app.as_str(), |a| a.name.as_str());
+                stops.push(format!(
+                    "{name}{}",
+                    lang.t(" ne peut plus lire la base, et sa synchronisation échoue.")
+                ));
+            }
+        }
+        stops.push(match key.last_used_at {
+            Some(t) => format!("{}{}", lang.t("Dernière utilisation : "), paris_time(t)),
+            None => lang.t("Elle n'a jamais servi.").to_owned(),
+        });
+        return Ok(confirm_page(
+            &v,
+            &format!(
+                "{}{}{}",
+                lang.t("Révoquer la clé « "),
+                key.name,
+                lang.t(" » ?")
+            ),
+            &stops,
+            &format!("/keys/{id}/revoke"),
+            ("confirm-revoke", lang.t("Oui, révoquer")),
+            "/keys",
+        ));
+    }
+    state.store.revoke_api_key(id).await.or_page(&v)?;
+    Ok(redirect(&format!("/keys?revoked={id}"), Vec::new()))
+}
+
+/// How long a rotated key's previous secret may stay valid: seconds, and
+/// how people say it.
+const GRACE_CHOICES: [(i64, &str); 5] = [
+    (0, "aucun : l'ancien secret cesse tout de suite"),
+    (3_600, "1 heure"),
+    (86_400, "24 heures"),
+    (604_800, "7 jours"),
+    (2_592_000, "30 jours"),
+];
+
+/// The rotate form.
+#[derive(Deserialize)]
+pub struct RotateForm {
+    #[serde(default)]
+    pub(crate) csrf: String,
+    /// Set by the confirmation page's button.
+    #[serde(default)]
+    pub(crate) confirmed: Option<String>,
+    /// Seconds the previous secret stays valid (one of [`GRACE_CHOICES`]).
+    #[serde(default)]
+    pub(crate) grace: Option<String>,
+}
+
+/// `POST /keys/{id}/rotate`: asks for the grace period, then gives the key
+/// a new secret, shown once; the old one opens the key until the grace ends.
+pub async fn rotate_key(
+    State(state): State<AppState>,
+    v: Viewer,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Form(f): Form<RotateForm>,
+) -> Result<Response, PageError> {
+    refuse_csrf(&v, &f.csrf)?;
+    refuse_keys(&v)?;
+    let lang = v.lang;
+    let key = key_of_base(&state, &v, id, true).await?;
+    let grace = f.grace.as_deref().map(|g| {
+        GRACE_CHOICES
+            .iter()
+            .find(|(s, ..)| g.trim() == s.to_string())
+            .map(|(s, ..)| *s)
+    });
+    if f.confirmed.is_none() || grace.is_none() || grace == Some(None) {
+        let refused = grace == Some(None);
+        let title = format!(
+            "{}{}{}",
+            lang.t("Renouveler la clé « "),
+            key.name,
+            lang.t(" » ?")
+        );
+        let body = html! {
+            @if refused {
+                p.error.field-error data-field="grace" { (lang.t("Choisissez un délai dans la liste.")) }
+            }
+            p { (lang.t("Un nouveau secret est créé et affiché une seule fois. Les clients qui utilisent l'ancien doivent passer au nouveau : l'ancien reste valable pendant le délai choisi, puis ne fonctionne plus.")) }
+            form method="post" action={ "/keys/" (id) "/rotate" } id="rotate-form" {
+                input type="hidden" name="csrf" value=(v.csrf);
+                input type="hidden" name="confirmed" value="1";
+                label for="grace" { (lang.t("L'ancien secret reste valable")) }
+                select id="grace" name="grace" {
+                    @for (seconds, label) in GRACE_CHOICES {
+                        option value=(seconds) selected[seconds == 86_400] { (lang.t(label)) }
+                    }
+                }
+                p {
+                    button id="confirm-rotate" type="submit" { (lang.t("Renouveler")) }
+                    " " a id="confirm-cancel" href="/keys" { (lang.t("Annuler")) }
+                }
+            }
+        };
+        let status = if refused {
+            StatusCode::UNPROCESSABLE_ENTITY
+        } else {
+            StatusCode::OK
+        };
+        return Ok((status, page(Some(&v), lang, &title, body)).into_response());
+    }
+    let grace = chrono::Duration::seconds(grace.flatten().unwrap_or(0));
+    match relais_api::auth::rotate_key(&state.store, id, grace).await {
+        Ok((key, secret)) => {
+            let msg = html! {
+                p.ok id="done" role="status" {
+                    (lang.t("Clé « ")) (key.name) (lang.t(" » renouvelée ; son nouveau secret ne sera plus jamais affiché. "))
+                    @match key.previous_valid_until.filter(|u| *u > relais_core::now()) {
+                        Some(until) => { (lang.t("L'ancien reste valable jusqu'au ")) (paris_time(until)) "." },
+                        None => { (lang.t("L'ancien ne fonctionne plus.")) },
+                    }
+                }
+                p { (lang.t("URL de la base")) " : " code id="base-url" { (base_url(&headers)) } }
+                p { "#" (key.id) " : " code.secret id="api-key" { (secret) } }
+            };
+            keys_page(&state, &v, Some(msg)).await
+        }
+        Err(e) => Err(PageError::internal(&v, e)),
+    }
+}
+
+/// `GET /keys/{id}`: the audit trail of one key.
+pub async fn key_audit(
+    State(state): State<AppState>,
+    v: Viewer,
+    Path(id): Path<i64>,
+) -> Result<Response, PageError> {
+    refuse_keys(&v)?;
+    let lang = v.lang;
+    let key = key_of_base(&state, &v, id, false).await?;
+    // What this process answered is written before it is read.
+    state.audit.flush().await;
+    let trail = state.store.list_requests(id, 200).await.or_page(&v)?;
+    Ok(page(Some(&v), lang, &format!("{} · {}", lang.t("Journal de la clé"), key.name), html! {
+        p { code { @for c in key.role.codes() { (c) " " } } }
+        table id="audit" {
+            thead { tr { th { (lang.t("Quand")) } th { (lang.t("Requête")) } th { (lang.t("Statut")) } th { (lang.t("Collaborateurs renvoyés")) } } }
+            tbody { @for r in &trail { tr { td { (r.at.format("%Y-%m-%d %H:%M:%S")) } td { code { (r.method) " " (r.path) } } td.n { (r.status) } td.n { (r.employee_records) } } } }
+        }
+    }).into_response())
+}

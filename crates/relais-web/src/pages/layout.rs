@@ -1,0 +1,386 @@
+//! What every page shares: the frame (navigation, base switcher,
+//! language, sign-out), the error page and [`PageError`], the CSRF check,
+//! form errors, and how instants are shown.
+
+use crate::session::{Lang, Viewer};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use maud::{html, Markup, PreEscaped, DOCTYPE};
+use relais_core::base::BaseKind;
+use serde::Deserialize;
+
+const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:0;color:#1d2433;background:#f6f7fb}\
+header{background:#1d2433;color:#fff;padding:.6rem 1.5rem;display:flex;gap:1.2rem;align-items:center;flex-wrap:wrap}\
+header a{color:#fff;text-decoration:none}header .who{margin-left:auto;display:flex;gap:.8rem;align-items:center}\
+main{max-width:64rem;margin:1.5rem auto;padding:0 1.5rem}\
+table{border-collapse:collapse;margin:1rem 0 2rem;background:#fff}th,td{padding:.35rem .9rem;border-bottom:1px solid #dde;text-align:left;vertical-align:top}\
+td.n{text-align:right;font-variant-numeric:tabular-nums}.kind{font-size:.8rem;padding:.1rem .5rem;border-radius:1rem;background:#e7ecff}\
+.kind.test{background:#fff0d6}.health.healthy{color:#1d7a35;font-weight:600}.health.failing{color:#b42318;font-weight:600}.health.warnings,.health.paused,.health.pending{color:#8a5a00;font-weight:600}td.health{color:inherit;font-weight:normal}.cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(18rem,1fr));gap:1rem}\
+.card{background:#fff;border:1px solid #dde;border-radius:.5rem;padding:1rem}.card h3{margin:.2rem 0}.card h2{margin:.2rem 0 .4rem;font-size:1.2rem}\
+.card table{width:100%;margin:0;table-layout:fixed}.card th[scope=row]{width:42%}.card td,.card th{overflow-wrap:anywhere}\
+.muted{color:#667}form small.muted{display:block;margin:.15rem 0 .5rem}.notice{background:#fff7e0;border:1px solid #f0d48a;padding:.8rem 1rem;border-radius:.4rem}\
+.error{background:#fde8e8;border:1px solid #f5a3a3;padding:.8rem 1rem;border-radius:.4rem}\
+.ok{background:#e6f6ea;border:1px solid #9bd3a8;padding:.8rem 1rem;border-radius:.4rem}\
+code.secret{font-size:1.05rem;background:#1d2433;color:#9fe;padding:.3rem .6rem;border-radius:.3rem;word-break:break-all}\
+form.inline{display:inline}button,input[type=submit]{cursor:pointer}label{display:block;margin:.5rem 0 .2rem}\
+select,input{max-width:100%}:focus-visible{outline:3px solid #2b59c3;outline-offset:2px}fieldset{min-width:0}code,li{overflow-wrap:anywhere}.scroll{overflow-x:auto;max-width:100%}\
+#mapping-table{width:100%;table-layout:fixed}#mapping-table label{display:inline}#mapping-table select{width:100%}#mapping-table input{width:100%;box-sizing:border-box;margin:.1rem 0}\
+.field-error{margin:.3rem 0;padding:.3rem .6rem}form.filters{display:flex;flex-wrap:wrap;gap:.4rem 1.2rem;align-items:flex-end}\
+form.filters .field label{margin-top:0}ul.fields{margin:0;padding-left:1rem}\
+body.test-base header{background:#8a4b08}#test-banner{background:#ffe9c7;border-bottom:2px solid #e0a040;padding:.5rem 1.5rem;font-weight:600}\
+@media (max-width:48rem){main{padding:0 .6rem}table{display:block;overflow-x:auto;max-width:100%}#mapping-table{display:table}}";
+
+/// The page frame: navigation, base switcher (which changes base only when
+/// asked, by its button), language, sign-out; on a test base, a banner and
+/// another colour on every page.
+pub(crate) fn page(v: Option<&Viewer>, lang: Lang, title: &str, body: Markup) -> Html<String> {
+    let markup = html! {
+        (DOCTYPE)
+        html lang=(lang.code()) {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · relais" }
+                style { (PreEscaped(STYLE)) }
+            }
+            body class=[v.filter(|v| v.base.kind == BaseKind::Test).map(|_| "test-base")] {
+                header {
+                    strong { a href="/" { "relais" } }
+                    @if let Some(v) = v {
+                        a href="/integrations" { (lang.t("Intégrations")) }
+                        a href="/installed" { (lang.t("Applications installées")) }
+                        a href="/keys" { (lang.t("Clés API")) }
+                        a href="/people" { (lang.t("Collaborateurs")) }
+                        a href="/calendar" { (lang.t("Absences")) }
+                        a href="/reports" { (lang.t("Rapports")) }
+                        form.inline id="base-switcher" method="get" action="/base" {
+                            label.inline for="base-select" style="display:inline" { (lang.t("Base")) " " }
+                            select id="base-select" name="name" {
+                                @for b in &v.bases {
+                                    option value=(b.name) selected[b.id == v.base.id] { (b.name) " (" (b.kind) ")" }
+                                }
+                            }
+                            " " button id="base-switch" type="submit" { (lang.t("Changer de base")) }
+                        }
+                    }
+                    span.who {
+                        a href={ "/lang?to=" (lang.other().code()) } { (lang.t("English")) }
+                        @if let Some(v) = v {
+                            span { (v.person.name) }
+                            form.inline method="post" action="/logout" {
+                                input type="hidden" name="csrf" value=(v.csrf);
+                                button id="sign-out" type="submit" { (lang.t("Se déconnecter")) }
+                            }
+                        }
+                    }
+                }
+                @if let Some(v) = v.filter(|v| v.base.kind == BaseKind::Test) {
+                    div id="test-banner" role="status" {
+                        (lang.t("Base de test « ")) (v.base.name)
+                        (lang.t(" » : ce qui se fait ici ne touche pas la production."))
+                    }
+                }
+                main { h1 { (title) } (body) }
+            }
+        }
+    };
+    Html(markup.into_string())
+}
+
+/// A page saying `message`, answered with `status`.
+pub(crate) fn error_page(
+    v: Option<&Viewer>,
+    lang: Lang,
+    status: StatusCode,
+    message: &str,
+) -> Response {
+    (
+        status,
+        page(v, lang, lang.t("Erreur"), html! { p.error { (message) } }),
+    )
+        .into_response()
+}
+
+/// Why a page could not be shown. Handlers return it with `?`; it becomes
+/// the error page, in the viewer's frame and language, here and nowhere
+/// else.
+#[derive(Debug)]
+pub(crate) struct PageError {
+    viewer: Box<Viewer>,
+    status: StatusCode,
+    /// What the viewer reads.
+    message: String,
+    /// What went wrong inside relais, for the log only.
+    cause: Option<String>,
+}
+
+impl PageError {
+    /// relais failed (storage, a partner…): 500 saying the cause is in the
+    /// log, and the cause written there.
+    pub(crate) fn internal(v: &Viewer, cause: impl std::fmt::Display) -> Self {
+        Self {
+            viewer: Box::new(v.clone()),
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            message: v
+                .lang
+                .t("relais n'a pas pu afficher cette page ; la cause est dans son journal.")
+                .to_owned(),
+            cause: Some(cause.to_string()),
+        }
+    }
+
+    /// A refusal the viewer reads: `status` with `message`.
+    pub(crate) fn refused(v: &Viewer, status: StatusCode, message: impl Into<String>) -> Self {
+        Self {
+            viewer: Box::new(v.clone()),
+            status,
+            message: message.into(),
+            cause: None,
+        }
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        if let Some(cause) = &self.cause {
+            tracing::error!(error = %cause, "page failed");
+        }
+        error_page(
+            Some(&self.viewer),
+            self.viewer.lang,
+            self.status,
+            &self.message,
+        )
+    }
+}
+
+/// `?` for pages: a failure becomes [`PageError::internal`].
+pub(crate) trait OrPage<T> {
+    /// The value, or the internal-error page for `v`.
+    fn or_page(self, v: &Viewer) -> Result<T, PageError>;
+}
+
+impl<T, E: std::fmt::Display> OrPage<T> for Result<T, E> {
+    fn or_page(self, v: &Viewer) -> Result<T, PageError> {
+        self.map_err(|e| PageError::internal(v, e))
+    }
+}
+
+/// Every POST form carries the session's CSRF token: refused (403) when
+/// it does not.
+pub(crate) fn refuse_csrf(v: &Viewer, sent: &str) -> Result<(), PageError> {
+    if !sent.is_empty() && sent == v.csrf {
+        Ok(())
+    } else {
+        Err(PageError::refused(
+            v,
+            StatusCode::FORBIDDEN,
+            v.lang.t("Ce formulaire a expiré ou ne vient pas de relais : rechargez la page et recommencez."),
+        ))
+    }
+}
+
+/// The address the browser reached relais at, for the base URL an app is given.
+pub(crate) fn base_url(headers: &HeaderMap) -> String {
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    format!("http://{host}")
+}
+
+/// A form carrying only its CSRF token.
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    pub(crate) csrf: String,
+}
+
+/// A destructive action's form: asked once, done once confirmed.
+#[derive(Deserialize)]
+pub struct ConfirmForm {
+    #[serde(default)]
+    pub(crate) csrf: String,
+    /// Set by the confirmation page's button.
+    #[serde(default)]
+    pub(crate) confirmed: Option<String>,
+}
+
+/// The page asking to confirm a destructive action: what it is, what will
+/// stop working, the button that does it and the way back.
+pub(crate) fn confirm_page(
+    v: &Viewer,
+    title: &str,
+    stops: &[String],
+    action: &str,
+    button: (&str, &str),
+    back: &str,
+) -> Response {
+    let lang = v.lang;
+    let body = html! {
+        p.notice id="confirm-what" { (lang.t("Ce qui cessera de fonctionner :")) }
+        ul id="confirm-stops" { @for s in stops { li { (s) } } }
+        form method="post" action=(action) id="confirm-form" {
+            input type="hidden" name="csrf" value=(v.csrf);
+            input type="hidden" name="confirmed" value="1";
+            button id=(button.0) type="submit" { (button.1) }
+            " "
+            a id="confirm-cancel" href=(back) { (lang.t("Annuler")) }
+        }
+    };
+    page(Some(v), lang, title, body).into_response()
+}
+
+/// Whether `path` stays on this site (no `//host` or `/\host` that browsers would follow elsewhere).
+pub(crate) fn local_path(path: &str) -> bool {
+    path.starts_with('/')
+        && !path.starts_with("//")
+        && !path.starts_with("/\\")
+        && !path.contains(['\r', '\n'])
+}
+
+/// The path of the page that led here (from `Referer`), to go back to it.
+pub(crate) fn back_path(headers: &HeaderMap, default: &str) -> String {
+    headers
+        .get(axum::http::header::REFERER)
+        .and_then(|r| r.to_str().ok())
+        .and_then(|r| r.split_once("://").map(|(_, rest)| rest))
+        .and_then(|rest| rest.find('/').map(|i| rest[i..].to_owned()))
+        .filter(|p| local_path(p))
+        .unwrap_or_else(|| default.to_owned())
+}
+
+/// A form's refusals, each shown beside the field it is about.
+#[derive(Default)]
+pub(crate) struct FieldErrors(Vec<(String, String)>);
+
+impl FieldErrors {
+    /// Refuses `field` with `message`.
+    pub(crate) fn refuse(&mut self, field: &str, message: impl Into<String>) {
+        self.0.push((field.to_owned(), message.into()));
+    }
+
+    /// Whether nothing was refused.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Every refusal, as (field, message).
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(f, m)| (f.as_str(), m.as_str()))
+    }
+
+    /// The refusals of `field`, to show beside it.
+    pub(crate) fn beside(&self, field: &str) -> Markup {
+        html! {
+            @for (_, e) in self.0.iter().filter(|(f, _)| f == field) {
+                p.error.field-error data-field=(field) { (e) }
+            }
+        }
+    }
+
+    /// Above the form: nothing was done (`nothing`, e.g. « Rien n'a été
+    /// enregistré »), and how many problems are shown beside the fields.
+    pub(crate) fn summary(&self, lang: Lang, id: &str, nothing: &'static str) -> Markup {
+        html! {
+            p.error id=(id) {
+                (lang.t(nothing)) " : " (self.0.len())
+                (lang.t(" problème(s), indiqué(s) à côté des champs."))
+            }
+        }
+    }
+}
+
+/// « `text` » is not an e-mail address, as people read it (`example` is
+/// one that would do).
+pub(crate) fn not_an_email(text: &str, lang: Lang, example: &str) -> String {
+    format!(
+        "{}{text}{}{example}).",
+        lang.t("« "),
+        lang.t(" » n'est pas une adresse e-mail (ex. ")
+    )
+}
+
+/// A time as people in France read it, the zone named.
+/// A time as people in France read it, the zone named.
+pub(crate) fn paris_time(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.with_timezone(&chrono_tz::Europe::Paris)
+        .format("%d/%m/%Y %H:%M (Europe/Paris)")
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use relais_core::base::{Base, BaseKind, BaseName};
+    use relais_core::employee::Email;
+    use relais_core::org::Name;
+    use relais_core::people::Person;
+
+    fn viewer(lang: Lang) -> Viewer {
+        let base = Base {
+            id: relais_core::ids::BaseId(1),
+            name: BaseName::parse("production").unwrap(),
+            kind: BaseKind::Production,
+            created_at: relais_core::now(),
+            modified_at: relais_core::now(),
+        };
+        Viewer {
+            person: Person {
+                id: 1,
+                email: Email::parse("rh@relais.test").unwrap(),
+                name: Name::parse("name", "Alice").unwrap(),
+                can_admin_apps: true,
+                can_manage_keys: true,
+                created_at: relais_core::now(),
+            },
+            csrf: "token".into(),
+            token_hash: "hash".into(),
+            bases: vec![base.clone()],
+            base,
+            lang,
+        }
+    }
+
+    async fn body_of(r: Response) -> String {
+        let bytes = axum::body::to_bytes(r.into_body(), 1 << 20).await.unwrap();
+        String::from_utf8(bytes.to_vec()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn an_internal_error_is_one_page_that_keeps_its_cause_to_the_log() {
+        let v = viewer(Lang::En);
+        let failed: Result<(), &str> = Err("database password rejected for user relais");
+        let e = failed.or_page(&v).unwrap_err();
+        let r = e.into_response();
+        assert_eq!(r.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let html = body_of(r).await;
+        assert!(!html.contains("password rejected"), "{html}");
+        assert!(html.contains("Alice"), "in the viewer's frame: {html}");
+        assert!(html.contains("lang=\"en\""), "{html}");
+    }
+
+    #[tokio::test]
+    async fn a_refusal_says_why_with_its_status() {
+        let v = viewer(Lang::Fr);
+        let r = refuse_csrf(&v, "forged").unwrap_err().into_response();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        assert!(body_of(r).await.contains("Ce formulaire a expiré"));
+        assert!(refuse_csrf(&v, "token").is_ok());
+        assert!(refuse_csrf(&v, "").is_err());
+    }
+
+    #[test]
+    fn only_local_paths_are_followed() {
+        assert!(super::local_path("/integrations?q=x"));
+        for bad in [
+            "//evil.example",
+            "/\\evil.example",
+            "https://evil.example",
+            "integrations",
+            "/a\r\nSet-Cookie: x",
+        ] {
+            assert!(!super::local_path(bad), "{bad}");
+        }
+    }
+}
