@@ -37,12 +37,10 @@ pub async fn home(
     }
     let mut flows = HashMap::new();
     for (base, _) in &bases {
-        match home_integrations(&state, &catalog, base.id, true).await {
-            Ok(rows) => {
-                flows.insert(base.id, rows);
-            }
-            Err(e) => return Err(PageError::internal(&v, e)),
-        }
+        let rows = home_integrations(&state, &catalog, base.id, true)
+            .await
+            .or_page(&v)?;
+        flows.insert(base.id, rows);
     }
     let body = html! {
         p.muted { (lang.t("Base RH · stockage ")) (state.store.backend()) " · " a href="/integrations" { (lang.t("Intégrations")) } }

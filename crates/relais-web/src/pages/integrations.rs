@@ -719,13 +719,9 @@ pub async fn sync_now(
         ));
     }
     // One run at a time: while one waits or runs, asking again follows it.
-    match state.store.list_runs(id, 5).await {
-        Ok(runs) => {
-            if let Some(open) = runs.iter().find(|r| !r.status.is_finished()) {
-                return Ok(Redirect::to(&format!("/runs/{}", open.id)).into_response());
-            }
-        }
-        Err(e) => return Err(PageError::internal(&v, e)),
+    let runs = state.store.list_runs(id, 5).await.or_page(&v)?;
+    if let Some(open) = runs.iter().find(|r| !r.status.is_finished()) {
+        return Ok(Redirect::to(&format!("/runs/{}", open.id)).into_response());
     }
     match state
         .store

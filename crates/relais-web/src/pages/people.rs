@@ -486,13 +486,14 @@ pub async fn employee(
     referred.extend(e.data.manager_id);
     referred.sort_unstable_by_key(|i| i.0);
     referred.dedup();
-    let people: HashMap<i64, String> = match state.store.employees_by_ids(base, &referred).await {
-        Ok(found) => found
-            .into_iter()
-            .map(|p| (p.id.0, p.display_name()))
-            .collect(),
-        Err(err) => return Err(PageError::internal(&v, err)),
-    };
+    let people: HashMap<i64, String> = state
+        .store
+        .employees_by_ids(base, &referred)
+        .await
+        .or_page(&v)?
+        .into_iter()
+        .map(|p| (p.id.0, p.display_name()))
+        .collect();
     let manager = e
         .data
         .manager_id
@@ -766,13 +767,14 @@ pub async fn calendar(
             Err(e) => return Err(PageError::internal(&v, e)),
         }
     }
-    let accounts: BTreeMap<i64, String> = match state.store.list_absence_accounts(base).await {
-        Ok(a) => a
-            .into_iter()
-            .map(|a| (a.id.0, a.name.to_string()))
-            .collect(),
-        Err(e) => return Err(PageError::internal(&v, e)),
-    };
+    let accounts: BTreeMap<i64, String> = state
+        .store
+        .list_absence_accounts(base)
+        .await
+        .or_page(&v)?
+        .into_iter()
+        .map(|a| (a.id.0, a.name.to_string()))
+        .collect();
     let colour = |account: i64| {
         let at = accounts.keys().position(|a| *a == account).unwrap_or(0);
         COLOURS[at % COLOURS.len()]

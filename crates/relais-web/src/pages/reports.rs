@@ -234,13 +234,9 @@ async fn filter_options(
                     .collect()
             }),
         };
-        match choices {
-            Ok(mut c) => {
-                c.sort_by(|a, b| a.1.cmp(&b.1));
-                out.push((*kind, c));
-            }
-            Err(e) => return Err(PageError::internal(v, e)),
-        }
+        let mut c = choices.or_page(v)?;
+        c.sort_by(|a, b| a.1.cmp(&b.1));
+        out.push((*kind, c));
     }
     Ok(out)
 }
