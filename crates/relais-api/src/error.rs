@@ -69,7 +69,7 @@ impl ApiError {
                 StatusCode::FORBIDDEN,
                 "forbidden",
                 self.to_string(),
-                json!({ "missingGrant": p.code(), "permission": p.label() }),
+                json!({ "missingGrant": p.code(), "permission": p.label("fr") }),
             ),
             ApiError::ForbiddenBecause(message) => (
                 StatusCode::FORBIDDEN,

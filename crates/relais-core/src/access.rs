@@ -17,6 +17,7 @@
 //! | `organisation` | read the organisation (establishments, departments) |
 //! | `establishments=1+3` | limits everything to employees of those establishments |
 
+use crate::absence::AbsenceCategory;
 use crate::error::{DomainError, Result};
 use crate::ids::{AbsenceAccountId, EstablishmentId};
 use serde::{Deserialize, Serialize};
@@ -45,8 +46,14 @@ pub enum Grant {
     Absences,
     /// Create absence requests.
     AbsenceRequests {
-        /// Accounts allowed; `None` for all.
+        /// Accounts allowed; `None` for all (unless `categories` is set).
         accounts: Option<Vec<AbsenceAccountId>>,
+        /// The categories of account allowed, as an app's manifest asks
+        /// (`absence-requests:categories=telework`): a base's accounts of
+        /// these categories once resolved ([`Role::resolved_for`]); until
+        /// then, no account at all.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        categories: Option<Vec<AbsenceCategory>>,
     },
     /// Read expenses.
     Expenses,
@@ -91,24 +98,143 @@ impl Permission {
         }
     }
 
-    /// How customers see it.
-    pub fn label(self) -> &'static str {
+    /// How customers see it, in `lang` (`fr` or `en`; French otherwise).
+    pub fn label(self, lang: &str) -> &'static str {
+        let english = lang == "en";
         match self {
+            Permission::PersonnelFile if english => "Read the personnel file",
             Permission::PersonnelFile => "Consulter le dossier du personnel",
+            Permission::FutureEmployees if english => "See future employees",
             Permission::FutureEmployees => "Voir les futurs collaborateurs",
+            Permission::FormerEmployees if english => "See former employees",
             Permission::FormerEmployees => "Voir les anciens collaborateurs",
+            Permission::WriteEmployees if english => "Create / modify users",
             Permission::WriteEmployees => "Créer / modifier les utilisateurs",
+            Permission::Absences if english => "Read absences",
             Permission::Absences => "Consulter les absences",
+            Permission::AbsenceRequests if english => "Request absences",
             Permission::AbsenceRequests => "Faire des demandes d'absence",
+            Permission::Expenses if english => "Read expense claims",
             Permission::Expenses => "Consulter les notes de frais",
+            Permission::Organisation if english => "Read the organisation",
             Permission::Organisation => "Consulter l'organisation",
+        }
+    }
+}
+
+impl Grant {
+    /// The permission this grant gives (`None` for `all`, which gives every one).
+    pub fn permission(&self) -> Option<Permission> {
+        Some(match self {
+            Grant::All => return None,
+            Grant::PersonnelFile { .. } => Permission::PersonnelFile,
+            Grant::FutureEmployees => Permission::FutureEmployees,
+            Grant::FormerEmployees => Permission::FormerEmployees,
+            Grant::WriteEmployees => Permission::WriteEmployees,
+            Grant::Absences => Permission::Absences,
+            Grant::AbsenceRequests { .. } => Permission::AbsenceRequests,
+            Grant::Expenses => Permission::Expenses,
+            Grant::Organisation => Permission::Organisation,
+        })
+    }
+
+    /// How customers see it, in `lang` (`fr` or `en`).
+    pub fn label(&self, lang: &str) -> &'static str {
+        match self.permission() {
+            Some(p) => p.label(lang),
+            None if lang == "en" => "Every permission",
+            None => "Tous les droits",
+        }
+    }
+}
+
+/// One grant code as [`Role::parse`] reads it: a grant, or the
+/// establishments a key is limited to (`establishments=ID+ID`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GrantCode {
+    /// A grant.
+    Grant(Grant),
+    /// The establishments the key is limited to.
+    Establishments(Vec<EstablishmentId>),
+}
+
+impl GrantCode {
+    /// Reads one grant code (see the module documentation), saying what is
+    /// wrong with it.
+    pub fn parse(code: &str) -> Result<Self> {
+        let code = code.trim();
+        let (head, options) = code.split_once(':').unwrap_or((code, ""));
+        let mut opts = options.split(':').filter(|o| !o.is_empty()).map(|o| {
+            o.split_once('=').ok_or_else(|| {
+                DomainError::new("grant", format!("'{o}' in '{code}' should read name=value"))
+            })
+        });
+        let grant = match head {
+            "all" => Grant::All,
+            "personnel-file" => {
+                let (mut sections, mut fields) = (None, None);
+                for opt in opts.by_ref() {
+                    match opt? {
+                        ("sections", v) => sections = Some(list(v, "section", |s| Some(s.to_owned()))?),
+                        ("fields", v) => fields = Some(list(v, "field", |s| Some(s.to_owned()))?),
+                        (other, _) => return Err(DomainError::new("grant", format!("personnel-file takes sections= and fields=, not {other}="))),
+                    }
+                }
+                Grant::PersonnelFile { sections, fields }
+            }
+            "future-employees" => Grant::FutureEmployees,
+            "former-employees" => Grant::FormerEmployees,
+            "write-employees" => Grant::WriteEmployees,
+            "absences" => Grant::Absences,
+            "absence-requests" => {
+                let (mut accounts, mut categories) = (None, None);
+                for opt in opts.by_ref() {
+                    match opt? {
+                        ("accounts", v) => accounts = Some(ids(v, "absence account")?.into_iter().map(AbsenceAccountId).collect()),
+                        ("categories", v) => categories = Some(list(v, "absence category", |s| s.parse::<AbsenceCategory>().ok())?),
+                        (other, _) => return Err(DomainError::new("grant", format!("absence-requests takes accounts= or categories=, not {other}="))),
+                    }
+                }
+                if accounts.is_some() && categories.is_some() {
+                    return Err(DomainError::new("grant", "absence-requests takes accounts= or categories=, not both"));
+                }
+                Grant::AbsenceRequests { accounts, categories }
+            }
+            "expenses" => Grant::Expenses,
+            "organisation" | "organization" => Grant::Organisation,
+            _ if head.starts_with("establishments=") => {
+                let v = &code["establishments=".len()..];
+                return Ok(GrantCode::Establishments(ids(v, "establishment")?.into_iter().map(EstablishmentId).collect()));
+            }
+            other => {
+                return Err(DomainError::new(
+                    "grant",
+                    format!("'{other}' is not a grant: use all, personnel-file, future-employees, former-employees, write-employees, absences, absence-requests, expenses, organisation or establishments=ID+ID"),
+                ))
+            }
+        };
+        if opts.next().is_some() {
+            return Err(DomainError::new(
+                "grant",
+                format!("'{head}' takes no options"),
+            ));
+        }
+        Ok(GrantCode::Grant(grant))
+    }
+
+    /// How customers see it, in `lang` (`fr` or `en`).
+    pub fn label(&self, lang: &str) -> &'static str {
+        match self {
+            GrantCode::Grant(g) => g.label(lang),
+            GrantCode::Establishments(_) if lang == "en" => "Limited to establishments",
+            GrantCode::Establishments(_) => "Limitée aux établissements",
         }
     }
 }
 
 impl fmt::Display for Permission {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} ({})", self.code(), self.label())
+        write!(f, "{} ({})", self.code(), self.label("fr"))
     }
 }
 
@@ -153,66 +279,47 @@ impl Role {
     pub fn parse<S: AsRef<str>>(codes: &[S]) -> Result<Self> {
         let mut role = Role::default();
         for code in codes {
-            let code = code.as_ref().trim();
-            let (head, options) = code.split_once(':').unwrap_or((code, ""));
-            let mut opts = options.split(':').filter(|o| !o.is_empty()).map(|o| {
-                o.split_once('=').ok_or_else(|| {
-                    DomainError::new("grant", format!("'{o}' in '{code}' should read name=value"))
-                })
-            });
-            let grant = match head {
-                "all" => Grant::All,
-                "personnel-file" => {
-                    let (mut sections, mut fields) = (None, None);
-                    for opt in opts.by_ref() {
-                        match opt? {
-                            ("sections", v) => sections = Some(list(v, "section", |s| Some(s.to_owned()))?),
-                            ("fields", v) => fields = Some(list(v, "field", |s| Some(s.to_owned()))?),
-                            (other, _) => return Err(DomainError::new("grant", format!("personnel-file takes sections= and fields=, not {other}="))),
-                        }
-                    }
-                    Grant::PersonnelFile { sections, fields }
-                }
-                "future-employees" => Grant::FutureEmployees,
-                "former-employees" => Grant::FormerEmployees,
-                "write-employees" => Grant::WriteEmployees,
-                "absences" => Grant::Absences,
-                "absence-requests" => {
-                    let mut accounts = None;
-                    for opt in opts.by_ref() {
-                        match opt? {
-                            ("accounts", v) => accounts = Some(ids(v, "absence account")?.into_iter().map(AbsenceAccountId).collect()),
-                            (other, _) => return Err(DomainError::new("grant", format!("absence-requests takes accounts=, not {other}="))),
-                        }
-                    }
-                    Grant::AbsenceRequests { accounts }
-                }
-                "expenses" => Grant::Expenses,
-                "organisation" | "organization" => Grant::Organisation,
-                _ if head.starts_with("establishments=") => {
-                    let v = &code["establishments=".len()..];
-                    role.establishments = Some(ids(v, "establishment")?.into_iter().map(EstablishmentId).collect());
-                    continue;
-                }
-                other => {
-                    return Err(DomainError::new(
-                        "grant",
-                        format!("'{other}' is not a grant: use all, personnel-file, future-employees, former-employees, write-employees, absences, absence-requests, expenses, organisation or establishments=ID+ID"),
-                    ))
-                }
-            };
-            if opts.next().is_some() {
-                return Err(DomainError::new(
-                    "grant",
-                    format!("'{head}' takes no options"),
-                ));
+            match GrantCode::parse(code.as_ref())? {
+                GrantCode::Grant(grant) => role.grants.push(grant),
+                GrantCode::Establishments(ids) => role.establishments = Some(ids),
             }
-            role.grants.push(grant);
         }
         if role.grants.is_empty() {
             return Err(DomainError::new("grant", "a key needs at least one grant"));
         }
         Ok(role)
+    }
+
+    /// This role on a base with these absence accounts: a grant of
+    /// absence-request categories (as a manifest asks) becomes the base's
+    /// active accounts of those categories; refused when it has none.
+    pub fn resolved_for(mut self, accounts: &[crate::absence::AbsenceAccount]) -> Result<Self> {
+        for grant in &mut self.grants {
+            if let Grant::AbsenceRequests {
+                accounts: allowed,
+                categories: categories @ Some(_),
+            } = grant
+            {
+                let wanted = categories.take().unwrap_or_default();
+                let ids: Vec<AbsenceAccountId> = accounts
+                    .iter()
+                    .filter(|a| a.active && wanted.contains(&a.category))
+                    .map(|a| a.id)
+                    .collect();
+                if ids.is_empty() {
+                    let names: Vec<&str> = wanted.iter().map(|c| c.as_str()).collect();
+                    return Err(DomainError::new(
+                        "grants",
+                        format!(
+                            "this base has no active absence account of category {}, which the app writes to",
+                            names.join("+")
+                        ),
+                    ));
+                }
+                *allowed = Some(ids);
+            }
+        }
+        Ok(self)
     }
 
     /// The grant codes of this role, as [`Role::parse`] reads them.
@@ -236,8 +343,17 @@ impl Role {
                 Grant::FormerEmployees => "former-employees".into(),
                 Grant::WriteEmployees => "write-employees".into(),
                 Grant::Absences => "absences".into(),
-                Grant::AbsenceRequests { accounts: None } => "absence-requests".into(),
-                Grant::AbsenceRequests { accounts: Some(a) } => format!(
+                Grant::AbsenceRequests {
+                    categories: Some(c),
+                    ..
+                } => format!(
+                    "absence-requests:categories={}",
+                    c.iter().map(|c| c.as_str()).collect::<Vec<_>>().join("+")
+                ),
+                Grant::AbsenceRequests { accounts: None, .. } => "absence-requests".into(),
+                Grant::AbsenceRequests {
+                    accounts: Some(a), ..
+                } => format!(
                     "absence-requests:accounts={}",
                     a.iter()
                         .map(|id| id.to_string())
@@ -322,7 +438,12 @@ impl Role {
     pub fn may_request_on(&self, account: AbsenceAccountId) -> bool {
         self.is_all()
             || self.grants.iter().any(|g| match g {
-                Grant::AbsenceRequests { accounts } => {
+                // Categories not yet resolved to accounts allow none.
+                Grant::AbsenceRequests {
+                    categories: Some(_),
+                    ..
+                } => false,
+                Grant::AbsenceRequests { accounts, .. } => {
                     accounts.as_ref().is_none_or(|a| a.contains(&account))
                 }
                 _ => false,
@@ -340,6 +461,101 @@ impl Role {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::absence::{AbsenceAccount, AbsenceUnit};
+
+    fn account(id: i64, category: AbsenceCategory, active: bool) -> AbsenceAccount {
+        AbsenceAccount {
+            base_id: crate::ids::BaseId(1),
+            id: AbsenceAccountId(id),
+            name: crate::org::Name::parse("name", category.as_str()).unwrap(),
+            category,
+            unit: AbsenceUnit::Days,
+            active,
+            created_at: crate::now(),
+            modified_at: crate::now(),
+        }
+    }
+
+    #[test]
+    fn absence_request_categories_are_read_then_resolved_to_a_base_accounts() {
+        let telework = AbsenceCategory::ALL
+            .iter()
+            .copied()
+            .find(|c| c.as_str() == "telework")
+            .expect("a telework category");
+        let other = AbsenceCategory::ALL
+            .iter()
+            .copied()
+            .find(|c| *c != telework)
+            .unwrap();
+        let role = Role::parse(&["absence-requests:categories=telework", "absences"]).unwrap();
+        assert_eq!(
+            role.codes(),
+            ["absence-requests:categories=telework", "absences"]
+        );
+        // Unresolved, the categories allow no account at all.
+        assert!(role.has(Permission::AbsenceRequests));
+        assert!(!role.may_request_on(AbsenceAccountId(1)));
+        let accounts = [
+            account(1, telework, true),
+            account(2, telework, false),
+            account(3, other, true),
+            account(4, telework, true),
+        ];
+        let resolved = role.clone().resolved_for(&accounts).unwrap();
+        assert_eq!(
+            resolved.codes(),
+            ["absence-requests:accounts=1+4", "absences"]
+        );
+        assert!(resolved.may_request_on(AbsenceAccountId(4)));
+        assert!(!resolved.may_request_on(AbsenceAccountId(2)), "inactive");
+        assert!(
+            !resolved.may_request_on(AbsenceAccountId(3)),
+            "another category"
+        );
+        let none = role.resolved_for(&[account(3, other, true)]).unwrap_err();
+        assert!(
+            none.message
+                .contains("no active absence account of category telework"),
+            "{}",
+            none.message
+        );
+        for bad in [
+            "absence-requests:categories=holidays-on-mars",
+            "absence-requests:categories=telework:accounts=1",
+            "absence-requests:colours=red",
+        ] {
+            assert!(Role::parse(&[bad]).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn grants_say_their_label_in_both_languages() {
+        let codes = [
+            "all",
+            "personnel-file:fields=firstName",
+            "future-employees",
+            "former-employees",
+            "write-employees",
+            "absences",
+            "absence-requests:categories=telework",
+            "expenses",
+            "organisation",
+            "establishments=2",
+        ];
+        let mut french = std::collections::BTreeSet::new();
+        for code in codes {
+            let g = GrantCode::parse(code).unwrap();
+            let (fr, en) = (g.label("fr"), g.label("en"));
+            assert_ne!(fr, en, "{code}");
+            assert!(french.insert(fr), "{code}: a label of its own");
+        }
+        assert_eq!(
+            GrantCode::parse("absences").unwrap().label("fr"),
+            Permission::Absences.label("fr")
+        );
+        assert!(GrantCode::parse("colouring").is_err());
+    }
 
     #[test]
     fn codes_round_trip() {

@@ -8,31 +8,6 @@
 use crate::absence::{AbsenceAccount, AbsenceCategory};
 use crate::access::Role;
 
-/// Replaces `categories=` in an absence-requests grant by the matching accounts.
-fn resolve_categories(
-    code: &str,
-    accounts: &[AbsenceAccount],
-) -> Result<String, crate::DomainError> {
-    let Some(rest) = code.strip_prefix("absence-requests:categories=") else {
-        return Ok(code.to_owned());
-    };
-    let categories = rest
-        .split('+')
-        .map(str::parse::<AbsenceCategory>)
-        .collect::<Result<Vec<_>, _>>()?;
-    let ids: Vec<String> = accounts
-        .iter()
-        .filter(|a| a.active && categories.contains(&a.category))
-        .map(|a| a.id.to_string())
-        .collect();
-    if ids.is_empty() {
-        return Err(crate::DomainError::new(
-            "grants",
-            format!("this base has no active absence account of category {rest}, which the app writes to"),
-        ));
-    }
-    Ok(format!("absence-requests:accounts={}", ids.join("+")))
-}
 use serde::{Deserialize, Serialize};
 
 /// A product of the HR base an app concerns.
@@ -217,16 +192,11 @@ impl AppManifest {
     }
 
     /// The role of the key an installation on a base with these absence
-    /// accounts creates. A grant `absence-requests:categories=telework` in a
-    /// manifest becomes `absence-requests:accounts=<ids>` with the base's
-    /// active accounts of those categories.
+    /// accounts creates: the manifest's grants, read by the role parser,
+    /// with a grant `absence-requests:categories=telework` resolved to the
+    /// base's active accounts of those categories ([`Role::resolved_for`]).
     pub fn role_for(&self, accounts: &[AbsenceAccount]) -> Result<Role, crate::DomainError> {
-        let codes = self
-            .grants
-            .iter()
-            .map(|g| resolve_categories(g, accounts))
-            .collect::<Result<Vec<_>, _>>()?;
-        Role::parse(&codes)
+        Role::parse(&self.grants)?.resolved_for(accounts)
     }
 
     /// The role on a base holding one account of every category (to check a manifest).

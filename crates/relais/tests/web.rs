@@ -513,6 +513,33 @@ async fn pages_refuse_bad_input_and_change_nothing() {
         .await
         .unwrap();
     assert!(page.contains("Installed apps") && page.contains("Developed by"));
+    // An app's grants read in English too, Semana's telework categories included.
+    let semana = c
+        .get(format!("{url}/integrations/semana"))
+        .header("cookie", format!("{admin}; relais_lang={lang}"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        semana.contains("Request absences") && !semana.contains("Faire des demandes d'absence"),
+        "{semana}"
+    );
+    let keys = c
+        .get(format!("{url}/keys"))
+        .header("cookie", format!("{admin}; relais_lang={lang}"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        keys.contains("Every permission") && keys.contains("Read the organisation"),
+        "{keys}"
+    );
 
     // Signing out closes the session.
     let r = c

@@ -2,10 +2,11 @@
 
 use super::home::{health_cell, home_integrations, HomeIntegration};
 use super::layout::{
-    base_url, not_an_email, page, paris_time, refuse_csrf, FieldErrors, OrPage, PageError,
+    base_url, grant_label, not_an_email, page, paris_time, refuse_csrf, FieldErrors, OrPage,
+    PageError,
 };
 use crate::catalog::Catalog;
-use crate::session::{Lang, Viewer};
+use crate::session::Viewer;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -13,7 +14,6 @@ use axum::{Extension, Form};
 use maud::html;
 use relais_api::install::InstallError;
 use relais_api::AppState;
-use relais_core::access::Permission;
 use relais_core::employee::Email;
 use relais_core::marketplace::{AppManifest, Direction};
 use serde::Deserialize;
@@ -85,26 +85,6 @@ async fn bases_by_app(
         }
     }
     Ok(by)
-}
-
-/// A grant's label in `lang` (`personnel-file:fields=…` reads as its
-/// permission's label).
-pub(crate) fn grant_label(code: &str, lang: Lang) -> String {
-    let head = code.split([':', '=']).next().unwrap_or(code);
-    let label = match head {
-        "personnel-file" => Permission::PersonnelFile.label(),
-        "future-employees" => Permission::FutureEmployees.label(),
-        "former-employees" => Permission::FormerEmployees.label(),
-        "write-employees" => Permission::WriteEmployees.label(),
-        "absences" => Permission::Absences.label(),
-        "absence-requests" => Permission::AbsenceRequests.label(),
-        "expenses" => Permission::Expenses.label(),
-        "organisation" => Permission::Organisation.label(),
-        "all" => lang.t("Tous les droits"),
-        "establishments" => lang.t("Limitée aux établissements"),
-        _ => head,
-    };
-    label.to_owned()
 }
 
 async fn admins(state: &AppState) -> Vec<String> {

@@ -1,11 +1,10 @@
 //! API keys: the list, creating, rotating and revoking one, and a key's
 //! audit trail.
 
-use super::apps::grant_label;
 use super::installed::DoneQuery;
 use super::layout::{
-    base_url, confirm_page, not_an_email, page, paris_time, refuse_csrf, ConfirmForm, FieldErrors,
-    OrPage, PageError,
+    base_url, confirm_page, grant_label, not_an_email, page, paris_time, refuse_csrf, ConfirmForm,
+    FieldErrors, OrPage, PageError,
 };
 use crate::catalog::Catalog;
 use crate::session::{redirect, Viewer};

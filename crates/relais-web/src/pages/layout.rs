@@ -166,6 +166,13 @@ impl<T, E: std::fmt::Display> OrPage<T> for Result<T, E> {
     }
 }
 
+/// A grant code's label in `lang`, as the grant type itself says it
+/// (`personnel-file:fields=…` reads as its permission's label); a code that
+/// does not parse is shown as it is.
+pub(crate) fn grant_label(code: &str, lang: Lang) -> &str {
+    relais_core::access::GrantCode::parse(code).map_or(code, |g| g.label(lang.code()))
+}
+
 /// Every POST form carries the session's CSRF token: refused (403) when
 /// it does not.
 pub(crate) fn refuse_csrf(v: &Viewer, sent: &str) -> Result<(), PageError> {

@@ -27,7 +27,7 @@ pub async fn index(v: Viewer) -> Response {
                 div.card {
                     h3 { a href={ "/reports/" (r.code) } { (title(r, lang)) } }
                     p.muted { (r.description) }
-                    small.muted { (lang.t("Droit nécessaire : ")) (r.permission.label()) }
+                    small.muted { (lang.t("Droit nécessaire : ")) (r.permission.label(lang.code())) }
                 }
             }
         }
