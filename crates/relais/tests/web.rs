@@ -503,39 +503,22 @@ async fn pages_refuse_bad_input_and_change_nothing() {
         .await
         .unwrap();
     let lang = set_cookie(&r, "relais_lang").unwrap();
-    let page = c
-        .get(format!("{url}/integrations"))
-        .header("cookie", format!("{admin}; relais_lang={lang}"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let in_english = |path: &'static str| {
+        let (c, cookie) = (c.clone(), format!("{admin}; relais_lang={lang}"));
+        async move {
+            let r = c.get(format!("{url}{path}")).header("cookie", cookie);
+            r.send().await.unwrap().text().await.unwrap()
+        }
+    };
+    let page = in_english("/integrations").await;
     assert!(page.contains("Installed apps") && page.contains("Developed by"));
     // An app's grants read in English too, Semana's telework categories included.
-    let semana = c
-        .get(format!("{url}/integrations/semana"))
-        .header("cookie", format!("{admin}; relais_lang={lang}"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let semana = in_english("/integrations/semana").await;
     assert!(
         semana.contains("Request absences") && !semana.contains("Faire des demandes d'absence"),
         "{semana}"
     );
-    let keys = c
-        .get(format!("{url}/keys"))
-        .header("cookie", format!("{admin}; relais_lang={lang}"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let keys = in_english("/keys").await;
     assert!(
         keys.contains("Every permission") && keys.contains("Read the organisation"),
         "{keys}"
