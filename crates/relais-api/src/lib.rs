@@ -9,6 +9,7 @@ pub mod install;
 pub mod layers;
 pub mod metrics;
 pub mod names;
+pub mod need;
 pub mod openapi;
 pub mod query;
 pub mod rate;
@@ -123,19 +124,13 @@ impl AppState {
 /// for API keys, and a JSON 404 for unknown `/api/…` paths.
 pub fn router(state: AppState) -> Router<AppState> {
     metrics::install();
-    let protected = Router::new()
-        .merge(resources::users::router())
-        .merge(resources::organisation::router())
-        .merge(resources::absences::router())
-        .merge(resources::expenses::router())
-        .merge(resources::userlogs::router())
-        .merge(resources::sync::router())
-        .merge(resources::fields::router())
-        .merge(resources::reports::router())
-        .route_layer(axum::middleware::from_fn_with_state(
-            state,
-            auth::require_key,
-        ));
+    let protected =
+        resources::routes()
+            .into_router()
+            .route_layer(axum::middleware::from_fn_with_state(
+                state,
+                auth::require_key,
+            ));
     Router::new()
         .route("/health", get(health))
         .route("/metrics", get(metrics::render))

@@ -3,12 +3,21 @@
 use axum::Json;
 use serde_json::{json, Map, Value};
 
+/// What an endpoint needs, as its route declares it ([`crate::need`]).
+fn needs(method: &str, path: &str) -> String {
+    match crate::need::of(method, path) {
+        Some(crate::need::Need::AnyKey) => "Any key.".to_owned(),
+        Some(crate::need::Need::AppKey) => "The app's own key.".to_owned(),
+        Some(need) => format!("Needs the grant `{}`.", need.describe()),
+        None => unreachable!("{method} {path} is documented but not routed"),
+    }
+}
+
 /// One endpoint as the document describes it.
 struct Endpoint {
     method: &'static str,
     path: &'static str,
     summary: &'static str,
-    grant: &'static str,
     v4: bool,
     params: &'static [&'static str],
     body: bool,
@@ -17,14 +26,12 @@ struct Endpoint {
 const fn get(
     path: &'static str,
     summary: &'static str,
-    grant: &'static str,
     params: &'static [&'static str],
 ) -> Endpoint {
     Endpoint {
         method: "get",
         path,
         summary,
-        grant,
         v4: false,
         params,
         body: false,
@@ -34,31 +41,23 @@ const fn get(
 const fn get4(
     path: &'static str,
     summary: &'static str,
-    grant: &'static str,
     params: &'static [&'static str],
 ) -> Endpoint {
     Endpoint {
         method: "get",
         path,
         summary,
-        grant,
         v4: true,
         params,
         body: false,
     }
 }
 
-const fn write(
-    method: &'static str,
-    path: &'static str,
-    summary: &'static str,
-    grant: &'static str,
-) -> Endpoint {
+const fn write(method: &'static str, path: &'static str, summary: &'static str) -> Endpoint {
     Endpoint {
         method,
         path,
         summary,
-        grant,
         v4: false,
         params: &[],
         body: true,
@@ -69,7 +68,6 @@ const ENDPOINTS: &[Endpoint] = &[
     get(
         "/api/v3/users",
         "List employees",
-        "personnel-file",
         &[
             "id",
             "mail",
@@ -92,55 +90,46 @@ const ENDPOINTS: &[Endpoint] = &[
         "post",
         "/api/v3/users",
         "Create an employee",
-        "write-employees",
     ),
-    get("/api/v3/users/{id}", "One employee", "personnel-file", &[]),
+    get("/api/v3/users/{id}", "One employee", &[]),
     write(
         "put",
         "/api/v3/users/{id}",
         "Update an employee (fields given are replaced)",
-        "write-employees",
     ),
     get(
         "/api/relais/fields",
         "The personnel file's fields (standard and custom) with section and label, and whether this key reads each (else the grant to add); definitions only, no values",
-        "any key",
         &[],
     ),
     get(
         "/api/relais/reports",
         "The ready-made reports: code, title, columns, filters, the grant each needs and whether this key holds it",
-        "any key",
         &[],
     ),
     get(
         "/api/relais/integration",
         "The integration of this key's installed app: settings and health",
-        "the app's own key",
         &[],
     ),
     get(
         "/api/relais/integration/runs",
         "The latest runs of this key's integration",
-        "the app's own key",
         &["limit"],
     ),
     write(
         "post",
         "/api/relais/integration/runs",
         "Ask for a run now (body: dryRun, full)",
-        "the app's own key",
     ),
     get(
         "/api/relais/integration/runs/{id}",
         "A run's report: counts, then each record's line",
-        "the app's own key",
         &["offset", "limit"],
     ),
     get(
         "/api/v3/userlogs",
         "Changes of employee fields",
-        "personnel-file",
         &[
             "name",
             "ownerId",
@@ -152,37 +141,31 @@ const ENDPOINTS: &[Endpoint] = &[
     get(
         "/api/v3/departments",
         "List departments",
-        "organisation",
         &["id", "parentId", "code", "name", "isActive", "headID"],
     ),
     get(
         "/api/v3/departments/tree",
         "The department tree",
-        "organisation",
         &[],
     ),
     get(
         "/api/v3/legalentities",
         "List establishments (v3)",
-        "organisation",
         &["id", "name", "code", "legalUnitId", "isArchived"],
     ),
     get4(
         "/organization/structure/api/establishments",
         "List establishments (v4)",
-        "organisation",
         &["id", "name", "code", "legalUnitId", "isArchived"],
     ),
     get4(
         "/organization/structure/api/legal-units",
         "List legal units (v4)",
-        "organisation",
         &["id", "name"],
     ),
     get4(
         "/directory/api/4.0/work-contracts",
         "List work contracts (v4)",
-        "personnel-file",
         &[
             "ownerId",
             "establishmentId",
@@ -194,13 +177,11 @@ const ENDPOINTS: &[Endpoint] = &[
     get(
         "/api/v3/leaveAccounts",
         "List absence accounts",
-        "absences",
         &["id", "name", "isActive"],
     ),
     get(
         "/api/v3/leaves",
         "Half-day leaves; date and an owner filter are required",
-        "absences",
         &[
             "date",
             "leavePeriod.ownerId",
@@ -214,7 +195,6 @@ const ENDPOINTS: &[Endpoint] = &[
     get(
         "/api/v3/leaveRequests",
         "List leave requests (periods)",
-        "absences",
         &[
             "id",
             "ownerId",
@@ -232,42 +212,35 @@ const ENDPOINTS: &[Endpoint] = &[
         "post",
         "/api/v3/leaveRequests",
         "Request a leave period",
-        "absence-requests",
     ),
     get(
         "/api/v3/leaveRequests/{id}",
         "One leave request",
-        "absences",
         &[],
     ),
     write(
         "post",
         "/api/v3/leaveRequests/{id}/approve",
         "Approve a pending request",
-        "absence-requests",
     ),
     write(
         "post",
         "/api/v3/leaveRequests/{id}/deny",
         "Deny a pending request",
-        "absence-requests",
     ),
     write(
         "post",
         "/api/v3/leaveRequests/{id}/cancel",
         "Cancel a request",
-        "absence-requests",
     ),
     write(
         "post",
         "/timmi-absences/api/imports/v1.0/leavePeriods",
         "Import leave periods from a ';'-separated CSV file (multipart); create=false simulates",
-        "absence-requests",
     ),
     get(
         "/api/v3/expenseClaims",
         "List expense claims",
-        "expenses",
         &[
             "id",
             "ownerId",
@@ -282,7 +255,6 @@ const ENDPOINTS: &[Endpoint] = &[
     get(
         "/api/v3/expenseClaimItems",
         "List expense claim items",
-        "expenses",
         &[
             "id",
             "expenseClaimId",
@@ -296,19 +268,16 @@ const ENDPOINTS: &[Endpoint] = &[
     get(
         "/api/expenseNatures",
         "List expense natures",
-        "expenses",
         &["id", "name", "isEnabled"],
     ),
     get(
         "/api/v3/axes",
         "List analytics axes with their sections",
-        "expenses",
         &[],
     ),
     get(
         "/api/v3/axes/{id}",
         "One analytics axis with its sections",
-        "expenses",
         &[],
     ),
 ];
@@ -457,7 +426,7 @@ pub fn build() -> Value {
         }
         let mut op = json!({
             "summary": e.summary,
-            "description": format!("Needs the grant `{}`.", e.grant),
+            "description": needs(e.method, e.path),
             "security": [{ "luccaApplication": [] }, { "bearer": [] }],
             "parameters": params,
             "responses": {
@@ -525,4 +494,30 @@ pub async fn document() -> Json<Value> {
 /// Every path and method the document lists, to check it against the router.
 pub fn listed() -> Vec<(&'static str, &'static str)> {
     ENDPOINTS.iter().map(|e| (e.method, e.path)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_documented_endpoint_says_what_its_route_needs() {
+        for e in ENDPOINTS {
+            assert!(
+                crate::need::of(e.method, e.path).is_some(),
+                "{} {} is documented but not routed",
+                e.method,
+                e.path
+            );
+        }
+        assert_eq!(
+            needs("get", "/api/v3/leaveRequests"),
+            "Needs the grant `absences or absence-requests`."
+        );
+        assert_eq!(
+            needs("post", "/api/v3/leaveRequests/{id}/deny"),
+            "Needs the grant `absence-requests`."
+        );
+        assert_eq!(needs("get", "/api/relais/fields"), "Any key.");
+    }
 }

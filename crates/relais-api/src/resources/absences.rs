@@ -4,13 +4,13 @@
 use super::{base_url, select_fields, v3_item, v3_list, JsonBody, Pairs};
 use crate::auth::Caller;
 use crate::error::ApiError;
+use crate::need::{Need, Routes};
 use crate::query::{find_spec, spec, FieldTree, FilterOp, FilterSpec, Kind, V3Query};
 use crate::AppState;
 use axum::extract::{Multipart, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Extension, Router};
+use axum::Extension;
 use chrono::NaiveDate;
 use relais_core::absence::{
     AbsenceAccount, AbsenceCategory, AbsenceUnit, LeavePeriod, LeaveSource, LeaveSpan, LeaveStatus,
@@ -24,18 +24,23 @@ use relais_store::{Cond, Condition, Direction, ListQuery, SqlValue};
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 
-/// The routes of this resource.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v3/leaveAccounts", get(accounts))
-        .route("/api/v3/leaves", get(leaves))
-        .route("/api/v3/leaveRequests", get(requests).post(create_request))
-        .route("/api/v3/leaveRequests/{id}", get(one_request))
-        .route("/api/v3/leaveRequests/{id}/{action}", post(act))
-        .route(
+/// The routes of this resource, each with what it needs.
+pub fn routes() -> Routes {
+    let reading = Need::Either(Permission::Absences, Permission::AbsenceRequests);
+    let requesting = Need::Grant(Permission::AbsenceRequests);
+    Routes::new()
+        .get("/api/v3/leaveAccounts", reading, accounts)
+        .get("/api/v3/leaves", Need::Grant(Permission::Absences), leaves)
+        .get("/api/v3/leaveRequests", reading, requests)
+        .post("/api/v3/leaveRequests", requesting, create_request)
+        .get("/api/v3/leaveRequests/{id}", reading, one_request)
+        .post("/api/v3/leaveRequests/{id}/{action}", requesting, act)
+        .add(
+            "post",
             "/timmi-absences/api/imports/v1.0/leavePeriods",
+            requesting,
             // The multipart envelope around the file needs a little more room.
-            post(import).layer(axum::extract::DefaultBodyLimit::max(
+            axum::routing::post(import).layer(axum::extract::DefaultBodyLimit::max(
                 IMPORT_FILE_LIMIT + 64 * 1024,
             )),
         )
@@ -87,14 +92,6 @@ fn category_id(c: AbsenceCategory) -> i64 {
         .map_or(0, |i| i as i64 + 1)
 }
 
-fn require_absence_reading(role: &Role) -> Result<(), ApiError> {
-    if role.has(Permission::Absences) || role.has(Permission::AbsenceRequests) {
-        Ok(())
-    } else {
-        Err(ApiError::Forbidden(Permission::Absences))
-    }
-}
-
 fn owner_scope(role: &Role) -> Vec<Condition> {
     role.establishments
         .as_ref()
@@ -124,7 +121,6 @@ async fn accounts(
     Extension(caller): Extension<Caller>,
     Pairs(pairs): Pairs,
 ) -> Result<Response, ApiError> {
-    require_absence_reading(caller.role())?;
     let q = V3Query::parse(&pairs, &[])?;
     let query = q.list_query(Vec::new(), ACCOUNT_FILTERS)?;
     let page = state
@@ -335,7 +331,6 @@ async fn leaves(
     Extension(caller): Extension<Caller>,
     Pairs(pairs): Pairs,
 ) -> Result<Response, ApiError> {
-    caller.role().require(Permission::Absences)?;
     let mut q = V3Query::parse(&pairs, &[])?;
     let date_at = q.filters.iter().position(|(k, _)| k == "date").ok_or_else(|| ApiError::BadRequest {
         parameter: "date".into(),
@@ -639,7 +634,6 @@ async fn requests(
     headers: HeaderMap,
     Pairs(pairs): Pairs,
 ) -> Result<Response, ApiError> {
-    require_absence_reading(caller.role())?;
     let q = V3Query::parse(&pairs, &["status"])?;
     let mut conditions = owner_scope(caller.role());
     if let Some(raw) = q.options.get("status") {
@@ -722,7 +716,6 @@ async fn one_request(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    require_absence_reading(caller.role())?;
     let p = visible_period(&state, &caller, &id).await?;
     let accounts = state.store.list_absence_accounts(caller.base()).await?;
     let account = accounts.iter().find(|a| a.id == p.account_id);
@@ -892,7 +885,6 @@ async fn import(
     Pairs(pairs): Pairs,
     mut multipart: Multipart,
 ) -> Result<Response, ApiError> {
-    caller.role().require(Permission::AbsenceRequests)?;
     let create = match pairs
         .iter()
         .find(|(k, _)| k == "create")

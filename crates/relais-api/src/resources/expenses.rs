@@ -3,13 +3,13 @@
 use super::{base_url, select_fields, v3_item, v3_list, Pairs};
 use crate::auth::Caller;
 use crate::error::ApiError;
+use crate::need::{Need, Routes};
 use crate::query::{spec, FieldTree, FilterSpec, Kind, V3Query};
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Extension, Router};
+use axum::Extension;
 use relais_core::access::{Permission, Role};
 use relais_core::expense::{ExpenseClaim, ExpenseItem};
 use relais_core::ids::EmployeeId;
@@ -17,15 +17,16 @@ use relais_store::{Cond, Condition, ListQuery, SqlValue};
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 
-/// The routes of this resource.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v3/expenseClaims", get(claims))
-        .route("/api/v3/expenseClaimItems", get(items))
-        .route("/api/expenseNatures", get(natures_legacy))
-        .route("/api/v3/expenseNatures", get(natures))
-        .route("/api/v3/axes", get(axes))
-        .route("/api/v3/axes/{id}", get(axis))
+/// The routes of this resource, each with what it needs.
+pub fn routes() -> Routes {
+    let expenses = Need::Grant(Permission::Expenses);
+    Routes::new()
+        .get("/api/v3/expenseClaims", expenses, claims)
+        .get("/api/v3/expenseClaimItems", expenses, items)
+        .get("/api/expenseNatures", expenses, natures_legacy)
+        .get("/api/v3/expenseNatures", expenses, natures)
+        .get("/api/v3/axes", expenses, axes)
+        .get("/api/v3/axes/{id}", expenses, axis)
 }
 
 const CLAIM_OWNER_ESTABLISHMENT: &str = "(SELECT e.establishment_id FROM employees e WHERE e.base_id = expense_claims.base_id AND e.id = expense_claims.owner_id)";
@@ -230,7 +231,6 @@ async fn claims(
     headers: HeaderMap,
     Pairs(pairs): Pairs,
 ) -> Result<Response, ApiError> {
-    caller.role().require(Permission::Expenses)?;
     let q = V3Query::parse(&pairs, &[])?;
     let conditions = scope(caller.role(), CLAIM_OWNER_ESTABLISHMENT);
     let query = q.list_query(conditions, CLAIM_FILTERS)?;
@@ -326,7 +326,6 @@ async fn items(
     Extension(caller): Extension<Caller>,
     Pairs(pairs): Pairs,
 ) -> Result<Response, ApiError> {
-    caller.role().require(Permission::Expenses)?;
     let q = V3Query::parse(&pairs, &[])?;
     let conditions = scope(caller.role(), ITEM_OWNER_ESTABLISHMENT);
     let query = q.list_query(conditions, ITEM_FILTERS)?;
@@ -390,7 +389,6 @@ async fn nature_items(
     pairs: &[(String, String)],
     always_count: bool,
 ) -> Result<(Vec<Value>, Option<i64>), ApiError> {
-    caller.role().require(Permission::Expenses)?;
     let mut q = V3Query::parse(pairs, &[])?;
     q.count |= always_count;
     let query = q.list_query(Vec::new(), NATURE_FILTERS)?;
@@ -457,7 +455,6 @@ async fn axes(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
 ) -> Result<Response, ApiError> {
-    caller.role().require(Permission::Expenses)?;
     let mut items = Vec::new();
     for axis in state.store.list_axes(caller.base()).await? {
         items.push(axis_json(&state, &caller, &axis).await?);
@@ -470,7 +467,6 @@ async fn axis(
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    caller.role().require(Permission::Expenses)?;
     let axes = state.store.list_axes(caller.base()).await?;
     let axis = axes
         .iter()

@@ -6,16 +6,16 @@
 
 use crate::auth::Caller;
 use crate::error::ApiError;
+use crate::need::{Need, Routes};
 use crate::AppState;
 use axum::extract::State;
-use axum::routing::get;
-use axum::{Extension, Json, Router};
+use axum::{Extension, Json};
 use relais_core::fields::{grant_for_section, STANDARD, STANDARD_SECTION};
 use serde_json::{json, Value};
 
-/// The routes of this resource.
-pub fn router() -> Router<AppState> {
-    Router::new().route("/api/relais/fields", get(list))
+/// The routes of this resource, each with what it needs.
+pub fn routes() -> Routes {
+    Routes::new().get("/api/relais/fields", Need::AnyKey, list)
 }
 
 async fn list(

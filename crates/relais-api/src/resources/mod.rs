@@ -9,6 +9,18 @@ pub mod sync;
 pub mod userlogs;
 pub mod users;
 
+/// Every key-protected route of the API, each with what it needs.
+pub fn routes() -> crate::need::Routes {
+    users::routes()
+        .merge(organisation::routes())
+        .merge(absences::routes())
+        .merge(expenses::routes())
+        .merge(userlogs::routes())
+        .merge(sync::routes())
+        .merge(fields::routes())
+        .merge(reports::routes())
+}
+
 use crate::auth::{EmployeeRecords, ListedRecords};
 use crate::error::ApiError;
 use axum::body::Bytes;

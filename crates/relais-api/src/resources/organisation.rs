@@ -6,35 +6,42 @@ use super::{
 };
 use crate::auth::Caller;
 use crate::error::ApiError;
+use crate::need::{Need, Routes};
 use crate::query::{spec, FieldTree, FilterSpec, Kind, V3Query, V4Query};
 use crate::resources::users::visibility;
 use crate::AppState;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
-use axum::routing::get;
-use axum::{Extension, Json, Router};
+use axum::{Extension, Json};
 use relais_core::access::{Permission, Role};
 use relais_core::org::{Department, Establishment, TimeZone};
 use relais_store::{Cond, Condition, ListQuery, SqlValue};
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 
-/// The routes of this resource.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v3/departments", get(departments))
-        .route("/api/v3/departments/tree", get(department_tree))
-        .route("/api/v3/legalentities", get(legal_entities))
-        .route(
+/// The routes of this resource, each with what it needs.
+pub fn routes() -> Routes {
+    let organisation = Need::Grant(Permission::Organisation);
+    Routes::new()
+        .get("/api/v3/departments", organisation, departments)
+        .get("/api/v3/departments/tree", organisation, department_tree)
+        .get("/api/v3/legalentities", organisation, legal_entities)
+        .get(
             "/organization/structure/api/establishments",
-            get(establishments_v4),
+            organisation,
+            establishments_v4,
         )
-        .route(
+        .get(
             "/organization/structure/api/legal-units",
-            get(legal_units_v4),
+            organisation,
+            legal_units_v4,
         )
-        .route("/directory/api/4.0/work-contracts", get(work_contracts))
+        .get(
+            "/directory/api/4.0/work-contracts",
+            Need::Grant(Permission::PersonnelFile),
+            work_contracts,
+        )
 }
 
 const DEPARTMENT_FILTERS: &[FilterSpec] = &[
@@ -105,7 +112,6 @@ async fn departments(
     headers: HeaderMap,
     Pairs(pairs): Pairs,
 ) -> Result<Response, ApiError> {
-    caller.role().require(Permission::Organisation)?;
     let q = V3Query::parse(&pairs, &[])?;
     let base = caller.base();
     let query = q.list_query(Vec::new(), DEPARTMENT_FILTERS)?;
@@ -200,7 +206,6 @@ async fn department_tree(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
 ) -> Result<Json<Value>, ApiError> {
-    caller.role().require(Permission::Organisation)?;
     let all = state.store.list_departments(caller.base()).await?;
     fn node(d: &Department, all: &[Department], depth: usize) -> Value {
         let children: Vec<Value> = if depth > 64 {
@@ -291,7 +296,6 @@ async fn legal_entities(
     headers: HeaderMap,
     Pairs(pairs): Pairs,
 ) -> Result<Response, ApiError> {
-    caller.role().require(Permission::Organisation)?;
     let q = V3Query::parse(&pairs, &[])?;
     let conditions = establishment_scope(caller.role());
     let query = q.list_query(conditions, ESTABLISHMENT_FILTERS)?;
@@ -325,7 +329,6 @@ async fn establishments_v4(
     uri: axum::http::Uri,
     Pairs(pairs): Pairs,
 ) -> Result<Response, ApiError> {
-    caller.role().require(Permission::Organisation)?;
     let q = V4Query::parse(&pairs)?;
     let conditions = establishment_scope(caller.role());
     let query = q.list_query(conditions, ESTABLISHMENT_FILTERS)?;
@@ -358,7 +361,6 @@ async fn legal_units_v4(
     uri: axum::http::Uri,
     Pairs(pairs): Pairs,
 ) -> Result<Response, ApiError> {
-    caller.role().require(Permission::Organisation)?;
     let q = V4Query::parse(&pairs)?;
     let query = q.list_query(Vec::new(), LEGAL_UNIT_FILTERS)?;
     let page = state.store.query_legal_units(caller.base(), &query).await?;
@@ -397,7 +399,6 @@ async fn work_contracts(
     Pairs(pairs): Pairs,
 ) -> Result<Response, ApiError> {
     let role = caller.role();
-    role.require(Permission::PersonnelFile)?;
     if !role.may_read_field("standard", "dtContractStart") {
         return Err(ApiError::ForbiddenBecause(
             "this key may not read contract dates (dtContractStart)".into(),

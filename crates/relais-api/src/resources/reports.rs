@@ -12,11 +12,11 @@
 
 use crate::auth::Caller;
 use crate::error::ApiError;
+use crate::need::{Need, Routes};
 use crate::resources::Pairs;
 use crate::AppState;
 use axum::extract::{Path, State};
-use axum::routing::get;
-use axum::{Extension, Json, Router};
+use axum::{Extension, Json};
 use chrono::{DateTime, Months, Utc};
 use relais_core::report::{
     report, Cell, FilterKind, Month, ReportFilter, ReportSpec, ReportTable, REPORTS,
@@ -24,11 +24,12 @@ use relais_core::report::{
 use relais_store::reports::ComputedReport;
 use serde_json::{json, Map, Value};
 
-/// The routes of this resource.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/relais/reports", get(list))
-        .route("/api/relais/reports/{code}", get(one))
+/// The routes of this resource, each with what it needs.
+pub fn routes() -> Routes {
+    Routes::new()
+        .get("/api/relais/reports", Need::AnyKey, list)
+        // Each report needs its own grant, checked by its handler.
+        .get("/api/relais/reports/{code}", Need::AnyKey, one)
 }
 
 /// A report's period, filters, page and whether to record an export, read

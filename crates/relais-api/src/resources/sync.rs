@@ -5,21 +5,22 @@
 
 use crate::auth::Caller;
 use crate::error::ApiError;
+use crate::need::{Need, Routes};
 use crate::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::routing::get;
-use axum::{Extension, Json, Router};
+use axum::{Extension, Json};
 use relais_core::integration::{Integration, Trigger};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-/// The routes of this resource.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/relais/integration", get(show))
-        .route("/api/relais/integration/runs", get(runs).post(ask))
-        .route("/api/relais/integration/runs/{id}", get(report))
+/// The routes of this resource, each with what it needs.
+pub fn routes() -> Routes {
+    Routes::new()
+        .get("/api/relais/integration", Need::AppKey, show)
+        .get("/api/relais/integration/runs", Need::AppKey, runs)
+        .post("/api/relais/integration/runs", Need::AppKey, ask)
+        .get("/api/relais/integration/runs/{id}", Need::AppKey, report)
 }
 
 /// The integration of the caller's installation.

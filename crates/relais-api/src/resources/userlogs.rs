@@ -3,20 +3,24 @@
 use super::{v3_list, with_employee_records, Pairs};
 use crate::auth::Caller;
 use crate::error::ApiError;
+use crate::need::{Need, Routes};
 use crate::query::{spec, FieldTree, FilterSpec, Kind, V3Query};
 use crate::resources::users::section_of_fields;
 use crate::AppState;
 use axum::extract::State;
 use axum::response::Response;
-use axum::routing::get;
-use axum::{Extension, Router};
+use axum::Extension;
 use relais_core::access::Permission;
 use relais_store::{Cond, Condition, SqlValue};
 use serde_json::{json, Map, Value};
 
-/// The routes of this resource.
-pub fn router() -> Router<AppState> {
-    Router::new().route("/api/v3/userlogs", get(list))
+/// The routes of this resource, each with what it needs.
+pub fn routes() -> Routes {
+    Routes::new().get(
+        "/api/v3/userlogs",
+        Need::Grant(Permission::PersonnelFile),
+        list,
+    )
 }
 
 const FILTERS: &[FilterSpec] = &[
@@ -54,7 +58,6 @@ async fn list(
     Pairs(pairs): Pairs,
 ) -> Result<Response, ApiError> {
     let role = caller.role();
-    role.require(Permission::PersonnelFile)?;
     let q = V3Query::parse(&pairs, &["name"])?;
     let sections = section_of_fields(&state.store, caller.base()).await?;
     // Only fields the key may read, as the log discloses their values.

@@ -4,14 +4,14 @@ use super::{base_url, v3_item, with_employee_records, JsonBody, Pairs};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::names::{Named, Names};
+use crate::need::{Need, Routes};
 use crate::query::{spec, FieldTree, FilterOp, FilterSpec, Kind, V3Query};
 use crate::written;
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Extension, Router};
+use axum::Extension;
 use chrono::NaiveDate;
 use relais_core::access::{Permission, Role};
 use relais_core::audit::Author;
@@ -26,11 +26,29 @@ use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 
-/// The routes of this resource.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v3/users", get(list).post(create))
-        .route("/api/v3/users/{id}", get(one).put(update))
+/// The routes of this resource, each with what it needs.
+pub fn routes() -> Routes {
+    Routes::new()
+        .get(
+            "/api/v3/users",
+            Need::Grant(Permission::PersonnelFile),
+            list,
+        )
+        .post(
+            "/api/v3/users",
+            Need::Grant(Permission::WriteEmployees),
+            create,
+        )
+        .get(
+            "/api/v3/users/{id}",
+            Need::Grant(Permission::PersonnelFile),
+            one,
+        )
+        .put(
+            "/api/v3/users/{id}",
+            Need::Grant(Permission::WriteEmployees),
+            update,
+        )
 }
 
 /// Fields of the standard section of the personnel file, as the API names
@@ -500,7 +518,6 @@ async fn scope_manager_filters(
 }
 
 fn check_readable(role: &Role, q: &V3Query) -> Result<(), ApiError> {
-    role.require(Permission::PersonnelFile)?;
     for asked in q
         .filters
         .iter()
@@ -918,7 +935,6 @@ async fn create(
     headers: HeaderMap,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
-    caller.role().require(Permission::WriteEmployees)?;
     let data = employee_data(&body, None)?;
     check_references(&state, &caller, &data, &body).await?;
     let e = state
@@ -939,7 +955,6 @@ async fn update(
     Path(id): Path<String>,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
-    caller.role().require(Permission::WriteEmployees)?;
     let current = visible_employee(&state.store, &caller, parse_id(&id)?, true).await?;
     let data = employee_data(&body, Some(&current.data))?;
     check_references(&state, &caller, &data, &body).await?;
