@@ -92,18 +92,6 @@ fn category_id(c: AbsenceCategory) -> i64 {
         .map_or(0, |i| i as i64 + 1)
 }
 
-fn owner_scope(role: &Role) -> Vec<Condition> {
-    role.establishments
-        .as_ref()
-        .map(|ids| {
-            vec![Condition::new(
-                OWNER_ESTABLISHMENT,
-                Cond::In(ids.iter().map(|i| SqlValue::Int(i.0)).collect()),
-            )]
-        })
-        .unwrap_or_default()
-}
-
 fn account_json(a: &AbsenceAccount) -> Map<String, Value> {
     let mut m = Map::new();
     m.insert("id".into(), json!(a.id.0));
@@ -352,7 +340,7 @@ async fn leaves(
             message: format!("one of {} is required", owner_filters.join(", ")),
         });
     }
-    let mut conditions = owner_scope(caller.role());
+    let mut conditions = super::establishment_scope(caller.role(), OWNER_ESTABLISHMENT);
     conditions.extend(window.conditions());
     for (name, op) in &q.filters {
         conditions.extend(crate::query::condition(
@@ -635,7 +623,7 @@ async fn requests(
     Pairs(pairs): Pairs,
 ) -> Result<Response, ApiError> {
     let q = V3Query::parse(&pairs, &["status"])?;
-    let mut conditions = owner_scope(caller.role());
+    let mut conditions = super::establishment_scope(caller.role(), OWNER_ESTABLISHMENT);
     if let Some(raw) = q.options.get("status") {
         conditions.push(status_condition(raw)?);
     }
@@ -691,7 +679,7 @@ async fn visible_period(
         parameter: "id".into(),
         message: format!("'{raw}' is not a leave request identifier"),
     })?;
-    let mut conditions = owner_scope(caller.role());
+    let mut conditions = super::establishment_scope(caller.role(), OWNER_ESTABLISHMENT);
     conditions.push(Condition::new("id", Cond::Eq(SqlValue::Int(id))));
     let page = state
         .store

@@ -10,7 +10,7 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
-use relais_core::access::{Permission, Role};
+use relais_core::access::Permission;
 use relais_core::expense::{ExpenseClaim, ExpenseItem};
 use relais_core::ids::EmployeeId;
 use relais_store::{Cond, Condition, ListQuery, SqlValue};
@@ -59,18 +59,6 @@ const NATURE_FILTERS: &[FilterSpec] = &[
     spec("name", "name", Kind::Text),
     spec("isEnabled", "enabled", Kind::Bool),
 ];
-
-fn scope(role: &Role, column: &'static str) -> Vec<Condition> {
-    role.establishments
-        .as_ref()
-        .map(|ids| {
-            vec![Condition::new(
-                column,
-                Cond::In(ids.iter().map(|i| SqlValue::Int(i.0)).collect()),
-            )]
-        })
-        .unwrap_or_default()
-}
 
 /// What a claim's related fields need: its owner and author, and the names
 /// of departments and establishments; people's names only for a key that may
@@ -232,7 +220,7 @@ async fn claims(
     Pairs(pairs): Pairs,
 ) -> Result<Response, ApiError> {
     let q = V3Query::parse(&pairs, &[])?;
-    let conditions = scope(caller.role(), CLAIM_OWNER_ESTABLISHMENT);
+    let conditions = super::establishment_scope(caller.role(), CLAIM_OWNER_ESTABLISHMENT);
     let query = q.list_query(conditions, CLAIM_FILTERS)?;
     let (store, base) = (&state.store, caller.base());
     let page = state
@@ -327,7 +315,7 @@ async fn items(
     Pairs(pairs): Pairs,
 ) -> Result<Response, ApiError> {
     let q = V3Query::parse(&pairs, &[])?;
-    let conditions = scope(caller.role(), ITEM_OWNER_ESTABLISHMENT);
+    let conditions = super::establishment_scope(caller.role(), ITEM_OWNER_ESTABLISHMENT);
     let query = q.list_query(conditions, ITEM_FILTERS)?;
     let (store, base) = (&state.store, caller.base());
     let page = state

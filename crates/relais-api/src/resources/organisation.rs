@@ -14,7 +14,7 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::{Extension, Json};
-use relais_core::access::{Permission, Role};
+use relais_core::access::Permission;
 use relais_core::org::{Department, Establishment, TimeZone};
 use relais_store::{Cond, Condition, ListQuery, SqlValue};
 use serde_json::{json, Map, Value};
@@ -73,18 +73,6 @@ const CONTRACT_FILTERS: &[FilterSpec] = &[
     spec("startsOn", "contract_start", Kind::Date),
     spec("endsOn", "contract_end", Kind::Date),
 ];
-
-fn establishment_scope(role: &Role) -> Vec<Condition> {
-    role.establishments
-        .as_ref()
-        .map(|ids| {
-            vec![Condition::new(
-                "id",
-                Cond::In(ids.iter().map(|i| SqlValue::Int(i.0)).collect()),
-            )]
-        })
-        .unwrap_or_default()
-}
 
 /// Every department's level (root = 1) and path of names from the root.
 fn hierarchy(all: &[Department]) -> HashMap<i64, (usize, String)> {
@@ -297,7 +285,7 @@ async fn legal_entities(
     Pairs(pairs): Pairs,
 ) -> Result<Response, ApiError> {
     let q = V3Query::parse(&pairs, &[])?;
-    let conditions = establishment_scope(caller.role());
+    let conditions = super::establishment_scope(caller.role(), "id");
     let query = q.list_query(conditions, ESTABLISHMENT_FILTERS)?;
     let page = state
         .store
@@ -330,7 +318,7 @@ async fn establishments_v4(
     Pairs(pairs): Pairs,
 ) -> Result<Response, ApiError> {
     let q = V4Query::parse(&pairs)?;
-    let conditions = establishment_scope(caller.role());
+    let conditions = super::establishment_scope(caller.role(), "id");
     let query = q.list_query(conditions, ESTABLISHMENT_FILTERS)?;
     let page = state
         .store

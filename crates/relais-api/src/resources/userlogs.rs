@@ -14,6 +14,9 @@ use relais_core::access::Permission;
 use relais_store::{Cond, Condition, SqlValue};
 use serde_json::{json, Map, Value};
 
+/// The establishment of a log's employee.
+const LOG_OWNER_ESTABLISHMENT: &str = "(SELECT e.establishment_id FROM employees e WHERE e.base_id = employee_logs.base_id AND e.id = employee_logs.employee_id)";
+
 /// The routes of this resource, each with what it needs.
 pub fn routes() -> Routes {
     Routes::new().get(
@@ -110,12 +113,7 @@ async fn list(
             Cond::NullOrGte(SqlValue::Date(today)),
         ));
     }
-    if let Some(ids) = &role.establishments {
-        conditions.push(Condition::new(
-            "(SELECT e.establishment_id FROM employees e WHERE e.base_id = employee_logs.base_id AND e.id = employee_logs.employee_id)",
-            Cond::In(ids.iter().map(|i| SqlValue::Int(i.0)).collect()),
-        ));
-    }
+    conditions.extend(super::establishment_scope(role, LOG_OWNER_ESTABLISHMENT));
     let query = q.list_query(conditions, FILTERS)?;
     let (store, base) = (&state.store, caller.base());
     let page = state

@@ -401,13 +401,7 @@ pub async fn section_of_fields(
 
 /// Conditions that keep employees the key may not see out of every answer.
 pub fn visibility(role: &Role, include_former: bool, today: NaiveDate) -> Vec<Condition> {
-    let mut out = Vec::new();
-    if let Some(ids) = &role.establishments {
-        out.push(Condition::new(
-            "establishment_id",
-            Cond::In(ids.iter().map(|i| SqlValue::Int(i.0)).collect()),
-        ));
-    }
+    let mut out = super::establishment_scope(role, "establishment_id");
     if !role.has(Permission::FutureEmployees) {
         out.push(Condition::new(
             "contract_start",
