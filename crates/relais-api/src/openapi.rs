@@ -38,18 +38,10 @@ const fn get(
     }
 }
 
-const fn get4(
-    path: &'static str,
-    summary: &'static str,
-    params: &'static [&'static str],
-) -> Endpoint {
-    Endpoint {
-        method: "get",
-        path,
-        summary,
-        v4: true,
-        params,
-        body: false,
+impl Endpoint {
+    /// The same endpoint, paged as Lucca's v4 API pages (`page`, `limit`).
+    const fn v4(self) -> Endpoint {
+        Endpoint { v4: true, ..self }
     }
 }
 
@@ -153,17 +145,17 @@ const ENDPOINTS: &[Endpoint] = &[
         "List establishments (v3)",
         &["id", "name", "code", "legalUnitId", "isArchived"],
     ),
-    get4(
+    get(
         "/organization/structure/api/establishments",
         "List establishments (v4)",
         &["id", "name", "code", "legalUnitId", "isArchived"],
-    ),
-    get4(
+    ).v4(),
+    get(
         "/organization/structure/api/legal-units",
         "List legal units (v4)",
         &["id", "name"],
-    ),
-    get4(
+    ).v4(),
+    get(
         "/directory/api/4.0/work-contracts",
         "List work contracts (v4)",
         &[
@@ -173,7 +165,7 @@ const ENDPOINTS: &[Endpoint] = &[
             "startsOn",
             "endsOn",
         ],
-    ),
+    ).v4(),
     get(
         "/api/v3/leaveAccounts",
         "List absence accounts",
