@@ -106,7 +106,9 @@ pub(crate) fn error_page(
 /// else.
 #[derive(Debug)]
 pub(crate) struct PageError {
-    viewer: Box<Viewer>,
+    /// Who sees the page (nobody signed in on the sign-in page).
+    viewer: Option<Box<Viewer>>,
+    lang: Lang,
     status: StatusCode,
     /// What the viewer reads.
     message: String,
@@ -119,10 +121,18 @@ impl PageError {
     /// log, and the cause written there.
     pub(crate) fn internal(v: &Viewer, cause: impl std::fmt::Display) -> Self {
         Self {
-            viewer: Box::new(v.clone()),
+            viewer: Some(Box::new(v.clone())),
+            ..Self::signed_out(v.lang, cause)
+        }
+    }
+
+    /// [`PageError::internal`] on a page shown to someone not signed in.
+    pub(crate) fn signed_out(lang: Lang, cause: impl std::fmt::Display) -> Self {
+        Self {
+            viewer: None,
+            lang,
             status: StatusCode::INTERNAL_SERVER_ERROR,
-            message: v
-                .lang
+            message: lang
                 .t("relais n'a pas pu afficher cette page ; la cause est dans son journal.")
                 .to_owned(),
             cause: Some(cause.to_string()),
@@ -132,7 +142,8 @@ impl PageError {
     /// A refusal the viewer reads: `status` with `message`.
     pub(crate) fn refused(v: &Viewer, status: StatusCode, message: impl Into<String>) -> Self {
         Self {
-            viewer: Box::new(v.clone()),
+            viewer: Some(Box::new(v.clone())),
+            lang: v.lang,
             status,
             message: message.into(),
             cause: None,
@@ -146,8 +157,8 @@ impl IntoResponse for PageError {
             tracing::error!(error = %cause, "page failed");
         }
         error_page(
-            Some(&self.viewer),
-            self.viewer.lang,
+            self.viewer.as_deref(),
+            self.lang,
             self.status,
             &self.message,
         )
@@ -365,6 +376,16 @@ mod tests {
         assert!(!html.contains("password rejected"), "{html}");
         assert!(html.contains("Alice"), "in the viewer's frame: {html}");
         assert!(html.contains("lang=\"en\""), "{html}");
+    }
+
+    #[tokio::test]
+    async fn a_signed_out_page_that_fails_keeps_its_cause_to_the_log_too() {
+        let r = PageError::signed_out(Lang::Fr, "pool timed out on 10.0.0.7").into_response();
+        assert_eq!(r.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let html = body_of(r).await;
+        assert!(!html.contains("10.0.0.7"), "{html}");
+        assert!(html.contains("la cause est dans son journal"), "{html}");
+        assert!(!html.contains("sign-out"), "nobody is signed in: {html}");
     }
 
     #[tokio::test]

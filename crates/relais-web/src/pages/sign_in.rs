@@ -130,25 +130,11 @@ pub async fn login(
             tokio::time::sleep(wait).await;
             tries_left
         }
-        Err(e) => {
-            return error_page(
-                None,
-                lang,
-                StatusCode::INTERNAL_SERVER_ERROR,
-                &e.to_string(),
-            )
-        }
+        Err(e) => return PageError::signed_out(lang, e).into_response(),
     };
     let found = match state.store.person_by_email(f.email.trim()).await {
         Ok(found) => found,
-        Err(e) => {
-            return error_page(
-                None,
-                lang,
-                StatusCode::INTERNAL_SERVER_ERROR,
-                &e.to_string(),
-            )
-        }
+        Err(e) => return PageError::signed_out(lang, e).into_response(),
     };
     // An unknown e-mail costs the same hashing as a wrong password.
     let known = match &found {
@@ -185,12 +171,7 @@ pub async fn login(
             };
             redirect(next, vec![c, set_cookie("relais_login", "", 0)])
         }
-        Err(e) => error_page(
-            None,
-            lang,
-            StatusCode::INTERNAL_SERVER_ERROR,
-            &e.to_string(),
-        ),
+        Err(e) => PageError::signed_out(lang, e).into_response(),
     }
 }
 
