@@ -63,6 +63,29 @@ pub fn random_hex(bytes: usize) -> String {
     hex::encode(buf)
 }
 
+/// A new key for `base`, not yet stored, and its full text (shown once).
+pub fn new_key(
+    base: BaseId,
+    name: Name,
+    contact: Email,
+    usage: KeyUsage,
+    role: Role,
+) -> (NewApiKey, String) {
+    let prefix = random_hex(6);
+    let secret = random_hex(32);
+    let text = format!("relais_{prefix}_{secret}");
+    let key = NewApiKey {
+        base_id: base,
+        prefix,
+        secret_hash: hash_secret(&secret),
+        name,
+        contact,
+        usage,
+        role,
+    };
+    (key, text)
+}
+
 /// Creates a key for `base`; returns it with its full text, shown once.
 pub async fn create_key(
     store: &SharedStore,
@@ -72,20 +95,8 @@ pub async fn create_key(
     usage: KeyUsage,
     role: Role,
 ) -> Result<(ApiKey, String), ApiError> {
-    let prefix = random_hex(6);
-    let secret = random_hex(32);
-    let key = store
-        .create_api_key(&NewApiKey {
-            base_id: base,
-            prefix: prefix.clone(),
-            secret_hash: hash_secret(&secret),
-            name,
-            contact,
-            usage,
-            role,
-        })
-        .await?;
-    Ok((key, format!("relais_{prefix}_{secret}")))
+    let (key, text) = new_key(base, name, contact, usage, role);
+    Ok((store.create_api_key(&key).await?, text))
 }
 
 /// Gives key `id` a new secret; the previous one keeps opening it for

@@ -1,9 +1,9 @@
 //! Installing an app of the catalog on a base: an API key with exactly the
 //! app's grants, the installation, and — for the apps relais syncs itself —
 //! the integration, holding the key sealed so that the runtime can read the
-//! base with it.
+//! base with it; stored in one transaction ([`relais_store::Store::install`]).
 
-use crate::auth::create_key;
+use crate::auth::new_key;
 use crate::ApiError;
 use relais_core::access::{KeyUsage, Role};
 use relais_core::connector::ConnectorCatalog;
@@ -14,7 +14,7 @@ use relais_core::marketplace::AppManifest;
 use relais_core::org::Name;
 use relais_core::people::Installation;
 use relais_core::secret::{Sealer, Secrets};
-use relais_store::{SharedStore, StoreError};
+use relais_store::{NewInstallation, SharedStore, StoreError};
 
 /// Why an app could not be installed.
 #[derive(Debug, thiserror::Error)]
@@ -64,42 +64,32 @@ pub async fn install_app(
         .map_err(|e| InstallError::Grants(e.message))?;
     let name = Name::parse("name", &app.name)
         .unwrap_or_else(|_| Name::parse("name", &app.code).expect("codes are names"));
-    let (key, secret) = create_key(
-        store,
-        base,
-        name,
-        contact.clone(),
-        KeyUsage::ThirdParty,
-        role,
-    )
-    .await?;
-    let installation = match store
-        .create_installation(base, &app.code, key.id, contact, by)
-        .await
-    {
-        Ok(i) => i,
-        Err(e) => {
-            let _ = store.revoke_api_key(key.id).await;
-            return Err(match e {
-                StoreError::Conflict { message, .. } => InstallError::AlreadyInstalled(message),
-                other => other.into(),
-            });
-        }
-    };
-    if let Some(connector) = connectors.get(&app.code) {
+    let (key, secret) = new_key(base, name, contact.clone(), KeyUsage::ThirdParty, role);
+    // For the apps relais syncs, the integration holds the key, sealed, so
+    // that the runtime reads the base with it.
+    let integration = connectors.get(&app.code).map(|connector| {
         let mut secrets = Secrets::default();
         secrets.set(SOURCE_KEY, &secret);
-        let integration = Integration::new(
-            installation.id,
+        Integration::new(
+            0,
             base,
             connector,
             sealer.seal(&secrets),
             relais_core::now(),
-        );
-        if let Err(e) = store.put_integration(&integration).await {
-            let _ = store.uninstall(base, installation.id).await;
-            return Err(e.into());
-        }
-    }
+        )
+    });
+    let (_, installation) = store
+        .install(&NewInstallation {
+            key: &key,
+            app: &app.code,
+            contact,
+            by,
+            integration,
+        })
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict { message, .. } => InstallError::AlreadyInstalled(message),
+            other => other.into(),
+        })?;
     Ok((installation, secret))
 }

@@ -374,6 +374,11 @@ pub trait Store: reports::ReportStore + Send + Sync + 'static {
     async fn session(&self, token_hash: &str) -> Result<Option<(Person, String)>>;
     /// Closes a session.
     async fn delete_session(&self, token_hash: &str) -> Result<()>;
+    /// Installs an app in one transaction — its key, the installation and,
+    /// for the apps relais syncs, the integration (given without its
+    /// installation's id, which the store fills in): all of it, or nothing.
+    /// 409 if the app is already installed on the base.
+    async fn install(&self, new: &NewInstallation<'_>) -> Result<(ApiKey, Installation)>;
     /// Records an installation; 409 if the app is already installed on the base.
     async fn create_installation(
         &self,
@@ -760,6 +765,21 @@ pub struct NewApiKey {
     pub usage: KeyUsage,
     /// What it may see and do.
     pub role: Role,
+}
+
+/// An installation about to be stored ([`Store::install`]).
+#[derive(Debug, Clone)]
+pub struct NewInstallation<'a> {
+    /// The key the app is given (its base is the installation's).
+    pub key: &'a NewApiKey,
+    /// The app's code in the catalog.
+    pub app: &'a str,
+    /// The app's technical contact.
+    pub contact: &'a Email,
+    /// The person who installs it.
+    pub by: i64,
+    /// The integration relais runs for it, if it syncs the app itself.
+    pub integration: Option<relais_core::integration::Integration>,
 }
 
 /// A store shared by the server's tasks.

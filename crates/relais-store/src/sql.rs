@@ -613,6 +613,94 @@ macro_rules! sql_store {
         type Conn = <$db as sqlx::Database>::Connection;
 
         impl $store {
+
+            /// Stores a new key on `conn`.
+            async fn insert_key(conn: &mut Conn, key: &NewApiKey) -> Result<ApiKey> {
+                let sql = format!(
+                    "INSERT INTO api_keys (base_id, prefix, secret_hash, name, contact, usage, role, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {}",
+                    rows::API_KEY_COLUMNS
+                );
+                let row: rows::ApiKeyRow = sqlx::query_as(&sql)
+                    .bind(key.base_id.0)
+                    .bind(key.prefix.as_str())
+                    .bind(key.secret_hash.as_str())
+                    .bind(key.name.as_str())
+                    .bind(key.contact.as_str())
+                    .bind(key.usage.as_str())
+                    .bind(serde_json::to_string(&key.role).expect("roles serialise"))
+                    .bind(now())
+                    .fetch_one(&mut *conn)
+                    .await?;
+                row.try_into()
+            }
+
+            /// Records an installation on `conn`; 409 if the app is already installed.
+            async fn insert_installation(
+                conn: &mut Conn,
+                base: BaseId,
+                app: &str,
+                key_id: i64,
+                contact: &relais_core::employee::Email,
+                by: i64,
+            ) -> Result<relais_core::people::Installation> {
+                let sql = format!(
+                    "INSERT INTO installations (base_id, app, key_id, contact, installed_by, installed_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6) RETURNING {}",
+                    rows::INSTALLATION_COLUMNS
+                );
+                let row: rows::InstallationRow = sqlx::query_as(&sql)
+                    .bind(base.0)
+                    .bind(app)
+                    .bind(key_id)
+                    .bind(contact.as_str())
+                    .bind(by)
+                    .bind(now())
+                    .fetch_one(&mut *conn)
+                    .await
+                    .map_err(|e| match StoreError::from(e) {
+                        StoreError::Conflict { .. } => StoreError::Conflict {
+                            field: "app",
+                            message: format!("{app} is already installed on this base"),
+                        },
+                        other => other,
+                    })?;
+                row.try_into()
+            }
+
+            /// Stores an integration on `conn` (replacing its settings if it exists).
+            async fn upsert_integration(conn: &mut Conn, i: &relais_core::integration::Integration) -> Result<()> {
+                let sql = format!(
+                    "INSERT INTO integrations ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
+                     ON CONFLICT (installation_id) DO UPDATE SET source_url = excluded.source_url, partner_url = excluded.partner_url, \
+                     secrets = excluded.secrets, schedule = excluded.schedule, full_schedule = excluded.full_schedule, \
+                     time_zone = excluded.time_zone, options = excluded.options, paused_reason = excluded.paused_reason, \
+                     health = excluded.health, health_reason = excluded.health_reason, next_run_at = excluded.next_run_at, \
+                     next_full_at = excluded.next_full_at, updated_at = excluded.updated_at",
+                    rows::INTEGRATION_COLUMNS
+                );
+                sqlx::query(&sql)
+                    .bind(i.installation_id)
+                    .bind(i.base_id.0)
+                    .bind(i.connector.as_str())
+                    .bind(i.source_url.as_deref())
+                    .bind(i.partner_url.as_str())
+                    .bind(i.sealed_secrets.as_str())
+                    .bind(i.schedule.as_str())
+                    .bind(i.full_schedule.as_str())
+                    .bind(i.time_zone.0.name())
+                    .bind(serde_json::to_string(&i.options).expect("options serialise"))
+                    .bind(i.paused.as_deref())
+                    .bind(i.health.as_str())
+                    .bind(i.health_reason.as_str())
+                    .bind(i.next_run_at)
+                    .bind(i.next_full_at)
+                    .bind(now())
+                    .execute(&mut *conn)
+                    .await?;
+                Ok(())
+            }
+
             async fn reserve_in(conn: &mut Conn, base: BaseId, entity: Entity, count: i64) -> Result<i64> {
                 sqlx::query(
                     "INSERT INTO id_sequences (base_id, entity, next_id) VALUES ($1, $2, 1) \
@@ -1498,23 +1586,25 @@ macro_rules! sql_store {
             }
 
             async fn create_api_key(&self, key: &NewApiKey) -> Result<ApiKey> {
-                let sql = format!(
-                    "INSERT INTO api_keys (base_id, prefix, secret_hash, name, contact, usage, role, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {}",
-                    rows::API_KEY_COLUMNS
-                );
-                let row: rows::ApiKeyRow = sqlx::query_as(&sql)
-                    .bind(key.base_id.0)
-                    .bind(key.prefix.as_str())
-                    .bind(key.secret_hash.as_str())
-                    .bind(key.name.as_str())
-                    .bind(key.contact.as_str())
-                    .bind(key.usage.as_str())
-                    .bind(serde_json::to_string(&key.role).expect("roles serialise"))
-                    .bind(now())
-                    .fetch_one(&self.pool)
-                    .await?;
-                row.try_into()
+                let mut conn = self.pool.acquire().await?;
+                Self::insert_key(&mut conn, key).await
+            }
+
+            async fn install(
+                &self,
+                new: &crate::NewInstallation<'_>,
+            ) -> Result<(ApiKey, relais_core::people::Installation)> {
+                let mut tx = self.pool.begin_with(Self::BEGIN).await?;
+                let key = Self::insert_key(&mut tx, new.key).await?;
+                let installation =
+                    Self::insert_installation(&mut tx, new.key.base_id, new.app, key.id, new.contact, new.by).await?;
+                if let Some(integration) = &new.integration {
+                    let mut integration = integration.clone();
+                    integration.installation_id = installation.id;
+                    Self::upsert_integration(&mut tx, &integration).await?;
+                }
+                tx.commit().await?;
+                Ok((key, installation))
             }
 
             async fn api_key_by_prefix(&self, prefix: &str) -> Result<Option<(ApiKey, i64)>> {
@@ -1833,28 +1923,8 @@ macro_rules! sql_store {
                 contact: &relais_core::employee::Email,
                 by: i64,
             ) -> Result<relais_core::people::Installation> {
-                let sql = format!(
-                    "INSERT INTO installations (base_id, app, key_id, contact, installed_by, installed_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6) RETURNING {}",
-                    rows::INSTALLATION_COLUMNS
-                );
-                let row: rows::InstallationRow = sqlx::query_as(&sql)
-                    .bind(base.0)
-                    .bind(app)
-                    .bind(key_id)
-                    .bind(contact.as_str())
-                    .bind(by)
-                    .bind(now())
-                    .fetch_one(&self.pool)
-                    .await
-                    .map_err(|e| match StoreError::from(e) {
-                        StoreError::Conflict { .. } => StoreError::Conflict {
-                            field: "app",
-                            message: format!("{app} is already installed on this base"),
-                        },
-                        other => other,
-                    })?;
-                row.try_into()
+                let mut conn = self.pool.acquire().await?;
+                Self::insert_installation(&mut conn, base, app, key_id, contact, by).await
             }
 
             async fn list_installations(&self, base: BaseId) -> Result<Vec<relais_core::people::Installation>> {
@@ -2067,35 +2137,8 @@ macro_rules! sql_store {
             }
 
             async fn put_integration(&self, i: &relais_core::integration::Integration) -> Result<()> {
-                let sql = format!(
-                    "INSERT INTO integrations ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
-                     ON CONFLICT (installation_id) DO UPDATE SET source_url = excluded.source_url, partner_url = excluded.partner_url, \
-                     secrets = excluded.secrets, schedule = excluded.schedule, full_schedule = excluded.full_schedule, \
-                     time_zone = excluded.time_zone, options = excluded.options, paused_reason = excluded.paused_reason, \
-                     health = excluded.health, health_reason = excluded.health_reason, next_run_at = excluded.next_run_at, \
-                     next_full_at = excluded.next_full_at, updated_at = excluded.updated_at",
-                    rows::INTEGRATION_COLUMNS
-                );
-                sqlx::query(&sql)
-                    .bind(i.installation_id)
-                    .bind(i.base_id.0)
-                    .bind(i.connector.as_str())
-                    .bind(i.source_url.as_deref())
-                    .bind(i.partner_url.as_str())
-                    .bind(i.sealed_secrets.as_str())
-                    .bind(i.schedule.as_str())
-                    .bind(i.full_schedule.as_str())
-                    .bind(i.time_zone.0.name())
-                    .bind(serde_json::to_string(&i.options).expect("options serialise"))
-                    .bind(i.paused.as_deref())
-                    .bind(i.health.as_str())
-                    .bind(i.health_reason.as_str())
-                    .bind(i.next_run_at)
-                    .bind(i.next_full_at)
-                    .bind(now())
-                    .execute(&self.pool)
-                    .await?;
-                Ok(())
+                let mut conn = self.pool.acquire().await?;
+                Self::upsert_integration(&mut conn, i).await
             }
 
             async fn get_integration(&self, installation: i64) -> Result<relais_core::integration::Integration> {

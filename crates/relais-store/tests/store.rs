@@ -73,6 +73,7 @@ macro_rules! store_suite {
 
 store_suite!(
     bases_are_created_listed_and_unique,
+    an_install_is_stored_whole_or_not_at_all,
     employees_round_trip_with_unique_fields,
     employee_references_are_checked,
     custom_fields_follow_their_sections,
@@ -1902,4 +1903,102 @@ async fn connections_the_server_dropped_are_replaced() {
     for _ in 0..3 {
         assert!(read().await.unwrap().items.is_empty());
     }
+}
+
+/// An install writes its key, installation and integration in one
+/// transaction: a failure on the way (here the integration, refused by the
+/// database) leaves no key, no installation and no integration behind.
+async fn an_install_is_stored_whole_or_not_at_all(db: TestDb) {
+    use relais_core::access::{KeyUsage, Role};
+    use relais_core::integration::Integration;
+    use relais_store::{NewApiKey, NewInstallation, NewPerson};
+    let s = &db.store;
+    let base = s
+        .create_base(
+            &BaseName::parse("production").unwrap(),
+            BaseKind::Production,
+        )
+        .await
+        .unwrap();
+    let admin = s
+        .create_person(&NewPerson {
+            email: Email::parse("admin@acme.fr").unwrap(),
+            name: Name::parse("name", "Admin").unwrap(),
+            password_hash: "x".into(),
+            can_admin_apps: true,
+            can_manage_keys: true,
+        })
+        .await
+        .unwrap();
+    let key = NewApiKey {
+        base_id: base.id,
+        prefix: "inst1".into(),
+        secret_hash: "h".into(),
+        name: Name::parse("name", "HappyPal").unwrap(),
+        contact: Email::parse("it@happypal.fr").unwrap(),
+        usage: KeyUsage::ThirdParty,
+        role: Role::parse(&["personnel-file:fields=firstName"]).unwrap(),
+    };
+    let contact = Email::parse("it@happypal.fr").unwrap();
+    // The integration names a base that does not exist: its insert fails last.
+    let broken = Integration::new(
+        0,
+        BaseId(base.id.0 + 999),
+        &StoredOnly,
+        "sealed".into(),
+        now(),
+    );
+    let failed = s
+        .install(&NewInstallation {
+            key: &key,
+            app: "happypal",
+            contact: &contact,
+            by: admin.id,
+            integration: Some(broken),
+        })
+        .await;
+    assert!(failed.is_err(), "the integration was refused");
+    assert!(
+        s.list_api_keys(base.id).await.unwrap().is_empty(),
+        "no key left"
+    );
+    assert!(s.list_installations(base.id).await.unwrap().is_empty());
+    assert!(s.list_integrations(Some(base.id)).await.unwrap().is_empty());
+    // Whole: the integration carries the new installation's id.
+    let good = Integration::new(0, base.id, &StoredOnly, "sealed".into(), now());
+    let (stored_key, installation) = s
+        .install(&NewInstallation {
+            key: &key,
+            app: "happypal",
+            contact: &contact,
+            by: admin.id,
+            integration: Some(good),
+        })
+        .await
+        .unwrap();
+    assert_eq!(installation.key_id, stored_key.id);
+    assert_eq!(
+        s.get_integration(installation.id)
+            .await
+            .unwrap()
+            .installation_id,
+        installation.id
+    );
+    // Installed twice: refused, and the second key is not kept.
+    let again = NewApiKey {
+        prefix: "inst2".into(),
+        ..key.clone()
+    };
+    let twice = s
+        .install(&NewInstallation {
+            key: &again,
+            app: "happypal",
+            contact: &contact,
+            by: admin.id,
+            integration: None,
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(twice, StoreError::Conflict { .. }), "{twice}");
+    assert_eq!(s.list_api_keys(base.id).await.unwrap().len(), 1);
 }
