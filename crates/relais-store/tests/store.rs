@@ -1354,26 +1354,10 @@ async fn integrations_and_their_runs_are_kept(db: TestDb) {
     use relais_core::access::{KeyUsage, Role};
     use relais_core::integration::*;
     use relais_core::ledger::FieldChange;
-    use relais_store::{IntegrationState, NewApiKey, NewPerson, RunFinish};
+    use relais_store::{IntegrationState, NewApiKey, RunFinish};
     use serde_json::json;
     let s = &db.store;
-    let base = s
-        .create_base(
-            &BaseName::parse("production").unwrap(),
-            BaseKind::Production,
-        )
-        .await
-        .unwrap();
-    let admin = s
-        .create_person(&NewPerson {
-            email: Email::parse("admin@acme.fr").unwrap(),
-            name: Name::parse("name", "Admin").unwrap(),
-            password_hash: "x".into(),
-            can_admin_apps: true,
-            can_manage_keys: true,
-        })
-        .await
-        .unwrap();
+    let (base, admin) = base_and_admin(s).await;
     let key = s
         .create_api_key(&NewApiKey {
             base_id: base.id,
@@ -1911,25 +1895,9 @@ async fn connections_the_server_dropped_are_replaced() {
 async fn an_install_is_stored_whole_or_not_at_all(db: TestDb) {
     use relais_core::access::{KeyUsage, Role};
     use relais_core::integration::Integration;
-    use relais_store::{NewApiKey, NewInstallation, NewPerson};
+    use relais_store::{NewApiKey, NewInstallation};
     let s = &db.store;
-    let base = s
-        .create_base(
-            &BaseName::parse("production").unwrap(),
-            BaseKind::Production,
-        )
-        .await
-        .unwrap();
-    let admin = s
-        .create_person(&NewPerson {
-            email: Email::parse("admin@acme.fr").unwrap(),
-            name: Name::parse("name", "Admin").unwrap(),
-            password_hash: "x".into(),
-            can_admin_apps: true,
-            can_manage_keys: true,
-        })
-        .await
-        .unwrap();
+    let (base, admin) = base_and_admin(s).await;
     let key = NewApiKey {
         base_id: base.id,
         prefix: "inst1".into(),
@@ -2001,4 +1969,26 @@ async fn an_install_is_stored_whole_or_not_at_all(db: TestDb) {
         .unwrap_err();
     assert!(matches!(twice, StoreError::Conflict { .. }), "{twice}");
     assert_eq!(s.list_api_keys(base.id).await.unwrap().len(), 1);
+}
+
+/// A production base and a person who may administer apps.
+async fn base_and_admin(s: &SharedStore) -> (relais_core::base::Base, relais_core::people::Person) {
+    let base = s
+        .create_base(
+            &BaseName::parse("production").unwrap(),
+            BaseKind::Production,
+        )
+        .await
+        .unwrap();
+    let admin = s
+        .create_person(&relais_store::NewPerson {
+            email: Email::parse("admin@acme.fr").unwrap(),
+            name: Name::parse("name", "Admin").unwrap(),
+            password_hash: "x".into(),
+            can_admin_apps: true,
+            can_manage_keys: true,
+        })
+        .await
+        .unwrap();
+    (base, admin)
 }
