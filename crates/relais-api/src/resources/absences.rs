@@ -40,9 +40,17 @@ pub fn routes() -> Routes {
             "/timmi-absences/api/imports/v1.0/leavePeriods",
             requesting,
             // The multipart envelope around the file needs a little more room.
-            axum::routing::post(import).layer(axum::extract::DefaultBodyLimit::max(
-                IMPORT_FILE_LIMIT + 64 * 1024,
-            )),
+            axum::routing::post(import)
+                .layer(axum::extract::DefaultBodyLimit::max(IMPORT_BODY_LIMIT))
+                .layer(axum::middleware::from_fn(|request, next| {
+                    super::refuse_oversized(
+                        IMPORT_BODY_LIMIT,
+                        "file",
+                        IMPORT_FILE_LIMIT,
+                        request,
+                        next,
+                    )
+                })),
         )
 }
 
@@ -1014,6 +1022,9 @@ async fn import(
 
 /// The most bytes an imported file may hold (5 MiB, about 50,000 lines).
 pub const IMPORT_FILE_LIMIT: usize = 5 * 1024 * 1024;
+
+/// The most bytes of an import's request: the file and its multipart envelope.
+const IMPORT_BODY_LIMIT: usize = IMPORT_FILE_LIMIT + 64 * 1024;
 
 /// Reads an import file: UTF-8 (with or without a byte-order mark, as Lucca's
 /// template is saved), `;`-separated, cells quoted or not, lines ended by LF,

@@ -206,6 +206,54 @@ pub fn base_url(headers: &HeaderMap) -> String {
 /// The most bytes a JSON body may hold.
 pub const JSON_BODY_LIMIT: usize = 1024 * 1024;
 
+/// How much of a refused body relais reads before answering (beyond it,
+/// the connection is closed on the client).
+const DRAIN_CAP: u64 = 64 * 1024 * 1024;
+
+/// The length a request says its body has (`Content-Length`).
+fn declared_length(request: &axum::extract::Request) -> Option<usize> {
+    request
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .parse()
+        .ok()
+}
+
+/// Reads a refused body to its end (up to [`DRAIN_CAP`]) and drops it, so
+/// that the client, still sending, reads the answer instead of a broken
+/// connection.
+async fn drain(body: axum::body::Body) {
+    use http_body_util::BodyExt;
+    let mut body = body;
+    let mut read = 0u64;
+    while read < DRAIN_CAP {
+        match body.frame().await {
+            Some(Ok(frame)) => read += frame.data_ref().map_or(0, |d| d.len() as u64),
+            _ => break,
+        }
+    }
+}
+
+/// Middleware of routes taking a large body: one that says it holds more
+/// than `limit` bytes is answered 413 (naming `what` and `shown` as its
+/// limit) after it has been read, not while the client still sends it.
+pub async fn refuse_oversized(
+    limit: usize,
+    what: &'static str,
+    shown: usize,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if declared_length(&request).is_some_and(|n| n > limit) {
+        drain(request.into_body()).await;
+        return ApiError::PayloadTooLarge { what, limit: shown }.into_response();
+    }
+    next.run(request).await
+}
+
 /// The most bytes of a query string.
 pub const QUERY_LIMIT: usize = 16 * 1024;
 
@@ -221,6 +269,10 @@ impl<S: Send + Sync> axum::extract::FromRequest<S> for JsonBody {
             what: "body",
             limit: JSON_BODY_LIMIT,
         };
+        if declared_length(&request).is_some_and(|n| n > JSON_BODY_LIMIT) {
+            drain(request.into_body()).await;
+            return Err(too_large());
+        }
         let bytes = axum::body::to_bytes(request.into_body(), JSON_BODY_LIMIT)
             .await
             .map_err(|e| {
