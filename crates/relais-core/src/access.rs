@@ -191,7 +191,15 @@ impl GrantCode {
                 for opt in opts.by_ref() {
                     match opt? {
                         ("accounts", v) => accounts = Some(ids(v, "absence account")?.into_iter().map(AbsenceAccountId).collect()),
-                        ("categories", v) => categories = Some(list(v, "absence category", |s| s.parse::<AbsenceCategory>().ok())?),
+                        ("categories", v) => {
+                            // Each category read by its own parser, which lists the valid ones.
+                            let read = list(v, "absence category", |s| Some(s.to_owned()))?.into_iter().map(|c| {
+                                c.parse::<AbsenceCategory>().map_err(|e| {
+                                    DomainError::new("grant", format!("in '{code}': {}", e.message))
+                                })
+                            });
+                            categories = Some(read.collect::<Result<Vec<_>>>()?);
+                        }
                         (other, _) => return Err(DomainError::new("grant", format!("absence-requests takes accounts= or categories=, not {other}="))),
                     }
                 }
@@ -519,6 +527,12 @@ mod tests {
                 .contains("no active absence account of category telework"),
             "{}",
             none.message
+        );
+        let unknown = Role::parse(&["absence-requests:categories=holidays-on-mars"]).unwrap_err();
+        assert!(
+            unknown.message.contains("holidays-on-mars") && unknown.message.contains("telework"),
+            "names the wrong one and the valid ones: {}",
+            unknown.message
         );
         for bad in [
             "absence-requests:categories=holidays-on-mars",

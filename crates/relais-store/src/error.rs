@@ -62,6 +62,24 @@ pub enum StoreError {
 /// Shorthand for results of the storage layer.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+impl StoreError {
+    /// `err` as a conflict on `field` saying `message` when it is a unique
+    /// violation (the database's own wording names a constraint, not what
+    /// the person typed); any other error as it is.
+    pub(crate) fn conflict_on(
+        field: &'static str,
+        message: impl FnOnce() -> String,
+    ) -> impl FnOnce(sqlx::Error) -> StoreError {
+        move |err| match StoreError::from(err) {
+            StoreError::Conflict { .. } => StoreError::Conflict {
+                field,
+                message: message(),
+            },
+            other => other,
+        }
+    }
+}
+
 impl From<sqlx::Error> for StoreError {
     fn from(err: sqlx::Error) -> Self {
         if let sqlx::Error::Database(db) = &err {

@@ -658,13 +658,7 @@ macro_rules! sql_store {
                     .bind(now())
                     .fetch_one(&mut *conn)
                     .await
-                    .map_err(|e| match StoreError::from(e) {
-                        StoreError::Conflict { .. } => StoreError::Conflict {
-                            field: "app",
-                            message: format!("{app} is already installed on this base"),
-                        },
-                        other => other,
-                    })?;
+                    .map_err(StoreError::conflict_on("app", || format!("{app} is already installed on this base")))?;
                 row.try_into()
             }
 
@@ -911,13 +905,7 @@ macro_rules! sql_store {
                 .bind(now)
                 .fetch_one(&self.pool)
                 .await
-                .map_err(|e| match StoreError::from(e) {
-                    StoreError::Conflict { .. } => StoreError::Conflict {
-                        field: "name",
-                        message: format!("a base named '{name}' already exists"),
-                    },
-                    other => other,
-                })?;
+                .map_err(StoreError::conflict_on("name", || format!("a base named '{name}' already exists")))?;
                 row.try_into()
             }
 
@@ -1732,13 +1720,7 @@ macro_rules! sql_store {
                     .bind(now())
                     .fetch_one(&self.pool)
                     .await
-                    .map_err(|e| match StoreError::from(e) {
-                        StoreError::Conflict { .. } => StoreError::Conflict {
-                            field: "email",
-                            message: format!("an account with the e-mail {} already exists", person.email),
-                        },
-                        other => other,
-                    })?;
+                    .map_err(StoreError::conflict_on("email", || format!("an account with the e-mail {} already exists", person.email)))?;
                 row.try_into()
             }
 
