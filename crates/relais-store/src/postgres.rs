@@ -1,5 +1,6 @@
 //! The server backend: PostgreSQL, shared by any number of relais processes.
 
+use crate::{Result, StoreError};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{Connection, PgPool};
 use std::time::Duration;
@@ -123,4 +124,3 @@ impl PgStore {
 }
 
 sql_store!(PgStore, sqlx::Postgres);
-crate::reports::report_store!(PgStore, sqlx::Postgres);

@@ -536,7 +536,7 @@ macro_rules! report_store {
                 qb.push(")");
                 $crate::reports::push_report_filters!(qb, $store, filter, None::<&str>, None::<&str>);
                 qb.push(" GROUP BY 1, 2, 3, 4, 5");
-                let rows: Vec<(i64, Option<i64>, String, NaiveDate, NaiveDate, i64)> =
+                let rows: Vec<(i64, Option<i64>, String, chrono::NaiveDate, chrono::NaiveDate, i64)> =
                     qb.build_query_as().fetch_all(&self.pool).await?;
                 Ok(rows
                     .into_iter()
@@ -713,7 +713,7 @@ macro_rules! report_store {
                 qb.push_bind(i64::try_from(limit).unwrap_or(i64::MAX));
                 qb.push(" OFFSET ");
                 qb.push_bind(i64::try_from(offset).unwrap_or(i64::MAX));
-                let rows: Vec<(NaiveDate, String, String, String, String, String, i64, String)> =
+                let rows: Vec<(chrono::NaiveDate, String, String, String, String, String, i64, String)> =
                     qb.build_query_as().fetch_all(&self.pool).await?;
                 Ok((
                     rows.into_iter()

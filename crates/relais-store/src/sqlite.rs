@@ -1,5 +1,6 @@
 //! The embedded backend: one SQLite file in the data directory.
 
+use crate::{Result, StoreError};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
 use std::path::Path;
@@ -152,12 +153,11 @@ impl SqliteStore {
 }
 
 sql_store!(SqliteStore, sqlx::Sqlite);
-crate::reports::report_store!(SqliteStore, sqlx::Sqlite);
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Store;
+    use crate::prelude::*;
     use relais_core::base::{BaseKind, BaseName};
     use relais_core::ids::{DepartmentId, Entity};
     use relais_core::org::{Code, Department, Name};

@@ -1,0 +1,634 @@
+//! Who may come in: API keys, the audit trail of their requests and their
+//! rate limits, the admin pages' accounts, sessions and sign-in attempts.
+
+use crate::Result;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use relais_core::access::{ApiKey, AuditEntry, KeyUsage, Role};
+use relais_core::employee::Email;
+use relais_core::ids::*;
+use relais_core::org::Name;
+use relais_core::people::Person;
+
+/// How many of the requests a key asked to reserve fit in its budget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RateDecision {
+    /// This many fit (at least one, at most the number asked for).
+    Allowed(u32),
+    /// None does; retry after this many seconds.
+    Limited(u64),
+}
+
+/// How many of `wanted` more requests fit in `per_minute`, given the
+/// `previous` window's count, the `current` window's count before them and
+/// the seconds `elapsed` in the current window (the sliding estimate of
+/// [`rate_estimate`], whose one-request answer it agrees with).
+pub fn rate_room(previous: i64, current: i64, elapsed: f64, per_minute: u32, wanted: u32) -> u32 {
+    let weight = (1.0 - elapsed / 60.0).clamp(0.0, 1.0);
+    let room = f64::from(per_minute.max(1)) - previous as f64 * weight - current as f64;
+    if room < 1.0 {
+        return 0;
+    }
+    (room.floor() as u64).min(u64::from(wanted)) as u32
+}
+
+/// The sliding estimate of a key's requests over the last minute: this
+/// window's count plus the previous window's, weighted by the part of it that
+/// is still within a minute of now. Returns the seconds to wait and whether
+/// the request (already counted in `current`) goes over `per_minute`.
+pub fn rate_estimate(previous: i64, current: i64, elapsed: f64, per_minute: u32) -> (u64, bool) {
+    let limit = f64::from(per_minute.max(1));
+    let weight = (1.0 - elapsed / 60.0).clamp(0.0, 1.0);
+    let estimate = previous as f64 * weight + current as f64;
+    if estimate <= limit {
+        return (0, false);
+    }
+    // Without the refused request, `current - 1` stay in this window; the
+    // previous window's share fades until one more request fits again.
+    let room = limit - (current - 1) as f64 - 1.0;
+    let wait = if room < 0.0 || previous == 0 {
+        60.0 - elapsed
+    } else {
+        let weight_needed = room / previous as f64;
+        ((1.0 - weight_needed) * 60.0 - elapsed).max(0.0)
+    };
+    (wait.ceil().max(1.0) as u64, true)
+}
+
+/// What happened at one sign-in attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignInOutcome {
+    /// A wrong e-mail or password.
+    Failed,
+    /// The person signed in.
+    Succeeded,
+    /// Refused without checking the password: too many failures lately.
+    Locked,
+}
+
+impl SignInOutcome {
+    /// The stored code.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Failed => "failed",
+            Self::Succeeded => "succeeded",
+            Self::Locked => "locked",
+        }
+    }
+
+    /// The outcome stored as `code`.
+    pub fn from_code(code: &str) -> Self {
+        match code {
+            "succeeded" => Self::Succeeded,
+            "locked" => Self::Locked,
+            _ => Self::Failed,
+        }
+    }
+}
+
+/// One sign-in attempt: the account asked for (lower case), the client's
+/// address, what happened and when. Passwords are never kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignInAttempt {
+    /// The e-mail typed, in lower case.
+    pub email: String,
+    /// The client's address.
+    pub address: String,
+    /// What happened.
+    pub outcome: SignInOutcome,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// Recent failed sign-ins, as [`AccessStore::sign_in_failures`] counts them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SignInFailures {
+    /// Failures for the account since its last success.
+    pub account: u32,
+    /// Failures from the address, whatever the account.
+    pub address: u32,
+    /// When the latest of either happened.
+    pub latest: Option<DateTime<Utc>>,
+}
+
+#[cfg(test)]
+mod rate_tests {
+    use super::{rate_estimate, rate_room};
+
+    #[test]
+    fn the_estimate_slides_over_the_minute_boundary() {
+        assert_eq!(rate_estimate(0, 3, 10.0, 3), (0, false));
+        // Reserving many agrees with asking one at a time.
+        for (previous, current, elapsed) in [
+            (0, 2, 10.0),
+            (3, 0, 1.0),
+            (2, 0, 30.0),
+            (6, 0, 0.0),
+            (0, 3, 5.0),
+        ] {
+            let one = rate_room(previous, current, elapsed, 3, 1) == 1;
+            assert_eq!(
+                one,
+                !rate_estimate(previous, current + 1, elapsed, 3).1,
+                "{previous} {current} {elapsed}"
+            );
+        }
+        assert_eq!(rate_room(0, 0, 0.0, 6000, 60), 60);
+        assert_eq!(rate_room(0, 5990, 0.0, 6000, 60), 10);
+        assert_eq!(rate_room(6000, 0, 30.0, 6000, 60), 60);
+        assert_eq!(rate_room(6000, 2990, 30.0, 6000, 60), 10);
+        let (wait, limited) = rate_estimate(0, 4, 10.0, 3);
+        assert!(limited && wait == 50, "{wait}");
+        // Three requests just before the minute still count just after it.
+        assert!(rate_estimate(3, 1, 1.0, 3).1);
+        // Half a minute later, half of them have faded.
+        assert!(!rate_estimate(2, 1, 30.0, 3).1);
+        let (wait, limited) = rate_estimate(6, 1, 0.0, 3);
+        assert!(limited && (1..=60).contains(&wait), "{wait}");
+    }
+}
+
+/// An account about to be created.
+#[derive(Debug, Clone)]
+pub struct NewPerson {
+    /// E-mail, used to sign in.
+    pub email: Email,
+    /// Name shown.
+    pub name: Name,
+    /// Argon2 hash of the password (PHC string).
+    pub password_hash: String,
+    /// « Administration des applications ».
+    pub can_admin_apps: bool,
+    /// « Gestion des rôles et des clés API ».
+    pub can_manage_keys: bool,
+}
+
+/// A key about to be stored.
+#[derive(Debug, Clone)]
+pub struct NewApiKey {
+    /// The base it opens.
+    pub base_id: BaseId,
+    /// Public part, used to find it.
+    pub prefix: String,
+    /// SHA-256 of the secret, hex.
+    pub secret_hash: String,
+    /// What it is for.
+    pub name: Name,
+    /// Technical contact.
+    pub contact: Email,
+    /// Internal or third-party.
+    pub usage: KeyUsage,
+    /// What it may see and do.
+    pub role: Role,
+}
+
+/// API keys, their audit trail and rate limits; admin accounts, sessions and sign-ins.
+#[async_trait]
+pub trait AccessStore: Send + Sync {
+    /// Stores a new API key.
+    async fn create_api_key(&self, key: &NewApiKey) -> Result<ApiKey>;
+
+    /// The key with this public prefix, whatever its base, and its base's
+    /// data version ([`HrStore::base_version`](crate::HrStore::base_version)) read in the same statement: a
+    /// request learns both in one round trip.
+    async fn api_key_by_prefix(&self, prefix: &str) -> Result<Option<(ApiKey, i64)>>;
+
+    /// The keys of a base, revoked ones included.
+    async fn list_api_keys(&self, base: BaseId) -> Result<Vec<ApiKey>>;
+
+    /// One key.
+    async fn get_api_key(&self, id: i64) -> Result<ApiKey>;
+
+    /// Revokes a key; it opens nothing from then on.
+    async fn revoke_api_key(&self, id: i64) -> Result<ApiKey>;
+
+    /// Gives a live key a new secret (`secret_hash`); the current one keeps
+    /// opening it until `previous_valid_until` (a past time: not at all).
+    async fn rotate_api_key(
+        &self,
+        id: i64,
+        secret_hash: &str,
+        previous_valid_until: DateTime<Utc>,
+    ) -> Result<ApiKey>;
+
+    /// Records an authenticated request and the key's last use.
+    async fn record_request(&self, entry: &AuditEntry) -> Result<()> {
+        self.record_requests(std::slice::from_ref(entry)).await
+    }
+
+    /// Records authenticated requests, and each key's last use, in one
+    /// transaction (the audit trail's group commit).
+    async fn record_requests(&self, entries: &[AuditEntry]) -> Result<()>;
+
+    /// The latest requests made with a key, newest first.
+    async fn list_requests(&self, key_id: i64, limit: u32) -> Result<Vec<AuditEntry>>;
+
+    /// Reserves up to `wanted` requests of a key in the shared one-minute
+    /// windows, as many as fit in `per_minute` (a sliding estimate over this
+    /// minute and the last), counted as made. When none fits, one refused
+    /// request is counted as limited, not as made. Every process sharing the
+    /// database shares the windows.
+    async fn take_requests(
+        &self,
+        key_id: i64,
+        at: DateTime<Utc>,
+        per_minute: u32,
+        wanted: u32,
+    ) -> Result<RateDecision>;
+
+    /// Requests refused for going over the limit, per minute, newest first.
+    async fn limited_requests(&self, key_id: i64, limit: u32) -> Result<Vec<(DateTime<Utc>, i64)>>;
+
+    /// Records a sign-in attempt of the admin pages.
+    async fn record_sign_in(&self, attempt: &SignInAttempt) -> Result<()>;
+
+    /// Failed sign-ins since `since`: for the account (after its last
+    /// success) and from the address, with the time of the latest.
+    async fn sign_in_failures(
+        &self,
+        email: &str,
+        address: &str,
+        since: DateTime<Utc>,
+    ) -> Result<SignInFailures>;
+
+    /// The latest sign-in attempts, newest first.
+    async fn list_sign_ins(&self, limit: u32) -> Result<Vec<SignInAttempt>>;
+
+    /// Creates an admin-page account; 409 if the e-mail is taken.
+    async fn create_person(&self, person: &NewPerson) -> Result<Person>;
+
+    /// An account and its password hash, by e-mail (any case).
+    async fn person_by_email(&self, email: &str) -> Result<Option<(Person, String)>>;
+
+    /// Every account.
+    async fn list_people(&self) -> Result<Vec<Person>>;
+
+    /// Opens a session for a person.
+    async fn create_session(
+        &self,
+        token_hash: &str,
+        person: i64,
+        csrf: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<()>;
+
+    /// The person and CSRF token of a live session.
+    async fn session(&self, token_hash: &str) -> Result<Option<(Person, String)>>;
+
+    /// Closes a session.
+    async fn delete_session(&self, token_hash: &str) -> Result<()>;
+}
+
+/// Implements [`AccessStore`] for a backend (`$store`, over `$db`): its SQL,
+/// written once for both (see `sql.rs`).
+macro_rules! access_store {
+    ($store:ident, $db:ty) => {
+        mod access_sql {
+            use super::$store;
+            use crate::AccessStore;
+            use crate::rows;
+            use crate::{Result, StoreError};
+            use async_trait::async_trait;
+            use relais_core::ids::*;
+            use relais_core::access::{ApiKey, AuditEntry};
+            use relais_core::now;
+            use crate::NewApiKey;
+
+            type Conn = <$db as sqlx::Database>::Connection;
+
+            impl $store {
+                /// Stores a new key on `conn`.
+                pub(crate) async fn insert_key(conn: &mut Conn, key: &NewApiKey) -> Result<ApiKey> {
+                    let sql = format!(
+                        "INSERT INTO api_keys (base_id, prefix, secret_hash, name, contact, usage, role, created_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {}",
+                        rows::API_KEY_COLUMNS
+                    );
+                    let row: rows::ApiKeyRow = sqlx::query_as(&sql)
+                        .bind(key.base_id.0)
+                        .bind(key.prefix.as_str())
+                        .bind(key.secret_hash.as_str())
+                        .bind(key.name.as_str())
+                        .bind(key.contact.as_str())
+                        .bind(key.usage.as_str())
+                        .bind(serde_json::to_string(&key.role).expect("roles serialise"))
+                        .bind(now())
+                        .fetch_one(&mut *conn)
+                        .await?;
+                    row.try_into()
+                }
+            }
+
+            #[async_trait]
+            impl AccessStore for $store {
+                async fn create_api_key(&self, key: &NewApiKey) -> Result<ApiKey> {
+                    let mut conn = self.pool.acquire().await?;
+                    Self::insert_key(&mut conn, key).await
+                }
+
+                async fn api_key_by_prefix(&self, prefix: &str) -> Result<Option<(ApiKey, i64)>> {
+                    let sql = format!(
+                        "SELECT {}, (SELECT v.version FROM base_versions v WHERE v.base_id = api_keys.base_id) \
+                         AS data_version FROM api_keys WHERE prefix = $1",
+                        rows::API_KEY_COLUMNS
+                    );
+                    let row: Option<rows::KeyAtVersion> = sqlx::query_as(&sql).bind(prefix).fetch_optional(&self.pool).await?;
+                    row.map(|r| Ok((r.key.try_into()?, r.data_version.unwrap_or(0)))).transpose()
+                }
+
+                async fn list_api_keys(&self, base: BaseId) -> Result<Vec<ApiKey>> {
+                    let sql = format!("SELECT {} FROM api_keys WHERE base_id = $1 ORDER BY id", rows::API_KEY_COLUMNS);
+                    let rows: Vec<rows::ApiKeyRow> = sqlx::query_as(&sql).bind(base.0).fetch_all(&self.pool).await?;
+                    rows.into_iter().map(TryInto::try_into).collect()
+                }
+
+                async fn get_api_key(&self, id: i64) -> Result<ApiKey> {
+                    let sql = format!("SELECT {} FROM api_keys WHERE id = $1", rows::API_KEY_COLUMNS);
+                    let row: Option<rows::ApiKeyRow> = sqlx::query_as(&sql).bind(id).fetch_optional(&self.pool).await?;
+                    row.ok_or(StoreError::NotFound { entity: "API key", key: id.to_string() })?.try_into()
+                }
+
+                async fn revoke_api_key(&self, id: i64) -> Result<ApiKey> {
+                    sqlx::query("UPDATE api_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
+                        .bind(id)
+                        .bind(now())
+                        .execute(&self.pool)
+                        .await?;
+                    self.get_api_key(id).await
+                }
+
+                async fn rotate_api_key(
+                    &self,
+                    id: i64,
+                    secret_hash: &str,
+                    previous_valid_until: chrono::DateTime<chrono::Utc>,
+                ) -> Result<ApiKey> {
+                    let done = sqlx::query(
+                        "UPDATE api_keys SET previous_secret_hash = secret_hash, previous_valid_until = $2, \
+                         secret_hash = $3 WHERE id = $1 AND revoked_at IS NULL",
+                    )
+                    .bind(id)
+                    .bind(previous_valid_until)
+                    .bind(secret_hash)
+                    .execute(&self.pool)
+                    .await?;
+                    if done.rows_affected() == 0 {
+                        let key = self.get_api_key(id).await?;
+                        return Err(StoreError::Conflict {
+                            field: "key",
+                            message: format!(
+                                "key {} ({}) is revoked: a revoked key cannot be rotated",
+                                key.id, key.name
+                            ),
+                        });
+                    }
+                    self.get_api_key(id).await
+                }
+
+                async fn record_requests(&self, entries: &[AuditEntry]) -> Result<()> {
+                    if entries.is_empty() {
+                        return Ok(());
+                    }
+                    let mut tx = self.pool.begin_with(Self::BEGIN).await?;
+                    let mut last_used: std::collections::BTreeMap<i64, chrono::DateTime<chrono::Utc>> =
+                        std::collections::BTreeMap::new();
+                    // One statement a request, the same each time (one prepared
+                    // statement per connection): a multi-row insert would be a
+                    // new statement for every batch size, each kept prepared.
+                    for entry in entries {
+                        sqlx::query(
+                            "INSERT INTO api_requests (base_id, key_id, method, path, status, employee_records, records, at) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                        )
+                        .bind(entry.base_id.0)
+                        .bind(entry.key_id)
+                        .bind(entry.method.as_str())
+                        .bind(entry.path.as_str())
+                        .bind(i32::from(entry.status))
+                        .bind(entry.employee_records)
+                        .bind(entry.records)
+                        .bind(entry.at)
+                        .execute(&mut *tx)
+                        .await?;
+                        let at = last_used.entry(entry.key_id).or_insert(entry.at);
+                        *at = (*at).max(entry.at);
+                    }
+                    for (key, at) in last_used {
+                        sqlx::query("UPDATE api_keys SET last_used_at = $2 WHERE id = $1")
+                            .bind(key)
+                            .bind(at)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    tx.commit().await?;
+                    Ok(())
+                }
+
+                async fn list_requests(&self, key_id: i64, limit: u32) -> Result<Vec<AuditEntry>> {
+                    let rows: Vec<rows::AuditRow> = sqlx::query_as(
+                        "SELECT base_id, key_id, method, path, status, employee_records, records, at FROM api_requests \
+                         WHERE key_id = $1 ORDER BY id DESC LIMIT $2",
+                    )
+                    .bind(key_id)
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await?;
+                    Ok(rows.into_iter().map(Into::into).collect())
+                }
+
+                async fn create_person(&self, person: &crate::NewPerson) -> Result<relais_core::people::Person> {
+                    let sql = format!(
+                        "INSERT INTO people (email, name, password_hash, can_admin_apps, can_manage_keys, created_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6) RETURNING {}",
+                        rows::PERSON_COLUMNS
+                    );
+                    let row: rows::PersonRow = sqlx::query_as(&sql)
+                        .bind(person.email.as_str())
+                        .bind(person.name.as_str())
+                        .bind(person.password_hash.as_str())
+                        .bind(person.can_admin_apps)
+                        .bind(person.can_manage_keys)
+                        .bind(now())
+                        .fetch_one(&self.pool)
+                        .await
+                        .map_err(StoreError::conflict_on("email", || format!("an account with the e-mail {} already exists", person.email)))?;
+                    row.try_into()
+                }
+
+                async fn person_by_email(&self, email: &str) -> Result<Option<(relais_core::people::Person, String)>> {
+                    let sql = format!("SELECT {}, password_hash FROM people WHERE lower(email) = lower($1)", rows::PERSON_COLUMNS);
+                    let Some(row) = sqlx::query(&sql).bind(email).fetch_optional(&self.pool).await? else {
+                        return Ok(None);
+                    };
+                    use sqlx::{FromRow, Row};
+                    let hash: String = row.try_get("password_hash")?;
+                    let person = rows::PersonRow::from_row(&row)?.try_into()?;
+                    Ok(Some((person, hash)))
+                }
+
+                async fn list_people(&self) -> Result<Vec<relais_core::people::Person>> {
+                    let sql = format!("SELECT {} FROM people ORDER BY id", rows::PERSON_COLUMNS);
+                    let rows: Vec<rows::PersonRow> = sqlx::query_as(&sql).fetch_all(&self.pool).await?;
+                    rows.into_iter().map(TryInto::try_into).collect()
+                }
+
+                async fn create_session(&self, token_hash: &str, person: i64, csrf: &str, expires_at: chrono::DateTime<chrono::Utc>) -> Result<()> {
+                    sqlx::query("INSERT INTO sessions (token_hash, person_id, csrf, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
+                        .bind(token_hash)
+                        .bind(person)
+                        .bind(csrf)
+                        .bind(now())
+                        .bind(expires_at)
+                        .execute(&self.pool)
+                        .await?;
+                    Ok(())
+                }
+
+                async fn session(&self, token_hash: &str) -> Result<Option<(relais_core::people::Person, String)>> {
+                    let cols = rows::PERSON_COLUMNS.split(", ").map(|c| format!("p.{c}")).collect::<Vec<_>>().join(", ");
+                    let sql = format!(
+                        "SELECT {cols}, s.csrf FROM sessions s JOIN people p ON p.id = s.person_id \
+                         WHERE s.token_hash = $1 AND s.expires_at > $2"
+                    );
+                    let Some(row) = sqlx::query(&sql).bind(token_hash).bind(now()).fetch_optional(&self.pool).await? else {
+                        return Ok(None);
+                    };
+                    use sqlx::{FromRow, Row};
+                    let csrf: String = row.try_get("csrf")?;
+                    let person = rows::PersonRow::from_row(&row)?.try_into()?;
+                    Ok(Some((person, csrf)))
+                }
+
+                async fn take_requests(&self, key_id: i64, at: chrono::DateTime<chrono::Utc>, per_minute: u32, wanted: u32) -> Result<crate::RateDecision> {
+                    let seconds = at.timestamp();
+                    let minute = seconds.div_euclid(60);
+                    let elapsed = seconds.rem_euclid(60) as f64 + f64::from(at.timestamp_subsec_millis()) / 1000.0;
+                    let wanted = wanted.max(1);
+                    let mut tx = self.pool.begin_with(Self::BEGIN).await?;
+                    let current: i64 = sqlx::query_scalar(
+                        "INSERT INTO api_rate_windows (key_id, window_start, requests, limited) VALUES ($1, $2, $3, 0) \
+                         ON CONFLICT (key_id, window_start) DO UPDATE SET requests = api_rate_windows.requests + $3 \
+                         RETURNING requests",
+                    )
+                    .bind(key_id)
+                    .bind(minute)
+                    .bind(i64::from(wanted))
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    let previous: Option<i64> = sqlx::query_scalar("SELECT requests FROM api_rate_windows WHERE key_id = $1 AND window_start = $2")
+                        .bind(key_id)
+                        .bind(minute - 1)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    let before = current - i64::from(wanted);
+                    let granted = crate::rate_room(previous.unwrap_or(0), before, elapsed, per_minute, wanted);
+                    if granted < wanted {
+                        sqlx::query("UPDATE api_rate_windows SET requests = requests - $3, limited = limited + $4 WHERE key_id = $1 AND window_start = $2")
+                            .bind(key_id)
+                            .bind(minute)
+                            .bind(i64::from(wanted - granted))
+                            .bind(i64::from(granted == 0))
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    // Windows older than the one before are no longer needed for the estimate
+                    // (cleared once a minute, by the minute's first reservation); those with
+                    // refused requests stay as the audit of the limit.
+                    if before == 0 {
+                        sqlx::query("DELETE FROM api_rate_windows WHERE key_id = $1 AND window_start < $2 AND limited = 0")
+                            .bind(key_id)
+                            .bind(minute - 1)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    tx.commit().await?;
+                    Ok(if granted == 0 {
+                        let (wait, _) = crate::rate_estimate(previous.unwrap_or(0), before + 1, elapsed, per_minute);
+                        crate::RateDecision::Limited(wait)
+                    } else {
+                        crate::RateDecision::Allowed(granted)
+                    })
+                }
+
+                async fn limited_requests(&self, key_id: i64, limit: u32) -> Result<Vec<(chrono::DateTime<chrono::Utc>, i64)>> {
+                    let rows: Vec<(i64, i64)> = sqlx::query_as(
+                        "SELECT window_start, limited FROM api_rate_windows WHERE key_id = $1 AND limited > 0 \
+                         ORDER BY window_start DESC LIMIT $2",
+                    )
+                    .bind(key_id)
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await?;
+                    Ok(rows
+                        .into_iter()
+                        .filter_map(|(minute, n)| chrono::DateTime::from_timestamp(minute * 60, 0).map(|t| (t, n)))
+                        .collect())
+                }
+
+                async fn record_sign_in(&self, attempt: &crate::SignInAttempt) -> Result<()> {
+                    sqlx::query("INSERT INTO sign_in_attempts (email, address, outcome, at) VALUES ($1, $2, $3, $4)")
+                        .bind(attempt.email.as_str())
+                        .bind(attempt.address.as_str())
+                        .bind(attempt.outcome.code())
+                        .bind(attempt.at)
+                        .execute(&self.pool)
+                        .await?;
+                    Ok(())
+                }
+
+                async fn sign_in_failures(&self, email: &str, address: &str, since: chrono::DateTime<chrono::Utc>) -> Result<crate::SignInFailures> {
+                    let last_success: Option<chrono::DateTime<chrono::Utc>> = sqlx::query_scalar(
+                        "SELECT MAX(at) FROM sign_in_attempts WHERE email = $1 AND outcome = 'succeeded'",
+                    )
+                    .bind(email)
+                    .fetch_one(&self.pool)
+                    .await?;
+                    let from = last_success.map_or(since, |t| t.max(since));
+                    let (account, account_latest): (i64, Option<chrono::DateTime<chrono::Utc>>) = sqlx::query_as(
+                        "SELECT COUNT(*), MAX(at) FROM sign_in_attempts WHERE email = $1 AND outcome = 'failed' AND at > $2",
+                    )
+                    .bind(email)
+                    .bind(from)
+                    .fetch_one(&self.pool)
+                    .await?;
+                    let (by_address, address_latest): (i64, Option<chrono::DateTime<chrono::Utc>>) = sqlx::query_as(
+                        "SELECT COUNT(*), MAX(at) FROM sign_in_attempts WHERE address = $1 AND outcome = 'failed' AND at > $2",
+                    )
+                    .bind(address)
+                    .bind(since)
+                    .fetch_one(&self.pool)
+                    .await?;
+                    Ok(crate::SignInFailures {
+                        account: u32::try_from(account).unwrap_or(u32::MAX),
+                        address: u32::try_from(by_address).unwrap_or(u32::MAX),
+                        latest: account_latest.max(address_latest),
+                    })
+                }
+
+                async fn list_sign_ins(&self, limit: u32) -> Result<Vec<crate::SignInAttempt>> {
+                    let rows: Vec<(String, String, String, chrono::DateTime<chrono::Utc>)> = sqlx::query_as(
+                        "SELECT email, address, outcome, at FROM sign_in_attempts ORDER BY id DESC LIMIT $1",
+                    )
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await?;
+                    Ok(rows
+                        .into_iter()
+                        .map(|(email, address, outcome, at)| crate::SignInAttempt {
+                            email,
+                            address,
+                            outcome: crate::SignInOutcome::from_code(&outcome),
+                            at,
+                        })
+                        .collect())
+                }
+
+                async fn delete_session(&self, token_hash: &str) -> Result<()> {
+                    sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(&self.pool).await?;
+                    Ok(())
+                }
+            }
+        }
+    };
+}
+pub(crate) use access_store;

@@ -1,0 +1,1219 @@
+//! The HR data of each base: bases, organisation (legal units,
+//! establishments, departments), employees and their personnel-file fields
+//! and change log, absences, expenses.
+
+use crate::{Encoded, Encoder, ListQuery, Page, Result};
+use async_trait::async_trait;
+use chrono::NaiveDate;
+use relais_core::absence::{AbsenceAccount, LeavePeriod, LeaveStatus, NewLeavePeriod};
+use relais_core::audit::{Author, EmployeeLog};
+use relais_core::base::{Base, BaseKind, BaseName};
+use relais_core::employee::{Employee, EmployeeData, Section, SectionField};
+use relais_core::expense::{Axis, AxisSection, ExpenseClaim, ExpenseItem, ExpenseNature};
+use relais_core::ids::*;
+use relais_core::org::{Department, Establishment, LegalUnit};
+use serde::Serialize;
+
+/// How many records of each kind a base holds.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct BaseCounts {
+    /// Legal units.
+    pub legal_units: i64,
+    /// Establishments.
+    pub establishments: i64,
+    /// Departments.
+    pub departments: i64,
+    /// Employees whose contract runs today.
+    pub active_employees: i64,
+    /// Employees whose contract starts after today.
+    pub future_employees: i64,
+    /// Employees whose contract ended before today.
+    pub former_employees: i64,
+    /// Absence accounts.
+    pub absence_accounts: i64,
+    /// Leave periods, whatever their status.
+    pub leave_periods: i64,
+    /// Expense claims.
+    pub expense_claims: i64,
+    /// Expense items.
+    pub expense_items: i64,
+}
+
+impl BaseCounts {
+    /// All employees, whatever their contract status.
+    pub fn employees(&self) -> i64 {
+        self.active_employees + self.future_employees + self.former_employees
+    }
+
+    /// Whether the base holds no HR data at all.
+    pub fn is_empty(&self) -> bool {
+        *self == BaseCounts::default()
+    }
+}
+
+/// The HR data of the bases: what the Lucca API reads and writes.
+///
+/// Methods that take whole records with their identifiers (`insert_*`) store
+/// them as they are, in bulk, checking only what the database enforces
+/// (references and unique fields): the demo generator and imports use them
+/// after building valid records. Methods named `create_*`, `update_*` and
+/// `set_*` apply every domain rule and are what people and the API go through.
+#[async_trait]
+pub trait HrStore: Send + Sync {
+    /// Every base, in creation order.
+    async fn list_bases(&self) -> Result<Vec<Base>>;
+
+    /// Creates an empty base; 409 if the name is taken.
+    async fn create_base(&self, name: &BaseName, kind: BaseKind) -> Result<Base>;
+
+    /// The base with this name.
+    async fn base_by_name(&self, name: &BaseName) -> Result<Base>;
+
+    /// The base's data version: it grows with every committed change to the
+    /// base's HR data, whoever writes it (kept by the database itself), so
+    /// anything computed from that data stays right while it is unchanged.
+    async fn base_version(&self, base: BaseId) -> Result<i64>;
+
+    /// What a base holds; employees are split by their status on `today`.
+    async fn base_counts(&self, base: BaseId, today: NaiveDate) -> Result<BaseCounts>;
+
+    /// Deletes every HR record of a base, keeping the base itself.
+    async fn clear_base(&self, base: BaseId) -> Result<()>;
+
+    /// Replaces the HR data of `to` by a copy of `from`'s, identifiers
+    /// included, in one transaction.
+    async fn copy_base(&self, from: BaseId, to: BaseId) -> Result<()>;
+
+    /// Reserves `count` consecutive identifiers for `entity` in `base` and
+    /// returns the first.
+    async fn reserve_ids(&self, base: BaseId, entity: Entity, count: i64) -> Result<i64>;
+
+    /// Stores legal units.
+    async fn insert_legal_units(&self, rows: &[LegalUnit]) -> Result<()>;
+
+    /// The legal units of a base.
+    async fn list_legal_units(&self, base: BaseId) -> Result<Vec<LegalUnit>>;
+
+    /// Stores establishments.
+    async fn insert_establishments(&self, rows: &[Establishment]) -> Result<()>;
+
+    /// The establishments of a base.
+    async fn list_establishments(&self, base: BaseId) -> Result<Vec<Establishment>>;
+
+    /// Stores departments (parents before children).
+    async fn insert_departments(&self, rows: &[Department]) -> Result<()>;
+
+    /// The departments of a base.
+    async fn list_departments(&self, base: BaseId) -> Result<Vec<Department>>;
+
+    /// Names the head of a department; the head must be an employee of the base.
+    async fn set_department_head(
+        &self,
+        base: BaseId,
+        department: DepartmentId,
+        head: Option<EmployeeId>,
+    ) -> Result<()>;
+
+    /// Stores personnel-file sections.
+    async fn insert_sections(&self, rows: &[Section]) -> Result<()>;
+
+    /// The personnel-file sections of a base.
+    async fn list_sections(&self, base: BaseId) -> Result<Vec<Section>>;
+
+    /// Stores personnel-file fields.
+    async fn insert_section_fields(&self, rows: &[SectionField]) -> Result<()>;
+
+    /// The personnel-file fields of a base.
+    async fn list_section_fields(&self, base: BaseId) -> Result<Vec<SectionField>>;
+
+    /// Stores employees (managers before the people they manage).
+    async fn insert_employees(&self, rows: &[Employee]) -> Result<()>;
+
+    /// Creates an employee, checking custom fields against the base's
+    /// sections, and logs the new values under `author`.
+    async fn create_employee(
+        &self,
+        base: BaseId,
+        data: &EmployeeData,
+        author: &Author,
+    ) -> Result<Employee>;
+
+    /// Replaces an employee's data and logs each changed field under `author`.
+    async fn update_employee(
+        &self,
+        base: BaseId,
+        id: EmployeeId,
+        data: &EmployeeData,
+        author: &Author,
+    ) -> Result<Employee>;
+
+    /// Employees matching a query.
+    async fn query_employees(&self, base: BaseId, query: &ListQuery) -> Result<Page<Employee>>;
+
+    /// The page [`HrStore::query_employees`] reads, each batch of its
+    /// employees made by `encode` (into its JSON, say) on the runtime's
+    /// threads while the next batch is read; batches in the page's order.
+    async fn encode_employees(
+        &self,
+        base: BaseId,
+        query: &ListQuery,
+        encode: Encoder<Employee>,
+    ) -> Result<Page<Encoded>>;
+
+    /// The employees with these identifiers (unknown ones are left out).
+    async fn employees_by_ids(&self, base: BaseId, ids: &[EmployeeId]) -> Result<Vec<Employee>>;
+
+    /// The working calendar of each of these employees' establishments
+    /// (those that exist), without reading the rest of their records.
+    async fn calendars_of(
+        &self,
+        base: BaseId,
+        ids: &[EmployeeId],
+    ) -> Result<Vec<(EmployeeId, relais_core::calendar::WorkCalendar)>>;
+
+    /// Adds entries to the change log as they are (a history brought in by
+    /// seeding or an import); their identifiers are assigned by the store.
+    async fn insert_employee_logs(&self, logs: &[EmployeeLog]) -> Result<()>;
+
+    /// Field changes matching a query.
+    async fn query_employee_logs(
+        &self,
+        base: BaseId,
+        query: &ListQuery,
+    ) -> Result<Page<EmployeeLog>>;
+
+    /// One employee.
+    async fn get_employee(&self, base: BaseId, id: EmployeeId) -> Result<Employee>;
+
+    /// Up to `limit` employees with identifiers above `after`, in identifier order.
+    async fn list_employees(
+        &self,
+        base: BaseId,
+        after: Option<EmployeeId>,
+        limit: u32,
+    ) -> Result<Vec<Employee>>;
+
+    /// Stores absence accounts.
+    async fn insert_absence_accounts(&self, rows: &[AbsenceAccount]) -> Result<()>;
+
+    /// The absence accounts of a base.
+    async fn list_absence_accounts(&self, base: BaseId) -> Result<Vec<AbsenceAccount>>;
+
+    /// Stores leave periods as they are (no overlap check: the caller built
+    /// them without overlaps).
+    async fn insert_leave_periods(&self, rows: &[LeavePeriod]) -> Result<()>;
+
+    /// Creates a leave period: refuses an inactive account, a period that
+    /// covers no working half day, or one that overlaps a pending or approved
+    /// period of the same employee; counts its working half days.
+    async fn create_leave_period(&self, base: BaseId, new: &NewLeavePeriod) -> Result<LeavePeriod>;
+
+    /// Moves a leave period through its workflow.
+    async fn set_leave_status(
+        &self,
+        base: BaseId,
+        id: LeavePeriodId,
+        status: LeaveStatus,
+    ) -> Result<LeavePeriod>;
+
+    /// One leave period.
+    async fn get_leave_period(&self, base: BaseId, id: LeavePeriodId) -> Result<LeavePeriod>;
+
+    /// Leave periods matching a query.
+    async fn query_leave_periods(
+        &self,
+        base: BaseId,
+        query: &ListQuery,
+    ) -> Result<Page<LeavePeriod>>;
+
+    /// The leave periods of one employee, by start.
+    async fn list_leave_periods(
+        &self,
+        base: BaseId,
+        employee: EmployeeId,
+    ) -> Result<Vec<LeavePeriod>>;
+
+    /// Stores expense natures.
+    async fn insert_expense_natures(&self, rows: &[ExpenseNature]) -> Result<()>;
+
+    /// The expense natures of a base.
+    async fn list_expense_natures(&self, base: BaseId) -> Result<Vec<ExpenseNature>>;
+
+    /// Stores analytics axes.
+    async fn insert_axes(&self, rows: &[Axis]) -> Result<()>;
+
+    /// The analytics axes of a base.
+    async fn list_axes(&self, base: BaseId) -> Result<Vec<Axis>>;
+
+    /// Stores analytics axis sections.
+    async fn insert_axis_sections(&self, rows: &[AxisSection]) -> Result<()>;
+
+    /// The analytics axis sections of a base.
+    async fn list_axis_sections(&self, base: BaseId) -> Result<Vec<AxisSection>>;
+
+    /// Stores expense claims.
+    async fn insert_expense_claims(&self, rows: &[ExpenseClaim]) -> Result<()>;
+
+    /// The expense claims of one employee.
+    async fn list_expense_claims(
+        &self,
+        base: BaseId,
+        owner: EmployeeId,
+    ) -> Result<Vec<ExpenseClaim>>;
+
+    /// Stores expense items.
+    async fn insert_expense_items(&self, rows: &[ExpenseItem]) -> Result<()>;
+
+    /// The items of one claim.
+    async fn list_expense_items(
+        &self,
+        base: BaseId,
+        claim: ExpenseClaimId,
+    ) -> Result<Vec<ExpenseItem>>;
+
+    /// Expense claims matching a query.
+    async fn query_expense_claims(
+        &self,
+        base: BaseId,
+        query: &ListQuery,
+    ) -> Result<Page<ExpenseClaim>>;
+
+    /// Expense items matching a query.
+    async fn query_expense_items(
+        &self,
+        base: BaseId,
+        query: &ListQuery,
+    ) -> Result<Page<ExpenseItem>>;
+
+    /// Departments matching a query.
+    async fn query_departments(&self, base: BaseId, query: &ListQuery) -> Result<Page<Department>>;
+
+    /// Establishments matching a query.
+    async fn query_establishments(
+        &self,
+        base: BaseId,
+        query: &ListQuery,
+    ) -> Result<Page<Establishment>>;
+
+    /// Legal units matching a query.
+    async fn query_legal_units(&self, base: BaseId, query: &ListQuery) -> Result<Page<LegalUnit>>;
+
+    /// Absence accounts matching a query.
+    async fn query_absence_accounts(
+        &self,
+        base: BaseId,
+        query: &ListQuery,
+    ) -> Result<Page<AbsenceAccount>>;
+
+    /// Expense natures matching a query.
+    async fn query_expense_natures(
+        &self,
+        base: BaseId,
+        query: &ListQuery,
+    ) -> Result<Page<ExpenseNature>>;
+
+    /// Analytics axis sections matching a query.
+    async fn query_axis_sections(
+        &self,
+        base: BaseId,
+        query: &ListQuery,
+    ) -> Result<Page<AxisSection>>;
+}
+
+/// Implements [`HrStore`] for a backend (`$store`, over `$db`): its SQL,
+/// written once for both (see `sql.rs`).
+macro_rules! hr_store {
+    ($store:ident, $db:ty) => {
+        mod hr_sql {
+            use super::$store;
+            use crate::HrStore;
+            use crate::rows::{self, columns};
+            use crate::{BaseCounts, Result, StoreError};
+            use async_trait::async_trait;
+            use chrono::NaiveDate;
+            use relais_core::absence::*;
+            use relais_core::base::{Base, BaseKind, BaseName};
+            use relais_core::employee::{check_extended_data, Employee, EmployeeData, Section, SectionField};
+            use relais_core::expense::{warnings_to_string, Axis, AxisSection, ExpenseClaim, ExpenseItem, ExpenseNature};
+            use relais_core::ids::*;
+            use relais_core::org::{Department, Establishment, LegalUnit};
+            use relais_core::audit::{employee_changes, Author, EmployeeLog};
+            use relais_core::{now, DomainError};
+            use crate::{ListQuery, Page};
+
+            type Conn = <$db as sqlx::Database>::Connection;
+
+            impl $store {
+                pub(crate) async fn reserve_in(conn: &mut Conn, base: BaseId, entity: Entity, count: i64) -> Result<i64> {
+                    sqlx::query(
+                        "INSERT INTO id_sequences (base_id, entity, next_id) VALUES ($1, $2, 1) \
+                         ON CONFLICT (base_id, entity) DO NOTHING",
+                    )
+                    .bind(base.0)
+                    .bind(entity.table())
+                    .execute(&mut *conn)
+                    .await?;
+                    let next: i64 = sqlx::query_scalar(
+                        "UPDATE id_sequences SET next_id = next_id + $3 \
+                         WHERE base_id = $1 AND entity = $2 RETURNING next_id",
+                    )
+                    .bind(base.0)
+                    .bind(entity.table())
+                    .bind(count)
+                    .fetch_one(&mut *conn)
+                    .await?;
+                    Ok(next - count)
+                }
+
+                pub(crate) async fn exists(conn: &mut Conn, table: &str, base: BaseId, id: i64) -> Result<bool> {
+                    let sql = format!("SELECT COUNT(*) FROM {table} WHERE base_id = $1 AND id = $2");
+                    let n: i64 = sqlx::query_scalar(&sql).bind(base.0).bind(id).fetch_one(&mut *conn).await?;
+                    Ok(n > 0)
+                }
+
+                /// Checks the references an employee makes, with a message naming each.
+                pub(crate) async fn check_employee_refs(
+                    conn: &mut Conn,
+                    base: BaseId,
+                    id: Option<EmployeeId>,
+                    data: &EmployeeData,
+                ) -> Result<()> {
+                    if !Self::exists(conn, "establishments", base, data.establishment_id.0).await? {
+                        return Err(DomainError::new(
+                            "legalEntityId",
+                            format!("no establishment {} in this base", data.establishment_id),
+                        )
+                        .into());
+                    }
+                    if let Some(dep) = data.department_id {
+                        if !Self::exists(conn, "departments", base, dep.0).await? {
+                            return Err(DomainError::new("departmentId", format!("no department {dep} in this base")).into());
+                        }
+                    }
+                    if let Some(manager) = data.manager_id {
+                        if Some(manager) == id {
+                            return Err(DomainError::new("managerId", "an employee cannot be their own manager").into());
+                        }
+                        if !Self::exists(conn, "employees", base, manager.0).await? {
+                            return Err(DomainError::new("managerId", format!("no employee {manager} in this base")).into());
+                        }
+                    }
+                    Ok(())
+                }
+
+                pub(crate) async fn log_changes(
+                    conn: &mut Conn,
+                    employee: &Employee,
+                    before: Option<&EmployeeData>,
+                    author: &Author,
+                ) -> Result<()> {
+                    let changes = employee_changes(before, &employee.data);
+                    let entry_type = if before.is_some() { "modification" } else { "creation" };
+                    bulk_insert!($db, conn, "employee_logs", &rows::EMPLOYEE_LOG_COLUMNS[1..], changes, |b, change| {
+                        b.push_bind(employee.base_id.0)
+                            .push_bind(employee.id.0)
+                            .push_bind(change.0.as_str())
+                            .push_bind(entry_type)
+                            .push_bind(change.1.to_string())
+                            .push_bind(author.name.as_str())
+                            .push_bind(author.source.as_str())
+                            .push_bind(employee.modified_at);
+                    });
+                    Ok(())
+                }
+
+                /// Lets the planner know how large `table` is when it believes
+                /// the table tiny (never analysed, or analysed nearly empty) and
+                /// a bulk write is filling it.
+                ///
+                /// PostgreSQL keeps, per connection, the plans of its foreign-key
+                /// checks; one made while a table looked empty may look a key up
+                /// by an index that holds only its base, so that every check of a
+                /// large insert read all the rows of the base (seeding 100,000
+                /// employees took over ten minutes). Analysing the table (its
+                /// rows written by this transaction count) replans those checks
+                /// by the primary key. Cheap while the table is small, and not
+                /// done again once the planner knows it holds thousands of rows.
+                pub(crate) async fn settle_statistics(conn: &mut Conn, table: &str) -> Result<()> {
+                    let Some((size, analyse)) = Self::PLANNER_SIZE else {
+                        return Ok(());
+                    };
+                    let believed: f64 = sqlx::query_scalar(size).bind(table).fetch_one(&mut *conn).await?;
+                    if believed < 1_000.0 {
+                        sqlx::query(&format!("{analyse} {table}")).execute(&mut *conn).await?;
+                    }
+                    Ok(())
+                }
+
+                /// Starts a bulk write in `conn`'s transaction: its rows skip the
+                /// per-row raise of their base's data version.
+                pub(crate) async fn bulk_start(conn: &mut Conn) -> Result<()> {
+                    sqlx::query(Self::BULK_WRITE.0).execute(&mut *conn).await?;
+                    Ok(())
+                }
+
+                /// Ends a bulk write: raises every base's data version once.
+                pub(crate) async fn bulk_end(conn: &mut Conn) -> Result<()> {
+                    sqlx::query(Self::BULK_WRITE.1).execute(&mut *conn).await?;
+                    sqlx::query(
+                        "INSERT INTO base_versions (base_id, version) SELECT id, 1 FROM bases WHERE true \
+                         ON CONFLICT (base_id) DO UPDATE SET version = base_versions.version + 1",
+                    )
+                    .execute(&mut *conn)
+                    .await?;
+                    Ok(())
+                }
+
+                pub(crate) async fn insert_employees_in(conn: &mut Conn, rows: &[Employee]) -> Result<()> {
+                    bulk_insert!($db, conn, "employees", columns::EMPLOYEES, rows, |b, e| {
+                        let d = &e.data;
+                        b.push_bind(e.base_id.0)
+                            .push_bind(e.id.0)
+                            .push_bind(d.employee_number.as_str())
+                            .push_bind(d.first_name.as_str())
+                            .push_bind(d.last_name.as_str())
+                            .push_bind(d.mail.as_str())
+                            .push_bind(d.login.as_str())
+                            .push_bind(d.birth_date)
+                            .push_bind(d.establishment_id.0)
+                            .push_bind(d.department_id.map(|x| x.0))
+                            .push_bind(d.manager_id.map(|x| x.0))
+                            .push_bind(d.job_title.as_deref())
+                            .push_bind(d.csp.map(|c| c.code()))
+                            .push_bind(d.profession.as_deref())
+                            .push_bind(d.contract.start)
+                            .push_bind(d.contract.end)
+                            .push_bind(serde_json::Value::Object(d.extended_data.clone()).to_string())
+                            .push_bind(serde_json::Value::Object(d.personal.to_json()).to_string())
+                            .push_bind(e.created_at)
+                            .push_bind(e.modified_at);
+                    });
+                    Ok(())
+                }
+
+                pub(crate) async fn insert_leave_periods_in(conn: &mut Conn, rows: &[LeavePeriod]) -> Result<()> {
+                    bulk_insert!($db, conn, "leave_periods", columns::LEAVE_PERIODS, rows, |b, p| {
+                        b.push_bind(p.base_id.0)
+                            .push_bind(p.id.0)
+                            .push_bind(p.employee_id.0)
+                            .push_bind(p.account_id.0)
+                            .push_bind(p.span.start.date)
+                            .push_bind(p.span.start.half.as_str())
+                            .push_bind(p.span.end.date)
+                            .push_bind(p.span.end.half.as_str())
+                            .push_bind(p.span.start.ordinal())
+                            .push_bind(p.span.end.ordinal())
+                            .push_bind(p.half_days as i32)
+                            .push_bind(p.status.as_str())
+                            .push_bind(p.comment.as_deref())
+                            .push_bind(p.source.code())
+                            .push_bind(p.created_at)
+                            .push_bind(p.modified_at)
+                            .push_bind(p.cancelled_at);
+                    });
+                    Ok(())
+                }
+
+                pub(crate) async fn get_leave_period_in(conn: &mut Conn, base: BaseId, id: LeavePeriodId) -> Result<LeavePeriod> {
+                    let found: Vec<LeavePeriod> = select_rows!(
+                        &mut *conn, rows::LeavePeriodRow, "leave_periods", columns::LEAVE_PERIODS,
+                        "base_id = $1 AND id = $2", base.0, id.0
+                    )?;
+                    found.into_iter().next().ok_or(StoreError::NotFound { entity: "leave period", key: id.to_string() })
+                }
+            }
+
+            #[async_trait]
+            impl HrStore for $store {
+                async fn list_bases(&self) -> Result<Vec<Base>> {
+                    let rows: Vec<rows::BaseRow> =
+                        sqlx::query_as("SELECT id, name, kind, created_at, modified_at FROM bases ORDER BY id")
+                            .fetch_all(&self.pool)
+                            .await?;
+                    rows.into_iter().map(TryInto::try_into).collect()
+                }
+
+                async fn create_base(&self, name: &BaseName, kind: BaseKind) -> Result<Base> {
+                    let now = now();
+                    let row: rows::BaseRow = sqlx::query_as(
+                        "INSERT INTO bases (id, name, kind, created_at, modified_at) \
+                         SELECT COALESCE(MAX(id), 0) + 1, $1, $2, $3, $3 FROM bases \
+                         RETURNING id, name, kind, created_at, modified_at",
+                    )
+                    .bind(name.as_str())
+                    .bind(kind.as_str())
+                    .bind(now)
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(StoreError::conflict_on("name", || format!("a base named '{name}' already exists")))?;
+                    row.try_into()
+                }
+
+                async fn base_by_name(&self, name: &BaseName) -> Result<Base> {
+                    let row: Option<rows::BaseRow> = sqlx::query_as(
+                        "SELECT id, name, kind, created_at, modified_at FROM bases WHERE name = $1",
+                    )
+                    .bind(name.as_str())
+                    .fetch_optional(&self.pool)
+                    .await?;
+                    row.ok_or_else(|| StoreError::NotFound { entity: "base", key: format!("'{name}'") })?
+                        .try_into()
+                }
+
+                async fn base_version(&self, base: BaseId) -> Result<i64> {
+                    let version: Option<i64> =
+                        sqlx::query_scalar("SELECT version FROM base_versions WHERE base_id = $1")
+                            .bind(base.0)
+                            .fetch_optional(&self.pool)
+                            .await?;
+                    Ok(version.unwrap_or(0))
+                }
+
+                async fn base_counts(&self, base: BaseId, today: NaiveDate) -> Result<BaseCounts> {
+                    let counts: BaseCounts = sqlx::query_as(
+                        "SELECT \
+                         (SELECT COUNT(*) FROM legal_units WHERE base_id = $1) AS legal_units, \
+                         (SELECT COUNT(*) FROM establishments WHERE base_id = $1) AS establishments, \
+                         (SELECT COUNT(*) FROM departments WHERE base_id = $1) AS departments, \
+                         (SELECT COUNT(*) FROM employees WHERE base_id = $1 AND contract_start <= $2 \
+                            AND (contract_end IS NULL OR contract_end >= $2)) AS active_employees, \
+                         (SELECT COUNT(*) FROM employees WHERE base_id = $1 AND contract_start > $2) AS future_employees, \
+                         (SELECT COUNT(*) FROM employees WHERE base_id = $1 AND contract_end < $2) AS former_employees, \
+                         (SELECT COUNT(*) FROM absence_accounts WHERE base_id = $1) AS absence_accounts, \
+                         (SELECT COUNT(*) FROM leave_periods WHERE base_id = $1) AS leave_periods, \
+                         (SELECT COUNT(*) FROM expense_claims WHERE base_id = $1) AS expense_claims, \
+                         (SELECT COUNT(*) FROM expense_items WHERE base_id = $1) AS expense_items",
+                    )
+                    .bind(base.0)
+                    .bind(today)
+                    .fetch_one(&self.pool)
+                    .await?;
+                    Ok(counts)
+                }
+
+                async fn clear_base(&self, base: BaseId) -> Result<()> {
+                    let mut tx = self.pool.begin_with(Self::BEGIN).await?;
+                    Self::bulk_start(&mut tx).await?;
+                    for (table, _) in columns::TABLES.iter().rev() {
+                        sqlx::query(&format!("DELETE FROM {table} WHERE base_id = $1"))
+                            .bind(base.0)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    sqlx::query("DELETE FROM id_sequences WHERE base_id = $1").bind(base.0).execute(&mut *tx).await?;
+                    sqlx::query("DELETE FROM employee_logs WHERE base_id = $1").bind(base.0).execute(&mut *tx).await?;
+                    sqlx::query("UPDATE bases SET modified_at = $2 WHERE id = $1")
+                        .bind(base.0)
+                        .bind(now())
+                        .execute(&mut *tx)
+                        .await?;
+                    Self::bulk_end(&mut tx).await?;
+                    tx.commit().await?;
+                    Ok(())
+                }
+
+                async fn copy_base(&self, from: BaseId, to: BaseId) -> Result<()> {
+                    if from == to {
+                        return Err(DomainError::new("base", "a base cannot be copied onto itself").into());
+                    }
+                    let mut tx = self.pool.begin_with(Self::BEGIN).await?;
+                    Self::bulk_start(&mut tx).await?;
+                    for (table, _) in columns::TABLES.iter().rev() {
+                        sqlx::query(&format!("DELETE FROM {table} WHERE base_id = $1"))
+                            .bind(to.0)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    sqlx::query("DELETE FROM id_sequences WHERE base_id = $1").bind(to.0).execute(&mut *tx).await?;
+                    sqlx::query("DELETE FROM employee_logs WHERE base_id = $1").bind(to.0).execute(&mut *tx).await?;
+                    for (table, cols) in columns::TABLES {
+                        let rest = cols[1..].join(", ");
+                        let sql = format!(
+                            "INSERT INTO {table} (base_id, {rest}) SELECT $1, {rest} FROM {table} WHERE base_id = $2"
+                        );
+                        sqlx::query(&sql).bind(to.0).bind(from.0).execute(&mut *tx).await?;
+                    }
+                    // The change log goes with the data it tells the history of.
+                    let log_columns = rows::EMPLOYEE_LOG_COLUMNS[2..].join(", ");
+                    sqlx::query(&format!(
+                        "INSERT INTO employee_logs (base_id, {log_columns}) \
+                         SELECT $1, {log_columns} FROM employee_logs WHERE base_id = $2 ORDER BY id"
+                    ))
+                    .bind(to.0)
+                    .bind(from.0)
+                    .execute(&mut *tx)
+                    .await?;
+                    sqlx::query(
+                        "INSERT INTO id_sequences (base_id, entity, next_id) \
+                         SELECT $1, entity, next_id FROM id_sequences WHERE base_id = $2",
+                    )
+                    .bind(to.0)
+                    .bind(from.0)
+                    .execute(&mut *tx)
+                    .await?;
+                    sqlx::query("UPDATE bases SET modified_at = $2 WHERE id = $1")
+                        .bind(to.0)
+                        .bind(now())
+                        .execute(&mut *tx)
+                        .await?;
+                    Self::bulk_end(&mut tx).await?;
+                    tx.commit().await?;
+                    Ok(())
+                }
+
+                async fn reserve_ids(&self, base: BaseId, entity: Entity, count: i64) -> Result<i64> {
+                    if count < 1 {
+                        return Err(DomainError::new("count", "reserve at least one identifier").into());
+                    }
+                    let mut tx = self.pool.begin_with(Self::BEGIN).await?;
+                    let first = Self::reserve_in(&mut tx, base, entity, count).await?;
+                    tx.commit().await?;
+                    Ok(first)
+                }
+
+                async fn insert_legal_units(&self, rows: &[LegalUnit]) -> Result<()> {
+                    insert_rows!($db, self, "legal_units", columns::LEGAL_UNITS, rows, |b, u| {
+                        b.push_bind(u.base_id.0)
+                            .push_bind(u.id.0)
+                            .push_bind(u.name.as_str())
+                            .push_bind(u.siren.as_str())
+                            .push_bind(u.country.as_str())
+                            .push_bind(u.code.as_str())
+                            .push_bind(u.headquarters_id.map(|h| h.0))
+                            .push_bind(u.archived)
+                            .push_bind(u.created_at)
+                            .push_bind(u.modified_at);
+                    })
+                }
+
+                async fn list_legal_units(&self, base: BaseId) -> Result<Vec<LegalUnit>> {
+                    select_rows!(&self.pool, rows::LegalUnitRow, "legal_units", columns::LEGAL_UNITS,
+                        "base_id = $1 ORDER BY id", base.0)
+                }
+
+                async fn insert_establishments(&self, rows: &[Establishment]) -> Result<()> {
+                    insert_rows!($db, self, "establishments", columns::ESTABLISHMENTS, rows, |b, e| {
+                        b.push_bind(e.base_id.0)
+                            .push_bind(e.id.0)
+                            .push_bind(e.legal_unit_id.0)
+                            .push_bind(e.name.as_str())
+                            .push_bind(e.code.as_str())
+                            .push_bind(e.siret.as_str())
+                            .push_bind(e.time_zone.name())
+                            .push_bind(e.address.line.as_str())
+                            .push_bind(e.address.postal_code.as_str())
+                            .push_bind(e.address.city.as_str())
+                            .push_bind(e.address.country.as_str())
+                            .push_bind(e.calendar.week.to_string())
+                            .push_bind(e.calendar.holidays.as_str())
+                            .push_bind(e.archived)
+                            .push_bind(e.created_at)
+                            .push_bind(e.modified_at);
+                    })
+                }
+
+                async fn list_establishments(&self, base: BaseId) -> Result<Vec<Establishment>> {
+                    select_packed!(&self.pool, rows::EstablishmentRow, "establishments", columns::ESTABLISHMENTS,
+                        "base_id = $1", base.0)
+                }
+
+                async fn insert_departments(&self, rows: &[Department]) -> Result<()> {
+                    insert_rows!($db, self, "departments", columns::DEPARTMENTS, rows, |b, d| {
+                        b.push_bind(d.base_id.0)
+                            .push_bind(d.id.0)
+                            .push_bind(d.parent_id.map(|p| p.0))
+                            .push_bind(d.code.as_str())
+                            .push_bind(d.name.as_str())
+                            .push_bind(d.head_id.map(|h| h.0))
+                            .push_bind(d.position)
+                            .push_bind(d.active)
+                            .push_bind(d.created_at)
+                            .push_bind(d.modified_at);
+                    })
+                }
+
+                async fn list_departments(&self, base: BaseId) -> Result<Vec<Department>> {
+                    select_packed!(&self.pool, rows::DepartmentRow, "departments", columns::DEPARTMENTS,
+                        "base_id = $1", base.0)
+                }
+
+                async fn set_department_head(
+                    &self,
+                    base: BaseId,
+                    department: DepartmentId,
+                    head: Option<EmployeeId>,
+                ) -> Result<()> {
+                    let mut tx = self.pool.begin_with(Self::BEGIN).await?;
+                    if let Some(h) = head {
+                        if !Self::exists(&mut tx, "employees", base, h.0).await? {
+                            return Err(DomainError::new("headID", format!("no employee {h} in this base")).into());
+                        }
+                    }
+                    let done = sqlx::query("UPDATE departments SET head_id = $3, modified_at = $4 WHERE base_id = $1 AND id = $2")
+                        .bind(base.0)
+                        .bind(department.0)
+                        .bind(head.map(|h| h.0))
+                        .bind(now())
+                        .execute(&mut *tx)
+                        .await?;
+                    if done.rows_affected() == 0 {
+                        return Err(StoreError::NotFound { entity: "department", key: department.to_string() });
+                    }
+                    tx.commit().await?;
+                    Ok(())
+                }
+
+                async fn insert_sections(&self, rows: &[Section]) -> Result<()> {
+                    insert_rows!($db, self, "sections", columns::SECTIONS, rows, |b, s| {
+                        b.push_bind(s.base_id.0)
+                            .push_bind(s.id.0)
+                            .push_bind(s.code.as_str())
+                            .push_bind(s.name.as_str())
+                            .push_bind(s.standard)
+                            .push_bind(s.created_at)
+                            .push_bind(s.modified_at);
+                    })
+                }
+
+                async fn list_sections(&self, base: BaseId) -> Result<Vec<Section>> {
+                    select_rows!(&self.pool, rows::SectionRow, "sections", columns::SECTIONS,
+                        "base_id = $1 ORDER BY id", base.0)
+                }
+
+                async fn insert_section_fields(&self, rows: &[SectionField]) -> Result<()> {
+                    insert_rows!($db, self, "section_fields", columns::SECTION_FIELDS, rows, |b, f| {
+                        b.push_bind(f.base_id.0)
+                            .push_bind(f.id.0)
+                            .push_bind(f.section_id.0)
+                            .push_bind(f.code.as_str())
+                            .push_bind(f.name.as_str())
+                            .push_bind(f.kind.code())
+                            .push_bind(rows::field_choices(&f.kind))
+                            .push_bind(f.created_at)
+                            .push_bind(f.modified_at);
+                    })
+                }
+
+                async fn list_section_fields(&self, base: BaseId) -> Result<Vec<SectionField>> {
+                    select_rows!(&self.pool, rows::SectionFieldRow, "section_fields", columns::SECTION_FIELDS,
+                        "base_id = $1 ORDER BY id", base.0)
+                }
+
+                async fn insert_employees(&self, rows: &[Employee]) -> Result<()> {
+                    bulk_transaction!(self, tx, {
+                        Self::insert_employees_in(&mut tx, rows).await?;
+                    })
+                }
+
+                async fn create_employee(&self, base: BaseId, data: &EmployeeData, author: &Author) -> Result<Employee> {
+                    let fields = self.list_section_fields(base).await?;
+                    check_extended_data(&data.extended_data, &fields)?;
+                    let mut tx = self.pool.begin_with(Self::BEGIN).await?;
+                    Self::check_employee_refs(&mut tx, base, None, data).await?;
+                    let id = Self::reserve_in(&mut tx, base, Entity::Employee, 1).await?;
+                    let now = now();
+                    let employee = Employee {
+                        base_id: base,
+                        id: EmployeeId(id),
+                        data: data.clone(),
+                        created_at: now,
+                        modified_at: now,
+                    };
+                    Self::insert_employees_in(&mut tx, std::slice::from_ref(&employee)).await?;
+                    Self::log_changes(&mut tx, &employee, None, author).await?;
+                    tx.commit().await?;
+                    Ok(employee)
+                }
+
+                async fn update_employee(&self, base: BaseId, id: EmployeeId, data: &EmployeeData, author: &Author) -> Result<Employee> {
+                    let fields = self.list_section_fields(base).await?;
+                    check_extended_data(&data.extended_data, &fields)?;
+                    let before = self.get_employee(base, id).await?;
+                    let mut tx = self.pool.begin_with(Self::BEGIN).await?;
+                    Self::check_employee_refs(&mut tx, base, Some(id), data).await?;
+                    let set = columns::EMPLOYEES[2..columns::EMPLOYEES.len() - 2]
+                        .iter()
+                        .enumerate()
+                        .map(|(i, c)| format!("{c} = ${}", i + 3))
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    let modified_at = now();
+                    let modified_slot = columns::EMPLOYEES.len() - 1;
+                    let sql = format!("UPDATE employees SET {set}, modified_at = ${modified_slot} WHERE base_id = $1 AND id = $2");
+                    let done = sqlx::query(&sql)
+                        .bind(base.0)
+                        .bind(id.0)
+                        .bind(data.employee_number.as_str())
+                        .bind(data.first_name.as_str())
+                        .bind(data.last_name.as_str())
+                        .bind(data.mail.as_str())
+                        .bind(data.login.as_str())
+                        .bind(data.birth_date)
+                        .bind(data.establishment_id.0)
+                        .bind(data.department_id.map(|x| x.0))
+                        .bind(data.manager_id.map(|x| x.0))
+                        .bind(data.job_title.as_deref())
+                        .bind(data.csp.map(|c| c.code()))
+                        .bind(data.profession.as_deref())
+                        .bind(data.contract.start)
+                        .bind(data.contract.end)
+                        .bind(serde_json::Value::Object(data.extended_data.clone()).to_string())
+                        .bind(serde_json::Value::Object(data.personal.to_json()).to_string())
+                        .bind(modified_at)
+                        .execute(&mut *tx)
+                        .await?;
+                    if done.rows_affected() == 0 {
+                        return Err(StoreError::NotFound { entity: "employee", key: id.to_string() });
+                    }
+                    let after = Employee { base_id: base, id, data: data.clone(), created_at: before.created_at, modified_at };
+                    Self::log_changes(&mut tx, &after, Some(&before.data), author).await?;
+                    tx.commit().await?;
+                    Ok(after)
+                }
+
+                async fn query_employees(&self, base: BaseId, query: &ListQuery) -> Result<Page<Employee>> {
+                    query_page!($db, &self.pool, rows::EmployeeRow, "employees", columns::EMPLOYEES, base, query)
+                }
+
+                async fn encode_employees(&self, base: BaseId, query: &ListQuery, encode: crate::Encoder<Employee>) -> Result<crate::Page<crate::Encoded>> {
+                    query_page!(@encode $db, &self.pool, rows::EmployeeRow, "employees", columns::EMPLOYEES, base, query, encode)
+                }
+
+                async fn employees_by_ids(&self, base: BaseId, ids: &[EmployeeId]) -> Result<Vec<Employee>> {
+                    if ids.is_empty() {
+                        return Ok(Vec::new());
+                    }
+                    let q = ListQuery {
+                        conditions: vec![crate::Condition::new("id", crate::Cond::In(ids.iter().map(|i| crate::SqlValue::Int(i.0)).collect()))],
+                        limit: u32::try_from(ids.len()).unwrap_or(u32::MAX),
+                        ..ListQuery::default()
+                    };
+                    Ok(self.query_employees(base, &q).await?.items)
+                }
+
+                async fn calendars_of(&self, base: BaseId, ids: &[EmployeeId]) -> Result<Vec<(EmployeeId, relais_core::calendar::WorkCalendar)>> {
+                    let list = serde_json::Value::from(ids.iter().map(|i| i.0).collect::<Vec<_>>()).to_string();
+                    let mut qb = sqlx::QueryBuilder::<$db>::new(
+                        "SELECT e.id, s.working_days, s.holidays FROM employees e JOIN establishments s \
+                         ON s.base_id = e.base_id AND s.id = e.establishment_id WHERE e.base_id = ");
+                    qb.push_bind(base.0);
+                    qb.push(" AND e.id IN ");
+                    qb.push(Self::ID_SET.0);
+                    qb.push_bind(list);
+                    qb.push(Self::ID_SET.1);
+                    let found: Vec<(i64, String, String)> = qb.build_query_as().fetch_all(&self.pool).await?;
+                    found
+                        .into_iter()
+                        .map(|(e, days, holidays)| Ok((EmployeeId(e), rows::calendar_from(&days, &holidays)?)))
+                        .collect()
+                }
+
+                async fn insert_employee_logs(&self, logs: &[EmployeeLog]) -> Result<()> {
+                    insert_rows!($db, self, "employee_logs", &rows::EMPLOYEE_LOG_COLUMNS[1..], logs, |b, l| {
+                        b.push_bind(l.base_id.0)
+                            .push_bind(l.employee_id.0)
+                            .push_bind(l.field.as_str())
+                            .push_bind(l.entry_type.as_str())
+                            .push_bind(l.value.to_string())
+                            .push_bind(l.author.as_str())
+                            .push_bind(l.source.as_str())
+                            .push_bind(l.at);
+                    })
+                }
+
+                async fn query_employee_logs(&self, base: BaseId, query: &ListQuery) -> Result<Page<EmployeeLog>> {
+                    query_page!($db, &self.pool, rows::EmployeeLogRow, "employee_logs", rows::EMPLOYEE_LOG_COLUMNS, base, query)
+                }
+
+                async fn get_employee(&self, base: BaseId, id: EmployeeId) -> Result<Employee> {
+                    let found: Vec<Employee> = select_rows!(&self.pool, rows::EmployeeRow, "employees", columns::EMPLOYEES,
+                        "base_id = $1 AND id = $2", base.0, id.0)?;
+                    found.into_iter().next().ok_or(StoreError::NotFound { entity: "employee", key: id.to_string() })
+                }
+
+                async fn list_employees(&self, base: BaseId, after: Option<EmployeeId>, limit: u32) -> Result<Vec<Employee>> {
+                    let q = ListQuery {
+                        conditions: vec![crate::Condition::new("id", crate::Cond::Gt(crate::SqlValue::Int(after.map_or(0, |a| a.0))))],
+                        limit,
+                        ..ListQuery::default()
+                    };
+                    Ok(self.query_employees(base, &q).await?.items)
+                }
+
+                async fn insert_absence_accounts(&self, rows: &[AbsenceAccount]) -> Result<()> {
+                    insert_rows!($db, self, "absence_accounts", columns::ABSENCE_ACCOUNTS, rows, |b, a| {
+                        b.push_bind(a.base_id.0)
+                            .push_bind(a.id.0)
+                            .push_bind(a.name.as_str())
+                            .push_bind(a.category.as_str())
+                            .push_bind(a.unit.as_str())
+                            .push_bind(a.active)
+                            .push_bind(a.created_at)
+                            .push_bind(a.modified_at);
+                    })
+                }
+
+                async fn list_absence_accounts(&self, base: BaseId) -> Result<Vec<AbsenceAccount>> {
+                    select_packed!(&self.pool, rows::AbsenceAccountRow, "absence_accounts", columns::ABSENCE_ACCOUNTS,
+                        "base_id = $1", base.0)
+                }
+
+                async fn insert_leave_periods(&self, rows: &[LeavePeriod]) -> Result<()> {
+                    bulk_transaction!(self, tx, {
+                        Self::insert_leave_periods_in(&mut tx, rows).await?;
+                    })
+                }
+
+                async fn create_leave_period(&self, base: BaseId, new: &NewLeavePeriod) -> Result<LeavePeriod> {
+                    let mut tx = self.pool.begin_with(Self::BEGIN).await?;
+                    // Touching the owner's row serialises concurrent requests for one employee.
+                    let locked = sqlx::query("UPDATE employees SET modified_at = modified_at WHERE base_id = $1 AND id = $2")
+                        .bind(base.0)
+                        .bind(new.employee_id.0)
+                        .execute(&mut *tx)
+                        .await?;
+                    if locked.rows_affected() == 0 {
+                        return Err(DomainError::new("ownerId", format!("no employee {} in this base", new.employee_id)).into());
+                    }
+                    let active: Option<bool> = sqlx::query_scalar("SELECT active FROM absence_accounts WHERE base_id = $1 AND id = $2")
+                        .bind(base.0)
+                        .bind(new.account_id.0)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    match active {
+                        None => return Err(DomainError::new("leaveAccountId", format!("no absence account {} in this base", new.account_id)).into()),
+                        Some(false) => return Err(DomainError::new("leaveAccountId", format!("absence account {} is closed", new.account_id)).into()),
+                        Some(true) => {}
+                    }
+                    let (days, holidays, contract_start, contract_end): (String, String, chrono::NaiveDate, Option<chrono::NaiveDate>) = sqlx::query_as(
+                        "SELECT s.working_days, s.holidays, e.contract_start, e.contract_end FROM employees e JOIN establishments s \
+                         ON s.base_id = e.base_id AND s.id = e.establishment_id WHERE e.base_id = $1 AND e.id = $2",
+                    )
+                    .bind(base.0)
+                    .bind(new.employee_id.0)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    relais_core::employee::Contract { start: contract_start, end: contract_end }.check_covers(&new.span)?;
+                    let calendar = rows::calendar_from(&days, &holidays)?;
+                    let half_days = new.span.working_half_days(&calendar);
+                    if half_days == 0 {
+                        return Err(DomainError::new("leavePeriod", "the period covers no working half day of the employee's establishment").into());
+                    }
+                    let existing: Vec<(i64, i64, i64, String)> = sqlx::query_as(
+                        "SELECT id, start_slot, end_slot, status FROM leave_periods \
+                         WHERE base_id = $1 AND employee_id = $2 AND start_slot <= $3 AND end_slot >= $4 \
+                         AND status IN ('pending', 'approved')",
+                    )
+                    .bind(base.0)
+                    .bind(new.employee_id.0)
+                    .bind(new.span.end.ordinal())
+                    .bind(new.span.start.ordinal())
+                    .fetch_all(&mut *tx)
+                    .await?;
+                    let mut spans = Vec::with_capacity(existing.len());
+                    for (id, start, end, status) in existing {
+                        let span = LeaveSpan::new(
+                            relais_core::calendar::HalfDaySlot::from_ordinal(start),
+                            relais_core::calendar::HalfDaySlot::from_ordinal(end),
+                        )
+                        .map_err(|e| StoreError::Corrupt { entity: "leave period", message: e.to_string() })?;
+                        let status = status.parse::<LeaveStatus>()
+                            .map_err(|e| StoreError::Corrupt { entity: "leave period", message: e.to_string() })?;
+                        spans.push((LeavePeriodId(id), span, status));
+                    }
+                    check_no_overlap(&new.span, spans)?;
+                    let id = Self::reserve_in(&mut tx, base, Entity::LeavePeriod, 1).await?;
+                    let now = now();
+                    let period = LeavePeriod {
+                        base_id: base,
+                        id: LeavePeriodId(id),
+                        employee_id: new.employee_id,
+                        account_id: new.account_id,
+                        span: new.span,
+                        half_days,
+                        status: new.status,
+                        comment: new.comment.clone(),
+                        source: new.source.clone(),
+                        created_at: now,
+                        modified_at: now,
+                        cancelled_at: (new.status == LeaveStatus::Cancelled).then_some(now),
+                    };
+                    Self::insert_leave_periods_in(&mut tx, std::slice::from_ref(&period)).await?;
+                    tx.commit().await?;
+                    Ok(period)
+                }
+
+                async fn set_leave_status(&self, base: BaseId, id: LeavePeriodId, status: LeaveStatus) -> Result<LeavePeriod> {
+                    let mut tx = self.pool.begin_with(Self::BEGIN).await?;
+                    let current = Self::get_leave_period_in(&mut tx, base, id).await?;
+                    current.status.check_transition(status)?;
+                    let now = now();
+                    let cancelled_at = if status == LeaveStatus::Cancelled { Some(now) } else { current.cancelled_at };
+                    sqlx::query("UPDATE leave_periods SET status = $3, modified_at = $4, cancelled_at = $5 WHERE base_id = $1 AND id = $2")
+                        .bind(base.0)
+                        .bind(id.0)
+                        .bind(status.as_str())
+                        .bind(now)
+                        .bind(cancelled_at)
+                        .execute(&mut *tx)
+                        .await?;
+                    let updated = Self::get_leave_period_in(&mut tx, base, id).await?;
+                    tx.commit().await?;
+                    Ok(updated)
+                }
+
+                async fn get_leave_period(&self, base: BaseId, id: LeavePeriodId) -> Result<LeavePeriod> {
+                    let mut conn = self.pool.acquire().await?;
+                    Self::get_leave_period_in(&mut conn, base, id).await
+                }
+
+                async fn query_leave_periods(&self, base: BaseId, query: &ListQuery) -> Result<Page<LeavePeriod>> {
+                    query_page!($db, &self.pool, rows::LeavePeriodRow, "leave_periods", columns::LEAVE_PERIODS, base, query)
+                }
+
+                async fn list_leave_periods(&self, base: BaseId, employee: EmployeeId) -> Result<Vec<LeavePeriod>> {
+                    select_rows!(&self.pool, rows::LeavePeriodRow, "leave_periods", columns::LEAVE_PERIODS,
+                        "base_id = $1 AND employee_id = $2 ORDER BY start_slot, id", base.0, employee.0)
+                }
+
+                async fn insert_expense_natures(&self, rows: &[ExpenseNature]) -> Result<()> {
+                    insert_rows!($db, self, "expense_natures", columns::EXPENSE_NATURES, rows, |b, n| {
+                        b.push_bind(n.base_id.0)
+                            .push_bind(n.id.0)
+                            .push_bind(n.name.as_str())
+                            .push_bind(n.cap.map(|c| c.minor))
+                            .push_bind(n.cap.map(|c| c.currency.as_str().to_owned()))
+                            .push_bind(n.mileage)
+                            .push_bind(n.enabled)
+                            .push_bind(n.created_at)
+                            .push_bind(n.modified_at);
+                    })
+                }
+
+                async fn list_expense_natures(&self, base: BaseId) -> Result<Vec<ExpenseNature>> {
+                    select_rows!(&self.pool, rows::ExpenseNatureRow, "expense_natures", columns::EXPENSE_NATURES,
+                        "base_id = $1 ORDER BY id", base.0)
+                }
+
+                async fn insert_axes(&self, rows: &[Axis]) -> Result<()> {
+                    insert_rows!($db, self, "axes", columns::AXES, rows, |b, a| {
+                        b.push_bind(a.base_id.0)
+                            .push_bind(a.id.0)
+                            .push_bind(a.code.as_str())
+                            .push_bind(a.name.as_str())
+                            .push_bind(a.created_at)
+                            .push_bind(a.modified_at);
+                    })
+                }
+
+                async fn list_axes(&self, base: BaseId) -> Result<Vec<Axis>> {
+                    select_rows!(&self.pool, rows::AxisRow, "axes", columns::AXES, "base_id = $1 ORDER BY id", base.0)
+                }
+
+                async fn insert_axis_sections(&self, rows: &[AxisSection]) -> Result<()> {
+                    insert_rows!($db, self, "axis_sections", columns::AXIS_SECTIONS, rows, |b, s| {
+                        b.push_bind(s.base_id.0)
+                            .push_bind(s.id.0)
+                            .push_bind(s.axis_id.0)
+                            .push_bind(s.code.as_str())
+                            .push_bind(s.name.as_str())
+                            .push_bind(s.created_at)
+                            .push_bind(s.modified_at);
+                    })
+                }
+
+                async fn list_axis_sections(&self, base: BaseId) -> Result<Vec<AxisSection>> {
+                    select_rows!(&self.pool, rows::AxisSectionRow, "axis_sections", columns::AXIS_SECTIONS,
+                        "base_id = $1 ORDER BY id", base.0)
+                }
+
+                async fn insert_expense_claims(&self, rows: &[ExpenseClaim]) -> Result<()> {
+                    insert_rows!($db, self, "expense_claims", columns::EXPENSE_CLAIMS, rows, |b, c| {
+                        b.push_bind(c.base_id.0)
+                            .push_bind(c.id.0)
+                            .push_bind(c.owner_id.0)
+                            .push_bind(c.author_id.0)
+                            .push_bind(c.name.as_str())
+                            .push_bind(c.status.id())
+                            .push_bind(c.approval_state.id())
+                            .push_bind(c.currency.as_str().to_owned())
+                            .push_bind(c.declared_on)
+                            .push_bind(c.created_at)
+                            .push_bind(c.modified_at);
+                    })
+                }
+
+                async fn list_expense_claims(&self, base: BaseId, owner: EmployeeId) -> Result<Vec<ExpenseClaim>> {
+                    select_rows!(&self.pool, rows::ExpenseClaimRow, "expense_claims", columns::EXPENSE_CLAIMS,
+                        "base_id = $1 AND owner_id = $2 ORDER BY id", base.0, owner.0)
+                }
+
+                async fn insert_expense_items(&self, rows: &[ExpenseItem]) -> Result<()> {
+                    insert_rows!($db, self, "expense_items", columns::EXPENSE_ITEMS, rows, |b, i| {
+                        b.push_bind(i.base_id.0)
+                            .push_bind(i.id.0)
+                            .push_bind(i.claim_id.0)
+                            .push_bind(i.line_number)
+                            .push_bind(i.payment_method.id())
+                            .push_bind(i.controlled)
+                            .push_bind(i.owner_id.0)
+                            .push_bind(i.nature_id.0)
+                            .push_bind(i.purchased_on)
+                            .push_bind(i.amounts.currency.as_str().to_owned())
+                            .push_bind(i.amounts.gross)
+                            .push_bind(i.amounts.net)
+                            .push_bind(i.amounts.vat)
+                            .push_bind(i.amounts.reimbursed)
+                            .push_bind(i.quantity)
+                            .push_bind(i.mileage_km)
+                            .push_bind(serde_json::to_string(&i.attendees).expect("attendees serialise"))
+                            .push_bind(serde_json::to_string(&i.axis_sections).expect("ids serialise"))
+                            .push_bind(warnings_to_string(&i.warnings))
+                            .push_bind(i.merchant.as_deref())
+                            .push_bind(i.comment.as_deref())
+                            .push_bind(i.created_at)
+                            .push_bind(i.modified_at);
+                    })
+                }
+
+                async fn list_expense_items(&self, base: BaseId, claim: ExpenseClaimId) -> Result<Vec<ExpenseItem>> {
+                    select_rows!(&self.pool, rows::ExpenseItemRow, "expense_items", columns::EXPENSE_ITEMS,
+                        "base_id = $1 AND claim_id = $2 ORDER BY id", base.0, claim.0)
+                }
+
+                async fn query_expense_claims(&self, base: BaseId, query: &ListQuery) -> Result<Page<ExpenseClaim>> {
+                    query_page!($db, &self.pool, rows::ExpenseClaimRow, "expense_claims", columns::EXPENSE_CLAIMS, base, query)
+                }
+
+                async fn query_expense_items(&self, base: BaseId, query: &ListQuery) -> Result<Page<ExpenseItem>> {
+                    query_page!($db, &self.pool, rows::ExpenseItemRow, "expense_items", columns::EXPENSE_ITEMS, base, query)
+                }
+
+                async fn query_departments(&self, base: BaseId, query: &ListQuery) -> Result<Page<Department>> {
+                    query_page!($db, &self.pool, rows::DepartmentRow, "departments", columns::DEPARTMENTS, base, query)
+                }
+
+                async fn query_establishments(&self, base: BaseId, query: &ListQuery) -> Result<Page<Establishment>> {
+                    query_page!($db, &self.pool, rows::EstablishmentRow, "establishments", columns::ESTABLISHMENTS, base, query)
+                }
+
+                async fn query_legal_units(&self, base: BaseId, query: &ListQuery) -> Result<Page<LegalUnit>> {
+                    query_page!($db, &self.pool, rows::LegalUnitRow, "legal_units", columns::LEGAL_UNITS, base, query)
+                }
+
+                async fn query_absence_accounts(&self, base: BaseId, query: &ListQuery) -> Result<Page<AbsenceAccount>> {
+                    query_page!($db, &self.pool, rows::AbsenceAccountRow, "absence_accounts", columns::ABSENCE_ACCOUNTS, base, query)
+                }
+
+                async fn query_expense_natures(&self, base: BaseId, query: &ListQuery) -> Result<Page<ExpenseNature>> {
+                    query_page!($db, &self.pool, rows::ExpenseNatureRow, "expense_natures", columns::EXPENSE_NATURES, base, query)
+                }
+
+                async fn query_axis_sections(&self, base: BaseId, query: &ListQuery) -> Result<Page<AxisSection>> {
+                    query_page!($db, &self.pool, rows::AxisSectionRow, "axis_sections", columns::AXIS_SECTIONS, base, query)
+                }
+            }
+        }
+    };
+}
+pub(crate) use hr_store;
