@@ -8,12 +8,10 @@ use axum::extract::{Request, State};
 use axum::http::HeaderMap;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use relais_core::access::{ApiKey, AuditEntry, KeyUsage, Role};
-use relais_core::employee::Email;
+use relais_app::keys::hash_secret;
+use relais_core::access::{ApiKey, AuditEntry, Role};
 use relais_core::ids::BaseId;
-use relais_core::org::Name;
-use relais_store::{NewApiKey, RateDecision, SharedStore};
-use sha2::{Digest, Sha256};
+use relais_store::{RateDecision, SharedStore};
 use std::sync::Arc;
 use subtle::ConstantTimeEq;
 
@@ -50,70 +48,6 @@ pub struct EmployeeRecords(pub i64);
 /// answer without it held one record when it was a successful read).
 #[derive(Debug, Clone, Copy)]
 pub struct ListedRecords(pub i64);
-
-/// SHA-256 of a key's secret part, hex.
-pub fn hash_secret(secret: &str) -> String {
-    hex::encode(Sha256::digest(secret.as_bytes()))
-}
-
-/// `bytes` random bytes from the operating system, as hex.
-pub fn random_hex(bytes: usize) -> String {
-    let mut buf = vec![0u8; bytes];
-    getrandom::getrandom(&mut buf).expect("the operating system provides randomness");
-    hex::encode(buf)
-}
-
-/// A new key for `base`, not yet stored, and its full text (shown once).
-pub fn new_key(
-    base: BaseId,
-    name: Name,
-    contact: Email,
-    usage: KeyUsage,
-    role: Role,
-) -> (NewApiKey, String) {
-    let prefix = random_hex(6);
-    let secret = random_hex(32);
-    let text = format!("relais_{prefix}_{secret}");
-    let key = NewApiKey {
-        base_id: base,
-        prefix,
-        secret_hash: hash_secret(&secret),
-        name,
-        contact,
-        usage,
-        role,
-    };
-    (key, text)
-}
-
-/// Creates a key for `base`; returns it with its full text, shown once.
-pub async fn create_key(
-    store: &SharedStore,
-    base: BaseId,
-    name: Name,
-    contact: Email,
-    usage: KeyUsage,
-    role: Role,
-) -> Result<(ApiKey, String), ApiError> {
-    let (key, text) = new_key(base, name, contact, usage, role);
-    Ok((store.create_api_key(&key).await?, text))
-}
-
-/// Gives key `id` a new secret; the previous one keeps opening it for
-/// `grace` (zero: it stops at once). Returns the key with its new full
-/// text, shown once.
-pub async fn rotate_key(
-    store: &SharedStore,
-    id: i64,
-    grace: chrono::Duration,
-) -> Result<(ApiKey, String), ApiError> {
-    let secret = random_hex(32);
-    let key = store
-        .rotate_api_key(id, &hash_secret(&secret), relais_core::now() + grace)
-        .await?;
-    let text = format!("relais_{}_{secret}", key.prefix);
-    Ok((key, text))
-}
 
 /// Reads the key text from `Authorization: lucca application=<key>` or `Bearer <key>`.
 fn key_text(headers: &HeaderMap) -> Result<&str, ApiError> {

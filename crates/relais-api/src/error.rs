@@ -131,6 +131,22 @@ impl ApiError {
     }
 }
 
+impl From<relais_app::AppError> for ApiError {
+    fn from(e: relais_app::AppError) -> Self {
+        use relais_app::AppError;
+        match e {
+            AppError::AlreadyInstalled(message) => Self::Store(StoreError::Conflict {
+                field: "app",
+                message,
+            }),
+            AppError::Grants(message) => Self::Store(StoreError::Domain(
+                relais_core::DomainError::new("grants", message),
+            )),
+            AppError::Store(e) => Self::Store(e),
+        }
+    }
+}
+
 impl From<relais_core::DomainError> for ApiError {
     fn from(e: relais_core::DomainError) -> Self {
         ApiError::Store(StoreError::Domain(e))

@@ -5,7 +5,6 @@ pub mod audit;
 pub mod auth;
 pub mod counts;
 mod error;
-pub mod install;
 pub mod layers;
 pub mod metrics;
 pub mod names;

@@ -83,7 +83,7 @@ async fn spawn(backend: Backend, per_minute: u32) -> Option<App> {
 impl App {
     async fn key_on(&self, base: &Base, grants: &[&str]) -> String {
         let role = Role::parse(grants).unwrap();
-        let (_, secret) = relais_api::auth::create_key(
+        let (_, secret) = relais_app::keys::create_key(
             &self.store,
             base.id,
             Name::parse("name", &format!("test {}", grants.join(" "))).unwrap(),
@@ -723,7 +723,7 @@ async fn mistakes_get_clear_answers(app: App) {
     );
 
     // A revoked key answers 401.
-    let (key_row, secret) = relais_api::auth::create_key(
+    let (key_row, secret) = relais_app::keys::create_key(
         &app.store,
         app.base.id,
         Name::parse("name", "temp").unwrap(),

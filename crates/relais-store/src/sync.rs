@@ -165,6 +165,18 @@ pub trait SyncStore: Send + Sync {
         requested_by: Option<&str>,
     ) -> Result<SyncRun>;
 
+    /// Asks for a run as [`SyncStore::queue_run_by`] does, unless a run of
+    /// the integration is already waiting to start: then that run, and
+    /// `false`. One transaction, holding the integration's row, so that two
+    /// asking at once get one run.
+    async fn ask_run(
+        &self,
+        installation: i64,
+        trigger: Trigger,
+        dry_run: bool,
+        full: bool,
+        requested_by: Option<&str>,
+    ) -> Result<(SyncRun, bool)>;
     /// The oldest unfinished runs of every integration: asked for and not
     /// started, or marked running (by a live process, or one that died).
     async fn open_runs(&self, limit: u32) -> Result<Vec<SyncRun>>;
@@ -260,6 +272,33 @@ macro_rules! sync_store {
             type Conn = <$db as sqlx::Database>::Connection;
 
             impl $store {
+                /// Queues a run on `conn`.
+                pub(crate) async fn insert_run(
+                    conn: &mut Conn,
+                    installation: i64,
+                    trigger: relais_core::integration::Trigger,
+                    dry_run: bool,
+                    full: bool,
+                    requested_by: Option<&str>,
+                ) -> Result<relais_core::integration::SyncRun> {
+                    let sql = format!(
+                        "INSERT INTO sync_runs (installation_id, trigger_kind, dry_run, full_run, status, requested_at, counts, partner_requests, requested_by) \
+                         VALUES ($1, $2, $3, $4, 'queued', $5, $6, 0, $7) RETURNING {}",
+                        rows::RUN_COLUMNS
+                    );
+                    let row: rows::RunRow = sqlx::query_as(&sql)
+                        .bind(installation)
+                        .bind(trigger.as_str())
+                        .bind(dry_run)
+                        .bind(full)
+                        .bind(now())
+                        .bind(serde_json::to_string(&relais_core::integration::RunCounts::default()).expect("counts serialise"))
+                        .bind(requested_by)
+                        .fetch_one(&mut *conn)
+                        .await?;
+                    row.try_into()
+                }
+
                 /// Stores an integration on `conn` (replacing its settings if it exists).
                 pub(crate) async fn upsert_integration(conn: &mut Conn, i: &relais_core::integration::Integration) -> Result<()> {
                     let sql = format!(
@@ -578,22 +617,40 @@ macro_rules! sync_store {
                     full: bool,
                     requested_by: Option<&str>,
                 ) -> Result<relais_core::integration::SyncRun> {
+                    let mut conn = self.pool.acquire().await?;
+                    Self::insert_run(&mut conn, installation, trigger, dry_run, full, requested_by).await
+                }
+
+                async fn ask_run(
+                    &self,
+                    installation: i64,
+                    trigger: relais_core::integration::Trigger,
+                    dry_run: bool,
+                    full: bool,
+                    requested_by: Option<&str>,
+                ) -> Result<(relais_core::integration::SyncRun, bool)> {
+                    let mut tx = self.pool.begin_with(Self::BEGIN).await?;
+                    // Holds the integration's row (PostgreSQL) until the
+                    // commit; SQLite's write transaction holds the file.
+                    let found = sqlx::query("UPDATE integrations SET updated_at = updated_at WHERE installation_id = $1")
+                        .bind(installation)
+                        .execute(&mut *tx)
+                        .await?;
+                    if found.rows_affected() == 0 {
+                        return Err(StoreError::NotFound { entity: "integration", key: installation.to_string() });
+                    }
                     let sql = format!(
-                        "INSERT INTO sync_runs (installation_id, trigger_kind, dry_run, full_run, status, requested_at, counts, partner_requests, requested_by) \
-                         VALUES ($1, $2, $3, $4, 'queued', $5, $6, 0, $7) RETURNING {}",
+                        "SELECT {} FROM sync_runs WHERE installation_id = $1 AND status = 'queued' ORDER BY id LIMIT 1",
                         rows::RUN_COLUMNS
                     );
-                    let row: rows::RunRow = sqlx::query_as(&sql)
-                        .bind(installation)
-                        .bind(trigger.as_str())
-                        .bind(dry_run)
-                        .bind(full)
-                        .bind(now())
-                        .bind(serde_json::to_string(&relais_core::integration::RunCounts::default()).expect("counts serialise"))
-                        .bind(requested_by)
-                        .fetch_one(&self.pool)
-                        .await?;
-                    row.try_into()
+                    let waiting: Option<rows::RunRow> = sqlx::query_as(&sql).bind(installation).fetch_optional(&mut *tx).await?;
+                    if let Some(row) = waiting {
+                        tx.commit().await?;
+                        return Ok((row.try_into()?, false));
+                    }
+                    let run = Self::insert_run(&mut tx, installation, trigger, dry_run, full, requested_by).await?;
+                    tx.commit().await?;
+                    Ok((run, true))
                 }
 
                 async fn open_runs(&self, limit: u32) -> Result<Vec<relais_core::integration::SyncRun>> {

@@ -90,6 +90,7 @@ store_suite!(
     the_ledger_keeps_what_partners_acknowledged,
     concurrent_writers_wait_for_each_other,
     integrations_and_their_runs_are_kept,
+    one_waiting_run_answers_every_ask,
     a_keys_reads_are_summed_per_resource,
     a_rotated_key_keeps_its_previous_secret_for_its_grace,
     every_kind_of_write_raises_the_bases_data_version,
@@ -1348,6 +1349,65 @@ async fn concurrent_writers_wait_for_each_other(db: TestDb) {
             .len(),
         48
     );
+}
+
+/// Asking for a run while one waits to start gets that run, whoever asks
+/// and however many ask at once; once it has started, asking queues another.
+async fn one_waiting_run_answers_every_ask(db: TestDb) {
+    use relais_core::access::{KeyUsage, Role};
+    use relais_core::integration::*;
+    use relais_store::NewApiKey;
+    let s = &db.store;
+    let (base, admin) = base_and_admin(s).await;
+    let key = s
+        .create_api_key(&NewApiKey {
+            base_id: base.id,
+            prefix: "ask".into(),
+            secret_hash: "h".into(),
+            name: Name::parse("name", "HappyPal").unwrap(),
+            contact: Email::parse("it@happypal.fr").unwrap(),
+            usage: KeyUsage::ThirdParty,
+            role: Role::parse(&["personnel-file:fields=firstName"]).unwrap(),
+        })
+        .await
+        .unwrap();
+    let contact = Email::parse("it@happypal.fr").unwrap();
+    let inst = s
+        .create_installation(base.id, "happypal", key.id, &contact, admin.id)
+        .await
+        .unwrap();
+    // No integration yet: nothing to run.
+    assert!(matches!(
+        s.ask_run(inst.id, Trigger::Api, false, false, None).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    let i = Integration::new(inst.id, base.id, &StoredOnly, "sealed".into(), now());
+    s.put_integration(&i).await.unwrap();
+    let asks = (0..6).map(|n| {
+        let s = s.clone();
+        tokio::spawn(async move {
+            let by = format!("person {n}");
+            s.ask_run(inst.id, Trigger::Page, false, false, Some(&by))
+                .await
+                .unwrap()
+        })
+    });
+    let answers: Vec<(SyncRun, bool)> = futures_util::future::join_all(asks)
+        .await
+        .into_iter()
+        .map(|a| a.unwrap())
+        .collect();
+    let first = answers[0].0.id;
+    assert!(answers.iter().all(|(run, _)| run.id == first), "one run for all");
+    assert_eq!(answers.iter().filter(|(_, queued)| *queued).count(), 1);
+    assert_eq!(s.list_runs(inst.id, 10).await.unwrap().len(), 1);
+    s.start_run(first, "process-a", false).await.unwrap();
+    let (next, queued) = s
+        .ask_run(inst.id, Trigger::Api, true, false, None)
+        .await
+        .unwrap();
+    assert!(queued && next.id != first && next.dry_run);
+    assert_eq!(s.list_runs(inst.id, 10).await.unwrap().len(), 2);
 }
 
 async fn integrations_and_their_runs_are_kept(db: TestDb) {

@@ -245,7 +245,7 @@ async fn an_inbound_stream_writes_into_the_base_once_through_the_api() {
         &format!("absence-requests:accounts={}", telework.id),
     ])
     .unwrap();
-    let (_, secret) = relais_api::auth::create_key(
+    let (_, secret) = relais_app::keys::create_key(
         &store,
         base.id,
         Name::parse("name", "Bookings").unwrap(),

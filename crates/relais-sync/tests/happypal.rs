@@ -38,7 +38,7 @@ async fn setup() -> Setup {
         "personnel-file:fields=firstName+lastName+mail+birthDate+dtContractStart+dtContractEnd",
     ])
     .unwrap();
-    let (key, secret) = relais_api::auth::create_key(
+    let (key, secret) = relais_app::keys::create_key(
         &store,
         base.id,
         Name::parse("name", "HappyPal").unwrap(),

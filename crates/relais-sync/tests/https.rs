@@ -51,7 +51,7 @@ async fn happypal_over_https_with_a_private_authority() {
         "personnel-file:fields=firstName+lastName+mail+birthDate+dtContractStart+dtContractEnd",
     ])
     .unwrap();
-    let (_, secret) = relais_api::auth::create_key(
+    let (_, secret) = relais_app::keys::create_key(
         &store,
         base.id,
         Name::parse("name", "HappyPal").unwrap(),

@@ -51,7 +51,7 @@ async fn world(postgres: bool) -> Option<World> {
         let store = store.clone();
         let role = Role::parse(grants).unwrap();
         async move {
-            relais_api::auth::create_key(
+            relais_app::keys::create_key(
                 &store,
                 base.id,
                 Name::parse("name", "Ledgy").unwrap(),

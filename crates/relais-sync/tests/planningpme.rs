@@ -31,7 +31,7 @@ async fn planningpme_gets_the_department_its_people_and_their_coming_absences() 
         "organisation",
     ])
     .unwrap();
-    let (_, secret) = relais_api::auth::create_key(
+    let (_, secret) = relais_app::keys::create_key(
         &store,
         base.id,
         Name::parse("name", "PlanningPME").unwrap(),

@@ -60,7 +60,7 @@ async fn world(postgres: bool, employees: u32) -> Option<World> {
         })
         .await
         .unwrap();
-    let (installation, key) = relais_api::install::install_app(
+    let (installation, key) = relais_app::install::install_app(
         &store,
         &sealer,
         &relais_sync::connectors::catalog(),
@@ -636,7 +636,7 @@ async fn health_says_why_an_integration_fails() {
     w.assert_in_step().await;
 
     // A key that lacks a grant, then a revoked key.
-    let (_, narrow) = relais_api::auth::create_key(
+    let (_, narrow) = relais_app::keys::create_key(
         &w.store,
         w.base,
         Name::parse("name", "narrow").unwrap(),
@@ -689,7 +689,7 @@ async fn health_says_why_an_integration_fails() {
 async fn planningpme_runs_through_the_runtime_with_its_report_stored() {
     let w = world(false, 40).await.unwrap();
     let admin = w.store.list_people().await.unwrap()[0].id;
-    let (inst, _) = relais_api::install::install_app(
+    let (inst, _) = relais_app::install::install_app(
         &w.store,
         &w.sealer,
         &relais_sync::connectors::catalog(),
@@ -850,7 +850,7 @@ async fn the_partner_asks_for_a_run_and_reads_its_report_through_the_api() {
     assert_eq!(runs["data"]["items"][0]["id"], id);
 
     // A key of no installation, and another run's identifier, are refused.
-    let (_, other) = relais_api::auth::create_key(
+    let (_, other) = relais_app::keys::create_key(
         &w.store,
         w.base,
         Name::parse("name", "scripts").unwrap(),

@@ -59,7 +59,7 @@ async fn world(postgres: bool) -> Option<World> {
         let name = name.to_owned();
         async move {
             let grants: Vec<&str> = grants.iter().map(String::as_str).collect();
-            relais_api::auth::create_key(
+            relais_app::keys::create_key(
                 &store,
                 base.id,
                 Name::parse("name", &name).unwrap(),

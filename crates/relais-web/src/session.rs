@@ -8,8 +8,8 @@ use axum::http::header::{COOKIE, LOCATION, SET_COOKIE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use relais_api::auth::{hash_secret, random_hex};
 use relais_api::AppState;
+use relais_app::keys::{hash_secret, random_hex};
 use relais_core::base::{Base, BaseKind};
 use relais_core::people::Person;
 

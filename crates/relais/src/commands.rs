@@ -202,7 +202,7 @@ async fn demo_command(
             .await?;
         store.copy_base(production.id, test.id).await?;
         out!("created the test base 'test' as a copy of 'production'");
-        let password = relais_api::auth::random_hex(8);
+        let password = relais_app::keys::random_hex(8);
         store
             .create_person(&relais_store::NewPerson {
                 email: relais_core::employee::Email::parse("admin@relais.demo")?,
@@ -430,7 +430,7 @@ async fn demo_partners(
                 .get(code)
                 .with_context(|| format!("{code} is in the catalog"))?;
             let contact = relais_core::employee::Email::parse(&format!("tech@{code}.demo"))?;
-            let (_, key) = relais_api::install::install_app(
+            let (_, key) = relais_app::install::install_app(
                 store,
                 &sealer,
                 &relais_sync::connectors::catalog(),
@@ -619,7 +619,7 @@ async fn keys_command(settings: &Settings, cmd: KeysCommand) -> Result<()> {
             let usage: KeyUsage = usage.parse()?;
             let role = Role::parse(&grants)?;
             let (key, secret) =
-                relais_api::auth::create_key(&store, base.id, name, contact, usage, role)
+                relais_app::keys::create_key(&store, base.id, name, contact, usage, role)
                     .await
                     .map_err(|e| anyhow::anyhow!("{e}"))?;
             out!(
@@ -660,7 +660,7 @@ async fn keys_command(settings: &Settings, cmd: KeysCommand) -> Result<()> {
             }
         }
         KeysCommand::Revoke { id } => {
-            let key = store.revoke_api_key(id).await?;
+            let key = relais_app::keys::revoke_key(&store, id).await?;
             out!("revoked key {} '{}': it now answers 401", key.id, key.name);
         }
         KeysCommand::Audit { id, limit } => {
@@ -699,7 +699,7 @@ async fn people_command(settings: &Settings, cmd: PeopleCommand) -> Result<()> {
             keys_admin,
         } => {
             let generated = password.is_none();
-            let password = password.unwrap_or_else(|| relais_api::auth::random_hex(8));
+            let password = password.unwrap_or_else(|| relais_app::keys::random_hex(8));
             if password.chars().count() < 10 {
                 bail!("the password must hold at least 10 characters");
             }

@@ -120,19 +120,17 @@ async fn ask(
         })?,
     };
     let i = integration_of(&state, &caller).await?;
-    // Runs are asked for one after another, so a waiting one is among the latest.
-    let latest = state.store.list_runs(i.installation_id, 20).await?;
-    if let Some(r) = latest
-        .iter()
-        .find(|r| r.status == relais_core::integration::RunStatus::Queued)
-    {
-        // One waiting run is enough: asking twice does not run twice.
-        return Ok((StatusCode::ACCEPTED, Json(json!({ "data": r }))));
-    }
-    let run = state
-        .store
-        .queue_run(i.installation_id, Trigger::Api, ask.dry_run, ask.full)
-        .await?;
+    // A run already waiting answers: asking twice does not run twice.
+    let asked = relais_app::runs::ask_run(
+        &state.store,
+        i.installation_id,
+        Trigger::Api,
+        ask.dry_run,
+        ask.full,
+        None,
+    )
+    .await?;
+    let run = asked.run;
     Ok((StatusCode::ACCEPTED, Json(json!({ "data": run }))))
 }
 

@@ -12,8 +12,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Form};
 use maud::html;
-use relais_api::install::InstallError;
 use relais_api::AppState;
+use relais_app::AppError;
 use relais_core::employee::Email;
 use relais_core::marketplace::{AppManifest, Direction};
 use serde::Deserialize;
@@ -292,7 +292,7 @@ pub async fn install(
         let page = app_page(&state, &v, &catalog, &code, &typed).await;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     };
-    let secret = match relais_api::install::install_app(
+    let secret = match relais_app::install::install_app(
         &state.store,
         &state.sealer,
         &state.connectors,
@@ -304,7 +304,7 @@ pub async fn install(
     .await
     {
         Ok((_, secret)) => secret,
-        Err(InstallError::AlreadyInstalled(_)) => {
+        Err(AppError::AlreadyInstalled(_)) => {
             return Err(PageError::refused(
                 &v,
                 StatusCode::CONFLICT,
@@ -316,14 +316,14 @@ pub async fn install(
                 ),
             ));
         }
-        Err(InstallError::Grants(message)) => {
+        Err(AppError::Grants(message)) => {
             return Err(PageError::refused(
                 &v,
                 StatusCode::UNPROCESSABLE_ENTITY,
                 &message,
             ))
         }
-        Err(InstallError::Api(e)) => return Err(PageError::internal(&v, e)),
+        Err(AppError::Store(e)) => return Err(PageError::internal(&v, e)),
     };
     let url = base_url(&headers);
     Ok(page(Some(&v), lang, &format!("{} {}", a.name, lang.t("est installée")), html! {

@@ -178,12 +178,14 @@ pub async fn uninstall(
             &format!("/integrations/{}", installation.app),
         ));
     }
-    match state.store.uninstall(v.base.id, id).await {
+    match relais_app::install::uninstall(&state.store, v.base.id, id).await {
         Ok(_) => Ok(redirect(
             &format!("/installed?uninstalled={}", installation.app),
             Vec::new(),
         )),
-        Err(relais_store::StoreError::NotFound { .. }) => Ok(not_here()),
+        Err(relais_app::AppError::Store(relais_store::StoreError::NotFound { .. })) => {
+            Ok(not_here())
+        }
         Err(e) => Err(PageError::internal(&v, e)),
     }
 }

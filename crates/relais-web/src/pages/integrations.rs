@@ -718,23 +718,18 @@ pub async fn sync_now(
                 .t("Cette application n'a pas de synchronisation exécutée par relais."),
         ));
     }
-    // One run at a time: while one waits or runs, asking again follows it.
-    let runs = state.store.list_runs(id, 5).await.or_page(&v)?;
-    if let Some(open) = runs.iter().find(|r| !r.status.is_finished()) {
-        return Ok(Redirect::to(&format!("/runs/{}", open.id)).into_response());
-    }
-    match state
-        .store
-        .queue_run_by(
-            id,
-            Trigger::Page,
-            f.dry_run,
-            f.full,
-            Some(v.person.name.as_str()),
-        )
-        .await
+    // A run already waiting answers: asking twice does not run twice.
+    match relais_app::runs::ask_run(
+        &state.store,
+        id,
+        Trigger::Page,
+        f.dry_run,
+        f.full,
+        Some(v.person.name.as_str()),
+    )
+    .await
     {
-        Ok(run) => Ok(Redirect::to(&format!("/runs/{}", run.id)).into_response()),
+        Ok(asked) => Ok(Redirect::to(&format!("/runs/{}", asked.run.id)).into_response()),
         Err(e) => {
             tracing::error!(error = %e, app = installation.app, "cannot queue a run");
             Err(PageError::internal(&v, e))

@@ -13,8 +13,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Form};
 use maud::{html, Markup};
-use relais_api::auth::create_key as make_key;
 use relais_api::AppState;
+use relais_app::keys::create_key as make_key;
 use relais_core::access::{ApiKey, KeyUsage, Role};
 use relais_core::employee::Email;
 use relais_core::org::Name;
@@ -337,7 +337,9 @@ pub async fn revoke_key(
             "/keys",
         ));
     }
-    state.store.revoke_api_key(id).await.or_page(&v)?;
+    relais_app::keys::revoke_key(&state.store, id)
+        .await
+        .or_page(&v)?;
     Ok(redirect(&format!("/keys?revoked={id}"), Vec::new()))
 }
 
@@ -419,7 +421,7 @@ pub async fn rotate_key(
         return Ok((status, page(Some(&v), lang, &title, body)).into_response());
     }
     let grace = chrono::Duration::seconds(grace.flatten().unwrap_or(0));
-    match relais_api::auth::rotate_key(&state.store, id, grace).await {
+    match relais_app::keys::rotate_key(&state.store, id, grace).await {
         Ok((key, secret)) => {
             let msg = html! {
                 p.ok id="done" role="status" {

@@ -10,8 +10,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::Form;
 use maud::html;
-use relais_api::auth::random_hex;
 use relais_api::AppState;
+use relais_app::keys::random_hex;
 use serde::Deserialize;
 
 /// Query of the sign-in page.

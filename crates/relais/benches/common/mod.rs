@@ -317,7 +317,7 @@ impl SyncBench {
         secrets: &[(&str, &str)],
         options: &[(&str, &str)],
     ) -> i64 {
-        let (inst, _) = relais_api::install::install_app(
+        let (inst, _) = relais_app::install::install_app(
             &self.store,
             &self.sealer,
             &relais_sync::connectors::catalog(),

@@ -1,10 +1,11 @@
-//! Installing an app of the catalog on a base: an API key with exactly the
-//! app's grants, the installation, and — for the apps relais syncs itself —
-//! the integration, holding the key sealed so that the runtime can read the
-//! base with it; stored in one transaction ([`relais_store::Store::install`]).
+//! Installing an app of the catalog on a base, and uninstalling it.
+//!
+//! An installation is an API key with exactly the app's grants, the
+//! installation itself and — for the apps relais syncs — the integration,
+//! holding the key sealed so that the runtime reads the base with it; all
+//! stored in one transaction ([`relais_store::MarketplaceStore::install`]).
 
-use crate::auth::new_key;
-use crate::ApiError;
+use crate::{AppError, Result};
 use relais_core::access::{KeyUsage, Role};
 use relais_core::connector::ConnectorCatalog;
 use relais_core::employee::Email;
@@ -16,28 +17,9 @@ use relais_core::people::Installation;
 use relais_core::secret::{Sealer, Secrets};
 use relais_store::{NewInstallation, SharedStore, StoreError};
 
-/// Why an app could not be installed.
-#[derive(Debug, thiserror::Error)]
-pub enum InstallError {
-    /// It is already installed on this base.
-    #[error("{0}")]
-    AlreadyInstalled(String),
-    /// Its grants cannot be resolved on this base (e.g. no telework account).
-    #[error("{0}")]
-    Grants(String),
-    /// Storage failed.
-    #[error(transparent)]
-    Api(#[from] ApiError),
-}
-
-impl From<StoreError> for InstallError {
-    fn from(e: StoreError) -> Self {
-        Self::Api(ApiError::Store(e))
-    }
-}
-
-/// Installs `app` on `base` for `by`; returns the installation and the key's
-/// full text (shown once).
+/// Installs `app` on `base` for the person `by`; returns the installation
+/// and the key's full text (shown once). Refused when the app is already
+/// installed on the base, or when its grants name what the base lacks.
 pub async fn install_app(
     store: &SharedStore,
     sealer: &Sealer,
@@ -46,25 +28,15 @@ pub async fn install_app(
     app: &AppManifest,
     contact: &Email,
     by: i64,
-) -> Result<(Installation, String), InstallError> {
-    if store
-        .list_installations(base)
-        .await?
-        .iter()
-        .any(|i| i.app == app.code)
-    {
-        return Err(InstallError::AlreadyInstalled(format!(
-            "{} is already installed on this base",
-            app.name
-        )));
-    }
+) -> Result<(Installation, String)> {
     let accounts = store.list_absence_accounts(base).await?;
     let role: Role = app
         .role_for(&accounts)
-        .map_err(|e| InstallError::Grants(e.message))?;
+        .map_err(|e| AppError::Grants(e.message))?;
     let name = Name::parse("name", &app.name)
         .unwrap_or_else(|_| Name::parse("name", &app.code).expect("codes are names"));
-    let (key, secret) = new_key(base, name, contact.clone(), KeyUsage::ThirdParty, role);
+    let (key, secret) =
+        crate::keys::new_key(base, name, contact.clone(), KeyUsage::ThirdParty, role);
     // For the apps relais syncs, the integration holds the key, sealed, so
     // that the runtime reads the base with it.
     let integration = connectors.get(&app.code).map(|connector| {
@@ -88,8 +60,19 @@ pub async fn install_app(
         })
         .await
         .map_err(|e| match e {
-            StoreError::Conflict { message, .. } => InstallError::AlreadyInstalled(message),
+            // The database's unique installation per app and base decides,
+            // so two people installing at once cannot both succeed.
+            StoreError::Conflict { .. } => AppError::AlreadyInstalled(format!(
+                "{} is already installed on this base",
+                app.name
+            )),
             other => other.into(),
         })?;
     Ok((installation, secret))
+}
+
+/// Uninstalls the installation `id` of `base` and revokes its key, in one
+/// transaction; its integration stops with it.
+pub async fn uninstall(store: &SharedStore, base: BaseId, id: i64) -> Result<Installation> {
+    Ok(store.uninstall(base, id).await?)
 }
