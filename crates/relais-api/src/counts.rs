@@ -12,7 +12,7 @@
 //! again, and a base nobody writes to is never recounted.
 
 use crate::error::ApiError;
-use relais_core::ids::BaseId;
+use relais_core::ids::{BaseId, KeyId};
 use relais_store::{Cond, Condition, ListQuery, Page, SqlValue, StoreError};
 use std::collections::HashMap;
 use std::future::Future;
@@ -60,7 +60,7 @@ impl Walked for relais_store::Encoded {
 /// Most walks kept at once; beyond, the least recently used go.
 const CAPACITY: usize = 10_000;
 
-type WalkId = (BaseId, i64, String);
+type WalkId = (BaseId, KeyId, String);
 
 /// What is remembered of one walk.
 #[derive(Debug)]
@@ -123,7 +123,7 @@ impl CountCache {
     pub fn recall(
         &self,
         base: BaseId,
-        key: i64,
+        key: KeyId,
         what: &str,
         version: i64,
         offset: u64,
@@ -137,7 +137,7 @@ impl CountCache {
     pub fn remember(
         &self,
         base: BaseId,
-        key: i64,
+        key: KeyId,
         what: &str,
         version: i64,
         count: Option<i64>,
@@ -183,7 +183,7 @@ impl CountCache {
         &self,
         version: i64,
         base: BaseId,
-        key: i64,
+        key: KeyId,
         what: &str,
         query: ListQuery,
         run: F,
@@ -279,7 +279,7 @@ mod tests {
         };
         for offset in [0, 2, 4, 8] {
             cache
-                .page(1, BaseId(1), 7, "users", page(offset), run)
+                .page(1, BaseId(1), KeyId(7), "users", page(offset), run)
                 .await
                 .unwrap();
         }
@@ -320,14 +320,14 @@ mod tests {
         };
         for _ in 0..3 {
             let page = cache
-                .page(1, BaseId(1), 7, "users", q(true), run)
+                .page(1, BaseId(1), KeyId(7), "users", q(true), run)
                 .await
                 .unwrap();
             assert_eq!(page.count, Some(42));
         }
         assert_eq!(runs.load(std::sync::atomic::Ordering::SeqCst), 1);
         cache
-            .page(1, BaseId(1), 8, "users", q(true), run)
+            .page(1, BaseId(1), KeyId(8), "users", q(true), run)
             .await
             .unwrap();
         assert_eq!(
@@ -337,12 +337,12 @@ mod tests {
         );
         // A write to the base: its data version moved on.
         cache
-            .page(2, BaseId(1), 7, "users", q(true), run)
+            .page(2, BaseId(1), KeyId(7), "users", q(true), run)
             .await
             .unwrap();
         assert_eq!(runs.load(std::sync::atomic::Ordering::SeqCst), 3);
         cache
-            .page(2, BaseId(1), 7, "users", q(true), run)
+            .page(2, BaseId(1), KeyId(7), "users", q(true), run)
             .await
             .unwrap();
         assert_eq!(
@@ -351,7 +351,7 @@ mod tests {
             "an unchanged base is not recounted, however long after"
         );
         let page = cache
-            .page(2, BaseId(1), 7, "users", q(false), run)
+            .page(2, BaseId(1), KeyId(7), "users", q(false), run)
             .await
             .unwrap();
         assert_eq!(page.count, None);

@@ -12,6 +12,7 @@
 //! turned counts as made: a key may get up to one slice per process less
 //! than its budget in a minute, never more.
 
+use relais_core::ids::KeyId;
 use relais_store::{RateDecision, SharedStore, StoreError};
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -30,7 +31,7 @@ struct Slice {
 #[derive(Debug)]
 pub struct RateLimiter {
     per_minute: u32,
-    slices: Mutex<HashMap<i64, Slice>>,
+    slices: Mutex<HashMap<KeyId, Slice>>,
 }
 
 impl RateLimiter {
@@ -54,7 +55,7 @@ impl RateLimiter {
 
     /// Takes one request of `key`'s budget: from this process's slice when
     /// it has one for the current minute, else by reserving a new slice.
-    pub async fn take(&self, store: &SharedStore, key: i64) -> Result<RateDecision, StoreError> {
+    pub async fn take(&self, store: &SharedStore, key: KeyId) -> Result<RateDecision, StoreError> {
         let at = relais_core::now();
         let minute = at.timestamp().div_euclid(60);
         if self.take_local(key, minute) {
@@ -76,7 +77,7 @@ impl RateLimiter {
         Ok(decision)
     }
 
-    fn take_local(&self, key: i64, minute: i64) -> bool {
+    fn take_local(&self, key: KeyId, minute: i64) -> bool {
         let mut slices = self.slices.lock().unwrap_or_else(|e| e.into_inner());
         match slices.get_mut(&key) {
             Some(slice) if slice.minute == minute && slice.left > 0 => {
@@ -104,23 +105,23 @@ mod tests {
     fn a_slice_serves_its_minute_only() {
         let limiter = RateLimiter::new(6_000);
         limiter.slices.lock().unwrap().insert(
-            7,
+            KeyId(7),
             Slice {
                 minute: 10,
                 left: 2,
             },
         );
-        assert!(limiter.take_local(7, 10));
-        assert!(limiter.take_local(7, 10));
-        assert!(!limiter.take_local(7, 10), "used up");
+        assert!(limiter.take_local(KeyId(7), 10));
+        assert!(limiter.take_local(KeyId(7), 10));
+        assert!(!limiter.take_local(KeyId(7), 10), "used up");
         limiter.slices.lock().unwrap().insert(
-            7,
+            KeyId(7),
             Slice {
                 minute: 10,
                 left: 5,
             },
         );
-        assert!(!limiter.take_local(7, 11), "the minute turned");
-        assert!(!limiter.take_local(8, 10), "another key");
+        assert!(!limiter.take_local(KeyId(7), 11), "the minute turned");
+        assert!(!limiter.take_local(KeyId(8), 10), "another key");
     }
 }

@@ -9,7 +9,7 @@ use crate::{AppError, Result};
 use relais_core::access::{KeyUsage, Role};
 use relais_core::connector::ConnectorCatalog;
 use relais_core::employee::Email;
-use relais_core::ids::BaseId;
+use relais_core::ids::{BaseId, InstallationId, PersonId};
 use relais_core::integration::{Integration, SOURCE_KEY};
 use relais_core::marketplace::AppManifest;
 use relais_core::org::Name;
@@ -27,7 +27,7 @@ pub async fn install_app(
     base: BaseId,
     app: &AppManifest,
     contact: &Email,
-    by: i64,
+    by: PersonId,
 ) -> Result<(Installation, String)> {
     let accounts = store.list_absence_accounts(base).await?;
     let role: Role = app
@@ -43,7 +43,7 @@ pub async fn install_app(
         let mut secrets = Secrets::default();
         secrets.set(SOURCE_KEY, &secret);
         Integration::new(
-            0,
+            InstallationId(0),
             base,
             connector,
             sealer.seal(&secrets),
@@ -73,6 +73,10 @@ pub async fn install_app(
 
 /// Uninstalls the installation `id` of `base` and revokes its key, in one
 /// transaction; its integration stops with it.
-pub async fn uninstall(store: &SharedStore, base: BaseId, id: i64) -> Result<Installation> {
+pub async fn uninstall(
+    store: &SharedStore,
+    base: BaseId,
+    id: InstallationId,
+) -> Result<Installation> {
     Ok(store.uninstall(base, id).await?)
 }

@@ -4,7 +4,7 @@
 use crate::Result;
 use relais_core::access::{ApiKey, KeyUsage, Role};
 use relais_core::employee::Email;
-use relais_core::ids::BaseId;
+use relais_core::ids::{BaseId, KeyId};
 use relais_core::org::Name;
 use relais_store::{NewApiKey, SharedStore};
 use sha2::{Digest, Sha256};
@@ -64,7 +64,7 @@ pub async fn create_key(
 /// text, shown once.
 pub async fn rotate_key(
     store: &SharedStore,
-    id: i64,
+    id: KeyId,
     grace: chrono::Duration,
 ) -> Result<(ApiKey, String)> {
     let secret = random_hex(32);
@@ -76,7 +76,7 @@ pub async fn rotate_key(
 }
 
 /// Revokes key `id`: it opens nothing from then on.
-pub async fn revoke_key(store: &SharedStore, id: i64) -> Result<ApiKey> {
+pub async fn revoke_key(store: &SharedStore, id: KeyId) -> Result<ApiKey> {
     Ok(store.revoke_api_key(id).await?)
 }
 

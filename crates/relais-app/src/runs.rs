@@ -1,6 +1,7 @@
 //! Asking for a run of an integration.
 
 use crate::Result;
+use relais_core::ids::InstallationId;
 use relais_core::integration::{SyncRun, Trigger};
 use relais_store::SharedStore;
 
@@ -20,7 +21,7 @@ pub struct Asked {
 /// Decided in one transaction, so two people asking at once get one run.
 pub async fn ask_run(
     store: &SharedStore,
-    installation: i64,
+    installation: InstallationId,
     trigger: Trigger,
     dry_run: bool,
     full: bool,

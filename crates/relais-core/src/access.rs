@@ -677,7 +677,7 @@ impl std::str::FromStr for KeyUsage {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ApiKey {
     /// Its identifier (global).
-    pub id: i64,
+    pub id: crate::ids::KeyId,
     /// The base it opens.
     pub base_id: crate::ids::BaseId,
     /// The public part of the key, used to find it.
@@ -712,7 +712,7 @@ pub struct AuditEntry {
     /// The base.
     pub base_id: crate::ids::BaseId,
     /// The key used.
-    pub key_id: i64,
+    pub key_id: crate::ids::KeyId,
     /// HTTP method.
     pub method: String,
     /// Path and query.

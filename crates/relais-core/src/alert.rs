@@ -101,7 +101,7 @@ pub fn compose(kind: AlertKind, facts: &AlertFacts<'_>) -> (String, String) {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewAlert {
     /// The installation it is about.
-    pub installation: i64,
+    pub installation: crate::ids::InstallationId,
     /// Why.
     pub kind: AlertKind,
     /// The technical contact it goes to.
@@ -116,7 +116,7 @@ pub struct NewAlert {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Alert {
     /// Its identifier.
-    pub id: i64,
+    pub id: crate::ids::AlertId,
     /// What it says and to whom.
     pub alert: NewAlert,
     /// When it was written.

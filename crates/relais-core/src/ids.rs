@@ -15,6 +15,17 @@ macro_rules! id_type {
                 self.0.fmt(f)
             }
         }
+
+        impl std::str::FromStr for $name {
+            type Err = String;
+            /// A positive whole number, as in a path, a form or a command line.
+            fn from_str(raw: &str) -> Result<Self, String> {
+                match raw.trim().parse::<i64>() {
+                    Ok(n) if n > 0 => Ok(Self(n)),
+                    _ => Err(format!("'{raw}' is not an identifier (a whole number above 0)")),
+                }
+            }
+        }
     )*};
 }
 
@@ -47,6 +58,21 @@ id_type! {
     ExpenseClaimId;
     /// An item of an expense claim.
     ExpenseItemId;
+}
+
+id_type! {
+    /// An API key (numbered across bases).
+    KeyId;
+    /// An app's installation on a base (numbered across bases); an
+    /// integration, one per installation of an app relais syncs, goes by
+    /// its installation's identifier.
+    InstallationId;
+    /// A run of an integration.
+    RunId;
+    /// An admin-page account.
+    PersonId;
+    /// An alert written for a technical contact.
+    AlertId;
 }
 
 /// The kinds of record that get an identifier, used to reserve identifiers.
@@ -114,6 +140,21 @@ impl Entity {
             Entity::AxisSection => "axis_sections",
             Entity::ExpenseClaim => "expense_claims",
             Entity::ExpenseItem => "expense_items",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identifiers_parse_from_text() {
+        assert_eq!("42".parse::<RunId>(), Ok(RunId(42)));
+        assert_eq!(" 7 ".parse::<InstallationId>(), Ok(InstallationId(7)));
+        for bad in ["", "0", "-3", "1.5", "abc", "99999999999999999999"] {
+            let e = bad.parse::<KeyId>().unwrap_err();
+            assert!(e.contains(&format!("'{bad}'")), "{e}");
         }
     }
 }

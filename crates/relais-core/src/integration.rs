@@ -286,7 +286,7 @@ pub enum HealthReason {
         /// Records left out.
         skipped: u64,
         /// The run.
-        run: i64,
+        run: crate::ids::RunId,
     },
     /// Anything else, in the words of the error.
     Other {
@@ -445,7 +445,7 @@ impl RunCounts {
 #[derive(Debug, Clone)]
 pub struct Integration {
     /// The installation it belongs to (also its identifier).
-    pub installation_id: i64,
+    pub installation_id: crate::ids::InstallationId,
     /// The base it was installed on.
     pub base_id: BaseId,
     /// The connector.
@@ -481,7 +481,7 @@ pub struct Integration {
 impl Integration {
     /// A new integration of `connector` for an installation, with the defaults.
     pub fn new(
-        installation_id: i64,
+        installation_id: crate::ids::InstallationId,
         base_id: BaseId,
         connector: &dyn ConnectorSpec,
         sealed_secrets: String,
@@ -846,9 +846,9 @@ pub fn parse_url(field: &'static str, raw: &str) -> Result<String> {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SyncRun {
     /// Its identifier.
-    pub id: i64,
+    pub id: crate::ids::RunId,
     /// The installation whose integration ran.
-    pub installation_id: i64,
+    pub installation_id: crate::ids::InstallationId,
     /// What started it.
     pub trigger: Trigger,
     /// Whether it only planned.
@@ -1021,7 +1021,13 @@ mod tests {
         let sealer =
             crate::secret::Sealer::from_hex(&crate::secret::Sealer::generate_key()).unwrap();
         let now = crate::now();
-        let mut i = Integration::new(1, BaseId(1), &Planner, String::new(), now);
+        let mut i = Integration::new(
+            crate::ids::InstallationId(1),
+            BaseId(1),
+            &Planner,
+            String::new(),
+            now,
+        );
         assert_eq!(i.requests_per_hour(), 2_000);
         assert_eq!(i.options["months"], 6);
         i.apply(
@@ -1057,7 +1063,13 @@ mod tests {
     #[test]
     fn schedules_faster_than_the_partner_allows_are_refused() {
         let now = crate::now();
-        let mut i = Integration::new(1, BaseId(1), &Planner, String::new(), now);
+        let mut i = Integration::new(
+            crate::ids::InstallationId(1),
+            BaseId(1),
+            &Planner,
+            String::new(),
+            now,
+        );
         let hourly = Schedule::parse("0 * * * *").unwrap();
         let e = i
             .set_schedules(
@@ -1087,7 +1099,13 @@ mod tests {
         let sealer =
             crate::secret::Sealer::from_hex(&crate::secret::Sealer::generate_key()).unwrap();
         let now = crate::now();
-        let mut i = Integration::new(1, BaseId(1), &Planner, String::new(), now);
+        let mut i = Integration::new(
+            crate::ids::InstallationId(1),
+            BaseId(1),
+            &Planner,
+            String::new(),
+            now,
+        );
         let before = i.clone();
         let bad = IntegrationUpdate {
             partner_url: Some("ftp://pme.example".into()),
@@ -1132,7 +1150,13 @@ mod tests {
         let sealer =
             crate::secret::Sealer::from_hex(&crate::secret::Sealer::generate_key()).unwrap();
         let now = crate::now();
-        let mut i = Integration::new(1, BaseId(1), &Planner, String::new(), now);
+        let mut i = Integration::new(
+            crate::ids::InstallationId(1),
+            BaseId(1),
+            &Planner,
+            String::new(),
+            now,
+        );
         let missing = i.missing_settings(
             &DECLARATION,
             &sealer.open(&sealer.seal(&Default::default())).unwrap(),
@@ -1196,7 +1220,13 @@ mod tests {
 
     #[test]
     fn urls_and_outcomes_parse() {
-        let mut i = Integration::new(1, BaseId(1), &Planner, String::new(), crate::now());
+        let mut i = Integration::new(
+            crate::ids::InstallationId(1),
+            BaseId(1),
+            &Planner,
+            String::new(),
+            crate::now(),
+        );
         assert!(i.set_partner_url("ftp://x").is_err());
         i.set_partner_url("http://127.0.0.1:9000/").unwrap();
         assert_eq!(i.partner_url, "http://127.0.0.1:9000");

@@ -1,7 +1,7 @@
 //! People who sign in to the admin pages, and the apps they install.
 
 use crate::employee::Email;
-use crate::ids::BaseId;
+use crate::ids::{BaseId, InstallationId, KeyId, PersonId};
 use crate::org::Name;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -10,7 +10,7 @@ use serde::Serialize;
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Person {
     /// Its identifier.
-    pub id: i64,
+    pub id: PersonId,
     /// E-mail, used to sign in.
     pub email: Email,
     /// Name shown.
@@ -27,17 +27,17 @@ pub struct Person {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Installation {
     /// Its identifier.
-    pub id: i64,
+    pub id: InstallationId,
     /// The base.
     pub base_id: BaseId,
     /// The app's code in the catalog.
     pub app: String,
     /// The key created for it.
-    pub key_id: i64,
+    pub key_id: KeyId,
     /// The technical contact at the partner.
     pub contact: Email,
     /// Who installed it.
-    pub installed_by: i64,
+    pub installed_by: PersonId,
     /// When.
     pub installed_at: DateTime<Utc>,
     /// When it was uninstalled (its key revoked).

@@ -197,16 +197,16 @@ pub trait AccessStore: Send + Sync {
     async fn list_api_keys(&self, base: BaseId) -> Result<Vec<ApiKey>>;
 
     /// One key.
-    async fn get_api_key(&self, id: i64) -> Result<ApiKey>;
+    async fn get_api_key(&self, id: KeyId) -> Result<ApiKey>;
 
     /// Revokes a key; it opens nothing from then on.
-    async fn revoke_api_key(&self, id: i64) -> Result<ApiKey>;
+    async fn revoke_api_key(&self, id: KeyId) -> Result<ApiKey>;
 
     /// Gives a live key a new secret (`secret_hash`); the current one keeps
     /// opening it until `previous_valid_until` (a past time: not at all).
     async fn rotate_api_key(
         &self,
-        id: i64,
+        id: KeyId,
         secret_hash: &str,
         previous_valid_until: DateTime<Utc>,
     ) -> Result<ApiKey>;
@@ -221,7 +221,7 @@ pub trait AccessStore: Send + Sync {
     async fn record_requests(&self, entries: &[AuditEntry]) -> Result<()>;
 
     /// The latest requests made with a key, newest first.
-    async fn list_requests(&self, key_id: i64, limit: u32) -> Result<Vec<AuditEntry>>;
+    async fn list_requests(&self, key_id: KeyId, limit: u32) -> Result<Vec<AuditEntry>>;
 
     /// Reserves up to `wanted` requests of a key in the shared one-minute
     /// windows, as many as fit in `per_minute` (a sliding estimate over this
@@ -230,14 +230,18 @@ pub trait AccessStore: Send + Sync {
     /// database shares the windows.
     async fn take_requests(
         &self,
-        key_id: i64,
+        key_id: KeyId,
         at: DateTime<Utc>,
         per_minute: u32,
         wanted: u32,
     ) -> Result<RateDecision>;
 
     /// Requests refused for going over the limit, per minute, newest first.
-    async fn limited_requests(&self, key_id: i64, limit: u32) -> Result<Vec<(DateTime<Utc>, i64)>>;
+    async fn limited_requests(
+        &self,
+        key_id: KeyId,
+        limit: u32,
+    ) -> Result<Vec<(DateTime<Utc>, i64)>>;
 
     /// Records a sign-in attempt of the admin pages.
     async fn record_sign_in(&self, attempt: &SignInAttempt) -> Result<()>;
@@ -267,7 +271,7 @@ pub trait AccessStore: Send + Sync {
     async fn create_session(
         &self,
         token_hash: &str,
-        person: i64,
+        person: PersonId,
         csrf: &str,
         expires_at: DateTime<Utc>,
     ) -> Result<()>;
@@ -342,15 +346,15 @@ macro_rules! access_store {
                     rows.into_iter().map(TryInto::try_into).collect()
                 }
 
-                async fn get_api_key(&self, id: i64) -> Result<ApiKey> {
+                async fn get_api_key(&self, id: KeyId) -> Result<ApiKey> {
                     let sql = format!("SELECT {} FROM api_keys WHERE id = $1", rows::API_KEY_COLUMNS);
-                    let row: Option<rows::ApiKeyRow> = sqlx::query_as(&sql).bind(id).fetch_optional(&self.pool).await?;
+                    let row: Option<rows::ApiKeyRow> = sqlx::query_as(&sql).bind(id.0).fetch_optional(&self.pool).await?;
                     row.ok_or(StoreError::NotFound { entity: "API key", key: id.to_string() })?.try_into()
                 }
 
-                async fn revoke_api_key(&self, id: i64) -> Result<ApiKey> {
+                async fn revoke_api_key(&self, id: KeyId) -> Result<ApiKey> {
                     sqlx::query("UPDATE api_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
-                        .bind(id)
+                        .bind(id.0)
                         .bind(now())
                         .execute(&self.pool)
                         .await?;
@@ -359,7 +363,7 @@ macro_rules! access_store {
 
                 async fn rotate_api_key(
                     &self,
-                    id: i64,
+                    id: KeyId,
                     secret_hash: &str,
                     previous_valid_until: chrono::DateTime<chrono::Utc>,
                 ) -> Result<ApiKey> {
@@ -367,7 +371,7 @@ macro_rules! access_store {
                         "UPDATE api_keys SET previous_secret_hash = secret_hash, previous_valid_until = $2, \
                          secret_hash = $3 WHERE id = $1 AND revoked_at IS NULL",
                     )
-                    .bind(id)
+                    .bind(id.0)
                     .bind(previous_valid_until)
                     .bind(secret_hash)
                     .execute(&self.pool)
@@ -401,7 +405,7 @@ macro_rules! access_store {
                              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                         )
                         .bind(entry.base_id.0)
-                        .bind(entry.key_id)
+                        .bind(entry.key_id.0)
                         .bind(entry.method.as_str())
                         .bind(entry.path.as_str())
                         .bind(i32::from(entry.status))
@@ -410,7 +414,7 @@ macro_rules! access_store {
                         .bind(entry.at)
                         .execute(&mut *tx)
                         .await?;
-                        let at = last_used.entry(entry.key_id).or_insert(entry.at);
+                        let at = last_used.entry(entry.key_id.0).or_insert(entry.at);
                         *at = (*at).max(entry.at);
                     }
                     for (key, at) in last_used {
@@ -424,12 +428,12 @@ macro_rules! access_store {
                     Ok(())
                 }
 
-                async fn list_requests(&self, key_id: i64, limit: u32) -> Result<Vec<AuditEntry>> {
+                async fn list_requests(&self, key_id: KeyId, limit: u32) -> Result<Vec<AuditEntry>> {
                     let rows: Vec<rows::AuditRow> = sqlx::query_as(
                         "SELECT base_id, key_id, method, path, status, employee_records, records, at FROM api_requests \
                          WHERE key_id = $1 ORDER BY id DESC LIMIT $2",
                     )
-                    .bind(key_id)
+                    .bind(key_id.0)
                     .bind(i64::from(limit))
                     .fetch_all(&self.pool)
                     .await?;
@@ -472,10 +476,10 @@ macro_rules! access_store {
                     rows.into_iter().map(TryInto::try_into).collect()
                 }
 
-                async fn create_session(&self, token_hash: &str, person: i64, csrf: &str, expires_at: chrono::DateTime<chrono::Utc>) -> Result<()> {
+                async fn create_session(&self, token_hash: &str, person: PersonId, csrf: &str, expires_at: chrono::DateTime<chrono::Utc>) -> Result<()> {
                     sqlx::query("INSERT INTO sessions (token_hash, person_id, csrf, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
                         .bind(token_hash)
-                        .bind(person)
+                        .bind(person.0)
                         .bind(csrf)
                         .bind(now())
                         .bind(expires_at)
@@ -499,7 +503,7 @@ macro_rules! access_store {
                     Ok(Some((person, csrf)))
                 }
 
-                async fn take_requests(&self, key_id: i64, at: chrono::DateTime<chrono::Utc>, per_minute: u32, wanted: u32) -> Result<crate::RateDecision> {
+                async fn take_requests(&self, key_id: KeyId, at: chrono::DateTime<chrono::Utc>, per_minute: u32, wanted: u32) -> Result<crate::RateDecision> {
                     let seconds = at.timestamp();
                     let minute = seconds.div_euclid(60);
                     let elapsed = seconds.rem_euclid(60) as f64 + f64::from(at.timestamp_subsec_millis()) / 1000.0;
@@ -510,13 +514,13 @@ macro_rules! access_store {
                          ON CONFLICT (key_id, window_start) DO UPDATE SET requests = api_rate_windows.requests + $3 \
                          RETURNING requests",
                     )
-                    .bind(key_id)
+                    .bind(key_id.0)
                     .bind(minute)
                     .bind(i64::from(wanted))
                     .fetch_one(&mut *tx)
                     .await?;
                     let previous: Option<i64> = sqlx::query_scalar("SELECT requests FROM api_rate_windows WHERE key_id = $1 AND window_start = $2")
-                        .bind(key_id)
+                        .bind(key_id.0)
                         .bind(minute - 1)
                         .fetch_optional(&mut *tx)
                         .await?;
@@ -524,7 +528,7 @@ macro_rules! access_store {
                     let granted = crate::rate_room(previous.unwrap_or(0), before, elapsed, per_minute, wanted);
                     if granted < wanted {
                         sqlx::query("UPDATE api_rate_windows SET requests = requests - $3, limited = limited + $4 WHERE key_id = $1 AND window_start = $2")
-                            .bind(key_id)
+                            .bind(key_id.0)
                             .bind(minute)
                             .bind(i64::from(wanted - granted))
                             .bind(i64::from(granted == 0))
@@ -536,7 +540,7 @@ macro_rules! access_store {
                     // refused requests stay as the audit of the limit.
                     if before == 0 {
                         sqlx::query("DELETE FROM api_rate_windows WHERE key_id = $1 AND window_start < $2 AND limited = 0")
-                            .bind(key_id)
+                            .bind(key_id.0)
                             .bind(minute - 1)
                             .execute(&mut *tx)
                             .await?;
@@ -550,12 +554,12 @@ macro_rules! access_store {
                     })
                 }
 
-                async fn limited_requests(&self, key_id: i64, limit: u32) -> Result<Vec<(chrono::DateTime<chrono::Utc>, i64)>> {
+                async fn limited_requests(&self, key_id: KeyId, limit: u32) -> Result<Vec<(chrono::DateTime<chrono::Utc>, i64)>> {
                     let rows: Vec<(i64, i64)> = sqlx::query_as(
                         "SELECT window_start, limited FROM api_rate_windows WHERE key_id = $1 AND limited > 0 \
                          ORDER BY window_start DESC LIMIT $2",
                     )
-                    .bind(key_id)
+                    .bind(key_id.0)
                     .bind(i64::from(limit))
                     .fetch_all(&self.pool)
                     .await?;

@@ -17,7 +17,7 @@ pub struct NewInstallation<'a> {
     /// The app's technical contact.
     pub contact: &'a Email,
     /// The person who installs it.
-    pub by: i64,
+    pub by: PersonId,
     /// The integration relais runs for it, if it syncs the app itself.
     pub integration: Option<relais_core::integration::Integration>,
 }
@@ -36,16 +36,16 @@ pub trait MarketplaceStore: Send + Sync {
         &self,
         base: BaseId,
         app: &str,
-        key_id: i64,
+        key_id: KeyId,
         contact: &Email,
-        by: i64,
+        by: PersonId,
     ) -> Result<Installation>;
 
     /// The apps installed on a base (not uninstalled).
     async fn list_installations(&self, base: BaseId) -> Result<Vec<Installation>>;
 
     /// Uninstalls an app and revokes its key, in one transaction.
-    async fn uninstall(&self, base: BaseId, installation: i64) -> Result<Installation>;
+    async fn uninstall(&self, base: BaseId, installation: InstallationId) -> Result<Installation>;
 }
 
 /// Implements [`MarketplaceStore`] for a backend (`$store`, over `$db`): its SQL,
@@ -70,9 +70,9 @@ macro_rules! marketplace_store {
                     conn: &mut Conn,
                     base: BaseId,
                     app: &str,
-                    key_id: i64,
+                    key_id: KeyId,
                     contact: &relais_core::employee::Email,
-                    by: i64,
+                    by: PersonId,
                 ) -> Result<relais_core::people::Installation> {
                     let sql = format!(
                         "INSERT INTO installations (base_id, app, key_id, contact, installed_by, installed_at) \
@@ -82,9 +82,9 @@ macro_rules! marketplace_store {
                     let row: rows::InstallationRow = sqlx::query_as(&sql)
                         .bind(base.0)
                         .bind(app)
-                        .bind(key_id)
+                        .bind(key_id.0)
                         .bind(contact.as_str())
-                        .bind(by)
+                        .bind(by.0)
                         .bind(now())
                         .fetch_one(&mut *conn)
                         .await
@@ -116,9 +116,9 @@ macro_rules! marketplace_store {
                     &self,
                     base: BaseId,
                     app: &str,
-                    key_id: i64,
+                    key_id: KeyId,
                     contact: &relais_core::employee::Email,
-                    by: i64,
+                    by: PersonId,
                 ) -> Result<relais_core::people::Installation> {
                     let mut conn = self.pool.acquire().await?;
                     Self::insert_installation(&mut conn, base, app, key_id, contact, by).await
@@ -133,7 +133,7 @@ macro_rules! marketplace_store {
                     rows.into_iter().map(TryInto::try_into).collect()
                 }
 
-                async fn uninstall(&self, base: BaseId, installation: i64) -> Result<relais_core::people::Installation> {
+                async fn uninstall(&self, base: BaseId, installation: InstallationId) -> Result<relais_core::people::Installation> {
                     let mut tx = self.pool.begin_with(Self::BEGIN).await?;
                     let at = now();
                     let sql = format!(
@@ -141,11 +141,11 @@ macro_rules! marketplace_store {
                         rows::INSTALLATION_COLUMNS
                     );
                     let row: Option<rows::InstallationRow> =
-                        sqlx::query_as(&sql).bind(base.0).bind(installation).bind(at).fetch_optional(&mut *tx).await?;
+                        sqlx::query_as(&sql).bind(base.0).bind(installation.0).bind(at).fetch_optional(&mut *tx).await?;
                     let row = row.ok_or(StoreError::NotFound { entity: "installation", key: installation.to_string() })?;
                     let done: relais_core::people::Installation = row.try_into()?;
                     sqlx::query("UPDATE api_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
-                        .bind(done.key_id)
+                        .bind(done.key_id.0)
                         .bind(at)
                         .execute(&mut *tx)
                         .await?;

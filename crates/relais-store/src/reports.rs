@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use relais_core::absence::LeaveSpan;
 use relais_core::calendar::{HalfDaySlot, WorkCalendar};
-use relais_core::ids::BaseId;
+use relais_core::ids::{BaseId, KeyId};
 use relais_core::report::{snap_vat_rate, Cell, Month, ReportFilter, ReportKind, ReportTable};
 use std::collections::{BTreeMap, HashMap};
 
@@ -206,7 +206,7 @@ pub struct ResourceReads {
 /// What key `key_id` read since `since`, per resource, most read first.
 pub async fn key_reads(
     store: &dyn Store,
-    key_id: i64,
+    key_id: KeyId,
     since: DateTime<Utc>,
 ) -> Result<Vec<ResourceReads>> {
     let mut by: BTreeMap<String, ResourceReads> = BTreeMap::new();
@@ -251,7 +251,7 @@ pub async fn key_reads(
 pub trait ReportStore: Send + Sync {
     /// What a key read since `since`, per path (query left aside), from the
     /// audit trail.
-    async fn path_reads(&self, key_id: i64, since: DateTime<Utc>) -> Result<Vec<PathReads>>;
+    async fn path_reads(&self, key_id: KeyId, since: DateTime<Utc>) -> Result<Vec<PathReads>>;
     /// The first change to the base's employees, leave periods, expense
     /// claims or items after `after`: how far behind a copy read at `after` is.
     async fn first_change_after(
@@ -400,7 +400,7 @@ macro_rules! report_store {
 
             async fn path_reads(
                 &self,
-                key_id: i64,
+                key_id: relais_core::ids::KeyId,
                 since: chrono::DateTime<chrono::Utc>,
             ) -> $crate::Result<Vec<$crate::reports::PathReads>> {
                 let path = Self::PATH_ONLY;
@@ -409,7 +409,7 @@ macro_rules! report_store {
                      CAST(SUM(records) AS BIGINT), MAX(at) FROM api_requests \
                      WHERE key_id = $1 AND at >= $2 GROUP BY {path}"
                 ))
-                .bind(key_id)
+                .bind(key_id.0)
                 .bind(since)
                 .fetch_all(&self.pool)
                 .await?;

@@ -1139,7 +1139,7 @@ impl TryFrom<ApiKeyRow> for relais_core::access::ApiKey {
     fn try_from(r: ApiKeyRow) -> Result<Self, StoreError> {
         let c = corrupt("API key");
         Ok(relais_core::access::ApiKey {
-            id: r.id,
+            id: KeyId(r.id),
             base_id: BaseId(r.base_id),
             prefix: r.prefix,
             secret_hash: r.secret_hash,
@@ -1173,7 +1173,7 @@ impl From<AuditRow> for relais_core::access::AuditEntry {
     fn from(r: AuditRow) -> Self {
         relais_core::access::AuditEntry {
             base_id: BaseId(r.base_id),
-            key_id: r.key_id,
+            key_id: KeyId(r.key_id),
             method: r.method,
             path: r.path,
             status: u16::try_from(r.status).unwrap_or(0),
@@ -1248,7 +1248,7 @@ impl TryFrom<PersonRow> for relais_core::people::Person {
     fn try_from(r: PersonRow) -> Result<Self, StoreError> {
         let c = corrupt("person");
         Ok(relais_core::people::Person {
-            id: r.id,
+            id: PersonId(r.id),
             email: Email::parse(&r.email).map_err(&c)?,
             name: Name::parse("name", &r.name).map_err(&c)?,
             can_admin_apps: r.can_admin_apps,
@@ -1279,12 +1279,12 @@ impl TryFrom<InstallationRow> for relais_core::people::Installation {
     type Error = StoreError;
     fn try_from(r: InstallationRow) -> Result<Self, StoreError> {
         Ok(relais_core::people::Installation {
-            id: r.id,
+            id: InstallationId(r.id),
             base_id: BaseId(r.base_id),
             app: r.app,
-            key_id: r.key_id,
+            key_id: KeyId(r.key_id),
             contact: Email::parse(&r.contact).map_err(corrupt("installation"))?,
-            installed_by: r.installed_by,
+            installed_by: PersonId(r.installed_by),
             installed_at: r.installed_at,
             uninstalled_at: r.uninstalled_at,
         })
@@ -1345,7 +1345,7 @@ impl TryFrom<IntegrationRow> for relais_core::integration::Integration {
         use relais_core::schedule::Schedule;
         let c = corrupt("integration");
         Ok(relais_core::integration::Integration {
-            installation_id: r.installation_id,
+            installation_id: InstallationId(r.installation_id),
             base_id: BaseId(r.base_id),
             connector: relais_core::connector::ConnectorCode::parse(&r.connector).map_err(&c)?,
             source_url: r.source_url,
@@ -1394,8 +1394,8 @@ impl TryFrom<RunRow> for relais_core::integration::SyncRun {
         let c = corrupt("sync run");
         let counts: StoredCounts = json("sync run", &r.counts)?;
         Ok(relais_core::integration::SyncRun {
-            id: r.id,
-            installation_id: r.installation_id,
+            id: RunId(r.id),
+            installation_id: InstallationId(r.installation_id),
             trigger: Trigger::parse(&r.trigger_kind).map_err(&c)?,
             dry_run: r.dry_run,
             full: r.full_run,
@@ -1453,9 +1453,9 @@ impl TryFrom<AlertRow> for relais_core::alert::Alert {
                 message: format!("unknown kind '{}'", r.kind),
             })?;
         Ok(relais_core::alert::Alert {
-            id: r.id,
+            id: AlertId(r.id),
             alert: relais_core::alert::NewAlert {
-                installation: r.installation_id,
+                installation: InstallationId(r.installation_id),
                 kind,
                 recipient: r.recipient,
                 subject: r.subject,
@@ -1486,9 +1486,9 @@ impl TryFrom<DeliveryRow> for crate::Delivery {
     type Error = StoreError;
     fn try_from(r: DeliveryRow) -> Result<Self, StoreError> {
         Ok(crate::Delivery {
-            installation: r.installation_id,
+            installation: InstallationId(r.installation_id),
             app: r.app,
-            run: r.run_id,
+            run: RunId(r.run_id),
             at: r.run_at,
             dry_run: r.dry_run,
             line: r.line.try_into()?,

@@ -13,7 +13,7 @@ use relais_core::ledger::Acknowledged;
 #[derive(Debug, Clone)]
 pub struct IntegrationState {
     /// The installation.
-    pub installation: i64,
+    pub installation: InstallationId,
     /// Its health.
     pub health: Health,
     /// Why (empty when healthy).
@@ -58,11 +58,11 @@ pub struct LineFilter {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Delivery {
     /// The installation whose integration ran.
-    pub installation: i64,
+    pub installation: InstallationId,
     /// The app installed (its catalog code).
     pub app: String,
     /// The run.
-    pub run: i64,
+    pub run: RunId,
     /// When the run started (when it was asked, for one not started).
     pub at: DateTime<Utc>,
     /// Whether the run only planned.
@@ -135,7 +135,7 @@ pub trait SyncStore: Send + Sync {
     async fn put_integration(&self, integration: &Integration) -> Result<()>;
 
     /// The integration of an installation that is still installed.
-    async fn get_integration(&self, installation: i64) -> Result<Integration>;
+    async fn get_integration(&self, installation: InstallationId) -> Result<Integration>;
 
     /// The integrations of installed apps, of one base or of every base.
     async fn list_integrations(&self, base: Option<BaseId>) -> Result<Vec<Integration>>;
@@ -146,7 +146,7 @@ pub trait SyncStore: Send + Sync {
     /// Asks for a run of an integration; a runtime starts it.
     async fn queue_run(
         &self,
-        installation: i64,
+        installation: InstallationId,
         trigger: Trigger,
         dry_run: bool,
         full: bool,
@@ -158,7 +158,7 @@ pub trait SyncStore: Send + Sync {
     /// Queues a run as [`SyncStore::queue_run`], recording who asked for it.
     async fn queue_run_by(
         &self,
-        installation: i64,
+        installation: InstallationId,
         trigger: Trigger,
         dry_run: bool,
         full: bool,
@@ -171,7 +171,7 @@ pub trait SyncStore: Send + Sync {
     /// asking at once get one run.
     async fn ask_run(
         &self,
-        installation: i64,
+        installation: InstallationId,
         trigger: Trigger,
         dry_run: bool,
         full: bool,
@@ -184,7 +184,7 @@ pub trait SyncStore: Send + Sync {
     /// Starts a run for `owner` (who holds the integration's lease). A run
     /// of the same integration still marked running was left by a process
     /// that died: it is marked interrupted.
-    async fn start_run(&self, run: i64, owner: &str, full: bool) -> Result<SyncRun>;
+    async fn start_run(&self, run: RunId, owner: &str, full: bool) -> Result<SyncRun>;
 
     /// Records a running run's progress in one transaction: lines added
     /// after those it has, and its counts and partner requests so far, so
@@ -192,23 +192,23 @@ pub trait SyncStore: Send + Sync {
     /// that always match its lines.
     async fn record_run_progress(
         &self,
-        run: i64,
+        run: RunId,
         lines: &[ReportLine],
         counts: &relais_core::integration::StoredCounts,
         partner_requests: u64,
     ) -> Result<()>;
 
     /// Finishes a run: its status, counts, error and report lines, in one transaction.
-    async fn finish_run(&self, run: i64, finish: &RunFinish<'_>) -> Result<SyncRun>;
+    async fn finish_run(&self, run: RunId, finish: &RunFinish<'_>) -> Result<SyncRun>;
 
     /// One run.
-    async fn get_run(&self, run: i64) -> Result<SyncRun>;
+    async fn get_run(&self, run: RunId) -> Result<SyncRun>;
 
     /// The latest runs of an integration, newest first.
-    async fn list_runs(&self, installation: i64, limit: u32) -> Result<Vec<SyncRun>>;
+    async fn list_runs(&self, installation: InstallationId, limit: u32) -> Result<Vec<SyncRun>>;
 
     /// Lines of a run's report, in the order they happened.
-    async fn run_lines(&self, run: i64, offset: u64, limit: u32) -> Result<Vec<ReportLine>> {
+    async fn run_lines(&self, run: RunId, offset: u64, limit: u32) -> Result<Vec<ReportLine>> {
         self.find_run_lines(run, &LineFilter::default(), offset, limit)
             .await
     }
@@ -217,7 +217,7 @@ pub trait SyncStore: Send + Sync {
     /// happened, `limit` from `offset` (among those kept).
     async fn find_run_lines(
         &self,
-        run: i64,
+        run: RunId,
         filter: &LineFilter,
         offset: u64,
         limit: u32,
@@ -240,20 +240,24 @@ pub trait SyncStore: Send + Sync {
     ) -> Result<Vec<relais_core::alert::Alert>>;
 
     /// Records that the mail server took the alert.
-    async fn alert_sent(&self, id: i64, at: DateTime<Utc>) -> Result<()>;
+    async fn alert_sent(&self, id: AlertId, at: DateTime<Utc>) -> Result<()>;
 
     /// Records a failed try of the alert, and when to try again.
-    async fn alert_failed(&self, id: i64, error: &str, next: DateTime<Utc>) -> Result<()>;
+    async fn alert_failed(&self, id: AlertId, error: &str, next: DateTime<Utc>) -> Result<()>;
 
     /// The latest alerts about an installation, newest first.
     async fn list_alerts(
         &self,
-        installation: i64,
+        installation: InstallationId,
         limit: u32,
     ) -> Result<Vec<relais_core::alert::Alert>>;
 
     /// Requests sent to the partner by the integration's runs started since `since`.
-    async fn partner_requests_since(&self, installation: i64, since: DateTime<Utc>) -> Result<u64>;
+    async fn partner_requests_since(
+        &self,
+        installation: InstallationId,
+        since: DateTime<Utc>,
+    ) -> Result<u64>;
 }
 
 /// Implements [`SyncStore`] for a backend (`$store`, over `$db`): its SQL,
@@ -275,7 +279,7 @@ macro_rules! sync_store {
                 /// Queues a run on `conn`.
                 pub(crate) async fn insert_run(
                     conn: &mut Conn,
-                    installation: i64,
+                    installation: InstallationId,
                     trigger: relais_core::integration::Trigger,
                     dry_run: bool,
                     full: bool,
@@ -287,7 +291,7 @@ macro_rules! sync_store {
                         rows::RUN_COLUMNS
                     );
                     let row: rows::RunRow = sqlx::query_as(&sql)
-                        .bind(installation)
+                        .bind(installation.0)
                         .bind(trigger.as_str())
                         .bind(dry_run)
                         .bind(full)
@@ -311,7 +315,7 @@ macro_rules! sync_store {
                         rows::INTEGRATION_COLUMNS
                     );
                     sqlx::query(&sql)
-                        .bind(i.installation_id)
+                        .bind(i.installation_id.0)
                         .bind(i.base_id.0)
                         .bind(i.connector.as_str())
                         .bind(i.source_url.as_deref())
@@ -520,13 +524,13 @@ macro_rules! sync_store {
                     Self::upsert_integration(&mut conn, i).await
                 }
 
-                async fn get_integration(&self, installation: i64) -> Result<relais_core::integration::Integration> {
+                async fn get_integration(&self, installation: InstallationId) -> Result<relais_core::integration::Integration> {
                     let cols = rows::INTEGRATION_COLUMNS.split(", ").map(|c| format!("g.{c}")).collect::<Vec<_>>().join(", ");
                     let sql = format!(
                         "SELECT {cols} FROM integrations g JOIN installations i ON i.id = g.installation_id \
                          WHERE g.installation_id = $1 AND i.uninstalled_at IS NULL"
                     );
-                    let row: Option<rows::IntegrationRow> = sqlx::query_as(&sql).bind(installation).fetch_optional(&self.pool).await?;
+                    let row: Option<rows::IntegrationRow> = sqlx::query_as(&sql).bind(installation.0).fetch_optional(&self.pool).await?;
                     row.ok_or(StoreError::NotFound { entity: "integration", key: installation.to_string() })?.try_into()
                 }
 
@@ -546,7 +550,7 @@ macro_rules! sync_store {
                         "UPDATE integrations SET health = $2, health_reason = $3, next_run_at = $4, next_full_at = $5 \
                          WHERE installation_id = $1",
                     )
-                    .bind(state.installation)
+                    .bind(state.installation.0)
                     .bind(state.health.as_str())
                     .bind(state.reason.as_str())
                     .bind(state.next_run_at)
@@ -559,7 +563,7 @@ macro_rules! sync_store {
                             "INSERT INTO alerts (installation_id, kind, recipient, subject, body, created_at, attempts, next_attempt_at) \
                              VALUES ($1, $2, $3, $4, $5, $6, 0, $6)",
                         )
-                        .bind(alert.installation)
+                        .bind(alert.installation.0)
                         .bind(alert.kind.as_str())
                         .bind(alert.recipient.as_str())
                         .bind(alert.subject.as_str())
@@ -581,18 +585,18 @@ macro_rules! sync_store {
                     found.into_iter().map(TryInto::try_into).collect()
                 }
 
-                async fn alert_sent(&self, id: i64, at: chrono::DateTime<chrono::Utc>) -> Result<()> {
+                async fn alert_sent(&self, id: AlertId, at: chrono::DateTime<chrono::Utc>) -> Result<()> {
                     sqlx::query("UPDATE alerts SET sent_at = $2, attempts = attempts + 1, last_error = NULL WHERE id = $1")
-                        .bind(id)
+                        .bind(id.0)
                         .bind(at)
                         .execute(&self.pool)
                         .await?;
                     Ok(())
                 }
 
-                async fn alert_failed(&self, id: i64, error: &str, next: chrono::DateTime<chrono::Utc>) -> Result<()> {
+                async fn alert_failed(&self, id: AlertId, error: &str, next: chrono::DateTime<chrono::Utc>) -> Result<()> {
                     sqlx::query("UPDATE alerts SET attempts = attempts + 1, last_error = $2, next_attempt_at = $3 WHERE id = $1")
-                        .bind(id)
+                        .bind(id.0)
                         .bind(error)
                         .bind(next)
                         .execute(&self.pool)
@@ -600,18 +604,18 @@ macro_rules! sync_store {
                     Ok(())
                 }
 
-                async fn list_alerts(&self, installation: i64, limit: u32) -> Result<Vec<relais_core::alert::Alert>> {
+                async fn list_alerts(&self, installation: InstallationId, limit: u32) -> Result<Vec<relais_core::alert::Alert>> {
                     let sql = format!(
                         "SELECT {} FROM alerts WHERE installation_id = $1 ORDER BY id DESC LIMIT $2",
                         rows::ALERT_COLUMNS
                     );
-                    let found: Vec<rows::AlertRow> = sqlx::query_as(&sql).bind(installation).bind(i64::from(limit)).fetch_all(&self.pool).await?;
+                    let found: Vec<rows::AlertRow> = sqlx::query_as(&sql).bind(installation.0).bind(i64::from(limit)).fetch_all(&self.pool).await?;
                     found.into_iter().map(TryInto::try_into).collect()
                 }
 
                 async fn queue_run_by(
                     &self,
-                    installation: i64,
+                    installation: InstallationId,
                     trigger: relais_core::integration::Trigger,
                     dry_run: bool,
                     full: bool,
@@ -623,7 +627,7 @@ macro_rules! sync_store {
 
                 async fn ask_run(
                     &self,
-                    installation: i64,
+                    installation: InstallationId,
                     trigger: relais_core::integration::Trigger,
                     dry_run: bool,
                     full: bool,
@@ -633,7 +637,7 @@ macro_rules! sync_store {
                     // Holds the integration's row (PostgreSQL) until the
                     // commit; SQLite's write transaction holds the file.
                     let found = sqlx::query("UPDATE integrations SET updated_at = updated_at WHERE installation_id = $1")
-                        .bind(installation)
+                        .bind(installation.0)
                         .execute(&mut *tx)
                         .await?;
                     if found.rows_affected() == 0 {
@@ -643,7 +647,7 @@ macro_rules! sync_store {
                         "SELECT {} FROM sync_runs WHERE installation_id = $1 AND status = 'queued' ORDER BY id LIMIT 1",
                         rows::RUN_COLUMNS
                     );
-                    let waiting: Option<rows::RunRow> = sqlx::query_as(&sql).bind(installation).fetch_optional(&mut *tx).await?;
+                    let waiting: Option<rows::RunRow> = sqlx::query_as(&sql).bind(installation.0).fetch_optional(&mut *tx).await?;
                     if let Some(row) = waiting {
                         tx.commit().await?;
                         return Ok((row.try_into()?, false));
@@ -659,11 +663,11 @@ macro_rules! sync_store {
                     found.into_iter().map(TryInto::try_into).collect()
                 }
 
-                async fn start_run(&self, run: i64, owner: &str, full: bool) -> Result<relais_core::integration::SyncRun> {
+                async fn start_run(&self, run: RunId, owner: &str, full: bool) -> Result<relais_core::integration::SyncRun> {
                     let mut tx = self.pool.begin_with(Self::BEGIN).await?;
                     let at = now();
                     let installation: Option<i64> = sqlx::query_scalar("SELECT installation_id FROM sync_runs WHERE id = $1")
-                        .bind(run)
+                        .bind(run.0)
                         .fetch_optional(&mut *tx)
                         .await?;
                     let installation = installation.ok_or(StoreError::NotFound { entity: "sync run", key: run.to_string() })?;
@@ -672,7 +676,7 @@ macro_rules! sync_store {
                          WHERE installation_id = $1 AND status = 'running' AND id <> $2",
                     )
                     .bind(installation)
-                    .bind(run)
+                    .bind(run.0)
                     .bind(at)
                     .bind(format!("the relais process running it stopped; run {run} took over"))
                     .execute(&mut *tx)
@@ -681,21 +685,21 @@ macro_rules! sync_store {
                         "UPDATE sync_runs SET status = 'running', owner = $2, started_at = $3, full_run = $4 WHERE id = $1 RETURNING {}",
                         rows::RUN_COLUMNS
                     );
-                    let row: rows::RunRow = sqlx::query_as(&sql).bind(run).bind(owner).bind(at).bind(full).fetch_one(&mut *tx).await?;
+                    let row: rows::RunRow = sqlx::query_as(&sql).bind(run.0).bind(owner).bind(at).bind(full).fetch_one(&mut *tx).await?;
                     tx.commit().await?;
                     row.try_into()
                 }
 
                 async fn record_run_progress(
                     &self,
-                    run: i64,
+                    run: RunId,
                     lines: &[relais_core::integration::ReportLine],
                     counts: &relais_core::integration::StoredCounts,
                     partner_requests: u64,
                 ) -> Result<()> {
                     let mut tx = self.pool.begin_with(Self::BEGIN).await?;
                     let running = sqlx::query("UPDATE sync_runs SET counts = $2, partner_requests = $3 WHERE id = $1 AND status = 'running'")
-                        .bind(run)
+                        .bind(run.0)
                         .bind(serde_json::to_string(counts).expect("counts serialise"))
                         .bind(i64::try_from(partner_requests).unwrap_or(i64::MAX))
                         .execute(&mut *tx)
@@ -705,22 +709,22 @@ macro_rules! sync_store {
                     // A finished run's report is closed: its lines and counts
                     // stay as they were finished, together.
                     if running {
-                        append_lines!($db, tx, run, lines);
+                        append_lines!($db, tx, run.0, lines);
                     }
                     tx.commit().await?;
                     Ok(())
                 }
 
-                async fn finish_run(&self, run: i64, finish: &crate::RunFinish<'_>) -> Result<relais_core::integration::SyncRun> {
+                async fn finish_run(&self, run: RunId, finish: &crate::RunFinish<'_>) -> Result<relais_core::integration::SyncRun> {
                     let mut tx = self.pool.begin_with(Self::BEGIN).await?;
-                    append_lines!($db, tx, run, finish.lines);
+                    append_lines!($db, tx, run.0, finish.lines);
                     let sql = format!(
                         "UPDATE sync_runs SET status = $2, counts = $3, partner_requests = $4, error = $5, finished_at = $6, full_run = $7 \
                          WHERE id = $1 RETURNING {}",
                         rows::RUN_COLUMNS
                     );
                     let row: Option<rows::RunRow> = sqlx::query_as(&sql)
-                        .bind(run)
+                        .bind(run.0)
                         .bind(finish.status.as_str())
                         .bind(serde_json::to_string(&finish.counts).expect("counts serialise"))
                         .bind(i64::try_from(finish.partner_requests).unwrap_or(i64::MAX))
@@ -734,24 +738,24 @@ macro_rules! sync_store {
                     row.try_into()
                 }
 
-                async fn get_run(&self, run: i64) -> Result<relais_core::integration::SyncRun> {
+                async fn get_run(&self, run: RunId) -> Result<relais_core::integration::SyncRun> {
                     let sql = format!("SELECT {} FROM sync_runs WHERE id = $1", rows::RUN_COLUMNS);
-                    let row: Option<rows::RunRow> = sqlx::query_as(&sql).bind(run).fetch_optional(&self.pool).await?;
+                    let row: Option<rows::RunRow> = sqlx::query_as(&sql).bind(run.0).fetch_optional(&self.pool).await?;
                     row.ok_or(StoreError::NotFound { entity: "sync run", key: run.to_string() })?.try_into()
                 }
 
-                async fn list_runs(&self, installation: i64, limit: u32) -> Result<Vec<relais_core::integration::SyncRun>> {
+                async fn list_runs(&self, installation: InstallationId, limit: u32) -> Result<Vec<relais_core::integration::SyncRun>> {
                     let sql = format!(
                         "SELECT {} FROM sync_runs WHERE installation_id = $1 ORDER BY id DESC LIMIT $2",
                         rows::RUN_COLUMNS
                     );
-                    let found: Vec<rows::RunRow> = sqlx::query_as(&sql).bind(installation).bind(i64::from(limit)).fetch_all(&self.pool).await?;
+                    let found: Vec<rows::RunRow> = sqlx::query_as(&sql).bind(installation.0).bind(i64::from(limit)).fetch_all(&self.pool).await?;
                     found.into_iter().map(TryInto::try_into).collect()
                 }
 
                 async fn find_run_lines(
                     &self,
-                    run: i64,
+                    run: RunId,
                     filter: &crate::LineFilter,
                     offset: u64,
                     limit: u32,
@@ -760,7 +764,7 @@ macro_rules! sync_store {
                         "SELECT {} FROM sync_run_lines WHERE run_id = ",
                         rows::RUN_LINE_COLUMNS
                     ));
-                    qb.push_bind(run);
+                    qb.push_bind(run.0);
                     if let Some(outcome) = &filter.outcome {
                         qb.push(" AND outcome = ");
                         qb.push_bind(outcome.clone());
@@ -813,11 +817,11 @@ macro_rules! sync_store {
                     found.into_iter().map(TryInto::try_into).collect()
                 }
 
-                async fn partner_requests_since(&self, installation: i64, since: chrono::DateTime<chrono::Utc>) -> Result<u64> {
+                async fn partner_requests_since(&self, installation: InstallationId, since: chrono::DateTime<chrono::Utc>) -> Result<u64> {
                     let sum: Option<i64> = sqlx::query_scalar(
                         "SELECT CAST(SUM(partner_requests) AS BIGINT) FROM sync_runs WHERE installation_id = $1 AND started_at >= $2",
                     )
-                    .bind(installation)
+                    .bind(installation.0)
                     .bind(since)
                     .fetch_one(&self.pool)
                     .await?;

@@ -1398,7 +1398,10 @@ async fn one_waiting_run_answers_every_ask(db: TestDb) {
         .map(|a| a.unwrap())
         .collect();
     let first = answers[0].0.id;
-    assert!(answers.iter().all(|(run, _)| run.id == first), "one run for all");
+    assert!(
+        answers.iter().all(|(run, _)| run.id == first),
+        "one run for all"
+    );
     assert_eq!(answers.iter().filter(|(_, queued)| *queued).count(), 1);
     assert_eq!(s.list_runs(inst.id, 10).await.unwrap().len(), 1);
     s.start_run(first, "process-a", false).await.unwrap();
@@ -1640,7 +1643,7 @@ async fn integrations_and_their_runs_are_kept(db: TestDb) {
         (1, true, 2)
     );
     assert!(matches!(
-        s.get_run(999_999).await,
+        s.get_run(RunId(999_999)).await,
         Err(StoreError::NotFound { .. })
     ));
 
@@ -1970,7 +1973,7 @@ async fn an_install_is_stored_whole_or_not_at_all(db: TestDb) {
     let contact = Email::parse("it@happypal.fr").unwrap();
     // The integration names a base that does not exist: its insert fails last.
     let broken = Integration::new(
-        0,
+        InstallationId(0),
         BaseId(base.id.0 + 999),
         &StoredOnly,
         "sealed".into(),
@@ -1993,7 +1996,13 @@ async fn an_install_is_stored_whole_or_not_at_all(db: TestDb) {
     assert!(s.list_installations(base.id).await.unwrap().is_empty());
     assert!(s.list_integrations(Some(base.id)).await.unwrap().is_empty());
     // Whole: the integration carries the new installation's id.
-    let good = Integration::new(0, base.id, &StoredOnly, "sealed".into(), now());
+    let good = Integration::new(
+        InstallationId(0),
+        base.id,
+        &StoredOnly,
+        "sealed".into(),
+        now(),
+    );
     let (stored_key, installation) = s
         .install(&NewInstallation {
             key: &key,

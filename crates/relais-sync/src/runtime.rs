@@ -10,6 +10,7 @@ use crate::report::{Report, Spill};
 use crate::source::LuccaSource;
 use chrono::Duration as Span;
 use relais_core::alert::{AlertKind, NewAlert};
+use relais_core::ids::InstallationId;
 use relais_core::integration::{
     Health, HealthReason, Integration, RunStatus, SyncRun, Trigger, SOURCE_KEY,
 };
@@ -27,7 +28,7 @@ pub enum RuntimeError {
     #[error("installation {installation} is already being synced by {holder}; try again when that run ends")]
     Busy {
         /// The installation.
-        installation: i64,
+        installation: InstallationId,
         /// Who holds the lease.
         holder: String,
     },
@@ -82,7 +83,7 @@ pub struct Runtime {
     options: RuntimeOptions,
     id: String,
     counter: Arc<AtomicU64>,
-    in_flight: Arc<Mutex<HashSet<i64>>>,
+    in_flight: Arc<Mutex<HashSet<InstallationId>>>,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -194,7 +195,7 @@ impl Runtime {
     /// refused while another run of the integration holds its lease.
     pub async fn run_now(
         &self,
-        installation: i64,
+        installation: InstallationId,
         trigger: Trigger,
         dry_run: bool,
         full: bool,
@@ -243,7 +244,7 @@ impl Runtime {
         &self,
     ) -> Result<Vec<tokio::task::JoinHandle<Result<Option<SyncRun>, StoreError>>>, StoreError> {
         let now = relais_core::now();
-        let mut wanted: Vec<(i64, Option<SyncRun>)> = Vec::new();
+        let mut wanted: Vec<(InstallationId, Option<SyncRun>)> = Vec::new();
         for run in self.store.open_runs(100).await? {
             if !wanted.iter().any(|(i, _)| *i == run.installation_id) {
                 wanted.push((run.installation_id, Some(run)));
@@ -292,7 +293,7 @@ impl Runtime {
     /// Claims the lease of one integration and does what is due for it.
     async fn attempt(
         &self,
-        installation: i64,
+        installation: InstallationId,
         candidate: Option<SyncRun>,
     ) -> Result<Option<SyncRun>, StoreError> {
         let owner = self.lease_owner();
@@ -368,8 +369,8 @@ impl Runtime {
         let full = run.full || (!run.dry_run && due_full);
         let run = self.store.start_run(run.id, owner, full).await?;
         tracing::info!(
-            run = run.id,
-            installation = integration.installation_id,
+            run = %run.id,
+            installation = %integration.installation_id,
             connector = integration.connector.as_str(),
             full,
             dry_run = run.dry_run,
@@ -396,7 +397,7 @@ impl Runtime {
                         )
                         .await;
                     if let Err(e) = stored {
-                        tracing::error!(run = id, error = %e, "cannot store a run's progress");
+                        tracing::error!(run = %id, error = %e, "cannot store a run's progress");
                     }
                 }
                 namer
@@ -510,7 +511,7 @@ impl Runtime {
         }
         self.store.release_lease(&job, owner).await?;
         tracing::info!(
-            run = done.id,
+            run = %done.id,
             status = done.status.as_str(),
             written = done.counts.written(),
             requests = done.partner_requests,
@@ -601,11 +602,11 @@ impl Runtime {
                     Ok(()) => {
                         self.store.alert_sent(due.id, relais_core::now()).await?;
                         sent += 1;
-                        tracing::info!(alert = due.id, to = %due.alert.recipient, kind = due.alert.kind.as_str(), "alert sent");
+                        tracing::info!(alert = %due.id, to = %due.alert.recipient, kind = due.alert.kind.as_str(), "alert sent");
                     }
                     Err(e) => {
                         let next = relais_core::now() + relais_core::alert::retry_after(due.attempts);
-                        tracing::warn!(alert = due.id, error = %e, "alert not sent; tried again later");
+                        tracing::warn!(alert = %due.id, error = %e, "alert not sent; tried again later");
                         self.store.alert_failed(due.id, &e, next).await?;
                     }
                 }
@@ -793,8 +794,8 @@ fn record_run_metrics(integration: &Integration, run: &SyncRun) {
 
 /// An integration this process is running; freed when dropped.
 struct InFlight {
-    set: Arc<Mutex<HashSet<i64>>>,
-    installation: i64,
+    set: Arc<Mutex<HashSet<InstallationId>>>,
+    installation: InstallationId,
 }
 
 impl Drop for InFlight {
@@ -808,7 +809,10 @@ impl Drop for InFlight {
 /// Empties an integration's ledger, so that its next run sends every record
 /// again; refused while a run of it holds its lease (in this process or
 /// another), which would otherwise confirm records the reset just forgot.
-pub async fn reset_ledger(store: &SharedStore, installation: i64) -> Result<(), RuntimeError> {
+pub async fn reset_ledger(
+    store: &SharedStore,
+    installation: InstallationId,
+) -> Result<(), RuntimeError> {
     let integration = store.get_integration(installation).await?;
     let job = lease_job(installation);
     let owner = format!("reset:{}", crate::random_tag(6));
@@ -824,7 +828,7 @@ pub async fn reset_ledger(store: &SharedStore, installation: i64) -> Result<(), 
 }
 
 /// Says who holds the lease `job` of `installation`.
-async fn busy(store: &SharedStore, job: &str, installation: i64) -> RuntimeError {
+async fn busy(store: &SharedStore, job: &str, installation: InstallationId) -> RuntimeError {
     match store.lease_holder(job).await {
         Ok(holder) => RuntimeError::Busy {
             installation,
@@ -835,7 +839,7 @@ async fn busy(store: &SharedStore, job: &str, installation: i64) -> RuntimeError
 }
 
 /// The lease job of an installation's integration.
-pub fn lease_job(installation: i64) -> String {
+pub fn lease_job(installation: InstallationId) -> String {
     format!("integration:{installation}")
 }
 

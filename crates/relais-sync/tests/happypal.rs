@@ -25,7 +25,7 @@ struct Setup {
     connector: Job,
     sim: relais_sandbox::sim::Running,
     http: reqwest::Client,
-    key_id: i64,
+    key_id: relais_core::ids::KeyId,
     _dir: tempfile::TempDir,
 }
 

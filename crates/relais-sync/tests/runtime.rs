@@ -27,7 +27,7 @@ struct World {
     api: String,
     sealer: Sealer,
     hp: relais_sandbox::sim::Running,
-    installation: i64,
+    installation: relais_core::ids::InstallationId,
     key: String,
     /// The test's database, dropped last.
     _db: relais_testkit::TestDb,
@@ -824,7 +824,7 @@ async fn the_partner_asks_for_a_run_and_reads_its_report_through_the_api() {
     let done = rt.tick().await.unwrap();
     assert_eq!(done.len(), 1);
     let id = done[0].id;
-    assert_eq!(Some(id), asked["data"]["id"].as_i64());
+    assert_eq!(Some(id.0), asked["data"]["id"].as_i64());
     let report: serde_json::Value = call(
         reqwest::Method::GET,
         &format!("/api/relais/integration/runs/{id}?limit=10&offset=0"),
@@ -847,7 +847,7 @@ async fn the_partner_asks_for_a_run_and_reads_its_report_through_the_api() {
         .json()
         .await
         .unwrap();
-    assert_eq!(runs["data"]["items"][0]["id"], id);
+    assert_eq!(runs["data"]["items"][0]["id"], id.0);
 
     // A key of no installation, and another run's identifier, are refused.
     let (_, other) = relais_app::keys::create_key(

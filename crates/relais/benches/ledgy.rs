@@ -20,7 +20,7 @@ use std::time::Instant;
 
 const TOKEN: &str = "bench-ledgy-token";
 
-fn preview(dir: &std::path::Path, id: i64, label: &str) {
+fn preview(dir: &std::path::Path, id: relais_core::ids::InstallationId, label: &str) {
     let start = Instant::now();
     let out = relais(dir)
         .args(["sync", "preview", &id.to_string(), "--json"])

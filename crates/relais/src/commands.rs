@@ -1195,7 +1195,7 @@ fn connector_of(
 }
 
 /// Prints a run's report, its lines read page by page.
-async fn print_report(store: &SharedStore, run: i64, json: bool) -> Result<()> {
+async fn print_report(store: &SharedStore, run: relais_core::ids::RunId, json: bool) -> Result<()> {
     let r = store.get_run(run).await?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     if json {

@@ -171,7 +171,7 @@ enum Command {
 #[derive(Debug, Args)]
 struct ConfigureArgs {
     /// The installation (see `relais sync list`).
-    installation: i64,
+    installation: relais_core::ids::InstallationId,
     /// The partner's base URL.
     #[arg(long, value_name = "URL")]
     partner_url: Option<String>,
@@ -222,7 +222,7 @@ enum SyncCommand {
     /// Run an integration now, in this process, and print its report.
     Run {
         /// The installation.
-        installation: i64,
+        installation: relais_core::ids::InstallationId,
         /// Plan and report only: write nothing to the partner.
         #[arg(long)]
         dry_run: bool,
@@ -233,7 +233,7 @@ enum SyncCommand {
     /// List the latest runs of an integration.
     Runs {
         /// The installation.
-        installation: i64,
+        installation: relais_core::ids::InstallationId,
         /// How many.
         #[arg(long, default_value_t = 20)]
         limit: u32,
@@ -241,7 +241,7 @@ enum SyncCommand {
     /// Print a run's report: its counts, then each record's line.
     Report {
         /// The run.
-        run: i64,
+        run: relais_core::ids::RunId,
         /// As JSON.
         #[arg(long)]
         json: bool,
@@ -249,25 +249,25 @@ enum SyncCommand {
     /// Forget what the partner acknowledged: the next run sends every record again.
     Reset {
         /// The installation.
-        installation: i64,
+        installation: relais_core::ids::InstallationId,
     },
     /// Show the settings an integration's connector takes (secrets, options
     /// with their current values, schedule limits) and its streams.
     Settings {
         /// The installation.
-        installation: i64,
+        installation: relais_core::ids::InstallationId,
     },
     /// Reach the partner with the integration's settings, writing nothing.
     Test {
         /// The installation.
-        installation: i64,
+        installation: relais_core::ids::InstallationId,
     },
     /// Show a page of the records the next run would send (for a connector
     /// with a field mapping, such as Ledgy), against what the partner
     /// holds, and who would be skipped and why; nothing is written.
     Preview {
         /// The installation.
-        installation: i64,
+        installation: relais_core::ids::InstallationId,
         /// Only people whose name, e-mail or identifier contains this text.
         #[arg(long)]
         search: Option<String>,
@@ -345,12 +345,12 @@ enum KeysCommand {
     /// Revoke a key: it answers 401 from then on.
     Revoke {
         /// The key's identifier (see `keys list`).
-        id: i64,
+        id: relais_core::ids::KeyId,
     },
     /// Show the latest requests made with a key.
     Audit {
         /// The key's identifier.
-        id: i64,
+        id: relais_core::ids::KeyId,
         /// How many requests to show.
         #[arg(long, default_value_t = 50)]
         limit: u32,

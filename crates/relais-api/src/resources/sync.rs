@@ -10,6 +10,7 @@ use crate::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
+use relais_core::ids::RunId;
 use relais_core::integration::{Integration, Trigger};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -146,10 +147,10 @@ async fn report(
     Path(id): Path<String>,
     Query(q): Query<Lines>,
 ) -> Result<Json<Value>, ApiError> {
-    let id: i64 = id.parse().map_err(|_| ApiError::BadRequest {
+    let id = RunId(id.parse().map_err(|_| ApiError::BadRequest {
         parameter: "id".into(),
         message: format!("'{id}' is not a run identifier"),
-    })?;
+    })?);
     let i = integration_of(&state, &caller).await?;
     let run = state
         .store

@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Form};
 use maud::html;
 use relais_api::AppState;
+use relais_core::ids::{InstallationId, KeyId, PersonId};
 use relais_core::people::Installation;
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -23,7 +24,7 @@ pub struct DoneQuery {
     /// The app just uninstalled (its code).
     pub(crate) uninstalled: Option<String>,
     /// The key just revoked.
-    pub(crate) revoked: Option<i64>,
+    pub(crate) revoked: Option<KeyId>,
 }
 
 /// `GET /installed`: the apps installed on the base.
@@ -51,7 +52,7 @@ pub async fn installed(
         .list_installations(v.base.id)
         .await
         .or_page(&v)?;
-    let people: HashMap<i64, String> = state
+    let people: HashMap<PersonId, String> = state
         .store
         .list_people()
         .await
@@ -108,7 +109,7 @@ pub async fn uninstall(
     State(state): State<AppState>,
     v: Viewer,
     Extension(catalog): Extension<Arc<Catalog>>,
-    Path(id): Path<i64>,
+    Path(id): Path<InstallationId>,
     Form(f): Form<ConfirmForm>,
 ) -> Result<Response, PageError> {
     refuse_csrf(&v, &f.csrf)?;
@@ -194,7 +195,7 @@ pub async fn uninstall(
 pub(crate) async fn installation_for_admin(
     state: &AppState,
     v: &Viewer,
-    id: i64,
+    id: InstallationId,
 ) -> Result<Installation, PageError> {
     let lang = v.lang;
     if !v.person.can_admin_apps {

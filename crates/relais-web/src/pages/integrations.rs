@@ -12,6 +12,7 @@ use axum::Form;
 use maud::{html, Markup};
 use relais_api::AppState;
 use relais_core::connector::{Declaration, SettingKind, SettingSpec};
+use relais_core::ids::{InstallationId, RunId};
 use relais_core::integration::{
     Health, Integration, IntegrationUpdate, RunStatus, SettingError, SyncRun, Trigger, SOURCE_KEY,
 };
@@ -705,7 +706,7 @@ pub struct SyncForm {
 pub async fn sync_now(
     State(state): State<AppState>,
     v: Viewer,
-    Path(id): Path<i64>,
+    Path(id): Path<InstallationId>,
     Form(f): Form<SyncForm>,
 ) -> Result<Response, PageError> {
     refuse_csrf(&v, &f.csrf)?;
@@ -746,7 +747,7 @@ pub type SettingsForm = Vec<(String, String)>;
 pub async fn save_settings(
     State(state): State<AppState>,
     v: Viewer,
-    Path(id): Path<i64>,
+    Path(id): Path<InstallationId>,
     Form(pairs): Form<SettingsForm>,
 ) -> Result<Response, PageError> {
     let lang = v.lang;
@@ -1021,7 +1022,7 @@ const LINES_PER_PAGE: u32 = 500;
 pub async fn run_progress(
     State(state): State<AppState>,
     v: Viewer,
-    Path(id): Path<i64>,
+    Path(id): Path<RunId>,
 ) -> Result<Response, PageError> {
     let lang = v.lang;
     let (run, _) = run_of_base(&state, &v, id).await?;
@@ -1183,7 +1184,7 @@ async fn declaration_of(
 async fn run_of_base(
     state: &AppState,
     v: &Viewer,
-    id: i64,
+    id: RunId,
 ) -> Result<(SyncRun, Installation), PageError> {
     let not_found = || {
         PageError::refused(
@@ -1210,7 +1211,7 @@ async fn run_of_base(
 pub async fn run_lines_csv(
     State(state): State<AppState>,
     v: Viewer,
-    Path(id): Path<i64>,
+    Path(id): Path<RunId>,
     Query(q): Query<LinesQuery>,
 ) -> Result<Response, PageError> {
     let lang = v.lang;
@@ -1248,7 +1249,7 @@ pub async fn run_lines_csv(
                 let lines = match state.store.find_run_lines(id, &filter, offset, PART).await {
                     Ok(lines) => lines,
                     Err(e) => {
-                        tracing::error!(error = %e, run = id, "run lines download failed");
+                        tracing::error!(error = %e, run = %id, "run lines download failed");
                         return Some((
                             Err(std::io::Error::other(e.to_string())),
                             (None, offset, true),
@@ -1308,7 +1309,7 @@ pub async fn run_lines_csv(
 pub async fn run_page(
     State(state): State<AppState>,
     v: Viewer,
-    Path(id): Path<i64>,
+    Path(id): Path<RunId>,
     Query(q): Query<LinesQuery>,
 ) -> Result<Response, PageError> {
     let lang = v.lang;

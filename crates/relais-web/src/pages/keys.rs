@@ -17,6 +17,7 @@ use relais_api::AppState;
 use relais_app::keys::create_key as make_key;
 use relais_core::access::{ApiKey, KeyUsage, Role};
 use relais_core::employee::Email;
+use relais_core::ids::KeyId;
 use relais_core::org::Name;
 use serde::Deserialize;
 use std::sync::Arc;
@@ -268,7 +269,7 @@ pub async fn create_key(
 async fn key_of_base(
     state: &AppState,
     v: &Viewer,
-    id: i64,
+    id: KeyId,
     live: bool,
 ) -> Result<ApiKey, PageError> {
     // Its last use, with this process's latest requests written.
@@ -294,7 +295,7 @@ pub async fn revoke_key(
     State(state): State<AppState>,
     v: Viewer,
     Extension(catalog): Extension<Arc<Catalog>>,
-    Path(id): Path<i64>,
+    Path(id): Path<KeyId>,
     Form(f): Form<ConfirmForm>,
 ) -> Result<Response, PageError> {
     refuse_csrf(&v, &f.csrf)?;
@@ -372,7 +373,7 @@ pub async fn rotate_key(
     State(state): State<AppState>,
     v: Viewer,
     headers: HeaderMap,
-    Path(id): Path<i64>,
+    Path(id): Path<KeyId>,
     Form(f): Form<RotateForm>,
 ) -> Result<Response, PageError> {
     refuse_csrf(&v, &f.csrf)?;
@@ -444,7 +445,7 @@ pub async fn rotate_key(
 pub async fn key_audit(
     State(state): State<AppState>,
     v: Viewer,
-    Path(id): Path<i64>,
+    Path(id): Path<KeyId>,
 ) -> Result<Response, PageError> {
     refuse_keys(&v)?;
     let lang = v.lang;

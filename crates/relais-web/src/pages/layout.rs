@@ -345,7 +345,7 @@ mod tests {
         };
         Viewer {
             person: Person {
-                id: 1,
+                id: relais_core::ids::PersonId(1),
                 email: Email::parse("rh@relais.test").unwrap(),
                 name: Name::parse("name", "Alice").unwrap(),
                 can_admin_apps: true,

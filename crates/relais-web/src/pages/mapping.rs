@@ -13,6 +13,7 @@ use axum::Form;
 use maud::{html, Markup};
 use relais_api::AppState;
 use relais_core::connector::{Declaration, MappingTools};
+use relais_core::ids::InstallationId;
 use relais_core::integration::{Integration, IntegrationUpdate};
 use relais_core::mapping::{
     FieldMapping, MappedField, MappingProblem, PreviewQuery, PreviewStatus, SourceField,
@@ -256,7 +257,7 @@ struct Editing {
     app: String,
 }
 
-async fn editing(state: &AppState, v: &Viewer, id: i64) -> Result<Editing, PageError> {
+async fn editing(state: &AppState, v: &Viewer, id: InstallationId) -> Result<Editing, PageError> {
     let installation = installation_for_admin(state, v, id).await?;
     let lang = v.lang;
     let no_mapping = || {
@@ -368,7 +369,7 @@ async fn refused(
 pub async fn save(
     State(state): State<AppState>,
     v: Viewer,
-    Path(id): Path<i64>,
+    Path(id): Path<InstallationId>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
     let csrf = pairs
@@ -390,7 +391,7 @@ pub async fn save(
 pub async fn export(
     State(state): State<AppState>,
     v: Viewer,
-    Path(id): Path<i64>,
+    Path(id): Path<InstallationId>,
 ) -> Result<Response, PageError> {
     let e = editing(&state, &v, id).await?;
     let mapping = mapping_of(&e.integration, e.targets);
@@ -415,7 +416,7 @@ pub async fn export(
 pub async fn import(
     State(state): State<AppState>,
     v: Viewer,
-    Path(id): Path<i64>,
+    Path(id): Path<InstallationId>,
     mut form: Multipart,
 ) -> Result<Response, PageError> {
     let lang = v.lang;
@@ -477,7 +478,7 @@ const PER_PAGE: u32 = 50;
 pub async fn preview(
     State(state): State<AppState>,
     v: Viewer,
-    Path(id): Path<i64>,
+    Path(id): Path<InstallationId>,
     Query(params): Query<PreviewParams>,
 ) -> Result<Response, PageError> {
     let lang = v.lang;

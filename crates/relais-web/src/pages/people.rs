@@ -502,7 +502,7 @@ pub async fn employee(
         .into_iter()
         .map(|a| (a.id.0, a.name.to_string()))
         .collect();
-    let apps: HashMap<i64, String> = installations
+    let apps: HashMap<relais_core::ids::InstallationId, String> = installations
         .iter()
         .map(|i| {
             let name = catalog

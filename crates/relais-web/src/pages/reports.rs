@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use maud::{html, Markup};
 use relais_api::resources::reports::{compute_for, ReportQuery};
 use relais_api::AppState;
+use relais_core::ids::KeyId;
 use relais_core::org::TimeZone;
 use relais_core::report::{report, Cell, ColumnKind, FilterKind, Month, ReportSpec, REPORTS};
 
@@ -608,7 +609,7 @@ fn duration(seconds: i64, lang: Lang) -> String {
 pub(crate) async fn key_reads_section(
     state: &AppState,
     v: &Viewer,
-    key_id: i64,
+    key_id: KeyId,
 ) -> Result<Markup, relais_store::StoreError> {
     let lang = v.lang;
     state.audit.flush().await;

@@ -172,7 +172,11 @@ pub struct Measure {
 }
 
 /// Runs `relais sync run <installation>` and measures it.
-pub async fn sync_run(dir: &Path, store: &SharedStore, installation: i64) -> Measure {
+pub async fn sync_run(
+    dir: &Path,
+    store: &SharedStore,
+    installation: relais_core::ids::InstallationId,
+) -> Measure {
     let start = Instant::now();
     let mut child = relais(dir)
         .env_remove("RELAIS_SECRET_KEY")
@@ -204,7 +208,7 @@ pub async fn sync_run(dir: &Path, store: &SharedStore, installation: i64) -> Mea
     }
     let wall = start.elapsed();
     let first = reader.join().unwrap();
-    let id: i64 = first
+    let id: relais_core::ids::RunId = first
         .strip_prefix("run ")
         .and_then(|r| r.split_whitespace().next())
         .and_then(|n| n.parse().ok())
@@ -253,7 +257,7 @@ pub struct SyncBench {
     /// The `production` base.
     pub base: relais_core::base::Base,
     sealer: relais_core::secret::Sealer,
-    admin: i64,
+    admin: relais_core::ids::PersonId,
 }
 
 impl SyncBench {
@@ -316,7 +320,7 @@ impl SyncBench {
         url: String,
         secrets: &[(&str, &str)],
         options: &[(&str, &str)],
-    ) -> i64 {
+    ) -> relais_core::ids::InstallationId {
         let (inst, _) = relais_app::install::install_app(
             &self.store,
             &self.sealer,
