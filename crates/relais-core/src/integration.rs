@@ -8,12 +8,13 @@ use crate::ids::BaseId;
 use crate::ledger::FieldChange;
 use crate::org::TimeZone;
 use crate::schedule::Schedule;
+use crate::secret::SecretName;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// The secret holding the API key an integration reads its source with.
-pub const SOURCE_KEY: &str = "source_key";
+pub const SOURCE_KEY: SecretName = SecretName::SourceKey;
 
 /// How an integration is doing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -573,7 +574,7 @@ impl Integration {
             missing.push("partner_url");
         }
         for spec in declaration.secrets.iter().filter(|s| s.required) {
-            if secrets.get(spec.name).is_none() {
+            if secrets.get(SecretName::Partner(spec.name)).is_none() {
                 missing.push(spec.name);
             }
         }
@@ -587,7 +588,7 @@ impl Integration {
             }
         }
         if secrets.get(SOURCE_KEY).is_none() {
-            missing.push(SOURCE_KEY);
+            missing.push(SOURCE_KEY.as_str());
         }
         missing
     }
@@ -598,13 +599,13 @@ impl Integration {
     }
 
     /// The ledger job of this integration (its streams' jobs start with it).
-    pub fn job(&self) -> String {
-        format!("{}:{}", self.connector, self.installation_id)
+    pub fn job(&self) -> LedgerJob {
+        LedgerJob::of(&self.connector, self.installation_id)
     }
 
     /// The ledger job of one of its streams.
-    pub fn stream_job(&self, stream: &str) -> String {
-        stream_job(&self.job(), stream)
+    pub fn stream_job(&self, stream: &str) -> LedgerJob {
+        self.job().stream(stream)
     }
 
     /// The requests per hour relais sends the partner at most (the
@@ -702,14 +703,15 @@ impl Integration {
         if !update.secrets.is_empty() {
             match sealer.open(&next.sealed_secrets) {
                 Ok(mut secrets) => {
-                    let allowed: Vec<&str> = declaration
+                    let allowed: Vec<SecretName> = declaration
                         .secrets
                         .iter()
-                        .map(|s| s.name)
+                        .map(|s| SecretName::Partner(s.name))
                         .chain([SOURCE_KEY])
                         .collect();
                     for (name, value) in &update.secrets {
-                        if !allowed.contains(&name.as_str()) {
+                        let Some(secret) = allowed.iter().find(|s| s.as_str() == name) else {
+                            let names: Vec<&str> = allowed.iter().map(|s| s.as_str()).collect();
                             refuse(
                                 &format!("secret_{name}"),
                                 DomainError::new(
@@ -717,12 +719,14 @@ impl Integration {
                                     format!(
                                         "{} takes no secret '{name}' (secrets: {})",
                                         declaration.name,
-                                        allowed.join(", ")
+                                        names.join(", ")
                                     ),
                                 ),
                             );
-                        } else if !value.trim().is_empty() {
-                            secrets.set(name, value.trim());
+                            continue;
+                        };
+                        if !value.trim().is_empty() {
+                            secrets.set(*secret, value.trim());
                         }
                     }
                     next.sealed_secrets = sealer.seal(&secrets);
@@ -820,9 +824,76 @@ impl Integration {
     }
 }
 
-/// The ledger job of stream `stream` of the integration whose job is `job`.
-pub fn stream_job(job: &str, stream: &str) -> String {
-    format!("{job}/{stream}")
+/// Work that one relais process at a time does, claimed through a lease
+/// in the database that every process shares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LeaseJob {
+    /// The runs of one integration, one at a time.
+    Integration(crate::ids::InstallationId),
+    /// Sending the alerts waiting in the outbox.
+    Alerts,
+}
+
+impl LeaseJob {
+    /// The lease's key in the database.
+    pub fn key(&self) -> String {
+        match self {
+            Self::Integration(installation) => format!("integration:{installation}"),
+            Self::Alerts => "alerts".to_owned(),
+        }
+    }
+}
+
+impl std::fmt::Display for LeaseJob {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.key())
+    }
+}
+
+/// Whose ledger and checkpoints: an integration's (what its partner
+/// acknowledged, whatever the stream), or one of its streams'.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct LedgerJob(String);
+
+impl LedgerJob {
+    /// The ledger of the integration of `installation`, run by `connector`.
+    pub fn of(connector: &ConnectorCode, installation: crate::ids::InstallationId) -> Self {
+        Self(format!("{connector}:{installation}"))
+    }
+
+    /// The ledger of stream `stream` of this integration.
+    pub fn stream(&self, stream: &str) -> Self {
+        Self(format!("{}/{stream}", self.0))
+    }
+
+    /// Its key in the database (a stream's key starts with its integration's).
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::str::FromStr for LedgerJob {
+    type Err = String;
+    /// `<connector>:<installation>`, then `/<stream>` for a stream's.
+    fn from_str(raw: &str) -> std::result::Result<Self, String> {
+        let bad = || format!("'{raw}' is not a ledger job (<connector>:<installation>[/<stream>])");
+        let (integration, stream) = match raw.split_once('/') {
+            Some((integration, stream)) if !stream.is_empty() => (integration, Some(stream)),
+            Some(_) => return Err(bad()),
+            None => (raw, None),
+        };
+        let (connector, installation) = integration.split_once(':').ok_or_else(bad)?;
+        let connector = ConnectorCode::parse(connector).map_err(|_| bad())?;
+        let installation = installation.parse().map_err(|_| bad())?;
+        let job = Self::of(&connector, installation);
+        Ok(stream.map_or_else(|| job.clone(), |s| job.stream(s)))
+    }
+}
+
+impl std::fmt::Display for LedgerJob {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
 }
 
 /// Parses an `http://` or `https://` URL, without its trailing `/`.
@@ -1056,8 +1127,13 @@ mod tests {
         i.apply(&Planner, &update(&[("base_department", "")]), &sealer, now)
             .unwrap();
         assert_eq!(i.options["base_department"], serde_json::Value::Null);
-        assert_eq!(i.job(), "planner:1");
-        assert_eq!(i.stream_job("resources"), "planner:1/resources");
+        assert_eq!(i.job().as_str(), "planner:1");
+        assert_eq!(i.stream_job("resources").as_str(), "planner:1/resources");
+        assert_eq!("planner:1/resources".parse(), Ok(i.stream_job("resources")));
+        assert_eq!("planner:1".parse(), Ok(i.job()));
+        for bad in ["planner", "planner:x", "planner:1/", ":1", "planner:0"] {
+            assert!(bad.parse::<LedgerJob>().is_err(), "{bad}");
+        }
     }
 
     #[test]
@@ -1195,7 +1271,10 @@ mod tests {
             (&3.into(), "Europe/London")
         );
         assert_eq!(
-            sealer.open(&i.sealed_secrets).unwrap().get("app_key"),
+            sealer
+                .open(&i.sealed_secrets)
+                .unwrap()
+                .get(SecretName::Partner("app_key")),
             Some("k")
         );
         assert_eq!(
@@ -1211,7 +1290,10 @@ mod tests {
         i.apply(&Planner, &resume, &sealer, now).unwrap();
         assert_eq!(i.health, Health::Pending);
         assert_eq!(
-            sealer.open(&i.sealed_secrets).unwrap().get("app_key"),
+            sealer
+                .open(&i.sealed_secrets)
+                .unwrap()
+                .get(SecretName::Partner("app_key")),
             Some("k"),
             "a blank value keeps the secret"
         );

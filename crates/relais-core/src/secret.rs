@@ -19,18 +19,39 @@ impl std::fmt::Debug for Secrets {
     }
 }
 
+/// Which secret of an integration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SecretName {
+    /// The API key relais made at installation, with which the integration
+    /// reads (and, inbound, writes) the base through the Lucca API.
+    SourceKey,
+    /// A partner credential its connector declares (`token`, `app_key`…),
+    /// by the declared name.
+    Partner(&'static str),
+}
+
+impl SecretName {
+    /// The name it is kept under, and that forms and the command line use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::SourceKey => "source_key",
+            Self::Partner(name) => name,
+        }
+    }
+}
+
 impl Secrets {
-    /// The secret called `name`, when set and not empty.
-    pub fn get(&self, name: &str) -> Option<&str> {
+    /// The secret `name`, when set and not empty.
+    pub fn get(&self, name: SecretName) -> Option<&str> {
         self.0
-            .get(name)
+            .get(name.as_str())
             .map(String::as_str)
             .filter(|v| !v.is_empty())
     }
 
     /// Sets `name` to `value`.
-    pub fn set(&mut self, name: &str, value: &str) {
-        self.0.insert(name.to_owned(), value.to_owned());
+    pub fn set(&mut self, name: SecretName, value: &str) {
+        self.0.insert(name.as_str().to_owned(), value.to_owned());
     }
 }
 
@@ -116,7 +137,7 @@ mod tests {
 
     fn secrets() -> Secrets {
         let mut s = Secrets::default();
-        s.set("token", "hp-very-secret");
+        s.set(SecretName::Partner("token"), "hp-very-secret");
         s
     }
 

@@ -6,7 +6,9 @@ use crate::Result;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use relais_core::ids::*;
-use relais_core::integration::{Health, Integration, ReportLine, RunStatus, SyncRun, Trigger};
+use relais_core::integration::{
+    Health, Integration, LeaseJob, LedgerJob, ReportLine, RunStatus, SyncRun, Trigger,
+};
 use relais_core::ledger::Acknowledged;
 
 /// How an integration is doing after a run, and when it runs next.
@@ -78,58 +80,63 @@ pub trait SyncStore: Send + Sync {
     /// now, unless another owner holds an unexpired lease: `true` when the
     /// lease is `owner`'s. Atomic in both databases, so any number of
     /// processes can race for one job.
-    async fn claim_lease(&self, job: &str, owner: &str, ttl: std::time::Duration) -> Result<bool>;
+    async fn claim_lease(
+        &self,
+        job: &LeaseJob,
+        owner: &str,
+        ttl: std::time::Duration,
+    ) -> Result<bool>;
 
     /// Gives a lease back (only its owner can).
-    async fn release_lease(&self, job: &str, owner: &str) -> Result<()>;
+    async fn release_lease(&self, job: &LeaseJob, owner: &str) -> Result<()>;
 
     /// Who holds the lease of `job`, until when (expired leases included).
-    async fn lease_holder(&self, job: &str) -> Result<Option<(String, DateTime<Utc>)>>;
+    async fn lease_holder(&self, job: &LeaseJob) -> Result<Option<(String, DateTime<Utc>)>>;
 
     /// What the partner of `job` acknowledged of these records (unknown keys are left out).
-    async fn acknowledged(&self, job: &str, keys: &[String]) -> Result<Vec<Acknowledged>>;
+    async fn acknowledged(&self, job: &LedgerJob, keys: &[String]) -> Result<Vec<Acknowledged>>;
 
     /// Up to `limit` acknowledged records of `job` with keys after `after`, in key order
     /// (for full reconciliations that walk the ledger page by page).
     async fn acknowledged_page(
         &self,
-        job: &str,
+        job: &LedgerJob,
         after: Option<&str>,
         limit: u32,
     ) -> Result<Vec<Acknowledged>>;
 
     /// Records what the partner confirmed (insert or replace).
-    async fn acknowledge(&self, job: &str, records: &[Acknowledged]) -> Result<()>;
+    async fn acknowledge(&self, job: &LedgerJob, records: &[Acknowledged]) -> Result<()>;
 
     /// Marks these acknowledged records of `job` as seen by the full run `tag`
     /// (unknown keys are ignored).
-    async fn mark_seen(&self, job: &str, tag: &str, keys: &[String]) -> Result<()>;
+    async fn mark_seen(&self, job: &LedgerJob, tag: &str, keys: &[String]) -> Result<()>;
 
     /// Of these keys, those the full run `tag` has seen.
-    async fn seen_keys(&self, job: &str, tag: &str, keys: &[String]) -> Result<Vec<String>>;
+    async fn seen_keys(&self, job: &LedgerJob, tag: &str, keys: &[String]) -> Result<Vec<String>>;
 
     /// Up to `limit` acknowledged records of `job` that the full run `tag`
     /// has not seen, with keys after `after`, in key order.
     async fn unseen_page(
         &self,
-        job: &str,
+        job: &LedgerJob,
         tag: &str,
         after: Option<&str>,
         limit: u32,
     ) -> Result<Vec<Acknowledged>>;
 
     /// Forgets records the partner confirmed deleting.
-    async fn forget(&self, job: &str, keys: &[String]) -> Result<()>;
+    async fn forget(&self, job: &LedgerJob, keys: &[String]) -> Result<()>;
 
     /// Forgets everything the partner of `job` acknowledged, and its
     /// checkpoints: the next run sends every record again.
-    async fn reset_ledger(&self, job: &str) -> Result<()>;
+    async fn reset_ledger(&self, job: &LedgerJob) -> Result<()>;
 
     /// The checkpoint of one stream of `job`.
-    async fn checkpoint(&self, job: &str, stream: &str) -> Result<Option<String>>;
+    async fn checkpoint(&self, job: &LedgerJob, stream: &str) -> Result<Option<String>>;
 
     /// Moves the checkpoint of one stream of `job`.
-    async fn set_checkpoint(&self, job: &str, stream: &str, cursor: &str) -> Result<()>;
+    async fn set_checkpoint(&self, job: &LedgerJob, stream: &str, cursor: &str) -> Result<()>;
 
     /// Creates or replaces the configuration of an integration.
     async fn put_integration(&self, integration: &Integration) -> Result<()>;
@@ -267,6 +274,7 @@ macro_rules! sync_store {
         mod sync_sql {
             use super::$store;
             use crate::SyncStore;
+            use relais_core::integration::LedgerJob;
             use crate::rows;
             use crate::{Result, StoreError};
             use async_trait::async_trait;
@@ -339,7 +347,8 @@ macro_rules! sync_store {
 
             #[async_trait]
             impl SyncStore for $store {
-                async fn claim_lease(&self, job: &str, owner: &str, ttl: std::time::Duration) -> Result<bool> {
+                async fn claim_lease(&self, job: &relais_core::integration::LeaseJob, owner: &str, ttl: std::time::Duration) -> Result<bool> {
+                    let job = job.key();
                     let now = now();
                     let ttl = chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::MAX);
                     let until = now.checked_add_signed(ttl).unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC);
@@ -358,20 +367,20 @@ macro_rules! sync_store {
                     Ok(won.as_deref() == Some(owner))
                 }
 
-                async fn release_lease(&self, job: &str, owner: &str) -> Result<()> {
-                    sqlx::query("DELETE FROM sync_leases WHERE job = $1 AND owner = $2").bind(job).bind(owner).execute(&self.pool).await?;
+                async fn release_lease(&self, job: &relais_core::integration::LeaseJob, owner: &str) -> Result<()> {
+                    sqlx::query("DELETE FROM sync_leases WHERE job = $1 AND owner = $2").bind(job.key()).bind(owner).execute(&self.pool).await?;
                     Ok(())
                 }
 
-                async fn lease_holder(&self, job: &str) -> Result<Option<(String, chrono::DateTime<chrono::Utc>)>> {
-                    Ok(sqlx::query_as("SELECT owner, expires_at FROM sync_leases WHERE job = $1").bind(job).fetch_optional(&self.pool).await?)
+                async fn lease_holder(&self, job: &relais_core::integration::LeaseJob) -> Result<Option<(String, chrono::DateTime<chrono::Utc>)>> {
+                    Ok(sqlx::query_as("SELECT owner, expires_at FROM sync_leases WHERE job = $1").bind(job.key()).fetch_optional(&self.pool).await?)
                 }
 
-                async fn acknowledged(&self, job: &str, keys: &[String]) -> Result<Vec<relais_core::ledger::Acknowledged>> {
+                async fn acknowledged(&self, job: &LedgerJob, keys: &[String]) -> Result<Vec<relais_core::ledger::Acknowledged>> {
                     let mut out = Vec::with_capacity(keys.len());
                     for part in keys.chunks(1000) {
                         let mut qb = sqlx::QueryBuilder::<$db>::new(format!("SELECT {} FROM sync_ledger WHERE job = ", rows::LEDGER_COLUMNS));
-                        qb.push_bind(job);
+                        qb.push_bind(job.as_str());
                         qb.push(" AND record_key IN ");
                         qb.push(Self::KEY_SET.0);
                         qb.push_bind(serde_json::to_string(part).expect("keys serialise"));
@@ -384,16 +393,16 @@ macro_rules! sync_store {
                     Ok(out)
                 }
 
-                async fn acknowledged_page(&self, job: &str, after: Option<&str>, limit: u32) -> Result<Vec<relais_core::ledger::Acknowledged>> {
+                async fn acknowledged_page(&self, job: &LedgerJob, after: Option<&str>, limit: u32) -> Result<Vec<relais_core::ledger::Acknowledged>> {
                     let sql = format!(
                         "SELECT {} FROM sync_ledger WHERE job = $1 AND record_key > $2 ORDER BY record_key LIMIT $3",
                         rows::LEDGER_COLUMNS
                     );
-                    let found: Vec<rows::LedgerRow> = sqlx::query_as(&sql).bind(job).bind(after.unwrap_or("")).bind(i64::from(limit)).fetch_all(&self.pool).await?;
+                    let found: Vec<rows::LedgerRow> = sqlx::query_as(&sql).bind(job.as_str()).bind(after.unwrap_or("")).bind(i64::from(limit)).fetch_all(&self.pool).await?;
                     found.into_iter().map(TryInto::try_into).collect()
                 }
 
-                async fn acknowledge(&self, job: &str, records: &[relais_core::ledger::Acknowledged]) -> Result<()> {
+                async fn acknowledge(&self, job: &LedgerJob, records: &[relais_core::ledger::Acknowledged]) -> Result<()> {
                     if records.is_empty() {
                         return Ok(());
                     }
@@ -402,7 +411,7 @@ macro_rules! sync_store {
                     for part in records.chunks(1000) {
                         let mut qb = sqlx::QueryBuilder::<$db>::new("INSERT INTO sync_ledger (job, record_key, hash, fields, partner_id, acknowledged_at) ");
                         qb.push_values(part, |mut b, r| {
-                            b.push_bind(job)
+                            b.push_bind(job.as_str())
                                 .push_bind(r.key.as_str())
                                 .push_bind(r.hash.as_str())
                                 .push_bind(serde_json::to_string(&r.fields).expect("JSON values serialise"))
@@ -419,7 +428,7 @@ macro_rules! sync_store {
                     Ok(())
                 }
 
-                async fn mark_seen(&self, job: &str, tag: &str, keys: &[String]) -> Result<()> {
+                async fn mark_seen(&self, job: &LedgerJob, tag: &str, keys: &[String]) -> Result<()> {
                     if keys.is_empty() {
                         return Ok(());
                     }
@@ -428,7 +437,7 @@ macro_rules! sync_store {
                         let mut qb = sqlx::QueryBuilder::<$db>::new("UPDATE sync_ledger SET seen_in = ");
                         qb.push_bind(tag);
                         qb.push(" WHERE job = ");
-                        qb.push_bind(job);
+                        qb.push_bind(job.as_str());
                         qb.push(" AND record_key IN ");
                         qb.push(Self::KEY_SET.0);
                         qb.push_bind(serde_json::to_string(part).expect("keys serialise"));
@@ -439,11 +448,11 @@ macro_rules! sync_store {
                     Ok(())
                 }
 
-                async fn seen_keys(&self, job: &str, tag: &str, keys: &[String]) -> Result<Vec<String>> {
+                async fn seen_keys(&self, job: &LedgerJob, tag: &str, keys: &[String]) -> Result<Vec<String>> {
                     let mut out = Vec::new();
                     for part in keys.chunks(1000) {
                         let mut qb = sqlx::QueryBuilder::<$db>::new("SELECT record_key FROM sync_ledger WHERE job = ");
-                        qb.push_bind(job);
+                        qb.push_bind(job.as_str());
                         qb.push(" AND seen_in = ");
                         qb.push_bind(tag);
                         qb.push(" AND record_key IN ");
@@ -456,14 +465,14 @@ macro_rules! sync_store {
                     Ok(out)
                 }
 
-                async fn unseen_page(&self, job: &str, tag: &str, after: Option<&str>, limit: u32) -> Result<Vec<relais_core::ledger::Acknowledged>> {
+                async fn unseen_page(&self, job: &LedgerJob, tag: &str, after: Option<&str>, limit: u32) -> Result<Vec<relais_core::ledger::Acknowledged>> {
                     let sql = format!(
                         "SELECT {} FROM sync_ledger WHERE job = $1 AND (seen_in IS NULL OR seen_in <> $2) AND record_key > $3 \
                          ORDER BY record_key LIMIT $4",
                         rows::LEDGER_COLUMNS
                     );
                     let found: Vec<rows::LedgerRow> = sqlx::query_as(&sql)
-                        .bind(job)
+                        .bind(job.as_str())
                         .bind(tag)
                         .bind(after.unwrap_or(""))
                         .bind(i64::from(limit))
@@ -472,11 +481,11 @@ macro_rules! sync_store {
                     found.into_iter().map(TryInto::try_into).collect()
                 }
 
-                async fn forget(&self, job: &str, keys: &[String]) -> Result<()> {
+                async fn forget(&self, job: &LedgerJob, keys: &[String]) -> Result<()> {
                     let mut tx = self.pool.begin_with(Self::BEGIN).await?;
                     for part in keys.chunks(1000) {
                         let mut qb = sqlx::QueryBuilder::<$db>::new("DELETE FROM sync_ledger WHERE job = ");
-                        qb.push_bind(job);
+                        qb.push_bind(job.as_str());
                         qb.push(" AND record_key IN ");
                         qb.push(Self::KEY_SET.0);
                         qb.push_bind(serde_json::to_string(part).expect("keys serialise"));
@@ -487,30 +496,30 @@ macro_rules! sync_store {
                     Ok(())
                 }
 
-                async fn reset_ledger(&self, job: &str) -> Result<()> {
+                async fn reset_ledger(&self, job: &LedgerJob) -> Result<()> {
                     let mut tx = self.pool.begin_with(Self::BEGIN).await?;
                     // The integration's job and its streams' jobs (`job/stream`).
                     let streams = format!("{job}/%");
-                    sqlx::query("DELETE FROM sync_ledger WHERE job = $1 OR job LIKE $2").bind(job).bind(&streams).execute(&mut *tx).await?;
-                    sqlx::query("DELETE FROM sync_checkpoints WHERE job = $1 OR job LIKE $2").bind(job).bind(&streams).execute(&mut *tx).await?;
+                    sqlx::query("DELETE FROM sync_ledger WHERE job = $1 OR job LIKE $2").bind(job.as_str()).bind(&streams).execute(&mut *tx).await?;
+                    sqlx::query("DELETE FROM sync_checkpoints WHERE job = $1 OR job LIKE $2").bind(job.as_str()).bind(&streams).execute(&mut *tx).await?;
                     tx.commit().await?;
                     Ok(())
                 }
 
-                async fn checkpoint(&self, job: &str, stream: &str) -> Result<Option<String>> {
+                async fn checkpoint(&self, job: &LedgerJob, stream: &str) -> Result<Option<String>> {
                     Ok(sqlx::query_scalar("SELECT cursor_value FROM sync_checkpoints WHERE job = $1 AND stream = $2")
-                        .bind(job)
+                        .bind(job.as_str())
                         .bind(stream)
                         .fetch_optional(&self.pool)
                         .await?)
                 }
 
-                async fn set_checkpoint(&self, job: &str, stream: &str, cursor: &str) -> Result<()> {
+                async fn set_checkpoint(&self, job: &LedgerJob, stream: &str, cursor: &str) -> Result<()> {
                     sqlx::query(
                         "INSERT INTO sync_checkpoints (job, stream, cursor_value, updated_at) VALUES ($1, $2, $3, $4) \
                          ON CONFLICT (job, stream) DO UPDATE SET cursor_value = excluded.cursor_value, updated_at = excluded.updated_at",
                     )
-                    .bind(job)
+                    .bind(job.as_str())
                     .bind(stream)
                     .bind(cursor)
                     .bind(now())

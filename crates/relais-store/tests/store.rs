@@ -9,6 +9,7 @@ use relais_core::calendar::{HalfDay, HalfDaySlot, HolidayCalendar, WorkCalendar,
 use relais_core::employee::*;
 use relais_core::expense::*;
 use relais_core::ids::*;
+use relais_core::integration::LeaseJob;
 use relais_core::org::*;
 use relais_store::{SharedStore, StoreError};
 use relais_testkit::now;
@@ -1125,53 +1126,97 @@ async fn leases_are_exclusive_renewable_and_expire(db: TestDb) {
     use std::time::Duration;
     let s = &db.store;
     assert!(s
-        .claim_lease("sync:1", "runtime-a", Duration::from_millis(1500))
+        .claim_lease(
+            &LeaseJob::Integration(InstallationId(1)),
+            "runtime-a",
+            Duration::from_millis(1500)
+        )
         .await
         .unwrap());
     assert!(
-        !s.claim_lease("sync:1", "runtime-b", Duration::from_secs(30))
-            .await
-            .unwrap(),
+        !s.claim_lease(
+            &LeaseJob::Integration(InstallationId(1)),
+            "runtime-b",
+            Duration::from_secs(30)
+        )
+        .await
+        .unwrap(),
         "held by a"
     );
     assert!(
-        s.claim_lease("sync:1", "runtime-a", Duration::from_millis(1000))
-            .await
-            .unwrap(),
+        s.claim_lease(
+            &LeaseJob::Integration(InstallationId(1)),
+            "runtime-a",
+            Duration::from_millis(1000)
+        )
+        .await
+        .unwrap(),
         "its owner renews it"
     );
     assert!(
-        s.claim_lease("sync:2", "runtime-b", Duration::from_secs(30))
-            .await
-            .unwrap(),
+        s.claim_lease(
+            &LeaseJob::Integration(InstallationId(2)),
+            "runtime-b",
+            Duration::from_secs(30)
+        )
+        .await
+        .unwrap(),
         "leases are per job"
     );
     assert_eq!(
-        s.lease_holder("sync:1").await.unwrap().unwrap().0,
+        s.lease_holder(&LeaseJob::Integration(InstallationId(1)))
+            .await
+            .unwrap()
+            .unwrap()
+            .0,
         "runtime-a"
     );
     // runtime-a dies: once its lease expires, b takes the job over.
     tokio::time::sleep(Duration::from_millis(1300)).await;
     assert!(s
-        .claim_lease("sync:1", "runtime-b", Duration::from_secs(30))
+        .claim_lease(
+            &LeaseJob::Integration(InstallationId(1)),
+            "runtime-b",
+            Duration::from_secs(30)
+        )
         .await
         .unwrap());
     assert!(
-        !s.claim_lease("sync:1", "runtime-a", Duration::from_secs(30))
-            .await
-            .unwrap(),
+        !s.claim_lease(
+            &LeaseJob::Integration(InstallationId(1)),
+            "runtime-a",
+            Duration::from_secs(30)
+        )
+        .await
+        .unwrap(),
         "the late owner does not get it back"
     );
-    s.release_lease("sync:1", "runtime-a").await.unwrap();
+    s.release_lease(&LeaseJob::Integration(InstallationId(1)), "runtime-a")
+        .await
+        .unwrap();
     assert_eq!(
-        s.lease_holder("sync:1").await.unwrap().unwrap().0,
+        s.lease_holder(&LeaseJob::Integration(InstallationId(1)))
+            .await
+            .unwrap()
+            .unwrap()
+            .0,
         "runtime-b",
         "only the owner releases"
     );
-    s.release_lease("sync:1", "runtime-b").await.unwrap();
-    assert!(s.lease_holder("sync:1").await.unwrap().is_none());
+    s.release_lease(&LeaseJob::Integration(InstallationId(1)), "runtime-b")
+        .await
+        .unwrap();
     assert!(s
-        .claim_lease("sync:1", "runtime-a", Duration::from_secs(30))
+        .lease_holder(&LeaseJob::Integration(InstallationId(1)))
+        .await
+        .unwrap()
+        .is_none());
+    assert!(s
+        .claim_lease(
+            &LeaseJob::Integration(InstallationId(1)),
+            "runtime-a",
+            Duration::from_secs(30)
+        )
         .await
         .unwrap());
 }
@@ -1194,7 +1239,11 @@ async fn two_processes_never_hold_one_job_at_once(db: TestDb) {
             let me = format!("runtime-{i}");
             for _ in 0..25 {
                 if store
-                    .claim_lease("sync:42", &me, Duration::from_secs(30))
+                    .claim_lease(
+                        &LeaseJob::Integration(InstallationId(42)),
+                        &me,
+                        Duration::from_secs(30),
+                    )
                     .await
                     .unwrap()
                 {
@@ -1206,7 +1255,10 @@ async fn two_processes_never_hold_one_job_at_once(db: TestDb) {
                     runs.fetch_add(1, Ordering::SeqCst);
                     tokio::time::sleep(Duration::from_millis(2)).await;
                     running.fetch_sub(1, Ordering::SeqCst);
-                    store.release_lease("sync:42", &me).await.unwrap();
+                    store
+                        .release_lease(&LeaseJob::Integration(InstallationId(42)), &me)
+                        .await
+                        .unwrap();
                 }
                 tokio::time::sleep(Duration::from_millis(1)).await;
             }
@@ -1235,7 +1287,7 @@ async fn the_ledger_keeps_what_partners_acknowledged(db: TestDb) {
     };
     let (a, b, c) = (rec("1", "a@x.fr"), rec("2", "b@x.fr"), rec("10", "c@x.fr"));
     s.acknowledge(
-        "happypal:7",
+        &"happypal:7".parse().unwrap(),
         &[
             ack(&a, Some("hp-1")),
             ack(&b, Some("hp-2")),
@@ -1244,10 +1296,15 @@ async fn the_ledger_keeps_what_partners_acknowledged(db: TestDb) {
     )
     .await
     .unwrap();
-    s.acknowledge("other:1", &[ack(&a, None)]).await.unwrap();
+    s.acknowledge(&"other:1".parse().unwrap(), &[ack(&a, None)])
+        .await
+        .unwrap();
 
     let keys: Vec<String> = ["1", "2", "99"].map(String::from).to_vec();
-    let found = s.acknowledged("happypal:7", &keys).await.unwrap();
+    let found = s
+        .acknowledged(&"happypal:7".parse().unwrap(), &keys)
+        .await
+        .unwrap();
     assert_eq!(found.len(), 2, "unknown keys are left out");
     let known: HashMap<String, Acknowledged> =
         found.into_iter().map(|x| (x.key.clone(), x)).collect();
@@ -1259,11 +1316,11 @@ async fn the_ledger_keeps_what_partners_acknowledged(db: TestDb) {
     );
 
     // The partner confirmed the update; its id is kept when not sent again.
-    s.acknowledge("happypal:7", &[ack(&b2, None)])
+    s.acknowledge(&"happypal:7".parse().unwrap(), &[ack(&b2, None)])
         .await
         .unwrap();
     let again = s
-        .acknowledged("happypal:7", &["2".to_owned()])
+        .acknowledged(&"happypal:7".parse().unwrap(), &["2".to_owned()])
         .await
         .unwrap();
     assert_eq!(
@@ -1275,7 +1332,7 @@ async fn the_ledger_keeps_what_partners_acknowledged(db: TestDb) {
     let mut after: Option<String> = None;
     loop {
         let page = s
-            .acknowledged_page("happypal:7", after.as_deref(), 2)
+            .acknowledged_page(&"happypal:7".parse().unwrap(), after.as_deref(), 2)
             .await
             .unwrap();
         let Some(last) = page.last() else { break };
@@ -1284,14 +1341,16 @@ async fn the_ledger_keeps_what_partners_acknowledged(db: TestDb) {
     }
     assert_eq!(walked, ["1", "10", "2"], "key order, one job only");
 
-    s.forget("happypal:7", &["10".to_owned()]).await.unwrap();
+    s.forget(&"happypal:7".parse().unwrap(), &["10".to_owned()])
+        .await
+        .unwrap();
     assert!(s
-        .acknowledged("happypal:7", &["10".to_owned()])
+        .acknowledged(&"happypal:7".parse().unwrap(), &["10".to_owned()])
         .await
         .unwrap()
         .is_empty());
     assert_eq!(
-        s.acknowledged("other:1", &["1".to_owned()])
+        s.acknowledged(&"other:1".parse().unwrap(), &["1".to_owned()])
             .await
             .unwrap()
             .len(),
@@ -1299,15 +1358,28 @@ async fn the_ledger_keeps_what_partners_acknowledged(db: TestDb) {
         "jobs are apart"
     );
 
-    assert_eq!(s.checkpoint("happypal:7", "users").await.unwrap(), None);
-    s.set_checkpoint("happypal:7", "users", "2026-03-01T10:00:00Z")
-        .await
-        .unwrap();
-    s.set_checkpoint("happypal:7", "users", "2026-03-02T10:00:00Z")
-        .await
-        .unwrap();
     assert_eq!(
-        s.checkpoint("happypal:7", "users")
+        s.checkpoint(&"happypal:7".parse().unwrap(), "users")
+            .await
+            .unwrap(),
+        None
+    );
+    s.set_checkpoint(
+        &"happypal:7".parse().unwrap(),
+        "users",
+        "2026-03-01T10:00:00Z",
+    )
+    .await
+    .unwrap();
+    s.set_checkpoint(
+        &"happypal:7".parse().unwrap(),
+        "users",
+        "2026-03-02T10:00:00Z",
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        s.checkpoint(&"happypal:7".parse().unwrap(), "users")
             .await
             .unwrap()
             .as_deref(),
@@ -1648,7 +1720,7 @@ async fn integrations_and_their_runs_are_kept(db: TestDb) {
     ));
 
     // A full run marks what it saw; the rest is what the source no longer has.
-    let seen_job = "seen:1";
+    let seen_job: &relais_core::integration::LedgerJob = &"seen:1".parse().unwrap();
     let acks: Vec<relais_core::ledger::Acknowledged> = ["a", "b", "c"]
         .iter()
         .map(|k| relais_core::ledger::Acknowledged {
@@ -1706,7 +1778,7 @@ async fn integrations_and_their_runs_are_kept(db: TestDb) {
         .await
         .unwrap();
     s.acknowledge(
-        "other:1",
+        &"other:1".parse().unwrap(),
         &[relais_core::ledger::Acknowledged {
             key: "1".into(),
             hash: "h".into(),
@@ -1724,7 +1796,7 @@ async fn integrations_and_their_runs_are_kept(db: TestDb) {
         .is_empty());
     assert_eq!(s.checkpoint(&job, "users").await.unwrap(), None);
     assert_eq!(
-        s.acknowledged_page("other:1", None, 10)
+        s.acknowledged_page(&"other:1".parse().unwrap(), None, 10)
             .await
             .unwrap()
             .len(),

@@ -31,12 +31,14 @@ use crate::error::SyncError;
 use crate::http::{Budget, RetryPolicy};
 use crate::report::{Report, ReportLine};
 use crate::source::LuccaSource;
+use crate::Side;
 use async_trait::async_trait;
 use chrono::NaiveDate;
 use futures_util::stream::{self as futures_stream, StreamExt};
 use relais_core::connector::{ConnectorSpec, StreamSpec};
-use relais_core::integration::{stream_job, Outcome};
+use relais_core::integration::{LedgerJob, Outcome};
 use relais_core::ledger::{field_changes, plan, Acknowledged, Change, SourceRecord};
+use relais_core::secret::SecretName;
 use relais_core::secret::Secrets;
 use relais_store::SharedStore;
 use serde_json::Value;
@@ -70,7 +72,7 @@ pub struct Setup {
     /// Today in the integration's time zone.
     pub today: NaiveDate,
     /// The integration's ledger job; each stream's job starts with it.
-    pub job: String,
+    pub job: LedgerJob,
     /// The store holding the ledger (streams may read it, e.g. to know
     /// which parents the other side holds).
     pub store: SharedStore,
@@ -103,8 +105,8 @@ impl Setup {
     }
 
     /// The ledger job of stream `stream`.
-    pub fn stream_job(&self, stream: &str) -> String {
-        stream_job(&self.job, stream)
+    pub fn stream_job(&self, stream: &str) -> LedgerJob {
+        self.job.stream(stream)
     }
 
     /// The partner's API as this setup reaches it: its URL, client, budget and retries.
@@ -357,7 +359,7 @@ pub async fn run(
         .iter()
         .map(|s| (report.full || s.reads_whole()).then_some(run_tag.as_str()))
         .collect();
-    let mut cursors: Vec<(String, Option<String>)> = Vec::new();
+    let mut cursors: Vec<(LedgerJob, Option<String>)> = Vec::new();
     let mut gone: Vec<Vec<String>> = Vec::new();
     for (stream, tag) in streams.iter_mut().zip(&tags) {
         let job = setup.stream_job(stream.spec().name);
@@ -400,7 +402,7 @@ pub async fn run(
 struct StreamRun<'a> {
     stream: &'a mut dyn Stream,
     store: &'a SharedStore,
-    job: &'a str,
+    job: &'a LedgerJob,
     dry_run: bool,
     tag: Option<&'a str>,
 }
@@ -552,7 +554,7 @@ impl StreamRun<'_> {
             for (w, fields) in chunk {
                 let result = results.next().unwrap_or_else(|| {
                     Err(SyncError::Malformed {
-                        what: "partner",
+                        what: Side::Partner,
                         reason: "fewer answers than records in a batch".into(),
                     })
                 });
@@ -700,7 +702,7 @@ impl StreamRun<'_> {
 async fn delete_gone(
     stream: &dyn Stream,
     store: &SharedStore,
-    job: &str,
+    job: &LedgerJob,
     tag: Option<&str>,
     gone: &[String],
     dry_run: bool,
@@ -768,13 +770,13 @@ async fn delete_gone(
 /// sends again, idempotently).
 struct Confirmations<'a> {
     store: &'a SharedStore,
-    job: &'a str,
+    job: &'a LedgerJob,
     pending: Vec<Acknowledged>,
     since: Instant,
 }
 
 impl<'a> Confirmations<'a> {
-    fn new(store: &'a SharedStore, job: &'a str) -> Self {
+    fn new(store: &'a SharedStore, job: &'a LedgerJob) -> Self {
         Self {
             store,
             job,
@@ -836,9 +838,9 @@ impl Job {
         connector: std::sync::Arc<dyn Connector>,
         source: LuccaSource,
         partner_url: &str,
-        secrets: &[(&str, &str)],
+        secrets: &[(&'static str, &str)],
         options: Value,
-        job: &str,
+        job: &LedgerJob,
         store: &SharedStore,
     ) -> Result<Self, SyncError> {
         let mut merged = connector.default_options();
@@ -850,7 +852,7 @@ impl Job {
             .map_err(|e| SyncError::Config(e.message))?;
         let mut sealed = Secrets::default();
         for (name, value) in secrets {
-            sealed.set(name, value);
+            sealed.set(SecretName::Partner(name), value);
         }
         Ok(Self {
             setup: Setup {
@@ -886,7 +888,7 @@ impl Job {
         let scope = crate::http::RequestScope {
             sent: report.sent.clone(),
             connector: self.connector.declaration().code.to_owned(),
-            installation: self.setup.job.clone(),
+            installation: self.setup.job.to_string(),
         };
         let out = crate::http::counting_requests(
             scope,

@@ -1,5 +1,34 @@
 //! The one error type of the sync layer.
 
+/// What relais talks to during a run: the side an error comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// The HR base, read (and, for inbound streams, written) through the
+    /// Lucca API with the installation's key.
+    Source,
+    /// The partner's API.
+    Partner,
+    /// relais's own database (a lease lost, a write refused).
+    Database,
+}
+
+impl Side {
+    /// How messages name it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Source => "source",
+            Self::Partner => "partner",
+            Self::Database => "database",
+        }
+    }
+}
+
+impl std::fmt::Display for Side {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Why a call or a run failed.
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
@@ -28,16 +57,16 @@ pub enum SyncError {
     /// The partner or source could not be reached, or kept failing after retries.
     #[error("cannot reach {what}: {reason}")]
     Unreachable {
-        /// `source` or `partner`.
-        what: &'static str,
+        /// Which side.
+        what: Side,
         /// The last failure.
         reason: String,
     },
     /// An answer did not have the expected shape.
     #[error("unexpected answer from {what}: {reason}")]
     Malformed {
-        /// `source` or `partner`.
-        what: &'static str,
+        /// Which side.
+        what: Side,
         /// What was wrong.
         reason: String,
     },
@@ -45,8 +74,8 @@ pub enum SyncError {
     /// integration pauses until then.
     #[error("{what} asked to wait {} s before the next request (429); the integration resumes then", .wait.as_secs())]
     RateLimited {
-        /// `source` or `partner`.
-        what: &'static str,
+        /// Which side.
+        what: Side,
         /// How long the partner asked to wait.
         wait: std::time::Duration,
     },
@@ -83,21 +112,24 @@ impl SyncError {
                 body: body.clone(),
             },
             Self::Unreachable { what, reason } => Self::Unreachable {
-                what,
+                what: *what,
                 reason: reason.clone(),
             },
             Self::Malformed { what, reason } => Self::Malformed {
-                what,
+                what: *what,
                 reason: reason.clone(),
             },
-            Self::RateLimited { what, wait } => Self::RateLimited { what, wait: *wait },
+            Self::RateLimited { what, wait } => Self::RateLimited {
+                what: *what,
+                wait: *wait,
+            },
             Self::BudgetSpent { per_hour } => Self::BudgetSpent {
                 per_hour: *per_hour,
             },
             Self::Config(m) => Self::Config(m.clone()),
             Self::LeftOut(m) => Self::LeftOut(m.clone()),
             Self::Store(e) => Self::Unreachable {
-                what: "database",
+                what: Side::Database,
                 reason: e.to_string(),
             },
         }

@@ -3,6 +3,7 @@
 //! and `Retry-After` honoured on 429.
 
 use crate::error::SyncError;
+use crate::Side;
 use backon::{ExponentialBuilder, Retryable};
 use std::future::Future;
 use std::time::Duration;
@@ -61,11 +62,7 @@ impl Attempt {
 /// Classifies an HTTP answer that is not a success: 429 waits `Retry-After`
 /// (up to the policy's limit) and is retried, 5xx is retried, 401/403 are
 /// credential refusals, anything else is final.
-pub async fn classify(
-    response: reqwest::Response,
-    what: &'static str,
-    policy: &RetryPolicy,
-) -> Attempt {
+pub async fn classify(response: reqwest::Response, what: Side, policy: &RetryPolicy) -> Attempt {
     let status = response.status().as_u16();
     let retry_after = response
         .headers()
@@ -87,7 +84,9 @@ pub async fn classify(
             })
         }
         500..=599 => Attempt::transient(SyncError::Partner { status, body }),
-        401 | 403 if what == "partner" => Attempt::fatal(SyncError::PartnerCredentials { status }),
+        401 | 403 if what == Side::Partner => {
+            Attempt::fatal(SyncError::PartnerCredentials { status })
+        }
         401 | 403 => Attempt::fatal(SyncError::SourceRefused {
             status,
             message: body,
@@ -98,7 +97,7 @@ pub async fn classify(
 
 /// A failure to send at all (timeout, refused connection): retried. A
 /// timeout says so, with how long the call waited.
-pub fn transport(error: reqwest::Error, what: &'static str, waited: Duration) -> Attempt {
+pub fn transport(error: reqwest::Error, what: Side, waited: Duration) -> Attempt {
     let reason = if error.is_timeout() {
         format!("timed out: no answer after {:.1} s", waited.as_secs_f64())
     } else {
@@ -132,15 +131,15 @@ pub async fn counting_requests<F: Future>(scope: RequestScope, work: F) -> F::Ou
     SCOPE.scope(scope, work).await
 }
 
-fn count_sent(what: &'static str) {
-    if what == "partner" {
+fn count_sent(what: Side) {
+    if what == Side::Partner {
         let _ = SCOPE.try_with(|s| s.sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
     }
 }
 
 /// Records a partner answer (`status` 0: no answer) and its latency.
-fn observe(what: &'static str, status: u16, took: Duration) {
-    if what != "partner" {
+fn observe(what: Side, status: u16, took: Duration) {
+    if what != Side::Partner {
         return;
     }
     let _ = SCOPE.try_with(|s| {
@@ -195,7 +194,7 @@ where
 /// status and the JSON answer (`null` when the answer has no body).
 pub async fn call<B>(
     policy: &RetryPolicy,
-    what: &'static str,
+    what: Side,
     build: B,
 ) -> Result<(u16, serde_json::Value), SyncError>
 where
@@ -272,7 +271,7 @@ impl PartnerApi {
     {
         let url = self.url(path);
         self.budget.spend()?;
-        call(&self.policy, "partner", || {
+        call(&self.policy, Side::Partner, || {
             decorate(self.http.request(method.clone(), &url))
         })
         .await

@@ -13,7 +13,7 @@ pub mod report;
 pub mod runtime;
 pub mod source;
 
-pub use error::SyncError;
+pub use error::{Side, SyncError};
 pub use report::{Outcome, Report, ReportLine};
 
 /// `bytes` random bytes as hexadecimal: names a runtime or marks what one full run saw.

@@ -8,13 +8,15 @@ use crate::error::SyncError;
 use crate::http::{Budget, RetryPolicy};
 use crate::report::{Report, Spill};
 use crate::source::LuccaSource;
+use crate::Side;
 use chrono::Duration as Span;
 use relais_core::alert::{AlertKind, NewAlert};
 use relais_core::ids::InstallationId;
 use relais_core::integration::{
-    Health, HealthReason, Integration, RunStatus, SyncRun, Trigger, SOURCE_KEY,
+    Health, HealthReason, Integration, LeaseJob, RunStatus, SyncRun, Trigger, SOURCE_KEY,
 };
 use relais_core::secret::Sealer;
+use relais_core::secret::SecretName;
 use relais_store::{IntegrationState, RunFinish, SharedStore, StoreError};
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -73,7 +75,7 @@ impl RuntimeOptions {
 }
 
 /// The lease of the process sending alerts.
-const ALERTS_JOB: &str = "alerts";
+const ALERTS_JOB: LeaseJob = LeaseJob::Alerts;
 
 /// One process's runtime.
 #[derive(Clone)]
@@ -120,7 +122,7 @@ pub fn reason_of(error: &SyncError, partner: &str) -> (Health, HealthReason) {
             status: *status,
         },
         SyncError::Unreachable {
-            what: "partner",
+            what: Side::Partner,
             reason,
         } => HealthReason::PartnerUnreachable {
             partner,
@@ -590,7 +592,7 @@ impl Runtime {
         let owner = format!("{}-alerts", self.id);
         if !self
             .store
-            .claim_lease(ALERTS_JOB, &owner, self.options.lease_ttl)
+            .claim_lease(&ALERTS_JOB, &owner, self.options.lease_ttl)
             .await?
         {
             return Ok(0);
@@ -614,12 +616,12 @@ impl Runtime {
             Ok::<(), StoreError>(())
         }
         .await;
-        self.store.release_lease(ALERTS_JOB, &owner).await?;
+        self.store.release_lease(&ALERTS_JOB, &owner).await?;
         result.map(|()| sent)
     }
 
     /// Renews the lease until it is lost (then says why).
-    async fn keep_lease(&self, job: &str, owner: &str) -> SyncError {
+    async fn keep_lease(&self, job: &LeaseJob, owner: &str) -> SyncError {
         let every = self.options.lease_ttl / 3;
         loop {
             tokio::time::sleep(every).await;
@@ -627,7 +629,7 @@ impl Runtime {
                 Ok(true) => {}
                 Ok(false) => {
                     return SyncError::Unreachable {
-                        what: "database",
+                        what: Side::Database,
                         reason: "the run's lease was taken over (renewal came too late); another process resumes it".into(),
                     }
                 }
@@ -724,7 +726,12 @@ impl Runtime {
             .map_err(|e| SyncError::Config(e.message))?;
         let mut partner_secrets = relais_core::secret::Secrets::default();
         for spec in declaration.secrets {
-            partner_secrets.set(spec.name, secrets.get(spec.name).unwrap_or_default());
+            partner_secrets.set(
+                SecretName::Partner(spec.name),
+                secrets
+                    .get(SecretName::Partner(spec.name))
+                    .unwrap_or_default(),
+            );
         }
         Ok(Setup {
             source,
@@ -828,7 +835,7 @@ pub async fn reset_ledger(
 }
 
 /// Says who holds the lease `job` of `installation`.
-async fn busy(store: &SharedStore, job: &str, installation: InstallationId) -> RuntimeError {
+async fn busy(store: &SharedStore, job: &LeaseJob, installation: InstallationId) -> RuntimeError {
     match store.lease_holder(job).await {
         Ok(holder) => RuntimeError::Busy {
             installation,
@@ -839,8 +846,8 @@ async fn busy(store: &SharedStore, job: &str, installation: InstallationId) -> R
 }
 
 /// The lease job of an installation's integration.
-pub fn lease_job(installation: InstallationId) -> String {
-    format!("integration:{installation}")
+pub fn lease_job(installation: InstallationId) -> LeaseJob {
+    LeaseJob::Integration(installation)
 }
 
 fn finish<'a>(status: RunStatus, report: &'a Report, error: Option<&'a str>) -> RunFinish<'a> {

@@ -3,6 +3,7 @@
 
 use crate::error::SyncError;
 use crate::http::{self, RetryPolicy};
+use crate::Side;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::Value;
 use std::time::Duration;
@@ -46,7 +47,7 @@ impl LuccaSource {
     pub async fn get(&self, path_and_query: &str) -> Result<Value, SyncError> {
         let url = format!("{}{path_and_query}", self.base_url);
         let auth = format!("lucca application={}", self.key);
-        let (_, body) = http::call(&self.policy, "source", || {
+        let (_, body) = http::call(&self.policy, Side::Source, || {
             self.http.get(&url).header("Authorization", &auth)
         })
         .await?;
@@ -58,7 +59,7 @@ impl LuccaSource {
     pub async fn post(&self, path: &str, body: &Value) -> Result<(u16, Value), SyncError> {
         let url = format!("{}{path}", self.base_url);
         let auth = format!("lucca application={}", self.key);
-        http::call(&self.policy, "source", || {
+        http::call(&self.policy, Side::Source, || {
             self.http
                 .post(&url)
                 .header("Authorization", &auth)
@@ -125,7 +126,7 @@ impl LuccaSource {
             .as_array()
             .cloned()
             .ok_or_else(|| SyncError::Malformed {
-                what: "source",
+                what: Side::Source,
                 reason: "no data.items in the users answer".into(),
             })
     }
@@ -230,7 +231,7 @@ impl Pager {
             .await?;
         let Value::Array(items) = body["data"]["items"].take() else {
             return Err(SyncError::Malformed {
-                what: "source",
+                what: Side::Source,
                 reason: format!("no data.items in {}", self.path),
             });
         };

@@ -275,7 +275,7 @@ async fn an_inbound_stream_writes_into_the_base_once_through_the_api() {
         &partner_url,
         &[],
         json!({ "account": telework.id.0 }),
-        "bookings:1",
+        &"bookings:1".parse().unwrap(),
         &store,
     )
     .unwrap();
@@ -300,7 +300,10 @@ async fn an_inbound_stream_writes_into_the_base_once_through_the_api() {
     assert_eq!((again.counts.written(), again.counts.unchanged), (0, 3));
     // A run killed after writing but before confirming (its ledger lost):
     // the days are found in the base and linked, not duplicated.
-    store.reset_ledger("bookings:1").await.unwrap();
+    store
+        .reset_ledger(&"bookings:1".parse().unwrap())
+        .await
+        .unwrap();
     let after_reset = job.run(false, false).await.unwrap();
     assert_eq!(after_reset.count(&Outcome::Linked), 3);
     assert_eq!(
@@ -311,7 +314,7 @@ async fn an_inbound_stream_writes_into_the_base_once_through_the_api() {
     // The key bounds what a partner can change: a day on another account is refused.
     let mut elsewhere = job.clone();
     elsewhere.setup.options = json!({ "account": telework.id.0 + 1000 });
-    elsewhere.setup.job = "bookings:elsewhere".into();
+    elsewhere.setup.job = "bookings:902".parse().unwrap();
     let refused = elsewhere.run(false, false).await.unwrap();
     assert_eq!(refused.counts.failed, 3, "{:?}", refused.lines);
     assert_eq!(

@@ -63,7 +63,7 @@ async fn setup() -> Setup {
         &sim.url(),
         &[("token", "hp-token")],
         json!({}),
-        "happypal:1",
+        &"happypal:1".parse().unwrap(),
         &store,
     )
     .unwrap();
@@ -164,7 +164,7 @@ async fn happypal_syncs_links_updates_overwrites_and_deletes() {
     assert_eq!(s.profiles().await.len(), 1);
     assert!(s
         .store
-        .checkpoint("happypal:1/employees", "cursor")
+        .checkpoint(&"happypal:1/employees".parse().unwrap(), "cursor")
         .await
         .unwrap()
         .is_none());
@@ -374,8 +374,11 @@ async fn batches_send_a_hundred_profiles_per_request() {
     assert_eq!(first.partner_requests, 2, "{:?}", first.counts);
     let mut one_by_one = s.connector.clone();
     one_by_one.setup.options["batch_size"] = json!(1);
-    one_by_one.setup.job = "happypal:one-by-one".into();
-    s.store.reset_ledger("happypal:one-by-one").await.unwrap();
+    one_by_one.setup.job = "happypal:901".parse().unwrap();
+    s.store
+        .reset_ledger(&"happypal:901".parse().unwrap())
+        .await
+        .unwrap();
     let again = one_by_one.run(true, false).await.unwrap();
     assert_eq!(again.count(&Outcome::Linked), visible.len());
     assert!(

@@ -81,7 +81,7 @@ async fn happypal_over_https_with_a_private_authority() {
         &partner.url(),
         &[("token", "hp-token")],
         json!({}),
-        "happypal:https",
+        &"happypal:903".parse().unwrap(),
         &store,
     )
     .unwrap();
@@ -103,13 +103,13 @@ async fn happypal_over_https_with_a_private_authority() {
     // reason says so.
     let mut untrusted = job.clone();
     untrusted.setup.http = Tls::default().client(Duration::from_secs(10)).unwrap();
-    untrusted.setup.job = "happypal:untrusted".into();
+    untrusted.setup.job = "happypal:904".parse().unwrap();
     let err = untrusted.run(true, false).await.unwrap_err();
     assert!(
         matches!(
             &err,
             SyncError::Unreachable {
-                what: "partner",
+                what: relais_sync::Side::Partner,
                 ..
             }
         ),

@@ -111,7 +111,7 @@ impl World {
             &self.sim.url(),
             &[("api_token", TOKEN)],
             options,
-            "ledgy:5",
+            &"ledgy:5".parse().unwrap(),
             &self.store,
         )
         .unwrap();
@@ -624,7 +624,10 @@ async fn a_killed_run_and_a_lost_ledger_leave_ledgy_in_step(postgres: bool) {
     let again = job.run(false, false).await.unwrap();
     assert!(failures(&again).is_empty(), "{:?}", failures(&again));
     // Then the ledger is lost: every stakeholder is linked, none made twice.
-    w.store.reset_ledger("ledgy:5").await.unwrap();
+    w.store
+        .reset_ledger(&"ledgy:5".parse().unwrap())
+        .await
+        .unwrap();
     let relinked = job.run(false, false).await.unwrap();
     assert_eq!(relinked.counts.created, 0, "{:?}", relinked.counts);
     assert_eq!(relinked.counts.linked as usize, expected.len());
@@ -679,7 +682,7 @@ async fn a_killed_run_and_a_lost_ledger_leave_ledgy_in_step(postgres: bool) {
         &w.sim.url(),
         &[("api_token", "wrong")],
         job.setup.options.clone(),
-        "ledgy:5",
+        &"ledgy:5".parse().unwrap(),
         &w.store,
     )
     .unwrap();

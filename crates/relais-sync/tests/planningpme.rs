@@ -67,7 +67,7 @@ async fn planningpme_gets_the_department_its_people_and_their_coming_absences() 
             &format!("{}/acme", sim.url()),
             &[("app_key", "app-key"), ("assertion", assertion)],
             json!({ "base_department": prod.id.0, "months": 6 }),
-            job,
+            &job.parse().unwrap(),
             &store,
         )
         .unwrap();
@@ -83,7 +83,7 @@ async fn planningpme_gets_the_department_its_people_and_their_coming_absences() 
     let connector = pme("planningpme:1", "assertion");
     // With no request left in the budget, not even for the token, a run
     // sends nothing and reports every record it would have written as left out.
-    let mut spent = pme("planningpme:spent", "assertion");
+    let mut spent = pme("planningpme:905", "assertion");
     spent.setup.budget = http::Budget::new(10, 10);
     let left_out = spent.run(true, false).await.unwrap();
     assert_eq!(
@@ -341,9 +341,9 @@ async fn retries_wait_as_long_as_retry_after_says() {
             .bearer_auth("t")
             .send()
             .await
-            .map_err(|e| http::transport(e, "partner", Duration::ZERO))?;
+            .map_err(|e| http::transport(e, relais_sync::Side::Partner, Duration::ZERO))?;
         if !resp.status().is_success() {
-            return Err(http::classify(resp, "partner", &policy).await);
+            return Err(http::classify(resp, relais_sync::Side::Partner, &policy).await);
         }
         Ok(resp.status().as_u16())
     };
@@ -375,9 +375,9 @@ async fn retries_wait_as_long_as_retry_after_says() {
             .bearer_auth("t")
             .send()
             .await
-            .map_err(|e| http::transport(e, "partner", Duration::ZERO))?;
+            .map_err(|e| http::transport(e, relais_sync::Side::Partner, Duration::ZERO))?;
         if !resp.status().is_success() {
-            return Err(http::classify(resp, "partner", &impatient).await);
+            return Err(http::classify(resp, relais_sync::Side::Partner, &impatient).await);
         }
         Ok(())
     };
@@ -410,9 +410,11 @@ async fn a_timeout_is_reported_as_one_with_the_time_waited() {
     };
     let impatient = http::client(Duration::from_millis(300));
     let url = format!("{}/api/v1/employees", sim.url());
-    let err = http::call(&policy, "partner", || impatient.get(&url).bearer_auth("t"))
-        .await
-        .unwrap_err()
-        .to_string();
+    let err = http::call(&policy, relais_sync::Side::Partner, || {
+        impatient.get(&url).bearer_auth("t")
+    })
+    .await
+    .unwrap_err()
+    .to_string();
     assert!(err.contains("timed out: no answer after 0.3 s"), "{err}");
 }

@@ -87,7 +87,10 @@ async fn world(postgres: bool, employees: u32) -> Option<World> {
     };
     w.configure(|i, secrets| {
         i.set_partner_url(&w.hp.url()).unwrap();
-        secrets.set("token", "hp-token");
+        secrets.set(
+            relais_core::secret::SecretName::Partner("token"),
+            "hp-token",
+        );
         // These tests follow runs record by record: one profile per request, in order.
         i.options["batch_size"] = serde_json::json!(1);
         i.options["concurrency"] = serde_json::json!(1);
@@ -342,7 +345,8 @@ async fn a_failing_integration_alerts_its_contact_once_then_on_recovery(postgres
     let down = format!("smtp://{}", closed.local_addr().unwrap());
     drop(closed);
     let rt_down = with_mail(down).await;
-    w.configure(|_, s| s.set("token", "wrong")).await;
+    w.configure(|_, s| s.set(relais_core::secret::SecretName::Partner("token"), "wrong"))
+        .await;
     let r = rt_down
         .run_now(w.installation, Trigger::Cli, false, false)
         .await
@@ -398,7 +402,13 @@ async fn a_failing_integration_alerts_its_contact_once_then_on_recovery(postgres
     );
 
     // It works again: one more mail, saying so.
-    w.configure(|_, s| s.set("token", "hp-token")).await;
+    w.configure(|_, s| {
+        s.set(
+            relais_core::secret::SecretName::Partner("token"),
+            "hp-token",
+        )
+    })
+    .await;
     let r = a
         .run_now(w.installation, Trigger::Cli, false, false)
         .await
@@ -559,7 +569,8 @@ async fn health_says_why_an_integration_fails() {
     );
 
     // The partner refuses the credentials.
-    w.configure(|_, s| s.set("token", "wrong")).await;
+    w.configure(|_, s| s.set(relais_core::secret::SecretName::Partner("token"), "wrong"))
+        .await;
     let r = run(Trigger::Cli).await.unwrap();
     let i = w.store.get_integration(w.installation).await.unwrap();
     assert_eq!((r.status, i.health), (RunStatus::Failed, Health::Failing));
@@ -576,7 +587,10 @@ async fn health_says_why_an_integration_fails() {
     let gone = format!("http://{}", closed.local_addr().unwrap());
     drop(closed);
     w.configure(|i, s| {
-        s.set("token", "hp-token");
+        s.set(
+            relais_core::secret::SecretName::Partner("token"),
+            "hp-token",
+        );
         i.set_partner_url(&gone).unwrap();
     })
     .await;
@@ -656,7 +670,8 @@ async fn health_says_why_an_integration_fails() {
                 .sealed_secrets,
         )
         .unwrap();
-    w.configure(|_, s| s.set("source_key", &narrow)).await;
+    w.configure(|_, s| s.set(relais_core::secret::SecretName::SourceKey, &narrow))
+        .await;
     let r = run(Trigger::Cli).await.unwrap();
     let i = w.store.get_integration(w.installation).await.unwrap();
     assert_eq!(i.health, Health::Failing, "{r:?} {}", i.reason("en"));
@@ -710,8 +725,14 @@ async fn planningpme_runs_through_the_runtime_with_its_report_stored() {
     .unwrap();
     let mut i = w.store.get_integration(inst.id).await.unwrap();
     let mut secrets = w.sealer.open(&i.sealed_secrets).unwrap();
-    secrets.set("app_key", "app-key");
-    secrets.set("assertion", "assertion");
+    secrets.set(
+        relais_core::secret::SecretName::Partner("app_key"),
+        "app-key",
+    );
+    secrets.set(
+        relais_core::secret::SecretName::Partner("assertion"),
+        "assertion",
+    );
     i.sealed_secrets = w.sealer.seal(&secrets);
     i.set_partner_url(&format!("{}/acme", sim.url())).unwrap();
     w.store.put_integration(&i).await.unwrap();

@@ -109,7 +109,7 @@ impl World {
             &self.sim.url(),
             &[("api_key", SEMANA_KEY)],
             options,
-            name,
+            &name.parse().unwrap(),
             &self.store,
         )
         .unwrap();
@@ -702,7 +702,10 @@ async fn a_killed_run_and_a_lost_ledger_leave_both_sides_in_step(postgres: bool)
     // linked again, nothing is made twice.
     let again = job.run(false, false).await.unwrap();
     assert!(failures(&again).is_empty(), "{:?}", failures(&again));
-    w.store.reset_ledger("semana:2").await.unwrap();
+    w.store
+        .reset_ledger(&"semana:2".parse().unwrap())
+        .await
+        .unwrap();
     let relinked = job.run(false, false).await.unwrap();
     assert!(failures(&relinked).is_empty(), "{:?}", failures(&relinked));
     assert!(

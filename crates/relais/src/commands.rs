@@ -890,7 +890,7 @@ async fn sync_command(settings: &Settings, cmd: SyncCommand) -> Result<()> {
             }
             if let Some(key) = source_key {
                 update.secrets.push((
-                    relais_core::integration::SOURCE_KEY.to_owned(),
+                    relais_core::integration::SOURCE_KEY.as_str().to_owned(),
                     stdin_if_dash(&key)?,
                 ));
             }
@@ -1015,7 +1015,10 @@ async fn sync_command(settings: &Settings, cmd: SyncCommand) -> Result<()> {
                 }
             );
             for s in d.secrets {
-                let state = if secrets.get(s.name).is_some() {
+                let state = if secrets
+                    .get(relais_core::secret::SecretName::Partner(s.name))
+                    .is_some()
+                {
                     "set"
                 } else {
                     "not set"

@@ -18,6 +18,7 @@ use relais_core::integration::{
 };
 use relais_core::people::Installation;
 use relais_core::schedule::{weekday_name, Frequency, Schedule, HOUR_STEPS};
+use relais_core::secret::SecretName;
 use serde::Deserialize;
 
 /// A time in the integration's zone, the zone named: `02/03/2027 21:30 (Europe/Paris)`.
@@ -305,7 +306,7 @@ fn settings_form(
             @for spec in declaration.secrets {
                 label for={ "secret-" (spec.name) } { (spec.label(lang.code())) }
                 input id={ "secret-" (spec.name) } name={ "secret_" (spec.name) } type="password" autocomplete="off"
-                    placeholder=(if secrets.get(spec.name).is_some() { set } else { unset });
+                    placeholder=(if secrets.get(SecretName::Partner(spec.name)).is_some() { set } else { unset });
                 @if !spec.help(lang.code()).is_empty() { small.muted { (spec.help(lang.code())) } }
                 (typed.errors_of(&format!("secret_{}", spec.name)))
             }
@@ -791,7 +792,9 @@ pub async fn save_settings(
         } else if let Some(option) = name.strip_prefix("option_") {
             update.options.push((option.to_owned(), value.clone()));
         } else if name == "source_key" {
-            update.secrets.push((SOURCE_KEY.to_owned(), value.clone()));
+            update
+                .secrets
+                .push((SOURCE_KEY.as_str().to_owned(), value.clone()));
         }
     }
     let Some(connector) = state.connectors.get(integration.connector.as_str()) else {

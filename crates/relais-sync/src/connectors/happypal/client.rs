@@ -5,6 +5,7 @@
 use crate::engine::{Setup, Written};
 use crate::error::SyncError;
 use crate::http::PartnerApi;
+use crate::Side;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
@@ -66,7 +67,7 @@ impl HappyPalClient {
         match body.get("items") {
             Some(Value::Array(_)) => Ok(()),
             _ => Err(SyncError::Malformed {
-                what: "partner",
+                what: Side::Partner,
                 reason: "no items in HappyPal's list of profiles".into(),
             }),
         }
@@ -123,7 +124,7 @@ impl HappyPalClient {
                     .get(n)
                     .filter(|r| r["external_id"].as_str() == Some(*key))
                     .ok_or_else(|| SyncError::Malformed {
-                        what: "partner",
+                        what: Side::Partner,
                         reason: format!("no answer for profile {key} in HappyPal's batch answer"),
                     })?;
                 match r["status"].as_u64() {
@@ -169,7 +170,7 @@ impl HappyPalClient {
         match body["items"].take() {
             Value::Array(items) => Ok((items, as_of)),
             _ => Err(SyncError::Malformed {
-                what: "partner",
+                what: Side::Partner,
                 reason: "no items in HappyPal's list of profiles".into(),
             }),
         }

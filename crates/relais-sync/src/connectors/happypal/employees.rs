@@ -5,6 +5,7 @@ use super::Config;
 use crate::engine::{Batch, Drift, Setup, Stream, Write, Written};
 use crate::error::SyncError;
 use crate::source::UserPages;
+use crate::Side;
 use async_trait::async_trait;
 use relais_core::connector::StreamSpec;
 use relais_core::ledger::{Acknowledged, SourceRecord};
@@ -31,7 +32,7 @@ const PAGE: u32 = 500;
 /// A source user as HappyPal's fields.
 fn record(user: &Value) -> Result<SourceRecord, SyncError> {
     let id = user["id"].as_i64().ok_or_else(|| SyncError::Malformed {
-        what: "source",
+        what: Side::Source,
         reason: format!("a user without id: {user}"),
     })?;
     let values = [

@@ -4,6 +4,7 @@
 use crate::engine::Setup;
 use crate::error::SyncError;
 use crate::http::PartnerApi;
+use crate::Side;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
@@ -80,7 +81,7 @@ impl LedgyClient {
 
     fn listing(answer: Value) -> Result<Listing, SyncError> {
         serde_json::from_value(answer).map_err(|e| SyncError::Malformed {
-            what: "partner",
+            what: Side::Partner,
             reason: format!("a page of stakeholders: {e}"),
         })
     }
@@ -169,7 +170,7 @@ impl LedgyClient {
             .as_array()
             .filter(|r| r.len() == items.len())
             .ok_or_else(|| SyncError::Malformed {
-                what: "partner",
+                what: Side::Partner,
                 reason: format!(
                     "a batch of {} stakeholders answered without one result each",
                     items.len()

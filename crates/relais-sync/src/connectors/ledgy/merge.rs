@@ -6,6 +6,7 @@
 
 use crate::engine::Setup;
 use crate::error::SyncError;
+use crate::Side;
 use chrono::NaiveDate;
 use relais_core::mapping::{SourceField, SourcePath};
 use serde_json::{json, Value};
@@ -327,7 +328,7 @@ impl MergeReader {
             let items = answer["items"]
                 .as_array()
                 .ok_or_else(|| SyncError::Malformed {
-                    what: "source",
+                    what: Side::Source,
                     reason: "no items in the work contracts answer".into(),
                 })?;
             for c in items {
@@ -376,7 +377,7 @@ impl MergeReader {
         let users = answer["data"]["items"]
             .as_array()
             .ok_or_else(|| SyncError::Malformed {
-                what: "source",
+                what: Side::Source,
                 reason: "no data.items in the users answer".into(),
             })?;
         if users.len() < PAGE as usize {
@@ -408,7 +409,7 @@ impl MergeReader {
     /// One user as Merge's Employee model, with its raw record.
     fn employee(&self, u: &Value) -> Result<MergeEmployee, SyncError> {
         let id = u["id"].as_i64().ok_or_else(|| SyncError::Malformed {
-            what: "source",
+            what: Side::Source,
             reason: format!("a user without id: {u}"),
         })?;
         let today = self.setup.today;
@@ -479,7 +480,7 @@ pub async fn sources(setup: &Setup, lang: &str) -> Result<Vec<SourceField>, Sync
     let items = answer["data"]["items"]
         .as_array()
         .ok_or_else(|| SyncError::Malformed {
-            what: "source",
+            what: Side::Source,
             reason: "no data.items in the fields answer".into(),
         })?;
     // What the key reads, and the grant to add for what it does not.

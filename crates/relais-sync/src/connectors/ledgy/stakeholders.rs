@@ -7,6 +7,7 @@ use super::client::LedgyClient;
 use super::merge::{MergeEmployee, MergeReader, ReadPlan};
 use crate::engine::{Batch, Drift, Setup, Stream, Write, Written};
 use crate::error::SyncError;
+use crate::Side;
 use async_trait::async_trait;
 use relais_core::connector::StreamSpec;
 use relais_core::ledger::{Acknowledged, SourceRecord};
@@ -325,7 +326,7 @@ impl Stakeholders {
                     Some(Ok(existed)) => self.settle(w, &identifier, existed).await,
                     Some(Err(e)) => Err(e),
                     None => Err(SyncError::Malformed {
-                        what: "partner",
+                        what: Side::Partner,
                         reason: "a batch answered fewer results than stakeholders".into(),
                     }),
                 },

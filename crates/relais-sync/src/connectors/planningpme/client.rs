@@ -5,6 +5,7 @@
 use crate::engine::Setup;
 use crate::error::SyncError;
 use crate::http::PartnerApi;
+use crate::Side;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -55,7 +56,7 @@ impl PlanningPmeClient {
                 .as_str()
                 .map(str::to_owned)
                 .ok_or(SyncError::Malformed {
-                    what: "partner",
+                    what: Side::Partner,
                     reason: "no access_token".into(),
                 })?;
         Ok(())

@@ -10,6 +10,7 @@ use crate::source::{LuccaSource, Pager};
 use async_trait::async_trait;
 use chrono::{Months, NaiveDate};
 use relais_core::connector::StreamSpec;
+use relais_core::integration::LedgerJob;
 use relais_core::ledger::{Acknowledged, SourceRecord};
 use relais_store::SharedStore;
 use serde_json::{json, Value};
@@ -184,7 +185,7 @@ struct Shared {
     /// Employees sent as resources by this run.
     people: Mutex<HashSet<i64>>,
     store: SharedStore,
-    resources_job: String,
+    resources_job: LedgerJob,
     today: NaiveDate,
     until: NaiveDate,
 }

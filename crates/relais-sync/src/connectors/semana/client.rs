@@ -4,6 +4,7 @@
 use crate::engine::Setup;
 use crate::error::SyncError;
 use crate::http::PartnerApi;
+use crate::Side;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -68,7 +69,7 @@ fn data(status: u16, body: Value) -> Result<(u16, Value), SyncError> {
             ),
         }),
         None => Err(SyncError::Malformed {
-            what: "partner",
+            what: Side::Partner,
             reason: "an answer outside Semana's envelope (no 'ok')".into(),
         }),
     }
@@ -76,7 +77,7 @@ fn data(status: u16, body: Value) -> Result<(u16, Value), SyncError> {
 
 fn parse<T: serde::de::DeserializeOwned>(value: Value, what: &str) -> Result<T, SyncError> {
     serde_json::from_value(value).map_err(|e| SyncError::Malformed {
-        what: "partner",
+        what: Side::Partner,
         reason: format!("{what}: {e}"),
     })
 }

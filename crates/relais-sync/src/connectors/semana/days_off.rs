@@ -7,6 +7,7 @@ use super::people::{Accounts, People, Period, Window};
 use crate::engine::{Batch, Setup, Stream, Write, Written};
 use crate::error::SyncError;
 use crate::source::{LuccaSource, Pager};
+use crate::Side;
 use async_trait::async_trait;
 use relais_core::connector::StreamSpec;
 use relais_core::ledger::{Acknowledged, SourceRecord};
@@ -131,7 +132,7 @@ impl Stream for DaysOff {
         for leave in &leaves {
             let (Some(id), Some(owner)) = (leave["id"].as_i64(), leave["ownerId"].as_i64()) else {
                 return Err(SyncError::Malformed {
-                    what: "source",
+                    what: Side::Source,
                     reason: format!("an absence without id or owner: {leave}"),
                 });
             };

@@ -6,6 +6,7 @@ use super::people::{name_of, People};
 use crate::engine::{Batch, Setup, Stream, Write, Written};
 use crate::error::SyncError;
 use crate::source::UserPages;
+use crate::Side;
 use async_trait::async_trait;
 use relais_core::connector::StreamSpec;
 use relais_core::ledger::{Acknowledged, SourceRecord};
@@ -22,7 +23,7 @@ const PAGE: u32 = 500;
 /// An employee as Semana's user fields.
 fn record(user: &Value) -> Result<SourceRecord, SyncError> {
     let id = user["id"].as_i64().ok_or_else(|| SyncError::Malformed {
-        what: "source",
+        what: Side::Source,
         reason: format!("a user without id: {user}"),
     })?;
     let fields = BTreeMap::from([
