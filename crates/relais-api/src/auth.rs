@@ -9,9 +9,9 @@ use axum::http::HeaderMap;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use relais_app::keys::hash_secret;
-use relais_core::access::{ApiKey, AuditEntry, Role};
+use relais_core::access::{ApiKey, AuditEntry, Permission, Role};
 use relais_core::ids::BaseId;
-use relais_store::{RateDecision, SharedStore};
+use relais_store::{RateDecision, Scope, SharedStore};
 use std::sync::Arc;
 use subtle::ConstantTimeEq;
 
@@ -24,9 +24,41 @@ pub struct Caller {
     /// ([`relais_store::Store::base_version`]): what is remembered of the
     /// base (counts, names) holds for this version.
     pub data_version: i64,
+    /// What the key may see, computed once from its role when the request
+    /// comes in (establishments; employees whose contract starts later
+    /// when it holds that grant; former employees only when a request asks,
+    /// see [`Caller::scope_with_former`]). The store applies it to every
+    /// list it reads for the request.
+    pub scope: Scope,
 }
 
 impl Caller {
+    /// The caller of `key` at the base's data version `data_version`, its
+    /// scope judged on today's date in Paris.
+    pub fn new(key: Arc<ApiKey>, data_version: i64) -> Self {
+        let role = &key.role;
+        let scope = Scope {
+            establishments: role.establishments.clone(),
+            today: relais_core::org::TimeZone::PARIS.today(),
+            future: role.has(Permission::FutureEmployees),
+            former: false,
+        };
+        Self {
+            key,
+            data_version,
+            scope,
+        }
+    }
+
+    /// The caller's scope with former employees too, when its key may read
+    /// them (a request that asks for them).
+    pub fn scope_with_former(&self) -> Scope {
+        Scope {
+            former: self.role().has(Permission::FormerEmployees),
+            ..self.scope.clone()
+        }
+    }
+
     /// The base the key opens.
     pub fn base(&self) -> BaseId {
         self.key.base_id
@@ -132,10 +164,9 @@ pub async fn require_key(
         // written one row each to the audit trail.
         Ok(RateDecision::Limited(wait)) => return ApiError::TooManyRequests(wait).into_response(),
         Ok(RateDecision::Allowed(_)) => {
-            request.extensions_mut().insert(Caller {
-                key: key.clone(),
-                data_version,
-            });
+            request
+                .extensions_mut()
+                .insert(Caller::new(key.clone(), data_version));
             next.run(request).await
         }
     };

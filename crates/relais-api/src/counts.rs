@@ -199,7 +199,10 @@ impl CountCache {
         let id = (
             base,
             key,
-            format!("{what}:{:?}:{:?}", query.conditions, query.order),
+            format!(
+                "{what}:{:?}:{:?}:{:?}",
+                query.scope, query.conditions, query.order
+            ),
         );
         let by_id = query.order.is_empty();
         let (count, cursor) = self.with(&id, version, |w| {

@@ -10,7 +10,7 @@
 
 use crate::error::ApiError;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone as _, Utc};
-use relais_store::{Cond, Condition, Direction, ListQuery, SqlValue};
+use relais_store::{Cond, Condition, Direction, ListQuery, Scope, SqlValue};
 use std::collections::BTreeMap;
 
 /// The most records one page may hold.
@@ -571,16 +571,13 @@ impl V3Query {
         Ok(out)
     }
 
-    /// The storage query: the `scope` conditions (what the key may see), then
-    /// the filters, order, page and count asked, checked against `specs`.
-    pub fn list_query(
-        &self,
-        mut scope: Vec<Condition>,
-        specs: &[FilterSpec],
-    ) -> Result<ListQuery, ApiError> {
-        scope.extend(self.conditions(specs)?);
+    /// The storage query: within `scope` (what the key may see, which the
+    /// store applies), the filters, order, page and count asked, checked
+    /// against `specs`.
+    pub fn list_query(&self, scope: &Scope, specs: &[FilterSpec]) -> Result<ListQuery, ApiError> {
         Ok(ListQuery {
-            conditions: scope,
+            scope: scope.clone(),
+            conditions: self.conditions(specs)?,
             order: self.order(specs)?,
             offset: self.offset,
             limit: self.limit,
@@ -774,18 +771,16 @@ impl V4Query {
         (self.page - 1).saturating_mul(u64::from(self.limit))
     }
 
-    /// The storage query: the `scope` conditions, then the filters, page
-    /// and count asked, checked against `specs`.
-    pub fn list_query(
-        &self,
-        mut scope: Vec<Condition>,
-        specs: &[FilterSpec],
-    ) -> Result<ListQuery, ApiError> {
+    /// The storage query: within `scope` (applied by the store), the
+    /// filters, page and count asked, checked against `specs`.
+    pub fn list_query(&self, scope: &Scope, specs: &[FilterSpec]) -> Result<ListQuery, ApiError> {
+        let mut conditions = Vec::new();
         for (name, op) in &self.filters {
-            scope.extend(condition(find_spec(specs, name)?, name, op)?);
+            conditions.extend(condition(find_spec(specs, name)?, name, op)?);
         }
         Ok(ListQuery {
-            conditions: scope,
+            scope: scope.clone(),
+            conditions,
             order: Vec::new(),
             offset: self.offset(),
             limit: self.limit,
@@ -1032,9 +1027,9 @@ mod tests {
                 }
                 assert!(q.order.len() <= limits::ORDER_TERMS);
                 assert!(q.filters.len() <= limits::FILTERS);
-                let _ = q.list_query(Vec::new(), &specs);
+                let _ = q.list_query(&Scope::default(), &specs);
             }
-            let _ = V4Query::parse(&pairs).map(|q| q.list_query(Vec::new(), &specs));
+            let _ = V4Query::parse(&pairs).map(|q| q.list_query(&Scope::default(), &specs));
         }
         // Deep and long inputs, built to the edge of each limit and past it.
         for n in [7, 8, 9, 100, 10_000] {

@@ -21,7 +21,7 @@ pub mod sync;
 mod url;
 
 pub use error::{Result, StoreError};
-pub use query::{Cond, Condition, Direction, Encoded, Encoder, ListQuery, Page, SqlValue};
+pub use query::{Cond, Condition, Direction, Encoded, Encoder, ListQuery, Page, Scope, SqlValue};
 pub use url::DatabaseUrl;
 
 pub use access::{

@@ -3,6 +3,7 @@
 //! lists (never from request text); values are always bound.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use relais_core::ids::EstablishmentId;
 
 /// A value to compare a column with.
 #[derive(Debug, Clone, PartialEq)]
@@ -62,9 +63,98 @@ impl Condition {
     }
 }
 
+/// What a reader may see of a base. The store adds it to every list it
+/// reads, in the terms of each table — an employee's establishment, a
+/// leave's, an expense's or a change's owner's — so that no reader writes
+/// its own filter.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scope {
+    /// Only the records of these establishments (an establishment itself,
+    /// an employee in it, what such an employee owns); `None`: all.
+    pub establishments: Option<Vec<EstablishmentId>>,
+    /// The day employees' contracts are judged on.
+    pub today: NaiveDate,
+    /// Whether lists of employees show those whose contract starts later.
+    pub future: bool,
+    /// Whether lists of employees show those whose contract has ended.
+    pub former: bool,
+}
+
+impl Default for Scope {
+    /// Everything: every establishment, every contract.
+    fn default() -> Self {
+        Self {
+            establishments: None,
+            today: NaiveDate::MIN,
+            future: true,
+            former: true,
+        }
+    }
+}
+
+/// The establishment of a record of `table`: its own column, or a subquery
+/// reading its owner's (the one place these are written).
+fn establishment_of(table: &str) -> Option<&'static str> {
+    Some(match table {
+        "employees" => "establishment_id",
+        "establishments" => "id",
+        "leave_periods" => "(SELECT e.establishment_id FROM employees e WHERE e.base_id = leave_periods.base_id AND e.id = leave_periods.employee_id)",
+        "expense_claims" => "(SELECT e.establishment_id FROM employees e WHERE e.base_id = expense_claims.base_id AND e.id = expense_claims.owner_id)",
+        "expense_items" => "(SELECT e.establishment_id FROM employees e WHERE e.base_id = expense_items.base_id AND e.id = expense_items.owner_id)",
+        "employee_logs" => "(SELECT e.establishment_id FROM employees e WHERE e.base_id = employee_logs.base_id AND e.id = employee_logs.employee_id)",
+        _ => return None,
+    })
+}
+
+/// The contract start and end of the employee a record of `table` is
+/// about, for the tables whose lists follow the reader's contract window:
+/// employees, and their change log.
+fn contract_of(table: &str) -> Option<(&'static str, &'static str)> {
+    Some(match table {
+        "employees" => ("contract_start", "contract_end"),
+        "employee_logs" => (
+            "(SELECT e.contract_start FROM employees e WHERE e.base_id = employee_logs.base_id AND e.id = employee_logs.employee_id)",
+            "(SELECT e.contract_end FROM employees e WHERE e.base_id = employee_logs.base_id AND e.id = employee_logs.employee_id)",
+        ),
+        _ => return None,
+    })
+}
+
+impl Scope {
+    /// Whether the scope hides nothing.
+    pub fn is_everything(&self) -> bool {
+        self.establishments.is_none() && self.future && self.former
+    }
+
+    /// The conditions that keep a list of `table` within the scope.
+    pub fn conditions(&self, table: &str) -> Vec<Condition> {
+        let mut out = Vec::new();
+        if let (Some(ids), Some(column)) = (&self.establishments, establishment_of(table)) {
+            out.push(Condition::new(
+                column,
+                Cond::In(ids.iter().map(|i| SqlValue::Int(i.0)).collect()),
+            ));
+        }
+        if let Some((start, end)) = contract_of(table) {
+            if !self.future {
+                out.push(Condition::new(start, Cond::Lte(SqlValue::Date(self.today))));
+            }
+            if !self.former {
+                out.push(Condition::new(
+                    end,
+                    Cond::NullOrGte(SqlValue::Date(self.today)),
+                ));
+            }
+        }
+        out
+    }
+}
+
 /// What to read: conditions (all must hold), order, page, and whether to count.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListQuery {
+    /// What the reader may see (added by the store, whatever the table).
+    pub scope: Scope,
     /// Conditions, joined with AND.
     pub conditions: Vec<Condition>,
     /// Sort keys; the identifier always breaks ties.
@@ -107,9 +197,25 @@ pub fn projected(columns: &[&str], without: &[&'static str]) -> String {
         .join(", ")
 }
 
+impl ListQuery {
+    /// The query as read from `table`: the scope's conditions, then its own.
+    pub fn scoped(&self, table: &str) -> std::borrow::Cow<'_, ListQuery> {
+        if self.scope.is_everything() {
+            return std::borrow::Cow::Borrowed(self);
+        }
+        let mut conditions = self.scope.conditions(table);
+        conditions.extend(self.conditions.iter().cloned());
+        std::borrow::Cow::Owned(ListQuery {
+            conditions,
+            ..self.clone()
+        })
+    }
+}
+
 impl Default for ListQuery {
     fn default() -> Self {
         Self {
+            scope: Scope::default(),
             conditions: Vec::new(),
             order: Vec::new(),
             offset: 0,
@@ -169,6 +275,61 @@ pub fn like_pattern(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    #[test]
+    fn a_scope_reads_in_each_tables_terms() {
+        let everything = Scope::default();
+        assert!(everything.is_everything());
+        let q = ListQuery::default();
+        assert!(matches!(
+            q.scoped("employees"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+        let today = NaiveDate::from_ymd_opt(2026, 6, 10).unwrap();
+        let scope = Scope {
+            establishments: Some(vec![EstablishmentId(3)]),
+            today,
+            future: false,
+            former: false,
+        };
+        let columns = |table: &str| -> Vec<&'static str> {
+            scope.conditions(table).iter().map(|c| c.column).collect()
+        };
+        assert_eq!(
+            columns("employees"),
+            ["establishment_id", "contract_start", "contract_end"]
+        );
+        assert_eq!(columns("establishments"), ["id"]);
+        for owned in ["leave_periods", "expense_claims", "expense_items"] {
+            let c = columns(owned);
+            assert_eq!(c.len(), 1, "{owned}: its owner's establishment only");
+            assert!(c[0].contains("e.establishment_id") && c[0].contains(owned));
+        }
+        assert_eq!(
+            columns("employee_logs").len(),
+            3,
+            "owner's establishment and contract"
+        );
+        assert!(columns("absence_accounts").is_empty());
+        assert_eq!(
+            scope.conditions("employees")[0].cond,
+            Cond::In(vec![SqlValue::Int(3)])
+        );
+        let q = ListQuery {
+            scope: scope.clone(),
+            conditions: vec![Condition::new("id", Cond::Eq(SqlValue::Int(7)))],
+            ..ListQuery::default()
+        };
+        let scoped = q.scoped("employees");
+        assert_eq!(
+            scoped.conditions.len(),
+            4,
+            "the scope's, then the query's own"
+        );
+        assert_eq!(scoped.conditions[3].column, "id");
+    }
+
     #[test]
     fn like_patterns_escape_wildcards() {
         assert_eq!(super::like_pattern("Mar_tin%"), "%mar\\_tin\\%%");

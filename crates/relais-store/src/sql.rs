@@ -448,7 +448,7 @@ macro_rules! query_page {
     // piece of its rows.
     (@pieces $db:ty, $pool:expr, $row:ty, $table:literal, $cols:expr, $base:expr, $q:expr, $finish:expr) => {{
         let finish = $finish;
-        let q: &$crate::ListQuery = $q;
+        let q: &$crate::ListQuery = &$q.scoped($table);
         let count = async {
             if !q.count {
                 return Ok::<_, $crate::StoreError>(None);

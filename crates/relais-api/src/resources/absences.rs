@@ -118,7 +118,7 @@ async fn accounts(
     Pairs(pairs): Pairs,
 ) -> Result<Response, ApiError> {
     let q = V3Query::parse(&pairs, &[])?;
-    let query = q.list_query(Vec::new(), ACCOUNT_FILTERS)?;
+    let query = q.list_query(&caller.scope, ACCOUNT_FILTERS)?;
     let page = state
         .store
         .query_absence_accounts(caller.base(), &query)
@@ -348,8 +348,7 @@ async fn leaves(
             message: format!("one of {} is required", owner_filters.join(", ")),
         });
     }
-    let mut conditions = super::establishment_scope(caller.role(), OWNER_ESTABLISHMENT);
-    conditions.extend(window.conditions());
+    let mut conditions = window.conditions();
     for (name, op) in &q.filters {
         conditions.extend(crate::query::condition(
             find_spec(LEAVE_FILTERS, name)?,
@@ -372,7 +371,10 @@ async fn leaves(
     // leaves. A walk (same key, filters and window) remembers its count and
     // where each page it served ends, so its next page starts there instead
     // of expanding every leave before it.
-    let walk = format!("leaves:{conditions:?}:{:?}:{:?}", window.from, window.to);
+    let walk = format!(
+        "leaves:{:?}:{conditions:?}:{:?}:{:?}",
+        caller.scope, window.from, window.to
+    );
     let (base, key) = (caller.base(), caller.key.id);
     // A first page without a count uses nothing remembered: it reads no
     // data version and leaves nothing behind (as the other lists).
@@ -412,6 +414,7 @@ async fn leaves(
         let mut page_conditions = conditions.clone();
         page_conditions.push(Condition::new("id", Cond::Gt(SqlValue::Int(after))));
         let page_query = ListQuery {
+            scope: caller.scope.clone(),
             conditions: page_conditions,
             order: vec![("id", Direction::Asc)],
             offset: 0,
@@ -631,11 +634,10 @@ async fn requests(
     Pairs(pairs): Pairs,
 ) -> Result<Response, ApiError> {
     let q = V3Query::parse(&pairs, &["status"])?;
-    let mut conditions = super::establishment_scope(caller.role(), OWNER_ESTABLISHMENT);
+    let mut query = q.list_query(&caller.scope, REQUEST_FILTERS)?;
     if let Some(raw) = q.options.get("status") {
-        conditions.push(status_condition(raw)?);
+        query.conditions.push(status_condition(raw)?);
     }
-    let query = q.list_query(conditions, REQUEST_FILTERS)?;
     let (store, base) = (&state.store, caller.base());
     let page = state
         .counts
@@ -687,14 +689,13 @@ async fn visible_period(
         parameter: "id".into(),
         message: format!("'{raw}' is not a leave request identifier"),
     })?;
-    let mut conditions = super::establishment_scope(caller.role(), OWNER_ESTABLISHMENT);
-    conditions.push(Condition::new("id", Cond::Eq(SqlValue::Int(id))));
     let page = state
         .store
         .query_leave_periods(
             caller.base(),
             &ListQuery {
-                conditions,
+                scope: caller.scope.clone(),
+                conditions: vec![Condition::new("id", Cond::Eq(SqlValue::Int(id)))],
                 limit: 1,
                 ..ListQuery::default()
             },
@@ -1137,21 +1138,16 @@ async fn parse_import_line(
         Err(e) => return Ok(Err(format!("employeeNumber: {}", e.message))),
     };
     // Only employees the key may see are looked up: anyone else reads as missing.
-    let mut conditions = super::users::visibility(
-        caller.role(),
-        caller.role().has(Permission::FormerEmployees),
-        relais_core::org::TimeZone::PARIS.today(),
-    );
-    conditions.push(Condition::new(
-        "employee_number",
-        Cond::Eq(SqlValue::Text(number.as_str().to_owned())),
-    ));
     let found = state
         .store
         .query_employees(
             caller.base(),
             &ListQuery {
-                conditions,
+                scope: caller.scope_with_former(),
+                conditions: vec![Condition::new(
+                    "employee_number",
+                    Cond::Eq(SqlValue::Text(number.as_str().to_owned())),
+                )],
                 limit: 1,
                 ..ListQuery::default()
             },

@@ -30,7 +30,6 @@ pub fn routes() -> Routes {
 }
 
 const CLAIM_OWNER_ESTABLISHMENT: &str = "(SELECT e.establishment_id FROM employees e WHERE e.base_id = expense_claims.base_id AND e.id = expense_claims.owner_id)";
-const ITEM_OWNER_ESTABLISHMENT: &str = "(SELECT e.establishment_id FROM employees e WHERE e.base_id = expense_items.base_id AND e.id = expense_items.owner_id)";
 const CLAIM_OWNER_DEPARTMENT: &str = "(SELECT e.department_id FROM employees e WHERE e.base_id = expense_claims.base_id AND e.id = expense_claims.owner_id)";
 
 const CLAIM_FILTERS: &[FilterSpec] = &[
@@ -220,8 +219,7 @@ async fn claims(
     Pairs(pairs): Pairs,
 ) -> Result<Response, ApiError> {
     let q = V3Query::parse(&pairs, &[])?;
-    let conditions = super::establishment_scope(caller.role(), CLAIM_OWNER_ESTABLISHMENT);
-    let query = q.list_query(conditions, CLAIM_FILTERS)?;
+    let query = q.list_query(&caller.scope, CLAIM_FILTERS)?;
     let (store, base) = (&state.store, caller.base());
     let page = state
         .counts
@@ -315,8 +313,7 @@ async fn items(
     Pairs(pairs): Pairs,
 ) -> Result<Response, ApiError> {
     let q = V3Query::parse(&pairs, &[])?;
-    let conditions = super::establishment_scope(caller.role(), ITEM_OWNER_ESTABLISHMENT);
-    let query = q.list_query(conditions, ITEM_FILTERS)?;
+    let query = q.list_query(&caller.scope, ITEM_FILTERS)?;
     let (store, base) = (&state.store, caller.base());
     let page = state
         .counts
@@ -379,7 +376,7 @@ async fn nature_items(
 ) -> Result<(Vec<Value>, Option<i64>), ApiError> {
     let mut q = V3Query::parse(pairs, &[])?;
     q.count |= always_count;
-    let query = q.list_query(Vec::new(), NATURE_FILTERS)?;
+    let query = q.list_query(&caller.scope, NATURE_FILTERS)?;
     let page = state
         .store
         .query_expense_natures(caller.base(), &query)

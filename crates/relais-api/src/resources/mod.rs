@@ -332,26 +332,3 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Pairs {
         Ok(Pairs(pairs))
     }
 }
-
-/// The condition that keeps a key limited to some establishments to the
-/// records of those establishments: `column` holds a record's establishment
-/// (its own, or its owner's). Nothing for a key that sees every
-/// establishment. The one place a handler's establishment filter comes from.
-pub fn establishment_scope(
-    role: &relais_core::access::Role,
-    column: &'static str,
-) -> Vec<relais_store::Condition> {
-    role.establishments
-        .as_ref()
-        .map(|ids| {
-            vec![relais_store::Condition::new(
-                column,
-                relais_store::Cond::In(
-                    ids.iter()
-                        .map(|i| relais_store::SqlValue::Int(i.0))
-                        .collect(),
-                ),
-            )]
-        })
-        .unwrap_or_default()
-}

@@ -8,7 +8,6 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::need::{Need, Routes};
 use crate::query::{spec, FieldTree, FilterSpec, Kind, V3Query, V4Query};
-use crate::resources::users::visibility;
 use crate::AppState;
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -102,7 +101,7 @@ async fn departments(
 ) -> Result<Response, ApiError> {
     let q = V3Query::parse(&pairs, &[])?;
     let base = caller.base();
-    let query = q.list_query(Vec::new(), DEPARTMENT_FILTERS)?;
+    let query = q.list_query(&caller.scope, DEPARTMENT_FILTERS)?;
     let page = state.store.query_departments(base, &query).await?;
     let tree = q
         .fields
@@ -114,7 +113,7 @@ async fn departments(
     let heads: Vec<relais_core::ids::EmployeeId> =
         page.items.iter().filter_map(|d| d.head_id).collect();
     let visible_heads: std::collections::HashSet<i64> =
-        super::users::visible_among(&state.store, base, caller.role(), &heads)
+        super::users::visible_among(&state.store, &caller, &heads)
             .await?
             .iter()
             .map(|e| e.id.0)
@@ -148,17 +147,16 @@ async fn departments(
         if wants_users {
             // Names of people are personnel-file data: only with that grant.
             let people = caller.role().may_read_field("standard", "name");
-            let mut conditions = visibility(caller.role(), false, TimeZone::PARIS.today());
-            conditions.push(Condition::new(
-                "department_id",
-                Cond::Eq(SqlValue::Int(d.id.0)),
-            ));
             let members = state
                 .store
                 .query_employees(
                     base,
                     &ListQuery {
-                        conditions,
+                        scope: caller.scope.clone(),
+                        conditions: vec![Condition::new(
+                            "department_id",
+                            Cond::Eq(SqlValue::Int(d.id.0)),
+                        )],
                         limit: 1000,
                         count: true,
                         ..ListQuery::default()
@@ -258,17 +256,16 @@ async fn users_count(
     caller: &Caller,
     establishment: i64,
 ) -> Result<i64, ApiError> {
-    let mut conditions = visibility(caller.role(), false, TimeZone::PARIS.today());
-    conditions.push(Condition::new(
-        "establishment_id",
-        Cond::Eq(SqlValue::Int(establishment)),
-    ));
     let page = state
         .store
         .query_employees(
             caller.base(),
             &ListQuery {
-                conditions,
+                scope: caller.scope.clone(),
+                conditions: vec![Condition::new(
+                    "establishment_id",
+                    Cond::Eq(SqlValue::Int(establishment)),
+                )],
                 limit: 1,
                 count: true,
                 ..ListQuery::default()
@@ -285,8 +282,7 @@ async fn legal_entities(
     Pairs(pairs): Pairs,
 ) -> Result<Response, ApiError> {
     let q = V3Query::parse(&pairs, &[])?;
-    let conditions = super::establishment_scope(caller.role(), "id");
-    let query = q.list_query(conditions, ESTABLISHMENT_FILTERS)?;
+    let query = q.list_query(&caller.scope, ESTABLISHMENT_FILTERS)?;
     let page = state
         .store
         .query_establishments(caller.base(), &query)
@@ -318,8 +314,7 @@ async fn establishments_v4(
     Pairs(pairs): Pairs,
 ) -> Result<Response, ApiError> {
     let q = V4Query::parse(&pairs)?;
-    let conditions = super::establishment_scope(caller.role(), "id");
-    let query = q.list_query(conditions, ESTABLISHMENT_FILTERS)?;
+    let query = q.list_query(&caller.scope, ESTABLISHMENT_FILTERS)?;
     let page = state
         .store
         .query_establishments(caller.base(), &query)
@@ -350,7 +345,7 @@ async fn legal_units_v4(
     Pairs(pairs): Pairs,
 ) -> Result<Response, ApiError> {
     let q = V4Query::parse(&pairs)?;
-    let query = q.list_query(Vec::new(), LEGAL_UNIT_FILTERS)?;
+    let query = q.list_query(&caller.scope, LEGAL_UNIT_FILTERS)?;
     let page = state.store.query_legal_units(caller.base(), &query).await?;
     let items = page
         .items
@@ -409,7 +404,7 @@ async fn work_contracts(
     };
     let q = V4Query::parse(&pairs)?;
     let today = TimeZone::PARIS.today();
-    let mut conditions = visibility(role, role.has(Permission::FormerEmployees), today);
+    let mut conditions = Vec::new();
     match applicable {
         Some(true) => {
             conditions.push(Condition::new("contract_start", Cond::Lte(SqlValue::Date(today))));
@@ -423,7 +418,8 @@ async fn work_contracts(
         }
         None => {}
     }
-    let query = q.list_query(conditions, CONTRACT_FILTERS)?;
+    let mut query = q.list_query(&caller.scope_with_former(), CONTRACT_FILTERS)?;
+    query.conditions.splice(0..0, conditions);
     let page = state.store.query_employees(caller.base(), &query).await?;
     let items: Vec<Value> = page
         .items

@@ -14,9 +14,6 @@ use relais_core::access::Permission;
 use relais_store::{Cond, Condition, SqlValue};
 use serde_json::{json, Map, Value};
 
-/// The establishment of a log's employee.
-const LOG_OWNER_ESTABLISHMENT: &str = "(SELECT e.establishment_id FROM employees e WHERE e.base_id = employee_logs.base_id AND e.id = employee_logs.employee_id)";
-
 /// The routes of this resource, each with what it needs.
 pub fn routes() -> Routes {
     Routes::new().get(
@@ -99,22 +96,9 @@ async fn list(
         conditions.push(Condition::new("field", Cond::In(wanted)));
     }
     // The log of someone the key may not see (future or former, without
-    // those grants) is as out of reach as the person.
-    let today = relais_core::org::TimeZone::PARIS.today();
-    if !role.has(Permission::FutureEmployees) {
-        conditions.push(Condition::new(
-            "(SELECT e.contract_start FROM employees e WHERE e.base_id = employee_logs.base_id AND e.id = employee_logs.employee_id)",
-            Cond::Lte(SqlValue::Date(today)),
-        ));
-    }
-    if !role.has(Permission::FormerEmployees) {
-        conditions.push(Condition::new(
-            "(SELECT e.contract_end FROM employees e WHERE e.base_id = employee_logs.base_id AND e.id = employee_logs.employee_id)",
-            Cond::NullOrGte(SqlValue::Date(today)),
-        ));
-    }
-    conditions.extend(super::establishment_scope(role, LOG_OWNER_ESTABLISHMENT));
-    let query = q.list_query(conditions, FILTERS)?;
+    // those grants) is as out of reach as the person: the store keeps it out.
+    let mut query = q.list_query(&caller.scope_with_former(), FILTERS)?;
+    query.conditions.splice(0..0, conditions);
     let (store, base) = (&state.store, caller.base());
     let page = state
         .counts

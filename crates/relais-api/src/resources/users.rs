@@ -121,7 +121,7 @@ impl UserContext {
                 employees.iter().filter_map(|e| e.data.manager_id).collect();
             ids.sort();
             ids.dedup();
-            visible_among(store, base, role, &ids)
+            visible_among(store, caller, &ids)
                 .await?
                 .into_iter()
                 .map(|m| (m.id, m.display_name()))
@@ -399,24 +399,6 @@ pub async fn section_of_fields(
         .collect())
 }
 
-/// Conditions that keep employees the key may not see out of every answer.
-pub fn visibility(role: &Role, include_former: bool, today: NaiveDate) -> Vec<Condition> {
-    let mut out = super::establishment_scope(role, "establishment_id");
-    if !role.has(Permission::FutureEmployees) {
-        out.push(Condition::new(
-            "contract_start",
-            Cond::Lte(SqlValue::Date(today)),
-        ));
-    }
-    if !include_former {
-        out.push(Condition::new(
-            "contract_end",
-            Cond::NullOrGte(SqlValue::Date(today)),
-        ));
-    }
-    out
-}
-
 /// Whether the key sees every employee of its base, whatever their
 /// establishment or contract.
 fn sees_everyone(role: &Role) -> bool {
@@ -429,30 +411,25 @@ fn sees_everyone(role: &Role) -> bool {
 /// may read them): references to anyone else read as references to nobody.
 pub async fn visible_among(
     store: &SharedStore,
-    base: BaseId,
-    role: &Role,
+    caller: &Caller,
     ids: &[EmployeeId],
 ) -> Result<Vec<Employee>, ApiError> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    if sees_everyone(role) {
-        return Ok(store.employees_by_ids(base, ids).await?);
+    let scope = caller.scope_with_former();
+    if scope.is_everything() {
+        return Ok(store.employees_by_ids(caller.base(), ids).await?);
     }
-    let mut conditions = visibility(
-        role,
-        role.has(Permission::FormerEmployees),
-        TimeZone::PARIS.today(),
-    );
-    conditions.push(Condition::new(
-        "id",
-        Cond::In(ids.iter().map(|i| SqlValue::Int(i.0)).collect()),
-    ));
     Ok(store
         .query_employees(
-            base,
+            caller.base(),
             &ListQuery {
-                conditions,
+                scope,
+                conditions: vec![Condition::new(
+                    "id",
+                    Cond::In(ids.iter().map(|i| SqlValue::Int(i.0)).collect()),
+                )],
                 limit: u32::try_from(ids.len()).unwrap_or(u32::MAX),
                 ..ListQuery::default()
             },
@@ -465,11 +442,10 @@ pub async fn visible_among(
 /// it cannot see: identifiers of people outside its scope match nobody.
 async fn scope_manager_filters(
     store: &SharedStore,
-    base: BaseId,
-    role: &Role,
+    caller: &Caller,
     q: &mut V3Query,
 ) -> Result<(), ApiError> {
-    if sees_everyone(role) {
+    if sees_everyone(caller.role()) {
         return Ok(());
     }
     for (name, op) in &mut q.filters {
@@ -486,7 +462,7 @@ async fn scope_manager_filters(
             .iter()
             .filter_map(|v| v.parse().ok().map(EmployeeId))
             .collect();
-        let seen: std::collections::HashSet<i64> = visible_among(store, base, role, &ids)
+        let seen: std::collections::HashSet<i64> = visible_among(store, caller, &ids)
             .await?
             .iter()
             .map(|e| e.id.0)
@@ -575,9 +551,13 @@ async fn list(
     let role = caller.role();
     check_readable(role, &q)?;
     let former = former_option(role, &q)?;
-    scope_manager_filters(&state.store, caller.base(), role, &mut q).await?;
-    let conditions = visibility(role, former, TimeZone::PARIS.today());
-    let mut query = q.list_query(conditions, FILTERS)?;
+    scope_manager_filters(&state.store, &caller, &mut q).await?;
+    let scope = if former {
+        caller.scope_with_former()
+    } else {
+        caller.scope.clone()
+    };
+    let mut query = q.list_query(&scope, FILTERS)?;
     let tree = q
         .fields
         .clone()
@@ -633,13 +613,16 @@ pub async fn visible_employee(
     id: i64,
     include_former: bool,
 ) -> Result<Employee, ApiError> {
-    let mut conditions = visibility(caller.role(), include_former, TimeZone::PARIS.today());
-    conditions.push(Condition::new("id", Cond::Eq(SqlValue::Int(id))));
     let page = store
         .query_employees(
             caller.base(),
             &ListQuery {
-                conditions,
+                scope: if include_former {
+                    caller.scope_with_former()
+                } else {
+                    caller.scope.clone()
+                },
+                conditions: vec![Condition::new("id", Cond::Eq(SqlValue::Int(id)))],
                 limit: 1,
                 ..ListQuery::default()
             },
@@ -911,7 +894,7 @@ async fn check_references(
         .into());
     }
     if let (Some(manager), true) = (data.manager_id, body.contains_key("managerId")) {
-        let seen = visible_among(&state.store, caller.base(), caller.role(), &[manager]).await?;
+        let seen = visible_among(&state.store, caller, &[manager]).await?;
         if seen.is_empty() {
             return Err(DomainError::new(
                 "managerId",

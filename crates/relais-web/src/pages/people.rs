@@ -238,6 +238,8 @@ pub async fn directory(
         conditions.push(Condition::new(SEARCHED, Cond::Like(word.to_lowercase())));
     }
     let query = ListQuery {
+        // People signed in to the admin pages see the whole base.
+        scope: Default::default(),
         conditions,
         order: vec![
             ("last_name", Direction::Asc),
@@ -716,6 +718,7 @@ pub async fn calendar(
     };
     let (first, last) = (month.first_day(), month.last_day());
     let staff = ListQuery {
+        scope: Default::default(),
         conditions: vec![
             Condition::new("department_id", Cond::Eq(SqlValue::Int(department))),
             Condition::new("contract_start", Cond::Lte(SqlValue::Date(last))),
