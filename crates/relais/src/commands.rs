@@ -1,6 +1,6 @@
 //! What each subcommand does.
 
-use crate::config::{Overrides, Settings};
+use crate::config::{FileConfig, Overrides, Settings};
 use crate::{BaseCommand, Cli, Command, KeysCommand, PeopleCommand, SyncCommand};
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -29,18 +29,10 @@ pub fn run(cli: Cli) -> Result<()> {
     };
     let settings = Settings::resolve(&Overrides {
         config: cli.global.config.clone(),
-        data_dir: cli.global.data_dir.clone(),
-        database_url: cli.global.database_url.clone(),
-        listen,
-        log: cli.global.log.clone(),
-        rate_limit: cli.global.rate_limit,
-        secret_key: cli.global.secret_key.clone(),
-        public_url: cli.global.public_url.clone(),
-        log_format: cli.global.log_format.clone(),
-        partner_ca_file: cli.global.partner_ca_file.clone(),
-        sqlite_cache_mib: cli.global.sqlite_cache_mib,
-        smtp_url: cli.global.smtp_url.clone(),
-        mail_from: cli.global.mail_from.clone(),
+        values: FileConfig {
+            listen,
+            ..cli.global.values.clone()
+        },
     })?;
     let filter = EnvFilter::try_new(&settings.log)
         .map_err(|e| anyhow::anyhow!("invalid log filter '{}': {e}", settings.log))?;

@@ -15,42 +15,95 @@ use std::path::{Path, PathBuf};
 /// listen = "0.0.0.0:8080"
 /// log = "info"
 /// ```
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize, clap::Args)]
 #[serde(deny_unknown_fields)]
 pub struct FileConfig {
-    /// Folder holding the embedded SQLite database when no database URL is given.
+    /// Folder of the embedded SQLite database (default: ./relais-data).
+    #[arg(long, global = true, env = "RELAIS_DATA_DIR", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
-    /// `sqlite://PATH` or `postgres://USER@HOST/DB`.
+    /// Database to use instead of the embedded one: sqlite://PATH or postgres://USER@HOST/DB.
+    #[arg(long, global = true, env = "RELAIS_DATABASE_URL", value_name = "URL")]
     pub database_url: Option<String>,
-    /// Address and port the server listens on.
+    /// Address and port the server listens on (default: 127.0.0.1:8080); on
+    /// the command line, a flag of `serve` and `demo`.
+    #[arg(skip)]
     pub listen: Option<SocketAddr>,
-    /// Log filter, e.g. `info` or `relais=debug`.
+    /// Log filter, e.g. info, warn or relais=debug (default: info). At info,
+    /// each request leaves one access-log line.
+    #[arg(long, global = true, env = "RELAIS_LOG", value_name = "FILTER")]
     pub log: Option<String>,
-    /// API requests a minute one key may make.
+    /// API requests a minute one key may make before answers are 429 (default: 6000).
+    #[arg(long, global = true, env = "RELAIS_RATE_LIMIT", value_name = "N")]
     pub rate_limit: Option<u32>,
-    /// Master key sealing partner credentials: 64 hexadecimal digits
-    /// (default: generated once into `<data_dir>/secret.key`). Every
-    /// process sharing one database needs the same key.
+    /// Master key sealing partner credentials, 64 hexadecimal digits
+    /// (default: generated once into <data-dir>/secret.key). Every process
+    /// sharing one database needs the same key.
+    #[arg(
+        long,
+        global = true,
+        env = "RELAIS_SECRET_KEY",
+        value_name = "HEX",
+        hide_env_values = true
+    )]
     pub secret_key: Option<String>,
-    /// The address people reach relais at, e.g. `https://rh.example.fr`, when
-    /// it sits behind a proxy; an `https://` address makes cookies `Secure`.
+    /// The address people reach relais at when it sits behind a proxy, e.g.
+    /// https://rh.example.fr; an https:// address makes the session cookie Secure.
+    #[arg(long, global = true, env = "RELAIS_PUBLIC_URL", value_name = "URL")]
     pub public_url: Option<String>,
-    /// `text` (default) or `json`: one JSON object per log line.
+    /// Log lines as `text` (default) or `json` (one object per line).
+    #[arg(long, global = true, env = "RELAIS_LOG_FORMAT", value_name = "FORMAT")]
     pub log_format: Option<String>,
     /// A PEM file of extra certificate authorities trusted for partners and
-    /// sources served over HTTPS (beside the system's), for a partner with
-    /// a private authority.
+    /// sources served over HTTPS (the system's authorities are always trusted).
+    #[arg(
+        long,
+        global = true,
+        env = "RELAIS_PARTNER_CA_FILE",
+        value_name = "FILE"
+    )]
     pub partner_ca_file: Option<PathBuf>,
-    /// SQLite's page cache per connection, in MiB (default 32; `relais sync
-    /// run`, a short batch process, defaults to 2).
+    /// SQLite's page cache per connection, in MiB (default 32; `sync run`: 2).
+    #[arg(
+        long,
+        global = true,
+        env = "RELAIS_SQLITE_CACHE_MIB",
+        value_name = "MIB"
+    )]
     pub sqlite_cache_mib: Option<u32>,
-    /// The mail server alerts go through: `smtp://host:port` (plain, or
-    /// STARTTLS with `?tls=required`) or `smtps://host:port`, with
-    /// `user:password@` when it asks. Without it, no alert is sent.
+    /// The mail server alerts to technical contacts go through: smtp://host:port
+    /// (add ?tls=required for STARTTLS) or smtps://host:port, user:password@ if
+    /// it asks (default: no alert is sent; `demo` starts a local mail catcher).
+    #[arg(
+        long,
+        global = true,
+        env = "RELAIS_SMTP_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
     pub smtp_url: Option<String>,
-    /// The address alerts come from (default `relais@` the public URL's host,
-    /// or `relais@localhost`).
+    /// The address alerts come from (default: relais@ the public URL's host).
+    #[arg(long, global = true, env = "RELAIS_MAIL_FROM", value_name = "ADDRESS")]
     pub mail_from: Option<String>,
+}
+
+impl FileConfig {
+    /// Each value of `self`, else `other`'s.
+    pub fn or(self, other: FileConfig) -> FileConfig {
+        FileConfig {
+            data_dir: self.data_dir.or(other.data_dir),
+            database_url: self.database_url.or(other.database_url),
+            listen: self.listen.or(other.listen),
+            log: self.log.or(other.log),
+            rate_limit: self.rate_limit.or(other.rate_limit),
+            secret_key: self.secret_key.or(other.secret_key),
+            public_url: self.public_url.or(other.public_url),
+            log_format: self.log_format.or(other.log_format),
+            partner_ca_file: self.partner_ca_file.or(other.partner_ca_file),
+            sqlite_cache_mib: self.sqlite_cache_mib.or(other.sqlite_cache_mib),
+            smtp_url: self.smtp_url.or(other.smtp_url),
+            mail_from: self.mail_from.or(other.mail_from),
+        }
+    }
 }
 
 impl FileConfig {
@@ -171,30 +224,8 @@ impl SecretKey {
 pub struct Overrides {
     /// `--config` / `RELAIS_CONFIG`.
     pub config: Option<PathBuf>,
-    /// `--data-dir` / `RELAIS_DATA_DIR`.
-    pub data_dir: Option<PathBuf>,
-    /// `--database-url` / `RELAIS_DATABASE_URL`.
-    pub database_url: Option<String>,
-    /// `--listen` / `RELAIS_LISTEN`.
-    pub listen: Option<SocketAddr>,
-    /// `--log` / `RELAIS_LOG`.
-    pub log: Option<String>,
-    /// `--rate-limit` / `RELAIS_RATE_LIMIT`.
-    pub rate_limit: Option<u32>,
-    /// `--secret-key` / `RELAIS_SECRET_KEY`.
-    pub secret_key: Option<String>,
-    /// `--public-url` / `RELAIS_PUBLIC_URL`.
-    pub public_url: Option<String>,
-    /// `--log-format` / `RELAIS_LOG_FORMAT`.
-    pub log_format: Option<String>,
-    /// `--partner-ca-file` / `RELAIS_PARTNER_CA_FILE`.
-    pub partner_ca_file: Option<PathBuf>,
-    /// `--sqlite-cache-mib` / `RELAIS_SQLITE_CACHE_MIB`.
-    pub sqlite_cache_mib: Option<u32>,
-    /// `--smtp-url` / `RELAIS_SMTP_URL`.
-    pub smtp_url: Option<String>,
-    /// `--mail-from` / `RELAIS_MAIL_FROM`.
-    pub mail_from: Option<String>,
+    /// Every other value, as the file names it.
+    pub values: FileConfig,
 }
 
 /// Default data directory, relative to the working directory.
@@ -209,39 +240,32 @@ impl Settings {
             Some(path) => FileConfig::load(path)?,
             None => FileConfig::default(),
         };
-        let data_dir = o
+        let c = o.values.clone().or(file);
+        let data_dir = c
             .data_dir
             .clone()
-            .or(file.data_dir)
             .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
-        let database = match o.database_url.clone().or(file.database_url) {
+        let database = match c.database_url.clone() {
             Some(url) => DatabaseUrl::parse(&url)?,
             None => DatabaseUrl::Sqlite(data_dir.join("relais.db")),
         };
-        let listen = match o.listen.or(file.listen) {
+        let listen = match c.listen {
             Some(addr) => addr,
             None => DEFAULT_LISTEN.parse().expect("valid default"),
         };
-        let log = o
-            .log
-            .clone()
-            .or(file.log)
-            .unwrap_or_else(|| "info".to_owned());
+        let log = c.log.clone().unwrap_or_else(|| "info".to_owned());
         if log.trim().is_empty() {
             bail!("the log filter is empty: use e.g. info or relais=debug");
         }
-        let rate_limit = o
-            .rate_limit
-            .or(file.rate_limit)
-            .unwrap_or(relais_api::DEFAULT_RATE_LIMIT);
+        let rate_limit = c.rate_limit.unwrap_or(relais_api::DEFAULT_RATE_LIMIT);
         if rate_limit == 0 {
             bail!("the rate limit must be at least 1 request a minute");
         }
-        let secret_key = match o.secret_key.clone().or(file.secret_key) {
+        let secret_key = match c.secret_key.clone() {
             Some(hex) => SecretKey::Given(hex),
             None => SecretKey::File(data_dir.join("secret.key")),
         };
-        let public_url = match o.public_url.clone().or(file.public_url) {
+        let public_url = match c.public_url.clone() {
             Some(url) => {
                 let url = url.trim().trim_end_matches('/').to_owned();
                 let rest = url
@@ -254,33 +278,26 @@ impl Settings {
             }
             None => None,
         };
-        let log_format = match o
-            .log_format
-            .clone()
-            .or(file.log_format)
-            .as_deref()
-            .map(str::trim)
-        {
+        let log_format = match c.log_format.clone().as_deref().map(str::trim) {
             None | Some("text") => LogFormat::Text,
             Some("json") => LogFormat::Json,
             Some(other) => bail!("log_format '{other}' is not text or json"),
         };
-        let partner_ca_file = o.partner_ca_file.clone().or(file.partner_ca_file);
+        let partner_ca_file = c.partner_ca_file.clone();
         if let Some(path) = &partner_ca_file {
             if !path.is_file() {
                 bail!("partner_ca_file {} is not a readable file", path.display());
             }
         }
-        let sqlite_cache_mib = o.sqlite_cache_mib.or(file.sqlite_cache_mib);
+        let sqlite_cache_mib = c.sqlite_cache_mib;
         if let Some(mib) = sqlite_cache_mib {
             if !(1..=4096).contains(&mib) {
                 bail!("sqlite_cache_mib must be from 1 to 4096 MiB, not {mib}");
             }
         }
-        let smtp_url = o
+        let smtp_url = c
             .smtp_url
             .clone()
-            .or(file.smtp_url)
             .map(|u| u.trim().to_owned())
             .filter(|u| !u.is_empty());
         if let Some(url) = &smtp_url {
@@ -288,7 +305,7 @@ impl Settings {
                 bail!("smtp_url must start with smtp:// or smtps://, e.g. smtp://mail.example.fr:587?tls=required");
             }
         }
-        let mail_from = o.mail_from.clone().or(file.mail_from).unwrap_or_else(|| {
+        let mail_from = c.mail_from.clone().unwrap_or_else(|| {
             let host = public_url
                 .as_deref()
                 .and_then(|u| u.split("://").nth(1))
@@ -338,8 +355,11 @@ mod tests {
         );
         let s = Settings::resolve(&Overrides {
             config: Some(path),
-            listen: Some("127.0.0.1:7000".parse().unwrap()),
-            database_url: Some("postgres://u@h/db".into()),
+            values: FileConfig {
+                listen: Some("127.0.0.1:7000".parse().unwrap()),
+                database_url: Some("postgres://u@h/db".into()),
+                ..Default::default()
+            },
             ..Default::default()
         })
         .unwrap();
@@ -382,8 +402,11 @@ mod tests {
     #[test]
     fn the_mail_server_is_checked_and_alerts_come_from_the_public_host() {
         let s = Settings::resolve(&Overrides {
-            public_url: Some("https://rh.example.fr:8443/".into()),
-            smtp_url: Some("smtp://mail.example.fr:587?tls=required".into()),
+            values: FileConfig {
+                public_url: Some("https://rh.example.fr:8443/".into()),
+                smtp_url: Some("smtp://mail.example.fr:587?tls=required".into()),
+                ..Default::default()
+            },
             ..Default::default()
         })
         .unwrap();
@@ -395,7 +418,10 @@ mod tests {
             (None, "relais@localhost")
         );
         let err = Settings::resolve(&Overrides {
-            smtp_url: Some("mail.example.fr:25".into()),
+            values: FileConfig {
+                smtp_url: Some("mail.example.fr:25".into()),
+                ..Default::default()
+            },
             ..Default::default()
         })
         .unwrap_err()
@@ -406,8 +432,11 @@ mod tests {
     #[test]
     fn public_url_and_log_format_are_checked() {
         let s = Settings::resolve(&Overrides {
-            public_url: Some("https://rh.example.fr/".into()),
-            log_format: Some("json".into()),
+            values: FileConfig {
+                public_url: Some("https://rh.example.fr/".into()),
+                log_format: Some("json".into()),
+                ..Default::default()
+            },
             ..Default::default()
         })
         .unwrap();
@@ -415,7 +444,10 @@ mod tests {
         assert_eq!(s.log_format, LogFormat::Json);
         for bad in ["rh.example.fr", "ftp://x", "https://"] {
             let err = Settings::resolve(&Overrides {
-                public_url: Some(bad.into()),
+                values: FileConfig {
+                    public_url: Some(bad.into()),
+                    ..Default::default()
+                },
                 ..Default::default()
             })
             .unwrap_err()
@@ -423,7 +455,10 @@ mod tests {
             assert!(err.contains("public_url"), "{err}");
         }
         let err = Settings::resolve(&Overrides {
-            log_format: Some("xml".into()),
+            values: FileConfig {
+                log_format: Some("xml".into()),
+                ..Default::default()
+            },
             ..Default::default()
         })
         .unwrap_err()

@@ -36,67 +36,9 @@ struct GlobalArgs {
     /// mail_from.
     #[arg(long, global = true, env = "RELAIS_CONFIG", value_name = "FILE")]
     config: Option<PathBuf>,
-    /// Folder of the embedded SQLite database (default: ./relais-data).
-    #[arg(long, global = true, env = "RELAIS_DATA_DIR", value_name = "DIR")]
-    data_dir: Option<PathBuf>,
-    /// Database to use instead of the embedded one: sqlite://PATH or postgres://USER@HOST/DB.
-    #[arg(long, global = true, env = "RELAIS_DATABASE_URL", value_name = "URL")]
-    database_url: Option<String>,
-    /// Log filter, e.g. info, warn or relais=debug (default: info). At info,
-    /// each request leaves one access-log line.
-    #[arg(long, global = true, env = "RELAIS_LOG", value_name = "FILTER")]
-    log: Option<String>,
-    /// Log lines as `text` (default) or `json` (one object per line).
-    #[arg(long, global = true, env = "RELAIS_LOG_FORMAT", value_name = "FORMAT")]
-    log_format: Option<String>,
-    /// The address people reach relais at when it sits behind a proxy, e.g.
-    /// https://rh.example.fr; an https:// address makes the session cookie Secure.
-    #[arg(long, global = true, env = "RELAIS_PUBLIC_URL", value_name = "URL")]
-    public_url: Option<String>,
-    /// A PEM file of extra certificate authorities trusted for partners served
-    /// over HTTPS (the system's authorities are always trusted).
-    #[arg(
-        long,
-        global = true,
-        env = "RELAIS_PARTNER_CA_FILE",
-        value_name = "FILE"
-    )]
-    partner_ca_file: Option<PathBuf>,
-    /// SQLite's page cache per connection, in MiB (default 32; `sync run`: 2).
-    #[arg(
-        long,
-        global = true,
-        env = "RELAIS_SQLITE_CACHE_MIB",
-        value_name = "MIB"
-    )]
-    sqlite_cache_mib: Option<u32>,
-    /// API requests a minute one key may make before answers are 429 (default: 6000).
-    #[arg(long, global = true, env = "RELAIS_RATE_LIMIT", value_name = "N")]
-    rate_limit: Option<u32>,
-    /// Master key sealing partner credentials, 64 hexadecimal digits
-    /// (default: generated once into <data-dir>/secret.key).
-    #[arg(
-        long,
-        global = true,
-        env = "RELAIS_SECRET_KEY",
-        value_name = "HEX",
-        hide_env_values = true
-    )]
-    secret_key: Option<String>,
-    /// The mail server alerts to technical contacts go through: smtp://host:port
-    /// (add ?tls=required for STARTTLS) or smtps://host:port, user:password@ if
-    /// it asks (default: no alert is sent; `demo` starts a local mail catcher).
-    #[arg(
-        long,
-        global = true,
-        env = "RELAIS_SMTP_URL",
-        value_name = "URL",
-        hide_env_values = true
-    )]
-    smtp_url: Option<String>,
-    /// The address alerts come from (default: relais@ the public URL's host).
-    #[arg(long, global = true, env = "RELAIS_MAIL_FROM", value_name = "ADDRESS")]
-    mail_from: Option<String>,
+    /// Every other setting, also readable from the configuration file.
+    #[command(flatten)]
+    values: config::FileConfig,
     /// Folder of app manifests (*.toml) for the marketplace (default: the apps shipped with relais).
     #[arg(long, global = true, env = "RELAIS_INTEGRATIONS", value_name = "DIR")]
     integrations: Option<PathBuf>,
