@@ -360,7 +360,6 @@ mod tests {
                 database_url: Some("postgres://u@h/db".into()),
                 ..Default::default()
             },
-            ..Default::default()
         })
         .unwrap();
         assert_eq!(s.listen.port(), 7000);
