@@ -284,6 +284,16 @@ macro_rules! sync_store {
             type Conn = <$db as sqlx::Database>::Connection;
 
             impl $store {
+                /// The latest `limit` rows of `table` (as `columns`) about
+                /// `installation`, newest first.
+                async fn latest_of<R>(&self, table: &str, columns: &str, installation: InstallationId, limit: u32) -> Result<Vec<R>>
+                where
+                    R: for<'r> sqlx::FromRow<'r, <$db as sqlx::Database>::Row> + Send + Unpin,
+                {
+                    let sql = format!("SELECT {columns} FROM {table} WHERE installation_id = $1 ORDER BY id DESC LIMIT $2");
+                    Ok(sqlx::query_as(&sql).bind(installation.0).bind(i64::from(limit)).fetch_all(&self.pool).await?)
+                }
+
                 /// Queues a run on `conn`.
                 pub(crate) async fn insert_run(
                     conn: &mut Conn,
@@ -614,11 +624,7 @@ macro_rules! sync_store {
                 }
 
                 async fn list_alerts(&self, installation: InstallationId, limit: u32) -> Result<Vec<relais_core::alert::Alert>> {
-                    let sql = format!(
-                        "SELECT {} FROM alerts WHERE installation_id = $1 ORDER BY id DESC LIMIT $2",
-                        rows::ALERT_COLUMNS
-                    );
-                    let found: Vec<rows::AlertRow> = sqlx::query_as(&sql).bind(installation.0).bind(i64::from(limit)).fetch_all(&self.pool).await?;
+                    let found: Vec<rows::AlertRow> = self.latest_of("alerts", rows::ALERT_COLUMNS, installation, limit).await?;
                     found.into_iter().map(TryInto::try_into).collect()
                 }
 
@@ -754,11 +760,7 @@ macro_rules! sync_store {
                 }
 
                 async fn list_runs(&self, installation: InstallationId, limit: u32) -> Result<Vec<relais_core::integration::SyncRun>> {
-                    let sql = format!(
-                        "SELECT {} FROM sync_runs WHERE installation_id = $1 ORDER BY id DESC LIMIT $2",
-                        rows::RUN_COLUMNS
-                    );
-                    let found: Vec<rows::RunRow> = sqlx::query_as(&sql).bind(installation.0).bind(i64::from(limit)).fetch_all(&self.pool).await?;
+                    let found: Vec<rows::RunRow> = self.latest_of("sync_runs", rows::RUN_COLUMNS, installation, limit).await?;
                     found.into_iter().map(TryInto::try_into).collect()
                 }
 
