@@ -21,7 +21,7 @@ pub struct Caller {
     /// The key, with its base and role.
     pub key: Arc<ApiKey>,
     /// The base's data version when the request began
-    /// ([`relais_store::Store::base_version`]): what is remembered of the
+    /// ([`relais_store::HrStore::base_version`]): what is remembered of the
     /// base (counts, names) holds for this version.
     pub data_version: i64,
     /// What the key may see, computed once from its role when the request

@@ -7,7 +7,7 @@
 //! pages, and, when the order is by identifier, where each page ended, so
 //! that the next page starts after that identifier instead of skipping
 //! `offset` rows. What is remembered holds for one version of the base's
-//! data ([`relais_store::Store::base_version`], kept by the database for
+//! data ([`relais_store::HrStore::base_version`], kept by the database for
 //! every write whoever makes it): the first request after any change counts
 //! again, and a base nobody writes to is never recounted.
 
