@@ -80,35 +80,7 @@ impl DaysOff {
 
 #[async_trait]
 impl Stream for DaysOff {
-    fn spec(&self) -> &'static StreamSpec {
-        &super::DECLARATION.streams[1]
-    }
-
-    fn concurrency(&self) -> usize {
-        self.concurrency
-    }
-
-    fn reads_whole(&self) -> bool {
-        true
-    }
-
-    fn in_window(&self, record: &Acknowledged) -> bool {
-        self.window.still_holds(record)
-    }
-
-    fn name(&self, _key: &str, fields: &BTreeMap<String, Value>) -> Option<String> {
-        let (who, when) = self.people.describe_day(fields);
-        Some(format!("{who} · absent le {when}"))
-    }
-
-    fn person(&self, _key: &str, fields: &BTreeMap<String, Value>) -> Option<i64> {
-        fields.get("ownerId").and_then(Value::as_i64)
-    }
-
-    fn detail(&self, _key: &str, fields: &BTreeMap<String, Value>) -> Option<String> {
-        let (_, when) = self.people.describe_day(fields);
-        Some(format!("absent le {when}"))
-    }
+    super::people::day_stream!(1, "absent le");
 
     async fn next_page(&mut self, _since: Option<&str>) -> Result<Option<Batch>, SyncError> {
         if self.accounts.is_empty() {

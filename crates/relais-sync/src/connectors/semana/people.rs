@@ -310,6 +310,45 @@ pub fn day_label(day: &str) -> String {
         .unwrap_or_else(|_| day.to_owned())
 }
 
+/// The part of a day stream's `Stream` impl that days off and telework
+/// share: its declaration (stream `$index` of Semana's), its concurrency,
+/// whole reads within its window, and how its lines name a day — the
+/// person, then `$what` and the date (`absent le 3 mars`).
+macro_rules! day_stream {
+    ($index:expr, $what:literal) => {
+        fn spec(&self) -> &'static StreamSpec {
+            &super::DECLARATION.streams[$index]
+        }
+
+        fn concurrency(&self) -> usize {
+            self.concurrency
+        }
+
+        fn reads_whole(&self) -> bool {
+            true
+        }
+
+        fn in_window(&self, record: &Acknowledged) -> bool {
+            self.window.still_holds(record)
+        }
+
+        fn name(&self, _key: &str, fields: &BTreeMap<String, Value>) -> Option<String> {
+            let (who, when) = self.people.describe_day(fields);
+            Some(format!(concat!("{} · ", $what, " {}"), who, when))
+        }
+
+        fn person(&self, _key: &str, fields: &BTreeMap<String, Value>) -> Option<i64> {
+            fields.get("ownerId").and_then(Value::as_i64)
+        }
+
+        fn detail(&self, _key: &str, fields: &BTreeMap<String, Value>) -> Option<String> {
+            let (_, when) = self.people.describe_day(fields);
+            Some(format!(concat!($what, " {}"), when))
+        }
+    };
+}
+pub(super) use day_stream;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -200,35 +200,7 @@ impl Telework {
 
 #[async_trait]
 impl Stream for Telework {
-    fn spec(&self) -> &'static StreamSpec {
-        &super::DECLARATION.streams[2]
-    }
-
-    fn concurrency(&self) -> usize {
-        self.concurrency
-    }
-
-    fn reads_whole(&self) -> bool {
-        true
-    }
-
-    fn in_window(&self, record: &Acknowledged) -> bool {
-        self.window.still_holds(record)
-    }
-
-    fn name(&self, _key: &str, fields: &BTreeMap<String, Value>) -> Option<String> {
-        let (who, when) = self.people.describe_day(fields);
-        Some(format!("{who} · télétravail le {when}"))
-    }
-
-    fn person(&self, _key: &str, fields: &BTreeMap<String, Value>) -> Option<i64> {
-        fields.get("ownerId").and_then(Value::as_i64)
-    }
-
-    fn detail(&self, _key: &str, fields: &BTreeMap<String, Value>) -> Option<String> {
-        let (_, when) = self.people.describe_day(fields);
-        Some(format!("télétravail le {when}"))
-    }
+    super::people::day_stream!(2, "télétravail le");
 
     /// One week of the window at a time: every page of its remote
     /// bookings, a person's morning and afternoon of one day made one day.
