@@ -62,7 +62,7 @@ pub async fn install_app(
         .map_err(|e| match e {
             // The database's unique installation per app and base decides,
             // so two people installing at once cannot both succeed.
-            StoreError::Conflict { .. } => AppError::AlreadyInstalled(format!(
+            StoreError::Conflict { field: "app", .. } => AppError::AlreadyInstalled(format!(
                 "{} is already installed on this base",
                 app.name
             )),
