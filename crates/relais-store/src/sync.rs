@@ -284,6 +284,16 @@ macro_rules! sync_store {
             type Conn = <$db as sqlx::Database>::Connection;
 
             impl $store {
+                /// Completes `… WHERE job = ` with the ledger `job` and
+                /// ` AND record_key IN` the keys of `part`, sent as one value.
+                fn push_ledger_keys<'a>(qb: &mut sqlx::QueryBuilder<'a, $db>, job: &'a LedgerJob, part: &[String]) {
+                    qb.push_bind(job.as_str());
+                    qb.push(" AND record_key IN ");
+                    qb.push(Self::KEY_SET.0);
+                    qb.push_bind(serde_json::to_string(part).expect("keys serialise"));
+                    qb.push(Self::KEY_SET.1);
+                }
+
                 /// The latest `limit` rows of `table` (as `columns`) about
                 /// `installation`, newest first.
                 async fn latest_of<R>(&self, table: &str, columns: &str, installation: InstallationId, limit: u32) -> Result<Vec<R>>
@@ -390,11 +400,7 @@ macro_rules! sync_store {
                     let mut out = Vec::with_capacity(keys.len());
                     for part in keys.chunks(1000) {
                         let mut qb = sqlx::QueryBuilder::<$db>::new(format!("SELECT {} FROM sync_ledger WHERE job = ", rows::LEDGER_COLUMNS));
-                        qb.push_bind(job.as_str());
-                        qb.push(" AND record_key IN ");
-                        qb.push(Self::KEY_SET.0);
-                        qb.push_bind(serde_json::to_string(part).expect("keys serialise"));
-                        qb.push(Self::KEY_SET.1);
+                        Self::push_ledger_keys(&mut qb, job, part);
                         let found: Vec<rows::LedgerRow> = qb.build_query_as().fetch_all(&self.pool).await?;
                         for row in found {
                             out.push(row.try_into()?);
@@ -447,11 +453,7 @@ macro_rules! sync_store {
                         let mut qb = sqlx::QueryBuilder::<$db>::new("UPDATE sync_ledger SET seen_in = ");
                         qb.push_bind(tag);
                         qb.push(" WHERE job = ");
-                        qb.push_bind(job.as_str());
-                        qb.push(" AND record_key IN ");
-                        qb.push(Self::KEY_SET.0);
-                        qb.push_bind(serde_json::to_string(part).expect("keys serialise"));
-                        qb.push(Self::KEY_SET.1);
+                        Self::push_ledger_keys(&mut qb, job, part);
                         qb.build().execute(&mut *tx).await?;
                     }
                     tx.commit().await?;
@@ -462,13 +464,9 @@ macro_rules! sync_store {
                     let mut out = Vec::new();
                     for part in keys.chunks(1000) {
                         let mut qb = sqlx::QueryBuilder::<$db>::new("SELECT record_key FROM sync_ledger WHERE job = ");
-                        qb.push_bind(job.as_str());
+                        Self::push_ledger_keys(&mut qb, job, part);
                         qb.push(" AND seen_in = ");
                         qb.push_bind(tag);
-                        qb.push(" AND record_key IN ");
-                        qb.push(Self::KEY_SET.0);
-                        qb.push_bind(serde_json::to_string(part).expect("keys serialise"));
-                        qb.push(Self::KEY_SET.1);
                         let found: Vec<String> = qb.build_query_scalar().fetch_all(&self.pool).await?;
                         out.extend(found);
                     }
@@ -495,11 +493,7 @@ macro_rules! sync_store {
                     let mut tx = self.pool.begin_with(Self::BEGIN).await?;
                     for part in keys.chunks(1000) {
                         let mut qb = sqlx::QueryBuilder::<$db>::new("DELETE FROM sync_ledger WHERE job = ");
-                        qb.push_bind(job.as_str());
-                        qb.push(" AND record_key IN ");
-                        qb.push(Self::KEY_SET.0);
-                        qb.push_bind(serde_json::to_string(part).expect("keys serialise"));
-                        qb.push(Self::KEY_SET.1);
+                        Self::push_ledger_keys(&mut qb, job, part);
                         qb.build().execute(&mut *tx).await?;
                     }
                     tx.commit().await?;
