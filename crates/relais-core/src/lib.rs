@@ -15,6 +15,7 @@ pub mod clock;
 pub mod connector;
 pub mod employee;
 pub mod error;
+pub mod events;
 pub mod expense;
 pub mod fields;
 pub mod ids;

@@ -445,9 +445,24 @@ macro_rules! hr_store {
                     Ok(())
                 }
 
+                /// Tells the database who writes in `conn`'s transaction, and
+                /// when, for the events its changes write (see `events.rs`).
+                pub(crate) async fn mark_writer(conn: &mut Conn) -> Result<()> {
+                    if let Some(clear) = Self::WRITE_CONTEXT.0 {
+                        sqlx::query(clear).execute(&mut *conn).await?;
+                    }
+                    sqlx::query(Self::WRITE_CONTEXT.1)
+                        .bind(crate::events::current_writer())
+                        .bind(now())
+                        .execute(&mut *conn)
+                        .await?;
+                    Ok(())
+                }
+
                 /// Starts a bulk write in `conn`'s transaction: its rows skip the
                 /// per-row raise of their base's data version.
                 pub(crate) async fn bulk_start(conn: &mut Conn) -> Result<()> {
+                    Self::mark_writer(conn).await?;
                     sqlx::query(Self::BULK_WRITE.0).execute(&mut *conn).await?;
                     Ok(())
                 }
@@ -744,6 +759,7 @@ macro_rules! hr_store {
                     head: Option<EmployeeId>,
                 ) -> Result<()> {
                     let mut tx = self.pool.begin_with(Self::BEGIN).await?;
+                    Self::mark_writer(&mut tx).await?;
                     if let Some(h) = head {
                         if !Self::exists(&mut tx, "employees", base, h.0).await? {
                             return Err(DomainError::new("headID", format!("no employee {h} in this base")).into());
@@ -809,6 +825,7 @@ macro_rules! hr_store {
                     let fields = self.list_section_fields(base).await?;
                     check_extended_data(&data.extended_data, &fields)?;
                     let mut tx = self.pool.begin_with(Self::BEGIN).await?;
+                    Self::mark_writer(&mut tx).await?;
                     Self::check_employee_refs(&mut tx, base, None, data).await?;
                     let id = Self::reserve_in(&mut tx, base, Entity::Employee, 1).await?;
                     let now = now();
@@ -830,6 +847,7 @@ macro_rules! hr_store {
                     check_extended_data(&data.extended_data, &fields)?;
                     let before = self.get_employee(base, id).await?;
                     let mut tx = self.pool.begin_with(Self::BEGIN).await?;
+                    Self::mark_writer(&mut tx).await?;
                     Self::check_employee_refs(&mut tx, base, Some(id), data).await?;
                     let set = columns::EMPLOYEES[2..columns::EMPLOYEES.len() - 2]
                         .iter()
@@ -966,6 +984,7 @@ macro_rules! hr_store {
 
                 async fn create_leave_period(&self, base: BaseId, new: &NewLeavePeriod) -> Result<LeavePeriod> {
                     let mut tx = self.pool.begin_with(Self::BEGIN).await?;
+                    Self::mark_writer(&mut tx).await?;
                     // Touching the owner's row serialises concurrent requests for one employee.
                     let locked = sqlx::query("UPDATE employees SET modified_at = modified_at WHERE base_id = $1 AND id = $2")
                         .bind(base.0)
@@ -1045,6 +1064,7 @@ macro_rules! hr_store {
 
                 async fn set_leave_status(&self, base: BaseId, id: LeavePeriodId, status: LeaveStatus) -> Result<LeavePeriod> {
                     let mut tx = self.pool.begin_with(Self::BEGIN).await?;
+                    Self::mark_writer(&mut tx).await?;
                     let current = Self::get_leave_period_in(&mut tx, base, id).await?;
                     current.status.check_transition(status)?;
                     let now = now();

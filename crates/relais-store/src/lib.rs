@@ -12,6 +12,7 @@ pub mod reports;
 #[macro_use]
 mod sql;
 pub mod access;
+pub mod events;
 pub mod hr;
 pub mod marketplace;
 pub mod postgres;
@@ -28,6 +29,7 @@ pub use access::{
     rate_estimate, rate_room, NewApiKey, NewPerson, RateDecision, SignInAttempt, SignInFailures,
     SignInOutcome,
 };
+pub use events::{current_writer, writing_as, EventQuery};
 pub use hr::BaseCounts;
 pub use marketplace::NewInstallation;
 pub use sync::{Delivery, IntegrationState, LineFilter, RunFinish};
@@ -39,6 +41,7 @@ use std::sync::Arc;
 /// [`SharedStore`] be called whatever area a method belongs to.
 pub mod prelude {
     pub use crate::access::AccessStore;
+    pub use crate::events::EventStore;
     pub use crate::hr::HrStore;
     pub use crate::marketplace::MarketplaceStore;
     pub use crate::reports::ReportStore;
@@ -49,11 +52,19 @@ pub use prelude::*;
 
 /// Everything relais reads and writes in its database: one trait per area
 /// ([`HrStore`], [`AccessStore`], [`MarketplaceStore`], [`SyncStore`],
-/// [`ReportStore`]), each with its SQL in its own file, implemented together
+/// [`ReportStore`], [`EventStore`]), each with its SQL in its own file, implemented together
 /// by each backend.
 #[async_trait]
 pub trait Store:
-    HrStore + AccessStore + MarketplaceStore + SyncStore + ReportStore + Send + Sync + 'static
+    HrStore
+    + AccessStore
+    + MarketplaceStore
+    + SyncStore
+    + ReportStore
+    + EventStore
+    + Send
+    + Sync
+    + 'static
 {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;

@@ -49,6 +49,14 @@ impl PgStore {
     const BULK_WRITE: (&'static str, &'static str) =
         ("SELECT set_config('relais.bulk', 'on', true)", "SELECT 1");
 
+    /// Who writes and when, handed to the database at the start of a write
+    /// transaction for the events it writes (`$1` the writer, `$2` the
+    /// instant): settings of the transaction.
+    const WRITE_CONTEXT: (Option<&'static str>, &'static str) = (
+        None,
+        "SELECT set_config('relais.source', $1, true), set_config('relais.at', CAST(CAST($2 AS TIMESTAMPTZ) AS TEXT), true)",
+    );
+
     /// Nothing to set around a bulk insert (see the SQLite store's).
     const BULK_JOURNAL: Option<(&'static str, &'static str)> = None;
 

@@ -43,6 +43,10 @@ pub enum Cond {
     Lte(SqlValue),
     /// `IS NULL OR >= v` (an open-ended contract still runs on `v`).
     NullOrGte(SqlValue),
+    /// `IS NULL OR <= v`.
+    NullOrLte(SqlValue),
+    /// `IS NULL OR IN (v, …)` (a record that belongs to no establishment).
+    NullOrIn(Vec<SqlValue>),
     /// Contains the text, ignoring case.
     Like(String),
 }
@@ -102,6 +106,9 @@ fn establishment_of(table: &str) -> Option<&'static str> {
         "expense_claims" => "(SELECT e.establishment_id FROM employees e WHERE e.base_id = expense_claims.base_id AND e.id = expense_claims.owner_id)",
         "expense_items" => "(SELECT e.establishment_id FROM employees e WHERE e.base_id = expense_items.base_id AND e.id = expense_items.owner_id)",
         "employee_logs" => "(SELECT e.establishment_id FROM employees e WHERE e.base_id = employee_logs.base_id AND e.id = employee_logs.employee_id)",
+        // Kept with the event when it was written; none for an event about
+        // a department or a legal entity.
+        "events" => "establishment_id",
         _ => return None,
     })
 }
@@ -116,6 +123,8 @@ fn contract_of(table: &str) -> Option<(&'static str, &'static str)> {
             "(SELECT e.contract_start FROM employees e WHERE e.base_id = employee_logs.base_id AND e.id = employee_logs.employee_id)",
             "(SELECT e.contract_end FROM employees e WHERE e.base_id = employee_logs.base_id AND e.id = employee_logs.employee_id)",
         ),
+        // The contract of the employee the event is about, when it was written.
+        "events" => ("contract_start", "contract_end"),
         _ => return None,
     })
 }
@@ -129,15 +138,31 @@ impl Scope {
     /// The conditions that keep a list of `table` within the scope.
     pub fn conditions(&self, table: &str) -> Vec<Condition> {
         let mut out = Vec::new();
+        // An event may be about no employee and no establishment: then
+        // neither bound applies.
+        let of_anything = table == "events";
         if let (Some(ids), Some(column)) = (&self.establishments, establishment_of(table)) {
+            let ids = ids.iter().map(|i| SqlValue::Int(i.0)).collect();
             out.push(Condition::new(
                 column,
-                Cond::In(ids.iter().map(|i| SqlValue::Int(i.0)).collect()),
+                if of_anything {
+                    Cond::NullOrIn(ids)
+                } else {
+                    Cond::In(ids)
+                },
             ));
         }
         if let Some((start, end)) = contract_of(table) {
             if !self.future {
-                out.push(Condition::new(start, Cond::Lte(SqlValue::Date(self.today))));
+                let today = SqlValue::Date(self.today);
+                out.push(Condition::new(
+                    start,
+                    if of_anything {
+                        Cond::NullOrLte(today)
+                    } else {
+                        Cond::Lte(today)
+                    },
+                ));
             }
             if !self.former {
                 out.push(Condition::new(

@@ -291,7 +291,11 @@ macro_rules! push_conditions {
                     }));
                     push_value!($qb, v);
                 }
-                Cond::In(values) => {
+                Cond::In(values) | Cond::NullOrIn(values) => {
+                    if matches!(c.cond, Cond::NullOrIn(_)) {
+                        $qb.push(c.column);
+                        $qb.push(" IS NULL OR ");
+                    }
                     $qb.push(c.column);
                     $qb.push(" IN (");
                     for (i, v) in values.iter().enumerate() {
@@ -313,11 +317,15 @@ macro_rules! push_conditions {
                     $qb.push(c.column);
                     $qb.push(" IS NOT NULL");
                 }
-                Cond::NullOrGte(v) => {
+                Cond::NullOrGte(v) | Cond::NullOrLte(v) => {
                     $qb.push(c.column);
                     $qb.push(" IS NULL OR ");
                     $qb.push(c.column);
-                    $qb.push(" >= ");
+                    $qb.push(if matches!(c.cond, Cond::NullOrGte(_)) {
+                        " >= "
+                    } else {
+                        " <= "
+                    });
                     push_value!($qb, v);
                 }
                 Cond::Like(text) => {
@@ -605,6 +613,7 @@ macro_rules! sql_store {
         crate::marketplace::marketplace_store!($store, $db);
         crate::sync::sync_store!($store, $db);
         crate::reports::report_store!($store, $db);
+        crate::events::event_store!($store, $db);
 
         #[async_trait::async_trait]
         impl crate::Store for $store {

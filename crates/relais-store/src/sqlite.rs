@@ -54,6 +54,15 @@ impl SqliteStore {
         "DELETE FROM bulk_writes",
     );
 
+    /// Who writes and when, handed to the database at the start of a write
+    /// transaction for the events it writes (`$1` the writer, `$2` the
+    /// instant): one row of `write_context`, replaced (SQLite writes one
+    /// transaction at a time).
+    const WRITE_CONTEXT: (Option<&'static str>, &'static str) = (
+        Some("DELETE FROM write_context"),
+        "INSERT INTO write_context (source, at) VALUES ($1, $2)",
+    );
+
     /// A bulk insert's statement journals (the pages each multi-row insert
     /// changes, kept so that the statement alone can be undone) are kept in
     /// memory rather than in a temporary file: written there, they took a

@@ -96,6 +96,7 @@ store_suite!(
     a_rotated_key_keeps_its_previous_secret_for_its_grace,
     every_kind_of_write_raises_the_bases_data_version,
     a_large_page_read_in_parts_is_the_page_read_whole,
+    every_change_writes_its_event_with_it,
 );
 
 fn d(y: i32, m: u32, day: u32) -> NaiveDate {
@@ -2132,4 +2133,213 @@ async fn base_and_admin(s: &SharedStore) -> (relais_core::base::Base, relais_cor
         .await
         .unwrap();
     (base, admin)
+}
+
+/// The topics of a base's events after `after`, as text, and the last one's number.
+async fn topics_after(s: &SharedStore, base: BaseId, after: i64) -> (Vec<String>, i64) {
+    let events = s
+        .read_events(
+            base,
+            &relais_store::EventQuery {
+                after,
+                topics: vec![],
+                limit: 10_000,
+                scope: relais_store::Scope::default(),
+            },
+        )
+        .await
+        .unwrap();
+    let last = events.last().map_or(after, |e| e.seq);
+    (events.iter().map(|e| e.topic.to_string()).collect(), last)
+}
+
+/// Every create, update and delete of the records partners follow writes
+/// its event in its own transaction — single writes, bulk writes, a base
+/// copied or cleared — numbered in order per base, with who wrote it; a
+/// refused write writes none; a scope hides the events about employees
+/// outside it; old events are pruned.
+async fn every_change_writes_its_event_with_it(db: TestDb) {
+    use relais_core::events::Record;
+    use relais_store::{writing_as, EventQuery, Scope};
+    use HalfDay::{Am, Pm};
+    let s = &db.store;
+    let o = writing_as("cli".into(), org(s, "production")).await;
+    let (topics, mut last) = topics_after(s, o.base, 0).await;
+    assert_eq!(
+        topics,
+        [
+            "legal-entity.created",
+            "business-establishment.created",
+            "department.created"
+        ]
+    );
+    assert_eq!(last, 3, "numbered from 1 in the base");
+    let e = writing_as(
+        "api:Semana".into(),
+        s.create_employee(o.base, &person(&o, 1, d(2020, 1, 6), None), &who()),
+    )
+    .await
+    .unwrap();
+    let mut data = e.data.clone();
+    data.job_title = Some("Pilote".into());
+    let updated = s
+        .update_employee(o.base, e.id, &data, &who())
+        .await
+        .unwrap();
+    let p = s
+        .create_leave_period(
+            o.base,
+            &request(e.id, o.paid_leave, span((2026, 3, 2, Am), (2026, 3, 3, Pm))),
+        )
+        .await
+        .unwrap();
+    s.set_leave_status(o.base, p.id, LeaveStatus::Cancelled)
+        .await
+        .unwrap();
+    s.set_department_head(o.base, o.department, Some(e.id))
+        .await
+        .unwrap();
+    let events = s
+        .read_events(
+            o.base,
+            &EventQuery {
+                after: last,
+                topics: vec![],
+                limit: 100,
+                scope: Scope::default(),
+            },
+        )
+        .await
+        .unwrap();
+    let topics: Vec<String> = events.iter().map(|e| e.topic.to_string()).collect();
+    assert_eq!(
+        topics,
+        [
+            "employee.created",
+            "employee.updated",
+            "leave.created",
+            "leave.updated",
+            "department.updated"
+        ]
+    );
+    assert_eq!(events[0].source, "api:Semana");
+    assert_eq!(events[1].source, "relais", "no writer named: relais");
+    assert_eq!(events[0].data, Record::Employee(Box::new(e.clone())));
+    assert_eq!(events[1].data, Record::Employee(Box::new(updated.clone())));
+    assert_eq!(
+        events[1].previous,
+        Some(Record::Employee(Box::new(e.clone())))
+    );
+    match &events[3].data {
+        Record::Leave(l) => assert_eq!(l.status, LeaveStatus::Cancelled),
+        other => panic!("a leave period, not {other:?}"),
+    }
+    let seqs: Vec<i64> = events.iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, (last + 1..=last + 5).collect::<Vec<_>>());
+    last += 5;
+    // A refused write writes no event.
+    let mut twin = person(&o, 2, d(2021, 1, 4), None);
+    twin.mail = data.mail.clone();
+    assert!(s.create_employee(o.base, &twin, &who()).await.is_err());
+    assert_eq!(s.last_event(o.base).await.unwrap(), last);
+    // Topics filter.
+    let only = s
+        .read_events(
+            o.base,
+            &EventQuery {
+                after: 0,
+                topics: vec!["employee.updated".parse().unwrap()],
+                limit: 100,
+                scope: Scope::default(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(only.len(), 1);
+    // A scope of another establishment sees the organisation's events only;
+    // one that does not see future employees, none about an employee
+    // whose contract starts after its day.
+    let elsewhere = Scope {
+        establishments: Some(vec![EstablishmentId(o.establishment.0 + 50)]),
+        ..Scope::default()
+    };
+    let before_hire = Scope {
+        today: d(2019, 1, 1),
+        future: false,
+        ..Scope::default()
+    };
+    for (scope, expected) in [
+        (
+            elsewhere,
+            vec![
+                "legal-entity.created",
+                "department.created",
+                "department.updated",
+            ],
+        ),
+        (
+            before_hire,
+            vec![
+                "legal-entity.created",
+                "business-establishment.created",
+                "department.created",
+                "department.updated",
+            ],
+        ),
+    ] {
+        let seen = s
+            .read_events(
+                o.base,
+                &EventQuery {
+                    after: 0,
+                    topics: vec![],
+                    limit: 100,
+                    scope,
+                },
+            )
+            .await
+            .unwrap();
+        let seen: Vec<String> = seen.iter().map(|e| e.topic.to_string()).collect();
+        assert_eq!(seen, expected);
+    }
+    // A bulk write, a copy and a clear write one event per record.
+    let other = org(s, "other").await;
+    let (_, other_last) = topics_after(s, other.base, 0).await;
+    s.copy_base(o.base, other.base).await.unwrap();
+    let (topics, other_last) = topics_after(s, other.base, other_last).await;
+    let count = |t: &str| topics.iter().filter(|x| *x == t).count();
+    assert_eq!(count("department.deleted"), 1, "{topics:?}");
+    assert_eq!(count("legal-entity.deleted"), 1);
+    assert_eq!(count("employee.created"), 1);
+    assert_eq!(count("leave.created"), 1);
+    assert_eq!(count("department.created"), 1);
+    let people = many_people(s, &o, 30, |i| 100 + i as u32).await;
+    s.insert_employees(&people).await.unwrap();
+    let (topics, _) = topics_after(s, o.base, last).await;
+    assert_eq!(topics.len(), 30);
+    assert!(topics.iter().all(|t| t == "employee.created"));
+    s.clear_base(other.base).await.unwrap();
+    let (topics, _) = topics_after(s, other.base, other_last).await;
+    assert_eq!(
+        topics.iter().filter(|t| t.ends_with(".deleted")).count(),
+        5,
+        "{topics:?}"
+    );
+    assert_eq!(
+        s.last_event(o.base).await.unwrap(),
+        last + 30,
+        "the copy wrote nothing in its source"
+    );
+    // Pruning removes what occurred before the cut, in every base.
+    let pruned = s
+        .prune_events(now() + chrono::Duration::days(1))
+        .await
+        .unwrap();
+    assert!(pruned > 40, "{pruned}");
+    assert!(topics_after(s, o.base, 0).await.0.is_empty());
+    // Numbering goes on after pruning.
+    s.update_employee(o.base, e.id, &e.data, &who())
+        .await
+        .unwrap();
+    assert_eq!(s.last_event(o.base).await.unwrap(), last + 31);
 }

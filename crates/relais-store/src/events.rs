@@ -1,0 +1,159 @@
+//! The change feed's outbox: the events the database writes with every
+//! change of the records partners follow (see the `events` migration), read
+//! in order within a reader's scope, and pruned when they are old.
+//!
+//! Who writes is known to the code that runs the write, not to the
+//! database: [`writing_as`] names it for everything a task writes, and the
+//! store hands it to the database at the start of each write transaction.
+
+use crate::{Result, Scope};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use relais_core::events::{Event, Topic};
+use relais_core::ids::BaseId;
+use std::future::Future;
+
+tokio::task_local! {
+    static WRITER: String;
+}
+
+/// Runs `work` with its writes' events saying `source` wrote them
+/// (`api:<key>`, `admin:<person>`, `cli`, `connector:<app>`…).
+pub async fn writing_as<F: Future>(source: String, work: F) -> F::Output {
+    WRITER.scope(source, work).await
+}
+
+/// Who the current task writes as: what [`writing_as`] said, else `relais`.
+pub fn current_writer() -> String {
+    WRITER
+        .try_with(Clone::clone)
+        .unwrap_or_else(|_| "relais".to_owned())
+}
+
+/// Which events to read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventQuery {
+    /// Only events after this one (0: from the oldest kept).
+    pub after: i64,
+    /// Only these topics (empty: all).
+    pub topics: Vec<Topic>,
+    /// At most this many.
+    pub limit: u32,
+    /// What the reader may see: events about employees outside it are left out.
+    pub scope: Scope,
+}
+
+/// The change events of each base.
+#[async_trait]
+pub trait EventStore: Send + Sync {
+    /// A base's events after `query.after`, oldest first, within the
+    /// query's scope and topics.
+    async fn read_events(&self, base: BaseId, query: &EventQuery) -> Result<Vec<Event>>;
+
+    /// The number of a base's latest event (0 if it has none yet).
+    async fn last_event(&self, base: BaseId) -> Result<i64>;
+
+    /// Deletes the events that occurred before `before`; how many.
+    async fn prune_events(&self, before: DateTime<Utc>) -> Result<u64>;
+}
+
+/// Reads a stored event's record, whose kind its topic says, from the row
+/// the database wrote (`json_object` of the row on SQLite, `to_jsonb` on
+/// PostgreSQL: either reads by column name).
+pub(crate) fn decode_record(topic: Topic, raw: &str) -> Result<relais_core::events::Record> {
+    use crate::rows::*;
+    use relais_core::events::{EventKind, Record};
+    fn row<R: serde::de::DeserializeOwned>(raw: &str) -> Result<R> {
+        serde_json::from_str(raw).map_err(|e| crate::StoreError::Corrupt {
+            entity: "event",
+            message: e.to_string(),
+        })
+    }
+    Ok(match topic.kind {
+        EventKind::Employee => Record::Employee(Box::new(row::<EmployeeRow>(raw)?.try_into()?)),
+        EventKind::Department => Record::Department(row::<DepartmentRow>(raw)?.try_into()?),
+        EventKind::Establishment => {
+            Record::Establishment(row::<EstablishmentRow>(raw)?.try_into()?)
+        }
+        EventKind::LegalEntity => Record::LegalEntity(row::<LegalUnitRow>(raw)?.try_into()?),
+        EventKind::Leave => Record::Leave(row::<LeavePeriodRow>(raw)?.try_into()?),
+        EventKind::ExpenseClaim => Record::ExpenseClaim(row::<ExpenseClaimRow>(raw)?.try_into()?),
+        EventKind::ExpenseClaimItem => {
+            Record::ExpenseClaimItem(row::<ExpenseItemRow>(raw)?.try_into()?)
+        }
+    })
+}
+
+/// Implements [`EventStore`] for a backend (`$store`, over `$db`): its SQL,
+/// written once for both (see `sql.rs`).
+macro_rules! event_store {
+    ($store:ident, $db:ty) => {
+        mod event_sql {
+            use super::$store;
+            use crate::events::{decode_record, EventQuery, EventStore};
+            use crate::{Result, StoreError};
+            use async_trait::async_trait;
+            use chrono::{DateTime, Utc};
+            use relais_core::events::{Event, Topic};
+            use relais_core::ids::BaseId;
+
+            type EventRow = (i64, String, DateTime<Utc>, String, String, Option<String>);
+
+            #[async_trait]
+            impl EventStore for $store {
+                async fn read_events(&self, base: BaseId, query: &EventQuery) -> Result<Vec<Event>> {
+                    let mut qb = sqlx::QueryBuilder::<$db>::new(
+                        "SELECT seq, topic, occurred_at, source, data, previous FROM events WHERE base_id = ",
+                    );
+                    qb.push_bind(base.0);
+                    qb.push(" AND seq > ");
+                    qb.push_bind(query.after);
+                    if !query.topics.is_empty() {
+                        let topics: Vec<String> = query.topics.iter().map(Topic::to_string).collect();
+                        qb.push(" AND topic IN ");
+                        qb.push(Self::KEY_SET.0);
+                        qb.push_bind(serde_json::Value::from(topics).to_string());
+                        qb.push(Self::KEY_SET.1);
+                    }
+                    push_conditions!(qb, query.scope.conditions("events"));
+                    qb.push(" ORDER BY seq LIMIT ");
+                    qb.push_bind(i64::from(query.limit));
+                    let rows: Vec<EventRow> = qb.build_query_as().fetch_all(&self.pool).await?;
+                    rows.into_iter()
+                        .map(|(seq, topic, occurred_at, source, data, previous)| {
+                            let topic: Topic = topic.parse().map_err(|e: relais_core::DomainError| {
+                                StoreError::Corrupt { entity: "event", message: e.to_string() }
+                            })?;
+                            Ok(Event {
+                                base_id: base,
+                                seq,
+                                topic,
+                                occurred_at,
+                                source,
+                                data: decode_record(topic, &data)?,
+                                previous: previous.as_deref().map(|p| decode_record(topic, p)).transpose()?,
+                            })
+                        })
+                        .collect()
+                }
+
+                async fn last_event(&self, base: BaseId) -> Result<i64> {
+                    let last: Option<i64> = sqlx::query_scalar("SELECT last FROM event_counters WHERE base_id = $1")
+                        .bind(base.0)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                    Ok(last.unwrap_or(0))
+                }
+
+                async fn prune_events(&self, before: DateTime<Utc>) -> Result<u64> {
+                    let done = sqlx::query("DELETE FROM events WHERE occurred_at < $1")
+                        .bind(before)
+                        .execute(&self.pool)
+                        .await?;
+                    Ok(done.rows_affected())
+                }
+            }
+        }
+    };
+}
+pub(crate) use event_store;
