@@ -167,7 +167,8 @@ pub async fn require_key(
             request
                 .extensions_mut()
                 .insert(Caller::new(key.clone(), data_version));
-            next.run(request).await
+            // What the request changes, the change feed says this key did.
+            relais_store::writing_as(format!("api:{}", key.name), next.run(request)).await
         }
     };
     let read_one = i64::from(method == "GET" && response.status().is_success());

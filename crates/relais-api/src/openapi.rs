@@ -388,6 +388,75 @@ fn report_path(r: &relais_core::report::ReportSpec) -> Value {
     } })
 }
 
+/// The change feed's path: its parameters and the shape of an event.
+fn events_path() -> Value {
+    use relais_core::events::{EventKind, Topic};
+    let topics: Vec<String> = Topic::all().map(|t| t.to_string()).collect();
+    let kinds: Vec<String> = EventKind::ALL
+        .iter()
+        .map(|k| {
+            format!(
+                "`{}.*` (read as {})",
+                k.code(),
+                crate::resources::events::reading_route(*k)
+            )
+        })
+        .collect();
+    let integer = |min: i64, max: Option<u64>, description: &str| {
+        let mut schema = json!({ "type": "integer", "minimum": min });
+        if let Some(max) = max {
+            schema["maximum"] = json!(max);
+        }
+        json!({ "name": description.split(':').next().unwrap_or_default(), "in": "query", "required": false,
+                "schema": schema, "description": description })
+    };
+    json!({ "get": {
+        "summary": "The base's change feed: records created, updated and deleted, in order, as this key may read them",
+        "description": format!(
+            "{} Each event: `id`, `cursor`, `topic`, `occurredAt`, `source` (who wrote: `api:<key>`, `admin`, `cli`, `connector:<app>`…), \
+             `data` (the record after the change, before it for a deletion, in the shape its API route answers, only the fields this key reads) \
+             and, for an update, `previousAttributes` (the readable fields it changed, as they were). A key follows the records its grants read: {}. \
+             No event about an employee outside its establishments or contract window, none for an update of fields it may not read.",
+            needs("get", "/api/relais/events"),
+            kinds.join(", ")
+        ),
+        "security": [{ "luccaApplication": [] }, { "bearer": [] }],
+        "parameters": [
+            integer(0, None, "after: the cursor to read after, 0 or the `next` of a page (not beyond the latest event)"),
+            { "name": "topics", "in": "query", "required": false, "schema": { "type": "string" },
+              "description": format!("topics, comma-separated, each a topic or `<record>.*`; one of {}", topics.join(", ")) },
+            integer(1, Some(1000), "limit: events per page, at most 1000 (default 100)"),
+            integer(0, Some(crate::resources::events::MAX_WAIT), "wait: seconds to wait for an event when there is none yet (long-poll)"),
+        ],
+        "responses": {
+            "200": { "description": "success", "content": { "application/json": { "schema": {
+                "type": "object", "required": ["data"], "properties": { "data": {
+                    "type": "object", "required": ["items", "next", "hasMore"],
+                    "properties": {
+                        "items": { "type": "array", "items": { "type": "object",
+                            "required": ["id", "cursor", "topic", "occurredAt", "source", "data"],
+                            "properties": {
+                                "id": { "type": "string" },
+                                "cursor": { "type": "integer" },
+                                "topic": { "type": "string", "enum": topics },
+                                "occurredAt": { "type": "string", "format": "date-time" },
+                                "source": { "type": "string" },
+                                "data": { "type": "object" },
+                                "previousAttributes": { "type": "object" },
+                            } } },
+                        "next": { "type": "integer", "description": "the cursor of the next page" },
+                        "hasMore": { "type": "boolean", "description": "whether the next page is known to hold more" },
+                    },
+                } },
+            } } } },
+            "400": { "$ref": "#/components/responses/Error" },
+            "401": { "$ref": "#/components/responses/Error" },
+            "403": { "$ref": "#/components/responses/Error" },
+            "429": { "$ref": "#/components/responses/Error" },
+        },
+    } })
+}
+
 /// Builds the document.
 pub fn build() -> Value {
     let mut paths = Map::new();
@@ -449,6 +518,7 @@ pub fn build() -> Value {
         let entry = paths.entry(e.path.to_owned()).or_insert_with(|| json!({}));
         entry[e.method] = op;
     }
+    paths.insert("/api/relais/events".into(), events_path());
     for r in relais_core::report::REPORTS {
         paths.insert(format!("/api/relais/reports/{}", r.code), report_path(r));
     }

@@ -216,6 +216,7 @@ api_suite!(
     report_pages_follow_one_another,
     an_inside_online_replica_keeps_up,
     a_list_shows_what_the_store_holds,
+    the_feed_shows_each_key_what_it_may_read,
 );
 
 async fn users_fields_count_paging_and_order(app: App) {
@@ -3261,4 +3262,193 @@ async fn the_date_header_is_relais_time() {
         "{date} is not between {before} and {after}"
     );
     assert!(date.timestamp() - relais_testkit::clock::start().timestamp() < 3_600);
+}
+
+/// Reads the feed after `after` with `key` (and `more` parameters); the
+/// events' topics and the next cursor.
+async fn feed(app: &App, key: &str, after: i64, more: &str) -> (Vec<Value>, i64) {
+    let (status, body) = app
+        .get(&format!("/api/relais/events?after={after}{more}"), key)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    (items(&body).clone(), body["data"]["next"].as_i64().unwrap())
+}
+
+/// The change feed: an update through the API is an event with the
+/// record in the API's shape and the fields it changed as they were; each
+/// key sees only what its grants, establishments and fields let it read,
+/// no event for an update of fields it may not read; topics filter; a
+/// waiting read answers as soon as a change comes; mistakes are named.
+async fn the_feed_shows_each_key_what_it_may_read(app: App) {
+    let writer = app
+        .key(&[
+            "personnel-file",
+            "write-employees",
+            "future-employees",
+            "organisation",
+        ])
+        .await;
+    let everything = app
+        .key(&[
+            "personnel-file",
+            "future-employees",
+            "organisation",
+            "absences",
+            "expenses",
+        ])
+        .await;
+    let names_only = app
+        .key(&["personnel-file:fields=firstName+lastName+mail"])
+        .await;
+    let elsewhere = app.key(&["personnel-file", "establishments=2"]).await;
+    let organisation = app.key(&["organisation"]).await;
+    // The seeded base's history is in the feed: its records were created.
+    let (page, next) = feed(&app, &everything, 0, "&limit=1000").await;
+    assert_eq!(page.len(), 1000);
+    assert!(page.iter().any(|e| e["topic"] == "employee.created"));
+    assert!(next > 0);
+    let start = app.store.last_event(app.base.id).await.unwrap();
+    // One employee of establishment 1 (not the narrow key's 2) changes job.
+    let e = app
+        .employees()
+        .await
+        .into_iter()
+        .find(|e| {
+            e.data.establishment_id.0 == 1
+                && e.data.contract.status_on(app.today) == ContractStatus::Active
+        })
+        .unwrap();
+    let old_title = e.data.job_title.clone();
+    let (status, body) = app
+        .send(
+            reqwest::Method::PUT,
+            &format!("/api/v3/users/{}", e.id),
+            &writer,
+            json!({ "jobTitle": "Pilote d'essai" }),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (events, next) = feed(&app, &everything, start, "").await;
+    assert_eq!(events.len(), 1, "{events:?}");
+    let event = &events[0];
+    assert_eq!(event["topic"], "employee.updated");
+    assert_eq!(event["cursor"], start + 1);
+    assert_eq!(next, start + 1);
+    assert!(
+        event["source"].as_str().unwrap().starts_with("api:"),
+        "{event}"
+    );
+    assert_eq!(event["data"]["id"], e.id.0);
+    assert_eq!(event["data"]["jobTitle"], "Pilote d'essai");
+    assert_eq!(event["data"]["mail"], e.data.mail.as_str());
+    assert_eq!(
+        event["previousAttributes"]["jobTitle"],
+        json!(old_title),
+        "{event}"
+    );
+    assert!(
+        event["previousAttributes"].get("mail").is_none(),
+        "only what changed: {event}"
+    );
+    // A key that may not read the job title sees no event for it; one of
+    // another establishment, none about this employee; one without the
+    // personnel file, no employee event at all.
+    assert!(feed(&app, &names_only, start, "").await.0.is_empty());
+    assert!(feed(&app, &elsewhere, start, "").await.0.is_empty());
+    assert!(feed(&app, &organisation, start, "").await.0.is_empty());
+    // Its name changes: the narrow key sees that, and only its fields.
+    let (status, _) = app
+        .send(
+            reqwest::Method::PUT,
+            &format!("/api/v3/users/{}", e.id),
+            &writer,
+            json!({ "lastName": "Renommée" }),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (events, _) = feed(&app, &names_only, start, "").await;
+    assert_eq!(events.len(), 1, "{events:?}");
+    let allowed: BTreeSet<String> = ["id", "url", "modifiedAt", "firstName", "lastName", "mail"]
+        .map(String::from)
+        .into();
+    assert!(
+        keys_of(&events[0]["data"]).is_subset(&allowed),
+        "{}",
+        events[0]
+    );
+    assert_eq!(events[0]["data"]["lastName"], "Renommée");
+    assert_eq!(
+        keys_of(&events[0]["previousAttributes"]),
+        ["lastName".to_owned()].into()
+    );
+    // Topics filter, and a topic the key may not follow is refused with the grant it takes.
+    let (events, _) = feed(&app, &everything, 0, "&topics=department.*&limit=1000").await;
+    assert!(!events.is_empty());
+    assert!(events
+        .iter()
+        .all(|e| e["topic"].as_str().unwrap().starts_with("department.")));
+    let (status, body) = app
+        .get("/api/relais/events?topics=employee.updated", &organisation)
+        .await;
+    assert_eq!(status, 403, "{body}");
+    for (query, parameter) in [
+        ("topics=employee.removed", "topics"),
+        ("after=-1", "after"),
+        ("after=99999999", "after"),
+        ("limit=0", "limit"),
+        ("wait=31", "wait"),
+        ("since=1", "since"),
+    ] {
+        let (status, body) = app
+            .get(&format!("/api/relais/events?{query}"), &everything)
+            .await;
+        assert_eq!(status, 400, "{query}: {body}");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains(parameter)
+                || body.to_string().contains(parameter),
+            "{query}: {body}"
+        );
+    }
+    // A waiting read answers when the change comes, not at its deadline.
+    let last = app.store.last_event(app.base.id).await.unwrap();
+    let waiting = {
+        let (url, key, client) = (app.url.clone(), everything.clone(), app.client.clone());
+        tokio::spawn(async move {
+            let asked = std::time::Instant::now();
+            let body: Value = client
+                .get(format!("{url}/api/relais/events?after={last}&wait=20"))
+                .header("Authorization", format!("Bearer {key}"))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            (asked.elapsed(), body)
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    let (status, _) = app
+        .send(
+            reqwest::Method::PUT,
+            &format!("/api/v3/users/{}", e.id),
+            &writer,
+            json!({ "firstName": "Aurore" }),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (took, body) = waiting.await.unwrap();
+    assert_eq!(items(&body).len(), 1, "{body}");
+    assert_eq!(items(&body)[0]["data"]["firstName"], "Aurore");
+    assert!(
+        took >= std::time::Duration::from_millis(500),
+        "it waited for the change: {took:?}"
+    );
+    assert!(
+        took < std::time::Duration::from_secs(10),
+        "it answered at the change: {took:?}"
+    );
 }

@@ -19,7 +19,7 @@ use relais_core::secret::Sealer;
 use relais_core::secret::SecretName;
 use relais_store::{IntegrationState, RunFinish, SharedStore, StoreError};
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -57,6 +57,8 @@ pub struct RuntimeOptions {
     pub mailer: Option<crate::alerts::Mailer>,
     /// The admin pages' public URL, for the links alerts carry.
     pub public_url: Option<String>,
+    /// How long the change feed keeps its events.
+    pub event_retention: Duration,
 }
 
 impl RuntimeOptions {
@@ -70,6 +72,7 @@ impl RuntimeOptions {
             tls: crate::http::Tls::default(),
             mailer: None,
             public_url: None,
+            event_retention: Duration::from_secs(60 * 86_400),
         }
     }
 }
@@ -86,6 +89,8 @@ pub struct Runtime {
     id: String,
     counter: Arc<AtomicU64>,
     in_flight: Arc<Mutex<HashSet<InstallationId>>>,
+    /// When this process last pruned the change feed (Unix seconds).
+    last_prune: Arc<AtomicI64>,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -177,6 +182,7 @@ impl Runtime {
             id: format!("{host}:{}:{}", std::process::id(), crate::random_tag(4)),
             counter: Arc::new(AtomicU64::new(0)),
             in_flight: Arc::new(Mutex::new(HashSet::new())),
+            last_prune: Arc::new(AtomicI64::new(0)),
         }
     }
 
@@ -238,7 +244,28 @@ impl Runtime {
             }
         }
         self.deliver_alerts().await?;
+        self.prune_events().await?;
         Ok(done)
+    }
+
+    /// Deletes the change feed's events older than the retention, at most
+    /// once every ten minutes per process.
+    async fn prune_events(&self) -> Result<(), StoreError> {
+        const EVERY: i64 = 600;
+        let now = relais_core::now();
+        let last = self.last_prune.load(Ordering::Relaxed);
+        if now.timestamp() - last < EVERY {
+            return Ok(());
+        }
+        self.last_prune.store(now.timestamp(), Ordering::Relaxed);
+        let cut = now
+            - chrono::Duration::from_std(self.options.event_retention)
+                .unwrap_or(chrono::Duration::days(60));
+        let pruned = self.store.prune_events(cut).await?;
+        if pruned > 0 {
+            tracing::info!(pruned, before = %cut, "old change events deleted");
+        }
+        Ok(())
     }
 
     /// Starts the runs that are due as tasks (at most `concurrency` at once).
@@ -413,7 +440,12 @@ impl Runtime {
         };
         // Each connector counts what it sends into the report (`run_into`).
         let outcome = {
-            let work = self.work(&integration, &run, &mut report);
+            // What the run writes into the base itself, the change feed
+            // says the connector did.
+            let work = relais_store::writing_as(
+                format!("connector:{}", integration.connector.as_str()),
+                self.work(&integration, &run, &mut report),
+            );
             tokio::pin!(work);
             let renew = self.keep_lease(&job, owner);
             tokio::pin!(renew);

@@ -54,7 +54,9 @@ pub fn run(cli: Cli) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(async move {
+    // What a command changes, the change feed says the command line did
+    // (the server's requests and runs say who they are themselves).
+    runtime.block_on(relais_store::writing_as("cli".into(), async move {
         match cli.command {
             Command::Demo {
                 employees, seed, ..
@@ -97,7 +99,7 @@ pub fn run(cli: Cli) -> Result<()> {
             Command::People(cmd) => people_command(&settings, cmd).await,
             Command::Sync(cmd) => sync_command(&settings, cmd).await,
         }
-    })
+    }))
 }
 
 async fn open(settings: &Settings) -> Result<SharedStore> {
@@ -1168,6 +1170,8 @@ fn runtime_options(
         );
     }
     options.public_url = settings.public_url.clone();
+    options.event_retention =
+        std::time::Duration::from_secs(u64::from(settings.event_retention_days) * 86_400);
     Ok(options)
 }
 

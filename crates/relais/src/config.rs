@@ -84,6 +84,15 @@ pub struct FileConfig {
     /// The address alerts come from (default: relais@ the public URL's host).
     #[arg(long, global = true, env = "RELAIS_MAIL_FROM", value_name = "ADDRESS")]
     pub mail_from: Option<String>,
+    /// Days the change feed keeps its events (default 60, from 1 to 3650):
+    /// older ones are deleted by the runtime.
+    #[arg(
+        long,
+        global = true,
+        env = "RELAIS_EVENT_RETENTION_DAYS",
+        value_name = "DAYS"
+    )]
+    pub event_retention_days: Option<u32>,
 }
 
 impl FileConfig {
@@ -102,6 +111,7 @@ impl FileConfig {
             sqlite_cache_mib: self.sqlite_cache_mib.or(other.sqlite_cache_mib),
             smtp_url: self.smtp_url.or(other.smtp_url),
             mail_from: self.mail_from.or(other.mail_from),
+            event_retention_days: self.event_retention_days.or(other.event_retention_days),
         }
     }
 }
@@ -156,6 +166,8 @@ pub struct Settings {
     pub smtp_url: Option<String>,
     /// The address alerts come from.
     pub mail_from: String,
+    /// Days the change feed keeps its events.
+    pub event_retention_days: u32,
 }
 
 /// How log lines are written.
@@ -313,6 +325,10 @@ impl Settings {
                 .unwrap_or("localhost");
             format!("relais@{host}")
         });
+        let event_retention_days = c.event_retention_days.unwrap_or(60);
+        if !(1..=3650).contains(&event_retention_days) {
+            bail!("event_retention_days must be from 1 to 3650 days, not {event_retention_days}");
+        }
         Ok(Self {
             database,
             listen,
@@ -325,6 +341,7 @@ impl Settings {
             sqlite_cache_mib,
             smtp_url,
             mail_from,
+            event_retention_days,
         })
     }
 }

@@ -519,7 +519,7 @@ fn period_logs(p: &LeavePeriod) -> Value {
     Value::Array(logs)
 }
 
-fn request_json(
+pub(super) fn request_json(
     p: &LeavePeriod,
     account: Option<&AbsenceAccount>,
     base: &str,

@@ -63,7 +63,7 @@ const NATURE_FILTERS: &[FilterSpec] = &[
 /// of departments and establishments; people's names only for a key that may
 /// read them.
 #[derive(Default)]
-struct ClaimContext {
+pub(super) struct ClaimContext {
     people: HashMap<EmployeeId, relais_core::employee::Employee>,
     names: bool,
     departments: HashMap<i64, String>,
@@ -71,7 +71,7 @@ struct ClaimContext {
 }
 
 impl ClaimContext {
-    async fn load(
+    pub(super) async fn load(
         state: &AppState,
         caller: &Caller,
         claims: &[ExpenseClaim],
@@ -158,7 +158,7 @@ fn approval_state_name(id: i32) -> &'static str {
     }
 }
 
-fn claim_json(c: &ExpenseClaim, base: &str, ctx: &ClaimContext) -> Map<String, Value> {
+pub(super) fn claim_json(c: &ExpenseClaim, base: &str, ctx: &ClaimContext) -> Map<String, Value> {
     let mut m = Map::new();
     m.insert("id".into(), json!(c.id.0));
     m.insert("name".into(), json!(c.name.as_str()));
@@ -242,9 +242,9 @@ async fn claims(
 }
 
 /// Axis sections by identifier, for `axisSections[id,axisId,code,name]`.
-type Sections = HashMap<i64, relais_core::expense::AxisSection>;
+pub(super) type Sections = HashMap<i64, relais_core::expense::AxisSection>;
 
-fn item_json(i: &ExpenseItem, sections: &Sections) -> Map<String, Value> {
+pub(super) fn item_json(i: &ExpenseItem, sections: &Sections) -> Map<String, Value> {
     let a = &i.amounts;
     let mut m = Map::new();
     m.insert("id".into(), json!(i.id.0));

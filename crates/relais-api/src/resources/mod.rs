@@ -1,6 +1,7 @@
 //! The Lucca-compatible resources, one module each.
 
 pub mod absences;
+pub mod events;
 pub mod expenses;
 pub mod fields;
 pub mod organisation;
@@ -19,6 +20,7 @@ pub fn routes() -> crate::need::Routes {
         .merge(sync::routes())
         .merge(fields::routes())
         .merge(reports::routes())
+        .merge(events::routes())
 }
 
 use crate::auth::{EmployeeRecords, ListedRecords};

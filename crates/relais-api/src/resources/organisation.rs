@@ -74,7 +74,7 @@ const CONTRACT_FILTERS: &[FilterSpec] = &[
 ];
 
 /// Every department's level (root = 1) and path of names from the root.
-fn hierarchy(all: &[Department]) -> HashMap<i64, (usize, String)> {
+pub(super) fn hierarchy(all: &[Department]) -> HashMap<i64, (usize, String)> {
     let by_id: HashMap<i64, &Department> = all.iter().map(|d| (d.id.0, d)).collect();
     all.iter()
         .map(|d| {
@@ -124,26 +124,8 @@ async fn departments(
     let mut disclosed = 0;
     let mut items = Vec::new();
     for d in &page.items {
-        let mut m = Map::new();
-        let url = format!("{}/api/v3/departments/{}", base_url(&headers), d.id);
-        let (level, path) = levels
-            .get(&d.id.0)
-            .cloned()
-            .unwrap_or((1, d.name.to_string()));
-        m.insert("id".into(), json!(d.id.0));
-        m.insert("name".into(), json!(d.name.as_str()));
-        m.insert("url".into(), json!(url));
-        m.insert("code".into(), json!(d.code.as_str()));
-        m.insert("hierarchy".into(), json!(path));
-        m.insert("parentId".into(), json!(d.parent_id.map(|p| p.0)));
-        m.insert("isActive".into(), json!(d.active));
-        m.insert("position".into(), json!(d.position));
-        m.insert("sortOrder".into(), json!(d.position));
-        m.insert("level".into(), json!(level));
-        m.insert(
-            "headID".into(),
-            json!(d.head_id.map(|h| h.0).filter(|h| visible_heads.contains(h))),
-        );
+        let head = d.head_id.filter(|h| visible_heads.contains(&h.0));
+        let mut m = department_json(d, &levels, head, &base_url(&headers));
         if wants_users {
             // Names of people are personnel-file data: only with that grant.
             let people = caller.role().may_read_field("standard", "name");
@@ -188,6 +170,36 @@ async fn departments(
     Ok(with_employee_records(v3_list(items, page.count), disclosed))
 }
 
+/// A department as `/api/v3/departments` shows it, without its members;
+/// `head` its head when the key may see them.
+pub(super) fn department_json(
+    d: &Department,
+    levels: &HashMap<i64, (usize, String)>,
+    head: Option<relais_core::ids::EmployeeId>,
+    base_url: &str,
+) -> Map<String, Value> {
+    let mut m = Map::new();
+    let (level, path) = levels
+        .get(&d.id.0)
+        .cloned()
+        .unwrap_or((1, d.name.to_string()));
+    m.insert("id".into(), json!(d.id.0));
+    m.insert("name".into(), json!(d.name.as_str()));
+    m.insert(
+        "url".into(),
+        json!(format!("{base_url}/api/v3/departments/{}", d.id)),
+    );
+    m.insert("code".into(), json!(d.code.as_str()));
+    m.insert("hierarchy".into(), json!(path));
+    m.insert("parentId".into(), json!(d.parent_id.map(|p| p.0)));
+    m.insert("isActive".into(), json!(d.active));
+    m.insert("position".into(), json!(d.position));
+    m.insert("sortOrder".into(), json!(d.position));
+    m.insert("level".into(), json!(level));
+    m.insert("headID".into(), json!(head.map(|h| h.0)));
+    m
+}
+
 async fn department_tree(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -212,10 +224,10 @@ async fn department_tree(
     Ok(v3_item(json!({ "node": null, "children": roots })))
 }
 
-fn establishment_json(
+pub(super) fn establishment_json(
     e: &Establishment,
     users: Option<i64>,
-    headers: &HeaderMap,
+    base_url: &str,
     v4: bool,
 ) -> Map<String, Value> {
     let mut m = Map::new();
@@ -224,11 +236,7 @@ fn establishment_json(
     if !v4 {
         m.insert(
             "url".into(),
-            json!(format!(
-                "{}/api/v3/legalentities/{}",
-                base_url(headers),
-                e.id
-            )),
+            json!(format!("{base_url}/api/v3/legalentities/{}", e.id)),
         );
     }
     m.insert("code".into(), json!(e.code.as_str()));
@@ -299,7 +307,7 @@ async fn legal_entities(
             None
         };
         items.push(select_fields(
-            establishment_json(e, users, &headers, false),
+            establishment_json(e, users, &base_url(&headers), false),
             &tree,
         ));
     }
@@ -325,7 +333,7 @@ async fn establishments_v4(
         items.push(Value::Object(establishment_json(
             e,
             Some(users),
-            &headers,
+            &base_url(&headers),
             true,
         )));
     }
@@ -347,31 +355,30 @@ async fn legal_units_v4(
     let q = V4Query::parse(&pairs)?;
     let query = q.list_query(&caller.scope, LEGAL_UNIT_FILTERS)?;
     let page = state.store.query_legal_units(caller.base(), &query).await?;
-    let items = page
-        .items
-        .iter()
-        .map(|u| {
-            let country = relais_core::org::country_of(&u.country);
-            json!({
-                "id": u.id.0,
-                "name": u.name.as_str(),
-                "code": u.code,
-                "legalIdentificationNumber": u.siren.as_str(),
-                "countryCode": u.country,
-                "countryId": country.map(|(id, _)| id),
-                "country": country.map(|(id, name)| json!({ "id": id, "name": name, "code": u.country })),
-                "headquartersId": u.headquarters_id.map(|h| h.0),
-                "createdAt": u.created_at,
-                "isArchived": u.archived,
-            })
-        })
-        .collect();
+    let items = page.items.iter().map(legal_unit_json).collect();
     let at = V4Page {
         headers: &headers,
         uri: &uri,
         pairs: &pairs,
     };
     Ok(with_employee_records(v4_list(items, &q, at, page.count), 0))
+}
+
+/// A legal unit as `/organization/structure/api/legal-units` shows it.
+pub(super) fn legal_unit_json(u: &relais_core::org::LegalUnit) -> Value {
+    let country = relais_core::org::country_of(&u.country);
+    json!({
+        "id": u.id.0,
+        "name": u.name.as_str(),
+        "code": u.code,
+        "legalIdentificationNumber": u.siren.as_str(),
+        "countryCode": u.country,
+        "countryId": country.map(|(id, _)| id),
+        "country": country.map(|(id, name)| json!({ "id": id, "name": name, "code": u.country })),
+        "headquartersId": u.headquarters_id.map(|h| h.0),
+        "createdAt": u.created_at,
+        "isArchived": u.archived,
+    })
 }
 
 async fn work_contracts(

@@ -1,0 +1,390 @@
+//! `/api/relais/events`: the base's change feed, as the calling key may see
+//! it. Each event is a record created, updated or deleted, in the order the
+//! changes were made, `data` in the shape the API answers that record with
+//! (only the fields the key may read), `previousAttributes` the readable
+//! fields an update changed, as they were. A key sees no event about a
+//! record it could not read through the API: no kind of record its grants
+//! do not read, no employee outside its establishments or contract window,
+//! no update that changed only fields it may not read.
+//!
+//! Paged by a cursor (`after`, the `next` of the previous page); with
+//! `wait=N` an empty page is answered only after up to N seconds without a
+//! change, so a client learns of a change at once without asking often.
+
+use super::{absences, base_url, expenses, organisation, users, Pairs};
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::need::{self, Need, Routes};
+use crate::query::FieldTree;
+use crate::AppState;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::{Extension, Json};
+use relais_core::access::Role;
+use relais_core::events::{Event, EventAction, EventKind, Record, Topic, TopicFilter};
+use relais_store::EventQuery;
+use serde_json::{json, Map, Value};
+use std::collections::HashMap;
+use std::time::Duration;
+
+/// The routes of this resource, each with what it needs.
+pub fn routes() -> Routes {
+    Routes::new().get("/api/relais/events", Need::AnyKey, feed)
+}
+
+/// Events per page unless `limit` says otherwise, and at most.
+const DEFAULT_LIMIT: u32 = 100;
+const MAX_LIMIT: u32 = 1_000;
+
+/// The longest `wait`, in seconds.
+pub const MAX_WAIT: u64 = 30;
+
+/// How often a waiting request looks for a new event (one indexed read of
+/// the base's last event number).
+const WAIT_STEP: Duration = Duration::from_millis(200);
+
+/// The API route that reads records of `kind`: a key follows a kind's
+/// events when it may read that route, so the decision is the route's.
+pub fn reading_route(kind: EventKind) -> &'static str {
+    match kind {
+        EventKind::Employee => "/api/v3/users",
+        EventKind::Department => "/api/v3/departments",
+        EventKind::Establishment => "/api/v3/legalentities",
+        EventKind::LegalEntity => "/organization/structure/api/legal-units",
+        EventKind::Leave => "/api/v3/leaveRequests",
+        EventKind::ExpenseClaim => "/api/v3/expenseClaims",
+        EventKind::ExpenseClaimItem => "/api/v3/expenseClaimItems",
+    }
+}
+
+/// The need of [`reading_route`].
+fn need_of(kind: EventKind) -> Need {
+    need::of("get", reading_route(kind)).expect("every kind's route is declared")
+}
+
+/// Whether `role` follows events of `kind`.
+pub fn follows(role: &Role, kind: EventKind) -> bool {
+    need_of(kind).check(role).is_ok()
+}
+
+/// The feed's parameters, checked.
+struct FeedQuery {
+    after: i64,
+    topics: Vec<Topic>,
+    limit: u32,
+    wait: Duration,
+}
+
+fn bad(parameter: &str, message: String) -> ApiError {
+    ApiError::BadRequest {
+        parameter: parameter.into(),
+        message,
+    }
+}
+
+impl FeedQuery {
+    fn parse(pairs: &[(String, String)], role: &Role) -> Result<Self, ApiError> {
+        let mut q = FeedQuery {
+            after: 0,
+            topics: Vec::new(),
+            limit: DEFAULT_LIMIT,
+            wait: Duration::ZERO,
+        };
+        let mut filters: Option<Vec<TopicFilter>> = None;
+        for (name, raw) in pairs {
+            match name.as_str() {
+                "after" => {
+                    q.after = raw.parse().ok().filter(|a: &i64| *a >= 0).ok_or_else(|| {
+                        bad(
+                            "after",
+                            format!("'{raw}' is not a cursor: use 0 or the 'next' of a page"),
+                        )
+                    })?
+                }
+                "limit" => {
+                    q.limit = raw
+                        .parse()
+                        .ok()
+                        .filter(|l| (1..=MAX_LIMIT).contains(l))
+                        .ok_or_else(|| {
+                            bad(
+                                "limit",
+                                format!("'{raw}' is not a page size from 1 to {MAX_LIMIT}"),
+                            )
+                        })?
+                }
+                "wait" => {
+                    let seconds: u64 = raw
+                        .parse()
+                        .ok()
+                        .filter(|w| *w <= MAX_WAIT)
+                        .ok_or_else(|| {
+                            bad(
+                                "wait",
+                                format!("'{raw}' is not a number of seconds from 0 to {MAX_WAIT}"),
+                            )
+                        })?;
+                    q.wait = Duration::from_secs(seconds);
+                }
+                "topics" => {
+                    filters = Some(
+                        TopicFilter::parse_list(raw).map_err(|e| bad("topics", e.message))?,
+                    )
+                }
+                other => {
+                    return Err(bad(
+                        other,
+                        format!("'{other}' is not a parameter of the feed: use after, topics, limit or wait"),
+                    ))
+                }
+            }
+        }
+        // A topic asked for that the key may not follow is refused, with
+        // the grant it takes; none asked: every topic it follows.
+        if let Some(filters) = &filters {
+            for f in filters {
+                let kind = match f {
+                    TopicFilter::One(t) => t.kind,
+                    TopicFilter::Kind(k) => *k,
+                };
+                need_of(kind).check(role)?;
+            }
+        }
+        q.topics = Topic::all()
+            .filter(|t| follows(role, t.kind))
+            .filter(|t| {
+                filters
+                    .as_ref()
+                    .is_none_or(|fs| fs.iter().any(|f| f.admits(*t)))
+            })
+            .collect();
+        Ok(q)
+    }
+}
+
+async fn feed(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    Pairs(pairs): Pairs,
+) -> Result<Json<Value>, ApiError> {
+    let q = FeedQuery::parse(&pairs, caller.role())?;
+    let base = caller.base();
+    let latest = state.store.last_event(base).await?;
+    if q.after > latest {
+        return Err(bad(
+            "after",
+            format!(
+                "{} is beyond the latest event ({latest}): use 0 or the 'next' of a page",
+                q.after
+            ),
+        ));
+    }
+    let deadline = tokio::time::Instant::now() + q.wait;
+    let mut after = q.after;
+    loop {
+        let events = if q.topics.is_empty() {
+            Vec::new()
+        } else {
+            state
+                .store
+                .read_events(
+                    base,
+                    &EventQuery {
+                        after,
+                        topics: q.topics.clone(),
+                        limit: q.limit,
+                        scope: caller.scope.clone(),
+                    },
+                )
+                .await?
+        };
+        let full = events.len() == q.limit as usize;
+        if let Some(last) = events.last() {
+            after = last.seq;
+        }
+        let items = render(&state, &caller, &headers, &events).await?;
+        if !items.is_empty() || full || tokio::time::Instant::now() >= deadline {
+            return Ok(Json(json!({
+                "data": { "items": items, "next": after, "hasMore": full }
+            })));
+        }
+        // Nothing to show yet: wait for the base's next event, or the deadline.
+        loop {
+            tokio::time::sleep(WAIT_STEP.min(deadline - tokio::time::Instant::now())).await;
+            if tokio::time::Instant::now() >= deadline
+                || state.store.last_event(base).await? > after
+            {
+                break;
+            }
+        }
+    }
+}
+
+/// Fields every change moves, which alone do not make an update worth telling.
+const BOOKKEEPING: &[&str] = &["modifiedAt", "lastModifiedAt"];
+
+/// The events as the key sees them; those it may not see left out.
+async fn render(
+    state: &AppState,
+    caller: &Caller,
+    headers: &HeaderMap,
+    events: &[Event],
+) -> Result<Vec<Value>, ApiError> {
+    let shapes = Shapes::load(state, caller, headers, events).await?;
+    let mut items = Vec::with_capacity(events.len());
+    for event in events {
+        let data = shapes.json(&event.data);
+        let mut item = json!({
+            "id": format!("evt_{}_{}", event.base_id, event.seq),
+            "type": "event",
+            "cursor": event.seq,
+            "topic": event.topic.to_string(),
+            "occurredAt": event.occurred_at,
+            "source": event.source,
+        });
+        if let (EventAction::Updated, Some(before)) = (event.topic.action, &event.previous) {
+            let before = shapes.json(before);
+            let changed: Map<String, Value> = before
+                .iter()
+                .filter(|(k, v)| data.get(*k) != Some(*v))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            if changed.keys().all(|k| BOOKKEEPING.contains(&k.as_str())) {
+                // Only fields this key may not read changed.
+                continue;
+            }
+            item["previousAttributes"] = Value::Object(changed);
+        }
+        item["data"] = Value::Object(data);
+        items.push(item);
+    }
+    Ok(items)
+}
+
+/// What shaping a page of events' records takes: the lookups each kind's
+/// answer makes, done once per page.
+struct Shapes {
+    users: Option<(users::UserContext, FieldTree)>,
+    levels: HashMap<i64, (usize, String)>,
+    visible: std::collections::HashSet<i64>,
+    accounts: HashMap<relais_core::ids::AbsenceAccountId, relais_core::absence::AbsenceAccount>,
+    claims: Option<(expenses::ClaimContext, String)>,
+    base_url: String,
+}
+
+impl Shapes {
+    async fn load(
+        state: &AppState,
+        caller: &Caller,
+        headers: &HeaderMap,
+        events: &[Event],
+    ) -> Result<Self, ApiError> {
+        let records = || {
+            events
+                .iter()
+                .flat_map(|e| std::iter::once(&e.data).chain(e.previous.as_ref()))
+        };
+        let employees: Vec<relais_core::employee::Employee> = records()
+            .filter_map(|r| match r {
+                Record::Employee(e) => Some((**e).clone()),
+                _ => None,
+            })
+            .collect();
+        let users = if employees.is_empty() {
+            None
+        } else {
+            let mut names: Vec<&str> = users::STANDARD_FIELDS.to_vec();
+            names.push("extendedData");
+            let tree = FieldTree::of(&names);
+            let ctx = users::UserContext::load(state, caller, headers, &employees, &tree).await?;
+            Some((ctx, tree))
+        };
+        let has = |kind: fn(&Record) -> bool| records().any(kind);
+        let levels = if has(|r| matches!(r, Record::Department(_))) {
+            organisation::hierarchy(&state.store.list_departments(caller.base()).await?)
+        } else {
+            HashMap::new()
+        };
+        let heads: Vec<relais_core::ids::EmployeeId> = records()
+            .filter_map(|r| match r {
+                Record::Department(d) => d.head_id,
+                _ => None,
+            })
+            .collect();
+        let visible = users::visible_among(&state.store, caller, &heads)
+            .await?
+            .iter()
+            .map(|e| e.id.0)
+            .collect();
+        let accounts = if has(|r| matches!(r, Record::Leave(_))) {
+            state
+                .store
+                .list_absence_accounts(caller.base())
+                .await?
+                .into_iter()
+                .map(|a| (a.id, a))
+                .collect()
+        } else {
+            HashMap::new()
+        };
+        let claims: Vec<relais_core::expense::ExpenseClaim> = records()
+            .filter_map(|r| match r {
+                Record::ExpenseClaim(c) => Some(c.clone()),
+                _ => None,
+            })
+            .collect();
+        let base_url = base_url(headers);
+        let claims = if claims.is_empty() {
+            None
+        } else {
+            let tree = FieldTree::of(&["owner", "author"]);
+            Some((
+                expenses::ClaimContext::load(state, caller, &claims, &tree).await?,
+                base_url.clone(),
+            ))
+        };
+        Ok(Self {
+            users,
+            levels,
+            visible,
+            accounts,
+            claims,
+            base_url,
+        })
+    }
+
+    /// A record as the API answers it to this key.
+    fn json(&self, record: &Record) -> Map<String, Value> {
+        let object = |v: Value| match v {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        };
+        match record {
+            Record::Employee(e) => self
+                .users
+                .as_ref()
+                .map(|(ctx, tree)| object(ctx.user(e, tree)))
+                .unwrap_or_default(),
+            Record::Department(d) => organisation::department_json(
+                d,
+                &self.levels,
+                d.head_id.filter(|h| self.visible.contains(&h.0)),
+                &self.base_url,
+            ),
+            Record::Establishment(e) => {
+                organisation::establishment_json(e, None, &self.base_url, false)
+            }
+            Record::LegalEntity(u) => object(organisation::legal_unit_json(u)),
+            Record::Leave(p) => {
+                absences::request_json(p, self.accounts.get(&p.account_id), &self.base_url, None)
+            }
+            Record::ExpenseClaim(c) => self
+                .claims
+                .as_ref()
+                .map(|(ctx, base)| expenses::claim_json(c, base, ctx))
+                .unwrap_or_default(),
+            Record::ExpenseClaimItem(i) => expenses::item_json(i, &Default::default()),
+        }
+    }
+}
