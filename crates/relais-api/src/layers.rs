@@ -87,6 +87,13 @@ pub const PATH_SEGMENTS: &[&str] = &[
     "refuse",
     "cancel",
     "cancellation",
+    "events",
+    "webhooks",
+    "deliveries",
+    "activate",
+    "rotate",
+    "test",
+    "replay",
 ];
 
 /// Spells each fixed segment of the request's path as the routes do, so

@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod auth;
 pub mod counts;
+pub mod deliver;
 mod error;
 pub mod layers;
 pub mod metrics;

@@ -127,6 +127,15 @@ impl Routes {
         self.add("put", path, need, axum::routing::put(handler))
     }
 
+    /// `DELETE path`.
+    pub fn delete<H, T>(self, path: &'static str, need: Need, handler: H) -> Self
+    where
+        H: axum::handler::Handler<T, AppState>,
+        T: 'static,
+    {
+        self.add("delete", path, need, axum::routing::delete(handler))
+    }
+
     /// Both sets of routes.
     pub fn merge(mut self, other: Routes) -> Self {
         self.router = self.router.merge(other.router);

@@ -95,6 +95,54 @@ const ENDPOINTS: &[Endpoint] = &[
         &[],
     ),
     get(
+        "/api/relais/webhooks",
+        "This key's webhook endpoints: URL, topics, establishments, status (active, inactive, suspended) and why",
+        &[],
+    ),
+    write(
+        "post",
+        "/api/relais/webhooks",
+        "Register a webhook endpoint (body: url, name, topics, establishments); activated when GET <url>?echo=<value> answers the value; the signing secret (whsec_…) is in this answer only",
+    ),
+    get(
+        "/api/relais/webhooks/{id}",
+        "One of this key's webhook endpoints",
+        &[],
+    ),
+    Endpoint {
+        method: "delete",
+        path: "/api/relais/webhooks/{id}",
+        summary: "Delete one of this key's webhook endpoints and its deliveries",
+        v4: false,
+        params: &[],
+        body: false,
+    },
+    get(
+        "/api/relais/webhooks/{id}/deliveries",
+        "An endpoint's latest deliveries: topic, status, attempts, last answer and latency, next try",
+        &[],
+    ),
+    write(
+        "post",
+        "/api/relais/webhooks/{id}/activate",
+        "Activate an endpoint again by echo (a suspended one gets its waiting events)",
+    ),
+    write(
+        "post",
+        "/api/relais/webhooks/{id}/rotate",
+        "A new signing secret (in this answer only); the previous one still signs for 24 hours",
+    ),
+    write(
+        "post",
+        "/api/relais/webhooks/{id}/test",
+        "Send a test event (webhook.test) to the endpoint",
+    ),
+    write(
+        "post",
+        "/api/relais/webhooks/{id}/replay",
+        "Deliver again the events after a cursor (body: after)",
+    ),
+    get(
         "/api/relais/reports",
         "The ready-made reports: code, title, columns, filters, the grant each needs and whether this key holds it",
         &[],
@@ -511,7 +559,7 @@ pub fn build() -> Value {
             } else {
                 "application/json"
             };
-            op["requestBody"] = json!({ "required": !e.path.ends_with("approve") && !e.path.ends_with("deny") && !e.path.ends_with("cancel"), "content": { content: { "schema": { "type": "object" } } } });
+            op["requestBody"] = json!({ "required": !["approve", "deny", "cancel", "activate", "rotate", "test"].iter().any(|a| e.path.ends_with(a)), "content": { content: { "schema": { "type": "object" } } } });
             op["responses"]["409"] = json!({ "$ref": "#/components/responses/Error" });
             op["responses"]["422"] = json!({ "$ref": "#/components/responses/Error" });
         }

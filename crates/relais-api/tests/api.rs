@@ -22,6 +22,8 @@ struct App {
     today: NaiveDate,
     /// The server's audit trail writer, flushed before the trail is read.
     audit: relais_api::audit::AuditLog,
+    /// The server's state (its sealer opens what the server sealed).
+    state: AppState,
     /// The test's database, dropped after the store.
     _db: TestDb,
 }
@@ -67,7 +69,7 @@ async fn spawn(backend: Backend, per_minute: u32) -> Option<App> {
     .unwrap();
     let state = AppState::new(store.clone(), per_minute);
     let audit = state.audit.clone();
-    let url = relais_testkit::spawn_app(state).await;
+    let url = relais_testkit::spawn_app(state.clone()).await;
     Some(App {
         url,
         store,
@@ -76,6 +78,7 @@ async fn spawn(backend: Backend, per_minute: u32) -> Option<App> {
         client: reqwest::Client::new(),
         today,
         audit,
+        state,
         _db: db,
     })
 }
@@ -217,6 +220,7 @@ api_suite!(
     an_inside_online_replica_keeps_up,
     a_list_shows_what_the_store_holds,
     the_feed_shows_each_key_what_it_may_read,
+    webhooks_deliver_signed_events_at_least_once,
 );
 
 async fn users_fields_count_paging_and_order(app: App) {
@@ -3451,4 +3455,321 @@ async fn the_feed_shows_each_key_what_it_may_read(app: App) {
         took < std::time::Duration::from_secs(10),
         "it answered at the change: {took:?}"
     );
+}
+
+/// Checks a Standard Webhooks signature header with this test's own HMAC
+/// (not relais's): whether one `v1,` signature is `secret`'s.
+fn signed_by(secret: &str, id: &str, timestamp: &str, body: &str, header: &str) -> bool {
+    use base64::Engine;
+    use hmac::Mac;
+    let key = base64::engine::general_purpose::STANDARD
+        .decode(secret.strip_prefix("whsec_").unwrap())
+        .unwrap();
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&key).unwrap();
+    mac.update(format!("{id}.{timestamp}.{body}").as_bytes());
+    let expected = format!(
+        "v1,{}",
+        base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+    );
+    header.split(' ').any(|s| s == expected)
+}
+
+/// Webhooks: an endpoint is activated by echo and given a secret shown
+/// once; each change its key may see is posted once, signed (checked here
+/// by an independent HMAC), retried after a 500 and a 429 (its Retry-After
+/// honoured) under the same id, suspended at once on 410 and resumed when
+/// activated again; a rotated secret signs beside the previous one; a test
+/// event and a replay; another key's endpoint reads as missing; two
+/// deliverers on one database deliver each event once.
+async fn webhooks_deliver_signed_events_at_least_once(app: App) {
+    use relais_api::deliver::Deliverer;
+    let receiver = relais_sandbox::receiver::Receiver::new();
+    let hooks = receiver.start().await.unwrap();
+    let writer = app
+        .key(&["personnel-file", "write-employees", "future-employees"])
+        .await;
+    let reader = app.key(&["personnel-file", "future-employees"]).await;
+    let stranger = app.key(&["personnel-file"]).await;
+    let post = |key: &str, path: &str, body: Value| {
+        let (key, path) = (key.to_owned(), path.to_owned());
+        let app = &app;
+        async move { app.send(reqwest::Method::POST, &path, &key, body).await }
+    };
+    // An address that does not echo is stored inactive, with why.
+    let (status, body) = post(
+        &reader,
+        "/api/relais/webhooks",
+        json!({ "url": format!("{}/nowhere", hooks.url()) }),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["data"]["status"], "inactive");
+    assert!(
+        body["data"]["statusReason"]
+            .as_str()
+            .unwrap()
+            .contains("404"),
+        "{body}"
+    );
+    for (wrong, field) in [
+        (json!({ "url": "ftp://x" }), "url"),
+        (json!({}), "url"),
+        (
+            json!({ "url": format!("{}/hooks/a", hooks.url()), "topics": ["expense-claim.*"] }),
+            "grant",
+        ),
+        (
+            json!({ "url": format!("{}/hooks/a", hooks.url()), "topics": "people.*" }),
+            "topics",
+        ),
+    ] {
+        let (status, body) = post(&reader, "/api/relais/webhooks", wrong.clone()).await;
+        assert!(status == 422 || status == 403, "{wrong}: {status} {body}");
+        assert!(body.to_string().contains(field), "{wrong}: {body}");
+    }
+    let (status, body) = post(
+        &reader,
+        "/api/relais/webhooks",
+        json!({ "url": format!("{}/hooks/a", hooks.url()), "name": "RH", "topics": ["employee.*"] }),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["data"]["status"], "active", "{body}");
+    let id = body["data"]["id"].as_i64().unwrap();
+    let secret = body["data"]["secret"].as_str().unwrap().to_owned();
+    assert!(secret.starts_with("whsec_"));
+    let (_, shown) = app
+        .get(&format!("/api/relais/webhooks/{id}"), &reader)
+        .await;
+    assert!(
+        shown["data"].get("secret").is_none(),
+        "the secret is shown once: {shown}"
+    );
+    let (status, _) = app
+        .get(&format!("/api/relais/webhooks/{id}"), &stranger)
+        .await;
+    assert_eq!(status, 404, "another key's endpoint reads as missing");
+    app.client
+        .put(format!("{}/hooks/a/secrets", hooks.url()))
+        .json(&json!([secret]))
+        .send()
+        .await
+        .unwrap();
+    let deliverer = Deliverer::new(app.state.clone(), &app.url);
+    let e = app
+        .employees()
+        .await
+        .into_iter()
+        .find(|e| e.data.contract.status_on(app.today) == ContractStatus::Active)
+        .unwrap();
+    let change = |title: &str| {
+        let (app, writer, title) = (&app, writer.clone(), title.to_owned());
+        async move {
+            let (status, body) = app
+                .send(
+                    reqwest::Method::PUT,
+                    &format!("/api/v3/users/{}", e.id),
+                    &writer,
+                    json!({ "jobTitle": title }),
+                )
+                .await;
+            assert_eq!(status, 200, "{body}");
+        }
+    };
+    change("Pilote").await;
+    let pass = deliverer.pass().await.unwrap();
+    assert_eq!((pass.made, pass.delivered, pass.failed), (1, 1, 0));
+    let got = receiver.received("a");
+    assert_eq!(got.len(), 1);
+    assert!(got[0].verified);
+    assert!(signed_by(
+        &secret,
+        &got[0].id,
+        &got[0].timestamp,
+        &got[0].body,
+        &got[0].signature
+    ));
+    let message: Value = serde_json::from_str(&got[0].body).unwrap();
+    assert_eq!(message["type"], "employee.updated");
+    assert_eq!(message["data"]["data"]["jobTitle"], "Pilote");
+    assert_eq!(
+        message["data"]["previousAttributes"]["jobTitle"],
+        json!(e.data.job_title)
+    );
+    // Nothing more to send: a pass sends nothing twice.
+    assert_eq!(deliverer.pass().await.unwrap(), Default::default());
+    // A 500, then a 429 asking for 1 s: retried under the same id.
+    app.client
+        .put(format!("{}/hooks/a/answers", hooks.url()))
+        .json(&json!([500, [429, 1]]))
+        .send()
+        .await
+        .unwrap();
+    change("Copilote").await;
+    let pass = deliverer.pass().await.unwrap();
+    assert_eq!((pass.made, pass.failed), (1, 1));
+    let (_, log) = app
+        .get(&format!("/api/relais/webhooks/{id}/deliveries"), &reader)
+        .await;
+    let latest = &items(&log)[0];
+    assert_eq!(latest["status"], "pending");
+    assert_eq!(latest["lastStatus"], 500);
+    assert!(latest["nextAttemptAt"].is_string(), "{latest}");
+    let (_, shown) = app
+        .get(&format!("/api/relais/webhooks/{id}"), &reader)
+        .await;
+    assert!(shown["data"]["failingSince"].is_string(), "{shown}");
+    relais_testkit::eventually(
+        std::time::Duration::from_secs(20),
+        "the retries",
+        || async {
+            deliverer.pass().await.unwrap();
+            receiver
+                .received("a")
+                .last()
+                .is_some_and(|r| r.answered == 204)
+                .then_some(())
+        },
+    )
+    .await;
+    let got = receiver.received("a");
+    let answers: Vec<u16> = got.iter().map(|r| r.answered).collect();
+    assert_eq!(answers, [204, 500, 429, 204]);
+    assert!(
+        got[1].id == got[2].id && got[2].id == got[3].id,
+        "one id across retries"
+    );
+    assert!(got.iter().all(|r| r.verified));
+    let (_, log) = app
+        .get(&format!("/api/relais/webhooks/{id}/deliveries"), &reader)
+        .await;
+    assert_eq!(items(&log)[0]["status"], "delivered");
+    assert_eq!(items(&log)[0]["attempts"], 3);
+    // 410: suspended at once; activated again, the waiting delivery goes.
+    app.client
+        .put(format!("{}/hooks/a/answers", hooks.url()))
+        .json(&json!([410]))
+        .send()
+        .await
+        .unwrap();
+    change("Navigante").await;
+    deliverer.pass().await.unwrap();
+    let (_, shown) = app
+        .get(&format!("/api/relais/webhooks/{id}"), &reader)
+        .await;
+    assert_eq!(shown["data"]["status"], "suspended", "{shown}");
+    assert!(shown["data"]["statusReason"]
+        .as_str()
+        .unwrap()
+        .contains("410"));
+    change("Commandante").await;
+    assert_eq!(
+        deliverer.pass().await.unwrap(),
+        Default::default(),
+        "a suspended endpoint gets nothing"
+    );
+    let (status, body) = post(
+        &reader,
+        &format!("/api/relais/webhooks/{id}/activate"),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["status"], "active");
+    let pass = deliverer.pass().await.unwrap();
+    assert_eq!(
+        (pass.made, pass.delivered),
+        (1, 2),
+        "the waiting one and the new one"
+    );
+    // Rotation: the new secret signs, and the previous one still does.
+    let (status, body) = post(
+        &reader,
+        &format!("/api/relais/webhooks/{id}/rotate"),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let rotated = body["data"]["secret"].as_str().unwrap().to_owned();
+    assert_ne!(rotated, secret);
+    change("Pilote de ligne").await;
+    deliverer.pass().await.unwrap();
+    let last = receiver.received("a").last().cloned().unwrap();
+    assert!(signed_by(
+        &rotated,
+        &last.id,
+        &last.timestamp,
+        &last.body,
+        &last.signature
+    ));
+    assert!(signed_by(
+        &secret,
+        &last.id,
+        &last.timestamp,
+        &last.body,
+        &last.signature
+    ));
+    // A test event, and a replay from a cursor.
+    let (status, _) = post(
+        &reader,
+        &format!("/api/relais/webhooks/{id}/test"),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(status, 200);
+    deliverer.pass().await.unwrap();
+    let last = receiver.received("a").last().cloned().unwrap();
+    assert!(last.body.contains("webhook.test"), "{}", last.body);
+    let first_id = receiver.received("a")[0].id.clone();
+    let first_cursor: i64 = first_id.rsplit('_').next().unwrap().parse().unwrap();
+    let before = receiver.received("a").len();
+    let (status, body) = post(
+        &reader,
+        &format!("/api/relais/webhooks/{id}/replay"),
+        json!({ "after": first_cursor - 1 }),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let pass = deliverer.pass().await.unwrap();
+    assert_eq!(pass.made, 5, "the five changes since, again");
+    let again = &receiver.received("a")[before];
+    assert_eq!(again.id, first_id, "a replay keeps each event's id");
+    let (status, _) = post(
+        &reader,
+        &format!("/api/relais/webhooks/{id}/replay"),
+        json!({ "after": -3 }),
+    )
+    .await;
+    assert_eq!(status, 422);
+    // Two deliverers on one database: each event once.
+    let other = Deliverer::new(app.state.clone(), &app.url);
+    let before = receiver.received("a").len();
+    for n in 0..5 {
+        change(&format!("Poste {n}")).await;
+        let (a, b) = tokio::join!(deliverer.pass(), other.pass());
+        a.unwrap();
+        b.unwrap();
+    }
+    let (a, b) = tokio::join!(deliverer.pass(), other.pass());
+    a.unwrap();
+    b.unwrap();
+    let ids: Vec<String> = receiver.received("a")[before..]
+        .iter()
+        .map(|r| r.id.clone())
+        .collect();
+    let unique: BTreeSet<&String> = ids.iter().collect();
+    assert_eq!((ids.len(), unique.len()), (5, 5), "{ids:?}");
+    let (status, _) = app
+        .send(
+            reqwest::Method::DELETE,
+            &format!("/api/relais/webhooks/{id}"),
+            &reader,
+            Value::Null,
+        )
+        .await;
+    assert_eq!(status, 204);
+    let (status, _) = app
+        .get(&format!("/api/relais/webhooks/{id}"), &reader)
+        .await;
+    assert_eq!(status, 404);
 }

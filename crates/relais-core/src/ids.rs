@@ -73,6 +73,10 @@ id_type! {
     PersonId;
     /// An alert written for a technical contact.
     AlertId;
+    /// A webhook endpoint.
+    EndpointId;
+    /// One event's delivery to one webhook endpoint.
+    DeliveryId;
 }
 
 /// The kinds of record that get an identifier, used to reserve identifiers.

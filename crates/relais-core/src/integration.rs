@@ -832,6 +832,8 @@ pub enum LeaseJob {
     Integration(crate::ids::InstallationId),
     /// Sending the alerts waiting in the outbox.
     Alerts,
+    /// Delivering one webhook endpoint's events, in order.
+    Webhook(crate::ids::EndpointId),
 }
 
 impl LeaseJob {
@@ -840,6 +842,7 @@ impl LeaseJob {
         match self {
             Self::Integration(installation) => format!("integration:{installation}"),
             Self::Alerts => "alerts".to_owned(),
+            Self::Webhook(endpoint) => format!("webhook:{endpoint}"),
         }
     }
 }

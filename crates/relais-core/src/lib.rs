@@ -28,6 +28,7 @@ pub mod people;
 pub mod report;
 pub mod schedule;
 pub mod secret;
+pub mod webhooks;
 
 pub use error::DomainError;
 

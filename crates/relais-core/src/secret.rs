@@ -28,6 +28,11 @@ pub enum SecretName {
     /// A partner credential its connector declares (`token`, `app_key`…),
     /// by the declared name.
     Partner(&'static str),
+    /// A webhook endpoint's signing secret (`whsec_…`).
+    WebhookSigning,
+    /// A webhook endpoint's signing secret before its last rotation, still
+    /// signing until its grace ends.
+    WebhookPrevious,
 }
 
 impl SecretName {
@@ -36,6 +41,8 @@ impl SecretName {
         match self {
             Self::SourceKey => "source_key",
             Self::Partner(name) => name,
+            Self::WebhookSigning => "webhook_signing",
+            Self::WebhookPrevious => "webhook_previous",
         }
     }
 }

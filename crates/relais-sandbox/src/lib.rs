@@ -10,6 +10,7 @@ pub mod ledgy;
 pub mod mailbox;
 mod names;
 pub mod planningpme;
+pub mod receiver;
 pub mod replica;
 pub mod semana;
 pub mod sim;

@@ -20,6 +20,7 @@ pub mod rows;
 pub mod sqlite;
 pub mod sync;
 mod url;
+pub mod webhooks;
 
 pub use error::{Result, StoreError};
 pub use query::{Cond, Condition, Direction, Encoded, Encoder, ListQuery, Page, Scope, SqlValue};
@@ -33,6 +34,7 @@ pub use events::{current_writer, writing_as, EventQuery};
 pub use hr::BaseCounts;
 pub use marketplace::NewInstallation;
 pub use sync::{Delivery, IntegrationState, LineFilter, RunFinish};
+pub use webhooks::{AttemptOutcome, NewDelivery, NewEndpoint};
 
 use async_trait::async_trait;
 use std::sync::Arc;
@@ -46,13 +48,14 @@ pub mod prelude {
     pub use crate::marketplace::MarketplaceStore;
     pub use crate::reports::ReportStore;
     pub use crate::sync::SyncStore;
+    pub use crate::webhooks::WebhookStore;
     pub use crate::Store;
 }
 pub use prelude::*;
 
 /// Everything relais reads and writes in its database: one trait per area
 /// ([`HrStore`], [`AccessStore`], [`MarketplaceStore`], [`SyncStore`],
-/// [`ReportStore`], [`EventStore`]), each with its SQL in its own file, implemented together
+/// [`ReportStore`], [`EventStore`], [`WebhookStore`]), each with its SQL in its own file, implemented together
 /// by each backend.
 #[async_trait]
 pub trait Store:
@@ -62,6 +65,7 @@ pub trait Store:
     + SyncStore
     + ReportStore
     + EventStore
+    + WebhookStore
     + Send
     + Sync
     + 'static

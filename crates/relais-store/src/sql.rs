@@ -614,6 +614,7 @@ macro_rules! sql_store {
         crate::sync::sync_store!($store, $db);
         crate::reports::report_store!($store, $db);
         crate::events::event_store!($store, $db);
+        crate::webhooks::webhook_store!($store, $db);
 
         #[async_trait::async_trait]
         impl crate::Store for $store {

@@ -280,6 +280,23 @@ async fn serve(
             let _ = stopped.changed().await;
         }),
     );
+    // Webhook endpoints get their events from this process too, one
+    // process per endpoint at a time (leases).
+    let public = settings
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{own}"));
+    let deliveries = {
+        let mut stopped = stop.subscribe();
+        tokio::spawn(
+            relais_api::deliver::Deliverer::new(state.clone(), &public).serve(
+                std::time::Duration::from_millis(500),
+                async move {
+                    let _ = stopped.changed().await;
+                },
+            ),
+        )
+    };
     if let Some(key) = replica_key {
         let replica = relais_sandbox::replica::Replica::new(&format!("http://{own}"), &key);
         tokio::spawn(replica.run(std::time::Duration::from_secs(5)));
@@ -299,6 +316,7 @@ async fn serve(
     .await?;
     let _ = stop.send(true);
     let _ = sync.await;
+    let _ = deliveries.await;
     // Every request answered is in the audit trail before the process ends.
     state.audit.flush().await;
     Ok(())

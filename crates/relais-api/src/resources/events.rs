@@ -141,23 +141,9 @@ impl FeedQuery {
         }
         // A topic asked for that the key may not follow is refused, with
         // the grant it takes; none asked: every topic it follows.
-        if let Some(filters) = &filters {
-            for f in filters {
-                let kind = match f {
-                    TopicFilter::One(t) => t.kind,
-                    TopicFilter::Kind(k) => *k,
-                };
-                need_of(kind).check(role)?;
-            }
-        }
-        q.topics = Topic::all()
-            .filter(|t| follows(role, t.kind))
-            .filter(|t| {
-                filters
-                    .as_ref()
-                    .is_none_or(|fs| fs.iter().any(|f| f.admits(*t)))
-            })
-            .collect();
+        let filters = filters.unwrap_or_default();
+        check_topics(role, &filters)?;
+        q.topics = followed_topics(role, &filters);
         Ok(q)
     }
 }
@@ -183,30 +169,11 @@ async fn feed(
     let deadline = tokio::time::Instant::now() + q.wait;
     let mut after = q.after;
     loop {
-        let events = if q.topics.is_empty() {
-            Vec::new()
-        } else {
-            state
-                .store
-                .read_events(
-                    base,
-                    &EventQuery {
-                        after,
-                        topics: q.topics.clone(),
-                        limit: q.limit,
-                        scope: caller.scope.clone(),
-                    },
-                )
-                .await?
-        };
-        let full = events.len() == q.limit as usize;
-        if let Some(last) = events.last() {
-            after = last.seq;
-        }
-        let items = render(&state, &caller, &headers, &events).await?;
-        if !items.is_empty() || full || tokio::time::Instant::now() >= deadline {
+        let page = visible_page(&state, &caller, &headers, after, &q.topics, q.limit).await?;
+        after = page.next;
+        if !page.items.is_empty() || page.full || tokio::time::Instant::now() >= deadline {
             return Ok(Json(json!({
-                "data": { "items": items, "next": after, "hasMore": full }
+                "data": { "items": page.items, "next": page.next, "hasMore": page.full }
             })));
         }
         // Nothing to show yet: wait for the base's next event, or the deadline.
@@ -219,6 +186,70 @@ async fn feed(
             }
         }
     }
+}
+
+/// One page of a base's events as a caller sees them.
+pub struct VisiblePage {
+    /// The events it may see, in the feed's shape.
+    pub items: Vec<Value>,
+    /// The cursor after the events read (seen or not).
+    pub next: i64,
+    /// Whether as many events were read as asked (more may follow).
+    pub full: bool,
+}
+
+/// Reads up to `limit` events after `after` of `topics` within the
+/// caller's scope, and shapes those it may see. Used by the feed and by
+/// webhook deliveries alike.
+pub async fn visible_page(
+    state: &AppState,
+    caller: &Caller,
+    headers: &HeaderMap,
+    after: i64,
+    topics: &[Topic],
+    limit: u32,
+) -> Result<VisiblePage, ApiError> {
+    let events = if topics.is_empty() {
+        Vec::new()
+    } else {
+        state
+            .store
+            .read_events(
+                caller.base(),
+                &EventQuery {
+                    after,
+                    topics: topics.to_vec(),
+                    limit,
+                    scope: caller.scope.clone(),
+                },
+            )
+            .await?
+    };
+    Ok(VisiblePage {
+        items: render(state, caller, headers, &events).await?,
+        next: events.last().map_or(after, |e| e.seq),
+        full: events.len() == limit as usize,
+    })
+}
+
+/// The topics `role` follows among those `filters` admit (none: all).
+pub fn followed_topics(role: &Role, filters: &[TopicFilter]) -> Vec<Topic> {
+    Topic::all()
+        .filter(|t| follows(role, t.kind))
+        .filter(|t| filters.is_empty() || filters.iter().any(|f| f.admits(*t)))
+        .collect()
+}
+
+/// Refuses a topic filter naming records the role may not read, with the grant it takes.
+pub fn check_topics(role: &Role, filters: &[TopicFilter]) -> Result<(), ApiError> {
+    for f in filters {
+        let kind = match f {
+            TopicFilter::One(t) => t.kind,
+            TopicFilter::Kind(k) => *k,
+        };
+        need_of(kind).check(role)?;
+    }
+    Ok(())
 }
 
 /// Fields every change moves, which alone do not make an update worth telling.

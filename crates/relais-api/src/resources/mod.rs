@@ -9,6 +9,7 @@ pub mod reports;
 pub mod sync;
 pub mod userlogs;
 pub mod users;
+pub mod webhooks;
 
 /// Every key-protected route of the API, each with what it needs.
 pub fn routes() -> crate::need::Routes {
@@ -21,6 +22,7 @@ pub fn routes() -> crate::need::Routes {
         .merge(fields::routes())
         .merge(reports::routes())
         .merge(events::routes())
+        .merge(webhooks::routes())
 }
 
 use crate::auth::{EmployeeRecords, ListedRecords};

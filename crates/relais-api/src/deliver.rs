@@ -1,0 +1,384 @@
+//! Webhook delivery: each active endpoint's events, as its key sees them,
+//! made into deliveries (in the same transaction that moves the endpoint's
+//! cursor, so none is lost or made twice) and posted, signed, at least once,
+//! retried on the Standard Webhooks schedule.
+//!
+//! Every `relais serve` process runs a deliverer; an endpoint is served by
+//! the one process holding its lease at a time, so several processes on one
+//! PostgreSQL deliver each event once per endpoint (retries aside), never
+//! twice at once.
+
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::resources::events::{followed_topics, visible_page};
+use crate::AppState;
+use axum::http::HeaderMap;
+use relais_core::integration::LeaseJob;
+use relais_core::secret::SecretName;
+use relais_core::webhooks::{
+    retry_after, signature_header, Delivery, DeliveryStatus, Endpoint, EndpointStatus,
+    WebhookSecret, SUSPEND_AFTER,
+};
+use relais_store::{AttemptOutcome, NewDelivery};
+use serde_json::{json, Value};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How long a receiver has to answer.
+pub const RECEIVER_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// How long an endpoint's lease lasts without renewal.
+const LEASE_TTL: Duration = Duration::from_secs(60);
+
+/// Events made into deliveries per read, and deliveries sent per endpoint and pass.
+const BATCH: u32 = 200;
+
+/// Delivers webhook events for the endpoints whose lease it wins.
+#[derive(Clone)]
+pub struct Deliverer {
+    state: AppState,
+    client: reqwest::Client,
+    owner: String,
+    headers: HeaderMap,
+}
+
+impl std::fmt::Debug for Deliverer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Deliverer")
+            .field("owner", &self.owner)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What one pass did, summed over the endpoints served.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pass {
+    /// Deliveries made from new events.
+    pub made: usize,
+    /// Attempts that the receiver took (2xx).
+    pub delivered: usize,
+    /// Attempts that failed.
+    pub failed: usize,
+}
+
+impl Deliverer {
+    /// A deliverer over `state`'s store; records' `url` fields start with
+    /// `public_url` (the address clients reach relais at).
+    pub fn new(state: AppState, public_url: &str) -> Self {
+        let host = public_url
+            .split("://")
+            .nth(1)
+            .unwrap_or(public_url)
+            .trim_end_matches('/');
+        let mut headers = HeaderMap::new();
+        if let Ok(h) = host.parse() {
+            headers.insert(axum::http::header::HOST, h);
+        }
+        Self {
+            state,
+            client: reqwest::Client::builder()
+                .timeout(RECEIVER_TIMEOUT)
+                .redirect(reqwest::redirect::Policy::none())
+                .user_agent(concat!("relais-webhooks/", env!("CARGO_PKG_VERSION")))
+                .build()
+                .expect("the HTTP client builds"),
+            owner: format!(
+                "webhooks-{}-{:012x}",
+                std::process::id(),
+                fastrand::u64(..) >> 16
+            ),
+            headers,
+        }
+    }
+
+    /// Runs passes every `every` until `stop` completes.
+    pub async fn serve(self, every: Duration, stop: impl std::future::Future<Output = ()>) {
+        tokio::pin!(stop);
+        loop {
+            if let Err(e) = self.pass().await {
+                tracing::warn!(error = %e, "webhook delivery pass failed");
+            }
+            tokio::select! {
+                () = &mut stop => return,
+                () = tokio::time::sleep(every) => {}
+            }
+        }
+    }
+
+    /// One pass over the active endpoints whose lease this deliverer wins.
+    pub async fn pass(&self) -> Result<Pass, ApiError> {
+        let mut total = Pass::default();
+        for endpoint in self.state.store.active_endpoints().await? {
+            let job = LeaseJob::Webhook(endpoint.id);
+            if !self
+                .state
+                .store
+                .claim_lease(&job, &self.owner, LEASE_TTL)
+                .await?
+            {
+                continue;
+            }
+            let served = self.serve_endpoint(&endpoint).await;
+            self.state.store.release_lease(&job, &self.owner).await?;
+            match served {
+                Ok(p) => {
+                    total.made += p.made;
+                    total.delivered += p.delivered;
+                    total.failed += p.failed;
+                }
+                Err(e) => {
+                    tracing::warn!(endpoint = %endpoint.id, error = %e, "cannot serve a webhook endpoint")
+                }
+            }
+        }
+        Ok(total)
+    }
+
+    /// Makes an endpoint's new events into deliveries, then sends what is due.
+    async fn serve_endpoint(&self, endpoint: &Endpoint) -> Result<Pass, ApiError> {
+        let store = &self.state.store;
+        let key = store.get_api_key(endpoint.key_id).await?;
+        if key.revoked_at.is_some() {
+            store
+                .set_endpoint_status(
+                    endpoint.id,
+                    EndpointStatus::Suspended,
+                    Some("its key was revoked"),
+                )
+                .await?;
+            return Ok(Pass::default());
+        }
+        let version = store.base_version(endpoint.base_id).await?;
+        let mut caller = Caller::new(Arc::new(key), version);
+        if let Some(only) = &endpoint.establishments {
+            caller.scope.establishments = Some(match caller.scope.establishments.take() {
+                Some(mine) => only.iter().filter(|e| mine.contains(e)).copied().collect(),
+                None => only.clone(),
+            });
+        }
+        let topics = followed_topics(caller.role(), &endpoint.topics);
+        let mut pass = Pass::default();
+        let mut cursor = endpoint.cursor;
+        loop {
+            let page =
+                visible_page(&self.state, &caller, &self.headers, cursor, &topics, BATCH).await?;
+            if page.next == cursor {
+                break;
+            }
+            let deliveries: Vec<NewDelivery> = page.items.iter().map(delivery_of).collect();
+            if !store
+                .enqueue_deliveries(
+                    endpoint.id,
+                    cursor,
+                    page.next,
+                    &deliveries,
+                    relais_core::now(),
+                )
+                .await?
+            {
+                // Moved by someone else (a replay): the next pass goes on from there.
+                break;
+            }
+            pass.made += deliveries.len();
+            cursor = page.next;
+            if !page.full {
+                break;
+            }
+        }
+        let secrets = self.secrets(endpoint).await?;
+        for delivery in store
+            .due_deliveries(endpoint.id, relais_core::now(), BATCH)
+            .await?
+        {
+            match self.attempt(endpoint, &delivery, &secrets).await? {
+                true => pass.delivered += 1,
+                false => {
+                    // The receiver is failing: the rest waits for the next pass.
+                    pass.failed += 1;
+                    break;
+                }
+            }
+        }
+        Ok(pass)
+    }
+
+    /// The secrets that sign an endpoint's messages now: its own, and the
+    /// one before its last rotation while the grace runs.
+    async fn secrets(&self, endpoint: &Endpoint) -> Result<Vec<WebhookSecret>, ApiError> {
+        let sealed = self.state.store.endpoint_secrets(endpoint.id).await?;
+        let open = self.state.sealer.open(&sealed)?;
+        let mut out = Vec::new();
+        if let Some(current) = open.get(SecretName::WebhookSigning) {
+            out.push(WebhookSecret::parse(current)?);
+        }
+        let grace = endpoint
+            .previous_until
+            .is_some_and(|until| until > relais_core::now());
+        if let (true, Some(previous)) = (grace, open.get(SecretName::WebhookPrevious)) {
+            out.push(WebhookSecret::parse(previous)?);
+        }
+        Ok(out)
+    }
+
+    /// Posts one delivery and records what came of it; whether the receiver took it.
+    async fn attempt(
+        &self,
+        endpoint: &Endpoint,
+        delivery: &Delivery,
+        secrets: &[WebhookSecret],
+    ) -> Result<bool, ApiError> {
+        let store = &self.state.store;
+        let timestamp = relais_core::now().timestamp();
+        let signing: Vec<&WebhookSecret> = secrets.iter().collect();
+        let signature = signature_header(
+            &signing,
+            &delivery.message_id,
+            timestamp,
+            delivery.body.as_bytes(),
+        );
+        let started = Instant::now();
+        let answer = self
+            .client
+            .post(&endpoint.url)
+            .header("content-type", "application/json")
+            .header("webhook-id", &delivery.message_id)
+            .header("webhook-timestamp", timestamp.to_string())
+            .header("webhook-signature", signature)
+            .body(delivery.body.clone())
+            .send()
+            .await;
+        let latency_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
+        let at = relais_core::now();
+        let attempts = delivery.attempts + 1;
+        let retry = |wait: Option<Duration>| {
+            let wait = wait.or_else(|| retry_after(attempts, fastrand::f64()));
+            match wait {
+                Some(w) => (
+                    DeliveryStatus::Pending,
+                    Some(at + chrono::Duration::from_std(w).unwrap_or(chrono::Duration::days(1))),
+                ),
+                None => (DeliveryStatus::Failed, None),
+            }
+        };
+        let (status, next, http_status, error, suspend) = match answer {
+            Ok(resp) if resp.status().is_success() => (
+                DeliveryStatus::Delivered,
+                None,
+                Some(resp.status().as_u16()),
+                None,
+                None,
+            ),
+            Ok(resp) => {
+                let code = resp.status().as_u16();
+                match code {
+                    // Gone: the endpoint stops at once; the delivery waits for its return.
+                    404 | 410 => (
+                        DeliveryStatus::Pending,
+                        Some(at),
+                        Some(code),
+                        Some(format!("the endpoint answered {code}")),
+                        Some(format!("its URL answered {code}: it was suspended at once")),
+                    ),
+                    _ => {
+                        let asked = (code == 429)
+                            .then(|| resp.headers().get("retry-after"))
+                            .flatten()
+                            .and_then(|v| v.to_str().ok())
+                            .and_then(|v| v.trim().parse::<u64>().ok())
+                            .map(|s| Duration::from_secs(s.min(24 * 3600)));
+                        let (status, next) = retry(asked);
+                        (
+                            status,
+                            next,
+                            Some(code),
+                            Some(format!("the endpoint answered {code}")),
+                            None,
+                        )
+                    }
+                }
+            }
+            Err(e) => {
+                let (status, next) = retry(None);
+                let why = if e.is_timeout() {
+                    format!("no answer within {} s", RECEIVER_TIMEOUT.as_secs())
+                } else {
+                    format!("cannot reach the endpoint: {}", root_cause(&e))
+                };
+                (status, next, None, Some(why), None)
+            }
+        };
+        let failing_since = store
+            .record_attempt(
+                delivery.id,
+                &AttemptOutcome {
+                    status,
+                    http_status,
+                    error,
+                    latency_ms,
+                    next_attempt_at: next,
+                    at,
+                },
+            )
+            .await?;
+        let suspend = suspend.or_else(|| {
+            failing_since
+                .filter(|since| {
+                    at.signed_duration_since(*since)
+                        .to_std()
+                        .unwrap_or_default()
+                        >= SUSPEND_AFTER
+                })
+                .map(|_| "every delivery failed for a day: it was suspended".to_owned())
+        });
+        if let Some(reason) = suspend {
+            store
+                .set_endpoint_status(endpoint.id, EndpointStatus::Suspended, Some(&reason))
+                .await?;
+            tracing::warn!(endpoint = %endpoint.id, url = %endpoint.url, reason, "webhook endpoint suspended");
+        }
+        Ok(status == DeliveryStatus::Delivered)
+    }
+}
+
+/// The delivery of one event of the feed: a Standard Webhooks message
+/// (`type`, `timestamp`, `data`) whose data is the event as the feed shows it.
+fn delivery_of(event: &Value) -> NewDelivery {
+    let topic = event["topic"].as_str().unwrap_or_default().to_owned();
+    let body = json!({
+        "type": topic,
+        "timestamp": event["occurredAt"],
+        "data": event,
+    });
+    NewDelivery {
+        event_seq: event["cursor"].as_i64().unwrap_or_default(),
+        topic,
+        message_id: event["id"].as_str().unwrap_or_default().to_owned(),
+        body: body.to_string(),
+    }
+}
+
+/// A test message for an endpoint (`webhook.test`).
+pub fn test_delivery(endpoint: &Endpoint) -> NewDelivery {
+    let now = relais_core::now();
+    let message_id = format!("msg_test_{}_{:016x}", endpoint.id, fastrand::u64(..));
+    NewDelivery {
+        event_seq: 0,
+        topic: "webhook.test".into(),
+        body: json!({
+            "type": "webhook.test",
+            "timestamp": now,
+            "data": { "id": message_id, "message": "a test event sent from relais", "endpoint": endpoint.name },
+        })
+        .to_string(),
+        message_id,
+    }
+}
+
+/// The innermost cause of a client error, in words.
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = e;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    cause.to_string()
+}

@@ -1,0 +1,394 @@
+//! `/api/relais/webhooks`: a key's webhook endpoints — where its change
+//! feed is pushed. An endpoint is activated by echo (`GET <url>?echo=…`
+//! must answer the value), gets a signing secret shown once (rotatable,
+//! the previous one still signing for a day), and keeps a log of its
+//! deliveries; a test event can be sent, and events replayed from a cursor.
+//! A key manages its own endpoints only; another key's read as missing.
+
+use super::events::{check_topics, followed_topics};
+use super::JsonBody;
+use crate::auth::Caller;
+use crate::deliver::{test_delivery, RECEIVER_TIMEOUT};
+use crate::error::ApiError;
+use crate::need::{Need, Routes};
+use crate::AppState;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use relais_core::events::TopicFilter;
+use relais_core::ids::{EndpointId, EstablishmentId};
+use relais_core::secret::{SecretName, Secrets};
+use relais_core::webhooks::{check_url, Delivery, Endpoint, EndpointStatus, WebhookSecret};
+use relais_store::NewEndpoint;
+use serde_json::{json, Map, Value};
+
+/// The routes of this resource, each with what it needs.
+pub fn routes() -> Routes {
+    Routes::new()
+        .get("/api/relais/webhooks", Need::AnyKey, list)
+        .post("/api/relais/webhooks", Need::AnyKey, create)
+        .get("/api/relais/webhooks/{id}", Need::AnyKey, one)
+        .delete("/api/relais/webhooks/{id}", Need::AnyKey, delete)
+        .get(
+            "/api/relais/webhooks/{id}/deliveries",
+            Need::AnyKey,
+            deliveries,
+        )
+        .post("/api/relais/webhooks/{id}/{action}", Need::AnyKey, act)
+}
+
+/// How long the secret before a rotation still signs.
+pub const ROTATION_GRACE: chrono::Duration = chrono::Duration::hours(24);
+
+/// 422: a field of the body is wrong.
+fn invalid(field: &'static str, message: impl Into<String>) -> ApiError {
+    relais_core::DomainError::new(field, message.into()).into()
+}
+
+fn invalid_text(field: &str) -> ApiError {
+    match field {
+        "url" => invalid("url", "url must be a text"),
+        _ => invalid("name", "name must be a text"),
+    }
+}
+
+fn bad(parameter: &str, message: impl Into<String>) -> ApiError {
+    ApiError::BadRequest {
+        parameter: parameter.into(),
+        message: message.into(),
+    }
+}
+
+/// An endpoint as the API shows it (never its secret).
+fn endpoint_json(e: &Endpoint) -> Value {
+    json!({
+        "id": e.id.0,
+        "name": e.name,
+        "url": e.url,
+        "topics": e.topics.iter().map(|t| match t {
+            TopicFilter::One(t) => t.to_string(),
+            TopicFilter::Kind(k) => format!("{}.*", k.code()),
+        }).collect::<Vec<_>>(),
+        "establishments": e.establishments.as_ref().map(|ids| ids.iter().map(|i| i.0).collect::<Vec<_>>()),
+        "status": e.status.code(),
+        "statusReason": e.status_reason,
+        "cursor": e.cursor,
+        "failingSince": e.failing_since,
+        "previousSecretUntil": e.previous_until,
+        "createdAt": e.created_at,
+    })
+}
+
+fn delivery_json(d: &Delivery) -> Value {
+    json!({
+        "id": d.id.0,
+        "messageId": d.message_id,
+        "cursor": d.event_seq,
+        "topic": d.topic,
+        "status": d.status.code(),
+        "attempts": d.attempts,
+        "lastStatus": d.last_status,
+        "lastError": d.last_error,
+        "latencyMs": d.last_latency_ms,
+        "nextAttemptAt": d.next_attempt_at,
+        "createdAt": d.created_at,
+        "deliveredAt": d.delivered_at,
+    })
+}
+
+/// The endpoint `id` if it is the caller's; another key's reads as missing.
+async fn own(state: &AppState, caller: &Caller, id: &str) -> Result<Endpoint, ApiError> {
+    let missing = || ApiError::NotFound(format!("no webhook endpoint {id}"));
+    let id: EndpointId = id.parse().map_err(|_| missing())?;
+    match state.store.endpoint(id).await {
+        Ok(e) if e.key_id == caller.key.id => Ok(e),
+        Ok(_) | Err(relais_store::StoreError::NotFound { .. }) => Err(missing()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn list(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> Result<Json<Value>, ApiError> {
+    let items: Vec<Value> = state
+        .store
+        .endpoints_of_key(caller.key.id)
+        .await?
+        .iter()
+        .map(endpoint_json)
+        .collect();
+    Ok(Json(json!({ "data": { "items": items } })))
+}
+
+async fn one(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let e = own(&state, &caller, &id).await?;
+    Ok(Json(json!({ "data": endpoint_json(&e) })))
+}
+
+/// Asks `url` to echo a random value, as Lucca's activation does: the
+/// endpoint is active when it answers that value; otherwise why not.
+pub async fn echo(url: &str) -> Result<(), String> {
+    let value = format!("{:016x}", fastrand::u64(..));
+    let client = reqwest::Client::builder()
+        .timeout(RECEIVER_TIMEOUT)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| e.to_string())?;
+    let answer = client
+        .get(url)
+        .query(&[("echo", &value)])
+        .send()
+        .await
+        .map_err(|e| {
+            if e.is_timeout() {
+                format!(
+                    "no answer to the echo within {} s",
+                    RECEIVER_TIMEOUT.as_secs()
+                )
+            } else {
+                "the echo could not reach the address".to_owned()
+            }
+        })?;
+    let status = answer.status();
+    let text = answer.text().await.unwrap_or_default();
+    if !status.is_success() {
+        return Err(format!("the echo was answered {}", status.as_u16()));
+    }
+    if text.trim() != value {
+        return Err("the echo was answered without the value it carried".to_owned());
+    }
+    Ok(())
+}
+
+async fn create(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    let text = |field: &str| -> Result<Option<String>, ApiError> {
+        match body.get(field) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.trim().to_owned())),
+            Some(_) => Err(invalid_text(field)),
+        }
+    };
+    let url = text("url")?
+        .ok_or_else(|| invalid("url", "url is required: the address events are posted to"))?;
+    let url = check_url(&url)?;
+    let name = text("name")?
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| url.clone());
+    if name.chars().count() > 200 {
+        return Err(invalid("name", "name is at most 200 characters".to_owned()));
+    }
+    let topics = match body.get("topics") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::String(s)) => TopicFilter::parse_list(s)?,
+        Some(Value::Array(list)) => {
+            let joined: Vec<&str> = list.iter().filter_map(Value::as_str).collect();
+            if joined.len() != list.len() {
+                return Err(invalid(
+                    "topics",
+                    "topics is a list of texts such as employee.* or leave.created".to_owned(),
+                ));
+            }
+            TopicFilter::parse_list(&joined.join(","))?
+        }
+        Some(_) => {
+            return Err(invalid(
+                "topics",
+                "topics is a list of texts such as employee.* or leave.created".to_owned(),
+            ))
+        }
+    };
+    check_topics(caller.role(), &topics)?;
+    if followed_topics(caller.role(), &topics).is_empty() {
+        return Err(invalid(
+            "topics",
+            "this key reads none of the records these topics are about".to_owned(),
+        ));
+    }
+    let establishments = match body.get("establishments") {
+        None | Some(Value::Null) => None,
+        Some(Value::Array(list)) if !list.is_empty() => {
+            let mut ids = Vec::new();
+            for v in list {
+                let id = v.as_i64().filter(|i| *i > 0).ok_or_else(|| {
+                    invalid(
+                        "establishments",
+                        "establishments is a list of establishment identifiers",
+                    )
+                })?;
+                let id = EstablishmentId(id);
+                if caller
+                    .scope
+                    .establishments
+                    .as_ref()
+                    .is_some_and(|mine| !mine.contains(&id))
+                {
+                    return Err(ApiError::ForbiddenBecause(format!(
+                        "this key does not read establishment {id}"
+                    )));
+                }
+                ids.push(id);
+            }
+            Some(ids)
+        }
+        Some(_) => {
+            return Err(invalid(
+                "establishments",
+                "establishments is a non-empty list of establishment identifiers".to_owned(),
+            ))
+        }
+    };
+    let secret = WebhookSecret::generate();
+    let mut secrets = Secrets::default();
+    secrets.set(SecretName::WebhookSigning, &secret.reveal());
+    let (status, reason) = match echo(&url).await {
+        Ok(()) => (EndpointStatus::Active, None),
+        Err(why) => (EndpointStatus::Inactive, Some(why)),
+    };
+    let endpoint = state
+        .store
+        .create_endpoint(&NewEndpoint {
+            base_id: caller.base(),
+            key_id: caller.key.id,
+            name,
+            url,
+            topics,
+            establishments,
+            sealed_secrets: state.sealer.seal(&secrets),
+            status,
+            status_reason: reason,
+            cursor: state.store.last_event(caller.base()).await?,
+        })
+        .await?;
+    let mut shown = endpoint_json(&endpoint);
+    shown["secret"] = json!(secret.reveal());
+    Ok((StatusCode::CREATED, Json(json!({ "data": shown }))).into_response())
+}
+
+async fn delete(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let e = own(&state, &caller, &id).await?;
+    state.store.delete_endpoint(e.id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn deliveries(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let e = own(&state, &caller, &id).await?;
+    let items: Vec<Value> = state
+        .store
+        .list_deliveries(e.id, 100)
+        .await?
+        .iter()
+        .map(delivery_json)
+        .collect();
+    Ok(Json(json!({ "data": { "items": items } })))
+}
+
+async fn act(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path((id, action)): Path<(String, String)>,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let e = own(&state, &caller, &id).await?;
+    // Only a replay reads a body; the other actions take none.
+    let body: Map<String, Value> = match serde_json::from_slice::<Value>(&body) {
+        _ if body.iter().all(u8::is_ascii_whitespace) => Map::new(),
+        Ok(Value::Null) => Map::new(),
+        _ => super::json_object(&body)?,
+    };
+    let store = &state.store;
+    match action.as_str() {
+        "activate" => {
+            let (status, reason) = match echo(&e.url).await {
+                Ok(()) => (EndpointStatus::Active, None),
+                Err(why) => (EndpointStatus::Inactive, Some(why)),
+            };
+            store
+                .set_endpoint_status(e.id, status, reason.as_deref())
+                .await?;
+        }
+        "rotate" => {
+            let open = state.sealer.open(&store.endpoint_secrets(e.id).await?)?;
+            let secret = WebhookSecret::generate();
+            let mut secrets = Secrets::default();
+            secrets.set(SecretName::WebhookSigning, &secret.reveal());
+            if let Some(previous) = open.get(SecretName::WebhookSigning) {
+                secrets.set(SecretName::WebhookPrevious, previous);
+            }
+            store
+                .set_endpoint_secrets(
+                    e.id,
+                    &state.sealer.seal(&secrets),
+                    Some(relais_core::now() + ROTATION_GRACE),
+                )
+                .await?;
+            let mut shown = endpoint_json(&store.endpoint(e.id).await?);
+            shown["secret"] = json!(secret.reveal());
+            return Ok(Json(json!({ "data": shown })).into_response());
+        }
+        "test" => {
+            let made = store
+                .enqueue_deliveries(
+                    e.id,
+                    e.cursor,
+                    e.cursor,
+                    &[test_delivery(&e)],
+                    relais_core::now(),
+                )
+                .await?;
+            if !made {
+                return Err(relais_store::StoreError::Conflict {
+                    field: "endpoint",
+                    message: "the endpoint's deliveries moved meanwhile: ask again".into(),
+                }
+                .into());
+            }
+        }
+        "replay" => {
+            let latest = store.last_event(e.base_id).await?;
+            let after = match body.get("after") {
+                Some(v) => v
+                    .as_i64()
+                    .filter(|a| (0..=latest).contains(a))
+                    .ok_or_else(|| {
+                        invalid(
+                            "after",
+                            format!("after is a cursor from 0 to the latest event ({latest})"),
+                        )
+                    })?,
+                None => {
+                    return Err(invalid(
+                        "after",
+                        "after is required: the cursor to deliver the events after".to_owned(),
+                    ))
+                }
+            };
+            store.set_endpoint_cursor(e.id, after).await?;
+        }
+        other => {
+            return Err(bad(
+                "action",
+                format!("'{other}' is not an action: use activate, rotate, test or replay"),
+            ))
+        }
+    }
+    let e = store.endpoint(e.id).await?;
+    Ok(Json(json!({ "data": endpoint_json(&e) })).into_response())
+}

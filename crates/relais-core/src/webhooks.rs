@@ -1,0 +1,308 @@
+//! Webhook endpoints: where a key's change events are pushed, signed as
+//! Standard Webhooks 1.0 (`webhook-id`, `webhook-timestamp`,
+//! `webhook-signature: v1,<base64 HMAC-SHA256(secret, id.timestamp.body)>`),
+//! at least once, retried on the convention's schedule.
+
+use crate::events::TopicFilter;
+use crate::ids::{BaseId, DeliveryId, EndpointId, EstablishmentId, KeyId};
+use crate::DomainError;
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use hmac::{Hmac, Mac};
+use std::time::Duration;
+
+/// A signing secret: `whsec_` then the base64 of 24 random bytes.
+#[derive(Clone, PartialEq, Eq)]
+pub struct WebhookSecret {
+    bytes: Vec<u8>,
+}
+
+impl std::fmt::Debug for WebhookSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("WebhookSecret(..)")
+    }
+}
+
+const SECRET_PREFIX: &str = "whsec_";
+
+impl WebhookSecret {
+    /// A new random secret.
+    pub fn generate() -> Self {
+        let mut bytes = vec![0u8; 24];
+        getrandom::getrandom(&mut bytes).expect("the operating system provides randomness");
+        Self { bytes }
+    }
+
+    /// Reads `whsec_<base64>`.
+    pub fn parse(raw: &str) -> Result<Self, DomainError> {
+        let wrong = || DomainError::new("secret", "a webhook secret reads whsec_ then base64");
+        let body = raw.strip_prefix(SECRET_PREFIX).ok_or_else(wrong)?;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(body)
+            .map_err(|_| wrong())?;
+        if bytes.len() < 16 {
+            return Err(wrong());
+        }
+        Ok(Self { bytes })
+    }
+
+    /// As shown once to the key's owner and kept sealed: `whsec_<base64>`.
+    pub fn reveal(&self) -> String {
+        format!(
+            "{SECRET_PREFIX}{}",
+            base64::engine::general_purpose::STANDARD.encode(&self.bytes)
+        )
+    }
+
+    /// The signature of a message: base64 of HMAC-SHA256 over
+    /// `<id>.<timestamp>.<body>`.
+    pub fn sign(&self, id: &str, timestamp: i64, body: &[u8]) -> String {
+        let mut mac =
+            Hmac::<sha2::Sha256>::new_from_slice(&self.bytes).expect("HMAC takes any key length");
+        mac.update(id.as_bytes());
+        mac.update(b".");
+        mac.update(timestamp.to_string().as_bytes());
+        mac.update(b".");
+        mac.update(body);
+        base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+    }
+}
+
+/// The `webhook-signature` header: `v1,<signature>` for each secret that
+/// signs (two while a rotated secret's grace runs), space-separated.
+pub fn signature_header(
+    secrets: &[&WebhookSecret],
+    id: &str,
+    timestamp: i64,
+    body: &[u8],
+) -> String {
+    secrets
+        .iter()
+        .map(|s| format!("v1,{}", s.sign(id, timestamp, body)))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Where an endpoint stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EndpointStatus {
+    /// Not activated yet: its URL did not echo the challenge.
+    Inactive,
+    /// Receiving events.
+    Active,
+    /// Stopped by relais (404 or 410, or failing for a day); events wait
+    /// and are sent when it is activated again.
+    Suspended,
+}
+
+impl EndpointStatus {
+    /// Its stored code.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Inactive => "inactive",
+            Self::Active => "active",
+            Self::Suspended => "suspended",
+        }
+    }
+
+    /// Reads a stored code.
+    pub fn parse(raw: &str) -> Result<Self, DomainError> {
+        [Self::Inactive, Self::Active, Self::Suspended]
+            .into_iter()
+            .find(|s| s.code() == raw)
+            .ok_or_else(|| DomainError::new("status", format!("'{raw}' is not an endpoint status")))
+    }
+}
+
+/// A webhook endpoint of a key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Endpoint {
+    /// Its identifier.
+    pub id: EndpointId,
+    /// The base whose events it receives.
+    pub base_id: BaseId,
+    /// The key whose grants decide what it receives.
+    pub key_id: KeyId,
+    /// What the key's owner calls it.
+    pub name: String,
+    /// Where events are posted (`http://` or `https://`).
+    pub url: String,
+    /// Only these topics (none: every topic the key follows).
+    pub topics: Vec<TopicFilter>,
+    /// Only events of these establishments (none: all the key sees).
+    pub establishments: Option<Vec<EstablishmentId>>,
+    /// Where it stands.
+    pub status: EndpointStatus,
+    /// Why it is inactive or suspended, in words.
+    pub status_reason: Option<String>,
+    /// The last event handed to its deliveries.
+    pub cursor: i64,
+    /// Since when every delivery fails (none: the last one succeeded).
+    pub failing_since: Option<DateTime<Utc>>,
+    /// Until when the secret before the last rotation still signs.
+    pub previous_until: Option<DateTime<Utc>>,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+}
+
+/// Where a delivery stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DeliveryStatus {
+    /// Waiting for its next attempt.
+    Pending,
+    /// The endpoint answered 2xx.
+    Delivered,
+    /// Every attempt of the schedule failed.
+    Failed,
+}
+
+impl DeliveryStatus {
+    /// Its stored code.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Delivered => "delivered",
+            Self::Failed => "failed",
+        }
+    }
+
+    /// Reads a stored code.
+    pub fn parse(raw: &str) -> Result<Self, DomainError> {
+        [Self::Pending, Self::Delivered, Self::Failed]
+            .into_iter()
+            .find(|s| s.code() == raw)
+            .ok_or_else(|| DomainError::new("status", format!("'{raw}' is not a delivery status")))
+    }
+}
+
+/// One event's delivery to one endpoint, with its attempts so far.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delivery {
+    /// Its identifier.
+    pub id: DeliveryId,
+    /// To which endpoint.
+    pub endpoint_id: EndpointId,
+    /// The event's number in its base (0 for a test event).
+    pub event_seq: i64,
+    /// The event's topic (`webhook.test` for a test).
+    pub topic: String,
+    /// `webhook-id`: the same on every attempt, the receiver's idempotency key.
+    pub message_id: String,
+    /// The body posted, fixed when the delivery was made.
+    pub body: String,
+    /// Where it stands.
+    pub status: DeliveryStatus,
+    /// Attempts made.
+    pub attempts: u32,
+    /// When the next attempt is due (pending deliveries).
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    /// The last answer's HTTP status, if one came.
+    pub last_status: Option<u16>,
+    /// The last failure, in words.
+    pub last_error: Option<String>,
+    /// How long the last attempt took, in milliseconds.
+    pub last_latency_ms: Option<i64>,
+    /// When it was made.
+    pub created_at: DateTime<Utc>,
+    /// When the endpoint took it.
+    pub delivered_at: Option<DateTime<Utc>>,
+}
+
+/// Waits before each retry, as Standard Webhooks suggests: 5 s, 5 min,
+/// 30 min, 2 h, 5 h, 10 h, 14 h, 20 h, 24 h (the first attempt is
+/// immediate); after the last, the delivery has failed.
+pub const RETRY_SCHEDULE: [Duration; 9] = [
+    Duration::from_secs(5),
+    Duration::from_secs(5 * 60),
+    Duration::from_secs(30 * 60),
+    Duration::from_secs(2 * 3600),
+    Duration::from_secs(5 * 3600),
+    Duration::from_secs(10 * 3600),
+    Duration::from_secs(14 * 3600),
+    Duration::from_secs(20 * 3600),
+    Duration::from_secs(24 * 3600),
+];
+
+/// The wait before retrying after `attempts` failed attempts, with up to
+/// 20 % jitter (`jitter` from 0 to 1) so that retries of many deliveries
+/// spread out; `None` once the schedule is spent.
+pub fn retry_after(attempts: u32, jitter: f64) -> Option<Duration> {
+    let base = *RETRY_SCHEDULE.get(usize::try_from(attempts).ok()?.checked_sub(1)?)?;
+    Some(base.mul_f64(1.0 + 0.2 * jitter.clamp(0.0, 1.0)))
+}
+
+/// How long failing deliveries may go on before their endpoint is suspended.
+pub const SUSPEND_AFTER: Duration = Duration::from_secs(24 * 3600);
+
+/// Checks an endpoint URL: `http://` or `https://`, a host, no credentials.
+pub fn check_url(raw: &str) -> Result<String, DomainError> {
+    let raw = raw.trim();
+    let rest = raw
+        .strip_prefix("https://")
+        .or_else(|| raw.strip_prefix("http://"))
+        .ok_or_else(|| {
+            DomainError::new(
+                "url",
+                format!("'{raw}' is not an http:// or https:// address"),
+            )
+        })?;
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if host.is_empty()
+        || host.contains('@')
+        || raw.len() > 2000
+        || raw.contains(char::is_whitespace)
+    {
+        return Err(DomainError::new(
+            "url",
+            format!("'{raw}' is not a usable address: a host, no credentials, no spaces, at most 2,000 characters"),
+        ));
+    }
+    Ok(raw.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signatures_follow_standard_webhooks() {
+        // The convention's published example.
+        let secret = WebhookSecret::parse("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
+        let body = br#"{"test": 2432232314}"#;
+        assert_eq!(
+            secret.sign("msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, body),
+            "g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+        );
+        let other = WebhookSecret::generate();
+        let header = signature_header(&[&secret, &other], "msg_1", 1, b"{}");
+        assert_eq!(header.split(' ').count(), 2);
+        assert!(header.starts_with("v1,"));
+        assert_eq!(WebhookSecret::parse(&other.reveal()).unwrap(), other);
+        assert!(WebhookSecret::parse("whsec_!!").is_err());
+        assert!(WebhookSecret::parse("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").is_err());
+    }
+
+    #[test]
+    fn retries_follow_the_schedule_then_stop() {
+        assert_eq!(retry_after(1, 0.0), Some(Duration::from_secs(5)));
+        assert_eq!(retry_after(2, 1.0), Some(Duration::from_secs(360)));
+        assert_eq!(retry_after(9, 0.0), Some(Duration::from_secs(24 * 3600)));
+        assert_eq!(retry_after(10, 0.0), None);
+        assert_eq!(retry_after(0, 0.0), None);
+    }
+
+    #[test]
+    fn endpoint_urls_are_checked() {
+        assert!(check_url("https://hooks.example.fr/relais").is_ok());
+        assert!(check_url("http://127.0.0.1:9000/h?x=1").is_ok());
+        for bad in [
+            "ftp://x",
+            "https://",
+            "https://u:p@host/",
+            "hooks.example.fr",
+            "https://a b",
+        ] {
+            assert!(check_url(bad).is_err(), "{bad}");
+        }
+    }
+}

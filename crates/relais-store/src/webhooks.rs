@@ -1,0 +1,480 @@
+//! Webhook endpoints and their deliveries: the change feed pushed to the
+//! URLs keys register.
+
+use crate::{Result, StoreError};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use relais_core::events::TopicFilter;
+use relais_core::ids::{BaseId, DeliveryId, EndpointId, EstablishmentId, KeyId};
+use relais_core::webhooks::{Delivery, DeliveryStatus, Endpoint, EndpointStatus};
+
+/// An endpoint about to be stored.
+#[derive(Debug, Clone)]
+pub struct NewEndpoint {
+    /// Its base (the key's).
+    pub base_id: BaseId,
+    /// Its key.
+    pub key_id: KeyId,
+    /// Its name.
+    pub name: String,
+    /// Its URL, checked.
+    pub url: String,
+    /// Its topic filters (none: all the key follows).
+    pub topics: Vec<TopicFilter>,
+    /// Its establishments (none: all the key sees).
+    pub establishments: Option<Vec<EstablishmentId>>,
+    /// Its secrets, sealed.
+    pub sealed_secrets: String,
+    /// Where it stands after its activation.
+    pub status: EndpointStatus,
+    /// Why, when not active.
+    pub status_reason: Option<String>,
+    /// The event it starts after (the base's latest when it is made).
+    pub cursor: i64,
+}
+
+/// A delivery about to be made.
+#[derive(Debug, Clone)]
+pub struct NewDelivery {
+    /// The event's number (0 for a test).
+    pub event_seq: i64,
+    /// Its topic.
+    pub topic: String,
+    /// `webhook-id`.
+    pub message_id: String,
+    /// The body to post.
+    pub body: String,
+}
+
+/// What one attempt of a delivery came to.
+#[derive(Debug, Clone)]
+pub struct AttemptOutcome {
+    /// Where the delivery stands now.
+    pub status: DeliveryStatus,
+    /// The answer's HTTP status, if one came.
+    pub http_status: Option<u16>,
+    /// The failure, in words.
+    pub error: Option<String>,
+    /// How long the attempt took.
+    pub latency_ms: i64,
+    /// When to try again (pending).
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    /// When it was made.
+    pub at: DateTime<Utc>,
+}
+
+/// Webhook endpoints and deliveries.
+#[async_trait]
+pub trait WebhookStore: Send + Sync {
+    /// Stores an endpoint.
+    async fn create_endpoint(&self, new: &NewEndpoint) -> Result<Endpoint>;
+
+    /// One endpoint; 404 if there is none.
+    async fn endpoint(&self, id: EndpointId) -> Result<Endpoint>;
+
+    /// An endpoint's sealed secrets.
+    async fn endpoint_secrets(&self, id: EndpointId) -> Result<String>;
+
+    /// A key's endpoints, oldest first.
+    async fn endpoints_of_key(&self, key: KeyId) -> Result<Vec<Endpoint>>;
+
+    /// Every active endpoint, of every base.
+    async fn active_endpoints(&self) -> Result<Vec<Endpoint>>;
+
+    /// Sets where an endpoint stands; becoming active clears its failures.
+    async fn set_endpoint_status(
+        &self,
+        id: EndpointId,
+        status: EndpointStatus,
+        reason: Option<&str>,
+    ) -> Result<()>;
+
+    /// Replaces an endpoint's sealed secrets; the previous one signs until `previous_until`.
+    async fn set_endpoint_secrets(
+        &self,
+        id: EndpointId,
+        sealed: &str,
+        previous_until: Option<DateTime<Utc>>,
+    ) -> Result<()>;
+
+    /// Deletes an endpoint and its deliveries.
+    async fn delete_endpoint(&self, id: EndpointId) -> Result<()>;
+
+    /// Moves an endpoint's cursor back (or on) to `after`: the events after
+    /// it are delivered (again).
+    async fn set_endpoint_cursor(&self, id: EndpointId, after: i64) -> Result<()>;
+
+    /// Makes `deliveries` of an endpoint and moves its cursor from `from` to
+    /// `to`, in one transaction; `false` (nothing written) if the cursor was
+    /// no longer at `from`.
+    async fn enqueue_deliveries(
+        &self,
+        id: EndpointId,
+        from: i64,
+        to: i64,
+        deliveries: &[NewDelivery],
+        at: DateTime<Utc>,
+    ) -> Result<bool>;
+
+    /// An endpoint's pending deliveries due by `now`, oldest first.
+    async fn due_deliveries(
+        &self,
+        id: EndpointId,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<Delivery>>;
+
+    /// Records an attempt of a delivery, and whether its endpoint is now
+    /// failing (since when) or not; returns since when it fails.
+    async fn record_attempt(
+        &self,
+        delivery: DeliveryId,
+        outcome: &AttemptOutcome,
+    ) -> Result<Option<DateTime<Utc>>>;
+
+    /// An endpoint's latest deliveries, newest first.
+    async fn list_deliveries(&self, id: EndpointId, limit: u32) -> Result<Vec<Delivery>>;
+}
+
+/// A row of `webhook_endpoints`.
+#[derive(sqlx::FromRow)]
+pub(crate) struct EndpointRow {
+    id: i64,
+    base_id: i64,
+    key_id: i64,
+    name: String,
+    url: String,
+    topics: String,
+    establishments: Option<String>,
+    status: String,
+    status_reason: Option<String>,
+    cursor: i64,
+    failing_since: Option<DateTime<Utc>>,
+    previous_until: Option<DateTime<Utc>>,
+    created_at: DateTime<Utc>,
+}
+
+/// The columns of [`EndpointRow`].
+pub(crate) const ENDPOINT_COLUMNS: &str = "id, base_id, key_id, name, url, topics, establishments, status, status_reason, cursor, failing_since, previous_until, created_at";
+
+fn corrupt(message: String) -> StoreError {
+    StoreError::Corrupt {
+        entity: "webhook endpoint",
+        message,
+    }
+}
+
+impl TryFrom<EndpointRow> for Endpoint {
+    type Error = StoreError;
+    fn try_from(r: EndpointRow) -> Result<Self> {
+        Ok(Endpoint {
+            id: EndpointId(r.id),
+            base_id: BaseId(r.base_id),
+            key_id: KeyId(r.key_id),
+            name: r.name,
+            url: r.url,
+            topics: TopicFilter::parse_list(&r.topics).map_err(|e| corrupt(e.to_string()))?,
+            establishments: r
+                .establishments
+                .map(|list| {
+                    list.split(',')
+                        .map(|id| id.parse().map(EstablishmentId))
+                        .collect::<std::result::Result<Vec<_>, _>>()
+                })
+                .transpose()
+                .map_err(|e| corrupt(e.to_string()))?,
+            status: EndpointStatus::parse(&r.status).map_err(|e| corrupt(e.to_string()))?,
+            status_reason: r.status_reason,
+            cursor: r.cursor,
+            failing_since: r.failing_since,
+            previous_until: r.previous_until,
+            created_at: r.created_at,
+        })
+    }
+}
+
+/// A topic filter list as stored.
+pub(crate) fn topics_text(topics: &[TopicFilter]) -> String {
+    topics
+        .iter()
+        .map(|t| match t {
+            TopicFilter::One(t) => t.to_string(),
+            TopicFilter::Kind(k) => format!("{}.*", k.code()),
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// A row of `webhook_deliveries`.
+#[derive(sqlx::FromRow)]
+pub(crate) struct DeliveryRow {
+    id: i64,
+    endpoint_id: i64,
+    event_seq: i64,
+    topic: String,
+    message_id: String,
+    body: String,
+    status: String,
+    attempts: i64,
+    next_attempt_at: Option<DateTime<Utc>>,
+    last_status: Option<i64>,
+    last_error: Option<String>,
+    last_latency_ms: Option<i64>,
+    created_at: DateTime<Utc>,
+    delivered_at: Option<DateTime<Utc>>,
+}
+
+/// The columns of [`DeliveryRow`].
+pub(crate) const DELIVERY_COLUMNS: &str = "id, endpoint_id, event_seq, topic, message_id, body, status, attempts, next_attempt_at, last_status, last_error, last_latency_ms, created_at, delivered_at";
+
+impl TryFrom<DeliveryRow> for Delivery {
+    type Error = StoreError;
+    fn try_from(r: DeliveryRow) -> Result<Self> {
+        Ok(Delivery {
+            id: DeliveryId(r.id),
+            endpoint_id: EndpointId(r.endpoint_id),
+            event_seq: r.event_seq,
+            topic: r.topic,
+            message_id: r.message_id,
+            body: r.body,
+            status: DeliveryStatus::parse(&r.status).map_err(|e| corrupt(e.to_string()))?,
+            attempts: u32::try_from(r.attempts).unwrap_or(u32::MAX),
+            next_attempt_at: r.next_attempt_at,
+            last_status: r.last_status.and_then(|s| u16::try_from(s).ok()),
+            last_error: r.last_error,
+            last_latency_ms: r.last_latency_ms,
+            created_at: r.created_at,
+            delivered_at: r.delivered_at,
+        })
+    }
+}
+
+/// Implements [`WebhookStore`] for a backend (`$store`, over `$db`): its
+/// SQL, written once for both (see `sql.rs`).
+macro_rules! webhook_store {
+    ($store:ident, $db:ty) => {
+        mod webhook_sql {
+            use super::$store;
+            use crate::webhooks::*;
+            use crate::{Result, StoreError};
+            use async_trait::async_trait;
+            use chrono::{DateTime, Utc};
+            use relais_core::ids::{DeliveryId, EndpointId, KeyId};
+            use relais_core::webhooks::{Delivery, DeliveryStatus, Endpoint, EndpointStatus};
+
+            fn missing(id: EndpointId) -> StoreError {
+                StoreError::NotFound { entity: "webhook endpoint", key: id.to_string() }
+            }
+
+            #[async_trait]
+            impl WebhookStore for $store {
+                async fn create_endpoint(&self, new: &NewEndpoint) -> Result<Endpoint> {
+                    let now = relais_core::now();
+                    let row: EndpointRow = sqlx::query_as(&format!(
+                        "INSERT INTO webhook_endpoints (base_id, key_id, name, url, topics, establishments, secrets, status, \
+                         status_reason, cursor, created_at, modified_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING {ENDPOINT_COLUMNS}"
+                    ))
+                    .bind(new.base_id.0)
+                    .bind(new.key_id.0)
+                    .bind(&new.name)
+                    .bind(&new.url)
+                    .bind(topics_text(&new.topics))
+                    .bind(new.establishments.as_ref().map(|ids| {
+                        ids.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(",")
+                    }))
+                    .bind(&new.sealed_secrets)
+                    .bind(new.status.code())
+                    .bind(new.status_reason.as_deref())
+                    .bind(new.cursor)
+                    .bind(now)
+                    .fetch_one(&self.pool)
+                    .await?;
+                    row.try_into()
+                }
+
+                async fn endpoint(&self, id: EndpointId) -> Result<Endpoint> {
+                    let row: Option<EndpointRow> = sqlx::query_as(&format!(
+                        "SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE id = $1"
+                    ))
+                    .bind(id.0)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                    row.ok_or_else(|| missing(id))?.try_into()
+                }
+
+                async fn endpoint_secrets(&self, id: EndpointId) -> Result<String> {
+                    let sealed: Option<String> = sqlx::query_scalar("SELECT secrets FROM webhook_endpoints WHERE id = $1")
+                        .bind(id.0)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                    sealed.ok_or_else(|| missing(id))
+                }
+
+                async fn endpoints_of_key(&self, key: KeyId) -> Result<Vec<Endpoint>> {
+                    let rows: Vec<EndpointRow> = sqlx::query_as(&format!(
+                        "SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE key_id = $1 ORDER BY id"
+                    ))
+                    .bind(key.0)
+                    .fetch_all(&self.pool)
+                    .await?;
+                    rows.into_iter().map(TryInto::try_into).collect()
+                }
+
+                async fn active_endpoints(&self) -> Result<Vec<Endpoint>> {
+                    let rows: Vec<EndpointRow> = sqlx::query_as(&format!(
+                        "SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE status = 'active' ORDER BY id"
+                    ))
+                    .fetch_all(&self.pool)
+                    .await?;
+                    rows.into_iter().map(TryInto::try_into).collect()
+                }
+
+                async fn set_endpoint_status(&self, id: EndpointId, status: EndpointStatus, reason: Option<&str>) -> Result<()> {
+                    let done = sqlx::query(
+                        "UPDATE webhook_endpoints SET status = $2, status_reason = $3, modified_at = $4, \
+                         failing_since = CASE WHEN $2 = 'active' THEN NULL ELSE failing_since END WHERE id = $1",
+                    )
+                    .bind(id.0)
+                    .bind(status.code())
+                    .bind(reason)
+                    .bind(relais_core::now())
+                    .execute(&self.pool)
+                    .await?;
+                    if done.rows_affected() == 0 {
+                        return Err(missing(id));
+                    }
+                    Ok(())
+                }
+
+                async fn set_endpoint_secrets(&self, id: EndpointId, sealed: &str, previous_until: Option<DateTime<Utc>>) -> Result<()> {
+                    let done = sqlx::query(
+                        "UPDATE webhook_endpoints SET secrets = $2, previous_until = $3, modified_at = $4 WHERE id = $1",
+                    )
+                    .bind(id.0)
+                    .bind(sealed)
+                    .bind(previous_until)
+                    .bind(relais_core::now())
+                    .execute(&self.pool)
+                    .await?;
+                    if done.rows_affected() == 0 {
+                        return Err(missing(id));
+                    }
+                    Ok(())
+                }
+
+                async fn delete_endpoint(&self, id: EndpointId) -> Result<()> {
+                    let mut tx = self.pool.begin_with(Self::BEGIN).await?;
+                    sqlx::query("DELETE FROM webhook_deliveries WHERE endpoint_id = $1").bind(id.0).execute(&mut *tx).await?;
+                    let done = sqlx::query("DELETE FROM webhook_endpoints WHERE id = $1").bind(id.0).execute(&mut *tx).await?;
+                    if done.rows_affected() == 0 {
+                        return Err(missing(id));
+                    }
+                    tx.commit().await?;
+                    Ok(())
+                }
+
+                async fn set_endpoint_cursor(&self, id: EndpointId, after: i64) -> Result<()> {
+                    let done = sqlx::query("UPDATE webhook_endpoints SET cursor = $2, modified_at = $3 WHERE id = $1")
+                        .bind(id.0)
+                        .bind(after)
+                        .bind(relais_core::now())
+                        .execute(&self.pool)
+                        .await?;
+                    if done.rows_affected() == 0 {
+                        return Err(missing(id));
+                    }
+                    Ok(())
+                }
+
+                async fn enqueue_deliveries(&self, id: EndpointId, from: i64, to: i64, deliveries: &[NewDelivery], at: DateTime<Utc>) -> Result<bool> {
+                    let mut tx = self.pool.begin_with(Self::BEGIN).await?;
+                    let moved = sqlx::query("UPDATE webhook_endpoints SET cursor = $3 WHERE id = $1 AND cursor = $2")
+                        .bind(id.0)
+                        .bind(from)
+                        .bind(to)
+                        .execute(&mut *tx)
+                        .await?;
+                    if moved.rows_affected() == 0 {
+                        return Ok(false);
+                    }
+                    for d in deliveries {
+                        sqlx::query(
+                            "INSERT INTO webhook_deliveries (endpoint_id, event_seq, topic, message_id, body, status, attempts, \
+                             next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $6)",
+                        )
+                        .bind(id.0)
+                        .bind(d.event_seq)
+                        .bind(&d.topic)
+                        .bind(&d.message_id)
+                        .bind(&d.body)
+                        .bind(at)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    tx.commit().await?;
+                    Ok(true)
+                }
+
+                async fn due_deliveries(&self, id: EndpointId, now: DateTime<Utc>, limit: u32) -> Result<Vec<Delivery>> {
+                    let rows: Vec<DeliveryRow> = sqlx::query_as(&format!(
+                        "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE endpoint_id = $1 AND status = 'pending' \
+                         AND next_attempt_at <= $2 ORDER BY id LIMIT $3"
+                    ))
+                    .bind(id.0)
+                    .bind(now)
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await?;
+                    rows.into_iter().map(TryInto::try_into).collect()
+                }
+
+                async fn record_attempt(&self, delivery: DeliveryId, o: &AttemptOutcome) -> Result<Option<DateTime<Utc>>> {
+                    let mut tx = self.pool.begin_with(Self::BEGIN).await?;
+                    let endpoint: Option<i64> = sqlx::query_scalar(
+                        "UPDATE webhook_deliveries SET status = $2, attempts = attempts + 1, next_attempt_at = $3, \
+                         last_status = $4, last_error = $5, last_latency_ms = $6, \
+                         delivered_at = CASE WHEN $2 = 'delivered' THEN $7 ELSE delivered_at END \
+                         WHERE id = $1 RETURNING endpoint_id",
+                    )
+                    .bind(delivery.0)
+                    .bind(o.status.code())
+                    .bind(o.next_attempt_at)
+                    .bind(o.http_status.map(i64::from))
+                    .bind(o.error.as_deref())
+                    .bind(o.latency_ms)
+                    .bind(o.at)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    let Some(endpoint) = endpoint else {
+                        return Err(StoreError::NotFound { entity: "webhook delivery", key: delivery.to_string() });
+                    };
+                    let ok = o.status == DeliveryStatus::Delivered;
+                    let since: Option<DateTime<Utc>> = sqlx::query_scalar(
+                        "UPDATE webhook_endpoints SET failing_since = CASE WHEN $2 THEN NULL ELSE COALESCE(failing_since, $3) END \
+                         WHERE id = $1 RETURNING failing_since",
+                    )
+                    .bind(endpoint)
+                    .bind(ok)
+                    .bind(o.at)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    tx.commit().await?;
+                    Ok(since)
+                }
+
+                async fn list_deliveries(&self, id: EndpointId, limit: u32) -> Result<Vec<Delivery>> {
+                    let rows: Vec<DeliveryRow> = sqlx::query_as(&format!(
+                        "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE endpoint_id = $1 ORDER BY id DESC LIMIT $2"
+                    ))
+                    .bind(id.0)
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await?;
+                    rows.into_iter().map(TryInto::try_into).collect()
+                }
+            }
+        }
+    };
+}
+pub(crate) use webhook_store;
