@@ -334,6 +334,21 @@ pub struct ScheduleRule {
     pub min_interval_minutes: Option<i64>,
     /// Runs only in the night from this local time (hour, minute) to 06:00.
     pub nightly_from: Option<(u32, u32)>,
+    /// Whether the partner also takes a run soon after a change in the
+    /// base (`None`: only on schedule).
+    pub on_change: Option<OnChange>,
+}
+
+/// Runs on change: the runtime follows the change feed and starts an
+/// incremental run within seconds of a change to what the connector sends,
+/// the changes of a burst taken by one run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OnChange {
+    /// The records whose changes the connector sends.
+    pub kinds: &'static [crate::events::EventKind],
+    /// The shortest time between two runs on change, in seconds: changes
+    /// meanwhile wait for the next one (the partner's request budget).
+    pub min_gap_seconds: u32,
 }
 
 impl ScheduleRule {
@@ -592,6 +607,7 @@ mod tests {
             default_full: "0 3 * * 0",
             min_interval_minutes: None,
             nightly_from: None,
+            on_change: None,
         },
         mapping: None,
         streams: &[],

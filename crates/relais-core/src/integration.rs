@@ -87,6 +87,8 @@ pub enum Trigger {
     Cli,
     /// The API.
     Api,
+    /// A change in the base, for a partner that takes runs on change.
+    Change,
 }
 
 impl Trigger {
@@ -97,15 +99,22 @@ impl Trigger {
             Self::Page => "page",
             Self::Cli => "cli",
             Self::Api => "api",
+            Self::Change => "change",
         }
     }
 
     /// Parses a stored code.
     pub fn parse(raw: &str) -> Result<Self> {
-        [Self::Schedule, Self::Page, Self::Cli, Self::Api]
-            .into_iter()
-            .find(|t| t.as_str() == raw)
-            .ok_or_else(|| DomainError::new("trigger", format!("unknown trigger '{raw}'")))
+        [
+            Self::Schedule,
+            Self::Page,
+            Self::Cli,
+            Self::Api,
+            Self::Change,
+        ]
+        .into_iter()
+        .find(|t| t.as_str() == raw)
+        .ok_or_else(|| DomainError::new("trigger", format!("unknown trigger '{raw}'")))
     }
 }
 
@@ -1067,6 +1076,7 @@ mod tests {
             default_full: "30 5 * * *",
             min_interval_minutes: Some(240),
             nightly_from: None,
+            on_change: None,
         },
         mapping: None,
         streams: &[],

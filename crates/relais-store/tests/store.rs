@@ -1828,6 +1828,7 @@ static STORED_ONLY: relais_core::connector::Declaration = relais_core::connector
         default_full: "0 3 * * 0",
         min_interval_minutes: None,
         nightly_from: None,
+        on_change: None,
     },
     mapping: None,
     streams: &[],

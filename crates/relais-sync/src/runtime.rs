@@ -268,6 +268,65 @@ impl Runtime {
         Ok(())
     }
 
+    /// Whether the base changed, in what an integration that runs on change
+    /// sends, since the runtime last looked — and its last run is far
+    /// enough behind; then the look moves on to the base's latest event.
+    /// The first look only notes where the feed stands (the base's history
+    /// is the schedule's business).
+    async fn changed_since_last_look(
+        &self,
+        integration: &relais_core::integration::Integration,
+        on_change: relais_core::connector::OnChange,
+    ) -> Result<bool, StoreError> {
+        const LOOK: &str = "change-feed";
+        let job = relais_core::integration::LedgerJob::of(
+            &integration.connector,
+            integration.installation_id,
+        );
+        let latest = self.store.last_event(integration.base_id).await?;
+        let seen = match self.store.checkpoint(&job, LOOK).await? {
+            Some(seen) => seen.parse::<i64>().unwrap_or(latest),
+            None => {
+                self.store
+                    .set_checkpoint(&job, LOOK, &latest.to_string())
+                    .await?;
+                return Ok(false);
+            }
+        };
+        if latest <= seen {
+            return Ok(false);
+        }
+        let gap = Span::seconds(i64::from(on_change.min_gap_seconds));
+        let last = self.store.list_runs(integration.installation_id, 1).await?;
+        if last
+            .first()
+            .is_some_and(|r| r.requested_at + gap > relais_core::now())
+        {
+            // Too soon for the partner: the changes wait for the next look.
+            return Ok(false);
+        }
+        let topics: Vec<relais_core::events::Topic> = relais_core::events::Topic::all()
+            .filter(|t| on_change.kinds.contains(&t.kind))
+            .collect();
+        let relevant = !self
+            .store
+            .read_events(
+                integration.base_id,
+                &relais_store::EventQuery {
+                    after: seen,
+                    topics,
+                    limit: 1,
+                    scope: relais_store::Scope::default(),
+                },
+            )
+            .await?
+            .is_empty();
+        self.store
+            .set_checkpoint(&job, LOOK, &latest.to_string())
+            .await?;
+        Ok(relevant)
+    }
+
     /// Starts the runs that are due as tasks (at most `concurrency` at once).
     async fn launch(
         &self,
@@ -288,13 +347,34 @@ impl Runtime {
                     .open(&integration.sealed_secrets)
                     .is_ok_and(|secrets| integration.missing_settings(d, &secrets).is_empty())
             });
-            if configured
-                && integration.is_due(now)
-                && !wanted
+            let waiting = |wanted: &[(InstallationId, Option<SyncRun>)]| {
+                wanted
                     .iter()
                     .any(|(i, _)| *i == integration.installation_id)
-            {
+            };
+            if configured && integration.is_due(now) && !waiting(&wanted) {
                 wanted.push((integration.installation_id, None));
+            }
+            let on_change = declaration.and_then(|d| d.schedule.on_change);
+            if let (true, Some(on_change)) = (configured && integration.paused.is_none(), on_change)
+            {
+                if !waiting(&wanted)
+                    && self
+                        .changed_since_last_look(&integration, on_change)
+                        .await?
+                {
+                    let (run, _) = self
+                        .store
+                        .ask_run(
+                            integration.installation_id,
+                            Trigger::Change,
+                            false,
+                            false,
+                            None,
+                        )
+                        .await?;
+                    wanted.push((integration.installation_id, Some(run)));
+                }
             }
         }
         let mut handles = Vec::new();

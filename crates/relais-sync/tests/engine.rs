@@ -70,6 +70,7 @@ static DECLARATION: Declaration = Declaration {
         default_full: "45 21 * * 0",
         min_interval_minutes: None,
         nightly_from: Some((21, 30)),
+        on_change: None,
     },
     mapping: None,
     streams: &[StreamSpec {

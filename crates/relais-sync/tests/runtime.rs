@@ -700,9 +700,14 @@ async fn health_says_why_an_integration_fails() {
     assert!(rt.tick().await.unwrap().is_empty());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn planningpme_runs_through_the_runtime_with_its_report_stored() {
-    let w = world(false, 40).await.unwrap();
+/// PlanningPME installed on `w`'s base and pointed at a simulator of its
+/// API (which it returns, to read what it holds).
+async fn planningpme_installed(
+    w: &World,
+) -> (
+    relais_core::ids::InstallationId,
+    relais_sandbox::sim::Running,
+) {
     let admin = w.store.list_people().await.unwrap()[0].id;
     let (inst, _) = relais_app::install::install_app(
         &w.store,
@@ -736,11 +741,15 @@ async fn planningpme_runs_through_the_runtime_with_its_report_stored() {
     i.sealed_secrets = w.sealer.seal(&secrets);
     i.set_partner_url(&format!("{}/acme", sim.url())).unwrap();
     w.store.put_integration(&i).await.unwrap();
+    (inst.id, sim)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn planningpme_runs_through_the_runtime_with_its_report_stored() {
+    let w = world(false, 40).await.unwrap();
+    let (inst, sim) = planningpme_installed(&w).await;
     let rt = w.runtime(Duration::from_secs(30)).await;
-    let dry = rt
-        .run_now(inst.id, Trigger::Cli, true, false)
-        .await
-        .unwrap();
+    let dry = rt.run_now(inst, Trigger::Cli, true, false).await.unwrap();
     assert!(dry.dry_run && dry.counts.created > 0);
     let held: planningpme::Holdings = reqwest::get(format!("{}/_sim/state", sim.url()))
         .await
@@ -750,13 +759,10 @@ async fn planningpme_runs_through_the_runtime_with_its_report_stored() {
         .unwrap();
     assert!(held.resources.is_empty(), "a dry run writes nothing");
     assert_eq!(
-        w.store.get_integration(inst.id).await.unwrap().health,
+        w.store.get_integration(inst).await.unwrap().health,
         Health::Pending
     );
-    let run = rt
-        .run_now(inst.id, Trigger::Cli, false, false)
-        .await
-        .unwrap();
+    let run = rt.run_now(inst, Trigger::Cli, false, false).await.unwrap();
     assert_eq!(run.status, RunStatus::Succeeded, "{:?}", run.error);
     assert_eq!(
         run.counts.created, dry.counts.created,
@@ -780,6 +786,77 @@ async fn planningpme_runs_through_the_runtime_with_its_report_stored() {
         sent + 1,
         "one token, one request per record"
     );
+}
+
+/// PlanningPME takes runs on change: the runtime starts one within a tick
+/// of a change to what it sends, one run for a burst of changes, none
+/// before the partner's gap has passed, and the first look starts no run
+/// for the base's history.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn planningpme_runs_within_seconds_of_a_change() {
+    let w = world(false, 30).await.unwrap();
+    let (inst, sim) = planningpme_installed(&w).await;
+    let rt = w.runtime(Duration::from_secs(30)).await;
+    assert!(
+        rt.tick().await.unwrap().is_empty(),
+        "nothing due, nothing changed"
+    );
+    let people = w.store.list_employees(w.base, None, 5).await.unwrap();
+    let departments = w.store.list_departments(w.base).await.unwrap();
+    let author = relais_core::audit::Author {
+        name: "test".into(),
+        source: "test".into(),
+    };
+    // PlanningPME holds each employee's department (not their name).
+    let moved = |n: usize| {
+        let mut data = people[n].data.clone();
+        let to = departments
+            .iter()
+            .find(|d| Some(d.id) != data.department_id)
+            .unwrap()
+            .id;
+        data.department_id = Some(to);
+        let (store, base, id, author) = (w.store.clone(), w.base, people[n].id, author.clone());
+        async move {
+            store
+                .update_employee(base, id, &data, &author)
+                .await
+                .unwrap();
+            (id, to)
+        }
+    };
+    let first = moved(0).await;
+    let second = moved(1).await;
+    let runs = rt.tick().await.unwrap();
+    assert_eq!(runs.len(), 1, "one run for the burst: {runs:?}");
+    assert_eq!(runs[0].trigger, Trigger::Change);
+    assert_eq!(runs[0].status, RunStatus::Succeeded, "{:?}", runs[0].error);
+    // (The first run of an integration sends everything: nothing was confirmed whole yet.)
+    let held: planningpme::Holdings = reqwest::get(format!("{}/_sim/state", sim.url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for (employee, department) in [first, second] {
+        let resource = held
+            .resources
+            .values()
+            .find(|r| r.label.ends_with(&format!(" {employee}")))
+            .unwrap_or_else(|| panic!("employee {employee} is at the partner: {held:?}"));
+        assert_eq!(
+            resource.department_key.as_deref(),
+            Some(department.to_string().as_str()),
+            "{resource:?}"
+        );
+    }
+    // Another change within the partner's gap waits for it.
+    moved(2).await;
+    assert!(
+        rt.tick().await.unwrap().is_empty(),
+        "too soon after the last run"
+    );
+    assert_eq!(w.store.list_runs(inst, 10).await.unwrap().len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -68,6 +68,7 @@ fn trigger_label(t: Trigger, lang: Lang) -> &'static str {
         Trigger::Page => lang.t("bouton"),
         Trigger::Cli => lang.t("ligne de commande"),
         Trigger::Api => "API",
+        Trigger::Change => lang.t("modification dans la base"),
     }
 }
 

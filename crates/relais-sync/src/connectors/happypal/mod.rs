@@ -113,6 +113,7 @@ pub static DECLARATION: Declaration = Declaration {
         default_full: "0 3 * * 0",
         min_interval_minutes: Some(4 * 60),
         nightly_from: None,
+        on_change: None,
     },
     mapping: None,
     streams: &[StreamSpec {

@@ -229,6 +229,7 @@ pub static DECLARATION: Declaration = Declaration {
         default_full: "0 4 * * 0",
         min_interval_minutes: None,
         nightly_from: None,
+        on_change: None,
     },
     mapping: Some(TARGETS),
     streams: &[StreamSpec {

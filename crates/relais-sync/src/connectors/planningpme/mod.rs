@@ -141,6 +141,16 @@ pub static DECLARATION: Declaration = Declaration {
         default_full: "30 5 * * *",
         min_interval_minutes: None,
         nightly_from: None,
+        // PlanningPME takes a run within seconds of a change, a burst of
+        // changes in one run at most every 10 s (within its request budget).
+        on_change: Some(relais_core::connector::OnChange {
+            kinds: &[
+                relais_core::events::EventKind::Employee,
+                relais_core::events::EventKind::Department,
+                relais_core::events::EventKind::Leave,
+            ],
+            min_gap_seconds: 10,
+        }),
     },
     mapping: None,
     streams: &[

@@ -171,6 +171,7 @@ pub static DECLARATION: Declaration = Declaration {
         default_full: "45 21 * * 0",
         min_interval_minutes: None,
         nightly_from: Some((21, 30)),
+        on_change: None,
     },
     mapping: None,
     streams: &[
