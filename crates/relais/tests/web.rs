@@ -466,6 +466,80 @@ async fn pages_refuse_bad_input_and_change_nothing() {
     );
     assert_eq!(api(first).await, 401, "and the one before it too");
 
+    // Webhooks, on the key's page: a topic the key may not read is
+    // refused with why; an endpoint that echoes is added active, its
+    // secret shown once; "send a test event" reaches it, signed, and the
+    // page lists the delivery.
+    let receiver = relais_sandbox::receiver::Receiver::new();
+    let hooks = receiver.start().await.unwrap();
+    let add_hook = |topics: &'static str| {
+        c.post(format!("{url}/keys/{id}/webhooks"))
+            .header("cookie", &admin)
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("url", &format!("{}/hooks/page", hooks.url())),
+                ("name", "Annuaire"),
+                ("topics", topics),
+            ])
+            .send()
+    };
+    let text = add_hook("employee.*").await.unwrap().text().await.unwrap();
+    assert!(text.contains("id=\"webhook-refused\""), "{text}");
+    assert!(text.contains("id=\"no-webhooks\""), "nothing added: {text}");
+    let text = add_hook("department.*")
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(text.contains("id=\"webhook-created\""), "{text}");
+    let marker = "id=\"webhook-secret\">";
+    let at = text.find(marker).unwrap() + marker.len();
+    let secret = text[at..at + text[at..].find('<').unwrap()].to_owned();
+    assert!(secret.starts_with("whsec_"), "{secret}");
+    c.put(format!("{}/hooks/page/secrets", hooks.url()))
+        .json(&serde_json::json!([secret]))
+        .send()
+        .await
+        .unwrap();
+    let page = keys_page(admin.clone(), format!("/keys/{id}")).await;
+    assert!(
+        page.contains("Annuaire") && page.contains("actif"),
+        "{page}"
+    );
+    assert!(!page.contains(&secret), "the secret is shown once");
+    let endpoint: i64 = {
+        let marker = "id=\"webhook-";
+        let at = page.find(marker).unwrap() + marker.len();
+        page[at..at + page[at..].find('"').unwrap()]
+            .parse()
+            .unwrap()
+    };
+    let r = c
+        .post(format!("{url}/keys/{id}/webhooks/{endpoint}/test"))
+        .header("cookie", &admin)
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303, "back to the key's page");
+    relais_testkit::eventually(
+        std::time::Duration::from_secs(20),
+        "the test event",
+        || async { receiver.received("page").first().cloned() },
+    )
+    .await;
+    let got = receiver.received("page");
+    assert!(
+        got[0].verified && got[0].body.contains("webhook.test"),
+        "{got:?}"
+    );
+    let page = keys_page(admin.clone(), format!("/keys/{id}")).await;
+    assert!(
+        page.contains("webhook.test") && page.contains("remis"),
+        "{page}"
+    );
+
     let asked = revoke(false).await.unwrap();
     assert_eq!(asked.status(), 200);
     let text = asked.text().await.unwrap();

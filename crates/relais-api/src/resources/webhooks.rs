@@ -180,13 +180,7 @@ async fn create(
     };
     let url = text("url")?
         .ok_or_else(|| invalid("url", "url is required: the address events are posted to"))?;
-    let url = check_url(&url)?;
-    let name = text("name")?
-        .filter(|n| !n.is_empty())
-        .unwrap_or_else(|| url.clone());
-    if name.chars().count() > 200 {
-        return Err(invalid("name", "name is at most 200 characters".to_owned()));
-    }
+    let name = text("name")?;
     let topics = match body.get("topics") {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::String(s)) => TopicFilter::parse_list(s)?,
@@ -207,13 +201,6 @@ async fn create(
             ))
         }
     };
-    check_topics(caller.role(), &topics)?;
-    if followed_topics(caller.role(), &topics).is_empty() {
-        return Err(invalid(
-            "topics",
-            "this key reads none of the records these topics are about".to_owned(),
-        ));
-    }
     let establishments = match body.get("establishments") {
         None | Some(Value::Null) => None,
         Some(Value::Array(list)) if !list.is_empty() => {
@@ -225,28 +212,77 @@ async fn create(
                         "establishments is a list of establishment identifiers",
                     )
                 })?;
-                let id = EstablishmentId(id);
-                if caller
-                    .scope
-                    .establishments
-                    .as_ref()
-                    .is_some_and(|mine| !mine.contains(&id))
-                {
-                    return Err(ApiError::ForbiddenBecause(format!(
-                        "this key does not read establishment {id}"
-                    )));
-                }
-                ids.push(id);
+                ids.push(EstablishmentId(id));
             }
             Some(ids)
         }
         Some(_) => {
             return Err(invalid(
                 "establishments",
-                "establishments is a non-empty list of establishment identifiers".to_owned(),
+                "establishments is a non-empty list of establishment identifiers",
             ))
         }
     };
+    let (endpoint, secret) = register(
+        &state,
+        &caller,
+        Registration {
+            url,
+            name,
+            topics,
+            establishments,
+        },
+    )
+    .await?;
+    let mut shown = endpoint_json(&endpoint);
+    shown["secret"] = json!(secret.reveal());
+    Ok((StatusCode::CREATED, Json(json!({ "data": shown }))).into_response())
+}
+
+/// What registering an endpoint takes.
+#[derive(Debug, Clone, Default)]
+pub struct Registration {
+    /// The address, checked by [`register`].
+    pub url: String,
+    /// Its name (default: its address).
+    pub name: Option<String>,
+    /// Topic filters (none: every topic the key follows).
+    pub topics: Vec<TopicFilter>,
+    /// Only these establishments (none: all the key sees).
+    pub establishments: Option<Vec<EstablishmentId>>,
+}
+
+/// Registers an endpoint for the caller's key, by the API or the key's
+/// page: checks it (address, topics the key follows, establishments it
+/// sees), activates it by echo, and gives it a secret — returned here, and
+/// never shown again.
+pub async fn register(
+    state: &AppState,
+    caller: &Caller,
+    r: Registration,
+) -> Result<(Endpoint, WebhookSecret), ApiError> {
+    let url = check_url(&r.url)?;
+    let name = r
+        .name
+        .filter(|n| !n.trim().is_empty())
+        .unwrap_or_else(|| url.clone());
+    if name.chars().count() > 200 {
+        return Err(invalid("name", "name is at most 200 characters"));
+    }
+    check_topics(caller.role(), &r.topics)?;
+    if followed_topics(caller.role(), &r.topics).is_empty() {
+        return Err(invalid(
+            "topics",
+            "this key reads none of the records these topics are about",
+        ));
+    }
+    if let (Some(asked), Some(mine)) = (&r.establishments, &caller.scope.establishments) {
+        if let Some(id) = asked.iter().find(|e| !mine.contains(e)) {
+            return Err(ApiError::ForbiddenBecause(format!(
+                "this key does not read establishment {id}"
+            )));
+        }
+    }
     let secret = WebhookSecret::generate();
     let mut secrets = Secrets::default();
     secrets.set(SecretName::WebhookSigning, &secret.reveal());
@@ -259,19 +295,54 @@ async fn create(
         .create_endpoint(&NewEndpoint {
             base_id: caller.base(),
             key_id: caller.key.id,
-            name,
+            name: name.trim().to_owned(),
             url,
-            topics,
-            establishments,
+            topics: r.topics,
+            establishments: r.establishments,
             sealed_secrets: state.sealer.seal(&secrets),
             status,
             status_reason: reason,
             cursor: state.store.last_event(caller.base()).await?,
         })
         .await?;
-    let mut shown = endpoint_json(&endpoint);
-    shown["secret"] = json!(secret.reveal());
-    Ok((StatusCode::CREATED, Json(json!({ "data": shown }))).into_response())
+    Ok((endpoint, secret))
+}
+
+/// Asks the endpoint to echo again: active if it does, inactive with why
+/// if not (a suspended endpoint then gets the events that waited).
+pub async fn activate(state: &AppState, e: &Endpoint) -> Result<(), ApiError> {
+    let (status, reason) = match echo(&e.url).await {
+        Ok(()) => (EndpointStatus::Active, None),
+        Err(why) => (EndpointStatus::Inactive, Some(why)),
+    };
+    state
+        .store
+        .set_endpoint_status(e.id, status, reason.as_deref())
+        .await?;
+    Ok(())
+}
+
+/// Queues a test event (`webhook.test`) for the endpoint.
+pub async fn send_test(state: &AppState, e: &Endpoint) -> Result<(), ApiError> {
+    let made = state
+        .store
+        .enqueue_deliveries(
+            e.id,
+            e.cursor,
+            e.cursor,
+            &[test_delivery(e)],
+            relais_core::now(),
+        )
+        .await?;
+    if made {
+        Ok(())
+    } else {
+        Err(relais_store::StoreError::Conflict {
+            field: "endpoint",
+            message: "the endpoint's deliveries moved meanwhile: ask again".into(),
+        }
+        .into())
+    }
 }
 
 async fn delete(
@@ -315,15 +386,7 @@ async fn act(
     };
     let store = &state.store;
     match action.as_str() {
-        "activate" => {
-            let (status, reason) = match echo(&e.url).await {
-                Ok(()) => (EndpointStatus::Active, None),
-                Err(why) => (EndpointStatus::Inactive, Some(why)),
-            };
-            store
-                .set_endpoint_status(e.id, status, reason.as_deref())
-                .await?;
-        }
+        "activate" => activate(&state, &e).await?,
         "rotate" => {
             let open = state.sealer.open(&store.endpoint_secrets(e.id).await?)?;
             let secret = WebhookSecret::generate();
@@ -343,24 +406,7 @@ async fn act(
             shown["secret"] = json!(secret.reveal());
             return Ok(Json(json!({ "data": shown })).into_response());
         }
-        "test" => {
-            let made = store
-                .enqueue_deliveries(
-                    e.id,
-                    e.cursor,
-                    e.cursor,
-                    &[test_delivery(&e)],
-                    relais_core::now(),
-                )
-                .await?;
-            if !made {
-                return Err(relais_store::StoreError::Conflict {
-                    field: "endpoint",
-                    message: "the endpoint's deliveries moved meanwhile: ask again".into(),
-                }
-                .into());
-            }
-        }
+        "test" => send_test(&state, &e).await?,
         "replay" => {
             let latest = store.last_event(e.base_id).await?;
             let after = match body.get("after") {

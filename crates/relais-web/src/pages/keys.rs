@@ -23,7 +23,7 @@ use serde::Deserialize;
 use std::sync::Arc;
 
 /// Refused (403) for people without « Gestion des rôles et des clés API ».
-fn refuse_keys(v: &Viewer) -> Result<(), PageError> {
+pub(crate) fn refuse_keys(v: &Viewer) -> Result<(), PageError> {
     if v.person.can_manage_keys {
         Ok(())
     } else {
@@ -266,7 +266,7 @@ pub async fn create_key(
 
 /// Key `id` if it opens the viewer's base (and, when `live`, is not
 /// revoked); else the page saying there is no such key here.
-async fn key_of_base(
+pub(crate) async fn key_of_base(
     state: &AppState,
     v: &Viewer,
     id: KeyId,
@@ -448,13 +448,27 @@ pub async fn key_audit(
     Path(id): Path<KeyId>,
 ) -> Result<Response, PageError> {
     refuse_keys(&v)?;
-    let lang = v.lang;
     let key = key_of_base(&state, &v, id, false).await?;
+    key_page(&state, &v, &key, None).await
+}
+
+/// A key's page: its grants, its webhook endpoints (with `notice`, what
+/// was just done to them) and its audit trail.
+pub(crate) async fn key_page(
+    state: &AppState,
+    v: &Viewer,
+    key: &ApiKey,
+    notice: Option<Markup>,
+) -> Result<Response, PageError> {
+    let lang = v.lang;
     // What this process answered is written before it is read.
     state.audit.flush().await;
-    let trail = state.store.list_requests(id, 200).await.or_page(&v)?;
-    Ok(page(Some(&v), lang, &format!("{} · {}", lang.t("Journal de la clé"), key.name), html! {
+    let trail = state.store.list_requests(key.id, 200).await.or_page(v)?;
+    let webhooks = super::webhooks::section(state, v, key, notice).await?;
+    Ok(page(Some(v), lang, &format!("{} · {}", lang.t("Journal de la clé"), key.name), html! {
         p { code { @for c in key.role.codes() { (c) " " } } }
+        (webhooks)
+        h2 { (lang.t("Requêtes")) }
         table id="audit" {
             thead { tr { th { (lang.t("Quand")) } th { (lang.t("Requête")) } th { (lang.t("Statut")) } th { (lang.t("Collaborateurs renvoyés")) } } }
             tbody { @for r in &trail { tr { td { (r.at.format("%Y-%m-%d %H:%M:%S")) } td { code { (r.method) " " (r.path) } } td.n { (r.status) } td.n { (r.employee_records) } } } }

@@ -12,3 +12,4 @@ pub(crate) mod mapping;
 pub(crate) mod people;
 pub(crate) mod reports;
 pub(crate) mod sign_in;
+pub(crate) mod webhooks;

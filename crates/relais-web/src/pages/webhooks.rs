@@ -1,0 +1,245 @@
+//! A key's webhook endpoints, on the key's page: each with its status and
+//! why, its latest deliveries (attempts, last answer, latency, next try),
+//! and buttons to send a test event, activate it again or delete it; a form
+//! registers a new one, whose signing secret is shown once.
+
+use super::keys::{key_of_base, refuse_keys};
+use super::layout::{paris_time, refuse_csrf, OrPage, PageError};
+use crate::session::{redirect, Lang, Viewer};
+use axum::extract::{Path, State};
+use axum::response::Response;
+use axum::Form;
+use maud::{html, Markup};
+use relais_api::auth::Caller;
+use relais_api::resources::webhooks::{activate, register, send_test, Registration};
+use relais_api::AppState;
+use relais_core::access::ApiKey;
+use relais_core::events::TopicFilter;
+use relais_core::ids::{EndpointId, KeyId};
+use relais_core::webhooks::{DeliveryStatus, Endpoint, EndpointStatus};
+use serde::Deserialize;
+use std::sync::Arc;
+
+/// Deliveries shown per endpoint.
+const SHOWN: u32 = 10;
+
+fn status_label(s: EndpointStatus, lang: Lang) -> &'static str {
+    match s {
+        EndpointStatus::Active => lang.t("actif"),
+        EndpointStatus::Inactive => lang.t("inactif"),
+        EndpointStatus::Suspended => lang.t("suspendu"),
+    }
+}
+
+fn delivery_label(s: DeliveryStatus, lang: Lang) -> &'static str {
+    match s {
+        DeliveryStatus::Pending => lang.t("en attente"),
+        DeliveryStatus::Delivered => lang.t("remis"),
+        DeliveryStatus::Failed => lang.t("abandonné"),
+    }
+}
+
+fn topics_text(e: &Endpoint, lang: Lang) -> String {
+    if e.topics.is_empty() {
+        return lang.t("tous les événements que la clé lit").to_owned();
+    }
+    e.topics
+        .iter()
+        .map(|t| match t {
+            TopicFilter::One(t) => t.to_string(),
+            TopicFilter::Kind(k) => format!("{}.*", k.code()),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The webhooks section of a key's page; `notice` says what was just done
+/// (a new endpoint's secret, or why it was refused).
+pub(crate) async fn section(
+    state: &AppState,
+    v: &Viewer,
+    key: &ApiKey,
+    notice: Option<Markup>,
+) -> Result<Markup, PageError> {
+    let lang = v.lang;
+    let endpoints = state.store.endpoints_of_key(key.id).await.or_page(v)?;
+    let mut deliveries = Vec::with_capacity(endpoints.len());
+    for e in &endpoints {
+        deliveries.push(state.store.list_deliveries(e.id, SHOWN).await.or_page(v)?);
+    }
+    let live = key.revoked_at.is_none();
+    Ok(html! {
+        section id="webhooks" aria-labelledby="webhooks-title" {
+            h2 id="webhooks-title" { (lang.t("Webhooks")) }
+            p { (lang.t("Chaque modification que cette clé peut lire est envoyée, signée, aux adresses ci-dessous, au moins une fois, dans l'ordre.")) }
+            @if let Some(n) = notice { (n) }
+            @if endpoints.is_empty() {
+                p id="no-webhooks" { (lang.t("Aucun point d'accès.")) }
+            }
+            @for (e, sent) in endpoints.iter().zip(&deliveries) {
+                article.webhook id={ "webhook-" (e.id) } {
+                    h3 { (e.name) }
+                    p { code { (e.url) } }
+                    p {
+                        (lang.t("Statut : ")) strong.status { (status_label(e.status, lang)) }
+                        @if let Some(why) = &e.status_reason { " — " (why) }
+                    }
+                    p { (lang.t("Événements : ")) (topics_text(e, lang)) }
+                    @if live {
+                        div.actions {
+                            @for (action, label) in [("test", lang.t("Envoyer un événement de test")), ("activate", lang.t("Réactiver")), ("delete", lang.t("Supprimer"))] {
+                                form method="post" action={ "/keys/" (key.id) "/webhooks/" (e.id) "/" (action) } {
+                                    input type="hidden" name="csrf" value=(v.csrf);
+                                    button type="submit" { (label) }
+                                }
+                            }
+                        }
+                    }
+                    @if sent.is_empty() {
+                        p { (lang.t("Aucun envoi pour l'instant.")) }
+                    } @else {
+                        div.scroll {
+                            table {
+                                caption { (lang.t("Derniers envois")) }
+                                thead { tr {
+                                    th scope="col" { (lang.t("Quand")) }
+                                    th scope="col" { (lang.t("Événement")) }
+                                    th scope="col" { (lang.t("État")) }
+                                    th scope="col" { (lang.t("Tentatives")) }
+                                    th scope="col" { (lang.t("Dernière réponse")) }
+                                    th scope="col" { (lang.t("Durée (ms)")) }
+                                    th scope="col" { (lang.t("Prochain essai")) }
+                                } }
+                                tbody { @for d in sent { tr {
+                                    td { (paris_time(d.created_at)) }
+                                    td { code { (d.topic) } }
+                                    td { (delivery_label(d.status, lang)) }
+                                    td.n { (d.attempts) }
+                                    td { @if let Some(s) = d.last_status { (s) } @if let Some(e) = &d.last_error { " " (e) } }
+                                    td.n { @if let Some(ms) = d.last_latency_ms { (ms) } }
+                                    td { @if d.status == DeliveryStatus::Pending { @if let Some(t) = d.next_attempt_at { (paris_time(t)) } } }
+                                } } }
+                            }
+                        }
+                    }
+                }
+            }
+            @if live {
+                form method="post" action={ "/keys/" (key.id) "/webhooks" } id="new-webhook" {
+                    input type="hidden" name="csrf" value=(v.csrf);
+                    h3 { (lang.t("Nouveau point d'accès")) }
+                    label for="webhook-url" { (lang.t("Adresse (https://…)")) }
+                    input id="webhook-url" name="url" type="url" required;
+                    label for="webhook-name" { (lang.t("Nom")) }
+                    input id="webhook-name" name="name" type="text" maxlength="200";
+                    label for="webhook-topics" { (lang.t("Événements (vide : tous ; par exemple employee.*, leave.created)")) }
+                    input id="webhook-topics" name="topics" type="text";
+                    button type="submit" { (lang.t("Ajouter")) }
+                }
+            }
+        }
+    })
+}
+
+/// The form registering an endpoint.
+#[derive(Deserialize)]
+pub struct NewWebhookForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    url: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    topics: String,
+}
+
+/// The caller a key is, for the API's use cases.
+async fn caller_of(state: &AppState, v: &Viewer, key: ApiKey) -> Result<Caller, PageError> {
+    let version = state.store.base_version(key.base_id).await.or_page(v)?;
+    Ok(Caller::new(Arc::new(key), version))
+}
+
+/// `POST /keys/{id}/webhooks`: registers an endpoint and shows its secret once.
+pub async fn create(
+    State(state): State<AppState>,
+    v: Viewer,
+    Path(id): Path<KeyId>,
+    Form(f): Form<NewWebhookForm>,
+) -> Result<Response, PageError> {
+    refuse_csrf(&v, &f.csrf)?;
+    refuse_keys(&v)?;
+    let lang = v.lang;
+    let key = key_of_base(&state, &v, id, true).await?;
+    let topics = TopicFilter::parse_list(&f.topics);
+    let caller = caller_of(&state, &v, key.clone()).await?;
+    let outcome = match topics {
+        Ok(topics) => {
+            register(
+                &state,
+                &caller,
+                Registration {
+                    url: f.url.clone(),
+                    name: Some(f.name.clone()),
+                    topics,
+                    establishments: None,
+                },
+            )
+            .await
+        }
+        Err(e) => Err(e.into()),
+    };
+    let notice = match outcome {
+        Ok((endpoint, secret)) => html! {
+            div.notice role="status" id="webhook-created" {
+                p { (lang.t("Point d'accès ajouté. Son secret de signature ne sera plus jamais affiché : ")) code.secret id="webhook-secret" { (secret.reveal()) } }
+                @if endpoint.status != EndpointStatus::Active {
+                    p { (lang.t("Il est inactif : ")) (endpoint.status_reason.unwrap_or_default()) }
+                }
+            }
+        },
+        Err(e) => html! {
+            div.error role="alert" id="webhook-refused" {
+                p { (lang.t("Le point d'accès n'a pas été ajouté : ")) (e.to_string()) }
+            }
+        },
+    };
+    super::keys::key_page(&state, &v, &key, Some(notice)).await
+}
+
+/// `POST /keys/{id}/webhooks/{endpoint}/{action}`: test, activate or delete.
+pub async fn act(
+    State(state): State<AppState>,
+    v: Viewer,
+    Path((id, endpoint, action)): Path<(KeyId, EndpointId, String)>,
+    Form(f): Form<super::layout::CsrfForm>,
+) -> Result<Response, PageError> {
+    refuse_csrf(&v, &f.csrf)?;
+    refuse_keys(&v)?;
+    let key = key_of_base(&state, &v, id, true).await?;
+    let e = match state.store.endpoint(endpoint).await {
+        Ok(e) if e.key_id == key.id => e,
+        Ok(_) | Err(relais_store::StoreError::NotFound { .. }) => {
+            return Err(PageError::refused(
+                &v,
+                axum::http::StatusCode::NOT_FOUND,
+                v.lang.t("Ce point d'accès n'existe pas pour cette clé."),
+            ))
+        }
+        Err(e) => return Err(PageError::internal(&v, e)),
+    };
+    let done = match action.as_str() {
+        "test" => send_test(&state, &e).await,
+        "activate" => activate(&state, &e).await,
+        "delete" => state.store.delete_endpoint(e.id).await.map_err(Into::into),
+        _ => {
+            return Err(PageError::refused(
+                &v,
+                axum::http::StatusCode::NOT_FOUND,
+                v.lang.t("Cette action n'existe pas."),
+            ))
+        }
+    };
+    done.map_err(|e| PageError::internal(&v, e))?;
+    Ok(redirect(&format!("/keys/{id}#webhooks"), vec![]))
+}
