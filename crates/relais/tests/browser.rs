@@ -793,6 +793,7 @@ async fn install_happypal_in_a_browser() {
                 "/integrations/happypal",
                 "/installed",
                 "/keys",
+                "/keys/1",
                 "/reports",
                 "/reports/absences-payroll",
                 "/people",
@@ -801,6 +802,12 @@ async fn install_happypal_in_a_browser() {
                 &run_url[run_url.find("/runs/").unwrap()..],
             ] {
                 b.go(&format!("{base}{path}")).await;
+                if path == "/keys/1" {
+                    let shown = b
+                        .js("return document.getElementById('webhooks') !== null")
+                        .await;
+                    assert_eq!(shown, json!(true), "a key's page shows its webhooks");
+                }
                 let found = b.violations(&axe).await;
                 assert!(found.is_empty(), "{path}: {found:#?}");
             }
