@@ -689,3 +689,129 @@ async fn the_audit_trail_survives_a_shutdown_and_a_kill() {
     drop(server);
     assert_eq!(audited(d), sent + more);
 }
+
+/// Every write of the command line is in the change feed, said to be the
+/// command line's: a seed creates each record, a base copy deletes what the
+/// test base held and creates each copied record there (its source
+/// unchanged), and a reseed with `--replace` deletes then creates.
+#[tokio::test]
+async fn the_command_line_writes_its_changes_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(d, &["base", "create", "production", "--kind", "production"]);
+    ok(d, &["base", "create", "test"]);
+    ok(d, &["seed", "--employees", "25", "--seed", "3"]);
+    ok(d, &["base", "copy", "--from", "production", "--to", "test"]);
+    let key = |base: &str| {
+        let created = ok(
+            d,
+            &[
+                "keys",
+                "create",
+                "--base",
+                base,
+                "--name",
+                "feed",
+                "--contact",
+                "it@relais.test",
+                "--grant",
+                "all",
+            ],
+        );
+        created.lines().nth(1).unwrap().trim().to_owned()
+    };
+    let (production, test) = (key("production"), key("test"));
+    let server = start(d, &["serve"]);
+    let client = reqwest::Client::new();
+    let feed = |key: String| {
+        let (client, url) = (client.clone(), server.url.clone());
+        async move {
+            let mut topics: std::collections::BTreeMap<String, usize> = Default::default();
+            let mut sources = std::collections::BTreeSet::new();
+            let mut after = 0;
+            loop {
+                let body: serde_json::Value = client
+                    .get(format!("{url}/api/relais/events?after={after}&limit=1000"))
+                    .header("Authorization", format!("Bearer {key}"))
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+                for e in body["data"]["items"].as_array().unwrap() {
+                    *topics
+                        .entry(e["topic"].as_str().unwrap().to_owned())
+                        .or_default() += 1;
+                    sources.insert(e["source"].as_str().unwrap().to_owned());
+                }
+                after = body["data"]["next"].as_i64().unwrap();
+                if body["data"]["hasMore"] != true {
+                    return (topics, sources);
+                }
+            }
+        }
+    };
+    let (seeded, by) = feed(production.clone()).await;
+    assert_eq!(seeded.get("employee.created"), Some(&25), "{seeded:?}");
+    assert!(
+        seeded.get("leave.created").is_some_and(|n| *n > 0),
+        "{seeded:?}"
+    );
+    assert!(
+        seeded
+            .get("expense-claim-item.created")
+            .is_some_and(|n| *n > 0),
+        "{seeded:?}"
+    );
+    // Seeding creates records, then names each department's head.
+    assert_eq!(
+        seeded.get("department.updated"),
+        seeded.get("department.created")
+    );
+    let created: std::collections::BTreeMap<String, usize> = seeded
+        .iter()
+        .filter(|(t, _)| t.ends_with(".created"))
+        .map(|(t, n)| (t.clone(), *n))
+        .collect();
+    assert_eq!(created.len() + 1, seeded.len(), "{seeded:?}");
+    assert_eq!(by, ["cli".to_owned()].into());
+    let (copied, by) = feed(test.clone()).await;
+    assert_eq!(
+        copied, created,
+        "the copy creates what the source holds, once each"
+    );
+    assert_eq!(by, ["cli".to_owned()].into());
+    drop(server);
+    ok(d, &["seed", "--employees", "10", "--replace"]);
+    let server = start(d, &["serve"]);
+    let feed = |key: String| {
+        let (client, url) = (client.clone(), server.url.clone());
+        async move {
+            let body: serde_json::Value = client
+                .get(format!(
+                    "{url}/api/relais/events?after=0&limit=1000&topics=employee.*"
+                ))
+                .header("Authorization", format!("Bearer {key}"))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            body["data"]["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["topic"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    let topics = feed(production).await;
+    let count = |t: &str| topics.iter().filter(|x| *x == t).count();
+    assert_eq!(
+        (count("employee.created"), count("employee.deleted")),
+        (35, 25),
+        "{topics:?}"
+    );
+}
