@@ -95,12 +95,18 @@ impl Deliverer {
     pub async fn serve(self, every: Duration, stop: impl std::future::Future<Output = ()>) {
         tokio::pin!(stop);
         loop {
-            if let Err(e) = self.pass().await {
-                tracing::warn!(error = %e, "webhook delivery pass failed");
-            }
+            // When work was found, look again at once for what came meanwhile.
+            let busy = match self.pass().await {
+                Ok(p) => p.made + p.delivered > 0 && p.failed == 0,
+                Err(e) => {
+                    tracing::warn!(error = %e, "webhook delivery pass failed");
+                    false
+                }
+            };
+            let wait = if busy { Duration::ZERO } else { every };
             tokio::select! {
                 () = &mut stop => return,
-                () = tokio::time::sleep(every) => {}
+                () = tokio::time::sleep(wait) => {}
             }
         }
     }
@@ -108,7 +114,19 @@ impl Deliverer {
     /// One pass over the active endpoints whose lease this deliverer wins.
     pub async fn pass(&self) -> Result<Pass, ApiError> {
         let mut total = Pass::default();
-        for endpoint in self.state.store.active_endpoints().await? {
+        let store = &self.state.store;
+        for endpoint in store.active_endpoints().await? {
+            // Two reads tell whether there is anything to do, before the
+            // lease (a write) is asked for.
+            let new_events = store.last_event(endpoint.base_id).await? > endpoint.cursor;
+            if !new_events
+                && store
+                    .due_deliveries(endpoint.id, relais_core::now(), 1)
+                    .await?
+                    .is_empty()
+            {
+                continue;
+            }
             let job = LeaseJob::Webhook(endpoint.id);
             if !self
                 .state
@@ -186,20 +204,27 @@ impl Deliverer {
             }
         }
         let secrets = self.secrets(endpoint).await?;
-        for delivery in store
-            .due_deliveries(endpoint.id, relais_core::now(), BATCH)
-            .await?
-        {
-            match self.attempt(endpoint, &delivery, &secrets).await? {
-                true => pass.delivered += 1,
-                false => {
+        // Batch after batch while the receiver takes them, for a while
+        // (the lease is not renewed meanwhile).
+        let started = Instant::now();
+        loop {
+            let due = store
+                .due_deliveries(endpoint.id, relais_core::now(), BATCH)
+                .await?;
+            let full = due.len() == BATCH as usize;
+            for delivery in due {
+                if self.attempt(endpoint, &delivery, &secrets).await? {
+                    pass.delivered += 1;
+                } else {
                     // The receiver is failing: the rest waits for the next pass.
                     pass.failed += 1;
-                    break;
+                    return Ok(pass);
                 }
             }
+            if !full || started.elapsed() > LEASE_TTL / 4 {
+                return Ok(pass);
+            }
         }
-        Ok(pass)
     }
 
     /// The secrets that sign an endpoint's messages now: its own, and the
