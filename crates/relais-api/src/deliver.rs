@@ -40,6 +40,7 @@ pub struct Deliverer {
     client: reqwest::Client,
     owner: String,
     headers: HeaderMap,
+    lease_ttl: Duration,
 }
 
 impl std::fmt::Debug for Deliverer {
@@ -88,7 +89,15 @@ impl Deliverer {
                 fastrand::u64(..) >> 16
             ),
             headers,
+            lease_ttl: LEASE_TTL,
         }
+    }
+
+    /// The same deliverer, its leases lasting `ttl` without renewal (an
+    /// endpoint whose deliverer died is taken over this long after).
+    pub fn with_lease_ttl(mut self, ttl: Duration) -> Self {
+        self.lease_ttl = ttl;
+        self
     }
 
     /// Runs passes every `every` until `stop` completes.
@@ -131,7 +140,7 @@ impl Deliverer {
             if !self
                 .state
                 .store
-                .claim_lease(&job, &self.owner, LEASE_TTL)
+                .claim_lease(&job, &self.owner, self.lease_ttl)
                 .await?
             {
                 continue;
@@ -221,7 +230,7 @@ impl Deliverer {
                     return Ok(pass);
                 }
             }
-            if !full || started.elapsed() > LEASE_TTL / 4 {
+            if !full || started.elapsed() > self.lease_ttl / 4 {
                 return Ok(pass);
             }
         }

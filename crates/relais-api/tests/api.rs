@@ -221,6 +221,7 @@ api_suite!(
     a_list_shows_what_the_store_holds,
     the_feed_shows_each_key_what_it_may_read,
     webhooks_deliver_signed_events_at_least_once,
+    a_deliverer_stopped_mid_delivery_loses_nothing,
 );
 
 async fn users_fields_count_paging_and_order(app: App) {
@@ -3772,4 +3773,100 @@ async fn webhooks_deliver_signed_events_at_least_once(app: App) {
         .get(&format!("/api/relais/webhooks/{id}"), &reader)
         .await;
     assert_eq!(status, 404);
+}
+
+/// A deliverer stopped while a receiver is still answering (as a process
+/// killed mid-delivery) loses nothing: once its lease runs out, another
+/// deliverer sends every event that was not taken, under the same ids.
+async fn a_deliverer_stopped_mid_delivery_loses_nothing(app: App) {
+    use relais_api::deliver::Deliverer;
+    let receiver = relais_sandbox::receiver::Receiver::new();
+    let hooks = receiver.start().await.unwrap();
+    let writer = app
+        .key(&["personnel-file", "write-employees", "future-employees"])
+        .await;
+    let (status, body) = app
+        .send(
+            reqwest::Method::POST,
+            "/api/relais/webhooks",
+            &writer,
+            json!({ "url": format!("{}/hooks/slow", hooks.url()), "topics": ["employee.updated"] }),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let ids: Vec<i64> = app
+        .employees()
+        .await
+        .iter()
+        .take(4)
+        .map(|e| e.id.0)
+        .collect();
+    for (n, id) in ids.iter().enumerate() {
+        let (status, _) = app
+            .send(
+                reqwest::Method::PUT,
+                &format!("/api/v3/users/{id}"),
+                &writer,
+                json!({ "jobTitle": format!("Poste {n}") }),
+            )
+            .await;
+        assert_eq!(status, 200);
+    }
+    app.client
+        .put(format!("{}/hooks/slow/delay", hooks.url()))
+        .json(&json!(1500))
+        .send()
+        .await
+        .unwrap();
+    let ttl = std::time::Duration::from_secs(1);
+    let first = Deliverer::new(app.state.clone(), &app.url).with_lease_ttl(ttl);
+    let stopped = tokio::spawn(async move { first.pass().await });
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    stopped.abort();
+    assert!(
+        receiver.received("slow").is_empty(),
+        "stopped before any answer"
+    );
+    app.client
+        .put(format!("{}/hooks/slow/delay", hooks.url()))
+        .json(&json!(0))
+        .send()
+        .await
+        .unwrap();
+    let second = Deliverer::new(app.state.clone(), &app.url).with_lease_ttl(ttl);
+    // Its lease holds the endpoint until it runs out.
+    assert_eq!(
+        second.pass().await.unwrap().delivered,
+        0,
+        "the lease is still held"
+    );
+    tokio::time::sleep(ttl + std::time::Duration::from_millis(200)).await;
+    relais_testkit::eventually(
+        std::time::Duration::from_secs(10),
+        "every change delivered",
+        || async {
+            second.pass().await.unwrap();
+            let got: BTreeSet<String> = receiver
+                .received("slow")
+                .iter()
+                .map(|r| r.body.clone())
+                .collect();
+            (got.len() >= ids.len()).then_some(())
+        },
+    )
+    .await;
+    let got = receiver.received("slow");
+    let titles: BTreeSet<String> = got
+        .iter()
+        .map(|r| {
+            let v: Value = serde_json::from_str(&r.body).unwrap();
+            v["data"]["data"]["jobTitle"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    assert_eq!(
+        titles,
+        (0..ids.len()).map(|n| format!("Poste {n}")).collect()
+    );
+    let unique: BTreeSet<&String> = got.iter().map(|r| &r.id).collect();
+    assert_eq!(unique.len(), ids.len(), "one id per change");
 }

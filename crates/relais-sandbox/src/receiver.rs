@@ -11,6 +11,9 @@
 //!   secrets it checks against;
 //! - `PUT /hooks/<name>/answers` (a JSON list of statuses, optionally
 //!   `[429, 2]` for a 429 with `Retry-After: 2`) queues answers;
+//! - `PUT /hooks/<name>/delay` (milliseconds) makes it take that long
+//!   before it records and answers a message (one whose sender gives up
+//!   meanwhile is not recorded);
 //! - `GET /hooks/<name>/received` lists what it recorded (JSON, oldest first).
 
 use axum::extract::{Path, Query, State};
@@ -47,6 +50,7 @@ struct Hook {
     secrets: Vec<WebhookSecret>,
     answers: VecDeque<(u16, Option<u64>)>,
     received: Vec<Received>,
+    delay_ms: u64,
 }
 
 /// Every hook's state.
@@ -67,6 +71,7 @@ impl Receiver {
             .route("/hooks/{name}", get(echo).post(take))
             .route("/hooks/{name}/secrets", put(set_secrets))
             .route("/hooks/{name}/answers", put(set_answers))
+            .route("/hooks/{name}/delay", put(set_delay))
             .route("/hooks/{name}/received", get(received))
             .with_state(self.clone())
     }
@@ -111,6 +116,13 @@ async fn take(
         header("webhook-timestamp"),
         header("webhook-signature"),
     );
+    let delay = {
+        let hooks = r.hooks.lock().expect("the receiver's lock");
+        hooks.get(&name).map_or(0, |h| h.delay_ms)
+    };
+    if delay > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
+    }
     let mut hooks = r.hooks.lock().expect("the receiver's lock");
     let hook = hooks.entry(name).or_default();
     let verified = timestamp.parse::<i64>().is_ok_and(|ts| {
@@ -188,6 +200,16 @@ async fn set_answers(
     let mut hooks = r.hooks.lock().expect("the receiver's lock");
     hooks.entry(name).or_default().answers = answers;
     StatusCode::NO_CONTENT.into_response()
+}
+
+async fn set_delay(
+    State(r): State<Receiver>,
+    Path(name): Path<String>,
+    Json(ms): Json<u64>,
+) -> StatusCode {
+    let mut hooks = r.hooks.lock().expect("the receiver's lock");
+    hooks.entry(name).or_default().delay_ms = ms.min(60_000);
+    StatusCode::NO_CONTENT
 }
 
 async fn received(State(r): State<Receiver>, Path(name): Path<String>) -> Json<Vec<Received>> {
