@@ -162,6 +162,16 @@ impl TopicFilter {
     }
 }
 
+impl fmt::Display for TopicFilter {
+    /// As written in a list: `employee.updated`, `employee.*`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TopicFilter::One(t) => t.fmt(f),
+            TopicFilter::Kind(k) => write!(f, "{}.*", k.code()),
+        }
+    }
+}
+
 impl FromStr for TopicFilter {
     type Err = DomainError;
 
@@ -238,6 +248,8 @@ mod tests {
         };
         assert!(filters[0].admits(updated));
         assert!(!filters[1].admits(updated));
+        assert_eq!(filters[0].to_string(), "employee.*");
+        assert_eq!(filters[1].to_string(), "leave.created");
         let e = "people.*".parse::<TopicFilter>().unwrap_err();
         assert!(e.message.contains("'people.*' is not a topic"), "{e}");
     }

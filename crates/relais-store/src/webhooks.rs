@@ -197,10 +197,7 @@ impl TryFrom<EndpointRow> for Endpoint {
 pub(crate) fn topics_text(topics: &[TopicFilter]) -> String {
     topics
         .iter()
-        .map(|t| match t {
-            TopicFilter::One(t) => t.to_string(),
-            TopicFilter::Kind(k) => format!("{}.*", k.code()),
-        })
+        .map(TopicFilter::to_string)
         .collect::<Vec<_>>()
         .join(",")
 }
@@ -264,6 +261,15 @@ macro_rules! webhook_store {
 
             fn missing(id: EndpointId) -> StoreError {
                 StoreError::NotFound { entity: "webhook endpoint", key: id.to_string() }
+            }
+
+            /// Whether a statement about endpoint `id` found it.
+            fn found(rows: u64, id: EndpointId) -> Result<()> {
+                if rows == 0 {
+                    Err(missing(id))
+                } else {
+                    Ok(())
+                }
             }
 
             #[async_trait]
@@ -341,10 +347,7 @@ macro_rules! webhook_store {
                     .bind(relais_core::now())
                     .execute(&self.pool)
                     .await?;
-                    if done.rows_affected() == 0 {
-                        return Err(missing(id));
-                    }
-                    Ok(())
+                    found(done.rows_affected(), id)
                 }
 
                 async fn set_endpoint_secrets(&self, id: EndpointId, sealed: &str, previous_until: Option<DateTime<Utc>>) -> Result<()> {
@@ -357,10 +360,7 @@ macro_rules! webhook_store {
                     .bind(relais_core::now())
                     .execute(&self.pool)
                     .await?;
-                    if done.rows_affected() == 0 {
-                        return Err(missing(id));
-                    }
-                    Ok(())
+                    found(done.rows_affected(), id)
                 }
 
                 async fn delete_endpoint(&self, id: EndpointId) -> Result<()> {
@@ -381,10 +381,7 @@ macro_rules! webhook_store {
                         .bind(relais_core::now())
                         .execute(&self.pool)
                         .await?;
-                    if done.rows_affected() == 0 {
-                        return Err(missing(id));
-                    }
-                    Ok(())
+                    found(done.rows_affected(), id)
                 }
 
                 async fn enqueue_deliveries(&self, id: EndpointId, from: i64, to: i64, deliveries: &[NewDelivery], at: DateTime<Utc>) -> Result<bool> {

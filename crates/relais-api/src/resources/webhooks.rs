@@ -66,10 +66,7 @@ fn endpoint_json(e: &Endpoint) -> Value {
         "id": e.id.0,
         "name": e.name,
         "url": e.url,
-        "topics": e.topics.iter().map(|t| match t {
-            TopicFilter::One(t) => t.to_string(),
-            TopicFilter::Kind(k) => format!("{}.*", k.code()),
-        }).collect::<Vec<_>>(),
+        "topics": e.topics.iter().map(TopicFilter::to_string).collect::<Vec<_>>(),
         "establishments": e.establishments.as_ref().map(|ids| ids.iter().map(|i| i.0).collect::<Vec<_>>()),
         "status": e.status.code(),
         "statusReason": e.status_reason,
@@ -286,10 +283,7 @@ pub async fn register(
     let secret = WebhookSecret::generate();
     let mut secrets = Secrets::default();
     secrets.set(SecretName::WebhookSigning, &secret.reveal());
-    let (status, reason) = match echo(&url).await {
-        Ok(()) => (EndpointStatus::Active, None),
-        Err(why) => (EndpointStatus::Inactive, Some(why)),
-    };
+    let (status, reason) = echoed(&url).await;
     let endpoint = state
         .store
         .create_endpoint(&NewEndpoint {
@@ -308,13 +302,18 @@ pub async fn register(
     Ok((endpoint, secret))
 }
 
+/// Where an endpoint at `url` stands after its echo, and why if inactive.
+async fn echoed(url: &str) -> (EndpointStatus, Option<String>) {
+    match echo(url).await {
+        Ok(()) => (EndpointStatus::Active, None),
+        Err(why) => (EndpointStatus::Inactive, Some(why)),
+    }
+}
+
 /// Asks the endpoint to echo again: active if it does, inactive with why
 /// if not (a suspended endpoint then gets the events that waited).
 pub async fn activate(state: &AppState, e: &Endpoint) -> Result<(), ApiError> {
-    let (status, reason) = match echo(&e.url).await {
-        Ok(()) => (EndpointStatus::Active, None),
-        Err(why) => (EndpointStatus::Inactive, Some(why)),
-    };
+    let (status, reason) = echoed(&e.url).await;
     state
         .store
         .set_endpoint_status(e.id, status, reason.as_deref())

@@ -45,10 +45,7 @@ fn topics_text(e: &Endpoint, lang: Lang) -> String {
     }
     e.topics
         .iter()
-        .map(|t| match t {
-            TopicFilter::One(t) => t.to_string(),
-            TopicFilter::Kind(k) => format!("{}.*", k.code()),
-        })
+        .map(TopicFilter::to_string)
         .collect::<Vec<_>>()
         .join(", ")
 }
