@@ -214,21 +214,54 @@ impl Deliverer {
         }
         let secrets = self.secrets(endpoint).await?;
         // Batch after batch while the receiver takes them, for a while
-        // (the lease is not renewed meanwhile).
+        // (the lease is not renewed meanwhile); the attempts of a batch are
+        // recorded together, in one transaction.
         let started = Instant::now();
         loop {
             let due = store
                 .due_deliveries(endpoint.id, relais_core::now(), BATCH)
                 .await?;
             let full = due.len() == BATCH as usize;
-            for delivery in due {
-                if self.attempt(endpoint, &delivery, &secrets).await? {
-                    pass.delivered += 1;
-                } else {
-                    // The receiver is failing: the rest waits for the next pass.
-                    pass.failed += 1;
-                    return Ok(pass);
+            let mut outcomes = Vec::with_capacity(due.len());
+            let mut gone = None;
+            for delivery in &due {
+                let (outcome, suspend) = self.attempt(endpoint, delivery, &secrets).await;
+                let taken = outcome.status == DeliveryStatus::Delivered;
+                outcomes.push((delivery.id, outcome));
+                if !taken {
+                    gone = suspend;
+                    break;
                 }
+            }
+            let failed = outcomes
+                .last()
+                .is_some_and(|(_, o)| o.status != DeliveryStatus::Delivered);
+            pass.delivered += outcomes.len() - usize::from(failed);
+            if outcomes.is_empty() {
+                return Ok(pass);
+            }
+            let failing_since = store.record_attempts(endpoint.id, &outcomes).await?;
+            if failed {
+                // The receiver is failing: the rest waits for the next pass.
+                pass.failed += 1;
+                let at = outcomes.last().map_or_else(relais_core::now, |(_, o)| o.at);
+                let suspend = gone.or_else(|| {
+                    failing_since
+                        .filter(|since| {
+                            at.signed_duration_since(*since)
+                                .to_std()
+                                .unwrap_or_default()
+                                >= SUSPEND_AFTER
+                        })
+                        .map(|_| "every delivery failed for a day: it was suspended".to_owned())
+                });
+                if let Some(reason) = suspend {
+                    store
+                        .set_endpoint_status(endpoint.id, EndpointStatus::Suspended, Some(&reason))
+                        .await?;
+                    tracing::warn!(endpoint = %endpoint.id, url = %endpoint.url, reason, "webhook endpoint suspended");
+                }
+                return Ok(pass);
             }
             if !full || started.elapsed() > self.lease_ttl / 4 {
                 return Ok(pass);
@@ -254,14 +287,14 @@ impl Deliverer {
         Ok(out)
     }
 
-    /// Posts one delivery and records what came of it; whether the receiver took it.
+    /// Posts one delivery: what came of it, and why the endpoint is to be
+    /// suspended at once if it is (404, 410).
     async fn attempt(
         &self,
         endpoint: &Endpoint,
         delivery: &Delivery,
         secrets: &[WebhookSecret],
-    ) -> Result<bool, ApiError> {
-        let store = &self.state.store;
+    ) -> (AttemptOutcome, Option<String>) {
         let timestamp = relais_core::now().timestamp();
         let signing: Vec<&WebhookSecret> = secrets.iter().collect();
         let signature = signature_header(
@@ -341,36 +374,17 @@ impl Deliverer {
                 (status, next, None, Some(why), None)
             }
         };
-        let failing_since = store
-            .record_attempt(
-                delivery.id,
-                &AttemptOutcome {
-                    status,
-                    http_status,
-                    error,
-                    latency_ms,
-                    next_attempt_at: next,
-                    at,
-                },
-            )
-            .await?;
-        let suspend = suspend.or_else(|| {
-            failing_since
-                .filter(|since| {
-                    at.signed_duration_since(*since)
-                        .to_std()
-                        .unwrap_or_default()
-                        >= SUSPEND_AFTER
-                })
-                .map(|_| "every delivery failed for a day: it was suspended".to_owned())
-        });
-        if let Some(reason) = suspend {
-            store
-                .set_endpoint_status(endpoint.id, EndpointStatus::Suspended, Some(&reason))
-                .await?;
-            tracing::warn!(endpoint = %endpoint.id, url = %endpoint.url, reason, "webhook endpoint suspended");
-        }
-        Ok(status == DeliveryStatus::Delivered)
+        (
+            AttemptOutcome {
+                status,
+                http_status,
+                error,
+                latency_ms,
+                next_attempt_at: next,
+                at,
+            },
+            suspend,
+        )
     }
 }
 

@@ -124,12 +124,13 @@ pub trait WebhookStore: Send + Sync {
         limit: u32,
     ) -> Result<Vec<Delivery>>;
 
-    /// Records an attempt of a delivery, and whether its endpoint is now
-    /// failing (since when) or not; returns since when it fails.
-    async fn record_attempt(
+    /// Records attempts of an endpoint's deliveries, in one transaction,
+    /// and whether the endpoint is failing after the last of them (since
+    /// the first failure that followed a success); returns since when it fails.
+    async fn record_attempts(
         &self,
-        delivery: DeliveryId,
-        outcome: &AttemptOutcome,
+        endpoint: EndpointId,
+        attempts: &[(DeliveryId, AttemptOutcome)],
     ) -> Result<Option<DateTime<Utc>>>;
 
     /// An endpoint's latest deliveries, newest first.
@@ -395,20 +396,19 @@ macro_rules! webhook_store {
                     if moved.rows_affected() == 0 {
                         return Ok(false);
                     }
-                    for d in deliveries {
-                        sqlx::query(
-                            "INSERT INTO webhook_deliveries (endpoint_id, event_seq, topic, message_id, body, status, attempts, \
-                             next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $6)",
-                        )
-                        .bind(id.0)
-                        .bind(d.event_seq)
-                        .bind(&d.topic)
-                        .bind(&d.message_id)
-                        .bind(&d.body)
-                        .bind(at)
-                        .execute(&mut *tx)
-                        .await?;
-                    }
+                    bulk_insert!($db, tx, "webhook_deliveries",
+                        &["endpoint_id", "event_seq", "topic", "message_id", "body", "status", "attempts", "next_attempt_at", "created_at"],
+                        deliveries, |b, d| {
+                            b.push_bind(id.0)
+                                .push_bind(d.event_seq)
+                                .push_bind(&d.topic)
+                                .push_bind(&d.message_id)
+                                .push_bind(&d.body)
+                                .push_bind(DeliveryStatus::Pending.code())
+                                .push_bind(0_i64)
+                                .push_bind(at)
+                                .push_bind(at);
+                        });
                     tx.commit().await?;
                     Ok(true)
                 }
@@ -426,36 +426,43 @@ macro_rules! webhook_store {
                     rows.into_iter().map(TryInto::try_into).collect()
                 }
 
-                async fn record_attempt(&self, delivery: DeliveryId, o: &AttemptOutcome) -> Result<Option<DateTime<Utc>>> {
+                async fn record_attempts(&self, endpoint: EndpointId, attempts: &[(DeliveryId, AttemptOutcome)]) -> Result<Option<DateTime<Utc>>> {
                     let mut tx = self.pool.begin_with(Self::BEGIN).await?;
-                    let endpoint: Option<i64> = sqlx::query_scalar(
-                        "UPDATE webhook_deliveries SET status = $2, attempts = attempts + 1, next_attempt_at = $3, \
-                         last_status = $4, last_error = $5, last_latency_ms = $6, \
-                         delivered_at = CASE WHEN $2 = 'delivered' THEN $7 ELSE delivered_at END \
-                         WHERE id = $1 RETURNING endpoint_id",
-                    )
-                    .bind(delivery.0)
-                    .bind(o.status.code())
-                    .bind(o.next_attempt_at)
-                    .bind(o.http_status.map(i64::from))
-                    .bind(o.error.as_deref())
-                    .bind(o.latency_ms)
-                    .bind(o.at)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                    let Some(endpoint) = endpoint else {
-                        return Err(StoreError::NotFound { entity: "webhook delivery", key: delivery.to_string() });
+                    for (delivery, o) in attempts {
+                        let done = sqlx::query(
+                            "UPDATE webhook_deliveries SET status = $2, attempts = attempts + 1, next_attempt_at = $3, \
+                             last_status = $4, last_error = $5, last_latency_ms = $6, \
+                             delivered_at = CASE WHEN $2 = 'delivered' THEN $7 ELSE delivered_at END \
+                             WHERE id = $1 AND endpoint_id = $8",
+                        )
+                        .bind(delivery.0)
+                        .bind(o.status.code())
+                        .bind(o.next_attempt_at)
+                        .bind(o.http_status.map(i64::from))
+                        .bind(o.error.as_deref())
+                        .bind(o.latency_ms)
+                        .bind(o.at)
+                        .bind(endpoint.0)
+                        .execute(&mut *tx)
+                        .await?;
+                        if done.rows_affected() == 0 {
+                            return Err(StoreError::NotFound { entity: "webhook delivery", key: delivery.to_string() });
+                        }
+                    }
+                    let Some((_, last)) = attempts.last() else {
+                        return Ok(None);
                     };
-                    let ok = o.status == DeliveryStatus::Delivered;
+                    let ok = last.status == DeliveryStatus::Delivered;
                     let since: Option<DateTime<Utc>> = sqlx::query_scalar(
                         "UPDATE webhook_endpoints SET failing_since = CASE WHEN $2 THEN NULL ELSE COALESCE(failing_since, $3) END \
                          WHERE id = $1 RETURNING failing_since",
                     )
-                    .bind(endpoint)
+                    .bind(endpoint.0)
                     .bind(ok)
-                    .bind(o.at)
-                    .fetch_one(&mut *tx)
-                    .await?;
+                    .bind(last.at)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .flatten();
                     tx.commit().await?;
                     Ok(since)
                 }
