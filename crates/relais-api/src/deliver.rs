@@ -30,6 +30,10 @@ pub const RECEIVER_TIMEOUT: Duration = Duration::from_secs(3);
 /// How long an endpoint's lease lasts without renewal.
 const LEASE_TTL: Duration = Duration::from_secs(60);
 
+/// How long a busy deliverer waits before its next pass, so that a burst
+/// of changes is read, sent and recorded in batches.
+const COALESCE: Duration = Duration::from_millis(50);
+
 /// Events made into deliveries per read, and deliveries sent per endpoint and pass.
 const BATCH: u32 = 200;
 
@@ -41,6 +45,8 @@ pub struct Deliverer {
     owner: String,
     headers: HeaderMap,
     lease_ttl: Duration,
+    /// The endpoints whose lease this deliverer holds, and when it claimed it.
+    held: Arc<std::sync::Mutex<std::collections::HashMap<relais_core::ids::EndpointId, Instant>>>,
 }
 
 impl std::fmt::Debug for Deliverer {
@@ -90,6 +96,7 @@ impl Deliverer {
             ),
             headers,
             lease_ttl: LEASE_TTL,
+            held: Arc::default(),
         }
     }
 
@@ -112,7 +119,7 @@ impl Deliverer {
                     false
                 }
             };
-            let wait = if busy { Duration::ZERO } else { every };
+            let wait = if busy { COALESCE } else { every };
             tokio::select! {
                 () = &mut stop => return,
                 () = tokio::time::sleep(wait) => {}
@@ -136,18 +143,10 @@ impl Deliverer {
             {
                 continue;
             }
-            let job = LeaseJob::Webhook(endpoint.id);
-            if !self
-                .state
-                .store
-                .claim_lease(&job, &self.owner, self.lease_ttl)
-                .await?
-            {
+            if !self.hold(&endpoint).await? {
                 continue;
             }
-            let served = self.serve_endpoint(&endpoint).await;
-            self.state.store.release_lease(&job, &self.owner).await?;
-            match served {
+            match self.serve_endpoint(&endpoint).await {
                 Ok(p) => {
                     total.made += p.made;
                     total.delivered += p.delivered;
@@ -159,6 +158,34 @@ impl Deliverer {
             }
         }
         Ok(total)
+    }
+
+    /// Whether this deliverer holds the endpoint's lease: claimed (or
+    /// renewed) when a third of its length has passed since, otherwise
+    /// known to be held. A busy endpoint is not claimed again at every pass
+    /// (a write each time); the lease is given back by running out.
+    async fn hold(&self, endpoint: &Endpoint) -> Result<bool, ApiError> {
+        let fresh = {
+            let held = self.held.lock().expect("never poisoned");
+            held.get(&endpoint.id)
+                .is_some_and(|at| at.elapsed() < self.lease_ttl / 3)
+        };
+        if fresh {
+            return Ok(true);
+        }
+        let at = Instant::now();
+        let won = self
+            .state
+            .store
+            .claim_lease(&LeaseJob::Webhook(endpoint.id), &self.owner, self.lease_ttl)
+            .await?;
+        let mut held = self.held.lock().expect("never poisoned");
+        if won {
+            held.insert(endpoint.id, at);
+        } else {
+            held.remove(&endpoint.id);
+        }
+        Ok(won)
     }
 
     /// Makes an endpoint's new events into deliveries, then sends what is due.
