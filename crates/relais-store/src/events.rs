@@ -50,7 +50,9 @@ pub trait EventStore: Send + Sync {
     /// query's scope and topics.
     async fn read_events(&self, base: BaseId, query: &EventQuery) -> Result<Vec<Event>>;
 
-    /// The number of a base's latest event (0 if it has none yet).
+    /// The number of a base's latest event (0 if it has none yet): every
+    /// event of the base up to it is committed. (On SQLite events are
+    /// numbered across bases, so this may be another base's.)
     async fn last_event(&self, base: BaseId) -> Result<i64>;
 
     /// Deletes the events that occurred before `before`; how many.
@@ -138,7 +140,7 @@ macro_rules! event_store {
                 }
 
                 async fn last_event(&self, base: BaseId) -> Result<i64> {
-                    let last: Option<i64> = sqlx::query_scalar("SELECT last FROM event_counters WHERE base_id = $1")
+                    let last: Option<i64> = sqlx::query_scalar(Self::LAST_EVENT)
                         .bind(base.0)
                         .fetch_optional(&self.pool)
                         .await?;

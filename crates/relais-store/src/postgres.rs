@@ -57,6 +57,11 @@ impl PgStore {
         "SELECT set_config('relais.source', $1, true), set_config('relais.at', CAST(CAST($2 AS TIMESTAMPTZ) AS TEXT), true)",
     );
 
+    /// A base's latest event's number, from its counter (committed: a
+    /// writer holding the counter numbers after it).
+    const LAST_EVENT: &'static str =
+        "SELECT COALESCE((SELECT last FROM event_counters WHERE base_id = $1), 0)";
+
     /// Nothing to set around a bulk insert (see the SQLite store's).
     const BULK_JOURNAL: Option<(&'static str, &'static str)> = None;
 

@@ -63,6 +63,12 @@ impl SqliteStore {
         "INSERT INTO write_context (source, at) VALUES ($1, $2)",
     );
 
+    /// The latest event's number: events are numbered across bases, in the
+    /// order SQLite's one writer commits them (`$1`, the base, needs no
+    /// look: every number up to the latest is committed).
+    const LAST_EVENT: &'static str =
+        "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0) + 0 * $1";
+
     /// A bulk insert's statement journals (the pages each multi-row insert
     /// changes, kept so that the statement alone can be undone) are kept in
     /// memory rather than in a temporary file: written there, they took a

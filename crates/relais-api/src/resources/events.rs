@@ -209,6 +209,10 @@ pub async fn visible_page(
     topics: &[Topic],
     limit: u32,
 ) -> Result<VisiblePage, ApiError> {
+    // Read first: every event up to it is committed, so a page that reads
+    // them all may move its cursor up to it, past events of other bases
+    // or topics.
+    let latest = state.store.last_event(caller.base()).await?;
     let events = if topics.is_empty() {
         Vec::new()
     } else {
@@ -225,10 +229,12 @@ pub async fn visible_page(
             )
             .await?
     };
+    let full = events.len() == limit as usize;
+    let read_to = events.last().map_or(after, |e| e.seq);
     Ok(VisiblePage {
         items: render(state, caller, headers, &events).await?,
-        next: events.last().map_or(after, |e| e.seq),
-        full: events.len() == limit as usize,
+        next: if full { read_to } else { read_to.max(latest) },
+        full,
     })
 }
 
