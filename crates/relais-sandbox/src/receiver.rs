@@ -85,6 +85,12 @@ impl Receiver {
             .unwrap_or_default()
     }
 
+    /// Sets the secrets the hook `name` checks signatures against.
+    pub fn set_secrets(&self, name: &str, secrets: Vec<WebhookSecret>) {
+        let mut hooks = self.hooks.lock().expect("the receiver's lock");
+        hooks.entry(name.to_owned()).or_default().secrets = secrets;
+    }
+
     /// Starts it on a free local port.
     pub async fn start(&self) -> std::io::Result<crate::sim::Running> {
         crate::sim::start(self.router(), "127.0.0.1:0".parse().expect("an address")).await

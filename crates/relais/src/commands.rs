@@ -224,7 +224,72 @@ async fn demo_command(
             Some(catcher)
         }
     };
+    // A webhook receiver, and an endpoint of a demo key pointing at it: the
+    // base's changes arrive there, signed, within a second.
+    let receiver = relais_sandbox::receiver::Receiver::new();
+    let _hooks = receiver.start().await?;
+    demo_webhook(&settings, &store, &receiver, &_hooks.url()).await?;
+    out!(
+        "webhook receiver: the base's changes arrive, signed and checked, at {}/hooks/demo/received",
+        _hooks.url()
+    );
     serve(&settings, store, catalog, partners.replica_key.clone()).await
+}
+
+/// The demo's webhook endpoint: a key « Récepteur de démonstration » on
+/// `production` (made on the first start) whose endpoint points at
+/// `receiver` (made again at each start, the receiver's port being new),
+/// the receiver told its secret.
+async fn demo_webhook(
+    settings: &Settings,
+    store: &SharedStore,
+    receiver: &relais_sandbox::receiver::Receiver,
+    url: &str,
+) -> Result<()> {
+    use relais_core::access::{KeyUsage, Role};
+    let base = store.base_by_name(&BaseName::parse("production")?).await?;
+    let name = relais_core::org::Name::parse("name", "Récepteur de démonstration")?;
+    let existing = store
+        .list_api_keys(base.id)
+        .await?
+        .into_iter()
+        .find(|k| k.name == name && k.revoked_at.is_none());
+    let key = match existing {
+        Some(k) => k,
+        None => {
+            relais_app::keys::create_key(
+                store,
+                base.id,
+                name,
+                relais_core::employee::Email::parse("webhooks@relais.demo")?,
+                KeyUsage::Internal,
+                Role::parse(&["all"])?,
+            )
+            .await?
+            .0
+        }
+    };
+    for e in store.endpoints_of_key(key.id).await? {
+        store.delete_endpoint(e.id).await?;
+    }
+    let state = AppState::new(store.clone(), settings.rate_limit)
+        .with_sealer(settings.secret_key.sealer()?);
+    let caller =
+        relais_api::auth::Caller::new(std::sync::Arc::new(key), store.base_version(base.id).await?);
+    let (_, secret) = relais_api::resources::webhooks::register(
+        &state,
+        &caller,
+        relais_api::resources::webhooks::Registration {
+            url: format!("{url}/hooks/demo"),
+            name: Some("Démo".into()),
+            topics: Vec::new(),
+            establishments: None,
+        },
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("the demo's webhook endpoint: {e}"))?;
+    receiver.set_secrets("demo", vec![secret]);
+    Ok(())
 }
 
 /// Where the demo keeps Inside Online's API key for its replica (beside the

@@ -28,6 +28,8 @@ struct Demo {
     url: String,
     password: String,
     happypal: String,
+    /// The demo's webhook receiver's list of what it got.
+    hooks: String,
 }
 
 impl Drop for Demo {
@@ -45,11 +47,14 @@ fn demo(dir: &Path) -> Demo {
         .unwrap();
     let out = BufReader::new(child.stdout.take().unwrap());
     let (mut password, mut happypal) = (String::new(), String::new());
-    let mut url = String::new();
+    let (mut url, mut hooks) = (String::new(), String::new());
     for line in out.lines() {
         let line = line.unwrap();
         if let Some(rest) = line.split("with the password ").nth(1) {
             password = rest.split_whitespace().next().unwrap().to_owned();
+        }
+        if let Some(rest) = line.split("signed and checked, at ").nth(1) {
+            hooks = rest.split_whitespace().next().unwrap().to_owned();
         }
         if let Some(rest) = line.split("HappyPal at ").nth(1) {
             happypal = rest.split_whitespace().next().unwrap().to_owned();
@@ -61,12 +66,13 @@ fn demo(dir: &Path) -> Demo {
             break;
         }
     }
-    assert!(!url.is_empty() && !password.is_empty() && !happypal.is_empty());
+    assert!(!url.is_empty() && !password.is_empty() && !happypal.is_empty() && !hooks.is_empty());
     Demo {
         child,
         url,
         password,
         happypal,
+        hooks,
     }
 }
 
@@ -96,6 +102,19 @@ async fn sign_in(c: &reqwest::Client, url: &str, password: &str) -> String {
 async fn the_demo_syncs_its_partners_and_the_pages_show_it() {
     let dir = tempfile::tempdir().unwrap();
     let d = demo(dir.path());
+    // The demo's webhook receiver gets the base's changes, signed: the
+    // first Semana sync brings telework days into the base.
+    eventually(MINUTE, "changes at the demo's webhook receiver", || async {
+        let got: serde_json::Value = reqwest::get(&d.hooks).await.ok()?.json().await.ok()?;
+        let got = got.as_array()?;
+        (!got.is_empty()).then_some(())?;
+        assert!(
+            got.iter().all(|m| m["verified"] == true),
+            "every message signed with the endpoint's secret: {got:?}"
+        );
+        Some(())
+    })
+    .await;
     // The four first syncs run at once on their own.
     eventually(MINUTE, "the four integrations healthy", || async {
         let (_, list, _) = run(dir.path(), &["sync", "list"]);
