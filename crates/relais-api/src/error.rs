@@ -51,6 +51,14 @@ pub enum ApiError {
 }
 
 impl ApiError {
+    /// 400 for `parameter`, saying what is wrong with it.
+    pub fn bad(parameter: &str, message: impl Into<String>) -> Self {
+        ApiError::BadRequest {
+            parameter: parameter.to_owned(),
+            message: message.into(),
+        }
+    }
+
     fn parts(&self) -> (StatusCode, &'static str, String, Value) {
         match self {
             ApiError::BadRequest { parameter, message } => (

@@ -40,13 +40,6 @@ pub mod limits {
     pub const PARAMETERS: usize = 100;
 }
 
-fn bad(parameter: &str, message: impl Into<String>) -> ApiError {
-    ApiError::BadRequest {
-        parameter: parameter.to_owned(),
-        message: message.into(),
-    }
-}
-
 /// A selection of fields, each possibly with a selection of its own sub-fields.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FieldTree(BTreeMap<String, FieldTree>);
@@ -55,7 +48,7 @@ impl FieldTree {
     /// Parses `a,b[c,d[e]],f.g`.
     pub fn parse(raw: &str) -> Result<Self, ApiError> {
         if raw.chars().count() > limits::FIELDS_LENGTH {
-            return Err(bad(
+            return Err(ApiError::bad(
                 "fields",
                 format!("fields is longer than {} characters", limits::FIELDS_LENGTH),
             ));
@@ -66,7 +59,7 @@ impl FieldTree {
         let mut names = 0;
         parse_list(&chars, &mut pos, &mut tree, 0, &mut names)?;
         if pos != chars.len() {
-            return Err(bad(
+            return Err(ApiError::bad(
                 "fields",
                 format!("unexpected '{}' at position {}", chars[pos], pos + 1),
             ));
@@ -126,7 +119,7 @@ impl FieldTree {
 }
 
 fn too_deep() -> ApiError {
-    bad(
+    ApiError::bad(
         "fields",
         format!(
             "fields are nested more than {} levels deep",
@@ -157,7 +150,7 @@ fn parse_list(
             let at = chars
                 .get(*pos)
                 .map_or("the end".to_owned(), |c| format!("'{c}'"));
-            return Err(bad(
+            return Err(ApiError::bad(
                 "fields",
                 format!(
                     "a field name is expected at position {} (found {at})",
@@ -171,7 +164,7 @@ fn parse_list(
         }
         *names += 1;
         if *names > limits::FIELDS_COUNT {
-            return Err(bad(
+            return Err(ApiError::bad(
                 "fields",
                 format!("fields names more than {} fields", limits::FIELDS_COUNT),
             ));
@@ -181,7 +174,7 @@ fn parse_list(
             *pos += 1;
             parse_list(chars, pos, node, depth + path.len(), names)?;
             if chars.get(*pos) != Some(&']') {
-                return Err(bad(
+                return Err(ApiError::bad(
                     "fields",
                     format!("']' is missing at position {}", *pos + 1),
                 ));
@@ -242,7 +235,7 @@ impl FilterOp {
     /// Parses the value of a filter parameter.
     pub fn parse(parameter: &str, raw: &str) -> Result<Self, ApiError> {
         if raw.chars().count() > limits::FILTER_VALUE_LENGTH {
-            return Err(bad(
+            return Err(ApiError::bad(
                 parameter,
                 format!(
                     "the filter's value is longer than {} characters",
@@ -257,7 +250,7 @@ impl FilterOp {
         let one = |name: &str| -> Result<String, ApiError> {
             match parts.as_slice() {
                 [_, v] if !v.is_empty() => Ok((*v).to_owned()),
-                _ => Err(bad(
+                _ => Err(ApiError::bad(
                     parameter,
                     format!("'{name}' takes one value: {parameter}={name},<value>"),
                 )),
@@ -275,7 +268,7 @@ impl FilterOp {
             "like" => {
                 let pattern = parts[1..].join(",");
                 if pattern.chars().count() > limits::LIKE_LENGTH {
-                    return Err(bad(
+                    return Err(ApiError::bad(
                         parameter,
                         format!(
                             "a 'like' pattern may hold at most {} characters",
@@ -290,7 +283,7 @@ impl FilterOp {
                     FilterOp::Between((*a).to_owned(), (*b).to_owned())
                 }
                 _ => {
-                    return Err(bad(
+                    return Err(ApiError::bad(
                         parameter,
                         format!("'between' takes two values: {parameter}=between,<from>,<to>"),
                     ))
@@ -298,7 +291,7 @@ impl FilterOp {
             },
             _ if parts.len() > 1 => {
                 if parts.len() > limits::FILTER_VALUES {
-                    return Err(bad(
+                    return Err(ApiError::bad(
                         parameter,
                         format!(
                             "a list filter may hold at most {} values",
@@ -307,14 +300,14 @@ impl FilterOp {
                     ));
                 }
                 if parts.iter().any(|p| p.is_empty()) {
-                    return Err(bad(
+                    return Err(ApiError::bad(
                         parameter,
                         format!("'{raw}' has an empty value in its list"),
                     ));
                 }
                 FilterOp::In(parts.iter().map(|p| (*p).to_owned()).collect())
             }
-            _ if raw.is_empty() => return Err(bad(parameter, "the filter has no value")),
+            _ if raw.is_empty() => return Err(ApiError::bad(parameter, "the filter has no value")),
             _ => FilterOp::Eq(raw.to_owned()),
         })
     }
@@ -357,7 +350,7 @@ fn typed(parameter: &str, kind: Kind, raw: &str) -> Result<SqlValue, ApiError> {
             && kind != Kind::Text
             && kind != Kind::Bool;
         if looks_like_operator {
-            bad(
+            ApiError::bad(
                 parameter,
                 format!(
                     "'{raw}' is not an operator: use null or one of {}",
@@ -372,7 +365,7 @@ fn typed(parameter: &str, kind: Kind, raw: &str) -> Result<SqlValue, ApiError> {
                 Kind::Bool => "true or false",
                 Kind::Text => "a text",
             };
-            bad(parameter, format!("'{raw}' is not {what}"))
+            ApiError::bad(parameter, format!("'{raw}' is not {what}"))
         }
     };
     Ok(match kind {
@@ -440,7 +433,10 @@ pub fn condition(
         FilterOp::Between(a, b) => vec![c(Cond::Gte(v(a)?)), c(Cond::Lte(v(b)?))],
         FilterOp::Like(text) => {
             if spec.kind != Kind::Text {
-                return Err(bad(parameter, "'like' applies to text fields only"));
+                return Err(ApiError::bad(
+                    parameter,
+                    "'like' applies to text fields only",
+                ));
             }
             vec![c(Cond::Like(text.clone()))]
         }
@@ -497,7 +493,7 @@ impl V3Query {
                         .cloned();
                     if let Some(collection) = collection.and_then(|k| tree.0.remove(&k)) {
                         if !collection.has("count") || collection.0.len() > 1 {
-                            return Err(bad(
+                            return Err(ApiError::bad(
                                 "fields",
                                 "only collection.count can be asked of the collection",
                             ));
@@ -513,13 +509,13 @@ impl V3Query {
                             Some((o.trim().parse::<u64>().ok()?, l.trim().parse::<u32>().ok()?))
                         })
                         .ok_or_else(|| {
-                            bad(
+                            ApiError::bad(
                                 "paging",
                                 format!("'{value}' is not offset,limit (e.g. paging=0,100)"),
                             )
                         })?;
                     if limit == 0 || limit > MAX_LIMIT {
-                        return Err(bad(
+                        return Err(ApiError::bad(
                             "paging",
                             format!("the limit must be between 1 and {MAX_LIMIT}, got {limit}"),
                         ));
@@ -530,10 +526,13 @@ impl V3Query {
                 "orderBy" => {
                     let parts: Vec<&str> = value.split(',').collect();
                     if !parts.len().is_multiple_of(2) {
-                        return Err(bad("orderBy", format!("'{value}' is not field,asc|desc")));
+                        return Err(ApiError::bad(
+                            "orderBy",
+                            format!("'{value}' is not field,asc|desc"),
+                        ));
                     }
                     if q.order.len() + parts.len() / 2 > limits::ORDER_TERMS {
-                        return Err(bad(
+                        return Err(ApiError::bad(
                             "orderBy",
                             format!("orderBy may hold at most {} terms", limits::ORDER_TERMS),
                         ));
@@ -543,7 +542,7 @@ impl V3Query {
                             "asc" => Direction::Asc,
                             "desc" => Direction::Desc,
                             other => {
-                                return Err(bad(
+                                return Err(ApiError::bad(
                                     "orderBy",
                                     format!("'{other}' is not a direction: use asc or desc"),
                                 ))
@@ -595,7 +594,7 @@ impl V3Query {
                     .iter()
                     .find(|s| s.name.eq_ignore_ascii_case(name))
                     .ok_or_else(|| {
-                        bad(
+                        ApiError::bad(
                             "orderBy",
                             format!("cannot sort on '{name}': use one of {}", names(specs)),
                         )
@@ -616,7 +615,7 @@ fn encode(raw: &str) -> String {
 /// Refuses a query string with more parameters than [`limits::PARAMETERS`].
 pub fn check_parameter_count(pairs: &[(String, String)]) -> Result<(), ApiError> {
     if pairs.len() > limits::PARAMETERS {
-        return Err(bad(
+        return Err(ApiError::bad(
             "query",
             format!(
                 "the query string holds {} parameters; at most {} are accepted",
@@ -634,7 +633,7 @@ fn push_filter(
     value: &str,
 ) -> Result<(), ApiError> {
     if filters.len() >= limits::FILTERS {
-        return Err(bad(
+        return Err(ApiError::bad(
             name,
             format!("a request may hold at most {} filters", limits::FILTERS),
         ));
@@ -653,7 +652,7 @@ pub fn find_spec<'a>(specs: &'a [FilterSpec], name: &str) -> Result<&'a FilterSp
         .iter()
         .find(|s| s.name.eq_ignore_ascii_case(name))
         .ok_or_else(|| {
-            bad(
+            ApiError::bad(
                 name,
                 format!(
                     "'{name}' is not a parameter of this endpoint; filters: {}",
@@ -699,7 +698,7 @@ impl V4Query {
             match known.unwrap_or(key.as_str()) {
                 "page" => {
                     q.page = value.parse().ok().filter(|p| *p >= 1).ok_or_else(|| {
-                        bad("page", format!("'{value}' is not a page number (from 1)"))
+                        ApiError::bad("page", format!("'{value}' is not a page number (from 1)"))
                     })?
                 }
                 "limit" => {
@@ -708,7 +707,7 @@ impl V4Query {
                         .ok()
                         .filter(|l| (1..=MAX_LIMIT).contains(l))
                         .ok_or_else(|| {
-                            bad(
+                            ApiError::bad(
                                 "limit",
                                 format!(
                                     "the limit must be between 1 and {MAX_LIMIT}, got '{value}'"
@@ -723,7 +722,7 @@ impl V4Query {
                             "prev" => q.prev = true,
                             "next" => q.next = true,
                             _ => {
-                                return Err(bad(
+                                return Err(ApiError::bad(
                                     "fields.root",
                                     format!("'{part}' is not count, prev or next"),
                                 ))

@@ -75,13 +75,6 @@ struct FeedQuery {
     wait: Duration,
 }
 
-fn bad(parameter: &str, message: String) -> ApiError {
-    ApiError::BadRequest {
-        parameter: parameter.into(),
-        message,
-    }
-}
-
 impl FeedQuery {
     fn parse(pairs: &[(String, String)], role: &Role) -> Result<Self, ApiError> {
         let mut q = FeedQuery {
@@ -95,7 +88,7 @@ impl FeedQuery {
             match name.as_str() {
                 "after" => {
                     q.after = raw.parse().ok().filter(|a: &i64| *a >= 0).ok_or_else(|| {
-                        bad(
+                        ApiError::bad(
                             "after",
                             format!("'{raw}' is not a cursor: use 0 or the 'next' of a page"),
                         )
@@ -107,7 +100,7 @@ impl FeedQuery {
                         .ok()
                         .filter(|l| (1..=MAX_LIMIT).contains(l))
                         .ok_or_else(|| {
-                            bad(
+                            ApiError::bad(
                                 "limit",
                                 format!("'{raw}' is not a page size from 1 to {MAX_LIMIT}"),
                             )
@@ -119,7 +112,7 @@ impl FeedQuery {
                         .ok()
                         .filter(|w| *w <= MAX_WAIT)
                         .ok_or_else(|| {
-                            bad(
+                            ApiError::bad(
                                 "wait",
                                 format!("'{raw}' is not a number of seconds from 0 to {MAX_WAIT}"),
                             )
@@ -128,11 +121,11 @@ impl FeedQuery {
                 }
                 "topics" => {
                     filters = Some(
-                        TopicFilter::parse_list(raw).map_err(|e| bad("topics", e.message))?,
+                        TopicFilter::parse_list(raw).map_err(|e| ApiError::bad("topics", e.message))?,
                     )
                 }
                 other => {
-                    return Err(bad(
+                    return Err(ApiError::bad(
                         other,
                         format!("'{other}' is not a parameter of the feed: use after, topics, limit or wait"),
                     ))
@@ -158,7 +151,7 @@ async fn feed(
     let base = caller.base();
     let latest = state.store.last_event(base).await?;
     if q.after > latest {
-        return Err(bad(
+        return Err(ApiError::bad(
             "after",
             format!(
                 "{} is beyond the latest event ({latest}): use 0 or the 'next' of a page",

@@ -44,13 +44,6 @@ pub struct ReportQuery {
     pub export: bool,
 }
 
-fn bad(parameter: &str, message: impl Into<String>) -> ApiError {
-    ApiError::BadRequest {
-        parameter: parameter.into(),
-        message: message.into(),
-    }
-}
-
 fn ids(parameter: &str, raw: &str) -> Result<Vec<i64>, ApiError> {
     let ids: Vec<i64> = raw
         .split(',')
@@ -58,11 +51,11 @@ fn ids(parameter: &str, raw: &str) -> Result<Vec<i64>, ApiError> {
         .filter(|s| !s.is_empty())
         .map(|s| {
             s.parse::<i64>()
-                .map_err(|_| bad(parameter, format!("'{s}' is not an identifier")))
+                .map_err(|_| ApiError::bad(parameter, format!("'{s}' is not an identifier")))
         })
         .collect::<Result<_, _>>()?;
     if ids.len() > 500 {
-        return Err(bad(parameter, "at most 500 identifiers"));
+        return Err(ApiError::bad(parameter, "at most 500 identifiers"));
     }
     Ok(ids)
 }
@@ -77,7 +70,7 @@ impl ReportQuery {
     ) -> Result<Self, ApiError> {
         let month = |parameter: &str, raw: &str| {
             raw.parse::<Month>()
-                .map_err(|e: relais_core::DomainError| bad(parameter, e.message))
+                .map_err(|e: relais_core::DomainError| ApiError::bad(parameter, e.message))
         };
         let mut to = Month::of(today);
         let mut from = Month::of(today.checked_sub_months(Months::new(11)).unwrap_or(today));
@@ -110,7 +103,10 @@ impl ReportQuery {
                         "true" | "1" => true,
                         "false" | "0" | "" => false,
                         other => {
-                            return Err(bad("export", format!("'{other}' is not true or false")))
+                            return Err(ApiError::bad(
+                                "export",
+                                format!("'{other}' is not true or false"),
+                            ))
                         }
                     }
                 }
@@ -124,7 +120,7 @@ impl ReportQuery {
                             .into_iter()
                             .chain(spec.filters.iter().map(|f| f.parameter()))
                             .collect();
-                        return Err(bad(
+                        return Err(ApiError::bad(
                             other,
                             format!(
                                 "this report takes no parameter '{other}' (it takes {})",
@@ -154,7 +150,8 @@ impl ReportQuery {
                     .unwrap_or(to.first_day()),
             );
         }
-        let mut filter = ReportFilter::new(from, to).map_err(|e| bad(e.field, e.message))?;
+        let mut filter =
+            ReportFilter::new(from, to).map_err(|e| ApiError::bad(e.field, e.message))?;
         for (kind, found) in lists {
             let slot = match kind {
                 FilterKind::Establishment => &mut filter.establishments,

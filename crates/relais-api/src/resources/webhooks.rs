@@ -53,13 +53,6 @@ fn invalid_text(field: &str) -> ApiError {
     }
 }
 
-fn bad(parameter: &str, message: impl Into<String>) -> ApiError {
-    ApiError::BadRequest {
-        parameter: parameter.into(),
-        message: message.into(),
-    }
-}
-
 /// An endpoint as the API shows it (never its secret).
 fn endpoint_json(e: &Endpoint) -> Value {
     json!({
@@ -428,7 +421,7 @@ async fn act(
             store.set_endpoint_cursor(e.id, after).await?;
         }
         other => {
-            return Err(bad(
+            return Err(ApiError::bad(
                 "action",
                 format!("'{other}' is not an action: use activate, rotate, test or replay"),
             ))

@@ -237,6 +237,17 @@ pub async fn act(
             ))
         }
     };
-    done.map_err(|e| PageError::internal(&v, e))?;
+    done.map_err(|e| match e {
+        // Another change to the endpoint's deliveries came first: say so.
+        relais_api::ApiError::Store(relais_store::StoreError::Conflict { .. }) => {
+            PageError::refused(
+                &v,
+                axum::http::StatusCode::CONFLICT,
+                v.lang
+                    .t("Le point d'accès a changé entre-temps : recommencez."),
+            )
+        }
+        e => PageError::internal(&v, e),
+    })?;
     Ok(redirect(&format!("/keys/{id}#webhooks"), vec![]))
 }
