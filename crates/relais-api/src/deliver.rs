@@ -82,10 +82,9 @@ impl Deliverer {
             headers.insert(axum::http::header::HOST, h);
         }
         Self {
-            state,
-            client: reqwest::Client::builder()
-                .timeout(RECEIVER_TIMEOUT)
-                .redirect(reqwest::redirect::Policy::none())
+            client: state
+                .webhook_reach
+                .client(RECEIVER_TIMEOUT)
                 .user_agent(concat!("relais-webhooks/", env!("CARGO_PKG_VERSION")))
                 .build()
                 .expect("the HTTP client builds"),
@@ -97,6 +96,7 @@ impl Deliverer {
             headers,
             lease_ttl: LEASE_TTL,
             held: Arc::default(),
+            state,
         }
     }
 
@@ -107,10 +107,15 @@ impl Deliverer {
         self
     }
 
-    /// Runs passes every `every` until `stop` completes.
+    /// Runs a pass as soon as events are committed (see
+    /// [`EventStore::event_signal`](relais_store::EventStore::event_signal)),
+    /// and at least every `every` for the retries that come due, until
+    /// `stop` completes.
     pub async fn serve(self, every: Duration, stop: impl std::future::Future<Output = ()>) {
         tokio::pin!(stop);
+        let mut signal = self.state.store.event_signal();
         loop {
+            signal.borrow_and_update();
             // When work was found, look again at once for what came meanwhile.
             let busy = match self.pass().await {
                 Ok(p) => p.made + p.delivered > 0 && p.failed == 0,
@@ -119,10 +124,24 @@ impl Deliverer {
                     false
                 }
             };
-            let wait = if busy { COALESCE } else { every };
+            if busy {
+                tokio::select! {
+                    () = &mut stop => return,
+                    () = tokio::time::sleep(COALESCE) => {}
+                }
+                continue;
+            }
             tokio::select! {
                 () = &mut stop => return,
-                () = tokio::time::sleep(wait) => {}
+                () = tokio::time::sleep(every) => {}
+                changed = signal.changed() => {
+                    if changed.is_err() {
+                        // The store is closing: no signal any more, only the clock.
+                        tokio::time::sleep(every).await;
+                    }
+                    // A burst's first change: gather the rest of it.
+                    tokio::time::sleep(COALESCE).await;
+                }
             }
         }
     }
@@ -322,6 +341,20 @@ impl Deliverer {
         delivery: &Delivery,
         secrets: &[WebhookSecret],
     ) -> (AttemptOutcome, Option<String>) {
+        // An address outside the reach (registered when private ones were
+        // allowed) is not posted to: the endpoint stops until it is changed.
+        if let Err(why) = self.state.webhook_reach.check(&endpoint.url) {
+            let at = relais_core::now();
+            let outcome = AttemptOutcome {
+                status: DeliveryStatus::Pending,
+                http_status: None,
+                error: Some(why.clone()),
+                latency_ms: 0,
+                next_attempt_at: Some(at),
+                at,
+            };
+            return (outcome, Some(why));
+        }
         let timestamp = relais_core::now().timestamp();
         let signing: Vec<&WebhookSecret> = secrets.iter().collect();
         let signature = signature_header(

@@ -13,6 +13,7 @@ pub mod need;
 pub mod openapi;
 pub mod query;
 pub mod rate;
+pub mod reach;
 pub mod resources;
 pub mod written;
 
@@ -54,6 +55,8 @@ pub struct AppState {
     pub mapping_tools: Option<Arc<dyn relais_core::connector::MappingTools>>,
     /// The audit trail's writer (group commit, off the requests' path).
     pub audit: audit::AuditLog,
+    /// Which addresses webhook endpoints may have (public ones unless told).
+    pub webhook_reach: reach::WebhookReach,
 }
 
 impl AppState {
@@ -76,7 +79,14 @@ impl AppState {
             connectors: relais_core::connector::ConnectorCatalog::default(),
             connection_check: None,
             mapping_tools: None,
+            webhook_reach: reach::WebhookReach::default(),
         }
+    }
+
+    /// The same state, webhooks reaching `reach`.
+    pub fn with_webhook_reach(mut self, reach: reach::WebhookReach) -> Self {
+        self.webhook_reach = reach;
+        self
     }
 
     /// The same state, running `connectors`, whose connections and field

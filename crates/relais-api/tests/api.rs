@@ -67,7 +67,9 @@ async fn spawn(backend: Backend, per_minute: u32) -> Option<App> {
     )
     .await
     .unwrap();
-    let state = AppState::new(store.clone(), per_minute);
+    // The tests' webhook receivers listen on this machine.
+    let state = AppState::new(store.clone(), per_minute)
+        .with_webhook_reach(relais_api::reach::WebhookReach::Anywhere);
     let audit = state.audit.clone();
     let url = relais_testkit::spawn_app(state.clone()).await;
     Some(App {
@@ -3496,6 +3498,31 @@ async fn webhooks_deliver_signed_events_at_least_once(app: App) {
         let app = &app;
         async move { app.send(reqwest::Method::POST, &path, &key, body).await }
     };
+    // A server left to its default reaches public addresses only: this
+    // machine's receiver is refused, and nothing is stored.
+    let public_only = relais_testkit::spawn_app(AppState::new(app.store.clone(), 1_000)).await;
+    let refused = app
+        .client
+        .post(format!("{public_only}/api/relais/webhooks"))
+        .header("Authorization", format!("Bearer {reader}"))
+        .json(&json!({ "url": format!("{}/hooks/a", hooks.url()) }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 400);
+    let body: Value = refused.json().await.unwrap();
+    assert!(body.to_string().contains("not a public address"), "{body}");
+    let listed: Value = app
+        .client
+        .get(format!("{public_only}/api/relais/webhooks"))
+        .header("Authorization", format!("Bearer {reader}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["data"]["items"], json!([]), "nothing stored");
     // An address that does not echo is stored inactive, with why.
     let (status, body) = post(
         &reader,

@@ -347,8 +347,47 @@ pub struct OnChange {
     /// The records whose changes the connector sends.
     pub kinds: &'static [crate::events::EventKind],
     /// The shortest time between two runs on change, in seconds: changes
-    /// meanwhile wait for the next one (the partner's request budget).
+    /// meanwhile wait for the next one.
     pub min_gap_seconds: u32,
+    /// The partner's request budget, when it has one: runs on change are
+    /// spaced so that what every run costs whatever it sends stays within
+    /// a share of it ([`OnChange::BUDGET_SHARE`]).
+    pub budget: Option<ChangeBudget>,
+}
+
+/// What runs on change cost of a partner's request budget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChangeBudget {
+    /// The integration's setting that holds its requests per hour.
+    pub setting: &'static str,
+    /// Requests every run makes whatever it sends (signing in…).
+    pub requests_per_run: u32,
+}
+
+impl OnChange {
+    /// The share of the hourly budget runs on change may spend on their
+    /// fixed cost: the rest goes to the records they send and to the
+    /// scheduled runs.
+    pub const BUDGET_SHARE: f64 = 0.25;
+
+    /// The shortest time between two runs on change of an integration
+    /// whose settings are `options` (`defaults` for those not set): the
+    /// declared floor, or more when the partner's budget asks for it.
+    pub fn gap(&self, options: &serde_json::Value, defaults: &serde_json::Value) -> Duration {
+        let floor = f64::from(self.min_gap_seconds);
+        let seconds = self.budget.map_or(floor, |b| {
+            let per_hour = options[b.setting]
+                .as_u64()
+                .or_else(|| defaults[b.setting].as_u64())
+                .filter(|n| *n > 0);
+            per_hour.map_or(floor, |per_hour| {
+                let spacing = 3_600.0 * f64::from(b.requests_per_run)
+                    / (per_hour as f64 * Self::BUDGET_SHARE);
+                floor.max(spacing)
+            })
+        });
+        Duration::milliseconds((seconds * 1_000.0).ceil() as i64)
+    }
 }
 
 impl ScheduleRule {
@@ -555,6 +594,42 @@ impl ConnectorCatalog {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn runs_on_change_are_spaced_within_the_partners_budget() {
+        let on_change = OnChange {
+            kinds: &[],
+            min_gap_seconds: 1,
+            budget: Some(ChangeBudget {
+                setting: "requests_per_hour",
+                requests_per_run: 1,
+            }),
+        };
+        let defaults = serde_json::json!({"requests_per_hour": 2_000});
+        // 2,000 an hour, a quarter of it for one request a run: one run every 7.2 s.
+        assert_eq!(
+            on_change.gap(&serde_json::json!({}), &defaults),
+            Duration::milliseconds(7_200)
+        );
+        // A higher tier: the floor.
+        assert_eq!(
+            on_change.gap(
+                &serde_json::json!({"requests_per_hour": 100_000}),
+                &defaults
+            ),
+            Duration::seconds(1)
+        );
+        // No budget: the floor alone.
+        let free = OnChange {
+            budget: None,
+            ..on_change
+        };
+        assert_eq!(
+            free.gap(&serde_json::json!({}), &defaults),
+            Duration::seconds(1)
+        );
+    }
+
     use super::*;
 
     #[derive(Serialize, Deserialize)]

@@ -12,6 +12,8 @@ use chrono::{DateTime, Utc};
 use relais_core::events::{Event, Topic};
 use relais_core::ids::BaseId;
 use std::future::Future;
+use std::sync::{Arc, OnceLock};
+use tokio::sync::watch;
 
 tokio::task_local! {
     static WRITER: String;
@@ -28,6 +30,31 @@ pub fn current_writer() -> String {
     WRITER
         .try_with(Clone::clone)
         .unwrap_or_else(|_| "relais".to_owned())
+}
+
+/// Wakes those who wait for events: its value changes after events are
+/// committed — by this process, or on PostgreSQL by any process (`LISTEN
+/// relais_events`); on SQLite, another process's are seen within
+/// [`SQLITE_LOOK`]. It may change with nothing new to read (another base's
+/// events, a reconnection), never stays put after a commit: a waiter marks
+/// it seen, reads, then waits for a change.
+pub type EventSignal = watch::Receiver<u64>;
+
+/// How often an SQLite store looks for events committed by other processes
+/// (one read of the last event's number).
+pub const SQLITE_LOOK: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// A store's [`EventSignal`], started by the first to ask for it and shared
+/// by the store's clones; its watcher stops when the store and every
+/// signal handed out are gone.
+#[derive(Clone, Default)]
+pub(crate) struct SignalCell(Arc<OnceLock<EventSignal>>);
+
+impl SignalCell {
+    /// The signal, started by `start` if nobody asked before.
+    pub(crate) fn get(&self, start: impl FnOnce() -> EventSignal) -> EventSignal {
+        self.0.get_or_init(start).clone()
+    }
 }
 
 /// Which events to read.
@@ -57,6 +84,11 @@ pub trait EventStore: Send + Sync {
 
     /// Deletes the events that occurred before `before`; how many.
     async fn prune_events(&self, before: DateTime<Utc>) -> Result<u64>;
+
+    /// What wakes a reader when events are committed (see [`EventSignal`]).
+    /// Must be called within a Tokio runtime (the first call starts the
+    /// store's watcher on it).
+    fn event_signal(&self) -> EventSignal;
 }
 
 /// Reads a stored event's record, whose kind its topic says, from the row
@@ -153,6 +185,10 @@ macro_rules! event_store {
                         .execute(&self.pool)
                         .await?;
                     Ok(done.rows_affected())
+                }
+
+                fn event_signal(&self) -> crate::events::EventSignal {
+                    self.signal.get(|| Self::watch_events(self.pool.clone()))
                 }
             }
         }

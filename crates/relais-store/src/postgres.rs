@@ -11,6 +11,7 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres
 #[derive(Clone)]
 pub struct PgStore {
     pool: PgPool,
+    signal: crate::events::SignalCell,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -113,7 +114,8 @@ impl PgStore {
             .await
             .map_err(|e| connect_error(e.to_string()))?;
         let pool = crate::sql::checked_when_idle(PgPoolOptions::new())
-            .max_connections(8)
+            // One of them listens for change events (see `watch_events`).
+            .max_connections(9)
             .acquire_timeout(Duration::from_secs(5))
             .connect(url)
             .await
@@ -132,7 +134,54 @@ impl PgStore {
             .run(&pool)
             .await
             .map_err(|e| StoreError::Migrate(e.to_string()))?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            signal: Default::default(),
+        })
+    }
+
+    /// Listens on `relais_events` (see the `event_notify` migration) on a
+    /// connection of its own, and raises the signal at each notice, and
+    /// after each reconnection (notices may have been missed meanwhile).
+    /// Stops when nobody holds the signal any more, or the pool closes.
+    fn watch_events(pool: PgPool) -> crate::events::EventSignal {
+        let (raise, signal) = tokio::sync::watch::channel(0u64);
+        tokio::spawn(async move {
+            let bump = || raise.send_modify(|n| *n = n.wrapping_add(1));
+            loop {
+                let mut listener = tokio::select! {
+                    () = raise.closed() => return,
+                    listening = async {
+                        let mut l = sqlx::postgres::PgListener::connect_with(&pool).await?;
+                        l.listen("relais_events").await?;
+                        Ok::<_, sqlx::Error>(l)
+                    } => match listening {
+                        Ok(l) => l,
+                        Err(e) if pool.is_closed() => { let _ = e; return }
+                        Err(e) => {
+                            tracing::warn!(error = %e, "cannot listen for change events; trying again in 1 s");
+                            tokio::time::sleep(Duration::from_secs(1)).await;
+                            continue;
+                        }
+                    },
+                };
+                bump();
+                loop {
+                    tokio::select! {
+                        () = raise.closed() => return,
+                        notice = listener.try_recv() => match notice {
+                            Ok(_) => bump(),
+                            Err(_) if pool.is_closed() => return,
+                            Err(e) => {
+                                tracing::warn!(error = %e, "lost the change events' listening connection; reconnecting");
+                                break;
+                            }
+                        },
+                    }
+                }
+            }
+        });
+        signal
     }
 }
 

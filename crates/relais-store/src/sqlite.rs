@@ -16,6 +16,7 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite")
 #[derive(Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    signal: crate::events::SignalCell,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -163,7 +164,45 @@ impl SqliteStore {
             .run(&pool)
             .await
             .map_err(|e| StoreError::Migrate(e.to_string()))?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            signal: Default::default(),
+        })
+    }
+
+    /// Looks at the number of the last event every
+    /// [`SQLITE_LOOK`](crate::events::SQLITE_LOOK) (SQLite numbers events
+    /// across bases, in commit order) and raises the signal when it moved,
+    /// whoever committed. Stops when nobody holds the signal any more, or
+    /// the pool closes.
+    fn watch_events(pool: SqlitePool) -> crate::events::EventSignal {
+        let (raise, signal) = tokio::sync::watch::channel(0u64);
+        tokio::spawn(async move {
+            let mut seen: Option<i64> = None;
+            let mut every = tokio::time::interval(crate::events::SQLITE_LOOK);
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    () = raise.closed() => return,
+                    _ = every.tick() => {}
+                }
+                if pool.is_closed() {
+                    return;
+                }
+                match sqlx::query_scalar::<_, i64>("SELECT COALESCE(MAX(seq), 0) FROM events")
+                    .fetch_one(&pool)
+                    .await
+                {
+                    Ok(last) if seen != Some(last) => {
+                        seen = Some(last);
+                        raise.send_modify(|n| *n = n.wrapping_add(1));
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::debug!(error = %e, "cannot look for change events"),
+                }
+            }
+        });
+        signal
     }
 }
 

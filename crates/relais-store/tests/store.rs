@@ -97,6 +97,7 @@ store_suite!(
     every_kind_of_write_raises_the_bases_data_version,
     a_large_page_read_in_parts_is_the_page_read_whole,
     every_change_writes_its_event_with_it,
+    another_process_is_woken_by_committed_events,
 );
 
 fn d(y: i32, m: u32, day: u32) -> NaiveDate {
@@ -2348,4 +2349,44 @@ async fn every_change_writes_its_event_with_it(db: TestDb) {
     assert_eq!(topics, ["employee.updated"]);
     assert!(after_pruning > newest);
     assert_eq!(s.last_event(o.base).await.unwrap(), after_pruning);
+}
+
+/// A process waiting for events is woken when another process commits some
+/// (PostgreSQL: `LISTEN`/`NOTIFY`; SQLite: its look at the last event), and
+/// a rolled-back write that would have written events leaves the last
+/// event where it was.
+async fn another_process_is_woken_by_committed_events(db: TestDb) {
+    use std::time::Duration;
+    let o = org(&db.store, "production").await;
+    let other = db.reopen().await.unwrap();
+    let mut signal = other.event_signal();
+    // Let the watcher start (PostgreSQL: its LISTEN is in place once it
+    // raised the signal a first time).
+    let _ = tokio::time::timeout(Duration::from_secs(5), signal.changed()).await;
+    signal.borrow_and_update();
+    let before = other.last_event(o.base).await.unwrap();
+    db.store
+        .create_employee(o.base, &person(&o, 1, d(2020, 1, 6), None), &who())
+        .await
+        .unwrap();
+    tokio::time::timeout(Duration::from_secs(10), signal.changed())
+        .await
+        .expect("woken within 10 s of the commit")
+        .expect("the watcher is running");
+    assert!(other.last_event(o.base).await.unwrap() > before);
+    // Many commits, one wake-up or several: the waiter reads them all.
+    for n in 2..6 {
+        db.store
+            .create_employee(o.base, &person(&o, n, d(2020, 1, 6), None), &who())
+            .await
+            .unwrap();
+    }
+    let last = db.store.last_event(o.base).await.unwrap();
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while other.last_event(o.base).await.unwrap() < last {
+            signal.changed().await.unwrap();
+        }
+    })
+    .await
+    .expect("every commit seen");
 }

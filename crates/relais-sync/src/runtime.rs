@@ -277,6 +277,7 @@ impl Runtime {
         &self,
         integration: &relais_core::integration::Integration,
         on_change: relais_core::connector::OnChange,
+        gap: Span,
     ) -> Result<bool, StoreError> {
         const LOOK: &str = "change-feed";
         let job = relais_core::integration::LedgerJob::of(
@@ -296,7 +297,6 @@ impl Runtime {
         if latest <= seen {
             return Ok(false);
         }
-        let gap = Span::seconds(i64::from(on_change.min_gap_seconds));
         let last = self.store.list_runs(integration.installation_id, 1).await?;
         if last
             .first()
@@ -340,8 +340,8 @@ impl Runtime {
         }
         for integration in self.store.list_integrations(None).await? {
             // An integration not configured yet waits for its settings rather than failing on schedule.
-            let declaration =
-                crate::connectors::find(integration.connector.as_str()).map(|c| c.declaration());
+            let connector = crate::connectors::find(integration.connector.as_str());
+            let declaration = connector.as_ref().map(|c| c.declaration());
             let configured = declaration.is_some_and(|d| {
                 self.sealer
                     .open(&integration.sealed_secrets)
@@ -360,7 +360,17 @@ impl Runtime {
             {
                 if !waiting(&wanted)
                     && self
-                        .changed_since_last_look(&integration, on_change)
+                        .changed_since_last_look(
+                            &integration,
+                            on_change,
+                            on_change.gap(
+                                &integration.options,
+                                &connector
+                                    .as_ref()
+                                    .map(|c| c.default_options())
+                                    .unwrap_or_default(),
+                            ),
+                        )
                         .await?
                 {
                     let (run, _) = self
@@ -859,10 +869,18 @@ impl Runtime {
         })
     }
 
-    /// Runs the runtime until `shutdown` resolves: looks for work every `every`.
+    /// Runs the runtime until `shutdown` resolves: looks for work every
+    /// `every`, and soon after events are committed (integrations that run
+    /// on change; see [`EventStore::event_signal`](relais_store::EventStore::event_signal)).
     pub async fn serve(self, every: Duration, shutdown: impl std::future::Future<Output = ()>) {
+        /// How long a look waits after a commit, so that a burst's changes
+        /// are looked at once (and a busy base is looked at ten times a
+        /// second at most).
+        const SETTLE: Duration = Duration::from_millis(100);
         tokio::pin!(shutdown);
+        let mut signal = self.store.event_signal();
         loop {
+            signal.borrow_and_update();
             match self.launch().await {
                 Ok(handles) => drop(handles),
                 Err(e) => tracing::warn!(error = %e, "the sync runtime cannot read its work"),
@@ -873,6 +891,13 @@ impl Runtime {
             tokio::select! {
                 _ = &mut shutdown => return,
                 _ = tokio::time::sleep(every) => {}
+                changed = signal.changed() => {
+                    if changed.is_err() {
+                        // The store is closing: only the clock is left.
+                        tokio::time::sleep(every).await;
+                    }
+                    tokio::time::sleep(SETTLE).await;
+                }
             }
         }
     }

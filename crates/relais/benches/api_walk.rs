@@ -26,7 +26,7 @@
 
 mod common;
 
-use common::{peak_kib, percentile};
+use common::{peak_kib, percentile, Backend};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -45,36 +45,6 @@ struct Body {
 struct Data {
     items: Vec<serde::de::IgnoredAny>,
     count: Option<u64>,
-}
-
-/// Where the base lives.
-enum Backend {
-    Sqlite,
-    /// A server URL (any database on it) and the database made for the run.
-    Postgres {
-        server: String,
-        database: String,
-    },
-}
-
-impl Backend {
-    fn name(&self) -> &'static str {
-        match self {
-            Backend::Sqlite => "SQLite",
-            Backend::Postgres { .. } => "PostgreSQL",
-        }
-    }
-
-    /// The database URL `relais` is given (none: its embedded SQLite file).
-    fn url(&self) -> Option<String> {
-        match self {
-            Backend::Sqlite => None,
-            Backend::Postgres { server, database } => {
-                let (root, _) = server.rsplit_once('/').unwrap();
-                Some(format!("{root}/{database}"))
-            }
-        }
-    }
 }
 
 /// One row of the floor, as the API names its fields.
@@ -275,35 +245,6 @@ fn median(d: &[Duration]) -> Duration {
     percentile(&d, 0.5)
 }
 
-/// Creates a fresh PostgreSQL database for one run.
-async fn postgres_database(server: &str, employees: u32) -> Backend {
-    let database = format!("relais_walk_{}_{employees}", std::process::id());
-    let admin = sqlx::PgPool::connect(server).await.unwrap();
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {database}"))
-        .execute(&admin)
-        .await
-        .unwrap();
-    sqlx::query(&format!("CREATE DATABASE {database}"))
-        .execute(&admin)
-        .await
-        .unwrap();
-    admin.close().await;
-    Backend::Postgres {
-        server: server.to_owned(),
-        database,
-    }
-}
-
-async fn drop_database(backend: &Backend) {
-    if let Backend::Postgres { server, database } = backend {
-        let admin = sqlx::PgPool::connect(server).await.unwrap();
-        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"))
-            .execute(&admin)
-            .await;
-        admin.close().await;
-    }
-}
-
 /// One line of the walk-against-floor table.
 struct Line {
     backend: &'static str,
@@ -481,12 +422,7 @@ async fn get_json<T: serde::de::DeserializeOwned>(
 }
 
 fn main() {
-    let postgres = std::env::var("RELAIS_BENCH_POSTGRES_URL")
-        .or_else(|_| std::env::var("RELAIS_TEST_POSTGRES_URL"))
-        .ok();
-    if postgres.is_none() {
-        println!("api walk: PostgreSQL skipped: neither RELAIS_BENCH_POSTGRES_URL nor RELAIS_TEST_POSTGRES_URL is set");
-    }
+    let postgres = common::postgres_server("api walk");
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -496,9 +432,9 @@ fn main() {
     for n in common::sizes(&[10_000, 100_000]) {
         lines.push(runtime.block_on(users_against_floor(n, &Backend::Sqlite, true)));
         if let Some(server) = &postgres {
-            let backend = runtime.block_on(postgres_database(server, n));
+            let backend = runtime.block_on(Backend::fresh_postgres(server, &format!("walk_{n}")));
             lines.push(runtime.block_on(users_against_floor(n, &backend, false)));
-            runtime.block_on(drop_database(&backend));
+            runtime.block_on(backend.drop());
         }
     }
     println!();

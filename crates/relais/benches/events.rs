@@ -1,25 +1,34 @@
 //! Change-feed benchmark: `cargo bench -p relais --bench events [-- SECONDS RATE EMPLOYEES]`.
 //!
-//! Seeds a fresh SQLite base with the `relais` binary (2,000 employees by
-//! default), starts `relais serve`, and changes employees' job titles
-//! through the API at RATE updates a second (default 1,000) for SECONDS
-//! (default 30), twice:
-//! - **quiet**: no webhook endpoint;
-//! - **webhook**: one endpoint following `employee.updated`, served by a
-//!   receiver in this process that notes when each change arrives.
+//! Seeds a fresh base with the `relais` binary (2,000 employees by default)
+//! on SQLite, and on PostgreSQL too when `RELAIS_BENCH_POSTGRES_URL` or
+//! `RELAIS_TEST_POSTGRES_URL` names a server; starts `relais serve`, and
+//! changes employees' job titles through the API at RATE updates a second
+//! (default 1,000) for SECONDS (default 30), twice:
+//! - **quiet**: no webhook endpoint, no integration that runs on change;
+//! - **events**: one endpoint following `employee.updated`, served by a
+//!   receiver in this process that notes when each change arrives, and
+//!   PlanningPME installed (a simulator in this process, its budget set
+//!   high enough not to throttle), running on change; five updates a
+//!   second of the RATE move an employee to another department, which
+//!   PlanningPME holds, and the simulator notes when each move reaches it.
 //!
-//! Prints, for each phase, the updates made, their write latency (p50, p99)
-//! and errors; for the webhook phase, how many changes arrived and the time
-//! from each update's answer to its webhook (p50, p99); and the write p99
-//! with the webhook over the quiet one.
+//! Prints, for each backend and phase, the updates made, their write
+//! latency (p50, p99) and errors; the write p99 of the events phase over
+//! the quiet one; the time from each update's answer to its webhook (p50,
+//! p99); and the time from each move's answer to PlanningPME holding it
+//! (p50, p99), with the runs on change it took.
 
 mod common;
 
-use axum::extract::{Query, State};
+use axum::extract::{Query, Request, State};
+use axum::middleware::Next;
 use axum::routing::get;
-use common::{percentile, seeded_base, serve};
+use common::{percentile, seeded_base_at, serve_at, Backend};
+use relais_core::integration::{RunStatus, Trigger};
 use serde_json::{json, Value};
 use std::collections::HashMap;
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -32,8 +41,14 @@ fn arg(n: usize, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
+/// Department moves a second in the events phase.
+const MOVES_PER_SECOND: u64 = 5;
+
 /// When each change (by its job title, `bench-<n>`) reached the receiver.
 type Arrivals = Arc<Mutex<HashMap<u64, Instant>>>;
+
+/// When PlanningPME first held each (employee, department key).
+type Placements = Arc<Mutex<HashMap<(i64, String), Instant>>>;
 
 async fn echo(Query(q): Query<HashMap<String, String>>) -> String {
     q.get("echo").cloned().unwrap_or_default()
@@ -53,17 +68,61 @@ async fn take(State(arrivals): State<Arrivals>, body: String) -> &'static str {
     "ok"
 }
 
+/// Notes each resource PlanningPME is sent (`Collaborateur <id>` in its
+/// department) as it arrives, before the simulator takes it.
+async fn note_resource(
+    State(placed): State<Placements>,
+    request: Request,
+    next: Next,
+) -> axum::response::Response {
+    let at = Instant::now();
+    if request.method() != axum::http::Method::PUT
+        || !request.uri().path().contains("/api/resource/")
+    {
+        return next.run(request).await;
+    }
+    let (parts, body) = request.into_parts();
+    let bytes = axum::body::to_bytes(body, 1 << 20)
+        .await
+        .unwrap_or_default();
+    if let Ok(v) = serde_json::from_slice::<Value>(&bytes) {
+        let id = v["label"]
+            .as_str()
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|n| n.parse().ok());
+        if let (Some(id), Some(dept)) = (id, v["departmentKey"].as_str()) {
+            placed
+                .lock()
+                .unwrap()
+                .entry((id, dept.to_owned()))
+                .or_insert(at);
+        }
+    }
+    next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
+        .await
+}
+
 /// One phase's writes: when each update was answered, and its latency.
+#[derive(Default)]
 struct Writes {
     answered: HashMap<u64, Instant>,
+    /// When each move (employee, department) was answered.
+    moved: HashMap<(i64, String), Instant>,
     latencies: Vec<Duration>,
     errors: u64,
+}
+
+/// The employees and departments a phase changes.
+struct Plan {
+    ids: Vec<i64>,
+    /// Employees to move, each once, and where to.
+    moves: Vec<(i64, i64)>,
 }
 
 async fn write_phase(
     url: &str,
     key: &str,
-    ids: &[i64],
+    plan: &Plan,
     first: u64,
     rate: u64,
     seconds: u64,
@@ -73,36 +132,59 @@ async fn write_phase(
         .build()
         .unwrap();
     let total = rate * seconds;
+    let move_every = if plan.moves.is_empty() {
+        u64::MAX
+    } else {
+        (rate / MOVES_PER_SECOND).max(1)
+    };
     let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / rate as f64));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
     let mut tasks = Vec::with_capacity(total as usize);
+    let mut moves = plan.moves.iter();
     for i in 0..total {
         ticker.tick().await;
         let n = first + i;
-        let id = ids[(n as usize) % ids.len()];
+        let (id, body, moved) = match (i % move_every == move_every - 1)
+            .then(|| moves.next())
+            .flatten()
+        {
+            Some(&(id, to)) => (
+                id,
+                json!({ "departmentId": to }),
+                Some((id, to.to_string())),
+            ),
+            None => (
+                plan.ids[(n as usize) % plan.ids.len()],
+                json!({ "jobTitle": format!("bench-{n}") }),
+                None,
+            ),
+        };
         let (client, url, key) = (client.clone(), url.to_owned(), key.to_owned());
         tasks.push(tokio::spawn(async move {
             let sent = Instant::now();
             let status = client
                 .put(format!("{url}/api/v3/users/{id}"))
                 .header("Authorization", format!("Bearer {key}"))
-                .json(&json!({ "jobTitle": format!("bench-{n}") }))
+                .json(&body)
                 .send()
                 .await
                 .map(|r| r.status().as_u16())
                 .unwrap_or(0);
-            (n, status, sent.elapsed(), Instant::now())
+            (n, moved, status, sent.elapsed(), Instant::now())
         }));
     }
-    let mut out = Writes {
-        answered: HashMap::new(),
-        latencies: Vec::new(),
-        errors: 0,
-    };
+    let mut out = Writes::default();
     for t in tasks {
-        let (n, status, latency, at) = t.await.unwrap();
+        let (n, moved, status, latency, at) = t.await.unwrap();
         if status == 200 {
-            out.answered.insert(n, at);
+            match moved {
+                Some(m) => {
+                    out.moved.insert(m, at);
+                }
+                None => {
+                    out.answered.insert(n, at);
+                }
+            }
             out.latencies.push(latency);
         } else {
             out.errors += 1;
@@ -125,14 +207,112 @@ fn pct(sorted: &[Duration], p: f64) -> Duration {
     }
 }
 
-fn main() {
-    let seconds = arg(0, 30);
-    let rate = arg(1, 1_000);
-    let employees = arg(2, 2_000);
+/// The delays from each answer to its arrival, sorted.
+fn delays<K: std::hash::Hash + Eq>(
+    sent: &HashMap<K, Instant>,
+    got: &HashMap<K, Instant>,
+) -> Vec<Duration> {
+    let mut d: Vec<Duration> = sent
+        .iter()
+        .filter_map(|(k, at)| got.get(k).map(|g| g.saturating_duration_since(*at)))
+        .collect();
+    d.sort();
+    d
+}
+
+async fn get_json(client: &reqwest::Client, url: &str, key: &str, path: &str) -> Value {
+    client
+        .get(format!("{url}{path}"))
+        .header("Authorization", format!("Bearer {key}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// Installs PlanningPME against a simulator in this process that notes
+/// when each resource reaches it, and waits for its first, whole run.
+async fn planningpme(
+    dir: &Path,
+    database: Option<&str>,
+    placed: Placements,
+) -> (relais_store::SharedStore, relais_core::ids::InstallationId) {
+    use relais_store::DatabaseUrl;
+    let url = match database {
+        Some(url) => DatabaseUrl::Postgres(url.to_owned()),
+        None => DatabaseUrl::Sqlite(dir.join("relais-data/relais.db")),
+    };
+    let store = relais_store::open(&url).await.unwrap();
+    let key = std::fs::read_to_string(dir.join("relais-data/secret.key")).unwrap();
+    let sealer = relais_core::secret::Sealer::from_hex(key.trim()).unwrap();
+    let base = store.list_bases().await.unwrap()[0].id;
+    let admin = store
+        .create_person(&relais_store::NewPerson {
+            email: relais_core::employee::Email::parse("bench@relais.test").unwrap(),
+            name: relais_core::org::Name::parse("name", "Bench").unwrap(),
+            password_hash: "x".into(),
+            can_admin_apps: true,
+            can_manage_keys: true,
+        })
+        .await
+        .unwrap();
+    let app = relais_sandbox::planningpme::router("bench", "bench-key", "bench-assertion")
+        .layer(axum::middleware::from_fn_with_state(placed, note_resource));
+    let sim = relais_sandbox::sim::start(app, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    // A tier high enough that the budget is not what is measured.
+    reqwest::Client::new()
+        .put(format!("{}/_sim/faults", sim.url()))
+        .json(&json!({"error_rate": 0.0, "writes_only": false, "slow_ms": 0, "rate_limit": null, "rate_window_seconds": null, "refuse_credentials": false}))
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
+    let inst = common::install(
+        &store,
+        &sealer,
+        base,
+        admin.id,
+        "planningpme",
+        format!("{}/bench", sim.url()),
+        &[("app_key", "bench-key"), ("assertion", "bench-assertion")],
+        &[("requests_per_hour", "1000000"), ("concurrency", "4")],
+    )
+    .await;
+    let (run, _) = store
+        .ask_run(inst, Trigger::Cli, false, true, None)
+        .await
+        .unwrap();
+    let started = Instant::now();
+    loop {
+        let now = store.list_runs(inst, 1).await.unwrap();
+        let status = now.first().map(|r| r.status);
+        if now.first().is_some_and(|r| r.id == run.id)
+            && !matches!(status, Some(RunStatus::Queued | RunStatus::Running))
+        {
+            println!(
+                "  PlanningPME's first run: {:?} in {:.1} s",
+                status.unwrap(),
+                started.elapsed().as_secs_f64()
+            );
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    std::mem::forget(sim); // serves until the benchmark ends
+    (store, inst)
+}
+
+fn bench(backend: &Backend, seconds: u64, rate: u64, employees: u64) {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let (_, key) = seeded_base(d, employees as u32);
-    let (mut server, url) = serve(d);
+    let database = backend.url();
+    let (_, key) = seeded_base_at(d, employees as u32, database.as_deref());
+    let (mut server, url) = serve_at(d, database.as_deref());
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -140,25 +320,40 @@ fn main() {
         .unwrap();
     rt.block_on(async {
         let client = reqwest::Client::new();
-        let listed: Value = client
-            .get(format!("{url}/api/v3/users?fields=id&paging=0,1000"))
-            .header("Authorization", format!("Bearer {key}"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let ids: Vec<i64> = listed["data"]["items"]
+        let listed = get_json(&client, &url, &key, "/api/v3/users?fields=id,departmentId&paging=0,1000").await;
+        let people: Vec<(i64, Option<i64>)> = listed["data"]["items"]
             .as_array()
             .unwrap()
             .iter()
-            .filter_map(|u| u["id"].as_i64())
+            .filter_map(|u| Some((u["id"].as_i64()?, u["departmentId"].as_i64())))
+            .collect();
+        let departments: Vec<i64> = get_json(&client, &url, &key, "/api/v3/departments?fields=id").await["data"]["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|d| d["id"].as_i64())
+            .collect();
+        let ids: Vec<i64> = people.iter().map(|(id, _)| *id).collect();
+        // Each moved employee goes once to a department other than theirs.
+        let moves: Vec<(i64, i64)> = people
+            .iter()
+            .rev()
+            .take((MOVES_PER_SECOND * seconds) as usize)
+            .map(|&(id, now)| {
+                let to = departments.iter().copied().find(|d| Some(*d) != now && (d + id) % 3 == 0)
+                    .or_else(|| departments.iter().copied().find(|d| Some(*d) != now))
+                    .unwrap();
+                (id, to)
+            })
             .collect();
         println!(
-            "events: {rate} updates/s for {seconds} s per phase, {employees} employees (SQLite)"
+            "events on {}: {rate} updates/s for {seconds} s per phase, {employees} employees",
+            backend.name()
         );
-        let quiet = write_phase(&url, &key, &ids, 0, rate, seconds).await;
+        let quiet = write_phase(&url, &key, &Plan { ids: ids.clone(), moves: Vec::new() }, 0, rate, seconds).await;
+
+        let placed: Placements = Arc::default();
+        let (store, inst) = planningpme(d, database.as_deref(), placed.clone()).await;
         let arrivals: Arrivals = Arc::default();
         let app = axum::Router::new()
             .route("/hook", get(echo).post(take))
@@ -177,21 +372,25 @@ fn main() {
             .await
             .unwrap();
         assert_eq!(made["data"]["status"], "active", "{made}");
+        let runs_before = store.list_runs(inst, 1_000).await.unwrap().len();
         let first = rate * seconds;
-        let hooked = write_phase(&url, &key, &ids, first, rate, seconds).await;
+        let hooked = write_phase(&url, &key, &Plan { ids, moves }, first, rate, seconds).await;
         // What is still on its way arrives within a few seconds.
         let deadline = Instant::now() + Duration::from_secs(30);
-        while arrivals.lock().unwrap().len() < hooked.answered.len() && Instant::now() < deadline {
+        while (arrivals.lock().unwrap().len() < hooked.answered.len()
+            || delays(&hooked.moved, &placed.lock().unwrap()).len() < hooked.moved.len())
+            && Instant::now() < deadline
+        {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        let arrived = arrivals.lock().unwrap().clone();
-        let mut delays: Vec<Duration> = hooked
-            .answered
+        let to_webhook = delays(&hooked.answered, &arrivals.lock().unwrap());
+        let to_partner = delays(&hooked.moved, &placed.lock().unwrap());
+        let runs = store.list_runs(inst, 1_000).await.unwrap();
+        let on_change = runs[..runs.len() - runs_before]
             .iter()
-            .filter_map(|(n, at)| arrived.get(n).map(|got| got.saturating_duration_since(*at)))
-            .collect();
-        delays.sort();
-        for (name, w) in [("quiet", &quiet), ("webhook", &hooked)] {
+            .filter(|r| r.trigger == Trigger::Change)
+            .count();
+        for (name, w) in [("quiet", &quiet), ("events", &hooked)] {
             println!(
                 "  {name:<8} {:>6} updates   write p50 {:>6.1} ms   p99 {:>6.1} ms   errors {}",
                 w.latencies.len(),
@@ -201,17 +400,41 @@ fn main() {
             );
         }
         println!(
-            "  write p99 with a webhook / without: {:.2}",
+            "  write p99 with events delivered / without: {:.2}",
             ms(pct(&hooked.latencies, 0.99)) / ms(pct(&quiet.latencies, 0.99)).max(0.001)
         );
         println!(
             "  change -> webhook delivered: {} of {} changes, p50 {:.0} ms, p99 {:.0} ms",
-            delays.len(),
+            to_webhook.len(),
             hooked.answered.len(),
-            ms(pct(&delays, 0.50)),
-            ms(pct(&delays, 0.99)),
+            ms(pct(&to_webhook, 0.50)),
+            ms(pct(&to_webhook, 0.99)),
+        );
+        println!(
+            "  change -> PlanningPME holds it: {} of {} moves, p50 {:.0} ms, p99 {:.0} ms, {} runs on change",
+            to_partner.len(),
+            hooked.moved.len(),
+            ms(pct(&to_partner, 0.50)),
+            ms(pct(&to_partner, 0.99)),
+            on_change,
         );
     });
     let _ = server.kill();
     let _ = server.wait();
+}
+
+fn main() {
+    let seconds = arg(0, 30);
+    let rate = arg(1, 1_000);
+    let employees = arg(2, 2_000);
+    bench(&Backend::Sqlite, seconds, rate, employees);
+    if let Some(server) = common::postgres_server("events") {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let backend = rt.block_on(Backend::fresh_postgres(&server, "events"));
+        bench(&backend, seconds, rate, employees);
+        rt.block_on(backend.drop());
+    }
 }

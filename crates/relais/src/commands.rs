@@ -212,6 +212,8 @@ async fn demo_command(
     // Alerts to technical contacts land in a local mail catcher unless a
     // mail server is configured: nothing leaves the machine.
     let mut settings = settings.clone();
+    // The demo's webhook receiver runs on this machine.
+    settings.webhook_private_addresses = true;
     let _catcher = match &settings.smtp_url {
         Some(_) => None,
         None => {
@@ -273,7 +275,8 @@ async fn demo_webhook(
         store.delete_endpoint(e.id).await?;
     }
     let state = AppState::new(store.clone(), settings.rate_limit)
-        .with_sealer(settings.secret_key.sealer()?);
+        .with_sealer(settings.secret_key.sealer()?)
+        .with_webhook_reach(webhook_reach(settings));
     let caller =
         relais_api::auth::Caller::new(std::sync::Arc::new(key), store.base_version(base.id).await?);
     let (_, secret) = relais_api::resources::webhooks::register(
@@ -303,6 +306,15 @@ fn replica_key_file(settings: &Settings) -> Option<std::path::PathBuf> {
 
 /// Serves the store; with `replica_key`, also runs the demo's Inside Online
 /// replica with that key against this server, catching up every 5 seconds.
+/// Where this process's webhooks may go, as the settings say.
+fn webhook_reach(settings: &Settings) -> relais_api::reach::WebhookReach {
+    if settings.webhook_private_addresses {
+        relais_api::reach::WebhookReach::Anywhere
+    } else {
+        relais_api::reach::WebhookReach::PublicOnly
+    }
+}
+
 async fn serve(
     settings: &Settings,
     store: SharedStore,
@@ -327,6 +339,7 @@ async fn serve(
     );
     let state = AppState::new(store.clone(), settings.rate_limit)
         .with_sealer(sealer)
+        .with_webhook_reach(webhook_reach(settings))
         .with_public_url(settings.public_url.as_deref())
         .with_connectors(
             relais_sync::connectors::catalog(),

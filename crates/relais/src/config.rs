@@ -93,6 +93,16 @@ pub struct FileConfig {
         value_name = "DAYS"
     )]
     pub event_retention_days: Option<u32>,
+    /// Whether webhook endpoints may be at private, loopback and
+    /// link-local addresses (default false: only public ones, so that a
+    /// key's holder cannot make relais call inside its network).
+    #[arg(
+        long,
+        global = true,
+        env = "RELAIS_WEBHOOK_PRIVATE_ADDRESSES",
+        value_name = "BOOL"
+    )]
+    pub webhook_private_addresses: Option<bool>,
 }
 
 impl FileConfig {
@@ -112,6 +122,9 @@ impl FileConfig {
             smtp_url: self.smtp_url.or(other.smtp_url),
             mail_from: self.mail_from.or(other.mail_from),
             event_retention_days: self.event_retention_days.or(other.event_retention_days),
+            webhook_private_addresses: self
+                .webhook_private_addresses
+                .or(other.webhook_private_addresses),
         }
     }
 }
@@ -168,6 +181,8 @@ pub struct Settings {
     pub mail_from: String,
     /// Days the change feed keeps its events.
     pub event_retention_days: u32,
+    /// Whether webhook endpoints may be at non-public addresses.
+    pub webhook_private_addresses: bool,
 }
 
 /// How log lines are written.
@@ -342,6 +357,7 @@ impl Settings {
             smtp_url,
             mail_from,
             event_retention_days,
+            webhook_private_addresses: c.webhook_private_addresses.unwrap_or(false),
         })
     }
 }

@@ -114,7 +114,7 @@ async fn pages_refuse_bad_input_and_change_nothing() {
             "reader-password-1",
         ],
     );
-    let server = serve(d);
+    let server = serve_with(d, &["--webhook-private-addresses", "true"]);
     let url = &server.1;
     let c = client();
 

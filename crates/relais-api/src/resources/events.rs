@@ -39,8 +39,8 @@ const MAX_LIMIT: u32 = 1_000;
 /// The longest `wait`, in seconds.
 pub const MAX_WAIT: u64 = 30;
 
-/// How often a waiting request looks for a new event (one indexed read of
-/// the base's last event number).
+/// How often a waiting request looks for a new event when the store cannot
+/// signal them (it is closing).
 const WAIT_STEP: Duration = Duration::from_millis(200);
 
 /// The API route that reads records of `kind`: a key follows a kind's
@@ -160,8 +160,11 @@ async fn feed(
         ));
     }
     let deadline = tokio::time::Instant::now() + q.wait;
+    let mut signal = state.store.event_signal();
     let mut after = q.after;
     loop {
+        // Marked seen before reading: a commit after this wakes the wait.
+        signal.borrow_and_update();
         let page = visible_page(&state, &caller, &headers, after, &q.topics, q.limit).await?;
         after = page.next;
         if !page.items.is_empty() || page.full || tokio::time::Instant::now() >= deadline {
@@ -169,14 +172,15 @@ async fn feed(
                 "data": { "items": page.items, "next": page.next, "hasMore": page.full }
             })));
         }
-        // Nothing to show yet: wait for the base's next event, or the deadline.
-        loop {
-            tokio::time::sleep(WAIT_STEP.min(deadline - tokio::time::Instant::now())).await;
-            if tokio::time::Instant::now() >= deadline
-                || state.store.last_event(base).await? > after
-            {
-                break;
+        // Nothing to show yet: wait for the next commit of events, or the deadline.
+        tokio::select! {
+            changed = signal.changed() => {
+                if changed.is_err() {
+                    // The store's watcher is gone (shutting down): look again later.
+                    tokio::time::sleep(WAIT_STEP.min(deadline - tokio::time::Instant::now())).await;
+                }
             }
+            () = tokio::time::sleep_until(deadline) => {}
         }
     }
 }

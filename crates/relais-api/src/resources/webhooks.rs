@@ -123,11 +123,12 @@ async fn one(
 
 /// Asks `url` to echo a random value, as Lucca's activation does: the
 /// endpoint is active when it answers that value; otherwise why not.
-pub async fn echo(url: &str) -> Result<(), String> {
+/// Only addresses within `reach` are asked.
+pub async fn echo(reach: crate::reach::WebhookReach, url: &str) -> Result<(), String> {
+    reach.check(url)?;
     let value = format!("{:016x}", fastrand::u64(..));
-    let client = reqwest::Client::builder()
-        .timeout(RECEIVER_TIMEOUT)
-        .redirect(reqwest::redirect::Policy::none())
+    let client = reach
+        .client(RECEIVER_TIMEOUT)
         .build()
         .map_err(|e| e.to_string())?;
     let answer = client
@@ -252,6 +253,10 @@ pub async fn register(
     r: Registration,
 ) -> Result<(Endpoint, WebhookSecret), ApiError> {
     let url = check_url(&r.url)?;
+    state
+        .webhook_reach
+        .check(&url)
+        .map_err(|e| ApiError::bad("url", e))?;
     let name = r
         .name
         .filter(|n| !n.trim().is_empty())
@@ -276,7 +281,7 @@ pub async fn register(
     let secret = WebhookSecret::generate();
     let mut secrets = Secrets::default();
     secrets.set(SecretName::WebhookSigning, &secret.reveal());
-    let (status, reason) = echoed(&url).await;
+    let (status, reason) = echoed(state, &url).await;
     let endpoint = state
         .store
         .create_endpoint(&NewEndpoint {
@@ -296,8 +301,8 @@ pub async fn register(
 }
 
 /// Where an endpoint at `url` stands after its echo, and why if inactive.
-async fn echoed(url: &str) -> (EndpointStatus, Option<String>) {
-    match echo(url).await {
+async fn echoed(state: &AppState, url: &str) -> (EndpointStatus, Option<String>) {
+    match echo(state.webhook_reach, url).await {
         Ok(()) => (EndpointStatus::Active, None),
         Err(why) => (EndpointStatus::Inactive, Some(why)),
     }
@@ -306,7 +311,7 @@ async fn echoed(url: &str) -> (EndpointStatus, Option<String>) {
 /// Asks the endpoint to echo again: active if it does, inactive with why
 /// if not (a suspended endpoint then gets the events that waited).
 pub async fn activate(state: &AppState, e: &Endpoint) -> Result<(), ApiError> {
-    let (status, reason) = echoed(&e.url).await;
+    let (status, reason) = echoed(state, &e.url).await;
     state
         .store
         .set_endpoint_status(e.id, status, reason.as_deref())

@@ -321,39 +321,143 @@ impl SyncBench {
         secrets: &[(&str, &str)],
         options: &[(&str, &str)],
     ) -> relais_core::ids::InstallationId {
-        let (inst, _) = relais_app::install::install_app(
+        install(
             &self.store,
             &self.sealer,
-            &relais_sync::connectors::catalog(),
             self.base.id,
-            &manifest(code),
-            &relais_core::employee::Email::parse("tech@partner.test").unwrap(),
             self.admin,
+            code,
+            url,
+            secrets,
+            options,
         )
         .await
-        .unwrap();
-        let mut integration = self.store.get_integration(inst.id).await.unwrap();
-        let connector = relais_sync::connectors::find(code).unwrap();
-        let owned = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
-            pairs
-                .iter()
-                .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
-                .collect()
-        };
-        integration
-            .apply(
-                connector.as_ref(),
-                &relais_core::integration::IntegrationUpdate {
-                    partner_url: Some(url),
-                    secrets: owned(secrets),
-                    options: owned(options),
-                    ..relais_core::integration::IntegrationUpdate::default()
-                },
-                &self.sealer,
-                relais_core::now(),
-            )
-            .unwrap();
-        self.store.put_integration(&integration).await.unwrap();
-        inst.id
     }
+}
+
+/// Installs app `code` in `base` as `admin` and points its integration at
+/// `url` with `secrets` and `options`: the installation's identifier.
+#[allow(clippy::too_many_arguments)]
+pub async fn install(
+    store: &SharedStore,
+    sealer: &relais_core::secret::Sealer,
+    base: relais_core::ids::BaseId,
+    admin: relais_core::ids::PersonId,
+    code: &str,
+    url: String,
+    secrets: &[(&str, &str)],
+    options: &[(&str, &str)],
+) -> relais_core::ids::InstallationId {
+    let (inst, _) = relais_app::install::install_app(
+        store,
+        sealer,
+        &relais_sync::connectors::catalog(),
+        base,
+        &manifest(code),
+        &relais_core::employee::Email::parse("tech@partner.test").unwrap(),
+        admin,
+    )
+    .await
+    .unwrap();
+    let mut integration = store.get_integration(inst.id).await.unwrap();
+    let connector = relais_sync::connectors::find(code).unwrap();
+    let owned = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+            .collect()
+    };
+    integration
+        .apply(
+            connector.as_ref(),
+            &relais_core::integration::IntegrationUpdate {
+                partner_url: Some(url),
+                secrets: owned(secrets),
+                options: owned(options),
+                ..relais_core::integration::IntegrationUpdate::default()
+            },
+            sealer,
+            relais_core::now(),
+        )
+        .unwrap();
+    store.put_integration(&integration).await.unwrap();
+    inst.id
+}
+
+/// Where a benchmark's base lives.
+pub enum Backend {
+    /// relais's embedded SQLite file.
+    Sqlite,
+    /// A server URL (any database on it) and the database made for the run.
+    Postgres {
+        /// The server, as `RELAIS_BENCH_POSTGRES_URL` names it.
+        server: String,
+        /// The database made for the run.
+        database: String,
+    },
+}
+
+impl Backend {
+    /// The backend's name, as the figures print it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Backend::Sqlite => "SQLite",
+            Backend::Postgres { .. } => "PostgreSQL",
+        }
+    }
+
+    /// The database URL `relais` is given (none: its embedded SQLite file).
+    pub fn url(&self) -> Option<String> {
+        match self {
+            Backend::Sqlite => None,
+            Backend::Postgres { server, database } => {
+                let (root, _) = server.rsplit_once('/').unwrap();
+                Some(format!("{root}/{database}"))
+            }
+        }
+    }
+
+    /// A fresh PostgreSQL database on `server` for one run (`label` tells
+    /// runs apart).
+    pub async fn fresh_postgres(server: &str, label: &str) -> Backend {
+        let database = format!("relais_bench_{}_{label}", std::process::id());
+        let admin = sqlx::PgPool::connect(server).await.unwrap();
+        sqlx::query(&format!("DROP DATABASE IF EXISTS {database}"))
+            .execute(&admin)
+            .await
+            .unwrap();
+        sqlx::query(&format!("CREATE DATABASE {database}"))
+            .execute(&admin)
+            .await
+            .unwrap();
+        admin.close().await;
+        Backend::Postgres {
+            server: server.to_owned(),
+            database,
+        }
+    }
+
+    /// Drops the run's database (nothing for SQLite: its folder goes).
+    pub async fn drop(&self) {
+        if let Backend::Postgres { server, database } = self {
+            let admin = sqlx::PgPool::connect(server).await.unwrap();
+            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"))
+                .execute(&admin)
+                .await;
+            admin.close().await;
+        }
+    }
+}
+
+/// The PostgreSQL server a benchmark may make databases on
+/// (`RELAIS_BENCH_POSTGRES_URL`, else `RELAIS_TEST_POSTGRES_URL`); says
+/// so when there is none and `bench`'s PostgreSQL half is skipped.
+pub fn postgres_server(bench: &str) -> Option<String> {
+    let server = std::env::var("RELAIS_BENCH_POSTGRES_URL")
+        .or_else(|_| std::env::var("RELAIS_TEST_POSTGRES_URL"))
+        .ok();
+    if server.is_none() {
+        println!("{bench}: PostgreSQL skipped: neither RELAIS_BENCH_POSTGRES_URL nor RELAIS_TEST_POSTGRES_URL is set");
+    }
+    server
 }

@@ -1,0 +1,195 @@
+//! Which addresses webhook requests may reach. An endpoint's URL is chosen
+//! by whoever holds a key, and relais calls it from inside the customer's
+//! network: unless told otherwise it refuses every address that is not
+//! public — loopback, private ranges, link-local (cloud metadata services),
+//! shared and reserved ranges, unique-local IPv6 — when an endpoint is
+//! registered (a literal address, `localhost`) and again at every
+//! connection (what the name resolves to then, so a name later pointed
+//! inside the network is refused too).
+
+use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Where webhook requests (echoes and deliveries) may go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum WebhookReach {
+    /// Public addresses only (the default).
+    #[default]
+    PublicOnly,
+    /// Any address, private and loopback ones too (a sandbox, a test, a
+    /// receiver inside the network on purpose).
+    Anywhere,
+}
+
+impl WebhookReach {
+    /// Checks an endpoint's URL against the reach: its host must not be a
+    /// non-public literal address or `localhost`. (Names are checked when
+    /// they are resolved, at each connection.)
+    pub fn check(self, url: &str) -> Result<(), String> {
+        if self == WebhookReach::Anywhere {
+            return Ok(());
+        }
+        let parsed =
+            reqwest::Url::parse(url).map_err(|e| format!("'{url}' is not an address: {e}"))?;
+        let host = parsed.host_str().unwrap_or_default();
+        let literal = host.trim_start_matches('[').trim_end_matches(']');
+        let refused = match literal.parse::<IpAddr>() {
+            Ok(ip) => !is_public(ip),
+            Err(_) => {
+                let name = host.trim_end_matches('.').to_ascii_lowercase();
+                name.is_empty() || name == "localhost" || name.ends_with(".localhost")
+            }
+        };
+        if refused {
+            return Err(format!(
+                "'{url}' is not a public address: webhooks go to addresses reachable from the internet (an administrator may allow private ones with webhook_private_addresses)"
+            ));
+        }
+        Ok(())
+    }
+
+    /// An HTTP client for webhook requests within the reach: `timeout`
+    /// per request, no redirects followed (a redirect could lead inside).
+    pub fn client(self, timeout: Duration) -> reqwest::ClientBuilder {
+        let builder = reqwest::Client::builder()
+            .timeout(timeout)
+            .redirect(reqwest::redirect::Policy::none());
+        match self {
+            WebhookReach::Anywhere => builder,
+            WebhookReach::PublicOnly => builder.dns_resolver(Arc::new(PublicOnly)),
+        }
+    }
+}
+
+/// Whether `ip` is an address of the internet at large.
+pub fn is_public(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => is_public_v4(v4),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => is_public_v4(v4),
+            None => is_public_v6(v6),
+        },
+    }
+}
+
+fn is_public_v4(ip: Ipv4Addr) -> bool {
+    let [a, b, ..] = ip.octets();
+    !(ip.is_unspecified()
+        || ip.is_loopback()
+        || ip.is_private()
+        || ip.is_link_local()
+        || ip.is_broadcast()
+        || ip.is_documentation()
+        || ip.is_multicast()
+        // 0.0.0.0/8, shared address space (100.64/10), IETF (192.0.0/24),
+        // benchmarking (198.18/15), reserved (240/4).
+        || a == 0
+        || (a == 100 && (64..128).contains(&b))
+        || (a == 192 && b == 0 && ip.octets()[2] == 0)
+        || (a == 198 && (b == 18 || b == 19))
+        || a >= 240)
+}
+
+fn is_public_v6(ip: Ipv6Addr) -> bool {
+    let first = ip.segments()[0];
+    !(ip.is_unspecified()
+        || ip.is_loopback()
+        || ip.is_multicast()
+        // unique local fc00::/7, link-local fe80::/10, documentation 2001:db8::/32.
+        || (first & 0xfe00) == 0xfc00
+        || (first & 0xffc0) == 0xfe80
+        || (first == 0x2001 && ip.segments()[1] == 0x0db8))
+}
+
+/// Resolves names to their public addresses only; a name with none is an
+/// error that says so.
+struct PublicOnly;
+
+impl Resolve for PublicOnly {
+    fn resolve(&self, name: Name) -> Resolving {
+        Box::pin(async move {
+            let host = name.as_str().to_owned();
+            let found: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let public: Vec<SocketAddr> = found.into_iter().filter(|a| is_public(a.ip())).collect();
+            if public.is_empty() {
+                return Err(format!("{host} resolves to no public address").into());
+            }
+            let addrs: Addrs = Box::new(public.into_iter());
+            Ok(addrs)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_public_addresses_are_reached_by_default() {
+        let reach = WebhookReach::PublicOnly;
+        for url in [
+            "http://127.0.0.1:8080/hook",
+            "http://localhost/hook",
+            "https://api.localhost/",
+            "http://10.1.2.3/",
+            "http://172.16.0.1/",
+            "http://192.168.1.10/",
+            "http://169.254.169.254/latest/meta-data",
+            "http://100.64.0.1/",
+            "http://0.0.0.0/",
+            "http://[::1]/",
+            "http://[fd00::1]/",
+            "http://[fe80::1]/",
+            "http://[::ffff:127.0.0.1]/",
+        ] {
+            let e = reach.check(url).unwrap_err();
+            assert!(e.contains("not a public address"), "{url}: {e}");
+        }
+        for url in [
+            "https://hooks.example.com/relais",
+            "http://93.184.216.34/",
+            "http://[2606:4700::1111]/",
+        ] {
+            assert_eq!(reach.check(url), Ok(()), "{url}");
+        }
+        assert_eq!(WebhookReach::Anywhere.check("http://127.0.0.1/"), Ok(()));
+    }
+
+    #[tokio::test]
+    async fn a_name_that_resolves_inside_is_not_connected_to() {
+        // `localhost` resolves to loopback addresses only: refused at
+        // connection, before any byte is sent.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let client = WebhookReach::PublicOnly
+            .client(Duration::from_secs(2))
+            .build()
+            .unwrap();
+        let e = client
+            .get(format!("http://localhost:{port}/"))
+            .send()
+            .await
+            .unwrap_err();
+        assert!(e.is_connect() || e.is_request(), "{e:?}");
+        let accepted = tokio::time::timeout(Duration::from_millis(200), listener.accept()).await;
+        assert!(accepted.is_err(), "no connection was made");
+        // Told to reach anywhere, the same request connects.
+        let client = WebhookReach::Anywhere
+            .client(Duration::from_secs(2))
+            .build()
+            .unwrap();
+        let sent =
+            tokio::spawn(
+                async move { client.get(format!("http://localhost:{port}/")).send().await },
+            );
+        assert!(
+            tokio::time::timeout(Duration::from_secs(2), listener.accept())
+                .await
+                .is_ok()
+        );
+        sent.abort();
+    }
+}
