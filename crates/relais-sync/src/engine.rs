@@ -48,6 +48,25 @@ use std::time::{Duration, Instant};
 /// The name of the checkpoint of what a stream read of its origin.
 pub const CURSOR: &str = "cursor";
 
+/// How far behind the start of its read a stream's cursor is kept: a
+/// change stamped before the read but committed after it (a write that
+/// waited for the database meanwhile) is read again by the next run
+/// instead of falling behind the cursor. Records read again and unchanged
+/// are only counted unchanged.
+pub const COMMIT_LAG: chrono::Duration = chrono::Duration::seconds(10);
+
+/// The cursor a stream keeps after a read that started at `started` and
+/// reached `read` (cursors that are instants, as Lucca's `modifiedAt`, are
+/// held back by [`COMMIT_LAG`]; others are kept as read).
+pub fn settled_cursor(read: String, started: chrono::DateTime<chrono::Utc>) -> String {
+    match chrono::DateTime::parse_from_rfc3339(&read) {
+        Ok(at) if at > started - COMMIT_LAG => {
+            (started - COMMIT_LAG).to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+        }
+        _ => read,
+    }
+}
+
 /// The name of the checkpoint of a stream's drift read-back.
 pub const DRIFT_CURSOR: &str = "drift";
 
@@ -368,6 +387,7 @@ pub async fn run(
         } else {
             store.checkpoint(&job, CURSOR).await?
         };
+        let started = relais_core::now();
         let mut run = StreamRun {
             stream: stream.as_mut(),
             store,
@@ -378,8 +398,11 @@ pub async fn run(
         let (cursor, left) = run.send(since.as_deref(), report).await?;
         run.correct_drift(report).await?;
         // A whole read is confirmed as of now when its stream gives no cursor.
-        let read_whole = tag.is_some().then(|| relais_core::now().to_rfc3339());
-        cursors.push((job.clone(), cursor.or(since).or(read_whole)));
+        let read_whole = tag
+            .is_some()
+            .then(|| started.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true));
+        let cursor = cursor.or(since).or(read_whole);
+        cursors.push((job.clone(), cursor.map(|c| settled_cursor(c, started))));
         gone.push(left);
     }
     // Deletions: children first.
@@ -897,5 +920,27 @@ impl Job {
         .await;
         report.settle_requests();
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cursor_stays_behind_the_writes_still_committing() {
+        let started: chrono::DateTime<chrono::Utc> = "2026-12-02T10:00:00Z".parse().unwrap();
+        // Read up to a change stamped just before the read: held back.
+        assert_eq!(
+            settled_cursor("2026-12-02T09:59:59.500Z".into(), started),
+            "2026-12-02T09:59:50Z"
+        );
+        // An older cursor is kept as it is.
+        assert_eq!(
+            settled_cursor("2026-12-02T09:00:00Z".into(), started),
+            "2026-12-02T09:00:00Z"
+        );
+        // A cursor that is not an instant is the stream's own business.
+        assert_eq!(settled_cursor("page-42".into(), started), "page-42");
     }
 }

@@ -91,6 +91,9 @@ pub struct Runtime {
     in_flight: Arc<Mutex<HashSet<InstallationId>>>,
     /// When this process last pruned the change feed (Unix seconds).
     last_prune: Arc<AtomicI64>,
+    /// The soonest instant a run on change held back by its partner's gap
+    /// may start (the runtime looks again then).
+    next_look: Arc<Mutex<Option<chrono::DateTime<chrono::Utc>>>>,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -183,6 +186,7 @@ impl Runtime {
             counter: Arc::new(AtomicU64::new(0)),
             in_flight: Arc::new(Mutex::new(HashSet::new())),
             last_prune: Arc::new(AtomicI64::new(0)),
+            next_look: Arc::default(),
         }
     }
 
@@ -298,11 +302,15 @@ impl Runtime {
             return Ok(false);
         }
         let last = self.store.list_runs(integration.installation_id, 1).await?;
-        if last
+        if let Some(free) = last
             .first()
-            .is_some_and(|r| r.requested_at + gap > relais_core::now())
+            .map(|r| r.requested_at + gap)
+            .filter(|free| *free > relais_core::now())
         {
-            // Too soon for the partner: the changes wait for the next look.
+            // Too soon for the partner: the changes wait for a look when
+            // the gap is over.
+            let mut next = self.next_look.lock().expect("never poisoned");
+            *next = Some(next.map_or(free, |n| n.min(free)));
             return Ok(false);
         }
         let topics: Vec<relais_core::events::Topic> = relais_core::events::Topic::all()
@@ -358,20 +366,24 @@ impl Runtime {
             let on_change = declaration.and_then(|d| d.schedule.on_change);
             if let (true, Some(on_change)) = (configured && integration.paused.is_none(), on_change)
             {
-                if !waiting(&wanted)
-                    && self
-                        .changed_since_last_look(
-                            &integration,
-                            on_change,
-                            on_change.gap(
-                                &integration.options,
-                                &connector
-                                    .as_ref()
-                                    .map(|c| c.default_options())
-                                    .unwrap_or_default(),
-                            ),
-                        )
-                        .await?
+                if waiting(&wanted) {
+                    // Changes during a run wait for it: look again soon after.
+                    let soon = now + Span::milliseconds(200);
+                    let mut next = self.next_look.lock().expect("never poisoned");
+                    *next = Some(next.map_or(soon, |n| n.min(soon)));
+                } else if self
+                    .changed_since_last_look(
+                        &integration,
+                        on_change,
+                        on_change.gap(
+                            &integration.options,
+                            &connector
+                                .as_ref()
+                                .map(|c| c.default_options())
+                                .unwrap_or_default(),
+                        ),
+                    )
+                    .await?
                 {
                     let (run, _) = self
                         .store
@@ -888,9 +900,17 @@ impl Runtime {
             if let Err(e) = self.deliver_alerts().await {
                 tracing::warn!(error = %e, "the sync runtime cannot send its alerts");
             }
+            // Looked again when a run on change held back may start.
+            let wait = self
+                .next_look
+                .lock()
+                .expect("never poisoned")
+                .take()
+                .and_then(|at| (at - relais_core::now()).to_std().ok())
+                .map_or(every, |soon| soon.min(every));
             tokio::select! {
                 _ = &mut shutdown => return,
-                _ = tokio::time::sleep(every) => {}
+                _ = tokio::time::sleep(wait) => {}
                 changed = signal.changed() => {
                     if changed.is_err() {
                         // The store is closing: only the clock is left.

@@ -324,7 +324,7 @@ async fn other_walks(client: &reqwest::Client, url: &str, key: &str, employees: 
     // Every establishment, for the owner filter the leaves endpoint needs.
     let establishments: Vec<String> = {
         let v: serde_json::Value =
-            get_json(client, url, key, "/api/v3/legalentities?fields=id").await;
+            common::get_json(client, url, key, "/api/v3/legalentities?fields=id").await;
         v["data"]["items"]
             .as_array()
             .unwrap()
@@ -356,7 +356,7 @@ async fn other_walks(client: &reqwest::Client, url: &str, key: &str, employees: 
         loop {
             let t = Instant::now();
             let body: Body =
-                get_json(client, url, key, &format!("{path}&paging={offset},{size}")).await;
+                common::get_json(client, url, key, &format!("{path}&paging={offset},{size}")).await;
             pages.push(t.elapsed());
             let n = body.data.items.len();
             let count = body.data.count.unwrap_or(0) as usize;
@@ -402,23 +402,6 @@ async fn get_bytes(client: &reqwest::Client, url: &str, key: &str, path: &str) -
         .unwrap();
     assert_eq!(answer.status(), 200, "{path}");
     answer.bytes().await.unwrap()
-}
-
-async fn get_json<T: serde::de::DeserializeOwned>(
-    client: &reqwest::Client,
-    url: &str,
-    key: &str,
-    path: &str,
-) -> T {
-    client
-        .get(format!("{url}{path}"))
-        .header("Authorization", format!("lucca application={key}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
 }
 
 fn main() {

@@ -15,6 +15,8 @@ pub fn relais(dir: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_relais"));
     cmd.current_dir(dir)
         .env("RELAIS_LOG", "warn")
+        // The benchmarks' webhook receivers run on this machine.
+        .env("RELAIS_WEBHOOK_PRIVATE_ADDRESSES", "true")
         .env_remove("RELAIS_DATABASE_URL")
         .env_remove("RELAIS_CONFIG");
     cmd
@@ -293,22 +295,13 @@ impl SyncBench {
         )
         .await
         .unwrap();
-        let admin = store
-            .create_person(&relais_store::NewPerson {
-                email: relais_core::employee::Email::parse("bench@relais.test").unwrap(),
-                name: relais_core::org::Name::parse("name", "Bench").unwrap(),
-                password_hash: "x".into(),
-                can_admin_apps: true,
-                can_manage_keys: true,
-            })
-            .await
-            .unwrap();
+        let admin = admin(&store).await;
         Self {
             dir,
             store,
             base,
             sealer,
-            admin: admin.id,
+            admin,
         }
     }
 
@@ -460,4 +453,37 @@ pub fn postgres_server(bench: &str) -> Option<String> {
         println!("{bench}: PostgreSQL skipped: neither RELAIS_BENCH_POSTGRES_URL nor RELAIS_TEST_POSTGRES_URL is set");
     }
     server
+}
+
+/// An administrator who installs apps and manages keys: its identifier.
+pub async fn admin(store: &SharedStore) -> relais_core::ids::PersonId {
+    store
+        .create_person(&relais_store::NewPerson {
+            email: relais_core::employee::Email::parse("bench@relais.test").unwrap(),
+            name: relais_core::org::Name::parse("name", "Bench").unwrap(),
+            password_hash: "x".into(),
+            can_admin_apps: true,
+            can_manage_keys: true,
+        })
+        .await
+        .unwrap()
+        .id
+}
+
+/// `GET url+path` with `key`, read as JSON.
+pub async fn get_json<T: serde::de::DeserializeOwned>(
+    client: &reqwest::Client,
+    url: &str,
+    key: &str,
+    path: &str,
+) -> T {
+    client
+        .get(format!("{url}{path}"))
+        .header("Authorization", format!("lucca application={key}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
 }
