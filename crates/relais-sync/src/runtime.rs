@@ -906,7 +906,8 @@ impl Runtime {
                 .lock()
                 .expect("never poisoned")
                 .take()
-                .and_then(|at| (at - relais_core::now()).to_std().ok())
+                // A gap already over: look again at once.
+                .map(|at| (at - relais_core::now()).to_std().unwrap_or(Duration::ZERO))
                 .map_or(every, |soon| soon.min(every));
             tokio::select! {
                 _ = &mut shutdown => return,
