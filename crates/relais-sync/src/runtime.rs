@@ -94,6 +94,9 @@ pub struct Runtime {
     /// The soonest instant a run on change held back by its partner's gap
     /// may start (the runtime looks again then).
     next_look: Arc<Mutex<Option<chrono::DateTime<chrono::Utc>>>>,
+    /// Told when a run this process started ends: changes made meanwhile
+    /// to what an integration sends on change are looked at then.
+    run_ended: Arc<tokio::sync::Notify>,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -187,6 +190,7 @@ impl Runtime {
             in_flight: Arc::new(Mutex::new(HashSet::new())),
             last_prune: Arc::new(AtomicI64::new(0)),
             next_look: Arc::default(),
+            run_ended: Arc::default(),
         }
     }
 
@@ -366,24 +370,21 @@ impl Runtime {
             let on_change = declaration.and_then(|d| d.schedule.on_change);
             if let (true, Some(on_change)) = (configured && integration.paused.is_none(), on_change)
             {
-                if waiting(&wanted) {
-                    // Changes during a run wait for it: look again soon after.
-                    let soon = now + Span::milliseconds(200);
-                    let mut next = self.next_look.lock().expect("never poisoned");
-                    *next = Some(next.map_or(soon, |n| n.min(soon)));
-                } else if self
-                    .changed_since_last_look(
-                        &integration,
-                        on_change,
-                        on_change.gap(
-                            &integration.options,
-                            &connector
-                                .as_ref()
-                                .map(|c| c.default_options())
-                                .unwrap_or_default(),
-                        ),
-                    )
-                    .await?
+                // Changes during a run wait for its end (see `run_ended`).
+                if !waiting(&wanted)
+                    && self
+                        .changed_since_last_look(
+                            &integration,
+                            on_change,
+                            on_change.gap(
+                                &integration.options,
+                                &connector
+                                    .as_ref()
+                                    .map(|c| c.default_options())
+                                    .unwrap_or_default(),
+                            ),
+                        )
+                        .await?
                 {
                     let (run, _) = self
                         .store
@@ -413,9 +414,13 @@ impl Runtime {
                 installation,
             };
             handles.push(tokio::spawn(async move {
-                // Freed however the task ends, panics included.
-                let _slot = slot;
-                me.attempt(installation, run).await
+                let done = {
+                    // Freed however the task ends, panics included.
+                    let _slot = slot;
+                    me.attempt(installation, run).await
+                };
+                me.run_ended.notify_one();
+                done
             }));
         }
         Ok(handles)
@@ -912,6 +917,7 @@ impl Runtime {
             tokio::select! {
                 _ = &mut shutdown => return,
                 _ = tokio::time::sleep(wait) => {}
+                () = self.run_ended.notified() => {}
                 changed = signal.changed() => {
                     if changed.is_err() {
                         // The store is closing: only the clock is left.
