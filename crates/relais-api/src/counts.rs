@@ -13,7 +13,7 @@
 
 use crate::error::ApiError;
 use relais_core::ids::{BaseId, KeyId};
-use relais_store::{Cond, Condition, ListQuery, Page, SqlValue, StoreError};
+use relais_store::{Condition, ListQuery, Page, StoreError};
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Mutex;
@@ -218,9 +218,7 @@ impl CountCache {
             effective.count = false;
         }
         if let Some(last) = cursor.filter(|_| by_id) {
-            effective
-                .conditions
-                .push(Condition::new("id", Cond::Gt(SqlValue::Int(last))));
+            effective.conditions.push(Condition::after_id(last));
             effective.offset = 0;
         }
         let mut page = run(effective).await?;
@@ -295,7 +293,7 @@ mod tests {
         );
         assert_eq!(
             seen[2],
-            (0, vec![Condition::new("id", Cond::Gt(SqlValue::Int(20)))]),
+            (0, vec![Condition::after_id(20)]),
             "the third page continues after the second one's last identifier"
         );
         assert_eq!(

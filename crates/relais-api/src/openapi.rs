@@ -1,6 +1,7 @@
 //! The OpenAPI document of the API, served at `/openapi.json`.
 
 use axum::Json;
+use relais_core::fields::{FieldType, Resource};
 use serde_json::{json, Map, Value};
 
 /// What an endpoint needs, as its route declares it ([`crate::need`]).
@@ -19,6 +20,10 @@ struct Endpoint {
     path: &'static str,
     summary: &'static str,
     v4: bool,
+    /// The resource it lists: its filters, sort keys and, for employees,
+    /// the item's fields come from the field catalogue.
+    resource: Option<Resource>,
+    /// Parameters besides the resource's filters (options).
     params: &'static [&'static str],
     body: bool,
 }
@@ -33,8 +38,22 @@ const fn get(
         path,
         summary,
         v4: false,
+        resource: None,
         params,
         body: false,
+    }
+}
+
+/// A list of `resource`: its filters from the catalogue, then `options`.
+const fn list(
+    path: &'static str,
+    summary: &'static str,
+    resource: Resource,
+    options: &'static [&'static str],
+) -> Endpoint {
+    Endpoint {
+        resource: Some(resource),
+        ..get(path, summary, options)
     }
 }
 
@@ -51,39 +70,28 @@ const fn write(method: &'static str, path: &'static str, summary: &'static str) 
         path,
         summary,
         v4: false,
+        resource: None,
         params: &[],
         body: true,
     }
 }
 
 const ENDPOINTS: &[Endpoint] = &[
-    get(
+    list(
         "/api/v3/users",
         "List employees",
-        &[
-            "id",
-            "mail",
-            "login",
-            "employeeNumber",
-            "firstName",
-            "lastName",
-            "jobTitle",
-            "birthDate",
-            "dtContractStart",
-            "dtContractEnd",
-            "modifiedAt",
-            "departmentId",
-            "legalEntityId",
-            "managerId",
-            "formerEmployees",
-        ],
+        Resource::Users,
+        &["formerEmployees"],
     ),
     write(
         "post",
         "/api/v3/users",
         "Create an employee",
     ),
-    get("/api/v3/users/{id}", "One employee", &[]),
+    Endpoint {
+        resource: Some(Resource::Users),
+        ..get("/api/v3/users/{id}", "One employee", &[])
+    },
     write(
         "put",
         "/api/v3/users/{id}",
@@ -114,6 +122,7 @@ const ENDPOINTS: &[Endpoint] = &[
         path: "/api/relais/webhooks/{id}",
         summary: "Delete one of this key's webhook endpoints and its deliveries",
         v4: false,
+        resource: None,
         params: &[],
         body: false,
     },
@@ -167,86 +176,64 @@ const ENDPOINTS: &[Endpoint] = &[
         "A run's report: counts, then each record's line",
         &["offset", "limit"],
     ),
-    get(
+    list(
         "/api/v3/userlogs",
         "Changes of employee fields",
-        &[
-            "name",
-            "ownerId",
-            "modifiedAt",
-            "modificationSource",
-            "entryType",
-        ],
+        Resource::UserLogs,
+        &["name"],
     ),
-    get(
+    list(
         "/api/v3/departments",
         "List departments",
-        &["id", "parentId", "code", "name", "isActive", "headID"],
+        Resource::Departments,
+        &[],
     ),
     get(
         "/api/v3/departments/tree",
         "The department tree",
         &[],
     ),
-    get(
+    list(
         "/api/v3/legalentities",
         "List establishments (v3)",
-        &["id", "name", "code", "legalUnitId", "isArchived"],
+        Resource::Establishments,
+        &[],
     ),
-    get(
+    list(
         "/organization/structure/api/establishments",
         "List establishments (v4)",
-        &["id", "name", "code", "legalUnitId", "isArchived"],
+        Resource::Establishments,
+        &[],
     ).v4(),
-    get(
+    list(
         "/organization/structure/api/legal-units",
         "List legal units (v4)",
-        &["id", "name"],
+        Resource::LegalUnits,
+        &[],
     ).v4(),
-    get(
+    list(
         "/directory/api/4.0/work-contracts",
         "List work contracts (v4)",
-        &[
-            "ownerId",
-            "establishmentId",
-            "isApplicable",
-            "startsOn",
-            "endsOn",
-        ],
+        Resource::WorkContracts,
+        &["isApplicable"],
     ).v4(),
-    get(
+    list(
         "/api/v3/leaveAccounts",
         "List absence accounts",
-        &["id", "name", "isActive"],
+        Resource::LeaveAccounts,
+        &[],
     ),
-    get(
+    list(
         "/api/v3/leaves",
         "Half-day leaves; date and an owner filter are required",
-        &[
-            "date",
-            "leavePeriod.ownerId",
-            "leavePeriod.owner.departmentId",
-            "leavePeriod.owner.legalEntityId",
-            "leaveAccountId",
-            "leavePeriodId",
-            "modifiedAt",
-        ],
+        Resource::Leaves,
+        &["date"],
     ),
-    get(
+    list(
         "/api/v3/leaveRequests",
         "List leave requests (periods)",
-        &[
-            "id",
-            "ownerId",
-            "owner.departmentId",
-            "owner.legalEntityId",
-            "leaveAccountId",
-            "startDate",
-            "endDate",
-            "status",
-            "creationDate",
-            "modifiedAt",
-        ],
+        Resource::LeaveRequests,
+        &["status"],
     ),
     write(
         "post",
@@ -278,37 +265,23 @@ const ENDPOINTS: &[Endpoint] = &[
         "/timmi-absences/api/imports/v1.0/leavePeriods",
         "Import leave periods from a ';'-separated CSV file (multipart); create=false simulates",
     ),
-    get(
+    list(
         "/api/v3/expenseClaims",
         "List expense claims",
-        &[
-            "id",
-            "ownerId",
-            "statusId",
-            "declaredOn",
-            "createdOn",
-            "modifiedOn",
-            "legalEntityId",
-            "departmentId",
-        ],
+        Resource::ExpenseClaims,
+        &[],
     ),
-    get(
+    list(
         "/api/v3/expenseClaimItems",
         "List expense claim items",
-        &[
-            "id",
-            "expenseClaimId",
-            "ownerId",
-            "expenseNatureId",
-            "purchasedOn",
-            "createdOn",
-            "modifiedOn",
-        ],
+        Resource::ExpenseItems,
+        &[],
     ),
-    get(
+    list(
         "/api/expenseNatures",
         "List expense natures",
-        &["id", "name", "isEnabled"],
+        Resource::ExpenseNatures,
+        &[],
     ),
     get(
         "/api/v3/axes",
@@ -328,7 +301,11 @@ fn success_schema(e: &Endpoint) -> Option<Value> {
     if e.method != "get" {
         return None;
     }
-    let items = json!({ "type": "array", "items": { "type": "object" } });
+    let item = match e.resource {
+        Some(Resource::Users) => employee_schema(),
+        _ => json!({ "type": "object" }),
+    };
+    let items = json!({ "type": "array", "items": item });
     let link = json!({ "type": "string", "nullable": true });
     if e.v4 {
         return Some(json!({
@@ -354,7 +331,7 @@ fn success_schema(e: &Endpoint) -> Option<Value> {
     }
     if e.path.contains("{id}") || e.path.ends_with("/tree") {
         return Some(
-            json!({ "type": "object", "required": ["data"], "properties": { "data": { "type": "object" } } }),
+            json!({ "type": "object", "required": ["data"], "properties": { "data": item } }),
         );
     }
     Some(json!({
@@ -366,6 +343,31 @@ fn success_schema(e: &Endpoint) -> Option<Value> {
             "properties": { "items": items, "count": { "type": "integer" } },
         } },
     }))
+}
+
+/// The forms a filter's value takes.
+const FILTER_FORMS: &str = "filter: value, v1,v2, null, notequal,v, since,v, until,v, between,a,b, greaterthan,v, greaterthanorequal,v, lessthan,v, lessthanorequal,v, like,text";
+
+/// An employee as `/api/v3/users` answers one: the standard section's
+/// fields, typed from the catalogue (those selected and readable appear),
+/// and `extendedData`, the custom fields.
+fn employee_schema() -> Value {
+    let mut properties: Map<String, Value> = relais_core::fields::STANDARD
+        .iter()
+        .map(|f| {
+            let mut schema = f.ty.json_schema();
+            schema["description"] = json!(f.label_en);
+            if f.ty != FieldType::List && f.name != "id" {
+                schema["nullable"] = json!(true);
+            }
+            (f.name.to_owned(), schema)
+        })
+        .collect();
+    properties.insert(
+        "extendedData".into(),
+        json!({ "type": "object", "description": "custom fields the key reads, by code" }),
+    );
+    json!({ "type": "object", "properties": properties })
 }
 
 fn parameter(name: &str, description: &str) -> Value {
@@ -527,11 +529,31 @@ pub fn build() -> Value {
                     "fields to return, nested as a[b,c] or a.b; collection.count adds the total",
                 ));
                 params.push(parameter("paging", "offset,limit (limit at most 1000)"));
-                params.push(parameter("orderBy", "field,asc|desc"));
+                let keys: Vec<&str> = e
+                    .resource
+                    .into_iter()
+                    .flat_map(|r| r.sort_keys())
+                    .map(|f| f.name)
+                    .collect();
+                params.push(parameter(
+                    "orderBy",
+                    &format!("field,asc|desc; fields: {}", keys.join(", ")),
+                ));
             }
         }
+        let filters = e
+            .resource
+            .into_iter()
+            .filter(|_| !e.path.contains("{id}"))
+            .flat_map(|r| r.filters());
+        for f in filters {
+            params.push(parameter(
+                f.name,
+                &format!("{} — {FILTER_FORMS}", f.label_en),
+            ));
+        }
         for p in e.params {
-            params.push(parameter(p, "filter: value, v1,v2, null, notequal,v, since,v, until,v, between,a,b, greaterthan,v, greaterthanorequal,v, lessthan,v, lessthanorequal,v, like,text"));
+            params.push(parameter(p, "option"));
         }
         let mut op = json!({
             "summary": e.summary,

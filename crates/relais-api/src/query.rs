@@ -5,11 +5,13 @@
 //! filters `field=<value>` with the operators of [`FilterOp`]. v4
 //! (`/organization/...`, `/directory/...`): `page`, `limit`, `fields.root=count`.
 //!
-//! Filters are first parsed as text, then typed against the endpoint's list of
-//! filterable fields ([`FilterSpec`]) and turned into storage conditions.
+//! Filters are first parsed as text, then typed against the fields the
+//! endpoint's resource filters on (the catalogue, [`relais_core::fields`])
+//! and turned into storage conditions on those fields.
 
 use crate::error::ApiError;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone as _, Utc};
+use relais_core::fields::{Field, FieldType, Resource};
 use relais_store::{Cond, Condition, Direction, ListQuery, Scope, SqlValue};
 use std::collections::BTreeMap;
 
@@ -313,42 +315,11 @@ impl FilterOp {
     }
 }
 
-/// The type of a filterable field.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    /// Whole numbers (identifiers).
-    Int,
-    /// Text.
-    Text,
-    /// Dates `YYYY-MM-DD`.
-    Date,
-    /// Date-times; without an offset they are the base's local time (Europe/Paris).
-    DateTime,
-    /// `true` or `false`.
-    Bool,
-}
-
-/// A field an endpoint can filter or sort on.
-#[derive(Debug, Clone, Copy)]
-pub struct FilterSpec {
-    /// Name in the API.
-    pub name: &'static str,
-    /// SQL column or expression.
-    pub column: &'static str,
-    /// Type of its values.
-    pub kind: Kind,
-}
-
-/// Shorthand to declare a [`FilterSpec`].
-pub const fn spec(name: &'static str, column: &'static str, kind: Kind) -> FilterSpec {
-    FilterSpec { name, column, kind }
-}
-
-fn typed(parameter: &str, kind: Kind, raw: &str) -> Result<SqlValue, ApiError> {
+fn typed(parameter: &str, ty: FieldType, raw: &str) -> Result<SqlValue, ApiError> {
     let unknown_op = || {
         let looks_like_operator = raw.chars().all(|c| c.is_ascii_alphabetic())
-            && kind != Kind::Text
-            && kind != Kind::Bool;
+            && ty != FieldType::Text
+            && ty != FieldType::Bool;
         if looks_like_operator {
             ApiError::bad(
                 parameter,
@@ -358,26 +329,29 @@ fn typed(parameter: &str, kind: Kind, raw: &str) -> Result<SqlValue, ApiError> {
                 ),
             )
         } else {
-            let what = match kind {
-                Kind::Int => "a whole number",
-                Kind::Date => "a date YYYY-MM-DD",
-                Kind::DateTime => "a date-time such as 2026-03-01T08:00:00",
-                Kind::Bool => "true or false",
-                Kind::Text => "a text",
+            let what = match ty {
+                FieldType::Int => "a whole number",
+                FieldType::Date => "a date YYYY-MM-DD",
+                FieldType::DateTime => "a date-time such as 2026-03-01T08:00:00",
+                FieldType::Bool => "true or false",
+                _ => "a text",
             };
             ApiError::bad(parameter, format!("'{raw}' is not {what}"))
         }
     };
-    Ok(match kind {
-        Kind::Int => SqlValue::Int(raw.parse().map_err(|_| unknown_op())?),
-        Kind::Text => SqlValue::Text(raw.to_owned()),
-        Kind::Date => SqlValue::Date(parse_date(raw).ok_or_else(unknown_op)?),
-        Kind::DateTime => SqlValue::Time(parse_datetime(raw).ok_or_else(unknown_op)?),
-        Kind::Bool => SqlValue::Bool(match raw {
+    Ok(match ty {
+        FieldType::Int => SqlValue::Int(raw.parse().map_err(|_| unknown_op())?),
+        FieldType::Date => SqlValue::Date(parse_date(raw).ok_or_else(unknown_op)?),
+        FieldType::DateTime => SqlValue::Time(parse_datetime(raw).ok_or_else(unknown_op)?),
+        FieldType::Bool => SqlValue::Bool(match raw {
             "true" => true,
             "false" => false,
             _ => return Err(unknown_op()),
         }),
+        // The catalogue lets only comparable fields filter (its tests).
+        FieldType::Text | FieldType::Link | FieldType::Object | FieldType::List => {
+            SqlValue::Text(raw.to_owned())
+        }
     })
 }
 
@@ -412,12 +386,12 @@ pub fn parse_datetime(raw: &str) -> Option<DateTime<Utc>> {
 
 /// Turns one filter into storage conditions.
 pub fn condition(
-    spec: &FilterSpec,
+    field: &'static Field,
     parameter: &str,
     op: &FilterOp,
 ) -> Result<Vec<Condition>, ApiError> {
-    let v = |raw: &str| typed(parameter, spec.kind, raw);
-    let c = |cond| Condition::new(spec.column, cond);
+    let v = |raw: &str| typed(parameter, field.ty, raw);
+    let c = |cond| Condition::new(field, cond);
     let conds = match op {
         FilterOp::Eq(x) => vec![c(Cond::Eq(v(x)?))],
         FilterOp::In(xs) => vec![c(Cond::In(
@@ -432,7 +406,7 @@ pub fn condition(
         FilterOp::LessThan(x) => vec![c(Cond::Lt(v(x)?))],
         FilterOp::Between(a, b) => vec![c(Cond::Gte(v(a)?)), c(Cond::Lte(v(b)?))],
         FilterOp::Like(text) => {
-            if spec.kind != Kind::Text {
+            if field.ty != FieldType::Text {
                 return Err(ApiError::bad(
                     parameter,
                     "'like' applies to text fields only",
@@ -560,24 +534,24 @@ impl V3Query {
         Ok(q)
     }
 
-    /// The filters as storage conditions, checked against `specs`.
-    pub fn conditions(&self, specs: &[FilterSpec]) -> Result<Vec<Condition>, ApiError> {
+    /// The filters as storage conditions, checked against the fields
+    /// `resource` filters on.
+    pub fn conditions(&self, resource: Resource) -> Result<Vec<Condition>, ApiError> {
         let mut out = Vec::new();
         for (name, op) in &self.filters {
-            let spec = find_spec(specs, name)?;
-            out.extend(condition(spec, name, op)?);
+            out.extend(condition(filter_field(resource, name)?, name, op)?);
         }
         Ok(out)
     }
 
     /// The storage query: within `scope` (what the key may see, which the
     /// store applies), the filters, order, page and count asked, checked
-    /// against `specs`.
-    pub fn list_query(&self, scope: &Scope, specs: &[FilterSpec]) -> Result<ListQuery, ApiError> {
+    /// against the fields of `resource`.
+    pub fn list_query(&self, scope: &Scope, resource: Resource) -> Result<ListQuery, ApiError> {
         Ok(ListQuery {
             scope: scope.clone(),
-            conditions: self.conditions(specs)?,
-            order: self.order(specs)?,
+            conditions: self.conditions(resource)?,
+            order: self.order(resource)?,
             offset: self.offset,
             limit: self.limit,
             count: self.count,
@@ -585,21 +559,24 @@ impl V3Query {
         })
     }
 
-    /// The sort keys as storage columns, checked against `specs`.
-    pub fn order(&self, specs: &[FilterSpec]) -> Result<Vec<(&'static str, Direction)>, ApiError> {
+    /// The sort keys, checked against the fields `resource` sorts on.
+    pub fn order(&self, resource: Resource) -> Result<Vec<(&'static Field, Direction)>, ApiError> {
         self.order
             .iter()
             .map(|(name, dir)| {
-                let spec = specs
-                    .iter()
-                    .find(|s| s.name.eq_ignore_ascii_case(name))
+                let field = resource
+                    .sort_keys()
+                    .find(|f| f.name.eq_ignore_ascii_case(name))
                     .ok_or_else(|| {
                         ApiError::bad(
                             "orderBy",
-                            format!("cannot sort on '{name}': use one of {}", names(specs)),
+                            format!(
+                                "cannot sort on '{name}': use one of {}",
+                                names(resource.sort_keys())
+                            ),
                         )
                     })?;
-                Ok((spec.column, *dir))
+                Ok((field, *dir))
             })
             .collect()
     }
@@ -642,21 +619,22 @@ fn push_filter(
     Ok(())
 }
 
-fn names(specs: &[FilterSpec]) -> String {
-    specs.iter().map(|s| s.name).collect::<Vec<_>>().join(", ")
+fn names(fields: impl Iterator<Item = &'static Field>) -> String {
+    fields.map(|f| f.name).collect::<Vec<_>>().join(", ")
 }
 
-/// The spec of a filter parameter, or a 400 naming the known ones.
-pub fn find_spec<'a>(specs: &'a [FilterSpec], name: &str) -> Result<&'a FilterSpec, ApiError> {
-    specs
-        .iter()
-        .find(|s| s.name.eq_ignore_ascii_case(name))
+/// The field a filter parameter names among those `resource` filters on,
+/// or a 400 naming them.
+pub fn filter_field(resource: Resource, name: &str) -> Result<&'static Field, ApiError> {
+    resource
+        .filters()
+        .find(|f| f.name.eq_ignore_ascii_case(name))
         .ok_or_else(|| {
             ApiError::bad(
                 name,
                 format!(
                     "'{name}' is not a parameter of this endpoint; filters: {}",
-                    names(specs)
+                    names(resource.filters())
                 ),
             )
         })
@@ -771,11 +749,11 @@ impl V4Query {
     }
 
     /// The storage query: within `scope` (applied by the store), the
-    /// filters, page and count asked, checked against `specs`.
-    pub fn list_query(&self, scope: &Scope, specs: &[FilterSpec]) -> Result<ListQuery, ApiError> {
+    /// filters, page and count asked, checked against the fields of `resource`.
+    pub fn list_query(&self, scope: &Scope, resource: Resource) -> Result<ListQuery, ApiError> {
         let mut conditions = Vec::new();
         for (name, op) in &self.filters {
-            conditions.extend(condition(find_spec(specs, name)?, name, op)?);
+            conditions.extend(condition(filter_field(resource, name)?, name, op)?);
         }
         Ok(ListQuery {
             scope: scope.clone(),
@@ -884,28 +862,21 @@ mod tests {
 
     #[test]
     fn filters_are_typed_against_the_endpoint() {
-        let specs = [
-            spec("id", "id", Kind::Int),
-            spec("dtContractEnd", "contract_end", Kind::Date),
-            spec("mail", "mail", Kind::Text),
-            spec("modifiedAt", "modified_at", Kind::DateTime),
-        ];
+        let specs = Resource::Users;
         let q = V3Query::parse(&pairs("id=greater,5"), &[]).unwrap();
-        assert!(message(q.conditions(&specs).unwrap_err()).contains("'greater' is not an operator"));
+        assert!(message(q.conditions(specs).unwrap_err()).contains("'greater' is not an operator"));
         let q = V3Query::parse(&pairs("dtContractEnd=since,2026-13-01"), &[]).unwrap();
-        assert!(message(q.conditions(&specs).unwrap_err()).contains("not a date"));
+        assert!(message(q.conditions(specs).unwrap_err()).contains("not a date"));
         let q = V3Query::parse(&pairs("shoeSize=42"), &[]).unwrap();
-        assert!(
-            message(q.conditions(&specs).unwrap_err()).contains("'shoeSize' is not a parameter")
-        );
+        assert!(message(q.conditions(specs).unwrap_err()).contains("'shoeSize' is not a parameter"));
         let q = V3Query::parse(&pairs("id=like,3"), &[]).unwrap();
-        assert!(q.conditions(&specs).is_err());
+        assert!(q.conditions(specs).is_err());
         let q = V3Query::parse(
             &pairs("dtContractEnd=between,2026-01-01,2026-12-31&mail=like,martin&id=1,2"),
             &[],
         )
         .unwrap();
-        let conds = q.conditions(&specs).unwrap();
+        let conds = q.conditions(specs).unwrap();
         assert_eq!(conds.len(), 4);
         assert_eq!(
             conds[3].cond,
@@ -915,7 +886,7 @@ mod tests {
         // Paris is UTC+1 in March.
         let expected = Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).unwrap();
         assert_eq!(
-            q.conditions(&specs).unwrap()[0].cond,
+            q.conditions(specs).unwrap()[0].cond,
             Cond::Gte(SqlValue::Time(expected))
         );
     }
@@ -1002,11 +973,7 @@ mod tests {
             "limit",
         ];
         let mut rng = fastrand::Rng::with_seed(18);
-        let specs = [
-            spec("id", "id", Kind::Int),
-            spec("lastName", "last_name", Kind::Text),
-            spec("birthDate", "birth_date", Kind::Date),
-        ];
+        let specs = Resource::Users;
         fn depth(t: &FieldTree) -> usize {
             t.0.values().map(|c| 1 + depth(c)).max().unwrap_or(0)
         }
@@ -1026,9 +993,9 @@ mod tests {
                 }
                 assert!(q.order.len() <= limits::ORDER_TERMS);
                 assert!(q.filters.len() <= limits::FILTERS);
-                let _ = q.list_query(&Scope::default(), &specs);
+                let _ = q.list_query(&Scope::default(), specs);
             }
-            let _ = V4Query::parse(&pairs).map(|q| q.list_query(&Scope::default(), &specs));
+            let _ = V4Query::parse(&pairs).map(|q| q.list_query(&Scope::default(), specs));
         }
         // Deep and long inputs, built to the edge of each limit and past it.
         for n in [7, 8, 9, 100, 10_000] {

@@ -415,19 +415,34 @@ impl Role {
         }
     }
 
-    /// Whether an employee field, in personnel-file `section`, may be read.
-    /// Identifiers and record metadata (`id`, `url`, `modifiedAt`) are always
-    /// readable with any personnel-file grant, so that any integration can
-    /// read incrementally.
+    /// Whether a field of the catalogue may be read, as its declaration says
+    /// ([`crate::fields::ReadBy`]): an employee's record metadata with any
+    /// personnel-file grant, a section's field as the grant reaches it;
+    /// another resource's fields with the resource.
+    pub fn may_read(&self, field: &crate::fields::Field) -> bool {
+        use crate::fields::{ReadBy, Resource};
+        match (field.read_by, field.resource) {
+            (ReadBy::Record, Resource::Users) => self.has(Permission::PersonnelFile),
+            (ReadBy::Record, _) => true,
+            (ReadBy::Section(section), _) => self.may_read_field(section, field.name),
+        }
+    }
+
+    /// Whether an employee field, in personnel-file `section`, may be read
+    /// (a custom field, or a standard one by name: see [`Role::may_read`]).
     pub fn may_read_field(&self, section: &str, field: &str) -> bool {
         if self.is_all() {
             return true;
         }
+        if section == crate::fields::STANDARD_SECTION {
+            if let Some(standard) = crate::fields::standard(field) {
+                if standard.read_by == crate::fields::ReadBy::Record {
+                    return self.has(Permission::PersonnelFile);
+                }
+            }
+        }
         self.grants.iter().any(|g| match g {
             Grant::PersonnelFile { sections, fields } => {
-                if matches!(field, "id" | "url" | "modifiedAt") {
-                    return true;
-                }
                 let section_ok = sections
                     .as_ref()
                     .is_none_or(|s| s.iter().any(|x| x == section));

@@ -46,30 +46,29 @@ impl Author {
     }
 }
 
-/// The logged fields of an employee and their values.
+/// The logged fields of an employee and their values, named as the field
+/// catalogue logs them ([`crate::fields::Field::logged`]).
 fn logged_fields(d: &crate::employee::EmployeeData) -> Vec<(String, serde_json::Value)> {
+    use crate::fields::users as f;
     use serde_json::json;
+    let log = |field: crate::fields::Field, value| {
+        (field.logged.expect("a logged field").to_owned(), value)
+    };
     let mut out = vec![
-        (
-            "employeenumber".to_owned(),
-            json!(d.employee_number.as_str()),
-        ),
-        ("firstname".to_owned(), json!(d.first_name.as_str())),
-        ("lastname".to_owned(), json!(d.last_name.as_str())),
-        ("mail".to_owned(), json!(d.mail.as_str())),
-        ("login".to_owned(), json!(d.login)),
-        ("birthdate".to_owned(), json!(d.birth_date)),
-        ("legalentityid".to_owned(), json!(d.establishment_id.0)),
-        (
-            "departmentid".to_owned(),
-            json!(d.department_id.map(|x| x.0)),
-        ),
-        ("manager".to_owned(), json!(d.manager_id.map(|x| x.0))),
-        ("jobtitle".to_owned(), json!(d.job_title)),
-        ("cspid".to_owned(), json!(d.csp.map(|c| c.id()))),
-        ("profession".to_owned(), json!(d.profession)),
-        ("dtcontractstart".to_owned(), json!(d.contract.start)),
-        ("dtcontractend".to_owned(), json!(d.contract.end)),
+        log(f::EMPLOYEE_NUMBER, json!(d.employee_number.as_str())),
+        log(f::FIRST_NAME, json!(d.first_name.as_str())),
+        log(f::LAST_NAME, json!(d.last_name.as_str())),
+        log(f::MAIL, json!(d.mail.as_str())),
+        log(f::LOGIN, json!(d.login)),
+        log(f::BIRTH_DATE, json!(d.birth_date)),
+        log(f::ESTABLISHMENT_ID, json!(d.establishment_id.0)),
+        log(f::DEPARTMENT_ID, json!(d.department_id.map(|x| x.0))),
+        log(f::MANAGER_ID, json!(d.manager_id.map(|x| x.0))),
+        log(f::JOB_TITLE, json!(d.job_title)),
+        log(f::CSP_ID, json!(d.csp.map(|c| c.id()))),
+        log(f::PROFESSION, json!(d.profession)),
+        log(f::CONTRACT_START, json!(d.contract.start)),
+        log(f::CONTRACT_END, json!(d.contract.end)),
     ];
     for (k, v) in &d.extended_data {
         out.push((k.to_lowercase(), v.clone()));

@@ -1,19 +1,185 @@
-//! The fields of the personnel file's standard section ("Données Lucca"),
-//! as the API names them, with their labels: the API selects and answers
-//! them, and field pickers (a partner's field mapping) show their labels.
+//! The Lucca field catalogue: every field of the API's resources that a
+//! key selects, filters or sorts on, declared once — its name in the API,
+//! its resource, its type, who may read it, whether it filters and sorts,
+//! the name the change log (`/api/v3/userlogs`) gives it, and its labels.
+//!
+//! The API selects, filters and sorts from it; `/api/v3/userlogs`, the
+//! OpenAPI document, `/api/relais/fields`, the admin pages' labels and the
+//! connectors' reading client read it. Only the store knows where a field
+//! is kept (`relais_store::fields`).
 
-/// A field of the standard section.
+/// An API resource whose fields the catalogue declares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Resource {
+    /// `/api/v3/users`: employees and their personnel file.
+    Users,
+    /// `/api/v3/userlogs`: changes of employee fields.
+    UserLogs,
+    /// `/api/v3/departments`.
+    Departments,
+    /// `/api/v3/legalentities` and the v4 establishments.
+    Establishments,
+    /// The v4 legal units.
+    LegalUnits,
+    /// The v4 work contracts.
+    WorkContracts,
+    /// `/api/v3/leaveAccounts`.
+    LeaveAccounts,
+    /// `/api/v3/leaves`: half-days of leave.
+    Leaves,
+    /// `/api/v3/leaveRequests`: leave periods.
+    LeaveRequests,
+    /// `/api/v3/expenseClaims`.
+    ExpenseClaims,
+    /// `/api/v3/expenseClaimItems`.
+    ExpenseItems,
+    /// `/api/v3/expenseNatures` and `/api/expenseNatures`.
+    ExpenseNatures,
+}
+
+impl Resource {
+    /// Every resource of the catalogue.
+    pub const ALL: [Resource; 12] = [
+        Resource::Users,
+        Resource::UserLogs,
+        Resource::Departments,
+        Resource::Establishments,
+        Resource::LegalUnits,
+        Resource::WorkContracts,
+        Resource::LeaveAccounts,
+        Resource::Leaves,
+        Resource::LeaveRequests,
+        Resource::ExpenseClaims,
+        Resource::ExpenseItems,
+        Resource::ExpenseNatures,
+    ];
+
+    /// The resource's fields, in the API's order.
+    pub fn fields(self) -> &'static [Field] {
+        match self {
+            Resource::Users => users::FIELDS,
+            Resource::UserLogs => userlogs::FIELDS,
+            Resource::Departments => departments::FIELDS,
+            Resource::Establishments => establishments::FIELDS,
+            Resource::LegalUnits => legal_units::FIELDS,
+            Resource::WorkContracts => work_contracts::FIELDS,
+            Resource::LeaveAccounts => leave_accounts::FIELDS,
+            Resource::Leaves => leaves::FIELDS,
+            Resource::LeaveRequests => leave_requests::FIELDS,
+            Resource::ExpenseClaims => expense_claims::FIELDS,
+            Resource::ExpenseItems => expense_items::FIELDS,
+            Resource::ExpenseNatures => expense_natures::FIELDS,
+        }
+    }
+
+    /// The field `name`, whatever the case it is asked in (the API matches
+    /// names so); it keeps Lucca's spelling.
+    pub fn field(self, name: &str) -> Option<&'static Field> {
+        self.fields()
+            .iter()
+            .find(|f| f.name.eq_ignore_ascii_case(name))
+    }
+
+    /// The fields a list of this resource filters on.
+    pub fn filters(self) -> impl Iterator<Item = &'static Field> {
+        self.fields().iter().filter(|f| f.filter)
+    }
+
+    /// The fields a list of this resource sorts on.
+    pub fn sort_keys(self) -> impl Iterator<Item = &'static Field> {
+        self.fields().iter().filter(|f| f.sort)
+    }
+}
+
+/// What a field holds, as the API writes it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct StandardField {
-    /// Its name in the API (`dtContractStart`).
+pub enum FieldType {
+    /// A whole number (an identifier, a position).
+    Int,
+    /// A text.
+    Text,
+    /// A date `YYYY-MM-DD`.
+    Date,
+    /// A date-time; filtered without an offset, it is the base's local time.
+    DateTime,
+    /// `true` or `false`.
+    Bool,
+    /// A linked record: `{id, name, url}`.
+    Link,
+    /// An object of its own shape.
+    Object,
+    /// A list.
+    List,
+}
+
+impl FieldType {
+    /// Whether values of this type compare, so that the field may filter
+    /// and sort (a linked record or an object does not).
+    pub fn compares(self) -> bool {
+        matches!(
+            self,
+            FieldType::Int
+                | FieldType::Text
+                | FieldType::Date
+                | FieldType::DateTime
+                | FieldType::Bool
+        )
+    }
+
+    /// The JSON Schema of a value of this type.
+    pub fn json_schema(self) -> serde_json::Value {
+        use serde_json::json;
+        match self {
+            FieldType::Int => json!({ "type": "integer" }),
+            FieldType::Text => json!({ "type": "string" }),
+            FieldType::Date => json!({ "type": "string", "format": "date" }),
+            FieldType::DateTime => json!({ "type": "string", "format": "date-time" }),
+            FieldType::Bool => json!({ "type": "boolean" }),
+            FieldType::Link => json!({ "type": "object", "properties": {
+                "id": { "type": "integer" }, "name": { "type": "string" }, "url": { "type": "string" },
+            } }),
+            FieldType::Object => json!({ "type": "object" }),
+            FieldType::List => json!({ "type": "array" }),
+        }
+    }
+}
+
+/// Who may read a field, beyond the grant that reads its resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadBy {
+    /// Whoever reads the resource: identifiers and record metadata, so
+    /// that any integration can read incrementally.
+    Record,
+    /// Only a key whose personnel-file grant reaches this section of the
+    /// personnel file and the field (`personnel-file:sections=…:fields=…`).
+    Section(&'static str),
+}
+
+/// One field of the catalogue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Field {
+    /// The resource it belongs to.
+    pub resource: Resource,
+    /// Its name in the API (`dtContractStart`, `leavePeriod.ownerId`).
     pub name: &'static str,
+    /// What it holds.
+    pub ty: FieldType,
+    /// Who may read it.
+    pub read_by: ReadBy,
+    /// Whether a list filters on it (`?name=…`, `?name=since,…`).
+    pub filter: bool,
+    /// Whether a list sorts on it (`?orderBy=name,asc`).
+    pub sort: bool,
+    /// Its name in the change log (`/api/v3/userlogs`), for the fields
+    /// whose changes are logged.
+    pub logged: Option<&'static str>,
     /// What it is, in French.
     pub label_fr: &'static str,
     /// What it is, in English.
     pub label_en: &'static str,
 }
 
-impl StandardField {
+impl Field {
     /// The label in `lang` (`en`, else French).
     pub fn label(&self, lang: &str) -> &'static str {
         if lang == "en" {
@@ -22,85 +188,644 @@ impl StandardField {
             self.label_fr
         }
     }
+
+    /// The section of the personnel file it belongs to, for an employee's
+    /// field read by section.
+    pub fn section(&self) -> Option<&'static str> {
+        match self.read_by {
+            ReadBy::Section(s) => Some(s),
+            ReadBy::Record => None,
+        }
+    }
+
+    /// The same field, filtering and sorting.
+    const fn listed(self) -> Self {
+        Self {
+            filter: true,
+            sort: true,
+            ..self
+        }
+    }
+
+    /// The same field, read by whoever reads its resource.
+    const fn record(self) -> Self {
+        Self {
+            read_by: ReadBy::Record,
+            ..self
+        }
+    }
+
+    /// The same field, its changes logged under `name`.
+    const fn logged(self, name: &'static str) -> Self {
+        Self {
+            logged: Some(name),
+            ..self
+        }
+    }
 }
 
-const fn f(name: &'static str, label_fr: &'static str, label_en: &'static str) -> StandardField {
-    StandardField {
+/// The code of the personnel file's standard section ("Données Lucca").
+pub const STANDARD_SECTION: &str = "standard";
+
+/// A field of `resource`, neither filtering nor sorting; an employee's is
+/// in the standard section, any other's is read with its resource.
+const fn field(
+    resource: Resource,
+    name: &'static str,
+    ty: FieldType,
+    label_fr: &'static str,
+    label_en: &'static str,
+) -> Field {
+    Field {
+        resource,
         name,
+        ty,
+        read_by: match resource {
+            Resource::Users => ReadBy::Section(STANDARD_SECTION),
+            _ => ReadBy::Record,
+        },
+        filter: false,
+        sort: false,
+        logged: None,
         label_fr,
         label_en,
     }
 }
 
-/// The code of the standard section.
-pub const STANDARD_SECTION: &str = "standard";
+/// The fields of `/api/v3/users`: the personnel file's standard section.
+pub mod users {
+    use super::{field, Field, FieldType::*, Resource::Users};
 
-/// Every field of the standard section, in the API's order.
-pub const STANDARD: &[StandardField] = &[
-    f("id", "Identifiant", "Identifier"),
-    f("name", "Nom complet", "Full name"),
-    f("url", "Adresse de la fiche", "Record URL"),
-    f("displayName", "Nom affiché", "Display name"),
-    f("modifiedAt", "Dernière modification", "Last modified"),
-    f("lastName", "Nom", "Last name"),
-    f("firstName", "Prénom", "First name"),
-    f("login", "Identifiant de connexion", "Login"),
-    f("mail", "E-mail professionnel", "Work e-mail"),
-    f("dtContractStart", "Début du contrat", "Contract start"),
-    f("dtContractEnd", "Fin du contrat", "Contract end"),
-    f("birthDate", "Date de naissance", "Birth date"),
-    f("employeeNumber", "Matricule", "Employee number"),
-    f("jobTitle", "Intitulé de poste", "Job title"),
-    f("civilTitle", "Civilité", "Civil title"),
-    f("gender", "Genre", "Gender"),
-    f("nationality", "Nationalité", "Nationality"),
-    f("seniorityDate", "Date d'ancienneté", "Seniority date"),
-    f("externalId", "Identifiant externe", "External identifier"),
-    f(
+    /// `id`.
+    pub const ID: Field = field(Users, "id", Int, "Identifiant", "Identifier")
+        .listed()
+        .record();
+    /// `name`: the full name (sorts and filters on the last name).
+    pub const NAME: Field = field(Users, "name", Text, "Nom complet", "Full name").listed();
+    /// `url`.
+    pub const URL: Field = field(Users, "url", Text, "Adresse de la fiche", "Record URL").record();
+    /// `displayName`.
+    pub const DISPLAY_NAME: Field =
+        field(Users, "displayName", Text, "Nom affiché", "Display name");
+    /// `modifiedAt`.
+    pub const MODIFIED_AT: Field = field(
+        Users,
+        "modifiedAt",
+        DateTime,
+        "Dernière modification",
+        "Last modified",
+    )
+    .listed()
+    .record();
+    /// `lastName`.
+    pub const LAST_NAME: Field = field(Users, "lastName", Text, "Nom", "Last name")
+        .listed()
+        .logged("lastname");
+    /// `firstName`.
+    pub const FIRST_NAME: Field = field(Users, "firstName", Text, "Prénom", "First name")
+        .listed()
+        .logged("firstname");
+    /// `login`.
+    pub const LOGIN: Field = field(Users, "login", Text, "Identifiant de connexion", "Login")
+        .listed()
+        .logged("login");
+    /// `mail`: the work e-mail.
+    pub const MAIL: Field = field(Users, "mail", Text, "E-mail professionnel", "Work e-mail")
+        .listed()
+        .logged("mail");
+    /// `dtContractStart`.
+    pub const CONTRACT_START: Field = field(
+        Users,
+        "dtContractStart",
+        Date,
+        "Début du contrat",
+        "Contract start",
+    )
+    .listed()
+    .logged("dtcontractstart");
+    /// `dtContractEnd`.
+    pub const CONTRACT_END: Field = field(
+        Users,
+        "dtContractEnd",
+        Date,
+        "Fin du contrat",
+        "Contract end",
+    )
+    .listed()
+    .logged("dtcontractend");
+    /// `birthDate`.
+    pub const BIRTH_DATE: Field =
+        field(Users, "birthDate", Date, "Date de naissance", "Birth date")
+            .listed()
+            .logged("birthdate");
+    /// `employeeNumber`.
+    pub const EMPLOYEE_NUMBER: Field = field(
+        Users,
+        "employeeNumber",
+        Text,
+        "Matricule",
+        "Employee number",
+    )
+    .listed()
+    .logged("employeenumber");
+    /// `jobTitle`.
+    pub const JOB_TITLE: Field = field(Users, "jobTitle", Text, "Intitulé de poste", "Job title")
+        .listed()
+        .logged("jobtitle");
+    /// `civilTitle`.
+    pub const CIVIL_TITLE: Field = field(Users, "civilTitle", Text, "Civilité", "Civil title");
+    /// `gender`.
+    pub const GENDER: Field = field(Users, "gender", Text, "Genre", "Gender");
+    /// `nationality`.
+    pub const NATIONALITY: Field = field(Users, "nationality", Text, "Nationalité", "Nationality");
+    /// `seniorityDate`.
+    pub const SENIORITY_DATE: Field = field(
+        Users,
+        "seniorityDate",
+        Date,
+        "Date d'ancienneté",
+        "Seniority date",
+    );
+    /// `externalId`.
+    pub const EXTERNAL_ID: Field = field(
+        Users,
+        "externalId",
+        Text,
+        "Identifiant externe",
+        "External identifier",
+    );
+    /// `csp`: the socio-professional category.
+    pub const CSP: Field = field(
+        Users,
         "csp",
+        Object,
         "Catégorie socio-professionnelle",
         "Socio-professional category",
-    ),
-    f("cspId", "Identifiant de la CSP", "Category identifier"),
-    f("culture", "Langue", "Language"),
-    f("picture", "Photo", "Picture"),
-    f(
+    );
+    /// `cspId`.
+    pub const CSP_ID: Field = field(
+        Users,
+        "cspId",
+        Int,
+        "Identifiant de la CSP",
+        "Category identifier",
+    )
+    .logged("cspid");
+    /// `culture`.
+    pub const CULTURE: Field = field(Users, "culture", Object, "Langue", "Language");
+    /// `picture`.
+    pub const PICTURE: Field = field(Users, "picture", Object, "Photo", "Picture");
+    /// `legalEntityId`: the establishment.
+    pub const ESTABLISHMENT_ID: Field = field(
+        Users,
         "legalEntityId",
+        Int,
         "Identifiant de l'établissement",
         "Establishment identifier",
-    ),
-    f("legalEntity", "Établissement", "Establishment"),
-    f(
+    )
+    .listed()
+    .logged("legalentityid");
+    /// `legalEntity`.
+    pub const ESTABLISHMENT: Field =
+        field(Users, "legalEntity", Link, "Établissement", "Establishment");
+    /// `departmentId`.
+    pub const DEPARTMENT_ID: Field = field(
+        Users,
         "departmentId",
+        Int,
         "Identifiant du service",
         "Department identifier",
-    ),
-    f("department", "Service", "Department"),
-    f("managerId", "Identifiant du manager", "Manager identifier"),
-    f("manager", "Manager", "Manager"),
-    f("calendar", "Calendrier", "Calendar"),
-    f("userWorkCycles", "Cycles de travail", "Work cycles"),
-    f("userAxisValues", "Axes analytiques", "Analytics axes"),
-    f(
+    )
+    .listed()
+    .logged("departmentid");
+    /// `department`.
+    pub const DEPARTMENT: Field = field(Users, "department", Link, "Service", "Department");
+    /// `managerId`.
+    pub const MANAGER_ID: Field = field(
+        Users,
+        "managerId",
+        Int,
+        "Identifiant du manager",
+        "Manager identifier",
+    )
+    .listed()
+    .logged("manager");
+    /// `manager`.
+    pub const MANAGER: Field = field(Users, "manager", Link, "Manager", "Manager");
+    /// `calendar`.
+    pub const CALENDAR: Field = field(Users, "calendar", Object, "Calendrier", "Calendar");
+    /// `userWorkCycles`.
+    pub const WORK_CYCLES: Field = field(
+        Users,
+        "userWorkCycles",
+        List,
+        "Cycles de travail",
+        "Work cycles",
+    );
+    /// `userAxisValues`.
+    pub const AXIS_VALUES: Field = field(
+        Users,
+        "userAxisValues",
+        List,
+        "Axes analytiques",
+        "Analytics axes",
+    );
+    /// `applicationData`.
+    pub const APPLICATION_DATA: Field = field(
+        Users,
         "applicationData",
+        Object,
         "Données des applications",
         "Application data",
-    ),
-    f("profession", "Métier", "Profession"),
-    f("personalEmail", "E-mail personnel", "Personal e-mail"),
-    f("personalPhone", "Téléphone personnel", "Personal phone"),
-    f("professionalPhone", "Téléphone professionnel", "Work phone"),
-    f("address", "Adresse", "Address"),
-];
+    );
+    /// `profession`.
+    pub const PROFESSION: Field =
+        field(Users, "profession", Text, "Métier", "Profession").logged("profession");
+    /// `personalEmail`.
+    pub const PERSONAL_EMAIL: Field = field(
+        Users,
+        "personalEmail",
+        Text,
+        "E-mail personnel",
+        "Personal e-mail",
+    );
+    /// `personalPhone`.
+    pub const PERSONAL_PHONE: Field = field(
+        Users,
+        "personalPhone",
+        Text,
+        "Téléphone personnel",
+        "Personal phone",
+    );
+    /// `professionalPhone`.
+    pub const PROFESSIONAL_PHONE: Field = field(
+        Users,
+        "professionalPhone",
+        Text,
+        "Téléphone professionnel",
+        "Work phone",
+    );
+    /// `address`.
+    pub const ADDRESS: Field = field(Users, "address", Object, "Adresse", "Address");
 
-/// The standard field `name`.
-pub fn standard(name: &str) -> Option<&'static StandardField> {
+    /// Every field of the standard section, in the API's order.
+    pub const FIELDS: &[Field] = &[
+        ID,
+        NAME,
+        URL,
+        DISPLAY_NAME,
+        MODIFIED_AT,
+        LAST_NAME,
+        FIRST_NAME,
+        LOGIN,
+        MAIL,
+        CONTRACT_START,
+        CONTRACT_END,
+        BIRTH_DATE,
+        EMPLOYEE_NUMBER,
+        JOB_TITLE,
+        CIVIL_TITLE,
+        GENDER,
+        NATIONALITY,
+        SENIORITY_DATE,
+        EXTERNAL_ID,
+        CSP,
+        CSP_ID,
+        CULTURE,
+        PICTURE,
+        ESTABLISHMENT_ID,
+        ESTABLISHMENT,
+        DEPARTMENT_ID,
+        DEPARTMENT,
+        MANAGER_ID,
+        MANAGER,
+        CALENDAR,
+        WORK_CYCLES,
+        AXIS_VALUES,
+        APPLICATION_DATA,
+        PROFESSION,
+        PERSONAL_EMAIL,
+        PERSONAL_PHONE,
+        PROFESSIONAL_PHONE,
+        ADDRESS,
+    ];
+}
+
+/// The fields of `/api/v3/userlogs`.
+pub mod userlogs {
+    use super::{field, Field, FieldType::*, Resource::UserLogs};
+
+    /// `id`.
+    pub const ID: Field = field(UserLogs, "id", Int, "Identifiant", "Identifier").listed();
+    /// `ownerId`: the employee changed.
+    pub const OWNER_ID: Field =
+        field(UserLogs, "ownerId", Int, "Collaborateur", "Employee").listed();
+    /// `owner`.
+    pub const OWNER: Field = field(UserLogs, "owner", Link, "Collaborateur", "Employee");
+    /// `author`: who made the change.
+    pub const AUTHOR: Field = field(UserLogs, "author", Object, "Auteur", "Author");
+    /// `modifiedAt`.
+    pub const MODIFIED_AT: Field = field(UserLogs, "modifiedAt", DateTime, "Date", "Date").listed();
+    /// `modificationSource`: through what.
+    pub const SOURCE: Field =
+        field(UserLogs, "modificationSource", Text, "Source", "Source").listed();
+    /// `entryType`.
+    pub const ENTRY_TYPE: Field =
+        field(UserLogs, "entryType", Text, "Type d'entrée", "Entry type").listed();
+    /// `name`: the field changed, as the log names it (chosen with the
+    /// option `name=`, not filtered).
+    pub const NAME: Field = field(UserLogs, "name", Text, "Champ", "Field");
+    /// `value`: its new value.
+    pub const VALUE: Field = field(UserLogs, "value", Text, "Valeur", "Value");
+
+    /// Every field, in the API's order.
+    pub const FIELDS: &[Field] = &[
+        ID,
+        OWNER_ID,
+        OWNER,
+        AUTHOR,
+        MODIFIED_AT,
+        SOURCE,
+        ENTRY_TYPE,
+        NAME,
+        VALUE,
+    ];
+}
+
+/// The fields `/api/v3/departments` filters and sorts on.
+pub mod departments {
+    use super::{field, Field, FieldType::*, Resource::Departments as R};
+
+    /// Every such field.
+    pub const FIELDS: &[Field] = &[
+        field(R, "id", Int, "Identifiant", "Identifier").listed(),
+        field(R, "parentId", Int, "Service parent", "Parent department").listed(),
+        field(R, "code", Text, "Code", "Code").listed(),
+        field(R, "name", Text, "Nom", "Name").listed(),
+        field(R, "isActive", Bool, "Actif", "Active").listed(),
+        field(R, "headID", Int, "Responsable", "Head").listed(),
+        field(R, "position", Int, "Position", "Position").listed(),
+    ];
+}
+
+/// The fields the establishment lists filter and sort on.
+pub mod establishments {
+    use super::{field, Field, FieldType::*, Resource::Establishments as R};
+
+    /// Every such field.
+    pub const FIELDS: &[Field] = &[
+        field(R, "id", Int, "Identifiant", "Identifier").listed(),
+        field(R, "name", Text, "Nom", "Name").listed(),
+        field(R, "code", Text, "Code", "Code").listed(),
+        field(R, "legalUnitId", Int, "Entité juridique", "Legal unit").listed(),
+        field(R, "isArchived", Bool, "Archivé", "Archived").listed(),
+    ];
+}
+
+/// The fields the legal-unit list filters and sorts on.
+pub mod legal_units {
+    use super::{field, Field, FieldType::*, Resource::LegalUnits as R};
+
+    /// Every such field.
+    pub const FIELDS: &[Field] = &[
+        field(R, "id", Int, "Identifiant", "Identifier").listed(),
+        field(R, "name", Text, "Nom", "Name").listed(),
+    ];
+}
+
+/// The fields the work-contract list filters and sorts on.
+pub mod work_contracts {
+    use super::{field, Field, FieldType::*, Resource::WorkContracts as R};
+
+    /// Every such field.
+    pub const FIELDS: &[Field] = &[
+        field(R, "ownerId", Int, "Collaborateur", "Employee").listed(),
+        field(R, "establishmentId", Int, "Établissement", "Establishment").listed(),
+        field(R, "startsOn", Date, "Début", "Start").listed(),
+        field(R, "endsOn", Date, "Fin", "End").listed(),
+    ];
+}
+
+/// The fields the absence-account list filters and sorts on.
+pub mod leave_accounts {
+    use super::{field, Field, FieldType::*, Resource::LeaveAccounts as R};
+
+    /// Every such field.
+    pub const FIELDS: &[Field] = &[
+        field(R, "id", Int, "Identifiant", "Identifier").listed(),
+        field(R, "name", Text, "Nom", "Name").listed(),
+        field(R, "isActive", Bool, "Actif", "Active").listed(),
+    ];
+}
+
+/// The fields `/api/v3/leaves` filters and sorts on.
+pub mod leaves {
+    use super::{field, Field, FieldType::*, Resource::Leaves as R};
+
+    /// `leavePeriod.ownerId`.
+    pub const OWNER_ID: Field =
+        field(R, "leavePeriod.ownerId", Int, "Collaborateur", "Employee").listed();
+
+    /// Every such field.
+    pub const FIELDS: &[Field] = &[
+        OWNER_ID,
+        field(
+            R,
+            "leavePeriod.owner.departmentId",
+            Int,
+            "Service du collaborateur",
+            "Employee's department",
+        )
+        .listed(),
+        field(
+            R,
+            "leavePeriod.owner.legalEntityId",
+            Int,
+            "Établissement du collaborateur",
+            "Employee's establishment",
+        )
+        .listed(),
+        field(
+            R,
+            "leaveAccountId",
+            Int,
+            "Compte d'absence",
+            "Absence account",
+        )
+        .listed(),
+        field(
+            R,
+            "leavePeriodId",
+            Int,
+            "Demande d'absence",
+            "Leave request",
+        )
+        .listed(),
+        field(
+            R,
+            "modifiedAt",
+            DateTime,
+            "Dernière modification",
+            "Last modified",
+        )
+        .listed(),
+    ];
+}
+
+/// The fields `/api/v3/leaveRequests` filters and sorts on.
+pub mod leave_requests {
+    use super::{field, Field, FieldType::*, Resource::LeaveRequests as R};
+
+    /// `id`.
+    pub const ID: Field = field(R, "id", Int, "Identifiant", "Identifier").listed();
+    /// `ownerId`.
+    pub const OWNER_ID: Field = field(R, "ownerId", Int, "Collaborateur", "Employee").listed();
+    /// `startDate`.
+    pub const START_DATE: Field = field(R, "startDate", Date, "Début", "Start").listed();
+    /// `endDate`.
+    pub const END_DATE: Field = field(R, "endDate", Date, "Fin", "End").listed();
+    /// `status`: chosen with the option `status=` (codes), not filtered.
+    pub const STATUS: Field = field(R, "status", Text, "Statut", "Status");
+
+    /// Every such field.
+    pub const FIELDS: &[Field] = &[
+        ID,
+        OWNER_ID,
+        field(
+            R,
+            "owner.departmentId",
+            Int,
+            "Service du collaborateur",
+            "Employee's department",
+        )
+        .listed(),
+        field(
+            R,
+            "owner.legalEntityId",
+            Int,
+            "Établissement du collaborateur",
+            "Employee's establishment",
+        )
+        .listed(),
+        field(
+            R,
+            "leaveAccountId",
+            Int,
+            "Compte d'absence",
+            "Absence account",
+        )
+        .listed(),
+        START_DATE,
+        END_DATE,
+        STATUS,
+        field(R, "creationDate", DateTime, "Création", "Created").listed(),
+        field(
+            R,
+            "modifiedAt",
+            DateTime,
+            "Dernière modification",
+            "Last modified",
+        )
+        .listed(),
+    ];
+}
+
+/// The fields `/api/v3/expenseClaims` filters and sorts on.
+pub mod expense_claims {
+    use super::{field, Field, FieldType::*, Resource::ExpenseClaims as R};
+
+    /// `ownerId`.
+    pub const OWNER_ID: Field = field(R, "ownerId", Int, "Collaborateur", "Employee").listed();
+
+    /// Every such field.
+    pub const FIELDS: &[Field] = &[
+        field(R, "id", Int, "Identifiant", "Identifier").listed(),
+        OWNER_ID,
+        field(R, "statusId", Int, "Statut", "Status").listed(),
+        field(R, "declaredOn", Date, "Déclarée le", "Declared on").listed(),
+        field(R, "createdOn", DateTime, "Création", "Created").listed(),
+        field(
+            R,
+            "modifiedOn",
+            DateTime,
+            "Dernière modification",
+            "Last modified",
+        )
+        .listed(),
+        field(
+            R,
+            "legalEntityId",
+            Int,
+            "Établissement du collaborateur",
+            "Employee's establishment",
+        )
+        .listed(),
+        field(
+            R,
+            "departmentId",
+            Int,
+            "Service du collaborateur",
+            "Employee's department",
+        )
+        .listed(),
+    ];
+}
+
+/// The fields `/api/v3/expenseClaimItems` filters and sorts on.
+pub mod expense_items {
+    use super::{field, Field, FieldType::*, Resource::ExpenseItems as R};
+
+    /// Every such field.
+    pub const FIELDS: &[Field] = &[
+        field(R, "id", Int, "Identifiant", "Identifier").listed(),
+        field(R, "expenseClaimId", Int, "Note de frais", "Expense claim").listed(),
+        field(R, "ownerId", Int, "Collaborateur", "Employee").listed(),
+        field(R, "expenseNatureId", Int, "Nature", "Nature").listed(),
+        field(R, "purchasedOn", Date, "Date d'achat", "Purchased on").listed(),
+        field(R, "createdOn", DateTime, "Création", "Created").listed(),
+        field(
+            R,
+            "modifiedOn",
+            DateTime,
+            "Dernière modification",
+            "Last modified",
+        )
+        .listed(),
+    ];
+}
+
+/// The fields the expense-nature lists filter and sort on.
+pub mod expense_natures {
+    use super::{field, Field, FieldType::*, Resource::ExpenseNatures as R};
+
+    /// Every such field.
+    pub const FIELDS: &[Field] = &[
+        field(R, "id", Int, "Identifiant", "Identifier").listed(),
+        field(R, "name", Text, "Nom", "Name").listed(),
+        field(R, "isEnabled", Bool, "Active", "Enabled").listed(),
+    ];
+}
+
+/// A field of the standard section (an employee's field).
+pub type StandardField = Field;
+
+/// Every field of the standard section, in the API's order.
+pub const STANDARD: &[Field] = users::FIELDS;
+
+/// The standard field `name`, as Lucca spells it.
+pub fn standard(name: &str) -> Option<&'static Field> {
     STANDARD.iter().find(|f| f.name == name)
 }
 
 /// The names of the standard fields, in the API's order.
 pub fn standard_names() -> Vec<&'static str> {
     STANDARD.iter().map(|f| f.name).collect()
+}
+
+/// The employee field the change log calls `logged` (`firstname`,
+/// `manager`), when it is a standard one.
+pub fn logged(logged: &str) -> Option<&'static Field> {
+    STANDARD.iter().find(|f| f.logged == Some(logged))
 }
 
 /// The grant that reads `section` (`« Consulter le dossier du personnel »,
@@ -117,15 +842,49 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_standard_field_is_named_once_with_labels() {
-        let mut names = standard_names();
-        let n = names.len();
-        names.sort();
-        names.dedup();
-        assert_eq!(names.len(), n);
-        assert!(STANDARD
-            .iter()
-            .all(|f| !f.label_fr.is_empty() && !f.label_en.is_empty()));
+    fn every_field_is_named_once_per_resource_with_labels() {
+        for r in Resource::ALL {
+            let mut names: Vec<_> = r.fields().iter().map(|f| f.name).collect();
+            let n = names.len();
+            names.sort();
+            names.dedup();
+            assert_eq!(names.len(), n, "{r:?}");
+            for f in r.fields() {
+                assert_eq!(f.resource, r, "{} is declared under {r:?}", f.name);
+                assert!(!f.label_fr.is_empty() && !f.label_en.is_empty());
+                assert!(
+                    !(f.filter || f.sort) || f.ty.compares(),
+                    "{r:?}.{} filters but its values do not compare",
+                    f.name
+                );
+            }
+        }
         assert_eq!(standard("employeeNumber").unwrap().label("fr"), "Matricule");
+        assert_eq!(
+            Resource::Users.field("EMPLOYEENUMBER").unwrap().name,
+            "employeeNumber"
+        );
+    }
+
+    #[test]
+    fn only_record_metadata_is_read_without_the_section() {
+        let record: Vec<_> = STANDARD
+            .iter()
+            .filter(|f| f.read_by == ReadBy::Record)
+            .map(|f| f.name)
+            .collect();
+        assert_eq!(record, ["id", "url", "modifiedAt"]);
+        assert_eq!(users::MAIL.section(), Some(STANDARD_SECTION));
+    }
+
+    #[test]
+    fn logged_names_are_unique_and_found() {
+        let mut logged: Vec<_> = STANDARD.iter().filter_map(|f| f.logged).collect();
+        let n = logged.len();
+        logged.sort();
+        logged.dedup();
+        assert_eq!(logged.len(), n);
+        assert_eq!(super::logged("manager"), Some(&users::MANAGER_ID));
+        assert_eq!(super::logged("nothing"), None);
     }
 }

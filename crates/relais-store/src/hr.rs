@@ -902,7 +902,7 @@ macro_rules! hr_store {
                         return Ok(Vec::new());
                     }
                     let q = ListQuery {
-                        conditions: vec![crate::Condition::new("id", crate::Cond::In(ids.iter().map(|i| crate::SqlValue::Int(i.0)).collect()))],
+                        conditions: vec![crate::Condition::column("id", crate::Cond::In(ids.iter().map(|i| crate::SqlValue::Int(i.0)).collect()))],
                         limit: u32::try_from(ids.len()).unwrap_or(u32::MAX),
                         ..ListQuery::default()
                     };
@@ -951,7 +951,7 @@ macro_rules! hr_store {
 
                 async fn list_employees(&self, base: BaseId, after: Option<EmployeeId>, limit: u32) -> Result<Vec<Employee>> {
                     let q = ListQuery {
-                        conditions: vec![crate::Condition::new("id", crate::Cond::Gt(crate::SqlValue::Int(after.map_or(0, |a| a.0))))],
+                        conditions: vec![crate::Condition::column("id", crate::Cond::Gt(crate::SqlValue::Int(after.map_or(0, |a| a.0))))],
                         limit,
                         ..ListQuery::default()
                     };

@@ -7,6 +7,7 @@
 //! [`open`] picks one from a [`DatabaseUrl`] and applies migrations.
 
 mod error;
+pub mod fields;
 pub mod query;
 pub mod reports;
 #[macro_use]

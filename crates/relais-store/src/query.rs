@@ -3,6 +3,7 @@
 //! lists (never from request text); values are always bound.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use relais_core::fields::Field;
 use relais_core::ids::EstablishmentId;
 
 /// A value to compare a column with.
@@ -51,19 +52,85 @@ pub enum Cond {
     Like(String),
 }
 
-/// A condition on one column.
+/// What a condition compares: a field of the catalogue, or a column the
+/// store itself chooses.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Target {
+    /// A field, kept where [`crate::fields::column`] says.
+    Field(&'static Field),
+    /// A column or expression of the store's own.
+    Column(&'static str),
+}
+
+/// A condition on one field.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Condition {
-    /// The SQL column or expression, from a fixed list.
-    pub column: &'static str,
+    /// What is compared.
+    target: Target,
     /// The comparison.
     pub cond: Cond,
 }
 
 impl Condition {
-    /// Builds a condition.
-    pub fn new(column: &'static str, cond: Cond) -> Self {
-        Self { column, cond }
+    /// A condition on a field of the catalogue.
+    pub fn new(field: &'static Field, cond: Cond) -> Self {
+        Self {
+            target: Target::Field(field),
+            cond,
+        }
+    }
+
+    /// A condition on a column of the store's own choosing.
+    pub(crate) fn column(column: &'static str, cond: Cond) -> Self {
+        Self {
+            target: Target::Column(column),
+            cond,
+        }
+    }
+
+    /// Employees whose names, number or work e-mail hold `word`, whatever
+    /// its case (the admin pages' search).
+    pub fn employee_search(word: &str) -> Self {
+        Self::column(
+            crate::fields::EMPLOYEE_SEARCH,
+            Cond::Like(word.to_lowercase()),
+        )
+    }
+
+    /// Records after the identifier `id`, whatever their table (a walk's
+    /// cursor).
+    pub fn after_id(id: i64) -> Self {
+        Self::column("id", Cond::Gt(SqlValue::Int(id)))
+    }
+
+    /// Leave periods that share a half-day with `span`.
+    pub fn leave_overlapping(span: &relais_core::absence::LeaveSpan) -> [Self; 2] {
+        [
+            Self::column("start_slot", Cond::Lte(SqlValue::Int(span.end.ordinal()))),
+            Self::column("end_slot", Cond::Gte(SqlValue::Int(span.start.ordinal()))),
+        ]
+    }
+
+    /// The sections of the analytics axis `axis`.
+    pub fn in_axis(axis: relais_core::ids::AxisId) -> Self {
+        Self::column("axis_id", Cond::Eq(SqlValue::Int(axis.0)))
+    }
+
+    /// The field compared, when it is one of the catalogue's.
+    pub fn field(&self) -> Option<&'static Field> {
+        match self.target {
+            Target::Field(f) => Some(f),
+            Target::Column(_) => None,
+        }
+    }
+
+    /// The SQL column or expression compared (`NULL`, matching nothing,
+    /// for a field kept nowhere: [`ListQuery::check`] refuses it first).
+    pub(crate) fn sql(&self) -> &'static str {
+        match self.target {
+            Target::Field(f) => crate::fields::column(f).unwrap_or("NULL"),
+            Target::Column(c) => c,
+        }
     }
 }
 
@@ -143,7 +210,7 @@ impl Scope {
         let of_anything = table == "events";
         if let (Some(ids), Some(column)) = (&self.establishments, establishment_of(table)) {
             let ids = ids.iter().map(|i| SqlValue::Int(i.0)).collect();
-            out.push(Condition::new(
+            out.push(Condition::column(
                 column,
                 if of_anything {
                     Cond::NullOrIn(ids)
@@ -155,7 +222,7 @@ impl Scope {
         if let Some((start, end)) = contract_of(table) {
             if !self.future {
                 let today = SqlValue::Date(self.today);
-                out.push(Condition::new(
+                out.push(Condition::column(
                     start,
                     if of_anything {
                         Cond::NullOrLte(today)
@@ -165,7 +232,7 @@ impl Scope {
                 ));
             }
             if !self.former {
-                out.push(Condition::new(
+                out.push(Condition::column(
                     end,
                     Cond::NullOrGte(SqlValue::Date(self.today)),
                 ));
@@ -183,7 +250,7 @@ pub struct ListQuery {
     /// Conditions, joined with AND.
     pub conditions: Vec<Condition>,
     /// Sort keys; the identifier always breaks ties.
-    pub order: Vec<(&'static str, Direction)>,
+    pub order: Vec<(&'static Field, Direction)>,
     /// Records skipped.
     pub offset: u64,
     /// Records returned at most.
@@ -223,6 +290,25 @@ pub fn projected(columns: &[&str], without: &[&'static str]) -> String {
 }
 
 impl ListQuery {
+    /// Refuses a condition or a sort key on a field the store keeps
+    /// nowhere (a linked record, a computed field), naming it.
+    pub fn check(&self) -> crate::Result<()> {
+        let fields = self
+            .conditions
+            .iter()
+            .filter_map(Condition::field)
+            .chain(self.order.iter().map(|(f, _)| *f));
+        for f in fields {
+            if crate::fields::column(f).is_none() {
+                return Err(crate::StoreError::Domain(relais_core::DomainError::new(
+                    f.name,
+                    "this field is not kept in a column: it can neither filter nor sort",
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// The query as read from `table`: the scope's conditions, then its own.
     pub fn scoped(&self, table: &str) -> std::borrow::Cow<'_, ListQuery> {
         if self.scope.is_everything() {
@@ -301,6 +387,7 @@ pub fn like_pattern(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use relais_core::fields;
 
     #[test]
     fn a_scope_reads_in_each_tables_terms() {
@@ -319,7 +406,7 @@ mod tests {
             former: false,
         };
         let columns = |table: &str| -> Vec<&'static str> {
-            scope.conditions(table).iter().map(|c| c.column).collect()
+            scope.conditions(table).iter().map(|c| c.sql()).collect()
         };
         assert_eq!(
             columns("employees"),
@@ -343,7 +430,10 @@ mod tests {
         );
         let q = ListQuery {
             scope: scope.clone(),
-            conditions: vec![Condition::new("id", Cond::Eq(SqlValue::Int(7)))],
+            conditions: vec![Condition::new(
+                &fields::users::ID,
+                Cond::Eq(SqlValue::Int(7)),
+            )],
             ..ListQuery::default()
         };
         let scoped = q.scoped("employees");
@@ -352,7 +442,7 @@ mod tests {
             4,
             "the scope's, then the query's own"
         );
-        assert_eq!(scoped.conditions[3].column, "id");
+        assert_eq!(scoped.conditions[3].field(), Some(&fields::users::ID));
     }
 
     #[test]

@@ -76,16 +76,19 @@ pub(crate) struct OrderBy {
 }
 
 /// `order`, then the identifier, which breaks ties.
-pub(crate) fn order_by(order: &[(&'static str, crate::Direction)]) -> OrderBy {
+pub(crate) fn order_by(
+    order: &[(&'static relais_core::fields::Field, crate::Direction)],
+) -> OrderBy {
     let all: Vec<(&str, &str)> = order
         .iter()
-        .map(|(c, d)| {
+        .map(|(f, d)| {
             let dir = if *d == crate::Direction::Desc {
                 "DESC"
             } else {
                 "ASC"
             };
-            (*c, dir)
+            // A field kept nowhere is refused before (`ListQuery::check`).
+            (crate::fields::column(f).unwrap_or("id"), dir)
         })
         .chain(std::iter::once(("id", "ASC")))
         .collect();
@@ -280,7 +283,7 @@ macro_rules! push_conditions {
                 | Cond::Gte(v)
                 | Cond::Lt(v)
                 | Cond::Lte(v) => {
-                    $qb.push(c.column);
+                    $qb.push(c.sql());
                     $qb.push(op(match &c.cond {
                         Cond::Eq(_) => " = ",
                         Cond::NotEq(_) => " <> ",
@@ -293,10 +296,10 @@ macro_rules! push_conditions {
                 }
                 Cond::In(values) | Cond::NullOrIn(values) => {
                     if matches!(c.cond, Cond::NullOrIn(_)) {
-                        $qb.push(c.column);
+                        $qb.push(c.sql());
                         $qb.push(" IS NULL OR ");
                     }
-                    $qb.push(c.column);
+                    $qb.push(c.sql());
                     $qb.push(" IN (");
                     for (i, v) in values.iter().enumerate() {
                         if i > 0 {
@@ -310,17 +313,17 @@ macro_rules! push_conditions {
                     $qb.push(")");
                 }
                 Cond::IsNull => {
-                    $qb.push(c.column);
+                    $qb.push(c.sql());
                     $qb.push(" IS NULL");
                 }
                 Cond::IsNotNull => {
-                    $qb.push(c.column);
+                    $qb.push(c.sql());
                     $qb.push(" IS NOT NULL");
                 }
                 Cond::NullOrGte(v) | Cond::NullOrLte(v) => {
-                    $qb.push(c.column);
+                    $qb.push(c.sql());
                     $qb.push(" IS NULL OR ");
-                    $qb.push(c.column);
+                    $qb.push(c.sql());
                     $qb.push(if matches!(c.cond, Cond::NullOrGte(_)) {
                         " >= "
                     } else {
@@ -330,7 +333,7 @@ macro_rules! push_conditions {
                 }
                 Cond::Like(text) => {
                     $qb.push("lower(");
-                    $qb.push(c.column);
+                    $qb.push(c.sql());
                     $qb.push(") LIKE ");
                     $qb.push_bind($crate::query::like_pattern(text));
                     $qb.push(" ESCAPE '\\'");
@@ -456,6 +459,7 @@ macro_rules! query_page {
     // piece of its rows.
     (@pieces $db:ty, $pool:expr, $row:ty, $table:literal, $cols:expr, $base:expr, $q:expr, $finish:expr) => {{
         let finish = $finish;
+        $q.check()?;
         let q: &$crate::ListQuery = &$q.scoped($table);
         let count = async {
             if !q.count {
@@ -478,7 +482,10 @@ macro_rules! query_page {
             // among those meeting its conditions: the part is read as that
             // range, one index range scan, rather than one look-up per row
             // (a quarter of the work on SQLite).
-            let by_range = q.order.iter().all(|(column, _)| *column == "id");
+            let by_range = q
+                .order
+                .iter()
+                .all(|(f, _)| $crate::fields::column(f) == Some("id"));
             let in_parts = q.limit > Self::PARTS_FROM;
             // What the first query selects: the rows themselves, or for a
             // page read in parts, its identifiers.
@@ -637,7 +644,10 @@ mod tests {
     /// A packed page keeps the order its rows were chosen in.
     #[test]
     fn a_packed_page_is_ordered_as_its_rows_were_chosen() {
-        let o = super::order_by(&[("last_name", crate::Direction::Desc)]);
+        let o = super::order_by(&[(
+            &relais_core::fields::users::LAST_NAME,
+            crate::Direction::Desc,
+        )]);
         assert_eq!(o.inner, "last_name DESC, id ASC");
         assert_eq!(o.keys, "last_name AS sort_0, id AS sort_1");
         assert_eq!(o.outer, "sort_0 DESC, sort_1 ASC");

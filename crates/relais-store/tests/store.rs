@@ -1010,14 +1010,17 @@ async fn a_large_page_read_in_parts_is_the_page_read_whole(db: TestDb) {
         ListQuery {
             limit: 1_000,
             offset: 250,
-            order: vec![("last_name", Direction::Desc)],
+            order: vec![(&relais_core::fields::users::LAST_NAME, Direction::Desc)],
             without: vec!["personal", "extended_data"],
             ..ListQuery::default()
         },
         ListQuery {
             limit: 500,
-            conditions: vec![Condition::new("id", Cond::Gt(SqlValue::Int(first + 300)))],
-            order: vec![("last_name", Direction::Asc)],
+            conditions: vec![Condition::new(
+                &relais_core::fields::users::ID,
+                Cond::Gt(SqlValue::Int(first + 300)),
+            )],
+            order: vec![(&relais_core::fields::users::LAST_NAME, Direction::Asc)],
             ..ListQuery::default()
         },
         // In identifier order, parts are read as ranges of identifiers: a
@@ -1025,7 +1028,7 @@ async fn a_large_page_read_in_parts_is_the_page_read_whole(db: TestDb) {
         ListQuery {
             limit: 1_000,
             conditions: vec![Condition::new(
-                "last_name",
+                &relais_core::fields::users::LAST_NAME,
                 Cond::Gte(SqlValue::Text("Martin3".into())),
             )],
             ..ListQuery::default()
@@ -1034,10 +1037,10 @@ async fn a_large_page_read_in_parts_is_the_page_read_whole(db: TestDb) {
             limit: 450,
             offset: 50,
             conditions: vec![Condition::new(
-                "last_name",
+                &relais_core::fields::users::LAST_NAME,
                 Cond::Gte(SqlValue::Text("Martin3".into())),
             )],
-            order: vec![("id", Direction::Desc)],
+            order: vec![(&relais_core::fields::users::ID, Direction::Desc)],
             ..ListQuery::default()
         },
     ];

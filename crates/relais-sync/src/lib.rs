@@ -9,6 +9,7 @@ pub mod connectors;
 pub mod engine;
 pub mod error;
 pub mod http;
+pub mod lucca;
 pub mod report;
 pub mod runtime;
 pub mod source;

@@ -3,8 +3,10 @@
 
 use crate::error::SyncError;
 use crate::http::{self, RetryPolicy};
+use crate::lucca::User;
 use crate::Side;
 use chrono::{DateTime, SecondsFormat, Utc};
+use relais_core::fields::Field;
 use serde_json::Value;
 use std::time::Duration;
 
@@ -138,7 +140,8 @@ impl LuccaSource {
 #[derive(Debug)]
 pub struct UserPages {
     source: LuccaSource,
-    fields: &'static str,
+    /// The `fields=` value, from the catalogue's declarations.
+    fields: String,
     limit: u32,
     offset: u64,
     done: bool,
@@ -146,10 +149,10 @@ pub struct UserPages {
 
 impl UserPages {
     /// Pages of `limit` users with `fields` from `source`.
-    pub fn new(source: LuccaSource, fields: &'static str, limit: u32) -> Self {
+    pub fn new(source: LuccaSource, fields: &[Field], limit: u32) -> Self {
         Self {
             source,
-            fields,
+            fields: crate::lucca::fields_param(fields),
             limit,
             offset: 0,
             done: false,
@@ -161,7 +164,7 @@ impl UserPages {
     pub async fn next(
         &mut self,
         since: Option<&str>,
-    ) -> Result<Option<(Vec<Value>, Option<String>)>, SyncError> {
+    ) -> Result<Option<(Vec<User>, Option<String>)>, SyncError> {
         if self.done {
             return Ok(None);
         }
@@ -170,7 +173,7 @@ impl UserPages {
             .map(|t| t.with_timezone(&Utc));
         let users = self
             .source
-            .users_page(self.fields, since, self.offset, self.limit)
+            .users_page(&self.fields, since, self.offset, self.limit)
             .await?;
         if users.is_empty() {
             self.done = true;
@@ -178,11 +181,12 @@ impl UserPages {
         }
         self.offset += users.len() as u64;
         for u in &users {
-            require_fields(u, self.fields)?;
+            require_fields(u, &self.fields)?;
         }
+        let users: Vec<User> = crate::lucca::typed("user", users)?;
         let newest = users
             .iter()
-            .filter_map(|u| u["modifiedAt"].as_str())
+            .filter_map(|u| u.modified_at.as_deref())
             .filter_map(|t| DateTime::parse_from_rfc3339(t).ok())
             .map(|t| t.with_timezone(&Utc))
             .max()

@@ -5,7 +5,7 @@ use super::{base_url, select_fields, v3_item, v3_list, JsonBody, Pairs};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::need::{Need, Routes};
-use crate::query::{find_spec, spec, FieldTree, FilterOp, FilterSpec, Kind, V3Query};
+use crate::query::{filter_field, FieldTree, FilterOp, V3Query};
 use crate::AppState;
 use axum::extract::{Multipart, Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -18,6 +18,7 @@ use relais_core::absence::{
 };
 use relais_core::access::{Permission, Role};
 use relais_core::calendar::{HalfDay, HalfDaySlot, WorkCalendar};
+use relais_core::fields::{leave_requests, users, Resource};
 use relais_core::ids::{AbsenceAccountId, EmployeeId};
 use relais_core::DomainError;
 use relais_store::{Cond, Condition, Direction, ListQuery, SqlValue};
@@ -54,44 +55,6 @@ pub fn routes() -> Routes {
         )
 }
 
-const OWNER_DEPARTMENT: &str = "(SELECT e.department_id FROM employees e WHERE e.base_id = leave_periods.base_id AND e.id = leave_periods.employee_id)";
-const OWNER_ESTABLISHMENT: &str = "(SELECT e.establishment_id FROM employees e WHERE e.base_id = leave_periods.base_id AND e.id = leave_periods.employee_id)";
-
-const ACCOUNT_FILTERS: &[FilterSpec] = &[
-    spec("id", "id", Kind::Int),
-    spec("name", "name", Kind::Text),
-    spec("isActive", "active", Kind::Bool),
-];
-
-const LEAVE_FILTERS: &[FilterSpec] = &[
-    spec("leavePeriod.ownerId", "employee_id", Kind::Int),
-    spec(
-        "leavePeriod.owner.departmentId",
-        OWNER_DEPARTMENT,
-        Kind::Int,
-    ),
-    spec(
-        "leavePeriod.owner.legalEntityId",
-        OWNER_ESTABLISHMENT,
-        Kind::Int,
-    ),
-    spec("leaveAccountId", "account_id", Kind::Int),
-    spec("leavePeriodId", "id", Kind::Int),
-    spec("modifiedAt", "modified_at", Kind::DateTime),
-];
-
-const REQUEST_FILTERS: &[FilterSpec] = &[
-    spec("id", "id", Kind::Int),
-    spec("ownerId", "employee_id", Kind::Int),
-    spec("owner.departmentId", OWNER_DEPARTMENT, Kind::Int),
-    spec("owner.legalEntityId", OWNER_ESTABLISHMENT, Kind::Int),
-    spec("leaveAccountId", "account_id", Kind::Int),
-    spec("startDate", "start_date", Kind::Date),
-    spec("endDate", "end_date", Kind::Date),
-    spec("creationDate", "created_at", Kind::DateTime),
-    spec("modifiedAt", "modified_at", Kind::DateTime),
-];
-
 /// The number of an account category in the API.
 fn category_id(c: AbsenceCategory) -> i64 {
     AbsenceCategory::ALL
@@ -118,7 +81,7 @@ async fn accounts(
     Pairs(pairs): Pairs,
 ) -> Result<Response, ApiError> {
     let q = V3Query::parse(&pairs, &[])?;
-    let query = q.list_query(&caller.scope, ACCOUNT_FILTERS)?;
+    let query = q.list_query(&caller.scope, Resource::LeaveAccounts)?;
     let page = state
         .store
         .query_absence_accounts(caller.base(), &query)
@@ -186,10 +149,16 @@ impl Window {
     fn conditions(&self) -> Vec<Condition> {
         let mut out = Vec::new();
         if let Some(from) = self.from {
-            out.push(Condition::new("end_date", Cond::Gte(SqlValue::Date(from))));
+            out.push(Condition::new(
+                &leave_requests::END_DATE,
+                Cond::Gte(SqlValue::Date(from)),
+            ));
         }
         if let Some(to) = self.to {
-            out.push(Condition::new("start_date", Cond::Lte(SqlValue::Date(to))));
+            out.push(Condition::new(
+                &leave_requests::START_DATE,
+                Cond::Lte(SqlValue::Date(to)),
+            ));
         }
         out
     }
@@ -351,7 +320,7 @@ async fn leaves(
     let mut conditions = window.conditions();
     for (name, op) in &q.filters {
         conditions.extend(crate::query::condition(
-            find_spec(LEAVE_FILTERS, name)?,
+            filter_field(Resource::Leaves, name)?,
             name,
             op,
         )?);
@@ -412,11 +381,14 @@ async fn leaves(
     };
     'walk: loop {
         let mut page_conditions = conditions.clone();
-        page_conditions.push(Condition::new("id", Cond::Gt(SqlValue::Int(after))));
+        page_conditions.push(Condition::new(
+            &leave_requests::ID,
+            Cond::Gt(SqlValue::Int(after)),
+        ));
         let page_query = ListQuery {
             scope: caller.scope.clone(),
             conditions: page_conditions,
-            order: vec![("id", Direction::Asc)],
+            order: vec![(&leave_requests::ID, Direction::Asc)],
             offset: 0,
             limit: batch,
             count: false,
@@ -617,7 +589,7 @@ fn status_condition(raw: &str) -> Result<Condition, ApiError> {
         })
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Condition::new(
-        "status",
+        &leave_requests::STATUS,
         Cond::In(
             statuses
                 .into_iter()
@@ -634,7 +606,7 @@ async fn requests(
     Pairs(pairs): Pairs,
 ) -> Result<Response, ApiError> {
     let q = V3Query::parse(&pairs, &["status"])?;
-    let mut query = q.list_query(&caller.scope, REQUEST_FILTERS)?;
+    let mut query = q.list_query(&caller.scope, Resource::LeaveRequests)?;
     if let Some(raw) = q.options.get("status") {
         query.conditions.push(status_condition(raw)?);
     }
@@ -695,7 +667,10 @@ async fn visible_period(
             caller.base(),
             &ListQuery {
                 scope: caller.scope.clone(),
-                conditions: vec![Condition::new("id", Cond::Eq(SqlValue::Int(id)))],
+                conditions: vec![Condition::new(
+                    &leave_requests::ID,
+                    Cond::Eq(SqlValue::Int(id)),
+                )],
                 limit: 1,
                 ..ListQuery::default()
             },
@@ -945,24 +920,18 @@ async fn import(
             let clash = accepted
                 .iter()
                 .any(|(e, s)| *e == new.employee_id && s.overlaps(&new.span));
-            let conditions = vec![
-                Condition::new("employee_id", Cond::Eq(SqlValue::Int(new.employee_id.0))),
-                Condition::new(
-                    "start_slot",
-                    Cond::Lte(SqlValue::Int(new.span.end.ordinal())),
-                ),
-                Condition::new(
-                    "end_slot",
-                    Cond::Gte(SqlValue::Int(new.span.start.ordinal())),
-                ),
-                Condition::new(
-                    "status",
-                    Cond::In(vec![
-                        SqlValue::Text("pending".into()),
-                        SqlValue::Text("approved".into()),
-                    ]),
-                ),
-            ];
+            let mut conditions = vec![Condition::new(
+                &leave_requests::OWNER_ID,
+                Cond::Eq(SqlValue::Int(new.employee_id.0)),
+            )];
+            conditions.extend(Condition::leave_overlapping(&new.span));
+            conditions.extend([Condition::new(
+                &leave_requests::STATUS,
+                Cond::In(vec![
+                    SqlValue::Text("pending".into()),
+                    SqlValue::Text("approved".into()),
+                ]),
+            )]);
             let existing = state
                 .store
                 .query_leave_periods(
@@ -1145,7 +1114,7 @@ async fn parse_import_line(
             &ListQuery {
                 scope: caller.scope_with_former(),
                 conditions: vec![Condition::new(
-                    "employee_number",
+                    &users::EMPLOYEE_NUMBER,
                     Cond::Eq(SqlValue::Text(number.as_str().to_owned())),
                 )],
                 limit: 1,

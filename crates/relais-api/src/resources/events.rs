@@ -279,12 +279,15 @@ async fn render(
         });
         if let (EventAction::Updated, Some(before)) = (event.topic.action, &event.previous) {
             let before = shapes.json(before);
+            // What the change moved among the fields this key reads; the
+            // bookkeeping every change moves is in `data`, not told apart.
             let changed: Map<String, Value> = before
                 .iter()
                 .filter(|(k, v)| data.get(*k) != Some(*v))
+                .filter(|(k, _)| !BOOKKEEPING.contains(&k.as_str()))
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect();
-            if changed.keys().all(|k| BOOKKEEPING.contains(&k.as_str())) {
+            if changed.is_empty() {
                 // Only fields this key may not read changed.
                 continue;
             }

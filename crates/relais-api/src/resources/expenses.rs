@@ -4,7 +4,7 @@ use super::{base_url, select_fields, v3_item, v3_list, Pairs};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::need::{Need, Routes};
-use crate::query::{spec, FieldTree, FilterSpec, Kind, V3Query};
+use crate::query::{FieldTree, V3Query};
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
@@ -12,8 +12,9 @@ use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use relais_core::access::Permission;
 use relais_core::expense::{ExpenseClaim, ExpenseItem};
+use relais_core::fields::Resource;
 use relais_core::ids::EmployeeId;
-use relais_store::{Cond, Condition, ListQuery, SqlValue};
+use relais_store::{Condition, ListQuery};
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 
@@ -28,36 +29,6 @@ pub fn routes() -> Routes {
         .get("/api/v3/axes", expenses, axes)
         .get("/api/v3/axes/{id}", expenses, axis)
 }
-
-const CLAIM_OWNER_ESTABLISHMENT: &str = "(SELECT e.establishment_id FROM employees e WHERE e.base_id = expense_claims.base_id AND e.id = expense_claims.owner_id)";
-const CLAIM_OWNER_DEPARTMENT: &str = "(SELECT e.department_id FROM employees e WHERE e.base_id = expense_claims.base_id AND e.id = expense_claims.owner_id)";
-
-const CLAIM_FILTERS: &[FilterSpec] = &[
-    spec("id", "id", Kind::Int),
-    spec("ownerId", "owner_id", Kind::Int),
-    spec("statusId", "status", Kind::Int),
-    spec("declaredOn", "declared_on", Kind::Date),
-    spec("createdOn", "created_at", Kind::DateTime),
-    spec("modifiedOn", "modified_at", Kind::DateTime),
-    spec("legalEntityId", CLAIM_OWNER_ESTABLISHMENT, Kind::Int),
-    spec("departmentId", CLAIM_OWNER_DEPARTMENT, Kind::Int),
-];
-
-const ITEM_FILTERS: &[FilterSpec] = &[
-    spec("id", "id", Kind::Int),
-    spec("expenseClaimId", "claim_id", Kind::Int),
-    spec("ownerId", "owner_id", Kind::Int),
-    spec("expenseNatureId", "nature_id", Kind::Int),
-    spec("purchasedOn", "purchased_on", Kind::Date),
-    spec("createdOn", "created_at", Kind::DateTime),
-    spec("modifiedOn", "modified_at", Kind::DateTime),
-];
-
-const NATURE_FILTERS: &[FilterSpec] = &[
-    spec("id", "id", Kind::Int),
-    spec("name", "name", Kind::Text),
-    spec("isEnabled", "enabled", Kind::Bool),
-];
 
 /// What a claim's related fields need: its owner and author, and the names
 /// of departments and establishments; people's names only for a key that may
@@ -219,7 +190,7 @@ async fn claims(
     Pairs(pairs): Pairs,
 ) -> Result<Response, ApiError> {
     let q = V3Query::parse(&pairs, &[])?;
-    let query = q.list_query(&caller.scope, CLAIM_FILTERS)?;
+    let query = q.list_query(&caller.scope, Resource::ExpenseClaims)?;
     let (store, base) = (&state.store, caller.base());
     let page = state
         .counts
@@ -313,7 +284,7 @@ async fn items(
     Pairs(pairs): Pairs,
 ) -> Result<Response, ApiError> {
     let q = V3Query::parse(&pairs, &[])?;
-    let query = q.list_query(&caller.scope, ITEM_FILTERS)?;
+    let query = q.list_query(&caller.scope, Resource::ExpenseItems)?;
     let (store, base) = (&state.store, caller.base());
     let page = state
         .counts
@@ -376,7 +347,7 @@ async fn nature_items(
 ) -> Result<(Vec<Value>, Option<i64>), ApiError> {
     let mut q = V3Query::parse(pairs, &[])?;
     q.count |= always_count;
-    let query = q.list_query(&caller.scope, NATURE_FILTERS)?;
+    let query = q.list_query(&caller.scope, Resource::ExpenseNatures)?;
     let page = state
         .store
         .query_expense_natures(caller.base(), &query)
@@ -413,10 +384,7 @@ async fn axis_json(
     caller: &Caller,
     axis: &relais_core::expense::Axis,
 ) -> Result<Value, ApiError> {
-    let conditions = vec![Condition::new(
-        "axis_id",
-        Cond::Eq(SqlValue::Int(axis.id.0)),
-    )];
+    let conditions = vec![Condition::in_axis(axis.id)];
     let sections = state
         .store
         .query_axis_sections(

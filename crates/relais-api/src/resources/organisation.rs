@@ -7,13 +7,14 @@ use super::{
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::need::{Need, Routes};
-use crate::query::{spec, FieldTree, FilterSpec, Kind, V3Query, V4Query};
+use crate::query::{FieldTree, V3Query, V4Query};
 use crate::AppState;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::{Extension, Json};
 use relais_core::access::Permission;
+use relais_core::fields::{users, Resource};
 use relais_core::org::{Department, Establishment, TimeZone};
 use relais_store::{Cond, Condition, ListQuery, SqlValue};
 use serde_json::{json, Map, Value};
@@ -43,36 +44,6 @@ pub fn routes() -> Routes {
         )
 }
 
-const DEPARTMENT_FILTERS: &[FilterSpec] = &[
-    spec("id", "id", Kind::Int),
-    spec("parentId", "parent_id", Kind::Int),
-    spec("code", "code", Kind::Text),
-    spec("name", "name", Kind::Text),
-    spec("isActive", "active", Kind::Bool),
-    spec("headID", "head_id", Kind::Int),
-    spec("position", "position", Kind::Int),
-];
-
-const ESTABLISHMENT_FILTERS: &[FilterSpec] = &[
-    spec("id", "id", Kind::Int),
-    spec("name", "name", Kind::Text),
-    spec("code", "code", Kind::Text),
-    spec("legalUnitId", "legal_unit_id", Kind::Int),
-    spec("isArchived", "archived", Kind::Bool),
-];
-
-const LEGAL_UNIT_FILTERS: &[FilterSpec] = &[
-    spec("id", "id", Kind::Int),
-    spec("name", "name", Kind::Text),
-];
-
-const CONTRACT_FILTERS: &[FilterSpec] = &[
-    spec("ownerId", "id", Kind::Int),
-    spec("establishmentId", "establishment_id", Kind::Int),
-    spec("startsOn", "contract_start", Kind::Date),
-    spec("endsOn", "contract_end", Kind::Date),
-];
-
 /// Every department's level (root = 1) and path of names from the root.
 pub(super) fn hierarchy(all: &[Department]) -> HashMap<i64, (usize, String)> {
     let by_id: HashMap<i64, &Department> = all.iter().map(|d| (d.id.0, d)).collect();
@@ -101,7 +72,7 @@ async fn departments(
 ) -> Result<Response, ApiError> {
     let q = V3Query::parse(&pairs, &[])?;
     let base = caller.base();
-    let query = q.list_query(&caller.scope, DEPARTMENT_FILTERS)?;
+    let query = q.list_query(&caller.scope, Resource::Departments)?;
     let page = state.store.query_departments(base, &query).await?;
     let tree = q
         .fields
@@ -128,7 +99,7 @@ async fn departments(
         let mut m = department_json(d, &levels, head, &base_url(&headers));
         if wants_users {
             // Names of people are personnel-file data: only with that grant.
-            let people = caller.role().may_read_field("standard", "name");
+            let people = caller.role().may_read(&users::NAME);
             let members = state
                 .store
                 .query_employees(
@@ -136,7 +107,7 @@ async fn departments(
                     &ListQuery {
                         scope: caller.scope.clone(),
                         conditions: vec![Condition::new(
-                            "department_id",
+                            &users::DEPARTMENT_ID,
                             Cond::Eq(SqlValue::Int(d.id.0)),
                         )],
                         limit: 1000,
@@ -271,7 +242,7 @@ async fn users_count(
             &ListQuery {
                 scope: caller.scope.clone(),
                 conditions: vec![Condition::new(
-                    "establishment_id",
+                    &users::ESTABLISHMENT_ID,
                     Cond::Eq(SqlValue::Int(establishment)),
                 )],
                 limit: 1,
@@ -290,7 +261,7 @@ async fn legal_entities(
     Pairs(pairs): Pairs,
 ) -> Result<Response, ApiError> {
     let q = V3Query::parse(&pairs, &[])?;
-    let query = q.list_query(&caller.scope, ESTABLISHMENT_FILTERS)?;
+    let query = q.list_query(&caller.scope, Resource::Establishments)?;
     let page = state
         .store
         .query_establishments(caller.base(), &query)
@@ -322,7 +293,7 @@ async fn establishments_v4(
     Pairs(pairs): Pairs,
 ) -> Result<Response, ApiError> {
     let q = V4Query::parse(&pairs)?;
-    let query = q.list_query(&caller.scope, ESTABLISHMENT_FILTERS)?;
+    let query = q.list_query(&caller.scope, Resource::Establishments)?;
     let page = state
         .store
         .query_establishments(caller.base(), &query)
@@ -353,7 +324,7 @@ async fn legal_units_v4(
     Pairs(pairs): Pairs,
 ) -> Result<Response, ApiError> {
     let q = V4Query::parse(&pairs)?;
-    let query = q.list_query(&caller.scope, LEGAL_UNIT_FILTERS)?;
+    let query = q.list_query(&caller.scope, Resource::LegalUnits)?;
     let page = state.store.query_legal_units(caller.base(), &query).await?;
     let items = page.items.iter().map(legal_unit_json).collect();
     let at = V4Page {
@@ -389,7 +360,7 @@ async fn work_contracts(
     Pairs(pairs): Pairs,
 ) -> Result<Response, ApiError> {
     let role = caller.role();
-    if !role.may_read_field("standard", "dtContractStart") {
+    if !role.may_read(&users::CONTRACT_START) {
         return Err(ApiError::ForbiddenBecause(
             "this key may not read contract dates (dtContractStart)".into(),
         ));
@@ -414,8 +385,8 @@ async fn work_contracts(
     let mut conditions = Vec::new();
     match applicable {
         Some(true) => {
-            conditions.push(Condition::new("contract_start", Cond::Lte(SqlValue::Date(today))));
-            conditions.push(Condition::new("contract_end", Cond::NullOrGte(SqlValue::Date(today))));
+            conditions.push(Condition::new(&users::CONTRACT_START, Cond::Lte(SqlValue::Date(today))));
+            conditions.push(Condition::new(&users::CONTRACT_END, Cond::NullOrGte(SqlValue::Date(today))));
         }
         Some(false) => {
             return Err(ApiError::BadRequest {
@@ -425,7 +396,7 @@ async fn work_contracts(
         }
         None => {}
     }
-    let mut query = q.list_query(&caller.scope_with_former(), CONTRACT_FILTERS)?;
+    let mut query = q.list_query(&caller.scope_with_former(), Resource::WorkContracts)?;
     query.conditions.splice(0..0, conditions);
     let page = state.store.query_employees(caller.base(), &query).await?;
     let items: Vec<Value> = page

@@ -4,13 +4,14 @@ use super::{v3_list, with_employee_records, Pairs};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::need::{Need, Routes};
-use crate::query::{spec, FieldTree, FilterSpec, Kind, V3Query};
+use crate::query::{FieldTree, V3Query};
 use crate::resources::users::section_of_fields;
 use crate::AppState;
 use axum::extract::State;
 use axum::response::Response;
 use axum::Extension;
 use relais_core::access::Permission;
+use relais_core::fields::{self, userlogs, Resource};
 use relais_store::{Cond, Condition, SqlValue};
 use serde_json::{json, Map, Value};
 
@@ -23,35 +24,6 @@ pub fn routes() -> Routes {
     )
 }
 
-const FILTERS: &[FilterSpec] = &[
-    spec("id", "id", Kind::Int),
-    spec("ownerId", "employee_id", Kind::Int),
-    spec("modifiedAt", "at", Kind::DateTime),
-    spec("modificationSource", "source", Kind::Text),
-    spec("entryType", "entry_type", Kind::Text),
-];
-
-/// The API field a logged field name stands for.
-fn api_field(logged: &str) -> String {
-    const NAMES: &[(&str, &str)] = &[
-        ("employeenumber", "employeeNumber"),
-        ("firstname", "firstName"),
-        ("lastname", "lastName"),
-        ("birthdate", "birthDate"),
-        ("legalentityid", "legalEntityId"),
-        ("departmentid", "departmentId"),
-        ("manager", "managerId"),
-        ("jobtitle", "jobTitle"),
-        ("cspid", "cspId"),
-        ("dtcontractstart", "dtContractStart"),
-        ("dtcontractend", "dtContractEnd"),
-    ];
-    NAMES
-        .iter()
-        .find(|(l, _)| *l == logged)
-        .map_or_else(|| logged.to_owned(), |(_, a)| (*a).to_owned())
-}
-
 async fn list(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -61,43 +33,28 @@ async fn list(
     let q = V3Query::parse(&pairs, &["name"])?;
     let sections = section_of_fields(&state.store, caller.base()).await?;
     // Only fields the key may read, as the log discloses their values.
-    let mut readable: Vec<SqlValue> = Vec::new();
-    for logged in [
-        "employeenumber",
-        "firstname",
-        "lastname",
-        "mail",
-        "login",
-        "birthdate",
-        "legalentityid",
-        "departmentid",
-        "manager",
-        "jobtitle",
-        "cspid",
-        "profession",
-        "dtcontractstart",
-        "dtcontractend",
-    ] {
-        if role.may_read_field("standard", &api_field(logged)) {
-            readable.push(SqlValue::Text(logged.to_owned()));
-        }
-    }
+    let mut readable: Vec<SqlValue> = fields::STANDARD
+        .iter()
+        .filter(|f| role.may_read(f))
+        .filter_map(|f| f.logged)
+        .map(|logged| SqlValue::Text(logged.to_owned()))
+        .collect();
     for (code, section) in &sections {
         if role.may_read_field(section, code) {
             readable.push(SqlValue::Text(code.to_lowercase()));
         }
     }
-    let mut conditions = vec![Condition::new("field", Cond::In(readable))];
+    let mut conditions = vec![Condition::new(&userlogs::NAME, Cond::In(readable))];
     if let Some(names) = q.options.get("name") {
         let wanted = names
             .split(',')
             .map(|n| SqlValue::Text(n.trim().to_lowercase()))
             .collect();
-        conditions.push(Condition::new("field", Cond::In(wanted)));
+        conditions.push(Condition::new(&userlogs::NAME, Cond::In(wanted)));
     }
     // The log of someone the key may not see (future or former, without
     // those grants) is as out of reach as the person: the store keeps it out.
-    let mut query = q.list_query(&caller.scope_with_former(), FILTERS)?;
+    let mut query = q.list_query(&caller.scope_with_former(), Resource::UserLogs)?;
     query.conditions.splice(0..0, conditions);
     let (store, base) = (&state.store, caller.base());
     let page = state
@@ -107,16 +64,13 @@ async fn list(
         })
         .await?;
     let tree = q.fields.clone().unwrap_or_else(|| {
-        FieldTree::of(&[
-            "id",
-            "owner",
-            "author",
-            "modifiedAt",
-            "modificationSource",
-            "entryType",
-            "name",
-            "value",
-        ])
+        FieldTree::of(
+            &userlogs::FIELDS
+                .iter()
+                .filter(|f| *f != &userlogs::OWNER_ID)
+                .map(|f| f.name)
+                .collect::<Vec<_>>(),
+        )
     });
     let items: Vec<Value> = page
         .items

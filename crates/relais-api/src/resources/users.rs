@@ -5,7 +5,7 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::names::{Named, Names};
 use crate::need::{Need, Routes};
-use crate::query::{spec, FieldTree, FilterOp, FilterSpec, Kind, V3Query};
+use crate::query::{FieldTree, FilterOp, V3Query};
 use crate::written;
 use crate::AppState;
 use axum::extract::{Path, State};
@@ -18,6 +18,7 @@ use relais_core::audit::Author;
 use relais_core::employee::{
     Contract, Csp, Email, Employee, EmployeeData, EmployeeNumber, PersonalDetails, SectionField,
 };
+use relais_core::fields::{self, Resource};
 use relais_core::ids::{BaseId, DepartmentId, EmployeeId, EstablishmentId};
 use relais_core::org::{Name, TimeZone};
 use relais_core::DomainError;
@@ -52,28 +53,10 @@ pub fn routes() -> Routes {
 }
 
 /// Fields of the standard section of the personnel file, as the API names
-/// them (the catalogue, with their labels, is [`relais_core::fields::STANDARD`]).
+/// them (the catalogue, with their types, grants and labels, is
+/// [`relais_core::fields::users`]).
 pub static STANDARD_FIELDS: std::sync::LazyLock<Vec<&'static str>> =
     std::sync::LazyLock::new(relais_core::fields::standard_names);
-
-/// The filters and sort keys of `/api/v3/users`.
-pub const FILTERS: &[FilterSpec] = &[
-    spec("id", "id", Kind::Int),
-    spec("mail", "mail", Kind::Text),
-    spec("login", "login", Kind::Text),
-    spec("employeeNumber", "employee_number", Kind::Text),
-    spec("firstName", "first_name", Kind::Text),
-    spec("lastName", "last_name", Kind::Text),
-    spec("name", "last_name", Kind::Text),
-    spec("jobTitle", "job_title", Kind::Text),
-    spec("birthDate", "birth_date", Kind::Date),
-    spec("dtContractStart", "contract_start", Kind::Date),
-    spec("dtContractEnd", "contract_end", Kind::Date),
-    spec("modifiedAt", "modified_at", Kind::DateTime),
-    spec("departmentId", "department_id", Kind::Int),
-    spec("legalEntityId", "establishment_id", Kind::Int),
-    spec("managerId", "manager_id", Kind::Int),
-];
 
 /// What serialising employees needs beyond the employees themselves.
 pub struct UserContext {
@@ -186,17 +169,15 @@ impl UserContext {
         let mut seen = std::collections::HashSet::new();
         tree.names()
             .filter_map(|asked| {
-                let name = STANDARD_FIELDS
-                    .iter()
-                    .chain(std::iter::once(&"extendedData"))
-                    .find(|n| n.eq_ignore_ascii_case(asked))?;
-                let readable = match *name {
+                let (name, readable) = match Resource::Users.field(asked) {
+                    Some(field) => (field.name, self.role.may_read(field)),
                     // The object appears only to keys that may read some custom field.
-                    "extendedData" => readable_custom,
-                    other => self.role.may_read_field("standard", other),
+                    None if asked.eq_ignore_ascii_case("extendedData") => {
+                        ("extendedData", readable_custom)
+                    }
+                    None => return None,
                 };
-                (readable && seen.insert(*name))
-                    .then(|| (*name, tree.get(asked).expect("selected")))
+                (readable && seen.insert(name)).then(|| (name, tree.get(asked).expect("selected")))
             })
             .collect()
     }
@@ -427,7 +408,7 @@ pub async fn visible_among(
             &ListQuery {
                 scope,
                 conditions: vec![Condition::new(
-                    "id",
+                    &fields::users::ID,
                     Cond::In(ids.iter().map(|i| SqlValue::Int(i.0)).collect()),
                 )],
                 limit: u32::try_from(ids.len()).unwrap_or(u32::MAX),
@@ -487,6 +468,8 @@ async fn scope_manager_filters(
     Ok(())
 }
 
+/// Refuses a filter or a sort key on a field the key may not read: the
+/// answer would disclose it.
 fn check_readable(role: &Role, q: &V3Query) -> Result<(), ApiError> {
     for asked in q
         .filters
@@ -494,14 +477,14 @@ fn check_readable(role: &Role, q: &V3Query) -> Result<(), ApiError> {
         .map(|(n, _)| n)
         .chain(q.order.iter().map(|(n, _)| n))
     {
-        // The field as Lucca spells it, whatever the case asked.
-        let name = FILTERS
-            .iter()
-            .find(|s| s.name.eq_ignore_ascii_case(asked))
-            .map_or(asked.as_str(), |s| s.name);
-        if !role.may_read_field("standard", name) {
+        // Unknown names are refused with the list of filters afterwards.
+        let Some(field) = Resource::Users.field(asked) else {
+            continue;
+        };
+        if !role.may_read(field) {
             return Err(ApiError::ForbiddenBecause(format!(
-                "this key may not read the field '{name}', so it cannot filter or sort on it"
+                "this key may not read the field '{}', so it cannot filter or sort on it",
+                field.name
             )));
         }
     }
@@ -524,23 +507,6 @@ fn former_option(role: &Role, q: &V3Query) -> Result<bool, ApiError> {
 
 const DEFAULT_FIELDS: &[&str] = &["id", "name", "url"];
 
-/// The stored columns an answer with these fields does not need: custom
-/// fields unless `extendedData` is asked, personal details unless one of
-/// them is, the socio-professional category and the profession unless
-/// asked.
-fn unread_columns(tree: &FieldTree) -> Vec<&'static str> {
-    let unasked = |fields: &[&str]| !fields.iter().any(|f| tree.has(f));
-    [
-        ("extended_data", unasked(&["extendedData"])),
-        ("personal", unasked(&PersonalDetails::FIELDS)),
-        ("csp", unasked(&["csp", "cspId"])),
-        ("profession", unasked(&["profession"])),
-    ]
-    .into_iter()
-    .filter_map(|(column, unread)| unread.then_some(column))
-    .collect()
-}
-
 async fn list(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -557,12 +523,12 @@ async fn list(
     } else {
         caller.scope.clone()
     };
-    let mut query = q.list_query(&scope, FILTERS)?;
+    let mut query = q.list_query(&scope, Resource::Users)?;
     let tree = q
         .fields
         .clone()
         .unwrap_or_else(|| FieldTree::of(DEFAULT_FIELDS));
-    query.without = unread_columns(&tree);
+    query.without = relais_store::fields::unread_employee_columns(|name| tree.has(name));
     let (store, base) = (&state.store, caller.base());
     if !UserContext::reads_page(&tree, role) {
         // Each batch of the page is written while the next one is read.
@@ -622,7 +588,10 @@ pub async fn visible_employee(
                 } else {
                     caller.scope.clone()
                 },
-                conditions: vec![Condition::new("id", Cond::Eq(SqlValue::Int(id)))],
+                conditions: vec![Condition::new(
+                    &fields::users::ID,
+                    Cond::Eq(SqlValue::Int(id)),
+                )],
                 limit: 1,
                 ..ListQuery::default()
             },

@@ -15,9 +15,11 @@ use relais_api::AppState;
 use relais_core::absence::{LeavePeriod, LeaveStatus};
 use relais_core::calendar::{HalfDay, WorkCalendar};
 use relais_core::employee::{ContractStatus, Employee, Gender};
+use relais_core::fields::{leave_requests, userlogs, users};
 use relais_core::ids::{BaseId, EmployeeId};
 use relais_core::org::TimeZone;
 use relais_core::report::Month;
+use relais_store::fields::unread_employee_columns;
 use relais_store::{Cond, Condition, Direction, ListQuery, SqlValue, StoreError};
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
@@ -33,7 +35,11 @@ const CALENDAR_ROWS: u32 = 100;
 const HISTORY: u32 = 50;
 
 /// The text an employee is searched by: their names, number and e-mail.
-const SEARCHED: &str = "(first_name || ' ' || last_name || ' ' || employee_number || ' ' || mail)";
+/// Whether a list of people shows `field`: the directory and the calendar
+/// show neither personal details nor custom fields, which are left unread.
+fn shows_no_details(field: &str) -> bool {
+    field != "extendedData" && !relais_core::employee::PersonalDetails::FIELDS.contains(&field)
+}
 
 /// Which employees by their contract, on today's date.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,11 +93,11 @@ impl Status {
         let on = SqlValue::Date(today);
         match self {
             Status::Current => vec![
-                Condition::new("contract_start", Cond::Lte(on.clone())),
-                Condition::new("contract_end", Cond::NullOrGte(on)),
+                Condition::new(&users::CONTRACT_START, Cond::Lte(on.clone())),
+                Condition::new(&users::CONTRACT_END, Cond::NullOrGte(on)),
             ],
-            Status::Future => vec![Condition::new("contract_start", Cond::Gt(on))],
-            Status::Former => vec![Condition::new("contract_end", Cond::Lt(on))],
+            Status::Future => vec![Condition::new(&users::CONTRACT_START, Cond::Gt(on))],
+            Status::Former => vec![Condition::new(&users::CONTRACT_END, Cond::Lt(on))],
             Status::All => Vec::new(),
         }
     }
@@ -227,29 +233,32 @@ pub async fn directory(
     let mut conditions = status.conditions(today);
     if let Some(e) = establishment {
         conditions.push(Condition::new(
-            "establishment_id",
+            &users::ESTABLISHMENT_ID,
             Cond::Eq(SqlValue::Int(e)),
         ));
     }
     if let Some(d) = department {
-        conditions.push(Condition::new("department_id", Cond::Eq(SqlValue::Int(d))));
+        conditions.push(Condition::new(
+            &users::DEPARTMENT_ID,
+            Cond::Eq(SqlValue::Int(d)),
+        ));
     }
     for word in search.split_whitespace().take(5) {
-        conditions.push(Condition::new(SEARCHED, Cond::Like(word.to_lowercase())));
+        conditions.push(Condition::employee_search(word));
     }
     let query = ListQuery {
         // People signed in to the admin pages see the whole base.
         scope: Default::default(),
         conditions,
         order: vec![
-            ("last_name", Direction::Asc),
-            ("first_name", Direction::Asc),
+            (&users::LAST_NAME, Direction::Asc),
+            (&users::FIRST_NAME, Direction::Asc),
         ],
         offset: u64::from(page_no - 1) * u64::from(PER_PAGE),
         limit: PER_PAGE,
         count: true,
         // The directory shows neither personal details nor custom fields.
-        without: vec!["extended_data", "personal"],
+        without: unread_employee_columns(shows_no_details),
     };
     let (found, names) = tokio::try_join!(
         state.store.query_employees(v.base.id, &query),
@@ -463,8 +472,11 @@ pub async fn employee(
         Err(err) => return Err(PageError::internal(&v, err)),
     };
     let history = ListQuery {
-        conditions: vec![Condition::new("employee_id", Cond::Eq(SqlValue::Int(id.0)))],
-        order: vec![("at", Direction::Desc)],
+        conditions: vec![Condition::new(
+            &userlogs::OWNER_ID,
+            Cond::Eq(SqlValue::Int(id.0)),
+        )],
+        order: vec![(&userlogs::MODIFIED_AT, Direction::Desc)],
         limit: HISTORY,
         ..ListQuery::default()
     };
@@ -720,19 +732,19 @@ pub async fn calendar(
     let staff = ListQuery {
         scope: Default::default(),
         conditions: vec![
-            Condition::new("department_id", Cond::Eq(SqlValue::Int(department))),
-            Condition::new("contract_start", Cond::Lte(SqlValue::Date(last))),
-            Condition::new("contract_end", Cond::NullOrGte(SqlValue::Date(first))),
+            Condition::new(&users::DEPARTMENT_ID, Cond::Eq(SqlValue::Int(department))),
+            Condition::new(&users::CONTRACT_START, Cond::Lte(SqlValue::Date(last))),
+            Condition::new(&users::CONTRACT_END, Cond::NullOrGte(SqlValue::Date(first))),
         ],
         order: vec![
-            ("last_name", Direction::Asc),
-            ("first_name", Direction::Asc),
+            (&users::LAST_NAME, Direction::Asc),
+            (&users::FIRST_NAME, Direction::Asc),
         ],
         offset: u64::from(page_no - 1) * u64::from(CALENDAR_ROWS),
         limit: CALENDAR_ROWS,
         count: true,
         // The calendar shows names only.
-        without: vec!["extended_data", "personal"],
+        without: unread_employee_columns(shows_no_details),
     };
     let people = state
         .store
@@ -746,11 +758,11 @@ pub async fn calendar(
         let periods = ListQuery {
             conditions: vec![
                 Condition::new(
-                    "employee_id",
+                    &leave_requests::OWNER_ID,
                     Cond::In(ids.iter().map(|i| SqlValue::Int(i.0)).collect()),
                 ),
-                Condition::new("start_date", Cond::Lte(SqlValue::Date(last))),
-                Condition::new("end_date", Cond::Gte(SqlValue::Date(first))),
+                Condition::new(&leave_requests::START_DATE, Cond::Lte(SqlValue::Date(last))),
+                Condition::new(&leave_requests::END_DATE, Cond::Gte(SqlValue::Date(first))),
             ],
             limit: 10_000,
             ..ListQuery::default()

@@ -4,17 +4,26 @@ use super::client::{HappyPalClient, PAGE as PARTNER_PAGE};
 use super::Config;
 use crate::engine::{Batch, Drift, Setup, Stream, Write, Written};
 use crate::error::SyncError;
+use crate::lucca::User;
 use crate::source::UserPages;
-use crate::Side;
 use async_trait::async_trait;
 use relais_core::connector::StreamSpec;
+use relais_core::fields::{users, Field};
 use relais_core::ledger::{Acknowledged, SourceRecord};
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashSet};
 
 /// The fields read from the source.
-pub const SOURCE_FIELDS: &str =
-    "id,firstName,lastName,mail,birthDate,dtContractStart,dtContractEnd,modifiedAt";
+pub const SOURCE_FIELDS: &[Field] = &[
+    users::ID,
+    users::FIRST_NAME,
+    users::LAST_NAME,
+    users::MAIL,
+    users::BIRTH_DATE,
+    users::CONTRACT_START,
+    users::CONTRACT_END,
+    users::MODIFIED_AT,
+];
 
 /// HappyPal's profile fields relais writes.
 const PROFILE_FIELDS: [&str; 6] = [
@@ -30,28 +39,24 @@ const PROFILE_FIELDS: [&str; 6] = [
 const PAGE: u32 = 500;
 
 /// A source user as HappyPal's fields.
-fn record(user: &Value) -> Result<SourceRecord, SyncError> {
-    let id = user["id"].as_i64().ok_or_else(|| SyncError::Malformed {
-        what: Side::Source,
-        reason: format!("a user without id: {user}"),
-    })?;
+fn record(user: &User) -> SourceRecord {
     let values = [
-        &user["firstName"],
-        &user["lastName"],
-        &user["mail"],
-        &user["birthDate"],
-        &user["dtContractStart"],
-        &user["dtContractEnd"],
+        &user.first_name,
+        &user.last_name,
+        &user.mail,
+        &user.birth_date,
+        &user.dt_contract_start,
+        &user.dt_contract_end,
     ];
     let fields = PROFILE_FIELDS
         .iter()
         .zip(values)
-        .map(|(name, v)| ((*name).to_owned(), v.clone()))
+        .map(|(name, v)| ((*name).to_owned(), json!(v)))
         .collect();
-    Ok(SourceRecord {
-        key: id.to_string(),
+    SourceRecord {
+        key: user.id.to_string(),
         fields,
-    })
+    }
 }
 
 /// The stream, opened for one run.
@@ -107,7 +112,7 @@ impl Stream for Employees {
             return Ok(None);
         };
         Ok(Some(Batch {
-            records: users.iter().map(record).collect::<Result<_, _>>()?,
+            records: users.iter().map(record).collect(),
             cursor,
             gone: Vec::new(),
         }))

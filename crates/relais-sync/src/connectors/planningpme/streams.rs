@@ -6,10 +6,12 @@ use super::client::PlanningPmeClient;
 use super::Config;
 use crate::engine::{Batch, Setup, Stream, Write, Written, CURSOR};
 use crate::error::SyncError;
+use crate::lucca::{self, fields_param, Department, LeaveRequest, User};
 use crate::source::{LuccaSource, Pager};
 use async_trait::async_trait;
 use chrono::{Months, NaiveDate};
 use relais_core::connector::StreamSpec;
+use relais_core::fields::{users, Field};
 use relais_core::integration::LedgerJob;
 use relais_core::ledger::{Acknowledged, SourceRecord};
 use relais_store::SharedStore;
@@ -18,7 +20,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 /// The fields read of employees.
-const USER_FIELDS: &str = "id,departmentId,modifiedAt";
+const USER_FIELDS: &[Field] = &[users::ID, users::DEPARTMENT_ID, users::MODIFIED_AT];
 /// The fields read of absences.
 const LEAVE_FIELDS: &str =
     "id,ownerId,leaveAccount,startDate,startDateHalf,endDate,endDateHalf,status,modifiedAt";
@@ -47,9 +49,9 @@ const ABSENCE: Kind = Kind {
     path: "api/unavailability",
 };
 
-pub(super) fn time_of(date: &Value, half: &Value, start: bool) -> Option<String> {
-    let day = date.as_str()?;
-    let hour = match (half.as_str()?, start) {
+fn time_of(date: Option<&String>, half: Option<&String>, start: bool) -> Option<String> {
+    let day = date?;
+    let hour = match (half?.as_str(), start) {
         ("AM", true) => "08:00:00",
         ("PM", true) => "13:00:00",
         ("AM", false) => "12:00:00",
@@ -58,48 +60,47 @@ pub(super) fn time_of(date: &Value, half: &Value, start: bool) -> Option<String>
     Some(format!("{day}T{hour}"))
 }
 
-/// The newest `modifiedAt` of `items` (RFC 3339 texts in UTC compare as times).
-fn newest(items: &[Value]) -> Option<String> {
-    items
-        .iter()
-        .filter_map(|i| i["modifiedAt"].as_str())
-        .max()
-        .map(str::to_owned)
-}
-
 /// An employee as a PlanningPME resource.
-fn resource(u: &Value) -> Option<SourceRecord> {
-    let id = u["id"].as_i64()?;
-    Some(SourceRecord {
+fn resource(u: &User) -> SourceRecord {
+    let id = u.id;
+    SourceRecord {
         key: format!("{}{id}", RESOURCE.prefix),
         fields: BTreeMap::from([
             ("label".to_owned(), json!(format!("Collaborateur {id}"))),
             (
                 "departmentKey".to_owned(),
-                json!(u["departmentId"].as_i64().map(|d| d.to_string())),
+                json!(u.department_id.map(|d| d.to_string())),
             ),
         ]),
-    })
+    }
 }
 
 /// An absence as a PlanningPME unavailability.
-fn absence(a: &Value) -> Option<SourceRecord> {
+fn absence(a: &LeaveRequest) -> Option<SourceRecord> {
     Some(SourceRecord {
-        key: format!("{}{}", ABSENCE.prefix, a["id"].as_i64()?),
+        key: format!("{}{}", ABSENCE.prefix, a.id),
         fields: BTreeMap::from([
-            (
-                "resource".to_owned(),
-                json!(a["ownerId"].as_i64()?.to_string()),
-            ),
+            ("resource".to_owned(), json!(a.owner_id?.to_string())),
             (
                 "start".to_owned(),
-                json!(time_of(&a["startDate"], &a["startDateHalf"], true)?),
+                json!(time_of(
+                    a.start_date.as_ref(),
+                    a.start_date_half.as_ref(),
+                    true
+                )?),
             ),
             (
                 "end".to_owned(),
-                json!(time_of(&a["endDate"], &a["endDateHalf"], false)?),
+                json!(time_of(
+                    a.end_date.as_ref(),
+                    a.end_date_half.as_ref(),
+                    false
+                )?),
             ),
-            ("label".to_owned(), a["leaveAccount"]["name"].clone()),
+            (
+                "label".to_owned(),
+                json!(a.leave_account.as_ref().and_then(|l| l.name.as_ref())),
+            ),
         ]),
     })
 }
@@ -124,19 +125,25 @@ impl Scope {
 }
 
 async fn read_scope(source: &LuccaSource, base: Option<i64>) -> Result<Scope, SyncError> {
-    let departments = source
-        .all("/api/v3/departments", "fields=id,name,parentId")
-        .await?;
+    let departments: Vec<Department> = lucca::typed(
+        "department",
+        source
+            .all(
+                "/api/v3/departments",
+                &format!("fields={}", lucca::DEPARTMENT_FIELDS),
+            )
+            .await?,
+    )?;
     let mut ids: HashSet<i64> = HashSet::new();
     match base {
-        None => ids.extend(departments.iter().filter_map(|d| d["id"].as_i64())),
+        None => ids.extend(departments.iter().map(|d| d.id)),
         Some(root) => {
             ids.insert(root);
             loop {
                 let before = ids.len();
                 for d in &departments {
-                    if d["parentId"].as_i64().is_some_and(|p| ids.contains(&p)) {
-                        ids.extend(d["id"].as_i64());
+                    if d.parent_id.is_some_and(|p| ids.contains(&p)) {
+                        ids.insert(d.id);
                     }
                 }
                 if ids.len() == before {
@@ -151,13 +158,11 @@ async fn read_scope(source: &LuccaSource, base: Option<i64>) -> Result<Scope, Sy
     while placed.len() < ids.len() {
         let mut progress = false;
         for d in &departments {
-            let Some(id) = d["id"]
-                .as_i64()
-                .filter(|i| ids.contains(i) && !placed.contains(i))
-            else {
+            let id = d.id;
+            if !ids.contains(&id) || placed.contains(&id) {
                 continue;
-            };
-            let parent = d["parentId"].as_i64().filter(|p| ids.contains(p));
+            }
+            let parent = d.parent_id.filter(|p| ids.contains(p));
             if parent.is_some_and(|p| !placed.contains(&p)) {
                 continue;
             }
@@ -166,7 +171,7 @@ async fn read_scope(source: &LuccaSource, base: Option<i64>) -> Result<Scope, Sy
             records.push(SourceRecord {
                 key: format!("{}{id}", DEPARTMENT.prefix),
                 fields: BTreeMap::from([
-                    ("label".to_owned(), d["name"].clone()),
+                    ("label".to_owned(), json!(d.name)),
                     ("parentKey".to_owned(), json!(parent.map(|p| p.to_string()))),
                 ]),
             });
@@ -246,18 +251,17 @@ pub(super) async fn someone_left(setup: &Setup, store: &SharedStore) -> Result<b
     }
     let mut pages = setup.source.pages(
         "/api/v3/users",
-        &format!("fields={USER_FIELDS}&modifiedAt=since,{since}&orderBy=id,asc"),
+        &format!(
+            "fields={}&modifiedAt=since,{since}&orderBy=id,asc",
+            fields_param(USER_FIELDS)
+        ),
     );
     while let Some(users) = pages.next().await? {
+        let users: Vec<User> = lucca::typed("user", users)?;
         let left: Vec<String> = users
             .iter()
-            .filter(|u| {
-                !u["departmentId"]
-                    .as_i64()
-                    .is_some_and(|d| scope.ids.contains(&d))
-            })
-            .filter_map(resource)
-            .map(|r| r.key)
+            .filter(|u| !u.department_id.is_some_and(|d| scope.ids.contains(&d)))
+            .map(|u| resource(u).key)
             .collect();
         if !store.acknowledged(&job, &left).await?.is_empty() {
             return Ok(true);
@@ -279,52 +283,56 @@ struct PmeStream {
 impl PmeStream {
     fn query(&self, since: Option<&str>) -> (&'static str, String) {
         let list = self.shared.scope.list();
+        let (user_fields, leave_fields) = (fields_param(USER_FIELDS), LEAVE_FIELDS);
         match (self.kind.stream, since) {
             (1, None) => (
                 "/api/v3/users",
-                format!("fields={USER_FIELDS}&departmentId={list}&orderBy=id,asc"),
+                format!("fields={user_fields}&departmentId={list}&orderBy=id,asc"),
             ),
             (1, Some(since)) => (
                 "/api/v3/users",
-                format!("fields={USER_FIELDS}&departmentId={list}&modifiedAt=since,{since}&orderBy=id,asc"),
+                format!("fields={user_fields}&departmentId={list}&modifiedAt=since,{since}&orderBy=id,asc"),
             ),
             (_, None) => (
                 "/api/v3/leaveRequests",
                 format!(
-                    "fields={LEAVE_FIELDS}&owner.departmentId={list}&endDate=since,{}&startDate=until,{}&status=0,2&orderBy=id,asc",
+                    "fields={leave_fields}&owner.departmentId={list}&endDate=since,{}&startDate=until,{}&status=0,2&orderBy=id,asc",
                     self.shared.today, self.shared.until
                 ),
             ),
             (_, Some(since)) => (
                 "/api/v3/leaveRequests",
-                format!("fields={LEAVE_FIELDS}&owner.departmentId={list}&modifiedAt=since,{since}&orderBy=id,asc"),
+                format!("fields={leave_fields}&owner.departmentId={list}&modifiedAt=since,{since}&orderBy=id,asc"),
             ),
         }
     }
 
     /// Resources: those of the departments in scope.
-    fn resources(&self, users: &[Value]) -> Result<Batch, SyncError> {
+    fn resources(&self, users: Vec<Value>) -> Result<Batch, SyncError> {
+        let fields = fields_param(USER_FIELDS);
+        for u in &users {
+            crate::source::require_fields(u, &fields)?;
+        }
+        let users: Vec<User> = lucca::typed("user", users)?;
         let mut people = self.shared.people.lock().expect("never poisoned");
         let mut batch = Batch {
-            cursor: newest(users),
+            cursor: lucca::newest(users.iter().map(|u| u.modified_at.as_ref())),
             ..Batch::default()
         };
-        for u in users {
-            crate::source::require_fields(u, USER_FIELDS)?;
-            if let Some(r) = resource(u) {
-                people.extend(u["id"].as_i64());
-                batch.records.push(r);
-            }
+        for u in &users {
+            people.insert(u.id);
+            batch.records.push(resource(u));
         }
         Ok(batch)
     }
 
     /// Unavailabilities: the absences of the window whose owner is a
     /// resource; on a run that is not full, what is no longer live is gone.
-    async fn absences(&self, absences: &[Value], full: bool) -> Result<Batch, SyncError> {
+    async fn absences(&self, absences: Vec<Value>, full: bool) -> Result<Batch, SyncError> {
+        let absences: Vec<LeaveRequest> = lucca::typed("leave request", absences)?;
         let owners: Vec<String> = absences
             .iter()
-            .filter_map(|a| a["ownerId"].as_i64())
+            .filter_map(|a| a.owner_id)
             .map(|o| format!("{}{o}", RESOURCE.prefix))
             .collect::<HashSet<_>>()
             .into_iter()
@@ -350,15 +358,14 @@ impl PmeStream {
         );
         let (today, until) = (self.shared.today.to_string(), self.shared.until.to_string());
         let mut batch = Batch {
-            cursor: newest(absences),
+            cursor: lucca::newest(absences.iter().map(|a| a.modified_at.as_ref())),
             ..Batch::default()
         };
-        for a in absences {
-            let live = matches!(a["status"].as_i64(), Some(0 | 2))
-                && a["endDate"].as_str().is_some_and(|d| d >= today.as_str())
-                && a["startDate"].as_str().is_some_and(|d| d <= until.as_str())
-                && a["ownerId"]
-                    .as_i64()
+        for a in &absences {
+            let live = matches!(a.status, Some(0 | 2))
+                && a.end_date.as_ref().is_some_and(|d| *d >= today)
+                && a.start_date.as_ref().is_some_and(|d| *d <= until)
+                && a.owner_id
                     .is_some_and(|o| known.contains(&format!("{}{o}", RESOURCE.prefix)));
             match (live, absence(a)) {
                 (true, Some(r)) => batch.records.push(r),
@@ -443,9 +450,9 @@ impl Stream for PmeStream {
             return Ok(None);
         };
         if self.kind.stream == 1 {
-            self.resources(&items).map(Some)
+            self.resources(items).map(Some)
         } else {
-            self.absences(&items, since.is_none()).await.map(Some)
+            self.absences(items, since.is_none()).await.map(Some)
         }
     }
 
@@ -491,26 +498,16 @@ impl Stream for PmeStream {
 #[cfg(test)]
 mod tests {
     use super::time_of;
-    use serde_json::json;
 
     #[test]
     fn half_days_become_time_ranges() {
-        assert_eq!(
-            time_of(&json!("2026-03-02"), &json!("AM"), true).unwrap(),
-            "2026-03-02T08:00:00"
-        );
-        assert_eq!(
-            time_of(&json!("2026-03-02"), &json!("PM"), true).unwrap(),
-            "2026-03-02T13:00:00"
-        );
-        assert_eq!(
-            time_of(&json!("2026-03-02"), &json!("AM"), false).unwrap(),
-            "2026-03-02T12:00:00"
-        );
-        assert_eq!(
-            time_of(&json!("2026-03-02"), &json!("PM"), false).unwrap(),
-            "2026-03-02T18:00:00"
-        );
-        assert!(time_of(&json!(null), &json!("AM"), true).is_none());
+        let day = "2026-03-02".to_owned();
+        let (am, pm) = ("AM".to_owned(), "PM".to_owned());
+        let at = |half: &String, start| time_of(Some(&day), Some(half), start).unwrap();
+        assert_eq!(at(&am, true), "2026-03-02T08:00:00");
+        assert_eq!(at(&pm, true), "2026-03-02T13:00:00");
+        assert_eq!(at(&am, false), "2026-03-02T12:00:00");
+        assert_eq!(at(&pm, false), "2026-03-02T18:00:00");
+        assert!(time_of(None, Some(&am), true).is_none());
     }
 }

@@ -5,41 +5,46 @@ use super::client::SemanaClient;
 use super::people::{name_of, People};
 use crate::engine::{Batch, Setup, Stream, Write, Written};
 use crate::error::SyncError;
+use crate::lucca::User;
 use crate::source::UserPages;
-use crate::Side;
 use async_trait::async_trait;
 use relais_core::connector::StreamSpec;
+use relais_core::fields::{users, Field};
 use relais_core::ledger::{Acknowledged, SourceRecord};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// The fields read of employees.
-pub const SOURCE_FIELDS: &str = "id,firstName,lastName,employeeNumber,mail,legalEntity,modifiedAt";
+pub const SOURCE_FIELDS: &[Field] = &[
+    users::ID,
+    users::FIRST_NAME,
+    users::LAST_NAME,
+    users::EMPLOYEE_NUMBER,
+    users::MAIL,
+    users::ESTABLISHMENT,
+    users::MODIFIED_AT,
+];
 
 /// Employees read per page.
 const PAGE: u32 = 500;
 
 /// An employee as Semana's user fields.
-fn record(user: &Value) -> Result<SourceRecord, SyncError> {
-    let id = user["id"].as_i64().ok_or_else(|| SyncError::Malformed {
-        what: Side::Source,
-        reason: format!("a user without id: {user}"),
-    })?;
+fn record(user: &User) -> SourceRecord {
     let fields = BTreeMap::from([
-        ("email".to_owned(), user["mail"].clone()),
-        ("firstName".to_owned(), user["firstName"].clone()),
-        ("lastName".to_owned(), user["lastName"].clone()),
-        ("employeeNumber".to_owned(), user["employeeNumber"].clone()),
+        ("email".to_owned(), json!(user.mail)),
+        ("firstName".to_owned(), json!(user.first_name)),
+        ("lastName".to_owned(), json!(user.last_name)),
+        ("employeeNumber".to_owned(), json!(user.employee_number)),
         (
             "establishment".to_owned(),
-            user["legalEntity"]["name"].clone(),
+            json!(user.legal_entity.as_ref().and_then(|l| l.name.as_ref())),
         ),
     ]);
-    Ok(SourceRecord {
-        key: id.to_string(),
+    SourceRecord {
+        key: user.id.to_string(),
         fields,
-    })
+    }
 }
 
 /// The stream, opened for one run.
@@ -170,7 +175,7 @@ impl Stream for Users {
             return Ok(None);
         };
         Ok(Some(Batch {
-            records: users.iter().map(record).collect::<Result<_, _>>()?,
+            records: users.iter().map(record).collect(),
             cursor,
             gone: Vec::new(),
         }))
