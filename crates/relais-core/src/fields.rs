@@ -136,7 +136,9 @@ impl FieldType {
             FieldType::DateTime => json!({ "type": "string", "format": "date-time" }),
             FieldType::Bool => json!({ "type": "boolean" }),
             FieldType::Link => json!({ "type": "object", "properties": {
-                "id": { "type": "integer" }, "name": { "type": "string" }, "url": { "type": "string" },
+                "id": { "type": "integer" },
+                "name": { "type": "string", "nullable": true },
+                "url": { "type": "string" },
             } }),
             FieldType::Object => json!({ "type": "object" }),
             FieldType::List => json!({ "type": "array" }),
@@ -250,6 +252,16 @@ const fn field(
         label_fr,
         label_en,
     }
+}
+
+/// A resource's `id`, filtering and sorting.
+const fn id(resource: Resource) -> Field {
+    field(resource, "id", FieldType::Int, "Identifiant", "Identifier").listed()
+}
+
+/// A resource's `name`, filtering and sorting.
+const fn name(resource: Resource) -> Field {
+    field(resource, "name", FieldType::Text, "Nom", "Name").listed()
 }
 
 /// The fields of `/api/v3/users`: the personnel file's standard section.
@@ -554,14 +566,14 @@ pub mod userlogs {
 
 /// The fields `/api/v3/departments` filters and sorts on.
 pub mod departments {
-    use super::{field, Field, FieldType::*, Resource::Departments as R};
+    use super::{field, id, name, Field, FieldType::*, Resource::Departments as R};
 
     /// Every such field.
     pub const FIELDS: &[Field] = &[
-        field(R, "id", Int, "Identifiant", "Identifier").listed(),
+        id(R),
         field(R, "parentId", Int, "Service parent", "Parent department").listed(),
         field(R, "code", Text, "Code", "Code").listed(),
-        field(R, "name", Text, "Nom", "Name").listed(),
+        name(R),
         field(R, "isActive", Bool, "Actif", "Active").listed(),
         field(R, "headID", Int, "Responsable", "Head").listed(),
         field(R, "position", Int, "Position", "Position").listed(),
@@ -570,12 +582,12 @@ pub mod departments {
 
 /// The fields the establishment lists filter and sort on.
 pub mod establishments {
-    use super::{field, Field, FieldType::*, Resource::Establishments as R};
+    use super::{field, id, name, Field, FieldType::*, Resource::Establishments as R};
 
     /// Every such field.
     pub const FIELDS: &[Field] = &[
-        field(R, "id", Int, "Identifiant", "Identifier").listed(),
-        field(R, "name", Text, "Nom", "Name").listed(),
+        id(R),
+        name(R),
         field(R, "code", Text, "Code", "Code").listed(),
         field(R, "legalUnitId", Int, "Entité juridique", "Legal unit").listed(),
         field(R, "isArchived", Bool, "Archivé", "Archived").listed(),
@@ -584,13 +596,10 @@ pub mod establishments {
 
 /// The fields the legal-unit list filters and sorts on.
 pub mod legal_units {
-    use super::{field, Field, FieldType::*, Resource::LegalUnits as R};
+    use super::{id, name, Field, Resource::LegalUnits as R};
 
     /// Every such field.
-    pub const FIELDS: &[Field] = &[
-        field(R, "id", Int, "Identifiant", "Identifier").listed(),
-        field(R, "name", Text, "Nom", "Name").listed(),
-    ];
+    pub const FIELDS: &[Field] = &[id(R), name(R)];
 }
 
 /// The fields the work-contract list filters and sorts on.
@@ -608,12 +617,12 @@ pub mod work_contracts {
 
 /// The fields the absence-account list filters and sorts on.
 pub mod leave_accounts {
-    use super::{field, Field, FieldType::*, Resource::LeaveAccounts as R};
+    use super::{field, id, name, Field, FieldType::*, Resource::LeaveAccounts as R};
 
     /// Every such field.
     pub const FIELDS: &[Field] = &[
-        field(R, "id", Int, "Identifiant", "Identifier").listed(),
-        field(R, "name", Text, "Nom", "Name").listed(),
+        id(R),
+        name(R),
         field(R, "isActive", Bool, "Actif", "Active").listed(),
     ];
 }
@@ -732,14 +741,14 @@ pub mod leave_requests {
 
 /// The fields `/api/v3/expenseClaims` filters and sorts on.
 pub mod expense_claims {
-    use super::{field, Field, FieldType::*, Resource::ExpenseClaims as R};
+    use super::{field, id, Field, FieldType::*, Resource::ExpenseClaims as R};
 
     /// `ownerId`.
     pub const OWNER_ID: Field = field(R, "ownerId", Int, "Collaborateur", "Employee").listed();
 
     /// Every such field.
     pub const FIELDS: &[Field] = &[
-        field(R, "id", Int, "Identifiant", "Identifier").listed(),
+        id(R),
         OWNER_ID,
         field(R, "statusId", Int, "Statut", "Status").listed(),
         field(R, "declaredOn", Date, "Déclarée le", "Declared on").listed(),
@@ -773,11 +782,11 @@ pub mod expense_claims {
 
 /// The fields `/api/v3/expenseClaimItems` filters and sorts on.
 pub mod expense_items {
-    use super::{field, Field, FieldType::*, Resource::ExpenseItems as R};
+    use super::{field, id, Field, FieldType::*, Resource::ExpenseItems as R};
 
     /// Every such field.
     pub const FIELDS: &[Field] = &[
-        field(R, "id", Int, "Identifiant", "Identifier").listed(),
+        id(R),
         field(R, "expenseClaimId", Int, "Note de frais", "Expense claim").listed(),
         field(R, "ownerId", Int, "Collaborateur", "Employee").listed(),
         field(R, "expenseNatureId", Int, "Nature", "Nature").listed(),
@@ -796,12 +805,12 @@ pub mod expense_items {
 
 /// The fields the expense-nature lists filter and sort on.
 pub mod expense_natures {
-    use super::{field, Field, FieldType::*, Resource::ExpenseNatures as R};
+    use super::{field, id, name, Field, FieldType::*, Resource::ExpenseNatures as R};
 
     /// Every such field.
     pub const FIELDS: &[Field] = &[
-        field(R, "id", Int, "Identifiant", "Identifier").listed(),
-        field(R, "name", Text, "Nom", "Name").listed(),
+        id(R),
+        name(R),
         field(R, "isEnabled", Bool, "Active", "Enabled").listed(),
     ];
 }

@@ -110,9 +110,37 @@ pub struct LeaveRequest {
     /// `status`: 0 pending, 2 approved, 3 denied, 4 cancelled.
     #[serde(default)]
     pub status: Option<i64>,
+    /// `leaveAccountId`.
+    #[serde(default)]
+    pub leave_account_id: Option<i64>,
+    /// `source`: what made the request (`api:<key>`, `admin`…).
+    #[serde(default)]
+    pub source: Option<String>,
+    /// `leavePeriod`: its half-days, when asked as `leavePeriod[leaves]`.
+    #[serde(default)]
+    pub leave_period: Option<HalfDays>,
     /// `modifiedAt`.
     #[serde(default)]
     pub modified_at: Option<String>,
+}
+
+/// The half-days of a leave period (`leavePeriod[leaves]`).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+pub struct HalfDays {
+    /// One per half-day.
+    #[serde(default)]
+    pub leaves: Vec<HalfDay>,
+}
+
+/// One half-day of leave.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct HalfDay {
+    /// `date`.
+    pub date: String,
+    /// `isAM`: the morning (else the afternoon).
+    #[serde(default, rename = "isAM")]
+    pub is_am: Option<bool>,
 }
 
 /// The items of an answer as `T`s; an item that does not read as one is

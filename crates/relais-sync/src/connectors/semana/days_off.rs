@@ -6,6 +6,7 @@ use super::client::SemanaClient;
 use super::people::{Accounts, People, Period, Window};
 use crate::engine::{Batch, Setup, Stream, Write, Written};
 use crate::error::SyncError;
+use crate::lucca::{self, LeaveRequest};
 use crate::source::{LuccaSource, Pager};
 use crate::Side;
 use async_trait::async_trait;
@@ -19,17 +20,14 @@ use std::sync::Arc;
 const LEAVE_FIELDS: &str = "id,ownerId,status,leavePeriod[leaves],modifiedAt";
 
 /// The days off of one absence in the window: (day, period), in day order.
-fn days_of(leave: &Value, window: &Window) -> Vec<(String, Period)> {
+fn days_of(leave: &LeaveRequest, window: &Window) -> Vec<(String, Period)> {
     let mut days: BTreeMap<String, Period> = BTreeMap::new();
-    for half in leave["leavePeriod"]["leaves"]
-        .as_array()
-        .into_iter()
-        .flatten()
-    {
-        let Some(day) = half["date"].as_str().filter(|d| window.holds(d)) else {
+    for half in leave.leave_period.iter().flat_map(|p| &p.leaves) {
+        let day = half.date.as_str();
+        if !window.holds(day) {
             continue;
-        };
-        let period = if half["isAM"].as_bool().unwrap_or(true) {
+        }
+        let period = if half.is_am.unwrap_or(true) {
             Period::Morning
         } else {
             Period::Afternoon
@@ -101,11 +99,11 @@ impl Stream for DaysOff {
             return Ok(None);
         };
         let mut batch = Batch::default();
-        for leave in &leaves {
-            let (Some(id), Some(owner)) = (leave["id"].as_i64(), leave["ownerId"].as_i64()) else {
+        for leave in &lucca::typed::<LeaveRequest>("leave request", leaves)? {
+            let (id, Some(owner)) = (leave.id, leave.owner_id) else {
                 return Err(SyncError::Malformed {
                     what: Side::Source,
-                    reason: format!("an absence without id or owner: {leave}"),
+                    reason: format!("the absence {} has no owner", leave.id),
                 });
             };
             if self.people.of_employee(owner).is_none() {
@@ -173,13 +171,15 @@ mod tests {
     #[test]
     fn an_absence_becomes_days_and_half_days_in_the_window() {
         let window = Window::around(NaiveDate::from_ymd_opt(2027, 3, 10).unwrap(), 1);
-        let leave = json!({"leavePeriod": {"leaves": [
-            {"date": "2027-03-01", "isAM": true},
-            {"date": "2027-03-04", "isAM": false},
-            {"date": "2027-03-05", "isAM": true},
-            {"date": "2027-03-05", "isAM": false},
-            {"date": "2027-03-08", "isAM": true},
-        ]}});
+        let leave: LeaveRequest =
+            serde_json::from_value(json!({"id": 1, "leavePeriod": {"leaves": [
+                {"date": "2027-03-01", "isAM": true},
+                {"date": "2027-03-04", "isAM": false},
+                {"date": "2027-03-05", "isAM": true},
+                {"date": "2027-03-05", "isAM": false},
+                {"date": "2027-03-08", "isAM": true},
+            ]}}))
+            .unwrap();
         assert_eq!(
             days_of(&leave, &window),
             vec![

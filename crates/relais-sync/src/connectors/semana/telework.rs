@@ -9,7 +9,9 @@ use super::client::SemanaClient;
 use super::people::{day_label, People, Period, Window};
 use crate::engine::{Batch, Setup, Stream, Write, Written};
 use crate::error::SyncError;
+use crate::lucca::{self, LeaveRequest};
 use crate::source::LuccaSource;
+use crate::Side;
 use async_trait::async_trait;
 use chrono::{Datelike, Days, NaiveDate};
 use relais_core::connector::StreamSpec;
@@ -72,24 +74,32 @@ impl Telework {
                 "/api/v3/leaveRequests?fields=id,leaveAccountId,leaveAccount,startDate,startDateHalf,endDate,endDateHalf,source&ownerId={owner}&startDate=until,{day}&endDate=since,{day}&status=0,2&paging=0,100"
             ))
             .await?;
-        Ok(found["data"]["items"]
-            .as_array()
+        let items = match found {
+            Value::Object(mut answer) => answer
+                .get_mut("data")
+                .and_then(|d| d.get_mut("items"))
+                .map(Value::take),
+            _ => None,
+        };
+        let Some(Value::Array(items)) = items else {
+            return Err(SyncError::Malformed {
+                what: Side::Source,
+                reason: "no data.items in the leave requests answer".into(),
+            });
+        };
+        let text = |t: Option<String>| t.unwrap_or_default();
+        Ok(lucca::typed::<LeaveRequest>("leave request", items)?
             .into_iter()
-            .flatten()
             .filter_map(|p| {
-                let text = |n: &str| p[n].as_str().unwrap_or_default().to_owned();
                 Some(Held {
-                    id: p["id"].as_i64()?,
-                    account: p["leaveAccountId"].as_i64()?,
-                    account_name: p["leaveAccount"]["name"]
-                        .as_str()
-                        .unwrap_or_default()
-                        .to_owned(),
-                    start: text("startDate"),
-                    end: text("endDate"),
-                    start_half: text("startDateHalf"),
-                    end_half: text("endDateHalf"),
-                    source: text("source"),
+                    id: p.id,
+                    account: p.leave_account_id?,
+                    account_name: text(p.leave_account.and_then(|l| l.name)),
+                    start: text(p.start_date),
+                    end: text(p.end_date),
+                    start_half: text(p.start_date_half),
+                    end_half: text(p.end_date_half),
+                    source: text(p.source),
                 })
             })
             .collect())
