@@ -101,3 +101,49 @@ pub fn employee_changes(
     }
     changes
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::employee::{Contract, Email, EmployeeData, EmployeeNumber};
+    use crate::ids::EstablishmentId;
+    use crate::org::Name;
+    use chrono::NaiveDate;
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn the_log_names_fields_as_the_catalogue_declares_them() {
+        let start = NaiveDate::from_ymd_opt(2024, 1, 1).unwrap();
+        let data = EmployeeData {
+            employee_number: EmployeeNumber::parse("M0001").unwrap(),
+            first_name: Name::parse("firstName", "Claire").unwrap(),
+            last_name: Name::parse("lastName", "Martin").unwrap(),
+            mail: Email::parse("claire.martin@exemple.fr").unwrap(),
+            login: "cmartin".into(),
+            birth_date: None,
+            establishment_id: EstablishmentId(1),
+            department_id: None,
+            manager_id: None,
+            job_title: None,
+            csp: None,
+            profession: None,
+            contract: Contract::new(start, None).unwrap(),
+            extended_data: Default::default(),
+            personal: Default::default(),
+        };
+        let logged: BTreeSet<String> = logged_fields(&data).into_iter().map(|(k, _)| k).collect();
+        let declared: BTreeSet<String> = crate::fields::STANDARD
+            .iter()
+            .filter_map(|f| f.logged)
+            .map(str::to_owned)
+            .collect();
+        assert_eq!(logged, declared);
+        // A creation logs what it sets, named for the change log.
+        let created: Vec<String> = employee_changes(None, &data)
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
+        assert!(created.contains(&"firstname".to_owned()), "{created:?}");
+        assert!(!created.contains(&"birthdate".to_owned()), "{created:?}");
+    }
+}
