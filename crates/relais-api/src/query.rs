@@ -589,6 +589,19 @@ fn encode(raw: &str) -> String {
     percent_encode(raw, b",")
 }
 
+/// A `limit` parameter: records per page, from 1 to [`MAX_LIMIT`].
+pub fn parse_limit(raw: &str) -> Result<u32, ApiError> {
+    raw.parse()
+        .ok()
+        .filter(|l| (1..=MAX_LIMIT).contains(l))
+        .ok_or_else(|| {
+            ApiError::bad(
+                "limit",
+                format!("the limit must be between 1 and {MAX_LIMIT}, got '{raw}'"),
+            )
+        })
+}
+
 /// Refuses a query string with more parameters than [`limits::PARAMETERS`].
 pub fn check_parameter_count(pairs: &[(String, String)]) -> Result<(), ApiError> {
     if pairs.len() > limits::PARAMETERS {
@@ -679,20 +692,7 @@ impl V4Query {
                         ApiError::bad("page", format!("'{value}' is not a page number (from 1)"))
                     })?
                 }
-                "limit" => {
-                    q.limit = value
-                        .parse()
-                        .ok()
-                        .filter(|l| (1..=MAX_LIMIT).contains(l))
-                        .ok_or_else(|| {
-                            ApiError::bad(
-                                "limit",
-                                format!(
-                                    "the limit must be between 1 and {MAX_LIMIT}, got '{value}'"
-                                ),
-                            )
-                        })?
-                }
+                "limit" => q.limit = parse_limit(value)?,
                 k if k.eq_ignore_ascii_case("fields.root") => {
                     for part in value.split(',').map(str::trim) {
                         match part.to_ascii_lowercase().as_str() {

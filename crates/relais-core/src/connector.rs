@@ -155,42 +155,27 @@ impl SettingSpec {
                     )
                 }),
             SettingKind::Department | SettingKind::Account if text.is_empty() => Ok(Value::Null),
-            SettingKind::Account => text
-                .parse::<i64>()
-                .ok()
-                .filter(|n| *n > 0)
-                .map(Value::from)
-                .ok_or_else(|| {
-                    DomainError::said(
-                        "option",
-                        format!(
-                            "{} must name an absence account of the base, not '{text}'",
-                            self.name
-                        ),
-                        format!(
-                            "« {} » attend un compte d'absence de la base, pas « {text} »",
-                            self.label_fr
-                        ),
-                    )
-                }),
-            SettingKind::Department => text
-                .parse::<i64>()
-                .ok()
-                .filter(|n| *n > 0)
-                .map(Value::from)
-                .ok_or_else(|| {
-                    DomainError::said(
-                        "option",
-                        format!(
-                            "{} must name a department of the base, not '{text}'",
-                            self.name
-                        ),
-                        format!(
-                            "« {} » attend un département de la base, pas « {text} »",
-                            self.label_fr
-                        ),
-                    )
-                }),
+            SettingKind::Account | SettingKind::Department => {
+                let (en, fr) = if matches!(self.kind, SettingKind::Account) {
+                    ("an absence account", "un compte d'absence")
+                } else {
+                    ("a department", "un département")
+                };
+                text.parse::<i64>()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .map(Value::from)
+                    .ok_or_else(|| {
+                        DomainError::said(
+                            "option",
+                            format!("{} must name {en} of the base, not '{text}'", self.name),
+                            format!(
+                                "« {} » attend {fr} de la base, pas « {text} »",
+                                self.label_fr
+                            ),
+                        )
+                    })
+            }
             SettingKind::Accounts => {
                 let mut ids = Vec::new();
                 for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {

@@ -9,22 +9,43 @@ use serde_json::{Map, Value};
 use std::fmt;
 use std::str::FromStr;
 
+/// `parse`, `parse_owned`, `as_str` and `Display` of a text newtype whose
+/// own `check` says which text it accepts (and returns it trimmed).
+macro_rules! checked_text {
+    ($t:ident, $what:literal) => {
+        impl $t {
+            #[doc = concat!("Parses ", $what, "; surrounding spaces are dropped.")]
+            pub fn parse(raw: &str) -> Result<Self> {
+                Self::check(raw).map(|s| Self(s.to_owned()))
+            }
+            #[doc = concat!("[`", stringify!($t), "::parse`], keeping `raw`'s text when it needs no trimming.")]
+            pub fn parse_owned(raw: String) -> Result<Self> {
+                Self::check(&raw)?;
+                Ok(Self(crate::trimmed(raw)))
+            }
+            #[doc = concat!("The ", $what, " as written.")]
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
 /// An employee number (matricule): 1 to 32 letters, digits, `-`, `_`, `.` or `/`;
 /// unique in a base.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(transparent)]
 pub struct EmployeeNumber(String);
 
+checked_text!(EmployeeNumber, "an employee number");
+
 impl EmployeeNumber {
-    /// Parses an employee number; surrounding spaces are dropped.
-    pub fn parse(raw: &str) -> Result<Self> {
-        Self::check(raw).map(|s| Self(s.to_owned()))
-    }
-    /// [`EmployeeNumber::parse`], keeping `raw`'s text when it needs no trimming.
-    pub fn parse_owned(raw: String) -> Result<Self> {
-        Self::check(&raw)?;
-        Ok(Self(crate::trimmed(raw)))
-    }
     fn check(raw: &str) -> Result<&str> {
         let s = raw.trim();
         let ok = !s.is_empty()
@@ -39,16 +60,6 @@ impl EmployeeNumber {
         }
         Ok(s)
     }
-    /// The number as text.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for EmployeeNumber {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
 }
 
 /// A work e-mail address. Kept as written; two addresses that differ only in
@@ -57,16 +68,9 @@ impl fmt::Display for EmployeeNumber {
 #[serde(transparent)]
 pub struct Email(String);
 
+checked_text!(Email, "an e-mail address");
+
 impl Email {
-    /// Parses an e-mail address.
-    pub fn parse(raw: &str) -> Result<Self> {
-        Self::check(raw).map(|s| Self(s.to_owned()))
-    }
-    /// [`Email::parse`], keeping `raw`'s text when it needs no trimming.
-    pub fn parse_owned(raw: String) -> Result<Self> {
-        Self::check(&raw)?;
-        Ok(Self(crate::trimmed(raw)))
-    }
     fn check(raw: &str) -> Result<&str> {
         let s = raw.trim();
         let bad = |why: &str| {
@@ -91,19 +95,9 @@ impl Email {
         }
         Ok(s)
     }
-    /// The address as written.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
     /// The address in lower case, used to compare addresses.
     pub fn key(&self) -> String {
         self.0.to_lowercase()
-    }
-}
-
-impl fmt::Display for Email {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
     }
 }
 

@@ -296,12 +296,13 @@ macro_rules! sync_store {
 
                 /// The latest `limit` rows of `table` (as `columns`) about
                 /// `installation`, newest first.
-                async fn latest_of<R>(&self, table: &str, columns: &str, installation: InstallationId, limit: u32) -> Result<Vec<R>>
+                async fn latest_of<R, T>(&self, table: &str, columns: &str, installation: InstallationId, limit: u32) -> Result<Vec<T>>
                 where
-                    R: for<'r> sqlx::FromRow<'r, <$db as sqlx::Database>::Row> + Send + Unpin,
+                    R: for<'r> sqlx::FromRow<'r, <$db as sqlx::Database>::Row> + Send + Unpin + TryInto<T, Error = StoreError>,
                 {
                     let sql = format!("SELECT {columns} FROM {table} WHERE installation_id = $1 ORDER BY id DESC LIMIT $2");
-                    Ok(sqlx::query_as(&sql).bind(installation.0).bind(i64::from(limit)).fetch_all(&self.pool).await?)
+                    let found: Vec<R> = sqlx::query_as(&sql).bind(installation.0).bind(i64::from(limit)).fetch_all(&self.pool).await?;
+                    found.into_iter().map(TryInto::try_into).collect()
                 }
 
                 /// Queues a run on `conn`.
@@ -618,8 +619,7 @@ macro_rules! sync_store {
                 }
 
                 async fn list_alerts(&self, installation: InstallationId, limit: u32) -> Result<Vec<relais_core::alert::Alert>> {
-                    let found: Vec<rows::AlertRow> = self.latest_of("alerts", rows::ALERT_COLUMNS, installation, limit).await?;
-                    found.into_iter().map(TryInto::try_into).collect()
+                    self.latest_of::<rows::AlertRow, _>("alerts", rows::ALERT_COLUMNS, installation, limit).await
                 }
 
                 async fn queue_run_by(
@@ -754,8 +754,7 @@ macro_rules! sync_store {
                 }
 
                 async fn list_runs(&self, installation: InstallationId, limit: u32) -> Result<Vec<relais_core::integration::SyncRun>> {
-                    let found: Vec<rows::RunRow> = self.latest_of("sync_runs", rows::RUN_COLUMNS, installation, limit).await?;
-                    found.into_iter().map(TryInto::try_into).collect()
+                    self.latest_of::<rows::RunRow, _>("sync_runs", rows::RUN_COLUMNS, installation, limit).await
                 }
 
                 async fn find_run_lines(

@@ -438,3 +438,58 @@ mod tests {
         assert!(fast.take(), "1,000 per second refills within milliseconds");
     }
 }
+
+/// What a partner's calls carry to say who calls: a secret, never printed.
+#[derive(Clone)]
+pub enum Credential {
+    /// `Authorization: Bearer <token>`.
+    Bearer(String),
+    /// A header of the partner's own (`X-API-Key: <key>`).
+    Header(&'static str, String),
+}
+
+impl std::fmt::Debug for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The secret is never printed.
+        match self {
+            Credential::Bearer(_) => f.write_str("Bearer(…)"),
+            Credential::Header(name, _) => write!(f, "Header({name}: …)"),
+        }
+    }
+}
+
+/// A partner API and the credential each of its calls carries.
+#[derive(Debug, Clone)]
+pub struct SignedApi {
+    api: PartnerApi,
+    credential: Credential,
+}
+
+impl SignedApi {
+    /// Calls to `api`, each carrying `credential`.
+    pub fn new(api: PartnerApi, credential: Credential) -> Self {
+        Self { api, credential }
+    }
+
+    /// Sends `method path` with the credential and, when given, a JSON
+    /// body: the status and the answer.
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<(u16, serde_json::Value), SyncError> {
+        self.api
+            .send(method, path, |req| {
+                let req = match &self.credential {
+                    Credential::Bearer(token) => req.bearer_auth(token),
+                    Credential::Header(name, value) => req.header(*name, value),
+                };
+                match body {
+                    Some(b) => req.json(b),
+                    None => req,
+                }
+            })
+            .await
+    }
+}

@@ -32,9 +32,9 @@ pub fn routes() -> Routes {
     Routes::new().get("/api/relais/events", Need::AnyKey, feed)
 }
 
-/// Events per page unless `limit` says otherwise, and at most.
+/// Events per page unless `limit` says otherwise (at most
+/// [`crate::query::MAX_LIMIT`], as every list).
 const DEFAULT_LIMIT: u32 = 100;
-const MAX_LIMIT: u32 = 1_000;
 
 /// The longest `wait`, in seconds.
 pub const MAX_WAIT: u64 = 30;
@@ -94,18 +94,7 @@ impl FeedQuery {
                         )
                     })?
                 }
-                "limit" => {
-                    q.limit = raw
-                        .parse()
-                        .ok()
-                        .filter(|l| (1..=MAX_LIMIT).contains(l))
-                        .ok_or_else(|| {
-                            ApiError::bad(
-                                "limit",
-                                format!("'{raw}' is not a page size from 1 to {MAX_LIMIT}"),
-                            )
-                        })?
-                }
+                "limit" => q.limit = crate::query::parse_limit(raw)?,
                 "wait" => {
                     let seconds: u64 = raw
                         .parse()

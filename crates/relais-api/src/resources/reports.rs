@@ -240,13 +240,26 @@ pub async fn compute_for(
     let computed =
         relais_store::reports::compute(&*state.store, base, spec.kind, &filter, since, page)
             .await?;
+    record_export(state, base, spec, query, reader).await?;
+    Ok((computed, since))
+}
+
+/// Records the read as the reader's export when the query says it is one
+/// (the next export counts what changed since).
+async fn record_export(
+    state: &AppState,
+    base: relais_core::ids::BaseId,
+    spec: &'static ReportSpec,
+    query: &ReportQuery,
+    reader: &str,
+) -> Result<(), ApiError> {
     if query.export {
         state
             .store
             .record_export(base, spec.code, reader, relais_core::now())
             .await?;
     }
-    Ok((computed, since))
+    Ok(())
 }
 
 /// Computes the whole report for a reader part after part (see
@@ -270,13 +283,7 @@ pub async fn export_parts(
         parts,
     )
     .await?;
-    if query.export {
-        state
-            .store
-            .record_export(base, spec.code, reader, relais_core::now())
-            .await?;
-    }
-    Ok(())
+    record_export(state, base, spec, query, reader).await
 }
 
 async fn one(

@@ -213,27 +213,27 @@ async fn filter_options(
     let store = &state.store;
     let mut out = Vec::new();
     for kind in spec.filters {
+        // Each choice by its identifier and name.
+        fn named<T>(items: Vec<T>, pair: impl Fn(T) -> (i64, String)) -> Vec<(i64, String)> {
+            items.into_iter().map(pair).collect()
+        }
         let choices: Result<Vec<(i64, String)>, relais_store::StoreError> = match kind {
-            FilterKind::Establishment => store.list_establishments(base).await.map(|l| {
-                l.into_iter()
-                    .map(|e| (e.id.0, e.name.to_string()))
-                    .collect()
-            }),
-            FilterKind::Department => store.list_departments(base).await.map(|l| {
-                l.into_iter()
-                    .map(|d| (d.id.0, d.name.to_string()))
-                    .collect()
-            }),
-            FilterKind::Account => store.list_absence_accounts(base).await.map(|l| {
-                l.into_iter()
-                    .map(|a| (a.id.0, a.name.to_string()))
-                    .collect()
-            }),
-            FilterKind::Nature => store.list_expense_natures(base).await.map(|l| {
-                l.into_iter()
-                    .map(|n| (n.id.0, n.name.to_string()))
-                    .collect()
-            }),
+            FilterKind::Establishment => store
+                .list_establishments(base)
+                .await
+                .map(|l| named(l, |e| (e.id.0, e.name.to_string()))),
+            FilterKind::Department => store
+                .list_departments(base)
+                .await
+                .map(|l| named(l, |d| (d.id.0, d.name.to_string()))),
+            FilterKind::Account => store
+                .list_absence_accounts(base)
+                .await
+                .map(|l| named(l, |a| (a.id.0, a.name.to_string()))),
+            FilterKind::Nature => store
+                .list_expense_natures(base)
+                .await
+                .map(|l| named(l, |n| (n.id.0, n.name.to_string()))),
         };
         let mut c = choices.or_page(v)?;
         c.sort_by(|a, b| a.1.cmp(&b.1));

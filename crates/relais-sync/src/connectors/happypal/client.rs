@@ -4,7 +4,7 @@
 
 use crate::engine::{Setup, Written};
 use crate::error::SyncError;
-use crate::http::PartnerApi;
+use crate::http::{Credential, SignedApi};
 use crate::Side;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -13,19 +13,9 @@ use std::collections::BTreeMap;
 pub const PAGE: usize = 1_000;
 
 /// A client of one customer's HappyPal.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct HappyPalClient {
-    api: PartnerApi,
-    token: String,
-}
-
-impl std::fmt::Debug for HappyPalClient {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // The token is a secret: never printed.
-        f.debug_struct("HappyPalClient")
-            .field("api", &self.api)
-            .finish_non_exhaustive()
-    }
+    api: SignedApi,
 }
 
 impl HappyPalClient {
@@ -33,31 +23,14 @@ impl HappyPalClient {
     pub fn new(setup: &Setup) -> Result<Self, SyncError> {
         let secrets: super::Secrets = setup.typed_secrets()?;
         Ok(Self {
-            api: setup.partner_api(),
-            token: secrets.token,
+            api: SignedApi::new(setup.partner_api(), Credential::Bearer(secrets.token)),
         })
-    }
-
-    async fn send(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<&Value>,
-    ) -> Result<(u16, Value), SyncError> {
-        self.api
-            .send(method, path, |req| {
-                let req = req.bearer_auth(&self.token);
-                match body {
-                    Some(b) => req.json(b),
-                    None => req,
-                }
-            })
-            .await
     }
 
     /// Reads one profile page: the token works and HappyPal answers.
     pub async fn check(&self) -> Result<(), SyncError> {
         let (_, body) = self
+            .api
             .send(
                 reqwest::Method::GET,
                 "api/v1/employees?page=1&per_page=1",
@@ -81,6 +54,7 @@ impl HappyPalClient {
     ) -> Result<Written, SyncError> {
         let body = serde_json::to_value(fields).unwrap_or_default();
         let (status, profile) = self
+            .api
             .send(
                 reqwest::Method::PUT,
                 &format!("api/v1/employees/{key}"),
@@ -105,6 +79,7 @@ impl HappyPalClient {
             .map(|(key, fields)| json!({ "external_id": key, "profile": fields }))
             .collect();
         let answer = self
+            .api
             .send(
                 reqwest::Method::POST,
                 "api/v1/employees/batch",
@@ -144,12 +119,13 @@ impl HappyPalClient {
     /// Deletes one profile; a profile HappyPal no longer has counts as deleted.
     pub async fn delete(&self, key: &str) -> Result<(), SyncError> {
         crate::http::gone_is_done(
-            self.send(
-                reqwest::Method::DELETE,
-                &format!("api/v1/employees/{key}"),
-                None,
-            )
-            .await,
+            self.api
+                .send(
+                    reqwest::Method::DELETE,
+                    &format!("api/v1/employees/{key}"),
+                    None,
+                )
+                .await,
         )
     }
 
@@ -165,7 +141,7 @@ impl HappyPalClient {
             path.push_str("&updated_since=");
             path.push_str(&t.replace('+', "%2B"));
         }
-        let (_, mut body) = self.send(reqwest::Method::GET, &path, None).await?;
+        let (_, mut body) = self.api.send(reqwest::Method::GET, &path, None).await?;
         let as_of = body["as_of"].as_str().map(str::to_owned);
         match body["items"].take() {
             Value::Array(items) => Ok((items, as_of)),

@@ -3,7 +3,7 @@
 
 use crate::engine::Setup;
 use crate::error::SyncError;
-use crate::http::PartnerApi;
+use crate::http::{Credential, SignedApi};
 use crate::Side;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
@@ -31,19 +31,9 @@ struct Listing {
 }
 
 /// A client of one customer's Ledgy account.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct LedgyClient {
-    api: PartnerApi,
-    token: String,
-}
-
-impl std::fmt::Debug for LedgyClient {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // The token is a secret: never printed.
-        f.debug_struct("LedgyClient")
-            .field("api", &self.api)
-            .finish_non_exhaustive()
-    }
+    api: SignedApi,
 }
 
 /// `text` made safe for a URL path segment or query value.
@@ -56,27 +46,8 @@ impl LedgyClient {
     pub fn new(setup: &Setup) -> Result<Self, SyncError> {
         let secrets: super::Secrets = setup.typed_secrets()?;
         Ok(Self {
-            api: setup.partner_api(),
-            token: secrets.api_token,
+            api: SignedApi::new(setup.partner_api(), Credential::Bearer(secrets.api_token)),
         })
-    }
-
-    async fn send(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<&Value>,
-    ) -> Result<(u16, Value), SyncError> {
-        let auth = format!("Bearer {}", self.token);
-        self.api
-            .send(method, path, |req| {
-                let req = req.header("Authorization", &auth);
-                match body {
-                    Some(b) => req.json(b),
-                    None => req,
-                }
-            })
-            .await
     }
 
     fn listing(answer: Value) -> Result<Listing, SyncError> {
@@ -89,6 +60,7 @@ impl LedgyClient {
     /// Reads one stakeholder's page: the token works.
     pub async fn check(&self) -> Result<(), SyncError> {
         let (_, answer) = self
+            .api
             .send(
                 reqwest::Method::GET,
                 "api/v1/stakeholders?page=1&limit=1",
@@ -101,6 +73,7 @@ impl LedgyClient {
     /// Page `page` (from 1) of every stakeholder; whether more follow.
     pub async fn page(&self, page: usize) -> Result<(Vec<Stakeholder>, bool), SyncError> {
         let (_, answer) = self
+            .api
             .send(
                 reqwest::Method::GET,
                 &format!("api/v1/stakeholders?page={page}&limit={PAGE}"),
@@ -117,6 +90,7 @@ impl LedgyClient {
         for chunk in identifiers.chunks(100) {
             let list: Vec<String> = chunk.iter().map(|i| escape(i)).collect();
             let (_, answer) = self
+                .api
                 .send(
                     reqwest::Method::GET,
                     &format!(
@@ -138,6 +112,7 @@ impl LedgyClient {
         fields: &Map<String, Value>,
     ) -> Result<bool, SyncError> {
         let (status, _) = self
+            .api
             .send(
                 reqwest::Method::PUT,
                 &format!("api/v1/stakeholders/{}", escape(identifier)),
@@ -160,6 +135,7 @@ impl LedgyClient {
                 .collect::<Vec<_>>(),
         });
         let (_, answer) = self
+            .api
             .send(
                 reqwest::Method::POST,
                 "api/v1/stakeholders/batch",
@@ -193,12 +169,13 @@ impl LedgyClient {
     /// keeps it (one already gone counts as done).
     pub async fn unlink(&self, identifier: &str) -> Result<(), SyncError> {
         crate::http::gone_is_done(
-            self.send(
-                reqwest::Method::POST,
-                &format!("api/v1/stakeholders/{}/unlink", escape(identifier)),
-                None,
-            )
-            .await,
+            self.api
+                .send(
+                    reqwest::Method::POST,
+                    &format!("api/v1/stakeholders/{}/unlink", escape(identifier)),
+                    None,
+                )
+                .await,
         )
     }
 }

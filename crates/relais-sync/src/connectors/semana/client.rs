@@ -3,7 +3,7 @@
 
 use crate::engine::Setup;
 use crate::error::SyncError;
-use crate::http::PartnerApi;
+use crate::http::{Credential, SignedApi};
 use crate::Side;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -37,19 +37,9 @@ pub struct Booking {
 }
 
 /// A client of one customer's Semana workspace.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct SemanaClient {
-    api: PartnerApi,
-    key: String,
-}
-
-impl std::fmt::Debug for SemanaClient {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // The key is a secret: never printed.
-        f.debug_struct("SemanaClient")
-            .field("api", &self.api)
-            .finish_non_exhaustive()
-    }
+    api: SignedApi,
 }
 
 /// The `data` of an envelope, or what Semana said was wrong.
@@ -87,8 +77,10 @@ impl SemanaClient {
     pub fn new(setup: &Setup) -> Result<Self, SyncError> {
         let secrets: super::Secrets = setup.typed_secrets()?;
         Ok(Self {
-            api: setup.partner_api(),
-            key: secrets.api_key,
+            api: SignedApi::new(
+                setup.partner_api(),
+                Credential::Header("X-API-Key", secrets.api_key),
+            ),
         })
     }
 
@@ -98,16 +90,7 @@ impl SemanaClient {
         path: &str,
         body: Option<&Value>,
     ) -> Result<(u16, Value), SyncError> {
-        let (status, answer) = self
-            .api
-            .send(method, path, |req| {
-                let req = req.header("X-API-Key", &self.key);
-                match body {
-                    Some(b) => req.json(b),
-                    None => req,
-                }
-            })
-            .await?;
+        let (status, answer) = self.api.send(method, path, body).await?;
         data(status, answer)
     }
 

@@ -171,14 +171,7 @@ impl Stream for Users {
     }
 
     async fn next_page(&mut self, since: Option<&str>) -> Result<Option<Batch>, SyncError> {
-        let Some((users, cursor)) = self.pages.next(since).await? else {
-            return Ok(None);
-        };
-        Ok(Some(Batch {
-            records: users.iter().map(record).collect(),
-            cursor,
-            gone: Vec::new(),
-        }))
+        self.pages.next_batch(since, record).await
     }
 
     async fn write(&self, writes: &[Write]) -> Vec<Result<Written, SyncError>> {
