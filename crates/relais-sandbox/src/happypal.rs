@@ -116,14 +116,7 @@ struct PageQuery {
     updated_since: Option<String>,
 }
 
-async fn list(
-    State(sim): State<Shared>,
-    headers: HeaderMap,
-    Query(q): Query<PageQuery>,
-) -> Response {
-    if let Some(r) = unauthorised(&sim, &headers) {
-        return r;
-    }
+async fn list(State(sim): State<Shared>, Query(q): Query<PageQuery>) -> Response {
     let per_page = q.per_page.unwrap_or(100).clamp(1, 1_000);
     let page = q.page.unwrap_or(1).max(1);
     let as_of = stamp();
@@ -159,13 +152,9 @@ fn valid(data: &ProfileData) -> Result<(), String> {
 
 async fn upsert(
     State(sim): State<Shared>,
-    headers: HeaderMap,
     Path(external_id): Path<String>,
     body: axum::body::Bytes,
 ) -> Response {
-    if let Some(r) = unauthorised(&sim, &headers) {
-        return r;
-    }
     let data: ProfileData = match serde_json::from_slice(&body) {
         Ok(d) => d,
         Err(e) => {
@@ -269,14 +258,7 @@ struct BatchItem {
 /// Profiles one batch request takes at most.
 pub const BATCH_LIMIT: usize = 100;
 
-async fn upsert_batch(
-    State(sim): State<Shared>,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
-) -> Response {
-    if let Some(r) = unauthorised(&sim, &headers) {
-        return r;
-    }
+async fn upsert_batch(State(sim): State<Shared>, body: axum::body::Bytes) -> Response {
     let batch: BatchBody = match serde_json::from_slice(&body) {
         Ok(b) => b,
         Err(e) => {
@@ -310,14 +292,7 @@ async fn upsert_batch(
     Json(json!({ "results": results })).into_response()
 }
 
-async fn remove(
-    State(sim): State<Shared>,
-    headers: HeaderMap,
-    Path(external_id): Path<String>,
-) -> Response {
-    if let Some(r) = unauthorised(&sim, &headers) {
-        return r;
-    }
+async fn remove(State(sim): State<Shared>, Path(external_id): Path<String>) -> Response {
     let mut dir = directory(&sim);
     let before = dir.profiles.len();
     dir.profiles
@@ -399,13 +374,20 @@ pub fn router(token: &str) -> Router {
         token: token.to_owned(),
         directory: Mutex::new(Directory::default()),
     });
-    Router::new()
+    let check: sim::Check<Shared> = |sim, headers| unauthorised(sim, headers);
+    let api = Router::new()
         .route("/api/v1/employees", get(list))
         .route("/api/v1/employees/batch", post(upsert_batch))
         .route(
             "/api/v1/employees/{external_id}",
             put(upsert).delete(remove),
         )
+        .route_layer(axum::middleware::from_fn_with_state(
+            (sim.clone(), check),
+            sim::guard,
+        ));
+    Router::new()
+        .merge(api)
         .route("/_sim/profiles", get(sim_profiles).post(sim_add))
         .route("/_sim/profiles/{id}", patch(sim_edit))
         .with_state(sim)

@@ -103,10 +103,7 @@ struct Listing {
     identifiers: Option<String>,
 }
 
-async fn list(State(sim): State<Shared>, headers: HeaderMap, Query(q): Query<Listing>) -> Response {
-    if let Some(r) = unauthorised(&sim, &headers) {
-        return r;
-    }
+async fn list(State(sim): State<Shared>, Query(q): Query<Listing>) -> Response {
     let page = q.page.unwrap_or(1).max(1);
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
     let h = held(&sim);
@@ -189,10 +186,7 @@ fn put_one(
     (s, true)
 }
 
-async fn batch(State(sim): State<Shared>, headers: HeaderMap, raw: axum::body::Bytes) -> Response {
-    if let Some(r) = unauthorised(&sim, &headers) {
-        return r;
-    }
+async fn batch(State(sim): State<Shared>, raw: axum::body::Bytes) -> Response {
     let write: BatchWrite = match serde_json::from_slice(&raw) {
         Ok(w) => w,
         Err(e) => return refuse(StatusCode::BAD_REQUEST, "bad_request", e.to_string()),
@@ -221,13 +215,9 @@ async fn batch(State(sim): State<Shared>, headers: HeaderMap, raw: axum::body::B
 
 async fn upsert(
     State(sim): State<Shared>,
-    headers: HeaderMap,
     Path(identifier): Path<String>,
     raw: axum::body::Bytes,
 ) -> Response {
-    if let Some(r) = unauthorised(&sim, &headers) {
-        return r;
-    }
     let write: Write = match serde_json::from_slice(&raw) {
         Ok(w) => w,
         Err(e) => return refuse(StatusCode::BAD_REQUEST, "bad_request", e.to_string()),
@@ -244,14 +234,7 @@ async fn upsert(
     (status, Json(json!(s))).into_response()
 }
 
-async fn unlink(
-    State(sim): State<Shared>,
-    headers: HeaderMap,
-    Path(identifier): Path<String>,
-) -> Response {
-    if let Some(r) = unauthorised(&sim, &headers) {
-        return r;
-    }
+async fn unlink(State(sim): State<Shared>, Path(identifier): Path<String>) -> Response {
     let mut h = held(&sim);
     match h
         .stakeholders
@@ -281,11 +264,18 @@ pub fn router(token: &str) -> Router {
         token: token.to_owned(),
         held: Mutex::new(Holdings::default()),
     });
-    Router::new()
+    let check: sim::Check<Shared> = |sim, headers| unauthorised(sim, headers);
+    let api = Router::new()
         .route("/api/v1/stakeholders", get(list))
         .route("/api/v1/stakeholders/batch", post(batch))
         .route("/api/v1/stakeholders/{identifier}", put(upsert))
         .route("/api/v1/stakeholders/{identifier}/unlink", post(unlink))
+        .route_layer(axum::middleware::from_fn_with_state(
+            (sim.clone(), check),
+            sim::guard,
+        ));
+    Router::new()
+        .merge(api)
         .route("/_sim/state", get(sim_state))
         .with_state(sim)
         .merge(sim::control(faults.clone()))

@@ -197,14 +197,7 @@ fn paged<T: Serialize>(items: Vec<&T>, paging: &Paging) -> Response {
     ok(StatusCode::OK, json!(data), Some((page, count, total)))
 }
 
-async fn list_users(
-    State(sim): State<Shared>,
-    headers: HeaderMap,
-    Query(paging): Query<Paging>,
-) -> Response {
-    if let Some(r) = unauthorised(&sim, &headers) {
-        return r;
-    }
+async fn list_users(State(sim): State<Shared>, Query(paging): Query<Paging>) -> Response {
     let h = held(&sim);
     paged(h.users.iter().collect(), &paging)
 }
@@ -256,14 +249,7 @@ fn apply(user: &mut User, data: UserData) {
     }
 }
 
-async fn create_user(
-    State(sim): State<Shared>,
-    headers: HeaderMap,
-    raw: axum::body::Bytes,
-) -> Response {
-    if let Some(r) = unauthorised(&sim, &headers) {
-        return r;
-    }
+async fn create_user(State(sim): State<Shared>, raw: axum::body::Bytes) -> Response {
     let data: UserData = match body(&raw) {
         Ok(d) => d,
         Err(r) => return r.into_response(),
@@ -313,13 +299,9 @@ async fn create_user(
 
 async fn update_user(
     State(sim): State<Shared>,
-    headers: HeaderMap,
     Path(id): Path<u64>,
     raw: axum::body::Bytes,
 ) -> Response {
-    if let Some(r) = unauthorised(&sim, &headers) {
-        return r;
-    }
     let data: UserData = match body(&raw) {
         Ok(d) => d,
         Err(r) => return r.into_response(),
@@ -356,14 +338,7 @@ fn day(raw: &str, name: &str) -> Result<NaiveDate, Refusal> {
     })
 }
 
-async fn list_bookings(
-    State(sim): State<Shared>,
-    headers: HeaderMap,
-    Query(q): Query<BookingQuery>,
-) -> Response {
-    if let Some(r) = unauthorised(&sim, &headers) {
-        return r;
-    }
+async fn list_bookings(State(sim): State<Shared>, Query(q): Query<BookingQuery>) -> Response {
     let (Some(from), Some(to)) = (q.from.as_deref(), q.to.as_deref()) else {
         return refuse(
             StatusCode::BAD_REQUEST,
@@ -459,14 +434,7 @@ fn book(h: &mut Holdings, b: NewBooking) -> Response {
     ok(StatusCode::CREATED, json!(booking), None)
 }
 
-async fn create_booking(
-    State(sim): State<Shared>,
-    headers: HeaderMap,
-    raw: axum::body::Bytes,
-) -> Response {
-    if let Some(r) = unauthorised(&sim, &headers) {
-        return r;
-    }
+async fn create_booking(State(sim): State<Shared>, raw: axum::body::Bytes) -> Response {
     match body::<NewBooking>(&raw) {
         Ok(b) => book(&mut held(&sim), b),
         Err(r) => r.into_response(),
@@ -488,14 +456,7 @@ fn remove_booking(sim: &Sim, id: u64) -> Response {
     }
 }
 
-async fn delete_booking(
-    State(sim): State<Shared>,
-    headers: HeaderMap,
-    Path(id): Path<u64>,
-) -> Response {
-    if let Some(r) = unauthorised(&sim, &headers) {
-        return r;
-    }
+async fn delete_booking(State(sim): State<Shared>, Path(id): Path<u64>) -> Response {
     remove_booking(&sim, id)
 }
 
@@ -551,11 +512,18 @@ pub fn router_with(key: &str, held: Holdings) -> Router {
         key: key.to_owned(),
         held: Mutex::new(held),
     });
-    Router::new()
+    let check: sim::Check<Shared> = |sim, headers| unauthorised(sim, headers);
+    let api = Router::new()
         .route("/v1/users", get(list_users).post(create_user))
         .route("/v1/users/{id}", patch(update_user))
         .route("/v1/bookings", get(list_bookings).post(create_booking))
         .route("/v1/bookings/{id}", delete(delete_booking))
+        .route_layer(axum::middleware::from_fn_with_state(
+            (sim.clone(), check),
+            sim::guard,
+        ));
+    Router::new()
+        .merge(api)
         .route("/_sim/state", get(sim_state))
         .route("/_sim/book", post(sim_book))
         .route("/_sim/bookings/{id}", delete(sim_cancel))

@@ -147,6 +147,22 @@ pub async fn inject(
     }
 }
 
+/// How a simulator checks a request's credential: a refusal, or `None`.
+pub type Check<S> = fn(&S, &axum::http::HeaderMap) -> Option<Response>;
+
+/// Refuses each request the simulator's `check` refuses, before its
+/// handler: the partner's credential is checked in one place.
+pub async fn guard<S: Clone + Send + Sync + 'static>(
+    State((sim, check)): State<(S, Check<S>)>,
+    request: Request,
+    next: Next,
+) -> Response {
+    match check(&sim, request.headers()) {
+        Some(refusal) => refusal,
+        None => next.run(request).await,
+    }
+}
+
 /// The `/_sim/faults` and `/_sim/served` routes.
 pub fn control(faults: Arc<FaultState>) -> Router {
     Router::new()
