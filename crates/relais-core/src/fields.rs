@@ -158,7 +158,7 @@ pub enum ReadBy {
 }
 
 /// One field of the catalogue.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Field {
     /// The resource it belongs to.
     pub resource: Resource,
@@ -179,6 +179,14 @@ pub struct Field {
     pub label_fr: &'static str,
     /// What it is, in English.
     pub label_en: &'static str,
+}
+
+impl std::fmt::Debug for Field {
+    /// `Users.dtContractStart`: short, as lists' walks are remembered by
+    /// their conditions' text.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}.{}", self.resource, self.name)
+    }
 }
 
 impl Field {
