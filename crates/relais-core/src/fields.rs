@@ -199,15 +199,6 @@ impl Field {
         }
     }
 
-    /// The section of the personnel file it belongs to, for an employee's
-    /// field read by section.
-    pub fn section(&self) -> Option<&'static str> {
-        match self.read_by {
-            ReadBy::Section(s) => Some(s),
-            ReadBy::Record => None,
-        }
-    }
-
     /// The same field, filtering and sorting.
     const fn listed(self) -> Self {
         Self {
@@ -823,9 +814,6 @@ pub mod expense_natures {
     ];
 }
 
-/// A field of the standard section (an employee's field).
-pub type StandardField = Field;
-
 /// Every field of the standard section, in the API's order.
 pub const STANDARD: &[Field] = users::FIELDS;
 
@@ -837,12 +825,6 @@ pub fn standard(name: &str) -> Option<&'static Field> {
 /// The names of the standard fields, in the API's order.
 pub fn standard_names() -> Vec<&'static str> {
     STANDARD.iter().map(|f| f.name).collect()
-}
-
-/// The employee field the change log calls `logged` (`firstname`,
-/// `manager`), when it is a standard one.
-pub fn logged(logged: &str) -> Option<&'static Field> {
-    STANDARD.iter().find(|f| f.logged == Some(logged))
 }
 
 /// The grant that reads `section` (`« Consulter le dossier du personnel »,
@@ -891,7 +873,7 @@ mod tests {
             .map(|f| f.name)
             .collect();
         assert_eq!(record, ["id", "url", "modifiedAt"]);
-        assert_eq!(users::MAIL.section(), Some(STANDARD_SECTION));
+        assert_eq!(users::MAIL.read_by, ReadBy::Section(STANDARD_SECTION));
     }
 
     #[test]
@@ -901,7 +883,6 @@ mod tests {
         logged.sort();
         logged.dedup();
         assert_eq!(logged.len(), n);
-        assert_eq!(super::logged("manager"), Some(&users::MANAGER_ID));
-        assert_eq!(super::logged("nothing"), None);
+        assert_eq!(users::MANAGER_ID.logged, Some("manager"));
     }
 }

@@ -290,21 +290,26 @@ pub fn projected(columns: &[&str], without: &[&'static str]) -> String {
 }
 
 impl ListQuery {
-    /// Refuses a condition or a sort key on a field the store keeps
-    /// nowhere (a linked record, a computed field), naming it.
-    pub fn check(&self) -> crate::Result<()> {
+    /// Refuses, naming it, a condition or a sort key on a field the store
+    /// keeps nowhere (a linked record, a computed field) or that belongs to
+    /// another table than `table`, the one the list reads.
+    pub fn check(&self, table: &str) -> crate::Result<()> {
         let fields = self
             .conditions
             .iter()
             .filter_map(Condition::field)
             .chain(self.order.iter().map(|(f, _)| *f));
         for f in fields {
-            if crate::fields::column(f).is_none() {
-                return Err(crate::StoreError::Domain(relais_core::DomainError::new(
-                    f.name,
-                    "this field is not kept in a column: it can neither filter nor sort",
-                )));
-            }
+            let refusal = if crate::fields::column(f).is_none() {
+                "this field is not kept in a column: it can neither filter nor sort"
+            } else if crate::fields::table(f.resource) != table {
+                "this field belongs to another list: it can neither filter nor sort this one"
+            } else {
+                continue;
+            };
+            return Err(crate::StoreError::Domain(relais_core::DomainError::new(
+                f.name, refusal,
+            )));
         }
         Ok(())
     }
@@ -443,6 +448,15 @@ mod tests {
             "the scope's, then the query's own"
         );
         assert_eq!(scoped.conditions[3].field(), Some(&fields::users::ID));
+        assert!(q.check("employees").is_ok());
+        let other_list = q.check("leave_periods").unwrap_err().to_string();
+        assert!(other_list.contains("another list"), "{other_list}");
+        let unkept = ListQuery {
+            order: vec![(&fields::users::DEPARTMENT, Direction::Asc)],
+            ..ListQuery::default()
+        };
+        let unkept = unkept.check("employees").unwrap_err().to_string();
+        assert!(unkept.contains("not kept in a column"), "{unkept}");
     }
 
     #[test]

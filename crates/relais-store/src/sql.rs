@@ -459,7 +459,7 @@ macro_rules! query_page {
     // piece of its rows.
     (@pieces $db:ty, $pool:expr, $row:ty, $table:literal, $cols:expr, $base:expr, $q:expr, $finish:expr) => {{
         let finish = $finish;
-        $q.check()?;
+        $q.check($table)?;
         let q: &$crate::ListQuery = &$q.scoped($table);
         let count = async {
             if !q.count {
