@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use relais_app::keys::hash_secret;
 use relais_core::access::{ApiKey, AuditEntry, Permission, Role};
 use relais_core::ids::BaseId;
-use relais_store::{RateDecision, Scope, SharedStore};
+use relais_store::{BaseVersions, RateDecision, Scope, SharedStore};
 use std::sync::Arc;
 use subtle::ConstantTimeEq;
 
@@ -24,6 +24,10 @@ pub struct Caller {
     /// ([`relais_store::HrStore::base_version`]): what is remembered of the
     /// base (counts, names) holds for this version.
     pub data_version: i64,
+    /// The base's structure version when the request began: what is
+    /// remembered of its departments, establishments and personnel-file
+    /// fields holds for this version.
+    pub structure_version: i64,
     /// What the key may see, computed once from its role when the request
     /// comes in (establishments; employees whose contract starts later
     /// when it holds that grant; former employees only when a request asks,
@@ -33,9 +37,9 @@ pub struct Caller {
 }
 
 impl Caller {
-    /// The caller of `key` at the base's data version `data_version`, its
-    /// scope judged on today's date in Paris.
-    pub fn new(key: Arc<ApiKey>, data_version: i64) -> Self {
+    /// The caller of `key` at the base's versions `versions`, its scope
+    /// judged on today's date in Paris.
+    pub fn new(key: Arc<ApiKey>, versions: BaseVersions) -> Self {
         let role = &key.role;
         let scope = Scope {
             establishments: role.establishments.clone(),
@@ -45,7 +49,8 @@ impl Caller {
         };
         Self {
             key,
-            data_version,
+            data_version: versions.data,
+            structure_version: versions.structure,
             scope,
         }
     }
@@ -113,14 +118,14 @@ fn key_text(headers: &HeaderMap) -> Result<&str, ApiError> {
 pub async fn authenticate(
     store: &SharedStore,
     headers: &HeaderMap,
-) -> Result<(ApiKey, i64), ApiError> {
+) -> Result<(ApiKey, BaseVersions), ApiError> {
     let text = key_text(headers)?;
     let unknown = || ApiError::Unauthorized("this API key is not known".into());
     let (prefix, secret) = text
         .strip_prefix("relais_")
         .and_then(|rest| rest.split_once('_'))
         .ok_or_else(unknown)?;
-    let (key, data_version) = store.api_key_by_prefix(prefix).await?.ok_or_else(unknown)?;
+    let (key, versions) = store.api_key_by_prefix(prefix).await?.ok_or_else(unknown)?;
     let presented = hash_secret(secret);
     let current = bool::from(presented.as_bytes().ct_eq(key.secret_hash.as_bytes()));
     // After a rotation, the previous secret opens the key for its grace period.
@@ -136,7 +141,7 @@ pub async fn authenticate(
     if key.revoked_at.is_some() {
         return Err(ApiError::Unauthorized("this API key was revoked".into()));
     }
-    Ok((key, data_version))
+    Ok((key, versions))
 }
 
 /// Middleware of the key-protected routes: authenticates, applies the rate
@@ -147,7 +152,7 @@ pub async fn require_key(
     mut request: Request,
     next: Next,
 ) -> Response {
-    let (key, data_version) = match authenticate(&state.store, request.headers()).await {
+    let (key, versions) = match authenticate(&state.store, request.headers()).await {
         Ok((key, version)) => (Arc::new(key), version),
         Err(e) => return e.into_response(),
     };
@@ -166,7 +171,7 @@ pub async fn require_key(
         Ok(RateDecision::Allowed(_)) => {
             request
                 .extensions_mut()
-                .insert(Caller::new(key.clone(), data_version));
+                .insert(Caller::new(key.clone(), versions));
             // What the request changes, the change feed says this key did.
             relais_store::writing_as(format!("api:{}", key.name), next.run(request)).await
         }

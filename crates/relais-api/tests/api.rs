@@ -212,6 +212,7 @@ api_suite!(
     names_match_whatever_their_case,
     a_deep_leaves_walk_serves_every_leave_once,
     counts_are_kept_until_the_base_changes_whoever_changes_it,
+    names_are_kept_until_the_structure_changes,
     a_seeded_base_has_a_history_of_changes,
     stored_values_read_as_lucca_documents_them,
     related_fields_come_back_nested_as_asked,
@@ -2012,6 +2013,87 @@ async fn a_deep_leaves_walk_serves_every_leave_once(app: App) {
 /// the pages, an import, the command line or a connector would, not
 /// through the API — and only after a change: reads, the audit trail, a
 /// refused write and another base's changes leave it as it is.
+/// The names an answer shows (`department.name`) are read once per
+/// structure version: an employee's update keeps them, and a department
+/// added outside the API shows by its name at once.
+async fn names_are_kept_until_the_structure_changes(app: App) {
+    use relais_core::ids::{DepartmentId, Entity};
+    use relais_core::org::{Code, Department};
+    let key = app.key(&["all"]).await;
+    let someone = app.employees().await.remove(5);
+    let path = format!("/api/v3/users/{}", someone.id);
+    let named = |body: &Value| {
+        body["data"]["department"]["name"]
+            .as_str()
+            .map(str::to_owned)
+    };
+    let (status, before) = app
+        .get(&format!("{path}?fields=id,department.name"), &key)
+        .await;
+    assert_eq!(status, 200, "{before}");
+    let structure = app.store.base_version(app.base.id).await.unwrap().structure;
+    let (status, body) = app
+        .send(
+            reqwest::Method::PUT,
+            &path,
+            &key,
+            json!({ "jobTitle": "Cartographe" }),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(named(&body), named(&before), "an update keeps the names");
+    assert_eq!(
+        app.store.base_version(app.base.id).await.unwrap().structure,
+        structure,
+        "an employee's update is not a change to the structure"
+    );
+    // A department added by another writer (an import, a copy).
+    let id = DepartmentId(
+        app.store
+            .reserve_ids(app.base.id, Entity::Department, 1)
+            .await
+            .unwrap(),
+    );
+    let t = relais_core::now();
+    app.store
+        .insert_departments(&[Department {
+            base_id: app.base.id,
+            id,
+            parent_id: None,
+            code: Code::parse("code", "CARTO").unwrap(),
+            name: Name::parse("name", "Cartographie").unwrap(),
+            head_id: None,
+            position: 99,
+            active: true,
+            created_at: t,
+            modified_at: t,
+        }])
+        .await
+        .unwrap();
+    assert!(app.store.base_version(app.base.id).await.unwrap().structure > structure);
+    let (status, body) = app
+        .send(
+            reqwest::Method::PUT,
+            &path,
+            &key,
+            json!({ "departmentId": id.0 }),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(named(&body).as_deref(), Some("Cartographie"), "{body}");
+    let (_, listed) = app
+        .get(
+            &format!("/api/v3/users?id={}&fields=id,department.name", someone.id),
+            &key,
+        )
+        .await;
+    assert_eq!(
+        items(&listed)[0]["department"]["name"],
+        "Cartographie",
+        "{listed}"
+    );
+}
+
 async fn counts_are_kept_until_the_base_changes_whoever_changes_it(app: App) {
     use relais_core::audit::Author;
     let key = app.key(&["all"]).await;
@@ -2047,7 +2129,7 @@ async fn counts_are_kept_until_the_base_changes_whoever_changes_it(app: App) {
     let mut data = stranger.data.clone();
     data.job_title = Some("Cartographe".into());
     app.store
-        .update_employee(app.other.id, stranger.id, &data, &Author::system("test"))
+        .update_employee(&stranger, &data, &Author::system("test"))
         .await
         .unwrap();
     assert_eq!(app.store.base_version(app.base.id).await.unwrap(), before);
@@ -2056,11 +2138,14 @@ async fn counts_are_kept_until_the_base_changes_whoever_changes_it(app: App) {
     let mut renamed = someone.data.clone();
     renamed.last_name = Name::parse("lastName", "Zzqxette").unwrap();
     app.store
-        .update_employee(app.base.id, someone.id, &renamed, &Author::system("test"))
+        .update_employee(&someone, &renamed, &Author::system("test"))
         .await
         .unwrap();
     let after_update = app.store.base_version(app.base.id).await.unwrap();
-    assert!(after_update > before, "{after_update} after {before}");
+    assert!(
+        after_update.data > before.data,
+        "{after_update:?} after {before:?}"
+    );
     assert_eq!(count(NAMED).await, 1, "the update is counted");
     // A refused write (the e-mail is taken) changes nothing, the version included.
     let mut twin = someone.data.clone();

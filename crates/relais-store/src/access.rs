@@ -1,6 +1,7 @@
 //! Who may come in: API keys, the audit trail of their requests and their
 //! rate limits, the admin pages' accounts, sessions and sign-in attempts.
 
+use crate::hr::BaseVersions;
 use crate::Result;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -191,7 +192,7 @@ pub trait AccessStore: Send + Sync {
     /// The key with this public prefix, whatever its base, and its base's
     /// data version ([`HrStore::base_version`](crate::HrStore::base_version)) read in the same statement: a
     /// request learns both in one round trip.
-    async fn api_key_by_prefix(&self, prefix: &str) -> Result<Option<(ApiKey, i64)>>;
+    async fn api_key_by_prefix(&self, prefix: &str) -> Result<Option<(ApiKey, BaseVersions)>>;
 
     /// The keys of a base, revoked ones included.
     async fn list_api_keys(&self, base: BaseId) -> Result<Vec<ApiKey>>;
@@ -291,7 +292,7 @@ macro_rules! access_store {
             use super::$store;
             use crate::AccessStore;
             use crate::rows;
-            use crate::{Result, StoreError};
+            use crate::{BaseVersions, Result, StoreError};
             use async_trait::async_trait;
             use relais_core::ids::*;
             use relais_core::access::{ApiKey, AuditEntry};
@@ -326,18 +327,26 @@ macro_rules! access_store {
             #[async_trait]
             impl AccessStore for $store {
                 async fn create_api_key(&self, key: &NewApiKey) -> Result<ApiKey> {
-                    let mut conn = self.pool.acquire().await?;
+                    let mut conn = self.writer.acquire().await?;
                     Self::insert_key(&mut conn, key).await
                 }
 
-                async fn api_key_by_prefix(&self, prefix: &str) -> Result<Option<(ApiKey, i64)>> {
+                async fn api_key_by_prefix(&self, prefix: &str) -> Result<Option<(ApiKey, BaseVersions)>> {
                     let sql = format!(
-                        "SELECT {}, (SELECT v.version FROM base_versions v WHERE v.base_id = api_keys.base_id) \
-                         AS data_version FROM api_keys WHERE prefix = $1",
+                        "SELECT {}, (SELECT v.version FROM base_versions v WHERE v.base_id = api_keys.base_id) AS data_version, \
+                         (SELECT v.structure FROM base_versions v WHERE v.base_id = api_keys.base_id) AS structure_version \
+                         FROM api_keys WHERE prefix = $1",
                         rows::API_KEY_COLUMNS
                     );
                     let row: Option<rows::KeyAtVersion> = sqlx::query_as(&sql).bind(prefix).fetch_optional(&self.pool).await?;
-                    row.map(|r| Ok((r.key.try_into()?, r.data_version.unwrap_or(0)))).transpose()
+                    row.map(|r| {
+                        let versions = BaseVersions {
+                            data: r.data_version.unwrap_or(0),
+                            structure: r.structure_version.unwrap_or(0),
+                        };
+                        Ok((r.key.try_into()?, versions))
+                    })
+                    .transpose()
                 }
 
                 async fn list_api_keys(&self, base: BaseId) -> Result<Vec<ApiKey>> {
@@ -393,7 +402,7 @@ macro_rules! access_store {
                     if entries.is_empty() {
                         return Ok(());
                     }
-                    let mut tx = self.pool.begin_with(Self::BEGIN).await?;
+                    let mut tx = self.writer.begin_with(Self::BEGIN).await?;
                     let mut last_used: std::collections::BTreeMap<i64, chrono::DateTime<chrono::Utc>> =
                         std::collections::BTreeMap::new();
                     // One statement a request, the same each time (one prepared
@@ -508,7 +517,7 @@ macro_rules! access_store {
                     let minute = seconds.div_euclid(60);
                     let elapsed = seconds.rem_euclid(60) as f64 + f64::from(at.timestamp_subsec_millis()) / 1000.0;
                     let wanted = wanted.max(1);
-                    let mut tx = self.pool.begin_with(Self::BEGIN).await?;
+                    let mut tx = self.writer.begin_with(Self::BEGIN).await?;
                     let current: i64 = sqlx::query_scalar(
                         "INSERT INTO api_rate_windows (key_id, window_start, requests, limited) VALUES ($1, $2, $3, 0) \
                          ON CONFLICT (key_id, window_start) DO UPDATE SET requests = api_rate_windows.requests + $3 \

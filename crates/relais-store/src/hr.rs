@@ -39,6 +39,20 @@ pub struct BaseCounts {
     pub expense_items: i64,
 }
 
+/// What a base's versions say: each grows with every committed change to
+/// what it covers, whoever writes it (kept by the database itself), so that
+/// anything computed from that part of the base stays right while it is
+/// unchanged.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BaseVersions {
+    /// Every change to the base's HR data and its history of changes.
+    pub data: i64,
+    /// Changes to the base's structure only: its legal units,
+    /// establishments, departments, and personnel-file sections and fields
+    /// (what names a record and files its custom fields).
+    pub structure: i64,
+}
+
 impl BaseCounts {
     /// All employees, whatever their contract status.
     pub fn employees(&self) -> i64 {
@@ -69,10 +83,8 @@ pub trait HrStore: Send + Sync {
     /// The base with this name.
     async fn base_by_name(&self, name: &BaseName) -> Result<Base>;
 
-    /// The base's data version: it grows with every committed change to the
-    /// base's HR data, whoever writes it (kept by the database itself), so
-    /// anything computed from that data stays right while it is unchanged.
-    async fn base_version(&self, base: BaseId) -> Result<i64>;
+    /// The base's data and structure versions (zero before its first write).
+    async fn base_version(&self, base: BaseId) -> Result<BaseVersions>;
 
     /// What a base holds; employees are split by their status on `today`.
     async fn base_counts(&self, base: BaseId, today: NaiveDate) -> Result<BaseCounts>;
@@ -138,11 +150,14 @@ pub trait HrStore: Send + Sync {
         author: &Author,
     ) -> Result<Employee>;
 
-    /// Replaces an employee's data and logs each changed field under `author`.
+    /// Replaces the data of employee `before` (as the caller read it, in
+    /// its base) and logs each field changed since under `author`. Custom
+    /// fields are checked against the base's sections when they change, and
+    /// references (establishment, department, manager) when they change; the
+    /// database keeps the others true.
     async fn update_employee(
         &self,
-        base: BaseId,
-        id: EmployeeId,
+        before: &Employee,
         data: &EmployeeData,
         author: &Author,
     ) -> Result<Employee>;
@@ -328,7 +343,7 @@ macro_rules! hr_store {
             use super::$store;
             use crate::HrStore;
             use crate::rows::{self, columns};
-            use crate::{BaseCounts, Result, StoreError};
+            use crate::{BaseCounts, BaseVersions, Result, StoreError};
             use async_trait::async_trait;
             use chrono::NaiveDate;
             use relais_core::absence::*;
@@ -372,20 +387,27 @@ macro_rules! hr_store {
                 }
 
                 /// Checks the references an employee makes, with a message naming each.
+                /// Checks the references of `data` that differ from `before`'s
+                /// (all of them for a new employee), with answers that name the
+                /// field; the database keeps unchanged ones true.
                 pub(crate) async fn check_employee_refs(
                     conn: &mut Conn,
                     base: BaseId,
                     id: Option<EmployeeId>,
                     data: &EmployeeData,
+                    before: Option<&EmployeeData>,
                 ) -> Result<()> {
-                    if !Self::exists(conn, "establishments", base, data.establishment_id.0).await? {
+                    let changed = |same: fn(&EmployeeData, &EmployeeData) -> bool| before.is_none_or(|b| !same(b, data));
+                    if changed(|a, b| a.establishment_id == b.establishment_id)
+                        && !Self::exists(conn, "establishments", base, data.establishment_id.0).await?
+                    {
                         return Err(DomainError::new(
                             "legalEntityId",
                             format!("no establishment {} in this base", data.establishment_id),
                         )
                         .into());
                     }
-                    if let Some(dep) = data.department_id {
+                    if let Some(dep) = data.department_id.filter(|_| changed(|a, b| a.department_id == b.department_id)) {
                         if !Self::exists(conn, "departments", base, dep.0).await? {
                             return Err(DomainError::new("departmentId", format!("no department {dep} in this base")).into());
                         }
@@ -394,7 +416,7 @@ macro_rules! hr_store {
                         if Some(manager) == id {
                             return Err(DomainError::new("managerId", "an employee cannot be their own manager").into());
                         }
-                        if !Self::exists(conn, "employees", base, manager.0).await? {
+                        if changed(|a, b| a.manager_id == b.manager_id) && !Self::exists(conn, "employees", base, manager.0).await? {
                             return Err(DomainError::new("managerId", format!("no employee {manager} in this base")).into());
                         }
                     }
@@ -448,10 +470,7 @@ macro_rules! hr_store {
                 /// Tells the database who writes in `conn`'s transaction, and
                 /// when, for the events its changes write (see `events.rs`).
                 pub(crate) async fn mark_writer(conn: &mut Conn) -> Result<()> {
-                    if let Some(clear) = Self::WRITE_CONTEXT.0 {
-                        sqlx::query(clear).execute(&mut *conn).await?;
-                    }
-                    sqlx::query(Self::WRITE_CONTEXT.1)
+                    sqlx::query(Self::WRITE_CONTEXT)
                         .bind(crate::events::current_writer())
                         .bind(now())
                         .execute(&mut *conn)
@@ -471,8 +490,9 @@ macro_rules! hr_store {
                 pub(crate) async fn bulk_end(conn: &mut Conn) -> Result<()> {
                     sqlx::query(Self::BULK_WRITE.1).execute(&mut *conn).await?;
                     sqlx::query(
-                        "INSERT INTO base_versions (base_id, version) SELECT id, 1 FROM bases WHERE true \
-                         ON CONFLICT (base_id) DO UPDATE SET version = base_versions.version + 1",
+                        "INSERT INTO base_versions (base_id, version, structure) SELECT id, 1, 1 FROM bases WHERE true \
+                         ON CONFLICT (base_id) DO UPDATE SET version = base_versions.version + 1, \
+                         structure = base_versions.structure + 1",
                     )
                     .execute(&mut *conn)
                     .await?;
@@ -575,13 +595,13 @@ macro_rules! hr_store {
                         .try_into()
                 }
 
-                async fn base_version(&self, base: BaseId) -> Result<i64> {
-                    let version: Option<i64> =
-                        sqlx::query_scalar("SELECT version FROM base_versions WHERE base_id = $1")
+                async fn base_version(&self, base: BaseId) -> Result<BaseVersions> {
+                    let versions: Option<(i64, i64)> =
+                        sqlx::query_as("SELECT version, structure FROM base_versions WHERE base_id = $1")
                             .bind(base.0)
                             .fetch_optional(&self.pool)
                             .await?;
-                    Ok(version.unwrap_or(0))
+                    Ok(versions.map_or_else(BaseVersions::default, |(data, structure)| BaseVersions { data, structure }))
                 }
 
                 async fn base_counts(&self, base: BaseId, today: NaiveDate) -> Result<BaseCounts> {
@@ -607,7 +627,7 @@ macro_rules! hr_store {
                 }
 
                 async fn clear_base(&self, base: BaseId) -> Result<()> {
-                    let mut tx = self.pool.begin_with(Self::BEGIN).await?;
+                    let mut tx = self.writer.begin_with(Self::BEGIN).await?;
                     Self::bulk_start(&mut tx).await?;
                     for (table, _) in columns::TABLES.iter().rev() {
                         sqlx::query(&format!("DELETE FROM {table} WHERE base_id = $1"))
@@ -631,7 +651,7 @@ macro_rules! hr_store {
                     if from == to {
                         return Err(DomainError::new("base", "a base cannot be copied onto itself").into());
                     }
-                    let mut tx = self.pool.begin_with(Self::BEGIN).await?;
+                    let mut tx = self.writer.begin_with(Self::BEGIN).await?;
                     Self::bulk_start(&mut tx).await?;
                     for (table, _) in columns::TABLES.iter().rev() {
                         sqlx::query(&format!("DELETE FROM {table} WHERE base_id = $1"))
@@ -680,7 +700,7 @@ macro_rules! hr_store {
                     if count < 1 {
                         return Err(DomainError::new("count", "reserve at least one identifier").into());
                     }
-                    let mut tx = self.pool.begin_with(Self::BEGIN).await?;
+                    let mut tx = self.writer.begin_with(Self::BEGIN).await?;
                     let first = Self::reserve_in(&mut tx, base, entity, count).await?;
                     tx.commit().await?;
                     Ok(first)
@@ -758,7 +778,7 @@ macro_rules! hr_store {
                     department: DepartmentId,
                     head: Option<EmployeeId>,
                 ) -> Result<()> {
-                    let mut tx = self.pool.begin_with(Self::BEGIN).await?;
+                    let mut tx = self.writer.begin_with(Self::BEGIN).await?;
                     Self::mark_writer(&mut tx).await?;
                     if let Some(h) = head {
                         if !Self::exists(&mut tx, "employees", base, h.0).await? {
@@ -824,9 +844,9 @@ macro_rules! hr_store {
                 async fn create_employee(&self, base: BaseId, data: &EmployeeData, author: &Author) -> Result<Employee> {
                     let fields = self.list_section_fields(base).await?;
                     check_extended_data(&data.extended_data, &fields)?;
-                    let mut tx = self.pool.begin_with(Self::BEGIN).await?;
+                    let mut tx = self.writer.begin_with(Self::BEGIN).await?;
                     Self::mark_writer(&mut tx).await?;
-                    Self::check_employee_refs(&mut tx, base, None, data).await?;
+                    Self::check_employee_refs(&mut tx, base, None, data, None).await?;
                     let id = Self::reserve_in(&mut tx, base, Entity::Employee, 1).await?;
                     let now = now();
                     let employee = Employee {
@@ -842,13 +862,15 @@ macro_rules! hr_store {
                     Ok(employee)
                 }
 
-                async fn update_employee(&self, base: BaseId, id: EmployeeId, data: &EmployeeData, author: &Author) -> Result<Employee> {
-                    let fields = self.list_section_fields(base).await?;
-                    check_extended_data(&data.extended_data, &fields)?;
-                    let before = self.get_employee(base, id).await?;
-                    let mut tx = self.pool.begin_with(Self::BEGIN).await?;
+                async fn update_employee(&self, before: &Employee, data: &EmployeeData, author: &Author) -> Result<Employee> {
+                    let (base, id) = (before.base_id, before.id);
+                    if data.extended_data != before.data.extended_data {
+                        let fields = self.list_section_fields(base).await?;
+                        check_extended_data(&data.extended_data, &fields)?;
+                    }
+                    let mut tx = self.writer.begin_with(Self::BEGIN).await?;
                     Self::mark_writer(&mut tx).await?;
-                    Self::check_employee_refs(&mut tx, base, Some(id), data).await?;
+                    Self::check_employee_refs(&mut tx, base, Some(id), data, Some(&before.data)).await?;
                     let set = columns::EMPLOYEES[2..columns::EMPLOYEES.len() - 2]
                         .iter()
                         .enumerate()
@@ -983,7 +1005,7 @@ macro_rules! hr_store {
                 }
 
                 async fn create_leave_period(&self, base: BaseId, new: &NewLeavePeriod) -> Result<LeavePeriod> {
-                    let mut tx = self.pool.begin_with(Self::BEGIN).await?;
+                    let mut tx = self.writer.begin_with(Self::BEGIN).await?;
                     Self::mark_writer(&mut tx).await?;
                     // Touching the owner's row serialises concurrent requests for one employee.
                     let locked = sqlx::query("UPDATE employees SET modified_at = modified_at WHERE base_id = $1 AND id = $2")
@@ -1063,7 +1085,7 @@ macro_rules! hr_store {
                 }
 
                 async fn set_leave_status(&self, base: BaseId, id: LeavePeriodId, status: LeaveStatus) -> Result<LeavePeriod> {
-                    let mut tx = self.pool.begin_with(Self::BEGIN).await?;
+                    let mut tx = self.writer.begin_with(Self::BEGIN).await?;
                     Self::mark_writer(&mut tx).await?;
                     let current = Self::get_leave_period_in(&mut tx, base, id).await?;
                     current.status.check_transition(status)?;

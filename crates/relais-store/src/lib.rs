@@ -32,7 +32,7 @@ pub use access::{
     SignInOutcome,
 };
 pub use events::{current_writer, writing_as, EventQuery};
-pub use hr::BaseCounts;
+pub use hr::{BaseCounts, BaseVersions};
 pub use marketplace::NewInstallation;
 pub use sync::{Delivery, IntegrationState, LineFilter, RunFinish};
 pub use webhooks::{AttemptOutcome, NewDelivery, NewEndpoint};

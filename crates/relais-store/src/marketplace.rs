@@ -99,7 +99,7 @@ macro_rules! marketplace_store {
                     &self,
                     new: &crate::NewInstallation<'_>,
                 ) -> Result<(ApiKey, relais_core::people::Installation)> {
-                    let mut tx = self.pool.begin_with(Self::BEGIN).await?;
+                    let mut tx = self.writer.begin_with(Self::BEGIN).await?;
                     let key = Self::insert_key(&mut tx, new.key).await?;
                     let installation =
                         Self::insert_installation(&mut tx, new.key.base_id, new.app, key.id, new.contact, new.by).await?;
@@ -120,7 +120,7 @@ macro_rules! marketplace_store {
                     contact: &relais_core::employee::Email,
                     by: PersonId,
                 ) -> Result<relais_core::people::Installation> {
-                    let mut conn = self.pool.acquire().await?;
+                    let mut conn = self.writer.acquire().await?;
                     Self::insert_installation(&mut conn, base, app, key_id, contact, by).await
                 }
 
@@ -134,7 +134,7 @@ macro_rules! marketplace_store {
                 }
 
                 async fn uninstall(&self, base: BaseId, installation: InstallationId) -> Result<relais_core::people::Installation> {
-                    let mut tx = self.pool.begin_with(Self::BEGIN).await?;
+                    let mut tx = self.writer.begin_with(Self::BEGIN).await?;
                     let at = now();
                     let sql = format!(
                         "UPDATE installations SET uninstalled_at = $3 WHERE base_id = $1 AND id = $2 AND uninstalled_at IS NULL RETURNING {}",

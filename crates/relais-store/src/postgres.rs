@@ -11,6 +11,9 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres
 #[derive(Clone)]
 pub struct PgStore {
     pool: PgPool,
+    /// Where write transactions begin: the same pool (PostgreSQL lets
+    /// writers work side by side).
+    writer: PgPool,
     signal: crate::events::SignalCell,
 }
 
@@ -53,10 +56,8 @@ impl PgStore {
     /// Who writes and when, handed to the database at the start of a write
     /// transaction for the events it writes (`$1` the writer, `$2` the
     /// instant): settings of the transaction.
-    const WRITE_CONTEXT: (Option<&'static str>, &'static str) = (
-        None,
-        "SELECT set_config('relais.source', $1, true), set_config('relais.at', CAST(CAST($2 AS TIMESTAMPTZ) AS TEXT), true)",
-    );
+    const WRITE_CONTEXT: &'static str =
+        "SELECT set_config('relais.source', $1, true), set_config('relais.at', CAST(CAST($2 AS TIMESTAMPTZ) AS TEXT), true)";
 
     /// A base's latest event's number, from its counter (committed: a
     /// writer holding the counter numbers after it).
@@ -135,6 +136,7 @@ impl PgStore {
             .await
             .map_err(|e| StoreError::Migrate(e.to_string()))?;
         Ok(Self {
+            writer: pool.clone(),
             pool,
             signal: Default::default(),
         })

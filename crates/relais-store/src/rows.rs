@@ -1101,7 +1101,7 @@ impl TryFrom<ExpenseItemRow> for ExpenseItem {
     }
 }
 
-/// A row of `api_keys` with its base's data version.
+/// A row of `api_keys` with its base's versions.
 #[derive(sqlx::FromRow)]
 pub struct KeyAtVersion {
     /// The key.
@@ -1109,6 +1109,8 @@ pub struct KeyAtVersion {
     pub key: ApiKeyRow,
     /// The base's data version (none before its first write).
     pub data_version: Option<i64>,
+    /// The base's structure version (none before its first write).
+    pub structure_version: Option<i64>,
 }
 
 /// A row of `api_keys`.

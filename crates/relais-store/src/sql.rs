@@ -154,7 +154,7 @@ macro_rules! insert_rows {
 /// `BULK_JOURNAL`), and commits.
 macro_rules! bulk_transaction {
     ($store:expr, $tx:ident, $body:block) => {{
-        let mut conn = $store.pool.acquire().await?;
+        let mut conn = $store.writer.acquire().await?;
         if let Some((during, _)) = Self::BULK_JOURNAL {
             sqlx::query(during).execute(&mut *conn).await?;
         }

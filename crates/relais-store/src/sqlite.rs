@@ -16,6 +16,13 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite")
 #[derive(Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// The one connection write transactions take turns on: SQLite writes
+    /// one transaction at a time, and a writer waiting in this pool's queue
+    /// (in order, without a thread) costs nothing, where one waiting for
+    /// SQLite's lock holds a connection of `pool` and sleeps in its busy
+    /// handler — under load, readers ran out of connections behind writers
+    /// that slept while the lock was free.
+    writer: SqlitePool,
     signal: crate::events::SignalCell,
 }
 
@@ -57,12 +64,10 @@ impl SqliteStore {
 
     /// Who writes and when, handed to the database at the start of a write
     /// transaction for the events it writes (`$1` the writer, `$2` the
-    /// instant): one row of `write_context`, replaced (SQLite writes one
-    /// transaction at a time).
-    const WRITE_CONTEXT: (Option<&'static str>, &'static str) = (
-        Some("DELETE FROM write_context"),
-        "INSERT INTO write_context (source, at) VALUES ($1, $2)",
-    );
+    /// instant): the one row of `write_context` (row 1), replaced in one
+    /// statement (SQLite writes one transaction at a time).
+    const WRITE_CONTEXT: &'static str =
+        "INSERT OR REPLACE INTO write_context (rowid, source, at) VALUES (1, $1, $2)";
 
     /// The latest event's number: events are numbered across bases, in the
     /// order SQLite's one writer commits them (`$1`, the base, needs no
@@ -147,7 +152,7 @@ impl SqliteStore {
             );
         let pool = crate::sql::checked_when_idle(SqlitePoolOptions::new())
             .max_connections(8)
-            .connect_with(options)
+            .connect_with(options.clone())
             .await
             .map_err(|e| connect_error(e.to_string()))?;
         let applied: Option<i64> =
@@ -164,8 +169,14 @@ impl SqliteStore {
             .run(&pool)
             .await
             .map_err(|e| StoreError::Migrate(e.to_string()))?;
+        let writer = crate::sql::checked_when_idle(SqlitePoolOptions::new())
+            .max_connections(1)
+            .connect_with(options)
+            .await
+            .map_err(|e| connect_error(e.to_string()))?;
         Ok(Self {
             pool,
+            writer,
             signal: Default::default(),
         })
     }

@@ -424,7 +424,7 @@ macro_rules! sync_store {
                         return Ok(());
                     }
                     let at = now();
-                    let mut tx = self.pool.begin_with(Self::BEGIN).await?;
+                    let mut tx = self.writer.begin_with(Self::BEGIN).await?;
                     for part in records.chunks(1000) {
                         let mut qb = sqlx::QueryBuilder::<$db>::new("INSERT INTO sync_ledger (job, record_key, hash, fields, partner_id, acknowledged_at) ");
                         qb.push_values(part, |mut b, r| {
@@ -449,7 +449,7 @@ macro_rules! sync_store {
                     if keys.is_empty() {
                         return Ok(());
                     }
-                    let mut tx = self.pool.begin_with(Self::BEGIN).await?;
+                    let mut tx = self.writer.begin_with(Self::BEGIN).await?;
                     for part in keys.chunks(1000) {
                         let mut qb = sqlx::QueryBuilder::<$db>::new("UPDATE sync_ledger SET seen_in = ");
                         qb.push_bind(tag);
@@ -491,7 +491,7 @@ macro_rules! sync_store {
                 }
 
                 async fn forget(&self, job: &LedgerJob, keys: &[String]) -> Result<()> {
-                    let mut tx = self.pool.begin_with(Self::BEGIN).await?;
+                    let mut tx = self.writer.begin_with(Self::BEGIN).await?;
                     for part in keys.chunks(1000) {
                         let mut qb = sqlx::QueryBuilder::<$db>::new("DELETE FROM sync_ledger WHERE job = ");
                         Self::push_ledger_keys(&mut qb, job, part);
@@ -502,7 +502,7 @@ macro_rules! sync_store {
                 }
 
                 async fn reset_ledger(&self, job: &LedgerJob) -> Result<()> {
-                    let mut tx = self.pool.begin_with(Self::BEGIN).await?;
+                    let mut tx = self.writer.begin_with(Self::BEGIN).await?;
                     // The integration's job and its streams' jobs (`job/stream`).
                     let streams = format!("{job}/%");
                     sqlx::query("DELETE FROM sync_ledger WHERE job = $1 OR job LIKE $2").bind(job.as_str()).bind(&streams).execute(&mut *tx).await?;
@@ -534,7 +534,7 @@ macro_rules! sync_store {
                 }
 
                 async fn put_integration(&self, i: &relais_core::integration::Integration) -> Result<()> {
-                    let mut conn = self.pool.acquire().await?;
+                    let mut conn = self.writer.acquire().await?;
                     Self::upsert_integration(&mut conn, i).await
                 }
 
@@ -559,7 +559,7 @@ macro_rules! sync_store {
                 }
 
                 async fn set_integration_state(&self, state: &crate::IntegrationState) -> Result<()> {
-                    let mut tx = self.pool.begin_with(Self::BEGIN).await?;
+                    let mut tx = self.writer.begin_with(Self::BEGIN).await?;
                     sqlx::query(
                         "UPDATE integrations SET health = $2, health_reason = $3, next_run_at = $4, next_full_at = $5 \
                          WHERE installation_id = $1",
@@ -630,7 +630,7 @@ macro_rules! sync_store {
                     full: bool,
                     requested_by: Option<&str>,
                 ) -> Result<relais_core::integration::SyncRun> {
-                    let mut conn = self.pool.acquire().await?;
+                    let mut conn = self.writer.acquire().await?;
                     Self::insert_run(&mut conn, installation, trigger, dry_run, full, requested_by).await
                 }
 
@@ -642,7 +642,7 @@ macro_rules! sync_store {
                     full: bool,
                     requested_by: Option<&str>,
                 ) -> Result<(relais_core::integration::SyncRun, bool)> {
-                    let mut tx = self.pool.begin_with(Self::BEGIN).await?;
+                    let mut tx = self.writer.begin_with(Self::BEGIN).await?;
                     // Holds the integration's row (PostgreSQL) until the
                     // commit; SQLite's write transaction holds the file.
                     let found = sqlx::query("UPDATE integrations SET updated_at = updated_at WHERE installation_id = $1")
@@ -673,7 +673,7 @@ macro_rules! sync_store {
                 }
 
                 async fn start_run(&self, run: RunId, owner: &str, full: bool) -> Result<relais_core::integration::SyncRun> {
-                    let mut tx = self.pool.begin_with(Self::BEGIN).await?;
+                    let mut tx = self.writer.begin_with(Self::BEGIN).await?;
                     let at = now();
                     let installation: Option<i64> = sqlx::query_scalar("SELECT installation_id FROM sync_runs WHERE id = $1")
                         .bind(run.0)
@@ -706,7 +706,7 @@ macro_rules! sync_store {
                     counts: &relais_core::integration::StoredCounts,
                     partner_requests: u64,
                 ) -> Result<()> {
-                    let mut tx = self.pool.begin_with(Self::BEGIN).await?;
+                    let mut tx = self.writer.begin_with(Self::BEGIN).await?;
                     let running = sqlx::query("UPDATE sync_runs SET counts = $2, partner_requests = $3 WHERE id = $1 AND status = 'running'")
                         .bind(run.0)
                         .bind(serde_json::to_string(counts).expect("counts serialise"))
@@ -725,7 +725,7 @@ macro_rules! sync_store {
                 }
 
                 async fn finish_run(&self, run: RunId, finish: &crate::RunFinish<'_>) -> Result<relais_core::integration::SyncRun> {
-                    let mut tx = self.pool.begin_with(Self::BEGIN).await?;
+                    let mut tx = self.writer.begin_with(Self::BEGIN).await?;
                     append_lines!($db, tx, run.0, finish.lines);
                     let sql = format!(
                         "UPDATE sync_runs SET status = $2, counts = $3, partner_requests = $4, error = $5, finished_at = $6, full_run = $7 \

@@ -365,7 +365,7 @@ macro_rules! webhook_store {
                 }
 
                 async fn delete_endpoint(&self, id: EndpointId) -> Result<()> {
-                    let mut tx = self.pool.begin_with(Self::BEGIN).await?;
+                    let mut tx = self.writer.begin_with(Self::BEGIN).await?;
                     sqlx::query("DELETE FROM webhook_deliveries WHERE endpoint_id = $1").bind(id.0).execute(&mut *tx).await?;
                     let done = sqlx::query("DELETE FROM webhook_endpoints WHERE id = $1").bind(id.0).execute(&mut *tx).await?;
                     if done.rows_affected() == 0 {
@@ -386,7 +386,7 @@ macro_rules! webhook_store {
                 }
 
                 async fn enqueue_deliveries(&self, id: EndpointId, from: i64, to: i64, deliveries: &[NewDelivery], at: DateTime<Utc>) -> Result<bool> {
-                    let mut tx = self.pool.begin_with(Self::BEGIN).await?;
+                    let mut tx = self.writer.begin_with(Self::BEGIN).await?;
                     let moved = sqlx::query("UPDATE webhook_endpoints SET cursor = $3 WHERE id = $1 AND cursor = $2")
                         .bind(id.0)
                         .bind(from)
@@ -427,7 +427,7 @@ macro_rules! webhook_store {
                 }
 
                 async fn record_attempts(&self, endpoint: EndpointId, attempts: &[(DeliveryId, AttemptOutcome)]) -> Result<Option<DateTime<Utc>>> {
-                    let mut tx = self.pool.begin_with(Self::BEGIN).await?;
+                    let mut tx = self.writer.begin_with(Self::BEGIN).await?;
                     for (delivery, o) in attempts {
                         let done = sqlx::query(
                             "UPDATE webhook_deliveries SET status = $2, attempts = attempts + 1, next_attempt_at = $3, \

@@ -11,7 +11,7 @@ use relais_core::expense::*;
 use relais_core::ids::*;
 use relais_core::integration::LeaseJob;
 use relais_core::org::*;
-use relais_store::{SharedStore, StoreError};
+use relais_store::{BaseVersions, SharedStore, StoreError};
 use relais_testkit::now;
 
 fn who() -> Author {
@@ -377,14 +377,25 @@ async fn employees_round_trip_with_unique_fields(db: TestDb) {
     changed.job_title = Some("Responsable comptable".into());
     changed.contract = Contract::new(d(2020, 1, 6), Some(d(2026, 12, 31))).unwrap();
     let updated = s
-        .update_employee(o.base, created.id, &changed, &who())
+        .update_employee(
+            &s.get_employee(o.base, created.id).await.unwrap(),
+            &changed,
+            &who(),
+        )
         .await
         .unwrap();
     assert_eq!(updated.data, changed);
     assert!(updated.modified_at >= created.modified_at);
     assert_eq!(updated.created_at, created.created_at);
     let missing = s
-        .update_employee(o.base, EmployeeId(999), &changed, &who())
+        .update_employee(
+            &Employee {
+                id: EmployeeId(999),
+                ..created.clone()
+            },
+            &changed,
+            &who(),
+        )
         .await
         .unwrap_err();
     assert!(matches!(
@@ -421,7 +432,11 @@ async fn employee_references_are_checked(db: TestDb) {
     let mut own = boss.data.clone();
     own.manager_id = Some(boss.id);
     let err = s
-        .update_employee(o.base, boss.id, &own, &who())
+        .update_employee(
+            &s.get_employee(o.base, boss.id).await.unwrap(),
+            &own,
+            &who(),
+        )
         .await
         .unwrap_err();
     assert!(err.to_string().contains("own manager"), "{err}");
@@ -744,7 +759,10 @@ async fn copying_a_base_replaces_the_target_and_keeps_the_source(db: TestDb) {
 }
 
 /// The data version the API's counts are kept by: raised by every write to
-/// a base's HR data, single or bulk, and by nothing else.
+/// a base's HR data, single or bulk, and by nothing else; the structure
+/// version the API's names are kept by: raised by a write to its
+/// departments, establishments or personnel-file fields (and by a bulk
+/// write, which may touch them), not by one to an employee or a leave.
 async fn every_kind_of_write_raises_the_bases_data_version(db: TestDb) {
     use HalfDay::{Am, Pm};
     let s = &db.store;
@@ -752,21 +770,39 @@ async fn every_kind_of_write_raises_the_bases_data_version(db: TestDb) {
     let other = org(s, "other").await;
     let version = || async { s.base_version(o.base).await.unwrap() };
     let mut last = version().await;
-    fn raised(last: &mut i64, now: i64, what: &str) {
-        assert!(now > *last, "{what}: version {now} after {last}");
+    fn raised(last: &mut BaseVersions, now: BaseVersions, structure: bool, what: &str) {
+        assert!(
+            now.data > last.data,
+            "{what}: versions {now:?} after {last:?}"
+        );
+        if structure {
+            assert!(
+                now.structure > last.structure,
+                "{what}: structure {now:?} after {last:?}"
+            );
+        } else {
+            assert_eq!(
+                now.structure, last.structure,
+                "{what}: structure {now:?} after {last:?}"
+            );
+        }
         *last = now;
     }
     let e = s
         .create_employee(o.base, &person(&o, 1, d(2020, 1, 6), None), &who())
         .await
         .unwrap();
-    raised(&mut last, version().await, "create an employee");
+    raised(&mut last, version().await, false, "create an employee");
     let mut data = e.data.clone();
     data.job_title = Some("Pilote".into());
-    s.update_employee(o.base, e.id, &data, &who())
+    s.update_employee(&s.get_employee(o.base, e.id).await.unwrap(), &data, &who())
         .await
         .unwrap();
-    raised(&mut last, version().await, "update an employee");
+    raised(&mut last, version().await, false, "update an employee");
+    s.set_department_head(o.base, o.department, Some(e.id))
+        .await
+        .unwrap();
+    raised(&mut last, version().await, true, "name a department's head");
     let p = s
         .create_leave_period(
             o.base,
@@ -774,13 +810,18 @@ async fn every_kind_of_write_raises_the_bases_data_version(db: TestDb) {
         )
         .await
         .unwrap();
-    raised(&mut last, version().await, "create a leave period");
+    raised(&mut last, version().await, false, "create a leave period");
     // A bulk write (as seeding does).
     let mut copy = p.clone();
     copy.id = relais_core::ids::LeavePeriodId(p.id.0 + 100);
     copy.span = span((2026, 4, 6, Am), (2026, 4, 6, Pm));
     s.insert_leave_periods(&[copy]).await.unwrap();
-    raised(&mut last, version().await, "insert leave periods in bulk");
+    raised(
+        &mut last,
+        version().await,
+        true,
+        "insert leave periods in bulk",
+    );
     // A refused write changes nothing, the version included.
     let mut twin = person(&o, 2, d(2021, 1, 4), None);
     twin.mail = data.mail.clone();
@@ -795,9 +836,9 @@ async fn every_kind_of_write_raises_the_bases_data_version(db: TestDb) {
     s.base_counts(o.base, d(2026, 1, 1)).await.unwrap();
     assert_eq!(version().await, last, "a read");
     s.copy_base(other.base, o.base).await.unwrap();
-    raised(&mut last, version().await, "a base copied onto it");
+    raised(&mut last, version().await, true, "a base copied onto it");
     s.clear_base(o.base).await.unwrap();
-    raised(&mut last, version().await, "clearing it");
+    raised(&mut last, version().await, true, "clearing it");
 }
 
 async fn clearing_a_base_removes_only_its_data(db: TestDb) {
@@ -2188,7 +2229,7 @@ async fn every_change_writes_its_event_with_it(db: TestDb) {
     let mut data = e.data.clone();
     data.job_title = Some("Pilote".into());
     let updated = s
-        .update_employee(o.base, e.id, &data, &who())
+        .update_employee(&s.get_employee(o.base, e.id).await.unwrap(), &data, &who())
         .await
         .unwrap();
     let p = s
@@ -2345,9 +2386,13 @@ async fn every_change_writes_its_event_with_it(db: TestDb) {
     assert!(pruned > 40, "{pruned}");
     assert!(topics_after(s, o.base, 0).await.0.is_empty());
     // Numbering goes on after pruning.
-    s.update_employee(o.base, e.id, &e.data, &who())
-        .await
-        .unwrap();
+    s.update_employee(
+        &s.get_employee(o.base, e.id).await.unwrap(),
+        &e.data,
+        &who(),
+    )
+    .await
+    .unwrap();
     let (topics, after_pruning) = topics_after(s, o.base, 0).await;
     assert_eq!(topics, ["employee.updated"]);
     assert!(after_pruning > newest);

@@ -224,7 +224,11 @@ async fn happypal_syncs_links_updates_overwrites_and_deletes() {
     e.data.last_name = Name::parse("lastName", "Nouveau-Nom").unwrap();
     tokio::time::sleep(Duration::from_millis(5)).await;
     s.store
-        .update_employee(s.base, e.id, &e.data, &Author::system("test"))
+        .update_employee(
+            &s.store.get_employee(s.base, e.id).await.unwrap(),
+            &e.data,
+            &Author::system("test"),
+        )
         .await
         .unwrap();
     let inc = s.connector.run(false, false).await.unwrap();
@@ -296,7 +300,11 @@ async fn happypal_syncs_links_updates_overwrites_and_deletes() {
     )
     .unwrap();
     s.store
-        .update_employee(s.base, l.id, &l.data, &Author::system("test"))
+        .update_employee(
+            &s.store.get_employee(s.base, l.id).await.unwrap(),
+            &l.data,
+            &Author::system("test"),
+        )
         .await
         .unwrap();
     let full = s.connector.run(true, false).await.unwrap();

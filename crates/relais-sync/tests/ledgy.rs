@@ -167,7 +167,11 @@ impl World {
         let mut e = self.store.get_employee(self.base, id).await.unwrap();
         change(&mut e.data);
         self.store
-            .update_employee(self.base, id, &e.data, &Author::system("test"))
+            .update_employee(
+                &self.store.get_employee(self.base, id).await.unwrap(),
+                &e.data,
+                &Author::system("test"),
+            )
             .await
             .unwrap();
     }

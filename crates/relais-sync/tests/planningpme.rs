@@ -254,7 +254,11 @@ async fn planningpme_gets_the_department_its_people_and_their_coming_absences() 
         },
     ));
     store
-        .update_employee(base.id, mover.id, &data, &author)
+        .update_employee(
+            &store.get_employee(base.id, mover.id).await.unwrap(),
+            &data,
+            &author,
+        )
         .await
         .unwrap();
     let inc = incremental(&connector, &store, today).await;
@@ -274,7 +278,11 @@ async fn planningpme_gets_the_department_its_people_and_their_coming_absences() 
     let mut data = leaver.data.clone();
     data.department_id = Some(outside.id);
     store
-        .update_employee(base.id, leaver.id, &data, &author)
+        .update_employee(
+            &store.get_employee(base.id, leaver.id).await.unwrap(),
+            &data,
+            &author,
+        )
         .await
         .unwrap();
     let inc = incremental(&connector, &store, today).await;

@@ -819,7 +819,7 @@ async fn planningpme_runs_within_seconds_of_a_change() {
         let (store, base, id, author) = (w.store.clone(), w.base, people[n].id, author.clone());
         async move {
             store
-                .update_employee(base, id, &data, &author)
+                .update_employee(&store.get_employee(base, id).await.unwrap(), &data, &author)
                 .await
                 .unwrap();
             (id, to)

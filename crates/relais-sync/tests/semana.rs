@@ -643,7 +643,11 @@ async fn both_ways_every_night(postgres: bool) {
     )
     .unwrap();
     w.store
-        .update_employee(w.base, b.id, &leaver.data, &Author::system("test"))
+        .update_employee(
+            &w.store.get_employee(w.base, b.id).await.unwrap(),
+            &leaver.data,
+            &Author::system("test"),
+        )
         .await
         .unwrap();
     let bookings_before = w.held().await.bookings.len();

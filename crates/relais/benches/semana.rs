@@ -96,7 +96,11 @@ async fn bench(employees: u32) {
         let mut data = e.data.clone();
         data.last_name = Name::parse("lastName", &format!("{}-Changé", data.last_name)).unwrap();
         store
-            .update_employee(base.id, e.id, &data, &author)
+            .update_employee(
+                &store.get_employee(base.id, e.id).await.unwrap(),
+                &data,
+                &author,
+            )
             .await
             .unwrap();
     }

@@ -82,7 +82,11 @@ async fn bench(employees: u32) {
         data.last_name = Name::parse("lastName", &format!("{}-Changé", data.last_name)).unwrap();
         data.department_id = Some(departments[n % departments.len()].id);
         store
-            .update_employee(base.id, e.id, &data, &author)
+            .update_employee(
+                &store.get_employee(base.id, e.id).await.unwrap(),
+                &data,
+                &author,
+            )
             .await
             .unwrap();
     }

@@ -5,7 +5,6 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::need::{Need, Routes};
 use crate::query::{FieldTree, V3Query};
-use crate::resources::users::section_of_fields;
 use crate::AppState;
 use axum::extract::State;
 use axum::response::Response;
@@ -31,7 +30,10 @@ async fn list(
 ) -> Result<Response, ApiError> {
     let role = caller.role();
     let q = V3Query::parse(&pairs, &["name"])?;
-    let sections = section_of_fields(&state.store, caller.base()).await?;
+    let sections = state
+        .names
+        .field_sections(&state.store, caller.base(), caller.structure_version)
+        .await?;
     // Only fields the key may read, as the log discloses their values.
     let mut readable: Vec<SqlValue> = fields::STANDARD
         .iter()
@@ -39,7 +41,7 @@ async fn list(
         .filter_map(|f| f.logged)
         .map(|logged| SqlValue::Text(logged.to_owned()))
         .collect();
-    for (code, section) in &sections {
+    for (code, section) in sections.iter() {
         if role.may_read_field(section, code) {
             readable.push(SqlValue::Text(code.to_lowercase()));
         }

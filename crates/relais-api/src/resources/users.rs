@@ -3,7 +3,7 @@
 use super::{base_url, v3_item, with_employee_records, JsonBody, Pairs};
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::names::{Named, Names};
+use crate::names::{FieldSections, Named, Names};
 use crate::need::{Need, Routes};
 use crate::query::{FieldTree, FilterOp, V3Query};
 use crate::written;
@@ -16,10 +16,10 @@ use chrono::NaiveDate;
 use relais_core::access::{Permission, Role};
 use relais_core::audit::Author;
 use relais_core::employee::{
-    Contract, Csp, Email, Employee, EmployeeData, EmployeeNumber, PersonalDetails, SectionField,
+    Contract, Csp, Email, Employee, EmployeeData, EmployeeNumber, PersonalDetails,
 };
 use relais_core::fields::{self, Resource};
-use relais_core::ids::{BaseId, DepartmentId, EmployeeId, EstablishmentId};
+use relais_core::ids::{DepartmentId, EmployeeId, EstablishmentId};
 use relais_core::org::{Name, TimeZone};
 use relais_core::DomainError;
 use relais_store::{Cond, Condition, ListQuery, SharedStore, SqlValue};
@@ -69,7 +69,7 @@ pub struct UserContext {
     /// is shown: `managers` is not looked up.
     every_manager_visible: bool,
     /// Custom field code → section code.
-    field_sections: HashMap<String, String>,
+    field_sections: FieldSections,
 }
 
 impl UserContext {
@@ -88,7 +88,7 @@ impl UserContext {
             }
             state
                 .names
-                .get(store, base, caller.data_version, what)
+                .get(store, base, caller.structure_version, what)
                 .await
         };
         let departments = names("department", Named::Departments).await?;
@@ -113,9 +113,12 @@ impl UserContext {
             HashMap::new()
         };
         let field_sections = if tree.has("extendedData") {
-            section_of_fields(store, base).await?
+            state
+                .names
+                .field_sections(store, base, caller.structure_version)
+                .await?
         } else {
-            HashMap::new()
+            FieldSections::default()
         };
         Ok(Self {
             role: role.clone(),
@@ -354,30 +357,6 @@ fn select(value: Value, sub: &FieldTree) -> Value {
         }
         other => other,
     }
-}
-
-/// Custom field code → code of its section.
-pub async fn section_of_fields(
-    store: &SharedStore,
-    base: BaseId,
-) -> Result<HashMap<String, String>, ApiError> {
-    let sections: HashMap<_, _> = store
-        .list_sections(base)
-        .await?
-        .into_iter()
-        .map(|s| (s.id, s.code))
-        .collect();
-    Ok(store
-        .list_section_fields(base)
-        .await?
-        .into_iter()
-        .map(|f: SectionField| {
-            (
-                f.code.as_str().to_owned(),
-                sections.get(&f.section_id).cloned().unwrap_or_default(),
-            )
-        })
-        .collect())
 }
 
 /// Whether the key sees every employee of its base, whatever their
@@ -906,7 +885,7 @@ async fn update(
     check_references(&state, &caller, &data, &body).await?;
     let e = state
         .store
-        .update_employee(caller.base(), current.id, &data, &author(&caller))
+        .update_employee(&current, &data, &author(&caller))
         .await?;
     let json = full_user(&state, &caller, &headers, &e).await?;
     Ok(with_employee_records(v3_item(json), 1))
