@@ -18,6 +18,28 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Mutex;
 
+/// Whose walk a page belongs to: a key on its base, at the base's data
+/// version when the request began.
+#[derive(Debug, Clone, Copy)]
+pub struct Walker {
+    /// The base's data version.
+    pub version: i64,
+    /// The base.
+    pub base: BaseId,
+    /// The key walking.
+    pub key: KeyId,
+}
+
+impl From<&crate::auth::Caller> for Walker {
+    fn from(caller: &crate::auth::Caller) -> Self {
+        Self {
+            version: caller.data_version,
+            base: caller.base(),
+            key: caller.key.id,
+        }
+    }
+}
+
 /// A page's item as a walk's cursor sees it: the records it holds and the
 /// identifier of the last one.
 pub trait Walked {
@@ -154,36 +176,16 @@ impl CountCache {
         });
     }
 
-    /// The page of `query` for the caller's key and base, at the data
-    /// version read with its key: the walk `what` of this caller.
-    pub async fn page_for<T, F, Fut>(
+    /// Runs `query` through `run` for `walker` (a caller: its key and base,
+    /// at the data version read with its key, see
+    /// [`crate::auth::Caller::data_version`]), reusing what is known of its
+    /// walk `what` at that version; each item says how many records it
+    /// holds and the last one's identifier ([`Walked`]). A first page
+    /// without a count neither uses nor remembers anything: a walk starts
+    /// using what is remembered from its second page.
+    pub async fn page<T, F, Fut>(
         &self,
-        caller: &crate::auth::Caller,
-        what: &str,
-        query: ListQuery,
-        run: F,
-    ) -> Result<Page<T>, ApiError>
-    where
-        T: Walked,
-        F: FnOnce(ListQuery) -> Fut,
-        Fut: Future<Output = Result<Page<T>, StoreError>>,
-    {
-        let (version, base, key) = (caller.data_version, caller.base(), caller.key.id);
-        self.page(version, base, key, what, query, run).await
-    }
-
-    /// Runs `query` through `run`, reusing what is known of its walk at the
-    /// base's data version `version` (read with the caller's key, see
-    /// [`crate::auth::Caller::data_version`]); each item says how many
-    /// records it holds and the last one's identifier ([`Walked`]). A first
-    /// page without a count neither uses nor remembers anything: a walk
-    /// starts using what is remembered from its second page.
-    #[allow(clippy::too_many_arguments)]
-    async fn page<T, F, Fut>(
-        &self,
-        version: i64,
-        base: BaseId,
-        key: KeyId,
+        walker: impl Into<Walker>,
         what: &str,
         query: ListQuery,
         run: F,
@@ -196,6 +198,7 @@ impl CountCache {
         if !query.count && query.offset == 0 {
             return Ok(run(query).await?);
         }
+        let Walker { version, base, key } = walker.into();
         let id = (
             base,
             key,
@@ -280,7 +283,16 @@ mod tests {
         };
         for offset in [0, 2, 4, 8] {
             cache
-                .page(1, BaseId(1), KeyId(7), "users", page(offset), run)
+                .page(
+                    Walker {
+                        version: 1,
+                        base: BaseId(1),
+                        key: KeyId(7),
+                    },
+                    "users",
+                    page(offset),
+                    run,
+                )
                 .await
                 .unwrap();
         }
@@ -321,14 +333,32 @@ mod tests {
         };
         for _ in 0..3 {
             let page = cache
-                .page(1, BaseId(1), KeyId(7), "users", q(true), run)
+                .page(
+                    Walker {
+                        version: 1,
+                        base: BaseId(1),
+                        key: KeyId(7),
+                    },
+                    "users",
+                    q(true),
+                    run,
+                )
                 .await
                 .unwrap();
             assert_eq!(page.count, Some(42));
         }
         assert_eq!(runs.load(std::sync::atomic::Ordering::SeqCst), 1);
         cache
-            .page(1, BaseId(1), KeyId(8), "users", q(true), run)
+            .page(
+                Walker {
+                    version: 1,
+                    base: BaseId(1),
+                    key: KeyId(8),
+                },
+                "users",
+                q(true),
+                run,
+            )
             .await
             .unwrap();
         assert_eq!(
@@ -338,12 +368,30 @@ mod tests {
         );
         // A write to the base: its data version moved on.
         cache
-            .page(2, BaseId(1), KeyId(7), "users", q(true), run)
+            .page(
+                Walker {
+                    version: 2,
+                    base: BaseId(1),
+                    key: KeyId(7),
+                },
+                "users",
+                q(true),
+                run,
+            )
             .await
             .unwrap();
         assert_eq!(runs.load(std::sync::atomic::Ordering::SeqCst), 3);
         cache
-            .page(2, BaseId(1), KeyId(7), "users", q(true), run)
+            .page(
+                Walker {
+                    version: 2,
+                    base: BaseId(1),
+                    key: KeyId(7),
+                },
+                "users",
+                q(true),
+                run,
+            )
             .await
             .unwrap();
         assert_eq!(
@@ -352,7 +400,16 @@ mod tests {
             "an unchanged base is not recounted, however long after"
         );
         let page = cache
-            .page(2, BaseId(1), KeyId(7), "users", q(false), run)
+            .page(
+                Walker {
+                    version: 2,
+                    base: BaseId(1),
+                    key: KeyId(7),
+                },
+                "users",
+                q(false),
+                run,
+            )
             .await
             .unwrap();
         assert_eq!(page.count, None);

@@ -1,8 +1,7 @@
 //! Asking for a run of an integration.
 
 use crate::Result;
-use relais_core::ids::InstallationId;
-use relais_core::integration::{SyncRun, Trigger};
+use relais_core::integration::{RunAsk, SyncRun};
 use relais_store::SharedStore;
 
 /// A run asked for: the one that will carry the request out.
@@ -17,18 +16,9 @@ pub struct Asked {
 
 /// Asks for a run of the integration of `installation`, which the runtime
 /// starts within seconds, unless one is already waiting to start: then that
-/// one answers. `by` names who asked (a person, for the runs' history).
+/// one answers. The ask names who asked (a person, for the runs' history).
 /// Decided in one transaction, so two people asking at once get one run.
-pub async fn ask_run(
-    store: &SharedStore,
-    installation: InstallationId,
-    trigger: Trigger,
-    dry_run: bool,
-    full: bool,
-    by: Option<&str>,
-) -> Result<Asked> {
-    let (run, queued) = store
-        .ask_run(installation, trigger, dry_run, full, by)
-        .await?;
+pub async fn ask_run(store: &SharedStore, ask: &RunAsk) -> Result<Asked> {
+    let (run, queued) = store.ask_run(ask).await?;
     Ok(Asked { run, queued })
 }

@@ -4,7 +4,7 @@
 
 use crate::connector::{ConnectorCode, ConnectorSpec, Declaration};
 use crate::error::{DomainError, Result};
-use crate::ids::BaseId;
+use crate::ids::{BaseId, InstallationId};
 use crate::ledger::FieldChange;
 use crate::org::TimeZone;
 use crate::schedule::Schedule;
@@ -71,6 +71,57 @@ impl Health {
             (Self::Failing, _) => "En échec",
             (Self::Paused, "en") => "Paused",
             (Self::Paused, _) => "En pause",
+        }
+    }
+}
+
+/// A request for a run of an integration: which, why, how, and who asked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunAsk {
+    /// The integration, by its installation.
+    pub installation: InstallationId,
+    /// What asks for the run.
+    pub trigger: Trigger,
+    /// Whether the run only reports what it would change.
+    pub dry_run: bool,
+    /// Whether the run reads everything, not only what changed since the
+    /// last one.
+    pub full: bool,
+    /// Who asked (a person's name), for the runs' history.
+    pub by: Option<String>,
+}
+
+impl RunAsk {
+    /// An incremental run that changes the partner, asked for by nobody in
+    /// particular.
+    pub fn new(installation: InstallationId, trigger: Trigger) -> Self {
+        Self {
+            installation,
+            trigger,
+            dry_run: false,
+            full: false,
+            by: None,
+        }
+    }
+
+    /// The same run, only reporting what it would change when `yes`.
+    pub fn dry_run(self, yes: bool) -> Self {
+        Self {
+            dry_run: yes,
+            ..self
+        }
+    }
+
+    /// The same run, reading everything when `yes`.
+    pub fn full(self, yes: bool) -> Self {
+        Self { full: yes, ..self }
+    }
+
+    /// The same run, asked for by `who`.
+    pub fn by(self, who: Option<&str>) -> Self {
+        Self {
+            by: who.map(str::to_owned),
+            ..self
         }
     }
 }

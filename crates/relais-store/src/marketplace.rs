@@ -31,16 +31,6 @@ pub trait MarketplaceStore: Send + Sync {
     /// 409 if the app is already installed on the base.
     async fn install(&self, new: &NewInstallation<'_>) -> Result<(ApiKey, Installation)>;
 
-    /// Records an installation; 409 if the app is already installed on the base.
-    async fn create_installation(
-        &self,
-        base: BaseId,
-        app: &str,
-        key_id: KeyId,
-        contact: &Email,
-        by: PersonId,
-    ) -> Result<Installation>;
-
     /// The apps installed on a base (not uninstalled).
     async fn list_installations(&self, base: BaseId) -> Result<Vec<Installation>>;
 
@@ -62,37 +52,6 @@ macro_rules! marketplace_store {
             use relais_core::access::ApiKey;
             use relais_core::now;
 
-            type Conn = <$db as sqlx::Database>::Connection;
-
-            impl $store {
-                /// Records an installation on `conn`; 409 if the app is already installed.
-                pub(crate) async fn insert_installation(
-                    conn: &mut Conn,
-                    base: BaseId,
-                    app: &str,
-                    key_id: KeyId,
-                    contact: &relais_core::employee::Email,
-                    by: PersonId,
-                ) -> Result<relais_core::people::Installation> {
-                    let sql = format!(
-                        "INSERT INTO installations (base_id, app, key_id, contact, installed_by, installed_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6) RETURNING {}",
-                        rows::INSTALLATION_COLUMNS
-                    );
-                    let row: rows::InstallationRow = sqlx::query_as(&sql)
-                        .bind(base.0)
-                        .bind(app)
-                        .bind(key_id.0)
-                        .bind(contact.as_str())
-                        .bind(by.0)
-                        .bind(now())
-                        .fetch_one(&mut *conn)
-                        .await
-                        .map_err(StoreError::conflict_on("app", || format!("{app} is already installed on this base")))?;
-                    row.try_into()
-                }
-            }
-
             #[async_trait]
             impl MarketplaceStore for $store {
                 async fn install(
@@ -101,8 +60,23 @@ macro_rules! marketplace_store {
                 ) -> Result<(ApiKey, relais_core::people::Installation)> {
                     let mut tx = self.writer.begin_with(Self::BEGIN).await?;
                     let key = Self::insert_key(&mut tx, new.key).await?;
-                    let installation =
-                        Self::insert_installation(&mut tx, new.key.base_id, new.app, key.id, new.contact, new.by).await?;
+                    let sql = format!(
+                        "INSERT INTO installations (base_id, app, key_id, contact, installed_by, installed_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6) RETURNING {}",
+                        rows::INSTALLATION_COLUMNS
+                    );
+                    let app = new.app;
+                    let row: rows::InstallationRow = sqlx::query_as(&sql)
+                        .bind(key.base_id.0)
+                        .bind(app)
+                        .bind(key.id.0)
+                        .bind(new.contact.as_str())
+                        .bind(new.by.0)
+                        .bind(now())
+                        .fetch_one(&mut *tx)
+                        .await
+                        .map_err(StoreError::conflict_on("app", || format!("{app} is already installed on this base")))?;
+                    let installation: relais_core::people::Installation = row.try_into()?;
                     if let Some(integration) = &new.integration {
                         let mut integration = integration.clone();
                         integration.installation_id = installation.id;
@@ -110,18 +84,6 @@ macro_rules! marketplace_store {
                     }
                     tx.commit().await?;
                     Ok((key, installation))
-                }
-
-                async fn create_installation(
-                    &self,
-                    base: BaseId,
-                    app: &str,
-                    key_id: KeyId,
-                    contact: &relais_core::employee::Email,
-                    by: PersonId,
-                ) -> Result<relais_core::people::Installation> {
-                    let mut conn = self.writer.acquire().await?;
-                    Self::insert_installation(&mut conn, base, app, key_id, contact, by).await
                 }
 
                 async fn list_installations(&self, base: BaseId) -> Result<Vec<relais_core::people::Installation>> {

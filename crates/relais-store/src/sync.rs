@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use relais_core::ids::*;
 use relais_core::integration::{
-    Health, Integration, LeaseJob, LedgerJob, ReportLine, RunStatus, SyncRun, Trigger,
+    Health, Integration, LeaseJob, LedgerJob, ReportLine, RunAsk, RunStatus, SyncRun,
 };
 use relais_core::ledger::Acknowledged;
 
@@ -151,39 +151,14 @@ pub trait SyncStore: Send + Sync {
     async fn set_integration_state(&self, state: &IntegrationState) -> Result<()>;
 
     /// Asks for a run of an integration; a runtime starts it.
-    async fn queue_run(
-        &self,
-        installation: InstallationId,
-        trigger: Trigger,
-        dry_run: bool,
-        full: bool,
-    ) -> Result<SyncRun> {
-        self.queue_run_by(installation, trigger, dry_run, full, None)
-            .await
-    }
+    async fn queue_run(&self, ask: &RunAsk) -> Result<SyncRun>;
 
-    /// Queues a run as [`SyncStore::queue_run`], recording who asked for it.
-    async fn queue_run_by(
-        &self,
-        installation: InstallationId,
-        trigger: Trigger,
-        dry_run: bool,
-        full: bool,
-        requested_by: Option<&str>,
-    ) -> Result<SyncRun>;
-
-    /// Asks for a run as [`SyncStore::queue_run_by`] does, unless a run of
+    /// Asks for a run as [`SyncStore::queue_run`] does, unless a run of
     /// the integration is already waiting to start: then that run, and
     /// `false`. One transaction, holding the integration's row, so that two
     /// asking at once get one run.
-    async fn ask_run(
-        &self,
-        installation: InstallationId,
-        trigger: Trigger,
-        dry_run: bool,
-        full: bool,
-        requested_by: Option<&str>,
-    ) -> Result<(SyncRun, bool)>;
+    async fn ask_run(&self, ask: &RunAsk) -> Result<(SyncRun, bool)>;
+
     /// The oldest unfinished runs of every integration: asked for and not
     /// started, or marked running (by a live process, or one that died).
     async fn open_runs(&self, limit: u32) -> Result<Vec<SyncRun>>;
@@ -306,27 +281,20 @@ macro_rules! sync_store {
                 }
 
                 /// Queues a run on `conn`.
-                pub(crate) async fn insert_run(
-                    conn: &mut Conn,
-                    installation: InstallationId,
-                    trigger: relais_core::integration::Trigger,
-                    dry_run: bool,
-                    full: bool,
-                    requested_by: Option<&str>,
-                ) -> Result<relais_core::integration::SyncRun> {
+                pub(crate) async fn insert_run(conn: &mut Conn, ask: &relais_core::integration::RunAsk) -> Result<relais_core::integration::SyncRun> {
                     let sql = format!(
                         "INSERT INTO sync_runs (installation_id, trigger_kind, dry_run, full_run, status, requested_at, counts, partner_requests, requested_by) \
                          VALUES ($1, $2, $3, $4, 'queued', $5, $6, 0, $7) RETURNING {}",
                         rows::RUN_COLUMNS
                     );
                     let row: rows::RunRow = sqlx::query_as(&sql)
-                        .bind(installation.0)
-                        .bind(trigger.as_str())
-                        .bind(dry_run)
-                        .bind(full)
+                        .bind(ask.installation.0)
+                        .bind(ask.trigger.as_str())
+                        .bind(ask.dry_run)
+                        .bind(ask.full)
                         .bind(now())
                         .bind(serde_json::to_string(&relais_core::integration::RunCounts::default()).expect("counts serialise"))
-                        .bind(requested_by)
+                        .bind(ask.by.as_deref())
                         .fetch_one(&mut *conn)
                         .await?;
                     row.try_into()
@@ -622,26 +590,13 @@ macro_rules! sync_store {
                     self.latest_of::<rows::AlertRow, _>("alerts", rows::ALERT_COLUMNS, installation, limit).await
                 }
 
-                async fn queue_run_by(
-                    &self,
-                    installation: InstallationId,
-                    trigger: relais_core::integration::Trigger,
-                    dry_run: bool,
-                    full: bool,
-                    requested_by: Option<&str>,
-                ) -> Result<relais_core::integration::SyncRun> {
+                async fn queue_run(&self, ask: &relais_core::integration::RunAsk) -> Result<relais_core::integration::SyncRun> {
                     let mut conn = self.writer.acquire().await?;
-                    Self::insert_run(&mut conn, installation, trigger, dry_run, full, requested_by).await
+                    Self::insert_run(&mut conn, ask).await
                 }
 
-                async fn ask_run(
-                    &self,
-                    installation: InstallationId,
-                    trigger: relais_core::integration::Trigger,
-                    dry_run: bool,
-                    full: bool,
-                    requested_by: Option<&str>,
-                ) -> Result<(relais_core::integration::SyncRun, bool)> {
+                async fn ask_run(&self, ask: &relais_core::integration::RunAsk) -> Result<(relais_core::integration::SyncRun, bool)> {
+                    let installation = ask.installation;
                     let mut tx = self.writer.begin_with(Self::BEGIN).await?;
                     // Holds the integration's row (PostgreSQL) until the
                     // commit; SQLite's write transaction holds the file.
@@ -661,7 +616,7 @@ macro_rules! sync_store {
                         tx.commit().await?;
                         return Ok((row.try_into()?, false));
                     }
-                    let run = Self::insert_run(&mut tx, installation, trigger, dry_run, full, requested_by).await?;
+                    let run = Self::insert_run(&mut tx, ask).await?;
                     tx.commit().await?;
                     Ok((run, true))
                 }

@@ -1469,34 +1469,45 @@ async fn concurrent_writers_wait_for_each_other(db: TestDb) {
     );
 }
 
-/// Asking for a run while one waits to start gets that run, whoever asks
-/// and however many ask at once; once it has started, asking queues another.
-async fn one_waiting_run_answers_every_ask(db: TestDb) {
+/// HappyPal installed on `base` by `admin`, without its integration.
+async fn happypal_installed(
+    s: &SharedStore,
+    base: BaseId,
+    admin: relais_core::ids::PersonId,
+) -> relais_core::people::Installation {
     use relais_core::access::{KeyUsage, Role};
-    use relais_core::integration::*;
-    use relais_store::NewApiKey;
-    let s = &db.store;
-    let (base, admin) = base_and_admin(s).await;
-    let key = s
-        .create_api_key(&NewApiKey {
-            base_id: base.id,
-            prefix: "ask".into(),
-            secret_hash: "h".into(),
-            name: Name::parse("name", "HappyPal").unwrap(),
-            contact: Email::parse("it@happypal.fr").unwrap(),
-            usage: KeyUsage::ThirdParty,
-            role: Role::parse(&["personnel-file:fields=firstName"]).unwrap(),
+    let contact = Email::parse("it@happypal.fr").unwrap();
+    let (_, inst) = s
+        .install(&relais_store::NewInstallation {
+            key: &relais_store::NewApiKey {
+                base_id: base,
+                prefix: "happypal".into(),
+                secret_hash: "h".into(),
+                name: Name::parse("name", "HappyPal").unwrap(),
+                contact: contact.clone(),
+                usage: KeyUsage::ThirdParty,
+                role: Role::parse(&["personnel-file:fields=firstName"]).unwrap(),
+            },
+            app: "happypal",
+            contact: &contact,
+            by: admin,
+            integration: None,
         })
         .await
         .unwrap();
-    let contact = Email::parse("it@happypal.fr").unwrap();
-    let inst = s
-        .create_installation(base.id, "happypal", key.id, &contact, admin.id)
-        .await
-        .unwrap();
+    inst
+}
+
+/// Asking for a run while one waits to start gets that run, whoever asks
+/// and however many ask at once; once it has started, asking queues another.
+async fn one_waiting_run_answers_every_ask(db: TestDb) {
+    use relais_core::integration::*;
+    let s = &db.store;
+    let (base, admin) = base_and_admin(s).await;
+    let inst = happypal_installed(s, base.id, admin.id).await;
     // No integration yet: nothing to run.
     assert!(matches!(
-        s.ask_run(inst.id, Trigger::Api, false, false, None).await,
+        s.ask_run(&RunAsk::new(inst.id, Trigger::Api)).await,
         Err(StoreError::NotFound { .. })
     ));
     let i = Integration::new(inst.id, base.id, &StoredOnly, "sealed".into(), now());
@@ -1505,7 +1516,7 @@ async fn one_waiting_run_answers_every_ask(db: TestDb) {
         let s = s.clone();
         tokio::spawn(async move {
             let by = format!("person {n}");
-            s.ask_run(inst.id, Trigger::Page, false, false, Some(&by))
+            s.ask_run(&RunAsk::new(inst.id, Trigger::Page).by(Some(&by)))
                 .await
                 .unwrap()
         })
@@ -1524,7 +1535,7 @@ async fn one_waiting_run_answers_every_ask(db: TestDb) {
     assert_eq!(s.list_runs(inst.id, 10).await.unwrap().len(), 1);
     s.start_run(first, "process-a", false).await.unwrap();
     let (next, queued) = s
-        .ask_run(inst.id, Trigger::Api, true, false, None)
+        .ask_run(&RunAsk::new(inst.id, Trigger::Api).dry_run(true))
         .await
         .unwrap();
     assert!(queued && next.id != first && next.dry_run);
@@ -1532,35 +1543,13 @@ async fn one_waiting_run_answers_every_ask(db: TestDb) {
 }
 
 async fn integrations_and_their_runs_are_kept(db: TestDb) {
-    use relais_core::access::{KeyUsage, Role};
     use relais_core::integration::*;
     use relais_core::ledger::FieldChange;
-    use relais_store::{IntegrationState, NewApiKey, RunFinish};
+    use relais_store::{IntegrationState, RunFinish};
     use serde_json::json;
     let s = &db.store;
     let (base, admin) = base_and_admin(s).await;
-    let key = s
-        .create_api_key(&NewApiKey {
-            base_id: base.id,
-            prefix: "abc".into(),
-            secret_hash: "h".into(),
-            name: Name::parse("name", "HappyPal").unwrap(),
-            contact: Email::parse("it@happypal.fr").unwrap(),
-            usage: KeyUsage::ThirdParty,
-            role: Role::parse(&["personnel-file:fields=firstName"]).unwrap(),
-        })
-        .await
-        .unwrap();
-    let inst = s
-        .create_installation(
-            base.id,
-            "happypal",
-            key.id,
-            &Email::parse("it@happypal.fr").unwrap(),
-            admin.id,
-        )
-        .await
-        .unwrap();
+    let inst = happypal_installed(s, base.id, admin.id).await;
     assert!(matches!(
         s.get_integration(inst.id).await,
         Err(StoreError::NotFound { .. })
@@ -1587,13 +1576,13 @@ async fn integrations_and_their_runs_are_kept(db: TestDb) {
 
     // A run left running by a process that died is interrupted when the next one starts.
     let dead = s
-        .queue_run(inst.id, Trigger::Schedule, false, false)
+        .queue_run(&RunAsk::new(inst.id, Trigger::Schedule))
         .await
         .unwrap();
     assert_eq!(dead.status, RunStatus::Queued);
     s.start_run(dead.id, "process-a", false).await.unwrap();
     let next = s
-        .queue_run(inst.id, Trigger::Cli, true, false)
+        .queue_run(&RunAsk::new(inst.id, Trigger::Cli).dry_run(true))
         .await
         .unwrap();
     assert_eq!(

@@ -13,7 +13,7 @@ use chrono::Duration as Span;
 use relais_core::alert::{AlertKind, NewAlert};
 use relais_core::ids::InstallationId;
 use relais_core::integration::{
-    Health, HealthReason, Integration, LeaseJob, RunStatus, SyncRun, Trigger, SOURCE_KEY,
+    Health, HealthReason, Integration, LeaseJob, RunAsk, RunStatus, SyncRun, Trigger, SOURCE_KEY,
 };
 use relais_core::secret::Sealer;
 use relais_core::secret::SecretName;
@@ -228,7 +228,11 @@ impl Runtime {
         }
         let run = self
             .store
-            .queue_run(installation, trigger, dry_run, full)
+            .queue_run(
+                &RunAsk::new(installation, trigger)
+                    .dry_run(dry_run)
+                    .full(full),
+            )
             .await;
         let run = match run {
             Ok(run) => run,
@@ -388,13 +392,7 @@ impl Runtime {
                 {
                     let (run, _) = self
                         .store
-                        .ask_run(
-                            integration.installation_id,
-                            Trigger::Change,
-                            false,
-                            false,
-                            None,
-                        )
+                        .ask_run(&RunAsk::new(integration.installation_id, Trigger::Change))
                         .await?;
                     wanted.push((integration.installation_id, Some(run)));
                 }
@@ -470,14 +468,18 @@ impl Runtime {
                 // A run its process left: a fresh run takes over (the ledger resumes it).
                 r if r.status == RunStatus::Running => Some(
                     self.store
-                        .queue_run(installation, r.trigger, r.dry_run, r.full)
+                        .queue_run(
+                            &RunAsk::new(installation, r.trigger)
+                                .dry_run(r.dry_run)
+                                .full(r.full),
+                        )
                         .await?,
                 ),
                 _ => None,
             },
             None if integration.is_due(relais_core::now()) => Some(
                 self.store
-                    .queue_run(installation, Trigger::Schedule, false, false)
+                    .queue_run(&RunAsk::new(installation, Trigger::Schedule))
                     .await?,
             ),
             None => None,

@@ -8,7 +8,7 @@ mod common;
 use relais_api::AppState;
 use relais_core::employee::{ContractStatus, Email};
 use relais_core::ids::BaseId;
-use relais_core::integration::{Health, Integration, RunStatus, Trigger};
+use relais_core::integration::{Health, Integration, RunAsk, RunStatus, Trigger};
 use relais_core::marketplace::AppManifest;
 use relais_core::org::Name;
 use relais_core::secret::{Sealer, Secrets};
@@ -205,11 +205,11 @@ async fn racing_runtimes_run_a_due_integration_once(postgres: bool) {
     // Manual runs asked for twice race too: each runs once, never at the same time.
     let served_before = w.profiles().await.iter().map(|p| p.updates).sum::<u32>();
     w.store
-        .queue_run(w.installation, Trigger::Api, false, false)
+        .queue_run(&RunAsk::new(w.installation, Trigger::Api))
         .await
         .unwrap();
     w.store
-        .queue_run(w.installation, Trigger::Page, false, true)
+        .queue_run(&RunAsk::new(w.installation, Trigger::Page).full(true))
         .await
         .unwrap();
     let mut done = Vec::new();

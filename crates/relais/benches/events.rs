@@ -25,7 +25,7 @@ use axum::extract::{Query, Request, State};
 use axum::middleware::Next;
 use axum::routing::get;
 use common::{percentile, seeded_base_at, serve_at, Backend};
-use relais_core::integration::{RunStatus, Trigger};
+use relais_core::integration::{RunAsk, RunStatus, Trigger};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::path::Path;
@@ -109,6 +109,9 @@ struct Writes {
     /// When each move (employee, department) was answered.
     moved: HashMap<(i64, String), Instant>,
     latencies: Vec<Duration>,
+    /// The slowest update: its latency and when it was sent, from the
+    /// phase's start.
+    slowest: (Duration, Duration),
     errors: u64,
 }
 
@@ -141,6 +144,7 @@ async fn write_phase(
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
     let mut tasks = Vec::with_capacity(total as usize);
     let mut moves = plan.moves.iter();
+    let start = Instant::now();
     for i in 0..total {
         ticker.tick().await;
         let n = first + i;
@@ -170,12 +174,15 @@ async fn write_phase(
                 .await
                 .map(|r| r.status().as_u16())
                 .unwrap_or(0);
-            (n, moved, status, sent.elapsed(), Instant::now())
+            (n, moved, status, sent.elapsed(), Instant::now(), sent - start)
         }));
     }
     let mut out = Writes::default();
     for t in tasks {
-        let (n, moved, status, latency, at) = t.await.unwrap();
+        let (n, moved, status, latency, at, offset) = t.await.unwrap();
+        if latency > out.slowest.0 {
+            out.slowest = (latency, offset);
+        }
         if status == 200 {
             match moved {
                 Some(m) => {
@@ -263,7 +270,7 @@ async fn planningpme(
     )
     .await;
     let (run, _) = store
-        .ask_run(inst, Trigger::Cli, false, true, None)
+        .ask_run(&RunAsk::new(inst, Trigger::Cli).full(true))
         .await
         .unwrap();
     let started = Instant::now();
@@ -379,11 +386,13 @@ fn bench(backend: &Backend, seconds: u64, rate: u64, employees: u64) {
         let on_change = took.len();
         for (name, w) in [("quiet", &quiet), ("events", &hooked)] {
             println!(
-                "  {name:<8} {:>6} updates   write p50 {:>6.1} ms   p99 {:>6.1} ms   errors {}",
+                "  {name:<8} {:>6} updates   write p50 {:>6.1} ms   p99 {:>6.1} ms   errors {}   slowest {:.0} ms, sent at {:.1} s",
                 w.latencies.len(),
                 ms(pct(&w.latencies, 0.50)),
                 ms(pct(&w.latencies, 0.99)),
                 w.errors,
+                ms(w.slowest.0),
+                w.slowest.1.as_secs_f64(),
             );
         }
         println!(

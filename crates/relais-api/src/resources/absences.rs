@@ -613,7 +613,7 @@ async fn requests(
     let (store, base) = (&state.store, caller.base());
     let page = state
         .counts
-        .page_for(&caller, "leave-requests", query, |query| async move {
+        .page(&caller, "leave-requests", query, |query| async move {
             store.query_leave_periods(base, &query).await
         })
         .await?;

@@ -194,7 +194,7 @@ async fn claims(
     let (store, base) = (&state.store, caller.base());
     let page = state
         .counts
-        .page_for(&caller, "expense-claims", query, |query| async move {
+        .page(&caller, "expense-claims", query, |query| async move {
             store.query_expense_claims(base, &query).await
         })
         .await?;
@@ -288,7 +288,7 @@ async fn items(
     let (store, base) = (&state.store, caller.base());
     let page = state
         .counts
-        .page_for(&caller, "expense-items", query, |query| async move {
+        .page(&caller, "expense-items", query, |query| async move {
             store.query_expense_items(base, &query).await
         })
         .await?;

@@ -11,7 +11,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use relais_core::ids::RunId;
-use relais_core::integration::{Integration, Trigger};
+use relais_core::integration::{Integration, RunAsk, Trigger};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -124,11 +124,9 @@ async fn ask(
     // A run already waiting answers: asking twice does not run twice.
     let asked = relais_app::runs::ask_run(
         &state.store,
-        i.installation_id,
-        Trigger::Api,
-        ask.dry_run,
-        ask.full,
-        None,
+        &RunAsk::new(i.installation_id, Trigger::Api)
+            .dry_run(ask.dry_run)
+            .full(ask.full),
     )
     .await?;
     let run = asked.run;

@@ -61,7 +61,7 @@ async fn list(
     let (store, base) = (&state.store, caller.base());
     let page = state
         .counts
-        .page_for(&caller, "userlogs", query, |query| async move {
+        .page(&caller, "userlogs", query, |query| async move {
             store.query_employee_logs(base, &query).await
         })
         .await?;

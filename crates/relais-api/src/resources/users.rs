@@ -518,7 +518,7 @@ async fn list(
             std::sync::Arc::new(move |employees| ctx.encode(employees, &tree));
         let page = state
             .counts
-            .page_for(&caller, "users", query, |query| async move {
+            .page(&caller, "users", query, |query| async move {
                 store.encode_employees(base, &query, encode).await
             })
             .await?;
@@ -530,7 +530,7 @@ async fn list(
     }
     let page = state
         .counts
-        .page_for(&caller, "users", query, |query| async move {
+        .page(&caller, "users", query, |query| async move {
             store.query_employees(base, &query).await
         })
         .await?;

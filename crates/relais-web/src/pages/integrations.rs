@@ -14,7 +14,8 @@ use relais_api::AppState;
 use relais_core::connector::{Declaration, SettingKind, SettingSpec};
 use relais_core::ids::{InstallationId, RunId};
 use relais_core::integration::{
-    Health, Integration, IntegrationUpdate, RunStatus, SettingError, SyncRun, Trigger, SOURCE_KEY,
+    Health, Integration, IntegrationUpdate, RunAsk, RunStatus, SettingError, SyncRun, Trigger,
+    SOURCE_KEY,
 };
 use relais_core::people::Installation;
 use relais_core::schedule::{weekday_name, Frequency, Schedule, HOUR_STEPS};
@@ -724,11 +725,10 @@ pub async fn sync_now(
     // A run already waiting answers: asking twice does not run twice.
     match relais_app::runs::ask_run(
         &state.store,
-        id,
-        Trigger::Page,
-        f.dry_run,
-        f.full,
-        Some(v.person.name.as_str()),
+        &RunAsk::new(id, Trigger::Page)
+            .dry_run(f.dry_run)
+            .full(f.full)
+            .by(Some(v.person.name.as_str())),
     )
     .await
     {

@@ -2,19 +2,17 @@
 //! pending, in the window, as Semana "off" bookings of a day or half day —
 //! without the account's name, which Semana hides on purpose.
 
-use super::client::SemanaClient;
-use super::people::{Accounts, People, Period, Window};
-use crate::engine::{Batch, Setup, Stream, Write, Written};
+use super::people::{Accounts, Opened, Period, Window};
+use crate::engine::{Batch, Stream, Write, Written};
 use crate::error::SyncError;
 use crate::lucca::{self, LeaveRequest};
-use crate::source::{LuccaSource, Pager};
+use crate::source::Pager;
 use crate::Side;
 use async_trait::async_trait;
 use relais_core::connector::StreamSpec;
 use relais_core::ledger::{Acknowledged, SourceRecord};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 /// The fields read of absences.
 const LEAVE_FIELDS: &str = "id,ownerId,status,leavePeriod[leaves],modifiedAt";
@@ -41,33 +39,18 @@ fn days_of(leave: &LeaveRequest, window: &Window) -> Vec<(String, Period)> {
 
 /// The stream, opened for one run.
 pub struct DaysOff {
-    source: LuccaSource,
-    client: SemanaClient,
-    people: Arc<People>,
+    run: Opened,
     accounts: Vec<i64>,
-    window: Window,
     pager: Option<Pager>,
-    concurrency: usize,
 }
 
 impl DaysOff {
-    /// The stream of `accounts`' absences in `window`.
-    pub fn new(
-        setup: &Setup,
-        client: SemanaClient,
-        people: Arc<People>,
-        accounts: &Accounts,
-        window: Window,
-        concurrency: usize,
-    ) -> Self {
+    /// The stream of `accounts`' absences in the run's window.
+    pub fn new(run: Opened, accounts: &Accounts) -> Self {
         Self {
-            source: setup.source.clone(),
-            client,
-            people,
+            run,
             accounts: accounts.off.clone(),
-            window,
             pager: None,
-            concurrency,
         }
     }
 
@@ -89,10 +72,10 @@ impl Stream for DaysOff {
             let query = format!(
                 "fields={LEAVE_FIELDS}&leaveAccountId={}&endDate=since,{}&startDate=until,{}&status=0,2&orderBy=id,asc",
                 accounts.join(","),
-                self.window.from,
-                self.window.to
+                self.run.window.from,
+                self.run.window.to
             );
-            self.pager = Some(self.source.pages("/api/v3/leaveRequests", &query));
+            self.pager = Some(self.run.source.pages("/api/v3/leaveRequests", &query));
         }
         let pager = self.pager.as_mut().expect("set above");
         let Some(leaves) = pager.next().await? else {
@@ -106,12 +89,12 @@ impl Stream for DaysOff {
                     reason: format!("the absence {} has no owner", leave.id),
                 });
             };
-            if self.people.of_employee(owner).is_none() {
+            if self.run.people.of_employee(owner).is_none() {
                 // Not in Semana (no work e-mail, or outside the key's
                 // reach): the users stream says why.
                 continue;
             }
-            for (day, period) in days_of(leave, &self.window) {
+            for (day, period) in days_of(leave, &self.run.window) {
                 batch.records.push(SourceRecord {
                     key: format!("{id}:{day}"),
                     fields: BTreeMap::from([
@@ -129,7 +112,8 @@ impl Stream for DaysOff {
         let mut out = Vec::with_capacity(writes.len());
         for w in writes {
             let fields = &w.record.fields;
-            let Some(person) = Self::owner(fields).and_then(|o| self.people.of_employee(o)) else {
+            let Some(person) = Self::owner(fields).and_then(|o| self.run.people.of_employee(o))
+            else {
                 out.push(Err(SyncError::LeftOut(
                     "the person is not in Semana".into(),
                 )));
@@ -143,7 +127,8 @@ impl Stream for DaysOff {
                 "externalId": format!("relais:off:{}", w.record.key),
             });
             out.push(
-                self.client
+                self.run
+                    .client
                     .book(&booking)
                     .await
                     .map(|(id, existed)| Written {
@@ -157,7 +142,7 @@ impl Stream for DaysOff {
 
     async fn delete(&self, record: &Acknowledged) -> Result<(), SyncError> {
         match record.partner_id.as_deref() {
-            Some(id) => self.client.unbook(id).await,
+            Some(id) => self.run.client.unbook(id).await,
             None => Ok(()),
         }
     }

@@ -234,30 +234,17 @@ impl Connector for Semana {
         let accounts = people::Accounts::read(setup, &config).await?;
         let window = people::Window::around(setup.today, config.weeks);
         let people = std::sync::Arc::new(people::People::load(setup).await?);
-        let concurrency = config.concurrency as usize;
+        let opened = people::Opened {
+            source: setup.source.clone(),
+            client,
+            people,
+            window,
+            concurrency: config.concurrency as usize,
+        };
         Ok(vec![
-            Box::new(users::Users::new(
-                setup,
-                client.clone(),
-                people.clone(),
-                concurrency,
-            )),
-            Box::new(days_off::DaysOff::new(
-                setup,
-                client.clone(),
-                people.clone(),
-                &accounts,
-                window,
-                concurrency,
-            )),
-            Box::new(telework::Telework::new(
-                setup,
-                client,
-                people,
-                accounts.telework,
-                window,
-                concurrency,
-            )),
+            Box::new(users::Users::new(opened.clone())),
+            Box::new(days_off::DaysOff::new(opened.clone(), &accounts)),
+            Box::new(telework::Telework::new(opened, accounts.telework)),
         ])
     }
 }

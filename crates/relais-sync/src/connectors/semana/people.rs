@@ -1,5 +1,6 @@
 //! What Semana's three streams share: the people both sides know (an
-//! employee and their Semana user), the window of days, and the accounts.
+//! employee and their Semana user), the window of days, the accounts, and
+//! the run they are opened for ([`Opened`]).
 
 use super::Config;
 use crate::engine::Setup;
@@ -7,6 +8,21 @@ use crate::error::SyncError;
 use chrono::{Days, NaiveDate};
 use std::collections::HashMap;
 use std::sync::Mutex;
+
+/// What each stream of one Semana run is opened with.
+#[derive(Clone)]
+pub struct Opened {
+    /// Where the base is read.
+    pub source: crate::source::LuccaSource,
+    /// Semana's API.
+    pub client: super::SemanaClient,
+    /// The people both sides know.
+    pub people: std::sync::Arc<People>,
+    /// The days synced.
+    pub window: Window,
+    /// Requests to Semana in flight at once.
+    pub concurrency: usize,
+}
 
 /// The days synced: from `weeks` back to `weeks` ahead of today.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -321,7 +337,7 @@ macro_rules! day_stream {
         }
 
         fn concurrency(&self) -> usize {
-            self.concurrency
+            self.run.concurrency
         }
 
         fn reads_whole(&self) -> bool {
@@ -329,11 +345,11 @@ macro_rules! day_stream {
         }
 
         fn in_window(&self, record: &Acknowledged) -> bool {
-            self.window.still_holds(record)
+            self.run.window.still_holds(record)
         }
 
         fn name(&self, _key: &str, fields: &BTreeMap<String, Value>) -> Option<String> {
-            let (who, when) = self.people.describe_day(fields);
+            let (who, when) = self.run.people.describe_day(fields);
             Some(format!(concat!("{} · ", $what, " {}"), who, when))
         }
 
@@ -342,7 +358,7 @@ macro_rules! day_stream {
         }
 
         fn detail(&self, _key: &str, fields: &BTreeMap<String, Value>) -> Option<String> {
-            let (_, when) = self.people.describe_day(fields);
+            let (_, when) = self.run.people.describe_day(fields);
             Some(format!(concat!($what, " {}"), when))
         }
     };

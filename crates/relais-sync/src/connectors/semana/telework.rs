@@ -5,12 +5,10 @@
 //! conflict, reported and left for the next run. Periods relais did not
 //! create from Semana are never touched.
 
-use super::client::SemanaClient;
-use super::people::{day_label, People, Period, Window};
-use crate::engine::{Batch, Setup, Stream, Write, Written};
+use super::people::{day_label, Opened, Period};
+use crate::engine::{Batch, Stream, Write, Written};
 use crate::error::SyncError;
 use crate::lucca::{self, LeaveRequest};
-use crate::source::LuccaSource;
 use crate::Side;
 use async_trait::async_trait;
 use chrono::{Datelike, Days, NaiveDate};
@@ -18,19 +16,14 @@ use relais_core::connector::StreamSpec;
 use relais_core::ledger::{Acknowledged, SourceRecord};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 /// The stream, opened for one run.
 pub struct Telework {
-    source: LuccaSource,
-    client: SemanaClient,
-    people: Arc<People>,
+    run: Opened,
     /// The telework account: identifier and name.
     account: (i64, String),
-    window: Window,
     /// The first day of the next week to read.
     next: Option<NaiveDate>,
-    concurrency: usize,
 }
 
 /// What the base holds on a day that keeps a remote day out.
@@ -46,29 +39,19 @@ struct Held {
 }
 
 impl Telework {
-    /// The stream of `window`'s remote days, into `account`.
-    pub fn new(
-        setup: &Setup,
-        client: SemanaClient,
-        people: Arc<People>,
-        account: (i64, String),
-        window: Window,
-        concurrency: usize,
-    ) -> Self {
+    /// The stream of the run's window's remote days, into `account`.
+    pub fn new(run: Opened, account: (i64, String)) -> Self {
         Self {
-            source: setup.source.clone(),
-            client,
-            people,
+            next: Some(run.window.from),
+            run,
             account,
-            window,
-            next: Some(window.from),
-            concurrency,
         }
     }
 
     /// What the base holds for `owner` on `day`, approved or pending.
     async fn held(&self, owner: i64, day: &str) -> Result<Vec<Held>, SyncError> {
         let found = self
+            .run
             .source
             .get(&format!(
                 "/api/v3/leaveRequests?fields=id,leaveAccountId,leaveAccount,startDate,startDateHalf,endDate,endDateHalf,source&ownerId={owner}&startDate=until,{day}&endDate=since,{day}&status=0,2&paging=0,100"
@@ -109,6 +92,7 @@ impl Telework {
     /// or gone counts as cancelled).
     async fn cancel(&self, id: &str) -> Result<(), SyncError> {
         match self
+            .run
             .source
             .post(&format!("/api/v3/leaveRequests/{id}/cancel"), &json!({}))
             .await
@@ -147,7 +131,7 @@ impl Telework {
             "comment": "Semana",
         });
         for attempt in 0..2 {
-            match self.source.post("/api/v3/leaveRequests", &body).await {
+            match self.run.source.post("/api/v3/leaveRequests", &body).await {
                 Ok((_, made)) => {
                     return Ok(Written {
                         partner_id: made["data"]["id"].as_i64().map(|i| i.to_string()),
@@ -182,7 +166,7 @@ impl Telework {
                     let (stale, others): (Vec<&Held>, Vec<&Held>) =
                         held.iter().partition(|h| ours(h));
                     if let Some(other) = others.first() {
-                        let (who, when) = self.people.describe_day(fields);
+                        let (who, when) = self.run.people.describe_day(fields);
                         return Err(SyncError::LeftOut(format!(
                             "conflit : télétravail de {who} le {when} non écrit, ce jour porte déjà « {} » du {} au {}",
                             other.account_name,
@@ -223,23 +207,23 @@ impl Stream for Telework {
                 6 - from.weekday().num_days_from_monday(),
             )))
             .unwrap_or(from)
-            .min(self.window.to);
-        self.next = sunday.succ_opt().filter(|d| *d <= self.window.to);
+            .min(self.run.window.to);
+        self.next = sunday.succ_opt().filter(|d| *d <= self.run.window.to);
         let (from, to) = (from.to_string(), sunday.to_string());
         let mut days: BTreeMap<(i64, String), Period> = BTreeMap::new();
         let mut page = 1;
         loop {
-            let (bookings, last) = self.client.bookings(&from, &to, "remote", page).await?;
+            let (bookings, last) = self.run.client.bookings(&from, &to, "remote", page).await?;
             for b in bookings {
                 let (Some(owner), Some(period)) = (
-                    self.people.of_collaborator(b.collaborator_id),
+                    self.run.people.of_collaborator(b.collaborator_id),
                     Period::parse(&b.period),
                 ) else {
                     // Someone the base does not hold (Semana's own users),
                     // or a period relais does not know.
                     continue;
                 };
-                if !self.window.holds(&b.date) {
+                if !self.run.window.holds(&b.date) {
                     continue;
                 }
                 days.entry((owner, b.date))

@@ -1,9 +1,8 @@
 //! The `users` stream: employees under contract (future ones included) as
 //! Semana users, linked on e-mail, deactivated when they left.
 
-use super::client::SemanaClient;
-use super::people::{name_of, People};
-use crate::engine::{Batch, Setup, Stream, Write, Written};
+use super::people::{name_of, Opened};
+use crate::engine::{Batch, Stream, Write, Written};
 use crate::error::SyncError;
 use crate::lucca::User;
 use crate::source::UserPages;
@@ -13,7 +12,6 @@ use relais_core::fields::{users, Field};
 use relais_core::ledger::{Acknowledged, SourceRecord};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 /// The fields read of employees.
 pub const SOURCE_FIELDS: &[Field] = &[
@@ -50,27 +48,18 @@ fn record(user: &User) -> SourceRecord {
 /// The stream, opened for one run.
 pub struct Users {
     pages: UserPages,
-    client: SemanaClient,
-    people: Arc<People>,
-    concurrency: usize,
+    run: Opened,
     /// For a dry run, the e-mails (lower case) of the users Semana holds,
     /// read once: a create with one of them links to that user.
     held: Option<std::collections::HashSet<String>>,
 }
 
 impl Users {
-    /// The stream over `setup`'s source, writing with `client`.
-    pub fn new(
-        setup: &Setup,
-        client: SemanaClient,
-        people: Arc<People>,
-        concurrency: usize,
-    ) -> Self {
+    /// The stream over the run's source, writing with its client.
+    pub fn new(run: Opened) -> Self {
         Self {
-            pages: UserPages::new(setup.source.clone(), SOURCE_FIELDS, PAGE),
-            client,
-            people,
-            concurrency,
+            pages: UserPages::new(run.source.clone(), SOURCE_FIELDS, PAGE),
+            run,
             held: None,
         }
     }
@@ -86,14 +75,14 @@ impl Users {
         let body = json!(fields);
         let written = match w.partner_id.as_deref() {
             Some(id) => {
-                self.client.update_user(id, &body).await?;
+                self.run.client.update_user(id, &body).await?;
                 Written {
                     partner_id: Some(id.to_owned()),
                     existed: false,
                 }
             }
             None => {
-                let (id, existed) = self.client.create_user(&body).await?;
+                let (id, existed) = self.run.client.create_user(&body).await?;
                 Written {
                     partner_id: Some(id.to_string()),
                     existed,
@@ -104,7 +93,9 @@ impl Users {
             w.record.key.parse::<i64>(),
             written.partner_id.as_deref().and_then(|p| p.parse().ok()),
         ) {
-            self.people.know(employee, collaborator, name_of(fields));
+            self.run
+                .people
+                .know(employee, collaborator, name_of(fields));
         }
         Ok(written)
     }
@@ -117,7 +108,7 @@ impl Stream for Users {
     }
 
     fn concurrency(&self) -> usize {
-        self.concurrency
+        self.run.concurrency
     }
 
     fn deactivates(&self) -> bool {
@@ -140,7 +131,7 @@ impl Stream for Users {
             let mut emails = std::collections::HashSet::new();
             let mut page = 1;
             loop {
-                let (users, last) = self.client.users(page).await?;
+                let (users, last) = self.run.client.users(page).await?;
                 emails.extend(
                     users
                         .into_iter()
@@ -180,7 +171,7 @@ impl Stream for Users {
 
     async fn delete(&self, record: &Acknowledged) -> Result<(), SyncError> {
         match record.partner_id.as_deref() {
-            Some(id) => self.client.deactivate_user(id).await,
+            Some(id) => self.run.client.deactivate_user(id).await,
             None => Ok(()),
         }
     }
