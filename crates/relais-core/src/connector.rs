@@ -452,6 +452,23 @@ pub trait Declared: Send + Sync + 'static {
     type Config: DeserializeOwned + Serialize + Validate;
 }
 
+/// Declares a connector: a unit type `$name` (with the attributes and doc
+/// written before it) told by the declaration `$declaration` and read with
+/// the typed configuration `$config`.
+#[macro_export]
+macro_rules! declared_connector {
+    ($(#[$attr:meta])* $name:ident, $declaration:expr, $config:ty) => {
+        $(#[$attr])*
+        #[derive(Debug, Clone, Copy, Default)]
+        pub struct $name;
+
+        impl $crate::connector::Declared for $name {
+            const DECLARATION: &'static $crate::connector::Declaration = $declaration;
+            type Config = $config;
+        }
+    };
+}
+
 impl<T: Declared> ConnectorSpec for T {
     fn declaration(&self) -> &'static Declaration {
         T::DECLARATION

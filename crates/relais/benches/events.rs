@@ -174,7 +174,14 @@ async fn write_phase(
                 .await
                 .map(|r| r.status().as_u16())
                 .unwrap_or(0);
-            (n, moved, status, sent.elapsed(), Instant::now(), sent - start)
+            (
+                n,
+                moved,
+                status,
+                sent.elapsed(),
+                Instant::now(),
+                sent - start,
+            )
         }));
     }
     let mut out = Writes::default();

@@ -19,8 +19,8 @@ use crate::engine::{Connector, Setup, Stream};
 use crate::error::SyncError;
 use async_trait::async_trait;
 use relais_core::connector::{
-    Declaration, Declared, Direction, FieldLabel, ScheduleRule, SettingKind, SettingSpec,
-    StreamSpec, Validate,
+    Declaration, Direction, FieldLabel, ScheduleRule, SettingKind, SettingSpec, StreamSpec,
+    Validate,
 };
 use serde::{Deserialize, Serialize};
 
@@ -156,14 +156,12 @@ pub static DECLARATION: Declaration = Declaration {
     }],
 };
 
-/// The HappyPal connector.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct HappyPal;
-
-impl Declared for HappyPal {
-    const DECLARATION: &'static Declaration = &DECLARATION;
-    type Config = Config;
-}
+relais_core::declared_connector!(
+    /// The HappyPal connector.
+    HappyPal,
+    &DECLARATION,
+    Config
+);
 
 #[async_trait]
 impl Connector for HappyPal {

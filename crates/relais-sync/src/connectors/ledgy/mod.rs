@@ -28,7 +28,7 @@ use crate::engine::{Connector, Setup, Stream};
 use crate::error::SyncError;
 use async_trait::async_trait;
 use relais_core::connector::{
-    Declaration, Declared, Direction, ScheduleRule, SettingKind, SettingSpec, StreamSpec, Validate,
+    Declaration, Direction, ScheduleRule, SettingKind, SettingSpec, StreamSpec, Validate,
 };
 use relais_core::mapping::{
     FieldMapping, MappingProblem, PreviewPage, PreviewQuery, SourceField, TargetSpec,
@@ -241,14 +241,12 @@ pub static DECLARATION: Declaration = Declaration {
     }],
 };
 
-/// The Ledgy connector.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Ledgy;
-
-impl Declared for Ledgy {
-    const DECLARATION: &'static Declaration = &DECLARATION;
-    type Config = Config;
-}
+relais_core::declared_connector!(
+    /// The Ledgy connector.
+    Ledgy,
+    &DECLARATION,
+    Config
+);
 
 fn mapper(setup: &Setup) -> Result<stakeholders::Mapper, SyncError> {
     let config: Config = setup.config()?;

@@ -21,8 +21,8 @@ use crate::engine::{Connector, Setup, Stream};
 use crate::error::SyncError;
 use async_trait::async_trait;
 use relais_core::connector::{
-    Declaration, Declared, Direction, FieldLabel, ScheduleRule, SettingKind, SettingSpec,
-    StreamSpec, Validate,
+    Declaration, Direction, FieldLabel, ScheduleRule, SettingKind, SettingSpec, StreamSpec,
+    Validate,
 };
 use relais_store::SharedStore;
 use serde::{Deserialize, Serialize};
@@ -227,14 +227,12 @@ pub static DECLARATION: Declaration = Declaration {
     ],
 };
 
-/// The PlanningPME connector.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct PlanningPme;
-
-impl Declared for PlanningPme {
-    const DECLARATION: &'static Declaration = &DECLARATION;
-    type Config = Config;
-}
+relais_core::declared_connector!(
+    /// The PlanningPME connector.
+    PlanningPme,
+    &DECLARATION,
+    Config
+);
 
 #[async_trait]
 impl Connector for PlanningPme {

@@ -38,8 +38,8 @@ use crate::engine::{Connector, Setup, Stream};
 use crate::error::SyncError;
 use async_trait::async_trait;
 use relais_core::connector::{
-    Declaration, Declared, Direction, FieldLabel, ScheduleRule, SettingKind, SettingSpec,
-    StreamSpec, Validate,
+    Declaration, Direction, FieldLabel, ScheduleRule, SettingKind, SettingSpec, StreamSpec,
+    Validate,
 };
 use serde::{Deserialize, Serialize};
 
@@ -213,14 +213,12 @@ pub static DECLARATION: Declaration = Declaration {
     ],
 };
 
-/// The Semana connector.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Semana;
-
-impl Declared for Semana {
-    const DECLARATION: &'static Declaration = &DECLARATION;
-    type Config = Config;
-}
+relais_core::declared_connector!(
+    /// The Semana connector.
+    Semana,
+    &DECLARATION,
+    Config
+);
 
 #[async_trait]
 impl Connector for Semana {
