@@ -386,7 +386,6 @@ macro_rules! hr_store {
                     Ok(n > 0)
                 }
 
-                /// Checks the references an employee makes, with a message naming each.
                 /// Checks the references of `data` that differ from `before`'s
                 /// (all of them for a new employee), with answers that name the
                 /// field; the database keeps unchanged ones true.
