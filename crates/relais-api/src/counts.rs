@@ -261,6 +261,15 @@ mod tests {
         }
     }
 
+    /// Key `key`'s walker on base 1 at data version `version`.
+    fn walker(version: i64, key: i64) -> Walker {
+        Walker {
+            version,
+            base: BaseId(1),
+            key: KeyId(key),
+        }
+    }
+
     #[tokio::test]
     async fn the_next_page_starts_after_the_last_identifier() {
         let cache = CountCache::default();
@@ -283,16 +292,7 @@ mod tests {
         };
         for offset in [0, 2, 4, 8] {
             cache
-                .page(
-                    Walker {
-                        version: 1,
-                        base: BaseId(1),
-                        key: KeyId(7),
-                    },
-                    "users",
-                    page(offset),
-                    run,
-                )
+                .page(walker(1, 7), "users", page(offset), run)
                 .await
                 .unwrap();
         }
@@ -333,32 +333,14 @@ mod tests {
         };
         for _ in 0..3 {
             let page = cache
-                .page(
-                    Walker {
-                        version: 1,
-                        base: BaseId(1),
-                        key: KeyId(7),
-                    },
-                    "users",
-                    q(true),
-                    run,
-                )
+                .page(walker(1, 7), "users", q(true), run)
                 .await
                 .unwrap();
             assert_eq!(page.count, Some(42));
         }
         assert_eq!(runs.load(std::sync::atomic::Ordering::SeqCst), 1);
         cache
-            .page(
-                Walker {
-                    version: 1,
-                    base: BaseId(1),
-                    key: KeyId(8),
-                },
-                "users",
-                q(true),
-                run,
-            )
+            .page(walker(1, 8), "users", q(true), run)
             .await
             .unwrap();
         assert_eq!(
@@ -368,30 +350,12 @@ mod tests {
         );
         // A write to the base: its data version moved on.
         cache
-            .page(
-                Walker {
-                    version: 2,
-                    base: BaseId(1),
-                    key: KeyId(7),
-                },
-                "users",
-                q(true),
-                run,
-            )
+            .page(walker(2, 7), "users", q(true), run)
             .await
             .unwrap();
         assert_eq!(runs.load(std::sync::atomic::Ordering::SeqCst), 3);
         cache
-            .page(
-                Walker {
-                    version: 2,
-                    base: BaseId(1),
-                    key: KeyId(7),
-                },
-                "users",
-                q(true),
-                run,
-            )
+            .page(walker(2, 7), "users", q(true), run)
             .await
             .unwrap();
         assert_eq!(
@@ -400,16 +364,7 @@ mod tests {
             "an unchanged base is not recounted, however long after"
         );
         let page = cache
-            .page(
-                Walker {
-                    version: 2,
-                    base: BaseId(1),
-                    key: KeyId(7),
-                },
-                "users",
-                q(false),
-                run,
-            )
+            .page(walker(2, 7), "users", q(false), run)
             .await
             .unwrap();
         assert_eq!(page.count, None);
