@@ -24,7 +24,7 @@ use axum::routing::{get, patch, post, put};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// A HappyPal profile.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -33,29 +33,15 @@ pub struct Profile {
     pub id: u64,
     /// The HR base's identifier, once synced or linked.
     pub external_id: Option<String>,
-    /// First name.
-    pub first_name: String,
-    /// Last name.
-    pub last_name: String,
-    /// Work e-mail.
-    pub email: String,
-    /// Birth date, `YYYY-MM-DD`.
-    pub birth_date: Option<String>,
-    /// Contract start, `YYYY-MM-DD`.
-    pub contract_start: Option<String>,
-    /// Contract end, `YYYY-MM-DD`.
-    pub contract_end: Option<String>,
+    /// What the HR base sends (or a HappyPal user typed).
+    #[serde(flatten)]
+    pub data: ProfileData,
     /// Whether an existing profile was linked to the HR base (shown with the HR base's logo).
     pub linked: bool,
     /// Profile updates received.
     pub updates: u32,
     /// When the profile last changed (RFC 3339, UTC, microseconds).
     pub updated_at: String,
-}
-
-/// The simulator's clock, as profiles carry it.
-fn stamp() -> String {
-    relais_core::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
 
 /// The body of a PUT.
@@ -82,20 +68,11 @@ struct Directory {
     next_id: u64,
 }
 
-struct Sim {
-    token: String,
-    directory: Mutex<Directory>,
-}
-
-type Shared = Arc<Sim>;
+type Shared = Arc<sim::Held<Directory>>;
 
 /// The refusal of a request without the simulator's token.
-fn unauthorised(sim: &Sim, headers: &HeaderMap) -> Option<Response> {
-    let ok = headers
-        .get("authorization")
-        .and_then(|h| h.to_str().ok())
-        .and_then(|h| h.strip_prefix("Bearer "))
-        .is_some_and(|t| t == sim.token);
+fn unauthorised(sim: &Shared, headers: &HeaderMap) -> Option<Response> {
+    let ok = sim::bearer(headers).is_some_and(|t| t == sim.credential);
     (!ok).then(|| {
         (
             StatusCode::UNAUTHORIZED,
@@ -103,10 +80,6 @@ fn unauthorised(sim: &Sim, headers: &HeaderMap) -> Option<Response> {
         )
             .into_response()
     })
-}
-
-fn directory(sim: &Sim) -> std::sync::MutexGuard<'_, Directory> {
-    sim.directory.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 #[derive(Deserialize)]
@@ -119,8 +92,8 @@ struct PageQuery {
 async fn list(State(sim): State<Shared>, Query(q): Query<PageQuery>) -> Response {
     let per_page = q.per_page.unwrap_or(100).clamp(1, 1_000);
     let page = q.page.unwrap_or(1).max(1);
-    let as_of = stamp();
-    let dir = directory(&sim);
+    let as_of = sim::stamp();
+    let dir = sim.lock();
     let since = q.updated_since.as_deref().unwrap_or("");
     let items: Vec<&Profile> = dir
         .profiles
@@ -172,7 +145,7 @@ async fn upsert(
         )
             .into_response();
     }
-    let (status, profile) = upsert_one(&mut directory(&sim), external_id, &data);
+    let (status, profile) = upsert_one(&mut sim.lock(), external_id, &data);
     (status, Json(profile)).into_response()
 }
 
@@ -183,21 +156,10 @@ fn upsert_one(
     data: &ProfileData,
 ) -> (StatusCode, Profile) {
     let apply = |p: &mut Profile| {
-        let changed = p.first_name != data.first_name
-            || p.last_name != data.last_name
-            || p.email != data.email
-            || p.birth_date != data.birth_date
-            || p.contract_start != data.contract_start
-            || p.contract_end != data.contract_end;
-        if changed {
-            p.first_name = data.first_name.clone();
-            p.last_name = data.last_name.clone();
-            p.email = data.email.clone();
-            p.birth_date = data.birth_date.clone();
-            p.contract_start = data.contract_start.clone();
-            p.contract_end = data.contract_end.clone();
+        if p.data != *data {
+            p.data = data.clone();
             p.updates += 1;
-            p.updated_at = stamp();
+            p.updated_at = sim::stamp();
         }
     };
     if let Some(p) = dir
@@ -212,30 +174,23 @@ fn upsert_one(
     if let Some(p) = dir
         .profiles
         .iter_mut()
-        .find(|p| p.external_id.is_none() && p.email.to_lowercase() == email)
+        .find(|p| p.external_id.is_none() && p.data.email.to_lowercase() == email)
     {
         p.external_id = Some(external_id);
         p.linked = true;
-        p.updated_at = stamp();
+        p.updated_at = sim::stamp();
         apply(p);
         return (StatusCode::OK, p.clone());
     }
     dir.next_id += 1;
-    let mut p = Profile {
+    let p = Profile {
         id: dir.next_id,
         external_id: Some(external_id),
-        first_name: String::new(),
-        last_name: String::new(),
-        email: String::new(),
-        birth_date: None,
-        contract_start: None,
-        contract_end: None,
+        data: data.clone(),
         linked: false,
         updates: 0,
-        updated_at: stamp(),
+        updated_at: sim::stamp(),
     };
-    apply(&mut p);
-    p.updates = 0;
     dir.profiles.push(p.clone());
     (StatusCode::CREATED, p)
 }
@@ -276,7 +231,7 @@ async fn upsert_batch(State(sim): State<Shared>, body: axum::body::Bytes) -> Res
         )
             .into_response();
     }
-    let mut dir = directory(&sim);
+    let mut dir = sim.lock();
     let results: Vec<serde_json::Value> = batch
         .items
         .into_iter()
@@ -293,7 +248,7 @@ async fn upsert_batch(State(sim): State<Shared>, body: axum::body::Bytes) -> Res
 }
 
 async fn remove(State(sim): State<Shared>, Path(external_id): Path<String>) -> Response {
-    let mut dir = directory(&sim);
+    let mut dir = sim.lock();
     let before = dir.profiles.len();
     dir.profiles
         .retain(|p| p.external_id.as_deref() != Some(external_id.as_str()));
@@ -309,24 +264,19 @@ async fn remove(State(sim): State<Shared>, Path(external_id): Path<String>) -> R
 }
 
 async fn sim_profiles(State(sim): State<Shared>) -> Json<Vec<Profile>> {
-    Json(directory(&sim).profiles.clone())
+    Json(sim.lock().profiles.clone())
 }
 
 async fn sim_add(State(sim): State<Shared>, Json(data): Json<ProfileData>) -> Response {
-    let mut dir = directory(&sim);
+    let mut dir = sim.lock();
     dir.next_id += 1;
     let p = Profile {
         id: dir.next_id,
         external_id: None,
-        first_name: data.first_name,
-        last_name: data.last_name,
-        email: data.email,
-        birth_date: data.birth_date,
-        contract_start: data.contract_start,
-        contract_end: data.contract_end,
+        data,
         linked: false,
         updates: 0,
-        updated_at: stamp(),
+        updated_at: sim::stamp(),
     };
     dir.profiles.push(p.clone());
     (StatusCode::CREATED, Json(p)).into_response()
@@ -347,52 +297,41 @@ async fn sim_edit(
     Path(id): Path<u64>,
     Json(edit): Json<Edit>,
 ) -> Response {
-    let mut dir = directory(&sim);
+    let mut dir = sim.lock();
     let Some(p) = dir.profiles.iter_mut().find(|p| p.id == id) else {
         return StatusCode::NOT_FOUND.into_response();
     };
     if let Some(v) = edit.first_name {
-        p.first_name = v;
+        p.data.first_name = v;
     }
     if let Some(v) = edit.last_name {
-        p.last_name = v;
+        p.data.last_name = v;
     }
     if let Some(v) = edit.email {
-        p.email = v;
+        p.data.email = v;
     }
     if let Some(v) = edit.birth_date {
-        p.birth_date = Some(v);
+        p.data.birth_date = Some(v);
     }
-    p.updated_at = stamp();
+    p.updated_at = sim::stamp();
     Json(p.clone()).into_response()
 }
 
 /// The simulator's routes, answering to `token`, with injectable faults.
 pub fn router(token: &str) -> Router {
     let faults = Arc::new(FaultState::default());
-    let sim: Shared = Arc::new(Sim {
-        token: token.to_owned(),
-        directory: Mutex::new(Directory::default()),
-    });
-    let check: sim::Check<Shared> = |sim, headers| unauthorised(sim, headers);
+    let sim: Shared = sim::Held::new(token, Directory::default());
     let api = Router::new()
         .route("/api/v1/employees", get(list))
         .route("/api/v1/employees/batch", post(upsert_batch))
         .route(
             "/api/v1/employees/{external_id}",
             put(upsert).delete(remove),
-        )
-        .route_layer(axum::middleware::from_fn_with_state(
-            (sim.clone(), check),
-            sim::guard,
-        ));
-    Router::new()
-        .merge(api)
+        );
+    let inspect = Router::new()
         .route("/_sim/profiles", get(sim_profiles).post(sim_add))
-        .route("/_sim/profiles/{id}", patch(sim_edit))
-        .with_state(sim)
-        .merge(sim::control(faults.clone()))
-        .layer(axum::middleware::from_fn_with_state(faults, sim::inject))
+        .route("/_sim/profiles/{id}", patch(sim_edit));
+    sim::assemble(sim, unauthorised, api, inspect, faults)
 }
 
 /// Starts a HappyPal simulator on `addr` (port 0 picks a free one).

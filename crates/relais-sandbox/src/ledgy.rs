@@ -27,7 +27,7 @@ use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// A stakeholder.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -63,16 +63,7 @@ impl Holdings {
     }
 }
 
-struct Sim {
-    token: String,
-    held: Mutex<Holdings>,
-}
-
-type Shared = Arc<Sim>;
-
-fn held(sim: &Sim) -> std::sync::MutexGuard<'_, Holdings> {
-    sim.held.lock().unwrap_or_else(|e| e.into_inner())
-}
+type Shared = Arc<sim::Held<Holdings>>;
 
 fn refuse(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
     (
@@ -82,12 +73,9 @@ fn refuse(status: StatusCode, code: &str, message: impl Into<String>) -> Respons
         .into_response()
 }
 
-fn unauthorised(sim: &Sim, headers: &HeaderMap) -> Option<Response> {
-    let given = headers
-        .get("authorization")
-        .and_then(|h| h.to_str().ok())
-        .and_then(|h| h.strip_prefix("Bearer "));
-    (given != Some(sim.token.as_str())).then(|| {
+fn unauthorised(sim: &Shared, headers: &HeaderMap) -> Option<Response> {
+    let given = sim::bearer(headers);
+    (given != Some(sim.credential.as_str())).then(|| {
         refuse(
             StatusCode::UNAUTHORIZED,
             "unauthorized",
@@ -106,7 +94,7 @@ struct Listing {
 async fn list(State(sim): State<Shared>, Query(q): Query<Listing>) -> Response {
     let page = q.page.unwrap_or(1).max(1);
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
-    let h = held(&sim);
+    let h = sim.lock();
     let chosen: Vec<&Stakeholder> = match &q.identifiers {
         Some(ids) => ids.split(',').filter_map(|id| h.get(id.trim())).collect(),
         None => h.stakeholders.iter().collect(),
@@ -198,7 +186,7 @@ async fn batch(State(sim): State<Shared>, raw: axum::body::Bytes) -> Response {
             format!("a batch takes {BATCH_LIMIT} stakeholders at most"),
         );
     }
-    let mut h = held(&sim);
+    let mut h = sim.lock();
     let results: Vec<Value> = write
         .stakeholders
         .into_iter()
@@ -225,7 +213,7 @@ async fn upsert(
     if let Some(why) = refusal(&identifier, &write.fields) {
         return refuse(StatusCode::BAD_REQUEST, "bad_request", why);
     }
-    let (s, created) = put_one(&mut held(&sim), identifier, write.fields);
+    let (s, created) = put_one(&mut sim.lock(), identifier, write.fields);
     let status = if created {
         StatusCode::CREATED
     } else {
@@ -235,7 +223,7 @@ async fn upsert(
 }
 
 async fn unlink(State(sim): State<Shared>, Path(identifier): Path<String>) -> Response {
-    let mut h = held(&sim);
+    let mut h = sim.lock();
     match h
         .stakeholders
         .iter_mut()
@@ -254,32 +242,20 @@ async fn unlink(State(sim): State<Shared>, Path(identifier): Path<String>) -> Re
 }
 
 async fn sim_state(State(sim): State<Shared>) -> Json<Holdings> {
-    Json(held(&sim).clone())
+    Json(sim.lock().clone())
 }
 
 /// The simulator's routes, answering to the bearer token `token`, with injectable faults.
 pub fn router(token: &str) -> Router {
     let faults = Arc::new(FaultState::default());
-    let sim: Shared = Arc::new(Sim {
-        token: token.to_owned(),
-        held: Mutex::new(Holdings::default()),
-    });
-    let check: sim::Check<Shared> = |sim, headers| unauthorised(sim, headers);
+    let sim: Shared = sim::Held::new(token, Holdings::default());
     let api = Router::new()
         .route("/api/v1/stakeholders", get(list))
         .route("/api/v1/stakeholders/batch", post(batch))
         .route("/api/v1/stakeholders/{identifier}", put(upsert))
-        .route("/api/v1/stakeholders/{identifier}/unlink", post(unlink))
-        .route_layer(axum::middleware::from_fn_with_state(
-            (sim.clone(), check),
-            sim::guard,
-        ));
-    Router::new()
-        .merge(api)
-        .route("/_sim/state", get(sim_state))
-        .with_state(sim)
-        .merge(sim::control(faults.clone()))
-        .layer(axum::middleware::from_fn_with_state(faults, sim::inject))
+        .route("/api/v1/stakeholders/{identifier}/unlink", post(unlink));
+    let inspect = Router::new().route("/_sim/state", get(sim_state));
+    sim::assemble(sim, unauthorised, api, inspect, faults)
 }
 
 /// Starts a Ledgy simulator on `addr` (port 0 picks a free one).

@@ -22,7 +22,7 @@
 //! default, then 429 with `Retry-After`. PUTs are idempotent: the client
 //! chooses the keys. `GET /_sim/state` shows everything held.
 
-use crate::sim::{self, FaultState, Faults};
+use crate::sim::{self, lock, FaultState, Faults};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -98,16 +98,12 @@ struct Sim {
 
 type Shared = Arc<Sim>;
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
 fn refuse(status: StatusCode, message: impl Into<String>) -> Response {
     (status, Json(json!({ "error": message.into() }))).into_response()
 }
 
 /// The refusal of a request without the app key.
-fn check_app_key(sim: &Sim, headers: &HeaderMap) -> Option<Response> {
+fn without_app_key(sim: &Shared, headers: &HeaderMap) -> Option<Response> {
     match headers.get("x-appkey").and_then(|h| h.to_str().ok()) {
         Some(k) if k == sim.app_key => None,
         _ => Some(refuse(
@@ -117,22 +113,16 @@ fn check_app_key(sim: &Sim, headers: &HeaderMap) -> Option<Response> {
     }
 }
 
-/// The refusal of a request without the app key and a valid bearer token.
-fn check(sim: &Sim, headers: &HeaderMap) -> Option<Response> {
-    if let Some(r) = check_app_key(sim, headers) {
-        return Some(r);
-    }
-    let token = headers
-        .get("authorization")
-        .and_then(|h| h.to_str().ok())
-        .and_then(|h| h.strip_prefix("Bearer "));
-    match token {
+/// The refusal of a request without the app key and a bearer token this
+/// simulator gave.
+fn unauthorised(sim: &Shared, headers: &HeaderMap) -> Option<Response> {
+    without_app_key(sim, headers).or_else(|| match sim::bearer(headers) {
         Some(t) if lock(&sim.tokens).iter().any(|k| k == t) => None,
         _ => Some(refuse(
             StatusCode::UNAUTHORIZED,
             "missing or unknown bearer token",
         )),
-    }
+    })
 }
 
 #[derive(Deserialize)]
@@ -146,8 +136,8 @@ async fn token(
     headers: HeaderMap,
     axum::Form(f): axum::Form<TokenForm>,
 ) -> Response {
-    if let Some(r) = check_app_key(&sim, &headers) {
-        return r;
+    if let Some(refusal) = without_app_key(&sim, &headers) {
+        return refusal;
     }
     if f.grant_type != GRANT_TYPE {
         return refuse(
@@ -164,10 +154,7 @@ async fn token(
         .into_response()
 }
 
-async fn departments(State(sim): State<Shared>, headers: HeaderMap) -> Response {
-    if let Some(r) = check(&sim, &headers) {
-        return r;
-    }
+async fn departments(State(sim): State<Shared>) -> Response {
     let held = lock(&sim.held);
     Json(json!({ "items": held.departments.values().collect::<Vec<_>>() })).into_response()
 }
@@ -181,13 +168,9 @@ struct DepartmentBody {
 
 async fn put_department(
     State(sim): State<Shared>,
-    headers: HeaderMap,
     Path(key): Path<String>,
     Json(b): Json<DepartmentBody>,
 ) -> Response {
-    if let Some(r) = check(&sim, &headers) {
-        return r;
-    }
     if b.label.trim().is_empty() {
         return refuse(StatusCode::UNPROCESSABLE_ENTITY, "label is required");
     }
@@ -200,24 +183,14 @@ async fn put_department(
     Json(d).into_response()
 }
 
-async fn delete_department(
-    State(sim): State<Shared>,
-    headers: HeaderMap,
-    Path(key): Path<String>,
-) -> Response {
-    if let Some(r) = check(&sim, &headers) {
-        return r;
-    }
+async fn delete_department(State(sim): State<Shared>, Path(key): Path<String>) -> Response {
     match lock(&sim.held).departments.remove(&key) {
         Some(_) => StatusCode::NO_CONTENT.into_response(),
         None => refuse(StatusCode::NOT_FOUND, format!("no department {key}")),
     }
 }
 
-async fn resources(State(sim): State<Shared>, headers: HeaderMap) -> Response {
-    if let Some(r) = check(&sim, &headers) {
-        return r;
-    }
+async fn resources(State(sim): State<Shared>) -> Response {
     let held = lock(&sim.held);
     Json(json!({ "items": held.resources.values().collect::<Vec<_>>() })).into_response()
 }
@@ -231,13 +204,9 @@ struct ResourceBody {
 
 async fn put_resource(
     State(sim): State<Shared>,
-    headers: HeaderMap,
     Path(number): Path<String>,
     Json(b): Json<ResourceBody>,
 ) -> Response {
-    if let Some(r) = check(&sim, &headers) {
-        return r;
-    }
     let mut held = lock(&sim.held);
     if let Some(d) = &b.department_key {
         if !held.departments.contains_key(d) {
@@ -256,14 +225,7 @@ async fn put_resource(
     Json(r).into_response()
 }
 
-async fn delete_resource(
-    State(sim): State<Shared>,
-    headers: HeaderMap,
-    Path(number): Path<String>,
-) -> Response {
-    if let Some(r) = check(&sim, &headers) {
-        return r;
-    }
+async fn delete_resource(State(sim): State<Shared>, Path(number): Path<String>) -> Response {
     let mut held = lock(&sim.held);
     if held.resources.remove(&number).is_none() {
         return refuse(StatusCode::NOT_FOUND, format!("no resource {number}"));
@@ -287,13 +249,9 @@ struct UnavailabilityBody {
 
 async fn put_unavailability(
     State(sim): State<Shared>,
-    headers: HeaderMap,
     Path(key): Path<String>,
     Json(b): Json<UnavailabilityBody>,
 ) -> Response {
-    if let Some(r) = check(&sim, &headers) {
-        return r;
-    }
     let (Some(start), Some(end)) = (time(&b.start), time(&b.end)) else {
         return refuse(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -324,14 +282,7 @@ async fn put_unavailability(
     Json(u).into_response()
 }
 
-async fn delete_unavailability(
-    State(sim): State<Shared>,
-    headers: HeaderMap,
-    Path(key): Path<String>,
-) -> Response {
-    if let Some(r) = check(&sim, &headers) {
-        return r;
-    }
+async fn delete_unavailability(State(sim): State<Shared>, Path(key): Path<String>) -> Response {
     match lock(&sim.held).unavailabilities.remove(&key) {
         Some(_) => StatusCode::NO_CONTENT.into_response(),
         None => refuse(StatusCode::NOT_FOUND, format!("no unavailability {key}")),
@@ -347,14 +298,7 @@ struct ListBody {
     resources: Vec<String>,
 }
 
-async fn list_tasks(
-    State(sim): State<Shared>,
-    headers: HeaderMap,
-    Json(b): Json<ListBody>,
-) -> Response {
-    if let Some(r) = check(&sim, &headers) {
-        return r;
-    }
+async fn list_tasks(State(sim): State<Shared>, Json(b): Json<ListBody>) -> Response {
     let day = |raw: &str| {
         chrono::NaiveDate::parse_from_str(raw.get(..10).unwrap_or(raw), "%Y-%m-%d").ok()
     };
@@ -396,7 +340,6 @@ pub fn router(brand: &str, app_key: &str, assertion: &str) -> Router {
         held: Mutex::new(Holdings::default()),
     });
     let api = Router::new()
-        .route("/token", put(token))
         .route("/api/department", get(departments))
         .route(
             "/api/department/{key}",
@@ -411,7 +354,14 @@ pub fn router(brand: &str, app_key: &str, assertion: &str) -> Router {
             "/api/unavailability/{key}",
             put(put_unavailability).delete(delete_unavailability),
         )
-        .route("/api/do/list", post(list_tasks))
+        .route("/api/do/list", post(list_tasks));
+    let check: sim::Check<Shared> = unauthorised;
+    let api = api
+        .route_layer(axum::middleware::from_fn_with_state(
+            (sim.clone(), check),
+            sim::guard,
+        ))
+        .route("/token", put(token))
         .with_state(sim.clone());
     Router::new()
         .nest(&format!("/{brand}"), api)

@@ -29,7 +29,7 @@ use axum::{Json, Router};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// A Semana user (a collaborator).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -119,26 +119,13 @@ impl Holdings {
             period: period.to_owned(),
             kind: kind.to_owned(),
             external_id: None,
-            updated_at: stamp(),
+            updated_at: sim::stamp(),
         });
         self.last_id
     }
 }
 
-struct Sim {
-    key: String,
-    held: Mutex<Holdings>,
-}
-
-type Shared = Arc<Sim>;
-
-fn held(sim: &Sim) -> std::sync::MutexGuard<'_, Holdings> {
-    sim.held.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-fn stamp() -> String {
-    relais_core::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
-}
+type Shared = Arc<sim::Held<Holdings>>;
 
 /// An envelope holding `data`.
 fn ok(status: StatusCode, data: Value, page: Option<(usize, usize, usize)>) -> Response {
@@ -162,9 +149,9 @@ fn refuse(status: StatusCode, code: &str, message: impl Into<String>) -> Respons
         .into_response()
 }
 
-fn unauthorised(sim: &Sim, headers: &HeaderMap) -> Option<Response> {
+fn unauthorised(sim: &Shared, headers: &HeaderMap) -> Option<Response> {
     let given = headers.get("x-api-key").and_then(|h| h.to_str().ok());
-    (given != Some(sim.key.as_str())).then(|| {
+    (given != Some(sim.credential.as_str())).then(|| {
         refuse(
             StatusCode::UNAUTHORIZED,
             "unauthorized",
@@ -198,7 +185,7 @@ fn paged<T: Serialize>(items: Vec<&T>, paging: &Paging) -> Response {
 }
 
 async fn list_users(State(sim): State<Shared>, Query(paging): Query<Paging>) -> Response {
-    let h = held(&sim);
+    let h = sim.lock();
     paged(h.users.iter().collect(), &paging)
 }
 
@@ -261,7 +248,7 @@ async fn create_user(State(sim): State<Shared>, raw: axum::body::Bytes) -> Respo
             "email is required and must be an e-mail address",
         );
     };
-    let mut h = held(&sim);
+    let mut h = sim.lock();
     let wanted = email.to_lowercase();
     if let Some(user) = h
         .users
@@ -306,7 +293,7 @@ async fn update_user(
         Ok(d) => d,
         Err(r) => return r.into_response(),
     };
-    let mut h = held(&sim);
+    let mut h = sim.lock();
     match h.users.iter_mut().find(|u| u.id == id) {
         Some(user) => {
             apply(user, data);
@@ -350,7 +337,7 @@ async fn list_bookings(State(sim): State<Shared>, Query(q): Query<BookingQuery>)
         (Ok(f), Ok(t)) => (f.to_string(), t.to_string()),
         (Err(r), _) | (_, Err(r)) => return r.into_response(),
     };
-    let h = held(&sim);
+    let h = sim.lock();
     let since = q.updated_since.as_deref().unwrap_or("");
     let items: Vec<&Booking> = h
         .bookings
@@ -416,7 +403,7 @@ fn book(h: &mut Holdings, b: NewBooking) -> Response {
             existing.date = b.date;
             existing.period = b.period;
             existing.kind = b.kind;
-            existing.updated_at = stamp();
+            existing.updated_at = sim::stamp();
             return ok(StatusCode::OK, json!(existing), None);
         }
     }
@@ -428,7 +415,7 @@ fn book(h: &mut Holdings, b: NewBooking) -> Response {
         period: b.period,
         kind: b.kind,
         external_id: b.external_id,
-        updated_at: stamp(),
+        updated_at: sim::stamp(),
     };
     h.bookings.push(booking.clone());
     ok(StatusCode::CREATED, json!(booking), None)
@@ -436,13 +423,13 @@ fn book(h: &mut Holdings, b: NewBooking) -> Response {
 
 async fn create_booking(State(sim): State<Shared>, raw: axum::body::Bytes) -> Response {
     match body::<NewBooking>(&raw) {
-        Ok(b) => book(&mut held(&sim), b),
+        Ok(b) => book(&mut sim.lock(), b),
         Err(r) => r.into_response(),
     }
 }
 
-fn remove_booking(sim: &Sim, id: u64) -> Response {
-    let mut h = held(sim);
+fn remove_booking(sim: &Shared, id: u64) -> Response {
+    let mut h = sim.lock();
     let before = h.bookings.len();
     h.bookings.retain(|b| b.id != id);
     if h.bookings.len() < before {
@@ -461,7 +448,7 @@ async fn delete_booking(State(sim): State<Shared>, Path(id): Path<u64>) -> Respo
 }
 
 async fn sim_state(State(sim): State<Shared>) -> Json<Holdings> {
-    Json(held(&sim).clone())
+    Json(sim.lock().clone())
 }
 
 /// A day booked as an employee would, named by e-mail.
@@ -476,7 +463,7 @@ struct EmployeeBooking {
 }
 
 async fn sim_book(State(sim): State<Shared>, Json(b): Json<EmployeeBooking>) -> Response {
-    let mut h = held(&sim);
+    let mut h = sim.lock();
     let wanted = b.email.to_lowercase();
     let Some(user) = h.users.iter().find(|u| u.email.to_lowercase() == wanted) else {
         return refuse(
@@ -508,28 +495,17 @@ pub fn router(key: &str) -> Router {
 /// use before it was connected to an HR base).
 pub fn router_with(key: &str, held: Holdings) -> Router {
     let faults = Arc::new(FaultState::default());
-    let sim: Shared = Arc::new(Sim {
-        key: key.to_owned(),
-        held: Mutex::new(held),
-    });
-    let check: sim::Check<Shared> = |sim, headers| unauthorised(sim, headers);
+    let sim: Shared = sim::Held::new(key, held);
     let api = Router::new()
         .route("/v1/users", get(list_users).post(create_user))
         .route("/v1/users/{id}", patch(update_user))
         .route("/v1/bookings", get(list_bookings).post(create_booking))
-        .route("/v1/bookings/{id}", delete(delete_booking))
-        .route_layer(axum::middleware::from_fn_with_state(
-            (sim.clone(), check),
-            sim::guard,
-        ));
-    Router::new()
-        .merge(api)
+        .route("/v1/bookings/{id}", delete(delete_booking));
+    let inspect = Router::new()
         .route("/_sim/state", get(sim_state))
         .route("/_sim/book", post(sim_book))
-        .route("/_sim/bookings/{id}", delete(sim_cancel))
-        .with_state(sim)
-        .merge(sim::control(faults.clone()))
-        .layer(axum::middleware::from_fn_with_state(faults, sim::inject))
+        .route("/_sim/bookings/{id}", delete(sim_cancel));
+    sim::assemble(sim, unauthorised, api, inspect, faults)
 }
 
 /// Starts a Semana simulator on `addr` (port 0 picks a free one).

@@ -54,8 +54,48 @@ impl Default for FaultState {
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+/// Locks `m`, going on with what it holds even if a handler panicked while
+/// holding it (a simulator keeps answering).
+pub fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// What a simulator holds, behind the one credential its partner API
+/// answers to.
+#[derive(Debug)]
+pub struct Held<H> {
+    /// The token or key every partner-API call must carry.
+    pub credential: String,
+    held: Mutex<H>,
+}
+
+impl<H> Held<H> {
+    /// A simulator answering to `credential`, holding `held`.
+    pub fn new(credential: &str, held: H) -> Arc<Self> {
+        Arc::new(Self {
+            credential: credential.to_owned(),
+            held: Mutex::new(held),
+        })
+    }
+
+    /// What it holds, locked.
+    pub fn lock(&self) -> std::sync::MutexGuard<'_, H> {
+        lock(&self.held)
+    }
+}
+
+/// The simulators' clock as partners stamp records: RFC 3339, UTC,
+/// microseconds.
+pub fn stamp() -> String {
+    relais_core::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
+/// The token of a request's `Authorization: Bearer …` header.
+pub fn bearer(headers: &axum::http::HeaderMap) -> Option<&str> {
+    headers
+        .get("authorization")
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| h.strip_prefix("Bearer "))
 }
 
 impl FaultState {
@@ -161,6 +201,26 @@ pub async fn guard<S: Clone + Send + Sync + 'static>(
         Some(refusal) => refusal,
         None => next.run(request).await,
     }
+}
+
+/// A simulator's whole router: its partner `api` behind `check` and the
+/// injected faults, and its own `inspect` routes (`/_sim/…`, neither
+/// checked nor faulted) besides the shared fault controls.
+pub fn assemble<S: Clone + Send + Sync + 'static>(
+    sim: S,
+    check: Check<S>,
+    api: Router<S>,
+    inspect: Router<S>,
+    faults: Arc<FaultState>,
+) -> Router {
+    let api = api.route_layer(axum::middleware::from_fn_with_state(
+        (sim.clone(), check),
+        guard,
+    ));
+    api.merge(inspect)
+        .with_state(sim)
+        .merge(control(faults.clone()))
+        .layer(axum::middleware::from_fn_with_state(faults, inject))
 }
 
 /// The `/_sim/faults` and `/_sim/served` routes.
