@@ -72,6 +72,11 @@ pub struct Condition {
 }
 
 impl Condition {
+    /// Records whose identifier `field` is `id`.
+    pub fn is(field: &'static Field, id: i64) -> Self {
+        Self::new(field, Cond::Eq(SqlValue::Int(id)))
+    }
+
     /// A condition on a field of the catalogue.
     pub fn new(field: &'static Field, cond: Cond) -> Self {
         Self {
@@ -290,6 +295,25 @@ pub fn projected(columns: &[&str], without: &[&'static str]) -> String {
 }
 
 impl ListQuery {
+    /// The record whose identifier `field` is `id`, if `scope` shows it.
+    pub fn one(scope: Scope, field: &'static Field, id: i64) -> Self {
+        Self {
+            scope,
+            conditions: vec![Condition::is(field, id)],
+            limit: 1,
+            ..Self::default()
+        }
+    }
+
+    /// How many records whose identifier `field` is `id` `scope` shows
+    /// (the answer's count), with the first of them.
+    pub fn count_of(scope: Scope, field: &'static Field, id: i64) -> Self {
+        Self {
+            count: true,
+            ..Self::one(scope, field, id)
+        }
+    }
+
     /// Refuses, naming it, a condition or a sort key on a field the store
     /// keeps nowhere (a linked record, a computed field) or that belongs to
     /// another table than `table`, the one the list reads.
@@ -358,6 +382,13 @@ pub struct Page<T> {
     pub items: Vec<T>,
     /// All matching records, when counting was asked.
     pub count: Option<i64>,
+}
+
+impl<T> Page<T> {
+    /// The page's first record.
+    pub fn first(self) -> Option<T> {
+        self.items.into_iter().next()
+    }
 }
 
 /// What a caller makes of a batch of a page's records (their JSON, say):

@@ -1027,18 +1027,28 @@ fn finish<'a>(status: RunStatus, report: &'a Report, error: Option<&'a str>) -> 
     }
 }
 
+/// A connector set up for one integration, for the checks and mapping tools
+/// the admin pages call.
+struct Tool {
+    connector: std::sync::Arc<dyn crate::engine::Connector>,
+    setup: Setup,
+}
+
+impl Tool {
+    /// `outcome`, its error said as a person reads it.
+    fn said<T>(&self, outcome: Result<T, SyncError>) -> Result<T, String> {
+        outcome.map_err(|e| diagnose(&e, self.connector.declaration().name).1)
+    }
+}
+
 impl relais_core::connector::ConnectionCheck for Runtime {
     fn check<'a>(
         &'a self,
         integration: &'a Integration,
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send + 'a>> {
         Box::pin(async move {
-            let (connector, setup) = self.tool_setup(integration, true).await?;
-            let partner = connector.declaration().name;
-            connector
-                .check_connection(&setup)
-                .await
-                .map_err(|e| diagnose(&e, partner).1)
+            let tool = self.tool(integration, true).await?;
+            tool.said(tool.connector.check_connection(&tool.setup).await)
         })
     }
 }
@@ -1046,11 +1056,7 @@ impl relais_core::connector::ConnectionCheck for Runtime {
 impl Runtime {
     /// The connector and setup of `integration`, for a mapping tool
     /// (reaching the partner or not).
-    async fn tool_setup(
-        &self,
-        integration: &Integration,
-        reaching: bool,
-    ) -> Result<(std::sync::Arc<dyn crate::engine::Connector>, Setup), String> {
+    async fn tool(&self, integration: &Integration, reaching: bool) -> Result<Tool, String> {
         let connector = crate::connectors::find(integration.connector.as_str())
             .ok_or_else(|| format!("this relais runs no connector '{}'", integration.connector))?;
         let partner = connector.declaration().name;
@@ -1058,7 +1064,7 @@ impl Runtime {
             .setup_reaching(connector.as_ref(), integration, reaching)
             .await
             .map_err(|e| diagnose(&e, partner).1)?;
-        Ok((connector, setup))
+        Ok(Tool { connector, setup })
     }
 }
 
@@ -1070,12 +1076,8 @@ impl relais_core::connector::MappingTools for Runtime {
     ) -> relais_core::connector::BoxFuture<'a, Result<Vec<relais_core::mapping::SourceField>, String>>
     {
         Box::pin(async move {
-            let (connector, setup) = self.tool_setup(integration, false).await?;
-            let partner = connector.declaration().name;
-            connector
-                .mapping_sources(&setup, lang)
-                .await
-                .map_err(|e| diagnose(&e, partner).1)
+            let tool = self.tool(integration, false).await?;
+            tool.said(tool.connector.mapping_sources(&tool.setup, lang).await)
         })
     }
 
@@ -1088,12 +1090,8 @@ impl relais_core::connector::MappingTools for Runtime {
         Result<Vec<relais_core::mapping::MappingProblem>, String>,
     > {
         Box::pin(async move {
-            let (connector, setup) = self.tool_setup(integration, false).await?;
-            let partner = connector.declaration().name;
-            connector
-                .check_mapping(&setup, mapping)
-                .await
-                .map_err(|e| diagnose(&e, partner).1)
+            let tool = self.tool(integration, false).await?;
+            tool.said(tool.connector.check_mapping(&tool.setup, mapping).await)
         })
     }
 
@@ -1104,12 +1102,8 @@ impl relais_core::connector::MappingTools for Runtime {
     ) -> relais_core::connector::BoxFuture<'a, Result<relais_core::mapping::PreviewPage, String>>
     {
         Box::pin(async move {
-            let (connector, setup) = self.tool_setup(integration, true).await?;
-            let partner = connector.declaration().name;
-            connector
-                .preview(&setup, query)
-                .await
-                .map_err(|e| diagnose(&e, partner).1)
+            let tool = self.tool(integration, true).await?;
+            tool.said(tool.connector.preview(&tool.setup, query).await)
         })
     }
 }

@@ -665,20 +665,10 @@ async fn visible_period(
         .store
         .query_leave_periods(
             caller.base(),
-            &ListQuery {
-                scope: caller.scope.clone(),
-                conditions: vec![Condition::new(
-                    &leave_requests::ID,
-                    Cond::Eq(SqlValue::Int(id)),
-                )],
-                limit: 1,
-                ..ListQuery::default()
-            },
+            &ListQuery::one(caller.scope.clone(), &leave_requests::ID, id),
         )
         .await?;
-    page.items
-        .into_iter()
-        .next()
+    page.first()
         .ok_or_else(|| ApiError::NotFound(format!("no leave request {id} visible to this key")))
 }
 
@@ -920,10 +910,7 @@ async fn import(
             let clash = accepted
                 .iter()
                 .any(|(e, s)| *e == new.employee_id && s.overlaps(&new.span));
-            let mut conditions = vec![Condition::new(
-                &leave_requests::OWNER_ID,
-                Cond::Eq(SqlValue::Int(new.employee_id.0)),
-            )];
+            let mut conditions = vec![Condition::is(&leave_requests::OWNER_ID, new.employee_id.0)];
             conditions.extend(Condition::leave_overlapping(&new.span));
             conditions.extend([Condition::new(
                 &leave_requests::STATUS,

@@ -145,14 +145,14 @@ pub fn v3_item(item: Value) -> Json<Value> {
 pub fn v4_list(
     items: Vec<Value>,
     q: &crate::query::V4Query,
-    page: V4Page<'_>,
+    page: &V4Page,
     count: Option<i64>,
 ) -> Response {
     let n = items.len();
     let (prev, next) = q.links(
-        &base_url(page.headers),
+        &base_url(&page.headers),
         page.uri.path(),
-        page.pairs,
+        &page.pairs,
         items.len(),
         count,
     );
@@ -170,15 +170,31 @@ pub fn v4_list(
     listed(Json(Value::Object(out)), n)
 }
 
-/// Where a v4 page was asked, to link its neighbours.
-#[derive(Clone, Copy)]
-pub struct V4Page<'a> {
+/// Where a v4 page was asked, to link its neighbours: taken from the
+/// request like [`Pairs`], whose refusals it shares.
+pub struct V4Page {
     /// The request's headers (for the host).
-    pub headers: &'a HeaderMap,
+    pub headers: HeaderMap,
     /// The request's path.
-    pub uri: &'a axum::http::Uri,
+    pub uri: axum::http::Uri,
     /// The request's query parameters.
-    pub pairs: &'a [(String, String)],
+    pub pairs: Vec<(String, String)>,
+}
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for V4Page {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, ApiError> {
+        let Pairs(pairs) = Pairs::from_request_parts(parts, state).await?;
+        Ok(Self {
+            headers: parts.headers.clone(),
+            uri: parts.uri.clone(),
+            pairs,
+        })
+    }
 }
 
 /// The envelope of Lucca's older `/api/...` endpoints:

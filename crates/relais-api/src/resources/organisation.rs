@@ -106,10 +106,7 @@ async fn departments(
                     base,
                     &ListQuery {
                         scope: caller.scope.clone(),
-                        conditions: vec![Condition::new(
-                            &users::DEPARTMENT_ID,
-                            Cond::Eq(SqlValue::Int(d.id.0)),
-                        )],
+                        conditions: vec![Condition::is(&users::DEPARTMENT_ID, d.id.0)],
                         limit: 1000,
                         count: true,
                         ..ListQuery::default()
@@ -239,16 +236,7 @@ async fn users_count(
         .store
         .query_employees(
             caller.base(),
-            &ListQuery {
-                scope: caller.scope.clone(),
-                conditions: vec![Condition::new(
-                    &users::ESTABLISHMENT_ID,
-                    Cond::Eq(SqlValue::Int(establishment)),
-                )],
-                limit: 1,
-                count: true,
-                ..ListQuery::default()
-            },
+            &ListQuery::count_of(caller.scope.clone(), &users::ESTABLISHMENT_ID, establishment),
         )
         .await?;
     Ok(page.count.unwrap_or(0))
@@ -288,11 +276,9 @@ async fn legal_entities(
 async fn establishments_v4(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    headers: HeaderMap,
-    uri: axum::http::Uri,
-    Pairs(pairs): Pairs,
+    at: V4Page,
 ) -> Result<Response, ApiError> {
-    let q = V4Query::parse(&pairs)?;
+    let q = V4Query::parse(&at.pairs)?;
     let query = q.list_query(&caller.scope, Resource::Establishments)?;
     let page = state
         .store
@@ -304,35 +290,23 @@ async fn establishments_v4(
         items.push(Value::Object(establishment_json(
             e,
             Some(users),
-            &base_url(&headers),
+            &base_url(&at.headers),
             true,
         )));
     }
-    let at = V4Page {
-        headers: &headers,
-        uri: &uri,
-        pairs: &pairs,
-    };
-    Ok(with_employee_records(v4_list(items, &q, at, page.count), 0))
+    Ok(with_employee_records(v4_list(items, &q, &at, page.count), 0))
 }
 
 async fn legal_units_v4(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    headers: HeaderMap,
-    uri: axum::http::Uri,
-    Pairs(pairs): Pairs,
+    at: V4Page,
 ) -> Result<Response, ApiError> {
-    let q = V4Query::parse(&pairs)?;
+    let q = V4Query::parse(&at.pairs)?;
     let query = q.list_query(&caller.scope, Resource::LegalUnits)?;
     let page = state.store.query_legal_units(caller.base(), &query).await?;
     let items = page.items.iter().map(legal_unit_json).collect();
-    let at = V4Page {
-        headers: &headers,
-        uri: &uri,
-        pairs: &pairs,
-    };
-    Ok(with_employee_records(v4_list(items, &q, at, page.count), 0))
+    Ok(with_employee_records(v4_list(items, &q, &at, page.count), 0))
 }
 
 /// A legal unit as `/organization/structure/api/legal-units` shows it.
@@ -355,9 +329,7 @@ pub(super) fn legal_unit_json(u: &relais_core::org::LegalUnit) -> Value {
 async fn work_contracts(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    headers: HeaderMap,
-    uri: axum::http::Uri,
-    Pairs(pairs): Pairs,
+    at: V4Page,
 ) -> Result<Response, ApiError> {
     let role = caller.role();
     if !role.may_read(&users::CONTRACT_START) {
@@ -365,8 +337,7 @@ async fn work_contracts(
             "this key may not read contract dates (dtContractStart)".into(),
         ));
     }
-    let asked = pairs.clone();
-    let mut pairs = pairs;
+    let mut pairs = at.pairs.clone();
     let applicable = match pairs.iter().position(|(k, _)| k == "isApplicable") {
         Some(i) => Some(match pairs.remove(i).1.as_str() {
             "true" => true,
@@ -419,10 +390,5 @@ async fn work_contracts(
         })
         .collect();
     let n = items.len();
-    let at = V4Page {
-        headers: &headers,
-        uri: &uri,
-        pairs: &asked,
-    };
-    Ok(with_employee_records(v4_list(items, &q, at, page.count), n))
+    Ok(with_employee_records(v4_list(items, &q, &at, page.count), n))
 }

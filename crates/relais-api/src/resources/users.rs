@@ -561,24 +561,18 @@ pub async fn visible_employee(
     let page = store
         .query_employees(
             caller.base(),
-            &ListQuery {
-                scope: if include_former {
+            &ListQuery::one(
+                if include_former {
                     caller.scope_with_former()
                 } else {
                     caller.scope.clone()
                 },
-                conditions: vec![Condition::new(
-                    &fields::users::ID,
-                    Cond::Eq(SqlValue::Int(id)),
-                )],
-                limit: 1,
-                ..ListQuery::default()
-            },
+                &fields::users::ID,
+                id,
+            ),
         )
         .await?;
-    page.items
-        .into_iter()
-        .next()
+    page.first()
         .ok_or_else(|| ApiError::NotFound(format!("no user {id} visible to this key")))
 }
 

@@ -1025,11 +1025,9 @@ const LINES_PER_PAGE: u32 = 500;
 /// per stream, requests to the partner.
 pub async fn run_progress(
     State(state): State<AppState>,
-    v: Viewer,
-    Path(id): Path<RunId>,
+    ViewedRun { v, run, .. }: ViewedRun,
 ) -> Result<Response, PageError> {
     let lang = v.lang;
-    let (run, _) = run_of_base(&state, &v, id).await?;
     let streams: Vec<serde_json::Value> = run
         .streams
         .iter()
@@ -1184,6 +1182,39 @@ async fn declaration_of(
     }
 }
 
+/// The run the path's `{id}` names, if it is one of the viewer's base,
+/// with its installation (a page saying so otherwise).
+pub struct ViewedRun {
+    /// Who looks.
+    v: Viewer,
+    /// The run.
+    run: SyncRun,
+    /// The installation it ran for.
+    installation: Installation,
+}
+
+impl axum::extract::FromRequestParts<AppState> for ViewedRun {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, Response> {
+        let v = Viewer::from_request_parts(parts, state).await?;
+        let Path(id) = Path::<RunId>::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let (run, installation) = run_of_base(state, &v, id)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        Ok(Self {
+            v,
+            run,
+            installation,
+        })
+    }
+}
+
 /// Run `id`, if it is one of the viewer's base, with its installation.
 async fn run_of_base(
     state: &AppState,
@@ -1214,12 +1245,14 @@ async fn run_of_base(
 /// sent.
 pub async fn run_lines_csv(
     State(state): State<AppState>,
-    v: Viewer,
-    Path(id): Path<RunId>,
+    ViewedRun {
+        v,
+        run,
+        installation,
+    }: ViewedRun,
     Query(q): Query<LinesQuery>,
 ) -> Result<Response, PageError> {
-    let lang = v.lang;
-    let (run, installation) = run_of_base(&state, &v, id).await?;
+    let (lang, id) = (v.lang, run.id);
     let declaration = declaration_of(&state, &run, &installation).await;
     let header = [
         lang.t("Flux"),
@@ -1312,12 +1345,14 @@ pub async fn run_lines_csv(
 /// `GET /runs/{id}`: a run's report — counts, then each record's line.
 pub async fn run_page(
     State(state): State<AppState>,
-    v: Viewer,
-    Path(id): Path<RunId>,
+    ViewedRun {
+        v,
+        run,
+        installation,
+    }: ViewedRun,
     Query(q): Query<LinesQuery>,
 ) -> Result<Response, PageError> {
-    let lang = v.lang;
-    let (run, installation) = run_of_base(&state, &v, id).await?;
+    let (lang, id) = (v.lang, run.id);
     let offset = q.offset.unwrap_or(0);
     let declaration = declaration_of(&state, &run, &installation).await;
     let filter = q.filter();

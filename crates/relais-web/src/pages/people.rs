@@ -231,18 +231,8 @@ pub async fn directory(
     let search = q.q.clone().unwrap_or_default();
     let today = TimeZone::PARIS.today();
     let mut conditions = status.conditions(today);
-    if let Some(e) = establishment {
-        conditions.push(Condition::new(
-            &users::ESTABLISHMENT_ID,
-            Cond::Eq(SqlValue::Int(e)),
-        ));
-    }
-    if let Some(d) = department {
-        conditions.push(Condition::new(
-            &users::DEPARTMENT_ID,
-            Cond::Eq(SqlValue::Int(d)),
-        ));
-    }
+    conditions.extend(establishment.map(|e| Condition::is(&users::ESTABLISHMENT_ID, e)));
+    conditions.extend(department.map(|d| Condition::is(&users::DEPARTMENT_ID, d)));
     for word in search.split_whitespace().take(5) {
         conditions.push(Condition::employee_search(word));
     }
@@ -472,10 +462,7 @@ pub async fn employee(
         Err(err) => return Err(PageError::internal(&v, err)),
     };
     let history = ListQuery {
-        conditions: vec![Condition::new(
-            &userlogs::OWNER_ID,
-            Cond::Eq(SqlValue::Int(id.0)),
-        )],
+        conditions: vec![Condition::is(&userlogs::OWNER_ID, id.0)],
         order: vec![(&userlogs::MODIFIED_AT, Direction::Desc)],
         limit: HISTORY,
         ..ListQuery::default()
@@ -732,7 +719,7 @@ pub async fn calendar(
     let staff = ListQuery {
         scope: Default::default(),
         conditions: vec![
-            Condition::new(&users::DEPARTMENT_ID, Cond::Eq(SqlValue::Int(department))),
+            Condition::is(&users::DEPARTMENT_ID, department),
             Condition::new(&users::CONTRACT_START, Cond::Lte(SqlValue::Date(last))),
             Condition::new(&users::CONTRACT_END, Cond::NullOrGte(SqlValue::Date(first))),
         ],

@@ -332,23 +332,37 @@ fn start_export(
     })
 }
 
-/// `GET /reports/{code}/csv`: the whole report as CSV (UTF-8 with a byte
+/// `GET /reports/{code}/{format}`: the whole report as a file, `csv` or
+/// `xlsx`; any other format is a page saying so.
+pub async fn download_report(
+    State(state): State<AppState>,
+    v: Viewer,
+    Path((code, format)): Path<(String, String)>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, PageError> {
+    if !["csv", "xlsx"].contains(&format.as_str()) {
+        let unknown = v.lang.t("Ce format de fichier n'existe pas.");
+        return Err(PageError::refused(&v, StatusCode::NOT_FOUND, unknown));
+    }
+    let export = start_export(state, &v, &code, raw.as_deref(), &format)?;
+    match format.as_str() {
+        "csv" => csv(v, export).await,
+        _ => xlsx(v, export).await,
+    }
+}
+
+/// The whole report as CSV (UTF-8 with a byte
 /// order mark, comma-separated, numbers with a dot, ISO dates), streamed as
 /// it is computed: the server holds one part of the report at a time (a
 /// month of the payroll lines), never the file. Should the database fail
 /// midway, the download breaks off rather than end as if complete.
-pub async fn csv(
-    State(state): State<AppState>,
-    v: Viewer,
-    Path(code): Path<String>,
-    RawQuery(raw): RawQuery,
-) -> Result<Response, PageError> {
+async fn csv(v: Viewer, export: Export) -> Result<Response, PageError> {
     let Export {
         spec,
         name,
         parts,
         done,
-    } = start_export(state, &v, &code, raw.as_deref(), "csv")?;
+    } = export;
     let header = csv_rows(
         b"\xEF\xBB\xBF".to_vec(),
         std::iter::once(
@@ -403,22 +417,17 @@ fn csv_rows(
         .map_err(|e| csv::Error::from(e.into_error()))
 }
 
-/// `GET /reports/{code}/xlsx`: the whole report as an Excel workbook, with
+/// The whole report as an Excel workbook, with
 /// typed numbers, amounts, rates and dates. Rows go to the workbook's
 /// temporary file part after part (constant memory): the server holds one
 /// part and the compressed file, not the report.
-pub async fn xlsx(
-    State(state): State<AppState>,
-    v: Viewer,
-    Path(code): Path<String>,
-    RawQuery(raw): RawQuery,
-) -> Result<Response, PageError> {
+async fn xlsx(v: Viewer, export: Export) -> Result<Response, PageError> {
     let Export {
         spec,
         name,
         mut parts,
         done,
-    } = start_export(state, &v, &code, raw.as_deref(), "xlsx")?;
+    } = export;
     let mut sheet = XlsxReport::new(spec, v.lang).or_page(&v)?;
     while let Some(rows) = parts.recv().await {
         if let Err(e) = sheet.write(&rows) {
