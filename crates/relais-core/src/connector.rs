@@ -521,47 +521,41 @@ where
 /// Reaches an integration's partner with its settings, writing nothing:
 /// `Ok`, or why not in plain words. The sync layer provides it to the pages
 /// and the CLI ("Tester la connexion").
+#[async_trait::async_trait]
 pub trait ConnectionCheck: Send + Sync {
     /// Checks the connection of `integration`.
-    fn check<'a>(
-        &'a self,
-        integration: &'a crate::integration::Integration,
-    ) -> std::pin::Pin<
-        Box<dyn std::future::Future<Output = std::result::Result<(), String>> + Send + 'a>,
-    >;
+    async fn check(&self, integration: &crate::integration::Integration) -> Result<(), String>;
 }
 
 /// A connector's field mapping tools, provided by the sync layer to the
 /// pages and the CLI: the fields of the base a mapping may point at, a
 /// mapping's check against the base, and a preview of what the partner
 /// would receive.
+#[async_trait::async_trait]
 pub trait MappingTools: Send + Sync {
     /// The base's fields `integration`'s mapping may point at, with
     /// whether its key may read each, labelled in `lang` (`fr` or `en`).
-    fn sources<'a>(
-        &'a self,
-        integration: &'a crate::integration::Integration,
-        lang: &'a str,
-    ) -> BoxFuture<'a, std::result::Result<Vec<crate::mapping::SourceField>, String>>;
+    async fn sources(
+        &self,
+        integration: &crate::integration::Integration,
+        lang: &str,
+    ) -> Result<Vec<crate::mapping::SourceField>, String>;
 
     /// Every problem `mapping` would have on `integration`'s base (none: it may be saved).
-    fn check<'a>(
-        &'a self,
-        integration: &'a crate::integration::Integration,
-        mapping: &'a crate::mapping::FieldMapping,
-    ) -> BoxFuture<'a, std::result::Result<Vec<crate::mapping::MappingProblem>, String>>;
+    async fn check(
+        &self,
+        integration: &crate::integration::Integration,
+        mapping: &crate::mapping::FieldMapping,
+    ) -> Result<Vec<crate::mapping::MappingProblem>, String>;
 
     /// A page of the partner's records as the next run would send them,
     /// against what the partner holds; nothing is written.
-    fn preview<'a>(
-        &'a self,
-        integration: &'a crate::integration::Integration,
-        query: &'a crate::mapping::PreviewQuery,
-    ) -> BoxFuture<'a, std::result::Result<crate::mapping::PreviewPage, String>>;
+    async fn preview(
+        &self,
+        integration: &crate::integration::Integration,
+        query: &crate::mapping::PreviewQuery,
+    ) -> Result<crate::mapping::PreviewPage, String>;
 }
-
-/// A future the tools answer with.
-pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
 
 /// The connectors this relais runs, by code: handed by the sync layer to the
 /// API (which creates an integration when an app with a connector is

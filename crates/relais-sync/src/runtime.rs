@@ -15,6 +15,7 @@ use relais_core::ids::InstallationId;
 use relais_core::integration::{
     Health, HealthReason, Integration, LeaseJob, RunAsk, RunStatus, SyncRun, Trigger, SOURCE_KEY,
 };
+use relais_core::mapping::{FieldMapping, MappingProblem, PreviewPage, PreviewQuery, SourceField};
 use relais_core::secret::Sealer;
 use relais_core::secret::SecretName;
 use relais_store::{IntegrationState, RunFinish, SharedStore, StoreError};
@@ -1041,15 +1042,11 @@ impl Tool {
     }
 }
 
+#[async_trait::async_trait]
 impl relais_core::connector::ConnectionCheck for Runtime {
-    fn check<'a>(
-        &'a self,
-        integration: &'a Integration,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send + 'a>> {
-        Box::pin(async move {
-            let tool = self.tool(integration, true).await?;
-            tool.said(tool.connector.check_connection(&tool.setup).await)
-        })
+    async fn check(&self, integration: &Integration) -> Result<(), String> {
+        let tool = self.tool(integration, true).await?;
+        tool.said(tool.connector.check_connection(&tool.setup).await)
     }
 }
 
@@ -1068,42 +1065,32 @@ impl Runtime {
     }
 }
 
+#[async_trait::async_trait]
 impl relais_core::connector::MappingTools for Runtime {
-    fn sources<'a>(
-        &'a self,
-        integration: &'a Integration,
-        lang: &'a str,
-    ) -> relais_core::connector::BoxFuture<'a, Result<Vec<relais_core::mapping::SourceField>, String>>
-    {
-        Box::pin(async move {
-            let tool = self.tool(integration, false).await?;
-            tool.said(tool.connector.mapping_sources(&tool.setup, lang).await)
-        })
+    async fn sources(
+        &self,
+        integration: &Integration,
+        lang: &str,
+    ) -> Result<Vec<SourceField>, String> {
+        let tool = self.tool(integration, false).await?;
+        tool.said(tool.connector.mapping_sources(&tool.setup, lang).await)
     }
 
-    fn check<'a>(
-        &'a self,
-        integration: &'a Integration,
-        mapping: &'a relais_core::mapping::FieldMapping,
-    ) -> relais_core::connector::BoxFuture<
-        'a,
-        Result<Vec<relais_core::mapping::MappingProblem>, String>,
-    > {
-        Box::pin(async move {
-            let tool = self.tool(integration, false).await?;
-            tool.said(tool.connector.check_mapping(&tool.setup, mapping).await)
-        })
+    async fn check(
+        &self,
+        integration: &Integration,
+        mapping: &FieldMapping,
+    ) -> Result<Vec<MappingProblem>, String> {
+        let tool = self.tool(integration, false).await?;
+        tool.said(tool.connector.check_mapping(&tool.setup, mapping).await)
     }
 
-    fn preview<'a>(
-        &'a self,
-        integration: &'a Integration,
-        query: &'a relais_core::mapping::PreviewQuery,
-    ) -> relais_core::connector::BoxFuture<'a, Result<relais_core::mapping::PreviewPage, String>>
-    {
-        Box::pin(async move {
-            let tool = self.tool(integration, true).await?;
-            tool.said(tool.connector.preview(&tool.setup, query).await)
-        })
+    async fn preview(
+        &self,
+        integration: &Integration,
+        query: &PreviewQuery,
+    ) -> Result<PreviewPage, String> {
+        let tool = self.tool(integration, true).await?;
+        tool.said(tool.connector.preview(&tool.setup, query).await)
     }
 }

@@ -66,7 +66,10 @@ pub fn router(catalog: Arc<Catalog>, state: AppState) -> Router<AppState> {
         .route("/calendar", get(pages::people::calendar))
         .route("/reports", get(pages::reports::index))
         .route("/reports/{code}", get(pages::reports::show))
-        .route("/reports/{code}/{format}", get(pages::reports::download_report))
+        .route(
+            "/reports/{code}/{format}",
+            get(pages::reports::download_report),
+        )
         .route(
             "/keys",
             get(pages::keys::keys).post(pages::keys::create_key),

@@ -905,7 +905,9 @@ async fn reports_show_tables_charts_and_downloads() {
     assert_eq!(status, 404);
     let (status, _, html) = get("/reports/headcount/pdf".into()).await;
     assert_eq!(status, 404, "no such file format");
-    assert!(String::from_utf8(html).unwrap().contains("format de fichier"));
+    assert!(String::from_utf8(html)
+        .unwrap()
+        .contains("format de fichier"));
     let r = client()
         .get(format!("{url}/reports/headcount/csv"))
         .send()

@@ -236,7 +236,11 @@ async fn users_count(
         .store
         .query_employees(
             caller.base(),
-            &ListQuery::count_of(caller.scope.clone(), &users::ESTABLISHMENT_ID, establishment),
+            &ListQuery::count_of(
+                caller.scope.clone(),
+                &users::ESTABLISHMENT_ID,
+                establishment,
+            ),
         )
         .await?;
     Ok(page.count.unwrap_or(0))
@@ -294,7 +298,10 @@ async fn establishments_v4(
             true,
         )));
     }
-    Ok(with_employee_records(v4_list(items, &q, &at, page.count), 0))
+    Ok(with_employee_records(
+        v4_list(items, &q, &at, page.count),
+        0,
+    ))
 }
 
 async fn legal_units_v4(
@@ -306,7 +313,10 @@ async fn legal_units_v4(
     let query = q.list_query(&caller.scope, Resource::LegalUnits)?;
     let page = state.store.query_legal_units(caller.base(), &query).await?;
     let items = page.items.iter().map(legal_unit_json).collect();
-    Ok(with_employee_records(v4_list(items, &q, &at, page.count), 0))
+    Ok(with_employee_records(
+        v4_list(items, &q, &at, page.count),
+        0,
+    ))
 }
 
 /// A legal unit as `/organization/structure/api/legal-units` shows it.
@@ -390,5 +400,8 @@ async fn work_contracts(
         })
         .collect();
     let n = items.len();
-    Ok(with_employee_records(v4_list(items, &q, &at, page.count), n))
+    Ok(with_employee_records(
+        v4_list(items, &q, &at, page.count),
+        n,
+    ))
 }

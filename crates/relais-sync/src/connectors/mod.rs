@@ -5,6 +5,8 @@
 //! mapping) plus one line in [`registry`]: the runtime, the pages, the API
 //! and the CLI read everything else from its declaration.
 
+mod prelude;
+
 pub mod happypal;
 pub mod ledgy;
 pub mod planningpme;

@@ -1025,7 +1025,7 @@ const LINES_PER_PAGE: u32 = 500;
 /// per stream, requests to the partner.
 pub async fn run_progress(
     State(state): State<AppState>,
-    ViewedRun { v, run, .. }: ViewedRun,
+    ViewedRun(v, run, ..): ViewedRun,
 ) -> Result<Response, PageError> {
     let lang = v.lang;
     let streams: Vec<serde_json::Value> = run
@@ -1183,15 +1183,9 @@ async fn declaration_of(
 }
 
 /// The run the path's `{id}` names, if it is one of the viewer's base,
-/// with its installation (a page saying so otherwise).
-pub struct ViewedRun {
-    /// Who looks.
-    v: Viewer,
-    /// The run.
-    run: SyncRun,
-    /// The installation it ran for.
-    installation: Installation,
-}
+/// with who looks, the installation it ran for and what its connector
+/// declares (a page saying so otherwise).
+pub struct ViewedRun(Viewer, SyncRun, Installation, Option<&'static Declaration>);
 
 impl axum::extract::FromRequestParts<AppState> for ViewedRun {
     type Rejection = Response;
@@ -1207,11 +1201,8 @@ impl axum::extract::FromRequestParts<AppState> for ViewedRun {
         let (run, installation) = run_of_base(state, &v, id)
             .await
             .map_err(IntoResponse::into_response)?;
-        Ok(Self {
-            v,
-            run,
-            installation,
-        })
+        let declaration = declaration_of(state, &run, &installation).await;
+        Ok(Self(v, run, installation, declaration))
     }
 }
 
@@ -1245,15 +1236,10 @@ async fn run_of_base(
 /// sent.
 pub async fn run_lines_csv(
     State(state): State<AppState>,
-    ViewedRun {
-        v,
-        run,
-        installation,
-    }: ViewedRun,
+    ViewedRun(v, run, _, declaration): ViewedRun,
     Query(q): Query<LinesQuery>,
 ) -> Result<Response, PageError> {
-    let (lang, id) = (v.lang, run.id);
-    let declaration = declaration_of(&state, &run, &installation).await;
+    let lang = v.lang;
     let header = [
         lang.t("Flux"),
         lang.t("Enregistrement"),
@@ -1270,7 +1256,7 @@ pub async fn run_lines_csv(
         Ok(bytes) => bytes,
         Err(e) => return Err(PageError::internal(&v, e.into_error())),
     };
-    let filter = q.filter();
+    let (filter, id) = (q.filter(), run.id);
     const PART: u32 = 1_000;
     let stream =
         futures_util::stream::unfold((Some(first), 0u64, false), move |(head, offset, done)| {
@@ -1345,16 +1331,11 @@ pub async fn run_lines_csv(
 /// `GET /runs/{id}`: a run's report — counts, then each record's line.
 pub async fn run_page(
     State(state): State<AppState>,
-    ViewedRun {
-        v,
-        run,
-        installation,
-    }: ViewedRun,
+    ViewedRun(v, run, installation, declaration): ViewedRun,
     Query(q): Query<LinesQuery>,
 ) -> Result<Response, PageError> {
     let (lang, id) = (v.lang, run.id);
     let offset = q.offset.unwrap_or(0);
-    let declaration = declaration_of(&state, &run, &installation).await;
     let filter = q.filter();
     let query = q.query();
     let lines = state

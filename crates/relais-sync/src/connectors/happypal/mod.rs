@@ -15,14 +15,7 @@
 mod client;
 mod employees;
 
-use crate::engine::{Connector, Setup, Stream};
-use crate::error::SyncError;
-use async_trait::async_trait;
-use relais_core::connector::{
-    Declaration, Direction, FieldLabel, ScheduleRule, SettingKind, SettingSpec, StreamSpec,
-    Validate,
-};
-use serde::{Deserialize, Serialize};
+use super::prelude::*;
 
 pub use client::HappyPalClient;
 pub use employees::SOURCE_FIELDS;
@@ -32,26 +25,14 @@ pub use employees::SOURCE_FIELDS;
 #[serde(deny_unknown_fields)]
 pub struct Config {
     /// Requests relais sends HappyPal per hour at most (client-side budget).
-    #[serde(default = "Config::default_requests_per_hour")]
+    #[serde(default = "given::<10_000>")]
     pub requests_per_hour: u32,
     /// Profiles sent in one batch request (1 sends them one by one).
-    #[serde(default = "Config::default_batch_size")]
+    #[serde(default = "given::<100>")]
     pub batch_size: u32,
     /// Batch requests in flight at once.
-    #[serde(default = "Config::default_concurrency")]
+    #[serde(default = "given::<2>")]
     pub concurrency: u32,
-}
-
-impl Config {
-    fn default_requests_per_hour() -> u32 {
-        10_000
-    }
-    fn default_batch_size() -> u32 {
-        100
-    }
-    fn default_concurrency() -> u32 {
-        2
-    }
 }
 
 impl Validate for Config {}

@@ -24,16 +24,10 @@ mod client;
 pub mod merge;
 mod stakeholders;
 
-use crate::engine::{Connector, Setup, Stream};
-use crate::error::SyncError;
-use async_trait::async_trait;
-use relais_core::connector::{
-    Declaration, Direction, ScheduleRule, SettingKind, SettingSpec, StreamSpec, Validate,
-};
+use super::prelude::*;
 use relais_core::mapping::{
     FieldMapping, MappingProblem, PreviewPage, PreviewQuery, SourceField, TargetSpec,
 };
-use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 pub use client::LedgyClient;
@@ -121,28 +115,19 @@ pub struct Config {
     #[serde(default = "Config::default_mapping")]
     pub mapping: FieldMapping,
     /// Requests relais sends Ledgy per hour at most.
-    #[serde(default = "Config::default_requests_per_hour")]
+    #[serde(default = "given::<36_000>")]
     pub requests_per_hour: u32,
     /// Requests in flight at once.
-    #[serde(default = "Config::default_concurrency")]
+    #[serde(default = "given::<4>")]
     pub concurrency: u32,
     /// Stakeholders sent in one request (1: one by one).
-    #[serde(default = "Config::default_batch_size")]
+    #[serde(default = "given::<100>")]
     pub batch_size: u32,
 }
 
 impl Config {
     fn default_mapping() -> FieldMapping {
         FieldMapping::defaults(TARGETS)
-    }
-    fn default_requests_per_hour() -> u32 {
-        36_000
-    }
-    fn default_concurrency() -> u32 {
-        4
-    }
-    fn default_batch_size() -> u32 {
-        100
     }
 }
 

@@ -17,15 +17,8 @@
 mod client;
 mod streams;
 
-use crate::engine::{Connector, Setup, Stream};
-use crate::error::SyncError;
-use async_trait::async_trait;
-use relais_core::connector::{
-    Declaration, Direction, FieldLabel, ScheduleRule, SettingKind, SettingSpec, StreamSpec,
-    Validate,
-};
+use super::prelude::*;
 use relais_store::SharedStore;
-use serde::{Deserialize, Serialize};
 
 pub use client::PlanningPmeClient;
 
@@ -37,26 +30,14 @@ pub struct Config {
     #[serde(default)]
     pub base_department: Option<i64>,
     /// Months of absences sent, from today (the sync period).
-    #[serde(default = "Config::default_months")]
+    #[serde(default = "given::<6>")]
     pub months: u32,
     /// Requests relais sends PlanningPME per hour at most (its rate limit per app key).
-    #[serde(default = "Config::default_requests_per_hour")]
+    #[serde(default = "given::<2_000>")]
     pub requests_per_hour: u32,
     /// Requests in flight at once.
-    #[serde(default = "Config::default_concurrency")]
+    #[serde(default = "given::<1>")]
     pub concurrency: u32,
-}
-
-impl Config {
-    fn default_months() -> u32 {
-        6
-    }
-    fn default_requests_per_hour() -> u32 {
-        2_000
-    }
-    fn default_concurrency() -> u32 {
-        1
-    }
 }
 
 impl Validate for Config {}

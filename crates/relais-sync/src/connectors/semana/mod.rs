@@ -34,14 +34,7 @@ mod people;
 mod telework;
 mod users;
 
-use crate::engine::{Connector, Setup, Stream};
-use crate::error::SyncError;
-use async_trait::async_trait;
-use relais_core::connector::{
-    Declaration, Direction, FieldLabel, ScheduleRule, SettingKind, SettingSpec, StreamSpec,
-    Validate,
-};
-use serde::{Deserialize, Serialize};
+use super::prelude::*;
 
 pub use client::SemanaClient;
 
@@ -58,26 +51,14 @@ pub struct Config {
     #[serde(default)]
     pub telework_account: Option<i64>,
     /// Weeks of the window, back and ahead of today.
-    #[serde(default = "Config::default_weeks")]
+    #[serde(default = "given::<6>")]
     pub weeks: u32,
     /// Requests relais sends Semana per hour at most.
-    #[serde(default = "Config::default_requests_per_hour")]
+    #[serde(default = "given::<100_000>")]
     pub requests_per_hour: u32,
     /// Requests in flight at once.
-    #[serde(default = "Config::default_concurrency")]
+    #[serde(default = "given::<4>")]
     pub concurrency: u32,
-}
-
-impl Config {
-    fn default_weeks() -> u32 {
-        6
-    }
-    fn default_requests_per_hour() -> u32 {
-        100_000
-    }
-    fn default_concurrency() -> u32 {
-        4
-    }
 }
 
 impl Validate for Config {
