@@ -174,25 +174,36 @@ pub static DECLARATION: Declaration = Declaration {
             direction: Direction::Outbound,
             label_fr: "Absences → jours « off » Semana",
             label_en: "Absences → Semana \"off\" days",
-            fields: &[
-                FieldLabel { name: "ownerId", fr: "Collaborateur", en: "Employee" },
-                FieldLabel { name: "date", fr: "Jour", en: "Day" },
-                FieldLabel { name: "period", fr: "Moment de la journée", en: "Part of the day" },
-            ],
+            fields: DAY_FIELDS,
         },
         StreamSpec {
             name: "telework",
             direction: Direction::Inbound,
             label_fr: "Jours « remote » Semana → compte de télétravail",
             label_en: "Semana \"remote\" days → telework account",
-            fields: &[
-                FieldLabel { name: "ownerId", fr: "Collaborateur", en: "Employee" },
-                FieldLabel { name: "date", fr: "Jour", en: "Day" },
-                FieldLabel { name: "period", fr: "Moment de la journée", en: "Part of the day" },
-            ],
+            fields: DAY_FIELDS,
         },
     ],
 };
+
+/// What a day sent or read back carries, both ways.
+const DAY_FIELDS: &[FieldLabel] = &[
+    FieldLabel {
+        name: "ownerId",
+        fr: "Collaborateur",
+        en: "Employee",
+    },
+    FieldLabel {
+        name: "date",
+        fr: "Jour",
+        en: "Day",
+    },
+    FieldLabel {
+        name: "period",
+        fr: "Moment de la journée",
+        en: "Part of the day",
+    },
+];
 
 relais_core::declared_connector!(
     /// The Semana connector.
