@@ -13,6 +13,8 @@ use crate::error::ApiError;
 use crate::resources::events::{followed_topics, visible_page};
 use crate::AppState;
 use axum::http::HeaderMap;
+use futures_util::StreamExt;
+use relais_core::ids::DeliveryId;
 use relais_core::integration::LeaseJob;
 use relais_core::secret::SecretName;
 use relais_core::webhooks::{
@@ -36,6 +38,11 @@ const COALESCE: Duration = Duration::from_millis(50);
 
 /// Events made into deliveries per read, and deliveries sent per endpoint and pass.
 const BATCH: u32 = 200;
+
+/// Deliveries posted to one endpoint at a time: a receiver's answer time
+/// is not what bounds an endpoint's throughput (messages may arrive out of
+/// order; each carries its event's cursor).
+const IN_FLIGHT: usize = 16;
 
 /// Delivers webhook events for the endpoints whose lease it wins.
 #[derive(Clone)]
@@ -268,24 +275,40 @@ impl Deliverer {
                 .due_deliveries(endpoint.id, relais_core::now(), BATCH)
                 .await?;
             let full = due.len() == BATCH as usize;
+            // Up to IN_FLIGHT at a time; once one fails, the ones not yet
+            // started wait for the next pass.
             let mut outcomes = Vec::with_capacity(due.len());
-            let mut gone = None;
-            for delivery in &due {
-                let (outcome, suspend) = self.attempt(endpoint, delivery, &secrets).await;
-                let taken = outcome.status == DeliveryStatus::Delivered;
-                outcomes.push((delivery.id, outcome));
-                if !taken {
-                    gone = suspend;
-                    break;
+            let mut waiting = due.iter();
+            let mut in_flight = futures_util::stream::FuturesUnordered::new();
+            let mut failing = false;
+            loop {
+                while in_flight.len() < IN_FLIGHT && !failing {
+                    let Some(delivery) = waiting.next() else {
+                        break;
+                    };
+                    in_flight.push(self.attempt(endpoint, delivery, &secrets));
                 }
+                let Some((id, outcome, suspend)) = in_flight.next().await else {
+                    break;
+                };
+                failing |= outcome.status != DeliveryStatus::Delivered;
+                outcomes.push((id, outcome, suspend));
             }
-            let failed = outcomes
-                .last()
-                .is_some_and(|(_, o)| o.status != DeliveryStatus::Delivered);
-            pass.delivered += outcomes.len() - usize::from(failed);
             if outcomes.is_empty() {
                 return Ok(pass);
             }
+            // The failures last: the endpoint is failing after this batch
+            // if any attempt of it failed.
+            outcomes.sort_by_key(|(_, o, _)| o.status != DeliveryStatus::Delivered);
+            let failures = outcomes
+                .iter()
+                .filter(|(_, o, _)| o.status != DeliveryStatus::Delivered)
+                .count();
+            let failed = failures > 0;
+            pass.delivered += outcomes.len() - failures;
+            let gone = outcomes.iter().find_map(|(_, _, suspend)| suspend.clone());
+            let outcomes: Vec<(DeliveryId, AttemptOutcome)> =
+                outcomes.into_iter().map(|(id, o, _)| (id, o)).collect();
             let failing_since = store.record_attempts(endpoint.id, &outcomes).await?;
             if failed {
                 // The receiver is failing: the rest waits for the next pass.
@@ -340,7 +363,7 @@ impl Deliverer {
         endpoint: &Endpoint,
         delivery: &Delivery,
         secrets: &[WebhookSecret],
-    ) -> (AttemptOutcome, Option<String>) {
+    ) -> (DeliveryId, AttemptOutcome, Option<String>) {
         // An address outside the reach (registered when private ones were
         // allowed) is not posted to: the endpoint stops until it is changed.
         if let Err(why) = self.state.webhook_reach.check(&endpoint.url) {
@@ -353,7 +376,7 @@ impl Deliverer {
                 next_attempt_at: Some(at),
                 at,
             };
-            return (outcome, Some(why));
+            return (delivery.id, outcome, Some(why));
         }
         let timestamp = relais_core::now().timestamp();
         let signing: Vec<&WebhookSecret> = secrets.iter().collect();
@@ -435,6 +458,7 @@ impl Deliverer {
             }
         };
         (
+            delivery.id,
             AttemptOutcome {
                 status,
                 http_status,

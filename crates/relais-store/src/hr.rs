@@ -466,6 +466,34 @@ macro_rules! hr_store {
                     Ok(())
                 }
 
+                /// Updates an employee, on the thread it runs on (see
+                /// `update_employee`, which runs it on the write lane).
+                async fn update_employee_now(&self, before: &Employee, data: &EmployeeData, author: &Author) -> Result<Employee> {
+                    let (base, id) = (before.base_id, before.id);
+                    if data.extended_data != before.data.extended_data {
+                        let fields = self.list_section_fields(base).await?;
+                        check_extended_data(&data.extended_data, &fields)?;
+                    }
+                    let mut tx = self.writer.begin_with(Self::BEGIN).await?;
+                    Self::mark_writer(&mut tx).await?;
+                    Self::check_employee_refs(&mut tx, base, Some(id), data, Some(&before.data)).await?;
+                    let modified_at = now();
+                    let data_columns = &columns::EMPLOYEES[2..columns::EMPLOYEES.len() - 2];
+                    let mut qb = sqlx::QueryBuilder::<$db>::new(format!("UPDATE employees SET ({}, modified_at) = (", data_columns.join(", ")));
+                    let mut values = qb.separated(", ");
+                    Self::push_employee_data(&mut values, data);
+                    values.push_bind(modified_at);
+                    qb.push(") WHERE base_id = ").push_bind(base.0).push(" AND id = ").push_bind(id.0);
+                    let done = qb.build().execute(&mut *tx).await?;
+                    if done.rows_affected() == 0 {
+                        return Err(StoreError::NotFound { entity: "employee", key: id.to_string() });
+                    }
+                    let after = Employee { base_id: base, id, data: data.clone(), created_at: before.created_at, modified_at };
+                    Self::log_changes(&mut tx, &after, Some(&before.data), author).await?;
+                    tx.commit().await?;
+                    Ok(after)
+                }
+
                 /// Tells the database who writes in `conn`'s transaction, and
                 /// when, for the events its changes write (see `events.rs`).
                 pub(crate) async fn mark_writer(conn: &mut Conn) -> Result<()> {
@@ -498,29 +526,32 @@ macro_rules! hr_store {
                     Ok(())
                 }
 
+                /// Binds an employee's data, in the order of its columns
+                /// (`columns::EMPLOYEES` between the identifiers and the times).
+                fn push_employee_data<'a>(b: &mut sqlx::query_builder::Separated<'_, 'a, $db, &'static str>, d: &'a EmployeeData) {
+                    b.push_bind(d.employee_number.as_str())
+                        .push_bind(d.first_name.as_str())
+                        .push_bind(d.last_name.as_str())
+                        .push_bind(d.mail.as_str())
+                        .push_bind(d.login.as_str())
+                        .push_bind(d.birth_date)
+                        .push_bind(d.establishment_id.0)
+                        .push_bind(d.department_id.map(|x| x.0))
+                        .push_bind(d.manager_id.map(|x| x.0))
+                        .push_bind(d.job_title.as_deref())
+                        .push_bind(d.csp.map(|c| c.code()))
+                        .push_bind(d.profession.as_deref())
+                        .push_bind(d.contract.start)
+                        .push_bind(d.contract.end)
+                        .push_bind(serde_json::Value::Object(d.extended_data.clone()).to_string())
+                        .push_bind(serde_json::Value::Object(d.personal.to_json()).to_string());
+                }
+
                 pub(crate) async fn insert_employees_in(conn: &mut Conn, rows: &[Employee]) -> Result<()> {
                     bulk_insert!($db, conn, "employees", columns::EMPLOYEES, rows, |b, e| {
-                        let d = &e.data;
-                        b.push_bind(e.base_id.0)
-                            .push_bind(e.id.0)
-                            .push_bind(d.employee_number.as_str())
-                            .push_bind(d.first_name.as_str())
-                            .push_bind(d.last_name.as_str())
-                            .push_bind(d.mail.as_str())
-                            .push_bind(d.login.as_str())
-                            .push_bind(d.birth_date)
-                            .push_bind(d.establishment_id.0)
-                            .push_bind(d.department_id.map(|x| x.0))
-                            .push_bind(d.manager_id.map(|x| x.0))
-                            .push_bind(d.job_title.as_deref())
-                            .push_bind(d.csp.map(|c| c.code()))
-                            .push_bind(d.profession.as_deref())
-                            .push_bind(d.contract.start)
-                            .push_bind(d.contract.end)
-                            .push_bind(serde_json::Value::Object(d.extended_data.clone()).to_string())
-                            .push_bind(serde_json::Value::Object(d.personal.to_json()).to_string())
-                            .push_bind(e.created_at)
-                            .push_bind(e.modified_at);
+                        b.push_bind(e.base_id.0).push_bind(e.id.0);
+                        Self::push_employee_data(&mut b, &e.data);
+                        b.push_bind(e.created_at).push_bind(e.modified_at);
                     });
                     Ok(())
                 }
@@ -862,52 +893,8 @@ macro_rules! hr_store {
                 }
 
                 async fn update_employee(&self, before: &Employee, data: &EmployeeData, author: &Author) -> Result<Employee> {
-                    let (base, id) = (before.base_id, before.id);
-                    if data.extended_data != before.data.extended_data {
-                        let fields = self.list_section_fields(base).await?;
-                        check_extended_data(&data.extended_data, &fields)?;
-                    }
-                    let mut tx = self.writer.begin_with(Self::BEGIN).await?;
-                    Self::mark_writer(&mut tx).await?;
-                    Self::check_employee_refs(&mut tx, base, Some(id), data, Some(&before.data)).await?;
-                    let set = columns::EMPLOYEES[2..columns::EMPLOYEES.len() - 2]
-                        .iter()
-                        .enumerate()
-                        .map(|(i, c)| format!("{c} = ${}", i + 3))
-                        .collect::<Vec<_>>()
-                        .join(", ");
-                    let modified_at = now();
-                    let modified_slot = columns::EMPLOYEES.len() - 1;
-                    let sql = format!("UPDATE employees SET {set}, modified_at = ${modified_slot} WHERE base_id = $1 AND id = $2");
-                    let done = sqlx::query(&sql)
-                        .bind(base.0)
-                        .bind(id.0)
-                        .bind(data.employee_number.as_str())
-                        .bind(data.first_name.as_str())
-                        .bind(data.last_name.as_str())
-                        .bind(data.mail.as_str())
-                        .bind(data.login.as_str())
-                        .bind(data.birth_date)
-                        .bind(data.establishment_id.0)
-                        .bind(data.department_id.map(|x| x.0))
-                        .bind(data.manager_id.map(|x| x.0))
-                        .bind(data.job_title.as_deref())
-                        .bind(data.csp.map(|c| c.code()))
-                        .bind(data.profession.as_deref())
-                        .bind(data.contract.start)
-                        .bind(data.contract.end)
-                        .bind(serde_json::Value::Object(data.extended_data.clone()).to_string())
-                        .bind(serde_json::Value::Object(data.personal.to_json()).to_string())
-                        .bind(modified_at)
-                        .execute(&mut *tx)
-                        .await?;
-                    if done.rows_affected() == 0 {
-                        return Err(StoreError::NotFound { entity: "employee", key: id.to_string() });
-                    }
-                    let after = Employee { base_id: base, id, data: data.clone(), created_at: before.created_at, modified_at };
-                    Self::log_changes(&mut tx, &after, Some(&before.data), author).await?;
-                    tx.commit().await?;
-                    Ok(after)
+                    let (store, before, data, author) = (self.clone(), before.clone(), data.clone(), author.clone());
+                    self.lane.run(async move { store.update_employee_now(&before, &data, &author).await }).await
                 }
 
                 async fn query_employees(&self, base: BaseId, query: &ListQuery) -> Result<Page<Employee>> {

@@ -15,6 +15,7 @@ mod sql;
 pub mod access;
 pub mod events;
 pub mod hr;
+mod lane;
 pub mod marketplace;
 pub mod postgres;
 pub mod rows;

@@ -15,6 +15,8 @@ pub struct PgStore {
     /// writers work side by side).
     writer: PgPool,
     signal: crate::events::SignalCell,
+    /// Where the busiest write transactions run (see [`crate::lane`]).
+    lane: crate::lane::WriteLane,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -139,6 +141,7 @@ impl PgStore {
             writer: pool.clone(),
             pool,
             signal: Default::default(),
+            lane: crate::lane::WriteLane::start()?,
         })
     }
 

@@ -24,6 +24,8 @@ pub struct SqliteStore {
     /// that slept while the lock was free.
     writer: SqlitePool,
     signal: crate::events::SignalCell,
+    /// Where the busiest write transactions run (see [`crate::lane`]).
+    lane: crate::lane::WriteLane,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -178,6 +180,7 @@ impl SqliteStore {
             pool,
             writer,
             signal: Default::default(),
+            lane: crate::lane::WriteLane::start()?,
         })
     }
 

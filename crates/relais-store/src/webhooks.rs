@@ -273,6 +273,87 @@ macro_rules! webhook_store {
                 }
             }
 
+            /// The deliverer's busiest writes, run on the write lane by
+            /// their [`WebhookStore`] methods.
+            impl $store {
+                /// See [`WebhookStore::enqueue_deliveries`].
+                async fn enqueue_now(&self, id: EndpointId, from: i64, to: i64, deliveries: &[NewDelivery], at: DateTime<Utc>) -> Result<bool> {
+                    let mut tx = self.writer.begin_with(Self::BEGIN).await?;
+                    let moved = sqlx::query("UPDATE webhook_endpoints SET cursor = $3 WHERE id = $1 AND cursor = $2")
+                        .bind(id.0)
+                        .bind(from)
+                        .bind(to)
+                        .execute(&mut *tx)
+                        .await?;
+                    if moved.rows_affected() == 0 {
+                        return Ok(false);
+                    }
+                    bulk_insert!($db, tx, "webhook_deliveries",
+                        &["endpoint_id", "event_seq", "topic", "message_id", "body", "status", "attempts", "next_attempt_at", "created_at"],
+                        deliveries, |b, d| {
+                            b.push_bind(id.0)
+                                .push_bind(d.event_seq)
+                                .push_bind(&d.topic)
+                                .push_bind(&d.message_id)
+                                .push_bind(&d.body)
+                                .push_bind(DeliveryStatus::Pending.code())
+                                .push_bind(0_i64)
+                                .push_bind(at)
+                                .push_bind(at);
+                        });
+                    tx.commit().await?;
+                    Ok(true)
+                }
+
+                /// See [`WebhookStore::record_attempts`].
+                async fn record_now(&self, endpoint: EndpointId, attempts: &[(DeliveryId, AttemptOutcome)]) -> Result<Option<DateTime<Utc>>> {
+                    let Some((_, last)) = attempts.last() else {
+                        return Ok(None);
+                    };
+                    // One statement for the whole batch: the writer is held
+                    // for one step, not one per attempt.
+                    let mut tx = self.writer.begin_with(Self::BEGIN).await?;
+                    let mut qb = sqlx::QueryBuilder::<$db>::new(
+                        "WITH v (id, status, next_attempt_at, last_status, last_error, last_latency_ms, at) AS (",
+                    );
+                    qb.push_values(attempts, |mut b, (delivery, o)| {
+                        b.push_bind(delivery.0)
+                            .push_bind(o.status.code())
+                            .push_bind(o.next_attempt_at)
+                            .push_bind(o.http_status.map(i64::from))
+                            .push_bind(o.error.as_deref())
+                            .push_bind(o.latency_ms)
+                            .push_bind(o.at);
+                    });
+                    qb.push(
+                        ") UPDATE webhook_deliveries SET status = v.status, attempts = attempts + 1, \
+                         next_attempt_at = v.next_attempt_at, last_status = v.last_status, last_error = v.last_error, \
+                         last_latency_ms = v.last_latency_ms, \
+                         delivered_at = CASE WHEN v.status = 'delivered' THEN v.at ELSE webhook_deliveries.delivered_at END \
+                         FROM v WHERE webhook_deliveries.id = v.id AND webhook_deliveries.endpoint_id = ",
+                    );
+                    qb.push_bind(endpoint.0);
+                    let done = qb.build().execute(&mut *tx).await?;
+                    if done.rows_affected() != attempts.len() as u64 {
+                        let key = attempts.iter().map(|(d, _)| d.to_string()).collect::<Vec<_>>().join(", ");
+                        return Err(StoreError::NotFound { entity: "webhook delivery", key });
+                    }
+                    let ok = last.status == DeliveryStatus::Delivered;
+                    let since: Option<DateTime<Utc>> = sqlx::query_scalar(
+                        "UPDATE webhook_endpoints SET failing_since = CASE WHEN $2 THEN NULL ELSE COALESCE(failing_since, $3) END \
+                         WHERE id = $1 RETURNING failing_since",
+                    )
+                    .bind(endpoint.0)
+                    .bind(ok)
+                    .bind(last.at)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .flatten();
+                    tx.commit().await?;
+                    Ok(since)
+                }
+            }
+
             #[async_trait]
             impl WebhookStore for $store {
                 async fn create_endpoint(&self, new: &NewEndpoint) -> Result<Endpoint> {
@@ -386,31 +467,8 @@ macro_rules! webhook_store {
                 }
 
                 async fn enqueue_deliveries(&self, id: EndpointId, from: i64, to: i64, deliveries: &[NewDelivery], at: DateTime<Utc>) -> Result<bool> {
-                    let mut tx = self.writer.begin_with(Self::BEGIN).await?;
-                    let moved = sqlx::query("UPDATE webhook_endpoints SET cursor = $3 WHERE id = $1 AND cursor = $2")
-                        .bind(id.0)
-                        .bind(from)
-                        .bind(to)
-                        .execute(&mut *tx)
-                        .await?;
-                    if moved.rows_affected() == 0 {
-                        return Ok(false);
-                    }
-                    bulk_insert!($db, tx, "webhook_deliveries",
-                        &["endpoint_id", "event_seq", "topic", "message_id", "body", "status", "attempts", "next_attempt_at", "created_at"],
-                        deliveries, |b, d| {
-                            b.push_bind(id.0)
-                                .push_bind(d.event_seq)
-                                .push_bind(&d.topic)
-                                .push_bind(&d.message_id)
-                                .push_bind(&d.body)
-                                .push_bind(DeliveryStatus::Pending.code())
-                                .push_bind(0_i64)
-                                .push_bind(at)
-                                .push_bind(at);
-                        });
-                    tx.commit().await?;
-                    Ok(true)
+                    let (store, deliveries) = (self.clone(), deliveries.to_vec());
+                    self.lane.run(async move { store.enqueue_now(id, from, to, &deliveries, at).await }).await
                 }
 
                 async fn due_deliveries(&self, id: EndpointId, now: DateTime<Utc>, limit: u32) -> Result<Vec<Delivery>> {
@@ -427,44 +485,8 @@ macro_rules! webhook_store {
                 }
 
                 async fn record_attempts(&self, endpoint: EndpointId, attempts: &[(DeliveryId, AttemptOutcome)]) -> Result<Option<DateTime<Utc>>> {
-                    let mut tx = self.writer.begin_with(Self::BEGIN).await?;
-                    for (delivery, o) in attempts {
-                        let done = sqlx::query(
-                            "UPDATE webhook_deliveries SET status = $2, attempts = attempts + 1, next_attempt_at = $3, \
-                             last_status = $4, last_error = $5, last_latency_ms = $6, \
-                             delivered_at = CASE WHEN $2 = 'delivered' THEN $7 ELSE delivered_at END \
-                             WHERE id = $1 AND endpoint_id = $8",
-                        )
-                        .bind(delivery.0)
-                        .bind(o.status.code())
-                        .bind(o.next_attempt_at)
-                        .bind(o.http_status.map(i64::from))
-                        .bind(o.error.as_deref())
-                        .bind(o.latency_ms)
-                        .bind(o.at)
-                        .bind(endpoint.0)
-                        .execute(&mut *tx)
-                        .await?;
-                        if done.rows_affected() == 0 {
-                            return Err(StoreError::NotFound { entity: "webhook delivery", key: delivery.to_string() });
-                        }
-                    }
-                    let Some((_, last)) = attempts.last() else {
-                        return Ok(None);
-                    };
-                    let ok = last.status == DeliveryStatus::Delivered;
-                    let since: Option<DateTime<Utc>> = sqlx::query_scalar(
-                        "UPDATE webhook_endpoints SET failing_since = CASE WHEN $2 THEN NULL ELSE COALESCE(failing_since, $3) END \
-                         WHERE id = $1 RETURNING failing_since",
-                    )
-                    .bind(endpoint.0)
-                    .bind(ok)
-                    .bind(last.at)
-                    .fetch_optional(&mut *tx)
-                    .await?
-                    .flatten();
-                    tx.commit().await?;
-                    Ok(since)
+                    let (store, attempts) = (self.clone(), attempts.to_vec());
+                    self.lane.run(async move { store.record_now(endpoint, &attempts).await }).await
                 }
 
                 async fn list_deliveries(&self, id: EndpointId, limit: u32) -> Result<Vec<Delivery>> {

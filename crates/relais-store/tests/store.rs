@@ -2374,16 +2374,33 @@ async fn every_change_writes_its_event_with_it(db: TestDb) {
         .unwrap();
     assert!(pruned > 40, "{pruned}");
     assert!(topics_after(s, o.base, 0).await.0.is_empty());
-    // Numbering goes on after pruning.
-    s.update_employee(
-        &s.get_employee(o.base, e.id).await.unwrap(),
-        &e.data,
-        &who(),
+    // Numbering goes on after pruning; an update, run on the store's write
+    // lane, is still written as whoever asked for it.
+    writing_as(
+        "api:Lane".into(),
+        s.update_employee(
+            &s.get_employee(o.base, e.id).await.unwrap(),
+            &e.data,
+            &who(),
+        ),
     )
     .await
     .unwrap();
     let (topics, after_pruning) = topics_after(s, o.base, 0).await;
     assert_eq!(topics, ["employee.updated"]);
+    let newest_event = s
+        .read_events(
+            o.base,
+            &EventQuery {
+                after: 0,
+                topics: vec![],
+                limit: 10,
+                scope: Scope::default(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(newest_event[0].source, "api:Lane");
     assert!(after_pruning > newest);
     assert_eq!(s.last_event(o.base).await.unwrap(), after_pruning);
 }
