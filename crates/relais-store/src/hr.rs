@@ -478,6 +478,10 @@ macro_rules! hr_store {
                     Self::mark_writer(&mut tx).await?;
                     Self::check_employee_refs(&mut tx, base, Some(id), data, Some(&before.data)).await?;
                     let modified_at = now();
+                    let after = Employee { base_id: base, id, data: data.clone(), created_at: before.created_at, modified_at };
+                    // The log first: the update takes the base's event
+                    // counter (PostgreSQL), held until the commit.
+                    Self::log_changes(&mut tx, &after, Some(&before.data), author).await?;
                     let data_columns = &columns::EMPLOYEES[2..columns::EMPLOYEES.len() - 2];
                     let mut qb = sqlx::QueryBuilder::<$db>::new(format!("UPDATE employees SET ({}, modified_at) = (", data_columns.join(", ")));
                     let mut values = qb.separated(", ");
@@ -488,8 +492,6 @@ macro_rules! hr_store {
                     if done.rows_affected() == 0 {
                         return Err(StoreError::NotFound { entity: "employee", key: id.to_string() });
                     }
-                    let after = Employee { base_id: base, id, data: data.clone(), created_at: before.created_at, modified_at };
-                    Self::log_changes(&mut tx, &after, Some(&before.data), author).await?;
                     tx.commit().await?;
                     Ok(after)
                 }
