@@ -1025,7 +1025,7 @@ const LINES_PER_PAGE: u32 = 500;
 /// per stream, requests to the partner.
 pub async fn run_progress(
     State(state): State<AppState>,
-    ViewedRun(v, run, ..): ViewedRun,
+    ViewedRun(v, run, _): ViewedRun,
 ) -> Result<Response, PageError> {
     let lang = v.lang;
     let streams: Vec<serde_json::Value> = run
@@ -1183,9 +1183,10 @@ async fn declaration_of(
 }
 
 /// The run the path's `{id}` names, if it is one of the viewer's base,
-/// with who looks, the installation it ran for and what its connector
-/// declares (a page saying so otherwise).
-pub struct ViewedRun(Viewer, SyncRun, Installation, Option<&'static Declaration>);
+/// with who looks and the installation it ran for (a page saying so
+/// otherwise). What its connector declares is read by the pages that show
+/// it (`declaration_of`), not by the live progress polled while it runs.
+pub struct ViewedRun(Viewer, SyncRun, Installation);
 
 impl axum::extract::FromRequestParts<AppState> for ViewedRun {
     type Rejection = Response;
@@ -1201,8 +1202,7 @@ impl axum::extract::FromRequestParts<AppState> for ViewedRun {
         let (run, installation) = run_of_base(state, &v, id)
             .await
             .map_err(IntoResponse::into_response)?;
-        let declaration = declaration_of(state, &run, &installation).await;
-        Ok(Self(v, run, installation, declaration))
+        Ok(Self(v, run, installation))
     }
 }
 
@@ -1236,10 +1236,11 @@ async fn run_of_base(
 /// sent.
 pub async fn run_lines_csv(
     State(state): State<AppState>,
-    ViewedRun(v, run, _, declaration): ViewedRun,
+    ViewedRun(v, run, installation): ViewedRun,
     Query(q): Query<LinesQuery>,
 ) -> Result<Response, PageError> {
     let lang = v.lang;
+    let declaration = declaration_of(&state, &run, &installation).await;
     let header = [
         lang.t("Flux"),
         lang.t("Enregistrement"),
@@ -1331,10 +1332,11 @@ pub async fn run_lines_csv(
 /// `GET /runs/{id}`: a run's report — counts, then each record's line.
 pub async fn run_page(
     State(state): State<AppState>,
-    ViewedRun(v, run, installation, declaration): ViewedRun,
+    ViewedRun(v, run, installation): ViewedRun,
     Query(q): Query<LinesQuery>,
 ) -> Result<Response, PageError> {
     let (lang, id) = (v.lang, run.id);
+    let declaration = declaration_of(&state, &run, &installation).await;
     let offset = q.offset.unwrap_or(0);
     let filter = q.filter();
     let query = q.query();
