@@ -333,9 +333,11 @@ macro_rules! access_store {
 
                 async fn api_key_by_prefix(&self, prefix: &str) -> Result<Option<(ApiKey, BaseVersions)>> {
                     let sql = format!(
-                        "SELECT {}, (SELECT v.version FROM base_versions v WHERE v.base_id = api_keys.base_id) AS data_version, \
-                         (SELECT v.structure FROM base_versions v WHERE v.base_id = api_keys.base_id) AS structure_version \
-                         FROM api_keys WHERE prefix = $1",
+                        concat!(
+                            "SELECT {}, ", versions_of!("version", "api_keys.base_id"), " AS data_version, ",
+                            versions_of!("structure", "api_keys.base_id"), " AS structure_version \
+                             FROM api_keys WHERE prefix = $1"
+                        ),
                         rows::API_KEY_COLUMNS
                     );
                     let row: Option<rows::KeyAtVersion> = sqlx::query_as(&sql).bind(prefix).fetch_optional(&self.pool).await?;

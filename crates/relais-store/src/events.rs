@@ -57,6 +57,43 @@ impl SignalCell {
     }
 }
 
+/// Tells the readers of other processes that events were committed, after
+/// the commit (PostgreSQL: a `NOTIFY relais_events` of its own, sent by a
+/// task of the store). A `NOTIFY` inside the writing transaction would make
+/// every such transaction take PostgreSQL's one notification lock from its
+/// commit until it is on disk: the writers of all bases would commit one at
+/// a time. Announcements made while one is on its way fold into the next.
+/// SQLite's readers look for themselves (see `SqliteStore::watch_events`).
+#[derive(Clone, Default)]
+pub(crate) struct Announcer(Option<tokio::sync::mpsc::Sender<()>>);
+
+impl Announcer {
+    /// Sends `NOTIFY relais_events` on `pool` once per announcement, on a
+    /// task of the current runtime that ends with the last announcer.
+    pub(crate) fn start(pool: sqlx::PgPool) -> Self {
+        let (announce, mut announced) = tokio::sync::mpsc::channel(1);
+        tokio::spawn(async move {
+            while announced.recv().await.is_some() {
+                if let Err(e) = sqlx::query("SELECT pg_notify('relais_events', '')")
+                    .execute(&pool)
+                    .await
+                {
+                    tracing::debug!(error = %e, "cannot announce change events");
+                }
+            }
+        });
+        Self(Some(announce))
+    }
+
+    /// Announces the events of a transaction just committed.
+    pub(crate) fn announce(&self) {
+        if let Some(announce) = &self.0 {
+            // Full: an announcement not yet sent covers this commit too.
+            let _ = announce.try_send(());
+        }
+    }
+}
+
 /// Which events to read.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EventQuery {
@@ -136,6 +173,9 @@ macro_rules! event_store {
             #[async_trait]
             impl EventStore for $store {
                 async fn read_events(&self, base: BaseId, query: &EventQuery) -> Result<Vec<Event>> {
+                    if let Some(number) = Self::NUMBER_EVENTS {
+                        sqlx::query(number).bind(base.0).execute(&self.pool).await?;
+                    }
                     let mut qb = sqlx::QueryBuilder::<$db>::new(
                         "SELECT seq, topic, occurred_at, source, data, previous FROM events WHERE base_id = ",
                     );

@@ -479,8 +479,6 @@ macro_rules! hr_store {
                     Self::check_employee_refs(&mut tx, base, Some(id), data, Some(&before.data)).await?;
                     let modified_at = now();
                     let after = Employee { base_id: base, id, data: data.clone(), created_at: before.created_at, modified_at };
-                    // The log first: the update takes the base's event
-                    // counter (PostgreSQL), held until the commit.
                     Self::log_changes(&mut tx, &after, Some(&before.data), author).await?;
                     let data_columns = &columns::EMPLOYEES[2..columns::EMPLOYEES.len() - 2];
                     let mut qb = sqlx::QueryBuilder::<$db>::new(format!("UPDATE employees SET ({}, modified_at) = (", data_columns.join(", ")));
@@ -492,7 +490,7 @@ macro_rules! hr_store {
                     if done.rows_affected() == 0 {
                         return Err(StoreError::NotFound { entity: "employee", key: id.to_string() });
                     }
-                    tx.commit().await?;
+                    self.commit_writes(tx).await?;
                     Ok(after)
                 }
 
@@ -507,6 +505,15 @@ macro_rules! hr_store {
                     Ok(())
                 }
 
+                /// Commits a transaction that wrote HR records — and so their
+                /// events — then tells the readers of other processes (see
+                /// [`Announcer`](crate::events::Announcer)).
+                pub(crate) async fn commit_writes(&self, tx: sqlx::Transaction<'_, $db>) -> Result<()> {
+                    tx.commit().await?;
+                    self.announcer.announce();
+                    Ok(())
+                }
+
                 /// Starts a bulk write in `conn`'s transaction: its rows skip the
                 /// per-row raise of their base's data version.
                 pub(crate) async fn bulk_start(conn: &mut Conn) -> Result<()> {
@@ -518,11 +525,12 @@ macro_rules! hr_store {
                 /// Ends a bulk write: raises every base's data version once.
                 pub(crate) async fn bulk_end(conn: &mut Conn) -> Result<()> {
                     sqlx::query(Self::BULK_WRITE.1).execute(&mut *conn).await?;
-                    sqlx::query(
+                    sqlx::query(&format!(
                         "INSERT INTO base_versions (base_id, version, structure) SELECT id, 1, 1 FROM bases WHERE true \
-                         ON CONFLICT (base_id) DO UPDATE SET version = base_versions.version + 1, \
+                         ON CONFLICT ({}) DO UPDATE SET version = base_versions.version + 1, \
                          structure = base_versions.structure + 1",
-                    )
+                        Self::VERSIONS_KEY
+                    ))
                     .execute(&mut *conn)
                     .await?;
                     Ok(())
@@ -628,12 +636,13 @@ macro_rules! hr_store {
                 }
 
                 async fn base_version(&self, base: BaseId) -> Result<BaseVersions> {
-                    let versions: Option<(i64, i64)> =
-                        sqlx::query_as("SELECT version, structure FROM base_versions WHERE base_id = $1")
-                            .bind(base.0)
-                            .fetch_optional(&self.pool)
-                            .await?;
-                    Ok(versions.map_or_else(BaseVersions::default, |(data, structure)| BaseVersions { data, structure }))
+                    let (data, structure): (Option<i64>, Option<i64>) = sqlx::query_as(concat!(
+                        "SELECT ", versions_of!("version", "$1"), ", ", versions_of!("structure", "$1")
+                    ))
+                    .bind(base.0)
+                    .fetch_one(&self.pool)
+                    .await?;
+                    Ok(BaseVersions { data: data.unwrap_or(0), structure: structure.unwrap_or(0) })
                 }
 
                 async fn base_counts(&self, base: BaseId, today: NaiveDate) -> Result<BaseCounts> {
@@ -675,7 +684,7 @@ macro_rules! hr_store {
                         .execute(&mut *tx)
                         .await?;
                     Self::bulk_end(&mut tx).await?;
-                    tx.commit().await?;
+                    self.commit_writes(tx).await?;
                     Ok(())
                 }
 
@@ -724,7 +733,7 @@ macro_rules! hr_store {
                         .execute(&mut *tx)
                         .await?;
                     Self::bulk_end(&mut tx).await?;
-                    tx.commit().await?;
+                    self.commit_writes(tx).await?;
                     Ok(())
                 }
 
@@ -827,7 +836,7 @@ macro_rules! hr_store {
                     if done.rows_affected() == 0 {
                         return Err(StoreError::NotFound { entity: "department", key: department.to_string() });
                     }
-                    tx.commit().await?;
+                    self.commit_writes(tx).await?;
                     Ok(())
                 }
 
@@ -890,7 +899,7 @@ macro_rules! hr_store {
                     };
                     Self::insert_employees_in(&mut tx, std::slice::from_ref(&employee)).await?;
                     Self::log_changes(&mut tx, &employee, None, author).await?;
-                    tx.commit().await?;
+                    self.commit_writes(tx).await?;
                     Ok(employee)
                 }
 
@@ -1068,7 +1077,7 @@ macro_rules! hr_store {
                         cancelled_at: (new.status == LeaveStatus::Cancelled).then_some(now),
                     };
                     Self::insert_leave_periods_in(&mut tx, std::slice::from_ref(&period)).await?;
-                    tx.commit().await?;
+                    self.commit_writes(tx).await?;
                     Ok(period)
                 }
 
@@ -1088,7 +1097,7 @@ macro_rules! hr_store {
                         .execute(&mut *tx)
                         .await?;
                     let updated = Self::get_leave_period_in(&mut tx, base, id).await?;
-                    tx.commit().await?;
+                    self.commit_writes(tx).await?;
                     Ok(updated)
                 }
 

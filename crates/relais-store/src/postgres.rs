@@ -15,6 +15,8 @@ pub struct PgStore {
     /// writers work side by side).
     writer: PgPool,
     signal: crate::events::SignalCell,
+    /// Tells other processes of committed events (see [`crate::events::Announcer`]).
+    announcer: crate::events::Announcer,
     /// Where the busiest write transactions run (see [`crate::lane`]).
     lane: crate::lane::WriteLane,
 }
@@ -61,10 +63,19 @@ impl PgStore {
     const WRITE_CONTEXT: &'static str =
         "SELECT set_config('relais.source', $1, true), set_config('relais.at', CAST(CAST($2 AS TIMESTAMPTZ) AS TEXT), true)";
 
-    /// A base's latest event's number, from its counter (committed: a
-    /// writer holding the counter numbers after it).
-    const LAST_EVENT: &'static str =
-        "SELECT COALESCE((SELECT last FROM event_counters WHERE base_id = $1), 0)";
+    /// A base's latest event's number, once the events committed so far
+    /// are numbered (writers leave their events unnumbered, so that they
+    /// commit side by side: see the `events_numbered_after_commit`
+    /// migration).
+    const LAST_EVENT: &'static str = "SELECT relais_number_events($1)";
+
+    /// What a reader runs before it reads a base's events: numbers those
+    /// committed so far.
+    const NUMBER_EVENTS: Option<&'static str> = Some(Self::LAST_EVENT);
+
+    /// What identifies a row of `base_versions`: a base's share (see the
+    /// `base_versions_in_shares` migration).
+    const VERSIONS_KEY: &'static str = "base_id, share";
 
     /// Nothing to set around a bulk insert (see the SQLite store's).
     const BULK_JOURNAL: Option<(&'static str, &'static str)> = None;
@@ -139,13 +150,15 @@ impl PgStore {
             .map_err(|e| StoreError::Migrate(e.to_string()))?;
         Ok(Self {
             writer: pool.clone(),
+            announcer: crate::events::Announcer::start(pool.clone()),
             pool,
             signal: Default::default(),
             lane: crate::lane::WriteLane::start()?,
         })
     }
 
-    /// Listens on `relais_events` (see the `event_notify` migration) on a
+    /// Listens on `relais_events` (sent after each commit that wrote events:
+    /// see [`crate::events::Announcer`]) on a
     /// connection of its own, and raises the signal at each notice, and
     /// after each reconnection (notices may have been missed meanwhile).
     /// Stops when nobody holds the signal any more, or the pool closes.

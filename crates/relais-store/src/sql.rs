@@ -117,6 +117,22 @@ pub(crate) fn unpack<R: serde::de::DeserializeOwned>(
     })
 }
 
+/// A base's version (`"version"` or `"structure"`) as SQL, for the base
+/// `$base` (a parameter or a column): the sum of its shares (PostgreSQL
+/// keeps it in shares so that writers raise it side by side; SQLite in one
+/// row), empty when the base has never been written.
+macro_rules! versions_of {
+    ($column:literal, $base:literal) => {
+        concat!(
+            "(SELECT CAST(SUM(v.",
+            $column,
+            ") AS BIGINT) FROM base_versions v WHERE v.base_id = ",
+            $base,
+            ")"
+        )
+    };
+}
+
 /// Inserts `rows` in multi-row statements of at most ~30,000 parameters.
 macro_rules! bulk_insert {
     ($db:ty, $exec:expr, $table:literal, $cols:expr, $rows:expr, |$b:ident, $r:ident| $body:block) => {{
@@ -163,7 +179,7 @@ macro_rules! bulk_transaction {
             Self::bulk_start(&mut $tx).await?;
             $body
             Self::bulk_end(&mut $tx).await?;
-            $tx.commit().await?;
+            $store.commit_writes($tx).await?;
             Ok::<(), $crate::StoreError>(())
         }
         .await;

@@ -24,6 +24,8 @@ pub struct SqliteStore {
     /// that slept while the lock was free.
     writer: SqlitePool,
     signal: crate::events::SignalCell,
+    /// Tells other processes of committed events (see [`crate::events::Announcer`]).
+    announcer: crate::events::Announcer,
     /// Where the busiest write transactions run (see [`crate::lane`]).
     lane: crate::lane::WriteLane,
 }
@@ -76,6 +78,14 @@ impl SqliteStore {
     /// look: every number up to the latest is committed).
     const LAST_EVENT: &'static str =
         "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0) + 0 * $1";
+
+    /// Nothing to run before reading events: SQLite numbers them as they
+    /// are written, one writer at a time.
+    const NUMBER_EVENTS: Option<&'static str> = None;
+
+    /// What identifies a row of `base_versions`: the base (one writer at a
+    /// time, one row per base).
+    const VERSIONS_KEY: &'static str = "base_id";
 
     /// A bulk insert's statement journals (the pages each multi-row insert
     /// changes, kept so that the statement alone can be undone) are kept in
@@ -180,6 +190,7 @@ impl SqliteStore {
             pool,
             writer,
             signal: Default::default(),
+            announcer: Default::default(),
             lane: crate::lane::WriteLane::start()?,
         })
     }

@@ -2444,3 +2444,75 @@ async fn another_process_is_woken_by_committed_events(db: TestDb) {
     .await
     .expect("every commit seen");
 }
+
+/// PostgreSQL: writers of one base commit side by side — a transaction that
+/// wrote an event and has not committed holds up no other writer of the
+/// base — and a reader's cursor never skips an event: the event of a
+/// transaction that commits later is numbered after every event a reader
+/// has already seen, never before.
+#[tokio::test]
+async fn events_committed_late_are_numbered_after_those_already_read() {
+    use sqlx::Connection;
+    use std::time::Duration;
+    let Some((db, url)) = postgres_db_and_url().await else {
+        return;
+    };
+    let s = &db.store;
+    let o = org(s, "production").await;
+    let first = s
+        .create_employee(o.base, &person(&o, 1, d(2020, 1, 6), None), &who())
+        .await
+        .unwrap();
+    let (_, start) = topics_after(s, o.base, 0).await;
+    // A transaction of another process changes the employee and stays open.
+    let mut other = sqlx::PgConnection::connect(&url).await.unwrap();
+    let mut open = other.begin().await.unwrap();
+    sqlx::query(
+        "UPDATE employees SET modified_at = modified_at + interval '1 second' \
+         WHERE base_id = $1 AND id = $2",
+    )
+    .bind(o.base.0)
+    .bind(first.id.0)
+    .execute(&mut *open)
+    .await
+    .unwrap();
+    // Meanwhile another writer of the base commits at once, and a reader
+    // sees its event (and not the open transaction's).
+    tokio::time::timeout(
+        Duration::from_secs(10),
+        s.create_employee(o.base, &person(&o, 2, d(2020, 1, 6), None), &who()),
+    )
+    .await
+    .expect("a writer is not held up by another's open transaction")
+    .unwrap();
+    let (seen, read_up_to) = topics_after(s, o.base, start).await;
+    assert_eq!(seen, ["employee.created"]);
+    assert_eq!(s.last_event(o.base).await.unwrap(), read_up_to);
+    // The open transaction commits: its event comes after the cursor.
+    open.commit().await.unwrap();
+    let (later, last) = topics_after(s, o.base, read_up_to).await;
+    assert_eq!(
+        later,
+        ["employee.updated"],
+        "the late event is after the reader's cursor"
+    );
+    assert_eq!(
+        last,
+        read_up_to + 1,
+        "numbers follow each other without gaps"
+    );
+    // Readers of two processes numbering at once give each event one number.
+    for n in 3..23 {
+        s.create_employee(o.base, &person(&o, n, d(2020, 1, 6), None), &who())
+            .await
+            .unwrap();
+    }
+    let again = db.reopen().await.unwrap();
+    let (a, b) = tokio::join!(
+        topics_after(s, o.base, last),
+        topics_after(&again, o.base, last)
+    );
+    assert_eq!(a.0.len(), 20);
+    assert_eq!(a, b);
+    assert_eq!(a.1, last + 20);
+}

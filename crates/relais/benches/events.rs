@@ -1,4 +1,4 @@
-//! Change-feed benchmark: `cargo bench -p relais --bench events [-- SECONDS RATE EMPLOYEES]`.
+//! Change-feed benchmark: `cargo bench -p relais --bench events [-- SECONDS RATE EMPLOYEES [sqlite|postgres]]`.
 //!
 //! Seeds a fresh base with the `relais` binary (2,000 employees by default)
 //! on SQLite, and on PostgreSQL too when `RELAIS_BENCH_POSTGRES_URL` or
@@ -432,7 +432,17 @@ fn main() {
     let seconds = arg(0, 30);
     let rate = arg(1, 1_000);
     let employees = arg(2, 2_000);
-    bench(&Backend::Sqlite, seconds, rate, employees);
+    // A fourth argument, `sqlite` or `postgres`, runs that backend alone.
+    let only = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .nth(3);
+    if only.as_deref() != Some("postgres") {
+        bench(&Backend::Sqlite, seconds, rate, employees);
+    }
+    if only.as_deref() == Some("sqlite") {
+        return;
+    }
     if let Some(server) = common::postgres_server("events") {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
