@@ -8,6 +8,7 @@
 
 mod error;
 pub mod fields;
+mod handles;
 pub mod query;
 pub mod reports;
 #[macro_use]

@@ -7,25 +7,11 @@ use std::time::Duration;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
-/// The HR base in a PostgreSQL database.
-#[derive(Clone)]
-pub struct PgStore {
-    pool: PgPool,
-    /// Where write transactions begin: the same pool (PostgreSQL lets
-    /// writers work side by side).
-    writer: PgPool,
-    signal: crate::events::SignalCell,
-    /// Tells other processes of committed events (see [`crate::events::Announcer`]).
-    announcer: crate::events::Announcer,
-    /// Where the busiest write transactions run (see [`crate::lane`]).
-    lane: crate::lane::WriteLane,
-}
-
-impl std::fmt::Debug for PgStore {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("PgStore")
-    }
-}
+crate::handles::store_type!(
+    /// The HR base in a PostgreSQL database.
+    PgStore,
+    PgPool
+);
 
 impl PgStore {
     /// Transactions start plainly; row locks do the rest.
@@ -148,13 +134,13 @@ impl PgStore {
             .run(&pool)
             .await
             .map_err(|e| StoreError::Migrate(e.to_string()))?;
-        Ok(Self {
+        Ok(Self(crate::handles::Handles {
             writer: pool.clone(),
             announcer: crate::events::Announcer::start(pool.clone()),
             pool,
             signal: Default::default(),
             lane: crate::lane::WriteLane::start()?,
-        })
+        }))
     }
 
     /// Listens on `relais_events` (sent after each commit that wrote events:

@@ -12,29 +12,11 @@ const ROW_CHANNEL: usize = 4_096;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
-/// The HR base in an SQLite file.
-#[derive(Clone)]
-pub struct SqliteStore {
-    pool: SqlitePool,
-    /// The one connection write transactions take turns on: SQLite writes
-    /// one transaction at a time, and a writer waiting in this pool's queue
-    /// (in order, without a thread) costs nothing, where one waiting for
-    /// SQLite's lock holds a connection of `pool` and sleeps in its busy
-    /// handler — under load, readers ran out of connections behind writers
-    /// that slept while the lock was free.
-    writer: SqlitePool,
-    signal: crate::events::SignalCell,
-    /// Tells other processes of committed events (see [`crate::events::Announcer`]).
-    announcer: crate::events::Announcer,
-    /// Where the busiest write transactions run (see [`crate::lane`]).
-    lane: crate::lane::WriteLane,
-}
-
-impl std::fmt::Debug for SqliteStore {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("SqliteStore")
-    }
-}
+crate::handles::store_type!(
+    /// The HR base in an SQLite file.
+    SqliteStore,
+    SqlitePool
+);
 
 impl SqliteStore {
     /// Write transactions take SQLite's write lock at once, so that waiting
@@ -186,13 +168,13 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(|e| connect_error(e.to_string()))?;
-        Ok(Self {
+        Ok(Self(crate::handles::Handles {
             pool,
             writer,
             signal: Default::default(),
             announcer: Default::default(),
             lane: crate::lane::WriteLane::start()?,
-        })
+        }))
     }
 
     /// Looks at the number of the last event every

@@ -1,0 +1,48 @@
+//! What a store works through, the same for both backends: its pools, what
+//! wakes readers of its events, what tells other processes of them, and its
+//! write lane.
+
+/// A backend's handles (`P`, its pool type); a store derefs to them.
+#[derive(Clone)]
+pub struct Handles<P> {
+    /// Where reads run.
+    pub(crate) pool: P,
+    /// Where write transactions begin: on SQLite one connection they take
+    /// turns on — a writer waiting in this pool's queue (in order, without a
+    /// thread) costs nothing, where one waiting for SQLite's lock would hold
+    /// a reader's connection and sleep in its busy handler; on PostgreSQL
+    /// the same pool as reads (writers work side by side).
+    pub(crate) writer: P,
+    /// What wakes readers when events are committed (see
+    /// [`crate::events::EventSignal`]).
+    pub(crate) signal: crate::events::SignalCell,
+    /// Tells other processes of committed events (see
+    /// [`crate::events::Announcer`]).
+    pub(crate) announcer: crate::events::Announcer,
+    /// Where the busiest write transactions run (see [`crate::lane`]).
+    pub(crate) lane: crate::lane::WriteLane,
+}
+
+/// Declares a backend's store: its handles, reached as its own fields,
+/// and a `Debug` that shows its name alone (never a connection string).
+macro_rules! store_type {
+    ($(#[$doc:meta])* $store:ident, $pool:ty) => {
+        $(#[$doc])*
+        #[derive(Clone)]
+        pub struct $store(crate::handles::Handles<$pool>);
+
+        impl std::ops::Deref for $store {
+            type Target = crate::handles::Handles<$pool>;
+            fn deref(&self) -> &Self::Target {
+                &self.0
+            }
+        }
+
+        impl std::fmt::Debug for $store {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(stringify!($store))
+            }
+        }
+    };
+}
+pub(crate) use store_type;
