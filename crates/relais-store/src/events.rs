@@ -111,12 +111,14 @@ pub struct EventQuery {
 #[async_trait]
 pub trait EventStore: Send + Sync {
     /// A base's events after `query.after`, oldest first, within the
-    /// query's scope and topics.
+    /// query's scope and topics (on PostgreSQL, once the committed events
+    /// waiting for a number are numbered: see `relais_number_events`).
     async fn read_events(&self, base: BaseId, query: &EventQuery) -> Result<Vec<Event>>;
 
     /// The number of a base's latest event (0 if it has none yet): every
     /// event of the base up to it is committed. (On SQLite events are
-    /// numbered across bases, so this may be another base's.)
+    /// numbered across bases, so this may be another base's; on PostgreSQL
+    /// the committed events waiting for a number are numbered first.)
     async fn last_event(&self, base: BaseId) -> Result<i64>;
 
     /// Deletes the events that occurred before `before`; how many.

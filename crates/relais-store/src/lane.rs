@@ -6,8 +6,8 @@
 //! handed back to the task that sends the next one. Run on the server's
 //! shared threads, each hand-back waits behind whatever requests those
 //! threads are busy with — parsing, answering, delivering webhooks — while
-//! the transaction holds SQLite's one writer (or PostgreSQL's row locks and
-//! the base's event counter). On a thread that does nothing else, the next
+//! the transaction holds SQLite's one writer (or PostgreSQL's row locks).
+//! On a thread that does nothing else, the next
 //! statement goes at once: a write holds the database for the time its
 //! statements take, not for the time the server's busiest moment takes.
 

@@ -437,6 +437,13 @@ fn main() {
         .skip(1)
         .filter(|a| !a.starts_with('-'))
         .nth(3);
+    if let Some(other) = only
+        .as_deref()
+        .filter(|o| !["sqlite", "postgres"].contains(o))
+    {
+        eprintln!("the fourth argument names the backend to run alone, `sqlite` or `postgres`, not `{other}`");
+        std::process::exit(2);
+    }
     if only.as_deref() != Some("postgres") {
         bench(&Backend::Sqlite, seconds, rate, employees);
     }
@@ -451,5 +458,10 @@ fn main() {
         let backend = rt.block_on(Backend::fresh_postgres(&server, "events"));
         bench(&backend, seconds, rate, employees);
         rt.block_on(backend.drop());
+    } else if only.as_deref() == Some("postgres") {
+        eprintln!(
+            "no PostgreSQL server: set RELAIS_BENCH_POSTGRES_URL or RELAIS_TEST_POSTGRES_URL"
+        );
+        std::process::exit(2);
     }
 }
