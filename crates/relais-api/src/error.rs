@@ -122,6 +122,12 @@ impl ApiError {
                     message.clone(),
                     json!({ "field": field }),
                 ),
+                StoreError::Changed { entity, key } => (
+                    StatusCode::CONFLICT,
+                    "changed",
+                    format!("{entity} {key} kept changing while this request was applied; send it again"),
+                    Value::Null,
+                ),
                 StoreError::Domain(e) => (
                     StatusCode::UNPROCESSABLE_ENTITY,
                     "rule_violated",

@@ -197,6 +197,7 @@ api_suite!(
     bases_are_isolated,
     mistakes_get_clear_answers,
     users_are_created_updated_and_logged,
+    simultaneous_updates_of_an_employee_keep_both_changes,
     leave_requests_and_their_workflow,
     leaves_expand_to_half_days,
     csv_import_simulates_then_creates,
@@ -838,6 +839,54 @@ async fn users_are_created_updated_and_logged(app: App) {
         .as_str()
         .unwrap()
         .contains("write-employees"));
+}
+
+/// Two requests changing two fields of one employee at the same moment
+/// each keep their change: neither writes back what the other replaced.
+async fn simultaneous_updates_of_an_employee_keep_both_changes(app: App) {
+    let writer = app
+        .key(&["personnel-file", "write-employees", "future-employees"])
+        .await;
+    let (_, listed) = app
+        .get("/api/v3/users?fields=id&paging=0,20", &writer)
+        .await;
+    let ids: Vec<i64> = items(&listed)
+        .iter()
+        .filter_map(|u| u["id"].as_i64())
+        .collect();
+    assert!(ids.len() >= 10, "{listed}");
+    for round in 0..6 {
+        let department = 2 + round % 2;
+        let writes: Vec<(String, Value)> = ids
+            .iter()
+            .flat_map(|id| {
+                [
+                    json!({ "jobTitle": format!("Round {round} of {id}") }),
+                    json!({ "departmentId": department }),
+                ]
+                .map(|body| (format!("/api/v3/users/{id}"), body))
+            })
+            .collect();
+        let sent = writes
+            .iter()
+            .map(|(path, body)| app.send(reqwest::Method::PUT, path, &writer, body.clone()));
+        for (status, body) in futures_util::future::join_all(sent).await {
+            assert_eq!(status, 200, "{body}");
+        }
+        for id in &ids {
+            let (_, user) = app
+                .get(
+                    &format!("/api/v3/users/{id}?fields=jobTitle,departmentId"),
+                    &writer,
+                )
+                .await;
+            assert_eq!(
+                (&user["data"]["jobTitle"], &user["data"]["departmentId"]),
+                (&json!(format!("Round {round} of {id}")), &json!(department)),
+                "round {round}, employee {id}: both changes are kept"
+            );
+        }
+    }
 }
 
 async fn leave_requests_and_their_workflow(app: App) {

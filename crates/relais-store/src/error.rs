@@ -21,6 +21,15 @@ pub enum StoreError {
         /// What clashes.
         message: String,
     },
+    /// The record changed since the caller read it: the change, made on
+    /// what the caller read, would undo the other one, and was not made.
+    #[error("{entity} {key} changed since it was read")]
+    Changed {
+        /// What changed, e.g. `employee`.
+        entity: &'static str,
+        /// Its identifier.
+        key: String,
+    },
     /// A domain rule refuses the change (overlap, unknown reference…).
     #[error(transparent)]
     Domain(#[from] DomainError),

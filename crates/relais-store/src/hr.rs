@@ -151,7 +151,11 @@ pub trait HrStore: Send + Sync {
     ) -> Result<Employee>;
 
     /// Replaces the data of employee `before` (as the caller read it, in
-    /// its base) and logs each field changed since under `author`. Custom
+    /// its base) and logs each field changed since under `author` — if it
+    /// is still as `before` says (its `modified_at`): otherwise nothing is
+    /// written and the answer is [`StoreError::Changed`], so that a change
+    /// made meanwhile is never undone by data computed from an older
+    /// reading; the caller reads again and applies its change anew. Custom
     /// fields are checked against the base's sections when they change, and
     /// references (establishment, department, manager) when they change; the
     /// database keeps the others true.
@@ -485,10 +489,20 @@ macro_rules! hr_store {
                     let mut values = qb.separated(", ");
                     Self::push_employee_data(&mut values, data);
                     values.push_bind(modified_at);
-                    qb.push(") WHERE base_id = ").push_bind(base.0).push(" AND id = ").push_bind(id.0);
+                    qb.push(") WHERE base_id = ").push_bind(base.0).push(" AND id = ").push_bind(id.0)
+                        .push(" AND modified_at = ").push_bind(before.modified_at);
                     let done = qb.build().execute(&mut *tx).await?;
                     if done.rows_affected() == 0 {
-                        return Err(StoreError::NotFound { entity: "employee", key: id.to_string() });
+                        let key = id.to_string();
+                        let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM employees WHERE base_id = $1 AND id = $2")
+                            .bind(base.0)
+                            .bind(id.0)
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                        return Err(match exists {
+                            Some(_) => StoreError::Changed { entity: "employee", key },
+                            None => StoreError::NotFound { entity: "employee", key },
+                        });
                     }
                     self.commit_writes(tx).await?;
                     Ok(after)

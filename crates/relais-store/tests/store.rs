@@ -405,6 +405,50 @@ async fn employees_round_trip_with_unique_fields(db: TestDb) {
             ..
         }
     ));
+    // Data computed from a reading older than the last change would undo
+    // it: refused, and nothing written (no change, no log, no event).
+    let events = s.last_event(o.base).await.unwrap();
+    let all_logs = relais_store::ListQuery {
+        limit: 1_000,
+        ..relais_store::ListQuery::default()
+    };
+    let logs = s
+        .query_employee_logs(o.base, &all_logs)
+        .await
+        .unwrap()
+        .items
+        .len();
+    let mut stale = created.data.clone();
+    stale.first_name = Name::parse("firstName", "Camille").unwrap();
+    let refused = s
+        .update_employee(&created, &stale, &who())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(refused, StoreError::Changed { entity: "employee", ref key } if *key == created.id.to_string()),
+        "{refused}"
+    );
+    assert_eq!(
+        s.get_employee(o.base, created.id).await.unwrap().data,
+        changed,
+        "the change made meanwhile stays"
+    );
+    assert_eq!(s.last_event(o.base).await.unwrap(), events);
+    assert_eq!(
+        s.query_employee_logs(o.base, &all_logs)
+            .await
+            .unwrap()
+            .items
+            .len(),
+        logs
+    );
+    // Read again, the same change applies.
+    let fresh = s.get_employee(o.base, created.id).await.unwrap();
+    let mut again = fresh.data.clone();
+    again.first_name = Name::parse("firstName", "Camille").unwrap();
+    let applied = s.update_employee(&fresh, &again, &who()).await.unwrap();
+    assert_eq!(applied.data.first_name.to_string(), "Camille");
+    assert_eq!(applied.data.job_title, changed.job_title);
 }
 
 async fn employee_references_are_checked(db: TestDb) {

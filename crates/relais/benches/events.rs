@@ -4,7 +4,8 @@
 //! on SQLite, and on PostgreSQL too when `RELAIS_BENCH_POSTGRES_URL` or
 //! `RELAIS_TEST_POSTGRES_URL` names a server; starts `relais serve`, and
 //! changes employees' job titles through the API at RATE updates a second
-//! (default 1,000) for SECONDS (default 30), twice:
+//! (default 1,000) for SECONDS (default 30), twice, each time after a
+//! warm-up of 3 s at the same rate that is not measured:
 //! - **quiet**: no webhook endpoint, no integration that runs on change;
 //! - **events**: one endpoint following `employee.updated`, served by a
 //!   receiver in this process that notes when each change arrives, and
@@ -43,6 +44,12 @@ fn arg(n: usize, default: u64) -> u64 {
 
 /// Department moves a second in the events phase.
 const MOVES_PER_SECOND: u64 = 5;
+
+/// Seconds of updates at the phase's rate before each phase, not measured:
+/// the first updates of a run open connections (the load generator's, the
+/// server's pools, the deliverer's to the receiver) and find cold caches,
+/// which would weigh on whichever phase came first.
+const WARM_UP_SECONDS: u64 = 3;
 
 /// When each change (by its job title, `bench-<n>`) reached the receiver.
 type Arrivals = Arc<Mutex<HashMap<u64, Instant>>>;
@@ -113,6 +120,8 @@ struct Writes {
     /// phase's start.
     slowest: (Duration, Duration),
     errors: u64,
+    /// When the phase began.
+    began: Option<Instant>,
 }
 
 /// The employees and departments a phase changes.
@@ -184,7 +193,10 @@ async fn write_phase(
             )
         }));
     }
-    let mut out = Writes::default();
+    let mut out = Writes {
+        began: Some(start),
+        ..Writes::default()
+    };
     for t in tasks {
         let (n, moved, status, latency, at, offset) = t.await.unwrap();
         if latency > out.slowest.0 {
@@ -332,7 +344,11 @@ fn bench(backend: &Backend, seconds: u64, rate: u64, employees: u64) {
             "events on {}: {rate} updates/s for {seconds} s per phase, {employees} employees",
             backend.name()
         );
-        let quiet = write_phase(&url, &key, &Plan { ids: ids.clone(), moves: Vec::new() }, 0, rate, seconds).await;
+        // Warm-ups change job titles numbered after both phases' (their
+        // webhooks are not counted).
+        let unmeasured = Plan { ids: ids.clone(), moves: Vec::new() };
+        write_phase(&url, &key, &unmeasured, 2 * rate * seconds, rate, WARM_UP_SECONDS).await;
+        let quiet = write_phase(&url, &key, &unmeasured, 0, rate, seconds).await;
 
         let placed: Placements = Arc::default();
         let (store, inst) = planningpme(d, database.as_deref(), placed.clone()).await;
@@ -370,12 +386,13 @@ fn bench(backend: &Backend, seconds: u64, rate: u64, employees: u64) {
             .await
             .unwrap();
         assert_eq!(made["data"]["status"], "active", "{made}");
+        write_phase(&url, &key, &unmeasured, (2 * seconds + WARM_UP_SECONDS) * rate, rate, WARM_UP_SECONDS).await;
         let runs_before = store.list_runs(inst, 1_000).await.unwrap().len();
         let first = rate * seconds;
         let hooked = write_phase(&url, &key, &Plan { ids, moves }, first, rate, seconds).await;
         // What is still on its way arrives within a few seconds.
         let deadline = Instant::now() + Duration::from_secs(30);
-        while (arrivals.lock().unwrap().len() < hooked.answered.len()
+        while (delays(&hooked.answered, &arrivals.lock().unwrap()).len() < hooked.answered.len()
             || delays(&hooked.moved, &placed.lock().unwrap()).len() < hooked.moved.len())
             && Instant::now() < deadline
         {
@@ -383,6 +400,16 @@ fn bench(backend: &Backend, seconds: u64, rate: u64, employees: u64) {
         }
         let to_webhook = delays(&hooked.answered, &arrivals.lock().unwrap());
         let to_partner = delays(&hooked.moved, &placed.lock().unwrap());
+        // Moves PlanningPME never got: who, where to, and when they were answered.
+        let missing: Vec<String> = {
+            let placed = placed.lock().unwrap();
+            let mut missing: Vec<_> = hooked.moved.iter().filter(|(m, _)| !placed.contains_key(*m)).collect();
+            missing.sort_by_key(|(_, at)| **at);
+            missing.iter().take(5).map(|((id, to), at)| {
+                let when = hooked.began.map_or(0.0, |b| at.saturating_duration_since(b).as_secs_f64());
+                format!("employee {id} to department {to}, answered at {when:.1} s")
+            }).collect()
+        };
         let runs = store.list_runs(inst, 1_000).await.unwrap();
         let mut took: Vec<Duration> = runs[..runs.len() - runs_before]
             .iter()
@@ -423,6 +450,9 @@ fn bench(backend: &Backend, seconds: u64, rate: u64, employees: u64) {
             ms(pct(&took, 0.50)),
             ms(took.last().copied().unwrap_or_default()),
         );
+        if !missing.is_empty() {
+            println!("  moves PlanningPME never got: {}", missing.join("; "));
+        }
     });
     let _ = server.kill();
     let _ = server.wait();

@@ -867,6 +867,10 @@ async fn create(
     ))
 }
 
+/// Times an update is applied again to an employee that changed while it
+/// was applied, before the caller is told to send it again (409).
+const UPDATE_TRIES: u32 = 5;
+
 async fn update(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -874,13 +878,24 @@ async fn update(
     Path(id): Path<String>,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
-    let current = visible_employee(&state.store, &caller, parse_id(&id)?, true).await?;
-    let data = employee_data(&body, Some(&current.data))?;
-    check_references(&state, &caller, &data, &body).await?;
-    let e = state
-        .store
-        .update_employee(&current, &data, &author(&caller))
-        .await?;
+    let id = parse_id(&id)?;
+    // The change applies to the employee as it is when it is written: one
+    // changed meanwhile (another request, a sync) is read again and the
+    // change applied to that, never to the older reading.
+    let mut tries = 0;
+    let e = loop {
+        let current = visible_employee(&state.store, &caller, id, true).await?;
+        let data = employee_data(&body, Some(&current.data))?;
+        check_references(&state, &caller, &data, &body).await?;
+        match state
+            .store
+            .update_employee(&current, &data, &author(&caller))
+            .await
+        {
+            Err(relais_store::StoreError::Changed { .. }) if tries < UPDATE_TRIES => tries += 1,
+            done => break done?,
+        }
+    };
     let json = full_user(&state, &caller, &headers, &e).await?;
     Ok(with_employee_records(v3_item(json), 1))
 }
