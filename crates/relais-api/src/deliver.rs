@@ -1,7 +1,11 @@
 //! Webhook delivery: each active endpoint's events, as its key sees them,
-//! made into deliveries (in the same transaction that moves the endpoint's
-//! cursor, so none is lost or made twice) and posted, signed, at least once,
-//! retried on the Standard Webhooks schedule.
+//! posted, signed, at least once, retried on the Standard Webhooks schedule.
+//! While the receiver takes them, a batch of new events is posted first and
+//! stored after with what came of each, in the transaction that moves the
+//! endpoint's cursor (one write a batch); a process stopped in between
+//! posts them again, under the same ids. While it fails, new events are
+//! stored as deliveries that wait for the next pass. Either way none is
+//! lost or stored twice.
 //!
 //! Every `relais serve` process runs a deliverer; an endpoint is served by
 //! the one process holding its lease at a time, so several processes on one
@@ -21,7 +25,7 @@ use relais_core::webhooks::{
     retry_after, signature_header, Delivery, DeliveryStatus, Endpoint, EndpointStatus,
     WebhookSecret, SUSPEND_AFTER,
 };
-use relais_store::{AttemptOutcome, NewDelivery};
+use relais_store::{AttemptOutcome, NewDelivery, SentDelivery};
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -214,7 +218,8 @@ impl Deliverer {
         Ok(won)
     }
 
-    /// Makes an endpoint's new events into deliveries, then sends what is due.
+    /// Sends an endpoint's due deliveries (retries, tests, replays made
+    /// into deliveries), then its new events.
     async fn serve_endpoint(&self, endpoint: &Endpoint) -> Result<Pass, ApiError> {
         let store = &self.state.store;
         let key = store.get_api_key(endpoint.key_id).await?;
@@ -237,105 +242,164 @@ impl Deliverer {
             });
         }
         let topics = followed_topics(caller.role(), &endpoint.topics);
-        let mut pass = Pass::default();
-        let mut cursor = endpoint.cursor;
-        loop {
-            let page =
-                visible_page(&self.state, &caller, &self.headers, cursor, &topics, BATCH).await?;
-            if page.next == cursor {
-                break;
-            }
-            let deliveries: Vec<NewDelivery> = page.items.iter().map(delivery_of).collect();
-            if !store
-                .enqueue_deliveries(
-                    endpoint.id,
-                    cursor,
-                    page.next,
-                    &deliveries,
-                    relais_core::now(),
-                )
-                .await?
-            {
-                // Moved by someone else (a replay): the next pass goes on from there.
-                break;
-            }
-            pass.made += deliveries.len();
-            cursor = page.next;
-            if !page.full {
-                break;
-            }
-        }
         let secrets = self.secrets(endpoint).await?;
+        let mut pass = Pass::default();
         // Batch after batch while the receiver takes them, for a while
-        // (the lease is not renewed meanwhile); the attempts of a batch are
-        // recorded together, in one transaction.
+        // (the lease is not renewed meanwhile).
         let started = Instant::now();
+        let in_time = || started.elapsed() <= self.lease_ttl / 4;
+        let mut failing = false;
         loop {
             let due = store
                 .due_deliveries(endpoint.id, relais_core::now(), BATCH)
                 .await?;
             let full = due.len() == BATCH as usize;
-            // Up to IN_FLIGHT at a time; once one fails, the ones not yet
-            // started wait for the next pass.
-            let mut outcomes = Vec::with_capacity(due.len());
-            let mut waiting = due.iter();
-            let mut in_flight = futures_util::stream::FuturesUnordered::new();
-            let mut failing = false;
-            loop {
-                while in_flight.len() < IN_FLIGHT && !failing {
-                    let Some(delivery) = waiting.next() else {
-                        break;
-                    };
-                    in_flight.push(self.attempt(endpoint, delivery, &secrets));
-                }
-                let Some((id, outcome, suspend)) = in_flight.next().await else {
-                    break;
-                };
-                failing |= outcome.status != DeliveryStatus::Delivered;
-                outcomes.push((id, outcome, suspend));
+            let sent = self.post_batch(endpoint, &secrets, &due).await;
+            if sent.is_empty() {
+                break;
             }
-            if outcomes.is_empty() {
-                return Ok(pass);
-            }
-            // The failures last: the endpoint is failing after this batch
-            // if any attempt of it failed.
-            outcomes.sort_by_key(|(_, o, _)| o.status != DeliveryStatus::Delivered);
-            let failures = outcomes
+            let attempts: Vec<(DeliveryId, AttemptOutcome)> = sent
                 .iter()
-                .filter(|(_, o, _)| o.status != DeliveryStatus::Delivered)
-                .count();
-            let failed = failures > 0;
-            pass.delivered += outcomes.len() - failures;
-            let gone = outcomes.iter().find_map(|(_, _, suspend)| suspend.clone());
-            let outcomes: Vec<(DeliveryId, AttemptOutcome)> =
-                outcomes.into_iter().map(|(id, o, _)| (id, o)).collect();
-            let failing_since = store.record_attempts(endpoint.id, &outcomes).await?;
-            if failed {
-                // The receiver is failing: the rest waits for the next pass.
-                pass.failed += 1;
-                let at = outcomes.last().map_or_else(relais_core::now, |(_, o)| o.at);
-                let suspend = gone.or_else(|| {
-                    failing_since
-                        .filter(|since| {
-                            at.signed_duration_since(*since)
-                                .to_std()
-                                .unwrap_or_default()
-                                >= SUSPEND_AFTER
-                        })
-                        .map(|_| "every delivery failed for a day: it was suspended".to_owned())
-                });
-                if let Some(reason) = suspend {
-                    store
-                        .set_endpoint_status(endpoint.id, EndpointStatus::Suspended, Some(&reason))
-                        .await?;
-                    tracing::warn!(endpoint = %endpoint.id, url = %endpoint.url, reason, "webhook endpoint suspended");
-                }
-                return Ok(pass);
-            }
-            if !full || started.elapsed() > self.lease_ttl / 4 {
-                return Ok(pass);
+                .map(|(i, o, _)| (due[*i].id, o.clone()))
+                .collect();
+            let failing_since = store.record_attempts(endpoint.id, &attempts).await?;
+            failing = self
+                .conclude(endpoint, &sent, failing_since, &mut pass)
+                .await?;
+            if failing || !full || !in_time() {
+                break;
             }
         }
+        // New events: while the receiver takes them, posted as they are read
+        // and stored with their attempt (one write a batch); otherwise made
+        // into deliveries that wait for the next pass. Either way in the
+        // transaction that moves the endpoint's cursor, so none is lost
+        // (a process stopped after posting posts them again) or made twice.
+        let mut cursor = endpoint.cursor;
+        while in_time() {
+            let page =
+                visible_page(&self.state, &caller, &self.headers, cursor, &topics, BATCH).await?;
+            if page.next == cursor {
+                break;
+            }
+            let made: Vec<NewDelivery> = page.items.iter().map(delivery_of).collect();
+            let at = relais_core::now();
+            let moved = if failing {
+                let moved = store
+                    .enqueue_deliveries(endpoint.id, cursor, page.next, &made, at)
+                    .await?;
+                if moved {
+                    pass.made += made.len();
+                }
+                moved
+            } else {
+                let mut outcomes: Vec<Option<AttemptOutcome>> = vec![None; made.len()];
+                let sent = self.post_batch(endpoint, &secrets, &made).await;
+                for (i, outcome, _) in &sent {
+                    outcomes[*i] = Some(outcome.clone());
+                }
+                let made: Vec<SentDelivery> = made
+                    .into_iter()
+                    .zip(outcomes)
+                    .map(|(delivery, outcome)| SentDelivery { delivery, outcome })
+                    .collect();
+                let recorded = store
+                    .record_sent(endpoint.id, cursor, page.next, &made, at)
+                    .await?;
+                pass.made += made.len();
+                failing = self
+                    .conclude(endpoint, &sent, recorded.failing_since, &mut pass)
+                    .await?;
+                if sent.iter().any(|(_, _, suspend)| suspend.is_some()) {
+                    return Ok(pass);
+                }
+                recorded.moved
+            };
+            if !moved {
+                // Moved by someone else (a replay): the next pass goes on from there.
+                break;
+            }
+            cursor = page.next;
+            if !page.full {
+                break;
+            }
+        }
+        Ok(pass)
+    }
+
+    /// Posts messages to an endpoint, up to [`IN_FLIGHT`] at a time; once
+    /// one fails, the ones not yet started are left. What came of each
+    /// started (by its index in `messages`), failures last, and why the
+    /// endpoint is to be suspended at once if it is.
+    async fn post_batch<M: Message>(
+        &self,
+        endpoint: &Endpoint,
+        secrets: &[WebhookSecret],
+        messages: &[M],
+    ) -> Vec<(usize, AttemptOutcome, Option<String>)> {
+        let mut sent = Vec::with_capacity(messages.len());
+        let mut waiting = messages.iter().enumerate();
+        let mut in_flight = futures_util::stream::FuturesUnordered::new();
+        let mut failing = false;
+        loop {
+            while in_flight.len() < IN_FLIGHT && !failing {
+                let Some((i, m)) = waiting.next() else {
+                    break;
+                };
+                in_flight.push(async move {
+                    let (outcome, suspend) = self.attempt(endpoint, m, secrets).await;
+                    (i, outcome, suspend)
+                });
+            }
+            let Some((i, outcome, suspend)) = in_flight.next().await else {
+                break;
+            };
+            failing |= outcome.status != DeliveryStatus::Delivered;
+            sent.push((i, outcome, suspend));
+        }
+        sent.sort_by_key(|(_, o, _)| o.status != DeliveryStatus::Delivered);
+        sent
+    }
+
+    /// Counts a recorded batch of attempts into `pass` and suspends the
+    /// endpoint if it is to be; whether the endpoint is failing.
+    async fn conclude(
+        &self,
+        endpoint: &Endpoint,
+        sent: &[(usize, AttemptOutcome, Option<String>)],
+        failing_since: Option<chrono::DateTime<chrono::Utc>>,
+        pass: &mut Pass,
+    ) -> Result<bool, ApiError> {
+        let failures = sent
+            .iter()
+            .filter(|(_, o, _)| o.status != DeliveryStatus::Delivered)
+            .count();
+        pass.delivered += sent.len() - failures;
+        if failures == 0 {
+            return Ok(false);
+        }
+        // The receiver is failing: the rest waits for the next pass.
+        pass.failed += 1;
+        let at = sent.last().map_or_else(relais_core::now, |(_, o, _)| o.at);
+        let gone = sent.iter().find_map(|(_, _, suspend)| suspend.clone());
+        let suspend = gone.or_else(|| {
+            failing_since
+                .filter(|since| {
+                    at.signed_duration_since(*since)
+                        .to_std()
+                        .unwrap_or_default()
+                        >= SUSPEND_AFTER
+                })
+                .map(|_| "every delivery failed for a day: it was suspended".to_owned())
+        });
+        if let Some(reason) = suspend {
+            self.state
+                .store
+                .set_endpoint_status(endpoint.id, EndpointStatus::Suspended, Some(&reason))
+                .await?;
+            tracing::warn!(endpoint = %endpoint.id, url = %endpoint.url, reason, "webhook endpoint suspended");
+        }
+        Ok(true)
     }
 
     /// The secrets that sign an endpoint's messages now: its own, and the
@@ -361,9 +425,10 @@ impl Deliverer {
     async fn attempt(
         &self,
         endpoint: &Endpoint,
-        delivery: &Delivery,
+        message: &impl Message,
         secrets: &[WebhookSecret],
-    ) -> (DeliveryId, AttemptOutcome, Option<String>) {
+    ) -> (AttemptOutcome, Option<String>) {
+        let (message_id, body, tried) = message.parts();
         // An address outside the reach (registered when private ones were
         // allowed) is not posted to: the endpoint stops until it is changed.
         if let Err(why) = self.state.webhook_reach.check(&endpoint.url) {
@@ -376,30 +441,25 @@ impl Deliverer {
                 next_attempt_at: Some(at),
                 at,
             };
-            return (delivery.id, outcome, Some(why));
+            return (outcome, Some(why));
         }
         let timestamp = relais_core::now().timestamp();
         let signing: Vec<&WebhookSecret> = secrets.iter().collect();
-        let signature = signature_header(
-            &signing,
-            &delivery.message_id,
-            timestamp,
-            delivery.body.as_bytes(),
-        );
+        let signature = signature_header(&signing, message_id, timestamp, body.as_bytes());
         let started = Instant::now();
         let answer = self
             .client
             .post(&endpoint.url)
             .header("content-type", "application/json")
-            .header("webhook-id", &delivery.message_id)
+            .header("webhook-id", message_id)
             .header("webhook-timestamp", timestamp.to_string())
             .header("webhook-signature", signature)
-            .body(delivery.body.clone())
+            .body(body.to_owned())
             .send()
             .await;
         let latency_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
         let at = relais_core::now();
-        let attempts = delivery.attempts + 1;
+        let attempts = tried + 1;
         let retry = |wait: Option<Duration>| {
             let wait = wait.or_else(|| retry_after(attempts, fastrand::f64()));
             match wait {
@@ -458,7 +518,6 @@ impl Deliverer {
             }
         };
         (
-            delivery.id,
             AttemptOutcome {
                 status,
                 http_status,
@@ -474,6 +533,24 @@ impl Deliverer {
 
 /// The delivery of one event of the feed: a Standard Webhooks message
 /// (`type`, `timestamp`, `data`) whose data is the event as the feed shows it.
+/// A message to post: a stored delivery, or one made from a new event.
+trait Message: Sync {
+    /// Its `webhook-id`, its body, and the attempts already made.
+    fn parts(&self) -> (&str, &str, u32);
+}
+
+impl Message for Delivery {
+    fn parts(&self) -> (&str, &str, u32) {
+        (&self.message_id, &self.body, self.attempts)
+    }
+}
+
+impl Message for NewDelivery {
+    fn parts(&self) -> (&str, &str, u32) {
+        (&self.message_id, &self.body, 0)
+    }
+}
+
 fn delivery_of(event: &Value) -> NewDelivery {
     let topic = event["topic"].as_str().unwrap_or_default().to_owned();
     let body = json!({

@@ -188,7 +188,8 @@ pub struct Delivery {
     pub topic: String,
     /// `webhook-id`: the same on every attempt, the receiver's idempotency key.
     pub message_id: String,
-    /// The body posted, fixed when the delivery was made.
+    /// The body posted, fixed when the delivery was made (empty once
+    /// delivered: it is not posted again).
     pub body: String,
     /// Where it stands.
     pub status: DeliveryStatus,

@@ -37,7 +37,7 @@ pub use events::{current_writer, writing_as, EventQuery};
 pub use hr::{BaseCounts, BaseVersions};
 pub use marketplace::NewInstallation;
 pub use sync::{Delivery, IntegrationState, LineFilter, RunFinish};
-pub use webhooks::{AttemptOutcome, NewDelivery, NewEndpoint};
+pub use webhooks::{AttemptOutcome, NewDelivery, NewEndpoint, Recorded, SentDelivery};
 
 use async_trait::async_trait;
 use std::sync::Arc;

@@ -63,6 +63,24 @@ pub struct AttemptOutcome {
     pub at: DateTime<Utc>,
 }
 
+/// A delivery made from a new event, with what its first attempt came to.
+#[derive(Debug, Clone)]
+pub struct SentDelivery {
+    /// The delivery.
+    pub delivery: NewDelivery,
+    /// Its first attempt (none: not tried yet, due at once).
+    pub outcome: Option<AttemptOutcome>,
+}
+
+/// What storing deliveries did to their endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Recorded {
+    /// Whether the cursor moved (it had not been moved by someone else).
+    pub moved: bool,
+    /// Since when the endpoint fails after the last attempt (none: it does not).
+    pub failing_since: Option<DateTime<Utc>>,
+}
+
 /// Webhook endpoints and deliveries.
 #[async_trait]
 pub trait WebhookStore: Send + Sync {
@@ -116,6 +134,20 @@ pub trait WebhookStore: Send + Sync {
         at: DateTime<Utc>,
     ) -> Result<bool>;
 
+    /// Stores deliveries made from new events and already posted (each
+    /// with its attempt, or none when it was not tried), moves the endpoint's
+    /// cursor from `from` to `to` and notes whether it fails after the last
+    /// attempt, in one transaction. The deliveries are stored even if the
+    /// cursor was no longer at `from` (moved by a replay): they were posted.
+    async fn record_sent(
+        &self,
+        id: EndpointId,
+        from: i64,
+        to: i64,
+        sent: &[SentDelivery],
+        at: DateTime<Utc>,
+    ) -> Result<Recorded>;
+
     /// An endpoint's pending deliveries due by `now`, oldest first.
     async fn due_deliveries(
         &self,
@@ -135,6 +167,10 @@ pub trait WebhookStore: Send + Sync {
 
     /// An endpoint's latest deliveries, newest first.
     async fn list_deliveries(&self, id: EndpointId, limit: u32) -> Result<Vec<Delivery>>;
+
+    /// Deletes the deliveries made before `before` that are over (delivered,
+    /// or given up); how many. Pending ones are kept, however old.
+    async fn prune_deliveries(&self, before: DateTime<Utc>) -> Result<u64>;
 }
 
 /// A row of `webhook_endpoints`.
@@ -264,6 +300,12 @@ macro_rules! webhook_store {
                 StoreError::NotFound { entity: "webhook endpoint", key: id.to_string() }
             }
 
+            /// Whether an attempt delivered its message (whose body is then
+            /// no longer kept: it is not posted again).
+            fn delivered(outcome: Option<&AttemptOutcome>) -> bool {
+                outcome.is_some_and(|o| o.status == DeliveryStatus::Delivered)
+            }
+
             /// Whether a statement about endpoint `id` found it.
             fn found(rows: u64, id: EndpointId) -> Result<()> {
                 if rows == 0 {
@@ -276,33 +318,66 @@ macro_rules! webhook_store {
             /// The deliverer's busiest writes, run on the write lane by
             /// their [`WebhookStore`] methods.
             impl $store {
-                /// See [`WebhookStore::enqueue_deliveries`].
-                async fn enqueue_now(&self, id: EndpointId, from: i64, to: i64, deliveries: &[NewDelivery], at: DateTime<Utc>) -> Result<bool> {
+                /// Stores deliveries of an endpoint (see
+                /// [`WebhookStore::record_sent`]), moving its cursor from `from`
+                /// to `to`; when the cursor was no longer at `from`, writes
+                /// nothing unless `posted`.
+                async fn make_now(&self, id: EndpointId, from: i64, to: i64, made: &[SentDelivery], at: DateTime<Utc>, posted: bool) -> Result<Recorded> {
                     let mut tx = self.writer.begin_with(Self::BEGIN).await?;
                     let moved = sqlx::query("UPDATE webhook_endpoints SET cursor = $3 WHERE id = $1 AND cursor = $2")
                         .bind(id.0)
                         .bind(from)
                         .bind(to)
                         .execute(&mut *tx)
-                        .await?;
-                    if moved.rows_affected() == 0 {
-                        return Ok(false);
+                        .await?
+                        .rows_affected()
+                        > 0;
+                    if !moved && !posted {
+                        return Ok(Recorded { moved, failing_since: None });
                     }
                     bulk_insert!($db, tx, "webhook_deliveries",
-                        &["endpoint_id", "event_seq", "topic", "message_id", "body", "status", "attempts", "next_attempt_at", "created_at"],
-                        deliveries, |b, d| {
+                        &["endpoint_id", "event_seq", "topic", "message_id", "body", "status", "attempts", "next_attempt_at",
+                          "last_status", "last_error", "last_latency_ms", "created_at", "delivered_at"],
+                        made, |b, m| {
+                            let (d, o) = (&m.delivery, m.outcome.as_ref());
                             b.push_bind(id.0)
                                 .push_bind(d.event_seq)
                                 .push_bind(&d.topic)
                                 .push_bind(&d.message_id)
-                                .push_bind(&d.body)
-                                .push_bind(DeliveryStatus::Pending.code())
-                                .push_bind(0_i64)
+                                .push_bind(if delivered(o) { "" } else { &d.body })
+                                .push_bind(o.map_or(DeliveryStatus::Pending, |o| o.status).code())
+                                .push_bind(i64::from(o.is_some()))
+                                .push_bind(o.map_or(Some(at), |o| o.next_attempt_at))
+                                .push_bind(o.and_then(|o| o.http_status).map(i64::from))
+                                .push_bind(o.and_then(|o| o.error.as_deref()))
+                                .push_bind(o.map(|o| o.latency_ms))
                                 .push_bind(at)
-                                .push_bind(at);
+                                .push_bind(o.filter(|o| delivered(Some(o))).map(|o| o.at));
                         });
+                    // The failures come last: the endpoint fails if one did.
+                    let last = made.iter().filter_map(|m| m.outcome.as_ref()).max_by_key(|o| o.status != DeliveryStatus::Delivered);
+                    let failing_since = match last {
+                        Some(last) => Self::note_failing(&mut tx, id, last).await?,
+                        None => None,
+                    };
                     tx.commit().await?;
-                    Ok(true)
+                    Ok(Recorded { moved, failing_since })
+                }
+
+                /// Notes whether an endpoint fails after its `last` attempt;
+                /// since when it does.
+                async fn note_failing(tx: &mut sqlx::Transaction<'_, $db>, endpoint: EndpointId, last: &AttemptOutcome) -> Result<Option<DateTime<Utc>>> {
+                    let ok = last.status == DeliveryStatus::Delivered;
+                    Ok(sqlx::query_scalar(
+                        "UPDATE webhook_endpoints SET failing_since = CASE WHEN $2 THEN NULL ELSE COALESCE(failing_since, $3) END \
+                         WHERE id = $1 RETURNING failing_since",
+                    )
+                    .bind(endpoint.0)
+                    .bind(ok)
+                    .bind(last.at)
+                    .fetch_optional(&mut **tx)
+                    .await?
+                    .flatten())
                 }
 
                 /// See [`WebhookStore::record_attempts`].
@@ -329,6 +404,7 @@ macro_rules! webhook_store {
                         ") UPDATE webhook_deliveries SET status = v.status, attempts = attempts + 1, \
                          next_attempt_at = v.next_attempt_at, last_status = v.last_status, last_error = v.last_error, \
                          last_latency_ms = v.last_latency_ms, \
+                         body = CASE WHEN v.status = 'delivered' THEN '' ELSE webhook_deliveries.body END, \
                          delivered_at = CASE WHEN v.status = 'delivered' THEN v.at ELSE webhook_deliveries.delivered_at END \
                          FROM v WHERE webhook_deliveries.id = v.id AND webhook_deliveries.endpoint_id = ",
                     );
@@ -338,17 +414,7 @@ macro_rules! webhook_store {
                         let key = attempts.iter().map(|(d, _)| d.to_string()).collect::<Vec<_>>().join(", ");
                         return Err(StoreError::NotFound { entity: "webhook delivery", key });
                     }
-                    let ok = last.status == DeliveryStatus::Delivered;
-                    let since: Option<DateTime<Utc>> = sqlx::query_scalar(
-                        "UPDATE webhook_endpoints SET failing_since = CASE WHEN $2 THEN NULL ELSE COALESCE(failing_since, $3) END \
-                         WHERE id = $1 RETURNING failing_since",
-                    )
-                    .bind(endpoint.0)
-                    .bind(ok)
-                    .bind(last.at)
-                    .fetch_optional(&mut *tx)
-                    .await?
-                    .flatten();
+                    let since = Self::note_failing(&mut tx, endpoint, last).await?;
                     tx.commit().await?;
                     Ok(since)
                 }
@@ -467,8 +533,15 @@ macro_rules! webhook_store {
                 }
 
                 async fn enqueue_deliveries(&self, id: EndpointId, from: i64, to: i64, deliveries: &[NewDelivery], at: DateTime<Utc>) -> Result<bool> {
-                    let (store, deliveries) = (self.clone(), deliveries.to_vec());
-                    self.lane.run(async move { store.enqueue_now(id, from, to, &deliveries, at).await }).await
+                    let made: Vec<SentDelivery> = deliveries.iter().map(|d| SentDelivery { delivery: d.clone(), outcome: None }).collect();
+                    let store = self.clone();
+                    let done = self.lane.run(async move { store.make_now(id, from, to, &made, at, false).await }).await?;
+                    Ok(done.moved)
+                }
+
+                async fn record_sent(&self, id: EndpointId, from: i64, to: i64, sent: &[SentDelivery], at: DateTime<Utc>) -> Result<Recorded> {
+                    let (store, sent) = (self.clone(), sent.to_vec());
+                    self.lane.run(async move { store.make_now(id, from, to, &sent, at, true).await }).await
                 }
 
                 async fn due_deliveries(&self, id: EndpointId, now: DateTime<Utc>, limit: u32) -> Result<Vec<Delivery>> {
@@ -487,6 +560,14 @@ macro_rules! webhook_store {
                 async fn record_attempts(&self, endpoint: EndpointId, attempts: &[(DeliveryId, AttemptOutcome)]) -> Result<Option<DateTime<Utc>>> {
                     let (store, attempts) = (self.clone(), attempts.to_vec());
                     self.lane.run(async move { store.record_now(endpoint, &attempts).await }).await
+                }
+
+                async fn prune_deliveries(&self, before: DateTime<Utc>) -> Result<u64> {
+                    let done = sqlx::query("DELETE FROM webhook_deliveries WHERE created_at < $1 AND status <> 'pending'")
+                        .bind(before)
+                        .execute(&self.pool)
+                        .await?;
+                    Ok(done.rows_affected())
                 }
 
                 async fn list_deliveries(&self, id: EndpointId, limit: u32) -> Result<Vec<Delivery>> {

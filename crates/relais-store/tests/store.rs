@@ -94,6 +94,7 @@ store_suite!(
     one_waiting_run_answers_every_ask,
     a_keys_reads_are_summed_per_resource,
     a_rotated_key_keeps_its_previous_secret_for_its_grace,
+    posted_deliveries_are_stored_with_the_cursor_that_made_them,
     every_kind_of_write_raises_the_bases_data_version,
     a_large_page_read_in_parts_is_the_page_read_whole,
     every_change_writes_its_event_with_it,
@@ -2033,6 +2034,180 @@ async fn a_rotated_key_keeps_its_previous_secret_for_its_grace(db: TestDb) {
     let e = s.rotate_api_key(key.id, "fourth", now()).await.unwrap_err();
     assert!(e.to_string().contains("revoked"), "{e}");
     assert_eq!(s.get_api_key(key.id).await.unwrap().secret_hash, "third");
+}
+
+/// Deliveries posted as their events were read are stored with what came
+/// of them, in the transaction that moves the endpoint's cursor; stored even
+/// when a replay moved the cursor meanwhile (they were posted), whereas
+/// deliveries merely made are then not.
+async fn posted_deliveries_are_stored_with_the_cursor_that_made_them(db: TestDb) {
+    use relais_core::access::{KeyUsage, Role};
+    use relais_core::webhooks::{DeliveryStatus, EndpointStatus};
+    use relais_store::{AttemptOutcome, NewApiKey, NewDelivery, NewEndpoint, SentDelivery};
+    let s = &db.store;
+    let org = org(s, "deliveries").await;
+    let key = s
+        .create_api_key(&NewApiKey {
+            base_id: org.base,
+            prefix: "hooks".into(),
+            secret_hash: "hash".into(),
+            name: Name::parse("name", "Receiver").unwrap(),
+            contact: Email::parse("it@relais.test").unwrap(),
+            usage: KeyUsage::Internal,
+            role: Role::parse(&["personnel-file"]).unwrap(),
+        })
+        .await
+        .unwrap();
+    let endpoint = s
+        .create_endpoint(&NewEndpoint {
+            base_id: org.base,
+            key_id: key.id,
+            name: "receiver".into(),
+            url: "https://hooks.relais.test/in".into(),
+            topics: Vec::new(),
+            establishments: None,
+            sealed_secrets: "sealed".into(),
+            status: EndpointStatus::Active,
+            status_reason: None,
+            cursor: 0,
+        })
+        .await
+        .unwrap();
+    let message = |seq: i64| NewDelivery {
+        event_seq: seq,
+        topic: "employee.updated".into(),
+        message_id: format!("evt_{}_{seq}", org.base),
+        body: format!("{{\"cursor\":{seq}}}"),
+    };
+    let at = now();
+    let answered = |status: DeliveryStatus, http: u16, next: Option<i64>| AttemptOutcome {
+        status,
+        http_status: Some(http),
+        error: (http >= 300).then(|| format!("the endpoint answered {http}")),
+        latency_ms: 12,
+        next_attempt_at: next.map(|s| at + chrono::Duration::seconds(s)),
+        at,
+    };
+    let sent = [
+        SentDelivery {
+            delivery: message(1),
+            outcome: Some(answered(DeliveryStatus::Delivered, 204, None)),
+        },
+        SentDelivery {
+            delivery: message(2),
+            outcome: Some(answered(DeliveryStatus::Pending, 500, Some(5))),
+        },
+        SentDelivery {
+            delivery: message(3),
+            outcome: None,
+        },
+    ];
+    let recorded = s.record_sent(endpoint.id, 0, 5, &sent, at).await.unwrap();
+    assert!(recorded.moved);
+    assert_eq!(
+        recorded.failing_since.map(|t| t.timestamp()),
+        Some(at.timestamp()),
+        "a failure makes the endpoint failing"
+    );
+    assert_eq!(s.endpoint(endpoint.id).await.unwrap().cursor, 5);
+    let mut log = s.list_deliveries(endpoint.id, 10).await.unwrap();
+    log.reverse();
+    let seen: Vec<(i64, DeliveryStatus, u32, Option<u16>, bool)> = log
+        .iter()
+        .map(|d| {
+            (
+                d.event_seq,
+                d.status,
+                d.attempts,
+                d.last_status,
+                d.delivered_at.is_some(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (1, DeliveryStatus::Delivered, 1, Some(204), true),
+            (2, DeliveryStatus::Pending, 1, Some(500), false),
+            (3, DeliveryStatus::Pending, 0, None, false),
+        ]
+    );
+    assert_eq!(
+        log[1].last_error.as_deref(),
+        Some("the endpoint answered 500")
+    );
+    assert_eq!(
+        (log[0].body.as_str(), log[1].body.as_str()),
+        ("", r#"{"cursor":2}"#),
+        "a delivered message's body is not kept; a pending one's is, for its retries"
+    );
+    let due: Vec<i64> = s
+        .due_deliveries(endpoint.id, at, 10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|d| d.event_seq)
+        .collect();
+    assert_eq!(
+        due,
+        [3],
+        "the one not tried is due at once, the failure at its retry"
+    );
+    // A replay moved the cursor back meanwhile: made deliveries are not
+    // stored, posted ones are, and the replay's cursor stands.
+    s.set_endpoint_cursor(endpoint.id, 0).await.unwrap();
+    assert!(!s
+        .enqueue_deliveries(endpoint.id, 5, 6, &[message(6)], at)
+        .await
+        .unwrap());
+    let recorded = s
+        .record_sent(
+            endpoint.id,
+            5,
+            7,
+            &[SentDelivery {
+                delivery: message(7),
+                outcome: Some(answered(DeliveryStatus::Delivered, 200, None)),
+            }],
+            at,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (recorded.moved, recorded.failing_since),
+        (false, None),
+        "a delivery taken ends the failure"
+    );
+    assert_eq!(s.endpoint(endpoint.id).await.unwrap().cursor, 0);
+    let stored: Vec<i64> = s
+        .list_deliveries(endpoint.id, 10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|d| d.event_seq)
+        .collect();
+    assert_eq!(stored, [7, 3, 2, 1]);
+    assert!(s
+        .endpoint(endpoint.id)
+        .await
+        .unwrap()
+        .failing_since
+        .is_none());
+    // Past the retention, the deliveries that are over go; the pending stay.
+    assert_eq!(
+        s.prune_deliveries(at + chrono::Duration::days(1))
+            .await
+            .unwrap(),
+        2
+    );
+    let kept: Vec<i64> = s
+        .list_deliveries(endpoint.id, 10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|d| d.event_seq)
+        .collect();
+    assert_eq!(kept, [3, 2]);
 }
 
 /// A bulk write into a table PostgreSQL believes empty tells the planner its

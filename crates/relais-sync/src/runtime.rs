@@ -261,8 +261,9 @@ impl Runtime {
         Ok(done)
     }
 
-    /// Deletes the change feed's events older than the retention, at most
-    /// once every ten minutes per process.
+    /// Deletes the change feed's events older than the retention, and the
+    /// webhook deliveries made before it that are over, at most once every
+    /// ten minutes per process.
     async fn prune_events(&self) -> Result<(), StoreError> {
         const EVERY: i64 = 600;
         let now = relais_core::now();
@@ -277,6 +278,10 @@ impl Runtime {
         let pruned = self.store.prune_events(cut).await?;
         if pruned > 0 {
             tracing::info!(pruned, before = %cut, "old change events deleted");
+        }
+        let pruned = self.store.prune_deliveries(cut).await?;
+        if pruned > 0 {
+            tracing::info!(pruned, before = %cut, "old webhook deliveries deleted");
         }
         Ok(())
     }

@@ -29,7 +29,7 @@ use common::{percentile, seeded_base_at, serve_at, Backend};
 use relais_core::integration::{RunAsk, RunStatus, Trigger};
 use serde_json::{json, Value};
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -220,6 +220,61 @@ async fn write_phase(
     out
 }
 
+/// The latencies (ms) the shares of slow updates are given for: bounds of
+/// the server's histogram buckets.
+const SLOW_MS: [u64; 3] = [10, 25, 50];
+
+/// The share (%) of `latencies` (sorted) over `ms`.
+fn over(latencies: &[Duration], ms: u64) -> f64 {
+    let fast = latencies.partition_point(|l| *l <= Duration::from_millis(ms));
+    100.0 * (latencies.len() - fast) as f64 / latencies.len().max(1) as f64
+}
+
+/// The server's counts of employee updates answered within each bucket
+/// (its upper bound in seconds; cumulative), from `/metrics`.
+async fn served(client: &reqwest::Client, url: &str) -> Vec<(f64, u64)> {
+    let text = client
+        .get(format!("{url}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .filter(|l| {
+            l.starts_with("relais_api_request_duration_seconds_bucket")
+                && l.contains(r#"method="PUT""#)
+                && l.contains(r#"route="/api/v3/users/{id}""#)
+        })
+        .filter_map(|l| {
+            let le = l.split("le=\"").nth(1)?.split('"').next()?;
+            let n = l.rsplit(' ').next()?.parse().ok()?;
+            Some((le.parse().unwrap_or(f64::INFINITY), n))
+        })
+        .collect()
+}
+
+/// The share (%) of the updates the server answered between two readings
+/// of its histogram that took over each of [`SLOW_MS`], by its own clock
+/// (from the request's arrival to its answer).
+fn over_in_server(before: &[(f64, u64)], after: &[(f64, u64)]) -> Vec<f64> {
+    let count = |at: &[(f64, u64)], bound: f64| {
+        at.iter()
+            .find(|(le, _)| *le == bound || (*le - bound).abs() < 1e-9)
+            .map_or(0, |(_, n)| *n)
+    };
+    let total = count(after, f64::INFINITY).saturating_sub(count(before, f64::INFINITY));
+    SLOW_MS
+        .iter()
+        .map(|ms| {
+            let bound = *ms as f64 / 1000.0;
+            let within = count(after, bound).saturating_sub(count(before, bound));
+            100.0 * total.saturating_sub(within) as f64 / total.max(1) as f64
+        })
+        .collect()
+}
+
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
@@ -249,8 +304,8 @@ fn delays<K: std::hash::Hash + Eq>(
 /// Installs PlanningPME against a simulator in this process that notes
 /// when each resource reaches it, and waits for its first, whole run.
 async fn planningpme(
-    dir: &Path,
-    database: Option<&str>,
+    dir: PathBuf,
+    database: Option<String>,
     placed: Placements,
 ) -> (relais_store::SharedStore, relais_core::ids::InstallationId) {
     use relais_store::DatabaseUrl;
@@ -323,6 +378,14 @@ fn bench(backend: &Backend, seconds: u64, rate: u64, employees: u64) {
         .enable_all()
         .build()
         .unwrap();
+    // The receiver and the simulator answer on threads of their own, so
+    // that the load generator's measures are not taken behind their work.
+    let partners = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("bench-partners")
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
         let client = reqwest::Client::new();
         let listed: Value = common::get_json(&client, &url, &key, "/api/v3/users?fields=id,departmentId&paging=0,1000").await;
@@ -348,10 +411,15 @@ fn bench(backend: &Backend, seconds: u64, rate: u64, employees: u64) {
         // webhooks are not counted).
         let unmeasured = Plan { ids: ids.clone(), moves: Vec::new() };
         write_phase(&url, &key, &unmeasured, 2 * rate * seconds, rate, WARM_UP_SECONDS).await;
+        let served_before = served(&client, &url).await;
         let quiet = write_phase(&url, &key, &unmeasured, 0, rate, seconds).await;
+        let served_quiet = served(&client, &url).await;
 
         let placed: Placements = Arc::default();
-        let (store, inst) = planningpme(d, database.as_deref(), placed.clone()).await;
+        let (store, inst) = partners
+            .spawn(planningpme(d.to_path_buf(), database.clone(), placed.clone()))
+            .await
+            .unwrap();
         // Each moved employee goes once to a department other than theirs.
         // Moved: employees PlanningPME holds (its key sees them).
         let held: std::collections::HashSet<i64> =
@@ -372,9 +440,13 @@ fn bench(backend: &Backend, seconds: u64, rate: u64, employees: u64) {
         let app = axum::Router::new()
             .route("/hook", get(echo).post(take))
             .with_state(arrivals.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
         let hook = format!("http://{}/hook", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        partners.spawn(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            axum::serve(listener, app).await.unwrap()
+        });
         let made: Value = client
             .post(format!("{url}/api/relais/webhooks"))
             .header("Authorization", format!("Bearer {key}"))
@@ -389,7 +461,9 @@ fn bench(backend: &Backend, seconds: u64, rate: u64, employees: u64) {
         write_phase(&url, &key, &unmeasured, (2 * seconds + WARM_UP_SECONDS) * rate, rate, WARM_UP_SECONDS).await;
         let runs_before = store.list_runs(inst, 1_000).await.unwrap().len();
         let first = rate * seconds;
+        let served_warm = served(&client, &url).await;
         let hooked = write_phase(&url, &key, &Plan { ids, moves }, first, rate, seconds).await;
+        let served_hooked = served(&client, &url).await;
         // What is still on its way arrives within a few seconds.
         let deadline = Instant::now() + Duration::from_secs(30);
         while (delays(&hooked.answered, &arrivals.lock().unwrap()).len() < hooked.answered.len()
@@ -428,6 +502,18 @@ fn bench(backend: &Backend, seconds: u64, rate: u64, employees: u64) {
                 ms(w.slowest.0),
                 w.slowest.1.as_secs_f64(),
             );
+        }
+        for (name, w, (before, after)) in [
+            ("quiet", &quiet, (&served_before, &served_quiet)),
+            ("events", &hooked, (&served_warm, &served_hooked)),
+        ] {
+            let server = over_in_server(before, after);
+            let shown: Vec<String> = SLOW_MS
+                .iter()
+                .zip(server)
+                .map(|(ms, share)| format!("over {ms} ms {:.2} % / {share:.2} %", over(&w.latencies, *ms)))
+                .collect();
+            println!("  {name:<8} measured / in the server: {}", shown.join(", "));
         }
         println!(
             "  write p99 with events delivered / without: {:.2}",
