@@ -563,10 +563,23 @@ macro_rules! webhook_store {
                 }
 
                 async fn prune_deliveries(&self, before: DateTime<Utc>) -> Result<u64> {
-                    let done = sqlx::query("DELETE FROM webhook_deliveries WHERE created_at < $1 AND status <> 'pending'")
-                        .bind(before)
-                        .execute(&self.pool)
-                        .await?;
+                    // Deliveries are numbered as they are made: the old ones
+                    // are those below the first made since `before`, found by
+                    // reading from the oldest (no index on when they were
+                    // made, which every delivery would pay for).
+                    let first_kept: Option<i64> = sqlx::query_scalar(
+                        "SELECT id FROM webhook_deliveries WHERE created_at >= $1 ORDER BY id LIMIT 1",
+                    )
+                    .bind(before)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                    let done = sqlx::query(
+                        "DELETE FROM webhook_deliveries WHERE id < $1 AND created_at < $2 AND status <> 'pending'",
+                    )
+                    .bind(first_kept.unwrap_or(i64::MAX))
+                    .bind(before)
+                    .execute(&self.pool)
+                    .await?;
                     Ok(done.rows_affected())
                 }
 

@@ -2194,6 +2194,7 @@ async fn posted_deliveries_are_stored_with_the_cursor_that_made_them(db: TestDb)
         .failing_since
         .is_none());
     // Past the retention, the deliveries that are over go; the pending stay.
+    assert_eq!(s.prune_deliveries(at).await.unwrap(), 0, "none is older");
     assert_eq!(
         s.prune_deliveries(at + chrono::Duration::days(1))
             .await
