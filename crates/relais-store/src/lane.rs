@@ -60,11 +60,6 @@ impl WriteLane {
         })))
     }
 
-    /// Runs a chore of the store's on the lane's thread, until the lane stops.
-    pub(crate) fn spawn(&self, chore: impl Future<Output = ()> + Send + 'static) {
-        self.0.handle.spawn(chore);
-    }
-
     /// Runs `work` on the lane, as the current task's writer (see
     /// [`writing_as`](crate::events::writing_as)). Work once started goes
     /// to its end even if the caller stops waiting for it: a request whose

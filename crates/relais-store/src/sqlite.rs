@@ -10,10 +10,6 @@ use std::time::Duration;
 /// more than the largest page.
 const ROW_CHANNEL: usize = 4_096;
 
-/// How often the pages committed to the write-ahead log are copied into
-/// the database file (see `SqliteStore::checkpoint`).
-const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
-
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 crate::handles::store_type!(
@@ -142,9 +138,6 @@ impl SqliteStore {
             // from stopping at every 50th row to wait for the reader (which
             // cost a thread switch per few rows, most of a walk's time).
             .row_buffer_size(ROW_CHANNEL)
-            // No commit copies the log into the file: a task of the store
-            // does (see `checkpoint`).
-            .pragma("wal_autocheckpoint", "0")
             // A larger page cache keeps index pages of big bases in memory
             // (a negative size is in KiB).
             .pragma(
@@ -175,41 +168,13 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(|e| connect_error(e.to_string()))?;
-        let lane = crate::lane::WriteLane::start()?;
-        lane.spawn(Self::checkpoint(pool.clone()));
         Ok(Self(crate::handles::Handles {
             pool,
             writer,
             signal: Default::default(),
             announcer: Default::default(),
-            lane,
+            lane: crate::lane::WriteLane::start()?,
         }))
-    }
-
-    /// Copies the pages committed to the write-ahead log into the database
-    /// file every [`CHECKPOINT_EVERY`], without waiting for readers or
-    /// writers (a passive checkpoint), until the store is dropped.
-    ///
-    /// SQLite would otherwise do it in the commit that takes the log past
-    /// 1,000 pages — several times a second under a steady stream of
-    /// updates — and that writer, with every write queued behind SQLite's
-    /// one writer, would wait for the copy and its syncs to disk: the
-    /// slowest updates of a busy server were those.
-    async fn checkpoint(pool: SqlitePool) {
-        let mut every = tokio::time::interval(CHECKPOINT_EVERY);
-        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            every.tick().await;
-            if pool.is_closed() {
-                return;
-            }
-            if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-                .execute(&pool)
-                .await
-            {
-                tracing::debug!(error = %e, "cannot copy the write-ahead log into the database");
-            }
-        }
     }
 
     /// Looks at the number of the last event every
