@@ -14,6 +14,10 @@
 //!   second of the RATE move an employee to another department, which
 //!   PlanningPME holds, and the simulator notes when each move reaches it.
 //!
+//! With `RELAIS_BENCH_NO_WEBHOOK=1` the events phase has PlanningPME alone,
+//! no endpoint: what the runs on change cost the writes, apart from the
+//! webhook's deliveries.
+//!
 //! Prints, for each backend and phase, the updates made, their write
 //! latency (p50, p99) and errors; the write p99 of the events phase over
 //! the quiet one; the time from each update's answer to its webhook (p50,
@@ -447,17 +451,22 @@ fn bench(backend: &Backend, seconds: u64, rate: u64, employees: u64) {
             let listener = tokio::net::TcpListener::from_std(listener).unwrap();
             axum::serve(listener, app).await.unwrap()
         });
-        let made: Value = client
-            .post(format!("{url}/api/relais/webhooks"))
-            .header("Authorization", format!("Bearer {key}"))
-            .json(&json!({ "url": hook, "topics": ["employee.updated"] }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        assert_eq!(made["data"]["status"], "active", "{made}");
+        let webhook = std::env::var("RELAIS_BENCH_NO_WEBHOOK").map_or(true, |v| v.is_empty() || v == "0");
+        if webhook {
+            let made: Value = client
+                .post(format!("{url}/api/relais/webhooks"))
+                .header("Authorization", format!("Bearer {key}"))
+                .json(&json!({ "url": hook, "topics": ["employee.updated"] }))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            assert_eq!(made["data"]["status"], "active", "{made}");
+        } else {
+            println!("  events phase without a webhook endpoint (RELAIS_BENCH_NO_WEBHOOK)");
+        }
         write_phase(&url, &key, &unmeasured, (2 * seconds + WARM_UP_SECONDS) * rate, rate, WARM_UP_SECONDS).await;
         let runs_before = store.list_runs(inst, 1_000).await.unwrap().len();
         let first = rate * seconds;
@@ -466,7 +475,8 @@ fn bench(backend: &Backend, seconds: u64, rate: u64, employees: u64) {
         let served_hooked = served(&client, &url).await;
         // What is still on its way arrives within a few seconds.
         let deadline = Instant::now() + Duration::from_secs(30);
-        while (delays(&hooked.answered, &arrivals.lock().unwrap()).len() < hooked.answered.len()
+        while ((webhook
+            && delays(&hooked.answered, &arrivals.lock().unwrap()).len() < hooked.answered.len())
             || delays(&hooked.moved, &placed.lock().unwrap()).len() < hooked.moved.len())
             && Instant::now() < deadline
         {
@@ -519,13 +529,15 @@ fn bench(backend: &Backend, seconds: u64, rate: u64, employees: u64) {
             "  write p99 with events delivered / without: {:.2}",
             ms(pct(&hooked.latencies, 0.99)) / ms(pct(&quiet.latencies, 0.99)).max(0.001)
         );
-        println!(
-            "  change -> webhook delivered: {} of {} changes, p50 {:.0} ms, p99 {:.0} ms",
-            to_webhook.len(),
-            hooked.answered.len(),
-            ms(pct(&to_webhook, 0.50)),
-            ms(pct(&to_webhook, 0.99)),
-        );
+        if webhook {
+            println!(
+                "  change -> webhook delivered: {} of {} changes, p50 {:.0} ms, p99 {:.0} ms",
+                to_webhook.len(),
+                hooked.answered.len(),
+                ms(pct(&to_webhook, 0.50)),
+                ms(pct(&to_webhook, 0.99)),
+            );
+        }
         println!(
             "  change -> PlanningPME holds it: {} of {} moves, p50 {:.0} ms, p99 {:.0} ms, {} runs on change (each p50 {:.0} ms, longest {:.0} ms)",
             to_partner.len(),
