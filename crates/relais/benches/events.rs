@@ -371,7 +371,7 @@ async fn planningpme(
     (store, inst)
 }
 
-fn bench(backend: &Backend, seconds: u64, rate: u64, employees: u64) {
+fn bench(backend: &Backend, seconds: u64, rate: u64, employees: u64, webhook: bool) {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let database = backend.url();
@@ -451,7 +451,6 @@ fn bench(backend: &Backend, seconds: u64, rate: u64, employees: u64) {
             let listener = tokio::net::TcpListener::from_std(listener).unwrap();
             axum::serve(listener, app).await.unwrap()
         });
-        let webhook = std::env::var("RELAIS_BENCH_NO_WEBHOOK").map_or(true, |v| v.is_empty() || v == "0");
         if webhook {
             let made: Value = client
                 .post(format!("{url}/api/relais/webhooks"))
@@ -572,8 +571,16 @@ fn main() {
         eprintln!("the fourth argument names the backend to run alone, `sqlite` or `postgres`, not `{other}`");
         std::process::exit(2);
     }
+    let webhook = match std::env::var("RELAIS_BENCH_NO_WEBHOOK").as_deref() {
+        Err(_) | Ok("" | "0") => true,
+        Ok("1") => false,
+        Ok(other) => {
+            eprintln!("RELAIS_BENCH_NO_WEBHOOK is `1` (no endpoint in the events phase) or `0`, not `{other}`");
+            std::process::exit(2);
+        }
+    };
     if only.as_deref() != Some("postgres") {
-        bench(&Backend::Sqlite, seconds, rate, employees);
+        bench(&Backend::Sqlite, seconds, rate, employees, webhook);
     }
     if only.as_deref() == Some("sqlite") {
         return;
@@ -584,7 +591,7 @@ fn main() {
             .build()
             .unwrap();
         let backend = rt.block_on(Backend::fresh_postgres(&server, "events"));
-        bench(&backend, seconds, rate, employees);
+        bench(&backend, seconds, rate, employees, webhook);
         rt.block_on(backend.drop());
     } else if only.as_deref() == Some("postgres") {
         eprintln!(
