@@ -14,7 +14,7 @@ use std::fmt;
 use std::str::FromStr;
 
 /// What an event is about: the first half of its topic.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum EventKind {
     /// An employee (`employee.*`).
     Employee,
@@ -205,6 +205,21 @@ pub enum Record {
     ExpenseClaim(ExpenseClaim),
     /// An expense claim's item.
     ExpenseClaimItem(ExpenseItem),
+}
+
+impl Record {
+    /// The record's identifier, as the API names it (`id`).
+    pub fn id(&self) -> i64 {
+        match self {
+            Record::Employee(e) => e.id.0,
+            Record::Department(d) => d.id.0,
+            Record::Establishment(e) => e.id.0,
+            Record::LegalEntity(u) => u.id.0,
+            Record::Leave(p) => p.id.0,
+            Record::ExpenseClaim(c) => c.id.0,
+            Record::ExpenseClaimItem(i) => i.id.0,
+        }
+    }
 }
 
 /// One change of a base, as stored.

@@ -95,6 +95,42 @@ pub struct Setup {
     /// The store holding the ledger (streams may read it, e.g. to know
     /// which parents the other side holds).
     pub store: SharedStore,
+    /// For a run on change: the records the change feed says changed, in
+    /// what the connector sends, since the integration's last run. A
+    /// stream may then read only these instead of everything modified
+    /// since its cursor; `None`: read by the cursor.
+    pub changed: Option<Changed>,
+}
+
+/// The records the change feed says changed, by kind.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Changed {
+    ids: BTreeMap<relais_core::events::EventKind, std::collections::BTreeSet<i64>>,
+}
+
+impl Changed {
+    /// Notes that the record `id` of `kind` changed.
+    pub fn note(&mut self, kind: relais_core::events::EventKind, id: i64) {
+        self.ids.entry(kind).or_default().insert(id);
+    }
+
+    /// The records of `kind` that changed, in ascending order.
+    pub fn of(&self, kind: relais_core::events::EventKind) -> Vec<i64> {
+        self.ids
+            .get(&kind)
+            .map(|ids| ids.iter().copied().collect())
+            .unwrap_or_default()
+    }
+
+    /// Records of every kind that changed.
+    pub fn len(&self) -> usize {
+        self.ids.values().map(|ids| ids.len()).sum()
+    }
+
+    /// Whether nothing changed.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 impl std::fmt::Debug for Setup {
@@ -105,6 +141,7 @@ impl std::fmt::Debug for Setup {
             .field("partner_url", &self.partner_url)
             .field("options", &self.options)
             .field("job", &self.job)
+            .field("changed", &self.changed)
             .finish_non_exhaustive()
     }
 }
@@ -889,6 +926,7 @@ impl Job {
                 today: relais_core::org::TimeZone::PARIS.today(),
                 job: job.to_owned(),
                 store: store.clone(),
+                changed: None,
             },
             connector,
         })

@@ -3,7 +3,7 @@
 //! two processes ever run one integration at once, runs its connector,
 //! stores the report and the integration's health, and schedules the next run.
 
-use crate::engine::{Connector, Setup};
+use crate::engine::{Changed, Connector, Setup};
 use crate::error::SyncError;
 use crate::http::{Budget, RetryPolicy};
 use crate::report::{Report, Spill};
@@ -80,6 +80,11 @@ impl RuntimeOptions {
 
 /// The lease of the process sending alerts.
 const ALERTS_JOB: LeaseJob = LeaseJob::Alerts;
+
+/// The checkpoint of an integration that runs on change: the change feed's
+/// cursor up to which its changes were taken by a run (or concerned
+/// nothing it sends).
+const LOOK: &str = "change-feed";
 
 /// One process's runtime.
 #[derive(Clone)]
@@ -287,21 +292,19 @@ impl Runtime {
     }
 
     /// Whether the base changed, in what an integration that runs on change
-    /// sends, since the runtime last looked — and its last run is far
-    /// enough behind; then the look moves on to the base's latest event.
-    /// The first look only notes where the feed stands (the base's history
-    /// is the schedule's business).
+    /// sends, since its look ([`LOOK`]) — and its last run is far enough
+    /// behind. A look that finds only changes the connector does not send
+    /// moves past them; one that finds a change leaves the look where it
+    /// is, for the run it starts to read from it (the run moves it when it
+    /// ends). The first look only notes where the feed stands (the base's
+    /// history is the schedule's business).
     async fn changed_since_last_look(
         &self,
         integration: &relais_core::integration::Integration,
         on_change: relais_core::connector::OnChange,
         gap: Span,
     ) -> Result<bool, StoreError> {
-        const LOOK: &str = "change-feed";
-        let job = relais_core::integration::LedgerJob::of(
-            &integration.connector,
-            integration.installation_id,
-        );
+        let job = integration.job();
         let latest = self.store.last_event(integration.base_id).await?;
         let seen = match self.store.checkpoint(&job, LOOK).await? {
             Some(seen) => seen.parse::<i64>().unwrap_or(latest),
@@ -327,26 +330,94 @@ impl Runtime {
             *next = Some(next.map_or(free, |n| n.min(free)));
             return Ok(false);
         }
+        let changed = self
+            .changes_between(integration.base_id, on_change, (seen, latest), true)
+            .await?;
+        if changed.is_empty() {
+            self.store
+                .set_checkpoint(&job, LOOK, &latest.to_string())
+                .await?;
+        }
+        Ok(!changed.is_empty())
+    }
+
+    /// The records changed by the events of `base` in `(after, to]` that
+    /// concern what `on_change`'s connector sends (only the first one
+    /// when `first` is set).
+    async fn changes_between(
+        &self,
+        base: relais_core::ids::BaseId,
+        on_change: relais_core::connector::OnChange,
+        (mut after, to): (i64, i64),
+        first: bool,
+    ) -> Result<Changed, StoreError> {
+        const PAGE: u32 = 500;
         let topics: Vec<relais_core::events::Topic> = relais_core::events::Topic::all()
             .filter(|t| on_change.kinds.contains(&t.kind))
             .collect();
-        let relevant = !self
+        let mut changed = Changed::default();
+        while after < to {
+            let events = self
+                .store
+                .read_events(
+                    base,
+                    &relais_store::EventQuery {
+                        after,
+                        topics: topics.clone(),
+                        limit: PAGE,
+                        scope: relais_store::Scope::default(),
+                    },
+                )
+                .await?;
+            for event in events.iter().take_while(|e| e.seq <= to) {
+                if on_change.concerns(event) {
+                    changed.note(event.topic.kind, event.data.id());
+                    if first {
+                        return Ok(changed);
+                    }
+                }
+            }
+            match events.last() {
+                Some(last) if events.len() == PAGE as usize => after = last.seq,
+                _ => break,
+            }
+        }
+        Ok(changed)
+    }
+
+    /// For a run of `integration` that runs on change: the latest event
+    /// when it starts (the look moves there when the run ends), and, for
+    /// an incremental run on change reading this base, the records changed
+    /// since the look (the run reads only those).
+    async fn look_at_start(
+        &self,
+        integration: &Integration,
+        run: &SyncRun,
+        full: bool,
+    ) -> Result<(Option<i64>, Option<Changed>), StoreError> {
+        let on_change = crate::connectors::find(integration.connector.as_str())
+            .and_then(|c| c.declaration().schedule.on_change);
+        let Some(on_change) = on_change.filter(|_| !run.dry_run) else {
+            return Ok((None, None));
+        };
+        let latest = self.store.last_event(integration.base_id).await?;
+        let seen = self
             .store
-            .read_events(
-                integration.base_id,
-                &relais_store::EventQuery {
-                    after: seen,
-                    topics,
-                    limit: 1,
-                    scope: relais_store::Scope::default(),
-                },
-            )
+            .checkpoint(&integration.job(), LOOK)
             .await?
-            .is_empty();
-        self.store
-            .set_checkpoint(&job, LOOK, &latest.to_string())
-            .await?;
-        Ok(relevant)
+            .and_then(|seen| seen.parse::<i64>().ok());
+        let changed = match seen {
+            Some(seen)
+                if run.trigger == Trigger::Change && !full && integration.source_url.is_none() =>
+            {
+                Some(
+                    self.changes_between(integration.base_id, on_change, (seen, latest), false)
+                        .await?,
+                )
+            }
+            _ => None,
+        };
+        Ok((Some(latest), changed))
     }
 
     /// Starts the runs that are due as tasks (at most `concurrency` at once).
@@ -512,6 +583,13 @@ impl Runtime {
         // The engine makes a run full when a stream was never confirmed whole.
         let full = run.full || (!run.dry_run && due_full);
         let run = self.store.start_run(run.id, owner, full).await?;
+        let (look, changed) = match self.look_at_start(&integration, &run, full).await {
+            Ok(look) => look,
+            Err(e) => {
+                self.store.release_lease(&job, owner).await?;
+                return Err(e);
+            }
+        };
         tracing::info!(
             run = %run.id,
             installation = %integration.installation_id,
@@ -559,7 +637,7 @@ impl Runtime {
             // says the connector did.
             let work = relais_store::writing_as(
                 format!("connector:{}", integration.connector.as_str()),
-                self.work(&integration, &run, &mut report),
+                self.work(&integration, changed, &mut report),
             );
             tokio::pin!(work);
             let renew = self.keep_lease(&job, owner);
@@ -657,6 +735,18 @@ impl Runtime {
                     alert,
                 })
                 .await?;
+        }
+        if let Some(latest) = look {
+            // What changed up to the run's start is its business, done or
+            // failed (a failed run's changes wait for the schedule's full
+            // run); what changed since starts the next run.
+            let look = integration.job();
+            let seen = self.store.checkpoint(&look, LOOK).await?;
+            if seen.and_then(|s| s.parse::<i64>().ok()) < Some(latest) {
+                self.store
+                    .set_checkpoint(&look, LOOK, &latest.to_string())
+                    .await?;
+            }
         }
         self.store.release_lease(&job, owner).await?;
         tracing::info!(
@@ -789,7 +879,7 @@ impl Runtime {
     async fn work(
         &self,
         integration: &Integration,
-        _run: &SyncRun,
+        changed: Option<Changed>,
         report: &mut Report,
     ) -> Result<(), SyncError> {
         let connector =
@@ -799,7 +889,8 @@ impl Runtime {
                     integration.connector
                 ))
             })?;
-        let setup = self.setup(connector.as_ref(), integration).await?;
+        let mut setup = self.setup(connector.as_ref(), integration).await?;
+        setup.changed = changed;
         let scope = crate::http::RequestScope {
             sent: report.sent.clone(),
             connector: integration.connector.to_string(),
@@ -891,6 +982,7 @@ impl Runtime {
             today: integration.time_zone.today(),
             job: integration.job(),
             store: self.store.clone(),
+            changed: None,
         })
     }
 

@@ -859,6 +859,138 @@ async fn planningpme_runs_within_seconds_of_a_change() {
     assert_eq!(w.store.list_runs(inst, 10).await.unwrap().len(), 1);
 }
 
+/// A run on change reads only the employees the change feed says changed,
+/// and only a change PlanningPME is sent starts one: a new job title does
+/// not, a move does; a move out of the synced departments makes the run
+/// full, which takes the resource away.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn planningpme_on_change_reads_only_what_changed() {
+    let w = world(false, 30).await.unwrap();
+    let (inst, sim) = planningpme_installed(&w).await;
+    let departments = w.store.list_departments(w.base).await.unwrap();
+    let everyone = w.store.list_employees(w.base, None, 100).await.unwrap();
+    // The department without sub-departments that has the most people: sent alone.
+    let synced = departments
+        .iter()
+        .filter(|d| !departments.iter().any(|c| c.parent_id == Some(d.id)))
+        .max_by_key(|d| {
+            everyone
+                .iter()
+                .filter(|e| e.data.department_id == Some(d.id))
+                .count()
+        })
+        .unwrap()
+        .id;
+    let elsewhere = departments.iter().find(|d| d.id != synced).unwrap().id;
+    let mut i = w.store.get_integration(inst).await.unwrap();
+    // A tier of budget that lets runs on change follow each other every second.
+    i.options["requests_per_hour"] = serde_json::json!(100_000);
+    i.options["base_department"] = serde_json::json!(synced.0);
+    w.store.put_integration(&i).await.unwrap();
+    let people: Vec<_> = everyone
+        .into_iter()
+        .filter(|e| e.data.department_id == Some(synced))
+        .collect();
+    assert!(
+        people.len() >= 2,
+        "the seed puts several people in {synced:?}"
+    );
+    let rt = w.runtime(Duration::from_secs(30)).await;
+    let first = rt.run_now(inst, Trigger::Cli, false, false).await.unwrap();
+    assert_eq!(first.status, RunStatus::Succeeded, "{:?}", first.error);
+    let sent = |held: &planningpme::Holdings, id: relais_core::ids::EmployeeId| {
+        held.resources
+            .values()
+            .find(|r| r.label.ends_with(&format!(" {id}")))
+            .map(|r| r.department_key.clone())
+    };
+    let holdings = || async {
+        reqwest::get(format!("{}/_sim/state", sim.url()))
+            .await
+            .unwrap()
+            .json::<planningpme::Holdings>()
+            .await
+            .unwrap()
+    };
+    let held = holdings().await;
+    assert!(
+        people.iter().all(|p| sent(&held, p.id).is_some()),
+        "{held:?}"
+    );
+    let absences = |held: &planningpme::Holdings, id: relais_core::ids::EmployeeId| {
+        held.unavailabilities
+            .values()
+            .filter(|u| u.resource == id.to_string())
+            .count() as u64
+    };
+    // The one who moves first: the one with the most absences sent.
+    let mut people = people;
+    people.sort_by_key(|p| std::cmp::Reverse(absences(&held, p.id)));
+    let theirs = absences(&held, people[0].id);
+    assert!(
+        theirs > 0,
+        "the seed gives absences in the window: {held:?}"
+    );
+    let author = relais_core::audit::Author {
+        name: "test".into(),
+        source: "test".into(),
+    };
+    let change = |n: usize, edit: &dyn Fn(&mut relais_core::employee::EmployeeData)| {
+        let mut data = people[n].data.clone();
+        edit(&mut data);
+        let (store, base, id, author) = (w.store.clone(), w.base, people[n].id, author.clone());
+        async move {
+            let now = store.get_employee(base, id).await.unwrap();
+            store.update_employee(&now, &data, &author).await.unwrap();
+        }
+    };
+    // Past the partner's gap after the first run.
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    change(0, &|d| d.job_title = Some("Cheffe de rang".into())).await;
+    assert!(
+        rt.tick().await.unwrap().is_empty(),
+        "PlanningPME is not sent job titles"
+    );
+    change(1, &|d| d.job_title = Some("Chef de rang".into())).await;
+    change(0, &|d| d.department_id = Some(elsewhere)).await;
+    let runs = rt.tick().await.unwrap();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    let run = &runs[0];
+    assert_eq!(
+        (run.trigger, run.status),
+        (Trigger::Change, RunStatus::Succeeded),
+        "{:?}",
+        run.error
+    );
+    // Out of the synced department: only a full run settles it, and it takes the resource away.
+    assert!(run.full, "a move out of scope makes the run full");
+    assert_eq!(run.streams["resources"].deleted, 1, "{:?}", run.streams);
+    assert_eq!(run.streams["unavailabilities"].deleted, theirs);
+    let held = holdings().await;
+    assert_eq!(sent(&held, people[0].id), None, "{held:?}");
+    assert_eq!(absences(&held, people[0].id), 0);
+    // Back in: a run on change that reads that employee alone.
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    change(0, &|d| d.department_id = Some(synced)).await;
+    let runs = rt.tick().await.unwrap();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    let run = &runs[0];
+    assert_eq!(run.status, RunStatus::Succeeded, "{:?}", run.error);
+    assert!(!run.full);
+    let resources = &run.streams["resources"];
+    assert_eq!(
+        (resources.created, resources.unchanged, resources.updated),
+        (1, 0, 0),
+        "the one employee the feed named was read: {:?}",
+        run.streams
+    );
+    // Their absences come back with them, read by their owner.
+    assert_eq!(run.streams["unavailabilities"].created, theirs);
+    let held = holdings().await;
+    assert_eq!(sent(&held, people[0].id), Some(Some(synced.0.to_string())));
+    assert_eq!(absences(&held, people[0].id), theirs);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_partner_asks_for_a_run_and_reads_its_report_through_the_api() {
     let w = world(false, 30).await.unwrap();

@@ -126,12 +126,14 @@ pub static DECLARATION: Declaration = Declaration {
         // changes in one run; each run signs in (one request), so runs are
         // spaced to keep that within a quarter of the hourly budget (every
         // 7.2 s at the default 2,000 an hour, every second from 14,400).
+        // Of an employee, PlanningPME is sent the department alone.
         on_change: Some(relais_core::connector::OnChange {
             kinds: &[
                 relais_core::events::EventKind::Employee,
                 relais_core::events::EventKind::Department,
                 relais_core::events::EventKind::Leave,
             ],
+            employee_fields: &[relais_core::fields::users::DEPARTMENT_ID],
             min_gap_seconds: 1,
             budget: Some(relais_core::connector::ChangeBudget {
                 setting: "requests_per_hour",

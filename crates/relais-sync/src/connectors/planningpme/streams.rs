@@ -4,23 +4,26 @@
 
 use super::client::PlanningPmeClient;
 use super::Config;
-use crate::engine::{Batch, Setup, Stream, Write, Written, CURSOR};
+use crate::engine::{Batch, Changed, Setup, Stream, Write, Written, CURSOR};
 use crate::error::SyncError;
 use crate::lucca::{self, fields_param, Department, LeaveRequest, User};
 use crate::source::{LuccaSource, Pager};
 use async_trait::async_trait;
 use chrono::{Months, NaiveDate};
 use relais_core::connector::StreamSpec;
+use relais_core::events::EventKind;
 use relais_core::fields::{users, Field};
 use relais_core::integration::LedgerJob;
 use relais_core::ledger::{Acknowledged, SourceRecord};
 use relais_store::SharedStore;
 use serde_json::{json, Value};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 
 /// The fields read of employees.
 const USER_FIELDS: &[Field] = &[users::ID, users::DEPARTMENT_ID, users::MODIFIED_AT];
+/// Records asked for by identifier in one request, on a run on change.
+const BY_ID: usize = 100;
 /// The fields read of absences.
 const LEAVE_FIELDS: &str =
     "id,ownerId,leaveAccount,startDate,startDateHalf,endDate,endDateHalf,status,modifiedAt";
@@ -114,13 +117,9 @@ struct Scope {
 impl Scope {
     /// The identifiers in scope, as a Lucca list filter.
     fn list(&self) -> String {
-        let mut sorted: Vec<&i64> = self.ids.iter().collect();
-        sorted.sort();
-        sorted
-            .iter()
-            .map(|i| i.to_string())
-            .collect::<Vec<_>>()
-            .join(",")
+        let mut sorted: Vec<i64> = self.ids.iter().copied().collect();
+        sorted.sort_unstable();
+        joined(&sorted)
     }
 }
 
@@ -193,6 +192,8 @@ struct Shared {
     resources_job: LedgerJob,
     today: NaiveDate,
     until: NaiveDate,
+    /// On a run on change, the records the change feed says changed.
+    changed: Option<Changed>,
 }
 
 /// Opens the three streams: reads the scope once, signs in once.
@@ -220,6 +221,7 @@ pub(super) async fn open(setup: &Setup, dry_run: bool) -> Result<Vec<Box<dyn Str
             .today
             .checked_add_months(Months::new(config.months))
             .unwrap_or(setup.today),
+        changed: setup.changed.clone(),
     });
     let concurrency = config.concurrency as usize;
     Ok([DEPARTMENT, RESOURCE, ABSENCE]
@@ -229,6 +231,8 @@ pub(super) async fn open(setup: &Setup, dry_run: bool) -> Result<Vec<Box<dyn Str
                 kind,
                 shared: shared.clone(),
                 source: setup.source.clone(),
+                queries: None,
+                read: Mutex::new(HashSet::new()),
                 pager: None,
                 done: false,
                 concurrency,
@@ -239,12 +243,52 @@ pub(super) async fn open(setup: &Setup, dry_run: bool) -> Result<Vec<Box<dyn Str
 
 /// Whether an employee sent as a resource left the synced departments
 /// since the last run (or nothing was sent yet): only a full run settles it.
+///
+/// On a run on change, only the employees the change feed names are read:
+/// one it no longer returns (deleted, or out of the key's reach) left too;
+/// and with a base department, a changed department may have taken its
+/// people out of scope.
 pub(super) async fn someone_left(setup: &Setup, store: &SharedStore) -> Result<bool, SyncError> {
     let config: Config = setup.config()?;
     let job = setup.stream_job(super::DECLARATION.streams[1].name);
     let Some(since) = store.checkpoint(&job, CURSOR).await? else {
         return Ok(true);
     };
+    if let Some(changed) = &setup.changed {
+        if config.base_department.is_some() && !changed.of(EventKind::Department).is_empty() {
+            return Ok(true);
+        }
+        let ids = changed.of(EventKind::Employee);
+        if ids.is_empty() {
+            return Ok(false);
+        }
+        let scope = read_scope(&setup.source, config.base_department).await?;
+        for ids in ids.chunks(BY_ID) {
+            let found: Vec<User> = lucca::typed(
+                "user",
+                setup
+                    .source
+                    .all(
+                        "/api/v3/users",
+                        &format!("fields={}&id={}", fields_param(USER_FIELDS), joined(ids)),
+                    )
+                    .await?,
+            )?;
+            let left: Vec<String> = ids
+                .iter()
+                .filter(|id| {
+                    !found.iter().any(|u| {
+                        u.id == **id && u.department_id.is_some_and(|d| scope.ids.contains(&d))
+                    })
+                })
+                .map(|id| format!("{}{id}", RESOURCE.prefix))
+                .collect();
+            if !store.acknowledged(&job, &left).await?.is_empty() {
+                return Ok(true);
+            }
+        }
+        return Ok(false);
+    }
     let scope = read_scope(&setup.source, config.base_department).await?;
     if scope.ids.is_empty() {
         return Ok(true);
@@ -270,45 +314,90 @@ pub(super) async fn someone_left(setup: &Setup, store: &SharedStore) -> Result<b
     Ok(false)
 }
 
+/// Identifiers as a Lucca list filter.
+fn joined(ids: &[i64]) -> String {
+    ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+}
+
 /// One of the three streams.
 struct PmeStream {
     kind: Kind,
     shared: Arc<Shared>,
     source: LuccaSource,
+    /// The reads still to make (set by the first page).
+    queries: Option<VecDeque<String>>,
+    /// The records read so far, on a run on change (whose reads may overlap).
+    read: Mutex<HashSet<i64>>,
     pager: Option<Pager>,
     done: bool,
     concurrency: usize,
 }
 
 impl PmeStream {
-    fn query(&self, since: Option<&str>) -> (&'static str, String) {
-        let list = self.shared.scope.list();
-        let (user_fields, leave_fields) = (fields_param(USER_FIELDS), LEAVE_FIELDS);
-        match (self.kind.stream, since) {
-            (1, None) => (
-                "/api/v3/users",
-                format!("fields={user_fields}&departmentId={list}&orderBy=id,asc"),
-            ),
-            (1, Some(since)) => (
-                "/api/v3/users",
-                format!("fields={user_fields}&departmentId={list}&modifiedAt=since,{since}&orderBy=id,asc"),
-            ),
-            (_, None) => (
-                "/api/v3/leaveRequests",
-                format!(
-                    "fields={leave_fields}&owner.departmentId={list}&endDate=since,{}&startDate=until,{}&status=0,2&orderBy=id,asc",
-                    self.shared.today, self.shared.until
-                ),
-            ),
-            (_, Some(since)) => (
-                "/api/v3/leaveRequests",
-                format!("fields={leave_fields}&owner.departmentId={list}&modifiedAt=since,{since}&orderBy=id,asc"),
-            ),
+    /// The path this stream reads.
+    fn path(&self) -> &'static str {
+        if self.kind.stream == 1 {
+            "/api/v3/users"
+        } else {
+            "/api/v3/leaveRequests"
         }
     }
 
+    /// Whether this run reads only the records the change feed names
+    /// (a run on change), rather than all modified since `since`.
+    fn by_change(&self, since: Option<&str>) -> Option<&Changed> {
+        since.and(self.shared.changed.as_ref())
+    }
+
+    /// The reads of this stream: everything in scope (`since` unset),
+    /// what was modified since `since`, or on a run on change the records
+    /// the change feed names, a hundred at a time.
+    fn queries(&self, since: Option<&str>) -> VecDeque<String> {
+        let list = self.shared.scope.list();
+        let (user_fields, leave_fields) = (fields_param(USER_FIELDS), LEAVE_FIELDS);
+        let in_scope = if self.kind.stream == 1 {
+            format!("fields={user_fields}&departmentId={list}")
+        } else {
+            format!("fields={leave_fields}&owner.departmentId={list}")
+        };
+        let window = format!(
+            "endDate=since,{}&startDate=until,{}&status=0,2",
+            self.shared.today, self.shared.until
+        );
+        if let Some(changed) = self.by_change(since) {
+            let by_id = |kind: EventKind, filter: &str| {
+                changed
+                    .of(kind)
+                    .chunks(BY_ID)
+                    .map(|ids| format!("{in_scope}&{filter}={}&orderBy=id,asc", joined(ids)))
+                    .collect::<Vec<_>>()
+            };
+            if self.kind.stream == 1 {
+                return by_id(EventKind::Employee, "id").into();
+            }
+            // The absences changed, and those of the window of the
+            // employees changed (one may just have joined the synced
+            // departments).
+            let mut queries = by_id(EventKind::Leave, "id");
+            queries.extend(
+                by_id(EventKind::Employee, "ownerId")
+                    .into_iter()
+                    .map(|q| format!("{q}&{window}")),
+            );
+            return queries.into();
+        }
+        let query = match (self.kind.stream, since) {
+            (1, None) => format!("{in_scope}&orderBy=id,asc"),
+            (_, None) => format!("{in_scope}&{window}&orderBy=id,asc"),
+            (_, Some(since)) => format!("{in_scope}&modifiedAt=since,{since}&orderBy=id,asc"),
+        };
+        VecDeque::from([query])
+    }
+
     /// Resources: those of the departments in scope.
-    fn resources(&self, users: Vec<Value>) -> Result<Batch, SyncError> {
+    /// On a run on change, the cursor stays (the records read are not all
+    /// that changed since it).
+    fn resources(&self, users: Vec<Value>, by_change: bool) -> Result<Batch, SyncError> {
         let fields = fields_param(USER_FIELDS);
         for u in &users {
             crate::source::require_fields(u, &fields)?;
@@ -316,7 +405,8 @@ impl PmeStream {
         let users: Vec<User> = lucca::typed("user", users)?;
         let mut people = self.shared.people.lock().expect("never poisoned");
         let mut batch = Batch {
-            cursor: lucca::newest(users.iter().map(|u| u.modified_at.as_ref())),
+            cursor: lucca::newest(users.iter().map(|u| u.modified_at.as_ref()))
+                .filter(|_| !by_change),
             ..Batch::default()
         };
         for u in &users {
@@ -328,7 +418,12 @@ impl PmeStream {
 
     /// Unavailabilities: the absences of the window whose owner is a
     /// resource; on a run that is not full, what is no longer live is gone.
-    async fn absences(&self, absences: Vec<Value>, full: bool) -> Result<Batch, SyncError> {
+    async fn absences(
+        &self,
+        absences: Vec<Value>,
+        full: bool,
+        by_change: bool,
+    ) -> Result<Batch, SyncError> {
         let absences: Vec<LeaveRequest> = lucca::typed("leave request", absences)?;
         let owners: Vec<String> = absences
             .iter()
@@ -358,10 +453,15 @@ impl PmeStream {
         );
         let (today, until) = (self.shared.today.to_string(), self.shared.until.to_string());
         let mut batch = Batch {
-            cursor: lucca::newest(absences.iter().map(|a| a.modified_at.as_ref())),
+            cursor: lucca::newest(absences.iter().map(|a| a.modified_at.as_ref()))
+                .filter(|_| !by_change),
             ..Batch::default()
         };
         for a in &absences {
+            if by_change && !self.read.lock().expect("never poisoned").insert(a.id) {
+                // Read twice (changed, and of an employee changed): once is enough.
+                continue;
+            }
             let live = matches!(a.status, Some(0 | 2))
                 && a.end_date.as_ref().is_some_and(|d| *d >= today)
                 && a.start_date.as_ref().is_some_and(|d| *d <= until)
@@ -440,19 +540,31 @@ impl Stream for PmeStream {
             self.done = true;
             return Ok(None);
         }
-        if self.pager.is_none() {
-            let (path, query) = self.query(since);
-            self.pager = Some(self.source.pages(path, &query));
+        if self.queries.is_none() {
+            self.queries = Some(self.queries(since));
         }
-        let pager = self.pager.as_mut().expect("set above");
-        let Some(items) = pager.next().await? else {
-            self.done = true;
-            return Ok(None);
+        let items = loop {
+            if self.pager.is_none() {
+                let next = self.queries.as_mut().and_then(VecDeque::pop_front);
+                let Some(query) = next else {
+                    self.done = true;
+                    return Ok(None);
+                };
+                self.pager = Some(self.source.pages(self.path(), &query));
+            }
+            let pager = self.pager.as_mut().expect("set above");
+            match pager.next().await? {
+                Some(items) => break items,
+                None => self.pager = None,
+            }
         };
+        let by_change = self.by_change(since).is_some();
         if self.kind.stream == 1 {
-            self.resources(items).map(Some)
+            self.resources(items, by_change).map(Some)
         } else {
-            self.absences(items, since.is_none()).await.map(Some)
+            self.absences(items, since.is_none(), by_change)
+                .await
+                .map(Some)
         }
     }
 
