@@ -86,6 +86,11 @@ const ALERTS_JOB: LeaseJob = LeaseJob::Alerts;
 /// nothing it sends).
 const LOOK: &str = "change-feed";
 
+/// The most events a look or a run on change goes through to learn what
+/// changed (a base changed in bulk, or an integration paused a long
+/// while): beyond, the run reads by its cursor, as a scheduled run does.
+const MOST_EVENTS_READ: i64 = 20_000;
+
 /// One process's runtime.
 #[derive(Clone)]
 pub struct Runtime {
@@ -330,6 +335,10 @@ impl Runtime {
             *next = Some(next.map_or(free, |n| n.min(free)));
             return Ok(false);
         }
+        if latest - seen > MOST_EVENTS_READ {
+            // Too much to go through: the run reads by its cursor.
+            return Ok(true);
+        }
         let changed = self
             .changes_between(integration.base_id, on_change, (seen, latest), true)
             .await?;
@@ -408,7 +417,10 @@ impl Runtime {
             .and_then(|seen| seen.parse::<i64>().ok());
         let changed = match seen {
             Some(seen)
-                if run.trigger == Trigger::Change && !full && integration.source_url.is_none() =>
+                if run.trigger == Trigger::Change
+                    && !full
+                    && integration.source_url.is_none()
+                    && latest - seen <= MOST_EVENTS_READ =>
             {
                 Some(
                     self.changes_between(integration.base_id, on_change, (seen, latest), false)

@@ -321,15 +321,21 @@ fn joined(ids: &[i64]) -> String {
 
 /// One of the three streams.
 struct PmeStream {
+    /// Which of the three.
     kind: Kind,
+    /// What the three streams of the run share.
     shared: Arc<Shared>,
+    /// The base, read through its API.
     source: LuccaSource,
     /// The reads still to make (set by the first page).
     queries: Option<VecDeque<String>>,
     /// The records read so far, on a run on change (whose reads may overlap).
     read: Mutex<HashSet<i64>>,
+    /// The read under way.
     pager: Option<Pager>,
+    /// Whether every read was made.
     done: bool,
+    /// Write calls in flight at once.
     concurrency: usize,
 }
 
