@@ -103,7 +103,7 @@ pub fn employee_changes(
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
     use crate::employee::{Contract, Email, EmployeeData, EmployeeNumber};
     use crate::ids::EstablishmentId;
@@ -111,10 +111,10 @@ pub(crate) mod tests {
     use chrono::NaiveDate;
     use std::collections::BTreeSet;
 
-    /// An employee's data, for tests.
-    pub(crate) fn claire() -> EmployeeData {
+    #[test]
+    fn the_log_names_fields_as_the_catalogue_declares_them() {
         let start = NaiveDate::from_ymd_opt(2024, 1, 1).unwrap();
-        EmployeeData {
+        let data = EmployeeData {
             employee_number: EmployeeNumber::parse("M0001").unwrap(),
             first_name: Name::parse("firstName", "Claire").unwrap(),
             last_name: Name::parse("lastName", "Martin").unwrap(),
@@ -130,12 +130,7 @@ pub(crate) mod tests {
             contract: Contract::new(start, None).unwrap(),
             extended_data: Default::default(),
             personal: Default::default(),
-        }
-    }
-
-    #[test]
-    fn the_log_names_fields_as_the_catalogue_declares_them() {
-        let data = claire();
+        };
         let logged: BTreeSet<String> = logged_fields(&data).into_iter().map(|(k, _)| k).collect();
         let declared: BTreeSet<String> = crate::fields::STANDARD
             .iter()

@@ -354,28 +354,6 @@ pub struct ChangeBudget {
 }
 
 impl OnChange {
-    /// Whether `event` changes what the connector sends.
-    pub fn concerns(&self, event: &crate::events::Event) -> bool {
-        use crate::events::{EventAction, Record};
-        if !self.kinds.contains(&event.topic.kind) {
-            return false;
-        }
-        match (&event.previous, &event.data, event.topic.action) {
-            (Some(Record::Employee(before)), Record::Employee(after), EventAction::Updated)
-                if !self.employee_fields.is_empty() =>
-            {
-                crate::audit::employee_changes(Some(&before.data), &after.data)
-                    .iter()
-                    .any(|(name, _)| {
-                        self.employee_fields
-                            .iter()
-                            .any(|f| f.logged == Some(name.as_str()))
-                    })
-            }
-            _ => true,
-        }
-    }
-
     /// The share of the hourly budget runs on change may spend on their
     /// fixed cost: the rest goes to the records they send and to the
     /// scheduled runs.
@@ -654,72 +632,6 @@ mod tests {
     }
 
     use super::*;
-
-    #[test]
-    fn a_run_on_change_is_started_by_what_the_connector_sends() {
-        use crate::events::{Event, EventAction, EventKind, Record, Topic};
-        let on_change = OnChange {
-            kinds: &[EventKind::Employee, EventKind::Leave],
-            employee_fields: &[crate::fields::users::DEPARTMENT_ID],
-            min_gap_seconds: 1,
-            budget: None,
-        };
-        let employee = |department: Option<i64>, job: &str| {
-            let mut data = crate::audit::tests::claire();
-            data.department_id = department.map(crate::ids::DepartmentId);
-            data.job_title = Some(job.to_owned());
-            Record::Employee(Box::new(crate::employee::Employee {
-                base_id: crate::ids::BaseId(1),
-                id: crate::ids::EmployeeId(7),
-                data,
-                created_at: chrono::Utc::now(),
-                modified_at: chrono::Utc::now(),
-            }))
-        };
-        let event = |kind, action, previous: Option<Record>, data: Record| Event {
-            base_id: crate::ids::BaseId(1),
-            seq: 1,
-            topic: Topic { kind, action },
-            occurred_at: chrono::Utc::now(),
-            source: "api".into(),
-            data,
-            previous,
-        };
-        let (emp, upd) = (EventKind::Employee, EventAction::Updated);
-        // A new job title: not sent, no run.
-        let retitled = event(
-            emp,
-            upd,
-            Some(employee(Some(2), "Comptable")),
-            employee(Some(2), "Cheffe comptable"),
-        );
-        assert!(!on_change.concerns(&retitled));
-        // A move to another department: sent, a run.
-        let moved = event(
-            emp,
-            upd,
-            Some(employee(Some(2), "Comptable")),
-            employee(Some(3), "Comptable"),
-        );
-        assert!(on_change.concerns(&moved));
-        // Creations and deletions always count; kinds not sent never do.
-        let created = event(emp, EventAction::Created, None, employee(None, "Comptable"));
-        assert!(on_change.concerns(&created));
-        let other_kind = Event {
-            topic: Topic {
-                kind: EventKind::Department,
-                action: EventAction::Created,
-            },
-            ..created.clone()
-        };
-        assert!(!on_change.concerns(&other_kind));
-        // Without fields declared, every update of an employee counts.
-        let every = OnChange {
-            employee_fields: &[],
-            ..on_change
-        };
-        assert!(every.concerns(&retitled));
-    }
 
     #[derive(Serialize, Deserialize)]
     #[serde(deny_unknown_fields)]

@@ -207,21 +207,6 @@ pub enum Record {
     ExpenseClaimItem(ExpenseItem),
 }
 
-impl Record {
-    /// The record's identifier, as the API names it (`id`).
-    pub fn id(&self) -> i64 {
-        match self {
-            Record::Employee(e) => e.id.0,
-            Record::Department(d) => d.id.0,
-            Record::Establishment(e) => e.id.0,
-            Record::LegalEntity(u) => u.id.0,
-            Record::Leave(p) => p.id.0,
-            Record::ExpenseClaim(c) => c.id.0,
-            Record::ExpenseClaimItem(i) => i.id.0,
-        }
-    }
-}
-
 /// One change of a base, as stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Event {

@@ -121,6 +121,20 @@ pub trait EventStore: Send + Sync {
     /// the committed events waiting for a number are numbered first.)
     async fn last_event(&self, base: BaseId) -> Result<i64>;
 
+    /// The records a base's events in `span` (after its first cursor, up to
+    /// its second) of `topics` are about, as `(topic, record id)` in their
+    /// order, at most `limit` — an update of an employee only when it
+    /// changed one of `employee_fields` (every update when empty). What a
+    /// run on change reads of the feed: the records are not decoded.
+    async fn changed_records(
+        &self,
+        base: BaseId,
+        span: (i64, i64),
+        topics: &[Topic],
+        employee_fields: &[relais_core::fields::Field],
+        limit: u32,
+    ) -> Result<Vec<(Topic, i64)>>;
+
     /// Deletes the events that occurred before `before`; how many.
     async fn prune_events(&self, before: DateTime<Utc>) -> Result<u64>;
 
@@ -209,6 +223,59 @@ macro_rules! event_store {
                                 data: decode_record(topic, &data)?,
                                 previous: previous.as_deref().map(|p| decode_record(topic, p)).transpose()?,
                             })
+                        })
+                        .collect()
+                }
+
+                async fn changed_records(
+                    &self,
+                    base: BaseId,
+                    (after, to): (i64, i64),
+                    topics: &[Topic],
+                    employee_fields: &[relais_core::fields::Field],
+                    limit: u32,
+                ) -> Result<Vec<(Topic, i64)>> {
+                    if let Some(number) = Self::NUMBER_EVENTS {
+                        sqlx::query(number).bind(base.0).execute(&self.pool).await?;
+                    }
+                    let mut qb = sqlx::QueryBuilder::<$db>::new(
+                        "SELECT topic, record_id FROM events WHERE base_id = ",
+                    );
+                    qb.push_bind(base.0);
+                    qb.push(" AND seq > ");
+                    qb.push_bind(after);
+                    qb.push(" AND seq <= ");
+                    qb.push_bind(to);
+                    let names: Vec<String> = topics.iter().map(Topic::to_string).collect();
+                    qb.push(" AND topic IN ");
+                    qb.push(Self::KEY_SET.0);
+                    qb.push_bind(serde_json::Value::from(names).to_string());
+                    qb.push(Self::KEY_SET.1);
+                    // Columns the catalogue names, never the caller's text.
+                    let columns: Option<Vec<&str>> =
+                        employee_fields.iter().map(crate::fields::column).collect();
+                    if let Some(columns) = columns.filter(|c| !c.is_empty()) {
+                        let (open, member, close) = Self::JSON_MEMBER;
+                        let changed: Vec<String> = columns
+                            .iter()
+                            .map(|c| {
+                                format!("{open}data{member}{c}{close} IS DISTINCT FROM {open}previous{member}{c}{close}")
+                            })
+                            .collect();
+                        qb.push(format!(
+                            " AND (topic <> 'employee.updated' OR {})",
+                            changed.join(" OR ")
+                        ));
+                    }
+                    qb.push(" ORDER BY seq LIMIT ");
+                    qb.push_bind(i64::from(limit));
+                    let rows: Vec<(String, i64)> = qb.build_query_as().fetch_all(&self.pool).await?;
+                    rows.into_iter()
+                        .map(|(topic, id)| {
+                            let topic: Topic = topic.parse().map_err(|e: relais_core::DomainError| {
+                                StoreError::Corrupt { entity: "event", message: e.to_string() }
+                            })?;
+                            Ok((topic, id))
                         })
                         .collect()
                 }

@@ -71,6 +71,11 @@ impl PgStore {
     const KEY_SET: (&'static str, &'static str) =
         ("(SELECT jsonb_array_elements_text(CAST(", " AS jsonb)))");
 
+    /// A member of a JSON column kept as text (an event's record): `open`,
+    /// the column, `member`, the member's name, `close`.
+    const JSON_MEMBER: (&'static str, &'static str, &'static str) =
+        ("(CAST(", " AS jsonb) -> '", "')");
+
     /// Employees joined to the records they own (the planner picks the
     /// index).
     const OWNERS: &'static str = "employees e";

@@ -82,6 +82,11 @@ impl SqliteStore {
     /// the number of keys, so prepared statements do not pile up.
     const KEY_SET: (&'static str, &'static str) = ("(SELECT value FROM json_each(", "))");
 
+    /// A member of a JSON column (an event's record): `open`, the column,
+    /// `member`, the member's name, `close`.
+    const JSON_MEMBER: (&'static str, &'static str, &'static str) =
+        ("json_extract(", ", '$.", "')");
+
     /// Employees joined to the records they own, read from the walk index
     /// (which holds the columns reports group by) rather than the table.
     const OWNERS: &'static str = "employees e INDEXED BY employees_walk_idx";

@@ -98,6 +98,7 @@ store_suite!(
     every_kind_of_write_raises_the_bases_data_version,
     a_large_page_read_in_parts_is_the_page_read_whole,
     every_change_writes_its_event_with_it,
+    changed_records_name_what_a_connector_is_sent,
     another_process_is_woken_by_committed_events,
 );
 
@@ -2406,6 +2407,87 @@ async fn topics_after(s: &SharedStore, base: BaseId, after: i64) -> (Vec<String>
         .unwrap();
     let last = events.last().map_or(after, |e| e.seq);
     (events.iter().map(|e| e.topic.to_string()).collect(), last)
+}
+
+/// What a run on change reads of the feed: the records its events are
+/// about, an employee's update only when it changed a field the connector
+/// is sent, within the span and topics asked, in order.
+async fn changed_records_name_what_a_connector_is_sent(db: TestDb) {
+    use relais_core::events::{EventKind, Topic};
+    use relais_core::fields::users;
+    let s = &db.store;
+    let o = org(s, "production").await;
+    let start = s.last_event(o.base).await.unwrap();
+    let e = s
+        .create_employee(o.base, &person(&o, 1, d(2020, 1, 6), None), &who())
+        .await
+        .unwrap();
+    let other = DepartmentId(s.reserve_ids(o.base, Entity::Department, 1).await.unwrap());
+    let mut department = s.list_departments(o.base).await.unwrap()[0].clone();
+    department.id = other;
+    department.code = Code::parse("code", "RH").unwrap();
+    department.name = Name::parse("name", "Ressources humaines").unwrap();
+    s.insert_departments(&[department]).await.unwrap();
+    let update = |edit: fn(&mut relais_core::employee::EmployeeData, DepartmentId)| async move {
+        let now = s.get_employee(o.base, e.id).await.unwrap();
+        let mut data = now.data.clone();
+        edit(&mut data, other);
+        s.update_employee(&now, &data, &who()).await.unwrap();
+    };
+    update(|d, _| d.job_title = Some("Pilote".into())).await;
+    update(|d, other| d.department_id = Some(other)).await;
+    let p = s
+        .create_leave_period(
+            o.base,
+            &request(
+                e.id,
+                o.paid_leave,
+                span((2026, 3, 2, HalfDay::Am), (2026, 3, 3, HalfDay::Pm)),
+            ),
+        )
+        .await
+        .unwrap();
+    let end = s.last_event(o.base).await.unwrap();
+    // Afterwards, out of the span.
+    update(|d, _| d.department_id = None).await;
+    let topics: Vec<Topic> = Topic::all()
+        .filter(|t| matches!(t.kind, EventKind::Employee | EventKind::Leave))
+        .collect();
+    let named = |fields: &'static [relais_core::fields::Field], limit| {
+        let topics = topics.clone();
+        async move {
+            s.changed_records(o.base, (start, end), &topics, fields, limit)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|(t, id)| (t.to_string(), id))
+                .collect::<Vec<_>>()
+        }
+    };
+    let (id, leave) = (e.id.0, p.id.0);
+    // The new job title is not the department: left out; the department's creation is not asked for.
+    assert_eq!(
+        named(&[users::DEPARTMENT_ID], 100).await,
+        [
+            ("employee.created".to_owned(), id),
+            ("employee.updated".to_owned(), id),
+            ("leave.created".to_owned(), leave),
+        ]
+    );
+    // No field named: every update.
+    let every = named(&[], 100).await;
+    assert_eq!(every.len(), 4, "{every:?}");
+    assert_eq!(
+        named(&[users::DEPARTMENT_ID, users::JOB_TITLE], 100)
+            .await
+            .len(),
+        4
+    );
+    // The first only.
+    assert_eq!(
+        named(&[users::DEPARTMENT_ID], 1).await,
+        [("employee.created".to_owned(), id)]
+    );
 }
 
 /// Every create, update and delete of the records partners follow writes

@@ -350,46 +350,27 @@ impl Runtime {
         Ok(!changed.is_empty())
     }
 
-    /// The records changed by the events of `base` in `(after, to]` that
-    /// concern what `on_change`'s connector sends (only the first one
-    /// when `first` is set).
+    /// The records changed by the events of `base` in `span` that concern
+    /// what `on_change`'s connector sends (only the first one when `first`
+    /// is set).
     async fn changes_between(
         &self,
         base: relais_core::ids::BaseId,
         on_change: relais_core::connector::OnChange,
-        (mut after, to): (i64, i64),
+        span: (i64, i64),
         first: bool,
     ) -> Result<Changed, StoreError> {
-        const PAGE: u32 = 500;
         let topics: Vec<relais_core::events::Topic> = relais_core::events::Topic::all()
             .filter(|t| on_change.kinds.contains(&t.kind))
             .collect();
+        let limit = if first { 1 } else { MOST_EVENTS_READ as u32 };
         let mut changed = Changed::default();
-        while after < to {
-            let events = self
-                .store
-                .read_events(
-                    base,
-                    &relais_store::EventQuery {
-                        after,
-                        topics: topics.clone(),
-                        limit: PAGE,
-                        scope: relais_store::Scope::default(),
-                    },
-                )
-                .await?;
-            for event in events.iter().take_while(|e| e.seq <= to) {
-                if on_change.concerns(event) {
-                    changed.note(event.topic.kind, event.data.id());
-                    if first {
-                        return Ok(changed);
-                    }
-                }
-            }
-            match events.last() {
-                Some(last) if events.len() == PAGE as usize => after = last.seq,
-                _ => break,
-            }
+        for (topic, id) in self
+            .store
+            .changed_records(base, span, &topics, on_change.employee_fields, limit)
+            .await?
+        {
+            changed.note(topic.kind, id);
         }
         Ok(changed)
     }
