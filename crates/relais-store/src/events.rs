@@ -122,7 +122,7 @@ pub trait EventStore: Send + Sync {
     async fn last_event(&self, base: BaseId) -> Result<i64>;
 
     /// The records a base's events in `span` (after its first cursor, up to
-    /// its second) of `topics` are about, as `(topic, record id)` in their
+    /// its second) of `topics` (all when empty) are about, as `(topic, record id)` in their
     /// order, at most `limit` — an update of an employee only when it
     /// changed one of `employee_fields` (every update when empty). What a
     /// run on change reads of the feed: the records are not decoded.
@@ -186,25 +186,42 @@ macro_rules! event_store {
 
             type EventRow = (i64, String, DateTime<Utc>, String, String, Option<String>);
 
-            #[async_trait]
-            impl EventStore for $store {
-                async fn read_events(&self, base: BaseId, query: &EventQuery) -> Result<Vec<Event>> {
+            impl $store {
+                /// The start of a read of `columns` of a base's events after
+                /// `after` of `topics` (all when empty), once the committed
+                /// events waiting for a number are numbered.
+                async fn events_after(
+                    &self,
+                    columns: &str,
+                    base: BaseId,
+                    after: i64,
+                    topics: &[Topic],
+                ) -> Result<sqlx::QueryBuilder<'static, $db>> {
                     if let Some(number) = Self::NUMBER_EVENTS {
                         sqlx::query(number).bind(base.0).execute(&self.pool).await?;
                     }
-                    let mut qb = sqlx::QueryBuilder::<$db>::new(
-                        "SELECT seq, topic, occurred_at, source, data, previous FROM events WHERE base_id = ",
-                    );
+                    let mut qb = sqlx::QueryBuilder::<$db>::new(format!(
+                        "SELECT {columns} FROM events WHERE base_id = "
+                    ));
                     qb.push_bind(base.0);
                     qb.push(" AND seq > ");
-                    qb.push_bind(query.after);
-                    if !query.topics.is_empty() {
-                        let topics: Vec<String> = query.topics.iter().map(Topic::to_string).collect();
+                    qb.push_bind(after);
+                    if !topics.is_empty() {
+                        let topics: Vec<String> = topics.iter().map(Topic::to_string).collect();
                         qb.push(" AND topic IN ");
                         qb.push(Self::KEY_SET.0);
                         qb.push_bind(serde_json::Value::from(topics).to_string());
                         qb.push(Self::KEY_SET.1);
                     }
+                    Ok(qb)
+                }
+            }
+
+            #[async_trait]
+            impl EventStore for $store {
+                async fn read_events(&self, base: BaseId, query: &EventQuery) -> Result<Vec<Event>> {
+                    let columns = "seq, topic, occurred_at, source, data, previous";
+                    let mut qb = self.events_after(columns, base, query.after, &query.topics).await?;
                     push_conditions!(qb, query.scope.conditions("events"));
                     qb.push(" ORDER BY seq LIMIT ");
                     qb.push_bind(i64::from(query.limit));
@@ -235,22 +252,9 @@ macro_rules! event_store {
                     employee_fields: &[relais_core::fields::Field],
                     limit: u32,
                 ) -> Result<Vec<(Topic, i64)>> {
-                    if let Some(number) = Self::NUMBER_EVENTS {
-                        sqlx::query(number).bind(base.0).execute(&self.pool).await?;
-                    }
-                    let mut qb = sqlx::QueryBuilder::<$db>::new(
-                        "SELECT topic, record_id FROM events WHERE base_id = ",
-                    );
-                    qb.push_bind(base.0);
-                    qb.push(" AND seq > ");
-                    qb.push_bind(after);
+                    let mut qb = self.events_after("topic, record_id", base, after, topics).await?;
                     qb.push(" AND seq <= ");
                     qb.push_bind(to);
-                    let names: Vec<String> = topics.iter().map(Topic::to_string).collect();
-                    qb.push(" AND topic IN ");
-                    qb.push(Self::KEY_SET.0);
-                    qb.push_bind(serde_json::Value::from(names).to_string());
-                    qb.push(Self::KEY_SET.1);
                     // Columns the catalogue names, never the caller's text.
                     let columns: Option<Vec<&str>> =
                         employee_fields.iter().map(crate::fields::column).collect();
