@@ -575,7 +575,7 @@ impl Runtime {
         let due_full = integration.next_full_at.is_some_and(|t| t <= now);
         // The engine makes a run full when a stream was never confirmed whole.
         let full = run.full || (!run.dry_run && due_full);
-        let run = self.store.start_run(run.id, owner, full).await?;
+        // Read before the run starts: a run that cannot learn what changed stays queued.
         let (look, changed) = match self.look_at_start(&integration, &run, full).await {
             Ok(look) => look,
             Err(e) => {
@@ -583,6 +583,7 @@ impl Runtime {
                 return Err(e);
             }
         };
+        let run = self.store.start_run(run.id, owner, full).await?;
         tracing::info!(
             run = %run.id,
             installation = %integration.installation_id,
