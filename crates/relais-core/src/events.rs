@@ -44,6 +44,24 @@ impl EventKind {
         EventKind::ExpenseClaimItem,
     ];
 
+    /// What people call such records, in `lang` (`en`, else French), plural.
+    pub fn label(self, lang: &str) -> &'static str {
+        let (fr, en) = match self {
+            EventKind::Employee => ("collaborateurs", "employees"),
+            EventKind::Department => ("départements", "departments"),
+            EventKind::Establishment => ("établissements", "establishments"),
+            EventKind::LegalEntity => ("entités légales", "legal entities"),
+            EventKind::Leave => ("absences", "leaves"),
+            EventKind::ExpenseClaim => ("notes de frais", "expense claims"),
+            EventKind::ExpenseClaimItem => ("lignes de notes de frais", "expense claim items"),
+        };
+        if lang == "en" {
+            en
+        } else {
+            fr
+        }
+    }
+
     /// Its name in topics: `employee`, `business-establishment`…
     pub fn code(self) -> &'static str {
         match self {

@@ -670,6 +670,14 @@ async fn the_demo_syncs_its_partners_and_the_pages_show_it() {
     assert!(out.contains("(dry run: nothing written)"), "{out}");
     // The chart shows the dry run as an outline of what it planned, not as written.
     let (_, html) = get(format!("{}/integrations/planningpme", d.url)).await;
+    // PlanningPME also runs on change: the page says what starts a run, and how often at most.
+    let on_change = &html[html.find("id=\"on-change\"").expect("runs on change told")..];
+    let on_change = &on_change[..on_change.find("</p>").unwrap()];
+    assert!(
+        on_change.contains("collaborateurs (identifiant du service), départements, absences")
+            && on_change.contains("au plus une exécution toutes les "),
+        "{on_change}"
+    );
     let chart = &html[html.find("id=\"runs-chart\"").unwrap()..];
     let chart = &chart[..chart.find("</svg>").unwrap()];
     assert_eq!(chart.matches("<rect class=\"dry\"").count(), 1, "{chart}");

@@ -180,6 +180,9 @@ pub(crate) async fn section(
         }
         p { (lang.t("Prochaine exécution : ")) strong id="next-run" { (when(i.next_run_at, &i)) } " — " (Frequency::of(&i.schedule).sentence(lang.code()))
             " · " (lang.t("réconciliation complète : ")) (when(i.next_full_at, &i)) }
+        @if let Some(on_change) = declaration.schedule.on_change.filter(|_| i.paused.is_none()) {
+            p id="on-change" { (on_change_sentence(&on_change, &i, &connector.default_options(), lang)) }
+        }
         @if v.person.can_admin_apps {
             @if let Some(open) = &open_run {
                 p.notice id="run-open" {
@@ -384,6 +387,48 @@ fn typed_field_shown(field: &str, declaration: &Declaration) -> bool {
         || field
             .strip_prefix("option_")
             .is_some_and(|n| declaration.options.iter().any(|s| s.name == n))
+}
+
+/// When an integration that runs on change runs besides its schedule, in
+/// words: the records (and employee fields) whose change starts a run, and
+/// how often at most (within the partner's budget, from its settings).
+fn on_change_sentence(
+    on_change: &relais_core::connector::OnChange,
+    i: &Integration,
+    defaults: &serde_json::Value,
+    lang: Lang,
+) -> String {
+    let what: Vec<String> = on_change
+        .kinds
+        .iter()
+        .map(|kind| {
+            let label = kind.label(lang.code());
+            if *kind == relais_core::events::EventKind::Employee
+                && !on_change.employee_fields.is_empty()
+            {
+                let fields: Vec<String> = on_change
+                    .employee_fields
+                    .iter()
+                    .map(|f| f.label(lang.code()).to_lowercase())
+                    .collect();
+                format!("{label} ({})", fields.join(", "))
+            } else {
+                label.to_owned()
+            }
+        })
+        .collect();
+    let seconds = on_change.gap(&i.options, defaults).num_milliseconds() as f64 / 1_000.0;
+    let mut every = format!("{seconds:.1}");
+    if every.ends_with(".0") {
+        every.truncate(every.len() - 2);
+    }
+    if lang == Lang::Fr {
+        every = every.replace('.', ",");
+    }
+    lang.tf(
+        "Aussi dans les secondes qui suivent un changement de %{what}, au plus une exécution toutes les %{every} s.",
+        &[("what", &what.join(", ")), ("every", &every)],
+    )
 }
 
 /// A schedule chosen as people say it: a frequency, a time, a day, every N
