@@ -266,10 +266,12 @@ macro_rules! event_store {
                                 format!("{open}data{member}{c}{close} IS DISTINCT FROM {open}previous{member}{c}{close}")
                             })
                             .collect();
-                        qb.push(format!(
-                            " AND (topic <> 'employee.updated' OR {})",
-                            changed.join(" OR ")
-                        ));
+                        // The topic as stored: its text, spelled by `Topic` alone.
+                        let updated = Topic {
+                            kind: relais_core::events::EventKind::Employee,
+                            action: relais_core::events::EventAction::Updated,
+                        };
+                        qb.push(format!(" AND (topic <> '{updated}' OR {})", changed.join(" OR ")));
                     }
                     qb.push(" ORDER BY seq LIMIT ");
                     qb.push_bind(i64::from(limit));
