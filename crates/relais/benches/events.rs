@@ -1,18 +1,27 @@
 //! Change-feed benchmark: `cargo bench -p relais --bench events [-- SECONDS RATE EMPLOYEES [sqlite|postgres]]`.
 //!
-//! Seeds a fresh base with the `relais` binary (2,000 employees by default)
-//! on SQLite, and on PostgreSQL too when `RELAIS_BENCH_POSTGRES_URL` or
-//! `RELAIS_TEST_POSTGRES_URL` names a server; starts `relais serve`, and
-//! changes employees' job titles through the API at RATE updates a second
-//! (default 1,000) for SECONDS (default 30), twice, each time after a
-//! warm-up of 3 s at the same rate that is not measured:
-//! - **quiet**: no webhook endpoint, no integration that runs on change;
-//! - **events**: one endpoint following `employee.updated`, served by a
-//!   receiver in this process that notes when each change arrives, and
-//!   PlanningPME installed (a simulator in this process, its budget set
-//!   high enough not to throttle), running on change; five updates a
-//!   second of the RATE move an employee to another department, which
-//!   PlanningPME holds, and the simulator notes when each move reaches it.
+//! Seeds two bases of the same size with the `relais` binary (2,000
+//! employees each by default) on SQLite, and on PostgreSQL too when
+//! `RELAIS_BENCH_POSTGRES_URL` or `RELAIS_TEST_POSTGRES_URL` names a server;
+//! starts `relais serve`, and changes employees' job titles through the API
+//! at RATE updates a second (default 1,000) for SECONDS (default 30) in each
+//! of two phases, after a warm-up of 3 s at the same rate on each base that
+//! is not measured:
+//! - **quiet**: updates of the base `quiet`, which has no webhook endpoint
+//!   and no integration: its events are written, nobody follows them;
+//! - **events**: updates of the base `production`, which has one endpoint
+//!   following `employee.updated`, served by a receiver in this process that
+//!   notes when each change arrives, and PlanningPME installed (a simulator
+//!   in this process, its budget set high enough not to throttle), running
+//!   on change; five updates a second of the RATE move an employee to
+//!   another department, which PlanningPME holds, and the simulator notes
+//!   when each move reaches it.
+//!
+//! The phases take turns in slices of 5 s, each followed by 2 s in which
+//! what it started (deliveries, a run on change) ends: whatever else the
+//! machine is doing meanwhile weighs on both phases alike, and the ratio of
+//! their latencies is the cost of the deliveries and runs, not of the
+//! moment each phase ran at.
 //!
 //! With `RELAIS_BENCH_NO_WEBHOOK=1` the events phase has PlanningPME alone,
 //! no endpoint: what the runs on change cost the writes, apart from the
@@ -29,7 +38,7 @@ mod common;
 use axum::extract::{Query, Request, State};
 use axum::middleware::Next;
 use axum::routing::get;
-use common::{percentile, seeded_base_at, serve_at, Backend};
+use common::{percentile, seeded_named_base_at, serve_at, Backend};
 use relais_core::integration::{RunAsk, RunStatus, Trigger};
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -54,6 +63,13 @@ const MOVES_PER_SECOND: u64 = 5;
 /// server's pools, the deliverer's to the receiver) and find cold caches,
 /// which would weigh on whichever phase came first.
 const WARM_UP_SECONDS: u64 = 3;
+
+/// Seconds each slice of a phase lasts: the phases take turns.
+const SLICE_SECONDS: u64 = 5;
+
+/// The pause after each slice, in which the deliveries and the run on
+/// change it started end before the next slice begins.
+const SETTLE: Duration = Duration::from_secs(2);
 
 /// When each change (by its job title, `bench-<n>`) reached the receiver.
 type Arrivals = Arc<Mutex<HashMap<u64, Instant>>>;
@@ -126,6 +142,27 @@ struct Writes {
     errors: u64,
     /// When the phase began.
     began: Option<Instant>,
+}
+
+impl Writes {
+    /// Adds the writes of one of the phase's slices, which began after
+    /// those already added.
+    fn add(&mut self, slice: Writes) {
+        let began = *self
+            .began
+            .get_or_insert(slice.began.unwrap_or_else(Instant::now));
+        let since = slice
+            .began
+            .map_or(Duration::ZERO, |b| b.saturating_duration_since(began));
+        if slice.slowest.0 > self.slowest.0 {
+            self.slowest = (slice.slowest.0, slice.slowest.1 + since);
+        }
+        self.answered.extend(slice.answered);
+        self.moved.extend(slice.moved);
+        self.latencies.extend(slice.latencies);
+        self.latencies.sort();
+        self.errors += slice.errors;
+    }
 }
 
 /// The employees and departments a phase changes.
@@ -259,6 +296,18 @@ async fn served(client: &reqwest::Client, url: &str) -> Vec<(f64, u64)> {
         .collect()
 }
 
+/// Adds to `sum` the updates the server answered between two readings of
+/// its histogram, bucket by bucket.
+fn add_served(sum: &mut Vec<(f64, u64)>, before: &[(f64, u64)], after: &[(f64, u64)]) {
+    for (le, n) in after {
+        let was = before.iter().find(|(b, _)| b == le).map_or(0, |(_, n)| *n);
+        match sum.iter_mut().find(|(s, _)| s == le) {
+            Some((_, total)) => *total += n.saturating_sub(was),
+            None => sum.push((*le, n.saturating_sub(was))),
+        }
+    }
+}
+
 /// The share (%) of the updates the server answered between two readings
 /// of its histogram that took over each of [`SLOW_MS`], by its own clock
 /// (from the request's arrival to its answer).
@@ -320,7 +369,14 @@ async fn planningpme(
     let store = relais_store::open(&url).await.unwrap();
     let key = std::fs::read_to_string(dir.join("relais-data/secret.key")).unwrap();
     let sealer = relais_core::secret::Sealer::from_hex(key.trim()).unwrap();
-    let base = store.list_bases().await.unwrap()[0].id;
+    let base = store
+        .list_bases()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|b| b.name.as_str() == "production")
+        .unwrap()
+        .id;
     let admin = common::admin(&store).await;
     let app = relais_sandbox::planningpme::router("bench", "bench-key", "bench-assertion")
         .layer(axum::middleware::from_fn_with_state(placed, note_resource));
@@ -375,7 +431,8 @@ fn bench(backend: &Backend, seconds: u64, rate: u64, employees: u64, webhook: bo
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let database = backend.url();
-    let (_, key) = seeded_base_at(d, employees as u32, database.as_deref());
+    let (_, key) = seeded_named_base_at(d, "production", employees as u32, database.as_deref());
+    let (_, quiet_key) = seeded_named_base_at(d, "quiet", employees as u32, database.as_deref());
     let (mut server, url) = serve_at(d, database.as_deref());
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -407,17 +464,23 @@ fn bench(backend: &Backend, seconds: u64, rate: u64, employees: u64, webhook: bo
             .filter_map(|d| d["id"].as_i64())
             .collect();
         let ids: Vec<i64> = people.iter().map(|(id, _)| *id).collect();
+        let quiet_listed: Value = common::get_json(&client, &url, &quiet_key, "/api/v3/users?fields=id&paging=0,1000").await;
+        let quiet_plan = Plan {
+            ids: quiet_listed["data"]["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|u| u["id"].as_i64())
+                .collect(),
+            moves: Vec::new(),
+        };
         println!(
-            "events on {}: {rate} updates/s for {seconds} s per phase, {employees} employees",
+            "events on {}: {rate} updates/s for {seconds} s per phase, in slices of {SLICE_SECONDS} s taking turns, {employees} employees a base",
             backend.name()
         );
         // Warm-ups change job titles numbered after both phases' (their
         // webhooks are not counted).
-        let unmeasured = Plan { ids: ids.clone(), moves: Vec::new() };
-        write_phase(&url, &key, &unmeasured, 2 * rate * seconds, rate, WARM_UP_SECONDS).await;
-        let served_before = served(&client, &url).await;
-        let quiet = write_phase(&url, &key, &unmeasured, 0, rate, seconds).await;
-        let served_quiet = served(&client, &url).await;
+        write_phase(&url, &quiet_key, &quiet_plan, 2 * rate * seconds, rate, WARM_UP_SECONDS).await;
 
         let placed: Placements = Arc::default();
         let (store, inst) = partners
@@ -466,12 +529,28 @@ fn bench(backend: &Backend, seconds: u64, rate: u64, employees: u64, webhook: bo
         } else {
             println!("  events phase without a webhook endpoint (RELAIS_BENCH_NO_WEBHOOK)");
         }
+        let unmeasured = Plan { ids: ids.clone(), moves: Vec::new() };
         write_phase(&url, &key, &unmeasured, (2 * seconds + WARM_UP_SECONDS) * rate, rate, WARM_UP_SECONDS).await;
+        tokio::time::sleep(SETTLE).await;
         let runs_before = store.list_runs(inst, 1_000).await.unwrap().len();
-        let first = rate * seconds;
-        let served_warm = served(&client, &url).await;
-        let hooked = write_phase(&url, &key, &Plan { ids, moves }, first, rate, seconds).await;
-        let served_hooked = served(&client, &url).await;
+        // The phases take turns, a slice each: quiet, then events.
+        let (mut quiet, mut hooked) = (Writes::default(), Writes::default());
+        let (mut served_quiet, mut served_hooked) = (Vec::new(), Vec::new());
+        let mut moves = moves.chunks((MOVES_PER_SECOND * SLICE_SECONDS) as usize);
+        let mut done = 0;
+        while done < seconds {
+            let slice = SLICE_SECONDS.min(seconds - done);
+            let before = served(&client, &url).await;
+            quiet.add(write_phase(&url, &quiet_key, &quiet_plan, done * rate, rate, slice).await);
+            add_served(&mut served_quiet, &before, &served(&client, &url).await);
+            tokio::time::sleep(SETTLE).await;
+            let plan = Plan { ids: ids.clone(), moves: moves.next().unwrap_or_default().to_vec() };
+            let before = served(&client, &url).await;
+            hooked.add(write_phase(&url, &key, &plan, (seconds + done) * rate, rate, slice).await);
+            add_served(&mut served_hooked, &before, &served(&client, &url).await);
+            tokio::time::sleep(SETTLE).await;
+            done += slice;
+        }
         // What is still on its way arrives within a few seconds.
         let deadline = Instant::now() + Duration::from_secs(30);
         while ((webhook
@@ -513,8 +592,8 @@ fn bench(backend: &Backend, seconds: u64, rate: u64, employees: u64, webhook: bo
             );
         }
         for (name, w, (before, after)) in [
-            ("quiet", &quiet, (&served_before, &served_quiet)),
-            ("events", &hooked, (&served_warm, &served_hooked)),
+            ("quiet", &quiet, (&Vec::new(), &served_quiet)),
+            ("events", &hooked, (&Vec::new(), &served_hooked)),
         ] {
             let server = over_in_server(before, after);
             let shown: Vec<String> = SLOW_MS

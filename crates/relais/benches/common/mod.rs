@@ -57,19 +57,39 @@ pub fn seeded_base(dir: &Path, employees: u32) -> (Duration, String) {
 
 /// [`seeded_base`] on the database at `database` (none: SQLite in `dir`).
 pub fn seeded_base_at(dir: &Path, employees: u32, database: Option<&str>) -> (Duration, String) {
+    seeded_named_base_at(dir, "production", employees, database)
+}
+
+/// A base named `name` seeded with `employees` on the database at
+/// `database` (none: SQLite in `dir`), and a key to it with every grant and
+/// no rate limit to speak of: the seeding time and the key.
+pub fn seeded_named_base_at(
+    dir: &Path,
+    name: &str,
+    employees: u32,
+    database: Option<&str>,
+) -> (Duration, String) {
     let run = |dir: &Path, args: &[&str]| run_at(dir, database, args);
+    run(dir, &["base", "create", name, "--kind", "production"]);
+    let started = Instant::now();
     run(
         dir,
-        &["base", "create", "production", "--kind", "production"],
+        &[
+            "seed",
+            "--base",
+            name,
+            "--employees",
+            &employees.to_string(),
+        ],
     );
-    let started = Instant::now();
-    run(dir, &["seed", "--employees", &employees.to_string()]);
     let seeded = started.elapsed();
     let key = run(
         dir,
         &[
             "keys",
             "create",
+            "--base",
+            name,
             "--name",
             "bench",
             "--contact",
