@@ -93,6 +93,13 @@ pub enum SettingKind {
     Mapping,
 }
 
+/// The option every connector declares for its request budget: requests
+/// per hour at most to the partner.
+pub const REQUESTS_PER_HOUR: &str = "requests_per_hour";
+
+/// The option of how many requests a run sends the partner at once.
+pub const CONCURRENCY: &str = "concurrency";
+
 /// One setting a connector takes: an option or a secret.
 #[derive(Debug, Clone, Copy)]
 pub struct SettingSpec {

@@ -672,7 +672,7 @@ impl Integration {
     /// `requests_per_hour` option every connector declares).
     pub fn requests_per_hour(&self) -> u32 {
         self.options
-            .get("requests_per_hour")
+            .get(crate::connector::REQUESTS_PER_HOUR)
             .and_then(serde_json::Value::as_u64)
             .and_then(|n| u32::try_from(n).ok())
             .unwrap_or(1_000)

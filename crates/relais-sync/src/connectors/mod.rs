@@ -5,6 +5,42 @@
 //! mapping) plus one line in [`registry`]: the runtime, the pages, the API
 //! and the CLI read everything else from its declaration.
 
+/// The request budget a connector declares (`requests_per_hour`, 1 to
+/// 1,000,000, optional): its label names the partner, its help says what
+/// happens beyond it.
+macro_rules! budget_setting {
+    ($partner:literal, $help_fr:literal, $help_en:literal $(,)?) => {
+        relais_core::connector::SettingSpec {
+            name: relais_core::connector::REQUESTS_PER_HOUR,
+            label_fr: concat!("Requêtes par heure au plus vers ", $partner),
+            label_en: concat!("Requests per hour at most to ", $partner),
+            help_fr: $help_fr,
+            help_en: $help_en,
+            kind: relais_core::connector::SettingKind::Number {
+                min: 1,
+                max: 1_000_000,
+            },
+            required: false,
+        }
+    };
+}
+
+/// The requests a run sends at once a connector declares (`concurrency`,
+/// 1 to 8, optional): its help says to whom.
+macro_rules! concurrency_setting {
+    ($help_fr:literal, $help_en:literal $(,)?) => {
+        relais_core::connector::SettingSpec {
+            name: relais_core::connector::CONCURRENCY,
+            label_fr: "Requêtes simultanées",
+            label_en: "Requests at once",
+            help_fr: $help_fr,
+            help_en: $help_en,
+            kind: relais_core::connector::SettingKind::Number { min: 1, max: 8 },
+            required: false,
+        }
+    };
+}
+
 mod prelude;
 
 pub mod happypal;

@@ -58,18 +58,11 @@ pub static DECLARATION: Declaration = Declaration {
         required: true,
     }],
     options: &[
-        SettingSpec {
-            name: "requests_per_hour",
-            label_fr: "Requêtes par heure au plus vers HappyPal",
-            label_en: "Requests per hour at most to HappyPal",
-            help_fr: "Au-delà, le reste attend l'exécution suivante.",
-            help_en: "Beyond it, the rest waits for the next run.",
-            kind: SettingKind::Number {
-                min: 1,
-                max: 1_000_000,
-            },
-            required: false,
-        },
+        budget_setting!(
+            "HappyPal",
+            "Au-delà, le reste attend l'exécution suivante.",
+            "Beyond it, the rest waits for the next run."
+        ),
         SettingSpec {
             name: "batch_size",
             label_fr: "Profils par requête",
@@ -79,15 +72,10 @@ pub static DECLARATION: Declaration = Declaration {
             kind: SettingKind::Number { min: 1, max: 100 },
             required: false,
         },
-        SettingSpec {
-            name: "concurrency",
-            label_fr: "Requêtes simultanées",
-            label_en: "Requests at once",
-            help_fr: "Requêtes envoyées en parallèle à HappyPal.",
-            help_en: "Requests sent to HappyPal in parallel.",
-            kind: SettingKind::Number { min: 1, max: 8 },
-            required: false,
-        },
+        concurrency_setting!(
+            "Requêtes envoyées en parallèle à HappyPal.",
+            "Requests sent to HappyPal in parallel."
+        ),
     ],
     schedule: ScheduleRule {
         default: "0 6 * * *",

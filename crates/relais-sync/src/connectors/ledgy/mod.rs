@@ -176,18 +176,11 @@ pub static DECLARATION: Declaration = Declaration {
             kind: SettingKind::Mapping,
             required: false,
         },
-        SettingSpec {
-            name: "requests_per_hour",
-            label_fr: "Requêtes par heure au plus vers Ledgy",
-            label_en: "Requests per hour at most to Ledgy",
-            help_fr: "Merge limite chaque compte lié à 100 à 600 requêtes par minute.",
-            help_en: "Merge limits each linked account to 100 to 600 requests a minute.",
-            kind: SettingKind::Number {
-                min: 1,
-                max: 1_000_000,
-            },
-            required: false,
-        },
+        budget_setting!(
+            "Ledgy",
+            "Merge limite chaque compte lié à 100 à 600 requêtes par minute.",
+            "Merge limits each linked account to 100 to 600 requests a minute."
+        ),
         SettingSpec {
             name: "batch_size",
             label_fr: "Bénéficiaires par requête",
@@ -198,15 +191,10 @@ pub static DECLARATION: Declaration = Declaration {
             kind: SettingKind::Number { min: 1, max: 100 },
             required: false,
         },
-        SettingSpec {
-            name: "concurrency",
-            label_fr: "Requêtes simultanées",
-            label_en: "Requests at once",
-            help_fr: "Requêtes envoyées en parallèle à Ledgy.",
-            help_en: "Stakeholders sent in parallel to Ledgy.",
-            kind: SettingKind::Number { min: 1, max: 8 },
-            required: false,
-        },
+        concurrency_setting!(
+            "Requêtes envoyées en parallèle à Ledgy.",
+            "Stakeholders sent in parallel to Ledgy."
+        ),
     ],
     schedule: ScheduleRule {
         // Merge syncs daily; every run reads the whole base.

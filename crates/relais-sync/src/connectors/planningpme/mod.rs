@@ -94,27 +94,15 @@ pub static DECLARATION: Declaration = Declaration {
             kind: SettingKind::Number { min: 1, max: 24 },
             required: false,
         },
-        SettingSpec {
-            name: "requests_per_hour",
-            label_fr: "Requêtes par heure au plus vers PlanningPME",
-            label_en: "Requests per hour at most to PlanningPME",
-            help_fr: "La limite de PlanningPME par clé d'application ; au-delà, le reste attend.",
-            help_en: "PlanningPME's limit per app key; beyond it, the rest waits.",
-            kind: SettingKind::Number {
-                min: 1,
-                max: 1_000_000,
-            },
-            required: false,
-        },
-        SettingSpec {
-            name: "concurrency",
-            label_fr: "Requêtes simultanées",
-            label_en: "Requests at once",
-            help_fr: "Requêtes envoyées en parallèle à PlanningPME.",
-            help_en: "Requests sent to PlanningPME in parallel.",
-            kind: SettingKind::Number { min: 1, max: 8 },
-            required: false,
-        },
+        budget_setting!(
+            "PlanningPME",
+            "La limite de PlanningPME par clé d'application ; au-delà, le reste attend.",
+            "PlanningPME's limit per app key; beyond it, the rest waits."
+        ),
+        concurrency_setting!(
+            "Requêtes envoyées en parallèle à PlanningPME.",
+            "Requests sent to PlanningPME in parallel."
+        ),
     ],
     schedule: ScheduleRule {
         default: "30 5 * * *",
@@ -136,7 +124,7 @@ pub static DECLARATION: Declaration = Declaration {
             employee_fields: &[relais_core::fields::users::DEPARTMENT_ID],
             min_gap_seconds: 1,
             budget: Some(relais_core::connector::ChangeBudget {
-                setting: "requests_per_hour",
+                setting: relais_core::connector::REQUESTS_PER_HOUR,
                 requests_per_run: 1,
             }),
         }),
