@@ -113,4 +113,43 @@ mod tests {
             );
         }
     }
+
+    #[test]
+    fn every_connector_takes_a_budget_naming_its_partner_and_a_concurrency() {
+        use relais_core::connector::{SettingKind, CONCURRENCY, REQUESTS_PER_HOUR};
+        for connector in registry() {
+            let declaration = connector.declaration();
+            let option = |name: &str| {
+                *declaration
+                    .options
+                    .iter()
+                    .find(|o| o.name == name)
+                    .unwrap_or_else(|| panic!("{} declares {name}", declaration.code))
+            };
+            let budget = option(REQUESTS_PER_HOUR);
+            assert_eq!(
+                budget.label("fr"),
+                format!("Requêtes par heure au plus vers {}", declaration.name)
+            );
+            assert_eq!(
+                budget.label("en"),
+                format!("Requests per hour at most to {}", declaration.name)
+            );
+            assert!(matches!(
+                budget.kind,
+                SettingKind::Number {
+                    min: 1,
+                    max: 1_000_000
+                }
+            ));
+            let concurrency = option(CONCURRENCY);
+            assert_eq!(concurrency.label("en"), "Requests at once");
+            assert!(matches!(
+                concurrency.kind,
+                SettingKind::Number { min: 1, max: 8 }
+            ));
+            assert!(!budget.required && !concurrency.required);
+            assert!(!budget.help("fr").is_empty() && !concurrency.help("en").is_empty());
+        }
+    }
 }
