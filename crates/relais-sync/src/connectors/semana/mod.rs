@@ -124,8 +124,15 @@ pub static DECLARATION: Declaration = Declaration {
             kind: SettingKind::Number { min: 1, max: 26 },
             required: false,
         },
-        budget_setting!("Semana", "Au-delà, le reste attend la nuit suivante.", "Beyond it, the rest waits for the next night."),
-        concurrency_setting!("Requêtes envoyées en parallèle à Semana et à la base.", "Requests sent in parallel to Semana and to the base."),
+        budget_setting!(
+            "Semana",
+            "Au-delà, le reste attend la nuit suivante.",
+            "Beyond it, the rest waits for the next night."
+        ),
+        concurrency_setting!(
+            "Requêtes envoyées en parallèle à Semana et à la base.",
+            "Requests sent in parallel to Semana and to the base."
+        ),
     ],
     schedule: ScheduleRule {
         default: "45 21 * * *",
