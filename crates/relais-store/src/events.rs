@@ -144,6 +144,16 @@ pub trait EventStore: Send + Sync {
     fn event_signal(&self) -> EventSignal;
 }
 
+/// Reads a stored event's topic; one that does not read is corrupt.
+pub(crate) fn decode_topic(stored: &str) -> Result<Topic> {
+    stored
+        .parse()
+        .map_err(|e: relais_core::DomainError| crate::StoreError::Corrupt {
+            entity: "event",
+            message: e.to_string(),
+        })
+}
+
 /// Reads a stored event's record, whose kind its topic says, from the row
 /// the database wrote (`json_object` of the row on SQLite, `to_jsonb` on
 /// PostgreSQL: either reads by column name).
@@ -177,8 +187,8 @@ macro_rules! event_store {
     ($store:ident, $db:ty) => {
         mod event_sql {
             use super::$store;
-            use crate::events::{decode_record, EventQuery, EventStore};
-            use crate::{Result, StoreError};
+            use crate::events::{decode_record, decode_topic, EventQuery, EventStore};
+            use crate::Result;
             use async_trait::async_trait;
             use chrono::{DateTime, Utc};
             use relais_core::events::{Event, Topic};
@@ -228,9 +238,7 @@ macro_rules! event_store {
                     let rows: Vec<EventRow> = qb.build_query_as().fetch_all(&self.pool).await?;
                     rows.into_iter()
                         .map(|(seq, topic, occurred_at, source, data, previous)| {
-                            let topic: Topic = topic.parse().map_err(|e: relais_core::DomainError| {
-                                StoreError::Corrupt { entity: "event", message: e.to_string() }
-                            })?;
+                            let topic = decode_topic(&topic)?;
                             Ok(Event {
                                 base_id: base,
                                 seq,
@@ -277,12 +285,7 @@ macro_rules! event_store {
                     qb.push_bind(i64::from(limit));
                     let rows: Vec<(String, i64)> = qb.build_query_as().fetch_all(&self.pool).await?;
                     rows.into_iter()
-                        .map(|(topic, id)| {
-                            let topic: Topic = topic.parse().map_err(|e: relais_core::DomainError| {
-                                StoreError::Corrupt { entity: "event", message: e.to_string() }
-                            })?;
-                            Ok((topic, id))
-                        })
+                        .map(|(topic, id)| Ok((decode_topic(&topic)?, id)))
                         .collect()
                 }
 

@@ -57,6 +57,16 @@ impl Lang {
         }
     }
 
+    /// `value` with one decimal and this language's decimal mark: « 2,5 »,
+    /// "2.5".
+    pub fn decimal(self, value: f64) -> String {
+        let text = format!("{value:.1}");
+        match self {
+            Lang::Fr => text.replace('.', ","),
+            Lang::En => text,
+        }
+    }
+
     /// The other language (the language link offers it).
     pub fn other(self) -> Self {
         match self {

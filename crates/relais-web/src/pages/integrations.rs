@@ -417,14 +417,13 @@ fn on_change_sentence(
             }
         })
         .collect();
-    let seconds = on_change.gap(&i.options, defaults).num_milliseconds() as f64 / 1_000.0;
-    let mut every = format!("{seconds:.1}");
-    if every.ends_with(".0") {
-        every.truncate(every.len() - 2);
-    }
-    if lang == Lang::Fr {
-        every = every.replace('.', ",");
-    }
+    let gap = on_change.gap(&i.options, defaults).num_milliseconds();
+    // Whole seconds without decimals: « 1 s », « 7,2 s ».
+    let every = if gap % 1_000 == 0 {
+        (gap / 1_000).to_string()
+    } else {
+        lang.decimal(gap as f64 / 1_000.0)
+    };
     lang.tf(
         "Aussi dans les secondes qui suivent un changement de %{what}, au plus une exécution toutes les %{every} s.",
         &[("what", &what.join(", ")), ("every", &every)],

@@ -421,11 +421,7 @@ fn leave_status(s: LeaveStatus, lang: Lang) -> &'static str {
 
 /// Half days as days, with the page's decimal mark: « 2,5 ».
 fn days_text(half_days: u32, lang: Lang) -> String {
-    let text = format!("{:.1}", f64::from(half_days) / 2.0);
-    match lang {
-        Lang::Fr => text.replace('.', ","),
-        Lang::En => text,
-    }
+    lang.decimal(f64::from(half_days) / 2.0)
 }
 
 /// A half day in words.
