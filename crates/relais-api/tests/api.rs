@@ -2105,7 +2105,7 @@ async fn names_are_kept_until_the_structure_changes(app: App) {
     );
     let t = relais_core::now();
     app.store
-        .insert_departments(&[Department {
+        .insert_records(relais_store::Records::Departments(&[Department {
             base_id: app.base.id,
             id,
             parent_id: None,
@@ -2116,7 +2116,7 @@ async fn names_are_kept_until_the_structure_changes(app: App) {
             active: true,
             created_at: t,
             modified_at: t,
-        }])
+        }]))
         .await
         .unwrap();
     assert!(app.store.base_version(app.base.id).await.unwrap().structure > structure);
@@ -3326,7 +3326,9 @@ async fn an_inside_online_replica_keeps_up(app: App) {
     claim.id = relais_core::ids::ExpenseClaimId(9_000_001);
     claim.modified_at = relais_testkit::now();
     app.store
-        .insert_expense_claims(std::slice::from_ref(&claim))
+        .insert_records(relais_store::Records::ExpenseClaims(std::slice::from_ref(
+            &claim,
+        )))
         .await
         .unwrap();
     let mut added = Vec::new();
@@ -3340,7 +3342,10 @@ async fn an_inside_online_replica_keeps_up(app: App) {
         item.modified_at = relais_testkit::now();
         added.push(item);
     }
-    app.store.insert_expense_items(&added).await.unwrap();
+    app.store
+        .insert_records(relais_store::Records::ExpenseItems(&added))
+        .await
+        .unwrap();
     let pending = records
         .periods
         .iter()

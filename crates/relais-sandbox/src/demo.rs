@@ -28,7 +28,7 @@ use relais_core::org::{
     TimeZone,
 };
 use relais_core::DomainError;
-use relais_store::{BaseCounts, Store, StoreError};
+use relais_store::{BaseCounts, Records, Store, StoreError};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 
@@ -468,7 +468,7 @@ async fn create_organisation(
             modified_at: t,
         },
     ];
-    store.insert_legal_units(&units).await?;
+    store.insert_records(Records::LegalUnits(&units)).await?;
 
     let first = first_site;
     let mut establishments = Vec::new();
@@ -498,7 +498,9 @@ async fn create_organisation(
             modified_at: t,
         });
     }
-    store.insert_establishments(&establishments).await?;
+    store
+        .insert_records(Records::Establishments(&establishments))
+        .await?;
 
     let first = store
         .reserve_ids(base, Entity::Department, DEPARTMENTS.len() as i64)
@@ -522,7 +524,9 @@ async fn create_organisation(
             modified_at: t,
         });
     }
-    store.insert_departments(&departments).await?;
+    store
+        .insert_records(Records::Departments(&departments))
+        .await?;
 
     let first = store.reserve_ids(base, Entity::Section, 4).await?;
     let sections = [
@@ -546,7 +550,7 @@ async fn create_organisation(
             })
         })
         .collect::<Result<_, DomainError>>()?;
-    store.insert_sections(&sections).await?;
+    store.insert_records(Records::Sections(&sections)).await?;
     let sizes = ["XS", "S", "M", "L", "XL", "XXL"]
         .map(String::from)
         .to_vec();
@@ -605,7 +609,9 @@ async fn create_organisation(
             })
         })
         .collect::<Result<_, DomainError>>()?;
-    store.insert_section_fields(&fields).await?;
+    store
+        .insert_records(Records::SectionFields(&fields))
+        .await?;
 
     let accounts = [
         (
@@ -647,7 +653,9 @@ async fn create_organisation(
             })
         })
         .collect::<Result<_, DomainError>>()?;
-    store.insert_absence_accounts(&rows).await?;
+    store
+        .insert_records(Records::AbsenceAccounts(&rows))
+        .await?;
     let acc = |i: i64| AbsenceAccountId(first + i);
 
     let first = store
@@ -672,7 +680,9 @@ async fn create_organisation(
             })
         })
         .collect::<Result<_, DomainError>>()?;
-    store.insert_expense_natures(&natures).await?;
+    store
+        .insert_records(Records::ExpenseNatures(&natures))
+        .await?;
 
     let first_axis = store.reserve_ids(base, Entity::Axis, 2).await?;
     let axes = vec![
@@ -693,7 +703,7 @@ async fn create_organisation(
             modified_at: t,
         },
     ];
-    store.insert_axes(&axes).await?;
+    store.insert_records(Records::Axes(&axes)).await?;
     let count = (DEPARTMENTS.len() + PROJECTS.len()) as i64;
     let first = store.reserve_ids(base, Entity::AxisSection, count).await?;
     let mut axis_sections = Vec::new();
@@ -720,7 +730,9 @@ async fn create_organisation(
             modified_at: t,
         });
     }
-    store.insert_axis_sections(&axis_sections).await?;
+    store
+        .insert_records(Records::AxisSections(&axis_sections))
+        .await?;
 
     Ok(Company {
         base,
@@ -840,11 +852,13 @@ impl Generator<'_> {
             }
         }
         let history: Vec<EmployeeLog> = employees.iter().flat_map(|e| self.history(e)).collect();
-        store.insert_employees(&employees).await?;
+        store.insert_records(Records::Employees(&employees)).await?;
         store.insert_employee_logs(&history).await?;
-        store.insert_leave_periods(&leaves).await?;
-        store.insert_expense_claims(&claims).await?;
-        store.insert_expense_items(&items).await?;
+        store.insert_records(Records::LeavePeriods(&leaves)).await?;
+        store
+            .insert_records(Records::ExpenseClaims(&claims))
+            .await?;
+        store.insert_records(Records::ExpenseItems(&items)).await?;
         Ok(())
     }
 

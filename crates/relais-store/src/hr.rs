@@ -14,6 +14,39 @@ use relais_core::ids::*;
 use relais_core::org::{Department, Establishment, LegalUnit};
 use serde::Serialize;
 
+/// Whole records of one of a base's tables, with their identifiers, for
+/// [`HrStore::insert_records`].
+#[derive(Debug, Clone, Copy)]
+pub enum Records<'a> {
+    /// Legal units.
+    LegalUnits(&'a [LegalUnit]),
+    /// Establishments.
+    Establishments(&'a [Establishment]),
+    /// Departments, parents before children.
+    Departments(&'a [Department]),
+    /// Personnel-file sections.
+    Sections(&'a [Section]),
+    /// Personnel-file fields.
+    SectionFields(&'a [SectionField]),
+    /// Employees, managers before the people they manage.
+    Employees(&'a [Employee]),
+    /// Absence accounts.
+    AbsenceAccounts(&'a [AbsenceAccount]),
+    /// Leave periods as they are (no overlap check: the caller built them
+    /// without overlaps).
+    LeavePeriods(&'a [LeavePeriod]),
+    /// Expense natures.
+    ExpenseNatures(&'a [ExpenseNature]),
+    /// Analytics axes.
+    Axes(&'a [Axis]),
+    /// Analytics axis sections.
+    AxisSections(&'a [AxisSection]),
+    /// Expense claims.
+    ExpenseClaims(&'a [ExpenseClaim]),
+    /// Expense items.
+    ExpenseItems(&'a [ExpenseItem]),
+}
+
 /// How many records of each kind a base holds.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct BaseCounts {
@@ -67,8 +100,8 @@ impl BaseCounts {
 
 /// The HR data of the bases: what the Lucca API reads and writes.
 ///
-/// Methods that take whole records with their identifiers (`insert_*`) store
-/// them as they are, in bulk, checking only what the database enforces
+/// Methods that take whole records with their identifiers
+/// (`insert_records`, `insert_employee_logs`) store them as they are, in bulk, checking only what the database enforces
 /// (references and unique fields): the demo generator and imports use them
 /// after building valid records. Methods named `create_*`, `update_*` and
 /// `set_*` apply every domain rule and are what people and the API go through.
@@ -100,20 +133,14 @@ pub trait HrStore: Send + Sync {
     /// returns the first.
     async fn reserve_ids(&self, base: BaseId, entity: Entity, count: i64) -> Result<i64>;
 
-    /// Stores legal units.
-    async fn insert_legal_units(&self, rows: &[LegalUnit]) -> Result<()>;
+    /// Stores whole records of one table (see [`Records`]).
+    async fn insert_records(&self, records: Records<'_>) -> Result<()>;
 
     /// The legal units of a base.
     async fn list_legal_units(&self, base: BaseId) -> Result<Vec<LegalUnit>>;
 
-    /// Stores establishments.
-    async fn insert_establishments(&self, rows: &[Establishment]) -> Result<()>;
-
     /// The establishments of a base.
     async fn list_establishments(&self, base: BaseId) -> Result<Vec<Establishment>>;
-
-    /// Stores departments (parents before children).
-    async fn insert_departments(&self, rows: &[Department]) -> Result<()>;
 
     /// The departments of a base.
     async fn list_departments(&self, base: BaseId) -> Result<Vec<Department>>;
@@ -126,20 +153,11 @@ pub trait HrStore: Send + Sync {
         head: Option<EmployeeId>,
     ) -> Result<()>;
 
-    /// Stores personnel-file sections.
-    async fn insert_sections(&self, rows: &[Section]) -> Result<()>;
-
     /// The personnel-file sections of a base.
     async fn list_sections(&self, base: BaseId) -> Result<Vec<Section>>;
 
-    /// Stores personnel-file fields.
-    async fn insert_section_fields(&self, rows: &[SectionField]) -> Result<()>;
-
     /// The personnel-file fields of a base.
     async fn list_section_fields(&self, base: BaseId) -> Result<Vec<SectionField>>;
-
-    /// Stores employees (managers before the people they manage).
-    async fn insert_employees(&self, rows: &[Employee]) -> Result<()>;
 
     /// Creates an employee, checking custom fields against the base's
     /// sections, and logs the new values under `author`.
@@ -212,15 +230,8 @@ pub trait HrStore: Send + Sync {
         limit: u32,
     ) -> Result<Vec<Employee>>;
 
-    /// Stores absence accounts.
-    async fn insert_absence_accounts(&self, rows: &[AbsenceAccount]) -> Result<()>;
-
     /// The absence accounts of a base.
     async fn list_absence_accounts(&self, base: BaseId) -> Result<Vec<AbsenceAccount>>;
-
-    /// Stores leave periods as they are (no overlap check: the caller built
-    /// them without overlaps).
-    async fn insert_leave_periods(&self, rows: &[LeavePeriod]) -> Result<()>;
 
     /// Creates a leave period: refuses an inactive account, a period that
     /// covers no working half day, or one that overlaps a pending or approved
@@ -252,26 +263,14 @@ pub trait HrStore: Send + Sync {
         employee: EmployeeId,
     ) -> Result<Vec<LeavePeriod>>;
 
-    /// Stores expense natures.
-    async fn insert_expense_natures(&self, rows: &[ExpenseNature]) -> Result<()>;
-
     /// The expense natures of a base.
     async fn list_expense_natures(&self, base: BaseId) -> Result<Vec<ExpenseNature>>;
-
-    /// Stores analytics axes.
-    async fn insert_axes(&self, rows: &[Axis]) -> Result<()>;
 
     /// The analytics axes of a base.
     async fn list_axes(&self, base: BaseId) -> Result<Vec<Axis>>;
 
-    /// Stores analytics axis sections.
-    async fn insert_axis_sections(&self, rows: &[AxisSection]) -> Result<()>;
-
     /// The analytics axis sections of a base.
     async fn list_axis_sections(&self, base: BaseId) -> Result<Vec<AxisSection>>;
-
-    /// Stores expense claims.
-    async fn insert_expense_claims(&self, rows: &[ExpenseClaim]) -> Result<()>;
 
     /// The expense claims of one employee.
     async fn list_expense_claims(
@@ -279,9 +278,6 @@ pub trait HrStore: Send + Sync {
         base: BaseId,
         owner: EmployeeId,
     ) -> Result<Vec<ExpenseClaim>>;
-
-    /// Stores expense items.
-    async fn insert_expense_items(&self, rows: &[ExpenseItem]) -> Result<()>;
 
     /// The items of one claim.
     async fn list_expense_items(
@@ -347,7 +343,7 @@ macro_rules! hr_store {
             use super::$store;
             use crate::HrStore;
             use crate::rows::{self, columns};
-            use crate::{BaseCounts, BaseVersions, Result, StoreError};
+            use crate::{BaseCounts, BaseVersions, Records, Result, StoreError};
             use async_trait::async_trait;
             use chrono::NaiveDate;
             use relais_core::absence::*;
@@ -761,19 +757,60 @@ macro_rules! hr_store {
                     Ok(first)
                 }
 
-                async fn insert_legal_units(&self, rows: &[LegalUnit]) -> Result<()> {
-                    insert_rows!($db, self, "legal_units", columns::LEGAL_UNITS, rows, |b, u| {
-                        b.push_bind(u.base_id.0)
-                            .push_bind(u.id.0)
-                            .push_bind(u.name.as_str())
-                            .push_bind(u.siren.as_str())
-                            .push_bind(u.country.as_str())
-                            .push_bind(u.code.as_str())
-                            .push_bind(u.headquarters_id.map(|h| h.0))
-                            .push_bind(u.archived)
-                            .push_bind(u.created_at)
-                            .push_bind(u.modified_at);
-                    })
+                async fn insert_records(&self, records: Records<'_>) -> Result<()> {
+                    match records {
+                        Records::LegalUnits(rows) => insert_base_rows!($db, self, "legal_units", columns::LEGAL_UNITS, rows, |u| [
+                            u.name.as_str(), u.siren.as_str(), u.country.as_str(), u.code.as_str(),
+                            u.headquarters_id.map(|h| h.0), u.archived,
+                        ]),
+                        Records::Establishments(rows) => insert_base_rows!($db, self, "establishments", columns::ESTABLISHMENTS, rows, |e| [
+                            e.legal_unit_id.0, e.name.as_str(), e.code.as_str(), e.siret.as_str(), e.time_zone.name(),
+                            e.address.line.as_str(), e.address.postal_code.as_str(), e.address.city.as_str(),
+                            e.address.country.as_str(), e.calendar.week.to_string(), e.calendar.holidays.as_str(),
+                            e.archived,
+                        ]),
+                        Records::Departments(rows) => insert_base_rows!($db, self, "departments", columns::DEPARTMENTS, rows, |d| [
+                            d.parent_id.map(|p| p.0), d.code.as_str(), d.name.as_str(), d.head_id.map(|h| h.0),
+                            d.position, d.active,
+                        ]),
+                        Records::Sections(rows) => insert_base_rows!($db, self, "sections", columns::SECTIONS, rows, |s| [
+                            s.code.as_str(), s.name.as_str(), s.standard,
+                        ]),
+                        Records::SectionFields(rows) => insert_base_rows!($db, self, "section_fields", columns::SECTION_FIELDS, rows, |f| [
+                            f.section_id.0, f.code.as_str(), f.name.as_str(), f.kind.code(), rows::field_choices(&f.kind),
+                        ]),
+                        Records::Employees(rows) => bulk_transaction!(self, tx, {
+                            Self::insert_employees_in(&mut tx, rows).await?;
+                        }),
+                        Records::AbsenceAccounts(rows) => insert_base_rows!($db, self, "absence_accounts", columns::ABSENCE_ACCOUNTS, rows, |a| [
+                            a.name.as_str(), a.category.as_str(), a.unit.as_str(), a.active,
+                        ]),
+                        Records::LeavePeriods(rows) => bulk_transaction!(self, tx, {
+                            Self::insert_leave_periods_in(&mut tx, rows).await?;
+                        }),
+                        Records::ExpenseNatures(rows) => insert_base_rows!($db, self, "expense_natures", columns::EXPENSE_NATURES, rows, |n| [
+                            n.name.as_str(), n.cap.map(|c| c.minor), n.cap.map(|c| c.currency.as_str().to_owned()),
+                            n.mileage, n.enabled,
+                        ]),
+                        Records::Axes(rows) => insert_base_rows!($db, self, "axes", columns::AXES, rows, |a| [
+                            a.code.as_str(), a.name.as_str(),
+                        ]),
+                        Records::AxisSections(rows) => insert_base_rows!($db, self, "axis_sections", columns::AXIS_SECTIONS, rows, |s| [
+                            s.axis_id.0, s.code.as_str(), s.name.as_str(),
+                        ]),
+                        Records::ExpenseClaims(rows) => insert_base_rows!($db, self, "expense_claims", columns::EXPENSE_CLAIMS, rows, |c| [
+                            c.owner_id.0, c.author_id.0, c.name.as_str(), c.status.id(), c.approval_state.id(),
+                            c.currency.as_str().to_owned(), c.declared_on,
+                        ]),
+                        Records::ExpenseItems(rows) => insert_base_rows!($db, self, "expense_items", columns::EXPENSE_ITEMS, rows, |i| [
+                            i.claim_id.0, i.line_number, i.payment_method.id(), i.controlled, i.owner_id.0,
+                            i.nature_id.0, i.purchased_on, i.amounts.currency.as_str().to_owned(), i.amounts.gross,
+                            i.amounts.net, i.amounts.vat, i.amounts.reimbursed, i.quantity, i.mileage_km,
+                            serde_json::to_string(&i.attendees).expect("attendees serialise"),
+                            serde_json::to_string(&i.axis_sections).expect("ids serialise"),
+                            warnings_to_string(&i.warnings), i.merchant.as_deref(), i.comment.as_deref(),
+                        ]),
+                    }
                 }
 
                 async fn list_legal_units(&self, base: BaseId) -> Result<Vec<LegalUnit>> {
@@ -781,45 +818,9 @@ macro_rules! hr_store {
                         "base_id = $1 ORDER BY id", base.0)
                 }
 
-                async fn insert_establishments(&self, rows: &[Establishment]) -> Result<()> {
-                    insert_rows!($db, self, "establishments", columns::ESTABLISHMENTS, rows, |b, e| {
-                        b.push_bind(e.base_id.0)
-                            .push_bind(e.id.0)
-                            .push_bind(e.legal_unit_id.0)
-                            .push_bind(e.name.as_str())
-                            .push_bind(e.code.as_str())
-                            .push_bind(e.siret.as_str())
-                            .push_bind(e.time_zone.name())
-                            .push_bind(e.address.line.as_str())
-                            .push_bind(e.address.postal_code.as_str())
-                            .push_bind(e.address.city.as_str())
-                            .push_bind(e.address.country.as_str())
-                            .push_bind(e.calendar.week.to_string())
-                            .push_bind(e.calendar.holidays.as_str())
-                            .push_bind(e.archived)
-                            .push_bind(e.created_at)
-                            .push_bind(e.modified_at);
-                    })
-                }
-
                 async fn list_establishments(&self, base: BaseId) -> Result<Vec<Establishment>> {
                     select_packed!(&self.pool, rows::EstablishmentRow, "establishments", columns::ESTABLISHMENTS,
                         "base_id = $1", base.0)
-                }
-
-                async fn insert_departments(&self, rows: &[Department]) -> Result<()> {
-                    insert_rows!($db, self, "departments", columns::DEPARTMENTS, rows, |b, d| {
-                        b.push_bind(d.base_id.0)
-                            .push_bind(d.id.0)
-                            .push_bind(d.parent_id.map(|p| p.0))
-                            .push_bind(d.code.as_str())
-                            .push_bind(d.name.as_str())
-                            .push_bind(d.head_id.map(|h| h.0))
-                            .push_bind(d.position)
-                            .push_bind(d.active)
-                            .push_bind(d.created_at)
-                            .push_bind(d.modified_at);
-                    })
                 }
 
                 async fn list_departments(&self, base: BaseId) -> Result<Vec<Department>> {
@@ -854,46 +855,14 @@ macro_rules! hr_store {
                     Ok(())
                 }
 
-                async fn insert_sections(&self, rows: &[Section]) -> Result<()> {
-                    insert_rows!($db, self, "sections", columns::SECTIONS, rows, |b, s| {
-                        b.push_bind(s.base_id.0)
-                            .push_bind(s.id.0)
-                            .push_bind(s.code.as_str())
-                            .push_bind(s.name.as_str())
-                            .push_bind(s.standard)
-                            .push_bind(s.created_at)
-                            .push_bind(s.modified_at);
-                    })
-                }
-
                 async fn list_sections(&self, base: BaseId) -> Result<Vec<Section>> {
                     select_rows!(&self.pool, rows::SectionRow, "sections", columns::SECTIONS,
                         "base_id = $1 ORDER BY id", base.0)
                 }
 
-                async fn insert_section_fields(&self, rows: &[SectionField]) -> Result<()> {
-                    insert_rows!($db, self, "section_fields", columns::SECTION_FIELDS, rows, |b, f| {
-                        b.push_bind(f.base_id.0)
-                            .push_bind(f.id.0)
-                            .push_bind(f.section_id.0)
-                            .push_bind(f.code.as_str())
-                            .push_bind(f.name.as_str())
-                            .push_bind(f.kind.code())
-                            .push_bind(rows::field_choices(&f.kind))
-                            .push_bind(f.created_at)
-                            .push_bind(f.modified_at);
-                    })
-                }
-
                 async fn list_section_fields(&self, base: BaseId) -> Result<Vec<SectionField>> {
                     select_rows!(&self.pool, rows::SectionFieldRow, "section_fields", columns::SECTION_FIELDS,
                         "base_id = $1 ORDER BY id", base.0)
-                }
-
-                async fn insert_employees(&self, rows: &[Employee]) -> Result<()> {
-                    bulk_transaction!(self, tx, {
-                        Self::insert_employees_in(&mut tx, rows).await?;
-                    })
                 }
 
                 async fn create_employee(&self, base: BaseId, data: &EmployeeData, author: &Author) -> Result<Employee> {
@@ -991,28 +960,9 @@ macro_rules! hr_store {
                     Ok(self.query_employees(base, &q).await?.items)
                 }
 
-                async fn insert_absence_accounts(&self, rows: &[AbsenceAccount]) -> Result<()> {
-                    insert_rows!($db, self, "absence_accounts", columns::ABSENCE_ACCOUNTS, rows, |b, a| {
-                        b.push_bind(a.base_id.0)
-                            .push_bind(a.id.0)
-                            .push_bind(a.name.as_str())
-                            .push_bind(a.category.as_str())
-                            .push_bind(a.unit.as_str())
-                            .push_bind(a.active)
-                            .push_bind(a.created_at)
-                            .push_bind(a.modified_at);
-                    })
-                }
-
                 async fn list_absence_accounts(&self, base: BaseId) -> Result<Vec<AbsenceAccount>> {
                     select_packed!(&self.pool, rows::AbsenceAccountRow, "absence_accounts", columns::ABSENCE_ACCOUNTS,
                         "base_id = $1", base.0)
-                }
-
-                async fn insert_leave_periods(&self, rows: &[LeavePeriod]) -> Result<()> {
-                    bulk_transaction!(self, tx, {
-                        Self::insert_leave_periods_in(&mut tx, rows).await?;
-                    })
                 }
 
                 async fn create_leave_period(&self, base: BaseId, new: &NewLeavePeriod) -> Result<LeavePeriod> {
@@ -1129,50 +1079,13 @@ macro_rules! hr_store {
                         "base_id = $1 AND employee_id = $2 ORDER BY start_slot, id", base.0, employee.0)
                 }
 
-                async fn insert_expense_natures(&self, rows: &[ExpenseNature]) -> Result<()> {
-                    insert_rows!($db, self, "expense_natures", columns::EXPENSE_NATURES, rows, |b, n| {
-                        b.push_bind(n.base_id.0)
-                            .push_bind(n.id.0)
-                            .push_bind(n.name.as_str())
-                            .push_bind(n.cap.map(|c| c.minor))
-                            .push_bind(n.cap.map(|c| c.currency.as_str().to_owned()))
-                            .push_bind(n.mileage)
-                            .push_bind(n.enabled)
-                            .push_bind(n.created_at)
-                            .push_bind(n.modified_at);
-                    })
-                }
-
                 async fn list_expense_natures(&self, base: BaseId) -> Result<Vec<ExpenseNature>> {
                     select_rows!(&self.pool, rows::ExpenseNatureRow, "expense_natures", columns::EXPENSE_NATURES,
                         "base_id = $1 ORDER BY id", base.0)
                 }
 
-                async fn insert_axes(&self, rows: &[Axis]) -> Result<()> {
-                    insert_rows!($db, self, "axes", columns::AXES, rows, |b, a| {
-                        b.push_bind(a.base_id.0)
-                            .push_bind(a.id.0)
-                            .push_bind(a.code.as_str())
-                            .push_bind(a.name.as_str())
-                            .push_bind(a.created_at)
-                            .push_bind(a.modified_at);
-                    })
-                }
-
                 async fn list_axes(&self, base: BaseId) -> Result<Vec<Axis>> {
                     select_rows!(&self.pool, rows::AxisRow, "axes", columns::AXES, "base_id = $1 ORDER BY id", base.0)
-                }
-
-                async fn insert_axis_sections(&self, rows: &[AxisSection]) -> Result<()> {
-                    insert_rows!($db, self, "axis_sections", columns::AXIS_SECTIONS, rows, |b, s| {
-                        b.push_bind(s.base_id.0)
-                            .push_bind(s.id.0)
-                            .push_bind(s.axis_id.0)
-                            .push_bind(s.code.as_str())
-                            .push_bind(s.name.as_str())
-                            .push_bind(s.created_at)
-                            .push_bind(s.modified_at);
-                    })
                 }
 
                 async fn list_axis_sections(&self, base: BaseId) -> Result<Vec<AxisSection>> {
@@ -1180,53 +1093,9 @@ macro_rules! hr_store {
                         "base_id = $1 ORDER BY id", base.0)
                 }
 
-                async fn insert_expense_claims(&self, rows: &[ExpenseClaim]) -> Result<()> {
-                    insert_rows!($db, self, "expense_claims", columns::EXPENSE_CLAIMS, rows, |b, c| {
-                        b.push_bind(c.base_id.0)
-                            .push_bind(c.id.0)
-                            .push_bind(c.owner_id.0)
-                            .push_bind(c.author_id.0)
-                            .push_bind(c.name.as_str())
-                            .push_bind(c.status.id())
-                            .push_bind(c.approval_state.id())
-                            .push_bind(c.currency.as_str().to_owned())
-                            .push_bind(c.declared_on)
-                            .push_bind(c.created_at)
-                            .push_bind(c.modified_at);
-                    })
-                }
-
                 async fn list_expense_claims(&self, base: BaseId, owner: EmployeeId) -> Result<Vec<ExpenseClaim>> {
                     select_rows!(&self.pool, rows::ExpenseClaimRow, "expense_claims", columns::EXPENSE_CLAIMS,
                         "base_id = $1 AND owner_id = $2 ORDER BY id", base.0, owner.0)
-                }
-
-                async fn insert_expense_items(&self, rows: &[ExpenseItem]) -> Result<()> {
-                    insert_rows!($db, self, "expense_items", columns::EXPENSE_ITEMS, rows, |b, i| {
-                        b.push_bind(i.base_id.0)
-                            .push_bind(i.id.0)
-                            .push_bind(i.claim_id.0)
-                            .push_bind(i.line_number)
-                            .push_bind(i.payment_method.id())
-                            .push_bind(i.controlled)
-                            .push_bind(i.owner_id.0)
-                            .push_bind(i.nature_id.0)
-                            .push_bind(i.purchased_on)
-                            .push_bind(i.amounts.currency.as_str().to_owned())
-                            .push_bind(i.amounts.gross)
-                            .push_bind(i.amounts.net)
-                            .push_bind(i.amounts.vat)
-                            .push_bind(i.amounts.reimbursed)
-                            .push_bind(i.quantity)
-                            .push_bind(i.mileage_km)
-                            .push_bind(serde_json::to_string(&i.attendees).expect("attendees serialise"))
-                            .push_bind(serde_json::to_string(&i.axis_sections).expect("ids serialise"))
-                            .push_bind(warnings_to_string(&i.warnings))
-                            .push_bind(i.merchant.as_deref())
-                            .push_bind(i.comment.as_deref())
-                            .push_bind(i.created_at)
-                            .push_bind(i.modified_at);
-                    })
                 }
 
                 async fn list_expense_items(&self, base: BaseId, claim: ExpenseClaimId) -> Result<Vec<ExpenseItem>> {

@@ -34,7 +34,7 @@ pub use access::{
     SignInOutcome,
 };
 pub use events::{current_writer, writing_as, EventQuery};
-pub use hr::{BaseCounts, BaseVersions};
+pub use hr::{BaseCounts, BaseVersions, Records};
 pub use marketplace::NewInstallation;
 pub use sync::{Delivery, IntegrationState, LineFilter, RunFinish};
 pub use webhooks::{AttemptOutcome, NewDelivery, NewEndpoint, Recorded, SentDelivery};

@@ -438,29 +438,11 @@ pub(crate) trait Keyed {
     fn key(&self) -> i64;
 }
 
-macro_rules! keyed {
-    ($($row:ty),*) => {$(
-        impl Keyed for $row {
-            fn key(&self) -> i64 {
-                self.id
-            }
-        }
-    )*};
+impl Keyed for EmployeeLogRow {
+    fn key(&self) -> i64 {
+        self.id
+    }
 }
-
-keyed!(
-    EmployeeRow,
-    EmployeeLogRow,
-    LeavePeriodRow,
-    ExpenseClaimRow,
-    ExpenseItemRow,
-    DepartmentRow,
-    EstablishmentRow,
-    LegalUnitRow,
-    AbsenceAccountRow,
-    ExpenseNatureRow,
-    AxisSectionRow
-);
 
 /// A boolean column as a packed page holds it: SQLite writes 0 or 1.
 fn stored_bool<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
@@ -500,90 +482,129 @@ impl TryFrom<BaseRow> for Base {
     }
 }
 
-/// A row of `legal_units`.
-#[derive(sqlx::FromRow, serde::Deserialize)]
-pub struct LegalUnitRow {
-    base_id: i64,
-    id: i64,
-    name: String,
-    siren: String,
-    country: String,
-    code: String,
-    headquarters_id: Option<i64>,
-    #[serde(deserialize_with = "stored_bool")]
-    archived: bool,
-    #[serde(deserialize_with = "crate::rows::stored::value")]
-    created_at: DateTime<Utc>,
-    #[serde(deserialize_with = "crate::rows::stored::value")]
-    modified_at: DateTime<Utc>,
+/// Declares a row type read by its columns' names.
+macro_rules! named_row {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident { $($(#[$fmeta:meta])* $field:ident: $ty:ty,)* }
+    ) => {
+        $(#[$meta])*
+        #[derive(sqlx::FromRow)]
+        pub struct $name { $($(#[$fmeta])* $field: $ty,)* }
+    };
 }
 
-impl TryFrom<LegalUnitRow> for LegalUnit {
-    type Error = StoreError;
-    fn try_from(r: LegalUnitRow) -> Result<Self, StoreError> {
-        let c = corrupt("legal unit");
-        Ok(LegalUnit {
-            base_id: BaseId(r.base_id),
-            id: LegalUnitId(r.id),
-            name: Name::parse("name", &r.name).map_err(&c)?,
-            siren: Siren::parse(&r.siren).map_err(&c)?,
-            country: r.country,
-            code: r.code,
-            headquarters_id: r.headquarters_id.map(EstablishmentId),
-            archived: r.archived,
-            created_at: r.created_at,
-            modified_at: r.modified_at,
-        })
+/// Declares the row of one of a base's tables and its conversion to its
+/// domain type, in one place. Every such table starts with `base_id` and
+/// `id` and ends with `created_at` and `modified_at`, then the `after`
+/// columns if any: the fields follow the table's column list, as a packed
+/// page (a JSON array per row) is read by position. `by` names the macro
+/// that declares the struct (`named_row` or `read_by_position`). The
+/// conversion names the other fields only, after the statements it needs, with
+/// the row as `r` and the entity's corrupt-row error as `c`.
+macro_rules! base_row {
+    (
+        $(#[$meta:meta])*
+        $row:ident by $declare:ident {
+            $($(#[$fmeta:meta])* $field:ident: $ty:ty,)*
+        }
+        $(after { $($(#[$ameta:meta])* $after:ident: $aty:ty,)* })?
+        into $domain:ident($id:ident) as $entity:literal, |$r:ident, $c:ident|
+        { $($prelude:stmt;)* }
+        { $($out:ident $(: $outv:expr)?),* $(,)? }
+    ) => {
+        $declare! {
+            $(#[$meta])*
+            #[derive(serde::Deserialize)]
+            pub struct $row {
+                base_id: i64,
+                id: i64,
+                $($(#[$fmeta])* $field: $ty,)*
+                #[serde(deserialize_with = "crate::rows::stored::value")]
+                created_at: DateTime<Utc>,
+                #[serde(deserialize_with = "crate::rows::stored::value")]
+                modified_at: DateTime<Utc>,
+                $($($(#[$ameta])* $after: $aty,)*)?
+            }
+        }
+
+        impl Keyed for $row {
+            fn key(&self) -> i64 {
+                self.id
+            }
+        }
+
+        impl TryFrom<$row> for $domain {
+            type Error = StoreError;
+            #[allow(unused_variables, redundant_semicolons)]
+            fn try_from($r: $row) -> Result<Self, StoreError> {
+                let $c = corrupt($entity);
+                $($prelude;)*
+                Ok($domain {
+                    base_id: BaseId($r.base_id),
+                    id: $id($r.id),
+                    $($out $(: $outv)?,)*
+                    created_at: $r.created_at,
+                    modified_at: $r.modified_at,
+                    $($($after: $r.$after,)*)?
+                })
+            }
+        }
+    };
+}
+
+base_row! {
+    /// A row of `legal_units`.
+    LegalUnitRow by named_row {
+        name: String,
+        siren: String,
+        country: String,
+        code: String,
+        headquarters_id: Option<i64>,
+        #[serde(deserialize_with = "stored_bool")]
+        archived: bool,
+    }
+    into LegalUnit(LegalUnitId) as "legal unit", |r, c| {} {
+        name: Name::parse("name", &r.name).map_err(&c)?,
+        siren: Siren::parse(&r.siren).map_err(&c)?,
+        country: r.country,
+        code: r.code,
+        headquarters_id: r.headquarters_id.map(EstablishmentId),
+        archived: r.archived,
     }
 }
 
-/// A row of `establishments`.
-#[derive(sqlx::FromRow, serde::Deserialize)]
-pub struct EstablishmentRow {
-    base_id: i64,
-    id: i64,
-    legal_unit_id: i64,
-    name: String,
-    code: String,
-    siret: String,
-    time_zone: String,
-    address_line: String,
-    postal_code: String,
-    city: String,
-    country: String,
-    working_days: String,
-    holidays: String,
-    #[serde(deserialize_with = "stored_bool")]
-    archived: bool,
-    #[serde(deserialize_with = "crate::rows::stored::value")]
-    created_at: DateTime<Utc>,
-    #[serde(deserialize_with = "crate::rows::stored::value")]
-    modified_at: DateTime<Utc>,
-}
-
-impl TryFrom<EstablishmentRow> for Establishment {
-    type Error = StoreError;
-    fn try_from(r: EstablishmentRow) -> Result<Self, StoreError> {
-        let c = corrupt("establishment");
-        Ok(Establishment {
-            base_id: BaseId(r.base_id),
-            id: EstablishmentId(r.id),
-            legal_unit_id: LegalUnitId(r.legal_unit_id),
-            name: Name::parse("name", &r.name).map_err(&c)?,
-            code: Code::parse("code", &r.code).map_err(&c)?,
-            siret: Siret::parse(&r.siret).map_err(&c)?,
-            time_zone: TimeZone::parse(&r.time_zone).map_err(&c)?,
-            address: Address {
-                line: r.address_line,
-                postal_code: r.postal_code,
-                city: r.city,
-                country: r.country,
-            },
-            calendar: calendar_from(&r.working_days, &r.holidays)?,
-            archived: r.archived,
-            created_at: r.created_at,
-            modified_at: r.modified_at,
-        })
+base_row! {
+    /// A row of `establishments`.
+    EstablishmentRow by named_row {
+        legal_unit_id: i64,
+        name: String,
+        code: String,
+        siret: String,
+        time_zone: String,
+        address_line: String,
+        postal_code: String,
+        city: String,
+        country: String,
+        working_days: String,
+        holidays: String,
+        #[serde(deserialize_with = "stored_bool")]
+        archived: bool,
+    }
+    into Establishment(EstablishmentId) as "establishment", |r, c| {} {
+        legal_unit_id: LegalUnitId(r.legal_unit_id),
+        name: Name::parse("name", &r.name).map_err(&c)?,
+        code: Code::parse("code", &r.code).map_err(&c)?,
+        siret: Siret::parse(&r.siret).map_err(&c)?,
+        time_zone: TimeZone::parse(&r.time_zone).map_err(&c)?,
+        address: Address {
+            line: r.address_line,
+            postal_code: r.postal_code,
+            city: r.city,
+            country: r.country,
+        },
+        calendar: calendar_from(&r.working_days, &r.holidays)?,
+        archived: r.archived,
     }
 }
 
@@ -596,98 +617,56 @@ pub fn calendar_from(working_days: &str, holidays: &str) -> Result<WorkCalendar,
     })
 }
 
-/// A row of `departments`.
-#[derive(sqlx::FromRow, serde::Deserialize)]
-pub struct DepartmentRow {
-    base_id: i64,
-    id: i64,
-    parent_id: Option<i64>,
-    code: String,
-    name: String,
-    head_id: Option<i64>,
-    position: i32,
-    #[serde(deserialize_with = "stored_bool")]
-    active: bool,
-    #[serde(deserialize_with = "crate::rows::stored::value")]
-    created_at: DateTime<Utc>,
-    #[serde(deserialize_with = "crate::rows::stored::value")]
-    modified_at: DateTime<Utc>,
-}
-
-impl TryFrom<DepartmentRow> for Department {
-    type Error = StoreError;
-    fn try_from(r: DepartmentRow) -> Result<Self, StoreError> {
-        let c = corrupt("department");
-        Ok(Department {
-            base_id: BaseId(r.base_id),
-            id: DepartmentId(r.id),
-            parent_id: r.parent_id.map(DepartmentId),
-            code: Code::parse("code", &r.code).map_err(&c)?,
-            name: Name::parse("name", &r.name).map_err(&c)?,
-            head_id: r.head_id.map(EmployeeId),
-            position: r.position,
-            active: r.active,
-            created_at: r.created_at,
-            modified_at: r.modified_at,
-        })
+base_row! {
+    /// A row of `departments`.
+    DepartmentRow by named_row {
+        parent_id: Option<i64>,
+        code: String,
+        name: String,
+        head_id: Option<i64>,
+        position: i32,
+        #[serde(deserialize_with = "stored_bool")]
+        active: bool,
+    }
+    into Department(DepartmentId) as "department", |r, c| {} {
+        parent_id: r.parent_id.map(DepartmentId),
+        code: Code::parse("code", &r.code).map_err(&c)?,
+        name: Name::parse("name", &r.name).map_err(&c)?,
+        head_id: r.head_id.map(EmployeeId),
+        position: r.position,
+        active: r.active,
     }
 }
 
-/// A row of `sections`.
-#[derive(sqlx::FromRow)]
-pub struct SectionRow {
-    base_id: i64,
-    id: i64,
-    code: String,
-    name: String,
-    standard: bool,
-    created_at: DateTime<Utc>,
-    modified_at: DateTime<Utc>,
-}
-
-impl TryFrom<SectionRow> for Section {
-    type Error = StoreError;
-    fn try_from(r: SectionRow) -> Result<Self, StoreError> {
-        Ok(Section {
-            base_id: BaseId(r.base_id),
-            id: SectionId(r.id),
-            code: r.code,
-            name: Name::parse("name", &r.name).map_err(corrupt("section"))?,
-            standard: r.standard,
-            created_at: r.created_at,
-            modified_at: r.modified_at,
-        })
+base_row! {
+    /// A row of `sections`.
+    SectionRow by named_row {
+        code: String,
+        name: String,
+        #[serde(deserialize_with = "stored_bool")]
+        standard: bool,
+    }
+    into Section(SectionId) as "section", |r, c| {} {
+        code: r.code,
+        name: Name::parse("name", &r.name).map_err(&c)?,
+        standard: r.standard,
     }
 }
 
-/// A row of `section_fields`.
-#[derive(sqlx::FromRow)]
-pub struct SectionFieldRow {
-    base_id: i64,
-    id: i64,
-    section_id: i64,
-    code: String,
-    name: String,
-    kind: String,
-    choices: String,
-    created_at: DateTime<Utc>,
-    modified_at: DateTime<Utc>,
-}
-
-impl TryFrom<SectionFieldRow> for SectionField {
-    type Error = StoreError;
-    fn try_from(r: SectionFieldRow) -> Result<Self, StoreError> {
-        let c = corrupt("section field");
-        Ok(SectionField {
-            base_id: BaseId(r.base_id),
-            id: SectionFieldId(r.id),
-            section_id: SectionId(r.section_id),
-            code: FieldCode::parse(&r.code).map_err(&c)?,
-            name: Name::parse("name", &r.name).map_err(&c)?,
-            kind: FieldKind::from_code(&r.kind, json("section field", &r.choices)?).map_err(&c)?,
-            created_at: r.created_at,
-            modified_at: r.modified_at,
-        })
+base_row! {
+    /// A row of `section_fields`.
+    SectionFieldRow by named_row {
+        section_id: i64,
+        code: String,
+        name: String,
+        kind: String,
+        choices: String,
+    }
+    into SectionField(SectionFieldId) as "section field", |r, c| {} {
+        section_id: SectionId(r.section_id),
+        code: FieldCode::parse(&r.code).map_err(&c)?,
+        name: Name::parse("name", &r.name).map_err(&c)?,
+        kind: FieldKind::from_code(&r.kind, json("section field", &r.choices)?).map_err(&c)?,
     }
 }
 
@@ -735,189 +714,133 @@ macro_rules! read_by_position {
     };
 }
 
-read_by_position! {
-/// A row of `employees`, read by position from [`columns::EMPLOYEES`].
-#[derive(serde::Deserialize)]
-pub struct EmployeeRow {
-    base_id: i64,
-    id: i64,
-    employee_number: String,
-    first_name: String,
-    last_name: String,
-    mail: String,
-    login: String,
-    #[serde(deserialize_with = "crate::rows::stored::optional")]
-    birth_date: Option<NaiveDate>,
-    establishment_id: i64,
-    department_id: Option<i64>,
-    manager_id: Option<i64>,
-    job_title: Option<String>,
-    csp: Option<String>,
-    profession: Option<String>,
-    #[serde(deserialize_with = "crate::rows::stored::value")]
-    contract_start: NaiveDate,
-    #[serde(deserialize_with = "crate::rows::stored::optional")]
-    contract_end: Option<NaiveDate>,
-    extended_data: String,
-    personal: String,
-    #[serde(deserialize_with = "crate::rows::stored::value")]
-    created_at: DateTime<Utc>,
-    #[serde(deserialize_with = "crate::rows::stored::value")]
-    modified_at: DateTime<Utc>,
-}
-}
-
-impl TryFrom<EmployeeRow> for Employee {
-    type Error = StoreError;
-    fn try_from(r: EmployeeRow) -> Result<Self, StoreError> {
-        let c = corrupt("employee");
-        Ok(Employee {
-            base_id: BaseId(r.base_id),
-            id: EmployeeId(r.id),
-            data: EmployeeData {
-                employee_number: EmployeeNumber::parse_owned(r.employee_number).map_err(&c)?,
-                first_name: Name::parse_owned("firstName", r.first_name).map_err(&c)?,
-                last_name: Name::parse_owned("lastName", r.last_name).map_err(&c)?,
-                mail: Email::parse_owned(r.mail).map_err(&c)?,
-                login: r.login,
-                birth_date: r.birth_date,
-                establishment_id: EstablishmentId(r.establishment_id),
-                department_id: r.department_id.map(DepartmentId),
-                manager_id: r.manager_id.map(EmployeeId),
-                job_title: r.job_title,
-                csp: r
-                    .csp
-                    .as_deref()
-                    .map(str::parse::<Csp>)
-                    .transpose()
-                    .map_err(&c)?,
-                profession: r.profession,
-                // As stored: dates written before relais bounded them to
-                // 1900–2100 still read back (only an end before the start is corrupt).
-                contract: if r.contract_end.is_some_and(|end| end < r.contract_start) {
-                    return Err(c(DomainError::new(
-                        "dtContractEnd",
-                        "the contract ends before it starts",
-                    )));
-                } else {
-                    Contract {
-                        start: r.contract_start,
-                        end: r.contract_end,
-                    }
-                },
-                extended_data: json_object("employee", &r.extended_data)?,
-                personal: PersonalDetails::from_json(&json_object("employee", &r.personal)?)
-                    .map_err(&c)?,
-            },
-            created_at: r.created_at,
-            modified_at: r.modified_at,
-        })
+base_row! {
+    /// A row of `employees`, read by position from [`columns::EMPLOYEES`].
+    EmployeeRow by read_by_position {
+        employee_number: String,
+        first_name: String,
+        last_name: String,
+        mail: String,
+        login: String,
+        #[serde(deserialize_with = "crate::rows::stored::optional")]
+        birth_date: Option<NaiveDate>,
+        establishment_id: i64,
+        department_id: Option<i64>,
+        manager_id: Option<i64>,
+        job_title: Option<String>,
+        csp: Option<String>,
+        profession: Option<String>,
+        #[serde(deserialize_with = "crate::rows::stored::value")]
+        contract_start: NaiveDate,
+        #[serde(deserialize_with = "crate::rows::stored::optional")]
+        contract_end: Option<NaiveDate>,
+        extended_data: String,
+        personal: String,
+    }
+    into Employee(EmployeeId) as "employee", |r, c| {
+        // As stored: dates written before relais bounded them to
+        // 1900–2100 still read back (only an end before the start is corrupt).
+        let contract = if r.contract_end.is_some_and(|end| end < r.contract_start) {
+            return Err(c(DomainError::new(
+                "dtContractEnd",
+                "the contract ends before it starts",
+            )));
+        } else {
+            Contract {
+                start: r.contract_start,
+                end: r.contract_end,
+            }
+        };
+    } {
+        data: EmployeeData {
+            employee_number: EmployeeNumber::parse_owned(r.employee_number).map_err(&c)?,
+            first_name: Name::parse_owned("firstName", r.first_name).map_err(&c)?,
+            last_name: Name::parse_owned("lastName", r.last_name).map_err(&c)?,
+            mail: Email::parse_owned(r.mail).map_err(&c)?,
+            login: r.login,
+            birth_date: r.birth_date,
+            establishment_id: EstablishmentId(r.establishment_id),
+            department_id: r.department_id.map(DepartmentId),
+            manager_id: r.manager_id.map(EmployeeId),
+            job_title: r.job_title,
+            csp: r
+                .csp
+                .as_deref()
+                .map(str::parse::<Csp>)
+                .transpose()
+                .map_err(&c)?,
+            profession: r.profession,
+            contract,
+            extended_data: json_object("employee", &r.extended_data)?,
+            personal: PersonalDetails::from_json(&json_object("employee", &r.personal)?)
+                .map_err(&c)?,
+        },
     }
 }
 
-/// A row of `absence_accounts`.
-#[derive(sqlx::FromRow, serde::Deserialize)]
-pub struct AbsenceAccountRow {
-    base_id: i64,
-    id: i64,
-    name: String,
-    category: String,
-    unit: String,
-    #[serde(deserialize_with = "stored_bool")]
-    active: bool,
-    #[serde(deserialize_with = "crate::rows::stored::value")]
-    created_at: DateTime<Utc>,
-    #[serde(deserialize_with = "crate::rows::stored::value")]
-    modified_at: DateTime<Utc>,
-}
-
-impl TryFrom<AbsenceAccountRow> for AbsenceAccount {
-    type Error = StoreError;
-    fn try_from(r: AbsenceAccountRow) -> Result<Self, StoreError> {
-        let c = corrupt("absence account");
-        Ok(AbsenceAccount {
-            base_id: BaseId(r.base_id),
-            id: AbsenceAccountId(r.id),
-            name: Name::parse("name", &r.name).map_err(&c)?,
-            category: r.category.parse().map_err(&c)?,
-            unit: r.unit.parse().map_err(&c)?,
-            active: r.active,
-            created_at: r.created_at,
-            modified_at: r.modified_at,
-        })
+base_row! {
+    /// A row of `absence_accounts`.
+    AbsenceAccountRow by named_row {
+        name: String,
+        category: String,
+        unit: String,
+        #[serde(deserialize_with = "stored_bool")]
+        active: bool,
+    }
+    into AbsenceAccount(AbsenceAccountId) as "absence account", |r, c| {} {
+        name: Name::parse("name", &r.name).map_err(&c)?,
+        category: r.category.parse().map_err(&c)?,
+        unit: r.unit.parse().map_err(&c)?,
+        active: r.active,
     }
 }
 
-/// A row of `leave_periods`.
-#[derive(sqlx::FromRow, serde::Deserialize)]
-pub struct LeavePeriodRow {
-    base_id: i64,
-    id: i64,
-    employee_id: i64,
-    account_id: i64,
-    #[serde(deserialize_with = "crate::rows::stored::value")]
-    start_date: NaiveDate,
-    start_half: String,
-    #[serde(deserialize_with = "crate::rows::stored::value")]
-    end_date: NaiveDate,
-    end_half: String,
-    half_days: i32,
-    status: String,
-    comment: Option<String>,
-    source: String,
-    #[serde(deserialize_with = "crate::rows::stored::value")]
-    created_at: DateTime<Utc>,
-    #[serde(deserialize_with = "crate::rows::stored::value")]
-    modified_at: DateTime<Utc>,
-    #[serde(deserialize_with = "crate::rows::stored::optional")]
-    cancelled_at: Option<DateTime<Utc>>,
-}
-
-impl TryFrom<LeavePeriodRow> for LeavePeriod {
-    type Error = StoreError;
-    fn try_from(r: LeavePeriodRow) -> Result<Self, StoreError> {
-        let c = corrupt("leave period");
+base_row! {
+    /// A row of `leave_periods`.
+    LeavePeriodRow by named_row {
+        employee_id: i64,
+        account_id: i64,
+        #[serde(deserialize_with = "crate::rows::stored::value")]
+        start_date: NaiveDate,
+        start_half: String,
+        #[serde(deserialize_with = "crate::rows::stored::value")]
+        end_date: NaiveDate,
+        end_half: String,
+        half_days: i32,
+        status: String,
+        comment: Option<String>,
+        source: String,
+    }
+    after {
+        #[serde(deserialize_with = "crate::rows::stored::optional")]
+        cancelled_at: Option<DateTime<Utc>>,
+    }
+    into LeavePeriod(LeavePeriodId) as "leave period", |r, c| {
         let start = HalfDaySlot::new(r.start_date, r.start_half.parse().map_err(&c)?);
         let end = HalfDaySlot::new(r.end_date, r.end_half.parse().map_err(&c)?);
-        Ok(LeavePeriod {
-            base_id: BaseId(r.base_id),
-            id: LeavePeriodId(r.id),
-            employee_id: EmployeeId(r.employee_id),
-            account_id: AbsenceAccountId(r.account_id),
-            span: LeaveSpan::new(start, end).map_err(&c)?,
-            half_days: u32::try_from(r.half_days).unwrap_or(0),
-            status: r.status.parse::<LeaveStatus>().map_err(&c)?,
-            comment: r.comment,
-            source: LeaveSource::parse(&r.source).map_err(&c)?,
-            created_at: r.created_at,
-            modified_at: r.modified_at,
-            cancelled_at: r.cancelled_at,
-        })
+    } {
+        employee_id: EmployeeId(r.employee_id),
+        account_id: AbsenceAccountId(r.account_id),
+        span: LeaveSpan::new(start, end).map_err(&c)?,
+        half_days: u32::try_from(r.half_days).unwrap_or(0),
+        status: r.status.parse::<LeaveStatus>().map_err(&c)?,
+        comment: r.comment,
+        source: LeaveSource::parse(&r.source).map_err(&c)?,
     }
 }
 
-/// A row of `expense_natures`.
-#[derive(sqlx::FromRow, serde::Deserialize)]
-pub struct ExpenseNatureRow {
-    base_id: i64,
-    id: i64,
-    name: String,
-    cap_minor: Option<i64>,
-    cap_currency: Option<String>,
-    #[serde(deserialize_with = "stored_bool")]
-    mileage: bool,
-    #[serde(deserialize_with = "stored_bool")]
-    enabled: bool,
-    #[serde(deserialize_with = "crate::rows::stored::value")]
-    created_at: DateTime<Utc>,
-    #[serde(deserialize_with = "crate::rows::stored::value")]
-    modified_at: DateTime<Utc>,
-}
-
-impl TryFrom<ExpenseNatureRow> for ExpenseNature {
-    type Error = StoreError;
-    fn try_from(r: ExpenseNatureRow) -> Result<Self, StoreError> {
-        let c = corrupt("expense nature");
+base_row! {
+    /// A row of `expense_natures`.
+    ExpenseNatureRow by named_row {
+        name: String,
+        cap_minor: Option<i64>,
+        cap_currency: Option<String>,
+        #[serde(deserialize_with = "stored_bool")]
+        mileage: bool,
+        #[serde(deserialize_with = "stored_bool")]
+        enabled: bool,
+    }
+    into ExpenseNature(ExpenseNatureId) as "expense nature", |r, c| {
         let cap = match (r.cap_minor, r.cap_currency) {
             (Some(minor), Some(cur)) => Some(Money {
                 minor,
@@ -925,149 +848,90 @@ impl TryFrom<ExpenseNatureRow> for ExpenseNature {
             }),
             _ => None,
         };
-        Ok(ExpenseNature {
-            base_id: BaseId(r.base_id),
-            id: ExpenseNatureId(r.id),
-            name: Name::parse("name", &r.name).map_err(&c)?,
-            cap,
-            mileage: r.mileage,
-            enabled: r.enabled,
-            created_at: r.created_at,
-            modified_at: r.modified_at,
-        })
+    } {
+        name: Name::parse("name", &r.name).map_err(&c)?,
+        cap,
+        mileage: r.mileage,
+        enabled: r.enabled,
     }
 }
 
-/// A row of `axes`.
-#[derive(sqlx::FromRow)]
-pub struct AxisRow {
-    base_id: i64,
-    id: i64,
-    code: String,
-    name: String,
-    created_at: DateTime<Utc>,
-    modified_at: DateTime<Utc>,
-}
-
-impl TryFrom<AxisRow> for Axis {
-    type Error = StoreError;
-    fn try_from(r: AxisRow) -> Result<Self, StoreError> {
-        Ok(Axis {
-            base_id: BaseId(r.base_id),
-            id: AxisId(r.id),
-            code: r.code,
-            name: Name::parse("name", &r.name).map_err(corrupt("axis"))?,
-            created_at: r.created_at,
-            modified_at: r.modified_at,
-        })
+base_row! {
+    /// A row of `axes`.
+    AxisRow by named_row {
+        code: String,
+        name: String,
+    }
+    into Axis(AxisId) as "axis", |r, c| {} {
+        code: r.code,
+        name: Name::parse("name", &r.name).map_err(&c)?,
     }
 }
 
-/// A row of `axis_sections`.
-#[derive(sqlx::FromRow, serde::Deserialize)]
-pub struct AxisSectionRow {
-    base_id: i64,
-    id: i64,
-    axis_id: i64,
-    code: String,
-    name: String,
-    #[serde(deserialize_with = "crate::rows::stored::value")]
-    created_at: DateTime<Utc>,
-    #[serde(deserialize_with = "crate::rows::stored::value")]
-    modified_at: DateTime<Utc>,
-}
-
-impl TryFrom<AxisSectionRow> for AxisSection {
-    type Error = StoreError;
-    fn try_from(r: AxisSectionRow) -> Result<Self, StoreError> {
-        Ok(AxisSection {
-            base_id: BaseId(r.base_id),
-            id: AxisSectionId(r.id),
-            axis_id: AxisId(r.axis_id),
-            code: r.code,
-            name: Name::parse("name", &r.name).map_err(corrupt("axis section"))?,
-            created_at: r.created_at,
-            modified_at: r.modified_at,
-        })
+base_row! {
+    /// A row of `axis_sections`.
+    AxisSectionRow by named_row {
+        axis_id: i64,
+        code: String,
+        name: String,
+    }
+    into AxisSection(AxisSectionId) as "axis section", |r, c| {} {
+        axis_id: AxisId(r.axis_id),
+        code: r.code,
+        name: Name::parse("name", &r.name).map_err(&c)?,
     }
 }
 
-/// A row of `expense_claims`.
-#[derive(sqlx::FromRow, serde::Deserialize)]
-pub struct ExpenseClaimRow {
-    base_id: i64,
-    id: i64,
-    owner_id: i64,
-    author_id: Option<i64>,
-    name: String,
-    status: i32,
-    approval_state: i32,
-    currency: String,
-    #[serde(deserialize_with = "crate::rows::stored::optional")]
-    declared_on: Option<NaiveDate>,
-    #[serde(deserialize_with = "crate::rows::stored::value")]
-    created_at: DateTime<Utc>,
-    #[serde(deserialize_with = "crate::rows::stored::value")]
-    modified_at: DateTime<Utc>,
-}
-
-impl TryFrom<ExpenseClaimRow> for ExpenseClaim {
-    type Error = StoreError;
-    fn try_from(r: ExpenseClaimRow) -> Result<Self, StoreError> {
-        let c = corrupt("expense claim");
-        Ok(ExpenseClaim {
-            base_id: BaseId(r.base_id),
-            id: ExpenseClaimId(r.id),
-            owner_id: EmployeeId(r.owner_id),
-            author_id: EmployeeId(r.author_id.unwrap_or(r.owner_id)),
-            name: Name::parse("name", &r.name).map_err(&c)?,
-            status: ClaimStatus::from_id(r.status).map_err(&c)?,
-            approval_state: relais_core::expense::ApprovalState::from_id(r.approval_state)
-                .map_err(&c)?,
-            currency: Currency::parse(&r.currency).map_err(&c)?,
-            declared_on: r.declared_on,
-            created_at: r.created_at,
-            modified_at: r.modified_at,
-        })
+base_row! {
+    /// A row of `expense_claims`.
+    ExpenseClaimRow by named_row {
+        owner_id: i64,
+        author_id: Option<i64>,
+        name: String,
+        status: i32,
+        approval_state: i32,
+        currency: String,
+        #[serde(deserialize_with = "crate::rows::stored::optional")]
+        declared_on: Option<NaiveDate>,
+    }
+    into ExpenseClaim(ExpenseClaimId) as "expense claim", |r, c| {} {
+        owner_id: EmployeeId(r.owner_id),
+        author_id: EmployeeId(r.author_id.unwrap_or(r.owner_id)),
+        name: Name::parse("name", &r.name).map_err(&c)?,
+        status: ClaimStatus::from_id(r.status).map_err(&c)?,
+        approval_state: relais_core::expense::ApprovalState::from_id(r.approval_state)
+            .map_err(&c)?,
+        currency: Currency::parse(&r.currency).map_err(&c)?,
+        declared_on: r.declared_on,
     }
 }
 
-/// A row of `expense_items`.
-#[derive(sqlx::FromRow, serde::Deserialize)]
-pub struct ExpenseItemRow {
-    base_id: i64,
-    id: i64,
-    claim_id: i64,
-    line_number: i32,
-    payment_method: i32,
-    #[serde(deserialize_with = "stored_bool")]
-    controlled: bool,
-    owner_id: i64,
-    nature_id: i64,
-    #[serde(deserialize_with = "crate::rows::stored::value")]
-    purchased_on: NaiveDate,
-    currency: String,
-    gross: i64,
-    net: i64,
-    vat: i64,
-    reimbursed: i64,
-    quantity: i32,
-    mileage_km: Option<i32>,
-    attendees: String,
-    axis_sections: String,
-    warnings: String,
-    merchant: Option<String>,
-    comment: Option<String>,
-    #[serde(deserialize_with = "crate::rows::stored::value")]
-    created_at: DateTime<Utc>,
-    #[serde(deserialize_with = "crate::rows::stored::value")]
-    modified_at: DateTime<Utc>,
-}
-
-impl TryFrom<ExpenseItemRow> for ExpenseItem {
-    type Error = StoreError;
-    fn try_from(r: ExpenseItemRow) -> Result<Self, StoreError> {
-        let c = corrupt("expense item");
+base_row! {
+    /// A row of `expense_items`.
+    ExpenseItemRow by named_row {
+        claim_id: i64,
+        line_number: i32,
+        payment_method: i32,
+        #[serde(deserialize_with = "stored_bool")]
+        controlled: bool,
+        owner_id: i64,
+        nature_id: i64,
+        #[serde(deserialize_with = "crate::rows::stored::value")]
+        purchased_on: NaiveDate,
+        currency: String,
+        gross: i64,
+        net: i64,
+        vat: i64,
+        reimbursed: i64,
+        quantity: i32,
+        mileage_km: Option<i32>,
+        attendees: String,
+        axis_sections: String,
+        warnings: String,
+        merchant: Option<String>,
+        comment: Option<String>,
+    }
+    into ExpenseItem(ExpenseItemId) as "expense item", |r, c| {
         let currency = Currency::parse(&r.currency).map_err(&c)?;
         let amounts = ItemAmounts::new(currency, r.gross, r.vat, r.reimbursed).map_err(&c)?;
         if amounts.net != r.net {
@@ -1075,29 +939,24 @@ impl TryFrom<ExpenseItemRow> for ExpenseItem {
                 entity: "expense item",
                 message: format!("net {} is not gross {} minus VAT {}", r.net, r.gross, r.vat),
             });
-        }
-        Ok(ExpenseItem {
-            base_id: BaseId(r.base_id),
-            id: ExpenseItemId(r.id),
-            claim_id: ExpenseClaimId(r.claim_id),
-            line_number: r.line_number,
-            payment_method: relais_core::expense::PaymentMethod::from_id(r.payment_method)
-                .map_err(&c)?,
-            controlled: r.controlled,
-            owner_id: EmployeeId(r.owner_id),
-            nature_id: ExpenseNatureId(r.nature_id),
-            purchased_on: r.purchased_on,
-            amounts,
-            quantity: r.quantity,
-            mileage_km: r.mileage_km,
-            attendees: json("expense item", &r.attendees)?,
-            axis_sections: json("expense item", &r.axis_sections)?,
-            warnings: warnings_from_str(&r.warnings).map_err(&c)?,
-            merchant: r.merchant,
-            comment: r.comment,
-            created_at: r.created_at,
-            modified_at: r.modified_at,
-        })
+        };
+    } {
+        claim_id: ExpenseClaimId(r.claim_id),
+        line_number: r.line_number,
+        payment_method: relais_core::expense::PaymentMethod::from_id(r.payment_method)
+            .map_err(&c)?,
+        controlled: r.controlled,
+        owner_id: EmployeeId(r.owner_id),
+        nature_id: ExpenseNatureId(r.nature_id),
+        purchased_on: r.purchased_on,
+        amounts,
+        quantity: r.quantity,
+        mileage_km: r.mileage_km,
+        attendees: json("expense item", &r.attendees)?,
+        axis_sections: json("expense item", &r.axis_sections)?,
+        warnings: warnings_from_str(&r.warnings).map_err(&c)?,
+        merchant: r.merchant,
+        comment: r.comment,
     }
 }
 

@@ -165,6 +165,19 @@ macro_rules! insert_rows {
     }};
 }
 
+/// Inserts whole records of one of a base's tables (see [`insert_rows!`]):
+/// binds each record's `base_id` and `id`, then the `$value`s in the order
+/// of `$cols`, then its `created_at` and `modified_at`.
+macro_rules! insert_base_rows {
+    ($db:ty, $store:expr, $table:literal, $cols:expr, $rows:expr, |$r:ident| [$($value:expr),* $(,)?]) => {
+        insert_rows!($db, $store, $table, $cols, $rows, |b, $r| {
+            b.push_bind($r.base_id.0).push_bind($r.id.0);
+            $(b.push_bind($value);)*
+            b.push_bind($r.created_at).push_bind($r.modified_at);
+        })
+    };
+}
+
 /// Runs `$body` in a bulk write's transaction (see `bulk_start`), on a
 /// connection whose statement journals stay in memory for it (see
 /// `BULK_JOURNAL`), and commits.

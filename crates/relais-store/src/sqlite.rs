@@ -224,6 +224,7 @@ sql_store!(SqliteStore, sqlx::Sqlite);
 mod tests {
     use super::*;
     use crate::prelude::*;
+    use crate::Records;
     use relais_core::base::{BaseKind, BaseName};
     use relais_core::ids::{DepartmentId, Entity};
     use relais_core::org::{Code, Department, Name};
@@ -267,14 +268,14 @@ mod tests {
         // Written, then refused (the same identifiers again), each from
         // several inserts at once so that several connections are used.
         let (a, b) = tokio::join!(
-            store.insert_departments(&departments[..150]),
-            store.insert_departments(&departments[150..])
+            store.insert_records(Records::Departments(&departments[..150])),
+            store.insert_records(Records::Departments(&departments[150..]))
         );
         a.unwrap();
         b.unwrap();
         let (a, b) = tokio::join!(
-            store.insert_departments(&departments[..150]),
-            store.insert_departments(&departments[150..])
+            store.insert_records(Records::Departments(&departments[..150])),
+            store.insert_records(Records::Departments(&departments[150..]))
         );
         assert!(a.is_err() && b.is_err(), "the same departments twice");
         assert_eq!(store.list_departments(base).await.unwrap().len(), 300);

@@ -11,7 +11,7 @@ use relais_core::expense::*;
 use relais_core::ids::*;
 use relais_core::integration::LeaseJob;
 use relais_core::org::*;
-use relais_store::{BaseVersions, SharedStore, StoreError};
+use relais_store::{BaseVersions, Records, SharedStore, StoreError};
 use relais_testkit::now;
 
 fn who() -> Author {
@@ -123,7 +123,7 @@ async fn org(store: &SharedStore, base_name: &str) -> Org {
     let t = now();
     let lu = LegalUnitId(store.reserve_ids(base, Entity::LegalUnit, 1).await.unwrap());
     store
-        .insert_legal_units(&[LegalUnit {
+        .insert_records(Records::LegalUnits(&[LegalUnit {
             base_id: base,
             id: lu,
             name: Name::parse("name", "Exemple SAS").unwrap(),
@@ -134,7 +134,7 @@ async fn org(store: &SharedStore, base_name: &str) -> Org {
             archived: false,
             created_at: t,
             modified_at: t,
-        }])
+        }]))
         .await
         .unwrap();
     let est = EstablishmentId(
@@ -144,7 +144,7 @@ async fn org(store: &SharedStore, base_name: &str) -> Org {
             .unwrap(),
     );
     store
-        .insert_establishments(&[Establishment {
+        .insert_records(Records::Establishments(&[Establishment {
             base_id: base,
             id: est,
             legal_unit_id: lu,
@@ -165,7 +165,7 @@ async fn org(store: &SharedStore, base_name: &str) -> Org {
             archived: false,
             created_at: t,
             modified_at: t,
-        }])
+        }]))
         .await
         .unwrap();
     let dep = DepartmentId(
@@ -175,7 +175,7 @@ async fn org(store: &SharedStore, base_name: &str) -> Org {
             .unwrap(),
     );
     store
-        .insert_departments(&[Department {
+        .insert_records(Records::Departments(&[Department {
             base_id: base,
             id: dep,
             parent_id: None,
@@ -186,7 +186,7 @@ async fn org(store: &SharedStore, base_name: &str) -> Org {
             active: true,
             created_at: t,
             modified_at: t,
-        }])
+        }]))
         .await
         .unwrap();
     let first = store
@@ -204,10 +204,10 @@ async fn org(store: &SharedStore, base_name: &str) -> Org {
         modified_at: t,
     };
     store
-        .insert_absence_accounts(&[
+        .insert_records(Records::AbsenceAccounts(&[
             account(first, "Congés payés", true),
             account(first + 1, "Ancien compte", false),
-        ])
+        ]))
         .await
         .unwrap();
     Org {
@@ -508,7 +508,7 @@ async fn custom_fields_follow_their_sections(db: TestDb) {
     let o = org(s, "production").await;
     let t = now();
     let section = SectionId(s.reserve_ids(o.base, Entity::Section, 1).await.unwrap());
-    s.insert_sections(&[Section {
+    s.insert_records(Records::Sections(&[Section {
         base_id: o.base,
         id: section,
         code: "medical".into(),
@@ -516,7 +516,7 @@ async fn custom_fields_follow_their_sections(db: TestDb) {
         standard: false,
         created_at: t,
         modified_at: t,
-    }])
+    }]))
     .await
     .unwrap();
     let field = SectionFieldId(
@@ -525,7 +525,7 @@ async fn custom_fields_follow_their_sections(db: TestDb) {
             .unwrap(),
     );
     let kind = FieldKind::Choice(vec!["A+".into(), "O-".into()]);
-    s.insert_section_fields(&[SectionField {
+    s.insert_records(Records::SectionFields(&[SectionField {
         base_id: o.base,
         id: field,
         section_id: section,
@@ -534,7 +534,7 @@ async fn custom_fields_follow_their_sections(db: TestDb) {
         kind: kind.clone(),
         created_at: t,
         modified_at: t,
-    }])
+    }]))
     .await
     .unwrap();
     assert_eq!(s.list_section_fields(o.base).await.unwrap()[0].kind, kind);
@@ -861,7 +861,9 @@ async fn every_kind_of_write_raises_the_bases_data_version(db: TestDb) {
     let mut copy = p.clone();
     copy.id = relais_core::ids::LeavePeriodId(p.id.0 + 100);
     copy.span = span((2026, 4, 6, Am), (2026, 4, 6, Pm));
-    s.insert_leave_periods(&[copy]).await.unwrap();
+    s.insert_records(Records::LeavePeriods(&[copy]))
+        .await
+        .unwrap();
     raised(
         &mut last,
         version().await,
@@ -929,7 +931,7 @@ async fn expenses_round_trip(db: TestDb) {
         created_at: t,
         modified_at: t,
     };
-    s.insert_expense_natures(std::slice::from_ref(&nature))
+    s.insert_records(Records::ExpenseNatures(std::slice::from_ref(&nature)))
         .await
         .unwrap();
     let axis = Axis {
@@ -940,7 +942,9 @@ async fn expenses_round_trip(db: TestDb) {
         created_at: t,
         modified_at: t,
     };
-    s.insert_axes(std::slice::from_ref(&axis)).await.unwrap();
+    s.insert_records(Records::Axes(std::slice::from_ref(&axis)))
+        .await
+        .unwrap();
     let section = AxisSection {
         base_id: o.base,
         id: AxisSectionId(1),
@@ -950,7 +954,7 @@ async fn expenses_round_trip(db: TestDb) {
         created_at: t,
         modified_at: t,
     };
-    s.insert_axis_sections(std::slice::from_ref(&section))
+    s.insert_records(Records::AxisSections(std::slice::from_ref(&section)))
         .await
         .unwrap();
     let claim = ExpenseClaim {
@@ -966,7 +970,7 @@ async fn expenses_round_trip(db: TestDb) {
         created_at: t,
         modified_at: t,
     };
-    s.insert_expense_claims(std::slice::from_ref(&claim))
+    s.insert_records(Records::ExpenseClaims(std::slice::from_ref(&claim)))
         .await
         .unwrap();
     let amounts = ItemAmounts::new(Currency::EUR, 3_200, 291, 2_500).unwrap();
@@ -994,7 +998,7 @@ async fn expenses_round_trip(db: TestDb) {
         created_at: t,
         modified_at: t,
     };
-    s.insert_expense_items(std::slice::from_ref(&item))
+    s.insert_records(Records::ExpenseItems(std::slice::from_ref(&item)))
         .await
         .unwrap();
     assert_eq!(
@@ -1017,7 +1021,9 @@ async fn expenses_round_trip(db: TestDb) {
     orphan.id = ExpenseItemId(2);
     orphan.claim_id = ExpenseClaimId(77);
     assert!(matches!(
-        s.insert_expense_items(&[orphan]).await.unwrap_err(),
+        s.insert_records(Records::ExpenseItems(&[orphan]))
+            .await
+            .unwrap_err(),
         StoreError::Domain(_)
     ));
 }
@@ -1036,7 +1042,7 @@ async fn employees_list_in_pages(db: TestDb) {
             modified_at: t,
         })
         .collect();
-    s.insert_employees(&rows).await.unwrap();
+    s.insert_records(Records::Employees(&rows)).await.unwrap();
     let mut seen = Vec::new();
     let mut after = None;
     loop {
@@ -1063,7 +1069,7 @@ async fn a_large_page_read_in_parts_is_the_page_read_whole(db: TestDb) {
     // Names not in identifier order, some repeated (ties broken by identifier).
     let rows = many_people(s, &o, n, |i| ((i * 7919) % 509) as u32).await;
     let first = rows[0].id.0;
-    s.insert_employees(&rows).await.unwrap();
+    s.insert_records(Records::Employees(&rows)).await.unwrap();
     let read = |query: ListQuery| async move {
         let page = s.query_employees(o.base, &query).await.unwrap();
         page.items
@@ -2240,7 +2246,7 @@ async fn a_bulk_write_tells_postgres_how_large_the_table_is() {
     );
     let n = 1_000;
     let rows = many_people(s, &o, n, |i| i as u32).await;
-    s.insert_employees(&rows).await.unwrap();
+    s.insert_records(Records::Employees(&rows)).await.unwrap();
     let known = believed(url.clone()).await;
     assert!(
         known >= 100.0,
@@ -2427,7 +2433,9 @@ async fn changed_records_name_what_a_connector_is_sent(db: TestDb) {
     department.id = other;
     department.code = Code::parse("code", "RH").unwrap();
     department.name = Name::parse("name", "Ressources humaines").unwrap();
-    s.insert_departments(&[department]).await.unwrap();
+    s.insert_records(Records::Departments(&[department]))
+        .await
+        .unwrap();
     let update = |edit: fn(&mut relais_core::employee::EmployeeData, DepartmentId)| async move {
         let now = s.get_employee(o.base, e.id).await.unwrap();
         let mut data = now.data.clone();
@@ -2651,7 +2659,7 @@ async fn every_change_writes_its_event_with_it(db: TestDb) {
     assert_eq!(count("leave.created"), 1);
     assert_eq!(count("department.created"), 1);
     let people = many_people(s, &o, 30, |i| 100 + i as u32).await;
-    s.insert_employees(&people).await.unwrap();
+    s.insert_records(Records::Employees(&people)).await.unwrap();
     let (topics, newest) = topics_after(s, o.base, last).await;
     assert_eq!(topics.len(), 30);
     assert!(topics.iter().all(|t| t == "employee.created"));
