@@ -2,8 +2,8 @@
 
 use super::home::{health_cell, home_integrations, HomeIntegration};
 use super::layout::{
-    base_url, grant_label, not_an_email, page, paris_time, refuse_csrf, FieldErrors, OrPage,
-    PageError,
+    base_url, column_heads, grant_label, not_an_email, page, paris_time, refuse_csrf, FieldErrors,
+    OrPage, PageError,
 };
 use crate::catalog::Catalog;
 use crate::session::Viewer;
@@ -179,7 +179,7 @@ async fn app_page(
             }) }
         h2 { (lang.t("Données échangées")) }
         table id="flows" {
-            thead { tr { th { (lang.t("Domaine")) } th { (lang.t("Sens")) } th { (lang.t("Fréquence")) } th { (lang.t("Données")) } } }
+            (column_heads(lang, &["Domaine", "Sens", "Fréquence", "Données"]))
             tbody {
                 @for f in &a.flows {
                     tr {

@@ -1,7 +1,7 @@
 //! The home page: the bases, their counts, and the health of each
 //! installed integration.
 
-use super::layout::{page, paris_time, OrPage, PageError};
+use super::layout::{column_heads, page, paris_time, OrPage, PageError};
 use crate::catalog::Catalog;
 use crate::session::{lang_of, Lang, Viewer};
 use axum::extract::State;
@@ -69,7 +69,7 @@ pub async fn home(
                 p.muted { (lang.t("Aucune application installée sur cette base.")) }
             } @else {
                 table.home-integrations data-base=(base.name) {
-                    thead { tr { th { "Application" } th { (lang.t("Santé")) } th { (lang.t("Dernière exécution")) } th { (lang.t("Prochaine")) } th { (lang.t("Enregistrements transmis aujourd'hui")) } } }
+                    (column_heads(lang, &["Application", "Santé", "Dernière exécution", "Prochaine", "Enregistrements transmis aujourd'hui"]))
                     tbody {
                         @for r in rows {
                             tr data-app=(r.app) {

@@ -2,7 +2,8 @@
 
 use super::home::{health_cell, home_integrations, HomeIntegration};
 use super::layout::{
-    confirm_page, error_page, page, paris_time, refuse_csrf, ConfirmForm, OrPage, PageError,
+    column_heads, confirm_page, error_page, page, paris_time, refuse_csrf, ConfirmForm, OrPage,
+    PageError,
 };
 use crate::catalog::Catalog;
 use crate::session::{redirect, Viewer};
@@ -77,7 +78,7 @@ pub async fn installed(
         @if rows.is_empty() { p.muted { (lang.t("Aucune application installée sur cette base.")) " " a href="/integrations" { (lang.t("Parcourir le catalogue")) } } }
         @else {
             table id="installations" {
-                thead { tr { th { "Application" } th { (lang.t("Santé")) } th { (lang.t("Installée le")) } th { (lang.t("Par")) } th { (lang.t("Contact technique")) } th { (lang.t("Dernière utilisation de la clé")) } th {} } }
+                (column_heads(lang, &["Application", "Santé", "Installée le", "Par", "Contact technique", "Dernière utilisation de la clé", ""]))
                 tbody {
                     @for (i, key) in &rows {
                         tr data-app=(i.app) {

@@ -3,7 +3,7 @@
 //! their list; and each run's report.
 
 use super::installed::installation_for_admin;
-use super::layout::{page, refuse_csrf, FieldErrors, OrPage, PageError};
+use super::layout::{column_heads, page, refuse_csrf, FieldErrors, OrPage, PageError};
 use crate::session::{Lang, Viewer};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -218,8 +218,7 @@ pub(crate) async fn section(
         @else {
             (chart(&runs, lang))
             table id="runs" {
-                thead { tr { th { "#" } th { (lang.t("État")) } th { (lang.t("Origine")) } th { (lang.t("Début")) } th { (lang.t("Durée")) }
-                    th { (lang.t("Créés")) } th { (lang.t("Mis à jour")) } th { (lang.t("Supprimés ou désactivés")) } th { (lang.t("Refusés")) } th { (lang.t("Requêtes")) } } }
+                (column_heads(lang, &["#", "État", "Origine", "Début", "Durée", "Créés", "Mis à jour", "Supprimés ou désactivés", "Refusés", "Requêtes"]))
                 tbody {
                     @for r in &runs {
                         tr data-status=(r.status.as_str()) {
@@ -242,7 +241,7 @@ pub(crate) async fn section(
         p.muted { (lang.t("Quand la synchronisation échoue, puis quand elle refonctionne, relais écrit au contact technique : ")) strong { (installation.contact) } "." }
         @if !alerts.is_empty() {
             table id="alerts" {
-                thead { tr { th { (lang.t("Alerte")) } th { (lang.t("Écrite le")) } th { (lang.t("Envoi")) } } }
+                (column_heads(lang, &["Alerte", "Écrite le", "Envoi"]))
                 tbody {
                     @for a in &alerts {
                         tr data-kind=(a.alert.kind.as_str()) data-sent=(a.sent_at.is_some()) {
@@ -1421,10 +1420,7 @@ pub async fn run_page(
         }
         @if run.streams.len() > 1 {
             table id="stream-counts" {
-                thead { tr {
-                    th { (lang.t("Flux")) } th { (lang.t("Créés ou rattachés")) } th { (lang.t("Mis à jour")) }
-                    th { (lang.t("Supprimés ou désactivés")) } th { (lang.t("Inchangés")) } th { (lang.t("Écartés")) } th { (lang.t("Refusés")) }
-                } }
+                (column_heads(lang, &["Flux", "Créés ou rattachés", "Mis à jour", "Supprimés ou désactivés", "Inchangés", "Écartés", "Refusés"]))
                 tbody {
                     @for (name, s) in &run.streams {
                         tr data-stream=(name) {
@@ -1472,7 +1468,7 @@ pub async fn run_page(
         }
         @else {
             table id="lines" {
-                thead { tr { th { (lang.t("Flux")) } th { (lang.t("Enregistrement")) } th { (lang.t("Résultat")) } th { (lang.t("Champs : avant → après")) } } }
+                (column_heads(lang, &["Flux", "Enregistrement", "Résultat", "Champs : avant → après"]))
                 tbody {
                     @for l in &lines {
                         tr data-outcome=(l.outcome.code()) {

@@ -3,8 +3,8 @@
 
 use super::installed::DoneQuery;
 use super::layout::{
-    base_url, confirm_page, grant_label, not_an_email, page, paris_time, refuse_csrf, ConfirmForm,
-    FieldErrors, OrPage, PageError,
+    base_url, column_heads, confirm_page, grant_label, not_an_email, page, paris_time, refuse_csrf,
+    ConfirmForm, FieldErrors, OrPage, PageError,
 };
 use crate::catalog::Catalog;
 use crate::session::{redirect, Viewer};
@@ -81,7 +81,7 @@ async fn keys_page_typed(
     Ok(page(Some(v), lang, lang.t("Clés API"), html! {
         @if let Some(m) = message { (m) }
         table id="keys" {
-            thead { tr { th { "#" } th { (lang.t("Nom")) } th { (lang.t("Contact")) } th { (lang.t("Usage")) } th { (lang.t("Droits")) } th { (lang.t("Dernière utilisation")) } th {} } }
+            (column_heads(lang, &["#", "Nom", "Contact", "Usage", "Droits", "Dernière utilisation", ""]))
             tbody {
                 @for k in &keys {
                     tr data-key=(k.id) {
@@ -470,7 +470,7 @@ pub(crate) async fn key_page(
         (webhooks)
         h2 { (lang.t("Requêtes")) }
         table id="audit" {
-            thead { tr { th { (lang.t("Quand")) } th { (lang.t("Requête")) } th { (lang.t("Statut")) } th { (lang.t("Collaborateurs renvoyés")) } } }
+            (column_heads(lang, &["Quand", "Requête", "Statut", "Collaborateurs renvoyés"]))
             tbody { @for r in &trail { tr { td { (r.at.format("%Y-%m-%d %H:%M:%S")) } td { code { (r.method) " " (r.path) } } td.n { (r.status) } td.n { (r.employee_records) } } } }
         }
     }).into_response())

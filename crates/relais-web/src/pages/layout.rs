@@ -30,6 +30,25 @@ form.filters .field label{margin-top:0}ul.fields{margin:0;padding-left:1rem}\
 body.test-base header{background:#8a4b08}#test-banner{background:#ffe9c7;border-bottom:2px solid #e0a040;padding:.5rem 1.5rem;font-weight:600}\
 @media (max-width:48rem){main{padding:0 .6rem}table{display:block;overflow-x:auto;max-width:100%}#mapping-table{display:table}}";
 
+/// The console's sections, in the order of its header: each page's path
+/// and its name (in French, translated as shown).
+const SECTIONS: &[(&str, &str)] = &[
+    ("/integrations", "Intégrations"),
+    ("/installed", "Applications installées"),
+    ("/keys", "Clés API"),
+    ("/people", "Collaborateurs"),
+    ("/calendar", "Absences"),
+    ("/reports", "Rapports"),
+];
+
+/// A table's column headings, each in the reader's language (from its
+/// French label) and marked as heading its column.
+pub(crate) fn column_heads(lang: Lang, labels: &[&'static str]) -> Markup {
+    html! {
+        thead { tr { @for label in labels { th scope="col" { (lang.t(label)) } } } }
+    }
+}
+
 /// The page frame: navigation, base switcher (which changes base only when
 /// asked, by its button), language, sign-out; on a test base, a banner and
 /// another colour on every page.
@@ -47,12 +66,9 @@ pub(crate) fn page(v: Option<&Viewer>, lang: Lang, title: &str, body: Markup) ->
                 header {
                     strong { a href="/" { "relais" } }
                     @if let Some(v) = v {
-                        a href="/integrations" { (lang.t("Intégrations")) }
-                        a href="/installed" { (lang.t("Applications installées")) }
-                        a href="/keys" { (lang.t("Clés API")) }
-                        a href="/people" { (lang.t("Collaborateurs")) }
-                        a href="/calendar" { (lang.t("Absences")) }
-                        a href="/reports" { (lang.t("Rapports")) }
+                        @for (path, label) in SECTIONS {
+                            a href=(path) { (lang.t(label)) }
+                        }
                         form.inline id="base-switcher" method="get" action="/base" {
                             label.inline for="base-select" style="display:inline" { (lang.t("Base")) " " }
                             select id="base-select" name="name" {

@@ -4,7 +4,7 @@
 //! preview of what the partner would receive.
 
 use super::installed::installation_for_admin;
-use super::layout::{error_page, page, refuse_csrf, PageError};
+use super::layout::{column_heads, error_page, page, refuse_csrf, PageError};
 use crate::session::{Lang, Viewer};
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::{header, StatusCode};
@@ -134,7 +134,7 @@ fn editor(
         form method="post" action={ "/installed/" (id) "/mapping" } id="mapping-form" {
             input type="hidden" name="csrf" value=(v.csrf);
             table id="mapping-table" {
-                thead { tr { th { (lang.t("Champ de bénéficiaire")) } th { (lang.t("Champ de la base")) } } }
+                (column_heads(lang, &["Champ de bénéficiaire", "Champ de la base"]))
                 tbody {
                     @for t in targets {
                         @let mine = problems_of(problems, t.name);
@@ -534,7 +534,7 @@ pub async fn preview(
         @else {
             div.scroll {
                 table id="preview" {
-                    thead { tr { th { (lang.t("Collaborateur")) } th { (lang.t("Identifiant")) } th { (lang.t("Changement")) } th { (lang.t("Champs (détenu → envoyé)")) } } }
+                    (column_heads(lang, &["Collaborateur", "Identifiant", "Changement", "Champs (détenu → envoyé)"]))
                     tbody {
                         @for r in &preview.rows {
                             tr data-status=(serde_json::to_value(r.status).ok().and_then(|s| s.as_str().map(str::to_owned)).unwrap_or_default()) data-identifier=(r.identifier) {

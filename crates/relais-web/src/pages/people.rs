@@ -3,7 +3,7 @@
 //! sections the viewer may see, the history of changes, absences, and what
 //! each app received of them), and a department's month calendar of absences.
 
-use super::layout::{error_page, page, paris_time, OrPage, PageError};
+use super::layout::{column_heads, error_page, page, paris_time, OrPage, PageError};
 use crate::catalog::Catalog;
 use crate::session::{Lang, Viewer};
 use axum::extract::{Extension, Path, Query, State};
@@ -312,11 +312,7 @@ pub async fn directory(
         } @else {
             div.scroll {
                 table id="people" {
-                    thead { tr {
-                        th { (lang.t("Nom")) } th { (lang.t("Matricule")) }
-                        th { (lang.t("Fonction")) } th { (lang.t("Établissement")) }
-                        th { (lang.t("Département")) } th { (lang.t("Contrat")) }
-                    } }
+                    (column_heads(lang, &["Nom", "Matricule", "Fonction", "Établissement", "Département", "Contrat"]))
                     tbody {
                         @for e in &found.items {
                             tr data-employee=(e.id.0) {
@@ -579,10 +575,7 @@ pub async fn employee(
             p.muted id="no-absences" { (lang.t("Aucune absence.")) }
         } @else {
             div.scroll { table id="absences" {
-                thead { tr {
-                    th { (lang.t("Compte")) } th { (lang.t("Du")) } th { (lang.t("Au")) }
-                    th { (lang.t("Jours")) } th { (lang.t("Statut")) }
-                } }
+                (column_heads(lang, &["Compte", "Du", "Au", "Jours", "Statut"]))
                 tbody {
                     @for l in leaves.iter().rev() {
                         tr data-status=(l.status.as_str()) {
@@ -601,10 +594,7 @@ pub async fn employee(
             p.muted id="no-deliveries" { (lang.t("Aucune application n'a encore reçu ce collaborateur.")) }
         } @else {
             div.scroll { table id="deliveries" {
-                thead { tr {
-                    th { (lang.t("Application")) } th { (lang.t("Quand")) } th { (lang.t("Quoi")) }
-                    th { (lang.t("Résultat")) } th { (lang.t("Rapport")) }
-                } }
+                (column_heads(lang, &["Application", "Quand", "Quoi", "Résultat", "Rapport"]))
                 tbody {
                     @for dl in &deliveries {
                         tr data-app=(dl.app) data-outcome=(dl.line.outcome.code()) {
@@ -623,10 +613,7 @@ pub async fn employee(
             p.muted id="no-history" { (lang.t("Aucune modification enregistrée.")) }
         } @else {
             div.scroll { table id="history" {
-                thead { tr {
-                    th { (lang.t("Quand")) } th { (lang.t("Champ")) }
-                    th { (lang.t("Nouvelle valeur")) } th { (lang.t("Par")) }
-                } }
+                (column_heads(lang, &["Quand", "Champ", "Nouvelle valeur", "Par"]))
                 tbody {
                     @for log in logs.items.iter().filter(|l| sees_personal(&v) || !personal_field(&l.field)) {
                         tr {

@@ -3,7 +3,7 @@
 //! and XLSX downloads. A download is an export: the next view of the
 //! absences report counts what changed after the person's last one.
 
-use super::layout::{page, OrPage, PageError};
+use super::layout::{column_heads, page, OrPage, PageError};
 use crate::session::{Lang, Viewer};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, StatusCode};
@@ -667,13 +667,7 @@ pub(crate) async fn key_reads_section(
                 }
                 div.scroll {
                     table {
-                        thead { tr {
-                            th { (lang.t("Ressource")) }
-                            th { (lang.t("Requêtes")) }
-                            th { (lang.t("Enregistrements")) }
-                            th { (lang.t("Erreurs")) }
-                            th { (lang.t("Dernière lecture")) }
-                        } }
+                        (column_heads(lang, &["Ressource", "Requêtes", "Enregistrements", "Erreurs", "Dernière lecture"]))
                         tbody {
                             @for r in &reads {
                                 tr data-resource=(r.resource) {

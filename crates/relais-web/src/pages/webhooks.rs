@@ -4,7 +4,7 @@
 //! registers a new one, whose signing secret is shown once.
 
 use super::keys::{key_of_base, refuse_keys};
-use super::layout::{paris_time, refuse_csrf, OrPage, PageError};
+use super::layout::{column_heads, paris_time, refuse_csrf, OrPage, PageError};
 use crate::session::{redirect, Lang, Viewer};
 use axum::extract::{Path, State};
 use axum::response::Response;
@@ -98,15 +98,7 @@ pub(crate) async fn section(
                         div.scroll {
                             table {
                                 caption { (lang.t("Derniers envois")) }
-                                thead { tr {
-                                    th scope="col" { (lang.t("Quand")) }
-                                    th scope="col" { (lang.t("Événement")) }
-                                    th scope="col" { (lang.t("État")) }
-                                    th scope="col" { (lang.t("Tentatives")) }
-                                    th scope="col" { (lang.t("Dernière réponse")) }
-                                    th scope="col" { (lang.t("Durée (ms)")) }
-                                    th scope="col" { (lang.t("Prochain essai")) }
-                                } }
+                                (column_heads(lang, &["Quand", "Événement", "État", "Tentatives", "Dernière réponse", "Durée (ms)", "Prochain essai"]))
                                 tbody { @for d in sent { tr {
                                     td { (paris_time(d.created_at)) }
                                     td { code { (d.topic) } }
