@@ -164,7 +164,7 @@ impl Deliverer {
         for endpoint in store.active_endpoints().await? {
             // Two reads tell whether there is anything to do, before the
             // lease (a write) is asked for.
-            let new_events = store.last_event(endpoint.base_id).await? > endpoint.cursor;
+            let new_events = store.last_event(endpoint.setup.base_id).await? > endpoint.cursor;
             if !new_events
                 && store
                     .due_deliveries(endpoint.id, relais_core::now(), 1)
@@ -222,7 +222,7 @@ impl Deliverer {
     /// into deliveries), then its new events.
     async fn serve_endpoint(&self, endpoint: &Endpoint) -> Result<Pass, ApiError> {
         let store = &self.state.store;
-        let key = store.get_api_key(endpoint.key_id).await?;
+        let key = store.get_api_key(endpoint.setup.key_id).await?;
         if key.revoked_at.is_some() {
             store
                 .set_endpoint_status(
@@ -233,15 +233,15 @@ impl Deliverer {
                 .await?;
             return Ok(Pass::default());
         }
-        let version = store.base_version(endpoint.base_id).await?;
+        let version = store.base_version(endpoint.setup.base_id).await?;
         let mut caller = Caller::new(Arc::new(key), version);
-        if let Some(only) = &endpoint.establishments {
+        if let Some(only) = &endpoint.setup.establishments {
             caller.scope.establishments = Some(match caller.scope.establishments.take() {
                 Some(mine) => only.iter().filter(|e| mine.contains(e)).copied().collect(),
                 None => only.clone(),
             });
         }
-        let topics = followed_topics(caller.role(), &endpoint.topics);
+        let topics = followed_topics(caller.role(), &endpoint.setup.topics);
         let secrets = self.secrets(endpoint).await?;
         let mut pass = Pass::default();
         // Batch after batch while the receiver takes them, for a while
@@ -397,7 +397,7 @@ impl Deliverer {
                 .store
                 .set_endpoint_status(endpoint.id, EndpointStatus::Suspended, Some(&reason))
                 .await?;
-            tracing::warn!(endpoint = %endpoint.id, url = %endpoint.url, reason, "webhook endpoint suspended");
+            tracing::warn!(endpoint = %endpoint.id, url = %endpoint.setup.url, reason, "webhook endpoint suspended");
         }
         Ok(true)
     }
@@ -431,7 +431,7 @@ impl Deliverer {
         let (message_id, body, tried) = message.parts();
         // An address outside the reach (registered when private ones were
         // allowed) is not posted to: the endpoint stops until it is changed.
-        if let Err(why) = self.state.webhook_reach.check(&endpoint.url) {
+        if let Err(why) = self.state.webhook_reach.check(&endpoint.setup.url) {
             let at = relais_core::now();
             let outcome = AttemptOutcome {
                 status: DeliveryStatus::Pending,
@@ -449,7 +449,7 @@ impl Deliverer {
         let started = Instant::now();
         let answer = self
             .client
-            .post(&endpoint.url)
+            .post(&endpoint.setup.url)
             .header("content-type", "application/json")
             .header("webhook-id", message_id)
             .header("webhook-timestamp", timestamp.to_string())
@@ -576,7 +576,7 @@ pub fn test_delivery(endpoint: &Endpoint) -> NewDelivery {
         body: json!({
             "type": "webhook.test",
             "timestamp": now,
-            "data": { "id": message_id, "message": "a test event sent from relais", "endpoint": endpoint.name },
+            "data": { "id": message_id, "message": "a test event sent from relais", "endpoint": endpoint.setup.name },
         })
         .to_string(),
         message_id,

@@ -114,11 +114,10 @@ impl EndpointStatus {
     }
 }
 
-/// A webhook endpoint of a key.
+/// What a webhook endpoint is set up to receive, and where: what its key's
+/// holder chose when making it.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Endpoint {
-    /// Its identifier.
-    pub id: EndpointId,
+pub struct EndpointSetup {
     /// The base whose events it receives.
     pub base_id: BaseId,
     /// The key whose grants decide what it receives.
@@ -131,6 +130,15 @@ pub struct Endpoint {
     pub topics: Vec<TopicFilter>,
     /// Only events of these establishments (none: all the key sees).
     pub establishments: Option<Vec<EstablishmentId>>,
+}
+
+/// A webhook endpoint of a key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Endpoint {
+    /// Its identifier.
+    pub id: EndpointId,
+    /// What it receives, and where.
+    pub setup: EndpointSetup,
     /// Where it stands.
     pub status: EndpointStatus,
     /// Why it is inactive or suspended, in words.

@@ -6,23 +6,13 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use relais_core::events::TopicFilter;
 use relais_core::ids::{BaseId, DeliveryId, EndpointId, EstablishmentId, KeyId};
-use relais_core::webhooks::{Delivery, DeliveryStatus, Endpoint, EndpointStatus};
+use relais_core::webhooks::{Delivery, DeliveryStatus, Endpoint, EndpointSetup, EndpointStatus};
 
 /// An endpoint about to be stored.
 #[derive(Debug, Clone)]
 pub struct NewEndpoint {
-    /// Its base (the key's).
-    pub base_id: BaseId,
-    /// Its key.
-    pub key_id: KeyId,
-    /// Its name.
-    pub name: String,
-    /// Its URL, checked.
-    pub url: String,
-    /// Its topic filters (none: all the key follows).
-    pub topics: Vec<TopicFilter>,
-    /// Its establishments (none: all the key sees).
-    pub establishments: Option<Vec<EstablishmentId>>,
+    /// What it receives, and where (its URL checked, its base the key's).
+    pub setup: EndpointSetup,
     /// Its secrets, sealed.
     pub sealed_secrets: String,
     /// Where it stands after its activation.
@@ -206,20 +196,22 @@ impl TryFrom<EndpointRow> for Endpoint {
     fn try_from(r: EndpointRow) -> Result<Self> {
         Ok(Endpoint {
             id: EndpointId(r.id),
-            base_id: BaseId(r.base_id),
-            key_id: KeyId(r.key_id),
-            name: r.name,
-            url: r.url,
-            topics: TopicFilter::parse_list(&r.topics).map_err(|e| corrupt(e.to_string()))?,
-            establishments: r
-                .establishments
-                .map(|list| {
-                    list.split(',')
-                        .map(|id| id.parse().map(EstablishmentId))
-                        .collect::<std::result::Result<Vec<_>, _>>()
-                })
-                .transpose()
-                .map_err(|e| corrupt(e.to_string()))?,
+            setup: EndpointSetup {
+                base_id: BaseId(r.base_id),
+                key_id: KeyId(r.key_id),
+                name: r.name,
+                url: r.url,
+                topics: TopicFilter::parse_list(&r.topics).map_err(|e| corrupt(e.to_string()))?,
+                establishments: r
+                    .establishments
+                    .map(|list| {
+                        list.split(',')
+                            .map(|id| id.parse().map(EstablishmentId))
+                            .collect::<std::result::Result<Vec<_>, _>>()
+                    })
+                    .transpose()
+                    .map_err(|e| corrupt(e.to_string()))?,
+            },
             status: EndpointStatus::parse(&r.status).map_err(|e| corrupt(e.to_string()))?,
             status_reason: r.status_reason,
             cursor: r.cursor,
@@ -429,12 +421,12 @@ macro_rules! webhook_store {
                          status_reason, cursor, created_at, modified_at) \
                          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING {ENDPOINT_COLUMNS}"
                     ))
-                    .bind(new.base_id.0)
-                    .bind(new.key_id.0)
-                    .bind(&new.name)
-                    .bind(&new.url)
-                    .bind(topics_text(&new.topics))
-                    .bind(new.establishments.as_ref().map(|ids| {
+                    .bind(new.setup.base_id.0)
+                    .bind(new.setup.key_id.0)
+                    .bind(&new.setup.name)
+                    .bind(&new.setup.url)
+                    .bind(topics_text(&new.setup.topics))
+                    .bind(new.setup.establishments.as_ref().map(|ids| {
                         ids.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(",")
                     }))
                     .bind(&new.sealed_secrets)

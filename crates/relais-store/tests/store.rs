@@ -2049,7 +2049,7 @@ async fn a_rotated_key_keeps_its_previous_secret_for_its_grace(db: TestDb) {
 /// deliveries merely made are then not.
 async fn posted_deliveries_are_stored_with_the_cursor_that_made_them(db: TestDb) {
     use relais_core::access::{KeyUsage, Role};
-    use relais_core::webhooks::{DeliveryStatus, EndpointStatus};
+    use relais_core::webhooks::{DeliveryStatus, EndpointSetup, EndpointStatus};
     use relais_store::{AttemptOutcome, NewApiKey, NewDelivery, NewEndpoint, SentDelivery};
     let s = &db.store;
     let org = org(s, "deliveries").await;
@@ -2067,12 +2067,14 @@ async fn posted_deliveries_are_stored_with_the_cursor_that_made_them(db: TestDb)
         .unwrap();
     let endpoint = s
         .create_endpoint(&NewEndpoint {
-            base_id: org.base,
-            key_id: key.id,
-            name: "receiver".into(),
-            url: "https://hooks.relais.test/in".into(),
-            topics: Vec::new(),
-            establishments: None,
+            setup: EndpointSetup {
+                base_id: org.base,
+                key_id: key.id,
+                name: "receiver".into(),
+                url: "https://hooks.relais.test/in".into(),
+                topics: Vec::new(),
+                establishments: None,
+            },
             sealed_secrets: "sealed".into(),
             status: EndpointStatus::Active,
             status_reason: None,

@@ -19,7 +19,9 @@ use axum::{Extension, Json};
 use relais_core::events::TopicFilter;
 use relais_core::ids::{EndpointId, EstablishmentId};
 use relais_core::secret::{SecretName, Secrets};
-use relais_core::webhooks::{check_url, Delivery, Endpoint, EndpointStatus, WebhookSecret};
+use relais_core::webhooks::{
+    check_url, Delivery, Endpoint, EndpointSetup, EndpointStatus, WebhookSecret,
+};
 use relais_store::NewEndpoint;
 use serde_json::{json, Map, Value};
 
@@ -57,10 +59,10 @@ fn invalid_text(field: &str) -> ApiError {
 fn endpoint_json(e: &Endpoint) -> Value {
     json!({
         "id": e.id.0,
-        "name": e.name,
-        "url": e.url,
-        "topics": e.topics.iter().map(TopicFilter::to_string).collect::<Vec<_>>(),
-        "establishments": e.establishments.as_ref().map(|ids| ids.iter().map(|i| i.0).collect::<Vec<_>>()),
+        "name": e.setup.name,
+        "url": e.setup.url,
+        "topics": e.setup.topics.iter().map(TopicFilter::to_string).collect::<Vec<_>>(),
+        "establishments": e.setup.establishments.as_ref().map(|ids| ids.iter().map(|i| i.0).collect::<Vec<_>>()),
         "status": e.status.code(),
         "statusReason": e.status_reason,
         "cursor": e.cursor,
@@ -92,7 +94,7 @@ async fn own(state: &AppState, caller: &Caller, id: &str) -> Result<Endpoint, Ap
     let missing = || ApiError::NotFound(format!("no webhook endpoint {id}"));
     let id: EndpointId = id.parse().map_err(|_| missing())?;
     match state.store.endpoint(id).await {
-        Ok(e) if e.key_id == caller.key.id => Ok(e),
+        Ok(e) if e.setup.key_id == caller.key.id => Ok(e),
         Ok(_) | Err(relais_store::StoreError::NotFound { .. }) => Err(missing()),
         Err(e) => Err(e.into()),
     }
@@ -285,12 +287,14 @@ pub async fn register(
     let endpoint = state
         .store
         .create_endpoint(&NewEndpoint {
-            base_id: caller.base(),
-            key_id: caller.key.id,
-            name: name.trim().to_owned(),
-            url,
-            topics: r.topics,
-            establishments: r.establishments,
+            setup: EndpointSetup {
+                base_id: caller.base(),
+                key_id: caller.key.id,
+                name: name.trim().to_owned(),
+                url,
+                topics: r.topics,
+                establishments: r.establishments,
+            },
             sealed_secrets: state.sealer.seal(&secrets),
             status,
             status_reason: reason,
@@ -311,7 +315,7 @@ async fn echoed(state: &AppState, url: &str) -> (EndpointStatus, Option<String>)
 /// Asks the endpoint to echo again: active if it does, inactive with why
 /// if not (a suspended endpoint then gets the events that waited).
 pub async fn activate(state: &AppState, e: &Endpoint) -> Result<(), ApiError> {
-    let (status, reason) = echoed(state, &e.url).await;
+    let (status, reason) = echoed(state, &e.setup.url).await;
     state
         .store
         .set_endpoint_status(e.id, status, reason.as_deref())
@@ -405,7 +409,7 @@ async fn act(
         }
         "test" => send_test(&state, &e).await?,
         "replay" => {
-            let latest = store.last_event(e.base_id).await?;
+            let latest = store.last_event(e.setup.base_id).await?;
             let after = match body.get("after") {
                 Some(v) => v
                     .as_i64()

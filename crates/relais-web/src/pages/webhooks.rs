@@ -40,10 +40,11 @@ fn delivery_label(s: DeliveryStatus, lang: Lang) -> &'static str {
 }
 
 fn topics_text(e: &Endpoint, lang: Lang) -> String {
-    if e.topics.is_empty() {
+    if e.setup.topics.is_empty() {
         return lang.t("tous les événements que la clé lit").to_owned();
     }
-    e.topics
+    e.setup
+        .topics
         .iter()
         .map(TopicFilter::to_string)
         .collect::<Vec<_>>()
@@ -75,8 +76,8 @@ pub(crate) async fn section(
             }
             @for (e, sent) in endpoints.iter().zip(&deliveries) {
                 article.webhook id={ "webhook-" (e.id) } {
-                    h3 { (e.name) }
-                    p { code { (e.url) } }
+                    h3 { (e.setup.name) }
+                    p { code { (e.setup.url) } }
                     p {
                         (lang.t("Statut : ")) strong.status { (status_label(e.status, lang)) }
                         @if let Some(why) = &e.status_reason { " — " (why) }
@@ -207,7 +208,7 @@ pub async fn act(
     refuse_keys(&v)?;
     let key = key_of_base(&state, &v, id, true).await?;
     let e = match state.store.endpoint(endpoint).await {
-        Ok(e) if e.key_id == key.id => e,
+        Ok(e) if e.setup.key_id == key.id => e,
         Ok(_) | Err(relais_store::StoreError::NotFound { .. }) => {
             return Err(PageError::refused(
                 &v,
