@@ -263,9 +263,67 @@ const fn name(resource: Resource) -> Field {
     field(resource, "name", FieldType::Text, "Nom", "Name").listed()
 }
 
+/// A resource's last modification instant, under the name it gives it.
+const fn modified(resource: Resource, name: &'static str) -> Field {
+    field(
+        resource,
+        name,
+        FieldType::DateTime,
+        "Dernière modification",
+        "Last modified",
+    )
+    .listed()
+}
+
+/// A resource's creation instant, under the name it gives it.
+const fn created(resource: Resource, name: &'static str) -> Field {
+    field(resource, name, FieldType::DateTime, "Création", "Created").listed()
+}
+
+/// The employee a record belongs to, under the name the resource gives it.
+const fn owner(resource: Resource, name: &'static str) -> Field {
+    field(resource, name, FieldType::Int, "Collaborateur", "Employee").listed()
+}
+
+/// The department of the employee a record belongs to.
+const fn owner_department(resource: Resource, name: &'static str) -> Field {
+    field(
+        resource,
+        name,
+        FieldType::Int,
+        "Service du collaborateur",
+        "Employee's department",
+    )
+    .listed()
+}
+
+/// The establishment of the employee a record belongs to.
+const fn owner_establishment(resource: Resource, name: &'static str) -> Field {
+    field(
+        resource,
+        name,
+        FieldType::Int,
+        "Établissement du collaborateur",
+        "Employee's establishment",
+    )
+    .listed()
+}
+
+/// The absence account a leave counts on.
+const fn leave_account(resource: Resource, name: &'static str) -> Field {
+    field(
+        resource,
+        name,
+        FieldType::Int,
+        "Compte d'absence",
+        "Absence account",
+    )
+    .listed()
+}
+
 /// The fields of `/api/v3/users`: the personnel file's standard section.
 pub mod users {
-    use super::{field, Field, FieldType::*, Resource::Users};
+    use super::{field, modified, Field, FieldType::*, Resource::Users};
 
     /// `id`.
     pub const ID: Field = field(Users, "id", Int, "Identifiant", "Identifier")
@@ -279,15 +337,7 @@ pub mod users {
     pub const DISPLAY_NAME: Field =
         field(Users, "displayName", Text, "Nom affiché", "Display name");
     /// `modifiedAt`.
-    pub const MODIFIED_AT: Field = field(
-        Users,
-        "modifiedAt",
-        DateTime,
-        "Dernière modification",
-        "Last modified",
-    )
-    .listed()
-    .record();
+    pub const MODIFIED_AT: Field = modified(Users, "modifiedAt").record();
     /// `lastName`.
     pub const LAST_NAME: Field = field(Users, "lastName", Text, "Nom", "Last name")
         .listed()
@@ -524,13 +574,12 @@ pub mod users {
 
 /// The fields of `/api/v3/userlogs`.
 pub mod userlogs {
-    use super::{field, Field, FieldType::*, Resource::UserLogs};
+    use super::{field, owner, Field, FieldType::*, Resource::UserLogs};
 
     /// `id`.
     pub const ID: Field = field(UserLogs, "id", Int, "Identifiant", "Identifier").listed();
     /// `ownerId`: the employee changed.
-    pub const OWNER_ID: Field =
-        field(UserLogs, "ownerId", Int, "Collaborateur", "Employee").listed();
+    pub const OWNER_ID: Field = owner(UserLogs, "ownerId");
     /// `owner`.
     pub const OWNER: Field = field(UserLogs, "owner", Link, "Collaborateur", "Employee");
     /// `author`: who made the change.
@@ -603,11 +652,11 @@ pub mod legal_units {
 
 /// The fields the work-contract list filters and sorts on.
 pub mod work_contracts {
-    use super::{field, Field, FieldType::*, Resource::WorkContracts as R};
+    use super::{field, owner, Field, FieldType::*, Resource::WorkContracts as R};
 
     /// Every such field.
     pub const FIELDS: &[Field] = &[
-        field(R, "ownerId", Int, "Collaborateur", "Employee").listed(),
+        owner(R, "ownerId"),
         field(R, "establishmentId", Int, "Établissement", "Establishment").listed(),
         field(R, "startsOn", Date, "Début", "Start").listed(),
         field(R, "endsOn", Date, "Fin", "End").listed(),
@@ -628,39 +677,20 @@ pub mod leave_accounts {
 
 /// The fields `/api/v3/leaves` filters and sorts on.
 pub mod leaves {
-    use super::{field, Field, FieldType::*, Resource::Leaves as R};
+    use super::{
+        field, leave_account, modified, owner, owner_department, owner_establishment, Field,
+        FieldType::*, Resource::Leaves as R,
+    };
 
     /// `leavePeriod.ownerId`.
-    pub const OWNER_ID: Field =
-        field(R, "leavePeriod.ownerId", Int, "Collaborateur", "Employee").listed();
+    pub const OWNER_ID: Field = owner(R, "leavePeriod.ownerId");
 
     /// Every such field.
     pub const FIELDS: &[Field] = &[
         OWNER_ID,
-        field(
-            R,
-            "leavePeriod.owner.departmentId",
-            Int,
-            "Service du collaborateur",
-            "Employee's department",
-        )
-        .listed(),
-        field(
-            R,
-            "leavePeriod.owner.legalEntityId",
-            Int,
-            "Établissement du collaborateur",
-            "Employee's establishment",
-        )
-        .listed(),
-        field(
-            R,
-            "leaveAccountId",
-            Int,
-            "Compte d'absence",
-            "Absence account",
-        )
-        .listed(),
+        owner_department(R, "leavePeriod.owner.departmentId"),
+        owner_establishment(R, "leavePeriod.owner.legalEntityId"),
+        leave_account(R, "leaveAccountId"),
         field(
             R,
             "leavePeriodId",
@@ -669,25 +699,21 @@ pub mod leaves {
             "Leave request",
         )
         .listed(),
-        field(
-            R,
-            "modifiedAt",
-            DateTime,
-            "Dernière modification",
-            "Last modified",
-        )
-        .listed(),
+        modified(R, "modifiedAt"),
     ];
 }
 
 /// The fields `/api/v3/leaveRequests` filters and sorts on.
 pub mod leave_requests {
-    use super::{field, Field, FieldType::*, Resource::LeaveRequests as R};
+    use super::{
+        created, field, leave_account, modified, owner, owner_department, owner_establishment,
+        Field, FieldType::*, Resource::LeaveRequests as R,
+    };
 
     /// `id`.
     pub const ID: Field = field(R, "id", Int, "Identifiant", "Identifier").listed();
     /// `ownerId`.
-    pub const OWNER_ID: Field = field(R, "ownerId", Int, "Collaborateur", "Employee").listed();
+    pub const OWNER_ID: Field = owner(R, "ownerId");
     /// `startDate`.
     pub const START_DATE: Field = field(R, "startDate", Date, "Début", "Start").listed();
     /// `endDate`.
@@ -699,51 +725,26 @@ pub mod leave_requests {
     pub const FIELDS: &[Field] = &[
         ID,
         OWNER_ID,
-        field(
-            R,
-            "owner.departmentId",
-            Int,
-            "Service du collaborateur",
-            "Employee's department",
-        )
-        .listed(),
-        field(
-            R,
-            "owner.legalEntityId",
-            Int,
-            "Établissement du collaborateur",
-            "Employee's establishment",
-        )
-        .listed(),
-        field(
-            R,
-            "leaveAccountId",
-            Int,
-            "Compte d'absence",
-            "Absence account",
-        )
-        .listed(),
+        owner_department(R, "owner.departmentId"),
+        owner_establishment(R, "owner.legalEntityId"),
+        leave_account(R, "leaveAccountId"),
         START_DATE,
         END_DATE,
         STATUS,
-        field(R, "creationDate", DateTime, "Création", "Created").listed(),
-        field(
-            R,
-            "modifiedAt",
-            DateTime,
-            "Dernière modification",
-            "Last modified",
-        )
-        .listed(),
+        created(R, "creationDate"),
+        modified(R, "modifiedAt"),
     ];
 }
 
 /// The fields `/api/v3/expenseClaims` filters and sorts on.
 pub mod expense_claims {
-    use super::{field, id, Field, FieldType::*, Resource::ExpenseClaims as R};
+    use super::{
+        created, field, id, modified, owner, owner_department, owner_establishment, Field,
+        FieldType::*, Resource::ExpenseClaims as R,
+    };
 
     /// `ownerId`.
-    pub const OWNER_ID: Field = field(R, "ownerId", Int, "Collaborateur", "Employee").listed();
+    pub const OWNER_ID: Field = owner(R, "ownerId");
 
     /// Every such field.
     pub const FIELDS: &[Field] = &[
@@ -751,54 +752,28 @@ pub mod expense_claims {
         OWNER_ID,
         field(R, "statusId", Int, "Statut", "Status").listed(),
         field(R, "declaredOn", Date, "Déclarée le", "Declared on").listed(),
-        field(R, "createdOn", DateTime, "Création", "Created").listed(),
-        field(
-            R,
-            "modifiedOn",
-            DateTime,
-            "Dernière modification",
-            "Last modified",
-        )
-        .listed(),
-        field(
-            R,
-            "legalEntityId",
-            Int,
-            "Établissement du collaborateur",
-            "Employee's establishment",
-        )
-        .listed(),
-        field(
-            R,
-            "departmentId",
-            Int,
-            "Service du collaborateur",
-            "Employee's department",
-        )
-        .listed(),
+        created(R, "createdOn"),
+        modified(R, "modifiedOn"),
+        owner_establishment(R, "legalEntityId"),
+        owner_department(R, "departmentId"),
     ];
 }
 
 /// The fields `/api/v3/expenseClaimItems` filters and sorts on.
 pub mod expense_items {
-    use super::{field, id, Field, FieldType::*, Resource::ExpenseItems as R};
+    use super::{
+        created, field, id, modified, owner, Field, FieldType::*, Resource::ExpenseItems as R,
+    };
 
     /// Every such field.
     pub const FIELDS: &[Field] = &[
         id(R),
         field(R, "expenseClaimId", Int, "Note de frais", "Expense claim").listed(),
-        field(R, "ownerId", Int, "Collaborateur", "Employee").listed(),
+        owner(R, "ownerId"),
         field(R, "expenseNatureId", Int, "Nature", "Nature").listed(),
         field(R, "purchasedOn", Date, "Date d'achat", "Purchased on").listed(),
-        field(R, "createdOn", DateTime, "Création", "Created").listed(),
-        field(
-            R,
-            "modifiedOn",
-            DateTime,
-            "Dernière modification",
-            "Last modified",
-        )
-        .listed(),
+        created(R, "createdOn"),
+        modified(R, "modifiedOn"),
     ];
 }
 

@@ -6,19 +6,21 @@
 //! [`postgres::PgStore`] for several relais processes over one server.
 //! [`open`] picks one from a [`DatabaseUrl`] and applies migrations.
 
-mod error;
-pub mod fields;
-mod handles;
-pub mod query;
-pub mod reports;
+// First, so that every module below may use its SQL macros.
 #[macro_use]
 mod sql;
+
 pub mod access;
+mod error;
 pub mod events;
+pub mod fields;
+mod handles;
 pub mod hr;
 mod lane;
 pub mod marketplace;
 pub mod postgres;
+pub mod query;
+pub mod reports;
 pub mod rows;
 pub mod sqlite;
 pub mod sync;

@@ -23,6 +23,20 @@ pub const VALIDATED_CLAIM_STATUSES: [i32; 3] = [5, 6, 7];
 /// cancelled.
 pub const CLOSED_CLAIM_STATUSES: [i32; 2] = [8, 9];
 
+/// Which approved absences an absence report reads, and how it groups them.
+#[derive(Debug, Clone, Copy)]
+pub struct AbsenceAsk<'a> {
+    /// The base.
+    pub base: BaseId,
+    /// The period and the report's filters.
+    pub filter: &'a ReportFilter,
+    /// How they are grouped besides their month.
+    pub by: AbsenceGrouping,
+    /// The periods created or changed since then are counted as changed
+    /// (none: the report asks about no earlier export).
+    pub since: Option<DateTime<Utc>>,
+}
+
 /// How absences are grouped besides their month.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AbsenceGrouping {
@@ -32,6 +46,7 @@ pub enum AbsenceGrouping {
     EstablishmentCategory,
 }
 
+read_by_position! {
 /// Approved absence half days of one month and group.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AbsenceGroup {
@@ -47,6 +62,7 @@ pub struct AbsenceGroup {
     pub periods: i64,
     /// Periods created or changed since the export asked about.
     pub changed: i64,
+}
 }
 
 /// An approved leave period running over a month's end, to be split.
@@ -66,6 +82,7 @@ pub struct SplitPeriod {
     pub changed: bool,
 }
 
+read_by_position! {
 /// Employees under contract at some time of a period, with the same
 /// establishment, department, socio-professional category and contract
 /// bounds. A contract starting before the period reads as starting the day
@@ -86,6 +103,7 @@ pub struct ContractGroup {
     pub end: NaiveDate,
     /// How many.
     pub employees: i64,
+}
 }
 
 /// Sums of expense items of one group.
@@ -260,21 +278,9 @@ pub trait ReportStore: Send + Sync {
         after: DateTime<Utc>,
     ) -> Result<Option<DateTime<Utc>>>;
     /// Approved absences lying within one month, grouped.
-    async fn absence_groups(
-        &self,
-        base: BaseId,
-        filter: &ReportFilter,
-        by: AbsenceGrouping,
-        since: Option<DateTime<Utc>>,
-    ) -> Result<Vec<AbsenceGroup>>;
+    async fn absence_groups(&self, ask: &AbsenceAsk<'_>) -> Result<Vec<AbsenceGroup>>;
     /// Approved absences over a month's end that touch the period.
-    async fn split_periods(
-        &self,
-        base: BaseId,
-        filter: &ReportFilter,
-        by: AbsenceGrouping,
-        since: Option<DateTime<Utc>>,
-    ) -> Result<Vec<SplitPeriod>>;
+    async fn split_periods(&self, ask: &AbsenceAsk<'_>) -> Result<Vec<SplitPeriod>>;
     /// Employees under contract during the period, grouped by
     /// establishment, department, category and contract bounds.
     async fn contract_groups(
@@ -423,11 +429,9 @@ macro_rules! report_store {
 
             async fn absence_groups(
                 &self,
-                base: relais_core::ids::BaseId,
-                filter: &relais_core::report::ReportFilter,
-                by: $crate::reports::AbsenceGrouping,
-                since: Option<chrono::DateTime<chrono::Utc>>,
+                ask: &$crate::reports::AbsenceAsk<'_>,
             ) -> $crate::Result<Vec<$crate::reports::AbsenceGroup>> {
+                let $crate::reports::AbsenceAsk { base, filter, by, since } = *ask;
                 let (first, second) = Self::absence_dims(by);
                 let month = Self::month_of("p.start_date");
                 let since = since.unwrap_or($crate::reports::never());
@@ -451,23 +455,14 @@ macro_rules! report_store {
                 qb.push(format!(" AND {month} = {}", Self::month_of("p.end_date")));
                 $crate::reports::push_report_filters!(qb, $store, filter, Some("p.account_id"), None::<&str>);
                 qb.push(format!(" GROUP BY {month}, {first}, {second}"));
-                let rows: Vec<(String, i64, String, i64, i64, i64)> =
-                    qb.build_query_as().fetch_all(&self.pool).await?;
-                Ok(rows
-                    .into_iter()
-                    .map(|(month, first, second, half_days, periods, changed)| $crate::reports::AbsenceGroup {
-                        month, first, second, half_days, periods, changed,
-                    })
-                    .collect())
+                Ok(qb.build_query_as().fetch_all(&self.pool).await?)
             }
 
             async fn split_periods(
                 &self,
-                base: relais_core::ids::BaseId,
-                filter: &relais_core::report::ReportFilter,
-                by: $crate::reports::AbsenceGrouping,
-                since: Option<chrono::DateTime<chrono::Utc>>,
+                ask: &$crate::reports::AbsenceAsk<'_>,
             ) -> $crate::Result<Vec<$crate::reports::SplitPeriod>> {
+                let $crate::reports::AbsenceAsk { base, filter, by, since } = *ask;
                 let (first, second) = Self::absence_dims(by);
                 let since = since.unwrap_or($crate::reports::never());
                 let mut qb = sqlx::QueryBuilder::<$db>::new(format!(
@@ -536,14 +531,7 @@ macro_rules! report_store {
                 qb.push(")");
                 $crate::reports::push_report_filters!(qb, $store, filter, None::<&str>, None::<&str>);
                 qb.push(" GROUP BY 1, 2, 3, 4, 5");
-                let rows: Vec<(i64, Option<i64>, String, chrono::NaiveDate, chrono::NaiveDate, i64)> =
-                    qb.build_query_as().fetch_all(&self.pool).await?;
-                Ok(rows
-                    .into_iter()
-                    .map(|(establishment, department, csp, start, end, employees)| $crate::reports::ContractGroup {
-                        establishment, department, csp, start, end, employees,
-                    })
-                    .collect())
+                Ok(qb.build_query_as().fetch_all(&self.pool).await?)
             }
 
             async fn payroll_months(
@@ -670,23 +658,12 @@ macro_rules! report_store {
                 offset: u64,
                 limit: u64,
             ) -> $crate::Result<(Vec<$crate::reports::WarningItem>, Vec<$crate::reports::MonthTotal>)> {
+                let claims = format!(
+                    "i.warnings <> '' AND c.status NOT IN ({})",
+                    $crate::reports::CLOSED_CLAIM_STATUSES.map(|s| s.to_string()).join(", ")
+                );
                 let from_where = |qb: &mut sqlx::QueryBuilder<'_, $db>| {
-                    qb.push(
-                        " FROM expense_items i \
-                         JOIN expense_claims c ON c.base_id = i.base_id AND c.id = i.claim_id \
-                         JOIN employees e ON e.base_id = i.base_id AND e.id = i.owner_id \
-                         JOIN expense_natures n ON n.base_id = i.base_id AND n.id = i.nature_id \
-                         WHERE i.base_id = ",
-                    );
-                    qb.push_bind(base.0);
-                    qb.push(format!(
-                        " AND i.warnings <> '' AND c.status NOT IN ({}) AND i.purchased_on >= ",
-                        $crate::reports::CLOSED_CLAIM_STATUSES.map(|s| s.to_string()).join(", ")
-                    ));
-                    qb.push_bind(filter.first_day());
-                    qb.push(" AND i.purchased_on <= ");
-                    qb.push_bind(filter.last_day());
-                    $crate::reports::push_report_filters!(qb, $store, filter, None::<&str>, Some("i.nature_id"));
+                    Self::push_items(qb, base, filter, &claims, true);
                 };
                 let month = Self::month_of("i.purchased_on");
                 let mut count = sqlx::QueryBuilder::<$db>::new(format!(
@@ -801,26 +778,46 @@ macro_rules! report_store {
                 qb.push(" s");
             }
 
+            /// `FROM` and `WHERE` for the expense items of `base` bought within
+            /// the filter's period, of claims whose status `claims` (a condition
+            /// on `c.status`) accepts, filtered as the report asks: each item
+            /// `i` with its claim `c` and owner `e`, and its nature `n` when
+            /// `with_nature`.
+            fn push_items(
+                qb: &mut sqlx::QueryBuilder<'_, $db>,
+                base: relais_core::ids::BaseId,
+                filter: &relais_core::report::ReportFilter,
+                claims: &str,
+                with_nature: bool,
+            ) {
+                qb.push(
+                    " FROM expense_items i \
+                     JOIN expense_claims c ON c.base_id = i.base_id AND c.id = i.claim_id \
+                     JOIN employees e ON e.base_id = i.base_id AND e.id = i.owner_id",
+                );
+                if with_nature {
+                    qb.push(" JOIN expense_natures n ON n.base_id = i.base_id AND n.id = i.nature_id");
+                }
+                qb.push(" WHERE i.base_id = ");
+                qb.push_bind(base.0);
+                qb.push(format!(" AND {claims} AND i.purchased_on >= "));
+                qb.push_bind(filter.first_day());
+                qb.push(" AND i.purchased_on <= ");
+                qb.push_bind(filter.last_day());
+                $crate::reports::push_report_filters!(qb, $store, filter, None::<&str>, Some("i.nature_id"));
+            }
+
+            /// [`Self::push_items`] of validated claims.
             fn push_validated_items(
                 qb: &mut sqlx::QueryBuilder<'_, $db>,
                 base: relais_core::ids::BaseId,
                 filter: &relais_core::report::ReportFilter,
             ) {
-                qb.push(
-                    " FROM expense_items i \
-                     JOIN expense_claims c ON c.base_id = i.base_id AND c.id = i.claim_id \
-                     JOIN employees e ON e.base_id = i.base_id AND e.id = i.owner_id \
-                     WHERE i.base_id = ",
-                );
-                qb.push_bind(base.0);
-                qb.push(format!(
-                    " AND c.status IN ({}) AND i.purchased_on >= ",
+                let claims = format!(
+                    "c.status IN ({})",
                     $crate::reports::VALIDATED_CLAIM_STATUSES.map(|s| s.to_string()).join(", ")
-                ));
-                qb.push_bind(filter.first_day());
-                qb.push(" AND i.purchased_on <= ");
-                qb.push_bind(filter.last_day());
-                $crate::reports::push_report_filters!(qb, $store, filter, None::<&str>, Some("i.nature_id"));
+                );
+                Self::push_items(qb, base, filter, &claims, false);
             }
 
             async fn expense_rows(
@@ -973,16 +970,11 @@ type AbsenceSums = BTreeMap<(Month, i64, String), [i64; 3]>;
 
 /// The approved leave periods over a month's end that touch the period,
 /// split into their months with their owner's working calendar.
-async fn split_sums(
-    store: &dyn Store,
-    base: BaseId,
-    filter: &ReportFilter,
-    by: AbsenceGrouping,
-    since: Option<DateTime<Utc>>,
-) -> Result<AbsenceSums> {
+async fn split_sums(store: &dyn Store, ask: &AbsenceAsk<'_>) -> Result<AbsenceSums> {
+    let AbsenceAsk { base, filter, .. } = *ask;
     let mut sums = AbsenceSums::new();
     let (first_day, last_day) = (filter.first_day(), filter.last_day());
-    let splits = store.split_periods(base, filter, by, since).await?;
+    let splits = store.split_periods(ask).await?;
     let calendars: HashMap<i64, WorkCalendar> = if splits.is_empty() {
         HashMap::new()
     } else {
@@ -1018,15 +1010,9 @@ async fn split_sums(
 }
 
 /// Approved absences summed per month and group, split over months' ends.
-async fn absence_sums(
-    store: &dyn Store,
-    base: BaseId,
-    filter: &ReportFilter,
-    by: AbsenceGrouping,
-    since: Option<DateTime<Utc>>,
-) -> Result<AbsenceSums> {
-    let mut sums = split_sums(store, base, filter, by, since).await?;
-    for g in store.absence_groups(base, filter, by, since).await? {
+async fn absence_sums(store: &dyn Store, ask: &AbsenceAsk<'_>) -> Result<AbsenceSums> {
+    let mut sums = split_sums(store, ask).await?;
+    for g in store.absence_groups(ask).await? {
         let sum = sums
             .entry((month(&g.month)?, g.first, g.second))
             .or_default();
@@ -1053,8 +1039,16 @@ impl PayrollPlan {
         since: Option<DateTime<Utc>>,
     ) -> Result<Self> {
         let mut shares: BTreeMap<Month, Vec<PayrollShare>> = BTreeMap::new();
-        for ((m, employee, account), [half_days, periods, changed]) in
-            split_sums(store, base, filter, AbsenceGrouping::EmployeeAccount, since).await?
+        for ((m, employee, account), [half_days, periods, changed]) in split_sums(
+            store,
+            &AbsenceAsk {
+                base,
+                filter,
+                by: AbsenceGrouping::EmployeeAccount,
+                since,
+            },
+        )
+        .await?
         {
             let Ok(account) = account.parse::<i64>() else {
                 continue;
@@ -1227,14 +1221,13 @@ async fn absenteeism(
     base: BaseId,
     filter: &ReportFilter,
 ) -> Result<Vec<Vec<Cell>>> {
-    let sums = absence_sums(
-        store,
+    let ask = AbsenceAsk {
         base,
         filter,
-        AbsenceGrouping::EstablishmentCategory,
-        None,
-    )
-    .await?;
+        by: AbsenceGrouping::EstablishmentCategory,
+        since: None,
+    };
+    let sums = absence_sums(store, &ask).await?;
     let establishments = store.list_establishments(base).await?;
     let calendars: HashMap<i64, WorkCalendar> = establishments
         .iter()

