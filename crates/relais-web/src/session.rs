@@ -437,6 +437,18 @@ mod tests {
                 "{key:?} is missing from the catalogues"
             );
         }
+        // And every table's column heading (`#` and an empty heading read
+        // the same in both languages).
+        for (at, _) in code.match_indices("column_heads(lang, &[") {
+            let list = &code[at..];
+            let list = &list[..list.find(']').unwrap()];
+            for key in list.split('"').skip(1).step_by(2) {
+                assert!(
+                    key.is_empty() || key == "#" || en.contains_key(key),
+                    "column heading {key:?} is missing from the catalogues"
+                );
+            }
+        }
     }
 
     #[test]

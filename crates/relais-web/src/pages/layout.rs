@@ -415,6 +415,35 @@ mod tests {
     }
 
     #[test]
+    fn column_headings_head_their_columns_in_the_readers_language() {
+        let html = column_heads(Lang::En, &["Quand", "Application", "#", ""]).into_string();
+        assert_eq!(
+            html,
+            "<thead><tr><th scope=\"col\">When</th><th scope=\"col\">App</th>\
+             <th scope=\"col\">#</th><th scope=\"col\"></th></tr></thead>"
+        );
+        let french = column_heads(Lang::Fr, &["Quand"]).into_string();
+        assert!(french.contains(">Quand</th>"), "{french}");
+    }
+
+    #[test]
+    fn the_header_names_every_section_in_the_readers_language() {
+        let html = page(Some(&viewer(Lang::En)), Lang::En, "t", html! {}).0;
+        assert!(html.contains(">Installed apps</a>"), "{html}");
+        for (path, label) in SECTIONS {
+            assert!(
+                crate::_rust_i18n_try_translate("en", label).is_some(),
+                "{label} is in the catalogues"
+            );
+            let english = Lang::En.t(label);
+            assert!(
+                html.contains(&format!("<a href=\"{path}\">{english}</a>")),
+                "{path}: {html}"
+            );
+        }
+    }
+
+    #[test]
     fn only_local_paths_are_followed() {
         assert!(super::local_path("/integrations?q=x"));
         for bad in [
