@@ -1107,4 +1107,33 @@ async fn the_partner_asks_for_a_run_and_reads_its_report_through_the_api() {
         .await
         .unwrap();
     assert_eq!(word.status(), 400);
+
+    // A malformed or out-of-range page is refused in the API's own error,
+    // naming the parameter.
+    for (path, parameter) in [
+        (format!("runs/{id}?limit=abc"), "limit"),
+        (format!("runs/{id}?limit=0"), "limit"),
+        (format!("runs/{id}?limit=1001"), "limit"),
+        (format!("runs/{id}?offset=-1"), "offset"),
+        ("runs?limit=many".to_owned(), "limit"),
+        ("runs?limit=101".to_owned(), "limit"),
+    ] {
+        let answer = call(
+            reqwest::Method::GET,
+            &format!("/api/relais/integration/{path}"),
+        )
+        .send()
+        .await
+        .unwrap();
+        assert_eq!(answer.status(), 400, "{path}");
+        let body: serde_json::Value = answer.json().await.unwrap();
+        assert_eq!(body["error"]["details"]["parameter"], parameter, "{path}");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("must be a whole number from"),
+            "{path}: {body}"
+        );
+    }
 }

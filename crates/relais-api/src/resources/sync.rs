@@ -3,11 +3,12 @@
 //! each run's report, and asking for a run. The partner holding the key can
 //! so start a sync and read what it did, as HappyPal's manual runs need.
 
+use super::Pairs;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::need::{Need, Routes};
 use crate::AppState;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use relais_core::ids::RunId;
@@ -76,24 +77,41 @@ async fn show(
     Ok(Json(json!({ "data": describe(&i) })))
 }
 
-#[derive(Debug, Deserialize)]
-struct Limit {
-    limit: Option<u32>,
+/// The whole number `name` of the query, within `range` (`default` when
+/// it is not given), or an error that names it.
+fn number_in<T>(
+    pairs: &[(String, String)],
+    name: &str,
+    range: std::ops::RangeInclusive<T>,
+    default: T,
+) -> Result<T, ApiError>
+where
+    T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
+{
+    let Some((_, raw)) = pairs.iter().rev().find(|(k, _)| k == name) else {
+        return Ok(default);
+    };
+    raw.trim()
+        .parse::<T>()
+        .ok()
+        .filter(|n| range.contains(n))
+        .ok_or_else(|| ApiError::BadRequest {
+            parameter: name.into(),
+            message: format!(
+                "{name} must be a whole number from {} to {}, not '{raw}'",
+                range.start(),
+                range.end()
+            ),
+        })
 }
 
 async fn runs(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Query(q): Query<Limit>,
+    Pairs(pairs): Pairs,
 ) -> Result<Json<Value>, ApiError> {
+    let limit = number_in(&pairs, "limit", 1..=100, 20)?;
     let i = integration_of(&state, &caller).await?;
-    let limit = q.limit.unwrap_or(20);
-    if !(1..=100).contains(&limit) {
-        return Err(ApiError::BadRequest {
-            parameter: "limit".into(),
-            message: format!("limit must be from 1 to 100, not {limit}"),
-        });
-    }
     let runs = state.store.list_runs(i.installation_id, limit).await?;
     Ok(Json(json!({ "data": { "items": runs } })))
 }
@@ -133,18 +151,14 @@ async fn ask(
     Ok((StatusCode::ACCEPTED, Json(json!({ "data": run }))))
 }
 
-#[derive(Debug, Deserialize)]
-struct Lines {
-    offset: Option<u64>,
-    limit: Option<u32>,
-}
-
 async fn report(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
-    Query(q): Query<Lines>,
+    Pairs(pairs): Pairs,
 ) -> Result<Json<Value>, ApiError> {
+    let limit = number_in(&pairs, "limit", 1..=1000, 1000)?;
+    let offset = number_in(&pairs, "offset", 0..=u64::MAX, 0)?;
     let id = RunId(id.parse().map_err(|_| ApiError::BadRequest {
         parameter: "id".into(),
         message: format!("'{id}' is not a run identifier"),
@@ -157,16 +171,6 @@ async fn report(
         .ok()
         .filter(|r| r.installation_id == i.installation_id)
         .ok_or_else(|| ApiError::NotFound(format!("no run {id} of this integration")))?;
-    let limit = q.limit.unwrap_or(1000);
-    if !(1..=1000).contains(&limit) {
-        return Err(ApiError::BadRequest {
-            parameter: "limit".into(),
-            message: format!("limit must be from 1 to 1000, not {limit}"),
-        });
-    }
-    let lines = state
-        .store
-        .run_lines(id, q.offset.unwrap_or(0), limit)
-        .await?;
+    let lines = state.store.run_lines(id, offset, limit).await?;
     Ok(Json(json!({ "data": { "run": run, "lines": lines } })))
 }
