@@ -101,9 +101,10 @@ impl BaseCounts {
 /// The HR data of the bases: what the Lucca API reads and writes.
 ///
 /// Methods that take whole records with their identifiers
-/// (`insert_records`, `insert_employee_logs`) store them as they are, in bulk, checking only what the database enforces
-/// (references and unique fields): the demo generator and imports use them
-/// after building valid records. Methods named `create_*`, `update_*` and
+/// (`insert_records`, `insert_employee_logs`) store them as they are, in
+/// bulk, checking only what the database enforces (references and unique
+/// fields): the demo generator and imports use them after building valid
+/// records. Methods named `create_*`, `update_*` and
 /// `set_*` apply every domain rule and are what people and the API go through.
 #[async_trait]
 pub trait HrStore: Send + Sync {

@@ -159,7 +159,8 @@ macro_rules! bulk_insert {
 /// value's declared type against the field's (the schema is relais's own,
 /// and a value that does not decode still fails: a walk of 100,000
 /// employees on PostgreSQL went from 0.345 s to 0.31 s). A unit test keeps
-/// the employees' row equal to the column list its queries select.
+/// the employees' row equal to the column list its queries select; a
+/// report's group row follows the `SELECT` of its one query (same file).
 macro_rules! read_by_position {
     (
         $(#[$meta:meta])*
