@@ -77,6 +77,15 @@ async fn show(
     Ok(Json(json!({ "data": describe(&i) })))
 }
 
+/// The value of `name` in the query, the last one if given twice.
+fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .rev()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
 /// The whole number `name` of the query, within `range` (`default` when
 /// it is not given), or an error that names it.
 fn number_in<T>(
@@ -88,20 +97,21 @@ fn number_in<T>(
 where
     T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
 {
-    let Some((_, raw)) = pairs.iter().rev().find(|(k, _)| k == name) else {
+    let Some(raw) = param(pairs, name) else {
         return Ok(default);
     };
-    raw.trim()
-        .parse::<T>()
+    raw.parse::<T>()
         .ok()
         .filter(|n| range.contains(n))
-        .ok_or_else(|| ApiError::BadRequest {
-            parameter: name.into(),
-            message: format!(
-                "{name} must be a whole number from {} to {}, not '{raw}'",
-                range.start(),
-                range.end()
-            ),
+        .ok_or_else(|| {
+            ApiError::bad(
+                name,
+                format!(
+                    "{name} must be a whole number from {} to {}, not '{raw}'",
+                    range.start(),
+                    range.end()
+                ),
+            )
         })
 }
 
@@ -157,7 +167,10 @@ async fn report(
     Path(id): Path<String>,
     Pairs(pairs): Pairs,
 ) -> Result<Json<Value>, ApiError> {
-    let limit = number_in(&pairs, "limit", 1..=1000, 1000)?;
+    let limit = param(&pairs, "limit")
+        .map(crate::query::parse_limit)
+        .transpose()?
+        .unwrap_or(crate::query::MAX_LIMIT);
     let offset = number_in(&pairs, "offset", 0..=u64::MAX, 0)?;
     let id = RunId(id.parse().map_err(|_| ApiError::BadRequest {
         parameter: "id".into(),
