@@ -539,31 +539,39 @@ pub trait ConnectionCheck: Send + Sync {
 }
 
 /// A connector's field mapping tools, provided by the sync layer to the
-/// pages and the CLI: the fields of the base a mapping may point at, a
-/// mapping's check against the base, and a preview of what the partner
-/// would receive.
+/// pages and the CLI: each integration's connector, set up for its tools.
 #[async_trait::async_trait]
 pub trait MappingTools: Send + Sync {
-    /// The base's fields `integration`'s mapping may point at, with
-    /// whether its key may read each, labelled in `lang` (`fr` or `en`).
-    async fn sources(
+    /// `integration`'s connector, set up to read its base through its key
+    /// and, when `reaching`, its partner too (a preview compares with what
+    /// the partner holds).
+    async fn tool(
         &self,
         integration: &crate::integration::Integration,
-        lang: &str,
-    ) -> Result<Vec<crate::mapping::SourceField>, String>;
+        reaching: bool,
+    ) -> Result<Box<dyn MappingTool>, String>;
+}
 
-    /// Every problem `mapping` would have on `integration`'s base (none: it may be saved).
+/// A connector set up for one integration: what a mapping may point at, a
+/// mapping's check against the base, and a preview of what the partner
+/// would receive. Errors are said as a person reads them.
+#[async_trait::async_trait]
+pub trait MappingTool: Send + Sync {
+    /// The base's fields the mapping may point at, with whether the
+    /// integration's key may read each, labelled in `lang` (`fr` or `en`).
+    async fn sources(&self, lang: &str) -> Result<Vec<crate::mapping::SourceField>, String>;
+
+    /// Every problem `mapping` would have on the base (none: it may be saved).
     async fn check(
         &self,
-        integration: &crate::integration::Integration,
         mapping: &crate::mapping::FieldMapping,
     ) -> Result<Vec<crate::mapping::MappingProblem>, String>;
 
     /// A page of the partner's records as the next run would send them,
-    /// against what the partner holds; nothing is written.
+    /// against what the partner holds (the tool must reach the partner);
+    /// nothing is written.
     async fn preview(
         &self,
-        integration: &crate::integration::Integration,
         query: &crate::mapping::PreviewQuery,
     ) -> Result<crate::mapping::PreviewPage, String>;
 }

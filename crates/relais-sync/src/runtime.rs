@@ -1136,7 +1136,7 @@ impl Tool {
 #[async_trait::async_trait]
 impl relais_core::connector::ConnectionCheck for Runtime {
     async fn check(&self, integration: &Integration) -> Result<(), String> {
-        let tool = self.tool(integration, true).await?;
+        let tool = self.set_up(integration, true).await?;
         tool.said(tool.connector.check_connection(&tool.setup).await)
     }
 }
@@ -1144,7 +1144,7 @@ impl relais_core::connector::ConnectionCheck for Runtime {
 impl Runtime {
     /// The connector and setup of `integration`, for a mapping tool
     /// (reaching the partner or not).
-    async fn tool(&self, integration: &Integration, reaching: bool) -> Result<Tool, String> {
+    async fn set_up(&self, integration: &Integration, reaching: bool) -> Result<Tool, String> {
         let connector = crate::connectors::find(integration.connector.as_str())
             .ok_or_else(|| format!("this relais runs no connector '{}'", integration.connector))?;
         let partner = connector.declaration().name;
@@ -1158,30 +1158,26 @@ impl Runtime {
 
 #[async_trait::async_trait]
 impl relais_core::connector::MappingTools for Runtime {
-    async fn sources(
+    async fn tool(
         &self,
         integration: &Integration,
-        lang: &str,
-    ) -> Result<Vec<SourceField>, String> {
-        let tool = self.tool(integration, false).await?;
-        tool.said(tool.connector.mapping_sources(&tool.setup, lang).await)
+        reaching: bool,
+    ) -> Result<Box<dyn relais_core::connector::MappingTool>, String> {
+        Ok(Box::new(self.set_up(integration, reaching).await?))
+    }
+}
+
+#[async_trait::async_trait]
+impl relais_core::connector::MappingTool for Tool {
+    async fn sources(&self, lang: &str) -> Result<Vec<SourceField>, String> {
+        self.said(self.connector.mapping_sources(&self.setup, lang).await)
     }
 
-    async fn check(
-        &self,
-        integration: &Integration,
-        mapping: &FieldMapping,
-    ) -> Result<Vec<MappingProblem>, String> {
-        let tool = self.tool(integration, false).await?;
-        tool.said(tool.connector.check_mapping(&tool.setup, mapping).await)
+    async fn check(&self, mapping: &FieldMapping) -> Result<Vec<MappingProblem>, String> {
+        self.said(self.connector.check_mapping(&self.setup, mapping).await)
     }
 
-    async fn preview(
-        &self,
-        integration: &Integration,
-        query: &PreviewQuery,
-    ) -> Result<PreviewPage, String> {
-        let tool = self.tool(integration, true).await?;
-        tool.said(tool.connector.preview(&tool.setup, query).await)
+    async fn preview(&self, query: &PreviewQuery) -> Result<PreviewPage, String> {
+        self.said(self.connector.preview(&self.setup, query).await)
     }
 }

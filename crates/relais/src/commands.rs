@@ -1192,10 +1192,11 @@ async fn sync_command(settings: &Settings, cmd: SyncCommand) -> Result<()> {
                 page,
                 per_page,
             };
-            let preview = runtime
-                .preview(&integration, &query)
-                .await
-                .map_err(|why| anyhow::anyhow!("installation {installation}: no preview: {why}"))?;
+            let preview = match runtime.tool(&integration, true).await {
+                Ok(tool) => tool.preview(&query).await,
+                Err(why) => Err(why),
+            }
+            .map_err(|why| anyhow::anyhow!("installation {installation}: no preview: {why}"))?;
             if json {
                 out!("{}", serde_json::to_string_pretty(&preview)?);
                 return Ok(());

@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use maud::{html, Markup};
 use relais_api::AppState;
-use relais_core::connector::{Declaration, MappingTools};
+use relais_core::connector::{Declaration, MappingTool, MappingTools};
 use relais_core::ids::InstallationId;
 use relais_core::integration::{Integration, IntegrationUpdate};
 use relais_core::mapping::{
@@ -42,7 +42,10 @@ pub(crate) async fn section(
     };
     let lang = v.lang;
     let sources = match &state.mapping_tools {
-        Some(tools) => tools.sources(i, lang.code()).await,
+        Some(tools) => match tools.tool(i, false).await {
+            Ok(tool) => tool.sources(lang.code()).await,
+            Err(why) => Err(why),
+        },
         None => Err("this relais runs no sync".into()),
     };
     match sources {
@@ -257,6 +260,14 @@ struct Editing {
     app: String,
 }
 
+impl Editing {
+    /// The integration's connector set up for its mapping tools, reaching
+    /// its partner or not (see [`MappingTools::tool`]).
+    async fn tool(&self, reaching: bool) -> Result<Box<dyn MappingTool>, String> {
+        self.tools.tool(&self.integration, reaching).await
+    }
+}
+
 async fn editing(state: &AppState, v: &Viewer, id: InstallationId) -> Result<Editing, PageError> {
     let installation = installation_for_admin(state, v, id).await?;
     let lang = v.lang;
@@ -297,7 +308,7 @@ async fn check_and_save(
     mapping: FieldMapping,
 ) -> Result<Response, PageError> {
     let lang = v.lang;
-    let problems = match e.tools.check(&e.integration, &mapping).await {
+    let problems = match async { e.tool(false).await?.check(&mapping).await }.await {
         Ok(p) => p,
         Err(why) => {
             return Err(PageError::refused(
@@ -349,9 +360,7 @@ async fn refused(
     problems: Vec<MappingProblem>,
 ) -> Response {
     let lang = v.lang;
-    let sources = e
-        .tools
-        .sources(&e.integration, v.lang.code())
+    let sources = async { e.tool(false).await?.sources(lang.code()).await }
         .await
         .unwrap_or_default();
     let body = html! {
@@ -489,7 +498,7 @@ pub async fn preview(
         page: page_no,
         per_page: PER_PAGE,
     };
-    let preview = match e.tools.preview(&e.integration, &query).await {
+    let preview = match async { e.tool(true).await?.preview(&query).await }.await {
         Ok(p) => p,
         Err(why) => {
             return Err(PageError::refused(
