@@ -210,12 +210,24 @@ impl Runtime {
         &self.id
     }
 
+    /// A new lease owner's name: this runtime's, numbered.
     fn lease_owner(&self) -> String {
         format!(
             "{}/{}",
             self.id,
             self.counter.fetch_add(1, Ordering::Relaxed)
         )
+    }
+
+    /// Claims the lease `job` for a new owner of this process: the owner,
+    /// or none while another holds it.
+    async fn claim(&self, job: &LeaseJob) -> Result<Option<String>, StoreError> {
+        let owner = self.lease_owner();
+        let claimed = self
+            .store
+            .claim_lease(job, &owner, self.options.lease_ttl)
+            .await?;
+        Ok(claimed.then_some(owner))
     }
 
     /// Asks for a run and does it here and now (for `relais sync run`);
@@ -228,15 +240,10 @@ impl Runtime {
         full: bool,
     ) -> Result<SyncRun, RuntimeError> {
         let integration = self.store.get_integration(installation).await?;
-        let owner = self.lease_owner();
         let job = lease_job(installation);
-        if !self
-            .store
-            .claim_lease(&job, &owner, self.options.lease_ttl)
-            .await?
-        {
+        let Some(owner) = self.claim(&job).await? else {
             return Err(busy(&self.store, &job, installation).await);
-        }
+        };
         let run = self
             .store
             .queue_run(
@@ -500,15 +507,10 @@ impl Runtime {
         installation: InstallationId,
         candidate: Option<SyncRun>,
     ) -> Result<Option<SyncRun>, StoreError> {
-        let owner = self.lease_owner();
         let job = lease_job(installation);
-        if !self
-            .store
-            .claim_lease(&job, &owner, self.options.lease_ttl)
-            .await?
-        {
+        let Some(owner) = self.claim(&job).await? else {
             return Ok(None);
-        }
+        };
         // Read again under the lease: another process may have just done it.
         let integration = match self.store.get_integration(installation).await {
             Ok(i) => i,
