@@ -936,28 +936,24 @@ pub struct KeyAtVersion {
     pub structure_version: Option<i64>,
 }
 
-/// A row of `api_keys`.
-#[derive(sqlx::FromRow)]
-pub struct ApiKeyRow {
-    id: i64,
-    base_id: i64,
-    prefix: String,
-    secret_hash: String,
-    name: String,
-    contact: String,
-    usage: String,
-    role: String,
-    created_at: DateTime<Utc>,
-    last_used_at: Option<DateTime<Utc>>,
-    revoked_at: Option<DateTime<Utc>>,
-    previous_secret_hash: Option<String>,
-    previous_valid_until: Option<DateTime<Utc>>,
+selected_row! {
+    /// A row of `api_keys`.
+    pub struct ApiKeyRow, columns API_KEY_COLUMNS {
+        id: i64,
+        base_id: i64,
+        prefix: String,
+        secret_hash: String,
+        name: String,
+        contact: String,
+        usage: String,
+        role: String,
+        created_at: DateTime<Utc>,
+        last_used_at: Option<DateTime<Utc>>,
+        revoked_at: Option<DateTime<Utc>>,
+        previous_secret_hash: Option<String>,
+        previous_valid_until: Option<DateTime<Utc>>,
+    }
 }
-
-/// Columns of `api_keys`.
-pub const API_KEY_COLUMNS: &str =
-    "id, base_id, prefix, secret_hash, name, contact, usage, role, created_at, last_used_at, revoked_at, \
-     previous_secret_hash, previous_valid_until";
 
 impl TryFrom<ApiKeyRow> for relais_core::access::ApiKey {
     type Error = StoreError;
@@ -1054,18 +1050,16 @@ impl TryFrom<EmployeeLogRow> for relais_core::audit::EmployeeLog {
     }
 }
 
-/// Columns of `people`, without the password hash.
-pub const PERSON_COLUMNS: &str = "id, email, name, can_admin_apps, can_manage_keys, created_at";
-
-/// A row of `people`.
-#[derive(sqlx::FromRow)]
-pub struct PersonRow {
-    id: i64,
-    email: String,
-    name: String,
-    can_admin_apps: bool,
-    can_manage_keys: bool,
-    created_at: DateTime<Utc>,
+selected_row! {
+    /// A row of `people`, without the password hash.
+    pub struct PersonRow, columns PERSON_COLUMNS {
+        id: i64,
+        email: String,
+        name: String,
+        can_admin_apps: bool,
+        can_manage_keys: bool,
+        created_at: DateTime<Utc>,
+    }
 }
 
 impl TryFrom<PersonRow> for relais_core::people::Person {
@@ -1083,21 +1077,18 @@ impl TryFrom<PersonRow> for relais_core::people::Person {
     }
 }
 
-/// Columns of `installations`.
-pub const INSTALLATION_COLUMNS: &str =
-    "id, base_id, app, key_id, contact, installed_by, installed_at, uninstalled_at";
-
-/// A row of `installations`.
-#[derive(sqlx::FromRow)]
-pub struct InstallationRow {
-    id: i64,
-    base_id: i64,
-    app: String,
-    key_id: i64,
-    contact: String,
-    installed_by: i64,
-    installed_at: DateTime<Utc>,
-    uninstalled_at: Option<DateTime<Utc>>,
+selected_row! {
+    /// A row of `installations`.
+    pub struct InstallationRow, columns INSTALLATION_COLUMNS {
+        id: i64,
+        base_id: i64,
+        app: String,
+        key_id: i64,
+        contact: String,
+        installed_by: i64,
+        installed_at: DateTime<Utc>,
+        uninstalled_at: Option<DateTime<Utc>>,
+    }
 }
 
 impl TryFrom<InstallationRow> for relais_core::people::Installation {
@@ -1116,17 +1107,15 @@ impl TryFrom<InstallationRow> for relais_core::people::Installation {
     }
 }
 
-/// A row of `sync_ledger`.
-#[derive(sqlx::FromRow)]
-pub struct LedgerRow {
-    record_key: String,
-    hash: String,
-    fields: String,
-    partner_id: Option<String>,
+selected_row! {
+    /// A row of `sync_ledger`.
+    pub struct LedgerRow, columns LEDGER_COLUMNS {
+        record_key: String,
+        hash: String,
+        fields: String,
+        partner_id: Option<String>,
+    }
 }
-
-/// Columns of `sync_ledger` read back.
-pub const LEDGER_COLUMNS: &str = "record_key, hash, fields, partner_id";
 
 impl TryFrom<LedgerRow> for relais_core::ledger::Acknowledged {
     type Error = StoreError;
@@ -1140,28 +1129,26 @@ impl TryFrom<LedgerRow> for relais_core::ledger::Acknowledged {
     }
 }
 
-/// Columns of `integrations`, in the order of [`IntegrationRow`].
-pub const INTEGRATION_COLUMNS: &str = "installation_id, base_id, connector, source_url, partner_url, secrets, schedule, full_schedule, time_zone, options, paused_reason, health, health_reason, next_run_at, next_full_at, updated_at";
-
-/// A row of `integrations`.
-#[derive(sqlx::FromRow)]
-pub struct IntegrationRow {
-    installation_id: i64,
-    base_id: i64,
-    connector: String,
-    source_url: Option<String>,
-    partner_url: String,
-    secrets: String,
-    schedule: String,
-    full_schedule: String,
-    time_zone: String,
-    options: String,
-    paused_reason: Option<String>,
-    health: String,
-    health_reason: String,
-    next_run_at: Option<DateTime<Utc>>,
-    next_full_at: Option<DateTime<Utc>>,
-    updated_at: DateTime<Utc>,
+selected_row! {
+    /// A row of `integrations`.
+    pub struct IntegrationRow, columns INTEGRATION_COLUMNS {
+        installation_id: i64,
+        base_id: i64,
+        connector: String,
+        source_url: Option<String>,
+        partner_url: String,
+        secrets: String,
+        schedule: String,
+        full_schedule: String,
+        time_zone: String,
+        options: String,
+        paused_reason: Option<String>,
+        health: String,
+        health_reason: String,
+        next_run_at: Option<DateTime<Utc>>,
+        next_full_at: Option<DateTime<Utc>>,
+        updated_at: DateTime<Utc>,
+    }
 }
 
 impl TryFrom<IntegrationRow> for relais_core::integration::Integration {
@@ -1190,26 +1177,24 @@ impl TryFrom<IntegrationRow> for relais_core::integration::Integration {
     }
 }
 
-/// Columns of `sync_runs`, in the order of [`RunRow`].
-pub const RUN_COLUMNS: &str = "id, installation_id, trigger_kind, dry_run, full_run, status, owner, requested_at, started_at, finished_at, counts, partner_requests, error, requested_by";
-
-/// A row of `sync_runs`.
-#[derive(sqlx::FromRow)]
-pub struct RunRow {
-    id: i64,
-    installation_id: i64,
-    trigger_kind: String,
-    dry_run: bool,
-    full_run: bool,
-    status: String,
-    owner: Option<String>,
-    requested_at: DateTime<Utc>,
-    started_at: Option<DateTime<Utc>>,
-    finished_at: Option<DateTime<Utc>>,
-    counts: String,
-    partner_requests: i64,
-    error: Option<String>,
-    requested_by: Option<String>,
+selected_row! {
+    /// A row of `sync_runs`.
+    pub struct RunRow, columns RUN_COLUMNS {
+        id: i64,
+        installation_id: i64,
+        trigger_kind: String,
+        dry_run: bool,
+        full_run: bool,
+        status: String,
+        owner: Option<String>,
+        requested_at: DateTime<Utc>,
+        started_at: Option<DateTime<Utc>>,
+        finished_at: Option<DateTime<Utc>>,
+        counts: String,
+        partner_requests: i64,
+        error: Option<String>,
+        requested_by: Option<String>,
+    }
 }
 
 impl TryFrom<RunRow> for relais_core::integration::SyncRun {
@@ -1238,36 +1223,35 @@ impl TryFrom<RunRow> for relais_core::integration::SyncRun {
     }
 }
 
-/// A row of `sync_run_lines`.
-#[derive(sqlx::FromRow)]
-pub struct RunLineRow {
-    stream: String,
-    record_key: String,
-    label: String,
-    outcome: String,
-    reason: Option<String>,
-    fields: String,
-    employee_id: Option<i64>,
+selected_row! {
+    /// A row of `sync_run_lines`.
+    pub struct RunLineRow, columns RUN_LINE_COLUMNS {
+        stream: String,
+        record_key: String,
+        label: String,
+        outcome: String,
+        reason: Option<String>,
+        fields: String,
+        employee_id: Option<i64>,
+    }
 }
 
-/// A row of `alerts`.
-#[derive(sqlx::FromRow)]
-pub struct AlertRow {
-    id: i64,
-    installation_id: i64,
-    kind: String,
-    recipient: String,
-    subject: String,
-    body: String,
-    created_at: DateTime<Utc>,
-    sent_at: Option<DateTime<Utc>>,
-    attempts: i64,
-    last_error: Option<String>,
-    next_attempt_at: DateTime<Utc>,
+selected_row! {
+    /// A row of `alerts`.
+    pub struct AlertRow, columns ALERT_COLUMNS {
+        id: i64,
+        installation_id: i64,
+        kind: String,
+        recipient: String,
+        subject: String,
+        body: String,
+        created_at: DateTime<Utc>,
+        sent_at: Option<DateTime<Utc>>,
+        attempts: i64,
+        last_error: Option<String>,
+        next_attempt_at: DateTime<Utc>,
+    }
 }
-
-/// Columns of `alerts` read back.
-pub const ALERT_COLUMNS: &str = "id, installation_id, kind, recipient, subject, body, created_at, sent_at, attempts, last_error, next_attempt_at";
 
 impl TryFrom<AlertRow> for relais_core::alert::Alert {
     type Error = StoreError;
@@ -1320,10 +1304,6 @@ impl TryFrom<DeliveryRow> for crate::Delivery {
         })
     }
 }
-
-/// Columns of `sync_run_lines` read back.
-pub const RUN_LINE_COLUMNS: &str =
-    "stream, record_key, label, outcome, reason, fields, employee_id";
 
 impl TryFrom<RunLineRow> for relais_core::integration::ReportLine {
     type Error = StoreError;

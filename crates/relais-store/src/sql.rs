@@ -152,6 +152,25 @@ macro_rules! bulk_insert {
     }};
 }
 
+/// Declares a row read by column name together with the list of the
+/// columns its queries select (comma-separated, in the fields' order), so
+/// that what a query selects and what its row reads are one list.
+macro_rules! selected_row {
+    (
+        $(#[$meta:meta])*
+        $vis:vis struct $name:ident, columns $columns:ident {
+            $first:ident: $fty:ty, $($field:ident: $ty:ty,)*
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(sqlx::FromRow)]
+        $vis struct $name { $first: $fty, $($field: $ty,)* }
+
+        #[doc = concat!("The columns of [`", stringify!($name), "`], in its fields' order.")]
+        $vis const $columns: &str = concat!(stringify!($first) $(, ", ", stringify!($field))*);
+    };
+}
+
 /// Declares a row type read by position: its fields are its table's
 /// columns in the order its queries select them, so that a row is decoded
 /// without looking each column up by its name (those look-ups were about a

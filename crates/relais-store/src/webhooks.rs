@@ -163,26 +163,24 @@ pub trait WebhookStore: Send + Sync {
     async fn prune_deliveries(&self, before: DateTime<Utc>) -> Result<u64>;
 }
 
-/// A row of `webhook_endpoints`.
-#[derive(sqlx::FromRow)]
-pub(crate) struct EndpointRow {
-    id: i64,
-    base_id: i64,
-    key_id: i64,
-    name: String,
-    url: String,
-    topics: String,
-    establishments: Option<String>,
-    status: String,
-    status_reason: Option<String>,
-    cursor: i64,
-    failing_since: Option<DateTime<Utc>>,
-    previous_until: Option<DateTime<Utc>>,
-    created_at: DateTime<Utc>,
+selected_row! {
+    /// A row of `webhook_endpoints`.
+    pub(crate) struct EndpointRow, columns ENDPOINT_COLUMNS {
+        id: i64,
+        base_id: i64,
+        key_id: i64,
+        name: String,
+        url: String,
+        topics: String,
+        establishments: Option<String>,
+        status: String,
+        status_reason: Option<String>,
+        cursor: i64,
+        failing_since: Option<DateTime<Utc>>,
+        previous_until: Option<DateTime<Utc>>,
+        created_at: DateTime<Utc>,
+    }
 }
-
-/// The columns of [`EndpointRow`].
-pub(crate) const ENDPOINT_COLUMNS: &str = "id, base_id, key_id, name, url, topics, establishments, status, status_reason, cursor, failing_since, previous_until, created_at";
 
 fn corrupt(message: String) -> StoreError {
     StoreError::Corrupt {
@@ -231,27 +229,25 @@ pub(crate) fn topics_text(topics: &[TopicFilter]) -> String {
         .join(",")
 }
 
-/// A row of `webhook_deliveries`.
-#[derive(sqlx::FromRow)]
-pub(crate) struct DeliveryRow {
-    id: i64,
-    endpoint_id: i64,
-    event_seq: i64,
-    topic: String,
-    message_id: String,
-    body: String,
-    status: String,
-    attempts: i64,
-    next_attempt_at: Option<DateTime<Utc>>,
-    last_status: Option<i64>,
-    last_error: Option<String>,
-    last_latency_ms: Option<i64>,
-    created_at: DateTime<Utc>,
-    delivered_at: Option<DateTime<Utc>>,
+selected_row! {
+    /// A row of `webhook_deliveries`.
+    pub(crate) struct DeliveryRow, columns DELIVERY_COLUMNS {
+        id: i64,
+        endpoint_id: i64,
+        event_seq: i64,
+        topic: String,
+        message_id: String,
+        body: String,
+        status: String,
+        attempts: i64,
+        next_attempt_at: Option<DateTime<Utc>>,
+        last_status: Option<i64>,
+        last_error: Option<String>,
+        last_latency_ms: Option<i64>,
+        created_at: DateTime<Utc>,
+        delivered_at: Option<DateTime<Utc>>,
+    }
 }
-
-/// The columns of [`DeliveryRow`].
-pub(crate) const DELIVERY_COLUMNS: &str = "id, endpoint_id, event_seq, topic, message_id, body, status, attempts, next_attempt_at, last_status, last_error, last_latency_ms, created_at, delivered_at";
 
 impl TryFrom<DeliveryRow> for Delivery {
     type Error = StoreError;
