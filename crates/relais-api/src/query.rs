@@ -591,13 +591,30 @@ fn encode(raw: &str) -> String {
 
 /// A `limit` parameter: records per page, from 1 to [`MAX_LIMIT`].
 pub fn parse_limit(raw: &str) -> Result<u32, ApiError> {
-    raw.parse()
+    number_in("limit", raw, 1..=MAX_LIMIT)
+}
+
+/// A whole-number parameter `name` within `range`, or an error that names it
+/// and quotes what was sent.
+pub fn number_in<T>(
+    name: &str,
+    raw: &str,
+    range: std::ops::RangeInclusive<T>,
+) -> Result<T, ApiError>
+where
+    T: std::str::FromStr + PartialOrd + std::fmt::Display,
+{
+    raw.parse::<T>()
         .ok()
-        .filter(|l| (1..=MAX_LIMIT).contains(l))
+        .filter(|n| range.contains(n))
         .ok_or_else(|| {
             ApiError::bad(
-                "limit",
-                format!("the limit must be between 1 and {MAX_LIMIT}, got '{raw}'"),
+                name,
+                format!(
+                    "{name} must be a whole number from {} to {}, not '{raw}'",
+                    range.start(),
+                    range.end()
+                ),
             )
         })
 }

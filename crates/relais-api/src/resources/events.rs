@@ -96,17 +96,7 @@ impl FeedQuery {
                 }
                 "limit" => q.limit = crate::query::parse_limit(raw)?,
                 "wait" => {
-                    let seconds: u64 = raw
-                        .parse()
-                        .ok()
-                        .filter(|w| *w <= MAX_WAIT)
-                        .ok_or_else(|| {
-                            ApiError::bad(
-                                "wait",
-                                format!("'{raw}' is not a number of seconds from 0 to {MAX_WAIT}"),
-                            )
-                        })?;
-                    q.wait = Duration::from_secs(seconds);
+                    q.wait = Duration::from_secs(crate::query::number_in("wait", raw, 0..=MAX_WAIT)?);
                 }
                 "topics" => {
                     filters = Some(

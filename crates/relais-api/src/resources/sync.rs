@@ -7,6 +7,7 @@ use super::Pairs;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::need::{Need, Routes};
+use crate::query::number_in;
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -86,41 +87,12 @@ fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
-/// The whole number `name` of the query, within `range` (`default` when
-/// it is not given), or an error that names it.
-fn number_in<T>(
-    pairs: &[(String, String)],
-    name: &str,
-    range: std::ops::RangeInclusive<T>,
-    default: T,
-) -> Result<T, ApiError>
-where
-    T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
-{
-    let Some(raw) = param(pairs, name) else {
-        return Ok(default);
-    };
-    raw.parse::<T>()
-        .ok()
-        .filter(|n| range.contains(n))
-        .ok_or_else(|| {
-            ApiError::bad(
-                name,
-                format!(
-                    "{name} must be a whole number from {} to {}, not '{raw}'",
-                    range.start(),
-                    range.end()
-                ),
-            )
-        })
-}
-
 async fn runs(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Pairs(pairs): Pairs,
 ) -> Result<Json<Value>, ApiError> {
-    let limit = number_in(&pairs, "limit", 1..=100, 20)?;
+    let limit = param(&pairs, "limit").map_or(Ok(20), |raw| number_in("limit", raw, 1..=100))?;
     let i = integration_of(&state, &caller).await?;
     let runs = state.store.list_runs(i.installation_id, limit).await?;
     Ok(Json(json!({ "data": { "items": runs } })))
@@ -171,7 +143,8 @@ async fn report(
         .map(crate::query::parse_limit)
         .transpose()?
         .unwrap_or(crate::query::MAX_LIMIT);
-    let offset = number_in(&pairs, "offset", 0..=u64::MAX, 0)?;
+    let offset =
+        param(&pairs, "offset").map_or(Ok(0), |raw| number_in("offset", raw, 0..=u64::MAX))?;
     let id = RunId(id.parse().map_err(|_| ApiError::BadRequest {
         parameter: "id".into(),
         message: format!("'{id}' is not a run identifier"),

@@ -42,10 +42,7 @@ pub(crate) async fn section(
     };
     let lang = v.lang;
     let sources = match &state.mapping_tools {
-        Some(tools) => match tools.tool(i, false).await {
-            Ok(tool) => tool.sources(lang.code()).await,
-            Err(why) => Err(why),
-        },
+        Some(tools) => async { tools.tool(i, false).await?.sources(lang.code()).await }.await,
         None => Err("this relais runs no sync".into()),
     };
     match sources {
