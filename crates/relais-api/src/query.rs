@@ -438,6 +438,13 @@ pub struct V3Query {
 }
 
 impl V3Query {
+    /// The fields asked (`fields=…`), or `default` when none were.
+    pub fn fields_or(&self, default: &[&str]) -> FieldTree {
+        self.fields
+            .clone()
+            .unwrap_or_else(|| FieldTree::of(default))
+    }
+
     /// Parses query pairs; `options` names the endpoint's own parameters, which
     /// are kept aside instead of being read as filters.
     pub fn parse(pairs: &[(String, String)], options: &[&str]) -> Result<Self, ApiError> {

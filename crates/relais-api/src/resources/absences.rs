@@ -1,11 +1,11 @@
 //! Absences: leave accounts, half-day leaves, leave requests (periods and
 //! their workflow), and the CSV import of leave periods.
 
-use super::{base_url, select_fields, v3_item, v3_list, JsonBody, Pairs};
+use super::{base_url, select_fields, v3_item, v3_list, JsonBody, Pairs, V3List};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::need::{Need, Routes};
-use crate::query::{filter_field, FieldTree, FilterOp, V3Query};
+use crate::query::{filter_field, FieldTree, FilterOp};
 use crate::AppState;
 use axum::extract::{Multipart, Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -75,27 +75,22 @@ fn account_json(a: &AbsenceAccount) -> Map<String, Value> {
     m
 }
 
-async fn accounts(
-    State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
-    Pairs(pairs): Pairs,
-) -> Result<Response, ApiError> {
-    let q = V3Query::parse(&pairs, &[])?;
+async fn accounts(list: V3List) -> Result<Response, ApiError> {
+    let q = list.query(&[])?;
+    let (state, caller, _) = list.into_parts();
     let query = q.list_query(&caller.scope, Resource::LeaveAccounts)?;
     let page = state
         .store
         .query_absence_accounts(caller.base(), &query)
         .await?;
-    let tree = q.fields.clone().unwrap_or_else(|| {
-        FieldTree::of(&[
-            "id",
-            "name",
-            "categoryId",
-            "categoryName",
-            "unit",
-            "isActive",
-        ])
-    });
+    let tree = q.fields_or(&[
+        "id",
+        "name",
+        "categoryId",
+        "categoryName",
+        "unit",
+        "isActive",
+    ]);
     let items = page
         .items
         .iter()
@@ -169,6 +164,33 @@ impl Window {
 }
 
 /// The working calendar of each employee's establishment, for these periods.
+/// The base's absence accounts, by identifier.
+pub(super) async fn accounts_by_id(
+    state: &AppState,
+    caller: &Caller,
+) -> Result<HashMap<AbsenceAccountId, AbsenceAccount>, ApiError> {
+    let accounts = state.store.list_absence_accounts(caller.base()).await?;
+    Ok(accounts.into_iter().map(|a| (a.id, a)).collect())
+}
+
+/// One leave request in the API's shape, with its account and its owner's
+/// working calendar, as `GET /api/v3/leaveRequests/{id}` answers it.
+async fn one_request_json(
+    state: &AppState,
+    caller: &Caller,
+    headers: &HeaderMap,
+    p: &LeavePeriod,
+) -> Result<Value, ApiError> {
+    let accounts = accounts_by_id(state, caller).await?;
+    let cals = calendars(state, caller, std::slice::from_ref(p)).await?;
+    Ok(Value::Object(request_json(
+        p,
+        accounts.get(&p.account_id),
+        &base_url(headers),
+        cals.get(&p.employee_id),
+    )))
+}
+
 async fn calendars(
     state: &AppState,
     caller: &Caller,
@@ -291,12 +313,9 @@ const LEAVE_DEFAULT_FIELDS: &[&str] = &[
     "cancellationDate",
 ];
 
-async fn leaves(
-    State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
-    Pairs(pairs): Pairs,
-) -> Result<Response, ApiError> {
-    let mut q = V3Query::parse(&pairs, &[])?;
+async fn leaves(list: V3List) -> Result<Response, ApiError> {
+    let mut q = list.query(&[])?;
+    let (state, caller, _) = list.into_parts();
     let date_at = q.filters.iter().position(|(k, _)| k == "date").ok_or_else(|| ApiError::BadRequest {
         parameter: "date".into(),
         message: "a date filter is required, e.g. date=between,2026-01-01,2026-01-31 or date=since,2000-01-01".into(),
@@ -325,17 +344,8 @@ async fn leaves(
             op,
         )?);
     }
-    let tree = q
-        .fields
-        .clone()
-        .unwrap_or_else(|| FieldTree::of(LEAVE_DEFAULT_FIELDS));
-    let accounts: HashMap<AbsenceAccountId, AbsenceAccount> = state
-        .store
-        .list_absence_accounts(caller.base())
-        .await?
-        .into_iter()
-        .map(|a| (a.id, a))
-        .collect();
+    let tree = q.fields_or(LEAVE_DEFAULT_FIELDS);
+    let accounts = accounts_by_id(&state, &caller).await?;
     // Walk the periods in identifier order, expanding each into its half-day
     // leaves. A walk (same key, filters and window) remembers its count and
     // where each page it served ends, so its next page starts there instead
@@ -599,13 +609,9 @@ fn status_condition(raw: &str) -> Result<Condition, ApiError> {
     ))
 }
 
-async fn requests(
-    State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
-    headers: HeaderMap,
-    Pairs(pairs): Pairs,
-) -> Result<Response, ApiError> {
-    let q = V3Query::parse(&pairs, &["status"])?;
+async fn requests(list: V3List) -> Result<Response, ApiError> {
+    let q = list.query(&["status"])?;
+    let (state, caller, headers) = list.into_parts();
     let mut query = q.list_query(&caller.scope, Resource::LeaveRequests)?;
     if let Some(raw) = q.options.get("status") {
         query.conditions.push(status_condition(raw)?);
@@ -617,17 +623,8 @@ async fn requests(
             store.query_leave_periods(base, &query).await
         })
         .await?;
-    let accounts: HashMap<AbsenceAccountId, AbsenceAccount> = state
-        .store
-        .list_absence_accounts(caller.base())
-        .await?
-        .into_iter()
-        .map(|a| (a.id, a))
-        .collect();
-    let tree = q
-        .fields
-        .clone()
-        .unwrap_or_else(|| FieldTree::of(REQUEST_DEFAULT_FIELDS));
+    let accounts = accounts_by_id(&state, &caller).await?;
+    let tree = q.fields_or(REQUEST_DEFAULT_FIELDS);
     let base = base_url(&headers);
     // The period's leaves need each owner's working calendar: read only when asked.
     let cals = match tree.get("leavePeriod") {
@@ -679,16 +676,8 @@ async fn one_request(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let p = visible_period(&state, &caller, &id).await?;
-    let accounts = state.store.list_absence_accounts(caller.base()).await?;
-    let account = accounts.iter().find(|a| a.id == p.account_id);
-    let cals = calendars(&state, &caller, std::slice::from_ref(&p)).await?;
-    Ok(v3_item(Value::Object(request_json(
-        &p,
-        account,
-        &base_url(&headers),
-        cals.get(&p.employee_id),
-    )))
-    .into_response())
+    let json = one_request_json(&state, &caller, &headers, &p).await?;
+    Ok(v3_item(json).into_response())
 }
 
 fn check_account(role: &Role, account: AbsenceAccountId) -> Result<(), ApiError> {
@@ -778,15 +767,8 @@ async fn create_request(
         source: source_of(&caller),
     };
     let p = state.store.create_leave_period(caller.base(), &new).await?;
-    let accounts = state.store.list_absence_accounts(caller.base()).await?;
-    let cals = calendars(&state, &caller, std::slice::from_ref(&p)).await?;
-    let json = request_json(
-        &p,
-        accounts.iter().find(|a| a.id == p.account_id),
-        &base_url(&headers),
-        cals.get(&p.employee_id),
-    );
-    Ok((StatusCode::CREATED, v3_item(Value::Object(json))).into_response())
+    let json = one_request_json(&state, &caller, &headers, &p).await?;
+    Ok((StatusCode::CREATED, v3_item(json)).into_response())
 }
 
 async fn act(
@@ -811,15 +793,8 @@ async fn act(
         .store
         .set_leave_status(caller.base(), p.id, status)
         .await?;
-    let accounts = state.store.list_absence_accounts(caller.base()).await?;
-    let cals = calendars(&state, &caller, std::slice::from_ref(&p)).await?;
-    let json = request_json(
-        &p,
-        accounts.iter().find(|a| a.id == p.account_id),
-        &base_url(&headers),
-        cals.get(&p.employee_id),
-    );
-    Ok(v3_item(Value::Object(json)).into_response())
+    let json = one_request_json(&state, &caller, &headers, &p).await?;
+    Ok(v3_item(json).into_response())
 }
 
 /// One line of an import, parsed.

@@ -334,13 +334,7 @@ impl Shapes {
             .map(|e| e.id.0)
             .collect();
         let accounts = if has(|r| matches!(r, Record::Leave(_))) {
-            state
-                .store
-                .list_absence_accounts(caller.base())
-                .await?
-                .into_iter()
-                .map(|a| (a.id, a))
-                .collect()
+            super::absences::accounts_by_id(state, caller).await?
         } else {
             HashMap::new()
         };

@@ -1,13 +1,12 @@
 //! Expenses: claims, their items, natures and analytics axes.
 
-use super::{base_url, select_fields, v3_item, v3_list, Pairs};
+use super::{base_url, select_fields, v3_item, v3_list, Pairs, V3List};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::need::{Need, Routes};
 use crate::query::{FieldTree, V3Query};
 use crate::AppState;
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use relais_core::access::Permission;
@@ -183,13 +182,9 @@ pub(super) fn claim_json(c: &ExpenseClaim, base: &str, ctx: &ClaimContext) -> Ma
     m
 }
 
-async fn claims(
-    State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
-    headers: HeaderMap,
-    Pairs(pairs): Pairs,
-) -> Result<Response, ApiError> {
-    let q = V3Query::parse(&pairs, &[])?;
+async fn claims(list: V3List) -> Result<Response, ApiError> {
+    let q = list.query(&[])?;
+    let (state, caller, headers) = list.into_parts();
     let query = q.list_query(&caller.scope, Resource::ExpenseClaims)?;
     let (store, base) = (&state.store, caller.base());
     let page = state
@@ -198,10 +193,7 @@ async fn claims(
             store.query_expense_claims(base, &query).await
         })
         .await?;
-    let tree = q
-        .fields
-        .clone()
-        .unwrap_or_else(|| FieldTree::of(&["id", "name", "url"]));
+    let tree = q.fields_or(&["id", "name", "url"]);
     let base = base_url(&headers);
     let ctx = ClaimContext::load(&state, &caller, &page.items, &tree).await?;
     let items = page
@@ -278,12 +270,9 @@ pub(super) fn item_json(i: &ExpenseItem, sections: &Sections) -> Map<String, Val
     m
 }
 
-async fn items(
-    State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
-    Pairs(pairs): Pairs,
-) -> Result<Response, ApiError> {
-    let q = V3Query::parse(&pairs, &[])?;
+async fn items(list: V3List) -> Result<Response, ApiError> {
+    let q = list.query(&[])?;
+    let (state, caller, _) = list.into_parts();
     let query = q.list_query(&caller.scope, Resource::ExpenseItems)?;
     let (store, base) = (&state.store, caller.base());
     let page = state
@@ -292,15 +281,13 @@ async fn items(
             store.query_expense_items(base, &query).await
         })
         .await?;
-    let tree = q.fields.clone().unwrap_or_else(|| {
-        FieldTree::of(&[
-            "id",
-            "expenseClaimId",
-            "purchasedOn",
-            "expenseNatureId",
-            "processedAmounts",
-        ])
-    });
+    let tree = q.fields_or(&[
+        "id",
+        "expenseClaimId",
+        "purchasedOn",
+        "expenseNatureId",
+        "processedAmounts",
+    ]);
     // Axis sections are read only when more than their identifiers is asked.
     let sections: Sections = match tree.get("axisSections") {
         Some(sub) if sub.is_empty() || sub.names().any(|n| !n.eq_ignore_ascii_case("id")) => state
@@ -352,9 +339,7 @@ async fn nature_items(
         .store
         .query_expense_natures(caller.base(), &query)
         .await?;
-    let tree = q.fields.clone().unwrap_or_else(|| {
-        FieldTree::of(&["id", "name", "multilingualName", "type", "isEnabled", "cap"])
-    });
+    let tree = q.fields_or(&["id", "name", "multilingualName", "type", "isEnabled", "cap"]);
     let items = page
         .items
         .iter()

@@ -170,6 +170,57 @@ pub fn v4_list(
     listed(Json(Value::Object(out)), n)
 }
 
+/// A v3 list request, taken whole: the state, the key that asks, the
+/// headers (for the links an answer holds) and the query, parsed with the
+/// list's own parameters by [`V3List::query`]. The pairs are refused as
+/// [`Pairs`] refuses them; a request that reached no key is refused as one
+/// without a key.
+pub struct V3List {
+    /// The application's state.
+    state: crate::AppState,
+    /// The key that asks.
+    caller: crate::auth::Caller,
+    /// The request's headers.
+    headers: HeaderMap,
+    /// The request's query parameters.
+    pairs: Vec<(String, String)>,
+}
+
+impl V3List {
+    /// The query, `options` naming the list's own parameters (kept aside
+    /// instead of being read as filters).
+    pub fn query(&self, options: &[&str]) -> Result<crate::query::V3Query, ApiError> {
+        crate::query::V3Query::parse(&self.pairs, options)
+    }
+
+    /// The state, the key that asks and the headers, once the query is read.
+    pub fn into_parts(self) -> (crate::AppState, crate::auth::Caller, HeaderMap) {
+        (self.state, self.caller, self.headers)
+    }
+}
+
+impl axum::extract::FromRequestParts<crate::AppState> for V3List {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &crate::AppState,
+    ) -> Result<Self, ApiError> {
+        let caller = parts
+            .extensions
+            .get::<crate::auth::Caller>()
+            .cloned()
+            .ok_or_else(|| ApiError::Unauthorized("the request carries no API key".into()))?;
+        let Pairs(pairs) = Pairs::from_request_parts(parts, state).await?;
+        Ok(Self {
+            state: state.clone(),
+            caller,
+            headers: parts.headers.clone(),
+            pairs,
+        })
+    }
+}
+
 /// Where a v4 page was asked, to link its neighbours: taken from the
 /// request like [`Pairs`], whose refusals it shares.
 pub struct V4Page {

@@ -2,15 +2,14 @@
 //! units, and work contracts.
 
 use super::{
-    base_url, select_fields, v3_item, v3_list, v4_list, with_employee_records, Pairs, V4Page,
+    base_url, select_fields, v3_item, v3_list, v4_list, with_employee_records, V3List, V4Page,
 };
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::need::{Need, Routes};
-use crate::query::{FieldTree, V3Query, V4Query};
+use crate::query::V4Query;
 use crate::AppState;
 use axum::extract::State;
-use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::{Extension, Json};
 use relais_core::access::Permission;
@@ -64,20 +63,13 @@ pub(super) fn hierarchy(all: &[Department]) -> HashMap<i64, (usize, String)> {
         .collect()
 }
 
-async fn departments(
-    State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
-    headers: HeaderMap,
-    Pairs(pairs): Pairs,
-) -> Result<Response, ApiError> {
-    let q = V3Query::parse(&pairs, &[])?;
+async fn departments(list: V3List) -> Result<Response, ApiError> {
+    let q = list.query(&[])?;
+    let (state, caller, headers) = list.into_parts();
     let base = caller.base();
     let query = q.list_query(&caller.scope, Resource::Departments)?;
     let page = state.store.query_departments(base, &query).await?;
-    let tree = q
-        .fields
-        .clone()
-        .unwrap_or_else(|| FieldTree::of(&["id", "name", "url"]));
+    let tree = q.fields_or(&["id", "name", "url"]);
     let all = state.store.list_departments(base).await?;
     let levels = hierarchy(&all);
     // A head outside the key's scope reads as no head, as a missing one would.
@@ -246,22 +238,15 @@ async fn users_count(
     Ok(page.count.unwrap_or(0))
 }
 
-async fn legal_entities(
-    State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
-    headers: HeaderMap,
-    Pairs(pairs): Pairs,
-) -> Result<Response, ApiError> {
-    let q = V3Query::parse(&pairs, &[])?;
+async fn legal_entities(list: V3List) -> Result<Response, ApiError> {
+    let q = list.query(&[])?;
+    let (state, caller, headers) = list.into_parts();
     let query = q.list_query(&caller.scope, Resource::Establishments)?;
     let page = state
         .store
         .query_establishments(caller.base(), &query)
         .await?;
-    let tree = q
-        .fields
-        .clone()
-        .unwrap_or_else(|| FieldTree::of(&["id", "name", "url"]));
+    let tree = q.fields_or(&["id", "name", "url"]);
     let mut items = Vec::new();
     for e in &page.items {
         let users = if tree.has("usersCount") {

@@ -1,14 +1,10 @@
 //! `/api/v3/userlogs`: who changed which employee field, when, through what.
 
-use super::{v3_list, with_employee_records, Pairs};
-use crate::auth::Caller;
+use super::{v3_list, with_employee_records, V3List};
 use crate::error::ApiError;
 use crate::need::{Need, Routes};
-use crate::query::{FieldTree, V3Query};
-use crate::AppState;
-use axum::extract::State;
+use crate::query::FieldTree;
 use axum::response::Response;
-use axum::Extension;
 use relais_core::access::Permission;
 use relais_core::fields::{self, userlogs, Resource};
 use relais_store::{Cond, Condition, SqlValue};
@@ -23,13 +19,10 @@ pub fn routes() -> Routes {
     )
 }
 
-async fn list(
-    State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
-    Pairs(pairs): Pairs,
-) -> Result<Response, ApiError> {
+async fn list(list: V3List) -> Result<Response, ApiError> {
+    let q = list.query(&["name"])?;
+    let (state, caller, _) = list.into_parts();
     let role = caller.role();
-    let q = V3Query::parse(&pairs, &["name"])?;
     let sections = state
         .names
         .field_sections(&state.store, caller.base(), caller.structure_version)

@@ -1,6 +1,6 @@
 //! `/api/v3/users`: employees, with the personnel-file fields the key may read.
 
-use super::{base_url, v3_item, with_employee_records, JsonBody, Pairs};
+use super::{base_url, v3_item, with_employee_records, JsonBody, Pairs, V3List};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::names::{FieldSections, Named, Names};
@@ -486,13 +486,9 @@ fn former_option(role: &Role, q: &V3Query) -> Result<bool, ApiError> {
 
 const DEFAULT_FIELDS: &[&str] = &["id", "name", "url"];
 
-async fn list(
-    State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
-    headers: HeaderMap,
-    Pairs(pairs): Pairs,
-) -> Result<Response, ApiError> {
-    let mut q = V3Query::parse(&pairs, &["formerEmployees"])?;
+async fn list(list: V3List) -> Result<Response, ApiError> {
+    let mut q = list.query(&["formerEmployees"])?;
+    let (state, caller, headers) = list.into_parts();
     let role = caller.role();
     check_readable(role, &q)?;
     let former = former_option(role, &q)?;
@@ -503,10 +499,7 @@ async fn list(
         caller.scope.clone()
     };
     let mut query = q.list_query(&scope, Resource::Users)?;
-    let tree = q
-        .fields
-        .clone()
-        .unwrap_or_else(|| FieldTree::of(DEFAULT_FIELDS));
+    let tree = q.fields_or(DEFAULT_FIELDS);
     query.without = relais_store::fields::unread_employee_columns(|name| tree.has(name));
     let (store, base) = (&state.store, caller.base());
     if !UserContext::reads_page(&tree, role) {
