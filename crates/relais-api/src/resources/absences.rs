@@ -1,7 +1,7 @@
 //! Absences: leave accounts, half-day leaves, leave requests (periods and
 //! their workflow), and the CSV import of leave periods.
 
-use super::{base_url, select_fields, v3_item, v3_list, JsonBody, Pairs, V3List};
+use super::{base_url, select_fields, v3_item, v3_list, JsonBody, Keyed, Pairs, V3List};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::need::{Need, Routes};
@@ -669,12 +669,8 @@ async fn visible_period(
         .ok_or_else(|| ApiError::NotFound(format!("no leave request {id} visible to this key")))
 }
 
-async fn one_request(
-    State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
+async fn one_request(keyed: Keyed, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let (state, caller, headers) = keyed.into_parts();
     let p = visible_period(&state, &caller, &id).await?;
     let json = one_request_json(&state, &caller, &headers, &p).await?;
     Ok(v3_item(json).into_response())
@@ -729,12 +725,8 @@ fn body_id(body: &Map<String, Value>, field: &'static str) -> Result<i64, ApiErr
         .ok_or_else(|| DomainError::new(field, "is required (an identifier)").into())
 }
 
-async fn create_request(
-    State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
-    headers: HeaderMap,
-    JsonBody(body): JsonBody,
-) -> Result<Response, ApiError> {
+async fn create_request(keyed: Keyed, JsonBody(body): JsonBody) -> Result<Response, ApiError> {
+    let (state, caller, headers) = keyed.into_parts();
     let account = AbsenceAccountId(body_id(&body, "leaveAccountId")?);
     check_account(caller.role(), account)?;
     let owner = EmployeeId(body_id(&body, "ownerId")?);
@@ -772,11 +764,10 @@ async fn create_request(
 }
 
 async fn act(
-    State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
-    headers: HeaderMap,
+    keyed: Keyed,
     Path((id, action)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
+    let (state, caller, headers) = keyed.into_parts();
     let status = match action.as_str() {
         "approve" | "approvals" => LeaveStatus::Approved,
         "deny" | "refuse" => LeaveStatus::Denied,

@@ -11,15 +11,14 @@
 //! `wait=N` an empty page is answered only after up to N seconds without a
 //! change, so a client learns of a change at once without asking often.
 
-use super::{absences, base_url, expenses, organisation, users, Pairs};
+use super::{absences, base_url, expenses, organisation, users, Keyed, Pairs};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::need::{self, Need, Routes};
 use crate::query::FieldTree;
 use crate::AppState;
-use axum::extract::State;
 use axum::http::HeaderMap;
-use axum::{Extension, Json};
+use axum::Json;
 use relais_core::access::Role;
 use relais_core::events::{Event, EventAction, EventKind, Record, Topic, TopicFilter};
 use relais_store::EventQuery;
@@ -120,12 +119,8 @@ impl FeedQuery {
     }
 }
 
-async fn feed(
-    State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
-    headers: HeaderMap,
-    Pairs(pairs): Pairs,
-) -> Result<Json<Value>, ApiError> {
+async fn feed(keyed: Keyed, Pairs(pairs): Pairs) -> Result<Json<Value>, ApiError> {
+    let (state, caller, headers) = keyed.into_parts();
     let q = FeedQuery::parse(&pairs, caller.role())?;
     let base = caller.base();
     let latest = state.store.last_event(base).await?;

@@ -170,18 +170,51 @@ pub fn v4_list(
     listed(Json(Value::Object(out)), n)
 }
 
-/// A v3 list request, taken whole: the state, the key that asks, the
-/// headers (for the links an answer holds) and the query, parsed with the
-/// list's own parameters by [`V3List::query`]. The pairs are refused as
-/// [`Pairs`] refuses them; a request that reached no key is refused as one
-/// without a key.
-pub struct V3List {
+/// A keyed request's common parts, taken whole: the state, the key that
+/// asks and the headers (for the links an answer holds). A request that
+/// reached no key is refused as one without a key.
+pub struct Keyed {
     /// The application's state.
     state: crate::AppState,
     /// The key that asks.
     caller: crate::auth::Caller,
     /// The request's headers.
     headers: HeaderMap,
+}
+
+impl Keyed {
+    /// The state, the key that asks and the headers.
+    pub fn into_parts(self) -> (crate::AppState, crate::auth::Caller, HeaderMap) {
+        (self.state, self.caller, self.headers)
+    }
+}
+
+impl axum::extract::FromRequestParts<crate::AppState> for Keyed {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &crate::AppState,
+    ) -> Result<Self, ApiError> {
+        let caller = parts
+            .extensions
+            .get::<crate::auth::Caller>()
+            .cloned()
+            .ok_or_else(|| ApiError::Unauthorized("the request carries no API key".into()))?;
+        Ok(Self {
+            state: state.clone(),
+            caller,
+            headers: parts.headers.clone(),
+        })
+    }
+}
+
+/// A v3 list request, taken whole: its [`Keyed`] parts and the query,
+/// parsed with the list's own parameters by [`V3List::query`]. The pairs
+/// are refused as [`Pairs`] refuses them.
+pub struct V3List {
+    /// The state, the key and the headers.
+    keyed: Keyed,
     /// The request's query parameters.
     pairs: Vec<(String, String)>,
 }
@@ -195,7 +228,7 @@ impl V3List {
 
     /// The state, the key that asks and the headers, once the query is read.
     pub fn into_parts(self) -> (crate::AppState, crate::auth::Caller, HeaderMap) {
-        (self.state, self.caller, self.headers)
+        self.keyed.into_parts()
     }
 }
 
@@ -206,18 +239,9 @@ impl axum::extract::FromRequestParts<crate::AppState> for V3List {
         parts: &mut axum::http::request::Parts,
         state: &crate::AppState,
     ) -> Result<Self, ApiError> {
-        let caller = parts
-            .extensions
-            .get::<crate::auth::Caller>()
-            .cloned()
-            .ok_or_else(|| ApiError::Unauthorized("the request carries no API key".into()))?;
+        let keyed = Keyed::from_request_parts(parts, state).await?;
         let Pairs(pairs) = Pairs::from_request_parts(parts, state).await?;
-        Ok(Self {
-            state: state.clone(),
-            caller,
-            headers: parts.headers.clone(),
-            pairs,
-        })
+        Ok(Self { keyed, pairs })
     }
 }
 

@@ -1,6 +1,6 @@
 //! `/api/v3/users`: employees, with the personnel-file fields the key may read.
 
-use super::{base_url, v3_item, with_employee_records, JsonBody, Pairs, V3List};
+use super::{base_url, v3_item, with_employee_records, JsonBody, Keyed, Pairs, V3List};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::names::{FieldSections, Named, Names};
@@ -8,10 +8,9 @@ use crate::need::{Need, Routes};
 use crate::query::{FieldTree, FilterOp, V3Query};
 use crate::written;
 use crate::AppState;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Extension;
 use chrono::NaiveDate;
 use relais_core::access::{Permission, Role};
 use relais_core::audit::Author;
@@ -577,12 +576,11 @@ fn parse_id(raw: &str) -> Result<i64, ApiError> {
 }
 
 async fn one(
-    State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
-    headers: HeaderMap,
+    keyed: Keyed,
     Path(id): Path<String>,
     Pairs(pairs): Pairs,
 ) -> Result<Response, ApiError> {
+    let (state, caller, headers) = keyed.into_parts();
     let q = V3Query::parse(&pairs, &["formerEmployees"])?;
     check_readable(caller.role(), &q)?;
     let include_former = caller.role().has(Permission::FormerEmployees);
@@ -841,12 +839,8 @@ async fn check_references(
     Ok(())
 }
 
-async fn create(
-    State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
-    headers: HeaderMap,
-    JsonBody(body): JsonBody,
-) -> Result<Response, ApiError> {
+async fn create(keyed: Keyed, JsonBody(body): JsonBody) -> Result<Response, ApiError> {
+    let (state, caller, headers) = keyed.into_parts();
     let data = employee_data(&body, None)?;
     check_references(&state, &caller, &data, &body).await?;
     let e = state
@@ -865,12 +859,11 @@ async fn create(
 const UPDATE_TRIES: u32 = 5;
 
 async fn update(
-    State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
-    headers: HeaderMap,
+    keyed: Keyed,
     Path(id): Path<String>,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
+    let (state, caller, headers) = keyed.into_parts();
     let id = parse_id(&id)?;
     // The change applies to the employee as it is when it is written: one
     // changed meanwhile (another request, a sync) is read again and the
