@@ -259,9 +259,6 @@ mod tests {
     use relais_core::ids::{DepartmentId, Entity};
     use relais_core::org::{Code, Department, Name};
 
-    /// A bulk insert keeps its statement journals in memory, and every
-    /// connection it used reads its temporary files from disk again
-    /// afterwards, whether the insert was written or refused.
     /// A store in `dir` with a base and `n` departments for it, not written.
     async fn base_and_departments(dir: &Path, n: i64) -> (SqliteStore, Vec<Department>) {
         let store = SqliteStore::open(&dir.join("relais.db")).await.unwrap();

@@ -163,7 +163,6 @@ impl Window {
     }
 }
 
-/// The working calendar of each employee's establishment, for these periods.
 /// The base's absence accounts, by identifier.
 pub(super) async fn accounts_by_id(
     state: &AppState,
@@ -191,6 +190,7 @@ async fn one_request_json(
     )))
 }
 
+/// The working calendar of each employee's establishment, for these periods.
 async fn calendars(
     state: &AppState,
     caller: &Caller,
