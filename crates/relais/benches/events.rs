@@ -29,9 +29,12 @@
 //!
 //! Prints, for each backend and phase, the updates made, their write
 //! latency (p50, p99) and errors; the write p99 of the events phase over
-//! the quiet one; the time from each update's answer to its webhook (p50,
-//! p99); and the time from each move's answer to PlanningPME holding it
-//! (p50, p99), with the runs on change it took.
+//! the quiet one, and slice by slice (each events slice over the quiet
+//! slice before it, sorted, with their median: a burst of the machine's
+//! own weighs on one pair of slices, not on the whole); the time from each
+//! update's answer to its webhook (p50, p99); and the time from each move's
+//! answer to PlanningPME holding it (p50, p99), with the runs on change it
+//! took.
 
 mod common;
 
@@ -142,6 +145,8 @@ struct Writes {
     errors: u64,
     /// When the phase began.
     began: Option<Instant>,
+    /// The write p99 of each slice, in the order they ran.
+    slice_p99: Vec<Duration>,
 }
 
 impl Writes {
@@ -157,6 +162,7 @@ impl Writes {
         if slice.slowest.0 > self.slowest.0 {
             self.slowest = (slice.slowest.0, slice.slowest.1 + since);
         }
+        self.slice_p99.push(pct(&slice.latencies, 0.99));
         self.answered.extend(slice.answered);
         self.moved.extend(slice.moved);
         self.latencies.extend(slice.latencies);
@@ -606,6 +612,20 @@ fn bench(backend: &Backend, seconds: u64, rate: u64, employees: u64, webhook: bo
         println!(
             "  write p99 with events delivered / without: {:.2}",
             ms(pct(&hooked.latencies, 0.99)) / ms(pct(&quiet.latencies, 0.99)).max(0.001)
+        );
+        // Each events slice against the quiet slice just before it: a
+        // burst of the machine's own falls on one pair, not on the whole.
+        let mut pairs: Vec<f64> = quiet
+            .slice_p99
+            .iter()
+            .zip(&hooked.slice_p99)
+            .map(|(q, e)| ms(*e) / ms(*q).max(0.001))
+            .collect();
+        pairs.sort_by(f64::total_cmp);
+        println!(
+            "  slice by slice (events p99 / the quiet slice's before it): {}; median {:.2}",
+            pairs.iter().map(|r| format!("{r:.2}")).collect::<Vec<_>>().join(", "),
+            pairs.get(pairs.len() / 2).copied().unwrap_or(0.0),
         );
         if webhook {
             println!(
