@@ -338,6 +338,16 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
+/// The median of sorted numbers (of the middle two for an even count;
+/// zero when there are none).
+fn median(sorted: &[f64]) -> f64 {
+    match sorted.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => sorted[n / 2],
+        n => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
+    }
+}
+
 /// The `p` percentile of sorted durations (zero when there are none).
 fn pct(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
@@ -625,7 +635,7 @@ fn bench(backend: &Backend, seconds: u64, rate: u64, employees: u64, webhook: bo
         println!(
             "  slice by slice (events p99 / the quiet slice's before it): {}; median {:.2}",
             pairs.iter().map(|r| format!("{r:.2}")).collect::<Vec<_>>().join(", "),
-            pairs.get(pairs.len() / 2).copied().unwrap_or(0.0),
+            median(&pairs),
         );
         if webhook {
             println!(
