@@ -37,6 +37,15 @@ pub struct Caller {
 }
 
 impl Caller {
+    /// The key that made a request, from the request's extensions. Behind
+    /// the key middleware it is always there; a request that reached no key
+    /// is refused as one without a key.
+    pub fn of(extensions: &axum::http::Extensions) -> Result<&Caller, ApiError> {
+        extensions
+            .get::<Caller>()
+            .ok_or_else(|| ApiError::Unauthorized("no API key".into()))
+    }
+
     /// The caller of `key` at the base's versions `versions`, its scope
     /// judged on today's date in Paris.
     pub fn new(key: Arc<ApiKey>, versions: BaseVersions) -> Self {

@@ -196,14 +196,9 @@ impl axum::extract::FromRequestParts<crate::AppState> for Keyed {
         parts: &mut axum::http::request::Parts,
         state: &crate::AppState,
     ) -> Result<Self, ApiError> {
-        let caller = parts
-            .extensions
-            .get::<crate::auth::Caller>()
-            .cloned()
-            .ok_or_else(|| ApiError::Unauthorized("the request carries no API key".into()))?;
         Ok(Self {
             state: state.clone(),
-            caller,
+            caller: crate::auth::Caller::of(&parts.extensions)?.clone(),
             headers: parts.headers.clone(),
         })
     }
