@@ -171,6 +171,87 @@ const fn col(
     }
 }
 
+/// Every column the reports show, each heading written once: a report
+/// lists the ones it shows.
+pub mod columns {
+    use super::{col, Column, ColumnKind::*};
+
+    /// The month a row counts.
+    pub const MONTH: Column = col("month", "Mois", "Month", Period);
+    /// The employee's number (matricule).
+    pub const EMPLOYEE_NUMBER: Column = col("employeeNumber", "Matricule", "Employee number", Text);
+    /// The employee's name.
+    pub const EMPLOYEE: Column = col("employee", "Salarié", "Employee", Text);
+    /// The establishment.
+    pub const ESTABLISHMENT: Column = col("establishment", "Établissement", "Establishment", Text);
+    /// The absence account.
+    pub const ACCOUNT: Column = col("account", "Compte", "Account", Text);
+    /// Absence days, in working days.
+    pub const DAYS: Column = col("days", "Jours", "Days", Days);
+    /// How many absences.
+    pub const PERIODS: Column = col("periods", "Absences", "Absences", Count);
+    /// How many of them changed since this report's last export.
+    pub const CHANGED_SINCE_EXPORT: Column = col(
+        "changedSinceExport",
+        "Modifiées depuis l'export",
+        "Changed since export",
+        Count,
+    );
+    /// The absence account's category.
+    pub const CATEGORY: Column = col("category", "Catégorie", "Category", Text);
+    /// Absence days.
+    pub const ABSENT_DAYS: Column = col("absentDays", "Jours d'absence", "Absent days", Days);
+    /// Working days the calendars expected.
+    pub const WORKING_DAYS: Column = col(
+        "workingDays",
+        "Jours ouvrés théoriques",
+        "Theoretical working days",
+        Count,
+    );
+    /// Absence days over working days.
+    pub const ABSENTEEISM_RATE: Column =
+        col("rate", "Taux d'absentéisme", "Absenteeism rate", Percent);
+    /// The department.
+    pub const DEPARTMENT: Column = col("department", "Département", "Department", Text);
+    /// The socio-professional category.
+    pub const CSP: Column = col("csp", "CSP", "Category", Text);
+    /// Employees under contract on the last day of the month.
+    pub const HEADCOUNT: Column = col(
+        "headcount",
+        "Effectif fin de mois",
+        "Month-end headcount",
+        Count,
+    );
+    /// Contracts that started in the month.
+    pub const ENTRIES: Column = col("entries", "Entrées", "Entries", Count);
+    /// Contracts that ended in the month.
+    pub const EXITS: Column = col("exits", "Sorties", "Exits", Count);
+    /// The expense nature.
+    pub const NATURE: Column = col("nature", "Nature", "Nature", Text);
+    /// The analytics section.
+    pub const ANALYTICS: Column = col("analytics", "Section analytique", "Analytics section", Text);
+    /// The currency amounts are in.
+    pub const CURRENCY: Column = col("currency", "Devise", "Currency", Text);
+    /// Amount with VAT.
+    pub const GROSS: Column = col("gross", "TTC", "Gross", Money);
+    /// Amount without VAT.
+    pub const NET: Column = col("net", "HT", "Net", Money);
+    /// VAT amount.
+    pub const VAT: Column = col("vat", "TVA", "VAT", Money);
+    /// Amount reimbursed.
+    pub const REIMBURSED: Column = col("reimbursed", "Remboursé", "Reimbursed", Money);
+    /// How many expense items.
+    pub const ITEMS: Column = col("items", "Lignes", "Items", Count);
+    /// The VAT rate.
+    pub const VAT_RATE: Column = col("rate", "Taux", "Rate", Percent);
+    /// Amount without VAT, the base the VAT is taken on.
+    pub const VAT_BASE: Column = col("net", "Base HT", "Net", Money);
+    /// The expense item's date.
+    pub const DATE: Column = col("date", "Date", "Date", Date);
+    /// What is to be checked on the item.
+    pub const WARNINGS: Column = col("warnings", "Alertes", "Warnings", Text);
+}
+
 /// A filter a report takes, besides its period.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FilterKind {
@@ -254,7 +335,7 @@ impl ReportSpec {
     }
 }
 
-use ColumnKind::*;
+use columns::*;
 use FilterKind::*;
 
 /// Every ready-made report, in the order the pages list them.
@@ -268,16 +349,7 @@ pub static REPORTS: &[ReportSpec] = &[
                       « modifiées depuis l'export » compte les saisies tardives et les corrections \
                       faites depuis votre export précédent de cet état.",
         permission: Permission::Absences,
-        columns: &[
-            col("month", "Mois", "Month", Period),
-            col("employeeNumber", "Matricule", "Employee number", Text),
-            col("employee", "Salarié", "Employee", Text),
-            col("establishment", "Établissement", "Establishment", Text),
-            col("account", "Compte", "Account", Text),
-            col("days", "Jours", "Days", Days),
-            col("periods", "Absences", "Absences", Count),
-            col("changedSinceExport", "Modifiées depuis l'export", "Changed since export", Count),
-        ],
+        columns: &[MONTH, EMPLOYEE_NUMBER, EMPLOYEE, ESTABLISHMENT, ACCOUNT, DAYS, PERIODS, CHANGED_SINCE_EXPORT],
         filters: &[Establishment, Department, Account],
         chart_value: "days",
     },
@@ -289,14 +361,7 @@ pub static REPORTS: &[ReportSpec] = &[
         description: "Jours d'absence validés par catégorie de compte, rapportés aux jours ouvrés \
                       théoriques de l'établissement (son calendrier, pour les salariés sous contrat).",
         permission: Permission::Absences,
-        columns: &[
-            col("month", "Mois", "Month", Period),
-            col("establishment", "Établissement", "Establishment", Text),
-            col("category", "Catégorie", "Category", Text),
-            col("absentDays", "Jours d'absence", "Absent days", Days),
-            col("workingDays", "Jours ouvrés théoriques", "Theoretical working days", Count),
-            col("rate", "Taux d'absentéisme", "Absenteeism rate", Percent),
-        ],
+        columns: &[MONTH, ESTABLISHMENT, CATEGORY, ABSENT_DAYS, WORKING_DAYS, ABSENTEEISM_RATE],
         filters: &[Establishment, Department, Account],
         chart_value: "absentDays",
     },
@@ -308,15 +373,7 @@ pub static REPORTS: &[ReportSpec] = &[
         description: "Salariés sous contrat le dernier jour du mois, par établissement, département \
                       et catégorie socio-professionnelle, avec les entrées et sorties du mois.",
         permission: Permission::PersonnelFile,
-        columns: &[
-            col("month", "Mois", "Month", Period),
-            col("establishment", "Établissement", "Establishment", Text),
-            col("department", "Département", "Department", Text),
-            col("csp", "CSP", "Category", Text),
-            col("headcount", "Effectif fin de mois", "Month-end headcount", Count),
-            col("entries", "Entrées", "Entries", Count),
-            col("exits", "Sorties", "Exits", Count),
-        ],
+        columns: &[MONTH, ESTABLISHMENT, DEPARTMENT, CSP, HEADCOUNT, ENTRIES, EXITS],
         filters: &[Establishment, Department],
         chart_value: "headcount",
     },
@@ -328,17 +385,7 @@ pub static REPORTS: &[ReportSpec] = &[
         description: "Les lignes des notes de frais validées et contrôlées (puis en paiement ou \
                       payées) : une ligne de charge par nature, montants TTC, HT, TVA et remboursés.",
         permission: Permission::Expenses,
-        columns: &[
-            col("month", "Mois", "Month", Period),
-            col("nature", "Nature", "Nature", Text),
-            col("analytics", "Section analytique", "Analytics section", Text),
-            col("currency", "Devise", "Currency", Text),
-            col("gross", "TTC", "Gross", Money),
-            col("net", "HT", "Net", Money),
-            col("vat", "TVA", "VAT", Money),
-            col("reimbursed", "Remboursé", "Reimbursed", Money),
-            col("items", "Lignes", "Items", Count),
-        ],
+        columns: &[MONTH, NATURE, ANALYTICS, CURRENCY, GROSS, NET, VAT, REIMBURSED, ITEMS],
         filters: &[Establishment, Department, Nature],
         chart_value: "gross",
     },
@@ -350,15 +397,7 @@ pub static REPORTS: &[ReportSpec] = &[
         description: "Une ligne de TVA par taux et par mois, sur les notes de frais validées et \
                       contrôlées (puis en paiement ou payées).",
         permission: Permission::Expenses,
-        columns: &[
-            col("month", "Mois", "Month", Period),
-            col("rate", "Taux", "Rate", Percent),
-            col("currency", "Devise", "Currency", Text),
-            col("net", "Base HT", "Net", Money),
-            col("vat", "TVA", "VAT", Money),
-            col("gross", "TTC", "Gross", Money),
-            col("items", "Lignes", "Items", Count),
-        ],
+        columns: &[MONTH, VAT_RATE, CURRENCY, VAT_BASE, VAT, GROSS, ITEMS],
         filters: &[Establishment, Department, Nature],
         chart_value: "vat",
     },
@@ -370,15 +409,7 @@ pub static REPORTS: &[ReportSpec] = &[
         description: "Les lignes de frais à vérifier : plafond dépassé, justificatif manquant, \
                       doublon possible, achat le week-end, devise étrangère.",
         permission: Permission::Expenses,
-        columns: &[
-            col("date", "Date", "Date", Date),
-            col("employeeNumber", "Matricule", "Employee number", Text),
-            col("employee", "Salarié", "Employee", Text),
-            col("nature", "Nature", "Nature", Text),
-            col("currency", "Devise", "Currency", Text),
-            col("gross", "TTC", "Gross", Money),
-            col("warnings", "Alertes", "Warnings", Text),
-        ],
+        columns: &[DATE, EMPLOYEE_NUMBER, EMPLOYEE, NATURE, CURRENCY, GROSS, WARNINGS],
         filters: &[Establishment, Department, Nature],
         chart_value: "gross",
     },

@@ -28,10 +28,11 @@
 //! webhook's deliveries.
 //!
 //! Prints, for each backend and phase, the updates made, their write
-//! latency (p50, p99) and errors; the write p99 of the events phase over
-//! the quiet one, and slice by slice (each events slice over the quiet
-//! slice before it, sorted, with their median: a burst of the machine's
-//! own weighs on one pair of slices, not on the whole); the time from each
+//! latency (p50, p99) and the updates not answered 200, by what came
+//! instead (a status, or the client's error); the write p99 of the events
+//! phase over the quiet one, and slice by slice (each events slice over
+//! the quiet slice before it, sorted, with their median: a burst of the
+//! machine's own weighs on one pair of slices, not on the whole); the time from each
 //! update's answer to its webhook (p50, p99); and the time from each move's
 //! answer to PlanningPME holding it (p50, p99), with the runs on change it
 //! took.
@@ -142,7 +143,9 @@ struct Writes {
     /// The slowest update: its latency and when it was sent, from the
     /// phase's start.
     slowest: (Duration, Duration),
-    errors: u64,
+    /// The updates not answered 200, by what came instead (`HTTP 503`, or
+    /// the client's error), each with how many.
+    errors: std::collections::BTreeMap<String, u64>,
     /// When the phase began.
     began: Option<Instant>,
     /// The write p99 of each slice, in the order they ran.
@@ -167,7 +170,9 @@ impl Writes {
         self.moved.extend(slice.moved);
         self.latencies.extend(slice.latencies);
         self.latencies.sort();
-        self.errors += slice.errors;
+        for (what, n) in slice.errors {
+            *self.errors.entry(what).or_default() += n;
+        }
     }
 }
 
@@ -229,7 +234,16 @@ async fn write_phase(
                 .send()
                 .await
                 .map(|r| r.status().as_u16())
-                .unwrap_or(0);
+                .map_err(|e| {
+                    // The error and its causes, the innermost last.
+                    let mut text = e.to_string();
+                    let mut cause = std::error::Error::source(&e);
+                    while let Some(c) = cause {
+                        text = format!("{text}: {c}");
+                        cause = c.source();
+                    }
+                    text
+                });
             (
                 n,
                 moved,
@@ -249,7 +263,7 @@ async fn write_phase(
         if latency > out.slowest.0 {
             out.slowest = (latency, offset);
         }
-        if status == 200 {
+        if status == Ok(200) {
             match moved {
                 Some(m) => {
                     out.moved.insert(m, at);
@@ -260,7 +274,8 @@ async fn write_phase(
             }
             out.latencies.push(latency);
         } else {
-            out.errors += 1;
+            let what = status.map_or_else(|e| e, |code| format!("HTTP {code}"));
+            *out.errors.entry(what).or_default() += 1;
         }
     }
     out.latencies.sort();
@@ -602,10 +617,13 @@ fn bench(backend: &Backend, seconds: u64, rate: u64, employees: u64, webhook: bo
                 w.latencies.len(),
                 ms(pct(&w.latencies, 0.50)),
                 ms(pct(&w.latencies, 0.99)),
-                w.errors,
+                w.errors.values().sum::<u64>(),
                 ms(w.slowest.0),
                 w.slowest.1.as_secs_f64(),
             );
+            for (what, n) in &w.errors {
+                println!("    {n} not answered 200: {what}");
+            }
         }
         for (name, w, (before, after)) in [
             ("quiet", &quiet, (&Vec::new(), &served_quiet)),
