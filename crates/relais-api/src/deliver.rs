@@ -14,7 +14,7 @@
 
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::resources::events::{followed_topics, visible_page};
+use crate::resources::events::{followed_topics, take_turn, visible_page};
 use crate::AppState;
 use axum::http::HeaderMap;
 use futures_util::StreamExt;
@@ -282,7 +282,11 @@ impl Deliverer {
             if page.next == cursor {
                 break;
             }
-            let made: Vec<NewDelivery> = page.items.iter().map(delivery_of).collect();
+            let mut made: Vec<NewDelivery> = Vec::with_capacity(page.items.len());
+            for (i, event) in page.items.into_iter().enumerate() {
+                take_turn(i).await;
+                made.push(delivery_of(event));
+            }
             let at = relais_core::now();
             let moved = if failing {
                 let moved = store
@@ -551,17 +555,22 @@ impl Message for NewDelivery {
     }
 }
 
-fn delivery_of(event: &Value) -> NewDelivery {
+/// The message that delivers `event` (as the key sees it).
+fn delivery_of(event: Value) -> NewDelivery {
     let topic = event["topic"].as_str().unwrap_or_default().to_owned();
+    let event_seq = event["cursor"].as_i64().unwrap_or_default();
+    let message_id = event["id"].as_str().unwrap_or_default().to_owned();
+    let timestamp = event["occurredAt"].clone();
+    // The event moves into its message: a page's records are not copied.
     let body = json!({
         "type": topic,
-        "timestamp": event["occurredAt"],
+        "timestamp": timestamp,
         "data": event,
     });
     NewDelivery {
-        event_seq: event["cursor"].as_i64().unwrap_or_default(),
+        event_seq,
         topic,
-        message_id: event["id"].as_str().unwrap_or_default().to_owned(),
+        message_id,
         body: body.to_string(),
     }
 }

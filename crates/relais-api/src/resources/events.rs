@@ -232,6 +232,23 @@ pub fn check_topics(role: &Role, filters: &[TopicFilter]) -> Result<(), ApiError
 /// Fields every change moves, which alone do not make an update worth telling.
 const BOOKKEEPING: &[&str] = &["modifiedAt", "lastModifiedAt"];
 
+/// Events shaped in a row before the thread is given to the other tasks
+/// waiting for it. Shaping an event (its record and the one before, as the
+/// key sees them) takes some 90 to 130 µs of processor; the webhook
+/// deliverer's pages, shaped in one go, held a runtime thread for 2 ms at
+/// the median and 16 to 27 ms at the 99th percentile in the events
+/// benchmark, while API requests queued on that thread waited.
+const SHAPED_BETWEEN_TURNS: usize = 8;
+
+/// Gives the runtime's thread to the other tasks waiting for it after
+/// every [`SHAPED_BETWEEN_TURNS`] events of a loop (`i`, from 0) that
+/// shapes or serialises them.
+pub(crate) async fn take_turn(i: usize) {
+    if i % SHAPED_BETWEEN_TURNS == SHAPED_BETWEEN_TURNS - 1 {
+        tokio::task::yield_now().await;
+    }
+}
+
 /// The events as the key sees them; those it may not see left out.
 async fn render(
     state: &AppState,
@@ -241,7 +258,8 @@ async fn render(
 ) -> Result<Vec<Value>, ApiError> {
     let shapes = Shapes::load(state, caller, headers, events).await?;
     let mut items = Vec::with_capacity(events.len());
-    for event in events {
+    for (i, event) in events.iter().enumerate() {
+        take_turn(i).await;
         let data = shapes.json(&event.data);
         let mut item = json!({
             "id": format!("evt_{}_{}", event.base_id, event.seq),
