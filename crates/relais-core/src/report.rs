@@ -323,9 +323,9 @@ pub struct ReportSpec {
     pub columns: &'static [Column],
     /// Its filters besides the period.
     pub filters: &'static [FilterKind],
-    /// The chart drawn beside the table: the values of column `value`
-    /// summed per month.
-    pub chart_value: &'static str,
+    /// The chart drawn beside the table: the values of this column (one of
+    /// `columns`) summed per month.
+    pub chart: Column,
 }
 
 impl ReportSpec {
@@ -351,7 +351,7 @@ pub static REPORTS: &[ReportSpec] = &[
         permission: Permission::Absences,
         columns: &[MONTH, EMPLOYEE_NUMBER, EMPLOYEE, ESTABLISHMENT, ACCOUNT, DAYS, PERIODS, CHANGED_SINCE_EXPORT],
         filters: &[Establishment, Department, Account],
-        chart_value: "days",
+        chart: DAYS,
     },
     ReportSpec {
         kind: ReportKind::Absenteeism,
@@ -363,7 +363,7 @@ pub static REPORTS: &[ReportSpec] = &[
         permission: Permission::Absences,
         columns: &[MONTH, ESTABLISHMENT, CATEGORY, ABSENT_DAYS, WORKING_DAYS, ABSENTEEISM_RATE],
         filters: &[Establishment, Department, Account],
-        chart_value: "absentDays",
+        chart: ABSENT_DAYS,
     },
     ReportSpec {
         kind: ReportKind::Headcount,
@@ -375,7 +375,7 @@ pub static REPORTS: &[ReportSpec] = &[
         permission: Permission::PersonnelFile,
         columns: &[MONTH, ESTABLISHMENT, DEPARTMENT, CSP, HEADCOUNT, ENTRIES, EXITS],
         filters: &[Establishment, Department],
-        chart_value: "headcount",
+        chart: HEADCOUNT,
     },
     ReportSpec {
         kind: ReportKind::ExpensesByNature,
@@ -387,7 +387,7 @@ pub static REPORTS: &[ReportSpec] = &[
         permission: Permission::Expenses,
         columns: &[MONTH, NATURE, ANALYTICS, CURRENCY, GROSS, NET, VAT, REIMBURSED, ITEMS],
         filters: &[Establishment, Department, Nature],
-        chart_value: "gross",
+        chart: GROSS,
     },
     ReportSpec {
         kind: ReportKind::RecoverableVat,
@@ -399,7 +399,7 @@ pub static REPORTS: &[ReportSpec] = &[
         permission: Permission::Expenses,
         columns: &[MONTH, VAT_RATE, CURRENCY, VAT_BASE, VAT, GROSS, ITEMS],
         filters: &[Establishment, Department, Nature],
-        chart_value: "vat",
+        chart: VAT,
     },
     ReportSpec {
         kind: ReportKind::ExpenseWarnings,
@@ -411,7 +411,7 @@ pub static REPORTS: &[ReportSpec] = &[
         permission: Permission::Expenses,
         columns: &[DATE, EMPLOYEE_NUMBER, EMPLOYEE, NATURE, CURRENCY, GROSS, WARNINGS],
         filters: &[Establishment, Department, Nature],
-        chart_value: "gross",
+        chart: GROSS,
     },
 ];
 
@@ -667,7 +667,7 @@ mod tests {
     #[test]
     fn every_report_charts_one_of_its_columns() {
         for r in REPORTS {
-            assert!(r.column(r.chart_value).is_some(), "{}", r.code);
+            assert!(r.column(r.chart.key).is_some(), "{}", r.code);
             assert_eq!(report(r.code).unwrap().kind, r.kind);
             assert_eq!(spec(r.kind).code, r.code);
         }

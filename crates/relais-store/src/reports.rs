@@ -915,7 +915,7 @@ pub async fn compute(
         ReportKind::RecoverableVat => recoverable_vat(store, base, filter).await?,
     };
     let whole = ReportTable { spec, rows };
-    let per_month = whole.per_month(spec.chart_value);
+    let per_month = whole.per_month(spec.chart.key);
     let total = whole.rows.len() as u64;
     let rows = match page {
         Some((offset, limit)) => whole

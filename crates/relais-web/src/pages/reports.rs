@@ -244,9 +244,7 @@ async fn filter_options(
 
 /// The chart beside the table: the report's main figure per month, as bars.
 fn chart(spec: &ReportSpec, points: &[(Month, f64)], lang: Lang) -> Markup {
-    let Some(column) = spec.columns.iter().find(|c| c.key == spec.chart_value) else {
-        return html! {};
-    };
+    let column = &spec.chart;
     if points.is_empty() {
         return html! {};
     }
