@@ -35,7 +35,9 @@
 //! machine's own weighs on one pair of slices, not on the whole); the time from each
 //! update's answer to its webhook (p50, p99); and the time from each move's
 //! answer to PlanningPME holding it (p50, p99), with the runs on change it
-//! took.
+//! took; and the CPU time each phase spent an update (its slices and the
+//! pauses after them), in the server by thread name and in this process's
+//! receiver and simulator (on Linux, from `/proc`).
 
 mod common;
 
@@ -353,6 +355,60 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
+/// Clock ticks a second of the CPU times in `/proc` (Linux's USER_HZ).
+const TICKS_PER_SECOND: f64 = 100.0;
+
+/// The CPU time (user and system, in seconds) the threads of process
+/// `pid` have used, summed by thread name (`tokio-runtime-w`,
+/// `relais-writes`, `sqlx-sqlite-wor`…), from `/proc` (empty where there
+/// is none). A thread that ended takes its time with it: the sums are
+/// compared between two readings of threads that live through both.
+fn cpu_by_thread(pid: &str) -> HashMap<String, f64> {
+    let mut sums = HashMap::new();
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return sums;
+    };
+    for task in tasks.flatten() {
+        let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else {
+            continue;
+        };
+        // `tid (name) state ppid …`: the name may hold spaces and brackets.
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+            continue;
+        };
+        let fields: Vec<&str> = stat[close + 1..].split_whitespace().collect();
+        let ticks: f64 = [11, 12]
+            .iter()
+            .filter_map(|i| fields.get(*i)?.parse::<f64>().ok())
+            .sum();
+        *sums.entry(stat[open + 1..close].to_owned()).or_default() += ticks / TICKS_PER_SECOND;
+    }
+    sums
+}
+
+/// Adds to `sum` the CPU each thread name used between two readings.
+fn add_cpu(
+    sum: &mut HashMap<String, f64>,
+    before: &HashMap<String, f64>,
+    after: &HashMap<String, f64>,
+) {
+    for (name, t) in after {
+        *sum.entry(name.clone()).or_default() += t - before.get(name).copied().unwrap_or(0.0);
+    }
+}
+
+/// A phase's CPU an update in µs, in all and by thread name, largest first.
+fn cpu_line(sum: &HashMap<String, f64>, updates: usize) -> String {
+    let per = |t: f64| t * 1e6 / updates.max(1) as f64;
+    let mut names: Vec<_> = sum.iter().filter(|(_, t)| **t > 0.0).collect();
+    names.sort_by(|a, b| b.1.total_cmp(a.1));
+    let parts: Vec<String> = names
+        .iter()
+        .map(|(n, t)| format!("{n} {:.0}", per(**t)))
+        .collect();
+    format!("{:.0} µs ({})", per(sum.values().sum()), parts.join(", "))
+}
+
 /// The median of sorted numbers (of the middle two for an even count;
 /// zero when there are none).
 fn median(sorted: &[f64]) -> f64 {
@@ -567,19 +623,30 @@ fn bench(backend: &Backend, seconds: u64, rate: u64, employees: u64, webhook: bo
         // The phases take turns, a slice each: quiet, then events.
         let (mut quiet, mut hooked) = (Writes::default(), Writes::default());
         let (mut served_quiet, mut served_hooked) = (Vec::new(), Vec::new());
+        // CPU of the server's threads and of this process's partners, each
+        // slice with the pause after it (where its deliveries and runs end).
+        let server_pid = server.id().to_string();
+        let (mut cpu_quiet, mut cpu_hooked) = (HashMap::new(), HashMap::new());
+        let (mut partners_quiet, mut partners_hooked) = (HashMap::new(), HashMap::new());
         let mut moves = moves.chunks((MOVES_PER_SECOND * SLICE_SECONDS) as usize);
         let mut done = 0;
         while done < seconds {
             let slice = SLICE_SECONDS.min(seconds - done);
             let before = served(&client, &url).await;
+            let (cpu, mine) = (cpu_by_thread(&server_pid), cpu_by_thread("self"));
             quiet.add(write_phase(&url, &quiet_key, &quiet_plan, done * rate, rate, slice).await);
             add_served(&mut served_quiet, &before, &served(&client, &url).await);
             tokio::time::sleep(SETTLE).await;
+            add_cpu(&mut cpu_quiet, &cpu, &cpu_by_thread(&server_pid));
+            add_cpu(&mut partners_quiet, &mine, &cpu_by_thread("self"));
             let plan = Plan { ids: ids.clone(), moves: moves.next().unwrap_or_default().to_vec() };
             let before = served(&client, &url).await;
+            let (cpu, mine) = (cpu_by_thread(&server_pid), cpu_by_thread("self"));
             hooked.add(write_phase(&url, &key, &plan, (seconds + done) * rate, rate, slice).await);
             add_served(&mut served_hooked, &before, &served(&client, &url).await);
             tokio::time::sleep(SETTLE).await;
+            add_cpu(&mut cpu_hooked, &cpu, &cpu_by_thread(&server_pid));
+            add_cpu(&mut partners_hooked, &mine, &cpu_by_thread("self"));
             done += slice;
         }
         // What is still on its way arrives within a few seconds.
@@ -636,6 +703,18 @@ fn bench(backend: &Backend, seconds: u64, rate: u64, employees: u64, webhook: bo
                 .map(|(ms, share)| format!("over {ms} ms {:.2} % / {share:.2} %", over(&w.latencies, *ms)))
                 .collect();
             println!("  {name:<8} measured / in the server: {}", shown.join(", "));
+        }
+        for (name, w, server, partners) in [
+            ("quiet", &quiet, &cpu_quiet, &partners_quiet),
+            ("events", &hooked, &cpu_hooked, &partners_hooked),
+        ] {
+            let partners: HashMap<String, f64> = partners
+                .iter()
+                .filter(|(n, _)| n.starts_with("bench-partners"))
+                .map(|(n, t)| (n.clone(), *t))
+                .collect();
+            let n = w.latencies.len();
+            println!("  {name:<8} CPU an update: server {}; partners {}", cpu_line(server, n), cpu_line(&partners, n));
         }
         println!(
             "  write p99 with events delivered / without: {:.2}",
