@@ -26,7 +26,7 @@ use relais_core::webhooks::{
     WebhookSecret, SUSPEND_AFTER,
 };
 use relais_store::{AttemptOutcome, NewDelivery, SentDelivery};
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -561,17 +561,18 @@ fn delivery_of(event: Value) -> NewDelivery {
     let event_seq = event["cursor"].as_i64().unwrap_or_default();
     let message_id = event["id"].as_str().unwrap_or_default().to_owned();
     let timestamp = event["occurredAt"].clone();
-    // The event moves into its message: a page's records are not copied.
-    let body = json!({
-        "type": topic,
-        "timestamp": timestamp,
-        "data": event,
-    });
+    // The event moves into its message: a page's records are neither
+    // copied nor serialised twice (`json!` would turn the event into a
+    // value again, field by field).
+    let mut body = Map::with_capacity(3);
+    body.insert("type".into(), Value::String(topic.clone()));
+    body.insert("timestamp".into(), timestamp);
+    body.insert("data".into(), event);
     NewDelivery {
         event_seq,
         topic,
         message_id,
-        body: body.to_string(),
+        body: serde_json::to_string(&body).expect("a JSON value serialises"),
     }
 }
 

@@ -75,9 +75,13 @@ impl Resource {
     /// The field `name`, whatever the case it is asked in (the API matches
     /// names so); it keeps Lucca's spelling.
     pub fn field(self, name: &str) -> Option<&'static Field> {
-        self.fields()
+        // Most names come in Lucca's spelling: looked for as they are
+        // first, they are found without folding every name's case.
+        let fields = self.fields();
+        fields
             .iter()
-            .find(|f| f.name.eq_ignore_ascii_case(name))
+            .find(|f| f.name == name)
+            .or_else(|| fields.iter().find(|f| f.name.eq_ignore_ascii_case(name)))
     }
 
     /// The fields a list of this resource filters on.

@@ -293,8 +293,18 @@ async fn render(
 
 /// What shaping a page of events' records takes: the lookups each kind's
 /// answer makes, done once per page.
+/// The fields an event shows of an employee: every standard one and the
+/// custom fields, as the key may read them.
+static EVENT_USER_FIELDS: std::sync::LazyLock<FieldTree> = std::sync::LazyLock::new(|| {
+    let mut names: Vec<&str> = users::STANDARD_FIELDS.to_vec();
+    names.push("extendedData");
+    FieldTree::of(&names)
+});
+
 struct Shapes {
-    users: Option<(users::UserContext, FieldTree)>,
+    /// The names employees refer to, and the fields of
+    /// [`EVENT_USER_FIELDS`] the key may read, decided once for the page.
+    users: Option<(users::UserContext, Vec<(&'static str, &'static FieldTree)>)>,
     levels: HashMap<i64, (usize, String)>,
     visible: std::collections::HashSet<i64>,
     accounts: HashMap<relais_core::ids::AbsenceAccountId, relais_core::absence::AbsenceAccount>,
@@ -314,20 +324,22 @@ impl Shapes {
                 .iter()
                 .flat_map(|e| std::iter::once(&e.data).chain(e.previous.as_ref()))
         };
-        let employees: Vec<relais_core::employee::Employee> = records()
+        // The employees are borrowed: only their managers are looked up.
+        let employees: Vec<&relais_core::employee::Employee> = records()
             .filter_map(|r| match r {
-                Record::Employee(e) => Some((**e).clone()),
+                Record::Employee(e) => Some(&**e),
                 _ => None,
             })
             .collect();
         let users = if employees.is_empty() {
             None
         } else {
-            let mut names: Vec<&str> = users::STANDARD_FIELDS.to_vec();
-            names.push("extendedData");
-            let tree = FieldTree::of(&names);
-            let ctx = users::UserContext::load(state, caller, headers, &employees, &tree).await?;
-            Some((ctx, tree))
+            let tree = &*EVENT_USER_FIELDS;
+            let ctx =
+                users::UserContext::load(state, caller, headers, employees.iter().copied(), tree)
+                    .await?;
+            let plan = ctx.plan(tree);
+            Some((ctx, plan))
         };
         let has = |kind: fn(&Record) -> bool| records().any(kind);
         let levels = if has(|r| matches!(r, Record::Department(_))) {
@@ -387,7 +399,12 @@ impl Shapes {
             Record::Employee(e) => self
                 .users
                 .as_ref()
-                .map(|(ctx, tree)| object(ctx.user(e, tree)))
+                .map(|(ctx, plan)| {
+                    object(
+                        serde_json::to_value(users::UserView { ctx, e, plan })
+                            .expect("a user serialises"),
+                    )
+                })
                 .unwrap_or_default(),
             Record::Department(d) => organisation::department_json(
                 d,

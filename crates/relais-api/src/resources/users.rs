@@ -77,10 +77,14 @@ impl UserContext {
         state: &AppState,
         caller: &Caller,
         headers: &HeaderMap,
-        employees: &[Employee],
+        employees: impl IntoIterator<Item = &Employee>,
         tree: &FieldTree,
     ) -> Result<Self, ApiError> {
         let (store, base, role) = (&state.store, caller.base(), caller.role());
+        let mut manager_ids: Vec<EmployeeId> = employees
+            .into_iter()
+            .filter_map(|e| e.data.manager_id)
+            .collect();
         let names = |field, what| async move {
             if !tree.has(field) {
                 return Ok::<Names, ApiError>(Names::default());
@@ -99,11 +103,9 @@ impl UserContext {
         let managers = if every_manager_visible {
             HashMap::new()
         } else if tree.has("manager") || tree.has("managerId") {
-            let mut ids: Vec<EmployeeId> =
-                employees.iter().filter_map(|e| e.data.manager_id).collect();
-            ids.sort();
-            ids.dedup();
-            visible_among(store, caller, &ids)
+            manager_ids.sort();
+            manager_ids.dedup();
+            visible_among(store, caller, &manager_ids)
                 .await?
                 .into_iter()
                 .map(|m| (m.id, m.display_name()))
@@ -368,6 +370,9 @@ fn sees_everyone(role: &Role) -> bool {
 
 /// The employees among `ids` that the key may see (former ones too when it
 /// may read them): references to anyone else read as references to nobody.
+/// What the callers need of them is who they are and their names, so the
+/// records are read light: personal details, custom fields, CSP and
+/// profession read as empty (see `relais_store::query::LIGHT_COLUMNS`).
 pub async fn visible_among(
     store: &SharedStore,
     caller: &Caller,
@@ -376,20 +381,17 @@ pub async fn visible_among(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let scope = caller.scope_with_former();
-    if scope.is_everything() {
-        return Ok(store.employees_by_ids(caller.base(), ids).await?);
-    }
     Ok(store
         .query_employees(
             caller.base(),
             &ListQuery {
-                scope,
+                scope: caller.scope_with_former(),
                 conditions: vec![Condition::new(
                     &fields::users::ID,
                     Cond::In(ids.iter().map(|i| SqlValue::Int(i.0)).collect()),
                 )],
                 limit: u32::try_from(ids.len()).unwrap_or(u32::MAX),
+                without: relais_store::fields::unread_employee_columns(|_| false),
                 ..ListQuery::default()
             },
         )
