@@ -291,8 +291,6 @@ async fn render(
     Ok(items)
 }
 
-/// What shaping a page of events' records takes: the lookups each kind's
-/// answer makes, done once per page.
 /// The fields an event shows of an employee: every standard one and the
 /// custom fields, as the key may read them.
 static EVENT_USER_FIELDS: std::sync::LazyLock<FieldTree> = std::sync::LazyLock::new(|| {
@@ -301,6 +299,8 @@ static EVENT_USER_FIELDS: std::sync::LazyLock<FieldTree> = std::sync::LazyLock::
     FieldTree::of(&names)
 });
 
+/// What shaping a page of events' records takes: the lookups each kind's
+/// answer makes, done once per page.
 struct Shapes {
     /// The names employees refer to, and the fields of
     /// [`EVENT_USER_FIELDS`] the key may read, decided once for the page.
