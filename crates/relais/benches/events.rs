@@ -358,15 +358,14 @@ fn ms(d: Duration) -> f64 {
 /// Clock ticks a second of the CPU times in `/proc` (Linux's USER_HZ).
 const TICKS_PER_SECOND: f64 = 100.0;
 
-/// The CPU time (user and system, in seconds) the threads of process
-/// `pid` have used, summed by thread name (`tokio-runtime-w`,
+/// The CPU time (user and system, in seconds) each thread of process
+/// `pid` has used, by thread id with its name (`tokio-rt-worker`,
 /// `relais-writes`, `sqlx-sqlite-wor`…), from `/proc` (empty where there
-/// is none). A thread that ended takes its time with it: the sums are
-/// compared between two readings of threads that live through both.
-fn cpu_by_thread(pid: &str) -> HashMap<String, f64> {
-    let mut sums = HashMap::new();
+/// is none).
+fn cpu_by_thread(pid: &str) -> HashMap<String, (String, f64)> {
+    let mut threads = HashMap::new();
     let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
-        return sums;
+        return threads;
     };
     for task in tasks.flatten() {
         let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else {
@@ -381,19 +380,25 @@ fn cpu_by_thread(pid: &str) -> HashMap<String, f64> {
             .iter()
             .filter_map(|i| fields.get(*i)?.parse::<f64>().ok())
             .sum();
-        *sums.entry(stat[open + 1..close].to_owned()).or_default() += ticks / TICKS_PER_SECOND;
+        threads.insert(
+            task.file_name().to_string_lossy().into_owned(),
+            (stat[open + 1..close].to_owned(), ticks / TICKS_PER_SECOND),
+        );
     }
-    sums
+    threads
 }
 
-/// Adds to `sum` the CPU each thread name used between two readings.
+/// Adds to `sum`, by thread name, the CPU each thread used between two
+/// readings (a thread born in between, all of its time). A thread that
+/// ended in between takes the time it used since the first reading with it.
 fn add_cpu(
     sum: &mut HashMap<String, f64>,
-    before: &HashMap<String, f64>,
-    after: &HashMap<String, f64>,
+    before: &HashMap<String, (String, f64)>,
+    after: &HashMap<String, (String, f64)>,
 ) {
-    for (name, t) in after {
-        *sum.entry(name.clone()).or_default() += t - before.get(name).copied().unwrap_or(0.0);
+    for (tid, (name, t)) in after {
+        let was = before.get(tid).map_or(0.0, |(_, t)| *t);
+        *sum.entry(name.clone()).or_default() += t - was;
     }
 }
 
