@@ -399,12 +399,7 @@ impl Shapes {
             Record::Employee(e) => self
                 .users
                 .as_ref()
-                .map(|(ctx, plan)| {
-                    object(
-                        serde_json::to_value(users::UserView { ctx, e, plan })
-                            .expect("a user serialises"),
-                    )
-                })
+                .map(|(ctx, plan)| object(ctx.planned_user(e, plan)))
                 .unwrap_or_default(),
             Record::Department(d) => organisation::department_json(
                 d,
