@@ -164,8 +164,8 @@ impl Deliverer {
         for endpoint in store.active_endpoints().await? {
             // Two reads tell whether there is anything to do, before the
             // lease (a write) is asked for.
-            let new_events = store.last_event(endpoint.setup.base_id).await? > endpoint.cursor;
-            if !new_events
+            let latest = store.last_event(endpoint.setup.base_id).await?;
+            if latest <= endpoint.cursor
                 && store
                     .due_deliveries(endpoint.id, relais_core::now(), 1)
                     .await?
@@ -176,7 +176,7 @@ impl Deliverer {
             if !self.hold(&endpoint).await? {
                 continue;
             }
-            match self.serve_endpoint(&endpoint).await {
+            match self.serve_endpoint(&endpoint, latest).await {
                 Ok(p) => {
                     total.made += p.made;
                     total.delivered += p.delivered;
@@ -219,10 +219,11 @@ impl Deliverer {
     }
 
     /// Sends an endpoint's due deliveries (retries, tests, replays made
-    /// into deliveries), then its new events.
-    async fn serve_endpoint(&self, endpoint: &Endpoint) -> Result<Pass, ApiError> {
+    /// into deliveries), then its new events, up to `latest` (the base's
+    /// latest event, read by the pass) or beyond.
+    async fn serve_endpoint(&self, endpoint: &Endpoint, latest: i64) -> Result<Pass, ApiError> {
         let store = &self.state.store;
-        let key = store.get_api_key(endpoint.setup.key_id).await?;
+        let (key, version) = store.api_key_at_version(endpoint.setup.key_id).await?;
         if key.revoked_at.is_some() {
             store
                 .set_endpoint_status(
@@ -233,7 +234,6 @@ impl Deliverer {
                 .await?;
             return Ok(Pass::default());
         }
-        let version = store.base_version(endpoint.setup.base_id).await?;
         let mut caller = Caller::new(Arc::new(key), version);
         if let Some(only) = &endpoint.setup.establishments {
             caller.scope.establishments = Some(match caller.scope.establishments.take() {
@@ -277,8 +277,15 @@ impl Deliverer {
         // (a process stopped after posting posts them again) or made twice.
         let mut cursor = endpoint.cursor;
         while in_time() {
-            let page =
-                visible_page(&self.state, &caller, &self.headers, cursor, &topics, BATCH).await?;
+            let page = visible_page(
+                &self.state,
+                &caller,
+                &self.headers,
+                (cursor, latest),
+                &topics,
+                BATCH,
+            )
+            .await?;
             if page.next == cursor {
                 break;
             }

@@ -200,6 +200,10 @@ pub trait AccessStore: Send + Sync {
     /// One key.
     async fn get_api_key(&self, id: KeyId) -> Result<ApiKey>;
 
+    /// One key and its base's versions, read in one statement (as
+    /// [`api_key_by_prefix`](Self::api_key_by_prefix) does).
+    async fn api_key_at_version(&self, id: KeyId) -> Result<(ApiKey, BaseVersions)>;
+
     /// Revokes a key; it opens nothing from then on.
     async fn revoke_api_key(&self, id: KeyId) -> Result<ApiKey>;
 
@@ -332,23 +336,15 @@ macro_rules! access_store {
                 }
 
                 async fn api_key_by_prefix(&self, prefix: &str) -> Result<Option<(ApiKey, BaseVersions)>> {
-                    let sql = format!(
-                        concat!(
-                            "SELECT {}, ", versions_of!("version", "api_keys.base_id"), " AS data_version, ",
-                            versions_of!("structure", "api_keys.base_id"), " AS structure_version \
-                             FROM api_keys WHERE prefix = $1"
-                        ),
-                        rows::API_KEY_COLUMNS
-                    );
+                    let sql = format!("{} WHERE prefix = $1", rows::KeyAtVersion::select());
                     let row: Option<rows::KeyAtVersion> = sqlx::query_as(&sql).bind(prefix).fetch_optional(&self.pool).await?;
-                    row.map(|r| {
-                        let versions = BaseVersions {
-                            data: r.data_version.unwrap_or(0),
-                            structure: r.structure_version.unwrap_or(0),
-                        };
-                        Ok((r.key.try_into()?, versions))
-                    })
-                    .transpose()
+                    row.map(TryInto::try_into).transpose()
+                }
+
+                async fn api_key_at_version(&self, id: KeyId) -> Result<(ApiKey, BaseVersions)> {
+                    let sql = format!("{} WHERE id = $1", rows::KeyAtVersion::select());
+                    let row: Option<rows::KeyAtVersion> = sqlx::query_as(&sql).bind(id.0).fetch_optional(&self.pool).await?;
+                    row.ok_or(StoreError::NotFound { entity: "API key", key: id.to_string() })?.try_into()
                 }
 
                 async fn list_api_keys(&self, base: BaseId) -> Result<Vec<ApiKey>> {

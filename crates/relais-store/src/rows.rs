@@ -936,6 +936,34 @@ pub struct KeyAtVersion {
     pub structure_version: Option<i64>,
 }
 
+impl KeyAtVersion {
+    /// The statement reading keys with their base's versions; a `WHERE`
+    /// on `api_keys` follows.
+    pub fn select() -> String {
+        format!(
+            concat!(
+                "SELECT {}, ",
+                versions_of!("version", "api_keys.base_id"),
+                " AS data_version, ",
+                versions_of!("structure", "api_keys.base_id"),
+                " AS structure_version FROM api_keys"
+            ),
+            API_KEY_COLUMNS
+        )
+    }
+}
+
+impl TryFrom<KeyAtVersion> for (relais_core::access::ApiKey, crate::BaseVersions) {
+    type Error = StoreError;
+    fn try_from(r: KeyAtVersion) -> Result<Self, StoreError> {
+        let versions = crate::BaseVersions {
+            data: r.data_version.unwrap_or(0),
+            structure: r.structure_version.unwrap_or(0),
+        };
+        Ok((r.key.try_into()?, versions))
+    }
+}
+
 selected_row! {
     /// A row of `api_keys`.
     pub struct ApiKeyRow, columns API_KEY_COLUMNS {

@@ -2006,6 +2006,19 @@ async fn a_keys_reads_are_summed_per_resource(db: TestDb) {
             .unwrap(),
         None
     );
+    // The key by its identifier comes with its base's versions, those the
+    // hire raised, as by its prefix.
+    let (by_id, versions) = s.api_key_at_version(key.id).await.unwrap();
+    assert_eq!(by_id.id, key.id);
+    assert_eq!(versions, s.base_version(org.base).await.unwrap());
+    assert!(versions.data > 0, "{versions:?}");
+    let (_, by_prefix) = s.api_key_by_prefix("reads").await.unwrap().unwrap();
+    assert_eq!(versions, by_prefix);
+    assert!(matches!(
+        s.api_key_at_version(relais_core::ids::KeyId(key.id.0 + 1000))
+            .await,
+        Err(relais_store::StoreError::NotFound { .. })
+    ));
 }
 
 async fn a_rotated_key_keeps_its_previous_secret_for_its_grace(db: TestDb) {

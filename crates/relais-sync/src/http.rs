@@ -297,10 +297,17 @@ pub fn client(timeout: Duration) -> reqwest::Client {
 /// How partners and sources served over HTTPS are trusted: the system's
 /// certificate authorities (rustls, with the operating system's roots),
 /// plus, for a private partner, extra authorities from a PEM file.
+///
+/// The clients it makes are built once per timeout and shared by its
+/// clones: building one reads the system's authorities (milliseconds of
+/// processor, which every run used to spend twice), and a shared client
+/// keeps its connections to the base and the partner open between runs.
 #[derive(Debug, Clone, Default)]
 pub struct Tls {
     /// Extra certificate authorities, PEM (the file's content).
     extra_roots: Vec<Vec<u8>>,
+    /// The clients built so far, by timeout.
+    built: std::sync::Arc<std::sync::Mutex<Vec<(Duration, reqwest::Client)>>>,
 }
 
 impl Tls {
@@ -323,11 +330,24 @@ impl Tls {
             return Err("no certificate in it".into());
         }
         self.extra_roots.push(pem.to_vec());
+        // Clients built before trust less: they are built again.
+        self.built = std::sync::Arc::default();
         Ok(())
     }
 
     /// A client with a timeout on every call, trusting these authorities.
     pub fn client(&self, timeout: Duration) -> Result<reqwest::Client, SyncError> {
+        let mut built = self.built.lock().expect("never poisoned");
+        if let Some((_, client)) = built.iter().find(|(t, _)| *t == timeout) {
+            return Ok(client.clone());
+        }
+        let client = self.build(timeout)?;
+        built.push((timeout, client.clone()));
+        Ok(client)
+    }
+
+    /// Builds a client with a timeout on every call, trusting these authorities.
+    fn build(&self, timeout: Duration) -> Result<reqwest::Client, SyncError> {
         let mut builder = reqwest::Client::builder()
             .timeout(timeout)
             .use_rustls_tls()
@@ -419,7 +439,40 @@ impl Budget {
 
 #[cfg(test)]
 mod tests {
-    use super::Budget;
+    use super::{Budget, Tls};
+    use std::time::Duration;
+
+    #[test]
+    fn a_client_is_built_once_per_timeout_and_again_after_new_authorities() {
+        let mut tls = Tls::default();
+        let shared = tls.clone();
+        tls.client(Duration::from_secs(30)).unwrap();
+        shared.client(Duration::from_secs(30)).unwrap();
+        shared.client(Duration::from_secs(15)).unwrap();
+        assert_eq!(
+            tls.built.lock().unwrap().len(),
+            2,
+            "one a timeout, shared by clones"
+        );
+        // Made-up authorities are refused and change nothing; real ones
+        // make the clients be built again, trusting them.
+        assert!(tls.add_pem(b"not a certificate").is_err());
+        assert_eq!(tls.built.lock().unwrap().len(), 2);
+        let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        let ca = ca
+            .self_signed(&rcgen::KeyPair::generate().unwrap())
+            .unwrap();
+        tls.add_pem(ca.pem().as_bytes()).unwrap();
+        assert!(tls.built.lock().unwrap().is_empty());
+        tls.client(Duration::from_secs(30)).unwrap();
+        assert_eq!(tls.built.lock().unwrap().len(), 1);
+        assert_eq!(
+            shared.built.lock().unwrap().len(),
+            2,
+            "a clone made before keeps its own"
+        );
+    }
 
     #[test]
     fn the_budget_counts_what_the_past_hour_used() {

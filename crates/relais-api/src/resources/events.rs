@@ -139,7 +139,16 @@ async fn feed(keyed: Keyed, Pairs(pairs): Pairs) -> Result<Json<Value>, ApiError
     loop {
         // Marked seen before reading: a commit after this wakes the wait.
         signal.borrow_and_update();
-        let page = visible_page(&state, &caller, &headers, after, &q.topics, q.limit).await?;
+        let latest = state.store.last_event(base).await?;
+        let page = visible_page(
+            &state,
+            &caller,
+            &headers,
+            (after, latest),
+            &q.topics,
+            q.limit,
+        )
+        .await?;
         after = page.next;
         if !page.items.is_empty() || page.full || tokio::time::Instant::now() >= deadline {
             return Ok(Json(json!({
@@ -172,18 +181,18 @@ pub struct VisiblePage {
 /// Reads up to `limit` events after `after` of `topics` within the
 /// caller's scope, and shapes those it may see. Used by the feed and by
 /// webhook deliveries alike.
+///
+/// `latest` is the base's latest event, read before: every event up to it
+/// is committed, so a page that reads them all may move its cursor up to
+/// it, past events of other bases or topics.
 pub async fn visible_page(
     state: &AppState,
     caller: &Caller,
     headers: &HeaderMap,
-    after: i64,
+    (after, latest): (i64, i64),
     topics: &[Topic],
     limit: u32,
 ) -> Result<VisiblePage, ApiError> {
-    // Read first: every event up to it is committed, so a page that reads
-    // them all may move its cursor up to it, past events of other bases
-    // or topics.
-    let latest = state.store.last_event(caller.base()).await?;
     let events = if topics.is_empty() {
         Vec::new()
     } else {
