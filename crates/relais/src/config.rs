@@ -130,6 +130,51 @@ impl FileConfig {
 }
 
 impl FileConfig {
+    /// The keys a configuration file may hold: the names of this struct's
+    /// fields as serde reads them, so that the help and the file cannot
+    /// disagree.
+    pub fn keys() -> &'static [&'static str] {
+        let mut names: &'static [&'static str] = &[];
+        // Reading stops at the field names, with an error that says so.
+        let _ = FileConfig::deserialize(FieldNames(&mut names));
+        names
+    }
+}
+
+/// A deserializer that reads nothing but the names of the struct asked
+/// of it (see [`FileConfig::keys`]).
+struct FieldNames<'a>(&'a mut &'static [&'static str]);
+
+impl<'de> serde::Deserializer<'de> for FieldNames<'_> {
+    type Error = serde::de::value::Error;
+
+    fn deserialize_any<V: serde::de::Visitor<'de>>(
+        self,
+        _: V,
+    ) -> std::result::Result<V::Value, Self::Error> {
+        Err(serde::de::Error::custom(
+            "only a struct's field names are read",
+        ))
+    }
+
+    fn deserialize_struct<V: serde::de::Visitor<'de>>(
+        self,
+        _: &'static str,
+        fields: &'static [&'static str],
+        _: V,
+    ) -> std::result::Result<V::Value, Self::Error> {
+        *self.0 = fields;
+        Err(serde::de::Error::custom("the field names are read"))
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        bytes byte_buf option unit unit_struct newtype_struct seq tuple
+        tuple_struct map enum identifier ignored_any
+    }
+}
+
+impl FileConfig {
     /// Reads and checks a configuration file; any error names the file, and
     /// the line and column of the mistake.
     pub fn load(path: &Path) -> Result<Self> {
@@ -371,6 +416,26 @@ mod tests {
         let path = dir.path().join("relais.toml");
         std::fs::write(&path, text).unwrap();
         (dir, path)
+    }
+
+    #[test]
+    fn the_keys_are_those_a_file_may_hold() {
+        let keys = FileConfig::keys();
+        assert!(keys.contains(&"listen"), "{keys:?}");
+        assert!(keys.contains(&"event_retention_days"), "{keys:?}");
+        assert!(keys.contains(&"webhook_private_addresses"), "{keys:?}");
+        // The file's own refusal of an unknown key names every key it takes.
+        let (_dir, path) = write("colour = \"blue\"\n");
+        let refused = FileConfig::load(&path).unwrap_err().to_string();
+        let expected = refused
+            .split("expected one of ")
+            .nth(1)
+            .unwrap_or_else(|| panic!("{refused}"));
+        let named: Vec<&str> = expected
+            .split(", ")
+            .map(|k| k.trim().trim_matches('`'))
+            .collect();
+        assert_eq!(named, keys, "{refused}");
     }
 
     #[test]

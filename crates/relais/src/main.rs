@@ -3,7 +3,7 @@
 mod commands;
 mod config;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -31,9 +31,8 @@ struct Cli {
 
 #[derive(Debug, Args)]
 struct GlobalArgs {
-    /// TOML configuration file with any of: data_dir, database_url, listen, log, log_format,
-    /// rate_limit, secret_key, public_url, partner_ca_file, sqlite_cache_mib, smtp_url,
-    /// mail_from.
+    /// TOML configuration file (its help lists the keys it may hold, from
+    /// `FileConfig::keys`).
     #[arg(long, global = true, env = "RELAIS_CONFIG", value_name = "FILE")]
     config: Option<PathBuf>,
     /// Every other setting, also readable from the configuration file.
@@ -334,7 +333,15 @@ fn parse_count(raw: &str) -> Result<u32, String> {
 }
 
 fn main() -> std::process::ExitCode {
-    let cli = match Cli::try_parse() {
+    let help = format!(
+        "TOML configuration file with any of: {}",
+        config::FileConfig::keys().join(", ")
+    );
+    let parsed = Cli::command()
+        .mut_arg("config", |arg| arg.help(help))
+        .try_get_matches()
+        .and_then(|matches| Cli::from_arg_matches(&matches));
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(e) if !e.use_stderr() => e.exit(),
         Err(e) => {

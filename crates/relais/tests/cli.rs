@@ -293,6 +293,17 @@ fn bad_input_gets_one_line_and_changes_nothing() {
     );
     let e = fails(d, &["--config", "missing.toml", "base", "list"]);
     assert!(e.contains("cannot read config file missing.toml"), "{e}");
+    // The help names every key the file takes, the newest included.
+    let help = ok(d, &["--help"]);
+    let config = help
+        .split("--config <FILE>")
+        .nth(1)
+        .and_then(|rest| rest.split("[env: RELAIS_CONFIG").next())
+        .unwrap_or_else(|| panic!("{help}"));
+    for key in ["data_dir", "listen", "mail_from", "event_retention_days"] {
+        assert!(config.contains(key), "{key} missing from: {config}");
+    }
+    assert!(config.contains("webhook_private_addresses"), "{config}");
     let e = fails(
         d,
         &[
