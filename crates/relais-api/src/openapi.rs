@@ -6,7 +6,7 @@ use serde_json::{json, Map, Value};
 
 /// What an endpoint needs, as its route declares it ([`crate::need`]).
 fn needs(method: &str, path: &str) -> String {
-    match crate::need::of(method, path) {
+    match crate::resources::need_of(method, path) {
         Some(crate::need::Need::AnyKey) => "Any key.".to_owned(),
         Some(crate::need::Need::AppKey) => "The app's own key.".to_owned(),
         Some(need) => format!("Needs the grant `{}`.", need.describe()),
@@ -636,7 +636,7 @@ mod tests {
     fn every_documented_endpoint_says_what_its_route_needs() {
         for e in ENDPOINTS {
             assert!(
-                crate::need::of(e.method, e.path).is_some(),
+                crate::resources::need_of(e.method, e.path).is_some(),
                 "{} {} is documented but not routed",
                 e.method,
                 e.path

@@ -1,7 +1,8 @@
 //! Absences: leave accounts, half-day leaves, leave requests (periods and
 //! their workflow), and the CSV import of leave periods.
 
-use super::{base_url, select_fields, v3_item, v3_list, JsonBody, Keyed, Pairs, V3List};
+use super::answer::{base_url, select_fields, v3_item, v3_list};
+use super::extract::{JsonBody, Keyed, Pairs, V3List};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::need::{Need, Routes};
@@ -44,7 +45,7 @@ pub fn routes() -> Routes {
             axum::routing::post(import)
                 .layer(axum::extract::DefaultBodyLimit::max(IMPORT_BODY_LIMIT))
                 .layer(axum::middleware::from_fn(|request, next| {
-                    super::refuse_oversized(
+                    super::extract::refuse_oversized(
                         IMPORT_BODY_LIMIT,
                         "file",
                         IMPORT_FILE_LIMIT,

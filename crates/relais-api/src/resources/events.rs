@@ -11,7 +11,9 @@
 //! `wait=N` an empty page is answered only after up to N seconds without a
 //! change, so a client learns of a change at once without asking often.
 
-use super::{absences, base_url, expenses, organisation, users, Keyed, Pairs};
+use super::answer::base_url;
+use super::extract::{Keyed, Pairs};
+use super::{absences, expenses, organisation, users};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::need::{self, Need, Routes};
@@ -58,7 +60,17 @@ pub fn reading_route(kind: EventKind) -> &'static str {
 
 /// The need of [`reading_route`].
 fn need_of(kind: EventKind) -> Need {
-    need::of("get", reading_route(kind)).expect("every kind's route is declared")
+    // The routes of the resources whose records events carry.
+    static READING: std::sync::OnceLock<Vec<need::Declared>> = std::sync::OnceLock::new();
+    let declared = READING.get_or_init(|| {
+        users::routes()
+            .merge(organisation::routes())
+            .merge(absences::routes())
+            .merge(expenses::routes())
+            .declared()
+            .to_vec()
+    });
+    need::find(declared, "get", reading_route(kind)).expect("every kind's route is declared")
 }
 
 /// Whether `role` follows events of `kind`.

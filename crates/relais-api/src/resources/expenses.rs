@@ -1,6 +1,7 @@
 //! Expenses: claims, their items, natures and analytics axes.
 
-use super::{base_url, select_fields, v3_item, v3_list, Pairs, V3List};
+use super::answer::{base_url, select_fields, v3_item, v3_list};
+use super::extract::{Pairs, V3List};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::need::{Need, Routes};
@@ -323,7 +324,7 @@ async fn natures_legacy(
     Pairs(pairs): Pairs,
 ) -> Result<Response, ApiError> {
     let (items, count) = nature_items(&state, &caller, &pairs, true).await?;
-    Ok(super::legacy_list(items, count.unwrap_or_default()).into_response())
+    Ok(super::answer::legacy_list(items, count.unwrap_or_default()).into_response())
 }
 
 async fn nature_items(

@@ -1,8 +1,10 @@
 //! The Lucca-compatible resources, one module each.
 
 pub mod absences;
+pub mod answer;
 pub mod events;
 pub mod expenses;
+pub mod extract;
 pub mod fields;
 pub mod organisation;
 pub mod reports;
@@ -25,400 +27,56 @@ pub fn routes() -> crate::need::Routes {
         .merge(webhooks::routes())
 }
 
-use crate::auth::{EmployeeRecords, ListedRecords};
-use crate::error::ApiError;
-use axum::body::Bytes;
-use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Response};
-use axum::Json;
-use serde_json::{json, Map, Value};
-
-/// Keeps the fields of `map` that `tree` selects, nested as asked: a
-/// field asked with sub-fields (`approvals[id,approved]`) keeps only those,
-/// in each element of a list too; one asked alone comes whole.
-pub fn select_fields(map: Map<String, Value>, tree: &crate::query::FieldTree) -> Value {
-    Value::Object(
-        map.into_iter()
-            .filter_map(|(k, v)| {
-                let sub = tree.get(&k)?;
-                Some((k, select_nested(v, sub)))
-            })
-            .collect(),
-    )
+/// Every key-protected route of the API and what it needs.
+pub fn declared() -> &'static [crate::need::Declared] {
+    static ALL: std::sync::OnceLock<Vec<crate::need::Declared>> = std::sync::OnceLock::new();
+    ALL.get_or_init(|| routes().declared().to_vec())
 }
 
-fn select_nested(value: Value, sub: &crate::query::FieldTree) -> Value {
-    if sub.is_empty() {
-        return value;
-    }
-    match value {
-        Value::Object(map) => select_fields(map, sub),
-        Value::Array(items) => {
-            Value::Array(items.into_iter().map(|v| select_nested(v, sub)).collect())
+/// What `method` of `path` needs, if the API declares it (see
+/// [`find`](crate::need::find)).
+pub fn need_of(method: &str, path: &str) -> Option<crate::need::Need> {
+    crate::need::find(declared(), method, path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::need::Need;
+    use relais_core::access::Permission;
+
+    #[test]
+    fn routes_say_what_they_need() {
+        assert_eq!(
+            need_of("get", "/api/v3/users"),
+            Some(Need::Grant(Permission::PersonnelFile))
+        );
+        assert_eq!(
+            need_of("put", "/api/v3/users/{id}"),
+            Some(Need::Grant(Permission::WriteEmployees))
+        );
+        assert_eq!(
+            need_of("post", "/api/v3/leaveRequests/{id}/approve"),
+            Some(Need::Grant(Permission::AbsenceRequests))
+        );
+        assert_eq!(
+            need_of("get", "/api/v3/leaveRequests"),
+            Some(Need::Either(
+                Permission::Absences,
+                Permission::AbsenceRequests
+            ))
+        );
+        assert_eq!(need_of("delete", "/api/v3/users/{id}"), None);
+        assert_eq!(need_of("get", "/api/v3/nowhere"), None);
+        // One declaration per method and path.
+        let mut seen = std::collections::BTreeSet::new();
+        for d in declared() {
+            assert!(
+                seen.insert((d.method, d.path)),
+                "{} {} twice",
+                d.method,
+                d.path
+            );
         }
-        other => other,
-    }
-}
-
-/// Marks a list answer with the number of records it holds.
-pub(crate) fn listed(response: impl IntoResponse, n: usize) -> Response {
-    let mut response = response.into_response();
-    response
-        .extensions_mut()
-        .insert(ListedRecords(i64::try_from(n).unwrap_or(i64::MAX)));
-    response
-}
-
-/// The v3 list envelope: `{"data": {"items": [...], "count": N}}`.
-pub fn v3_list(items: Vec<Value>, count: Option<i64>) -> Response {
-    let n = items.len();
-    let mut data = Map::new();
-    data.insert("items".into(), Value::Array(items));
-    if let Some(n) = count {
-        data.insert("count".into(), json!(n));
-    }
-    listed(Json(json!({ "data": data })), n)
-}
-
-/// The v3 list envelope around items serialised straight to the body.
-pub fn v3_list_of<T: serde::Serialize>(items: &[T], count: Option<i64>) -> Response {
-    #[derive(serde::Serialize)]
-    struct Data<'a, T> {
-        items: &'a [T],
-        #[serde(skip_serializing_if = "Option::is_none")]
-        count: Option<i64>,
-    }
-    #[derive(serde::Serialize)]
-    struct Body<'a, T> {
-        data: Data<'a, T>,
-    }
-    match serde_json::to_vec(&Body {
-        data: Data { items, count },
-    }) {
-        Ok(bytes) => listed(
-            (
-                [(axum::http::header::CONTENT_TYPE, "application/json")],
-                bytes,
-            ),
-            items.len(),
-        ),
-        Err(e) => {
-            tracing::error!(error = %e, "cannot serialise an answer");
-            axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response()
-        }
-    }
-}
-
-/// The v3 list envelope around items already written, batch by batch
-/// (each batch's items comma-separated), as [`v3_list_of`] writes them.
-pub fn v3_list_encoded(batches: &[relais_store::Encoded], count: Option<i64>) -> Response {
-    let size: usize = batches.iter().map(|b| b.bytes.len() + 1).sum();
-    let mut body = Vec::with_capacity(size + 48);
-    body.extend_from_slice(br#"{"data":{"items":["#);
-    for (i, batch) in batches.iter().filter(|b| b.records > 0).enumerate() {
-        if i > 0 {
-            body.push(b',');
-        }
-        body.extend_from_slice(&batch.bytes);
-    }
-    body.push(b']');
-    if let Some(count) = count {
-        body.extend_from_slice(format!(r#","count":{count}"#).as_bytes());
-    }
-    body.extend_from_slice(b"}}");
-    listed(
-        (
-            [(axum::http::header::CONTENT_TYPE, "application/json")],
-            body,
-        ),
-        batches.iter().map(|b| b.records).sum(),
-    )
-}
-
-/// The v3 envelope of one item: `{"data": {...}}`.
-pub fn v3_item(item: Value) -> Json<Value> {
-    Json(json!({ "data": item }))
-}
-
-/// The v4 list envelope: `{"items": [...], "count": N, "prev": …, "next": …}`,
-/// with `count`, `prev` and `next` only when `fields.root` asked for them.
-pub fn v4_list(
-    items: Vec<Value>,
-    q: &crate::query::V4Query,
-    page: &V4Page,
-    count: Option<i64>,
-) -> Response {
-    let n = items.len();
-    let (prev, next) = q.links(
-        &base_url(&page.headers),
-        page.uri.path(),
-        &page.pairs,
-        items.len(),
-        count,
-    );
-    let mut out = Map::new();
-    out.insert("items".into(), Value::Array(items));
-    if let Some(n) = count {
-        out.insert("count".into(), json!(n));
-    }
-    if q.prev {
-        out.insert("prev".into(), json!(prev));
-    }
-    if q.next {
-        out.insert("next".into(), json!(next));
-    }
-    listed(Json(Value::Object(out)), n)
-}
-
-/// A keyed request's common parts, taken whole: the state, the key that
-/// asks and the headers (for the links an answer holds). A request that
-/// reached no key is refused as one without a key.
-pub struct Keyed {
-    /// The application's state.
-    state: crate::AppState,
-    /// The key that asks.
-    caller: crate::auth::Caller,
-    /// The request's headers.
-    headers: HeaderMap,
-}
-
-impl Keyed {
-    /// The state, the key that asks and the headers.
-    pub fn into_parts(self) -> (crate::AppState, crate::auth::Caller, HeaderMap) {
-        (self.state, self.caller, self.headers)
-    }
-}
-
-impl axum::extract::FromRequestParts<crate::AppState> for Keyed {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        state: &crate::AppState,
-    ) -> Result<Self, ApiError> {
-        Ok(Self {
-            state: state.clone(),
-            caller: crate::auth::Caller::of(&parts.extensions)?.clone(),
-            headers: parts.headers.clone(),
-        })
-    }
-}
-
-/// A v3 list request, taken whole: its [`Keyed`] parts and the query,
-/// parsed with the list's own parameters by [`V3List::query`]. The pairs
-/// are refused as [`Pairs`] refuses them.
-pub struct V3List {
-    /// The state, the key and the headers.
-    keyed: Keyed,
-    /// The request's query parameters.
-    pairs: Vec<(String, String)>,
-}
-
-impl V3List {
-    /// The query, `options` naming the list's own parameters (kept aside
-    /// instead of being read as filters).
-    pub fn query(&self, options: &[&str]) -> Result<crate::query::V3Query, ApiError> {
-        crate::query::V3Query::parse(&self.pairs, options)
-    }
-
-    /// The state, the key that asks and the headers, once the query is read.
-    pub fn into_parts(self) -> (crate::AppState, crate::auth::Caller, HeaderMap) {
-        self.keyed.into_parts()
-    }
-}
-
-impl axum::extract::FromRequestParts<crate::AppState> for V3List {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        state: &crate::AppState,
-    ) -> Result<Self, ApiError> {
-        let keyed = Keyed::from_request_parts(parts, state).await?;
-        let Pairs(pairs) = Pairs::from_request_parts(parts, state).await?;
-        Ok(Self { keyed, pairs })
-    }
-}
-
-/// Where a v4 page was asked, to link its neighbours: taken from the
-/// request like [`Pairs`], whose refusals it shares.
-pub struct V4Page {
-    /// The request's headers (for the host).
-    pub headers: HeaderMap,
-    /// The request's path.
-    pub uri: axum::http::Uri,
-    /// The request's query parameters.
-    pub pairs: Vec<(String, String)>,
-}
-
-impl<S: Send + Sync> axum::extract::FromRequestParts<S> for V4Page {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        state: &S,
-    ) -> Result<Self, ApiError> {
-        let Pairs(pairs) = Pairs::from_request_parts(parts, state).await?;
-        Ok(Self {
-            headers: parts.headers.clone(),
-            uri: parts.uri.clone(),
-            pairs,
-        })
-    }
-}
-
-/// The envelope of Lucca's older `/api/...` endpoints:
-/// `{"header": {"paging": {"count": N}}, "data": [ … ]}`.
-pub fn legacy_list(items: Vec<Value>, count: i64) -> Response {
-    let n = items.len();
-    listed(
-        Json(json!({ "header": { "paging": { "count": count } }, "data": items })),
-        n,
-    )
-}
-
-/// Marks a response with the number of employee records it disclosed.
-pub fn with_employee_records(response: impl IntoResponse, n: usize) -> Response {
-    let mut response = response.into_response();
-    response.extensions_mut().insert(EmployeeRecords(n as i64));
-    response
-}
-
-/// The base URL clients used, for `url` fields.
-pub fn base_url(headers: &HeaderMap) -> String {
-    let host = headers
-        .get(axum::http::header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("localhost");
-    format!("http://{host}")
-}
-
-/// The most bytes a JSON body may hold.
-pub const JSON_BODY_LIMIT: usize = 1024 * 1024;
-
-/// How much of a refused body relais reads before answering (beyond it,
-/// the connection is closed on the client).
-const DRAIN_CAP: u64 = 64 * 1024 * 1024;
-
-/// The length a request says its body has (`Content-Length`).
-fn declared_length(request: &axum::extract::Request) -> Option<usize> {
-    request
-        .headers()
-        .get(axum::http::header::CONTENT_LENGTH)?
-        .to_str()
-        .ok()?
-        .parse()
-        .ok()
-}
-
-/// Reads a refused body to its end (up to [`DRAIN_CAP`]) and drops it, so
-/// that the client, still sending, reads the answer instead of a broken
-/// connection.
-async fn drain(body: axum::body::Body) {
-    use http_body_util::BodyExt;
-    let mut body = body;
-    let mut read = 0u64;
-    while read < DRAIN_CAP {
-        match body.frame().await {
-            Some(Ok(frame)) => read += frame.data_ref().map_or(0, |d| d.len() as u64),
-            _ => break,
-        }
-    }
-}
-
-/// Middleware of routes taking a large body: one that says it holds more
-/// than `limit` bytes is answered 413 (naming `what` and `shown` as its
-/// limit) after it has been read, not while the client still sends it.
-pub async fn refuse_oversized(
-    limit: usize,
-    what: &'static str,
-    shown: usize,
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    use axum::response::IntoResponse;
-    if declared_length(&request).is_some_and(|n| n > limit) {
-        drain(request.into_body()).await;
-        return ApiError::PayloadTooLarge { what, limit: shown }.into_response();
-    }
-    next.run(request).await
-}
-
-/// The most bytes of a query string.
-pub const QUERY_LIMIT: usize = 16 * 1024;
-
-/// A JSON object body of at most [`JSON_BODY_LIMIT`] bytes; anything else is
-/// a 413 or a 400 in the API's error shape.
-pub struct JsonBody(pub Map<String, Value>);
-
-impl<S: Send + Sync> axum::extract::FromRequest<S> for JsonBody {
-    type Rejection = ApiError;
-
-    async fn from_request(request: axum::extract::Request, _: &S) -> Result<Self, ApiError> {
-        let too_large = || ApiError::PayloadTooLarge {
-            what: "body",
-            limit: JSON_BODY_LIMIT,
-        };
-        if declared_length(&request).is_some_and(|n| n > JSON_BODY_LIMIT) {
-            drain(request.into_body()).await;
-            return Err(too_large());
-        }
-        let bytes = axum::body::to_bytes(request.into_body(), JSON_BODY_LIMIT)
-            .await
-            .map_err(|e| {
-                if std::error::Error::source(&e)
-                    .is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
-                {
-                    too_large()
-                } else {
-                    ApiError::BadRequest {
-                        parameter: "body".into(),
-                        message: format!("the body could not be read: {e}"),
-                    }
-                }
-            })?;
-        json_object(&bytes).map(JsonBody)
-    }
-}
-
-/// Parses a JSON object body, or answers 400 saying where it is malformed.
-pub fn json_object(body: &Bytes) -> Result<Map<String, Value>, ApiError> {
-    let value: Value = serde_json::from_slice(body).map_err(|e| ApiError::BadRequest {
-        parameter: "body".into(),
-        message: format!("the body is not valid JSON: {e}"),
-    })?;
-    match value {
-        Value::Object(map) => Ok(map),
-        _ => Err(ApiError::BadRequest {
-            parameter: "body".into(),
-            message: "the body must be a JSON object".into(),
-        }),
-    }
-}
-
-/// The query parameters of a request, in order; a malformed query string is a 400.
-pub struct Pairs(pub Vec<(String, String)>);
-
-impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Pairs {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        _: &S,
-    ) -> Result<Self, ApiError> {
-        if parts.uri.query().map_or(0, str::len) > QUERY_LIMIT {
-            return Err(ApiError::BadRequest {
-                parameter: "query".into(),
-                message: format!("the query string is longer than {QUERY_LIMIT} bytes"),
-            });
-        }
-        let pairs = axum::extract::Query::<Vec<(String, String)>>::try_from_uri(&parts.uri)
-            .map(|axum::extract::Query(pairs)| pairs)
-            .map_err(|e| ApiError::BadRequest {
-                parameter: "query".into(),
-                message: format!("the query string is malformed: {}", e.body_text()),
-            })?;
-        // How many parameters is the query parser's to bound (V3Query, V4Query).
-        Ok(Pairs(pairs))
     }
 }

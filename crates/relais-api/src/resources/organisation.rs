@@ -1,9 +1,8 @@
 //! The organisation: departments, establishments (legal entities), legal
 //! units, and work contracts.
 
-use super::{
-    base_url, select_fields, v3_item, v3_list, v4_list, with_employee_records, V3List, V4Page,
-};
+use super::answer::{base_url, select_fields, v3_item, v3_list, v4_list, with_employee_records};
+use super::extract::{V3List, V4Page};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::need::{Need, Routes};

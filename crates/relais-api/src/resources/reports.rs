@@ -10,10 +10,10 @@
 //! record this read as the key's export (the absences report then counts
 //! what changes after it).
 
+use super::extract::Pairs;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::need::{Need, Routes};
-use crate::resources::Pairs;
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::{Extension, Json};
@@ -331,5 +331,5 @@ async fn one(
             "changedSince": since,
         }
     }));
-    Ok(crate::resources::listed(body, rows))
+    Ok(super::answer::listed(body, rows))
 }

@@ -3,7 +3,7 @@
 //! each run's report, and asking for a run. The partner holding the key can
 //! so start a sync and read what it did, as HappyPal's manual runs need.
 
-use super::Pairs;
+use super::extract::Pairs;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::need::{Need, Routes};

@@ -1,6 +1,7 @@
 //! `/api/v3/userlogs`: who changed which employee field, when, through what.
 
-use super::{v3_list, with_employee_records, V3List};
+use super::answer::{v3_list, with_employee_records};
+use super::extract::V3List;
 use crate::error::ApiError;
 use crate::need::{Need, Routes};
 use crate::query::FieldTree;

@@ -1,6 +1,7 @@
 //! `/api/v3/users`: employees, with the personnel-file fields the key may read.
 
-use super::{base_url, v3_item, with_employee_records, JsonBody, Keyed, Pairs, V3List};
+use super::answer::{base_url, v3_item, with_employee_records};
+use super::extract::{JsonBody, Keyed, Pairs, V3List};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::names::{FieldSections, Named, Names};
@@ -518,7 +519,7 @@ async fn list(list: V3List) -> Result<Response, ApiError> {
             .await?;
         let records = page.items.iter().map(|b| b.records).sum();
         return Ok(with_employee_records(
-            super::v3_list_encoded(&page.items, page.count),
+            super::answer::v3_list_encoded(&page.items, page.count),
             records,
         ));
     }
@@ -540,7 +541,7 @@ async fn list(list: V3List) -> Result<Response, ApiError> {
         })
         .collect();
     Ok(with_employee_records(
-        super::v3_list_of(&views, page.count),
+        super::answer::v3_list_of(&views, page.count),
         views.len(),
     ))
 }

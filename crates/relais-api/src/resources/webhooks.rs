@@ -6,7 +6,7 @@
 //! A key manages its own endpoints only; another key's read as missing.
 
 use super::events::{check_topics, followed_topics};
-use super::JsonBody;
+use super::extract::JsonBody;
 use crate::auth::Caller;
 use crate::deliver::{test_delivery, RECEIVER_TIMEOUT};
 use crate::error::ApiError;
@@ -383,7 +383,7 @@ async fn act(
     let body: Map<String, Value> = match serde_json::from_slice::<Value>(&body) {
         _ if body.iter().all(u8::is_ascii_whitespace) => Map::new(),
         Ok(Value::Null) => Map::new(),
-        _ => super::json_object(&body)?,
+        _ => super::extract::json_object(&body)?,
     };
     let store = &state.store;
     match action.as_str() {

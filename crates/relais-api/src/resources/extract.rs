@@ -1,0 +1,235 @@
+//! What the resources take from a request: the key that asks, the query's
+//! pairs and the JSON body, each refused with a clear error when malformed
+//! or too large.
+
+use crate::error::ApiError;
+use axum::body::Bytes;
+use axum::http::HeaderMap;
+use serde_json::{Map, Value};
+
+/// A keyed request's common parts, taken whole: the state, the key that
+/// asks and the headers (for the links an answer holds). A request that
+/// reached no key is refused as one without a key.
+pub struct Keyed {
+    /// The application's state.
+    state: crate::AppState,
+    /// The key that asks.
+    caller: crate::auth::Caller,
+    /// The request's headers.
+    headers: HeaderMap,
+}
+
+impl Keyed {
+    /// The state, the key that asks and the headers.
+    pub fn into_parts(self) -> (crate::AppState, crate::auth::Caller, HeaderMap) {
+        (self.state, self.caller, self.headers)
+    }
+}
+
+impl axum::extract::FromRequestParts<crate::AppState> for Keyed {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &crate::AppState,
+    ) -> Result<Self, ApiError> {
+        Ok(Self {
+            state: state.clone(),
+            caller: crate::auth::Caller::of(&parts.extensions)?.clone(),
+            headers: parts.headers.clone(),
+        })
+    }
+}
+
+/// A v3 list request, taken whole: its [`Keyed`] parts and the query,
+/// parsed with the list's own parameters by [`V3List::query`]. The pairs
+/// are refused as [`Pairs`] refuses them.
+pub struct V3List {
+    /// The state, the key and the headers.
+    keyed: Keyed,
+    /// The request's query parameters.
+    pairs: Vec<(String, String)>,
+}
+
+impl V3List {
+    /// The query, `options` naming the list's own parameters (kept aside
+    /// instead of being read as filters).
+    pub fn query(&self, options: &[&str]) -> Result<crate::query::V3Query, ApiError> {
+        crate::query::V3Query::parse(&self.pairs, options)
+    }
+
+    /// The state, the key that asks and the headers, once the query is read.
+    pub fn into_parts(self) -> (crate::AppState, crate::auth::Caller, HeaderMap) {
+        self.keyed.into_parts()
+    }
+}
+
+impl axum::extract::FromRequestParts<crate::AppState> for V3List {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &crate::AppState,
+    ) -> Result<Self, ApiError> {
+        let keyed = Keyed::from_request_parts(parts, state).await?;
+        let Pairs(pairs) = Pairs::from_request_parts(parts, state).await?;
+        Ok(Self { keyed, pairs })
+    }
+}
+
+/// Where a v4 page was asked, to link its neighbours: taken from the
+/// request like [`Pairs`], whose refusals it shares.
+pub struct V4Page {
+    /// The request's headers (for the host).
+    pub headers: HeaderMap,
+    /// The request's path.
+    pub uri: axum::http::Uri,
+    /// The request's query parameters.
+    pub pairs: Vec<(String, String)>,
+}
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for V4Page {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, ApiError> {
+        let Pairs(pairs) = Pairs::from_request_parts(parts, state).await?;
+        Ok(Self {
+            headers: parts.headers.clone(),
+            uri: parts.uri.clone(),
+            pairs,
+        })
+    }
+}
+
+/// The most bytes a JSON body may hold.
+pub const JSON_BODY_LIMIT: usize = 1024 * 1024;
+
+/// How much of a refused body relais reads before answering (beyond it,
+/// the connection is closed on the client).
+const DRAIN_CAP: u64 = 64 * 1024 * 1024;
+
+/// The length a request says its body has (`Content-Length`).
+fn declared_length(request: &axum::extract::Request) -> Option<usize> {
+    request
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .parse()
+        .ok()
+}
+
+/// Reads a refused body to its end (up to [`DRAIN_CAP`]) and drops it, so
+/// that the client, still sending, reads the answer instead of a broken
+/// connection.
+async fn drain(body: axum::body::Body) {
+    use http_body_util::BodyExt;
+    let mut body = body;
+    let mut read = 0u64;
+    while read < DRAIN_CAP {
+        match body.frame().await {
+            Some(Ok(frame)) => read += frame.data_ref().map_or(0, |d| d.len() as u64),
+            _ => break,
+        }
+    }
+}
+
+/// Middleware of routes taking a large body: one that says it holds more
+/// than `limit` bytes is answered 413 (naming `what` and `shown` as its
+/// limit) after it has been read, not while the client still sends it.
+pub async fn refuse_oversized(
+    limit: usize,
+    what: &'static str,
+    shown: usize,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if declared_length(&request).is_some_and(|n| n > limit) {
+        drain(request.into_body()).await;
+        return ApiError::PayloadTooLarge { what, limit: shown }.into_response();
+    }
+    next.run(request).await
+}
+
+/// The most bytes of a query string.
+pub const QUERY_LIMIT: usize = 16 * 1024;
+
+/// A JSON object body of at most [`JSON_BODY_LIMIT`] bytes; anything else is
+/// a 413 or a 400 in the API's error shape.
+pub struct JsonBody(pub Map<String, Value>);
+
+impl<S: Send + Sync> axum::extract::FromRequest<S> for JsonBody {
+    type Rejection = ApiError;
+
+    async fn from_request(request: axum::extract::Request, _: &S) -> Result<Self, ApiError> {
+        let too_large = || ApiError::PayloadTooLarge {
+            what: "body",
+            limit: JSON_BODY_LIMIT,
+        };
+        if declared_length(&request).is_some_and(|n| n > JSON_BODY_LIMIT) {
+            drain(request.into_body()).await;
+            return Err(too_large());
+        }
+        let bytes = axum::body::to_bytes(request.into_body(), JSON_BODY_LIMIT)
+            .await
+            .map_err(|e| {
+                if std::error::Error::source(&e)
+                    .is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
+                {
+                    too_large()
+                } else {
+                    ApiError::BadRequest {
+                        parameter: "body".into(),
+                        message: format!("the body could not be read: {e}"),
+                    }
+                }
+            })?;
+        json_object(&bytes).map(JsonBody)
+    }
+}
+
+/// Parses a JSON object body, or answers 400 saying where it is malformed.
+pub fn json_object(body: &Bytes) -> Result<Map<String, Value>, ApiError> {
+    let value: Value = serde_json::from_slice(body).map_err(|e| ApiError::BadRequest {
+        parameter: "body".into(),
+        message: format!("the body is not valid JSON: {e}"),
+    })?;
+    match value {
+        Value::Object(map) => Ok(map),
+        _ => Err(ApiError::BadRequest {
+            parameter: "body".into(),
+            message: "the body must be a JSON object".into(),
+        }),
+    }
+}
+
+/// The query parameters of a request, in order; a malformed query string is a 400.
+pub struct Pairs(pub Vec<(String, String)>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Pairs {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, ApiError> {
+        if parts.uri.query().map_or(0, str::len) > QUERY_LIMIT {
+            return Err(ApiError::BadRequest {
+                parameter: "query".into(),
+                message: format!("the query string is longer than {QUERY_LIMIT} bytes"),
+            });
+        }
+        let pairs = axum::extract::Query::<Vec<(String, String)>>::try_from_uri(&parts.uri)
+            .map(|axum::extract::Query(pairs)| pairs)
+            .map_err(|e| ApiError::BadRequest {
+                parameter: "query".into(),
+                message: format!("the query string is malformed: {}", e.body_text()),
+            })?;
+        // How many parameters is the query parser's to bound (V3Query, V4Query).
+        Ok(Pairs(pairs))
+    }
+}
