@@ -50,9 +50,9 @@ pub struct AppState {
     /// with one gets an integration when it is installed.
     pub connectors: relais_core::connector::ConnectorCatalog,
     /// Tests an integration's connection to its partner (from the sync layer).
-    pub connection_check: Option<Arc<dyn relais_core::connector::ConnectionCheck>>,
+    pub connection_check: Option<Arc<dyn relais_core::integration::ConnectionCheck>>,
     /// Field mapping tools: a mapping's sources, its check, the preview (from the sync layer).
-    pub mapping_tools: Option<Arc<dyn relais_core::connector::MappingTools>>,
+    pub mapping_tools: Option<Arc<dyn relais_core::integration::MappingTools>>,
     /// The audit trail's writer (group commit, off the requests' path).
     pub audit: audit::AuditLog,
     /// Which addresses webhook endpoints may have (public ones unless told).
@@ -97,7 +97,9 @@ impl AppState {
         tools: Arc<T>,
     ) -> Self
     where
-        T: relais_core::connector::ConnectionCheck + relais_core::connector::MappingTools + 'static,
+        T: relais_core::integration::ConnectionCheck
+            + relais_core::integration::MappingTools
+            + 'static,
     {
         self.connectors = connectors;
         self.connection_check = Some(tools.clone());

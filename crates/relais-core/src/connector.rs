@@ -225,7 +225,7 @@ impl SettingSpec {
                     )
                 }),
             SettingKind::Url if text.is_empty() => Ok(Value::Null),
-            SettingKind::Url => Ok(Value::from(crate::integration::parse_url("option", text)?)),
+            SettingKind::Url => Ok(Value::from(parse_url("option", text)?)),
             SettingKind::Schedule => {
                 crate::schedule::Schedule::parse(text)?;
                 Ok(Value::from(text))
@@ -529,29 +529,6 @@ where
         .map_err(|e| DomainError::new("option", format!("{} options: {e}", declaration.name)))
 }
 
-/// Reaches an integration's partner with its settings, writing nothing:
-/// `Ok`, or why not in plain words. The sync layer provides it to the pages
-/// and the CLI ("Tester la connexion").
-#[async_trait::async_trait]
-pub trait ConnectionCheck: Send + Sync {
-    /// Checks the connection of `integration`.
-    async fn check(&self, integration: &crate::integration::Integration) -> Result<(), String>;
-}
-
-/// A connector's field mapping tools, provided by the sync layer to the
-/// pages and the CLI: each integration's connector, set up for its tools.
-#[async_trait::async_trait]
-pub trait MappingTools: Send + Sync {
-    /// `integration`'s connector, set up to read its base through its key
-    /// and, when `reaching`, its partner too (a preview compares with what
-    /// the partner holds).
-    async fn tool(
-        &self,
-        integration: &crate::integration::Integration,
-        reaching: bool,
-    ) -> Result<Box<dyn MappingTool>, String>;
-}
-
 /// A connector set up for one integration: what a mapping may point at, a
 /// mapping's check against the base, and a preview of what the partner
 /// would receive. Errors are said as a person reads them.
@@ -604,6 +581,23 @@ impl ConnectorCatalog {
             .iter()
             .find(|s| s.declaration().code == code)
             .map(|s| s.as_ref())
+    }
+}
+
+/// Parses an `http://` or `https://` URL, without its trailing `/`.
+pub fn parse_url(field: &'static str, raw: &str) -> Result<String> {
+    let url = raw.trim().trim_end_matches('/');
+    let ok = (url.starts_with("http://") || url.starts_with("https://"))
+        && url.len() > "https://".len()
+        && !url.contains(char::is_whitespace);
+    if ok {
+        Ok(url.to_owned())
+    } else {
+        Err(DomainError::said(
+            field,
+            format!("'{raw}' is not an http:// or https:// URL"),
+            format!("« {raw} » n'est pas une adresse http:// ou https://"),
+        ))
     }
 }
 

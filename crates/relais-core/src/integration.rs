@@ -2,7 +2,7 @@
 //! data comes from, the partner's URL and sealed credentials, schedules,
 //! options), its health, and its runs with their reports.
 
-use crate::connector::{ConnectorCode, ConnectorSpec, Declaration};
+use crate::connector::{parse_url, ConnectorCode, ConnectorSpec, Declaration};
 use crate::error::{DomainError, Result};
 use crate::ids::{BaseId, InstallationId};
 use crate::ledger::FieldChange;
@@ -959,21 +959,27 @@ impl std::fmt::Display for LedgerJob {
     }
 }
 
-/// Parses an `http://` or `https://` URL, without its trailing `/`.
-pub fn parse_url(field: &'static str, raw: &str) -> Result<String> {
-    let url = raw.trim().trim_end_matches('/');
-    let ok = (url.starts_with("http://") || url.starts_with("https://"))
-        && url.len() > "https://".len()
-        && !url.contains(char::is_whitespace);
-    if ok {
-        Ok(url.to_owned())
-    } else {
-        Err(DomainError::said(
-            field,
-            format!("'{raw}' is not an http:// or https:// URL"),
-            format!("« {raw} » n'est pas une adresse http:// ou https://"),
-        ))
-    }
+/// Reaches an integration's partner with its settings, writing nothing:
+/// `Ok`, or why not in plain words. The sync layer provides it to the pages
+/// and the CLI ("Tester la connexion").
+#[async_trait::async_trait]
+pub trait ConnectionCheck: Send + Sync {
+    /// Checks the connection of `integration`.
+    async fn check(&self, integration: &Integration) -> Result<(), String>;
+}
+
+/// A connector's field mapping tools, provided by the sync layer to the
+/// pages and the CLI: each integration's connector, set up for its tools.
+#[async_trait::async_trait]
+pub trait MappingTools: Send + Sync {
+    /// `integration`'s connector, set up to read its base through its key
+    /// and, when `reaching`, its partner too (a preview compares with what
+    /// the partner holds).
+    async fn tool(
+        &self,
+        integration: &Integration,
+        reaching: bool,
+    ) -> Result<Box<dyn crate::connector::MappingTool>, String>;
 }
 
 /// One run of an integration.

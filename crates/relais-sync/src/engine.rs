@@ -189,6 +189,26 @@ pub struct Batch {
     pub gone: Vec<String>,
 }
 
+impl Batch {
+    /// The next page of `pages` as a stream's batch: each user made a record
+    /// by `record`, the page's newest modification as its cursor; `None`
+    /// after the last page.
+    pub async fn of_users(
+        pages: &mut crate::source::UserPages,
+        since: Option<&str>,
+        record: impl Fn(&crate::lucca::User) -> SourceRecord,
+    ) -> Result<Option<Batch>, SyncError> {
+        let Some((users, cursor)) = pages.next(since).await? else {
+            return Ok(None);
+        };
+        Ok(Some(Batch {
+            records: users.iter().map(record).collect(),
+            cursor,
+            gone: Vec::new(),
+        }))
+    }
+}
+
 /// One record to create or update on the other side.
 #[derive(Debug, Clone)]
 pub struct Write {

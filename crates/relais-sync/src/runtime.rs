@@ -1136,7 +1136,7 @@ impl Tool {
 }
 
 #[async_trait::async_trait]
-impl relais_core::connector::ConnectionCheck for Runtime {
+impl relais_core::integration::ConnectionCheck for Runtime {
     async fn check(&self, integration: &Integration) -> Result<(), String> {
         let tool = self.set_up(integration, true).await?;
         tool.said(tool.connector.check_connection(&tool.setup).await)
@@ -1159,7 +1159,7 @@ impl Runtime {
 }
 
 #[async_trait::async_trait]
-impl relais_core::connector::MappingTools for Runtime {
+impl relais_core::integration::MappingTools for Runtime {
     async fn tool(
         &self,
         integration: &Integration,

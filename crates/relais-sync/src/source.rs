@@ -195,25 +195,6 @@ impl UserPages {
     }
 }
 
-impl UserPages {
-    /// The next page as a stream's batch: each user made a record by
-    /// `record`, the page's newest modification as its cursor.
-    pub async fn next_batch(
-        &mut self,
-        since: Option<&str>,
-        record: impl Fn(&User) -> relais_core::ledger::SourceRecord,
-    ) -> Result<Option<crate::engine::Batch>, SyncError> {
-        let Some((users, cursor)) = self.next(since).await? else {
-            return Ok(None);
-        };
-        Ok(Some(crate::engine::Batch {
-            records: users.iter().map(record).collect(),
-            cursor,
-            gone: Vec::new(),
-        }))
-    }
-}
-
 /// Checks that an item of the source carries every field asked for: a
 /// field the key may not read is left out of the answer, and sending it on
 /// as empty would blank the partner's copy.

@@ -77,10 +77,10 @@ pub fn router(catalog: Arc<Catalog>, state: AppState) -> Router<AppState> {
         .route("/keys/{id}", get(pages::keys::key_audit))
         .route("/keys/{id}/revoke", post(pages::keys::revoke_key))
         .route("/keys/{id}/rotate", post(pages::keys::rotate_key))
-        .route("/keys/{id}/webhooks", post(pages::webhooks::create))
+        .route("/keys/{id}/webhooks", post(pages::keys::add_webhook))
         .route(
             "/keys/{id}/webhooks/{endpoint}/{action}",
-            post(pages::webhooks::act),
+            post(pages::keys::act_on_webhook),
         )
         .layer(Extension(catalog))
         .layer(axum::middleware::from_fn_with_state(

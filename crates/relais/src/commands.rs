@@ -1166,7 +1166,7 @@ async fn sync_command(settings: &Settings, cmd: SyncCommand) -> Result<()> {
             Ok(())
         }
         SyncCommand::Test { installation } => {
-            use relais_core::connector::ConnectionCheck as _;
+            use relais_core::integration::ConnectionCheck as _;
             let integration = store.get_integration(installation).await?;
             let runtime = local_runtime(settings, &store).await?;
             match runtime.check(&integration).await {
@@ -1184,7 +1184,7 @@ async fn sync_command(settings: &Settings, cmd: SyncCommand) -> Result<()> {
             per_page,
             json,
         } => {
-            use relais_core::connector::MappingTools as _;
+            use relais_core::integration::MappingTools as _;
             let integration = store.get_integration(installation).await?;
             let runtime = local_runtime(settings, &store).await?;
             let query = relais_core::mapping::PreviewQuery {

@@ -1,5 +1,6 @@
 //! API keys: the list, creating, rotating and revoking one, and a key's
-//! audit trail.
+//! page: its audit trail and its webhook endpoints (their section and
+//! actions are `webhooks.rs`'s, reached from here).
 
 use super::installed::DoneQuery;
 use super::layout::{
@@ -17,13 +18,13 @@ use relais_api::AppState;
 use relais_app::keys::create_key as make_key;
 use relais_core::access::{ApiKey, KeyUsage, Role};
 use relais_core::employee::Email;
-use relais_core::ids::KeyId;
+use relais_core::ids::{EndpointId, KeyId};
 use relais_core::org::Name;
 use serde::Deserialize;
 use std::sync::Arc;
 
 /// Refused (403) for people without « Gestion des rôles et des clés API ».
-pub(crate) fn refuse_keys(v: &Viewer) -> Result<(), PageError> {
+fn refuse_keys(v: &Viewer) -> Result<(), PageError> {
     if v.person.can_manage_keys {
         Ok(())
     } else {
@@ -266,7 +267,7 @@ pub async fn create_key(
 
 /// Key `id` if it opens the viewer's base (and, when `live`, is not
 /// revoked); else the page saying there is no such key here.
-pub(crate) async fn key_of_base(
+async fn key_of_base(
     state: &AppState,
     v: &Viewer,
     id: KeyId,
@@ -452,9 +453,39 @@ pub async fn key_audit(
     key_page(&state, &v, &key, None).await
 }
 
+/// `POST /keys/{id}/webhooks`: registers an endpoint and shows its secret
+/// once, on the key's page.
+pub async fn add_webhook(
+    State(state): State<AppState>,
+    v: Viewer,
+    Path(id): Path<KeyId>,
+    Form(f): Form<super::webhooks::NewWebhookForm>,
+) -> Result<Response, PageError> {
+    refuse_csrf(&v, &f.csrf)?;
+    refuse_keys(&v)?;
+    let key = key_of_base(&state, &v, id, true).await?;
+    let notice = super::webhooks::create(&state, &v, &key, f).await?;
+    key_page(&state, &v, &key, Some(notice)).await
+}
+
+/// `POST /keys/{id}/webhooks/{endpoint}/{action}`: tests, activates or
+/// deletes one of the key's endpoints, then shows them again.
+pub async fn act_on_webhook(
+    State(state): State<AppState>,
+    v: Viewer,
+    Path((id, endpoint, action)): Path<(KeyId, EndpointId, String)>,
+    Form(f): Form<super::layout::CsrfForm>,
+) -> Result<Response, PageError> {
+    refuse_csrf(&v, &f.csrf)?;
+    refuse_keys(&v)?;
+    let key = key_of_base(&state, &v, id, true).await?;
+    super::webhooks::act(&state, &v, &key, endpoint, &action).await?;
+    Ok(redirect(&format!("/keys/{id}#webhooks"), vec![]))
+}
+
 /// A key's page: its grants, its webhook endpoints (with `notice`, what
 /// was just done to them) and its audit trail.
-pub(crate) async fn key_page(
+async fn key_page(
     state: &AppState,
     v: &Viewer,
     key: &ApiKey,

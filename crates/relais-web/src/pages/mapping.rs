@@ -12,8 +12,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use maud::{html, Markup};
 use relais_api::AppState;
-use relais_core::connector::{Declaration, MappingTool, MappingTools};
+use relais_core::connector::{Declaration, MappingTool};
 use relais_core::ids::InstallationId;
+use relais_core::integration::MappingTools;
 use relais_core::integration::{Integration, IntegrationUpdate};
 use relais_core::mapping::{
     FieldMapping, MappedField, MappingProblem, PreviewQuery, PreviewStatus, SourceField,

@@ -3,19 +3,15 @@
 //! and buttons to send a test event, activate it again or delete it; a form
 //! registers a new one, whose signing secret is shown once.
 
-use super::keys::{key_of_base, refuse_keys};
-use super::layout::{column_heads, paris_time, refuse_csrf, OrPage, PageError};
-use crate::session::{redirect, Lang, Viewer};
-use axum::extract::{Path, State};
-use axum::response::Response;
-use axum::Form;
+use super::layout::{column_heads, paris_time, OrPage, PageError};
+use crate::session::{Lang, Viewer};
 use maud::{html, Markup};
 use relais_api::auth::Caller;
 use relais_api::resources::webhooks::{activate, register, send_test, Registration};
 use relais_api::AppState;
 use relais_core::access::ApiKey;
 use relais_core::events::TopicFilter;
-use relais_core::ids::{EndpointId, KeyId};
+use relais_core::ids::EndpointId;
 use relais_core::webhooks::{DeliveryStatus, Endpoint, EndpointStatus};
 use serde::Deserialize;
 use std::sync::Arc;
@@ -134,8 +130,9 @@ pub(crate) async fn section(
 /// The form registering an endpoint.
 #[derive(Deserialize)]
 pub struct NewWebhookForm {
+    /// The page's anti-forgery token.
     #[serde(default)]
-    csrf: String,
+    pub(crate) csrf: String,
     #[serde(default)]
     url: String,
     #[serde(default)]
@@ -150,27 +147,26 @@ async fn caller_of(state: &AppState, v: &Viewer, key: ApiKey) -> Result<Caller, 
     Ok(Caller::new(Arc::new(key), version))
 }
 
-/// `POST /keys/{id}/webhooks`: registers an endpoint and shows its secret once.
-pub async fn create(
-    State(state): State<AppState>,
-    v: Viewer,
-    Path(id): Path<KeyId>,
-    Form(f): Form<NewWebhookForm>,
-) -> Result<Response, PageError> {
-    refuse_csrf(&v, &f.csrf)?;
-    refuse_keys(&v)?;
+/// Registers the endpoint the form describes for `key` (the viewer may
+/// manage it: the key page's handler checked): the notice says so and shows
+/// its secret once, or says why it was not added.
+pub(crate) async fn create(
+    state: &AppState,
+    v: &Viewer,
+    key: &ApiKey,
+    f: NewWebhookForm,
+) -> Result<Markup, PageError> {
     let lang = v.lang;
-    let key = key_of_base(&state, &v, id, true).await?;
     let topics = TopicFilter::parse_list(&f.topics);
-    let caller = caller_of(&state, &v, key.clone()).await?;
+    let caller = caller_of(state, v, key.clone()).await?;
     let outcome = match topics {
         Ok(topics) => {
             register(
-                &state,
+                state,
                 &caller,
                 Registration {
-                    url: f.url.clone(),
-                    name: Some(f.name.clone()),
+                    url: f.url,
+                    name: Some(f.name),
                     topics,
                     establishments: None,
                 },
@@ -194,37 +190,37 @@ pub async fn create(
             }
         },
     };
-    super::keys::key_page(&state, &v, &key, Some(notice)).await
+    Ok(notice)
 }
 
-/// `POST /keys/{id}/webhooks/{endpoint}/{action}`: test, activate or delete.
-pub async fn act(
-    State(state): State<AppState>,
-    v: Viewer,
-    Path((id, endpoint, action)): Path<(KeyId, EndpointId, String)>,
-    Form(f): Form<super::layout::CsrfForm>,
-) -> Result<Response, PageError> {
-    refuse_csrf(&v, &f.csrf)?;
-    refuse_keys(&v)?;
-    let key = key_of_base(&state, &v, id, true).await?;
+/// Tests, activates or deletes `endpoint` of `key` (the viewer may manage
+/// it: the key page's handler checked); another endpoint, or another
+/// action, is refused as not found.
+pub(crate) async fn act(
+    state: &AppState,
+    v: &Viewer,
+    key: &ApiKey,
+    endpoint: EndpointId,
+    action: &str,
+) -> Result<(), PageError> {
     let e = match state.store.endpoint(endpoint).await {
         Ok(e) if e.setup.key_id == key.id => e,
         Ok(_) | Err(relais_store::StoreError::NotFound { .. }) => {
             return Err(PageError::refused(
-                &v,
+                v,
                 axum::http::StatusCode::NOT_FOUND,
                 v.lang.t("Ce point d'accès n'existe pas pour cette clé."),
             ))
         }
-        Err(e) => return Err(PageError::internal(&v, e)),
+        Err(e) => return Err(PageError::internal(v, e)),
     };
-    let done = match action.as_str() {
-        "test" => send_test(&state, &e).await,
-        "activate" => activate(&state, &e).await,
+    let done = match action {
+        "test" => send_test(state, &e).await,
+        "activate" => activate(state, &e).await,
         "delete" => state.store.delete_endpoint(e.id).await.map_err(Into::into),
         _ => {
             return Err(PageError::refused(
-                &v,
+                v,
                 axum::http::StatusCode::NOT_FOUND,
                 v.lang.t("Cette action n'existe pas."),
             ))
@@ -234,13 +230,13 @@ pub async fn act(
         // Another change to the endpoint's deliveries came first: say so.
         relais_api::ApiError::Store(relais_store::StoreError::Conflict { .. }) => {
             PageError::refused(
-                &v,
+                v,
                 axum::http::StatusCode::CONFLICT,
                 v.lang
                     .t("Le point d'accès a changé entre-temps : recommencez."),
             )
         }
-        e => PageError::internal(&v, e),
+        e => PageError::internal(v, e),
     })?;
-    Ok(redirect(&format!("/keys/{id}#webhooks"), vec![]))
+    Ok(())
 }

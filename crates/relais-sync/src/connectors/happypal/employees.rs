@@ -108,7 +108,7 @@ impl Stream for Employees {
     }
 
     async fn next_page(&mut self, since: Option<&str>) -> Result<Option<Batch>, SyncError> {
-        self.pages.next_batch(since, record).await
+        Batch::of_users(&mut self.pages, since, record).await
     }
 
     async fn write(&self, writes: &[Write]) -> Vec<Result<Written, SyncError>> {

@@ -162,7 +162,7 @@ impl Stream for Users {
     }
 
     async fn next_page(&mut self, since: Option<&str>) -> Result<Option<Batch>, SyncError> {
-        self.pages.next_batch(since, record).await
+        Batch::of_users(&mut self.pages, since, record).await
     }
 
     async fn write(&self, writes: &[Write]) -> Vec<Result<Written, SyncError>> {
