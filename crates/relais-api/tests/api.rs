@@ -1592,6 +1592,24 @@ async fn implausible_values_are_refused(app: App) {
         .await;
     assert_eq!(status, 201, "{created}");
     let id = created["data"]["id"].as_i64().unwrap();
+    // A member named twice is refused, not read as one of its values, and
+    // changes nothing.
+    let answer = app
+        .client
+        .put(format!("{}/api/v3/users/{id}", app.url))
+        .header("Authorization", format!("Bearer {writer}"))
+        .header("Content-Type", "application/json")
+        .body(r#"{"jobTitle": "Directeur", "jobTitle": "Stagiaire"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 400);
+    let answer: Value = answer.json().await.unwrap();
+    assert_eq!(answer["error"]["details"]["parameter"], "body", "{answer}");
+    let message = answer["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("'jobTitle' is given twice"), "{answer}");
+    let (_, read) = app.get(&format!("/api/v3/users/{id}"), &writer).await;
+    assert_eq!(read["data"]["jobTitle"], "x".repeat(255), "{read}");
     // Leave periods before the contract starts or after it ends are refused.
     let account = app.store.list_absence_accounts(app.base.id).await.unwrap()[0]
         .id

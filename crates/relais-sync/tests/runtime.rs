@@ -1049,6 +1049,21 @@ async fn the_partner_asks_for_a_run_and_reads_its_report_through_the_api() {
             .contains("unknown field `dry`"),
         "{bad}"
     );
+    let twice = call(reqwest::Method::POST, "/api/relais/integration/runs")
+        .header("Content-Type", "application/json")
+        .body(r#"{"dryRun": true, "dryRun": false}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(twice.status(), 400);
+    let twice: serde_json::Value = twice.json().await.unwrap();
+    assert!(
+        twice["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("'dryRun' is given twice"),
+        "{twice}"
+    );
 
     let rt = w.runtime(Duration::from_secs(30)).await;
     let done = rt.tick().await.unwrap();

@@ -166,35 +166,60 @@ impl<S: Send + Sync> axum::extract::FromRequest<S> for JsonBody {
     type Rejection = ApiError;
 
     async fn from_request(request: axum::extract::Request, _: &S) -> Result<Self, ApiError> {
-        let too_large = || ApiError::PayloadTooLarge {
-            what: "body",
-            limit: JSON_BODY_LIMIT,
-        };
-        if declared_length(&request).is_some_and(|n| n > JSON_BODY_LIMIT) {
-            drain(request.into_body()).await;
-            return Err(too_large());
-        }
-        let bytes = axum::body::to_bytes(request.into_body(), JSON_BODY_LIMIT)
-            .await
-            .map_err(|e| {
-                if std::error::Error::source(&e)
-                    .is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
-                {
-                    too_large()
-                } else {
-                    ApiError::BadRequest {
-                        parameter: "body".into(),
-                        message: format!("the body could not be read: {e}"),
-                    }
-                }
-            })?;
-        json_object(&bytes).map(JsonBody)
+        json_object(&body_bytes(request).await?).map(JsonBody)
     }
 }
 
-/// Parses a JSON object body, or answers 400 saying where it is malformed.
+/// A body that may be left out: none (or only white space) is `None`,
+/// anything else is read as [`JsonBody`] reads it.
+impl<S: Send + Sync> axum::extract::OptionalFromRequest<S> for JsonBody {
+    type Rejection = ApiError;
+
+    async fn from_request(
+        request: axum::extract::Request,
+        _: &S,
+    ) -> Result<Option<Self>, ApiError> {
+        let bytes = body_bytes(request).await?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(None);
+        }
+        json_object(&bytes).map(|map| Some(JsonBody(map)))
+    }
+}
+
+/// A request's body, up to [`JSON_BODY_LIMIT`] bytes (a larger one is
+/// refused without being read whole).
+async fn body_bytes(request: axum::extract::Request) -> Result<Bytes, ApiError> {
+    let too_large = || ApiError::PayloadTooLarge {
+        what: "body",
+        limit: JSON_BODY_LIMIT,
+    };
+    if declared_length(&request).is_some_and(|n| n > JSON_BODY_LIMIT) {
+        drain(request.into_body()).await;
+        return Err(too_large());
+    }
+    let bytes = axum::body::to_bytes(request.into_body(), JSON_BODY_LIMIT)
+        .await
+        .map_err(|e| {
+            if std::error::Error::source(&e)
+                .is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
+            {
+                too_large()
+            } else {
+                ApiError::BadRequest {
+                    parameter: "body".into(),
+                    message: format!("the body could not be read: {e}"),
+                }
+            }
+        })?;
+    Ok(bytes)
+}
+
+/// Parses a JSON object body, or answers 400 saying where it is malformed
+/// (a member named twice in one object included: which of its values was
+/// meant is anyone's guess).
 pub fn json_object(body: &Bytes) -> Result<Map<String, Value>, ApiError> {
-    let value: Value = serde_json::from_slice(body).map_err(|e| ApiError::BadRequest {
+    let Unambiguous(value) = serde_json::from_slice(body).map_err(|e| ApiError::BadRequest {
         parameter: "body".into(),
         message: format!("the body is not valid JSON: {e}"),
     })?;
@@ -204,6 +229,83 @@ pub fn json_object(body: &Bytes) -> Result<Map<String, Value>, ApiError> {
             parameter: "body".into(),
             message: "the body must be a JSON object".into(),
         }),
+    }
+}
+
+/// A JSON value read as [`Value`] is, but refused when an object, at any
+/// depth, names a member twice.
+struct Unambiguous(Value);
+
+impl<'de> serde::Deserialize<'de> for Unambiguous {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(UnambiguousVisitor).map(Unambiguous)
+    }
+}
+
+/// Builds the [`Value`] of [`Unambiguous`].
+struct UnambiguousVisitor;
+
+impl<'de> serde::de::Visitor<'de> for UnambiguousVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Value, E> {
+        serde_json::Number::from_f64(v)
+            .map(Value::Number)
+            .ok_or_else(|| E::custom(format!("{v} is not a JSON number")))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(Unambiguous(item)) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut members = Map::new();
+        while let Some(name) = map.next_key::<String>()? {
+            if members.contains_key(&name) {
+                return Err(serde::de::Error::custom(format!(
+                    "the member '{name}' is given twice"
+                )));
+            }
+            let Unambiguous(value) = map.next_value()?;
+            members.insert(name, value);
+        }
+        Ok(Value::Object(members))
     }
 }
 
@@ -231,5 +333,34 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Pairs {
             })?;
         // How many parameters is the query parser's to bound (V3Query, V4Query).
         Ok(Pairs(pairs))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(body: &str) -> Result<Map<String, Value>, String> {
+        json_object(&Bytes::from(body.to_owned())).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn a_body_reads_as_serde_json_reads_it() {
+        let body = r#"{"a": 1, "b": -2, "c": 1.5, "d": "é\u0000", "e": null, "f": [true, {"g": []}], "h": 18446744073709551615}"#;
+        let expected: Value = serde_json::from_str(body).unwrap();
+        assert_eq!(Value::Object(read(body).unwrap()), expected);
+    }
+
+    #[test]
+    fn a_member_named_twice_is_refused_where_it_stands() {
+        let e = read(r#"{"jobTitle": "a", "jobTitle": "b"}"#).unwrap_err();
+        assert!(e.contains("the member 'jobTitle' is given twice"), "{e}");
+        assert!(e.contains("line 1 column"), "{e}");
+        let e = read(r#"{"address": {"city": "Paris", "city": "Lyon"}}"#).unwrap_err();
+        assert!(e.contains("'city' is given twice"), "{e}");
+        let e = read(r#"{"items": [{"id": 1, "id": 2}]}"#).unwrap_err();
+        assert!(e.contains("'id' is given twice"), "{e}");
+        // The same name in two objects is no repetition.
+        assert!(read(r#"{"a": {"id": 1}, "b": {"id": 1}}"#).is_ok());
     }
 }

@@ -3,7 +3,7 @@
 //! each run's report, and asking for a run. The partner holding the key can
 //! so start a sync and read what it did, as HappyPal's manual runs need.
 
-use super::extract::Pairs;
+use super::extract::{JsonBody, Pairs};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::need::{Need, Routes};
@@ -111,14 +111,16 @@ struct Ask {
 async fn ask(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    body: Option<Json<Value>>,
+    body: Option<JsonBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let ask: Ask = match body {
         None => Ask::default(),
-        Some(Json(v)) => serde_json::from_value(v).map_err(|e| ApiError::BadRequest {
-            parameter: "body".into(),
-            message: format!("the body must be {{\"dryRun\": bool, \"full\": bool}}: {e}"),
-        })?,
+        Some(JsonBody(v)) => {
+            serde_json::from_value(Value::Object(v)).map_err(|e| ApiError::BadRequest {
+                parameter: "body".into(),
+                message: format!("the body must be {{\"dryRun\": bool, \"full\": bool}}: {e}"),
+            })?
+        }
     };
     let i = integration_of(&state, &caller).await?;
     // A run already waiting answers: asking twice does not run twice.
