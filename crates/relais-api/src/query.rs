@@ -458,12 +458,16 @@ impl V3Query {
             options: BTreeMap::new(),
         };
         check_parameter_count(pairs)?;
+        let mut once = Once::default();
         for (key, value) in pairs {
             // Parameter names match whatever their case, as on Lucca.
             let known = ["fields", "paging", "orderBy"]
                 .into_iter()
                 .chain(options.iter().copied())
                 .find(|k| k.eq_ignore_ascii_case(key));
+            if let Some(name) = known.filter(|k| *k != "orderBy") {
+                once.note(name)?;
+            }
             match known.unwrap_or(key.as_str()) {
                 "fields" => {
                     let mut tree = FieldTree::parse(value)?;
@@ -626,6 +630,31 @@ where
         })
 }
 
+/// The parameters of a request that take one value, as it gives them: a
+/// second one is refused rather than one of the two being picked, since
+/// which was meant is anyone's guess. Filters, which may repeat (a range is
+/// `since` and `until` of one field), are not noted.
+#[derive(Debug, Default)]
+pub struct Once(Vec<String>);
+
+impl Once {
+    /// Notes `name` (whatever its case), or refuses it when it was given
+    /// already.
+    pub fn note(&mut self, name: &str) -> Result<(), ApiError> {
+        let folded = name.to_ascii_lowercase();
+        if self.0.contains(&folded) {
+            return Err(Self::twice(name));
+        }
+        self.0.push(folded);
+        Ok(())
+    }
+
+    /// The refusal of `name` given twice.
+    pub fn twice(name: &str) -> ApiError {
+        ApiError::bad(name, format!("'{name}' is given twice: it takes one value"))
+    }
+}
+
 /// Refuses a query string with more parameters than [`limits::PARAMETERS`].
 pub fn check_parameter_count(pairs: &[(String, String)]) -> Result<(), ApiError> {
     if pairs.len() > limits::PARAMETERS {
@@ -706,10 +735,14 @@ impl V4Query {
             filters: Vec::new(),
         };
         check_parameter_count(pairs)?;
+        let mut once = Once::default();
         for (key, value) in pairs {
-            let known = ["page", "limit"]
+            let known = ["page", "limit", "fields.root"]
                 .into_iter()
                 .find(|k| k.eq_ignore_ascii_case(key));
+            if let Some(name) = known {
+                once.note(name)?;
+            }
             match known.unwrap_or(key.as_str()) {
                 "page" => {
                     q.page = value.parse().ok().filter(|p| *p >= 1).ok_or_else(|| {
@@ -717,7 +750,7 @@ impl V4Query {
                     })?
                 }
                 "limit" => q.limit = parse_limit(value)?,
-                k if k.eq_ignore_ascii_case("fields.root") => {
+                "fields.root" => {
                     for part in value.split(',').map(str::trim) {
                         match part.to_ascii_lowercase().as_str() {
                             "count" => q.count = true,
@@ -803,6 +836,31 @@ mod tests {
                 (k.to_owned(), v.to_owned())
             })
             .collect()
+    }
+
+    #[test]
+    fn a_parameter_of_one_value_given_twice_is_refused() {
+        let refused = |e: ApiError, name: &str| {
+            let text = e.to_string();
+            assert!(text.contains(&format!("'{name}' is given twice")), "{text}");
+        };
+        refused(V3Query::parse(&pairs("fields=id&fields=name"), &[]).unwrap_err(), "fields");
+        refused(V3Query::parse(&pairs("paging=0,1&Paging=0,2"), &[]).unwrap_err(), "paging");
+        refused(
+            V3Query::parse(&pairs("ownerId=1&ownerId=2"), &["ownerId"]).unwrap_err(),
+            "ownerId",
+        );
+        refused(V4Query::parse(&pairs("page=1&page=2")).unwrap_err(), "page");
+        refused(V4Query::parse(&pairs("limit=1&LIMIT=2")).unwrap_err(), "limit");
+        // Sort terms add up, and a filter may be given twice: a range.
+        let q = V3Query::parse(&pairs("orderBy=id,asc&orderBy=name,desc"), &[]).unwrap();
+        assert_eq!(q.order.len(), 2);
+        let q = V3Query::parse(
+            &pairs("dtContractStart=since,2020-01-01&dtContractStart=until,2021-01-01"),
+            &[],
+        )
+        .unwrap();
+        assert_eq!(q.filters.len(), 2);
     }
 
     fn message(e: ApiError) -> String {

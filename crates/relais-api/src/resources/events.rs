@@ -95,7 +95,9 @@ impl FeedQuery {
             wait: Duration::ZERO,
         };
         let mut filters: Option<Vec<TopicFilter>> = None;
+        let mut once = crate::query::Once::default();
         for (name, raw) in pairs {
+            once.note(name)?;
             match name.as_str() {
                 "after" => {
                     q.after = raw.parse().ok().filter(|a: &i64| *a >= 0).ok_or_else(|| {

@@ -78,8 +78,12 @@ impl ReportQuery {
         let mut page = (0, 100);
         let mut export = false;
         let mut lists: Vec<(FilterKind, Vec<i64>)> = Vec::new();
+        let mut once = crate::query::Once::default();
         for (name, value) in pairs {
             let value = value.trim();
+            if ["from", "to", "paging", "export"].contains(&name.as_str()) {
+                once.note(name)?;
+            }
             match name.as_str() {
                 "from" if !value.is_empty() => {
                     from = month("from", value)?;

@@ -79,12 +79,16 @@ async fn show(
 }
 
 /// The value of `name` in the query, the last one if given twice.
-fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    pairs
+fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Result<Option<&'a str>, ApiError> {
+    let mut given = pairs
         .iter()
-        .rev()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
+        .filter(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str());
+    let first = given.next();
+    match given.next() {
+        Some(_) => Err(crate::query::Once::twice(name)),
+        None => Ok(first),
+    }
 }
 
 async fn runs(
@@ -92,7 +96,7 @@ async fn runs(
     Extension(caller): Extension<Caller>,
     Pairs(pairs): Pairs,
 ) -> Result<Json<Value>, ApiError> {
-    let limit = param(&pairs, "limit").map_or(Ok(20), |raw| number_in("limit", raw, 1..=100))?;
+    let limit = param(&pairs, "limit")?.map_or(Ok(20), |raw| number_in("limit", raw, 1..=100))?;
     let i = integration_of(&state, &caller).await?;
     let runs = state.store.list_runs(i.installation_id, limit).await?;
     Ok(Json(json!({ "data": { "items": runs } })))
@@ -141,12 +145,12 @@ async fn report(
     Path(id): Path<String>,
     Pairs(pairs): Pairs,
 ) -> Result<Json<Value>, ApiError> {
-    let limit = param(&pairs, "limit")
+    let limit = param(&pairs, "limit")?
         .map(crate::query::parse_limit)
         .transpose()?
         .unwrap_or(crate::query::MAX_LIMIT);
     let offset =
-        param(&pairs, "offset").map_or(Ok(0), |raw| number_in("offset", raw, 0..=u64::MAX))?;
+        param(&pairs, "offset")?.map_or(Ok(0), |raw| number_in("offset", raw, 0..=u64::MAX))?;
     let id = RunId(id.parse().map_err(|_| ApiError::BadRequest {
         parameter: "id".into(),
         message: format!("'{id}' is not a run identifier"),
