@@ -844,14 +844,23 @@ mod tests {
             let text = e.to_string();
             assert!(text.contains(&format!("'{name}' is given twice")), "{text}");
         };
-        refused(V3Query::parse(&pairs("fields=id&fields=name"), &[]).unwrap_err(), "fields");
-        refused(V3Query::parse(&pairs("paging=0,1&Paging=0,2"), &[]).unwrap_err(), "paging");
+        refused(
+            V3Query::parse(&pairs("fields=id&fields=name"), &[]).unwrap_err(),
+            "fields",
+        );
+        refused(
+            V3Query::parse(&pairs("paging=0,1&Paging=0,2"), &[]).unwrap_err(),
+            "paging",
+        );
         refused(
             V3Query::parse(&pairs("ownerId=1&ownerId=2"), &["ownerId"]).unwrap_err(),
             "ownerId",
         );
         refused(V4Query::parse(&pairs("page=1&page=2")).unwrap_err(), "page");
-        refused(V4Query::parse(&pairs("limit=1&LIMIT=2")).unwrap_err(), "limit");
+        refused(
+            V4Query::parse(&pairs("limit=1&LIMIT=2")).unwrap_err(),
+            "limit",
+        );
         // Sort terms add up, and a filter may be given twice: a range.
         let q = V3Query::parse(&pairs("orderBy=id,asc&orderBy=name,desc"), &[]).unwrap();
         assert_eq!(q.order.len(), 2);

@@ -3563,7 +3563,10 @@ async fn the_feed_shows_each_key_what_it_may_read(app: App) {
         ("wait=31", "wait"),
         ("since=1", "since"),
         ("after=0&after=5", "'after' is given twice"),
-        ("topics=department.created&topics=department.updated", "'topics' is given twice"),
+        (
+            "topics=department.created&topics=department.updated",
+            "'topics' is given twice",
+        ),
     ] {
         let (status, body) = app
             .get(&format!("/api/relais/events?{query}"), &everything)

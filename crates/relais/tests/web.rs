@@ -486,6 +486,37 @@ async fn pages_refuse_bad_input_and_change_nothing() {
     let text = add_hook("employee.*").await.unwrap().text().await.unwrap();
     assert!(text.contains("id=\"webhook-refused\""), "{text}");
     assert!(text.contains("id=\"no-webhooks\""), "nothing added: {text}");
+    // A form that is not the page's (a field given twice: which address was
+    // meant?) is a page saying so, in the viewer's language, and adds nothing.
+    let twice = c
+        .post(format!("{url}/keys/{id}/webhooks"))
+        .header("cookie", &admin)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("url", &format!("{}/hooks/page", hooks.url())),
+            ("url", "https://ailleurs.example/hooks"),
+            ("topics", "department.*"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(twice.status(), 422);
+    let text = twice.text().await.unwrap();
+    assert!(
+        text.contains("Ce formulaire n&#39;a pas pu être lu : duplicate field `url`")
+            || text.contains("Ce formulaire n'a pas pu être lu : duplicate field `url`"),
+        "{text}"
+    );
+    let text = c
+        .get(format!("{url}/keys/{id}"))
+        .header("cookie", &admin)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(text.contains("id=\"no-webhooks\""), "nothing added: {text}");
     let text = add_hook("department.*")
         .await
         .unwrap()

@@ -1,6 +1,7 @@
 //! The catalog of apps and each app's page, with its install form.
 
 use super::home::{health_cell, home_integrations, HomeIntegration};
+use super::layout::PageForm;
 use super::layout::{
     base_url, column_heads, grant_label, not_an_email, page, paris_time, refuse_csrf, FieldErrors,
     OrPage, PageError,
@@ -10,7 +11,7 @@ use crate::session::Viewer;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::{Extension, Form};
+use axum::Extension;
 use maud::html;
 use relais_api::AppState;
 use relais_app::AppError;
@@ -249,7 +250,7 @@ pub async fn install(
     headers: HeaderMap,
     Extension(catalog): Extension<Arc<Catalog>>,
     Path(code): Path<String>,
-    Form(f): Form<InstallForm>,
+    PageForm(f): PageForm<InstallForm>,
 ) -> Result<Response, PageError> {
     let lang = v.lang;
     refuse_csrf(&v, &f.csrf)?;

@@ -1,6 +1,7 @@
 //! The installed apps, and uninstalling one.
 
 use super::home::{health_cell, home_integrations, HomeIntegration};
+use super::layout::PageForm;
 use super::layout::{
     column_heads, confirm_page, error_page, page, paris_time, refuse_csrf, ConfirmForm, OrPage,
     PageError,
@@ -10,7 +11,7 @@ use crate::session::{redirect, Viewer};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::{Extension, Form};
+use axum::Extension;
 use maud::html;
 use relais_api::AppState;
 use relais_core::ids::{InstallationId, KeyId, PersonId};
@@ -111,7 +112,7 @@ pub async fn uninstall(
     v: Viewer,
     Extension(catalog): Extension<Arc<Catalog>>,
     Path(id): Path<InstallationId>,
-    Form(f): Form<ConfirmForm>,
+    PageForm(f): PageForm<ConfirmForm>,
 ) -> Result<Response, PageError> {
     refuse_csrf(&v, &f.csrf)?;
     let lang = v.lang;

@@ -3,12 +3,12 @@
 //! their list; and each run's report.
 
 use super::installed::installation_for_admin;
+use super::layout::PageForm;
 use super::layout::{column_heads, page, refuse_csrf, FieldErrors, OrPage, PageError};
 use crate::session::{Lang, Viewer};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use maud::{html, Markup};
 use relais_api::AppState;
 use relais_core::connector::{Declaration, SettingKind, SettingSpec};
@@ -753,7 +753,7 @@ pub async fn sync_now(
     State(state): State<AppState>,
     v: Viewer,
     Path(id): Path<InstallationId>,
-    Form(f): Form<SyncForm>,
+    PageForm(f): PageForm<SyncForm>,
 ) -> Result<Response, PageError> {
     refuse_csrf(&v, &f.csrf)?;
     let installation = installation_for_admin(&state, &v, id).await?;
@@ -793,7 +793,7 @@ pub async fn save_settings(
     State(state): State<AppState>,
     v: Viewer,
     Path(id): Path<InstallationId>,
-    Form(pairs): Form<SettingsForm>,
+    PageForm(pairs): PageForm<SettingsForm>,
 ) -> Result<Response, PageError> {
     let lang = v.lang;
     let mut fields: std::collections::BTreeMap<String, String> = std::collections::BTreeMap::new();

@@ -3,6 +3,7 @@
 //! actions are `webhooks.rs`'s, reached from here).
 
 use super::installed::DoneQuery;
+use super::layout::PageForm;
 use super::layout::{
     base_url, column_heads, confirm_page, grant_label, not_an_email, page, paris_time, refuse_csrf,
     ConfirmForm, FieldErrors, OrPage, PageError,
@@ -12,7 +13,7 @@ use crate::session::{redirect, Viewer};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::{Extension, Form};
+use axum::Extension;
 use maud::{html, Markup};
 use relais_api::AppState;
 use relais_app::keys::create_key as make_key;
@@ -166,7 +167,7 @@ pub async fn create_key(
     State(state): State<AppState>,
     v: Viewer,
     headers: HeaderMap,
-    Form(fields): Form<Vec<(String, String)>>,
+    PageForm(fields): PageForm<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
     let get = |k: &str| {
         fields
@@ -297,7 +298,7 @@ pub async fn revoke_key(
     v: Viewer,
     Extension(catalog): Extension<Arc<Catalog>>,
     Path(id): Path<KeyId>,
-    Form(f): Form<ConfirmForm>,
+    PageForm(f): PageForm<ConfirmForm>,
 ) -> Result<Response, PageError> {
     refuse_csrf(&v, &f.csrf)?;
     refuse_keys(&v)?;
@@ -375,7 +376,7 @@ pub async fn rotate_key(
     v: Viewer,
     headers: HeaderMap,
     Path(id): Path<KeyId>,
-    Form(f): Form<RotateForm>,
+    PageForm(f): PageForm<RotateForm>,
 ) -> Result<Response, PageError> {
     refuse_csrf(&v, &f.csrf)?;
     refuse_keys(&v)?;
@@ -459,7 +460,7 @@ pub async fn add_webhook(
     State(state): State<AppState>,
     v: Viewer,
     Path(id): Path<KeyId>,
-    Form(f): Form<super::webhooks::NewWebhookForm>,
+    PageForm(f): PageForm<super::webhooks::NewWebhookForm>,
 ) -> Result<Response, PageError> {
     refuse_csrf(&v, &f.csrf)?;
     refuse_keys(&v)?;
@@ -474,7 +475,7 @@ pub async fn act_on_webhook(
     State(state): State<AppState>,
     v: Viewer,
     Path((id, endpoint, action)): Path<(KeyId, EndpointId, String)>,
-    Form(f): Form<super::layout::CsrfForm>,
+    PageForm(f): PageForm<super::layout::CsrfForm>,
 ) -> Result<Response, PageError> {
     refuse_csrf(&v, &f.csrf)?;
     refuse_keys(&v)?;

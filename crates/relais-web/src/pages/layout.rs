@@ -167,6 +167,35 @@ impl PageError {
     }
 }
 
+/// A form as the pages read it: a body that is not that form (a field
+/// given twice, a value of the wrong kind, another content type) is the
+/// error page in the viewer's language, saying what is wrong, instead of
+/// the framework's one line of English.
+pub(crate) struct PageForm<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<S> for PageForm<T> {
+    type Rejection = PageError;
+
+    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, PageError> {
+        let lang = crate::session::lang_of(request.headers());
+        match axum::Form::<T>::from_request(request, state).await {
+            Ok(axum::Form(form)) => Ok(PageForm(form)),
+            Err(refused) => {
+                let text = refused.body_text();
+                // The part that names the field, without the framework's preamble.
+                let what = text.rsplit(": ").next().unwrap_or(&text);
+                Err(PageError {
+                    viewer: None,
+                    lang,
+                    status: refused.status(),
+                    message: format!("{} {what}", lang.t("Ce formulaire n'a pas pu être lu :")),
+                    cause: None,
+                })
+            }
+        }
+    }
+}
+
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         if let Some(cause) = &self.cause {

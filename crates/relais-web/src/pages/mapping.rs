@@ -4,12 +4,12 @@
 //! preview of what the partner would receive.
 
 use super::installed::installation_for_admin;
+use super::layout::PageForm;
 use super::layout::{column_heads, error_page, page, refuse_csrf, PageError};
 use crate::session::{Lang, Viewer};
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use maud::{html, Markup};
 use relais_api::AppState;
 use relais_core::connector::{Declaration, MappingTool};
@@ -377,7 +377,7 @@ pub async fn save(
     State(state): State<AppState>,
     v: Viewer,
     Path(id): Path<InstallationId>,
-    Form(pairs): Form<Vec<(String, String)>>,
+    PageForm(pairs): PageForm<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
     let csrf = pairs
         .iter()

@@ -1,5 +1,6 @@
 //! Signing in and out, and switching base or language.
 
+use super::layout::PageForm;
 use super::layout::{back_path, error_page, local_path, page, refuse_csrf, CsrfForm, PageError};
 use crate::session::DUMMY_HASH;
 use crate::session::{
@@ -8,7 +9,6 @@ use crate::session::{
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
-use axum::Form;
 use maud::html;
 use relais_api::AppState;
 use relais_app::keys::random_hex;
@@ -88,7 +88,7 @@ pub async fn login(
     State(state): State<AppState>,
     headers: HeaderMap,
     crate::session::ClientAddress(address): crate::session::ClientAddress,
-    Form(f): Form<LoginForm>,
+    PageForm(f): PageForm<LoginForm>,
 ) -> Response {
     use crate::session::{record_sign_in, sign_in_door, Door};
     use relais_store::SignInOutcome;
@@ -179,7 +179,7 @@ pub async fn login(
 pub async fn logout(
     State(state): State<AppState>,
     v: Viewer,
-    Form(f): Form<CsrfForm>,
+    PageForm(f): PageForm<CsrfForm>,
 ) -> Result<Response, PageError> {
     refuse_csrf(&v, &f.csrf)?;
     if let Err(e) = state.store.delete_session(&v.token_hash).await {
