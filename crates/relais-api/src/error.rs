@@ -204,27 +204,38 @@ fn close_if_unread(response: &mut Response) {
 }
 
 /// Gives the answers axum's own extractors make (a malformed query string,
-/// JSON body, path segment or multipart form: plain text) the API's JSON
-/// error shape, so that every error of the API reads alike.
+/// JSON body, path segment or multipart form: plain text) and its router's
+/// refusal of a method (no body at all) the API's JSON error shape, so that
+/// every error of the API reads alike.
 pub async fn json_rejections(
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
+    let asked = format!(
+        "{} is not allowed on {}",
+        request.method(),
+        request.uri().path()
+    );
     let response = next.run(request).await;
     let status = response.status();
-    let plain = response
+    let content_type = response
         .headers()
         .get(axum::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("text/plain"));
-    if !(status.is_client_error() && plain) {
+        .map(|v| v.to_str().unwrap_or_default());
+    let plain = content_type.is_some_and(|v| v.starts_with("text/plain"));
+    let bare_405 = status == StatusCode::METHOD_NOT_ALLOWED && content_type.is_none();
+    if !(status.is_client_error() && (plain || bare_405)) {
         return response;
     }
     let (parts, body) = response.into_parts();
-    let text = axum::body::to_bytes(body, 64 * 1024)
+    let mut text = axum::body::to_bytes(body, 64 * 1024)
         .await
         .map(|b| String::from_utf8_lossy(&b).into_owned())
         .unwrap_or_default();
+    if bare_405 && text.is_empty() {
+        // The router adds the `Allow` header after this layer.
+        text = format!("{asked}: the answer's Allow header lists the methods it takes");
+    }
     let code = match status {
         StatusCode::NOT_FOUND => "not_found",
         StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",

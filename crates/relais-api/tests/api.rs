@@ -704,6 +704,24 @@ async fn mistakes_get_clear_answers(app: App) {
     );
     let (status, _) = app.get("/api/v3/nowhere", &key).await;
     assert_eq!(status, 404);
+    // A method the route does not take answers in the API's JSON too,
+    // saying which it takes.
+    let resp = app
+        .client
+        .delete(format!("{}/api/v3/users/1", app.url))
+        .header("Authorization", format!("Bearer {key}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 405);
+    assert_eq!(resp.headers()["allow"], "GET,HEAD,PUT");
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "method_not_allowed", "{body}");
+    assert_eq!(
+        body["error"]["message"],
+        "DELETE is not allowed on /api/v3/users/1: the answer's Allow header lists the methods it takes",
+        "{body}"
+    );
 
     // Rate limit: a key over its budget gets 429 with Retry-After.
     let limited = spawn(Backend::Sqlite, 3).await.unwrap();
