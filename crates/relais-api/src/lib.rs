@@ -133,7 +133,9 @@ impl AppState {
 }
 
 /// The API routes: `/health` and `/openapi.json` for anyone, the resources
-/// for API keys, and a JSON 404 for unknown `/api/…` paths.
+/// for API keys, and a JSON 404 for unknown paths under the API's prefixes
+/// (`/api/…`, and Lucca's `/directory/api/…`, `/organization/structure/api/…`,
+/// `/timmi-absences/api/…`).
 pub fn router(state: AppState) -> Router<AppState> {
     metrics::install();
     let protected =
@@ -149,6 +151,9 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/openapi.json", get(openapi::document))
         .merge(protected)
         .route("/api/{*rest}", get(unknown_api_path))
+        .route("/directory/api/{*rest}", get(unknown_api_path))
+        .route("/organization/structure/api/{*rest}", get(unknown_api_path))
+        .route("/timmi-absences/api/{*rest}", get(unknown_api_path))
         .layer(axum::middleware::from_fn(error::json_rejections))
 }
 

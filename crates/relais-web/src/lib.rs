@@ -82,6 +82,8 @@ pub fn router(catalog: Arc<Catalog>, state: AppState) -> Router<AppState> {
             "/keys/{id}/webhooks/{endpoint}/{action}",
             post(pages::keys::act_on_webhook),
         )
+        .method_not_allowed_fallback(pages::layout::form_only)
+        .fallback(pages::layout::no_such_page)
         .layer(Extension(catalog))
         .layer(axum::middleware::from_fn_with_state(
             state,

@@ -145,6 +145,40 @@ async fn pages_refuse_bad_input_and_change_nothing() {
         .unwrap();
     assert!(expired.contains("session a expiré"));
 
+    // An address that leads nowhere, or that only takes a form, is a page
+    // saying so in the reader's language, with the way home; the API's own
+    // unknown paths stay JSON.
+    for (path, status, lang, words) in [
+        ("/nulle-part", 404, "fr", "ne mène à aucune page"),
+        ("/nulle-part", 404, "en", "leads to no relais page"),
+        ("/keys/1/revoke", 405, "fr", "elle ne s'ouvre pas seule"),
+        ("/keys/1/revoke", 405, "en", "it does not open on its own"),
+    ] {
+        let r = c
+            .get(format!("{url}{path}"))
+            .header("cookie", format!("relais_lang={lang}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), status, "{path}");
+        let text = r.text().await.unwrap().replace("&#39;", "'");
+        assert!(
+            text.contains("id=\"no-page\"") && text.contains(words),
+            "{path}: {text}"
+        );
+        assert!(text.contains("href=\"/\""), "{path}: {text}");
+    }
+    for path in [
+        "/api/v3/nulle-part",
+        "/organization/structure/api/nulle-part",
+        "/timmi-absences/api/nulle-part",
+        "/directory/api/nulle-part",
+    ] {
+        let r = c.get(format!("{url}{path}")).send().await.unwrap();
+        assert_eq!(r.status(), 404, "{path}");
+        assert_eq!(r.headers()["content-type"], "application/json", "{path}");
+    }
+
     assert_eq!(
         sign_in(&c, url, "admin@relais.test", "wrong-password").await,
         Err(401)
