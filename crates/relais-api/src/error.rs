@@ -211,11 +211,8 @@ pub async fn json_rejections(
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
-    let asked = format!(
-        "{} is not allowed on {}",
-        request.method(),
-        request.uri().path()
-    );
+    // Kept for a refused method's message (both are cheap to clone).
+    let (method, uri) = (request.method().clone(), request.uri().clone());
     let response = next.run(request).await;
     let status = response.status();
     let content_type = response
@@ -234,7 +231,10 @@ pub async fn json_rejections(
         .unwrap_or_default();
     if bare_405 && text.is_empty() {
         // The router adds the `Allow` header after this layer.
-        text = format!("{asked}: the answer's Allow header lists the methods it takes");
+        text = format!(
+            "{method} is not allowed on {}: the answer's Allow header lists the methods it takes",
+            uri.path()
+        );
     }
     let code = match status {
         StatusCode::NOT_FOUND => "not_found",

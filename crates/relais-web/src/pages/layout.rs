@@ -212,8 +212,11 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<
             Ok(axum::Form(form)) => Ok(PageForm(form)),
             Err(refused) => {
                 let text = refused.body_text();
-                // The part that names the field, without the framework's preamble.
-                let what = text.rsplit(": ").next().unwrap_or(&text);
+                // What serde said, without the framework's preamble
+                // ("Failed to deserialize form body: ").
+                let what = text
+                    .split_once(": ")
+                    .map_or(text.as_str(), |(_, said)| said);
                 Err(PageError {
                     viewer: None,
                     lang,
