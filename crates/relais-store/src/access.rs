@@ -401,26 +401,38 @@ macro_rules! access_store {
                         return Ok(());
                     }
                     let mut tx = self.writer.begin_with(Self::BEGIN).await?;
+                    // The whole batch in one statement, the same whatever its
+                    // size: a statement a request cost each request a round
+                    // trip to the database (a thread switch each way on SQLite)
+                    // while the one writer was held.
+                    let rows: Vec<serde_json::Value> = entries
+                        .iter()
+                        .map(|e| {
+                            serde_json::json!([
+                                e.base_id.0,
+                                e.key_id.0,
+                                e.method,
+                                e.path,
+                                e.status,
+                                e.employee_records,
+                                e.records,
+                                // As the drivers write an instant, so that the
+                                // rows compare and read as those bound one by one.
+                                e.at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false),
+                            ])
+                        })
+                        .collect();
+                    sqlx::query(&format!(
+                        "INSERT INTO api_requests (base_id, key_id, method, path, status, employee_records, records, at) {}$1{}",
+                        Self::REQUESTS.0,
+                        Self::REQUESTS.1
+                    ))
+                    .bind(serde_json::Value::Array(rows).to_string())
+                    .execute(&mut *tx)
+                    .await?;
                     let mut last_used: std::collections::BTreeMap<i64, chrono::DateTime<chrono::Utc>> =
                         std::collections::BTreeMap::new();
-                    // One statement a request, the same each time (one prepared
-                    // statement per connection): a multi-row insert would be a
-                    // new statement for every batch size, each kept prepared.
                     for entry in entries {
-                        sqlx::query(
-                            "INSERT INTO api_requests (base_id, key_id, method, path, status, employee_records, records, at) \
-                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                        )
-                        .bind(entry.base_id.0)
-                        .bind(entry.key_id.0)
-                        .bind(entry.method.as_str())
-                        .bind(entry.path.as_str())
-                        .bind(i32::from(entry.status))
-                        .bind(entry.employee_records)
-                        .bind(entry.records)
-                        .bind(entry.at)
-                        .execute(&mut *tx)
-                        .await?;
                         let at = last_used.entry(entry.key_id.0).or_insert(entry.at);
                         *at = (*at).max(entry.at);
                     }

@@ -306,7 +306,7 @@ macro_rules! event_store {
                 }
 
                 fn event_signal(&self) -> crate::events::EventSignal {
-                    self.signal.get(|| Self::watch_events(self.pool.clone()))
+                    self.signal.get(|| Self::watch_events(self.pool.pool().clone()))
                 }
             }
         }

@@ -2,17 +2,16 @@
 //! wakes readers of its events, what tells other processes of them, and its
 //! write lane.
 
-/// A backend's handles (`P`, its pool type); a store derefs to them.
-#[derive(Clone)]
-pub struct Handles<P> {
-    /// Where reads run.
-    pub(crate) pool: P,
+/// A backend's handles (`DB`, its database); a store derefs to them.
+pub struct Handles<DB: sqlx::Database> {
+    /// Where reads run (see [`crate::readers`]).
+    pub(crate) pool: crate::readers::Readers<DB>,
     /// Where write transactions begin: on SQLite one connection they take
     /// turns on — a writer waiting in this pool's queue (in order, without a
     /// thread) costs nothing, where one waiting for SQLite's lock would hold
     /// a reader's connection and sleep in its busy handler; on PostgreSQL
     /// the same pool as reads (writers work side by side).
-    pub(crate) writer: P,
+    pub(crate) writer: sqlx::Pool<DB>,
     /// What wakes readers when events are committed (see
     /// [`crate::events::EventSignal`]).
     pub(crate) signal: crate::events::SignalCell,
@@ -23,16 +22,28 @@ pub struct Handles<P> {
     pub(crate) lane: crate::lane::WriteLane,
 }
 
+impl<DB: sqlx::Database> Clone for Handles<DB> {
+    fn clone(&self) -> Self {
+        Self {
+            pool: self.pool.clone(),
+            writer: self.writer.clone(),
+            signal: self.signal.clone(),
+            announcer: self.announcer.clone(),
+            lane: self.lane.clone(),
+        }
+    }
+}
+
 /// Declares a backend's store: its handles, reached as its own fields,
 /// and a `Debug` that shows its name alone (never a connection string).
 macro_rules! store_type {
-    ($(#[$doc:meta])* $store:ident, $pool:ty) => {
+    ($(#[$doc:meta])* $store:ident, $db:ty) => {
         $(#[$doc])*
         #[derive(Clone)]
-        pub struct $store(crate::handles::Handles<$pool>);
+        pub struct $store(crate::handles::Handles<$db>);
 
         impl std::ops::Deref for $store {
-            type Target = crate::handles::Handles<$pool>;
+            type Target = crate::handles::Handles<$db>;
             fn deref(&self) -> &Self::Target {
                 &self.0
             }

@@ -1067,7 +1067,7 @@ macro_rules! hr_store {
                 }
 
                 async fn get_leave_period(&self, base: BaseId, id: LeavePeriodId) -> Result<LeavePeriod> {
-                    let mut conn = self.pool.acquire().await?;
+                    let mut conn = self.pool.pool().acquire().await?;
                     Self::get_leave_period_in(&mut conn, base, id).await
                 }
 

@@ -20,6 +20,7 @@ mod lane;
 pub mod marketplace;
 pub mod postgres;
 pub mod query;
+mod readers;
 pub mod reports;
 pub mod rows;
 pub mod sqlite;

@@ -7,10 +7,14 @@ use std::time::Duration;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
+/// Connections reads may hold at once, kept between statements (see
+/// [`crate::readers`]).
+const READERS: usize = 8;
+
 crate::handles::store_type!(
     /// The HR base in a PostgreSQL database.
     PgStore,
-    PgPool
+    sqlx::Postgres
 );
 
 impl PgStore {
@@ -102,6 +106,16 @@ impl PgStore {
         " AS jsonb)) AS BIGINT))",
     );
 
+    /// API requests (`[base, key, method, path, status, employee records,
+    /// records, at]` each) bound as one JSON array, read as the rows of
+    /// `api_requests`.
+    const REQUESTS: (&'static str, &'static str) = (
+        "SELECT CAST(x->>0 AS BIGINT), CAST(x->>1 AS BIGINT), x->>2, x->>3, \
+         CAST(x->>4 AS INTEGER), CAST(x->>5 AS BIGINT), CAST(x->>6 AS BIGINT), \
+         CAST(x->>7 AS TIMESTAMPTZ) FROM jsonb_array_elements(CAST(",
+        " AS jsonb)) WITH ORDINALITY AS r(x, n) ORDER BY n",
+    );
+
     /// Connects to `url` and applies migrations.
     pub async fn open(url: &str) -> Result<Self> {
         let shown = crate::DatabaseUrl::Postgres(url.to_owned()).redacted();
@@ -119,8 +133,9 @@ impl PgStore {
             .await
             .map_err(|e| connect_error(e.to_string()))?;
         let pool = crate::sql::checked_when_idle(PgPoolOptions::new())
-            // One of them listens for change events (see `watch_events`).
-            .max_connections(9)
+            // Eight for reads (see `READERS`); of the others, one listens
+            // for change events (see `watch_events`) and the rest write.
+            .max_connections(READERS as u32 + 6)
             .acquire_timeout(Duration::from_secs(5))
             .connect(url)
             .await
@@ -142,7 +157,7 @@ impl PgStore {
         Ok(Self(crate::handles::Handles {
             writer: pool.clone(),
             announcer: crate::events::Announcer::start(pool.clone()),
-            pool,
+            pool: crate::readers::Readers::new(pool, READERS),
             signal: Default::default(),
             lane: crate::lane::WriteLane::start()?,
         }))

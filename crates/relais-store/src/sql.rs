@@ -435,7 +435,7 @@ pub(crate) const PART_ROWS: usize = 125;
 
 /// How long a pooled connection may stay idle and still be used without
 /// first checking that it is alive.
-const TRUSTED_IDLE: std::time::Duration = std::time::Duration::from_secs(1);
+pub(crate) const TRUSTED_IDLE: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Pool options under which a connection is checked (pinged) before use
 /// only when it has been idle for more than [`TRUSTED_IDLE`]: one used a

@@ -16,10 +16,15 @@ const LOG_COPY_EVERY: Duration = Duration::from_millis(100);
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
+/// Connections reads may hold at once, kept between statements (see
+/// [`crate::readers`]): two fewer than the pool's, for the log's copies and
+/// the event watcher, which take theirs from the pool.
+const READERS: usize = 6;
+
 crate::handles::store_type!(
     /// The HR base in an SQLite file.
     SqliteStore,
-    SqlitePool
+    sqlx::Sqlite
 );
 
 impl SqliteStore {
@@ -117,6 +122,18 @@ impl SqliteStore {
     /// A set of identifiers bound as one JSON array of numbers.
     const ID_SET: (&'static str, &'static str) = ("(SELECT value FROM json_each(", "))");
 
+    /// API requests (`[base, key, method, path, status, employee records,
+    /// records, at]` each, `at` as this driver writes an instant) bound as
+    /// one JSON array, read as the rows of `api_requests`.
+    const REQUESTS: (&'static str, &'static str) = (
+        "SELECT CAST(json_extract(value, '$[0]') AS BIGINT), \
+         CAST(json_extract(value, '$[1]') AS BIGINT), json_extract(value, '$[2]'), \
+         json_extract(value, '$[3]'), CAST(json_extract(value, '$[4]') AS INTEGER), \
+         CAST(json_extract(value, '$[5]') AS BIGINT), CAST(json_extract(value, '$[6]') AS BIGINT), \
+         json_extract(value, '$[7]') FROM json_each(",
+        ") ORDER BY key",
+    );
+
     /// Opens the file at `path` (creating it and its folder if needed) and
     /// applies migrations.
     pub async fn open(path: &Path) -> Result<Self> {
@@ -154,7 +171,7 @@ impl SqliteStore {
                 format!("-{}", u64::from(cache_mib.max(1)) * 1024),
             );
         let pool = crate::sql::checked_when_idle(SqlitePoolOptions::new())
-            .max_connections(8)
+            .max_connections(READERS as u32 + 2)
             .connect_with(options.clone())
             .await
             .map_err(|e| connect_error(e.to_string()))?;
@@ -180,7 +197,7 @@ impl SqliteStore {
         let lane = crate::lane::WriteLane::start()?;
         lane.keep_up(Self::copy_log_aside(pool.clone()));
         Ok(Self(crate::handles::Handles {
-            pool,
+            pool: crate::readers::Readers::new(pool, READERS),
             writer,
             signal: Default::default(),
             announcer: Default::default(),
@@ -314,10 +331,12 @@ mod tests {
         );
         assert!(a.is_err() && b.is_err(), "the same departments twice");
         assert_eq!(store.list_departments(base).await.unwrap().len(), 300);
-        // Every connection of the pool at once: the default setting (0).
+        // Every connection of the pool at once, those the readers kept
+        // included: the default setting (0).
+        store.pool.give_back();
         let mut held = Vec::new();
-        for _ in 0..8 {
-            let mut conn = store.pool.acquire().await.unwrap();
+        for _ in 0..READERS + 2 {
+            let mut conn = store.pool.pool().acquire().await.unwrap();
             let setting: i64 = sqlx::query_scalar("PRAGMA temp_store")
                 .fetch_one(&mut *conn)
                 .await

@@ -1,7 +1,7 @@
 //! One storage suite, run against SQLite always and against PostgreSQL when
 //! `RELAIS_TEST_POSTGRES_URL` is set (each test in a fresh database).
 
-use chrono::NaiveDate;
+use chrono::{NaiveDate, SubsecRound};
 use relais_core::absence::*;
 use relais_core::audit::Author;
 use relais_core::base::{BaseKind, BaseName};
@@ -1963,16 +1963,38 @@ async fn a_keys_reads_are_summed_per_resource(db: TestDb) {
         records,
         at: at - chrono::Duration::seconds(seconds),
     };
-    s.record_requests(&[
+    let batch = [
         entry("/api/v3/users?fields=id&paging=0,10", 200, 10, 30),
         entry("/api/v3/users?fields=id&paging=10,10", 200, 4, 20),
         entry("/api/v3/users/5", 200, 1, 10),
         entry("/api/v3/users/6?fields=id", 200, 1, 5),
         entry("/api/v3/leaves?paging=0,5", 400, 0, 1),
         entry("/api/v3/users?fields=id", 200, 99, 3 * 24 * 3600),
-    ])
-    .await
-    .unwrap();
+    ];
+    s.record_requests(&batch).await.unwrap();
+    // A batch is written in one statement: every entry reads back as it was
+    // given (its instant to the microsecond, quotes and all), in its order.
+    let mut trail = s.list_requests(key.id, 10).await.unwrap();
+    trail.reverse();
+    let micros = |e: &AuditEntry| AuditEntry {
+        at: e.at.trunc_subsecs(6),
+        ..e.clone()
+    };
+    assert_eq!(
+        trail.iter().map(micros).collect::<Vec<_>>(),
+        batch.iter().map(micros).collect::<Vec<_>>()
+    );
+    let odd = AuditEntry {
+        method: "PUT".into(),
+        path: "/api/v3/users?name=l'\u{e9}a \"x\"".into(),
+        employee_records: 1,
+        ..entry("/", 500, 1, 4 * 24 * 3600)
+    };
+    s.record_requests(std::slice::from_ref(&odd)).await.unwrap();
+    assert_eq!(
+        micros(&s.list_requests(key.id, 1).await.unwrap()[0]),
+        micros(&odd)
+    );
     let reads = relais_store::reports::key_reads(&**s, key.id, at - chrono::Duration::hours(24))
         .await
         .unwrap();

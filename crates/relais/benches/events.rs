@@ -37,7 +37,9 @@
 //! answer to PlanningPME holding it (p50, p99), with the runs on change it
 //! took; and the CPU time each phase spent an update (its slices and the
 //! pauses after them), in the server by thread name and in this process's
-//! receiver and simulator (on Linux, from `/proc`).
+//! receiver and simulator, and the server's thread switches an update (the
+//! hand-overs between threads its requests cost, a figure the machine's speed
+//! does not move; on Linux, from `/proc`).
 
 mod common;
 
@@ -358,11 +360,20 @@ fn ms(d: Duration) -> f64 {
 /// Clock ticks a second of the CPU times in `/proc` (Linux's USER_HZ).
 const TICKS_PER_SECOND: f64 = 100.0;
 
-/// The CPU time (user and system, in seconds) each thread of process
-/// `pid` has used, by thread id with its name (`tokio-rt-worker`,
-/// `relais-writes`, `sqlx-sqlite-wor`…), from `/proc` (empty where there
-/// is none).
-fn cpu_by_thread(pid: &str) -> HashMap<String, (String, f64)> {
+/// What a thread used: processor time (user and system, in seconds) and
+/// switches (the times it gave up the processor, waiting or preempted).
+#[derive(Clone, Copy, Default)]
+struct Use {
+    cpu: f64,
+    switches: f64,
+}
+
+/// What each thread of process `pid` has used, by thread id with its name
+/// (`tokio-rt-worker`, `relais-writes`, `sqlx-sqlite-wor`…), from `/proc`
+/// (empty where there is none). Switches count the hand-overs between
+/// threads a request costs, whatever the machine's speed; processor time
+/// swings with the machine.
+fn cpu_by_thread(pid: &str) -> HashMap<String, (String, Use)> {
     let mut threads = HashMap::new();
     let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
         return threads;
@@ -380,38 +391,85 @@ fn cpu_by_thread(pid: &str) -> HashMap<String, (String, f64)> {
             .iter()
             .filter_map(|i| fields.get(*i)?.parse::<f64>().ok())
             .sum();
+        let switches: f64 = std::fs::read_to_string(task.path().join("status"))
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| {
+                l.starts_with("voluntary_ctxt_switches:")
+                    || l.starts_with("nonvoluntary_ctxt_switches:")
+            })
+            .filter_map(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+            .sum();
         threads.insert(
             task.file_name().to_string_lossy().into_owned(),
-            (stat[open + 1..close].to_owned(), ticks / TICKS_PER_SECOND),
+            (
+                stat[open + 1..close].to_owned(),
+                Use {
+                    cpu: ticks / TICKS_PER_SECOND,
+                    switches,
+                },
+            ),
         );
     }
     threads
 }
 
-/// Adds to `sum`, by thread name, the CPU each thread used between two
-/// readings (a thread born in between, all of its time). A thread that
-/// ended in between takes the time it used since the first reading with it.
+/// Adds to `sum`, by thread name, what each thread used between two
+/// readings (a thread born in between, all it used). A thread that ended in
+/// between takes what it used since the first reading with it.
 fn add_cpu(
-    sum: &mut HashMap<String, f64>,
-    before: &HashMap<String, (String, f64)>,
-    after: &HashMap<String, (String, f64)>,
+    sum: &mut HashMap<String, Use>,
+    before: &HashMap<String, (String, Use)>,
+    after: &HashMap<String, (String, Use)>,
 ) {
-    for (tid, (name, t)) in after {
-        let was = before.get(tid).map_or(0.0, |(_, t)| *t);
-        *sum.entry(name.clone()).or_default() += t - was;
+    for (tid, (name, now)) in after {
+        let was = before.get(tid).map_or(Use::default(), |(_, u)| *u);
+        let total = sum.entry(name.clone()).or_default();
+        total.cpu += now.cpu - was.cpu;
+        total.switches += now.switches - was.switches;
     }
 }
 
-/// A phase's CPU an update in µs, in all and by thread name, largest first.
-fn cpu_line(sum: &HashMap<String, f64>, updates: usize) -> String {
-    let per = |t: f64| t * 1e6 / updates.max(1) as f64;
-    let mut names: Vec<_> = sum.iter().filter(|(_, t)| **t > 0.0).collect();
-    names.sort_by(|a, b| b.1.total_cmp(a.1));
+/// A phase's use an update, in all and by thread name, largest first:
+/// `what` picks the measure, `scale` turns it into the unit shown.
+fn use_line(
+    sum: &HashMap<String, Use>,
+    updates: usize,
+    what: fn(&Use) -> f64,
+    scale: f64,
+    unit: &str,
+) -> String {
+    // Half a unit or less shows as 0 (not "-0", from readings a hair apart).
+    let per = |t: f64| {
+        let v = t * scale / updates.max(1) as f64;
+        if v.abs() < 0.5 {
+            0.0
+        } else {
+            v
+        }
+    };
+    let mut names: Vec<(&String, f64)> = sum
+        .iter()
+        .map(|(n, u)| (n, what(u)))
+        .filter(|(_, t)| *t > 0.0)
+        .collect();
+    names.sort_by(|a, b| b.1.total_cmp(&a.1));
     let parts: Vec<String> = names
         .iter()
-        .map(|(n, t)| format!("{n} {:.0}", per(**t)))
+        .map(|(n, t)| format!("{n} {:.0}", per(*t)))
         .collect();
-    format!("{:.0} µs ({})", per(sum.values().sum()), parts.join(", "))
+    let all: f64 = names.iter().map(|(_, t)| t).sum();
+    format!("{:.0}{unit} ({})", per(all), parts.join(", "))
+}
+
+/// A phase's CPU an update in µs, in all and by thread name.
+fn cpu_line(sum: &HashMap<String, Use>, updates: usize) -> String {
+    use_line(sum, updates, |u| u.cpu, 1e6, " µs")
+}
+
+/// A phase's thread switches an update, in all and by thread name.
+fn switches_line(sum: &HashMap<String, Use>, updates: usize) -> String {
+    use_line(sum, updates, |u| u.switches, 1.0, "")
 }
 
 /// The median of sorted numbers (of the middle two for an even count;
@@ -713,13 +771,14 @@ fn bench(backend: &Backend, seconds: u64, rate: u64, employees: u64, webhook: bo
             ("quiet", &quiet, &cpu_quiet, &partners_quiet),
             ("events", &hooked, &cpu_hooked, &partners_hooked),
         ] {
-            let partners: HashMap<String, f64> = partners
+            let partners: HashMap<String, Use> = partners
                 .iter()
                 .filter(|(n, _)| n.starts_with("bench-partners"))
                 .map(|(n, t)| (n.clone(), *t))
                 .collect();
             let n = w.latencies.len();
             println!("  {name:<8} CPU an update: server {}; partners {}", cpu_line(server, n), cpu_line(&partners, n));
+            println!("  {name:<8} thread switches an update: server {}", switches_line(server, n));
         }
         println!(
             "  write p99 with events delivered / without: {:.2}",

@@ -1,0 +1,325 @@
+//! The reading connections: a store's statements outside write
+//! transactions run on connections kept here between statements.
+//!
+//! sqlx's pool checks every connection handed back to it with a round trip
+//! (a ping: on SQLite a command to the connection's thread and its answer,
+//! a thread woken each way; on PostgreSQL a message to the server). A read
+//! made through the pool paid that check after each statement — about a
+//! tenth of the thread switches an API update cost in the events benchmark.
+//! A statement that ran to its end leaves its connection in a known state,
+//! so [`Readers`] keeps it for the next one instead. A connection whose
+//! statement failed or was dropped half-way goes back to the pool, which
+//! checks it as before; one kept unused for longer than
+//! [`TRUSTED_IDLE`](crate::sql::TRUSTED_IDLE) too, so that a connection the
+//! server closed meanwhile is found out by the pool's check, not by a
+//! request.
+
+use futures_util::future::BoxFuture;
+use futures_util::stream::BoxStream;
+use futures_util::TryStreamExt;
+use sqlx::pool::PoolConnection;
+use sqlx::{Database, Either, Error, Execute, Executor, Pool};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+/// A pool's connections for reading, kept between statements.
+pub(crate) struct Readers<DB: Database>(Arc<Shelf<DB>>);
+
+impl<DB: Database> std::fmt::Debug for Readers<DB> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Readers")
+    }
+}
+
+impl<DB: Database> Clone for Readers<DB> {
+    fn clone(&self) -> Self {
+        Self(self.0.clone())
+    }
+}
+
+/// What the readers share.
+struct Shelf<DB: Database> {
+    /// Where connections come from and go back to.
+    pool: Pool<DB>,
+    /// Connections kept since their last statement, the latest last.
+    kept: Mutex<Vec<(PoolConnection<DB>, Instant)>>,
+    /// Statements running at once: at most the connections this shelf may
+    /// hold, fewer than the pool's, so that whoever takes a connection from
+    /// the pool directly (a write, the upkeep) always finds one.
+    turns: Arc<Semaphore>,
+}
+
+impl<DB: Database> Readers<DB> {
+    /// Readers of `pool`, holding at most `connections` of its connections
+    /// (fewer than the pool's largest size: the rest stay for the pool's
+    /// other users).
+    pub(crate) fn new(pool: Pool<DB>, connections: usize) -> Self {
+        Self(Arc::new(Shelf {
+            pool,
+            kept: Mutex::new(Vec::new()),
+            turns: Arc::new(Semaphore::new(connections)),
+        }))
+    }
+
+    /// The pool the connections come from, for work that holds a connection
+    /// of its own (a walk, the upkeep, the event watcher).
+    pub(crate) fn pool(&self) -> &Pool<DB> {
+        &self.0.pool
+    }
+
+    /// Gives every kept connection back to the pool (a test that takes all
+    /// of the pool's connections at once).
+    #[cfg(test)]
+    pub(crate) fn give_back(&self) {
+        let kept = std::mem::take(&mut *self.0.kept.lock().unwrap_or_else(|e| e.into_inner()));
+        drop(kept);
+    }
+
+    /// A connection for one statement: a kept one if one was used a moment
+    /// ago, else one from the pool (which checks it if it has been idle).
+    async fn lease(&self) -> Result<Lease<DB>, Error> {
+        let turn = self
+            .0
+            .turns
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| Error::PoolClosed)?;
+        let (fresh, stale) = {
+            let mut kept = self.0.kept.lock().unwrap_or_else(|e| e.into_inner());
+            match kept.pop() {
+                Some((conn, since)) if since.elapsed() <= crate::sql::TRUSTED_IDLE => {
+                    (Some(conn), Vec::new())
+                }
+                // The latest kept is stale, and so are those before it.
+                Some(old) => {
+                    let mut stale = std::mem::take(&mut *kept);
+                    stale.push(old);
+                    (None, stale)
+                }
+                None => (None, Vec::new()),
+            }
+        };
+        // Back to the pool, outside the lock: it checks them when they are
+        // next taken.
+        drop(stale);
+        let conn = match fresh {
+            Some(conn) => conn,
+            None => self.0.pool.acquire().await?,
+        };
+        Ok(Lease {
+            conn: Some(conn),
+            shelf: self.0.clone(),
+            finished: false,
+            _turn: turn,
+        })
+    }
+}
+
+/// A connection lent for one statement.
+struct Lease<DB: Database> {
+    conn: Option<PoolConnection<DB>>,
+    shelf: Arc<Shelf<DB>>,
+    /// Whether the statement ran to its end (the connection may be kept).
+    finished: bool,
+    /// The turn taken, given back after the connection is put away.
+    _turn: OwnedSemaphorePermit,
+}
+
+impl<DB: Database> Lease<DB> {
+    fn conn(&mut self) -> &mut DB::Connection {
+        self.conn
+            .as_mut()
+            .expect("a lease holds its connection until dropped")
+    }
+}
+
+impl<DB: Database> Drop for Lease<DB> {
+    fn drop(&mut self) {
+        let Some(conn) = self.conn.take() else {
+            return;
+        };
+        if self.finished && !self.shelf.pool.is_closed() {
+            let mut kept = self.shelf.kept.lock().unwrap_or_else(|e| e.into_inner());
+            kept.push((conn, Instant::now()));
+        }
+        // Otherwise the connection is dropped here: back to the pool, which
+        // checks it (or closes it, once the pool is closed).
+    }
+}
+
+impl<'p, DB: Database> Executor<'p> for &'_ Readers<DB>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+{
+    type Database = DB;
+
+    fn fetch_many<'e, 'q: 'e, E>(
+        self,
+        query: E,
+    ) -> BoxStream<'e, Result<Either<DB::QueryResult, DB::Row>, Error>>
+    where
+        E: 'q + Execute<'q, DB>,
+    {
+        let readers = self.clone();
+        Box::pin(async_stream::try_stream! {
+            let mut lease = readers.lease().await?;
+            {
+                let mut answers = lease.conn().fetch_many(query);
+                while let Some(answer) = answers.try_next().await? {
+                    yield answer;
+                }
+            }
+            lease.finished = true;
+        })
+    }
+
+    fn fetch_optional<'e, 'q: 'e, E>(
+        self,
+        query: E,
+    ) -> BoxFuture<'e, Result<Option<DB::Row>, Error>>
+    where
+        E: 'q + Execute<'q, DB>,
+    {
+        let readers = self.clone();
+        Box::pin(async move {
+            let mut lease = readers.lease().await?;
+            let row = lease.conn().fetch_optional(query).await?;
+            lease.finished = true;
+            Ok(row)
+        })
+    }
+
+    fn prepare_with<'e, 'q: 'e>(
+        self,
+        sql: &'q str,
+        parameters: &'e [DB::TypeInfo],
+    ) -> BoxFuture<'e, Result<DB::Statement<'q>, Error>> {
+        let readers = self.clone();
+        Box::pin(async move {
+            let mut lease = readers.lease().await?;
+            let statement = lease.conn().prepare_with(sql, parameters).await?;
+            lease.finished = true;
+            Ok(statement)
+        })
+    }
+
+    fn describe<'e, 'q: 'e>(
+        self,
+        sql: &'q str,
+    ) -> BoxFuture<'e, Result<sqlx::Describe<DB>, Error>> {
+        let readers = self.clone();
+        Box::pin(async move {
+            let mut lease = readers.lease().await?;
+            let described = lease.conn().describe(sql).await?;
+            lease.finished = true;
+            Ok(described)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures_util::StreamExt;
+    use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+    use sqlx::Sqlite;
+
+    /// Readers of at most `turns` connections, on a pool of `turns + 1`.
+    async fn readers(dir: &std::path::Path, turns: usize) -> Readers<Sqlite> {
+        let options = SqliteConnectOptions::new()
+            .filename(dir.join("readers.db"))
+            .create_if_missing(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(turns as u32 + 1)
+            .connect_with(options)
+            .await
+            .unwrap();
+        sqlx::query("CREATE TABLE n (v INTEGER)")
+            .execute(&pool)
+            .await
+            .unwrap();
+        sqlx::query("INSERT INTO n VALUES (1), (2), (3)")
+            .execute(&pool)
+            .await
+            .unwrap();
+        Readers::new(pool, turns)
+    }
+
+    fn kept(r: &Readers<Sqlite>) -> usize {
+        r.0.kept.lock().unwrap().len()
+    }
+
+    #[tokio::test]
+    async fn a_statement_that_ends_leaves_its_connection_for_the_next() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = readers(dir.path(), 2).await;
+        // A temporary table lives on its connection alone: the next
+        // statement finds it only on the same connection.
+        sqlx::query("CREATE TEMP TABLE mine (v INTEGER)")
+            .execute(&r)
+            .await
+            .unwrap();
+        assert_eq!(kept(&r), 1);
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM temp.mine")
+            .fetch_one(&r)
+            .await
+            .unwrap();
+        assert_eq!(n, 0);
+        let all: Vec<i64> = sqlx::query_scalar("SELECT v FROM n ORDER BY v")
+            .fetch_all(&r)
+            .await
+            .unwrap();
+        assert_eq!(all, [1, 2, 3]);
+        assert_eq!(kept(&r), 1, "one connection served all three");
+    }
+
+    #[tokio::test]
+    async fn a_failed_or_abandoned_statement_gives_its_connection_back_to_the_pool() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = readers(dir.path(), 2).await;
+        let failed = sqlx::query("SELECT nothing FROM nowhere").execute(&r).await;
+        assert!(failed.is_err());
+        assert_eq!(kept(&r), 0, "a failed statement's connection is not kept");
+        let mut rows = sqlx::query_scalar::<_, i64>("SELECT v FROM n ORDER BY v").fetch(&r);
+        assert_eq!(rows.next().await.unwrap().unwrap(), 1);
+        drop(rows);
+        assert_eq!(kept(&r), 0, "a statement left half-read is not kept");
+        // The pool has them back, checked: the next statements run.
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM n")
+            .fetch_one(&r)
+            .await
+            .unwrap();
+        assert_eq!(n, 3);
+    }
+
+    #[tokio::test]
+    async fn more_statements_than_turns_wait_and_leave_the_pool_a_connection() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = readers(dir.path(), 2).await;
+        let reads = (0..20).map(|_| {
+            let r = r.clone();
+            async move {
+                sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM n")
+                    .fetch_one(&r)
+                    .await
+                    .unwrap()
+            }
+        });
+        let counts = futures_util::future::join_all(reads).await;
+        assert_eq!(counts, vec![3; 20]);
+        assert!(kept(&r) <= 2, "never more kept than turns");
+        // With both turns' connections kept, the pool still lends its own.
+        let mut direct =
+            tokio::time::timeout(std::time::Duration::from_secs(5), r.pool().acquire())
+                .await
+                .expect("the pool keeps a connection for those who take one directly")
+                .unwrap();
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM n")
+            .fetch_one(&mut *direct)
+            .await
+            .unwrap();
+        assert_eq!(n, 3);
+    }
+}
