@@ -50,6 +50,20 @@ struct Shelf<DB: Database> {
     turns: Arc<Semaphore>,
 }
 
+impl<DB: Database> Drop for Shelf<DB> {
+    fn drop(&mut self) {
+        let kept = std::mem::take(self.kept.get_mut().unwrap_or_else(|e| e.into_inner()));
+        if tokio::runtime::Handle::try_current().is_err() {
+            // Outside a runtime the pool cannot take them back (it would
+            // start a task to check them): they close with the shelf.
+            for (conn, _) in kept {
+                drop(conn.detach());
+            }
+        }
+        // Otherwise they go back to the pool as they are dropped.
+    }
+}
+
 impl<DB: Database> Readers<DB> {
     /// Readers of `pool`, holding at most `connections` of its connections
     /// (fewer than the pool's largest size: the rest stay for the pool's
@@ -292,6 +306,24 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(n, 3);
+    }
+
+    #[test]
+    fn readers_dropped_after_their_runtime_close_their_connections_quietly() {
+        let dir = tempfile::tempdir().unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let r = runtime.block_on(async {
+            let r = readers(dir.path(), 2).await;
+            sqlx::query("SELECT 1").execute(&r).await.unwrap();
+            r
+        });
+        assert_eq!(kept(&r), 1);
+        drop(runtime);
+        // Handing the kept connection back to the pool would need a runtime.
+        drop(r);
     }
 
     #[tokio::test]
