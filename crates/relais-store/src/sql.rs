@@ -430,7 +430,8 @@ macro_rules! push_conditions {
 }
 
 /// Rows per part of a large page: eight parts of a page of 1,000 (one per
-/// connection of the SQLite pool) start its conversion sooner than four did.
+/// connection the SQLite store's reads hold) start its conversion sooner
+/// than four did.
 pub(crate) const PART_ROWS: usize = 125;
 
 /// How long a pooled connection may stay idle and still be used without

@@ -17,9 +17,10 @@ const LOG_COPY_EVERY: Duration = Duration::from_millis(100);
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 /// Connections reads may hold at once, kept between statements (see
-/// [`crate::readers`]): two fewer than the pool's, for the log's copies and
-/// the event watcher, which take theirs from the pool.
-const READERS: usize = 6;
+/// [`crate::readers`]): one per part of a large page (see
+/// `crate::sql::PART_ROWS`). The pool holds two more, for the log's copies
+/// and the event watcher, which take theirs from the pool.
+const READERS: usize = 8;
 
 crate::handles::store_type!(
     /// The HR base in an SQLite file.
