@@ -77,7 +77,8 @@ impl<DB: Database> Readers<DB> {
     }
 
     /// The pool the connections come from, for work that holds a connection
-    /// of its own (a walk, the upkeep, the event watcher).
+    /// of its own (the log's copies, the event watcher, a bulk change's
+    /// reads).
     pub(crate) fn pool(&self) -> &Pool<DB> {
         &self.0.pool
     }
@@ -115,8 +116,8 @@ impl<DB: Database> Readers<DB> {
                 None => (None, Vec::new()),
             }
         };
-        // Back to the pool, outside the lock: it checks them when they are
-        // next taken.
+        // Back to the pool, outside the lock: it checks each as it takes it
+        // back, and closes one that fails.
         drop(stale);
         let conn = match fresh {
             Some(conn) => conn,
