@@ -77,8 +77,8 @@ impl<DB: Database> Readers<DB> {
     }
 
     /// The pool the connections come from, for work that holds a connection
-    /// of its own (the log's copies, the event watcher, a bulk change's
-    /// reads).
+    /// of its own (the log's copies, the event watcher, a read of several
+    /// statements on one connection).
     pub(crate) fn pool(&self) -> &Pool<DB> {
         &self.0.pool
     }
