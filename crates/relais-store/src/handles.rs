@@ -4,14 +4,15 @@
 
 /// A backend's handles (`DB`, its database); a store derefs to them.
 pub struct Handles<DB: sqlx::Database> {
-    /// Where reads run (see [`crate::readers`]).
-    pub(crate) pool: crate::readers::Readers<DB>,
-    /// Where write transactions begin: on SQLite one connection they take
-    /// turns on — a writer waiting in this pool's queue (in order, without a
-    /// thread) costs nothing, where one waiting for SQLite's lock would hold
-    /// a reader's connection and sleep in its busy handler; on PostgreSQL
-    /// the same pool as reads (writers work side by side).
-    pub(crate) writer: sqlx::Pool<DB>,
+    /// Where reads run (see [`crate::kept`]).
+    pub(crate) pool: crate::kept::Kept<DB>,
+    /// Where write transactions begin, kept from one to the next (see
+    /// [`crate::kept`]): on SQLite one connection they take turns on — a
+    /// writer waiting for its turn (in order, without a thread) costs
+    /// nothing, where one waiting for SQLite's lock would hold a reader's
+    /// connection and sleep in its busy handler; on PostgreSQL a few of the
+    /// pool the reads use (writers work side by side).
+    pub(crate) writer: crate::kept::Kept<DB>,
     /// What wakes readers when events are committed (see
     /// [`crate::events::EventSignal`]).
     pub(crate) signal: crate::events::SignalCell,

@@ -336,6 +336,70 @@ pub trait HrStore: Send + Sync {
     ) -> Result<Page<AxisSection>>;
 }
 
+/// A reference an employee's record makes to another record, checked when
+/// it is written.
+pub(crate) struct EmployeeRef {
+    /// The table the other record is in.
+    pub(crate) table: &'static str,
+    /// The other record's identifier.
+    pub(crate) id: i64,
+    /// The API field the reference is written in, which an answer names.
+    pub(crate) field: &'static str,
+    /// What the answer says when the other record is missing.
+    pub(crate) missing: String,
+}
+
+/// The references of `data` that differ from `before`'s (all of them for a
+/// new employee): the database keeps unchanged ones true. Refuses an
+/// employee who would be their own manager.
+pub(crate) fn employee_refs(
+    id: Option<EmployeeId>,
+    data: &EmployeeData,
+    before: Option<&EmployeeData>,
+) -> Result<Vec<EmployeeRef>> {
+    let changed =
+        |same: fn(&EmployeeData, &EmployeeData) -> bool| before.is_none_or(|b| !same(b, data));
+    let mut refs = Vec::new();
+    if changed(|a, b| a.establishment_id == b.establishment_id) {
+        let est = data.establishment_id;
+        refs.push(EmployeeRef {
+            table: "establishments",
+            id: est.0,
+            field: "legalEntityId",
+            missing: format!("no establishment {est} in this base"),
+        });
+    }
+    if let Some(dep) = data
+        .department_id
+        .filter(|_| changed(|a, b| a.department_id == b.department_id))
+    {
+        refs.push(EmployeeRef {
+            table: "departments",
+            id: dep.0,
+            field: "departmentId",
+            missing: format!("no department {dep} in this base"),
+        });
+    }
+    if let Some(manager) = data.manager_id {
+        if Some(manager) == id {
+            return Err(relais_core::DomainError::new(
+                "managerId",
+                "an employee cannot be their own manager",
+            )
+            .into());
+        }
+        if changed(|a, b| a.manager_id == b.manager_id) {
+            refs.push(EmployeeRef {
+                table: "employees",
+                id: manager.0,
+                field: "managerId",
+                missing: format!("no employee {manager} in this base"),
+            });
+        }
+    }
+    Ok(refs)
+}
+
 /// Implements [`HrStore`] for a backend (`$store`, over `$db`): its SQL,
 /// written once for both (see `sql.rs`).
 macro_rules! hr_store {
@@ -387,9 +451,19 @@ macro_rules! hr_store {
                     Ok(n > 0)
                 }
 
+                /// Checks each of `refs` in `conn`, with an answer that names
+                /// the field of the first one missing.
+                async fn check_refs(conn: &mut Conn, base: BaseId, refs: &[crate::hr::EmployeeRef]) -> Result<()> {
+                    for r in refs {
+                        if !Self::exists(conn, r.table, base, r.id).await? {
+                            return Err(DomainError::new(r.field, r.missing.clone()).into());
+                        }
+                    }
+                    Ok(())
+                }
+
                 /// Checks the references of `data` that differ from `before`'s
-                /// (all of them for a new employee), with answers that name the
-                /// field; the database keeps unchanged ones true.
+                /// (see [`crate::hr::employee_refs`]).
                 pub(crate) async fn check_employee_refs(
                     conn: &mut Conn,
                     base: BaseId,
@@ -397,30 +471,7 @@ macro_rules! hr_store {
                     data: &EmployeeData,
                     before: Option<&EmployeeData>,
                 ) -> Result<()> {
-                    let changed = |same: fn(&EmployeeData, &EmployeeData) -> bool| before.is_none_or(|b| !same(b, data));
-                    if changed(|a, b| a.establishment_id == b.establishment_id)
-                        && !Self::exists(conn, "establishments", base, data.establishment_id.0).await?
-                    {
-                        return Err(DomainError::new(
-                            "legalEntityId",
-                            format!("no establishment {} in this base", data.establishment_id),
-                        )
-                        .into());
-                    }
-                    if let Some(dep) = data.department_id.filter(|_| changed(|a, b| a.department_id == b.department_id)) {
-                        if !Self::exists(conn, "departments", base, dep.0).await? {
-                            return Err(DomainError::new("departmentId", format!("no department {dep} in this base")).into());
-                        }
-                    }
-                    if let Some(manager) = data.manager_id {
-                        if Some(manager) == id {
-                            return Err(DomainError::new("managerId", "an employee cannot be their own manager").into());
-                        }
-                        if changed(|a, b| a.manager_id == b.manager_id) && !Self::exists(conn, "employees", base, manager.0).await? {
-                            return Err(DomainError::new("managerId", format!("no employee {manager} in this base")).into());
-                        }
-                    }
-                    Ok(())
+                    Self::check_refs(conn, base, &crate::hr::employee_refs(id, data, before)?).await
                 }
 
                 pub(crate) async fn log_changes(
@@ -477,7 +528,10 @@ macro_rules! hr_store {
                     }
                     let mut tx = self.writer.begin_with(Self::BEGIN).await?;
                     Self::mark_writer(&mut tx).await?;
-                    Self::check_employee_refs(&mut tx, base, Some(id), data, Some(&before.data)).await?;
+                    // The references are checked by the update itself, which
+                    // finds no row when one is missing; only then are they
+                    // looked at one by one, for an answer that names the field.
+                    let refs = crate::hr::employee_refs(Some(id), data, Some(&before.data))?;
                     let modified_at = now();
                     let after = Employee { base_id: base, id, data: data.clone(), created_at: before.created_at, modified_at };
                     Self::log_changes(&mut tx, &after, Some(&before.data), author).await?;
@@ -488,8 +542,13 @@ macro_rules! hr_store {
                     values.push_bind(modified_at);
                     qb.push(") WHERE base_id = ").push_bind(base.0).push(" AND id = ").push_bind(id.0)
                         .push(" AND modified_at = ").push_bind(before.modified_at);
+                    for r in &refs {
+                        qb.push(format!(" AND EXISTS (SELECT 1 FROM {} WHERE base_id = ", r.table)).push_bind(base.0)
+                            .push(" AND id = ").push_bind(r.id).push(")");
+                    }
                     let done = qb.build().execute(&mut *tx).await?;
                     if done.rows_affected() == 0 {
+                        Self::check_refs(&mut tx, base, &refs).await?;
                         let key = id.to_string();
                         let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM employees WHERE base_id = $1 AND id = $2")
                             .bind(base.0)
@@ -519,7 +578,7 @@ macro_rules! hr_store {
                 /// Commits a transaction that wrote HR records — and so their
                 /// events — then tells the readers of other processes (see
                 /// [`Announcer`](crate::events::Announcer)).
-                pub(crate) async fn commit_writes(&self, tx: sqlx::Transaction<'_, $db>) -> Result<()> {
+                pub(crate) async fn commit_writes(&self, tx: crate::kept::Tx<$db>) -> Result<()> {
                     tx.commit().await?;
                     self.announcer.announce();
                     Ok(())

@@ -8,8 +8,12 @@ use std::time::Duration;
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
 /// Connections reads may hold at once, kept between statements (see
-/// [`crate::readers`]).
+/// [`crate::kept`]).
 const READERS: usize = 8;
+
+/// Write transactions that may run at once, their connections kept from one
+/// to the next (see [`crate::kept`]).
+const WRITERS: usize = 4;
 
 crate::handles::store_type!(
     /// The HR base in a PostgreSQL database.
@@ -133,9 +137,11 @@ impl PgStore {
             .await
             .map_err(|e| connect_error(e.to_string()))?;
         let pool = crate::sql::checked_when_idle(PgPoolOptions::new())
-            // Eight for reads (see `READERS`); of the others, one listens
-            // for change events (see `watch_events`) and the rest write.
-            .max_connections(READERS as u32 + 6)
+            // Eight for reads (see `READERS`) and four for write
+            // transactions (`WRITERS`); of the other two, one listens for
+            // change events (see `watch_events`), and one is left for
+            // whoever takes a connection directly (the notices of commits).
+            .max_connections((READERS + WRITERS) as u32 + 2)
             .acquire_timeout(Duration::from_secs(5))
             .connect(url)
             .await
@@ -155,9 +161,9 @@ impl PgStore {
             .await
             .map_err(|e| StoreError::Migrate(e.to_string()))?;
         Ok(Self(crate::handles::Handles {
-            writer: pool.clone(),
+            writer: crate::kept::Kept::new(pool.clone(), WRITERS),
             announcer: crate::events::Announcer::start(pool.clone()),
-            pool: crate::readers::Readers::new(pool, READERS),
+            pool: crate::kept::Kept::new(pool, READERS),
             signal: Default::default(),
             lane: crate::lane::WriteLane::start()?,
         }))

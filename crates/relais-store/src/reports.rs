@@ -822,7 +822,7 @@ macro_rules! report_store {
 
             async fn expense_rows(
                 mut qb: sqlx::QueryBuilder<'_, $db>,
-                pool: &$crate::readers::Readers<$db>,
+                pool: &$crate::kept::Kept<$db>,
             ) -> $crate::Result<Vec<$crate::reports::ExpenseGroup>> {
                 let rows: Vec<(String, i64, String, String, i64, i64, i64, i64, i64)> =
                     qb.build_query_as().fetch_all(pool).await?;

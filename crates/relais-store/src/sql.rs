@@ -248,7 +248,8 @@ macro_rules! bulk_transaction {
             Self::bulk_start(&mut $tx).await?;
             $body
             Self::bulk_end(&mut $tx).await?;
-            $store.commit_writes($tx).await?;
+            $tx.commit().await?;
+            $store.announcer.announce();
             Ok::<(), $crate::StoreError>(())
         }
         .await;

@@ -17,7 +17,7 @@ const LOG_COPY_EVERY: Duration = Duration::from_millis(100);
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 /// Connections reads may hold at once, kept between statements (see
-/// [`crate::readers`]): one per part of a large page (see
+/// [`crate::kept`]): one per part of a large page (see
 /// `crate::sql::PART_ROWS`). The pool holds two more, for the log's copies
 /// and the event watcher, which take theirs from the pool.
 const READERS: usize = 8;
@@ -198,8 +198,9 @@ impl SqliteStore {
         let lane = crate::lane::WriteLane::start()?;
         lane.keep_up(Self::copy_log_aside(pool.clone()));
         Ok(Self(crate::handles::Handles {
-            pool: crate::readers::Readers::new(pool, READERS),
-            writer,
+            pool: crate::kept::Kept::new(pool, READERS),
+            // Every write goes through these: its one connection is theirs.
+            writer: crate::kept::Kept::new(writer, 1),
             signal: Default::default(),
             announcer: Default::default(),
             lane,

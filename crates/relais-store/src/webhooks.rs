@@ -354,7 +354,7 @@ macro_rules! webhook_store {
 
                 /// Notes whether an endpoint fails after its `last` attempt;
                 /// since when it does.
-                async fn note_failing(tx: &mut sqlx::Transaction<'_, $db>, endpoint: EndpointId, last: &AttemptOutcome) -> Result<Option<DateTime<Utc>>> {
+                async fn note_failing(tx: &mut crate::kept::Tx<$db>, endpoint: EndpointId, last: &AttemptOutcome) -> Result<Option<DateTime<Utc>>> {
                     let ok = last.status == DeliveryStatus::Delivered;
                     Ok(sqlx::query_scalar(
                         "UPDATE webhook_endpoints SET failing_since = CASE WHEN $2 THEN NULL ELSE COALESCE(failing_since, $3) END \

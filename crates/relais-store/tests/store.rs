@@ -501,6 +501,107 @@ async fn employee_references_are_checked(db: TestDb) {
         .set_department_head(o.base, o.department, Some(EmployeeId(999)))
         .await
         .is_err());
+
+    // An update moving an employee to a record that is not there (or is in
+    // another base) is refused naming the field, and writes nothing: no
+    // change, no log, no event.
+    // A department of the other base only (identifiers are per base: its
+    // first one shares its number with this base's).
+    let other_department = DepartmentId(
+        s.reserve_ids(other.base, Entity::Department, 1)
+            .await
+            .unwrap(),
+    );
+    s.insert_records(Records::Departments(&[Department {
+        base_id: other.base,
+        id: other_department,
+        parent_id: Some(other.department),
+        code: Code::parse("code", "RH").unwrap(),
+        name: Name::parse("name", "Ressources humaines").unwrap(),
+        head_id: None,
+        position: 1,
+        active: true,
+        created_at: now(),
+        modified_at: now(),
+    }]))
+    .await
+    .unwrap();
+    let all_logs = relais_store::ListQuery {
+        limit: 1_000,
+        ..relais_store::ListQuery::default()
+    };
+    let logs = s
+        .query_employee_logs(o.base, &all_logs)
+        .await
+        .unwrap()
+        .items
+        .len();
+    let events = s.last_event(o.base).await.unwrap();
+    let before = s.get_employee(o.base, boss.id).await.unwrap();
+    let moves = [
+        ("legalEntityId", EstablishmentId(4242), None, None),
+        (
+            "departmentId",
+            before.data.establishment_id,
+            Some(DepartmentId(4242)),
+            None,
+        ),
+        (
+            "departmentId",
+            before.data.establishment_id,
+            Some(other_department),
+            None,
+        ),
+        (
+            "managerId",
+            before.data.establishment_id,
+            None,
+            Some(EmployeeId(4242)),
+        ),
+    ];
+    for (field, establishment, department, manager) in moves {
+        let mut moved = before.data.clone();
+        moved.job_title = Some("Directrice".into());
+        moved.establishment_id = establishment;
+        moved.department_id = department.or(moved.department_id);
+        moved.manager_id = manager.or(moved.manager_id);
+        let err = s
+            .update_employee(&before, &moved, &who())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, StoreError::Domain(e) if e.field == field),
+            "{field}: {err}"
+        );
+    }
+    assert_eq!(s.get_employee(o.base, boss.id).await.unwrap(), before);
+    assert_eq!(s.last_event(o.base).await.unwrap(), events);
+    assert_eq!(
+        s.query_employee_logs(o.base, &all_logs)
+            .await
+            .unwrap()
+            .items
+            .len(),
+        logs
+    );
+    // Moved to records that are there, it is written.
+    let second = s
+        .create_employee(o.base, &person(&o, 2, d(2021, 3, 1), None), &who())
+        .await
+        .unwrap();
+    let mut moved = before.data.clone();
+    moved.manager_id = Some(second.id);
+    moved.department_id = Some(o.department);
+    let after = s.update_employee(&before, &moved, &who()).await.unwrap();
+    assert_eq!(
+        s.get_employee(o.base, boss.id)
+            .await
+            .unwrap()
+            .data
+            .manager_id,
+        Some(second.id)
+    );
+    assert_eq!(after.data.manager_id, Some(second.id));
 }
 
 async fn custom_fields_follow_their_sections(db: TestDb) {

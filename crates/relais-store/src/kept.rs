@@ -1,44 +1,48 @@
-//! The reading connections: a store's statements outside write
-//! transactions run on connections kept here between statements.
+//! Connections kept between statements: a store's reads, and its write
+//! transactions, run on connections kept here from one statement (or one
+//! transaction) to the next.
 //!
 //! sqlx's pool checks every connection handed back to it with a round trip
 //! (a ping: on SQLite a command to the connection's thread and its answer,
-//! a thread woken each way; on PostgreSQL a message to the server). A read
-//! made through the pool paid that check after each statement — about a
-//! tenth of the thread switches an API update cost in the events benchmark.
-//! A statement that ran to its end leaves its connection in a known state,
-//! so [`Readers`] keeps it for the next one instead. A connection whose
-//! statement failed or was dropped half-way goes back to the pool, which
-//! checks it as before; one kept unused for longer than
-//! [`TRUSTED_IDLE`](crate::sql::TRUSTED_IDLE) too, so that a connection the
-//! server closed meanwhile is found out by the pool's check, not by a
-//! request.
+//! a thread woken each way; on PostgreSQL a message to the server), from a
+//! task it starts for the purpose. A read made through the pool paid that
+//! check after each statement — about a tenth of the thread switches an API
+//! update cost in the events benchmark — and a write transaction after each
+//! commit. A statement that ran to its end, or a transaction committed,
+//! leaves its connection in a known state, so [`Kept`] keeps it for the next
+//! one instead. A connection whose statement failed or was dropped half-way,
+//! or whose transaction was not committed, goes back to the pool, which
+//! checks it as before (the check also ends the rollback); one kept unused
+//! for longer than [`TRUSTED_IDLE`](crate::sql::TRUSTED_IDLE) too, so that a
+//! connection the server closed meanwhile is found out by the pool's check,
+//! not by a request.
 
 use futures_util::future::BoxFuture;
 use futures_util::stream::BoxStream;
 use futures_util::TryStreamExt;
 use sqlx::pool::PoolConnection;
-use sqlx::{Database, Either, Error, Execute, Executor, Pool};
+use sqlx::{Database, Either, Error, Execute, Executor, Pool, TransactionManager};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-/// A pool's connections for reading, kept between statements.
-pub(crate) struct Readers<DB: Database>(Arc<Shelf<DB>>);
+/// A pool's connections, kept between statements (reads) or transactions
+/// (writes).
+pub(crate) struct Kept<DB: Database>(Arc<Shelf<DB>>);
 
-impl<DB: Database> std::fmt::Debug for Readers<DB> {
+impl<DB: Database> std::fmt::Debug for Kept<DB> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Readers")
+        f.write_str("Kept")
     }
 }
 
-impl<DB: Database> Clone for Readers<DB> {
+impl<DB: Database> Clone for Kept<DB> {
     fn clone(&self) -> Self {
         Self(self.0.clone())
     }
 }
 
-/// What the readers share.
+/// What the clones of a [`Kept`] share.
 struct Shelf<DB: Database> {
     /// Where connections come from and go back to.
     pool: Pool<DB>,
@@ -64,8 +68,8 @@ impl<DB: Database> Drop for Shelf<DB> {
     }
 }
 
-impl<DB: Database> Readers<DB> {
-    /// Readers of `pool`, holding at most `connections` of its connections
+impl<DB: Database> Kept<DB> {
+    /// Kept of `pool`, holding at most `connections` of its connections
     /// (fewer than the pool's largest size: the rest stay for the pool's
     /// other users).
     pub(crate) fn new(pool: Pool<DB>, connections: usize) -> Self {
@@ -91,9 +95,12 @@ impl<DB: Database> Readers<DB> {
         drop(kept);
     }
 
-    /// A connection for one statement: a kept one if one was used a moment
-    /// ago, else one from the pool (which checks it if it has been idle).
-    async fn lease(&self) -> Result<Lease<DB>, Error> {
+    /// A connection for one statement, or several in turn: a kept one if
+    /// one was used a moment ago, else one from the pool (which checks it
+    /// if it has been idle). It goes back to the pool when dropped: only
+    /// the statements run through [`Kept`] itself, and the transactions of
+    /// [`Kept::begin_with`], leave theirs kept.
+    pub(crate) async fn acquire(&self) -> Result<Lease<DB>, Error> {
         let turn = self
             .0
             .turns
@@ -132,8 +139,9 @@ impl<DB: Database> Readers<DB> {
     }
 }
 
-/// A connection lent for one statement.
-struct Lease<DB: Database> {
+/// A connection lent for one statement, or for the statements of its
+/// holder (see [`Kept::acquire`]).
+pub(crate) struct Lease<DB: Database> {
     conn: Option<PoolConnection<DB>>,
     shelf: Arc<Shelf<DB>>,
     /// Whether the statement ran to its end (the connection may be kept).
@@ -147,6 +155,79 @@ impl<DB: Database> Lease<DB> {
         self.conn
             .as_mut()
             .expect("a lease holds its connection until dropped")
+    }
+}
+
+impl<DB: Database> std::ops::Deref for Lease<DB> {
+    type Target = DB::Connection;
+    fn deref(&self) -> &DB::Connection {
+        self.conn
+            .as_ref()
+            .expect("a lease holds its connection until dropped")
+    }
+}
+
+impl<DB: Database> std::ops::DerefMut for Lease<DB> {
+    fn deref_mut(&mut self) -> &mut DB::Connection {
+        self.conn()
+    }
+}
+
+impl<DB: Database> Kept<DB> {
+    /// Begins a transaction with `statement` (`BEGIN`, `BEGIN IMMEDIATE`)
+    /// on a kept connection, or one from the pool.
+    pub(crate) async fn begin_with(&self, statement: &'static str) -> Result<Tx<DB>, Error> {
+        let mut lease = self.acquire().await?;
+        <DB::TransactionManager as TransactionManager>::begin(&mut lease, Some(statement.into()))
+            .await?;
+        Ok(Tx { lease, open: true })
+    }
+}
+
+/// A transaction on a kept connection: the connection is kept for the next
+/// transaction once this one is committed, and goes back to the pool (rolled
+/// back) otherwise. It reads and writes as its connection (`&mut *tx`).
+///
+/// This is sqlx's own `Transaction` but for what becomes of the connection
+/// after: sqlx's hands it back to the pool in every case, and the pool checks
+/// it with a round trip.
+pub(crate) struct Tx<DB: Database> {
+    lease: Lease<DB>,
+    /// Whether the transaction is neither committed nor rolled back.
+    open: bool,
+}
+
+impl<DB: Database> Tx<DB> {
+    /// Commits the transaction; its connection is kept for the next one.
+    pub(crate) async fn commit(mut self) -> Result<(), Error> {
+        <DB::TransactionManager as TransactionManager>::commit(&mut self.lease).await?;
+        self.open = false;
+        self.lease.finished = true;
+        Ok(())
+    }
+}
+
+impl<DB: Database> std::ops::Deref for Tx<DB> {
+    type Target = DB::Connection;
+    fn deref(&self) -> &DB::Connection {
+        &self.lease
+    }
+}
+
+impl<DB: Database> std::ops::DerefMut for Tx<DB> {
+    fn deref_mut(&mut self) -> &mut DB::Connection {
+        &mut self.lease
+    }
+}
+
+impl<DB: Database> Drop for Tx<DB> {
+    fn drop(&mut self) {
+        if self.open {
+            // Queues the rollback on the connection, as sqlx's own
+            // transactions do when dropped; the pool's check on the way
+            // back runs it.
+            <DB::TransactionManager as TransactionManager>::start_rollback(&mut self.lease);
+        }
     }
 }
 
@@ -164,7 +245,7 @@ impl<DB: Database> Drop for Lease<DB> {
     }
 }
 
-impl<'p, DB: Database> Executor<'p> for &'_ Readers<DB>
+impl<'p, DB: Database> Executor<'p> for &'_ Kept<DB>
 where
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
 {
@@ -177,9 +258,9 @@ where
     where
         E: 'q + Execute<'q, DB>,
     {
-        let readers = self.clone();
+        let kept = self.clone();
         Box::pin(async_stream::try_stream! {
-            let mut lease = readers.lease().await?;
+            let mut lease = kept.acquire().await?;
             {
                 let mut answers = lease.conn().fetch_many(query);
                 while let Some(answer) = answers.try_next().await? {
@@ -197,9 +278,9 @@ where
     where
         E: 'q + Execute<'q, DB>,
     {
-        let readers = self.clone();
+        let kept = self.clone();
         Box::pin(async move {
-            let mut lease = readers.lease().await?;
+            let mut lease = kept.acquire().await?;
             let row = lease.conn().fetch_optional(query).await?;
             lease.finished = true;
             Ok(row)
@@ -211,9 +292,9 @@ where
         sql: &'q str,
         parameters: &'e [DB::TypeInfo],
     ) -> BoxFuture<'e, Result<DB::Statement<'q>, Error>> {
-        let readers = self.clone();
+        let kept = self.clone();
         Box::pin(async move {
-            let mut lease = readers.lease().await?;
+            let mut lease = kept.acquire().await?;
             let statement = lease.conn().prepare_with(sql, parameters).await?;
             lease.finished = true;
             Ok(statement)
@@ -224,9 +305,9 @@ where
         self,
         sql: &'q str,
     ) -> BoxFuture<'e, Result<sqlx::Describe<DB>, Error>> {
-        let readers = self.clone();
+        let kept = self.clone();
         Box::pin(async move {
-            let mut lease = readers.lease().await?;
+            let mut lease = kept.acquire().await?;
             let described = lease.conn().describe(sql).await?;
             lease.finished = true;
             Ok(described)
@@ -241,8 +322,8 @@ mod tests {
     use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
     use sqlx::Sqlite;
 
-    /// Readers of at most `turns` connections, on a pool of `turns + 1`.
-    async fn readers(dir: &std::path::Path, turns: usize) -> Readers<Sqlite> {
+    /// Kept of at most `turns` connections, on a pool of `turns + 1`.
+    async fn kept_of(dir: &std::path::Path, turns: usize) -> Kept<Sqlite> {
         let options = SqliteConnectOptions::new()
             .filename(dir.join("readers.db"))
             .create_if_missing(true);
@@ -259,17 +340,17 @@ mod tests {
             .execute(&pool)
             .await
             .unwrap();
-        Readers::new(pool, turns)
+        Kept::new(pool, turns)
     }
 
-    fn kept(r: &Readers<Sqlite>) -> usize {
+    fn kept(r: &Kept<Sqlite>) -> usize {
         r.0.kept.lock().unwrap().len()
     }
 
     #[tokio::test]
     async fn a_statement_that_ends_leaves_its_connection_for_the_next() {
         let dir = tempfile::tempdir().unwrap();
-        let r = readers(dir.path(), 2).await;
+        let r = kept_of(dir.path(), 2).await;
         // A temporary table lives on its connection alone: the next
         // statement finds it only on the same connection.
         sqlx::query("CREATE TEMP TABLE mine (v INTEGER)")
@@ -291,9 +372,83 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_committed_transaction_keeps_its_connection_and_a_dropped_one_rolls_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let w = kept_of(dir.path(), 1).await;
+        let mut tx = w.begin_with("BEGIN IMMEDIATE").await.unwrap();
+        sqlx::query("CREATE TEMP TABLE mine (v INTEGER)")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        sqlx::query("INSERT INTO n VALUES (4)")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(kept(&w), 1, "a committed transaction's connection is kept");
+        // The next transaction runs on it (its temporary table is there).
+        let mut tx = w.begin_with("BEGIN IMMEDIATE").await.unwrap();
+        sqlx::query("INSERT INTO temp.mine VALUES (1)")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        sqlx::query("INSERT INTO n VALUES (5)")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        assert_eq!(kept(&w), 0);
+        drop(tx);
+        assert_eq!(kept(&w), 0, "a transaction not committed is not kept");
+        // Rolled back: 5 was never written, 4 was.
+        let all: Vec<i64> = sqlx::query_scalar("SELECT v FROM n ORDER BY v")
+            .fetch_all(&w)
+            .await
+            .unwrap();
+        assert_eq!(all, [1, 2, 3, 4]);
+        // A transaction that only read is kept once committed, like any.
+        let mut tx = w.begin_with("BEGIN").await.unwrap();
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM n")
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+        assert_eq!(n, 4);
+        tx.commit().await.unwrap();
+        assert_eq!(kept(&w), 1);
+    }
+
+    #[tokio::test]
+    async fn transactions_on_one_turn_take_turns() {
+        let dir = tempfile::tempdir().unwrap();
+        let w = kept_of(dir.path(), 1).await;
+        let writes = (10..30).map(|v| {
+            let w = w.clone();
+            async move {
+                let mut tx = w.begin_with("BEGIN IMMEDIATE").await.unwrap();
+                let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM n")
+                    .fetch_one(&mut *tx)
+                    .await
+                    .unwrap();
+                tokio::task::yield_now().await;
+                sqlx::query("INSERT INTO n VALUES ($1)")
+                    .bind(v)
+                    .execute(&mut *tx)
+                    .await
+                    .unwrap();
+                tx.commit().await.unwrap();
+                n
+            }
+        });
+        let mut seen = futures_util::future::join_all(writes).await;
+        seen.sort();
+        // One after the other: each counted the rows of all those before.
+        assert_eq!(seen, (3..23).collect::<Vec<i64>>());
+        assert_eq!(kept(&w), 1);
+    }
+
+    #[tokio::test]
     async fn a_failed_or_abandoned_statement_gives_its_connection_back_to_the_pool() {
         let dir = tempfile::tempdir().unwrap();
-        let r = readers(dir.path(), 2).await;
+        let r = kept_of(dir.path(), 2).await;
         let failed = sqlx::query("SELECT nothing FROM nowhere").execute(&r).await;
         assert!(failed.is_err());
         assert_eq!(kept(&r), 0, "a failed statement's connection is not kept");
@@ -317,7 +472,7 @@ mod tests {
             .build()
             .unwrap();
         let r = runtime.block_on(async {
-            let r = readers(dir.path(), 2).await;
+            let r = kept_of(dir.path(), 2).await;
             sqlx::query("SELECT 1").execute(&r).await.unwrap();
             r
         });
@@ -330,7 +485,7 @@ mod tests {
     #[tokio::test]
     async fn more_statements_than_turns_wait_and_leave_the_pool_a_connection() {
         let dir = tempfile::tempdir().unwrap();
-        let r = readers(dir.path(), 2).await;
+        let r = kept_of(dir.path(), 2).await;
         let reads = (0..20).map(|_| {
             let r = r.clone();
             async move {
