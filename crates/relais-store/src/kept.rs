@@ -13,7 +13,7 @@
 //! one instead. A connection whose statement failed or was dropped half-way,
 //! or whose transaction was not committed, goes back to the pool, which
 //! checks it as before (the check also ends the rollback); one kept unused
-//! for longer than [`TRUSTED_IDLE`](crate::sql::TRUSTED_IDLE) too, so that a
+//! for longer than [`TRUSTED_IDLE`] too, so that a
 //! connection the server closed meanwhile is found out by the pool's check,
 //! not by a request.
 
@@ -25,6 +25,31 @@ use sqlx::{Database, Either, Error, Execute, Executor, Pool, TransactionManager}
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+/// How long a pooled connection may stay idle and still be used without
+/// first checking that it is alive.
+pub(crate) const TRUSTED_IDLE: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Pool options under which a connection is checked (pinged) before use
+/// only when it has been idle for more than [`TRUSTED_IDLE`]: one used a
+/// moment ago is alive, and checking every time cost each query a second
+/// round trip to PostgreSQL, or a second switch to SQLite's thread. A
+/// connection that fails its check is closed and another one is used.
+pub(crate) fn checked_when_idle<DB: sqlx::Database>(
+    options: sqlx::pool::PoolOptions<DB>,
+) -> sqlx::pool::PoolOptions<DB> {
+    use sqlx::Connection;
+    options
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for > TRUSTED_IDLE {
+                    conn.ping().await?;
+                }
+                Ok(true)
+            })
+        })
+}
 
 /// A pool's connections, kept between statements (reads) or transactions
 /// (writes).
@@ -111,9 +136,7 @@ impl<DB: Database> Kept<DB> {
         let (fresh, stale) = {
             let mut kept = self.0.kept.lock().unwrap_or_else(|e| e.into_inner());
             match kept.pop() {
-                Some((conn, since)) if since.elapsed() <= crate::sql::TRUSTED_IDLE => {
-                    (Some(conn), Vec::new())
-                }
+                Some((conn, since)) if since.elapsed() <= TRUSTED_IDLE => (Some(conn), Vec::new()),
                 // The latest kept is stale, and so are those before it.
                 Some(old) => {
                     let mut stale = std::mem::take(&mut *kept);

@@ -136,7 +136,7 @@ impl PgStore {
             .close()
             .await
             .map_err(|e| connect_error(e.to_string()))?;
-        let pool = crate::sql::checked_when_idle(PgPoolOptions::new())
+        let pool = crate::kept::checked_when_idle(PgPoolOptions::new())
             // Eight for reads (see `READERS`) and four for write
             // transactions (`WRITERS`); of the other two, one listens for
             // change events (see `watch_events`), and one is left for

@@ -435,31 +435,6 @@ macro_rules! push_conditions {
 /// than four did.
 pub(crate) const PART_ROWS: usize = 125;
 
-/// How long a pooled connection may stay idle and still be used without
-/// first checking that it is alive.
-pub(crate) const TRUSTED_IDLE: std::time::Duration = std::time::Duration::from_secs(1);
-
-/// Pool options under which a connection is checked (pinged) before use
-/// only when it has been idle for more than [`TRUSTED_IDLE`]: one used a
-/// moment ago is alive, and checking every time cost each query a second
-/// round trip to PostgreSQL, or a second switch to SQLite's thread. A
-/// connection that fails its check is closed and another one is used.
-pub(crate) fn checked_when_idle<DB: sqlx::Database>(
-    options: sqlx::pool::PoolOptions<DB>,
-) -> sqlx::pool::PoolOptions<DB> {
-    use sqlx::Connection;
-    options
-        .test_before_acquire(false)
-        .before_acquire(|conn, meta| {
-            Box::pin(async move {
-                if meta.idle_for > TRUSTED_IDLE {
-                    conn.ping().await?;
-                }
-                Ok(true)
-            })
-        })
-}
-
 /// Rows per batch of a page read as a stream (PostgreSQL): a page of 1,000
 /// is decoded and made in four tasks while its rows arrive.
 pub(crate) const STREAM_BATCH: usize = 250;

@@ -171,7 +171,7 @@ impl SqliteStore {
                 "cache_size",
                 format!("-{}", u64::from(cache_mib.max(1)) * 1024),
             );
-        let pool = crate::sql::checked_when_idle(SqlitePoolOptions::new())
+        let pool = crate::kept::checked_when_idle(SqlitePoolOptions::new())
             .max_connections(READERS as u32 + 2)
             .connect_with(options.clone())
             .await
@@ -190,7 +190,7 @@ impl SqliteStore {
             .run(&pool)
             .await
             .map_err(|e| StoreError::Migrate(e.to_string()))?;
-        let writer = crate::sql::checked_when_idle(SqlitePoolOptions::new())
+        let writer = crate::kept::checked_when_idle(SqlitePoolOptions::new())
             .max_connections(1)
             .connect_with(options)
             .await

@@ -102,6 +102,15 @@ store_suite!(
     another_process_is_woken_by_committed_events,
 );
 
+/// How many entries a base's change log holds.
+async fn log_count(s: &SharedStore, base: BaseId) -> usize {
+    let all = relais_store::ListQuery {
+        limit: 1_000,
+        ..relais_store::ListQuery::default()
+    };
+    s.query_employee_logs(base, &all).await.unwrap().items.len()
+}
+
 fn d(y: i32, m: u32, day: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, day).unwrap()
 }
@@ -410,16 +419,7 @@ async fn employees_round_trip_with_unique_fields(db: TestDb) {
     // Data computed from a reading older than the last change would undo
     // it: refused, and nothing written (no change, no log, no event).
     let events = s.last_event(o.base).await.unwrap();
-    let all_logs = relais_store::ListQuery {
-        limit: 1_000,
-        ..relais_store::ListQuery::default()
-    };
-    let logs = s
-        .query_employee_logs(o.base, &all_logs)
-        .await
-        .unwrap()
-        .items
-        .len();
+    let logs = log_count(s, o.base).await;
     let mut stale = created.data.clone();
     stale.first_name = Name::parse("firstName", "Camille").unwrap();
     let refused = s
@@ -436,14 +436,7 @@ async fn employees_round_trip_with_unique_fields(db: TestDb) {
         "the change made meanwhile stays"
     );
     assert_eq!(s.last_event(o.base).await.unwrap(), events);
-    assert_eq!(
-        s.query_employee_logs(o.base, &all_logs)
-            .await
-            .unwrap()
-            .items
-            .len(),
-        logs
-    );
+    assert_eq!(log_count(s, o.base).await, logs);
     // Read again, the same change applies.
     let fresh = s.get_employee(o.base, created.id).await.unwrap();
     let mut again = fresh.data.clone();
@@ -526,16 +519,7 @@ async fn employee_references_are_checked(db: TestDb) {
     }]))
     .await
     .unwrap();
-    let all_logs = relais_store::ListQuery {
-        limit: 1_000,
-        ..relais_store::ListQuery::default()
-    };
-    let logs = s
-        .query_employee_logs(o.base, &all_logs)
-        .await
-        .unwrap()
-        .items
-        .len();
+    let logs = log_count(s, o.base).await;
     let events = s.last_event(o.base).await.unwrap();
     let before = s.get_employee(o.base, boss.id).await.unwrap();
     let moves = [
@@ -576,14 +560,7 @@ async fn employee_references_are_checked(db: TestDb) {
     }
     assert_eq!(s.get_employee(o.base, boss.id).await.unwrap(), before);
     assert_eq!(s.last_event(o.base).await.unwrap(), events);
-    assert_eq!(
-        s.query_employee_logs(o.base, &all_logs)
-            .await
-            .unwrap()
-            .items
-            .len(),
-        logs
-    );
+    assert_eq!(log_count(s, o.base).await, logs);
     // Moved to records that are there, it is written.
     let second = s
         .create_employee(o.base, &person(&o, 2, d(2021, 3, 1), None), &who())
