@@ -345,8 +345,18 @@ pub(crate) struct EmployeeRef {
     pub(crate) id: i64,
     /// The API field the reference is written in, which an answer names.
     pub(crate) field: &'static str,
-    /// What the answer says when the other record is missing.
-    pub(crate) missing: String,
+    /// What the other record is, as the answer names it when it is missing.
+    pub(crate) what: &'static str,
+}
+
+impl EmployeeRef {
+    /// The answer when the other record is missing.
+    pub(crate) fn missing(&self) -> relais_core::DomainError {
+        relais_core::DomainError::new(
+            self.field,
+            format!("no {} {} in this base", self.what, self.id),
+        )
+    }
 }
 
 /// The references of `data` that differ from `before`'s (all of them for a
@@ -366,7 +376,7 @@ pub(crate) fn employee_refs(
             table: "establishments",
             id: est.0,
             field: "legalEntityId",
-            missing: format!("no establishment {est} in this base"),
+            what: "establishment",
         });
     }
     if let Some(dep) = data
@@ -377,7 +387,7 @@ pub(crate) fn employee_refs(
             table: "departments",
             id: dep.0,
             field: "departmentId",
-            missing: format!("no department {dep} in this base"),
+            what: "department",
         });
     }
     if let Some(manager) = data.manager_id {
@@ -393,7 +403,7 @@ pub(crate) fn employee_refs(
                 table: "employees",
                 id: manager.0,
                 field: "managerId",
-                missing: format!("no employee {manager} in this base"),
+                what: "employee",
             });
         }
     }
@@ -456,7 +466,7 @@ macro_rules! hr_store {
                 async fn check_refs(conn: &mut Conn, base: BaseId, refs: &[crate::hr::EmployeeRef]) -> Result<()> {
                     for r in refs {
                         if !Self::exists(conn, r.table, base, r.id).await? {
-                            return Err(DomainError::new(r.field, r.missing.clone()).into());
+                            return Err(r.missing().into());
                         }
                     }
                     Ok(())

@@ -13,9 +13,8 @@
 //! one instead. A connection whose statement failed or was dropped half-way,
 //! or whose transaction was not committed, goes back to the pool, which
 //! checks it as before (the check also ends the rollback); one kept unused
-//! for longer than [`TRUSTED_IDLE`] too, so that a
-//! connection the server closed meanwhile is found out by the pool's check,
-//! not by a request.
+//! for longer than [`TRUSTED_IDLE`] too, so that a connection the server
+//! closed meanwhile is found out by the pool's check, not by a request.
 
 use futures_util::future::BoxFuture;
 use futures_util::stream::BoxStream;
@@ -94,9 +93,10 @@ impl<DB: Database> Drop for Shelf<DB> {
 }
 
 impl<DB: Database> Kept<DB> {
-    /// Kept of `pool`, holding at most `connections` of its connections
-    /// (fewer than the pool's largest size: the rest stay for the pool's
-    /// other users).
+    /// Keeps connections of `pool`, at most `connections` of them at once:
+    /// fewer than the pool's largest size where others take connections
+    /// from the pool directly (the rest stay for them), all of them where
+    /// nobody else does (SQLite's one writer connection).
     pub(crate) fn new(pool: Pool<DB>, connections: usize) -> Self {
         Self(Arc::new(Shelf {
             pool,
@@ -203,7 +203,7 @@ impl<DB: Database> Kept<DB> {
         let mut lease = self.acquire().await?;
         <DB::TransactionManager as TransactionManager>::begin(&mut lease, Some(statement.into()))
             .await?;
-        Ok(Tx { lease, open: true })
+        Ok(Tx { lease })
     }
 }
 
@@ -215,16 +215,14 @@ impl<DB: Database> Kept<DB> {
 /// after: sqlx's hands it back to the pool in every case, and the pool checks
 /// it with a round trip.
 pub(crate) struct Tx<DB: Database> {
+    /// Its connection, `finished` once the transaction is committed.
     lease: Lease<DB>,
-    /// Whether the transaction is neither committed nor rolled back.
-    open: bool,
 }
 
 impl<DB: Database> Tx<DB> {
     /// Commits the transaction; its connection is kept for the next one.
     pub(crate) async fn commit(mut self) -> Result<(), Error> {
         <DB::TransactionManager as TransactionManager>::commit(&mut self.lease).await?;
-        self.open = false;
         self.lease.finished = true;
         Ok(())
     }
@@ -245,7 +243,7 @@ impl<DB: Database> std::ops::DerefMut for Tx<DB> {
 
 impl<DB: Database> Drop for Tx<DB> {
     fn drop(&mut self) {
-        if self.open {
+        if !self.lease.finished {
             // Queues the rollback on the connection, as sqlx's own
             // transactions do when dropped; the pool's check on the way
             // back runs it.
@@ -345,7 +343,7 @@ mod tests {
     use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
     use sqlx::Sqlite;
 
-    /// Kept of at most `turns` connections, on a pool of `turns + 1`.
+    /// Keeps at most `turns` connections of a pool of `turns + 1`.
     async fn kept_of(dir: &std::path::Path, turns: usize) -> Kept<Sqlite> {
         let options = SqliteConnectOptions::new()
             .filename(dir.join("readers.db"))
