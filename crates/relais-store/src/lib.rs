@@ -118,12 +118,41 @@ pub async fn open_with(url: &DatabaseUrl, options: &OpenOptions) -> Result<Share
     })
 }
 
-/// Fails with [`StoreError::SchemaTooNew`] when the database holds a migration
-/// this binary does not know.
-fn check_schema_version(applied: Option<i64>, migrator: &sqlx::migrate::Migrator) -> Result<()> {
+/// Brings the database behind `pool` to `migrator`'s latest schema. Fails
+/// with [`StoreError::SchemaTooNew`], changing nothing, when the database
+/// holds a migration this binary does not know (a newer relais wrote it);
+/// with `connect_error` when the migrations' table cannot be read for
+/// another reason than its absence (`no_table` tells the database's way of
+/// saying a table is missing: a new database has none).
+async fn migrate<DB>(
+    pool: &sqlx::Pool<DB>,
+    migrator: &sqlx::migrate::Migrator,
+    no_table: impl Fn(&dyn sqlx::error::DatabaseError) -> bool,
+    connect_error: impl Fn(String) -> StoreError,
+) -> Result<()>
+where
+    DB: sqlx::Database,
+    DB::Connection: sqlx::migrate::Migrate,
+    for<'c> &'c sqlx::Pool<DB>: sqlx::Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+    Option<i64>: for<'r> sqlx::Decode<'r, DB> + sqlx::Type<DB>,
+    for<'r> (Option<i64>,): sqlx::FromRow<'r, DB::Row>,
+{
+    let applied: Option<i64> =
+        match sqlx::query_scalar::<DB, Option<i64>>("SELECT MAX(version) FROM _sqlx_migrations")
+            .fetch_one(pool)
+            .await
+        {
+            Ok(v) => v,
+            Err(sqlx::Error::Database(e)) if no_table(e.as_ref()) => None,
+            Err(e) => return Err(connect_error(e.to_string())),
+        };
     let supported = migrator.iter().map(|m| m.version).max().unwrap_or(0);
-    match applied {
-        Some(found) if found > supported => Err(StoreError::SchemaTooNew { found, supported }),
-        _ => Ok(()),
+    if let Some(found) = applied.filter(|found| *found > supported) {
+        return Err(StoreError::SchemaTooNew { found, supported });
     }
+    migrator
+        .run(pool)
+        .await
+        .map_err(|e| StoreError::Migrate(e.to_string()))
 }

@@ -146,20 +146,13 @@ impl PgStore {
             .connect(url)
             .await
             .map_err(|e| connect_error(e.to_string()))?;
-        let applied: Option<i64> =
-            match sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations")
-                .fetch_one(&pool)
-                .await
-            {
-                Ok(v) => v,
-                Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42P01") => None,
-                Err(e) => return Err(connect_error(e.to_string())),
-            };
-        crate::check_schema_version(applied, &MIGRATOR)?;
-        MIGRATOR
-            .run(&pool)
-            .await
-            .map_err(|e| StoreError::Migrate(e.to_string()))?;
+        crate::migrate(
+            &pool,
+            &MIGRATOR,
+            |e| e.code().as_deref() == Some("42P01"),
+            &connect_error,
+        )
+        .await?;
         Ok(Self(crate::handles::Handles {
             writer: crate::kept::Kept::new(pool.clone(), WRITERS),
             announcer: crate::events::Announcer::start(pool.clone()),

@@ -176,20 +176,13 @@ impl SqliteStore {
             .connect_with(options.clone())
             .await
             .map_err(|e| connect_error(e.to_string()))?;
-        let applied: Option<i64> =
-            match sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations")
-                .fetch_one(&pool)
-                .await
-            {
-                Ok(v) => v,
-                Err(sqlx::Error::Database(e)) if e.message().contains("no such table") => None,
-                Err(e) => return Err(connect_error(e.to_string())),
-            };
-        crate::check_schema_version(applied, &MIGRATOR)?;
-        MIGRATOR
-            .run(&pool)
-            .await
-            .map_err(|e| StoreError::Migrate(e.to_string()))?;
+        crate::migrate(
+            &pool,
+            &MIGRATOR,
+            |e| e.message().contains("no such table"),
+            &connect_error,
+        )
+        .await?;
         let writer = crate::kept::checked_when_idle(SqlitePoolOptions::new())
             .max_connections(1)
             .connect_with(options)

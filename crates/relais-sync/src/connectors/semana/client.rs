@@ -30,9 +30,11 @@ pub struct Booking {
     pub id: u64,
     /// The user who booked.
     pub collaborator_id: u64,
-    /// The day, `YYYY-MM-DD`.
-    pub date: String,
-    /// `day`, `morning` or `afternoon`.
+    /// The day (Semana writes it `YYYY-MM-DD`; another form fails the
+    /// page, naming it).
+    pub date: chrono::NaiveDate,
+    /// `day`, `morning` or `afternoon`; another is passed over (see
+    /// [`Period::parse`](super::people::Period::parse)).
     pub period: String,
 }
 
@@ -210,5 +212,24 @@ mod tests {
             data(200, json!({"items": []})),
             Err(SyncError::Malformed { .. })
         ));
+    }
+
+    #[test]
+    fn a_booking_reads_its_day_as_a_date() {
+        let booking = |date: &str| json!([{"id": 7, "collaboratorId": 3, "date": date, "period": "morning", "type": "remote"}]);
+        let page: Vec<Booking> = parse(booking("2026-10-12"), "a page of bookings").unwrap();
+        assert_eq!(
+            page[0].date,
+            chrono::NaiveDate::from_ymd_opt(2026, 10, 12).unwrap()
+        );
+        // A day in another form is not passed over as if not booked: the
+        // page fails, saying which answer was wrong.
+        for wrong in ["12/10/2026", "2026-02-30", ""] {
+            let e = parse::<Vec<Booking>>(booking(wrong), "a page of bookings").unwrap_err();
+            assert!(
+                matches!(&e, SyncError::Malformed { what: Side::Partner, reason } if reason.starts_with("a page of bookings: ")),
+                "{wrong}: {e}"
+            );
+        }
     }
 }

@@ -45,7 +45,12 @@ impl Window {
 
     /// Whether `day` (`YYYY-MM-DD`) is in the window.
     pub fn holds(&self, day: &str) -> bool {
-        NaiveDate::parse_from_str(day, "%Y-%m-%d").is_ok_and(|d| d >= self.from && d <= self.to)
+        NaiveDate::parse_from_str(day, "%Y-%m-%d").is_ok_and(|d| self.contains(d))
+    }
+
+    /// Whether `day` is in the window.
+    pub fn contains(&self, day: NaiveDate) -> bool {
+        day >= self.from && day <= self.to
     }
 
     /// Whether `day` is before the window: history, no longer read.

@@ -210,7 +210,7 @@ impl Stream for Telework {
             .min(self.run.window.to);
         self.next = sunday.succ_opt().filter(|d| *d <= self.run.window.to);
         let (from, to) = (from.to_string(), sunday.to_string());
-        let mut days: BTreeMap<(i64, String), Period> = BTreeMap::new();
+        let mut days: BTreeMap<(i64, NaiveDate), Period> = BTreeMap::new();
         let mut page = 1;
         loop {
             let (bookings, last) = self.run.client.bookings(&from, &to, "remote", page).await?;
@@ -223,7 +223,7 @@ impl Stream for Telework {
                     // or a period relais does not know.
                     continue;
                 };
-                if !self.run.window.holds(&b.date) {
+                if !self.run.window.contains(b.date) {
                     continue;
                 }
                 days.entry((owner, b.date))
