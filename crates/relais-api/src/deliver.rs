@@ -14,9 +14,10 @@
 
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::resources::events::{followed_topics, take_turn, visible_page};
+use crate::resources::events::{followed_topics, take_turn, visible_page, FeedItem};
 use crate::AppState;
 use axum::http::HeaderMap;
+use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 use relais_core::ids::DeliveryId;
 use relais_core::integration::LeaseJob;
@@ -26,7 +27,7 @@ use relais_core::webhooks::{
     WebhookSecret, SUSPEND_AFTER,
 };
 use relais_store::{AttemptOutcome, NewDelivery, SentDelivery};
-use serde_json::{json, Map, Value};
+use serde_json::json;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -563,23 +564,28 @@ impl Message for NewDelivery {
 }
 
 /// The message that delivers `event` (as the key sees it).
-fn delivery_of(event: Value) -> NewDelivery {
-    let topic = event["topic"].as_str().unwrap_or_default().to_owned();
-    let event_seq = event["cursor"].as_i64().unwrap_or_default();
-    let message_id = event["id"].as_str().unwrap_or_default().to_owned();
-    let timestamp = event["occurredAt"].clone();
-    // The event moves into its message: a page's records are neither
-    // copied nor serialised twice (`json!` would turn the event into a
-    // value again, field by field).
-    let mut body = Map::with_capacity(3);
-    body.insert("type".into(), Value::String(topic.clone()));
-    body.insert("timestamp".into(), timestamp);
-    body.insert("data".into(), event);
+fn delivery_of(event: FeedItem) -> NewDelivery {
+    /// A Standard Webhooks message, its fields in the order of their names.
+    #[derive(serde::Serialize)]
+    struct Body<'a> {
+        data: &'a FeedItem,
+        timestamp: DateTime<Utc>,
+        #[serde(rename = "type")]
+        kind: &'a str,
+    }
+    // The record is written into the body as the feed wrote it, not
+    // serialised again.
+    let body = serde_json::to_string(&Body {
+        data: &event,
+        timestamp: event.occurred_at,
+        kind: &event.topic,
+    })
+    .expect("a message serialises");
     NewDelivery {
-        event_seq,
-        topic,
-        message_id,
-        body: serde_json::to_string(&body).expect("a JSON value serialises"),
+        event_seq: event.cursor,
+        message_id: event.id,
+        topic: event.topic,
+        body,
     }
 }
 

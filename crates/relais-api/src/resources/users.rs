@@ -24,7 +24,7 @@ use relais_core::org::{Name, TimeZone};
 use relais_core::DomainError;
 use relais_store::{Cond, Condition, ListQuery, SharedStore, SqlValue};
 use serde::ser::{Serialize, SerializeMap, Serializer};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 use std::collections::HashMap;
 
 /// The routes of this resource, each with what it needs.
@@ -209,11 +209,12 @@ pub struct UserView<'a> {
     pub plan: &'a [(&'a str, &'a FieldTree)],
 }
 
-/// `{id, name, url}` of a linked record, limited to a sub-selection.
+/// `{id, name, url}` of a linked record (`{id, name}` of one without an
+/// address), limited to a sub-selection.
 struct Link<'a> {
     id: i64,
     name: Option<&'a str>,
-    url: String,
+    url: Option<String>,
     sub: &'a FieldTree,
 }
 
@@ -227,10 +228,37 @@ impl Serialize for Link<'_> {
         if all || self.sub.has("name") {
             m.serialize_entry("name", &self.name)?;
         }
-        if all || self.sub.has("url") {
-            m.serialize_entry("url", &self.url)?;
+        if let Some(url) = self.url.as_ref().filter(|_| all || self.sub.has("url")) {
+            m.serialize_entry("url", url)?;
         }
         m.end()
+    }
+}
+
+/// An employee's custom fields that the key reads, limited to a
+/// sub-selection, written as they are kept (in the order of their codes).
+struct Extended<'a> {
+    ctx: &'a UserContext,
+    e: &'a Employee,
+    sub: &'a FieldTree,
+}
+
+impl Serialize for Extended<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let ctx = self.ctx;
+        s.collect_map(
+            self.e
+                .data
+                .extended_data
+                .iter()
+                .filter(|(code, _)| self.sub.is_empty() || self.sub.has(code))
+                .filter(|(code, _)| {
+                    ctx.role.may_read_field(
+                        ctx.field_sections.get(*code).map_or("", String::as_str),
+                        code,
+                    )
+                }),
+        )
     }
 }
 
@@ -245,7 +273,7 @@ impl UserView<'_> {
         Link {
             id,
             name: name.map(String::as_str),
-            url: format!("{}/api/v3/{kind}/{id}", self.ctx.base_url),
+            url: Some(format!("{}/api/v3/{kind}/{id}", self.ctx.base_url)),
             sub,
         }
     }
@@ -281,16 +309,22 @@ impl Serialize for UserView<'_> {
                 "profession" => m.serialize_entry(name, &d.profession)?,
                 "csp" => m.serialize_entry(
                     name,
-                    &d.csp
-                        .map(|c| select(json!({ "id": c.id(), "name": c.label() }), sub)),
+                    &d.csp.map(|c| Link {
+                        id: c.id(),
+                        name: Some(c.label()),
+                        url: None,
+                        sub,
+                    }),
                 )?,
                 "cspId" => m.serialize_entry(name, &d.csp.map(Csp::id))?,
                 "culture" => m.serialize_entry(
                     name,
-                    &select(
-                        json!({ "id": 1036, "name": "fr-FR", "url": format!("{}/api/v3/cultures/1036", ctx.base_url) }),
+                    &Link {
+                        id: 1036,
+                        name: Some("fr-FR"),
+                        url: Some(format!("{}/api/v3/cultures/1036", ctx.base_url)),
                         sub,
-                    ),
+                    },
                 )?,
                 personal if PersonalDetails::FIELDS.contains(&personal) => {
                     m.serialize_entry(name, &d.personal.field(personal))?
@@ -328,36 +362,12 @@ impl Serialize for UserView<'_> {
                 )?,
                 "userWorkCycles" | "userAxisValues" => m.serialize_entry(name, &[(); 0])?,
                 "applicationData" => m.serialize_entry(name, &Map::new())?,
-                "extendedData" => {
-                    let ext: Map<String, Value> = d
-                        .extended_data
-                        .iter()
-                        .filter(|(code, _)| sub.is_empty() || sub.has(code))
-                        .filter(|(code, _)| {
-                            ctx.role.may_read_field(
-                                ctx.field_sections.get(*code).map_or("", String::as_str),
-                                code,
-                            )
-                        })
-                        .map(|(k, v)| (k.clone(), v.clone()))
-                        .collect();
-                    m.serialize_entry(name, &ext)?
-                }
+                "extendedData" => m.serialize_entry(name, &Extended { ctx, e, sub })?,
                 // externalId, picture, calendar: not kept by relais.
                 _ => m.serialize_entry(name, &())?,
             }
         }
         m.end()
-    }
-}
-
-/// Keeps the selected keys of an object; an empty selection keeps all.
-fn select(value: Value, sub: &FieldTree) -> Value {
-    match value {
-        Value::Object(map) if !sub.is_empty() => {
-            Value::Object(map.into_iter().filter(|(k, _)| sub.has(k)).collect())
-        }
-        other => other,
     }
 }
 
