@@ -8,7 +8,9 @@
 //! of two phases, after a warm-up of 3 s at the same rate on each base that
 //! is not measured:
 //! - **quiet**: updates of the base `quiet`, which has no webhook endpoint
-//!   and no integration: its events are written, nobody follows them;
+//!   and no integration: its events are written, nobody follows them; it
+//!   moves employees between departments as the events phase does (below),
+//!   so that both phases make the same writes;
 //! - **events**: updates of the base `production`, which has one endpoint
 //!   following `employee.updated`, served by a receiver in this process that
 //!   notes when each change arrives, and PlanningPME installed (a simulator
@@ -63,7 +65,7 @@ fn arg(n: usize, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-/// Department moves a second in the events phase.
+/// Department moves a second in each phase.
 const MOVES_PER_SECOND: u64 = 5;
 
 /// Seconds of updates at the phase's rate before each phase, not measured:
@@ -178,6 +180,63 @@ impl Writes {
             *self.errors.entry(what).or_default() += n;
         }
     }
+}
+
+/// A base's employees with their departments, and its departments, as
+/// `key` reads them.
+async fn people_and_departments(
+    client: &reqwest::Client,
+    url: &str,
+    key: &str,
+) -> (Vec<(i64, Option<i64>)>, Vec<i64>) {
+    let listed: Value = common::get_json(
+        client,
+        url,
+        key,
+        "/api/v3/users?fields=id,departmentId&paging=0,1000",
+    )
+    .await;
+    let people = listed["data"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|u| Some((u["id"].as_i64()?, u["departmentId"].as_i64())))
+        .collect();
+    let departments: Value =
+        common::get_json(client, url, key, "/api/v3/departments?fields=id").await;
+    let departments = departments["data"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|d| d["id"].as_i64())
+        .collect();
+    (people, departments)
+}
+
+/// The moves of a phase of `seconds`: employees among `people` that
+/// `movable` admits, the last first, each once to a department other
+/// than theirs.
+fn moves_among(
+    people: &[(i64, Option<i64>)],
+    departments: &[i64],
+    movable: impl Fn(i64) -> bool,
+    seconds: u64,
+) -> Vec<(i64, i64)> {
+    people
+        .iter()
+        .rev()
+        .filter(|(id, _)| movable(*id))
+        .take((MOVES_PER_SECOND * seconds) as usize)
+        .map(|&(id, now)| {
+            let to = departments
+                .iter()
+                .copied()
+                .find(|d| Some(*d) != now && (d + id) % 3 == 0)
+                .or_else(|| departments.iter().copied().find(|d| Some(*d) != now))
+                .unwrap();
+            (id, to)
+        })
+        .collect()
 }
 
 /// The employees and departments a phase changes.
@@ -599,31 +658,16 @@ fn bench(backend: &Backend, seconds: u64, rate: u64, employees: u64, webhook: bo
         .unwrap();
     rt.block_on(async {
         let client = reqwest::Client::new();
-        let listed: Value = common::get_json(&client, &url, &key, "/api/v3/users?fields=id,departmentId&paging=0,1000").await;
-        let people: Vec<(i64, Option<i64>)> = listed["data"]["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter_map(|u| Some((u["id"].as_i64()?, u["departmentId"].as_i64())))
-            .collect();
-        let departments: Value = common::get_json(&client, &url, &key, "/api/v3/departments?fields=id").await;
-        let departments: Vec<i64> = departments["data"]["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter_map(|d| d["id"].as_i64())
-            .collect();
+        let (people, departments) = people_and_departments(&client, &url, &key).await;
         let ids: Vec<i64> = people.iter().map(|(id, _)| *id).collect();
-        let quiet_listed: Value = common::get_json(&client, &url, &quiet_key, "/api/v3/users?fields=id&paging=0,1000").await;
+        let (quiet_people, quiet_departments) = people_and_departments(&client, &url, &quiet_key).await;
         let quiet_plan = Plan {
-            ids: quiet_listed["data"]["items"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .filter_map(|u| u["id"].as_i64())
-                .collect(),
+            ids: quiet_people.iter().map(|(id, _)| *id).collect(),
             moves: Vec::new(),
         };
+        // The quiet phase moves as many employees of its own base, so that
+        // both phases make the same writes and only the events differ.
+        let quiet_moves = moves_among(&quiet_people, &quiet_departments, |_| true, seconds);
         println!(
             "events on {}: {rate} updates/s for {seconds} s per phase, in slices of {SLICE_SECONDS} s taking turns, {employees} employees a base",
             backend.name()
@@ -641,18 +685,7 @@ fn bench(backend: &Backend, seconds: u64, rate: u64, employees: u64, webhook: bo
         // Moved: employees PlanningPME holds (its key sees them).
         let held: std::collections::HashSet<i64> =
             placed.lock().unwrap().keys().map(|(id, _)| *id).collect();
-        let moves: Vec<(i64, i64)> = people
-            .iter()
-            .rev()
-            .filter(|(id, _)| held.contains(id))
-            .take((MOVES_PER_SECOND * seconds) as usize)
-            .map(|&(id, now)| {
-                let to = departments.iter().copied().find(|d| Some(*d) != now && (d + id) % 3 == 0)
-                    .or_else(|| departments.iter().copied().find(|d| Some(*d) != now))
-                    .unwrap();
-                (id, to)
-            })
-            .collect();
+        let moves = moves_among(&people, &departments, |id| held.contains(&id), seconds);
         let arrivals: Arrivals = Arc::default();
         let app = axum::Router::new()
             .route("/hook", get(echo).post(take))
@@ -692,12 +725,14 @@ fn bench(backend: &Backend, seconds: u64, rate: u64, employees: u64, webhook: bo
         let (mut cpu_quiet, mut cpu_hooked) = (HashMap::new(), HashMap::new());
         let (mut partners_quiet, mut partners_hooked) = (HashMap::new(), HashMap::new());
         let mut moves = moves.chunks((MOVES_PER_SECOND * SLICE_SECONDS) as usize);
+        let mut quiet_moves = quiet_moves.chunks((MOVES_PER_SECOND * SLICE_SECONDS) as usize);
         let mut done = 0;
         while done < seconds {
             let slice = SLICE_SECONDS.min(seconds - done);
             let before = served(&client, &url).await;
             let (cpu, mine) = (cpu_by_thread(&server_pid), cpu_by_thread("self"));
-            quiet.add(write_phase(&url, &quiet_key, &quiet_plan, done * rate, rate, slice).await);
+            let plan = Plan { ids: quiet_plan.ids.clone(), moves: quiet_moves.next().unwrap_or_default().to_vec() };
+            quiet.add(write_phase(&url, &quiet_key, &plan, done * rate, rate, slice).await);
             add_served(&mut served_quiet, &before, &served(&client, &url).await);
             tokio::time::sleep(SETTLE).await;
             add_cpu(&mut cpu_quiet, &cpu, &cpu_by_thread(&server_pid));
