@@ -41,7 +41,9 @@
 //! pauses after them), in the server by thread name and in this process's
 //! receiver and simulator, and the server's thread switches an update (the
 //! hand-overs between threads its requests cost, a figure the machine's speed
-//! does not move; on Linux, from `/proc`).
+//! does not move; on Linux, from `/proc`). Last, the events base's whole
+//! feed is read by pages of 1,000, as a client catching up would, and the
+//! server's processor an event it cost is printed.
 
 mod common;
 
@@ -855,6 +857,25 @@ fn bench(backend: &Backend, seconds: u64, rate: u64, employees: u64, webhook: bo
         if !missing.is_empty() {
             println!("  moves PlanningPME never got: {}", missing.join("; "));
         }
+        // The whole feed of the events base, read by pages of 1,000 as a
+        // client catching up would: the server's processor an event.
+        let (cpu, started) = (cpu_by_thread(&server_pid), Instant::now());
+        let mut read = HashMap::new();
+        let (mut after, mut events) = (0_i64, 0_usize);
+        loop {
+            let page: Value = common::get_json(&client, &url, &key, &format!("/api/relais/events?after={after}&limit=1000")).await;
+            events += page["data"]["items"].as_array().map_or(0, Vec::len);
+            after = page["data"]["next"].as_i64().unwrap();
+            if page["data"]["hasMore"] != json!(true) {
+                break;
+            }
+        }
+        add_cpu(&mut read, &cpu, &cpu_by_thread(&server_pid));
+        println!(
+            "  feed read to its end: {events} events in {:.2} s, server CPU an event {}",
+            started.elapsed().as_secs_f64(),
+            cpu_line(&read, events),
+        );
     });
     let _ = server.kill();
     let _ = server.wait();
