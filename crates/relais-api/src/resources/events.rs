@@ -510,30 +510,23 @@ impl Shapes {
         })
     }
 
-    /// A record as the API answers it to this key, written as JSON: an
-    /// employee straight from its record, without building a value first.
+    /// A record as the API answers it to this key, written as JSON.
     fn write(&self, record: &Record) -> Box<RawValue> {
-        match (record, &self.users) {
-            (Record::Employee(e), Some((ctx, plan))) => {
-                serde_json::value::to_raw_value(&users::UserView { ctx, e, plan })
-            }
-            _ => serde_json::value::to_raw_value(&self.json(record)),
-        }
-        .expect("a record serialises")
-    }
-
-    /// A record as the API answers it to this key.
-    fn json(&self, record: &Record) -> Map<String, Value> {
         let object = |v: Value| match v {
             Value::Object(m) => m,
             _ => Map::new(),
         };
-        match record {
-            Record::Employee(e) => self
-                .users
-                .as_ref()
-                .map(|(ctx, plan)| object(ctx.planned_user(e, plan)))
-                .unwrap_or_default(),
+        let shaped: Map<String, Value> = match record {
+            // An employee straight from its record, without building a value first.
+            Record::Employee(e) => {
+                return match &self.users {
+                    Some((ctx, plan)) => {
+                        serde_json::value::to_raw_value(&users::UserView { ctx, e, plan })
+                    }
+                    None => serde_json::value::to_raw_value(&Map::new()),
+                }
+                .expect("an employee serialises")
+            }
             Record::Department(d) => organisation::department_json(
                 d,
                 &self.levels,
@@ -553,7 +546,8 @@ impl Shapes {
                 .map(|(ctx, base)| expenses::claim_json(c, base, ctx))
                 .unwrap_or_default(),
             Record::ExpenseClaimItem(i) => expenses::item_json(i, &Default::default()),
-        }
+        };
+        serde_json::value::to_raw_value(&shaped).expect("a record serialises")
     }
 }
 

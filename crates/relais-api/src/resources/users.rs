@@ -189,13 +189,13 @@ impl UserContext {
 
     /// One employee as JSON, with the selected fields the role may read.
     pub fn user(&self, e: &Employee, tree: &FieldTree) -> Value {
-        self.planned_user(e, &self.plan(tree))
-    }
-
-    /// One employee as JSON, with the fields of a [`plan`](Self::plan)
-    /// made once for many employees.
-    pub fn planned_user(&self, e: &Employee, plan: &[(&str, &FieldTree)]) -> Value {
-        serde_json::to_value(UserView { ctx: self, e, plan }).expect("a user serialises")
+        let plan = self.plan(tree);
+        serde_json::to_value(UserView {
+            ctx: self,
+            e,
+            plan: &plan,
+        })
+        .expect("a user serialises")
     }
 }
 
