@@ -287,53 +287,24 @@ pub trait HrStore: Send + Sync {
         claim: ExpenseClaimId,
     ) -> Result<Vec<ExpenseItem>>;
 
-    /// Expense claims matching a query.
-    async fn query_expense_claims(
-        &self,
-        base: BaseId,
-        query: &ListQuery,
-    ) -> Result<Page<ExpenseClaim>>;
-
-    /// Expense items matching a query.
-    async fn query_expense_items(
-        &self,
-        base: BaseId,
-        query: &ListQuery,
-    ) -> Result<Page<ExpenseItem>>;
-
-    /// Departments matching a query.
-    async fn query_departments(&self, base: BaseId, query: &ListQuery) -> Result<Page<Department>>;
-
-    /// Establishments matching a query.
-    async fn query_establishments(
-        &self,
-        base: BaseId,
-        query: &ListQuery,
-    ) -> Result<Page<Establishment>>;
-
-    /// Legal units matching a query.
-    async fn query_legal_units(&self, base: BaseId, query: &ListQuery) -> Result<Page<LegalUnit>>;
-
-    /// Absence accounts matching a query.
-    async fn query_absence_accounts(
-        &self,
-        base: BaseId,
-        query: &ListQuery,
-    ) -> Result<Page<AbsenceAccount>>;
-
-    /// Expense natures matching a query.
-    async fn query_expense_natures(
-        &self,
-        base: BaseId,
-        query: &ListQuery,
-    ) -> Result<Page<ExpenseNature>>;
-
-    /// Analytics axis sections matching a query.
-    async fn query_axis_sections(
-        &self,
-        base: BaseId,
-        query: &ListQuery,
-    ) -> Result<Page<AxisSection>>;
+    page_queries! { decl;
+        /// Expense claims matching a query.
+        query_expense_claims -> ExpenseClaim;
+        /// Expense items matching a query.
+        query_expense_items -> ExpenseItem;
+        /// Departments matching a query.
+        query_departments -> Department;
+        /// Establishments matching a query.
+        query_establishments -> Establishment;
+        /// Legal units matching a query.
+        query_legal_units -> LegalUnit;
+        /// Absence accounts matching a query.
+        query_absence_accounts -> AbsenceAccount;
+        /// Expense natures matching a query.
+        query_expense_natures -> ExpenseNature;
+        /// Analytics axis sections matching a query.
+        query_axis_sections -> AxisSection;
+    }
 }
 
 /// A reference an employee's record makes to another record, checked when
@@ -594,6 +565,31 @@ macro_rules! hr_store {
                     Ok(())
                 }
 
+                /// Deletes a base's records, identifier sequences and change log,
+                /// children before parents, in `conn`'s bulk write.
+                async fn empty_in(conn: &mut Conn, base: BaseId) -> Result<()> {
+                    let tables = columns::TABLES.iter().rev().map(|(table, _)| *table);
+                    for table in tables.chain(["id_sequences", "employee_logs"]) {
+                        sqlx::query(&format!("DELETE FROM {table} WHERE base_id = $1"))
+                            .bind(base.0)
+                            .execute(&mut *conn)
+                            .await?;
+                    }
+                    Ok(())
+                }
+
+                /// Ends the bulk write that replaced a base's data (emptied, or
+                /// copied from another): marks the base modified and commits.
+                async fn end_replacement(&self, mut tx: crate::kept::Tx<$db>, base: BaseId) -> Result<()> {
+                    sqlx::query("UPDATE bases SET modified_at = $2 WHERE id = $1")
+                        .bind(base.0)
+                        .bind(now())
+                        .execute(&mut *tx)
+                        .await?;
+                    Self::bulk_end(&mut tx).await?;
+                    self.commit_writes(tx).await
+                }
+
                 /// Starts a bulk write in `conn`'s transaction: its rows skip the
                 /// per-row raise of their base's data version.
                 pub(crate) async fn bulk_start(conn: &mut Conn) -> Result<()> {
@@ -750,22 +746,8 @@ macro_rules! hr_store {
                 async fn clear_base(&self, base: BaseId) -> Result<()> {
                     let mut tx = self.writer.begin_with(Self::BEGIN).await?;
                     Self::bulk_start(&mut tx).await?;
-                    for (table, _) in columns::TABLES.iter().rev() {
-                        sqlx::query(&format!("DELETE FROM {table} WHERE base_id = $1"))
-                            .bind(base.0)
-                            .execute(&mut *tx)
-                            .await?;
-                    }
-                    sqlx::query("DELETE FROM id_sequences WHERE base_id = $1").bind(base.0).execute(&mut *tx).await?;
-                    sqlx::query("DELETE FROM employee_logs WHERE base_id = $1").bind(base.0).execute(&mut *tx).await?;
-                    sqlx::query("UPDATE bases SET modified_at = $2 WHERE id = $1")
-                        .bind(base.0)
-                        .bind(now())
-                        .execute(&mut *tx)
-                        .await?;
-                    Self::bulk_end(&mut tx).await?;
-                    self.commit_writes(tx).await?;
-                    Ok(())
+                    Self::empty_in(&mut tx, base).await?;
+                    self.end_replacement(tx, base).await
                 }
 
                 async fn copy_base(&self, from: BaseId, to: BaseId) -> Result<()> {
@@ -774,14 +756,7 @@ macro_rules! hr_store {
                     }
                     let mut tx = self.writer.begin_with(Self::BEGIN).await?;
                     Self::bulk_start(&mut tx).await?;
-                    for (table, _) in columns::TABLES.iter().rev() {
-                        sqlx::query(&format!("DELETE FROM {table} WHERE base_id = $1"))
-                            .bind(to.0)
-                            .execute(&mut *tx)
-                            .await?;
-                    }
-                    sqlx::query("DELETE FROM id_sequences WHERE base_id = $1").bind(to.0).execute(&mut *tx).await?;
-                    sqlx::query("DELETE FROM employee_logs WHERE base_id = $1").bind(to.0).execute(&mut *tx).await?;
+                    Self::empty_in(&mut tx, to).await?;
                     for (table, cols) in columns::TABLES {
                         let rest = cols[1..].join(", ");
                         let sql = format!(
@@ -807,14 +782,7 @@ macro_rules! hr_store {
                     .bind(from.0)
                     .execute(&mut *tx)
                     .await?;
-                    sqlx::query("UPDATE bases SET modified_at = $2 WHERE id = $1")
-                        .bind(to.0)
-                        .bind(now())
-                        .execute(&mut *tx)
-                        .await?;
-                    Self::bulk_end(&mut tx).await?;
-                    self.commit_writes(tx).await?;
-                    Ok(())
+                    self.end_replacement(tx, to).await
                 }
 
                 async fn reserve_ids(&self, base: BaseId, entity: Entity, count: i64) -> Result<i64> {
@@ -1173,36 +1141,15 @@ macro_rules! hr_store {
                         "base_id = $1 AND claim_id = $2 ORDER BY id", base.0, claim.0)
                 }
 
-                async fn query_expense_claims(&self, base: BaseId, query: &ListQuery) -> Result<Page<ExpenseClaim>> {
-                    query_page!($db, &self.pool, rows::ExpenseClaimRow, "expense_claims", columns::EXPENSE_CLAIMS, base, query)
-                }
-
-                async fn query_expense_items(&self, base: BaseId, query: &ListQuery) -> Result<Page<ExpenseItem>> {
-                    query_page!($db, &self.pool, rows::ExpenseItemRow, "expense_items", columns::EXPENSE_ITEMS, base, query)
-                }
-
-                async fn query_departments(&self, base: BaseId, query: &ListQuery) -> Result<Page<Department>> {
-                    query_page!($db, &self.pool, rows::DepartmentRow, "departments", columns::DEPARTMENTS, base, query)
-                }
-
-                async fn query_establishments(&self, base: BaseId, query: &ListQuery) -> Result<Page<Establishment>> {
-                    query_page!($db, &self.pool, rows::EstablishmentRow, "establishments", columns::ESTABLISHMENTS, base, query)
-                }
-
-                async fn query_legal_units(&self, base: BaseId, query: &ListQuery) -> Result<Page<LegalUnit>> {
-                    query_page!($db, &self.pool, rows::LegalUnitRow, "legal_units", columns::LEGAL_UNITS, base, query)
-                }
-
-                async fn query_absence_accounts(&self, base: BaseId, query: &ListQuery) -> Result<Page<AbsenceAccount>> {
-                    query_page!($db, &self.pool, rows::AbsenceAccountRow, "absence_accounts", columns::ABSENCE_ACCOUNTS, base, query)
-                }
-
-                async fn query_expense_natures(&self, base: BaseId, query: &ListQuery) -> Result<Page<ExpenseNature>> {
-                    query_page!($db, &self.pool, rows::ExpenseNatureRow, "expense_natures", columns::EXPENSE_NATURES, base, query)
-                }
-
-                async fn query_axis_sections(&self, base: BaseId, query: &ListQuery) -> Result<Page<AxisSection>> {
-                    query_page!($db, &self.pool, rows::AxisSectionRow, "axis_sections", columns::AXIS_SECTIONS, base, query)
+                page_queries! { impl $db;
+                    query_expense_claims -> ExpenseClaim = rows::ExpenseClaimRow, "expense_claims", columns::EXPENSE_CLAIMS;
+                    query_expense_items -> ExpenseItem = rows::ExpenseItemRow, "expense_items", columns::EXPENSE_ITEMS;
+                    query_departments -> Department = rows::DepartmentRow, "departments", columns::DEPARTMENTS;
+                    query_establishments -> Establishment = rows::EstablishmentRow, "establishments", columns::ESTABLISHMENTS;
+                    query_legal_units -> LegalUnit = rows::LegalUnitRow, "legal_units", columns::LEGAL_UNITS;
+                    query_absence_accounts -> AbsenceAccount = rows::AbsenceAccountRow, "absence_accounts", columns::ABSENCE_ACCOUNTS;
+                    query_expense_natures -> ExpenseNature = rows::ExpenseNatureRow, "expense_natures", columns::EXPENSE_NATURES;
+                    query_axis_sections -> AxisSection = rows::AxisSectionRow, "axis_sections", columns::AXIS_SECTIONS;
                 }
             }
         }

@@ -29,7 +29,9 @@ mod url;
 pub mod webhooks;
 
 pub use error::{Result, StoreError};
-pub use query::{Cond, Condition, Direction, Encoded, Encoder, ListQuery, Page, Scope, SqlValue};
+pub use query::{
+    Cond, Condition, Direction, Encoded, Encoder, ListQuery, Page, PageFuture, Scope, SqlValue,
+};
 pub use url::DatabaseUrl;
 
 pub use access::{

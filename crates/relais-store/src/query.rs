@@ -384,6 +384,11 @@ pub struct Page<T> {
     pub count: Option<i64>,
 }
 
+/// A page of records on its way, as a store's object-safe query methods
+/// return it.
+pub type PageFuture<'a, T> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = crate::Result<Page<T>>> + Send + 'a>>;
+
 impl<T> Page<T> {
     /// The page's first record.
     pub fn first(self) -> Option<T> {

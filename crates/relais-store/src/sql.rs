@@ -673,6 +673,38 @@ macro_rules! query_page {
     }};
 }
 
+/// The methods of [`HrStore`](crate::HrStore) that each read a page of one
+/// table's records, written as tables: a row a method. In the trait (`decl`),
+/// a row names the record the method answers; in an implementation (`impl`),
+/// also its row type, table and columns, and the page is read with
+/// [`query_page!`]. Each method is written as `#[async_trait]` writes it,
+/// returning a [`PageFuture`](crate::PageFuture), since the attribute does
+/// not see inside a macro.
+macro_rules! page_queries {
+    (decl; $($(#[$doc:meta])* $method:ident -> $record:ty;)*) => {$(
+        page_queries!(@fn $(#[$doc])* $method -> $record, (self, base, query) ;);
+    )*};
+    (impl $db:ty; $($method:ident -> $record:ty = $row:ty, $table:literal, $cols:expr;)*) => {$(
+        page_queries!(@fn $method -> $record, (self, base, query) {
+            Box::pin(async move { query_page!($db, &self.pool, $row, $table, $cols, base, query) })
+        });
+    )*};
+    // One method: its signature (with the names its body uses), then `;`
+    // (in the trait) or its body.
+    (@fn $(#[$doc:meta])* $method:ident -> $record:ty, ($this:ident, $base:ident, $query:ident) $end:tt) => {
+        $(#[$doc])*
+        fn $method<'life0, 'life1, 'async_trait>(
+            &'life0 $this,
+            $base: relais_core::ids::BaseId,
+            $query: &'life1 $crate::ListQuery,
+        ) -> $crate::PageFuture<'async_trait, $record>
+        where
+            'life0: 'async_trait,
+            'life1: 'async_trait,
+            Self: 'async_trait $end
+    };
+}
+
 /// Implements every area's trait, and [`crate::Store`], for a backend:
 /// `$store` (over `$db`) has a `pool` and the backend's constants.
 macro_rules! sql_store {
