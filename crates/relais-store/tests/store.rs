@@ -444,6 +444,48 @@ async fn employees_round_trip_with_unique_fields(db: TestDb) {
     let applied = s.update_employee(&fresh, &again, &who()).await.unwrap();
     assert_eq!(applied.data.first_name.to_string(), "Camille");
     assert_eq!(applied.data.job_title, changed.job_title);
+
+    // An update the database refuses half-way (another employee's number)
+    // writes nothing, and the next write goes through as if nothing had
+    // happened.
+    let other = s
+        .create_employee(o.base, &person(&o, 4, d(2021, 3, 1), None), &who())
+        .await
+        .unwrap();
+    let (events, logs) = (
+        s.last_event(o.base).await.unwrap(),
+        log_count(s, o.base).await,
+    );
+    let mut taken = other.data.clone();
+    taken.employee_number = applied.data.employee_number.clone();
+    taken.job_title = Some("Contrôleuse de gestion".into());
+    let refused = s.update_employee(&other, &taken, &who()).await.unwrap_err();
+    assert!(
+        matches!(
+            refused,
+            StoreError::Conflict {
+                field: "employeeNumber",
+                ..
+            }
+        ),
+        "{refused}"
+    );
+    assert_eq!(s.get_employee(o.base, other.id).await.unwrap(), other);
+    assert_eq!(s.last_event(o.base).await.unwrap(), events);
+    assert_eq!(log_count(s, o.base).await, logs);
+    let mut retitled = other.data.clone();
+    retitled.job_title = Some("Contrôleuse de gestion".into());
+    let done = s.update_employee(&other, &retitled, &who()).await.unwrap();
+    assert_eq!(
+        s.get_employee(o.base, other.id)
+            .await
+            .unwrap()
+            .data
+            .job_title,
+        done.data.job_title
+    );
+    assert!(s.last_event(o.base).await.unwrap() > events);
+    assert_eq!(log_count(s, o.base).await, logs + 1);
 }
 
 async fn employee_references_are_checked(db: TestDb) {

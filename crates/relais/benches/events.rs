@@ -349,7 +349,7 @@ async fn write_phase(
 
 /// The latencies (ms) the shares of slow updates are given for: bounds of
 /// the server's histogram buckets.
-const SLOW_MS: [u64; 3] = [10, 25, 50];
+const SLOW_MS: [u64; 4] = [5, 10, 25, 50];
 
 /// The share (%) of `latencies` (sorted) over `ms`.
 fn over(latencies: &[Duration], ms: u64) -> f64 {
