@@ -363,7 +363,7 @@ macro_rules! access_store {
                     sqlx::query("UPDATE api_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
                         .bind(id.0)
                         .bind(now())
-                        .execute(&self.pool)
+                        .execute(&self.writer)
                         .await?;
                     self.get_api_key(id).await
                 }
@@ -381,7 +381,7 @@ macro_rules! access_store {
                     .bind(id.0)
                     .bind(previous_valid_until)
                     .bind(secret_hash)
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await?;
                     if done.rows_affected() == 0 {
                         let key = self.get_api_key(id).await?;
@@ -472,7 +472,7 @@ macro_rules! access_store {
                         .bind(person.can_admin_apps)
                         .bind(person.can_manage_keys)
                         .bind(now())
-                        .fetch_one(&self.pool)
+                        .fetch_one(&self.writer)
                         .await
                         .map_err(StoreError::conflict_on("email", || format!("an account with the e-mail {} already exists", person.email)))?;
                     row.try_into()
@@ -502,7 +502,7 @@ macro_rules! access_store {
                         .bind(csrf)
                         .bind(now())
                         .bind(expires_at)
-                        .execute(&self.pool)
+                        .execute(&self.writer)
                         .await?;
                     Ok(())
                 }
@@ -594,7 +594,7 @@ macro_rules! access_store {
                         .bind(attempt.address.as_str())
                         .bind(attempt.outcome.code())
                         .bind(attempt.at)
-                        .execute(&self.pool)
+                        .execute(&self.writer)
                         .await?;
                     Ok(())
                 }
@@ -647,7 +647,7 @@ macro_rules! access_store {
                 }
 
                 async fn delete_session(&self, token_hash: &str) -> Result<()> {
-                    sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(&self.pool).await?;
+                    sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(&self.writer).await?;
                     Ok(())
                 }
             }

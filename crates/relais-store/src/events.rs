@@ -300,7 +300,7 @@ macro_rules! event_store {
                 async fn prune_events(&self, before: DateTime<Utc>) -> Result<u64> {
                     let done = sqlx::query("DELETE FROM events WHERE occurred_at < $1")
                         .bind(before)
-                        .execute(&self.pool)
+                        .execute(&self.writer)
                         .await?;
                     Ok(done.rows_affected())
                 }

@@ -694,7 +694,7 @@ macro_rules! hr_store {
                     .bind(name.as_str())
                     .bind(kind.as_str())
                     .bind(now)
-                    .fetch_one(&self.pool)
+                    .fetch_one(&self.writer)
                     .await
                     .map_err(StoreError::conflict_on("name", || format!("a base named '{name}' already exists")))?;
                     row.try_into()

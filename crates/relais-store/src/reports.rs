@@ -738,7 +738,7 @@ macro_rules! report_store {
                     .bind(report)
                     .bind(reader)
                     .bind(at)
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await?;
                 Ok(())
             }

@@ -171,21 +171,25 @@ impl SqliteStore {
                 "cache_size",
                 format!("-{}", u64::from(cache_mib.max(1)) * 1024),
             );
-        let pool = crate::kept::checked_when_idle(SqlitePoolOptions::new())
-            .max_connections(READERS as u32 + 2)
+        let writer = crate::kept::checked_when_idle(SqlitePoolOptions::new())
+            .max_connections(1)
             .connect_with(options.clone())
             .await
             .map_err(|e| connect_error(e.to_string()))?;
         crate::migrate(
-            &pool,
+            &writer,
             &MIGRATOR,
             |e| e.message().contains("no such table"),
             &connect_error,
         )
         .await?;
-        let writer = crate::kept::checked_when_idle(SqlitePoolOptions::new())
-            .max_connections(1)
-            .connect_with(options)
+        // Reading connections cannot write: a write sent to one by mistake
+        // fails at once, rather than taking the file's write lock beside the
+        // writer (where one of the two would sleep in SQLite's busy handler).
+        // Copying the log into the file is not a write of this kind.
+        let pool = crate::kept::checked_when_idle(SqlitePoolOptions::new())
+            .max_connections(READERS as u32 + 2)
+            .connect_with(options.pragma("query_only", "ON"))
             .await
             .map_err(|e| connect_error(e.to_string()))?;
         let lane = crate::lane::WriteLane::start()?;
@@ -302,6 +306,28 @@ mod tests {
             })
             .collect();
         (store, departments)
+    }
+
+    /// Every write goes through the writer: a reading connection refuses
+    /// one, and the store's writes (here a base, its identifiers and its
+    /// departments) go through all the same.
+    #[tokio::test]
+    async fn reading_connections_refuse_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, departments) = base_and_departments(dir.path(), 3).await;
+        store
+            .insert_records(Records::Departments(&departments))
+            .await
+            .unwrap();
+        let mut reader = store.pool.acquire().await.unwrap();
+        let refused = sqlx::query("DELETE FROM departments")
+            .execute(&mut *reader)
+            .await
+            .unwrap_err();
+        assert!(refused.to_string().contains("readonly"), "{refused}");
+        drop(reader);
+        let base = departments[0].base_id;
+        assert_eq!(store.list_departments(base).await.unwrap().len(), 3);
     }
 
     /// A bulk insert keeps its statement journals in memory, and every

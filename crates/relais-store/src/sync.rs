@@ -351,13 +351,13 @@ macro_rules! sync_store {
                     .bind(owner)
                     .bind(until)
                     .bind(now)
-                    .fetch_optional(&self.pool)
+                    .fetch_optional(&self.writer)
                     .await?;
                     Ok(won.as_deref() == Some(owner))
                 }
 
                 async fn release_lease(&self, job: &relais_core::integration::LeaseJob, owner: &str) -> Result<()> {
-                    sqlx::query("DELETE FROM sync_leases WHERE job = $1 AND owner = $2").bind(job.key()).bind(owner).execute(&self.pool).await?;
+                    sqlx::query("DELETE FROM sync_leases WHERE job = $1 AND owner = $2").bind(job.key()).bind(owner).execute(&self.writer).await?;
                     Ok(())
                 }
 
@@ -496,7 +496,7 @@ macro_rules! sync_store {
                     .bind(stream)
                     .bind(cursor)
                     .bind(now())
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await?;
                     Ok(())
                 }
@@ -571,7 +571,7 @@ macro_rules! sync_store {
                     sqlx::query("UPDATE alerts SET sent_at = $2, attempts = attempts + 1, last_error = NULL WHERE id = $1")
                         .bind(id.0)
                         .bind(at)
-                        .execute(&self.pool)
+                        .execute(&self.writer)
                         .await?;
                     Ok(())
                 }
@@ -581,7 +581,7 @@ macro_rules! sync_store {
                         .bind(id.0)
                         .bind(error)
                         .bind(next)
-                        .execute(&self.pool)
+                        .execute(&self.writer)
                         .await?;
                     Ok(())
                 }

@@ -430,7 +430,7 @@ macro_rules! webhook_store {
                     .bind(new.status_reason.as_deref())
                     .bind(new.cursor)
                     .bind(now)
-                    .fetch_one(&self.pool)
+                    .fetch_one(&self.writer)
                     .await?;
                     row.try_into()
                 }
@@ -481,7 +481,7 @@ macro_rules! webhook_store {
                     .bind(status.code())
                     .bind(reason)
                     .bind(relais_core::now())
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await?;
                     found(done.rows_affected(), id)
                 }
@@ -494,7 +494,7 @@ macro_rules! webhook_store {
                     .bind(sealed)
                     .bind(previous_until)
                     .bind(relais_core::now())
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await?;
                     found(done.rows_affected(), id)
                 }
@@ -515,7 +515,7 @@ macro_rules! webhook_store {
                         .bind(id.0)
                         .bind(after)
                         .bind(relais_core::now())
-                        .execute(&self.pool)
+                        .execute(&self.writer)
                         .await?;
                     found(done.rows_affected(), id)
                 }
@@ -566,7 +566,7 @@ macro_rules! webhook_store {
                     )
                     .bind(first_kept.unwrap_or(i64::MAX))
                     .bind(before)
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await?;
                     Ok(done.rows_affected())
                 }
