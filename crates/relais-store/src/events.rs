@@ -44,6 +44,12 @@ pub type EventSignal = watch::Receiver<u64>;
 /// (one read of the last event's number).
 pub const SQLITE_LOOK: std::time::Duration = std::time::Duration::from_millis(100);
 
+/// Events deleted by one statement when old ones are pruned: each chunk
+/// holds the writer for a moment, and writes waiting for it go between two
+/// chunks (after a long stop, or a shorter retention, a prune may delete
+/// millions).
+pub const PRUNE_CHUNK: u64 = 2_000;
+
 /// A store's [`EventSignal`], started by the first to ask for it and shared
 /// by the store's clones; its watcher stops when the store and every
 /// signal handed out are gone.
@@ -298,11 +304,20 @@ macro_rules! event_store {
                 }
 
                 async fn prune_events(&self, before: DateTime<Utc>) -> Result<u64> {
-                    let done = sqlx::query("DELETE FROM events WHERE occurred_at < $1")
-                        .bind(before)
-                        .execute(&self.writer)
-                        .await?;
-                    Ok(done.rows_affected())
+                    let chunk = crate::events::PRUNE_CHUNK;
+                    let sql = format!(
+                        "DELETE FROM events WHERE {key} IN \
+                         (SELECT {key} FROM events WHERE occurred_at < $1 LIMIT {chunk})",
+                        key = Self::ROW_KEY
+                    );
+                    let mut pruned = 0;
+                    loop {
+                        let done = sqlx::query(&sql).bind(before).execute(&self.writer).await?.rows_affected();
+                        pruned += done;
+                        if done < chunk {
+                            return Ok(pruned);
+                        }
+                    }
                 }
 
                 fn event_signal(&self) -> crate::events::EventSignal {

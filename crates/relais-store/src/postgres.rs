@@ -71,6 +71,10 @@ impl PgStore {
     /// `base_versions_in_shares` migration).
     const VERSIONS_KEY: &'static str = "base_id, share";
 
+    /// What names a row of any table, for deleting old rows a chunk at a
+    /// time: where it lies (stable within the statement that reads it).
+    const ROW_KEY: &'static str = "ctid";
+
     /// Nothing to set around a bulk insert (see the SQLite store's).
     const BULK_JOURNAL: Option<(&'static str, &'static str)> = None;
 

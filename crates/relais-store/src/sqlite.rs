@@ -79,6 +79,10 @@ impl SqliteStore {
     /// time, one row per base).
     const VERSIONS_KEY: &'static str = "base_id";
 
+    /// What names a row of any table, for deleting old rows a chunk at a
+    /// time.
+    const ROW_KEY: &'static str = "rowid";
+
     /// A bulk insert's statement journals (the pages each multi-row insert
     /// changes, kept so that the statement alone can be undone) are kept in
     /// memory rather than in a temporary file: written there, they took a

@@ -2834,13 +2834,34 @@ async fn every_change_writes_its_event_with_it(db: TestDb) {
         "the copy and the clear wrote nothing in the source"
     );
     assert!(s.last_event(o.base).await.unwrap() >= newest);
-    // Pruning removes what occurred before the cut, in every base.
+    // Pruning removes what occurred before the cut, in every base, by
+    // chunks: here more than one.
+    let more = relais_store::PRUNE_CHUNK as i64 + 100;
+    let crowd = many_people(s, &o, more, |i| 1_000 + i as u32).await;
+    let crowd: Vec<Employee> = crowd
+        .into_iter()
+        .enumerate()
+        .map(|(i, mut e)| {
+            e.data.employee_number = EmployeeNumber::parse(&format!("C{i:05}")).unwrap();
+            e.data.login = format!("c{i}");
+            e.data.mail = Email::parse(&format!("c{i}@exemple.fr")).unwrap();
+            e
+        })
+        .collect();
+    s.insert_records(Records::Employees(&crowd)).await.unwrap();
     let pruned = s
         .prune_events(now() + chrono::Duration::days(1))
         .await
         .unwrap();
-    assert!(pruned > 40, "{pruned}");
+    assert!(pruned > more as u64 + 40, "{pruned}");
     assert!(topics_after(s, o.base, 0).await.0.is_empty());
+    assert_eq!(
+        s.prune_events(now() + chrono::Duration::days(1))
+            .await
+            .unwrap(),
+        0,
+        "nothing left to prune"
+    );
     // Numbering goes on after pruning; an update, run on the store's write
     // lane, is still written as whoever asked for it.
     writing_as(
