@@ -38,7 +38,7 @@ pub use access::{
     rate_estimate, rate_room, NewApiKey, NewPerson, RateDecision, SignInAttempt, SignInFailures,
     SignInOutcome,
 };
-pub use events::{current_writer, writing_as, EventQuery, PRUNE_CHUNK};
+pub use events::{current_writer, writing_as, EventQuery};
 pub use hr::{BaseCounts, BaseVersions, Records};
 pub use marketplace::NewInstallation;
 pub use sync::{Delivery, IntegrationState, LineFilter, RunFinish};

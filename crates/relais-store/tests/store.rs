@@ -2836,7 +2836,7 @@ async fn every_change_writes_its_event_with_it(db: TestDb) {
     assert!(s.last_event(o.base).await.unwrap() >= newest);
     // Pruning removes what occurred before the cut, in every base, by
     // chunks: here more than one.
-    let more = relais_store::PRUNE_CHUNK as i64 + 100;
+    let more = relais_store::events::PRUNE_CHUNK as i64 + 100;
     let crowd = many_people(s, &o, more, |i| 1_000 + i as u32).await;
     let crowd: Vec<Employee> = crowd
         .into_iter()
