@@ -44,10 +44,10 @@ pub type EventSignal = watch::Receiver<u64>;
 /// (one read of the last event's number).
 pub const SQLITE_LOOK: std::time::Duration = std::time::Duration::from_millis(100);
 
-/// Events deleted by one statement when old ones are pruned: each chunk
-/// holds the writer for a moment, and writes waiting for it go between two
-/// chunks (after a long stop, or a shorter retention, a prune may delete
-/// millions).
+/// Events, or webhook deliveries, deleted by one statement when old ones are
+/// pruned: each chunk holds the writer for a moment, and writes waiting for
+/// it go between two chunks (after a long stop, or a shorter retention, a
+/// prune may delete millions).
 pub const PRUNE_CHUNK: u64 = 2_000;
 
 /// A store's [`EventSignal`], started by the first to ask for it and shared

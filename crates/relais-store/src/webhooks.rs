@@ -561,14 +561,30 @@ macro_rules! webhook_store {
                     .bind(before)
                     .fetch_optional(&self.pool)
                     .await?;
-                    let done = sqlx::query(
-                        "DELETE FROM webhook_deliveries WHERE id < $1 AND created_at < $2 AND status <> 'pending'",
-                    )
-                    .bind(first_kept.unwrap_or(i64::MAX))
-                    .bind(before)
-                    .execute(&self.writer)
-                    .await?;
-                    Ok(done.rows_affected())
+                    // Deleted a chunk at a time, like old events, each
+                    // chunk read on from the last one deleted: pending
+                    // deliveries among the old are passed over once.
+                    let chunk = crate::events::PRUNE_CHUNK;
+                    let sql = format!(
+                        "DELETE FROM webhook_deliveries WHERE id IN \
+                         (SELECT id FROM webhook_deliveries WHERE id > $1 AND id < $2 \
+                          AND created_at < $3 AND status <> 'pending' ORDER BY id LIMIT {chunk}) \
+                         RETURNING id"
+                    );
+                    let (mut after, mut pruned) = (i64::MIN, 0);
+                    loop {
+                        let done: Vec<i64> = sqlx::query_scalar(&sql)
+                            .bind(after)
+                            .bind(first_kept.unwrap_or(i64::MAX))
+                            .bind(before)
+                            .fetch_all(&self.writer)
+                            .await?;
+                        pruned += done.len() as u64;
+                        match done.iter().max() {
+                            Some(&last) if done.len() as u64 == chunk => after = last,
+                            _ => return Ok(pruned),
+                        }
+                    }
                 }
 
                 async fn list_deliveries(&self, id: EndpointId, limit: u32) -> Result<Vec<Delivery>> {

@@ -2373,6 +2373,39 @@ async fn posted_deliveries_are_stored_with_the_cursor_that_made_them(db: TestDb)
         .map(|d| d.event_seq)
         .collect();
     assert_eq!(kept, [3, 2]);
+    // More deliveries over than one statement deletes: all go, chunk after
+    // chunk, and the pending ones among them stay.
+    let more = relais_store::events::PRUNE_CHUNK as i64 + 100;
+    let sent: Vec<SentDelivery> = (8..8 + more)
+        .map(|seq| SentDelivery {
+            delivery: message(seq),
+            outcome: Some(answered(DeliveryStatus::Delivered, 204, None)),
+        })
+        .collect();
+    s.record_sent(endpoint.id, 0, 7 + more, &sent, at)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.prune_deliveries(at + chrono::Duration::days(1))
+            .await
+            .unwrap(),
+        more as u64
+    );
+    assert_eq!(
+        s.prune_deliveries(at + chrono::Duration::days(1))
+            .await
+            .unwrap(),
+        0,
+        "nothing is left to prune"
+    );
+    let kept: Vec<i64> = s
+        .list_deliveries(endpoint.id, 10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|d| d.event_seq)
+        .collect();
+    assert_eq!(kept, [3, 2]);
 }
 
 /// A bulk write into a table PostgreSQL believes empty tells the planner its

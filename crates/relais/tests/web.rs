@@ -203,6 +203,25 @@ async fn pages_refuse_bad_input_and_change_nothing() {
         .await
         .expect("e-mails ignore case");
 
+    // Signed in, a page that does not exist keeps the frame: the menu, and
+    // who is signed in.
+    for (path, status) in [("/nulle-part", 404), ("/keys/1/revoke", 405)] {
+        let r = c
+            .get(format!("{url}{path}"))
+            .header("cookie", admin.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), status, "{path}");
+        let text = r.text().await.unwrap();
+        assert!(
+            text.contains("id=\"no-page\"")
+                && text.contains("href=\"/keys\"")
+                && text.contains("id=\"base-switcher\""),
+            "{path}: {text}"
+        );
+    }
+
     // The app page, and its install form.
     let page = page_text(&c, format!("{url}/integrations/happypal"), &admin).await;
     let csrf = hidden(&page, "csrf");

@@ -118,10 +118,12 @@ pub(crate) fn error_page(
 }
 
 /// The page of an address relais serves no page at: 404, in the language
-/// of the pages the person reads, with the way home.
-pub(crate) async fn no_such_page(headers: HeaderMap) -> Response {
+/// of the pages the person reads, with the way home — and, for someone
+/// signed in, the usual frame with its menu.
+pub(crate) async fn no_such_page(headers: HeaderMap, viewer: Result<Viewer, Response>) -> Response {
     address_page(
         &headers,
+        viewer.ok(),
         StatusCode::NOT_FOUND,
         "Cette adresse ne mène à aucune page de relais.",
     )
@@ -129,22 +131,29 @@ pub(crate) async fn no_such_page(headers: HeaderMap) -> Response {
 
 /// An address that only takes a form, opened on its own (a reload, a kept
 /// link): 405 saying so, with the way home, rather than an empty answer.
-pub(crate) async fn form_only(headers: HeaderMap) -> Response {
+pub(crate) async fn form_only(headers: HeaderMap, viewer: Result<Viewer, Response>) -> Response {
     address_page(
         &headers,
+        viewer.ok(),
         StatusCode::METHOD_NOT_ALLOWED,
         "Cette adresse reçoit un formulaire envoyé depuis une page de relais : elle ne s'ouvre pas seule.",
     )
 }
 
-/// [`no_such_page`] and [`form_only`]: `message`, then a link home.
-fn address_page(headers: &HeaderMap, status: StatusCode, message: &'static str) -> Response {
+/// [`no_such_page`] and [`form_only`]: `message`, then a link home, in the
+/// viewer's frame when someone is signed in.
+fn address_page(
+    headers: &HeaderMap,
+    viewer: Option<Viewer>,
+    status: StatusCode,
+    message: &'static str,
+) -> Response {
     let lang = crate::session::lang_of(headers);
     let body = html! {
         p.error id="no-page" { (lang.t(message)) }
         p { a href="/" { (lang.t("Aller à la page d'accueil")) } }
     };
-    (status, page(None, lang, lang.t("Erreur"), body)).into_response()
+    (status, page(viewer.as_ref(), lang, lang.t("Erreur"), body)).into_response()
 }
 
 /// Why a page could not be shown. Handlers return it with `?`; it becomes
