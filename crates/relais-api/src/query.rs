@@ -315,27 +315,37 @@ impl FilterOp {
     }
 }
 
-fn typed(parameter: &str, ty: FieldType, raw: &str) -> Result<SqlValue, ApiError> {
+/// Reads a filter's value as the field's type. `in_operator_place`: the
+/// value stands where an operator could (`id=greater,5`, `id=abc`), so a
+/// word that is not of the type is said to be neither; a value after an
+/// operator (`modifiedAt=since,garbage`) is only said not to be of the type.
+fn typed(
+    parameter: &str,
+    ty: FieldType,
+    raw: &str,
+    in_operator_place: bool,
+) -> Result<SqlValue, ApiError> {
     let unknown_op = || {
-        let looks_like_operator = raw.chars().all(|c| c.is_ascii_alphabetic())
+        let what = match ty {
+            FieldType::Int => "a whole number",
+            FieldType::Date => "a date YYYY-MM-DD",
+            FieldType::DateTime => "a date-time such as 2026-03-01T08:00:00",
+            FieldType::Bool => "true or false",
+            _ => "a text",
+        };
+        let looks_like_operator = in_operator_place
+            && raw.chars().all(|c| c.is_ascii_alphabetic())
             && ty != FieldType::Text
             && ty != FieldType::Bool;
         if looks_like_operator {
             ApiError::bad(
                 parameter,
                 format!(
-                    "'{raw}' is not an operator: use null or one of {}",
+                    "'{raw}' is neither {what} nor an operator: use null or one of {}",
                     OPERATORS.join(", ")
                 ),
             )
         } else {
-            let what = match ty {
-                FieldType::Int => "a whole number",
-                FieldType::Date => "a date YYYY-MM-DD",
-                FieldType::DateTime => "a date-time such as 2026-03-01T08:00:00",
-                FieldType::Bool => "true or false",
-                _ => "a text",
-            };
             ApiError::bad(parameter, format!("'{raw}' is not {what}"))
         }
     };
@@ -390,12 +400,15 @@ pub fn condition(
     parameter: &str,
     op: &FilterOp,
 ) -> Result<Vec<Condition>, ApiError> {
-    let v = |raw: &str| typed(parameter, field.ty, raw);
+    let v = |raw: &str| typed(parameter, field.ty, raw, false);
     let c = |cond| Condition::new(field, cond);
     let conds = match op {
-        FilterOp::Eq(x) => vec![c(Cond::Eq(v(x)?))],
+        FilterOp::Eq(x) => vec![c(Cond::Eq(typed(parameter, field.ty, x, true)?))],
         FilterOp::In(xs) => vec![c(Cond::In(
-            xs.iter().map(|x| v(x)).collect::<Result<_, _>>()?,
+            xs.iter()
+                .enumerate()
+                .map(|(i, x)| typed(parameter, field.ty, x, i == 0))
+                .collect::<Result<_, _>>()?,
         ))],
         FilterOp::Null => vec![c(Cond::IsNull)],
         FilterOp::NotNull => vec![c(Cond::IsNotNull)],
@@ -955,7 +968,22 @@ mod tests {
     fn filters_are_typed_against_the_endpoint() {
         let specs = Resource::Users;
         let q = V3Query::parse(&pairs("id=greater,5"), &[]).unwrap();
-        assert!(message(q.conditions(specs).unwrap_err()).contains("'greater' is not an operator"));
+        assert!(message(q.conditions(specs).unwrap_err())
+            .contains("'greater' is neither a whole number nor an operator: use null"));
+        let q = V3Query::parse(&pairs("id=abc"), &[]).unwrap();
+        assert!(message(q.conditions(specs).unwrap_err())
+            .contains("'abc' is neither a whole number nor an operator"));
+        // A value after an operator is only a value: it is not of the type.
+        let q = V3Query::parse(&pairs("modifiedAt=since,garbage"), &[]).unwrap();
+        assert_eq!(
+            message(q.conditions(specs).unwrap_err()),
+            "modifiedAt: 'garbage' is not a date-time such as 2026-03-01T08:00:00"
+        );
+        let q = V3Query::parse(&pairs("id=1,two"), &[]).unwrap();
+        assert_eq!(
+            message(q.conditions(specs).unwrap_err()),
+            "id: 'two' is not a whole number"
+        );
         let q = V3Query::parse(&pairs("dtContractEnd=since,2026-13-01"), &[]).unwrap();
         assert!(message(q.conditions(specs).unwrap_err()).contains("not a date"));
         let q = V3Query::parse(&pairs("shoeSize=42"), &[]).unwrap();

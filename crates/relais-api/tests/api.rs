@@ -656,7 +656,16 @@ async fn mistakes_get_clear_answers(app: App) {
     let (status, _) = app.get("/api/v3/users", "not-a-key").await;
     assert_eq!(status, 401);
     let cases = [
-        ("/api/v3/users?id=greater,5", "id", "not an operator"),
+        (
+            "/api/v3/users?id=greater,5",
+            "id",
+            "'greater' is neither a whole number nor an operator",
+        ),
+        (
+            "/api/v3/users?modifiedAt=since,yesterday",
+            "modifiedAt",
+            "'yesterday' is not a date-time",
+        ),
         (
             "/api/v3/users?dtContractStart=since,2026-02-30",
             "dtContractStart",

@@ -513,6 +513,9 @@ macro_rules! hr_store {
                     // finds no row when one is missing; only then are they
                     // looked at one by one, for an answer that names the field.
                     let refs = crate::hr::employee_refs(Some(id), data, Some(&before.data))?;
+                    if let Some(manager) = data.manager_id.filter(|_| data.manager_id != before.data.manager_id) {
+                        Self::refuse_manager_circle(&mut tx, base, id, manager).await?;
+                    }
                     let modified_at = now();
                     let after = Employee { base_id: base, id, data: data.clone(), created_at: before.created_at, modified_at };
                     Self::log_changes(&mut tx, &after, Some(&before.data), author).await?;
@@ -543,6 +546,39 @@ macro_rules! hr_store {
                     }
                     self.commit_writes(tx).await?;
                     Ok(after)
+                }
+
+                /// Refuses `manager` as `employee`'s manager when `employee`
+                /// manages them, directly or through others: a chain of
+                /// managers never comes back to where it started (approvals
+                /// and organisation charts that follow it would never end).
+                /// A circle already in the base does not make the check loop.
+                async fn refuse_manager_circle(conn: &mut Conn, base: BaseId, employee: EmployeeId, manager: EmployeeId) -> Result<()> {
+                    if let Some(lock) = Self::MANAGER_LOCK {
+                        sqlx::query(lock).bind(base.0).execute(&mut *conn).await?;
+                    }
+                    let circle: i64 = sqlx::query_scalar(
+                        "WITH RECURSIVE chain(id) AS ( \
+                           SELECT manager_id FROM employees WHERE base_id = $1 AND id = $2 \
+                           UNION \
+                           SELECT e.manager_id FROM employees e JOIN chain c ON e.base_id = $1 AND e.id = c.id \
+                         ) SELECT COUNT(*) FROM chain WHERE id = $3",
+                    )
+                    .bind(base.0)
+                    .bind(manager.0)
+                    .bind(employee.0)
+                    .fetch_one(&mut *conn)
+                    .await?;
+                    if circle == 0 {
+                        return Ok(());
+                    }
+                    // Identifiers only: the caller may write a manager
+                    // without reading people's names.
+                    Err(DomainError::new(
+                        "managerId",
+                        format!("employee {manager} reports, directly or through others, to employee {employee}: a manager cannot report to the people they manage"),
+                    )
+                    .into())
                 }
 
                 /// Tells the database who writes in `conn`'s transaction, and

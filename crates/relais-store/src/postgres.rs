@@ -45,6 +45,12 @@ impl PgStore {
         "ANALYZE",
     ));
 
+    /// Serialises, within a base, the transactions that change an
+    /// employee's manager (`$1` the base), so that two changes made at once
+    /// cannot each pass the circle check and together make a circle.
+    const MANAGER_LOCK: Option<&'static str> =
+        Some("SELECT pg_advisory_xact_lock(hashtext('relais.managers'), CAST($1 AS INTEGER))");
+
     /// How a bulk write starts and ends inside its transaction: a setting
     /// of the transaction that makes its rows skip the version raise (it
     /// lasts until the commit, when the deferred raise would run).

@@ -621,6 +621,75 @@ async fn employee_references_are_checked(db: TestDb) {
         Some(second.id)
     );
     assert_eq!(after.data.manager_id, Some(second.id));
+
+    // No chain of managers comes back to where it started: second manages
+    // boss, who manages third; neither boss nor third may manage second.
+    let mut under_boss = person(&o, 3, d(2022, 1, 3), None);
+    under_boss.manager_id = Some(boss.id);
+    let third = s
+        .create_employee(o.base, &under_boss, &who())
+        .await
+        .unwrap();
+    let (events, logs) = (
+        s.last_event(o.base).await.unwrap(),
+        log_count(s, o.base).await,
+    );
+    for manager in [third.id, boss.id] {
+        let mut circle = second.data.clone();
+        circle.manager_id = Some(manager);
+        let err = s
+            .update_employee(&second, &circle, &who())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, StoreError::Domain(e) if e.field == "managerId"
+                && e.message.contains(&format!("employee {manager} reports, directly or through others, to employee {}", second.id))),
+            "{err}"
+        );
+    }
+    assert_eq!(s.get_employee(o.base, second.id).await.unwrap(), second);
+    assert_eq!(s.last_event(o.base).await.unwrap(), events);
+    assert_eq!(log_count(s, o.base).await, logs);
+    // A chain that does not close is written: second now manages third
+    // directly.
+    let mut direct = third.data.clone();
+    direct.manager_id = Some(second.id);
+    let moved = s.update_employee(&third, &direct, &who()).await.unwrap();
+    assert_eq!(moved.data.manager_id, Some(second.id));
+    // Two changes made at once that would close a circle between them: one
+    // is written, the other refused (PostgreSQL writes them side by side).
+    for round in 0..10 {
+        let x = s
+            .create_employee(
+                o.base,
+                &person(&o, 10 + 2 * round, d(2022, 1, 3), None),
+                &who(),
+            )
+            .await
+            .unwrap();
+        let y = s
+            .create_employee(
+                o.base,
+                &person(&o, 11 + 2 * round, d(2022, 1, 3), None),
+                &who(),
+            )
+            .await
+            .unwrap();
+        let (mut x_under_y, mut y_under_x) = (x.data.clone(), y.data.clone());
+        x_under_y.manager_id = Some(y.id);
+        y_under_x.manager_id = Some(x.id);
+        let author = who();
+        let (a, b) = tokio::join!(
+            s.update_employee(&x, &x_under_y, &author),
+            s.update_employee(&y, &y_under_x, &author)
+        );
+        assert!(
+            a.is_ok() != b.is_ok(),
+            "round {round}: {:?} / {:?}",
+            a.map(|e| e.data.manager_id),
+            b.map(|e| e.data.manager_id)
+        );
+    }
 }
 
 async fn custom_fields_follow_their_sections(db: TestDb) {
