@@ -963,6 +963,84 @@ async fn leave_requests_and_their_workflow(app: App) {
     let (status, body) = app.send(reqwest::Method::POST, "/api/v3/leaveRequests", &semana, json!({ "ownerId": owner, "leaveAccountId": telework, "startDate": "2027-03-12", "endDate": "2027-03-11" })).await;
     assert_eq!(status, 422, "end before start: {body}");
     assert_eq!(body["error"]["details"]["field"], "endDate");
+    // A member of the wrong type, or one a request does not take, is refused
+    // by name (read as absent, `isApproved: "yes"` would file a pending
+    // request); a period over five years is refused; none writes anything.
+    let periods = app
+        .store
+        .list_leave_periods(app.base.id, relais_core::ids::EmployeeId(owner))
+        .await
+        .unwrap()
+        .len();
+    let request = |extra: Value| {
+        let mut body = json!({ "ownerId": owner, "leaveAccountId": telework, "startDate": "2027-04-07", "endDate": "2027-04-07" });
+        body.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        body
+    };
+    for (extra, status, member, words) in [
+        (
+            json!({"isApproved": "yes"}),
+            422,
+            "isApproved",
+            "\"yes\" is not true or false",
+        ),
+        (json!({"comment": 42}), 422, "comment", "42 is not a text"),
+        (
+            json!({"leaveAccountId": "4"}),
+            422,
+            "leaveAccountId",
+            "\"4\" is not an identifier",
+        ),
+        (
+            json!({"startDateHalf": "XM"}),
+            422,
+            "startDateHalf",
+            "'XM' is not a half day",
+        ),
+        (
+            json!({"isAproved": true}),
+            400,
+            "isAproved",
+            "'isAproved' is not a member of a leave request; it takes leaveAccountId, ownerId",
+        ),
+        (
+            json!({"endDate": "2032-04-07"}),
+            422,
+            "endDate",
+            "a leave period covers at most 1827 days",
+        ),
+    ] {
+        let (got, body) = app
+            .send(
+                reqwest::Method::POST,
+                "/api/v3/leaveRequests",
+                &semana,
+                request(extra.clone()),
+            )
+            .await;
+        assert_eq!(got, status, "{extra}: {body}");
+        let error = &body["error"];
+        let named = if status == 400 {
+            &error["details"]["parameter"]
+        } else {
+            &error["details"]["field"]
+        };
+        assert_eq!(named, member, "{extra}: {body}");
+        assert!(
+            error["message"].as_str().unwrap().contains(words),
+            "{extra}: {body}"
+        );
+    }
+    assert_eq!(
+        app.store
+            .list_leave_periods(app.base.id, relais_core::ids::EmployeeId(owner))
+            .await
+            .unwrap()
+            .len(),
+        periods
+    );
 
     let (status, body) = app
         .send(
@@ -3744,6 +3822,23 @@ async fn webhooks_deliver_signed_events_at_least_once(app: App) {
         assert!(status == 422 || status == 403, "{wrong}: {status} {body}");
         assert!(body.to_string().contains(field), "{wrong}: {body}");
     }
+    // A misspelt member is refused, not read as absent (an endpoint with no
+    // `topics` receives every topic).
+    let (status, body) = post(
+        &reader,
+        "/api/relais/webhooks",
+        json!({ "url": format!("{}/hooks/a", hooks.url()), "topic": "employee.updated" }),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["details"]["parameter"], "topic", "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("it takes url, name, topics, establishments"),
+        "{body}"
+    );
     let (status, body) = post(
         &reader,
         "/api/relais/webhooks",

@@ -153,6 +153,11 @@ pub struct AbsenceAccount {
     pub modified_at: DateTime<Utc>,
 }
 
+/// The most days a new leave period may cover: five years, the longest
+/// leave French law knows (congé de longue durée). Each working half day of
+/// a period is a leave of its own, written with it.
+pub const LONGEST_PERIOD_DAYS: i64 = 1_827;
+
 /// A continuous span of half days, from `start` to `end` included.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 pub struct LeaveSpan {
@@ -175,6 +180,22 @@ impl LeaveSpan {
             ));
         }
         Ok(Self { start, end })
+    }
+
+    /// Refuses, for a new leave period, a span of more than
+    /// [`LONGEST_PERIOD_DAYS`] days.
+    pub fn check_length(&self) -> Result<()> {
+        let days = (self.end.date - self.start.date).num_days() + 1;
+        if days > LONGEST_PERIOD_DAYS {
+            return Err(DomainError::new(
+                "endDate",
+                format!(
+                    "the period covers {days} days, from {} to {}: a leave period covers at most {LONGEST_PERIOD_DAYS} days (five years)",
+                    self.start.date, self.end.date
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// Whether the two spans share at least one half day.
@@ -323,6 +344,13 @@ mod tests {
         let err = LeaveSpan::new(slot(2026, 3, 2, Pm), slot(2026, 3, 2, Am)).unwrap_err();
         assert_eq!(err.field, "endDate");
         assert!(LeaveSpan::new(slot(2026, 3, 3, Am), slot(2026, 3, 2, Pm)).is_err());
+        // Five years are the most a new period covers.
+        let five = LeaveSpan::new(slot(2026, 1, 1, Am), slot(2030, 12, 31, Pm)).unwrap();
+        assert!(five.check_length().is_ok());
+        let longer = LeaveSpan::new(slot(2026, 1, 1, Am), slot(2031, 1, 2, Am)).unwrap();
+        let err = longer.check_length().unwrap_err();
+        assert_eq!(err.field, "endDate");
+        assert!(err.message.contains("covers 1828 days"), "{err}");
     }
 
     #[test]

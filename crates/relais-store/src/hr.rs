@@ -1040,6 +1040,7 @@ macro_rules! hr_store {
                 }
 
                 async fn create_leave_period(&self, base: BaseId, new: &NewLeavePeriod) -> Result<LeavePeriod> {
+                    new.span.check_length()?;
                     let mut tx = self.writer.begin_with(Self::BEGIN).await?;
                     Self::mark_writer(&mut tx).await?;
                     // Touching the owner's row serialises concurrent requests for one employee.

@@ -659,29 +659,19 @@ async fn employee_references_are_checked(db: TestDb) {
     // Two changes made at once that would close a circle between them: one
     // is written, the other refused (PostgreSQL writes them side by side).
     for round in 0..10 {
-        let x = s
-            .create_employee(
-                o.base,
-                &person(&o, 10 + 2 * round, d(2022, 1, 3), None),
-                &who(),
-            )
-            .await
-            .unwrap();
-        let y = s
-            .create_employee(
-                o.base,
-                &person(&o, 11 + 2 * round, d(2022, 1, 3), None),
-                &who(),
-            )
-            .await
-            .unwrap();
+        let mut pair = Vec::new();
+        for n in [10 + 2 * round, 11 + 2 * round] {
+            let data = person(&o, n, d(2022, 1, 3), None);
+            pair.push(s.create_employee(o.base, &data, &who()).await.unwrap());
+        }
+        let (x, y) = (&pair[0], &pair[1]);
         let (mut x_under_y, mut y_under_x) = (x.data.clone(), y.data.clone());
         x_under_y.manager_id = Some(y.id);
         y_under_x.manager_id = Some(x.id);
         let author = who();
         let (a, b) = tokio::join!(
-            s.update_employee(&x, &x_under_y, &author),
-            s.update_employee(&y, &y_under_x, &author)
+            s.update_employee(x, &x_under_y, &author),
+            s.update_employee(y, &y_under_x, &author)
         );
         assert!(
             a.is_ok() != b.is_ok(),
@@ -2434,14 +2424,11 @@ async fn posted_deliveries_are_stored_with_the_cursor_that_made_them(db: TestDb)
             .unwrap(),
         2
     );
-    let kept: Vec<i64> = s
-        .list_deliveries(endpoint.id, 10)
-        .await
-        .unwrap()
-        .iter()
-        .map(|d| d.event_seq)
-        .collect();
-    assert_eq!(kept, [3, 2]);
+    let kept = || async {
+        let log = s.list_deliveries(endpoint.id, 10).await.unwrap();
+        log.iter().map(|d| d.event_seq).collect::<Vec<i64>>()
+    };
+    assert_eq!(kept().await, [3, 2]);
     // More deliveries over than one statement deletes: all go, chunk after
     // chunk, and the pending ones among them stay.
     let more = relais_store::events::PRUNE_CHUNK as i64 + 100;
@@ -2467,14 +2454,7 @@ async fn posted_deliveries_are_stored_with_the_cursor_that_made_them(db: TestDb)
         0,
         "nothing is left to prune"
     );
-    let kept: Vec<i64> = s
-        .list_deliveries(endpoint.id, 10)
-        .await
-        .unwrap()
-        .iter()
-        .map(|d| d.event_seq)
-        .collect();
-    assert_eq!(kept, [3, 2]);
+    assert_eq!(kept().await, [3, 2], "the pending are kept");
 }
 
 /// A bulk write into a table PostgreSQL believes empty tells the planner its

@@ -2,6 +2,7 @@
 //! their workflow), and the CSV import of leave periods.
 
 use super::answer::{base_url, select_fields, v3_item, v3_list};
+use super::body;
 use super::extract::{JsonBody, Keyed, Pairs, V3List};
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -704,46 +705,45 @@ fn half(
     field: &'static str,
     default: HalfDay,
 ) -> Result<HalfDay, ApiError> {
-    match body.get(field) {
-        None | Some(Value::Null) => Ok(default),
-        Some(Value::String(s)) => Ok(s.parse()?),
-        Some(other) => Err(DomainError::new(field, format!("{other} is not AM or PM")).into()),
+    match body::text(body, field)? {
+        None => Ok(default),
+        Some(s) => s
+            .parse()
+            .map_err(|e: DomainError| DomainError::new(field, e.message).into()),
     }
 }
 
-fn body_date(body: &Map<String, Value>, field: &'static str) -> Result<NaiveDate, ApiError> {
-    match body.get(field) {
-        Some(Value::String(s)) => crate::query::parse_date(s).ok_or_else(|| {
-            DomainError::new(field, format!("'{s}' is not a date YYYY-MM-DD")).into()
-        }),
-        _ => Err(DomainError::new(field, "is required (YYYY-MM-DD)").into()),
-    }
-}
-
-fn body_id(body: &Map<String, Value>, field: &'static str) -> Result<i64, ApiError> {
-    body.get(field)
-        .and_then(Value::as_i64)
-        .ok_or_else(|| DomainError::new(field, "is required (an identifier)").into())
-}
+/// The members a new leave request takes.
+const REQUEST_MEMBERS: &[&str] = &[
+    "leaveAccountId",
+    "ownerId",
+    "startDate",
+    "startDateHalf",
+    "endDate",
+    "endDateHalf",
+    "isApproved",
+    "comment",
+];
 
 async fn create_request(keyed: Keyed, JsonBody(body): JsonBody) -> Result<Response, ApiError> {
     let (state, caller, headers) = keyed.into_parts();
-    let account = AbsenceAccountId(body_id(&body, "leaveAccountId")?);
+    body::only(&body, REQUEST_MEMBERS, "a leave request")?;
+    let member_id = |field| body::required(body::id(&body, field)?, field);
+    let member_date = |field| body::required(body::date(&body, field)?, field);
+    let account = AbsenceAccountId(member_id("leaveAccountId")?);
     check_account(caller.role(), account)?;
-    let owner = EmployeeId(body_id(&body, "ownerId")?);
+    let owner = EmployeeId(member_id("ownerId")?);
     check_owner(&state, &caller, owner).await?;
     let start = HalfDaySlot::new(
-        body_date(&body, "startDate")?,
+        member_date("startDate")?,
         half(&body, "startDateHalf", HalfDay::Am)?,
     );
     let end = HalfDaySlot::new(
-        body_date(&body, "endDate")?,
+        member_date("endDate")?,
         half(&body, "endDateHalf", HalfDay::Pm)?,
     );
-    let approved = body
-        .get("isApproved")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
+    let approved = body::flag(&body, "isApproved")?.unwrap_or(false);
+    let comment = body::text(&body, "comment")?.map(str::to_owned);
     let new = NewLeavePeriod {
         employee_id: owner,
         account_id: account,
@@ -753,10 +753,7 @@ async fn create_request(keyed: Keyed, JsonBody(body): JsonBody) -> Result<Respon
         } else {
             LeaveStatus::Pending
         },
-        comment: body
-            .get("comment")
-            .and_then(Value::as_str)
-            .map(str::to_owned),
+        comment,
         source: source_of(&caller),
     };
     let p = state.store.create_leave_period(caller.base(), &new).await?;
@@ -1142,7 +1139,7 @@ async fn parse_import_line(
         Ok(v) => v,
         Err(e) => return Ok(Err(e)),
     };
-    let span = match LeaveSpan::new(start, end) {
+    let span = match LeaveSpan::new(start, end).and_then(|s| s.check_length().map(|()| s)) {
         Ok(s) => s,
         Err(e) => return Ok(Err(format!("{}: {}", e.field, e.message))),
     };

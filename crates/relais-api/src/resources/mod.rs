@@ -2,6 +2,7 @@
 
 pub mod absences;
 pub mod answer;
+pub mod body;
 pub mod events;
 pub mod expenses;
 pub mod extract;

@@ -1,6 +1,7 @@
 //! `/api/v3/users`: employees, with the personnel-file fields the key may read.
 
 use super::answer::{base_url, v3_item, with_employee_records};
+use super::body::{date, id as int, required, text};
 use super::extract::{JsonBody, Keyed, Pairs, V3List};
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -12,7 +13,6 @@ use crate::AppState;
 use axum::extract::Path;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use chrono::NaiveDate;
 use relais_core::access::{Permission, Role};
 use relais_core::audit::Author;
 use relais_core::employee::{
@@ -604,40 +604,6 @@ async fn one(
         .unwrap_or_else(|| FieldTree::of(&STANDARD_FIELDS).with("extendedData"));
     let ctx = UserContext::load(&state, &caller, &headers, std::slice::from_ref(&e), &tree).await?;
     Ok(with_employee_records(v3_item(ctx.user(&e, &tree)), 1))
-}
-
-fn text<'a>(
-    body: &'a Map<String, Value>,
-    field: &'static str,
-) -> Result<Option<&'a str>, ApiError> {
-    match body.get(field) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s)),
-        Some(other) => Err(DomainError::new(field, format!("{other} is not a text")).into()),
-    }
-}
-
-fn int(body: &Map<String, Value>, field: &'static str) -> Result<Option<i64>, ApiError> {
-    match body.get(field) {
-        None | Some(Value::Null) => Ok(None),
-        Some(v) => v
-            .as_i64()
-            .map(Some)
-            .ok_or_else(|| DomainError::new(field, format!("{v} is not an identifier")).into()),
-    }
-}
-
-fn date(body: &Map<String, Value>, field: &'static str) -> Result<Option<NaiveDate>, ApiError> {
-    match text(body, field)? {
-        None => Ok(None),
-        Some(s) => crate::query::parse_date(s).map(Some).ok_or_else(|| {
-            DomainError::new(field, format!("'{s}' is not a date YYYY-MM-DD")).into()
-        }),
-    }
-}
-
-fn required<T>(v: Option<T>, field: &'static str) -> Result<T, ApiError> {
-    v.ok_or_else(|| DomainError::new(field, "is required").into())
 }
 
 const WRITABLE: &[&str] = &[

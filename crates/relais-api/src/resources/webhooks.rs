@@ -164,6 +164,11 @@ async fn create(
     Extension(caller): Extension<Caller>,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
+    super::body::only(
+        &body,
+        &["url", "name", "topics", "establishments"],
+        "a webhook endpoint",
+    )?;
     let text = |field: &str| -> Result<Option<String>, ApiError> {
         match body.get(field) {
             None | Some(Value::Null) => Ok(None),
@@ -409,6 +414,7 @@ async fn act(
         }
         "test" => send_test(&state, &e).await?,
         "replay" => {
+            super::body::only(&body, &["after"], "a replay")?;
             let latest = store.last_event(e.setup.base_id).await?;
             let after = match body.get("after") {
                 Some(v) => v
