@@ -237,7 +237,21 @@ pub trait HrStore: Send + Sync {
     /// Creates a leave period: refuses an inactive account, a period that
     /// covers no working half day, or one that overlaps a pending or approved
     /// period of the same employee; counts its working half days.
-    async fn create_leave_period(&self, base: BaseId, new: &NewLeavePeriod) -> Result<LeavePeriod>;
+    async fn create_leave_period(&self, base: BaseId, new: &NewLeavePeriod) -> Result<LeavePeriod> {
+        let mut made = self
+            .create_leave_periods(base, std::slice::from_ref(new))
+            .await?;
+        Ok(made.remove(0))
+    }
+
+    /// Creates leave periods in one transaction, each as
+    /// [`create_leave_period`](Self::create_leave_period) does and seeing
+    /// those before it: all are written, or, the first refused, none.
+    async fn create_leave_periods(
+        &self,
+        base: BaseId,
+        new: &[NewLeavePeriod],
+    ) -> Result<Vec<LeavePeriod>>;
 
     /// Moves a leave period through its workflow.
     async fn set_leave_status(
@@ -497,6 +511,85 @@ macro_rules! hr_store {
                         sqlx::query(&format!("{analyse} {table}")).execute(&mut *conn).await?;
                     }
                     Ok(())
+                }
+
+                /// One leave period of [`crate::HrStore::create_leave_periods`], in its transaction.
+                async fn create_leave_period_in(tx: &mut Conn, base: BaseId, new: &NewLeavePeriod) -> Result<LeavePeriod> {
+                    new.span.check_length()?;
+                    // Touching the owner's row serialises concurrent requests for one employee.
+                    let locked = sqlx::query("UPDATE employees SET modified_at = modified_at WHERE base_id = $1 AND id = $2")
+                        .bind(base.0)
+                        .bind(new.employee_id.0)
+                        .execute(&mut *tx)
+                        .await?;
+                    if locked.rows_affected() == 0 {
+                        return Err(DomainError::new("ownerId", format!("no employee {} in this base", new.employee_id)).into());
+                    }
+                    let active: Option<bool> = sqlx::query_scalar("SELECT active FROM absence_accounts WHERE base_id = $1 AND id = $2")
+                        .bind(base.0)
+                        .bind(new.account_id.0)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    match active {
+                        None => return Err(DomainError::new("leaveAccountId", format!("no absence account {} in this base", new.account_id)).into()),
+                        Some(false) => return Err(DomainError::new("leaveAccountId", format!("absence account {} is closed", new.account_id)).into()),
+                        Some(true) => {}
+                    }
+                    let (days, holidays, contract_start, contract_end): (String, String, chrono::NaiveDate, Option<chrono::NaiveDate>) = sqlx::query_as(
+                        "SELECT s.working_days, s.holidays, e.contract_start, e.contract_end FROM employees e JOIN establishments s \
+                         ON s.base_id = e.base_id AND s.id = e.establishment_id WHERE e.base_id = $1 AND e.id = $2",
+                    )
+                    .bind(base.0)
+                    .bind(new.employee_id.0)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    relais_core::employee::Contract { start: contract_start, end: contract_end }.check_covers(&new.span)?;
+                    let calendar = rows::calendar_from(&days, &holidays)?;
+                    let half_days = new.span.working_half_days(&calendar);
+                    if half_days == 0 {
+                        return Err(DomainError::new("leavePeriod", "the period covers no working half day of the employee's establishment").into());
+                    }
+                    let existing: Vec<(i64, i64, i64, String)> = sqlx::query_as(
+                        "SELECT id, start_slot, end_slot, status FROM leave_periods \
+                         WHERE base_id = $1 AND employee_id = $2 AND start_slot <= $3 AND end_slot >= $4 \
+                         AND status IN ('pending', 'approved')",
+                    )
+                    .bind(base.0)
+                    .bind(new.employee_id.0)
+                    .bind(new.span.end.ordinal())
+                    .bind(new.span.start.ordinal())
+                    .fetch_all(&mut *tx)
+                    .await?;
+                    let mut spans = Vec::with_capacity(existing.len());
+                    for (id, start, end, status) in existing {
+                        let span = LeaveSpan::new(
+                            relais_core::calendar::HalfDaySlot::from_ordinal(start),
+                            relais_core::calendar::HalfDaySlot::from_ordinal(end),
+                        )
+                        .map_err(|e| StoreError::Corrupt { entity: "leave period", message: e.to_string() })?;
+                        let status = status.parse::<LeaveStatus>()
+                            .map_err(|e| StoreError::Corrupt { entity: "leave period", message: e.to_string() })?;
+                        spans.push((LeavePeriodId(id), span, status));
+                    }
+                    check_no_overlap(&new.span, spans)?;
+                    let id = Self::reserve_in(&mut *tx, base, Entity::LeavePeriod, 1).await?;
+                    let now = now();
+                    let period = LeavePeriod {
+                        base_id: base,
+                        id: LeavePeriodId(id),
+                        employee_id: new.employee_id,
+                        account_id: new.account_id,
+                        span: new.span,
+                        half_days,
+                        status: new.status,
+                        comment: new.comment.clone(),
+                        source: new.source.clone(),
+                        created_at: now,
+                        modified_at: now,
+                        cancelled_at: (new.status == LeaveStatus::Cancelled).then_some(now),
+                    };
+                    Self::insert_leave_periods_in(&mut *tx, std::slice::from_ref(&period)).await?;
+                    Ok(period)
                 }
 
                 /// Updates an employee, on the thread it runs on (see
@@ -1039,85 +1132,15 @@ macro_rules! hr_store {
                         "base_id = $1", base.0)
                 }
 
-                async fn create_leave_period(&self, base: BaseId, new: &NewLeavePeriod) -> Result<LeavePeriod> {
-                    new.span.check_length()?;
+                async fn create_leave_periods(&self, base: BaseId, new: &[NewLeavePeriod]) -> Result<Vec<LeavePeriod>> {
                     let mut tx = self.writer.begin_with(Self::BEGIN).await?;
                     Self::mark_writer(&mut tx).await?;
-                    // Touching the owner's row serialises concurrent requests for one employee.
-                    let locked = sqlx::query("UPDATE employees SET modified_at = modified_at WHERE base_id = $1 AND id = $2")
-                        .bind(base.0)
-                        .bind(new.employee_id.0)
-                        .execute(&mut *tx)
-                        .await?;
-                    if locked.rows_affected() == 0 {
-                        return Err(DomainError::new("ownerId", format!("no employee {} in this base", new.employee_id)).into());
+                    let mut made = Vec::with_capacity(new.len());
+                    for one in new {
+                        made.push(Self::create_leave_period_in(&mut tx, base, one).await?);
                     }
-                    let active: Option<bool> = sqlx::query_scalar("SELECT active FROM absence_accounts WHERE base_id = $1 AND id = $2")
-                        .bind(base.0)
-                        .bind(new.account_id.0)
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                    match active {
-                        None => return Err(DomainError::new("leaveAccountId", format!("no absence account {} in this base", new.account_id)).into()),
-                        Some(false) => return Err(DomainError::new("leaveAccountId", format!("absence account {} is closed", new.account_id)).into()),
-                        Some(true) => {}
-                    }
-                    let (days, holidays, contract_start, contract_end): (String, String, chrono::NaiveDate, Option<chrono::NaiveDate>) = sqlx::query_as(
-                        "SELECT s.working_days, s.holidays, e.contract_start, e.contract_end FROM employees e JOIN establishments s \
-                         ON s.base_id = e.base_id AND s.id = e.establishment_id WHERE e.base_id = $1 AND e.id = $2",
-                    )
-                    .bind(base.0)
-                    .bind(new.employee_id.0)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                    relais_core::employee::Contract { start: contract_start, end: contract_end }.check_covers(&new.span)?;
-                    let calendar = rows::calendar_from(&days, &holidays)?;
-                    let half_days = new.span.working_half_days(&calendar);
-                    if half_days == 0 {
-                        return Err(DomainError::new("leavePeriod", "the period covers no working half day of the employee's establishment").into());
-                    }
-                    let existing: Vec<(i64, i64, i64, String)> = sqlx::query_as(
-                        "SELECT id, start_slot, end_slot, status FROM leave_periods \
-                         WHERE base_id = $1 AND employee_id = $2 AND start_slot <= $3 AND end_slot >= $4 \
-                         AND status IN ('pending', 'approved')",
-                    )
-                    .bind(base.0)
-                    .bind(new.employee_id.0)
-                    .bind(new.span.end.ordinal())
-                    .bind(new.span.start.ordinal())
-                    .fetch_all(&mut *tx)
-                    .await?;
-                    let mut spans = Vec::with_capacity(existing.len());
-                    for (id, start, end, status) in existing {
-                        let span = LeaveSpan::new(
-                            relais_core::calendar::HalfDaySlot::from_ordinal(start),
-                            relais_core::calendar::HalfDaySlot::from_ordinal(end),
-                        )
-                        .map_err(|e| StoreError::Corrupt { entity: "leave period", message: e.to_string() })?;
-                        let status = status.parse::<LeaveStatus>()
-                            .map_err(|e| StoreError::Corrupt { entity: "leave period", message: e.to_string() })?;
-                        spans.push((LeavePeriodId(id), span, status));
-                    }
-                    check_no_overlap(&new.span, spans)?;
-                    let id = Self::reserve_in(&mut tx, base, Entity::LeavePeriod, 1).await?;
-                    let now = now();
-                    let period = LeavePeriod {
-                        base_id: base,
-                        id: LeavePeriodId(id),
-                        employee_id: new.employee_id,
-                        account_id: new.account_id,
-                        span: new.span,
-                        half_days,
-                        status: new.status,
-                        comment: new.comment.clone(),
-                        source: new.source.clone(),
-                        created_at: now,
-                        modified_at: now,
-                        cancelled_at: (new.status == LeaveStatus::Cancelled).then_some(now),
-                    };
-                    Self::insert_leave_periods_in(&mut tx, std::slice::from_ref(&period)).await?;
                     self.commit_writes(tx).await?;
-                    Ok(period)
+                    Ok(made)
                 }
 
                 async fn set_leave_status(&self, base: BaseId, id: LeavePeriodId, status: LeaveStatus) -> Result<LeavePeriod> {

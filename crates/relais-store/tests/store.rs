@@ -846,6 +846,31 @@ async fn leave_periods_count_working_half_days_and_refuse_overlaps(db: TestDb) {
     assert!(cancelled.cancelled_at.is_some());
     s.create_leave_period(o.base, &overlapping).await.unwrap();
     assert_eq!(s.list_leave_periods(o.base, e.id).await.unwrap().len(), 3);
+
+    // Several in one go: each sees those before it, and one refused leaves
+    // none written.
+    let (events, june) = (
+        s.last_event(o.base).await.unwrap(),
+        request(e.id, o.paid_leave, span((2026, 6, 1, Am), (2026, 6, 2, Pm))),
+    );
+    let june_again = request(e.id, o.paid_leave, span((2026, 6, 2, Am), (2026, 6, 2, Am)));
+    let err = s
+        .create_leave_periods(o.base, &[june.clone(), june_again])
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("overlaps"), "{err}");
+    let too_long = request(e.id, o.paid_leave, span((2026, 7, 1, Am), (2031, 7, 3, Pm)));
+    let err = s
+        .create_leave_periods(o.base, &[june.clone(), too_long])
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("at most 1827 days"), "{err}");
+    assert_eq!(s.list_leave_periods(o.base, e.id).await.unwrap().len(), 3);
+    assert_eq!(s.last_event(o.base).await.unwrap(), events);
+    let july = request(e.id, o.paid_leave, span((2026, 7, 1, Am), (2026, 7, 1, Pm)));
+    let made = s.create_leave_periods(o.base, &[june, july]).await.unwrap();
+    assert_eq!(made.iter().map(|p| p.half_days).collect::<Vec<_>>(), [4, 2]);
+    assert_eq!(s.list_leave_periods(o.base, e.id).await.unwrap().len(), 5);
 }
 
 async fn leave_status_workflow(db: TestDb) {

@@ -916,14 +916,15 @@ async fn import(
     }
     let mut created = Vec::new();
     if create && errors == 0 {
-        for l in &parsed {
-            if let Ok(new) = &l.result {
-                let p = state.store.create_leave_period(base, new).await?;
-                created.push(p.id);
-            }
-        }
-        for (entry, id) in report.iter_mut().zip(&created) {
-            entry["leavePeriodId"] = json!(id.0);
+        // One transaction: a line refused now (another request took its
+        // half days since it was read) leaves the base as it was.
+        let new: Vec<NewLeavePeriod> = parsed
+            .iter()
+            .filter_map(|l| l.result.as_ref().ok().cloned())
+            .collect();
+        created = state.store.create_leave_periods(base, &new).await?;
+        for (entry, p) in report.iter_mut().zip(&created) {
+            entry["leavePeriodId"] = json!(p.id.0);
         }
     }
     let body = json!({ "data": {
