@@ -3817,6 +3817,14 @@ async fn webhooks_deliver_signed_events_at_least_once(app: App) {
             json!({ "url": format!("{}/hooks/a", hooks.url()), "topics": "people.*" }),
             "topics",
         ),
+        (
+            json!({ "url": "http://127.0.0.1:99999/hooks" }),
+            "invalid port number",
+        ),
+        (
+            json!({ "url": format!("{}/hooks/a", hooks.url()), "establishments": [999] }),
+            "no establishment 999 in this base",
+        ),
     ] {
         let (status, body) = post(&reader, "/api/relais/webhooks", wrong.clone()).await;
         assert!(status == 422 || status == 403, "{wrong}: {status} {body}");

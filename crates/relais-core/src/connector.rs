@@ -584,21 +584,11 @@ impl ConnectorCatalog {
     }
 }
 
-/// Parses an `http://` or `https://` URL, without its trailing `/`.
+/// Parses a partner's `http://` or `https://` URL (see [`crate::address`]),
+/// without its trailing `/`.
 pub fn parse_url(field: &'static str, raw: &str) -> Result<String> {
-    let url = raw.trim().trim_end_matches('/');
-    let ok = (url.starts_with("http://") || url.starts_with("https://"))
-        && url.len() > "https://".len()
-        && !url.contains(char::is_whitespace);
-    if ok {
-        Ok(url.to_owned())
-    } else {
-        Err(DomainError::said(
-            field,
-            format!("'{raw}' is not an http:// or https:// URL"),
-            format!("« {raw} » n'est pas une adresse http:// ou https://"),
-        ))
-    }
+    crate::address::http_address(field, raw)?;
+    Ok(raw.trim().trim_end_matches('/').to_owned())
 }
 
 #[cfg(test)]

@@ -243,30 +243,11 @@ pub fn retry_after(attempts: u32, jitter: f64) -> Option<Duration> {
 /// How long failing deliveries may go on before their endpoint is suspended.
 pub const SUSPEND_AFTER: Duration = Duration::from_secs(24 * 3600);
 
-/// Checks an endpoint URL: `http://` or `https://`, a host, no credentials.
+/// Checks an endpoint URL (see [`crate::address`]); the address as given,
+/// trimmed.
 pub fn check_url(raw: &str) -> Result<String, DomainError> {
-    let raw = raw.trim();
-    let rest = raw
-        .strip_prefix("https://")
-        .or_else(|| raw.strip_prefix("http://"))
-        .ok_or_else(|| {
-            DomainError::new(
-                "url",
-                format!("'{raw}' is not an http:// or https:// address"),
-            )
-        })?;
-    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    if host.is_empty()
-        || host.contains('@')
-        || raw.len() > 2000
-        || raw.contains(char::is_whitespace)
-    {
-        return Err(DomainError::new(
-            "url",
-            format!("'{raw}' is not a usable address: a host, no credentials, no spaces, at most 2,000 characters"),
-        ));
-    }
-    Ok(raw.to_owned())
+    crate::address::http_address("url", raw)?;
+    Ok(raw.trim().to_owned())
 }
 
 #[cfg(test)]

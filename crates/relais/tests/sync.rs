@@ -723,7 +723,17 @@ async fn the_demo_syncs_its_partners_and_the_pages_show_it() {
         ),
         (
             vec!["sync", "configure", "1", "--partner-url", "ftp://x"],
-            "is not an http:// or https:// URL",
+            "is not an http:// or https:// address",
+        ),
+        (
+            vec![
+                "sync",
+                "configure",
+                "1",
+                "--partner-url",
+                "https://api.happypal.fr:99999",
+            ],
+            "not a usable address: invalid port number",
         ),
         (vec!["sync", "configure", "9", "--resume"], "integration"),
         (vec!["sync", "report", "999"], "sync run"),

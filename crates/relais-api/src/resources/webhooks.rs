@@ -285,6 +285,15 @@ pub async fn register(
             )));
         }
     }
+    if let Some(asked) = &r.establishments {
+        let known = state.store.list_establishments(caller.base()).await?;
+        if let Some(id) = asked.iter().find(|id| !known.iter().any(|e| e.id == **id)) {
+            return Err(invalid(
+                "establishments",
+                format!("no establishment {id} in this base"),
+            ));
+        }
+    }
     let secret = WebhookSecret::generate();
     let mut secrets = Secrets::default();
     secrets.set(SecretName::WebhookSigning, &secret.reveal());
