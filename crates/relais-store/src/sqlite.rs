@@ -149,6 +149,54 @@ impl SqliteStore {
         Self::open_with_cache(path, 32).await
     }
 
+    /// Copies the database at `db` into a new file `to`, whole and
+    /// consistent (`VACUUM INTO`: one read transaction, so a server may go on
+    /// serving and writing meanwhile), then checks the copy; its size in
+    /// bytes. Refuses a `to` that exists, and a `db` that does not.
+    pub async fn backup(db: &Path, to: &Path) -> Result<u64> {
+        let refuse = |message: String| -> StoreError {
+            relais_core::DomainError::new("file", message).into()
+        };
+        if !db.is_file() {
+            return Err(refuse(format!("there is no database at {}", db.display())));
+        }
+        if to.exists() {
+            return Err(refuse(format!(
+                "{} already exists: a backup is written to a new file",
+                to.display()
+            )));
+        }
+        let target = to
+            .to_str()
+            .ok_or_else(|| refuse(format!("{} is not a path SQLite can take", to.display())))?;
+        let options = SqliteConnectOptions::new()
+            .filename(db)
+            .create_if_missing(false)
+            .busy_timeout(Duration::from_secs(30));
+        let mut conn: sqlx::SqliteConnection = sqlx::Connection::connect_with(&options)
+            .await
+            .map_err(|e| StoreError::Connect {
+                url: format!("sqlite://{}", db.display()),
+                reason: e.to_string(),
+            })?;
+        sqlx::query("VACUUM INTO $1")
+            .bind(target)
+            .execute(&mut conn)
+            .await?;
+        let check = SqliteConnectOptions::new().filename(to).read_only(true);
+        let mut copy: sqlx::SqliteConnection = sqlx::Connection::connect_with(&check).await?;
+        let verdict: String = sqlx::query_scalar("PRAGMA quick_check")
+            .fetch_one(&mut copy)
+            .await?;
+        if verdict != "ok" {
+            return Err(refuse(format!(
+                "the copy at {} does not check out ({verdict}); keep the database as it is and try again",
+                to.display()
+            )));
+        }
+        Ok(std::fs::metadata(to).map(|m| m.len()).unwrap_or(0))
+    }
+
     /// Opens the file at `path` with a page cache of `cache_mib` MiB per
     /// connection (creating it and its folder if needed) and applies migrations.
     pub async fn open_with_cache(path: &Path, cache_mib: u32) -> Result<Self> {

@@ -94,6 +94,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 )
                 .await
             }
+            Command::Backup { file } => backup_command(&settings, &file).await,
             Command::Base(cmd) => base_command(&settings, cmd).await,
             Command::Keys(cmd) => keys_command(&settings, cmd).await,
             Command::People(cmd) => people_command(&settings, cmd).await,
@@ -112,6 +113,31 @@ async fn open_cached(settings: &Settings, default_mib: u32) -> Result<SharedStor
         sqlite_cache_mib: settings.sqlite_cache_mib.unwrap_or(default_mib),
     };
     Ok(relais_store::open_with(&settings.database, &options).await?)
+}
+
+/// `relais backup FILE`: the SQLite database copied whole into `file`, and
+/// a reminder of the master key its sealed credentials need.
+async fn backup_command(settings: &Settings, file: &std::path::Path) -> Result<()> {
+    let relais_store::DatabaseUrl::Sqlite(db) = &settings.database else {
+        bail!("this database is on PostgreSQL: back it up with pg_dump (e.g. `pg_dump -Fc -f relais.dump DATABASE`); relais backup copies the embedded SQLite file")
+    };
+    let bytes = relais_store::sqlite::SqliteStore::backup(db, file).await?;
+    out!(
+        "backed up {} into {} ({:.1} MB, checked)",
+        db.display(),
+        file.display(),
+        bytes as f64 / 1e6
+    );
+    match &settings.secret_key {
+        crate::config::SecretKey::File(key) => out!(
+            "keep a copy of {} too, apart from this one: the partners' credentials in the backup open only with it",
+            key.display()
+        ),
+        crate::config::SecretKey::Given(_) => out!(
+            "the partners' credentials in the backup open only with the master key this relais was given (secret_key): keep it too, apart from the backup"
+        ),
+    }
+    Ok(())
 }
 
 async fn find_base(store: &SharedStore, raw: &str) -> Result<Base> {

@@ -94,6 +94,12 @@ enum Command {
         #[arg(long)]
         replace: bool,
     },
+    /// Copy the embedded SQLite database into a new file, whole and
+    /// consistent, while relais may keep serving; on PostgreSQL, use pg_dump.
+    Backup {
+        /// The new file the copy is written to.
+        file: std::path::PathBuf,
+    },
     /// Manage bases (a production base and test bases).
     #[command(subcommand)]
     Base(BaseCommand),

@@ -826,3 +826,54 @@ async fn the_command_line_writes_its_changes_events() {
         "{topics:?}"
     );
 }
+
+/// `relais backup` copies the SQLite database while a server runs on it:
+/// the copy opens as the same bases, a second backup refuses to overwrite
+/// the first, and a PostgreSQL database is sent to pg_dump.
+#[tokio::test]
+async fn a_backup_is_taken_while_serving_and_opens_as_the_same_bases() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(d, &["base", "create", "production", "--kind", "production"]);
+    ok(d, &["seed", "--employees", "40"]);
+    let server = start(d, &["serve"]);
+    // A write from another process while the server holds the file open.
+    ok(
+        d,
+        &[
+            "keys",
+            "create",
+            "--name",
+            "Paie",
+            "--contact",
+            "it@relais.test",
+            "--grant",
+            "all",
+        ],
+    );
+    let copy = d.join("copy.db");
+    let said = ok(d, &["backup", copy.to_str().unwrap()]);
+    assert!(said.contains("checked"), "{said}");
+    assert!(said.contains("secret.key"), "{said}");
+    let (status, _) = get(&format!("{}/health", server.url)).await;
+    assert_eq!(status, 200, "the server goes on serving");
+    let copied = format!("sqlite://{}", copy.display());
+    assert_eq!(
+        ok(d, &["--database-url", &copied, "base", "list"]),
+        ok(d, &["base", "list"])
+    );
+    assert!(ok(d, &["--database-url", &copied, "keys", "list"]).contains("Paie"));
+    let again = fails(d, &["backup", copy.to_str().unwrap()]);
+    assert!(again.contains("already exists"), "{again}");
+    let on_postgres = fails(
+        d,
+        &[
+            "--database-url",
+            "postgres://nobody@127.0.0.1:1/relais",
+            "backup",
+            "elsewhere.db",
+        ],
+    );
+    assert!(on_postgres.contains("pg_dump"), "{on_postgres}");
+    assert!(!d.join("elsewhere.db").exists());
+}
