@@ -452,6 +452,16 @@ async fn pages_refuse_bad_input_and_change_nothing() {
         .find(|r| r[..r.find("</tr>").unwrap()].contains("Script"))
         .unwrap();
     let id: i64 = row[..row.find('"').unwrap()].parse().unwrap();
+    // What the key may do and who it is for, in words, its code beside.
+    let row = &row[..row.find("</tr>").unwrap()].replace("&#39;", "'");
+    assert!(
+        row.contains("Consulter l'organisation") && row.contains("<code>organisation</code>"),
+        "{row}"
+    );
+    assert!(
+        row.contains("interne") && !row.contains(">internal<"),
+        "{row}"
+    );
     let revoke = |confirmed: bool| {
         let mut form = vec![("csrf", csrf.clone())];
         if confirmed {

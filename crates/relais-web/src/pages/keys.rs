@@ -90,8 +90,8 @@ async fn keys_page_typed(
                         td { a href={ "/keys/" (k.id) } { (k.id) } }
                         td { (k.name) }
                         td { (k.contact) }
-                        td { (k.usage.as_str()) }
-                        td { @for c in k.role.codes() { code { (c) } " " } }
+                        td { (usage_label(k.usage, lang)) }
+                        td { (grants_of(&k.role, lang)) }
                         td { (k.last_used_at.map_or_else(|| lang.t("jamais").to_owned(), paris_time)) }
                         td {
                             @if k.revoked_at.is_some() { span.muted { (lang.t("révoquée")) } }
@@ -484,6 +484,26 @@ pub async fn act_on_webhook(
     Ok(redirect(&format!("/keys/{id}#webhooks"), vec![]))
 }
 
+/// What a key may do: each grant's label in the reader's language, with its
+/// code (and options) beside it for whoever sets keys up by hand.
+fn grants_of(role: &relais_core::access::Role, lang: crate::session::Lang) -> Markup {
+    html! {
+        ul.fields.grants {
+            @for c in role.codes() {
+                li { (grant_label(&c, lang)) " " small.muted { code { (c) } } }
+            }
+        }
+    }
+}
+
+/// Who a key is for, in the reader's language.
+fn usage_label(usage: relais_core::access::KeyUsage, lang: crate::session::Lang) -> &'static str {
+    match usage {
+        relais_core::access::KeyUsage::Internal => lang.t("interne"),
+        relais_core::access::KeyUsage::ThirdParty => lang.t("éditeur tiers"),
+    }
+}
+
 /// A key's page: its grants, its webhook endpoints (with `notice`, what
 /// was just done to them) and its audit trail.
 async fn key_page(
@@ -498,7 +518,8 @@ async fn key_page(
     let trail = state.store.list_requests(key.id, 200).await.or_page(v)?;
     let webhooks = super::webhooks::section(state, v, key, notice).await?;
     Ok(page(Some(v), lang, &format!("{} · {}", lang.t("Journal de la clé"), key.name), html! {
-        p { code { @for c in key.role.codes() { (c) " " } } }
+        p { (usage_label(key.usage, lang)) }
+        (grants_of(&key.role, lang))
         (webhooks)
         h2 { (lang.t("Requêtes")) }
         table id="audit" {
