@@ -1,5 +1,6 @@
 //! The OpenAPI document of the API, served at `/openapi.json`.
 
+use crate::resources::{absences, users, webhooks};
 use axum::Json;
 use relais_core::fields::{FieldType, Resource};
 use serde_json::{json, Map, Value};
@@ -26,6 +27,10 @@ struct Endpoint {
     /// Parameters besides the resource's filters (options).
     params: &'static [&'static str],
     body: bool,
+    /// The members its JSON body takes, as the handler declares them (it
+    /// refuses any other); empty where the body is not described member by
+    /// member.
+    members: &'static [&'static [&'static str]],
 }
 
 const fn get(
@@ -41,6 +46,7 @@ const fn get(
         resource: None,
         params,
         body: false,
+        members: &[],
     }
 }
 
@@ -73,6 +79,20 @@ const fn write(method: &'static str, path: &'static str, summary: &'static str) 
         resource: None,
         params: &[],
         body: true,
+        members: &[],
+    }
+}
+
+/// A write whose body takes `members` and nothing else.
+const fn write_taking(
+    method: &'static str,
+    path: &'static str,
+    summary: &'static str,
+    members: &'static [&'static [&'static str]],
+) -> Endpoint {
+    Endpoint {
+        members,
+        ..write(method, path, summary)
     }
 }
 
@@ -83,19 +103,21 @@ const ENDPOINTS: &[Endpoint] = &[
         Resource::Users,
         &["formerEmployees"],
     ),
-    write(
+    write_taking(
         "post",
         "/api/v3/users",
         "Create an employee",
+        users::BODY_MEMBERS,
     ),
     Endpoint {
         resource: Some(Resource::Users),
         ..get("/api/v3/users/{id}", "One employee", &[])
     },
-    write(
+    write_taking(
         "put",
         "/api/v3/users/{id}",
         "Update an employee (fields given are replaced)",
+        users::BODY_MEMBERS,
     ),
     get(
         "/api/relais/fields",
@@ -107,10 +129,11 @@ const ENDPOINTS: &[Endpoint] = &[
         "This key's webhook endpoints: URL, topics, establishments, status (active, inactive, suspended) and why",
         &[],
     ),
-    write(
+    write_taking(
         "post",
         "/api/relais/webhooks",
-        "Register a webhook endpoint (body: url, name, topics, establishments); activated when GET <url>?echo=<value> answers the value; the signing secret (whsec_…) is in this answer only",
+        "Register a webhook endpoint; activated when GET <url>?echo=<value> answers the value; the signing secret (whsec_…) is in this answer only",
+        &[webhooks::ENDPOINT_MEMBERS],
     ),
     get(
         "/api/relais/webhooks/{id}",
@@ -125,6 +148,7 @@ const ENDPOINTS: &[Endpoint] = &[
         resource: None,
         params: &[],
         body: false,
+        members: &[],
     },
     get(
         "/api/relais/webhooks/{id}/deliveries",
@@ -146,10 +170,11 @@ const ENDPOINTS: &[Endpoint] = &[
         "/api/relais/webhooks/{id}/test",
         "Send a test event (webhook.test) to the endpoint",
     ),
-    write(
+    write_taking(
         "post",
         "/api/relais/webhooks/{id}/replay",
-        "Deliver again the events after a cursor (body: after)",
+        "Deliver again the events after a cursor",
+        &[webhooks::REPLAY_MEMBERS],
     ),
     get(
         "/api/relais/reports",
@@ -235,10 +260,11 @@ const ENDPOINTS: &[Endpoint] = &[
         Resource::LeaveRequests,
         &["status"],
     ),
-    write(
+    write_taking(
         "post",
         "/api/v3/leaveRequests",
         "Request a leave period",
+        &[absences::REQUEST_MEMBERS],
     ),
     get(
         "/api/v3/leaveRequests/{id}",
@@ -581,7 +607,18 @@ pub fn build() -> Value {
             } else {
                 "application/json"
             };
-            op["requestBody"] = json!({ "required": !["approve", "deny", "cancel", "activate", "rotate", "test"].iter().any(|a| e.path.ends_with(a)), "content": { content: { "schema": { "type": "object" } } } });
+            let schema = if e.members.is_empty() {
+                json!({ "type": "object" })
+            } else {
+                let properties: Map<String, Value> = e
+                    .members
+                    .iter()
+                    .flat_map(|list| list.iter())
+                    .map(|m| ((*m).to_owned(), json!({})))
+                    .collect();
+                json!({ "type": "object", "properties": properties, "additionalProperties": false })
+            };
+            op["requestBody"] = json!({ "required": !["approve", "deny", "cancel", "activate", "rotate", "test"].iter().any(|a| e.path.ends_with(a)), "content": { content: { "schema": schema } } });
             op["responses"]["409"] = json!({ "$ref": "#/components/responses/Error" });
             op["responses"]["422"] = json!({ "$ref": "#/components/responses/Error" });
         }

@@ -713,8 +713,9 @@ fn half(
     }
 }
 
-/// The members a new leave request takes.
-const REQUEST_MEMBERS: &[&str] = &[
+/// The members a new leave request takes (the OpenAPI document lists them
+/// from here).
+pub const REQUEST_MEMBERS: &[&str] = &[
     "leaveAccountId",
     "ownerId",
     "startDate",

@@ -606,6 +606,11 @@ async fn one(
     Ok(with_employee_records(v3_item(ctx.user(&e, &tree)), 1))
 }
 
+/// The members an employee's body takes: its writable fields, its personal
+/// details, and its `id` (ignored); the OpenAPI document lists them from
+/// here.
+pub const BODY_MEMBERS: &[&[&str]] = &[WRITABLE, &PersonalDetails::FIELDS, &["id"]];
+
 const WRITABLE: &[&str] = &[
     "firstName",
     "lastName",
@@ -629,11 +634,10 @@ fn employee_data(
     body: &Map<String, Value>,
     base: Option<&EmployeeData>,
 ) -> Result<EmployeeData, ApiError> {
-    if let Some(unknown) = body.keys().find(|k| {
-        !WRITABLE.contains(&k.as_str())
-            && !PersonalDetails::FIELDS.contains(&k.as_str())
-            && k.as_str() != "id"
-    }) {
+    if let Some(unknown) = body
+        .keys()
+        .find(|k| !BODY_MEMBERS.iter().any(|list| list.contains(&k.as_str())))
+    {
         return Err(ApiError::BadRequest {
             parameter: unknown.clone(),
             message: format!(

@@ -159,16 +159,19 @@ pub async fn echo(reach: crate::reach::WebhookReach, url: &str) -> Result<(), St
     Ok(())
 }
 
+/// The members a new endpoint's body takes (the OpenAPI document lists
+/// them from here).
+pub const ENDPOINT_MEMBERS: &[&str] = &["url", "name", "topics", "establishments"];
+
+/// The members a replay's body takes.
+pub const REPLAY_MEMBERS: &[&str] = &["after"];
+
 async fn create(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
-    super::body::only(
-        &body,
-        &["url", "name", "topics", "establishments"],
-        "a webhook endpoint",
-    )?;
+    super::body::only(&body, ENDPOINT_MEMBERS, "a webhook endpoint")?;
     let text = |field: &str| -> Result<Option<String>, ApiError> {
         match body.get(field) {
             None | Some(Value::Null) => Ok(None),
@@ -423,7 +426,7 @@ async fn act(
         }
         "test" => send_test(&state, &e).await?,
         "replay" => {
-            super::body::only(&body, &["after"], "a replay")?;
+            super::body::only(&body, REPLAY_MEMBERS, "a replay")?;
             let latest = store.last_event(e.setup.base_id).await?;
             let after = match body.get("after") {
                 Some(v) => v
