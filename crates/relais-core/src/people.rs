@@ -21,6 +21,8 @@ pub struct Person {
     pub can_manage_keys: bool,
     /// When the account was created.
     pub created_at: DateTime<Utc>,
+    /// Since when the account is disabled (it signs in no more), if it is.
+    pub disabled_at: Option<DateTime<Utc>>,
 }
 
 /// An app installed on a base, with the key its installation created.

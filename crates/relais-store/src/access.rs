@@ -286,6 +286,14 @@ pub trait AccessStore: Send + Sync {
 
     /// Closes a session.
     async fn delete_session(&self, token_hash: &str) -> Result<()>;
+
+    /// Sets the password hash of the account signing in with `email` and
+    /// ends its sessions, in one transaction; the account.
+    async fn set_person_password(&self, email: &str, password_hash: &str) -> Result<Person>;
+
+    /// Disables the account signing in with `email` (it signs in no more,
+    /// and its sessions end) or enables it again; the account.
+    async fn set_person_disabled(&self, email: &str, disabled: bool) -> Result<Person>;
 }
 
 /// Implements [`AccessStore`] for a backend (`$store`, over `$db`): its SQL,
@@ -306,6 +314,28 @@ macro_rules! access_store {
             type Conn = <$db as sqlx::Database>::Connection;
 
             impl $store {
+                /// The account an update of `people` found (`row`), its
+                /// sessions ended when `end_sessions`; an unknown `email` is
+                /// not found.
+                async fn changed_person(
+                    conn: &mut Conn,
+                    email: &str,
+                    row: Option<rows::PersonRow>,
+                    end_sessions: bool,
+                ) -> Result<relais_core::people::Person> {
+                    let Some(row) = row else {
+                        return Err(StoreError::NotFound { entity: "account", key: email.to_owned() });
+                    };
+                    let person: relais_core::people::Person = row.try_into()?;
+                    if end_sessions {
+                        sqlx::query("DELETE FROM sessions WHERE person_id = $1")
+                            .bind(person.id.0)
+                            .execute(&mut *conn)
+                            .await?;
+                    }
+                    Ok(person)
+                }
+
                 /// Stores a new key on `conn`.
                 pub(crate) async fn insert_key(conn: &mut Conn, key: &NewApiKey) -> Result<ApiKey> {
                     let sql = format!(
@@ -511,7 +541,7 @@ macro_rules! access_store {
                     let cols = rows::PERSON_COLUMNS.split(", ").map(|c| format!("p.{c}")).collect::<Vec<_>>().join(", ");
                     let sql = format!(
                         "SELECT {cols}, s.csrf FROM sessions s JOIN people p ON p.id = s.person_id \
-                         WHERE s.token_hash = $1 AND s.expires_at > $2"
+                         WHERE s.token_hash = $1 AND s.expires_at > $2 AND p.disabled_at IS NULL"
                     );
                     let Some(row) = sqlx::query(&sql).bind(token_hash).bind(now()).fetch_optional(&self.pool).await? else {
                         return Ok(None);
@@ -644,6 +674,31 @@ macro_rules! access_store {
                             at,
                         })
                         .collect())
+                }
+
+                async fn set_person_password(&self, email: &str, password_hash: &str) -> Result<relais_core::people::Person> {
+                    let mut tx = self.writer.begin_with(Self::BEGIN).await?;
+                    let sql = format!(
+                        "UPDATE people SET password_hash = $2 WHERE lower(email) = lower($1) RETURNING {}",
+                        rows::PERSON_COLUMNS
+                    );
+                    let row = sqlx::query_as(&sql).bind(email).bind(password_hash).fetch_optional(&mut *tx).await?;
+                    let person = Self::changed_person(&mut tx, email, row, true).await?;
+                    tx.commit().await?;
+                    Ok(person)
+                }
+
+                async fn set_person_disabled(&self, email: &str, disabled: bool) -> Result<relais_core::people::Person> {
+                    let mut tx = self.writer.begin_with(Self::BEGIN).await?;
+                    let sql = format!(
+                        "UPDATE people SET disabled_at = CASE WHEN $2 THEN COALESCE(disabled_at, $3) END \
+                         WHERE lower(email) = lower($1) RETURNING {}",
+                        rows::PERSON_COLUMNS
+                    );
+                    let row = sqlx::query_as(&sql).bind(email).bind(disabled).bind(now()).fetch_optional(&mut *tx).await?;
+                    let person = Self::changed_person(&mut tx, email, row, disabled).await?;
+                    tx.commit().await?;
+                    Ok(person)
                 }
 
                 async fn delete_session(&self, token_hash: &str) -> Result<()> {

@@ -1087,6 +1087,7 @@ selected_row! {
         can_admin_apps: bool,
         can_manage_keys: bool,
         created_at: DateTime<Utc>,
+        disabled_at: Option<DateTime<Utc>>,
     }
 }
 
@@ -1101,6 +1102,7 @@ impl TryFrom<PersonRow> for relais_core::people::Person {
             can_admin_apps: r.can_admin_apps,
             can_manage_keys: r.can_manage_keys,
             created_at: r.created_at,
+            disabled_at: r.disabled_at,
         })
     }
 }

@@ -100,6 +100,7 @@ store_suite!(
     every_change_writes_its_event_with_it,
     changed_records_name_what_a_connector_is_sent,
     another_process_is_woken_by_committed_events,
+    accounts_are_disabled_and_given_new_passwords,
 );
 
 /// How many entries a base's change log holds.
@@ -3110,4 +3111,70 @@ async fn events_committed_late_are_numbered_after_those_already_read() {
     assert_eq!(a.0.len(), 20);
     assert_eq!(a, b);
     assert_eq!(a.1, last + 20);
+}
+
+/// A disabled account's sessions end and none of its sessions is read
+/// while it is disabled; a new password replaces the hash and ends the
+/// sessions; an unknown e-mail is not found and changes nothing.
+async fn accounts_are_disabled_and_given_new_passwords(db: TestDb) {
+    let s = &db.store;
+    let (_, admin) = base_and_admin(s).await;
+    let open = |token: &'static str| async move {
+        let expires = now() + chrono::Duration::hours(1);
+        s.create_session(token, admin.id, "csrf", expires)
+            .await
+            .unwrap();
+    };
+    open("one").await;
+    assert!(s.session("one").await.unwrap().is_some());
+    let disabled = s.set_person_disabled("ADMIN@acme.fr", true).await.unwrap();
+    let since = disabled.disabled_at.expect("disabled");
+    assert!(
+        s.session("one").await.unwrap().is_none(),
+        "its session ended"
+    );
+    open("two").await;
+    assert!(
+        s.session("two").await.unwrap().is_none(),
+        "no session is read while disabled"
+    );
+    let again = s.set_person_disabled("admin@acme.fr", true).await.unwrap();
+    assert_eq!(
+        again.disabled_at,
+        Some(since),
+        "disabled since the first time"
+    );
+    let enabled = s.set_person_disabled("admin@acme.fr", false).await.unwrap();
+    assert_eq!(enabled.disabled_at, None);
+    assert!(s.list_people().await.unwrap()[0].disabled_at.is_none());
+    open("three").await;
+    assert!(s.session("three").await.unwrap().is_some());
+    s.set_person_password("admin@acme.fr", "new-hash")
+        .await
+        .unwrap();
+    assert!(
+        s.session("three").await.unwrap().is_none(),
+        "a new password ends the sessions"
+    );
+    let (_, hash) = s.person_by_email("admin@acme.fr").await.unwrap().unwrap();
+    assert_eq!(hash, "new-hash");
+    for missing in [
+        s.set_person_password("nobody@acme.fr", "x")
+            .await
+            .unwrap_err(),
+        s.set_person_disabled("nobody@acme.fr", true)
+            .await
+            .unwrap_err(),
+    ] {
+        assert!(
+            matches!(
+                missing,
+                StoreError::NotFound {
+                    entity: "account",
+                    ..
+                }
+            ),
+            "{missing}"
+        );
+    }
 }

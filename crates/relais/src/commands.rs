@@ -804,6 +804,19 @@ async fn keys_command(settings: &Settings, cmd: KeysCommand) -> Result<()> {
     Ok(())
 }
 
+/// The password given (`-`: read from standard input), or a generated one
+/// (then `true`); at least 10 characters.
+fn new_password(given: Option<String>) -> Result<(String, bool)> {
+    let (password, generated) = match given {
+        None => (relais_app::keys::random_hex(8), true),
+        Some(p) => (stdin_if_dash(&p)?, false),
+    };
+    if password.chars().count() < 10 {
+        bail!("the password must hold at least 10 characters");
+    }
+    Ok((password, generated))
+}
+
 async fn people_command(settings: &Settings, cmd: PeopleCommand) -> Result<()> {
     let store = open(settings).await?;
     match cmd {
@@ -814,11 +827,7 @@ async fn people_command(settings: &Settings, cmd: PeopleCommand) -> Result<()> {
             apps_admin,
             keys_admin,
         } => {
-            let generated = password.is_none();
-            let password = password.unwrap_or_else(|| relais_app::keys::random_hex(8));
-            if password.chars().count() < 10 {
-                bail!("the password must hold at least 10 characters");
-            }
+            let (password, generated) = new_password(password)?;
             let person = store
                 .create_person(&relais_store::NewPerson {
                     email: relais_core::employee::Email::parse(&email)?,
@@ -835,15 +844,20 @@ async fn people_command(settings: &Settings, cmd: PeopleCommand) -> Result<()> {
         }
         PeopleCommand::List => {
             out!(
-                "{:>4}  {:<32} {:<24} {:<6} KEYS",
+                "{:>4}  {:<32} {:<24} {:<6} {:<6} STATUS",
                 "ID",
                 "E-MAIL",
                 "NAME",
-                "APPS"
+                "APPS",
+                "KEYS"
             );
             for p in store.list_people().await? {
+                let status = p.disabled_at.map_or_else(
+                    || "active".to_owned(),
+                    |at| format!("disabled since {}", at.format("%Y-%m-%d %H:%M UTC")),
+                );
                 out!(
-                    "{:>4}  {:<32} {:<24} {:<6} {}",
+                    "{:>4}  {:<32} {:<24} {:<6} {:<6} {status}",
                     p.id,
                     p.email.as_str(),
                     p.name.as_str(),
@@ -851,6 +865,30 @@ async fn people_command(settings: &Settings, cmd: PeopleCommand) -> Result<()> {
                     p.can_manage_keys
                 );
             }
+        }
+        PeopleCommand::Password { email, password } => {
+            let (password, generated) = new_password(password)?;
+            let person = store
+                .set_person_password(&email, &relais_web::session::hash_password(&password))
+                .await?;
+            out!(
+                "new password for {}; their open sessions are ended",
+                person.email
+            );
+            if generated {
+                out!("password: {password} (shown once)");
+            }
+        }
+        PeopleCommand::Disable { email } => {
+            let person = store.set_person_disabled(&email, true).await?;
+            out!(
+                "{} is disabled: signing in is refused and their open sessions are ended",
+                person.email
+            );
+        }
+        PeopleCommand::Enable { email } => {
+            let person = store.set_person_disabled(&email, false).await?;
+            out!("{} may sign in again", person.email);
         }
         PeopleCommand::SignIns { limit } => {
             out!(

@@ -252,6 +252,27 @@ enum PeopleCommand {
     },
     /// List the accounts.
     List,
+    /// Give an account a new password (without --password, one is generated
+    /// and printed); its open sessions end.
+    Password {
+        /// The account's e-mail.
+        email: String,
+        /// The new password (at least 10 characters; `-` reads it from
+        /// standard input).
+        #[arg(long, env = "RELAIS_PERSON_PASSWORD")]
+        password: Option<String>,
+    },
+    /// Disable an account: it signs in no more, and its open sessions end
+    /// (someone who left, a password that got out).
+    Disable {
+        /// The account's e-mail.
+        email: String,
+    },
+    /// Enable a disabled account again.
+    Enable {
+        /// The account's e-mail.
+        email: String,
+    },
     /// The latest sign-in attempts of the admin pages (failures, successes,
     /// and attempts refused while an account or address was locked).
     SignIns {

@@ -1295,3 +1295,78 @@ async fn the_directory_employee_pages_and_calendar_show_the_base() {
     let (status, _) = hr("/calendar?department=999999".into()).await;
     assert_eq!(status, 400);
 }
+
+/// An account disabled from the command line signs in no more and its open
+/// session ends; enabled again, it signs in. A new password ends the open
+/// sessions and replaces the old one.
+#[tokio::test]
+async fn accounts_are_disabled_enabled_and_given_a_new_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(d, &["base", "create", "production", "--kind", "production"]);
+    let email = "leaving@relais.test";
+    ok(
+        d,
+        &[
+            "people",
+            "create",
+            "--email",
+            email,
+            "--name",
+            "Léa",
+            "--password",
+            "first-password-1",
+        ],
+    );
+    let server = serve(d);
+    let url = &server.1;
+    let c = client();
+    let home = |cookie: String| {
+        let c = c.clone();
+        async move {
+            c.get(format!("{url}/integrations"))
+                .header("cookie", cookie)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    let session = sign_in(&c, url, email, "first-password-1").await.unwrap();
+    assert_eq!(home(session.clone()).await, 200);
+
+    let said = ok(d, &["people", "disable", "LEAVING@relais.test"]);
+    assert!(said.contains("is disabled"), "{said}");
+    assert!(ok(d, &["people", "list"]).contains("disabled since"));
+    assert_eq!(home(session).await, 303, "the open session ended");
+    assert_eq!(
+        sign_in(&c, url, email, "first-password-1").await,
+        Err(401),
+        "refused as a wrong password is"
+    );
+
+    ok(d, &["people", "enable", email]);
+    let session = sign_in(&c, url, email, "first-password-1").await.unwrap();
+    assert_eq!(home(session.clone()).await, 200);
+
+    let said = ok(d, &["people", "password", email]);
+    let new = said
+        .lines()
+        .find_map(|l| l.strip_prefix("password: "))
+        .and_then(|l| l.split(' ').next())
+        .expect("a generated password, shown once")
+        .to_owned();
+    assert_eq!(home(session).await, 303, "the open session ended");
+    assert_eq!(sign_in(&c, url, email, "first-password-1").await, Err(401));
+    assert!(sign_in(&c, url, email, &new).await.is_ok());
+
+    let out = relais(d)
+        .args(["people", "disable", "nobody@relais.test"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("account nobody@relais.test does not exist")
+    );
+}

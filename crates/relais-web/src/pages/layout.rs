@@ -438,6 +438,7 @@ mod tests {
                 can_admin_apps: true,
                 can_manage_keys: true,
                 created_at: relais_core::now(),
+                disabled_at: None,
             },
             csrf: "token".into(),
             token_hash: "hash".into(),

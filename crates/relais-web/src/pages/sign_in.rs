@@ -137,8 +137,10 @@ pub async fn login(
         Err(e) => return PageError::signed_out(lang, e).into_response(),
     };
     // An unknown e-mail costs the same hashing as a wrong password.
+    // A disabled account fails as a wrong password does (after the same
+    // hashing): the answer does not tell what the account's state is.
     let known = match &found {
-        Some((_, hash)) => verify_password(&f.password, hash),
+        Some((person, hash)) => verify_password(&f.password, hash) && person.disabled_at.is_none(),
         None => {
             let _ = verify_password(&f.password, DUMMY_HASH);
             false
