@@ -1011,6 +1011,12 @@ async fn leave_requests_and_their_workflow(app: App) {
             "endDate",
             "a leave period covers at most 1827 days",
         ),
+        (
+            json!({"startDate": null}),
+            422,
+            "startDate",
+            "is required (YYYY-MM-DD)",
+        ),
     ] {
         let (got, body) = app
             .send(

@@ -729,8 +729,12 @@ pub const REQUEST_MEMBERS: &[&str] = &[
 async fn create_request(keyed: Keyed, JsonBody(body): JsonBody) -> Result<Response, ApiError> {
     let (state, caller, headers) = keyed.into_parts();
     body::only(&body, REQUEST_MEMBERS, "a leave request")?;
-    let member_id = |field| body::required(body::id(&body, field)?, field);
-    let member_date = |field| body::required(body::date(&body, field)?, field);
+    let required = |field: &'static str, what: &str| -> ApiError {
+        DomainError::new(field, format!("is required ({what})")).into()
+    };
+    let member_id = |field| body::id(&body, field)?.ok_or_else(|| required(field, "an identifier"));
+    let member_date =
+        |field| body::date(&body, field)?.ok_or_else(|| required(field, "YYYY-MM-DD"));
     let account = AbsenceAccountId(member_id("leaveAccountId")?);
     check_account(caller.role(), account)?;
     let owner = EmployeeId(member_id("ownerId")?);
