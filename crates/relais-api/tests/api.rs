@@ -818,6 +818,19 @@ async fn users_are_created_updated_and_logged(app: App) {
         .send(reqwest::Method::POST, "/api/v3/users", &writer, backwards)
         .await;
     assert_eq!(status, 422, "{body}");
+    let mut unborn = new.clone();
+    unborn["employeeNumber"] = json!("N-0004");
+    unborn["mail"] = json!("y@relais-demo.fr");
+    unborn["birthDate"] = json!("1990-05-01");
+    unborn["dtContractStart"] = json!("1989-09-01");
+    let (status, body) = app
+        .send(reqwest::Method::POST, "/api/v3/users", &writer, unborn)
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(
+        body["error"]["details"]["field"], "dtContractStart",
+        "{body}"
+    );
     let (status, body) = app
         .send(
             reqwest::Method::POST,

@@ -239,6 +239,17 @@ pub fn check_birth_date(date: NaiveDate, today: NaiveDate) -> Result<()> {
     Ok(())
 }
 
+/// Refuses a contract that starts before its employee was born.
+pub fn check_contract_after_birth(start: NaiveDate, born: NaiveDate) -> Result<()> {
+    if start < born {
+        return Err(DomainError::new(
+            "dtContractStart",
+            format!("the contract starts on {start}, before the birth date {born}"),
+        ));
+    }
+    Ok(())
+}
+
 /// Refuses a free text longer than [`MAX_TEXT_LENGTH`] characters, or with
 /// control characters.
 pub fn check_text(field: &'static str, text: &str) -> Result<()> {
@@ -790,6 +801,18 @@ mod tests {
 
     fn d(y: i32, m: u32, day: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+
+    #[test]
+    fn a_contract_starts_once_its_employee_is_born() {
+        assert!(check_contract_after_birth(d(2014, 10, 7), d(1992, 8, 6)).is_ok());
+        assert!(check_contract_after_birth(d(1992, 8, 6), d(1992, 8, 6)).is_ok());
+        let err = check_contract_after_birth(d(1900, 1, 1), d(1992, 8, 6)).unwrap_err();
+        assert_eq!(err.field, "dtContractStart");
+        assert_eq!(
+            err.message,
+            "the contract starts on 1900-01-01, before the birth date 1992-08-06"
+        );
     }
 
     #[test]

@@ -752,10 +752,11 @@ fn employee_data(
 }
 
 /// Refuses values a person could not mean, naming the field: an empty login,
-/// texts over their length, a birth date in the future or outside 1900–2100
-/// (contract dates are checked by [`Contract::new`]).
+/// texts over their length, a birth date in the future or outside 1900–2100,
+/// a contract that starts before the birth date (the contract's own dates
+/// are checked by [`Contract::new`]).
 fn check_plausible(data: &EmployeeData) -> Result<(), ApiError> {
-    use relais_core::employee::{check_birth_date, check_text};
+    use relais_core::employee::{check_birth_date, check_contract_after_birth, check_text};
     if data.login.trim().is_empty() {
         return Err(DomainError::new("login", "must not be empty").into());
     }
@@ -770,6 +771,7 @@ fn check_plausible(data: &EmployeeData) -> Result<(), ApiError> {
     }
     if let Some(born) = data.birth_date {
         check_birth_date(born, TimeZone::PARIS.today())?;
+        check_contract_after_birth(data.contract.start, born)?;
     }
     Ok(())
 }
