@@ -1084,10 +1084,10 @@ selected_row! {
         id: i64,
         email: String,
         name: String,
+        disabled_at: Option<DateTime<Utc>>,
         can_admin_apps: bool,
         can_manage_keys: bool,
         created_at: DateTime<Utc>,
-        disabled_at: Option<DateTime<Utc>>,
     }
 }
 
@@ -1099,10 +1099,10 @@ impl TryFrom<PersonRow> for relais_core::people::Person {
             id: PersonId(r.id),
             email: Email::parse(&r.email).map_err(&c)?,
             name: Name::parse("name", &r.name).map_err(&c)?,
+            disabled_at: r.disabled_at,
             can_admin_apps: r.can_admin_apps,
             can_manage_keys: r.can_manage_keys,
             created_at: r.created_at,
-            disabled_at: r.disabled_at,
         })
     }
 }
