@@ -181,8 +181,8 @@ enum SyncCommand {
     Runs {
         /// The installation.
         installation: relais_core::ids::InstallationId,
-        /// How many.
-        #[arg(long, default_value_t = 20)]
+        /// How many (1 to 10,000).
+        #[arg(long, default_value_t = 20, value_parser = parse_limit, allow_hyphen_values = true)]
         limit: u32,
     },
     /// Print a run's report: its counts, then each record's line.
@@ -276,8 +276,8 @@ enum PeopleCommand {
     /// The latest sign-in attempts of the admin pages (failures, successes,
     /// and attempts refused while an account or address was locked).
     SignIns {
-        /// How many attempts to show.
-        #[arg(long, default_value_t = 50)]
+        /// How many attempts to show (1 to 10,000).
+        #[arg(long, default_value_t = 50, value_parser = parse_limit, allow_hyphen_values = true)]
         limit: u32,
     },
 }
@@ -319,8 +319,8 @@ enum KeysCommand {
     Audit {
         /// The key's identifier.
         id: relais_core::ids::KeyId,
-        /// How many requests to show.
-        #[arg(long, default_value_t = 50)]
+        /// How many requests to show (1 to 10,000).
+        #[arg(long, default_value_t = 50, value_parser = parse_limit, allow_hyphen_values = true)]
         limit: u32,
     },
 }
@@ -346,6 +346,15 @@ enum BaseCommand {
         #[arg(long, default_value = "test")]
         to: String,
     },
+}
+
+/// How many lines a listing shows: 1 to 10,000 (none would print only
+/// the heading, as if there were nothing to show).
+fn parse_limit(raw: &str) -> Result<u32, String> {
+    match raw.trim().parse::<u32>() {
+        Ok(n @ 1..=10_000) => Ok(n),
+        _ => Err(format!("'{raw}' is not a number of lines from 1 to 10000")),
+    }
 }
 
 fn parse_count(raw: &str) -> Result<u32, String> {

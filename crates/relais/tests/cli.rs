@@ -281,6 +281,17 @@ fn bad_input_gets_one_line_and_changes_nothing() {
         &["base", "copy", "--from", "production", "--to", "production"],
     );
     assert!(e.contains("only a test base can be refreshed"), "{e}");
+    for listing in [
+        &["people", "sign-ins", "--limit", "0"][..],
+        &["keys", "audit", "1", "--limit", "-3"],
+        &["sync", "runs", "1", "--limit", "10001"],
+    ] {
+        let e = fails(d, listing);
+        assert!(
+            e.contains("is not a number of lines from 1 to 10000"),
+            "{e}"
+        );
+    }
 
     std::fs::File::create(d.join("relais.toml"))
         .unwrap()
