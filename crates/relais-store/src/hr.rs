@@ -238,10 +238,15 @@ pub trait HrStore: Send + Sync {
     /// covers no working half day, or one that overlaps a pending or approved
     /// period of the same employee; counts its working half days.
     async fn create_leave_period(&self, base: BaseId, new: &NewLeavePeriod) -> Result<LeavePeriod> {
-        let mut made = self
+        let made = self
             .create_leave_periods(base, std::slice::from_ref(new))
             .await?;
-        Ok(made.remove(0))
+        made.into_iter()
+            .next()
+            .ok_or_else(|| crate::StoreError::Corrupt {
+                entity: "leave period",
+                message: "a period asked for was not made".into(),
+            })
     }
 
     /// Creates leave periods in one transaction, each as
