@@ -19,6 +19,23 @@ fn ok(dir: &Path, args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+/// Creates an admin-pages account from the command line, with `rights`
+/// (`--apps-admin`, `--keys-admin`).
+fn account(dir: &Path, email: &str, name: &str, password: &str, rights: &[&str]) {
+    let mut args = vec![
+        "people",
+        "create",
+        "--email",
+        email,
+        "--name",
+        name,
+        "--password",
+        password,
+    ];
+    args.extend_from_slice(rights);
+    ok(dir, &args);
+}
+
 struct Server(Child, String);
 
 impl Drop for Server {
@@ -98,34 +115,14 @@ async fn pages_refuse_bad_input_and_change_nothing() {
     let d = dir.path();
     ok(d, &["base", "create", "production", "--kind", "production"]);
     ok(d, &["seed", "--employees", "20"]);
-    ok(
+    account(
         d,
-        &[
-            "people",
-            "create",
-            "--email",
-            "admin@relais.test",
-            "--name",
-            "Alice",
-            "--password",
-            "admin-password-1",
-            "--apps-admin",
-            "--keys-admin",
-        ],
+        "admin@relais.test",
+        "Alice",
+        "admin-password-1",
+        &["--apps-admin", "--keys-admin"],
     );
-    ok(
-        d,
-        &[
-            "people",
-            "create",
-            "--email",
-            "reader@relais.test",
-            "--name",
-            "Rita",
-            "--password",
-            "reader-password-1",
-        ],
-    );
+    account(d, "reader@relais.test", "Rita", "reader-password-1", &[]);
     let server = serve_with(d, &["--webhook-private-addresses", "true"]);
     let url = &server.1;
     let c = client();
@@ -731,19 +728,7 @@ async fn sign_in_resists_guessing_and_pages_carry_security_headers() {
     let d = dir.path();
     ok(d, &["base", "create", "production", "--kind", "production"]);
     for (email, name) in [("victim@relais.test", "Vic"), ("other@relais.test", "Oto")] {
-        ok(
-            d,
-            &[
-                "people",
-                "create",
-                "--email",
-                email,
-                "--name",
-                name,
-                "--password",
-                "right-password-1",
-            ],
-        );
+        account(d, email, name, "right-password-1", &[]);
     }
     let server = serve_with(d, &["--public-url", "https://rh.example.test/"]);
     let url = &server.1;
@@ -822,19 +807,12 @@ async fn reports_show_tables_charts_and_downloads() {
     let d = dir.path();
     ok(d, &["base", "create", "production", "--kind", "production"]);
     ok(d, &["seed", "--employees", "60"]);
-    ok(
+    account(
         d,
-        &[
-            "people",
-            "create",
-            "--email",
-            "rh@relais.test",
-            "--name",
-            "Rachel",
-            "--password",
-            "rh-password-1",
-            "--apps-admin",
-        ],
+        "rh@relais.test",
+        "Rachel",
+        "rh-password-1",
+        &["--apps-admin"],
     );
     let key = ok(
         d,
@@ -1086,33 +1064,19 @@ async fn the_directory_employee_pages_and_calendar_show_the_base() {
     let d = dir.path();
     ok(d, &["base", "create", "production", "--kind", "production"]);
     ok(d, &["seed", "--employees", "60"]);
-    ok(
+    account(
         d,
-        &[
-            "people",
-            "create",
-            "--email",
-            "rh@relais.test",
-            "--name",
-            "Rachel",
-            "--password",
-            "rh-password-1",
-            "--keys-admin",
-        ],
+        "rh@relais.test",
+        "Rachel",
+        "rh-password-1",
+        &["--keys-admin"],
     );
-    ok(
+    account(
         d,
-        &[
-            "people",
-            "create",
-            "--email",
-            "it@relais.test",
-            "--name",
-            "Ivan",
-            "--password",
-            "it-password-1",
-            "--apps-admin",
-        ],
+        "it@relais.test",
+        "Ivan",
+        "it-password-1",
+        &["--apps-admin"],
     );
     let key = ok(
         d,
@@ -1305,19 +1269,7 @@ async fn accounts_are_disabled_enabled_and_given_a_new_password() {
     let d = dir.path();
     ok(d, &["base", "create", "production", "--kind", "production"]);
     let email = "leaving@relais.test";
-    ok(
-        d,
-        &[
-            "people",
-            "create",
-            "--email",
-            email,
-            "--name",
-            "Léa",
-            "--password",
-            "first-password-1",
-        ],
-    );
+    account(d, email, "Léa", "first-password-1", &[]);
     let server = serve(d);
     let url = &server.1;
     let c = client();
