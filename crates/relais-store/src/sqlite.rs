@@ -179,10 +179,32 @@ impl SqliteStore {
                 url: format!("sqlite://{}", db.display()),
                 reason: e.to_string(),
             })?;
-        sqlx::query("VACUUM INTO $1")
+        if let Some(folder) = to
+            .parent()
+            .filter(|f| !f.as_os_str().is_empty() && !f.is_dir())
+        {
+            return Err(refuse(format!(
+                "the folder {} does not exist",
+                folder.display()
+            )));
+        }
+        // A copy that fails half-way is removed, so that the next try is
+        // not refused for a file this one left.
+        if let Err(e) = sqlx::query("VACUUM INTO $1")
             .bind(target)
             .execute(&mut conn)
-            .await?;
+            .await
+        {
+            let _ = std::fs::remove_file(to);
+            let reason = match &e {
+                sqlx::Error::Database(d) => d.message().to_owned(),
+                other => other.to_string(),
+            };
+            return Err(refuse(format!(
+                "cannot write the copy to {}: {reason}",
+                to.display()
+            )));
+        }
         let check = SqliteConnectOptions::new().filename(to).read_only(true);
         let mut copy: sqlx::SqliteConnection = sqlx::Connection::connect_with(&check).await?;
         let verdict: String = sqlx::query_scalar("PRAGMA quick_check")

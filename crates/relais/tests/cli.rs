@@ -876,6 +876,10 @@ async fn a_backup_is_taken_while_serving_and_opens_as_the_same_bases() {
     assert!(ok(d, &["--database-url", &copied, "keys", "list"]).contains("Paie"));
     let again = fails(d, &["backup", copy.to_str().unwrap()]);
     assert!(again.contains("already exists"), "{again}");
+    let nowhere = d.join("missing").join("copy.db");
+    let e = fails(d, &["backup", nowhere.to_str().unwrap()]);
+    assert!(e.contains("missing does not exist"), "{e}");
+    assert!(!nowhere.exists());
     let on_postgres = fails(
         d,
         &[

@@ -728,7 +728,7 @@ pub const REQUEST_MEMBERS: &[&str] = &[
 
 async fn create_request(keyed: Keyed, JsonBody(body): JsonBody) -> Result<Response, ApiError> {
     let (state, caller, headers) = keyed.into_parts();
-    body::only(&body, REQUEST_MEMBERS, "a leave request")?;
+    body::only(&body, &[REQUEST_MEMBERS], "a leave request")?;
     let required = |field: &'static str, what: &str| -> ApiError {
         DomainError::new(field, format!("is required ({what})")).into()
     };

@@ -634,23 +634,7 @@ fn employee_data(
     body: &Map<String, Value>,
     base: Option<&EmployeeData>,
 ) -> Result<EmployeeData, ApiError> {
-    if let Some(unknown) = body
-        .keys()
-        .find(|k| !BODY_MEMBERS.iter().any(|list| list.contains(&k.as_str())))
-    {
-        return Err(ApiError::BadRequest {
-            parameter: unknown.clone(),
-            message: format!(
-                "'{unknown}' cannot be written; writable fields: {}",
-                WRITABLE
-                    .iter()
-                    .chain(&PersonalDetails::FIELDS)
-                    .copied()
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        });
-    }
+    super::body::only(body, BODY_MEMBERS, "an employee")?;
     let has = |f: &str| body.contains_key(f);
     let pick_text = |f: &'static str, current: Option<&str>| -> Result<Option<String>, ApiError> {
         Ok(if has(f) {

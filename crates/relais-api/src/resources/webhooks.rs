@@ -171,7 +171,7 @@ async fn create(
     Extension(caller): Extension<Caller>,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
-    super::body::only(&body, ENDPOINT_MEMBERS, "a webhook endpoint")?;
+    super::body::only(&body, &[ENDPOINT_MEMBERS], "a webhook endpoint")?;
     let text = |field: &str| -> Result<Option<String>, ApiError> {
         match body.get(field) {
             None | Some(Value::Null) => Ok(None),
@@ -426,7 +426,7 @@ async fn act(
         }
         "test" => send_test(&state, &e).await?,
         "replay" => {
-            super::body::only(&body, REPLAY_MEMBERS, "a replay")?;
+            super::body::only(&body, &[REPLAY_MEMBERS], "a replay")?;
             let latest = store.last_event(e.setup.base_id).await?;
             let after = match body.get("after") {
                 Some(v) => v
