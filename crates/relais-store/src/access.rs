@@ -260,8 +260,9 @@ pub trait AccessStore: Send + Sync {
         since: DateTime<Utc>,
     ) -> Result<SignInFailures>;
 
-    /// The latest sign-in attempts, newest first.
-    async fn list_sign_ins(&self, limit: u32) -> Result<Vec<SignInAttempt>>;
+    /// The latest sign-in attempts, newest first: all of them, or those
+    /// made to the account signing in with `email` (any case).
+    async fn list_sign_ins(&self, email: Option<&str>, limit: u32) -> Result<Vec<SignInAttempt>>;
 
     /// Creates an admin-page account; 409 if the e-mail is taken.
     async fn create_person(&self, person: &NewPerson) -> Result<Person>;
@@ -292,8 +293,22 @@ pub trait AccessStore: Send + Sync {
     async fn set_person_password(&self, email: &str, password_hash: &str) -> Result<Person>;
 
     /// Disables the account signing in with `email` (it signs in no more,
-    /// and its sessions end) or enables it again; the account.
+    /// and its sessions end) or enables it again; the account. Refused (a
+    /// conflict on `can_manage_keys`) when it would leave no enabled account
+    /// that may manage accounts and keys.
     async fn set_person_disabled(&self, email: &str, disabled: bool) -> Result<Person>;
+
+    /// Sets what the account signing in with `email` may do: install apps
+    /// (« Administration des applications ») and manage accounts and keys
+    /// (« Gestion des rôles et des clés API »); the account. Refused (a
+    /// conflict on `can_manage_keys`) when it would leave no enabled account
+    /// that may manage accounts and keys.
+    async fn set_person_rights(
+        &self,
+        email: &str,
+        can_admin_apps: bool,
+        can_manage_keys: bool,
+    ) -> Result<Person>;
 }
 
 /// Implements [`AccessStore`] for a backend (`$store`, over `$db`): its SQL,
@@ -334,6 +349,33 @@ macro_rules! access_store {
                             .await?;
                     }
                     Ok(person)
+                }
+
+                /// Enabled accounts that may manage accounts and keys, after
+                /// taking the lock that serialises changes of them for the
+                /// transaction (on PostgreSQL, where a session may take it
+                /// again; SQLite has one writer at a time already).
+                async fn account_managers(conn: &mut Conn) -> Result<i64> {
+                    if let Some(lock) = Self::ADVISORY_LOCK {
+                        sqlx::query(lock).bind("relais.accounts").bind(0_i64).execute(&mut *conn).await?;
+                    }
+                    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM people WHERE can_manage_keys AND disabled_at IS NULL")
+                        .fetch_one(&mut *conn)
+                        .await?)
+                }
+
+                /// Refuses a change of accounts made on `conn` when, of the
+                /// `before` accounts that could manage accounts and keys, it
+                /// left none: nobody could then give that right back from
+                /// the pages.
+                async fn keep_an_account_manager(conn: &mut Conn, before: i64) -> Result<()> {
+                    if before > 0 && Self::account_managers(conn).await? == 0 {
+                        return Err(StoreError::Conflict {
+                            field: "can_manage_keys",
+                            message: "this would leave no enabled account that may manage accounts and keys; give that right to another account first".to_owned(),
+                        });
+                    }
+                    Ok(())
                 }
 
                 /// Stores a new key on `conn`.
@@ -658,13 +700,14 @@ macro_rules! access_store {
                     })
                 }
 
-                async fn list_sign_ins(&self, limit: u32) -> Result<Vec<crate::SignInAttempt>> {
-                    let rows: Vec<(String, String, String, chrono::DateTime<chrono::Utc>)> = sqlx::query_as(
-                        "SELECT email, address, outcome, at FROM sign_in_attempts ORDER BY id DESC LIMIT $1",
-                    )
-                    .bind(i64::from(limit))
-                    .fetch_all(&self.pool)
-                    .await?;
+                async fn list_sign_ins(&self, email: Option<&str>, limit: u32) -> Result<Vec<crate::SignInAttempt>> {
+                    let of_account = if email.is_some() { "WHERE email = lower($2)" } else { "" };
+                    let sql = format!("SELECT email, address, outcome, at FROM sign_in_attempts {of_account} ORDER BY id DESC LIMIT $1");
+                    let mut query = sqlx::query_as(&sql).bind(i64::from(limit));
+                    if let Some(email) = email {
+                        query = query.bind(email);
+                    }
+                    let rows: Vec<(String, String, String, chrono::DateTime<chrono::Utc>)> = query.fetch_all(&self.pool).await?;
                     Ok(rows
                         .into_iter()
                         .map(|(email, address, outcome, at)| crate::SignInAttempt {
@@ -690,6 +733,7 @@ macro_rules! access_store {
 
                 async fn set_person_disabled(&self, email: &str, disabled: bool) -> Result<relais_core::people::Person> {
                     let mut tx = self.writer.begin_with(Self::BEGIN).await?;
+                    let before = Self::account_managers(&mut tx).await?;
                     let sql = format!(
                         "UPDATE people SET disabled_at = CASE WHEN $2 THEN COALESCE(disabled_at, $3) END \
                          WHERE lower(email) = lower($1) RETURNING {}",
@@ -697,6 +741,22 @@ macro_rules! access_store {
                     );
                     let row = sqlx::query_as(&sql).bind(email).bind(disabled).bind(now()).fetch_optional(&mut *tx).await?;
                     let person = Self::changed_person(&mut tx, email, row, disabled).await?;
+                    Self::keep_an_account_manager(&mut tx, before).await?;
+                    tx.commit().await?;
+                    Ok(person)
+                }
+
+                async fn set_person_rights(&self, email: &str, can_admin_apps: bool, can_manage_keys: bool) -> Result<relais_core::people::Person> {
+                    let mut tx = self.writer.begin_with(Self::BEGIN).await?;
+                    let before = Self::account_managers(&mut tx).await?;
+                    let sql = format!(
+                        "UPDATE people SET can_admin_apps = $2, can_manage_keys = $3 \
+                         WHERE lower(email) = lower($1) RETURNING {}",
+                        rows::PERSON_COLUMNS
+                    );
+                    let row = sqlx::query_as(&sql).bind(email).bind(can_admin_apps).bind(can_manage_keys).fetch_optional(&mut *tx).await?;
+                    let person = Self::changed_person(&mut tx, email, row, false).await?;
+                    Self::keep_an_account_manager(&mut tx, before).await?;
                     tx.commit().await?;
                     Ok(person)
                 }

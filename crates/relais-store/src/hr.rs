@@ -652,8 +652,8 @@ macro_rules! hr_store {
                 /// and organisation charts that follow it would never end).
                 /// A circle already in the base does not make the check loop.
                 async fn refuse_manager_circle(conn: &mut Conn, base: BaseId, employee: EmployeeId, manager: EmployeeId) -> Result<()> {
-                    if let Some(lock) = Self::MANAGER_LOCK {
-                        sqlx::query(lock).bind(base.0).execute(&mut *conn).await?;
+                    if let Some(lock) = Self::ADVISORY_LOCK {
+                        sqlx::query(lock).bind("relais.managers").bind(base.0).execute(&mut *conn).await?;
                     }
                     let circle: i64 = sqlx::query_scalar(
                         "WITH RECURSIVE chain(id) AS ( \

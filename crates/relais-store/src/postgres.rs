@@ -45,11 +45,12 @@ impl PgStore {
         "ANALYZE",
     ));
 
-    /// Serialises, within a base, the transactions that change an
-    /// employee's manager (`$1` the base), so that two changes made at once
-    /// cannot each pass the circle check and together make a circle.
-    const MANAGER_LOCK: Option<&'static str> =
-        Some("SELECT pg_advisory_xact_lock(hashtext('relais.managers'), CAST($1 AS INTEGER))");
+    /// Serialises the transactions that make one check (`$1` its name,
+    /// `$2` the base or 0), so that two changes made at once cannot each
+    /// pass it and together break its rule: two changes of manager closing
+    /// a circle, two accounts disabled leaving nobody to manage accounts.
+    const ADVISORY_LOCK: Option<&'static str> =
+        Some("SELECT pg_advisory_xact_lock(hashtext($1), CAST($2 AS INTEGER))");
 
     /// How a bulk write starts and ends inside its transaction: a setting
     /// of the transaction that makes its rows skip the version raise (it

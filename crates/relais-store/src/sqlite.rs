@@ -51,9 +51,10 @@ impl SqliteStore {
     /// is: no size to settle (see `settle_statistics`).
     const PLANNER_SIZE: Option<(&'static str, &'static str)> = None;
 
-    /// One writer at a time already: no lock to take before a change of
-    /// manager is checked for circles.
-    const MANAGER_LOCK: Option<&'static str> = None;
+    /// One writer at a time already: no lock to take before a check that
+    /// two transactions must not make at once (a change of manager checked
+    /// for circles, a change of accounts checked for who manages them).
+    const ADVISORY_LOCK: Option<&'static str> = None;
 
     /// How a bulk write starts and ends inside its transaction: the mark
     /// that makes its rows skip the per-row version raise.

@@ -101,6 +101,7 @@ store_suite!(
     changed_records_name_what_a_connector_is_sent,
     another_process_is_woken_by_committed_events,
     accounts_are_disabled_and_given_new_passwords,
+    some_account_may_always_manage_accounts,
 );
 
 /// How many entries a base's change log holds.
@@ -3119,6 +3120,8 @@ async fn events_committed_late_are_numbered_after_those_already_read() {
 async fn accounts_are_disabled_and_given_new_passwords(db: TestDb) {
     let s = &db.store;
     let (_, admin) = base_and_admin(s).await;
+    // Someone else may manage accounts while the admin is disabled.
+    another_account(s, "deputy@acme.fr", true).await;
     let open = |token: &'static str| async move {
         let expires = now() + chrono::Duration::hours(1);
         s.create_session(token, admin.id, "csrf", expires)
@@ -3176,5 +3179,121 @@ async fn accounts_are_disabled_and_given_new_passwords(db: TestDb) {
             ),
             "{missing}"
         );
+    }
+}
+
+/// An account besides the admin, that may manage accounts and keys when
+/// `manages`.
+async fn another_account(
+    s: &SharedStore,
+    email: &str,
+    manages: bool,
+) -> relais_core::people::Person {
+    s.create_person(&relais_store::NewPerson {
+        email: Email::parse(email).unwrap(),
+        name: Name::parse("name", "Adjoint").unwrap(),
+        password_hash: "x".into(),
+        can_admin_apps: false,
+        can_manage_keys: manages,
+    })
+    .await
+    .unwrap()
+}
+
+/// Whether `err` is the refusal to leave nobody who may manage accounts.
+fn leaves_no_manager(err: &StoreError) -> bool {
+    matches!(err, StoreError::Conflict { field: "can_manage_keys", message } if message.contains("no enabled account that may manage accounts"))
+}
+
+/// Rights are set and read back; no change — disabling or taking the right
+/// away — leaves the base without an enabled account that may manage
+/// accounts and keys, and a refused change changes nothing; two changes
+/// made at once cannot together leave nobody.
+async fn some_account_may_always_manage_accounts(db: TestDb) {
+    let s = &db.store;
+    let (_, admin) = base_and_admin(s).await;
+    let alone = [
+        s.set_person_disabled("admin@acme.fr", true)
+            .await
+            .unwrap_err(),
+        s.set_person_rights("ADMIN@acme.fr", true, false)
+            .await
+            .unwrap_err(),
+    ];
+    for err in &alone {
+        assert!(leaves_no_manager(err), "{err}");
+    }
+    assert_eq!(
+        s.list_people().await.unwrap(),
+        vec![admin.clone()],
+        "nothing changed"
+    );
+
+    let clerk = another_account(s, "clerk@acme.fr", false).await;
+    let rights = s
+        .set_person_rights("Clerk@acme.fr", true, false)
+        .await
+        .unwrap();
+    assert!(rights.can_admin_apps && !rights.can_manage_keys);
+    assert_eq!(rights.id, clerk.id);
+    let promoted = s
+        .set_person_rights("clerk@acme.fr", false, true)
+        .await
+        .unwrap();
+    assert!(!promoted.can_admin_apps && promoted.can_manage_keys);
+    s.set_person_disabled("admin@acme.fr", true).await.unwrap();
+    let err = s
+        .set_person_rights("clerk@acme.fr", true, false)
+        .await
+        .unwrap_err();
+    assert!(leaves_no_manager(&err), "{err}");
+    // Someone who may not manage accounts changes as they please.
+    another_account(s, "intern@acme.fr", false).await;
+    s.set_person_disabled("intern@acme.fr", true).await.unwrap();
+    s.set_person_rights("intern@acme.fr", true, false)
+        .await
+        .unwrap();
+    s.set_person_disabled("admin@acme.fr", false).await.unwrap();
+    let err = s
+        .set_person_rights("nobody@acme.fr", true, true)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::NotFound {
+                entity: "account",
+                ..
+            }
+        ),
+        "{err}"
+    );
+
+    // Two accounts disabled at once, each leaving the other: one is
+    // disabled, the other refused (PostgreSQL writes them side by side).
+    for round in 0..10 {
+        let (a, b) = (format!("a{round}@acme.fr"), format!("b{round}@acme.fr"));
+        another_account(s, &a, true).await;
+        another_account(s, &b, true).await;
+        // Everyone else who may manage accounts is disabled first.
+        for p in s.list_people().await.unwrap() {
+            let email = p.email.as_str();
+            if p.can_manage_keys && p.disabled_at.is_none() && email != a && email != b {
+                s.set_person_disabled(email, true).await.unwrap();
+            }
+        }
+        let (x, y) = tokio::join!(
+            s.set_person_disabled(&a, true),
+            s.set_person_disabled(&b, true)
+        );
+        assert!(x.is_ok() != y.is_ok(), "round {round}: {x:?} / {y:?}");
+        let managers = s
+            .list_people()
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|p| p.can_manage_keys && p.disabled_at.is_none())
+            .count();
+        assert_eq!(managers, 1, "round {round}");
     }
 }

@@ -1,7 +1,7 @@
 //! The admin pages of relais, rendered on the server: sign-in, the bases and
 //! their counts, the integrations catalog, installing and uninstalling apps,
 //! each installed app's sync (health, settings, "Sync now", runs and their
-//! reports), and API keys. French by default, English on request; no
+//! reports), API keys, and the accounts that sign in. French by default, English on request; no
 //! external assets.
 
 // The pages' words, one catalogue per language: `locales/fr.toml` and
@@ -82,6 +82,18 @@ pub fn router(catalog: Arc<Catalog>, state: AppState) -> Router<AppState> {
             "/keys/{id}/webhooks/{endpoint}/{action}",
             post(pages::keys::act_on_webhook),
         )
+        .route(
+            "/accounts",
+            get(pages::accounts::accounts).post(pages::accounts::create_account),
+        )
+        .route("/accounts/{id}", get(pages::accounts::account))
+        .route("/accounts/{id}/rights", post(pages::accounts::save_rights))
+        .route(
+            "/accounts/{id}/password",
+            post(pages::accounts::new_password),
+        )
+        .route("/accounts/{id}/disable", post(pages::accounts::disable))
+        .route("/accounts/{id}/enable", post(pages::accounts::enable))
         .method_not_allowed_fallback(pages::layout::form_only)
         .fallback(pages::layout::no_such_page)
         .layer(Extension(catalog))

@@ -95,6 +95,15 @@ pub fn hash_password(password: &str) -> String {
         .to_string()
 }
 
+/// The fewest characters a password may hold.
+pub const MIN_PASSWORD_CHARS: usize = 10;
+
+/// A password generated for an account, shown once to whoever passes it
+/// on: 16 hexadecimal digits, 64 random bits.
+pub fn generate_password() -> String {
+    random_hex(8)
+}
+
 /// A real argon2 hash of a password no account has, checked when an e-mail is
 /// unknown so that it costs the same time as a wrong password.
 pub const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$Z46J5jeJpe6mggPNwnv86g$LJDuHFuJyx3xJ/0vnz7my+/+NufgzwvvbLIWPIciFf8";

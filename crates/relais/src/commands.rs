@@ -805,16 +805,35 @@ async fn keys_command(settings: &Settings, cmd: KeysCommand) -> Result<()> {
 }
 
 /// The password given (`-`: read from standard input), or a generated one
-/// (then `true`); at least 10 characters.
+/// (then `true`); at least [`MIN_PASSWORD_CHARS`] characters.
+///
+/// [`MIN_PASSWORD_CHARS`]: relais_web::session::MIN_PASSWORD_CHARS
 fn new_password(given: Option<String>) -> Result<(String, bool)> {
     let (password, generated) = match given {
-        None => (relais_app::keys::random_hex(8), true),
+        None => (relais_web::session::generate_password(), true),
         Some(p) => (stdin_if_dash(&p)?, false),
     };
-    if password.chars().count() < 10 {
-        bail!("the password must hold at least 10 characters");
+    let least = relais_web::session::MIN_PASSWORD_CHARS;
+    if password.chars().count() < least {
+        bail!("the password must hold at least {least} characters");
     }
     Ok((password, generated))
+}
+
+/// What an account may do, in words.
+fn rights_text(apps: bool, keys: bool) -> String {
+    let mut rights = Vec::new();
+    if apps {
+        rights.push("install and uninstall apps (--apps-admin)");
+    }
+    if keys {
+        rights.push("manage accounts and keys (--keys-admin)");
+    }
+    if rights.is_empty() {
+        "read the pages only".to_owned()
+    } else {
+        rights.join(", ")
+    }
 }
 
 async fn people_command(settings: &Settings, cmd: PeopleCommand) -> Result<()> {
@@ -890,14 +909,28 @@ async fn people_command(settings: &Settings, cmd: PeopleCommand) -> Result<()> {
             let person = store.set_person_disabled(&email, false).await?;
             out!("{} may sign in again", person.email);
         }
-        PeopleCommand::SignIns { limit } => {
+        PeopleCommand::Rights {
+            email,
+            apps_admin,
+            keys_admin,
+        } => {
+            let p = store
+                .set_person_rights(&email, apps_admin, keys_admin)
+                .await?;
+            out!(
+                "{} may now: {}",
+                p.email,
+                rights_text(p.can_admin_apps, p.can_manage_keys)
+            );
+        }
+        PeopleCommand::SignIns { email, limit } => {
             out!(
                 "{:<19}  {:<9} {:<32} ADDRESS",
                 "WHEN (UTC)",
                 "OUTCOME",
                 "E-MAIL"
             );
-            for a in store.list_sign_ins(limit).await? {
+            for a in store.list_sign_ins(email.as_deref(), limit).await? {
                 out!(
                     "{:<19}  {:<9} {:<32} {}",
                     a.at.format("%Y-%m-%d %H:%M:%S"),

@@ -276,9 +276,24 @@ enum PeopleCommand {
     /// The latest sign-in attempts of the admin pages (failures, successes,
     /// and attempts refused while an account or address was locked).
     SignIns {
+        /// Only the attempts to sign in to this account.
+        #[arg(long, value_name = "EMAIL")]
+        email: Option<String>,
         /// How many attempts to show (1 to 10,000).
         #[arg(long, default_value_t = 50, value_parser = parse_limit, allow_hyphen_values = true)]
         limit: u32,
+    },
+    /// Set what an account may do: the rights given are kept, the others
+    /// taken away (one enabled account at least keeps --keys-admin).
+    Rights {
+        /// The account's e-mail.
+        email: String,
+        /// « Administration des applications » (install and uninstall apps).
+        #[arg(long)]
+        apps_admin: bool,
+        /// « Gestion des rôles et des clés API » (accounts and keys).
+        #[arg(long)]
+        keys_admin: bool,
     },
 }
 

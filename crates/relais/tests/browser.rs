@@ -790,6 +790,29 @@ async fn install_happypal_in_a_browser() {
     assert_eq!(kept, json!("cle clavier"));
     b.tab_to("create-key-submit").await;
 
+    // Accounts: one created from its form, with a right ticked, and its
+    // password shown once; the list and the account's page fit a phone.
+    b.go(&format!("{base}/accounts")).await;
+    b.type_in("#account-name", "Nina Martin").await;
+    b.type_in("#account-email", "nina.martin@acme.fr").await;
+    b.click("#create-account input[name=apps]").await;
+    b.click("#create-account-submit").await;
+    let done = b.text("#done").await;
+    assert!(done.contains("Nina Martin"), "{done}");
+    assert_eq!(b.text("#password").await.len(), 16);
+    let row = b.text("#accounts tbody tr:last-child").await;
+    assert!(
+        row.contains("nina.martin@acme.fr") && row.contains("Administration des applications"),
+        "{row}"
+    );
+    b.fits(&format!("{base}/accounts"), "#accounts", "accounts")
+        .await;
+    b.click("#accounts tbody tr:last-child a").await;
+    b.find("#rights-form").await;
+    let account_url = b.url().await;
+    assert!(account_url.contains("/accounts/"), "{account_url}");
+    b.fits(&account_url, "#rights-form", "account").await;
+
     // The main pages pass an automated accessibility check (axe-core, run
     // in the page): no serious or critical violation.
     match std::env::var("RELAIS_TEST_AXE") {
@@ -807,6 +830,8 @@ async fn install_happypal_in_a_browser() {
                 "/people",
                 &employee_url[employee_url.find("/people/").unwrap()..],
                 "/calendar",
+                "/accounts",
+                &account_url[account_url.find("/accounts/").unwrap()..],
                 &run_url[run_url.find("/runs/").unwrap()..],
             ] {
                 b.go(&format!("{base}{path}")).await;

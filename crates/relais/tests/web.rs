@@ -1322,3 +1322,260 @@ async fn accounts_are_disabled_enabled_and_given_a_new_password() {
         String::from_utf8_lossy(&out.stderr).contains("account nobody@relais.test does not exist")
     );
 }
+
+/// Accounts are created, given rights, disabled, enabled and given a new
+/// password from the pages, by someone who may manage accounts and keys;
+/// each change takes effect at once on the account's sessions; a bad form
+/// creates nothing; nobody disables themselves or takes away their own
+/// right, and the last account that may manage accounts keeps it.
+#[tokio::test]
+async fn accounts_are_managed_from_the_pages() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(d, &["base", "create", "production", "--kind", "production"]);
+    account(
+        d,
+        "chef@relais.test",
+        "Chef",
+        "chef-password-1",
+        &["--keys-admin"],
+    );
+    account(d, "reader@relais.test", "Lecteur", "reader-password-1", &[]);
+    let server = serve(d);
+    let url = &server.1;
+    let c = client();
+    let chef = sign_in(&c, url, "chef@relais.test", "chef-password-1")
+        .await
+        .unwrap();
+    let reader = sign_in(&c, url, "reader@relais.test", "reader-password-1")
+        .await
+        .unwrap();
+    let get = |path: &str, cookie: &str| {
+        let req = c
+            .get(format!("{url}{path}"))
+            .header("cookie", cookie.to_owned());
+        async move {
+            let resp = req.send().await.unwrap();
+            (resp.status().as_u16(), resp.text().await.unwrap())
+        }
+    };
+    let (_, list) = get("/accounts", &chef).await;
+    let csrf = hidden(&list, "csrf");
+    let post = |path: &str, cookie: &str, form: Vec<(&str, &str)>| {
+        let form: Vec<(String, String)> = form
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        let req = c
+            .post(format!("{url}{path}"))
+            .header("cookie", cookie.to_owned())
+            .form(&form);
+        async move {
+            let resp = req.send().await.unwrap();
+            (resp.status().as_u16(), resp.text().await.unwrap())
+        }
+    };
+    let accounts = || ok(d, &["people", "list"]);
+
+    assert!(
+        list.contains("chef@relais.test") && list.contains("reader@relais.test"),
+        "{list}"
+    );
+    assert!(list.contains("consultation seulement"), "{list}");
+    assert!(
+        list.contains("<a href=\"/accounts\">Comptes</a>"),
+        "in the menu"
+    );
+    let (status, refused) = get("/accounts", &reader).await;
+    assert_eq!(status, 403, "{refused}");
+    assert!(refused.contains("Gestion des rôles et des clés API"));
+
+    // A bad form: every mistake beside its field, nothing created.
+    let before = accounts();
+    let (status, html) = post(
+        "/accounts",
+        &chef,
+        vec![("csrf", &csrf), ("name", " "), ("email", "pas-une-adresse")],
+    )
+    .await;
+    assert_eq!(status, 422, "{html}");
+    assert!(html.contains("data-field=\"name\"") && html.contains("data-field=\"email\""));
+    assert!(
+        html.contains("pas-une-adresse"),
+        "what was typed is kept: {html}"
+    );
+    let (status, _) = post(
+        "/accounts",
+        &chef,
+        vec![
+            ("csrf", "forged"),
+            ("name", "Nina"),
+            ("email", "nina@relais.test"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 403);
+    assert_eq!(accounts(), before, "nothing created");
+
+    // Created, with its password shown once; it signs in with it.
+    let (status, html) = post(
+        "/accounts",
+        &chef,
+        vec![
+            ("csrf", &csrf),
+            ("name", "Nina"),
+            ("email", "nina@relais.test"),
+            ("apps", "on"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{html}");
+    let password = {
+        let at = html
+            .find("id=\"password\">")
+            .expect("the password, shown once")
+            + 14;
+        html[at..at + html[at..].find('<').unwrap()].to_owned()
+    };
+    assert_eq!(password.len(), 16, "{password}");
+    let nina = sign_in(&c, url, "nina@relais.test", &password)
+        .await
+        .unwrap();
+    let line = accounts()
+        .lines()
+        .find(|l| l.contains("nina@relais.test"))
+        .unwrap()
+        .to_owned();
+    assert!(line.contains("true   false"), "apps, not keys: {line}");
+    let id = line.split_whitespace().next().unwrap().to_owned();
+    let (status, html) = post(
+        "/accounts",
+        &chef,
+        vec![
+            ("csrf", &csrf),
+            ("name", "Nina bis"),
+            ("email", "NINA@relais.test"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(html.contains("existe déjà"), "{html}");
+    assert_eq!(get("/accounts", &nina).await.0, 403);
+
+    // Rights apply to the open session at once.
+    let page = format!("/accounts/{id}");
+    let (status, html) = get(&page, &chef).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("réussie"), "Nina's sign-in: {html}");
+    let (status, _) = post(
+        &format!("{page}/rights"),
+        &chef,
+        vec![("csrf", &csrf), ("keys", "on")],
+    )
+    .await;
+    assert_eq!(status, 303);
+    assert_eq!(get("/accounts", &nina).await.0, 200);
+    let line = accounts();
+    assert!(
+        line.lines()
+            .any(|l| l.contains("nina@relais.test") && l.contains("false  true")),
+        "{line}"
+    );
+
+    // Disabled after a confirmation: the session ends, signing in fails.
+    let (status, html) = post(&format!("{page}/disable"), &chef, vec![("csrf", &csrf)]).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("confirm-disable"), "asked first: {html}");
+    assert_eq!(get("/accounts", &nina).await.0, 200, "not yet");
+    let (status, _) = post(
+        &format!("{page}/disable"),
+        &chef,
+        vec![("csrf", &csrf), ("confirmed", "1")],
+    )
+    .await;
+    assert_eq!(status, 303);
+    assert_eq!(get("/accounts", &nina).await.0, 303, "the session ended");
+    assert_eq!(
+        sign_in(&c, url, "nina@relais.test", &password).await,
+        Err(401)
+    );
+    assert!(get(&page, &chef).await.1.contains("désactivé depuis le"));
+
+    // Nobody disables themselves or takes away their own right; the last
+    // account that may manage accounts keeps the right.
+    let me = accounts()
+        .lines()
+        .find(|l| l.contains("chef@relais.test"))
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned();
+    let (status, html) = post(
+        &format!("/accounts/{me}/disable"),
+        &chef,
+        vec![("csrf", &csrf), ("confirmed", "1")],
+    )
+    .await;
+    assert_eq!(status, 409);
+    assert!(html.contains("votre propre compte"), "{html}");
+    let (status, html) = post(
+        &format!("/accounts/{me}/rights"),
+        &chef,
+        vec![("csrf", &csrf), ("apps", "on")],
+    )
+    .await;
+    assert_eq!(status, 409);
+    assert!(html.contains("votre propre permission"), "{html}");
+    let out = relais(d)
+        .args(["people", "rights", "chef@relais.test", "--apps-admin"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("no enabled account that may manage accounts and keys"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(get("/accounts", &chef).await.0, 200, "nothing changed");
+
+    // Enabled again, then a new password: the old one and its sessions end.
+    let (status, _) = post(&format!("{page}/enable"), &chef, vec![("csrf", &csrf)]).await;
+    assert_eq!(status, 303);
+    let nina = sign_in(&c, url, "nina@relais.test", &password)
+        .await
+        .unwrap();
+    let (status, html) = post(
+        &format!("{page}/password"),
+        &chef,
+        vec![("csrf", &csrf), ("confirmed", "1")],
+    )
+    .await;
+    assert_eq!(status, 200);
+    let at = html.find("id=\"password\">").unwrap() + 14;
+    let new = &html[at..at + html[at..].find('<').unwrap()];
+    assert_ne!(new, password);
+    assert_eq!(get("/accounts", &nina).await.0, 303, "the session ended");
+    assert_eq!(
+        sign_in(&c, url, "nina@relais.test", &password).await,
+        Err(401)
+    );
+    assert!(sign_in(&c, url, "nina@relais.test", new).await.is_ok());
+
+    assert_eq!(get("/accounts/99999", &chef).await.0, 404);
+    let (_, english) = get("/accounts", &format!("{chef}; relais_lang=en")).await;
+    assert!(
+        english.contains("Accounts") && english.contains("reading only"),
+        "{english}"
+    );
+    let trail = ok(d, &["people", "sign-ins", "--email", "NINA@relais.test"]);
+    assert!(
+        trail
+            .lines()
+            .skip(1)
+            .all(|l| l.contains("nina@relais.test")),
+        "{trail}"
+    );
+    assert_eq!(trail.matches(" failed ").count(), 2, "{trail}");
+}

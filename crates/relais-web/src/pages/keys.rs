@@ -25,7 +25,7 @@ use serde::Deserialize;
 use std::sync::Arc;
 
 /// Refused (403) for people without « Gestion des rôles et des clés API ».
-fn refuse_keys(v: &Viewer) -> Result<(), PageError> {
+pub(crate) fn refuse_keys(v: &Viewer) -> Result<(), PageError> {
     if v.person.can_manage_keys {
         Ok(())
     } else {

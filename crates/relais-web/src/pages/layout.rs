@@ -26,7 +26,7 @@ form.inline{display:inline}button,input[type=submit]{cursor:pointer}label{displa
 select,input{max-width:100%}:focus-visible{outline:3px solid #2b59c3;outline-offset:2px}fieldset{min-width:0}code,li{overflow-wrap:anywhere}.scroll{overflow-x:auto;max-width:100%}\
 #mapping-table{width:100%;table-layout:fixed}#mapping-table label{display:inline}#mapping-table select{width:100%}#mapping-table input{width:100%;box-sizing:border-box;margin:.1rem 0}\
 .field-error{margin:.3rem 0;padding:.3rem .6rem}form.filters{display:flex;flex-wrap:wrap;gap:.4rem 1.2rem;align-items:flex-end}\
-form.filters .field label{margin-top:0}ul.fields{margin:0;padding-left:1rem}\
+form.filters .field label{margin-top:0}ul.fields{margin:0;padding-left:1rem}ul.rights{min-width:13rem}\
 body.test-base header{background:#8a4b08}#test-banner{background:#ffe9c7;border-bottom:2px solid #e0a040;padding:.5rem 1.5rem;font-weight:600}\
 @media (max-width:48rem){main{padding:0 .6rem}table{display:block;overflow-x:auto;max-width:100%}#mapping-table{display:table}}";
 
@@ -39,6 +39,7 @@ const SECTIONS: &[(&str, &str)] = &[
     ("/people", "Collaborateurs"),
     ("/calendar", "Absences"),
     ("/reports", "Rapports"),
+    ("/accounts", "Comptes"),
 ];
 
 /// A table's column headings, each in the reader's language (from its

@@ -2,6 +2,7 @@
 //! all share (the frame, the error page, forms' checks); the others depend
 //! on it and never on each other in a circle.
 
+pub(crate) mod accounts;
 pub(crate) mod apps;
 pub(crate) mod home;
 pub(crate) mod installed;

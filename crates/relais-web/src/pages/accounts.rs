@@ -1,0 +1,542 @@
+//! The accounts that sign in to these pages: the list, creating one (its
+//! password generated and shown once), and an account's page — what it may
+//! do, a new password, disabling and enabling it, its latest sign-ins. For
+//! people with « Gestion des rôles et des clés API ».
+
+use super::keys::refuse_keys;
+use super::layout::{
+    base_url, column_heads, confirm_page, not_an_email, page, paris_time, refuse_csrf, ConfirmForm,
+    FieldErrors, OrPage, PageError, PageForm,
+};
+use crate::session::{generate_password, hash_password, redirect, Lang, Viewer};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use maud::{html, Markup};
+use relais_api::AppState;
+use relais_core::employee::Email;
+use relais_core::ids::PersonId;
+use relais_core::org::Name;
+use relais_core::people::Person;
+use relais_store::{NewPerson, SignInOutcome, StoreError};
+use serde::Deserialize;
+
+/// Sign-ins an account's page shows, newest first.
+const SIGN_INS: u32 = 20;
+
+/// The two rights an account may hold: the form field that sets it, and its
+/// name as the permission is called.
+const RIGHTS: [(&str, &str); 2] = [
+    ("apps", "Administration des applications"),
+    ("keys", "Gestion des rôles et des clés API"),
+];
+
+/// Which of [`RIGHTS`] `p` holds.
+fn holds(p: &Person, field: &str) -> bool {
+    match field {
+        "apps" => p.can_admin_apps,
+        _ => p.can_manage_keys,
+    }
+}
+
+/// What an account may do, by the permissions' names.
+fn rights_of(p: &Person, lang: Lang) -> Markup {
+    html! {
+        @if !p.can_admin_apps && !p.can_manage_keys {
+            span.muted { (lang.t("consultation seulement")) }
+        } @else {
+            ul.fields.rights {
+                @for (field, label) in RIGHTS {
+                    @if holds(p, field) { li { (lang.t(label)) } }
+                }
+            }
+        }
+    }
+}
+
+/// Whether an account signs in, in words.
+fn status_of(p: &Person, lang: Lang) -> String {
+    match p.disabled_at {
+        None => lang.t("actif").to_owned(),
+        Some(at) => format!("{}{}", lang.t("désactivé depuis le "), paris_time(at)),
+    }
+}
+
+/// How a sign-in attempt ended, in words.
+fn outcome_label(outcome: SignInOutcome, lang: Lang) -> &'static str {
+    match outcome {
+        SignInOutcome::Succeeded => lang.t("réussie"),
+        SignInOutcome::Failed => lang.t("refusée (adresse ou mot de passe)"),
+        SignInOutcome::Locked => lang.t("bloquée (trop d'échecs)"),
+    }
+}
+
+/// What a refused change of an account says: the store's refusal to leave
+/// nobody who may manage accounts, in the reader's language; any other
+/// failure is relais's.
+fn refusal(v: &Viewer, e: StoreError) -> PageError {
+    match e {
+        StoreError::Conflict {
+            field: "can_manage_keys",
+            ..
+        } => PageError::refused(
+            v,
+            StatusCode::CONFLICT,
+            v.lang.t("Plus aucun compte actif ne pourrait gérer les comptes et les clés : donnez d'abord la permission « Gestion des rôles et des clés API » à un autre compte."),
+        ),
+        e => PageError::internal(v, e),
+    }
+}
+
+/// What `/accounts` says after an action.
+#[derive(Deserialize, Default)]
+pub struct AccountsQuery {
+    /// The account just changed.
+    #[serde(default)]
+    changed: Option<PersonId>,
+}
+
+/// The create form as it came back refused: what was typed, and what is
+/// wrong with each field (`name`, `email`).
+#[derive(Default)]
+struct NewAccountTyped {
+    name: String,
+    email: String,
+    rights: Vec<String>,
+    errors: FieldErrors,
+}
+
+async fn accounts_page(
+    state: &AppState,
+    v: &Viewer,
+    message: Option<Markup>,
+    typed: &NewAccountTyped,
+) -> Result<Response, PageError> {
+    let lang = v.lang;
+    let people = state.store.list_people().await.or_page(v)?;
+    Ok(page(Some(v), lang, lang.t("Comptes"), html! {
+        @if let Some(m) = message { (m) }
+        p.muted { (lang.t("Les personnes qui se connectent à ces pages, sur toutes les bases, et ce qu'elles peuvent y faire.")) }
+        table id="accounts" {
+            (column_heads(lang, &["Nom", "E-mail", "Droits", "État", "Créé le"]))
+            tbody {
+                @for p in &people {
+                    tr data-account=(p.id) {
+                        td { a href={ "/accounts/" (p.id) } { (p.name) } @if p.id == v.person.id { " " small.muted { (lang.t("(vous)")) } } }
+                        td { (p.email) }
+                        td { (rights_of(p, lang)) }
+                        td { (status_of(p, lang)) }
+                        td { (paris_time(p.created_at)) }
+                    }
+                }
+            }
+        }
+        h2 { (lang.t("Créer un compte")) }
+        form method="post" action="/accounts" id="create-account" {
+            input type="hidden" name="csrf" value=(v.csrf);
+            label for="account-name" { (lang.t("Nom")) } input id="account-name" name="name" required value=(typed.name);
+            (typed.errors.beside("name"))
+            label for="account-email" { (lang.t("E-mail, pour se connecter")) } input id="account-email" name="email" type="email" required value=(typed.email);
+            (typed.errors.beside("email"))
+            (rights_fields(lang, |field| typed.rights.iter().any(|r| r == field)))
+            p.muted { (lang.t("Un mot de passe est créé et affiché une seule fois, pour que vous le transmettiez à la personne.")) }
+            p { button type="submit" id="create-account-submit" { (lang.t("Créer le compte")) } }
+        }
+    }).into_response())
+}
+
+/// The rights' checkboxes, checked where `checked` says.
+fn rights_fields(lang: Lang, checked: impl Fn(&str) -> bool) -> Markup {
+    html! {
+        fieldset { legend { (lang.t("Droits")) }
+            @for (field, label) in RIGHTS {
+                label { input type="checkbox" name=(field) value="on" checked[checked(field)]; " " (lang.t(label)) }
+            }
+        }
+    }
+}
+
+/// `GET /accounts`.
+pub async fn accounts(State(state): State<AppState>, v: Viewer) -> Result<Response, PageError> {
+    refuse_keys(&v)?;
+    accounts_page(&state, &v, None, &NewAccountTyped::default()).await
+}
+
+/// The create form.
+#[derive(Deserialize)]
+pub struct NewAccountForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    email: String,
+    /// Ticked: « Administration des applications ».
+    #[serde(default)]
+    apps: Option<String>,
+    /// Ticked: « Gestion des rôles et des clés API ».
+    #[serde(default)]
+    keys: Option<String>,
+}
+
+/// `POST /accounts`: a new account, its password shown once.
+pub async fn create_account(
+    State(state): State<AppState>,
+    v: Viewer,
+    headers: HeaderMap,
+    PageForm(f): PageForm<NewAccountForm>,
+) -> Result<Response, PageError> {
+    refuse_csrf(&v, &f.csrf)?;
+    refuse_keys(&v)?;
+    let lang = v.lang;
+    let ticked = [("apps", &f.apps), ("keys", &f.keys)];
+    let mut typed = NewAccountTyped {
+        name: f.name,
+        email: f.email,
+        rights: ticked
+            .iter()
+            .filter(|(_, on)| on.is_some())
+            .map(|(field, _)| (*field).to_owned())
+            .collect(),
+        errors: FieldErrors::default(),
+    };
+    let name = Name::parse("name", &typed.name)
+        .map_err(|_| {
+            typed
+                .errors
+                .refuse("name", lang.t("Donnez le nom de la personne."))
+        })
+        .ok();
+    let email = Email::parse(&typed.email)
+        .map_err(|_| {
+            let message = not_an_email(&typed.email, lang, "rh@exemple.fr");
+            typed.errors.refuse("email", message)
+        })
+        .ok();
+    let (Some(name), Some(email)) = (name, email) else {
+        return refused(&state, &v, &typed).await;
+    };
+    let password = generate_password();
+    let created = state
+        .store
+        .create_person(&NewPerson {
+            email,
+            name,
+            password_hash: hash_password(&password),
+            can_admin_apps: typed.rights.iter().any(|r| r == "apps"),
+            can_manage_keys: typed.rights.iter().any(|r| r == "keys"),
+        })
+        .await;
+    match created {
+        Ok(person) => {
+            let msg = html! {
+                p.ok id="done" role="status" {
+                    (lang.t("Compte créé pour ")) (person.name)
+                    (lang.t(". Transmettez-lui son mot de passe, qui ne sera plus jamais affiché :"))
+                }
+                p { code.secret id="password" { (password) } }
+                p { (lang.t("Adresse de connexion")) " : " code { (base_url(&headers)) "/login" } }
+            };
+            accounts_page(&state, &v, Some(msg), &NewAccountTyped::default()).await
+        }
+        Err(StoreError::Conflict { field: "email", .. }) => {
+            typed.errors.refuse(
+                "email",
+                lang.t("Un compte existe déjà avec cette adresse e-mail."),
+            );
+            refused(&state, &v, &typed).await
+        }
+        Err(e) => Err(PageError::internal(&v, e)),
+    }
+}
+
+/// The list again, with the create form as it was typed and what is wrong
+/// with it beside each field: 422, nothing created.
+async fn refused(
+    state: &AppState,
+    v: &Viewer,
+    typed: &NewAccountTyped,
+) -> Result<Response, PageError> {
+    let msg = typed
+        .errors
+        .summary(v.lang, "account-error", "Aucun compte n'a été créé");
+    Ok((
+        StatusCode::UNPROCESSABLE_ENTITY,
+        accounts_page(state, v, Some(msg), typed).await,
+    )
+        .into_response())
+}
+
+/// Account `id`, or the page saying there is none.
+async fn account_of(state: &AppState, v: &Viewer, id: PersonId) -> Result<Person, PageError> {
+    let people = state.store.list_people().await.or_page(v)?;
+    people.into_iter().find(|p| p.id == id).ok_or_else(|| {
+        PageError::refused(
+            v,
+            StatusCode::NOT_FOUND,
+            v.lang.t("Ce compte n'existe pas."),
+        )
+    })
+}
+
+/// Account `id`, for a form sent from a page with `csrf` by someone who
+/// may manage accounts; else the page saying why not.
+async fn acting_on(
+    state: &AppState,
+    v: &Viewer,
+    csrf: &str,
+    id: PersonId,
+) -> Result<Person, PageError> {
+    refuse_csrf(v, csrf)?;
+    refuse_keys(v)?;
+    account_of(state, v, id).await
+}
+
+/// `GET /accounts/{id}`: an account, what it may do, and its latest sign-ins.
+pub async fn account(
+    State(state): State<AppState>,
+    v: Viewer,
+    Path(id): Path<PersonId>,
+    Query(done): Query<AccountsQuery>,
+) -> Result<Response, PageError> {
+    refuse_keys(&v)?;
+    let lang = v.lang;
+    let p = account_of(&state, &v, id).await?;
+    let sign_ins = state
+        .store
+        .list_sign_ins(Some(p.email.as_str()), SIGN_INS)
+        .await
+        .or_page(&v)?;
+    let me = p.id == v.person.id;
+    let title = format!("{} · {}", lang.t("Compte"), p.name);
+    Ok(page(Some(&v), lang, &title, html! {
+        @if done.changed == Some(p.id) {
+            p.ok id="done" role="status" { (lang.t("Modification enregistrée.")) }
+        }
+        table.card id="account" {
+            tbody {
+                tr { th scope="row" { (lang.t("E-mail")) } td { (p.email) } }
+                tr { th scope="row" { (lang.t("État")) } td id="account-status" { (status_of(&p, lang)) } }
+                tr { th scope="row" { (lang.t("Créé le")) } td { (paris_time(p.created_at)) } }
+            }
+        }
+        form method="post" action={ "/accounts/" (p.id) "/rights" } id="rights-form" {
+            input type="hidden" name="csrf" value=(v.csrf);
+            (rights_fields(lang, |field| holds(&p, field)))
+            p { button type="submit" id="save-rights" { (lang.t("Enregistrer les droits")) } }
+        }
+        h2 { (lang.t("Accès")) }
+        p {
+            form.inline method="post" action={ "/accounts/" (p.id) "/password" } {
+                input type="hidden" name="csrf" value=(v.csrf);
+                button type="submit" id="new-password" { (lang.t("Nouveau mot de passe")) }
+            }
+            @if !me {
+                " "
+                @if p.disabled_at.is_none() {
+                    form.inline method="post" action={ "/accounts/" (p.id) "/disable" } {
+                        input type="hidden" name="csrf" value=(v.csrf);
+                        button type="submit" id="disable" { (lang.t("Désactiver")) }
+                    }
+                } @else {
+                    form.inline method="post" action={ "/accounts/" (p.id) "/enable" } {
+                        input type="hidden" name="csrf" value=(v.csrf);
+                        button type="submit" id="enable" { (lang.t("Réactiver")) }
+                    }
+                }
+            }
+        }
+        h2 { (lang.t("Dernières connexions")) }
+        @if sign_ins.is_empty() {
+            p.muted { (lang.t("Aucune tentative de connexion.")) }
+        } @else {
+            table id="sign-ins" {
+                (column_heads(lang, &["Quand", "Résultat", "Adresse IP"]))
+                tbody {
+                    @for a in &sign_ins {
+                        tr { td { (paris_time(a.at)) } td { (outcome_label(a.outcome, lang)) } td { (a.address) } }
+                    }
+                }
+            }
+        }
+    }).into_response())
+}
+
+/// The rights form: the rights ticked.
+#[derive(Deserialize)]
+pub struct RightsForm {
+    #[serde(default)]
+    csrf: String,
+    /// Ticked: « Administration des applications ».
+    #[serde(default)]
+    apps: Option<String>,
+    /// Ticked: « Gestion des rôles et des clés API ».
+    #[serde(default)]
+    keys: Option<String>,
+}
+
+/// The account's page again, saying its change was saved.
+fn saved(id: PersonId) -> Response {
+    redirect(&format!("/accounts/{id}?changed={id}"), vec![])
+}
+
+/// `POST /accounts/{id}/rights`: sets what the account may do. Nobody takes
+/// away their own right to manage accounts here (they would lose this page
+/// half-way); no change leaves nobody with it.
+pub async fn save_rights(
+    State(state): State<AppState>,
+    v: Viewer,
+    Path(id): Path<PersonId>,
+    PageForm(f): PageForm<RightsForm>,
+) -> Result<Response, PageError> {
+    let p = acting_on(&state, &v, &f.csrf, id).await?;
+    let (apps, keys) = (f.apps.is_some(), f.keys.is_some());
+    if p.id == v.person.id && !keys {
+        return Err(PageError::refused(
+            &v,
+            StatusCode::CONFLICT,
+            v.lang.t("Vous ne pouvez pas retirer votre propre permission « Gestion des rôles et des clés API » : demandez-le à une autre personne qui l'a."),
+        ));
+    }
+    let change = state.store.set_person_rights(p.email.as_str(), apps, keys);
+    change.await.map_err(|e| refusal(&v, e))?;
+    Ok(saved(id))
+}
+
+/// `POST /accounts/{id}/password`: asks, then gives the account a new
+/// password, shown once, and ends its sessions (the viewer's own too, when
+/// it is theirs).
+pub async fn new_password(
+    State(state): State<AppState>,
+    v: Viewer,
+    headers: HeaderMap,
+    Path(id): Path<PersonId>,
+    PageForm(f): PageForm<ConfirmForm>,
+) -> Result<Response, PageError> {
+    let p = acting_on(&state, &v, &f.csrf, id).await?;
+    let lang = v.lang;
+    let me = p.id == v.person.id;
+    if f.confirmed.is_none() {
+        let mut stops = vec![format!(
+            "{}{}",
+            lang.t("L'ancien mot de passe ne fonctionne plus pour "),
+            p.email
+        )];
+        stops.push(
+            if me {
+                lang.t("Votre session se termine : vous vous reconnecterez avec le nouveau mot de passe.")
+            } else {
+                lang.t("Les sessions ouvertes de ce compte se terminent.")
+            }
+            .to_owned(),
+        );
+        return Ok(confirm_page(
+            &v,
+            &format!(
+                "{}{}{}",
+                lang.t("Nouveau mot de passe pour « "),
+                p.name,
+                lang.t(" » ?")
+            ),
+            &stops,
+            &format!("/accounts/{id}/password"),
+            (
+                "confirm-password",
+                lang.t("Oui, créer un nouveau mot de passe"),
+            ),
+            &format!("/accounts/{id}"),
+        ));
+    }
+    let password = generate_password();
+    state
+        .store
+        .set_person_password(p.email.as_str(), &hash_password(&password))
+        .await
+        .or_page(&v)?;
+    let body = html! {
+        p.ok id="done" role="status" {
+            (lang.t("Nouveau mot de passe de ")) (p.name)
+            (lang.t(", qui ne sera plus jamais affiché :"))
+        }
+        p { code.secret id="password" { (password) } }
+        p { (lang.t("Adresse de connexion")) " : " code { (base_url(&headers)) "/login" } }
+        @if me {
+            p.notice { (lang.t("Votre session est terminée : notez ce mot de passe, puis reconnectez-vous.")) }
+            p { a href="/login" { (lang.t("Se reconnecter")) } }
+        } @else {
+            p { a href={ "/accounts/" (id) } { (lang.t("Retour au compte")) } }
+        }
+    };
+    let title = format!("{} · {}", lang.t("Compte"), p.name);
+    // The session just ended: the frame is shown without its menu.
+    let viewer = (!me).then_some(&v);
+    Ok(page(viewer, lang, &title, body).into_response())
+}
+
+/// `POST /accounts/{id}/disable`: asks, then disables the account (its
+/// sessions end, it signs in no more). Nobody disables themselves here.
+pub async fn disable(
+    State(state): State<AppState>,
+    v: Viewer,
+    Path(id): Path<PersonId>,
+    PageForm(f): PageForm<ConfirmForm>,
+) -> Result<Response, PageError> {
+    let p = acting_on(&state, &v, &f.csrf, id).await?;
+    let lang = v.lang;
+    if p.id == v.person.id {
+        return Err(PageError::refused(
+            &v,
+            StatusCode::CONFLICT,
+            lang.t("Vous ne pouvez pas désactiver votre propre compte : demandez-le à une autre personne qui gère les comptes."),
+        ));
+    }
+    if f.confirmed.is_none() {
+        let stops = [
+            format!(
+                "{}{}{}",
+                lang.t("« "),
+                p.name,
+                lang.t(" » ne peut plus se connecter, et ses sessions ouvertes se terminent.")
+            ),
+            lang.t("Les clés API et les applications installées restent en service.")
+                .to_owned(),
+        ];
+        return Ok(confirm_page(
+            &v,
+            &format!(
+                "{}{}{}",
+                lang.t("Désactiver le compte « "),
+                p.name,
+                lang.t(" » ?")
+            ),
+            &stops,
+            &format!("/accounts/{id}/disable"),
+            ("confirm-disable", lang.t("Oui, désactiver")),
+            &format!("/accounts/{id}"),
+        ));
+    }
+    set_disabled(&state, &v, &p, true).await
+}
+
+/// Disables (`disabled`) or enables account `p`, then shows its page again.
+async fn set_disabled(
+    state: &AppState,
+    v: &Viewer,
+    p: &Person,
+    disabled: bool,
+) -> Result<Response, PageError> {
+    let change = state.store.set_person_disabled(p.email.as_str(), disabled);
+    change.await.map_err(|e| refusal(v, e))?;
+    Ok(saved(p.id))
+}
+
+/// `POST /accounts/{id}/enable`: the account signs in again.
+pub async fn enable(
+    State(state): State<AppState>,
+    v: Viewer,
+    Path(id): Path<PersonId>,
+    PageForm(f): PageForm<super::layout::CsrfForm>,
+) -> Result<Response, PageError> {
+    let p = acting_on(&state, &v, &f.csrf, id).await?;
+    set_disabled(&state, &v, &p, false).await
+}
