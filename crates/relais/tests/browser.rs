@@ -812,6 +812,11 @@ async fn install_happypal_in_a_browser() {
     let account_url = b.url().await;
     assert!(account_url.contains("/accounts/"), "{account_url}");
     b.fits(&account_url, "#rights-form", "account").await;
+    // Everyone's own account, reached by their name in the header.
+    b.click("#my-account").await;
+    b.find("#password-form").await;
+    b.fits(&format!("{base}/me"), "#password-form", "my-account")
+        .await;
 
     // The main pages pass an automated accessibility check (axe-core, run
     // in the page): no serious or critical violation.
@@ -831,6 +836,7 @@ async fn install_happypal_in_a_browser() {
                 &employee_url[employee_url.find("/people/").unwrap()..],
                 "/calendar",
                 "/accounts",
+                "/me",
                 &account_url[account_url.find("/accounts/").unwrap()..],
                 &run_url[run_url.find("/runs/").unwrap()..],
             ] {

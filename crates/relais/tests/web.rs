@@ -1579,3 +1579,96 @@ async fn accounts_are_managed_from_the_pages() {
     );
     assert_eq!(trail.matches(" failed ").count(), 2, "{trail}");
 }
+
+/// Anyone signed in changes their own password on « Mon compte », giving
+/// the one they have: each mistake is said beside its field and changes
+/// nothing; a wrong current password counts as a failed sign-in; once
+/// changed, the other sessions end and this one goes on.
+#[tokio::test]
+async fn people_change_their_own_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(d, &["base", "create", "production", "--kind", "production"]);
+    account(d, "lea@relais.test", "Léa", "first-password-1", &[]);
+    let server = serve(d);
+    let url = &server.1;
+    let c = client();
+    let here = sign_in(&c, url, "lea@relais.test", "first-password-1")
+        .await
+        .unwrap();
+    let elsewhere = sign_in(&c, url, "lea@relais.test", "first-password-1")
+        .await
+        .unwrap();
+    let status = |cookie: String| {
+        let req = c.get(format!("{url}/me")).header("cookie", cookie);
+        async move { req.send().await.unwrap().status().as_u16() }
+    };
+    let me = page_text(&c, format!("{url}/integrations"), &here).await;
+    assert!(me.contains("href=\"/me\""), "the name leads to the account");
+    let me = page_text(&c, format!("{url}/me"), &here).await;
+    assert!(me.contains("lea@relais.test") && me.contains("consultation seulement"));
+    let csrf = hidden(&me, "csrf");
+    let change = |current: &str, new: &str, confirm: &str| {
+        let req = c
+            .post(format!("{url}/me/password"))
+            .header("cookie", here.clone())
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("current", current),
+                ("new", new),
+                ("confirm", confirm),
+            ]);
+        async move { req.send().await.unwrap() }
+    };
+
+    for (current, new, confirm, field) in [
+        (
+            "wrong-password",
+            "second-password-2",
+            "second-password-2",
+            "current",
+        ),
+        ("first-password-1", "short", "short", "new"),
+        (
+            "first-password-1",
+            "first-password-1",
+            "first-password-1",
+            "new",
+        ),
+        (
+            "first-password-1",
+            "second-password-2",
+            "second-password-3",
+            "confirm",
+        ),
+    ] {
+        let resp = change(current, new, confirm).await;
+        assert_eq!(resp.status(), 422, "{field}");
+        let html = resp.text().await.unwrap();
+        assert!(
+            html.contains(&format!("data-field=\"{field}\"")),
+            "{field}: {html}"
+        );
+        assert!(!html.contains(new) || new == "short", "never typed back");
+    }
+    assert_eq!(status(elsewhere.clone()).await, 200, "nothing changed");
+    let trail = ok(d, &["people", "sign-ins", "--email", "lea@relais.test"]);
+    assert_eq!(trail.matches(" failed ").count(), 1, "{trail}");
+
+    let resp = change("first-password-1", "second-password-2", "second-password-2").await;
+    assert_eq!(resp.status(), 303);
+    let renewed = format!(
+        "relais_session={}",
+        common::set_cookie(&resp, "relais_session").expect("this session opens again")
+    );
+    assert_eq!(status(elsewhere).await, 303, "the other session ended");
+    let html = page_text(&c, format!("{url}/me?changed=1"), &renewed).await;
+    assert!(html.contains("Mot de passe changé"), "{html}");
+    assert_eq!(
+        sign_in(&c, url, "lea@relais.test", "first-password-1").await,
+        Err(401)
+    );
+    assert!(sign_in(&c, url, "lea@relais.test", "second-password-2")
+        .await
+        .is_ok());
+}

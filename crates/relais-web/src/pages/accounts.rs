@@ -1,14 +1,18 @@
 //! The accounts that sign in to these pages: the list, creating one (its
 //! password generated and shown once), and an account's page — what it may
-//! do, a new password, disabling and enabling it, its latest sign-ins. For
-//! people with « Gestion des rôles et des clés API ».
+//! do, a new password, disabling and enabling it, its latest sign-ins — for
+//! people with « Gestion des rôles et des clés API »; and, for everyone,
+//! their own account and changing its password.
 
 use super::keys::refuse_keys;
 use super::layout::{
     base_url, column_heads, confirm_page, not_an_email, page, paris_time, refuse_csrf, ConfirmForm,
     FieldErrors, OrPage, PageError, PageForm,
 };
-use crate::session::{generate_password, hash_password, redirect, Lang, Viewer};
+use crate::session::{
+    generate_password, hash_password, open_session, record_sign_in, redirect, sign_in_door,
+    verify_password, ClientAddress, Door, Lang, Viewer,
+};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -539,4 +543,155 @@ pub async fn enable(
 ) -> Result<Response, PageError> {
     let p = acting_on(&state, &v, &f.csrf, id).await?;
     set_disabled(&state, &v, &p, false).await
+}
+
+/// What `/me` says after an action.
+#[derive(Deserialize, Default)]
+pub struct MeQuery {
+    /// Set after the password was changed.
+    #[serde(default)]
+    changed: Option<String>,
+}
+
+/// The viewer's own account: `message` above it, and the password form
+/// with `errors` beside its fields (`current`, `new`, `confirm`; the
+/// passwords typed are never sent back).
+fn my_account_page(v: &Viewer, message: Option<Markup>, errors: &FieldErrors) -> Response {
+    let lang = v.lang;
+    let p = &v.person;
+    page(Some(v), lang, lang.t("Mon compte"), html! {
+        @if let Some(m) = message { (m) }
+        table.card id="account" {
+            tbody {
+                tr { th scope="row" { (lang.t("Nom")) } td { (p.name) } }
+                tr { th scope="row" { (lang.t("E-mail")) } td { (p.email) } }
+                tr { th scope="row" { (lang.t("Droits")) } td { (rights_of(p, lang)) } }
+            }
+        }
+        h2 { (lang.t("Changer mon mot de passe")) }
+        form method="post" action="/me/password" id="password-form" {
+            input type="hidden" name="csrf" value=(v.csrf);
+            input type="hidden" name="username" autocomplete="username" value=(p.email);
+            label for="current" { (lang.t("Mot de passe actuel")) }
+            input id="current" name="current" type="password" required autocomplete="current-password";
+            (errors.beside("current"))
+            label for="new" { (lang.t("Nouveau mot de passe")) }
+            input id="new" name="new" type="password" required autocomplete="new-password" minlength=(crate::session::MIN_PASSWORD_CHARS);
+            (errors.beside("new"))
+            label for="confirm" { (lang.t("Le nouveau mot de passe, encore")) }
+            input id="confirm" name="confirm" type="password" required autocomplete="new-password";
+            (errors.beside("confirm"))
+            p.muted { (lang.t("Vos autres sessions se terminent ; celle-ci continue.")) }
+            p { button type="submit" id="change-password" { (lang.t("Changer le mot de passe")) } }
+        }
+    })
+    .into_response()
+}
+
+/// `GET /me`: the viewer's own account, and changing its password.
+pub async fn me(v: Viewer, Query(q): Query<MeQuery>) -> Response {
+    let message = q.changed.map(|_| {
+        html! {
+            p.ok id="done" role="status" {
+                (v.lang.t("Mot de passe changé. Vos autres sessions sont terminées."))
+            }
+        }
+    });
+    my_account_page(&v, message, &FieldErrors::default())
+}
+
+/// The password form.
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    #[serde(default)]
+    csrf: String,
+    /// The password now.
+    #[serde(default)]
+    current: String,
+    /// The one wanted.
+    #[serde(default)]
+    new: String,
+    /// The one wanted, typed again.
+    #[serde(default)]
+    confirm: String,
+}
+
+/// `POST /me/password`: changes the viewer's password when they give the
+/// one they have. A wrong one counts as a failed sign-in (and is held back
+/// as sign-ins are after several); the other sessions end, this one goes on.
+pub async fn change_my_password(
+    State(state): State<AppState>,
+    v: Viewer,
+    ClientAddress(address): ClientAddress,
+    PageForm(f): PageForm<PasswordForm>,
+) -> Result<Response, PageError> {
+    refuse_csrf(&v, &f.csrf)?;
+    let lang = v.lang;
+    let account = v.person.email.as_str().to_lowercase();
+    match sign_in_door(&state, &account, &address).await.or_page(&v)? {
+        Door::Locked { until } => {
+            record_sign_in(&state, &account, &address, SignInOutcome::Locked).await;
+            let at = until
+                .with_timezone(&chrono_tz::Europe::Paris)
+                .format("%H:%M")
+                .to_string();
+            return Err(PageError::refused(
+                &v,
+                StatusCode::TOO_MANY_REQUESTS,
+                lang.tf(
+                    "Trop de tentatives infructueuses : la connexion est bloquée jusqu'à %{at}. Réessayez ensuite, ou demandez à un administrateur de vérifier votre compte.",
+                    &[("at", &at)],
+                ),
+            ));
+        }
+        Door::Open { wait, .. } => tokio::time::sleep(wait).await,
+    }
+    let (person, hash) = state
+        .store
+        .person_by_email(v.person.email.as_str())
+        .await
+        .or_page(&v)?
+        .ok_or_else(|| PageError::internal(&v, "the signed-in account is gone"))?;
+    let mut errors = FieldErrors::default();
+    if !verify_password(&f.current, &hash) {
+        record_sign_in(&state, &account, &address, SignInOutcome::Failed).await;
+        errors.refuse("current", lang.t("Ce n'est pas votre mot de passe actuel."));
+    }
+    let least = crate::session::MIN_PASSWORD_CHARS;
+    if f.new.chars().count() < least {
+        errors.refuse(
+            "new",
+            lang.tf(
+                "Un mot de passe tient en %{n} caractères au moins.",
+                &[("n", &least)],
+            ),
+        );
+    } else if f.new == f.current {
+        errors.refuse(
+            "new",
+            lang.t("Choisissez un mot de passe différent de l'actuel."),
+        );
+    }
+    if f.confirm != f.new {
+        errors.refuse(
+            "confirm",
+            lang.t("Les deux saisies du nouveau mot de passe diffèrent."),
+        );
+    }
+    if !errors.is_empty() {
+        let msg = errors.summary(lang, "password-error", "Le mot de passe n'a pas changé");
+        return Ok((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            my_account_page(&v, Some(msg), &errors),
+        )
+            .into_response());
+    }
+    state
+        .store
+        .set_person_password(person.email.as_str(), &hash_password(&f.new))
+        .await
+        .or_page(&v)?;
+    // Every session ended with the old password; this one opens again.
+    let cookie = open_session(&state, &person).await.or_page(&v)?;
+    Ok(redirect("/me?changed=1", vec![cookie]))
 }

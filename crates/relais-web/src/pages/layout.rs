@@ -26,7 +26,7 @@ form.inline{display:inline}button,input[type=submit]{cursor:pointer}label{displa
 select,input{max-width:100%}:focus-visible{outline:3px solid #2b59c3;outline-offset:2px}fieldset{min-width:0}code,li{overflow-wrap:anywhere}.scroll{overflow-x:auto;max-width:100%}\
 #mapping-table{width:100%;table-layout:fixed}#mapping-table label{display:inline}#mapping-table select{width:100%}#mapping-table input{width:100%;box-sizing:border-box;margin:.1rem 0}\
 .field-error{margin:.3rem 0;padding:.3rem .6rem}form.filters{display:flex;flex-wrap:wrap;gap:.4rem 1.2rem;align-items:flex-end}\
-form.filters .field label{margin-top:0}ul.fields{margin:0;padding-left:1rem}ul.rights{min-width:13rem}\
+form.filters .field label{margin-top:0}ul.fields{margin:0;padding-left:1rem}#accounts ul.rights{min-width:13rem}\
 body.test-base header{background:#8a4b08}#test-banner{background:#ffe9c7;border-bottom:2px solid #e0a040;padding:.5rem 1.5rem;font-weight:600}\
 @media (max-width:48rem){main{padding:0 .6rem}table{display:block;overflow-x:auto;max-width:100%}#mapping-table{display:table}}";
 
@@ -83,7 +83,7 @@ pub(crate) fn page(v: Option<&Viewer>, lang: Lang, title: &str, body: Markup) ->
                     span.who {
                         a href={ "/lang?to=" (lang.other().code()) } { (lang.t("English")) }
                         @if let Some(v) = v {
-                            span { (v.person.name) }
+                            a id="my-account" href="/me" title=(lang.t("Mon compte")) { (v.person.name) }
                             form.inline method="post" action="/logout" {
                                 input type="hidden" name="csrf" value=(v.csrf);
                                 button id="sign-out" type="submit" { (lang.t("Se déconnecter")) }
