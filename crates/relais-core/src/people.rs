@@ -25,6 +25,64 @@ pub struct Person {
     pub disabled_at: Option<DateTime<Utc>>,
 }
 
+/// What was done to an account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum AccountChangeKind {
+    /// It was created.
+    Created,
+    /// Its rights were set.
+    Rights,
+    /// It was given a new password.
+    Password,
+    /// It was disabled.
+    Disabled,
+    /// It was enabled again.
+    Enabled,
+}
+
+impl AccountChangeKind {
+    /// Every kind.
+    pub const ALL: [Self; 5] = [
+        Self::Created,
+        Self::Rights,
+        Self::Password,
+        Self::Disabled,
+        Self::Enabled,
+    ];
+
+    /// The stored code.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Created => "created",
+            Self::Rights => "rights",
+            Self::Password => "password",
+            Self::Disabled => "disabled",
+            Self::Enabled => "enabled",
+        }
+    }
+
+    /// The kind stored as `code`.
+    pub fn parse(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.code() == code)
+    }
+}
+
+/// One change of an account: what it was, the rights the account held
+/// after it, who made it and when.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AccountChange {
+    /// What was done.
+    pub kind: AccountChangeKind,
+    /// « Administration des applications », after the change.
+    pub can_admin_apps: bool,
+    /// « Gestion des rôles et des clés API », after the change.
+    pub can_manage_keys: bool,
+    /// Who made it from the pages; `None` from the command line.
+    pub by: Option<PersonId>,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
 /// An app installed on a base, with the key its installation created.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Installation {

@@ -9,7 +9,7 @@ use relais_core::access::{ApiKey, AuditEntry, KeyUsage, Role};
 use relais_core::employee::Email;
 use relais_core::ids::*;
 use relais_core::org::Name;
-use relais_core::people::Person;
+use relais_core::people::{AccountChange, Person};
 
 /// How many of the requests a key asked to reserve fit in its budget.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -264,8 +264,9 @@ pub trait AccessStore: Send + Sync {
     /// made to the account signing in with `email` (any case).
     async fn list_sign_ins(&self, email: Option<&str>, limit: u32) -> Result<Vec<SignInAttempt>>;
 
-    /// Creates an admin-page account; 409 if the e-mail is taken.
-    async fn create_person(&self, person: &NewPerson) -> Result<Person>;
+    /// Creates an admin-page account; 409 if the e-mail is taken. `by`:
+    /// who created it from the pages (`None`: the command line).
+    async fn create_person(&self, person: &NewPerson, by: Option<PersonId>) -> Result<Person>;
 
     /// An account and its password hash, by e-mail (any case).
     async fn person_by_email(&self, email: &str) -> Result<Option<(Person, String)>>;
@@ -289,14 +290,26 @@ pub trait AccessStore: Send + Sync {
     async fn delete_session(&self, token_hash: &str) -> Result<()>;
 
     /// Sets the password hash of the account signing in with `email` and
-    /// ends its sessions, in one transaction; the account.
-    async fn set_person_password(&self, email: &str, password_hash: &str) -> Result<Person>;
+    /// ends its sessions, in one transaction; the account. `by`, here and
+    /// below: who made the change from the pages (`None`: the command line),
+    /// kept in the account's history with it.
+    async fn set_person_password(
+        &self,
+        email: &str,
+        password_hash: &str,
+        by: Option<PersonId>,
+    ) -> Result<Person>;
 
     /// Disables the account signing in with `email` (it signs in no more,
     /// and its sessions end) or enables it again; the account. Refused (a
     /// conflict on `can_manage_keys`) when it would leave no enabled account
     /// that may manage accounts and keys.
-    async fn set_person_disabled(&self, email: &str, disabled: bool) -> Result<Person>;
+    async fn set_person_disabled(
+        &self,
+        email: &str,
+        disabled: bool,
+        by: Option<PersonId>,
+    ) -> Result<Person>;
 
     /// Sets what the account signing in with `email` may do: install apps
     /// (« Administration des applications ») and manage accounts and keys
@@ -308,7 +321,15 @@ pub trait AccessStore: Send + Sync {
         email: &str,
         can_admin_apps: bool,
         can_manage_keys: bool,
+        by: Option<PersonId>,
     ) -> Result<Person>;
+
+    /// The latest changes of an account, newest first.
+    async fn list_account_changes(
+        &self,
+        person: PersonId,
+        limit: u32,
+    ) -> Result<Vec<AccountChange>>;
 }
 
 /// Implements [`AccessStore`] for a backend (`$store`, over `$db`): its SQL,
@@ -323,6 +344,7 @@ macro_rules! access_store {
             use async_trait::async_trait;
             use relais_core::ids::*;
             use relais_core::access::{ApiKey, AuditEntry};
+            use relais_core::people::AccountChangeKind;
             use relais_core::now;
             use crate::NewApiKey;
 
@@ -330,18 +352,21 @@ macro_rules! access_store {
 
             impl $store {
                 /// The account an update of `people` found (`row`), its
-                /// sessions ended when `end_sessions`; an unknown `email` is
-                /// not found.
+                /// sessions ended when `end_sessions`, the change (`kind`,
+                /// made by `by`) written in its history; an unknown `email`
+                /// is not found.
                 async fn changed_person(
                     conn: &mut Conn,
                     email: &str,
                     row: Option<rows::PersonRow>,
                     end_sessions: bool,
+                    (kind, by): (AccountChangeKind, Option<PersonId>),
                 ) -> Result<relais_core::people::Person> {
                     let Some(row) = row else {
                         return Err(StoreError::NotFound { entity: "account", key: email.to_owned() });
                     };
                     let person: relais_core::people::Person = row.try_into()?;
+                    Self::log_account_change(conn, &person, kind, by).await?;
                     if end_sessions {
                         sqlx::query("DELETE FROM sessions WHERE person_id = $1")
                             .bind(person.id.0)
@@ -349,6 +374,29 @@ macro_rules! access_store {
                             .await?;
                     }
                     Ok(person)
+                }
+
+                /// Writes `kind`, made to `person` by `by`, in its history,
+                /// with the rights it holds now.
+                async fn log_account_change(
+                    conn: &mut Conn,
+                    person: &relais_core::people::Person,
+                    kind: AccountChangeKind,
+                    by: Option<PersonId>,
+                ) -> Result<()> {
+                    sqlx::query(
+                        "INSERT INTO account_changes (person_id, change, can_admin_apps, can_manage_keys, by_person_id, at) \
+                         VALUES ($1, $2, $3, $4, $5, $6)",
+                    )
+                    .bind(person.id.0)
+                    .bind(kind.code())
+                    .bind(person.can_admin_apps)
+                    .bind(person.can_manage_keys)
+                    .bind(by.map(|p| p.0))
+                    .bind(now())
+                    .execute(&mut *conn)
+                    .await?;
+                    Ok(())
                 }
 
                 /// Enabled accounts that may manage accounts and keys, after
@@ -531,7 +579,8 @@ macro_rules! access_store {
                     Ok(rows.into_iter().map(Into::into).collect())
                 }
 
-                async fn create_person(&self, person: &crate::NewPerson) -> Result<relais_core::people::Person> {
+                async fn create_person(&self, person: &crate::NewPerson, by: Option<PersonId>) -> Result<relais_core::people::Person> {
+                    let mut tx = self.writer.begin_with(Self::BEGIN).await?;
                     let sql = format!(
                         "INSERT INTO people (email, name, password_hash, can_admin_apps, can_manage_keys, created_at) \
                          VALUES ($1, $2, $3, $4, $5, $6) RETURNING {}",
@@ -544,10 +593,33 @@ macro_rules! access_store {
                         .bind(person.can_admin_apps)
                         .bind(person.can_manage_keys)
                         .bind(now())
-                        .fetch_one(&self.writer)
+                        .fetch_one(&mut *tx)
                         .await
                         .map_err(StoreError::conflict_on("email", || format!("an account with the e-mail {} already exists", person.email)))?;
-                    row.try_into()
+                    let created: relais_core::people::Person = row.try_into()?;
+                    Self::log_account_change(&mut tx, &created, AccountChangeKind::Created, by).await?;
+                    tx.commit().await?;
+                    Ok(created)
+                }
+
+                async fn list_account_changes(&self, person: PersonId, limit: u32) -> Result<Vec<relais_core::people::AccountChange>> {
+                    let rows: Vec<(String, bool, bool, Option<i64>, chrono::DateTime<chrono::Utc>)> = sqlx::query_as(
+                        "SELECT change, can_admin_apps, can_manage_keys, by_person_id, at FROM account_changes \
+                         WHERE person_id = $1 ORDER BY id DESC LIMIT $2",
+                    )
+                    .bind(person.0)
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await?;
+                    rows.into_iter()
+                        .map(|(change, can_admin_apps, can_manage_keys, by, at)| {
+                            let kind = AccountChangeKind::parse(&change).ok_or_else(|| StoreError::Corrupt {
+                                entity: "account_changes",
+                                message: format!("unknown change {change:?}"),
+                            })?;
+                            Ok(relais_core::people::AccountChange { kind, can_admin_apps, can_manage_keys, by: by.map(PersonId), at })
+                        })
+                        .collect()
                 }
 
                 async fn person_by_email(&self, email: &str) -> Result<Option<(relais_core::people::Person, String)>> {
@@ -719,19 +791,19 @@ macro_rules! access_store {
                         .collect())
                 }
 
-                async fn set_person_password(&self, email: &str, password_hash: &str) -> Result<relais_core::people::Person> {
+                async fn set_person_password(&self, email: &str, password_hash: &str, by: Option<PersonId>) -> Result<relais_core::people::Person> {
                     let mut tx = self.writer.begin_with(Self::BEGIN).await?;
                     let sql = format!(
                         "UPDATE people SET password_hash = $2 WHERE lower(email) = lower($1) RETURNING {}",
                         rows::PERSON_COLUMNS
                     );
                     let row = sqlx::query_as(&sql).bind(email).bind(password_hash).fetch_optional(&mut *tx).await?;
-                    let person = Self::changed_person(&mut tx, email, row, true).await?;
+                    let person = Self::changed_person(&mut tx, email, row, true, (AccountChangeKind::Password, by)).await?;
                     tx.commit().await?;
                     Ok(person)
                 }
 
-                async fn set_person_disabled(&self, email: &str, disabled: bool) -> Result<relais_core::people::Person> {
+                async fn set_person_disabled(&self, email: &str, disabled: bool, by: Option<PersonId>) -> Result<relais_core::people::Person> {
                     let mut tx = self.writer.begin_with(Self::BEGIN).await?;
                     let before = Self::account_managers(&mut tx).await?;
                     let sql = format!(
@@ -740,13 +812,14 @@ macro_rules! access_store {
                         rows::PERSON_COLUMNS
                     );
                     let row = sqlx::query_as(&sql).bind(email).bind(disabled).bind(now()).fetch_optional(&mut *tx).await?;
-                    let person = Self::changed_person(&mut tx, email, row, disabled).await?;
+                    let kind = if disabled { AccountChangeKind::Disabled } else { AccountChangeKind::Enabled };
+                    let person = Self::changed_person(&mut tx, email, row, disabled, (kind, by)).await?;
                     Self::keep_an_account_manager(&mut tx, before).await?;
                     tx.commit().await?;
                     Ok(person)
                 }
 
-                async fn set_person_rights(&self, email: &str, can_admin_apps: bool, can_manage_keys: bool) -> Result<relais_core::people::Person> {
+                async fn set_person_rights(&self, email: &str, can_admin_apps: bool, can_manage_keys: bool, by: Option<PersonId>) -> Result<relais_core::people::Person> {
                     let mut tx = self.writer.begin_with(Self::BEGIN).await?;
                     let before = Self::account_managers(&mut tx).await?;
                     let sql = format!(
@@ -755,7 +828,7 @@ macro_rules! access_store {
                         rows::PERSON_COLUMNS
                     );
                     let row = sqlx::query_as(&sql).bind(email).bind(can_admin_apps).bind(can_manage_keys).fetch_optional(&mut *tx).await?;
-                    let person = Self::changed_person(&mut tx, email, row, false).await?;
+                    let person = Self::changed_person(&mut tx, email, row, false, (AccountChangeKind::Rights, by)).await?;
                     Self::keep_an_account_manager(&mut tx, before).await?;
                     tx.commit().await?;
                     Ok(person)

@@ -2651,13 +2651,16 @@ async fn base_and_admin(s: &SharedStore) -> (relais_core::base::Base, relais_cor
         .await
         .unwrap();
     let admin = s
-        .create_person(&relais_store::NewPerson {
-            email: Email::parse("admin@acme.fr").unwrap(),
-            name: Name::parse("name", "Admin").unwrap(),
-            password_hash: "x".into(),
-            can_admin_apps: true,
-            can_manage_keys: true,
-        })
+        .create_person(
+            &relais_store::NewPerson {
+                email: Email::parse("admin@acme.fr").unwrap(),
+                name: Name::parse("name", "Admin").unwrap(),
+                password_hash: "x".into(),
+                can_admin_apps: true,
+                can_manage_keys: true,
+            },
+            None,
+        )
         .await
         .unwrap();
     (base, admin)
@@ -3130,7 +3133,10 @@ async fn accounts_are_disabled_and_given_new_passwords(db: TestDb) {
     };
     open("one").await;
     assert!(s.session("one").await.unwrap().is_some());
-    let disabled = s.set_person_disabled("ADMIN@acme.fr", true).await.unwrap();
+    let disabled = s
+        .set_person_disabled("ADMIN@acme.fr", true, None)
+        .await
+        .unwrap();
     let since = disabled.disabled_at.expect("disabled");
     assert!(
         s.session("one").await.unwrap().is_none(),
@@ -3141,18 +3147,24 @@ async fn accounts_are_disabled_and_given_new_passwords(db: TestDb) {
         s.session("two").await.unwrap().is_none(),
         "no session is read while disabled"
     );
-    let again = s.set_person_disabled("admin@acme.fr", true).await.unwrap();
+    let again = s
+        .set_person_disabled("admin@acme.fr", true, None)
+        .await
+        .unwrap();
     assert_eq!(
         again.disabled_at,
         Some(since),
         "disabled since the first time"
     );
-    let enabled = s.set_person_disabled("admin@acme.fr", false).await.unwrap();
+    let enabled = s
+        .set_person_disabled("admin@acme.fr", false, None)
+        .await
+        .unwrap();
     assert_eq!(enabled.disabled_at, None);
     assert!(s.list_people().await.unwrap()[0].disabled_at.is_none());
     open("three").await;
     assert!(s.session("three").await.unwrap().is_some());
-    s.set_person_password("admin@acme.fr", "new-hash")
+    s.set_person_password("admin@acme.fr", "new-hash", None)
         .await
         .unwrap();
     assert!(
@@ -3162,10 +3174,10 @@ async fn accounts_are_disabled_and_given_new_passwords(db: TestDb) {
     let (_, hash) = s.person_by_email("admin@acme.fr").await.unwrap().unwrap();
     assert_eq!(hash, "new-hash");
     for missing in [
-        s.set_person_password("nobody@acme.fr", "x")
+        s.set_person_password("nobody@acme.fr", "x", None)
             .await
             .unwrap_err(),
-        s.set_person_disabled("nobody@acme.fr", true)
+        s.set_person_disabled("nobody@acme.fr", true, None)
             .await
             .unwrap_err(),
     ] {
@@ -3189,13 +3201,16 @@ async fn another_account(
     email: &str,
     manages: bool,
 ) -> relais_core::people::Person {
-    s.create_person(&relais_store::NewPerson {
-        email: Email::parse(email).unwrap(),
-        name: Name::parse("name", "Adjoint").unwrap(),
-        password_hash: "x".into(),
-        can_admin_apps: false,
-        can_manage_keys: manages,
-    })
+    s.create_person(
+        &relais_store::NewPerson {
+            email: Email::parse(email).unwrap(),
+            name: Name::parse("name", "Adjoint").unwrap(),
+            password_hash: "x".into(),
+            can_admin_apps: false,
+            can_manage_keys: manages,
+        },
+        None,
+    )
     .await
     .unwrap()
 }
@@ -3213,10 +3228,10 @@ async fn some_account_may_always_manage_accounts(db: TestDb) {
     let s = &db.store;
     let (_, admin) = base_and_admin(s).await;
     let alone = [
-        s.set_person_disabled("admin@acme.fr", true)
+        s.set_person_disabled("admin@acme.fr", true, None)
             .await
             .unwrap_err(),
-        s.set_person_rights("ADMIN@acme.fr", true, false)
+        s.set_person_rights("ADMIN@acme.fr", true, false, None)
             .await
             .unwrap_err(),
     ];
@@ -3229,33 +3244,65 @@ async fn some_account_may_always_manage_accounts(db: TestDb) {
         "nothing changed"
     );
 
+    let kinds = |changes: Vec<relais_core::people::AccountChange>| {
+        changes
+            .into_iter()
+            .map(|c| (c.kind, c.can_admin_apps, c.can_manage_keys, c.by))
+            .collect::<Vec<_>>()
+    };
+    use relais_core::people::AccountChangeKind::*;
+    assert_eq!(
+        kinds(s.list_account_changes(admin.id, 10).await.unwrap()),
+        vec![(Created, true, true, None)],
+        "a refused change is not in the history"
+    );
     let clerk = another_account(s, "clerk@acme.fr", false).await;
     let rights = s
-        .set_person_rights("Clerk@acme.fr", true, false)
+        .set_person_rights("Clerk@acme.fr", true, false, None)
         .await
         .unwrap();
     assert!(rights.can_admin_apps && !rights.can_manage_keys);
     assert_eq!(rights.id, clerk.id);
     let promoted = s
-        .set_person_rights("clerk@acme.fr", false, true)
+        .set_person_rights("clerk@acme.fr", false, true, Some(admin.id))
         .await
         .unwrap();
+    s.set_person_password("clerk@acme.fr", "hash", Some(clerk.id))
+        .await
+        .unwrap();
+    assert_eq!(
+        kinds(s.list_account_changes(clerk.id, 10).await.unwrap()),
+        vec![
+            (Password, false, true, Some(clerk.id)),
+            (Rights, false, true, Some(admin.id)),
+            (Rights, true, false, None),
+            (Created, false, false, None),
+        ],
+        "newest first, each with the rights after it and who made it"
+    );
+    assert_eq!(s.list_account_changes(clerk.id, 2).await.unwrap().len(), 2);
     assert!(!promoted.can_admin_apps && promoted.can_manage_keys);
-    s.set_person_disabled("admin@acme.fr", true).await.unwrap();
+    s.set_person_disabled("admin@acme.fr", true, None)
+        .await
+        .unwrap();
     let err = s
-        .set_person_rights("clerk@acme.fr", true, false)
+        .set_person_rights("clerk@acme.fr", true, false, None)
         .await
         .unwrap_err();
     assert!(leaves_no_manager(&err), "{err}");
     // Someone who may not manage accounts changes as they please.
     another_account(s, "intern@acme.fr", false).await;
-    s.set_person_disabled("intern@acme.fr", true).await.unwrap();
-    s.set_person_rights("intern@acme.fr", true, false)
+    s.set_person_disabled("intern@acme.fr", true, None)
         .await
         .unwrap();
-    s.set_person_disabled("admin@acme.fr", false).await.unwrap();
+    s.set_person_rights("intern@acme.fr", true, false, None)
+        .await
+        .unwrap();
+    s.set_person_disabled("admin@acme.fr", false, None)
+        .await
+        .unwrap();
     let err = s
-        .set_person_rights("nobody@acme.fr", true, true)
+        .set_person_rights("nobody@acme.fr", true, true, None)
         .await
         .unwrap_err();
     assert!(
@@ -3279,12 +3326,12 @@ async fn some_account_may_always_manage_accounts(db: TestDb) {
         for p in s.list_people().await.unwrap() {
             let email = p.email.as_str();
             if p.can_manage_keys && p.disabled_at.is_none() && email != a && email != b {
-                s.set_person_disabled(email, true).await.unwrap();
+                s.set_person_disabled(email, true, None).await.unwrap();
             }
         }
         let (x, y) = tokio::join!(
-            s.set_person_disabled(&a, true),
-            s.set_person_disabled(&b, true)
+            s.set_person_disabled(&a, true, None),
+            s.set_person_disabled(&b, true, None)
         );
         assert!(x.is_ok() != y.is_ok(), "round {round}: {x:?} / {y:?}");
         let managers = s

@@ -51,13 +51,16 @@ async fn world(postgres: bool, employees: u32) -> Option<World> {
     )
     .await;
     let admin = store
-        .create_person(&NewPerson {
-            email: Email::parse("admin@acme.fr").unwrap(),
-            name: Name::parse("name", "Admin").unwrap(),
-            password_hash: "x".into(),
-            can_admin_apps: true,
-            can_manage_keys: true,
-        })
+        .create_person(
+            &NewPerson {
+                email: Email::parse("admin@acme.fr").unwrap(),
+                name: Name::parse("name", "Admin").unwrap(),
+                password_hash: "x".into(),
+                can_admin_apps: true,
+                can_manage_keys: true,
+            },
+            None,
+        )
         .await
         .unwrap();
     let (installation, key) = relais_app::install::install_app(

@@ -222,15 +222,18 @@ async fn demo_command(
             .await?;
         store.copy_base(production.id, test.id).await?;
         out!("created the test base 'test' as a copy of 'production'");
-        let password = relais_app::keys::random_hex(8);
+        let password = relais_web::session::generate_password();
         store
-            .create_person(&relais_store::NewPerson {
-                email: relais_core::employee::Email::parse("admin@relais.demo")?,
-                name: relais_core::org::Name::parse("name", "Admin démo")?,
-                password_hash: relais_web::session::hash_password(&password),
-                can_admin_apps: true,
-                can_manage_keys: true,
-            })
+            .create_person(
+                &relais_store::NewPerson {
+                    email: relais_core::employee::Email::parse("admin@relais.demo")?,
+                    name: relais_core::org::Name::parse("name", "Admin démo")?,
+                    password_hash: relais_web::session::hash_password(&password),
+                    can_admin_apps: true,
+                    can_manage_keys: true,
+                },
+                None,
+            )
             .await?;
         out!("sign in to the admin pages as admin@relais.demo with the password {password} (shown once)");
     }
@@ -848,13 +851,16 @@ async fn people_command(settings: &Settings, cmd: PeopleCommand) -> Result<()> {
         } => {
             let (password, generated) = new_password(password)?;
             let person = store
-                .create_person(&relais_store::NewPerson {
-                    email: relais_core::employee::Email::parse(&email)?,
-                    name: relais_core::org::Name::parse("name", &name)?,
-                    password_hash: relais_web::session::hash_password(&password),
-                    can_admin_apps: apps_admin,
-                    can_manage_keys: keys_admin,
-                })
+                .create_person(
+                    &relais_store::NewPerson {
+                        email: relais_core::employee::Email::parse(&email)?,
+                        name: relais_core::org::Name::parse("name", &name)?,
+                        password_hash: relais_web::session::hash_password(&password),
+                        can_admin_apps: apps_admin,
+                        can_manage_keys: keys_admin,
+                    },
+                    None,
+                )
                 .await?;
             out!("created account {} for {}", person.id, person.email);
             if generated {
@@ -888,7 +894,7 @@ async fn people_command(settings: &Settings, cmd: PeopleCommand) -> Result<()> {
         PeopleCommand::Password { email, password } => {
             let (password, generated) = new_password(password)?;
             let person = store
-                .set_person_password(&email, &relais_web::session::hash_password(&password))
+                .set_person_password(&email, &relais_web::session::hash_password(&password), None)
                 .await?;
             out!(
                 "new password for {}; their open sessions are ended",
@@ -899,14 +905,14 @@ async fn people_command(settings: &Settings, cmd: PeopleCommand) -> Result<()> {
             }
         }
         PeopleCommand::Disable { email } => {
-            let person = store.set_person_disabled(&email, true).await?;
+            let person = store.set_person_disabled(&email, true, None).await?;
             out!(
                 "{} is disabled: signing in is refused and their open sessions are ended",
                 person.email
             );
         }
         PeopleCommand::Enable { email } => {
-            let person = store.set_person_disabled(&email, false).await?;
+            let person = store.set_person_disabled(&email, false, None).await?;
             out!("{} may sign in again", person.email);
         }
         PeopleCommand::Rights {
@@ -915,13 +921,43 @@ async fn people_command(settings: &Settings, cmd: PeopleCommand) -> Result<()> {
             keys_admin,
         } => {
             let p = store
-                .set_person_rights(&email, apps_admin, keys_admin)
+                .set_person_rights(&email, apps_admin, keys_admin, None)
                 .await?;
             out!(
                 "{} may now: {}",
                 p.email,
                 rights_text(p.can_admin_apps, p.can_manage_keys)
             );
+        }
+        PeopleCommand::History { email, limit } => {
+            let Some((person, _)) = store.person_by_email(&email).await? else {
+                bail!("account {email} does not exist");
+            };
+            let people = store.list_people().await?;
+            let who = |id: Option<relais_core::ids::PersonId>| match id {
+                None => "command line".to_owned(),
+                Some(id) => people
+                    .iter()
+                    .find(|p| p.id == id)
+                    .map_or_else(|| format!("account {id}"), |p| p.email.to_string()),
+            };
+            out!(
+                "{:<19}  {:<9} {:<6} {:<6} BY",
+                "WHEN (UTC)",
+                "CHANGE",
+                "APPS",
+                "KEYS"
+            );
+            for c in store.list_account_changes(person.id, limit).await? {
+                out!(
+                    "{:<19}  {:<9} {:<6} {:<6} {}",
+                    c.at.format("%Y-%m-%d %H:%M:%S"),
+                    c.kind.code(),
+                    c.can_admin_apps,
+                    c.can_manage_keys,
+                    who(c.by)
+                );
+            }
         }
         PeopleCommand::SignIns { email, limit } => {
             out!(

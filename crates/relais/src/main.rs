@@ -283,6 +283,15 @@ enum PeopleCommand {
         #[arg(long, default_value_t = 50, value_parser = parse_limit, allow_hyphen_values = true)]
         limit: u32,
     },
+    /// What was done to an account (created, rights, passwords, disabled,
+    /// enabled), by whom and when, newest first.
+    History {
+        /// The account's e-mail.
+        email: String,
+        /// How many changes to show (1 to 10,000).
+        #[arg(long, default_value_t = 50, value_parser = parse_limit, allow_hyphen_values = true)]
+        limit: u32,
+    },
     /// Set what an account may do: the rights given are kept, the others
     /// taken away (one enabled account at least keeps --keys-admin).
     Rights {

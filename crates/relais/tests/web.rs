@@ -1499,7 +1499,20 @@ async fn accounts_are_managed_from_the_pages() {
         sign_in(&c, url, "nina@relais.test", &password).await,
         Err(401)
     );
-    assert!(get(&page, &chef).await.1.contains("désactivé depuis le"));
+    let html = get(&page, &chef).await.1;
+    assert!(html.contains("désactivé depuis le"), "{html}");
+    // The account's history names who did what, newest first.
+    let history = &html[html.find("id=\"changes\"").unwrap()..];
+    let history = &history[..history.find("</table>").unwrap()];
+    let rows: Vec<&str> = history.split("<tr>").skip(2).collect();
+    assert_eq!(rows.len(), 3, "{history}");
+    for (row, (change, by)) in rows.iter().zip([
+        ("désactivé", "Chef"),
+        ("droits changés", "Chef"),
+        ("compte créé", "Chef"),
+    ]) {
+        assert!(row.contains(change) && row.contains(by), "{change}: {row}");
+    }
 
     // Nobody disables themselves or takes away their own right; the last
     // account that may manage accounts keeps the right.
@@ -1578,6 +1591,23 @@ async fn accounts_are_managed_from_the_pages() {
         "{trail}"
     );
     assert_eq!(trail.matches(" failed ").count(), 2, "{trail}");
+    let history = ok(d, &["people", "history", "nina@relais.test"]);
+    let changes: Vec<&str> = history.lines().skip(1).collect();
+    assert_eq!(changes.len(), 5, "{history}");
+    for (line, change) in changes
+        .iter()
+        .zip(["password", "enabled", "disabled", "rights", "created"])
+    {
+        assert!(
+            line.contains(change) && line.ends_with("chef@relais.test"),
+            "{change}: {line}"
+        );
+    }
+    let history = ok(d, &["people", "history", "chef@relais.test"]);
+    assert!(
+        history.lines().nth(1).unwrap().ends_with("command line"),
+        "{history}"
+    );
 }
 
 /// Anyone signed in changes their own password on « Mon compte », giving

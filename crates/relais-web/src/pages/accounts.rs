@@ -21,11 +21,12 @@ use relais_api::AppState;
 use relais_core::employee::Email;
 use relais_core::ids::PersonId;
 use relais_core::org::Name;
-use relais_core::people::Person;
+use relais_core::people::{AccountChangeKind, Person};
 use relais_store::{NewPerson, SignInOutcome, StoreError};
 use serde::Deserialize;
+use std::collections::HashMap;
 
-/// Sign-ins an account's page shows, newest first.
+/// Sign-ins, and changes, an account's page shows, newest first.
 const SIGN_INS: u32 = 20;
 
 /// The two rights an account may hold: the form field that sets it, and its
@@ -45,13 +46,19 @@ fn holds(p: &Person, field: &str) -> bool {
 
 /// What an account may do, by the permissions' names.
 fn rights_of(p: &Person, lang: Lang) -> Markup {
+    rights_list(p.can_admin_apps, p.can_manage_keys, lang)
+}
+
+/// The rights `apps` and `keys`, by the permissions' names.
+fn rights_list(apps: bool, keys: bool, lang: Lang) -> Markup {
+    let holds = |field: &str| if field == "apps" { apps } else { keys };
     html! {
-        @if !p.can_admin_apps && !p.can_manage_keys {
+        @if !apps && !keys {
             span.muted { (lang.t("consultation seulement")) }
         } @else {
             ul.fields.rights {
                 @for (field, label) in RIGHTS {
-                    @if holds(p, field) { li { (lang.t(label)) } }
+                    @if holds(field) { li { (lang.t(label)) } }
                 }
             }
         }
@@ -63,6 +70,17 @@ fn status_of(p: &Person, lang: Lang) -> String {
     match p.disabled_at {
         None => lang.t("actif").to_owned(),
         Some(at) => format!("{}{}", lang.t("désactivé depuis le "), paris_time(at)),
+    }
+}
+
+/// What was done to an account, in words.
+fn change_label(kind: AccountChangeKind, lang: Lang) -> &'static str {
+    match kind {
+        AccountChangeKind::Created => lang.t("compte créé"),
+        AccountChangeKind::Rights => lang.t("droits changés"),
+        AccountChangeKind::Password => lang.t("nouveau mot de passe"),
+        AccountChangeKind::Disabled => lang.t("désactivé"),
+        AccountChangeKind::Enabled => lang.t("réactivé"),
     }
 }
 
@@ -223,13 +241,16 @@ pub async fn create_account(
     let password = generate_password();
     let created = state
         .store
-        .create_person(&NewPerson {
-            email,
-            name,
-            password_hash: hash_password(&password),
-            can_admin_apps: typed.rights.iter().any(|r| r == "apps"),
-            can_manage_keys: typed.rights.iter().any(|r| r == "keys"),
-        })
+        .create_person(
+            &NewPerson {
+                email,
+                name,
+                password_hash: hash_password(&password),
+                can_admin_apps: typed.rights.iter().any(|r| r == "apps"),
+                can_manage_keys: typed.rights.iter().any(|r| r == "keys"),
+            },
+            Some(v.person.id),
+        )
         .await;
     match created {
         Ok(person) => {
@@ -305,7 +326,14 @@ pub async fn account(
 ) -> Result<Response, PageError> {
     refuse_keys(&v)?;
     let lang = v.lang;
+    let people = state.store.list_people().await.or_page(&v)?;
+    let names: HashMap<PersonId, &str> = people.iter().map(|p| (p.id, p.name.as_str())).collect();
     let p = account_of(&state, &v, id).await?;
+    let changes = state
+        .store
+        .list_account_changes(p.id, SIGN_INS)
+        .await
+        .or_page(&v)?;
     let sign_ins = state
         .store
         .list_sign_ins(Some(p.email.as_str()), SIGN_INS)
@@ -346,6 +374,23 @@ pub async fn account(
                     form.inline method="post" action={ "/accounts/" (p.id) "/enable" } {
                         input type="hidden" name="csrf" value=(v.csrf);
                         button type="submit" id="enable" { (lang.t("Réactiver")) }
+                    }
+                }
+            }
+        }
+        h2 { (lang.t("Historique du compte")) }
+        table id="changes" {
+            (column_heads(lang, &["Quand", "Changement", "Droits ensuite", "Par"]))
+            tbody {
+                @for c in &changes {
+                    tr {
+                        td { (paris_time(c.at)) }
+                        td { (change_label(c.kind, lang)) }
+                        td { (rights_list(c.can_admin_apps, c.can_manage_keys, lang)) }
+                        td { @match c.by {
+                            Some(by) => { (names.get(&by).copied().unwrap_or("?")) },
+                            None => { span.muted { (lang.t("ligne de commande")) } },
+                        } }
                     }
                 }
             }
@@ -402,7 +447,9 @@ pub async fn save_rights(
             v.lang.t("Vous ne pouvez pas retirer votre propre permission « Gestion des rôles et des clés API » : demandez-le à une autre personne qui l'a."),
         ));
     }
-    let change = state.store.set_person_rights(p.email.as_str(), apps, keys);
+    let change = state
+        .store
+        .set_person_rights(p.email.as_str(), apps, keys, Some(v.person.id));
     change.await.map_err(|e| refusal(&v, e))?;
     Ok(saved(id))
 }
@@ -454,7 +501,11 @@ pub async fn new_password(
     let password = generate_password();
     state
         .store
-        .set_person_password(p.email.as_str(), &hash_password(&password))
+        .set_person_password(
+            p.email.as_str(),
+            &hash_password(&password),
+            Some(v.person.id),
+        )
         .await
         .or_page(&v)?;
     let body = html! {
@@ -529,7 +580,9 @@ async fn set_disabled(
     p: &Person,
     disabled: bool,
 ) -> Result<Response, PageError> {
-    let change = state.store.set_person_disabled(p.email.as_str(), disabled);
+    let change = state
+        .store
+        .set_person_disabled(p.email.as_str(), disabled, Some(v.person.id));
     change.await.map_err(|e| refusal(v, e))?;
     Ok(saved(p.id))
 }
@@ -688,7 +741,11 @@ pub async fn change_my_password(
     }
     state
         .store
-        .set_person_password(person.email.as_str(), &hash_password(&f.new))
+        .set_person_password(
+            person.email.as_str(),
+            &hash_password(&f.new),
+            Some(person.id),
+        )
         .await
         .or_page(&v)?;
     // Every session ended with the old password; this one opens again.

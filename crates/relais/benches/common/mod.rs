@@ -478,13 +478,16 @@ pub fn postgres_server(bench: &str) -> Option<String> {
 /// An administrator who installs apps and manages keys: its identifier.
 pub async fn admin(store: &SharedStore) -> relais_core::ids::PersonId {
     store
-        .create_person(&relais_store::NewPerson {
-            email: relais_core::employee::Email::parse("bench@relais.test").unwrap(),
-            name: relais_core::org::Name::parse("name", "Bench").unwrap(),
-            password_hash: "x".into(),
-            can_admin_apps: true,
-            can_manage_keys: true,
-        })
+        .create_person(
+            &relais_store::NewPerson {
+                email: relais_core::employee::Email::parse("bench@relais.test").unwrap(),
+                name: relais_core::org::Name::parse("name", "Bench").unwrap(),
+                password_hash: "x".into(),
+                can_admin_apps: true,
+                can_manage_keys: true,
+            },
+            None,
+        )
         .await
         .unwrap()
         .id
