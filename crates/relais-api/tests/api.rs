@@ -927,6 +927,31 @@ async fn simultaneous_updates_of_an_employee_keep_both_changes(app: App) {
             );
         }
     }
+    // Twenty writers of one employee at once: each is applied in turn,
+    // none told to send it again.
+    let one = format!("/api/v3/users/{}", ids[0]);
+    let titles: Vec<String> = (0..20).map(|n| format!("Clash {n}")).collect();
+    let sent = titles.iter().map(|title| {
+        app.send(
+            reqwest::Method::PUT,
+            &one,
+            &writer,
+            json!({ "jobTitle": title }),
+        )
+    });
+    for ((status, body), title) in futures_util::future::join_all(sent)
+        .await
+        .iter()
+        .zip(&titles)
+    {
+        assert_eq!(*status, 200, "{body}");
+        assert_eq!(body["data"]["jobTitle"], json!(title), "{body}");
+    }
+    let (_, user) = app.get(&format!("{one}?fields=jobTitle"), &writer).await;
+    assert!(
+        titles.iter().any(|t| user["data"]["jobTitle"] == json!(t)),
+        "{user}"
+    );
 }
 
 async fn leave_requests_and_their_workflow(app: App) {

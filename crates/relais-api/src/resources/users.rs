@@ -825,7 +825,10 @@ async fn create(keyed: Keyed, JsonBody(body): JsonBody) -> Result<Response, ApiE
 
 /// Times an update is applied again to an employee that changed while it
 /// was applied, before the caller is told to send it again (409).
-const UPDATE_TRIES: u32 = 5;
+const UPDATE_TRIES: u32 = 10;
+
+/// The longest wait before an update is applied again, in milliseconds.
+const LONGEST_RETRY_WAIT_MS: u64 = 64;
 
 async fn update(
     keyed: Keyed,
@@ -847,7 +850,15 @@ async fn update(
             .update_employee(&current, &data, &author(&caller))
             .await
         {
-            Err(relais_store::StoreError::Changed { .. }) if tries < UPDATE_TRIES => tries += 1,
+            Err(relais_store::StoreError::Changed { .. }) if tries < UPDATE_TRIES => {
+                tries += 1;
+                // Writers of one employee at once take turns: each waits a
+                // random while, longer after each clash, before reading it
+                // again, instead of all reading and clashing again at once.
+                let longest = (1_u64 << tries.min(6)).min(LONGEST_RETRY_WAIT_MS);
+                tokio::time::sleep(std::time::Duration::from_millis(fastrand::u64(0..=longest)))
+                    .await;
+            }
             done => break done?,
         }
     };
