@@ -264,6 +264,10 @@ pub trait AccessStore: Send + Sync {
     /// made to the account signing in with `email` (any case).
     async fn list_sign_ins(&self, email: Option<&str>, limit: u32) -> Result<Vec<SignInAttempt>>;
 
+    /// When each account last signed in, by e-mail (lower case); accounts
+    /// that never did are left out.
+    async fn last_sign_ins(&self) -> Result<std::collections::HashMap<String, DateTime<Utc>>>;
+
     /// Creates an admin-page account; 409 if the e-mail is taken. `by`:
     /// who created it from the pages (`None`: the command line).
     async fn create_person(&self, person: &NewPerson, by: Option<PersonId>) -> Result<Person>;
@@ -770,6 +774,18 @@ macro_rules! access_store {
                         address: u32::try_from(by_address).unwrap_or(u32::MAX),
                         latest: account_latest.max(address_latest),
                     })
+                }
+
+                async fn last_sign_ins(&self) -> Result<std::collections::HashMap<String, chrono::DateTime<chrono::Utc>>> {
+                    let rows: Vec<(String, chrono::DateTime<chrono::Utc>)> = sqlx::query_as(
+                        "SELECT p.email, (SELECT MAX(a.at) FROM sign_in_attempts a \
+                         WHERE a.email = lower(p.email) AND a.outcome = 'succeeded') AS at \
+                         FROM people p WHERE EXISTS (SELECT 1 FROM sign_in_attempts a \
+                         WHERE a.email = lower(p.email) AND a.outcome = 'succeeded')",
+                    )
+                    .fetch_all(&self.pool)
+                    .await?;
+                    Ok(rows.into_iter().map(|(email, at)| (email.to_lowercase(), at)).collect())
                 }
 
                 async fn list_sign_ins(&self, email: Option<&str>, limit: u32) -> Result<Vec<crate::SignInAttempt>> {

@@ -102,6 +102,7 @@ store_suite!(
     another_process_is_woken_by_committed_events,
     accounts_are_disabled_and_given_new_passwords,
     some_account_may_always_manage_accounts,
+    sign_ins_are_listed_by_account,
 );
 
 /// How many entries a base's change log holds.
@@ -3343,4 +3344,53 @@ async fn some_account_may_always_manage_accounts(db: TestDb) {
             .count();
         assert_eq!(managers, 1, "round {round}");
     }
+}
+
+/// Sign-in attempts are listed newest first, all or one account's (its
+/// e-mail in any case); each account's last successful sign-in is known,
+/// and an account that never signed in has none.
+async fn sign_ins_are_listed_by_account(db: TestDb) {
+    let s = &db.store;
+    let (_, admin) = base_and_admin(s).await;
+    let clerk = another_account(s, "clerk@acme.fr", false).await;
+    another_account(s, "never@acme.fr", false).await;
+    let t = now();
+    let attempts = [
+        ("admin@acme.fr", relais_store::SignInOutcome::Succeeded, 1),
+        ("clerk@acme.fr", relais_store::SignInOutcome::Failed, 2),
+        ("admin@acme.fr", relais_store::SignInOutcome::Succeeded, 3),
+        ("clerk@acme.fr", relais_store::SignInOutcome::Succeeded, 4),
+        ("admin@acme.fr", relais_store::SignInOutcome::Failed, 5),
+    ];
+    for (email, outcome, minutes) in attempts {
+        s.record_sign_in(&relais_store::SignInAttempt {
+            email: email.into(),
+            address: "127.0.0.1".into(),
+            outcome,
+            at: t + chrono::Duration::minutes(minutes),
+        })
+        .await
+        .unwrap();
+    }
+    let all = s.list_sign_ins(None, 10).await.unwrap();
+    assert_eq!(all.len(), 5);
+    assert!(all.windows(2).all(|w| w[0].at > w[1].at), "newest first");
+    let admins = s.list_sign_ins(Some("ADMIN@acme.fr"), 10).await.unwrap();
+    assert_eq!(admins.len(), 3);
+    assert!(admins.iter().all(|a| a.email == "admin@acme.fr"));
+    assert_eq!(
+        s.list_sign_ins(Some("admin@acme.fr"), 2)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    let last = s.last_sign_ins().await.unwrap();
+    assert_eq!(last.len(), 2, "{last:?}");
+    assert_eq!(
+        last[admin.email.as_str()],
+        t + chrono::Duration::minutes(3),
+        "a failure after it does not count"
+    );
+    assert_eq!(last[clerk.email.as_str()], t + chrono::Duration::minutes(4));
 }

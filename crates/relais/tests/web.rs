@@ -1438,6 +1438,16 @@ async fn accounts_are_managed_from_the_pages() {
         html[at..at + html[at..].find('<').unwrap()].to_owned()
     };
     assert_eq!(password.len(), 16, "{password}");
+    let row_of = |html: &str, email: &str| {
+        let at = html.find(&format!("<td>{email}</td>")).unwrap();
+        let row = &html[html[..at].rfind("<tr").unwrap()..];
+        row[..row.find("</tr>").unwrap()].to_owned()
+    };
+    let nina_row = row_of(&html, "nina@relais.test");
+    assert!(
+        nina_row.contains("jamais"),
+        "never signed in yet: {nina_row}"
+    );
     let nina = sign_in(&c, url, "nina@relais.test", &password)
         .await
         .unwrap();
@@ -1448,6 +1458,11 @@ async fn accounts_are_managed_from_the_pages() {
         .to_owned();
     assert!(line.contains("true   false"), "apps, not keys: {line}");
     let id = line.split_whitespace().next().unwrap().to_owned();
+    let nina_row = row_of(&get("/accounts", &chef).await.1, "nina@relais.test");
+    assert!(
+        nina_row.contains("(Europe/Paris)"),
+        "her last sign-in: {nina_row}"
+    );
     let (status, html) = post(
         "/accounts",
         &chef,

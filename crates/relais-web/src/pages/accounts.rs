@@ -136,11 +136,12 @@ async fn accounts_page(
 ) -> Result<Response, PageError> {
     let lang = v.lang;
     let people = state.store.list_people().await.or_page(v)?;
+    let last = state.store.last_sign_ins().await.or_page(v)?;
     Ok(page(Some(v), lang, lang.t("Comptes"), html! {
         @if let Some(m) = message { (m) }
         p.muted { (lang.t("Les personnes qui se connectent à ces pages, sur toutes les bases, et ce qu'elles peuvent y faire.")) }
         table id="accounts" {
-            (column_heads(lang, &["Nom", "E-mail", "Droits", "État", "Créé le"]))
+            (column_heads(lang, &["Nom", "E-mail", "Droits", "État", "Dernière connexion"]))
             tbody {
                 @for p in &people {
                     tr data-account=(p.id) {
@@ -148,7 +149,12 @@ async fn accounts_page(
                         td { (p.email) }
                         td { (rights_of(p, lang)) }
                         td { (status_of(p, lang)) }
-                        td { (paris_time(p.created_at)) }
+                        td.last-sign-in {
+                            @match last.get(&p.email.as_str().to_lowercase()) {
+                                Some(at) => { (paris_time(*at)) },
+                                None => { span.muted { (lang.t("jamais")) } },
+                            }
+                        }
                     }
                 }
             }
@@ -259,6 +265,7 @@ pub async fn create_account(
                     (lang.t("Compte créé pour ")) (person.name)
                     (lang.t(". Transmettez-lui son mot de passe, qui ne sera plus jamais affiché :"))
                 }
+                p.muted { (lang.t("La personne pourra le remplacer par le sien dans « Mon compte », en cliquant sur son nom en haut des pages.")) }
                 p { code.secret id="password" { (password) } }
                 p { (lang.t("Adresse de connexion")) " : " code { (base_url(&headers)) "/login" } }
             };
@@ -513,6 +520,7 @@ pub async fn new_password(
             (lang.t("Nouveau mot de passe de ")) (p.name)
             (lang.t(", qui ne sera plus jamais affiché :"))
         }
+        p.muted { (lang.t("La personne pourra le remplacer par le sien dans « Mon compte », en cliquant sur son nom en haut des pages.")) }
         p { code.secret id="password" { (password) } }
         p { (lang.t("Adresse de connexion")) " : " code { (base_url(&headers)) "/login" } }
         @if me {
