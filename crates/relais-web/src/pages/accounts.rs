@@ -294,7 +294,7 @@ async fn refused(
         .summary(v.lang, "account-error", "Aucun compte n'a été créé");
     Ok((
         StatusCode::UNPROCESSABLE_ENTITY,
-        accounts_page(state, v, Some(msg), typed).await,
+        accounts_page(state, v, Some(msg), typed).await?,
     )
         .into_response())
 }
@@ -386,6 +386,9 @@ pub async fn account(
             }
         }
         h2 { (lang.t("Historique du compte")) }
+        @if changes.is_empty() {
+            p.muted { (lang.t("Aucun changement enregistré.")) }
+        }
         table id="changes" {
             (column_heads(lang, &["Quand", "Changement", "Droits ensuite", "Par"]))
             tbody {
