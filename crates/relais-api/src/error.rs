@@ -156,6 +156,10 @@ impl From<relais_app::AppError> for ApiError {
             AppError::Grants(message) => Self::Store(StoreError::Domain(
                 relais_core::DomainError::new("grants", message),
             )),
+            AppError::NotATestBase(message) => Self::Store(StoreError::Conflict {
+                field: "base",
+                message,
+            }),
             AppError::Store(e) => Self::Store(e),
         }
     }

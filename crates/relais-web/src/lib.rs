@@ -94,11 +94,13 @@ pub fn router(catalog: Arc<Catalog>, state: AppState) -> Router<AppState> {
         )
         .route("/accounts/{id}/disable", post(pages::accounts::disable))
         .route("/accounts/{id}/enable", post(pages::accounts::enable))
+        .route("/bases/{name}/refresh", post(pages::bases::refresh))
         .route("/me", get(pages::accounts::me))
         .route("/me/password", post(pages::accounts::change_my_password))
         .method_not_allowed_fallback(pages::layout::form_only)
         .fallback(pages::layout::no_such_page)
         .layer(Extension(catalog))
+        .layer(Extension(pages::bases::Refreshes::default()))
         .layer(axum::middleware::from_fn_with_state(
             state,
             security::headers,

@@ -700,16 +700,7 @@ async fn base_command(settings: &Settings, cmd: BaseCommand) -> Result<()> {
         BaseCommand::Copy { from, to } => {
             let source = find_base(&store, &from).await?;
             let target = find_base(&store, &to).await?;
-            if target.kind != BaseKind::Test {
-                bail!("refusing to overwrite '{}': it is a {} base, and only a test base can be refreshed from another base", target.name, target.kind);
-            }
-            if source.id == target.id {
-                bail!("'{}' cannot be copied onto itself", source.name);
-            }
-            store.copy_base(source.id, target.id).await?;
-            let c = store
-                .base_counts(target.id, TimeZone::PARIS.today())
-                .await?;
+            let c = relais_app::bases::refresh_test_base(&store, &source, &target).await?;
             out!(
                 "refreshed '{}' from '{}': {} employees, {} leave periods, {} expense claims (API keys are not copied)",
                 target.name, source.name, c.employees(), c.leave_periods, c.expense_claims

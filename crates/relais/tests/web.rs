@@ -36,6 +36,39 @@ fn account(dir: &Path, email: &str, name: &str, password: &str, rights: &[&str])
     ok(dir, &args);
 }
 
+/// Starts relais on `dir` with two accounts signed in: « Chef »
+/// (admin@relais.test) holding `right` (`--apps-admin` or `--keys-admin`),
+/// and « Lecteur » (reader@relais.test) holding none. The server, the
+/// client, and their session cookies.
+async fn admin_and_reader(dir: &Path, right: &str) -> (Server, reqwest::Client, String, String) {
+    account(
+        dir,
+        "admin@relais.test",
+        "Chef",
+        "admin-password-1",
+        &[right],
+    );
+    account(
+        dir,
+        "reader@relais.test",
+        "Lecteur",
+        "reader-password-1",
+        &[],
+    );
+    let server = serve(dir);
+    let c = client();
+    let mut cookies = Vec::new();
+    for (email, password) in [
+        ("admin@relais.test", "admin-password-1"),
+        ("reader@relais.test", "reader-password-1"),
+    ] {
+        cookies.push(sign_in(&c, &server.1, email, password).await.unwrap());
+    }
+    let reader = cookies.pop().unwrap();
+    let admin = cookies.pop().unwrap();
+    (server, c, admin, reader)
+}
+
 struct Server(Child, String);
 
 impl Drop for Server {
@@ -78,6 +111,24 @@ async fn page_text(c: &reqwest::Client, address: String, cookie: &str) -> String
         .text()
         .await
         .unwrap()
+}
+
+/// Posts `form` to `address` with the session `cookie`: the answer's
+/// status and page.
+fn post_form(
+    c: &reqwest::Client,
+    address: String,
+    cookie: &str,
+    form: &[(&str, &str)],
+) -> impl std::future::Future<Output = (u16, String)> {
+    let req = c
+        .post(address)
+        .header("cookie", cookie.to_owned())
+        .form(form);
+    async move {
+        let resp = req.send().await.unwrap();
+        (resp.status().as_u16(), resp.text().await.unwrap())
+    }
 }
 
 /// Signs in; returns the session cookie header value.
@@ -1333,23 +1384,8 @@ async fn accounts_are_managed_from_the_pages() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     ok(d, &["base", "create", "production", "--kind", "production"]);
-    account(
-        d,
-        "chef@relais.test",
-        "Chef",
-        "chef-password-1",
-        &["--keys-admin"],
-    );
-    account(d, "reader@relais.test", "Lecteur", "reader-password-1", &[]);
-    let server = serve(d);
+    let (server, c, chef, reader) = admin_and_reader(d, "--keys-admin").await;
     let url = &server.1;
-    let c = client();
-    let chef = sign_in(&c, url, "chef@relais.test", "chef-password-1")
-        .await
-        .unwrap();
-    let reader = sign_in(&c, url, "reader@relais.test", "reader-password-1")
-        .await
-        .unwrap();
     let get = |path: &str, cookie: &str| {
         let req = c
             .get(format!("{url}{path}"))
@@ -1362,23 +1398,12 @@ async fn accounts_are_managed_from_the_pages() {
     let (_, list) = get("/accounts", &chef).await;
     let csrf = hidden(&list, "csrf");
     let post = |path: &str, cookie: &str, form: Vec<(&str, &str)>| {
-        let form: Vec<(String, String)> = form
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
-            .collect();
-        let req = c
-            .post(format!("{url}{path}"))
-            .header("cookie", cookie.to_owned())
-            .form(&form);
-        async move {
-            let resp = req.send().await.unwrap();
-            (resp.status().as_u16(), resp.text().await.unwrap())
-        }
+        post_form(&c, format!("{url}{path}"), cookie, &form)
     };
     let accounts = || ok(d, &["people", "list"]);
 
     assert!(
-        list.contains("chef@relais.test") && list.contains("reader@relais.test"),
+        list.contains("admin@relais.test") && list.contains("reader@relais.test"),
         "{list}"
     );
     assert!(list.contains("consultation seulement"), "{list}");
@@ -1533,7 +1558,7 @@ async fn accounts_are_managed_from_the_pages() {
     // account that may manage accounts keeps the right.
     let me = accounts()
         .lines()
-        .find(|l| l.contains("chef@relais.test"))
+        .find(|l| l.contains("admin@relais.test"))
         .unwrap()
         .split_whitespace()
         .next()
@@ -1556,7 +1581,7 @@ async fn accounts_are_managed_from_the_pages() {
     assert_eq!(status, 409);
     assert!(html.contains("votre propre permission"), "{html}");
     let out = relais(d)
-        .args(["people", "rights", "chef@relais.test", "--apps-admin"])
+        .args(["people", "rights", "admin@relais.test", "--apps-admin"])
         .output()
         .unwrap();
     assert!(!out.status.success());
@@ -1614,11 +1639,11 @@ async fn accounts_are_managed_from_the_pages() {
         .zip(["password", "enabled", "disabled", "rights", "created"])
     {
         assert!(
-            line.contains(change) && line.ends_with("chef@relais.test"),
+            line.contains(change) && line.ends_with("admin@relais.test"),
             "{change}: {line}"
         );
     }
-    let history = ok(d, &["people", "history", "chef@relais.test"]);
+    let history = ok(d, &["people", "history", "admin@relais.test"]);
     assert!(
         history.lines().nth(1).unwrap().ends_with("command line"),
         "{history}"
@@ -1716,4 +1741,92 @@ async fn people_change_their_own_password() {
     assert!(sign_in(&c, url, "lea@relais.test", "second-password-2")
         .await
         .is_ok());
+}
+
+/// A test base is refreshed from production on the home page by someone
+/// with « Administration des applications »: asked first with what is
+/// replaced, copied in the background, the home page saying how it ended
+/// and the test base then holding what production holds; production itself
+/// is never overwritten, and nobody without the right can ask.
+#[tokio::test]
+async fn a_test_base_is_refreshed_from_the_home_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(d, &["base", "create", "production", "--kind", "production"]);
+    ok(d, &["base", "create", "test", "--kind", "test"]);
+    ok(d, &["seed", "--employees", "40"]);
+    let (server, c, admin, reader) = admin_and_reader(d, "--apps-admin").await;
+    let url = &server.1;
+    let home = page_text(&c, format!("{url}/"), &reader).await;
+    assert!(
+        !home.contains("refresh-base"),
+        "no button without the right"
+    );
+    let post = |cookie: &str, csrf: &str, path: &str, confirmed: bool| {
+        let mut form = vec![("csrf", csrf)];
+        if confirmed {
+            form.push(("confirmed", "1"));
+        }
+        post_form(&c, format!("{url}{path}"), cookie, &form)
+    };
+    let reader_csrf = hidden(&home, "csrf");
+    let refused = post(&reader, &reader_csrf, "/bases/test/refresh", true).await;
+    assert_eq!(refused.0, 403);
+
+    let home = page_text(&c, format!("{url}/"), &admin).await;
+    let csrf_admin = hidden(&home, "csrf");
+    assert!(
+        home.contains("Rafraîchir depuis « production »"),
+        "the button under the test base: {home}"
+    );
+    let as_admin = |path: &'static str, confirmed: bool| post(&admin, &csrf_admin, path, confirmed);
+    let (status, asked) = as_admin("/bases/test/refresh", false).await;
+    assert_eq!(status, 200);
+    assert!(
+        asked.contains("confirm-refresh") && asked.contains("(0 collaborateurs"),
+        "asked first, saying what is replaced: {asked}"
+    );
+    let (status, refused) = as_admin("/bases/production/refresh", true).await;
+    assert_eq!(status, 409, "{refused}");
+    assert!(refused.contains("Seule une base de test"), "{refused}");
+    assert_eq!(as_admin("/bases/nulle-part/refresh", true).await.0, 404);
+    let count = |home: &str, base: &str, what: &str| -> i64 {
+        let table = &home[home.find(&format!("<table data-base=\"{base}\"")).unwrap()..];
+        let at = table.find(&format!("data-count=\"{what}\">")).unwrap() + what.len() + 14;
+        table[at..at + table[at..].find('<').unwrap()]
+            .parse()
+            .unwrap()
+    };
+    let before = page_text(&c, format!("{url}/"), &admin).await;
+    assert_eq!(count(&before, "test", "leave_periods"), 0);
+
+    let (status, _) = as_admin("/bases/test/refresh", true).await;
+    assert_eq!(status, 303);
+    let done = relais_testkit::eventually(
+        std::time::Duration::from_secs(20),
+        "the refresh's end on the home page",
+        || async {
+            let home = page_text(&c, format!("{url}/"), &admin).await;
+            home.contains("Rafraîchie depuis « production »")
+                .then_some(home)
+        },
+    )
+    .await;
+    assert!(
+        !done.contains("http-equiv=\"refresh\""),
+        "no longer followed"
+    );
+    for what in [
+        "active_employees",
+        "leave_periods",
+        "expense_claims",
+        "departments",
+    ] {
+        assert_eq!(
+            count(&done, "test", what),
+            count(&done, "production", what),
+            "{what}"
+        );
+    }
+    assert!(count(&done, "test", "leave_periods") > 0);
 }

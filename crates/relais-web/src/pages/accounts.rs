@@ -591,9 +591,8 @@ async fn set_disabled(
     p: &Person,
     disabled: bool,
 ) -> Result<Response, PageError> {
-    let change = state
-        .store
-        .set_person_disabled(p.email.as_str(), disabled, Some(v.person.id));
+    let store = &state.store;
+    let change = store.set_person_disabled(p.email.as_str(), disabled, Some(v.person.id));
     change.await.map_err(|e| refusal(v, e))?;
     Ok(saved(p.id))
 }

@@ -254,13 +254,7 @@ pub async fn install(
 ) -> Result<Response, PageError> {
     let lang = v.lang;
     refuse_csrf(&v, &f.csrf)?;
-    if !v.person.can_admin_apps {
-        return Err(PageError::refused(
-            &v,
-            StatusCode::FORBIDDEN,
-            lang.t("Il vous manque la permission « Administration des applications »."),
-        ));
-    }
+    super::installed::refuse_apps(&v)?;
     let Some(a) = catalog.get(&code) else {
         return Err(PageError::refused(
             &v,
@@ -324,7 +318,9 @@ pub async fn install(
                 &message,
             ))
         }
-        Err(AppError::Store(e)) => return Err(PageError::internal(&v, e)),
+        Err(e @ (AppError::Store(_) | AppError::NotATestBase(_))) => {
+            return Err(PageError::internal(&v, e))
+        }
     };
     let url = base_url(&headers);
     Ok(page(Some(&v), lang, &format!("{} {}", a.name, lang.t("est installée")), html! {

@@ -1,7 +1,8 @@
 //! The home page: the bases, their counts, and the health of each
 //! installed integration.
 
-use super::layout::{column_heads, page, paris_time, OrPage, PageError};
+use super::bases::{follows, refresh_section, Refreshes};
+use super::layout::{column_heads, following, paris_time, OrPage, PageError};
 use crate::catalog::Catalog;
 use crate::session::{lang_of, Lang, Viewer};
 use axum::extract::State;
@@ -10,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use maud::{html, Markup};
 use relais_api::AppState;
+use relais_core::base::BaseKind;
 use relais_core::org::TimeZone;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -20,6 +22,7 @@ pub async fn home(
     State(state): State<AppState>,
     headers: HeaderMap,
     Extension(catalog): Extension<Arc<Catalog>>,
+    Extension(refreshes): Extension<Refreshes>,
     viewer: Result<Viewer, Response>,
 ) -> Result<Response, PageError> {
     // Signed out, the home page is the way to sign in: a base's counts are
@@ -63,6 +66,7 @@ pub async fn home(
                     tr { th { (lang.t("Lignes de frais")) } td.n data-count="expense_items" { (c.expense_items) } }
                 }
             }
+            @if base.kind == BaseKind::Test { (refresh_section(&refreshes, &v, base)) }
             @let rows = flows.get(&base.id).map(Vec::as_slice).unwrap_or_default();
             h3 { (lang.t("Intégrations")) }
             @if rows.is_empty() {
@@ -90,7 +94,8 @@ pub async fn home(
             }
         }
     };
-    Ok(page(Some(&v), lang, lang.t("Bases"), body).into_response())
+    let every = follows(&refreshes, &v.bases);
+    Ok(following(Some(&v), lang, lang.t("Bases"), body, every).into_response())
 }
 
 /// An installed app's health as a cell: its label in the page's language,

@@ -54,12 +54,25 @@ pub(crate) fn column_heads(lang: Lang, labels: &[&'static str]) -> Markup {
 /// asked, by its button), language, sign-out; on a test base, a banner and
 /// another colour on every page.
 pub(crate) fn page(v: Option<&Viewer>, lang: Lang, title: &str, body: Markup) -> Html<String> {
+    following(v, lang, title, body, None)
+}
+
+/// [`page`], read again by the browser every `every` seconds when set
+/// (a page following work under way).
+pub(crate) fn following(
+    v: Option<&Viewer>,
+    lang: Lang,
+    title: &str,
+    body: Markup,
+    every: Option<u32>,
+) -> Html<String> {
     let markup = html! {
         (DOCTYPE)
         html lang=(lang.code()) {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
+                @if let Some(seconds) = every { meta http-equiv="refresh" content=(seconds); }
                 title { (title) " · relais" }
                 style { (PreEscaped(STYLE)) }
             }

@@ -4,6 +4,7 @@
 
 pub(crate) mod accounts;
 pub(crate) mod apps;
+pub(crate) mod bases;
 pub(crate) mod home;
 pub(crate) mod installed;
 pub(crate) mod integrations;

@@ -1,0 +1,208 @@
+//! Refreshing a test base from the production base, from the home page:
+//! asked first (what is replaced, what stays), then copied in the
+//! background while the home page says it is under way and follows it.
+
+use super::layout::{
+    confirm_page, paris_time, refuse_csrf, ConfirmForm, OrPage, PageError, PageForm,
+};
+use crate::session::{redirect, Viewer};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::Extension;
+use chrono::{DateTime, Utc};
+use maud::{html, Markup};
+use relais_api::AppState;
+use relais_core::base::{Base, BaseKind};
+use relais_core::ids::BaseId;
+use relais_core::org::TimeZone;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// The refreshes this process started, by the base refreshed: the one
+/// under way, or how the latest ended.
+#[derive(Clone, Default)]
+pub struct Refreshes(Arc<Mutex<HashMap<BaseId, Refresh>>>);
+
+/// One refresh of a test base.
+#[derive(Clone)]
+struct Refresh {
+    /// The base copied.
+    from: String,
+    /// Who asked for it.
+    by: String,
+    /// When it started.
+    started: DateTime<Utc>,
+    /// How it ended, once it has.
+    ended: Option<Ended>,
+}
+
+/// How a refresh ended.
+#[derive(Clone)]
+struct Ended {
+    /// When.
+    at: DateTime<Utc>,
+    /// The employees, absences and expense claims the base then held; none
+    /// when the copy failed (its cause is in the log).
+    counts: Option<[i64; 3]>,
+}
+
+impl Refreshes {
+    fn get(&self, base: BaseId) -> Option<Refresh> {
+        self.0.lock().ok()?.get(&base).cloned()
+    }
+
+    /// Whether a refresh of `base` is under way in this process.
+    pub(crate) fn running(&self, base: BaseId) -> bool {
+        self.get(base).is_some_and(|r| r.ended.is_none())
+    }
+
+    fn set(&self, base: BaseId, refresh: Refresh) {
+        if let Ok(mut all) = self.0.lock() {
+            all.insert(base, refresh);
+        }
+    }
+}
+
+/// The production base a test base is refreshed from.
+fn production(v: &Viewer) -> Option<&Base> {
+    v.bases.iter().find(|b| b.kind == BaseKind::Production)
+}
+
+/// Under a test base on the home page: the refresh under way or how the
+/// latest ended, and, for people with « Administration des applications »,
+/// the button that asks for one.
+pub(crate) fn refresh_section(refreshes: &Refreshes, v: &Viewer, base: &Base) -> Markup {
+    let lang = v.lang;
+    let refresh = refreshes.get(base.id);
+    let from = production(v).filter(|p| p.id != base.id);
+    html! {
+        @if let Some(r) = &refresh {
+            @match &r.ended {
+                None => p.notice.refresh role="status" data-base=(base.name) {
+                    (lang.tf("Copie depuis « %{from} » en cours, commencée le %{at} par %{by} : cette page se met à jour seule.", &[("from", &r.from), ("at", &paris_time(r.started)), ("by", &r.by)]))
+                },
+                Some(Ended { at, counts: Some([employees, leaves, claims]) }) => p.ok.refresh role="status" data-base=(base.name) {
+                    (lang.tf("Rafraîchie depuis « %{from} » le %{at} : %{employees} collaborateurs, %{leaves} absences, %{claims} notes de frais.", &[("from", &r.from), ("at", &paris_time(*at)), ("employees", employees), ("leaves", leaves), ("claims", claims)]))
+                },
+                Some(Ended { counts: None, .. }) => p.error.refresh role="status" data-base=(base.name) {
+                    (lang.t("La copie a échoué et la base n'a pas changé ; la cause est dans le journal de relais."))
+                },
+            }
+        }
+        @if let (Some(from), true, false) = (from, v.person.can_admin_apps, refreshes.running(base.id)) {
+            form method="post" action={ "/bases/" (base.name) "/refresh" } {
+                input type="hidden" name="csrf" value=(v.csrf);
+                button type="submit" class="refresh-base" data-base=(base.name) {
+                    (lang.tf("Rafraîchir depuis « %{from} »", &[("from", &from.name)]))
+                }
+            }
+        }
+    }
+}
+
+/// `POST /bases/{name}/refresh`: asks, then copies the production base's
+/// HR data into test base `name`, in the background, and leads back home.
+pub async fn refresh(
+    State(state): State<AppState>,
+    v: Viewer,
+    Extension(refreshes): Extension<Refreshes>,
+    Path(name): Path<String>,
+    PageForm(f): PageForm<ConfirmForm>,
+) -> Result<Response, PageError> {
+    refuse_csrf(&v, &f.csrf)?;
+    super::installed::refuse_apps(&v)?;
+    let lang = v.lang;
+    let refused = |message: &str| PageError::refused(&v, StatusCode::CONFLICT, message);
+    let Some(to) = v.bases.iter().find(|b| b.name.as_str() == name).cloned() else {
+        return Err(PageError::refused(
+            &v,
+            StatusCode::NOT_FOUND,
+            lang.t("Cette base n'existe pas."),
+        ));
+    };
+    if to.kind != BaseKind::Test {
+        return Err(refused(
+            lang.t("Seule une base de test peut être remplacée par une copie."),
+        ));
+    }
+    let Some(from) = production(&v).cloned() else {
+        return Err(refused(lang.t("Aucune base de production à copier.")));
+    };
+    if refreshes.running(to.id) {
+        return Err(refused(
+            lang.t("Une copie vers cette base est déjà en cours."),
+        ));
+    }
+    if f.confirmed.is_none() {
+        let today = TimeZone::PARIS.today();
+        let (now, then) = (
+            state.store.base_counts(to.id, today).await.or_page(&v)?,
+            state.store.base_counts(from.id, today).await.or_page(&v)?,
+        );
+        let stops = [
+            lang.tf(
+                "Les données RH de « %{to} » (%{now} collaborateurs, %{leaves} absences) sont remplacées par celles de « %{from} » (%{then} collaborateurs, %{then_leaves} absences).",
+                &[
+                    ("to", &to.name),
+                    ("now", &now.employees()),
+                    ("leaves", &now.leave_periods),
+                    ("from", &from.name),
+                    ("then", &then.employees()),
+                    ("then_leaves", &then.leave_periods),
+                ],
+            ),
+            lang.t("Ses clés API, ses applications installées et leurs réglages restent ; ses intégrations enverront la nouvelle copie à leurs partenaires à leur prochaine exécution.").to_owned(),
+        ];
+        return Ok(confirm_page(
+            &v,
+            &lang.tf(
+                "Rafraîchir « %{to} » depuis « %{from} » ?",
+                &[("to", &to.name), ("from", &from.name)],
+            ),
+            &stops,
+            &format!("/bases/{}/refresh", to.name),
+            ("confirm-refresh", lang.t("Oui, rafraîchir")),
+            "/",
+        ));
+    }
+    refreshes.set(
+        to.id,
+        Refresh {
+            from: from.name.to_string(),
+            by: v.person.name.to_string(),
+            started: relais_core::now(),
+            ended: None,
+        },
+    );
+    let store = state.store.clone();
+    tokio::spawn(async move {
+        let outcome = relais_app::bases::refresh_test_base(&store, &from, &to).await;
+        let counts = match outcome {
+            Ok(c) => Some([c.employees(), c.leave_periods, c.expense_claims]),
+            Err(e) => {
+                tracing::error!(error = %e, base = %to.name, "refreshing a test base failed");
+                None
+            }
+        };
+        if let Some(mut r) = refreshes.get(to.id) {
+            r.ended = Some(Ended {
+                at: relais_core::now(),
+                counts,
+            });
+            refreshes.set(to.id, r);
+        }
+    });
+    Ok(redirect("/", Vec::new()))
+}
+
+/// Seconds between two readings of the home page while a refresh runs.
+pub(crate) const FOLLOW_SECONDS: u32 = 2;
+
+/// The home page follows a refresh under way when one is.
+pub(crate) fn follows(refreshes: &Refreshes, bases: &[Base]) -> Option<u32> {
+    bases
+        .iter()
+        .any(|b| refreshes.running(b.id))
+        .then_some(FOLLOW_SECONDS)
+}
