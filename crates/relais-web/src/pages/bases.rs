@@ -57,6 +57,19 @@ impl Refreshes {
         self.get(base).is_some_and(|r| r.ended.is_none())
     }
 
+    /// Records `refresh` of `base` as under way, unless one already is
+    /// (two people asking at once start one copy); whether it was.
+    fn start(&self, base: BaseId, refresh: Refresh) -> bool {
+        let Ok(mut all) = self.0.lock() else {
+            return false;
+        };
+        if all.get(&base).is_some_and(|r| r.ended.is_none()) {
+            return false;
+        }
+        all.insert(base, refresh);
+        true
+    }
+
     fn set(&self, base: BaseId, refresh: Refresh) {
         if let Ok(mut all) = self.0.lock() {
             all.insert(base, refresh);
@@ -166,7 +179,7 @@ pub async fn refresh(
             "/",
         ));
     }
-    refreshes.set(
+    let started = refreshes.start(
         to.id,
         Refresh {
             from: from.name.to_string(),
@@ -175,6 +188,11 @@ pub async fn refresh(
             ended: None,
         },
     );
+    if !started {
+        return Err(refused(
+            lang.t("Une copie vers cette base est déjà en cours."),
+        ));
+    }
     let store = state.store.clone();
     tokio::spawn(async move {
         let outcome = relais_app::bases::refresh_test_base(&store, &from, &to).await;
@@ -205,4 +223,36 @@ pub(crate) fn follows(refreshes: &Refreshes, bases: &[Base]) -> Option<u32> {
         .iter()
         .any(|b| refreshes.running(b.id))
         .then_some(FOLLOW_SECONDS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refresh() -> Refresh {
+        Refresh {
+            from: "production".into(),
+            by: "Alice".into(),
+            started: relais_core::now(),
+            ended: None,
+        }
+    }
+
+    #[test]
+    fn one_refresh_of_a_base_at_a_time() {
+        let r = Refreshes::default();
+        let (test, other) = (BaseId(2), BaseId(3));
+        assert!(r.start(test, refresh()));
+        assert!(r.running(test));
+        assert!(!r.start(test, refresh()), "already under way");
+        assert!(r.start(other, refresh()), "another base is free");
+        let mut done = r.get(test).unwrap();
+        done.ended = Some(Ended {
+            at: relais_core::now(),
+            counts: Some([1, 2, 3]),
+        });
+        r.set(test, done);
+        assert!(!r.running(test));
+        assert!(r.start(test, refresh()), "once ended, it may run again");
+    }
 }
