@@ -4,10 +4,9 @@
 //! people with « Gestion des rôles et des clés API »; and, for everyone,
 //! their own account and changing its password.
 
-use super::keys::refuse_keys;
 use super::layout::{
-    base_url, column_heads, confirm_page, not_an_email, page, paris_time, refuse_csrf, ConfirmForm,
-    FieldErrors, OrPage, PageError, PageForm,
+    base_url, column_heads, confirm_page, not_an_email, page, paris_time, refuse_csrf, refuse_keys,
+    ConfirmForm, FieldErrors, OrPage, PageError, PageForm,
 };
 use crate::session::{
     generate_password, hash_password, open_session, record_sign_in, redirect, sign_in_door,

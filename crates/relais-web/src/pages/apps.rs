@@ -254,7 +254,7 @@ pub async fn install(
 ) -> Result<Response, PageError> {
     let lang = v.lang;
     refuse_csrf(&v, &f.csrf)?;
-    super::installed::refuse_apps(&v)?;
+    super::layout::refuse_apps(&v)?;
     let Some(a) = catalog.get(&code) else {
         return Err(PageError::refused(
             &v,

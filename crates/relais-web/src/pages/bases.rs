@@ -124,7 +124,7 @@ pub async fn refresh(
     PageForm(f): PageForm<ConfirmForm>,
 ) -> Result<Response, PageError> {
     refuse_csrf(&v, &f.csrf)?;
-    super::installed::refuse_apps(&v)?;
+    super::layout::refuse_apps(&v)?;
     let lang = v.lang;
     let refused = |message: &str| PageError::refused(&v, StatusCode::CONFLICT, message);
     let Some(to) = v.bases.iter().find(|b| b.name.as_str() == name).cloned() else {

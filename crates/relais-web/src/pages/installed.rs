@@ -20,21 +20,6 @@ use serde::Deserialize;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-/// Refused (403) for people without « Administration des applications »,
-/// who may not install, uninstall, or refresh a test base.
-pub(crate) fn refuse_apps(v: &Viewer) -> Result<(), PageError> {
-    if v.person.can_admin_apps {
-        Ok(())
-    } else {
-        Err(PageError::refused(
-            v,
-            StatusCode::FORBIDDEN,
-            v.lang
-                .t("Il vous manque la permission « Administration des applications »."),
-        ))
-    }
-}
-
 /// What `/installed` and `/keys` say after an action.
 #[derive(Deserialize, Default)]
 pub struct DoneQuery {
@@ -131,7 +116,7 @@ pub async fn uninstall(
 ) -> Result<Response, PageError> {
     refuse_csrf(&v, &f.csrf)?;
     let lang = v.lang;
-    refuse_apps(&v)?;
+    super::layout::refuse_apps(&v)?;
     let not_here = || {
         error_page(
             Some(&v),
@@ -209,7 +194,7 @@ pub(crate) async fn installation_for_admin(
     id: InstallationId,
 ) -> Result<Installation, PageError> {
     let lang = v.lang;
-    refuse_apps(v)?;
+    super::layout::refuse_apps(v)?;
     match state.store.list_installations(v.base.id).await {
         Ok(list) => list.into_iter().find(|i| i.id == id).ok_or_else(|| {
             PageError::refused(

@@ -3,11 +3,11 @@
 //! actions are `webhooks.rs`'s, reached from here).
 
 use super::installed::DoneQuery;
-use super::layout::PageForm;
 use super::layout::{
     base_url, column_heads, confirm_page, grant_label, not_an_email, page, paris_time, refuse_csrf,
     ConfirmForm, FieldErrors, OrPage, PageError,
 };
+use super::layout::{refuse_keys, PageForm};
 use crate::catalog::Catalog;
 use crate::session::{redirect, Viewer};
 use axum::extract::{Path, Query, State};
@@ -23,20 +23,6 @@ use relais_core::ids::{EndpointId, KeyId};
 use relais_core::org::Name;
 use serde::Deserialize;
 use std::sync::Arc;
-
-/// Refused (403) for people without « Gestion des rôles et des clés API ».
-pub(crate) fn refuse_keys(v: &Viewer) -> Result<(), PageError> {
-    if v.person.can_manage_keys {
-        Ok(())
-    } else {
-        Err(PageError::refused(
-            v,
-            StatusCode::FORBIDDEN,
-            v.lang
-                .t("Il vous manque la permission « Gestion des rôles et des clés API »."),
-        ))
-    }
-}
 
 const GRANT_CHOICES: &[&str] = &[
     "personnel-file",

@@ -299,6 +299,40 @@ pub(crate) fn refuse_csrf(v: &Viewer, sent: &str) -> Result<(), PageError> {
     }
 }
 
+/// Refused (403) for people without « Administration des applications »,
+/// who may not install, uninstall, or refresh a test base.
+pub(crate) fn refuse_apps(v: &Viewer) -> Result<(), PageError> {
+    refuse_without(
+        v,
+        v.person.can_admin_apps,
+        "Il vous manque la permission « Administration des applications ».",
+    )
+}
+
+/// Refused (403) for people without « Gestion des rôles et des clés API »,
+/// who may not see or change keys and accounts.
+pub(crate) fn refuse_keys(v: &Viewer) -> Result<(), PageError> {
+    refuse_without(
+        v,
+        v.person.can_manage_keys,
+        "Il vous manque la permission « Gestion des rôles et des clés API ».",
+    )
+}
+
+/// Refused (403) with `missing`, the permission named, unless the viewer
+/// `holds` it.
+fn refuse_without(v: &Viewer, holds: bool, missing: &'static str) -> Result<(), PageError> {
+    if holds {
+        Ok(())
+    } else {
+        Err(PageError::refused(
+            v,
+            StatusCode::FORBIDDEN,
+            v.lang.t(missing),
+        ))
+    }
+}
+
 /// The address the browser reached relais at, for the base URL an app is given.
 pub(crate) fn base_url(headers: &HeaderMap) -> String {
     let host = headers
