@@ -778,14 +778,13 @@ macro_rules! access_store {
 
                 async fn last_sign_ins(&self) -> Result<std::collections::HashMap<String, chrono::DateTime<chrono::Utc>>> {
                     let rows: Vec<(String, chrono::DateTime<chrono::Utc>)> = sqlx::query_as(
-                        "SELECT p.email, (SELECT MAX(a.at) FROM sign_in_attempts a \
-                         WHERE a.email = lower(p.email) AND a.outcome = 'succeeded') AS at \
-                         FROM people p WHERE EXISTS (SELECT 1 FROM sign_in_attempts a \
-                         WHERE a.email = lower(p.email) AND a.outcome = 'succeeded')",
+                        "SELECT email, MAX(at) AS at FROM sign_in_attempts \
+                         WHERE outcome = 'succeeded' AND email IN (SELECT lower(email) FROM people) \
+                         GROUP BY email",
                     )
                     .fetch_all(&self.pool)
                     .await?;
-                    Ok(rows.into_iter().map(|(email, at)| (email.to_lowercase(), at)).collect())
+                    Ok(rows.into_iter().collect())
                 }
 
                 async fn list_sign_ins(&self, email: Option<&str>, limit: u32) -> Result<Vec<crate::SignInAttempt>> {

@@ -2651,19 +2651,7 @@ async fn base_and_admin(s: &SharedStore) -> (relais_core::base::Base, relais_cor
         )
         .await
         .unwrap();
-    let admin = s
-        .create_person(
-            &relais_store::NewPerson {
-                email: Email::parse("admin@acme.fr").unwrap(),
-                name: Name::parse("name", "Admin").unwrap(),
-                password_hash: "x".into(),
-                can_admin_apps: true,
-                can_manage_keys: true,
-            },
-            None,
-        )
-        .await
-        .unwrap();
+    let admin = relais_testkit::people::account(s, "admin@acme.fr", true, true).await;
     (base, admin)
 }
 
@@ -3202,18 +3190,7 @@ async fn another_account(
     email: &str,
     manages: bool,
 ) -> relais_core::people::Person {
-    s.create_person(
-        &relais_store::NewPerson {
-            email: Email::parse(email).unwrap(),
-            name: Name::parse("name", "Adjoint").unwrap(),
-            password_hash: "x".into(),
-            can_admin_apps: false,
-            can_manage_keys: manages,
-        },
-        None,
-    )
-    .await
-    .unwrap()
+    relais_testkit::people::account(s, email, false, manages).await
 }
 
 /// Whether `err` is the refusal to leave nobody who may manage accounts.

@@ -14,7 +14,7 @@ use relais_core::org::Name;
 use relais_core::secret::{Sealer, Secrets};
 use relais_sandbox::sim::Faults;
 use relais_sandbox::{happypal, planningpme};
-use relais_store::{DatabaseUrl, NewPerson, SharedStore};
+use relais_store::{DatabaseUrl, SharedStore};
 use relais_sync::http::RetryPolicy;
 use relais_sync::runtime::{Runtime, RuntimeOptions};
 use std::collections::BTreeSet;
@@ -50,19 +50,7 @@ async fn world(postgres: bool, employees: u32) -> Option<World> {
         AppState::new(store.clone(), 100_000).with_sealer(sealer.clone()),
     )
     .await;
-    let admin = store
-        .create_person(
-            &NewPerson {
-                email: Email::parse("admin@acme.fr").unwrap(),
-                name: Name::parse("name", "Admin").unwrap(),
-                password_hash: "x".into(),
-                can_admin_apps: true,
-                can_manage_keys: true,
-            },
-            None,
-        )
-        .await
-        .unwrap();
+    let admin = relais_testkit::people::account(&store, "admin@acme.fr", true, true).await;
     let (installation, key) = relais_app::install::install_app(
         &store,
         &sealer,

@@ -3,12 +3,14 @@
 //!   when the test is done;
 //! - [`spawn_app`]: relais's API served over HTTP on a free local port;
 //! - [`eventually`]: waiting for something to become true, with a deadline;
+//! - [`people::account`]: an admin-page account;
 //! - [`clock`]: the instant every test runs at, so that no test depends on
 //!   the day it runs or on midnight falling during it.
 
 pub mod app;
 pub mod clock;
 pub mod database;
+pub mod people;
 pub mod wait;
 
 pub use app::spawn_app;

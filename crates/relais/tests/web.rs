@@ -1617,6 +1617,14 @@ async fn accounts_are_managed_from_the_pages() {
     assert!(sign_in(&c, url, "nina@relais.test", new).await.is_ok());
 
     assert_eq!(get("/accounts/99999", &chef).await.0, 404);
+    for address in ["/accounts/abc", "/keys/abc", "/runs/99999999999999999999"] {
+        let (status, html) = get(address, &chef).await;
+        assert_eq!(status, 404, "{address}");
+        assert!(
+            html.contains("Cette adresse ne mène à aucune page de relais."),
+            "a page, in the reader's language: {html}"
+        );
+    }
     let (_, english) = get("/accounts", &format!("{chef}; relais_lang=en")).await;
     assert!(
         english.contains("Accounts") && english.contains("reading only"),

@@ -4,6 +4,7 @@
 //! people with « Gestion des rôles et des clés API »; and, for everyone,
 //! their own account and changing its password.
 
+use super::layout::PagePath;
 use super::layout::{
     base_url, column_heads, confirm_page, not_an_email, page, paris_time, refuse_csrf, refuse_keys,
     ConfirmForm, FieldErrors, OrPage, PageError, PageForm,
@@ -12,7 +13,7 @@ use crate::session::{
     generate_password, hash_password, open_session, record_sign_in, redirect, sign_in_door,
     verify_password, ClientAddress, Door, Lang, Viewer,
 };
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use maud::{html, Markup};
@@ -35,12 +36,19 @@ const RIGHTS: [(&str, &str); 2] = [
     ("keys", "Gestion des rôles et des clés API"),
 ];
 
+/// Whether the right of [`RIGHTS`] set by `field` is among `apps` and
+/// `keys`.
+fn held(field: &str, apps: bool, keys: bool) -> bool {
+    if field == "apps" {
+        apps
+    } else {
+        keys
+    }
+}
+
 /// Which of [`RIGHTS`] `p` holds.
 fn holds(p: &Person, field: &str) -> bool {
-    match field {
-        "apps" => p.can_admin_apps,
-        _ => p.can_manage_keys,
-    }
+    held(field, p.can_admin_apps, p.can_manage_keys)
 }
 
 /// What an account may do, by the permissions' names.
@@ -50,14 +58,13 @@ fn rights_of(p: &Person, lang: Lang) -> Markup {
 
 /// The rights `apps` and `keys`, by the permissions' names.
 fn rights_list(apps: bool, keys: bool, lang: Lang) -> Markup {
-    let holds = |field: &str| if field == "apps" { apps } else { keys };
     html! {
         @if !apps && !keys {
             span.muted { (lang.t("consultation seulement")) }
         } @else {
             ul.fields.rights {
                 @for (field, label) in RIGHTS {
-                    @if holds(field) { li { (lang.t(label)) } }
+                    @if held(field, apps, keys) { li { (lang.t(label)) } }
                 }
             }
         }
@@ -301,6 +308,11 @@ async fn refused(
 /// Account `id`, or the page saying there is none.
 async fn account_of(state: &AppState, v: &Viewer, id: PersonId) -> Result<Person, PageError> {
     let people = state.store.list_people().await.or_page(v)?;
+    find_account(v, people, id)
+}
+
+/// Account `id` among `people`, or the page saying there is none.
+fn find_account(v: &Viewer, people: Vec<Person>, id: PersonId) -> Result<Person, PageError> {
     people.into_iter().find(|p| p.id == id).ok_or_else(|| {
         PageError::refused(
             v,
@@ -327,14 +339,15 @@ async fn acting_on(
 pub async fn account(
     State(state): State<AppState>,
     v: Viewer,
-    Path(id): Path<PersonId>,
+    PagePath(id): PagePath<PersonId>,
     Query(done): Query<AccountsQuery>,
 ) -> Result<Response, PageError> {
     refuse_keys(&v)?;
     let lang = v.lang;
     let people = state.store.list_people().await.or_page(&v)?;
-    let names: HashMap<PersonId, &str> = people.iter().map(|p| (p.id, p.name.as_str())).collect();
-    let p = account_of(&state, &v, id).await?;
+    let names: HashMap<PersonId, String> =
+        people.iter().map(|p| (p.id, p.name.to_string())).collect();
+    let p = find_account(&v, people, id)?;
     let changes = state
         .store
         .list_account_changes(p.id, SIGN_INS)
@@ -397,7 +410,7 @@ pub async fn account(
                         td { (change_label(c.kind, lang)) }
                         td { (rights_list(c.can_admin_apps, c.can_manage_keys, lang)) }
                         td { @match c.by {
-                            Some(by) => { (names.get(&by).copied().unwrap_or("?")) },
+                            Some(by) => { (names.get(&by).map_or("?", String::as_str)) },
                             None => { span.muted { (lang.t("ligne de commande")) } },
                         } }
                     }
@@ -444,7 +457,7 @@ fn saved(id: PersonId) -> Response {
 pub async fn save_rights(
     State(state): State<AppState>,
     v: Viewer,
-    Path(id): Path<PersonId>,
+    PagePath(id): PagePath<PersonId>,
     PageForm(f): PageForm<RightsForm>,
 ) -> Result<Response, PageError> {
     let p = acting_on(&state, &v, &f.csrf, id).await?;
@@ -470,7 +483,7 @@ pub async fn new_password(
     State(state): State<AppState>,
     v: Viewer,
     headers: HeaderMap,
-    Path(id): Path<PersonId>,
+    PagePath(id): PagePath<PersonId>,
     PageForm(f): PageForm<ConfirmForm>,
 ) -> Result<Response, PageError> {
     let p = acting_on(&state, &v, &f.csrf, id).await?;
@@ -543,7 +556,7 @@ pub async fn new_password(
 pub async fn disable(
     State(state): State<AppState>,
     v: Viewer,
-    Path(id): Path<PersonId>,
+    PagePath(id): PagePath<PersonId>,
     PageForm(f): PageForm<ConfirmForm>,
 ) -> Result<Response, PageError> {
     let p = acting_on(&state, &v, &f.csrf, id).await?;
@@ -600,7 +613,7 @@ async fn set_disabled(
 pub async fn enable(
     State(state): State<AppState>,
     v: Viewer,
-    Path(id): Path<PersonId>,
+    PagePath(id): PagePath<PersonId>,
     PageForm(f): PageForm<super::layout::CsrfForm>,
 ) -> Result<Response, PageError> {
     let p = acting_on(&state, &v, &f.csrf, id).await?;

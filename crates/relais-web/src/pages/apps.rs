@@ -2,13 +2,14 @@
 
 use super::home::{health_cell, home_integrations, HomeIntegration};
 use super::layout::PageForm;
+use super::layout::PagePath;
 use super::layout::{
     base_url, column_heads, grant_label, not_an_email, page, paris_time, refuse_csrf, FieldErrors,
     OrPage, PageError,
 };
 use crate::catalog::Catalog;
 use crate::session::Viewer;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
@@ -105,7 +106,7 @@ pub async fn app(
     State(state): State<AppState>,
     v: Viewer,
     Extension(catalog): Extension<Arc<Catalog>>,
-    Path(code): Path<String>,
+    PagePath(code): PagePath<String>,
 ) -> Result<Response, PageError> {
     app_page(&state, &v, &catalog, &code, &InstallTyped::default()).await
 }
@@ -249,7 +250,7 @@ pub async fn install(
     v: Viewer,
     headers: HeaderMap,
     Extension(catalog): Extension<Arc<Catalog>>,
-    Path(code): Path<String>,
+    PagePath(code): PagePath<String>,
     PageForm(f): PageForm<InstallForm>,
 ) -> Result<Response, PageError> {
     let lang = v.lang;

@@ -2,11 +2,12 @@
 //! asked first (what is replaced, what stays), then copied in the
 //! background while the home page says it is under way and follows it.
 
+use super::layout::PagePath;
 use super::layout::{
     confirm_page, paris_time, refuse_csrf, ConfirmForm, OrPage, PageError, PageForm,
 };
 use crate::session::{redirect, Viewer};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Extension;
@@ -120,7 +121,7 @@ pub async fn refresh(
     State(state): State<AppState>,
     v: Viewer,
     Extension(refreshes): Extension<Refreshes>,
-    Path(name): Path<String>,
+    PagePath(name): PagePath<String>,
     PageForm(f): PageForm<ConfirmForm>,
 ) -> Result<Response, PageError> {
     refuse_csrf(&v, &f.csrf)?;

@@ -2,13 +2,14 @@
 
 use super::home::{health_cell, home_integrations, HomeIntegration};
 use super::layout::PageForm;
+use super::layout::PagePath;
 use super::layout::{
     column_heads, confirm_page, error_page, page, paris_time, refuse_csrf, ConfirmForm, OrPage,
     PageError,
 };
 use crate::catalog::Catalog;
 use crate::session::{redirect, Viewer};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
@@ -111,7 +112,7 @@ pub async fn uninstall(
     State(state): State<AppState>,
     v: Viewer,
     Extension(catalog): Extension<Arc<Catalog>>,
-    Path(id): Path<InstallationId>,
+    PagePath(id): PagePath<InstallationId>,
     PageForm(f): PageForm<ConfirmForm>,
 ) -> Result<Response, PageError> {
     refuse_csrf(&v, &f.csrf)?;

@@ -4,9 +4,10 @@
 
 use super::installed::installation_for_admin;
 use super::layout::PageForm;
+use super::layout::PagePath;
 use super::layout::{column_heads, page, refuse_csrf, FieldErrors, OrPage, PageError};
 use crate::session::{Lang, Viewer};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{html, Markup};
@@ -752,7 +753,7 @@ pub struct SyncForm {
 pub async fn sync_now(
     State(state): State<AppState>,
     v: Viewer,
-    Path(id): Path<InstallationId>,
+    PagePath(id): PagePath<InstallationId>,
     PageForm(f): PageForm<SyncForm>,
 ) -> Result<Response, PageError> {
     refuse_csrf(&v, &f.csrf)?;
@@ -792,7 +793,7 @@ pub type SettingsForm = Vec<(String, String)>;
 pub async fn save_settings(
     State(state): State<AppState>,
     v: Viewer,
-    Path(id): Path<InstallationId>,
+    PagePath(id): PagePath<InstallationId>,
     PageForm(pairs): PageForm<SettingsForm>,
 ) -> Result<Response, PageError> {
     let lang = v.lang;
@@ -1239,7 +1240,7 @@ impl axum::extract::FromRequestParts<AppState> for ViewedRun {
         state: &AppState,
     ) -> Result<Self, Response> {
         let v = Viewer::from_request_parts(parts, state).await?;
-        let Path(id) = Path::<RunId>::from_request_parts(parts, state)
+        let PagePath(id) = PagePath::<RunId>::from_request_parts(parts, state)
             .await
             .map_err(IntoResponse::into_response)?;
         let (run, installation) = run_of_base(state, &v, id)

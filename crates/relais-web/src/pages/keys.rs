@@ -3,6 +3,7 @@
 //! actions are `webhooks.rs`'s, reached from here).
 
 use super::installed::DoneQuery;
+use super::layout::PagePath;
 use super::layout::{
     base_url, column_heads, confirm_page, grant_label, not_an_email, page, paris_time, refuse_csrf,
     ConfirmForm, FieldErrors, OrPage, PageError,
@@ -10,7 +11,7 @@ use super::layout::{
 use super::layout::{refuse_keys, PageForm};
 use crate::catalog::Catalog;
 use crate::session::{redirect, Viewer};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
@@ -283,7 +284,7 @@ pub async fn revoke_key(
     State(state): State<AppState>,
     v: Viewer,
     Extension(catalog): Extension<Arc<Catalog>>,
-    Path(id): Path<KeyId>,
+    PagePath(id): PagePath<KeyId>,
     PageForm(f): PageForm<ConfirmForm>,
 ) -> Result<Response, PageError> {
     refuse_csrf(&v, &f.csrf)?;
@@ -361,7 +362,7 @@ pub async fn rotate_key(
     State(state): State<AppState>,
     v: Viewer,
     headers: HeaderMap,
-    Path(id): Path<KeyId>,
+    PagePath(id): PagePath<KeyId>,
     PageForm(f): PageForm<RotateForm>,
 ) -> Result<Response, PageError> {
     refuse_csrf(&v, &f.csrf)?;
@@ -433,7 +434,7 @@ pub async fn rotate_key(
 pub async fn key_audit(
     State(state): State<AppState>,
     v: Viewer,
-    Path(id): Path<KeyId>,
+    PagePath(id): PagePath<KeyId>,
 ) -> Result<Response, PageError> {
     refuse_keys(&v)?;
     let key = key_of_base(&state, &v, id, false).await?;
@@ -445,7 +446,7 @@ pub async fn key_audit(
 pub async fn add_webhook(
     State(state): State<AppState>,
     v: Viewer,
-    Path(id): Path<KeyId>,
+    PagePath(id): PagePath<KeyId>,
     PageForm(f): PageForm<super::webhooks::NewWebhookForm>,
 ) -> Result<Response, PageError> {
     refuse_csrf(&v, &f.csrf)?;
@@ -460,7 +461,7 @@ pub async fn add_webhook(
 pub async fn act_on_webhook(
     State(state): State<AppState>,
     v: Viewer,
-    Path((id, endpoint, action)): Path<(KeyId, EndpointId, String)>,
+    PagePath((id, endpoint, action)): PagePath<(KeyId, EndpointId, String)>,
     PageForm(f): PageForm<super::layout::CsrfForm>,
 ) -> Result<Response, PageError> {
     refuse_csrf(&v, &f.csrf)?;

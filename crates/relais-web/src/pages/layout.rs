@@ -252,6 +252,40 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<
     }
 }
 
+/// A page's address parameters (an identifier, a code) as the pages read
+/// them: one that does not parse (`/keys/abc`) is the page saying the
+/// address leads nowhere (404), in the reader's language, instead of the
+/// framework's one line of English.
+pub(crate) struct PagePath<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned + Send> axum::extract::FromRequestParts<S>
+    for PagePath<T>
+{
+    type Rejection = PageError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, PageError> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(PagePath(value)),
+            Err(refused) => {
+                tracing::debug!(error = %refused.body_text(), "address parameter refused");
+                let lang = crate::session::lang_of(&parts.headers);
+                Err(PageError {
+                    viewer: None,
+                    lang,
+                    status: StatusCode::NOT_FOUND,
+                    message: lang
+                        .t("Cette adresse ne mène à aucune page de relais.")
+                        .to_owned(),
+                    cause: None,
+                })
+            }
+        }
+    }
+}
+
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         if let Some(cause) = &self.cause {

@@ -5,9 +5,10 @@
 
 use super::installed::installation_for_admin;
 use super::layout::PageForm;
+use super::layout::PagePath;
 use super::layout::{column_heads, error_page, page, refuse_csrf, PageError};
 use crate::session::{Lang, Viewer};
-use axum::extract::{Multipart, Path, Query, State};
+use axum::extract::{Multipart, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{html, Markup};
@@ -376,7 +377,7 @@ async fn refused(
 pub async fn save(
     State(state): State<AppState>,
     v: Viewer,
-    Path(id): Path<InstallationId>,
+    PagePath(id): PagePath<InstallationId>,
     PageForm(pairs): PageForm<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
     let csrf = pairs
@@ -398,7 +399,7 @@ pub async fn save(
 pub async fn export(
     State(state): State<AppState>,
     v: Viewer,
-    Path(id): Path<InstallationId>,
+    PagePath(id): PagePath<InstallationId>,
 ) -> Result<Response, PageError> {
     let e = editing(&state, &v, id).await?;
     let mapping = mapping_of(&e.integration, e.targets);
@@ -423,7 +424,7 @@ pub async fn export(
 pub async fn import(
     State(state): State<AppState>,
     v: Viewer,
-    Path(id): Path<InstallationId>,
+    PagePath(id): PagePath<InstallationId>,
     mut form: Multipart,
 ) -> Result<Response, PageError> {
     let lang = v.lang;
@@ -485,7 +486,7 @@ const PER_PAGE: u32 = 50;
 pub async fn preview(
     State(state): State<AppState>,
     v: Viewer,
-    Path(id): Path<InstallationId>,
+    PagePath(id): PagePath<InstallationId>,
     Query(params): Query<PreviewParams>,
 ) -> Result<Response, PageError> {
     let lang = v.lang;

@@ -3,10 +3,11 @@
 //! sections the viewer may see, the history of changes, absences, and what
 //! each app received of them), and a department's month calendar of absences.
 
+use super::layout::PagePath;
 use super::layout::{column_heads, error_page, page, paris_time, OrPage, PageError};
 use crate::catalog::Catalog;
 use crate::session::{Lang, Viewer};
-use axum::extract::{Extension, Path, Query, State};
+use axum::extract::{Extension, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::{Datelike, NaiveDate};
@@ -433,7 +434,7 @@ pub async fn employee(
     State(state): State<AppState>,
     v: Viewer,
     Extension(catalog): Extension<Arc<Catalog>>,
-    Path(raw): Path<String>,
+    PagePath(raw): PagePath<String>,
 ) -> Result<Response, PageError> {
     let lang = v.lang;
     let not_found = || {

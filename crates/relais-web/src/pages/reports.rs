@@ -3,9 +3,10 @@
 //! and XLSX downloads. A download is an export: the next view of the
 //! absences report counts what changed after the person's last one.
 
+use super::layout::PagePath;
 use super::layout::{column_heads, page, OrPage, PageError};
 use crate::session::{Lang, Viewer};
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use maud::{html, Markup};
@@ -90,7 +91,7 @@ fn reader(v: &Viewer) -> String {
 pub async fn show(
     State(state): State<AppState>,
     v: Viewer,
-    Path(code): Path<String>,
+    PagePath(code): PagePath<String>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
     let lang = v.lang;
@@ -335,7 +336,7 @@ fn start_export(
 pub async fn download_report(
     State(state): State<AppState>,
     v: Viewer,
-    Path((code, format)): Path<(String, String)>,
+    PagePath((code, format)): PagePath<(String, String)>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
     if !["csv", "xlsx"].contains(&format.as_str()) {
