@@ -231,6 +231,7 @@ impl Deliverer {
                     endpoint.id,
                     EndpointStatus::Suspended,
                     Some("its key was revoked"),
+                    relais_core::activity::Actor::Relais,
                 )
                 .await?;
             return Ok(Pass::default());
@@ -407,7 +408,12 @@ impl Deliverer {
         if let Some(reason) = suspend {
             self.state
                 .store
-                .set_endpoint_status(endpoint.id, EndpointStatus::Suspended, Some(&reason))
+                .set_endpoint_status(
+                    endpoint.id,
+                    EndpointStatus::Suspended,
+                    Some(&reason),
+                    relais_core::activity::Actor::Relais,
+                )
                 .await?;
             tracing::warn!(endpoint = %endpoint.id, url = %endpoint.setup.url, reason, "webhook endpoint suspended");
         }

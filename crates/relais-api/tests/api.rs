@@ -95,6 +95,7 @@ impl App {
             Email::parse("tech@partner.fr").unwrap(),
             KeyUsage::ThirdParty,
             role,
+            relais_core::activity::Actor::CommandLine,
         )
         .await
         .unwrap();
@@ -767,11 +768,15 @@ async fn mistakes_get_clear_answers(app: App) {
         Email::parse("a@b.fr").unwrap(),
         KeyUsage::Internal,
         Role::parse(&["all"]).unwrap(),
+        relais_core::activity::Actor::CommandLine,
     )
     .await
     .unwrap();
     assert_eq!(app.get("/api/v3/users", &secret).await.0, 200);
-    app.store.revoke_api_key(key_row.id).await.unwrap();
+    app.store
+        .revoke_api_key(key_row.id, relais_core::activity::Actor::CommandLine)
+        .await
+        .unwrap();
     let (status, body) = app.get("/api/v3/users", &secret).await;
     assert_eq!(status, 401);
     assert!(body["error"]["message"]
@@ -4087,6 +4092,33 @@ async fn webhooks_deliver_signed_events_at_least_once(app: App) {
         (1, 2),
         "the waiting one and the new one"
     );
+    // The journal tells both changes of status: relais suspending it, with
+    // why, then the key activating it.
+    use relais_core::activity::{Action, ActivityQuery, TargetKind};
+    let journal = app
+        .store
+        .list_activity(&ActivityQuery {
+            target: Some((TargetKind::Endpoint, id.to_string().parse().unwrap())),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let told: Vec<(Action, &str, String)> = journal
+        .iter()
+        .map(|e| (e.action, e.by.code(), e.detail.clone().unwrap_or_default()))
+        .collect();
+    assert_eq!(told.len(), 3, "{told:?}");
+    assert_eq!(
+        (told[0].0, told[0].1, told[0].2.as_str()),
+        (Action::WebhookStatus, "key", "active")
+    );
+    assert_eq!((told[1].0, told[1].1), (Action::WebhookStatus, "relais"));
+    assert!(
+        told[1].2.starts_with("suspended: ") && told[1].2.contains("410"),
+        "{told:?}"
+    );
+    assert_eq!((told[2].0, told[2].1), (Action::WebhookCreated, "key"));
     // Rotation: the new secret signs, and the previous one still does.
     let (status, body) = post(
         &reader,

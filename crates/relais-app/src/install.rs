@@ -7,6 +7,7 @@
 
 use crate::{AppError, Result};
 use relais_core::access::{KeyUsage, Role};
+use relais_core::activity::Actor;
 use relais_core::connector::ConnectorCatalog;
 use relais_core::employee::Email;
 use relais_core::ids::{BaseId, InstallationId, PersonId};
@@ -71,12 +72,13 @@ pub async fn install_app(
     Ok((installation, secret))
 }
 
-/// Uninstalls the installation `id` of `base` and revokes its key, in one
-/// transaction; its integration stops with it.
+/// Uninstalls the installation `id` of `base` for `by` and revokes its
+/// key, in one transaction; its integration stops with it.
 pub async fn uninstall(
     store: &SharedStore,
     base: BaseId,
     id: InstallationId,
+    by: Actor,
 ) -> Result<Installation> {
-    Ok(store.uninstall(base, id).await?)
+    Ok(store.uninstall(base, id, by).await?)
 }

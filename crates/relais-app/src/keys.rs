@@ -3,6 +3,7 @@
 
 use crate::Result;
 use relais_core::access::{ApiKey, KeyUsage, Role};
+use relais_core::activity::Actor;
 use relais_core::employee::Email;
 use relais_core::ids::{BaseId, KeyId};
 use relais_core::org::Name;
@@ -46,7 +47,9 @@ pub fn new_key(
     (key, text)
 }
 
-/// Creates a key for `base`; returns it with its full text, shown once.
+/// Creates a key for `base`, made by `by` (who, here and below, is
+/// written in the activity journal with the change); returns it with its
+/// full text, shown once.
 pub async fn create_key(
     store: &SharedStore,
     base: BaseId,
@@ -54,9 +57,10 @@ pub async fn create_key(
     contact: Email,
     usage: KeyUsage,
     role: Role,
+    by: Actor,
 ) -> Result<(ApiKey, String)> {
     let (key, text) = new_key(base, name, contact, usage, role);
-    Ok((store.create_api_key(&key).await?, text))
+    Ok((store.create_api_key(&key, by).await?, text))
 }
 
 /// Gives key `id` a new secret; the previous one keeps opening it for
@@ -66,18 +70,19 @@ pub async fn rotate_key(
     store: &SharedStore,
     id: KeyId,
     grace: chrono::Duration,
+    by: Actor,
 ) -> Result<(ApiKey, String)> {
     let secret = random_hex(32);
     let key = store
-        .rotate_api_key(id, &hash_secret(&secret), relais_core::now() + grace)
+        .rotate_api_key(id, &hash_secret(&secret), relais_core::now() + grace, by)
         .await?;
     let text = format!("relais_{}_{secret}", key.prefix);
     Ok((key, text))
 }
 
 /// Revokes key `id`: it opens nothing from then on.
-pub async fn revoke_key(store: &SharedStore, id: KeyId) -> Result<ApiKey> {
-    Ok(store.revoke_api_key(id).await?)
+pub async fn revoke_key(store: &SharedStore, id: KeyId, by: Actor) -> Result<ApiKey> {
+    Ok(store.revoke_api_key(id, by).await?)
 }
 
 #[cfg(test)]

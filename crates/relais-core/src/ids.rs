@@ -77,6 +77,8 @@ id_type! {
     EndpointId;
     /// One event's delivery to one webhook endpoint.
     DeliveryId;
+    /// An entry of the activity journal.
+    ActivityId;
 }
 
 /// The kinds of record that get an identifier, used to reserve identifiers.

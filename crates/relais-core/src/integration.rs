@@ -89,6 +89,9 @@ pub struct RunAsk {
     pub full: bool,
     /// Who asked (a person's name), for the runs' history.
     pub by: Option<String>,
+    /// Who asked, for the activity journal: a person, a key or the command
+    /// line; `None` for the runtime (a schedule, a change).
+    pub actor: Option<crate::activity::Actor>,
 }
 
 impl RunAsk {
@@ -101,6 +104,7 @@ impl RunAsk {
             dry_run: false,
             full: false,
             by: None,
+            actor: None,
         }
     }
 
@@ -115,6 +119,15 @@ impl RunAsk {
     /// The same run, reading everything when `yes`.
     pub fn full(self, yes: bool) -> Self {
         Self { full: yes, ..self }
+    }
+
+    /// The same run, asked for by `actor` (written in the activity
+    /// journal when it queues a run).
+    pub fn actor(self, actor: crate::activity::Actor) -> Self {
+        Self {
+            actor: Some(actor),
+            ..self
+        }
     }
 
     /// The same run, asked for by `who`.

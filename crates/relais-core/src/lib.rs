@@ -7,6 +7,7 @@
 
 pub mod absence;
 pub mod access;
+pub mod activity;
 pub mod address;
 pub mod alert;
 pub mod audit;

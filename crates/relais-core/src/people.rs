@@ -23,6 +23,10 @@ pub struct Person {
     pub created_at: DateTime<Utc>,
     /// Since when the account is disabled (it signs in no more), if it is.
     pub disabled_at: Option<DateTime<Utc>>,
+    /// Whether its password was set by someone else from the pages (at its
+    /// creation, or given anew by an administrator): its owner chooses
+    /// their own before any other page opens.
+    pub must_choose_password: bool,
 }
 
 /// What was done to an account.

@@ -243,6 +243,10 @@ pub fn retry_after(attempts: u32, jitter: f64) -> Option<Duration> {
 /// How long failing deliveries may go on before their endpoint is suspended.
 pub const SUSPEND_AFTER: Duration = Duration::from_secs(24 * 3600);
 
+/// The most endpoints one key may have: each is read on every pass of the
+/// deliverer, so a key cannot make that work grow without end.
+pub const MAX_ENDPOINTS_PER_KEY: i64 = 100;
+
 /// Checks an endpoint URL (see [`crate::address`]); the address as given,
 /// trimmed.
 pub fn check_url(raw: &str) -> Result<String, DomainError> {

@@ -6,6 +6,7 @@ use crate::Result;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use relais_core::access::{ApiKey, AuditEntry, KeyUsage, Role};
+use relais_core::activity::Actor;
 use relais_core::employee::Email;
 use relais_core::ids::*;
 use relais_core::org::Name;
@@ -186,8 +187,9 @@ pub struct NewApiKey {
 /// API keys, their audit trail and rate limits; admin accounts, sessions and sign-ins.
 #[async_trait]
 pub trait AccessStore: Send + Sync {
-    /// Stores a new API key.
-    async fn create_api_key(&self, key: &NewApiKey) -> Result<ApiKey>;
+    /// Stores a new API key, made by `by` (written in the activity journal
+    /// with it, as `by` is below).
+    async fn create_api_key(&self, key: &NewApiKey, by: Actor) -> Result<ApiKey>;
 
     /// The key with this public prefix, whatever its base, and its base's
     /// data version ([`HrStore::base_version`](crate::HrStore::base_version)) read in the same statement: a
@@ -204,8 +206,9 @@ pub trait AccessStore: Send + Sync {
     /// [`api_key_by_prefix`](Self::api_key_by_prefix) does).
     async fn api_key_at_version(&self, id: KeyId) -> Result<(ApiKey, BaseVersions)>;
 
-    /// Revokes a key; it opens nothing from then on.
-    async fn revoke_api_key(&self, id: KeyId) -> Result<ApiKey>;
+    /// Revokes a key; it opens nothing from then on. Revoking a revoked key
+    /// changes nothing and writes nothing in the journal.
+    async fn revoke_api_key(&self, id: KeyId, by: Actor) -> Result<ApiKey>;
 
     /// Gives a live key a new secret (`secret_hash`); the current one keeps
     /// opening it until `previous_valid_until` (a past time: not at all).
@@ -214,6 +217,7 @@ pub trait AccessStore: Send + Sync {
         id: KeyId,
         secret_hash: &str,
         previous_valid_until: DateTime<Utc>,
+        by: Actor,
     ) -> Result<ApiKey>;
 
     /// Records an authenticated request and the key's last use.
@@ -269,7 +273,8 @@ pub trait AccessStore: Send + Sync {
     async fn last_sign_ins(&self) -> Result<std::collections::HashMap<String, DateTime<Utc>>>;
 
     /// Creates an admin-page account; 409 if the e-mail is taken. `by`:
-    /// who created it from the pages (`None`: the command line).
+    /// who created it from the pages (`None`: the command line); one made
+    /// from the pages chooses its own password at its first sign-in.
     async fn create_person(&self, person: &NewPerson, by: Option<PersonId>) -> Result<Person>;
 
     /// An account and its password hash, by e-mail (any case).
@@ -296,7 +301,10 @@ pub trait AccessStore: Send + Sync {
     /// Sets the password hash of the account signing in with `email` and
     /// ends its sessions, in one transaction; the account. `by`, here and
     /// below: who made the change from the pages (`None`: the command line),
-    /// kept in the account's history with it.
+    /// kept in the account's history with it. A password set by another
+    /// account marks it to choose its own
+    /// ([`Person::must_choose_password`]); one set by its owner or at the
+    /// command line clears the mark.
     async fn set_person_password(
         &self,
         email: &str,
@@ -348,6 +356,7 @@ macro_rules! access_store {
             use async_trait::async_trait;
             use relais_core::ids::*;
             use relais_core::access::{ApiKey, AuditEntry};
+            use relais_core::activity::{Action, Actor, NewActivity};
             use relais_core::people::AccountChangeKind;
             use relais_core::now;
             use crate::NewApiKey;
@@ -400,7 +409,15 @@ macro_rules! access_store {
                     .bind(now())
                     .execute(&mut *conn)
                     .await?;
-                    Ok(())
+                    let entry = NewActivity {
+                        base: None,
+                        by: by.map_or(Actor::CommandLine, Actor::Person),
+                        action: kind.into(),
+                        target: person.id.0,
+                        subject: format!("{} <{}>", person.name, person.email),
+                        detail: None,
+                    };
+                    Self::log_activity(conn, &entry).await
                 }
 
                 /// Enabled accounts that may manage accounts and keys, after
@@ -430,6 +447,26 @@ macro_rules! access_store {
                     Ok(())
                 }
 
+                /// Key `id` as `conn` sees it.
+                pub(crate) async fn key_on(conn: &mut Conn, id: KeyId) -> Result<ApiKey> {
+                    let sql = format!("SELECT {} FROM api_keys WHERE id = $1", rows::API_KEY_COLUMNS);
+                    let row: Option<rows::ApiKeyRow> = sqlx::query_as(&sql).bind(id.0).fetch_optional(&mut *conn).await?;
+                    row.ok_or(StoreError::NotFound { entity: "API key", key: id.to_string() })?.try_into()
+                }
+
+                /// Writes `action`, made to `key` by `by`, in the journal.
+                async fn log_key(conn: &mut Conn, key: &ApiKey, action: Action, by: Actor) -> Result<()> {
+                    let entry = NewActivity {
+                        base: Some(key.base_id),
+                        by,
+                        action,
+                        target: key.id.0,
+                        subject: key.name.to_string(),
+                        detail: None,
+                    };
+                    Self::log_activity(conn, &entry).await
+                }
+
                 /// Stores a new key on `conn`.
                 pub(crate) async fn insert_key(conn: &mut Conn, key: &NewApiKey) -> Result<ApiKey> {
                     let sql = format!(
@@ -454,9 +491,12 @@ macro_rules! access_store {
 
             #[async_trait]
             impl AccessStore for $store {
-                async fn create_api_key(&self, key: &NewApiKey) -> Result<ApiKey> {
-                    let mut conn = self.writer.acquire().await?;
-                    Self::insert_key(&mut conn, key).await
+                async fn create_api_key(&self, key: &NewApiKey, by: Actor) -> Result<ApiKey> {
+                    let mut tx = self.writer.begin_with(Self::BEGIN).await?;
+                    let created = Self::insert_key(&mut tx, key).await?;
+                    Self::log_key(&mut tx, &created, Action::KeyCreated, by).await?;
+                    tx.commit().await?;
+                    Ok(created)
                 }
 
                 async fn api_key_by_prefix(&self, prefix: &str) -> Result<Option<(ApiKey, BaseVersions)>> {
@@ -483,13 +523,19 @@ macro_rules! access_store {
                     row.ok_or(StoreError::NotFound { entity: "API key", key: id.to_string() })?.try_into()
                 }
 
-                async fn revoke_api_key(&self, id: KeyId) -> Result<ApiKey> {
-                    sqlx::query("UPDATE api_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
+                async fn revoke_api_key(&self, id: KeyId, by: Actor) -> Result<ApiKey> {
+                    let mut tx = self.writer.begin_with(Self::BEGIN).await?;
+                    let done = sqlx::query("UPDATE api_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
                         .bind(id.0)
                         .bind(now())
-                        .execute(&self.writer)
+                        .execute(&mut *tx)
                         .await?;
-                    self.get_api_key(id).await
+                    let key = Self::key_on(&mut tx, id).await?;
+                    if done.rows_affected() > 0 {
+                        Self::log_key(&mut tx, &key, Action::KeyRevoked, by).await?;
+                    }
+                    tx.commit().await?;
+                    Ok(key)
                 }
 
                 async fn rotate_api_key(
@@ -497,7 +543,9 @@ macro_rules! access_store {
                     id: KeyId,
                     secret_hash: &str,
                     previous_valid_until: chrono::DateTime<chrono::Utc>,
+                    by: Actor,
                 ) -> Result<ApiKey> {
+                    let mut tx = self.writer.begin_with(Self::BEGIN).await?;
                     let done = sqlx::query(
                         "UPDATE api_keys SET previous_secret_hash = secret_hash, previous_valid_until = $2, \
                          secret_hash = $3 WHERE id = $1 AND revoked_at IS NULL",
@@ -505,10 +553,10 @@ macro_rules! access_store {
                     .bind(id.0)
                     .bind(previous_valid_until)
                     .bind(secret_hash)
-                    .execute(&self.writer)
+                    .execute(&mut *tx)
                     .await?;
+                    let key = Self::key_on(&mut tx, id).await?;
                     if done.rows_affected() == 0 {
-                        let key = self.get_api_key(id).await?;
                         return Err(StoreError::Conflict {
                             field: "key",
                             message: format!(
@@ -517,7 +565,9 @@ macro_rules! access_store {
                             ),
                         });
                     }
-                    self.get_api_key(id).await
+                    Self::log_key(&mut tx, &key, Action::KeyRotated, by).await?;
+                    tx.commit().await?;
+                    Ok(key)
                 }
 
                 async fn record_requests(&self, entries: &[AuditEntry]) -> Result<()> {
@@ -586,8 +636,8 @@ macro_rules! access_store {
                 async fn create_person(&self, person: &crate::NewPerson, by: Option<PersonId>) -> Result<relais_core::people::Person> {
                     let mut tx = self.writer.begin_with(Self::BEGIN).await?;
                     let sql = format!(
-                        "INSERT INTO people (email, name, password_hash, can_admin_apps, can_manage_keys, created_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6) RETURNING {}",
+                        "INSERT INTO people (email, name, password_hash, can_admin_apps, can_manage_keys, created_at, must_choose_password) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {}",
                         rows::PERSON_COLUMNS
                     );
                     let row: rows::PersonRow = sqlx::query_as(&sql)
@@ -597,6 +647,9 @@ macro_rules! access_store {
                         .bind(person.can_admin_apps)
                         .bind(person.can_manage_keys)
                         .bind(now())
+                        // Someone made it from the pages: its owner chooses
+                        // their own password at their first sign-in.
+                        .bind(by.is_some())
                         .fetch_one(&mut *tx)
                         .await
                         .map_err(StoreError::conflict_on("email", || format!("an account with the e-mail {} already exists", person.email)))?;
@@ -809,10 +862,18 @@ macro_rules! access_store {
                 async fn set_person_password(&self, email: &str, password_hash: &str, by: Option<PersonId>) -> Result<relais_core::people::Person> {
                     let mut tx = self.writer.begin_with(Self::BEGIN).await?;
                     let sql = format!(
-                        "UPDATE people SET password_hash = $2 WHERE lower(email) = lower($1) RETURNING {}",
+                        "UPDATE people SET password_hash = $2, must_choose_password = COALESCE($3 <> id, FALSE) \
+                         WHERE lower(email) = lower($1) RETURNING {}",
                         rows::PERSON_COLUMNS
                     );
-                    let row = sqlx::query_as(&sql).bind(email).bind(password_hash).fetch_optional(&mut *tx).await?;
+                    // Set by someone else from the pages, the password is to
+                    // be replaced by its owner's own.
+                    let row = sqlx::query_as(&sql)
+                        .bind(email)
+                        .bind(password_hash)
+                        .bind(by.map(|p| p.0))
+                        .fetch_optional(&mut *tx)
+                        .await?;
                     let person = Self::changed_person(&mut tx, email, row, true, (AccountChangeKind::Password, by)).await?;
                     tx.commit().await?;
                     Ok(person)

@@ -127,8 +127,14 @@ pub trait HrStore: Send + Sync {
     async fn clear_base(&self, base: BaseId) -> Result<()>;
 
     /// Replaces the HR data of `to` by a copy of `from`'s, identifiers
-    /// included, in one transaction.
-    async fn copy_base(&self, from: BaseId, to: BaseId) -> Result<()>;
+    /// included, in one transaction, with its entry in the activity journal
+    /// naming `by`.
+    async fn copy_base(
+        &self,
+        from: BaseId,
+        to: BaseId,
+        by: relais_core::activity::Actor,
+    ) -> Result<()>;
 
     /// Reserves `count` consecutive identifiers for `entity` in `base` and
     /// returns the first.
@@ -884,7 +890,7 @@ macro_rules! hr_store {
                     self.end_replacement(tx, base).await
                 }
 
-                async fn copy_base(&self, from: BaseId, to: BaseId) -> Result<()> {
+                async fn copy_base(&self, from: BaseId, to: BaseId, by: relais_core::activity::Actor) -> Result<()> {
                     if from == to {
                         return Err(DomainError::new("base", "a base cannot be copied onto itself").into());
                     }
@@ -916,6 +922,16 @@ macro_rules! hr_store {
                     .bind(from.0)
                     .execute(&mut *tx)
                     .await?;
+                    let name = |id: BaseId| sqlx::query_scalar::<_, String>("SELECT name FROM bases WHERE id = $1").bind(id.0);
+                    let entry = relais_core::activity::NewActivity {
+                        base: Some(to),
+                        by,
+                        action: relais_core::activity::Action::BaseRefreshed,
+                        target: to.0,
+                        subject: name(to).fetch_one(&mut *tx).await?,
+                        detail: Some(name(from).fetch_one(&mut *tx).await?),
+                    };
+                    Self::log_activity(&mut tx, &entry).await?;
                     self.end_replacement(tx, to).await
                 }
 

@@ -11,6 +11,7 @@
 mod sql;
 
 pub mod access;
+pub mod activity;
 mod error;
 pub mod events;
 pub mod fields;
@@ -51,6 +52,7 @@ use std::sync::Arc;
 /// [`SharedStore`] be called whatever area a method belongs to.
 pub mod prelude {
     pub use crate::access::AccessStore;
+    pub use crate::activity::ActivityStore;
     pub use crate::events::EventStore;
     pub use crate::hr::HrStore;
     pub use crate::marketplace::MarketplaceStore;
@@ -62,13 +64,15 @@ pub mod prelude {
 pub use prelude::*;
 
 /// Everything relais reads and writes in its database: one trait per area
-/// ([`HrStore`], [`AccessStore`], [`MarketplaceStore`], [`SyncStore`],
-/// [`ReportStore`], [`EventStore`], [`WebhookStore`]), each with its SQL in its own file, implemented together
+/// ([`HrStore`], [`AccessStore`], [`ActivityStore`], [`MarketplaceStore`],
+/// [`SyncStore`], [`ReportStore`], [`EventStore`], [`WebhookStore`]), each
+/// with its SQL in its own file, implemented together
 /// by each backend.
 #[async_trait]
 pub trait Store:
     HrStore
     + AccessStore
+    + ActivityStore
     + MarketplaceStore
     + SyncStore
     + ReportStore

@@ -3,6 +3,7 @@
 use crate::{NewApiKey, Result};
 use async_trait::async_trait;
 use relais_core::access::ApiKey;
+use relais_core::activity::Actor;
 use relais_core::employee::Email;
 use relais_core::ids::*;
 use relais_core::people::Installation;
@@ -34,8 +35,14 @@ pub trait MarketplaceStore: Send + Sync {
     /// The apps installed on a base (not uninstalled).
     async fn list_installations(&self, base: BaseId) -> Result<Vec<Installation>>;
 
-    /// Uninstalls an app and revokes its key, in one transaction.
-    async fn uninstall(&self, base: BaseId, installation: InstallationId) -> Result<Installation>;
+    /// Uninstalls an app and revokes its key, in one transaction, with its
+    /// entry in the activity journal naming `by`.
+    async fn uninstall(
+        &self,
+        base: BaseId,
+        installation: InstallationId,
+        by: Actor,
+    ) -> Result<Installation>;
 }
 
 /// Implements [`MarketplaceStore`] for a backend (`$store`, over `$db`): its SQL,
@@ -50,7 +57,29 @@ macro_rules! marketplace_store {
             use async_trait::async_trait;
             use relais_core::ids::*;
             use relais_core::access::ApiKey;
+            use relais_core::activity::{Action, Actor, NewActivity};
             use relais_core::now;
+
+            impl $store {
+                /// The journal's entry for `action`, made by `by` to the
+                /// installation `installation` (named as its key, after the
+                /// app).
+                pub(crate) fn app_activity(
+                    installation: &relais_core::people::Installation,
+                    key: &ApiKey,
+                    action: Action,
+                    by: Actor,
+                ) -> NewActivity {
+                    NewActivity {
+                        base: Some(installation.base_id),
+                        by,
+                        action,
+                        target: installation.id.0,
+                        subject: key.name.to_string(),
+                        detail: None,
+                    }
+                }
+            }
 
             #[async_trait]
             impl MarketplaceStore for $store {
@@ -82,6 +111,8 @@ macro_rules! marketplace_store {
                         integration.installation_id = installation.id;
                         Self::upsert_integration(&mut tx, &integration).await?;
                     }
+                    let entry = Self::app_activity(&installation, &key, Action::AppInstalled, Actor::Person(new.by));
+                    Self::log_activity(&mut tx, &entry).await?;
                     tx.commit().await?;
                     Ok((key, installation))
                 }
@@ -95,7 +126,7 @@ macro_rules! marketplace_store {
                     rows.into_iter().map(TryInto::try_into).collect()
                 }
 
-                async fn uninstall(&self, base: BaseId, installation: InstallationId) -> Result<relais_core::people::Installation> {
+                async fn uninstall(&self, base: BaseId, installation: InstallationId, by: Actor) -> Result<relais_core::people::Installation> {
                     let mut tx = self.writer.begin_with(Self::BEGIN).await?;
                     let at = now();
                     let sql = format!(
@@ -111,6 +142,8 @@ macro_rules! marketplace_store {
                         .bind(at)
                         .execute(&mut *tx)
                         .await?;
+                    let key = Self::key_on(&mut tx, done.key_id).await?;
+                    Self::log_activity(&mut tx, &Self::app_activity(&done, &key, Action::AppUninstalled, by)).await?;
                     tx.commit().await?;
                     Ok(done)
                 }

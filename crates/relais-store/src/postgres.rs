@@ -46,9 +46,10 @@ impl PgStore {
     ));
 
     /// Serialises the transactions that make one check (`$1` its name,
-    /// `$2` the base or 0), so that two changes made at once cannot each
-    /// pass it and together break its rule: two changes of manager closing
-    /// a circle, two accounts disabled leaving nobody to manage accounts.
+    /// `$2` the base, the key, or 0), so that two changes made at once
+    /// cannot each pass it and together break its rule: two changes of
+    /// manager closing a circle, two accounts disabled leaving nobody to
+    /// manage accounts, two endpoints of one key passing the most it may have.
     const ADVISORY_LOCK: Option<&'static str> =
         Some("SELECT pg_advisory_xact_lock(hashtext($1), CAST($2 AS INTEGER))");
 

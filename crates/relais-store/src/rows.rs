@@ -1088,6 +1088,7 @@ selected_row! {
         can_admin_apps: bool,
         can_manage_keys: bool,
         created_at: DateTime<Utc>,
+        must_choose_password: bool,
     }
 }
 
@@ -1103,6 +1104,7 @@ impl TryFrom<PersonRow> for relais_core::people::Person {
             can_admin_apps: r.can_admin_apps,
             can_manage_keys: r.can_manage_keys,
             created_at: r.created_at,
+            must_choose_password: r.must_choose_password,
         })
     }
 }

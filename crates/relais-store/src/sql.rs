@@ -711,6 +711,7 @@ macro_rules! sql_store {
     ($store:ident, $db:ty) => {
         crate::hr::hr_store!($store, $db);
         crate::access::access_store!($store, $db);
+        crate::activity::activity_store!($store, $db);
         crate::marketplace::marketplace_store!($store, $db);
         crate::sync::sync_store!($store, $db);
         crate::reports::report_store!($store, $db);

@@ -141,6 +141,16 @@ pub trait SyncStore: Send + Sync {
     /// Creates or replaces the configuration of an integration.
     async fn put_integration(&self, integration: &Integration) -> Result<()>;
 
+    /// Replaces the configuration of an integration as someone changed it
+    /// (`action`: its settings or its mapping, made by `by`), with its entry
+    /// in the activity journal, in one transaction.
+    async fn change_integration(
+        &self,
+        integration: &Integration,
+        action: relais_core::activity::Action,
+        by: relais_core::activity::Actor,
+    ) -> Result<()>;
+
     /// The integration of an installation that is still installed.
     async fn get_integration(&self, installation: InstallationId) -> Result<Integration>;
 
@@ -259,6 +269,18 @@ macro_rules! sync_store {
             type Conn = <$db as sqlx::Database>::Connection;
 
             impl $store {
+                /// The base of `installation` and its name (its key's, after
+                /// the app), as `conn` sees them.
+                async fn installation_named(conn: &mut Conn, installation: InstallationId) -> Result<(BaseId, String)> {
+                    let (base, name): (i64, String) = sqlx::query_as(
+                        "SELECT i.base_id, k.name FROM installations i JOIN api_keys k ON k.id = i.key_id WHERE i.id = $1",
+                    )
+                    .bind(installation.0)
+                    .fetch_one(&mut *conn)
+                    .await?;
+                    Ok((BaseId(base), name))
+                }
+
                 /// Completes `… WHERE job = ` with the ledger `job` and
                 /// ` AND record_key IN` the keys of `part`, sent as one value.
                 fn push_ledger_keys<'a>(qb: &mut sqlx::QueryBuilder<'a, $db>, job: &'a LedgerJob, part: &[String]) {
@@ -506,6 +528,28 @@ macro_rules! sync_store {
                     Self::upsert_integration(&mut conn, i).await
                 }
 
+                async fn change_integration(
+                    &self,
+                    i: &relais_core::integration::Integration,
+                    action: relais_core::activity::Action,
+                    by: relais_core::activity::Actor,
+                ) -> Result<()> {
+                    let mut tx = self.writer.begin_with(Self::BEGIN).await?;
+                    Self::upsert_integration(&mut tx, i).await?;
+                    let (base, subject) = Self::installation_named(&mut tx, i.installation_id).await?;
+                    let entry = relais_core::activity::NewActivity {
+                        base: Some(base),
+                        by,
+                        action,
+                        target: i.installation_id.0,
+                        subject,
+                        detail: None,
+                    };
+                    Self::log_activity(&mut tx, &entry).await?;
+                    tx.commit().await?;
+                    Ok(())
+                }
+
                 async fn get_integration(&self, installation: InstallationId) -> Result<relais_core::integration::Integration> {
                     let cols = rows::INTEGRATION_COLUMNS.split(", ").map(|c| format!("g.{c}")).collect::<Vec<_>>().join(", ");
                     let sql = format!(
@@ -617,6 +661,22 @@ macro_rules! sync_store {
                         return Ok((row.try_into()?, false));
                     }
                     let run = Self::insert_run(&mut tx, ask).await?;
+                    if let Some(by) = ask.actor {
+                        let flags: Vec<&str> = [(ask.full, "full"), (ask.dry_run, "dry-run")]
+                            .into_iter()
+                            .filter_map(|(on, flag)| on.then_some(flag))
+                            .collect();
+                        let (base, subject) = Self::installation_named(&mut tx, installation).await?;
+                        let entry = relais_core::activity::NewActivity {
+                            base: Some(base),
+                            by,
+                            action: relais_core::activity::Action::RunAsked,
+                            target: installation.0,
+                            subject,
+                            detail: (!flags.is_empty()).then(|| flags.join(",")),
+                        };
+                        Self::log_activity(&mut tx, &entry).await?;
+                    }
                     tx.commit().await?;
                     Ok((run, true))
                 }

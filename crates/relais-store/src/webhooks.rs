@@ -4,6 +4,7 @@
 use crate::{Result, StoreError};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use relais_core::activity::Actor;
 use relais_core::events::TopicFilter;
 use relais_core::ids::{BaseId, DeliveryId, EndpointId, EstablishmentId, KeyId};
 use relais_core::webhooks::{Delivery, DeliveryStatus, Endpoint, EndpointSetup, EndpointStatus};
@@ -74,8 +75,9 @@ pub struct Recorded {
 /// Webhook endpoints and deliveries.
 #[async_trait]
 pub trait WebhookStore: Send + Sync {
-    /// Stores an endpoint.
-    async fn create_endpoint(&self, new: &NewEndpoint) -> Result<Endpoint>;
+    /// Stores an endpoint, made by `by` (written in the activity journal
+    /// with it, as `by` is below).
+    async fn create_endpoint(&self, new: &NewEndpoint, by: Actor) -> Result<Endpoint>;
 
     /// One endpoint; 404 if there is none.
     async fn endpoint(&self, id: EndpointId) -> Result<Endpoint>;
@@ -90,11 +92,15 @@ pub trait WebhookStore: Send + Sync {
     async fn active_endpoints(&self) -> Result<Vec<Endpoint>>;
 
     /// Sets where an endpoint stands; becoming active clears its failures.
+    /// A change of status is written in the activity journal naming `by`
+    /// (relais itself when its deliverer suspends the endpoint); the same
+    /// status again is not.
     async fn set_endpoint_status(
         &self,
         id: EndpointId,
         status: EndpointStatus,
         reason: Option<&str>,
+        by: Actor,
     ) -> Result<()>;
 
     /// Replaces an endpoint's sealed secrets; the previous one signs until `previous_until`.
@@ -103,14 +109,15 @@ pub trait WebhookStore: Send + Sync {
         id: EndpointId,
         sealed: &str,
         previous_until: Option<DateTime<Utc>>,
+        by: Actor,
     ) -> Result<()>;
 
     /// Deletes an endpoint and its deliveries.
-    async fn delete_endpoint(&self, id: EndpointId) -> Result<()>;
+    async fn delete_endpoint(&self, id: EndpointId, by: Actor) -> Result<()>;
 
     /// Moves an endpoint's cursor back (or on) to `after`: the events after
     /// it are delivered (again).
-    async fn set_endpoint_cursor(&self, id: EndpointId, after: i64) -> Result<()>;
+    async fn set_endpoint_cursor(&self, id: EndpointId, after: i64, by: Actor) -> Result<()>;
 
     /// Makes `deliveries` of an endpoint and moves its cursor from `from` to
     /// `to`, in one transaction; `false` (nothing written) if the cursor was
@@ -281,6 +288,7 @@ macro_rules! webhook_store {
             use crate::{Result, StoreError};
             use async_trait::async_trait;
             use chrono::{DateTime, Utc};
+            use relais_core::activity::{Action, Actor, NewActivity};
             use relais_core::ids::{DeliveryId, EndpointId, KeyId};
             use relais_core::webhooks::{Delivery, DeliveryStatus, Endpoint, EndpointStatus};
 
@@ -406,12 +414,60 @@ macro_rules! webhook_store {
                     tx.commit().await?;
                     Ok(since)
                 }
+
+                /// Endpoint `id` as the transaction `tx` sees it.
+                async fn endpoint_on(tx: &mut crate::kept::Tx<$db>, id: EndpointId) -> Result<Endpoint> {
+                    let row: Option<EndpointRow> = sqlx::query_as(&format!(
+                        "SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE id = $1"
+                    ))
+                    .bind(id.0)
+                    .fetch_optional(&mut **tx)
+                    .await?;
+                    row.ok_or_else(|| missing(id))?.try_into()
+                }
+
+                /// The journal's entry for `action`, made to `endpoint` by
+                /// `by` (with the endpoint's address).
+                fn endpoint_activity(endpoint: &Endpoint, action: Action, by: Actor) -> NewActivity {
+                    NewActivity {
+                        base: Some(endpoint.setup.base_id),
+                        by,
+                        action,
+                        target: endpoint.id.0,
+                        subject: endpoint.setup.name.clone(),
+                        detail: Some(endpoint.setup.url.clone()),
+                    }
+                }
+
+                /// Writes `action`, made to `endpoint` by `by`, in the journal.
+                async fn log_endpoint(tx: &mut crate::kept::Tx<$db>, endpoint: &Endpoint, action: Action, by: Actor) -> Result<()> {
+                    Self::log_activity(tx, &Self::endpoint_activity(endpoint, action, by)).await
+                }
             }
 
             #[async_trait]
             impl WebhookStore for $store {
-                async fn create_endpoint(&self, new: &NewEndpoint) -> Result<Endpoint> {
+                async fn create_endpoint(&self, new: &NewEndpoint, by: Actor) -> Result<Endpoint> {
                     let now = relais_core::now();
+                    let mut tx = self.writer.begin_with(Self::BEGIN).await?;
+                    // Counted under a lock of the key's endpoints (on
+                    // PostgreSQL; SQLite has one writer at a time), so that
+                    // two made at once cannot pass the most together.
+                    if let Some(lock) = Self::ADVISORY_LOCK {
+                        sqlx::query(lock).bind("relais.endpoints").bind(new.setup.key_id.0).execute(&mut *tx).await?;
+                    }
+                    let held: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM webhook_endpoints WHERE key_id = $1")
+                        .bind(new.setup.key_id.0)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    if held >= relais_core::webhooks::MAX_ENDPOINTS_PER_KEY {
+                        return Err(StoreError::Conflict {
+                            field: "url",
+                            message: format!(
+                                "this key has {held} webhook endpoints, the most a key may have: delete one it no longer needs first"
+                            ),
+                        });
+                    }
                     let row: EndpointRow = sqlx::query_as(&format!(
                         "INSERT INTO webhook_endpoints (base_id, key_id, name, url, topics, establishments, secrets, status, \
                          status_reason, cursor, created_at, modified_at) \
@@ -430,9 +486,12 @@ macro_rules! webhook_store {
                     .bind(new.status_reason.as_deref())
                     .bind(new.cursor)
                     .bind(now)
-                    .fetch_one(&self.writer)
+                    .fetch_one(&mut *tx)
                     .await?;
-                    row.try_into()
+                    let endpoint: Endpoint = row.try_into()?;
+                    Self::log_endpoint(&mut tx, &endpoint, Action::WebhookCreated, by).await?;
+                    tx.commit().await?;
+                    Ok(endpoint)
                 }
 
                 async fn endpoint(&self, id: EndpointId) -> Result<Endpoint> {
@@ -472,7 +531,9 @@ macro_rules! webhook_store {
                     rows.into_iter().map(TryInto::try_into).collect()
                 }
 
-                async fn set_endpoint_status(&self, id: EndpointId, status: EndpointStatus, reason: Option<&str>) -> Result<()> {
+                async fn set_endpoint_status(&self, id: EndpointId, status: EndpointStatus, reason: Option<&str>, by: Actor) -> Result<()> {
+                    let mut tx = self.writer.begin_with(Self::BEGIN).await?;
+                    let before = Self::endpoint_on(&mut tx, id).await?;
                     let done = sqlx::query(
                         "UPDATE webhook_endpoints SET status = $2, status_reason = $3, modified_at = $4, \
                          failing_since = CASE WHEN $2 = 'active' THEN NULL ELSE failing_since END WHERE id = $1",
@@ -481,12 +542,26 @@ macro_rules! webhook_store {
                     .bind(status.code())
                     .bind(reason)
                     .bind(relais_core::now())
-                    .execute(&self.writer)
+                    .execute(&mut *tx)
                     .await?;
-                    found(done.rows_affected(), id)
+                    found(done.rows_affected(), id)?;
+                    if before.status != status {
+                        let detail = match reason {
+                            Some(why) => format!("{}: {why}", status.code()),
+                            None => status.code().to_owned(),
+                        };
+                        let entry = NewActivity {
+                            detail: Some(detail),
+                            ..Self::endpoint_activity(&before, Action::WebhookStatus, by)
+                        };
+                        Self::log_activity(&mut tx, &entry).await?;
+                    }
+                    tx.commit().await?;
+                    Ok(())
                 }
 
-                async fn set_endpoint_secrets(&self, id: EndpointId, sealed: &str, previous_until: Option<DateTime<Utc>>) -> Result<()> {
+                async fn set_endpoint_secrets(&self, id: EndpointId, sealed: &str, previous_until: Option<DateTime<Utc>>, by: Actor) -> Result<()> {
+                    let mut tx = self.writer.begin_with(Self::BEGIN).await?;
                     let done = sqlx::query(
                         "UPDATE webhook_endpoints SET secrets = $2, previous_until = $3, modified_at = $4 WHERE id = $1",
                     )
@@ -494,30 +569,42 @@ macro_rules! webhook_store {
                     .bind(sealed)
                     .bind(previous_until)
                     .bind(relais_core::now())
-                    .execute(&self.writer)
+                    .execute(&mut *tx)
                     .await?;
-                    found(done.rows_affected(), id)
-                }
-
-                async fn delete_endpoint(&self, id: EndpointId) -> Result<()> {
-                    let mut tx = self.writer.begin_with(Self::BEGIN).await?;
-                    sqlx::query("DELETE FROM webhook_deliveries WHERE endpoint_id = $1").bind(id.0).execute(&mut *tx).await?;
-                    let done = sqlx::query("DELETE FROM webhook_endpoints WHERE id = $1").bind(id.0).execute(&mut *tx).await?;
-                    if done.rows_affected() == 0 {
-                        return Err(missing(id));
-                    }
+                    found(done.rows_affected(), id)?;
+                    let endpoint = Self::endpoint_on(&mut tx, id).await?;
+                    Self::log_endpoint(&mut tx, &endpoint, Action::WebhookRotated, by).await?;
                     tx.commit().await?;
                     Ok(())
                 }
 
-                async fn set_endpoint_cursor(&self, id: EndpointId, after: i64) -> Result<()> {
+                async fn delete_endpoint(&self, id: EndpointId, by: Actor) -> Result<()> {
+                    let mut tx = self.writer.begin_with(Self::BEGIN).await?;
+                    let endpoint = Self::endpoint_on(&mut tx, id).await?;
+                    sqlx::query("DELETE FROM webhook_deliveries WHERE endpoint_id = $1").bind(id.0).execute(&mut *tx).await?;
+                    sqlx::query("DELETE FROM webhook_endpoints WHERE id = $1").bind(id.0).execute(&mut *tx).await?;
+                    Self::log_endpoint(&mut tx, &endpoint, Action::WebhookDeleted, by).await?;
+                    tx.commit().await?;
+                    Ok(())
+                }
+
+                async fn set_endpoint_cursor(&self, id: EndpointId, after: i64, by: Actor) -> Result<()> {
+                    let mut tx = self.writer.begin_with(Self::BEGIN).await?;
                     let done = sqlx::query("UPDATE webhook_endpoints SET cursor = $2, modified_at = $3 WHERE id = $1")
                         .bind(id.0)
                         .bind(after)
                         .bind(relais_core::now())
-                        .execute(&self.writer)
+                        .execute(&mut *tx)
                         .await?;
-                    found(done.rows_affected(), id)
+                    found(done.rows_affected(), id)?;
+                    let endpoint = Self::endpoint_on(&mut tx, id).await?;
+                    let entry = NewActivity {
+                        detail: Some(after.to_string()),
+                        ..Self::endpoint_activity(&endpoint, Action::WebhookReplayed, by)
+                    };
+                    Self::log_activity(&mut tx, &entry).await?;
+                    tx.commit().await?;
+                    Ok(())
                 }
 
                 async fn enqueue_deliveries(&self, id: EndpointId, from: i64, to: i64, deliveries: &[NewDelivery], at: DateTime<Utc>) -> Result<bool> {

@@ -14,6 +14,9 @@ use relais_core::org::*;
 use relais_store::{BaseVersions, Records, SharedStore, StoreError};
 use relais_testkit::now;
 
+/// Who makes the changes the tests make, unless a test says otherwise.
+const CLI: relais_core::activity::Actor = relais_core::activity::Actor::CommandLine;
+
 fn who() -> Author {
     Author {
         name: "store tests".into(),
@@ -103,7 +106,49 @@ store_suite!(
     accounts_are_disabled_and_given_new_passwords,
     some_account_may_always_manage_accounts,
     sign_ins_are_listed_by_account,
+    the_activity_journal_tells_who_did_what,
+    a_password_set_by_someone_else_is_to_be_replaced,
+    a_key_holds_at_most_so_many_endpoints,
 );
+
+/// A key to store on `base`, its secret's hash "h": `prefix`, `name`,
+/// `usage` and `grants` as given.
+fn new_key(
+    base: BaseId,
+    prefix: &str,
+    name: &str,
+    usage: relais_core::access::KeyUsage,
+    grants: &[&str],
+) -> relais_store::NewApiKey {
+    relais_store::NewApiKey {
+        base_id: base,
+        prefix: prefix.into(),
+        secret_hash: "h".into(),
+        name: Name::parse("name", name).unwrap(),
+        contact: Email::parse("it@relais.test").unwrap(),
+        usage,
+        role: relais_core::access::Role::parse(grants).unwrap(),
+    }
+}
+
+/// An active endpoint of `key` on `base`, named `name`, at a public
+/// address, starting after event 0.
+fn new_endpoint(base: BaseId, key: KeyId, name: &str) -> relais_store::NewEndpoint {
+    relais_store::NewEndpoint {
+        setup: relais_core::webhooks::EndpointSetup {
+            base_id: base,
+            key_id: key,
+            name: name.into(),
+            url: "https://hooks.acme.test/in".into(),
+            topics: Vec::new(),
+            establishments: None,
+        },
+        sealed_secrets: "sealed".into(),
+        status: relais_core::webhooks::EndpointStatus::Active,
+        status_reason: None,
+        cursor: 0,
+    }
+}
 
 /// How many entries a base's change log holds.
 async fn log_count(s: &SharedStore, base: BaseId) -> usize {
@@ -986,9 +1031,9 @@ async fn copying_a_base_replaces_the_target_and_keeps_the_source(db: TestDb) {
         .unwrap();
     // Something already in the test base is replaced, not merged.
     let stale = org(s, "scratch").await;
-    s.copy_base(stale.base, test.id).await.unwrap();
-    s.copy_base(o.base, test.id).await.unwrap();
-    s.copy_base(o.base, test.id).await.unwrap();
+    s.copy_base(stale.base, test.id, CLI).await.unwrap();
+    s.copy_base(o.base, test.id, CLI).await.unwrap();
+    s.copy_base(o.base, test.id, CLI).await.unwrap();
     let today = d(2026, 6, 15);
     assert_eq!(
         s.base_counts(test.id, today).await.unwrap(),
@@ -1008,7 +1053,7 @@ async fn copying_a_base_replaces_the_target_and_keeps_the_source(db: TestDb) {
         2,
         "the source is untouched"
     );
-    assert!(s.copy_base(o.base, o.base).await.is_err());
+    assert!(s.copy_base(o.base, o.base, CLI).await.is_err());
 }
 
 /// The data version the API's counts are kept by: raised by every write to
@@ -1090,7 +1135,7 @@ async fn every_kind_of_write_raises_the_bases_data_version(db: TestDb) {
     // Reads are not changes.
     s.base_counts(o.base, d(2026, 1, 1)).await.unwrap();
     assert_eq!(version().await, last, "a read");
-    s.copy_base(other.base, o.base).await.unwrap();
+    s.copy_base(other.base, o.base, CLI).await.unwrap();
     raised(&mut last, version().await, true, "a base copied onto it");
     s.clear_base(o.base).await.unwrap();
     raised(&mut last, version().await, true, "clearing it");
@@ -1734,19 +1779,17 @@ async fn happypal_installed(
     base: BaseId,
     admin: relais_core::ids::PersonId,
 ) -> relais_core::people::Installation {
-    use relais_core::access::{KeyUsage, Role};
+    use relais_core::access::KeyUsage;
     let contact = Email::parse("it@happypal.fr").unwrap();
     let (_, inst) = s
         .install(&relais_store::NewInstallation {
-            key: &relais_store::NewApiKey {
-                base_id: base,
-                prefix: "happypal".into(),
-                secret_hash: "h".into(),
-                name: Name::parse("name", "HappyPal").unwrap(),
-                contact: contact.clone(),
-                usage: KeyUsage::ThirdParty,
-                role: Role::parse(&["personnel-file:fields=firstName"]).unwrap(),
-            },
+            key: &new_key(
+                base,
+                "happypal",
+                "HappyPal",
+                KeyUsage::ThirdParty,
+                &["personnel-file:fields=firstName"],
+            ),
             app: "happypal",
             contact: &contact,
             by: admin,
@@ -2099,7 +2142,7 @@ async fn integrations_and_their_runs_are_kept(db: TestDb) {
     );
 
     // Uninstalling ends the integration.
-    s.uninstall(base.id, inst.id).await.unwrap();
+    s.uninstall(base.id, inst.id, CLI).await.unwrap();
     assert!(matches!(
         s.get_integration(inst.id).await,
         Err(StoreError::NotFound { .. })
@@ -2143,20 +2186,20 @@ impl relais_core::connector::ConnectorSpec for StoredOnly {
 /// identifiers as `{id}`), with records and errors; and how far behind a
 /// copy read at some time is.
 async fn a_keys_reads_are_summed_per_resource(db: TestDb) {
-    use relais_core::access::{AuditEntry, KeyUsage, Role};
-    use relais_store::NewApiKey;
+    use relais_core::access::{AuditEntry, KeyUsage};
     let s = &db.store;
     let org = org(s, "reads").await;
     let key = s
-        .create_api_key(&NewApiKey {
-            base_id: org.base,
-            prefix: "reads".into(),
-            secret_hash: "h".into(),
-            name: Name::parse("name", "Inside Online").unwrap(),
-            contact: Email::parse("bi@infineo.fr").unwrap(),
-            usage: KeyUsage::ThirdParty,
-            role: Role::parse(&["all"]).unwrap(),
-        })
+        .create_api_key(
+            &new_key(
+                org.base,
+                "reads",
+                "Inside Online",
+                KeyUsage::ThirdParty,
+                &["all"],
+            ),
+            CLI,
+        )
         .await
         .unwrap();
     let at = now();
@@ -2251,25 +2294,32 @@ async fn a_keys_reads_are_summed_per_resource(db: TestDb) {
 }
 
 async fn a_rotated_key_keeps_its_previous_secret_for_its_grace(db: TestDb) {
-    use relais_core::access::{KeyUsage, Role};
+    use relais_core::access::KeyUsage;
     use relais_store::NewApiKey;
     let s = &db.store;
     let org = org(s, "rotation").await;
     let key = s
-        .create_api_key(&NewApiKey {
-            base_id: org.base,
-            prefix: "rotate".into(),
-            secret_hash: "first".into(),
-            name: Name::parse("name", "Script").unwrap(),
-            contact: Email::parse("it@relais.test").unwrap(),
-            usage: KeyUsage::Internal,
-            role: Role::parse(&["organisation"]).unwrap(),
-        })
+        .create_api_key(
+            &NewApiKey {
+                secret_hash: "first".into(),
+                ..new_key(
+                    org.base,
+                    "rotate",
+                    "Script",
+                    KeyUsage::Internal,
+                    &["organisation"],
+                )
+            },
+            CLI,
+        )
         .await
         .unwrap();
     assert_eq!(key.previous_secret_hash, None);
     let until = now() + chrono::Duration::hours(1);
-    let rotated = s.rotate_api_key(key.id, "second", until).await.unwrap();
+    let rotated = s
+        .rotate_api_key(key.id, "second", until, CLI)
+        .await
+        .unwrap();
     assert_eq!(rotated.secret_hash, "second");
     assert_eq!(rotated.previous_secret_hash.as_deref(), Some("first"));
     assert_eq!(
@@ -2277,10 +2327,13 @@ async fn a_rotated_key_keeps_its_previous_secret_for_its_grace(db: TestDb) {
         Some(until.timestamp())
     );
     assert_eq!(rotated.prefix, key.prefix, "the key is found as before");
-    let again = s.rotate_api_key(key.id, "third", now()).await.unwrap();
+    let again = s.rotate_api_key(key.id, "third", now(), CLI).await.unwrap();
     assert_eq!(again.previous_secret_hash.as_deref(), Some("second"));
-    s.revoke_api_key(key.id).await.unwrap();
-    let e = s.rotate_api_key(key.id, "fourth", now()).await.unwrap_err();
+    s.revoke_api_key(key.id, CLI).await.unwrap();
+    let e = s
+        .rotate_api_key(key.id, "fourth", now(), CLI)
+        .await
+        .unwrap_err();
     assert!(e.to_string().contains("revoked"), "{e}");
     assert_eq!(s.get_api_key(key.id).await.unwrap().secret_hash, "third");
 }
@@ -2290,38 +2343,26 @@ async fn a_rotated_key_keeps_its_previous_secret_for_its_grace(db: TestDb) {
 /// when a replay moved the cursor meanwhile (they were posted), whereas
 /// deliveries merely made are then not.
 async fn posted_deliveries_are_stored_with_the_cursor_that_made_them(db: TestDb) {
-    use relais_core::access::{KeyUsage, Role};
-    use relais_core::webhooks::{DeliveryStatus, EndpointSetup, EndpointStatus};
-    use relais_store::{AttemptOutcome, NewApiKey, NewDelivery, NewEndpoint, SentDelivery};
+    use relais_core::access::KeyUsage;
+    use relais_core::webhooks::DeliveryStatus;
+    use relais_store::{AttemptOutcome, NewDelivery, SentDelivery};
     let s = &db.store;
     let org = org(s, "deliveries").await;
     let key = s
-        .create_api_key(&NewApiKey {
-            base_id: org.base,
-            prefix: "hooks".into(),
-            secret_hash: "hash".into(),
-            name: Name::parse("name", "Receiver").unwrap(),
-            contact: Email::parse("it@relais.test").unwrap(),
-            usage: KeyUsage::Internal,
-            role: Role::parse(&["personnel-file"]).unwrap(),
-        })
+        .create_api_key(
+            &new_key(
+                org.base,
+                "hooks",
+                "Receiver",
+                KeyUsage::Internal,
+                &["personnel-file"],
+            ),
+            CLI,
+        )
         .await
         .unwrap();
     let endpoint = s
-        .create_endpoint(&NewEndpoint {
-            setup: EndpointSetup {
-                base_id: org.base,
-                key_id: key.id,
-                name: "receiver".into(),
-                url: "https://hooks.relais.test/in".into(),
-                topics: Vec::new(),
-                establishments: None,
-            },
-            sealed_secrets: "sealed".into(),
-            status: EndpointStatus::Active,
-            status_reason: None,
-            cursor: 0,
-        })
+        .create_endpoint(&new_endpoint(org.base, key.id, "receiver"), CLI)
         .await
         .unwrap();
     let message = |seq: i64| NewDelivery {
@@ -2406,7 +2447,7 @@ async fn posted_deliveries_are_stored_with_the_cursor_that_made_them(db: TestDb)
     );
     // A replay moved the cursor back meanwhile: made deliveries are not
     // stored, posted ones are, and the replay's cursor stands.
-    s.set_endpoint_cursor(endpoint.id, 0).await.unwrap();
+    s.set_endpoint_cursor(endpoint.id, 0, CLI).await.unwrap();
     assert!(!s
         .enqueue_deliveries(endpoint.id, 5, 6, &[message(6)], at)
         .await
@@ -2558,20 +2599,18 @@ async fn connections_the_server_dropped_are_replaced() {
 /// transaction: a failure on the way (here the integration, refused by the
 /// database) leaves no key, no installation and no integration behind.
 async fn an_install_is_stored_whole_or_not_at_all(db: TestDb) {
-    use relais_core::access::{KeyUsage, Role};
+    use relais_core::access::KeyUsage;
     use relais_core::integration::Integration;
     use relais_store::{NewApiKey, NewInstallation};
     let s = &db.store;
     let (base, admin) = base_and_admin(s).await;
-    let key = NewApiKey {
-        base_id: base.id,
-        prefix: "inst1".into(),
-        secret_hash: "h".into(),
-        name: Name::parse("name", "HappyPal").unwrap(),
-        contact: Email::parse("it@happypal.fr").unwrap(),
-        usage: KeyUsage::ThirdParty,
-        role: Role::parse(&["personnel-file:fields=firstName"]).unwrap(),
-    };
+    let key = new_key(
+        base.id,
+        "inst1",
+        "HappyPal",
+        KeyUsage::ThirdParty,
+        &["personnel-file:fields=firstName"],
+    );
     let contact = Email::parse("it@happypal.fr").unwrap();
     // The integration names a base that does not exist: its insert fails last.
     let broken = Integration::new(
@@ -2908,7 +2947,7 @@ async fn every_change_writes_its_event_with_it(db: TestDb) {
     // A bulk write, a copy and a clear write one event per record.
     let other = org(s, "other").await;
     let (_, other_last) = topics_after(s, other.base, 0).await;
-    s.copy_base(o.base, other.base).await.unwrap();
+    s.copy_base(o.base, other.base, CLI).await.unwrap();
     let (topics, other_last) = topics_after(s, other.base, other_last).await;
     let count = |t: &str| topics.iter().filter(|x| *x == t).count();
     assert_eq!(count("department.deleted"), 1, "{topics:?}");
@@ -3370,4 +3409,349 @@ async fn sign_ins_are_listed_by_account(db: TestDb) {
         "a failure after it does not count"
     );
     assert_eq!(last[clerk.email.as_str()], t + chrono::Duration::minutes(4));
+}
+
+/// Every change to keys, installed apps and their settings, webhook
+/// endpoints, test bases and accounts writes its journal entry with it,
+/// naming who made it; a change refused, or that changes nothing, writes
+/// none; the journal reads newest first, by record, by person and by pages.
+async fn the_activity_journal_tells_who_did_what(db: TestDb) {
+    use relais_core::access::KeyUsage;
+    use relais_core::activity::{Action, ActivityQuery, Actor, TargetKind};
+    use relais_core::integration::Integration;
+    use relais_core::webhooks::EndpointStatus;
+    use relais_store::NewInstallation;
+    let s = &db.store;
+    let (base, admin) = base_and_admin(s).await;
+    let me = Actor::Person(admin.id);
+    let new_key = |prefix: &str, name: &str| {
+        new_key(
+            base.id,
+            prefix,
+            name,
+            KeyUsage::Internal,
+            &["personnel-file:fields=firstName"],
+        )
+    };
+    let paie = s
+        .create_api_key(&new_key("paie1", "Paie"), me)
+        .await
+        .unwrap();
+    s.rotate_api_key(paie.id, "h2", now(), Actor::Key(paie.id))
+        .await
+        .unwrap();
+    s.revoke_api_key(paie.id, Actor::CommandLine).await.unwrap();
+    // Revoked already: nothing changes, nothing is written; a revoked key
+    // is not rotated, and the refusal writes nothing either.
+    s.revoke_api_key(paie.id, me).await.unwrap();
+    s.rotate_api_key(paie.id, "h3", now(), me)
+        .await
+        .unwrap_err();
+
+    let contact = Email::parse("it@happypal.fr").unwrap();
+    let (app_key, installation) = s
+        .install(&NewInstallation {
+            key: &new_key("happy1", "HappyPal"),
+            app: "happypal",
+            contact: &contact,
+            by: admin.id,
+            integration: Some(Integration::new(
+                InstallationId(0),
+                base.id,
+                &StoredOnly,
+                "sealed".into(),
+                now(),
+            )),
+        })
+        .await
+        .unwrap();
+    let integration = s.get_integration(installation.id).await.unwrap();
+    s.change_integration(&integration, Action::SettingsChanged, me)
+        .await
+        .unwrap();
+    // A run asked for by someone is written; asked again while it waits, or
+    // asked by the runtime, nothing is.
+    use relais_core::integration::{RunAsk, Trigger};
+    let ask = RunAsk::new(installation.id, Trigger::Page)
+        .full(true)
+        .actor(me);
+    assert!(s.ask_run(&ask).await.unwrap().1, "queued");
+    assert!(!s.ask_run(&ask).await.unwrap().1, "the waiting run answers");
+    s.ask_run(&RunAsk::new(installation.id, Trigger::Change))
+        .await
+        .unwrap();
+    let endpoint = s
+        .create_endpoint(
+            &new_endpoint(base.id, app_key.id, "récepteur"),
+            Actor::Key(app_key.id),
+        )
+        .await
+        .unwrap();
+    s.set_endpoint_secrets(endpoint.id, "sealed2", None, me)
+        .await
+        .unwrap();
+    s.set_endpoint_cursor(endpoint.id, 0, Actor::Key(app_key.id))
+        .await
+        .unwrap();
+    // A change of status is written, the same status again is not.
+    for (status, reason, by) in [
+        (
+            EndpointStatus::Suspended,
+            Some("answered 410"),
+            Actor::Relais,
+        ),
+        (
+            EndpointStatus::Suspended,
+            Some("answered 410"),
+            Actor::Relais,
+        ),
+        (EndpointStatus::Active, None, me),
+    ] {
+        s.set_endpoint_status(endpoint.id, status, reason, by)
+            .await
+            .unwrap();
+    }
+    s.delete_endpoint(endpoint.id, me).await.unwrap();
+    assert!(
+        s.delete_endpoint(endpoint.id, me).await.is_err(),
+        "gone already"
+    );
+    s.uninstall(base.id, installation.id, me).await.unwrap();
+    let test = s
+        .create_base(&BaseName::parse("recette").unwrap(), BaseKind::Test)
+        .await
+        .unwrap();
+    s.copy_base(base.id, test.id, me).await.unwrap();
+    s.set_person_rights("admin@acme.fr", true, true, Some(admin.id))
+        .await
+        .unwrap();
+
+    let all = s
+        .list_activity(&ActivityQuery {
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let seen: Vec<(Action, Actor, &str, Option<&str>)> = all
+        .iter()
+        .map(|a| (a.action, a.by, a.subject.as_str(), a.detail.as_deref()))
+        .collect();
+    assert_eq!(
+        seen,
+        vec![
+            (Action::AccountRights, me, all[0].subject.as_str(), None),
+            (Action::BaseRefreshed, me, "recette", Some("production")),
+            (Action::AppUninstalled, me, "HappyPal", None),
+            (
+                Action::WebhookDeleted,
+                me,
+                "récepteur",
+                Some("https://hooks.acme.test/in")
+            ),
+            (Action::WebhookStatus, me, "récepteur", Some("active")),
+            (
+                Action::WebhookStatus,
+                Actor::Relais,
+                "récepteur",
+                Some("suspended: answered 410")
+            ),
+            (
+                Action::WebhookReplayed,
+                Actor::Key(app_key.id),
+                "récepteur",
+                Some("0")
+            ),
+            (
+                Action::WebhookRotated,
+                me,
+                "récepteur",
+                Some("https://hooks.acme.test/in")
+            ),
+            (
+                Action::WebhookCreated,
+                Actor::Key(app_key.id),
+                "récepteur",
+                Some("https://hooks.acme.test/in")
+            ),
+            (Action::RunAsked, me, "HappyPal", Some("full")),
+            (Action::SettingsChanged, me, "HappyPal", None),
+            (Action::AppInstalled, me, "HappyPal", None),
+            (Action::KeyRevoked, Actor::CommandLine, "Paie", None),
+            (Action::KeyRotated, Actor::Key(paie.id), "Paie", None),
+            (Action::KeyCreated, me, "Paie", None),
+            (
+                Action::AccountCreated,
+                Actor::CommandLine,
+                all[15].subject.as_str(),
+                None
+            ),
+        ],
+        "newest first, refusals and no-ops left out"
+    );
+    assert!(
+        all[0].subject.contains("admin@acme.fr"),
+        "{}",
+        all[0].subject
+    );
+    assert_eq!(all[0].base, None, "accounts are the server's");
+    assert_eq!(all[1].base, Some((test.id, "recette".to_owned())));
+    assert_eq!(all[2].base, Some((base.id, "production".to_owned())));
+    assert_eq!(all[2].target, installation.id.0);
+    assert_eq!(all[2].by_name.as_deref(), Some(admin.name.as_str()));
+    assert_eq!(
+        all[8].by_name.as_deref(),
+        Some("HappyPal"),
+        "the key's name"
+    );
+    assert_eq!(all[12].by_name, None);
+    assert!(all
+        .windows(2)
+        .all(|w| w[0].id > w[1].id && w[0].at >= w[1].at));
+
+    let of_key = s
+        .list_activity(&ActivityQuery {
+            target: Some((TargetKind::Key, paie.id.0)),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        of_key.iter().map(|a| a.action).collect::<Vec<_>>(),
+        vec![Action::KeyRevoked, Action::KeyRotated, Action::KeyCreated],
+        "a record's entries only, whatever other record shares its number"
+    );
+    let by_admin = s
+        .list_activity(&ActivityQuery {
+            by_person: Some(admin.id),
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(by_admin.len(), 10);
+    assert!(by_admin.iter().all(|a| a.by == me));
+    let of_apps = s
+        .list_activity(&ActivityQuery {
+            kinds: vec![TargetKind::Installation, TargetKind::Base],
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        of_apps.iter().map(|a| a.action).collect::<Vec<_>>(),
+        vec![
+            Action::BaseRefreshed,
+            Action::AppUninstalled,
+            Action::RunAsked,
+            Action::SettingsChanged,
+            Action::AppInstalled
+        ],
+        "the entries about installed apps and bases only"
+    );
+    // By pages of five: the pages hold every entry once, in order.
+    let mut paged = Vec::new();
+    let mut before = None;
+    loop {
+        let page = s
+            .list_activity(&ActivityQuery {
+                before,
+                limit: 5,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let Some(last) = page.last() else { break };
+        before = Some(last.id);
+        paged.extend(page.iter().map(|a| a.id));
+    }
+    assert_eq!(paged, all.iter().map(|a| a.id).collect::<Vec<_>>());
+}
+
+/// An account made, or given a password, by someone else from the pages
+/// must choose its own; choosing it, or a password set at the command line,
+/// clears the mark.
+async fn a_password_set_by_someone_else_is_to_be_replaced(db: TestDb) {
+    let s = &db.store;
+    let (_, admin) = base_and_admin(s).await;
+    assert!(!admin.must_choose_password, "made at the command line");
+    let nina = s
+        .create_person(
+            &relais_store::NewPerson {
+                email: Email::parse("nina@acme.fr").unwrap(),
+                name: Name::parse("name", "Nina").unwrap(),
+                password_hash: "given".into(),
+                can_admin_apps: false,
+                can_manage_keys: false,
+            },
+            Some(admin.id),
+        )
+        .await
+        .unwrap();
+    assert!(nina.must_choose_password, "made from the pages");
+    let marked = |email: &'static str| async move {
+        s.person_by_email(email)
+            .await
+            .unwrap()
+            .unwrap()
+            .0
+            .must_choose_password
+    };
+    for (by, expected) in [
+        (Some(nina.id), false),
+        (Some(admin.id), true),
+        (None, false),
+        (Some(admin.id), true),
+        (Some(nina.id), false),
+    ] {
+        let changed = s
+            .set_person_password("NINA@acme.fr", "h", by)
+            .await
+            .unwrap();
+        assert_eq!(changed.must_choose_password, expected, "set by {by:?}");
+        assert_eq!(marked("nina@acme.fr").await, expected, "as stored");
+    }
+    assert!(
+        !marked("admin@acme.fr").await,
+        "another account is untouched"
+    );
+}
+
+/// A key holds at most so many webhook endpoints: the next one is refused,
+/// and writes nothing; another key is not held back by it.
+async fn a_key_holds_at_most_so_many_endpoints(db: TestDb) {
+    use relais_core::access::KeyUsage;
+    use relais_core::activity::Actor;
+    use relais_core::webhooks::MAX_ENDPOINTS_PER_KEY;
+    let s = &db.store;
+    let (base, _) = base_and_admin(s).await;
+    let key = |prefix: &'static str| {
+        let new = new_key(base.id, prefix, prefix, KeyUsage::Internal, &["all"]);
+        async move { s.create_api_key(&new, Actor::CommandLine).await.unwrap() }
+    };
+    let (many, other) = (key("many").await, key("other").await);
+    let endpoint = |key: KeyId, n: i64| new_endpoint(base.id, key, &format!("récepteur {n}"));
+    for n in 0..MAX_ENDPOINTS_PER_KEY {
+        s.create_endpoint(&endpoint(many.id, n), Actor::Key(many.id))
+            .await
+            .unwrap();
+    }
+    let refused = s
+        .create_endpoint(&endpoint(many.id, 100), Actor::Key(many.id))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&refused, StoreError::Conflict { message, .. } if message.contains("the most a key may have")),
+        "{refused}"
+    );
+    assert_eq!(
+        s.endpoints_of_key(many.id).await.unwrap().len() as i64,
+        MAX_ENDPOINTS_PER_KEY,
+        "nothing written"
+    );
+    s.create_endpoint(&endpoint(other.id, 0), Actor::Key(other.id))
+        .await
+        .unwrap();
 }

@@ -253,6 +253,7 @@ async fn an_inbound_stream_writes_into_the_base_once_through_the_api() {
         Email::parse("tech@bookings.test").unwrap(),
         KeyUsage::ThirdParty,
         role,
+        relais_core::activity::Actor::CommandLine,
     )
     .await
     .unwrap();

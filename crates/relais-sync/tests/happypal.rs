@@ -45,6 +45,7 @@ async fn setup() -> Setup {
         Email::parse("tech@happypal.fr").unwrap(),
         KeyUsage::ThirdParty,
         role,
+        relais_core::activity::Actor::CommandLine,
     )
     .await
     .unwrap();
@@ -361,7 +362,10 @@ async fn refused_credentials_and_revoked_keys_stop_the_run() {
         "{err}"
     );
     s.faults(json!({})).await;
-    s.store.revoke_api_key(s.key_id).await.unwrap();
+    s.store
+        .revoke_api_key(s.key_id, relais_core::activity::Actor::CommandLine)
+        .await
+        .unwrap();
     let err = s.connector.run(false, false).await.unwrap_err();
     assert!(
         matches!(err, SyncError::SourceRefused { status: 401, .. }),

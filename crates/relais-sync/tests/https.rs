@@ -58,6 +58,7 @@ async fn happypal_over_https_with_a_private_authority() {
         Email::parse("tech@happypal.fr").unwrap(),
         KeyUsage::ThirdParty,
         role,
+        relais_core::activity::Actor::CommandLine,
     )
     .await
     .unwrap();

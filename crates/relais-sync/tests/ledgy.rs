@@ -58,6 +58,7 @@ async fn world(postgres: bool) -> Option<World> {
                 Email::parse("hr@ledgy.com").unwrap(),
                 KeyUsage::ThirdParty,
                 role,
+                relais_core::activity::Actor::CommandLine,
             )
             .await
             .unwrap()

@@ -38,6 +38,7 @@ async fn planningpme_gets_the_department_its_people_and_their_coming_absences() 
         Email::parse("csm@planningpme.fr").unwrap(),
         KeyUsage::ThirdParty,
         role,
+        relais_core::activity::Actor::CommandLine,
     )
     .await
     .unwrap();

@@ -648,6 +648,7 @@ async fn health_says_why_an_integration_fails() {
         Email::parse("x@acme.fr").unwrap(),
         relais_core::access::KeyUsage::ThirdParty,
         relais_core::access::Role::parse(&["personnel-file:fields=firstName"]).unwrap(),
+        relais_core::activity::Actor::CommandLine,
     )
     .await
     .unwrap();
@@ -673,7 +674,10 @@ async fn health_says_why_an_integration_fails() {
     );
     w.configure(|_, s| *s = original.clone()).await;
     let inst = w.store.list_installations(w.base).await.unwrap();
-    w.store.revoke_api_key(inst[0].key_id).await.unwrap();
+    w.store
+        .revoke_api_key(inst[0].key_id, relais_core::activity::Actor::CommandLine)
+        .await
+        .unwrap();
     run(Trigger::Cli).await.unwrap();
     let i = w.store.get_integration(w.installation).await.unwrap();
     assert!(
@@ -1093,6 +1097,7 @@ async fn the_partner_asks_for_a_run_and_reads_its_report_through_the_api() {
         Email::parse("it@acme.fr").unwrap(),
         relais_core::access::KeyUsage::Internal,
         relais_core::access::Role::parse(&["personnel-file:fields=firstName"]).unwrap(),
+        relais_core::activity::Actor::CommandLine,
     )
     .await
     .unwrap();

@@ -66,6 +66,7 @@ async fn world(postgres: bool) -> Option<World> {
                 Email::parse("csm@semana.io").unwrap(),
                 KeyUsage::ThirdParty,
                 Role::parse(&grants).unwrap(),
+                relais_core::activity::Actor::CommandLine,
             )
             .await
             .unwrap()

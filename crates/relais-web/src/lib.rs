@@ -96,6 +96,8 @@ pub fn router(catalog: Arc<Catalog>, state: AppState) -> Router<AppState> {
         .route("/accounts/{id}/enable", post(pages::accounts::enable))
         .route("/bases/{name}/refresh", post(pages::bases::refresh))
         .route("/me", get(pages::accounts::me))
+        .route("/activity", get(pages::activity::journal))
+        .route("/activity.csv", get(pages::activity::journal_file))
         .route("/me/password", post(pages::accounts::change_my_password))
         .method_not_allowed_fallback(pages::layout::form_only)
         .fallback(pages::layout::no_such_page)

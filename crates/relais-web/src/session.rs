@@ -183,6 +183,14 @@ pub struct Viewer {
     pub lang: Lang,
 }
 
+impl Viewer {
+    /// The viewer, as who makes the changes they ask for (for the
+    /// activity journal).
+    pub fn actor(&self) -> relais_core::activity::Actor {
+        relais_core::activity::Actor::Person(self.person.id)
+    }
+}
+
 /// The language asked by the `lang` cookie (French by default).
 pub fn lang_of(headers: &HeaderMap) -> Lang {
     match cookie(headers, "relais_lang").as_deref() {
@@ -190,6 +198,10 @@ pub fn lang_of(headers: &HeaderMap) -> Lang {
         _ => Lang::Fr,
     }
 }
+
+/// The pages that open to someone who must first choose their password
+/// ([`Person::must_choose_password`](relais_core::people::Person)).
+const OPEN_BEFORE_CHOOSING: &[&str] = &["/me", "/me/password", "/logout", "/lang"];
 
 impl FromRequestParts<AppState> for Viewer {
     type Rejection = Response;
@@ -219,6 +231,11 @@ impl FromRequestParts<AppState> for Viewer {
             return Err(to_login(true));
         };
         relais_api::layers::record_actor(&parts.extensions, || format!("person:{}", person.id));
+        // A password someone else set is replaced first: until then, only
+        // « Mon compte » (to choose it), the language and signing out open.
+        if person.must_choose_password && !OPEN_BEFORE_CHOOSING.contains(&parts.uri.path()) {
+            return Err(redirect("/me", Vec::new()));
+        }
         let bases = state
             .store
             .list_bases()

@@ -5,6 +5,7 @@ use crate::{BaseCommand, Cli, Command, KeysCommand, PeopleCommand, SyncCommand};
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use relais_api::AppState;
+use relais_core::activity::{Action, Actor};
 use relais_core::base::{Base, BaseKind, BaseName};
 use relais_core::org::TimeZone;
 use relais_sandbox::demo::{self, DemoOptions};
@@ -99,6 +100,7 @@ pub fn run(cli: Cli) -> Result<()> {
             Command::Keys(cmd) => keys_command(&settings, cmd).await,
             Command::People(cmd) => people_command(&settings, cmd).await,
             Command::Sync(cmd) => sync_command(&settings, cmd).await,
+            Command::Activity { email, limit } => activity_command(&settings, email, limit).await,
         }
     }))
 }
@@ -117,6 +119,53 @@ async fn open_cached(settings: &Settings, default_mib: u32) -> Result<SharedStor
 
 /// `relais backup FILE`: the SQLite database copied whole into `file`, and
 /// a reminder of the master key its sealed credentials need.
+/// `relais activity`: the journal, newest first, one entry a line.
+async fn activity_command(settings: &Settings, email: Option<String>, limit: u32) -> Result<()> {
+    let store = open(settings).await?;
+    let by_person = match email {
+        None => None,
+        Some(email) => match store.person_by_email(&email).await? {
+            Some((person, _)) => Some(person.id),
+            None => bail!("account {email} does not exist"),
+        },
+    };
+    let entries = store
+        .list_activity(&relais_core::activity::ActivityQuery {
+            by_person,
+            limit,
+            ..Default::default()
+        })
+        .await?;
+    out!(
+        "{:<19}  {:<12} {:<21} {:<28} BY",
+        "WHEN (UTC)",
+        "BASE",
+        "ACTION",
+        "ON"
+    );
+    for e in entries {
+        let by = match e.by {
+            Actor::CommandLine => "command line".to_owned(),
+            Actor::Relais => "relais".to_owned(),
+            Actor::Person(_) => e.by_name.unwrap_or_default(),
+            Actor::Key(k) => format!("key {k} '{}'", e.by_name.unwrap_or_default()),
+        };
+        let on = match e.detail {
+            Some(d) => format!("{} ({d})", e.subject),
+            None => e.subject,
+        };
+        out!(
+            "{:<19}  {:<12} {:<21} {:<28} {}",
+            e.at.format("%Y-%m-%d %H:%M:%S"),
+            e.base.map_or_else(|| "-".to_owned(), |(_, name)| name),
+            e.action.code(),
+            on,
+            by
+        );
+    }
+    Ok(())
+}
+
 async fn backup_command(settings: &Settings, file: &std::path::Path) -> Result<()> {
     let relais_store::DatabaseUrl::Sqlite(db) = &settings.database else {
         bail!("this database is on PostgreSQL: back it up with pg_dump (e.g. `pg_dump -Fc -f relais.dump DATABASE`); relais backup copies the embedded SQLite file")
@@ -220,7 +269,9 @@ async fn demo_command(
         let test = store
             .create_base(&BaseName::parse("test")?, BaseKind::Test)
             .await?;
-        store.copy_base(production.id, test.id).await?;
+        store
+            .copy_base(production.id, test.id, Actor::CommandLine)
+            .await?;
         out!("created the test base 'test' as a copy of 'production'");
         let password = relais_web::session::generate_password();
         store
@@ -295,13 +346,14 @@ async fn demo_webhook(
                 relais_core::employee::Email::parse("webhooks@relais.demo")?,
                 KeyUsage::Internal,
                 Role::parse(&["all"])?,
+                Actor::CommandLine,
             )
             .await?
             .0
         }
     };
     for e in store.endpoints_of_key(key.id).await? {
-        store.delete_endpoint(e.id).await?;
+        store.delete_endpoint(e.id, Actor::CommandLine).await?;
     }
     let state = AppState::new(store.clone(), settings.rate_limit)
         .with_sealer(settings.secret_key.sealer()?)
@@ -316,6 +368,7 @@ async fn demo_webhook(
             name: Some("Démo".into()),
             topics: Vec::new(),
             establishments: None,
+            by: Actor::CommandLine,
         },
     )
     .await
@@ -626,7 +679,9 @@ async fn demo_partners(
         // Run at once, so that reports are there to read.
         integration.next_run_at = Some(relais_core::now());
         store.reset_ledger(&integration.job()).await?;
-        store.put_integration(&integration).await?;
+        store
+            .change_integration(&integration, Action::SettingsChanged, Actor::CommandLine)
+            .await?;
     }
     out!(
         "partner simulators: HappyPal at {} (its profiles: {}/_sim/profiles), PlanningPME at {}/{DEMO_PME_BRAND}, Semana at {}, Ledgy at {} (what each holds: /_sim/state); first syncs start now",
@@ -700,7 +755,9 @@ async fn base_command(settings: &Settings, cmd: BaseCommand) -> Result<()> {
         BaseCommand::Copy { from, to } => {
             let source = find_base(&store, &from).await?;
             let target = find_base(&store, &to).await?;
-            let c = relais_app::bases::refresh_test_base(&store, &source, &target).await?;
+            let c =
+                relais_app::bases::refresh_test_base(&store, &source, &target, Actor::CommandLine)
+                    .await?;
             out!(
                 "refreshed '{}' from '{}': {} employees, {} leave periods, {} expense claims (API keys are not copied)",
                 target.name, source.name, c.employees(), c.leave_periods, c.expense_claims
@@ -728,10 +785,17 @@ async fn keys_command(settings: &Settings, cmd: KeysCommand) -> Result<()> {
             let contact = Email::parse(&contact)?;
             let usage: KeyUsage = usage.parse()?;
             let role = Role::parse(&grants)?;
-            let (key, secret) =
-                relais_app::keys::create_key(&store, base.id, name, contact, usage, role)
-                    .await
-                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let (key, secret) = relais_app::keys::create_key(
+                &store,
+                base.id,
+                name,
+                contact,
+                usage,
+                role,
+                Actor::CommandLine,
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
             out!(
                 "created key {} '{}' on base '{}' with grants: {}",
                 key.id,
@@ -770,7 +834,7 @@ async fn keys_command(settings: &Settings, cmd: KeysCommand) -> Result<()> {
             }
         }
         KeysCommand::Revoke { id } => {
-            let key = relais_app::keys::revoke_key(&store, id).await?;
+            let key = relais_app::keys::revoke_key(&store, id, Actor::CommandLine).await?;
             out!("revoked key {} '{}': it now answers 401", key.id, key.name);
         }
         KeysCommand::Audit { id, limit } => {
@@ -1117,7 +1181,9 @@ async fn sync_command(settings: &Settings, cmd: SyncCommand) -> Result<()> {
             integration
                 .apply(connector.as_ref(), &update, &sealer, relais_core::now())
                 .map_err(|e| anyhow::anyhow!("{}: {}", e.field, e.message))?;
-            store.put_integration(&integration).await?;
+            store
+                .change_integration(&integration, Action::SettingsChanged, Actor::CommandLine)
+                .await?;
             let secrets = sealer.open(&integration.sealed_secrets)?;
             let missing = integration.missing_settings(connector.declaration(), &secrets);
             out!(

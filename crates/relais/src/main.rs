@@ -112,6 +112,17 @@ enum Command {
     /// Configure, run and inspect integrations: the connectors relais runs for installed apps.
     #[command(subcommand)]
     Sync(SyncCommand),
+    /// The activity journal: what was done to keys, installed apps and their
+    /// settings, webhooks, test bases and accounts, by whom and when, newest
+    /// first.
+    Activity {
+        /// Only what this account did (its e-mail).
+        #[arg(long)]
+        email: Option<String>,
+        /// How many entries to show (1 to 10,000).
+        #[arg(long, default_value_t = 50, value_parser = parse_limit, allow_hyphen_values = true)]
+        limit: u32,
+    },
 }
 
 /// The settings `relais sync configure` changes.

@@ -818,6 +818,27 @@ async fn install_happypal_in_a_browser() {
     b.fits(&format!("{base}/me"), "#password-form", "my-account")
         .await;
 
+    // The journal names the account just created and who created it; its
+    // filter by person keeps that person's changes; it fits a phone.
+    b.go(&format!("{base}/activity")).await;
+    let newest = b.text("table.activity tbody tr:first-child").await;
+    assert!(
+        newest.contains("Compte créé") && newest.contains("Nina Martin"),
+        "{newest}"
+    );
+    b.js("const s = document.getElementById('activity-by'); s.selectedIndex = 1; return s.value")
+        .await;
+    b.click("#activity-filter-submit").await;
+    b.wait_url("by=").await;
+    let by = b
+        .js("return [...document.querySelectorAll('table.activity tbody tr td:nth-child(2)')].map(td => td.textContent.trim())")
+        .await;
+    let by = by.as_array().expect("rows");
+    assert!(!by.is_empty(), "the first account's changes");
+    assert!(by.iter().all(|w| w == &by[0]), "one person's: {by:?}");
+    b.fits(&format!("{base}/activity"), "table.activity", "activity")
+        .await;
+
     // The main pages pass an automated accessibility check (axe-core, run
     // in the page): no serious or critical violation.
     match std::env::var("RELAIS_TEST_AXE") {
@@ -837,6 +858,7 @@ async fn install_happypal_in_a_browser() {
                 "/calendar",
                 "/accounts",
                 "/me",
+                "/activity",
                 &account_url[account_url.find("/accounts/").unwrap()..],
                 &run_url[run_url.find("/runs/").unwrap()..],
             ] {

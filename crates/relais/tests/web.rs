@@ -113,6 +113,19 @@ async fn page_text(c: &reqwest::Client, address: String, cookie: &str) -> String
         .unwrap()
 }
 
+/// Reads `address` with the session `cookie`: the answer's status and page.
+fn get_page(
+    c: &reqwest::Client,
+    address: String,
+    cookie: &str,
+) -> impl std::future::Future<Output = (u16, String)> {
+    let req = c.get(address).header("cookie", cookie.to_owned());
+    async move {
+        let resp = req.send().await.unwrap();
+        (resp.status().as_u16(), resp.text().await.unwrap())
+    }
+}
+
 /// Posts `form` to `address` with the session `cookie`: the answer's
 /// status and page.
 fn post_form(
@@ -129,6 +142,34 @@ fn post_form(
         let resp = req.send().await.unwrap();
         (resp.status().as_u16(), resp.text().await.unwrap())
     }
+}
+
+/// Replaces the password `given` of the account signed in as `cookie` by
+/// `chosen` on « Mon compte » (`page`, read with that cookie): the session
+/// cookie it goes on with, and the password.
+async fn choose_password(
+    c: &reqwest::Client,
+    url: &str,
+    cookie: &str,
+    page: &str,
+    given: &str,
+    chosen: &str,
+) -> (String, String) {
+    let resp = c
+        .post(format!("{url}/me/password"))
+        .header("cookie", cookie.to_owned())
+        .form(&[
+            ("csrf", hidden(page, "csrf").as_str()),
+            ("current", given),
+            ("new", chosen),
+            ("confirm", chosen),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 303, "the password changed");
+    let session = set_cookie(&resp, "relais_session").expect("the session goes on");
+    (format!("relais_session={session}"), chosen.to_owned())
 }
 
 /// Signs in; returns the session cookie header value.
@@ -1386,15 +1427,7 @@ async fn accounts_are_managed_from_the_pages() {
     ok(d, &["base", "create", "production", "--kind", "production"]);
     let (server, c, chef, reader) = admin_and_reader(d, "--keys-admin").await;
     let url = &server.1;
-    let get = |path: &str, cookie: &str| {
-        let req = c
-            .get(format!("{url}{path}"))
-            .header("cookie", cookie.to_owned());
-        async move {
-            let resp = req.send().await.unwrap();
-            (resp.status().as_u16(), resp.text().await.unwrap())
-        }
-    };
+    let get = |path: &str, cookie: &str| get_page(&c, format!("{url}{path}"), cookie);
     let (_, list) = get("/accounts", &chef).await;
     let csrf = hidden(&list, "csrf");
     let post = |path: &str, cookie: &str, form: Vec<(&str, &str)>| {
@@ -1463,6 +1496,10 @@ async fn accounts_are_managed_from_the_pages() {
         html[at..at + html[at..].find('<').unwrap()].to_owned()
     };
     assert_eq!(password.len(), 16, "{password}");
+    assert!(
+        html.contains("À sa première connexion, la personne le remplacera"),
+        "the page says she replaces it: {html}"
+    );
     let row_of = |html: &str, email: &str| {
         let at = html.find(&format!("<td>{email}</td>")).unwrap();
         let row = &html[html[..at].rfind("<tr").unwrap()..];
@@ -1476,6 +1513,30 @@ async fn accounts_are_managed_from_the_pages() {
     let nina = sign_in(&c, url, "nina@relais.test", &password)
         .await
         .unwrap();
+    // Chef chose her password: she chooses her own before any other page
+    // opens to her.
+    assert_eq!(
+        get("/accounts", &nina).await.0,
+        303,
+        "sent to « Mon compte »"
+    );
+    assert_eq!(get("/integrations", &nina).await.0, 303);
+    assert!(
+        row_of(&get("/accounts", &chef).await.1, "nina@relais.test")
+            .contains("mot de passe à choisir"),
+        "the list says so"
+    );
+    let (status, mine) = get("/me", &nina).await;
+    assert_eq!(status, 200);
+    assert!(mine.contains("id=\"choose-password\""), "{mine}");
+    let (nina, password) =
+        choose_password(&c, url, &nina, &mine, &password, "nina-own-password").await;
+    let (_, mine) = get("/me", &nina).await;
+    assert!(!mine.contains("choose-password"), "{mine}");
+    assert!(
+        !row_of(&get("/accounts", &chef).await.1, "nina@relais.test")
+            .contains("mot de passe à choisir")
+    );
     let line = accounts()
         .lines()
         .find(|l| l.contains("nina@relais.test"))
@@ -1545,10 +1606,11 @@ async fn accounts_are_managed_from_the_pages() {
     let history = &html[html.find("id=\"changes\"").unwrap()..];
     let history = &history[..history.find("</table>").unwrap()];
     let rows: Vec<&str> = history.split("<tr>").skip(2).collect();
-    assert_eq!(rows.len(), 3, "{history}");
+    assert_eq!(rows.len(), 4, "{history}");
     for (row, (change, by)) in rows.iter().zip([
         ("désactivé", "Chef"),
         ("droits changés", "Chef"),
+        ("nouveau mot de passe", "Nina"),
         ("compte créé", "Chef"),
     ]) {
         assert!(row.contains(change) && row.contains(by), "{change}: {row}");
@@ -1614,7 +1676,12 @@ async fn accounts_are_managed_from_the_pages() {
         sign_in(&c, url, "nina@relais.test", &password).await,
         Err(401)
     );
-    assert!(sign_in(&c, url, "nina@relais.test", new).await.is_ok());
+    let again = sign_in(&c, url, "nina@relais.test", new).await.unwrap();
+    assert_eq!(
+        get("/accounts", &again).await.0,
+        303,
+        "a password Chef gave is to be replaced too"
+    );
 
     assert_eq!(get("/accounts/99999", &chef).await.0, 404);
     for address in ["/accounts/abc", "/keys/abc", "/runs/99999999999999999999"] {
@@ -1641,13 +1708,17 @@ async fn accounts_are_managed_from_the_pages() {
     assert_eq!(trail.matches(" failed ").count(), 2, "{trail}");
     let history = ok(d, &["people", "history", "nina@relais.test"]);
     let changes: Vec<&str> = history.lines().skip(1).collect();
-    assert_eq!(changes.len(), 5, "{history}");
-    for (line, change) in changes
-        .iter()
-        .zip(["password", "enabled", "disabled", "rights", "created"])
-    {
+    assert_eq!(changes.len(), 6, "{history}");
+    for (line, (change, by)) in changes.iter().zip([
+        ("password", "admin@relais.test"),
+        ("enabled", "admin@relais.test"),
+        ("disabled", "admin@relais.test"),
+        ("rights", "admin@relais.test"),
+        ("password", "nina@relais.test"),
+        ("created", "admin@relais.test"),
+    ]) {
         assert!(
-            line.contains(change) && line.ends_with("admin@relais.test"),
+            line.contains(change) && line.ends_with(by),
             "{change}: {line}"
         );
     }
@@ -1837,4 +1908,345 @@ async fn a_test_base_is_refreshed_from_the_home_page() {
         );
     }
     assert!(count(&done, "test", "leave_periods") > 0);
+}
+
+/// A production base on `dir` with a key « Annuaire » made at the command
+/// line, and « Chef » (admin@relais.test) holding `rights`, signed in to
+/// relais serving it (webhooks may reach this machine): the server, the
+/// client, the key's text and Chef's session cookie.
+async fn journal_server(dir: &Path, rights: &[&str]) -> (Server, reqwest::Client, String, String) {
+    ok(
+        dir,
+        &["base", "create", "production", "--kind", "production"],
+    );
+    let created = ok(
+        dir,
+        &[
+            "keys",
+            "create",
+            "--name",
+            "Annuaire",
+            "--contact",
+            "it@relais.test",
+            "--grant",
+            "all",
+        ],
+    );
+    let secret = created
+        .lines()
+        .find(|l| l.starts_with("relais_"))
+        .unwrap()
+        .to_owned();
+    account(dir, "admin@relais.test", "Chef", "admin-password-1", rights);
+    let server = serve_with(dir, &["--webhook-private-addresses", "true"]);
+    let c = client();
+    let chef = sign_in(&c, &server.1, "admin@relais.test", "admin-password-1")
+        .await
+        .unwrap();
+    (server, c, secret, chef)
+}
+
+/// The journal tells who did what, from the pages, through the API and at
+/// the command line: in the reader's language, by person, by pages, and for
+/// one key on its page; people with neither right do not read it.
+#[tokio::test]
+async fn the_journal_tells_who_did_what() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (server, c, secret, chef) = journal_server(d, &["--keys-admin", "--apps-admin"]).await;
+    let url = &server.1;
+    account(d, "reader@relais.test", "Lecteur", "reader-password-1", &[]);
+    account(
+        d,
+        "apps@relais.test",
+        "Appli",
+        "apps-password-1",
+        &["--apps-admin"],
+    );
+    let reader = sign_in(&c, url, "reader@relais.test", "reader-password-1")
+        .await
+        .unwrap();
+    let apps_only = sign_in(&c, url, "apps@relais.test", "apps-password-1")
+        .await
+        .unwrap();
+    let get = |path: &str, cookie: &str| get_page(&c, format!("{url}{path}"), cookie);
+    let (status, refused) = get("/activity", &reader).await;
+    assert_eq!(status, 403, "{refused}");
+    assert!(refused.contains("Administration des applications"));
+
+    // Through the API, the key registers endpoints (at a closed port: they
+    // are kept, inactive).
+    for n in 0..51 {
+        let r = c
+            .post(format!("{url}/api/relais/webhooks"))
+            .header("Authorization", format!("Bearer {secret}"))
+            .json(&serde_json::json!({
+                "url": "http://127.0.0.1:9/hook",
+                "name": format!("récepteur {n}"),
+                "topics": ["employee.*"],
+            }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 201, "{}", r.text().await.unwrap());
+    }
+    // From the pages, Chef revokes the key.
+    let (_, keys) = get("/keys", &chef).await;
+    let csrf = hidden(&keys, "csrf");
+    let (status, html) = post_form(
+        &c,
+        format!("{url}/keys/1/revoke"),
+        &chef,
+        &[("csrf", &csrf), ("confirmed", "1")],
+    )
+    .await;
+    assert!(status == 200 || status == 303, "{status}: {html}");
+
+    let rows = |html: &str| -> Vec<String> {
+        html.split("<tr data-action=\"")
+            .skip(1)
+            .map(|r| r[..r.find("</tr>").unwrap()].to_owned())
+            .collect()
+    };
+    let (status, html) = get("/activity", &chef).await;
+    assert_eq!(status, 200, "{html}");
+    assert!(
+        html.contains("<a href=\"/activity\">Journal</a>"),
+        "in the menu"
+    );
+    let first = rows(&html);
+    assert_eq!(first.len(), 50, "fifty a page");
+    assert!(
+        first[0].starts_with("key.revoked")
+            && first[0].contains("Clé API révoquée")
+            && first[0].contains(">Chef</a>")
+            && first[0].contains("<a href=\"/keys/1\">Annuaire</a>"),
+        "{}",
+        first[0]
+    );
+    assert!(
+        first[1].starts_with("webhook.created")
+            && first[1].contains("récepteur 50")
+            && first[1].contains("http://127.0.0.1:9/hook")
+            && first[1].contains("clé API « <a href=\"/keys/1\">Annuaire</a> »"),
+        "{}",
+        first[1]
+    );
+    // The next page: the rest, down to the key's creation at the command line.
+    let older = {
+        let at = html.find("id=\"older\" href=\"").expect("a next page") + 17;
+        html[at..at + html[at..].find('"').unwrap()].replace("&amp;", "&")
+    };
+    let (_, html) = get(&older, &chef).await;
+    let rest = rows(&html);
+    assert!(!html.contains("id=\"older\""), "the last page");
+    let names: Vec<&str> = rest.iter().map(|r| &r[..r.find('"').unwrap()]).collect();
+    assert_eq!(
+        names,
+        vec![
+            "webhook.created",
+            "webhook.created",
+            "account.created",
+            "account.created",
+            "account.created",
+            "key.created"
+        ],
+        "{rest:?}"
+    );
+    assert!(
+        rest[5].contains("ligne de commande") && rest[5].contains("production"),
+        "{}",
+        rest[5]
+    );
+    assert!(
+        rest[4].contains("Chef &lt;admin@relais.test&gt;") && rest[4].contains("toutes"),
+        "accounts are the server's: {}",
+        rest[4]
+    );
+    // What Chef did, alone.
+    let (_, html) = get("/activity?by=1", &chef).await;
+    let chef_only = rows(&html);
+    assert_eq!(chef_only.len(), 1, "{chef_only:?}");
+    assert!(chef_only[0].starts_with("key.revoked"));
+    // An address that does not parse shows the journal from the top.
+    let (status, html) = get("/activity?before=abc&by=x", &chef).await;
+    assert_eq!((status, rows(&html).len()), (200, 50));
+    // The key's own history, on its page.
+    let (_, html) = get("/keys/1", &chef).await;
+    let history = &html[html.find("id=\"history\"").expect("its history")..];
+    let history = &history[..history.find("</table>").unwrap()];
+    assert_eq!(
+        rows(history)
+            .iter()
+            .map(|r| r[..r.find('"').unwrap()].to_owned())
+            .collect::<Vec<_>>(),
+        vec!["key.revoked", "key.created"]
+    );
+    // In English.
+    let (_, html) = get("/activity", &format!("{chef}; relais_lang=en")).await;
+    assert!(
+        html.contains("Activity journal") && html.contains("API key revoked"),
+        "{html}"
+    );
+    // At the command line, the same journal.
+    let cli = ok(d, &["activity", "--email", "admin@relais.test"]);
+    let lines: Vec<&str> = cli.lines().skip(1).collect();
+    assert_eq!(lines.len(), 1, "{cli}");
+    assert!(
+        lines[0].contains("key.revoked")
+            && lines[0].contains("Annuaire")
+            && lines[0].ends_with("Chef"),
+        "{cli}"
+    );
+    let cli = ok(d, &["activity", "--limit", "3"]);
+    assert_eq!(cli.lines().count(), 4, "a heading and three entries: {cli}");
+    assert!(cli.contains("key 1 'Annuaire'"), "{cli}");
+    let out = relais(d)
+        .args(["activity", "--email", "nobody@relais.test"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nobody@relais.test"));
+
+    // The whole journal as a file, in the reader's language; one person's
+    // part of it; not for the others.
+    let file = c
+        .get(format!("{url}/activity.csv"))
+        .header("cookie", &chef)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(file.status().as_u16(), 200);
+    assert!(file.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    let text = file.text().await.unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 1 + 56, "a heading and every entry: {text}");
+    assert!(lines[0].contains("Quand (UTC)"), "{}", lines[0]);
+    assert!(
+        lines[1].contains("Chef,Clé API révoquée,key.revoked,Annuaire"),
+        "{}",
+        lines[1]
+    );
+    assert!(
+        lines[56].contains("ligne de commande,Clé API créée,key.created,Annuaire,,production"),
+        "{}",
+        lines[56]
+    );
+    let (_, mine) = get("/activity.csv?by=1", &chef).await;
+    assert_eq!(mine.lines().count(), 2, "{mine}");
+    let (status, _) = get("/activity.csv", &reader).await;
+    assert_eq!(status, 403);
+
+    // An installed app's page shows its own history to those who read the
+    // journal, and nothing of it to the others.
+    let (status, html) = post_form(
+        &c,
+        format!("{url}/integrations/happypal/install"),
+        &chef,
+        &[
+            ("csrf", &csrf),
+            ("contact", "it@happypal.fr"),
+            ("base", "production"),
+        ],
+    )
+    .await;
+    assert!(status == 200 || status == 303, "{status}: {html}");
+    let (_, html) = get("/integrations/happypal", &chef).await;
+    let history = &html[html.find("id=\"history\"").expect("its history")..];
+    let entries = rows(&history[..history.find("</table>").unwrap()]);
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert!(
+        entries[0].starts_with("app.installed") && entries[0].contains(">Chef</a>"),
+        "{}",
+        entries[0]
+    );
+    let (status, html) = get("/integrations/happypal", &reader).await;
+    assert_eq!(status, 200);
+    assert!(!html.contains("id=\"history\""), "{html}");
+
+    // Someone who may install apps but not see keys nor accounts reads the
+    // journal's entries about apps and test bases, and no other.
+    let (status, html) = get("/activity", &apps_only).await;
+    assert_eq!(status, 200);
+    let seen = rows(&html);
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert!(seen[0].starts_with("app.installed"), "{}", seen[0]);
+    assert!(
+        !html.contains("Annuaire") && !html.contains("admin@relais.test"),
+        "no key, no account: {html}"
+    );
+    let (_, file) = get("/activity.csv", &apps_only).await;
+    assert_eq!(file.lines().count(), 2, "{file}");
+}
+
+/// A long journal reads whole, each entry once and newest first, both by
+/// the pages' « older entries » links and as one file (read by the server
+/// in parts of 500).
+#[tokio::test]
+async fn a_long_journal_reads_whole_by_pages_and_as_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (server, c, secret, chef) = journal_server(d, &["--keys-admin"]).await;
+    let url = &server.1;
+    let api = |path: String, body: serde_json::Value| {
+        c.post(format!("{url}{path}"))
+            .header("Authorization", format!("Bearer {secret}"))
+            .json(&body)
+            .send()
+    };
+    let made: serde_json::Value = api(
+        "/api/relais/webhooks".into(),
+        serde_json::json!({ "url": "http://127.0.0.1:9/hook", "topics": ["employee.*"] }),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let id = made["data"]["id"].as_i64().expect("an endpoint");
+    // 1,000 replays, 1,003 entries with the key, the account and the endpoint.
+    for after in 0..1_000 {
+        let r = api(
+            format!("/api/relais/webhooks/{id}/replay"),
+            serde_json::json!({ "after": 0 }),
+        )
+        .await
+        .unwrap();
+        assert!(r.status().is_success(), "replay {after}: {}", r.status());
+    }
+    let total = 1_003;
+
+    let mut seen = Vec::new();
+    let mut next = Some("/activity".to_owned());
+    while let Some(path) = next.take() {
+        let (status, html) = get_page(&c, format!("{url}{path}"), &chef).await;
+        assert_eq!(status, 200, "{path}");
+        let rows = html.matches("<tr data-action=").count();
+        assert!(rows <= 50, "{path}: {rows}");
+        seen.extend(
+            html.split("<tr data-action=\"")
+                .skip(1)
+                .map(|r| r[..r.find('"').unwrap()].to_owned()),
+        );
+        next = html.find("id=\"older\" href=\"").map(|at| {
+            let at = at + 17;
+            html[at..at + html[at..].find('"').unwrap()].replace("&amp;", "&")
+        });
+    }
+    assert_eq!(seen.len(), total, "every entry, once");
+    assert!(seen[..1_000].iter().all(|a| a == "webhook.replayed"));
+    assert_eq!(
+        seen[1_000..],
+        ["webhook.created", "account.created", "key.created"]
+    );
+
+    let (status, file) = get_page(&c, format!("{url}/activity.csv"), &chef).await;
+    assert_eq!(status, 200);
+    let lines: Vec<&str> = file.lines().skip(1).collect();
+    assert_eq!(lines.len(), total, "every entry, once");
+    let codes: Vec<&str> = lines.iter().map(|l| l.split(',').nth(3).unwrap()).collect();
+    assert_eq!(codes, seen, "the same entries as the pages, in their order");
 }

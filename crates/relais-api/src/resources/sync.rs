@@ -132,7 +132,8 @@ async fn ask(
         &state.store,
         &RunAsk::new(i.installation_id, Trigger::Api)
             .dry_run(ask.dry_run)
-            .full(ask.full),
+            .full(ask.full)
+            .actor(relais_core::activity::Actor::Key(caller.key.id)),
     )
     .await?;
     let run = asked.run;

@@ -16,6 +16,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
+use relais_core::activity::Actor;
 use relais_core::events::TopicFilter;
 use relais_core::ids::{EndpointId, EstablishmentId};
 use relais_core::secret::{SecretName, Secrets};
@@ -232,6 +233,7 @@ async fn create(
             name,
             topics,
             establishments,
+            by: by_key(&caller),
         },
     )
     .await?;
@@ -241,7 +243,7 @@ async fn create(
 }
 
 /// What registering an endpoint takes.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Registration {
     /// The address, checked by [`register`].
     pub url: String,
@@ -251,6 +253,9 @@ pub struct Registration {
     pub topics: Vec<TopicFilter>,
     /// Only these establishments (none: all the key sees).
     pub establishments: Option<Vec<EstablishmentId>>,
+    /// Who registers it: the key itself through the API, or a person on
+    /// the key's page (for the activity journal).
+    pub by: Actor,
 }
 
 /// Registers an endpoint for the caller's key, by the API or the key's
@@ -303,20 +308,23 @@ pub async fn register(
     let (status, reason) = echoed(state, &url).await;
     let endpoint = state
         .store
-        .create_endpoint(&NewEndpoint {
-            setup: EndpointSetup {
-                base_id: caller.base(),
-                key_id: caller.key.id,
-                name: name.trim().to_owned(),
-                url,
-                topics: r.topics,
-                establishments: r.establishments,
+        .create_endpoint(
+            &NewEndpoint {
+                setup: EndpointSetup {
+                    base_id: caller.base(),
+                    key_id: caller.key.id,
+                    name: name.trim().to_owned(),
+                    url,
+                    topics: r.topics,
+                    establishments: r.establishments,
+                },
+                sealed_secrets: state.sealer.seal(&secrets),
+                status,
+                status_reason: reason,
+                cursor: state.store.last_event(caller.base()).await?,
             },
-            sealed_secrets: state.sealer.seal(&secrets),
-            status,
-            status_reason: reason,
-            cursor: state.store.last_event(caller.base()).await?,
-        })
+            r.by,
+        )
         .await?;
     Ok((endpoint, secret))
 }
@@ -329,13 +337,13 @@ async fn echoed(state: &AppState, url: &str) -> (EndpointStatus, Option<String>)
     }
 }
 
-/// Asks the endpoint to echo again: active if it does, inactive with why
-/// if not (a suspended endpoint then gets the events that waited).
-pub async fn activate(state: &AppState, e: &Endpoint) -> Result<(), ApiError> {
+/// Asks the endpoint to echo again, for `by`: active if it does, inactive
+/// with why if not (a suspended endpoint then gets the events that waited).
+pub async fn activate(state: &AppState, e: &Endpoint, by: Actor) -> Result<(), ApiError> {
     let (status, reason) = echoed(state, &e.setup.url).await;
     state
         .store
-        .set_endpoint_status(e.id, status, reason.as_deref())
+        .set_endpoint_status(e.id, status, reason.as_deref(), by)
         .await?;
     Ok(())
 }
@@ -363,13 +371,18 @@ pub async fn send_test(state: &AppState, e: &Endpoint) -> Result<(), ApiError> {
     }
 }
 
+/// The caller's key, as who made a change (for the activity journal).
+fn by_key(caller: &Caller) -> Actor {
+    Actor::Key(caller.key.id)
+}
+
 async fn delete(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let e = own(&state, &caller, &id).await?;
-    state.store.delete_endpoint(e.id).await?;
+    state.store.delete_endpoint(e.id, by_key(&caller)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -404,7 +417,7 @@ async fn act(
     };
     let store = &state.store;
     match action.as_str() {
-        "activate" => activate(&state, &e).await?,
+        "activate" => activate(&state, &e, by_key(&caller)).await?,
         "rotate" => {
             let open = state.sealer.open(&store.endpoint_secrets(e.id).await?)?;
             let secret = WebhookSecret::generate();
@@ -418,6 +431,7 @@ async fn act(
                     e.id,
                     &state.sealer.seal(&secrets),
                     Some(relais_core::now() + ROTATION_GRACE),
+                    by_key(&caller),
                 )
                 .await?;
             let mut shown = endpoint_json(&store.endpoint(e.id).await?);
@@ -445,7 +459,9 @@ async fn act(
                     ))
                 }
             };
-            store.set_endpoint_cursor(e.id, after).await?;
+            store
+                .set_endpoint_cursor(e.id, after, by_key(&caller))
+                .await?;
         }
         other => {
             return Err(ApiError::bad(

@@ -74,6 +74,7 @@ fn rights_list(apps: bool, keys: bool, lang: Lang) -> Markup {
 /// Whether an account signs in, in words.
 fn status_of(p: &Person, lang: Lang) -> String {
     match p.disabled_at {
+        None if p.must_choose_password => lang.t("actif, mot de passe à choisir").to_owned(),
         None => lang.t("actif").to_owned(),
         Some(at) => format!("{}{}", lang.t("désactivé depuis le "), paris_time(at)),
     }
@@ -271,9 +272,7 @@ pub async fn create_account(
                     (lang.t("Compte créé pour ")) (person.name)
                     (lang.t(". Transmettez-lui son mot de passe, qui ne sera plus jamais affiché :"))
                 }
-                p.muted { (lang.t("La personne pourra le remplacer par le sien dans « Mon compte », en cliquant sur son nom en haut des pages.")) }
-                p { code.secret id="password" { (password) } }
-                p { (lang.t("Adresse de connexion")) " : " code { (base_url(&headers)) "/login" } }
+                (shown_once(lang, &password, &headers, true))
             };
             accounts_page(&state, &v, Some(msg), &NewAccountTyped::default()).await
         }
@@ -535,9 +534,7 @@ pub async fn new_password(
             (lang.t("Nouveau mot de passe de ")) (p.name)
             (lang.t(", qui ne sera plus jamais affiché :"))
         }
-        p.muted { (lang.t("La personne pourra le remplacer par le sien dans « Mon compte », en cliquant sur son nom en haut des pages.")) }
-        p { code.secret id="password" { (password) } }
-        p { (lang.t("Adresse de connexion")) " : " code { (base_url(&headers)) "/login" } }
+        (shown_once(lang, &password, &headers, !me))
         @if me {
             p.notice { (lang.t("Votre session est terminée : notez ce mot de passe, puis reconnectez-vous.")) }
             p { a href="/login" { (lang.t("Se reconnecter")) } }
@@ -549,6 +546,19 @@ pub async fn new_password(
     // The session just ended: the frame is shown without its menu.
     let viewer = (!me).then_some(&v);
     Ok(page(viewer, lang, &title, body).into_response())
+}
+
+/// A generated password, shown this once, with the address to sign in at;
+/// for `someone_else`'s account, that its owner replaces it at their first
+/// sign-in (see `Person::must_choose_password`).
+fn shown_once(lang: Lang, password: &str, headers: &HeaderMap, someone_else: bool) -> Markup {
+    html! {
+        @if someone_else {
+            p.muted { (lang.t("À sa première connexion, la personne le remplacera par le sien dans « Mon compte » : les autres pages s'ouvriront ensuite.")) }
+        }
+        p { code.secret id="password" { (password) } }
+        p { (lang.t("Adresse de connexion")) " : " code { (base_url(headers)) "/login" } }
+    }
 }
 
 /// `POST /accounts/{id}/disable`: asks, then disables the account (its
@@ -636,6 +646,11 @@ fn my_account_page(v: &Viewer, message: Option<Markup>, errors: &FieldErrors) ->
     let p = &v.person;
     page(Some(v), lang, lang.t("Mon compte"), html! {
         @if let Some(m) = message { (m) }
+        @if p.must_choose_password {
+            p.notice id="choose-password" role="status" {
+                (lang.t("Votre mot de passe a été choisi par quelqu'un d'autre : remplacez-le par le vôtre. Les autres pages s'ouvriront ensuite."))
+            }
+        }
         table.card id="account" {
             tbody {
                 tr { th scope="row" { (lang.t("Nom")) } td { (p.name) } }

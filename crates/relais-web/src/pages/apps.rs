@@ -167,6 +167,17 @@ async fn app_page(
             .map(Some)?,
         None => None,
     };
+    let history = match &installed {
+        Some(i) => Some(
+            super::activity::history_of(
+                &state,
+                &v,
+                (relais_core::activity::TargetKind::Installation, i.id.0),
+            )
+            .await?,
+        ),
+        None => None,
+    };
     Ok(page(Some(&v), lang, &a.name, html! {
         p.muted { (lang.t("Développée par ")) strong { (a.publisher) } " · " (a.integration_type) " · "
             @for (i, p) in a.products.iter().enumerate() { @if i > 0 { ", " } (p.label(lang.code())) } }
@@ -230,6 +241,7 @@ async fn app_page(
                 @if !admins.is_empty() { " (" (admins.join(", ")) ")" } "."
             }
         }
+        @if let Some(history) = history { (history) }
     }).into_response())
 }
 

@@ -195,8 +195,9 @@ pub async fn refresh(
         ));
     }
     let store = state.store.clone();
+    let by = v.actor();
     tokio::spawn(async move {
-        let outcome = relais_app::bases::refresh_test_base(&store, &from, &to).await;
+        let outcome = relais_app::bases::refresh_test_base(&store, &from, &to, by).await;
         let counts = match outcome {
             Ok(c) => Some([c.employees(), c.leave_periods, c.expense_claims]),
             Err(e) => {

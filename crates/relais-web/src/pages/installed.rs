@@ -176,7 +176,7 @@ pub async fn uninstall(
             &format!("/integrations/{}", installation.app),
         ));
     }
-    match relais_app::install::uninstall(&state.store, v.base.id, id).await {
+    match relais_app::install::uninstall(&state.store, v.base.id, id, v.actor()).await {
         Ok(_) => Ok(redirect(
             &format!("/installed?uninstalled={}", installation.app),
             Vec::new(),

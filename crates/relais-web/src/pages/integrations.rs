@@ -12,6 +12,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{html, Markup};
 use relais_api::AppState;
+use relais_core::activity::Action;
 use relais_core::connector::{Declaration, SettingKind, SettingSpec};
 use relais_core::ids::{InstallationId, RunId};
 use relais_core::integration::{
@@ -772,7 +773,8 @@ pub async fn sync_now(
         &RunAsk::new(id, Trigger::Page)
             .dry_run(f.dry_run)
             .full(f.full)
-            .by(Some(v.person.name.as_str())),
+            .by(Some(v.person.name.as_str()))
+            .actor(v.actor()),
     )
     .await
     {
@@ -912,7 +914,7 @@ pub async fn save_settings(
     }
     state
         .store
-        .put_integration(&integration)
+        .change_integration(&integration, Action::SettingsChanged, v.actor())
         .await
         .or_page(&v)?;
     Ok(Redirect::to(&format!("/integrations/{}", installation.app)).into_response())

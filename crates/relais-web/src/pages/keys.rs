@@ -240,7 +240,17 @@ pub async fn create_key(
         )
             .into_response());
     };
-    match make_key(&state.store, v.base.id, name, contact, usage, role).await {
+    match make_key(
+        &state.store,
+        v.base.id,
+        name,
+        contact,
+        usage,
+        role,
+        v.actor(),
+    )
+    .await
+    {
         Ok((key, secret)) => {
             let msg = html! {
                 p.ok { (lang.t("Clé créée ; elle ne sera plus jamais affichée.")) }
@@ -327,7 +337,7 @@ pub async fn revoke_key(
             "/keys",
         ));
     }
-    relais_app::keys::revoke_key(&state.store, id)
+    relais_app::keys::revoke_key(&state.store, id, v.actor())
         .await
         .or_page(&v)?;
     Ok(redirect(&format!("/keys?revoked={id}"), Vec::new()))
@@ -411,7 +421,7 @@ pub async fn rotate_key(
         return Ok((status, page(Some(&v), lang, &title, body)).into_response());
     }
     let grace = chrono::Duration::seconds(grace.flatten().unwrap_or(0));
-    match relais_app::keys::rotate_key(&state.store, id, grace).await {
+    match relais_app::keys::rotate_key(&state.store, id, grace, v.actor()).await {
         Ok((key, secret)) => {
             let msg = html! {
                 p.ok id="done" role="status" {
@@ -504,10 +514,14 @@ async fn key_page(
     state.audit.flush().await;
     let trail = state.store.list_requests(key.id, 200).await.or_page(v)?;
     let webhooks = super::webhooks::section(state, v, key, notice).await?;
+    let history =
+        super::activity::history_of(state, v, (relais_core::activity::TargetKind::Key, key.id.0))
+            .await?;
     Ok(page(Some(v), lang, &format!("{} · {}", lang.t("Journal de la clé"), key.name), html! {
         p { (usage_label(key.usage, lang)) }
         (grants_of(&key.role, lang))
         (webhooks)
+        (history)
         h2 { (lang.t("Requêtes")) }
         table id="audit" {
             (column_heads(lang, &["Quand", "Requête", "Statut", "Collaborateurs renvoyés"]))

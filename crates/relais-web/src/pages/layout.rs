@@ -40,6 +40,7 @@ const SECTIONS: &[(&str, &str)] = &[
     ("/calendar", "Absences"),
     ("/reports", "Rapports"),
     ("/accounts", "Comptes"),
+    ("/activity", "Journal"),
 ];
 
 /// A table's column headings, each in the reader's language (from its
@@ -353,6 +354,21 @@ pub(crate) fn refuse_keys(v: &Viewer) -> Result<(), PageError> {
     )
 }
 
+/// Whether the viewer may read the activity journal: with either right.
+pub(crate) fn reads_journal(v: &Viewer) -> bool {
+    v.person.can_admin_apps || v.person.can_manage_keys
+}
+
+/// Refused (403) for people with neither right, who may not read the
+/// activity journal.
+pub(crate) fn refuse_journal(v: &Viewer) -> Result<(), PageError> {
+    refuse_without(
+        v,
+        reads_journal(v),
+        "Il vous faut la permission « Administration des applications » ou « Gestion des rôles et des clés API ».",
+    )
+}
+
 /// Refused (403) with `missing`, the permission named, unless the viewer
 /// `holds` it.
 fn refuse_without(v: &Viewer, holds: bool, missing: &'static str) -> Result<(), PageError> {
@@ -489,7 +505,6 @@ pub(crate) fn not_an_email(text: &str, lang: Lang, example: &str) -> String {
 }
 
 /// A time as people in France read it, the zone named.
-/// A time as people in France read it, the zone named.
 pub(crate) fn paris_time(t: chrono::DateTime<chrono::Utc>) -> String {
     t.with_timezone(&chrono_tz::Europe::Paris)
         .format("%d/%m/%Y %H:%M (Europe/Paris)")
@@ -521,6 +536,7 @@ mod tests {
                 can_manage_keys: true,
                 created_at: relais_core::now(),
                 disabled_at: None,
+                must_choose_password: false,
             },
             csrf: "token".into(),
             token_hash: "hash".into(),

@@ -13,6 +13,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{html, Markup};
 use relais_api::AppState;
+use relais_core::activity::Action;
 use relais_core::connector::{Declaration, MappingTool};
 use relais_core::ids::InstallationId;
 use relais_core::integration::MappingTools;
@@ -343,7 +344,11 @@ async fn check_and_save(
         };
         return Ok(refused(v, &e, &mapping, vec![problem]).await);
     }
-    match state.store.put_integration(&e.integration).await {
+    match state
+        .store
+        .change_integration(&e.integration, Action::MappingChanged, v.actor())
+        .await
+    {
         Ok(()) => Ok(
             Redirect::to(&format!("/integrations/{}?saved=mapping#mapping", e.app)).into_response(),
         ),

@@ -3,6 +3,7 @@
 //! on it and never on each other in a circle.
 
 pub(crate) mod accounts;
+pub(crate) mod activity;
 pub(crate) mod apps;
 pub(crate) mod bases;
 pub(crate) mod home;

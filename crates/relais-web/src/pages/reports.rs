@@ -404,7 +404,7 @@ async fn csv(v: Viewer, export: Export) -> Result<Response, PageError> {
 }
 
 /// `records` written as CSV lines after `start`.
-fn csv_rows(
+pub(crate) fn csv_rows(
     start: Vec<u8>,
     records: impl Iterator<Item = Vec<String>>,
 ) -> Result<Vec<u8>, csv::Error> {
@@ -556,7 +556,8 @@ impl XlsxReport {
     }
 }
 
-fn download(body: axum::body::Body, kind: &'static str, name: &str) -> Response {
+/// A file to download: `body` as `kind`, named `name`, never cached.
+pub(crate) fn download(body: axum::body::Body, kind: &'static str, name: &str) -> Response {
     (
         [
             (header::CONTENT_TYPE, kind.to_owned()),

@@ -169,6 +169,7 @@ pub(crate) async fn create(
                     name: Some(f.name),
                     topics,
                     establishments: None,
+                    by: v.actor(),
                 },
             )
             .await
@@ -216,8 +217,12 @@ pub(crate) async fn act(
     };
     let done = match action {
         "test" => send_test(state, &e).await,
-        "activate" => activate(state, &e).await,
-        "delete" => state.store.delete_endpoint(e.id).await.map_err(Into::into),
+        "activate" => activate(state, &e, v.actor()).await,
+        "delete" => state
+            .store
+            .delete_endpoint(e.id, v.actor())
+            .await
+            .map_err(Into::into),
         _ => {
             return Err(PageError::refused(
                 v,
