@@ -121,6 +121,8 @@ actions! {
     AccountDisabled = "account.disabled" on Account;
     /// An account was enabled again.
     AccountEnabled = "account.enabled" on Account;
+    /// An account's name or e-mail was changed.
+    AccountIdentity = "account.identity" on Account;
 }
 
 impl Action {
@@ -138,6 +140,7 @@ impl From<AccountChangeKind> for Action {
             AccountChangeKind::Password => Action::AccountPassword,
             AccountChangeKind::Disabled => Action::AccountDisabled,
             AccountChangeKind::Enabled => Action::AccountEnabled,
+            AccountChangeKind::Identity => Action::AccountIdentity,
         }
     }
 }

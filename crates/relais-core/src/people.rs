@@ -42,16 +42,19 @@ pub enum AccountChangeKind {
     Disabled,
     /// It was enabled again.
     Enabled,
+    /// Its name or e-mail was changed.
+    Identity,
 }
 
 impl AccountChangeKind {
     /// Every kind.
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 6] = [
         Self::Created,
         Self::Rights,
         Self::Password,
         Self::Disabled,
         Self::Enabled,
+        Self::Identity,
     ];
 
     /// The stored code.
@@ -62,6 +65,7 @@ impl AccountChangeKind {
             Self::Password => "password",
             Self::Disabled => "disabled",
             Self::Enabled => "enabled",
+            Self::Identity => "identity",
         }
     }
 
@@ -85,6 +89,9 @@ pub struct AccountChange {
     pub by: Option<PersonId>,
     /// When.
     pub at: DateTime<Utc>,
+    /// For a change of name or e-mail, what the account was called before
+    /// it: `Name <e-mail>`.
+    pub previously: Option<String>,
 }
 
 /// An app installed on a base, with the key its installation created.

@@ -336,6 +336,20 @@ pub trait AccessStore: Send + Sync {
         by: Option<PersonId>,
     ) -> Result<Person>;
 
+    /// Renames the account signing in with `email` and sets the e-mail it
+    /// signs in with (`new_email`, which may be the same); the account. Its
+    /// sessions stay open, and its sign-in attempts follow it to the new
+    /// address. Refused (a conflict on `email`) when another
+    /// account signs in with `new_email`, in any case. A change that changes
+    /// nothing is not written in the history.
+    async fn set_person_identity(
+        &self,
+        email: &str,
+        name: &relais_core::org::Name,
+        new_email: &relais_core::employee::Email,
+        by: Option<PersonId>,
+    ) -> Result<Person>;
+
     /// The latest changes of an account, newest first.
     async fn list_account_changes(
         &self,
@@ -379,7 +393,7 @@ macro_rules! access_store {
                         return Err(StoreError::NotFound { entity: "account", key: email.to_owned() });
                     };
                     let person: relais_core::people::Person = row.try_into()?;
-                    Self::log_account_change(conn, &person, kind, by).await?;
+                    Self::log_account_change(conn, &person, (kind, None), by).await?;
                     if end_sessions {
                         sqlx::query("DELETE FROM sessions WHERE person_id = $1")
                             .bind(person.id.0)
@@ -390,16 +404,17 @@ macro_rules! access_store {
                 }
 
                 /// Writes `kind`, made to `person` by `by`, in its history,
-                /// with the rights it holds now.
+                /// with the rights it holds now and, for a change of name or
+                /// e-mail, what it was called before (`previously`).
                 async fn log_account_change(
                     conn: &mut Conn,
                     person: &relais_core::people::Person,
-                    kind: AccountChangeKind,
+                    (kind, previously): (AccountChangeKind, Option<String>),
                     by: Option<PersonId>,
                 ) -> Result<()> {
                     sqlx::query(
-                        "INSERT INTO account_changes (person_id, change, can_admin_apps, can_manage_keys, by_person_id, at) \
-                         VALUES ($1, $2, $3, $4, $5, $6)",
+                        "INSERT INTO account_changes (person_id, change, can_admin_apps, can_manage_keys, by_person_id, at, previously) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7)",
                     )
                     .bind(person.id.0)
                     .bind(kind.code())
@@ -407,6 +422,7 @@ macro_rules! access_store {
                     .bind(person.can_manage_keys)
                     .bind(by.map(|p| p.0))
                     .bind(now())
+                    .bind(previously.as_deref())
                     .execute(&mut *conn)
                     .await?;
                     let entry = NewActivity {
@@ -415,7 +431,7 @@ macro_rules! access_store {
                         action: kind.into(),
                         target: person.id.0,
                         subject: format!("{} <{}>", person.name, person.email),
-                        detail: None,
+                        detail: previously,
                     };
                     Self::log_activity(conn, &entry).await
                 }
@@ -654,14 +670,14 @@ macro_rules! access_store {
                         .await
                         .map_err(StoreError::conflict_on("email", || format!("an account with the e-mail {} already exists", person.email)))?;
                     let created: relais_core::people::Person = row.try_into()?;
-                    Self::log_account_change(&mut tx, &created, AccountChangeKind::Created, by).await?;
+                    Self::log_account_change(&mut tx, &created, (AccountChangeKind::Created, None), by).await?;
                     tx.commit().await?;
                     Ok(created)
                 }
 
                 async fn list_account_changes(&self, person: PersonId, limit: u32) -> Result<Vec<relais_core::people::AccountChange>> {
-                    let rows: Vec<(String, bool, bool, Option<i64>, chrono::DateTime<chrono::Utc>)> = sqlx::query_as(
-                        "SELECT change, can_admin_apps, can_manage_keys, by_person_id, at FROM account_changes \
+                    let rows: Vec<(String, bool, bool, Option<i64>, chrono::DateTime<chrono::Utc>, Option<String>)> = sqlx::query_as(
+                        "SELECT change, can_admin_apps, can_manage_keys, by_person_id, at, previously FROM account_changes \
                          WHERE person_id = $1 ORDER BY id DESC LIMIT $2",
                     )
                     .bind(person.0)
@@ -669,12 +685,12 @@ macro_rules! access_store {
                     .fetch_all(&self.pool)
                     .await?;
                     rows.into_iter()
-                        .map(|(change, can_admin_apps, can_manage_keys, by, at)| {
+                        .map(|(change, can_admin_apps, can_manage_keys, by, at, previously)| {
                             let kind = AccountChangeKind::parse(&change).ok_or_else(|| StoreError::Corrupt {
                                 entity: "account_changes",
                                 message: format!("unknown change {change:?}"),
                             })?;
-                            Ok(relais_core::people::AccountChange { kind, can_admin_apps, can_manage_keys, by: by.map(PersonId), at })
+                            Ok(relais_core::people::AccountChange { kind, can_admin_apps, can_manage_keys, by: by.map(PersonId), at, previously })
                         })
                         .collect()
                 }
@@ -908,6 +924,39 @@ macro_rules! access_store {
                     Self::keep_an_account_manager(&mut tx, before).await?;
                     tx.commit().await?;
                     Ok(person)
+                }
+
+                async fn set_person_identity(&self, email: &str, name: &relais_core::org::Name, new_email: &relais_core::employee::Email, by: Option<PersonId>) -> Result<relais_core::people::Person> {
+                    let mut tx = self.writer.begin_with(Self::BEGIN).await?;
+                    let sql = format!("SELECT {} FROM people WHERE lower(email) = lower($1)", rows::PERSON_COLUMNS);
+                    let Some(row) = sqlx::query_as::<_, rows::PersonRow>(&sql).bind(email).fetch_optional(&mut *tx).await? else {
+                        return Err(StoreError::NotFound { entity: "account", key: email.to_owned() });
+                    };
+                    let before: relais_core::people::Person = row.try_into()?;
+                    if before.name == *name && before.email.as_str() == new_email.as_str() {
+                        return Ok(before);
+                    }
+                    let sql = format!("UPDATE people SET name = $2, email = $3 WHERE id = $1 RETURNING {}", rows::PERSON_COLUMNS);
+                    let row: rows::PersonRow = sqlx::query_as(&sql)
+                        .bind(before.id.0)
+                        .bind(name.as_str())
+                        .bind(new_email.as_str())
+                        .fetch_one(&mut *tx)
+                        .await
+                        .map_err(StoreError::conflict_on("email", || format!("an account with the e-mail {new_email} already exists")))?;
+                    let after: relais_core::people::Person = row.try_into()?;
+                    // The account's sign-ins follow it to its new address:
+                    // its last sign-in and any lock stay its own (the
+                    // history keeps the address they were made with).
+                    sqlx::query("UPDATE sign_in_attempts SET email = lower($2) WHERE email = lower($1)")
+                        .bind(before.email.as_str())
+                        .bind(after.email.as_str())
+                        .execute(&mut *tx)
+                        .await?;
+                    let previously = format!("{} <{}>", before.name, before.email);
+                    Self::log_account_change(&mut tx, &after, (AccountChangeKind::Identity, Some(previously)), by).await?;
+                    tx.commit().await?;
+                    Ok(after)
                 }
 
                 async fn delete_session(&self, token_hash: &str) -> Result<()> {

@@ -106,6 +106,7 @@ store_suite!(
     accounts_are_disabled_and_given_new_passwords,
     some_account_may_always_manage_accounts,
     sign_ins_are_listed_by_account,
+    an_account_is_renamed_and_signs_in_with_its_new_address,
     the_activity_journal_tells_who_did_what,
     a_password_set_by_someone_else_is_to_be_replaced,
     a_key_holds_at_most_so_many_endpoints,
@@ -3409,6 +3410,157 @@ async fn sign_ins_are_listed_by_account(db: TestDb) {
         "a failure after it does not count"
     );
     assert_eq!(last[clerk.email.as_str()], t + chrono::Duration::minutes(4));
+}
+
+/// An account's name and e-mail change together or apart; its sign-ins
+/// follow it to the new address; an e-mail another account has, in any
+/// case, is refused and changes nothing; a change that changes nothing is
+/// not written; each change is in the history and the journal with what the
+/// account was called before.
+async fn an_account_is_renamed_and_signs_in_with_its_new_address(db: TestDb) {
+    use relais_core::activity::{Action, ActivityQuery, Actor, TargetKind};
+    use relais_core::employee::Email;
+    use relais_core::org::Name;
+    use relais_core::people::AccountChangeKind;
+    let s = &db.store;
+    let (_, admin) = base_and_admin(s).await;
+    let clerk = another_account(s, "clerk@acme.fr", false).await;
+    s.record_sign_in(&relais_store::SignInAttempt {
+        email: "clerk@acme.fr".into(),
+        address: "127.0.0.1".into(),
+        outcome: relais_store::SignInOutcome::Succeeded,
+        at: now(),
+    })
+    .await
+    .unwrap();
+    let name = |n: &str| Name::parse("name", n).unwrap();
+    let email = |e: &str| Email::parse(e).unwrap();
+
+    // Taken by another account, in another case: refused, nothing changed.
+    let err = s
+        .set_person_identity(
+            "clerk@acme.fr",
+            &name("Claire Dupont"),
+            &email("ADMIN@acme.fr"),
+            Some(admin.id),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::Conflict { field: "email", .. }),
+        "{err:?}"
+    );
+    let unknown = s
+        .set_person_identity("nobody@acme.fr", &name("X"), &email("x@acme.fr"), None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(unknown, StoreError::NotFound { .. }),
+        "{unknown:?}"
+    );
+    let (still, _) = s.person_by_email("clerk@acme.fr").await.unwrap().unwrap();
+    assert_eq!(still.name, clerk.name);
+
+    // Name and e-mail at once, found by the old address in any case.
+    let renamed = s
+        .set_person_identity(
+            "CLERK@acme.fr",
+            &name("Claire Dupont"),
+            &email("claire.dupont@acme.fr"),
+            Some(admin.id),
+        )
+        .await
+        .unwrap();
+    assert_eq!(renamed.id, clerk.id);
+    assert_eq!(renamed.name.as_str(), "Claire Dupont");
+    assert_eq!(renamed.email.as_str(), "claire.dupont@acme.fr");
+    assert!(s.person_by_email("clerk@acme.fr").await.unwrap().is_none());
+    let (found, _) = s
+        .person_by_email("Claire.Dupont@acme.fr")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.id, clerk.id);
+    let last = s.last_sign_ins().await.unwrap();
+    assert!(last.contains_key("claire.dupont@acme.fr"), "{last:?}");
+    assert!(!last.contains_key("clerk@acme.fr"), "{last:?}");
+    assert_eq!(
+        s.list_sign_ins(Some("claire.dupont@acme.fr"), 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // The same again changes nothing and writes nothing; the name alone
+    // (from the command line) is one more change.
+    s.set_person_identity(
+        "claire.dupont@acme.fr",
+        &name("Claire Dupont"),
+        &email("claire.dupont@acme.fr"),
+        Some(admin.id),
+    )
+    .await
+    .unwrap();
+    s.set_person_identity(
+        "claire.dupont@acme.fr",
+        &name("Claire Martin"),
+        &email("claire.dupont@acme.fr"),
+        None,
+    )
+    .await
+    .unwrap();
+
+    let changes = s.list_account_changes(clerk.id, 10).await.unwrap();
+    let seen: Vec<_> = changes
+        .iter()
+        .map(|c| (c.kind, c.by, c.previously.as_deref()))
+        .collect();
+    assert_eq!(
+        seen,
+        vec![
+            (
+                AccountChangeKind::Identity,
+                None,
+                Some("Claire Dupont <claire.dupont@acme.fr>")
+            ),
+            (
+                AccountChangeKind::Identity,
+                Some(admin.id),
+                Some("Admin <clerk@acme.fr>")
+            ),
+            (AccountChangeKind::Created, None, None),
+        ]
+    );
+    let journal = s
+        .list_activity(&ActivityQuery {
+            target: Some((TargetKind::Account, clerk.id.0)),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let seen: Vec<_> = journal
+        .iter()
+        .map(|a| (a.action, a.by, a.subject.as_str(), a.detail.as_deref()))
+        .collect();
+    assert_eq!(
+        seen[..2],
+        [
+            (
+                Action::AccountIdentity,
+                Actor::CommandLine,
+                "Claire Martin <claire.dupont@acme.fr>",
+                Some("Claire Dupont <claire.dupont@acme.fr>")
+            ),
+            (
+                Action::AccountIdentity,
+                Actor::Person(admin.id),
+                "Claire Dupont <claire.dupont@acme.fr>",
+                Some("Admin <clerk@acme.fr>")
+            ),
+        ]
+    );
 }
 
 /// Every change to keys, installed apps and their settings, webhook

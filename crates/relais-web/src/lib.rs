@@ -89,6 +89,10 @@ pub fn router(catalog: Arc<Catalog>, state: AppState) -> Router<AppState> {
         .route("/accounts/{id}", get(pages::accounts::account))
         .route("/accounts/{id}/rights", post(pages::accounts::save_rights))
         .route(
+            "/accounts/{id}/identity",
+            post(pages::accounts::save_identity),
+        )
+        .route(
             "/accounts/{id}/password",
             post(pages::accounts::new_password),
         )

@@ -984,6 +984,27 @@ async fn people_command(settings: &Settings, cmd: PeopleCommand) -> Result<()> {
                 rights_text(p.can_admin_apps, p.can_manage_keys)
             );
         }
+        PeopleCommand::Rename {
+            email,
+            name,
+            new_email,
+        } => {
+            let Some((person, _)) = store.person_by_email(&email).await? else {
+                bail!("account {email} does not exist");
+            };
+            let name = match name {
+                Some(name) => relais_core::org::Name::parse("name", &name)?,
+                None => person.name,
+            };
+            let new_email = match new_email {
+                Some(e) => relais_core::employee::Email::parse(&e)?,
+                None => person.email,
+            };
+            let p = store
+                .set_person_identity(&email, &name, &new_email, None)
+                .await?;
+            out!("account {} is now {} <{}>", p.id, p.name, p.email);
+        }
         PeopleCommand::History { email, limit } => {
             let Some((person, _)) = store.person_by_email(&email).await? else {
                 bail!("account {email} does not exist");
@@ -1004,8 +1025,12 @@ async fn people_command(settings: &Settings, cmd: PeopleCommand) -> Result<()> {
                 "KEYS"
             );
             for c in store.list_account_changes(person.id, limit).await? {
+                let before = c
+                    .previously
+                    .map(|b| format!(" (before: {b})"))
+                    .unwrap_or_default();
                 out!(
-                    "{:<19}  {:<9} {:<6} {:<6} {}",
+                    "{:<19}  {:<9} {:<6} {:<6} {}{before}",
                     c.at.format("%Y-%m-%d %H:%M:%S"),
                     c.kind.code(),
                     c.can_admin_apps,

@@ -294,7 +294,7 @@ enum PeopleCommand {
         #[arg(long, default_value_t = 50, value_parser = parse_limit, allow_hyphen_values = true)]
         limit: u32,
     },
-    /// What was done to an account (created, rights, passwords, disabled,
+    /// What was done to an account (created, renamed, rights, passwords, disabled,
     /// enabled), by whom and when, newest first.
     History {
         /// The account's e-mail.
@@ -302,6 +302,18 @@ enum PeopleCommand {
         /// How many changes to show (1 to 10,000).
         #[arg(long, default_value_t = 50, value_parser = parse_limit, allow_hyphen_values = true)]
         limit: u32,
+    },
+    /// Change an account's name or the e-mail it signs in with (its open
+    /// sessions stay open).
+    Rename {
+        /// The account's e-mail.
+        email: String,
+        /// Its new name.
+        #[arg(long, required_unless_present = "new_email")]
+        name: Option<String>,
+        /// The e-mail it signs in with from now on.
+        #[arg(long = "email", value_name = "NEW_EMAIL")]
+        new_email: Option<String>,
     },
     /// Set what an account may do: the rights given are kept, the others
     /// taken away (one enabled account at least keeps --keys-admin).

@@ -1822,6 +1822,203 @@ async fn people_change_their_own_password() {
         .is_ok());
 }
 
+/// An account's name and e-mail are changed on its page by someone who
+/// manages accounts: mistakes said beside their fields and nothing changed,
+/// an e-mail another account has refused, then the account signs in with
+/// its new address (its session kept), its history and the journal saying
+/// what it was called before; and from the command line.
+#[tokio::test]
+async fn an_account_is_renamed_from_its_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(d, &["base", "create", "production", "--kind", "production"]);
+    let (server, c, chef, reader) = admin_and_reader(d, "--keys-admin").await;
+    let url = &server.1;
+    let get = |path: &str, cookie: &str| get_page(&c, format!("{url}/{path}"), cookie);
+    let post = |path: &str, cookie: &str, form: Vec<(&str, &str)>| {
+        post_form(&c, format!("{url}/{path}"), cookie, &form)
+    };
+    let people = || ok(d, &["people", "list"]);
+    let reader_id = people()
+        .lines()
+        .find(|l| l.contains("reader@relais.test"))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap()
+        .to_owned();
+    let page = format!("accounts/{reader_id}");
+    let identity = format!("accounts/{reader_id}/identity");
+    let (status, html) = get(&page, &chef).await;
+    assert_eq!(status, 200);
+    assert!(html.contains(r#"id="identity-form""#), "{html}");
+    assert!(html.contains(r#"value="Lecteur""#) && html.contains(r#"value="reader@relais.test""#));
+    let csrf = hidden(&html, "csrf");
+
+    // Mistakes: each beside its field, what was typed kept, nothing changed.
+    let before = people();
+    let (status, html) = post(
+        &identity,
+        &chef,
+        vec![("csrf", &csrf), ("name", " "), ("email", "pas-une-adresse")],
+    )
+    .await;
+    assert_eq!(status, 422, "{html}");
+    assert!(html.contains(r#"data-field="name""#) && html.contains(r#"data-field="email""#));
+    assert!(html.contains(r#"value="pas-une-adresse""#), "{html}");
+    assert!(
+        html.contains("Le nom et l&#39;e-mail n&#39;ont pas changé")
+            || html.contains("Le nom et l'e-mail n'ont pas changé"),
+        "{html}"
+    );
+    let (status, html) = post(
+        &identity,
+        &chef,
+        vec![
+            ("csrf", &csrf),
+            ("name", "Léo Lecteur"),
+            ("email", "ADMIN@relais.test"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 422, "{html}");
+    assert!(
+        html.contains("Un compte existe déjà avec cette adresse e-mail."),
+        "{html}"
+    );
+    assert!(html.contains(r#"value="Léo Lecteur""#), "{html}");
+    let (status, _) = post(
+        &identity,
+        &chef,
+        vec![
+            ("csrf", "forged"),
+            ("name", "Léo"),
+            ("email", "leo@relais.test"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 403);
+    let (status, _) = post(
+        &identity,
+        &reader,
+        vec![
+            ("csrf", &hidden(&get("me", &reader).await.1, "csrf")),
+            ("name", "Léo"),
+            ("email", "leo@relais.test"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 403, "without the right");
+    let (status, _) = post(
+        "accounts/999/identity",
+        &chef,
+        vec![
+            ("csrf", &csrf),
+            ("name", "Léo"),
+            ("email", "leo@relais.test"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 404);
+    assert_eq!(people(), before, "nothing changed");
+
+    // Saved: the page says so, the list shows the new name and address.
+    let resp = c
+        .post(format!("{url}/{identity}"))
+        .header("cookie", chef.clone())
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("name", "Léo Lecteur"),
+            ("email", "leo.lecteur@relais.test"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+    let back = resp.headers()["location"].to_str().unwrap().to_owned();
+    let (_, html) = get(back.trim_start_matches('/'), &chef).await;
+    assert!(html.contains("Modification enregistrée."), "{html}");
+    assert!(html.contains("nom ou e-mail changé"), "{html}");
+    assert!(
+        html.contains("avant : Lecteur &lt;reader@relais.test&gt;"),
+        "{html}"
+    );
+    let (_, list) = get("accounts", &chef).await;
+    assert!(list.contains("Léo Lecteur") && list.contains("leo.lecteur@relais.test"));
+    assert!(!list.contains("reader@relais.test"), "{list}");
+    let (status, _) = get("me", &reader).await;
+    assert_eq!(status, 200, "the renamed account's session stays open");
+    assert_eq!(
+        sign_in(&c, url, "reader@relais.test", "reader-password-1").await,
+        Err(401)
+    );
+    assert!(
+        sign_in(&c, url, "leo.lecteur@relais.test", "reader-password-1")
+            .await
+            .is_ok()
+    );
+    let (_, journal) = get("activity", &chef).await;
+    assert!(
+        journal.contains("Nom ou e-mail du compte changé"),
+        "{journal}"
+    );
+    assert!(
+        journal.contains("avant : Lecteur &lt;reader@relais.test&gt;"),
+        "{journal}"
+    );
+
+    // The same again changes nothing more; the command line renames too,
+    // and its history tells both changes.
+    let (status, _) = post(
+        &identity,
+        &chef,
+        vec![
+            ("csrf", &csrf),
+            ("name", "Léo Lecteur"),
+            ("email", "leo.lecteur@relais.test"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 303, "saved, though it changes nothing");
+    let said = ok(
+        d,
+        &[
+            "people",
+            "rename",
+            "leo.lecteur@relais.test",
+            "--name",
+            "Léo Martin",
+        ],
+    );
+    assert!(
+        said.contains("is now Léo Martin <leo.lecteur@relais.test>"),
+        "{said}"
+    );
+    let history = ok(d, &["people", "history", "leo.lecteur@relais.test"]);
+    let renames: Vec<&str> = history.lines().filter(|l| l.contains("identity")).collect();
+    assert_eq!(renames.len(), 2, "{history}");
+    assert!(
+        renames[0].contains("command line")
+            && renames[0].contains("(before: Léo Lecteur <leo.lecteur@relais.test>)"),
+        "{history}"
+    );
+    assert!(
+        renames[1].contains("admin@relais.test")
+            && renames[1].contains("(before: Lecteur <reader@relais.test>)"),
+        "{history}"
+    );
+    let out = relais(d)
+        .args([
+            "people",
+            "rename",
+            "leo.lecteur@relais.test",
+            "--email",
+            "admin@relais.test",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already exists"));
+}
+
 /// A test base is refreshed from production on the home page by someone
 /// with « Administration des applications »: asked first with what is
 /// replaced, copied in the background, the home page saying how it ended

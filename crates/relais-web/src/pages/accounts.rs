@@ -88,6 +88,7 @@ fn change_label(kind: AccountChangeKind, lang: Lang) -> &'static str {
         AccountChangeKind::Password => lang.t("nouveau mot de passe"),
         AccountChangeKind::Disabled => lang.t("désactivé"),
         AccountChangeKind::Enabled => lang.t("réactivé"),
+        AccountChangeKind::Identity => lang.t("nom ou e-mail changé"),
     }
 }
 
@@ -235,19 +236,7 @@ pub async fn create_account(
             .collect(),
         errors: FieldErrors::default(),
     };
-    let name = Name::parse("name", &typed.name)
-        .map_err(|_| {
-            typed
-                .errors
-                .refuse("name", lang.t("Donnez le nom de la personne."))
-        })
-        .ok();
-    let email = Email::parse(&typed.email)
-        .map_err(|_| {
-            let message = not_an_email(&typed.email, lang, "rh@exemple.fr");
-            typed.errors.refuse("email", message)
-        })
-        .ok();
+    let (name, email) = name_and_email(lang, &typed.name, &typed.email, &mut typed.errors);
     let (Some(name), Some(email)) = (name, email) else {
         return refused(&state, &v, &typed).await;
     };
@@ -342,26 +331,55 @@ pub async fn account(
     Query(done): Query<AccountsQuery>,
 ) -> Result<Response, PageError> {
     refuse_keys(&v)?;
+    account_page(&state, &v, id, done.changed == Some(id), None).await
+}
+
+/// The name and e-mail form as it came back refused: what was typed, and
+/// what is wrong with each field (`name`, `email`).
+#[derive(Default)]
+struct IdentityTyped {
+    name: String,
+    email: String,
+    errors: FieldErrors,
+}
+
+/// Account `id`'s page; `saved` says its change was saved, `typed` is the
+/// name and e-mail form as it came back refused.
+async fn account_page(
+    state: &AppState,
+    v: &Viewer,
+    id: PersonId,
+    saved: bool,
+    typed: Option<&IdentityTyped>,
+) -> Result<Response, PageError> {
     let lang = v.lang;
-    let people = state.store.list_people().await.or_page(&v)?;
+    let people = state.store.list_people().await.or_page(v)?;
     let names: HashMap<PersonId, String> =
         people.iter().map(|p| (p.id, p.name.to_string())).collect();
-    let p = find_account(&v, people, id)?;
+    let p = find_account(v, people, id)?;
+    let shown = match typed {
+        Some(t) => (t.name.clone(), t.email.clone()),
+        None => (p.name.to_string(), p.email.to_string()),
+    };
+    let errors = typed.map(|t| &t.errors);
     let changes = state
         .store
         .list_account_changes(p.id, SIGN_INS)
         .await
-        .or_page(&v)?;
+        .or_page(v)?;
     let sign_ins = state
         .store
         .list_sign_ins(Some(p.email.as_str()), SIGN_INS)
         .await
-        .or_page(&v)?;
+        .or_page(v)?;
     let me = p.id == v.person.id;
     let title = format!("{} · {}", lang.t("Compte"), p.name);
-    Ok(page(Some(&v), lang, &title, html! {
-        @if done.changed == Some(p.id) {
+    Ok(page(Some(v), lang, &title, html! {
+        @if saved {
             p.ok id="done" role="status" { (lang.t("Modification enregistrée.")) }
+        }
+        @if let Some(errors) = errors {
+            (errors.summary(lang, "account-error", "Le nom et l'e-mail n'ont pas changé"))
         }
         table.card id="account" {
             tbody {
@@ -369,6 +387,16 @@ pub async fn account(
                 tr { th scope="row" { (lang.t("État")) } td id="account-status" { (status_of(&p, lang)) } }
                 tr { th scope="row" { (lang.t("Créé le")) } td { (paris_time(p.created_at)) } }
             }
+        }
+        h2 { (lang.t("Nom et e-mail")) }
+        form method="post" action={ "/accounts/" (p.id) "/identity" } id="identity-form" {
+            input type="hidden" name="csrf" value=(v.csrf);
+            label for="identity-name" { (lang.t("Nom")) } input id="identity-name" name="name" required value=(shown.0);
+            @if let Some(errors) = errors { (errors.beside("name")) }
+            label for="identity-email" { (lang.t("E-mail, pour se connecter")) } input id="identity-email" name="email" type="email" required value=(shown.1);
+            @if let Some(errors) = errors { (errors.beside("email")) }
+            p.muted { (lang.t("Changée, l'adresse e-mail est celle avec laquelle la personne se connecte dès maintenant ; ses sessions ouvertes restent ouvertes.")) }
+            p { button type="submit" id="save-identity" { (lang.t("Enregistrer le nom et l'e-mail")) } }
         }
         form method="post" action={ "/accounts/" (p.id) "/rights" } id="rights-form" {
             input type="hidden" name="csrf" value=(v.csrf);
@@ -406,7 +434,10 @@ pub async fn account(
                 @for c in &changes {
                     tr {
                         td { (paris_time(c.at)) }
-                        td { (change_label(c.kind, lang)) }
+                        td {
+                            (change_label(c.kind, lang))
+                            @if let Some(before) = &c.previously { br; small.muted { (lang.t("avant : ")) (before) } }
+                        }
                         td { (rights_list(c.can_admin_apps, c.can_manage_keys, lang)) }
                         td { @match c.by {
                             Some(by) => { (names.get(&by).map_or("?", String::as_str)) },
@@ -473,6 +504,71 @@ pub async fn save_rights(
         .set_person_rights(p.email.as_str(), apps, keys, Some(v.person.id));
     change.await.map_err(|e| refusal(&v, e))?;
     Ok(saved(id))
+}
+
+/// The name and e-mail form.
+#[derive(Deserialize)]
+pub struct IdentityForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    email: String,
+}
+
+/// `POST /accounts/{id}/identity`: renames the account and sets the e-mail
+/// it signs in with. Mistakes are said beside their fields (422), an e-mail
+/// another account has beside its own; nothing is changed then.
+pub async fn save_identity(
+    State(state): State<AppState>,
+    v: Viewer,
+    PagePath(id): PagePath<PersonId>,
+    PageForm(f): PageForm<IdentityForm>,
+) -> Result<Response, PageError> {
+    let p = acting_on(&state, &v, &f.csrf, id).await?;
+    let mut typed = IdentityTyped {
+        name: f.name,
+        email: f.email,
+        errors: FieldErrors::default(),
+    };
+    let (name, email) = name_and_email(v.lang, &typed.name, &typed.email, &mut typed.errors);
+    if let (Some(name), Some(email)) = (name, email) {
+        let change =
+            state
+                .store
+                .set_person_identity(p.email.as_str(), &name, &email, Some(v.person.id));
+        match change.await {
+            Ok(_) => return Ok(saved(id)),
+            Err(StoreError::Conflict { field: "email", .. }) => typed.errors.refuse(
+                "email",
+                v.lang.t("Un compte existe déjà avec cette adresse e-mail."),
+            ),
+            Err(e) => return Err(PageError::internal(&v, e)),
+        }
+    }
+    Ok((
+        StatusCode::UNPROCESSABLE_ENTITY,
+        account_page(&state, &v, id, false, Some(&typed)).await?,
+    )
+        .into_response())
+}
+
+/// The name and e-mail typed in an account form, each parsed, or what is
+/// wrong with it written beside its field in `errors`.
+fn name_and_email(
+    lang: Lang,
+    name: &str,
+    email: &str,
+    errors: &mut FieldErrors,
+) -> (Option<Name>, Option<Email>) {
+    let name = Name::parse("name", name)
+        .map_err(|_| errors.refuse("name", lang.t("Donnez le nom de la personne.")))
+        .ok();
+    let email = Email::parse(email)
+        .map_err(|_| errors.refuse("email", not_an_email(email, lang, "rh@exemple.fr")))
+        .ok();
+    (name, email)
 }
 
 /// `POST /accounts/{id}/password`: asks, then gives the account a new

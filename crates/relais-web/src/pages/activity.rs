@@ -40,6 +40,7 @@ fn label(action: Action) -> &'static str {
         Action::AccountPassword => "Nouveau mot de passe du compte",
         Action::AccountDisabled => "Compte désactivé",
         Action::AccountEnabled => "Compte réactivé",
+        Action::AccountIdentity => "Nom ou e-mail du compte changé",
     }
 }
 
@@ -97,6 +98,7 @@ fn detail(lang: Lang, entry: &Activity) -> Option<String> {
     Some(match entry.action {
         Action::BaseRefreshed => lang.tf("depuis « %{base} »", &[("base", &raw)]),
         Action::WebhookReplayed => lang.tf("après l'événement %{cursor}", &[("cursor", &raw)]),
+        Action::AccountIdentity => lang.tf("avant : %{before}", &[("before", &raw)]),
         Action::WebhookStatus => {
             let (code, why) = raw.split_once(": ").unwrap_or((raw, ""));
             let status = match code {
