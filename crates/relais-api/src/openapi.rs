@@ -63,6 +63,12 @@ const fn list(
     }
 }
 
+/// One record of a v3 list, `GET <list>/{id}`: its fields as the list
+/// shows them.
+const fn one(path: &'static str, summary: &'static str, resource: Resource) -> Endpoint {
+    list(path, summary, resource, &[])
+}
+
 impl Endpoint {
     /// The same endpoint, paged as Lucca's v4 API pages (`page`, `limit`).
     const fn v4(self) -> Endpoint {
@@ -109,10 +115,7 @@ const ENDPOINTS: &[Endpoint] = &[
         "Create an employee",
         users::BODY_MEMBERS,
     ),
-    Endpoint {
-        resource: Some(Resource::Users),
-        ..get("/api/v3/users/{id}", "One employee", &[])
-    },
+    one("/api/v3/users/{id}", "One employee", Resource::Users),
     write_taking(
         "put",
         "/api/v3/users/{id}",
@@ -213,6 +216,11 @@ const ENDPOINTS: &[Endpoint] = &[
         Resource::Departments,
         &[],
     ),
+    one(
+        "/api/v3/departments/{id}",
+        "One department",
+        Resource::Departments,
+    ),
     get(
         "/api/v3/departments/tree",
         "The department tree",
@@ -223,6 +231,11 @@ const ENDPOINTS: &[Endpoint] = &[
         "List establishments (v3)",
         Resource::Establishments,
         &[],
+    ),
+    one(
+        "/api/v3/legalentities/{id}",
+        "One establishment (v3)",
+        Resource::Establishments,
     ),
     list(
         "/organization/structure/api/establishments",
@@ -247,6 +260,11 @@ const ENDPOINTS: &[Endpoint] = &[
         "List absence accounts",
         Resource::LeaveAccounts,
         &[],
+    ),
+    one(
+        "/api/v3/leaveAccounts/{id}",
+        "One absence account",
+        Resource::LeaveAccounts,
     ),
     list(
         "/api/v3/leaves",
@@ -297,11 +315,21 @@ const ENDPOINTS: &[Endpoint] = &[
         Resource::ExpenseClaims,
         &[],
     ),
+    one(
+        "/api/v3/expenseClaims/{id}",
+        "One expense claim",
+        Resource::ExpenseClaims,
+    ),
     list(
         "/api/v3/expenseClaimItems",
         "List expense claim items",
         Resource::ExpenseItems,
         &[],
+    ),
+    one(
+        "/api/v3/expenseClaimItems/{id}",
+        "One expense claim item",
+        Resource::ExpenseItems,
     ),
     list(
         "/api/expenseNatures",
@@ -540,6 +568,12 @@ pub fn build() -> Value {
         let mut params: Vec<Value> = Vec::new();
         if e.path.contains("{id}") {
             params.push(json!({ "name": "id", "in": "path", "required": true, "schema": { "type": "string" } }));
+            if e.method == "get" && e.resource.is_some() {
+                params.push(parameter(
+                    "fields",
+                    "fields to return, as the list takes them, nested as a[b,c] or a.b",
+                ));
+            }
         }
         if e.method == "get" && !e.path.contains("{id}") && !e.path.ends_with("/tree") {
             if e.v4 {

@@ -227,6 +227,7 @@ api_suite!(
     the_feed_shows_each_key_what_it_may_read,
     webhooks_deliver_signed_events_at_least_once,
     a_deliverer_stopped_mid_delivery_loses_nothing,
+    each_record_reads_alone_as_its_list_shows_it,
 );
 
 async fn users_fields_count_paging_and_order(app: App) {
@@ -4312,4 +4313,111 @@ async fn a_deliverer_stopped_mid_delivery_loses_nothing(app: App) {
     );
     let unique: BTreeSet<&String> = got.iter().map(|r| &r.id).collect();
     assert_eq!(unique.len(), ids.len(), "one id per change");
+}
+
+/// `GET <list>/{id}` answers the record as its list shows it (the same
+/// fields, asked or by default) in the item envelope; an unknown record, or
+/// one outside the key's establishments, is not found alike; an identifier
+/// that is not a number is refused; the list's own `id` and `paging` are
+/// set aside; a key without the list's grant is refused.
+async fn each_record_reads_alone_as_its_list_shows_it(app: App) {
+    let all = app.key(&["all"]).await;
+    let lists = [
+        (
+            "/api/v3/departments",
+            "id,name,code,parentId,hierarchy,level,headID,currentUsersCount",
+        ),
+        ("/api/v3/legalentities", "id,name,code"),
+        ("/api/v3/leaveAccounts", "id,name,isActive"),
+        (
+            "/api/v3/expenseClaims",
+            "id,name,ownerId,owner[id,name],statusId,declaredOn",
+        ),
+        (
+            "/api/v3/expenseClaimItems",
+            "id,expenseClaimId,purchasedOn,processedAmounts",
+        ),
+    ];
+    for (list, fields) in lists {
+        let (status, page) = app
+            .get(&format!("{list}?fields={fields}&paging=0,3"), &all)
+            .await;
+        assert_eq!(status, 200, "{list}: {page}");
+        assert_eq!(items(&page).len(), 3, "{list}: {page}");
+        for item in items(&page) {
+            let id = &item["id"];
+            let (status, one) = app.get(&format!("{list}/{id}?fields={fields}"), &all).await;
+            assert_eq!(status, 200, "{list}/{id}: {one}");
+            assert_eq!(&one["data"], item, "{list}/{id}");
+        }
+        let first = &items(&page)[0]["id"];
+        let (_, alone) = app.get(&format!("{list}?id={first}"), &all).await;
+        let (_, one) = app
+            .get(&format!("{list}/{first}?id=999999&paging=5,1"), &all)
+            .await;
+        assert_eq!(one["data"], items(&alone)[0], "{list}: the default fields");
+        let (status, body) = app.get(&format!("{list}/999999"), &all).await;
+        assert_eq!(status, 404, "{list}: {body}");
+        assert!(
+            body.to_string().contains("999999 visible to this key"),
+            "{list}: {body}"
+        );
+        let (status, body) = app.get(&format!("{list}/abc"), &all).await;
+        assert_eq!(status, 400, "{list}: {body}");
+        assert!(
+            body.to_string().contains("'abc' is not an identifier"),
+            "{body}"
+        );
+    }
+
+    // A record outside the key's establishments reads as a missing one.
+    let scoped = app
+        .key(&[
+            "organisation",
+            "expenses",
+            "personnel-file",
+            "establishments=2",
+        ])
+        .await;
+    let claim_of = |establishment: i64| {
+        let all = all.clone();
+        let app = &app;
+        async move {
+            let (_, page) = app
+                .get(
+                    &format!(
+                        "/api/v3/expenseClaims?legalEntityId={establishment}&fields=id&paging=0,1"
+                    ),
+                    &all,
+                )
+                .await;
+            ids(&page)[0]
+        }
+    };
+    let (inside, outside) = (claim_of(2).await, claim_of(1).await);
+    let (status, body) = app
+        .get(&format!("/api/v3/expenseClaims/{inside}"), &scoped)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, hidden) = app
+        .get(&format!("/api/v3/expenseClaims/{outside}"), &scoped)
+        .await;
+    let (_, missing) = app.get("/api/v3/expenseClaims/999999", &scoped).await;
+    assert_eq!(status, 404, "{hidden}");
+    assert_eq!(
+        hidden.to_string().replace(&outside.to_string(), "N"),
+        missing.to_string().replace("999999", "N"),
+        "hidden reads as missing"
+    );
+    let (status, _) = app.get("/api/v3/legalentities/1", &scoped).await;
+    assert_eq!(status, 404, "another establishment");
+    let (status, _) = app.get("/api/v3/legalentities/2", &scoped).await;
+    assert_eq!(status, 200);
+
+    // Without the list's grant, refused as the list is.
+    let organisation = app.key(&["organisation"]).await;
+    let (status, body) = app
+        .get(&format!("/api/v3/expenseClaims/{inside}"), &organisation)
+        .await;
+    assert_eq!(status, 403, "{body}");
 }

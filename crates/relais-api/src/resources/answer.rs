@@ -1,8 +1,10 @@
 //! What the resources answer: the envelopes of Lucca's lists and items,
 //! the selection of fields, and the marks the audit trail counts.
 
-use super::extract::V4Page;
+use super::extract::{V3List, V4Page};
 use crate::auth::{EmployeeRecords, ListedRecords};
+use crate::error::ApiError;
+use axum::extract::Path;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -114,6 +116,71 @@ pub fn v3_list_encoded(batches: &[relais_store::Encoded], count: Option<i64>) ->
 pub fn v3_item(item: Value) -> Json<Value> {
     Json(json!({ "data": item }))
 }
+
+/// The most bytes the list answer of one record may take: a department
+/// with a thousand members is far below it.
+const ONE_RECORD_BYTES: usize = 16 << 20;
+
+/// The one item of `list`'s successful answer (the list
+/// narrowed to that record, see [`super::extract::V3List::of_one`]) in the
+/// v3 item envelope, with the records it discloses; a list without it is
+/// `missing` (not found, or not visible to the key). A refusal passes as it
+/// is.
+async fn only_item(
+    list: Response,
+    missing: impl FnOnce() -> ApiError,
+) -> Result<Response, ApiError> {
+    if !list.status().is_success() {
+        return Ok(list);
+    }
+    let (parts, body) = list.into_parts();
+    let bytes = axum::body::to_bytes(body, ONE_RECORD_BYTES)
+        .await
+        .map_err(|e| relais_store::StoreError::Corrupt {
+            entity: "answer",
+            message: format!("cannot read a list answer again: {e}"),
+        })?;
+    let mut value: Value =
+        serde_json::from_slice(&bytes).map_err(|e| relais_store::StoreError::Corrupt {
+            entity: "answer",
+            message: format!("a list answer is not JSON: {e}"),
+        })?;
+    let item = value
+        .pointer_mut("/data/items/0")
+        .map(Value::take)
+        .ok_or_else(missing)?;
+    let mut one = v3_item(item).into_response();
+    *one.extensions_mut() = parts.extensions;
+    Ok(listed(one, 1))
+}
+
+/// The answer of one record of a v3 list, as a route's handler
+/// (`GET <list>/{id}`): the list `read` narrows to the record, answered as
+/// one item; a record the key does not see is not found, as a missing one.
+/// `what` names the kind of record in the refusals.
+pub(crate) fn one_of<F, Fut>(
+    what: &'static str,
+    read: F,
+) -> impl Fn(V3List, Path<String>) -> BoxedAnswer + Clone + Send + Sync + 'static
+where
+    F: Fn(V3List) -> Fut + Clone + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<Response, ApiError>> + Send + 'static,
+{
+    move |list: V3List, Path(id): Path<String>| {
+        let read = read.clone();
+        Box::pin(async move {
+            let answer = read(list.of_one(&id, what)?).await?;
+            only_item(answer, || {
+                ApiError::NotFound(format!("no {what} {id} visible to this key"))
+            })
+            .await
+        })
+    }
+}
+
+/// What [`one_of`]'s handlers answer.
+pub(crate) type BoxedAnswer =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<Response, ApiError>> + Send>>;
 
 /// The v4 list envelope: `{"items": [...], "count": N, "prev": …, "next": …}`,
 /// with `count`, `prev` and `next` only when `fields.root` asked for them.

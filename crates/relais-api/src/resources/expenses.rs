@@ -1,6 +1,6 @@
 //! Expenses: claims, their items, natures and analytics axes.
 
-use super::answer::{base_url, select_fields, v3_item, v3_list};
+use super::answer::{base_url, one_of, select_fields, v3_item, v3_list};
 use super::extract::{Pairs, V3List};
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -23,7 +23,17 @@ pub fn routes() -> Routes {
     let expenses = Need::Grant(Permission::Expenses);
     Routes::new()
         .get("/api/v3/expenseClaims", expenses, claims)
+        .get(
+            "/api/v3/expenseClaims/{id}",
+            expenses,
+            one_of("expense claim", claims),
+        )
         .get("/api/v3/expenseClaimItems", expenses, items)
+        .get(
+            "/api/v3/expenseClaimItems/{id}",
+            expenses,
+            one_of("expense claim item", items),
+        )
         .get("/api/expenseNatures", expenses, natures_legacy)
         .get("/api/v3/expenseNatures", expenses, natures)
         .get("/api/v3/axes", expenses, axes)

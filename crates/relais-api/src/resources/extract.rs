@@ -62,6 +62,20 @@ impl V3List {
     pub fn into_parts(self) -> (crate::AppState, crate::auth::Caller, HeaderMap) {
         self.keyed.into_parts()
     }
+
+    /// The list narrowed to the record whose identifier is `raw`, for
+    /// `GET <list>/{id}`: the query as asked (fields, options), any `id`
+    /// filter or paging of its own set aside. `what` names the kind of
+    /// record in the refusal of an identifier that is not a number.
+    pub fn of_one(mut self, raw: &str, what: &str) -> Result<Self, ApiError> {
+        let id: i64 = raw.parse().map_err(|_| ApiError::BadRequest {
+            parameter: "id".into(),
+            message: format!("'{raw}' is not an identifier: {what} identifiers are whole numbers"),
+        })?;
+        self.pairs.retain(|(k, _)| k != "id" && k != "paging");
+        self.pairs.push(("id".into(), id.to_string()));
+        Ok(self)
+    }
 }
 
 impl axum::extract::FromRequestParts<crate::AppState> for V3List {

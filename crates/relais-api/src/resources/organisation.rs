@@ -1,7 +1,9 @@
 //! The organisation: departments, establishments (legal entities), legal
 //! units, and work contracts.
 
-use super::answer::{base_url, select_fields, v3_item, v3_list, v4_list, with_employee_records};
+use super::answer::{
+    base_url, one_of, select_fields, v3_item, v3_list, v4_list, with_employee_records,
+};
 use super::extract::{V3List, V4Page};
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -24,7 +26,17 @@ pub fn routes() -> Routes {
     Routes::new()
         .get("/api/v3/departments", organisation, departments)
         .get("/api/v3/departments/tree", organisation, department_tree)
+        .get(
+            "/api/v3/departments/{id}",
+            organisation,
+            one_of("department", departments),
+        )
         .get("/api/v3/legalentities", organisation, legal_entities)
+        .get(
+            "/api/v3/legalentities/{id}",
+            organisation,
+            one_of("legal entity", legal_entities),
+        )
         .get(
             "/organization/structure/api/establishments",
             organisation,
