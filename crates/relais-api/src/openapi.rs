@@ -337,6 +337,12 @@ const ENDPOINTS: &[Endpoint] = &[
         Resource::ExpenseNatures,
         &[],
     ),
+    list(
+        "/api/v3/expenseNatures",
+        "List expense natures (v3 envelope)",
+        Resource::ExpenseNatures,
+        &[],
+    ),
     get(
         "/api/v3/axes",
         "List analytics axes with their sections",
@@ -722,5 +728,34 @@ mod tests {
             "Needs the grant `absence-requests`."
         );
         assert_eq!(needs("get", "/api/relais/fields"), "Any key.");
+    }
+
+    #[test]
+    fn every_routed_endpoint_is_documented() {
+        let doc = build();
+        let paths = doc["paths"].as_object().unwrap();
+        let ops: Vec<(&str, &str)> = paths
+            .iter()
+            .flat_map(|(path, ops)| {
+                let methods = ops.as_object().unwrap().keys();
+                methods.map(move |m| (m.as_str(), path.as_str()))
+            })
+            .collect();
+        // A documented path is that of the route, or one its `{…}`
+        // segments take (`…/{id}/approve` for `…/{id}/{action}`).
+        let documented = |route: &crate::need::Declared| {
+            let only = [crate::need::Declared {
+                need: crate::need::Need::AnyKey,
+                ..*route
+            }];
+            ops.iter()
+                .any(|(method, path)| crate::need::find(&only, method, path).is_some())
+        };
+        let missing: Vec<String> = crate::resources::declared()
+            .iter()
+            .filter(|d| !documented(d))
+            .map(|d| format!("{} {}", d.method, d.path))
+            .collect();
+        assert!(missing.is_empty(), "routed but not documented: {missing:?}");
     }
 }
