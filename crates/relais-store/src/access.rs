@@ -232,6 +232,12 @@ pub trait AccessStore: Send + Sync {
     /// The latest requests made with a key, newest first.
     async fn list_requests(&self, key_id: KeyId, limit: u32) -> Result<Vec<AuditEntry>>;
 
+    /// Deletes the audit trail's requests made before `before`, by chunks
+    /// of [`crate::events::PRUNE_CHUNK`] so that no transaction holds the
+    /// writer long, and the pages' sessions that have expired; how many
+    /// requests and sessions went.
+    async fn prune_requests(&self, before: DateTime<Utc>) -> Result<(u64, u64)>;
+
     /// Reserves up to `wanted` requests of a key in the shared one-minute
     /// windows, as many as fit in `per_minute` (a sliding estimate over this
     /// minute and the last), counted as made. When none fits, one refused
@@ -635,6 +641,28 @@ macro_rules! access_store {
                     }
                     tx.commit().await?;
                     Ok(())
+                }
+
+                async fn prune_requests(&self, before: chrono::DateTime<chrono::Utc>) -> Result<(u64, u64)> {
+                    let chunk = crate::events::PRUNE_CHUNK;
+                    let sql = format!(
+                        "DELETE FROM api_requests WHERE id IN \
+                         (SELECT id FROM api_requests WHERE at < $1 ORDER BY at LIMIT {chunk})"
+                    );
+                    let mut requests = 0;
+                    loop {
+                        let done = sqlx::query(&sql).bind(before).execute(&self.writer).await?.rows_affected();
+                        requests += done;
+                        if done < chunk {
+                            break;
+                        }
+                    }
+                    let sessions = sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
+                        .bind(now())
+                        .execute(&self.writer)
+                        .await?
+                        .rows_affected();
+                    Ok((requests, sessions))
                 }
 
                 async fn list_requests(&self, key_id: KeyId, limit: u32) -> Result<Vec<AuditEntry>> {

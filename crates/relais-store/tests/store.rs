@@ -107,6 +107,7 @@ store_suite!(
     some_account_may_always_manage_accounts,
     sign_ins_are_listed_by_account,
     an_account_is_renamed_and_signs_in_with_its_new_address,
+    old_requests_and_expired_sessions_are_pruned,
     the_activity_journal_tells_who_did_what,
     a_password_set_by_someone_else_is_to_be_replaced,
     a_key_holds_at_most_so_many_endpoints,
@@ -3561,6 +3562,61 @@ async fn an_account_is_renamed_and_signs_in_with_its_new_address(db: TestDb) {
             ),
         ]
     );
+}
+
+/// The audit trail's requests older than the cut are deleted, by chunks
+/// (here more than one), those after it kept; expired sessions go, live
+/// ones stay; a second pass finds nothing.
+async fn old_requests_and_expired_sessions_are_pruned(db: TestDb) {
+    use relais_core::access::{AuditEntry, KeyUsage};
+    let s = &db.store;
+    let org = org(s, "trail").await;
+    let key = s
+        .create_api_key(
+            &new_key(org.base, "trail", "Paie", KeyUsage::Internal, &["all"]),
+            CLI,
+        )
+        .await
+        .unwrap();
+    let t = now();
+    let entry = |path: String, days: i64| AuditEntry {
+        base_id: org.base,
+        key_id: key.id,
+        method: "GET".into(),
+        path,
+        status: 200,
+        employee_records: 0,
+        records: 1,
+        at: t - chrono::Duration::days(days),
+    };
+    let old = relais_store::events::PRUNE_CHUNK as usize + 50;
+    let mut batch: Vec<AuditEntry> = (0..old)
+        .map(|i| entry(format!("/api/v3/users?paging={i},1"), 400))
+        .collect();
+    batch.push(entry("/api/v3/departments".into(), 10));
+    batch.push(entry("/api/v3/legalentities".into(), 0));
+    s.record_requests(&batch).await.unwrap();
+    let person = another_account(s, "clerk@acme.fr", false).await;
+    s.create_session("gone", person.id, "c1", t - chrono::Duration::minutes(1))
+        .await
+        .unwrap();
+    s.create_session("live", person.id, "c2", t + chrono::Duration::hours(8))
+        .await
+        .unwrap();
+
+    let cut = t - chrono::Duration::days(365);
+    assert_eq!(s.prune_requests(cut).await.unwrap(), (old as u64, 1));
+    let kept: Vec<String> = s
+        .list_requests(key.id, 10_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.path)
+        .collect();
+    assert_eq!(kept, ["/api/v3/legalentities", "/api/v3/departments"]);
+    assert!(s.session("live").await.unwrap().is_some());
+    assert!(s.session("gone").await.unwrap().is_none());
+    assert_eq!(s.prune_requests(cut).await.unwrap(), (0, 0), "nothing left");
 }
 
 /// Every change to keys, installed apps and their settings, webhook

@@ -60,6 +60,8 @@ pub struct RuntimeOptions {
     pub public_url: Option<String>,
     /// How long the change feed keeps its events.
     pub event_retention: Duration,
+    /// How long the API's audit trail keeps its requests.
+    pub audit_retention: Duration,
 }
 
 impl RuntimeOptions {
@@ -74,6 +76,7 @@ impl RuntimeOptions {
             mailer: None,
             public_url: None,
             event_retention: Duration::from_secs(60 * 86_400),
+            audit_retention: Duration::from_secs(365 * 86_400),
         }
     }
 }
@@ -274,14 +277,15 @@ impl Runtime {
             }
         }
         self.deliver_alerts().await?;
-        self.prune_events().await?;
+        self.prune_old().await?;
         Ok(done)
     }
 
-    /// Deletes the change feed's events older than the retention, and the
-    /// webhook deliveries made before it that are over, at most once every
-    /// ten minutes per process.
-    async fn prune_events(&self) -> Result<(), StoreError> {
+    /// Deletes the change feed's events older than their retention, the
+    /// webhook deliveries made before it that are over, the audit trail's
+    /// requests older than theirs and the expired sessions, at most once
+    /// every ten minutes per process.
+    async fn prune_old(&self) -> Result<(), StoreError> {
         const EVERY: i64 = 600;
         let now = relais_core::now();
         let last = self.last_prune.load(Ordering::Relaxed);
@@ -299,6 +303,13 @@ impl Runtime {
         let pruned = self.store.prune_deliveries(cut).await?;
         if pruned > 0 {
             tracing::info!(pruned, before = %cut, "old webhook deliveries deleted");
+        }
+        let cut = now
+            - chrono::Duration::from_std(self.options.audit_retention)
+                .unwrap_or(chrono::Duration::days(365));
+        let (requests, sessions) = self.store.prune_requests(cut).await?;
+        if requests > 0 || sessions > 0 {
+            tracing::info!(requests, sessions, before = %cut, "old API requests of the audit trail and expired sessions deleted");
         }
         Ok(())
     }

@@ -300,8 +300,77 @@ both!(
     racing_runtimes_run_a_due_integration_once,
     a_killed_run_is_taken_over_after_its_lease_expires,
     run_reports_add_up,
-    a_failing_integration_alerts_its_contact_once_then_on_recovery
+    a_failing_integration_alerts_its_contact_once_then_on_recovery,
+    the_runtime_deletes_requests_older_than_the_audit_retention
 );
+
+/// A runtime's pass deletes the audit trail's requests older than its
+/// retention and keeps the others, among them those its own run made.
+async fn the_runtime_deletes_requests_older_than_the_audit_retention(postgres: bool) {
+    use relais_core::access::AuditEntry;
+    let Some(w) = world(postgres, 20).await else {
+        return;
+    };
+    let key = w
+        .store
+        .list_installations(w.base)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|i| i.id == w.installation)
+        .unwrap()
+        .key_id;
+    let t = relais_core::now();
+    let made = |path: &str, days: i64| AuditEntry {
+        base_id: w.base,
+        key_id: key,
+        method: "GET".into(),
+        path: path.into(),
+        status: 200,
+        employee_records: 0,
+        records: 0,
+        at: t - chrono::Duration::days(days),
+    };
+    w.store
+        .record_requests(&[made("/api/v3/old", 40), made("/api/v3/recent", 20)])
+        .await
+        .unwrap();
+    let mut options = RuntimeOptions::new(&w.api);
+    options.audit_retention = Duration::from_secs(30 * 86_400);
+    let rt = Runtime::new(
+        relais_store::open(&w.url).await.unwrap(),
+        w.sealer.clone(),
+        options,
+    );
+    w.store
+        .ask_run(&RunAsk::new(w.installation, Trigger::Cli))
+        .await
+        .unwrap();
+    let runs = rt.tick().await.unwrap();
+    assert_eq!(runs.len(), 1, "the run asked for");
+    // The API writes its trail a moment after it answers.
+    let paths: Vec<String> = relais_testkit::eventually(
+        Duration::from_secs(10),
+        "the run's reads in the trail",
+        || async {
+            let paths: Vec<String> = w
+                .store
+                .list_requests(key, 10_000)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|e| e.path)
+                .collect();
+            paths
+                .iter()
+                .any(|p| p.starts_with("/api/v3/users"))
+                .then_some(paths)
+        },
+    )
+    .await;
+    assert!(paths.contains(&"/api/v3/recent".to_owned()), "{paths:?}");
+    assert!(!paths.contains(&"/api/v3/old".to_owned()), "{paths:?}");
+}
 
 /// The technical contact hears of a failure once — not at every failed run
 /// — and again when the integration works; a mail server that is down

@@ -1482,8 +1482,9 @@ fn runtime_options(
         );
     }
     options.public_url = settings.public_url.clone();
-    options.event_retention =
-        std::time::Duration::from_secs(u64::from(settings.event_retention_days) * 86_400);
+    let days = |n: u32| std::time::Duration::from_secs(u64::from(n) * 86_400);
+    options.event_retention = days(settings.event_retention_days);
+    options.audit_retention = days(settings.audit_retention_days);
     Ok(options)
 }
 

@@ -93,6 +93,15 @@ pub struct FileConfig {
         value_name = "DAYS"
     )]
     pub event_retention_days: Option<u32>,
+    /// Days the API's audit trail keeps each request it records (default
+    /// 365, from 1 to 3650): older ones are deleted by the runtime.
+    #[arg(
+        long,
+        global = true,
+        env = "RELAIS_AUDIT_RETENTION_DAYS",
+        value_name = "DAYS"
+    )]
+    pub audit_retention_days: Option<u32>,
     /// Whether webhook endpoints may be at private, loopback and
     /// link-local addresses (default false: only public ones, so that a
     /// key's holder cannot make relais call inside its network).
@@ -122,6 +131,7 @@ impl FileConfig {
             smtp_url: self.smtp_url.or(other.smtp_url),
             mail_from: self.mail_from.or(other.mail_from),
             event_retention_days: self.event_retention_days.or(other.event_retention_days),
+            audit_retention_days: self.audit_retention_days.or(other.audit_retention_days),
             webhook_private_addresses: self
                 .webhook_private_addresses
                 .or(other.webhook_private_addresses),
@@ -226,6 +236,8 @@ pub struct Settings {
     pub mail_from: String,
     /// Days the change feed keeps its events.
     pub event_retention_days: u32,
+    /// Days the API's audit trail keeps its requests.
+    pub audit_retention_days: u32,
     /// Whether webhook endpoints may be at non-public addresses.
     pub webhook_private_addresses: bool,
 }
@@ -385,10 +397,8 @@ impl Settings {
                 .unwrap_or("localhost");
             format!("relais@{host}")
         });
-        let event_retention_days = c.event_retention_days.unwrap_or(60);
-        if !(1..=3650).contains(&event_retention_days) {
-            bail!("event_retention_days must be from 1 to 3650 days, not {event_retention_days}");
-        }
+        let event_retention_days = days("event_retention_days", c.event_retention_days, 60)?;
+        let audit_retention_days = days("audit_retention_days", c.audit_retention_days, 365)?;
         Ok(Self {
             database,
             listen,
@@ -402,9 +412,19 @@ impl Settings {
             smtp_url,
             mail_from,
             event_retention_days,
+            audit_retention_days,
             webhook_private_addresses: c.webhook_private_addresses.unwrap_or(false),
         })
     }
+}
+
+/// A retention in days (`key`'s value, else `default`), from 1 to 3650.
+fn days(key: &str, value: Option<u32>, default: u32) -> Result<u32> {
+    let days = value.unwrap_or(default);
+    if !(1..=3650).contains(&days) {
+        bail!("{key} must be from 1 to 3650 days, not {days}");
+    }
+    Ok(days)
 }
 
 #[cfg(test)]
@@ -468,6 +488,32 @@ mod tests {
             d.database,
             DatabaseUrl::Sqlite(PathBuf::from(DEFAULT_DATA_DIR).join("relais.db"))
         );
+    }
+
+    #[test]
+    fn retentions_have_defaults_and_bounds() {
+        let d = Settings::resolve(&Overrides::default()).unwrap();
+        assert_eq!((d.event_retention_days, d.audit_retention_days), (60, 365));
+        let (_d, path) = write("audit_retention_days = 90\n");
+        let s = Settings::resolve(&Overrides {
+            config: Some(path),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(s.audit_retention_days, 90);
+        for (key, days) in [("audit_retention_days", 0), ("event_retention_days", 3651)] {
+            let (_d, path) = write(&format!("{key} = {days}\n"));
+            let err = Settings::resolve(&Overrides {
+                config: Some(path),
+                ..Default::default()
+            })
+            .unwrap_err()
+            .to_string();
+            assert!(
+                err.contains(&format!("{key} must be from 1 to 3650 days, not {days}")),
+                "{err}"
+            );
+        }
     }
 
     #[test]
