@@ -199,6 +199,13 @@ pub trait SyncStore: Send + Sync {
     /// The latest runs of an integration, newest first.
     async fn list_runs(&self, installation: InstallationId, limit: u32) -> Result<Vec<SyncRun>>;
 
+    /// Deletes the runs that finished before `before`, with their reports'
+    /// lines, a few runs per transaction; each integration keeps its latest
+    /// finished run (its last run, as the pages and the runtime read it),
+    /// and runs waiting or under way are never touched. How many runs and
+    /// lines went.
+    async fn prune_runs(&self, before: DateTime<Utc>) -> Result<(u64, u64)>;
+
     /// Lines of a run's report, in the order they happened.
     async fn run_lines(&self, run: RunId, offset: u64, limit: u32) -> Result<Vec<ReportLine>> {
         self.find_run_lines(run, &LineFilter::default(), offset, limit)
@@ -770,6 +777,40 @@ macro_rules! sync_store {
 
                 async fn list_runs(&self, installation: InstallationId, limit: u32) -> Result<Vec<relais_core::integration::SyncRun>> {
                     self.latest_of::<rows::RunRow, _>("sync_runs", rows::RUN_COLUMNS, installation, limit).await
+                }
+
+                async fn prune_runs(&self, before: chrono::DateTime<chrono::Utc>) -> Result<(u64, u64)> {
+                    /// Runs deleted per transaction: a full run may hold
+                    /// thousands of lines.
+                    const RUNS: i64 = 20;
+                    let (mut runs, mut lines) = (0, 0);
+                    loop {
+                        let mut tx = self.writer.begin_with(Self::BEGIN).await?;
+                        let ids: Vec<i64> = sqlx::query_scalar(
+                            "SELECT r.id FROM sync_runs r WHERE r.finished_at < $1 \
+                             AND r.id < (SELECT MAX(l.id) FROM sync_runs l \
+                                         WHERE l.installation_id = r.installation_id AND l.finished_at IS NOT NULL) \
+                             ORDER BY r.id LIMIT $2",
+                        )
+                        .bind(before)
+                        .bind(RUNS)
+                        .fetch_all(&mut *tx)
+                        .await?;
+                        if ids.is_empty() {
+                            return Ok((runs, lines));
+                        }
+                        // Identifiers the database just gave, written as numbers.
+                        let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+                        lines += sqlx::query(&format!("DELETE FROM sync_run_lines WHERE run_id IN ({list})"))
+                            .execute(&mut *tx)
+                            .await?
+                            .rows_affected();
+                        runs += sqlx::query(&format!("DELETE FROM sync_runs WHERE id IN ({list})"))
+                            .execute(&mut *tx)
+                            .await?
+                            .rows_affected();
+                        tx.commit().await?;
+                    }
                 }
 
                 async fn find_run_lines(

@@ -108,6 +108,7 @@ store_suite!(
     sign_ins_are_listed_by_account,
     an_account_is_renamed_and_signs_in_with_its_new_address,
     old_requests_and_expired_sessions_are_pruned,
+    old_runs_go_with_their_lines_but_each_integration_keeps_its_last,
     the_activity_journal_tells_who_did_what,
     a_password_set_by_someone_else_is_to_be_replaced,
     a_key_holds_at_most_so_many_endpoints,
@@ -3617,6 +3618,75 @@ async fn old_requests_and_expired_sessions_are_pruned(db: TestDb) {
     assert!(s.session("live").await.unwrap().is_some());
     assert!(s.session("gone").await.unwrap().is_none());
     assert_eq!(s.prune_requests(cut).await.unwrap(), (0, 0), "nothing left");
+}
+
+/// Runs finished before the cut go with their reports' lines, by chunks
+/// (here more than one); the integration's last finished run stays
+/// whatever its age, and so do runs waiting or under way; a second pass
+/// finds nothing.
+async fn old_runs_go_with_their_lines_but_each_integration_keeps_its_last(db: TestDb) {
+    use relais_core::integration::*;
+    use relais_store::RunFinish;
+    let s = &db.store;
+    let (base, admin) = base_and_admin(s).await;
+    let inst = happypal_installed(s, base.id, admin.id).await;
+    let i = Integration::new(inst.id, base.id, &StoredOnly, "sealed".into(), now());
+    s.put_integration(&i).await.unwrap();
+    let line = |n: usize| ReportLine {
+        stream: "employees".into(),
+        key: n.to_string(),
+        label: format!("Person {n}"),
+        outcome: Outcome::Created,
+        fields: vec![],
+        employee: None,
+        detail: None,
+    };
+    let lines: Vec<ReportLine> = (0..3).map(line).collect();
+    let mut finished = Vec::new();
+    for _ in 0..25 {
+        let run = s
+            .queue_run(&RunAsk::new(inst.id, Trigger::Schedule))
+            .await
+            .unwrap();
+        s.start_run(run.id, "p", false).await.unwrap();
+        let done = RunFinish {
+            status: RunStatus::Succeeded,
+            full: false,
+            counts: Default::default(),
+            partner_requests: 3,
+            error: None,
+            lines: &lines,
+        };
+        s.finish_run(run.id, &done).await.unwrap();
+        finished.push(run.id);
+    }
+    let waiting = s
+        .queue_run(&RunAsk::new(inst.id, Trigger::Cli))
+        .await
+        .unwrap();
+
+    // Nothing finished before an instant long past.
+    let past = now() - chrono::Duration::days(400);
+    assert_eq!(s.prune_runs(past).await.unwrap(), (0, 0));
+    let later = now() + chrono::Duration::days(1);
+    assert_eq!(s.prune_runs(later).await.unwrap(), (24, 72));
+    let left: Vec<_> = s
+        .list_runs(inst.id, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(left, [waiting.id, *finished.last().unwrap()]);
+    assert_eq!(
+        s.run_lines(*finished.last().unwrap(), 0, 10)
+            .await
+            .unwrap()
+            .len(),
+        3
+    );
+    assert!(s.run_lines(finished[0], 0, 10).await.unwrap().is_empty());
+    assert_eq!(s.prune_runs(later).await.unwrap(), (0, 0), "nothing left");
 }
 
 /// Every change to keys, installed apps and their settings, webhook

@@ -62,6 +62,9 @@ pub struct RuntimeOptions {
     pub event_retention: Duration,
     /// How long the API's audit trail keeps its requests.
     pub audit_retention: Duration,
+    /// How long runs and their reports are kept after they finish (each
+    /// integration keeps its last run whatever its age).
+    pub run_retention: Duration,
 }
 
 impl RuntimeOptions {
@@ -77,6 +80,7 @@ impl RuntimeOptions {
             public_url: None,
             event_retention: Duration::from_secs(60 * 86_400),
             audit_retention: Duration::from_secs(365 * 86_400),
+            run_retention: Duration::from_secs(365 * 86_400),
         }
     }
 }
@@ -283,8 +287,8 @@ impl Runtime {
 
     /// Deletes the change feed's events older than their retention, the
     /// webhook deliveries made before it that are over, the audit trail's
-    /// requests older than theirs and the expired sessions, at most once
-    /// every ten minutes per process.
+    /// requests older than theirs, the expired sessions, and the runs
+    /// finished before theirs, at most once every ten minutes per process.
     async fn prune_old(&self) -> Result<(), StoreError> {
         const EVERY: i64 = 600;
         let now = relais_core::now();
@@ -293,9 +297,7 @@ impl Runtime {
             return Ok(());
         }
         self.last_prune.store(now.timestamp(), Ordering::Relaxed);
-        let cut = now
-            - chrono::Duration::from_std(self.options.event_retention)
-                .unwrap_or(chrono::Duration::days(60));
+        let cut = Self::cut(now, self.options.event_retention);
         let pruned = self.store.prune_events(cut).await?;
         if pruned > 0 {
             tracing::info!(pruned, before = %cut, "old change events deleted");
@@ -304,14 +306,28 @@ impl Runtime {
         if pruned > 0 {
             tracing::info!(pruned, before = %cut, "old webhook deliveries deleted");
         }
-        let cut = now
-            - chrono::Duration::from_std(self.options.audit_retention)
-                .unwrap_or(chrono::Duration::days(365));
+        let cut = Self::cut(now, self.options.audit_retention);
         let (requests, sessions) = self.store.prune_requests(cut).await?;
         if requests > 0 || sessions > 0 {
             tracing::info!(requests, sessions, before = %cut, "old API requests of the audit trail and expired sessions deleted");
         }
+        let cut = Self::cut(now, self.options.run_retention);
+        let (runs, lines) = self.store.prune_runs(cut).await?;
+        if runs > 0 {
+            tracing::info!(runs, lines, before = %cut, "old runs and their reports deleted");
+        }
         Ok(())
+    }
+
+    /// The instant `retention` before `now`: what is older goes.
+    fn cut(
+        now: chrono::DateTime<chrono::Utc>,
+        retention: Duration,
+    ) -> chrono::DateTime<chrono::Utc> {
+        chrono::Duration::from_std(retention)
+            .ok()
+            .and_then(|d| now.checked_sub_signed(d))
+            .unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC)
     }
 
     /// Whether the base changed, in what an integration that runs on change

@@ -102,6 +102,16 @@ pub struct FileConfig {
         value_name = "DAYS"
     )]
     pub audit_retention_days: Option<u32>,
+    /// Days runs and their reports are kept once finished (default 365,
+    /// from 1 to 3650; each integration keeps its last run): older ones
+    /// are deleted by the runtime.
+    #[arg(
+        long,
+        global = true,
+        env = "RELAIS_RUN_RETENTION_DAYS",
+        value_name = "DAYS"
+    )]
+    pub run_retention_days: Option<u32>,
     /// Whether webhook endpoints may be at private, loopback and
     /// link-local addresses (default false: only public ones, so that a
     /// key's holder cannot make relais call inside its network).
@@ -132,6 +142,7 @@ impl FileConfig {
             mail_from: self.mail_from.or(other.mail_from),
             event_retention_days: self.event_retention_days.or(other.event_retention_days),
             audit_retention_days: self.audit_retention_days.or(other.audit_retention_days),
+            run_retention_days: self.run_retention_days.or(other.run_retention_days),
             webhook_private_addresses: self
                 .webhook_private_addresses
                 .or(other.webhook_private_addresses),
@@ -238,6 +249,8 @@ pub struct Settings {
     pub event_retention_days: u32,
     /// Days the API's audit trail keeps its requests.
     pub audit_retention_days: u32,
+    /// Days finished runs and their reports are kept.
+    pub run_retention_days: u32,
     /// Whether webhook endpoints may be at non-public addresses.
     pub webhook_private_addresses: bool,
 }
@@ -399,6 +412,7 @@ impl Settings {
         });
         let event_retention_days = days("event_retention_days", c.event_retention_days, 60)?;
         let audit_retention_days = days("audit_retention_days", c.audit_retention_days, 365)?;
+        let run_retention_days = days("run_retention_days", c.run_retention_days, 365)?;
         Ok(Self {
             database,
             listen,
@@ -413,6 +427,7 @@ impl Settings {
             mail_from,
             event_retention_days,
             audit_retention_days,
+            run_retention_days,
             webhook_private_addresses: c.webhook_private_addresses.unwrap_or(false),
         })
     }
@@ -493,7 +508,14 @@ mod tests {
     #[test]
     fn retentions_have_defaults_and_bounds() {
         let d = Settings::resolve(&Overrides::default()).unwrap();
-        assert_eq!((d.event_retention_days, d.audit_retention_days), (60, 365));
+        assert_eq!(
+            (
+                d.event_retention_days,
+                d.audit_retention_days,
+                d.run_retention_days
+            ),
+            (60, 365, 365)
+        );
         let (_d, path) = write("audit_retention_days = 90\n");
         let s = Settings::resolve(&Overrides {
             config: Some(path),
@@ -501,7 +523,11 @@ mod tests {
         })
         .unwrap();
         assert_eq!(s.audit_retention_days, 90);
-        for (key, days) in [("audit_retention_days", 0), ("event_retention_days", 3651)] {
+        for (key, days) in [
+            ("audit_retention_days", 0),
+            ("event_retention_days", 3651),
+            ("run_retention_days", 0),
+        ] {
             let (_d, path) = write(&format!("{key} = {days}\n"));
             let err = Settings::resolve(&Overrides {
                 config: Some(path),
