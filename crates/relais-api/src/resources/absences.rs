@@ -31,13 +31,10 @@ use std::collections::HashMap;
 pub fn routes() -> Routes {
     let reading = Need::Either(Permission::Absences, Permission::AbsenceRequests);
     let requesting = Need::Grant(Permission::AbsenceRequests);
+    let account = one_of("absence account", accounts);
     Routes::new()
         .get("/api/v3/leaveAccounts", reading, accounts)
-        .get(
-            "/api/v3/leaveAccounts/{id}",
-            reading,
-            one_of("absence account", accounts),
-        )
+        .get("/api/v3/leaveAccounts/{id}", reading, account)
         .get("/api/v3/leaves", Need::Grant(Permission::Absences), leaves)
         .get("/api/v3/leaveRequests", reading, requests)
         .post("/api/v3/leaveRequests", requesting, create_request)

@@ -21,19 +21,15 @@ use std::collections::HashMap;
 /// The routes of this resource, each with what it needs.
 pub fn routes() -> Routes {
     let expenses = Need::Grant(Permission::Expenses);
+    let (claim, item) = (
+        one_of("expense claim", claims),
+        one_of("expense claim item", items),
+    );
     Routes::new()
         .get("/api/v3/expenseClaims", expenses, claims)
-        .get(
-            "/api/v3/expenseClaims/{id}",
-            expenses,
-            one_of("expense claim", claims),
-        )
+        .get("/api/v3/expenseClaims/{id}", expenses, claim)
         .get("/api/v3/expenseClaimItems", expenses, items)
-        .get(
-            "/api/v3/expenseClaimItems/{id}",
-            expenses,
-            one_of("expense claim item", items),
-        )
+        .get("/api/v3/expenseClaimItems/{id}", expenses, item)
         .get("/api/expenseNatures", expenses, natures_legacy)
         .get("/api/v3/expenseNatures", expenses, natures)
         .get("/api/v3/axes", expenses, axes)

@@ -23,20 +23,14 @@ use std::collections::HashMap;
 /// The routes of this resource, each with what it needs.
 pub fn routes() -> Routes {
     let organisation = Need::Grant(Permission::Organisation);
+    let department = one_of("department", departments);
+    let legal_entity = one_of("legal entity", legal_entities);
     Routes::new()
         .get("/api/v3/departments", organisation, departments)
         .get("/api/v3/departments/tree", organisation, department_tree)
-        .get(
-            "/api/v3/departments/{id}",
-            organisation,
-            one_of("department", departments),
-        )
+        .get("/api/v3/departments/{id}", organisation, department)
         .get("/api/v3/legalentities", organisation, legal_entities)
-        .get(
-            "/api/v3/legalentities/{id}",
-            organisation,
-            one_of("legal entity", legal_entities),
-        )
+        .get("/api/v3/legalentities/{id}", organisation, legal_entity)
         .get(
             "/organization/structure/api/establishments",
             organisation,

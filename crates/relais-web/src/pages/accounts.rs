@@ -170,10 +170,8 @@ async fn accounts_page(
         h2 { (lang.t("Créer un compte")) }
         form method="post" action="/accounts" id="create-account" {
             input type="hidden" name="csrf" value=(v.csrf);
-            label for="account-name" { (lang.t("Nom")) } input id="account-name" name="name" required value=(typed.name);
-            (typed.errors.beside("name"))
-            label for="account-email" { (lang.t("E-mail, pour se connecter")) } input id="account-email" name="email" type="email" required value=(typed.email);
-            (typed.errors.beside("email"))
+            (typed.errors.input(("account-name", "name", "text"), lang.t("Nom"), &typed.name))
+            (typed.errors.input(("account-email", "email", "email"), lang.t("E-mail, pour se connecter"), &typed.email))
             (rights_fields(lang, |field| typed.rights.iter().any(|r| r == field)))
             p.muted { (lang.t("Un mot de passe est créé et affiché une seule fois, pour que vous le transmettiez à la personne.")) }
             p { button type="submit" id="create-account-submit" { (lang.t("Créer le compte")) } }
@@ -198,15 +196,12 @@ pub async fn accounts(State(state): State<AppState>, v: Viewer) -> Result<Respon
     accounts_page(&state, &v, None, &NewAccountTyped::default()).await
 }
 
-/// The create form.
+/// The create form: a name and e-mail, as an account's page changes them,
+/// and its rights.
 #[derive(Deserialize)]
 pub struct NewAccountForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    name: String,
-    #[serde(default)]
-    email: String,
+    #[serde(flatten)]
+    who: IdentityForm,
     /// Ticked: « Administration des applications ».
     #[serde(default)]
     apps: Option<String>,
@@ -222,13 +217,13 @@ pub async fn create_account(
     headers: HeaderMap,
     PageForm(f): PageForm<NewAccountForm>,
 ) -> Result<Response, PageError> {
-    refuse_csrf(&v, &f.csrf)?;
+    refuse_csrf(&v, &f.who.csrf)?;
     refuse_keys(&v)?;
     let lang = v.lang;
     let ticked = [("apps", &f.apps), ("keys", &f.keys)];
     let mut typed = NewAccountTyped {
-        name: f.name,
-        email: f.email,
+        name: f.who.name,
+        email: f.who.email,
         rights: ticked
             .iter()
             .filter(|(_, on)| on.is_some())
@@ -310,17 +305,74 @@ fn find_account(v: &Viewer, people: Vec<Person>, id: PersonId) -> Result<Person,
     })
 }
 
-/// Account `id`, for a form sent from a page with `csrf` by someone who
-/// may manage accounts; else the page saying why not.
-async fn acting_on(
-    state: &AppState,
-    v: &Viewer,
-    csrf: &str,
-    id: PersonId,
-) -> Result<Person, PageError> {
-    refuse_csrf(v, csrf)?;
-    refuse_keys(v)?;
-    account_of(state, v, id).await
+/// A form that carries the page's CSRF token.
+pub trait Sent {
+    /// The token the form carried.
+    fn csrf(&self) -> &str;
+}
+
+/// A change of an account asked from its page: the form sent (`form`),
+/// the person who sent it (`v`) and the account (`p`), once the form was
+/// found to be the page's own and sent by someone who may manage accounts,
+/// and the account to exist; else the page saying why not.
+pub struct OnAccount<F> {
+    v: Viewer,
+    p: Person,
+    form: F,
+}
+
+impl<F: serde::de::DeserializeOwned + Sent + Send + Sync> axum::extract::FromRequest<AppState>
+    for OnAccount<F>
+{
+    type Rejection = Response;
+
+    async fn from_request(
+        request: axum::extract::Request,
+        state: &AppState,
+    ) -> Result<Self, Response> {
+        use axum::extract::FromRequestParts;
+        let (mut parts, body) = request.into_parts();
+        let v = Viewer::from_request_parts(&mut parts, state).await?;
+        let PagePath(id) = PagePath::<PersonId>::from_request_parts(&mut parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let request = axum::extract::Request::from_parts(parts, body);
+        let PageForm(form) = PageForm::<F>::from_request(request, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let allowed = refuse_csrf(&v, form.csrf()).and_then(|()| refuse_keys(&v));
+        if let Err(refused) = allowed {
+            return Err(refused.into_response());
+        }
+        match account_of(state, &v, id).await {
+            Ok(p) => Ok(Self { v, p, form }),
+            Err(refused) => Err(refused.into_response()),
+        }
+    }
+}
+
+impl Sent for RightsForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+impl Sent for IdentityForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+impl Sent for ConfirmForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+impl Sent for super::layout::CsrfForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
 }
 
 /// `GET /accounts/{id}`: an account, what it may do, and its latest sign-ins.
@@ -357,11 +409,11 @@ async fn account_page(
     let names: HashMap<PersonId, String> =
         people.iter().map(|p| (p.id, p.name.to_string())).collect();
     let p = find_account(v, people, id)?;
-    let shown = match typed {
-        Some(t) => (t.name.clone(), t.email.clone()),
-        None => (p.name.to_string(), p.email.to_string()),
+    let none = FieldErrors::default();
+    let (shown, errors) = match typed {
+        Some(t) => ((t.name.clone(), t.email.clone()), &t.errors),
+        None => ((p.name.to_string(), p.email.to_string()), &none),
     };
-    let errors = typed.map(|t| &t.errors);
     let changes = state
         .store
         .list_account_changes(p.id, SIGN_INS)
@@ -378,7 +430,7 @@ async fn account_page(
         @if saved {
             p.ok id="done" role="status" { (lang.t("Modification enregistrée.")) }
         }
-        @if let Some(errors) = errors {
+        @if !errors.is_empty() {
             (errors.summary(lang, "account-error", "Le nom et l'e-mail n'ont pas changé"))
         }
         table.card id="account" {
@@ -391,10 +443,8 @@ async fn account_page(
         h2 { (lang.t("Nom et e-mail")) }
         form method="post" action={ "/accounts/" (p.id) "/identity" } id="identity-form" {
             input type="hidden" name="csrf" value=(v.csrf);
-            label for="identity-name" { (lang.t("Nom")) } input id="identity-name" name="name" required value=(shown.0);
-            @if let Some(errors) = errors { (errors.beside("name")) }
-            label for="identity-email" { (lang.t("E-mail, pour se connecter")) } input id="identity-email" name="email" type="email" required value=(shown.1);
-            @if let Some(errors) = errors { (errors.beside("email")) }
+            (errors.input(("identity-name", "name", "text"), lang.t("Nom"), &shown.0))
+            (errors.input(("identity-email", "email", "email"), lang.t("E-mail, pour se connecter"), &shown.1))
             p.muted { (lang.t("Changée, l'adresse e-mail est celle avec laquelle la personne se connecte dès maintenant ; ses sessions ouvertes restent ouvertes.")) }
             p { button type="submit" id="save-identity" { (lang.t("Enregistrer le nom et l'e-mail")) } }
         }
@@ -486,11 +536,8 @@ fn saved(id: PersonId) -> Response {
 /// half-way); no change leaves nobody with it.
 pub async fn save_rights(
     State(state): State<AppState>,
-    v: Viewer,
-    PagePath(id): PagePath<PersonId>,
-    PageForm(f): PageForm<RightsForm>,
+    OnAccount { v, p, form: f }: OnAccount<RightsForm>,
 ) -> Result<Response, PageError> {
-    let p = acting_on(&state, &v, &f.csrf, id).await?;
     let (apps, keys) = (f.apps.is_some(), f.keys.is_some());
     if p.id == v.person.id && !keys {
         return Err(PageError::refused(
@@ -503,10 +550,10 @@ pub async fn save_rights(
         .store
         .set_person_rights(p.email.as_str(), apps, keys, Some(v.person.id));
     change.await.map_err(|e| refusal(&v, e))?;
-    Ok(saved(id))
+    Ok(saved(p.id))
 }
 
-/// The name and e-mail form.
+/// The name and e-mail form of an account's page.
 #[derive(Deserialize)]
 pub struct IdentityForm {
     #[serde(default)]
@@ -522,11 +569,8 @@ pub struct IdentityForm {
 /// another account has beside its own; nothing is changed then.
 pub async fn save_identity(
     State(state): State<AppState>,
-    v: Viewer,
-    PagePath(id): PagePath<PersonId>,
-    PageForm(f): PageForm<IdentityForm>,
+    OnAccount { v, p, form: f }: OnAccount<IdentityForm>,
 ) -> Result<Response, PageError> {
-    let p = acting_on(&state, &v, &f.csrf, id).await?;
     let mut typed = IdentityTyped {
         name: f.name,
         email: f.email,
@@ -539,7 +583,7 @@ pub async fn save_identity(
                 .store
                 .set_person_identity(p.email.as_str(), &name, &email, Some(v.person.id));
         match change.await {
-            Ok(_) => return Ok(saved(id)),
+            Ok(_) => return Ok(saved(p.id)),
             Err(StoreError::Conflict { field: "email", .. }) => typed.errors.refuse(
                 "email",
                 v.lang.t("Un compte existe déjà avec cette adresse e-mail."),
@@ -549,7 +593,7 @@ pub async fn save_identity(
     }
     Ok((
         StatusCode::UNPROCESSABLE_ENTITY,
-        account_page(&state, &v, id, false, Some(&typed)).await?,
+        account_page(&state, &v, p.id, false, Some(&typed)).await?,
     )
         .into_response())
 }
@@ -576,12 +620,10 @@ fn name_and_email(
 /// it is theirs).
 pub async fn new_password(
     State(state): State<AppState>,
-    v: Viewer,
     headers: HeaderMap,
-    PagePath(id): PagePath<PersonId>,
-    PageForm(f): PageForm<ConfirmForm>,
+    OnAccount { v, p, form: f }: OnAccount<ConfirmForm>,
 ) -> Result<Response, PageError> {
-    let p = acting_on(&state, &v, &f.csrf, id).await?;
+    let id = p.id;
     let lang = v.lang;
     let me = p.id == v.person.id;
     if f.confirmed.is_none() {
@@ -661,11 +703,9 @@ fn shown_once(lang: Lang, password: &str, headers: &HeaderMap, someone_else: boo
 /// sessions end, it signs in no more). Nobody disables themselves here.
 pub async fn disable(
     State(state): State<AppState>,
-    v: Viewer,
-    PagePath(id): PagePath<PersonId>,
-    PageForm(f): PageForm<ConfirmForm>,
+    OnAccount { v, p, form: f }: OnAccount<ConfirmForm>,
 ) -> Result<Response, PageError> {
-    let p = acting_on(&state, &v, &f.csrf, id).await?;
+    let id = p.id;
     let lang = v.lang;
     if p.id == v.person.id {
         return Err(PageError::refused(
@@ -718,11 +758,8 @@ async fn set_disabled(
 /// `POST /accounts/{id}/enable`: the account signs in again.
 pub async fn enable(
     State(state): State<AppState>,
-    v: Viewer,
-    PagePath(id): PagePath<PersonId>,
-    PageForm(f): PageForm<super::layout::CsrfForm>,
+    OnAccount { v, p, .. }: OnAccount<super::layout::CsrfForm>,
 ) -> Result<Response, PageError> {
-    let p = acting_on(&state, &v, &f.csrf, id).await?;
     set_disabled(&state, &v, &p, false).await
 }
 

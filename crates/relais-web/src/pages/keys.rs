@@ -105,10 +105,8 @@ async fn keys_page_typed(
         h2 { (lang.t("Créer une clé")) }
         form method="post" action="/keys" id="create-key" {
             input type="hidden" name="csrf" value=(v.csrf);
-            label for="key-name" { (lang.t("Nom")) } input id="key-name" name="name" required value=(typed.name);
-            (typed.errors.beside("name"))
-            label for="key-contact" { (lang.t("E-mail du contact technique")) } input id="key-contact" name="contact" type="email" required value=(typed.contact);
-            (typed.errors.beside("contact"))
+            (typed.errors.input(("key-name", "name", "text"), lang.t("Nom"), &typed.name))
+            (typed.errors.input(("key-contact", "contact", "email"), lang.t("E-mail du contact technique"), &typed.contact))
             label for="key-usage" { (lang.t("Usage")) }
             select id="key-usage" name="usage" {
                 option value="internal" selected[typed.usage == "internal"] { (lang.t("interne")) }

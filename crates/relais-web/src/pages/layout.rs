@@ -482,6 +482,21 @@ impl FieldErrors {
         }
     }
 
+    /// A required text input of a form named `name` (of HTML type `kind`),
+    /// labelled `label`, holding `value` (what was typed, or what is
+    /// stored), with its refusals beside it.
+    pub(crate) fn input(
+        &self,
+        (id, name, kind): (&str, &str, &str),
+        label: &str,
+        value: &str,
+    ) -> Markup {
+        html! {
+            label for=(id) { (label) } input id=(id) name=(name) type=(kind) required value=(value);
+            (self.beside(name))
+        }
+    }
+
     /// Above the form: nothing was done (`nothing`, e.g. « Rien n'a été
     /// enregistré »), and how many problems are shown beside the fields.
     pub(crate) fn summary(&self, lang: Lang, id: &str, nothing: &'static str) -> Markup {
