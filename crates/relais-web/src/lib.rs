@@ -12,6 +12,7 @@ pub mod catalog;
 mod pages;
 pub mod security;
 pub mod session;
+mod sheets;
 
 pub use catalog::Catalog;
 

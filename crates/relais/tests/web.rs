@@ -2447,3 +2447,32 @@ async fn a_long_journal_reads_whole_by_pages_and_as_a_file() {
     let codes: Vec<&str> = lines.iter().map(|l| l.split(',').nth(3).unwrap()).collect();
     assert_eq!(codes, seen, "the same entries as the pages, in their order");
 }
+
+/// A download never hands a spreadsheet a formula: a key named like one
+/// (made at the command line) is written as text in the journal's file.
+#[tokio::test]
+async fn downloads_write_formulas_as_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (server, c, _, chef) = journal_server(d, &["--keys-admin"]).await;
+    let name = "=HYPERLINK(\"http://x.test\",\"Paie\")";
+    ok(
+        d,
+        &[
+            "keys",
+            "create",
+            "--name",
+            name,
+            "--contact",
+            "it@relais.test",
+            "--grant",
+            "all",
+        ],
+    );
+    let file = page_text(&c, format!("{}/activity.csv", server.1), &chef).await;
+    assert!(
+        file.contains(r#""'=HYPERLINK(""http://x.test"",""Paie"")""#),
+        "{file}"
+    );
+    assert!(!file.contains(r#""=HYPERLINK"#), "{file}");
+}

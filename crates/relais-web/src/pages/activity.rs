@@ -5,8 +5,9 @@
 use super::layout::{
     column_heads, page, paris_time, reads_journal, refuse_journal, OrPage, PageError,
 };
-use super::reports::{csv_rows, download};
+use super::reports::download;
 use crate::session::{Lang, Viewer};
+use crate::sheets::csv_rows;
 use crate::AppState;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
@@ -242,8 +243,8 @@ pub async fn journal_file(
         "Base",
     ];
     let header = csv_rows(
-        b"\xEF\xBB\xBF".to_vec(),
-        std::iter::once(heads.iter().map(|h| lang.t(h).to_owned()).collect()),
+        crate::sheets::UTF8_MARK.to_vec(),
+        std::iter::once(heads.iter().map(|h| lang.t(h))),
     )
     .or_page(&v)?;
     // (the header not yet sent, the entry to read before; None: all read)

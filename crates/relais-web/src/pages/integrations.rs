@@ -1295,14 +1295,8 @@ pub async fn run_lines_csv(
         lang.t("Raison"),
         lang.t("Champs : avant → après"),
     ];
-    let mut first = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
-    if let Err(e) = first.write_record(header) {
-        return Err(PageError::internal(&v, e));
-    }
-    let first = match first.into_inner() {
-        Ok(bytes) => bytes,
-        Err(e) => return Err(PageError::internal(&v, e.into_error())),
-    };
+    let first = crate::sheets::csv_rows(crate::sheets::UTF8_MARK.to_vec(), std::iter::once(header))
+        .map_err(|e| PageError::internal(&v, e))?;
     let (filter, id) = (q.filter(), run.id);
     const PART: u32 = 1_000;
     let stream =
@@ -1329,8 +1323,7 @@ pub async fn run_lines_csv(
                 if lines.is_empty() {
                     return None;
                 }
-                let mut out = csv::Writer::from_writer(Vec::new());
-                for l in &lines {
+                let records = lines.iter().map(|l| {
                     let fields = l
                         .fields
                         .iter()
@@ -1341,16 +1334,21 @@ pub async fn run_lines_csv(
                         })
                         .collect::<Vec<_>>()
                         .join(" ; ");
-                    let _ = out.write_record([
-                        stream_label(declaration, &l.stream, lang).as_str(),
-                        l.label.as_str(),
-                        l.key.as_str(),
-                        outcome_label(&l.outcome, lang),
-                        l.outcome.reason().unwrap_or_default(),
-                        fields.as_str(),
-                    ]);
-                }
-                let bytes = out.into_inner().unwrap_or_default();
+                    [
+                        stream_label(declaration, &l.stream, lang),
+                        l.label.clone(),
+                        l.key.clone(),
+                        outcome_label(&l.outcome, lang).to_owned(),
+                        l.outcome.reason().unwrap_or_default().to_owned(),
+                        fields,
+                    ]
+                });
+                let bytes = match crate::sheets::csv_rows(Vec::new(), records) {
+                    Ok(bytes) => bytes,
+                    Err(e) => {
+                        return Some((Err(std::io::Error::other(e)), (None, offset, true)));
+                    }
+                };
                 let last = lines.len() < PART as usize;
                 Some((
                     Ok(axum::body::Bytes::from(bytes)),

@@ -6,6 +6,7 @@
 use super::layout::PagePath;
 use super::layout::{column_heads, page, OrPage, PageError};
 use crate::session::{Lang, Viewer};
+use crate::sheets::csv_rows;
 use axum::extract::{RawQuery, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -363,7 +364,7 @@ async fn csv(v: Viewer, export: Export) -> Result<Response, PageError> {
         done,
     } = export;
     let header = csv_rows(
-        b"\xEF\xBB\xBF".to_vec(),
+        crate::sheets::UTF8_MARK.to_vec(),
         std::iter::once(
             spec.columns
                 .iter()
@@ -401,19 +402,6 @@ async fn csv(v: Viewer, export: Export) -> Result<Response, PageError> {
         "text/csv; charset=utf-8",
         &name,
     ))
-}
-
-/// `records` written as CSV lines after `start`.
-pub(crate) fn csv_rows(
-    start: Vec<u8>,
-    records: impl Iterator<Item = Vec<String>>,
-) -> Result<Vec<u8>, csv::Error> {
-    let mut out = csv::Writer::from_writer(start);
-    for r in records {
-        out.write_record(&r)?;
-    }
-    out.into_inner()
-        .map_err(|e| csv::Error::from(e.into_error()))
 }
 
 /// The whole report as an Excel workbook, with

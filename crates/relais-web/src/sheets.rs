@@ -1,0 +1,71 @@
+//! What the pages' CSV downloads write: lines whose cells a spreadsheet
+//! opens as the text they hold. A cell that a spreadsheet would read as a
+//! formula (`=`, `+`, `-`, `@`, a tab or a carriage return first: an
+//! employee's job title, a key's name or a partner's refusal may be any
+//! text) is written with a `'` before it; numbers stay numbers.
+
+use std::borrow::Cow;
+
+/// `cell` as a spreadsheet should read it: as written, unless it would be
+/// taken for a formula, then behind a `'`.
+pub(crate) fn as_text(cell: &str) -> Cow<'_, str> {
+    let formula = cell.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    if formula && cell.parse::<f64>().is_err() {
+        Cow::Owned(format!("'{cell}"))
+    } else {
+        Cow::Borrowed(cell)
+    }
+}
+
+/// `records` written as CSV lines after `start`, each cell through
+/// [`as_text`].
+pub(crate) fn csv_rows<R, C>(
+    start: Vec<u8>,
+    records: impl Iterator<Item = R>,
+) -> Result<Vec<u8>, csv::Error>
+where
+    R: IntoIterator<Item = C>,
+    C: AsRef<str>,
+{
+    let mut out = csv::Writer::from_writer(start);
+    for record in records {
+        let cells: Vec<String> = record
+            .into_iter()
+            .map(|c| as_text(c.as_ref()).into_owned())
+            .collect();
+        out.write_record(&cells)?;
+    }
+    out.into_inner()
+        .map_err(|e| csv::Error::from(e.into_error()))
+}
+
+/// The byte-order mark that makes spreadsheets read a CSV file as UTF-8.
+pub(crate) const UTF8_MARK: &[u8] = b"\xEF\xBB\xBF";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formulas_are_written_as_text_and_numbers_as_numbers() {
+        for (cell, written) in [
+            (
+                "=HYPERLINK(\"http://x\",\"y\")",
+                "'=HYPERLINK(\"http://x\",\"y\")",
+            ),
+            ("+33 6 12", "'+33 6 12"),
+            ("-cmd|' /C calc'!A0", "'-cmd|' /C calc'!A0"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\tx", "'\tx"),
+            ("-12.50", "-12.50"),
+            ("+3", "+3"),
+            ("Dupont", "Dupont"),
+            ("", ""),
+            ("a=b", "a=b"),
+        ] {
+            assert_eq!(as_text(cell), written, "{cell:?}");
+        }
+        let bytes = csv_rows(UTF8_MARK.to_vec(), [["=1+1", "-4", "Léa"]].into_iter()).unwrap();
+        assert_eq!(String::from_utf8(bytes).unwrap(), "\u{feff}'=1+1,-4,Léa\n");
+    }
+}
