@@ -63,6 +63,7 @@ pub fn router(catalog: Arc<Catalog>, state: AppState) -> Router<AppState> {
             get(pages::integrations::run_progress),
         )
         .route("/people", get(pages::people::directory))
+        .route("/people.csv", get(pages::people::directory_file))
         .route("/people/{id}", get(pages::people::employee))
         .route("/calendar", get(pages::people::calendar))
         .route("/reports", get(pages::reports::index))

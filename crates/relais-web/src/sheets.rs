@@ -42,6 +42,55 @@ where
 /// The byte-order mark that makes spreadsheets read a CSV file as UTF-8.
 pub(crate) const UTF8_MARK: &[u8] = b"\xEF\xBB\xBF";
 
+/// One part of a streamed CSV file: `records` as its lines, or the error
+/// that breaks the download off (rather than let it end as if complete).
+pub(crate) fn csv_part<R, C>(
+    records: impl Iterator<Item = R>,
+) -> Result<axum::body::Bytes, std::io::Error>
+where
+    R: IntoIterator<Item = C>,
+    C: AsRef<str>,
+{
+    csv_rows(Vec::new(), records)
+        .map(axum::body::Bytes::from)
+        .map_err(std::io::Error::other)
+}
+
+/// A CSV file to download, named `name`, its parts sent as `parts` yields
+/// them.
+pub(crate) fn csv_file<S>(parts: S, name: &str) -> axum::response::Response
+where
+    S: futures_util::Stream<Item = Result<axum::body::Bytes, std::io::Error>> + Send + 'static,
+{
+    download(
+        axum::body::Body::from_stream(parts),
+        "text/csv; charset=utf-8",
+        name,
+    )
+}
+
+/// A file to download: `body` as `kind`, named `name`, never cached.
+pub(crate) fn download(
+    body: axum::body::Body,
+    kind: &'static str,
+    name: &str,
+) -> axum::response::Response {
+    use axum::http::header;
+    use axum::response::IntoResponse;
+    (
+        [
+            (header::CONTENT_TYPE, kind.to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+            (header::CACHE_CONTROL, "no-store".to_owned()),
+        ],
+        body,
+    )
+        .into_response()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2476,3 +2476,75 @@ async fn downloads_write_formulas_as_text() {
     );
     assert!(!file.contains(r#""=HYPERLINK"#), "{file}");
 }
+
+/// The directory downloads whole as a CSV file — every employee its filters
+/// keep, past one page and one part of the file — with names rather than
+/// identifiers; a filter it does not know is refused.
+#[tokio::test]
+async fn the_directory_downloads_whole_as_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(d, &["base", "create", "production", "--kind", "production"]);
+    ok(d, &["seed", "--employees", "600"]);
+    account(d, "it@relais.test", "Ivan", "it-password-1", &[]);
+    let server = serve(d);
+    let url = &server.1;
+    let c = client();
+    let me = sign_in(&c, url, "it@relais.test", "it-password-1")
+        .await
+        .unwrap();
+    let counted = |html: &str| -> usize {
+        let at = html.find("id=\"people-count\">").unwrap() + 18;
+        html[at..].split(' ').next().unwrap().parse().unwrap()
+    };
+    for filters in [
+        "status=all",
+        "status=current",
+        "status=former&establishment=1",
+    ] {
+        let (status, html) = get_page(&c, format!("{url}/people?{filters}"), &me).await;
+        assert_eq!(status, 200, "{html}");
+        let total = counted(&html);
+        assert!(html.contains("href=\"/people.csv?"), "{html}");
+        let resp = c
+            .get(format!("{url}/people.csv?{filters}"))
+            .header("cookie", me.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        assert!(resp.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains("collaborateurs-production.csv"));
+        let file = resp.text().await.unwrap();
+        let lines: Vec<&str> = file.lines().collect();
+        assert!(
+            lines[0].starts_with("\u{feff}Nom,Prénom,Matricule,E-mail"),
+            "{}",
+            lines[0]
+        );
+        assert_eq!(lines.len() - 1, total, "{filters}: one line per employee");
+        let numbers: std::collections::BTreeSet<&str> = lines[1..]
+            .iter()
+            .map(|l| l.split(',').nth(2).unwrap())
+            .collect();
+        assert_eq!(numbers.len(), total, "{filters}: each employee once");
+        if filters == "status=all" {
+            assert_eq!(total, 600, "past one part of the file (500)");
+        }
+        if filters.contains("establishment=1") {
+            assert!(
+                lines[1..].iter().all(|l| l.contains("Siège Paris")),
+                "{file}"
+            );
+            assert!(
+                lines[1..].iter().all(|l| l.ends_with(",parti(e)")),
+                "{file}"
+            );
+        }
+    }
+    let (status, html) = get_page(&c, format!("{url}/people.csv?status=retired"), &me).await;
+    assert_eq!(status, 400);
+    assert!(html.contains("retired"), "{html}");
+}

@@ -5,9 +5,8 @@
 use super::layout::{
     column_heads, page, paris_time, reads_journal, refuse_journal, OrPage, PageError,
 };
-use super::reports::download;
 use crate::session::{Lang, Viewer};
-use crate::sheets::csv_rows;
+use crate::sheets::{csv_file, csv_part, csv_rows};
 use crate::AppState;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
@@ -280,17 +279,10 @@ pub async fn journal_file(
                         .map_or_else(|| lang.t("toutes").to_owned(), |(_, n)| n.clone()),
                 ]
             });
-            let bytes = csv_rows(Vec::new(), lines)
-                .map(axum::body::Bytes::from)
-                .map_err(std::io::Error::other);
-            Some((bytes, (None, next)))
+            Some((csv_part(lines), (None, next)))
         }
     });
-    Ok(download(
-        axum::body::Body::from_stream(stream),
-        "text/csv; charset=utf-8",
-        "journal-relais.csv",
-    ))
+    Ok(csv_file(stream, "journal-relais.csv"))
 }
 
 /// `GET /activity`: the journal, newest first, fifty entries a page; for

@@ -1343,34 +1343,16 @@ pub async fn run_lines_csv(
                         fields,
                     ]
                 });
-                let bytes = match crate::sheets::csv_rows(Vec::new(), records) {
-                    Ok(bytes) => bytes,
-                    Err(e) => {
-                        return Some((Err(std::io::Error::other(e)), (None, offset, true)));
-                    }
-                };
-                let last = lines.len() < PART as usize;
-                Some((
-                    Ok(axum::body::Bytes::from(bytes)),
-                    (None, offset + lines.len() as u64, last),
-                ))
+                let bytes = crate::sheets::csv_part(records);
+                // After a part that could not be written, nothing more.
+                let last = bytes.is_err() || lines.len() < PART as usize;
+                Some((bytes, (None, offset + lines.len() as u64, last)))
             }
         });
-    Ok((
-        [
-            (
-                axum::http::header::CONTENT_TYPE,
-                "text/csv; charset=utf-8".to_owned(),
-            ),
-            (
-                axum::http::header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"run-{}.csv\"", run.id),
-            ),
-            (axum::http::header::CACHE_CONTROL, "no-store".to_owned()),
-        ],
-        axum::body::Body::from_stream(stream),
-    )
-        .into_response())
+    Ok(crate::sheets::csv_file(
+        stream,
+        &format!("run-{}.csv", run.id),
+    ))
 }
 
 /// `GET /runs/{id}`: a run's report — counts, then each record's line.

@@ -7,6 +7,7 @@ use super::layout::PagePath;
 use super::layout::{column_heads, error_page, page, paris_time, OrPage, PageError};
 use crate::catalog::Catalog;
 use crate::session::{Lang, Viewer};
+use crate::sheets::{csv_file, csv_part, csv_rows, UTF8_MARK};
 use axum::extract::{Extension, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -73,6 +74,14 @@ impl Status {
             Status::Future => lang.t("À venir"),
             Status::Former => lang.t("Partis"),
             Status::All => lang.t("Tous"),
+        }
+    }
+
+    /// Where one employee stands, in words.
+    fn one(self, lang: Lang) -> &'static str {
+        match self {
+            Status::Former => lang.t("parti(e)"),
+            other => other.label(lang),
         }
     }
 
@@ -198,6 +207,152 @@ pub struct DirectoryQuery {
     pub(crate) page: Option<String>,
 }
 
+/// The directory's filters, as its address gives them.
+#[derive(Clone)]
+struct Filter {
+    /// Words of a name, an employee number or an e-mail.
+    search: String,
+    establishment: Option<i64>,
+    department: Option<i64>,
+    status: Status,
+}
+
+impl Filter {
+    /// The filters of `q`, or what is wrong with one, in the reader's
+    /// language.
+    fn read(q: &DirectoryQuery, lang: Lang) -> Result<Self, String> {
+        let establishment = id_filter(q.establishment.as_deref(), lang.t("Établissement"), lang)?;
+        let department = id_filter(q.department.as_deref(), lang.t("Département"), lang)?;
+        let status = match q.status.as_deref().filter(|s| !s.is_empty()) {
+            None => Status::Current,
+            Some(raw) => Status::parse(raw).ok_or_else(|| {
+                lang.tf(
+                    "Le filtre « Statut » ne connaît pas « %{raw} » : current, future, former ou all.",
+                    &[("raw", &raw)],
+                )
+            })?,
+        };
+        Ok(Self {
+            search: q.q.clone().unwrap_or_default(),
+            establishment,
+            department,
+            status,
+        })
+    }
+
+    /// What the store keeps, on `today`.
+    fn conditions(&self, today: NaiveDate) -> Vec<Condition> {
+        let mut conditions = self.status.conditions(today);
+        conditions.extend(
+            self.establishment
+                .map(|e| Condition::is(&users::ESTABLISHMENT_ID, e)),
+        );
+        conditions.extend(
+            self.department
+                .map(|d| Condition::is(&users::DEPARTMENT_ID, d)),
+        );
+        for word in self.search.split_whitespace().take(5) {
+            conditions.push(Condition::employee_search(word));
+        }
+        conditions
+    }
+
+    /// The address parameters that give these filters back.
+    fn address(&self) -> String {
+        let encode = |v: &str| relais_core::integration::percent_encode(v, b"");
+        format!(
+            "q={}&establishment={}&department={}&status={}",
+            encode(&self.search),
+            self.establishment
+                .map(|e| e.to_string())
+                .unwrap_or_default(),
+            self.department.map(|d| d.to_string()).unwrap_or_default(),
+            self.status.code()
+        )
+    }
+}
+
+/// Employees the directory's file reads at once.
+const FILE_PART: u32 = 500;
+
+/// `GET /people.csv`: every employee the directory's filters keep, as a CSV
+/// file, read by parts in the order of their identifiers (each part costs
+/// what the first does) and written as they are read.
+pub async fn directory_file(
+    State(state): State<AppState>,
+    v: Viewer,
+    Query(q): Query<DirectoryQuery>,
+) -> Result<Response, PageError> {
+    let lang = v.lang;
+    let filter =
+        Filter::read(&q, lang).map_err(|m| PageError::refused(&v, StatusCode::BAD_REQUEST, &m))?;
+    let names = std::sync::Arc::new(Names::of(&state, v.base.id).await.or_page(&v)?);
+    let heads = [
+        "Nom",
+        "Prénom",
+        "Matricule",
+        "E-mail",
+        "Fonction",
+        "Établissement",
+        "Département",
+        "Début du contrat",
+        "Fin du contrat",
+        "Statut",
+    ];
+    let header = csv_rows(
+        UTF8_MARK.to_vec(),
+        std::iter::once(heads.map(|h| lang.t(h))),
+    )
+    .or_page(&v)?;
+    let (base, today) = (v.base.id, TimeZone::PARIS.today());
+    // (the header not yet sent, the identifier to read after; None: all read)
+    let start = (Some(header), Some(0_i64));
+    let stream = futures_util::stream::unfold(start, move |(header, after)| {
+        let (state, filter, names) = (state.clone(), filter.clone(), names.clone());
+        async move {
+            if let Some(h) = header {
+                return Some((Ok(axum::body::Bytes::from(h)), (None, after)));
+            }
+            let mut conditions = filter.conditions(today);
+            conditions.push(Condition::after_id(after?));
+            let query = ListQuery {
+                scope: Default::default(),
+                conditions,
+                order: vec![(&users::ID, Direction::Asc)],
+                limit: FILE_PART,
+                without: unread_employee_columns(shows_no_details),
+                ..ListQuery::default()
+            };
+            let found = match state.store.query_employees(base, &query).await {
+                Ok(found) => found.items,
+                Err(e) => return Some((Err(std::io::Error::other(e)), (None, None))),
+            };
+            let next = found
+                .last()
+                .filter(|_| found.len() == FILE_PART as usize)
+                .map(|e| e.id.0);
+            let rows = found.iter().map(|e| {
+                let d = &e.data;
+                [
+                    d.last_name.to_string(),
+                    d.first_name.to_string(),
+                    d.employee_number.to_string(),
+                    d.mail.to_string(),
+                    d.job_title.clone().unwrap_or_default(),
+                    names.establishment(d.establishment_id.0).to_owned(),
+                    names.department(d.department_id.map(|d| d.0)).to_owned(),
+                    day(d.contract.start),
+                    d.contract.end.map(day).unwrap_or_default(),
+                    Status::of(e, today).one(lang).to_owned(),
+                ]
+            });
+            Some((csv_part(rows), (None, next)))
+        }
+    });
+    let name = format!("{}-{}.csv", lang.t("collaborateurs"), v.base.name);
+    Ok(csv_file(stream, &name))
+}
+
 /// `GET /people`: the employee directory.
 pub async fn directory(
     State(state): State<AppState>,
@@ -206,41 +361,25 @@ pub async fn directory(
 ) -> Result<Response, PageError> {
     let lang = v.lang;
     let refuse = |message: String| error_page(Some(&v), lang, StatusCode::BAD_REQUEST, &message);
-    let establishment = match id_filter(q.establishment.as_deref(), lang.t("Établissement"), lang)
-    {
-        Ok(e) => e,
+    let filter = match Filter::read(&q, lang) {
+        Ok(f) => f,
         Err(m) => return Ok(refuse(m)),
-    };
-    let department = match id_filter(q.department.as_deref(), lang.t("Département"), lang) {
-        Ok(d) => d,
-        Err(m) => return Ok(refuse(m)),
-    };
-    let status = match q.status.as_deref().filter(|s| !s.is_empty()) {
-        None => Status::Current,
-        Some(raw) => match Status::parse(raw) {
-            Some(s) => s,
-            None => return Ok(refuse(lang.tf(
-                "Le filtre « Statut » ne connaît pas « %{raw} » : current, future, former ou all.",
-                &[("raw", &raw)],
-            ))),
-        },
     };
     let page_no = match page_number(q.page.as_deref(), lang) {
         Ok(n) => n,
         Err(m) => return Ok(refuse(m)),
     };
-    let search = q.q.clone().unwrap_or_default();
     let today = TimeZone::PARIS.today();
-    let mut conditions = status.conditions(today);
-    conditions.extend(establishment.map(|e| Condition::is(&users::ESTABLISHMENT_ID, e)));
-    conditions.extend(department.map(|d| Condition::is(&users::DEPARTMENT_ID, d)));
-    for word in search.split_whitespace().take(5) {
-        conditions.push(Condition::employee_search(word));
-    }
+    let Filter {
+        search,
+        establishment,
+        department,
+        status,
+    } = filter.clone();
     let query = ListQuery {
         // People signed in to the admin pages see the whole base.
         scope: Default::default(),
-        conditions,
+        conditions: filter.conditions(today),
         order: vec![
             (&users::LAST_NAME, Direction::Asc),
             (&users::FIRST_NAME, Direction::Asc),
@@ -260,16 +399,7 @@ pub async fn directory(
     let pages = u32::try_from((total + i64::from(PER_PAGE) - 1) / i64::from(PER_PAGE))
         .unwrap_or(1)
         .max(1);
-    let link = |n: u32| {
-        let encode = |v: &str| relais_core::integration::percent_encode(v, b"");
-        format!(
-            "/people?q={}&establishment={}&department={}&status={}&page={n}",
-            encode(&search),
-            establishment.map(|e| e.to_string()).unwrap_or_default(),
-            department.map(|d| d.to_string()).unwrap_or_default(),
-            status.code()
-        )
-    };
+    let link = |n: u32| format!("/people?{}&page={n}", filter.address());
     let body = html! {
         form.filters id="directory-filters" method="get" action="/people" role="search" {
             div.field {
@@ -307,6 +437,7 @@ pub async fn directory(
         p id="people-count" {
             (lang.tf("%{total} collaborateur(s)", &[("total", &total)]))
             @if pages > 1 { " · " (lang.t("page")) " " (page_no) " / " (pages) }
+            @if total > 0 { " · " a id="people-file" href={ "/people.csv?" (filter.address()) } { (lang.t("Télécharger en CSV")) } }
         }
         @if found.items.is_empty() {
             p.muted id="no-people" { (lang.t("Personne ne correspond à cette recherche.")) }
@@ -322,7 +453,7 @@ pub async fn directory(
                                 td { (e.data.job_title.as_deref().unwrap_or("—")) }
                                 td { (names.establishment(e.data.establishment_id.0)) }
                                 td { (names.department(e.data.department_id.map(|d| d.0))) }
-                                td { (contract_text(e, lang)) @if status == Status::All { " · " (Status::of(e, today).label(lang)) } }
+                                td { (contract_text(e, lang)) @if status == Status::All { " · " (Status::of(e, today).one(lang)) } }
                             }
                         }
                     }

@@ -6,9 +6,9 @@
 use super::layout::PagePath;
 use super::layout::{column_heads, page, OrPage, PageError};
 use crate::session::{Lang, Viewer};
-use crate::sheets::csv_rows;
+use crate::sheets::{csv_file, csv_part, csv_rows, download};
 use axum::extract::{RawQuery, State};
-use axum::http::{header, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use maud::{html, Markup};
 use relais_api::resources::reports::{compute_for, ReportQuery};
@@ -381,14 +381,10 @@ async fn csv(v: Viewer, export: Export) -> Result<Response, PageError> {
             }
             match parts.recv().await {
                 Some(rows) => {
-                    let bytes = csv_rows(
-                        Vec::new(),
-                        rows.iter()
-                            .map(|r| r.iter().map(Cell::plain).collect::<Vec<_>>()),
-                    )
-                    .map(axum::body::Bytes::from)
-                    .map_err(std::io::Error::other);
-                    Some((bytes, (None, parts, done)))
+                    let lines = rows
+                        .iter()
+                        .map(|r| r.iter().map(Cell::plain).collect::<Vec<_>>());
+                    Some((csv_part(lines), (None, parts, done)))
                 }
                 None => match done?.await {
                     Ok(Err(e)) => Some((Err(std::io::Error::other(e)), (None, parts, None))),
@@ -397,11 +393,7 @@ async fn csv(v: Viewer, export: Export) -> Result<Response, PageError> {
             }
         },
     );
-    Ok(download(
-        axum::body::Body::from_stream(stream),
-        "text/csv; charset=utf-8",
-        &name,
-    ))
+    Ok(csv_file(stream, &name))
 }
 
 /// The whole report as an Excel workbook, with
@@ -542,22 +534,6 @@ impl XlsxReport {
         }
         self.book.save_to_buffer()
     }
-}
-
-/// A file to download: `body` as `kind`, named `name`, never cached.
-pub(crate) fn download(body: axum::body::Body, kind: &'static str, name: &str) -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, kind.to_owned()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{name}\""),
-            ),
-            (header::CACHE_CONTROL, "no-store".to_owned()),
-        ],
-        body,
-    )
-        .into_response()
 }
 
 /// A resource's path as people read it.
