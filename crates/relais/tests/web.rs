@@ -2539,7 +2539,7 @@ async fn the_directory_downloads_whole_as_a_file() {
                 "{file}"
             );
             assert!(
-                lines[1..].iter().all(|l| l.ends_with(",parti(e)")),
+                lines[1..].iter().all(|l| l.ends_with(",Parti(e)")),
                 "{file}"
             );
         }

@@ -80,7 +80,7 @@ impl Status {
     /// Where one employee stands, in words.
     fn one(self, lang: Lang) -> &'static str {
         match self {
-            Status::Former => lang.t("parti(e)"),
+            Status::Former => lang.t("Parti(e)"),
             other => other.label(lang),
         }
     }
@@ -648,7 +648,7 @@ pub async fn employee(
     };
     let body = html! {
         p id="employee-status" {
-            strong { (Status::of(&e, today).label(lang)) } " · " (contract_text(&e, lang))
+            strong { (Status::of(&e, today).one(lang)) } " · " (contract_text(&e, lang))
             " · " a href={ "/calendar?department=" (d.department_id.map(|x| x.0.to_string()).unwrap_or_default()) } { (lang.t("Calendrier de son département")) }
         }
         div.cards {
