@@ -105,6 +105,7 @@ pub fn router(catalog: Arc<Catalog>, state: AppState) -> Router<AppState> {
         .route("/activity", get(pages::activity::journal))
         .route("/activity.csv", get(pages::activity::journal_file))
         .route("/me/password", post(pages::accounts::change_my_password))
+        .route("/me/name", post(pages::accounts::change_my_name))
         .method_not_allowed_fallback(pages::layout::form_only)
         .fallback(pages::layout::no_such_page)
         .layer(Extension(catalog))

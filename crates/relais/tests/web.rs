@@ -1820,6 +1820,48 @@ async fn people_change_their_own_password() {
     assert!(sign_in(&c, url, "lea@relais.test", "second-password-2")
         .await
         .is_ok());
+
+    // Her name, too: an empty one is refused beside the field, what was
+    // typed kept; a new one is saved, shown, and in her history as hers.
+    let me = page_text(&c, format!("{url}/me"), &renewed).await;
+    assert!(me.contains(r#"id="name-form""#), "{me}");
+    let csrf = hidden(&me, "csrf");
+    let rename = |name: &str| {
+        post_form(
+            &c,
+            format!("{url}/me/name"),
+            &renewed,
+            &[("csrf", csrf.as_str()), ("name", name)],
+        )
+    };
+    let (status, html) = rename("   ").await;
+    assert_eq!(status, 422, "{html}");
+    assert!(html.contains(r#"data-field="name""#), "{html}");
+    let (status, _) = post_form(
+        &c,
+        format!("{url}/me/name"),
+        &renewed,
+        &[("csrf", "forged"), ("name", "Léa Martin")],
+    )
+    .await;
+    assert_eq!(status, 403);
+    let (status, _) = rename("Léa Martin").await;
+    assert_eq!(status, 303);
+    let me = page_text(&c, format!("{url}/me?named=1"), &renewed).await;
+    assert!(
+        me.contains("Nom enregistré.") && me.contains("Léa Martin"),
+        "{me}"
+    );
+    let history = ok(d, &["people", "history", "lea@relais.test"]);
+    let renamed = history.lines().find(|l| l.contains("identity")).unwrap();
+    assert!(
+        renamed.contains("lea@relais.test (before: Léa <lea@relais.test>)"),
+        "{history}"
+    );
+    assert!(
+        ok(d, &["people", "list"]).contains("Léa Martin"),
+        "the name is stored"
+    );
 }
 
 /// An account's name and e-mail are changed on its page by someone who

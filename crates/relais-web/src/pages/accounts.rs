@@ -769,12 +769,26 @@ pub struct MeQuery {
     /// Set after the password was changed.
     #[serde(default)]
     changed: Option<String>,
+    /// Set after the name was changed.
+    #[serde(default)]
+    named: Option<String>,
 }
 
 /// The viewer's own account: `message` above it, and the password form
 /// with `errors` beside its fields (`current`, `new`, `confirm`; the
 /// passwords typed are never sent back).
 fn my_account_page(v: &Viewer, message: Option<Markup>, errors: &FieldErrors) -> Response {
+    my_page(v, message, errors, None)
+}
+
+/// The viewer's own account, as [`my_account_page`], with the name form
+/// holding `typed` (a name refused) rather than their name.
+fn my_page(
+    v: &Viewer,
+    message: Option<Markup>,
+    errors: &FieldErrors,
+    typed: Option<&str>,
+) -> Response {
     let lang = v.lang;
     let p = &v.person;
     page(Some(v), lang, lang.t("Mon compte"), html! {
@@ -790,6 +804,12 @@ fn my_account_page(v: &Viewer, message: Option<Markup>, errors: &FieldErrors) ->
                 tr { th scope="row" { (lang.t("E-mail")) } td { (p.email) } }
                 tr { th scope="row" { (lang.t("Droits")) } td { (rights_of(p, lang)) } }
             }
+        }
+        h2 { (lang.t("Mon nom")) }
+        form method="post" action="/me/name" id="name-form" {
+            input type="hidden" name="csrf" value=(v.csrf);
+            (errors.input(("my-name", "name", "text"), lang.t("Nom"), typed.unwrap_or(p.name.as_str())))
+            p { button type="submit" id="save-name" { (lang.t("Enregistrer mon nom")) } }
         }
         h2 { (lang.t("Changer mon mot de passe")) }
         form method="post" action="/me/password" id="password-form" {
@@ -813,14 +833,47 @@ fn my_account_page(v: &Viewer, message: Option<Markup>, errors: &FieldErrors) ->
 
 /// `GET /me`: the viewer's own account, and changing its password.
 pub async fn me(v: Viewer, Query(q): Query<MeQuery>) -> Response {
-    let message = q.changed.map(|_| {
-        html! {
-            p.ok id="done" role="status" {
-                (v.lang.t("Mot de passe changé. Vos autres sessions sont terminées."))
-            }
-        }
-    });
+    let done = match (q.changed, q.named) {
+        (Some(_), _) => Some("Mot de passe changé. Vos autres sessions sont terminées."),
+        (None, Some(_)) => Some("Nom enregistré."),
+        (None, None) => None,
+    };
+    let message = done.map(|said| html! { p.ok id="done" role="status" { (v.lang.t(said)) } });
     my_account_page(&v, message, &FieldErrors::default())
+}
+
+/// The name form of « Mon compte ».
+#[derive(Deserialize)]
+pub struct NameForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    name: String,
+}
+
+/// `POST /me/name`: the viewer renames their own account (their e-mail,
+/// which they sign in with, is changed by someone who manages accounts);
+/// an empty name is refused beside the field (422).
+pub async fn change_my_name(
+    State(state): State<AppState>,
+    v: Viewer,
+    PageForm(f): PageForm<NameForm>,
+) -> Result<Response, PageError> {
+    refuse_csrf(&v, &f.csrf)?;
+    let Ok(name) = Name::parse("name", &f.name) else {
+        let mut errors = FieldErrors::default();
+        errors.refuse("name", v.lang.t("Donnez le nom de la personne."));
+        let said = errors.summary(v.lang, "name-error", "Le nom n'a pas changé");
+        let again = my_page(&v, Some(said), &errors, Some(&f.name));
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, again).into_response());
+    };
+    let me = &v.person;
+    state
+        .store
+        .set_person_identity(me.email.as_str(), &name, &me.email, Some(me.id))
+        .await
+        .or_page(&v)?;
+    Ok(redirect("/me?named=1", vec![]))
 }
 
 /// The password form.
