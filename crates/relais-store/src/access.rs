@@ -976,11 +976,13 @@ macro_rules! access_store {
                     // The account's sign-ins follow it to its new address:
                     // its last sign-in and any lock stay its own (the
                     // history keeps the address they were made with).
-                    sqlx::query("UPDATE sign_in_attempts SET email = lower($2) WHERE email = lower($1)")
-                        .bind(before.email.as_str())
-                        .bind(after.email.as_str())
-                        .execute(&mut *tx)
-                        .await?;
+                    if !before.email.as_str().eq_ignore_ascii_case(after.email.as_str()) {
+                        sqlx::query("UPDATE sign_in_attempts SET email = lower($2) WHERE email = lower($1)")
+                            .bind(before.email.as_str())
+                            .bind(after.email.as_str())
+                            .execute(&mut *tx)
+                            .await?;
+                    }
                     let previously = format!("{} <{}>", before.name, before.email);
                     Self::log_account_change(&mut tx, &after, (AccountChangeKind::Identity, Some(previously)), by).await?;
                     tx.commit().await?;

@@ -29,11 +29,11 @@ where
 {
     let mut out = csv::Writer::from_writer(start);
     for record in records {
-        let cells: Vec<String> = record
-            .into_iter()
-            .map(|c| as_text(c.as_ref()).into_owned())
-            .collect();
-        out.write_record(&cells)?;
+        for cell in record {
+            out.write_field(as_text(cell.as_ref()).as_bytes())?;
+        }
+        // Ends the line.
+        out.write_record(None::<&[u8]>)?;
     }
     out.into_inner()
         .map_err(|e| csv::Error::from(e.into_error()))

@@ -351,29 +351,23 @@ impl<F: serde::de::DeserializeOwned + Sent + Send + Sync> axum::extract::FromReq
     }
 }
 
-impl Sent for RightsForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
+/// Implements [`Sent`] for forms whose token is their `csrf` field.
+macro_rules! sent_with_csrf {
+    ($($form:ty),*) => {
+        $(impl Sent for $form {
+            fn csrf(&self) -> &str {
+                &self.csrf
+            }
+        })*
+    };
 }
 
-impl Sent for IdentityForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
-
-impl Sent for ConfirmForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
-
-impl Sent for super::layout::CsrfForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
+sent_with_csrf!(
+    RightsForm,
+    IdentityForm,
+    ConfirmForm,
+    super::layout::CsrfForm
+);
 
 /// `GET /accounts/{id}`: an account, what it may do, and its latest sign-ins.
 pub async fn account(
