@@ -7,146 +7,93 @@ use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-/// The optional TOML configuration file (`--config` or `RELAIS_CONFIG`).
-///
-/// ```toml
-/// data_dir = "/var/lib/relais"
-/// database_url = "postgres://relais@db/relais"
-/// listen = "0.0.0.0:8080"
-/// log = "info"
-/// ```
-#[derive(Debug, Default, Clone, Deserialize, clap::Args)]
-#[serde(deny_unknown_fields)]
-pub struct FileConfig {
-    /// Folder of the embedded SQLite database (default: ./relais-data).
-    #[arg(long, global = true, env = "RELAIS_DATA_DIR", value_name = "DIR")]
-    pub data_dir: Option<PathBuf>,
-    /// Database to use instead of the embedded one: sqlite://PATH or postgres://USER@HOST/DB.
-    #[arg(long, global = true, env = "RELAIS_DATABASE_URL", value_name = "URL")]
-    pub database_url: Option<String>,
-    /// Address and port the server listens on (default: 127.0.0.1:8080); on
-    /// the command line, a flag of `serve` and `demo`.
-    #[arg(skip)]
-    pub listen: Option<SocketAddr>,
-    /// Log filter, e.g. info, warn or relais=debug (default: info). At info,
-    /// each request leaves one access-log line.
-    #[arg(long, global = true, env = "RELAIS_LOG", value_name = "FILTER")]
-    pub log: Option<String>,
-    /// API requests a minute one key may make before answers are 429 (default: 6000).
-    #[arg(long, global = true, env = "RELAIS_RATE_LIMIT", value_name = "N")]
-    pub rate_limit: Option<u32>,
-    /// Master key sealing partner credentials, 64 hexadecimal digits
-    /// (default: generated once into <data-dir>/secret.key). Every process
-    /// sharing one database needs the same key.
-    #[arg(
-        long,
-        global = true,
-        env = "RELAIS_SECRET_KEY",
-        value_name = "HEX",
-        hide_env_values = true
-    )]
-    pub secret_key: Option<String>,
-    /// The address people reach relais at when it sits behind a proxy, e.g.
-    /// https://rh.example.fr; an https:// address makes the session cookie Secure.
-    #[arg(long, global = true, env = "RELAIS_PUBLIC_URL", value_name = "URL")]
-    pub public_url: Option<String>,
-    /// Log lines as `text` (default) or `json` (one object per line).
-    #[arg(long, global = true, env = "RELAIS_LOG_FORMAT", value_name = "FORMAT")]
-    pub log_format: Option<String>,
-    /// A PEM file of extra certificate authorities trusted for partners and
-    /// sources served over HTTPS (the system's authorities are always trusted).
-    #[arg(
-        long,
-        global = true,
-        env = "RELAIS_PARTNER_CA_FILE",
-        value_name = "FILE"
-    )]
-    pub partner_ca_file: Option<PathBuf>,
-    /// SQLite's page cache per connection, in MiB (default 32; `sync run`: 2).
-    #[arg(
-        long,
-        global = true,
-        env = "RELAIS_SQLITE_CACHE_MIB",
-        value_name = "MIB"
-    )]
-    pub sqlite_cache_mib: Option<u32>,
-    /// The mail server alerts to technical contacts go through: smtp://host:port
-    /// (add ?tls=required for STARTTLS) or smtps://host:port, user:password@ if
-    /// it asks (default: no alert is sent; `demo` starts a local mail catcher).
-    #[arg(
-        long,
-        global = true,
-        env = "RELAIS_SMTP_URL",
-        value_name = "URL",
-        hide_env_values = true
-    )]
-    pub smtp_url: Option<String>,
-    /// The address alerts come from (default: relais@ the public URL's host).
-    #[arg(long, global = true, env = "RELAIS_MAIL_FROM", value_name = "ADDRESS")]
-    pub mail_from: Option<String>,
-    /// Days the change feed keeps its events (default 60, from 1 to 3650):
-    /// older ones are deleted by the runtime.
-    #[arg(
-        long,
-        global = true,
-        env = "RELAIS_EVENT_RETENTION_DAYS",
-        value_name = "DAYS"
-    )]
-    pub event_retention_days: Option<u32>,
-    /// Days the API's audit trail keeps each request it records (default
-    /// 365, from 1 to 3650): older ones are deleted by the runtime.
-    #[arg(
-        long,
-        global = true,
-        env = "RELAIS_AUDIT_RETENTION_DAYS",
-        value_name = "DAYS"
-    )]
-    pub audit_retention_days: Option<u32>,
-    /// Days runs and their reports are kept once finished (default 365,
-    /// from 1 to 3650; each integration keeps its last run): older ones
-    /// are deleted by the runtime.
-    #[arg(
-        long,
-        global = true,
-        env = "RELAIS_RUN_RETENTION_DAYS",
-        value_name = "DAYS"
-    )]
-    pub run_retention_days: Option<u32>,
-    /// Whether webhook endpoints may be at private, loopback and
-    /// link-local addresses (default false: only public ones, so that a
-    /// key's holder cannot make relais call inside its network).
-    #[arg(
-        long,
-        global = true,
-        env = "RELAIS_WEBHOOK_PRIVATE_ADDRESSES",
-        value_name = "BOOL"
-    )]
-    pub webhook_private_addresses: Option<bool>,
+/// Declares [`FileConfig`], each setting once: its doc comment (also its
+/// `--help`), its name (the flag, with `_` as `-`, and the file's key), its
+/// type, and its environment variable and value name (`--help`'s
+/// placeholder); a setting without them is the file's only, marked
+/// `#[arg(skip)]`. Every setting is optional, global to the subcommands, and
+/// merged by [`FileConfig::or`].
+macro_rules! file_config {
+    ($(#[$outer:meta])* pub struct $name:ident {
+        $($(#[$meta:meta])* $field:ident: $type:ty $(= $env:literal, $value:literal $(, $flag:ident)*)?;)*
+    }) => {
+        $(#[$outer])*
+        pub struct $name {
+            $(
+                $(#[$meta])*
+                $(#[arg(long, global = true, env = $env, value_name = $value $(, $flag = true)*)])?
+                pub $field: Option<$type>,
+            )*
+        }
+
+        impl $name {
+            /// Each value of `self`, else `other`'s.
+            pub fn or(self, other: $name) -> $name {
+                $name { $($field: self.$field.or(other.$field),)* }
+            }
+        }
+    };
 }
 
-impl FileConfig {
-    /// Each value of `self`, else `other`'s.
-    pub fn or(self, other: FileConfig) -> FileConfig {
-        FileConfig {
-            data_dir: self.data_dir.or(other.data_dir),
-            database_url: self.database_url.or(other.database_url),
-            listen: self.listen.or(other.listen),
-            log: self.log.or(other.log),
-            rate_limit: self.rate_limit.or(other.rate_limit),
-            secret_key: self.secret_key.or(other.secret_key),
-            public_url: self.public_url.or(other.public_url),
-            log_format: self.log_format.or(other.log_format),
-            partner_ca_file: self.partner_ca_file.or(other.partner_ca_file),
-            sqlite_cache_mib: self.sqlite_cache_mib.or(other.sqlite_cache_mib),
-            smtp_url: self.smtp_url.or(other.smtp_url),
-            mail_from: self.mail_from.or(other.mail_from),
-            event_retention_days: self.event_retention_days.or(other.event_retention_days),
-            audit_retention_days: self.audit_retention_days.or(other.audit_retention_days),
-            run_retention_days: self.run_retention_days.or(other.run_retention_days),
-            webhook_private_addresses: self
-                .webhook_private_addresses
-                .or(other.webhook_private_addresses),
-        }
+file_config! {
+    /// The optional TOML configuration file (`--config` or `RELAIS_CONFIG`).
+    ///
+    /// ```toml
+    /// data_dir = "/var/lib/relais"
+    /// database_url = "postgres://relais@db/relais"
+    /// listen = "0.0.0.0:8080"
+    /// log = "info"
+    /// ```
+    #[derive(Debug, Default, Clone, Deserialize, clap::Args)]
+    #[serde(deny_unknown_fields)]
+    pub struct FileConfig {
+        /// Folder of the embedded SQLite database (default: ./relais-data).
+        data_dir: PathBuf = "RELAIS_DATA_DIR", "DIR";
+        /// Database to use instead of the embedded one: sqlite://PATH or postgres://USER@HOST/DB.
+        database_url: String = "RELAIS_DATABASE_URL", "URL";
+        /// Address and port the server listens on (default: 127.0.0.1:8080); on
+        /// the command line, a flag of `serve` and `demo`.
+        #[arg(skip)]
+        listen: SocketAddr;
+        /// Log filter, e.g. info, warn or relais=debug (default: info). At info,
+        /// each request leaves one access-log line.
+        log: String = "RELAIS_LOG", "FILTER";
+        /// API requests a minute one key may make before answers are 429 (default: 6000).
+        rate_limit: u32 = "RELAIS_RATE_LIMIT", "N";
+        /// Master key sealing partner credentials, 64 hexadecimal digits
+        /// (default: generated once into <data-dir>/secret.key). Every process
+        /// sharing one database needs the same key.
+        secret_key: String = "RELAIS_SECRET_KEY", "HEX", hide_env_values;
+        /// The address people reach relais at when it sits behind a proxy, e.g.
+        /// https://rh.example.fr; an https:// address makes the session cookie Secure.
+        public_url: String = "RELAIS_PUBLIC_URL", "URL";
+        /// Log lines as `text` (default) or `json` (one object per line).
+        log_format: String = "RELAIS_LOG_FORMAT", "FORMAT";
+        /// A PEM file of extra certificate authorities trusted for partners and
+        /// sources served over HTTPS (the system's authorities are always trusted).
+        partner_ca_file: PathBuf = "RELAIS_PARTNER_CA_FILE", "FILE";
+        /// SQLite's page cache per connection, in MiB (default 32; `sync run`: 2).
+        sqlite_cache_mib: u32 = "RELAIS_SQLITE_CACHE_MIB", "MIB";
+        /// The mail server alerts to technical contacts go through: smtp://host:port
+        /// (add ?tls=required for STARTTLS) or smtps://host:port, user:password@ if
+        /// it asks (default: no alert is sent; `demo` starts a local mail catcher).
+        smtp_url: String = "RELAIS_SMTP_URL", "URL", hide_env_values;
+        /// The address alerts come from (default: relais@ the public URL's host).
+        mail_from: String = "RELAIS_MAIL_FROM", "ADDRESS";
+        /// Days the change feed keeps its events (default 60, from 1 to 3650):
+        /// older ones are deleted by the runtime.
+        event_retention_days: u32 = "RELAIS_EVENT_RETENTION_DAYS", "DAYS";
+        /// Days the API's audit trail keeps each request it records (default
+        /// 365, from 1 to 3650): older ones are deleted by the runtime.
+        audit_retention_days: u32 = "RELAIS_AUDIT_RETENTION_DAYS", "DAYS";
+        /// Days runs and their reports are kept once finished (default 365,
+        /// from 1 to 3650; each integration keeps its last run): older ones
+        /// are deleted by the runtime.
+        run_retention_days: u32 = "RELAIS_RUN_RETENTION_DAYS", "DAYS";
+        /// Whether webhook endpoints may be at private, loopback and
+        /// link-local addresses (default false: only public ones, so that a
+        /// key's holder cannot make relais call inside its network).
+        webhook_private_addresses: bool = "RELAIS_WEBHOOK_PRIVATE_ADDRESSES", "BOOL";
     }
 }
 
