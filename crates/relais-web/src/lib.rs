@@ -53,15 +53,9 @@ pub fn router(catalog: Arc<Catalog>, state: AppState) -> Router<AppState> {
             post(pages::mapping::import),
         )
         .route("/installed/{id}/preview", get(pages::mapping::preview))
-        .route("/runs/{id}", get(pages::integrations::run_page))
-        .route(
-            "/runs/{id}/lines.csv",
-            get(pages::integrations::run_lines_csv),
-        )
-        .route(
-            "/runs/{id}/progress",
-            get(pages::integrations::run_progress),
-        )
+        .route("/runs/{id}", get(pages::runs::run_page))
+        .route("/runs/{id}/lines.csv", get(pages::runs::run_lines_csv))
+        .route("/runs/{id}/progress", get(pages::runs::run_progress))
         .route("/people", get(pages::people::directory))
         .route("/people.csv", get(pages::people::directory_file))
         .route("/people/{id}", get(pages::people::employee))

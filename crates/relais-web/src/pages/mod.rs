@@ -14,5 +14,6 @@ pub(crate) mod layout;
 pub(crate) mod mapping;
 pub(crate) mod people;
 pub(crate) mod reports;
+pub(crate) mod runs;
 pub(crate) mod sign_in;
 pub(crate) mod webhooks;

@@ -733,7 +733,7 @@ pub async fn employee(
                             td { (apps.get(&dl.installation).map_or(dl.app.as_str(), String::as_str)) }
                             td { (paris_time(dl.at)) }
                             td { (dl.line.label) }
-                            td { (super::integrations::outcome_label(&dl.line.outcome, lang)) @if dl.dry_run { " " span.muted { (lang.t("(simulation)")) } } }
+                            td { (super::runs::outcome_label(&dl.line.outcome, lang)) @if dl.dry_run { " " span.muted { (lang.t("(simulation)")) } } }
                             td { a href={ "/runs/" (dl.run) } { (lang.t("voir le rapport")) } }
                         }
                     }
