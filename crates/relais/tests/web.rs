@@ -529,6 +529,7 @@ async fn pages_refuse_bad_input_and_change_nothing() {
         }
     };
     assert_eq!(api(first.clone()).await, 200);
+    let requested_at = relais_testkit::clock::now();
 
     // Revoking asks first, naming what stops; then it is done and said.
     let keys_page = |cookie: String, path: String| {
@@ -668,6 +669,32 @@ async fn pages_refuse_bad_input_and_change_nothing() {
     assert!(
         page.contains("Annuaire") && page.contains("actif"),
         "{page}"
+    );
+    // The key's requests are listed at the time people read, in Paris.
+    let trail = relais_testkit::eventually(
+        std::time::Duration::from_secs(10),
+        "the key's request in its trail",
+        || {
+            let page = keys_page(admin.clone(), format!("/keys/{id}"));
+            async move {
+                let page = page.await;
+                let audit = &page[page.find("id=\"audit\"")?..];
+                audit
+                    .contains("GET /api/v3/departments")
+                    .then(|| audit.to_owned())
+            }
+        },
+    )
+    .await;
+    let shown = |t: chrono::DateTime<chrono::Utc>| {
+        t.with_timezone(&relais_core::org::TimeZone::PARIS.0)
+            .format("%d/%m/%Y %H:%M:%S (Europe/Paris)")
+            .to_string()
+    };
+    assert!(
+        (-2..=2).any(|s| trail.contains(&shown(requested_at + chrono::Duration::seconds(s)))),
+        "around {}: {trail}",
+        shown(requested_at)
     );
     assert!(!page.contains(&secret), "the secret is shown once");
     let endpoint: i64 = {

@@ -5,8 +5,8 @@
 use super::installed::DoneQuery;
 use super::layout::PagePath;
 use super::layout::{
-    base_url, column_heads, confirm_page, grant_label, not_an_email, page, paris_time, refuse_csrf,
-    ConfirmForm, FieldErrors, OrPage, PageError,
+    base_url, column_heads, confirm_page, grant_label, not_an_email, page, paris_time,
+    paris_time_to_second, refuse_csrf, ConfirmForm, FieldErrors, OrPage, PageError,
 };
 use super::layout::{refuse_keys, PageForm};
 use crate::catalog::Catalog;
@@ -523,7 +523,7 @@ async fn key_page(
         h2 { (lang.t("Requêtes")) }
         table id="audit" {
             (column_heads(lang, &["Quand", "Requête", "Statut", "Collaborateurs renvoyés"]))
-            tbody { @for r in &trail { tr { td { (r.at.format("%Y-%m-%d %H:%M:%S")) } td { code { (r.method) " " (r.path) } } td.n { (r.status) } td.n { (r.employee_records) } } } }
+            tbody { @for r in &trail { tr { td { (paris_time_to_second(r.at)) } td { code { (r.method) " " (r.path) } } td.n { (r.status) } td.n { (r.employee_records) } } } }
         }
     }).into_response())
 }

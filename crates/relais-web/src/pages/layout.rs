@@ -526,6 +526,14 @@ pub(crate) fn paris_time(t: chrono::DateTime<chrono::Utc>) -> String {
         .to_string()
 }
 
+/// [`paris_time`] to the second, for lists of events that come many a
+/// minute (a key's requests).
+pub(crate) fn paris_time_to_second(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.with_timezone(&chrono_tz::Europe::Paris)
+        .format("%d/%m/%Y %H:%M:%S (Europe/Paris)")
+        .to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -626,6 +634,22 @@ mod tests {
                 "{path}: {html}"
             );
         }
+    }
+
+    #[test]
+    fn times_are_shown_in_paris_whatever_the_season() {
+        use chrono::TimeZone as _;
+        let winter = chrono::Utc.with_ymd_and_hms(2026, 12, 5, 2, 27, 1).unwrap();
+        let summer = chrono::Utc.with_ymd_and_hms(2026, 7, 14, 22, 5, 9).unwrap();
+        assert_eq!(paris_time(winter), "05/12/2026 03:27 (Europe/Paris)");
+        assert_eq!(
+            paris_time_to_second(winter),
+            "05/12/2026 03:27:01 (Europe/Paris)"
+        );
+        assert_eq!(
+            paris_time_to_second(summer),
+            "15/07/2026 00:05:09 (Europe/Paris)"
+        );
     }
 
     #[test]
