@@ -4164,6 +4164,20 @@ async fn webhooks_deliver_signed_events_at_least_once(app: App) {
     deliverer.pass().await.unwrap();
     let last = receiver.received("a").last().cloned().unwrap();
     assert!(last.body.contains("webhook.test"), "{}", last.body);
+    let newest = app
+        .store
+        .list_activity(&ActivityQuery {
+            target: Some((TargetKind::Endpoint, id.to_string().parse().unwrap())),
+            limit: 1,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        (newest[0].action, newest[0].by.code()),
+        (Action::WebhookTested, "key"),
+        "the test event is in the journal, as sent by the key"
+    );
     let first_id = receiver.received("a")[0].id.clone();
     let first_cursor: i64 = first_id.rsplit('_').next().unwrap().parse().unwrap();
     let before = receiver.received("a").len();

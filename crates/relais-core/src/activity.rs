@@ -109,6 +109,8 @@ actions! {
     WebhookReplayed = "webhook.replayed" on Endpoint;
     /// A webhook endpoint was activated, found inactive or suspended.
     WebhookStatus = "webhook.status" on Endpoint;
+    /// A test event was sent to a webhook endpoint.
+    WebhookTested = "webhook.tested" on Endpoint;
     /// A test base was refreshed from another base.
     BaseRefreshed = "base.refreshed" on Base;
     /// An account was created.

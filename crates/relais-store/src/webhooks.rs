@@ -119,6 +119,16 @@ pub trait WebhookStore: Send + Sync {
     /// it are delivered (again).
     async fn set_endpoint_cursor(&self, id: EndpointId, after: i64, by: Actor) -> Result<()>;
 
+    /// Queues `delivery`, a test message, to be posted to an endpoint at
+    /// once, and writes who asked for it in the journal, in one
+    /// transaction; the endpoint's cursor stays where it is.
+    async fn queue_test_delivery(
+        &self,
+        id: EndpointId,
+        delivery: &NewDelivery,
+        by: Actor,
+    ) -> Result<()>;
+
     /// Makes `deliveries` of an endpoint and moves its cursor from `from` to
     /// `to`, in one transaction; `false` (nothing written) if the cursor was
     /// no longer at `from`.
@@ -603,6 +613,28 @@ macro_rules! webhook_store {
                         ..Self::endpoint_activity(&endpoint, Action::WebhookReplayed, by)
                     };
                     Self::log_activity(&mut tx, &entry).await?;
+                    tx.commit().await?;
+                    Ok(())
+                }
+
+                async fn queue_test_delivery(&self, id: EndpointId, delivery: &NewDelivery, by: Actor) -> Result<()> {
+                    let mut tx = self.writer.begin_with(Self::BEGIN).await?;
+                    let endpoint = Self::endpoint_on(&mut tx, id).await?;
+                    let at = relais_core::now();
+                    sqlx::query(
+                        "INSERT INTO webhook_deliveries (endpoint_id, event_seq, topic, message_id, body, status, attempts, next_attempt_at, created_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $7)",
+                    )
+                    .bind(id.0)
+                    .bind(delivery.event_seq)
+                    .bind(&delivery.topic)
+                    .bind(&delivery.message_id)
+                    .bind(&delivery.body)
+                    .bind(DeliveryStatus::Pending.code())
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await?;
+                    Self::log_endpoint(&mut tx, &endpoint, Action::WebhookTested, by).await?;
                     tx.commit().await?;
                     Ok(())
                 }

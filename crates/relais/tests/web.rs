@@ -723,6 +723,16 @@ async fn pages_refuse_bad_input_and_change_nothing() {
         got[0].verified && got[0].body.contains("webhook.test"),
         "{got:?}"
     );
+    // Who sent it is in the journal, as every action on an endpoint is.
+    let journal = keys_page(admin.clone(), "/activity".into()).await;
+    let newest = &journal[journal.find("<tr data-action=").unwrap()..];
+    let newest = &newest[..newest.find("</tr>").unwrap()];
+    assert!(
+        newest.starts_with("<tr data-action=\"webhook.tested\"")
+            && newest.contains("Événement de test envoyé au webhook")
+            && newest.contains("Annuaire"),
+        "{newest}"
+    );
     let page = keys_page(admin.clone(), format!("/keys/{id}")).await;
     assert!(
         page.contains("webhook.test") && page.contains("remis"),

@@ -34,6 +34,7 @@ fn label(action: Action) -> &'static str {
         Action::WebhookDeleted => "Point d'accès webhook supprimé",
         Action::WebhookReplayed => "Événements renvoyés au webhook",
         Action::WebhookStatus => "État du webhook changé",
+        Action::WebhookTested => "Événement de test envoyé au webhook",
         Action::BaseRefreshed => "Base de test rafraîchie",
         Action::AccountCreated => "Compte créé",
         Action::AccountRights => "Droits du compte changés",

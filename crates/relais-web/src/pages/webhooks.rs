@@ -216,7 +216,7 @@ pub(crate) async fn act(
         Err(e) => return Err(PageError::internal(v, e)),
     };
     let done = match action {
-        "test" => send_test(state, &e).await,
+        "test" => send_test(state, &e, v.actor()).await,
         "activate" => activate(state, &e, v.actor()).await,
         "delete" => state
             .store
