@@ -4102,15 +4102,21 @@ async fn webhooks_deliver_signed_events_at_least_once(app: App) {
     // The journal tells both changes of status: relais suspending it, with
     // why, then the key activating it.
     use relais_core::activity::{Action, ActivityQuery, TargetKind};
-    let journal = app
-        .store
-        .list_activity(&ActivityQuery {
-            target: Some((TargetKind::Endpoint, id.to_string().parse().unwrap())),
-            limit: 10,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let endpoint_journal = |limit: u32| {
+        let store = app.store.clone();
+        let target = Some((TargetKind::Endpoint, id.to_string().parse().unwrap()));
+        async move {
+            store
+                .list_activity(&ActivityQuery {
+                    target,
+                    limit,
+                    ..Default::default()
+                })
+                .await
+                .unwrap()
+        }
+    };
+    let journal = endpoint_journal(10).await;
     let told: Vec<(Action, &str, String)> = journal
         .iter()
         .map(|e| (e.action, e.by.code(), e.detail.clone().unwrap_or_default()))
@@ -4164,15 +4170,7 @@ async fn webhooks_deliver_signed_events_at_least_once(app: App) {
     deliverer.pass().await.unwrap();
     let last = receiver.received("a").last().cloned().unwrap();
     assert!(last.body.contains("webhook.test"), "{}", last.body);
-    let newest = app
-        .store
-        .list_activity(&ActivityQuery {
-            target: Some((TargetKind::Endpoint, id.to_string().parse().unwrap())),
-            limit: 1,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let newest = endpoint_journal(1).await;
     assert_eq!(
         (newest[0].action, newest[0].by.code()),
         (Action::WebhookTested, "key"),
