@@ -12,6 +12,7 @@ use axum::response::IntoResponse;
 use axum::routing::MethodRouter;
 use axum::Router;
 use relais_core::access::{Permission, Role};
+use std::borrow::Cow;
 
 /// What a route needs of its caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,7 +57,7 @@ pub struct Declared {
     /// `get`, `post`, `put`…, as the OpenAPI document spells methods.
     pub method: &'static str,
     /// The path, as the router matches it.
-    pub path: &'static str,
+    pub path: Cow<'static, str>,
     /// What it needs.
     pub need: Need,
 }
@@ -79,7 +80,7 @@ impl Routes {
     pub fn add(
         mut self,
         method: &'static str,
-        path: &'static str,
+        path: impl Into<Cow<'static, str>>,
         need: Need,
         route: MethodRouter<AppState>,
     ) -> Self {
@@ -93,7 +94,8 @@ impl Routes {
                 }
             },
         ));
-        self.router = self.router.route(path, checked);
+        let path = path.into();
+        self.router = self.router.route(&path, checked);
         self.declared.push(Declared { method, path, need });
         self
     }
@@ -171,7 +173,7 @@ pub fn find(declared: &[Declared], method: &str, path: &str) -> Option<Need> {
     routes
         .clone()
         .find(|d| d.path == path)
-        .or_else(|| routes.clone().find(|d| fits(d.path)))
+        .or_else(|| routes.clone().find(|d| fits(&d.path)))
         .map(|d| d.need)
 }
 

@@ -746,7 +746,7 @@ mod tests {
         let documented = |route: &crate::need::Declared| {
             let only = [crate::need::Declared {
                 need: crate::need::Need::AnyKey,
-                ..*route
+                ..route.clone()
             }];
             ops.iter()
                 .any(|(method, path)| crate::need::find(&only, method, path).is_some())

@@ -211,22 +211,6 @@ impl Field {
             ..self
         }
     }
-
-    /// The same field, read by whoever reads its resource.
-    const fn record(self) -> Self {
-        Self {
-            read_by: ReadBy::Record,
-            ..self
-        }
-    }
-
-    /// The same field, its changes logged under `name`.
-    const fn logged(self, name: &'static str) -> Self {
-        Self {
-            logged: Some(name),
-            ..self
-        }
-    }
 }
 
 /// The code of the personnel file's standard section ("Données Lucca").
@@ -256,6 +240,59 @@ const fn field(
         label_en,
     }
 }
+
+/// A field of `resource` that lists filter and sort on.
+const fn listed(
+    resource: Resource,
+    name: &'static str,
+    ty: FieldType,
+    label_fr: &'static str,
+    label_en: &'static str,
+) -> Field {
+    field(resource, name, ty, label_fr, label_en).listed()
+}
+
+/// A field of `/api/v3/users`, every attribute written out, so that the
+/// employees' table reads as one: whether lists filter and sort on it
+/// ([`LISTED`] or [`UNLISTED`]), who reads it ([`RECORD`], whoever reads
+/// employees, or [`SECTION`], a key reaching the standard section), and
+/// its name in the change log (`""` when its changes are not logged).
+#[allow(clippy::too_many_arguments)]
+const fn employee(
+    name: &'static str,
+    ty: FieldType,
+    listed: bool,
+    read_by: ReadBy,
+    logged: &'static str,
+    label_fr: &'static str,
+    label_en: &'static str,
+) -> Field {
+    Field {
+        resource: Resource::Users,
+        name,
+        ty,
+        read_by,
+        filter: listed,
+        sort: listed,
+        logged: if logged.is_empty() {
+            None
+        } else {
+            Some(logged)
+        },
+        label_fr,
+        label_en,
+    }
+}
+
+/// An employee field lists filter and sort on (see [`employee`]).
+const LISTED: bool = true;
+/// An employee field lists neither filter nor sort on.
+const UNLISTED: bool = false;
+/// An employee field whoever reads employees reads (identifiers and record
+/// metadata).
+const RECORD: ReadBy = ReadBy::Record;
+/// An employee field of the standard section of the personnel file.
+const SECTION: ReadBy = ReadBy::Section(STANDARD_SECTION);
 
 /// A resource's `id`, filtering and sorting.
 const fn id(resource: Resource) -> Field {
@@ -325,408 +362,204 @@ const fn leave_account(resource: Resource, name: &'static str) -> Field {
     .listed()
 }
 
-/// The fields of `/api/v3/users`: the personnel file's standard section.
-pub mod users {
-    use super::{field, modified, Field, FieldType::*, Resource::Users};
+/// Declares the field lists of the catalogue's resources: for each, a module named after it, holding the fields other code names
+/// (`OWNER_ID = …;`) and `FIELDS`, every field in the API's order, where
+/// `R` stands for the resource.
+macro_rules! resource_fields {
+    ($(
+        $(#[$doc:meta])*
+        $module:ident for $resource:ident {
+            $($(#[$named_doc:meta])* $named:ident = $named_field:expr;)*
+        } [$($field:expr),* $(,)?]
+    )*) => {$(
+        $(#[$doc])*
+        pub mod $module {
+            #[allow(unused_imports)]
+            use super::{FieldType::*, Resource::$resource as R, *};
 
-    /// `id`.
-    pub const ID: Field = field(Users, "id", Int, "Identifiant", "Identifier")
-        .listed()
-        .record();
-    /// `name`: the full name (sorts and filters on the last name).
-    pub const NAME: Field = field(Users, "name", Text, "Nom complet", "Full name").listed();
-    /// `url`.
-    pub const URL: Field = field(Users, "url", Text, "Adresse de la fiche", "Record URL").record();
-    /// `displayName`.
-    pub const DISPLAY_NAME: Field =
-        field(Users, "displayName", Text, "Nom affiché", "Display name");
-    /// `modifiedAt`.
-    pub const MODIFIED_AT: Field = modified(Users, "modifiedAt").record();
-    /// `lastName`.
-    pub const LAST_NAME: Field = field(Users, "lastName", Text, "Nom", "Last name")
-        .listed()
-        .logged("lastname");
-    /// `firstName`.
-    pub const FIRST_NAME: Field = field(Users, "firstName", Text, "Prénom", "First name")
-        .listed()
-        .logged("firstname");
-    /// `login`.
-    pub const LOGIN: Field = field(Users, "login", Text, "Identifiant de connexion", "Login")
-        .listed()
-        .logged("login");
-    /// `mail`: the work e-mail.
-    pub const MAIL: Field = field(Users, "mail", Text, "E-mail professionnel", "Work e-mail")
-        .listed()
-        .logged("mail");
-    /// `dtContractStart`.
-    pub const CONTRACT_START: Field = field(
-        Users,
-        "dtContractStart",
-        Date,
-        "Début du contrat",
-        "Contract start",
-    )
-    .listed()
-    .logged("dtcontractstart");
-    /// `dtContractEnd`.
-    pub const CONTRACT_END: Field = field(
-        Users,
-        "dtContractEnd",
-        Date,
-        "Fin du contrat",
-        "Contract end",
-    )
-    .listed()
-    .logged("dtcontractend");
-    /// `birthDate`.
-    pub const BIRTH_DATE: Field =
-        field(Users, "birthDate", Date, "Date de naissance", "Birth date")
-            .listed()
-            .logged("birthdate");
-    /// `employeeNumber`.
-    pub const EMPLOYEE_NUMBER: Field = field(
-        Users,
-        "employeeNumber",
-        Text,
-        "Matricule",
-        "Employee number",
-    )
-    .listed()
-    .logged("employeenumber");
-    /// `jobTitle`.
-    pub const JOB_TITLE: Field = field(Users, "jobTitle", Text, "Intitulé de poste", "Job title")
-        .listed()
-        .logged("jobtitle");
-    /// `civilTitle`.
-    pub const CIVIL_TITLE: Field = field(Users, "civilTitle", Text, "Civilité", "Civil title");
-    /// `gender`.
-    pub const GENDER: Field = field(Users, "gender", Text, "Genre", "Gender");
-    /// `nationality`.
-    pub const NATIONALITY: Field = field(Users, "nationality", Text, "Nationalité", "Nationality");
-    /// `seniorityDate`.
-    pub const SENIORITY_DATE: Field = field(
-        Users,
-        "seniorityDate",
-        Date,
-        "Date d'ancienneté",
-        "Seniority date",
-    );
-    /// `externalId`.
-    pub const EXTERNAL_ID: Field = field(
-        Users,
-        "externalId",
-        Text,
-        "Identifiant externe",
-        "External identifier",
-    );
-    /// `csp`: the socio-professional category.
-    pub const CSP: Field = field(
-        Users,
-        "csp",
-        Object,
-        "Catégorie socio-professionnelle",
-        "Socio-professional category",
-    );
-    /// `cspId`.
-    pub const CSP_ID: Field = field(
-        Users,
-        "cspId",
-        Int,
-        "Identifiant de la CSP",
-        "Category identifier",
-    )
-    .logged("cspid");
-    /// `culture`.
-    pub const CULTURE: Field = field(Users, "culture", Object, "Langue", "Language");
-    /// `picture`.
-    pub const PICTURE: Field = field(Users, "picture", Object, "Photo", "Picture");
-    /// `legalEntityId`: the establishment.
-    pub const ESTABLISHMENT_ID: Field = field(
-        Users,
-        "legalEntityId",
-        Int,
-        "Identifiant de l'établissement",
-        "Establishment identifier",
-    )
-    .listed()
-    .logged("legalentityid");
-    /// `legalEntity`.
-    pub const ESTABLISHMENT: Field =
-        field(Users, "legalEntity", Link, "Établissement", "Establishment");
-    /// `departmentId`.
-    pub const DEPARTMENT_ID: Field = field(
-        Users,
-        "departmentId",
-        Int,
-        "Identifiant du service",
-        "Department identifier",
-    )
-    .listed()
-    .logged("departmentid");
-    /// `department`.
-    pub const DEPARTMENT: Field = field(Users, "department", Link, "Service", "Department");
-    /// `managerId`.
-    pub const MANAGER_ID: Field = field(
-        Users,
-        "managerId",
-        Int,
-        "Identifiant du manager",
-        "Manager identifier",
-    )
-    .listed()
-    .logged("manager");
-    /// `manager`.
-    pub const MANAGER: Field = field(Users, "manager", Link, "Manager", "Manager");
-    /// `calendar`.
-    pub const CALENDAR: Field = field(Users, "calendar", Object, "Calendrier", "Calendar");
-    /// `userWorkCycles`.
-    pub const WORK_CYCLES: Field = field(
-        Users,
-        "userWorkCycles",
-        List,
-        "Cycles de travail",
-        "Work cycles",
-    );
-    /// `userAxisValues`.
-    pub const AXIS_VALUES: Field = field(
-        Users,
-        "userAxisValues",
-        List,
-        "Axes analytiques",
-        "Analytics axes",
-    );
-    /// `applicationData`.
-    pub const APPLICATION_DATA: Field = field(
-        Users,
-        "applicationData",
-        Object,
-        "Données des applications",
-        "Application data",
-    );
-    /// `profession`.
-    pub const PROFESSION: Field =
-        field(Users, "profession", Text, "Métier", "Profession").logged("profession");
-    /// `personalEmail`.
-    pub const PERSONAL_EMAIL: Field = field(
-        Users,
-        "personalEmail",
-        Text,
-        "E-mail personnel",
-        "Personal e-mail",
-    );
-    /// `personalPhone`.
-    pub const PERSONAL_PHONE: Field = field(
-        Users,
-        "personalPhone",
-        Text,
-        "Téléphone personnel",
-        "Personal phone",
-    );
-    /// `professionalPhone`.
-    pub const PROFESSIONAL_PHONE: Field = field(
-        Users,
-        "professionalPhone",
-        Text,
-        "Téléphone professionnel",
-        "Work phone",
-    );
-    /// `address`.
-    pub const ADDRESS: Field = field(Users, "address", Object, "Adresse", "Address");
+            $($(#[$named_doc])* pub const $named: Field = $named_field;)*
 
-    /// Every field of the standard section, in the API's order.
-    pub const FIELDS: &[Field] = &[
-        ID,
-        NAME,
-        URL,
-        DISPLAY_NAME,
-        MODIFIED_AT,
-        LAST_NAME,
-        FIRST_NAME,
-        LOGIN,
-        MAIL,
-        CONTRACT_START,
-        CONTRACT_END,
-        BIRTH_DATE,
-        EMPLOYEE_NUMBER,
-        JOB_TITLE,
-        CIVIL_TITLE,
-        GENDER,
-        NATIONALITY,
-        SENIORITY_DATE,
-        EXTERNAL_ID,
-        CSP,
-        CSP_ID,
-        CULTURE,
-        PICTURE,
-        ESTABLISHMENT_ID,
-        ESTABLISHMENT,
-        DEPARTMENT_ID,
-        DEPARTMENT,
-        MANAGER_ID,
-        MANAGER,
-        CALENDAR,
-        WORK_CYCLES,
-        AXIS_VALUES,
-        APPLICATION_DATA,
-        PROFESSION,
-        PERSONAL_EMAIL,
-        PERSONAL_PHONE,
-        PROFESSIONAL_PHONE,
-        ADDRESS,
-    ];
+            /// Every such field, in the API's order.
+            pub const FIELDS: &[Field] = &[$($field),*];
+        }
+    )*};
 }
 
-/// The fields of `/api/v3/userlogs`.
-pub mod userlogs {
-    use super::{field, owner, Field, FieldType::*, Resource::UserLogs};
+resource_fields! {
+    /// The fields of `/api/v3/users`: the personnel file's standard section.
+    users for Users {
+        /// `id`.
+        ID = employee("id", Int, LISTED, RECORD, "", "Identifiant", "Identifier");
+        /// `name`: the full name (sorts and filters on the last name).
+        NAME = employee("name", Text, LISTED, SECTION, "", "Nom complet", "Full name");
+        /// `url`.
+        URL = employee("url", Text, UNLISTED, RECORD, "", "Adresse de la fiche", "Record URL");
+        /// `displayName`.
+        DISPLAY_NAME = employee("displayName", Text, UNLISTED, SECTION, "", "Nom affiché", "Display name");
+        /// `modifiedAt`.
+        MODIFIED_AT = employee("modifiedAt", DateTime, LISTED, RECORD, "", "Dernière modification", "Last modified");
+        /// `lastName`.
+        LAST_NAME = employee("lastName", Text, LISTED, SECTION, "lastname", "Nom", "Last name");
+        /// `firstName`.
+        FIRST_NAME = employee("firstName", Text, LISTED, SECTION, "firstname", "Prénom", "First name");
+        /// `login`.
+        LOGIN = employee("login", Text, LISTED, SECTION, "login", "Identifiant de connexion", "Login");
+        /// `mail`: the work e-mail.
+        MAIL = employee("mail", Text, LISTED, SECTION, "mail", "E-mail professionnel", "Work e-mail");
+        /// `dtContractStart`.
+        CONTRACT_START = employee("dtContractStart", Date, LISTED, SECTION, "dtcontractstart", "Début du contrat", "Contract start");
+        /// `dtContractEnd`.
+        CONTRACT_END = employee("dtContractEnd", Date, LISTED, SECTION, "dtcontractend", "Fin du contrat", "Contract end");
+        /// `birthDate`.
+        BIRTH_DATE = employee("birthDate", Date, LISTED, SECTION, "birthdate", "Date de naissance", "Birth date");
+        /// `employeeNumber`.
+        EMPLOYEE_NUMBER = employee("employeeNumber", Text, LISTED, SECTION, "employeenumber", "Matricule", "Employee number");
+        /// `jobTitle`.
+        JOB_TITLE = employee("jobTitle", Text, LISTED, SECTION, "jobtitle", "Intitulé de poste", "Job title");
+        /// `civilTitle`.
+        CIVIL_TITLE = employee("civilTitle", Text, UNLISTED, SECTION, "", "Civilité", "Civil title");
+        /// `gender`.
+        GENDER = employee("gender", Text, UNLISTED, SECTION, "", "Genre", "Gender");
+        /// `nationality`.
+        NATIONALITY = employee("nationality", Text, UNLISTED, SECTION, "", "Nationalité", "Nationality");
+        /// `seniorityDate`.
+        SENIORITY_DATE = employee("seniorityDate", Date, UNLISTED, SECTION, "", "Date d'ancienneté", "Seniority date");
+        /// `externalId`.
+        EXTERNAL_ID = employee("externalId", Text, UNLISTED, SECTION, "", "Identifiant externe", "External identifier");
+        /// `csp`: the socio-professional category.
+        CSP = employee("csp", Object, UNLISTED, SECTION, "", "Catégorie socio-professionnelle", "Socio-professional category");
+        /// `cspId`.
+        CSP_ID = employee("cspId", Int, UNLISTED, SECTION, "cspid", "Identifiant de la CSP", "Category identifier");
+        /// `culture`.
+        CULTURE = employee("culture", Object, UNLISTED, SECTION, "", "Langue", "Language");
+        /// `picture`.
+        PICTURE = employee("picture", Object, UNLISTED, SECTION, "", "Photo", "Picture");
+        /// `legalEntityId`: the establishment.
+        ESTABLISHMENT_ID = employee("legalEntityId", Int, LISTED, SECTION, "legalentityid", "Identifiant de l'établissement", "Establishment identifier");
+        /// `legalEntity`.
+        ESTABLISHMENT = employee("legalEntity", Link, UNLISTED, SECTION, "", "Établissement", "Establishment");
+        /// `departmentId`.
+        DEPARTMENT_ID = employee("departmentId", Int, LISTED, SECTION, "departmentid", "Identifiant du service", "Department identifier");
+        /// `department`.
+        DEPARTMENT = employee("department", Link, UNLISTED, SECTION, "", "Service", "Department");
+        /// `managerId`.
+        MANAGER_ID = employee("managerId", Int, LISTED, SECTION, "manager", "Identifiant du manager", "Manager identifier");
+        /// `manager`.
+        MANAGER = employee("manager", Link, UNLISTED, SECTION, "", "Manager", "Manager");
+        /// `calendar`.
+        CALENDAR = employee("calendar", Object, UNLISTED, SECTION, "", "Calendrier", "Calendar");
+        /// `userWorkCycles`.
+        WORK_CYCLES = employee("userWorkCycles", List, UNLISTED, SECTION, "", "Cycles de travail", "Work cycles");
+        /// `userAxisValues`.
+        AXIS_VALUES = employee("userAxisValues", List, UNLISTED, SECTION, "", "Axes analytiques", "Analytics axes");
+        /// `applicationData`.
+        APPLICATION_DATA = employee("applicationData", Object, UNLISTED, SECTION, "", "Données des applications", "Application data");
+        /// `profession`.
+        PROFESSION = employee("profession", Text, UNLISTED, SECTION, "profession", "Métier", "Profession");
+        /// `personalEmail`.
+        PERSONAL_EMAIL = employee("personalEmail", Text, UNLISTED, SECTION, "", "E-mail personnel", "Personal e-mail");
+        /// `personalPhone`.
+        PERSONAL_PHONE = employee("personalPhone", Text, UNLISTED, SECTION, "", "Téléphone personnel", "Personal phone");
+        /// `professionalPhone`.
+        PROFESSIONAL_PHONE = employee("professionalPhone", Text, UNLISTED, SECTION, "", "Téléphone professionnel", "Work phone");
+        /// `address`.
+        ADDRESS = employee("address", Object, UNLISTED, SECTION, "", "Adresse", "Address");
+    } [
+        ID, NAME, URL, DISPLAY_NAME, MODIFIED_AT, LAST_NAME, FIRST_NAME, LOGIN, MAIL,
+        CONTRACT_START, CONTRACT_END, BIRTH_DATE, EMPLOYEE_NUMBER, JOB_TITLE, CIVIL_TITLE, GENDER,
+        NATIONALITY, SENIORITY_DATE, EXTERNAL_ID, CSP, CSP_ID, CULTURE, PICTURE, ESTABLISHMENT_ID,
+        ESTABLISHMENT, DEPARTMENT_ID, DEPARTMENT, MANAGER_ID, MANAGER, CALENDAR, WORK_CYCLES,
+        AXIS_VALUES, APPLICATION_DATA, PROFESSION, PERSONAL_EMAIL, PERSONAL_PHONE,
+        PROFESSIONAL_PHONE, ADDRESS,
+    ]
 
-    /// `id`.
-    pub const ID: Field = field(UserLogs, "id", Int, "Identifiant", "Identifier").listed();
-    /// `ownerId`: the employee changed.
-    pub const OWNER_ID: Field = owner(UserLogs, "ownerId");
-    /// `owner`.
-    pub const OWNER: Field = field(UserLogs, "owner", Link, "Collaborateur", "Employee");
-    /// `author`: who made the change.
-    pub const AUTHOR: Field = field(UserLogs, "author", Object, "Auteur", "Author");
-    /// `modifiedAt`.
-    pub const MODIFIED_AT: Field = field(UserLogs, "modifiedAt", DateTime, "Date", "Date").listed();
-    /// `modificationSource`: through what.
-    pub const SOURCE: Field =
-        field(UserLogs, "modificationSource", Text, "Source", "Source").listed();
-    /// `entryType`.
-    pub const ENTRY_TYPE: Field =
-        field(UserLogs, "entryType", Text, "Type d'entrée", "Entry type").listed();
-    /// `name`: the field changed, as the log names it (chosen with the
-    /// option `name=`, not filtered).
-    pub const NAME: Field = field(UserLogs, "name", Text, "Champ", "Field");
-    /// `value`: its new value.
-    pub const VALUE: Field = field(UserLogs, "value", Text, "Valeur", "Value");
+    /// The fields of `/api/v3/userlogs`.
+    userlogs for UserLogs {
+        /// `id`.
+        ID = listed(R, "id", Int, "Identifiant", "Identifier");
+        /// `ownerId`: the employee changed.
+        OWNER_ID = owner(R, "ownerId");
+        /// `owner`.
+        OWNER = field(R, "owner", Link, "Collaborateur", "Employee");
+        /// `author`: who made the change.
+        AUTHOR = field(R, "author", Object, "Auteur", "Author");
+        /// `modifiedAt`.
+        MODIFIED_AT = listed(R, "modifiedAt", DateTime, "Date", "Date");
+        /// `modificationSource`: through what.
+        SOURCE = listed(R, "modificationSource", Text, "Source", "Source");
+        /// `entryType`.
+        ENTRY_TYPE = listed(R, "entryType", Text, "Type d'entrée", "Entry type");
+        /// `name`: the field changed, as the log names it (chosen with the
+        /// option `name=`, not filtered).
+        NAME = field(R, "name", Text, "Champ", "Field");
+        /// `value`: its new value.
+        VALUE = field(R, "value", Text, "Valeur", "Value");
+    } [
+        ID, OWNER_ID, OWNER, AUTHOR, MODIFIED_AT, SOURCE, ENTRY_TYPE, NAME, VALUE,
+    ]
 
-    /// Every field, in the API's order.
-    pub const FIELDS: &[Field] = &[
-        ID,
-        OWNER_ID,
-        OWNER,
-        AUTHOR,
-        MODIFIED_AT,
-        SOURCE,
-        ENTRY_TYPE,
-        NAME,
-        VALUE,
-    ];
-}
-
-/// The fields `/api/v3/departments` filters and sorts on.
-pub mod departments {
-    use super::{field, id, name, Field, FieldType::*, Resource::Departments as R};
-
-    /// Every such field.
-    pub const FIELDS: &[Field] = &[
+    /// The fields `/api/v3/departments` filters and sorts on.
+    departments for Departments {} [
         id(R),
-        field(R, "parentId", Int, "Service parent", "Parent department").listed(),
-        field(R, "code", Text, "Code", "Code").listed(),
+        listed(R, "parentId", Int, "Service parent", "Parent department"),
+        listed(R, "code", Text, "Code", "Code"),
         name(R),
-        field(R, "isActive", Bool, "Actif", "Active").listed(),
-        field(R, "headID", Int, "Responsable", "Head").listed(),
-        field(R, "position", Int, "Position", "Position").listed(),
-    ];
-}
+        listed(R, "isActive", Bool, "Actif", "Active"),
+        listed(R, "headID", Int, "Responsable", "Head"),
+        listed(R, "position", Int, "Position", "Position"),
+    ]
 
-/// The fields the establishment lists filter and sort on.
-pub mod establishments {
-    use super::{field, id, name, Field, FieldType::*, Resource::Establishments as R};
+    /// The fields the establishment lists filter and sort on.
+    establishments for Establishments {} [
+        id(R), name(R),
+        listed(R, "code", Text, "Code", "Code"),
+        listed(R, "legalUnitId", Int, "Entité juridique", "Legal unit"),
+        listed(R, "isArchived", Bool, "Archivé", "Archived"),
+    ]
 
-    /// Every such field.
-    pub const FIELDS: &[Field] = &[
-        id(R),
-        name(R),
-        field(R, "code", Text, "Code", "Code").listed(),
-        field(R, "legalUnitId", Int, "Entité juridique", "Legal unit").listed(),
-        field(R, "isArchived", Bool, "Archivé", "Archived").listed(),
-    ];
-}
+    /// The fields the legal-unit list filters and sorts on.
+    legal_units for LegalUnits {} [id(R), name(R)]
 
-/// The fields the legal-unit list filters and sorts on.
-pub mod legal_units {
-    use super::{id, name, Field, Resource::LegalUnits as R};
-
-    /// Every such field.
-    pub const FIELDS: &[Field] = &[id(R), name(R)];
-}
-
-/// The fields the work-contract list filters and sorts on.
-pub mod work_contracts {
-    use super::{field, owner, Field, FieldType::*, Resource::WorkContracts as R};
-
-    /// Every such field.
-    pub const FIELDS: &[Field] = &[
+    /// The fields the work-contract list filters and sorts on.
+    work_contracts for WorkContracts {} [
         owner(R, "ownerId"),
-        field(R, "establishmentId", Int, "Établissement", "Establishment").listed(),
-        field(R, "startsOn", Date, "Début", "Start").listed(),
-        field(R, "endsOn", Date, "Fin", "End").listed(),
-    ];
-}
+        listed(R, "establishmentId", Int, "Établissement", "Establishment"),
+        listed(R, "startsOn", Date, "Début", "Start"),
+        listed(R, "endsOn", Date, "Fin", "End"),
+    ]
 
-/// The fields the absence-account list filters and sorts on.
-pub mod leave_accounts {
-    use super::{field, id, name, Field, FieldType::*, Resource::LeaveAccounts as R};
+    /// The fields the absence-account list filters and sorts on.
+    leave_accounts for LeaveAccounts {} [
+        id(R), name(R),
+        listed(R, "isActive", Bool, "Actif", "Active"),
+    ]
 
-    /// Every such field.
-    pub const FIELDS: &[Field] = &[
-        id(R),
-        name(R),
-        field(R, "isActive", Bool, "Actif", "Active").listed(),
-    ];
-}
-
-/// The fields `/api/v3/leaves` filters and sorts on.
-pub mod leaves {
-    use super::{
-        field, leave_account, modified, owner, owner_department, owner_establishment, Field,
-        FieldType::*, Resource::Leaves as R,
-    };
-
-    /// `leavePeriod.ownerId`.
-    pub const OWNER_ID: Field = owner(R, "leavePeriod.ownerId");
-
-    /// Every such field.
-    pub const FIELDS: &[Field] = &[
+    /// The fields `/api/v3/leaves` filters and sorts on.
+    leaves for Leaves {
+        /// `leavePeriod.ownerId`.
+        OWNER_ID = owner(R, "leavePeriod.ownerId");
+    } [
         OWNER_ID,
         owner_department(R, "leavePeriod.owner.departmentId"),
         owner_establishment(R, "leavePeriod.owner.legalEntityId"),
         leave_account(R, "leaveAccountId"),
-        field(
-            R,
-            "leavePeriodId",
-            Int,
-            "Demande d'absence",
-            "Leave request",
-        )
-        .listed(),
+        listed(R, "leavePeriodId", Int, "Demande d'absence", "Leave request"),
         modified(R, "modifiedAt"),
-    ];
-}
+    ]
 
-/// The fields `/api/v3/leaveRequests` filters and sorts on.
-pub mod leave_requests {
-    use super::{
-        created, field, leave_account, modified, owner, owner_department, owner_establishment,
-        Field, FieldType::*, Resource::LeaveRequests as R,
-    };
-
-    /// `id`.
-    pub const ID: Field = field(R, "id", Int, "Identifiant", "Identifier").listed();
-    /// `ownerId`.
-    pub const OWNER_ID: Field = owner(R, "ownerId");
-    /// `startDate`.
-    pub const START_DATE: Field = field(R, "startDate", Date, "Début", "Start").listed();
-    /// `endDate`.
-    pub const END_DATE: Field = field(R, "endDate", Date, "Fin", "End").listed();
-    /// `status`: chosen with the option `status=` (codes), not filtered.
-    pub const STATUS: Field = field(R, "status", Text, "Statut", "Status");
-
-    /// Every such field.
-    pub const FIELDS: &[Field] = &[
+    /// The fields `/api/v3/leaveRequests` filters and sorts on.
+    leave_requests for LeaveRequests {
+        /// `id`.
+        ID = id(R);
+        /// `ownerId`.
+        OWNER_ID = owner(R, "ownerId");
+        /// `startDate`.
+        START_DATE = listed(R, "startDate", Date, "Début", "Start");
+        /// `endDate`.
+        END_DATE = listed(R, "endDate", Date, "Fin", "End");
+        /// `status`: chosen with the option `status=` (codes), not filtered.
+        STATUS = field(R, "status", Text, "Statut", "Status");
+    } [
         ID,
         OWNER_ID,
         owner_department(R, "owner.departmentId"),
@@ -737,60 +570,39 @@ pub mod leave_requests {
         STATUS,
         created(R, "creationDate"),
         modified(R, "modifiedAt"),
-    ];
-}
+    ]
 
-/// The fields `/api/v3/expenseClaims` filters and sorts on.
-pub mod expense_claims {
-    use super::{
-        created, field, id, modified, owner, owner_department, owner_establishment, Field,
-        FieldType::*, Resource::ExpenseClaims as R,
-    };
-
-    /// `ownerId`.
-    pub const OWNER_ID: Field = owner(R, "ownerId");
-
-    /// Every such field.
-    pub const FIELDS: &[Field] = &[
+    /// The fields `/api/v3/expenseClaims` filters and sorts on.
+    expense_claims for ExpenseClaims {
+        /// `ownerId`.
+        OWNER_ID = owner(R, "ownerId");
+    } [
         id(R),
         OWNER_ID,
-        field(R, "statusId", Int, "Statut", "Status").listed(),
-        field(R, "declaredOn", Date, "Déclarée le", "Declared on").listed(),
+        listed(R, "statusId", Int, "Statut", "Status"),
+        listed(R, "declaredOn", Date, "Déclarée le", "Declared on"),
         created(R, "createdOn"),
         modified(R, "modifiedOn"),
         owner_establishment(R, "legalEntityId"),
         owner_department(R, "departmentId"),
-    ];
-}
+    ]
 
-/// The fields `/api/v3/expenseClaimItems` filters and sorts on.
-pub mod expense_items {
-    use super::{
-        created, field, id, modified, owner, Field, FieldType::*, Resource::ExpenseItems as R,
-    };
-
-    /// Every such field.
-    pub const FIELDS: &[Field] = &[
+    /// The fields `/api/v3/expenseClaimItems` filters and sorts on.
+    expense_items for ExpenseItems {} [
         id(R),
-        field(R, "expenseClaimId", Int, "Note de frais", "Expense claim").listed(),
+        listed(R, "expenseClaimId", Int, "Note de frais", "Expense claim"),
         owner(R, "ownerId"),
-        field(R, "expenseNatureId", Int, "Nature", "Nature").listed(),
-        field(R, "purchasedOn", Date, "Date d'achat", "Purchased on").listed(),
+        listed(R, "expenseNatureId", Int, "Nature", "Nature"),
+        listed(R, "purchasedOn", Date, "Date d'achat", "Purchased on"),
         created(R, "createdOn"),
         modified(R, "modifiedOn"),
-    ];
-}
+    ]
 
-/// The fields the expense-nature lists filter and sort on.
-pub mod expense_natures {
-    use super::{field, id, name, Field, FieldType::*, Resource::ExpenseNatures as R};
-
-    /// Every such field.
-    pub const FIELDS: &[Field] = &[
-        id(R),
-        name(R),
-        field(R, "isEnabled", Bool, "Active", "Enabled").listed(),
-    ];
+    /// The fields the expense-nature lists filter and sort on.
+    expense_natures for ExpenseNatures {} [
+        id(R), name(R),
+        listed(R, "isEnabled", Bool, "Active", "Enabled"),
+    ]
 }
 
 /// Every field of the standard section, in the API's order.

@@ -157,99 +157,84 @@ pub struct Column {
     pub kind: ColumnKind,
 }
 
-const fn col(
-    key: &'static str,
-    label: &'static str,
-    label_en: &'static str,
-    kind: ColumnKind,
-) -> Column {
-    Column {
-        key,
-        label,
-        label_en,
-        kind,
-    }
+/// Declares the columns of `columns`, one a line: its doc comment, its
+/// name, then its key, French and English headings and kind.
+macro_rules! columns {
+    ($($(#[$doc:meta])* $name:ident = $key:literal, $label:literal, $label_en:literal, $kind:ident;)*) => {
+        /// Every column the reports show, each heading written once: a report
+        /// lists the ones it shows.
+        pub mod columns {
+            use super::{Column, ColumnKind::*};
+
+            $($(#[$doc])* pub const $name: Column = Column {
+                key: $key,
+                label: $label,
+                label_en: $label_en,
+                kind: $kind,
+            };)*
+        }
+    };
 }
 
-/// Every column the reports show, each heading written once: a report
-/// lists the ones it shows.
-pub mod columns {
-    use super::{col, Column, ColumnKind::*};
-
+columns! {
     /// The month a row counts.
-    pub const MONTH: Column = col("month", "Mois", "Month", Period);
+    MONTH = "month", "Mois", "Month", Period;
     /// The employee's number (matricule).
-    pub const EMPLOYEE_NUMBER: Column = col("employeeNumber", "Matricule", "Employee number", Text);
+    EMPLOYEE_NUMBER = "employeeNumber", "Matricule", "Employee number", Text;
     /// The employee's name.
-    pub const EMPLOYEE: Column = col("employee", "Salarié", "Employee", Text);
+    EMPLOYEE = "employee", "Salarié", "Employee", Text;
     /// The establishment.
-    pub const ESTABLISHMENT: Column = col("establishment", "Établissement", "Establishment", Text);
+    ESTABLISHMENT = "establishment", "Établissement", "Establishment", Text;
     /// The absence account.
-    pub const ACCOUNT: Column = col("account", "Compte", "Account", Text);
+    ACCOUNT = "account", "Compte", "Account", Text;
     /// Absence days, in working days.
-    pub const DAYS: Column = col("days", "Jours", "Days", Days);
+    DAYS = "days", "Jours", "Days", Days;
     /// How many absences.
-    pub const PERIODS: Column = col("periods", "Absences", "Absences", Count);
+    PERIODS = "periods", "Absences", "Absences", Count;
     /// How many of them changed since this report's last export.
-    pub const CHANGED_SINCE_EXPORT: Column = col(
-        "changedSinceExport",
-        "Modifiées depuis l'export",
-        "Changed since export",
-        Count,
-    );
+    CHANGED_SINCE_EXPORT = "changedSinceExport", "Modifiées depuis l'export", "Changed since export", Count;
     /// The absence account's category.
-    pub const CATEGORY: Column = col("category", "Catégorie", "Category", Text);
+    CATEGORY = "category", "Catégorie", "Category", Text;
     /// Absence days.
-    pub const ABSENT_DAYS: Column = col("absentDays", "Jours d'absence", "Absent days", Days);
+    ABSENT_DAYS = "absentDays", "Jours d'absence", "Absent days", Days;
     /// Working days the calendars expected.
-    pub const WORKING_DAYS: Column = col(
-        "workingDays",
-        "Jours ouvrés théoriques",
-        "Theoretical working days",
-        Count,
-    );
+    WORKING_DAYS = "workingDays", "Jours ouvrés théoriques", "Theoretical working days", Count;
     /// Absence days over working days.
-    pub const ABSENTEEISM_RATE: Column =
-        col("rate", "Taux d'absentéisme", "Absenteeism rate", Percent);
+    ABSENTEEISM_RATE = "rate", "Taux d'absentéisme", "Absenteeism rate", Percent;
     /// The department.
-    pub const DEPARTMENT: Column = col("department", "Département", "Department", Text);
+    DEPARTMENT = "department", "Département", "Department", Text;
     /// The socio-professional category.
-    pub const CSP: Column = col("csp", "CSP", "Category", Text);
+    CSP = "csp", "CSP", "Category", Text;
     /// Employees under contract on the last day of the month.
-    pub const HEADCOUNT: Column = col(
-        "headcount",
-        "Effectif fin de mois",
-        "Month-end headcount",
-        Count,
-    );
+    HEADCOUNT = "headcount", "Effectif fin de mois", "Month-end headcount", Count;
     /// Contracts that started in the month.
-    pub const ENTRIES: Column = col("entries", "Entrées", "Entries", Count);
+    ENTRIES = "entries", "Entrées", "Entries", Count;
     /// Contracts that ended in the month.
-    pub const EXITS: Column = col("exits", "Sorties", "Exits", Count);
+    EXITS = "exits", "Sorties", "Exits", Count;
     /// The expense nature.
-    pub const NATURE: Column = col("nature", "Nature", "Nature", Text);
+    NATURE = "nature", "Nature", "Nature", Text;
     /// The analytics section.
-    pub const ANALYTICS: Column = col("analytics", "Section analytique", "Analytics section", Text);
+    ANALYTICS = "analytics", "Section analytique", "Analytics section", Text;
     /// The currency amounts are in.
-    pub const CURRENCY: Column = col("currency", "Devise", "Currency", Text);
+    CURRENCY = "currency", "Devise", "Currency", Text;
     /// Amount with VAT.
-    pub const GROSS: Column = col("gross", "TTC", "Gross", Money);
+    GROSS = "gross", "TTC", "Gross", Money;
     /// Amount without VAT.
-    pub const NET: Column = col("net", "HT", "Net", Money);
+    NET = "net", "HT", "Net", Money;
     /// VAT amount.
-    pub const VAT: Column = col("vat", "TVA", "VAT", Money);
+    VAT = "vat", "TVA", "VAT", Money;
     /// Amount reimbursed.
-    pub const REIMBURSED: Column = col("reimbursed", "Remboursé", "Reimbursed", Money);
+    REIMBURSED = "reimbursed", "Remboursé", "Reimbursed", Money;
     /// How many expense items.
-    pub const ITEMS: Column = col("items", "Lignes", "Items", Count);
+    ITEMS = "items", "Lignes", "Items", Count;
     /// The VAT rate.
-    pub const VAT_RATE: Column = col("rate", "Taux", "Rate", Percent);
+    VAT_RATE = "rate", "Taux", "Rate", Percent;
     /// Amount without VAT, the base the VAT is taken on.
-    pub const VAT_BASE: Column = col("net", "Base HT", "Net", Money);
+    VAT_BASE = "net", "Base HT", "Net", Money;
     /// The expense item's date.
-    pub const DATE: Column = col("date", "Date", "Date", Date);
+    DATE = "date", "Date", "Date", Date;
     /// What is to be checked on the item.
-    pub const WARNINGS: Column = col("warnings", "Alertes", "Warnings", Text);
+    WARNINGS = "warnings", "Alertes", "Warnings", Text;
 }
 
 /// A filter a report takes, besides its period.

@@ -36,12 +36,18 @@ impl<DB: sqlx::Database> Clone for Handles<DB> {
 }
 
 /// Declares a backend's store: its handles, reached as its own fields,
-/// and a `Debug` that shows its name alone (never a connection string).
+/// its backend's name (`Store::backend`), and a `Debug` that shows its
+/// name alone (never a connection string).
 macro_rules! store_type {
-    ($(#[$doc:meta])* $store:ident, $db:ty) => {
+    ($(#[$doc:meta])* $store:ident, $db:ty, $backend:literal) => {
         $(#[$doc])*
         #[derive(Clone)]
         pub struct $store(crate::handles::Handles<$db>);
+
+        impl $store {
+            /// The backend's name, as the server's health and logs give it.
+            const BACKEND: &'static str = $backend;
+        }
 
         impl std::ops::Deref for $store {
             type Target = crate::handles::Handles<$db>;

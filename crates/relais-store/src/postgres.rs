@@ -18,14 +18,13 @@ const WRITERS: usize = 4;
 crate::handles::store_type!(
     /// The HR base in a PostgreSQL database.
     PgStore,
-    sqlx::Postgres
+    sqlx::Postgres,
+    "postgres"
 );
 
 impl PgStore {
     /// Transactions start plainly; row locks do the rest.
     const BEGIN: &'static str = "BEGIN";
-
-    const BACKEND: &'static str = "postgres";
 
     /// Pages are read whole, in one query: the server sends rows as it
     /// finds them and the driver decodes them meanwhile. Read in parts —

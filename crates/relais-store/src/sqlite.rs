@@ -25,7 +25,8 @@ const READERS: usize = 8;
 crate::handles::store_type!(
     /// The HR base in an SQLite file.
     SqliteStore,
-    sqlx::Sqlite
+    sqlx::Sqlite,
+    "sqlite"
 );
 
 impl SqliteStore {
@@ -33,8 +34,6 @@ impl SqliteStore {
     /// for another writer goes through the busy timeout instead of failing
     /// when a read would have to be upgraded.
     const BEGIN: &'static str = "BEGIN IMMEDIATE";
-
-    const BACKEND: &'static str = "sqlite";
 
     /// Pages of more rows than this are read in parts, side by side: SQLite
     /// builds a part's JSON on its connection's thread while the runtime's

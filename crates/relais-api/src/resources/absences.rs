@@ -1,7 +1,7 @@
 //! Absences: leave accounts, half-day leaves, leave requests (periods and
 //! their workflow), and the CSV import of leave periods.
 
-use super::answer::{base_url, one_of, select_fields, v3_item, v3_list};
+use super::answer::{base_url, select_fields, v3_item, v3_list};
 use super::body;
 use super::extract::{JsonBody, Keyed, Pairs, V3List};
 use crate::auth::Caller;
@@ -31,10 +31,13 @@ use std::collections::HashMap;
 pub fn routes() -> Routes {
     let reading = Need::Either(Permission::Absences, Permission::AbsenceRequests);
     let requesting = Need::Grant(Permission::AbsenceRequests);
-    let account = one_of("absence account", accounts);
     Routes::new()
-        .get("/api/v3/leaveAccounts", reading, accounts)
-        .get("/api/v3/leaveAccounts/{id}", reading, account)
+        .records(
+            "/api/v3/leaveAccounts",
+            reading,
+            "absence account",
+            accounts,
+        )
         .get("/api/v3/leaves", Need::Grant(Permission::Absences), leaves)
         .get("/api/v3/leaveRequests", reading, requests)
         .post("/api/v3/leaveRequests", requesting, create_request)

@@ -4,6 +4,7 @@
 use super::extract::{V3List, V4Page};
 use crate::auth::{EmployeeRecords, ListedRecords};
 use crate::error::ApiError;
+use crate::need::{Need, Routes};
 use axum::extract::Path;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
@@ -158,7 +159,7 @@ async fn only_item(
 /// (`GET <list>/{id}`): the list `read` narrows to the record, answered as
 /// one item; a record the key does not see is not found, as a missing one.
 /// `what` names the kind of record in the refusals.
-pub(crate) fn one_of<F, Fut>(
+fn one_of<F, Fut>(
     what: &'static str,
     read: F,
 ) -> impl Fn(V3List, Path<String>) -> BoxedAnswer + Clone + Send + Sync + 'static
@@ -175,6 +176,31 @@ where
             })
             .await
         })
+    }
+}
+
+impl Routes {
+    /// A v3 list and its records: `GET path`, served by `list`, and
+    /// `GET path/{id}`, its record `{id}` (see [`one_of`], `what` naming the
+    /// kind of record), both needing `need`.
+    pub(crate) fn records<F, Fut>(
+        self,
+        path: &'static str,
+        need: Need,
+        what: &'static str,
+        list: F,
+    ) -> Self
+    where
+        F: Fn(V3List) -> Fut + Clone + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Result<Response, ApiError>> + Send + 'static,
+    {
+        let one = one_of(what, list.clone());
+        self.get(path, need, list).add(
+            "get",
+            format!("{path}/{{id}}"),
+            need,
+            axum::routing::get(one),
+        )
     }
 }
 

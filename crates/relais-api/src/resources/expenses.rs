@@ -1,6 +1,6 @@
 //! Expenses: claims, their items, natures and analytics axes.
 
-use super::answer::{base_url, one_of, select_fields, v3_item, v3_list};
+use super::answer::{base_url, select_fields, v3_item, v3_list};
 use super::extract::{Pairs, V3List};
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -21,15 +21,14 @@ use std::collections::HashMap;
 /// The routes of this resource, each with what it needs.
 pub fn routes() -> Routes {
     let expenses = Need::Grant(Permission::Expenses);
-    let (claim, item) = (
-        one_of("expense claim", claims),
-        one_of("expense claim item", items),
-    );
     Routes::new()
-        .get("/api/v3/expenseClaims", expenses, claims)
-        .get("/api/v3/expenseClaims/{id}", expenses, claim)
-        .get("/api/v3/expenseClaimItems", expenses, items)
-        .get("/api/v3/expenseClaimItems/{id}", expenses, item)
+        .records("/api/v3/expenseClaims", expenses, "expense claim", claims)
+        .records(
+            "/api/v3/expenseClaimItems",
+            expenses,
+            "expense claim item",
+            items,
+        )
         .get("/api/expenseNatures", expenses, natures_legacy)
         .get("/api/v3/expenseNatures", expenses, natures)
         .get("/api/v3/axes", expenses, axes)

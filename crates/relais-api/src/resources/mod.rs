@@ -67,13 +67,29 @@ mod tests {
                 Permission::AbsenceRequests
             ))
         );
+        // A list and its records are declared together, with one need.
+        for (list, grant) in [
+            ("/api/v3/departments", Permission::Organisation),
+            ("/api/v3/legalentities", Permission::Organisation),
+            ("/api/v3/leaveAccounts", Permission::Absences),
+            ("/api/v3/expenseClaims", Permission::Expenses),
+            ("/api/v3/expenseClaimItems", Permission::Expenses),
+        ] {
+            let need = need_of("get", list);
+            assert!(matches!(need, Some(Need::Grant(g) | Need::Either(g, _)) if g == grant));
+            assert_eq!(
+                need_of("get", &format!("{list}/{{id}}")),
+                need,
+                "{list}/{{id}}"
+            );
+        }
         assert_eq!(need_of("delete", "/api/v3/users/{id}"), None);
         assert_eq!(need_of("get", "/api/v3/nowhere"), None);
         // One declaration per method and path.
         let mut seen = std::collections::BTreeSet::new();
         for d in declared() {
             assert!(
-                seen.insert((d.method, d.path)),
+                seen.insert((d.method, &d.path)),
                 "{} {} twice",
                 d.method,
                 d.path

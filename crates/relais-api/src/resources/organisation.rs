@@ -1,9 +1,7 @@
 //! The organisation: departments, establishments (legal entities), legal
 //! units, and work contracts.
 
-use super::answer::{
-    base_url, one_of, select_fields, v3_item, v3_list, v4_list, with_employee_records,
-};
+use super::answer::{base_url, select_fields, v3_item, v3_list, v4_list, with_employee_records};
 use super::extract::{V3List, V4Page};
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -23,14 +21,20 @@ use std::collections::HashMap;
 /// The routes of this resource, each with what it needs.
 pub fn routes() -> Routes {
     let organisation = Need::Grant(Permission::Organisation);
-    let department = one_of("department", departments);
-    let legal_entity = one_of("legal entity", legal_entities);
     Routes::new()
-        .get("/api/v3/departments", organisation, departments)
+        .records(
+            "/api/v3/departments",
+            organisation,
+            "department",
+            departments,
+        )
         .get("/api/v3/departments/tree", organisation, department_tree)
-        .get("/api/v3/departments/{id}", organisation, department)
-        .get("/api/v3/legalentities", organisation, legal_entities)
-        .get("/api/v3/legalentities/{id}", organisation, legal_entity)
+        .records(
+            "/api/v3/legalentities",
+            organisation,
+            "legal entity",
+            legal_entities,
+        )
         .get(
             "/organization/structure/api/establishments",
             organisation,
