@@ -4,6 +4,7 @@
 
 use crate::Result;
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use relais_core::activity::{Activity, ActivityQuery};
 
 /// Reading the activity journal; entries are written by the changes they
@@ -12,6 +13,10 @@ use relais_core::activity::{Activity, ActivityQuery};
 pub trait ActivityStore: Send + Sync {
     /// The entries `query` asks for, newest first.
     async fn list_activity(&self, query: &ActivityQuery) -> Result<Vec<Activity>>;
+
+    /// Deletes the journal's entries and the accounts' changes made before
+    /// `before`, a chunk at a time; how many of each went.
+    async fn prune_journal(&self, before: DateTime<Utc>) -> Result<(u64, u64)>;
 }
 
 /// Implements [`ActivityStore`] for a backend (`$store`, over `$db`), and
@@ -98,6 +103,25 @@ macro_rules! activity_store {
 
             #[async_trait]
             impl ActivityStore for $store {
+                async fn prune_journal(&self, before: chrono::DateTime<chrono::Utc>) -> Result<(u64, u64)> {
+                    let mut pruned = [0; 2];
+                    for (table, count) in ["activity", "account_changes"].into_iter().zip(&mut pruned) {
+                        let chunk = crate::events::PRUNE_CHUNK;
+                        let sql = format!(
+                            "DELETE FROM {table} WHERE id IN \
+                             (SELECT id FROM {table} WHERE at < $1 ORDER BY at LIMIT {chunk})"
+                        );
+                        loop {
+                            let done = sqlx::query(&sql).bind(before).execute(&self.writer).await?.rows_affected();
+                            *count += done;
+                            if done < chunk {
+                                break;
+                            }
+                        }
+                    }
+                    Ok((pruned[0], pruned[1]))
+                }
+
                 async fn list_activity(&self, query: &ActivityQuery) -> Result<Vec<Activity>> {
                     let mut sql = String::from(
                         "SELECT a.id, a.at, a.base_id, b.name, a.by_kind, a.by_person_id, a.by_key_id, \

@@ -108,6 +108,7 @@ store_suite!(
     sign_ins_are_listed_by_account,
     an_account_is_renamed_and_signs_in_with_its_new_address,
     old_requests_and_expired_sessions_are_pruned,
+    old_journal_entries_and_account_changes_are_pruned,
     old_runs_go_with_their_lines_but_each_integration_keeps_its_last,
     the_activity_journal_tells_who_did_what,
     a_password_set_by_someone_else_is_to_be_replaced,
@@ -3618,6 +3619,57 @@ async fn old_requests_and_expired_sessions_are_pruned(db: TestDb) {
     assert!(s.session("live").await.unwrap().is_some());
     assert!(s.session("gone").await.unwrap().is_none());
     assert_eq!(s.prune_requests(cut).await.unwrap(), (0, 0), "nothing left");
+}
+
+/// The journal's entries and the accounts' changes made before the cut are
+/// deleted, by chunks (here more than one), those after it kept; a second
+/// pass finds nothing.
+async fn old_journal_entries_and_account_changes_are_pruned(db: TestDb) {
+    use relais_core::activity::{ActivityQuery, TargetKind};
+    let s = &db.store;
+    let (_, admin) = base_and_admin(s).await;
+    let clerk = another_account(s, "clerk@acme.fr", false).await;
+    // Each change of rights writes an entry of the journal and a change of
+    // the account's history.
+    let chunk = relais_store::events::PRUNE_CHUNK;
+    for i in 0..chunk + 10 {
+        s.set_person_rights("clerk@acme.fr", i % 2 == 0, false, Some(admin.id))
+            .await
+            .unwrap();
+    }
+    let journal = |limit| ActivityQuery {
+        target: Some((TargetKind::Account, clerk.id.0)),
+        limit,
+        ..Default::default()
+    };
+    let before = s.list_activity(&journal(10_000)).await.unwrap().len() as u64;
+    let changes = s
+        .list_account_changes(clerk.id, 10_000)
+        .await
+        .unwrap()
+        .len() as u64;
+    assert!(
+        before > chunk && changes > chunk,
+        "{before} entries, {changes} changes"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let cut = now();
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    s.set_person_disabled("clerk@acme.fr", true, Some(admin.id))
+        .await
+        .unwrap();
+
+    // The admin's own creation went too: it was made before the cut.
+    let (entries, account_changes) = s.prune_journal(cut).await.unwrap();
+    assert!(entries >= before, "{entries} of {before}");
+    assert!(account_changes >= changes, "{account_changes} of {changes}");
+    let kept = s.list_activity(&journal(10)).await.unwrap();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert!(kept[0].at >= cut);
+    let kept = s.list_account_changes(clerk.id, 10).await.unwrap();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert!(kept[0].at >= cut);
+    assert_eq!(s.prune_journal(cut).await.unwrap(), (0, 0), "nothing left");
 }
 
 /// Runs finished before the cut go with their reports' lines, by chunks

@@ -62,6 +62,8 @@ pub struct RuntimeOptions {
     pub event_retention: Duration,
     /// How long the API's audit trail keeps its requests.
     pub audit_retention: Duration,
+    /// How long the journal and the accounts' history keep their entries.
+    pub journal_retention: Duration,
     /// How long runs and their reports are kept after they finish (each
     /// integration keeps its last run whatever its age).
     pub run_retention: Duration,
@@ -80,6 +82,7 @@ impl RuntimeOptions {
             public_url: None,
             event_retention: Duration::from_secs(60 * 86_400),
             audit_retention: Duration::from_secs(365 * 86_400),
+            journal_retention: Duration::from_secs(365 * 86_400),
             run_retention: Duration::from_secs(365 * 86_400),
         }
     }
@@ -287,7 +290,8 @@ impl Runtime {
 
     /// Deletes the change feed's events older than their retention, the
     /// webhook deliveries made before it that are over, the audit trail's
-    /// requests older than theirs, the expired sessions, and the runs
+    /// requests older than theirs, the expired sessions, the journal's
+    /// entries and the accounts' changes older than theirs, and the runs
     /// finished before theirs, at most once every ten minutes per process.
     async fn prune_old(&self) -> Result<(), StoreError> {
         const EVERY: i64 = 600;
@@ -310,6 +314,11 @@ impl Runtime {
         let (requests, sessions) = self.store.prune_requests(cut).await?;
         if requests > 0 || sessions > 0 {
             tracing::info!(requests, sessions, before = %cut, "old API requests of the audit trail and expired sessions deleted");
+        }
+        let cut = Self::cut(now, self.options.journal_retention);
+        let (entries, changes) = self.store.prune_journal(cut).await?;
+        if entries > 0 || changes > 0 {
+            tracing::info!(entries, changes, before = %cut, "old entries of the journal and of the accounts' history deleted");
         }
         let cut = Self::cut(now, self.options.run_retention);
         let (runs, lines) = self.store.prune_runs(cut).await?;

@@ -301,7 +301,8 @@ both!(
     a_killed_run_is_taken_over_after_its_lease_expires,
     run_reports_add_up,
     a_failing_integration_alerts_its_contact_once_then_on_recovery,
-    the_runtime_deletes_requests_older_than_the_audit_retention
+    the_runtime_deletes_requests_older_than_the_audit_retention,
+    the_runtime_deletes_journal_entries_older_than_their_retention
 );
 
 /// A runtime's pass deletes the audit trail's requests older than its
@@ -370,6 +371,41 @@ async fn the_runtime_deletes_requests_older_than_the_audit_retention(postgres: b
     .await;
     assert!(paths.contains(&"/api/v3/recent".to_owned()), "{paths:?}");
     assert!(!paths.contains(&"/api/v3/old".to_owned()), "{paths:?}");
+}
+
+/// A runtime's pass deletes the journal's entries older than their
+/// retention (here a second: the entries the installation wrote) and keeps
+/// those made since.
+async fn the_runtime_deletes_journal_entries_older_than_their_retention(postgres: bool) {
+    use relais_core::activity::ActivityQuery;
+    let Some(w) = world(postgres, 5).await else {
+        return;
+    };
+    let all = ActivityQuery {
+        limit: 1_000,
+        ..Default::default()
+    };
+    let written = w.store.list_activity(&all).await.unwrap();
+    assert!(!written.is_empty(), "installing writes its entries");
+    let mut options = RuntimeOptions::new(&w.api);
+    options.journal_retention = Duration::from_secs(1);
+    let rt = Runtime::new(
+        relais_store::open(&w.url).await.unwrap(),
+        w.sealer.clone(),
+        options,
+    );
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    let cut = relais_core::now() - chrono::Duration::seconds(1);
+    rt.tick().await.unwrap();
+    let left = w.store.list_activity(&all).await.unwrap();
+    assert!(
+        left.iter().all(|a| a.at >= cut),
+        "entries older than a second: {left:?}"
+    );
+    assert!(
+        written.iter().all(|a| !left.iter().any(|l| l.id == a.id)),
+        "the installation's entries went"
+    );
 }
 
 /// The technical contact hears of a failure once — not at every failed run

@@ -86,6 +86,10 @@ file_config! {
         /// Days the API's audit trail keeps each request it records (default
         /// 365, from 1 to 3650): older ones are deleted by the runtime.
         audit_retention_days: u32 = "RELAIS_AUDIT_RETENTION_DAYS", "DAYS";
+        /// Days the journal keeps each entry, and the accounts' history each
+        /// change (default 365, from 1 to 3650): older ones are deleted by
+        /// the runtime.
+        journal_retention_days: u32 = "RELAIS_JOURNAL_RETENTION_DAYS", "DAYS";
         /// Days runs and their reports are kept once finished (default 365,
         /// from 1 to 3650; each integration keeps its last run): older ones
         /// are deleted by the runtime.
@@ -196,6 +200,8 @@ pub struct Settings {
     pub event_retention_days: u32,
     /// Days the API's audit trail keeps its requests.
     pub audit_retention_days: u32,
+    /// Days the journal and the accounts' history keep their entries.
+    pub journal_retention_days: u32,
     /// Days finished runs and their reports are kept.
     pub run_retention_days: u32,
     /// Whether webhook endpoints may be at non-public addresses.
@@ -359,6 +365,7 @@ impl Settings {
         });
         let event_retention_days = days("event_retention_days", c.event_retention_days, 60)?;
         let audit_retention_days = days("audit_retention_days", c.audit_retention_days, 365)?;
+        let journal_retention_days = days("journal_retention_days", c.journal_retention_days, 365)?;
         let run_retention_days = days("run_retention_days", c.run_retention_days, 365)?;
         Ok(Self {
             database,
@@ -374,6 +381,7 @@ impl Settings {
             mail_from,
             event_retention_days,
             audit_retention_days,
+            journal_retention_days,
             run_retention_days,
             webhook_private_addresses: c.webhook_private_addresses.unwrap_or(false),
         })
@@ -459,9 +467,10 @@ mod tests {
             (
                 d.event_retention_days,
                 d.audit_retention_days,
+                d.journal_retention_days,
                 d.run_retention_days
             ),
-            (60, 365, 365)
+            (60, 365, 365, 365)
         );
         let (_d, path) = write("audit_retention_days = 90\n");
         let s = Settings::resolve(&Overrides {
@@ -473,6 +482,7 @@ mod tests {
         for (key, days) in [
             ("audit_retention_days", 0),
             ("event_retention_days", 3651),
+            ("journal_retention_days", 4000),
             ("run_retention_days", 0),
         ] {
             let (_d, path) = write(&format!("{key} = {days}\n"));
