@@ -57,6 +57,9 @@ pub struct AppState {
     pub audit: audit::AuditLog,
     /// Which addresses webhook endpoints may have (public ones unless told).
     pub webhook_reach: reach::WebhookReach,
+    /// How long what relais records is kept (the pages say so; the runtime
+    /// deletes what is older).
+    pub retention: relais_core::retention::Retention,
 }
 
 impl AppState {
@@ -80,7 +83,14 @@ impl AppState {
             connection_check: None,
             mapping_tools: None,
             webhook_reach: reach::WebhookReach::default(),
+            retention: relais_core::retention::Retention::default(),
         }
+    }
+
+    /// The same state, keeping records as long as `retention` says.
+    pub fn with_retention(mut self, retention: relais_core::retention::Retention) -> Self {
+        self.retention = retention;
+        self
     }
 
     /// The same state, webhooks reaching `reach`.

@@ -28,6 +28,7 @@ pub mod marketplace;
 pub mod org;
 pub mod people;
 pub mod report;
+pub mod retention;
 pub mod schedule;
 pub mod secret;
 pub mod webhooks;

@@ -58,15 +58,9 @@ pub struct RuntimeOptions {
     pub mailer: Option<crate::alerts::Mailer>,
     /// The admin pages' public URL, for the links alerts carry.
     pub public_url: Option<String>,
-    /// How long the change feed keeps its events.
-    pub event_retention: Duration,
-    /// How long the API's audit trail keeps its requests.
-    pub audit_retention: Duration,
-    /// How long the journal and the accounts' history keep their entries.
-    pub journal_retention: Duration,
-    /// How long runs and their reports are kept after they finish (each
-    /// integration keeps its last run whatever its age).
-    pub run_retention: Duration,
+    /// How long the change feed, the audit trail, the journal and the runs
+    /// keep what they record: older records are deleted.
+    pub retention: relais_core::retention::Retention,
 }
 
 impl RuntimeOptions {
@@ -80,10 +74,7 @@ impl RuntimeOptions {
             tls: crate::http::Tls::default(),
             mailer: None,
             public_url: None,
-            event_retention: Duration::from_secs(60 * 86_400),
-            audit_retention: Duration::from_secs(365 * 86_400),
-            journal_retention: Duration::from_secs(365 * 86_400),
-            run_retention: Duration::from_secs(365 * 86_400),
+            retention: relais_core::retention::Retention::default(),
         }
     }
 }
@@ -301,7 +292,7 @@ impl Runtime {
             return Ok(());
         }
         self.last_prune.store(now.timestamp(), Ordering::Relaxed);
-        let cut = Self::cut(now, self.options.event_retention);
+        let cut = Self::cut(now, self.options.retention.events);
         let pruned = self.store.prune_events(cut).await?;
         if pruned > 0 {
             tracing::info!(pruned, before = %cut, "old change events deleted");
@@ -310,17 +301,17 @@ impl Runtime {
         if pruned > 0 {
             tracing::info!(pruned, before = %cut, "old webhook deliveries deleted");
         }
-        let cut = Self::cut(now, self.options.audit_retention);
+        let cut = Self::cut(now, self.options.retention.audit);
         let (requests, sessions) = self.store.prune_requests(cut).await?;
         if requests > 0 || sessions > 0 {
             tracing::info!(requests, sessions, before = %cut, "old API requests of the audit trail and expired sessions deleted");
         }
-        let cut = Self::cut(now, self.options.journal_retention);
+        let cut = Self::cut(now, self.options.retention.journal);
         let (entries, changes) = self.store.prune_journal(cut).await?;
         if entries > 0 || changes > 0 {
             tracing::info!(entries, changes, before = %cut, "old entries of the journal and of the accounts' history deleted");
         }
-        let cut = Self::cut(now, self.options.run_retention);
+        let cut = Self::cut(now, self.options.retention.runs);
         let (runs, lines) = self.store.prune_runs(cut).await?;
         if runs > 0 {
             tracing::info!(runs, lines, before = %cut, "old runs and their reports deleted");

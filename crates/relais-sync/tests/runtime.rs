@@ -337,7 +337,7 @@ async fn the_runtime_deletes_requests_older_than_the_audit_retention(postgres: b
         .await
         .unwrap();
     let mut options = RuntimeOptions::new(&w.api);
-    options.audit_retention = Duration::from_secs(30 * 86_400);
+    options.retention.audit = Duration::from_secs(30 * 86_400);
     let rt = Runtime::new(
         relais_store::open(&w.url).await.unwrap(),
         w.sealer.clone(),
@@ -388,7 +388,7 @@ async fn the_runtime_deletes_journal_entries_older_than_their_retention(postgres
     let written = w.store.list_activity(&all).await.unwrap();
     assert!(!written.is_empty(), "installing writes its entries");
     let mut options = RuntimeOptions::new(&w.api);
-    options.journal_retention = Duration::from_secs(1);
+    options.retention.journal = Duration::from_secs(1);
     let rt = Runtime::new(
         relais_store::open(&w.url).await.unwrap(),
         w.sealer.clone(),

@@ -2,6 +2,7 @@
 //! optional TOML file, then defaults.
 
 use anyhow::{bail, Context, Result};
+use relais_core::retention::{self, in_days, Retention};
 use relais_store::DatabaseUrl;
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -284,6 +285,17 @@ pub const DEFAULT_DATA_DIR: &str = "relais-data";
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 
 impl Settings {
+    /// How long the runtime keeps what relais records, as the settings say.
+    pub fn retention(&self) -> Retention {
+        let days = |n: u32| retention::days(u64::from(n));
+        Retention {
+            events: days(self.event_retention_days),
+            audit: days(self.audit_retention_days),
+            journal: days(self.journal_retention_days),
+            runs: days(self.run_retention_days),
+        }
+    }
+
     /// Merges overrides, the config file (if any) and defaults.
     pub fn resolve(o: &Overrides) -> Result<Self> {
         let file = match &o.config {
@@ -363,10 +375,17 @@ impl Settings {
                 .unwrap_or("localhost");
             format!("relais@{host}")
         });
-        let event_retention_days = days("event_retention_days", c.event_retention_days, 60)?;
-        let audit_retention_days = days("audit_retention_days", c.audit_retention_days, 365)?;
-        let journal_retention_days = days("journal_retention_days", c.journal_retention_days, 365)?;
-        let run_retention_days = days("run_retention_days", c.run_retention_days, 365)?;
+        let kept = Retention::default();
+        let event_retention_days =
+            days("event_retention_days", c.event_retention_days, kept.events)?;
+        let audit_retention_days =
+            days("audit_retention_days", c.audit_retention_days, kept.audit)?;
+        let journal_retention_days = days(
+            "journal_retention_days",
+            c.journal_retention_days,
+            kept.journal,
+        )?;
+        let run_retention_days = days("run_retention_days", c.run_retention_days, kept.runs)?;
         Ok(Self {
             database,
             listen,
@@ -389,8 +408,9 @@ impl Settings {
 }
 
 /// A retention in days (`key`'s value, else `default`), from 1 to 3650.
-fn days(key: &str, value: Option<u32>, default: u32) -> Result<u32> {
-    let days = value.unwrap_or(default);
+/// The days `key` asks for (`value`, else `default`'s), from 1 to 3650.
+fn days(key: &str, value: Option<u32>, default: std::time::Duration) -> Result<u32> {
+    let days = value.unwrap_or_else(|| u32::try_from(in_days(default)).unwrap_or(u32::MAX));
     if !(1..=3650).contains(&days) {
         bail!("{key} must be from 1 to 3650 days, not {days}");
     }

@@ -342,6 +342,10 @@ async fn the_demo_syncs_its_partners_and_the_pages_show_it() {
     let (_, app) = get(format!("{}/integrations/happypal", d.url)).await;
     assert!(app.contains("class=\"n duration\""), "{app}");
     assert!(
+        app.contains("Une exécution terminée est conservée 365 jours avec son rapport"),
+        "the runs' retention, the default's"
+    );
+    assert!(
         !app.contains("requested-by"),
         "the demo's runs were scheduled, asked by nobody"
     );

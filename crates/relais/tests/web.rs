@@ -2214,7 +2214,17 @@ async fn journal_server(dir: &Path, rights: &[&str]) -> (Server, reqwest::Client
         .unwrap()
         .to_owned();
     account(dir, "admin@relais.test", "Chef", "admin-password-1", rights);
-    let server = serve_with(dir, &["--webhook-private-addresses", "true"]);
+    let server = serve_with(
+        dir,
+        &[
+            "--webhook-private-addresses",
+            "true",
+            "--journal-retention-days",
+            "90",
+            "--audit-retention-days",
+            "30",
+        ],
+    );
     let c = client();
     let chef = sign_in(&c, &server.1, "admin@relais.test", "admin-password-1")
         .await
@@ -2292,6 +2302,15 @@ async fn the_journal_tells_who_did_what() {
     );
     let first = rows(&html);
     assert_eq!(first.len(), 50, "fifty a page");
+    assert!(
+        html.contains("Chaque entrée est conservée 90 jours, puis supprimée."),
+        "the journal's retention, as the server was started with"
+    );
+    let (_, key_page) = get("/keys/1", &chef).await;
+    assert!(
+        key_page.contains("Chaque requête est conservée 30 jours, puis supprimée."),
+        "the audit trail's retention"
+    );
     assert!(
         first[0].starts_with("key.revoked")
             && first[0].contains("Clé API révoquée")

@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use maud::{html, Markup};
 use relais_core::activity::{Action, Activity, ActivityQuery, Actor, TargetKind};
 use relais_core::ids::{ActivityId, PersonId};
+use relais_core::retention::in_days;
 use serde::Deserialize;
 
 /// Entries a page of the journal shows.
@@ -319,6 +320,9 @@ pub async fn journal(
         (entries_table(&v, &entries))
         @if let Some(href) = next {
             p { a id="older" href=(href) { (lang.t("Entrées plus anciennes →")) } }
+        }
+        p.muted id="journal-retention" {
+            (lang.t("Chaque entrée est conservée ")) (in_days(state.retention.journal)) (lang.t(" jours, puis supprimée."))
         }
     })
     .into_response())

@@ -21,6 +21,7 @@ use relais_core::integration::{
     SOURCE_KEY,
 };
 use relais_core::people::Installation;
+use relais_core::retention::in_days;
 use relais_core::schedule::{weekday_name, Frequency, Schedule, HOUR_STEPS};
 use relais_core::secret::SecretName;
 use serde::Deserialize;
@@ -166,6 +167,9 @@ pub(crate) async fn section(
             }
         }
         h3 { (lang.t("Dernières exécutions")) }
+        p.muted id="runs-retention" {
+            (lang.t("Une exécution terminée est conservée ")) (in_days(state.retention.runs)) (lang.t(" jours avec son rapport, puis supprimée ; la dernière reste toujours."))
+        }
         @if runs.is_empty() { p.muted id="no-runs" { (lang.t("Aucune exécution pour l'instant.")) } }
         @else {
             (chart(&runs, lang))

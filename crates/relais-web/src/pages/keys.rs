@@ -22,6 +22,7 @@ use relais_core::access::{ApiKey, KeyUsage, Role};
 use relais_core::employee::Email;
 use relais_core::ids::{EndpointId, KeyId};
 use relais_core::org::Name;
+use relais_core::retention::in_days;
 use serde::Deserialize;
 use std::sync::Arc;
 
@@ -521,6 +522,9 @@ async fn key_page(
         (webhooks)
         (history)
         h2 { (lang.t("Requêtes")) }
+        p.muted id="audit-retention" {
+            (lang.t("Chaque requête est conservée ")) (in_days(state.retention.audit)) (lang.t(" jours, puis supprimée."))
+        }
         table id="audit" {
             (column_heads(lang, &["Quand", "Requête", "Statut", "Collaborateurs renvoyés"]))
             tbody { @for r in &trail { tr { td { (paris_time_to_second(r.at)) } td { code { (r.method) " " (r.path) } } td.n { (r.status) } td.n { (r.employee_records) } } } }

@@ -134,7 +134,8 @@ async fn demo_webhook(
     }
     let state = AppState::new(store.clone(), settings.rate_limit)
         .with_sealer(settings.secret_key.sealer()?)
-        .with_webhook_reach(webhook_reach(settings));
+        .with_webhook_reach(webhook_reach(settings))
+        .with_retention(settings.retention());
     let caller =
         relais_api::auth::Caller::new(std::sync::Arc::new(key), store.base_version(base.id).await?);
     let (_, secret) = relais_api::resources::webhooks::register(

@@ -43,6 +43,7 @@ pub(super) async fn serve(
     let state = AppState::new(store.clone(), settings.rate_limit)
         .with_sealer(sealer)
         .with_webhook_reach(webhook_reach(settings))
+        .with_retention(settings.retention())
         .with_public_url(settings.public_url.as_deref())
         .with_connectors(
             relais_sync::connectors::catalog(),

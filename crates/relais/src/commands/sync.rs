@@ -405,11 +405,7 @@ pub(super) fn runtime_options(
         );
     }
     options.public_url = settings.public_url.clone();
-    let days = |n: u32| std::time::Duration::from_secs(u64::from(n) * 86_400);
-    options.event_retention = days(settings.event_retention_days);
-    options.audit_retention = days(settings.audit_retention_days);
-    options.journal_retention = days(settings.journal_retention_days);
-    options.run_retention = days(settings.run_retention_days);
+    options.retention = settings.retention();
     Ok(options)
 }
 
