@@ -241,17 +241,6 @@ const fn field(
     }
 }
 
-/// A field of `resource` that lists filter and sort on.
-const fn listed(
-    resource: Resource,
-    name: &'static str,
-    ty: FieldType,
-    label_fr: &'static str,
-    label_en: &'static str,
-) -> Field {
-    field(resource, name, ty, label_fr, label_en).listed()
-}
-
 /// A field of `/api/v3/users`, every attribute written out, so that the
 /// employees' table reads as one: whether lists filter and sort on it
 /// ([`LISTED`] or [`UNLISTED`]), who reads it ([`RECORD`], whoever reads
@@ -302,6 +291,16 @@ const fn id(resource: Resource) -> Field {
 /// A resource's `name`, filtering and sorting.
 const fn name(resource: Resource) -> Field {
     field(resource, "name", FieldType::Text, "Nom", "Name").listed()
+}
+
+/// A resource's `code`, filtering and sorting.
+const fn code(resource: Resource) -> Field {
+    field(resource, "code", FieldType::Text, "Code", "Code").listed()
+}
+
+/// Whether a record is in use (`isActive`), filtering and sorting.
+const fn active(resource: Resource) -> Field {
+    field(resource, "isActive", FieldType::Bool, "Actif", "Active").listed()
 }
 
 /// A resource's last modification instant, under the name it gives it.
@@ -476,7 +475,7 @@ resource_fields! {
     /// The fields of `/api/v3/userlogs`.
     userlogs for UserLogs {
         /// `id`.
-        ID = listed(R, "id", Int, "Identifiant", "Identifier");
+        ID = field(R, "id", Int, "Identifiant", "Identifier").listed();
         /// `ownerId`: the employee changed.
         OWNER_ID = owner(R, "ownerId");
         /// `owner`.
@@ -484,11 +483,11 @@ resource_fields! {
         /// `author`: who made the change.
         AUTHOR = field(R, "author", Object, "Auteur", "Author");
         /// `modifiedAt`.
-        MODIFIED_AT = listed(R, "modifiedAt", DateTime, "Date", "Date");
+        MODIFIED_AT = field(R, "modifiedAt", DateTime, "Date", "Date").listed();
         /// `modificationSource`: through what.
-        SOURCE = listed(R, "modificationSource", Text, "Source", "Source");
+        SOURCE = field(R, "modificationSource", Text, "Source", "Source").listed();
         /// `entryType`.
-        ENTRY_TYPE = listed(R, "entryType", Text, "Type d'entrée", "Entry type");
+        ENTRY_TYPE = field(R, "entryType", Text, "Type d'entrée", "Entry type").listed();
         /// `name`: the field changed, as the log names it (chosen with the
         /// option `name=`, not filtered).
         NAME = field(R, "name", Text, "Champ", "Field");
@@ -501,20 +500,20 @@ resource_fields! {
     /// The fields `/api/v3/departments` filters and sorts on.
     departments for Departments {} [
         id(R),
-        listed(R, "parentId", Int, "Service parent", "Parent department"),
-        listed(R, "code", Text, "Code", "Code"),
+        field(R, "parentId", Int, "Service parent", "Parent department").listed(),
+        code(R),
         name(R),
-        listed(R, "isActive", Bool, "Actif", "Active"),
-        listed(R, "headID", Int, "Responsable", "Head"),
-        listed(R, "position", Int, "Position", "Position"),
+        active(R),
+        field(R, "headID", Int, "Responsable", "Head").listed(),
+        field(R, "position", Int, "Position", "Position").listed(),
     ]
 
     /// The fields the establishment lists filter and sort on.
     establishments for Establishments {} [
         id(R), name(R),
-        listed(R, "code", Text, "Code", "Code"),
-        listed(R, "legalUnitId", Int, "Entité juridique", "Legal unit"),
-        listed(R, "isArchived", Bool, "Archivé", "Archived"),
+        code(R),
+        field(R, "legalUnitId", Int, "Entité juridique", "Legal unit").listed(),
+        field(R, "isArchived", Bool, "Archivé", "Archived").listed(),
     ]
 
     /// The fields the legal-unit list filters and sorts on.
@@ -523,15 +522,15 @@ resource_fields! {
     /// The fields the work-contract list filters and sorts on.
     work_contracts for WorkContracts {} [
         owner(R, "ownerId"),
-        listed(R, "establishmentId", Int, "Établissement", "Establishment"),
-        listed(R, "startsOn", Date, "Début", "Start"),
-        listed(R, "endsOn", Date, "Fin", "End"),
+        field(R, "establishmentId", Int, "Établissement", "Establishment").listed(),
+        field(R, "startsOn", Date, "Début", "Start").listed(),
+        field(R, "endsOn", Date, "Fin", "End").listed(),
     ]
 
     /// The fields the absence-account list filters and sorts on.
     leave_accounts for LeaveAccounts {} [
         id(R), name(R),
-        listed(R, "isActive", Bool, "Actif", "Active"),
+        active(R),
     ]
 
     /// The fields `/api/v3/leaves` filters and sorts on.
@@ -543,7 +542,7 @@ resource_fields! {
         owner_department(R, "leavePeriod.owner.departmentId"),
         owner_establishment(R, "leavePeriod.owner.legalEntityId"),
         leave_account(R, "leaveAccountId"),
-        listed(R, "leavePeriodId", Int, "Demande d'absence", "Leave request"),
+        field(R, "leavePeriodId", Int, "Demande d'absence", "Leave request").listed(),
         modified(R, "modifiedAt"),
     ]
 
@@ -554,9 +553,9 @@ resource_fields! {
         /// `ownerId`.
         OWNER_ID = owner(R, "ownerId");
         /// `startDate`.
-        START_DATE = listed(R, "startDate", Date, "Début", "Start");
+        START_DATE = field(R, "startDate", Date, "Début", "Start").listed();
         /// `endDate`.
-        END_DATE = listed(R, "endDate", Date, "Fin", "End");
+        END_DATE = field(R, "endDate", Date, "Fin", "End").listed();
         /// `status`: chosen with the option `status=` (codes), not filtered.
         STATUS = field(R, "status", Text, "Statut", "Status");
     } [
@@ -579,8 +578,8 @@ resource_fields! {
     } [
         id(R),
         OWNER_ID,
-        listed(R, "statusId", Int, "Statut", "Status"),
-        listed(R, "declaredOn", Date, "Déclarée le", "Declared on"),
+        field(R, "statusId", Int, "Statut", "Status").listed(),
+        field(R, "declaredOn", Date, "Déclarée le", "Declared on").listed(),
         created(R, "createdOn"),
         modified(R, "modifiedOn"),
         owner_establishment(R, "legalEntityId"),
@@ -590,10 +589,10 @@ resource_fields! {
     /// The fields `/api/v3/expenseClaimItems` filters and sorts on.
     expense_items for ExpenseItems {} [
         id(R),
-        listed(R, "expenseClaimId", Int, "Note de frais", "Expense claim"),
+        field(R, "expenseClaimId", Int, "Note de frais", "Expense claim").listed(),
         owner(R, "ownerId"),
-        listed(R, "expenseNatureId", Int, "Nature", "Nature"),
-        listed(R, "purchasedOn", Date, "Date d'achat", "Purchased on"),
+        field(R, "expenseNatureId", Int, "Nature", "Nature").listed(),
+        field(R, "purchasedOn", Date, "Date d'achat", "Purchased on").listed(),
         created(R, "createdOn"),
         modified(R, "modifiedOn"),
     ]
@@ -601,7 +600,7 @@ resource_fields! {
     /// The fields the expense-nature lists filter and sort on.
     expense_natures for ExpenseNatures {} [
         id(R), name(R),
-        listed(R, "isEnabled", Bool, "Active", "Enabled"),
+        field(R, "isEnabled", Bool, "Active", "Enabled").listed(),
     ]
 }
 
