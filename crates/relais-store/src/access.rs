@@ -649,14 +649,7 @@ macro_rules! access_store {
                         "DELETE FROM api_requests WHERE id IN \
                          (SELECT id FROM api_requests WHERE at < $1 ORDER BY at LIMIT {chunk})"
                     );
-                    let mut requests = 0;
-                    loop {
-                        let done = sqlx::query(&sql).bind(before).execute(&self.writer).await?.rows_affected();
-                        requests += done;
-                        if done < chunk {
-                            break;
-                        }
-                    }
+                    let requests = delete_in_chunks!(&self.writer, &sql, before);
                     let sessions = sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
                         .bind(now())
                         .execute(&self.writer)

@@ -104,22 +104,16 @@ macro_rules! activity_store {
             #[async_trait]
             impl ActivityStore for $store {
                 async fn prune_journal(&self, before: chrono::DateTime<chrono::Utc>) -> Result<(u64, u64)> {
-                    let mut pruned = [0; 2];
-                    for (table, count) in ["activity", "account_changes"].into_iter().zip(&mut pruned) {
-                        let chunk = crate::events::PRUNE_CHUNK;
-                        let sql = format!(
+                    let sql = |table: &str| {
+                        format!(
                             "DELETE FROM {table} WHERE id IN \
-                             (SELECT id FROM {table} WHERE at < $1 ORDER BY at LIMIT {chunk})"
-                        );
-                        loop {
-                            let done = sqlx::query(&sql).bind(before).execute(&self.writer).await?.rows_affected();
-                            *count += done;
-                            if done < chunk {
-                                break;
-                            }
-                        }
-                    }
-                    Ok((pruned[0], pruned[1]))
+                             (SELECT id FROM {table} WHERE at < $1 ORDER BY at LIMIT {})",
+                            crate::events::PRUNE_CHUNK
+                        )
+                    };
+                    let entries = delete_in_chunks!(&self.writer, &sql("activity"), before);
+                    let changes = delete_in_chunks!(&self.writer, &sql("account_changes"), before);
+                    Ok((entries, changes))
                 }
 
                 async fn list_activity(&self, query: &ActivityQuery) -> Result<Vec<Activity>> {

@@ -44,8 +44,8 @@ pub type EventSignal = watch::Receiver<u64>;
 /// (one read of the last event's number).
 pub const SQLITE_LOOK: std::time::Duration = std::time::Duration::from_millis(100);
 
-/// Events, or webhook deliveries, deleted by one statement when old ones are
-/// pruned: each chunk holds the writer for a moment, and writes waiting for
+/// Old records (events, webhook deliveries, the audit trail's requests, the
+/// journal's entries) deleted by one statement when they are pruned: each chunk holds the writer for a moment, and writes waiting for
 /// it go between two chunks (after a long stop, or a shorter retention, a
 /// prune may delete millions).
 pub const PRUNE_CHUNK: u64 = 2_000;
@@ -310,14 +310,7 @@ macro_rules! event_store {
                          (SELECT {key} FROM events WHERE occurred_at < $1 LIMIT {chunk})",
                         key = Self::ROW_KEY
                     );
-                    let mut pruned = 0;
-                    loop {
-                        let done = sqlx::query(&sql).bind(before).execute(&self.writer).await?.rows_affected();
-                        pruned += done;
-                        if done < chunk {
-                            return Ok(pruned);
-                        }
-                    }
+                    Ok(delete_in_chunks!(&self.writer, &sql, before))
                 }
 
                 fn event_signal(&self) -> crate::events::EventSignal {

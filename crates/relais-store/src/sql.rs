@@ -133,6 +133,26 @@ macro_rules! versions_of {
     };
 }
 
+/// Runs `$sql` — a `DELETE` of at most [`crate::events::PRUNE_CHUNK`] rows
+/// made before its `$1`, `$before` — on `$writer` until a chunk deletes
+/// fewer: how many rows went in all (the pruning of old records).
+macro_rules! delete_in_chunks {
+    ($writer:expr, $sql:expr, $before:expr) => {{
+        let mut pruned = 0;
+        loop {
+            let done = sqlx::query($sql)
+                .bind($before)
+                .execute($writer)
+                .await?
+                .rows_affected();
+            pruned += done;
+            if done < crate::events::PRUNE_CHUNK {
+                break pruned;
+            }
+        }
+    }};
+}
+
 /// Inserts `rows` in multi-row statements of at most ~30,000 parameters.
 macro_rules! bulk_insert {
     ($db:ty, $exec:expr, $table:literal, $cols:expr, $rows:expr, |$b:ident, $r:ident| $body:block) => {{
