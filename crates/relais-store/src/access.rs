@@ -370,6 +370,7 @@ macro_rules! access_store {
     ($store:ident, $db:ty) => {
         mod access_sql {
             use super::$store;
+            use crate::dialect::Dialect;
             use crate::AccessStore;
             use crate::rows;
             use crate::{BaseVersions, Result, StoreError};

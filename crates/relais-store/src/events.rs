@@ -193,6 +193,7 @@ macro_rules! event_store {
     ($store:ident, $db:ty) => {
         mod event_sql {
             use super::$store;
+            use crate::dialect::Dialect;
             use crate::events::{decode_record, decode_topic, EventQuery, EventStore};
             use crate::Result;
             use async_trait::async_trait;

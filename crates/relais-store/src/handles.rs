@@ -35,19 +35,14 @@ impl<DB: sqlx::Database> Clone for Handles<DB> {
     }
 }
 
-/// Declares a backend's store: its handles, reached as its own fields,
-/// its backend's name (`Store::backend`), and a `Debug` that shows its
-/// name alone (never a connection string).
+/// Declares a backend's store: its handles, reached as its own fields, and
+/// a `Debug` that shows its name alone (never a connection string). What
+/// its SQL says its own way is its [`crate::dialect::Dialect`].
 macro_rules! store_type {
-    ($(#[$doc:meta])* $store:ident, $db:ty, $backend:literal) => {
+    ($(#[$doc:meta])* $store:ident, $db:ty) => {
         $(#[$doc])*
         #[derive(Clone)]
         pub struct $store(crate::handles::Handles<$db>);
-
-        impl $store {
-            /// The backend's name, as the server's health and logs give it.
-            const BACKEND: &'static str = $backend;
-        }
 
         impl std::ops::Deref for $store {
             type Target = crate::handles::Handles<$db>;

@@ -412,6 +412,7 @@ macro_rules! hr_store {
     ($store:ident, $db:ty) => {
         mod hr_sql {
             use super::$store;
+            use crate::dialect::Dialect;
             use crate::HrStore;
             use crate::rows::{self, columns};
             use crate::{BaseCounts, BaseVersions, Records, Result, StoreError};

@@ -12,6 +12,7 @@ mod sql;
 
 pub mod access;
 pub mod activity;
+mod dialect;
 mod error;
 pub mod events;
 pub mod fields;

@@ -51,6 +51,7 @@ macro_rules! marketplace_store {
     ($store:ident, $db:ty) => {
         mod marketplace_sql {
             use super::$store;
+            use crate::dialect::Dialect;
             use crate::MarketplaceStore;
             use crate::rows;
             use crate::{Result, StoreError};

@@ -1,9 +1,16 @@
 //! The server backend: PostgreSQL, shared by any number of relais processes.
 
+use crate::dialect::Dialect;
 use crate::{Result, StoreError};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{Connection, PgPool};
 use std::time::Duration;
+
+crate::handles::store_type!(
+    /// The HR base in a PostgreSQL database.
+    PgStore,
+    sqlx::Postgres
+);
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -15,14 +22,9 @@ const READERS: usize = 8;
 /// to the next (see [`crate::kept`]).
 const WRITERS: usize = 4;
 
-crate::handles::store_type!(
-    /// The HR base in a PostgreSQL database.
-    PgStore,
-    sqlx::Postgres,
-    "postgres"
-);
+impl Dialect for PgStore {
+    const BACKEND: &'static str = "postgres";
 
-impl PgStore {
     /// Transactions start plainly; row locks do the rest.
     const BEGIN: &'static str = "BEGIN";
 
@@ -37,76 +39,56 @@ impl PgStore {
     /// arrive: nothing to gain from packing.
     const PACKED_PAGES: bool = false;
 
-    /// How many rows the planner believes a table holds, and the statement
-    /// that tells it (see `settle_statistics`).
+    /// The planner's belief is in `pg_class`, and `ANALYZE` settles it.
     const PLANNER_SIZE: Option<(&'static str, &'static str)> = Some((
         "SELECT reltuples::float8 FROM pg_class WHERE oid = $1::regclass",
         "ANALYZE",
     ));
 
-    /// Serialises the transactions that make one check (`$1` its name,
-    /// `$2` the base, the key, or 0), so that two changes made at once
-    /// cannot each pass it and together break its rule: two changes of
-    /// manager closing a circle, two accounts disabled leaving nobody to
-    /// manage accounts, two endpoints of one key passing the most it may have.
+    /// Writers work side by side: a lock of the transaction, on the check's
+    /// name and scope.
     const ADVISORY_LOCK: Option<&'static str> =
         Some("SELECT pg_advisory_xact_lock(hashtext($1), CAST($2 AS INTEGER))");
 
-    /// How a bulk write starts and ends inside its transaction: a setting
-    /// of the transaction that makes its rows skip the version raise (it
-    /// lasts until the commit, when the deferred raise would run).
+    /// A setting of the transaction (it lasts until the commit, when the
+    /// deferred raise would run).
     const BULK_WRITE: (&'static str, &'static str) =
         ("SELECT set_config('relais.bulk', 'on', true)", "SELECT 1");
 
-    /// Who writes and when, handed to the database at the start of a write
-    /// transaction for the events it writes (`$1` the writer, `$2` the
-    /// instant): settings of the transaction.
+    /// Settings of the transaction.
     const WRITE_CONTEXT: &'static str =
         "SELECT set_config('relais.source', $1, true), set_config('relais.at', CAST(CAST($2 AS TIMESTAMPTZ) AS TEXT), true)";
 
-    /// A base's latest event's number, once the events committed so far
-    /// are numbered (writers leave their events unnumbered, so that they
-    /// commit side by side: see the `events_numbered_after_commit`
-    /// migration).
+    /// Numbers the events committed so far first: writers leave their
+    /// events unnumbered, so that they commit side by side (see the
+    /// `events_numbered_after_commit` migration).
     const LAST_EVENT: &'static str = "SELECT relais_number_events($1)";
 
-    /// What a reader runs before it reads a base's events: numbers those
-    /// committed so far.
+    /// Numbers the events committed so far.
     const NUMBER_EVENTS: Option<&'static str> = Some(Self::LAST_EVENT);
 
-    /// What identifies a row of `base_versions`: a base's share (see the
-    /// `base_versions_in_shares` migration).
+    /// A base's share (see the `base_versions_in_shares` migration).
     const VERSIONS_KEY: &'static str = "base_id, share";
 
-    /// What names a row of any table, for deleting old rows a chunk at a
-    /// time: where it lies (stable within the statement that reads it).
+    /// Where the row lies (stable within the statement that reads it).
     const ROW_KEY: &'static str = "ctid";
 
-    /// Nothing to set around a bulk insert (see the SQLite store's).
+    /// Nothing to set (see the SQLite store's).
     const BULK_JOURNAL: Option<(&'static str, &'static str)> = None;
 
-    /// A set of keys bound as one JSON array: one statement shape whatever
-    /// the number of keys, so prepared statements do not pile up.
     const KEY_SET: (&'static str, &'static str) =
         ("(SELECT jsonb_array_elements_text(CAST(", " AS jsonb)))");
 
-    /// A member of a JSON column kept as text (an event's record): `open`,
-    /// the column, `member`, the member's name, `close`.
     const JSON_MEMBER: (&'static str, &'static str, &'static str) =
         ("(CAST(", " AS jsonb) -> '", "')");
 
-    /// Employees joined to the records they own (the planner picks the
-    /// index).
+    /// The planner picks the index.
     const OWNERS: &'static str = "employees e";
 
-    /// The audit trail's `path` without its query string.
     const PATH_ONLY: &'static str = "split_part(path, '?', 1)";
 
-    /// How a date column reads as its month, `YYYY-MM`.
     const MONTH_OF: (&'static str, &'static str) = ("to_char(", ", 'YYYY-MM')");
 
-    /// Payroll shares (`[month, employee, account, half days, periods,
-    /// changed]` each) bound as one JSON array, read as a table.
     const SHARES: (&'static str, &'static str) = (
         "(SELECT x->>0 AS m, CAST(x->>1 AS BIGINT) AS employee_id, \
          CAST(x->>2 AS BIGINT) AS account_id, CAST(x->>3 AS BIGINT) AS h, \
@@ -115,22 +97,20 @@ impl PgStore {
         " AS jsonb)) AS x)",
     );
 
-    /// A set of identifiers bound as one JSON array of numbers.
     const ID_SET: (&'static str, &'static str) = (
         "(SELECT CAST(jsonb_array_elements_text(CAST(",
         " AS jsonb)) AS BIGINT))",
     );
 
-    /// API requests (`[base, key, method, path, status, employee records,
-    /// records, at]` each) bound as one JSON array, read as the rows of
-    /// `api_requests`.
     const REQUESTS: (&'static str, &'static str) = (
         "SELECT CAST(x->>0 AS BIGINT), CAST(x->>1 AS BIGINT), x->>2, x->>3, \
          CAST(x->>4 AS INTEGER), CAST(x->>5 AS BIGINT), CAST(x->>6 AS BIGINT), \
          CAST(x->>7 AS TIMESTAMPTZ) FROM jsonb_array_elements(CAST(",
         " AS jsonb)) WITH ORDINALITY AS r(x, n) ORDER BY n",
     );
+}
 
+impl PgStore {
     /// Connects to `url` and applies migrations.
     pub async fn open(url: &str) -> Result<Self> {
         let shown = crate::DatabaseUrl::Postgres(url.to_owned()).redacted();

@@ -741,7 +741,7 @@ macro_rules! sql_store {
         #[async_trait::async_trait]
         impl crate::Store for $store {
             fn backend(&self) -> &'static str {
-                Self::BACKEND
+                <Self as crate::dialect::Dialect>::BACKEND
             }
 
             async fn ping(&self) -> crate::Result<()> {

@@ -1,10 +1,17 @@
 //! The embedded backend: one SQLite file in the data directory.
 
+use crate::dialect::Dialect;
 use crate::{Result, StoreError};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
 use std::path::Path;
 use std::time::Duration;
+
+crate::handles::store_type!(
+    /// The HR base in an SQLite file.
+    SqliteStore,
+    sqlx::Sqlite
+);
 
 /// Rows an answer may hold in flight between SQLite's thread and its reader:
 /// more than the largest page.
@@ -22,69 +29,55 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite")
 /// and the event watcher, which take theirs from the pool.
 const READERS: usize = 8;
 
-crate::handles::store_type!(
-    /// The HR base in an SQLite file.
-    SqliteStore,
-    sqlx::Sqlite,
-    "sqlite"
-);
+impl Dialect for SqliteStore {
+    const BACKEND: &'static str = "sqlite";
 
-impl SqliteStore {
     /// Write transactions take SQLite's write lock at once, so that waiting
     /// for another writer goes through the busy timeout instead of failing
     /// when a read would have to be upgraded.
     const BEGIN: &'static str = "BEGIN IMMEDIATE";
 
-    /// Pages of more rows than this are read in parts, side by side: SQLite
-    /// builds a part's JSON on its connection's thread while the runtime's
-    /// threads read and convert the parts already built.
+    /// SQLite builds a part's JSON on its connection's thread while the
+    /// runtime's threads read and convert the parts already built.
     const PARTS_FROM: u32 = 400;
 
-    /// A page of a list is read as one JSON array built by SQLite: the
-    /// driver hands rows from SQLite's thread to the request's one at a
+    /// The driver hands rows from SQLite's thread to the request's one at a
     /// time, and that handing over (a thread wake-up every few rows) cost
     /// more than reading the rows; one value per page costs one.
     const PACKED_PAGES: bool = true;
 
     /// SQLite plans each statement as it is prepared, from the table as it
-    /// is: no size to settle (see `settle_statistics`).
+    /// is: no size to settle.
     const PLANNER_SIZE: Option<(&'static str, &'static str)> = None;
 
-    /// One writer at a time already: no lock to take before a check that
-    /// two transactions must not make at once (a change of manager checked
-    /// for circles, a change of accounts checked for who manages them).
+    /// One writer at a time already: no lock to take.
     const ADVISORY_LOCK: Option<&'static str> = None;
 
-    /// How a bulk write starts and ends inside its transaction: the mark
-    /// that makes its rows skip the per-row version raise.
+    /// A mark in `bulk_writes`, which the version triggers look for.
     const BULK_WRITE: (&'static str, &'static str) = (
         "INSERT INTO bulk_writes (active) VALUES (1)",
         "DELETE FROM bulk_writes",
     );
 
-    /// Who writes and when, handed to the database at the start of a write
-    /// transaction for the events it writes (`$1` the writer, `$2` the
-    /// instant): the one row of `write_context` (row 1), replaced in one
-    /// statement (SQLite writes one transaction at a time).
+    /// The one row of `write_context` (row 1), replaced in one statement
+    /// (SQLite writes one transaction at a time).
     const WRITE_CONTEXT: &'static str =
         "INSERT OR REPLACE INTO write_context (rowid, source, at) VALUES (1, $1, $2)";
 
-    /// The latest event's number: events are numbered across bases, in the
-    /// order SQLite's one writer commits them (`$1`, the base, needs no
-    /// look: every number up to the latest is committed).
+    /// Events are numbered across bases, in the order SQLite's one writer
+    /// commits them (`$1`, the base, needs no look: every number up to the
+    /// latest is committed).
     const LAST_EVENT: &'static str =
         "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0) + 0 * $1";
 
-    /// Nothing to run before reading events: SQLite numbers them as they
-    /// are written, one writer at a time.
+    /// Nothing: SQLite numbers events as they are written, one writer at a
+    /// time.
     const NUMBER_EVENTS: Option<&'static str> = None;
 
-    /// What identifies a row of `base_versions`: the base (one writer at a
-    /// time, one row per base).
+    /// The base (one writer at a time, one row per base).
     const VERSIONS_KEY: &'static str = "base_id";
 
-    /// What names a row of any table, for deleting old rows a chunk at a
-    /// time.
+    /// SQLite's row number.
     const ROW_KEY: &'static str = "rowid";
 
     /// A bulk insert's statement journals (the pages each multi-row insert
@@ -96,28 +89,19 @@ impl SqliteStore {
     const BULK_JOURNAL: Option<(&'static str, &'static str)> =
         Some(("PRAGMA temp_store = MEMORY", "PRAGMA temp_store = DEFAULT"));
 
-    /// A set of keys bound as one JSON array: one statement shape whatever
-    /// the number of keys, so prepared statements do not pile up.
     const KEY_SET: (&'static str, &'static str) = ("(SELECT value FROM json_each(", "))");
 
-    /// A member of a JSON column (an event's record): `open`, the column,
-    /// `member`, the member's name, `close`.
     const JSON_MEMBER: (&'static str, &'static str, &'static str) =
         ("json_extract(", ", '$.", "')");
 
-    /// Employees joined to the records they own, read from the walk index
-    /// (which holds the columns reports group by) rather than the table.
+    /// Read from the walk index (which holds the columns reports group by) rather than the table.
     const OWNERS: &'static str = "employees e INDEXED BY employees_walk_idx";
 
-    /// The audit trail's `path` without its query string.
     const PATH_ONLY: &'static str =
         "(CASE WHEN instr(path, '?') > 0 THEN substr(path, 1, instr(path, '?') - 1) ELSE path END)";
 
-    /// How a date column reads as its month, `YYYY-MM`.
     const MONTH_OF: (&'static str, &'static str) = ("substr(", ", 1, 7)");
 
-    /// Payroll shares (`[month, employee, account, half days, periods,
-    /// changed]` each) bound as one JSON array, read as a table.
     const SHARES: (&'static str, &'static str) = (
         "(SELECT json_extract(value, '$[0]') AS m, \
          CAST(json_extract(value, '$[1]') AS BIGINT) AS employee_id, \
@@ -128,12 +112,9 @@ impl SqliteStore {
         "))",
     );
 
-    /// A set of identifiers bound as one JSON array of numbers.
     const ID_SET: (&'static str, &'static str) = ("(SELECT value FROM json_each(", "))");
 
-    /// API requests (`[base, key, method, path, status, employee records,
-    /// records, at]` each, `at` as this driver writes an instant) bound as
-    /// one JSON array, read as the rows of `api_requests`.
+    /// `at` as this driver writes an instant.
     const REQUESTS: (&'static str, &'static str) = (
         "SELECT CAST(json_extract(value, '$[0]') AS BIGINT), \
          CAST(json_extract(value, '$[1]') AS BIGINT), json_extract(value, '$[2]'), \
@@ -142,7 +123,9 @@ impl SqliteStore {
          json_extract(value, '$[7]') FROM json_each(",
         ") ORDER BY key",
     );
+}
 
+impl SqliteStore {
     /// Opens the file at `path` (creating it and its folder if needed) and
     /// applies migrations.
     pub async fn open(path: &Path) -> Result<Self> {

@@ -265,6 +265,7 @@ macro_rules! sync_store {
     ($store:ident, $db:ty) => {
         mod sync_sql {
             use super::$store;
+            use crate::dialect::Dialect;
             use crate::SyncStore;
             use relais_core::integration::LedgerJob;
             use crate::rows;

@@ -294,6 +294,7 @@ macro_rules! webhook_store {
     ($store:ident, $db:ty) => {
         mod webhook_sql {
             use super::$store;
+            use crate::dialect::Dialect;
             use crate::webhooks::*;
             use crate::{Result, StoreError};
             use async_trait::async_trait;

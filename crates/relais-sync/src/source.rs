@@ -96,12 +96,17 @@ impl LuccaSource {
 
     /// The pages of a v3 list, read one at a time as they are asked for.
     pub fn pages(&self, path: &str, query: &str) -> Pager {
+        self.pages_of_each(path, [query.to_owned()])
+    }
+
+    /// The pages of several reads of one v3 list, one read after the
+    /// other, each page by page.
+    pub fn pages_of_each(&self, path: &str, queries: impl IntoIterator<Item = String>) -> Pager {
         Pager {
             source: self.clone(),
             path: path.to_owned(),
-            query: query.to_owned(),
+            queries: queries.into_iter().collect(),
             offset: 0,
-            done: false,
         }
     }
 
@@ -210,42 +215,91 @@ pub fn require_fields(item: &Value, fields: &str) -> Result<(), SyncError> {
     Ok(())
 }
 
-/// Reads a v3 list page by page (1,000 items each).
+/// Reads a v3 list page by page (1,000 items each), for each of its
+/// queries in turn.
 #[derive(Debug)]
 pub struct Pager {
     source: LuccaSource,
     path: String,
-    query: String,
+    /// The query being read first, then those still to read.
+    queries: std::collections::VecDeque<String>,
+    /// Items of the first query read so far.
     offset: u64,
-    done: bool,
 }
 
 impl Pager {
-    /// The next page, or `None` after the last.
+    /// The next page, or `None` after the last of the last query.
     pub async fn next(&mut self) -> Result<Option<Vec<Value>>, SyncError> {
-        if self.done {
-            return Ok(None);
+        while let Some(query) = self.queries.front() {
+            let mut body = self
+                .source
+                .get(&format!(
+                    "{}?{query}&paging={},1000",
+                    self.path, self.offset
+                ))
+                .await?;
+            let Value::Array(items) = body["data"]["items"].take() else {
+                return Err(SyncError::Malformed {
+                    what: Side::Source,
+                    reason: format!("no data.items in {}", self.path),
+                });
+            };
+            self.offset += items.len() as u64;
+            if items.len() < 1000 {
+                self.queries.pop_front();
+                self.offset = 0;
+            }
+            if !items.is_empty() {
+                return Ok(Some(items));
+            }
         }
-        let mut body = self
-            .source
-            .get(&format!(
-                "{}?{}&paging={},1000",
-                self.path, self.query, self.offset
-            ))
-            .await?;
-        let Value::Array(items) = body["data"]["items"].take() else {
-            return Err(SyncError::Malformed {
-                what: Side::Source,
-                reason: format!("no data.items in {}", self.path),
-            });
-        };
-        self.offset += items.len() as u64;
-        if items.len() < 1000 {
-            self.done = true;
+        Ok(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LuccaSource;
+    use axum::extract::Query;
+    use serde_json::{json, Value};
+    use std::collections::HashMap;
+
+    /// A v3 list whose query `n=N` holds the items `N * 10_000 + 1 ..=
+    /// N * 10_000 + N`, paged by `paging=offset,limit`.
+    async fn list(Query(q): Query<HashMap<String, String>>) -> axum::Json<Value> {
+        let n: u64 = q["n"].parse().unwrap();
+        let (offset, limit) = q["paging"].split_once(',').unwrap();
+        let (offset, limit): (u64, u64) = (offset.parse().unwrap(), limit.parse().unwrap());
+        let items: Vec<Value> = (offset..n.min(offset + limit))
+            .map(|i| json!({ "id": n * 10_000 + i + 1 }))
+            .collect();
+        axum::Json(json!({ "data": { "items": items } }))
+    }
+
+    /// Several reads of one list give every page of each, in turn: a read
+    /// of several pages, one of exactly a page (whose next page is empty),
+    /// an empty one, and a short one.
+    #[tokio::test]
+    async fn the_pages_of_each_read_come_one_read_after_the_other() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let at = format!("http://{}", listener.local_addr().unwrap());
+        let app = axum::Router::new().route("/api/v3/users", axum::routing::get(list));
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let source = LuccaSource::new(&at, "key");
+        let counts = [2_500u64, 1_000, 0, 3];
+        let mut pager =
+            source.pages_of_each("/api/v3/users", counts.iter().map(|n| format!("n={n}")));
+        let (mut sizes, mut ids) = (Vec::new(), Vec::new());
+        while let Some(items) = pager.next().await.unwrap() {
+            sizes.push(items.len());
+            ids.extend(items.iter().map(|i| i["id"].as_u64().unwrap()));
         }
-        if items.is_empty() {
-            return Ok(None);
-        }
-        Ok(Some(items))
+        assert_eq!(sizes, [1_000, 1_000, 500, 1_000, 3]);
+        let expected: Vec<u64> = counts
+            .iter()
+            .flat_map(|n| (1..=*n).map(move |i| n * 10_000 + i))
+            .collect();
+        assert_eq!(ids, expected);
+        assert!(pager.next().await.unwrap().is_none(), "done stays done");
     }
 }

@@ -194,6 +194,10 @@ struct Shared {
     until: NaiveDate,
     /// On a run on change, the records the change feed says changed.
     changed: Option<Changed>,
+    /// The base, read through its API.
+    source: LuccaSource,
+    /// Write calls in flight at once (departments aside).
+    concurrency: usize,
 }
 
 /// Opens the three streams: reads the scope once, signs in once.
@@ -222,20 +226,18 @@ pub(super) async fn open(setup: &Setup, dry_run: bool) -> Result<Vec<Box<dyn Str
             .checked_add_months(Months::new(config.months))
             .unwrap_or(setup.today),
         changed: setup.changed.clone(),
+        source: setup.source.clone(),
+        concurrency: config.concurrency as usize,
     });
-    let concurrency = config.concurrency as usize;
     Ok([DEPARTMENT, RESOURCE, ABSENCE]
         .into_iter()
         .map(|kind| {
             Box::new(PmeStream {
                 kind,
                 shared: shared.clone(),
-                source: setup.source.clone(),
-                queries: None,
                 read: Mutex::new(HashSet::new()),
                 pager: None,
                 done: false,
-                concurrency,
             }) as Box<dyn Stream>
         })
         .collect())
@@ -325,18 +327,12 @@ struct PmeStream {
     kind: Kind,
     /// What the three streams of the run share.
     shared: Arc<Shared>,
-    /// The base, read through its API.
-    source: LuccaSource,
-    /// The reads still to make (set by the first page).
-    queries: Option<VecDeque<String>>,
     /// The records read so far, on a run on change (whose reads may overlap).
     read: Mutex<HashSet<i64>>,
-    /// The read under way.
+    /// The stream's reads (opened by the first page).
     pager: Option<Pager>,
     /// Whether every read was made.
     done: bool,
-    /// Write calls in flight at once.
-    concurrency: usize,
 }
 
 impl PmeStream {
@@ -525,7 +521,7 @@ impl Stream for PmeStream {
         if self.kind.stream == 0 {
             1
         } else {
-            self.concurrency
+            self.shared.concurrency
         }
     }
 
@@ -546,23 +542,14 @@ impl Stream for PmeStream {
             self.done = true;
             return Ok(None);
         }
-        if self.queries.is_none() {
-            self.queries = Some(self.queries(since));
+        if self.pager.is_none() {
+            let queries = self.queries(since);
+            self.pager = Some(self.shared.source.pages_of_each(self.path(), queries));
         }
-        let items = loop {
-            if self.pager.is_none() {
-                let next = self.queries.as_mut().and_then(VecDeque::pop_front);
-                let Some(query) = next else {
-                    self.done = true;
-                    return Ok(None);
-                };
-                self.pager = Some(self.source.pages(self.path(), &query));
-            }
-            let pager = self.pager.as_mut().expect("set above");
-            match pager.next().await? {
-                Some(items) => break items,
-                None => self.pager = None,
-            }
+        let pager = self.pager.as_mut().expect("set above");
+        let Some(items) = pager.next().await? else {
+            self.done = true;
+            return Ok(None);
         };
         let by_change = self.by_change(since).is_some();
         if self.kind.stream == 1 {
