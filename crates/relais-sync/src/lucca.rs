@@ -61,6 +61,24 @@ pub struct User {
     /// `legalEntity`: the establishment.
     #[serde(default)]
     pub legal_entity: Option<Link>,
+    /// `department`: the department, by name.
+    #[serde(default)]
+    pub department: Option<Link>,
+    /// `manager`: the manager, by name.
+    #[serde(default)]
+    pub manager: Option<Link>,
+    /// `jobTitle`.
+    #[serde(default)]
+    pub job_title: Option<String>,
+    /// `seniorityDate`: where seniority counts from.
+    #[serde(default)]
+    pub seniority_date: Option<String>,
+    /// `personalEmail`.
+    #[serde(default)]
+    pub personal_email: Option<String>,
+    /// `personalPhone`.
+    #[serde(default)]
+    pub personal_phone: Option<String>,
     /// `modifiedAt`.
     #[serde(default)]
     pub modified_at: Option<String>,
@@ -79,6 +97,34 @@ pub struct Department {
     #[serde(default)]
     pub parent_id: Option<i64>,
 }
+
+/// A work contract as `/directory/api/4.0/work-contracts` answers one.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkContract {
+    /// `ownerId`: the employee.
+    #[serde(default)]
+    pub owner_id: Option<i64>,
+    /// `typeId`: 1 permanent, 2 fixed-term.
+    #[serde(default)]
+    pub type_id: Option<i64>,
+}
+
+/// An absence account as `/api/v3/leaveAccounts` answers one.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+pub struct LeaveAccount {
+    /// `id`.
+    pub id: i64,
+    /// `name`.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// `category`: `telework`, `paid_leave`…
+    #[serde(default)]
+    pub category: Option<String>,
+}
+
+/// The fields a [`LeaveAccount`] is read with.
+pub const LEAVE_ACCOUNT_FIELDS: &str = "id,name,category";
 
 /// The fields a [`Department`] is read with.
 pub const DEPARTMENT_FIELDS: &str = "id,name,parentId";

@@ -6,9 +6,12 @@
 
 use crate::engine::Setup;
 use crate::error::SyncError;
+use crate::lucca::{self, Department, Link, User, WorkContract, DEPARTMENT_FIELDS};
 use crate::Side;
 use chrono::NaiveDate;
+use relais_core::fields::{users, Field};
 use relais_core::mapping::{SourceField, SourcePath};
+use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 
@@ -22,14 +25,14 @@ pub struct ModelField {
     /// What it is, in English.
     pub label_en: &'static str,
     /// The Lucca user fields it is made of.
-    pub needs: &'static [&'static str],
+    pub needs: &'static [Field],
 }
 
 const fn m(
     name: &'static str,
     label_fr: &'static str,
     label_en: &'static str,
-    needs: &'static [&'static str],
+    needs: &'static [Field],
 ) -> ModelField {
     ModelField {
         name,
@@ -45,107 +48,118 @@ pub const MODEL: &[ModelField] = &[
         "remote_id",
         "Identifiant dans la base",
         "Identifier in the base",
-        &["id"],
+        &[users::ID],
     ),
     m(
         "employee_number",
         "Matricule",
         "Employee number",
-        &["employeeNumber"],
+        &[users::EMPLOYEE_NUMBER],
     ),
-    m("first_name", "Prénom", "First name", &["firstName"]),
-    m("last_name", "Nom", "Last name", &["lastName"]),
+    m("first_name", "Prénom", "First name", &[users::FIRST_NAME]),
+    m("last_name", "Nom", "Last name", &[users::LAST_NAME]),
     m(
         "display_full_name",
         "Nom complet",
         "Full name",
-        &["firstName", "lastName"],
+        &[users::FIRST_NAME, users::LAST_NAME],
     ),
     m(
         "work_email",
         "E-mail professionnel",
         "Work e-mail",
-        &["mail"],
+        &[users::MAIL],
     ),
     m(
         "personal_email",
         "E-mail personnel",
         "Personal e-mail",
-        &["personalEmail"],
+        &[users::PERSONAL_EMAIL],
     ),
     m(
         "mobile_phone_number",
         "Téléphone personnel",
         "Mobile phone",
-        &["personalPhone"],
+        &[users::PERSONAL_PHONE],
     ),
     m(
         "date_of_birth",
         "Date de naissance",
         "Date of birth",
-        &["birthDate"],
+        &[users::BIRTH_DATE],
     ),
     m(
         "hire_date",
         "Date d'embauche (ancienneté)",
         "Hire date (seniority)",
-        &["seniorityDate", "dtContractStart"],
+        &[users::SENIORITY_DATE, users::CONTRACT_START],
     ),
     m(
         "start_date",
         "Début du contrat",
         "Start date",
-        &["dtContractStart"],
+        &[users::CONTRACT_START],
     ),
     m(
         "termination_date",
         "Fin du contrat",
         "Termination date",
-        &["dtContractEnd"],
+        &[users::CONTRACT_END],
     ),
     m(
         "employment_status",
         "Statut (ACTIVE, PENDING, INACTIVE)",
         "Employment status (ACTIVE, PENDING, INACTIVE)",
-        &["dtContractStart", "dtContractEnd"],
+        &[users::CONTRACT_START, users::CONTRACT_END],
     ),
     m(
         "employment_type",
         "Type de contrat (PERMANENT, FIXED_TERM)",
         "Employment type (PERMANENT, FIXED_TERM)",
-        &["dtContractStart"],
+        &[users::CONTRACT_START],
     ),
-    m("job_title", "Intitulé de poste", "Job title", &["jobTitle"]),
+    m(
+        "job_title",
+        "Intitulé de poste",
+        "Job title",
+        &[users::JOB_TITLE],
+    ),
     m(
         "company",
         "Société (établissement)",
         "Company (establishment)",
-        &["legalEntity"],
+        &[users::ESTABLISHMENT],
     ),
     m(
         "work_location",
         "Lieu de travail",
         "Work location",
-        &["legalEntity"],
+        &[users::ESTABLISHMENT],
     ),
     m(
         "team",
         "Équipe (service)",
         "Team (department)",
-        &["department"],
+        &[users::DEPARTMENT],
     ),
     m(
         "groups",
         "Groupes (services parents)",
         "Groups (parent departments)",
-        &["department"],
+        &[users::DEPARTMENT],
     ),
-    m("manager", "Manager", "Manager", &["manager"]),
+    m("manager", "Manager", "Manager", &[users::MANAGER]),
 ];
 
 /// The Lucca fields every read asks for: who the employee is (for names,
 /// search and the report) and when it last changed.
-const ALWAYS: &[&str] = &["id", "modifiedAt", "firstName", "lastName", "mail"];
+const ALWAYS: &[Field] = &[
+    users::ID,
+    users::MODIFIED_AT,
+    users::FIRST_NAME,
+    users::LAST_NAME,
+    users::MAIL,
+];
 
 /// What one read of the base asks for: the user fields, and whether the
 /// department tree (for `groups`) and work contracts (for
@@ -161,7 +175,7 @@ impl ReadPlan {
     /// The plan that reads what `sources` need, and who each employee is.
     pub fn of<'a>(sources: impl IntoIterator<Item = &'a relais_core::mapping::SourcePath>) -> Self {
         let mut plan = Self {
-            fields: ALWAYS.iter().map(|f| (*f).to_owned()).collect(),
+            fields: ALWAYS.iter().map(|f| f.name.to_owned()).collect(),
             ..Self::default()
         };
         let add = |plan: &mut Self, f: &str| {
@@ -174,7 +188,7 @@ impl ReadPlan {
                 SourcePath::Model(name) => {
                     if let Some(m) = MODEL.iter().find(|m| m.name == name) {
                         for n in m.needs {
-                            add(&mut plan, n);
+                            add(&mut plan, n.name);
                         }
                     }
                     plan.tree |= name == "groups";
@@ -224,19 +238,19 @@ pub struct MergeReader {
 }
 
 /// A date of the base (`2024-01-31` or `2024-01-31T00:00:00`).
-fn date(v: &Value) -> Option<NaiveDate> {
-    let text = v.as_str()?;
+fn date(v: Option<&String>) -> Option<NaiveDate> {
+    let text = v?;
     NaiveDate::parse_from_str(text.get(..10)?, "%Y-%m-%d").ok()
 }
 
 /// A day as Merge gives it (`YYYY-MM-DD`), or null.
-fn day(v: &Value) -> Value {
+fn day(v: Option<&String>) -> Value {
     date(v).map_or(Value::Null, |d| json!(d.to_string()))
 }
 
-/// The `name` of a linked record (`{id, name, url}`), or null.
-fn name(v: &Value) -> Value {
-    v.get("name").cloned().unwrap_or(Value::Null)
+/// The name of a linked record (`{id, name, url}`), or null.
+fn name(v: Option<&Link>) -> Value {
+    json!(v.and_then(|l| l.name.as_ref()))
 }
 
 impl MergeReader {
@@ -278,20 +292,16 @@ impl MergeReader {
         // The department tree: each department's parents, by name.
         let departments = setup
             .source
-            .all("/api/v3/departments", "fields=id,name,parentId")
+            .all(
+                "/api/v3/departments",
+                &format!("fields={DEPARTMENT_FIELDS}"),
+            )
             .await?;
-        let by_id: HashMap<i64, (String, Option<i64>)> = departments
-            .iter()
-            .filter_map(|d| {
-                Some((
-                    d["id"].as_i64()?,
-                    (
-                        d["name"].as_str().unwrap_or_default().to_owned(),
-                        d["parentId"].as_i64(),
-                    ),
-                ))
-            })
-            .collect();
+        let by_id: HashMap<i64, (String, Option<i64>)> =
+            lucca::typed::<Department>("department", departments)?
+                .into_iter()
+                .map(|d| (d.id, (d.name.unwrap_or_default(), d.parent_id)))
+                .collect();
         let parents: HashMap<i64, Vec<String>> = by_id
             .keys()
             .map(|id| {
@@ -319,21 +329,22 @@ impl MergeReader {
         let mut contracts = HashMap::new();
         let mut page = 1;
         loop {
-            let answer = setup
+            let mut answer = setup
                 .source
                 .get(&format!(
                     "/directory/api/4.0/work-contracts?isApplicable=true&page={page}&limit=1000"
                 ))
                 .await?;
-            let items = answer["items"]
-                .as_array()
-                .ok_or_else(|| SyncError::Malformed {
+            let Value::Array(items) = answer["items"].take() else {
+                return Err(SyncError::Malformed {
                     what: Side::Source,
                     reason: "no items in the work contracts answer".into(),
-                })?;
-            for c in items {
-                if let Some(owner) = c["ownerId"].as_i64() {
-                    let kind = if c["typeId"].as_i64() == Some(2) {
+                });
+            };
+            let read = items.len();
+            for c in lucca::typed::<WorkContract>("work contract", items)? {
+                if let Some(owner) = c.owner_id {
+                    let kind = if c.type_id == Some(2) {
                         "FIXED_TERM"
                     } else {
                         "PERMANENT"
@@ -341,7 +352,7 @@ impl MergeReader {
                     contracts.insert(owner, kind);
                 }
             }
-            if items.len() < 1000 {
+            if read < 1000 {
                 break;
             }
             page += 1;
@@ -407,102 +418,115 @@ impl MergeReader {
     }
 
     /// One user as Merge's Employee model, with its raw record.
-    fn employee(&self, u: &Value) -> Result<MergeEmployee, SyncError> {
-        let id = u["id"].as_i64().ok_or_else(|| SyncError::Malformed {
+    fn employee(&self, raw: &Value) -> Result<MergeEmployee, SyncError> {
+        let u: User = serde_json::from_value(raw.clone()).map_err(|e| SyncError::Malformed {
             what: Side::Source,
-            reason: format!("a user without id: {u}"),
+            reason: format!("a user Merge cannot read ({e}): {raw}"),
         })?;
         let today = self.setup.today;
-        let start = date(&u["dtContractStart"]);
-        let end = date(&u["dtContractEnd"]);
+        let start = date(u.dt_contract_start.as_ref());
+        let end = date(u.dt_contract_end.as_ref());
+        // No status when the answer holds no contract start at all: the
+        // key does not read it.
         let status = match (start, end) {
-            (None, _) if u.get("dtContractStart").is_none() => Value::Null,
+            (None, _) if raw.get(users::CONTRACT_START.name).is_none() => Value::Null,
             (_, Some(e)) if e < today => json!("INACTIVE"),
             (Some(s), _) if s > today => json!("PENDING"),
             _ => json!("ACTIVE"),
         };
-        let first = u["firstName"].as_str().unwrap_or_default();
-        let last = u["lastName"].as_str().unwrap_or_default();
+        let first = u.first_name.as_deref().unwrap_or_default();
+        let last = u.last_name.as_deref().unwrap_or_default();
         let full = format!("{first} {last}").trim().to_owned();
-        let department = u["department"]["id"].as_i64();
+        let department = u.department.as_ref();
         let groups = department
-            .and_then(|d| self.parents.get(&d))
+            .and_then(|d| self.parents.get(&d.id?))
             .map(|chain| {
                 let mut all = chain.clone();
-                if let Some(n) = u["department"]["name"].as_str() {
-                    all.push(n.to_owned());
+                if let Some(n) = department.and_then(|d| d.name.clone()) {
+                    all.push(n);
                 }
                 json!(all.join(" › "))
             })
             .unwrap_or(Value::Null);
-        let hire = if u["seniorityDate"].is_null() {
-            day(&u["dtContractStart"])
-        } else {
-            day(&u["seniorityDate"])
-        };
+        let hire = day(u.seniority_date.as_ref().or(u.dt_contract_start.as_ref()));
         let model = json!({
-            "remote_id": id.to_string(),
-            "employee_number": u["employeeNumber"],
-            "first_name": u["firstName"],
-            "last_name": u["lastName"],
+            "remote_id": u.id.to_string(),
+            "employee_number": u.employee_number,
+            "first_name": u.first_name,
+            "last_name": u.last_name,
             "display_full_name": if full.is_empty() { Value::Null } else { json!(full) },
-            "work_email": u["mail"],
-            "personal_email": u["personalEmail"],
-            "mobile_phone_number": u["personalPhone"],
-            "date_of_birth": day(&u["birthDate"]),
+            "work_email": u.mail,
+            "personal_email": u.personal_email,
+            "mobile_phone_number": u.personal_phone,
+            "date_of_birth": day(u.birth_date.as_ref()),
             "hire_date": hire,
-            "start_date": day(&u["dtContractStart"]),
-            "termination_date": day(&u["dtContractEnd"]),
+            "start_date": day(u.dt_contract_start.as_ref()),
+            "termination_date": day(u.dt_contract_end.as_ref()),
             "employment_status": status,
-            "employment_type": self.contracts.get(&id).map_or(Value::Null, |k| json!(k)),
-            "job_title": u["jobTitle"],
-            "company": name(&u["legalEntity"]),
-            "work_location": name(&u["legalEntity"]),
-            "team": name(&u["department"]),
+            "employment_type": self.contracts.get(&u.id).map_or(Value::Null, |k| json!(k)),
+            "job_title": u.job_title,
+            "company": name(u.legal_entity.as_ref()),
+            "work_location": name(u.legal_entity.as_ref()),
+            "team": name(department),
             "groups": groups,
-            "manager": name(&u["manager"]),
+            "manager": name(u.manager.as_ref()),
         });
         Ok(MergeEmployee {
-            id,
+            id: u.id,
             name: full,
             model,
-            raw: u.clone(),
-            modified_at: u["modifiedAt"].as_str().map(str::to_owned),
+            raw: raw.clone(),
+            modified_at: u.modified_at,
         })
     }
+}
+
+/// A personnel-file field as `/api/relais/fields` answers one.
+#[derive(Debug, Deserialize)]
+struct FieldInfo {
+    /// Its path in a user record (`extendedData.e_shoeSize`).
+    path: String,
+    /// Its label.
+    #[serde(default)]
+    label: Option<String>,
+    /// Its section, by name.
+    #[serde(default)]
+    section: Option<Link>,
+    /// Whether the key reads it.
+    #[serde(default)]
+    readable: bool,
+    /// The grant that would let the key read it, when it does not.
+    #[serde(default)]
+    grant: Option<String>,
 }
 
 /// The base's fields a mapping may point at: Merge's model, then every
 /// personnel-file field (`/api/relais/fields`), each with whether the key
 /// reads it and, if not, the grant to add.
 pub async fn sources(setup: &Setup, lang: &str) -> Result<Vec<SourceField>, SyncError> {
-    let answer = setup.source.get("/api/relais/fields").await?;
-    let items = answer["data"]["items"]
-        .as_array()
-        .ok_or_else(|| SyncError::Malformed {
+    let mut answer = setup.source.get("/api/relais/fields").await?;
+    let Value::Array(items) = answer["data"]["items"].take() else {
+        return Err(SyncError::Malformed {
             what: Side::Source,
             reason: "no data.items in the fields answer".into(),
-        })?;
+        });
+    };
     // What the key reads, and the grant to add for what it does not.
     let mut readable: HashMap<String, (bool, Option<String>)> = HashMap::new();
     let mut out = Vec::new();
     let mut raw = Vec::new();
-    for item in items {
-        let Some(path) = item["path"].as_str() else {
-            continue;
-        };
-        let ok = item["readable"].as_bool().unwrap_or(false);
-        let grant = item["grant"].as_str().map(str::to_owned);
-        readable.insert(path.to_owned(), (ok, grant.clone()));
+    for item in lucca::typed::<FieldInfo>("field", items)? {
+        readable.insert(item.path.clone(), (item.readable, item.grant.clone()));
         raw.push(SourceField {
-            path: SourcePath::Raw(path.split('.').map(str::to_owned).collect()),
-            label: format!("{} ({path})", item["label"].as_str().unwrap_or(path)),
-            group: item["section"]["name"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned(),
-            readable: ok,
-            grant,
+            path: SourcePath::Raw(item.path.split('.').map(str::to_owned).collect()),
+            label: format!(
+                "{} ({})",
+                item.label.as_deref().unwrap_or(&item.path),
+                item.path
+            ),
+            group: item.section.and_then(|s| s.name).unwrap_or_default(),
+            readable: item.readable,
+            grant: item.grant,
         });
     }
     let model_group = if lang == "en" {
@@ -514,7 +538,7 @@ pub async fn sources(setup: &Setup, lang: &str) -> Result<Vec<SourceField>, Sync
         let missing = f
             .needs
             .iter()
-            .find(|n| readable.get(**n).is_none_or(|(ok, _)| !ok));
+            .find(|n| readable.get(n.name).is_none_or(|(ok, _)| !ok));
         out.push(SourceField {
             path: SourcePath::Model(f.name.to_owned()),
             label: format!(
@@ -526,9 +550,9 @@ pub async fn sources(setup: &Setup, lang: &str) -> Result<Vec<SourceField>, Sync
             readable: missing.is_none(),
             grant: missing.map(|n| {
                 readable
-                    .get(*n)
+                    .get(n.name)
                     .and_then(|(_, g)| g.clone())
-                    .unwrap_or_else(|| format!("the grant that reads {n}"))
+                    .unwrap_or_else(|| format!("the grant that reads {}", n.name))
             }),
         });
     }

@@ -316,9 +316,10 @@ mod tests {
             assert!(!f.needs.is_empty(), "{}", f.name);
             for n in f.needs {
                 assert!(
-                    relais_core::fields::standard(n).is_some(),
-                    "{} needs {n}",
-                    f.name
+                    relais_core::fields::standard(n.name).is_some(),
+                    "{} needs {}",
+                    f.name,
+                    n.name
                 );
             }
         }

@@ -5,6 +5,7 @@
 use super::Config;
 use crate::engine::Setup;
 use crate::error::SyncError;
+use crate::lucca;
 use chrono::{Days, NaiveDate};
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -143,18 +144,16 @@ impl Accounts {
     pub async fn read(setup: &Setup, config: &Config) -> Result<Self, SyncError> {
         let listed = setup
             .source
-            .all("/api/v3/leaveAccounts", "fields=id,name,category")
+            .all(
+                "/api/v3/leaveAccounts",
+                &format!("fields={}", lucca::LEAVE_ACCOUNT_FIELDS),
+            )
             .await?;
-        let accounts: Vec<(i64, String, String)> = listed
-            .iter()
-            .filter_map(|a| {
-                Some((
-                    a["id"].as_i64()?,
-                    a["name"].as_str()?.to_owned(),
-                    a["category"].as_str().unwrap_or_default().to_owned(),
-                ))
-            })
-            .collect();
+        let accounts: Vec<(i64, String, String)> =
+            lucca::typed::<lucca::LeaveAccount>("absence account", listed)?
+                .into_iter()
+                .filter_map(|a| Some((a.id, a.name?, a.category.unwrap_or_default())))
+                .collect();
         let telework = match config.telework_account {
             Some(id) => accounts
                 .iter()
