@@ -203,6 +203,18 @@ impl Field {
         }
     }
 
+    /// What a person calls the field: a reference (`departmentId`,
+    /// « Identifiant du service ») by the record it names (`department`,
+    /// « Service ») when its resource has that link; else the field itself.
+    pub fn as_named(&self) -> Field {
+        self.name
+            .strip_suffix("Id")
+            .and_then(|n| self.resource.field(n))
+            .filter(|f| f.ty == FieldType::Link)
+            .copied()
+            .unwrap_or(*self)
+    }
+
     /// The same field, filtering and sorting.
     const fn listed(self) -> Self {
         Self {
@@ -629,6 +641,18 @@ pub fn grant_for_section(section_code: &str, section_name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_reference_is_named_by_what_it_names() {
+        assert_eq!(users::DEPARTMENT_ID.as_named(), users::DEPARTMENT);
+        assert_eq!(users::MANAGER_ID.as_named(), users::MANAGER);
+        assert_eq!(users::ESTABLISHMENT_ID.as_named(), users::ESTABLISHMENT);
+        assert_eq!(users::DEPARTMENT_ID.as_named().label("fr"), "Service");
+        // No link beside it: the field itself.
+        assert_eq!(users::MAIL.as_named(), users::MAIL);
+        assert_eq!(users::CSP_ID.as_named(), users::CSP_ID);
+        assert_eq!(leaves::OWNER_ID.as_named(), leaves::OWNER_ID);
+    }
 
     #[test]
     fn every_field_is_named_once_per_resource_with_labels() {

@@ -678,7 +678,7 @@ async fn the_demo_syncs_its_partners_and_the_pages_show_it() {
     let on_change = &html[html.find("id=\"on-change\"").expect("runs on change told")..];
     let on_change = &on_change[..on_change.find("</p>").unwrap()];
     assert!(
-        on_change.contains("collaborateurs (identifiant du service), départements, absences")
+        on_change.contains("collaborateurs (service), départements, absences")
             && on_change.contains("au plus une exécution toutes les "),
         "{on_change}"
     );

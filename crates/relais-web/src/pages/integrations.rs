@@ -364,7 +364,7 @@ fn on_change_sentence(
                 let fields: Vec<String> = on_change
                     .employee_fields
                     .iter()
-                    .map(|f| f.label(lang.code()).to_lowercase())
+                    .map(|f| f.as_named().label(lang.code()).to_lowercase())
                     .collect();
                 format!("{label} ({})", fields.join(", "))
             } else {
