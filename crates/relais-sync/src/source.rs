@@ -3,7 +3,7 @@
 
 use crate::error::SyncError;
 use crate::http::{self, RetryPolicy};
-use crate::lucca::User;
+use crate::lucca::{self, Department, User};
 use crate::Side;
 use chrono::{DateTime, SecondsFormat, Utc};
 use relais_core::fields::Field;
@@ -92,6 +92,12 @@ impl LuccaSource {
             take(items)?;
         }
         Ok(())
+    }
+
+    /// Every department of the base, with its parent.
+    pub async fn departments(&self) -> Result<Vec<Department>, SyncError> {
+        let query = format!("fields={}", lucca::DEPARTMENT_FIELDS);
+        lucca::typed("department", self.all("/api/v3/departments", &query).await?)
     }
 
     /// The pages of a v3 list, read one at a time as they are asked for.

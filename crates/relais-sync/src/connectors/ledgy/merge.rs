@@ -6,7 +6,7 @@
 
 use crate::engine::Setup;
 use crate::error::SyncError;
-use crate::lucca::{self, Department, Link, User, WorkContract, DEPARTMENT_FIELDS};
+use crate::lucca::{self, Link, User, WorkContract};
 use crate::Side;
 use chrono::NaiveDate;
 use relais_core::fields::{users, Field};
@@ -290,18 +290,13 @@ impl MergeReader {
     /// Each department's parents, by name, root first.
     async fn tree(setup: &Setup) -> Result<HashMap<i64, Vec<String>>, SyncError> {
         // The department tree: each department's parents, by name.
-        let departments = setup
+        let by_id: HashMap<i64, (String, Option<i64>)> = setup
             .source
-            .all(
-                "/api/v3/departments",
-                &format!("fields={DEPARTMENT_FIELDS}"),
-            )
-            .await?;
-        let by_id: HashMap<i64, (String, Option<i64>)> =
-            lucca::typed::<Department>("department", departments)?
-                .into_iter()
-                .map(|d| (d.id, (d.name.unwrap_or_default(), d.parent_id)))
-                .collect();
+            .departments()
+            .await?
+            .into_iter()
+            .map(|d| (d.id, (d.name.unwrap_or_default(), d.parent_id)))
+            .collect();
         let parents: HashMap<i64, Vec<String>> = by_id
             .keys()
             .map(|id| {
@@ -419,7 +414,7 @@ impl MergeReader {
 
     /// One user as Merge's Employee model, with its raw record.
     fn employee(&self, raw: &Value) -> Result<MergeEmployee, SyncError> {
-        let u: User = serde_json::from_value(raw.clone()).map_err(|e| SyncError::Malformed {
+        let u = User::deserialize(raw).map_err(|e| SyncError::Malformed {
             what: Side::Source,
             reason: format!("a user Merge cannot read ({e}): {raw}"),
         })?;

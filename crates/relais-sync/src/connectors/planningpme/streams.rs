@@ -6,7 +6,7 @@ use super::client::PlanningPmeClient;
 use super::Config;
 use crate::engine::{Batch, Changed, Setup, Stream, Write, Written, CURSOR};
 use crate::error::SyncError;
-use crate::lucca::{self, fields_param, Department, LeaveRequest, User};
+use crate::lucca::{self, fields_param, LeaveRequest, User};
 use crate::source::{LuccaSource, Pager};
 use async_trait::async_trait;
 use chrono::{Months, NaiveDate};
@@ -124,15 +124,7 @@ impl Scope {
 }
 
 async fn read_scope(source: &LuccaSource, base: Option<i64>) -> Result<Scope, SyncError> {
-    let departments: Vec<Department> = lucca::typed(
-        "department",
-        source
-            .all(
-                "/api/v3/departments",
-                &format!("fields={}", lucca::DEPARTMENT_FIELDS),
-            )
-            .await?,
-    )?;
+    let departments = source.departments().await?;
     let mut ids: HashSet<i64> = HashSet::new();
     match base {
         None => ids.extend(departments.iter().map(|d| d.id)),
