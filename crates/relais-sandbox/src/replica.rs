@@ -145,6 +145,45 @@ struct Data {
     items: Vec<Value>,
 }
 
+/// What every record the replica keeps has: its identifier.
+#[derive(Deserialize)]
+struct Identified {
+    id: i64,
+}
+
+/// An expense nature as the replica reads it (`fields=id,name`).
+#[derive(Deserialize)]
+struct NatureRecord {
+    id: i64,
+    name: String,
+}
+
+/// An expense claim as the replica reads it: its status.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ClaimRecord {
+    status_id: i64,
+}
+
+/// An expense item as the replica reads it.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ItemRecord {
+    expense_claim_id: i64,
+    expense_nature_id: i64,
+    /// A date, or a date and time whose day is the purchase's.
+    purchased_on: String,
+    amounts_in_minor_units: Amounts,
+}
+
+/// An item's amounts in minor units.
+#[derive(Deserialize)]
+struct Amounts {
+    gross: i64,
+    net: i64,
+    vat: i64,
+}
+
 impl Replica {
     /// A replica of what `key` reads at `url` (relais's base address).
     pub fn new(url: &str, key: &str) -> Self {
@@ -205,9 +244,11 @@ impl Replica {
                 .await?;
             done.requests += 1;
             for n in items_of("/api/v3/expenseNatures", natures)? {
-                if let (Some(id), Some(name)) = (n["id"].as_i64(), n["name"].as_str()) {
-                    self.copy.natures.insert(id, name.to_owned());
-                }
+                let n = NatureRecord::deserialize(&n).map_err(|e| ReplicaError::Shape {
+                    path: "/api/v3/expenseNatures".into(),
+                    reason: format!("an expense nature: {e}"),
+                })?;
+                self.copy.natures.insert(n.id, n.name);
             }
         }
         for r in &RESOURCES {
@@ -248,14 +289,17 @@ impl Replica {
         Ok(done)
     }
 
+    /// Keeps one record of `r` in the copy; a record that does not read
+    /// as `r`'s records do stops the catch-up, saying what is wrong.
     fn keep(&mut self, r: &Resource, record: Value) -> Result<(), ReplicaError> {
-        let shape = |reason: &str| ReplicaError::Shape {
+        let shape = |reason: String| ReplicaError::Shape {
             path: r.path.to_owned(),
-            reason: reason.to_owned(),
+            reason,
         };
-        let id = record["id"]
-            .as_i64()
-            .ok_or_else(|| shape("a record without an id"))?;
+        let id = Identified::deserialize(&record)
+            .map_err(|e| shape(format!("a record without its id: {e}")))?
+            .id;
+        let read = |what: &str, e: serde_json::Error| shape(format!("{what} {id}: {e}"));
         match r.name {
             "users" => {
                 self.copy.employees.insert(id, record);
@@ -264,28 +308,31 @@ impl Replica {
                 self.copy.leave_requests.insert(id, record);
             }
             "expenseClaims" => {
-                let status = record["statusId"]
-                    .as_i64()
-                    .ok_or_else(|| shape("a claim without statusId"))?;
-                self.copy.claims.insert(id, status);
+                let claim = ClaimRecord::deserialize(&record).map_err(|e| read("claim", e))?;
+                self.copy.claims.insert(id, claim.status_id);
             }
             _ => {
-                let a = &record["amountsInMinorUnits"];
-                let item = Item {
-                    claim: record["expenseClaimId"]
-                        .as_i64()
-                        .ok_or_else(|| shape("an item without expenseClaimId"))?,
-                    nature: record["expenseNatureId"]
-                        .as_i64()
-                        .ok_or_else(|| shape("an item without expenseNatureId"))?,
-                    purchased_on: record["purchasedOn"]
-                        .as_str()
-                        .and_then(|d| NaiveDate::parse_from_str(d.get(..10)?, "%Y-%m-%d").ok())
-                        .ok_or_else(|| shape("an item without purchasedOn"))?,
-                    amounts: [a["gross"].as_i64(), a["net"].as_i64(), a["vat"].as_i64()]
-                        .map(|v| v.unwrap_or(0)),
-                };
-                self.copy.items.insert(id, item);
+                let item = ItemRecord::deserialize(&record).map_err(|e| read("item", e))?;
+                let purchased_on = item
+                    .purchased_on
+                    .get(..10)
+                    .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+                    .ok_or_else(|| {
+                        shape(format!(
+                            "item {id}: purchasedOn {:?} is not a date",
+                            item.purchased_on
+                        ))
+                    })?;
+                let a = item.amounts_in_minor_units;
+                self.copy.items.insert(
+                    id,
+                    Item {
+                        claim: item.expense_claim_id,
+                        nature: item.expense_nature_id,
+                        purchased_on,
+                        amounts: [a.gross, a.net, a.vat],
+                    },
+                );
             }
         }
         Ok(())
@@ -362,4 +409,70 @@ fn items_of(path: &str, body: Value) -> Result<Vec<Value>, ReplicaError> {
             path: path.to_owned(),
             reason: e.to_string(),
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn items() -> &'static Resource {
+        &RESOURCES[3]
+    }
+
+    #[test]
+    fn an_item_is_kept_as_relais_answers_it() {
+        let mut replica = Replica::new("http://relais.test", "key");
+        let record = json!({
+            "id": 7, "expenseClaimId": 3, "expenseNatureId": 2,
+            "purchasedOn": "2026-11-04T00:00:00",
+            "amountsInMinorUnits": { "gross": 1200, "net": 1000, "vat": 200, "reimbursed": 1200, "currencyId": "EUR" },
+            "modifiedOn": "2026-11-05T10:00:00Z"
+        });
+        replica.keep(items(), record).unwrap();
+        assert_eq!(
+            replica.copy.items[&7],
+            Item {
+                claim: 3,
+                nature: 2,
+                purchased_on: NaiveDate::from_ymd_opt(2026, 11, 4).unwrap(),
+                amounts: [1200, 1000, 200],
+            }
+        );
+    }
+
+    #[test]
+    fn a_record_that_does_not_read_is_refused_with_what_and_where() {
+        let mut replica = Replica::new("http://relais.test", "key");
+        let without_vat = json!({
+            "id": 8, "expenseClaimId": 3, "expenseNatureId": 2, "purchasedOn": "2026-11-04",
+            "amountsInMinorUnits": { "gross": 1200, "net": 1000 }
+        });
+        let e = replica.keep(items(), without_vat).unwrap_err().to_string();
+        assert!(e.contains("/api/v3/expenseClaimItems"), "{e}");
+        assert!(e.contains("item 8") && e.contains("vat"), "{e}");
+        let bad_date = json!({
+            "id": 9, "expenseClaimId": 3, "expenseNatureId": 2, "purchasedOn": "04/11/2026",
+            "amountsInMinorUnits": { "gross": 1, "net": 1, "vat": 0 }
+        });
+        let e = replica.keep(items(), bad_date).unwrap_err().to_string();
+        assert!(e.contains("item 9") && e.contains("04/11/2026"), "{e}");
+        let claim_without_status = json!({ "id": 4, "statusId": "paid" });
+        let e = replica
+            .keep(&RESOURCES[2], claim_without_status)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("claim 4") && e.contains("/api/v3/expenseClaims"),
+            "{e}"
+        );
+        let e = replica
+            .keep(&RESOURCES[0], json!({ "firstName": "Ada" }))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("without its id"), "{e}");
+        // Nothing was kept of what did not read.
+        assert!(replica.copy.items.is_empty() && replica.copy.claims.is_empty());
+        assert!(replica.copy.employees.is_empty());
+    }
 }
