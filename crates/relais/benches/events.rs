@@ -38,8 +38,9 @@
 //! update's answer to its webhook (p50, p99); and the time from each move's
 //! answer to PlanningPME holding it (p50, p99), with the runs on change it
 //! took; and the CPU time each phase spent an update (its slices and the
-//! pauses after them), in the server by thread name and in this process's
-//! receiver and simulator, and the server's thread switches an update (the
+//! pauses after them), in the server by thread name and in this process
+//! (the load generator on `tokio-rt-worker`, the receiver and simulator on
+//! `bench-partners`), and the server's thread switches an update (the
 //! hand-overs between threads its requests cost, a figure the machine's speed
 //! does not move; on Linux, from `/proc`). Last, the events base's whole
 //! feed is read by pages of 1,000, as a client catching up would, and the
@@ -50,7 +51,7 @@ mod common;
 use axum::extract::{Query, Request, State};
 use axum::middleware::Next;
 use axum::routing::get;
-use common::{percentile, seeded_named_base_at, serve_at, Backend};
+use common::{add_cpu, cpu_by_thread, percentile, seeded_named_base_at, serve_at, Backend, Use};
 use relais_core::integration::{RunAsk, RunStatus, Trigger};
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -418,79 +419,6 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-/// Clock ticks a second of the CPU times in `/proc` (Linux's USER_HZ).
-const TICKS_PER_SECOND: f64 = 100.0;
-
-/// What a thread used: processor time (user and system, in seconds) and
-/// switches (the times it gave up the processor, waiting or preempted).
-#[derive(Clone, Copy, Default)]
-struct Use {
-    cpu: f64,
-    switches: f64,
-}
-
-/// What each thread of process `pid` has used, by thread id with its name
-/// (`tokio-rt-worker`, `relais-writes`, `sqlx-sqlite-wor`…), from `/proc`
-/// (empty where there is none). Switches count the hand-overs between
-/// threads a request costs, whatever the machine's speed; processor time
-/// swings with the machine.
-fn cpu_by_thread(pid: &str) -> HashMap<String, (String, Use)> {
-    let mut threads = HashMap::new();
-    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
-        return threads;
-    };
-    for task in tasks.flatten() {
-        let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else {
-            continue;
-        };
-        // `tid (name) state ppid …`: the name may hold spaces and brackets.
-        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
-            continue;
-        };
-        let fields: Vec<&str> = stat[close + 1..].split_whitespace().collect();
-        let ticks: f64 = [11, 12]
-            .iter()
-            .filter_map(|i| fields.get(*i)?.parse::<f64>().ok())
-            .sum();
-        let switches: f64 = std::fs::read_to_string(task.path().join("status"))
-            .unwrap_or_default()
-            .lines()
-            .filter(|l| {
-                l.starts_with("voluntary_ctxt_switches:")
-                    || l.starts_with("nonvoluntary_ctxt_switches:")
-            })
-            .filter_map(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-            .sum();
-        threads.insert(
-            task.file_name().to_string_lossy().into_owned(),
-            (
-                stat[open + 1..close].to_owned(),
-                Use {
-                    cpu: ticks / TICKS_PER_SECOND,
-                    switches,
-                },
-            ),
-        );
-    }
-    threads
-}
-
-/// Adds to `sum`, by thread name, what each thread used between two
-/// readings (a thread born in between, all it used). A thread that ended in
-/// between takes what it used since the first reading with it.
-fn add_cpu(
-    sum: &mut HashMap<String, Use>,
-    before: &HashMap<String, (String, Use)>,
-    after: &HashMap<String, (String, Use)>,
-) {
-    for (tid, (name, now)) in after {
-        let was = before.get(tid).map_or(Use::default(), |(_, u)| *u);
-        let total = sum.entry(name.clone()).or_default();
-        total.cpu += now.cpu - was.cpu;
-        total.switches += now.switches - was.switches;
-    }
-}
-
 /// A phase's use an update, in all and by thread name, largest first:
 /// `what` picks the measure, `scale` turns it into the unit shown.
 fn use_line(
@@ -721,7 +649,7 @@ fn bench(backend: &Backend, seconds: u64, rate: u64, employees: u64, webhook: bo
         // The phases take turns, a slice each: quiet, then events.
         let (mut quiet, mut hooked) = (Writes::default(), Writes::default());
         let (mut served_quiet, mut served_hooked) = (Vec::new(), Vec::new());
-        // CPU of the server's threads and of this process's partners, each
+        // CPU of the server's threads and of this process's (the load generator and the partners), each
         // slice with the pause after it (where its deliveries and runs end).
         let server_pid = server.id().to_string();
         let (mut cpu_quiet, mut cpu_hooked) = (HashMap::new(), HashMap::new());
@@ -808,13 +736,12 @@ fn bench(backend: &Backend, seconds: u64, rate: u64, employees: u64, webhook: bo
             ("quiet", &quiet, &cpu_quiet, &partners_quiet),
             ("events", &hooked, &cpu_hooked, &partners_hooked),
         ] {
-            let partners: HashMap<String, Use> = partners
-                .iter()
-                .filter(|(n, _)| n.starts_with("bench-partners"))
-                .map(|(n, t)| (n.clone(), *t))
-                .collect();
             let n = w.latencies.len();
-            println!("  {name:<8} CPU an update: server {}; partners {}", cpu_line(server, n), cpu_line(&partners, n));
+            println!(
+                "  {name:<8} CPU an update: server {}; this process (load generator on tokio-rt-worker, partners on bench-partners) {}",
+                cpu_line(server, n),
+                cpu_line(partners, n)
+            );
             println!("  {name:<8} thread switches an update: server {}", switches_line(server, n));
         }
         println!(
