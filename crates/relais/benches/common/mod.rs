@@ -1,5 +1,6 @@
 //! What the benchmarks share: the `relais` binary in a folder of its own,
-//! its peak memory, percentiles, and measured sync runs.
+//! its peak memory, percentiles, measured sync runs, and what each thread
+//! of a process used (from `/proc`).
 
 #![allow(dead_code)] // each benchmark uses some of them
 
