@@ -18,19 +18,12 @@ use relais_core::webhooks::{DeliveryStatus, EndpointSetup, EndpointStatus};
 use relais_store::{AttemptOutcome, NewApiKey, NewDelivery, NewEndpoint, SentDelivery};
 use std::time::Instant;
 
-/// This process's processor time so far, in seconds (user and system).
+/// This process's processor time so far, in seconds (every thread's).
 fn processor() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let fields: Vec<&str> = stat
-        .rfind(')')
-        .map_or("", |close| &stat[close + 1..])
-        .split_whitespace()
-        .collect();
-    [11, 12]
-        .iter()
-        .filter_map(|i| fields.get(*i)?.parse::<f64>().ok())
-        .sum::<f64>()
-        / 100.0
+    relais_testkit::usage::cpu_by_thread("self")
+        .values()
+        .map(|(_, used)| used.cpu)
+        .sum()
 }
 
 /// A delivered message of event `seq` of `base`, as the deliverer stores it.

@@ -5,12 +5,14 @@
 //! - [`eventually`]: waiting for something to become true, with a deadline;
 //! - [`people::account`]: an admin-page account;
 //! - [`clock`]: the instant every test runs at, so that no test depends on
-//!   the day it runs or on midnight falling during it.
+//!   the day it runs or on midnight falling during it;
+//! - [`usage`]: what a process's threads have used, for the benchmarks.
 
 pub mod app;
 pub mod clock;
 pub mod database;
 pub mod people;
+pub mod usage;
 pub mod wait;
 
 pub use app::spawn_app;

@@ -14,11 +14,9 @@
 //! Prints, for each, the processor time a message cost the sender's
 //! threads and the receiver's (from `/proc`, Linux).
 
-mod common;
-
-use common::{add_cpu, cpu_by_thread, Use};
 use futures_util::StreamExt;
 use relais_core::webhooks::{signature_header, WebhookSecret};
+use relais_testkit::usage::{add_cpu, cpu_by_thread, Use};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
