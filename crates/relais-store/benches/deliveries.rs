@@ -51,11 +51,7 @@ fn delivered(
 }
 
 fn main() {
-    let batches: usize = std::env::args()
-        .skip(1)
-        .find(|a| !a.starts_with('-'))
-        .and_then(|a| a.parse().ok())
-        .unwrap_or(2_000);
+    let batches = relais_testkit::args::count("batches", 2_000);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -6,9 +6,11 @@
 //! - [`people::account`]: an admin-page account;
 //! - [`clock`]: the instant every test runs at, so that no test depends on
 //!   the day it runs or on midnight falling during it;
-//! - [`usage`]: what a process's threads have used, for the benchmarks.
+//! - [`usage`] and [`args`]: what a process's threads have used, and a
+//!   count given on the command line, for the benchmarks.
 
 pub mod app;
+pub mod args;
 pub mod clock;
 pub mod database;
 pub mod people;

@@ -75,11 +75,7 @@ async fn post_all(
 }
 
 fn main() {
-    let count: usize = std::env::args()
-        .skip(1)
-        .find(|a| !a.starts_with('-'))
-        .and_then(|a| a.parse().ok())
-        .unwrap_or(20_000);
+    let count = relais_testkit::args::count("messages", 20_000);
     let receiver = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .thread_name("bench-receiver")
@@ -133,7 +129,7 @@ fn main() {
             .unwrap();
         for way in ways {
             // Bursts take their pauses: fewer messages keep the run short.
-            let count = if way.burst.is_some() { count / 5 } else { count };
+            let count = if way.burst.is_some() { (count / 5).max(1) } else { count };
             post_all(&client, &url, &secret, &body, count.min(2_000), &way).await;
             let before = cpu_by_thread("self");
             let took = post_all(&client, &url, &secret, &body, count, &way).await;
