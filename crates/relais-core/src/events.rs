@@ -135,9 +135,15 @@ impl FromStr for Topic {
     type Err = DomainError;
 
     fn from_str(raw: &str) -> Result<Self, DomainError> {
-        Topic::all()
-            .find(|t| t.to_string() == raw)
-            .ok_or_else(|| not_a_topic(raw))
+        // Read by its two codes, not by writing every topic out: every
+        // stored event's topic is read this way.
+        let (kind, action) = raw.rsplit_once('.').ok_or_else(|| not_a_topic(raw))?;
+        let kind = EventKind::ALL.into_iter().find(|k| k.code() == kind);
+        let action = EventAction::ALL.into_iter().find(|a| a.code() == action);
+        match (kind, action) {
+            (Some(kind), Some(action)) => Ok(Topic { kind, action }),
+            _ => Err(not_a_topic(raw)),
+        }
     }
 }
 
@@ -254,6 +260,18 @@ mod tests {
             assert_eq!(t.to_string().parse::<Topic>().unwrap(), t);
         }
         assert_eq!(Topic::all().count(), 21);
+        for bad in [
+            "",
+            "employee",
+            "employee.",
+            ".created",
+            "employee.created.again",
+            "Employee.created",
+            "employee.created ",
+        ] {
+            let e = bad.parse::<Topic>().unwrap_err();
+            assert!(e.message.contains("is not a topic"), "{bad:?}: {e}");
+        }
         let e = "employee.removed".parse::<Topic>().unwrap_err();
         assert!(
             e.message.contains("'employee.removed' is not a topic"),

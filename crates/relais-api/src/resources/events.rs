@@ -366,7 +366,7 @@ async fn render(
 /// values alike and a kind's fields in one order, so values are compared
 /// as written, field against field.
 fn changed_fields(after: &RawValue, before: &RawValue) -> Option<Box<RawValue>> {
-    fn read(r: &RawValue) -> Vec<(String, &RawValue)> {
+    fn read(r: &RawValue) -> Vec<(FieldName<'_>, &RawValue)> {
         let fields: TopFields = serde_json::from_str(r.get()).expect("a shaped record reads back");
         fields.0
     }
@@ -378,8 +378,8 @@ fn changed_fields(after: &RawValue, before: &RawValue) -> Option<Box<RawValue>> 
             Some((n, v)) if n == name => Some(*v),
             _ => after.iter().find(|(n, _)| n == name).map(|(_, v)| *v),
         };
-        if now.map(RawValue::get) != Some(was.get()) && !BOOKKEEPING.contains(&name.as_str()) {
-            changed.insert(name, was);
+        if now.map(RawValue::get) != Some(was.get()) && !BOOKKEEPING.contains(&&*name.0) {
+            changed.insert(name.0.as_ref(), was);
         }
     }
     (!changed.is_empty())
@@ -387,7 +387,12 @@ fn changed_fields(after: &RawValue, before: &RawValue) -> Option<Box<RawValue>> 
 }
 
 /// A JSON object's fields in the order written, each value as written.
-struct TopFields<'a>(Vec<(String, &'a RawValue)>);
+struct TopFields<'a>(Vec<(FieldName<'a>, &'a RawValue)>);
+
+/// A field's name, borrowed from the text it was read from unless it had
+/// to be unescaped (a record's names never need it).
+#[derive(serde::Deserialize, PartialEq)]
+struct FieldName<'a>(#[serde(borrow)] std::borrow::Cow<'a, str>);
 
 impl<'de: 'a, 'a> serde::Deserialize<'de> for TopFields<'a> {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -591,5 +596,15 @@ mod tests {
         let after = raw(r#"{"c":"x","a":2,"b":null}"#);
         let changed = changed_fields(&after, &before).expect("two fields changed");
         assert_eq!(changed.get(), r#"{"a":1,"gone":true}"#);
+    }
+
+    #[test]
+    fn a_name_written_with_escapes_is_read_as_its_text() {
+        // Names are borrowed from the record's text where they can be; one
+        // that has to be unescaped is the same name all the same.
+        let before = raw(r#"{"job\u0054itle":"Chef","team \"A\"":1}"#);
+        let after = raw(r#"{"jobTitle":"Cheffe","team \"A\"":1}"#);
+        let changed = changed_fields(&after, &before).expect("the title changed");
+        assert_eq!(changed.get(), r#"{"jobTitle":"Chef"}"#);
     }
 }
