@@ -64,7 +64,7 @@ pub fn cpu_by_thread(pid: &str) -> HashMap<String, (String, Use)> {
 
 /// Adds to `sum`, by thread name, what each thread used between two
 /// readings (a thread born in between, all it used). A thread that ended in
-/// between takes what it used since the first reading with it.
+/// between is not in the second reading: what it used is not counted.
 pub fn add_cpu(
     sum: &mut HashMap<String, Use>,
     before: &HashMap<String, (String, Use)>,
