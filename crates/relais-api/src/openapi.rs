@@ -272,6 +272,11 @@ const ENDPOINTS: &[Endpoint] = &[
         Resource::Leaves,
         &["date"],
     ),
+    one(
+        "/api/v3/leaves/{id}",
+        "One half-day leave, {id} as the list writes it: <ownerId>-<yyyyMMdd>-AM|PM",
+        Resource::Leaves,
+    ),
     list(
         "/api/v3/leaveRequests",
         "List leave requests (periods)",

@@ -201,6 +201,7 @@ api_suite!(
     simultaneous_updates_of_an_employee_keep_both_changes,
     leave_requests_and_their_workflow,
     leaves_expand_to_half_days,
+    a_leave_is_read_by_its_identifier,
     csv_import_simulates_then_creates,
     organisation_and_expenses_shapes,
     audit_trail_records_each_request,
@@ -1194,6 +1195,124 @@ async fn leaves_expand_to_half_days(app: App) {
             .unwrap();
         assert_eq!(e.data.department_id.unwrap().0, dept);
     }
+}
+
+async fn a_leave_is_read_by_its_identifier(app: App) {
+    let key = app.key(&["absences"]).await;
+    let employees = app.employees().await;
+    // An owner with a period of several half days that holds the calendar.
+    let (owner, period) = {
+        let mut found = None;
+        for e in employees
+            .iter()
+            .filter(|e| e.data.contract.status_on(app.today) == ContractStatus::Active)
+        {
+            let periods = app
+                .store
+                .list_leave_periods(app.base.id, e.id)
+                .await
+                .unwrap();
+            if let Some(p) = periods
+                .into_iter()
+                .find(|p| p.half_days >= 2 && p.status.occupies_calendar())
+            {
+                found = Some((e.clone(), p));
+                break;
+            }
+        }
+        found.expect("the seed has a period of two half days or more")
+    };
+    let day = period.span.start.date;
+    let (status, listed) = app
+        .get(
+            &format!(
+                "/api/v3/leaves?date={day}&leavePeriod.ownerId={}&paging=0,100",
+                owner.id
+            ),
+            &key,
+        )
+        .await;
+    assert_eq!(status, 200, "{listed}");
+    let mine: Vec<&Value> = items(&listed)
+        .iter()
+        .filter(|l| l["leavePeriodId"] == json!(period.id.0))
+        .collect();
+    assert!(!mine.is_empty(), "{listed}");
+    let leave_id = mine[0]["id"].as_str().unwrap().to_owned();
+    for leave in mine {
+        let id = leave["id"].as_str().unwrap();
+        // The list's own leave, field for field, with the list's default fields.
+        let (status, one) = app.get(&format!("/api/v3/leaves/{id}"), &key).await;
+        assert_eq!(status, 200, "{id}: {one}");
+        assert_eq!(&one["data"], leave, "{id}");
+        // And with the fields asked for.
+        let (status, some) = app
+            .get(
+                &format!("/api/v3/leaves/{id}?fields=id,isAM,leavePeriod[ownerId]"),
+                &key,
+            )
+            .await;
+        assert_eq!(status, 200, "{some}");
+        assert_eq!(
+            keys_of(&some["data"]),
+            ["id", "isAM", "leavePeriod"].map(String::from).into()
+        );
+        assert_eq!(
+            some["data"]["leavePeriod"],
+            json!({ "ownerId": owner.id.0 })
+        );
+        // A filter the leave does not match leaves nothing to answer.
+        let other = if period.account_id.0 == 1 { 2 } else { 1 };
+        let (status, _) = app
+            .get(&format!("/api/v3/leaves/{id}?leaveAccountId={other}"), &key)
+            .await;
+        assert_eq!(status, 404, "{id} with another account");
+    }
+    // A day without a leave of the owner, well formed: not found.
+    let (status, body) = app
+        .get(&format!("/api/v3/leaves/{}-19990104-AM", owner.id), &key)
+        .await;
+    assert_eq!(status, 404, "{body}");
+    assert!(body.to_string().contains("visible to this key"), "{body}");
+    // An identifier that is not one says what one looks like.
+    for bad in [
+        "abc",
+        "12",
+        "12-20260105",
+        "12-20261301-AM",
+        "12-20260105-XM",
+    ] {
+        let (status, body) = app.get(&format!("/api/v3/leaves/{bad}"), &key).await;
+        assert_eq!(status, 400, "{bad}: {body}");
+        assert_eq!(body["error"]["details"]["parameter"], "id", "{bad}: {body}");
+        assert!(
+            body.to_string().contains("<employee id>-<yyyyMMdd>-AM"),
+            "{bad}: {body}"
+        );
+    }
+    // A key limited to another establishment does not see it, as if it did not exist.
+    let elsewhere = app
+        .store
+        .list_establishments(app.base.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|e| e.id != owner.data.establishment_id)
+        .unwrap();
+    let outside = app
+        .key(&["absences", &format!("establishments={}", elsewhere.id)])
+        .await;
+    let (status, body) = app
+        .get(&format!("/api/v3/leaves/{leave_id}"), &outside)
+        .await;
+    assert_eq!(status, 404, "{body}");
+    assert!(!body.to_string().contains("leavePeriod"), "{body}");
+    // A key without the absences grant is refused, with the grant it lacks.
+    let people = app.key(&["personnel-file"]).await;
+    let (status, _) = app
+        .get(&format!("/api/v3/leaves/{leave_id}"), &people)
+        .await;
+    assert_eq!(status, 403);
 }
 
 async fn csv_import_simulates_then_creates(app: App) {

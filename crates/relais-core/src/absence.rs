@@ -328,6 +328,67 @@ pub fn check_no_overlap<'a>(
     Ok(())
 }
 
+/// A half-day leave's identifier, as the API writes it:
+/// `<ownerId>-<yyyyMMdd>-AM` or `-PM` (`42-20260105-AM`). A leave is one
+/// half day of a leave period: its owner, its day and which half.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct LeaveId {
+    /// Whose leave it is.
+    pub owner: EmployeeId,
+    /// The day and the half of it.
+    pub slot: HalfDaySlot,
+}
+
+impl fmt::Display for LeaveId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}-{}-{}",
+            self.owner,
+            self.slot.date.format("%Y%m%d"),
+            self.slot.half
+        )
+    }
+}
+
+impl FromStr for LeaveId {
+    type Err = DomainError;
+    fn from_str(s: &str) -> Result<Self> {
+        let refuse = || {
+            DomainError::new(
+                "id",
+                format!(
+                    "'{s}' is not a leave identifier: write <employee id>-<yyyyMMdd>-AM or -PM, \
+                     e.g. 42-20260105-AM"
+                ),
+            )
+        };
+        let mut parts = s.splitn(3, '-');
+        let (Some(owner), Some(date), Some(half)) = (parts.next(), parts.next(), parts.next())
+        else {
+            return Err(refuse());
+        };
+        let owner: i64 = owner
+            .parse()
+            .ok()
+            .filter(|n| *n > 0 && owner.bytes().all(|b| b.is_ascii_digit()))
+            .ok_or_else(refuse)?;
+        if date.len() != 8 || !date.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(refuse());
+        }
+        let date = chrono::NaiveDate::parse_from_str(date, "%Y%m%d").map_err(|_| refuse())?;
+        let half = match half {
+            "AM" => crate::calendar::HalfDay::Am,
+            "PM" => crate::calendar::HalfDay::Pm,
+            _ => return Err(refuse()),
+        };
+        Ok(LeaveId {
+            owner: EmployeeId(owner),
+            slot: HalfDaySlot::new(date, half),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -336,6 +397,53 @@ mod tests {
 
     fn slot(y: i32, m: u32, d: u32, h: crate::calendar::HalfDay) -> HalfDaySlot {
         HalfDaySlot::new(NaiveDate::from_ymd_opt(y, m, d).unwrap(), h)
+    }
+
+    #[test]
+    fn a_leave_identifier_reads_back_as_written() {
+        let id: LeaveId = "42-20260105-PM".parse().unwrap();
+        assert_eq!(id.owner, EmployeeId(42));
+        assert_eq!(id.slot, slot(2026, 1, 5, Pm));
+        assert_eq!(id.to_string(), "42-20260105-PM");
+        assert_eq!(
+            LeaveId {
+                owner: EmployeeId(7),
+                slot: slot(2026, 12, 31, Am)
+            }
+            .to_string(),
+            "7-20261231-AM"
+        );
+    }
+
+    #[test]
+    fn a_malformed_leave_identifier_is_refused_with_its_shape() {
+        for bad in [
+            "",
+            "42",
+            "42-20260105",
+            "42-20260105-",
+            "42-20260105-am",
+            "42-20260105-XM",
+            "42-2026015-AM",
+            "42-20261305-AM",
+            "42-20260230-AM",
+            "-1-20260105-AM",
+            "0-20260105-AM",
+            "+4-20260105-AM",
+            "x-20260105-AM",
+            "42-20260105-AM-1",
+            "42-2026-01-05-AM",
+            "99999999999999999999-20260105-AM",
+            " 42-20260105-AM",
+        ] {
+            let e = bad.parse::<LeaveId>().unwrap_err();
+            assert_eq!(e.field, "id", "{bad:?}");
+            assert!(
+                e.message.contains("<employee id>-<yyyyMMdd>-AM"),
+                "{bad:?}: {}",
+                e.message
+            );
+        }
     }
 
     #[test]

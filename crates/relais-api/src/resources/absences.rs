@@ -15,8 +15,8 @@ use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use chrono::NaiveDate;
 use relais_core::absence::{
-    AbsenceAccount, AbsenceCategory, AbsenceUnit, LeavePeriod, LeaveSource, LeaveSpan, LeaveStatus,
-    NewLeavePeriod,
+    AbsenceAccount, AbsenceCategory, AbsenceUnit, LeaveId, LeavePeriod, LeaveSource, LeaveSpan,
+    LeaveStatus, NewLeavePeriod,
 };
 use relais_core::access::{Permission, Role};
 use relais_core::calendar::{HalfDay, HalfDaySlot, WorkCalendar};
@@ -39,6 +39,11 @@ pub fn routes() -> Routes {
             accounts,
         )
         .get("/api/v3/leaves", Need::Grant(Permission::Absences), leaves)
+        .get(
+            "/api/v3/leaves/{id}",
+            Need::Grant(Permission::Absences),
+            one_leave,
+        )
         .get("/api/v3/leaveRequests", reading, requests)
         .post("/api/v3/leaveRequests", requesting, create_request)
         .get("/api/v3/leaveRequests/{id}", reading, one_request)
@@ -229,12 +234,11 @@ fn leave_json(
     if want("id") {
         m.insert(
             "id".into(),
-            json!(format!(
-                "{}-{}-{}",
-                p.employee_id,
-                slot.date.format("%Y%m%d"),
-                slot.half
-            )),
+            json!(LeaveId {
+                owner: p.employee_id,
+                slot
+            }
+            .to_string()),
         );
     }
     if want("date") {
@@ -471,6 +475,76 @@ async fn leaves(list: V3List) -> Result<Response, ApiError> {
     Ok(v3_list(items, count.filter(|_| q.count)).into_response())
 }
 
+/// `GET /api/v3/leaves/{id}`: one half-day leave, `{id}` as the list
+/// writes it (`<ownerId>-<yyyyMMdd>-AM|PM`), with the list's `fields` and
+/// filters. Where periods of the owner that day overlap (one cancelled, a
+/// later one approved), the leave that holds the calendar is the one
+/// answered, or else the latest. A leave of an employee the key does not see
+/// is not found, as a missing one.
+async fn one_leave(list: V3List, Path(raw): Path<String>) -> Result<Response, ApiError> {
+    let id: LeaveId = raw
+        .parse()
+        .map_err(|e: relais_core::DomainError| ApiError::BadRequest {
+            parameter: "id".into(),
+            message: e.message,
+        })?;
+    let q = list.query(&[])?;
+    let (state, caller, _) = list.into_parts();
+    let day = Window {
+        from: Some(id.slot.date),
+        to: Some(id.slot.date),
+    };
+    let mut conditions = day.conditions();
+    let owner = FilterOp::Eq(id.owner.to_string());
+    let owned = "leavePeriod.ownerId";
+    conditions.extend(crate::query::condition(
+        filter_field(Resource::Leaves, owned)?,
+        owned,
+        &owner,
+    )?);
+    for (name, op) in &q.filters {
+        conditions.extend(crate::query::condition(
+            filter_field(Resource::Leaves, name)?,
+            name,
+            op,
+        )?);
+    }
+    let missing = || ApiError::NotFound(format!("no leave {raw} visible to this key"));
+    // One employee's periods over one day: a handful at most.
+    let periods = state
+        .store
+        .query_leave_periods(
+            caller.base(),
+            &ListQuery {
+                scope: caller.scope.clone(),
+                conditions,
+                order: vec![(&leave_requests::ID, Direction::Asc)],
+                offset: 0,
+                limit: 1000,
+                count: false,
+                without: Vec::new(),
+            },
+        )
+        .await?
+        .items;
+    let cals = calendars(&state, &caller, &periods).await?;
+    let cal = cals.get(&id.owner).copied().unwrap_or_default();
+    let period = periods
+        .iter()
+        .filter(|p| p.employee_id == id.owner && p.span.leaves(&cal).contains(&id.slot))
+        .max_by_key(|p| (p.status.occupies_calendar(), p.id.0))
+        .ok_or_else(missing)?;
+    let accounts = accounts_by_id(&state, &caller).await?;
+    let json = leave_json(
+        period,
+        id.slot,
+        accounts.get(&period.account_id),
+        &cal,
+        &q.fields_or(LEAVE_DEFAULT_FIELDS),
+    );
+    Ok(super::answer::listed(v3_item(json), 1))
+}
+
 /// The leaves of a period, as `leavePeriod.leaves` lists them.
 fn period_leaves(p: &LeavePeriod, calendar: &WorkCalendar) -> Value {
     Value::Array(
@@ -479,7 +553,7 @@ fn period_leaves(p: &LeavePeriod, calendar: &WorkCalendar) -> Value {
             .into_iter()
             .map(|slot| {
                 json!({
-                    "id": format!("{}-{}-{}", p.employee_id, slot.date.format("%Y%m%d"), slot.half),
+                    "id": LeaveId { owner: p.employee_id, slot }.to_string(),
                     "date": slot.date,
                     "isAM": slot.half == HalfDay::Am,
                 })

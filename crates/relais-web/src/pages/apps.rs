@@ -50,7 +50,7 @@ pub async fn catalog(
         .collect();
     Ok(page(Some(&v), lang, lang.t("Intégrations"), html! {
         form method="get" action="/integrations" role="search" {
-            input id="search" type="search" name="q" value=(search) placeholder=(lang.t("Rechercher une application"));
+            input id="search" type="search" name="q" size="30" value=(search) placeholder=(lang.t("Rechercher une application")) aria-label=(lang.t("Rechercher une application"));
             " " button id="search-submit" type="submit" { (lang.t("Rechercher")) }
         }
         @if apps.is_empty() { p.muted id="no-result" { (lang.t("Aucune application ne correspond.")) } }
