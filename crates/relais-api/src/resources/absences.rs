@@ -347,14 +347,7 @@ async fn leaves(list: V3List) -> Result<Response, ApiError> {
             message: format!("one of {} is required", owner_filters.join(", ")),
         });
     }
-    let mut conditions = window.conditions();
-    for (name, op) in &q.filters {
-        conditions.extend(crate::query::condition(
-            filter_field(Resource::Leaves, name)?,
-            name,
-            op,
-        )?);
-    }
+    let conditions = leave_conditions(&window, &q.filters)?;
     let tree = q.fields_or(LEAVE_DEFAULT_FIELDS);
     let accounts = accounts_by_id(&state, &caller).await?;
     // Walk the periods in identifier order, expanding each into its half-day
@@ -475,6 +468,23 @@ async fn leaves(list: V3List) -> Result<Response, ApiError> {
     Ok(v3_list(items, count.filter(|_| q.count)).into_response())
 }
 
+/// The conditions on leave periods of the leaves in `window` that `filters`
+/// admit, each filter read as the list reads it.
+fn leave_conditions(
+    window: &Window,
+    filters: &[(String, FilterOp)],
+) -> Result<Vec<Condition>, ApiError> {
+    let mut conditions = window.conditions();
+    for (name, op) in filters {
+        conditions.extend(crate::query::condition(
+            filter_field(Resource::Leaves, name)?,
+            name,
+            op,
+        )?);
+    }
+    Ok(conditions)
+}
+
 /// `GET /api/v3/leaves/{id}`: one half-day leave, `{id}` as the list
 /// writes it (`<ownerId>-<yyyyMMdd>-AM|PM`), with the list's `fields` and
 /// filters. Where periods of the owner that day overlap (one cancelled, a
@@ -494,21 +504,12 @@ async fn one_leave(list: V3List, Path(raw): Path<String>) -> Result<Response, Ap
         from: Some(id.slot.date),
         to: Some(id.slot.date),
     };
-    let mut conditions = day.conditions();
-    let owner = FilterOp::Eq(id.owner.to_string());
-    let owned = "leavePeriod.ownerId";
-    conditions.extend(crate::query::condition(
-        filter_field(Resource::Leaves, owned)?,
-        owned,
-        &owner,
-    )?);
-    for (name, op) in &q.filters {
-        conditions.extend(crate::query::condition(
-            filter_field(Resource::Leaves, name)?,
-            name,
-            op,
-        )?);
-    }
+    let mut filters = q.filters.clone();
+    filters.push((
+        "leavePeriod.ownerId".into(),
+        FilterOp::Eq(id.owner.to_string()),
+    ));
+    let conditions = leave_conditions(&day, &filters)?;
     let missing = || ApiError::NotFound(format!("no leave {raw} visible to this key"));
     // One employee's periods over one day: a handful at most.
     let periods = state
