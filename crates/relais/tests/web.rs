@@ -552,6 +552,52 @@ async fn pages_refuse_bad_input_and_change_nothing() {
         row.contains("interne") && !row.contains(">internal<"),
         "{row}"
     );
+    // A key's options in words too: fields by their labels (a reference and
+    // its record once), establishments by their names.
+    let directory = ok(
+        d,
+        &[
+            "keys",
+            "create",
+            "--name",
+            "Annuaire",
+            "--contact",
+            "it@relais.test",
+            "--grant",
+            "organisation",
+            "--grant",
+            "personnel-file:fields=firstName+departmentId+department",
+            "--grant",
+            "establishments=1",
+        ],
+    );
+    let directory = directory.lines().nth(1).unwrap().trim().to_owned();
+    let site = c
+        .get(format!("{url}/api/v3/legalentities/1?fields=name"))
+        .header("Authorization", format!("Bearer {directory}"))
+        .send()
+        .await
+        .unwrap()
+        .json::<serde_json::Value>()
+        .await
+        .unwrap();
+    let site = site["data"]["name"].as_str().unwrap().to_owned();
+    let html = keys_page(admin.clone(), "/keys".into()).await;
+    let listed = html
+        .split("<tr data-key=\"")
+        .find(|r| r[..r.find("</tr>").unwrap()].contains("Annuaire"))
+        .unwrap();
+    let listed = &listed[..listed.find("</tr>").unwrap()];
+    assert!(
+        listed.contains("Consulter le dossier du personnel<span class=\"grant-scope\"> : Prénom, Service</span>"),
+        "{listed}"
+    );
+    assert!(
+        listed.contains(&format!(
+            "Limitée aux établissements<span class=\"grant-scope\"> : {site}</span>"
+        )),
+        "{listed}"
+    );
     let revoke = |confirmed: bool| {
         let mut form = vec![("csrf", csrf.clone())];
         if confirmed {

@@ -18,8 +18,9 @@ use axum::Extension;
 use maud::{html, Markup};
 use relais_api::AppState;
 use relais_app::keys::create_key as make_key;
-use relais_core::access::{ApiKey, KeyUsage, Role};
+use relais_core::access::{ApiKey, Grant, KeyUsage, Role};
 use relais_core::employee::Email;
+use relais_core::fields::Resource;
 use relais_core::ids::{EndpointId, KeyId};
 use relais_core::org::Name;
 use relais_core::retention::in_days;
@@ -68,6 +69,7 @@ async fn keys_page_typed(
     // Each key's last use, with this process's latest requests written.
     state.audit.flush().await;
     let keys = state.store.list_api_keys(v.base.id).await.or_page(v)?;
+    let names = GrantNames::load(state, v).await?;
     Ok(page(Some(v), lang, lang.t("Clés API"), html! {
         @if let Some(m) = message { (m) }
         table id="keys" {
@@ -79,7 +81,7 @@ async fn keys_page_typed(
                         td { (k.name) }
                         td { (k.contact) }
                         td { (usage_label(k.usage, lang)) }
-                        td { (grants_of(&k.role, lang)) }
+                        td { (grants_of(&k.role, &names, lang)) }
                         td { (k.last_used_at.map_or_else(|| lang.t("jamais").to_owned(), paris_time)) }
                         td {
                             @if k.revoked_at.is_some() { span.muted { (lang.t("révoquée")) } }
@@ -480,13 +482,106 @@ pub async fn act_on_webhook(
     Ok(redirect(&format!("/keys/{id}#webhooks"), vec![]))
 }
 
-/// What a key may do: each grant's label in the reader's language, with its
-/// code (and options) beside it for whoever sets keys up by hand.
-fn grants_of(role: &relais_core::access::Role, lang: crate::session::Lang) -> Markup {
+/// The names a key's grants refer to by identifier: the base's absence
+/// accounts and establishments.
+struct GrantNames {
+    accounts: std::collections::HashMap<i64, String>,
+    establishments: std::collections::HashMap<i64, String>,
+}
+
+impl GrantNames {
+    /// The names of `v`'s base.
+    async fn load(state: &AppState, v: &Viewer) -> Result<Self, PageError> {
+        let accounts = state
+            .store
+            .list_absence_accounts(v.base.id)
+            .await
+            .or_page(v)?;
+        let establishments = state
+            .store
+            .list_establishments(v.base.id)
+            .await
+            .or_page(v)?;
+        Ok(Self {
+            accounts: accounts
+                .into_iter()
+                .map(|a| (a.id.0, a.name.to_string()))
+                .collect(),
+            establishments: establishments
+                .into_iter()
+                .map(|e| (e.id.0, e.name.to_string()))
+                .collect(),
+        })
+    }
+
+    /// The name of `id` in `names`, or the identifier where it has none
+    /// (a record deleted since the key was made).
+    fn of(names: &std::collections::HashMap<i64, String>, id: i64) -> String {
+        names.get(&id).cloned().unwrap_or_else(|| format!("#{id}"))
+    }
+
+    /// What a grant's options limit it to, in words: the fields, sections,
+    /// absence accounts or categories it names; none for a grant without.
+    fn scope_of(&self, grant: &Grant, lang: crate::session::Lang) -> Option<String> {
+        let words: Vec<String> = match grant {
+            Grant::PersonnelFile { sections, fields } if sections.is_some() || fields.is_some() => {
+                let sections = sections
+                    .iter()
+                    .map(|s| format!("{} {}", lang.t("sections"), s.join(", ")));
+                let fields = fields.iter().flatten().map(|name| {
+                    Resource::Users.field(name).map_or_else(
+                        || name.clone(),
+                        |f| f.as_named().label(lang.code()).to_owned(),
+                    )
+                });
+                // A reference and its record (`departmentId`, `department`)
+                // are one field to whoever reads the list.
+                let mut words: Vec<String> = Vec::new();
+                for w in sections.chain(fields) {
+                    if !words.contains(&w) {
+                        words.push(w);
+                    }
+                }
+                words
+            }
+            Grant::AbsenceRequests {
+                accounts: Some(a), ..
+            } => a.iter().map(|id| Self::of(&self.accounts, id.0)).collect(),
+            Grant::AbsenceRequests {
+                categories: Some(c),
+                ..
+            } => c.iter().map(|c| c.label().to_owned()).collect(),
+            _ => return None,
+        };
+        Some(words.join(", "))
+    }
+}
+
+/// What a key may do: each grant's label in the reader's language and what
+/// its options limit it to, in words (fields, accounts, establishments by
+/// name), with its code beside it for whoever sets keys up by hand.
+fn grants_of(role: &Role, names: &GrantNames, lang: crate::session::Lang) -> Markup {
+    let codes = role.codes();
+    let establishments = role.establishments.as_ref().map(|e| {
+        e.iter()
+            .map(|id| GrantNames::of(&names.establishments, id.0))
+            .collect::<Vec<_>>()
+            .join(", ")
+    });
+    // `codes` holds one code a grant, in order, then the establishments'.
+    let scopes = role
+        .grants
+        .iter()
+        .map(|g| names.scope_of(g, lang))
+        .chain(establishments.map(Some));
     html! {
         ul.fields.grants {
-            @for c in role.codes() {
-                li { (grant_label(&c, lang)) " " small.muted { code { (c) } } }
+            @for (c, scope) in codes.iter().zip(scopes) {
+                li {
+                    (grant_label(c, lang))
+                    @if let Some(scope) = scope { span.grant-scope { (lang.t(" : ")) (scope) } }
+                    " " small.muted { code { (c) } }
+                }
             }
         }
     }
@@ -512,13 +607,14 @@ async fn key_page(
     // What this process answered is written before it is read.
     state.audit.flush().await;
     let trail = state.store.list_requests(key.id, 200).await.or_page(v)?;
+    let names = GrantNames::load(state, v).await?;
     let webhooks = super::webhooks::section(state, v, key, notice).await?;
     let history =
         super::activity::history_of(state, v, (relais_core::activity::TargetKind::Key, key.id.0))
             .await?;
     Ok(page(Some(v), lang, &format!("{} · {}", lang.t("Journal de la clé"), key.name), html! {
         p { (usage_label(key.usage, lang)) }
-        (grants_of(&key.role, lang))
+        (grants_of(&key.role, &names, lang))
         (webhooks)
         (history)
         h2 { (lang.t("Requêtes")) }
