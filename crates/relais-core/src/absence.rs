@@ -75,6 +75,21 @@ impl AbsenceCategory {
             AbsenceCategory::Other => "Autre",
         }
     }
+
+    /// The category as people read it in `lang` (`en`, else French).
+    pub fn label_in(self, lang: &str) -> &'static str {
+        if lang != "en" {
+            return self.label();
+        }
+        match self {
+            AbsenceCategory::PaidLeave => "Paid leave",
+            AbsenceCategory::Rtt => "RTT (reduced working time)",
+            AbsenceCategory::Sickness => "Sickness",
+            AbsenceCategory::Telework => "Telework",
+            AbsenceCategory::Unpaid => "Unpaid leave",
+            AbsenceCategory::Other => "Other",
+        }
+    }
 }
 
 code_enum! {

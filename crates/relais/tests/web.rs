@@ -837,6 +837,18 @@ async fn pages_refuse_bad_input_and_change_nothing() {
         semana.contains("Request absences") && !semana.contains("Faire des demandes d'absence"),
         "{semana}"
     );
+    // What the grants are limited to, in words in English as well: the
+    // category of accounts, the fields by their English labels.
+    assert!(
+        semana.contains("Request absences<span class=\"grant-scope\">: Telework</span>"),
+        "{semana}"
+    );
+    assert!(
+        semana.contains(
+            "Read the personnel file<span class=\"grant-scope\">: Establishment, First name, Last name, Employee number, Work e-mail</span>"
+        ),
+        "{semana}"
+    );
     let keys = in_english("/keys").await;
     assert!(
         keys.contains("Every permission") && keys.contains("Read the organisation"),

@@ -4,8 +4,8 @@ use super::home::{health_cell, home_integrations, HomeIntegration};
 use super::layout::PageForm;
 use super::layout::PagePath;
 use super::layout::{
-    base_url, column_heads, grant_label, not_an_email, page, paris_time, refuse_csrf, FieldErrors,
-    OrPage, PageError,
+    base_url, column_heads, not_an_email, page, paris_time, refuse_csrf, FieldErrors, OrPage,
+    PageError,
 };
 use crate::catalog::Catalog;
 use crate::session::Viewer;
@@ -205,7 +205,7 @@ async fn app_page(
             }
         }
         h2 { (lang.t("Droits de la clé API créée")) }
-        ul id="grants" { @for g in &a.grants { li { (grant_label(g, lang)) " " code { (g) } } } }
+        ul id="grants" { @for g in &a.grants { li { (super::grants::in_words(g, &super::grants::GrantNames::default(), lang)) } } }
         h2 { (lang.t("Étapes dans relais")) }
         ol { @for s in lang.pick(&a.steps.relais_fr, &a.steps.relais_en) { li { (s) } } }
         h2 { (lang.t("Étapes chez l'éditeur")) }

@@ -2,6 +2,7 @@
 //! page: its audit trail and its webhook endpoints (their section and
 //! actions are `webhooks.rs`'s, reached from here).
 
+use super::grants::{self, GrantNames};
 use super::installed::DoneQuery;
 use super::layout::PagePath;
 use super::layout::{
@@ -18,9 +19,8 @@ use axum::Extension;
 use maud::{html, Markup};
 use relais_api::AppState;
 use relais_app::keys::create_key as make_key;
-use relais_core::access::{ApiKey, Grant, KeyUsage, Role};
+use relais_core::access::{ApiKey, KeyUsage, Role};
 use relais_core::employee::Email;
-use relais_core::fields::Resource;
 use relais_core::ids::{EndpointId, KeyId};
 use relais_core::org::Name;
 use relais_core::retention::in_days;
@@ -482,107 +482,11 @@ pub async fn act_on_webhook(
     Ok(redirect(&format!("/keys/{id}#webhooks"), vec![]))
 }
 
-/// The names a key's grants refer to by identifier: the base's absence
-/// accounts and establishments.
-struct GrantNames {
-    accounts: std::collections::HashMap<i64, String>,
-    establishments: std::collections::HashMap<i64, String>,
-}
-
-impl GrantNames {
-    /// The names of `v`'s base.
-    async fn load(state: &AppState, v: &Viewer) -> Result<Self, PageError> {
-        let accounts = state
-            .store
-            .list_absence_accounts(v.base.id)
-            .await
-            .or_page(v)?;
-        let establishments = state
-            .store
-            .list_establishments(v.base.id)
-            .await
-            .or_page(v)?;
-        Ok(Self {
-            accounts: accounts
-                .into_iter()
-                .map(|a| (a.id.0, a.name.to_string()))
-                .collect(),
-            establishments: establishments
-                .into_iter()
-                .map(|e| (e.id.0, e.name.to_string()))
-                .collect(),
-        })
-    }
-
-    /// The name of `id` in `names`, or the identifier where it has none
-    /// (a record deleted since the key was made).
-    fn of(names: &std::collections::HashMap<i64, String>, id: i64) -> String {
-        names.get(&id).cloned().unwrap_or_else(|| format!("#{id}"))
-    }
-
-    /// What a grant's options limit it to, in words: the fields, sections,
-    /// absence accounts or categories it names; none for a grant without.
-    fn scope_of(&self, grant: &Grant, lang: crate::session::Lang) -> Option<String> {
-        let words: Vec<String> = match grant {
-            Grant::PersonnelFile { sections, fields } if sections.is_some() || fields.is_some() => {
-                let sections = sections
-                    .iter()
-                    .map(|s| format!("{} {}", lang.t("sections"), s.join(", ")));
-                let fields = fields.iter().flatten().map(|name| {
-                    Resource::Users.field(name).map_or_else(
-                        || name.clone(),
-                        |f| f.as_named().label(lang.code()).to_owned(),
-                    )
-                });
-                // A reference and its record (`departmentId`, `department`)
-                // are one field to whoever reads the list.
-                let mut words: Vec<String> = Vec::new();
-                for w in sections.chain(fields) {
-                    if !words.contains(&w) {
-                        words.push(w);
-                    }
-                }
-                words
-            }
-            Grant::AbsenceRequests {
-                accounts: Some(a), ..
-            } => a.iter().map(|id| Self::of(&self.accounts, id.0)).collect(),
-            Grant::AbsenceRequests {
-                categories: Some(c),
-                ..
-            } => c.iter().map(|c| c.label().to_owned()).collect(),
-            _ => return None,
-        };
-        Some(words.join(", "))
-    }
-}
-
-/// What a key may do: each grant's label in the reader's language and what
-/// its options limit it to, in words (fields, accounts, establishments by
-/// name), with its code beside it for whoever sets keys up by hand.
+/// What a key may do: each grant in words (see [`grants::in_words`]).
 fn grants_of(role: &Role, names: &GrantNames, lang: crate::session::Lang) -> Markup {
-    let codes = role.codes();
-    let establishments = role.establishments.as_ref().map(|e| {
-        e.iter()
-            .map(|id| GrantNames::of(&names.establishments, id.0))
-            .collect::<Vec<_>>()
-            .join(", ")
-    });
-    // `codes` holds one code a grant, in order, then the establishments'.
-    let scopes = role
-        .grants
-        .iter()
-        .map(|g| names.scope_of(g, lang))
-        .chain(establishments.map(Some));
     html! {
         ul.fields.grants {
-            @for (c, scope) in codes.iter().zip(scopes) {
-                li {
-                    (grant_label(c, lang))
-                    @if let Some(scope) = scope { span.grant-scope { (lang.t(" : ")) (scope) } }
-                    " " small.muted { code { (c) } }
-                }
-            }
+            @for c in role.codes() { li { (grants::in_words(&c, names, lang)) } }
         }
     }
 }

@@ -6,6 +6,7 @@ pub(crate) mod accounts;
 pub(crate) mod activity;
 pub(crate) mod apps;
 pub(crate) mod bases;
+pub(crate) mod grants;
 pub(crate) mod home;
 pub(crate) mod installed;
 pub(crate) mod integrations;

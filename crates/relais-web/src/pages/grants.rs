@@ -1,0 +1,111 @@
+//! A grant in words, as the admin pages show it: its permission's label in
+//! the reader's language, what its options limit it to (fields by their
+//! labels, absence accounts and establishments by their names), and its
+//! code beside it for whoever sets keys up by hand.
+
+use super::layout::{grant_label, OrPage, PageError};
+use crate::session::{Lang, Viewer};
+use maud::{html, Markup};
+use relais_api::AppState;
+use relais_core::access::{Grant, GrantCode};
+use relais_core::fields::Resource;
+
+/// The names a key's grants refer to by identifier: the base's absence
+/// accounts and establishments.
+#[derive(Default)]
+pub(crate) struct GrantNames {
+    accounts: std::collections::HashMap<i64, String>,
+    establishments: std::collections::HashMap<i64, String>,
+}
+
+impl GrantNames {
+    /// The names of `v`'s base.
+    pub(crate) async fn load(state: &AppState, v: &Viewer) -> Result<Self, PageError> {
+        let accounts = state
+            .store
+            .list_absence_accounts(v.base.id)
+            .await
+            .or_page(v)?;
+        let establishments = state
+            .store
+            .list_establishments(v.base.id)
+            .await
+            .or_page(v)?;
+        Ok(Self {
+            accounts: accounts
+                .into_iter()
+                .map(|a| (a.id.0, a.name.to_string()))
+                .collect(),
+            establishments: establishments
+                .into_iter()
+                .map(|e| (e.id.0, e.name.to_string()))
+                .collect(),
+        })
+    }
+
+    /// The name of `id` in `names`, or the identifier where it has none
+    /// (a record deleted since the key was made).
+    fn of(names: &std::collections::HashMap<i64, String>, id: i64) -> String {
+        names.get(&id).cloned().unwrap_or_else(|| format!("#{id}"))
+    }
+
+    /// What a grant's options limit it to, in words: the fields, sections,
+    /// absence accounts or categories it names; none for a grant without.
+    fn scope_of(&self, grant: &Grant, lang: Lang) -> Option<String> {
+        let words: Vec<String> = match grant {
+            Grant::PersonnelFile { sections, fields } if sections.is_some() || fields.is_some() => {
+                let sections = sections
+                    .iter()
+                    .map(|s| format!("{} {}", lang.t("sections"), s.join(", ")));
+                let fields = fields.iter().flatten().map(|name| {
+                    Resource::Users.field(name).map_or_else(
+                        || name.clone(),
+                        |f| f.as_named().label(lang.code()).to_owned(),
+                    )
+                });
+                // A reference and its record (`departmentId`, `department`)
+                // are one field to whoever reads the list.
+                let mut words: Vec<String> = Vec::new();
+                for w in sections.chain(fields) {
+                    if !words.contains(&w) {
+                        words.push(w);
+                    }
+                }
+                words
+            }
+            Grant::AbsenceRequests {
+                accounts: Some(a), ..
+            } => a.iter().map(|id| Self::of(&self.accounts, id.0)).collect(),
+            Grant::AbsenceRequests {
+                categories: Some(c),
+                ..
+            } => c
+                .iter()
+                .map(|c| c.label_in(lang.code()).to_owned())
+                .collect(),
+            _ => return None,
+        };
+        Some(words.join(", "))
+    }
+}
+
+/// The grant `code` in words: its label, what its options limit it to,
+/// named from `names`, then the code itself; a code that does not parse is
+/// shown as it is.
+pub(crate) fn in_words(code: &str, names: &GrantNames, lang: Lang) -> Markup {
+    let scope = match GrantCode::parse(code) {
+        Ok(GrantCode::Grant(g)) => names.scope_of(&g, lang),
+        Ok(GrantCode::Establishments(ids)) => Some(
+            ids.iter()
+                .map(|id| GrantNames::of(&names.establishments, id.0))
+                .collect::<Vec<_>>()
+                .join(", "),
+        ),
+        Err(_) => None,
+    };
+    html! {
+        (grant_label(code, lang))
+        @if let Some(scope) = scope { span.grant-scope { (lang.t(" : ")) (scope) } }
+        " " small.muted { code { (code) } }
+    }
+}
