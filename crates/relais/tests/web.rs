@@ -566,7 +566,7 @@ async fn pages_refuse_bad_input_and_change_nothing() {
             "--grant",
             "organisation",
             "--grant",
-            "personnel-file:fields=firstName+departmentId+department",
+            "personnel-file:sections=standard:fields=firstName+departmentId+department",
             "--grant",
             "establishments=1",
         ],
@@ -589,7 +589,7 @@ async fn pages_refuse_bad_input_and_change_nothing() {
         .unwrap();
     let listed = &listed[..listed.find("</tr>").unwrap()];
     assert!(
-        listed.contains("Consulter le dossier du personnel<span class=\"grant-scope\"> : Prénom, Service</span>"),
+        listed.contains("Consulter le dossier du personnel<span class=\"grant-scope\"> : section Données Lucca, Prénom, Service</span>"),
         "{listed}"
     );
     assert!(

@@ -144,6 +144,7 @@ async fn app_page(
         .or_page(&v)
         .map(|list| list.into_iter().find(|i| i.app == a.code))?;
     let admins = admins(&state).await;
+    let names = super::grants::GrantNames::load(&state, &v).await?;
     let elsewhere = bases_by_app(&state, &v)
         .await
         .or_page(&v)
@@ -205,7 +206,7 @@ async fn app_page(
             }
         }
         h2 { (lang.t("Droits de la clé API créée")) }
-        ul id="grants" { @for g in &a.grants { li { (super::grants::in_words(g, &super::grants::GrantNames::default(), lang)) } } }
+        ul id="grants" { @for g in &a.grants { li { (super::grants::in_words(g, &names, lang)) } } }
         h2 { (lang.t("Étapes dans relais")) }
         ol { @for s in lang.pick(&a.steps.relais_fr, &a.steps.relais_en) { li { (s) } } }
         h2 { (lang.t("Étapes chez l'éditeur")) }

@@ -10,12 +10,15 @@ use relais_api::AppState;
 use relais_core::access::{Grant, GrantCode};
 use relais_core::fields::Resource;
 
-/// The names a key's grants refer to by identifier: the base's absence
-/// accounts and establishments.
+/// The names a key's grants refer to by identifier or code: the base's
+/// absence accounts, establishments, sections of the personnel file and
+/// custom fields.
 #[derive(Default)]
 pub(crate) struct GrantNames {
     accounts: std::collections::HashMap<i64, String>,
     establishments: std::collections::HashMap<i64, String>,
+    sections: std::collections::HashMap<String, String>,
+    fields: std::collections::HashMap<String, String>,
 }
 
 impl GrantNames {
@@ -31,7 +34,21 @@ impl GrantNames {
             .list_establishments(v.base.id)
             .await
             .or_page(v)?;
+        let sections = state.store.list_sections(v.base.id).await.or_page(v)?;
+        let fields = state
+            .store
+            .list_section_fields(v.base.id)
+            .await
+            .or_page(v)?;
         Ok(Self {
+            sections: sections
+                .into_iter()
+                .map(|s| (s.code, s.name.to_string()))
+                .collect(),
+            fields: fields
+                .into_iter()
+                .map(|f| (f.code.as_str().to_owned(), f.name.to_string()))
+                .collect(),
             accounts: accounts
                 .into_iter()
                 .map(|a| (a.id.0, a.name.to_string()))
@@ -54,12 +71,26 @@ impl GrantNames {
     fn scope_of(&self, grant: &Grant, lang: Lang) -> Option<String> {
         let words: Vec<String> = match grant {
             Grant::PersonnelFile { sections, fields } if sections.is_some() || fields.is_some() => {
-                let sections = sections
-                    .iter()
-                    .map(|s| format!("{} {}", lang.t("sections"), s.join(", ")));
+                let sections = sections.iter().map(|s| {
+                    let named: Vec<&str> = s
+                        .iter()
+                        .map(|code| {
+                            self.sections
+                                .get(code)
+                                .map_or(code.as_str(), String::as_str)
+                        })
+                        .collect();
+                    let word = if named.len() == 1 {
+                        "section"
+                    } else {
+                        "sections"
+                    };
+                    format!("{} {}", lang.t(word), named.join(", "))
+                });
+                // A standard field by its label, a custom one by its name.
                 let fields = fields.iter().flatten().map(|name| {
                     Resource::Users.field(name).map_or_else(
-                        || name.clone(),
+                        || self.fields.get(name).unwrap_or(name).clone(),
                         |f| f.as_named().label(lang.code()).to_owned(),
                     )
                 });
