@@ -498,13 +498,13 @@ async fn one_leave(list: V3List, Path(raw): Path<String>) -> Result<Response, Ap
             parameter: "id".into(),
             message: e.message,
         })?;
-    let q = list.query(&[])?;
+    let mut q = list.query(&[])?;
     let (state, caller, _) = list.into_parts();
     let day = Window {
         from: Some(id.slot.date),
         to: Some(id.slot.date),
     };
-    let mut filters = q.filters.clone();
+    let mut filters = std::mem::take(&mut q.filters);
     filters.push((
         "leavePeriod.ownerId".into(),
         FilterOp::Eq(id.owner.to_string()),
