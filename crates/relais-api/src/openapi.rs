@@ -21,8 +21,9 @@ struct Endpoint {
     path: &'static str,
     summary: &'static str,
     v4: bool,
-    /// The resource it lists: its filters, sort keys and, for employees,
-    /// the item's fields come from the field catalogue.
+    /// The resource it lists or writes: its filters, sort keys, the
+    /// members of its body and, for employees, the item's fields come
+    /// from the field catalogue.
     resource: Option<Resource>,
     /// Parameters besides the resource's filters (options).
     params: &'static [&'static str],
@@ -31,6 +32,11 @@ struct Endpoint {
     /// refuses any other); empty where the body is not described member by
     /// member.
     members: &'static [&'static [&'static str]],
+    /// A body a client could send, as JSON text (empty: none shown).
+    body_example: &'static str,
+    /// The status of a success (200, or 201 for a record created, 202 for
+    /// work accepted, 204 for nothing to answer).
+    success: u16,
 }
 
 const fn get(
@@ -47,6 +53,8 @@ const fn get(
         params,
         body: false,
         members: &[],
+        body_example: "",
+        success: 200,
     }
 }
 
@@ -74,6 +82,22 @@ impl Endpoint {
     const fn v4(self) -> Endpoint {
         Endpoint { v4: true, ..self }
     }
+
+    /// The same endpoint, answering a success with `status`.
+    const fn answers(self, status: u16) -> Endpoint {
+        Endpoint {
+            success: status,
+            ..self
+        }
+    }
+
+    /// The same write, showing `json` as a body a client could send.
+    const fn example(self, json: &'static str) -> Endpoint {
+        Endpoint {
+            body_example: json,
+            ..self
+        }
+    }
 }
 
 const fn write(method: &'static str, path: &'static str, summary: &'static str) -> Endpoint {
@@ -86,6 +110,8 @@ const fn write(method: &'static str, path: &'static str, summary: &'static str) 
         params: &[],
         body: true,
         members: &[],
+        body_example: "",
+        success: 200,
     }
 }
 
@@ -102,6 +128,21 @@ const fn write_taking(
     }
 }
 
+/// A write of a record of `resource` whose body takes `members`: those the
+/// field catalogue knows are typed from it.
+const fn write_record(
+    method: &'static str,
+    path: &'static str,
+    summary: &'static str,
+    resource: Resource,
+    members: &'static [&'static [&'static str]],
+) -> Endpoint {
+    Endpoint {
+        resource: Some(resource),
+        ..write_taking(method, path, summary, members)
+    }
+}
+
 const ENDPOINTS: &[Endpoint] = &[
     list(
         "/api/v3/users",
@@ -109,19 +150,26 @@ const ENDPOINTS: &[Endpoint] = &[
         Resource::Users,
         &["formerEmployees"],
     ),
-    write_taking(
+    write_record(
         "post",
         "/api/v3/users",
         "Create an employee",
+        Resource::Users,
         users::BODY_MEMBERS,
+    )
+    .answers(201)
+    .example(
+        r#"{"firstName": "Camille", "lastName": "Martin", "mail": "camille.martin@example.com", "employeeNumber": "M000900", "legalEntityId": 1, "departmentId": 1, "jobTitle": "Comptable", "dtContractStart": "2026-01-05"}"#,
     ),
     one("/api/v3/users/{id}", "One employee", Resource::Users),
-    write_taking(
+    write_record(
         "put",
         "/api/v3/users/{id}",
         "Update an employee (fields given are replaced)",
+        Resource::Users,
         users::BODY_MEMBERS,
-    ),
+    )
+    .example(r#"{"jobTitle": "Responsable comptable", "departmentId": 2}"#),
     get(
         "/api/relais/fields",
         "The personnel file's fields (standard and custom) with section and label, and whether this key reads each (else the grant to add); definitions only, no values",
@@ -137,7 +185,9 @@ const ENDPOINTS: &[Endpoint] = &[
         "/api/relais/webhooks",
         "Register a webhook endpoint; activated when GET <url>?echo=<value> answers the value; the signing secret (whsec_…) is in this answer only",
         &[webhooks::ENDPOINT_MEMBERS],
-    ),
+    )
+    .answers(201)
+    .example(r#"{"url": "https://hooks.example.com/relais", "name": "Changes for the intranet", "topics": ["employee.*", "leave.created"]}"#),
     get(
         "/api/relais/webhooks/{id}",
         "One of this key's webhook endpoints",
@@ -152,6 +202,8 @@ const ENDPOINTS: &[Endpoint] = &[
         params: &[],
         body: false,
         members: &[],
+        body_example: "",
+        success: 204,
     },
     get(
         "/api/relais/webhooks/{id}/deliveries",
@@ -178,7 +230,8 @@ const ENDPOINTS: &[Endpoint] = &[
         "/api/relais/webhooks/{id}/replay",
         "Deliver again the events after a cursor",
         &[webhooks::REPLAY_MEMBERS],
-    ),
+    )
+    .example(r#"{"after": 0}"#),
     get(
         "/api/relais/reports",
         "The ready-made reports: code, title, columns, filters, the grant each needs and whether this key holds it",
@@ -198,7 +251,8 @@ const ENDPOINTS: &[Endpoint] = &[
         "post",
         "/api/relais/integration/runs",
         "Ask for a run now (body: dryRun, full)",
-    ),
+    )
+    .answers(202),
     get(
         "/api/relais/integration/runs/{id}",
         "A run's report: counts, then each record's line",
@@ -283,12 +337,15 @@ const ENDPOINTS: &[Endpoint] = &[
         Resource::LeaveRequests,
         &["status"],
     ),
-    write_taking(
+    write_record(
         "post",
         "/api/v3/leaveRequests",
         "Request a leave period",
+        Resource::LeaveRequests,
         &[absences::REQUEST_MEMBERS],
-    ),
+    )
+    .answers(201)
+    .example(r#"{"leaveAccountId": 1, "ownerId": 1, "startDate": "2026-06-01", "startDateHalf": "AM", "endDate": "2026-06-05", "endDateHalf": "PM", "comment": "Congés d'été"}"#),
     get(
         "/api/v3/leaveRequests/{id}",
         "One leave request",
@@ -439,27 +496,136 @@ fn parameter(name: &str, description: &str) -> Value {
     json!({ "name": name, "in": "query", "required": false, "schema": { "type": "string" }, "description": description })
 }
 
+/// A query parameter with a value a client could send, shown beside it.
+fn parameter_like(name: &str, description: &str, example: &str) -> Value {
+    let mut p = parameter(name, description);
+    p["example"] = json!(example);
+    p
+}
+
+/// What an option (a parameter besides a list's filters) does, and a value
+/// it takes.
+fn option(name: &str) -> (String, String) {
+    let (description, example) = match name {
+        "formerEmployees" => (
+            "true: former employees too (with the grant `former-employees`)".to_owned(),
+            "true".to_owned(),
+        ),
+        "limit" => ("at most this many".to_owned(), "20".to_owned()),
+        "offset" => (
+            "how many to skip, from the first".to_owned(),
+            "0".to_owned(),
+        ),
+        "isApplicable" => (
+            "true: only the contracts in force today".to_owned(),
+            "true".to_owned(),
+        ),
+        "date" => (
+            "required: the days, as a day, since,<day>, until,<day> or between,<from>,<to>; \
+             with one of the owner filters"
+                .to_owned(),
+            absences::DATE_EXAMPLE.to_owned(),
+        ),
+        "status" => (
+            format!("statuses, comma-separated: {}", absences::STATUS_CODES),
+            "0,2".to_owned(),
+        ),
+        "name" => {
+            let logged: Vec<&str> = Resource::Users
+                .fields()
+                .iter()
+                .filter_map(|f| f.logged)
+                .take(2)
+                .collect();
+            (
+                "only the changes of these fields, by their names in the log, comma-separated"
+                    .to_owned(),
+                logged.join(","),
+            )
+        }
+        other => unreachable!("the option {other} is documented without a description"),
+    };
+    (description, example)
+}
+
+/// A value a filter on a field of type `ty` takes, in one of the forms of
+/// [`FILTER_FORMS`]; none for a type that does not filter.
+fn filter_example(ty: FieldType) -> Option<&'static str> {
+    match ty {
+        FieldType::Int => Some("1,2"),
+        FieldType::Text => Some("like,an"),
+        FieldType::Date => Some("since,2026-01-01"),
+        FieldType::DateTime => Some("since,2026-01-01T00:00:00"),
+        FieldType::Bool => Some("true"),
+        FieldType::Link | FieldType::Object | FieldType::List => None,
+    }
+}
+
+/// A `fields` selection of `resource`: its first few top-level fields.
+fn fields_example(resource: Resource) -> String {
+    let names: Vec<&str> = resource
+        .fields()
+        .iter()
+        .map(|f| f.name)
+        .filter(|n| !n.contains('.'))
+        .take(3)
+        .collect();
+    names.join(",")
+}
+
+/// The schema of one member of a body: typed from the field catalogue
+/// when `resource` has a field of that name (the value the API reads and
+/// writes), else left open.
+fn member_schema(resource: Option<Resource>, member: &str) -> Value {
+    let field = resource.and_then(|r| r.field(member));
+    match field {
+        Some(f) => {
+            let mut schema = f.ty.json_schema();
+            schema["description"] = json!(f.label_en);
+            if f.name != "id" {
+                schema["nullable"] = json!(true);
+            }
+            schema
+        }
+        None if member == "extendedData" => json!({
+            "type": "object",
+            "description": "custom fields by code; a null value clears one, those not given are kept",
+        }),
+        None => json!({}),
+    }
+}
+
 /// A ready-made report's path: its parameters, grant and row shape, from
 /// the report catalogue.
 fn report_path(r: &relais_core::report::ReportSpec) -> Value {
     use relais_core::report::ColumnKind;
     let mut params = vec![
-        parameter(
+        parameter_like(
             "from",
             "first month, YYYY-MM (default: eleven months before `to`)",
+            "2026-01",
         ),
-        parameter(
+        parameter_like(
             "to",
             "last month, YYYY-MM (default: this month); at most 36 months in all",
+            "2026-06",
         ),
-        parameter("paging", "offset,limit (limit at most 1000; default 0,100)"),
+        parameter_like(
+            "paging",
+            "offset,limit (limit at most 1000; default 0,100)",
+            "0,100",
+        ),
         parameter(
             "export",
             "true: record this read as the key's export (the next read counts what changed since)",
         ),
     ];
     for f in r.filters {
-        params.push(parameter(f.parameter(), "identifiers, comma-separated"));
+        params.push(parameter_like(
+            f.parameter(),
+            "identifiers, comma-separated",
+            "1,2",
+        ));
     }
     let columns: Map<String, Value> = r
         .columns
@@ -517,13 +683,17 @@ fn events_path() -> Value {
             )
         })
         .collect();
-    let integer = |min: i64, max: Option<u64>, description: &str| {
+    let integer = |min: i64, max: Option<u64>, description: &str, example: Option<i64>| {
         let mut schema = json!({ "type": "integer", "minimum": min });
         if let Some(max) = max {
             schema["maximum"] = json!(max);
         }
-        json!({ "name": description.split(':').next().unwrap_or_default(), "in": "query", "required": false,
-                "schema": schema, "description": description })
+        let mut p = json!({ "name": description.split(':').next().unwrap_or_default(), "in": "query", "required": false,
+                "schema": schema, "description": description });
+        if let Some(example) = example {
+            p["example"] = json!(example);
+        }
+        p
     };
     json!({ "get": {
         "summary": "The base's change feed: records created, updated and deleted, in order, as this key may read them",
@@ -537,11 +707,12 @@ fn events_path() -> Value {
         ),
         "security": [{ "luccaApplication": [] }, { "bearer": [] }],
         "parameters": [
-            integer(0, None, "after: the cursor to read after, 0 or the `next` of a page (not beyond the latest event)"),
+            integer(0, None, "after: the cursor to read after, 0 or the `next` of a page (not beyond the latest event)", Some(0)),
             { "name": "topics", "in": "query", "required": false, "schema": { "type": "string" },
-              "description": format!("topics, comma-separated, each a topic or `<record>.*`; one of {}", topics.join(", ")) },
-            integer(1, Some(1000), "limit: events per page, at most 1000 (default 100)"),
-            integer(0, Some(crate::resources::events::MAX_WAIT), "wait: seconds to wait for an event when there is none yet (long-poll)"),
+              "description": format!("topics, comma-separated, each a topic or `<record>.*`; one of {}", topics.join(", ")),
+              "example": "employee.*,leave.created" },
+            integer(1, Some(1000), "limit: events per page, at most 1000 (default 100)", Some(100)),
+            integer(0, Some(crate::resources::events::MAX_WAIT), "wait: seconds to wait for an event when there is none yet (long-poll)", None),
         ],
         "responses": {
             "200": { "description": "success", "content": { "application/json": { "schema": {
@@ -578,53 +749,75 @@ pub fn build() -> Value {
     for e in ENDPOINTS {
         let mut params: Vec<Value> = Vec::new();
         if e.path.contains("{id}") {
-            params.push(json!({ "name": "id", "in": "path", "required": true, "schema": { "type": "string" } }));
-            if e.method == "get" && e.resource.is_some() {
-                params.push(parameter(
+            let example = if e.resource == Some(Resource::Leaves) {
+                relais_core::absence::LeaveId::EXAMPLE
+            } else {
+                "1"
+            };
+            params.push(json!({ "name": "id", "in": "path", "required": true, "schema": { "type": "string" }, "example": example }));
+            if let Some(r) = e.resource.filter(|_| e.method == "get") {
+                params.push(parameter_like(
                     "fields",
                     "fields to return, as the list takes them, nested as a[b,c] or a.b",
+                    &fields_example(r),
                 ));
             }
         }
-        if e.method == "get" && !e.path.contains("{id}") && !e.path.ends_with("/tree") {
+        // A list of a resource pages, selects and sorts; other reads take
+        // none of that.
+        if e.method == "get" && e.resource.is_some() && !e.path.contains("{id}") {
             if e.v4 {
-                params.push(parameter("page", "page number, from 1"));
-                params.push(parameter("limit", "records per page, at most 1000"));
-                params.push(parameter(
+                params.push(parameter_like("page", "page number, from 1", "1"));
+                params.push(parameter_like(
+                    "limit",
+                    "records per page, at most 1000",
+                    "100",
+                ));
+                params.push(parameter_like(
                     "fields.root",
                     "any of count, prev, next: the total, and the links to the neighbouring pages",
+                    "count,next",
                 ));
             } else {
-                params.push(parameter(
+                let fields = e.resource.map(fields_example).unwrap_or_default();
+                params.push(parameter_like(
                     "fields",
                     "fields to return, nested as a[b,c] or a.b; collection.count adds the total",
+                    &format!("{fields},collection.count"),
                 ));
-                params.push(parameter("paging", "offset,limit (limit at most 1000)"));
+                params.push(parameter_like(
+                    "paging",
+                    "offset,limit (limit at most 1000)",
+                    "0,100",
+                ));
                 let keys: Vec<&str> = e
                     .resource
                     .into_iter()
                     .flat_map(|r| r.sort_keys())
                     .map(|f| f.name)
                     .collect();
-                params.push(parameter(
-                    "orderBy",
-                    &format!("field,asc|desc; fields: {}", keys.join(", ")),
-                ));
+                let description = format!("field,asc|desc; fields: {}", keys.join(", "));
+                params.push(match keys.first() {
+                    Some(key) => parameter_like("orderBy", &description, &format!("{key},asc")),
+                    None => parameter("orderBy", &description),
+                });
             }
         }
         let filters = e
             .resource
             .into_iter()
-            .filter(|_| !e.path.contains("{id}"))
+            .filter(|_| e.method == "get" && !e.path.contains("{id}"))
             .flat_map(|r| r.filters());
         for f in filters {
-            params.push(parameter(
-                f.name,
-                &format!("{} — {FILTER_FORMS}", f.label_en),
-            ));
+            let description = format!("{} — {FILTER_FORMS}", f.label_en);
+            params.push(match filter_example(f.ty) {
+                Some(example) => parameter_like(f.name, &description, example),
+                None => parameter(f.name, &description),
+            });
         }
         for p in e.params {
-            params.push(parameter(p, "option"));
+            let (description, example) = option(p);
+            params.push(parameter_like(p, &description, &example));
         }
         let mut op = json!({
             "summary": e.summary,
@@ -632,7 +825,6 @@ pub fn build() -> Value {
             "security": [{ "luccaApplication": [] }, { "bearer": [] }],
             "parameters": params,
             "responses": {
-                "200": { "description": "success" },
                 "400": { "$ref": "#/components/responses/Error" },
                 "401": { "$ref": "#/components/responses/Error" },
                 "403": { "$ref": "#/components/responses/Error" },
@@ -640,12 +832,14 @@ pub fn build() -> Value {
                 "429": { "$ref": "#/components/responses/Error" },
             },
         });
-        if let Some(schema) = success_schema(e) {
-            op["responses"]["200"] = json!({
+        let success = e.success.to_string();
+        op["responses"][&success] = match success_schema(e) {
+            Some(schema) => json!({
                 "description": "success",
                 "content": { "application/json": { "schema": schema } },
-            });
-        }
+            }),
+            None => json!({ "description": "success" }),
+        };
         if e.body {
             let content = if e.path.contains("imports") {
                 "multipart/form-data"
@@ -659,11 +853,16 @@ pub fn build() -> Value {
                     .members
                     .iter()
                     .flat_map(|list| list.iter())
-                    .map(|m| ((*m).to_owned(), json!({})))
+                    .map(|m| ((*m).to_owned(), member_schema(e.resource, m)))
                     .collect();
                 json!({ "type": "object", "properties": properties, "additionalProperties": false })
             };
-            op["requestBody"] = json!({ "required": !["approve", "deny", "cancel", "activate", "rotate", "test"].iter().any(|a| e.path.ends_with(a)), "content": { content: { "schema": schema } } });
+            let mut media = json!({ "schema": schema });
+            if !e.body_example.is_empty() {
+                media["example"] =
+                    serde_json::from_str(e.body_example).expect("a body example is JSON");
+            }
+            op["requestBody"] = json!({ "required": !["approve", "deny", "cancel", "activate", "rotate", "test"].iter().any(|a| e.path.ends_with(a)), "content": { content: media } });
             op["responses"]["409"] = json!({ "$ref": "#/components/responses/Error" });
             op["responses"]["422"] = json!({ "$ref": "#/components/responses/Error" });
         }
@@ -733,6 +932,66 @@ mod tests {
             "Needs the grant `absence-requests`."
         );
         assert_eq!(needs("get", "/api/relais/fields"), "Any key.");
+    }
+
+    #[test]
+    fn examples_take_what_their_endpoint_takes() {
+        let doc = build();
+        let mut bodies = 0;
+        for e in ENDPOINTS.iter().filter(|e| !e.body_example.is_empty()) {
+            let example: Value = serde_json::from_str(e.body_example)
+                .unwrap_or_else(|err| panic!("{} {}: {err}", e.method, e.path));
+            for member in example.as_object().expect("a body is an object").keys() {
+                assert!(
+                    e.members.iter().any(|list| list.contains(&member.as_str())),
+                    "{} {} shows {member}, which its body does not take",
+                    e.method,
+                    e.path
+                );
+            }
+            bodies += 1;
+        }
+        assert_eq!(bodies, 5, "the writes that show a body");
+        // Every option is described, and every filter of a list shows a value.
+        for (path, ops) in doc["paths"].as_object().unwrap() {
+            for (method, op) in ops.as_object().unwrap() {
+                for p in op["parameters"].as_array().into_iter().flatten() {
+                    let name = p["name"].as_str().unwrap();
+                    let described = p["description"].as_str().unwrap_or_default();
+                    assert_ne!(described, "option", "{method} {path}: {name}");
+                }
+            }
+        }
+        let users = &doc["paths"]["/api/v3/users"]["get"]["parameters"];
+        let example = |name: &str| {
+            users
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|p| p["name"] == name)
+                .map(|p| p["example"].clone())
+        };
+        assert_eq!(example("dtContractStart"), Some(json!("since,2026-01-01")));
+        assert_eq!(example("departmentId"), Some(json!("1,2")));
+        assert_eq!(example("orderBy"), Some(json!("id,asc")));
+    }
+
+    #[test]
+    fn a_write_types_the_members_the_catalogue_knows() {
+        let doc = build();
+        let body = &doc["paths"]["/api/v3/users/{id}"]["put"]["requestBody"]["content"]
+            ["application/json"]["schema"]["properties"];
+        assert_eq!(body["birthDate"]["format"], "date");
+        assert_eq!(body["departmentId"]["type"], "integer");
+        assert_eq!(body["extendedData"]["type"], "object");
+        let request = &doc["paths"]["/api/v3/leaveRequests"]["post"]["requestBody"]["content"]
+            ["application/json"]["schema"]["properties"];
+        assert_eq!(request["startDate"]["format"], "date");
+        // A write lists no filters: they are a list's.
+        let put = doc["paths"]["/api/v3/users/{id}"]["put"]["parameters"]
+            .as_array()
+            .unwrap();
+        assert_eq!(put.len(), 1, "only the path's id: {put:?}");
     }
 
     #[test]

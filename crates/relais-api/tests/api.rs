@@ -206,6 +206,7 @@ api_suite!(
     organisation_and_expenses_shapes,
     audit_trail_records_each_request,
     openapi_describes_every_endpoint,
+    the_documents_examples_are_answered,
     hostile_requests_are_bounded,
     out_of_scope_reads_and_writes_as_missing,
     implausible_values_are_refused,
@@ -1621,6 +1622,142 @@ async fn openapi_describes_every_endpoint(app: App) {
         }
     }
     assert_eq!(described, 4, "users (POST, PUT), leave requests, webhooks");
+}
+
+/// What the OpenAPI document shows a client could send is answered as a
+/// success on a seeded base: every list with all its parameters' examples
+/// at once, and every body example of a write on a record of its own.
+async fn the_documents_examples_are_answered(app: App) {
+    let doc: Value = app
+        .client
+        .get(format!("{}/openapi.json", app.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let key = app.key(&["all"]).await;
+    let mut lists = 0;
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        // An integration's own reads take an installed app's key.
+        let read = !path.contains('{') && !path.starts_with("/api/relais/integration");
+        let Some(op) = ops.get("get").filter(|_| read) else {
+            continue;
+        };
+        let pairs: Vec<(&str, String)> = op["parameters"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|p| {
+                let example = match &p["example"] {
+                    Value::String(s) => s.clone(),
+                    Value::Number(n) => n.to_string(),
+                    _ => return None,
+                };
+                Some((p["name"].as_str()?, example))
+            })
+            .collect();
+        if pairs.is_empty() {
+            continue;
+        }
+        lists += 1;
+        let resp = app
+            .client
+            .get(format!("{}{path}", app.url))
+            .query(&pairs)
+            .header("Authorization", format!("Bearer {key}"))
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        let body = resp.text().await.unwrap();
+        assert_eq!(status, 200, "GET {path} with {pairs:?}: {body}");
+    }
+    // The resources' lists, the ready-made reports and the change feed.
+    assert!(lists >= 20, "lists showing examples: {lists}");
+
+    let example = |path: &str, method: &str| {
+        doc["paths"][path][method]["requestBody"]["content"]["application/json"]["example"].clone()
+    };
+    // The one success status the document gives a write.
+    let success = |path: &str, method: &str| -> u16 {
+        let answers = doc["paths"][path][method]["responses"].as_object().unwrap();
+        let successes: Vec<&String> = answers.keys().filter(|k| k.starts_with('2')).collect();
+        assert_eq!(successes.len(), 1, "{method} {path}: {successes:?}");
+        successes[0].parse().unwrap()
+    };
+    let (status, created) = app
+        .send(
+            reqwest::Method::POST,
+            "/api/v3/users",
+            &key,
+            example("/api/v3/users", "post"),
+        )
+        .await;
+    assert_eq!(status, success("/api/v3/users", "post"), "{created}");
+    assert_eq!(status, 201);
+    let id = created["data"]["id"].as_i64().unwrap();
+    let update = example("/api/v3/users/{id}", "put");
+    let (status, updated) = app
+        .send(
+            reqwest::Method::PUT,
+            &format!("/api/v3/users/{id}"),
+            &key,
+            update.clone(),
+        )
+        .await;
+    assert_eq!(status, success("/api/v3/users/{id}", "put"), "{updated}");
+    let (_, read) = app
+        .get(
+            &format!("/api/v3/users/{id}?fields=jobTitle,departmentId"),
+            &key,
+        )
+        .await;
+    assert_eq!(read["data"]["jobTitle"], update["jobTitle"]);
+    assert_eq!(read["data"]["departmentId"], update["departmentId"]);
+    let mut request = example("/api/v3/leaveRequests", "post");
+    request["ownerId"] = json!(id);
+    let (status, requested) = app
+        .send(
+            reqwest::Method::POST,
+            "/api/v3/leaveRequests",
+            &key,
+            request,
+        )
+        .await;
+    assert_eq!(
+        status,
+        success("/api/v3/leaveRequests", "post"),
+        "{requested}"
+    );
+    // An endpoint is registered (inactive until its address echoes), then
+    // deleted, each answered as documented.
+    let (status, endpoint) = app
+        .send(
+            reqwest::Method::POST,
+            "/api/relais/webhooks",
+            &key,
+            example("/api/relais/webhooks", "post"),
+        )
+        .await;
+    assert_eq!(
+        status,
+        success("/api/relais/webhooks", "post"),
+        "{endpoint}"
+    );
+    let id = endpoint["data"]["id"].as_i64().unwrap();
+    let resp = app
+        .client
+        .delete(format!("{}/api/relais/webhooks/{id}", app.url))
+        .header("Authorization", format!("Bearer {key}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        resp.status().as_u16(),
+        success("/api/relais/webhooks/{id}", "delete")
+    );
 }
 
 /// Every part of a request that relais parses is bounded, with a 400 naming

@@ -354,6 +354,11 @@ pub struct LeaveId {
     pub slot: HalfDaySlot,
 }
 
+impl LeaveId {
+    /// An identifier as the API writes it, for messages and documentation.
+    pub const EXAMPLE: &'static str = "42-20260105-AM";
+}
+
 impl fmt::Display for LeaveId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
@@ -374,7 +379,8 @@ impl FromStr for LeaveId {
                 "id",
                 format!(
                     "'{s}' is not a leave identifier: write <employee id>-<yyyyMMdd>-AM or -PM, \
-                     e.g. 42-20260105-AM"
+                     e.g. {}",
+                    LeaveId::EXAMPLE
                 ),
             )
         };

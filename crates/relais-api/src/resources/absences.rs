@@ -111,6 +111,9 @@ async fn accounts(list: V3List) -> Result<Response, ApiError> {
     Ok(v3_list(items, page.count).into_response())
 }
 
+/// A `date` filter of `/api/v3/leaves`, for messages and documentation.
+pub const DATE_EXAMPLE: &str = "between,2026-01-01,2026-01-31";
+
 /// A date window from the `date` filter of `/api/v3/leaves`.
 #[derive(Debug, Clone, Copy)]
 struct Window {
@@ -327,10 +330,16 @@ const LEAVE_DEFAULT_FIELDS: &[&str] = &[
 async fn leaves(list: V3List) -> Result<Response, ApiError> {
     let mut q = list.query(&[])?;
     let (state, caller, _) = list.into_parts();
-    let date_at = q.filters.iter().position(|(k, _)| k == "date").ok_or_else(|| ApiError::BadRequest {
-        parameter: "date".into(),
-        message: "a date filter is required, e.g. date=between,2026-01-01,2026-01-31 or date=since,2000-01-01".into(),
-    })?;
+    let date_at = q
+        .filters
+        .iter()
+        .position(|(k, _)| k == "date")
+        .ok_or_else(|| ApiError::BadRequest {
+            parameter: "date".into(),
+            message: format!(
+                "a date filter is required, e.g. date={DATE_EXAMPLE} or date=since,2000-01-01"
+            ),
+        })?;
     let window = Window::parse(&q.filters.remove(date_at).1)?;
     let owner_filters = [
         "leavePeriod.ownerId",
@@ -664,6 +673,9 @@ const REQUEST_DEFAULT_FIELDS: &[&str] = &[
     "status",
 ];
 
+/// The codes `status=` takes on `/api/v3/leaveRequests`, as people read them.
+pub const STATUS_CODES: &str = "0 pending, 2 approved, 3 denied or 4 cancelled";
+
 fn status_condition(raw: &str) -> Result<Condition, ApiError> {
     let statuses = raw
         .split(',')
@@ -674,9 +686,7 @@ fn status_condition(raw: &str) -> Result<Condition, ApiError> {
             "4" => Ok(LeaveStatus::Cancelled),
             other => Err(ApiError::BadRequest {
                 parameter: "status".into(),
-                message: format!(
-                    "'{other}' is not a status: use 0 pending, 2 approved, 3 denied or 4 cancelled"
-                ),
+                message: format!("'{other}' is not a status: use {STATUS_CODES}"),
             }),
         })
         .collect::<Result<Vec<_>, _>>()?;
