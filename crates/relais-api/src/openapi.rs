@@ -425,7 +425,8 @@ fn success_schema(e: &Endpoint) -> Option<Value> {
     }
     let item = match e.resource {
         Some(Resource::Users) => employee_schema(),
-        _ => json!({ "type": "object" }),
+        Some(r) => record_schema(r),
+        None => json!({ "type": "object" }),
     };
     let items = json!({ "type": "array", "items": item });
     let link = json!({ "type": "string", "nullable": true });
@@ -470,20 +471,37 @@ fn success_schema(e: &Endpoint) -> Option<Value> {
 /// The forms a filter's value takes.
 const FILTER_FORMS: &str = "filter: value, v1,v2, null, notequal,v, since,v, until,v, between,a,b, greaterthan,v, greaterthanorequal,v, lessthan,v, lessthanorequal,v, like,text";
 
+/// A field's value as the API writes it, typed from the catalogue: any
+/// but an identifier or a list may be null.
+fn field_schema(f: &relais_core::fields::Field) -> Value {
+    let mut schema = f.ty.json_schema();
+    schema["description"] = json!(f.label_en);
+    if f.ty != FieldType::List && f.name != "id" {
+        schema["nullable"] = json!(true);
+    }
+    schema
+}
+
+/// A record of `resource` as its list answers one: its top-level fields
+/// typed from the catalogue (those selected appear; a nested name such as
+/// `leavePeriod.ownerId` is a filter's, not a member's).
+fn record_schema(resource: Resource) -> Value {
+    let properties: Map<String, Value> = resource
+        .fields()
+        .iter()
+        .filter(|f| !f.name.contains('.'))
+        .map(|f| (f.name.to_owned(), field_schema(f)))
+        .collect();
+    json!({ "type": "object", "properties": properties })
+}
+
 /// An employee as `/api/v3/users` answers one: the standard section's
 /// fields, typed from the catalogue (those selected and readable appear),
 /// and `extendedData`, the custom fields.
 fn employee_schema() -> Value {
     let mut properties: Map<String, Value> = relais_core::fields::STANDARD
         .iter()
-        .map(|f| {
-            let mut schema = f.ty.json_schema();
-            schema["description"] = json!(f.label_en);
-            if f.ty != FieldType::List && f.name != "id" {
-                schema["nullable"] = json!(true);
-            }
-            (f.name.to_owned(), schema)
-        })
+        .map(|f| (f.name.to_owned(), field_schema(f)))
         .collect();
     properties.insert(
         "extendedData".into(),
@@ -579,14 +597,7 @@ fn fields_example(resource: Resource) -> String {
 fn member_schema(resource: Option<Resource>, member: &str) -> Value {
     let field = resource.and_then(|r| r.field(member));
     match field {
-        Some(f) => {
-            let mut schema = f.ty.json_schema();
-            schema["description"] = json!(f.label_en);
-            if f.name != "id" {
-                schema["nullable"] = json!(true);
-            }
-            schema
-        }
+        Some(f) => field_schema(f),
         None if member == "extendedData" => json!({
             "type": "object",
             "description": "custom fields by code; a null value clears one, those not given are kept",

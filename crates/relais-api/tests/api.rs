@@ -1638,7 +1638,7 @@ async fn the_documents_examples_are_answered(app: App) {
         .await
         .unwrap();
     let key = app.key(&["all"]).await;
-    let mut lists = 0;
+    let (mut lists, mut typed_values) = (0, 0);
     for (path, ops) in doc["paths"].as_object().unwrap() {
         // An integration's own reads take an installed app's key.
         let read = !path.contains('{') && !path.starts_with("/api/relais/integration");
@@ -1673,9 +1673,74 @@ async fn the_documents_examples_are_answered(app: App) {
         let status = resp.status().as_u16();
         let body = resp.text().await.unwrap();
         assert_eq!(status, 200, "GET {path} with {pairs:?}: {body}");
+        // Every field the document types, asked for at once (a v4 list
+        // answers its own selection): each value written as the document
+        // (the field catalogue) says.
+        let schema = &op["responses"]["200"]["content"]["application/json"]["schema"];
+        let v3 = &schema["properties"]["data"]["properties"]["items"]["items"]["properties"];
+        let v4 = &schema["properties"]["items"]["items"]["properties"];
+        let (fields, selected) = match (v3.as_object(), v4.as_object()) {
+            (Some(f), _) if pairs.iter().any(|(n, _)| *n == "fields") => (f, true),
+            (_, Some(f)) => (f, false),
+            _ => continue,
+        };
+        // Only what a list requires (the leaves' days and owners), over all
+        // the days kept, so that there are records to look at.
+        let mut asked: Vec<(&str, String)> = pairs
+            .iter()
+            .filter(|(n, _)| *n == "leavePeriod.ownerId")
+            .cloned()
+            .collect();
+        if pairs.iter().any(|(n, _)| *n == "date") {
+            asked.push(("date", "since,2000-01-01".to_owned()));
+        }
+        if selected {
+            let names: Vec<&str> = fields.keys().map(String::as_str).collect();
+            asked.push(("fields", names.join(",")));
+            asked.push(("paging", "0,50".to_owned()));
+        }
+        let resp = app
+            .client
+            .get(format!("{}{path}", app.url))
+            .query(&asked)
+            .header("Authorization", format!("Bearer {key}"))
+            .send()
+            .await
+            .unwrap();
+        let body: Value = resp.json().await.unwrap();
+        let records = if selected {
+            &body["data"]["items"]
+        } else {
+            &body["items"]
+        };
+        let records = records.as_array().expect("a list");
+        assert!(
+            !records.is_empty(),
+            "{path} with {asked:?}: no record to check"
+        );
+        for record in records {
+            for (name, field) in fields {
+                let Some(value) = record.get(name) else {
+                    assert!(!selected, "{path}: {name} asked, not written: {record}");
+                    continue;
+                };
+                assert!(
+                    !value.is_null() || field["nullable"] == true,
+                    "{path}: {name} is null: {record}"
+                );
+                if !value.is_null() {
+                    assert!(
+                        written_as(value, field),
+                        "{path}: {name} is {value}, the document says {field}"
+                    );
+                    typed_values += 1;
+                }
+            }
+        }
     }
     // The resources' lists, the ready-made reports and the change feed.
     assert!(lists >= 20, "lists showing examples: {lists}");
+    assert!(typed_values > 1_000, "values checked: {typed_values}");
 
     let example = |path: &str, method: &str| {
         doc["paths"][path][method]["requestBody"]["content"]["application/json"]["example"].clone()
@@ -1758,6 +1823,24 @@ async fn the_documents_examples_are_answered(app: App) {
         resp.status().as_u16(),
         success("/api/relais/webhooks/{id}", "delete")
     );
+}
+
+/// Whether `value` (not null) is of the type a JSON schema of the
+/// document gives, its date formats included.
+fn written_as(value: &Value, schema: &Value) -> bool {
+    match schema["type"].as_str() {
+        Some("integer") => value.is_i64() || value.is_u64(),
+        Some("number") => value.is_number(),
+        Some("boolean") => value.is_boolean(),
+        Some("object") => value.is_object(),
+        Some("array") => value.is_array(),
+        Some("string") => match (value.as_str(), schema["format"].as_str()) {
+            (Some(s), Some("date")) => NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok(),
+            (Some(s), Some("date-time")) => chrono::DateTime::parse_from_rfc3339(s).is_ok(),
+            (text, _) => text.is_some(),
+        },
+        _ => true,
+    }
 }
 
 /// Every part of a request that relais parses is bounded, with a 400 naming

@@ -568,8 +568,9 @@ resource_fields! {
         START_DATE = field(R, "startDate", Date, "Début", "Start").listed();
         /// `endDate`.
         END_DATE = field(R, "endDate", Date, "Fin", "End").listed();
-        /// `status`: chosen with the option `status=` (codes), not filtered.
-        STATUS = field(R, "status", Text, "Statut", "Status");
+        /// `status`, written as its code (0 pending, 2 approved, 3 denied,
+        /// 4 cancelled): chosen with the option `status=`, not filtered.
+        STATUS = field(R, "status", Int, "Statut", "Status");
     } [
         ID,
         OWNER_ID,
