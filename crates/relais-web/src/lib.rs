@@ -56,6 +56,7 @@ pub fn router(catalog: Arc<Catalog>, state: AppState) -> Router<AppState> {
         .route("/runs/{id}", get(pages::runs::run_page))
         .route("/runs/{id}/lines.csv", get(pages::runs::run_lines_csv))
         .route("/runs/{id}/progress", get(pages::runs::run_progress))
+        .route("/api-reference", get(pages::reference::reference))
         .route("/people", get(pages::people::directory))
         .route("/people.csv", get(pages::people::directory_file))
         .route("/people/{id}", get(pages::people::employee))

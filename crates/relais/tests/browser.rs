@@ -859,6 +859,7 @@ async fn install_happypal_in_a_browser() {
                 "/accounts",
                 "/me",
                 "/activity",
+                "/api-reference",
                 &account_url[account_url.find("/accounts/").unwrap()..],
                 &run_url[run_url.find("/runs/").unwrap()..],
             ] {
@@ -907,6 +908,24 @@ async fn install_happypal_in_a_browser() {
     b.go(&format!("{base}/keys")).await;
     assert!(b.text("#keys").await.contains("HappyPal"));
     b.screenshot("keys").await;
+    // It leads to the API's reference: each endpoint with its grant, the
+    // values its parameters take and a body its writes take, at desktop
+    // and phone widths.
+    b.click("#api-reference").await;
+    b.wait_url("/api-reference").await;
+    let update = b.text("#put-api-v3-users--id-").await;
+    assert!(
+        update.contains("write-employees") && update.contains("\"jobTitle\""),
+        "{update}"
+    );
+    let leaves = b.text("#get-api-v3-leaves").await;
+    assert!(leaves.contains("between,2026-01-01,2026-01-31"), "{leaves}");
+    b.fits(
+        &format!("{base}/api-reference"),
+        "#reference-index",
+        "api-reference",
+    )
+    .await;
 
     // Someone without « Administration des applications » sees why, not the button.
     b.click("#sign-out").await;

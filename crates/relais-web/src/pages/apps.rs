@@ -345,6 +345,7 @@ pub async fn install(
             button type="button" id="copy" onclick="navigator.clipboard.writeText(document.getElementById('api-key').textContent).then(()=>{this.textContent='✓'})" { (lang.t("Copier")) } }
         h2 { (lang.t("À faire chez l'éditeur")) }
         ol { @for s in lang.pick(&a.steps.partner_fr, &a.steps.partner_en) { li { (s) } } }
+        p { (lang.t("Pour les développeurs de l'éditeur : ")) a href="/api-reference" { (lang.t("Référence de l'API")) } }
         p { a href="/installed" { (lang.t("Applications installées")) } }
     }).into_response())
 }

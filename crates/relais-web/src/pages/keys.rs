@@ -72,6 +72,10 @@ async fn keys_page_typed(
     let names = GrantNames::load(state, v).await?;
     Ok(page(Some(v), lang, lang.t("Clés API"), html! {
         @if let Some(m) = message { (m) }
+        p.muted {
+            (lang.t("Ce que chaque clé lit et écrit par l'API : "))
+            a id="api-reference" href="/api-reference" { (lang.t("Référence de l'API")) } "."
+        }
         table id="keys" {
             (column_heads(lang, &["#", "Nom", "Contact", "Usage", "Droits", "Dernière utilisation", ""]))
             tbody {

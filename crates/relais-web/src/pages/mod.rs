@@ -14,6 +14,7 @@ pub(crate) mod keys;
 pub(crate) mod layout;
 pub(crate) mod mapping;
 pub(crate) mod people;
+pub(crate) mod reference;
 pub(crate) mod reports;
 pub(crate) mod runs;
 pub(crate) mod sign_in;

@@ -1,0 +1,208 @@
+//! The API's reference for the developers of integrations, at
+//! `/api-reference`: every endpoint of the OpenAPI document (`/openapi.json`,
+//! the one description of the API) with the grant it needs, its parameters
+//! and a value each takes, the members of its body with one it takes, and
+//! the status of its success. Open without signing in, as the document is:
+//! whoever holds a key reads it.
+
+use super::layout::page;
+use crate::session::{lang_of, Viewer};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use maud::{html, Markup};
+use serde_json::Value;
+
+/// `GET /api-reference`.
+pub async fn reference(headers: HeaderMap, viewer: Result<Viewer, Response>) -> Response {
+    let lang = lang_of(&headers);
+    let doc = relais_api::openapi::build();
+    let operations = operations(&doc);
+    let body = html! {
+        p.muted {
+            (lang.t("Ce que l'API de relais répond, compatible avec celle de Lucca : chaque point d'accès, le droit que sa clé doit avoir, ses paramètres avec une valeur qu'ils acceptent. La même description, lisible par une machine : "))
+            a href="/openapi.json" { "/openapi.json" } "."
+        }
+        p.muted {
+            (lang.t("Une clé s'envoie dans l'en-tête Authorization, sous la forme « lucca application=<clé> » ou « Bearer <clé> ». Les textes de la référence sont en anglais."))
+        }
+        nav aria-label=(lang.t("Points d'accès")) {
+            ul id="reference-index" {
+                @for op in &operations {
+                    li { a href={ "#" (op.anchor) } { code { (op.method.to_uppercase()) " " (op.path) } } " " (op.summary) }
+                }
+            }
+        }
+        @for op in &operations {
+            (operation(lang, op))
+        }
+    };
+    page(
+        viewer.ok().as_ref(),
+        lang,
+        lang.t("Référence de l'API"),
+        body,
+    )
+    .into_response()
+}
+
+/// One operation of the document, as the page shows it.
+struct Operation<'a> {
+    method: &'a str,
+    path: &'a str,
+    anchor: String,
+    summary: &'a str,
+    op: &'a Value,
+}
+
+/// The document's operations in the order of their paths, reads first.
+fn operations(doc: &Value) -> Vec<Operation<'_>> {
+    let mut all = Vec::new();
+    for (path, ops) in doc["paths"].as_object().into_iter().flatten() {
+        for method in ["get", "post", "put", "delete"] {
+            let Some(op) = ops.get(method) else { continue };
+            let anchor: String = format!("{method}{path}")
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+                .collect();
+            all.push(Operation {
+                method,
+                path,
+                anchor,
+                summary: op["summary"].as_str().unwrap_or_default(),
+                op,
+            });
+        }
+    }
+    all
+}
+
+/// A JSON schema's type as a person reads it (`integer`, `string (date)`,
+/// `… or null`).
+fn type_of(schema: &Value) -> String {
+    let mut ty = match (schema["type"].as_str(), schema["format"].as_str()) {
+        (Some(t), Some(f)) => format!("{t} ({f})"),
+        (Some(t), None) => t.to_owned(),
+        (None, _) => "any".to_owned(),
+    };
+    if schema["nullable"] == true {
+        ty.push_str(" or null");
+    }
+    ty
+}
+
+fn operation(lang: crate::session::Lang, o: &Operation<'_>) -> Markup {
+    let op = o.op;
+    let parameters: Vec<&Value> = op["parameters"].as_array().into_iter().flatten().collect();
+    let body = op["requestBody"]["content"]
+        .as_object()
+        .and_then(|c| c.iter().next());
+    let success = op["responses"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .find(|(status, _)| status.starts_with('2'))
+        .map(|(status, _)| status.as_str());
+    html! {
+        section.card.operation id=(o.anchor) {
+            h2 { code { (o.method.to_uppercase()) " " (o.path) } }
+            p { (o.summary) }
+            @if let Some(description) = op["description"].as_str() {
+                p.muted { (description) }
+            }
+            @if !parameters.is_empty() {
+                div.scroll {
+                    table {
+                        caption.muted { (lang.t("Paramètres")) }
+                        thead { tr {
+                            th scope="col" { (lang.t("Nom")) }
+                            th scope="col" { (lang.t("Exemple")) }
+                            th scope="col" { (lang.t("Description")) }
+                        } }
+                        tbody {
+                            @for p in &parameters {
+                                tr {
+                                    td { code { (p["name"].as_str().unwrap_or_default()) } }
+                                    td { @if let Some(example) = example_text(&p["example"]) { code { (example) } } }
+                                    td { (p["description"].as_str().unwrap_or_default()) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            @if let Some((content_type, media)) = body {
+                @if let Some(members) = media["schema"]["properties"].as_object() {
+                    div.scroll {
+                        table {
+                            caption.muted { (lang.t("Corps")) " (" (content_type) ")" }
+                            thead { tr {
+                                th scope="col" { (lang.t("Membre")) }
+                                th scope="col" { (lang.t("Type")) }
+                                th scope="col" { (lang.t("Description")) }
+                            } }
+                            tbody {
+                                @for (name, schema) in members {
+                                    tr {
+                                        td { code { (name) } }
+                                        td { (type_of(schema)) }
+                                        td { (schema["description"].as_str().unwrap_or_default()) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                } @else {
+                    p { (lang.t("Corps")) " : " code { (content_type) } }
+                }
+                @if !media["example"].is_null() {
+                    p { (lang.t("Un corps accepté :")) }
+                    pre.scroll { code { (serde_json::to_string_pretty(&media["example"]).unwrap_or_default()) } }
+                }
+            }
+            @if let Some(status) = success {
+                p.muted { (lang.t("Réussite : ")) code { (status) } }
+            }
+        }
+    }
+}
+
+/// A parameter's example as it is written in a query.
+fn example_text(example: &Value) -> Option<String> {
+    match example {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_operation_of_the_document_is_listed_once() {
+        let doc = relais_api::openapi::build();
+        let ops = operations(&doc);
+        let counted: usize = doc["paths"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|m| m.as_object().unwrap().len())
+            .sum();
+        assert_eq!(ops.len(), counted);
+        let mut anchors: Vec<&str> = ops.iter().map(|o| o.anchor.as_str()).collect();
+        anchors.sort_unstable();
+        anchors.dedup();
+        assert_eq!(anchors.len(), ops.len(), "anchors are unique");
+    }
+
+    #[test]
+    fn types_read_as_words() {
+        assert_eq!(
+            type_of(&serde_json::json!({"type": "string", "format": "date", "nullable": true})),
+            "string (date) or null"
+        );
+        assert_eq!(type_of(&serde_json::json!({})), "any");
+    }
+}
