@@ -106,6 +106,12 @@ impl App {
         self.key_on(&self.base, grants).await
     }
 
+    /// The OpenAPI document the server serves.
+    async fn openapi(&self) -> Value {
+        let resp = self.client.get(format!("{}/openapi.json", self.url)).send();
+        resp.await.unwrap().json().await.unwrap()
+    }
+
     async fn get(&self, path: &str, key: &str) -> (u16, Value) {
         let resp = self
             .client
@@ -1540,15 +1546,7 @@ async fn audit_trail_records_each_request(app: App) {
 }
 
 async fn openapi_describes_every_endpoint(app: App) {
-    let doc: Value = app
-        .client
-        .get(format!("{}/openapi.json", app.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc = app.openapi().await;
     assert_eq!(doc["openapi"], "3.0.3");
     let key = app.key(&["all"]).await;
     for (method, path) in relais_api::openapi::listed() {
@@ -1628,15 +1626,7 @@ async fn openapi_describes_every_endpoint(app: App) {
 /// success on a seeded base: every list with all its parameters' examples
 /// at once, and every body example of a write on a record of its own.
 async fn the_documents_examples_are_answered(app: App) {
-    let doc: Value = app
-        .client
-        .get(format!("{}/openapi.json", app.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc = app.openapi().await;
     let key = app.key(&["all"]).await;
     let (mut lists, mut typed_values) = (0, 0);
     for (path, ops) in doc["paths"].as_object().unwrap() {
