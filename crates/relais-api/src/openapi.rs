@@ -754,6 +754,65 @@ fn events_path() -> Value {
     } })
 }
 
+/// The parts of the API, in the order a reader meets them: each
+/// operation is tagged with one (see [`tag_of`]).
+const TAGS: &[(&str, &str)] = &[
+    (
+        "Employees",
+        "Employees, their personnel file's fields, contracts and the log of their changes",
+    ),
+    (
+        "Organisation",
+        "Legal units, establishments and departments",
+    ),
+    (
+        "Absences",
+        "Absence accounts, leave requests (periods) and the half-day leaves they make",
+    ),
+    (
+        "Expenses",
+        "Expense claims, their items, natures and analytics axes",
+    ),
+    (
+        "Change feed",
+        "The records created, updated and deleted, in order, as the key may read them",
+    ),
+    (
+        "Webhooks",
+        "The key's endpoints, to which changes are posted, signed",
+    ),
+    ("Reports", "Ready-made reports for payroll and accounting"),
+    (
+        "Integration",
+        "What an installed app's own key reads of its integration: settings, health, runs",
+    ),
+    ("Service", "Whether relais answers, and its metrics"),
+];
+
+/// The part of the API a path belongs to (one of [`TAGS`]).
+fn tag_of(path: &str) -> &'static str {
+    let has = |part: &str| path.contains(part);
+    if has("/api/relais/events") {
+        "Change feed"
+    } else if has("/api/relais/webhooks") {
+        "Webhooks"
+    } else if has("/api/relais/reports") {
+        "Reports"
+    } else if has("/api/relais/integration") {
+        "Integration"
+    } else if has("leave") {
+        "Absences"
+    } else if has("expense") || has("/axes") {
+        "Expenses"
+    } else if has("departments") || has("legalentities") || has("structure/") {
+        "Organisation"
+    } else if path == "/health" || path == "/metrics" {
+        "Service"
+    } else {
+        "Employees"
+    }
+}
+
 /// Builds the document.
 pub fn build() -> Value {
     let mut paths = Map::new();
@@ -886,9 +945,19 @@ pub fn build() -> Value {
     }
     paths.insert("/health".into(), json!({ "get": { "summary": "Whether relais and its database answer", "responses": { "200": { "description": "healthy" }, "503": { "$ref": "#/components/responses/Error" } } } }));
     paths.insert("/metrics".into(), json!({ "get": { "summary": "Counters and latencies in the Prometheus text format: API requests by route and status; per integration, runs and records by outcome, partner requests and errors by status, partner latency, the request budget left, seconds since the last successful run", "responses": { "200": { "description": "the metrics", "content": { "text/plain": { "schema": { "type": "string" } } } } } } }));
+    for (path, ops) in paths.iter_mut() {
+        for op in ops.as_object_mut().into_iter().flat_map(|o| o.values_mut()) {
+            op["tags"] = json!([tag_of(path)]);
+        }
+    }
+    let tags: Vec<Value> = TAGS
+        .iter()
+        .map(|(name, description)| json!({ "name": name, "description": description }))
+        .collect();
     json!({
         "openapi": "3.0.3",
         "info": { "title": "relais API (Lucca-compatible)", "version": env!("CARGO_PKG_VERSION") },
+        "tags": tags,
         "paths": paths,
         "components": {
             "securitySchemes": {
@@ -985,6 +1054,32 @@ mod tests {
         assert_eq!(example("dtContractStart"), Some(json!("since,2026-01-01")));
         assert_eq!(example("departmentId"), Some(json!("1,2")));
         assert_eq!(example("orderBy"), Some(json!("id,asc")));
+    }
+
+    #[test]
+    fn every_operation_belongs_to_one_part_of_the_api() {
+        let doc = build();
+        let mut used = std::collections::BTreeSet::new();
+        for (path, ops) in doc["paths"].as_object().unwrap() {
+            for (method, op) in ops.as_object().unwrap() {
+                let tags = op["tags"].as_array().unwrap();
+                assert_eq!(tags.len(), 1, "{method} {path}");
+                let tag = tags[0].as_str().unwrap();
+                assert!(
+                    TAGS.iter().any(|(t, _)| *t == tag),
+                    "{method} {path}: {tag}"
+                );
+                used.insert(tag);
+            }
+        }
+        assert_eq!(used.len(), TAGS.len(), "every part has an operation");
+        assert_eq!(tag_of("/api/v3/leaveRequests/{id}/approve"), "Absences");
+        assert_eq!(
+            tag_of("/organization/structure/api/legal-units"),
+            "Organisation"
+        );
+        assert_eq!(tag_of("/directory/api/4.0/work-contracts"), "Employees");
+        assert_eq!(tag_of("/api/v3/expenseClaimItems"), "Expenses");
     }
 
     #[test]

@@ -17,6 +17,18 @@ pub async fn reference(headers: HeaderMap, viewer: Result<Viewer, Response>) -> 
     let lang = lang_of(&headers);
     let doc = relais_api::openapi::build();
     let operations = operations(&doc);
+    let parts: Vec<(&str, &str)> = doc["tags"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|t| Some((t["name"].as_str()?, t["description"].as_str()?)))
+        .collect();
+    let of = |part: &str| -> Vec<&Operation<'_>> {
+        operations
+            .iter()
+            .filter(|o| o.op["tags"][0].as_str() == Some(part))
+            .collect()
+    };
     let body = html! {
         p.muted {
             (lang.t("Ce que l'API de relais répond, compatible avec celle de Lucca : chaque point d'accès, le droit que sa clé doit avoir, ses paramètres avec une valeur qu'ils acceptent. La même description, lisible par une machine : "))
@@ -27,13 +39,26 @@ pub async fn reference(headers: HeaderMap, viewer: Result<Viewer, Response>) -> 
         }
         nav aria-label=(lang.t("Points d'accès")) {
             ul id="reference-index" {
-                @for op in &operations {
-                    li { a href={ "#" (op.anchor) } { code { (op.method.to_uppercase()) " " (op.path) } } " " (op.summary) }
+                @for (part, _) in &parts {
+                    li {
+                        a href={ "#" (anchor(part)) } { (part) }
+                        ul {
+                            @for op in of(part) {
+                                li { a href={ "#" (op.anchor) } { code { (op.method.to_uppercase()) " " (op.path) } } " " (op.summary) }
+                            }
+                        }
+                    }
                 }
             }
         }
-        @for op in &operations {
-            (operation(lang, op))
+        @for (part, description) in &parts {
+            section.part id=(anchor(part)) {
+                h2 { (part) }
+                p.muted { (description) }
+                @for op in of(part) {
+                    (operation(lang, op))
+                }
+            }
         }
     };
     page(
@@ -54,26 +79,35 @@ struct Operation<'a> {
     op: &'a Value,
 }
 
-/// The document's operations in the order of their paths, reads first.
+/// The document's operations in the order of their paths.
 fn operations(doc: &Value) -> Vec<Operation<'_>> {
     let mut all = Vec::new();
     for (path, ops) in doc["paths"].as_object().into_iter().flatten() {
         for method in ["get", "post", "put", "delete"] {
             let Some(op) = ops.get(method) else { continue };
-            let anchor: String = format!("{method}{path}")
-                .chars()
-                .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-                .collect();
             all.push(Operation {
                 method,
                 path,
-                anchor,
+                anchor: anchor(&format!("{method}{path}")),
                 summary: op["summary"].as_str().unwrap_or_default(),
                 op,
             });
         }
     }
     all
+}
+
+/// An element's id made of `text`: its letters and digits, `-` for the rest.
+fn anchor(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect()
 }
 
 /// A JSON schema's type as a person reads it (`integer`, `string (date)`,
@@ -104,7 +138,7 @@ fn operation(lang: crate::session::Lang, o: &Operation<'_>) -> Markup {
         .map(|(status, _)| status.as_str());
     html! {
         section.card.operation id=(o.anchor) {
-            h2 { code { (o.method.to_uppercase()) " " (o.path) } }
+            h3 { code { (o.method.to_uppercase()) " " (o.path) } }
             p { (o.summary) }
             @if let Some(description) = op["description"].as_str() {
                 p.muted { (description) }
