@@ -37,6 +37,8 @@ struct Endpoint {
     /// The status of a success (200, or 201 for a record created, 202 for
     /// work accepted, 204 for nothing to answer).
     success: u16,
+    /// The members a write refuses to go without.
+    required: &'static [&'static str],
 }
 
 const fn get(
@@ -55,6 +57,7 @@ const fn get(
         members: &[],
         body_example: "",
         success: 200,
+        required: &[],
     }
 }
 
@@ -91,6 +94,14 @@ impl Endpoint {
         }
     }
 
+    /// The same write, refusing a body without one of `members`.
+    const fn requires(self, members: &'static [&'static str]) -> Endpoint {
+        Endpoint {
+            required: members,
+            ..self
+        }
+    }
+
     /// The same write, showing `json` as a body a client could send.
     const fn example(self, json: &'static str) -> Endpoint {
         Endpoint {
@@ -112,6 +123,7 @@ const fn write(method: &'static str, path: &'static str, summary: &'static str) 
         members: &[],
         body_example: "",
         success: 200,
+        required: &[],
     }
 }
 
@@ -158,6 +170,14 @@ const ENDPOINTS: &[Endpoint] = &[
         users::BODY_MEMBERS,
     )
     .answers(201)
+    .requires(&[
+        "firstName",
+        "lastName",
+        "mail",
+        "employeeNumber",
+        "legalEntityId",
+        "dtContractStart",
+    ])
     .example(
         r#"{"firstName": "Camille", "lastName": "Martin", "mail": "camille.martin@example.com", "employeeNumber": "M000900", "legalEntityId": 1, "departmentId": 1, "jobTitle": "Comptable", "dtContractStart": "2026-01-05"}"#,
     ),
@@ -187,6 +207,7 @@ const ENDPOINTS: &[Endpoint] = &[
         &[webhooks::ENDPOINT_MEMBERS],
     )
     .answers(201)
+    .requires(&["url"])
     .example(r#"{"url": "https://hooks.example.com/relais", "name": "Changes for the intranet", "topics": ["employee.*", "leave.created"]}"#),
     get(
         "/api/relais/webhooks/{id}",
@@ -204,6 +225,7 @@ const ENDPOINTS: &[Endpoint] = &[
         members: &[],
         body_example: "",
         success: 204,
+        required: &[],
     },
     get(
         "/api/relais/webhooks/{id}/deliveries",
@@ -345,6 +367,7 @@ const ENDPOINTS: &[Endpoint] = &[
         &[absences::REQUEST_MEMBERS],
     )
     .answers(201)
+    .requires(&["leaveAccountId", "ownerId", "startDate", "endDate"])
     .example(r#"{"leaveAccountId": 1, "ownerId": 1, "startDate": "2026-06-01", "startDateHalf": "AM", "endDate": "2026-06-05", "endDateHalf": "PM", "comment": "Congés d'été"}"#),
     get(
         "/api/v3/leaveRequests/{id}",
@@ -925,7 +948,11 @@ pub fn build() -> Value {
                     .flat_map(|list| list.iter())
                     .map(|m| ((*m).to_owned(), member_schema(e.resource, m)))
                     .collect();
-                json!({ "type": "object", "properties": properties, "additionalProperties": false })
+                let mut schema = json!({ "type": "object", "properties": properties, "additionalProperties": false });
+                if !e.required.is_empty() {
+                    schema["required"] = json!(e.required);
+                }
+                schema
             };
             let mut media = json!({ "schema": schema });
             if !e.body_example.is_empty() {
@@ -1025,6 +1052,14 @@ mod tests {
                 assert!(
                     e.members.iter().any(|list| list.contains(&member.as_str())),
                     "{} {} shows {member}, which its body does not take",
+                    e.method,
+                    e.path
+                );
+            }
+            for member in e.required {
+                assert!(
+                    example.get(member).is_some(),
+                    "{} {}: its example goes without {member}, which it requires",
                     e.method,
                     e.path
                 );

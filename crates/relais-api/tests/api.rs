@@ -1771,6 +1771,66 @@ async fn the_documents_examples_are_answered(app: App) {
         .await;
     assert_eq!(read["data"]["jobTitle"], update["jobTitle"]);
     assert_eq!(read["data"]["departmentId"], update["departmentId"]);
+    // A write goes without any member but those the document requires:
+    // one left out is refused, naming it, and nothing is written; any other
+    // left out, the write succeeds.
+    let refused_naming = |answer: &Value, member: &str| {
+        let details = &answer["error"]["details"];
+        details["field"] == member || details["parameter"] == member
+    };
+    let required = |path: &str| -> Vec<String> {
+        let schema =
+            &doc["paths"][path]["post"]["requestBody"]["content"]["application/json"]["schema"];
+        let names = schema["required"].as_array().cloned().unwrap_or_default();
+        names
+            .iter()
+            .map(|n| n.as_str().unwrap().to_owned())
+            .collect()
+    };
+    let employee = example("/api/v3/users", "post");
+    let before = app.employees().await.len();
+    let mut made = 0;
+    for (i, member) in employee.as_object().unwrap().keys().enumerate() {
+        let mut body = employee.clone();
+        body["mail"] = json!(format!("without.{i}@example.com"));
+        body["employeeNumber"] = json!(format!("W{i:05}"));
+        body.as_object_mut().unwrap().remove(member);
+        let (status, answer) = app
+            .send(reqwest::Method::POST, "/api/v3/users", &key, body)
+            .await;
+        if required("/api/v3/users").contains(member) {
+            assert!(
+                (400..500).contains(&status) && refused_naming(&answer, member),
+                "an employee without {member}: {status} {answer}"
+            );
+        } else {
+            assert_eq!(status, 201, "an employee without {member}: {answer}");
+            made += 1;
+        }
+    }
+    assert_eq!(app.employees().await.len(), before + made);
+    let request = example("/api/v3/leaveRequests", "post");
+    for (i, member) in request.as_object().unwrap().keys().enumerate() {
+        // A week of its own each (Monday to Friday), for the employee just
+        // created: those made do not overlap.
+        let monday = NaiveDate::from_ymd_opt(2026, 9, 7).unwrap() + chrono::Days::new(7 * i as u64);
+        let mut body = request.clone();
+        body["ownerId"] = json!(id);
+        body["startDate"] = json!(monday);
+        body["endDate"] = json!(monday + chrono::Days::new(4));
+        body.as_object_mut().unwrap().remove(member);
+        let (status, answer) = app
+            .send(reqwest::Method::POST, "/api/v3/leaveRequests", &key, body)
+            .await;
+        if required("/api/v3/leaveRequests").contains(member) {
+            assert!(
+                (400..500).contains(&status) && refused_naming(&answer, member),
+                "a leave request without {member}: {status} {answer}"
+            );
+        } else {
+            assert_eq!(status, 201, "a leave request without {member}: {answer}");
+        }
+    }
     let mut request = example("/api/v3/leaveRequests", "post");
     request["ownerId"] = json!(id);
     let (status, requested) = app

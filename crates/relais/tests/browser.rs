@@ -918,6 +918,11 @@ async fn install_happypal_in_a_browser() {
         update.contains("write-employees") && update.contains("\"jobTitle\""),
         "{update}"
     );
+    let create = b.text("#post-api-v3-users").await;
+    assert!(
+        create.contains("string or null obligatoire") && create.contains("201"),
+        "{create}"
+    );
     let leaves = b.text("#get-api-v3-leaves").await;
     assert!(leaves.contains("between,2026-01-01,2026-01-31"), "{leaves}");
     b.fits(

@@ -166,6 +166,7 @@ fn operation(lang: crate::session::Lang, o: &Operation<'_>) -> Markup {
             }
             @if let Some((content_type, media)) = body {
                 @if let Some(members) = media["schema"]["properties"].as_object() {
+                    @let required: Vec<&str> = media["schema"]["required"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
                     div.scroll {
                         table {
                             caption.muted { (lang.t("Corps")) " (" (content_type) ")" }
@@ -178,7 +179,12 @@ fn operation(lang: crate::session::Lang, o: &Operation<'_>) -> Markup {
                                 @for (name, schema) in members {
                                     tr {
                                         td { code { (name) } }
-                                        td { (type_of(schema)) }
+                                        td {
+                                            (type_of(schema))
+                                            @if required.contains(&name.as_str()) {
+                                                " " strong { (lang.t("obligatoire")) }
+                                            }
+                                        }
                                         td { (schema["description"].as_str().unwrap_or_default()) }
                                     }
                                 }
