@@ -253,6 +253,7 @@ const ENDPOINTS: &[Endpoint] = &[
         "Deliver again the events after a cursor",
         &[webhooks::REPLAY_MEMBERS],
     )
+    .requires(&["after"])
     .example(r#"{"after": 0}"#),
     get(
         "/api/relais/reports",
@@ -443,6 +444,23 @@ const ENDPOINTS: &[Endpoint] = &[
 /// The envelope a successful read answers with: v3 lists and items, v4
 /// lists with their optional links, and the older `/api/...` list.
 fn success_schema(e: &Endpoint) -> Option<Value> {
+    if e.path.starts_with("/api/relais/webhooks") && e.method != "delete" {
+        let (item, list) = if e.path.ends_with("/deliveries") {
+            (webhooks::delivery_schema(), true)
+        } else {
+            let list = e.method == "get" && !e.path.contains("{id}");
+            (webhooks::endpoint_schema(), list)
+        };
+        let data = if list {
+            json!({ "type": "object", "required": ["items"], "properties": {
+                "items": { "type": "array", "items": item } } })
+        } else {
+            item
+        };
+        return Some(
+            json!({ "type": "object", "required": ["data"], "properties": { "data": data } }),
+        );
+    }
     if e.method != "get" {
         return None;
     }
@@ -842,12 +860,15 @@ pub fn build() -> Value {
     for e in ENDPOINTS {
         let mut params: Vec<Value> = Vec::new();
         if e.path.contains("{id}") {
-            let example = if e.resource == Some(Resource::Leaves) {
-                relais_core::absence::LeaveId::EXAMPLE
+            let (example, description) = if e.resource == Some(Resource::Leaves) {
+                (
+                    relais_core::absence::LeaveId::EXAMPLE,
+                    "the leave's identifier: <ownerId>-<yyyyMMdd>-AM or -PM",
+                )
             } else {
-                "1"
+                ("1", "the record's identifier")
             };
-            params.push(json!({ "name": "id", "in": "path", "required": true, "schema": { "type": "string" }, "example": example }));
+            params.push(json!({ "name": "id", "in": "path", "required": true, "schema": { "type": "string" }, "example": example, "description": description }));
             if let Some(r) = e.resource.filter(|_| e.method == "get") {
                 params.push(parameter_like(
                     "fields",

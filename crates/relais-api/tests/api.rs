@@ -1861,7 +1861,55 @@ async fn the_documents_examples_are_answered(app: App) {
         success("/api/relais/webhooks", "post"),
         "{endpoint}"
     );
+    let answer_schema = |path: &str, method: &str, status: u16| {
+        doc["paths"][path][method]["responses"][status.to_string()]["content"]["application/json"]
+            ["schema"]
+            .clone()
+    };
+    conforms(
+        &endpoint,
+        &answer_schema("/api/relais/webhooks", "post", status),
+        "the endpoint registered",
+    );
+    assert!(endpoint["data"]["secret"]
+        .as_str()
+        .unwrap()
+        .starts_with("whsec_"));
     let id = endpoint["data"]["id"].as_i64().unwrap();
+    // Its test event is a delivery (failed: the address does not answer),
+    // listed as the document says.
+    let (status, tested) = app
+        .send(
+            reqwest::Method::POST,
+            &format!("/api/relais/webhooks/{id}/test"),
+            &key,
+            Value::Null,
+        )
+        .await;
+    assert_eq!(status, 200, "{tested}");
+    conforms(
+        &tested,
+        &answer_schema("/api/relais/webhooks/{id}/test", "post", 200),
+        "the endpoint tested",
+    );
+    let (_, endpoints) = app.get("/api/relais/webhooks", &key).await;
+    conforms(
+        &endpoints,
+        &answer_schema("/api/relais/webhooks", "get", 200),
+        "the endpoints",
+    );
+    let (_, deliveries) = app
+        .get(&format!("/api/relais/webhooks/{id}/deliveries"), &key)
+        .await;
+    assert_eq!(
+        deliveries["data"]["items"][0]["topic"], "webhook.test",
+        "{deliveries}"
+    );
+    conforms(
+        &deliveries,
+        &answer_schema("/api/relais/webhooks/{id}/deliveries", "get", 200),
+        "the deliveries",
+    );
     let resp = app
         .client
         .delete(format!("{}/api/relais/webhooks/{id}", app.url))
@@ -1873,6 +1921,41 @@ async fn the_documents_examples_are_answered(app: App) {
         resp.status().as_u16(),
         success("/api/relais/webhooks/{id}", "delete")
     );
+}
+
+/// Checks that `value` is as `schema` (a JSON schema of the document)
+/// says: its type, its members required, each member and item in turn, a
+/// value among those listed; `what` names it in a failure.
+fn conforms(value: &Value, schema: &Value, what: &str) {
+    assert!(schema.is_object(), "{what}: no schema");
+    if value.is_null() {
+        assert!(schema["nullable"] == true, "{what} is null");
+        return;
+    }
+    assert!(written_as(value, schema), "{what} is {value}, not {schema}");
+    if let Some(listed) = schema["enum"].as_array() {
+        assert!(
+            listed.contains(value),
+            "{what} is {value}, not one of {listed:?}"
+        );
+    }
+    for member in schema["required"].as_array().into_iter().flatten() {
+        let member = member.as_str().unwrap();
+        assert!(
+            value.get(member).is_some(),
+            "{what} has no {member}: {value}"
+        );
+    }
+    for (name, member) in schema["properties"].as_object().into_iter().flatten() {
+        if let Some(v) = value.get(name) {
+            conforms(v, member, &format!("{what}.{name}"));
+        }
+    }
+    if let (Some(items), Some(schema)) = (value.as_array(), schema.get("items")) {
+        for (i, item) in items.iter().enumerate() {
+            conforms(item, schema, &format!("{what}[{i}]"));
+        }
+    }
 }
 
 /// Whether `value` (not null) is of the type a JSON schema of the

@@ -96,6 +96,9 @@ pub enum EndpointStatus {
 }
 
 impl EndpointStatus {
+    /// Every status.
+    pub const ALL: [Self; 3] = [Self::Inactive, Self::Active, Self::Suspended];
+
     /// Its stored code.
     pub fn code(self) -> &'static str {
         match self {
@@ -107,7 +110,7 @@ impl EndpointStatus {
 
     /// Reads a stored code.
     pub fn parse(raw: &str) -> Result<Self, DomainError> {
-        [Self::Inactive, Self::Active, Self::Suspended]
+        Self::ALL
             .into_iter()
             .find(|s| s.code() == raw)
             .ok_or_else(|| DomainError::new("status", format!("'{raw}' is not an endpoint status")))
@@ -165,6 +168,9 @@ pub enum DeliveryStatus {
 }
 
 impl DeliveryStatus {
+    /// Every status.
+    pub const ALL: [Self; 3] = [Self::Pending, Self::Delivered, Self::Failed];
+
     /// Its stored code.
     pub fn code(self) -> &'static str {
         match self {
@@ -176,7 +182,7 @@ impl DeliveryStatus {
 
     /// Reads a stored code.
     pub fn parse(raw: &str) -> Result<Self, DomainError> {
-        [Self::Pending, Self::Delivered, Self::Failed]
+        Self::ALL
             .into_iter()
             .find(|s| s.code() == raw)
             .ok_or_else(|| DomainError::new("status", format!("'{raw}' is not a delivery status")))

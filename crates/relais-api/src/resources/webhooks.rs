@@ -73,6 +73,62 @@ fn endpoint_json(e: &Endpoint) -> Value {
     })
 }
 
+/// The JSON schema of [`endpoint_json`] (and the secret shown with it once),
+/// for the OpenAPI document: written beside it, so that both change together.
+pub fn endpoint_schema() -> Value {
+    let statuses: Vec<&str> = EndpointStatus::ALL.iter().map(|s| s.code()).collect();
+    let instant = |description: &str| json!({ "type": "string", "format": "date-time", "nullable": true, "description": description });
+    json!({
+        "type": "object",
+        "required": ["id", "url", "topics", "status", "cursor", "createdAt"],
+        "properties": {
+            "id": { "type": "integer" },
+            "name": { "type": "string", "nullable": true },
+            "url": { "type": "string", "description": "where events are posted" },
+            "topics": { "type": "array", "items": { "type": "string" }, "description": "the topics followed (empty: all the key reads)" },
+            "establishments": { "type": "array", "items": { "type": "integer" }, "nullable": true, "description": "only events about employees of these establishments" },
+            "status": { "type": "string", "enum": statuses },
+            "statusReason": { "type": "string", "nullable": true, "description": "why it is inactive or suspended" },
+            "cursor": { "type": "integer", "description": "the last event handed to the endpoint" },
+            "failingSince": instant("since when its deliveries fail"),
+            "previousSecretUntil": instant("until when the secret before the last rotation still signs"),
+            "createdAt": { "type": "string", "format": "date-time" },
+            "secret": { "type": "string", "description": "the signing secret, whsec_…: in the answer of a registration or a rotation only" },
+        },
+    })
+}
+
+/// The JSON schema of [`delivery_json`], for the OpenAPI document.
+pub fn delivery_schema() -> Value {
+    let statuses: Vec<&str> = relais_core::webhooks::DeliveryStatus::ALL
+        .iter()
+        .map(|s| s.code())
+        .collect();
+    let nullable = |ty: &str, description: &str| json!({ "type": ty, "nullable": true, "description": description });
+    let mut next = nullable("string", "when it is tried again");
+    next["format"] = json!("date-time");
+    let mut delivered = nullable("string", "when the endpoint took it");
+    delivered["format"] = json!("date-time");
+    json!({
+        "type": "object",
+        "required": ["id", "messageId", "cursor", "topic", "status", "attempts", "createdAt"],
+        "properties": {
+            "id": { "type": "integer" },
+            "messageId": { "type": "string", "description": "the webhook-id header: the same for every attempt" },
+            "cursor": { "type": "integer", "description": "the event's place in the feed" },
+            "topic": { "type": "string" },
+            "status": { "type": "string", "enum": statuses },
+            "attempts": { "type": "integer" },
+            "lastStatus": nullable("integer", "the HTTP status of the last attempt"),
+            "lastError": nullable("string", "why the last attempt failed"),
+            "latencyMs": nullable("integer", "how long the last attempt took"),
+            "nextAttemptAt": next,
+            "createdAt": { "type": "string", "format": "date-time" },
+            "deliveredAt": delivered,
+        },
+    })
+}
+
 fn delivery_json(d: &Delivery) -> Value {
     json!({
         "id": d.id.0,

@@ -134,8 +134,11 @@ fn operation(lang: crate::session::Lang, o: &Operation<'_>) -> Markup {
         .as_object()
         .into_iter()
         .flatten()
-        .find(|(status, _)| status.starts_with('2'))
-        .map(|(status, _)| status.as_str());
+        .find(|(status, _)| status.starts_with('2'));
+    let answered = success
+        .and_then(|(_, answer)| answer["content"]["application/json"]["schema"].as_object())
+        .and_then(|schema| answered_fields(&Value::Object(schema.clone())));
+    let success = success.map(|(status, _)| status.as_str());
     html! {
         section.card.operation id=(o.anchor) {
             h3 { code { (o.method.to_uppercase()) " " (o.path) } }
@@ -202,8 +205,47 @@ fn operation(lang: crate::session::Lang, o: &Operation<'_>) -> Markup {
             @if let Some(status) = success {
                 p.muted { (lang.t("Réussite : ")) code { (status) } }
             }
+            @if let Some(fields) = &answered {
+                details {
+                    summary { (lang.t("Champs de la réponse")) " (" (fields.len()) ")" }
+                    div.scroll {
+                        table {
+                            thead { tr {
+                                th scope="col" { (lang.t("Champ")) }
+                                th scope="col" { (lang.t("Type")) }
+                                th scope="col" { (lang.t("Description")) }
+                            } }
+                            tbody {
+                                @for (name, schema) in fields {
+                                    tr {
+                                        td { code { (name) } }
+                                        td { (type_of(schema)) }
+                                        td { (schema["description"].as_str().unwrap_or_default()) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
         }
     }
+}
+
+/// The fields of what a success answers: a list's item (v3 `data.items`,
+/// v4 `items`) or the one record under `data`; none when the document does
+/// not describe them.
+fn answered_fields(schema: &Value) -> Option<Vec<(String, Value)>> {
+    let data = &schema["properties"]["data"];
+    let record = [
+        &data["properties"]["items"]["items"],
+        &schema["properties"]["items"]["items"],
+        data,
+    ]
+    .into_iter()
+    .find(|s| s["properties"].is_object())?;
+    let fields = record["properties"].as_object()?;
+    Some(fields.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
 }
 
 /// A parameter's example as it is written in a query.
@@ -235,6 +277,35 @@ mod tests {
         anchors.sort_unstable();
         anchors.dedup();
         assert_eq!(anchors.len(), ops.len(), "anchors are unique");
+    }
+
+    #[test]
+    fn a_success_shows_the_fields_it_answers() {
+        let doc = relais_api::openapi::build();
+        let fields = |path: &str, method: &str| {
+            let schema = &doc["paths"][path][method]["responses"];
+            let (_, answer) = schema
+                .as_object()
+                .unwrap()
+                .iter()
+                .find(|(s, _)| s.starts_with('2'))
+                .unwrap();
+            answered_fields(&answer["content"]["application/json"]["schema"])
+                .map(|f| f.into_iter().map(|(n, _)| n).collect::<Vec<_>>())
+        };
+        let users = fields("/api/v3/users", "get").unwrap();
+        assert!(users.contains(&"dtContractStart".to_owned()), "{users:?}");
+        let establishments = fields("/organization/structure/api/establishments", "get").unwrap();
+        assert!(
+            establishments.contains(&"name".to_owned()),
+            "{establishments:?}"
+        );
+        let endpoint = fields("/api/relais/webhooks/{id}", "get").unwrap();
+        assert!(
+            endpoint.contains(&"statusReason".to_owned()),
+            "{endpoint:?}"
+        );
+        assert_eq!(fields("/health", "get"), None);
     }
 
     #[test]
