@@ -374,7 +374,7 @@ pub(super) const ENDPOINTS: &[Endpoint] = &[
     )
     .answers(201)
     .requires(&["leaveAccountId", "ownerId", "startDate", "endDate"])
-    .example(r#"{"leaveAccountId": 1, "ownerId": 1, "startDate": "2026-06-01", "startDateHalf": "AM", "endDate": "2026-06-05", "endDateHalf": "PM", "comment": "Congés d'été"}"#),
+    .example(r#"{"leaveAccountId": 1, "ownerId": 1, "startDate": "2027-08-02", "startDateHalf": "AM", "endDate": "2027-08-06", "endDateHalf": "PM", "comment": "Congés d'été"}"#),
     get(
         "/api/v3/leaveRequests/{id}",
         "One leave request",

@@ -15,6 +15,7 @@ use serde_json::Value;
 /// `GET /api-reference`.
 pub async fn reference(headers: HeaderMap, viewer: Result<Viewer, Response>) -> Response {
     let lang = lang_of(&headers);
+    let base = super::layout::base_url(&headers);
     let doc = relais_api::openapi::build();
     let operations = operations(&doc);
     let parts: Vec<(&str, &str)> = doc["tags"]
@@ -37,6 +38,9 @@ pub async fn reference(headers: HeaderMap, viewer: Result<Viewer, Response>) -> 
         p.muted {
             (lang.t("Une clé s'envoie dans l'en-tête Authorization, sous la forme « lucca application=<clé> » ou « Bearer <clé> ». Les textes de la référence sont en anglais."))
         }
+        p.muted {
+            (lang.t("Chaque point d'accès se termine par une commande curl qui l'appelle avec ses exemples ; elle lit la clé dans la variable RELAIS_KEY."))
+        }
         nav aria-label=(lang.t("Points d'accès")) {
             ul id="reference-index" {
                 @for (part, _) in &parts {
@@ -56,7 +60,7 @@ pub async fn reference(headers: HeaderMap, viewer: Result<Viewer, Response>) -> 
                 h2 { (part) }
                 p.muted { (description) }
                 @for op in of(part) {
-                    (operation(lang, op))
+                    (operation(lang, &base, op))
                 }
             }
         }
@@ -124,7 +128,7 @@ fn type_of(schema: &Value) -> String {
     ty
 }
 
-fn operation(lang: crate::session::Lang, o: &Operation<'_>) -> Markup {
+fn operation(lang: crate::session::Lang, base: &str, o: &Operation<'_>) -> Markup {
     let op = o.op;
     let parameters: Vec<&Value> = op["parameters"].as_array().into_iter().flatten().collect();
     let body = op["requestBody"]["content"]
@@ -205,6 +209,9 @@ fn operation(lang: crate::session::Lang, o: &Operation<'_>) -> Markup {
             @if let Some(status) = success {
                 p.muted { (lang.t("Réussite : ")) code { (status) } }
             }
+            @if let Some(command) = curl(base, o) {
+                pre.scroll.curl { code { (command) } }
+            }
             @if let Some(fields) = &answered {
                 details {
                     summary { (lang.t("Champs de la réponse")) " (" (fields.len()) ")" }
@@ -246,6 +253,65 @@ fn answered_fields(schema: &Value) -> Option<Vec<(String, Value)>> {
     .find(|s| s["properties"].is_object())?;
     let fields = record["properties"].as_object()?;
     Some(fields.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+}
+
+/// A curl command calling the operation on `base` with the document's
+/// examples (every query parameter's, the path's identifier, the body),
+/// the key read from `$RELAIS_KEY`; none for a body the document shows no
+/// example of.
+fn curl(base: &str, o: &Operation<'_>) -> Option<String> {
+    let mut path = o.path.to_owned();
+    let mut query = Vec::new();
+    for p in o.op["parameters"].as_array().into_iter().flatten() {
+        let (Some(name), Some(example)) = (p["name"].as_str(), example_text(&p["example"])) else {
+            continue;
+        };
+        if p["in"] == "path" {
+            path = path.replace(&format!("{{{name}}}"), &example);
+        } else {
+            query.push(format!("{}={}", encoded(name), encoded(&example)));
+        }
+    }
+    let url = if query.is_empty() {
+        format!("{base}{path}")
+    } else {
+        format!("{base}{path}?{}", query.join("&"))
+    };
+    let mut command = String::from("curl");
+    if o.method != "get" {
+        command.push_str(&format!(" -X {}", o.method.to_uppercase()));
+    }
+    command.push_str(" -H \"Authorization: Bearer $RELAIS_KEY\"");
+    if let Some(content) = o.op["requestBody"]["content"].as_object() {
+        let example = content.get("application/json").map(|m| &m["example"]);
+        match example {
+            Some(body) if !body.is_null() => {
+                // Within single quotes, a quote is closed, escaped, reopened.
+                let body = body.to_string().replace('\'', "'\\''");
+                command.push_str(&format!(
+                    " -H \"Content-Type: application/json\" -d '{body}'"
+                ));
+            }
+            _ if o.op["requestBody"]["required"] == true => return None,
+            _ => {}
+        }
+    }
+    command.push_str(&format!(" \"{url}\""));
+    Some(command)
+}
+
+/// `text` as a query writes it: letters, digits and `-_.~,:` as they are,
+/// any other byte as `%XX` (brackets too, which curl would read as a range).
+fn encoded(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~,:".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 /// A parameter's example as it is written in a query.
@@ -306,6 +372,43 @@ mod tests {
             "{endpoint:?}"
         );
         assert_eq!(fields("/health", "get"), None);
+    }
+
+    #[test]
+    fn each_call_is_shown_as_a_command_with_its_examples() {
+        let doc = relais_api::openapi::build();
+        let ops = operations(&doc);
+        let command = |method: &str, path: &str| {
+            let o = ops
+                .iter()
+                .find(|o| o.method == method && o.path == path)
+                .unwrap();
+            curl("http://relais.test", o)
+        };
+        let leaves = command("get", "/api/v3/leaves").unwrap();
+        assert!(
+            leaves.starts_with(
+                "curl -H \"Authorization: Bearer $RELAIS_KEY\" \"http://relais.test/api/v3/leaves?"
+            ) && leaves.contains("&date=between,2026-01-01,2026-01-31"),
+            "{leaves}"
+        );
+        let one = command("get", "/api/v3/leaves/{id}").unwrap();
+        assert!(
+            one.contains("/api/v3/leaves/42-20260105-AM?fields="),
+            "{one}"
+        );
+        let request = command("post", "/api/v3/leaveRequests").unwrap();
+        assert!(
+            request.starts_with("curl -X POST ")
+                && request.contains(r#""comment":"Congés d'\''été""#),
+            "{request}"
+        );
+        // A write whose body the document gives no example of is not shown.
+        assert_eq!(
+            command("post", "/timmi-absences/api/imports/v1.0/leavePeriods"),
+            None
+        );
+        assert_eq!(encoded("a[b,c] d"), "a%5Bb,c%5D%20d");
     }
 
     #[test]
