@@ -925,6 +925,13 @@ async fn install_happypal_in_a_browser() {
     );
     let leaves = b.text("#get-api-v3-leaves").await;
     assert!(leaves.contains("between,2026-01-01,2026-01-31"), "{leaves}");
+    let call = b.text("#get-api-v3-leaves .curl").await;
+    assert!(
+        call.starts_with("curl -H \"Authorization: Bearer $RELAIS_KEY\"")
+            && call.contains("/api/v3/leaves?")
+            && call.contains("date=between,2026-01-01,2026-01-31"),
+        "{call}"
+    );
     b.fits(
         &format!("{base}/api-reference"),
         "#reference-index",

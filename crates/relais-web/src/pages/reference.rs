@@ -203,14 +203,14 @@ fn operation(lang: crate::session::Lang, base: &str, o: &Operation<'_>) -> Marku
                 }
                 @if !media["example"].is_null() {
                     p { (lang.t("Un corps accepté :")) }
-                    pre.scroll { code { (serde_json::to_string_pretty(&media["example"]).unwrap_or_default()) } }
+                    pre.scroll tabindex="0" { code { (serde_json::to_string_pretty(&media["example"]).unwrap_or_default()) } }
                 }
             }
             @if let Some(status) = success {
                 p.muted { (lang.t("Réussite : ")) code { (status) } }
             }
             @if let Some(command) = curl(base, o) {
-                pre.scroll.curl { code { (command) } }
+                pre.curl { code { (command) } }
             }
             @if let Some(fields) = &answered {
                 details {
