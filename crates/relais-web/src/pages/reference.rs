@@ -5,12 +5,12 @@
 //! the status of its success. Open without signing in, as the document is:
 //! whoever holds a key reads it.
 
-use super::layout::page;
+use super::layout::{column_heads, page};
 use crate::session::{lang_of, Viewer};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use maud::{html, Markup};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 /// `GET /api-reference`.
 pub async fn reference(headers: HeaderMap, viewer: Result<Viewer, Response>) -> Response {
@@ -140,8 +140,7 @@ fn operation(lang: crate::session::Lang, base: &str, o: &Operation<'_>) -> Marku
         .flatten()
         .find(|(status, _)| status.starts_with('2'));
     let answered = success
-        .and_then(|(_, answer)| answer["content"]["application/json"]["schema"].as_object())
-        .and_then(|schema| answered_fields(&Value::Object(schema.clone())));
+        .and_then(|(_, answer)| answered_fields(&answer["content"]["application/json"]["schema"]));
     let success = success.map(|(status, _)| status.as_str());
     html! {
         section.card.operation id=(o.anchor) {
@@ -154,11 +153,7 @@ fn operation(lang: crate::session::Lang, base: &str, o: &Operation<'_>) -> Marku
                 div.scroll {
                     table {
                         caption.muted { (lang.t("Paramètres")) }
-                        thead { tr {
-                            th scope="col" { (lang.t("Nom")) }
-                            th scope="col" { (lang.t("Exemple")) }
-                            th scope="col" { (lang.t("Description")) }
-                        } }
+                        (column_heads(lang, &["Nom", "Exemple", "Description"]))
                         tbody {
                             @for p in &parameters {
                                 tr {
@@ -173,31 +168,8 @@ fn operation(lang: crate::session::Lang, base: &str, o: &Operation<'_>) -> Marku
             }
             @if let Some((content_type, media)) = body {
                 @if let Some(members) = media["schema"]["properties"].as_object() {
-                    @let required: Vec<&str> = media["schema"]["required"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
-                    div.scroll {
-                        table {
-                            caption.muted { (lang.t("Corps")) " (" (content_type) ")" }
-                            thead { tr {
-                                th scope="col" { (lang.t("Membre")) }
-                                th scope="col" { (lang.t("Type")) }
-                                th scope="col" { (lang.t("Description")) }
-                            } }
-                            tbody {
-                                @for (name, schema) in members {
-                                    tr {
-                                        td { code { (name) } }
-                                        td {
-                                            (type_of(schema))
-                                            @if required.contains(&name.as_str()) {
-                                                " " strong { (lang.t("obligatoire")) }
-                                            }
-                                        }
-                                        td { (schema["description"].as_str().unwrap_or_default()) }
-                                    }
-                                }
-                            }
-                        }
-                    }
+                    @let caption = html! { caption.muted { (lang.t("Corps")) " (" (content_type) ")" } };
+                    (fields_table(lang, caption, "Membre", members, &media["schema"]["required"]))
                 } @else {
                     p { (lang.t("Corps")) " : " code { (content_type) } }
                 }
@@ -215,22 +187,44 @@ fn operation(lang: crate::session::Lang, base: &str, o: &Operation<'_>) -> Marku
             @if let Some(fields) = &answered {
                 details {
                     summary { (lang.t("Champs de la réponse")) " (" (fields.len()) ")" }
-                    div.scroll {
-                        table {
-                            thead { tr {
-                                th scope="col" { (lang.t("Champ")) }
-                                th scope="col" { (lang.t("Type")) }
-                                th scope="col" { (lang.t("Description")) }
-                            } }
-                            tbody {
-                                @for (name, schema) in fields {
-                                    tr {
-                                        td { code { (name) } }
-                                        td { (type_of(schema)) }
-                                        td { (schema["description"].as_str().unwrap_or_default()) }
-                                    }
+                    (fields_table(lang, html! {}, "Champ", fields, &Value::Null))
+                }
+            }
+        }
+    }
+}
+
+/// A table of the members of an object schema: each name, its type (and
+/// whether `required`, a schema's list of names, holds it) and what it is.
+fn fields_table(
+    lang: crate::session::Lang,
+    caption: Markup,
+    first: &'static str,
+    fields: &Map<String, Value>,
+    required: &Value,
+) -> Markup {
+    let required: Vec<&str> = required
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    html! {
+        div.scroll {
+            table {
+                (caption)
+                (column_heads(lang, &[first, "Type", "Description"]))
+                tbody {
+                    @for (name, schema) in fields {
+                        tr {
+                            td { code { (name) } }
+                            td {
+                                (type_of(schema))
+                                @if required.contains(&name.as_str()) {
+                                    " " strong { (lang.t("obligatoire")) }
                                 }
                             }
+                            td { (schema["description"].as_str().unwrap_or_default()) }
                         }
                     }
                 }
@@ -242,7 +236,7 @@ fn operation(lang: crate::session::Lang, base: &str, o: &Operation<'_>) -> Marku
 /// The fields of what a success answers: a list's item (v3 `data.items`,
 /// v4 `items`) or the one record under `data`; none when the document does
 /// not describe them.
-fn answered_fields(schema: &Value) -> Option<Vec<(String, Value)>> {
+fn answered_fields(schema: &Value) -> Option<&Map<String, Value>> {
     let data = &schema["properties"]["data"];
     let record = [
         &data["properties"]["items"]["items"],
@@ -251,8 +245,7 @@ fn answered_fields(schema: &Value) -> Option<Vec<(String, Value)>> {
     ]
     .into_iter()
     .find(|s| s["properties"].is_object())?;
-    let fields = record["properties"].as_object()?;
-    Some(fields.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+    record["properties"].as_object()
 }
 
 /// A curl command calling the operation on `base` with the document's
@@ -357,7 +350,7 @@ mod tests {
                 .find(|(s, _)| s.starts_with('2'))
                 .unwrap();
             answered_fields(&answer["content"]["application/json"]["schema"])
-                .map(|f| f.into_iter().map(|(n, _)| n).collect::<Vec<_>>())
+                .map(|f| f.keys().cloned().collect::<Vec<_>>())
         };
         let users = fields("/api/v3/users", "get").unwrap();
         assert!(users.contains(&"dtContractStart".to_owned()), "{users:?}");
