@@ -9,6 +9,7 @@ use relais_core::employee::{ContractStatus, Email, Employee};
 use relais_core::org::Name;
 use relais_sandbox::demo::{seed, DemoOptions};
 use relais_store::SharedStore;
+use relais_testkit::schema::{answer_schema, conforms, conforms_wholly, written_as};
 use relais_testkit::{Backend, TestDb};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
@@ -1404,6 +1405,7 @@ async fn csv_import_simulates_then_creates(app: App) {
     let resp = post(bad, true).await.unwrap();
     assert_eq!(resp.status(), 422);
     let report: Value = resp.json().await.unwrap();
+    let refused = report.clone();
     let lines = report["data"]["report"].as_array().unwrap();
     assert_eq!(lines[0]["status"], "ok");
     assert_eq!(
@@ -1442,6 +1444,15 @@ async fn csv_import_simulates_then_creates(app: App) {
     assert_eq!(resp.status(), 200);
     let report: Value = resp.json().await.unwrap();
     assert_eq!(report["data"]["created"], 2);
+    // The answer as the document gives it, with and without errors.
+    let schema = answer_schema(
+        &app.openapi().await,
+        "post",
+        "/timmi-absences/api/imports/v1.0/leavePeriods",
+        200,
+    );
+    conforms_wholly(&report, &schema, "the import");
+    conforms_wholly(&refused, &schema, "the import refused");
     assert!(report["data"]["report"][0]["leavePeriodId"].is_i64());
     assert_eq!(
         app.store
@@ -1742,6 +1753,16 @@ async fn the_documents_examples_are_answered(app: App) {
         assert_eq!(successes.len(), 1, "{method} {path}: {successes:?}");
         successes[0].parse().unwrap()
     };
+    let answer_schema =
+        |path: &str, method: &str, status: u16| answer_schema(&doc, method, path, status);
+    // The base's fields and the ready-made reports, as documented, member
+    // for member.
+    for path in ["/api/relais/fields", "/api/relais/reports"] {
+        let (status, answer) = app.get(path, &key).await;
+        assert_eq!(status, 200, "{answer}");
+        assert!(!answer["data"]["items"].as_array().unwrap().is_empty());
+        conforms_wholly(&answer, &answer_schema(path, "get", 200), path);
+    }
     let (status, created) = app
         .send(
             reqwest::Method::POST,
@@ -1753,6 +1774,11 @@ async fn the_documents_examples_are_answered(app: App) {
     assert_eq!(status, success("/api/v3/users", "post"), "{created}");
     assert_eq!(status, 201);
     let id = created["data"]["id"].as_i64().unwrap();
+    conforms(
+        &created,
+        &answer_schema("/api/v3/users", "post", 201),
+        "the employee created",
+    );
     let update = example("/api/v3/users/{id}", "put");
     let (status, updated) = app
         .send(
@@ -1763,6 +1789,11 @@ async fn the_documents_examples_are_answered(app: App) {
         )
         .await;
     assert_eq!(status, success("/api/v3/users/{id}", "put"), "{updated}");
+    conforms(
+        &updated,
+        &answer_schema("/api/v3/users/{id}", "put", status),
+        "the employee updated",
+    );
     let (_, read) = app
         .get(
             &format!("/api/v3/users/{id}?fields=jobTitle,departmentId"),
@@ -1846,6 +1877,36 @@ async fn the_documents_examples_are_answered(app: App) {
         success("/api/v3/leaveRequests", "post"),
         "{requested}"
     );
+    conforms(
+        &requested,
+        &answer_schema("/api/v3/leaveRequests", "post", status),
+        "the leave requested",
+    );
+    let request_id = requested["data"]["id"].as_i64().unwrap();
+    let (status, approved) = app
+        .send(
+            reqwest::Method::POST,
+            &format!("/api/v3/leaveRequests/{request_id}/approve"),
+            &key,
+            Value::Null,
+        )
+        .await;
+    assert_eq!(
+        status,
+        success("/api/v3/leaveRequests/{id}/approve", "post"),
+        "{approved}"
+    );
+    let schema = answer_schema("/api/v3/leaveRequests/{id}/approve", "post", status);
+    conforms(&approved, &schema, "the leave approved");
+    let (_, read) = app
+        .get(&format!("/api/v3/leaveRequests/{request_id}"), &key)
+        .await;
+    conforms(
+        &read,
+        &answer_schema("/api/v3/leaveRequests/{id}", "get", 200),
+        "the leave read",
+    );
+    assert_eq!(read["data"]["status"], approved["data"]["status"]);
     // An endpoint is registered (inactive until its address echoes), then
     // deleted, each answered as documented.
     let (status, endpoint) = app
@@ -1861,11 +1922,6 @@ async fn the_documents_examples_are_answered(app: App) {
         success("/api/relais/webhooks", "post"),
         "{endpoint}"
     );
-    let answer_schema = |path: &str, method: &str, status: u16| {
-        doc["paths"][path][method]["responses"][status.to_string()]["content"]["application/json"]
-            ["schema"]
-            .clone()
-    };
     conforms(
         &endpoint,
         &answer_schema("/api/relais/webhooks", "post", status),
@@ -1921,59 +1977,6 @@ async fn the_documents_examples_are_answered(app: App) {
         resp.status().as_u16(),
         success("/api/relais/webhooks/{id}", "delete")
     );
-}
-
-/// Checks that `value` is as `schema` (a JSON schema of the document)
-/// says: its type, its members required, each member and item in turn, a
-/// value among those listed; `what` names it in a failure.
-fn conforms(value: &Value, schema: &Value, what: &str) {
-    assert!(schema.is_object(), "{what}: no schema");
-    if value.is_null() {
-        assert!(schema["nullable"] == true, "{what} is null");
-        return;
-    }
-    assert!(written_as(value, schema), "{what} is {value}, not {schema}");
-    if let Some(listed) = schema["enum"].as_array() {
-        assert!(
-            listed.contains(value),
-            "{what} is {value}, not one of {listed:?}"
-        );
-    }
-    for member in schema["required"].as_array().into_iter().flatten() {
-        let member = member.as_str().unwrap();
-        assert!(
-            value.get(member).is_some(),
-            "{what} has no {member}: {value}"
-        );
-    }
-    for (name, member) in schema["properties"].as_object().into_iter().flatten() {
-        if let Some(v) = value.get(name) {
-            conforms(v, member, &format!("{what}.{name}"));
-        }
-    }
-    if let (Some(items), Some(schema)) = (value.as_array(), schema.get("items")) {
-        for (i, item) in items.iter().enumerate() {
-            conforms(item, schema, &format!("{what}[{i}]"));
-        }
-    }
-}
-
-/// Whether `value` (not null) is of the type a JSON schema of the
-/// document gives, its date formats included.
-fn written_as(value: &Value, schema: &Value) -> bool {
-    match schema["type"].as_str() {
-        Some("integer") => value.is_i64() || value.is_u64(),
-        Some("number") => value.is_number(),
-        Some("boolean") => value.is_boolean(),
-        Some("object") => value.is_object(),
-        Some("array") => value.is_array(),
-        Some("string") => match (value.as_str(), schema["format"].as_str()) {
-            (Some(s), Some("date")) => NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok(),
-            (Some(s), Some("date-time")) => chrono::DateTime::parse_from_rfc3339(s).is_ok(),
-            (text, _) => text.is_some(),
-        },
-        _ => true,
-    }
 }
 
 /// Every part of a request that relais parses is bounded, with a 400 naming

@@ -33,6 +33,15 @@ pub enum Health {
 }
 
 impl Health {
+    /// Every health, in the order an integration passes through them.
+    pub const ALL: [Self; 5] = [
+        Self::Pending,
+        Self::Healthy,
+        Self::Warnings,
+        Self::Failing,
+        Self::Paused,
+    ];
+
     /// The stored code.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -46,16 +55,10 @@ impl Health {
 
     /// Parses a stored code.
     pub fn parse(raw: &str) -> Result<Self> {
-        [
-            Self::Pending,
-            Self::Healthy,
-            Self::Warnings,
-            Self::Failing,
-            Self::Paused,
-        ]
-        .into_iter()
-        .find(|h| h.as_str() == raw)
-        .ok_or_else(|| DomainError::new("health", format!("unknown health '{raw}'")))
+        Self::ALL
+            .into_iter()
+            .find(|h| h.as_str() == raw)
+            .ok_or_else(|| DomainError::new("health", format!("unknown health '{raw}'")))
     }
 
     /// A label in `lang` (`fr` or `en`).
@@ -156,6 +159,15 @@ pub enum Trigger {
 }
 
 impl Trigger {
+    /// Every trigger.
+    pub const ALL: [Self; 5] = [
+        Self::Schedule,
+        Self::Page,
+        Self::Cli,
+        Self::Api,
+        Self::Change,
+    ];
+
     /// The stored code.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -169,16 +181,10 @@ impl Trigger {
 
     /// Parses a stored code.
     pub fn parse(raw: &str) -> Result<Self> {
-        [
-            Self::Schedule,
-            Self::Page,
-            Self::Cli,
-            Self::Api,
-            Self::Change,
-        ]
-        .into_iter()
-        .find(|t| t.as_str() == raw)
-        .ok_or_else(|| DomainError::new("trigger", format!("unknown trigger '{raw}'")))
+        Self::ALL
+            .into_iter()
+            .find(|t| t.as_str() == raw)
+            .ok_or_else(|| DomainError::new("trigger", format!("unknown trigger '{raw}'")))
     }
 }
 
@@ -201,6 +207,16 @@ pub enum RunStatus {
 }
 
 impl RunStatus {
+    /// Every status, from asked for to over.
+    pub const ALL: [Self; 6] = [
+        Self::Queued,
+        Self::Running,
+        Self::Succeeded,
+        Self::Warnings,
+        Self::Failed,
+        Self::Interrupted,
+    ];
+
     /// The stored code.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -215,17 +231,10 @@ impl RunStatus {
 
     /// Parses a stored code.
     pub fn parse(raw: &str) -> Result<Self> {
-        [
-            Self::Queued,
-            Self::Running,
-            Self::Succeeded,
-            Self::Warnings,
-            Self::Failed,
-            Self::Interrupted,
-        ]
-        .into_iter()
-        .find(|t| t.as_str() == raw)
-        .ok_or_else(|| DomainError::new("status", format!("unknown run status '{raw}'")))
+        Self::ALL
+            .into_iter()
+            .find(|t| t.as_str() == raw)
+            .ok_or_else(|| DomainError::new("status", format!("unknown run status '{raw}'")))
     }
 
     /// Whether the run is over.
@@ -260,6 +269,19 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// Every outcome's code, as [`Outcome::code`] writes it.
+    pub const CODES: [&'static str; 9] = [
+        "created",
+        "linked",
+        "updated",
+        "overwritten",
+        "deleted",
+        "deactivated",
+        "unchanged",
+        "skipped",
+        "failed",
+    ];
+
     /// The stored code.
     pub fn code(&self) -> &'static str {
         match self {
@@ -1062,6 +1084,29 @@ pub fn percent_encode(raw: &str, keep: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_outcome_code_is_listed_and_reads_back() {
+        for code in Outcome::CODES {
+            let outcome = Outcome::from_parts(code, Some("why".into())).unwrap();
+            assert_eq!(outcome.code(), code);
+        }
+        // Each variant's code is among them.
+        for o in [
+            Outcome::Created,
+            Outcome::Linked,
+            Outcome::Updated,
+            Outcome::Overwritten,
+            Outcome::Deleted,
+            Outcome::Deactivated,
+            Outcome::Unchanged,
+            Outcome::Skipped(String::new()),
+            Outcome::Failed(String::new()),
+        ] {
+            assert!(Outcome::CODES.contains(&o.code()), "{o:?}");
+        }
+        assert!(Outcome::from_parts("gone", None).is_err());
+    }
 
     #[test]
     fn a_health_reason_is_said_in_the_page_language_and_old_texts_stay_readable() {

@@ -17,6 +17,7 @@ use relais_sandbox::{happypal, planningpme};
 use relais_store::{DatabaseUrl, SharedStore};
 use relais_sync::http::RetryPolicy;
 use relais_sync::runtime::{Runtime, RuntimeOptions};
+use relais_testkit::schema::{answer_schema, conforms_wholly};
 use std::collections::BTreeSet;
 use std::time::Duration;
 
@@ -1107,8 +1108,22 @@ async fn the_partner_asks_for_a_run_and_reads_its_report_through_the_api() {
         .json()
         .await
         .unwrap();
+    // Every answer as the OpenAPI document gives it, member for member.
+    let doc: serde_json::Value = http
+        .get(format!("{}/openapi.json", w.api))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let documented = |answer: &serde_json::Value, method: &str, path: &str, status: u16| {
+        let schema = answer_schema(&doc, method, path, status);
+        conforms_wholly(answer, &schema, &format!("{method} {path}"));
+    };
     assert_eq!(shown["data"]["connector"], "happypal");
     assert_eq!(shown["data"]["health"], "pending");
+    documented(&shown, "get", "/api/relais/integration", 200);
     let text = shown.to_string();
     assert!(
         !text.contains("hp-token") && !text.contains("source_key") && !text.contains(&w.key),
@@ -1124,6 +1139,8 @@ async fn the_partner_asks_for_a_run_and_reads_its_report_through_the_api() {
     let asked: serde_json::Value = asked.json().await.unwrap();
     assert_eq!(asked["data"]["status"], "queued");
     assert_eq!(asked["data"]["trigger"], "api");
+    assert_eq!(asked["data"]["full"], true);
+    documented(&asked, "post", "/api/relais/integration/runs", 202);
     let again: serde_json::Value = call(reqwest::Method::POST, "/api/relais/integration/runs")
         .send()
         .await
@@ -1185,6 +1202,34 @@ async fn the_partner_asks_for_a_run_and_reads_its_report_through_the_api() {
     assert_eq!(created as usize, w.visible().await.len());
     assert_eq!(report["data"]["lines"].as_array().unwrap().len(), 10);
     assert_eq!(report["data"]["lines"][0]["outcome"], "created");
+    documented(&report, "get", "/api/relais/integration/runs/{id}", 200);
+    assert_eq!(report["data"]["next"], 10, "another page follows");
+    // The last page says none follows; the pages hold every line once.
+    let mut keys = BTreeSet::new();
+    let mut offset = Some(0);
+    while let Some(at) = offset {
+        let page: serde_json::Value = call(
+            reqwest::Method::GET,
+            &format!("/api/relais/integration/runs/{id}?limit=7&offset={at}"),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+        let lines = page["data"]["lines"].as_array().unwrap();
+        assert!(!lines.is_empty(), "a page named by `next` holds lines");
+        for l in lines {
+            assert!(keys.insert(l["key"].as_str().unwrap().to_owned()), "{l}");
+        }
+        offset = page["data"]["next"].as_u64();
+    }
+    assert_eq!(
+        keys.len() as u64,
+        created,
+        "every line once, as the counts say"
+    );
     let runs: serde_json::Value = call(reqwest::Method::GET, "/api/relais/integration/runs")
         .send()
         .await
@@ -1193,6 +1238,7 @@ async fn the_partner_asks_for_a_run_and_reads_its_report_through_the_api() {
         .await
         .unwrap();
     assert_eq!(runs["data"]["items"][0]["id"], id.0);
+    documented(&runs, "get", "/api/relais/integration/runs", 200);
 
     // A key of no installation, and another run's identifier, are refused.
     let (_, other) = relais_app::keys::create_key(

@@ -6,6 +6,8 @@
 //! - [`people::account`]: an admin-page account;
 //! - [`clock`]: the instant every test runs at, so that no test depends on
 //!   the day it runs or on midnight falling during it;
+//! - [`schema`]: an answer checked against the shape the OpenAPI document
+//!   gives it;
 //! - [`usage`] and [`args`]: what a process's threads have used, and a
 //!   count given on the command line, for the benchmarks.
 
@@ -14,6 +16,7 @@ pub mod args;
 pub mod clock;
 pub mod database;
 pub mod people;
+pub mod schema;
 pub mod usage;
 pub mod wait;
 

@@ -216,6 +216,15 @@ async fn the_demo_syncs_its_partners_and_the_pages_show_it() {
     assert!(ok);
     let json: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(json["lines"].as_array().unwrap().len(), profiles.len());
+    // In the API's shape: the run's members named as the API names them.
+    assert_eq!(json["run"]["id"], first_run, "{json}");
+    assert_eq!(json["run"]["dryRun"], false);
+    assert!(json["run"]["partnerRequests"].as_u64().unwrap() > 0);
+    assert!(json["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|l| l["outcome"] == "created" && l["reason"].is_null()));
 
     // The app page: health, chart, runs; "Sync now" asks for a run the server starts.
     let c = client();

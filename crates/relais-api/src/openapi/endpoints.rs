@@ -2,8 +2,10 @@
 //! summary, the resource it lists or writes, its options, its body's
 //! members, those it requires and a body it takes, and its success.
 
-use crate::resources::{absences, users, webhooks};
+use super::schemas::items;
+use crate::resources::{absences, fields, reports, sync, users, webhooks};
 use relais_core::fields::Resource;
+use serde_json::Value;
 
 /// What an endpoint needs, as its route declares it ([`crate::need`]).
 pub(super) fn needs(method: &str, path: &str) -> String {
@@ -44,6 +46,10 @@ pub(super) struct Endpoint {
     pub(super) success: u16,
     /// The members a write refuses to go without.
     pub(super) required: &'static [&'static str],
+    /// The schema of the `data` member its success answers with, written
+    /// beside the code that answers it; none where the answer's shape
+    /// comes from the resource (its records) or there is no answer.
+    pub(super) answer: Option<fn() -> Value>,
 }
 
 const fn get(
@@ -63,6 +69,7 @@ const fn get(
         body_example: "",
         success: 200,
         required: &[],
+        answer: None,
     }
 }
 
@@ -107,6 +114,22 @@ impl Endpoint {
         }
     }
 
+    /// The same write, answering the record of `resource` it wrote.
+    const fn of(self, resource: Resource) -> Endpoint {
+        Endpoint {
+            resource: Some(resource),
+            ..self
+        }
+    }
+
+    /// The same endpoint, its success answering `{"data": <schema>}`.
+    const fn answering(self, schema: fn() -> Value) -> Endpoint {
+        Endpoint {
+            answer: Some(schema),
+            ..self
+        }
+    }
+
     /// The same write, showing `json` as a body a client could send.
     const fn example(self, json: &'static str) -> Endpoint {
         Endpoint {
@@ -129,6 +152,7 @@ const fn write(method: &'static str, path: &'static str, summary: &'static str) 
         body_example: "",
         success: 200,
         required: &[],
+        answer: None,
     }
 }
 
@@ -199,12 +223,14 @@ pub(super) const ENDPOINTS: &[Endpoint] = &[
         "/api/relais/fields",
         "The personnel file's fields (standard and custom) with section and label, and whether this key reads each (else the grant to add); definitions only, no values",
         &[],
-    ),
+    )
+    .answering(|| items(fields::field_schema())),
     get(
         "/api/relais/webhooks",
         "This key's webhook endpoints: URL, topics, establishments, status (active, inactive, suspended) and why",
         &[],
-    ),
+    )
+    .answering(|| items(webhooks::endpoint_schema())),
     write_taking(
         "post",
         "/api/relais/webhooks",
@@ -212,13 +238,15 @@ pub(super) const ENDPOINTS: &[Endpoint] = &[
         &[webhooks::ENDPOINT_MEMBERS],
     )
     .answers(201)
+    .answering(webhooks::endpoint_schema)
     .requires(&["url"])
     .example(r#"{"url": "https://hooks.example.com/relais", "name": "Changes for the intranet", "topics": ["employee.*", "leave.created"]}"#),
     get(
         "/api/relais/webhooks/{id}",
         "One of this key's webhook endpoints",
         &[],
-    ),
+    )
+    .answering(webhooks::endpoint_schema),
     Endpoint {
         method: "delete",
         path: "/api/relais/webhooks/{id}",
@@ -231,27 +259,32 @@ pub(super) const ENDPOINTS: &[Endpoint] = &[
         body_example: "",
         success: 204,
         required: &[],
+        answer: None,
     },
     get(
         "/api/relais/webhooks/{id}/deliveries",
         "An endpoint's latest deliveries: topic, status, attempts, last answer and latency, next try",
         &[],
-    ),
+    )
+    .answering(|| items(webhooks::delivery_schema())),
     write(
         "post",
         "/api/relais/webhooks/{id}/activate",
         "Activate an endpoint again by echo (a suspended one gets its waiting events)",
-    ),
+    )
+    .answering(webhooks::endpoint_schema),
     write(
         "post",
         "/api/relais/webhooks/{id}/rotate",
         "A new signing secret (in this answer only); the previous one still signs for 24 hours",
-    ),
+    )
+    .answering(webhooks::endpoint_schema),
     write(
         "post",
         "/api/relais/webhooks/{id}/test",
         "Send a test event (webhook.test) to the endpoint",
-    ),
+    )
+    .answering(webhooks::endpoint_schema),
     write_taking(
         "post",
         "/api/relais/webhooks/{id}/replay",
@@ -259,33 +292,39 @@ pub(super) const ENDPOINTS: &[Endpoint] = &[
         &[webhooks::REPLAY_MEMBERS],
     )
     .requires(&["after"])
+    .answering(webhooks::endpoint_schema)
     .example(r#"{"after": 0}"#),
     get(
         "/api/relais/reports",
         "The ready-made reports: code, title, columns, filters, the grant each needs and whether this key holds it",
         &[],
-    ),
+    )
+    .answering(|| items(reports::report_list_schema())),
     get(
         "/api/relais/integration",
         "The integration of this key's installed app: settings and health",
         &[],
-    ),
+    )
+    .answering(sync::integration_schema),
     get(
         "/api/relais/integration/runs",
         "The latest runs of this key's integration",
         &["limit"],
-    ),
+    )
+    .answering(|| items(sync::run_schema())),
     write(
         "post",
         "/api/relais/integration/runs",
         "Ask for a run now (body: dryRun, full)",
     )
-    .answers(202),
+    .answers(202)
+    .answering(sync::run_schema),
     get(
         "/api/relais/integration/runs/{id}",
         "A run's report: counts, then each record's line",
         &["offset", "limit"],
-    ),
+    )
+    .answering(sync::report_schema),
     list(
         "/api/v3/userlogs",
         "Changes of employee fields",
@@ -375,31 +414,35 @@ pub(super) const ENDPOINTS: &[Endpoint] = &[
     .answers(201)
     .requires(&["leaveAccountId", "ownerId", "startDate", "endDate"])
     .example(r#"{"leaveAccountId": 1, "ownerId": 1, "startDate": "2027-08-02", "startDateHalf": "AM", "endDate": "2027-08-06", "endDateHalf": "PM", "comment": "Congés d'été"}"#),
-    get(
+    one(
         "/api/v3/leaveRequests/{id}",
         "One leave request",
-        &[],
+        Resource::LeaveRequests,
     ),
     write(
         "post",
         "/api/v3/leaveRequests/{id}/approve",
         "Approve a pending request",
-    ),
+    )
+    .of(Resource::LeaveRequests),
     write(
         "post",
         "/api/v3/leaveRequests/{id}/deny",
         "Deny a pending request",
-    ),
+    )
+    .of(Resource::LeaveRequests),
     write(
         "post",
         "/api/v3/leaveRequests/{id}/cancel",
         "Cancel a request",
-    ),
+    )
+    .of(Resource::LeaveRequests),
     write(
         "post",
         "/timmi-absences/api/imports/v1.0/leavePeriods",
         "Import leave periods from a ';'-separated CSV file (multipart); create=false simulates",
-    ),
+    )
+    .answering(absences::import_schema),
     list(
         "/api/v3/expenseClaims",
         "List expense claims",

@@ -4,38 +4,34 @@
 
 use super::endpoints::{needs, Endpoint};
 use super::{parameter, parameter_like};
-use crate::resources::webhooks;
 use relais_core::fields::{FieldType, Resource};
 use serde_json::{json, Map, Value};
+
+/// A list's `data`: its `items`, each of `item`'s schema.
+pub(super) fn items(item: Value) -> Value {
+    json!({ "type": "object", "required": ["items"], "properties": {
+        "items": { "type": "array", "items": item } } })
+}
 
 /// The envelope a successful read answers with: v3 lists and items, v4
 /// lists with their optional links, and the older `/api/...` list.
 pub(super) fn success_schema(e: &Endpoint) -> Option<Value> {
-    if e.path.starts_with("/api/relais/webhooks") && e.method != "delete" {
-        let (item, list) = if e.path.ends_with("/deliveries") {
-            (webhooks::delivery_schema(), true)
-        } else {
-            let list = e.method == "get" && !e.path.contains("{id}");
-            (webhooks::endpoint_schema(), list)
-        };
-        let data = if list {
-            json!({ "type": "object", "required": ["items"], "properties": {
-                "items": { "type": "array", "items": item } } })
-        } else {
-            item
-        };
+    if let Some(data) = e.answer {
         return Some(
-            json!({ "type": "object", "required": ["data"], "properties": { "data": data } }),
+            json!({ "type": "object", "required": ["data"], "properties": { "data": data() } }),
         );
-    }
-    if e.method != "get" {
-        return None;
     }
     let item = match e.resource {
         Some(Resource::Users) => employee_schema(),
         Some(r) => record_schema(r),
         None => json!({ "type": "object" }),
     };
+    if e.method != "get" {
+        // A write of a v3 record answers the record written.
+        return (e.resource.is_some() && e.path.starts_with("/api/v3/")).then(
+            || json!({ "type": "object", "required": ["data"], "properties": { "data": item } }),
+        );
+    }
     let items = json!({ "type": "array", "items": item });
     let link = json!({ "type": "string", "nullable": true });
     if e.v4 {

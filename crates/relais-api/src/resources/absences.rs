@@ -1037,6 +1037,32 @@ async fn import(
     Ok((status, axum::Json(body)).into_response())
 }
 
+/// The JSON schema of an import's answer (`data`), for the OpenAPI
+/// document: written beside the code that answers it. An import with a
+/// line in error answers the same with 422, and creates nothing.
+pub fn import_schema() -> Value {
+    json!({
+        "type": "object",
+        "required": ["simulated", "lines", "errors", "created", "report"],
+        "properties": {
+            "simulated": { "type": "boolean", "description": "true when create=false: nothing was written" },
+            "lines": { "type": "integer", "description": "the file's data lines" },
+            "errors": { "type": "integer", "description": "lines refused" },
+            "created": { "type": "integer", "description": "leave periods created" },
+            "report": { "type": "array", "items": {
+                "type": "object",
+                "required": ["line", "status"],
+                "properties": {
+                    "line": { "type": "integer", "description": "the line's number in the file" },
+                    "status": { "type": "string", "enum": ["ok", "error"] },
+                    "message": { "type": "string", "description": "what is wrong with the line" },
+                    "leavePeriodId": { "type": "integer", "description": "the leave period created from it" },
+                },
+            } },
+        },
+    })
+}
+
 /// The most bytes an imported file may hold (5 MiB, about 50,000 lines).
 pub const IMPORT_FILE_LIMIT: usize = 5 * 1024 * 1024;
 

@@ -18,6 +18,29 @@ pub fn routes() -> Routes {
     Routes::new().get("/api/relais/fields", Need::AnyKey, list)
 }
 
+/// The JSON schema of one field as the list answers it, for the OpenAPI
+/// document: written beside the code that answers it.
+pub fn field_schema() -> Value {
+    let text = |description: &str| json!({ "type": "string", "description": description });
+    json!({
+        "type": "object",
+        "required": ["path", "label", "type", "section", "readable", "grant"],
+        "properties": {
+            "path": text("how a `fields` selection names it: `jobTitle`, `extendedData.e_size`"),
+            "label": text("its label, as the personnel file shows it"),
+            "type": text("`standard` for Lucca's own fields, else the custom field's kind (text, number, date, list…)"),
+            "section": {
+                "type": "object",
+                "description": "the personnel file's section holding it",
+                "required": ["code", "name"],
+                "properties": { "code": text("the section's code"), "name": text("the section's name") },
+            },
+            "readable": { "type": "boolean", "description": "whether this key reads its values" },
+            "grant": { "type": "string", "nullable": true, "description": "the grant to add for this key to read it; null when it does" },
+        },
+    })
+}
+
 async fn list(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,

@@ -215,6 +215,36 @@ pub fn describe(spec: &ReportSpec) -> Value {
     })
 }
 
+/// The JSON schema of a report as the list describes it ([`describe`],
+/// and whether the key reads it), for the OpenAPI document: written beside
+/// it, so that both change together.
+pub fn report_list_schema() -> Value {
+    let text = |description: &str| json!({ "type": "string", "description": description });
+    json!({
+        "type": "object",
+        "required": ["code", "title", "titleEn", "description", "grant", "columns", "filters", "readable"],
+        "properties": {
+            "code": text("what the report's path ends with"),
+            "title": text("its title in French"),
+            "titleEn": text("its title in English"),
+            "description": text("what it counts"),
+            "grant": text("the grant a key needs to read it"),
+            "columns": { "type": "array", "items": {
+                "type": "object",
+                "required": ["key", "label", "labelEn", "type"],
+                "properties": {
+                    "key": text("the row's member holding it"),
+                    "label": text("its heading in French"),
+                    "labelEn": text("its heading in English"),
+                    "type": text("text, month, date, count, days, money or percent"),
+                },
+            } },
+            "filters": { "type": "array", "items": { "type": "string" }, "description": "the parameters it takes" },
+            "readable": { "type": "boolean", "description": "whether this key holds the grant" },
+        },
+    })
+}
+
 async fn list(Extension(caller): Extension<Caller>) -> Json<Value> {
     let items: Vec<Value> = REPORTS
         .iter()

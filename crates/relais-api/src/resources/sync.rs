@@ -13,7 +13,9 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use relais_core::ids::RunId;
-use relais_core::integration::{Integration, RunAsk, Trigger};
+use relais_core::integration::{
+    Health, HealthReason, Integration, Outcome, ReportLine, RunAsk, RunStatus, SyncRun, Trigger,
+};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -52,7 +54,9 @@ async fn integration_of(state: &AppState, caller: &Caller) -> Result<Integration
         })
 }
 
-fn describe(i: &Integration) -> Value {
+/// The integration as its partner reads it: its settings and health, never
+/// its secrets.
+pub fn integration_json(i: &Integration) -> Value {
     json!({
         "installationId": i.installation_id,
         "connector": i.connector.as_str(),
@@ -70,12 +74,166 @@ fn describe(i: &Integration) -> Value {
     })
 }
 
+/// A date and time in the document's schema, null where `nullable`.
+fn instant(description: &str, nullable: bool) -> Value {
+    json!({ "type": "string", "format": "date-time", "nullable": nullable, "description": description })
+}
+
+/// A text in the document's schema.
+fn text(description: &str, nullable: bool) -> Value {
+    json!({ "type": "string", "nullable": nullable, "description": description })
+}
+
+/// The JSON schema of [`integration_json`], for the OpenAPI document:
+/// written beside it, so that both change together.
+pub fn integration_schema() -> Value {
+    let healths: Vec<&str> = Health::ALL.iter().map(|h| h.as_str()).collect();
+    json!({
+        "type": "object",
+        "required": ["installationId", "connector", "partnerUrl", "schedule", "fullSchedule", "timeZone", "health"],
+        "properties": {
+            "installationId": { "type": "integer" },
+            "connector": text("the connector's code, e.g. `happypal`", false),
+            "partnerUrl": text("the partner's API, where relais sends", false),
+            "sourceUrl": text("the base relais reads from when it is not this one", true),
+            "schedule": text("when incremental runs start (a cron rule)", false),
+            "fullSchedule": text("when a run is a full reconciliation (a cron rule)", false),
+            "timeZone": text("the time zone both schedules are read in", false),
+            "options": { "type": "object", "description": "the connector's settings (never a secret)" },
+            "health": { "type": "string", "enum": healths },
+            "healthReason": text("why, in words (empty when healthy)", false),
+            "paused": text("why an administrator paused it, when paused", true),
+            "nextRunAt": instant("when the next scheduled run is due", true),
+            "nextFullAt": instant("when the next full reconciliation is due", true),
+        },
+    })
+}
+
+/// A run as its partner reads it: what started it, where it is, and how
+/// many records had each outcome, in all and per stream.
+pub fn run_json(r: &SyncRun) -> Value {
+    json!({
+        "id": r.id,
+        "installationId": r.installation_id,
+        "trigger": r.trigger.as_str(),
+        "dryRun": r.dry_run,
+        "full": r.full,
+        "status": r.status.as_str(),
+        "requestedAt": r.requested_at,
+        "startedAt": r.started_at,
+        "finishedAt": r.finished_at,
+        "counts": r.counts,
+        "streams": r.streams,
+        "partnerRequests": r.partner_requests,
+        "error": r.error.as_deref().map(|e| HealthReason::read(e, "en")),
+    })
+}
+
+/// `schema` with its `description`.
+fn described(mut schema: Value, description: &str) -> Value {
+    schema["description"] = json!(description);
+    schema
+}
+
+/// The JSON schema of a run's counts: records per outcome.
+fn counts_schema() -> Value {
+    let properties: serde_json::Map<String, Value> = Outcome::CODES
+        .iter()
+        .map(|code| {
+            let description = format!("records {code}");
+            (
+                (*code).to_owned(),
+                json!({ "type": "integer", "description": description }),
+            )
+        })
+        .collect();
+    json!({ "type": "object", "required": Outcome::CODES, "properties": properties })
+}
+
+/// The JSON schema of [`run_json`], for the OpenAPI document.
+pub fn run_schema() -> Value {
+    let triggers: Vec<&str> = Trigger::ALL.iter().map(|t| t.as_str()).collect();
+    let statuses: Vec<&str> = RunStatus::ALL.iter().map(|s| s.as_str()).collect();
+    json!({
+        "type": "object",
+        "required": ["id", "installationId", "trigger", "dryRun", "full", "status", "requestedAt", "counts", "streams", "partnerRequests"],
+        "properties": {
+            "id": { "type": "integer" },
+            "installationId": { "type": "integer" },
+            "trigger": { "type": "string", "enum": triggers, "description": "what started it" },
+            "dryRun": { "type": "boolean", "description": "whether it only planned, writing nothing" },
+            "full": { "type": "boolean", "description": "whether it was a full reconciliation" },
+            "status": { "type": "string", "enum": statuses },
+            "requestedAt": instant("when it was asked for", false),
+            "startedAt": instant("when a runtime started it", true),
+            "finishedAt": instant("when it finished", true),
+            "counts": described(counts_schema(), "records per outcome, in all"),
+            "streams": { "type": "object", "additionalProperties": counts_schema(), "description": "records per outcome of each stream, by its name" },
+            "partnerRequests": { "type": "integer", "description": "requests sent to the partner" },
+            "error": text("why it stopped, in words, when it did", true),
+        },
+    })
+}
+
+/// One record's line of a run's report: the record, what happened to it
+/// (and why, for one skipped or refused), and the fields it changed.
+pub fn line_json(l: &ReportLine) -> Value {
+    json!({
+        "stream": l.stream,
+        "key": l.key,
+        "label": l.label,
+        "outcome": l.outcome.code(),
+        "reason": l.outcome.reason(),
+        "fields": l.fields,
+        "employeeId": l.employee,
+    })
+}
+
+/// The JSON schema of [`line_json`], for the OpenAPI document.
+pub fn line_schema() -> Value {
+    json!({
+        "type": "object",
+        "required": ["stream", "key", "label", "outcome", "fields"],
+        "properties": {
+            "stream": text("the stream it belongs to, e.g. `resources`", false),
+            "key": text("the record's key in the source", false),
+            "label": text("who or what the record is, as a person reads it", false),
+            "outcome": { "type": "string", "enum": Outcome::CODES },
+            "reason": text("why it was skipped or refused", true),
+            "fields": { "type": "array", "description": "the fields it changed at the partner", "items": {
+                "type": "object",
+                "required": ["field", "before", "after"],
+                "properties": {
+                    "field": { "type": "string", "description": "the field, as the partner names it" },
+                    "before": { "nullable": true, "description": "the value the partner held (null: none)" },
+                    "after": { "nullable": true, "description": "the value sent (null: none)" },
+                },
+            } },
+            "employeeId": { "type": "integer", "nullable": true, "description": "the employee of the base it is about" },
+        },
+    })
+}
+
+/// The JSON schema of a run's report page: the run, a page of its lines,
+/// and the offset of the next page.
+pub fn report_schema() -> Value {
+    json!({
+        "type": "object",
+        "required": ["run", "lines", "next"],
+        "properties": {
+            "run": described(run_schema(), "the run: what started it, where it is, its counts"),
+            "lines": { "type": "array", "items": line_schema(), "description": "a page of its lines, a record each, in the order written" },
+            "next": { "type": "integer", "nullable": true, "description": "the offset of the next page; null after the last" },
+        },
+    })
+}
+
 async fn show(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
 ) -> Result<Json<Value>, ApiError> {
     let i = integration_of(&state, &caller).await?;
-    Ok(Json(json!({ "data": describe(&i) })))
+    Ok(Json(json!({ "data": integration_json(&i) })))
 }
 
 /// The value of `name` in the query, the last one if given twice.
@@ -98,7 +256,13 @@ async fn runs(
 ) -> Result<Json<Value>, ApiError> {
     let limit = param(&pairs, "limit")?.map_or(Ok(20), |raw| number_in("limit", raw, 1..=100))?;
     let i = integration_of(&state, &caller).await?;
-    let runs = state.store.list_runs(i.installation_id, limit).await?;
+    let runs: Vec<Value> = state
+        .store
+        .list_runs(i.installation_id, limit)
+        .await?
+        .iter()
+        .map(run_json)
+        .collect();
     Ok(Json(json!({ "data": { "items": runs } })))
 }
 
@@ -136,8 +300,10 @@ async fn ask(
             .actor(relais_core::activity::Actor::Key(caller.key.id)),
     )
     .await?;
-    let run = asked.run;
-    Ok((StatusCode::ACCEPTED, Json(json!({ "data": run }))))
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({ "data": run_json(&asked.run) })),
+    ))
 }
 
 async fn report(
@@ -164,6 +330,12 @@ async fn report(
         .ok()
         .filter(|r| r.installation_id == i.installation_id)
         .ok_or_else(|| ApiError::NotFound(format!("no run {id} of this integration")))?;
-    let lines = state.store.run_lines(id, offset, limit).await?;
-    Ok(Json(json!({ "data": { "run": run, "lines": lines } })))
+    // One line more than the page tells whether another page follows.
+    let mut lines = state.store.run_lines(id, offset, limit + 1).await?;
+    let next = (lines.len() > limit as usize).then(|| offset + u64::from(limit));
+    lines.truncate(limit as usize);
+    let lines: Vec<Value> = lines.iter().map(line_json).collect();
+    Ok(Json(
+        json!({ "data": { "run": run_json(&run), "lines": lines, "next": next } }),
+    ))
 }

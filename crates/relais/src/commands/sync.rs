@@ -440,8 +440,18 @@ async fn print_report(store: &SharedStore, run: relais_core::ids::RunId, json: b
     let r = store.get_run(run).await?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     if json {
-        let lines = store.run_lines(run, 0, u32::MAX).await?;
-        serde_json::to_writer_pretty(&mut out, &serde_json::json!({ "run": r, "lines": lines }))?;
+        // The API's shape (`GET /api/relais/integration/runs/{id}`), every line at once.
+        use relais_api::resources::sync::{line_json, run_json};
+        let lines: Vec<serde_json::Value> = store
+            .run_lines(run, 0, u32::MAX)
+            .await?
+            .iter()
+            .map(line_json)
+            .collect();
+        serde_json::to_writer_pretty(
+            &mut out,
+            &serde_json::json!({ "run": run_json(&r), "lines": lines }),
+        )?;
         writeln!(out)?;
         return Ok(out.flush()?);
     }
