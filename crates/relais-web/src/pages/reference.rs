@@ -10,7 +10,7 @@ use crate::session::{lang_of, Viewer};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use maud::{html, Markup};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 /// `GET /api-reference`.
 pub async fn reference(headers: HeaderMap, viewer: Result<Viewer, Response>) -> Response {
@@ -151,14 +151,14 @@ fn operation(lang: crate::session::Lang, base: &str, o: &Operation<'_>) -> Marku
             }
             @if !parameters.is_empty() {
                 div.scroll {
-                    table {
+                    table.params {
                         caption.muted { (lang.t("Paramètres")) }
                         (column_heads(lang, &["Nom", "Exemple", "Description"]))
                         tbody {
                             @for p in &parameters {
                                 tr {
-                                    td { code { (p["name"].as_str().unwrap_or_default()) } }
-                                    td { @if let Some(example) = example_text(&p["example"]) { code { (example) } } }
+                                    td { code { (breakable(p["name"].as_str().unwrap_or_default())) } }
+                                    td { @if let Some(example) = example_text(&p["example"]) { code { (breakable(&example)) } } }
                                     td { (p["description"].as_str().unwrap_or_default()) }
                                 }
                             }
@@ -169,7 +169,8 @@ fn operation(lang: crate::session::Lang, base: &str, o: &Operation<'_>) -> Marku
             @if let Some((content_type, media)) = body {
                 @if let Some(members) = media["schema"]["properties"].as_object() {
                     @let caption = html! { caption.muted { (lang.t("Corps")) " (" (content_type) ")" } };
-                    (fields_table(lang, caption, "Membre", members, &media["schema"]["required"]))
+                    @let members: Vec<(String, &Value)> = members.iter().map(|(n, v)| (n.clone(), v)).collect();
+                    (fields_table(lang, caption, "Membre", &members, &media["schema"]["required"]))
                 } @else {
                     p { (lang.t("Corps")) " : " code { (content_type) } }
                 }
@@ -200,7 +201,7 @@ fn fields_table(
     lang: crate::session::Lang,
     caption: Markup,
     first: &'static str,
-    fields: &Map<String, Value>,
+    fields: &[(String, &Value)],
     required: &Value,
 ) -> Markup {
     let required: Vec<&str> = required
@@ -211,20 +212,25 @@ fn fields_table(
         .collect();
     html! {
         div.scroll {
-            table {
+            table.members {
                 (caption)
                 (column_heads(lang, &[first, "Type", "Description"]))
                 tbody {
                     @for (name, schema) in fields {
                         tr {
-                            td { code { (name) } }
+                            td { code { (breakable(name)) } }
                             td {
                                 (type_of(schema))
                                 @if required.contains(&name.as_str()) {
                                     " " strong { (lang.t("obligatoire")) }
                                 }
                             }
-                            td { (schema["description"].as_str().unwrap_or_default()) }
+                            td {
+                                (schema["description"].as_str().unwrap_or_default())
+                                @if let Some(values) = enum_text(schema) {
+                                    " " span.muted { "(" (values) ")" }
+                                }
+                            }
                         }
                     }
                 }
@@ -233,10 +239,25 @@ fn fields_table(
     }
 }
 
+/// The values a schema lists, comma-separated; none when it lists none.
+fn enum_text(schema: &Value) -> Option<String> {
+    let values: Vec<String> = schema["enum"]
+        .as_array()?
+        .iter()
+        .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
+        .collect();
+    Some(values.join(", "))
+}
+
+/// How deep the members of an answer are listed (`run.counts.created`).
+const NESTED_LEVELS: usize = 3;
+
 /// The fields of what a success answers: a list's item (v3 `data.items`,
-/// v4 `items`) or the one record under `data`; none when the document does
-/// not describe them.
-fn answered_fields(schema: &Value) -> Option<&Map<String, Value>> {
+/// v4 `items`) or the one record under `data`, with the members of the
+/// objects and lists they hold (`run.status`, `lines[].outcome`,
+/// `streams.*.created` for an object keyed by names); none when the
+/// document does not describe them.
+fn answered_fields(schema: &Value) -> Option<Vec<(String, &Value)>> {
     let data = &schema["properties"]["data"];
     let record = [
         &data["properties"]["items"]["items"],
@@ -245,7 +266,38 @@ fn answered_fields(schema: &Value) -> Option<&Map<String, Value>> {
     ]
     .into_iter()
     .find(|s| s["properties"].is_object())?;
-    record["properties"].as_object()
+    let mut fields = Vec::new();
+    members(record, "", NESTED_LEVELS, &mut fields);
+    Some(fields)
+}
+
+/// Adds the members of an object schema to `out`, named after `prefix`,
+/// each followed by its own members down to `levels`.
+fn members<'a>(schema: &'a Value, prefix: &str, levels: usize, out: &mut Vec<(String, &'a Value)>) {
+    for (name, member) in schema["properties"].as_object().into_iter().flatten() {
+        let name = format!("{prefix}{name}");
+        out.push((name.clone(), member));
+        if levels > 1 {
+            nested(member, &name, levels - 1, out);
+        }
+    }
+}
+
+/// The members inside `schema` (named `name`): an object's, a list's
+/// items', or the members of each value of an object keyed by names.
+fn nested<'a>(schema: &'a Value, name: &str, levels: usize, out: &mut Vec<(String, &'a Value)>) {
+    if schema["properties"].is_object() {
+        members(schema, &format!("{name}."), levels, out);
+    } else if schema["items"]["properties"].is_object() {
+        members(&schema["items"], &format!("{name}[]."), levels, out);
+    } else if schema["additionalProperties"]["properties"].is_object() {
+        members(
+            &schema["additionalProperties"],
+            &format!("{name}.*."),
+            levels,
+            out,
+        );
+    }
 }
 
 /// A curl command calling the operation on `base` with the document's
@@ -308,6 +360,18 @@ fn encoded(text: &str) -> String {
 }
 
 /// A parameter's example as it is written in a query.
+/// `text` with a place to break the line after each `.`, `,` and `&`
+/// (`lines[].fields[].before`, `id,ownerId,owner`), so that a narrow
+/// screen breaks a name between its parts rather than within a word.
+fn breakable(text: &str) -> Markup {
+    html! {
+        @for (i, part) in text.split_inclusive(['.', ',', '&']).enumerate() {
+            @if i > 0 { wbr; }
+            (part)
+        }
+    }
+}
+
 fn example_text(example: &Value) -> Option<String> {
     match example {
         Value::String(s) => Some(s.clone()),
@@ -350,7 +414,7 @@ mod tests {
                 .find(|(s, _)| s.starts_with('2'))
                 .unwrap();
             answered_fields(&answer["content"]["application/json"]["schema"])
-                .map(|f| f.keys().cloned().collect::<Vec<_>>())
+                .map(|f| f.into_iter().map(|(name, _)| name).collect::<Vec<_>>())
         };
         let users = fields("/api/v3/users", "get").unwrap();
         assert!(users.contains(&"dtContractStart".to_owned()), "{users:?}");
@@ -365,6 +429,39 @@ mod tests {
             "{endpoint:?}"
         );
         assert_eq!(fields("/health", "get"), None);
+        // The members of what an answer holds, to the depth listed.
+        let report = fields("/api/relais/integration/runs/{id}", "get").unwrap();
+        for member in [
+            "run",
+            "run.status",
+            "run.counts.created",
+            "run.streams.*.failed",
+            "lines[].outcome",
+            "lines[].fields[].before",
+            "next",
+        ] {
+            assert!(report.contains(&member.to_owned()), "{member}: {report:?}");
+        }
+        assert!(
+            !report.iter().any(|m| m.matches('.').count() > 3),
+            "three levels at most: {report:?}"
+        );
+    }
+
+    #[test]
+    fn a_name_breaks_between_its_parts() {
+        assert_eq!(
+            breakable("lines[].fields[].before").into_string(),
+            "lines[].<wbr>fields[].<wbr>before"
+        );
+        assert_eq!(breakable("a<b").into_string(), "a&lt;b", "escaped");
+    }
+
+    #[test]
+    fn the_values_a_member_takes_are_listed() {
+        let listed = enum_text(&serde_json::json!({ "enum": ["queued", "running"] }));
+        assert_eq!(listed.as_deref(), Some("queued, running"));
+        assert_eq!(enum_text(&serde_json::json!({ "type": "string" })), None);
     }
 
     #[test]
