@@ -1101,22 +1101,20 @@ async fn the_partner_asks_for_a_run_and_reads_its_report_through_the_api() {
         http.request(method, format!("{}{path}", w.api))
             .header("Authorization", &auth)
     };
-    let shown: serde_json::Value = call(reqwest::Method::GET, "/api/relais/integration")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    // What a GET of `path` answers, read as JSON.
+    let read = |path: String| {
+        let sent = call(reqwest::Method::GET, &path).send();
+        async move {
+            sent.await
+                .unwrap()
+                .json::<serde_json::Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let shown = read("/api/relais/integration".into()).await;
     // Every answer as the OpenAPI document gives it, member for member.
-    let doc: serde_json::Value = http
-        .get(format!("{}/openapi.json", w.api))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc = read("/openapi.json".into()).await;
     let documented = |answer: &serde_json::Value, method: &str, path: &str, status: u16| {
         let schema = answer_schema(&doc, method, path, status);
         conforms_wholly(answer, &schema, &format!("{method} {path}"));
@@ -1187,16 +1185,10 @@ async fn the_partner_asks_for_a_run_and_reads_its_report_through_the_api() {
     assert_eq!(done.len(), 1);
     let id = done[0].id;
     assert_eq!(Some(id.0), asked["data"]["id"].as_i64());
-    let report: serde_json::Value = call(
-        reqwest::Method::GET,
-        &format!("/api/relais/integration/runs/{id}?limit=10&offset=0"),
-    )
-    .send()
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
+    let report = read(format!(
+        "/api/relais/integration/runs/{id}?limit=10&offset=0"
+    ))
+    .await;
     assert_eq!(report["data"]["run"]["status"], "succeeded");
     let created = report["data"]["run"]["counts"]["created"].as_u64().unwrap();
     assert_eq!(created as usize, w.visible().await.len());
@@ -1208,16 +1200,10 @@ async fn the_partner_asks_for_a_run_and_reads_its_report_through_the_api() {
     let mut keys = BTreeSet::new();
     let mut offset = Some(0);
     while let Some(at) = offset {
-        let page: serde_json::Value = call(
-            reqwest::Method::GET,
-            &format!("/api/relais/integration/runs/{id}?limit=7&offset={at}"),
-        )
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        let page = read(format!(
+            "/api/relais/integration/runs/{id}?limit=7&offset={at}"
+        ))
+        .await;
         let lines = page["data"]["lines"].as_array().unwrap();
         assert!(!lines.is_empty(), "a page named by `next` holds lines");
         for l in lines {
@@ -1230,13 +1216,7 @@ async fn the_partner_asks_for_a_run_and_reads_its_report_through_the_api() {
         created,
         "every line once, as the counts say"
     );
-    let runs: serde_json::Value = call(reqwest::Method::GET, "/api/relais/integration/runs")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let runs = read("/api/relais/integration/runs".into()).await;
     assert_eq!(runs["data"]["items"][0]["id"], id.0);
     documented(&runs, "get", "/api/relais/integration/runs", 200);
 

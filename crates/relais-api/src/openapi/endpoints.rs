@@ -2,7 +2,7 @@
 //! summary, the resource it lists or writes, its options, its body's
 //! members, those it requires and a body it takes, and its success.
 
-use super::schemas::items;
+use crate::resources::answer::items_schema as items;
 use crate::resources::{absences, fields, reports, sync, users, webhooks};
 use relais_core::fields::Resource;
 use serde_json::Value;

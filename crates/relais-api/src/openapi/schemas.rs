@@ -7,12 +7,6 @@ use super::{parameter, parameter_like};
 use relais_core::fields::{FieldType, Resource};
 use serde_json::{json, Map, Value};
 
-/// A list's `data`: its `items`, each of `item`'s schema.
-pub(super) fn items(item: Value) -> Value {
-    json!({ "type": "object", "required": ["items"], "properties": {
-        "items": { "type": "array", "items": item } } })
-}
-
 /// The envelope a successful read answers with: v3 lists and items, v4
 /// lists with their optional links, and the older `/api/...` list.
 pub(super) fn success_schema(e: &Endpoint) -> Option<Value> {

@@ -11,6 +11,13 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Map, Value};
 
+/// The JSON schema of a list's `data` (`{"items": [...]}`), each item of
+/// `item`'s schema, for the OpenAPI document.
+pub fn items_schema(item: Value) -> Value {
+    json!({ "type": "object", "required": ["items"], "properties": {
+        "items": { "type": "array", "items": item } } })
+}
+
 /// Keeps the fields of `map` that `tree` selects, nested as asked: a
 /// field asked with sub-fields (`approvals[id,approved]`) keeps only those,
 /// in each element of a list too; one asked alone comes whole.
