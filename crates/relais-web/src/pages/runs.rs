@@ -150,17 +150,7 @@ impl LinesQuery {
 }
 
 /// Outcomes a run's lines can be filtered by, in the order shown.
-const OUTCOMES: [&str; 9] = [
-    "created",
-    "linked",
-    "updated",
-    "overwritten",
-    "deleted",
-    "deactivated",
-    "unchanged",
-    "skipped",
-    "failed",
-];
+const OUTCOMES: [&str; 9] = relais_core::integration::Outcome::CODES;
 
 const LINES_PER_PAGE: u32 = 500;
 
