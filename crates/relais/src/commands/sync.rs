@@ -435,24 +435,45 @@ pub(super) fn connector_of(
     })
 }
 
+/// Hands each line of a run's report to `f`, in order, read a page of
+/// 1,000 at a time (a report's memory is a page's, whatever its length).
+async fn each_line(
+    store: &SharedStore,
+    run: relais_core::ids::RunId,
+    mut f: impl FnMut(relais_core::integration::ReportLine) -> Result<()>,
+) -> Result<()> {
+    let mut offset = 0u64;
+    loop {
+        let lines = store.run_lines(run, offset, 1000).await?;
+        if lines.is_empty() {
+            return Ok(());
+        }
+        offset += lines.len() as u64;
+        for l in lines {
+            f(l)?;
+        }
+    }
+}
+
 /// Prints a run's report, its lines read page by page.
 async fn print_report(store: &SharedStore, run: relais_core::ids::RunId, json: bool) -> Result<()> {
     let r = store.get_run(run).await?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     if json {
-        // The API's shape (`GET /api/relais/integration/runs/{id}`), every line at once.
+        // The API's shape (`GET /api/relais/integration/runs/{id}`), every
+        // line, a line of text each, read a page at a time.
         use relais_api::resources::sync::{line_json, run_json};
-        let lines: Vec<serde_json::Value> = store
-            .run_lines(run, 0, u32::MAX)
-            .await?
-            .iter()
-            .map(line_json)
-            .collect();
-        serde_json::to_writer_pretty(
-            &mut out,
-            &serde_json::json!({ "run": run_json(&r), "lines": lines }),
-        )?;
-        writeln!(out)?;
+        write!(out, "{{\"run\": ")?;
+        serde_json::to_writer(&mut out, &run_json(&r))?;
+        write!(out, ",\n\"lines\": [")?;
+        let mut first = true;
+        each_line(store, run, |l| {
+            out.write_all(if first { b"\n" } else { b",\n" })?;
+            first = false;
+            Ok(serde_json::to_writer(&mut out, &line_json(&l))?)
+        })
+        .await?;
+        writeln!(out, "\n]}}")?;
         return Ok(out.flush()?);
     }
     let seconds = match (r.started_at, r.finished_at) {
@@ -519,37 +540,30 @@ async fn print_report(store: &SharedStore, run: relais_core::ids::RunId, json: b
             c.failed
         )?;
     }
-    let mut offset = 0u64;
-    loop {
-        let lines = store.run_lines(run, offset, 1000).await?;
-        if lines.is_empty() {
-            break;
-        }
-        offset += lines.len() as u64;
-        for l in lines {
-            let fields = l
-                .fields
-                .iter()
-                .map(|f| format!("{}: {} → {}", f.field, f.before, f.after))
-                .collect::<Vec<_>>()
-                .join("; ");
-            writeln!(
-                out,
-                "  {:<11} {:<12} {:<24} {}{}",
-                l.outcome.code(),
-                if l.label.is_empty() {
-                    l.key.clone()
-                } else {
-                    format!("{} ({})", l.label, l.key)
-                },
-                stream_of(&l.stream),
-                l.outcome
-                    .reason()
-                    .map(|r| format!("{r} "))
-                    .unwrap_or_default(),
-                fields
-            )?;
-        }
-    }
+    each_line(store, run, |l| {
+        let fields = l
+            .fields
+            .iter()
+            .map(|f| format!("{}: {} → {}", f.field, f.before, f.after))
+            .collect::<Vec<_>>()
+            .join("; ");
+        Ok(writeln!(
+            out,
+            "  {:<11} {:<12} {:<24} {}{}",
+            l.outcome.code(),
+            if l.label.is_empty() {
+                l.key.clone()
+            } else {
+                format!("{} ({})", l.label, l.key)
+            },
+            stream_of(&l.stream),
+            l.outcome
+                .reason()
+                .map(|r| format!("{r} "))
+                .unwrap_or_default(),
+            fields
+        )?)
+    })
+    .await?;
     Ok(out.flush()?)
 }
