@@ -4507,6 +4507,52 @@ async fn webhooks_deliver_signed_events_at_least_once(app: App) {
     assert_eq!(latest["status"], "pending");
     assert_eq!(latest["lastStatus"], 500);
     assert!(latest["nextAttemptAt"].is_string(), "{latest}");
+    // The log a page at a time, newest first, and by status.
+    let app = &app;
+    let log_of = |query: &str| {
+        let path = format!("/api/relais/webhooks/{id}/deliveries?{query}");
+        let reader = reader.clone();
+        async move { app.get(&path, &reader).await }
+    };
+    let all = items(&log).to_vec();
+    assert!(all.len() >= 2, "{log}");
+    assert!(
+        log["data"]["next"].is_null(),
+        "one page holds them all: {log}"
+    );
+    let mut paged = Vec::new();
+    let mut query = "limit=1".to_owned();
+    loop {
+        let (status, page) = log_of(&query).await;
+        assert_eq!(status, 200, "{page}");
+        paged.extend(items(&page).iter().cloned());
+        match page["data"]["next"].as_i64() {
+            Some(before) => query = format!("limit=1&before={before}"),
+            None => break,
+        }
+    }
+    assert_eq!(paged, all, "pages of one hold the same log, in its order");
+    let (_, pending) = log_of("status=pending").await;
+    assert_eq!(items(&pending).len(), 1, "{pending}");
+    assert_eq!(items(&pending)[0]["id"], latest["id"]);
+    let (_, delivered) = log_of("status=delivered").await;
+    assert!(
+        items(&delivered).iter().all(|d| d["status"] == "delivered")
+            && !items(&delivered).is_empty()
+    );
+    for (query, parameter) in [
+        ("status=lost", "status"),
+        ("limit=0", "limit"),
+        ("before=x", "before"),
+        ("status=failed&status=pending", "status"),
+    ] {
+        let (status, answer) = log_of(query).await;
+        assert_eq!(status, 400, "{query}: {answer}");
+        assert_eq!(
+            answer["error"]["details"]["parameter"], parameter,
+            "{query}: {answer}"
+        );
+    }
     let (_, shown) = app
         .get(&format!("/api/relais/webhooks/{id}"), &reader)
         .await;

@@ -44,7 +44,9 @@ pub use events::{current_writer, writing_as, EventQuery};
 pub use hr::{BaseCounts, BaseVersions, Records};
 pub use marketplace::NewInstallation;
 pub use sync::{Delivery, IntegrationState, LineFilter, RunFinish};
-pub use webhooks::{AttemptOutcome, NewDelivery, NewEndpoint, Recorded, SentDelivery};
+pub use webhooks::{
+    AttemptOutcome, DeliveryQuery, NewDelivery, NewEndpoint, Recorded, SentDelivery,
+};
 
 use async_trait::async_trait;
 use std::sync::Arc;

@@ -172,12 +172,38 @@ pub trait WebhookStore: Send + Sync {
         attempts: &[(DeliveryId, AttemptOutcome)],
     ) -> Result<Option<DateTime<Utc>>>;
 
-    /// An endpoint's latest deliveries, newest first.
-    async fn list_deliveries(&self, id: EndpointId, limit: u32) -> Result<Vec<Delivery>>;
+    /// A page of an endpoint's delivery log, newest first: those made
+    /// before `query.before` (all, if none), of `query.status` if given.
+    /// Read through an index of the endpoint's deliveries by number (and
+    /// by status), so that a deep page costs what the first one does.
+    async fn list_deliveries(&self, id: EndpointId, query: &DeliveryQuery)
+        -> Result<Vec<Delivery>>;
 
     /// Deletes the deliveries made before `before` that are over (delivered,
     /// or given up); how many. Pending ones are kept, however old.
     async fn prune_deliveries(&self, before: DateTime<Utc>) -> Result<u64>;
+}
+
+/// Which page of an endpoint's delivery log to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeliveryQuery {
+    /// Only the deliveries made before this one (older); none: the latest.
+    pub before: Option<DeliveryId>,
+    /// Only the deliveries with this status.
+    pub status: Option<DeliveryStatus>,
+    /// At most this many.
+    pub limit: u32,
+}
+
+impl DeliveryQuery {
+    /// The `limit` latest deliveries, whatever their status.
+    pub fn latest(limit: u32) -> Self {
+        Self {
+            before: None,
+            status: None,
+            limit,
+        }
+    }
 }
 
 selected_row! {
@@ -707,14 +733,31 @@ macro_rules! webhook_store {
                     }
                 }
 
-                async fn list_deliveries(&self, id: EndpointId, limit: u32) -> Result<Vec<Delivery>> {
-                    let rows: Vec<DeliveryRow> = sqlx::query_as(&format!(
-                        "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE endpoint_id = $1 ORDER BY id DESC LIMIT $2"
-                    ))
-                    .bind(id.0)
-                    .bind(i64::from(limit))
-                    .fetch_all(&self.pool)
-                    .await?;
+                async fn list_deliveries(&self, id: EndpointId, query: &DeliveryQuery) -> Result<Vec<Delivery>> {
+                    // Two statements rather than `($3 IS NULL OR status = $3)`,
+                    // so that each walks its own index from its start.
+                    let before = query.before.map_or(i64::MAX, |d| d.0);
+                    let rows: Vec<DeliveryRow> = match query.status {
+                        None => sqlx::query_as(&format!(
+                            "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE endpoint_id = $1 AND id < $2 \
+                             ORDER BY id DESC LIMIT $3"
+                        ))
+                        .bind(id.0)
+                        .bind(before)
+                        .bind(i64::from(query.limit))
+                        .fetch_all(&self.pool)
+                        .await?,
+                        Some(status) => sqlx::query_as(&format!(
+                            "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE endpoint_id = $1 AND status = $2 \
+                             AND id < $3 ORDER BY id DESC LIMIT $4"
+                        ))
+                        .bind(id.0)
+                        .bind(status.code())
+                        .bind(before)
+                        .bind(i64::from(query.limit))
+                        .fetch_all(&self.pool)
+                        .await?,
+                    };
                     rows.into_iter().map(TryInto::try_into).collect()
                 }
             }

@@ -11,7 +11,7 @@ use relais_core::expense::*;
 use relais_core::ids::*;
 use relais_core::integration::LeaseJob;
 use relais_core::org::*;
-use relais_store::{BaseVersions, Records, SharedStore, StoreError};
+use relais_store::{BaseVersions, DeliveryQuery, Records, SharedStore, StoreError};
 use relais_testkit::now;
 
 /// Who makes the changes the tests make, unless a test says otherwise.
@@ -98,6 +98,7 @@ store_suite!(
     a_keys_reads_are_summed_per_resource,
     a_rotated_key_keeps_its_previous_secret_for_its_grace,
     posted_deliveries_are_stored_with_the_cursor_that_made_them,
+    the_delivery_log_is_read_page_by_page_and_by_status,
     every_kind_of_write_raises_the_bases_data_version,
     a_large_page_read_in_parts_is_the_page_read_whole,
     every_change_writes_its_event_with_it,
@@ -2346,6 +2347,106 @@ async fn a_rotated_key_keeps_its_previous_secret_for_its_grace(db: TestDb) {
 /// of them, in the transaction that moves the endpoint's cursor; stored even
 /// when a replay moved the cursor meanwhile (they were posted), whereas
 /// deliveries merely made are then not.
+/// An endpoint's delivery log, newest first: pages that follow one another
+/// by `before` hold each delivery once, a status keeps only its own, and
+/// another endpoint's deliveries never show.
+async fn the_delivery_log_is_read_page_by_page_and_by_status(db: TestDb) {
+    use relais_core::access::KeyUsage;
+    use relais_core::webhooks::DeliveryStatus;
+    use relais_store::{AttemptOutcome, NewDelivery, SentDelivery};
+    let s = &db.store;
+    let org = org(s, "delivery-log").await;
+    let key = s
+        .create_api_key(
+            &new_key(
+                org.base,
+                "hooks",
+                "Receiver",
+                KeyUsage::Internal,
+                &["personnel-file"],
+            ),
+            CLI,
+        )
+        .await
+        .unwrap();
+    let at = now();
+    let mut endpoints = Vec::new();
+    for name in ["receiver", "another"] {
+        let endpoint = s
+            .create_endpoint(&new_endpoint(org.base, key.id, name), CLI)
+            .await
+            .unwrap();
+        // Every fifth event fails (and waits for its retry); the rest are delivered.
+        let sent: Vec<SentDelivery> = (1..=25)
+            .map(|seq: i64| {
+                let failed = seq % 5 == 0;
+                SentDelivery {
+                    delivery: NewDelivery {
+                        event_seq: seq,
+                        topic: "employee.updated".into(),
+                        message_id: format!("evt_{name}_{seq}"),
+                        body: "{}".into(),
+                    },
+                    outcome: Some(AttemptOutcome {
+                        status: if failed {
+                            DeliveryStatus::Pending
+                        } else {
+                            DeliveryStatus::Delivered
+                        },
+                        http_status: Some(if failed { 500 } else { 204 }),
+                        error: None,
+                        latency_ms: 3,
+                        next_attempt_at: failed.then_some(at),
+                        at,
+                    }),
+                }
+            })
+            .collect();
+        s.record_sent(endpoint.id, 0, 25, &sent, at).await.unwrap();
+        endpoints.push(endpoint.id);
+    }
+    let mine = endpoints[0];
+    let read = |query: DeliveryQuery| async move { s.list_deliveries(mine, &query).await.unwrap() };
+    let mut seen = Vec::new();
+    let mut query = DeliveryQuery::latest(10);
+    loop {
+        let page = read(query).await;
+        assert!(page.len() <= 10);
+        assert!(page.iter().all(|d| d.endpoint_id == mine));
+        seen.extend(page.iter().map(|d| d.event_seq));
+        match page.last() {
+            Some(last) if page.len() == 10 => query.before = Some(last.id),
+            _ => break,
+        }
+    }
+    assert_eq!(
+        seen,
+        (1..=25).rev().collect::<Vec<i64>>(),
+        "newest first, each once"
+    );
+    let pending = read(DeliveryQuery {
+        status: Some(DeliveryStatus::Pending),
+        ..DeliveryQuery::latest(100)
+    })
+    .await;
+    let seqs: Vec<i64> = pending.iter().map(|d| d.event_seq).collect();
+    assert_eq!(seqs, [25, 20, 15, 10, 5]);
+    let older = read(DeliveryQuery {
+        before: Some(pending[1].id),
+        status: Some(DeliveryStatus::Pending),
+        limit: 2,
+    })
+    .await;
+    let seqs: Vec<i64> = older.iter().map(|d| d.event_seq).collect();
+    assert_eq!(seqs, [15, 10], "a status and a page together");
+    let failed = read(DeliveryQuery {
+        status: Some(DeliveryStatus::Failed),
+        ..DeliveryQuery::latest(100)
+    })
+    .await;
+    assert!(failed.is_empty());
+}
+
 async fn posted_deliveries_are_stored_with_the_cursor_that_made_them(db: TestDb) {
     use relais_core::access::KeyUsage;
     use relais_core::webhooks::DeliveryStatus;
@@ -2406,7 +2507,10 @@ async fn posted_deliveries_are_stored_with_the_cursor_that_made_them(db: TestDb)
         "a failure makes the endpoint failing"
     );
     assert_eq!(s.endpoint(endpoint.id).await.unwrap().cursor, 5);
-    let mut log = s.list_deliveries(endpoint.id, 10).await.unwrap();
+    let mut log = s
+        .list_deliveries(endpoint.id, &DeliveryQuery::latest(10))
+        .await
+        .unwrap();
     log.reverse();
     let seen: Vec<(i64, DeliveryStatus, u32, Option<u16>, bool)> = log
         .iter()
@@ -2476,7 +2580,7 @@ async fn posted_deliveries_are_stored_with_the_cursor_that_made_them(db: TestDb)
     );
     assert_eq!(s.endpoint(endpoint.id).await.unwrap().cursor, 0);
     let stored: Vec<i64> = s
-        .list_deliveries(endpoint.id, 10)
+        .list_deliveries(endpoint.id, &DeliveryQuery::latest(10))
         .await
         .unwrap()
         .iter()
@@ -2498,7 +2602,10 @@ async fn posted_deliveries_are_stored_with_the_cursor_that_made_them(db: TestDb)
         2
     );
     let kept = || async {
-        let log = s.list_deliveries(endpoint.id, 10).await.unwrap();
+        let log = s
+            .list_deliveries(endpoint.id, &DeliveryQuery::latest(10))
+            .await
+            .unwrap();
         log.iter().map(|d| d.event_seq).collect::<Vec<i64>>()
     };
     assert_eq!(kept().await, [3, 2]);

@@ -263,10 +263,10 @@ pub(super) const ENDPOINTS: &[Endpoint] = &[
     },
     get(
         "/api/relais/webhooks/{id}/deliveries",
-        "An endpoint's latest deliveries: topic, status, attempts, last answer and latency, next try",
-        &[],
+        "An endpoint's delivery log, newest first, a page at a time: topic, status, attempts, last answer and latency, next try",
+        &["before", "status", "limit"],
     )
-    .answering(|| items(webhooks::delivery_schema())),
+    .answering(webhooks::deliveries_schema),
     write(
         "post",
         "/api/relais/webhooks/{id}/activate",

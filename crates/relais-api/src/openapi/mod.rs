@@ -3,6 +3,7 @@
 use crate::resources::absences;
 use axum::Json;
 use relais_core::fields::{FieldType, Resource};
+use relais_core::webhooks::DeliveryStatus;
 use serde_json::{json, Map, Value};
 
 mod endpoints;
@@ -27,8 +28,19 @@ fn parameter_like(name: &str, description: &str, example: &str) -> Value {
 
 /// What an option (a parameter besides a list's filters) does, and a value
 /// it takes.
-fn option(name: &str) -> (String, String) {
+fn option(path: &str, name: &str) -> (String, String) {
     let (description, example) = match name {
+        "before" => (
+            "only the deliveries older than this one (the `next` of the page before)".to_owned(),
+            "1000".to_owned(),
+        ),
+        "status" if path.ends_with("/deliveries") => {
+            let codes: Vec<&str> = DeliveryStatus::ALL.iter().map(|s| s.code()).collect();
+            (
+                format!("only the deliveries of this status: {}", codes.join(", ")),
+                "failed".to_owned(),
+            )
+        }
         "formerEmployees" => (
             "true: former employees too (with the grant `former-employees`)".to_owned(),
             "true".to_owned(),
@@ -230,7 +242,7 @@ pub fn build() -> Value {
             });
         }
         for p in e.params {
-            let (description, example) = option(p);
+            let (description, example) = option(e.path, p);
             params.push(parameter_like(p, &description, &example));
         }
         let mut op = json!({

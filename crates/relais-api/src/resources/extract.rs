@@ -326,6 +326,22 @@ impl<'de> serde::de::Visitor<'de> for UnambiguousVisitor {
 /// The query parameters of a request, in order; a malformed query string is a 400.
 pub struct Pairs(pub Vec<(String, String)>);
 
+impl Pairs {
+    /// The value of `name`, if given; given twice, a 400 naming it.
+    pub fn one(&self, name: &str) -> Result<Option<&str>, ApiError> {
+        let mut given = self
+            .0
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str());
+        let first = given.next();
+        match given.next() {
+            Some(_) => Err(crate::query::Once::twice(name)),
+            None => Ok(first),
+        }
+    }
+}
+
 impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Pairs {
     type Rejection = ApiError;
 

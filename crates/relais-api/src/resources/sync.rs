@@ -236,25 +236,14 @@ async fn show(
     Ok(Json(json!({ "data": integration_json(&i) })))
 }
 
-/// The value of `name` in the query, the last one if given twice.
-fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Result<Option<&'a str>, ApiError> {
-    let mut given = pairs
-        .iter()
-        .filter(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str());
-    let first = given.next();
-    match given.next() {
-        Some(_) => Err(crate::query::Once::twice(name)),
-        None => Ok(first),
-    }
-}
-
 async fn runs(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Pairs(pairs): Pairs,
+    pairs: Pairs,
 ) -> Result<Json<Value>, ApiError> {
-    let limit = param(&pairs, "limit")?.map_or(Ok(20), |raw| number_in("limit", raw, 1..=100))?;
+    let limit = pairs
+        .one("limit")?
+        .map_or(Ok(20), |raw| number_in("limit", raw, 1..=100))?;
     let i = integration_of(&state, &caller).await?;
     let runs: Vec<Value> = state
         .store
@@ -310,14 +299,16 @@ async fn report(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
-    Pairs(pairs): Pairs,
+    pairs: Pairs,
 ) -> Result<Json<Value>, ApiError> {
-    let limit = param(&pairs, "limit")?
+    let limit = pairs
+        .one("limit")?
         .map(crate::query::parse_limit)
         .transpose()?
         .unwrap_or(crate::query::MAX_LIMIT);
-    let offset =
-        param(&pairs, "offset")?.map_or(Ok(0), |raw| number_in("offset", raw, 0..=u64::MAX))?;
+    let offset = pairs
+        .one("offset")?
+        .map_or(Ok(0), |raw| number_in("offset", raw, 0..=u64::MAX))?;
     let id = RunId(id.parse().map_err(|_| ApiError::BadRequest {
         parameter: "id".into(),
         message: format!("'{id}' is not a run identifier"),

@@ -6,7 +6,7 @@
 //! A key manages its own endpoints only; another key's read as missing.
 
 use super::events::{check_topics, followed_topics};
-use super::extract::JsonBody;
+use super::extract::{JsonBody, Pairs};
 use crate::auth::Caller;
 use crate::deliver::{test_delivery, RECEIVER_TIMEOUT};
 use crate::error::ApiError;
@@ -18,12 +18,12 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use relais_core::activity::Actor;
 use relais_core::events::TopicFilter;
-use relais_core::ids::{EndpointId, EstablishmentId};
+use relais_core::ids::{DeliveryId, EndpointId, EstablishmentId};
 use relais_core::secret::{SecretName, Secrets};
 use relais_core::webhooks::{
-    check_url, Delivery, Endpoint, EndpointSetup, EndpointStatus, WebhookSecret,
+    check_url, Delivery, DeliveryStatus, Endpoint, EndpointSetup, EndpointStatus, WebhookSecret,
 };
-use relais_store::NewEndpoint;
+use relais_store::{DeliveryQuery, NewEndpoint};
 use serde_json::{json, Map, Value};
 
 /// The routes of this resource, each with what it needs.
@@ -429,20 +429,77 @@ async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Deliveries listed a page when no `limit` is given.
+const DELIVERIES_PER_PAGE: u32 = 100;
+
+/// The page of an endpoint's delivery log a query asks for: `before` (a
+/// delivery's id: those older), `status` and `limit` (1 to 1,000).
+fn delivery_query(pairs: &Pairs) -> Result<DeliveryQuery, ApiError> {
+    let before = pairs
+        .one("before")?
+        .map(|raw| crate::query::number_in("before", raw, 1..=i64::MAX))
+        .transpose()?
+        .map(DeliveryId);
+    let status = pairs
+        .one("status")?
+        .map(|raw| {
+            DeliveryStatus::parse(raw).map_err(|_| {
+                let codes: Vec<&str> = DeliveryStatus::ALL.iter().map(|s| s.code()).collect();
+                ApiError::bad(
+                    "status",
+                    format!("'{raw}' is not a delivery status: use {}", codes.join(", ")),
+                )
+            })
+        })
+        .transpose()?;
+    let limit = pairs
+        .one("limit")?
+        .map(crate::query::parse_limit)
+        .transpose()?
+        .unwrap_or(DELIVERIES_PER_PAGE);
+    Ok(DeliveryQuery {
+        before,
+        status,
+        limit,
+    })
+}
+
 async fn deliveries(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
+    pairs: Pairs,
 ) -> Result<Json<Value>, ApiError> {
+    let query = delivery_query(&pairs)?;
     let e = own(&state, &caller, &id).await?;
-    let items: Vec<Value> = state
+    // One more than the page tells whether an older page follows.
+    let mut page = state
         .store
-        .list_deliveries(e.id, 100)
-        .await?
-        .iter()
-        .map(delivery_json)
-        .collect();
-    Ok(Json(json!({ "data": { "items": items } })))
+        .list_deliveries(
+            e.id,
+            &DeliveryQuery {
+                limit: query.limit + 1,
+                ..query
+            },
+        )
+        .await?;
+    let more = page.len() > query.limit as usize;
+    page.truncate(query.limit as usize);
+    let next = page.last().filter(|_| more).map(|d| d.id.0);
+    let items: Vec<Value> = page.iter().map(delivery_json).collect();
+    Ok(Json(json!({ "data": { "items": items, "next": next } })))
+}
+
+/// The JSON schema of a page of the delivery log, for the OpenAPI document.
+pub fn deliveries_schema() -> Value {
+    json!({
+        "type": "object",
+        "required": ["items", "next"],
+        "properties": {
+            "items": { "type": "array", "items": delivery_schema() },
+            "next": { "type": "integer", "nullable": true, "description": "the `before` of the next (older) page; null after the last" },
+        },
+    })
 }
 
 async fn act(

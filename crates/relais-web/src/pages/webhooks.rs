@@ -59,7 +59,13 @@ pub(crate) async fn section(
     let endpoints = state.store.endpoints_of_key(key.id).await.or_page(v)?;
     let mut deliveries = Vec::with_capacity(endpoints.len());
     for e in &endpoints {
-        deliveries.push(state.store.list_deliveries(e.id, SHOWN).await.or_page(v)?);
+        deliveries.push(
+            state
+                .store
+                .list_deliveries(e.id, &relais_store::DeliveryQuery::latest(SHOWN))
+                .await
+                .or_page(v)?,
+        );
     }
     let live = key.revoked_at.is_none();
     Ok(html! {
