@@ -2351,24 +2351,11 @@ async fn a_rotated_key_keeps_its_previous_secret_for_its_grace(db: TestDb) {
 /// by `before` hold each delivery once, a status keeps only its own, and
 /// another endpoint's deliveries never show.
 async fn the_delivery_log_is_read_page_by_page_and_by_status(db: TestDb) {
-    use relais_core::access::KeyUsage;
     use relais_core::webhooks::DeliveryStatus;
     use relais_store::{AttemptOutcome, NewDelivery, SentDelivery};
     let s = &db.store;
     let org = org(s, "delivery-log").await;
-    let key = s
-        .create_api_key(
-            &new_key(
-                org.base,
-                "hooks",
-                "Receiver",
-                KeyUsage::Internal,
-                &["personnel-file"],
-            ),
-            CLI,
-        )
-        .await
-        .unwrap();
+    let key = receiver_key(s, &org).await;
     let at = now();
     let mut endpoints = Vec::new();
     for name in ["receiver", "another"] {
@@ -2447,25 +2434,28 @@ async fn the_delivery_log_is_read_page_by_page_and_by_status(db: TestDb) {
     assert!(failed.is_empty());
 }
 
+/// The key a webhook receiver's endpoints belong to.
+async fn receiver_key(s: &SharedStore, org: &Org) -> relais_core::access::ApiKey {
+    s.create_api_key(
+        &new_key(
+            org.base,
+            "hooks",
+            "Receiver",
+            relais_core::access::KeyUsage::Internal,
+            &["personnel-file"],
+        ),
+        CLI,
+    )
+    .await
+    .unwrap()
+}
+
 async fn posted_deliveries_are_stored_with_the_cursor_that_made_them(db: TestDb) {
-    use relais_core::access::KeyUsage;
     use relais_core::webhooks::DeliveryStatus;
     use relais_store::{AttemptOutcome, NewDelivery, SentDelivery};
     let s = &db.store;
     let org = org(s, "deliveries").await;
-    let key = s
-        .create_api_key(
-            &new_key(
-                org.base,
-                "hooks",
-                "Receiver",
-                KeyUsage::Internal,
-                &["personnel-file"],
-            ),
-            CLI,
-        )
-        .await
-        .unwrap();
+    let key = receiver_key(s, &org).await;
     let endpoint = s
         .create_endpoint(&new_endpoint(org.base, key.id, "receiver"), CLI)
         .await
