@@ -1763,6 +1763,30 @@ async fn the_documents_examples_are_answered(app: App) {
         assert!(!answer["data"]["items"].as_array().unwrap().is_empty());
         conforms_wholly(&answer, &answer_schema(path, "get", 200), path);
     }
+    // A standard field's label in the language the client asks first.
+    let job_title = |answer: &Value| {
+        items(answer)
+            .iter()
+            .find(|f| f["path"] == "jobTitle")
+            .map(|f| f["label"].clone())
+            .unwrap()
+    };
+    let (_, french) = app.get("/api/relais/fields", &key).await;
+    let english: Value = app
+        .client
+        .get(format!("{}/api/relais/fields", app.url))
+        .header("Authorization", format!("Bearer {key}"))
+        .header("Accept-Language", "en-GB,en;q=0.9,fr;q=0.8")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (job_title(&french), job_title(&english)),
+        (json!("Intitulé de poste"), json!("Job title"))
+    );
     let (status, created) = app
         .send(
             reqwest::Method::POST,

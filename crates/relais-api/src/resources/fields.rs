@@ -9,6 +9,7 @@ use crate::error::ApiError;
 use crate::need::{Need, Routes};
 use crate::AppState;
 use axum::extract::State;
+use axum::http::HeaderMap;
 use axum::{Extension, Json};
 use relais_core::fields::{grant_for_section, STANDARD, STANDARD_SECTION};
 use serde_json::{json, Value};
@@ -27,7 +28,7 @@ pub fn field_schema() -> Value {
         "required": ["path", "label", "type", "section", "readable", "grant"],
         "properties": {
             "path": text("how a `fields` selection names it: `jobTitle`, `extendedData.e_size`"),
-            "label": text("its label, as the personnel file shows it"),
+            "label": text("its label, as the personnel file shows it: a standard field's in English when `Accept-Language` puts English before French, else in French; a custom field's as the base names it"),
             "type": text("`standard` for Lucca's own fields, else the custom field's kind (text, number, date, list…)"),
             "section": {
                 "type": "object",
@@ -41,11 +42,36 @@ pub fn field_schema() -> Value {
     })
 }
 
+/// The language the standard fields are labelled in: English when the
+/// request's `Accept-Language` puts English before French, else French
+/// (Lucca's own labels).
+fn label_language(headers: &HeaderMap) -> &'static str {
+    let accepted = headers
+        .get(axum::http::header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let first = accepted
+        .split(',')
+        .map(|tag| tag.split(';').next().unwrap_or_default().trim())
+        .map(|tag| {
+            tag.split('-')
+                .next()
+                .unwrap_or_default()
+                .to_ascii_lowercase()
+        })
+        .find(|primary| primary == "en" || primary == "fr");
+    match first.as_deref() {
+        Some("en") => "en",
+        _ => "fr",
+    }
+}
+
 async fn list(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
-    let lang = "fr";
+    let lang = label_language(&headers);
     let role = caller.role();
     let sections = state.store.list_sections(caller.base()).await?;
     let standard_name = sections
@@ -90,4 +116,23 @@ async fn list(
         ));
     }
     Ok(Json(json!({ "data": { "items": items } })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_follow_the_first_of_english_or_french_the_client_accepts() {
+        let asked = |value: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(axum::http::header::ACCEPT_LANGUAGE, value.parse().unwrap());
+            label_language(&headers)
+        };
+        assert_eq!(asked("en-GB,en;q=0.9"), "en");
+        assert_eq!(asked("de-DE, EN;q=0.8, fr;q=0.5"), "en");
+        assert_eq!(asked("fr-FR,en;q=0.8"), "fr");
+        assert_eq!(asked("de"), "fr", "neither: Lucca's own labels");
+        assert_eq!(label_language(&HeaderMap::new()), "fr");
+    }
 }
