@@ -7,8 +7,10 @@ use super::{parameter, parameter_like};
 use relais_core::fields::{FieldType, Resource};
 use serde_json::{json, Map, Value};
 
-/// The envelope a successful read answers with: v3 lists and items, v4
-/// lists with their optional links, and the older `/api/...` list.
+/// The envelope a success answers with: `{"data": …}` of the shape an
+/// endpoint declares (`answering`), the v3 record a write wrote, v3 lists
+/// and items, v4 lists with their optional links, and the older `/api/...`
+/// list; none where the document knows no shape.
 pub(super) fn success_schema(e: &Endpoint) -> Option<Value> {
     if let Some(data) = e.answer {
         return Some(
