@@ -1829,63 +1829,22 @@ async fn the_documents_examples_are_answered(app: App) {
     // A write goes without any member but those the document requires:
     // one left out is refused, naming it, and nothing is written; any other
     // left out, the write succeeds.
-    let refused_naming = |answer: &Value, member: &str| {
-        let details = &answer["error"]["details"];
-        details["field"] == member || details["parameter"] == member
-    };
-    let required = |path: &str| -> Vec<String> {
-        let schema =
-            &doc["paths"][path]["post"]["requestBody"]["content"]["application/json"]["schema"];
-        let names = schema["required"].as_array().cloned().unwrap_or_default();
-        names
-            .iter()
-            .map(|n| n.as_str().unwrap().to_owned())
-            .collect()
-    };
-    let employee = example("/api/v3/users", "post");
     let before = app.employees().await.len();
-    let mut made = 0;
-    for (i, member) in employee.as_object().unwrap().keys().enumerate() {
-        let mut body = employee.clone();
+    let made = leave_out_each(&app, &key, &doc, "/api/v3/users", |i, body| {
         body["mail"] = json!(format!("without.{i}@example.com"));
         body["employeeNumber"] = json!(format!("W{i:05}"));
-        body.as_object_mut().unwrap().remove(member);
-        let (status, answer) = app
-            .send(reqwest::Method::POST, "/api/v3/users", &key, body)
-            .await;
-        if required("/api/v3/users").contains(member) {
-            assert!(
-                (400..500).contains(&status) && refused_naming(&answer, member),
-                "an employee without {member}: {status} {answer}"
-            );
-        } else {
-            assert_eq!(status, 201, "an employee without {member}: {answer}");
-            made += 1;
-        }
-    }
+    })
+    .await;
     assert_eq!(app.employees().await.len(), before + made);
-    let request = example("/api/v3/leaveRequests", "post");
-    for (i, member) in request.as_object().unwrap().keys().enumerate() {
+    leave_out_each(&app, &key, &doc, "/api/v3/leaveRequests", |i, body| {
         // A week of its own each (Monday to Friday), for the employee just
         // created: those made do not overlap.
         let monday = NaiveDate::from_ymd_opt(2026, 9, 7).unwrap() + chrono::Days::new(7 * i as u64);
-        let mut body = request.clone();
         body["ownerId"] = json!(id);
         body["startDate"] = json!(monday);
         body["endDate"] = json!(monday + chrono::Days::new(4));
-        body.as_object_mut().unwrap().remove(member);
-        let (status, answer) = app
-            .send(reqwest::Method::POST, "/api/v3/leaveRequests", &key, body)
-            .await;
-        if required("/api/v3/leaveRequests").contains(member) {
-            assert!(
-                (400..500).contains(&status) && refused_naming(&answer, member),
-                "a leave request without {member}: {status} {answer}"
-            );
-        } else {
-            assert_eq!(status, 201, "a leave request without {member}: {answer}");
-        }
-    }
+    })
+    .await;
     let mut request = example("/api/v3/leaveRequests", "post");
     request["ownerId"] = json!(id);
     let (status, requested) = app
@@ -2001,6 +1960,46 @@ async fn the_documents_examples_are_answered(app: App) {
         resp.status().as_u16(),
         success("/api/relais/webhooks/{id}", "delete")
     );
+}
+
+/// Sends the document's example body of `POST path` once for each of its
+/// members, that member left out and the rest made unique by `unique` (with
+/// the member's place): one the document requires is refused with an error
+/// naming it; any other, the record is created (201). How many were.
+async fn leave_out_each(
+    app: &App,
+    key: &str,
+    doc: &Value,
+    path: &str,
+    unique: impl Fn(usize, &mut Value),
+) -> usize {
+    let schema = &doc["paths"][path]["post"]["requestBody"]["content"]["application/json"];
+    let required: Vec<&str> = schema["schema"]["required"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    let example = &schema["example"];
+    let mut made = 0;
+    for (i, member) in example.as_object().unwrap().keys().enumerate() {
+        let mut body = example.clone();
+        unique(i, &mut body);
+        body.as_object_mut().unwrap().remove(member);
+        let (status, answer) = app.send(reqwest::Method::POST, path, key, body).await;
+        if required.contains(&member.as_str()) {
+            let details = &answer["error"]["details"];
+            assert!(
+                (400..500).contains(&status)
+                    && (details["field"] == *member || details["parameter"] == *member),
+                "{path} without {member}: {status} {answer}"
+            );
+        } else {
+            assert_eq!(status, 201, "{path} without {member}: {answer}");
+            made += 1;
+        }
+    }
+    made
 }
 
 /// Every part of a request that relais parses is bounded, with a 400 naming
