@@ -1755,6 +1755,23 @@ async fn the_documents_examples_are_answered(app: App) {
     };
     let answer_schema =
         |path: &str, method: &str, status: u16| answer_schema(&doc, method, path, status);
+    // Sends a write the document describes (`template` its path there),
+    // checks it answers the success the document gives it, shaped as the
+    // document says (`what` names it), and returns the answer.
+    let write = |method: reqwest::Method,
+                 template: &'static str,
+                 path: String,
+                 body: Value,
+                 what: &'static str| {
+        let (app, key, success, answer_schema) = (&app, &key, &success, &answer_schema);
+        async move {
+            let verb = method.as_str().to_lowercase();
+            let (status, answer) = app.send(method, &path, key, body).await;
+            assert_eq!(status, success(template, &verb), "{what}: {answer}");
+            conforms(&answer, &answer_schema(template, &verb, status), what);
+            answer
+        }
+    };
     // The base's fields and the ready-made reports, as documented, member
     // for member.
     for path in ["/api/relais/fields", "/api/relais/reports"] {
@@ -1787,37 +1804,25 @@ async fn the_documents_examples_are_answered(app: App) {
         (job_title(&french), job_title(&english)),
         (json!("Intitulé de poste"), json!("Job title"))
     );
-    let (status, created) = app
-        .send(
-            reqwest::Method::POST,
-            "/api/v3/users",
-            &key,
-            example("/api/v3/users", "post"),
-        )
-        .await;
-    assert_eq!(status, success("/api/v3/users", "post"), "{created}");
-    assert_eq!(status, 201);
-    let id = created["data"]["id"].as_i64().unwrap();
-    conforms(
-        &created,
-        &answer_schema("/api/v3/users", "post", 201),
+    assert_eq!(success("/api/v3/users", "post"), 201);
+    let created = write(
+        reqwest::Method::POST,
+        "/api/v3/users",
+        "/api/v3/users".into(),
+        example("/api/v3/users", "post"),
         "the employee created",
-    );
+    )
+    .await;
+    let id = created["data"]["id"].as_i64().unwrap();
     let update = example("/api/v3/users/{id}", "put");
-    let (status, updated) = app
-        .send(
-            reqwest::Method::PUT,
-            &format!("/api/v3/users/{id}"),
-            &key,
-            update.clone(),
-        )
-        .await;
-    assert_eq!(status, success("/api/v3/users/{id}", "put"), "{updated}");
-    conforms(
-        &updated,
-        &answer_schema("/api/v3/users/{id}", "put", status),
+    write(
+        reqwest::Method::PUT,
+        "/api/v3/users/{id}",
+        format!("/api/v3/users/{id}"),
+        update.clone(),
         "the employee updated",
-    );
+    )
+    .await;
     let (_, read) = app
         .get(
             &format!("/api/v3/users/{id}?fields=jobTitle,departmentId"),
@@ -1847,40 +1852,23 @@ async fn the_documents_examples_are_answered(app: App) {
     .await;
     let mut request = example("/api/v3/leaveRequests", "post");
     request["ownerId"] = json!(id);
-    let (status, requested) = app
-        .send(
-            reqwest::Method::POST,
-            "/api/v3/leaveRequests",
-            &key,
-            request,
-        )
-        .await;
-    assert_eq!(
-        status,
-        success("/api/v3/leaveRequests", "post"),
-        "{requested}"
-    );
-    conforms(
-        &requested,
-        &answer_schema("/api/v3/leaveRequests", "post", status),
+    let requested = write(
+        reqwest::Method::POST,
+        "/api/v3/leaveRequests",
+        "/api/v3/leaveRequests".into(),
+        request,
         "the leave requested",
-    );
+    )
+    .await;
     let request_id = requested["data"]["id"].as_i64().unwrap();
-    let (status, approved) = app
-        .send(
-            reqwest::Method::POST,
-            &format!("/api/v3/leaveRequests/{request_id}/approve"),
-            &key,
-            Value::Null,
-        )
-        .await;
-    assert_eq!(
-        status,
-        success("/api/v3/leaveRequests/{id}/approve", "post"),
-        "{approved}"
-    );
-    let schema = answer_schema("/api/v3/leaveRequests/{id}/approve", "post", status);
-    conforms(&approved, &schema, "the leave approved");
+    let approved = write(
+        reqwest::Method::POST,
+        "/api/v3/leaveRequests/{id}/approve",
+        format!("/api/v3/leaveRequests/{request_id}/approve"),
+        Value::Null,
+        "the leave approved",
+    )
+    .await;
     let (_, read) = app
         .get(&format!("/api/v3/leaveRequests/{request_id}"), &key)
         .await;
@@ -1892,24 +1880,14 @@ async fn the_documents_examples_are_answered(app: App) {
     assert_eq!(read["data"]["status"], approved["data"]["status"]);
     // An endpoint is registered (inactive until its address echoes), then
     // deleted, each answered as documented.
-    let (status, endpoint) = app
-        .send(
-            reqwest::Method::POST,
-            "/api/relais/webhooks",
-            &key,
-            example("/api/relais/webhooks", "post"),
-        )
-        .await;
-    assert_eq!(
-        status,
-        success("/api/relais/webhooks", "post"),
-        "{endpoint}"
-    );
-    conforms(
-        &endpoint,
-        &answer_schema("/api/relais/webhooks", "post", status),
+    let endpoint = write(
+        reqwest::Method::POST,
+        "/api/relais/webhooks",
+        "/api/relais/webhooks".into(),
+        example("/api/relais/webhooks", "post"),
         "the endpoint registered",
-    );
+    )
+    .await;
     assert!(endpoint["data"]["secret"]
         .as_str()
         .unwrap()
@@ -1917,20 +1895,15 @@ async fn the_documents_examples_are_answered(app: App) {
     let id = endpoint["data"]["id"].as_i64().unwrap();
     // Its test event is a delivery (failed: the address does not answer),
     // listed as the document says.
-    let (status, tested) = app
-        .send(
-            reqwest::Method::POST,
-            &format!("/api/relais/webhooks/{id}/test"),
-            &key,
-            Value::Null,
-        )
-        .await;
-    assert_eq!(status, 200, "{tested}");
-    conforms(
-        &tested,
-        &answer_schema("/api/relais/webhooks/{id}/test", "post", 200),
+    assert_eq!(success("/api/relais/webhooks/{id}/test", "post"), 200);
+    write(
+        reqwest::Method::POST,
+        "/api/relais/webhooks/{id}/test",
+        format!("/api/relais/webhooks/{id}/test"),
+        Value::Null,
         "the endpoint tested",
-    );
+    )
+    .await;
     let (_, endpoints) = app.get("/api/relais/webhooks", &key).await;
     conforms(
         &endpoints,
