@@ -63,6 +63,14 @@ pub(crate) trait Dialect {
     /// What is set before a bulk insert and set back after it, if anything.
     const BULK_JOURNAL: Option<(&'static str, &'static str)>;
 
+    /// How a bulk write writes the events of the rows it creates in a table
+    /// that has them (`{table}` in both): `(end, write)`, `end` reading
+    /// where the table's rows end before the insert, `write` writing the
+    /// events of the rows after that point (`$1`) in the order they were
+    /// inserted. `None` when the database's triggers already write a
+    /// statement's events together.
+    const BULK_CREATED_EVENTS: Option<(&'static str, &'static str)>;
+
     /// A set of keys bound as one JSON array: one statement shape whatever
     /// the number of keys, so prepared statements do not pile up.
     const KEY_SET: (&'static str, &'static str);

@@ -732,7 +732,10 @@ macro_rules! hr_store {
                 }
 
                 /// Starts a bulk write in `conn`'s transaction: its rows skip the
-                /// per-row raise of their base's data version.
+                /// per-row raise of their base's data version. On SQLite they
+                /// skip their insert triggers' events too, so every insert into
+                /// one of `columns::EVENT_TABLES` in a bulk write goes between
+                /// [`Self::rows_end`] and [`Self::write_created_events`].
                 pub(crate) async fn bulk_start(conn: &mut Conn) -> Result<()> {
                     Self::mark_writer(conn).await?;
                     sqlx::query(Self::BULK_WRITE.0).execute(&mut *conn).await?;
@@ -750,6 +753,29 @@ macro_rules! hr_store {
                     ))
                     .execute(&mut *conn)
                     .await?;
+                    Ok(())
+                }
+
+                /// Where `table`'s rows end before a bulk write inserts into it,
+                /// for [`Self::write_created_events`] after the insert; `None`
+                /// when the table has no events or the database's triggers
+                /// write a statement's events together (`BULK_CREATED_EVENTS`).
+                pub(crate) async fn rows_end(conn: &mut Conn, table: &str) -> Result<Option<i64>> {
+                    let Some((end, _)) = Self::BULK_CREATED_EVENTS else { return Ok(None) };
+                    if !columns::EVENT_TABLES.contains(&table) {
+                        return Ok(None);
+                    }
+                    let end: i64 = sqlx::query_scalar(&end.replace("{table}", table)).fetch_one(&mut *conn).await?;
+                    Ok(Some(end))
+                }
+
+                /// Writes the events of the rows a bulk write inserted into
+                /// `table` past `end` (from [`Self::rows_end`], before the
+                /// insert), in the bulk write's transaction.
+                pub(crate) async fn write_created_events(conn: &mut Conn, table: &str, end: Option<i64>) -> Result<()> {
+                    if let (Some(end), Some((_, write))) = (end, Self::BULK_CREATED_EVENTS) {
+                        sqlx::query(&write.replace("{table}", table)).bind(end).execute(&mut *conn).await?;
+                    }
                     Ok(())
                 }
 
@@ -903,7 +929,9 @@ macro_rules! hr_store {
                         let sql = format!(
                             "INSERT INTO {table} (base_id, {rest}) SELECT $1, {rest} FROM {table} WHERE base_id = $2"
                         );
+                        let end = Self::rows_end(&mut tx, table).await?;
                         sqlx::query(&sql).bind(to.0).bind(from.0).execute(&mut *tx).await?;
+                        Self::write_created_events(&mut tx, table, end).await?;
                     }
                     // The change log goes with the data it tells the history of.
                     let log_columns = rows::EMPLOYEE_LOG_COLUMNS[2..].join(", ");
@@ -969,13 +997,17 @@ macro_rules! hr_store {
                             f.section_id.0, f.code.as_str(), f.name.as_str(), f.kind.code(), rows::field_choices(&f.kind),
                         ]),
                         Records::Employees(rows) => bulk_transaction!(self, tx, {
+                            let end = Self::rows_end(&mut tx, "employees").await?;
                             Self::insert_employees_in(&mut tx, rows).await?;
+                            Self::write_created_events(&mut tx, "employees", end).await?;
                         }),
                         Records::AbsenceAccounts(rows) => insert_base_rows!($db, self, "absence_accounts", columns::ABSENCE_ACCOUNTS, rows, |a| [
                             a.name.as_str(), a.category.as_str(), a.unit.as_str(), a.active,
                         ]),
                         Records::LeavePeriods(rows) => bulk_transaction!(self, tx, {
+                            let end = Self::rows_end(&mut tx, "leave_periods").await?;
                             Self::insert_leave_periods_in(&mut tx, rows).await?;
+                            Self::write_created_events(&mut tx, "leave_periods", end).await?;
                         }),
                         Records::ExpenseNatures(rows) => insert_base_rows!($db, self, "expense_natures", columns::EXPENSE_NATURES, rows, |n| [
                             n.name.as_str(), n.cap.map(|c| c.minor), n.cap.map(|c| c.currency.as_str().to_owned()),

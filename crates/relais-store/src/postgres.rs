@@ -76,6 +76,10 @@ impl Dialect for PgStore {
     /// Nothing to set (see the SQLite store's).
     const BULK_JOURNAL: Option<(&'static str, &'static str)> = None;
 
+    /// Nothing to do: the event triggers run once a statement, reading all
+    /// its rows (see the `events` migration).
+    const BULK_CREATED_EVENTS: Option<(&'static str, &'static str)> = None;
+
     const KEY_SET: (&'static str, &'static str) =
         ("(SELECT jsonb_array_elements_text(CAST(", " AS jsonb)))");
 

@@ -208,6 +208,18 @@ pub mod columns {
         "modified_at",
     ];
 
+    /// The tables of a base whose creations, changes and deletions are
+    /// events of the change feed (the `events` migration's triggers).
+    pub const EVENT_TABLES: &[&str] = &[
+        "legal_units",
+        "establishments",
+        "departments",
+        "employees",
+        "leave_periods",
+        "expense_claims",
+        "expense_items",
+    ];
+
     /// Every table of a base with its columns, referenced tables first.
     pub const TABLES: &[(&str, &[&str])] = &[
         ("legal_units", LEGAL_UNITS),

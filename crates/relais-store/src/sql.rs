@@ -232,11 +232,14 @@ macro_rules! read_by_position {
 ///
 /// The rows skip the per-row raise of their base's data version: the
 /// transaction raises every base's version once instead (see the
-/// `base_versions` migration).
+/// `base_versions` migration). Their events, if their table has some, are
+/// written after them (see `rows_end`).
 macro_rules! insert_rows {
     ($db:ty, $store:expr, $table:literal, $cols:expr, $rows:expr, |$b:ident, $r:ident| $body:block) => {{
         bulk_transaction!($store, tx, {
+            let end = Self::rows_end(&mut tx, $table).await?;
             bulk_insert!($db, tx, $table, $cols, $rows, |$b, $r| $body);
+            Self::write_created_events(&mut tx, $table, end).await?;
         })
     }};
 }

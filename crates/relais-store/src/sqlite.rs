@@ -89,6 +89,20 @@ impl Dialect for SqliteStore {
     const BULK_JOURNAL: Option<(&'static str, &'static str)> =
         Some(("PRAGMA temp_store = MEMORY", "PRAGMA temp_store = DEFAULT"));
 
+    /// SQLite's triggers run once a row: inside a bulk write (marked in
+    /// `bulk_writes`) the insert triggers stand aside, and the rows'
+    /// events are written from the table's `{table}_created_events` view,
+    /// one statement a table, after the rows' own (see the
+    /// `bulk_created_events` migration). A table's new rows are the ones
+    /// past its largest rowid before the insert.
+    const BULK_CREATED_EVENTS: Option<(&'static str, &'static str)> = Some((
+        "SELECT COALESCE(MAX(rowid), 0) FROM {table}",
+        "INSERT INTO events (base_id, topic, record_id, owner_id, establishment_id, contract_start, \
+         contract_end, occurred_at, source, data, previous) \
+         SELECT base_id, topic, record_id, owner_id, establishment_id, contract_start, contract_end, \
+         occurred_at, source, data, previous FROM {table}_created_events WHERE row_id > $1 ORDER BY row_id",
+    ));
+
     const KEY_SET: (&'static str, &'static str) = ("(SELECT value FROM json_each(", "))");
 
     const JSON_MEMBER: (&'static str, &'static str, &'static str) =

@@ -3056,11 +3056,70 @@ async fn every_change_writes_its_event_with_it(db: TestDb) {
     assert_eq!(count("employee.created"), 1);
     assert_eq!(count("leave.created"), 1);
     assert_eq!(count("department.created"), 1);
+    // A copied record's event holds the copy, and what it is about: the
+    // copied leave is hidden from a scope of another establishment.
+    let copied = s
+        .read_events(
+            other.base,
+            &EventQuery {
+                after: 0,
+                topics: vec!["leave.created".parse().unwrap()],
+                limit: 10,
+                scope: Scope::default(),
+            },
+        )
+        .await
+        .unwrap();
+    let copy_of_p = s.get_leave_period(other.base, p.id).await.unwrap();
+    assert_eq!(copied.len(), 1);
+    assert_eq!(copied[0].data, Record::Leave(copy_of_p));
+    let hidden = s
+        .read_events(
+            other.base,
+            &EventQuery {
+                after: 0,
+                topics: vec!["leave.created".parse().unwrap()],
+                limit: 10,
+                scope: Scope {
+                    establishments: Some(vec![EstablishmentId(o.establishment.0 + 50)]),
+                    ..Scope::default()
+                },
+            },
+        )
+        .await
+        .unwrap();
+    assert!(hidden.is_empty(), "{hidden:?}");
+    // Records written in bulk: one event each, in the order given, holding
+    // the record as a single write's event would, and who wrote them.
     let people = many_people(s, &o, 30, |i| 100 + i as u32).await;
-    s.insert_records(Records::Employees(&people)).await.unwrap();
+    writing_as(
+        "cli:seed".into(),
+        s.insert_records(Records::Employees(&people)),
+    )
+    .await
+    .unwrap();
+    let bulk = s
+        .read_events(
+            o.base,
+            &EventQuery {
+                after: last,
+                topics: vec![],
+                limit: 100,
+                scope: Scope::default(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(bulk.len(), 30);
+    for (event, person) in bulk.iter().zip(&people) {
+        assert_eq!(event.topic.to_string(), "employee.created");
+        assert_eq!(event.source, "cli:seed");
+        let stored = s.get_employee(o.base, person.id).await.unwrap();
+        assert_eq!(event.data, Record::Employee(Box::new(stored)));
+        assert_eq!(event.previous, None);
+    }
     let (topics, newest) = topics_after(s, o.base, last).await;
     assert_eq!(topics.len(), 30);
-    assert!(topics.iter().all(|t| t == "employee.created"));
     s.clear_base(other.base).await.unwrap();
     let (topics, _) = topics_after(s, other.base, other_last).await;
     assert_eq!(
