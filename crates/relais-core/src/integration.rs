@@ -282,6 +282,26 @@ impl Outcome {
         "failed",
     ];
 
+    /// What the records counted under an outcome's code are, as an API
+    /// reader is told (the destination is the partner, or the base for what
+    /// a partner sends); `None` for what is not a code.
+    pub fn meaning(code: &str) -> Option<&'static str> {
+        Some(match code {
+            "created" => "records created at the destination",
+            "linked" => "records linked to one the destination already held (same e-mail)",
+            "updated" => "records updated at the destination",
+            "overwritten" => {
+                "records whose edits at the destination were overwritten with the source's values"
+            }
+            "deleted" => "records deleted at the destination",
+            "deactivated" => "records kept at the destination but made inactive (people who left)",
+            "unchanged" => "records already in step",
+            "skipped" => "records left out, each line saying why",
+            "failed" => "records the destination refused, each line giving its answer",
+            _ => return None,
+        })
+    }
+
     /// The stored code.
     pub fn code(&self) -> &'static str {
         match self {
@@ -1088,9 +1108,11 @@ mod tests {
     #[test]
     fn every_outcome_code_is_listed_and_reads_back() {
         for code in Outcome::CODES {
+            assert!(Outcome::meaning(code).is_some(), "{code} is not explained");
             let outcome = Outcome::from_parts(code, Some("why".into())).unwrap();
             assert_eq!(outcome.code(), code);
         }
+        assert_eq!(Outcome::meaning("refused"), None);
         // Each variant's code is among them.
         for o in [
             Outcome::Created,

@@ -438,11 +438,16 @@ fn main() -> std::process::ExitCode {
     };
     match commands::run(cli) {
         Ok(()) => std::process::ExitCode::SUCCESS,
-        // Output piped into a reader that stopped (e.g. `| head`): nothing to report.
+        // Output piped into a reader that stopped (e.g. `| head`): nothing to
+        // report, whether the write failed in plain text or inside JSON
+        // (serde_json's error does not give the I/O error as its source).
         Err(e)
             if e.chain().any(|c| {
-                c.downcast_ref::<std::io::Error>()
-                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+                let kind = c
+                    .downcast_ref::<std::io::Error>()
+                    .map(std::io::Error::kind)
+                    .or_else(|| c.downcast_ref::<serde_json::Error>()?.io_error_kind());
+                kind == Some(std::io::ErrorKind::BrokenPipe)
             }) =>
         {
             std::process::ExitCode::SUCCESS

@@ -214,6 +214,18 @@ async fn the_demo_syncs_its_partners_and_the_pages_show_it() {
         &["sync", "report", &first_run.to_string(), "--json"],
     );
     assert!(ok);
+    // A reader that stops early (`| head`) ends the command quietly: here
+    // it has gone before the command writes its first byte.
+    let mut reading = relais(dir.path())
+        .args(["sync", "report", &first_run.to_string(), "--json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(reading.stdout.take());
+    let stopped = reading.wait_with_output().unwrap();
+    assert!(stopped.status.success(), "{stopped:?}");
+    assert_eq!(String::from_utf8_lossy(&stopped.stderr), "");
     let json: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(json["lines"].as_array().unwrap().len(), profiles.len());
     // In the API's shape: the run's members named as the API names them.

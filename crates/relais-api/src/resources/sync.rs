@@ -140,10 +140,9 @@ fn counts_schema() -> Value {
     let properties: serde_json::Map<String, Value> = Outcome::CODES
         .iter()
         .map(|code| {
-            let description = format!("records {code}");
             (
                 (*code).to_owned(),
-                json!({ "type": "integer", "description": description }),
+                json!({ "type": "integer", "description": Outcome::meaning(code) }),
             )
         })
         .collect();
