@@ -2795,20 +2795,31 @@ async fn base_and_admin(s: &SharedStore) -> (relais_core::base::Base, relais_cor
     (base, admin)
 }
 
+/// A base's events after `after`, of `topic` only if one is named, as
+/// `scope` sees them.
+async fn events_seen(
+    s: &SharedStore,
+    base: BaseId,
+    after: i64,
+    topic: Option<&str>,
+    scope: relais_store::Scope,
+) -> Vec<relais_core::events::Event> {
+    s.read_events(
+        base,
+        &relais_store::EventQuery {
+            after,
+            topics: topic.map(|t| t.parse().unwrap()).into_iter().collect(),
+            limit: 10_000,
+            scope,
+        },
+    )
+    .await
+    .unwrap()
+}
+
 /// The topics of a base's events after `after`, as text, and the last one's number.
 async fn topics_after(s: &SharedStore, base: BaseId, after: i64) -> (Vec<String>, i64) {
-    let events = s
-        .read_events(
-            base,
-            &relais_store::EventQuery {
-                after,
-                topics: vec![],
-                limit: 10_000,
-                scope: relais_store::Scope::default(),
-            },
-        )
-        .await
-        .unwrap();
+    let events = events_seen(s, base, after, None, relais_store::Scope::default()).await;
     let last = events.last().map_or(after, |e| e.seq);
     (events.iter().map(|e| e.topic.to_string()).collect(), last)
 }
@@ -2903,7 +2914,7 @@ async fn changed_records_name_what_a_connector_is_sent(db: TestDb) {
 /// outside it; old events are pruned.
 async fn every_change_writes_its_event_with_it(db: TestDb) {
     use relais_core::events::Record;
-    use relais_store::{writing_as, EventQuery, Scope};
+    use relais_store::{writing_as, Scope};
     use HalfDay::{Am, Pm};
     let s = &db.store;
     let o = writing_as("cli".into(), org(s, "production")).await;
@@ -2942,18 +2953,7 @@ async fn every_change_writes_its_event_with_it(db: TestDb) {
     s.set_department_head(o.base, o.department, Some(e.id))
         .await
         .unwrap();
-    let events = s
-        .read_events(
-            o.base,
-            &EventQuery {
-                after: last,
-                topics: vec![],
-                limit: 100,
-                scope: Scope::default(),
-            },
-        )
-        .await
-        .unwrap();
+    let events = events_seen(s, o.base, last, None, Scope::default()).await;
     let topics: Vec<String> = events.iter().map(|e| e.topic.to_string()).collect();
     assert_eq!(
         topics,
@@ -2986,18 +2986,7 @@ async fn every_change_writes_its_event_with_it(db: TestDb) {
     assert!(s.create_employee(o.base, &twin, &who()).await.is_err());
     assert_eq!(s.last_event(o.base).await.unwrap(), last);
     // Topics filter.
-    let only = s
-        .read_events(
-            o.base,
-            &EventQuery {
-                after: 0,
-                topics: vec!["employee.updated".parse().unwrap()],
-                limit: 100,
-                scope: Scope::default(),
-            },
-        )
-        .await
-        .unwrap();
+    let only = events_seen(s, o.base, 0, Some("employee.updated"), Scope::default()).await;
     assert_eq!(only.len(), 1);
     // A scope of another establishment sees the organisation's events only;
     // one that does not see future employees, none about an employee
@@ -3030,18 +3019,7 @@ async fn every_change_writes_its_event_with_it(db: TestDb) {
             ],
         ),
     ] {
-        let seen = s
-            .read_events(
-                o.base,
-                &EventQuery {
-                    after: 0,
-                    topics: vec![],
-                    limit: 100,
-                    scope,
-                },
-            )
-            .await
-            .unwrap();
+        let seen = events_seen(s, o.base, 0, None, scope).await;
         let seen: Vec<String> = seen.iter().map(|e| e.topic.to_string()).collect();
         assert_eq!(seen, expected);
     }
@@ -3058,36 +3036,21 @@ async fn every_change_writes_its_event_with_it(db: TestDb) {
     assert_eq!(count("department.created"), 1);
     // A copied record's event holds the copy, and what it is about: the
     // copied leave is hidden from a scope of another establishment.
-    let copied = s
-        .read_events(
-            other.base,
-            &EventQuery {
-                after: 0,
-                topics: vec!["leave.created".parse().unwrap()],
-                limit: 10,
-                scope: Scope::default(),
-            },
-        )
-        .await
-        .unwrap();
+    let copied = events_seen(s, other.base, 0, Some("leave.created"), Scope::default()).await;
     let copy_of_p = s.get_leave_period(other.base, p.id).await.unwrap();
     assert_eq!(copied.len(), 1);
     assert_eq!(copied[0].data, Record::Leave(copy_of_p));
-    let hidden = s
-        .read_events(
-            other.base,
-            &EventQuery {
-                after: 0,
-                topics: vec!["leave.created".parse().unwrap()],
-                limit: 10,
-                scope: Scope {
-                    establishments: Some(vec![EstablishmentId(o.establishment.0 + 50)]),
-                    ..Scope::default()
-                },
-            },
-        )
-        .await
-        .unwrap();
+    let hidden = events_seen(
+        s,
+        other.base,
+        0,
+        Some("leave.created"),
+        Scope {
+            establishments: Some(vec![EstablishmentId(o.establishment.0 + 50)]),
+            ..Scope::default()
+        },
+    )
+    .await;
     assert!(hidden.is_empty(), "{hidden:?}");
     // Records written in bulk: one event each, in the order given, holding
     // the record as a single write's event would, and who wrote them.
@@ -3098,18 +3061,7 @@ async fn every_change_writes_its_event_with_it(db: TestDb) {
     )
     .await
     .unwrap();
-    let bulk = s
-        .read_events(
-            o.base,
-            &EventQuery {
-                after: last,
-                topics: vec![],
-                limit: 100,
-                scope: Scope::default(),
-            },
-        )
-        .await
-        .unwrap();
+    let bulk = events_seen(s, o.base, last, None, Scope::default()).await;
     assert_eq!(bulk.len(), 30);
     for (event, person) in bulk.iter().zip(&people) {
         assert_eq!(event.topic.to_string(), "employee.created");
@@ -3176,18 +3128,7 @@ async fn every_change_writes_its_event_with_it(db: TestDb) {
     .unwrap();
     let (topics, after_pruning) = topics_after(s, o.base, 0).await;
     assert_eq!(topics, ["employee.updated"]);
-    let newest_event = s
-        .read_events(
-            o.base,
-            &EventQuery {
-                after: 0,
-                topics: vec![],
-                limit: 10,
-                scope: Scope::default(),
-            },
-        )
-        .await
-        .unwrap();
+    let newest_event = events_seen(s, o.base, 0, None, Scope::default()).await;
     assert_eq!(newest_event[0].source, "api:Lane");
     assert!(after_pruning > newest);
     assert_eq!(s.last_event(o.base).await.unwrap(), after_pruning);
