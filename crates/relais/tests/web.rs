@@ -2167,10 +2167,19 @@ async fn a_test_base_is_refreshed_from_the_home_page() {
     let d = dir.path();
     ok(d, &["base", "create", "production", "--kind", "production"]);
     ok(d, &["base", "create", "test", "--kind", "test"]);
+    ok(d, &["base", "create", "recette", "--kind", "test"]);
     ok(d, &["seed", "--employees", "40"]);
     let (server, c, admin, reader) = admin_and_reader(d, "--apps-admin").await;
     let url = &server.1;
     let home = page_text(&c, format!("{url}/"), &reader).await;
+    // The base switcher gives a base's kind unless its name says it.
+    for option in [
+        ">production</option>",
+        ">test</option>",
+        ">recette (test)</option>",
+    ] {
+        assert!(home.contains(option), "{option}: {home}");
+    }
     assert!(
         !home.contains("refresh-base"),
         "no button without the right"

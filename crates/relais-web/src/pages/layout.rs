@@ -90,7 +90,11 @@ pub(crate) fn following(
                             label.inline for="base-select" style="display:inline" { (lang.t("Base")) " " }
                             select id="base-select" name="name" {
                                 @for b in &v.bases {
-                                    option value=(b.name) selected[b.id == v.base.id] { (b.name) " (" (b.kind) ")" }
+                                    option value=(b.name) selected[b.id == v.base.id] {
+                                        (b.name)
+                                        // The kind, unless the name already says it.
+                                        @if b.name.as_str() != b.kind.as_str() { " (" (b.kind) ")" }
+                                    }
                                 }
                             }
                             " " button id="base-switch" type="submit" { (lang.t("Changer de base")) }
