@@ -2172,6 +2172,10 @@ async fn a_test_base_is_refreshed_from_the_home_page() {
     let (server, c, admin, reader) = admin_and_reader(d, "--apps-admin").await;
     let url = &server.1;
     let home = page_text(&c, format!("{url}/"), &reader).await;
+    assert!(
+        home.contains("stockage SQLite"),
+        "the database by its name: {home}"
+    );
     // The base switcher gives a base's kind unless its name says it.
     for option in [
         ">production</option>",
