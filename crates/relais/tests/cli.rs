@@ -786,6 +786,28 @@ async fn the_command_line_writes_its_changes_events() {
             .is_some_and(|n| *n > 0),
         "{seeded:?}"
     );
+    // One event a record written: as many as `base list` counts.
+    let listed = ok(d, &["base", "list"]);
+    let row: Vec<usize> = listed
+        .lines()
+        .find(|l| l.starts_with("production "))
+        .unwrap()
+        .split_whitespace()
+        .skip(2)
+        .map(|n| n.parse().unwrap())
+        .collect();
+    let [employees, _, _, _, absences, claims] = row[..] else {
+        panic!("{listed}")
+    };
+    assert_eq!(
+        (
+            seeded.get("employee.created"),
+            seeded.get("leave.created"),
+            seeded.get("expense-claim.created")
+        ),
+        (Some(&employees), Some(&absences), Some(&claims)),
+        "{listed}"
+    );
     // Seeding creates records, then names each department's head.
     assert_eq!(
         seeded.get("department.updated"),
