@@ -13,6 +13,9 @@ pub(crate) trait Dialect {
     /// The backend's name, as the server's health and logs give it.
     const BACKEND: &'static str;
 
+    /// The database's name as people know it, for the pages.
+    const PRODUCT: &'static str;
+
     /// The statement that starts a write transaction.
     const BEGIN: &'static str;
 

@@ -88,6 +88,9 @@ pub trait Store:
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
 
+    /// `SQLite` or `PostgreSQL`: the database's name as people know it.
+    fn product(&self) -> &'static str;
+
     /// Checks that the database answers.
     async fn ping(&self) -> Result<()>;
 }

@@ -25,6 +25,8 @@ const WRITERS: usize = 4;
 impl Dialect for PgStore {
     const BACKEND: &'static str = "postgres";
 
+    const PRODUCT: &'static str = "PostgreSQL";
+
     /// Transactions start plainly; row locks do the rest.
     const BEGIN: &'static str = "BEGIN";
 

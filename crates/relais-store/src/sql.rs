@@ -747,6 +747,10 @@ macro_rules! sql_store {
                 <Self as crate::dialect::Dialect>::BACKEND
             }
 
+            fn product(&self) -> &'static str {
+                <Self as crate::dialect::Dialect>::PRODUCT
+            }
+
             async fn ping(&self) -> crate::Result<()> {
                 sqlx::query("SELECT 1").execute(&self.pool).await?;
                 Ok(())

@@ -32,6 +32,8 @@ const READERS: usize = 8;
 impl Dialect for SqliteStore {
     const BACKEND: &'static str = "sqlite";
 
+    const PRODUCT: &'static str = "SQLite";
+
     /// Write transactions take SQLite's write lock at once, so that waiting
     /// for another writer goes through the busy timeout instead of failing
     /// when a read would have to be upgraded.

@@ -46,7 +46,7 @@ pub async fn home(
         flows.insert(base.id, rows);
     }
     let body = html! {
-        p.muted { (lang.t("Base RH · stockage ")) (product_name(state.store.backend())) " · " a href="/integrations" { (lang.t("Intégrations")) } }
+        p.muted { (lang.t("Base RH · stockage ")) (state.store.product()) " · " a href="/integrations" { (lang.t("Intégrations")) } }
         @if bases.is_empty() {
             p { (lang.t("Aucune base. Créez-en une avec ")) code { "relais base create production" } "." }
         }
@@ -184,14 +184,4 @@ pub(crate) async fn home_integrations(
         });
     }
     Ok(out)
-}
-
-/// The name people know a database by, from the store's code for it
-/// (`sqlite`, `postgres`).
-fn product_name(backend: &str) -> &str {
-    match backend {
-        "sqlite" => "SQLite",
-        "postgres" => "PostgreSQL",
-        other => other,
-    }
 }
