@@ -29,6 +29,14 @@
 //! no endpoint: what the runs on change cost the writes, apart from the
 //! webhook's deliveries.
 //!
+//! The receiver and the simulator stand for the partners' own servers,
+//! which run elsewhere: on Linux their thread runs at the lowest priority
+//! (`SCHED_IDLE`), so that it takes the processor only when relais and the
+//! load generator leave it, and the writes are not measured behind work
+//! that would not share relais's machine. Nothing passes between that
+//! thread and the server's but HTTP. `RELAIS_BENCH_PARTNERS_IDLE=0` runs it
+//! at normal priority, sharing the cores with relais as before.
+//!
 //! Prints, for each backend and phase, the updates made, their write
 //! latency (p50, p99) and the updates not answered 200, by what came
 //! instead (a status, or the client's error); the write p99 of the events
@@ -568,7 +576,26 @@ async fn planningpme(
     (store, inst)
 }
 
-fn bench(backend: &Backend, seconds: u64, rate: u64, employees: u64, webhook: bool) {
+/// Puts the calling thread at the lowest priority (`SCHED_IDLE`): it runs
+/// only when no other thread of the machine wants the processor.
+fn lowest_priority() {
+    #[cfg(target_os = "linux")]
+    {
+        let param = libc::sched_param { sched_priority: 0 };
+        // SAFETY: pid 0 is the calling thread; `param` outlives the call.
+        let done = unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) };
+        assert_eq!(done, 0, "SCHED_IDLE: {}", std::io::Error::last_os_error());
+    }
+}
+
+fn bench(
+    backend: &Backend,
+    seconds: u64,
+    rate: u64,
+    employees: u64,
+    webhook: bool,
+    partners_idle: bool,
+) {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let database = backend.url();
@@ -580,11 +607,17 @@ fn bench(backend: &Backend, seconds: u64, rate: u64, employees: u64, webhook: bo
         .enable_all()
         .build()
         .unwrap();
-    // The receiver and the simulator answer on threads of their own, so
-    // that the load generator's measures are not taken behind their work.
+    // The receiver and the simulator answer on a thread of their own, so
+    // that the load generator's measures are not taken behind their work,
+    // at the lowest priority unless asked otherwise (see above).
     let partners = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .thread_name("bench-partners")
+        .on_thread_start(move || {
+            if partners_idle {
+                lowest_priority();
+            }
+        })
         .enable_all()
         .build()
         .unwrap();
@@ -603,6 +636,10 @@ fn bench(backend: &Backend, seconds: u64, rate: u64, employees: u64, webhook: bo
         println!(
             "events on {}: {rate} updates/s for {seconds} s per phase, in slices of {SLICE_SECONDS} s taking turns, {employees} employees a base",
             backend.name()
+        );
+        println!(
+            "  the receiver and the simulator at {} priority",
+            if partners_idle { "the lowest (SCHED_IDLE)" } else { "normal" }
         );
         // Warm-ups change job titles numbered after both phases' (their
         // webhooks are not counted).
@@ -839,8 +876,23 @@ fn main() {
             std::process::exit(2);
         }
     };
+    let partners_idle = match std::env::var("RELAIS_BENCH_PARTNERS_IDLE").as_deref() {
+        Err(_) | Ok("" | "1") => true,
+        Ok("0") => false,
+        Ok(other) => {
+            eprintln!("RELAIS_BENCH_PARTNERS_IDLE is `1` (the partners at the lowest priority, the default) or `0` (at normal priority), not `{other}`");
+            std::process::exit(2);
+        }
+    };
     if only.as_deref() != Some("postgres") {
-        bench(&Backend::Sqlite, seconds, rate, employees, webhook);
+        bench(
+            &Backend::Sqlite,
+            seconds,
+            rate,
+            employees,
+            webhook,
+            partners_idle,
+        );
     }
     if only.as_deref() == Some("sqlite") {
         return;
@@ -851,7 +903,7 @@ fn main() {
             .build()
             .unwrap();
         let backend = rt.block_on(Backend::fresh_postgres(&server, "events"));
-        bench(&backend, seconds, rate, employees, webhook);
+        bench(&backend, seconds, rate, employees, webhook, partners_idle);
         rt.block_on(backend.drop());
     } else if only.as_deref() == Some("postgres") {
         eprintln!(
