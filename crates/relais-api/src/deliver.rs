@@ -24,7 +24,7 @@ use relais_core::integration::LeaseJob;
 use relais_core::secret::SecretName;
 use relais_core::webhooks::{
     retry_after, signature_header, Delivery, DeliveryStatus, Endpoint, EndpointStatus,
-    WebhookSecret, SUSPEND_AFTER,
+    WebhookSecret, SUSPEND_AFTER, TEST_TOPIC,
 };
 use relais_store::{AttemptOutcome, NewDelivery, SentDelivery};
 use serde_json::json;
@@ -601,9 +601,9 @@ pub fn test_delivery(endpoint: &Endpoint) -> NewDelivery {
     let message_id = format!("msg_test_{}_{:016x}", endpoint.id, fastrand::u64(..));
     NewDelivery {
         event_seq: 0,
-        topic: "webhook.test".into(),
+        topic: TEST_TOPIC.into(),
         body: json!({
-            "type": "webhook.test",
+            "type": TEST_TOPIC,
             "timestamp": now,
             "data": { "id": message_id, "message": "a test event sent from relais", "endpoint": endpoint.setup.name },
         })

@@ -62,6 +62,14 @@ impl EventKind {
         }
     }
 
+    /// Its label followed by `what` is said of it, in `lang`: « collaborateurs :
+    /// création, modification ».
+    pub fn label_with(self, what: &str, lang: &str) -> String {
+        // French sets a colon apart with a space before it.
+        let colon = if lang == "en" { ": " } else { " : " };
+        format!("{}{colon}{what}", self.label(lang))
+    }
+
     /// Its name in topics: `employee`, `business-establishment`…
     pub fn code(self) -> &'static str {
         match self {
@@ -95,6 +103,21 @@ impl EventAction {
         EventAction::Deleted,
     ];
 
+    /// What people call it, in `lang` (`en`, else French): a noun, as a
+    /// column heads it (« création »).
+    pub fn label(self, lang: &str) -> &'static str {
+        let (fr, en) = match self {
+            EventAction::Created => ("création", "creation"),
+            EventAction::Updated => ("modification", "update"),
+            EventAction::Deleted => ("suppression", "deletion"),
+        };
+        if lang == "en" {
+            en
+        } else {
+            fr
+        }
+    }
+
     /// Its name in topics.
     pub fn code(self) -> &'static str {
         match self {
@@ -122,6 +145,14 @@ impl Topic {
                 .into_iter()
                 .map(move |action| Topic { kind, action })
         })
+    }
+}
+
+impl Topic {
+    /// What people call it, in `lang` (`en`, else French): « collaborateurs :
+    /// modification ».
+    pub fn label(self, lang: &str) -> String {
+        self.kind.label_with(self.action.label(lang), lang)
     }
 }
 
@@ -288,5 +319,20 @@ mod tests {
         assert_eq!(filters[1].to_string(), "leave.created");
         let e = "people.*".parse::<TopicFilter>().unwrap_err();
         assert!(e.message.contains("'people.*' is not a topic"), "{e}");
+    }
+
+    #[test]
+    fn every_topic_has_a_label_of_its_own_in_each_language() {
+        for lang in ["fr", "en"] {
+            let labels: std::collections::HashSet<String> =
+                Topic::all().map(|t| t.label(lang)).collect();
+            assert_eq!(labels.len(), 21, "{lang}: {labels:?}");
+        }
+        let updated = Topic {
+            kind: EventKind::Employee,
+            action: EventAction::Updated,
+        };
+        assert_eq!(updated.label("fr"), "collaborateurs : modification");
+        assert_eq!(updated.label("en"), "employees: update");
     }
 }

@@ -189,6 +189,10 @@ impl DeliveryStatus {
     }
 }
 
+/// The topic of the test event an endpoint's holder asks for ("send a
+/// test event"): no record's, so a receiver can tell it apart.
+pub const TEST_TOPIC: &str = "webhook.test";
+
 /// One event's delivery to one endpoint, with its attempts so far.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Delivery {

@@ -658,19 +658,48 @@ async fn pages_refuse_bad_input_and_change_nothing() {
     // page lists the delivery.
     let receiver = relais_sandbox::receiver::Receiver::new();
     let hooks = receiver.start().await.unwrap();
-    let add_hook = |topics: &'static str| {
+    let add_hook = |topics: &'static [&'static str]| {
+        let mut form = vec![
+            ("csrf", csrf.clone()),
+            ("url", format!("{}/hooks/page", hooks.url())),
+            ("name", "Annuaire".to_owned()),
+            ("which", "chosen".to_owned()),
+        ];
+        form.extend(topics.iter().map(|t| ("topic", (*t).to_owned())));
         c.post(format!("{url}/keys/{id}/webhooks"))
             .header("cookie", &admin)
-            .form(&[
-                ("csrf", csrf.as_str()),
-                ("url", &format!("{}/hooks/page", hooks.url())),
-                ("name", "Annuaire"),
-                ("topics", topics),
-            ])
+            .form(&form)
             .send()
     };
-    let text = add_hook("employee.*").await.unwrap().text().await.unwrap();
+    // The form offers the changes of the records the key reads, by name,
+    // a box each: this key reads departments, not employees.
+    let page = keys_page(admin.clone(), format!("/keys/{id}")).await;
+    let choice = &page[page.find("id=\"webhook-topics\"").unwrap()..];
+    let choice = &choice[..choice.find("</fieldset>").unwrap()];
+    assert!(
+        choice.contains("Départements")
+            && choice.contains("value=\"department.created\"")
+            && choice.contains("aria-label=\"départements : suppression\"")
+            && !choice.contains("employee"),
+        "{choice}"
+    );
+    // A topic the key may not read, sent anyway, is refused with why.
+    let text = add_hook(&["employee.created"])
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(text.contains("id=\"webhook-refused\""), "{text}");
+    assert!(text.contains("id=\"no-webhooks\""), "nothing added: {text}");
+    // « Only those checked » with none checked says what to do.
+    let text = add_hook(&[]).await.unwrap().text().await.unwrap();
+    let text = text.replace("&#39;", "'");
+    assert!(
+        text.contains("id=\"webhook-refused\"")
+            && text.contains("cochez au moins un événement, ou choisissez de tous les envoyer."),
+        "{text}"
+    );
     assert!(text.contains("id=\"no-webhooks\""), "nothing added: {text}");
     // A form that is not the page's (a field given twice: which address was
     // meant?) is a page saying so, in the viewer's language, and adds nothing.
@@ -681,7 +710,7 @@ async fn pages_refuse_bad_input_and_change_nothing() {
             ("csrf", csrf.as_str()),
             ("url", &format!("{}/hooks/page", hooks.url())),
             ("url", "https://ailleurs.example/hooks"),
-            ("topics", "department.*"),
+            ("which", "all"),
         ])
         .send()
         .await
@@ -690,12 +719,12 @@ async fn pages_refuse_bad_input_and_change_nothing() {
     let text = twice.text().await.unwrap();
     let text = text.replace("&#39;", "'");
     assert!(
-        text.contains("Ce formulaire n'a pas pu être lu : duplicate field `url`"),
+        text.contains("Ce formulaire n'a pas pu être lu : le champ « url » est donné deux fois."),
         "{text}"
     );
     let text = page_text(&c, format!("{url}/keys/{id}"), &admin).await;
     assert!(text.contains("id=\"no-webhooks\""), "nothing added: {text}");
-    let text = add_hook("department.*")
+    let text = add_hook(&["department.created", "department.updated"])
         .await
         .unwrap()
         .text()
@@ -713,8 +742,10 @@ async fn pages_refuse_bad_input_and_change_nothing() {
         .unwrap();
     let page = keys_page(admin.clone(), format!("/keys/{id}")).await;
     assert!(
-        page.contains("Annuaire") && page.contains("actif"),
-        "{page}"
+        page.contains("Annuaire")
+            && page.contains("actif")
+            && page.contains("départements : création, modification"),
+        "the endpoint, and the events it is sent in words: {page}"
     );
     // The key's requests are listed at the time people read, in Paris.
     let trail = relais_testkit::eventually(
@@ -780,9 +811,10 @@ async fn pages_refuse_bad_input_and_change_nothing() {
         "{newest}"
     );
     let page = keys_page(admin.clone(), format!("/keys/{id}")).await;
+    let log = &page[page.find("Derniers envois").unwrap()..];
     assert!(
-        page.contains("webhook.test") && page.contains("remis"),
-        "{page}"
+        log.contains("<td>événement de test</td>") && log.contains("remis"),
+        "{log}"
     );
 
     let asked = revoke(false).await.unwrap();

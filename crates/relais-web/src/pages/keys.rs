@@ -159,43 +159,30 @@ pub async fn create_key(
     State(state): State<AppState>,
     v: Viewer,
     headers: HeaderMap,
-    PageForm(fields): PageForm<Vec<(String, String)>>,
+    PageForm(f): PageForm<super::layout::Fields>,
 ) -> Result<Response, PageError> {
-    let get = |k: &str| {
-        fields
-            .iter()
-            .find(|(n, _)| n == k)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
-    };
-    refuse_csrf(&v, &get("csrf"))?;
+    refuse_csrf(&v, f.one(&v, "csrf")?)?;
     refuse_keys(&v)?;
     let lang = v.lang;
-    let mut grants: Vec<String> = fields
-        .iter()
-        .filter(|(n, _)| n == "grant")
-        .map(|(_, v)| v.clone())
-        .collect();
+    let checked: Vec<String> = f.every("grant").map(str::to_owned).collect();
+    // Every field checked, every mistake said beside its field at once.
+    let mut typed = KeyFormTyped {
+        name: f.one(&v, "name")?.to_owned(),
+        contact: f.one(&v, "contact")?.to_owned(),
+        usage: f.one(&v, "usage")?.to_owned(),
+        grants: checked.clone(),
+        extra: f.one(&v, "extra")?.to_owned(),
+        errors: FieldErrors::default(),
+    };
+    let mut grants = checked;
     grants.extend(
-        get("extra")
+        typed
+            .extra
             .lines()
             .map(str::trim)
             .filter(|l| !l.is_empty())
             .map(str::to_owned),
     );
-    // Every field checked, every mistake said beside its field at once.
-    let mut typed = KeyFormTyped {
-        name: get("name"),
-        contact: get("contact"),
-        usage: get("usage"),
-        grants: fields
-            .iter()
-            .filter(|(n, _)| n == "grant")
-            .map(|(_, v)| v.clone())
-            .collect(),
-        extra: get("extra"),
-        errors: FieldErrors::default(),
-    };
     let name = Name::parse("name", &typed.name)
         .map_err(|_| {
             typed.errors.refuse(
@@ -462,12 +449,12 @@ pub async fn add_webhook(
     State(state): State<AppState>,
     v: Viewer,
     PagePath(id): PagePath<KeyId>,
-    PageForm(f): PageForm<super::webhooks::NewWebhookForm>,
+    PageForm(f): PageForm<super::layout::Fields>,
 ) -> Result<Response, PageError> {
-    refuse_csrf(&v, &f.csrf)?;
+    refuse_csrf(&v, f.one(&v, "csrf")?)?;
     refuse_keys(&v)?;
     let key = key_of_base(&state, &v, id, true).await?;
-    let notice = super::webhooks::create(&state, &v, &key, f).await?;
+    let notice = super::webhooks::create(&state, &v, &key, &f).await?;
     key_page(&state, &v, &key, Some(notice)).await
 }
 

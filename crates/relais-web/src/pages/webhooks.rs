@@ -3,17 +3,17 @@
 //! and buttons to send a test event, activate it again or delete it; a form
 //! registers a new one, whose signing secret is shown once.
 
-use super::layout::{column_heads, paris_time, OrPage, PageError};
+use super::layout::{column_heads, paris_time, Fields, OrPage, PageError};
 use crate::session::{Lang, Viewer};
 use maud::{html, Markup};
 use relais_api::auth::Caller;
+use relais_api::resources::events::followed_topics;
 use relais_api::resources::webhooks::{activate, register, send_test, Registration};
 use relais_api::AppState;
 use relais_core::access::ApiKey;
-use relais_core::events::TopicFilter;
+use relais_core::events::{EventAction, EventKind, Topic, TopicFilter};
 use relais_core::ids::EndpointId;
-use relais_core::webhooks::{DeliveryStatus, Endpoint, EndpointStatus};
-use serde::Deserialize;
+use relais_core::webhooks::{DeliveryStatus, Endpoint, EndpointStatus, TEST_TOPIC};
 use std::sync::Arc;
 
 /// Deliveries shown per endpoint.
@@ -35,16 +35,81 @@ fn delivery_label(s: DeliveryStatus, lang: Lang) -> &'static str {
     }
 }
 
+/// The events an endpoint is sent, in words: each kind of record with the
+/// changes followed (« départements : création, modification »).
 fn topics_text(e: &Endpoint, lang: Lang) -> String {
     if e.setup.topics.is_empty() {
         return lang.t("tous les événements que la clé lit").to_owned();
     }
-    e.setup
-        .topics
-        .iter()
-        .map(TopicFilter::to_string)
+    let code = lang.code();
+    EventKind::ALL
+        .into_iter()
+        .filter_map(|kind| {
+            let actions: Vec<&str> = EventAction::ALL
+                .into_iter()
+                .filter(|&action| {
+                    e.setup
+                        .topics
+                        .iter()
+                        .any(|f| f.admits(Topic { kind, action }))
+                })
+                .map(|a| a.label(code))
+                .collect();
+            (!actions.is_empty()).then(|| kind.label_with(&actions.join(", "), code))
+        })
         .collect::<Vec<_>>()
-        .join(", ")
+        .join(" ; ")
+}
+
+/// A delivery's event in words: its topic's label, or the test event's.
+fn event_text(topic: &str, lang: Lang) -> String {
+    match topic.parse::<Topic>() {
+        Ok(t) => t.label(lang.code()),
+        Err(_) if topic == TEST_TOPIC => lang.t("événement de test").to_owned(),
+        Err(_) => topic.to_owned(),
+    }
+}
+
+/// Its first letter in capitals, for a label that starts a line.
+fn capitalised(label: &str) -> String {
+    let mut chars = label.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+/// The form's choice of events: all the key reads (now and later), or
+/// those checked, among the kinds of records the key reads, a row each.
+fn topics_choice(key: &ApiKey, lang: Lang) -> Markup {
+    let code = lang.code();
+    let mut kinds: Vec<EventKind> = followed_topics(&key.role, &[])
+        .into_iter()
+        .map(|t| t.kind)
+        .collect();
+    kinds.dedup();
+    html! {
+        fieldset id="webhook-topics" {
+            legend { (lang.t("Événements envoyés")) }
+            label { input type="radio" name="which" value="all" checked; " " (lang.t("Tous ceux que la clé lit, et ceux qu'elle lira si ses droits changent")) }
+            label { input type="radio" name="which" value="chosen"; " " (lang.t("Seulement ceux cochés :")) }
+            div.scroll {
+                table.topics {
+                    thead { tr {
+                        th scope="col" { (lang.t("Données")) }
+                        @for a in EventAction::ALL { th scope="col" { (capitalised(a.label(code))) } }
+                    } }
+                    tbody { @for kind in &kinds { tr {
+                        th scope="row" { (capitalised(kind.label(code))) }
+                        @for action in EventAction::ALL {
+                            @let topic = Topic { kind: *kind, action };
+                            td { input type="checkbox" name="topic" value=(topic) aria-label=(topic.label(code)); }
+                        }
+                    } } }
+                }
+            }
+        }
+    }
 }
 
 /// The webhooks section of a key's page; `notice` says what was just done
@@ -104,7 +169,7 @@ pub(crate) async fn section(
                                 (column_heads(lang, &["Quand", "Événement", "État", "Tentatives", "Dernière réponse", "Durée (ms)", "Prochain essai"]))
                                 tbody { @for d in sent { tr {
                                     td { (paris_time(d.created_at)) }
-                                    td { code { (d.topic) } }
+                                    td { (event_text(&d.topic, lang)) }
                                     td { (delivery_label(d.status, lang)) }
                                     td.n { (d.attempts) }
                                     td { @if let Some(s) = d.last_status { (s) } @if let Some(e) = &d.last_error { " " (e) } }
@@ -124,27 +189,12 @@ pub(crate) async fn section(
                     input id="webhook-url" name="url" type="url" required;
                     label for="webhook-name" { (lang.t("Nom")) }
                     input id="webhook-name" name="name" type="text" maxlength="200";
-                    label for="webhook-topics" { (lang.t("Événements (vide : tous ; par exemple employee.*, leave.created)")) }
-                    input id="webhook-topics" name="topics" type="text";
+                    (topics_choice(key, lang))
                     button type="submit" { (lang.t("Ajouter")) }
                 }
             }
         }
     })
-}
-
-/// The form registering an endpoint.
-#[derive(Deserialize)]
-pub struct NewWebhookForm {
-    /// The page's anti-forgery token.
-    #[serde(default)]
-    pub(crate) csrf: String,
-    #[serde(default)]
-    url: String,
-    #[serde(default)]
-    name: String,
-    #[serde(default)]
-    topics: String,
 }
 
 /// The caller a key is, for the API's use cases.
@@ -153,34 +203,54 @@ async fn caller_of(state: &AppState, v: &Viewer, key: ApiKey) -> Result<Caller, 
     Ok(Caller::new(Arc::new(key), version))
 }
 
-/// Registers the endpoint the form describes for `key` (the viewer may
-/// manage it: the key page's handler checked): the notice says so and shows
-/// its secret once, or says why it was not added.
+/// Registers the endpoint the form `f` describes for `key` (the viewer may
+/// manage it: the key page's handler checked): the notice says so and
+/// shows its secret once, or says why it was not added.
 pub(crate) async fn create(
     state: &AppState,
     v: &Viewer,
     key: &ApiKey,
-    f: NewWebhookForm,
+    f: &Fields,
 ) -> Result<Markup, PageError> {
     let lang = v.lang;
-    let topics = TopicFilter::parse_list(&f.topics);
+    let (url, name) = (f.one(v, "url")?.to_owned(), f.one(v, "name")?.to_owned());
+    let topics: Result<Vec<TopicFilter>, String> = match f.one(v, "which")? {
+        "" | "all" => Ok(Vec::new()),
+        "chosen" => f
+            .every("topic")
+            .map(str::parse)
+            .collect::<Result<Vec<TopicFilter>, _>>()
+            .map_err(|e| e.to_string())
+            .and_then(|chosen| {
+                if chosen.is_empty() {
+                    Err(lang
+                        .t("cochez au moins un événement, ou choisissez de tous les envoyer.")
+                        .to_owned())
+                } else {
+                    Ok(chosen)
+                }
+            }),
+        other => Err(lang.tf(
+            "« %{which} » n'est pas un choix d'événements : « all » ou « chosen ».",
+            &[("which", &other)],
+        )),
+    };
     let caller = caller_of(state, v, key.clone()).await?;
     let outcome = match topics {
-        Ok(topics) => {
-            register(
-                state,
-                &caller,
-                Registration {
-                    url: f.url,
-                    name: Some(f.name),
-                    topics,
-                    establishments: None,
-                    by: v.actor(),
-                },
-            )
-            .await
-        }
-        Err(e) => Err(e.into()),
+        Ok(topics) => register(
+            state,
+            &caller,
+            Registration {
+                url,
+                name: Some(name),
+                topics,
+                establishments: None,
+                by: v.actor(),
+            },
+        )
+        .await
+        .map_err(|e| e.to_string()),
+        Err(why) => Err(why),
     };
     let notice = match outcome {
         Ok((endpoint, secret)) => html! {
@@ -193,7 +263,7 @@ pub(crate) async fn create(
         },
         Err(e) => html! {
             div.error role="alert" id="webhook-refused" {
-                p { (lang.t("Le point d'accès n'a pas été ajouté : ")) (e.to_string()) }
+                p { (lang.t("Le point d'accès n'a pas été ajouté : ")) (e) }
             }
         },
     };
