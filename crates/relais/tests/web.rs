@@ -658,7 +658,7 @@ async fn pages_refuse_bad_input_and_change_nothing() {
     // page lists the delivery.
     let receiver = relais_sandbox::receiver::Receiver::new();
     let hooks = receiver.start().await.unwrap();
-    let add_hook = |topics: &'static [&'static str]| {
+    let add_hook = |topics: &'static [&'static str], establishments: &[String]| {
         let mut form = vec![
             ("csrf", csrf.clone()),
             ("url", format!("{}/hooks/page", hooks.url())),
@@ -666,6 +666,7 @@ async fn pages_refuse_bad_input_and_change_nothing() {
             ("which", "chosen".to_owned()),
         ];
         form.extend(topics.iter().map(|t| ("topic", (*t).to_owned())));
+        form.extend(establishments.iter().map(|e| ("establishment", e.clone())));
         c.post(format!("{url}/keys/{id}/webhooks"))
             .header("cookie", &admin)
             .form(&form)
@@ -683,8 +684,17 @@ async fn pages_refuse_bad_input_and_change_nothing() {
             && !choice.contains("employee"),
         "{choice}"
     );
+    // And the establishments the key sees, by name: the first one is chosen below.
+    let places = &page[page.find("id=\"webhook-establishments\"").unwrap()..];
+    let marker = "name=\"establishment\" value=\"";
+    let at = places.find(marker).unwrap() + marker.len();
+    let place_id = places[at..at + places[at..].find('"').unwrap()].to_owned();
+    let label = &places[at..];
+    let label = &label[label.find('>').unwrap() + 1..label.find("</label>").unwrap()];
+    let place_name = label.trim().to_owned();
+    assert!(!place_name.is_empty(), "{places}");
     // A topic the key may not read, sent anyway, is refused with why.
-    let text = add_hook(&["employee.created"])
+    let text = add_hook(&["employee.created"], &[])
         .await
         .unwrap()
         .text()
@@ -693,7 +703,7 @@ async fn pages_refuse_bad_input_and_change_nothing() {
     assert!(text.contains("id=\"webhook-refused\""), "{text}");
     assert!(text.contains("id=\"no-webhooks\""), "nothing added: {text}");
     // « Only those checked » with none checked says what to do.
-    let text = add_hook(&[]).await.unwrap().text().await.unwrap();
+    let text = add_hook(&[], &[]).await.unwrap().text().await.unwrap();
     let text = text.replace("&#39;", "'");
     assert!(
         text.contains("id=\"webhook-refused\"")
@@ -724,7 +734,20 @@ async fn pages_refuse_bad_input_and_change_nothing() {
     );
     let text = page_text(&c, format!("{url}/keys/{id}"), &admin).await;
     assert!(text.contains("id=\"no-webhooks\""), "nothing added: {text}");
-    let text = add_hook(&["department.created", "department.updated"])
+    // An establishment that is no number is refused.
+    let text = add_hook(&["department.created"], &["Paris".to_owned()])
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let text = text.replace("&#39;", "'");
+    assert!(
+        text.contains("id=\"webhook-refused\"") && text.contains("'Paris' is not an identifier"),
+        "{text}"
+    );
+    assert!(text.contains("id=\"no-webhooks\""), "nothing added: {text}");
+    let text = add_hook(&["department.created", "department.updated"], &[place_id])
         .await
         .unwrap()
         .text()
@@ -744,8 +767,9 @@ async fn pages_refuse_bad_input_and_change_nothing() {
     assert!(
         page.contains("Annuaire")
             && page.contains("actif")
-            && page.contains("départements : création, modification"),
-        "the endpoint, and the events it is sent in words: {page}"
+            && page.contains("départements : création, modification")
+            && page.contains(&format!("Établissements : {place_name}</p>")),
+        "the endpoint, the events it is sent and its establishment in words: {page}"
     );
     // The key's requests are listed at the time people read, in Paris.
     let trail = relais_testkit::eventually(

@@ -13,6 +13,8 @@ use relais_api::AppState;
 use relais_core::access::ApiKey;
 use relais_core::events::{EventAction, EventKind, Topic, TopicFilter};
 use relais_core::ids::EndpointId;
+use relais_core::ids::EstablishmentId;
+use relais_core::org::Establishment;
 use relais_core::webhooks::{DeliveryStatus, Endpoint, EndpointStatus, TEST_TOPIC};
 use std::sync::Arc;
 
@@ -68,6 +70,22 @@ fn event_text(topic: &str, lang: Lang) -> String {
         Err(_) if topic == TEST_TOPIC => lang.t("événement de test").to_owned(),
         Err(_) => topic.to_owned(),
     }
+}
+
+/// The establishments `ids` by name, in the base's order (one the base no
+/// longer has by its number).
+fn names_of(ids: &[EstablishmentId], known: &[Establishment]) -> String {
+    let mut names: Vec<String> = known
+        .iter()
+        .filter(|e| ids.contains(&e.id))
+        .map(|e| e.name.to_string())
+        .collect();
+    names.extend(
+        ids.iter()
+            .filter(|id| !known.iter().any(|e| e.id == **id))
+            .map(|id| format!("n° {id}")),
+    );
+    names.join(", ")
 }
 
 /// Its first letter in capitals, for a label that starts a line.
@@ -133,6 +151,20 @@ pub(crate) async fn section(
         );
     }
     let live = key.revoked_at.is_none();
+    // The establishments the key sees, by name.
+    let establishments: Vec<Establishment> = state
+        .store
+        .list_establishments(key.base_id)
+        .await
+        .or_page(v)?
+        .into_iter()
+        .filter(|e| {
+            key.role
+                .establishments
+                .as_ref()
+                .is_none_or(|mine| mine.contains(&e.id))
+        })
+        .collect();
     Ok(html! {
         section id="webhooks" aria-labelledby="webhooks-title" {
             h2 id="webhooks-title" { (lang.t("Webhooks")) }
@@ -150,6 +182,9 @@ pub(crate) async fn section(
                         @if let Some(why) = &e.status_reason { " — " (why) }
                     }
                     p { (lang.t("Événements : ")) (topics_text(e, lang)) }
+                    @if let Some(only) = &e.setup.establishments {
+                        p { (lang.t("Établissements : ")) (names_of(only, &establishments)) }
+                    }
                     @if live {
                         div.actions {
                             @for (action, label) in [("test", lang.t("Envoyer un événement de test")), ("activate", lang.t("Réactiver")), ("delete", lang.t("Supprimer"))] {
@@ -190,6 +225,14 @@ pub(crate) async fn section(
                     label for="webhook-name" { (lang.t("Nom")) }
                     input id="webhook-name" name="name" type="text" maxlength="200";
                     (topics_choice(key, lang))
+                    @if establishments.len() > 1 {
+                        fieldset id="webhook-establishments" {
+                            legend { (lang.t("Établissements (aucun coché : tous ceux que la clé voit)")) }
+                            @for e in &establishments {
+                                label { input type="checkbox" name="establishment" value=(e.id); " " (e.name) }
+                            }
+                        }
+                    }
                     button type="submit" { (lang.t("Ajouter")) }
                 }
             }
@@ -235,22 +278,24 @@ pub(crate) async fn create(
             &[("which", &other)],
         )),
     };
+    let establishments: Result<Vec<EstablishmentId>, String> =
+        f.every("establishment").map(str::parse).collect();
     let caller = caller_of(state, v, key.clone()).await?;
-    let outcome = match topics {
-        Ok(topics) => register(
+    let outcome = match (topics, establishments) {
+        (Ok(topics), Ok(establishments)) => register(
             state,
             &caller,
             Registration {
                 url,
                 name: Some(name),
                 topics,
-                establishments: None,
+                establishments: (!establishments.is_empty()).then_some(establishments),
                 by: v.actor(),
             },
         )
         .await
         .map_err(|e| e.to_string()),
-        Err(why) => Err(why),
+        (Err(why), _) | (_, Err(why)) => Err(why),
     };
     let notice = match outcome {
         Ok((endpoint, secret)) => html! {
