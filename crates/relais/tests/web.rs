@@ -746,6 +746,16 @@ async fn pages_refuse_bad_input_and_change_nothing() {
         text.contains("id=\"webhook-refused\"") && text.contains("'Paris' is not an identifier"),
         "{text}"
     );
+    // The form comes back as it was filled in, to be put right.
+    let form = &text[text.find("id=\"new-webhook\"").unwrap()..];
+    assert!(
+        form.contains(&format!("value=\"{}/hooks/page\"", hooks.url()))
+            && form.contains("value=\"Annuaire\"")
+            && form.contains("value=\"chosen\" checked")
+            && form.contains("aria-label=\"départements : création\" checked")
+            && !form.contains("aria-label=\"départements : modification\" checked"),
+        "{form}"
+    );
     assert!(text.contains("id=\"no-webhooks\""), "nothing added: {text}");
     let text = add_hook(&["department.created", "department.updated"], &[place_id])
         .await

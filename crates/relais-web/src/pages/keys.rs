@@ -440,7 +440,7 @@ pub async fn key_audit(
 ) -> Result<Response, PageError> {
     refuse_keys(&v)?;
     let key = key_of_base(&state, &v, id, false).await?;
-    key_page(&state, &v, &key, None).await
+    key_page(&state, &v, &key, None, None).await
 }
 
 /// `POST /keys/{id}/webhooks`: registers an endpoint and shows its secret
@@ -454,8 +454,10 @@ pub async fn add_webhook(
     refuse_csrf(&v, f.one(&v, "csrf")?)?;
     refuse_keys(&v)?;
     let key = key_of_base(&state, &v, id, true).await?;
-    let notice = super::webhooks::create(&state, &v, &key, &f).await?;
-    key_page(&state, &v, &key, Some(notice)).await
+    let (notice, added) = super::webhooks::create(&state, &v, &key, &f).await?;
+    // Refused: the form again as it was filled in, beside why.
+    let refill = (!added).then_some(&f);
+    key_page(&state, &v, &key, Some(notice), refill).await
 }
 
 /// `POST /keys/{id}/webhooks/{endpoint}/{action}`: tests, activates or
@@ -491,19 +493,21 @@ fn usage_label(usage: relais_core::access::KeyUsage, lang: crate::session::Lang)
 }
 
 /// A key's page: its grants, its webhook endpoints (with `notice`, what
-/// was just done to them) and its audit trail.
+/// was just done to them, and `refill`, a refused endpoint's form as it was
+/// filled in) and its audit trail.
 async fn key_page(
     state: &AppState,
     v: &Viewer,
     key: &ApiKey,
     notice: Option<Markup>,
+    refill: Option<&super::layout::Fields>,
 ) -> Result<Response, PageError> {
     let lang = v.lang;
     // What this process answered is written before it is read.
     state.audit.flush().await;
     let trail = state.store.list_requests(key.id, 200).await.or_page(v)?;
     let names = GrantNames::load(state, v).await?;
-    let webhooks = super::webhooks::section(state, v, key, notice).await?;
+    let webhooks = super::webhooks::section(state, v, key, notice, refill).await?;
     let history =
         super::activity::history_of(state, v, (relais_core::activity::TargetKind::Key, key.id.0))
             .await?;

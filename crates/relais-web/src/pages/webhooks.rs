@@ -99,8 +99,11 @@ fn capitalised(label: &str) -> String {
 
 /// The form's choice of events: all the key reads (now and later), or
 /// those checked, among the kinds of records the key reads, a row each.
-fn topics_choice(key: &ApiKey, lang: Lang) -> Markup {
+fn topics_choice(key: &ApiKey, lang: Lang, refill: Option<&Fields>) -> Markup {
     let code = lang.code();
+    let chosen = refill.is_some_and(|f| f.every("which").any(|w| w == "chosen"));
+    let ticked =
+        |topic: Topic| refill.is_some_and(|f| f.every("topic").any(|t| t == topic.to_string()));
     let mut kinds: Vec<EventKind> = followed_topics(&key.role, &[])
         .into_iter()
         .map(|t| t.kind)
@@ -109,8 +112,8 @@ fn topics_choice(key: &ApiKey, lang: Lang) -> Markup {
     html! {
         fieldset id="webhook-topics" {
             legend { (lang.t("Événements envoyés")) }
-            label { input type="radio" name="which" value="all" checked; " " (lang.t("Tous ceux que la clé lit, et ceux qu'elle lira si ses droits changent")) }
-            label { input type="radio" name="which" value="chosen"; " " (lang.t("Seulement ceux cochés :")) }
+            label { input type="radio" name="which" value="all" checked[!chosen]; " " (lang.t("Tous ceux que la clé lit, et ceux qu'elle lira si ses droits changent")) }
+            label { input type="radio" name="which" value="chosen" checked[chosen]; " " (lang.t("Seulement ceux cochés :")) }
             div.scroll {
                 table.topics {
                     thead { tr {
@@ -121,7 +124,7 @@ fn topics_choice(key: &ApiKey, lang: Lang) -> Markup {
                         th scope="row" { (capitalised(kind.label(code))) }
                         @for action in EventAction::ALL {
                             @let topic = Topic { kind: *kind, action };
-                            td { input type="checkbox" name="topic" value=(topic) aria-label=(topic.label(code)); }
+                            td { input type="checkbox" name="topic" value=(topic) aria-label=(topic.label(code)) checked[ticked(topic)]; }
                         }
                     } } }
                 }
@@ -131,12 +134,14 @@ fn topics_choice(key: &ApiKey, lang: Lang) -> Markup {
 }
 
 /// The webhooks section of a key's page; `notice` says what was just done
-/// (a new endpoint's secret, or why it was refused).
+/// (a new endpoint's secret, or why it was refused), and `refill` is the
+/// refused form as it was filled in, to be put right rather than typed again.
 pub(crate) async fn section(
     state: &AppState,
     v: &Viewer,
     key: &ApiKey,
     notice: Option<Markup>,
+    refill: Option<&Fields>,
 ) -> Result<Markup, PageError> {
     let lang = v.lang;
     let endpoints = state.store.endpoints_of_key(key.id).await.or_page(v)?;
@@ -165,6 +170,9 @@ pub(crate) async fn section(
                 .is_none_or(|mine| mine.contains(&e.id))
         })
         .collect();
+    let refilled = |name: &'static str| refill.and_then(|f| f.every(name).next());
+    let ticked =
+        |name: &str, value: &str| refill.is_some_and(|f| f.every(name).any(|v| v == value));
     Ok(html! {
         section id="webhooks" aria-labelledby="webhooks-title" {
             h2 id="webhooks-title" { (lang.t("Webhooks")) }
@@ -221,15 +229,15 @@ pub(crate) async fn section(
                     input type="hidden" name="csrf" value=(v.csrf);
                     h3 { (lang.t("Nouveau point d'accès")) }
                     label for="webhook-url" { (lang.t("Adresse (https://…)")) }
-                    input id="webhook-url" name="url" type="url" required;
+                    input id="webhook-url" name="url" type="url" required value=[refilled("url")];
                     label for="webhook-name" { (lang.t("Nom")) }
-                    input id="webhook-name" name="name" type="text" maxlength="200";
-                    (topics_choice(key, lang))
+                    input id="webhook-name" name="name" type="text" maxlength="200" value=[refilled("name")];
+                    (topics_choice(key, lang, refill))
                     @if establishments.len() > 1 {
                         fieldset id="webhook-establishments" {
                             legend { (lang.t("Établissements (aucun coché : tous ceux que la clé voit)")) }
                             @for e in &establishments {
-                                label { input type="checkbox" name="establishment" value=(e.id); " " (e.name) }
+                                label { input type="checkbox" name="establishment" value=(e.id) checked[ticked("establishment", &e.id.to_string())]; " " (e.name) }
                             }
                         }
                     }
@@ -248,13 +256,13 @@ async fn caller_of(state: &AppState, v: &Viewer, key: ApiKey) -> Result<Caller, 
 
 /// Registers the endpoint the form `f` describes for `key` (the viewer may
 /// manage it: the key page's handler checked): the notice says so and
-/// shows its secret once, or says why it was not added.
+/// shows its secret once, or says why it was not added; and whether it was.
 pub(crate) async fn create(
     state: &AppState,
     v: &Viewer,
     key: &ApiKey,
     f: &Fields,
-) -> Result<Markup, PageError> {
+) -> Result<(Markup, bool), PageError> {
     let lang = v.lang;
     let (url, name) = (f.one(v, "url")?.to_owned(), f.one(v, "name")?.to_owned());
     let topics: Result<Vec<TopicFilter>, String> = match f.one(v, "which")? {
@@ -297,6 +305,7 @@ pub(crate) async fn create(
         .map_err(|e| e.to_string()),
         (Err(why), _) | (_, Err(why)) => Err(why),
     };
+    let added = outcome.is_ok();
     let notice = match outcome {
         Ok((endpoint, secret)) => html! {
             div.notice role="status" id="webhook-created" {
@@ -312,7 +321,7 @@ pub(crate) async fn create(
             }
         },
     };
-    Ok(notice)
+    Ok((notice, added))
 }
 
 /// Tests, activates or deletes `endpoint` of `key` (the viewer may manage
