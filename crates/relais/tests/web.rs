@@ -851,6 +851,72 @@ async fn pages_refuse_bad_input_and_change_nothing() {
         "{log}"
     );
 
+    // A new signing secret, shown once on the page answered; then the
+    // base's events sent again from its start, signed with it.
+    let act = |action: &'static str, after: Option<&'static str>| {
+        let mut form = vec![("csrf", csrf.clone())];
+        form.extend(after.map(|a| ("after", a.to_owned())));
+        c.post(format!("{url}/keys/{id}/webhooks/{endpoint}/{action}"))
+            .header("cookie", &admin)
+            .form(&form)
+            .send()
+    };
+    let rotated = act("rotate", None).await.unwrap();
+    assert_eq!(rotated.status(), 200);
+    let text = rotated.text().await.unwrap().replace("&#39;", "'");
+    assert!(
+        text.contains("id=\"webhook-rotated\"")
+            && text.contains("L'ancien signe encore les messages pendant 24 heures"),
+        "{text}"
+    );
+    let at = text.find(marker).unwrap() + marker.len();
+    let renewed = text[at..at + text[at..].find('<').unwrap()].to_owned();
+    assert!(
+        renewed.starts_with("whsec_") && renewed != secret,
+        "{renewed}"
+    );
+    c.put(format!("{}/hooks/page/secrets", hooks.url()))
+        .json(&serde_json::json!([renewed]))
+        .send()
+        .await
+        .unwrap();
+    for (after, why) in [
+        ("abc", "'abc' is not a cursor"),
+        ("999999999", "after is a cursor from 0 to the latest event"),
+    ] {
+        let r = act("replay", Some(after)).await.unwrap();
+        assert_eq!(r.status(), 422, "{after}");
+        let text = r.text().await.unwrap().replace("&#39;", "'");
+        assert!(text.contains(why), "{after}: {text}");
+    }
+    assert_eq!(act("replay", Some("0")).await.unwrap().status(), 303);
+    let replayed = relais_testkit::eventually(
+        std::time::Duration::from_secs(20),
+        "the base's department events sent again",
+        || async {
+            let got = receiver.received("page");
+            let departments: Vec<_> = got
+                .iter()
+                .filter(|m| m.body.contains("department.created"))
+                .cloned()
+                .collect();
+            (!departments.is_empty()).then_some(departments)
+        },
+    )
+    .await;
+    assert!(
+        replayed.iter().all(|m| m.verified),
+        "signed with the new secret: {replayed:?}"
+    );
+    let page = keys_page(admin.clone(), format!("/keys/{id}")).await;
+    let log = &page[page.find("Derniers envois").unwrap()..];
+    assert!(
+        log.contains("<td>départements : création</td>")
+            && log.contains(&format!("action=\"/keys/{id}/webhooks/{endpoint}/replay\""))
+            && log.contains("Renvoyer depuis celui-ci"),
+        "each event's delivery can be sent again from: {log}"
+    );
+
     let asked = revoke(false).await.unwrap();
     assert_eq!(asked.status(), 200);
     let text = asked.text().await.unwrap();

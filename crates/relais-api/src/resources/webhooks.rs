@@ -414,6 +414,42 @@ pub async fn send_test(state: &AppState, e: &Endpoint, by: Actor) -> Result<(), 
     Ok(())
 }
 
+/// Gives the endpoint a new signing secret, for `by`, and returns it (to be
+/// shown once): the one before still signs for [`ROTATION_GRACE`].
+pub async fn rotate(state: &AppState, e: &Endpoint, by: Actor) -> Result<WebhookSecret, ApiError> {
+    let store = &state.store;
+    let open = state.sealer.open(&store.endpoint_secrets(e.id).await?)?;
+    let secret = WebhookSecret::generate();
+    let mut secrets = Secrets::default();
+    secrets.set(SecretName::WebhookSigning, &secret.reveal());
+    if let Some(previous) = open.get(SecretName::WebhookSigning) {
+        secrets.set(SecretName::WebhookPrevious, previous);
+    }
+    store
+        .set_endpoint_secrets(
+            e.id,
+            &state.sealer.seal(&secrets),
+            Some(relais_core::now() + ROTATION_GRACE),
+            by,
+        )
+        .await?;
+    Ok(secret)
+}
+
+/// Sends the endpoint the events after cursor `after` again (from 0 to the
+/// base's latest event), for `by`.
+pub async fn replay(state: &AppState, e: &Endpoint, after: i64, by: Actor) -> Result<(), ApiError> {
+    let latest = state.store.last_event(e.setup.base_id).await?;
+    if !(0..=latest).contains(&after) {
+        return Err(invalid(
+            "after",
+            format!("after is a cursor from 0 to the latest event ({latest})"),
+        ));
+    }
+    state.store.set_endpoint_cursor(e.id, after, by).await?;
+    Ok(())
+}
+
 /// The caller's key, as who made a change (for the activity journal).
 fn by_key(caller: &Caller) -> Actor {
     Actor::Key(caller.key.id)
@@ -519,21 +555,7 @@ async fn act(
     match action.as_str() {
         "activate" => activate(&state, &e, by_key(&caller)).await?,
         "rotate" => {
-            let open = state.sealer.open(&store.endpoint_secrets(e.id).await?)?;
-            let secret = WebhookSecret::generate();
-            let mut secrets = Secrets::default();
-            secrets.set(SecretName::WebhookSigning, &secret.reveal());
-            if let Some(previous) = open.get(SecretName::WebhookSigning) {
-                secrets.set(SecretName::WebhookPrevious, previous);
-            }
-            store
-                .set_endpoint_secrets(
-                    e.id,
-                    &state.sealer.seal(&secrets),
-                    Some(relais_core::now() + ROTATION_GRACE),
-                    by_key(&caller),
-                )
-                .await?;
+            let secret = rotate(&state, &e, by_key(&caller)).await?;
             let mut shown = endpoint_json(&store.endpoint(e.id).await?);
             shown["secret"] = json!(secret.reveal());
             return Ok(Json(json!({ "data": shown })).into_response());
@@ -541,27 +563,13 @@ async fn act(
         "test" => send_test(&state, &e, by_key(&caller)).await?,
         "replay" => {
             super::body::only(&body, &[REPLAY_MEMBERS], "a replay")?;
-            let latest = store.last_event(e.setup.base_id).await?;
-            let after = match body.get("after") {
-                Some(v) => v
-                    .as_i64()
-                    .filter(|a| (0..=latest).contains(a))
-                    .ok_or_else(|| {
-                        invalid(
-                            "after",
-                            format!("after is a cursor from 0 to the latest event ({latest})"),
-                        )
-                    })?,
-                None => {
-                    return Err(invalid(
-                        "after",
-                        "after is required: the cursor to deliver the events after".to_owned(),
-                    ))
-                }
+            let Some(after) = body.get("after") else {
+                return Err(invalid(
+                    "after",
+                    "after is required: the cursor to deliver the events after".to_owned(),
+                ));
             };
-            store
-                .set_endpoint_cursor(e.id, after, by_key(&caller))
-                .await?;
+            replay(&state, &e, after.as_i64().unwrap_or(-1), by_key(&caller)).await?;
         }
         other => {
             return Err(ApiError::bad(

@@ -460,19 +460,23 @@ pub async fn add_webhook(
     key_page(&state, &v, &key, Some(notice), refill).await
 }
 
-/// `POST /keys/{id}/webhooks/{endpoint}/{action}`: tests, activates or
-/// deletes one of the key's endpoints, then shows them again.
+/// `POST /keys/{id}/webhooks/{endpoint}/{action}`: tests, activates,
+/// rotates the secret of, replays or deletes one of the key's endpoints,
+/// then shows them again.
 pub async fn act_on_webhook(
     State(state): State<AppState>,
     v: Viewer,
     PagePath((id, endpoint, action)): PagePath<(KeyId, EndpointId, String)>,
-    PageForm(f): PageForm<super::layout::CsrfForm>,
+    PageForm(f): PageForm<super::layout::Fields>,
 ) -> Result<Response, PageError> {
-    refuse_csrf(&v, &f.csrf)?;
+    refuse_csrf(&v, f.one(&v, "csrf")?)?;
     refuse_keys(&v)?;
     let key = key_of_base(&state, &v, id, true).await?;
-    super::webhooks::act(&state, &v, &key, endpoint, &action).await?;
-    Ok(redirect(&format!("/keys/{id}#webhooks"), vec![]))
+    match super::webhooks::act(&state, &v, &key, endpoint, &action, &f).await? {
+        // A new secret, shown once: on the page answered, not after a redirect.
+        Some(notice) => key_page(&state, &v, &key, Some(notice), None).await,
+        None => Ok(redirect(&format!("/keys/{id}#webhooks"), vec![])),
+    }
 }
 
 /// What a key may do: each grant in words (see [`grants::in_words`]).

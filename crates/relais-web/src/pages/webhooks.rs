@@ -8,7 +8,9 @@ use crate::session::{Lang, Viewer};
 use maud::{html, Markup};
 use relais_api::auth::Caller;
 use relais_api::resources::events::followed_topics;
-use relais_api::resources::webhooks::{activate, register, send_test, Registration};
+use relais_api::resources::webhooks::{
+    activate, register, replay, rotate, send_test, Registration, ROTATION_GRACE,
+};
 use relais_api::AppState;
 use relais_core::access::ApiKey;
 use relais_core::events::{EventAction, EventKind, Topic, TopicFilter};
@@ -195,7 +197,7 @@ pub(crate) async fn section(
                     }
                     @if live {
                         div.actions {
-                            @for (action, label) in [("test", lang.t("Envoyer un événement de test")), ("activate", lang.t("Réactiver")), ("delete", lang.t("Supprimer"))] {
+                            @for (action, label) in [("test", lang.t("Envoyer un événement de test")), ("activate", lang.t("Réactiver")), ("rotate", lang.t("Nouveau secret de signature")), ("delete", lang.t("Supprimer"))] {
                                 form method="post" action={ "/keys/" (key.id) "/webhooks/" (e.id) "/" (action) } {
                                     input type="hidden" name="csrf" value=(v.csrf);
                                     button type="submit" { (label) }
@@ -209,7 +211,7 @@ pub(crate) async fn section(
                         div.scroll {
                             table {
                                 caption { (lang.t("Derniers envois")) }
-                                (column_heads(lang, &["Quand", "Événement", "État", "Tentatives", "Dernière réponse", "Durée (ms)", "Prochain essai"]))
+                                (column_heads(lang, &["Quand", "Événement", "État", "Tentatives", "Dernière réponse", "Durée (ms)", "Prochain essai", "Renvoi"]))
                                 tbody { @for d in sent { tr {
                                     td { (paris_time(d.created_at)) }
                                     td { (event_text(&d.topic, lang)) }
@@ -218,6 +220,13 @@ pub(crate) async fn section(
                                     td { @if let Some(s) = d.last_status { (s) } @if let Some(e) = &d.last_error { " " (e) } }
                                     td.n { @if let Some(ms) = d.last_latency_ms { (ms) } }
                                     td { @if d.status == DeliveryStatus::Pending { @if let Some(t) = d.next_attempt_at { (paris_time(t)) } } }
+                                    td { @if live && d.event_seq > 0 {
+                                        form method="post" action={ "/keys/" (key.id) "/webhooks/" (e.id) "/replay" } {
+                                            input type="hidden" name="csrf" value=(v.csrf);
+                                            input type="hidden" name="after" value=(d.event_seq - 1);
+                                            button type="submit" { (lang.t("Renvoyer depuis celui-ci")) }
+                                        }
+                                    } }
                                 } } }
                             }
                         }
@@ -324,30 +333,51 @@ pub(crate) async fn create(
     Ok((notice, added))
 }
 
-/// Tests, activates or deletes `endpoint` of `key` (the viewer may manage
-/// it: the key page's handler checked); another endpoint, or another
-/// action, is refused as not found.
+/// Tests, activates, rotates the secret of, replays (`after`, a cursor, in
+/// the form `f`) or deletes `endpoint` of `key` (the viewer may manage it:
+/// the key page's handler checked); another endpoint, or another action,
+/// is refused as not found. A new secret comes back as a notice, to be
+/// shown once.
 pub(crate) async fn act(
     state: &AppState,
     v: &Viewer,
     key: &ApiKey,
     endpoint: EndpointId,
     action: &str,
-) -> Result<(), PageError> {
+    f: &Fields,
+) -> Result<Option<Markup>, PageError> {
+    let lang = v.lang;
     let e = match state.store.endpoint(endpoint).await {
         Ok(e) if e.setup.key_id == key.id => e,
         Ok(_) | Err(relais_store::StoreError::NotFound { .. }) => {
             return Err(PageError::refused(
                 v,
                 axum::http::StatusCode::NOT_FOUND,
-                v.lang.t("Ce point d'accès n'existe pas pour cette clé."),
+                lang.t("Ce point d'accès n'existe pas pour cette clé."),
             ))
         }
         Err(e) => return Err(PageError::internal(v, e)),
     };
+    let mut notice = None;
     let done = match action {
         "test" => send_test(state, &e, v.actor()).await,
         "activate" => activate(state, &e, v.actor()).await,
+        "rotate" => rotate(state, &e, v.actor()).await.map(|secret| {
+            notice = Some(html! {
+                div.notice role="status" id="webhook-rotated" {
+                    p { (e.setup.name) " : " (lang.t("nouveau secret de signature, qui ne sera plus jamais affiché : ")) code.secret id="webhook-secret" { (secret.reveal()) } }
+                    p { (lang.tf("L'ancien signe encore les messages pendant %{hours} heures, le temps de donner le nouveau au destinataire.", &[("hours", &ROTATION_GRACE.num_hours())])) }
+                }
+            });
+        }),
+        "replay" => match f.one(v, "after")?.parse::<i64>() {
+            Ok(after) => replay(state, &e, after, v.actor()).await,
+            Err(_) => Err(relais_core::DomainError::new(
+                "after",
+                format!("'{}' is not a cursor", f.one(v, "after")?),
+            )
+            .into()),
+        },
         "delete" => state
             .store
             .delete_endpoint(e.id, v.actor())
@@ -357,7 +387,7 @@ pub(crate) async fn act(
             return Err(PageError::refused(
                 v,
                 axum::http::StatusCode::NOT_FOUND,
-                v.lang.t("Cette action n'existe pas."),
+                lang.t("Cette action n'existe pas."),
             ))
         }
     };
@@ -367,11 +397,20 @@ pub(crate) async fn act(
             PageError::refused(
                 v,
                 axum::http::StatusCode::CONFLICT,
-                v.lang
-                    .t("Le point d'accès a changé entre-temps : recommencez."),
+                lang.t("Le point d'accès a changé entre-temps : recommencez."),
             )
         }
+        // A form that is not the page's (a cursor out of range).
+        relais_api::ApiError::Store(relais_store::StoreError::Domain(why)) => PageError::refused(
+            v,
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            format!(
+                "{} {}",
+                lang.t("Ce formulaire n'a pas pu être lu :"),
+                why.message
+            ),
+        ),
         e => PageError::internal(v, e),
     })?;
-    Ok(())
+    Ok(notice)
 }
