@@ -146,9 +146,7 @@ impl Topic {
                 .map(move |action| Topic { kind, action })
         })
     }
-}
 
-impl Topic {
     /// What people call it, in `lang` (`en`, else French): « collaborateurs :
     /// modification ».
     pub fn label(self, lang: &str) -> String {

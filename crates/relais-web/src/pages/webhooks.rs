@@ -370,14 +370,17 @@ pub(crate) async fn act(
                 }
             });
         }),
-        "replay" => match f.one(v, "after")?.parse::<i64>() {
-            Ok(after) => replay(state, &e, after, v.actor()).await,
-            Err(_) => Err(relais_core::DomainError::new(
-                "after",
-                format!("'{}' is not a cursor", f.one(v, "after")?),
-            )
-            .into()),
-        },
+        "replay" => {
+            let after = f.one(v, "after")?;
+            match after.parse::<i64>() {
+                Ok(after) => replay(state, &e, after, v.actor()).await,
+                Err(_) => Err(relais_core::DomainError::new(
+                    "after",
+                    format!("'{after}' is not a cursor"),
+                )
+                .into()),
+            }
+        }
         "delete" => state
             .store
             .delete_endpoint(e.id, v.actor())
