@@ -576,6 +576,20 @@ async fn planningpme(
     (store, inst)
 }
 
+/// The environment switch `name`: `1` on, `0` off, unset or empty
+/// `default`; anything else stops the benchmark saying what `1` means.
+fn switch(name: &str, default: bool, meaning: &str) -> bool {
+    match std::env::var(name).as_deref() {
+        Err(_) | Ok("") => default,
+        Ok("1") => true,
+        Ok("0") => false,
+        Ok(other) => {
+            eprintln!("{name} is `1` ({meaning}) or `0`, not `{other}`");
+            std::process::exit(2);
+        }
+    }
+}
+
 /// Puts the calling thread at the lowest priority (`SCHED_IDLE`): it runs
 /// only when no other thread of the machine wants the processor.
 fn lowest_priority() {
@@ -868,22 +882,16 @@ fn main() {
         eprintln!("the fourth argument names the backend to run alone, `sqlite` or `postgres`, not `{other}`");
         std::process::exit(2);
     }
-    let webhook = match std::env::var("RELAIS_BENCH_NO_WEBHOOK").as_deref() {
-        Err(_) | Ok("" | "0") => true,
-        Ok("1") => false,
-        Ok(other) => {
-            eprintln!("RELAIS_BENCH_NO_WEBHOOK is `1` (no endpoint in the events phase) or `0`, not `{other}`");
-            std::process::exit(2);
-        }
-    };
-    let partners_idle = match std::env::var("RELAIS_BENCH_PARTNERS_IDLE").as_deref() {
-        Err(_) | Ok("" | "1") => true,
-        Ok("0") => false,
-        Ok(other) => {
-            eprintln!("RELAIS_BENCH_PARTNERS_IDLE is `1` (the partners at the lowest priority, the default) or `0` (at normal priority), not `{other}`");
-            std::process::exit(2);
-        }
-    };
+    let webhook = !switch(
+        "RELAIS_BENCH_NO_WEBHOOK",
+        false,
+        "no endpoint in the events phase",
+    );
+    let partners_idle = switch(
+        "RELAIS_BENCH_PARTNERS_IDLE",
+        true,
+        "the partners at the lowest priority",
+    );
     if only.as_deref() != Some("postgres") {
         bench(
             &Backend::Sqlite,
