@@ -24,7 +24,7 @@ use relais_core::integration::LeaseJob;
 use relais_core::secret::SecretName;
 use relais_core::webhooks::{
     retry_after, signature_header, Delivery, DeliveryStatus, Endpoint, EndpointStatus,
-    WebhookSecret, SUSPEND_AFTER, TEST_TOPIC,
+    WebhookFault, WebhookSecret, SUSPEND_AFTER, TEST_TOPIC,
 };
 use relais_store::{AttemptOutcome, NewDelivery, SentDelivery};
 use serde_json::json;
@@ -230,7 +230,7 @@ impl Deliverer {
                 .set_endpoint_status(
                     endpoint.id,
                     EndpointStatus::Suspended,
-                    Some("its key was revoked"),
+                    Some(&WebhookFault::KeyRevoked.stored()),
                     relais_core::activity::Actor::Relais,
                 )
                 .await?;
@@ -349,7 +349,7 @@ impl Deliverer {
         endpoint: &Endpoint,
         secrets: &[WebhookSecret],
         messages: &[M],
-    ) -> Vec<(usize, AttemptOutcome, Option<String>)> {
+    ) -> Vec<(usize, AttemptOutcome, Option<WebhookFault>)> {
         let mut sent = Vec::with_capacity(messages.len());
         let mut waiting = messages.iter().enumerate();
         let mut in_flight = futures_util::stream::FuturesUnordered::new();
@@ -379,7 +379,7 @@ impl Deliverer {
     async fn conclude(
         &self,
         endpoint: &Endpoint,
-        sent: &[(usize, AttemptOutcome, Option<String>)],
+        sent: &[(usize, AttemptOutcome, Option<WebhookFault>)],
         failing_since: Option<chrono::DateTime<chrono::Utc>>,
         pass: &mut Pass,
     ) -> Result<bool, ApiError> {
@@ -403,7 +403,7 @@ impl Deliverer {
                         .unwrap_or_default()
                         >= SUSPEND_AFTER
                 })
-                .map(|_| "every delivery failed for a day: it was suspended".to_owned())
+                .map(|_| WebhookFault::FailingForADay)
         });
         if let Some(reason) = suspend {
             self.state
@@ -411,11 +411,11 @@ impl Deliverer {
                 .set_endpoint_status(
                     endpoint.id,
                     EndpointStatus::Suspended,
-                    Some(&reason),
+                    Some(&reason.stored()),
                     relais_core::activity::Actor::Relais,
                 )
                 .await?;
-            tracing::warn!(endpoint = %endpoint.id, url = %endpoint.setup.url, reason, "webhook endpoint suspended");
+            tracing::warn!(endpoint = %endpoint.id, url = %endpoint.setup.url, %reason, "webhook endpoint suspended");
         }
         Ok(true)
     }
@@ -445,7 +445,7 @@ impl Deliverer {
         endpoint: &Endpoint,
         message: &impl Message,
         secrets: &[WebhookSecret],
-    ) -> (AttemptOutcome, Option<String>) {
+    ) -> (AttemptOutcome, Option<WebhookFault>) {
         let (message_id, body, tried) = message.parts();
         // An address outside the reach (registered when private ones were
         // allowed) is not posted to: the endpoint stops until it is changed.
@@ -454,7 +454,7 @@ impl Deliverer {
             let outcome = AttemptOutcome {
                 status: DeliveryStatus::Pending,
                 http_status: None,
-                error: Some(why.clone()),
+                error: Some(why.stored()),
                 latency_ms: 0,
                 next_attempt_at: Some(at),
                 at,
@@ -504,8 +504,8 @@ impl Deliverer {
                         DeliveryStatus::Pending,
                         Some(at),
                         Some(code),
-                        Some(format!("the endpoint answered {code}")),
-                        Some(format!("its URL answered {code}: it was suspended at once")),
+                        Some(WebhookFault::Answered { status: code }.stored()),
+                        Some(WebhookFault::Gone { status: code }),
                     ),
                     _ => {
                         let asked = (code == 429)
@@ -519,7 +519,7 @@ impl Deliverer {
                             status,
                             next,
                             Some(code),
-                            Some(format!("the endpoint answered {code}")),
+                            Some(WebhookFault::Answered { status: code }.stored()),
                             None,
                         )
                     }
@@ -528,11 +528,15 @@ impl Deliverer {
             Err(e) => {
                 let (status, next) = retry(None);
                 let why = if e.is_timeout() {
-                    format!("no answer within {} s", RECEIVER_TIMEOUT.as_secs())
+                    WebhookFault::NoAnswer {
+                        seconds: RECEIVER_TIMEOUT.as_secs(),
+                    }
                 } else {
-                    format!("cannot reach the endpoint: {}", root_cause(&e))
+                    WebhookFault::Unreachable {
+                        cause: root_cause(&e),
+                    }
                 };
-                (status, next, None, Some(why), None)
+                (status, next, None, Some(why.stored()), None)
             }
         };
         (

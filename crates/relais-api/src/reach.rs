@@ -7,6 +7,7 @@
 //! connection (what the name resolves to then, so a name later pointed
 //! inside the network is refused too).
 
+use relais_core::webhooks::WebhookFault;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
@@ -27,12 +28,14 @@ impl WebhookReach {
     /// Checks an endpoint's URL against the reach: its host must not be a
     /// non-public literal address or `localhost`. (Names are checked when
     /// they are resolved, at each connection.)
-    pub fn check(self, url: &str) -> Result<(), String> {
+    pub fn check(self, url: &str) -> Result<(), WebhookFault> {
         if self == WebhookReach::Anywhere {
             return Ok(());
         }
-        let parsed =
-            reqwest::Url::parse(url).map_err(|e| format!("'{url}' is not an address: {e}"))?;
+        let parsed = reqwest::Url::parse(url).map_err(|e| WebhookFault::NotAnAddress {
+            url: url.to_owned(),
+            cause: e.to_string(),
+        })?;
         let host = parsed.host_str().unwrap_or_default();
         let literal = host.trim_start_matches('[').trim_end_matches(']');
         let refused = match literal.parse::<IpAddr>() {
@@ -43,9 +46,9 @@ impl WebhookReach {
             }
         };
         if refused {
-            return Err(format!(
-                "'{url}' is not a public address: webhooks go to addresses reachable from the internet (an administrator may allow private ones with webhook_private_addresses)"
-            ));
+            return Err(WebhookFault::NotPublic {
+                url: url.to_owned(),
+            });
         }
         Ok(())
     }
@@ -146,7 +149,8 @@ mod tests {
             "http://[::ffff:127.0.0.1]/",
         ] {
             let e = reach.check(url).unwrap_err();
-            assert!(e.contains("not a public address"), "{url}: {e}");
+            assert_eq!(e, WebhookFault::NotPublic { url: url.into() }, "{url}");
+            assert!(e.to_string().contains("not a public address"), "{url}: {e}");
         }
         for url in [
             "https://hooks.example.com/relais",

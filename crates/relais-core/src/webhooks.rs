@@ -144,7 +144,8 @@ pub struct Endpoint {
     pub setup: EndpointSetup,
     /// Where it stands.
     pub status: EndpointStatus,
-    /// Why it is inactive or suspended, in words.
+    /// Why it is inactive or suspended, as stored (see
+    /// [`WebhookFault::read`]).
     pub status_reason: Option<String>,
     /// The last event handed to its deliveries.
     pub cursor: i64,
@@ -189,6 +190,122 @@ impl DeliveryStatus {
     }
 }
 
+/// Why an endpoint is inactive or suspended, or why a delivery's last
+/// attempt failed: stored as a tagged document, read in the reader's
+/// language (the API's readers get English).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "reason", rename_all = "kebab-case")]
+pub enum WebhookFault {
+    /// The endpoint answered an HTTP status other than 2xx.
+    Answered {
+        /// Its HTTP status.
+        status: u16,
+    },
+    /// The endpoint answered 404 or 410: it was suspended at once.
+    Gone {
+        /// Its HTTP status.
+        status: u16,
+    },
+    /// No answer came in time.
+    NoAnswer {
+        /// The time allowed, in seconds.
+        seconds: u64,
+    },
+    /// The endpoint could not be reached.
+    Unreachable {
+        /// The network's words.
+        cause: String,
+    },
+    /// Every delivery failed for a day ([`SUSPEND_AFTER`]).
+    FailingForADay,
+    /// The endpoint's key was revoked.
+    KeyRevoked,
+    /// The address is not one webhooks may go to (a private one, while
+    /// only public ones are allowed).
+    NotPublic {
+        /// The address.
+        url: String,
+    },
+    /// The address cannot be read.
+    NotAnAddress {
+        /// The address.
+        url: String,
+        /// What is wrong with it.
+        cause: String,
+    },
+    /// The echo that activates an endpoint got no answer in time.
+    EchoNoAnswer {
+        /// The time allowed, in seconds.
+        seconds: u64,
+    },
+    /// The echo could not reach the address.
+    EchoUnreachable,
+    /// The echo was answered with an HTTP status other than 2xx.
+    EchoAnswered {
+        /// Its HTTP status.
+        status: u16,
+    },
+    /// The echo was answered without the value it carried.
+    EchoWrongValue,
+    /// Anything else, in its own words.
+    Other {
+        /// The words.
+        message: String,
+    },
+}
+
+impl WebhookFault {
+    /// What it says in `lang` (`fr`, else English).
+    pub fn text(&self, lang: &str) -> String {
+        let fr = lang == "fr";
+        match self {
+            Self::Answered { status } if fr => format!("le point d'accès a répondu {status}"),
+            Self::Answered { status } => format!("the endpoint answered {status}"),
+            Self::Gone { status } if fr => format!("son adresse a répondu {status} : il a été suspendu aussitôt"),
+            Self::Gone { status } => format!("its URL answered {status}: it was suspended at once"),
+            Self::NoAnswer { seconds } if fr => format!("pas de réponse en {seconds} s"),
+            Self::NoAnswer { seconds } => format!("no answer within {seconds} s"),
+            Self::Unreachable { cause } if fr => format!("le point d'accès est injoignable : {cause}"),
+            Self::Unreachable { cause } => format!("cannot reach the endpoint: {cause}"),
+            Self::FailingForADay if fr => "toutes les livraisons ont échoué pendant un jour : il a été suspendu".into(),
+            Self::FailingForADay => "every delivery failed for a day: it was suspended".into(),
+            Self::KeyRevoked if fr => "sa clé API a été révoquée".into(),
+            Self::KeyRevoked => "its key was revoked".into(),
+            Self::NotPublic { url } if fr => format!("« {url} » n'est pas une adresse publique : les webhooks vont à des adresses joignables depuis internet (un administrateur peut autoriser les adresses privées avec webhook_private_addresses)"),
+            Self::NotPublic { url } => format!("'{url}' is not a public address: webhooks go to addresses reachable from the internet (an administrator may allow private ones with webhook_private_addresses)"),
+            Self::NotAnAddress { url, cause } if fr => format!("« {url} » n'est pas une adresse : {cause}"),
+            Self::NotAnAddress { url, cause } => format!("'{url}' is not an address: {cause}"),
+            Self::EchoNoAnswer { seconds } if fr => format!("pas de réponse à l'écho en {seconds} s"),
+            Self::EchoNoAnswer { seconds } => format!("no answer to the echo within {seconds} s"),
+            Self::EchoUnreachable if fr => "l'écho n'a pas pu joindre l'adresse".into(),
+            Self::EchoUnreachable => "the echo could not reach the address".into(),
+            Self::EchoAnswered { status } if fr => format!("l'écho a reçu la réponse {status}"),
+            Self::EchoAnswered { status } => format!("the echo was answered {status}"),
+            Self::EchoWrongValue if fr => "l'écho a reçu une réponse sans la valeur qu'il portait".into(),
+            Self::EchoWrongValue => "the echo was answered without the value it carried".into(),
+            Self::Other { message } => message.clone(),
+        }
+    }
+
+    /// As it is stored.
+    pub fn stored(&self) -> String {
+        serde_json::to_string(self).expect("a fault serialises")
+    }
+
+    /// A stored fault in `lang`: its words, or the stored text as it is
+    /// (written by an older relais).
+    pub fn read(stored: &str, lang: &str) -> String {
+        serde_json::from_str::<Self>(stored).map_or_else(|_| stored.to_owned(), |f| f.text(lang))
+    }
+}
+
+impl std::fmt::Display for WebhookFault {
+    /// Its words in English, as the API gives them.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text("en"))
+    }
+}
+
 /// The topic of the test event an endpoint's holder asks for ("send a
 /// test event"): no record's, so a receiver can tell it apart.
 pub const TEST_TOPIC: &str = "webhook.test";
@@ -217,7 +334,7 @@ pub struct Delivery {
     pub next_attempt_at: Option<DateTime<Utc>>,
     /// The last answer's HTTP status, if one came.
     pub last_status: Option<u16>,
-    /// The last failure, in words.
+    /// The last failure, as stored (see [`WebhookFault::read`]).
     pub last_error: Option<String>,
     /// How long the last attempt took, in milliseconds.
     pub last_latency_ms: Option<i64>,
@@ -284,6 +401,54 @@ mod tests {
         assert_eq!(WebhookSecret::parse(&other.reveal()).unwrap(), other);
         assert!(WebhookSecret::parse("whsec_!!").is_err());
         assert!(WebhookSecret::parse("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").is_err());
+    }
+
+    #[test]
+    fn faults_are_stored_then_read_in_either_language() {
+        let every = [
+            WebhookFault::Answered { status: 503 },
+            WebhookFault::Gone { status: 410 },
+            WebhookFault::NoAnswer { seconds: 3 },
+            WebhookFault::Unreachable {
+                cause: "connection refused".into(),
+            },
+            WebhookFault::FailingForADay,
+            WebhookFault::KeyRevoked,
+            WebhookFault::NotPublic {
+                url: "http://10.0.0.1/".into(),
+            },
+            WebhookFault::NotAnAddress {
+                url: "x".into(),
+                cause: "relative URL".into(),
+            },
+            WebhookFault::EchoNoAnswer { seconds: 3 },
+            WebhookFault::EchoUnreachable,
+            WebhookFault::EchoAnswered { status: 500 },
+            WebhookFault::EchoWrongValue,
+        ];
+        let mut said = std::collections::HashSet::new();
+        for fault in &every {
+            let stored = fault.stored();
+            assert_eq!(WebhookFault::read(&stored, "en"), fault.to_string());
+            let (fr, en) = (
+                WebhookFault::read(&stored, "fr"),
+                WebhookFault::read(&stored, "en"),
+            );
+            assert_ne!(fr, en, "{stored}");
+            assert!(said.insert(fr) && said.insert(en), "{stored}");
+        }
+        // The details travel into the words.
+        assert!(WebhookFault::read(&every[0].stored(), "fr").contains("503"));
+        assert!(WebhookFault::read(&every[3].stored(), "fr").contains("connection refused"));
+        // What an older relais stored as words is shown as it is.
+        assert_eq!(
+            WebhookFault::read("the endpoint answered 500", "fr"),
+            "the endpoint answered 500"
+        );
+        assert_eq!(
+            WebhookFault::read("{\"reason\":\"unknown\"}", "fr"),
+            "{\"reason\":\"unknown\"}"
+        );
     }
 
     #[test]

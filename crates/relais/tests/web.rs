@@ -917,6 +917,67 @@ async fn pages_refuse_bad_input_and_change_nothing() {
         "each event's delivery can be sent again from: {log}"
     );
 
+    // The receiver gone (410): the endpoint is suspended at once, and the
+    // page says why in the viewer's language, as it does the failed attempt.
+    c.put(format!("{}/hooks/page/answers", hooks.url()))
+        .json(&serde_json::json!([410]))
+        .send()
+        .await
+        .unwrap();
+    let before = receiver.received("page").len();
+    assert_eq!(act("test", None).await.unwrap().status(), 303);
+    let page = relais_testkit::eventually(
+        std::time::Duration::from_secs(20),
+        "the endpoint suspended",
+        || {
+            let page = keys_page(admin.clone(), format!("/keys/{id}"));
+            async move {
+                let page = page.await.replace("&#39;", "'");
+                page.contains(">suspendu</strong>").then_some(page)
+            }
+        },
+    )
+    .await;
+    assert!(
+        page.contains("— son adresse a répondu 410 : il a été suspendu aussitôt")
+            && page.contains("<td>le point d'accès a répondu 410</td>")
+            && !page.contains("\"reason\""),
+        "{page}"
+    );
+    // Activated again, the waiting test event goes.
+    assert_eq!(act("activate", None).await.unwrap().status(), 303);
+    relais_testkit::eventually(
+        std::time::Duration::from_secs(20),
+        "the waiting test event",
+        || async {
+            let got = receiver.received("page");
+            got[before..]
+                .iter()
+                .any(|m| m.answered == 204 && m.body.contains("webhook.test"))
+                .then_some(())
+        },
+    )
+    .await;
+    // An address that does not echo is added inactive, with why, in words.
+    let no_echo = c
+        .post(format!("{url}/keys/{id}/webhooks"))
+        .header("cookie", &admin)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("url", &format!("{}/nowhere", hooks.url())),
+            ("name", "Sans écho"),
+            ("which", "all"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let text = no_echo.text().await.unwrap().replace("&#39;", "'");
+    assert!(
+        text.contains("id=\"webhook-created\"")
+            && text.contains("Il est inactif : l'écho a reçu la réponse 404"),
+        "{text}"
+    );
+
     let asked = revoke(false).await.unwrap();
     assert_eq!(asked.status(), 200);
     let text = asked.text().await.unwrap();

@@ -21,7 +21,8 @@ use relais_core::events::TopicFilter;
 use relais_core::ids::{DeliveryId, EndpointId, EstablishmentId};
 use relais_core::secret::{SecretName, Secrets};
 use relais_core::webhooks::{
-    check_url, Delivery, DeliveryStatus, Endpoint, EndpointSetup, EndpointStatus, WebhookSecret,
+    check_url, Delivery, DeliveryStatus, Endpoint, EndpointSetup, EndpointStatus, WebhookFault,
+    WebhookSecret,
 };
 use relais_store::{DeliveryQuery, NewEndpoint};
 use serde_json::{json, Map, Value};
@@ -65,7 +66,7 @@ fn endpoint_json(e: &Endpoint) -> Value {
         "topics": e.setup.topics.iter().map(TopicFilter::to_string).collect::<Vec<_>>(),
         "establishments": e.setup.establishments.as_ref().map(|ids| ids.iter().map(|i| i.0).collect::<Vec<_>>()),
         "status": e.status.code(),
-        "statusReason": e.status_reason,
+        "statusReason": e.status_reason.as_deref().map(|r| WebhookFault::read(r, "en")),
         "cursor": e.cursor,
         "failingSince": e.failing_since,
         "previousSecretUntil": e.previous_until,
@@ -138,7 +139,7 @@ fn delivery_json(d: &Delivery) -> Value {
         "status": d.status.code(),
         "attempts": d.attempts,
         "lastStatus": d.last_status,
-        "lastError": d.last_error,
+        "lastError": d.last_error.as_deref().map(|r| WebhookFault::read(r, "en")),
         "latencyMs": d.last_latency_ms,
         "nextAttemptAt": d.next_attempt_at,
         "createdAt": d.created_at,
@@ -183,13 +184,15 @@ async fn one(
 /// Asks `url` to echo a random value, as Lucca's activation does: the
 /// endpoint is active when it answers that value; otherwise why not.
 /// Only addresses within `reach` are asked.
-pub async fn echo(reach: crate::reach::WebhookReach, url: &str) -> Result<(), String> {
+pub async fn echo(reach: crate::reach::WebhookReach, url: &str) -> Result<(), WebhookFault> {
     reach.check(url)?;
     let value = format!("{:016x}", fastrand::u64(..));
     let client = reach
         .client(RECEIVER_TIMEOUT)
         .build()
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| WebhookFault::Other {
+            message: e.to_string(),
+        })?;
     let answer = client
         .get(url)
         .query(&[("echo", &value)])
@@ -197,21 +200,22 @@ pub async fn echo(reach: crate::reach::WebhookReach, url: &str) -> Result<(), St
         .await
         .map_err(|e| {
             if e.is_timeout() {
-                format!(
-                    "no answer to the echo within {} s",
-                    RECEIVER_TIMEOUT.as_secs()
-                )
+                WebhookFault::EchoNoAnswer {
+                    seconds: RECEIVER_TIMEOUT.as_secs(),
+                }
             } else {
-                "the echo could not reach the address".to_owned()
+                WebhookFault::EchoUnreachable
             }
         })?;
     let status = answer.status();
     let text = answer.text().await.unwrap_or_default();
     if !status.is_success() {
-        return Err(format!("the echo was answered {}", status.as_u16()));
+        return Err(WebhookFault::EchoAnswered {
+            status: status.as_u16(),
+        });
     }
     if text.trim() != value {
-        return Err("the echo was answered without the value it carried".to_owned());
+        return Err(WebhookFault::EchoWrongValue);
     }
     Ok(())
 }
@@ -327,7 +331,7 @@ pub async fn register(
     state
         .webhook_reach
         .check(&url)
-        .map_err(|e| ApiError::bad("url", e))?;
+        .map_err(|e| ApiError::bad("url", e.to_string()))?;
     let name = r
         .name
         .filter(|n| !n.trim().is_empty())
@@ -389,7 +393,7 @@ pub async fn register(
 async fn echoed(state: &AppState, url: &str) -> (EndpointStatus, Option<String>) {
     match echo(state.webhook_reach, url).await {
         Ok(()) => (EndpointStatus::Active, None),
-        Err(why) => (EndpointStatus::Inactive, Some(why)),
+        Err(why) => (EndpointStatus::Inactive, Some(why.stored())),
     }
 }
 

@@ -17,7 +17,7 @@ use relais_core::events::{EventAction, EventKind, Topic, TopicFilter};
 use relais_core::ids::EndpointId;
 use relais_core::ids::EstablishmentId;
 use relais_core::org::Establishment;
-use relais_core::webhooks::{DeliveryStatus, Endpoint, EndpointStatus, TEST_TOPIC};
+use relais_core::webhooks::{DeliveryStatus, Endpoint, EndpointStatus, WebhookFault, TEST_TOPIC};
 use std::sync::Arc;
 
 /// Deliveries shown per endpoint.
@@ -189,7 +189,7 @@ pub(crate) async fn section(
                     p { code { (e.setup.url) } }
                     p {
                         (lang.t("Statut : ")) strong.status { (status_label(e.status, lang)) }
-                        @if let Some(why) = &e.status_reason { " — " (why) }
+                        @if let Some(why) = &e.status_reason { " — " (WebhookFault::read(why, lang.code())) }
                     }
                     p { (lang.t("Événements : ")) (topics_text(e, lang)) }
                     @if let Some(only) = &e.setup.establishments {
@@ -217,7 +217,7 @@ pub(crate) async fn section(
                                     td { (event_text(&d.topic, lang)) }
                                     td { (delivery_label(d.status, lang)) }
                                     td.n { (d.attempts) }
-                                    td { @if let Some(s) = d.last_status { (s) } @if let Some(e) = &d.last_error { " " (e) } }
+                                    td { @if let Some(e) = &d.last_error { (WebhookFault::read(e, lang.code())) } @else if let Some(s) = d.last_status { (s) } }
                                     td.n { @if let Some(ms) = d.last_latency_ms { (ms) } }
                                     td { @if d.status == DeliveryStatus::Pending { @if let Some(t) = d.next_attempt_at { (paris_time(t)) } } }
                                     td { @if live && d.event_seq > 0 {
@@ -320,7 +320,7 @@ pub(crate) async fn create(
             div.notice role="status" id="webhook-created" {
                 p { (lang.t("Point d'accès ajouté. Son secret de signature ne sera plus jamais affiché : ")) code.secret id="webhook-secret" { (secret.reveal()) } }
                 @if endpoint.status != EndpointStatus::Active {
-                    p { (lang.t("Il est inactif : ")) (endpoint.status_reason.unwrap_or_default()) }
+                    p { (lang.t("Il est inactif : ")) (endpoint.status_reason.as_deref().map(|r| WebhookFault::read(r, lang.code())).unwrap_or_default()) }
                 }
             }
         },
