@@ -694,12 +694,9 @@ async fn pages_refuse_bad_input_and_change_nothing() {
     let place_name = label.trim().to_owned();
     assert!(!place_name.is_empty(), "{places}");
     // A topic the key may not read, sent anyway, is refused with why.
-    let text = add_hook(&["employee.created"], &[])
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let refused = add_hook(&["employee.created"], &[]).await.unwrap();
+    assert_eq!(refused.status(), 422, "a refused form answers 422");
+    let text = refused.text().await.unwrap();
     assert!(text.contains("id=\"webhook-refused\""), "{text}");
     assert!(text.contains("id=\"no-webhooks\""), "nothing added: {text}");
     // « Only those checked » with none checked says what to do.
@@ -908,7 +905,21 @@ async fn pages_refuse_bad_input_and_change_nothing() {
         replayed.iter().all(|m| m.verified),
         "signed with the new secret: {replayed:?}"
     );
-    let page = keys_page(admin.clone(), format!("/keys/{id}")).await;
+    // A batch is posted, then stored with what came of it: the log shows
+    // it once stored.
+    let page = relais_testkit::eventually(
+        std::time::Duration::from_secs(20),
+        "the replayed deliveries in the log",
+        || {
+            let page = keys_page(admin.clone(), format!("/keys/{id}"));
+            async move {
+                let page = page.await;
+                page.contains("<td>départements : création</td>")
+                    .then_some(page)
+            }
+        },
+    )
+    .await;
     let log = &page[page.find("Derniers envois").unwrap()..];
     assert!(
         log.contains("<td>départements : création</td>")
@@ -2015,6 +2026,52 @@ async fn accounts_are_managed_from_the_pages() {
         history.lines().nth(1).unwrap().ends_with("command line"),
         "{history}"
     );
+
+    // This server sends webhooks to public addresses only: one inside the
+    // network is refused on a key's page in the viewer's language, and
+    // nothing is added.
+    ok(
+        d,
+        &[
+            "keys",
+            "create",
+            "--name",
+            "Annuaire",
+            "--contact",
+            "it@relais.test",
+            "--grant",
+            "organisation",
+        ],
+    );
+    let (status, page) = get("/keys/1", &chef).await;
+    assert_eq!(status, 200, "{page}");
+    let csrf = hidden(&page, "csrf");
+    for (lang, words) in [
+        (
+            "fr",
+            "« http://10.1.2.3/hooks » n'est pas une adresse publique",
+        ),
+        ("en", "'http://10.1.2.3/hooks' is not a public address"),
+    ] {
+        let (status, text) = post_form(
+            &c,
+            format!("{url}/keys/1/webhooks"),
+            &format!("{chef}; relais_lang={lang}"),
+            &[
+                ("csrf", &csrf),
+                ("url", "http://10.1.2.3/hooks"),
+                ("name", "Interne"),
+                ("which", "all"),
+            ],
+        )
+        .await;
+        let text = text.replace("&#39;", "'");
+        assert!(
+            status == 422 && text.contains("id=\"webhook-refused\"") && text.contains(words),
+            "{lang}: {status} {text}"
+        );
+        assert!(text.contains("id=\"no-webhooks\""), "nothing added: {text}");
+    }
 }
 
 /// Anyone signed in changes their own password on « Mon compte », giving

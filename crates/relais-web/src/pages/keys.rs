@@ -457,7 +457,11 @@ pub async fn add_webhook(
     let (notice, added) = super::webhooks::create(&state, &v, &key, &f).await?;
     // Refused: the form again as it was filled in, beside why.
     let refill = (!added).then_some(&f);
-    key_page(&state, &v, &key, Some(notice), refill).await
+    let mut answer = key_page(&state, &v, &key, Some(notice), refill).await?;
+    if !added {
+        *answer.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    Ok(answer)
 }
 
 /// `POST /keys/{id}/webhooks/{endpoint}/{action}`: tests, activates,

@@ -31,7 +31,7 @@ body.test-base header{background:#8a4b08}#test-banner{background:#ffe9c7;border-
 section.operation{margin:1rem 0}table.params th:first-child{width:30%}table.params th:nth-child(2){width:32%}table.members th:first-child{width:40%}table.members th:nth-child(2){width:22%}section.operation h3{font-size:1.05rem;overflow-wrap:anywhere}section.part{margin-top:2.5rem}#reference-index ul{padding-left:1rem;margin:.2rem 0 .6rem}caption{text-align:left;padding:.3rem 0}\
 table.topics td{text-align:center}table.topics input{margin:0}div.actions{display:flex;flex-wrap:wrap;gap:.4rem}\
 pre{background:#fff;border:1px solid #dde;padding:.6rem;border-radius:.3rem}#reference-index{padding-left:1.2rem}pre.curl{white-space:pre-wrap;overflow-wrap:anywhere}\
-@media (max-width:48rem){main{padding:0 .6rem}section.operation th,section.operation td{padding:.35rem .3rem}section.operation table{font-size:.92rem}table{display:block;overflow-x:auto;max-width:100%}#mapping-table{display:table}table.topics{font-size:.85rem}table.topics th,table.topics td{padding:.3rem .25rem}}";
+@media (max-width:48rem){main{padding:0 .6rem}section.operation th,section.operation td{padding:.35rem .3rem}section.operation table{font-size:.92rem}table{display:block;overflow-x:auto;max-width:100%}#mapping-table{display:table}table.topics{font-size:.85rem;display:table}table.topics th,table.topics td{padding:.3rem .25rem}table.topics td{padding:.3rem .55rem}table.topics input{width:1.2rem;height:1.2rem}table.topics thead th{vertical-align:bottom}table.topics thead th+th{writing-mode:vertical-rl;transform:rotate(180deg);text-align:left;padding:.4rem 0}}";
 
 /// The console's sections, in the order of its header: each page's path
 /// and its name (in French, translated as shown).

@@ -298,8 +298,14 @@ pub(crate) async fn create(
     let establishments: Result<Vec<EstablishmentId>, String> =
         f.every("establishment").map(str::parse).collect();
     let caller = caller_of(state, v, key.clone()).await?;
-    let outcome = match (topics, establishments) {
-        (Ok(topics), Ok(establishments)) => register(
+    // An address webhooks may not go to is refused in the viewer's
+    // language (the use case checks it again for the API's callers).
+    let reach = state
+        .webhook_reach
+        .check(url.trim())
+        .map_err(|fault| fault.text(lang.code()));
+    let outcome = match (topics, establishments, reach) {
+        (Ok(topics), Ok(establishments), Ok(())) => register(
             state,
             &caller,
             Registration {
@@ -312,7 +318,7 @@ pub(crate) async fn create(
         )
         .await
         .map_err(|e| e.to_string()),
-        (Err(why), _) | (_, Err(why)) => Err(why),
+        (Err(why), _, _) | (_, Err(why), _) | (_, _, Err(why)) => Err(why),
     };
     let added = outcome.is_ok();
     let notice = match outcome {
