@@ -4642,8 +4642,12 @@ async fn webhooks_deliver_signed_events_at_least_once(app: App) {
         (Action::WebhookStatus, "key", "active")
     );
     assert_eq!((told[1].0, told[1].1), (Action::WebhookStatus, "relais"));
-    assert!(
-        told[1].2.starts_with("suspended: ") && told[1].2.contains("410"),
+    assert_eq!(
+        relais_core::webhooks::read_status_detail(&told[1].2, "en"),
+        (
+            "suspended".to_owned(),
+            Some("its URL answered 410: it was suspended at once".to_owned())
+        ),
         "{told:?}"
     );
     assert_eq!((told[2].0, told[2].1), (Action::WebhookCreated, "key"));

@@ -306,6 +306,24 @@ impl std::fmt::Display for WebhookFault {
     }
 }
 
+/// The journal's detail of an endpoint's change of status: the status's
+/// code, then why as stored (see [`WebhookFault::stored`]).
+pub fn status_detail(status: EndpointStatus, reason: Option<&str>) -> String {
+    match reason {
+        Some(why) => format!("{}: {why}", status.code()),
+        None => status.code().to_owned(),
+    }
+}
+
+/// Reads a journal detail written by [`status_detail`]: the status's code,
+/// and why in `lang` if it says.
+pub fn read_status_detail(raw: &str, lang: &str) -> (String, Option<String>) {
+    match raw.split_once(": ") {
+        Some((code, why)) => (code.to_owned(), Some(WebhookFault::read(why, lang))),
+        None => (raw.to_owned(), None),
+    }
+}
+
 /// The topic of the test event an endpoint's holder asks for ("send a
 /// test event"): no record's, so a receiver can tell it apart.
 pub const TEST_TOPIC: &str = "webhook.test";
@@ -440,6 +458,19 @@ mod tests {
         // The details travel into the words.
         assert!(WebhookFault::read(&every[0].stored(), "fr").contains("503"));
         assert!(WebhookFault::read(&every[3].stored(), "fr").contains("connection refused"));
+        // The journal's detail of a suspension reads back in words.
+        let detail = status_detail(EndpointStatus::Suspended, Some(&every[1].stored()));
+        assert_eq!(
+            read_status_detail(&detail, "fr"),
+            (
+                "suspended".to_owned(),
+                Some("son adresse a répondu 410 : il a été suspendu aussitôt".to_owned())
+            )
+        );
+        assert_eq!(
+            read_status_detail(&status_detail(EndpointStatus::Active, None), "en"),
+            ("active".to_owned(), None)
+        );
         // What an older relais stored as words is shown as it is.
         assert_eq!(
             WebhookFault::read("the endpoint answered 500", "fr"),

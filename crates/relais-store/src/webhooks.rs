@@ -583,12 +583,8 @@ macro_rules! webhook_store {
                     .await?;
                     found(done.rows_affected(), id)?;
                     if before.status != status {
-                        let detail = match reason {
-                            Some(why) => format!("{}: {why}", status.code()),
-                            None => status.code().to_owned(),
-                        };
                         let entry = NewActivity {
-                            detail: Some(detail),
+                            detail: Some(relais_core::webhooks::status_detail(status, reason)),
                             ..Self::endpoint_activity(&before, Action::WebhookStatus, by)
                         };
                         Self::log_activity(&mut tx, &entry).await?;

@@ -955,6 +955,14 @@ async fn pages_refuse_bad_input_and_change_nothing() {
             && !page.contains("\"reason\""),
         "{page}"
     );
+    // The journal tells it in words too.
+    let journal = keys_page(admin.clone(), "/activity".into())
+        .await
+        .replace("&#39;", "'");
+    assert!(
+        journal.contains("suspendu : son adresse a répondu 410 : il a été suspendu aussitôt"),
+        "{journal}"
+    );
     // Activated again, the waiting test event goes.
     assert_eq!(act("activate", None).await.unwrap().status(), 303);
     relais_testkit::eventually(

@@ -102,17 +102,16 @@ fn detail(lang: Lang, entry: &Activity) -> Option<String> {
         Action::WebhookReplayed => lang.tf("après l'événement %{cursor}", &[("cursor", &raw)]),
         Action::AccountIdentity => lang.tf("avant : %{before}", &[("before", &raw)]),
         Action::WebhookStatus => {
-            let (code, why) = raw.split_once(": ").unwrap_or((raw, ""));
-            let status = match code {
+            let (code, why) = relais_core::webhooks::read_status_detail(raw, lang.code());
+            let status = match code.as_str() {
                 "active" => lang.t("actif"),
                 "inactive" => lang.t("inactif"),
                 "suspended" => lang.t("suspendu"),
                 other => other,
             };
-            if why.is_empty() {
-                status.to_owned()
-            } else {
-                format!("{status}{}{why}", lang.t(" : "))
+            match why {
+                Some(why) => format!("{status}{}{why}", lang.t(" : ")),
+                None => status.to_owned(),
             }
         }
         Action::RunAsked => raw

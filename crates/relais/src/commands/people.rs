@@ -5,7 +5,7 @@ use super::{open, stdin_if_dash};
 use crate::config::Settings;
 use crate::PeopleCommand;
 use anyhow::{bail, Result};
-use relais_core::activity::Actor;
+use relais_core::activity::{Action, Actor};
 
 /// `relais people`: the accounts of the admin pages.
 pub(super) async fn people_command(settings: &Settings, cmd: PeopleCommand) -> Result<()> {
@@ -241,9 +241,16 @@ pub(super) async fn activity_command(
             Actor::Person(_) => e.by_name.unwrap_or_default(),
             Actor::Key(k) => format!("key {k} '{}'", e.by_name.unwrap_or_default()),
         };
-        let on = match e.detail {
-            Some(d) => format!("{} ({d})", e.subject),
-            None => e.subject,
+        let on = match (e.detail, e.action) {
+            (Some(d), Action::WebhookStatus) => {
+                let (status, why) = relais_core::webhooks::read_status_detail(&d, "en");
+                match why {
+                    Some(why) => format!("{} ({status}: {why})", e.subject),
+                    None => format!("{} ({status})", e.subject),
+                }
+            }
+            (Some(d), _) => format!("{} ({d})", e.subject),
+            (None, _) => e.subject,
         };
         out!(
             "{:<19}  {:<12} {:<21} {:<28} {}",
