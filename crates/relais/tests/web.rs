@@ -2036,8 +2036,8 @@ async fn accounts_are_managed_from_the_pages() {
     );
 
     // This server sends webhooks to public addresses only: one inside the
-    // network is refused on a key's page in the viewer's language, and
-    // nothing is added.
+    // network is refused on a key's page in the viewer's language, as is
+    // an address that is not the web's, and nothing is added.
     ok(
         d,
         &[
@@ -2054,12 +2054,22 @@ async fn accounts_are_managed_from_the_pages() {
     let (status, page) = get("/keys/1", &chef).await;
     assert_eq!(status, 200, "{page}");
     let csrf = hidden(&page, "csrf");
-    for (lang, words) in [
+    for (address, lang, words) in [
         (
+            "http://10.1.2.3/hooks",
             "fr",
             "« http://10.1.2.3/hooks » n'est pas une adresse publique",
         ),
-        ("en", "'http://10.1.2.3/hooks' is not a public address"),
+        (
+            "http://10.1.2.3/hooks",
+            "en",
+            "'http://10.1.2.3/hooks' is not a public address",
+        ),
+        (
+            "ftp://hooks.example.com/",
+            "fr",
+            "« ftp://hooks.example.com/ » n'est pas une adresse http:// ou https://",
+        ),
     ] {
         let (status, text) = post_form(
             &c,
@@ -2067,7 +2077,7 @@ async fn accounts_are_managed_from_the_pages() {
             &format!("{chef}; relais_lang={lang}"),
             &[
                 ("csrf", &csrf),
-                ("url", "http://10.1.2.3/hooks"),
+                ("url", address),
                 ("name", "Interne"),
                 ("which", "all"),
             ],

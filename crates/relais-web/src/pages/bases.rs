@@ -53,6 +53,14 @@ impl Refreshes {
         self.0.lock().ok()?.get(&base).cloned()
     }
 
+    /// The refreshes as they stand now, kept apart from those still
+    /// running: a page that reads its counts after taking it never says a
+    /// copy ended beside counts read before its end.
+    pub(crate) fn as_now(&self) -> Self {
+        let now = self.0.lock().map(|all| all.clone()).unwrap_or_default();
+        Self(Arc::new(Mutex::new(now)))
+    }
+
     /// Whether a refresh of `base` is under way in this process.
     pub(crate) fn running(&self, base: BaseId) -> bool {
         self.get(base).is_some_and(|r| r.ended.is_none())
@@ -253,8 +261,14 @@ mod tests {
             at: relais_core::now(),
             counts: Some([1, 2, 3]),
         });
+        let before = r.as_now();
         r.set(test, done);
+        assert!(
+            before.running(test),
+            "taken before the end, it stays as it was"
+        );
         assert!(!r.running(test));
+        assert!(!r.as_now().running(test));
         assert!(r.start(test, refresh()), "once ended, it may run again");
     }
 }

@@ -32,6 +32,9 @@ pub async fn home(
         Ok(v) => v,
     };
     let lang = lang_of(&headers);
+    // Taken before the counts: a copy that ends meanwhile is told on the
+    // next reading, with the counts it left.
+    let refreshes = refreshes.as_now();
     let today = TimeZone::PARIS.today();
     let mut bases = Vec::new();
     for base in state.store.list_bases().await.or_page(&v)? {

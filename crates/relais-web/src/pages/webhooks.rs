@@ -317,7 +317,7 @@ pub(crate) async fn create(
             },
         )
         .await
-        .map_err(|e| e.to_string()),
+        .map_err(|e| refusal(e, lang)),
         (Err(why), _, _) | (_, Err(why), _) | (_, _, Err(why)) => Err(why),
     };
     let added = outcome.is_ok();
@@ -337,6 +337,17 @@ pub(crate) async fn create(
         },
     };
     Ok((notice, added))
+}
+
+/// Why the API's use case refused, in the viewer's language where the
+/// refusal says it in theirs.
+fn refusal(e: relais_api::ApiError, lang: Lang) -> String {
+    match e {
+        relais_api::ApiError::Store(relais_store::StoreError::Domain(why)) => {
+            why.message_in(lang.code()).to_owned()
+        }
+        other => other.to_string(),
+    }
 }
 
 /// Tests, activates, rotates the secret of, replays (`after`, a cursor, in
@@ -416,7 +427,7 @@ pub(crate) async fn act(
             format!(
                 "{} {}",
                 lang.t("Ce formulaire n'a pas pu être lu :"),
-                why.message
+                why.message_in(lang.code())
             ),
         ),
         e => PageError::internal(v, e),
