@@ -879,6 +879,34 @@ async fn install_happypal_in_a_browser() {
         }
     }
 
+    // On a phone, a key's table of events to send fits without scrolling
+    // sideways, itself or its frame.
+    b.cmd(
+        reqwest::Method::POST,
+        "/window/rect",
+        json!({ "width": 390, "height": 844 }),
+    )
+    .await;
+    b.go(&format!("{base}/keys/1")).await;
+    b.find("table.topics").await;
+    b.js("document.querySelector('input[name=which][value=chosen]').click()")
+        .await;
+    let over = b
+        .js("const t = document.querySelector('table.topics'), f = t.parentElement; \
+             return t.rows.length > 1 ? Math.max(t.scrollWidth - t.clientWidth, f.scrollWidth - f.clientWidth) : null")
+        .await;
+    assert!(
+        over.as_i64().is_some_and(|o| o <= 0),
+        "the events table of a key sticks out by {over} px"
+    );
+    b.screenshot("key-topics-390").await;
+    b.cmd(
+        reqwest::Method::POST,
+        "/window/rect",
+        json!({ "width": 1280, "height": 1000 }),
+    )
+    .await;
+
     // Installed apps: uninstall revokes the key.
     b.go(&format!("{base}/installed")).await;
     b.find("tr[data-app=happypal]").await;
