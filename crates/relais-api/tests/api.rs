@@ -4645,7 +4645,7 @@ async fn webhooks_deliver_signed_events_at_least_once(app: App) {
     assert_eq!(
         relais_core::webhooks::read_status_detail(&told[1].2, "en"),
         (
-            "suspended".to_owned(),
+            "suspended",
             Some("its URL answered 410: it was suspended at once".to_owned())
         ),
         "{told:?}"

@@ -317,10 +317,10 @@ pub fn status_detail(status: EndpointStatus, reason: Option<&str>) -> String {
 
 /// Reads a journal detail written by [`status_detail`]: the status's code,
 /// and why in `lang` if it says.
-pub fn read_status_detail(raw: &str, lang: &str) -> (String, Option<String>) {
+pub fn read_status_detail<'a>(raw: &'a str, lang: &str) -> (&'a str, Option<String>) {
     match raw.split_once(": ") {
-        Some((code, why)) => (code.to_owned(), Some(WebhookFault::read(why, lang))),
-        None => (raw.to_owned(), None),
+        Some((code, why)) => (code, Some(WebhookFault::read(why, lang))),
+        None => (raw, None),
     }
 }
 
@@ -463,13 +463,13 @@ mod tests {
         assert_eq!(
             read_status_detail(&detail, "fr"),
             (
-                "suspended".to_owned(),
+                "suspended",
                 Some("son adresse a répondu 410 : il a été suspendu aussitôt".to_owned())
             )
         );
         assert_eq!(
             read_status_detail(&status_detail(EndpointStatus::Active, None), "en"),
-            ("active".to_owned(), None)
+            ("active", None)
         );
         // What an older relais stored as words is shown as it is.
         assert_eq!(

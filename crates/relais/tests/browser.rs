@@ -235,12 +235,7 @@ impl Browser {
     /// screenshot `<shot>-<width>` of each; then back to a desktop window.
     async fn fits(&self, url: &str, ready: &str, shot: &str) {
         for (width, height) in [(1440, 900), (390, 844)] {
-            self.cmd(
-                reqwest::Method::POST,
-                "/window/rect",
-                json!({ "width": width, "height": height }),
-            )
-            .await;
+            self.window(width, height).await;
             self.go(url).await;
             self.find(ready).await;
             let wide = self
@@ -263,12 +258,22 @@ impl Browser {
             );
             self.screenshot(&format!("{shot}-{width}")).await;
         }
+        self.desktop().await;
+    }
+
+    /// Resizes the window to `width` × `height` px.
+    async fn window(&self, width: u32, height: u32) {
         self.cmd(
             reqwest::Method::POST,
             "/window/rect",
-            json!({ "width": 1280, "height": 1000 }),
+            json!({ "width": width, "height": height }),
         )
         .await;
+    }
+
+    /// Back to the desktop window the tests use.
+    async fn desktop(&self) {
+        self.window(1280, 1000).await;
     }
 
     async fn screenshot(&self, name: &str) {
@@ -881,12 +886,7 @@ async fn install_happypal_in_a_browser() {
 
     // On a phone, a key's table of events to send fits without scrolling
     // sideways, itself or its frame.
-    b.cmd(
-        reqwest::Method::POST,
-        "/window/rect",
-        json!({ "width": 390, "height": 844 }),
-    )
-    .await;
+    b.window(390, 844).await;
     b.go(&format!("{base}/keys/1")).await;
     b.find("table.topics").await;
     b.js("document.querySelector('input[name=which][value=chosen]').click()")
@@ -900,12 +900,7 @@ async fn install_happypal_in_a_browser() {
         "the events table of a key sticks out by {over} px"
     );
     b.screenshot("key-topics-390").await;
-    b.cmd(
-        reqwest::Method::POST,
-        "/window/rect",
-        json!({ "width": 1280, "height": 1000 }),
-    )
-    .await;
+    b.desktop().await;
 
     // Installed apps: uninstall revokes the key.
     b.go(&format!("{base}/installed")).await;

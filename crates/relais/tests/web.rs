@@ -658,19 +658,24 @@ async fn pages_refuse_bad_input_and_change_nothing() {
     // page lists the delivery.
     let receiver = relais_sandbox::receiver::Receiver::new();
     let hooks = receiver.start().await.unwrap();
+    // The new endpoint's form, posted with the page's token.
+    let post_hook = |fields: Vec<(&'static str, String)>| {
+        let mut form = vec![("csrf", csrf.clone())];
+        form.extend(fields);
+        c.post(format!("{url}/keys/{id}/webhooks"))
+            .header("cookie", &admin)
+            .form(&form)
+            .send()
+    };
     let add_hook = |topics: &'static [&'static str], establishments: &[String]| {
         let mut form = vec![
-            ("csrf", csrf.clone()),
             ("url", format!("{}/hooks/page", hooks.url())),
             ("name", "Annuaire".to_owned()),
             ("which", "chosen".to_owned()),
         ];
         form.extend(topics.iter().map(|t| ("topic", (*t).to_owned())));
         form.extend(establishments.iter().map(|e| ("establishment", e.clone())));
-        c.post(format!("{url}/keys/{id}/webhooks"))
-            .header("cookie", &admin)
-            .form(&form)
-            .send()
+        post_hook(form)
     };
     // The form offers the changes of the records the key reads, by name,
     // a box each: this key reads departments, not employees.
@@ -710,18 +715,13 @@ async fn pages_refuse_bad_input_and_change_nothing() {
     assert!(text.contains("id=\"no-webhooks\""), "nothing added: {text}");
     // A form that is not the page's (a field given twice: which address was
     // meant?) is a page saying so, in the viewer's language, and adds nothing.
-    let twice = c
-        .post(format!("{url}/keys/{id}/webhooks"))
-        .header("cookie", &admin)
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("url", &format!("{}/hooks/page", hooks.url())),
-            ("url", "https://ailleurs.example/hooks"),
-            ("which", "all"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let twice = post_hook(vec![
+        ("url", format!("{}/hooks/page", hooks.url())),
+        ("url", "https://ailleurs.example/hooks".to_owned()),
+        ("which", "all".to_owned()),
+    ])
+    .await
+    .unwrap();
     assert_eq!(twice.status(), 422);
     let text = twice.text().await.unwrap();
     let text = text.replace("&#39;", "'");
@@ -978,18 +978,13 @@ async fn pages_refuse_bad_input_and_change_nothing() {
     )
     .await;
     // An address that does not echo is added inactive, with why, in words.
-    let no_echo = c
-        .post(format!("{url}/keys/{id}/webhooks"))
-        .header("cookie", &admin)
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("url", &format!("{}/nowhere", hooks.url())),
-            ("name", "Sans écho"),
-            ("which", "all"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let no_echo = post_hook(vec![
+        ("url", format!("{}/nowhere", hooks.url())),
+        ("name", "Sans écho".to_owned()),
+        ("which", "all".to_owned()),
+    ])
+    .await
+    .unwrap();
     let text = no_echo.text().await.unwrap().replace("&#39;", "'");
     assert!(
         text.contains("id=\"webhook-created\"")

@@ -103,7 +103,7 @@ fn detail(lang: Lang, entry: &Activity) -> Option<String> {
         Action::AccountIdentity => lang.tf("avant : %{before}", &[("before", &raw)]),
         Action::WebhookStatus => {
             let (code, why) = relais_core::webhooks::read_status_detail(raw, lang.code());
-            let status = match code.as_str() {
+            let status = match code {
                 "active" => lang.t("actif"),
                 "inactive" => lang.t("inactif"),
                 "suspended" => lang.t("suspendu"),
