@@ -533,7 +533,7 @@ impl Deliverer {
                     }
                 } else {
                     WebhookFault::Unreachable {
-                        cause: root_cause(&e),
+                        cause: relais_core::network::NetworkCause::of(&e),
                     }
                 };
                 (status, next, None, Some(why.stored()), None)
@@ -614,13 +614,4 @@ pub fn test_delivery(endpoint: &Endpoint) -> NewDelivery {
         .to_string(),
         message_id,
     }
-}
-
-/// The innermost cause of a client error, in words.
-fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut cause = e;
-    while let Some(next) = cause.source() {
-        cause = next;
-    }
-    cause.to_string()
 }

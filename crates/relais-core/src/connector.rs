@@ -536,13 +536,16 @@ where
 pub trait MappingTool: Send + Sync {
     /// The base's fields the mapping may point at, with whether the
     /// integration's key may read each, labelled in `lang` (`fr` or `en`).
-    async fn sources(&self, lang: &str) -> Result<Vec<crate::mapping::SourceField>, String>;
+    async fn sources(
+        &self,
+        lang: &str,
+    ) -> Result<Vec<crate::mapping::SourceField>, crate::integration::HealthReason>;
 
     /// Every problem `mapping` would have on the base (none: it may be saved).
     async fn check(
         &self,
         mapping: &crate::mapping::FieldMapping,
-    ) -> Result<Vec<crate::mapping::MappingProblem>, String>;
+    ) -> Result<Vec<crate::mapping::MappingProblem>, crate::integration::HealthReason>;
 
     /// A page of the partner's records as the next run would send them,
     /// against what the partner holds (the tool must reach the partner);
@@ -550,7 +553,7 @@ pub trait MappingTool: Send + Sync {
     async fn preview(
         &self,
         query: &crate::mapping::PreviewQuery,
-    ) -> Result<crate::mapping::PreviewPage, String>;
+    ) -> Result<crate::mapping::PreviewPage, crate::integration::HealthReason>;
 }
 
 /// The connectors this relais runs, by code: handed by the sync layer to the

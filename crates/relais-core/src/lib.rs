@@ -25,6 +25,7 @@ pub mod integration;
 pub mod ledger;
 pub mod mapping;
 pub mod marketplace;
+pub mod network;
 pub mod org;
 pub mod people;
 pub mod report;

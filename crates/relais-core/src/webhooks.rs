@@ -213,8 +213,8 @@ pub enum WebhookFault {
     },
     /// The endpoint could not be reached.
     Unreachable {
-        /// The network's words.
-        cause: String,
+        /// Why, in the network's words.
+        cause: crate::network::NetworkCause,
     },
     /// Every delivery failed for a day ([`SUSPEND_AFTER`]).
     FailingForADay,
@@ -265,8 +265,8 @@ impl WebhookFault {
             Self::Gone { status } => format!("its URL answered {status}: it was suspended at once"),
             Self::NoAnswer { seconds } if fr => format!("pas de réponse en {seconds} s"),
             Self::NoAnswer { seconds } => format!("no answer within {seconds} s"),
-            Self::Unreachable { cause } if fr => format!("le point d'accès est injoignable : {cause}"),
-            Self::Unreachable { cause } => format!("cannot reach the endpoint: {cause}"),
+            Self::Unreachable { cause } if fr => format!("le point d'accès est injoignable : {}", cause.text(lang)),
+            Self::Unreachable { cause } => format!("cannot reach the endpoint: {}", cause.text(lang)),
             Self::FailingForADay if fr => "toutes les livraisons ont échoué pendant un jour : il a été suspendu".into(),
             Self::FailingForADay => "every delivery failed for a day: it was suspended".into(),
             Self::KeyRevoked if fr => "sa clé API a été révoquée".into(),
@@ -428,7 +428,7 @@ mod tests {
             WebhookFault::Gone { status: 410 },
             WebhookFault::NoAnswer { seconds: 3 },
             WebhookFault::Unreachable {
-                cause: "connection refused".into(),
+                cause: crate::network::NetworkCause::new("Connection refused (os error 111)"),
             },
             WebhookFault::FailingForADay,
             WebhookFault::KeyRevoked,
@@ -457,7 +457,18 @@ mod tests {
         }
         // The details travel into the words.
         assert!(WebhookFault::read(&every[0].stored(), "fr").contains("503"));
-        assert!(WebhookFault::read(&every[3].stored(), "fr").contains("connection refused"));
+        assert_eq!(
+            WebhookFault::read(&every[3].stored(), "fr"),
+            "le point d'accès est injoignable : connexion refusée (aucun service n'écoute à cette adresse)"
+        );
+        // A cause stored by an older relais, as the system said it, reads the same way.
+        assert_eq!(
+            WebhookFault::read(
+                r#"{"reason":"unreachable","cause":"Connection refused (os error 111)"}"#,
+                "fr"
+            ),
+            WebhookFault::read(&every[3].stored(), "fr")
+        );
         // The journal's detail of a suspension reads back in words.
         let detail = status_detail(EndpointStatus::Suspended, Some(&every[1].stored()));
         assert_eq!(

@@ -60,7 +60,7 @@ pub enum SyncError {
         /// Which side.
         what: Side,
         /// The last failure.
-        reason: String,
+        reason: relais_core::network::NetworkCause,
     },
     /// An answer did not have the expected shape.
     #[error("unexpected answer from {what}: {reason}")]
@@ -130,7 +130,7 @@ impl SyncError {
             Self::LeftOut(m) => Self::LeftOut(m.clone()),
             Self::Store(e) => Self::Unreachable {
                 what: Side::Database,
-                reason: e.to_string(),
+                reason: relais_core::network::NetworkCause::new(e.to_string()),
             },
         }
     }

@@ -5,6 +5,7 @@
 use crate::error::SyncError;
 use crate::Side;
 use backon::{ExponentialBuilder, Retryable};
+use relais_core::network::NetworkCause;
 use std::future::Future;
 use std::time::Duration;
 
@@ -80,7 +81,7 @@ pub async fn classify(response: reqwest::Response, what: Side, policy: &RetryPol
             tokio::time::sleep(wait).await;
             Attempt::transient(SyncError::Unreachable {
                 what,
-                reason: format!("rate limited (429), waited {} s", wait.as_secs()),
+                reason: NetworkCause::rate_limited(wait),
             })
         }
         500..=599 => Attempt::transient(SyncError::Partner { status, body }),
@@ -99,9 +100,9 @@ pub async fn classify(response: reqwest::Response, what: Side, policy: &RetryPol
 /// timeout says so, with how long the call waited.
 pub fn transport(error: reqwest::Error, what: Side, waited: Duration) -> Attempt {
     let reason = if error.is_timeout() {
-        format!("timed out: no answer after {:.1} s", waited.as_secs_f64())
+        NetworkCause::timed_out(waited)
     } else {
-        error.to_string()
+        NetworkCause::of(&error)
     };
     Attempt::transient(SyncError::Unreachable { what, reason })
 }

@@ -119,12 +119,6 @@ impl std::fmt::Debug for Runtime {
     }
 }
 
-/// The health a failed run leaves, and its reason in plain words.
-pub fn diagnose(error: &SyncError, partner: &str) -> (Health, String) {
-    let (health, reason) = reason_of(error, partner);
-    (health, reason.text("en"))
-}
-
 /// The health a failed run leaves, and why.
 pub fn reason_of(error: &SyncError, partner: &str) -> (Health, HealthReason) {
     let partner = partner.to_owned();
@@ -154,11 +148,20 @@ pub fn reason_of(error: &SyncError, partner: &str) -> (Health, HealthReason) {
         SyncError::Unreachable { reason, .. } => HealthReason::SourceUnreachable {
             cause: reason.clone(),
         },
-        SyncError::BudgetSpent { .. } => {
+        SyncError::Partner { status, body } => HealthReason::PartnerAnswered {
+            partner,
+            status: *status,
+            message: short(body),
+        },
+        SyncError::Malformed { what, reason } => HealthReason::UnexpectedAnswer {
+            partner: (*what == Side::Partner).then_some(partner),
+            detail: reason.clone(),
+        },
+        SyncError::BudgetSpent { per_hour } => {
             return (
                 Health::Warnings,
-                HealthReason::Other {
-                    message: error.to_string(),
+                HealthReason::BudgetSpent {
+                    per_hour: *per_hour,
                 },
             )
         }
@@ -890,7 +893,7 @@ impl Runtime {
                 Ok(false) => {
                     return SyncError::Unreachable {
                         what: Side::Database,
-                        reason: "the run's lease was taken over (renewal came too late); another process resumes it".into(),
+                        reason: relais_core::network::NetworkCause::new("the run's lease was taken over (renewal came too late); another process resumes it"),
                     }
                 }
                 Err(e) => return SyncError::Store(e),
@@ -1157,14 +1160,14 @@ struct Tool {
 
 impl Tool {
     /// `outcome`, its error said as a person reads it.
-    fn said<T>(&self, outcome: Result<T, SyncError>) -> Result<T, String> {
-        outcome.map_err(|e| diagnose(&e, self.connector.declaration().name).1)
+    fn said<T>(&self, outcome: Result<T, SyncError>) -> Result<T, HealthReason> {
+        outcome.map_err(|e| reason_of(&e, self.connector.declaration().name).1)
     }
 }
 
 #[async_trait::async_trait]
 impl relais_core::integration::ConnectionCheck for Runtime {
-    async fn check(&self, integration: &Integration) -> Result<(), String> {
+    async fn check(&self, integration: &Integration) -> Result<(), HealthReason> {
         let tool = self.set_up(integration, true).await?;
         tool.said(tool.connector.check_connection(&tool.setup).await)
     }
@@ -1173,14 +1176,22 @@ impl relais_core::integration::ConnectionCheck for Runtime {
 impl Runtime {
     /// The connector and setup of `integration`, for a mapping tool
     /// (reaching the partner or not).
-    async fn set_up(&self, integration: &Integration, reaching: bool) -> Result<Tool, String> {
-        let connector = crate::connectors::find(integration.connector.as_str())
-            .ok_or_else(|| format!("this relais runs no connector '{}'", integration.connector))?;
+    async fn set_up(
+        &self,
+        integration: &Integration,
+        reaching: bool,
+    ) -> Result<Tool, HealthReason> {
+        let connector =
+            crate::connectors::find(integration.connector.as_str()).ok_or_else(|| {
+                HealthReason::NoConnector {
+                    connector: integration.connector.as_str().to_owned(),
+                }
+            })?;
         let partner = connector.declaration().name;
         let setup = self
             .setup_reaching(connector.as_ref(), integration, reaching)
             .await
-            .map_err(|e| diagnose(&e, partner).1)?;
+            .map_err(|e| reason_of(&e, partner).1)?;
         Ok(Tool { connector, setup })
     }
 }
@@ -1191,22 +1202,22 @@ impl relais_core::integration::MappingTools for Runtime {
         &self,
         integration: &Integration,
         reaching: bool,
-    ) -> Result<Box<dyn relais_core::connector::MappingTool>, String> {
+    ) -> Result<Box<dyn relais_core::connector::MappingTool>, HealthReason> {
         Ok(Box::new(self.set_up(integration, reaching).await?))
     }
 }
 
 #[async_trait::async_trait]
 impl relais_core::connector::MappingTool for Tool {
-    async fn sources(&self, lang: &str) -> Result<Vec<SourceField>, String> {
+    async fn sources(&self, lang: &str) -> Result<Vec<SourceField>, HealthReason> {
         self.said(self.connector.mapping_sources(&self.setup, lang).await)
     }
 
-    async fn check(&self, mapping: &FieldMapping) -> Result<Vec<MappingProblem>, String> {
+    async fn check(&self, mapping: &FieldMapping) -> Result<Vec<MappingProblem>, HealthReason> {
         self.said(self.connector.check_mapping(&self.setup, mapping).await)
     }
 
-    async fn preview(&self, query: &PreviewQuery) -> Result<PreviewPage, String> {
+    async fn preview(&self, query: &PreviewQuery) -> Result<PreviewPage, HealthReason> {
         self.said(self.connector.preview(&self.setup, query).await)
     }
 }

@@ -116,6 +116,11 @@ async fn happypal_over_https_with_a_private_authority() {
         ),
         "{err}"
     );
+    assert!(
+        err.to_string()
+            .contains("the secure connection (TLS) failed: invalid peer certificate"),
+        "the reason names the certificate: {err}"
+    );
 
     // A CA file that holds no certificate is refused with its name.
     let empty = dir.path().join("empty.pem");

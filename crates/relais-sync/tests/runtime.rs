@@ -694,10 +694,14 @@ async fn health_says_why_an_integration_fails() {
     run(Trigger::Cli).await.unwrap();
     let i = w.store.get_integration(w.installation).await.unwrap();
     assert_eq!(i.health, Health::Failing);
-    assert!(
-        i.reason("en").starts_with("HappyPal is unreachable"),
-        "{}",
-        i.reason("en")
+    assert_eq!(
+        (i.reason("en"), i.reason("fr")),
+        (
+            "HappyPal is unreachable: connection refused (nothing listens at that address)".into(),
+            "HappyPal est injoignable : connexion refusée (aucun service n'écoute à cette adresse)"
+                .into()
+        ),
+        "the network's cause, read in each language"
     );
 
     // The budget runs out: what was sent is kept, the rest waits for a run

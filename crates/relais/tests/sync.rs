@@ -634,7 +634,24 @@ async fn the_demo_syncs_its_partners_and_the_pages_show_it() {
     let text = tested.text().await.unwrap();
     assert!(
         text.contains("id=\"connection-failed\"")
-            && text.contains("HappyPal refused the credentials (401)"),
+            && text.contains("HappyPal a refusé les identifiants (401)")
+            && !text.contains("refused the credentials"),
+        "{text}"
+    );
+    // A partner that cannot be reached is said in the page's words too,
+    // the network's cause included.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let gone = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let mut unreachable = form("", &[("test", "1")]);
+    unreachable.push(("partner_url", gone));
+    let tested = post(unreachable).await.unwrap();
+    assert_eq!(tested.status(), 422);
+    let text = tested.text().await.unwrap();
+    assert!(
+        text.contains(
+            "HappyPal est injoignable : connexion refusée (aucun service n'écoute à cette adresse)"
+        ),
         "{text}"
     );
     // Saving settings whose test fails asks first, and saves nothing until confirmed.

@@ -881,7 +881,7 @@ fn connection_page(
     v: &Viewer,
     installation: &Installation,
     partner: &str,
-    outcome: Result<(), String>,
+    outcome: Result<(), relais_core::integration::HealthReason>,
     pairs: &[(String, String)],
     testing: bool,
 ) -> Response {
@@ -891,7 +891,7 @@ fn connection_page(
         h1 { (lang.t("Connexion à ")) (partner) }
         @match &outcome {
             Ok(()) => p.ok id="connection-ok" { (lang.t("La connexion fonctionne : ")) (partner) (lang.t(" a répondu avec ces identifiants, sans que rien ne soit écrit.")) },
-            Err(why) => p.error id="connection-failed" { (lang.t("La connexion a échoué : ")) (why) },
+            Err(why) => p.error id="connection-failed" { (lang.t("La connexion a échoué : ")) (why.text(lang.code())) },
         }
         @if !testing {
             p { (lang.t("Rien n'a encore été enregistré.")) }

@@ -17,7 +17,7 @@ use relais_core::activity::Action;
 use relais_core::connector::{Declaration, MappingTool};
 use relais_core::ids::InstallationId;
 use relais_core::integration::MappingTools;
-use relais_core::integration::{Integration, IntegrationUpdate};
+use relais_core::integration::{HealthReason, Integration, IntegrationUpdate};
 use relais_core::mapping::{
     FieldMapping, MappedField, MappingProblem, PreviewQuery, PreviewStatus, SourceField,
     SourcePath, TargetSpec,
@@ -46,7 +46,9 @@ pub(crate) async fn section(
     let lang = v.lang;
     let sources = match &state.mapping_tools {
         Some(tools) => async { tools.tool(i, false).await?.sources(lang.code()).await }.await,
-        None => Err("this relais runs no sync".into()),
+        None => Err(HealthReason::NoConnector {
+            connector: i.connector.as_str().to_owned(),
+        }),
     };
     match sources {
         Ok(sources) => editor(
@@ -60,7 +62,7 @@ pub(crate) async fn section(
         ),
         Err(why) => html! {
             h3 id="mapping" { (lang.t("Correspondance des champs")) }
-            p.error id="mapping-unavailable" { (lang.t("Les champs de la base ne peuvent pas être lus : ")) (why) }
+            p.error id="mapping-unavailable" { (lang.t("Les champs de la base ne peuvent pas être lus : ")) (why.text(lang.code())) }
         },
     }
 }
@@ -263,7 +265,7 @@ struct Editing {
 impl Editing {
     /// The integration's connector set up for its mapping tools, reaching
     /// its partner or not (see [`MappingTools::tool`]).
-    async fn tool(&self, reaching: bool) -> Result<Box<dyn MappingTool>, String> {
+    async fn tool(&self, reaching: bool) -> Result<Box<dyn MappingTool>, HealthReason> {
         self.tools.tool(&self.integration, reaching).await
     }
 }
@@ -315,8 +317,9 @@ async fn check_and_save(
                 v,
                 StatusCode::BAD_GATEWAY,
                 format!(
-                    "{} {why}",
-                    lang.t("La correspondance n'a pas pu être vérifiée, rien n'a été enregistré :")
+                    "{} {}",
+                    lang.t("La correspondance n'a pas pu être vérifiée, rien n'a été enregistré :"),
+                    why.text(lang.code())
                 ),
             ))
         }
@@ -508,7 +511,11 @@ pub async fn preview(
             return Err(PageError::refused(
                 &v,
                 StatusCode::BAD_GATEWAY,
-                format!("{} {why}", lang.t("L'aperçu n'a pas pu être calculé :")),
+                format!(
+                    "{} {}",
+                    lang.t("L'aperçu n'a pas pu être calculé :"),
+                    why.text(lang.code())
+                ),
             ))
         }
     };
