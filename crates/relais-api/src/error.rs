@@ -19,6 +19,10 @@ pub enum ApiError {
         /// What is wrong with it.
         message: String,
     },
+    /// 400: a parameter the domain refuses, with its words in each
+    /// language ([`DomainError::message_in`](relais_core::DomainError::message_in)).
+    #[error("{}", .0.message)]
+    BadValue(relais_core::DomainError),
     /// 401: no key, or a key that is unknown or revoked.
     #[error("{0}")]
     Unauthorized(String),
@@ -59,8 +63,26 @@ impl ApiError {
         }
     }
 
+    /// What is wrong, for a person reading `lang` (`fr` or English): a
+    /// refusal of the domain's in its words for that language, anything else
+    /// as the API says it.
+    pub fn message_in(&self, lang: &str) -> String {
+        match self {
+            ApiError::BadValue(why) | ApiError::Store(StoreError::Domain(why)) => {
+                why.message_in(lang).to_owned()
+            }
+            other => other.to_string(),
+        }
+    }
+
     fn parts(&self) -> (StatusCode, &'static str, String, Value) {
         match self {
+            ApiError::BadValue(why) => (
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                why.message.clone(),
+                json!({ "parameter": why.field }),
+            ),
             ApiError::BadRequest { parameter, message } => (
                 StatusCode::BAD_REQUEST,
                 "bad_request",

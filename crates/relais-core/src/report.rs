@@ -93,9 +93,10 @@ impl FromStr for Month {
 
     fn from_str(s: &str) -> Result<Self, DomainError> {
         let bad = || {
-            DomainError::new(
+            DomainError::said(
                 "month",
                 format!("'{s}' is not a month: write it YYYY-MM, e.g. 2026-03"),
+                format!("« {s} » n'est pas un mois : écrivez-le AAAA-MM, par exemple 2026-03"),
             )
         };
         let (y, m) = s.trim().split_once('-').ok_or_else(bad)?;
@@ -543,15 +544,25 @@ impl ReportFilter {
     /// [`MAX_MONTHS`] months.
     pub fn new(from: Month, to: Month) -> Result<Self, DomainError> {
         if to < from {
-            return Err(DomainError::new(
+            return Err(DomainError::said(
                 "to",
                 format!("the period ends ({to}) before it starts ({from})"),
+                format!(
+                    "la période finit ({}) avant de commencer ({})",
+                    to.label(),
+                    from.label()
+                ),
             ));
         }
         if from.through(to).len() > MAX_MONTHS {
-            return Err(DomainError::new(
+            return Err(DomainError::said(
                 "to",
                 format!("a report covers at most {MAX_MONTHS} months ({from} to {to} is longer)"),
+                format!(
+                    "un rapport couvre au plus {MAX_MONTHS} mois (de {} à {}, c'est plus long)",
+                    from.label(),
+                    to.label()
+                ),
             ));
         }
         Ok(Self {

@@ -1345,7 +1345,18 @@ async fn reports_show_tables_charts_and_downloads() {
     // Mistakes get a page that says what is wrong.
     let (status, _, html) = get("/reports/absences-payroll?from=2026-13".into()).await;
     assert_eq!(status, 400);
-    assert!(String::from_utf8(html).unwrap().contains("YYYY-MM"));
+    let html = String::from_utf8(html).unwrap();
+    assert!(
+        html.contains("« 2026-13 » n'est pas un mois : écrivez-le AAAA-MM"),
+        "in the page's language: {html}"
+    );
+    let (status, _, html) = get("/reports/absences-payroll?from=2026-05&to=2026-01".into()).await;
+    assert_eq!(status, 400);
+    let html = String::from_utf8(html).unwrap();
+    assert!(
+        html.contains("la période finit (janvier 2026) avant de commencer (mai 2026)"),
+        "{html}"
+    );
     let (status, ..) = get("/reports/nothing".into()).await;
     assert_eq!(status, 404);
     let (status, _, html) = get("/reports/headcount/pdf".into()).await;

@@ -68,9 +68,13 @@ impl ReportQuery {
         pairs: &[(String, String)],
         today: chrono::NaiveDate,
     ) -> Result<Self, ApiError> {
-        let month = |parameter: &str, raw: &str| {
-            raw.parse::<Month>()
-                .map_err(|e: relais_core::DomainError| ApiError::bad(parameter, e.message))
+        let month = |parameter: &'static str, raw: &str| {
+            raw.parse::<Month>().map_err(|e: relais_core::DomainError| {
+                ApiError::BadValue(relais_core::DomainError {
+                    field: parameter,
+                    ..e
+                })
+            })
         };
         let mut to = Month::of(today);
         let mut from = Month::of(today.checked_sub_months(Months::new(11)).unwrap_or(today));
@@ -154,8 +158,7 @@ impl ReportQuery {
                     .unwrap_or(to.first_day()),
             );
         }
-        let mut filter =
-            ReportFilter::new(from, to).map_err(|e| ApiError::bad(e.field, e.message))?;
+        let mut filter = ReportFilter::new(from, to).map_err(ApiError::BadValue)?;
         for (kind, found) in lists {
             let slot = match kind {
                 FilterKind::Establishment => &mut filter.establishments,

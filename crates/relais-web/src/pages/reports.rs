@@ -42,8 +42,9 @@ fn title(r: &ReportSpec, lang: Lang) -> &'static str {
     lang.pick(r.title, r.title_en)
 }
 
-/// Reads the page's query as the API reads its own, or says what is wrong.
-fn query_of(spec: &ReportSpec, raw: Option<&str>) -> Result<ReportQuery, String> {
+/// Reads the page's query as the API reads its own, or says what is wrong
+/// in `lang`.
+fn query_of(spec: &ReportSpec, raw: Option<&str>, lang: &str) -> Result<ReportQuery, String> {
     let pairs: Vec<(String, String)> = raw
         .map(|q| {
             axum::extract::Query::<Vec<(String, String)>>::try_from_uri(
@@ -57,7 +58,7 @@ fn query_of(spec: &ReportSpec, raw: Option<&str>) -> Result<ReportQuery, String>
         // The page's own parameters.
         .filter(|(k, _)| k != "page")
         .collect();
-    ReportQuery::parse(spec, &pairs, TimeZone::PARIS.today()).map_err(|e| e.to_string())
+    ReportQuery::parse(spec, &pairs, TimeZone::PARIS.today()).map_err(|e| e.message_in(lang))
 }
 
 /// The report at `code` and the query of the page, or the error page.
@@ -73,7 +74,7 @@ fn report_and_query(
             v.lang.t("Ce rapport n'existe pas."),
         )
     })?;
-    let query = query_of(spec, raw).map_err(|e| {
+    let query = query_of(spec, raw, v.lang.code()).map_err(|e| {
         PageError::refused(
             v,
             StatusCode::BAD_REQUEST,

@@ -317,7 +317,7 @@ pub(crate) async fn create(
             },
         )
         .await
-        .map_err(|e| refusal(e, lang)),
+        .map_err(|e| e.message_in(lang.code())),
         (Err(why), _, _) | (_, Err(why), _) | (_, _, Err(why)) => Err(why),
     };
     let added = outcome.is_ok();
@@ -337,17 +337,6 @@ pub(crate) async fn create(
         },
     };
     Ok((notice, added))
-}
-
-/// Why the API's use case refused, in the viewer's language where the
-/// refusal says it in theirs.
-fn refusal(e: relais_api::ApiError, lang: Lang) -> String {
-    match e {
-        relais_api::ApiError::Store(relais_store::StoreError::Domain(why)) => {
-            why.message_in(lang.code()).to_owned()
-        }
-        other => other.to_string(),
-    }
 }
 
 /// Tests, activates, rotates the secret of, replays (`after`, a cursor, in
