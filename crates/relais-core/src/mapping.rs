@@ -140,6 +140,28 @@ pub struct MappingProblem {
     pub target: String,
     /// Why, in plain words.
     pub message: String,
+    /// The same in French, for the admin pages, when there are such words.
+    #[serde(skip)]
+    pub message_fr: Option<String>,
+}
+
+impl MappingProblem {
+    /// A problem of `target`, said in English and in French.
+    pub fn said(target: impl Into<String>, en: impl Into<String>, fr: impl Into<String>) -> Self {
+        Self {
+            target: target.into(),
+            message: en.into(),
+            message_fr: Some(fr.into()),
+        }
+    }
+
+    /// Why, in `lang` (`fr`: the French words when there are; otherwise English).
+    pub fn message_in(&self, lang: &str) -> &str {
+        match (&self.message_fr, lang) {
+            (Some(fr), "fr") => fr,
+            _ => &self.message,
+        }
+    }
 }
 
 impl std::fmt::Display for MappingProblem {
@@ -211,19 +233,26 @@ impl FieldMapping {
     pub fn check(&self, targets: &[TargetSpec], sources: &[SourceField]) -> Vec<MappingProblem> {
         let mut problems = self.check_shape(targets);
         for f in &self.fields {
-            let message = match sources.iter().find(|s| s.path == f.source) {
-                None => format!("the base has no field '{}'", f.source.code()),
-                Some(s) if !s.readable => format!(
-                    "the installation's key may not read « {} »: add {} to the key",
-                    s.label,
-                    s.grant.as_deref().unwrap_or("the grant that reads it")
+            let (en, fr) = match sources.iter().find(|s| s.path == f.source) {
+                None => (
+                    format!("the base has no field '{}'", f.source.code()),
+                    format!("la base n'a pas de champ « {} »", f.source.code()),
+                ),
+                Some(s) if !s.readable => (
+                    format!(
+                        "the installation's key may not read « {} »: add {} to the key",
+                        s.label,
+                        s.grant.as_deref().unwrap_or("the grant that reads it")
+                    ),
+                    format!(
+                        "la clé de l'installation ne peut pas lire « {} » : ajoutez-lui {}",
+                        s.label,
+                        s.grant.as_deref().unwrap_or("le droit qui le lit")
+                    ),
                 ),
                 Some(_) => continue,
             };
-            problems.push(MappingProblem {
-                target: f.target.clone(),
-                message,
-            });
+            problems.push(MappingProblem::said(f.target.clone(), en, fr));
         }
         problems
     }
@@ -234,10 +263,7 @@ impl FieldMapping {
         let mut problems = Vec::new();
         let mut seen = std::collections::HashSet::new();
         for f in &self.fields {
-            let problem = |message: String| MappingProblem {
-                target: f.target.clone(),
-                message,
-            };
+            let problem = |en: String, fr: String| MappingProblem::said(f.target.clone(), en, fr);
             let name_ok = !f.target.is_empty()
                 && !f.target.starts_with('_')
                 && f.target.len() <= MAX_TARGET
@@ -245,30 +271,41 @@ impl FieldMapping {
                     .chars()
                     .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
             if !name_ok {
-                problems.push(problem(format!(
-                    "'{}' is not a field name (1 to {MAX_TARGET} letters, digits, _ or -, not starting with _)",
-                    f.target
-                )));
+                problems.push(problem(
+                    format!(
+                        "'{}' is not a field name (1 to {MAX_TARGET} letters, digits, _ or -, not starting with _)",
+                        f.target
+                    ),
+                    format!(
+                        "« {} » n'est pas un nom de champ (1 à {MAX_TARGET} lettres, chiffres, _ ou -, sans _ au début)",
+                        f.target
+                    ),
+                ));
                 continue;
             }
             if !seen.insert(f.target.to_lowercase()) {
                 problems.push(problem(
                     "is mapped twice: each stakeholder field takes one source".into(),
+                    "est choisi deux fois : chaque champ de bénéficiaire prend une seule source"
+                        .into(),
                 ));
             }
             let declared = targets.iter().any(|t| t.name == f.target);
             if !declared && f.label.as_deref().is_none_or(|l| l.trim().is_empty()) {
                 problems.push(problem(
                     "a custom field needs a label, as the partner shows it".into(),
+                    "un champ personnalisé a besoin d'un libellé, tel que le partenaire l'affiche"
+                        .into(),
                 ));
             }
         }
         if let Some(id) = targets.iter().find(|t| t.identifier) {
             if self.get(id.name).is_none() {
-                problems.push(MappingProblem {
-                    target: id.name.to_owned(),
-                    message: "the stakeholder identifier must be mapped: it is how the partner tells one person from another".into(),
-                });
+                problems.push(MappingProblem::said(
+                    id.name,
+                    "the stakeholder identifier must be mapped: it is how the partner tells one person from another",
+                    "l'identifiant du bénéficiaire doit avoir une source : c'est par lui que le partenaire distingue une personne d'une autre",
+                ));
             }
         }
         problems
@@ -278,9 +315,10 @@ impl FieldMapping {
 /// Reads a mapping from the text of a form, a file or the CLI (JSON).
 pub fn parse(text: &str) -> Result<FieldMapping> {
     serde_json::from_str(text).map_err(|e| {
-        DomainError::new(
+        DomainError::said(
             "mapping",
             format!("the mapping is not a valid mapping file: {e}"),
+            format!("ce n'est pas un fichier de correspondance valide : {e}"),
         )
     })
 }
@@ -451,6 +489,17 @@ mod tests {
         };
         let problems = bad.check(TARGETS, &sources);
         let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        // Each is said in French too, on the admin pages.
+        for p in &problems {
+            assert_ne!(p.message_in("fr"), p.message_in("en"), "{p}");
+            assert_eq!(p.message_in("en"), p.message);
+        }
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.message_in("fr") == "la base n'a pas de champ « raw:jobTitel »"),
+            "{problems:?}"
+        );
         assert!(
             text.iter()
                 .any(|p| p.starts_with("FIRSTNAME: is mapped twice")),

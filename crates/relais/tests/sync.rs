@@ -838,6 +838,12 @@ async fn ledgy_mapping_preview_and_forced_sync(c: &reqwest::Client, url: &str, s
         "the grant to add is named: {text}"
     );
     assert!(
+        text.contains(
+            "la clé de l'installation ne peut pas lire « Plan d'actionnariat (extendedData.e_sharesPlan) » : ajoutez-lui « Consulter le dossier du personnel », section « Actionnariat salarié »"
+        ) && !text.contains("may not read"),
+        "said in the page's language: {text}"
+    );
+    assert!(
         text.contains("value=\"sharesPlan\""),
         "what was typed is kept"
     );
@@ -873,7 +879,11 @@ async fn ledgy_mapping_preview_and_forced_sync(c: &reqwest::Client, url: &str, s
     };
     let bad = import("{\"fields\": 3}".into()).await.unwrap();
     assert_eq!(bad.status(), 422);
-    assert!(bad.text().await.unwrap().contains("not a valid mapping"));
+    assert!(bad
+        .text()
+        .await
+        .unwrap()
+        .contains("ce n'est pas un fichier de correspondance valide"));
     let good = import(exported.clone()).await.unwrap();
     assert_eq!(good.status(), 303);
     // The preview: a page of stakeholders, each with its status.

@@ -68,11 +68,11 @@ pub(crate) async fn section(
 }
 
 /// The problems of one target, beside its field.
-fn problems_of<'a>(problems: &'a [MappingProblem], target: &str) -> Vec<&'a str> {
+fn problems_of<'a>(problems: &'a [MappingProblem], target: &str, lang: Lang) -> Vec<&'a str> {
     problems
         .iter()
         .filter(|p| p.target == target)
-        .map(|p| p.message.as_str())
+        .map(|p| p.message_in(lang.code()))
         .collect()
 }
 
@@ -128,7 +128,7 @@ fn editor(
         .iter()
         .filter(|f| !targets.iter().any(|t| t.name == f.target))
         .collect();
-    let general: Vec<&str> = problems_of(problems, "");
+    let general: Vec<&str> = problems_of(problems, "", lang);
     html! {
         h3 id="mapping" { (lang.t("Correspondance des champs")) }
         p.muted { (lang.t("Chaque champ de bénéficiaire de ")) (declaration.name) (lang.t(" prend sa valeur d'un champ de la base : du modèle Merge, ou du dossier du personnel tel que la clé le lit (champs personnalisés compris). Une correspondance modifiée renvoie tous les bénéficiaires à la prochaine synchronisation.")) }
@@ -142,7 +142,7 @@ fn editor(
                 (column_heads(lang, &["Champ de bénéficiaire", "Champ de la base"]))
                 tbody {
                     @for t in targets {
-                        @let mine = problems_of(problems, t.name);
+                        @let mine = problems_of(problems, t.name, lang);
                         tr data-target=(t.name) {
                             td { label for={ "source-" (t.name) } { (t.label(lang.code())) } @if t.identifier { " *" } br; small.muted { code { (t.name) } } }
                             td {
@@ -152,7 +152,7 @@ fn editor(
                         }
                     }
                     @for (n, c) in customs.iter().enumerate() {
-                        @let mine = problems_of(problems, &c.target);
+                        @let mine = problems_of(problems, &c.target, lang);
                         tr.custom data-target=(c.target) {
                             td {
                                 input name="custom_target" id={ "custom-target-" (n) } type="text" value=(c.target) aria-label=(lang.t("Nom du champ personnalisé"));
@@ -194,14 +194,11 @@ fn editor(
 fn read_form(
     pairs: &[(String, String)],
     targets: &[TargetSpec],
-    lang: Lang,
 ) -> Result<FieldMapping, MappingProblem> {
     let mut fields = Vec::new();
     let parse = |target: &str, code: &str| {
-        SourcePath::parse(code).map_err(|e| MappingProblem {
-            target: target.to_owned(),
-            message: e.message_in(lang.code()).to_owned(),
-        })
+        SourcePath::parse(code)
+            .map_err(|e| MappingProblem::said(target, e.message.clone(), e.message_in("fr")))
     };
     for t in targets {
         let key = format!("source_{}", t.name);
@@ -239,10 +236,11 @@ fn read_form(
             .map(|l| l.trim().to_owned())
             .filter(|l| !l.is_empty());
         if code.is_empty() {
-            return Err(MappingProblem {
-                target: name.to_owned(),
-                message: "choose the field of the base it takes its value from".into(),
-            });
+            return Err(MappingProblem::said(
+                name,
+                "choose the field of the base it takes its value from",
+                "choisissez le champ de la base dont il prend sa valeur",
+            ));
         }
         fields.push(MappedField {
             target: name.to_owned(),
@@ -341,10 +339,7 @@ async fn check_and_save(
         .integration
         .apply(connector, &update, &state.sealer, relais_core::now())
     {
-        let problem = MappingProblem {
-            target: String::new(),
-            message: err.message_in(v.lang.code()).to_owned(),
-        };
+        let problem = MappingProblem::said("", err.message.clone(), err.message_in("fr"));
         return Ok(refused(v, &e, &mapping, vec![problem]).await);
     }
     match state
@@ -394,7 +389,7 @@ pub async fn save(
         .map_or("", |(_, v)| v.as_str());
     refuse_csrf(&v, csrf)?;
     let e = editing(&state, &v, id).await?;
-    match read_form(&pairs, e.targets, v.lang) {
+    match read_form(&pairs, e.targets) {
         Ok(mapping) => check_and_save(&state, &v, e, mapping).await,
         Err(problem) => {
             let current = mapping_of(&e.integration, e.targets);

@@ -136,9 +136,13 @@ impl Validate for Config {
         // The mapping's own rules; its sources are checked against the base
         // before it is saved (they need the base).
         match self.mapping.check_shape(TARGETS).first() {
-            Some(p) => Err(relais_core::error::DomainError::new(
+            Some(p) => Err(relais_core::error::DomainError::said(
                 "mapping",
                 p.to_string(),
+                match p.target.as_str() {
+                    "" => p.message_in("fr").to_owned(),
+                    target => format!("{target} : {}", p.message_in("fr")),
+                },
             )),
             None => Ok(()),
         }
@@ -273,12 +277,15 @@ impl Connector for Ledgy {
                     .identifier(TARGETS)
                     .map(|f| f.source.code())
                     .unwrap_or_default();
-                problems.push(MappingProblem {
-                    target: "identifier".into(),
-                    message: format!(
+                problems.push(MappingProblem::said(
+                    "identifier",
+                    format!(
                         "'{source}' gives {distinct} different values for {people} employees: a stakeholder identifier must name one person (the employee number does)"
                     ),
-                });
+                    format!(
+                        "« {source} » donne {distinct} valeurs différentes pour {people} salariés : un identifiant de bénéficiaire doit désigner une seule personne (le matricule le fait)"
+                    ),
+                ));
             }
         }
         Ok(problems)
