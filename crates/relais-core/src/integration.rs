@@ -317,12 +317,19 @@ impl Outcome {
         }
     }
 
-    /// The reason of a skip or failure.
+    /// The reason of a skip or failure, as stored.
     pub fn reason(&self) -> Option<&str> {
         match self {
             Self::Skipped(r) | Self::Failed(r) => Some(r),
             _ => None,
         }
+    }
+
+    /// The reason of a skip or failure in `lang` (`fr`, else English): its
+    /// words in that language, or the stored text as it is (one language,
+    /// from an older relais).
+    pub fn reason_in(&self, lang: &str) -> Option<String> {
+        self.reason().map(|r| crate::said::Said::read(r, lang))
     }
 
     /// Rebuilds an outcome from its stored code and reason.

@@ -30,6 +30,7 @@ pub mod org;
 pub mod people;
 pub mod report;
 pub mod retention;
+pub mod said;
 pub mod schedule;
 pub mod secret;
 pub mod webhooks;

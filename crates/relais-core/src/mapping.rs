@@ -380,6 +380,19 @@ pub struct SkippedRow {
     pub name: String,
     /// Why (no identifier, an identifier shared with someone else).
     pub reason: String,
+    /// The same in French, for the admin pages, when there are such words.
+    #[serde(skip)]
+    pub reason_fr: Option<String>,
+}
+
+impl SkippedRow {
+    /// Why, in `lang` (`fr`: the French words when there are; otherwise English).
+    pub fn reason_in(&self, lang: &str) -> &str {
+        match (&self.reason_fr, lang) {
+            (Some(fr), "fr") => fr,
+            _ => &self.reason,
+        }
+    }
 }
 
 /// A page of the preview.

@@ -1,5 +1,7 @@
 //! The one error type of the sync layer.
 
+use relais_core::said::Said;
+
 /// What relais talks to during a run: the side an error comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Side {
@@ -19,6 +21,26 @@ impl Side {
             Self::Source => "source",
             Self::Partner => "partner",
             Self::Database => "database",
+        }
+    }
+}
+
+impl Side {
+    /// How French messages name it, as a subject.
+    fn named_fr(self) -> &'static str {
+        match self {
+            Self::Source => "la base",
+            Self::Partner => "le partenaire",
+            Self::Database => "la base de données de relais",
+        }
+    }
+
+    /// How French messages name what comes from it.
+    fn origin_fr(self) -> &'static str {
+        match self {
+            Self::Source => "de la base",
+            Self::Partner => "du partenaire",
+            Self::Database => "de la base de données de relais",
         }
     }
 }
@@ -91,7 +113,7 @@ pub enum SyncError {
     /// A record left out on purpose, with why (a conflict with what the
     /// other side holds): reported as skipped and tried again next run.
     #[error("{0}")]
-    LeftOut(String),
+    LeftOut(Said),
     /// The ledger could not be read or written.
     #[error(transparent)]
     Store(#[from] relais_store::StoreError),
@@ -137,11 +159,107 @@ impl SyncError {
 
     /// How a record that met this error is reported: left out for a spent
     /// budget or on purpose, failed with the answer otherwise.
+    /// The reason stored with it is [`SyncError::words`], read in the
+    /// reader's language ([`Outcome::reason_in`](relais_core::integration::Outcome::reason_in)).
     pub fn outcome(&self) -> relais_core::integration::Outcome {
         use relais_core::integration::Outcome;
+        let reason = self.words().stored();
         match self {
-            Self::BudgetSpent { .. } | Self::LeftOut(_) => Outcome::Skipped(self.to_string()),
-            _ => Outcome::Failed(self.to_string()),
+            Self::BudgetSpent { .. } | Self::LeftOut(_) => Outcome::Skipped(reason),
+            _ => Outcome::Failed(reason),
         }
+    }
+
+    /// What it says, in English (its `Display`) and in French.
+    pub fn words(&self) -> Said {
+        let fr = match self {
+            Self::SourceRefused { status, message } => {
+                format!("la base a refusé la requête ({status}) : {message}")
+            }
+            Self::PartnerCredentials { status } => {
+                format!("le partenaire a refusé les identifiants ({status})")
+            }
+            Self::Partner { status, body } => format!("le partenaire a répondu {status} : {body}"),
+            Self::Unreachable { what, reason } => format!(
+                "impossible de joindre {} : {}",
+                what.named_fr(),
+                reason.text("fr")
+            ),
+            Self::Malformed { what, reason } => {
+                format!("réponse inattendue {} : {reason}", what.origin_fr())
+            }
+            Self::RateLimited { what, wait } => format!(
+                "{} a demandé d'attendre {} s avant la prochaine requête (429) ; l'intégration reprend alors",
+                what.named_fr(),
+                wait.as_secs()
+            ),
+            Self::BudgetSpent { per_hour } => format!(
+                "le budget de {per_hour} requêtes par heure est épuisé ; le reste attend une prochaine exécution"
+            ),
+            Self::LeftOut(said) => said.fr.clone(),
+            Self::Config(_) | Self::Store(_) => self.to_string(),
+        };
+        Said::new(self.to_string(), fr)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use relais_core::integration::Outcome;
+    use relais_core::network::NetworkCause;
+    use std::time::Duration;
+
+    #[test]
+    fn a_record_s_reason_is_kept_in_both_languages() {
+        let every = [
+            SyncError::SourceRefused {
+                status: 403,
+                message: "no grant".into(),
+            },
+            SyncError::PartnerCredentials { status: 401 },
+            SyncError::Partner {
+                status: 422,
+                body: "date is a holiday".into(),
+            },
+            SyncError::Unreachable {
+                what: Side::Partner,
+                reason: NetworkCause::new("Connection reset by peer (os error 104)"),
+            },
+            SyncError::Malformed {
+                what: Side::Source,
+                reason: "missing field `id`".into(),
+            },
+            SyncError::RateLimited {
+                what: Side::Partner,
+                wait: Duration::from_secs(120),
+            },
+            SyncError::BudgetSpent { per_hour: 2000 },
+            SyncError::LeftOut(Said::new(
+                "the person is not in Semana",
+                "la personne n'est pas dans Semana",
+            )),
+        ];
+        let mut said = std::collections::HashSet::new();
+        for e in &every {
+            let outcome = e.outcome();
+            let (en, fr) = (
+                outcome.reason_in("en").unwrap(),
+                outcome.reason_in("fr").unwrap(),
+            );
+            assert_eq!(en, e.to_string(), "the API's words are the error's");
+            assert_ne!(fr, en);
+            assert!(said.insert(fr) && said.insert(en), "{e}");
+        }
+        assert_eq!(
+            every[3].outcome().reason_in("fr").unwrap(),
+            "impossible de joindre le partenaire : connexion coupée par le serveur"
+        );
+        assert!(matches!(every[6].outcome(), Outcome::Skipped(_)));
+        assert!(matches!(every[7].outcome(), Outcome::Skipped(_)));
+        assert!(matches!(every[2].outcome(), Outcome::Failed(_)));
+        // A line an older relais stored in English reads as it was.
+        let old = Outcome::Failed("the partner answered 422: x".into());
+        assert_eq!(old.reason_in("fr").unwrap(), "the partner answered 422: x");
     }
 }

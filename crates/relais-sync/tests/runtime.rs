@@ -729,7 +729,7 @@ async fn health_says_why_an_integration_fails() {
     let skipped = w.store.run_lines(r.id, 0, 1000).await.unwrap();
     assert!(skipped.iter().any(|l| l
         .outcome
-        .reason()
+        .reason_in("en")
         .is_some_and(|why| why.contains(&format!("budget of {} requests per hour", used + 5)))));
     assert_eq!(w.profiles().await.len(), 5);
     // The budget counts across runs: the next run within the hour sends

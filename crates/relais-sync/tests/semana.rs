@@ -508,9 +508,16 @@ async fn both_ways_every_night(postgres: bool) {
     );
     let conflict: Vec<_> = lines_of(&second, "telework", "skipped").collect();
     assert_eq!(conflict.len(), 1, "{:?}", second.lines);
-    let reason = conflict[0].outcome.reason().unwrap();
+    let reason = conflict[0].outcome.reason_in("fr").unwrap();
+    let english = conflict[0].outcome.reason_in("en").unwrap();
     assert!(
-        reason.contains("conflit") && reason.contains(c.data.last_name.as_str()),
+        english.starts_with("conflict: telework of ")
+            && english.contains(c.data.last_name.as_str()),
+        "{english}"
+    );
+    assert!(
+        reason.starts_with("conflit : télétravail de ")
+            && reason.contains(c.data.last_name.as_str()),
         "the conflict names the person and what the day holds: {reason}"
     );
     assert!(conflict[0].label.contains(c.data.first_name.as_str()));

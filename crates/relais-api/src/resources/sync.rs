@@ -182,7 +182,7 @@ pub fn line_json(l: &ReportLine) -> Value {
         "key": l.key,
         "label": l.label,
         "outcome": l.outcome.code(),
-        "reason": l.outcome.reason(),
+        "reason": l.outcome.reason_in("en"),
         "fields": l.fields,
         "employeeId": l.employee,
     })

@@ -581,7 +581,7 @@ pub async fn preview(
         h2 { (lang.t("Collaborateurs non envoyés")) }
         @if preview.skipped.is_empty() { p.muted id="no-skipped" { (lang.t("Aucun : chacun a un identifiant unique.")) } }
         @else {
-            ul id="skipped" { @for s in &preview.skipped { li { strong { (s.name) } " — " (s.reason) } } }
+            ul id="skipped" { @for s in &preview.skipped { li { strong { (s.name) } " — " (s.reason_in(lang.code())) } } }
         }
     };
     Ok(page(Some(&v), lang, lang.t("Aperçu des bénéficiaires"), body).into_response())

@@ -427,7 +427,7 @@ pub async fn run_lines_csv(
                         l.label.clone(),
                         l.key.clone(),
                         outcome_label(&l.outcome, lang).to_owned(),
-                        l.outcome.reason().unwrap_or_default().to_owned(),
+                        l.outcome.reason_in(lang.code()).unwrap_or_default(),
                         fields,
                     ]
                 });
@@ -545,7 +545,7 @@ pub async fn run_page(
                         tr data-outcome=(l.outcome.code()) {
                             td.stream data-stream=(l.stream) { (stream_label(declaration, &l.stream, lang)) }
                             td.record { @if l.label.is_empty() { code { (l.key) } } @else { (l.label) } }
-                            td { (outcome_label(&l.outcome, lang)) @if let Some(r) = l.outcome.reason() { br; span.muted { (r) } } }
+                            td { (outcome_label(&l.outcome, lang)) @if let Some(r) = l.outcome.reason_in(lang.code()) { br; span.muted { (r) } } }
                             td.changes { @for f in &l.fields {
                                 @let (field, before, after) = field_change(declaration, &l.stream, f, lang);
                                 div { strong { (field) } " : " (before) " → " (after) }

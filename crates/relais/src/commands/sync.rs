@@ -558,7 +558,7 @@ async fn print_report(store: &SharedStore, run: relais_core::ids::RunId, json: b
             },
             stream_of(&l.stream),
             l.outcome
-                .reason()
+                .reason_in("en")
                 .map(|r| format!("{r} "))
                 .unwrap_or_default(),
             fields

@@ -15,6 +15,7 @@ use relais_core::mapping::{
     FieldMapping, PreviewField, PreviewPage, PreviewQuery, PreviewRow, PreviewStatus, SkippedRow,
     TargetSpec,
 };
+use relais_core::said::Said;
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -149,10 +150,13 @@ impl Identifiers {
     }
 
     /// Why employee `employee` with `identifier` cannot be sent, if it cannot.
-    pub fn refusal(&self, employee: i64, name: &str, identifier: Option<&str>) -> Option<String> {
+    pub fn refusal(&self, employee: i64, name: &str, identifier: Option<&str>) -> Option<Said> {
         let Some(identifier) = identifier else {
-            return Some(format!(
-                "{name} has no stakeholder identifier: the field it is mapped to is empty"
+            return Some(Said::new(
+                format!("{name} has no stakeholder identifier: the field it is mapped to is empty"),
+                format!(
+                    "{name} n'a pas d'identifiant de bénéficiaire : le champ qui le donne est vide"
+                ),
             ));
         };
         let holders = self.holders.get(identifier)?;
@@ -162,9 +166,14 @@ impl Identifiers {
             .map(|(_, n)| n.as_str())
             .collect();
         (!others.is_empty()).then(|| {
-            format!(
-                "{name} shares the stakeholder identifier '{identifier}' with {}: none of them is sent until it is unique",
-                others.join(", ")
+            let others = others.join(", ");
+            Said::new(
+                format!(
+                    "{name} shares the stakeholder identifier '{identifier}' with {others}: none of them is sent until it is unique"
+                ),
+                format!(
+                    "{name} partage l'identifiant de bénéficiaire « {identifier} » avec {others} : aucun d'eux n'est envoyé tant qu'il n'est pas unique"
+                ),
             )
         })
     }
@@ -464,7 +473,11 @@ pub async fn preview(
     let mut sendable = Vec::new();
     for (id, name, identifier) in found {
         match identifiers.refusal(id, &name, identifier.as_deref()) {
-            Some(reason) => skipped.push(SkippedRow { name, reason }),
+            Some(reason) => skipped.push(SkippedRow {
+                name,
+                reason: reason.en,
+                reason_fr: Some(reason.fr),
+            }),
             None => sendable.push(id),
         }
     }
@@ -553,11 +566,13 @@ mod tests {
         );
         ids.holders.insert("M3".into(), vec![(3, "Eve Lin".into())]);
         let why = ids.refusal(1, "Ana Roy", Some("M1")).unwrap();
-        assert!(why.contains("'M1' with Léo Roy"), "{why}");
+        assert!(why.en.contains("'M1' with Léo Roy"), "{why}");
+        assert!(why.fr.contains("« M1 » avec Léo Roy"), "{}", why.fr);
         assert!(ids.refusal(3, "Eve Lin", Some("M3")).is_none());
         assert!(ids
             .refusal(4, "Zoé", None)
             .unwrap()
+            .en
             .contains("no stakeholder identifier"));
         assert_eq!(ids.only_holder("M3"), Some(3));
         assert_eq!(ids.only_holder("M1"), None);

@@ -11,6 +11,7 @@ use crate::Side;
 use async_trait::async_trait;
 use relais_core::connector::StreamSpec;
 use relais_core::ledger::{Acknowledged, SourceRecord};
+use relais_core::said::Said;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
@@ -114,9 +115,10 @@ impl Stream for DaysOff {
             let fields = &w.record.fields;
             let Some(person) = Self::owner(fields).and_then(|o| self.run.people.of_employee(o))
             else {
-                out.push(Err(SyncError::LeftOut(
-                    "the person is not in Semana".into(),
-                )));
+                out.push(Err(SyncError::LeftOut(Said::new(
+                    "the person is not in Semana",
+                    "la personne n'est pas dans Semana",
+                ))));
                 continue;
             };
             let booking = json!({

@@ -14,6 +14,7 @@ use async_trait::async_trait;
 use chrono::{Datelike, Days, NaiveDate};
 use relais_core::connector::StreamSpec;
 use relais_core::ledger::{Acknowledged, SourceRecord};
+use relais_core::said::Said;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
@@ -167,11 +168,18 @@ impl Telework {
                         held.iter().partition(|h| ours(h));
                     if let Some(other) = others.first() {
                         let (who, when) = self.run.people.describe_day(fields);
-                        return Err(SyncError::LeftOut(format!(
-                            "conflit : télétravail de {who} le {when} non écrit, ce jour porte déjà « {} » du {} au {}",
-                            other.account_name,
+                        let (account, start, end) = (
+                            &other.account_name,
                             day_label(&other.start),
-                            day_label(&other.end)
+                            day_label(&other.end),
+                        );
+                        return Err(SyncError::LeftOut(Said::new(
+                            format!(
+                                "conflict: telework of {who} on {when} not written, the day already holds « {account} » from {start} to {end}"
+                            ),
+                            format!(
+                                "conflit : télétravail de {who} le {when} non écrit, ce jour porte déjà « {account} » du {start} au {end}"
+                            ),
                         )));
                     }
                     if attempt == 1 || stale.is_empty() {

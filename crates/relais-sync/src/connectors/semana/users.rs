@@ -10,6 +10,7 @@ use async_trait::async_trait;
 use relais_core::connector::StreamSpec;
 use relais_core::fields::{users, Field};
 use relais_core::ledger::{Acknowledged, SourceRecord};
+use relais_core::said::Said;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
@@ -67,9 +68,10 @@ impl Users {
     async fn write_one(&self, w: &Write) -> Result<Written, SyncError> {
         let fields = &w.record.fields;
         if fields["email"].as_str().is_none_or(|m| !m.contains('@')) {
-            return Err(SyncError::LeftOut(format!(
-                "{} has no work e-mail: Semana knows people by e-mail",
-                name_of(fields)
+            let name = name_of(fields);
+            return Err(SyncError::LeftOut(Said::new(
+                format!("{name} has no work e-mail: Semana knows people by e-mail"),
+                format!("{name} n'a pas d'e-mail professionnel : Semana reconnaît les personnes à leur e-mail"),
             )));
         }
         let body = json!(fields);

@@ -1,0 +1,78 @@
+//! Words said in English and in French, kept together: what relais stores
+//! when a reason is written once and read later by people of either
+//! language (a run report's line, for one).
+
+use serde::{Deserialize, Serialize};
+
+/// The same words in English and in French; stored as a JSON object
+/// (`{"en": …, "fr": …}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Said {
+    /// In English: the API's and the command line's words.
+    pub en: String,
+    /// In French: the admin pages' words.
+    pub fr: String,
+}
+
+impl Said {
+    /// `en` and `fr`.
+    pub fn new(en: impl Into<String>, fr: impl Into<String>) -> Self {
+        Self {
+            en: en.into(),
+            fr: fr.into(),
+        }
+    }
+
+    /// The words in `lang` (`fr`, else English).
+    pub fn text(&self, lang: &str) -> &str {
+        if lang == "fr" {
+            &self.fr
+        } else {
+            &self.en
+        }
+    }
+
+    /// As it is stored.
+    pub fn stored(&self) -> String {
+        serde_json::to_string(self).expect("words serialise")
+    }
+
+    /// Stored words in `lang`, or the stored text as it is (written in one
+    /// language by an older relais).
+    pub fn read(stored: &str, lang: &str) -> String {
+        serde_json::from_str::<Self>(stored)
+            .map_or_else(|_| stored.to_owned(), |s| s.text(lang).to_owned())
+    }
+}
+
+impl std::fmt::Display for Said {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.en)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_are_stored_together_and_read_in_either_language() {
+        let said = Said::new(
+            "the person is not in Semana",
+            "la personne n'est pas dans Semana",
+        );
+        let stored = said.stored();
+        assert_eq!(
+            Said::read(&stored, "fr"),
+            "la personne n'est pas dans Semana"
+        );
+        assert_eq!(Said::read(&stored, "en"), "the person is not in Semana");
+        assert_eq!(said.to_string(), said.en);
+        // What an older relais stored in one language reads as it is.
+        assert_eq!(
+            Said::read("the partner answered 422: x", "fr"),
+            "the partner answered 422: x"
+        );
+        assert_eq!(Said::read("{\"en\":1}", "fr"), "{\"en\":1}");
+    }
+}
