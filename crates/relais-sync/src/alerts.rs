@@ -4,6 +4,8 @@ use lettre::message::header::ContentType;
 use lettre::message::{Body, Mailbox, Message, SinglePart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use relais_core::alert::NewAlert;
+use relais_core::network::NetworkCause;
+use relais_core::said::Said;
 
 /// An SMTP server and the address alerts come from.
 #[derive(Clone)]
@@ -41,12 +43,19 @@ impl Mailer {
         })
     }
 
-    /// Sends one alert; the server's refusal or the network's failure in words.
-    pub async fn send(&self, alert: &NewAlert) -> Result<(), String> {
+    /// Sends one alert; the server's refusal or the network's failure in
+    /// words, in English and in French.
+    pub async fn send(&self, alert: &NewAlert) -> Result<(), Said> {
         let to: Mailbox = alert.recipient.parse().map_err(|e| {
-            format!(
-                "the contact '{}' is not an e-mail address: {e}",
-                alert.recipient
+            Said::new(
+                format!(
+                    "the contact '{}' is not an e-mail address: {e}",
+                    alert.recipient
+                ),
+                format!(
+                    "le contact « {} » n'est pas une adresse e-mail : {e}",
+                    alert.recipient
+                ),
             )
         })?;
         let message = Message::builder()
@@ -58,12 +67,28 @@ impl Mailer {
                     .header(ContentType::TEXT_PLAIN)
                     .body(Body::new(alert.body.clone())),
             )
-            .map_err(|e| format!("the alert cannot be written as a mail: {e}"))?;
-        self.transport
-            .send(message)
-            .await
-            .map(|_| ())
-            .map_err(|e| format!("{}: {e}", self.server))
+            .map_err(|e| {
+                Said::new(
+                    format!("the alert cannot be written as a mail: {e}"),
+                    format!("l'alerte ne peut pas être écrite en e-mail : {e}"),
+                )
+            })?;
+        self.transport.send(message).await.map(|_| ()).map_err(|e| {
+            let server = &self.server;
+            if e.is_permanent() || e.is_transient() {
+                // The server answered: its own words.
+                Said::new(
+                    format!("{server} refused the mail: {e}"),
+                    format!("{server} a refusé l'e-mail : {e}"),
+                )
+            } else {
+                let cause = NetworkCause::of(&e);
+                Said::new(
+                    format!("cannot reach {server}: {}", cause.text("en")),
+                    format!("{server} est injoignable : {}", cause.text("fr")),
+                )
+            }
+        })
     }
 }
 

@@ -872,7 +872,7 @@ impl Runtime {
                     Err(e) => {
                         let next = relais_core::now() + relais_core::alert::retry_after(due.attempts);
                         tracing::warn!(alert = %due.id, error = %e, "alert not sent; tried again later");
-                        self.store.alert_failed(due.id, &e, next).await?;
+                        self.store.alert_failed(due.id, &e.stored(), next).await?;
                     }
                 }
             }

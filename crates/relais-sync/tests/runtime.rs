@@ -453,7 +453,20 @@ async fn a_failing_integration_alerts_its_contact_once_then_on_recovery(postgres
     let waiting = w.store.list_alerts(w.installation, 10).await.unwrap();
     assert_eq!(waiting.len(), 1);
     assert!(waiting[0].sent_at.is_none() && waiting[0].attempts == 1);
-    assert!(waiting[0].last_error.is_some(), "the refusal is kept");
+    let refusal = waiting[0]
+        .last_error
+        .as_deref()
+        .expect("the refusal is kept");
+    assert!(
+        relais_core::said::Said::read(refusal, "fr").ends_with(
+            "est injoignable : connexion refusée (aucun service n'écoute à cette adresse)"
+        ),
+        "the refusal is kept, said in each language: {refusal}"
+    );
+    assert!(
+        relais_core::said::Said::read(refusal, "en").starts_with("cannot reach smtp://"),
+        "{refusal}"
+    );
     // Failing again: no second alert.
     rt_down
         .run_now(w.installation, Trigger::Cli, false, false)
