@@ -38,10 +38,7 @@ impl DomainError {
     /// What is wrong in `lang` (`fr`: the French words when there are;
     /// otherwise English).
     pub fn message_in(&self, lang: &str) -> &str {
-        match (&self.message_fr, lang) {
-            (Some(fr), "fr") => fr,
-            _ => &self.message,
-        }
+        crate::said::pick(&self.message, self.message_fr.as_deref(), lang)
     }
 }
 

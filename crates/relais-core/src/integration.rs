@@ -1252,22 +1252,14 @@ mod tests {
             assert_ne!(fr, en, "{stored}");
             assert!(said.insert(fr) && said.insert(en), "{stored}");
         }
-        assert_eq!(
-            every[0].text("fr"),
-            "PlanningPME est injoignable : connexion refusée (aucun service n'écoute à cette adresse)"
-        );
-        assert_eq!(
-            every[1].text("fr"),
-            "la base est injoignable : nom de serveur inconnu"
-        );
-        assert_eq!(
-            every[2].text("fr"),
-            "PlanningPME a répondu par une erreur (502) : upstream down"
-        );
-        assert_eq!(
-            every[3].text("en"),
-            "PlanningPME answered with an error (503)"
-        );
+        for (n, lang, words) in [
+            (0, "fr", "PlanningPME est injoignable : connexion refusée (aucun service n'écoute à cette adresse)"),
+            (1, "fr", "la base est injoignable : nom de serveur inconnu"),
+            (2, "fr", "PlanningPME a répondu par une erreur (502) : upstream down"),
+            (3, "en", "PlanningPME answered with an error (503)"),
+        ] {
+            assert_eq!(every[n].text(lang), words);
+        }
         // A cause an older relais stored as the system said it reads the same way.
         assert_eq!(
             HealthReason::read(

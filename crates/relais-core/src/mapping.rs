@@ -157,10 +157,7 @@ impl MappingProblem {
 
     /// Why, in `lang` (`fr`: the French words when there are; otherwise English).
     pub fn message_in(&self, lang: &str) -> &str {
-        match (&self.message_fr, lang) {
-            (Some(fr), "fr") => fr,
-            _ => &self.message,
-        }
+        crate::said::pick(&self.message, self.message_fr.as_deref(), lang)
     }
 }
 
@@ -388,10 +385,7 @@ pub struct SkippedRow {
 impl SkippedRow {
     /// Why, in `lang` (`fr`: the French words when there are; otherwise English).
     pub fn reason_in(&self, lang: &str) -> &str {
-        match (&self.reason_fr, lang) {
-            (Some(fr), "fr") => fr,
-            _ => &self.reason,
-        }
+        crate::said::pick(&self.reason, self.reason_fr.as_deref(), lang)
     }
 }
 

@@ -45,6 +45,15 @@ impl Said {
     }
 }
 
+/// `fr` for a French reader when there are French words, else `en`: how
+/// a refusal that may carry French words beside its English ones is read.
+pub fn pick<'a>(en: &'a str, fr: Option<&'a str>, lang: &str) -> &'a str {
+    match (fr, lang) {
+        (Some(fr), "fr") => fr,
+        _ => en,
+    }
+}
+
 impl std::fmt::Display for Said {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.en)
