@@ -539,13 +539,13 @@ pub trait MappingTool: Send + Sync {
     async fn sources(
         &self,
         lang: &str,
-    ) -> Result<Vec<crate::mapping::SourceField>, crate::integration::HealthReason>;
+    ) -> Result<Vec<crate::mapping::SourceField>, crate::health::HealthReason>;
 
     /// Every problem `mapping` would have on the base (none: it may be saved).
     async fn check(
         &self,
         mapping: &crate::mapping::FieldMapping,
-    ) -> Result<Vec<crate::mapping::MappingProblem>, crate::integration::HealthReason>;
+    ) -> Result<Vec<crate::mapping::MappingProblem>, crate::health::HealthReason>;
 
     /// A page of the partner's records as the next run would send them,
     /// against what the partner holds (the tool must reach the partner);
@@ -553,7 +553,7 @@ pub trait MappingTool: Send + Sync {
     async fn preview(
         &self,
         query: &crate::mapping::PreviewQuery,
-    ) -> Result<crate::mapping::PreviewPage, crate::integration::HealthReason>;
+    ) -> Result<crate::mapping::PreviewPage, crate::health::HealthReason>;
 }
 
 /// The connectors this relais runs, by code: handed by the sync layer to the

@@ -20,6 +20,7 @@ pub mod error;
 pub mod events;
 pub mod expense;
 pub mod fields;
+pub mod health;
 pub mod ids;
 pub mod integration;
 pub mod ledger;
