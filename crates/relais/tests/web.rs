@@ -963,6 +963,12 @@ async fn pages_refuse_bad_input_and_change_nothing() {
         journal.contains("suspendu : son adresse a répondu 410 : il a été suspendu aussitôt"),
         "{journal}"
     );
+    // The command line tells it in English.
+    let cli = ok(d, &["activity", "--limit", "50"]);
+    assert!(
+        cli.contains("(suspended: its URL answered 410: it was suspended at once)"),
+        "{cli}"
+    );
     // Activated again, the waiting test event goes.
     assert_eq!(act("activate", None).await.unwrap().status(), 303);
     relais_testkit::eventually(
