@@ -64,6 +64,9 @@ pub enum HealthReason {
         /// The budget, in requests an hour.
         per_hour: u32,
     },
+    /// Another process took the last run over (its lease was renewed too
+    /// late) and resumes it.
+    LeaseLost,
     /// This relais does not run the integration's connector.
     NoConnector {
         /// The connector's code.
@@ -121,6 +124,8 @@ impl HealthReason {
             Self::UnexpectedAnswer { partner: None, detail } => format!("unexpected answer from the source: {detail}"),
             Self::BudgetSpent { per_hour } if fr => format!("le budget de {per_hour} requêtes par heure est épuisé ; le reste attend une prochaine exécution"),
             Self::BudgetSpent { per_hour } => format!("the request budget of {per_hour} requests per hour is spent; the rest waits for a later run"),
+            Self::LeaseLost if fr => "un autre processus a repris la dernière exécution (son bail a été renouvelé trop tard) ; il la poursuit".into(),
+            Self::LeaseLost => "another process took the last run over (its lease was renewed too late) and resumes it".into(),
             Self::NoConnector { connector } if fr => format!("cette version de relais n'exécute pas le connecteur « {connector} »"),
             Self::NoConnector { connector } => format!("this relais runs no connector '{connector}'"),
             Self::RateLimited { partner, wait_seconds, until } if fr => format!("{partner} a demandé d'attendre {wait_seconds} s (429) : en pause jusqu'au {until}, quand la prochaine exécution démarre"),
@@ -208,6 +213,7 @@ mod tests {
                 detail: "missing field `items`".into(),
             },
             HealthReason::BudgetSpent { per_hour: 600 },
+            HealthReason::LeaseLost,
             HealthReason::NoConnector {
                 connector: "payfit".into(),
             },

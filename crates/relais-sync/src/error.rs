@@ -114,6 +114,10 @@ pub enum SyncError {
     /// other side holds): reported as skipped and tried again next run.
     #[error("{0}")]
     LeftOut(Said),
+    /// Another process took the run's lease over (this one renewed it too
+    /// late); that process resumes the run.
+    #[error("the run's lease was taken over (renewal came too late); another process resumes it")]
+    LeaseLost,
     /// The ledger could not be read or written.
     #[error(transparent)]
     Store(#[from] relais_store::StoreError),
@@ -149,6 +153,7 @@ impl SyncError {
                 per_hour: *per_hour,
             },
             Self::Config(m) => Self::Config(m.clone()),
+            Self::LeaseLost => Self::LeaseLost,
             Self::LeftOut(m) => Self::LeftOut(m.clone()),
             Self::Store(e) => Self::Unreachable {
                 what: Side::Database,
@@ -197,6 +202,7 @@ impl SyncError {
                 "le budget de {per_hour} requêtes par heure est épuisé ; le reste attend une prochaine exécution"
             ),
             Self::LeftOut(said) => said.fr.clone(),
+            Self::LeaseLost => "un autre processus a repris l'exécution (son bail a été renouvelé trop tard) ; il la poursuit".into(),
             Self::Config(_) | Self::Store(_) => self.to_string(),
         };
         Said::new(self.to_string(), fr)
@@ -235,6 +241,7 @@ mod tests {
                 wait: Duration::from_secs(120),
             },
             SyncError::BudgetSpent { per_hour: 2000 },
+            SyncError::LeaseLost,
             SyncError::LeftOut(Said::new(
                 "the person is not in Semana",
                 "la personne n'est pas dans Semana",
@@ -256,7 +263,7 @@ mod tests {
             "impossible de joindre le partenaire : connexion coupée par le serveur"
         );
         assert!(matches!(every[6].outcome(), Outcome::Skipped(_)));
-        assert!(matches!(every[7].outcome(), Outcome::Skipped(_)));
+        assert!(matches!(every[8].outcome(), Outcome::Skipped(_)));
         assert!(matches!(every[2].outcome(), Outcome::Failed(_)));
         // A line an older relais stored in English reads as it was.
         let old = Outcome::Failed("the partner answered 422: x".into());

@@ -157,6 +157,7 @@ pub fn reason_of(error: &SyncError, partner: &str) -> (Health, HealthReason) {
             partner: (*what == Side::Partner).then_some(partner),
             detail: reason.clone(),
         },
+        SyncError::LeaseLost => HealthReason::LeaseLost,
         SyncError::BudgetSpent { per_hour } => {
             return (
                 Health::Warnings,
@@ -888,14 +889,13 @@ impl Runtime {
         let every = self.options.lease_ttl / 3;
         loop {
             tokio::time::sleep(every).await;
-            match self.store.claim_lease(job, owner, self.options.lease_ttl).await {
+            match self
+                .store
+                .claim_lease(job, owner, self.options.lease_ttl)
+                .await
+            {
                 Ok(true) => {}
-                Ok(false) => {
-                    return SyncError::Unreachable {
-                        what: Side::Database,
-                        reason: relais_core::network::NetworkCause::new("the run's lease was taken over (renewal came too late); another process resumes it"),
-                    }
-                }
+                Ok(false) => return SyncError::LeaseLost,
                 Err(e) => return SyncError::Store(e),
             }
         }
