@@ -4377,6 +4377,20 @@ async fn webhooks_deliver_signed_events_at_least_once(app: App) {
         body["data"]["statusReason"], "the echo was answered 404",
         "{body}"
     );
+    // One where nothing listens, stored inactive too, says why in words.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let gone = format!("http://{}/hooks", closed.local_addr().unwrap());
+    drop(closed);
+    let (status, body) = post(&reader, "/api/relais/webhooks", json!({ "url": gone })).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(
+        (&body["data"]["status"], &body["data"]["statusReason"]),
+        (
+            &json!("inactive"),
+            &json!("the echo could not reach the address: connection refused (nothing listens at that address)")
+        ),
+        "{body}"
+    );
     for (wrong, field) in [
         (json!({ "url": "ftp://x" }), "url"),
         (json!({}), "url"),

@@ -239,7 +239,11 @@ pub enum WebhookFault {
         seconds: u64,
     },
     /// The echo could not reach the address.
-    EchoUnreachable,
+    EchoUnreachable {
+        /// Why, in the network's words (none in what an older relais stored).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cause: Option<crate::network::NetworkCause>,
+    },
     /// The echo was answered with an HTTP status other than 2xx.
     EchoAnswered {
         /// Its HTTP status.
@@ -277,8 +281,10 @@ impl WebhookFault {
             Self::NotAnAddress { url, cause } => format!("'{url}' is not an address: {cause}"),
             Self::EchoNoAnswer { seconds } if fr => format!("pas de réponse à l'écho en {seconds} s"),
             Self::EchoNoAnswer { seconds } => format!("no answer to the echo within {seconds} s"),
-            Self::EchoUnreachable if fr => "l'écho n'a pas pu joindre l'adresse".into(),
-            Self::EchoUnreachable => "the echo could not reach the address".into(),
+            Self::EchoUnreachable { cause: Some(cause) } if fr => format!("l'écho n'a pas pu joindre l'adresse : {}", cause.text(lang)),
+            Self::EchoUnreachable { cause: Some(cause) } => format!("the echo could not reach the address: {}", cause.text(lang)),
+            Self::EchoUnreachable { cause: None } if fr => "l'écho n'a pas pu joindre l'adresse".into(),
+            Self::EchoUnreachable { cause: None } => "the echo could not reach the address".into(),
             Self::EchoAnswered { status } if fr => format!("l'écho a reçu la réponse {status}"),
             Self::EchoAnswered { status } => format!("the echo was answered {status}"),
             Self::EchoWrongValue if fr => "l'écho a reçu une réponse sans la valeur qu'il portait".into(),
@@ -440,7 +446,12 @@ mod tests {
                 cause: "relative URL".into(),
             },
             WebhookFault::EchoNoAnswer { seconds: 3 },
-            WebhookFault::EchoUnreachable,
+            WebhookFault::EchoUnreachable {
+                cause: Some(crate::network::NetworkCause::new(
+                    "No route to host (os error 113)",
+                )),
+            },
+            WebhookFault::EchoUnreachable { cause: None },
             WebhookFault::EchoAnswered { status: 500 },
             WebhookFault::EchoWrongValue,
         ];
@@ -457,6 +468,11 @@ mod tests {
         }
         // The details travel into the words.
         assert!(WebhookFault::read(&every[0].stored(), "fr").contains("503"));
+        // An echo's fault stored before it kept its cause reads without one.
+        assert_eq!(
+            WebhookFault::read(r#"{"reason":"echo-unreachable"}"#, "fr"),
+            "l'écho n'a pas pu joindre l'adresse"
+        );
         assert_eq!(
             WebhookFault::read(&every[3].stored(), "fr"),
             "le point d'accès est injoignable : connexion refusée (aucun service n'écoute à cette adresse)"

@@ -204,7 +204,9 @@ pub async fn echo(reach: crate::reach::WebhookReach, url: &str) -> Result<(), We
                     seconds: RECEIVER_TIMEOUT.as_secs(),
                 }
             } else {
-                WebhookFault::EchoUnreachable
+                WebhookFault::EchoUnreachable {
+                    cause: Some(relais_core::network::NetworkCause::of(&e)),
+                }
             }
         })?;
     let status = answer.status();
