@@ -303,6 +303,8 @@ pub struct ReportSpec {
     pub title_en: &'static str,
     /// What it shows and who takes it, in French.
     pub description: &'static str,
+    /// The same in English.
+    pub description_en: &'static str,
     /// The grant a key needs to read it.
     pub permission: Permission,
     /// Its columns, in order.
@@ -334,6 +336,7 @@ pub static REPORTS: &[ReportSpec] = &[
         description: "Les absences validées, en jours ouvrés de l'établissement, prêtes pour la paie ; \
                       « modifiées depuis l'export » compte les saisies tardives et les corrections \
                       faites depuis votre export précédent de cet état.",
+        description_en: "Approved absences, in the establishment's working days, ready for payroll; « changed since the export » counts late entries and corrections made since your previous export of this report.",
         permission: Permission::Absences,
         columns: &[MONTH, EMPLOYEE_NUMBER, EMPLOYEE, ESTABLISHMENT, ACCOUNT, DAYS, PERIODS, CHANGED_SINCE_EXPORT],
         filters: &[Establishment, Department, Account],
@@ -346,6 +349,7 @@ pub static REPORTS: &[ReportSpec] = &[
         title_en: "Absenteeism per category, establishment and month",
         description: "Jours d'absence validés par catégorie de compte, rapportés aux jours ouvrés \
                       théoriques de l'établissement (son calendrier, pour les salariés sous contrat).",
+        description_en: "Approved absence days per account category, against the establishment's theoretical working days (its calendar, for employees under contract).",
         permission: Permission::Absences,
         columns: &[MONTH, ESTABLISHMENT, CATEGORY, ABSENT_DAYS, WORKING_DAYS, ABSENTEEISM_RATE],
         filters: &[Establishment, Department, Account],
@@ -358,6 +362,7 @@ pub static REPORTS: &[ReportSpec] = &[
         title_en: "Month-end headcount, entries and exits",
         description: "Salariés sous contrat le dernier jour du mois, par établissement, département \
                       et catégorie socio-professionnelle, avec les entrées et sorties du mois.",
+        description_en: "Employees under contract on the last day of the month, per establishment, department and socio-professional category, with the month's entries and exits.",
         permission: Permission::PersonnelFile,
         columns: &[MONTH, ESTABLISHMENT, DEPARTMENT, CSP, HEADCOUNT, ENTRIES, EXITS],
         filters: &[Establishment, Department],
@@ -370,6 +375,7 @@ pub static REPORTS: &[ReportSpec] = &[
         title_en: "Expenses per nature, month and analytics section",
         description: "Les lignes des notes de frais validées et contrôlées (puis en paiement ou \
                       payées) : une ligne de charge par nature, montants TTC, HT, TVA et remboursés.",
+        description_en: "The items of approved and checked expense claims (then being paid or paid): one expense line per nature, amounts gross, net, VAT and reimbursed.",
         permission: Permission::Expenses,
         columns: &[MONTH, NATURE, ANALYTICS, CURRENCY, GROSS, NET, VAT, REIMBURSED, ITEMS],
         filters: &[Establishment, Department, Nature],
@@ -382,6 +388,7 @@ pub static REPORTS: &[ReportSpec] = &[
         title_en: "Recoverable VAT per rate and month",
         description: "Une ligne de TVA par taux et par mois, sur les notes de frais validées et \
                       contrôlées (puis en paiement ou payées).",
+        description_en: "One VAT line per rate and per month, over approved and checked expense claims (then being paid or paid).",
         permission: Permission::Expenses,
         columns: &[MONTH, VAT_RATE, CURRENCY, VAT_BASE, VAT, GROSS, ITEMS],
         filters: &[Establishment, Department, Nature],
@@ -394,6 +401,7 @@ pub static REPORTS: &[ReportSpec] = &[
         title_en: "Expense items with warnings",
         description: "Les lignes de frais à vérifier : plafond dépassé, justificatif manquant, \
                       doublon possible, achat le week-end, devise étrangère.",
+        description_en: "The expense items to check: cap exceeded, missing receipt, possible duplicate, weekend purchase, foreign currency.",
         permission: Permission::Expenses,
         columns: &[DATE, EMPLOYEE_NUMBER, EMPLOYEE, NATURE, CURRENCY, GROSS, WARNINGS],
         filters: &[Establishment, Department, Nature],
@@ -666,6 +674,16 @@ mod tests {
             assert!(r.column(r.chart.key).is_some(), "{}", r.code);
             assert_eq!(report(r.code).unwrap().kind, r.kind);
             assert_eq!(spec(r.kind).code, r.code);
+        }
+    }
+
+    #[test]
+    fn every_report_is_described_in_both_languages() {
+        for r in REPORTS {
+            for (fr, en) in [(r.title, r.title_en), (r.description, r.description_en)] {
+                assert!(!fr.is_empty() && !en.is_empty(), "{}", r.code);
+                assert_ne!(fr, en, "{}", r.code);
+            }
         }
     }
 }

@@ -1258,6 +1258,22 @@ async fn reports_show_tables_charts_and_downloads() {
     let index = String::from_utf8(index).unwrap();
     assert_eq!(index.matches("href=\"/reports/").count(), 6, "{index}");
     assert!(index.contains("Absences par mois, salarié et compte"));
+    // In English, each report is titled and described in English.
+    let english = c
+        .get(format!("{url}/reports"))
+        .header("cookie", format!("{session}; relais_lang=en"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        english.contains("Absences per month, employee and account")
+            && english.contains("Approved absences, in the establishment's working days")
+            && !english.contains("Les absences validées"),
+        "{english}"
+    );
 
     // The page's rows are the API's rows.
     let api: serde_json::Value = c

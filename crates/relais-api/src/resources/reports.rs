@@ -209,6 +209,7 @@ pub fn describe(spec: &ReportSpec) -> Value {
         "title": spec.title,
         "titleEn": spec.title_en,
         "description": spec.description,
+        "descriptionEn": spec.description_en,
         "grant": spec.permission.code(),
         "columns": spec.columns.iter().map(|c| json!({
             "key": c.key, "label": c.label, "labelEn": c.label_en,
@@ -225,12 +226,13 @@ pub fn report_list_schema() -> Value {
     let text = |description: &str| json!({ "type": "string", "description": description });
     json!({
         "type": "object",
-        "required": ["code", "title", "titleEn", "description", "grant", "columns", "filters", "readable"],
+        "required": ["code", "title", "titleEn", "description", "descriptionEn", "grant", "columns", "filters", "readable"],
         "properties": {
             "code": text("what the report's path ends with"),
             "title": text("its title in French"),
             "titleEn": text("its title in English"),
-            "description": text("what it counts"),
+            "description": text("what it counts, in French"),
+            "descriptionEn": text("what it counts, in English"),
             "grant": text("the grant a key needs to read it"),
             "columns": { "type": "array", "items": {
                 "type": "object",

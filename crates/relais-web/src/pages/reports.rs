@@ -29,7 +29,7 @@ pub async fn index(v: Viewer) -> Response {
             @for r in REPORTS {
                 div.card {
                     h3 { a href={ "/reports/" (r.code) } { (title(r, lang)) } }
-                    p.muted { (r.description) }
+                    p.muted { (lang.pick(r.description, r.description_en)) }
                     small.muted { (lang.t("Droit nécessaire : ")) (r.permission.label(lang.code())) }
                 }
             }
@@ -130,7 +130,7 @@ pub async fn show(
         .max(1)
         .div_ceil(PER_PAGE);
     let body = html! {
-        p.muted { (spec.description) }
+        p.muted { (lang.pick(spec.description, spec.description_en)) }
         form.filters id="report-filters" method="get" action={ "/reports/" (spec.code) } {
             div.field {
                 label for="from" { (lang.t("Du mois")) }
