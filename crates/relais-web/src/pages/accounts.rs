@@ -689,7 +689,7 @@ fn shown_once(lang: Lang, password: &str, headers: &HeaderMap, someone_else: boo
             p.muted { (lang.t("À sa première connexion, la personne le remplacera par le sien dans « Mon compte » : les autres pages s'ouvriront ensuite.")) }
         }
         p { code.secret id="password" { (password) } }
-        p { (lang.t("Adresse de connexion")) " : " code { (base_url(headers)) "/login" } }
+        p { (lang.t("Adresse de connexion")) (lang.t(" : ")) code { (base_url(headers)) "/login" } }
     }
 }
 

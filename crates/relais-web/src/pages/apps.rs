@@ -340,8 +340,8 @@ pub async fn install(
     Ok(page(Some(&v), lang, &format!("{} {}", a.name, lang.t("est installée")), html! {
         p.ok { (lang.t("La clé API a été créée sur la base ")) strong { (base.name) } ". "
             (lang.t("Elle ne sera plus jamais affichée : copiez-la maintenant.")) }
-        p { (lang.t("URL de la base")) " : " code id="base-url" { (url) } }
-        p { (lang.t("Clé API")) " : " code.secret id="api-key" { (secret) } " "
+        p { (lang.t("URL de la base")) (lang.t(" : ")) code id="base-url" { (url) } }
+        p { (lang.t("Clé API")) (lang.t(" : ")) code.secret id="api-key" { (secret) } " "
             button type="button" id="copy" onclick="navigator.clipboard.writeText(document.getElementById('api-key').textContent).then(()=>{this.textContent='✓'})" { (lang.t("Copier")) } }
         h2 { (lang.t("À faire chez l'éditeur")) }
         ol { @for s in lang.pick(&a.steps.partner_fr, &a.steps.partner_en) { li { (s) } } }

@@ -140,7 +140,7 @@ pub(crate) async fn section(
             @if let Some(open) = &open_run {
                 p.notice id="run-open" {
                     (if open.status == RunStatus::Queued { lang.t("Une exécution attend de démarrer") } else { lang.t("Une exécution est en cours") })
-                    " : " a href={ "/runs/" (open.id) } { (lang.t("la suivre")) " (#" (open.id) ")" } ". "
+                    (lang.t(" : ")) a href={ "/runs/" (open.id) } { (lang.t("la suivre")) " (#" (open.id) ")" } ". "
                     (lang.t("Les boutons reviennent quand elle est finie."))
                 }
                 (live_block(open, Some(declaration), open_expected, lang))

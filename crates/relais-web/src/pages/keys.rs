@@ -246,8 +246,8 @@ pub async fn create_key(
         Ok((key, secret)) => {
             let msg = html! {
                 p.ok { (lang.t("Clé créée ; elle ne sera plus jamais affichée.")) }
-                p { (lang.t("URL de la base")) " : " code id="base-url" { (base_url(&headers)) } }
-                p { "#" (key.id) " : " code.secret id="api-key" { (secret) } }
+                p { (lang.t("URL de la base")) (lang.t(" : ")) code id="base-url" { (base_url(&headers)) } }
+                p { "#" (key.id) (lang.t(" : ")) code.secret id="api-key" { (secret) } }
             };
             keys_page(&state, &v, Some(msg)).await
         }
@@ -423,8 +423,8 @@ pub async fn rotate_key(
                         None => { (lang.t("L'ancien ne fonctionne plus.")) },
                     }
                 }
-                p { (lang.t("URL de la base")) " : " code id="base-url" { (base_url(&headers)) } }
-                p { "#" (key.id) " : " code.secret id="api-key" { (secret) } }
+                p { (lang.t("URL de la base")) (lang.t(" : ")) code id="base-url" { (base_url(&headers)) } }
+                p { "#" (key.id) (lang.t(" : ")) code.secret id="api-key" { (secret) } }
             };
             keys_page(&state, &v, Some(msg)).await
         }

@@ -544,7 +544,7 @@ impl FieldErrors {
     pub(crate) fn summary(&self, lang: Lang, id: &str, nothing: &'static str) -> Markup {
         html! {
             p.error id=(id) {
-                (lang.t(nothing)) " : " (self.0.len())
+                (lang.t(nothing)) (lang.t(" : ")) (self.0.len())
                 (lang.t(" problème(s), indiqué(s) à côté des champs."))
             }
         }

@@ -560,9 +560,9 @@ pub async fn preview(
                                     ul.fields {
                                         @for f in &r.fields {
                                             @if f.held != f.sent && r.status == PreviewStatus::Changed {
-                                                li.changed data-target=(f.target) { strong { (label(&f.target)) } " : " (shown(&f.held)) " → " (shown(&f.sent)) }
+                                                li.changed data-target=(f.target) { strong { (label(&f.target)) } (lang.t(" : ")) (shown(&f.held)) " → " (shown(&f.sent)) }
                                             } @else {
-                                                li data-target=(f.target) { (label(&f.target)) " : " (shown(&f.sent)) }
+                                                li data-target=(f.target) { (label(&f.target)) (lang.t(" : ")) (shown(&f.sent)) }
                                             }
                                         }
                                     }

@@ -172,7 +172,7 @@ fn operation(lang: crate::session::Lang, base: &str, o: &Operation<'_>) -> Marku
                     @let members: Vec<(String, &Value)> = members.iter().map(|(n, v)| (n.clone(), v)).collect();
                     (fields_table(lang, caption, "Membre", &members, &media["schema"]["required"]))
                 } @else {
-                    p { (lang.t("Corps")) " : " code { (content_type) } }
+                    p { (lang.t("Corps")) (lang.t(" : ")) code { (content_type) } }
                 }
                 @if !media["example"].is_null() {
                     p { (lang.t("Un corps accepté :")) }

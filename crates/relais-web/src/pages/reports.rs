@@ -271,7 +271,7 @@ fn chart(spec: &ReportSpec, points: &[(Month, f64)], lang: Lang) -> Markup {
                     @let h = (value / max * (height - 20.0)).max(if *value > 0.0 { 1.0 } else { 0.0 });
                     @let x = gap + i as f64 * (bar + gap);
                     g.bar data-month=(month.to_string()) data-value=(value) {
-                        title { (month.label()) " : " (value_text(*value)) }
+                        title { (month.label()) (lang.t(" : ")) (value_text(*value)) }
                         rect x=(x) y=(height - h) width=(bar) height=(h) fill="#3b5bdb" {}
                         text x=(x + bar / 2.0) y=(height - h - 4.0) font-size="10" text-anchor="middle" { (value_text(*value)) }
                         text x=(x + bar / 2.0) y=(height + 14.0) font-size="10" text-anchor="middle" { (month.to_string()[2..].to_owned()) }

@@ -204,10 +204,10 @@ pub(crate) fn live_block(
                 span id="live-done" { (run.counts.total()) } (lang.t(" enregistrements traités")) " · "
                 span id="live-requests" { (run.partner_requests) } (lang.t(" requêtes à l'éditeur"))
                 br;
-                (lang.t("Créés ou rattachés")) " : " span id="live-created" { (run.counts.created + run.counts.linked) } " · "
-                (lang.t("Mis à jour")) " : " span id="live-updated" { (run.counts.updated + run.counts.overwritten) } " · "
-                (lang.t("Supprimés ou désactivés")) " : " span id="live-deleted" { (run.counts.deleted + run.counts.deactivated) } " · "
-                (lang.t("Refusés ou écartés")) " : " span id="live-failed" { (run.counts.failed + run.counts.skipped) }
+                (lang.t("Créés ou rattachés")) (lang.t(" : ")) span id="live-created" { (run.counts.created + run.counts.linked) } " · "
+                (lang.t("Mis à jour")) (lang.t(" : ")) span id="live-updated" { (run.counts.updated + run.counts.overwritten) } " · "
+                (lang.t("Supprimés ou désactivés")) (lang.t(" : ")) span id="live-deleted" { (run.counts.deleted + run.counts.deactivated) } " · "
+                (lang.t("Refusés ou écartés")) (lang.t(" : ")) span id="live-failed" { (run.counts.failed + run.counts.skipped) }
                 @if let Some(e) = expected {
                     br;
                     label for="live-progress" { (lang.tf("sur environ %{expected} (la dernière exécution comparable)", &[("expected", &e)])) }
@@ -217,7 +217,7 @@ pub(crate) fn live_block(
                 @if let Some(d) = declaration {
                     ul {
                         @for st in d.streams {
-                            li { (lang.pick(st.label_fr, st.label_en)) " : " span data-live-stream=(st.name) { (run.streams.get(st.name).map_or(0, |c| c.total())) } }
+                            li { (lang.pick(st.label_fr, st.label_en)) (lang.t(" : ")) span data-live-stream=(st.name) { (run.streams.get(st.name).map_or(0, |c| c.total())) } }
                         }
                     }
                 }
@@ -548,7 +548,7 @@ pub async fn run_page(
                             td { (outcome_label(&l.outcome, lang)) @if let Some(r) = l.outcome.reason_in(lang.code()) { br; span.muted { (r) } } }
                             td.changes { @for f in &l.fields {
                                 @let (field, before, after) = field_change(declaration, &l.stream, f, lang);
-                                div { strong { (field) } " : " (before) " → " (after) }
+                                div { strong { (field) } (lang.t(" : ")) (before) " → " (after) }
                             } }
                         }
                     }

@@ -371,7 +371,7 @@ pub(crate) async fn act(
         "rotate" => rotate(state, &e, v.actor()).await.map(|secret| {
             notice = Some(html! {
                 div.notice role="status" id="webhook-rotated" {
-                    p { (e.setup.name) " : " (lang.t("nouveau secret de signature, qui ne sera plus jamais affiché : ")) code.secret id="webhook-secret" { (secret.reveal()) } }
+                    p { (e.setup.name) (lang.t(" : ")) (lang.t("nouveau secret de signature, qui ne sera plus jamais affiché : ")) code.secret id="webhook-secret" { (secret.reveal()) } }
                     p { (lang.tf("L'ancien signe encore les messages pendant %{hours} heures, le temps de donner le nouveau au destinataire.", &[("hours", &ROTATION_GRACE.num_hours())])) }
                 }
             });
