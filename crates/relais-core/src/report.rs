@@ -64,7 +64,12 @@ impl Month {
 
     /// Its name in French, e.g. « mars 2026 ».
     pub fn label(self) -> String {
-        const NAMES: [&str; 12] = [
+        self.label_in("fr")
+    }
+
+    /// Its name in `lang` (`fr`, else English), e.g. « mars 2026 », « March 2026 ».
+    pub fn label_in(self, lang: &str) -> String {
+        const FR: [&str; 12] = [
             "janvier",
             "février",
             "mars",
@@ -78,7 +83,22 @@ impl Month {
             "novembre",
             "décembre",
         ];
-        format!("{} {}", NAMES[self.month as usize - 1], self.year)
+        const EN: [&str; 12] = [
+            "January",
+            "February",
+            "March",
+            "April",
+            "May",
+            "June",
+            "July",
+            "August",
+            "September",
+            "October",
+            "November",
+            "December",
+        ];
+        let names = if lang == "fr" { FR } else { EN };
+        format!("{} {}", names[self.month as usize - 1], self.year)
     }
 }
 
@@ -262,13 +282,18 @@ impl FilterKind {
         }
     }
 
-    /// Its label in French.
-    pub fn label(self) -> &'static str {
+    /// Its label in `lang` (`fr`, else English).
+    pub fn label(self, lang: &str) -> &'static str {
+        let fr = lang == "fr";
         match self {
-            FilterKind::Establishment => "Établissements",
-            FilterKind::Department => "Départements",
-            FilterKind::Account => "Comptes d'absence",
-            FilterKind::Nature => "Natures de dépense",
+            FilterKind::Establishment if fr => "Établissements",
+            FilterKind::Establishment => "Establishments",
+            FilterKind::Department if fr => "Départements",
+            FilterKind::Department => "Departments",
+            FilterKind::Account if fr => "Comptes d'absence",
+            FilterKind::Account => "Absence accounts",
+            FilterKind::Nature if fr => "Natures de dépense",
+            FilterKind::Nature => "Expense natures",
         }
     }
 }
@@ -457,11 +482,21 @@ impl Cell {
 
     /// The value as people read it (French conventions).
     pub fn display(&self) -> String {
+        self.display_in("fr")
+    }
+
+    /// The value as people of `lang` read it (`fr`: « mars 2026 », 10/06/2026,
+    /// 2,5, 3,45 %; else English: « March 2026 », 10 Jun 2026, 2.5, 3.45%).
+    pub fn display_in(&self, lang: &str) -> String {
+        let fr = lang == "fr";
         match self {
-            Cell::Month(m) => m.label(),
-            Cell::Date(d) => d.format("%d/%m/%Y").to_string(),
-            Cell::Percent(p) => format!("{:.2} %", p * 100.0).replace('.', ","),
-            other => other.text(','),
+            Cell::Month(m) => m.label_in(lang),
+            Cell::Date(d) if fr => d.format("%d/%m/%Y").to_string(),
+            Cell::Date(d) => d.format("%-d %b %Y").to_string(),
+            Cell::Percent(p) if fr => format!("{:.2} %", p * 100.0).replace('.', ","),
+            Cell::Percent(p) => format!("{:.2}%", p * 100.0),
+            other if fr => other.text(','),
+            other => other.text('.'),
         }
     }
 
@@ -663,6 +698,27 @@ mod tests {
         assert_eq!(Cell::Money(-1234).display(), "-12,34");
         assert_eq!(Cell::Money(1205).plain(), "12.05");
         assert_eq!(Cell::Percent(0.0345).display(), "3,45 %");
+        // In English, English conventions.
+        for (cell, fr, en) in [
+            (Cell::HalfDays(5), "2,5", "2.5"),
+            (Cell::Money(-1234), "-12,34", "-12.34"),
+            (Cell::Percent(0.0345), "3,45 %", "3.45%"),
+            (
+                Cell::Month("2026-03".parse().unwrap()),
+                "mars 2026",
+                "March 2026",
+            ),
+            (
+                Cell::Date(chrono::NaiveDate::from_ymd_opt(2026, 6, 10).unwrap()),
+                "10/06/2026",
+                "10 Jun 2026",
+            ),
+        ] {
+            assert_eq!(
+                (cell.display_in("fr"), cell.display_in("en")),
+                (fr.into(), en.into())
+            );
+        }
         assert_eq!(snap_vat_rate(198), 200);
         assert_eq!(snap_vat_rate(56), 55);
         assert_eq!(snap_vat_rate(150), 150);

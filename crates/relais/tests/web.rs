@@ -1274,6 +1274,21 @@ async fn reports_show_tables_charts_and_downloads() {
             && !english.contains("Les absences validées"),
         "{english}"
     );
+    let english = c
+        .get(format!("{url}/reports/absences-payroll"))
+        .header("cookie", format!("{session}; relais_lang=en"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        english.contains("June 2026")
+            && english.contains(">Establishments<")
+            && !english.contains("juin 2026"),
+        "months and filters in English: {english}"
+    );
 
     // The page's rows are the API's rows.
     let api: serde_json::Value = c

@@ -971,9 +971,9 @@ pub async fn calendar(
             div.field { button id="show-calendar" type="submit" { (lang.t("Afficher")) } }
         }
         p {
-            a id="previous-month" href=(month_link(previous)) { "← " (previous.label()) }
-            " · " strong id="calendar-month" { (month.label()) } " · "
-            a id="next-month" href=(month_link(month.next())) { (month.next().label()) " →" }
+            a id="previous-month" href=(month_link(previous)) { "← " (previous.label_in(lang.code())) }
+            " · " strong id="calendar-month" { (month.label_in(lang.code())) } " · "
+            a id="next-month" href=(month_link(month.next())) { (month.next().label_in(lang.code())) " →" }
         }
         @if !used.is_empty() {
             p.legend id="calendar-legend" {

@@ -142,7 +142,7 @@ pub async fn show(
             }
             @for (kind, choices) in &options {
                 div.field {
-                    label for=(kind.parameter()) { (kind.label()) }
+                    label for=(kind.parameter()) { (kind.label(lang.code())) }
                     select id=(kind.parameter()) name=(kind.parameter()) multiple size="4" {
                         @for (id, name) in choices {
                             option value=(id) selected[selected(&query, *kind).is_some_and(|s| s.contains(id))] { (name) }
@@ -153,7 +153,7 @@ pub async fn show(
             div.field { button type="submit" { (lang.t("Afficher")) } }
         }
         p {
-            (lang.t("Du ")) (query.filter.from.label()) (lang.t(" à ")) (query.filter.to.label()) " · "
+            (lang.t("Du ")) (query.filter.from.label_in(lang.code())) (lang.t(" à ")) (query.filter.to.label_in(lang.code())) " · "
             strong id="row-count" data-count=(total) { (total) } (lang.t(" lignes"))
             @if let Some(since) = since {
                 " · " (lang.t("votre dernier export : "))
@@ -176,9 +176,9 @@ pub async fn show(
                         @for row in &table.rows {
                             tr { @for (c, cell) in spec.columns.iter().zip(row) {
                                 @if matches!(c.kind, ColumnKind::Text | ColumnKind::Period | ColumnKind::Date) {
-                                    td { (cell.display()) }
+                                    td { (cell.display_in(lang.code())) }
                                 } @else {
-                                    td.n { (cell.display()) }
+                                    td.n { (cell.display_in(lang.code())) }
                                 }
                             } }
                         }
@@ -259,8 +259,8 @@ fn chart(spec: &ReportSpec, points: &[(Month, f64)], lang: Lang) -> Markup {
     let (bar, gap, height) = (38.0, 10.0, 160.0);
     let width = points.len() as f64 * (bar + gap) + gap;
     let value_text = |v: f64| match column.kind {
-        ColumnKind::Money => Cell::Money((v * 100.0).round() as i64).display(),
-        ColumnKind::Days => Cell::HalfDays((v * 2.0).round() as i64).display(),
+        ColumnKind::Money => Cell::Money((v * 100.0).round() as i64).display_in(lang.code()),
+        ColumnKind::Days => Cell::HalfDays((v * 2.0).round() as i64).display_in(lang.code()),
         _ => format!("{}", v.round() as i64),
     };
     html! {
@@ -271,7 +271,7 @@ fn chart(spec: &ReportSpec, points: &[(Month, f64)], lang: Lang) -> Markup {
                     @let h = (value / max * (height - 20.0)).max(if *value > 0.0 { 1.0 } else { 0.0 });
                     @let x = gap + i as f64 * (bar + gap);
                     g.bar data-month=(month.to_string()) data-value=(value) {
-                        title { (month.label()) (lang.t(" : ")) (value_text(*value)) }
+                        title { (month.label_in(lang.code())) (lang.t(" : ")) (value_text(*value)) }
                         rect x=(x) y=(height - h) width=(bar) height=(h) fill="#3b5bdb" {}
                         text x=(x + bar / 2.0) y=(height - h - 4.0) font-size="10" text-anchor="middle" { (value_text(*value)) }
                         text x=(x + bar / 2.0) y=(height + 14.0) font-size="10" text-anchor="middle" { (month.to_string()[2..].to_owned()) }
