@@ -38,6 +38,7 @@ use futures_util::stream::{self as futures_stream, StreamExt};
 use relais_core::connector::{ConnectorSpec, StreamSpec};
 use relais_core::integration::{LedgerJob, Outcome};
 use relais_core::ledger::{field_changes, plan, Acknowledged, Change, SourceRecord};
+use relais_core::said::Said;
 use relais_core::secret::SecretName;
 use relais_core::secret::Secrets;
 use relais_store::SharedStore;
@@ -149,15 +150,23 @@ impl std::fmt::Debug for Setup {
 impl Setup {
     /// The connector's typed configuration, read from the options.
     pub fn config<T: serde::de::DeserializeOwned>(&self) -> Result<T, SyncError> {
-        serde_json::from_value(self.options.clone())
-            .map_err(|e| SyncError::Config(format!("the connector's options: {e}")))
+        serde_json::from_value(self.options.clone()).map_err(|e| {
+            SyncError::Config(Said::new(
+                format!("the connector's options: {e}"),
+                format!("les options du connecteur : {e}"),
+            ))
+        })
     }
 
     /// The connector's typed secrets: the partner's secrets it declares.
     pub fn typed_secrets<T: serde::de::DeserializeOwned>(&self) -> Result<T, SyncError> {
         let value = serde_json::to_value(&self.secrets.0).unwrap_or_default();
-        serde_json::from_value(value)
-            .map_err(|e| SyncError::Config(format!("the connector's secrets: {e}")))
+        serde_json::from_value(value).map_err(|e| {
+            SyncError::Config(Said::new(
+                format!("the connector's secrets: {e}"),
+                format!("les secrets du connecteur : {e}"),
+            ))
+        })
     }
 
     /// The ledger job of stream `stream`.
@@ -397,7 +406,10 @@ pub trait Connector: ConnectorSpec {
 
 /// The error of a mapping tool asked of a connector without a mapping.
 fn no_mapping(partner: &str) -> SyncError {
-    SyncError::Config(format!("{partner} takes no field mapping"))
+    SyncError::Config(Said::new(
+        format!("{partner} takes no field mapping"),
+        format!("{partner} ne prend pas de correspondance de champs"),
+    ))
 }
 
 /// Runs `connector` once: every stream, then deletions, then checkpoints.
@@ -929,7 +941,7 @@ impl Job {
         }
         let options = connector
             .check_options(&merged)
-            .map_err(|e| SyncError::Config(e.message))?;
+            .map_err(SyncError::config)?;
         let mut sealed = Secrets::default();
         for (name, value) in secrets {
             sealed.set(SecretName::Partner(name), value);

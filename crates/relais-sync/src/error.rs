@@ -109,7 +109,7 @@ pub enum SyncError {
     },
     /// The integration's configuration does not allow a run.
     #[error("{0}")]
-    Config(String),
+    Config(Said),
     /// A record left out on purpose, with why (a conflict with what the
     /// other side holds): reported as skipped and tried again next run.
     #[error("{0}")]
@@ -124,6 +124,12 @@ pub enum SyncError {
 }
 
 impl SyncError {
+    /// A configuration that does not allow a run, refused by the domain:
+    /// its words in both languages.
+    pub fn config(refused: relais_core::DomainError) -> Self {
+        Self::Config(Said::new(refused.message.clone(), refused.message_in("fr")))
+    }
+
     /// The same error for another record (each record of a batch that
     /// failed as a whole gets its own).
     pub fn again(&self) -> Self {
@@ -203,7 +209,8 @@ impl SyncError {
             ),
             Self::LeftOut(said) => said.fr.clone(),
             Self::LeaseLost => "un autre processus a repris l'exécution (son bail a été renouvelé trop tard) ; il la poursuit".into(),
-            Self::Config(_) | Self::Store(_) => self.to_string(),
+            Self::Config(said) => said.fr.clone(),
+            Self::Store(_) => self.to_string(),
         };
         Said::new(self.to_string(), fr)
     }

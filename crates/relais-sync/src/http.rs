@@ -6,6 +6,7 @@ use crate::error::SyncError;
 use crate::Side;
 use backon::{ExponentialBuilder, Retryable};
 use relais_core::network::NetworkCause;
+use relais_core::said::Said;
 use std::future::Future;
 use std::time::Duration;
 
@@ -316,10 +317,20 @@ impl Tls {
     /// file that cannot be read or holds no certificate, naming it.
     pub fn with_ca_file(mut self, path: &std::path::Path) -> Result<Self, SyncError> {
         let pem = std::fs::read(path).map_err(|e| {
-            SyncError::Config(format!("cannot read the CA file {}: {e}", path.display()))
+            SyncError::Config(Said::new(
+                format!("cannot read the CA file {}: {e}", path.display()),
+                format!(
+                    "le fichier d'autorités {} ne peut pas être lu : {e}",
+                    path.display()
+                ),
+            ))
         })?;
-        self.add_pem(&pem)
-            .map_err(|e| SyncError::Config(format!("the CA file {}: {e}", path.display())))?;
+        self.add_pem(&pem).map_err(|e| {
+            SyncError::Config(Said::new(
+                format!("the CA file {}: {e}", path.display()),
+                format!("le fichier d'autorités {} : {e}", path.display()),
+            ))
+        })?;
         Ok(self)
     }
 
@@ -354,15 +365,21 @@ impl Tls {
             .use_rustls_tls()
             .https_only(false);
         for pem in &self.extra_roots {
-            for cert in reqwest::Certificate::from_pem_bundle(pem)
-                .map_err(|e| SyncError::Config(format!("a CA certificate: {e}")))?
-            {
+            for cert in reqwest::Certificate::from_pem_bundle(pem).map_err(|e| {
+                SyncError::Config(Said::new(
+                    format!("a CA certificate: {e}"),
+                    format!("un certificat d'autorité : {e}"),
+                ))
+            })? {
                 builder = builder.add_root_certificate(cert);
             }
         }
-        builder
-            .build()
-            .map_err(|e| SyncError::Config(format!("cannot build the HTTPS client: {e}")))
+        builder.build().map_err(|e| {
+            SyncError::Config(Said::new(
+                format!("cannot build the HTTPS client: {e}"),
+                format!("le client HTTPS ne peut pas être construit : {e}"),
+            ))
+        })
     }
 }
 

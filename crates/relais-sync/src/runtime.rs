@@ -16,6 +16,7 @@ use relais_core::integration::{
     Health, HealthReason, Integration, LeaseJob, RunAsk, RunStatus, SyncRun, Trigger, SOURCE_KEY,
 };
 use relais_core::mapping::{FieldMapping, MappingProblem, PreviewPage, PreviewQuery, SourceField};
+use relais_core::said::Said;
 use relais_core::secret::Sealer;
 use relais_core::secret::SecretName;
 use relais_store::{IntegrationState, RunFinish, SharedStore, StoreError};
@@ -158,6 +159,10 @@ pub fn reason_of(error: &SyncError, partner: &str) -> (Health, HealthReason) {
             detail: reason.clone(),
         },
         SyncError::LeaseLost => HealthReason::LeaseLost,
+        SyncError::Config(words) => HealthReason::Configuration {
+            en: words.en.clone(),
+            fr: words.fr.clone(),
+        },
         SyncError::BudgetSpent { per_hour } => {
             return (
                 Health::Warnings,
@@ -910,9 +915,12 @@ impl Runtime {
     ) -> Result<(), SyncError> {
         let connector =
             crate::connectors::find(integration.connector.as_str()).ok_or_else(|| {
-                SyncError::Config(format!(
-                    "this relais runs no connector '{}'",
-                    integration.connector
+                SyncError::Config(Said::new(
+                    format!("this relais runs no connector '{}'", integration.connector),
+                    format!(
+                        "cette version de relais n'exécute pas le connecteur « {} »",
+                        integration.connector
+                    ),
                 ))
             })?;
         let mut setup = self.setup(connector.as_ref(), integration).await?;
@@ -960,13 +968,17 @@ impl Runtime {
         let secrets = self
             .sealer
             .open(&integration.sealed_secrets)
-            .map_err(|e| SyncError::Config(e.message))?;
+            .map_err(SyncError::config)?;
         let missing = integration.missing_settings(declaration, &secrets);
         if partner && !missing.is_empty() {
-            return Err(SyncError::Config(format!(
-                "not configured yet: {} missing (set on the app's page or with `relais sync configure {}`)",
-                missing.join(", "),
-                integration.installation_id
+            let (missing, id) = (missing.join(", "), integration.installation_id);
+            return Err(SyncError::Config(Said::new(
+                format!(
+                    "not configured yet: {missing} missing (set on the app's page or with `relais sync configure {id}`)"
+                ),
+                format!(
+                    "pas encore configurée : il manque {missing} (à renseigner sur la page de l'application ou avec `relais sync configure {id}`)"
+                ),
             )));
         }
         let source_url = integration
@@ -987,7 +999,7 @@ impl Runtime {
             .await?;
         let options = connector
             .check_options(&integration.options)
-            .map_err(|e| SyncError::Config(e.message))?;
+            .map_err(SyncError::config)?;
         let mut partner_secrets = relais_core::secret::Secrets::default();
         for spec in declaration.secrets {
             partner_secrets.set(

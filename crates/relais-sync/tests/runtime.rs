@@ -670,12 +670,16 @@ async fn health_says_why_an_integration_fails() {
     );
     let r = run(Trigger::Cli).await.unwrap();
     assert_eq!(r.status, RunStatus::Failed);
+    let error = r.error.as_deref().unwrap();
     assert!(
-        r.error
-            .as_deref()
-            .unwrap()
-            .contains("not configured yet: token missing"),
+        relais_core::integration::HealthReason::read(error, "en")
+            .starts_with("not configured yet: token missing"),
         "{r:?}"
+    );
+    assert!(
+        relais_core::integration::HealthReason::read(error, "fr")
+            .starts_with("pas encore configurée : il manque token"),
+        "said in French on the pages: {r:?}"
     );
 
     // The partner refuses the credentials.

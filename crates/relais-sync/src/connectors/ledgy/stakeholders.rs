@@ -70,7 +70,10 @@ impl Mapper {
             .identifier(targets)
             .map(|f| f.target.clone())
             .ok_or_else(|| {
-                SyncError::Config("the mapping gives no stakeholder identifier".into())
+                SyncError::Config(Said::new(
+                    "the mapping gives no stakeholder identifier",
+                    "la correspondance ne donne pas d'identifiant de bénéficiaire",
+                ))
             })?;
         let fingerprint = mapping.fingerprint();
         Ok(Self {

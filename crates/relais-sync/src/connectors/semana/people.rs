@@ -7,6 +7,7 @@ use crate::engine::Setup;
 use crate::error::SyncError;
 use crate::lucca;
 use chrono::{Days, NaiveDate};
+use relais_core::said::Said;
 use std::collections::HashMap;
 use std::sync::Mutex;
 
@@ -160,8 +161,9 @@ impl Accounts {
                 .find(|a| a.0 == id)
                 .map(|a| (a.0, a.1.clone()))
                 .ok_or_else(|| {
-                    SyncError::Config(format!(
-                        "telework_account {id} is not an absence account of the base"
+                    SyncError::Config(Said::new(
+                        format!("telework_account {id} is not an absence account of the base"),
+                        format!("le compte de télétravail {id} n'est pas un compte d'absence de la base"),
                     ))
                 })?,
             None => {
@@ -170,15 +172,17 @@ impl Accounts {
                 match found.as_slice() {
                     [one] => (one.0, one.1.clone()),
                     [] => {
-                        return Err(SyncError::Config(
-                            "the base has no telework account: choose the account of telework days in the settings".into(),
-                        ))
+                        return Err(SyncError::Config(Said::new(
+                            "the base has no telework account: choose the account of telework days in the settings",
+                            "la base n'a pas de compte de télétravail : choisissez le compte des jours de télétravail dans les réglages",
+                        )))
                     }
                     several => {
                         let names: Vec<&str> = several.iter().map(|a| a.1.as_str()).collect();
-                        return Err(SyncError::Config(format!(
-                            "the base has several telework accounts ({}): choose the account of telework days in the settings",
-                            names.join(", ")
+                        let names = names.join(", ");
+                        return Err(SyncError::Config(Said::new(
+                            format!("the base has several telework accounts ({names}): choose the account of telework days in the settings"),
+                            format!("la base a plusieurs comptes de télétravail ({names}) : choisissez le compte des jours de télétravail dans les réglages"),
                         )));
                     }
                 }
@@ -193,8 +197,9 @@ impl Accounts {
         } else {
             for id in &config.accounts {
                 if !accounts.iter().any(|a| a.0 == *id) {
-                    return Err(SyncError::Config(format!(
-                        "accounts: {id} is not an absence account of the base"
+                    return Err(SyncError::Config(Said::new(
+                        format!("accounts: {id} is not an absence account of the base"),
+                        format!("comptes : {id} n'est pas un compte d'absence de la base"),
                     )));
                 }
             }
