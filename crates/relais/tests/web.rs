@@ -1259,30 +1259,20 @@ async fn reports_show_tables_charts_and_downloads() {
     assert_eq!(index.matches("href=\"/reports/").count(), 6, "{index}");
     assert!(index.contains("Absences par mois, salarié et compte"));
     // In English, each report is titled and described in English.
-    let english = c
-        .get(format!("{url}/reports"))
-        .header("cookie", format!("{session}; relais_lang=en"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let in_english = |path: &'static str| {
+        let request = c
+            .get(format!("{url}{path}"))
+            .header("cookie", format!("{session}; relais_lang=en"));
+        async move { request.send().await.unwrap().text().await.unwrap() }
+    };
+    let english = in_english("/reports").await;
     assert!(
         english.contains("Absences per month, employee and account")
             && english.contains("Approved absences, in the establishment's working days")
             && !english.contains("Les absences validées"),
         "{english}"
     );
-    let english = c
-        .get(format!("{url}/reports/absences-payroll"))
-        .header("cookie", format!("{session}; relais_lang=en"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let english = in_english("/reports/absences-payroll").await;
     assert!(
         english.contains("June 2026")
             && english.contains(">Establishments<")
