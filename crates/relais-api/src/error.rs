@@ -318,10 +318,31 @@ mod tests {
                 },
                 400,
             ),
+            (
+                ApiError::BadValue(DomainError::said("to", "ends before", "finit avant")),
+                400,
+            ),
         ];
         for (err, status) in cases {
             assert_eq!(err.parts().0.as_u16(), status);
         }
+    }
+
+    #[test]
+    fn a_domain_refusal_reads_in_the_viewer_s_language_and_the_api_s_english() {
+        let refused = ApiError::BadValue(DomainError::said("to", "ends before", "finit avant"));
+        let (_, code, message, details) = refused.parts();
+        assert_eq!((code, message.as_str()), ("bad_request", "ends before"));
+        assert_eq!(details["parameter"], "to");
+        assert_eq!(refused.message_in("fr"), "finit avant");
+        assert_eq!(refused.message_in("en"), "ends before");
+        let stored = ApiError::from(DomainError::said("mail", "taken", "déjà pris"));
+        assert_eq!(stored.message_in("fr"), "déjà pris");
+        // Anything else as the API says it.
+        assert_eq!(
+            ApiError::NotFound("no such key".into()).message_in("fr"),
+            "no such key"
+        );
     }
 
     #[test]
