@@ -68,13 +68,9 @@ pub enum HealthReason {
     /// late) and resumes it.
     LeaseLost,
     /// The integration's settings do not allow a run (not configured yet,
-    /// an account the base lacks…), in words in each language.
-    Configuration {
-        /// In English.
-        en: String,
-        /// In French.
-        fr: String,
-    },
+    /// an account the base lacks…), in words in each language (stored as
+    /// `{"reason": "configuration", "en": …, "fr": …}`).
+    Configuration(crate::said::Said),
     /// This relais does not run the integration's connector.
     NoConnector {
         /// The connector's code.
@@ -132,8 +128,7 @@ impl HealthReason {
             Self::UnexpectedAnswer { partner: None, detail } => format!("unexpected answer from the source: {detail}"),
             Self::BudgetSpent { per_hour } if fr => format!("le budget de {per_hour} requêtes par heure est épuisé ; le reste attend une prochaine exécution"),
             Self::BudgetSpent { per_hour } => format!("the request budget of {per_hour} requests per hour is spent; the rest waits for a later run"),
-            Self::Configuration { fr: words, .. } if fr => words.clone(),
-            Self::Configuration { en, .. } => en.clone(),
+            Self::Configuration(words) => words.text(lang).to_owned(),
             Self::LeaseLost if fr => "un autre processus a repris la dernière exécution (son bail a été renouvelé trop tard) ; il la poursuit".into(),
             Self::LeaseLost => "another process took the last run over (its lease was renewed too late) and resumes it".into(),
             Self::NoConnector { connector } if fr => format!("cette version de relais n'exécute pas le connecteur « {connector} »"),
@@ -224,10 +219,10 @@ mod tests {
             },
             HealthReason::BudgetSpent { per_hour: 600 },
             HealthReason::LeaseLost,
-            HealthReason::Configuration {
-                en: "not configured yet: token missing".into(),
-                fr: "pas encore configurée : il manque token".into(),
-            },
+            HealthReason::Configuration(crate::said::Said::new(
+                "not configured yet: token missing",
+                "pas encore configurée : il manque token",
+            )),
             HealthReason::NoConnector {
                 connector: "payfit".into(),
             },
@@ -251,6 +246,15 @@ mod tests {
         ] {
             assert_eq!(every[n].text(lang), words);
         }
+        // Words in each language are stored beside the reason's tag.
+        let configuration = every
+            .iter()
+            .find(|r| matches!(r, HealthReason::Configuration(_)))
+            .unwrap();
+        assert_eq!(
+            configuration.stored(),
+            r#"{"reason":"configuration","en":"not configured yet: token missing","fr":"pas encore configurée : il manque token"}"#
+        );
         // A cause an older relais stored as the system said it reads the same way.
         assert_eq!(
             HealthReason::read(

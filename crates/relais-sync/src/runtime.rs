@@ -159,10 +159,7 @@ pub fn reason_of(error: &SyncError, partner: &str) -> (Health, HealthReason) {
             detail: reason.clone(),
         },
         SyncError::LeaseLost => HealthReason::LeaseLost,
-        SyncError::Config(words) => HealthReason::Configuration {
-            en: words.en.clone(),
-            fr: words.fr.clone(),
-        },
+        SyncError::Config(words) => HealthReason::Configuration(words.clone()),
         SyncError::BudgetSpent { per_hour } => {
             return (
                 Health::Warnings,
@@ -915,13 +912,10 @@ impl Runtime {
     ) -> Result<(), SyncError> {
         let connector =
             crate::connectors::find(integration.connector.as_str()).ok_or_else(|| {
-                SyncError::Config(Said::new(
-                    format!("this relais runs no connector '{}'", integration.connector),
-                    format!(
-                        "cette version de relais n'exécute pas le connecteur « {} »",
-                        integration.connector
-                    ),
-                ))
+                let missing = HealthReason::NoConnector {
+                    connector: integration.connector.as_str().to_owned(),
+                };
+                SyncError::Config(Said::new(missing.text("en"), missing.text("fr")))
             })?;
         let mut setup = self.setup(connector.as_ref(), integration).await?;
         setup.changed = changed;
