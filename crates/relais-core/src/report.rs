@@ -491,8 +491,7 @@ impl Cell {
         let fr = lang == "fr";
         match self {
             Cell::Month(m) => m.label_in(lang),
-            Cell::Date(d) if fr => d.format("%d/%m/%Y").to_string(),
-            Cell::Date(d) => d.format("%-d %b %Y").to_string(),
+            Cell::Date(d) => crate::said::day(*d, lang),
             Cell::Percent(p) if fr => format!("{:.2} %", p * 100.0).replace('.', ","),
             Cell::Percent(p) => format!("{:.2}%", p * 100.0),
             other if fr => other.text(','),

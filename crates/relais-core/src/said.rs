@@ -54,6 +54,26 @@ pub fn pick<'a>(en: &'a str, fr: Option<&'a str>, lang: &str) -> &'a str {
     }
 }
 
+/// A day as people of `lang` write it: « 06/12/2026 » in French, « 6 Dec
+/// 2026 » in English (the month named, so that no reader takes the day
+/// for the month).
+pub fn day(d: chrono::NaiveDate, lang: &str) -> String {
+    if lang == "fr" {
+        d.format("%d/%m/%Y").to_string()
+    } else {
+        d.format("%-d %b %Y").to_string()
+    }
+}
+
+/// A day and its time of day as people of `lang` write them, to the minute
+/// or, with `seconds`, to the second: « 06/12/2026 13:27 », « 6 Dec 2026,
+/// 13:27 ».
+pub fn moment(t: chrono::NaiveDateTime, seconds: bool, lang: &str) -> String {
+    let clock = if seconds { "%H:%M:%S" } else { "%H:%M" };
+    let joint = if lang == "fr" { " " } else { ", " };
+    format!("{}{joint}{}", day(t.date(), lang), t.format(clock))
+}
+
 impl std::fmt::Display for Said {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.en)
@@ -63,6 +83,18 @@ impl std::fmt::Display for Said {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn days_and_moments_name_the_month_in_english() {
+        let d = chrono::NaiveDate::from_ymd_opt(2026, 12, 6).unwrap();
+        assert_eq!(day(d, "fr"), "06/12/2026");
+        assert_eq!(day(d, "en"), "6 Dec 2026");
+        let t = d.and_hms_opt(9, 5, 7).unwrap();
+        assert_eq!(moment(t, false, "fr"), "06/12/2026 09:05");
+        assert_eq!(moment(t, true, "fr"), "06/12/2026 09:05:07");
+        assert_eq!(moment(t, false, "en"), "6 Dec 2026, 09:05");
+        assert_eq!(moment(t, true, "en"), "6 Dec 2026, 09:05:07");
+    }
 
     #[test]
     fn words_are_stored_together_and_read_in_either_language() {

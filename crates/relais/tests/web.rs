@@ -2037,6 +2037,19 @@ async fn accounts_are_managed_from_the_pages() {
         english.contains("Accounts") && english.contains("reading only"),
         "{english}"
     );
+    // The last sign-ins are dated as each reader writes a date: the month
+    // named in English, so that 06/12 is not read as June.
+    let today = relais_core::now().with_timezone(&relais_core::org::TimeZone::PARIS.0);
+    let (_, french) = get("/accounts", &chef).await;
+    assert!(
+        french.contains(&today.format("%d/%m/%Y ").to_string()),
+        "{french}"
+    );
+    assert!(
+        english.contains(&today.format("%-d %b %Y, ").to_string())
+            && !english.contains(&today.format("%d/%m/%Y").to_string()),
+        "{english}"
+    );
     let trail = ok(d, &["people", "sign-ins", "--email", "NINA@relais.test"]);
     assert!(
         trail

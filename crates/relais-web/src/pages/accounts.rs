@@ -76,7 +76,7 @@ fn status_of(p: &Person, lang: Lang) -> String {
     match p.disabled_at {
         None if p.must_choose_password => lang.t("actif, mot de passe à choisir").to_owned(),
         None => lang.t("actif").to_owned(),
-        Some(at) => format!("{}{}", lang.t("désactivé depuis le "), paris_time(at)),
+        Some(at) => format!("{}{}", lang.t("désactivé depuis le "), paris_time(at, lang)),
     }
 }
 
@@ -159,7 +159,7 @@ async fn accounts_page(
                         td { (status_of(p, lang)) }
                         td.last-sign-in {
                             @match last.get(&p.email.as_str().to_lowercase()) {
-                                Some(at) => { (paris_time(*at)) },
+                                Some(at) => { (paris_time(*at, lang)) },
                                 None => { span.muted { (lang.t("jamais")) } },
                             }
                         }
@@ -431,7 +431,7 @@ async fn account_page(
             tbody {
                 tr { th scope="row" { (lang.t("E-mail")) } td { (p.email) } }
                 tr { th scope="row" { (lang.t("État")) } td id="account-status" { (status_of(&p, lang)) } }
-                tr { th scope="row" { (lang.t("Créé le")) } td { (paris_time(p.created_at)) } }
+                tr { th scope="row" { (lang.t("Créé le")) } td { (paris_time(p.created_at, lang)) } }
             }
         }
         h2 { (lang.t("Nom et e-mail")) }
@@ -477,7 +477,7 @@ async fn account_page(
             tbody {
                 @for c in &changes {
                     tr {
-                        td { (paris_time(c.at)) }
+                        td { (paris_time(c.at, lang)) }
                         td {
                             (change_label(c.kind, lang))
                             @if let Some(before) = &c.previously { br; small.muted { (lang.t("avant : ")) (before) } }
@@ -499,7 +499,7 @@ async fn account_page(
                 (column_heads(lang, &["Quand", "Résultat", "Adresse IP"]))
                 tbody {
                     @for a in &sign_ins {
-                        tr { td { (paris_time(a.at)) } td { (outcome_label(a.outcome, lang)) } td { (a.address) } }
+                        tr { td { (paris_time(a.at, lang)) } td { (outcome_label(a.outcome, lang)) } td { (a.address) } }
                     }
                 }
             }

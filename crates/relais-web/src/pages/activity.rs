@@ -164,7 +164,7 @@ fn entries_table(v: &Viewer, entries: &[Activity]) -> Markup {
                 tbody {
                     @for e in entries {
                         tr data-action=(e.action.code()) {
-                            td { (paris_time(e.at)) }
+                            td { (paris_time(e.at, lang)) }
                             td { (who(v, e)) }
                             td { (lang.t(label(e.action))) }
                             td {

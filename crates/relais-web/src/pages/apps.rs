@@ -213,7 +213,7 @@ async fn app_page(
         ol { @for s in lang.pick(&a.steps.partner_fr, &a.steps.partner_en) { li { (s) } } }
         h2 { (lang.t("Installation")) }
         @if let Some(i) = &installed {
-            p.ok id="installed" { (lang.t("Installée sur la base ")) (v.base.name) (lang.t(" le ")) (paris_time(i.installed_at)) "." " " a href="/installed" { (lang.t("Voir les applications installées")) } }
+            p.ok id="installed" { (lang.t("Installée sur la base ")) (v.base.name) (lang.t(" le ")) (paris_time(i.installed_at, lang)) "." " " a href="/installed" { (lang.t("Voir les applications installées")) } }
         } @else if installable.is_empty() {
             p.muted id="installed-everywhere" { (lang.t("Installée sur toutes les bases : ")) (elsewhere.join(", ")) }
         } @else if v.person.can_admin_apps {

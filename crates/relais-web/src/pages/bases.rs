@@ -102,10 +102,10 @@ pub(crate) fn refresh_section(refreshes: &Refreshes, v: &Viewer, base: &Base) ->
         @if let Some(r) = &refresh {
             @match &r.ended {
                 None => p.notice.refresh role="status" data-base=(base.name) {
-                    (lang.tf("Copie depuis « %{from} » en cours, commencée le %{at} par %{by} : cette page se met à jour seule.", &[("from", &r.from), ("at", &paris_time(r.started)), ("by", &r.by)]))
+                    (lang.tf("Copie depuis « %{from} » en cours, commencée le %{at} par %{by} : cette page se met à jour seule.", &[("from", &r.from), ("at", &paris_time(r.started, lang)), ("by", &r.by)]))
                 },
                 Some(Ended { at, counts: Some([employees, leaves, claims]) }) => p.ok.refresh role="status" data-base=(base.name) {
-                    (lang.tf("Rafraîchie depuis « %{from} » le %{at} : %{employees} collaborateurs, %{leaves} absences, %{claims} notes de frais.", &[("from", &r.from), ("at", &paris_time(*at)), ("employees", employees), ("leaves", leaves), ("claims", claims)]))
+                    (lang.tf("Rafraîchie depuis « %{from} » le %{at} : %{employees} collaborateurs, %{leaves} absences, %{claims} notes de frais.", &[("from", &r.from), ("at", &paris_time(*at, lang)), ("employees", employees), ("leaves", leaves), ("claims", claims)]))
                 },
                 Some(Ended { counts: None, .. }) => p.error.refresh role="status" data-base=(base.name) {
                     (lang.t("La copie a échoué et la base n'a pas changé ; la cause est dans le journal de relais."))

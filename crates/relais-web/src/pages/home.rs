@@ -85,8 +85,8 @@ pub async fn home(
                                     None => { td.muted colspan="4" { (lang.t("Lit la base elle-même avec sa clé")) } }
                                     Some(sync) => {
                                         td class={ "health " (sync.health.as_str()) } { (health_cell(Some(r), &r.app, lang)) }
-                                        td { (sync.last.map_or_else(|| lang.t("jamais").to_owned(), paris_time)) }
-                                        td { (sync.next.map_or_else(|| "—".to_owned(), paris_time)) }
+                                        td { (sync.last.map_or_else(|| lang.t("jamais").to_owned(), |t| paris_time(t, lang))) }
+                                        td { (sync.next.map_or_else(|| "—".to_owned(), |t| paris_time(t, lang))) }
                                         td.n data-today=(sync.today) { (sync.today) }
                                     }
                                 }

@@ -86,10 +86,10 @@ pub async fn installed(
                         tr data-app=(i.app) {
                             td { a href={ "/integrations/" (i.app) } { (catalog.get(&i.app).map_or(i.app.as_str(), |a| a.name.as_str())) } }
                             td { (health_cell(health.get(&i.app), &i.app, lang)) }
-                            td { (paris_time(i.installed_at)) }
+                            td { (paris_time(i.installed_at, lang)) }
                             td { (people.get(&i.installed_by).map_or("?", String::as_str)) }
                             td { (i.contact) }
-                            td { (key.as_ref().and_then(|k| k.last_used_at).map_or_else(|| lang.t("jamais").to_owned(), paris_time)) }
+                            td { (key.as_ref().and_then(|k| k.last_used_at).map_or_else(|| lang.t("jamais").to_owned(), |t| paris_time(t, lang))) }
                             td {
                                 @if v.person.can_admin_apps {
                                     form.inline method="post" action={ "/installed/" (i.id) "/uninstall" } {

@@ -131,8 +131,8 @@ pub(crate) async fn section(
         @if !missing.is_empty() {
             p.notice id="missing-settings" { (lang.t("À renseigner avant la première synchronisation : ")) (missing.join(", ")) }
         }
-        p { (lang.t("Prochaine exécution : ")) strong id="next-run" { (when(i.next_run_at, &i)) } " — " (Frequency::of(&i.schedule).sentence(lang.code()))
-            " · " (lang.t("réconciliation complète : ")) (when(i.next_full_at, &i)) }
+        p { (lang.t("Prochaine exécution : ")) strong id="next-run" { (when(i.next_run_at, &i, lang)) } " — " (Frequency::of(&i.schedule).sentence(lang.code()))
+            " · " (lang.t("réconciliation complète : ")) (when(i.next_full_at, &i, lang)) }
         @if let Some(on_change) = declaration.schedule.on_change.filter(|_| i.paused.is_none()) {
             p id="on-change" { (on_change_sentence(&on_change, &i, &connector.default_options(), lang)) }
         }
@@ -181,7 +181,7 @@ pub(crate) async fn section(
                             td { a href={ "/runs/" (r.id) } { (r.id) } }
                             td { (status_label(r.status, lang)) @if r.dry_run { " · " (lang.t("simulation")) } @if r.full { " · " (lang.t("complète")) } }
                             td { (trigger_label(r.trigger, lang)) @if let Some(who) = &r.requested_by { br; span.muted.requested-by { (lang.t("par ")) (who) } } }
-                            td { (when(r.started_at.or(Some(r.requested_at)), &i)) }
+                            td { (when(r.started_at.or(Some(r.requested_at)), &i, lang)) }
                             td.n.duration { (run_duration(r)) }
                             td.n { (r.counts.created + r.counts.linked) }
                             td.n { (r.counts.updated + r.counts.overwritten) }
@@ -205,13 +205,13 @@ pub(crate) async fn section(
                                 relais_core::alert::AlertKind::Failing => lang.t("Échec"),
                                 relais_core::alert::AlertKind::Recovered => lang.t("Rétablie"),
                             }) }
-                            td { (super::layout::paris_time(a.created_at)) }
+                            td { (super::layout::paris_time(a.created_at, lang)) }
                             td { @match a.sent_at {
-                                Some(at) => { (lang.t("envoyée le ")) (super::layout::paris_time(at)) },
+                                Some(at) => { (lang.t("envoyée le ")) (super::layout::paris_time(at, lang)) },
                                 None => {
                                     (lang.t("pas encore envoyée"))
                                     @if let Some(e) = &a.last_error { br; span.muted { (a.attempts) (lang.t(" essai(s), dernier refus : ")) (relais_core::said::Said::read(e, lang.code())) } }
-                                    br; span.muted { (lang.t("prochain essai le ")) (super::layout::paris_time(a.next_attempt_at)) }
+                                    br; span.muted { (lang.t("prochain essai le ")) (super::layout::paris_time(a.next_attempt_at, lang)) }
                                 },
                             } }
                         }
@@ -506,19 +506,21 @@ fn schedule_picker(
     }
 }
 
-/// `t` in `tz` as people read it: « lundi 01/12/2026 02:30 (Europe/Paris) ».
+/// `t` in `tz` as people of `lang` read it: « lundi 01/12/2026 02:30
+/// (Europe/Paris) », « Monday 1 Dec 2026, 02:30 (Europe/Paris) ».
 fn local_time(
     t: chrono::DateTime<chrono::Utc>,
     tz: relais_core::org::TimeZone,
     lang: Lang,
 ) -> String {
     use chrono::Datelike;
-    let local = t.with_timezone(&tz.0);
     format!(
-        "{} {} ({})",
-        weekday_name(local.weekday().num_days_from_sunday(), lang.code()),
-        local.format("%d/%m/%Y %H:%M"),
-        tz.0.name()
+        "{} {}",
+        weekday_name(
+            t.with_timezone(&tz.0).weekday().num_days_from_sunday(),
+            lang.code()
+        ),
+        super::layout::zoned_time(t, tz.0, false, lang)
     )
 }
 

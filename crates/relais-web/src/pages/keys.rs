@@ -86,7 +86,7 @@ async fn keys_page_typed(
                         td { (k.contact) }
                         td { (usage_label(k.usage, lang)) }
                         td { (grants_of(&k.role, &names, lang)) }
-                        td { (k.last_used_at.map_or_else(|| lang.t("jamais").to_owned(), paris_time)) }
+                        td { (k.last_used_at.map_or_else(|| lang.t("jamais").to_owned(), |t| paris_time(t, lang))) }
                         td {
                             @if k.revoked_at.is_some() { span.muted { (lang.t("révoquée")) } }
                             @else {
@@ -101,7 +101,7 @@ async fn keys_page_typed(
                                 }
                                 @if let Some(until) = k.previous_valid_until.filter(|u| *u > relais_core::now()) {
                                     br;
-                                    small.muted { (lang.t("ancien secret valable jusqu'au ")) (paris_time(until)) }
+                                    small.muted { (lang.t("ancien secret valable jusqu'au ")) (paris_time(until, lang)) }
                                 }
                             }
                         }
@@ -312,7 +312,11 @@ pub async fn revoke_key(
             }
         }
         stops.push(match key.last_used_at {
-            Some(t) => format!("{}{}", lang.t("Dernière utilisation : "), paris_time(t)),
+            Some(t) => format!(
+                "{}{}",
+                lang.t("Dernière utilisation : "),
+                paris_time(t, lang)
+            ),
             None => lang.t("Elle n'a jamais servi.").to_owned(),
         });
         return Ok(confirm_page(
@@ -419,7 +423,7 @@ pub async fn rotate_key(
                 p.ok id="done" role="status" {
                     (lang.t("Clé « ")) (key.name) (lang.t(" » renouvelée ; son nouveau secret ne sera plus jamais affiché. "))
                     @match key.previous_valid_until.filter(|u| *u > relais_core::now()) {
-                        Some(until) => { (lang.t("L'ancien reste valable jusqu'au ")) (paris_time(until)) "." },
+                        Some(until) => { (lang.t("L'ancien reste valable jusqu'au ")) (paris_time(until, lang)) "." },
                         None => { (lang.t("L'ancien ne fonctionne plus.")) },
                     }
                 }
@@ -530,7 +534,7 @@ async fn key_page(
         }
         table id="audit" {
             (column_heads(lang, &["Quand", "Requête", "Statut", "Collaborateurs renvoyés"]))
-            tbody { @for r in &trail { tr { td { (paris_time_to_second(r.at)) } td { code { (r.method) " " (r.path) } } td.n { (r.status) } td.n { (r.employee_records) } } } }
+            tbody { @for r in &trail { tr { td { (paris_time_to_second(r.at, lang)) } td { code { (r.method) " " (r.path) } } td.n { (r.status) } td.n { (r.employee_records) } } } }
         }
     }).into_response())
 }

@@ -561,19 +561,30 @@ pub(crate) fn not_an_email(text: &str, lang: Lang, example: &str) -> String {
     )
 }
 
-/// A time as people in France read it, the zone named.
-pub(crate) fn paris_time(t: chrono::DateTime<chrono::Utc>) -> String {
-    t.with_timezone(&chrono_tz::Europe::Paris)
-        .format("%d/%m/%Y %H:%M (Europe/Paris)")
-        .to_string()
+/// A time in France's zone as people of `lang` read it, the zone named:
+/// « 05/12/2026 03:27 (Europe/Paris) », « 5 Dec 2026, 03:27 (Europe/Paris) ».
+pub(crate) fn paris_time(t: chrono::DateTime<chrono::Utc>, lang: Lang) -> String {
+    zoned_time(t, chrono_tz::Europe::Paris, false, lang)
 }
 
 /// [`paris_time`] to the second, for lists of events that come many a
 /// minute (a key's requests).
-pub(crate) fn paris_time_to_second(t: chrono::DateTime<chrono::Utc>) -> String {
-    t.with_timezone(&chrono_tz::Europe::Paris)
-        .format("%d/%m/%Y %H:%M:%S (Europe/Paris)")
-        .to_string()
+pub(crate) fn paris_time_to_second(t: chrono::DateTime<chrono::Utc>, lang: Lang) -> String {
+    zoned_time(t, chrono_tz::Europe::Paris, true, lang)
+}
+
+/// A time in `zone` as people of `lang` read it, the zone named.
+pub(crate) fn zoned_time(
+    t: chrono::DateTime<chrono::Utc>,
+    zone: chrono_tz::Tz,
+    seconds: bool,
+    lang: Lang,
+) -> String {
+    format!(
+        "{} ({})",
+        relais_core::said::moment(t.with_timezone(&zone).naive_local(), seconds, lang.code()),
+        zone.name()
+    )
 }
 
 #[cfg(test)]
@@ -683,14 +694,26 @@ mod tests {
         use chrono::TimeZone as _;
         let winter = chrono::Utc.with_ymd_and_hms(2026, 12, 5, 2, 27, 1).unwrap();
         let summer = chrono::Utc.with_ymd_and_hms(2026, 7, 14, 22, 5, 9).unwrap();
-        assert_eq!(paris_time(winter), "05/12/2026 03:27 (Europe/Paris)");
         assert_eq!(
-            paris_time_to_second(winter),
+            paris_time(winter, Lang::Fr),
+            "05/12/2026 03:27 (Europe/Paris)"
+        );
+        assert_eq!(
+            paris_time_to_second(winter, Lang::Fr),
             "05/12/2026 03:27:01 (Europe/Paris)"
         );
         assert_eq!(
-            paris_time_to_second(summer),
+            paris_time_to_second(summer, Lang::Fr),
             "15/07/2026 00:05:09 (Europe/Paris)"
+        );
+        // In English the month is named: no reader takes 05/12 for May.
+        assert_eq!(
+            paris_time(winter, Lang::En),
+            "5 Dec 2026, 03:27 (Europe/Paris)"
+        );
+        assert_eq!(
+            paris_time_to_second(summer, Lang::En),
+            "15 Jul 2026, 00:05:09 (Europe/Paris)"
         );
     }
 

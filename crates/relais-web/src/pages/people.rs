@@ -175,19 +175,19 @@ impl Names {
     }
 }
 
-/// A date as people write it in France.
-fn day(d: NaiveDate) -> String {
-    d.format("%d/%m/%Y").to_string()
+/// A date as people of `lang` write it.
+fn day(d: NaiveDate, lang: Lang) -> String {
+    relais_core::said::day(d, lang.code())
 }
 
 /// The contract's dates in words.
 fn contract_text(e: &Employee, lang: Lang) -> String {
     let c = &e.data.contract;
     match c.end {
-        None => lang.tf("depuis le %{start}", &[("start", &day(c.start))]),
+        None => lang.tf("depuis le %{start}", &[("start", &day(c.start, lang))]),
         Some(end) => lang.tf(
             "du %{start} au %{end}",
-            &[("start", &day(c.start)), ("end", &day(end))],
+            &[("start", &day(c.start, lang)), ("end", &day(end, lang))],
         ),
     }
 }
@@ -341,8 +341,8 @@ pub async fn directory_file(
                     d.job_title.clone().unwrap_or_default(),
                     names.establishment(d.establishment_id.0).to_owned(),
                     names.department(d.department_id.map(|d| d.0)).to_owned(),
-                    day(d.contract.start),
-                    d.contract.end.map(day).unwrap_or_default(),
+                    day(d.contract.start, lang),
+                    d.contract.end.map(|e| day(e, lang)).unwrap_or_default(),
                     Status::of(e, today).one(lang).to_owned(),
                 ]
             });
@@ -674,15 +674,15 @@ pub async fn employee(
                             None => "—",
                         }
                     } }
-                    (row(field_label("dtContractStart", lang), day(d.contract.start)))
-                    (row(field_label("dtContractEnd", lang), d.contract.end.map_or_else(|| "—".to_owned(), day)))
+                    (row(field_label("dtContractStart", lang), day(d.contract.start, lang)))
+                    (row(field_label("dtContractEnd", lang), d.contract.end.map_or_else(|| "—".to_owned(), |x| day(x, lang))))
                 } }
             }
             @if sees_personal(&v) {
                 section.card id="section-personal" {
                     h2 { (lang.t("Informations personnelles")) }
                     table { tbody {
-                        (row(field_label("birthDate", lang), d.birth_date.map_or_else(|| "—".to_owned(), day)))
+                        (row(field_label("birthDate", lang), d.birth_date.map_or_else(|| "—".to_owned(), |x| day(x, lang))))
                         (row(lang.t("E-mail personnel"), opt(p.personal_email.as_ref().map(ToString::to_string))))
                         (row(lang.t("Téléphone personnel"), opt(p.personal_phone.as_ref().map(ToString::to_string))))
                         (row(lang.t("Téléphone professionnel"), opt(p.professional_phone.as_ref().map(ToString::to_string))))
@@ -712,8 +712,8 @@ pub async fn employee(
                     @for l in leaves.iter().rev() {
                         tr data-status=(l.status.as_str()) {
                             td { (accounts.get(&l.account_id.0).map_or("—", String::as_str)) }
-                            td { (day(l.span.start.date)) " " (half(l.span.start.half, lang)) }
-                            td { (day(l.span.end.date)) " " (half(l.span.end.half, lang)) }
+                            td { (day(l.span.start.date, lang)) " " (half(l.span.start.half, lang)) }
+                            td { (day(l.span.end.date, lang)) " " (half(l.span.end.half, lang)) }
                             td.n { (days_text(l.half_days, lang)) }
                             td { (leave_status(l.status, lang)) }
                         }
@@ -731,7 +731,7 @@ pub async fn employee(
                     @for dl in &deliveries {
                         tr data-app=(dl.app) data-outcome=(dl.line.outcome.code()) {
                             td { (apps.get(&dl.installation).map_or(dl.app.as_str(), String::as_str)) }
-                            td { (paris_time(dl.at)) }
+                            td { (paris_time(dl.at, lang)) }
                             td { (dl.line.label) }
                             td { (super::runs::outcome_label(&dl.line.outcome, lang)) @if dl.dry_run { " " span.muted { (lang.t("(simulation)")) } } }
                             td { a href={ "/runs/" (dl.run) } { (lang.t("voir le rapport")) } }
@@ -749,7 +749,7 @@ pub async fn employee(
                 tbody {
                     @for log in logs.items.iter().filter(|l| sees_personal(&v) || !personal_field(&l.field)) {
                         tr {
-                            td { (paris_time(log.at)) }
+                            td { (paris_time(log.at, lang)) }
                             td { (field_label(refers(&log.field).1, lang)) }
                             td { (logged_value(&log.field, &log.value, &names, &people)) }
                             td { (log.author) }
@@ -991,7 +991,7 @@ pub async fn calendar(
                     thead {
                         tr {
                             th.who { (lang.t("Collaborateur")) }
-                            @for d in &days { th title=(day(*d)) { (weekday(*d)) br; (d.day()) } }
+                            @for d in &days { th title=(day(*d, lang)) { (weekday(*d)) br; (d.day()) } }
                         }
                     }
                     tbody {

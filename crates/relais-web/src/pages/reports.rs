@@ -157,7 +157,7 @@ pub async fn show(
             strong id="row-count" data-count=(total) { (total) } (lang.t(" lignes"))
             @if let Some(since) = since {
                 " · " (lang.t("votre dernier export : "))
-                (since.with_timezone(&chrono_tz::Europe::Paris).format("%d/%m/%Y %H:%M"))
+                (super::layout::paris_time(since, lang))
             }
         }
         p {
@@ -589,11 +589,7 @@ pub(crate) async fn key_reads_section(
     state.audit.flush().await;
     let since = relais_core::now() - chrono::Duration::hours(24);
     let reads = relais_store::reports::key_reads(&*state.store, key_id, since).await?;
-    let paris = |t: chrono::DateTime<chrono::Utc>| {
-        t.with_timezone(&chrono_tz::Europe::Paris)
-            .format("%d/%m/%Y %H:%M:%S")
-            .to_string()
-    };
+    let paris = |t| super::layout::paris_time_to_second(t, lang);
     let (requests, records, errors) = reads.iter().fold((0, 0, 0), |(q, r, e), x| {
         (q + x.requests, r + x.records, e + x.errors)
     });

@@ -15,17 +15,16 @@ use relais_core::integration::{Integration, RunStatus, SyncRun, Trigger};
 use relais_core::people::Installation;
 use serde::Deserialize;
 
-/// A time in the integration's zone, the zone named: `02/03/2027 21:30 (Europe/Paris)`.
-pub(crate) fn when(t: Option<chrono::DateTime<chrono::Utc>>, i: &Integration) -> String {
+/// A time in the integration's zone as people of `lang` read it, the zone
+/// named: « 02/03/2027 21:30 (Europe/Paris) », « 2 Mar 2027, 21:30 (Europe/Paris) ».
+pub(crate) fn when(
+    t: Option<chrono::DateTime<chrono::Utc>>,
+    i: &Integration,
+    lang: Lang,
+) -> String {
     t.map_or_else(
         || "—".to_owned(),
-        |t| {
-            format!(
-                "{} ({})",
-                t.with_timezone(&i.time_zone.0).format("%d/%m/%Y %H:%M"),
-                i.time_zone.0.name()
-            )
-        },
+        |t| super::layout::zoned_time(t, i.time_zone.0, false, lang),
     )
 }
 
@@ -97,9 +96,9 @@ fn field_change(
     let shown = |v: &serde_json::Value| match v {
         serde_json::Value::Null => "—".to_owned(),
         serde_json::Value::String(text) if text.is_empty() => "—".to_owned(),
-        // A date as people write it: 11/04/1981.
+        // A date as people write it: 11/04/1981, 11 Apr 1981.
         serde_json::Value::String(text) => chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
-            .map_or_else(|_| text.clone(), |d| d.format("%d/%m/%Y").to_string()),
+            .map_or_else(|_| text.clone(), |d| relais_core::said::day(d, lang.code())),
         other => other.to_string(),
     };
     (

@@ -213,13 +213,13 @@ pub(crate) async fn section(
                                 caption { (lang.t("Derniers envois")) }
                                 (column_heads(lang, &["Quand", "Événement", "État", "Tentatives", "Dernière réponse", "Durée (ms)", "Prochain essai", "Renvoi"]))
                                 tbody { @for d in sent { tr {
-                                    td { (paris_time(d.created_at)) }
+                                    td { (paris_time(d.created_at, lang)) }
                                     td { (event_text(&d.topic, lang)) }
                                     td { (delivery_label(d.status, lang)) }
                                     td.n { (d.attempts) }
                                     td { @if let Some(e) = &d.last_error { (WebhookFault::read(e, lang.code())) } @else if let Some(s) = d.last_status { (s) } }
                                     td.n { @if let Some(ms) = d.last_latency_ms { (ms) } }
-                                    td { @if d.status == DeliveryStatus::Pending { @if let Some(t) = d.next_attempt_at { (paris_time(t)) } } }
+                                    td { @if d.status == DeliveryStatus::Pending { @if let Some(t) = d.next_attempt_at { (paris_time(t, lang)) } } }
                                     td { @if live && d.event_seq > 0 {
                                         form method="post" action={ "/keys/" (key.id) "/webhooks/" (e.id) "/replay" } {
                                             input type="hidden" name="csrf" value=(v.csrf);
