@@ -26,6 +26,16 @@ impl Month {
         }
     }
 
+    /// Its year.
+    pub fn year(self) -> i32 {
+        self.year
+    }
+
+    /// Its number in the year, 1 for January.
+    pub fn number(self) -> u32 {
+        self.month
+    }
+
     /// Its first day.
     pub fn first_day(self) -> NaiveDate {
         NaiveDate::from_ymd_opt(self.year, self.month, 1).expect("a parsed month exists")
@@ -99,6 +109,22 @@ impl Month {
         ];
         let names = if lang == "fr" { FR } else { EN };
         format!("{} {}", names[self.month as usize - 1], self.year)
+    }
+}
+
+impl Month {
+    /// Its short name in `lang` (`fr`, else English), without the year,
+    /// for a chart's axis: « janv. », « Jan ».
+    pub fn short_label_in(self, lang: &str) -> &'static str {
+        const FR: [&str; 12] = [
+            "janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.",
+            "nov.", "déc.",
+        ];
+        const EN: [&str; 12] = [
+            "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+        ];
+        let names = if lang == "fr" { FR } else { EN };
+        names[self.month as usize - 1]
     }
 }
 
@@ -663,6 +689,11 @@ mod tests {
         assert_eq!(m.last_day(), NaiveDate::from_ymd_opt(2026, 2, 28).unwrap());
         assert_eq!(m.to_string(), "2026-02");
         assert_eq!(m.label(), "février 2026");
+        assert_eq!((m.year(), m.number()), (2026, 2));
+        assert_eq!(m.short_label_in("fr"), "févr.");
+        assert_eq!(m.short_label_in("en"), "Feb");
+        let december: Month = "2026-12".parse().unwrap();
+        assert_eq!(december.short_label_in("fr"), "déc.");
         assert_eq!(
             "2026-12".parse::<Month>().unwrap().next().to_string(),
             "2027-01"

@@ -1315,6 +1315,32 @@ async fn reports_show_tables_charts_and_downloads() {
         "the chart sums the rows: {chart_days} vs {api_days}"
     );
     assert!(!html.contains("votre dernier export"));
+    // The chart's months are named, the year under the first of them.
+    let axis: Vec<&str> = html
+        .split("class=\"month\"")
+        .skip(1)
+        .map(|s| &s[s.find('>').unwrap() + 1..s.find("</text>").unwrap()])
+        .collect();
+    assert!(axis.contains(&"juin"), "{axis:?}");
+    assert_eq!(
+        axis.len(),
+        12,
+        "a bar for each month of the period, those without absences too: {axis:?}"
+    );
+    assert!(html.contains("class=\"year\""), "{html}");
+    let english = in_english("/reports/absences-payroll").await;
+    assert!(english.contains(">Jun</text>"), "{english}");
+    // Over a period longer than the base's absences, the months before
+    // them are drawn at zero: the axis is the period's.
+    let today = relais_core::org::TimeZone::PARIS.today();
+    let (from, to) = (
+        relais_core::report::Month::of(today - chrono::Months::new(35)),
+        relais_core::report::Month::of(today),
+    );
+    let (_, _, long) = get(format!("/reports/absences-payroll?from={from}&to={to}")).await;
+    let long = String::from_utf8(long).unwrap();
+    assert_eq!(long.matches("class=\"month\"").count(), 36, "{long}");
+    assert!(long.contains("data-value=\"0\""), "{long}");
 
     // CSV: a header, then one line per row, numbers with a dot.
     let (status, kind, bytes) = get("/reports/absences-payroll/csv".into()).await;

@@ -165,7 +165,7 @@ pub async fn show(
             " · "
             a.button id="download-xlsx" href={ "/reports/" (spec.code) "/xlsx?" (without_page) } { (lang.t("Télécharger en XLSX (Excel)")) }
         }
-        (chart(spec, &computed.per_month, lang))
+        (chart(spec, &query.filter.from.through(query.filter.to), &computed.per_month, lang))
         @if table.rows.is_empty() {
             p.notice id="no-rows" { (lang.t("Aucune ligne pour cette période et ces filtres.")) }
         } @else {
@@ -245,12 +245,23 @@ async fn filter_options(
     Ok(out)
 }
 
-/// The chart beside the table: the report's main figure per month, as bars.
-fn chart(spec: &ReportSpec, points: &[(Month, f64)], lang: Lang) -> Markup {
+/// The chart beside the table: the report's main figure per month of the
+/// period, as bars (a month without rows at zero, so that the axis is the
+/// period's).
+fn chart(spec: &ReportSpec, period: &[Month], sums: &[(Month, f64)], lang: Lang) -> Markup {
     let column = &spec.chart;
-    if points.is_empty() {
+    if sums.is_empty() {
         return html! {};
     }
+    let points: Vec<(Month, f64)> = period
+        .iter()
+        .map(|m| {
+            (
+                *m,
+                sums.iter().find(|(s, _)| s == m).map_or(0.0, |(_, v)| *v),
+            )
+        })
+        .collect();
     let max = points
         .iter()
         .map(|(_, v)| *v)
@@ -274,7 +285,11 @@ fn chart(spec: &ReportSpec, points: &[(Month, f64)], lang: Lang) -> Markup {
                         title { (month.label_in(lang.code())) (lang.t(" : ")) (value_text(*value)) }
                         rect x=(x) y=(height - h) width=(bar) height=(h) fill="#3b5bdb" {}
                         text x=(x + bar / 2.0) y=(height - h - 4.0) font-size="10" text-anchor="middle" { (value_text(*value)) }
-                        text x=(x + bar / 2.0) y=(height + 14.0) font-size="10" text-anchor="middle" { (month.to_string()[2..].to_owned()) }
+                        text.month x=(x + bar / 2.0) y=(height + 14.0) font-size="10" text-anchor="middle" { (month.short_label_in(lang.code())) }
+                        // The year under the first month and under each January.
+                        @if i == 0 || month.number() == 1 {
+                            text.year x=(x + bar / 2.0) y=(height + 28.0) font-size="10" text-anchor="middle" { (month.year()) }
+                        }
                     }
                 }
             }
