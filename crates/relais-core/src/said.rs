@@ -74,6 +74,27 @@ pub fn moment(t: chrono::NaiveDateTime, seconds: bool, lang: &str) -> String {
     format!("{}{joint}{}", day(t.date(), lang), t.format(clock))
 }
 
+/// A duration as people of `lang` say it: a tenth of a second under ten
+/// seconds (« 0,4 s », « 0.4 s »: a quick run is not « 0 s »), then « 12 s »,
+/// « 2 min 05 s », « 1 h 05 min ». A negative duration reads as none.
+pub fn duration(d: chrono::Duration, lang: &str) -> String {
+    let ms = d.num_milliseconds().max(0);
+    let seconds = ms / 1000;
+    match seconds {
+        0..=9 => {
+            let text = format!("{:.1} s", ms as f64 / 1000.0);
+            if lang == "fr" {
+                text.replace('.', ",")
+            } else {
+                text
+            }
+        }
+        10..=59 => format!("{seconds} s"),
+        60..=3599 => format!("{} min {:02} s", seconds / 60, seconds % 60),
+        _ => format!("{} h {:02} min", seconds / 3600, (seconds % 3600) / 60),
+    }
+}
+
 impl std::fmt::Display for Said {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.en)
@@ -83,6 +104,19 @@ impl std::fmt::Display for Said {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_read_in_each_language() {
+        let ms = chrono::Duration::milliseconds;
+        assert_eq!(duration(ms(420), "fr"), "0,4 s");
+        assert_eq!(duration(ms(420), "en"), "0.4 s");
+        assert_eq!(duration(ms(0), "fr"), "0,0 s");
+        assert_eq!(duration(ms(-5), "en"), "0.0 s");
+        assert_eq!(duration(ms(9_960), "en"), "10.0 s");
+        assert_eq!(duration(ms(12_300), "fr"), "12 s");
+        assert_eq!(duration(ms(125_000), "fr"), "2 min 05 s");
+        assert_eq!(duration(ms(3_900_000), "en"), "1 h 05 min");
+    }
 
     #[test]
     fn days_and_moments_name_the_month_in_english() {

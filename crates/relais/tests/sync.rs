@@ -362,6 +362,20 @@ async fn the_demo_syncs_its_partners_and_the_pages_show_it() {
     // The runs list: start, duration, trigger and who asked.
     let (_, app) = get(format!("{}/integrations/happypal", d.url)).await;
     assert!(app.contains("class=\"n duration\""), "{app}");
+    // A run of the demo's size takes seconds at most: said to the tenth,
+    // with the French decimal comma (« 0,4 s »), never « 0 s ».
+    let cell = "class=\"n duration\">";
+    let took = &app[app.find(cell).unwrap() + cell.len()..];
+    let took = &took[..took.find("</td>").unwrap()];
+    let tenths = took
+        .strip_suffix(" s")
+        .and_then(|t| t.split_once(','))
+        .is_some_and(|(s, t)| s.parse::<u8>().is_ok_and(|s| s < 10) && t.len() == 1);
+    let whole = took
+        .strip_suffix(" s")
+        .and_then(|t| t.parse::<u8>().ok())
+        .is_some_and(|s| s >= 10);
+    assert!(tenths || whole, "{took}");
     assert!(
         app.contains("Une exécution terminée est conservée 365 jours avec son rapport"),
         "the runs' retention, the default's"

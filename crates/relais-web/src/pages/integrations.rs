@@ -182,7 +182,7 @@ pub(crate) async fn section(
                             td { (status_label(r.status, lang)) @if r.dry_run { " · " (lang.t("simulation")) } @if r.full { " · " (lang.t("complète")) } }
                             td { (trigger_label(r.trigger, lang)) @if let Some(who) = &r.requested_by { br; span.muted.requested-by { (lang.t("par ")) (who) } } }
                             td { (when(r.started_at.or(Some(r.requested_at)), &i, lang)) }
-                            td.n.duration { (run_duration(r)) }
+                            td.n.duration { (run_duration(r, lang)) }
                             td.n { (r.counts.created + r.counts.linked) }
                             td.n { (r.counts.updated + r.counts.overwritten) }
                             td.n { (r.counts.deleted + r.counts.deactivated) }

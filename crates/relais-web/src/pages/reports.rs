@@ -584,15 +584,6 @@ fn resource_label(resource: &str, lang: Lang) -> String {
     }
 }
 
-/// A duration in seconds as people read it.
-fn duration(seconds: i64, lang: Lang) -> String {
-    match seconds {
-        s if s < 60 => format!("{s} s"),
-        s if s < 3600 => format!("{} min {} s", s / 60, s % 60),
-        s => format!("{} {} {} min", s / 3600, lang.t("h"), (s % 3600) / 60),
-    }
-}
-
 /// What an installed app's key read in the last 24 hours, per resource,
 /// from the audit trail: requests, records, errors, the last read.
 pub(crate) async fn key_reads_section(
@@ -638,7 +629,7 @@ pub(crate) async fn key_reads_section(
                 p id="copy-lag" data-lag=(lag.unwrap_or(0)) {
                     @match lag {
                         None => { (lang.t("Sa copie est à jour : la base n'a pas changé depuis sa dernière lecture.")) }
-                        Some(s) => { (lang.t("Sa copie a ")) strong { (duration(s, lang)) } (lang.t(" de retard : la base a changé depuis sa dernière lecture.")) }
+                        Some(s) => { (lang.t("Sa copie a ")) strong { (relais_core::said::duration(chrono::Duration::seconds(s), lang.code())) } (lang.t(" de retard : la base a changé depuis sa dernière lecture.")) }
                     }
                 }
                 div.scroll {

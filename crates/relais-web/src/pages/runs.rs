@@ -173,7 +173,7 @@ pub async fn run_progress(
         "status": run.status.as_str(),
         "statusLabel": status_label(run.status, lang),
         "finished": run.status.is_finished(),
-        "elapsed": run_duration(&run),
+        "elapsed": run_duration(&run, lang),
         "done": run.counts.total(),
         "written": run.counts.written(),
         "created": run.counts.created + run.counts.linked,
@@ -199,7 +199,7 @@ pub(crate) fn live_block(
             noscript { meta http-equiv="refresh" content="2"; }
             div.notice id="run-live" data-progress={ "/runs/" (run.id) "/progress" } role="status" {
                 strong id="live-status" { (status_label(run.status, lang)) } " · "
-                (lang.t("depuis ")) span id="live-elapsed" { (run_duration(run)) } " · "
+                (lang.t("depuis ")) span id="live-elapsed" { (run_duration(run, lang)) } " · "
                 span id="live-done" { (run.counts.total()) } (lang.t(" enregistrements traités")) " · "
                 span id="live-requests" { (run.partner_requests) } (lang.t(" requêtes à l'éditeur"))
                 br;
@@ -239,18 +239,13 @@ const est=document.getElementById('live-estimate');if(est)est.textContent=p.esti
 for(const s of p.streams){const c=document.querySelector('[data-live-stream=\"'+s.stream+'\"]');if(c)c.textContent=s.done;}}}catch(e){}\
 setTimeout(tick,1500);}setTimeout(tick,1500);})();";
 
-/// How long a run took (or has been running), as people say it.
-pub(crate) fn run_duration(r: &SyncRun) -> String {
+/// How long a run took (or has been running), as people of `lang` say it.
+pub(crate) fn run_duration(r: &SyncRun, lang: Lang) -> String {
     let Some(start) = r.started_at else {
         return "—".into();
     };
     let end = r.finished_at.unwrap_or_else(relais_core::now);
-    let seconds = (end - start).num_seconds().max(0);
-    match seconds {
-        0..=59 => format!("{seconds} s"),
-        60..=3599 => format!("{} min {:02} s", seconds / 60, seconds % 60),
-        _ => format!("{} h {:02} min", seconds / 3600, (seconds % 3600) / 60),
-    }
+    relais_core::said::duration(end - start, lang.code())
 }
 
 /// How many records a run should go through, known from the last finished
