@@ -299,6 +299,72 @@ pub struct FieldLabel {
     pub fr: &'static str,
     /// Its label in English.
     pub en: &'static str,
+    /// What its value is, when it is more than text to show as it is (an
+    /// identifier of the base's records, a code with words).
+    pub value: FieldValue,
+}
+
+/// What a stream's field holds, for a report to show it as people read it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldValue {
+    /// Text or a number, shown as it is (a date or a time as a date).
+    Text,
+    /// The identifier of one of the base's records, shown by its name.
+    Refers(Refers),
+    /// A code among these, each shown by its words.
+    Words(&'static [ValueWords]),
+}
+
+/// A code a field may hold and its words in each language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ValueWords {
+    /// The code as the field holds it (`morning`).
+    pub code: &'static str,
+    /// Its words in French.
+    pub fr: &'static str,
+    /// Its words in English.
+    pub en: &'static str,
+}
+
+/// What kind of the base's records a field's identifier points at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Refers {
+    /// A department, by its identifier in the base.
+    Department,
+    /// An employee, by their identifier in the base.
+    Employee,
+}
+
+impl StreamSpec {
+    /// What the field `name` holds, as the stream declares it (text when
+    /// it does not).
+    pub fn field_value(&self, name: &str) -> FieldValue {
+        self.fields
+            .iter()
+            .find(|f| f.name == name)
+            .map_or(FieldValue::Text, |f| f.value)
+    }
+
+    /// What the field `name` refers to, when the stream declares it an
+    /// identifier.
+    pub fn field_refers(&self, name: &str) -> Option<Refers> {
+        match self.field_value(name) {
+            FieldValue::Refers(r) => Some(r),
+            _ => None,
+        }
+    }
+}
+
+impl FieldValue {
+    /// The words for `code` in `lang` (`fr`, else English), when the field
+    /// holds codes with words and `code` is one of them.
+    pub fn words(self, code: &str, lang: &str) -> Option<&'static str> {
+        let FieldValue::Words(all) = self else {
+            return None;
+        };
+        let w = all.iter().find(|w| w.code == code)?;
+        Some(if lang == "fr" { w.fr } else { w.en })
+    }
 }
 
 impl StreamSpec {
@@ -596,6 +662,43 @@ pub fn parse_url(field: &'static str, raw: &str) -> Result<String> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_streams_fields_say_what_their_values_are() {
+        const PARTS: &[ValueWords] = &[ValueWords {
+            code: "morning",
+            fr: "matin",
+            en: "morning",
+        }];
+        let stream = StreamSpec {
+            name: "days",
+            direction: Direction::Outbound,
+            label_fr: "Jours",
+            label_en: "Days",
+            fields: &[
+                FieldLabel {
+                    name: "owner",
+                    fr: "Collaborateur",
+                    en: "Employee",
+                    value: FieldValue::Refers(Refers::Employee),
+                },
+                FieldLabel {
+                    name: "period",
+                    fr: "Moment",
+                    en: "Part of the day",
+                    value: FieldValue::Words(PARTS),
+                },
+            ],
+        };
+        assert_eq!(stream.field_refers("owner"), Some(Refers::Employee));
+        assert_eq!(stream.field_refers("period"), None);
+        assert_eq!(stream.field_value("undeclared"), FieldValue::Text);
+        let period = stream.field_value("period");
+        assert_eq!(period.words("morning", "fr"), Some("matin"));
+        assert_eq!(period.words("morning", "en"), Some("morning"));
+        assert_eq!(period.words("evening", "fr"), None, "an unknown code");
+        assert_eq!(FieldValue::Text.words("morning", "fr"), None);
+    }
 
     #[test]
     fn runs_on_change_are_spaced_within_the_partners_budget() {

@@ -298,6 +298,23 @@ async fn the_demo_syncs_its_partners_and_the_pages_show_it() {
             && !html[lines_at..].contains("<strong>period</strong>"),
         "fields by label: {html}"
     );
+    // Values in words: the part of the day, the person (not their number).
+    let periods = values_after(&html[lines_at..], "Moment de la journée");
+    assert!(
+        !periods.is_empty()
+            && periods
+                .iter()
+                .all(|p| ["journée entière", "matin", "après-midi"].contains(&p.as_str())),
+        "{periods:?}"
+    );
+    let owners = values_after(&html[lines_at..], "Collaborateur");
+    assert!(
+        !owners.is_empty()
+            && owners
+                .iter()
+                .all(|o| o.contains(' ') && !o.chars().any(|c| c.is_ascii_digit())),
+        "{owners:?}"
+    );
     let (_, by_number) = get(format!("{}/runs/{semana_run}?q={number}", d.url)).await;
     let by_number_rows = by_number.matches("<tr data-outcome=").count();
     assert!(
@@ -738,6 +755,46 @@ async fn the_demo_syncs_its_partners_and_the_pages_show_it() {
     let chart = &chart[..chart.find("</svg>").unwrap()];
     assert_eq!(chart.matches("<rect class=\"dry\"").count(), 1, "{chart}");
     assert!(chart.contains("rien d'écrit"), "{chart}");
+    // A run's lines show what a field identifies by its name (the
+    // department, the person), and times as people write them.
+    let first_run = html
+        .match_indices("href=\"/runs/")
+        .map(|(at, _)| {
+            let id = &html[at + 12..];
+            id[..id.find('"').unwrap()].to_owned()
+        })
+        .last()
+        .expect("PlanningPME's runs are listed");
+    let (_, resources) = get(format!("{}/runs/{first_run}?stream=resources", d.url)).await;
+    let departments = values_after(&resources, "Département");
+    assert!(!departments.is_empty(), "{resources}");
+    assert!(
+        departments
+            .iter()
+            .all(|d| d != "—" && !d.chars().all(|c| c.is_ascii_digit())),
+        "departments by name: {departments:?}"
+    );
+    let (_, absences) = get(format!(
+        "{}/runs/{first_run}?stream=unavailabilities",
+        d.url
+    ))
+    .await;
+    let people = values_after(&absences, "Ressource");
+    assert!(
+        !people.is_empty()
+            && people
+                .iter()
+                .all(|p| p.contains(' ') && !p.chars().any(|c| c.is_ascii_digit())),
+        "resources by the person's name: {people:?}"
+    );
+    let starts = values_after(&absences, "Début");
+    assert!(
+        !starts.is_empty()
+            && starts
+                .iter()
+                .all(|t| { chrono::NaiveDateTime::parse_from_str(t, "%d/%m/%Y %H:%M").is_ok() }),
+        "times as people write them: {starts:?}"
+    );
     let (ok, _, err) = run(
         dir.path(),
         &["sync", "configure", "1", "--secret", "token=wrong"],
@@ -929,4 +986,16 @@ async fn ledgy_mapping_preview_and_forced_sync(c: &reqwest::Client, url: &str, s
         !html.contains("data-status=\"changed\"") && !html.contains("data-status=\"new\""),
         "Ledgy is in step: {html}"
     );
+}
+
+/// What a run page's lines show after the change of the field labelled
+/// `label` (« Nom : — → Martin » gives « Martin »), line by line.
+fn values_after(page: &str, label: &str) -> Vec<String> {
+    page.split(&format!("<strong>{label}</strong>"))
+        .skip(1)
+        .map(|s| {
+            let change = &s[..s.find("</div>").unwrap()];
+            change.rsplit("→ ").next().unwrap().to_owned()
+        })
+        .collect()
 }

@@ -4,8 +4,8 @@ pub(crate) use crate::engine::{Connector, Setup, Stream};
 pub(crate) use crate::error::SyncError;
 pub(crate) use async_trait::async_trait;
 pub(crate) use relais_core::connector::{
-    Declaration, Direction, FieldLabel, ScheduleRule, SettingKind, SettingSpec, StreamSpec,
-    Validate,
+    Declaration, Direction, FieldLabel, FieldValue, Refers, ScheduleRule, SettingKind, SettingSpec,
+    StreamSpec, Validate, ValueWords,
 };
 pub(crate) use serde::{Deserialize, Serialize};
 

@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use maud::{html, Markup};
 use relais_api::AppState;
-use relais_core::connector::Declaration;
+use relais_core::connector::{Declaration, FieldValue, Refers};
 use relais_core::ids::RunId;
 use relais_core::integration::{Integration, RunStatus, SyncRun, Trigger};
 use relais_core::people::Installation;
@@ -73,13 +73,98 @@ fn stream_label(declaration: Option<&Declaration>, stream: &str, lang: Lang) -> 
     }
 }
 
+/// The names of the base's records that a page of a run's lines point at
+/// through a field declared as an identifier (a department, an employee),
+/// so that a person reads « Atelier », not « 11 ».
+#[derive(Debug, Default)]
+struct Referred(std::collections::HashMap<(Refers, i64), String>);
+
+impl Referred {
+    /// Reads, on `base`, the names the fields of `lines` point at. A name
+    /// that cannot be read is left out: its identifier is shown instead.
+    async fn of(
+        state: &AppState,
+        base: relais_core::ids::BaseId,
+        declaration: Option<&Declaration>,
+        lines: &[relais_core::integration::ReportLine],
+    ) -> Self {
+        let mut wanted: std::collections::HashMap<Refers, std::collections::BTreeSet<i64>> =
+            Default::default();
+        for l in lines {
+            let Some(stream) = declaration.and_then(|d| d.stream(&l.stream)) else {
+                continue;
+            };
+            for f in &l.fields {
+                if let Some(refers) = stream.field_refers(f.field.as_str()) {
+                    let ids = [&f.before, &f.after].into_iter().filter_map(id_in);
+                    wanted.entry(refers).or_default().extend(ids);
+                }
+            }
+        }
+        let mut names = std::collections::HashMap::new();
+        if wanted.contains_key(&Refers::Department) {
+            match state.store.list_departments(base).await {
+                Ok(departments) => names.extend(
+                    departments
+                        .into_iter()
+                        .map(|d| ((Refers::Department, d.id.0), d.name.to_string())),
+                ),
+                Err(e) => tracing::warn!(error = %e, "cannot read the departments' names"),
+            }
+        }
+        if let Some(ids) = wanted.get(&Refers::Employee).filter(|ids| !ids.is_empty()) {
+            use relais_core::fields::users;
+            let query = relais_store::ListQuery {
+                conditions: vec![relais_store::Condition::new(
+                    &users::ID,
+                    relais_store::Cond::In(
+                        ids.iter()
+                            .map(|id| relais_store::SqlValue::Int(*id))
+                            .collect(),
+                    ),
+                )],
+                order: vec![(&users::ID, relais_store::Direction::Asc)],
+                limit: u32::try_from(ids.len()).unwrap_or(u32::MAX),
+                without: relais_store::fields::unread_employee_columns(|_| false),
+                ..relais_store::ListQuery::default()
+            };
+            match state.store.query_employees(base, &query).await {
+                Ok(found) => names.extend(
+                    found
+                        .items
+                        .into_iter()
+                        .map(|e| ((Refers::Employee, e.id.0), e.display_name())),
+                ),
+                Err(e) => tracing::warn!(error = %e, "cannot read the employees' names"),
+            }
+        }
+        Self(names)
+    }
+
+    /// The name of the record `value` identifies, when it was read.
+    fn name(&self, refers: Refers, value: &serde_json::Value) -> Option<&str> {
+        self.0.get(&(refers, id_in(value)?)).map(String::as_str)
+    }
+}
+
+/// The identifier a field's value holds: a number, or digits as text.
+fn id_in(value: &serde_json::Value) -> Option<i64> {
+    match value {
+        serde_json::Value::Number(n) => n.as_i64(),
+        serde_json::Value::String(text) => text.parse().ok(),
+        _ => None,
+    }
+}
+
 /// A changed field as a person reads it: « Nom : Martin → Martin-Durand »,
 /// the field by its label (the stream's, or the mapping target's) and the
-/// values as text (an empty value as « — »).
+/// values as text (an empty value as « — », an identifier as the name of
+/// what it identifies, a date or a time as people of `lang` write it).
 fn field_change(
     declaration: Option<&Declaration>,
     stream: &str,
     change: &relais_core::ledger::FieldChange,
+    referred: &Referred,
     lang: Lang,
 ) -> (String, String, String) {
     let field = change.field.as_str();
@@ -89,23 +174,45 @@ fn field_change(
             .and_then(|targets| targets.iter().find(|t| t.name == field))
             .map(|t| lang.pick(t.label_fr, t.label_en))
     };
-    let label = match declaration.and_then(|d| d.stream(stream)) {
+    let spec = declaration.and_then(|d| d.stream(stream));
+    let label = match spec {
         Some(s) if s.fields.iter().any(|f| f.name == field) => s.field_label(field, lang.code()),
         _ => from_mapping().unwrap_or(field),
+    };
+    let value = spec.map_or(FieldValue::Text, |s| s.field_value(field));
+    let named = |v: &serde_json::Value| match value {
+        FieldValue::Refers(r) => referred.name(r, v).map(str::to_owned),
+        words => v
+            .as_str()
+            .and_then(|code| words.words(code, lang.code()))
+            .map(str::to_owned),
     };
     let shown = |v: &serde_json::Value| match v {
         serde_json::Value::Null => "—".to_owned(),
         serde_json::Value::String(text) if text.is_empty() => "—".to_owned(),
-        // A date as people write it: 11/04/1981, 11 Apr 1981.
-        serde_json::Value::String(text) => chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
-            .map_or_else(|_| text.clone(), |d| relais_core::said::day(d, lang.code())),
-        other => other.to_string(),
+        _ => named(v).unwrap_or_else(|| match v {
+            serde_json::Value::String(text) => said_value(text, lang),
+            other => other.to_string(),
+        }),
     };
     (
         label.to_owned(),
         shown(&change.before),
         shown(&change.after),
     )
+}
+
+/// A field's text value as people of `lang` write it: a date (11/04/1981,
+/// 11 Apr 1981) or a time of day (20/01/2027 08:00) as such, any other text
+/// as it is.
+fn said_value(text: &str, lang: Lang) -> String {
+    if let Ok(d) = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        return relais_core::said::day(d, lang.code());
+    }
+    if let Ok(t) = chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S") {
+        return relais_core::said::moment(t, t.and_utc().timestamp() % 60 != 0, lang.code());
+    }
+    text.to_owned()
 }
 
 /// Paging of a report's lines.
@@ -379,7 +486,7 @@ pub async fn run_lines_csv(
     ];
     let first = crate::sheets::csv_rows(crate::sheets::UTF8_MARK.to_vec(), std::iter::once(header))
         .map_err(|e| PageError::internal(&v, e))?;
-    let (filter, id) = (q.filter(), run.id);
+    let (filter, id, base) = (q.filter(), run.id, installation.base_id);
     const PART: u32 = 1_000;
     let stream =
         futures_util::stream::unfold((Some(first), 0u64, false), move |(head, offset, done)| {
@@ -405,14 +512,15 @@ pub async fn run_lines_csv(
                 if lines.is_empty() {
                     return None;
                 }
+                let referred = Referred::of(&state, base, declaration, &lines).await;
                 let records = lines.iter().map(|l| {
                     let fields = l
                         .fields
                         .iter()
                         .map(|f| {
                             let (field, before, after) =
-                                field_change(declaration, &l.stream, f, lang);
-                            format!("{field} : {before} → {after}")
+                                field_change(declaration, &l.stream, f, &referred, lang);
+                            format!("{field}{}{before} → {after}", lang.t(" : "))
                         })
                         .collect::<Vec<_>>()
                         .join(" ; ");
@@ -455,6 +563,7 @@ pub async fn run_page(
         .or_page(&v)?;
     let c = run.counts;
     let shown = lines.len() as u64;
+    let referred = Referred::of(&state, installation.base_id, declaration, &lines).await;
     let title = format!("{} #{}", lang.t("Exécution"), run.id);
     let refresh = !run.status.is_finished();
     let expected = if refresh {
@@ -541,7 +650,7 @@ pub async fn run_page(
                             td.record { @if l.label.is_empty() { code { (l.key) } } @else { (l.label) } }
                             td { (outcome_label(&l.outcome, lang)) @if let Some(r) = l.outcome.reason_in(lang.code()) { br; span.muted { (r) } } }
                             td.changes { @for f in &l.fields {
-                                @let (field, before, after) = field_change(declaration, &l.stream, f, lang);
+                                @let (field, before, after) = field_change(declaration, &l.stream, f, &referred, lang);
                                 div { strong { (field) } (lang.t(" : ")) (before) " → " (after) }
                             } }
                         }

@@ -150,11 +150,11 @@ pub static DECLARATION: Declaration = Declaration {
             label_fr: "Collaborateurs → utilisateurs Semana",
             label_en: "Employees → Semana users",
             fields: &[
-                FieldLabel { name: "email", fr: "E-mail professionnel", en: "Work e-mail" },
-                FieldLabel { name: "firstName", fr: "Prénom", en: "First name" },
-                FieldLabel { name: "lastName", fr: "Nom", en: "Last name" },
-                FieldLabel { name: "employeeNumber", fr: "Matricule", en: "Employee number" },
-                FieldLabel { name: "establishment", fr: "Établissement", en: "Establishment" },
+                FieldLabel { name: "email", fr: "E-mail professionnel", en: "Work e-mail", value: FieldValue::Text },
+                FieldLabel { name: "firstName", fr: "Prénom", en: "First name", value: FieldValue::Text },
+                FieldLabel { name: "lastName", fr: "Nom", en: "Last name", value: FieldValue::Text },
+                FieldLabel { name: "employeeNumber", fr: "Matricule", en: "Employee number", value: FieldValue::Text },
+                FieldLabel { name: "establishment", fr: "Établissement", en: "Establishment", value: FieldValue::Text },
             ],
         },
         StreamSpec {
@@ -180,16 +180,35 @@ const DAY_FIELDS: &[FieldLabel] = &[
         name: "ownerId",
         fr: "Collaborateur",
         en: "Employee",
+        value: FieldValue::Refers(Refers::Employee),
     },
     FieldLabel {
         name: "date",
         fr: "Jour",
         en: "Day",
+        value: FieldValue::Text,
     },
     FieldLabel {
         name: "period",
         fr: "Moment de la journée",
         en: "Part of the day",
+        value: FieldValue::Words(&[
+            ValueWords {
+                code: people::Period::Day.as_str(),
+                fr: "journée entière",
+                en: "whole day",
+            },
+            ValueWords {
+                code: people::Period::Morning.as_str(),
+                fr: "matin",
+                en: "morning",
+            },
+            ValueWords {
+                code: people::Period::Afternoon.as_str(),
+                fr: "après-midi",
+                en: "afternoon",
+            },
+        ]),
     },
 ];
 

@@ -84,7 +84,7 @@ pub enum Period {
 
 impl Period {
     /// Semana's name of it.
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             Self::Day => "day",
             Self::Morning => "morning",
