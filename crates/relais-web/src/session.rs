@@ -47,6 +47,18 @@ impl Lang {
         text
     }
 
+    /// `n` things said with the key for one (`one`, in French also for
+    /// none) or the key for several (`many`), its `%{n}` filled in: « 1
+    /// collaborateur », « 0 collaborateur », « 0 employees ».
+    pub fn count(self, n: impl Into<u64>, one: &'static str, many: &'static str) -> String {
+        let n = n.into();
+        let singular = match self {
+            Lang::Fr => n <= 1,
+            Lang::En => n == 1,
+        };
+        self.tf(if singular { one } else { many }, &[("n", &n)])
+    }
+
     /// The label a thing declares for itself in both languages (an app's
     /// description, a connector's stream, a report's column): the one in
     /// this language.
@@ -383,6 +395,18 @@ pub fn urlencode(raw: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counts_take_each_languages_singular() {
+        let employees =
+            |lang: Lang, n: u64| lang.count(n, "%{n} collaborateur", "%{n} collaborateurs");
+        assert_eq!(employees(Lang::Fr, 0), "0 collaborateur");
+        assert_eq!(employees(Lang::Fr, 1), "1 collaborateur");
+        assert_eq!(employees(Lang::Fr, 435), "435 collaborateurs");
+        assert_eq!(employees(Lang::En, 0), "0 employees");
+        assert_eq!(employees(Lang::En, 1), "1 employee");
+        assert_eq!(employees(Lang::En, 2), "2 employees");
+    }
 
     /// The keys and texts of one language's catalogue.
     fn catalogue(lang: &str) -> std::collections::BTreeMap<String, String> {

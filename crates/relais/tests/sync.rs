@@ -549,7 +549,10 @@ async fn the_demo_syncs_its_partners_and_the_pages_show_it() {
             "{field} refused beside it: {text}"
         );
     }
-    assert!(text.contains("4 problème(s)"), "{text}");
+    assert!(
+        text.contains("4 problèmes, indiqués à côté des champs"),
+        "{text}"
+    );
     // Each said in the page's language.
     assert!(
         text.contains("« 25:99 » n'est pas une heure de la journée"),

@@ -361,7 +361,7 @@ async fn pages_refuse_bad_input_and_change_nothing() {
         body.contains("« not an e-mail » n'est pas une adresse e-mail")
             && body.contains("data-field=\"contact\"")
             && body.contains("data-field=\"base\"")
-            && body.contains("2 problème(s)")
+            && body.contains("2 problèmes, indiqués à côté des champs")
             && body.contains("value=\"not an e-mail\"")
             && body.contains("id=\"install-form\""),
         "{body}"
@@ -489,7 +489,7 @@ async fn pages_refuse_bad_input_and_change_nothing() {
         );
     }
     assert!(
-        body.contains("3 problème(s)")
+        body.contains("3 problèmes, indiqués à côté des champs")
             && body.contains("« not-an-address » n'est pas une adresse e-mail")
     );
     assert!(body.contains("value=\"not-an-address\""));

@@ -210,7 +210,7 @@ pub(crate) async fn section(
                                 Some(at) => { (lang.t("envoyée le ")) (super::layout::paris_time(at, lang)) },
                                 None => {
                                     (lang.t("pas encore envoyée"))
-                                    @if let Some(e) = &a.last_error { br; span.muted { (a.attempts) (lang.t(" essai(s), dernier refus : ")) (relais_core::said::Said::read(e, lang.code())) } }
+                                    @if let Some(e) = &a.last_error { br; span.muted { (lang.count(a.attempts.max(0).unsigned_abs(), "%{n} essai, dernier refus : ", "%{n} essais, dernier refus : ")) (relais_core::said::Said::read(e, lang.code())) } }
                                     br; span.muted { (lang.t("prochain essai le ")) (super::layout::paris_time(a.next_attempt_at, lang)) }
                                 },
                             } }

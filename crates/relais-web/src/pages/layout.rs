@@ -544,8 +544,8 @@ impl FieldErrors {
     pub(crate) fn summary(&self, lang: Lang, id: &str, nothing: &'static str) -> Markup {
         html! {
             p.error id=(id) {
-                (lang.t(nothing)) (lang.t(" : ")) (self.0.len())
-                (lang.t(" problème(s), indiqué(s) à côté des champs."))
+                (lang.t(nothing)) (lang.t(" : "))
+                (lang.count(self.0.len() as u64, "%{n} problème, indiqué à côté du champ.", "%{n} problèmes, indiqués à côté des champs."))
             }
         }
     }

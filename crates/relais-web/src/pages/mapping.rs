@@ -133,7 +133,7 @@ fn editor(
         h3 id="mapping" { (lang.t("Correspondance des champs")) }
         p.muted { (lang.t("Chaque champ de bénéficiaire de ")) (declaration.name) (lang.t(" prend sa valeur d'un champ de la base : du modèle Merge, ou du dossier du personnel tel que la clé le lit (champs personnalisés compris). Une correspondance modifiée renvoie tous les bénéficiaires à la prochaine synchronisation.")) }
         @if !problems.is_empty() {
-            p.error id="mapping-refused" { (lang.t("Rien n'a été enregistré : ")) (problems.len()) (lang.t(" problème(s), indiqué(s) à côté des champs.")) }
+            p.error id="mapping-refused" { (lang.t("Rien n'a été enregistré : ")) (lang.count(problems.len() as u64, "%{n} problème, indiqué à côté du champ.", "%{n} problèmes, indiqués à côté des champs.")) }
             @for g in &general { p.error { (g) } }
         }
         form method="post" action={ "/installed/" (id) "/mapping" } id="mapping-form" {

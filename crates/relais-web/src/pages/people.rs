@@ -435,7 +435,7 @@ pub async fn directory(
             div.field { button id="search-people" type="submit" { (lang.t("Rechercher")) } }
         }
         p id="people-count" {
-            (lang.tf("%{total} collaborateur(s)", &[("total", &total)]))
+            (lang.count(total.max(0).unsigned_abs(), "%{n} collaborateur", "%{n} collaborateurs"))
             @if pages > 1 { " · " (lang.t("page")) " " (page_no) " / " (pages) }
             @if total > 0 { " · " a id="people-file" href={ "/people.csv?" (filter.address()) } { (lang.t("Télécharger en CSV")) } }
         }
