@@ -376,7 +376,9 @@ pub struct ReportLine {
     /// The source key.
     pub key: String,
     /// Who or what the record is, as a person reads it (a name and a day),
-    /// empty when the stream gives none.
+    /// empty when the stream gives none: plain text, or the same words in
+    /// English and in French as [`Said`](crate::said::Said) stores them when
+    /// it says more than a name (read with [`ReportLine::label_in`]).
     #[serde(default)]
     pub label: String,
     /// What happened.
@@ -391,7 +393,29 @@ pub struct ReportLine {
     /// What the record is beyond its employee (a day, a period), put after
     /// their name once it is known; not stored.
     #[serde(skip)]
-    pub detail: Option<String>,
+    pub detail: Option<crate::said::Said>,
+}
+
+impl ReportLine {
+    /// The label of a record named `who` (empty when nothing names it),
+    /// `detail` after it (a day, a period) in both languages: « Margaux
+    /// Payet · absent le 02/12/2026 (matin) », « … · off on 2 Dec 2026
+    /// (morning) ».
+    pub fn label_of(who: &str, detail: Option<&crate::said::Said>) -> String {
+        match detail {
+            None => who.to_owned(),
+            Some(d) if who.is_empty() => d.stored(),
+            Some(d) => {
+                crate::said::Said::new(format!("{who} · {}", d.en), format!("{who} · {}", d.fr))
+                    .stored()
+            }
+        }
+    }
+
+    /// Its label in `lang` (`fr`, else English).
+    pub fn label_in(&self, lang: &str) -> String {
+        crate::said::Said::read(&self.label, lang)
+    }
 }
 
 /// How many records of a run had each outcome.

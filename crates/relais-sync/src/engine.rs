@@ -301,9 +301,9 @@ pub trait Stream: Send + Sync {
     }
 
     /// What a record about an employee is beyond that employee (a day, a
-    /// period), put after their name in the report; `None` when the
-    /// employee says it all.
-    fn detail(&self, _key: &str, _fields: &BTreeMap<String, Value>) -> Option<String> {
+    /// period), in both languages, put after their name in the report;
+    /// `None` when the employee says it all.
+    fn detail(&self, _key: &str, _fields: &BTreeMap<String, Value>) -> Option<Said> {
         None
     }
 
@@ -506,14 +506,16 @@ fn line(
     outcome: Outcome,
     fields: Vec<relais_core::ledger::FieldChange>,
 ) -> ReportLine {
+    let detail = stream.detail(record.0, record.1);
+    let who = stream.name(record.0, record.1).unwrap_or_default();
     ReportLine {
         stream: stream.spec().name.to_owned(),
         key: record.0.to_owned(),
-        label: stream.name(record.0, record.1).unwrap_or_default(),
+        label: ReportLine::label_of(&who, detail.as_ref()),
         outcome,
         fields,
         employee: stream.person(record.0, record.1),
-        detail: stream.detail(record.0, record.1),
+        detail,
     }
 }
 

@@ -52,15 +52,10 @@ impl PersonNamer {
         }
         for line in lines {
             let detail = line.detail.take();
-            match line.employee.and_then(|id| self.known.get(&id)) {
-                Some(who) => {
-                    line.label = match detail {
-                        Some(d) => format!("{who} · {d}"),
-                        None => who.clone(),
-                    }
-                }
-                None if line.label.is_empty() => line.label = detail.unwrap_or_default(),
-                None => {}
+            // The base's name of the person; else the stream's, already
+            // in the label with the detail.
+            if let Some(who) = line.employee.and_then(|id| self.known.get(&id)) {
+                line.label = ReportLine::label_of(who, detail.as_ref());
             }
         }
     }

@@ -521,6 +521,24 @@ async fn both_ways_every_night(postgres: bool) {
         "the conflict names the person and what the day holds: {reason}"
     );
     assert!(conflict[0].label.contains(c.data.first_name.as_str()));
+    // The line names the person, then the day, in each reader's language;
+    // the day in the conflict's words too.
+    let (fr, en) = (conflict[0].label_in("fr"), conflict[0].label_in("en"));
+    assert!(
+        fr.contains(c.data.first_name.as_str()) && fr.contains(" · télétravail le "),
+        "{fr}"
+    );
+    assert!(
+        en.contains(c.data.first_name.as_str())
+            && en.contains(" · telework on ")
+            && !en.contains("télétravail"),
+        "{en}"
+    );
+    let day_en = &en[en.find(" · telework on ").unwrap() + " · telework on ".len()..];
+    assert!(
+        english.contains(&format!(" on {day_en} not written")),
+        "{english} / {day_en}"
+    );
     assert!(!second.is_complete(), "a conflict is not a clean run");
     // Counts per stream: both directions in one report.
     let telework = second.streams["telework"];

@@ -167,8 +167,8 @@ async fn the_demo_syncs_its_partners_and_the_pages_show_it() {
         .collect();
     assert!(!telework.is_empty(), "{report}");
     assert!(
-        telework.iter().all(|l| l.contains("télétravail le ")),
-        "{telework:?}"
+        telework.iter().all(|l| l.contains(" · telework on ")),
+        "the command line says it in English: {telework:?}"
     );
     assert!(report.contains("users →") && report.contains("  linked "));
     // Semana takes runs at night only.
@@ -797,6 +797,37 @@ async fn the_demo_syncs_its_partners_and_the_pages_show_it() {
                 .iter()
                 .all(|t| { chrono::NaiveDateTime::parse_from_str(t, "%d/%m/%Y %H:%M").is_ok() }),
         "times as people write them: {starts:?}"
+    );
+    // Each line names the person, then the absence and its days, in the
+    // reader's language.
+    let record = |page: &str| {
+        let at = page.find("<td class=\"record\">").expect(page) + 19;
+        page[at..at + page[at..].find("</td>").unwrap()].to_owned()
+    };
+    let french = record(&absences);
+    assert!(
+        french.contains(") · ") && french.contains(" du ") && french.contains(" au "),
+        "{french}"
+    );
+    let english = c
+        .get(format!(
+            "{}/runs/{first_run}?stream=unavailabilities",
+            d.url
+        ))
+        .header("cookie", format!("{session}; relais_lang=en"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let english = record(&english);
+    assert!(
+        english.contains(") · ")
+            && english.contains(" from ")
+            && english.contains(" to ")
+            && !english.contains(" du "),
+        "{english}"
     );
     let (ok, _, err) = run(
         dir.path(),

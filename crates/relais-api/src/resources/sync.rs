@@ -180,7 +180,7 @@ pub fn line_json(l: &ReportLine) -> Value {
     json!({
         "stream": l.stream,
         "key": l.key,
-        "label": l.label,
+        "label": l.label_in("en"),
         "outcome": l.outcome.code(),
         "reason": l.outcome.reason_in("en"),
         "fields": l.fields,

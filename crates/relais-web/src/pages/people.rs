@@ -732,7 +732,7 @@ pub async fn employee(
                         tr data-app=(dl.app) data-outcome=(dl.line.outcome.code()) {
                             td { (apps.get(&dl.installation).map_or(dl.app.as_str(), String::as_str)) }
                             td { (paris_time(dl.at, lang)) }
-                            td { (dl.line.label) }
+                            td { (dl.line.label_in(lang.code())) }
                             td { (super::runs::outcome_label(&dl.line.outcome, lang)) @if dl.dry_run { " " span.muted { (lang.t("(simulation)")) } } }
                             td { a href={ "/runs/" (dl.run) } { (lang.t("voir le rapport")) } }
                         }

@@ -526,7 +526,7 @@ pub async fn run_lines_csv(
                         .join(" ; ");
                     [
                         stream_label(declaration, &l.stream, lang),
-                        l.label.clone(),
+                        l.label_in(lang.code()),
                         l.key.clone(),
                         outcome_label(&l.outcome, lang).to_owned(),
                         l.outcome.reason_in(lang.code()).unwrap_or_default(),
@@ -647,7 +647,7 @@ pub async fn run_page(
                     @for l in &lines {
                         tr data-outcome=(l.outcome.code()) {
                             td.stream data-stream=(l.stream) { (stream_label(declaration, &l.stream, lang)) }
-                            td.record { @if l.label.is_empty() { code { (l.key) } } @else { (l.label) } }
+                            td.record { @if l.label.is_empty() { code { (l.key) } } @else { (l.label_in(lang.code())) } }
                             td { (outcome_label(&l.outcome, lang)) @if let Some(r) = l.outcome.reason_in(lang.code()) { br; span.muted { (r) } } }
                             td.changes { @for f in &l.fields {
                                 @let (field, before, after) = field_change(declaration, &l.stream, f, &referred, lang);

@@ -554,7 +554,7 @@ async fn print_report(store: &SharedStore, run: relais_core::ids::RunId, json: b
             if l.label.is_empty() {
                 l.key.clone()
             } else {
-                format!("{} ({})", l.label, l.key)
+                format!("{} ({})", l.label_in("en"), l.key)
             },
             stream_of(&l.stream),
             l.outcome

@@ -15,6 +15,7 @@ use relais_core::events::EventKind;
 use relais_core::fields::{users, Field};
 use relais_core::integration::LedgerJob;
 use relais_core::ledger::{Acknowledged, SourceRecord};
+use relais_core::said::Said;
 use relais_store::SharedStore;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashSet, VecDeque};
@@ -478,10 +479,10 @@ impl Stream for PmeStream {
     }
 
     fn name(&self, _key: &str, fields: &BTreeMap<String, Value>) -> Option<String> {
-        // A department by its name, an absence by its type; resources are
-        // named by the employee they stand for.
+        // A department by its name; resources and absences are named by
+        // the employee they stand for (an absence's type and days follow).
         let label = fields.get("label").and_then(Value::as_str)?;
-        (self.kind.stream != 1).then(|| label.to_owned())
+        (self.kind.stream == 0).then(|| label.to_owned())
     }
 
     fn person(&self, key: &str, fields: &BTreeMap<String, Value>) -> Option<i64> {
@@ -492,20 +493,23 @@ impl Stream for PmeStream {
         }
     }
 
-    fn detail(&self, _key: &str, fields: &BTreeMap<String, Value>) -> Option<String> {
+    fn detail(&self, _key: &str, fields: &BTreeMap<String, Value>) -> Option<Said> {
         if self.kind.stream != 2 {
             return None;
         }
-        let day = |n: &str| {
+        let day = |n: &str, lang: &str| {
             let text = fields.get(n).and_then(Value::as_str).unwrap_or_default();
             chrono::NaiveDate::parse_from_str(text.get(..10).unwrap_or(text), "%Y-%m-%d")
-                .map_or_else(|_| text.to_owned(), |d| d.format("%d/%m/%Y").to_string())
+                .map_or_else(|_| text.to_owned(), |d| relais_core::said::day(d, lang))
         };
         let what = fields
             .get("label")
             .and_then(Value::as_str)
             .unwrap_or("absence");
-        Some(format!("{what} du {} au {}", day("start"), day("end")))
+        Some(Said::new(
+            format!("{what} from {} to {}", day("start", "en"), day("end", "en")),
+            format!("{what} du {} au {}", day("start", "fr"), day("end", "fr")),
+        ))
     }
 
     fn concurrency(&self) -> usize {

@@ -62,7 +62,7 @@ impl DaysOff {
 
 #[async_trait]
 impl Stream for DaysOff {
-    super::people::day_stream!(1, "absent le");
+    super::people::day_stream!(1, "off on", "absent le");
 
     async fn next_page(&mut self, _since: Option<&str>) -> Result<Option<Batch>, SyncError> {
         if self.accounts.is_empty() {

@@ -174,6 +174,25 @@ pub static DECLARATION: Declaration = Declaration {
     ],
 };
 
+/// The parts of a day, as people read them.
+pub(crate) const PERIOD_WORDS: &[ValueWords] = &[
+    ValueWords {
+        code: people::Period::Day.as_str(),
+        fr: "journée entière",
+        en: "whole day",
+    },
+    ValueWords {
+        code: people::Period::Morning.as_str(),
+        fr: "matin",
+        en: "morning",
+    },
+    ValueWords {
+        code: people::Period::Afternoon.as_str(),
+        fr: "après-midi",
+        en: "afternoon",
+    },
+];
+
 /// What a day sent or read back carries, both ways.
 const DAY_FIELDS: &[FieldLabel] = &[
     FieldLabel {
@@ -192,23 +211,7 @@ const DAY_FIELDS: &[FieldLabel] = &[
         name: "period",
         fr: "Moment de la journée",
         en: "Part of the day",
-        value: FieldValue::Words(&[
-            ValueWords {
-                code: people::Period::Day.as_str(),
-                fr: "journée entière",
-                en: "whole day",
-            },
-            ValueWords {
-                code: people::Period::Morning.as_str(),
-                fr: "matin",
-                en: "morning",
-            },
-            ValueWords {
-                code: people::Period::Afternoon.as_str(),
-                fr: "après-midi",
-                en: "afternoon",
-            },
-        ]),
+        value: FieldValue::Words(PERIOD_WORDS),
     },
 ];
 

@@ -121,12 +121,10 @@ impl Period {
     }
 
     /// As a person reads it.
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::Day => "journée",
-            Self::Morning => "matin",
-            Self::Afternoon => "après-midi",
-        }
+    pub fn label_in(self, lang: &str) -> &'static str {
+        relais_core::connector::FieldValue::Words(super::PERIOD_WORDS)
+            .words(self.as_str(), lang)
+            .unwrap_or(self.as_str())
     }
 }
 
@@ -300,23 +298,26 @@ impl People {
     }
 
     /// Who and when a day record (`ownerId`, `date`, `period`) is, as a
-    /// person reads them: ("Margaux Payet", "02/12/2026 (matin)").
+    /// person reads them: ("Margaux Payet", "02/12/2026 (matin)" and
+    /// "2 Dec 2026 (morning)").
     pub fn describe_day(
         &self,
         fields: &std::collections::BTreeMap<String, serde_json::Value>,
-    ) -> (String, String) {
+    ) -> (String, Said) {
         let text = |n: &str| fields.get(n).and_then(serde_json::Value::as_str);
         let owner = fields
             .get("ownerId")
             .and_then(serde_json::Value::as_i64)
             .unwrap_or(0);
-        let period = text("period")
-            .and_then(Period::parse)
-            .map_or("", Period::label);
-        (
-            self.name(owner),
-            format!("{} ({period})", day_label(text("date").unwrap_or_default())),
-        )
+        let period = text("period").and_then(Period::parse);
+        let when = |lang: &str| {
+            let day = day_label(text("date").unwrap_or_default(), lang);
+            match period {
+                Some(p) => format!("{day} ({})", p.label_in(lang)),
+                None => day,
+            }
+        };
+        (self.name(owner), Said::new(when("en"), when("fr")))
     }
 
     /// The name of `employee`, or their number when Semana does not know them.
@@ -328,19 +329,20 @@ impl People {
     }
 }
 
-/// A day as a person reads it: `10/03/2027`.
-pub fn day_label(day: &str) -> String {
+/// A day as a person of `lang` reads it: `10/03/2027`, `10 Mar 2027`.
+pub fn day_label(day: &str, lang: &str) -> String {
     NaiveDate::parse_from_str(day, "%Y-%m-%d")
-        .map(|d| d.format("%d/%m/%Y").to_string())
+        .map(|d| relais_core::said::day(d, lang))
         .unwrap_or_else(|_| day.to_owned())
 }
 
 /// The part of a day stream's `Stream` impl that days off and telework
 /// share: its declaration (stream `$index` of Semana's), its concurrency,
 /// whole reads within its window, and how its lines name a day — the
-/// person, then `$what` and the date (`absent le 3 mars`).
+/// person, then what the day is and its date, in English (`$what_en`)
+/// and in French (`$what_fr`): `off on 3 Mar 2027`, `absent le 03/03/2027`.
 macro_rules! day_stream {
-    ($index:expr, $what:literal) => {
+    ($index:expr, $what_en:literal, $what_fr:literal) => {
         fn spec(&self) -> &'static StreamSpec {
             &super::DECLARATION.streams[$index]
         }
@@ -358,17 +360,20 @@ macro_rules! day_stream {
         }
 
         fn name(&self, _key: &str, fields: &BTreeMap<String, Value>) -> Option<String> {
-            let (who, when) = self.run.people.describe_day(fields);
-            Some(format!(concat!("{} · ", $what, " {}"), who, when))
+            // The person as Semana knows them; the day follows (`detail`).
+            Some(self.run.people.describe_day(fields).0)
         }
 
         fn person(&self, _key: &str, fields: &BTreeMap<String, Value>) -> Option<i64> {
             fields.get("ownerId").and_then(Value::as_i64)
         }
 
-        fn detail(&self, _key: &str, fields: &BTreeMap<String, Value>) -> Option<String> {
+        fn detail(&self, _key: &str, fields: &BTreeMap<String, Value>) -> Option<Said> {
             let (_, when) = self.run.people.describe_day(fields);
-            Some(format!(concat!($what, " {}"), when))
+            Some(Said::new(
+                format!(concat!($what_en, " {}"), when.en),
+                format!(concat!($what_fr, " {}"), when.fr),
+            ))
         }
     };
 }

@@ -168,17 +168,17 @@ impl Telework {
                         held.iter().partition(|h| ours(h));
                     if let Some(other) = others.first() {
                         let (who, when) = self.run.people.describe_day(fields);
-                        let (account, start, end) = (
-                            &other.account_name,
-                            day_label(&other.start),
-                            day_label(&other.end),
-                        );
+                        let account = &other.account_name;
+                        let start = |lang| day_label(&other.start, lang);
+                        let end = |lang| day_label(&other.end, lang);
                         return Err(SyncError::LeftOut(Said::new(
                             format!(
-                                "conflict: telework of {who} on {when} not written, the day already holds « {account} » from {start} to {end}"
+                                "conflict: telework of {who} on {} not written, the day already holds « {account} » from {} to {}",
+                                when.en, start("en"), end("en")
                             ),
                             format!(
-                                "conflit : télétravail de {who} le {when} non écrit, ce jour porte déjà « {account} » du {start} au {end}"
+                                "conflit : télétravail de {who} le {} non écrit, ce jour porte déjà « {account} » du {} au {}",
+                                when.fr, start("fr"), end("fr")
                             ),
                         )));
                     }
@@ -202,7 +202,7 @@ impl Telework {
 
 #[async_trait]
 impl Stream for Telework {
-    super::people::day_stream!(2, "télétravail le");
+    super::people::day_stream!(2, "telework on", "télétravail le");
 
     /// One week of the window at a time: every page of its remote
     /// bookings, a person's morning and afternoon of one day made one day.
