@@ -113,25 +113,14 @@ impl Referred {
             }
         }
         if let Some(ids) = wanted.get(&Refers::Employee).filter(|ids| !ids.is_empty()) {
-            use relais_core::fields::users;
-            let query = relais_store::ListQuery {
-                conditions: vec![relais_store::Condition::new(
-                    &users::ID,
-                    relais_store::Cond::In(
-                        ids.iter()
-                            .map(|id| relais_store::SqlValue::Int(*id))
-                            .collect(),
-                    ),
-                )],
-                order: vec![(&users::ID, relais_store::Direction::Asc)],
-                limit: u32::try_from(ids.len()).unwrap_or(u32::MAX),
-                without: relais_store::fields::unread_employee_columns(|_| false),
-                ..relais_store::ListQuery::default()
-            };
-            match state.store.query_employees(base, &query).await {
+            let ids: Vec<relais_core::ids::EmployeeId> = ids
+                .iter()
+                .copied()
+                .map(relais_core::ids::EmployeeId)
+                .collect();
+            match state.store.employees_by_ids(base, &ids).await {
                 Ok(found) => names.extend(
                     found
-                        .items
                         .into_iter()
                         .map(|e| ((Refers::Employee, e.id.0), e.display_name())),
                 ),
