@@ -308,13 +308,7 @@ async fn the_demo_syncs_its_partners_and_the_pages_show_it() {
         "{periods:?}"
     );
     let owners = values_after(&html[lines_at..], "Collaborateur");
-    assert!(
-        !owners.is_empty()
-            && owners
-                .iter()
-                .all(|o| o.contains(' ') && !o.chars().any(|c| c.is_ascii_digit())),
-        "{owners:?}"
-    );
+    assert!(all_people(&owners), "{owners:?}");
     let (_, by_number) = get(format!("{}/runs/{semana_run}?q={number}", d.url)).await;
     let by_number_rows = by_number.matches("<tr data-outcome=").count();
     assert!(
@@ -784,10 +778,7 @@ async fn the_demo_syncs_its_partners_and_the_pages_show_it() {
     .await;
     let people = values_after(&absences, "Ressource");
     assert!(
-        !people.is_empty()
-            && people
-                .iter()
-                .all(|p| p.contains(' ') && !p.chars().any(|c| c.is_ascii_digit())),
+        all_people(&people),
         "resources by the person's name: {people:?}"
     );
     let starts = values_after(&absences, "Début");
@@ -1032,4 +1023,12 @@ fn values_after(page: &str, label: &str) -> Vec<String> {
             change.rsplit("→ ").next().unwrap().to_owned()
         })
         .collect()
+}
+
+/// Whether `values` are people's names, not their numbers (at least one).
+fn all_people(values: &[String]) -> bool {
+    !values.is_empty()
+        && values
+            .iter()
+            .all(|v| v.contains(' ') && !v.chars().any(|c| c.is_ascii_digit()))
 }
