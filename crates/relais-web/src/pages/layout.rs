@@ -15,9 +15,9 @@ header a{color:#fff;text-decoration:none}header .who{margin-left:auto;display:fl
 main{max-width:64rem;margin:1.5rem auto;padding:0 1.5rem}\
 table{border-collapse:collapse;margin:1rem 0 2rem;background:#fff}th,td{padding:.35rem .9rem;border-bottom:1px solid #dde;text-align:left;vertical-align:top}\
 td.n{text-align:right;font-variant-numeric:tabular-nums}.kind{font-size:.8rem;padding:.1rem .5rem;border-radius:1rem;background:#e7ecff}\
-.kind.test{background:#fff0d6}.health.healthy{color:#1d7a35;font-weight:600}.health.failing{color:#b42318;font-weight:600}.health.warnings,.health.paused,.health.pending{color:#8a5a00;font-weight:600}td.health{color:inherit;font-weight:normal}.cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(18rem,1fr));gap:1rem}\
+.kind.test{background:#fff0d6}.health.healthy{color:#1d7a35;font-weight:600}.health.failing{color:#b42318;font-weight:600}.health.warnings,.health.paused,.health.pending{color:#8a5a00;font-weight:600}td.health{color:inherit;font-weight:normal}.cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(18rem,1fr));gap:1rem}.cards.record{grid-template-columns:repeat(auto-fill,minmax(min(100%,24rem),1fr))}\
 .card{background:#fff;border:1px solid #dde;border-radius:.5rem;padding:1rem}.card h3{margin:.2rem 0}.card h2{margin:.2rem 0 .4rem;font-size:1.2rem}\
-.card table{width:100%;margin:0;table-layout:fixed}.card th[scope=row]{width:42%}.card td,.card th{overflow-wrap:anywhere}\
+.card table{width:100%;margin:0;table-layout:fixed}.card th[scope=row]{width:42%}.card td{overflow-wrap:anywhere}.card th{overflow-wrap:break-word;hyphens:auto}\
 .muted{color:#667}form small.muted{display:block;margin:.15rem 0 .5rem}.notice{background:#fff7e0;border:1px solid #f0d48a;padding:.8rem 1rem;border-radius:.4rem}\
 .error{background:#fde8e8;border:1px solid #f5a3a3;padding:.8rem 1rem;border-radius:.4rem}\
 .ok{background:#e6f6ea;border:1px solid #9bd3a8;padding:.8rem 1rem;border-radius:.4rem}\

@@ -651,7 +651,7 @@ pub async fn employee(
             strong { (Status::of(&e, today).one(lang)) } " · " (contract_text(&e, lang))
             " · " a href={ "/calendar?department=" (d.department_id.map(|x| x.0.to_string()).unwrap_or_default()) } { (lang.t("Calendrier de son département")) }
         }
-        div.cards {
+        div.cards.record {
             section.card id="section-work" {
                 h2 { (lang.t("Poste")) }
                 table { tbody {
