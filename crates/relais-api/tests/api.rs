@@ -3770,6 +3770,22 @@ async fn reports_add_up_to_the_records(app: App) {
     assert!(rows
         .iter()
         .all(|r| !r["warnings"].as_str().unwrap().is_empty()));
+    // In the API's words: English.
+    let words = [
+        "over the cap",
+        "receipt missing",
+        "possible duplicate",
+        "bought on a weekend",
+        "foreign currency",
+    ];
+    assert!(
+        rows.iter().all(|r| r["warnings"]
+            .as_str()
+            .unwrap()
+            .split(", ")
+            .all(|w| words.contains(&w))),
+        "{rows:?}"
+    );
 
     // Mistakes are answered, naming the parameter.
     for (query, parameter) in [

@@ -338,6 +338,18 @@ macro_rules! warnings {
         pub enum ExpenseWarning { $($(#[$doc])* #[serde(rename = $code)] $variant),* }
 
         impl ExpenseWarning {
+            /// Its words for a reader of `lang` (`fr`, else English).
+            pub fn label_in(self, lang: &str) -> &'static str {
+                let (fr, en) = match self {
+                    ExpenseWarning::OverCap => ("plafond dépassé", "over the cap"),
+                    ExpenseWarning::MissingReceipt => ("justificatif manquant", "receipt missing"),
+                    ExpenseWarning::PossibleDuplicate => ("doublon possible", "possible duplicate"),
+                    ExpenseWarning::Weekend => ("achat le week-end", "bought on a weekend"),
+                    ExpenseWarning::ForeignCurrency => ("devise étrangère", "foreign currency"),
+                };
+                if lang == "fr" { fr } else { en }
+            }
+
             /// The stored code.
             pub fn as_str(self) -> &'static str {
                 match self { $(ExpenseWarning::$variant => $code),* }

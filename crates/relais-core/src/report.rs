@@ -490,6 +490,9 @@ pub enum Cell {
     Money(i64),
     /// A share, from 0 to 1.
     Percent(f64),
+    /// What an approver should look at on an expense item, in the reader's
+    /// words.
+    Warnings(Vec<crate::expense::ExpenseWarning>),
     /// No value.
     Empty,
 }
@@ -520,18 +523,33 @@ impl Cell {
             Cell::Date(d) => crate::said::day(*d, lang),
             Cell::Percent(p) if fr => format!("{:.2} %", p * 100.0).replace('.', ","),
             Cell::Percent(p) => format!("{:.2}%", p * 100.0),
+            Cell::Warnings(w) => w
+                .iter()
+                .map(|w| w.label_in(lang))
+                .collect::<Vec<_>>()
+                .join(", "),
             other if fr => other.text(','),
             other => other.text('.'),
         }
     }
 
-    /// The value in a CSV file or the API: plain numbers with a dot, ISO
-    /// dates and months.
+    /// The value in a file downloaded by a reader of `lang`: as [`Cell::plain`]
+    /// gives it, but words in their language.
+    pub fn in_file(&self, lang: &str) -> String {
+        match self {
+            Cell::Warnings(_) => self.display_in(lang),
+            other => other.plain(),
+        }
+    }
+
+    /// The value in the API: plain numbers with a dot, ISO dates and
+    /// months, words in English.
     pub fn plain(&self) -> String {
         match self {
             Cell::Month(m) => m.to_string(),
             Cell::Date(d) => d.to_string(),
             Cell::Percent(p) => format!("{:.4}", p),
+            Cell::Warnings(_) => self.display_in("en"),
             other => other.text('.'),
         }
     }
@@ -550,6 +568,7 @@ impl Cell {
             Cell::Month(m) => m.to_string(),
             Cell::Date(d) => d.to_string(),
             Cell::Percent(p) => p.to_string(),
+            Cell::Warnings(_) => self.display_in("en"),
             Cell::Empty => String::new(),
         }
     }
@@ -749,6 +768,27 @@ mod tests {
                 (fr.into(), en.into())
             );
         }
+        use crate::expense::ExpenseWarning;
+        let warnings = Cell::Warnings(vec![ExpenseWarning::OverCap, ExpenseWarning::Weekend]);
+        assert_eq!(
+            warnings.display_in("fr"),
+            "plafond dépassé, achat le week-end"
+        );
+        assert_eq!(
+            warnings.display_in("en"),
+            "over the cap, bought on a weekend"
+        );
+        assert_eq!(
+            warnings.plain(),
+            warnings.display_in("en"),
+            "the API's words"
+        );
+        assert_eq!(warnings.in_file("fr"), warnings.display_in("fr"));
+        assert_eq!(
+            Cell::Money(1250).in_file("fr"),
+            "12.50",
+            "numbers stay plain"
+        );
         assert_eq!(snap_vat_rate(198), 200);
         assert_eq!(snap_vat_rate(56), 55);
         assert_eq!(snap_vat_rate(150), 150);

@@ -886,9 +886,7 @@ pub async fn compute(
                         .warnings
                         .split(',')
                         .filter_map(|c| c.parse::<relais_core::expense::ExpenseWarning>().ok())
-                        .map(warning_label)
-                        .collect::<Vec<_>>()
-                        .join(", ");
+                        .collect::<Vec<_>>();
                     vec![
                         Cell::Date(w.date),
                         Cell::Text(w.employee_number),
@@ -896,7 +894,7 @@ pub async fn compute(
                         Cell::Text(w.nature),
                         Cell::Text(w.currency),
                         Cell::Money(w.gross),
-                        Cell::Text(warnings),
+                        Cell::Warnings(warnings),
                     ]
                 })
                 .collect();
@@ -939,18 +937,6 @@ pub fn never() -> DateTime<Utc> {
         .and_then(|d| d.and_hms_opt(0, 0, 0))
         .expect("a valid date")
         .and_utc()
-}
-
-/// A warning as people read it.
-pub fn warning_label(w: relais_core::expense::ExpenseWarning) -> &'static str {
-    use relais_core::expense::ExpenseWarning::*;
-    match w {
-        OverCap => "plafond dépassé",
-        MissingReceipt => "justificatif manquant",
-        PossibleDuplicate => "doublon possible",
-        Weekend => "achat le week-end",
-        ForeignCurrency => "devise étrangère",
-    }
 }
 
 /// A `YYYY-MM` read from the database.

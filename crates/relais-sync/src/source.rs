@@ -47,10 +47,24 @@ impl LuccaSource {
 
     /// `GET path` (with its query) on the source, as JSON.
     pub async fn get(&self, path_and_query: &str) -> Result<Value, SyncError> {
+        self.get_for(path_and_query, None).await
+    }
+
+    /// [`LuccaSource::get`] for a reader of `lang` (`en`, `fr`): the base
+    /// answers its labels in that language (`Accept-Language`).
+    pub async fn get_in(&self, path_and_query: &str, lang: &str) -> Result<Value, SyncError> {
+        self.get_for(path_and_query, Some(lang)).await
+    }
+
+    async fn get_for(&self, path_and_query: &str, lang: Option<&str>) -> Result<Value, SyncError> {
         let url = format!("{}{path_and_query}", self.base_url);
         let auth = format!("lucca application={}", self.key);
         let (_, body) = http::call(&self.policy, Side::Source, || {
-            self.http.get(&url).header("Authorization", &auth)
+            let request = self.http.get(&url).header("Authorization", &auth);
+            match lang {
+                Some(lang) => request.header("Accept-Language", lang),
+                None => request,
+            }
         })
         .await?;
         Ok(body)

@@ -900,6 +900,25 @@ async fn ledgy_mapping_preview_and_forced_sync(c: &reqwest::Client, url: &str, s
     );
     assert!(html.contains("Plan d'actionnariat (extendedData.e_sharesPlan) — illisible par la clé"));
     assert!(html.contains("Forcer la synchronisation"));
+    assert!(
+        html.contains("Identifiant du manager (managerId)"),
+        "{html}"
+    );
+    // In English, the base's fields are offered by their English labels.
+    let english = c
+        .get(format!("{url}/integrations/ledgy"))
+        .header("cookie", format!("{session}; relais_lang=en"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        english.contains("Manager identifier (managerId)")
+            && !english.contains("Identifiant du manager"),
+        "{english}"
+    );
     let csrf = hidden(&html, "csrf");
     let mut form: Vec<(String, String)> = vec![("csrf".into(), csrf.clone())];
     for (target, source) in [

@@ -1330,6 +1330,30 @@ async fn reports_show_tables_charts_and_downloads() {
     assert!(html.contains("class=\"year\""), "{html}");
     let english = in_english("/reports/absences-payroll").await;
     assert!(english.contains(">Jun</text>"), "{english}");
+    // An expense's warnings read in the reader's words.
+    let (_, _, french) = get("/reports/expense-warnings".into()).await;
+    let french = String::from_utf8(french).unwrap();
+    let english = in_english("/reports/expense-warnings").await;
+    let fr_words = [
+        "plafond dépassé",
+        "justificatif manquant",
+        "doublon possible",
+        "achat le week-end",
+        "devise étrangère",
+    ];
+    let en_words = [
+        "over the cap",
+        "receipt missing",
+        "possible duplicate",
+        "bought on a weekend",
+        "foreign currency",
+    ];
+    assert!(fr_words.iter().any(|w| french.contains(w)), "{french}");
+    assert!(
+        en_words.iter().any(|w| english.contains(w))
+            && !fr_words.iter().any(|w| english.contains(w)),
+        "{english}"
+    );
     // Over a period longer than the base's absences, the months before
     // them are drawn at zero: the axis is the period's.
     let today = relais_core::org::TimeZone::PARIS.today();

@@ -185,6 +185,7 @@ pub fn cell_json(cell: &Cell) -> Value {
         Cell::Date(d) => json!(d),
         Cell::Count(n) => json!(n),
         Cell::Empty => Value::Null,
+        Cell::Warnings(_) => json!(cell.plain()),
         other => json!(other.number()),
     }
 }

@@ -389,9 +389,10 @@ async fn csv(v: Viewer, export: Export) -> Result<Response, PageError> {
         ),
     )
     .or_page(&v)?;
+    let lang = v.lang;
     let stream = futures_util::stream::unfold(
         (Some(header), parts, Some(done)),
-        |(header, mut parts, done)| async move {
+        move |(header, mut parts, done)| async move {
             if let Some(h) = header {
                 return Some((Ok(axum::body::Bytes::from(h)), (None, parts, done)));
             }
@@ -399,7 +400,7 @@ async fn csv(v: Viewer, export: Export) -> Result<Response, PageError> {
                 Some(rows) => {
                     let lines = rows
                         .iter()
-                        .map(|r| r.iter().map(Cell::plain).collect::<Vec<_>>());
+                        .map(|r| r.iter().map(|c| c.in_file(lang.code())).collect::<Vec<_>>());
                     Some((csv_part(lines), (None, parts, done)))
                 }
                 None => match done?.await {
@@ -450,6 +451,8 @@ pub struct XlsxReport {
     /// The next row.
     pub(crate) row: u32,
     pub(crate) formats: [rust_xlsxwriter::Format; 5],
+    /// The reader's language, for words.
+    pub(crate) lang: Lang,
 }
 
 impl XlsxReport {
@@ -478,6 +481,7 @@ impl XlsxReport {
             book,
             widths,
             row: 1,
+            lang,
             formats: [
                 Format::new().set_num_format("#,##0.00"),
                 Format::new().set_num_format("0.0"),
@@ -533,6 +537,9 @@ impl XlsxReport {
                     }
                     Cell::Percent(p) => {
                         sheet.write_number_with_format(r, c, *p, percent)?;
+                    }
+                    Cell::Warnings(_) => {
+                        sheet.write_string(r, c, cell.display_in(self.lang.code()))?;
                     }
                     Cell::Empty => {}
                 }

@@ -499,7 +499,7 @@ struct FieldInfo {
 /// personnel-file field (`/api/relais/fields`), each with whether the key
 /// reads it and, if not, the grant to add.
 pub async fn sources(setup: &Setup, lang: &str) -> Result<Vec<SourceField>, SyncError> {
-    let mut answer = setup.source.get("/api/relais/fields").await?;
+    let mut answer = setup.source.get_in("/api/relais/fields", lang).await?;
     let Value::Array(items) = answer["data"]["items"].take() else {
         return Err(SyncError::Malformed {
             what: Side::Source,
