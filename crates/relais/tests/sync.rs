@@ -800,18 +800,12 @@ async fn the_demo_syncs_its_partners_and_the_pages_show_it() {
         french.contains(") · ") && french.contains(" du ") && french.contains(" au "),
         "{french}"
     );
-    let english = c
-        .get(format!(
-            "{}/runs/{first_run}?stream=unavailabilities",
-            d.url
-        ))
-        .header("cookie", format!("{session}; relais_lang=en"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let english = in_english(
+        &c,
+        &format!("{}/runs/{first_run}?stream=unavailabilities", d.url),
+        &session,
+    )
+    .await;
     let english = record(&english);
     assert!(
         english.contains(") · ")
@@ -905,15 +899,7 @@ async fn ledgy_mapping_preview_and_forced_sync(c: &reqwest::Client, url: &str, s
         "{html}"
     );
     // In English, the base's fields are offered by their English labels.
-    let english = c
-        .get(format!("{url}/integrations/ledgy"))
-        .header("cookie", format!("{session}; relais_lang=en"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let english = in_english(c, &format!("{url}/integrations/ledgy"), session).await;
     assert!(
         english.contains("Manager identifier (managerId)")
             && !english.contains("Identifiant du manager"),
@@ -1050,4 +1036,16 @@ fn all_people(values: &[String]) -> bool {
         && values
             .iter()
             .all(|v| v.contains(' ') && !v.chars().any(|c| c.is_ascii_digit()))
+}
+
+/// The page at `url` as a reader of English signed in with `session` sees it.
+async fn in_english(c: &reqwest::Client, url: &str, session: &str) -> String {
+    c.get(url)
+        .header("cookie", format!("{session}; relais_lang=en"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
 }
