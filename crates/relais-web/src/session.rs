@@ -51,12 +51,25 @@ impl Lang {
     /// none) or the key for several (`many`), its `%{n}` filled in: « 1
     /// collaborateur », « 0 collaborateur », « 0 employees ».
     pub fn count(self, n: impl Into<u64>, one: &'static str, many: &'static str) -> String {
+        self.count_with(n, one, many, &[])
+    }
+
+    /// [`Lang::count`] with other `%{name}` placeholders filled in too.
+    pub fn count_with(
+        self,
+        n: impl Into<u64>,
+        one: &'static str,
+        many: &'static str,
+        args: &[(&str, &dyn std::fmt::Display)],
+    ) -> String {
         let n = n.into();
         let singular = match self {
             Lang::Fr => n <= 1,
             Lang::En => n == 1,
         };
-        self.tf(if singular { one } else { many }, &[("n", &n)])
+        let mut all: Vec<(&str, &dyn std::fmt::Display)> = vec![("n", &n)];
+        all.extend_from_slice(args);
+        self.tf(if singular { one } else { many }, &all)
     }
 
     /// The label a thing declares for itself in both languages (an app's
@@ -406,6 +419,15 @@ mod tests {
         assert_eq!(employees(Lang::En, 0), "0 employees");
         assert_eq!(employees(Lang::En, 1), "1 employee");
         assert_eq!(employees(Lang::En, 2), "2 employees");
+        assert_eq!(
+            Lang::Fr.count_with(
+                2_u64,
+                "%{n} essai en %{m} min",
+                "%{n} essais en %{m} min",
+                &[("m", &15)]
+            ),
+            "2 essais en 15 min"
+        );
     }
 
     /// The keys and texts of one language's catalogue.

@@ -179,12 +179,25 @@ async fn sign_in(
     email: &str,
     password: &str,
 ) -> Result<String, u16> {
+    let resp = sign_in_answer(c, url, email, password).await;
+    match set_cookie(&resp, "relais_session") {
+        Some(s) if !s.is_empty() => Ok(format!("relais_session={s}")),
+        _ => Err(resp.status().as_u16()),
+    }
+}
+
+/// The answer to signing in as `email` with `password`, through the form.
+async fn sign_in_answer(
+    c: &reqwest::Client,
+    url: &str,
+    email: &str,
+    password: &str,
+) -> reqwest::Response {
     let page = c.get(format!("{url}/login")).send().await.unwrap();
     let login_cookie = set_cookie(&page, "relais_login").unwrap();
     let html = page.text().await.unwrap();
     let token = hidden(&html, "csrf");
-    let resp = c
-        .post(format!("{url}/login"))
+    c.post(format!("{url}/login"))
         .header("cookie", format!("relais_login={login_cookie}"))
         .form(&[
             ("csrf", token.as_str()),
@@ -194,11 +207,7 @@ async fn sign_in(
         ])
         .send()
         .await
-        .unwrap();
-    match set_cookie(&resp, "relais_session") {
-        Some(s) if !s.is_empty() => Ok(format!("relais_session={s}")),
-        _ => Err(resp.status().as_u16()),
-    }
+        .unwrap()
 }
 
 #[tokio::test]
@@ -1152,9 +1161,19 @@ async fn sign_in_resists_guessing_and_pages_carry_security_headers() {
     let mut waits = Vec::new();
     for attempt in 1..=5 {
         let started = std::time::Instant::now();
-        let refused = sign_in(&c, url, "Victim@relais.test", "wrong-password").await;
+        let refused = sign_in_answer(&c, url, "Victim@relais.test", "wrong-password").await;
         waits.push(started.elapsed());
-        assert_eq!(refused, Err(401), "attempt {attempt}");
+        assert_eq!(refused.status(), 401, "attempt {attempt}");
+        // How many tries are left, said with the right singular or plural.
+        let html = refused.text().await.unwrap();
+        let left = match attempt {
+            2 => Some("Encore 3 essais avant un blocage de 15 minutes."),
+            4 => Some("Encore 1 essai avant un blocage de 15 minutes."),
+            _ => None,
+        };
+        if let Some(left) = left {
+            assert!(html.contains(left), "attempt {attempt}: {html}");
+        }
     }
     assert!(
         waits[0] < std::time::Duration::from_millis(900),

@@ -199,7 +199,8 @@ fn said_value(text: &str, lang: Lang) -> String {
         return relais_core::said::day(d, lang.code());
     }
     if let Ok(t) = chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S") {
-        return relais_core::said::moment(t, t.and_utc().timestamp() % 60 != 0, lang.code());
+        use chrono::Timelike as _;
+        return relais_core::said::moment(t, t.second() != 0, lang.code());
     }
     text.to_owned()
 }

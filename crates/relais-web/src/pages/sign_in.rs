@@ -155,13 +155,12 @@ pub async fn login(
                 "E-mail ou mot de passe incorrect. Trop d'échecs : la connexion à ce compte est bloquée pendant %{minutes} minutes.",
                 &[("minutes", &minutes)],
             ),
-            n if n <= 3 => lang
-                .count(
-                    n,
-                    "E-mail ou mot de passe incorrect. Encore %{n} essai avant un blocage de %{minutes} minutes.",
-                    "E-mail ou mot de passe incorrect. Encore %{n} essais avant un blocage de %{minutes} minutes.",
-                )
-                .replace("%{minutes}", &minutes.to_string()),
+            n if n <= 3 => lang.count_with(
+                n,
+                "E-mail ou mot de passe incorrect. Encore %{n} essai avant un blocage de %{minutes} minutes.",
+                "E-mail ou mot de passe incorrect. Encore %{n} essais avant un blocage de %{minutes} minutes.",
+                &[("minutes", &minutes)],
+            ),
             _ => lang.t("E-mail ou mot de passe incorrect.").to_owned(),
         };
         return again(StatusCode::UNAUTHORIZED, &message);
