@@ -3318,8 +3318,13 @@ async fn personal_details_are_read_and_written(app: App) {
         ("personalPhone", json!("call me")),
         ("personalEmail", json!("not-an-address")),
         ("nationality", json!("France")),
+        ("nationality", json!("ZZ")),
         ("civilTitle", json!("Dr")),
         ("address", json!("12 rue X")),
+        (
+            "address",
+            json!({ "street": "1 rue X", "zipCode": "75001", "city": "Paris", "countryCode": "Atlantis" }),
+        ),
     ] {
         let (status, body) = app
             .send(
@@ -3332,6 +3337,33 @@ async fn personal_details_are_read_and_written(app: App) {
         assert_eq!(status, 422, "{field}: {body}");
         assert_eq!(body["error"]["details"]["field"], field, "{body}");
     }
+    let (_, body) = app
+        .get(
+            &format!("/api/v3/users/{id}?fields=nationality,address"),
+            &writer,
+        )
+        .await;
+    assert_eq!(
+        (&body["data"]["nationality"], &body["data"]["address"]),
+        (&users[0]["nationality"], &users[0]["address"]),
+        "a refused country changes nothing"
+    );
+    let (status, body) = app
+        .send(
+            reqwest::Method::PUT,
+            &format!("/api/v3/users/{id}"),
+            &writer,
+            json!({ "address": { "street": "2 Hauptstraße", "zipCode": "10115", "city": "Berlin", "countryCode": "de" } }),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (_, body) = app
+        .get(&format!("/api/v3/users/{id}?fields=address"), &writer)
+        .await;
+    assert_eq!(
+        body["data"]["address"]["countryCode"], "DE",
+        "kept in upper case"
+    );
     let (status, body) = app
         .send(
             reqwest::Method::PUT,

@@ -589,34 +589,7 @@ impl CivilTitle {
     }
 }
 
-/// An ISO 3166 two-letter country code, e.g. `FR`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
-#[serde(transparent)]
-pub struct CountryCode(String);
-
-impl std::fmt::Display for CountryCode {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl CountryCode {
-    /// Parses two letters for `field`; kept in upper case.
-    pub fn parse(field: &'static str, raw: &str) -> Result<Self> {
-        let s = raw.trim();
-        if s.len() != 2 || !s.chars().all(|c| c.is_ascii_alphabetic()) {
-            return Err(DomainError::new(
-                field,
-                format!("'{raw}' is not a two-letter country code such as FR"),
-            ));
-        }
-        Ok(Self(s.to_ascii_uppercase()))
-    }
-    /// The two letters.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
+pub use crate::country::CountryCode;
 
 /// Personal details of the personnel file, beyond the work identity.
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
@@ -679,7 +652,20 @@ impl PersonalDetails {
 
     /// Parses the fields of `map` named as [`PersonalDetails::to_json`] names
     /// them; absent or null fields are none. Every mistake names its field.
+    /// A nationality or an address's country must be a country of ISO 3166
+    /// (its code or its name, kept as the code).
     pub fn from_json(map: &serde_json::Map<String, Value>) -> Result<Self> {
+        Self::read(map, false)
+    }
+
+    /// [`PersonalDetails::from_json`] for details read back from the store,
+    /// where an older relais kept any two letters as a nationality and any
+    /// text as an address's country: such a record still reads.
+    pub fn from_stored(map: &serde_json::Map<String, Value>) -> Result<Self> {
+        Self::read(map, true)
+    }
+
+    fn read(map: &serde_json::Map<String, Value>, stored: bool) -> Result<Self> {
         fn text<'a>(
             map: &'a serde_json::Map<String, Value>,
             field: &'static str,
@@ -703,7 +689,11 @@ impl PersonalDetails {
                     line: part("street")?,
                     postal_code: part("zipCode")?,
                     city: part("city")?,
-                    country: part("countryCode")?,
+                    country: match text(a, "countryCode")? {
+                        None => String::new(),
+                        Some(c) if stored => c.trim().to_owned(),
+                        Some(c) => CountryCode::parse("address", c)?.as_str().to_owned(),
+                    },
                 })
             }
             Some(other) => {
@@ -728,7 +718,13 @@ impl PersonalDetails {
             address,
             gender: text(map, "gender")?.map(Gender::parse).transpose()?,
             nationality: text(map, "nationality")?
-                .map(|n| CountryCode::parse("nationality", n))
+                .map(|n| {
+                    if stored {
+                        CountryCode::stored("nationality", n)
+                    } else {
+                        CountryCode::parse("nationality", n)
+                    }
+                })
                 .transpose()?,
             civil_title: text(map, "civilTitle")?
                 .map(CivilTitle::parse)

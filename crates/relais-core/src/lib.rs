@@ -15,6 +15,7 @@ pub mod base;
 pub mod calendar;
 pub mod clock;
 pub mod connector;
+pub mod country;
 pub mod employee;
 pub mod error;
 pub mod events;

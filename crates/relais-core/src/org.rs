@@ -223,24 +223,6 @@ pub struct LegalUnit {
     pub modified_at: DateTime<Utc>,
 }
 
-/// The ISO 3166 numeric code and French name of a country, from its two
-/// letters (the countries a French company most often has units in).
-pub fn country_of(code: &str) -> Option<(i32, &'static str)> {
-    Some(match code.to_ascii_uppercase().as_str() {
-        "FR" => (250, "France"),
-        "BE" => (56, "Belgique"),
-        "CH" => (756, "Suisse"),
-        "LU" => (442, "Luxembourg"),
-        "DE" => (276, "Allemagne"),
-        "ES" => (724, "Espagne"),
-        "IT" => (380, "Italie"),
-        "GB" => (826, "Royaume-Uni"),
-        "NL" => (528, "Pays-Bas"),
-        "PT" => (620, "Portugal"),
-        _ => return None,
-    })
-}
-
 /// A postal address.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
 pub struct Address {
@@ -252,6 +234,25 @@ pub struct Address {
     pub city: String,
     /// ISO 3166 country code.
     pub country: String,
+}
+
+impl Address {
+    /// The address on one line as people of `lang` read it: « 3 rue des
+    /// Lilas, 69003 Lyon, France », its country named, its empty parts left
+    /// out.
+    pub fn label_in(&self, lang: &str) -> String {
+        let town = [self.postal_code.trim(), self.city.trim()]
+            .into_iter()
+            .filter(|p| !p.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ");
+        let country = crate::country::label_in(self.country.trim(), lang);
+        [self.line.trim(), town.as_str(), country]
+            .into_iter()
+            .filter(|p| !p.is_empty())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
 }
 
 /// An establishment: a site of a legal unit, with its own SIRET, time zone and
@@ -341,6 +342,32 @@ pub fn check_no_cycle(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_address_reads_on_one_line_with_its_country_named() {
+        let a = Address {
+            line: "3 rue des Lilas".into(),
+            postal_code: "69003".into(),
+            city: "Lyon".into(),
+            country: "FR".into(),
+        };
+        assert_eq!(a.label_in("fr"), "3 rue des Lilas, 69003 Lyon, France");
+        let abroad = Address {
+            country: "DE".into(),
+            ..a.clone()
+        };
+        assert_eq!(
+            abroad.label_in("en"),
+            "3 rue des Lilas, 69003 Lyon, Germany"
+        );
+        let bare = Address {
+            line: String::new(),
+            postal_code: String::new(),
+            city: "Lyon".into(),
+            country: String::new(),
+        };
+        assert_eq!(bare.label_in("fr"), "Lyon");
+    }
 
     #[test]
     fn siren_and_siret_check_their_digit() {

@@ -748,7 +748,7 @@ base_row! {
             profession: r.profession,
             contract,
             extended_data: json_object("employee", &r.extended_data)?,
-            personal: PersonalDetails::from_json(&json_object("employee", &r.personal)?)
+            personal: PersonalDetails::from_stored(&json_object("employee", &r.personal)?)
                 .map_err(&c)?,
         },
     }

@@ -1698,6 +1698,19 @@ async fn the_directory_employee_pages_and_calendar_show_the_base() {
         html.contains("id=\"section-personal\""),
         "HR reads personal details"
     );
+    // Countries read by name, not by code.
+    let personal = api(format!("/api/v3/users/{id}?fields=nationality,address")).await;
+    let nationality = personal["data"]["nationality"].as_str().unwrap();
+    let city = personal["data"]["address"]["city"].as_str().unwrap();
+    assert_eq!(personal["data"]["address"]["countryCode"], "FR");
+    assert!(
+        html.contains(&format!("{city}, France<")),
+        "the address names its country: {html}"
+    );
+    assert!(
+        !html.contains(&format!(">{nationality}<")),
+        "the nationality {nationality} is named, not given as its code"
+    );
     let leaves = api(format!(
         "/api/v3/leaveRequests?ownerId={id}&fields=id&paging=0,1000"
     ))

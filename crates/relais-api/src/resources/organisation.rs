@@ -315,15 +315,15 @@ async fn legal_units_v4(
 
 /// A legal unit as `/organization/structure/api/legal-units` shows it.
 pub(super) fn legal_unit_json(u: &relais_core::org::LegalUnit) -> Value {
-    let country = relais_core::org::country_of(&u.country);
+    let country = relais_core::country::Country::by_code(&u.country);
     json!({
         "id": u.id.0,
         "name": u.name.as_str(),
         "code": u.code,
         "legalIdentificationNumber": u.siren.as_str(),
         "countryCode": u.country,
-        "countryId": country.map(|(id, _)| id),
-        "country": country.map(|(id, name)| json!({ "id": id, "name": name, "code": u.country })),
+        "countryId": country.map(|c| c.numeric),
+        "country": country.map(|c| json!({ "id": c.numeric, "name": c.fr, "code": c.alpha2 })),
         "headquartersId": u.headquarters_id.map(|h| h.0),
         "createdAt": u.created_at,
         "isArchived": u.archived,

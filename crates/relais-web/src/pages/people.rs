@@ -686,13 +686,13 @@ pub async fn employee(
                         (row(lang.t("E-mail personnel"), opt(p.personal_email.as_ref().map(ToString::to_string))))
                         (row(lang.t("Téléphone personnel"), opt(p.personal_phone.as_ref().map(ToString::to_string))))
                         (row(lang.t("Téléphone professionnel"), opt(p.professional_phone.as_ref().map(ToString::to_string))))
-                        (row(lang.t("Adresse"), opt(p.address.as_ref().map(|a| format!("{}, {} {}, {}", a.line, a.postal_code, a.city, a.country)))))
+                        (row(lang.t("Adresse"), opt(p.address.as_ref().map(|a| a.label_in(lang.code())).filter(|a| !a.is_empty()))))
                         (row(lang.t("Genre"), opt(p.gender.map(|g| match g {
                             Gender::Female => lang.t("Femme").to_owned(),
                             Gender::Male => lang.t("Homme").to_owned(),
                             Gender::Other => lang.t("Autre").to_owned(),
                         }))))
-                        (row(lang.t("Nationalité"), opt(p.nationality.as_ref().map(ToString::to_string))))
+                        (row(lang.t("Nationalité"), opt(p.nationality.as_ref().map(|n| n.label_in(lang.code()).to_owned()))))
                     } }
                 }
             } @else {
