@@ -805,9 +805,13 @@ async fn pages_refuse_bad_input_and_change_nothing() {
     .await;
     let shown = |t: chrono::DateTime<chrono::Utc>| {
         t.with_timezone(&relais_core::org::TimeZone::PARIS.0)
-            .format("%d/%m/%Y %H:%M:%S (Europe/Paris)")
+            .format("%d/%m/%Y %H:%M:%S</time>")
             .to_string()
     };
+    assert!(
+        trail.contains("Quand<br><small class=\"muted zone\">heure de Paris</small>"),
+        "the zone is named once, in the heading: {trail}"
+    );
     assert!(
         (-2..=2).any(|s| trail.contains(&shown(requested_at + chrono::Duration::seconds(s)))),
         "around {}: {trail}",
@@ -1968,7 +1972,7 @@ async fn accounts_are_managed_from_the_pages() {
     let id = line.split_whitespace().next().unwrap().to_owned();
     let nina_row = row_of(&get("/accounts", &chef).await.1, "nina@relais.test");
     assert!(
-        nina_row.contains("(Europe/Paris)"),
+        nina_row.contains("</time>") && !nina_row.contains(">jamais<"),
         "her last sign-in: {nina_row}"
     );
     let (status, html) = post(
@@ -2130,6 +2134,10 @@ async fn accounts_are_managed_from_the_pages() {
     assert!(
         english.contains(&today.format("%-d %b %Y, ").to_string())
             && !english.contains(&today.format("%d/%m/%Y").to_string()),
+        "{english}"
+    );
+    assert!(
+        english.contains("Last sign-in<br><small class=\"muted zone\">Paris time</small>"),
         "{english}"
     );
     let trail = ok(d, &["people", "sign-ins", "--email", "NINA@relais.test"]);

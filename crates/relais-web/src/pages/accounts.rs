@@ -4,10 +4,9 @@
 //! people with « Gestion des rôles et des clés API »; and, for everyone,
 //! their own account and changing its password.
 
-use super::layout::PagePath;
 use super::layout::{
-    base_url, column_heads, confirm_page, not_an_email, page, paris_time, refuse_csrf, refuse_keys,
-    ConfirmForm, FieldErrors, OrPage, PageError, PageForm,
+    base_url, column_heads_paris, confirm_page, not_an_email, page, paris_cell, paris_time,
+    refuse_csrf, refuse_keys, ConfirmForm, FieldErrors, OrPage, PageError, PageForm, PagePath,
 };
 use crate::session::{
     generate_password, hash_password, open_session, record_sign_in, redirect, sign_in_door,
@@ -149,7 +148,7 @@ async fn accounts_page(
         @if let Some(m) = message { (m) }
         p.muted { (lang.t("Les personnes qui se connectent à ces pages, sur toutes les bases, et ce qu'elles peuvent y faire.")) }
         table id="accounts" {
-            (column_heads(lang, &["Nom", "E-mail", "Droits", "État", "Dernière connexion"]))
+            (column_heads_paris(lang, &["Nom", "E-mail", "Droits", "État", "Dernière connexion"], &["Dernière connexion"]))
             tbody {
                 @for p in &people {
                     tr data-account=(p.id) {
@@ -159,7 +158,7 @@ async fn accounts_page(
                         td { (status_of(p, lang)) }
                         td.last-sign-in {
                             @match last.get(&p.email.as_str().to_lowercase()) {
-                                Some(at) => { (paris_time(*at, lang)) },
+                                Some(at) => { (paris_cell(*at, lang)) },
                                 None => { span.muted { (lang.t("jamais")) } },
                             }
                         }
@@ -473,11 +472,11 @@ async fn account_page(
             p.muted { (lang.t("Aucun changement enregistré.")) }
         }
         table id="changes" {
-            (column_heads(lang, &["Quand", "Changement", "Droits ensuite", "Par"]))
+            (column_heads_paris(lang, &["Quand", "Changement", "Droits ensuite", "Par"], &["Quand"]))
             tbody {
                 @for c in &changes {
                     tr {
-                        td { (paris_time(c.at, lang)) }
+                        td { (paris_cell(c.at, lang)) }
                         td {
                             (change_label(c.kind, lang))
                             @if let Some(before) = &c.previously { br; small.muted { (lang.t("avant : ")) (before) } }
@@ -496,10 +495,10 @@ async fn account_page(
             p.muted { (lang.t("Aucune tentative de connexion.")) }
         } @else {
             table id="sign-ins" {
-                (column_heads(lang, &["Quand", "Résultat", "Adresse IP"]))
+                (column_heads_paris(lang, &["Quand", "Résultat", "Adresse IP"], &["Quand"]))
                 tbody {
                     @for a in &sign_ins {
-                        tr { td { (paris_time(a.at, lang)) } td { (outcome_label(a.outcome, lang)) } td { (a.address) } }
+                        tr { td { (paris_cell(a.at, lang)) } td { (outcome_label(a.outcome, lang)) } td { (a.address) } }
                     }
                 }
             }

@@ -3,7 +3,7 @@
 //! pages; and the same journal of one key on its page.
 
 use super::layout::{
-    column_heads, page, paris_time, reads_journal, refuse_journal, OrPage, PageError,
+    column_heads_paris, page, paris_cell, reads_journal, refuse_journal, OrPage, PageError,
 };
 use crate::session::{Lang, Viewer};
 use crate::sheets::{csv_file, csv_part, csv_rows};
@@ -160,11 +160,11 @@ fn entries_table(v: &Viewer, entries: &[Activity]) -> Markup {
             p.muted id="no-activity" { (lang.t("Rien n'a encore été fait ici.")) }
         } @else {
             table.activity {
-                (column_heads(lang, &["Quand", "Qui", "Action", "Sur", "Base"]))
+                (column_heads_paris(lang, &["Quand", "Qui", "Action", "Sur", "Base"], &["Quand"]))
                 tbody {
                     @for e in entries {
                         tr data-action=(e.action.code()) {
-                            td { (paris_time(e.at, lang)) }
+                            td { (paris_cell(e.at, lang)) }
                             td { (who(v, e)) }
                             td { (lang.t(label(e.action))) }
                             td {

@@ -2,7 +2,7 @@
 //! installed integration.
 
 use super::bases::{follows, refresh_section, Refreshes};
-use super::layout::{column_heads, following, paris_time, OrPage, PageError};
+use super::layout::{column_heads_paris, following, paris_cell, OrPage, PageError};
 use crate::catalog::Catalog;
 use crate::session::{lang_of, Lang, Viewer};
 use axum::extract::State;
@@ -76,7 +76,7 @@ pub async fn home(
                 p.muted { (lang.t("Aucune application installée sur cette base.")) }
             } @else {
                 table.home-integrations data-base=(base.name) {
-                    (column_heads(lang, &["Application", "Santé", "Dernière exécution", "Prochaine", "Enregistrements transmis aujourd'hui"]))
+                    (column_heads_paris(lang, &["Application", "Santé", "Dernière exécution", "Prochaine", "Enregistrements transmis aujourd'hui"], &["Dernière exécution", "Prochaine"]))
                     tbody {
                         @for r in rows {
                             tr data-app=(r.app) {
@@ -85,8 +85,8 @@ pub async fn home(
                                     None => { td.muted colspan="4" { (lang.t("Lit la base elle-même avec sa clé")) } }
                                     Some(sync) => {
                                         td class={ "health " (sync.health.as_str()) } { (health_cell(Some(r), &r.app, lang)) }
-                                        td { (sync.last.map_or_else(|| lang.t("jamais").to_owned(), |t| paris_time(t, lang))) }
-                                        td { (sync.next.map_or_else(|| "—".to_owned(), |t| paris_time(t, lang))) }
+                                        td { @match sync.last { Some(t) => (paris_cell(t, lang)), None => (lang.t("jamais")) } }
+                                        td { @match sync.next { Some(t) => (paris_cell(t, lang)), None => "—" } }
                                         td.n data-today=(sync.today) { (sync.today) }
                                     }
                                 }

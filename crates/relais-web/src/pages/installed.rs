@@ -1,11 +1,9 @@
 //! The installed apps, and uninstalling one.
 
 use super::home::{health_cell, home_integrations, HomeIntegration};
-use super::layout::PageForm;
-use super::layout::PagePath;
 use super::layout::{
-    column_heads, confirm_page, error_page, page, paris_time, refuse_csrf, ConfirmForm, OrPage,
-    PageError,
+    column_heads_paris, confirm_page, error_page, page, paris_cell, refuse_csrf, ConfirmForm,
+    OrPage, PageError, PageForm, PagePath,
 };
 use crate::catalog::Catalog;
 use crate::session::{redirect, Viewer};
@@ -80,16 +78,16 @@ pub async fn installed(
         @if rows.is_empty() { p.muted { (lang.t("Aucune application installée sur cette base.")) " " a href="/integrations" { (lang.t("Parcourir le catalogue")) } } }
         @else {
             table id="installations" {
-                (column_heads(lang, &["Application", "Santé", "Installée le", "Par", "Contact technique", "Dernière utilisation de la clé", ""]))
+                (column_heads_paris(lang, &["Application", "Santé", "Installée le", "Par", "Contact technique", "Dernière utilisation de la clé", ""], &["Installée le", "Dernière utilisation de la clé"]))
                 tbody {
                     @for (i, key) in &rows {
                         tr data-app=(i.app) {
                             td { a href={ "/integrations/" (i.app) } { (catalog.get(&i.app).map_or(i.app.as_str(), |a| a.name.as_str())) } }
                             td { (health_cell(health.get(&i.app), &i.app, lang)) }
-                            td { (paris_time(i.installed_at, lang)) }
+                            td { (paris_cell(i.installed_at, lang)) }
                             td { (people.get(&i.installed_by).map_or("?", String::as_str)) }
                             td { (i.contact) }
-                            td { (key.as_ref().and_then(|k| k.last_used_at).map_or_else(|| lang.t("jamais").to_owned(), |t| paris_time(t, lang))) }
+                            td { @match key.as_ref().and_then(|k| k.last_used_at) { Some(t) => (paris_cell(t, lang)), None => (lang.t("jamais")) } }
                             td {
                                 @if v.person.can_admin_apps {
                                     form.inline method="post" action={ "/installed/" (i.id) "/uninstall" } {

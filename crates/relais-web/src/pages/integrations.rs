@@ -5,7 +5,7 @@
 use super::installed::installation_for_admin;
 use super::layout::PageForm;
 use super::layout::PagePath;
-use super::layout::{column_heads, page, refuse_csrf, FieldErrors, OrPage, PageError};
+use super::layout::{page, refuse_csrf, FieldErrors, OrPage, PageError};
 use super::runs::{expected_records, live_block, run_duration, status_label, trigger_label, when};
 use crate::session::{Lang, Viewer};
 use axum::extract::State;
@@ -174,14 +174,14 @@ pub(crate) async fn section(
         @else {
             (chart(&runs, lang))
             table id="runs" {
-                (column_heads(lang, &["#", "État", "Origine", "Début", "Durée", "Créés", "Mis à jour", "Supprimés ou désactivés", "Refusés", "Requêtes"]))
+                (super::layout::column_heads_zoned(lang, &["#", "État", "Origine", "Début", "Durée", "Créés", "Mis à jour", "Supprimés ou désactivés", "Refusés", "Requêtes"], &["Début"], i.time_zone.0))
                 tbody {
                     @for r in &runs {
                         tr data-status=(r.status.as_str()) {
                             td { a href={ "/runs/" (r.id) } { (r.id) } }
                             td { (status_label(r.status, lang)) @if r.dry_run { " · " (lang.t("simulation")) } @if r.full { " · " (lang.t("complète")) } }
                             td { (trigger_label(r.trigger, lang)) @if let Some(who) = &r.requested_by { br; span.muted.requested-by { (lang.t("par ")) (who) } } }
-                            td { (when(r.started_at.or(Some(r.requested_at)), &i, lang)) }
+                            td { (super::layout::time_cell(r.started_at.unwrap_or(r.requested_at), i.time_zone.0, false, lang)) }
                             td.n.duration { (run_duration(r, lang)) }
                             td.n { (r.counts.created + r.counts.linked) }
                             td.n { (r.counts.updated + r.counts.overwritten) }
@@ -197,7 +197,7 @@ pub(crate) async fn section(
         p.muted { (lang.t("Quand la synchronisation échoue, puis quand elle refonctionne, relais écrit au contact technique : ")) strong { (installation.contact) } "." }
         @if !alerts.is_empty() {
             table id="alerts" {
-                (column_heads(lang, &["Alerte", "Écrite le", "Envoi"]))
+                (super::layout::column_heads_paris(lang, &["Alerte", "Écrite le", "Envoi"], &["Écrite le", "Envoi"]))
                 tbody {
                     @for a in &alerts {
                         tr data-kind=(a.alert.kind.as_str()) data-sent=(a.sent_at.is_some()) {
@@ -205,13 +205,13 @@ pub(crate) async fn section(
                                 relais_core::alert::AlertKind::Failing => lang.t("Échec"),
                                 relais_core::alert::AlertKind::Recovered => lang.t("Rétablie"),
                             }) }
-                            td { (super::layout::paris_time(a.created_at, lang)) }
+                            td { (super::layout::paris_cell(a.created_at, lang)) }
                             td { @match a.sent_at {
-                                Some(at) => { (lang.t("envoyée le ")) (super::layout::paris_time(at, lang)) },
+                                Some(at) => { (lang.t("envoyée le ")) (super::layout::paris_cell(at, lang)) },
                                 None => {
                                     (lang.t("pas encore envoyée"))
                                     @if let Some(e) = &a.last_error { br; span.muted { (lang.count(a.attempts.max(0).unsigned_abs(), "%{n} essai, dernier refus : ", "%{n} essais, dernier refus : ")) (relais_core::said::Said::read(e, lang.code())) } }
-                                    br; span.muted { (lang.t("prochain essai le ")) (super::layout::paris_time(a.next_attempt_at, lang)) }
+                                    br; span.muted { (lang.t("prochain essai le ")) (super::layout::paris_cell(a.next_attempt_at, lang)) }
                                 },
                             } }
                         }

@@ -4,12 +4,11 @@
 
 use super::grants::{self, GrantNames};
 use super::installed::DoneQuery;
-use super::layout::PagePath;
 use super::layout::{
-    base_url, column_heads, confirm_page, grant_label, not_an_email, page, paris_time,
-    paris_time_to_second, refuse_csrf, ConfirmForm, FieldErrors, OrPage, PageError,
+    base_url, column_heads_paris, confirm_page, grant_label, not_an_email, page, paris_cell,
+    paris_time, refuse_csrf, refuse_keys, time_cell, ConfirmForm, FieldErrors, OrPage, PageError,
+    PageForm, PagePath,
 };
-use super::layout::{refuse_keys, PageForm};
 use crate::catalog::Catalog;
 use crate::session::{redirect, Viewer};
 use axum::extract::{Query, State};
@@ -77,7 +76,7 @@ async fn keys_page_typed(
             a id="api-reference" href="/api-reference" { (lang.t("Référence de l'API")) } "."
         }
         table id="keys" {
-            (column_heads(lang, &["#", "Nom", "Contact", "Usage", "Droits", "Dernière utilisation", ""]))
+            (column_heads_paris(lang, &["#", "Nom", "Contact", "Usage", "Droits", "Dernière utilisation", ""], &["Dernière utilisation"]))
             tbody {
                 @for k in &keys {
                     tr data-key=(k.id) {
@@ -86,7 +85,7 @@ async fn keys_page_typed(
                         td { (k.contact) }
                         td { (usage_label(k.usage, lang)) }
                         td { (grants_of(&k.role, &names, lang)) }
-                        td { (k.last_used_at.map_or_else(|| lang.t("jamais").to_owned(), |t| paris_time(t, lang))) }
+                        td { @match k.last_used_at { Some(t) => (paris_cell(t, lang)), None => (lang.t("jamais")) } }
                         td {
                             @if k.revoked_at.is_some() { span.muted { (lang.t("révoquée")) } }
                             @else {
@@ -533,8 +532,8 @@ async fn key_page(
             (lang.t("Chaque requête est conservée ")) (in_days(state.retention.audit)) (lang.t(" jours, puis supprimée."))
         }
         table id="audit" {
-            (column_heads(lang, &["Quand", "Requête", "Statut", "Collaborateurs renvoyés"]))
-            tbody { @for r in &trail { tr { td { (paris_time_to_second(r.at, lang)) } td { code { (r.method) " " (r.path) } } td.n { (r.status) } td.n { (r.employee_records) } } } }
+            (column_heads_paris(lang, &["Quand", "Requête", "Statut", "Collaborateurs renvoyés"], &["Quand"]))
+            tbody { @for r in &trail { tr { td { (time_cell(r.at, chrono_tz::Europe::Paris, true, lang)) } td { code { (r.method) " " (r.path) } } td.n { (r.status) } td.n { (r.employee_records) } } } }
         }
     }).into_response())
 }

@@ -28,7 +28,7 @@ select,input{max-width:100%}:focus-visible{outline:3px solid #2b59c3;outline-off
 .field-error{margin:.3rem 0;padding:.3rem .6rem}form.filters{display:flex;flex-wrap:wrap;gap:.4rem 1.2rem;align-items:flex-end}\
 form.filters .field label{margin-top:0}ul.fields{margin:0;padding-left:1rem}#accounts ul.rights{min-width:13rem}\
 body.test-base header{background:#8a4b08}#test-banner{background:#ffe9c7;border-bottom:2px solid #e0a040;padding:.5rem 1.5rem;font-weight:600}\
-section.operation{margin:1rem 0}table.params th:first-child{width:30%}table.params th:nth-child(2){width:32%}table.members th:first-child{width:40%}table.members th:nth-child(2){width:22%}section.operation h3{font-size:1.05rem;overflow-wrap:anywhere}section.part{margin-top:2.5rem}#reference-index ul{padding-left:1rem;margin:.2rem 0 .6rem}caption{text-align:left;padding:.3rem 0}\
+section.operation{margin:1rem 0}table.params th:first-child{width:30%}table.params th:nth-child(2){width:32%}table.members th:first-child{width:40%}table.members th:nth-child(2){width:22%}section.operation h3{font-size:1.05rem;overflow-wrap:anywhere}section.part{margin-top:2.5rem}#reference-index ul{padding-left:1rem;margin:.2rem 0 .6rem}caption{text-align:left;padding:.3rem 0}th small.zone{font-weight:normal;white-space:nowrap}\
 table.topics td{text-align:center}table.topics input{margin:0}div.actions{display:flex;flex-wrap:wrap;gap:.4rem}\
 pre{background:#fff;border:1px solid #dde;padding:.6rem;border-radius:.3rem}#reference-index{padding-left:1.2rem}pre.curl{white-space:pre-wrap;overflow-wrap:anywhere}\
 @media (max-width:48rem){main{padding:0 .6rem}section.operation th,section.operation td{padding:.35rem .3rem}section.operation table{font-size:.92rem}table{display:block;overflow-x:auto;max-width:100%}#mapping-table{display:table}table.topics{font-size:.85rem;display:table}table.topics th,table.topics td{padding:.3rem .25rem}table.topics td{padding:.3rem .55rem}table.topics input{width:1.2rem;height:1.2rem}table.topics thead th{vertical-align:bottom}table.topics thead th+th{writing-mode:vertical-rl;transform:rotate(180deg);text-align:left;padding:.4rem 0}}";
@@ -587,6 +587,63 @@ pub(crate) fn zoned_time(
     )
 }
 
+/// How a table's heading names the zone of its column's times, once for
+/// the whole column: « heure de Paris », « Paris time » (the zone's city).
+pub(crate) fn zone_words(zone: chrono_tz::Tz, lang: Lang) -> String {
+    let name = zone.name();
+    let city = name.rsplit('/').next().unwrap_or(name).replace('_', " ");
+    lang.tf("heure de %{city}", &[("city", &city)])
+}
+
+/// A table's column headings, as [`column_heads`] gives them, where the
+/// columns labelled as in `times` hold times in `zone`: their heading names
+/// the zone once, so that their cells ([`time_cell`]) need not.
+pub(crate) fn column_heads_zoned(
+    lang: Lang,
+    labels: &[&'static str],
+    times: &[&'static str],
+    zone: chrono_tz::Tz,
+) -> Markup {
+    html! {
+        thead { tr { @for label in labels {
+            th scope="col" {
+                (lang.t(label))
+                @if times.contains(label) { br; small.muted.zone { (zone_words(zone, lang)) } }
+            }
+        } } }
+    }
+}
+
+/// A time in a table's cell, in `zone` as people of `lang` read it, the
+/// zone named in the column's heading ([`column_heads_zoned`]) rather than in
+/// each cell; the instant itself for machines, and the zone in its tooltip.
+pub(crate) fn time_cell(
+    t: chrono::DateTime<chrono::Utc>,
+    zone: chrono_tz::Tz,
+    seconds: bool,
+    lang: Lang,
+) -> Markup {
+    html! {
+        time datetime=(t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)) title=(zoned_time(t, zone, seconds, lang)) {
+            (relais_core::said::moment(t.with_timezone(&zone).naive_local(), seconds, lang.code()))
+        }
+    }
+}
+
+/// [`time_cell`] in France's zone, to the minute.
+pub(crate) fn paris_cell(t: chrono::DateTime<chrono::Utc>, lang: Lang) -> Markup {
+    time_cell(t, chrono_tz::Europe::Paris, false, lang)
+}
+
+/// [`column_heads_zoned`] for times in France's zone.
+pub(crate) fn column_heads_paris(
+    lang: Lang,
+    labels: &[&'static str],
+    times: &[&'static str],
+) -> Markup {
+    column_heads_zoned(lang, labels, times, chrono_tz::Europe::Paris)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -687,6 +744,34 @@ mod tests {
                 "{path}: {html}"
             );
         }
+    }
+
+    #[test]
+    fn a_table_names_its_times_zone_once_in_the_heading() {
+        use chrono::TimeZone as _;
+        let winter = chrono::Utc.with_ymd_and_hms(2026, 12, 5, 2, 27, 1).unwrap();
+        let heads = column_heads_paris(
+            Lang::Fr,
+            &["Application", "Installée le"],
+            &["Installée le"],
+        )
+        .into_string();
+        assert_eq!(heads.matches("heure de Paris").count(), 1, "{heads}");
+        assert!(
+            heads.find("Installée le") < heads.find("heure de Paris"),
+            "{heads}"
+        );
+        let heads =
+            column_heads_zoned(Lang::En, &["Date"], &["Date"], chrono_tz::America::New_York)
+                .into_string();
+        assert!(heads.contains("New York time"), "{heads}");
+        let cell = paris_cell(winter, Lang::Fr).into_string();
+        assert!(cell.contains(">05/12/2026 03:27</time>"), "{cell}");
+        assert!(cell.contains("datetime=\"2026-12-05T02:27:01Z\""), "{cell}");
+        assert!(
+            cell.contains("title=\"05/12/2026 03:27 (Europe/Paris)\""),
+            "{cell}"
+        );
     }
 
     #[test]

@@ -3,8 +3,9 @@
 //! sections the viewer may see, the history of changes, absences, and what
 //! each app received of them), and a department's month calendar of absences.
 
-use super::layout::PagePath;
-use super::layout::{column_heads, error_page, page, paris_time, OrPage, PageError};
+use super::layout::{
+    column_heads, column_heads_paris, error_page, page, paris_cell, OrPage, PageError, PagePath,
+};
 use crate::catalog::Catalog;
 use crate::session::{Lang, Viewer};
 use crate::sheets::{csv_file, csv_part, csv_rows, UTF8_MARK};
@@ -726,12 +727,12 @@ pub async fn employee(
             p.muted id="no-deliveries" { (lang.t("Aucune application n'a encore reçu ce collaborateur.")) }
         } @else {
             div.scroll { table id="deliveries" {
-                (column_heads(lang, &["Application", "Quand", "Quoi", "Résultat", "Rapport"]))
+                (column_heads_paris(lang, &["Application", "Quand", "Quoi", "Résultat", "Rapport"], &["Quand"]))
                 tbody {
                     @for dl in &deliveries {
                         tr data-app=(dl.app) data-outcome=(dl.line.outcome.code()) {
                             td { (apps.get(&dl.installation).map_or(dl.app.as_str(), String::as_str)) }
-                            td { (paris_time(dl.at, lang)) }
+                            td { (paris_cell(dl.at, lang)) }
                             td { (dl.line.label_in(lang.code())) }
                             td { (super::runs::outcome_label(&dl.line.outcome, lang)) @if dl.dry_run { " " span.muted { (lang.t("(simulation)")) } } }
                             td { a href={ "/runs/" (dl.run) } { (lang.t("voir le rapport")) } }
@@ -745,11 +746,11 @@ pub async fn employee(
             p.muted id="no-history" { (lang.t("Aucune modification enregistrée.")) }
         } @else {
             div.scroll { table id="history" {
-                (column_heads(lang, &["Quand", "Champ", "Nouvelle valeur", "Par"]))
+                (column_heads_paris(lang, &["Quand", "Champ", "Nouvelle valeur", "Par"], &["Quand"]))
                 tbody {
                     @for log in logs.items.iter().filter(|l| sees_personal(&v) || !personal_field(&l.field)) {
                         tr {
-                            td { (paris_time(log.at, lang)) }
+                            td { (paris_cell(log.at, lang)) }
                             td { (field_label(refers(&log.field).1, lang)) }
                             td { (logged_value(&log.field, &log.value, &names, &people)) }
                             td { (log.author) }

@@ -3,7 +3,7 @@
 //! and buttons to send a test event, activate it again or delete it; a form
 //! registers a new one, whose signing secret is shown once.
 
-use super::layout::{column_heads, paris_time, Fields, OrPage, PageError};
+use super::layout::{column_heads_paris, paris_cell, Fields, OrPage, PageError};
 use crate::session::{Lang, Viewer};
 use maud::{html, Markup};
 use relais_api::auth::Caller;
@@ -211,15 +211,15 @@ pub(crate) async fn section(
                         div.scroll {
                             table {
                                 caption { (lang.t("Derniers envois")) }
-                                (column_heads(lang, &["Quand", "Événement", "État", "Tentatives", "Dernière réponse", "Durée (ms)", "Prochain essai", "Renvoi"]))
+                                (column_heads_paris(lang, &["Quand", "Événement", "État", "Tentatives", "Dernière réponse", "Durée (ms)", "Prochain essai", "Renvoi"], &["Quand", "Prochain essai"]))
                                 tbody { @for d in sent { tr {
-                                    td { (paris_time(d.created_at, lang)) }
+                                    td { (paris_cell(d.created_at, lang)) }
                                     td { (event_text(&d.topic, lang)) }
                                     td { (delivery_label(d.status, lang)) }
                                     td.n { (d.attempts) }
                                     td { @if let Some(e) = &d.last_error { (WebhookFault::read(e, lang.code())) } @else if let Some(s) = d.last_status { (s) } }
                                     td.n { @if let Some(ms) = d.last_latency_ms { (ms) } }
-                                    td { @if d.status == DeliveryStatus::Pending { @if let Some(t) = d.next_attempt_at { (paris_time(t, lang)) } } }
+                                    td { @if d.status == DeliveryStatus::Pending { @if let Some(t) = d.next_attempt_at { (paris_cell(t, lang)) } } }
                                     td { @if live && d.event_seq > 0 {
                                         form method="post" action={ "/keys/" (key.id) "/webhooks/" (e.id) "/replay" } {
                                             input type="hidden" name="csrf" value=(v.csrf);
