@@ -280,6 +280,27 @@ async fn the_demo_syncs_its_partners_and_the_pages_show_it() {
     );
     let (_, none) = get(format!("{}/runs/{semana_run}?q=personne-de-ce-nom", d.url)).await;
     assert!(none.contains("id=\"no-lines\""), "{none}");
+    // A filter naming a stream the run did not carry, or no outcome, says
+    // so and which there are, rather than « no line matches ».
+    let (status, refused) = get(format!("{}/runs/{semana_run}?stream=teleworks", d.url)).await;
+    assert_eq!(status, 400, "{refused}");
+    assert!(
+        refused.contains("« teleworks »")
+            && refused.contains("telework (")
+            && !refused.contains("id=\"lines\""),
+        "{refused}"
+    );
+    for address in [
+        format!("{}/runs/{semana_run}?outcome=done", d.url),
+        format!("{}/runs/{semana_run}/lines.csv?outcome=done", d.url),
+    ] {
+        let (status, refused) = get(address.clone()).await;
+        assert_eq!(status, 400, "{address}: {refused}");
+        assert!(
+            refused.contains("« done »") && refused.contains("created ("),
+            "{address}: {refused}"
+        );
+    }
     let label_at = only.find("<td class=\"stream\"").unwrap();
     let label = only[label_at..]
         .split("<td class=\"record\">")

@@ -218,6 +218,56 @@ pub struct LinesQuery {
 }
 
 impl LinesQuery {
+    /// The store's filter for `run`'s lines, or what is wrong with the
+    /// address: an outcome relais does not know, or a stream the run did
+    /// not carry, named with the choices there are (a line matching neither
+    /// would otherwise read as « no line matches »).
+    fn checked(
+        &self,
+        run: &SyncRun,
+        declaration: Option<&Declaration>,
+        lang: Lang,
+    ) -> Result<relais_store::LineFilter, String> {
+        let filter = self.filter();
+        if let Some(raw) = filter.outcome.as_deref() {
+            if !OUTCOMES.contains(&raw) {
+                let choices: Vec<String> = OUTCOMES
+                    .iter()
+                    .filter_map(|code| {
+                        relais_core::integration::Outcome::from_parts(code, Some(String::new()))
+                            .ok()
+                            .map(|o| format!("{code} ({})", outcome_label(&o, lang)))
+                    })
+                    .collect();
+                return Err(lang.tf(
+                    "Le filtre « Résultat » ne connaît pas « %{raw} » : %{choices}.",
+                    &[("raw", &raw), ("choices", &choices.join(", "))],
+                ));
+            }
+        }
+        if let Some(raw) = filter.stream.as_deref() {
+            if !run.streams.contains_key(raw) {
+                let choices: Vec<String> = run
+                    .streams
+                    .keys()
+                    .map(|name| format!("{name} ({})", stream_label(declaration, name, lang)))
+                    .collect();
+                return Err(if choices.is_empty() {
+                    lang.tf(
+                        "Le filtre « Flux » ne connaît pas « %{raw} » : cette exécution n'a encore traité aucun flux.",
+                        &[("raw", &raw)],
+                    )
+                } else {
+                    lang.tf(
+                        "Le filtre « Flux » ne connaît pas « %{raw} » : les flux de cette exécution sont %{choices}.",
+                        &[("raw", &raw), ("choices", &choices.join(", "))],
+                    )
+                });
+            }
+        }
+        Ok(filter)
+    }
+
     /// The store's filter (blank fields filter nothing).
     fn filter(&self) -> relais_store::LineFilter {
         let set = |v: &Option<String>| v.clone().filter(|v| !v.trim().is_empty());
@@ -476,7 +526,10 @@ pub async fn run_lines_csv(
     ];
     let first = crate::sheets::csv_rows(crate::sheets::UTF8_MARK.to_vec(), std::iter::once(header))
         .map_err(|e| PageError::internal(&v, e))?;
-    let (filter, id, base) = (q.filter(), run.id, installation.base_id);
+    let filter = q
+        .checked(&run, declaration, lang)
+        .map_err(|m| PageError::refused(&v, StatusCode::BAD_REQUEST, &m))?;
+    let (id, base) = (run.id, installation.base_id);
     const PART: u32 = 1_000;
     let stream =
         futures_util::stream::unfold((Some(first), 0u64, false), move |(head, offset, done)| {
@@ -544,7 +597,9 @@ pub async fn run_page(
     let (lang, id) = (v.lang, run.id);
     let declaration = declaration_of(&state, &run, &installation).await;
     let offset = q.offset.unwrap_or(0);
-    let filter = q.filter();
+    let filter = q
+        .checked(&run, declaration, lang)
+        .map_err(|m| PageError::refused(&v, StatusCode::BAD_REQUEST, &m))?;
     let query = q.query();
     let lines = state
         .store
