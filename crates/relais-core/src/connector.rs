@@ -313,6 +313,10 @@ pub enum FieldValue {
     Refers(Refers),
     /// A code among these, each shown by its words.
     Words(&'static [ValueWords]),
+    /// A fingerprint of the settings a record was sent with, kept in the
+    /// ledger and never sent: a record's first is not shown, and a change
+    /// reads as « ancienne → nouvelle », never as the fingerprint itself.
+    Fingerprint,
 }
 
 /// A code a field may hold and its words in each language.

@@ -1017,6 +1017,27 @@ async fn ledgy_mapping_preview_and_forced_sync(c: &reqwest::Client, url: &str, s
         "the new mapping changes what Ledgy holds: {html}"
     );
     assert!(html.contains(" › "), "departments with their parents");
+    // Dates as people write them, not as Ledgy takes them.
+    let table = &html[html.find("id=\"preview\"").unwrap()..];
+    let table = &table[..table.find("</table>").unwrap()];
+    let iso_dates = table
+        .as_bytes()
+        .windows(10)
+        .filter(|w| {
+            w.iter().enumerate().all(|(i, b)| {
+                if i == 4 || i == 7 {
+                    *b == b'-'
+                } else {
+                    b.is_ascii_digit()
+                }
+            })
+        })
+        .count();
+    assert_eq!(iso_dates, 0, "{table}");
+    assert!(
+        table.contains("/20") || table.contains("/19"),
+        "some dates: {table}"
+    );
     // The forced sync sends them.
     let forced = c
         .post(format!("{url}/installed/4/sync"))
@@ -1032,6 +1053,13 @@ async fn ledgy_mapping_preview_and_forced_sync(c: &reqwest::Client, url: &str, s
         html.contains("data-status=\"succeeded\"").then_some(())
     })
     .await;
+    // Its lines say the mapping changed, not the fingerprint relais keeps of it.
+    let (_, html) = get(format!("{url}{run_path}")).await;
+    assert!(
+        html.contains("<strong>Correspondance des champs</strong> : ancienne → nouvelle")
+            && !html.contains("_mapping"),
+        "{html}"
+    );
     let (_, html) = get(format!("{url}/installed/4/preview")).await;
     assert!(
         !html.contains("data-status=\"changed\"") && !html.contains("data-status=\"new\""),

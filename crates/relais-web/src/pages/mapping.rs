@@ -527,7 +527,7 @@ pub async fn preview(
     };
     let shown = |v: &serde_json::Value| match v {
         serde_json::Value::Null => "—".to_owned(),
-        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::String(s) => super::runs::said_value(s, lang),
         other => other.to_string(),
     };
     let link = |p: u32| {

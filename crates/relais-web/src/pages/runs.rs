@@ -155,7 +155,7 @@ fn field_change(
     change: &relais_core::ledger::FieldChange,
     referred: &Referred,
     lang: Lang,
-) -> (String, String, String) {
+) -> Option<(String, String, String)> {
     let field = change.field.as_str();
     let from_mapping = || {
         declaration
@@ -169,6 +169,16 @@ fn field_change(
         _ => from_mapping().unwrap_or(field),
     };
     let value = spec.map_or(FieldValue::Text, |s| s.field_value(field));
+    if value == FieldValue::Fingerprint {
+        // Settings a record was sent with: their change, never their value.
+        return (!change.before.is_null()).then(|| {
+            (
+                label.to_owned(),
+                lang.t("ancienne").to_owned(),
+                lang.t("nouvelle").to_owned(),
+            )
+        });
+    }
     let named = |v: &serde_json::Value| match value {
         FieldValue::Refers(r) => referred.name(r, v).map(str::to_owned),
         words => v
@@ -184,17 +194,17 @@ fn field_change(
             other => other.to_string(),
         }),
     };
-    (
+    Some((
         label.to_owned(),
         shown(&change.before),
         shown(&change.after),
-    )
+    ))
 }
 
 /// A field's text value as people of `lang` write it: a date (11/04/1981,
 /// 11 Apr 1981) or a time of day (20/01/2027 08:00) as such, any other text
 /// as it is.
-fn said_value(text: &str, lang: Lang) -> String {
+pub(crate) fn said_value(text: &str, lang: Lang) -> String {
     if let Ok(d) = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
         return relais_core::said::day(d, lang.code());
     }
@@ -560,10 +570,10 @@ pub async fn run_lines_csv(
                     let fields = l
                         .fields
                         .iter()
-                        .map(|f| {
+                        .filter_map(|f| {
                             let (field, before, after) =
-                                field_change(declaration, &l.stream, f, &referred, lang);
-                            format!("{field}{}{before} → {after}", lang.t(" : "))
+                                field_change(declaration, &l.stream, f, &referred, lang)?;
+                            Some(format!("{field}{}{before} → {after}", lang.t(" : ")))
                         })
                         .collect::<Vec<_>>()
                         .join(" ; ");
@@ -695,8 +705,9 @@ pub async fn run_page(
                             td.record { @if l.label.is_empty() { code { (l.key) } } @else { (l.label_in(lang.code())) } }
                             td { (outcome_label(&l.outcome, lang)) @if let Some(r) = l.outcome.reason_in(lang.code()) { br; span.muted { (r) } } }
                             td.changes { @for f in &l.fields {
-                                @let (field, before, after) = field_change(declaration, &l.stream, f, &referred, lang);
-                                div { strong { (field) } (lang.t(" : ")) (before) " → " (after) }
+                                @if let Some((field, before, after)) = field_change(declaration, &l.stream, f, &referred, lang) {
+                                    div { strong { (field) } (lang.t(" : ")) (before) " → " (after) }
+                                }
                             } }
                         }
                     }

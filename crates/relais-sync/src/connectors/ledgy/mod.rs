@@ -214,7 +214,12 @@ pub static DECLARATION: Declaration = Declaration {
         direction: Direction::Outbound,
         label_fr: "Collaborateurs → bénéficiaires Ledgy",
         label_en: "Employees → Ledgy stakeholders",
-        fields: &[],
+        fields: &[FieldLabel {
+            name: MAPPING_FIELD,
+            fr: "Correspondance des champs",
+            en: "Field mapping",
+            value: FieldValue::Fingerprint,
+        }],
     }],
 };
 
