@@ -612,7 +612,25 @@ async fn install_happypal_in_a_browser() {
         changes.contains("Prénom") && !changes.contains("first_name"),
         "{changes}"
     );
-    b.screenshot("run-report").await;
+    // On a phone each line stacks into a card rather than a table wider
+    // than the screen.
+    b.fits(&run_url, "#lines tr[data-outcome=created]", "run-report")
+        .await;
+    b.window(390, 844).await;
+    b.go(&run_url).await;
+    b.find("#lines tr[data-outcome=created]").await;
+    let hidden = b
+        .cmd(
+            reqwest::Method::POST,
+            "/execute/sync",
+            json!({ "script": "const t = document.getElementById('lines'); return t.scrollWidth - t.clientWidth", "args": [] }),
+        )
+        .await;
+    assert!(
+        hidden.as_i64().unwrap_or(1) <= 0,
+        "a phone reads the lines without scrolling sideways: {hidden} px hidden"
+    );
+    b.desktop().await;
     let profiles: Vec<Value> = http
         .get(format!("{}/_sim/profiles", hp.url()))
         .send()
