@@ -123,12 +123,7 @@ impl Browser {
     /// The serious and critical accessibility violations axe-core finds on
     /// the page (`axe` is its source).
     async fn violations(&self, axe: &str) -> Vec<String> {
-        self.cmd(
-            reqwest::Method::POST,
-            "/execute/sync",
-            json!({ "script": format!("{axe}\n;return typeof axe;"), "args": [] }),
-        )
-        .await;
+        self.js(&format!("{axe}\n;return typeof axe;")).await;
         let found = self
             .cmd(
                 reqwest::Method::POST,
@@ -239,18 +234,10 @@ impl Browser {
             self.go(url).await;
             self.find(ready).await;
             let wide = self
-                .cmd(
-                    reqwest::Method::POST,
-                    "/execute/sync",
-                    json!({ "script": "return document.documentElement.scrollWidth - document.documentElement.clientWidth", "args": [] }),
-                )
+                .js("return document.documentElement.scrollWidth - document.documentElement.clientWidth")
                 .await;
             let culprits = self
-                .cmd(
-                    reqwest::Method::POST,
-                    "/execute/sync",
-                    json!({ "script": "const w = document.documentElement.clientWidth; return [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > w + 1).slice(0, 60).map(e => e.tagName + '#' + e.id + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))", "args": [] }),
-                )
+                .js("const w = document.documentElement.clientWidth; return [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > w + 1).slice(0, 60).map(e => e.tagName + '#' + e.id + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))")
                 .await;
             assert!(
                 wide.as_i64().unwrap_or(0) <= 0,
@@ -586,11 +573,7 @@ async fn install_happypal_in_a_browser() {
     // The app's page follows the run live too.
     b.find("#run-live [data-live-stream=employees]").await;
     let disabled = b
-        .cmd(
-            reqwest::Method::POST,
-            "/execute/sync",
-            json!({ "script": "return document.getElementById('sync-now').disabled", "args": [] }),
-        )
+        .js("return document.getElementById('sync-now').disabled")
         .await;
     assert_eq!(disabled, json!(true), "Sync now waits for the run");
     b.go(&run_url).await;
@@ -620,11 +603,7 @@ async fn install_happypal_in_a_browser() {
     b.go(&run_url).await;
     b.find("#lines tr[data-outcome=created]").await;
     let hidden = b
-        .cmd(
-            reqwest::Method::POST,
-            "/execute/sync",
-            json!({ "script": "const t = document.getElementById('lines'); return t.scrollWidth - t.clientWidth", "args": [] }),
-        )
+        .js("const t = document.getElementById('lines'); return t.scrollWidth - t.clientWidth")
         .await;
     assert!(
         hidden.as_i64().unwrap_or(1) <= 0,
