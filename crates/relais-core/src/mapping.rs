@@ -104,9 +104,19 @@ pub struct TargetSpec {
     pub identifier: bool,
     /// The source a new mapping gives it (`model:employee_number`); empty: unmapped.
     pub default: &'static str,
+    /// The codes the partner takes in it, with their words (Merge's
+    /// `ACTIVE`: « en poste »), shown in their place on the pages; a value
+    /// among none of them is shown as it is. Empty: values as they are.
+    pub words: &'static [crate::connector::ValueWords],
 }
 
 impl TargetSpec {
+    /// The words for `code` in `lang` (`fr`, else English), when the
+    /// target declares codes with words and `code` is one of them.
+    pub fn words(&self, code: &str, lang: &str) -> Option<&'static str> {
+        crate::connector::FieldValue::Words(self.words).words(code, lang)
+    }
+
     /// The label in `lang` (`en`, else French).
     pub fn label(&self, lang: &str) -> &'static str {
         if lang == "en" {
@@ -411,6 +421,7 @@ mod tests {
             label_en: "Identifier",
             identifier: true,
             default: "model:employee_number",
+            words: &[],
         },
         TargetSpec {
             name: "firstName",
@@ -418,8 +429,30 @@ mod tests {
             label_en: "First name",
             identifier: false,
             default: "model:first_name",
+            words: &[],
         },
     ];
+
+    #[test]
+    fn a_target_says_its_codes_in_words() {
+        const WORDS: &[crate::connector::ValueWords] = &[crate::connector::ValueWords {
+            code: "ACTIVE",
+            fr: "en poste",
+            en: "active",
+        }];
+        let status = TargetSpec {
+            name: "status",
+            label_fr: "Statut",
+            label_en: "Status",
+            identifier: false,
+            default: "",
+            words: WORDS,
+        };
+        assert_eq!(status.words("ACTIVE", "fr"), Some("en poste"));
+        assert_eq!(status.words("ACTIVE", "en"), Some("active"));
+        assert_eq!(status.words("ON_LEAVE", "fr"), None);
+        assert_eq!(TARGETS[0].words("ACTIVE", "fr"), None);
+    }
 
     fn source(code: &str, readable: bool) -> SourceField {
         SourceField {

@@ -909,6 +909,23 @@ async fn ledgy_mapping_preview_and_forced_sync(c: &reqwest::Client, url: &str, s
     let (status, html) = get(format!("{url}/integrations/ledgy")).await;
     assert_eq!(status, 200);
     assert!(html.contains("id=\"mapping-table\""), "{html}");
+    // Its first run sent each employee's status, which its lines say in words.
+    let runs = &html[html.find("id=\"runs\"").expect("a run")..];
+    let first = &runs[runs.find("href=\"/runs/").unwrap() + 6..];
+    let first = first[..first.find('"').unwrap()].to_owned();
+    let statuses = eventually(MINUTE, "Ledgy's first run finished", || async {
+        let (_, run) = get(format!("{url}{first}")).await;
+        run.contains("data-status=\"succeeded\"")
+            .then(|| values_after(&run, "Statut"))
+    })
+    .await;
+    assert!(
+        !statuses.is_empty()
+            && statuses
+                .iter()
+                .all(|s| ["en poste", "arrivée à venir", "parti"].contains(&s.as_str())),
+        "{statuses:?}"
+    );
     assert!(
         html.contains("value=\"model:employee_number\" selected"),
         "the identifier is the employee number by default"

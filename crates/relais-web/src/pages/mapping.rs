@@ -525,9 +525,15 @@ pub async fn preview(
         PreviewStatus::Changed => lang.t("modifié"),
         PreviewStatus::Unchanged => lang.t("inchangé"),
     };
-    let shown = |v: &serde_json::Value| match v {
+    // A value as people read it: a code by its words, a date as a date.
+    let shown = |target: &str, v: &serde_json::Value| match v {
         serde_json::Value::Null => "—".to_owned(),
-        serde_json::Value::String(s) => super::runs::said_value(s, lang),
+        serde_json::Value::String(s) => e
+            .targets
+            .iter()
+            .find(|t| t.name == target)
+            .and_then(|t| t.words(s, lang.code()))
+            .map_or_else(|| super::runs::said_value(s, lang), str::to_owned),
         other => other.to_string(),
     };
     let link = |p: u32| {
@@ -560,9 +566,9 @@ pub async fn preview(
                                     ul.fields {
                                         @for f in &r.fields {
                                             @if f.held != f.sent && r.status == PreviewStatus::Changed {
-                                                li.changed data-target=(f.target) { strong { (label(&f.target)) } (lang.t(" : ")) (shown(&f.held)) " → " (shown(&f.sent)) }
+                                                li.changed data-target=(f.target) { strong { (label(&f.target)) } (lang.t(" : ")) (shown(&f.target, &f.held)) " → " (shown(&f.target, &f.sent)) }
                                             } @else {
-                                                li data-target=(f.target) { (label(&f.target)) (lang.t(" : ")) (shown(&f.sent)) }
+                                                li data-target=(f.target) { (label(&f.target)) (lang.t(" : ")) (shown(&f.target, &f.sent)) }
                                             }
                                         }
                                     }

@@ -157,17 +157,17 @@ fn field_change(
     lang: Lang,
 ) -> Option<(String, String, String)> {
     let field = change.field.as_str();
-    let from_mapping = || {
-        declaration
-            .and_then(|d| d.mapping)
-            .and_then(|targets| targets.iter().find(|t| t.name == field))
-            .map(|t| lang.pick(t.label_fr, t.label_en))
-    };
+    let target = declaration
+        .and_then(|d| d.mapping)
+        .and_then(|targets| targets.iter().find(|t| t.name == field));
     let spec = declaration.and_then(|d| d.stream(stream));
-    let label = match spec {
-        Some(s) if s.fields.iter().any(|f| f.name == field) => s.field_label(field, lang.code()),
-        _ => from_mapping().unwrap_or(field),
+    let declared = spec.is_some_and(|s| s.fields.iter().any(|f| f.name == field));
+    let label = match (spec, target) {
+        (Some(s), _) if declared => s.field_label(field, lang.code()),
+        (_, Some(t)) => lang.pick(t.label_fr, t.label_en),
+        _ => field,
     };
+    let target_words = if declared { None } else { target };
     let value = spec.map_or(FieldValue::Text, |s| s.field_value(field));
     if value == FieldValue::Fingerprint {
         // Settings a record was sent with: their change, never their value.
@@ -183,7 +183,11 @@ fn field_change(
         FieldValue::Refers(r) => referred.name(r, v).map(str::to_owned),
         words => v
             .as_str()
-            .and_then(|code| words.words(code, lang.code()))
+            .and_then(|code| {
+                words
+                    .words(code, lang.code())
+                    .or_else(|| target_words.and_then(|t| t.words(code, lang.code())))
+            })
             .map(str::to_owned),
     };
     let shown = |v: &serde_json::Value| match v {

@@ -15,6 +15,13 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 
+/// Merge's `employment_status` of someone whose contract is under way.
+pub const ACTIVE: &str = "ACTIVE";
+/// Merge's `employment_status` of someone whose contract starts later.
+pub const PENDING: &str = "PENDING";
+/// Merge's `employment_status` of someone whose contract has ended.
+pub const INACTIVE: &str = "INACTIVE";
+
 /// A field of Merge's Employee model: its name, labels, and the Lucca
 /// fields it is made of (the key must read them all).
 pub struct ModelField {
@@ -425,9 +432,9 @@ impl MergeReader {
         // key does not read it.
         let status = match (start, end) {
             (None, _) if raw.get(users::CONTRACT_START.name).is_none() => Value::Null,
-            (_, Some(e)) if e < today => json!("INACTIVE"),
-            (Some(s), _) if s > today => json!("PENDING"),
-            _ => json!("ACTIVE"),
+            (_, Some(e)) if e < today => json!(INACTIVE),
+            (Some(s), _) if s > today => json!(PENDING),
+            _ => json!(ACTIVE),
         };
         let first = u.first_name.as_deref().unwrap_or_default();
         let last = u.last_name.as_deref().unwrap_or_default();

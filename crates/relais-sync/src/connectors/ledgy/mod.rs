@@ -33,6 +33,25 @@ use std::sync::Arc;
 pub use client::LedgyClient;
 pub use stakeholders::MAPPING_FIELD;
 
+/// Merge's employment statuses, as relais reads a contract's dates.
+const STATUS_WORDS: &[ValueWords] = &[
+    ValueWords {
+        code: merge::ACTIVE,
+        fr: "en poste",
+        en: "active",
+    },
+    ValueWords {
+        code: merge::PENDING,
+        fr: "arrivée à venir",
+        en: "starting later",
+    },
+    ValueWords {
+        code: merge::INACTIVE,
+        fr: "parti",
+        en: "left",
+    },
+];
+
 /// Ledgy's stakeholder fields a customer maps.
 pub const TARGETS: &[TargetSpec] = &[
     TargetSpec {
@@ -41,6 +60,7 @@ pub const TARGETS: &[TargetSpec] = &[
         label_en: "Stakeholder identifier",
         identifier: true,
         default: "model:employee_number",
+        words: &[],
     },
     TargetSpec {
         name: "firstName",
@@ -48,6 +68,7 @@ pub const TARGETS: &[TargetSpec] = &[
         label_en: "First name",
         identifier: false,
         default: "model:first_name",
+        words: &[],
     },
     TargetSpec {
         name: "lastName",
@@ -55,6 +76,7 @@ pub const TARGETS: &[TargetSpec] = &[
         label_en: "Last name",
         identifier: false,
         default: "model:last_name",
+        words: &[],
     },
     TargetSpec {
         name: "email",
@@ -62,6 +84,7 @@ pub const TARGETS: &[TargetSpec] = &[
         label_en: "E-mail",
         identifier: false,
         default: "model:work_email",
+        words: &[],
     },
     TargetSpec {
         name: "birthDate",
@@ -69,6 +92,7 @@ pub const TARGETS: &[TargetSpec] = &[
         label_en: "Birth date",
         identifier: false,
         default: "model:date_of_birth",
+        words: &[],
     },
     TargetSpec {
         name: "startDate",
@@ -76,6 +100,7 @@ pub const TARGETS: &[TargetSpec] = &[
         label_en: "Start date",
         identifier: false,
         default: "model:start_date",
+        words: &[],
     },
     TargetSpec {
         name: "terminationDate",
@@ -83,6 +108,7 @@ pub const TARGETS: &[TargetSpec] = &[
         label_en: "Termination date",
         identifier: false,
         default: "model:termination_date",
+        words: &[],
     },
     TargetSpec {
         name: "status",
@@ -90,6 +116,7 @@ pub const TARGETS: &[TargetSpec] = &[
         label_en: "Status",
         identifier: false,
         default: "model:employment_status",
+        words: STATUS_WORDS,
     },
     TargetSpec {
         name: "company",
@@ -97,6 +124,7 @@ pub const TARGETS: &[TargetSpec] = &[
         label_en: "Company",
         identifier: false,
         default: "model:company",
+        words: &[],
     },
     TargetSpec {
         name: "department",
@@ -104,6 +132,7 @@ pub const TARGETS: &[TargetSpec] = &[
         label_en: "Department",
         identifier: false,
         default: "model:team",
+        words: &[],
     },
 ];
 
