@@ -652,8 +652,8 @@ impl PersonalDetails {
 
     /// Parses the fields of `map` named as [`PersonalDetails::to_json`] names
     /// them; absent or null fields are none. Every mistake names its field.
-    /// A nationality or an address's country must be a country of ISO 3166
-    /// (its code or its name, kept as the code).
+    /// A nationality or an address's country must be the two-letter code of
+    /// a country of ISO 3166, in any case (kept in upper case).
     pub fn from_json(map: &serde_json::Map<String, Value>) -> Result<Self> {
         Self::read(map, false)
     }

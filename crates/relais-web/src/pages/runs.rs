@@ -233,9 +233,9 @@ pub struct LinesQuery {
 
 impl LinesQuery {
     /// The store's filter for `run`'s lines, or what is wrong with the
-    /// address: an outcome relais does not know, or a stream the run did
-    /// not carry, named with the choices there are (a line matching neither
-    /// would otherwise read as « no line matches »).
+    /// address: an outcome relais does not know, or a stream neither the run
+    /// carried nor its connector declares, named with the choices there are
+    /// (a line matching neither would otherwise read as « no line matches »).
     fn checked(
         &self,
         run: &SyncRun,
@@ -260,7 +260,10 @@ impl LinesQuery {
             }
         }
         if let Some(raw) = filter.stream.as_deref() {
-            if !run.streams.contains_key(raw) {
+            // A stream the connector declares may still be ahead of a run
+            // under way: it has no line yet, which the page says.
+            let declared = declaration.is_some_and(|d| d.stream(raw).is_some());
+            if !run.streams.contains_key(raw) && !declared {
                 let choices: Vec<String> = run
                     .streams
                     .keys()
