@@ -599,16 +599,28 @@ async fn install_happypal_in_a_browser() {
     // than the screen.
     b.fits(&run_url, "#lines tr[data-outcome=created]", "run-report")
         .await;
+    // So do the journal's entries.
     b.window(390, 844).await;
-    b.go(&run_url).await;
-    b.find("#lines tr[data-outcome=created]").await;
-    let hidden = b
-        .js("const t = document.getElementById('lines'); return t.scrollWidth - t.clientWidth")
-        .await;
-    assert!(
-        hidden.as_i64().unwrap_or(1) <= 0,
-        "a phone reads the lines without scrolling sideways: {hidden} px hidden"
-    );
+    for (page, table, ready) in [
+        (run_url.clone(), "#lines", "#lines tr[data-outcome=created]"),
+        (
+            format!("{base}/activity"),
+            "table.activity",
+            "table.activity tbody tr",
+        ),
+    ] {
+        b.go(&page).await;
+        b.find(ready).await;
+        let hidden = b
+            .js(&format!(
+                "const t = document.querySelector('{table}'); return t.scrollWidth - t.clientWidth"
+            ))
+            .await;
+        assert!(
+            hidden.as_i64().unwrap_or(1) <= 0,
+            "a phone reads {table} of {page} without scrolling sideways: {hidden} px hidden"
+        );
+    }
     b.desktop().await;
     let profiles: Vec<Value> = http
         .get(format!("{}/_sim/profiles", hp.url()))

@@ -6,7 +6,8 @@
 
 use super::layout::{
     base_url, column_heads_paris, confirm_page, not_an_email, page, paris_cell, paris_time,
-    refuse_csrf, refuse_keys, ConfirmForm, FieldErrors, OrPage, PageError, PageForm, PagePath,
+    refuse_csrf, refuse_keys, stacked_label, ConfirmForm, FieldErrors, OrPage, PageError, PageForm,
+    PagePath,
 };
 use crate::session::{
     generate_password, hash_password, open_session, record_sign_in, redirect, sign_in_door,
@@ -471,7 +472,7 @@ async fn account_page(
         @if changes.is_empty() {
             p.muted { (lang.t("Aucun changement enregistré.")) }
         }
-        table id="changes" {
+        table.stack id="changes" {
             (column_heads_paris(lang, &["Quand", "Changement", "Droits ensuite", "Par"], &["Quand"]))
             tbody {
                 @for c in &changes {
@@ -481,8 +482,8 @@ async fn account_page(
                             (change_label(c.kind, lang))
                             @if let Some(before) = &c.previously { br; small.muted { (lang.t("avant : ")) (before) } }
                         }
-                        td { (rights_list(c.can_admin_apps, c.can_manage_keys, lang)) }
-                        td { @match c.by {
+                        td data-label=(stacked_label("Droits ensuite", lang)) { (rights_list(c.can_admin_apps, c.can_manage_keys, lang)) }
+                        td data-label=(stacked_label("Par", lang)) { @match c.by {
                             Some(by) => { (names.get(&by).map_or("?", String::as_str)) },
                             None => { span.muted { (lang.t("ligne de commande")) } },
                         } }
@@ -494,7 +495,7 @@ async fn account_page(
         @if sign_ins.is_empty() {
             p.muted { (lang.t("Aucune tentative de connexion.")) }
         } @else {
-            table id="sign-ins" {
+            table.stack id="sign-ins" {
                 (column_heads_paris(lang, &["Quand", "Résultat", "Adresse IP"], &["Quand"]))
                 tbody {
                     @for a in &sign_ins {

@@ -3,7 +3,8 @@
 //! pages; and the same journal of one key on its page.
 
 use super::layout::{
-    column_heads_paris, page, paris_cell, reads_journal, refuse_journal, OrPage, PageError,
+    column_heads_paris, page, paris_cell, reads_journal, refuse_journal, stacked_label, OrPage,
+    PageError,
 };
 use crate::session::{Lang, Viewer};
 use crate::sheets::{csv_file, csv_part, csv_rows};
@@ -159,7 +160,7 @@ fn entries_table(v: &Viewer, entries: &[Activity]) -> Markup {
         @if entries.is_empty() {
             p.muted id="no-activity" { (lang.t("Rien n'a encore été fait ici.")) }
         } @else {
-            table.activity {
+            table.activity.stack {
                 (column_heads_paris(lang, &["Quand", "Qui", "Action", "Sur", "Base"], &["Quand"]))
                 tbody {
                     @for e in entries {
@@ -174,7 +175,7 @@ fn entries_table(v: &Viewer, entries: &[Activity]) -> Markup {
                                 }
                                 @if let Some(d) = detail(lang, e) { br; small.muted { (d) } }
                             }
-                            td {
+                            td data-label=(stacked_label("Base", lang)) {
                                 @match &e.base {
                                     Some((_, name)) => { (name) },
                                     None => { span.muted { (lang.t("toutes")) } },

@@ -31,7 +31,7 @@ body.test-base header{background:#8a4b08}#test-banner{background:#ffe9c7;border-
 section.operation{margin:1rem 0}table.params th:first-child{width:30%}table.params th:nth-child(2){width:32%}table.members th:first-child{width:40%}table.members th:nth-child(2){width:22%}section.operation h3{font-size:1.05rem;overflow-wrap:anywhere}section.part{margin-top:2.5rem}#reference-index ul{padding-left:1rem;margin:.2rem 0 .6rem}caption{text-align:left;padding:.3rem 0}th small.zone{font-weight:normal;white-space:nowrap}\
 table.topics td{text-align:center}table.topics input{margin:0}div.actions{display:flex;flex-wrap:wrap;gap:.4rem}\
 pre{background:#fff;border:1px solid #dde;padding:.6rem;border-radius:.3rem}#reference-index{padding-left:1.2rem}pre.curl{white-space:pre-wrap;overflow-wrap:anywhere}\
-@media (max-width:48rem){main{padding:0 .6rem}section.operation th,section.operation td{padding:.35rem .3rem}section.operation table{font-size:.92rem}table{display:block;overflow-x:auto;max-width:100%;width:max-content}#mapping-table{display:table}table.topics{font-size:.85rem;display:table}table.topics th,table.topics td{padding:.3rem .25rem}table.topics td{padding:.3rem .55rem}table.topics input{width:1.2rem;height:1.2rem}table.topics thead th{vertical-align:bottom}table.topics thead th+th{writing-mode:vertical-rl;transform:rotate(180deg);text-align:left;padding:.4rem 0}table#lines{display:block;overflow:visible}#lines thead{display:none}#lines tbody,#lines tr,#lines td{display:block}#lines tr{border-bottom:1px solid #dde;padding:.45rem 0}#lines td{border:0;padding:.1rem .6rem;overflow-wrap:anywhere}#lines td.stream{font-size:.85rem;color:#556}#lines td.record{font-weight:600}}";
+@media (max-width:48rem){main{padding:0 .6rem}section.operation th,section.operation td{padding:.35rem .3rem}section.operation table{font-size:.92rem}table{display:block;overflow-x:auto;max-width:100%;width:max-content}#mapping-table{display:table}table.topics{font-size:.85rem;display:table}table.topics th,table.topics td{padding:.3rem .25rem}table.topics td{padding:.3rem .55rem}table.topics input{width:1.2rem;height:1.2rem}table.topics thead th{vertical-align:bottom}table.topics thead th+th{writing-mode:vertical-rl;transform:rotate(180deg);text-align:left;padding:.4rem 0}table.stack{display:block;overflow:visible;width:auto}table.stack thead{display:none}table.stack tbody,table.stack tr,table.stack td{display:block}table.stack tr{border-bottom:1px solid #dde;padding:.45rem 0}table.stack td{border:0;padding:.1rem .6rem;overflow-wrap:anywhere}table.stack td:first-child{font-size:.85rem;color:#556}table.stack td[data-label]::before{content:attr(data-label);color:#556}#lines td.record{font-weight:600}}";
 
 /// The console's sections, in the order of its header: each page's path
 /// and its name (in French, translated as shown).
@@ -628,6 +628,12 @@ pub(crate) fn time_cell(
             (relais_core::said::moment(t.with_timezone(&zone).naive_local(), seconds, lang.code()))
         }
     }
+}
+
+/// What a cell of a `table.stack` says before its value once a phone's
+/// screen stacks its rows into cards (its column's heading hidden): « Par : ».
+pub(crate) fn stacked_label(label: &'static str, lang: Lang) -> String {
+    format!("{}{}", lang.t(label), lang.t(" : "))
 }
 
 /// [`time_cell`] in France's zone, to the minute.

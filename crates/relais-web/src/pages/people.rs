@@ -4,7 +4,8 @@
 //! each app received of them), and a department's month calendar of absences.
 
 use super::layout::{
-    column_heads, column_heads_paris, error_page, page, paris_cell, OrPage, PageError, PagePath,
+    column_heads, column_heads_paris, error_page, page, paris_cell, stacked_label, OrPage,
+    PageError, PagePath,
 };
 use crate::catalog::Catalog;
 use crate::session::{Lang, Viewer};
@@ -726,7 +727,7 @@ pub async fn employee(
         @if deliveries.is_empty() {
             p.muted id="no-deliveries" { (lang.t("Aucune application n'a encore reçu ce collaborateur.")) }
         } @else {
-            div.scroll { table id="deliveries" {
+            div.scroll { table.stack id="deliveries" {
                 (column_heads_paris(lang, &["Application", "Quand", "Quoi", "Résultat", "Rapport"], &["Quand"]))
                 tbody {
                     @for dl in &deliveries {
@@ -745,7 +746,7 @@ pub async fn employee(
         @if logs.items.is_empty() {
             p.muted id="no-history" { (lang.t("Aucune modification enregistrée.")) }
         } @else {
-            div.scroll { table id="history" {
+            div.scroll { table.stack id="history" {
                 (column_heads_paris(lang, &["Quand", "Champ", "Nouvelle valeur", "Par"], &["Quand"]))
                 tbody {
                     @for log in logs.items.iter().filter(|l| sees_personal(&v) || !personal_field(&l.field)) {
@@ -753,7 +754,7 @@ pub async fn employee(
                             td { (paris_cell(log.at, lang)) }
                             td { (field_label(refers(&log.field).1, lang)) }
                             td { (logged_value(&log.field, &log.value, &names, &people)) }
-                            td { (log.author) }
+                            td data-label=(stacked_label("Par", lang)) { (log.author) }
                         }
                     }
                 }

@@ -703,7 +703,7 @@ pub async fn run_page(
             @else { p.muted id="no-lines" { (lang.t("Aucune ligne ne correspond à ces filtres.")) } }
         }
         @else {
-            table id="lines" {
+            table.stack id="lines" {
                 (column_heads(lang, &["Flux", "Enregistrement", "Résultat", "Champs : avant → après"]))
                 tbody {
                     @for l in &lines {
