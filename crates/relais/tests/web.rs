@@ -1533,6 +1533,10 @@ async fn reports_show_tables_charts_and_downloads() {
         row.contains("Collaborateurs") && row.contains(&format!(">{users}<")),
         "{row}"
     );
+    assert!(
+        row.contains("</time>") && !row.contains("(Europe/Paris)<"),
+        "its last read, the zone named in the heading: {row}"
+    );
     // Its copy is up to date until the base changes after its last read.
     assert!(
         page.contains("data-lag=\"0\"") && page.contains("est à jour"),

@@ -4,7 +4,7 @@
 //! absences report counts what changed after the person's last one.
 
 use super::layout::PagePath;
-use super::layout::{column_heads, page, OrPage, PageError};
+use super::layout::{column_heads_paris, page, time_cell, OrPage, PageError};
 use crate::session::{Lang, Viewer};
 use crate::sheets::{csv_file, csv_part, csv_rows, download};
 use axum::extract::{RawQuery, State};
@@ -641,7 +641,7 @@ pub(crate) async fn key_reads_section(
                 }
                 div.scroll {
                     table {
-                        (column_heads(lang, &["Ressource", "Requêtes", "Enregistrements", "Erreurs", "Dernière lecture"]))
+                        (column_heads_paris(lang, &["Ressource", "Requêtes", "Enregistrements", "Erreurs", "Dernière lecture"], &["Dernière lecture"]))
                         tbody {
                             @for r in &reads {
                                 tr data-resource=(r.resource) {
@@ -649,7 +649,7 @@ pub(crate) async fn key_reads_section(
                                     td.n { (r.requests) }
                                     td.n { (r.records) }
                                     td.n { (r.errors) }
-                                    td { (paris(r.last)) }
+                                    td { (time_cell(r.last, chrono_tz::Europe::Paris, true, lang)) }
                                 }
                             }
                         }
