@@ -322,10 +322,7 @@ async fn the_demo_syncs_its_partners_and_the_pages_show_it() {
     // Values in words: the part of the day, the person (not their number).
     let periods = values_after(&html[lines_at..], "Moment de la journée");
     assert!(
-        !periods.is_empty()
-            && periods
-                .iter()
-                .all(|p| ["journée entière", "matin", "après-midi"].contains(&p.as_str())),
+        all_among(&periods, &["journée entière", "matin", "après-midi"]),
         "{periods:?}"
     );
     let owners = values_after(&html[lines_at..], "Collaborateur");
@@ -920,10 +917,7 @@ async fn ledgy_mapping_preview_and_forced_sync(c: &reqwest::Client, url: &str, s
     })
     .await;
     assert!(
-        !statuses.is_empty()
-            && statuses
-                .iter()
-                .all(|s| ["en poste", "arrivée à venir", "parti"].contains(&s.as_str())),
+        all_among(&statuses, &["en poste", "arrivée à venir", "parti"]),
         "{statuses:?}"
     );
     assert!(
@@ -1094,6 +1088,12 @@ fn values_after(page: &str, label: &str) -> Vec<String> {
             change.rsplit("→ ").next().unwrap().to_owned()
         })
         .collect()
+}
+
+/// Whether `values` are all among `words` (at least one value): a code
+/// shown by its words, never as the code.
+fn all_among(values: &[String], words: &[&str]) -> bool {
+    !values.is_empty() && values.iter().all(|v| words.contains(&v.as_str()))
 }
 
 /// Whether `values` are people's names, not their numbers (at least one).

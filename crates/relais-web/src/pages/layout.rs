@@ -604,6 +604,10 @@ pub(crate) fn column_heads_zoned(
     times: &[&'static str],
     zone: chrono_tz::Tz,
 ) -> Markup {
+    debug_assert!(
+        times.iter().all(|t| labels.contains(t)),
+        "every time column is one of the table's: {times:?} in {labels:?}"
+    );
     html! {
         thead { tr { @for label in labels {
             th scope="col" {
