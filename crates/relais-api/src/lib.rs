@@ -7,6 +7,7 @@ pub mod counts;
 pub mod deliver;
 mod error;
 pub mod layers;
+pub mod listen;
 pub mod metrics;
 pub mod names;
 pub mod need;

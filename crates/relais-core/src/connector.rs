@@ -7,6 +7,7 @@
 //! [`ConnectorCatalog`].
 
 use crate::error::{DomainError, Result};
+pub use crate::values::{FieldValue, Refers, ValueWords};
 use chrono::Duration;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -304,41 +305,6 @@ pub struct FieldLabel {
     pub value: FieldValue,
 }
 
-/// What a stream's field holds, for a report to show it as people read it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FieldValue {
-    /// Text or a number, shown as it is (a date or a time as a date).
-    Text,
-    /// The identifier of one of the base's records, shown by its name.
-    Refers(Refers),
-    /// A code among these, each shown by its words.
-    Words(&'static [ValueWords]),
-    /// A fingerprint of the settings a record was sent with, kept in the
-    /// ledger and never sent: a record's first is not shown, and a change
-    /// reads as « ancienne → nouvelle », never as the fingerprint itself.
-    Fingerprint,
-}
-
-/// A code a field may hold and its words in each language.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ValueWords {
-    /// The code as the field holds it (`morning`).
-    pub code: &'static str,
-    /// Its words in French.
-    pub fr: &'static str,
-    /// Its words in English.
-    pub en: &'static str,
-}
-
-/// What kind of the base's records a field's identifier points at.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Refers {
-    /// A department, by its identifier in the base.
-    Department,
-    /// An employee, by their identifier in the base.
-    Employee,
-}
-
 impl StreamSpec {
     /// What the field `name` holds, as the stream declares it (text when
     /// it does not).
@@ -357,21 +323,7 @@ impl StreamSpec {
             _ => None,
         }
     }
-}
 
-impl FieldValue {
-    /// The words for `code` in `lang` (`fr`, else English), when the field
-    /// holds codes with words and `code` is one of them.
-    pub fn words(self, code: &str, lang: &str) -> Option<&'static str> {
-        let FieldValue::Words(all) = self else {
-            return None;
-        };
-        let w = all.iter().find(|w| w.code == code)?;
-        Some(if lang == "fr" { w.fr } else { w.en })
-    }
-}
-
-impl StreamSpec {
     /// The label of the field `name` in the language `lang` (`fr` or `en`),
     /// or the field's own name when the stream does not declare it.
     pub fn field_label<'a>(&self, name: &'a str, lang: &str) -> &'a str

@@ -35,6 +35,7 @@ pub mod retention;
 pub mod said;
 pub mod schedule;
 pub mod secret;
+pub mod values;
 pub mod webhooks;
 
 pub use error::DomainError;

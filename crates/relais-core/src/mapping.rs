@@ -107,14 +107,14 @@ pub struct TargetSpec {
     /// The codes the partner takes in it, with their words (Merge's
     /// `ACTIVE`: « en poste »), shown in their place on the pages; a value
     /// among none of them is shown as it is. Empty: values as they are.
-    pub words: &'static [crate::connector::ValueWords],
+    pub words: &'static [crate::values::ValueWords],
 }
 
 impl TargetSpec {
     /// The words for `code` in `lang` (`fr`, else English), when the
     /// target declares codes with words and `code` is one of them.
     pub fn words(&self, code: &str, lang: &str) -> Option<&'static str> {
-        crate::connector::FieldValue::Words(self.words).words(code, lang)
+        crate::values::FieldValue::Words(self.words).words(code, lang)
     }
 
     /// The label in `lang` (`en`, else French).
@@ -435,7 +435,7 @@ mod tests {
 
     #[test]
     fn a_target_says_its_codes_in_words() {
-        const WORDS: &[crate::connector::ValueWords] = &[crate::connector::ValueWords {
+        const WORDS: &[crate::values::ValueWords] = &[crate::values::ValueWords {
             code: "ACTIVE",
             fr: "en poste",
             en: "active",

@@ -16,10 +16,11 @@ pub async fn spawn_app(state: AppState) -> String {
         .await
         .expect("a free local port");
     let url = format!("http://{}", listener.local_addr().expect("a bound port"));
-    tokio::spawn(async move {
-        axum::serve(listener, app)
-            .await
-            .expect("the test server runs");
-    });
+    tokio::spawn(relais_api::listen::serve(
+        listener,
+        app,
+        relais_api::listen::ConnectionLimits::default(),
+        std::future::pending(),
+    ));
     url
 }

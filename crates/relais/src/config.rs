@@ -99,6 +99,16 @@ file_config! {
         /// link-local addresses (default false: only public ones, so that a
         /// key's holder cannot make relais call inside its network).
         webhook_private_addresses: bool = "RELAIS_WEBHOOK_PRIVATE_ADDRESSES", "BOOL";
+        /// Seconds a client has to send a request's line and headers, on a new
+        /// connection or on one kept alive (default 30, from 1 to 3600): a
+        /// connection that sends none in time is closed, so idle ones do not
+        /// pile up.
+        header_timeout_seconds: u32 = "RELAIS_HEADER_TIMEOUT_SECONDS", "SECONDS";
+        /// Client connections served at once (default 4096, at least 16, and
+        /// never more than the process's open-files limit less 256, kept for
+        /// the database and the connections relais opens); more wait their
+        /// turn.
+        max_connections: u32 = "RELAIS_MAX_CONNECTIONS", "N";
     }
 }
 
@@ -207,6 +217,9 @@ pub struct Settings {
     pub run_retention_days: u32,
     /// Whether webhook endpoints may be at non-public addresses.
     pub webhook_private_addresses: bool,
+    /// How long a request's head may take, and how many client connections
+    /// are served at once (before the open-files limit is applied).
+    pub connections: relais_api::listen::ConnectionLimits,
 }
 
 /// How log lines are written.
@@ -386,6 +399,22 @@ impl Settings {
             kept.journal,
         )?;
         let run_retention_days = days("run_retention_days", c.run_retention_days, kept.runs)?;
+        let defaults = relais_api::listen::ConnectionLimits::default();
+        let header_timeout = match c.header_timeout_seconds {
+            None => defaults.header_timeout,
+            Some(seconds @ 1..=3600) => std::time::Duration::from_secs(u64::from(seconds)),
+            Some(seconds) => {
+                bail!("header_timeout_seconds must be from 1 to 3600 seconds, not {seconds}")
+            }
+        };
+        let fewest = relais_api::listen::ConnectionLimits::FEWEST_CONNECTIONS;
+        let max_connections = match c.max_connections {
+            None => defaults.max_connections,
+            Some(n) => match usize::try_from(n) {
+                Ok(n) if n >= fewest => n,
+                _ => bail!("max_connections must be at least {fewest}, not {n}"),
+            },
+        };
         Ok(Self {
             database,
             listen,
@@ -403,6 +432,10 @@ impl Settings {
             journal_retention_days,
             run_retention_days,
             webhook_private_addresses: c.webhook_private_addresses.unwrap_or(false),
+            connections: relais_api::listen::ConnectionLimits {
+                header_timeout,
+                max_connections,
+            },
         })
     }
 }
@@ -516,6 +549,54 @@ mod tests {
                 err.contains(&format!("{key} must be from 1 to 3650 days, not {days}")),
                 "{err}"
             );
+        }
+    }
+
+    #[test]
+    fn client_connections_have_defaults_and_bounds() {
+        let d = Settings::resolve(&Overrides::default()).unwrap();
+        assert_eq!(
+            d.connections,
+            relais_api::listen::ConnectionLimits {
+                header_timeout: std::time::Duration::from_secs(30),
+                max_connections: 4096,
+            }
+        );
+        let (_d, path) = write("header_timeout_seconds = 5\nmax_connections = 500\n");
+        let s = Settings::resolve(&Overrides {
+            config: Some(path),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(
+            (
+                s.connections.header_timeout.as_secs(),
+                s.connections.max_connections
+            ),
+            (5, 500)
+        );
+        for (line, said) in [
+            (
+                "header_timeout_seconds = 0",
+                "header_timeout_seconds must be from 1 to 3600 seconds, not 0",
+            ),
+            (
+                "header_timeout_seconds = 3601",
+                "header_timeout_seconds must be from 1 to 3600 seconds, not 3601",
+            ),
+            (
+                "max_connections = 3",
+                "max_connections must be at least 16, not 3",
+            ),
+        ] {
+            let (_d, path) = write(&format!("{line}\n"));
+            let err = Settings::resolve(&Overrides {
+                config: Some(path),
+                ..Default::default()
+            })
+            .unwrap_err()
+            .to_string();
+            assert!(err.contains(said), "{line}: {err}");
         }
     }
 

@@ -314,7 +314,7 @@ fn bad_input_gets_one_line_and_changes_nothing() {
     for key in ["data_dir", "listen", "mail_from", "event_retention_days"] {
         assert!(config.contains(key), "{key} missing from: {config}");
     }
-    assert!(config.contains("webhook_private_addresses"), "{config}");
+    assert!(config.contains("max_connections"), "{config}");
     let e = fails(
         d,
         &[

@@ -101,6 +101,92 @@ fn serve_with(dir: &Path, extra: &[&str]) -> Server {
     server
 }
 
+/// A client cannot hold relais's connections. One that sends no request,
+/// or half a request's head, is closed once the header timeout runs out,
+/// as is a connection kept alive and left idle; and beyond the connections
+/// served at once, a new one waits until a slot frees rather than taking a
+/// file the process needs: its request is answered, after the server closed
+/// a connection that held a slot.
+#[tokio::test]
+async fn idle_and_slow_clients_cannot_hold_the_server() {
+    use std::time::Duration;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpStream;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(d, &["base", "create", "production", "--kind", "production"]);
+    let server = serve_with(
+        d,
+        &["--header-timeout-seconds", "1", "--max-connections", "16"],
+    );
+    let addr = server.1.trim_start_matches("http://").to_owned();
+    /// Reads what the server sends until it closes the connection, within
+    /// `within`; `None` if the connection is still open then.
+    async fn until_closed(stream: &mut TcpStream, within: Duration) -> Option<Vec<u8>> {
+        let mut got = Vec::new();
+        tokio::time::timeout(within, stream.read_to_end(&mut got))
+            .await
+            .ok()
+            .map(|read| {
+                read.unwrap_or_default();
+                got
+            })
+    }
+    // Silent, then half a head: both closed, and no answer is made up.
+    let mut silent = TcpStream::connect(&addr).await.unwrap();
+    assert!(
+        until_closed(&mut silent, Duration::from_secs(15))
+            .await
+            .is_some(),
+        "a connection that sends nothing is closed"
+    );
+    let mut slow = TcpStream::connect(&addr).await.unwrap();
+    slow.write_all(b"GET /login HTTP/1.1\r\nHost: relais\r\n")
+        .await
+        .unwrap();
+    let got = until_closed(&mut slow, Duration::from_secs(15))
+        .await
+        .expect("a connection that never ends its head is closed");
+    assert!(!String::from_utf8_lossy(&got).contains(" 200 "), "{got:?}");
+    // A connection kept alive after its answer, then left idle.
+    let mut kept = TcpStream::connect(&addr).await.unwrap();
+    kept.write_all(b"GET /login HTTP/1.1\r\nHost: relais\r\n\r\n")
+        .await
+        .unwrap();
+    let got = until_closed(&mut kept, Duration::from_secs(15))
+        .await
+        .expect("an idle connection kept alive is closed");
+    let got = String::from_utf8_lossy(&got);
+    assert!(got.starts_with("HTTP/1.1 200 "), "answered first: {got}");
+    // Every slot held by a silent connection: a new client's request is
+    // answered all the same, once the server has closed one of them.
+    let mut holders = Vec::new();
+    for _ in 0..16 {
+        holders.push(TcpStream::connect(&addr).await.unwrap());
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let answer = client()
+        .get(format!("{}/login", server.1))
+        .timeout(Duration::from_secs(30))
+        .send()
+        .await
+        .expect("answered while every slot was held");
+    assert_eq!(answer.status(), 200);
+    let mut closed = 0;
+    for holder in &mut holders {
+        if until_closed(holder, Duration::from_millis(100))
+            .await
+            .is_some()
+        {
+            closed += 1;
+        }
+    }
+    assert!(
+        closed >= 1,
+        "the request waited for a slot: no holder had been closed when it was answered"
+    );
+}
+
 /// The text of a page, read with the session `cookie`.
 async fn page_text(c: &reqwest::Client, address: String, cookie: &str) -> String {
     c.get(address)

@@ -90,12 +90,16 @@ pub(super) async fn serve(
         store.backend()
     );
     std::io::stdout().flush()?;
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await?;
+    let limits = settings
+        .connections
+        .within_open_files(relais_api::listen::open_files_limit());
+    if limits.max_connections < settings.connections.max_connections {
+        tracing::info!(
+            connections = limits.max_connections,
+            "fewer client connections served at once than configured: the process may open too few files for more (raise its open-files limit, e.g. LimitNOFILE)"
+        );
+    }
+    relais_api::listen::serve(listener, app, limits, shutdown_signal()).await;
     let _ = stop.send(true);
     let _ = sync.await;
     let _ = deliveries.await;

@@ -21,7 +21,9 @@ pub fn relais(dir: &Path) -> Command {
         .env_remove("RELAIS_SECRET_KEY")
         .env_remove("RELAIS_INTEGRATIONS")
         .env_remove("RELAIS_PUBLIC_URL")
-        .env_remove("RELAIS_LOG_FORMAT");
+        .env_remove("RELAIS_LOG_FORMAT")
+        .env_remove("RELAIS_HEADER_TIMEOUT_SECONDS")
+        .env_remove("RELAIS_MAX_CONNECTIONS");
     cmd
 }
 

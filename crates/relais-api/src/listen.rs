@@ -1,0 +1,201 @@
+//! Serving relais over HTTP/1.1 with the bounds a server open to its
+//! network needs. A client has [`ConnectionLimits::header_timeout`] to send
+//! each request's head, on a new connection as on one kept alive; and the
+//! connections served at once stay under [`ConnectionLimits::max_connections`],
+//! which leaves the process the files the database, the partners' and the
+//! webhooks' connections need. Without them, connections that never send a
+//! request, or send it a byte at a time, would be kept for ever, until the
+//! process could accept no connection and open no file at all.
+
+use axum::extract::ConnectInfo;
+use axum::Router;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::{watch, Semaphore};
+
+/// How long a client may take over a request's head, and how many
+/// connections one process serves at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    /// How long a client has to send a request's line and headers, counted
+    /// from when the server waits for them: as soon as a connection opens,
+    /// and as soon as the answer before is sent on a connection kept alive.
+    /// A connection that sends none in time is closed, so this is also how
+    /// long an idle connection is kept.
+    pub header_timeout: Duration,
+    /// Connections served at once; those beyond wait in the listening
+    /// socket's queue until one closes.
+    pub max_connections: usize,
+}
+
+impl ConnectionLimits {
+    /// The time a request's head may take unless configured otherwise.
+    pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(30);
+    /// Connections served at once unless configured otherwise (or fewer,
+    /// see [`within_open_files`](Self::within_open_files)).
+    pub const DEFAULT_MAX_CONNECTIONS: usize = 4096;
+    /// Files kept for the process's own work beyond its clients'
+    /// connections: the database's, the connections it opens to partners,
+    /// webhook receivers and its own API.
+    pub const RESERVED_FILES: usize = 256;
+    /// The fewest connections served at once, whatever the limits.
+    pub const FEWEST_CONNECTIONS: usize = 16;
+
+    /// These limits with at most `open_files` − [`Self::RESERVED_FILES`]
+    /// connections (never fewer than [`Self::FEWEST_CONNECTIONS`]), where
+    /// `open_files` is how many files the process may have open (`None`:
+    /// unknown, the limits as they are).
+    pub fn within_open_files(self, open_files: Option<usize>) -> Self {
+        let Some(files) = open_files else {
+            return self;
+        };
+        let room = files
+            .saturating_sub(Self::RESERVED_FILES)
+            .max(Self::FEWEST_CONNECTIONS);
+        Self {
+            max_connections: self.max_connections.min(room),
+            ..self
+        }
+    }
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        Self {
+            header_timeout: Self::DEFAULT_HEADER_TIMEOUT,
+            max_connections: Self::DEFAULT_MAX_CONNECTIONS,
+        }
+    }
+}
+
+/// How many files this process may have open (its soft limit), where the
+/// system says (`/proc/self/limits` on Linux).
+pub fn open_files_limit() -> Option<usize> {
+    let text = std::fs::read_to_string("/proc/self/limits").ok()?;
+    open_files_in(&text)
+}
+
+/// The soft « Max open files » of a `/proc/<pid>/limits` text (`None` when
+/// it is missing or unlimited).
+fn open_files_in(limits: &str) -> Option<usize> {
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    line["Max open files".len()..]
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// Serves `app` on `listener` within `limits` until `shutdown` completes,
+/// then stops accepting, lets each connection finish the request it is
+/// answering, and returns once all are closed. Handlers may read the
+/// client's address (`ConnectInfo<SocketAddr>`).
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    limits: ConnectionLimits,
+    shutdown: impl Future<Output = ()>,
+) {
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let (stop, stopping) = watch::channel(false);
+    tokio::pin!(shutdown);
+    loop {
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => slot.expect("the semaphore is never closed"),
+            () = &mut shutdown => break,
+        };
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // A connection reset before it was accepted is the
+                    // client's; anything else (no file left) is waited out.
+                    if !is_the_clients(&e) {
+                        tracing::error!(error = %e, "cannot accept a connection; trying again in a second");
+                        tokio::select! {
+                            () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                            () = &mut shutdown => break,
+                        }
+                    }
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let app = app.clone();
+        let service = hyper::service::service_fn(move |mut request: hyper::Request<_>| {
+            request.extensions_mut().insert(ConnectInfo(peer));
+            tower::ServiceExt::oneshot(app.clone(), request)
+        });
+        let mut stopping = stopping.clone();
+        tokio::spawn(async move {
+            let connection = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(limits.header_timeout)
+                .serve_connection(TokioIo::new(stream), service);
+            tokio::pin!(connection);
+            let ended = tokio::select! {
+                ended = connection.as_mut() => ended,
+                () = async { let _ = stopping.wait_for(|stop| *stop).await; } => {
+                    connection.as_mut().graceful_shutdown();
+                    connection.await
+                }
+            };
+            if let Err(e) = ended {
+                tracing::debug!(error = %e, %peer, "connection closed");
+            }
+            drop(slot);
+        });
+    }
+    let _ = stop.send(true);
+    let all = u32::try_from(limits.max_connections).unwrap_or(u32::MAX);
+    let _ = slots.acquire_many(all).await;
+}
+
+/// Whether an error accepting a connection is about that connection alone.
+fn is_the_clients(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind::{ConnectionAborted, ConnectionRefused, ConnectionReset};
+    matches!(
+        e.kind(),
+        ConnectionRefused | ConnectionAborted | ConnectionReset
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connections_leave_room_for_the_process_own_files() {
+        let limits = ConnectionLimits::default();
+        assert_eq!(limits.within_open_files(None), limits);
+        assert_eq!(
+            limits.within_open_files(Some(1024)).max_connections,
+            1024 - ConnectionLimits::RESERVED_FILES
+        );
+        assert_eq!(
+            limits.within_open_files(Some(1_048_576)).max_connections,
+            ConnectionLimits::DEFAULT_MAX_CONNECTIONS
+        );
+        assert_eq!(
+            limits.within_open_files(Some(100)).max_connections,
+            ConnectionLimits::FEWEST_CONNECTIONS
+        );
+    }
+
+    #[test]
+    fn the_open_files_limit_is_read_from_the_systems_table() {
+        let text = "Limit                     Soft Limit           Hard Limit           Units     \n\
+                    Max processes             127573               127573               processes \n\
+                    Max open files            20000                524288               files     \n";
+        assert_eq!(open_files_in(text), Some(20_000));
+        let unlimited =
+            "Max open files            unlimited            unlimited            files\n";
+        assert_eq!(open_files_in(unlimited), None);
+        assert_eq!(open_files_in(""), None);
+    }
+}
