@@ -362,6 +362,10 @@ impl Tls {
     fn build(&self, timeout: Duration) -> Result<reqwest::Client, SyncError> {
         let mut builder = reqwest::Client::builder()
             .timeout(timeout)
+            // Dropped before a server's own idle timeout closes them (relais
+            // closes its clients' idle connections after 30 s by default), so
+            // that a request is seldom sent on a connection being closed.
+            .pool_idle_timeout(Duration::from_secs(20))
             .use_rustls_tls()
             .https_only(false);
         for pem in &self.extra_roots {
