@@ -306,8 +306,21 @@ async fn the_demo_syncs_its_partners_and_the_pages_show_it() {
         .split("<td class=\"record\">")
         .nth(1)
         .unwrap();
+    // Each line about an employee of the base links to their page.
+    assert_eq!(
+        only.matches("<td class=\"record\"><a href=\"/people/")
+            .count(),
+        telework_rows,
+        "{only}"
+    );
+    let person_page = &label["<a href=\"".len()..label.find("\">").unwrap()];
+    let label = &label[label.find('>').unwrap() + 1..];
     let name = &label[..label.find(['<', ','].as_ref()).unwrap()];
     let first_word = name.split_whitespace().next().unwrap().to_owned();
+    let (status, person) = get(format!("{}{person_page}", d.url)).await;
+    assert_eq!(status, 200, "{person_page}");
+    let named = name.split(" (").next().unwrap();
+    assert!(person.contains(named), "{person_page} is {named}'s page");
     // A line names the person by name and employee number, not by the
     // partner's key, and fields by their labels.
     let number = name[name.find('(').expect(name) + 1..name.find(')').expect(name)].to_owned();

@@ -75,7 +75,8 @@ fn stream_label(declaration: Option<&Declaration>, stream: &str, lang: Lang) -> 
 
 /// The names of the base's records that a page of a run's lines point at
 /// through a field declared as an identifier (a department, an employee),
-/// so that a person reads « Atelier », not « 11 ».
+/// so that a person reads « Atelier », not « 11 »; and the employees the
+/// lines are about, whose page a line links to while they are in the base.
 #[derive(Debug, Default)]
 struct Referred(std::collections::HashMap<(Refers, i64), String>);
 
@@ -91,6 +92,9 @@ impl Referred {
         let mut wanted: std::collections::HashMap<Refers, std::collections::BTreeSet<i64>> =
             Default::default();
         for l in lines {
+            if let Some(employee) = l.employee {
+                wanted.entry(Refers::Employee).or_default().insert(employee);
+            }
             let Some(stream) = declaration.and_then(|d| d.stream(&l.stream)) else {
                 continue;
             };
@@ -128,6 +132,11 @@ impl Referred {
             }
         }
         Self(names)
+    }
+
+    /// Whether employee `id` was found in the base.
+    fn has_employee(&self, id: i64) -> bool {
+        self.0.contains_key(&(Refers::Employee, id))
     }
 
     /// The name of the record `value` identifies, when it was read.
@@ -709,7 +718,13 @@ pub async fn run_page(
                     @for l in &lines {
                         tr data-outcome=(l.outcome.code()) {
                             td.stream data-stream=(l.stream) { (stream_label(declaration, &l.stream, lang)) }
-                            td.record { @if l.label.is_empty() { code { (l.key) } } @else { (l.label_in(lang.code())) } }
+                            td.record {
+                                @if l.label.is_empty() { code { (l.key) } }
+                                @else if let Some(id) = l.employee.filter(|id| referred.has_employee(*id)) {
+                                    a href={ "/people/" (id) } { (l.label_in(lang.code())) }
+                                }
+                                @else { (l.label_in(lang.code())) }
+                            }
                             td { (outcome_label(&l.outcome, lang)) @if let Some(r) = l.outcome.reason_in(lang.code()) { br; span.muted { (r) } } }
                             td.changes { @for f in &l.fields {
                                 @if let Some((field, before, after)) = field_change(declaration, &l.stream, f, &referred, lang) {

@@ -299,16 +299,13 @@ impl People {
 
     /// Who and when a day record (`ownerId`, `date`, `period`) is, as a
     /// person reads them: ("Margaux Payet", "02/12/2026 (matin)" and
-    /// "2 Dec 2026 (morning)").
+    /// "2 Dec 2026 (morning)"); someone Semana does not know by their
+    /// number in the base, in words of each language.
     pub fn describe_day(
         &self,
         fields: &std::collections::BTreeMap<String, serde_json::Value>,
-    ) -> (String, Said) {
+    ) -> (Said, Said) {
         let text = |n: &str| fields.get(n).and_then(serde_json::Value::as_str);
-        let owner = fields
-            .get("ownerId")
-            .and_then(serde_json::Value::as_i64)
-            .unwrap_or(0);
         let period = text("period").and_then(Period::parse);
         let when = |lang: &str| {
             let day = day_label(text("date").unwrap_or_default(), lang);
@@ -317,16 +314,36 @@ impl People {
                 None => day,
             }
         };
-        (self.name(owner), Said::new(when("en"), when("fr")))
+        let owner = owner_of(fields);
+        let who = self.named(fields).map_or_else(
+            || {
+                Said::new(
+                    format!("employee no. {owner}"),
+                    format!("collaborateur n° {owner}"),
+                )
+            },
+            |name| Said::new(name.clone(), name),
+        );
+        (who, Said::new(when("en"), when("fr")))
     }
 
-    /// The name of `employee`, or their number when Semana does not know them.
-    pub fn name(&self, employee: i64) -> String {
-        self.of_employee(employee)
+    /// The name of a day record's owner, when Semana knows them.
+    pub fn named(
+        &self,
+        fields: &std::collections::BTreeMap<String, serde_json::Value>,
+    ) -> Option<String> {
+        self.of_employee(owner_of(fields))
             .map(|p| p.name)
             .filter(|n| !n.is_empty())
-            .unwrap_or_else(|| format!("collaborateur {employee}"))
     }
+}
+
+/// The base's employee a day record (`ownerId`) is about (0 when it says none).
+fn owner_of(fields: &std::collections::BTreeMap<String, serde_json::Value>) -> i64 {
+    fields
+        .get("ownerId")
+        .and_then(serde_json::Value::as_i64)
+        .unwrap_or(0)
 }
 
 /// A day as a person of `lang` reads it: `10/03/2027`, `10 Mar 2027`.
@@ -361,7 +378,7 @@ macro_rules! day_stream {
 
         fn name(&self, _key: &str, fields: &BTreeMap<String, Value>) -> Option<String> {
             // The person as Semana knows them; the day follows (`detail`).
-            Some(self.run.people.describe_day(fields).0)
+            self.run.people.named(fields)
         }
 
         fn person(&self, _key: &str, fields: &BTreeMap<String, Value>) -> Option<i64> {
@@ -369,10 +386,15 @@ macro_rules! day_stream {
         }
 
         fn detail(&self, _key: &str, fields: &BTreeMap<String, Value>) -> Option<Said> {
-            let (_, when) = self.run.people.describe_day(fields);
+            let (who, when) = self.run.people.describe_day(fields);
+            // Someone Semana does not know is named here, in each language.
+            let unnamed = |who: &str| match self.run.people.named(fields) {
+                Some(_) => String::new(),
+                None => format!("{who} · "),
+            };
             Some(Said::new(
-                format!(concat!($what_en, " {}"), when.en),
-                format!(concat!($what_fr, " {}"), when.fr),
+                format!(concat!("{}", $what_en, " {}"), unnamed(&who.en), when.en),
+                format!(concat!("{}", $what_fr, " {}"), unnamed(&who.fr), when.fr),
             ))
         }
     };
@@ -392,6 +414,33 @@ mod tests {
         assert!(w.holds("2026-10-12") && w.holds("2027-01-04"));
         assert!(!w.holds("2026-10-11") && w.is_past("2026-10-11"));
         assert!(!w.is_past("2027-01-05") && !w.holds("2027-01-05"));
+    }
+
+    #[test]
+    fn a_day_names_its_person_in_each_language_even_one_semana_does_not_know() {
+        let people = People::default();
+        people.know(7, 70, "Margaux Payet".into());
+        let day = |owner: i64| {
+            serde_json::json!({"ownerId": owner, "date": "2026-12-02", "period": "morning"})
+                .as_object()
+                .unwrap()
+                .clone()
+                .into_iter()
+                .collect::<std::collections::BTreeMap<_, _>>()
+        };
+        let (who, when) = people.describe_day(&day(7));
+        assert_eq!(
+            (who.en.as_str(), who.fr.as_str()),
+            ("Margaux Payet", "Margaux Payet")
+        );
+        assert_eq!(people.named(&day(7)).as_deref(), Some("Margaux Payet"));
+        assert_eq!(when.fr, "02/12/2026 (matin)");
+        let (who, _) = people.describe_day(&day(42));
+        assert_eq!(
+            (who.en.as_str(), who.fr.as_str()),
+            ("employee no. 42", "collaborateur n° 42")
+        );
+        assert_eq!(people.named(&day(42)), None);
     }
 
     #[test]

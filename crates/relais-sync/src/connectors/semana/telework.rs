@@ -173,12 +173,12 @@ impl Telework {
                         let end = |lang| day_label(&other.end, lang);
                         return Err(SyncError::LeftOut(Said::new(
                             format!(
-                                "conflict: telework of {who} on {} not written, the day already holds « {account} » from {} to {}",
-                                when.en, start("en"), end("en")
+                                "conflict: telework of {} on {} not written, the day already holds « {account} » from {} to {}",
+                                who.en, when.en, start("en"), end("en")
                             ),
                             format!(
-                                "conflit : télétravail de {who} le {} non écrit, ce jour porte déjà « {account} » du {} au {}",
-                                when.fr, start("fr"), end("fr")
+                                "conflit : télétravail de {} le {} non écrit, ce jour porte déjà « {account} » du {} au {}",
+                                who.fr, when.fr, start("fr"), end("fr")
                             ),
                         )));
                     }
