@@ -1,6 +1,8 @@
 //! Serving relais over HTTP/1.1 with the bounds a server open to its
 //! network needs. A client has [`ConnectionLimits::header_timeout`] to send
-//! each request's head, on a new connection as on one kept alive; and the
+//! each request's head, on a new connection as on one kept alive, and as
+//! long again for its body, plus a second for each
+//! [`ConnectionLimits::BODY_BYTES_A_SECOND`] it sends; and the
 //! connections served at once stay under [`ConnectionLimits::max_connections`],
 //! which leaves the process the files the database, the partners' and the
 //! webhooks' connections need. Without them, connections that never send a
@@ -9,6 +11,7 @@
 
 use axum::extract::ConnectInfo;
 use axum::Router;
+use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use std::future::Future;
 use std::sync::Arc;
@@ -24,7 +27,8 @@ pub struct ConnectionLimits {
     /// from when the server waits for them: as soon as a connection opens,
     /// and as soon as the answer before is sent on a connection kept alive.
     /// A connection that sends none in time is closed, so this is also how
-    /// long an idle connection is kept.
+    /// long an idle connection is kept. A request's body has as long again,
+    /// and a second more for each [`Self::BODY_BYTES_A_SECOND`] it sends.
     pub header_timeout: Duration,
     /// Connections served at once; those beyond wait in the listening
     /// socket's queue until one closes.
@@ -43,6 +47,10 @@ impl ConnectionLimits {
     pub const RESERVED_FILES: usize = 256;
     /// The fewest connections served at once, whatever the limits.
     pub const FEWEST_CONNECTIONS: usize = 16;
+    /// The slowest a request's body may arrive once its first
+    /// [`header_timeout`](Self::header_timeout) is spent: each such number of
+    /// bytes received gives it a second more.
+    pub const BODY_BYTES_A_SECOND: usize = 1024;
 
     /// These limits with at most `open_files` − [`Self::RESERVED_FILES`]
     /// connections (never fewer than [`Self::FEWEST_CONNECTIONS`]), where
@@ -127,7 +135,8 @@ pub async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let app = app.clone();
-        let service = hyper::service::service_fn(move |mut request: hyper::Request<_>| {
+        let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
+            let mut request = request.map(|body| DeadlineBody::new(body, limits.header_timeout));
             request.extensions_mut().insert(ConnectInfo(peer));
             tower::ServiceExt::oneshot(app.clone(), request)
         });
@@ -154,6 +163,66 @@ pub async fn serve(
     let _ = stop.send(true);
     let all = u32::try_from(limits.max_connections).unwrap_or(u32::MAX);
     let _ = slots.acquire_many(all).await;
+}
+
+/// A request's body that must arrive by a deadline: `grace` from when its
+/// head did, a second later for each [`ConnectionLimits::BODY_BYTES_A_SECOND`]
+/// received. A client sending it slower, or not at all, gets an error in
+/// place of the rest, so that it cannot hold a connection by trickling a
+/// body (as it could with a timeout that each byte restarts).
+struct DeadlineBody {
+    inner: Incoming,
+    deadline: tokio::time::Instant,
+    timer: std::pin::Pin<Box<tokio::time::Sleep>>,
+}
+
+impl DeadlineBody {
+    fn new(inner: Incoming, grace: Duration) -> Self {
+        let deadline = tokio::time::Instant::now() + grace;
+        Self {
+            inner,
+            deadline,
+            timer: Box::pin(tokio::time::sleep_until(deadline)),
+        }
+    }
+}
+
+impl hyper::body::Body for DeadlineBody {
+    type Data = hyper::body::Bytes;
+    type Error = Box<dyn std::error::Error + Send + Sync>;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        use std::task::Poll;
+        let this = &mut *self;
+        match std::pin::Pin::new(&mut this.inner).poll_frame(cx) {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(data) = frame.data_ref() {
+                    let earned = data.len() as f64 / ConnectionLimits::BODY_BYTES_A_SECOND as f64;
+                    this.deadline += Duration::from_secs_f64(earned);
+                    this.timer.as_mut().reset(this.deadline);
+                }
+                Poll::Ready(Some(Ok(frame)))
+            }
+            Poll::Ready(other) => Poll::Ready(other.map(|r| r.map_err(Into::into))),
+            Poll::Pending => match this.timer.as_mut().poll(cx) {
+                Poll::Ready(()) => Poll::Ready(Some(Err(
+                    "the request's body did not arrive in time".into(),
+                ))),
+                Poll::Pending => Poll::Pending,
+            },
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.inner.size_hint()
+    }
 }
 
 /// Whether an error accepting a connection is about that connection alone.

@@ -102,7 +102,8 @@ file_config! {
         /// Seconds a client has to send a request's line and headers, on a new
         /// connection or on one kept alive (default 30, from 1 to 3600): a
         /// connection that sends none in time is closed, so idle ones do not
-        /// pile up.
+        /// pile up. A request's body has as long again, and a second more for
+        /// each KiB it sends.
         header_timeout_seconds: u32 = "RELAIS_HEADER_TIMEOUT_SECONDS", "SECONDS";
         /// Client connections served at once (default 4096, at least 16, and
         /// never more than the process's open-files limit less 256, kept for
