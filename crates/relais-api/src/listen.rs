@@ -2,7 +2,8 @@
 //! network needs. A client has [`ConnectionLimits::header_timeout`] to send
 //! each request's head, on a new connection as on one kept alive, and as
 //! long again for its body, plus a second for each
-//! [`ConnectionLimits::BODY_BYTES_A_SECOND`] it sends; and the
+//! [`ConnectionLimits::BODY_BYTES_A_SECOND`] it sends, and it must take
+//! some of an answer within that time too; and the
 //! connections served at once stay under [`ConnectionLimits::max_connections`],
 //! which leaves the process the files the database, the partners' and the
 //! webhooks' connections need. Without them, connections that never send a
@@ -28,7 +29,8 @@ pub struct ConnectionLimits {
     /// and as soon as the answer before is sent on a connection kept alive.
     /// A connection that sends none in time is closed, so this is also how
     /// long an idle connection is kept. A request's body has as long again,
-    /// and a second more for each [`Self::BODY_BYTES_A_SECOND`] it sends.
+    /// and a second more for each [`Self::BODY_BYTES_A_SECOND`] it sends;
+    /// and a client that takes none of an answer for as long is let go.
     pub header_timeout: Duration,
     /// Connections served at once; those beyond wait in the listening
     /// socket's queue until one closes.
@@ -145,7 +147,10 @@ pub async fn serve(
             let connection = hyper::server::conn::http1::Builder::new()
                 .timer(TokioTimer::new())
                 .header_read_timeout(limits.header_timeout)
-                .serve_connection(TokioIo::new(stream), service);
+                .serve_connection(
+                    TokioIo::new(StallGuard::new(stream, limits.header_timeout)),
+                    service,
+                );
             tokio::pin!(connection);
             let ended = tokio::select! {
                 ended = connection.as_mut() => ended,
@@ -225,6 +230,110 @@ impl hyper::body::Body for DeadlineBody {
     }
 }
 
+/// A connection whose answers must be taken: a write that makes no
+/// progress for `stall` (the client reads nothing, its window stays shut)
+/// fails, and the connection is closed, rather than kept as long as the
+/// client likes. Reads are bounded elsewhere (the head's timeout, the body's
+/// deadline).
+struct StallGuard<S> {
+    inner: S,
+    stall: Duration,
+    /// Armed while a write waits, from when it began to wait.
+    timer: Option<std::pin::Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl<S> StallGuard<S> {
+    fn new(inner: S, stall: Duration) -> Self {
+        Self {
+            inner,
+            stall,
+            timer: None,
+        }
+    }
+
+    /// What a write's poll came to: bytes written (`progress`) disarm the
+    /// timer, and a flush done does not (a socket's is done at once, stalled
+    /// or not); waiting arms it, and fails once it has run out.
+    fn watch<T>(
+        &mut self,
+        polled: std::task::Poll<std::io::Result<T>>,
+        progress: bool,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<T>> {
+        use std::task::Poll;
+        if polled.is_ready() {
+            if progress {
+                self.timer = None;
+            }
+            return polled;
+        }
+        let stall = self.stall;
+        let timer = self
+            .timer
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(stall)));
+        match timer.as_mut().poll(cx) {
+            Poll::Ready(()) => {
+                self.timer = None;
+                Poll::Ready(Err(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "the client took nothing of its answer in time",
+                )))
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl<S: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for StallGuard<S> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl<S: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for StallGuard<S> {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        let polled = std::pin::Pin::new(&mut self.inner).poll_write(cx, buf);
+        self.watch(polled, true, cx)
+    }
+
+    fn poll_write_vectored(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        let polled = std::pin::Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        self.watch(polled, true, cx)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let polled = std::pin::Pin::new(&mut self.inner).poll_flush(cx);
+        self.watch(polled, false, cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let polled = std::pin::Pin::new(&mut self.inner).poll_shutdown(cx);
+        self.watch(polled, false, cx)
+    }
+}
+
 /// Whether an error accepting a connection is about that connection alone.
 fn is_the_clients(e: &std::io::Error) -> bool {
     use std::io::ErrorKind::{ConnectionAborted, ConnectionRefused, ConnectionReset};
@@ -254,6 +363,26 @@ mod tests {
             limits.within_open_files(Some(100)).max_connections,
             ConnectionLimits::FEWEST_CONNECTIONS
         );
+    }
+
+    #[tokio::test]
+    async fn a_client_that_takes_nothing_of_its_answer_is_let_go() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let (server, mut client) = tokio::io::duplex(1024);
+        let mut guarded = StallGuard::new(server, Duration::from_millis(300));
+        // Taken as it is written: any amount goes through.
+        let reader = tokio::spawn(async move {
+            let mut got = vec![0_u8; 64 * 1024];
+            client.read_exact(&mut got).await.unwrap();
+            client
+        });
+        guarded.write_all(&[7_u8; 64 * 1024]).await.unwrap();
+        let _client = reader.await.unwrap();
+        // Then nothing is read: the write waits for the stall, and fails.
+        let started = tokio::time::Instant::now();
+        let stalled = guarded.write_all(&[7_u8; 64 * 1024]).await.unwrap_err();
+        assert_eq!(stalled.kind(), std::io::ErrorKind::TimedOut);
+        assert!(started.elapsed() >= Duration::from_millis(300));
     }
 
     #[test]
