@@ -20,6 +20,9 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
 
+/// The metric of the client connections open now (`GET /metrics`).
+pub const CONNECTIONS: &str = "relais_http_connections";
+
 /// How long a client may take over a request's head, and how many
 /// connections one process serves at once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -136,6 +139,7 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
+        metrics::gauge!(CONNECTIONS).increment(1.0);
         let app = app.clone();
         let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
             let mut request = request.map(|body| DeadlineBody::new(body, limits.header_timeout));
@@ -163,6 +167,7 @@ pub async fn serve(
                 tracing::debug!(error = %e, %peer, "connection closed");
             }
             drop(slot);
+            metrics::gauge!(CONNECTIONS).decrement(1.0);
         });
     }
     let _ = stop.send(true);

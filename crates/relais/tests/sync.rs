@@ -763,6 +763,15 @@ async fn the_demo_syncs_its_partners_and_the_pages_show_it() {
     ] {
         assert!(metrics.contains(expected), "{expected} in {metrics}");
     }
+    // The connections open, this one among them.
+    let open: f64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("relais_http_connections "))
+        .unwrap_or_else(|| panic!("relais_http_connections in {metrics}"))
+        .trim()
+        .parse()
+        .unwrap();
+    assert!((1.0..=4096.0).contains(&open), "{open} connections");
 
     // The command line: a dry run writes nothing; wrong credentials fail with the reason.
     let before = profiles.len();
