@@ -139,7 +139,7 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        metrics::gauge!(CONNECTIONS).increment(1.0);
+        let open = Open::new(slot);
         let app = app.clone();
         let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
             let mut request = request.map(|body| DeadlineBody::new(body, limits.header_timeout));
@@ -166,13 +166,31 @@ pub async fn serve(
             if let Err(e) = ended {
                 tracing::debug!(error = %e, %peer, "connection closed");
             }
-            drop(slot);
-            metrics::gauge!(CONNECTIONS).decrement(1.0);
+            drop(open);
         });
     }
     let _ = stop.send(true);
     let all = u32::try_from(limits.max_connections).unwrap_or(u32::MAX);
     let _ = slots.acquire_many(all).await;
+}
+
+/// A connection served: it holds its slot and counts in
+/// [`CONNECTIONS`] until it is dropped, however its task ends.
+struct Open {
+    _slot: tokio::sync::OwnedSemaphorePermit,
+}
+
+impl Open {
+    fn new(slot: tokio::sync::OwnedSemaphorePermit) -> Self {
+        metrics::gauge!(CONNECTIONS).increment(1.0);
+        Self { _slot: slot }
+    }
+}
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        metrics::gauge!(CONNECTIONS).decrement(1.0);
+    }
 }
 
 /// A request's body that must arrive by a deadline: `grace` from when its
