@@ -201,16 +201,17 @@ impl Drop for Open {
 struct DeadlineBody {
     inner: Incoming,
     deadline: tokio::time::Instant,
-    timer: std::pin::Pin<Box<tokio::time::Sleep>>,
+    /// Armed the first time the body is waited for: a request whose body
+    /// is already there (most are, or have none) sets no timer.
+    timer: Option<std::pin::Pin<Box<tokio::time::Sleep>>>,
 }
 
 impl DeadlineBody {
     fn new(inner: Incoming, grace: Duration) -> Self {
-        let deadline = tokio::time::Instant::now() + grace;
         Self {
             inner,
-            deadline,
-            timer: Box::pin(tokio::time::sleep_until(deadline)),
+            deadline: tokio::time::Instant::now() + grace,
+            timer: None,
         }
     }
 }
@@ -230,12 +231,19 @@ impl hyper::body::Body for DeadlineBody {
                 if let Some(data) = frame.data_ref() {
                     let earned = data.len() as f64 / ConnectionLimits::BODY_BYTES_A_SECOND as f64;
                     this.deadline += Duration::from_secs_f64(earned);
-                    this.timer.as_mut().reset(this.deadline);
+                    if let Some(timer) = &mut this.timer {
+                        timer.as_mut().reset(this.deadline);
+                    }
                 }
                 Poll::Ready(Some(Ok(frame)))
             }
             Poll::Ready(other) => Poll::Ready(other.map(|r| r.map_err(Into::into))),
-            Poll::Pending => match this.timer.as_mut().poll(cx) {
+            Poll::Pending => match this
+                .timer
+                .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(this.deadline)))
+                .as_mut()
+                .poll(cx)
+            {
                 Poll::Ready(()) => Poll::Ready(Some(Err(
                     "the request's body did not arrive in time".into(),
                 ))),

@@ -388,9 +388,13 @@ macro_rules! day_stream {
         fn detail(&self, _key: &str, fields: &BTreeMap<String, Value>) -> Option<Said> {
             let (who, when) = self.run.people.describe_day(fields);
             // Someone Semana does not know is named here, in each language.
-            let unnamed = |who: &str| match self.run.people.named(fields) {
-                Some(_) => String::new(),
-                None => format!("{who} · "),
+            let known = self.run.people.named(fields).is_some();
+            let unnamed = |who: &str| {
+                if known {
+                    String::new()
+                } else {
+                    format!("{who} · ")
+                }
             };
             Some(Said::new(
                 format!(concat!("{}", $what_en, " {}"), unnamed(&who.en), when.en),
