@@ -10,6 +10,11 @@
 //! On a thread that does nothing else, the next
 //! statement goes at once: a write holds the database for the time its
 //! statements take, not for the time the server's busiest moment takes.
+//!
+//! On SQLite the lane's thread runs the writing connection's statements
+//! itself (the driver's change in `vendor/sqlx-sqlite`): the driver would
+//! otherwise hand each to the connection's own thread and sleep until its
+//! answer came back, two thread switches a statement.
 
 use crate::{Result, StoreError};
 use std::future::Future;
@@ -49,6 +54,10 @@ impl WriteLane {
         std::thread::Builder::new()
             .name("relais-writes".into())
             .spawn(move || {
+                // The writing connection's statements sent from here run
+                // here, not on its own thread (vendor/README.md): a write
+                // transaction makes no thread switch a statement.
+                sqlx_sqlite::run_statements_on_this_thread();
                 runtime.block_on(async {
                     let _ = stopped.await;
                 });
@@ -87,5 +96,171 @@ impl WriteLane {
     /// for write transactions, which go through [`run`](Self::run).
     pub(crate) fn keep_up(&self, task: impl Future<Output = ()> + Send + 'static) {
         self.0.handle.spawn(task);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::WriteLane;
+    use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+    use sqlx::{Connection, SqliteConnection};
+
+    /// A writing connection as the store opens it: allowed to run its
+    /// statements on the lane's thread.
+    async fn writer(dir: &tempfile::TempDir) -> SqliteConnection {
+        let options = SqliteConnectOptions::new()
+            .filename(dir.path().join("lane.db"))
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal);
+        let mut conn = SqliteConnection::connect_with(&options).await.unwrap();
+        sqlx::query("CREATE TABLE t (id INTEGER PRIMARY KEY, what TEXT NOT NULL)")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        conn.run_statements_inline();
+        conn
+    }
+
+    /// The thread switches this thread has made so far (`None` where
+    /// `/proc` does not say).
+    fn switches() -> Option<u64> {
+        let status = std::fs::read_to_string("/proc/thread-self/status").ok()?;
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))
+            .and_then(|n| n.trim().parse().ok())
+    }
+
+    /// Fifty write transactions of four statements each, begun as the
+    /// store begins them; the switches the thread running them made
+    /// meanwhile.
+    async fn fifty_transactions(conn: &mut SqliteConnection, from: i64) -> Option<u64> {
+        let before = switches()?;
+        for i in from..from + 50 {
+            let mut tx = conn.begin_with("BEGIN IMMEDIATE").await.unwrap();
+            sqlx::query("INSERT INTO t (id, what) VALUES ($1, 'written')")
+                .bind(i)
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+            let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM t")
+                .fetch_one(&mut *tx)
+                .await
+                .unwrap();
+            assert!(n >= 1);
+            tx.commit().await.unwrap();
+        }
+        Some(switches()? - before)
+    }
+
+    #[tokio::test]
+    async fn the_lanes_statements_run_on_its_own_thread() {
+        let dir = tempfile::tempdir().unwrap();
+        let lane = WriteLane::start().unwrap();
+        let mut conn = writer(&dir).await;
+        // The same connection, from a thread that is not the lane's: each
+        // statement waits for the connection's thread to answer.
+        let (mut conn, elsewhere) = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let switched = fifty_transactions(&mut conn, 0).await;
+                (conn, switched)
+            })
+        })
+        .join()
+        .unwrap();
+        let (mut conn, on_lane) = lane
+            .run(async move {
+                let switched = fifty_transactions(&mut conn, 1000).await;
+                Ok((conn, switched))
+            })
+            .await
+            .unwrap();
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM t")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(count, 100, "every transaction's row is there");
+        let (Some(elsewhere), Some(on_lane)) = (elsewhere, on_lane) else {
+            eprintln!(
+                "skipped the thread switches' count: /proc/thread-self/status is not readable here"
+            );
+            return;
+        };
+        assert!(
+            elsewhere >= 100,
+            "a thread not marked waits on each statement: {elsewhere} switches for 200 statements"
+        );
+        assert!(on_lane < 20, "the lane runs its statements itself: {on_lane} switches for 200 statements (elsewhere {elsewhere})");
+    }
+
+    #[tokio::test]
+    async fn statements_on_the_lane_keep_their_order_and_their_transactions() {
+        let dir = tempfile::tempdir().unwrap();
+        let lane = WriteLane::start().unwrap();
+        let mut conn = writer(&dir).await;
+        let rows = lane
+            .run(async move {
+                // A transaction dropped without ending: its rollback goes to
+                // the connection's thread, and what follows waits for it.
+                {
+                    let mut tx = conn.begin().await?;
+                    sqlx::query("INSERT INTO t (id, what) VALUES (1, 'dropped')")
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                let mut tx = conn.begin().await?;
+                sqlx::query("INSERT INTO t (id, what) VALUES (1, 'kept')")
+                    .execute(&mut *tx)
+                    .await?;
+                // A savepoint rolled back inside a transaction committed.
+                let mut inner = tx.begin().await?;
+                sqlx::query("INSERT INTO t (id, what) VALUES (2, 'undone')")
+                    .execute(&mut *inner)
+                    .await?;
+                inner.rollback().await?;
+                sqlx::query("INSERT INTO t (id, what) VALUES (3, 'kept')")
+                    .execute(&mut *tx)
+                    .await?;
+                // A statement that fails says why, and leaves the
+                // transaction to its caller.
+                let refused = sqlx::query("INSERT INTO t (id, what) VALUES (3, 'twice')")
+                    .execute(&mut *tx)
+                    .await;
+                assert!(
+                    refused
+                        .as_ref()
+                        .is_err_and(|e| e.to_string().contains("UNIQUE")),
+                    "{refused:?}"
+                );
+                tx.commit().await?;
+                for id in 10..20 {
+                    sqlx::query("INSERT INTO t (id, what) VALUES ($1, 'many')")
+                        .bind(id)
+                        .execute(&mut conn)
+                        .await?;
+                }
+                let first: Option<i64> =
+                    sqlx::query_scalar("SELECT id FROM t WHERE what = 'many' ORDER BY id")
+                        .fetch_optional(&mut conn)
+                        .await?;
+                assert_eq!(first, Some(10), "one row of many");
+                let rows: Vec<(i64, String)> = sqlx::query_as("SELECT id, what FROM t ORDER BY id")
+                    .fetch_all(&mut conn)
+                    .await?;
+                Ok(rows)
+            })
+            .await
+            .unwrap();
+        let expected: Vec<(i64, String)> = [(1, "kept"), (3, "kept")]
+            .into_iter()
+            .map(|(id, w)| (id, w.to_owned()))
+            .chain((10..20).map(|id| (id, "many".to_owned())))
+            .collect();
+        assert_eq!(rows, expected);
     }
 }

@@ -250,6 +250,14 @@ impl SqliteStore {
             );
         let writer = crate::kept::checked_when_idle(SqlitePoolOptions::new())
             .max_connections(1)
+            // Its statements sent from the write lane run on the lane's
+            // thread (see `lane`).
+            .after_connect(|conn, _| {
+                Box::pin(async move {
+                    conn.run_statements_inline();
+                    Ok(())
+                })
+            })
             .connect_with(options.clone())
             .await
             .map_err(|e| connect_error(e.to_string()))?;
