@@ -1501,6 +1501,66 @@ async fn organisation_and_expenses_shapes(app: App) {
         .get("/organization/structure/api/legal-units", &key)
         .await;
     assert_eq!(units["items"].as_array().unwrap().len(), 2);
+    // A legal unit's country is named in the language the client asks
+    // first, French otherwise (Lucca's own names).
+    let id = relais_core::ids::LegalUnitId(
+        app.store
+            .reserve_ids(app.base.id, relais_core::ids::Entity::LegalUnit, 1)
+            .await
+            .unwrap(),
+    );
+    let t = relais_core::now();
+    app.store
+        .insert_records(relais_store::Records::LegalUnits(&[
+            relais_core::org::LegalUnit {
+                base_id: app.base.id,
+                id,
+                name: Name::parse("name", "Filiale Deutschland GmbH").unwrap(),
+                siren: relais_core::org::Siren::parse("732829320").unwrap(),
+                country: "DE".into(),
+                code: "FILDE".into(),
+                headquarters_id: None,
+                archived: false,
+                created_at: t,
+                modified_at: t,
+            },
+        ]))
+        .await
+        .unwrap();
+    let country_of = |units: &Value| {
+        units["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["id"] == id.0)
+            .map(|u| u["country"].clone())
+            .unwrap()
+    };
+    let (_, french) = app
+        .get("/organization/structure/api/legal-units", &key)
+        .await;
+    let english: Value = app
+        .client
+        .get(format!(
+            "{}/organization/structure/api/legal-units",
+            app.url
+        ))
+        .header("Authorization", format!("lucca application={key}"))
+        .header("Accept-Language", "en-US,en;q=0.9,fr;q=0.8")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        country_of(&french),
+        json!({ "id": 276, "name": "Allemagne", "code": "DE" })
+    );
+    assert_eq!(
+        country_of(&english),
+        json!({ "id": 276, "name": "Germany", "code": "DE" })
+    );
     let (_, contracts) = app
         .get(
             "/directory/api/4.0/work-contracts?isApplicable=true&fields.root=count&limit=5",

@@ -541,7 +541,9 @@ impl Shapes {
             Record::Establishment(e) => {
                 organisation::establishment_json(e, None, &self.base_url, false)
             }
-            Record::LegalEntity(u) => object(organisation::legal_unit_json(u)),
+            // An event's data is the same for every reader: the country
+            // named as Lucca names it by default, in French.
+            Record::LegalEntity(u) => object(organisation::legal_unit_json(u, "fr")),
             Record::Leave(p) => {
                 absences::request_json(p, self.accounts.get(&p.account_id), &self.base_url, None)
             }

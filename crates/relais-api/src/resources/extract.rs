@@ -366,8 +366,47 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Pairs {
     }
 }
 
+/// The language an answer's labels and names are given in (standard
+/// fields' labels, countries' names): English when the request's
+/// `Accept-Language` puts English before French, else French (Lucca's
+/// own).
+pub(crate) fn answer_language(headers: &HeaderMap) -> &'static str {
+    let accepted = headers
+        .get(axum::http::header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let first = accepted
+        .split(',')
+        .map(|tag| tag.split(';').next().unwrap_or_default().trim())
+        .map(|tag| {
+            tag.split('-')
+                .next()
+                .unwrap_or_default()
+                .to_ascii_lowercase()
+        })
+        .find(|primary| primary == "en" || primary == "fr");
+    match first.as_deref() {
+        Some("en") => "en",
+        _ => "fr",
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn labels_follow_the_first_of_english_or_french_the_client_accepts() {
+        let asked = |value: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(axum::http::header::ACCEPT_LANGUAGE, value.parse().unwrap());
+            answer_language(&headers)
+        };
+        assert_eq!(asked("en-GB,en;q=0.9"), "en");
+        assert_eq!(asked("de-DE, EN;q=0.8, fr;q=0.5"), "en");
+        assert_eq!(asked("fr-FR,en;q=0.8"), "fr");
+        assert_eq!(asked("de"), "fr", "neither: Lucca's own labels");
+        assert_eq!(answer_language(&HeaderMap::new()), "fr");
+    }
+
     use super::*;
 
     fn read(body: &str) -> Result<Map<String, Value>, String> {

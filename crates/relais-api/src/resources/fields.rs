@@ -4,6 +4,7 @@
 //! to add). The fields' definitions only, never a value: what a client
 //! needs to offer a field mapping, as a Lucca base's field list does.
 
+use super::extract::answer_language;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::need::{Need, Routes};
@@ -42,36 +43,12 @@ pub fn field_schema() -> Value {
     })
 }
 
-/// The language the standard fields are labelled in: English when the
-/// request's `Accept-Language` puts English before French, else French
-/// (Lucca's own labels).
-fn label_language(headers: &HeaderMap) -> &'static str {
-    let accepted = headers
-        .get(axum::http::header::ACCEPT_LANGUAGE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    let first = accepted
-        .split(',')
-        .map(|tag| tag.split(';').next().unwrap_or_default().trim())
-        .map(|tag| {
-            tag.split('-')
-                .next()
-                .unwrap_or_default()
-                .to_ascii_lowercase()
-        })
-        .find(|primary| primary == "en" || primary == "fr");
-    match first.as_deref() {
-        Some("en") => "en",
-        _ => "fr",
-    }
-}
-
 async fn list(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
-    let lang = label_language(&headers);
+    let lang = answer_language(&headers);
     let role = caller.role();
     let sections = state.store.list_sections(caller.base()).await?;
     let standard_name = sections
@@ -116,23 +93,4 @@ async fn list(
         ));
     }
     Ok(Json(json!({ "data": { "items": items } })))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn labels_follow_the_first_of_english_or_french_the_client_accepts() {
-        let asked = |value: &str| {
-            let mut headers = HeaderMap::new();
-            headers.insert(axum::http::header::ACCEPT_LANGUAGE, value.parse().unwrap());
-            label_language(&headers)
-        };
-        assert_eq!(asked("en-GB,en;q=0.9"), "en");
-        assert_eq!(asked("de-DE, EN;q=0.8, fr;q=0.5"), "en");
-        assert_eq!(asked("fr-FR,en;q=0.8"), "fr");
-        assert_eq!(asked("de"), "fr", "neither: Lucca's own labels");
-        assert_eq!(label_language(&HeaderMap::new()), "fr");
-    }
 }

@@ -306,15 +306,22 @@ async fn legal_units_v4(
     let q = V4Query::parse(&at.pairs)?;
     let query = q.list_query(&caller.scope, Resource::LegalUnits)?;
     let page = state.store.query_legal_units(caller.base(), &query).await?;
-    let items = page.items.iter().map(legal_unit_json).collect();
+    let lang = super::extract::answer_language(&at.headers);
+    let items = page
+        .items
+        .iter()
+        .map(|u| legal_unit_json(u, lang))
+        .collect();
     Ok(with_employee_records(
         v4_list(items, &q, &at, page.count),
         0,
     ))
 }
 
-/// A legal unit as `/organization/structure/api/legal-units` shows it.
-pub(super) fn legal_unit_json(u: &relais_core::org::LegalUnit) -> Value {
+/// A legal unit as `/organization/structure/api/legal-units` shows it, its
+/// country named in `lang` (`"en"` or `"fr"`, see
+/// [`answer_language`](super::extract::answer_language)).
+pub(super) fn legal_unit_json(u: &relais_core::org::LegalUnit, lang: &str) -> Value {
     let country = relais_core::country::Country::by_code(&u.country);
     json!({
         "id": u.id.0,
@@ -323,7 +330,11 @@ pub(super) fn legal_unit_json(u: &relais_core::org::LegalUnit) -> Value {
         "legalIdentificationNumber": u.siren.as_str(),
         "countryCode": u.country,
         "countryId": country.map(|c| c.numeric),
-        "country": country.map(|c| json!({ "id": c.numeric, "name": c.fr, "code": c.alpha2 })),
+        "country": country.map(|c| json!({
+            "id": c.numeric,
+            "name": if lang == "en" { c.en } else { c.fr },
+            "code": c.alpha2,
+        })),
         "headquartersId": u.headquarters_id.map(|h| h.0),
         "createdAt": u.created_at,
         "isArchived": u.archived,
