@@ -114,13 +114,20 @@ impl App {
     }
 
     async fn get(&self, path: &str, key: &str) -> (u16, Value) {
-        let resp = self
+        self.get_in("", path, key).await
+    }
+
+    /// A GET from a client that asks for `languages` (`Accept-Language`;
+    /// none when empty).
+    async fn get_in(&self, languages: &str, path: &str, key: &str) -> (u16, Value) {
+        let mut request = self
             .client
             .get(format!("{}{path}", self.url))
-            .header("Authorization", format!("lucca application={key}"))
-            .send()
-            .await
-            .unwrap();
+            .header("Authorization", format!("lucca application={key}"));
+        if !languages.is_empty() {
+            request = request.header("Accept-Language", languages);
+        }
+        let resp = request.send().await.unwrap();
         let status = resp.status().as_u16();
         (status, resp.json().await.unwrap_or(Value::Null))
     }
@@ -1539,20 +1546,13 @@ async fn organisation_and_expenses_shapes(app: App) {
     let (_, french) = app
         .get("/organization/structure/api/legal-units", &key)
         .await;
-    let english: Value = app
-        .client
-        .get(format!(
-            "{}/organization/structure/api/legal-units",
-            app.url
-        ))
-        .header("Authorization", format!("lucca application={key}"))
-        .header("Accept-Language", "en-US,en;q=0.9,fr;q=0.8")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, english) = app
+        .get_in(
+            "en-US,en;q=0.9,fr;q=0.8",
+            "/organization/structure/api/legal-units",
+            &key,
+        )
+        .await;
     assert_eq!(
         country_of(&french),
         json!({ "id": 276, "name": "Allemagne", "code": "DE" })
@@ -1849,17 +1849,9 @@ async fn the_documents_examples_are_answered(app: App) {
             .unwrap()
     };
     let (_, french) = app.get("/api/relais/fields", &key).await;
-    let english: Value = app
-        .client
-        .get(format!("{}/api/relais/fields", app.url))
-        .header("Authorization", format!("Bearer {key}"))
-        .header("Accept-Language", "en-GB,en;q=0.9,fr;q=0.8")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, english) = app
+        .get_in("en-GB,en;q=0.9,fr;q=0.8", "/api/relais/fields", &key)
+        .await;
     assert_eq!(
         (job_title(&french), job_title(&english)),
         (json!("Intitulé de poste"), json!("Job title"))
