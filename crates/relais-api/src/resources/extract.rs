@@ -393,8 +393,10 @@ pub(crate) fn answer_language(headers: &HeaderMap) -> &'static str {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
-    fn labels_follow_the_first_of_english_or_french_the_client_accepts() {
+    fn answers_follow_the_first_of_english_or_french_the_client_accepts() {
         let asked = |value: &str| {
             let mut headers = HeaderMap::new();
             headers.insert(axum::http::header::ACCEPT_LANGUAGE, value.parse().unwrap());
@@ -406,8 +408,6 @@ mod tests {
         assert_eq!(asked("de"), "fr", "neither: Lucca's own labels");
         assert_eq!(answer_language(&HeaderMap::new()), "fr");
     }
-
-    use super::*;
 
     fn read(body: &str) -> Result<Map<String, Value>, String> {
         json_object(&Bytes::from(body.to_owned())).map_err(|e| e.to_string())
