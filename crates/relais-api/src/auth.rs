@@ -134,7 +134,9 @@ pub async fn authenticate(
         .strip_prefix("relais_")
         .and_then(|rest| rest.split_once('_'))
         .ok_or_else(unknown)?;
-    let (key, versions) = store.api_key_by_prefix(prefix).await?.ok_or_else(unknown)?;
+    let (key, versions) = relais_store::read_few(store.api_key_by_prefix(prefix))
+        .await?
+        .ok_or_else(unknown)?;
     let presented = hash_secret(secret);
     let current = bool::from(presented.as_bytes().ct_eq(key.secret_hash.as_bytes()));
     // After a rotation, the previous secret opens the key for its grace period.

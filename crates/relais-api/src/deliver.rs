@@ -26,7 +26,7 @@ use relais_core::webhooks::{
     retry_after, signature_header, Delivery, DeliveryStatus, Endpoint, EndpointStatus,
     WebhookFault, WebhookSecret, SUSPEND_AFTER, TEST_TOPIC,
 };
-use relais_store::{AttemptOutcome, NewDelivery, SentDelivery};
+use relais_store::{read_few, AttemptOutcome, NewDelivery, SentDelivery};
 use serde_json::json;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -165,10 +165,10 @@ impl Deliverer {
         for endpoint in store.active_endpoints().await? {
             // Two reads tell whether there is anything to do, before the
             // lease (a write) is asked for.
-            let latest = store.last_event(endpoint.setup.base_id).await?;
+            // Both by key: read on this thread (see `read_few`).
+            let latest = read_few(store.last_event(endpoint.setup.base_id)).await?;
             if latest <= endpoint.cursor
-                && store
-                    .due_deliveries(endpoint.id, relais_core::now(), 1)
+                && read_few(store.due_deliveries(endpoint.id, relais_core::now(), 1))
                     .await?
                     .is_empty()
             {
@@ -224,7 +224,7 @@ impl Deliverer {
     /// latest event, read by the pass) or beyond.
     async fn serve_endpoint(&self, endpoint: &Endpoint, latest: i64) -> Result<Pass, ApiError> {
         let store = &self.state.store;
-        let (key, version) = store.api_key_at_version(endpoint.setup.key_id).await?;
+        let (key, version) = read_few(store.api_key_at_version(endpoint.setup.key_id)).await?;
         if key.revoked_at.is_some() {
             store
                 .set_endpoint_status(
@@ -423,7 +423,7 @@ impl Deliverer {
     /// The secrets that sign an endpoint's messages now: its own, and the
     /// one before its last rotation while the grace runs.
     async fn secrets(&self, endpoint: &Endpoint) -> Result<Vec<WebhookSecret>, ApiError> {
-        let sealed = self.state.store.endpoint_secrets(endpoint.id).await?;
+        let sealed = read_few(self.state.store.endpoint_secrets(endpoint.id)).await?;
         let open = self.state.sealer.open(&sealed)?;
         let mut out = Vec::new();
         if let Some(current) = open.get(SecretName::WebhookSigning) {

@@ -406,6 +406,56 @@ pub(crate) fn employee_refs(
     Ok(refs)
 }
 
+/// Each stored column of an employee's data with its value, in the order of
+/// [`columns::EMPLOYEES`](crate::rows::columns::EMPLOYEES) between the
+/// identifiers and the times: the one list of which field goes in which
+/// column, for the inserts that write them all (`bind(b, data)` binds every
+/// value to `b`) and the updates that write those that changed
+/// (`set_changed(set, before, after)` adds `column = value` to `set` for each
+/// value of `after` that differs from `before`'s: an update that leaves a
+/// column out leaves its indexes alone, where SQLite rewrites the entries of
+/// every index over a column it sets, changed or not — a job title's change
+/// wrote 14 pages instead of 7).
+macro_rules! employee_cells {
+    (@cell bind($b:ident, $data:ident) $column:literal, |$d:ident| $value:expr) => {{
+        let $d = $data;
+        $b.push_bind($value);
+    }};
+    (@cell set_changed($set:ident, $before:ident, $after:ident) $column:literal, |$d:ident| $value:expr) => {{
+        let old = {
+            let $d = $before;
+            $value
+        };
+        let new = {
+            let $d = $after;
+            $value
+        };
+        if old != new {
+            $set.push(concat!($column, " = "));
+            $set.push_bind_unseparated(new);
+        }
+    }};
+    ($($mode:tt)*) => {
+        crate::hr::employee_cells!(@cell $($mode)* "employee_number", |d| d.employee_number.as_str());
+        crate::hr::employee_cells!(@cell $($mode)* "first_name", |d| d.first_name.as_str());
+        crate::hr::employee_cells!(@cell $($mode)* "last_name", |d| d.last_name.as_str());
+        crate::hr::employee_cells!(@cell $($mode)* "mail", |d| d.mail.as_str());
+        crate::hr::employee_cells!(@cell $($mode)* "login", |d| d.login.as_str());
+        crate::hr::employee_cells!(@cell $($mode)* "birth_date", |d| d.birth_date);
+        crate::hr::employee_cells!(@cell $($mode)* "establishment_id", |d| d.establishment_id.0);
+        crate::hr::employee_cells!(@cell $($mode)* "department_id", |d| d.department_id.map(|x| x.0));
+        crate::hr::employee_cells!(@cell $($mode)* "manager_id", |d| d.manager_id.map(|x| x.0));
+        crate::hr::employee_cells!(@cell $($mode)* "job_title", |d| d.job_title.as_deref());
+        crate::hr::employee_cells!(@cell $($mode)* "csp", |d| d.csp.map(|c| c.code()));
+        crate::hr::employee_cells!(@cell $($mode)* "profession", |d| d.profession.as_deref());
+        crate::hr::employee_cells!(@cell $($mode)* "contract_start", |d| d.contract.start);
+        crate::hr::employee_cells!(@cell $($mode)* "contract_end", |d| d.contract.end);
+        crate::hr::employee_cells!(@cell $($mode)* "extended_data", |d| serde_json::Value::Object(d.extended_data.clone()).to_string());
+        crate::hr::employee_cells!(@cell $($mode)* "personal", |d| serde_json::Value::Object(d.personal.to_json()).to_string());
+    };
+}
+pub(crate) use employee_cells;
+
 /// Implements [`HrStore`] for a backend (`$store`, over `$db`): its SQL,
 /// written once for both (see `sql.rs`).
 macro_rules! hr_store {
@@ -624,12 +674,12 @@ macro_rules! hr_store {
                     let modified_at = now();
                     let after = Employee { base_id: base, id, data: data.clone(), created_at: before.created_at, modified_at };
                     Self::log_changes(&mut tx, &after, Some(&before.data), author).await?;
-                    let data_columns = &columns::EMPLOYEES[2..columns::EMPLOYEES.len() - 2];
-                    let mut qb = sqlx::QueryBuilder::<$db>::new(format!("UPDATE employees SET ({}, modified_at) = (", data_columns.join(", ")));
-                    let mut values = qb.separated(", ");
-                    Self::push_employee_data(&mut values, data);
-                    values.push_bind(modified_at);
-                    qb.push(") WHERE base_id = ").push_bind(base.0).push(" AND id = ").push_bind(id.0)
+                    let mut qb = sqlx::QueryBuilder::<$db>::new("UPDATE employees SET ");
+                    let mut set = qb.separated(", ");
+                    let before_data = &before.data;
+                    crate::hr::employee_cells!(set_changed(set, before_data, data));
+                    set.push("modified_at = ").push_bind_unseparated(modified_at);
+                    qb.push(" WHERE base_id = ").push_bind(base.0).push(" AND id = ").push_bind(id.0)
                         .push(" AND modified_at = ").push_bind(before.modified_at);
                     for r in &refs {
                         qb.push(format!(" AND EXISTS (SELECT 1 FROM {} WHERE base_id = ", r.table)).push_bind(base.0)
@@ -782,22 +832,7 @@ macro_rules! hr_store {
                 /// Binds an employee's data, in the order of its columns
                 /// (`columns::EMPLOYEES` between the identifiers and the times).
                 fn push_employee_data<'a>(b: &mut sqlx::query_builder::Separated<'_, 'a, $db, &'static str>, d: &'a EmployeeData) {
-                    b.push_bind(d.employee_number.as_str())
-                        .push_bind(d.first_name.as_str())
-                        .push_bind(d.last_name.as_str())
-                        .push_bind(d.mail.as_str())
-                        .push_bind(d.login.as_str())
-                        .push_bind(d.birth_date)
-                        .push_bind(d.establishment_id.0)
-                        .push_bind(d.department_id.map(|x| x.0))
-                        .push_bind(d.manager_id.map(|x| x.0))
-                        .push_bind(d.job_title.as_deref())
-                        .push_bind(d.csp.map(|c| c.code()))
-                        .push_bind(d.profession.as_deref())
-                        .push_bind(d.contract.start)
-                        .push_bind(d.contract.end)
-                        .push_bind(serde_json::Value::Object(d.extended_data.clone()).to_string())
-                        .push_bind(serde_json::Value::Object(d.personal.to_json()).to_string());
+                    crate::hr::employee_cells!(bind(b, d));
                 }
 
                 pub(crate) async fn insert_employees_in(conn: &mut Conn, rows: &[Employee]) -> Result<()> {
@@ -1270,3 +1305,85 @@ macro_rules! hr_store {
     };
 }
 pub(crate) use hr_store;
+
+#[cfg(test)]
+mod tests {
+    use crate::rows::columns;
+    use chrono::NaiveDate;
+    use relais_core::employee::*;
+    use relais_core::ids::{DepartmentId, EmployeeId, EstablishmentId};
+    use relais_core::org::Name;
+
+    /// An employee whose every field depends on `n`: two of them differ in
+    /// every column.
+    fn someone(n: i64) -> EmployeeData {
+        let day = |d| NaiveDate::from_ymd_opt(2020, 1, d).unwrap();
+        let details = serde_json::json!({ "personalEmail": format!("p{n}@orange.fr") });
+        EmployeeData {
+            employee_number: EmployeeNumber::parse(&format!("M{n}")).unwrap(),
+            first_name: Name::parse("firstName", &format!("Claire{n}")).unwrap(),
+            last_name: Name::parse("lastName", &format!("Martin{n}")).unwrap(),
+            mail: Email::parse(&format!("c{n}@exemple.fr")).unwrap(),
+            login: format!("c{n}"),
+            birth_date: Some(day(n as u32)),
+            establishment_id: EstablishmentId(n),
+            department_id: Some(DepartmentId(n)),
+            manager_id: Some(EmployeeId(n)),
+            job_title: Some(format!("Métier {n}")),
+            csp: Some(if n % 2 == 0 { Csp::Cadre } else { Csp::Employe }),
+            profession: Some(format!("Profession {n}")),
+            contract: Contract::new(day(n as u32), Some(day(n as u32 + 10))).unwrap(),
+            extended_data: serde_json::json!({ "n": n }).as_object().unwrap().clone(),
+            personal: PersonalDetails::from_json(details.as_object().unwrap()).unwrap(),
+        }
+    }
+
+    /// The `SET` list an update from `before` to `after` writes.
+    fn set_list(before: &EmployeeData, after: &EmployeeData) -> String {
+        let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new("");
+        let mut set = qb.separated(", ");
+        crate::hr::employee_cells!(set_changed(set, before, after));
+        qb.into_sql()
+    }
+
+    #[test]
+    fn an_update_sets_only_the_columns_that_changed() {
+        let before = someone(1);
+        assert_eq!(set_list(&before, &before), "", "nothing changed");
+        let mut after = before.clone();
+        after.job_title = Some("Paie".into());
+        assert_eq!(set_list(&before, &after), "job_title = ?");
+        after.mail = Email::parse("claire@exemple.fr").unwrap();
+        after.extended_data.insert("n".into(), 2.into());
+        assert_eq!(
+            set_list(&before, &after),
+            "mail = ?, job_title = ?, extended_data = ?"
+        );
+        after.job_title = None;
+        assert_eq!(
+            set_list(&before, &after),
+            "mail = ?, job_title = ?, extended_data = ?",
+            "a field emptied is set too"
+        );
+    }
+
+    #[test]
+    fn every_stored_column_has_its_cell_in_the_tables_order() {
+        let set = set_list(&someone(1), &someone(2));
+        let set: Vec<&str> = set
+            .split(", ")
+            .map(|c| c.trim_end_matches(" = ?"))
+            .collect();
+        let stored = &columns::EMPLOYEES[2..columns::EMPLOYEES.len() - 2];
+        assert_eq!(set, stored);
+        let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new("");
+        let mut b = qb.separated(", ");
+        let d = &someone(1);
+        crate::hr::employee_cells!(bind(b, d));
+        assert_eq!(
+            qb.into_sql().matches('?').count(),
+            stored.len(),
+            "an insert binds each"
+        );
+    }
+}

@@ -198,6 +198,63 @@ mod tests {
         assert!(on_lane < 20, "the lane runs its statements itself: {on_lane} switches for 200 statements (elsewhere {elsewhere})");
     }
 
+    /// Fifty reads of one row by key on `conn`, and the switches the thread
+    /// running them made meanwhile.
+    async fn fifty_reads(conn: &mut SqliteConnection) -> Option<u64> {
+        let before = switches()?;
+        for i in 0..50 {
+            let what: Option<String> = sqlx::query_scalar("SELECT what FROM t WHERE id = $1")
+                .bind(i % 5)
+                .fetch_optional(&mut *conn)
+                .await
+                .unwrap();
+            assert_eq!(what.as_deref(), Some("read"));
+        }
+        Some(switches()? - before)
+    }
+
+    #[test]
+    fn reads_given_to_read_few_run_on_the_calling_thread() {
+        let dir = tempfile::tempdir().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let (before, inside, after) = rt.block_on(async {
+            drop(writer(&dir).await);
+            // A connection as the store's readers are: not allowed to run
+            // its statements elsewhere than on its thread, but for reads
+            // given to `read_few`.
+            let options = SqliteConnectOptions::new().filename(dir.path().join("lane.db"));
+            let mut conn = SqliteConnection::connect_with(&options).await.unwrap();
+            for id in 0..5 {
+                sqlx::query("INSERT INTO t (id, what) VALUES ($1, 'read')")
+                    .bind(id)
+                    .execute(&mut conn)
+                    .await
+                    .unwrap();
+            }
+            let before = fifty_reads(&mut conn).await;
+            let inside = crate::read_few(fifty_reads(&mut conn)).await;
+            let after = fifty_reads(&mut conn).await;
+            (before, inside, after)
+        });
+        let (Some(before), Some(inside), Some(after)) = (before, inside, after) else {
+            eprintln!(
+                "skipped the thread switches' count: /proc/thread-self/status is not readable here"
+            );
+            return;
+        };
+        assert!(
+            before >= 40 && after >= 40,
+            "reads not given to read_few wait for the connection's thread: {before} and {after} switches for 50 reads"
+        );
+        assert!(
+            inside < 10,
+            "read_few's reads run here: {inside} switches for 50 reads (outside: {before})"
+        );
+    }
+
     #[tokio::test]
     async fn statements_on_the_lane_keep_their_order_and_their_transactions() {
         let dir = tempfile::tempdir().unwrap();

@@ -51,7 +51,7 @@ pub use connection::serialize::SqliteOwnedBuf;
 pub use connection::PreupdateHookResult;
 pub use connection::{LockedSqliteHandle, SqliteConnection, SqliteOperation, UpdateHookResult};
 // relais: see vendor/README.md.
-pub use connection::run_statements_on_this_thread;
+pub use connection::{run_statements_here, run_statements_on_this_thread};
 pub use database::Sqlite;
 pub use error::SqliteError;
 pub use options::{

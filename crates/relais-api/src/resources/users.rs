@@ -392,23 +392,30 @@ pub async fn visible_among(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    Ok(store
-        .query_employees(
-            caller.base(),
-            &ListQuery {
-                scope: caller.scope_with_former(),
-                conditions: vec![Condition::new(
-                    &fields::users::ID,
-                    Cond::In(ids.iter().map(|i| SqlValue::Int(i.0)).collect()),
-                )],
-                limit: u32::try_from(ids.len()).unwrap_or(u32::MAX),
-                without: relais_store::fields::unread_employee_columns(|_| false),
-                ..ListQuery::default()
-            },
-        )
-        .await?
-        .items)
+    let query = ListQuery {
+        scope: caller.scope_with_former(),
+        conditions: vec![Condition::new(
+            &fields::users::ID,
+            Cond::In(ids.iter().map(|i| SqlValue::Int(i.0)).collect()),
+        )],
+        limit: u32::try_from(ids.len()).unwrap_or(u32::MAX),
+        without: relais_store::fields::unread_employee_columns(|_| false),
+        ..ListQuery::default()
+    };
+    let read = store.query_employees(caller.base(), &query);
+    // A handful (a written employee's manager) is read on this thread; a
+    // page's managers through the reading connection's own.
+    let found = if ids.len() <= FEW_MANAGERS {
+        relais_store::read_few(read).await?
+    } else {
+        read.await?
+    };
+    Ok(found.items)
 }
+
+/// Up to how many employees [`visible_among`] reads on the calling thread
+/// (see [`relais_store::read_few`]).
+const FEW_MANAGERS: usize = 8;
 
 /// Keeps a key from learning, through `managerId=…`, who reports to someone
 /// it cannot see: identifiers of people outside its scope match nobody.
@@ -563,20 +570,16 @@ pub async fn visible_employee(
     id: i64,
     include_former: bool,
 ) -> Result<Employee, ApiError> {
-    let page = store
-        .query_employees(
-            caller.base(),
-            &ListQuery::one(
-                if include_former {
-                    caller.scope_with_former()
-                } else {
-                    caller.scope.clone()
-                },
-                &fields::users::ID,
-                id,
-            ),
-        )
-        .await?;
+    let query = ListQuery::one(
+        if include_former {
+            caller.scope_with_former()
+        } else {
+            caller.scope.clone()
+        },
+        &fields::users::ID,
+        id,
+    );
+    let page = relais_store::read_few(store.query_employees(caller.base(), &query)).await?;
     page.first()
         .ok_or_else(|| ApiError::NotFound(format!("no user {id} visible to this key")))
 }

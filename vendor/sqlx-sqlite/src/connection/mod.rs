@@ -45,7 +45,7 @@ pub(crate) mod serialize;
 
 mod worker;
 
-pub use worker::run_statements_on_this_thread;
+pub use worker::{run_statements_here, run_statements_on_this_thread};
 
 /// A connection to an open [Sqlite] database.
 ///

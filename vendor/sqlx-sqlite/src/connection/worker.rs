@@ -42,6 +42,10 @@ pub(crate) struct ConnectionWorker {
 thread_local! {
     /// relais: whether this thread runs its statements itself.
     static INLINE_THREAD: Cell<bool> = const { Cell::new(false) };
+    /// relais: whether this thread is polling work given to
+    /// [`run_statements_here`], whose statements it runs itself on any
+    /// connection.
+    static HERE: Cell<bool> = const { Cell::new(false) };
 }
 
 /// relais: marks the calling thread as one that runs the statements it sends
@@ -52,6 +56,28 @@ thread_local! {
 /// few short write transactions: each hand-over costs two thread switches.
 pub fn run_statements_on_this_thread() {
     INLINE_THREAD.with(|inline| inline.set(true));
+}
+
+/// relais: runs `work` so that, whenever it is polled, its statements run
+/// on the polling thread (whichever the connection, while the connection's
+/// own thread has nothing left to do) instead of being handed to the
+/// connection's thread. Meant for a read of a few rows by key: the polling
+/// thread is held while SQLite runs it, and its rows are all read before
+/// the statement returns.
+pub async fn run_statements_here<F: Future>(work: F) -> F::Output {
+    /// Puts the thread's mark back as it was, however the poll ends.
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            HERE.with(|here| here.set(self.0));
+        }
+    }
+    let mut work = std::pin::pin!(work);
+    std::future::poll_fn(|cx| {
+        let _restore = Restore(HERE.with(|here| here.replace(true)));
+        work.as_mut().poll(cx)
+    })
+    .await
 }
 
 pub(crate) struct WorkerSharedState {
@@ -622,14 +648,14 @@ impl ConnectionWorker {
     }
 
     /// relais: the connection, locked, when the statement about to be sent
-    /// may run on this thread: the connection allows it, this thread is
-    /// marked by [`run_statements_on_this_thread`], and the connection's
-    /// thread has nothing left to do (so statements keep their order).
+    /// may run on this thread: either the connection allows it and this
+    /// thread is marked by [`run_statements_on_this_thread`], or this thread
+    /// is polling work given to [`run_statements_here`]; and the
+    /// connection's thread has nothing left to do (so statements keep their
+    /// order).
     fn inline_conn(&self) -> Option<MutexGuard<'_, ConnectionState>> {
-        if !self.inline
-            || !INLINE_THREAD.with(Cell::get)
-            || self.shared.queued.load(Ordering::Acquire) != 0
-        {
+        let allowed = (self.inline && INLINE_THREAD.with(Cell::get)) || HERE.with(Cell::get);
+        if !allowed || self.shared.queued.load(Ordering::Acquire) != 0 {
             return None;
         }
         self.shared.conn.try_lock()
