@@ -414,8 +414,8 @@ pub(crate) fn employee_refs(
 /// (`set_changed(set, before, after)` adds `column = value` to `set` for each
 /// value of `after` that differs from `before`'s: an update that leaves a
 /// column out leaves its indexes alone, where SQLite rewrites the entries of
-/// every index over a column it sets, changed or not — a job title's change
-/// wrote 14 pages instead of 7).
+/// every index over a column it sets, changed or not: a job title's change
+/// wrote 14 pages when every column was set, and writes 7 now).
 macro_rules! employee_cells {
     (@cell bind($b:ident, $data:ident) $column:literal, |$d:ident| $value:expr) => {{
         let $d = $data;
