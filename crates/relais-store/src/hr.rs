@@ -416,25 +416,35 @@ pub(crate) fn employee_refs(
 /// column out leaves its indexes alone, where SQLite rewrites the entries of
 /// every index over a column it sets, changed or not: a job title's change
 /// wrote 14 pages when every column was set, and writes 7 now).
+///
+/// A cell written `|d| field => value` is compared by its field and stored
+/// as its value (the custom fields and personal details, stored as JSON, are
+/// not written out to be compared).
 macro_rules! employee_cells {
+    (@cell bind($b:ident, $data:ident) $column:literal, |$d:ident| $field:expr => $value:expr) => {
+        crate::hr::employee_cells!(@cell bind($b, $data) $column, |$d| $value)
+    };
     (@cell bind($b:ident, $data:ident) $column:literal, |$d:ident| $value:expr) => {{
         let $d = $data;
         $b.push_bind($value);
     }};
-    (@cell set_changed($set:ident, $before:ident, $after:ident) $column:literal, |$d:ident| $value:expr) => {{
-        let old = {
+    (@cell set_changed($set:ident, $before:ident, $after:ident) $column:literal, |$d:ident| $field:expr => $value:expr) => {{
+        let changed = {
             let $d = $before;
-            $value
-        };
-        let new = {
+            $field
+        } != {
             let $d = $after;
-            $value
+            $field
         };
-        if old != new {
+        if changed {
+            let $d = $after;
             $set.push(concat!($column, " = "));
-            $set.push_bind_unseparated(new);
+            $set.push_bind_unseparated($value);
         }
     }};
+    (@cell set_changed($set:ident, $before:ident, $after:ident) $column:literal, |$d:ident| $value:expr) => {
+        crate::hr::employee_cells!(@cell set_changed($set, $before, $after) $column, |$d| $value => $value)
+    };
     ($($mode:tt)*) => {
         crate::hr::employee_cells!(@cell $($mode)* "employee_number", |d| d.employee_number.as_str());
         crate::hr::employee_cells!(@cell $($mode)* "first_name", |d| d.first_name.as_str());
@@ -450,8 +460,8 @@ macro_rules! employee_cells {
         crate::hr::employee_cells!(@cell $($mode)* "profession", |d| d.profession.as_deref());
         crate::hr::employee_cells!(@cell $($mode)* "contract_start", |d| d.contract.start);
         crate::hr::employee_cells!(@cell $($mode)* "contract_end", |d| d.contract.end);
-        crate::hr::employee_cells!(@cell $($mode)* "extended_data", |d| serde_json::Value::Object(d.extended_data.clone()).to_string());
-        crate::hr::employee_cells!(@cell $($mode)* "personal", |d| serde_json::Value::Object(d.personal.to_json()).to_string());
+        crate::hr::employee_cells!(@cell $($mode)* "extended_data", |d| &d.extended_data => serde_json::Value::Object(d.extended_data.clone()).to_string());
+        crate::hr::employee_cells!(@cell $($mode)* "personal", |d| &d.personal => serde_json::Value::Object(d.personal.to_json()).to_string());
     };
 }
 pub(crate) use employee_cells;

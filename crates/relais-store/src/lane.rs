@@ -198,10 +198,18 @@ mod tests {
         assert!(on_lane < 20, "the lane runs its statements itself: {on_lane} switches for 200 statements (elsewhere {elsewhere})");
     }
 
-    /// Fifty reads of one row by key on `conn`, and the switches the thread
-    /// running them made meanwhile.
-    async fn fifty_reads(conn: &mut SqliteConnection) -> Option<u64> {
-        let before = switches()?;
+    /// The threads that ran `conn`'s statements since the last call, told
+    /// by SQLite's progress handler (called on the thread running a
+    /// statement, every few of its instructions).
+    type Runners =
+        std::sync::Arc<std::sync::Mutex<std::collections::HashSet<std::thread::ThreadId>>>;
+
+    /// Fifty reads of one row by key on `conn`; which threads ran them.
+    async fn fifty_reads(
+        conn: &mut SqliteConnection,
+        runners: &Runners,
+    ) -> std::collections::HashSet<std::thread::ThreadId> {
+        runners.lock().unwrap().clear();
         for i in 0..50 {
             let what: Option<String> = sqlx::query_scalar("SELECT what FROM t WHERE id = $1")
                 .bind(i % 5)
@@ -210,7 +218,7 @@ mod tests {
                 .unwrap();
             assert_eq!(what.as_deref(), Some("read"));
         }
-        Some(switches()? - before)
+        std::mem::take(&mut *runners.lock().unwrap())
     }
 
     #[test]
@@ -234,25 +242,38 @@ mod tests {
                     .await
                     .unwrap();
             }
-            let before = fifty_reads(&mut conn).await;
-            let inside = crate::read_few(fifty_reads(&mut conn)).await;
-            let after = fifty_reads(&mut conn).await;
+            let runners = Runners::default();
+            let told = runners.clone();
+            conn.lock_handle()
+                .await
+                .unwrap()
+                .set_progress_handler(1, move || {
+                    told.lock().unwrap().insert(std::thread::current().id());
+                    true
+                });
+            let before = fifty_reads(&mut conn, &runners).await;
+            // The connection's thread counts its last command done just
+            // after answering it; until then a statement is handed over,
+            // to keep the order (a read given to `read_few` right after one
+            // that was not may still be). Once it has nothing left to do:
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            let inside = crate::read_few(fifty_reads(&mut conn, &runners)).await;
+            let after = fifty_reads(&mut conn, &runners).await;
             (before, inside, after)
         });
-        let (Some(before), Some(inside), Some(after)) = (before, inside, after) else {
-            eprintln!(
-                "skipped the thread switches' count: /proc/thread-self/status is not readable here"
+        let here = std::thread::current().id();
+        assert_eq!(
+            inside,
+            [here].into(),
+            "read_few's reads run on the thread that polls them"
+        );
+        for (when, runners) in [("before", before), ("after", after)] {
+            assert_eq!(runners.len(), 1, "{when}: {runners:?}");
+            assert!(
+                !runners.contains(&here),
+                "{when} read_few, reads run on the connection's own thread"
             );
-            return;
-        };
-        assert!(
-            before >= 40 && after >= 40,
-            "reads not given to read_few wait for the connection's thread: {before} and {after} switches for 50 reads"
-        );
-        assert!(
-            inside < 10,
-            "read_few's reads run here: {inside} switches for 50 reads (outside: {before})"
-        );
+        }
     }
 
     #[tokio::test]
