@@ -37,9 +37,36 @@ pub const RECEIVER_TIMEOUT: Duration = Duration::from_secs(3);
 /// How long an endpoint's lease lasts without renewal.
 const LEASE_TTL: Duration = Duration::from_secs(60);
 
-/// How long a busy deliverer waits before its next pass, so that a burst
-/// of changes is read, sent and recorded in batches.
+/// How long a deliverer waits before its next pass, at least, so that a
+/// burst of changes is read, sent and recorded in batches.
 const COALESCE: Duration = Duration::from_millis(50);
+
+/// How long a deliverer busy with a steady stream of changes gathers them
+/// between two passes, at most.
+const GATHER_AT_MOST: Duration = Duration::from_millis(250);
+
+/// The changes a second from which a busy deliverer gathers for
+/// [`GATHER_AT_MOST`] between passes.
+const GATHER_LONGEST_FROM: f64 = 1_000.0;
+
+/// How long a busy deliverer waits before its next pass, after one that
+/// sent `sent` messages over `since` (the time since the pass before it
+/// began): [`COALESCE`] for a trickle, longer the more changes a second
+/// come, up to [`GATHER_AT_MOST`] from [`GATHER_LONGEST_FROM`] a second.
+///
+/// Each pass has a cost of its own, whatever it carries (finding the
+/// endpoint's key and secrets, what its events refer to, recording the
+/// batch in one transaction): about 1.5 ms of processor on SQLite. Passes
+/// every 50 ms under a steady stream of changes cost the server some 3 % of
+/// a core for that alone; gathering longer while changes pour in carries
+/// more events a pass (250 at 1,000 a second) for the same cost, and a lone
+/// change is still sent within [`COALESCE`].
+fn gather_for(sent: usize, since: Duration) -> Duration {
+    let rate = sent as f64 / since.as_secs_f64().max(1e-3);
+    GATHER_AT_MOST
+        .mul_f64((rate / GATHER_LONGEST_FROM).min(1.0))
+        .max(COALESCE)
+}
 
 /// Events made into deliveries per read, and deliveries sent per endpoint and pass.
 const BATCH: u32 = 200;
@@ -126,20 +153,26 @@ impl Deliverer {
     pub async fn serve(self, every: Duration, stop: impl std::future::Future<Output = ()>) {
         tokio::pin!(stop);
         let mut signal = self.state.store.event_signal();
+        let mut began = Instant::now();
         loop {
             signal.borrow_and_update();
-            // When work was found, look again at once for what came meanwhile.
+            let since = began.elapsed();
+            began = Instant::now();
+            // When work was found, look again soon for what came meanwhile.
             let busy = match self.pass().await {
-                Ok(p) => p.made + p.delivered > 0 && p.failed == 0,
+                Ok(p) if p.made + p.delivered > 0 && p.failed == 0 => {
+                    Some(gather_for(p.made + p.delivered, since))
+                }
+                Ok(_) => None,
                 Err(e) => {
                     tracing::warn!(error = %e, "webhook delivery pass failed");
-                    false
+                    None
                 }
             };
-            if busy {
+            if let Some(gather) = busy {
                 tokio::select! {
                     () = &mut stop => return,
-                    () = tokio::time::sleep(COALESCE) => {}
+                    () = tokio::time::sleep(gather) => {}
                 }
                 continue;
             }
@@ -613,5 +646,27 @@ pub fn test_delivery(endpoint: &Endpoint) -> NewDelivery {
         })
         .to_string(),
         message_id,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_trickle_is_sent_soon_and_a_stream_gathered_longer() {
+        let ms = Duration::from_millis;
+        // One change, or a few a second: the shortest wait.
+        assert_eq!(gather_for(1, ms(50)), COALESCE);
+        assert_eq!(gather_for(10, ms(60)), COALESCE);
+        // After a long quiet spell, a first burst is not taken for a stream.
+        assert_eq!(gather_for(200, Duration::from_secs(30)), COALESCE);
+        // Half the rate of the longest gathering: half of it.
+        assert_eq!(gather_for(30, ms(60)), ms(125));
+        // A thousand a second and more: the longest, never beyond.
+        assert_eq!(gather_for(60, ms(60)), GATHER_AT_MOST);
+        assert_eq!(gather_for(5_000, ms(60)), GATHER_AT_MOST);
+        // A pass that took no time at all divides by no zero.
+        assert_eq!(gather_for(3, Duration::ZERO), GATHER_AT_MOST);
     }
 }
