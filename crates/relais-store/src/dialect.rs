@@ -39,6 +39,12 @@ pub(crate) trait Dialect {
     /// have. `None` when transactions never run side by side.
     const ADVISORY_LOCK: Option<&'static str>;
 
+    /// Whether a short write transaction (an employee's update) runs on the
+    /// thread that asks for it when the writing connection is free, rather
+    /// than on the write lane (see [`crate::lane::WriteLane::run_short`]):
+    /// where the driver can run its statements there without waiting.
+    const WRITES_WHERE_CALLED: bool;
+
     /// How a bulk write starts and ends inside its transaction: what makes
     /// its rows skip the per-row raise of the base's version.
     const BULK_WRITE: (&'static str, &'static str);

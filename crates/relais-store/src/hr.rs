@@ -665,7 +665,8 @@ macro_rules! hr_store {
                 }
 
                 /// Updates an employee, on the thread it runs on (see
-                /// `update_employee`, which runs it on the write lane).
+                /// `update_employee`, which runs it where it is asked for
+                /// when SQLite's writer is free, on the write lane otherwise).
                 async fn update_employee_now(&self, before: &Employee, data: &EmployeeData, author: &Author) -> Result<Employee> {
                     let (base, id) = (before.base_id, before.id);
                     if data.extended_data != before.data.extended_data {
@@ -1154,7 +1155,8 @@ macro_rules! hr_store {
 
                 async fn update_employee(&self, before: &Employee, data: &EmployeeData, author: &Author) -> Result<Employee> {
                     let (store, before, data, author) = (self.clone(), before.clone(), data.clone(), author.clone());
-                    self.lane.run(async move { store.update_employee_now(&before, &data, &author).await }).await
+                    let here = Self::WRITES_WHERE_CALLED && self.writer.is_free();
+                    self.lane.run_short(here, async move { store.update_employee_now(&before, &data, &author).await }).await
                 }
 
                 async fn query_employees(&self, base: BaseId, query: &ListQuery) -> Result<Page<Employee>> {

@@ -15,6 +15,14 @@
 //! itself (the driver's change in `vendor/sqlx-sqlite`): the driver would
 //! otherwise hand each to the connection's own thread and sleep until its
 //! answer came back, two thread switches a statement.
+//!
+//! A short write (an employee's update, the API's busiest) asked for while
+//! SQLite's writing connection is free need not cross to the lane at all:
+//! its statements run where it is asked for, from `BEGIN` to `COMMIT`,
+//! without waiting on anything ([`WriteLane::run_short`]). Only the `BEGIN`
+//! could wait, for another process's write (a command run beside the
+//! server); the driver then hands that `BEGIN` to the connection's thread
+//! rather than hold the runtime's thread in SQLite's busy handler.
 
 use crate::{Result, StoreError};
 use std::future::Future;
@@ -84,6 +92,33 @@ impl WriteLane {
             .spawn(crate::events::writing_as(source, work))
             .await
         {
+            Ok(done) => done,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(_) => Err(StoreError::Database(sqlx::Error::PoolClosed)),
+        }
+    }
+
+    /// Runs `work`, a short write transaction, on the calling thread when
+    /// `here` says the writing connection is free (SQLite's one writer, not
+    /// held by anyone): its statements then run where it is polled
+    /// ([`sqlx_sqlite::run_statements_here`]) from `BEGIN` to `COMMIT`
+    /// without waiting on anything, which saves the two thread switches of
+    /// the hand-over to the lane and back. Otherwise, or on PostgreSQL (whose
+    /// statements wait on a socket), on the lane as [`run`](Self::run).
+    /// Like `run`, work once started goes to its end even if the caller
+    /// stops waiting for it: it runs as a task of its own, which the
+    /// runtime polls next on the same thread.
+    pub(crate) async fn run_short<T: Send + 'static>(
+        &self,
+        here: bool,
+        work: impl Future<Output = Result<T>> + Send + 'static,
+    ) -> Result<T> {
+        if !here {
+            return self.run(work).await;
+        }
+        let source = crate::events::current_writer();
+        let work = crate::events::writing_as(source, sqlx_sqlite::run_statements_here(work));
+        match tokio::spawn(work).await {
             Ok(done) => done,
             Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
             Err(_) => Err(StoreError::Database(sqlx::Error::PoolClosed)),
@@ -274,6 +309,123 @@ mod tests {
                 "{when} read_few, reads run on the connection's own thread"
             );
         }
+    }
+
+    /// A write transaction of one row on `conn`, given back with the
+    /// threads that ran its statements.
+    async fn one_write(
+        mut conn: SqliteConnection,
+        runners: Runners,
+        id: i64,
+    ) -> crate::Result<(
+        SqliteConnection,
+        std::collections::HashSet<std::thread::ThreadId>,
+    )> {
+        runners.lock().unwrap().clear();
+        // As the store begins its writes: taking SQLite's lock at once.
+        let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+        sqlx::query("INSERT INTO t (id, what) VALUES ($1, 'short')")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        let ran = std::mem::take(&mut *runners.lock().unwrap());
+        Ok((conn, ran))
+    }
+
+    #[test]
+    fn a_short_write_runs_where_it_is_asked_for_when_the_writer_is_free() {
+        let dir = tempfile::tempdir().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let lane = WriteLane::start().unwrap();
+        let (here_ran, lane_ran, rows) = rt.block_on(async {
+            let conn = writer(&dir).await;
+            let runners = Runners::default();
+            let told = runners.clone();
+            let mut conn = conn;
+            conn.lock_handle()
+                .await
+                .unwrap()
+                .set_progress_handler(1, move || {
+                    told.lock().unwrap().insert(std::thread::current().id());
+                    true
+                });
+            // Until the connection's thread has counted its last command
+            // done, a statement is handed to it (see `read_few`'s test).
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            let (conn, here_ran) = lane
+                .run_short(true, one_write(conn, runners.clone(), 1))
+                .await
+                .unwrap();
+            let (mut conn, lane_ran) = lane
+                .run_short(false, one_write(conn, runners, 2))
+                .await
+                .unwrap();
+            let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM t WHERE what = 'short'")
+                .fetch_one(&mut conn)
+                .await
+                .unwrap();
+            (here_ran, lane_ran, rows)
+        });
+        assert_eq!(rows, 2, "both transactions committed");
+        let here = std::thread::current().id();
+        assert_eq!(
+            here_ran,
+            [here].into(),
+            "a write asked for where the writer is free runs on the asking thread"
+        );
+        assert_eq!(lane_ran.len(), 1, "{lane_ran:?}");
+        assert!(
+            !lane_ran.contains(&here),
+            "a write asked for while the writer is held runs on the lane"
+        );
+    }
+
+    #[test]
+    fn a_write_asked_for_here_waits_for_another_writer_without_holding_its_thread() {
+        let dir = tempfile::tempdir().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let lane = WriteLane::start().unwrap();
+        rt.block_on(async {
+            let conn = writer(&dir).await;
+            // Another process's write transaction, holding SQLite's lock.
+            let options = SqliteConnectOptions::new().filename(dir.path().join("lane.db"));
+            let mut other = SqliteConnection::connect_with(&options).await.unwrap();
+            let mut held = other.begin_with("BEGIN IMMEDIATE").await.unwrap();
+            sqlx::query("INSERT INTO t (id, what) VALUES (7, 'other')")
+                .execute(&mut *held)
+                .await
+                .unwrap();
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            let write = tokio::spawn(async move {
+                lane.run_short(true, one_write(conn, Runners::default(), 8))
+                    .await
+            });
+            // This thread (the runtime's only one) goes on meanwhile: had
+            // the write waited in SQLite's busy handler here, the lock
+            // would never be let go, and the write would fail after the
+            // busy timeout.
+            for _ in 0..5 {
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+            assert!(!write.is_finished(), "the write waits for the lock");
+            held.commit().await.unwrap();
+            let (mut conn, _) = write
+                .await
+                .unwrap()
+                .expect("the write goes through once the lock is let go");
+            let rows: Vec<i64> = sqlx::query_scalar("SELECT id FROM t ORDER BY id")
+                .fetch_all(&mut conn)
+                .await
+                .unwrap();
+            assert_eq!(rows, [7, 8], "both writes, in the order they took the lock");
+        });
     }
 
     #[tokio::test]

@@ -52,6 +52,10 @@ impl Dialect for PgStore {
     const ADVISORY_LOCK: Option<&'static str> =
         Some("SELECT pg_advisory_xact_lock(hashtext($1), CAST($2 AS INTEGER))");
 
+    /// Each statement waits on the server's answer: a transaction stays on
+    /// the write lane, whose thread does nothing else meanwhile.
+    const WRITES_WHERE_CALLED: bool = false;
+
     /// A setting of the transaction (it lasts until the commit, when the
     /// deferred raise would run).
     const BULK_WRITE: (&'static str, &'static str) =

@@ -55,6 +55,10 @@ impl Dialect for SqliteStore {
     /// One writer at a time already: no lock to take.
     const ADVISORY_LOCK: Option<&'static str> = None;
 
+    /// The writer's statements run wherever they are polled, from `BEGIN`
+    /// to `COMMIT`, with no thread to wait for.
+    const WRITES_WHERE_CALLED: bool = true;
+
     /// A mark in `bulk_writes`, which the version triggers look for.
     const BULK_WRITE: (&'static str, &'static str) = (
         "INSERT INTO bulk_writes (active) VALUES (1)",

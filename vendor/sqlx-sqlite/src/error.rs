@@ -48,6 +48,12 @@ impl SqliteError {
         })
     }
 
+    /// relais: whether the database's lock was held by another connection
+    /// (`SQLITE_BUSY`, and its extended codes).
+    pub(crate) fn is_busy(&self) -> bool {
+        self.code & 0xff == libsqlite3_sys::SQLITE_BUSY
+    }
+
     /// For errors during extension load, the error message is supplied via a separate pointer
     pub(crate) fn with_message(mut self, error_msg: String) -> Self {
         self.message = error_msg.into();

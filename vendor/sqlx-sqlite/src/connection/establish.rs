@@ -291,6 +291,8 @@ impl EstablishParams {
         Ok(ConnectionState {
             handle,
             statements: Statements::new(self.statement_cache_capacity),
+            // relais: kept, to put back after a `BEGIN` tried without waiting.
+            busy_timeout_ms: ms,
             log_settings: self.log_settings.clone(),
             progress_handler_callback: None,
             update_hook_callback: None,

@@ -111,6 +111,10 @@ pub(crate) struct ConnectionState {
 
     pub(crate) statements: Statements,
 
+    /// relais: the busy timeout the connection was opened with, in ms (put
+    /// back after a `BEGIN` tried without waiting; see `worker::begin`).
+    pub(crate) busy_timeout_ms: i32,
+
     log_settings: LogSettings,
 
     /// Stores the progress handler set on the current connection. If the handler returns `false`,

@@ -473,14 +473,39 @@ impl ConnectionWorker {
     ) -> Result<(), Error> {
         if let Some(mut conn) = self.inline_conn() {
             let depth = self.shared.transaction_depth.load(Ordering::Acquire);
-            let statement = match statement {
+            let sql = match &statement {
                 Some(_) if depth > 0 => return Err(Error::InvalidSavePointStatement),
-                Some(statement) => statement,
+                Some(statement) => statement.clone(),
                 None => begin_ansi_transaction_sql(depth),
             };
-            return conn.handle.exec(statement).map(|_| {
-                self.shared.transaction_depth.fetch_add(1, Ordering::Release);
-            });
+            // relais: a thread polling work given to `run_statements_here`
+            // (one of the server's runtime's) does not wait in SQLite's busy
+            // handler for another process's write lock: it tries once, and
+            // if the lock is held, the `BEGIN` goes to the connection's
+            // thread, which waits for it as it always did while the task
+            // waits without holding its thread. The write lane's thread,
+            // which does nothing else, waits itself.
+            let lane = self.inline && INLINE_THREAD.with(Cell::get);
+            let at_once = !lane;
+            if at_once {
+                set_busy_timeout(&conn, 0);
+            }
+            let began = conn.handle.exec(sql);
+            if at_once {
+                set_busy_timeout(&conn, conn.busy_timeout_ms);
+            }
+            match began {
+                Err(Error::Database(e))
+                    if at_once
+                        && e
+                            .try_downcast_ref::<crate::SqliteError>()
+                            .is_some_and(crate::SqliteError::is_busy) => {}
+                began => {
+                    return began.map(|_| {
+                        self.shared.transaction_depth.fetch_add(1, Ordering::Release);
+                    })
+                }
+            }
         }
         self.oneshot_cmd_with_ack(|tx| Command::Begin { tx, statement })
             .await?
@@ -675,6 +700,16 @@ impl ConnectionWorker {
         conn.handle.exec(end(depth)).map(|_| {
             self.shared.transaction_depth.fetch_sub(1, Ordering::Release);
         })
+    }
+}
+
+/// relais: sets how long SQLite's busy handler waits for another
+/// connection's lock on `conn` (0: it does not wait).
+fn set_busy_timeout(conn: &ConnectionState, ms: i32) {
+    // SAFETY: the handle is open for as long as `conn` lives, and the
+    // caller holds the connection's lock.
+    unsafe {
+        libsqlite3_sys::sqlite3_busy_timeout(conn.handle.as_ptr(), ms);
     }
 }
 
