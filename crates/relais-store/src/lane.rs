@@ -140,6 +140,14 @@ mod tests {
     use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
     use sqlx::{Connection, SqliteConnection};
 
+    /// A runtime on the test's own thread.
+    fn one_thread() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    }
+
     /// A writing connection as the store opens it: allowed to run its
     /// statements on the lane's thread.
     async fn writer(dir: &tempfile::TempDir) -> SqliteConnection {
@@ -197,11 +205,7 @@ mod tests {
         // The same connection, from a thread that is not the lane's: each
         // statement waits for the connection's thread to answer.
         let (mut conn, elsewhere) = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
+            one_thread().block_on(async move {
                 let switched = fifty_transactions(&mut conn, 0).await;
                 (conn, switched)
             })
@@ -259,10 +263,7 @@ mod tests {
     #[test]
     fn reads_given_to_read_few_run_on_the_calling_thread() {
         let dir = tempfile::tempdir().unwrap();
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
+        let rt = one_thread();
         let (before, inside, after) = rt.block_on(async {
             drop(writer(&dir).await);
             // A connection as the store's readers are: not allowed to run
@@ -336,16 +337,12 @@ mod tests {
     #[test]
     fn a_short_write_runs_where_it_is_asked_for_when_the_writer_is_free() {
         let dir = tempfile::tempdir().unwrap();
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
+        let rt = one_thread();
         let lane = WriteLane::start().unwrap();
         let (here_ran, lane_ran, rows) = rt.block_on(async {
-            let conn = writer(&dir).await;
+            let mut conn = writer(&dir).await;
             let runners = Runners::default();
             let told = runners.clone();
-            let mut conn = conn;
             conn.lock_handle()
                 .await
                 .unwrap()
@@ -387,10 +384,7 @@ mod tests {
     #[test]
     fn a_write_asked_for_here_waits_for_another_writer_without_holding_its_thread() {
         let dir = tempfile::tempdir().unwrap();
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
+        let rt = one_thread();
         let lane = WriteLane::start().unwrap();
         rt.block_on(async {
             let conn = writer(&dir).await;
