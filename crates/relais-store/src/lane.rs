@@ -243,6 +243,20 @@ mod tests {
     type Runners =
         std::sync::Arc<std::sync::Mutex<std::collections::HashSet<std::thread::ThreadId>>>;
 
+    /// Where the threads that run `conn`'s statements from now on are told.
+    async fn runners_of(conn: &mut SqliteConnection) -> Runners {
+        let runners = Runners::default();
+        let told = runners.clone();
+        conn.lock_handle()
+            .await
+            .unwrap()
+            .set_progress_handler(1, move || {
+                told.lock().unwrap().insert(std::thread::current().id());
+                true
+            });
+        runners
+    }
+
     /// Fifty reads of one row by key on `conn`; which threads ran them.
     async fn fifty_reads(
         conn: &mut SqliteConnection,
@@ -278,15 +292,7 @@ mod tests {
                     .await
                     .unwrap();
             }
-            let runners = Runners::default();
-            let told = runners.clone();
-            conn.lock_handle()
-                .await
-                .unwrap()
-                .set_progress_handler(1, move || {
-                    told.lock().unwrap().insert(std::thread::current().id());
-                    true
-                });
+            let runners = runners_of(&mut conn).await;
             let before = fifty_reads(&mut conn, &runners).await;
             // The connection's thread counts its last command done just
             // after answering it; until then a statement is handed over,
@@ -341,15 +347,7 @@ mod tests {
         let lane = WriteLane::start().unwrap();
         let (here_ran, lane_ran, rows) = rt.block_on(async {
             let mut conn = writer(&dir).await;
-            let runners = Runners::default();
-            let told = runners.clone();
-            conn.lock_handle()
-                .await
-                .unwrap()
-                .set_progress_handler(1, move || {
-                    told.lock().unwrap().insert(std::thread::current().id());
-                    true
-                });
+            let runners = runners_of(&mut conn).await;
             // Until the connection's thread has counted its last command
             // done, a statement is handed to it (see `read_few`'s test).
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
