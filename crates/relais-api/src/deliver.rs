@@ -55,8 +55,8 @@ const GATHER_LONGEST_FROM: f64 = 1_000.0;
 /// come, up to [`GATHER_AT_MOST`] from [`GATHER_LONGEST_FROM`] a second.
 ///
 /// Each pass has a cost of its own, whatever it carries (finding the
-/// endpoint's key and secrets, what its events refer to, recording the
-/// batch in one transaction): about 1.5 ms of processor on SQLite. Passes
+/// endpoint's key and secrets, what its events refer to, recording each
+/// page in one transaction): about 1.5 ms of processor on SQLite. Passes
 /// every 50 ms under a steady stream of changes cost the server some 3 % of
 /// a core for that alone; gathering longer while changes pour in carries
 /// more events a pass (250 at 1,000 a second) for the same cost, and a lone
@@ -68,8 +68,17 @@ fn gather_for(sent: usize, since: Duration) -> Duration {
         .max(COALESCE)
 }
 
-/// Events made into deliveries per read, and deliveries sent per endpoint and pass.
-const BATCH: u32 = 200;
+/// Deliveries an endpoint is sent at once (a page): new events read,
+/// posted and recorded together, or deliveries due for another attempt.
+const PAGE: u32 = 50;
+
+/// How long a deliverer pauses between two full pages, so that a pass
+/// carrying many messages spreads its work over time rather than taking
+/// the runtime's threads in one burst: the API's requests answered during
+/// such a burst are the ones it slows, whatever the pass costs in all (see
+/// `docs/performance.md`, « A deliverer that paces its passes »). A page
+/// that is not full, a lone change's, goes at once.
+const PAUSE_BETWEEN_PAGES: Duration = Duration::from_millis(10);
 
 /// Deliveries posted to one endpoint at a time: a receiver's answer time
 /// is not what bounds an endpoint's throughput (messages may arrive out of
@@ -286,9 +295,9 @@ impl Deliverer {
         let mut failing = false;
         loop {
             let due = store
-                .due_deliveries(endpoint.id, relais_core::now(), BATCH)
+                .due_deliveries(endpoint.id, relais_core::now(), PAGE)
                 .await?;
-            let full = due.len() == BATCH as usize;
+            let full = due.len() == PAGE as usize;
             let sent = self.post_batch(endpoint, &secrets, &due).await;
             if sent.is_empty() {
                 break;
@@ -304,6 +313,7 @@ impl Deliverer {
             if failing || !full || !in_time() {
                 break;
             }
+            tokio::time::sleep(PAUSE_BETWEEN_PAGES).await;
         }
         // New events: while the receiver takes them, posted as they are read
         // and stored with their attempt (one write a batch); otherwise made
@@ -318,7 +328,7 @@ impl Deliverer {
                 &self.headers,
                 (cursor, latest),
                 &topics,
-                BATCH,
+                PAGE,
             )
             .await?;
             if page.next == cursor {
@@ -369,6 +379,7 @@ impl Deliverer {
             if !page.full {
                 break;
             }
+            tokio::time::sleep(PAUSE_BETWEEN_PAGES).await;
         }
         Ok(pass)
     }
