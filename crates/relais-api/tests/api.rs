@@ -243,6 +243,7 @@ api_suite!(
     the_feed_shows_each_key_what_it_may_read,
     webhooks_deliver_signed_events_at_least_once,
     a_deliverer_stopped_mid_delivery_loses_nothing,
+    a_pass_of_many_changes_is_sent_page_by_page,
     each_record_reads_alone_as_its_list_shows_it,
 );
 
@@ -4970,6 +4971,79 @@ async fn a_deliverer_stopped_mid_delivery_loses_nothing(app: App) {
     );
     let unique: BTreeSet<&String> = got.iter().map(|r| &r.id).collect();
     assert_eq!(unique.len(), ids.len(), "one id per change");
+}
+
+/// A pass carrying more changes than a page sends every one of them, once,
+/// by pages of 50 in the feed's order, pausing between two full pages: the
+/// first message of a page reaches the receiver at least 10 ms after the
+/// last of the page before.
+async fn a_pass_of_many_changes_is_sent_page_by_page(app: App) {
+    use relais_api::deliver::Deliverer;
+    let receiver = relais_sandbox::receiver::Receiver::new();
+    let hooks = receiver.start().await.unwrap();
+    let writer = app
+        .key(&["personnel-file", "write-employees", "future-employees"])
+        .await;
+    let (status, body) = app
+        .send(
+            reqwest::Method::POST,
+            "/api/relais/webhooks",
+            &writer,
+            json!({ "url": format!("{}/hooks/paged", hooks.url()), "topics": ["employee.updated"] }),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let ids: Vec<i64> = app
+        .employees()
+        .await
+        .iter()
+        .take(4)
+        .map(|e| e.id.0)
+        .collect();
+    let changes = 120;
+    for n in 0..changes {
+        let id = ids[n % ids.len()];
+        let (status, _) = app
+            .send(
+                reqwest::Method::PUT,
+                &format!("/api/v3/users/{id}"),
+                &writer,
+                json!({ "jobTitle": format!("Poste {n}") }),
+            )
+            .await;
+        assert_eq!(status, 200);
+    }
+    let deliverer = Deliverer::new(app.state.clone(), &app.url);
+    let pass = deliverer.pass().await.unwrap();
+    assert_eq!(
+        (pass.made, pass.delivered, pass.failed),
+        (changes, changes, 0)
+    );
+    let got = receiver.received("paged");
+    let mut by_cursor: Vec<(i64, String, chrono::DateTime<chrono::Utc>)> = got
+        .iter()
+        .map(|r| {
+            let v: Value = serde_json::from_str(&r.body).unwrap();
+            let title = v["data"]["data"]["jobTitle"].as_str().unwrap().to_owned();
+            (v["data"]["cursor"].as_i64().unwrap(), title, r.arrived_at)
+        })
+        .collect();
+    by_cursor.sort();
+    let titles: Vec<&str> = by_cursor.iter().map(|(_, t, _)| t.as_str()).collect();
+    let asked: Vec<String> = (0..changes).map(|n| format!("Poste {n}")).collect();
+    assert_eq!(titles, asked, "every change once, in the order made");
+    let pages: Vec<&[(i64, String, chrono::DateTime<chrono::Utc>)]> =
+        by_cursor.chunks(50).collect();
+    assert_eq!(pages.len(), 3);
+    for pair in pages.windows(2) {
+        let last_before = pair[0].iter().map(|(_, _, at)| *at).max().unwrap();
+        let first_after = pair[1].iter().map(|(_, _, at)| *at).min().unwrap();
+        assert!(
+            first_after - last_before >= chrono::Duration::milliseconds(10),
+            "a page started {} ms after the one before it ended",
+            (first_after - last_before).num_milliseconds()
+        );
+    }
 }
 
 /// `GET <list>/{id}` answers the record as its list shows it (the same

@@ -42,6 +42,8 @@ pub struct Received {
     pub verified: bool,
     /// The status it answered.
     pub answered: u16,
+    /// When it arrived (before any delay the hook was told to take).
+    pub arrived_at: chrono::DateTime<chrono::Utc>,
 }
 
 /// One hook's state.
@@ -110,6 +112,7 @@ async fn take(
     headers: HeaderMap,
     body: String,
 ) -> Response {
+    let arrived_at = chrono::Utc::now();
     let header = |n: &str| {
         headers
             .get(n)
@@ -145,6 +148,7 @@ async fn take(
         body,
         verified,
         answered: status,
+        arrived_at,
     });
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::NO_CONTENT);
     match retry_after {
