@@ -4884,36 +4884,7 @@ async fn a_deliverer_stopped_mid_delivery_loses_nothing(app: App) {
     use relais_api::deliver::Deliverer;
     let receiver = relais_sandbox::receiver::Receiver::new();
     let hooks = receiver.start().await.unwrap();
-    let writer = app
-        .key(&["personnel-file", "write-employees", "future-employees"])
-        .await;
-    let (status, body) = app
-        .send(
-            reqwest::Method::POST,
-            "/api/relais/webhooks",
-            &writer,
-            json!({ "url": format!("{}/hooks/slow", hooks.url()), "topics": ["employee.updated"] }),
-        )
-        .await;
-    assert_eq!(status, 201, "{body}");
-    let ids: Vec<i64> = app
-        .employees()
-        .await
-        .iter()
-        .take(4)
-        .map(|e| e.id.0)
-        .collect();
-    for (n, id) in ids.iter().enumerate() {
-        let (status, _) = app
-            .send(
-                reqwest::Method::PUT,
-                &format!("/api/v3/users/{id}"),
-                &writer,
-                json!({ "jobTitle": format!("Poste {n}") }),
-            )
-            .await;
-        assert_eq!(status, 200);
-    }
+    let ids = titles_changed_for_a_hook(&app, &hooks.url(), "slow", 4).await;
     app.client
         .put(format!("{}/hooks/slow/delay", hooks.url()))
         .json(&json!(1500))
@@ -4973,14 +4944,16 @@ async fn a_deliverer_stopped_mid_delivery_loses_nothing(app: App) {
     assert_eq!(unique.len(), ids.len(), "one id per change");
 }
 
-/// A pass carrying more changes than a page sends every one of them, once,
-/// by pages of 50 in the feed's order, pausing between two full pages: the
-/// first message of a page reaches the receiver at least 10 ms after the
-/// last of the page before.
-async fn a_pass_of_many_changes_is_sent_page_by_page(app: App) {
-    use relais_api::deliver::Deliverer;
-    let receiver = relais_sandbox::receiver::Receiver::new();
-    let hooks = receiver.start().await.unwrap();
+/// Gives a key that writes employees a webhook endpoint following their
+/// updates at `<receiver>/hooks/<hook>`, then changes `changes` job titles
+/// through the API (`Poste 0`, `Poste 1`…), in turn over the first four
+/// employees, whose identifiers it answers.
+async fn titles_changed_for_a_hook(
+    app: &App,
+    receiver: &str,
+    hook: &str,
+    changes: usize,
+) -> Vec<i64> {
     let writer = app
         .key(&["personnel-file", "write-employees", "future-employees"])
         .await;
@@ -4989,7 +4962,7 @@ async fn a_pass_of_many_changes_is_sent_page_by_page(app: App) {
             reqwest::Method::POST,
             "/api/relais/webhooks",
             &writer,
-            json!({ "url": format!("{}/hooks/paged", hooks.url()), "topics": ["employee.updated"] }),
+            json!({ "url": format!("{receiver}/hooks/{hook}"), "topics": ["employee.updated"] }),
         )
         .await;
     assert_eq!(status, 201, "{body}");
@@ -5000,7 +4973,6 @@ async fn a_pass_of_many_changes_is_sent_page_by_page(app: App) {
         .take(4)
         .map(|e| e.id.0)
         .collect();
-    let changes = 120;
     for n in 0..changes {
         let id = ids[n % ids.len()];
         let (status, _) = app
@@ -5013,6 +4985,19 @@ async fn a_pass_of_many_changes_is_sent_page_by_page(app: App) {
             .await;
         assert_eq!(status, 200);
     }
+    ids
+}
+
+/// A pass carrying more changes than a page sends every one of them, once,
+/// by pages of 50 in the feed's order, pausing between two full pages: the
+/// first message of a page reaches the receiver at least 10 ms after the
+/// last of the page before.
+async fn a_pass_of_many_changes_is_sent_page_by_page(app: App) {
+    use relais_api::deliver::Deliverer;
+    let receiver = relais_sandbox::receiver::Receiver::new();
+    let hooks = receiver.start().await.unwrap();
+    let changes = 120;
+    titles_changed_for_a_hook(&app, &hooks.url(), "paged", changes).await;
     let deliverer = Deliverer::new(app.state.clone(), &app.url);
     let pass = deliverer.pass().await.unwrap();
     assert_eq!(
