@@ -42,7 +42,10 @@
 //! instead (a status, or the client's error); the write p99 of the events
 //! phase over the quiet one, and slice by slice (each events slice over
 //! the quiet slice before it, sorted, with their median: a burst of the
-//! machine's own weighs on one pair of slices, not on the whole); the time from each
+//! machine's own weighs on one pair of slices, not on the whole); the write
+//! p99 of the events phase's updates answered while a pass of the deliverer
+//! ran (from a little before its first webhook arrived to its last) and of
+//! those answered between passes; the time from each
 //! update's answer to its webhook (p50, p99); and the time from each move's
 //! answer to PlanningPME holding it (p50, p99), with the runs on change it
 //! took; and the CPU time each phase spent an update (its slices and the
@@ -171,6 +174,8 @@ struct Writes {
     began: Option<Instant>,
     /// The write p99 of each slice, in the order they ran.
     slice_p99: Vec<Duration>,
+    /// When each update answered 200 was sent, and when its answer came.
+    spans: Vec<(Instant, Instant)>,
 }
 
 impl Writes {
@@ -191,6 +196,7 @@ impl Writes {
         self.moved.extend(slice.moved);
         self.latencies.extend(slice.latencies);
         self.latencies.sort();
+        self.spans.extend(slice.spans);
         for (what, n) in slice.errors {
             *self.errors.entry(what).or_default() += n;
         }
@@ -351,6 +357,7 @@ async fn write_phase(
                 }
             }
             out.latencies.push(latency);
+            out.spans.push((at - latency, at));
         } else {
             let what = status.map_or_else(|e| e, |code| format!("HTTP {code}"));
             *out.errors.entry(what).or_default() += 1;
@@ -490,6 +497,61 @@ fn pct(sorted: &[Duration], p: f64) -> Duration {
     } else {
         percentile(sorted, p)
     }
+}
+
+/// How long before a pass's first webhook arrives its work begins (it
+/// reads and shapes the events it posts), as the benchmark counts it.
+const PASS_LEAD: Duration = Duration::from_millis(15);
+
+/// The webhooks of one pass arrive together: a gap longer than this
+/// between two arrivals starts another pass.
+const PASS_GAP: Duration = Duration::from_millis(30);
+
+/// The updates answered while a deliverer's pass ran, against the others:
+/// the passes as the webhooks' `arrivals` show them (from [`PASS_LEAD`]
+/// before a pass's first to its last), the updates by when each was sent
+/// and answered. Answers the share of updates in a pass (%), the write p99
+/// of those in a pass and of those between passes, and the passes' posting
+/// time at the median (from first arrival to last).
+fn in_passes(
+    spans: &[(Instant, Instant)],
+    arrivals: &HashMap<u64, Instant>,
+) -> (f64, Duration, Duration, Duration) {
+    let mut at: Vec<Instant> = arrivals.values().copied().collect();
+    at.sort();
+    let mut passes: Vec<(Instant, Instant)> = Vec::new();
+    for t in at {
+        match passes.last_mut() {
+            Some((_, last)) if t.duration_since(*last) <= PASS_GAP => *last = t,
+            _ => passes.push((t, t)),
+        }
+    }
+    let (mut during, mut between) = (Vec::new(), Vec::new());
+    for &(sent, answered) in spans {
+        // The last pass that began before this answer (lead included).
+        let i = passes.partition_point(|(first, _)| *first <= answered + PASS_LEAD);
+        let overlaps = i > 0 && {
+            let (first, last) = passes[i - 1];
+            sent <= last && answered + PASS_LEAD >= first
+        };
+        let latency = answered - sent;
+        if overlaps {
+            during.push(latency);
+        } else {
+            between.push(latency);
+        }
+    }
+    during.sort();
+    between.sort();
+    let mut posting: Vec<Duration> = passes.iter().map(|(f, l)| *l - *f).collect();
+    posting.sort();
+    let share = 100.0 * during.len() as f64 / spans.len().max(1) as f64;
+    (
+        share,
+        pct(&during, 0.99),
+        pct(&between, 0.99),
+        pct(&posting, 0.50),
+    )
 }
 
 /// The delays from each answer to its arrival, sorted.
@@ -818,6 +880,14 @@ fn bench(
             median(&pairs),
         );
         if webhook {
+            let (share, during, between, posting) =
+                in_passes(&hooked.spans, &arrivals.lock().unwrap());
+            println!(
+                "  events phase, updates answered during a deliverer's pass ({share:.0} %; a pass posts for {:.0} ms at the median) / between passes: write p99 {:.1} / {:.1} ms",
+                ms(posting),
+                ms(during),
+                ms(between),
+            );
             println!(
                 "  change -> webhook delivered: {} of {} changes, p50 {:.0} ms, p99 {:.0} ms",
                 to_webhook.len(),
