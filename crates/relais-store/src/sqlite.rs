@@ -21,6 +21,21 @@ const ROW_CHANNEL: usize = 4_096;
 /// the writer (see `copy_log_aside`).
 const LOG_COPY_EVERY: Duration = Duration::from_millis(100);
 
+/// The pages SQLite's write-ahead log holds before the writer copies it
+/// into the database file itself, in the commit that takes it past them
+/// (SQLite's `wal_autocheckpoint`; its default is 1,000), some 40 MiB.
+///
+/// The copies made beside the writer every [`LOG_COPY_EVERY`] never catch
+/// up with a writer that keeps writing, so only the writer's own copy
+/// starts the log over: without it the log grows as long as the writes go
+/// on. That copy finds most pages copied already, but still syncs the log
+/// and the file to disk while every write waits, a few milliseconds. At
+/// 1,000 pages it came several times a second under 1,000 updates a second,
+/// and those waits were most of the slowest 1 % of the writes; at 10,000
+/// it comes a tenth as often (`docs/performance.md`, « The writer copies
+/// the log a tenth as often »).
+const WRITER_COPIES_PAST: u32 = 10_000;
+
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 /// Connections reads may hold at once, kept between statements (see
@@ -225,6 +240,12 @@ impl SqliteStore {
     /// Opens the file at `path` with a page cache of `cache_mib` MiB per
     /// connection (creating it and its folder if needed) and applies migrations.
     pub async fn open_with_cache(path: &Path, cache_mib: u32) -> Result<Self> {
+        Self::open_tuned(path, cache_mib, WRITER_COPIES_PAST).await
+    }
+
+    /// [`open_with_cache`](Self::open_with_cache), the writer copying the
+    /// write-ahead log into the file once it holds `log_pages` pages.
+    async fn open_tuned(path: &Path, cache_mib: u32, log_pages: u32) -> Result<Self> {
         let url = format!("sqlite://{}", path.display());
         let connect_error = |reason: String| StoreError::Connect {
             url: url.clone(),
@@ -262,7 +283,11 @@ impl SqliteStore {
                     Ok(())
                 })
             })
-            .connect_with(options.clone())
+            .connect_with(
+                options
+                    .clone()
+                    .pragma("wal_autocheckpoint", log_pages.to_string()),
+            )
             .await
             .map_err(|e| connect_error(e.to_string()))?;
         crate::migrate(
@@ -296,8 +321,8 @@ impl SqliteStore {
     /// Copies the write-ahead log into the database file every
     /// [`LOG_COPY_EVERY`], on a reading connection, without waiting for the
     /// writer or the readers (a passive checkpoint). The copy the writer
-    /// makes itself once the log passes 1,000 pages then finds most of it
-    /// copied and synced: it holds the write lane for the last pages only
+    /// makes itself once the log passes [`WRITER_COPIES_PAST`] pages then
+    /// finds most of it copied and synced: it holds the write lane for the last pages only
     /// (in the events benchmark, the writer's `fsync` time fell from 353 to
     /// 125 ms in 30 s, its longest from 8 to 3 ms). Runs until the pool
     /// closes or the store is dropped (it lives on the write lane's thread).
@@ -457,8 +482,8 @@ mod tests {
     }
 
     /// What the writer commits reaches the database file itself within a
-    /// few copies' time, though the log is far below the 1,000 pages at
-    /// which the writer would copy it: the main file alone, read without
+    /// few copies' time, though the log is far below the pages at which
+    /// the writer would copy it ([`WRITER_COPIES_PAST`]): the main file alone, read without
     /// its log, holds the rows.
     #[tokio::test]
     async fn the_log_is_copied_into_the_database_file_beside_the_writer() {
@@ -486,5 +511,56 @@ mod tests {
         )
         .await;
         assert_eq!(found, 50);
+    }
+    /// Under writes that never pause, with a reader at work beside them,
+    /// the write-ahead log starts over each time the writer has copied it:
+    /// it stays near the size at which the writer copies it, however much
+    /// is written.
+    #[tokio::test]
+    async fn the_log_starts_over_under_writes_that_never_pause() {
+        const PAGES: u32 = 100;
+        const PAGE_BYTES: u64 = 4_096;
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open_tuned(&dir.path().join("relais.db"), 8, PAGES)
+            .await
+            .unwrap();
+        let writer = store.writer.pool().clone();
+        sqlx::query("CREATE TABLE filler (id INTEGER PRIMARY KEY, bytes BLOB NOT NULL)")
+            .execute(&writer)
+            .await
+            .unwrap();
+        let reads = store.pool.pool().clone();
+        let reading = tokio::spawn(async move {
+            loop {
+                let _: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM filler")
+                    .fetch_one(&reads)
+                    .await
+                    .unwrap();
+                tokio::task::yield_now().await;
+            }
+        });
+        let log = dir.path().join("relais.db-wal");
+        let (rows, mut largest) = (10_000u64, 0);
+        for _ in 0..rows {
+            sqlx::query("INSERT INTO filler (bytes) VALUES (zeroblob(4000))")
+                .execute(&writer)
+                .await
+                .unwrap();
+            largest = largest.max(std::fs::metadata(&log).map_or(0, |m| m.len()));
+        }
+        reading.abort();
+        // Each row takes a page of its own: forty megabytes went through
+        // the log, which never held more than a few copies' worth of them.
+        let bound = 8 * u64::from(PAGES) * PAGE_BYTES;
+        assert!(rows * PAGE_BYTES > 10 * bound);
+        assert!(
+            largest <= bound,
+            "the log grew to {largest} bytes under writes that never paused (at most {bound})"
+        );
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM filler")
+            .fetch_one(&writer)
+            .await
+            .unwrap();
+        assert_eq!(count, rows as i64);
     }
 }
