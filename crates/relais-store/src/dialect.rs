@@ -40,9 +40,9 @@ pub(crate) trait Dialect {
     const ADVISORY_LOCK: Option<&'static str>;
 
     /// Whether a short write transaction (an employee's update) runs on the
-    /// thread that asks for it when the writing connection is free, rather
-    /// than on the write lane (see [`crate::lane::WriteLane::run_short`]):
-    /// where the driver can run its statements there without waiting.
+    /// thread that asks for it, rather than on the write lane (see
+    /// [`crate::lane::WriteLane::run_short`]): where the driver can run its
+    /// statements there without waiting.
     const WRITES_WHERE_CALLED: bool;
 
     /// How a bulk write starts and ends inside its transaction: what makes

@@ -112,12 +112,6 @@ impl<DB: Database> Kept<DB> {
         &self.0.pool
     }
 
-    /// Whether a statement (or a transaction) would find a connection at
-    /// once: no other holds the last turn.
-    pub(crate) fn is_free(&self) -> bool {
-        self.0.turns.available_permits() > 0
-    }
-
     /// Gives every kept connection back to the pool (a test that takes all
     /// of the pool's connections at once).
     #[cfg(test)]

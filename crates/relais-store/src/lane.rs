@@ -16,13 +16,18 @@
 //! otherwise hand each to the connection's own thread and sleep until its
 //! answer came back, two thread switches a statement.
 //!
-//! A short write (an employee's update, the API's busiest) asked for while
-//! SQLite's writing connection is free need not cross to the lane at all:
-//! its statements run where it is asked for, from `BEGIN` to `COMMIT`,
-//! without waiting on anything ([`WriteLane::run_short`]). Only the `BEGIN`
-//! could wait, for another process's write (a command run beside the
-//! server); the driver then hands that `BEGIN` to the connection's thread
-//! rather than hold the runtime's thread in SQLite's busy handler.
+//! A short write (an employee's update, the API's busiest) need not cross
+//! to the lane at all on SQLite: its task waits for the writing
+//! connection's turn without holding its thread, then runs its statements
+//! where it is asked for, from `BEGIN` to `COMMIT`, without waiting on
+//! anything ([`WriteLane::run_short`]). Handed to the lane instead when the
+//! writer was held, an update waited for the lane's thread to be woken and
+//! scheduled as well, which on busy cores made most of the slowest writes
+//! (`docs/performance.md`, « The writer copies the log a tenth as often »).
+//! Only the `BEGIN` could wait, for another process's write (a command run
+//! beside the server); the driver then hands that `BEGIN` to the
+//! connection's thread rather than hold the runtime's thread in SQLite's
+//! busy handler.
 
 use crate::{Result, StoreError};
 use std::future::Future;
@@ -99,12 +104,12 @@ impl WriteLane {
     }
 
     /// Runs `work`, a short write transaction, on the calling thread when
-    /// `here` says the writing connection is free (SQLite's one writer, not
-    /// held by anyone): its statements then run where it is polled
-    /// ([`sqlx_sqlite::run_statements_here`]) from `BEGIN` to `COMMIT`
-    /// without waiting on anything, which saves the two thread switches of
-    /// the hand-over to the lane and back. Otherwise, or on PostgreSQL (whose
-    /// statements wait on a socket), on the lane as [`run`](Self::run).
+    /// `here` (SQLite): it waits for the writing connection's turn there
+    /// without holding the thread, then its statements run where it is
+    /// polled ([`sqlx_sqlite::run_statements_here`]) from `BEGIN` to
+    /// `COMMIT` without waiting on anything, which saves the two thread
+    /// switches of the hand-over to the lane and back. Otherwise (PostgreSQL,
+    /// whose statements wait on a socket), on the lane as [`run`](Self::run).
     /// Like `run`, work once started goes to its end even if the caller
     /// stops waiting for it: it runs as a task of its own, which the
     /// runtime polls next on the same thread.
@@ -341,7 +346,7 @@ mod tests {
     }
 
     #[test]
-    fn a_short_write_runs_where_it_is_asked_for_when_the_writer_is_free() {
+    fn a_short_write_runs_where_it_is_asked_for() {
         let dir = tempfile::tempdir().unwrap();
         let rt = one_thread();
         let lane = WriteLane::start().unwrap();
@@ -370,12 +375,12 @@ mod tests {
         assert_eq!(
             here_ran,
             [here].into(),
-            "a write asked for where the writer is free runs on the asking thread"
+            "a write asked for here runs on the asking thread"
         );
         assert_eq!(lane_ran.len(), 1, "{lane_ran:?}");
         assert!(
             !lane_ran.contains(&here),
-            "a write asked for while the writer is held runs on the lane"
+            "a write not asked for here runs on the lane"
         );
     }
 

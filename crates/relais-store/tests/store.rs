@@ -77,6 +77,7 @@ macro_rules! store_suite {
 
 store_suite!(
     bases_are_created_listed_and_unique,
+    updates_made_at_once_each_commit_with_their_event,
     an_install_is_stored_whole_or_not_at_all,
     employees_round_trip_with_unique_fields,
     employee_references_are_checked,
@@ -1776,6 +1777,64 @@ async fn concurrent_writers_wait_for_each_other(db: TestDb) {
             .len(),
         48
     );
+}
+
+async fn updates_made_at_once_each_commit_with_their_event(db: TestDb) {
+    // Employees updated side by side, most of the updates finding another
+    // one holding the writer: each waits for its turn and commits, with its
+    // event, in the order its employee's updates were asked for.
+    use relais_core::events::Record;
+    let s = &db.store;
+    let o = org(s, "production").await;
+    let mut people = Vec::new();
+    for n in 0..8u32 {
+        people.push(
+            s.create_employee(o.base, &person(&o, 2000 + n, d(2020, 1, 6), None), &who())
+                .await
+                .unwrap(),
+        );
+    }
+    let (_, after) = topics_after(s, o.base, 0).await;
+    let titles = |n: usize| {
+        (0..6)
+            .map(move |i| format!("Poste {n}-{i}"))
+            .collect::<Vec<_>>()
+    };
+    let mut tasks = Vec::new();
+    for (n, mut employee) in people.iter().cloned().enumerate() {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            for title in titles(n) {
+                let mut data = employee.data.clone();
+                data.job_title = Some(title);
+                employee = s.update_employee(&employee, &data, &who()).await.unwrap();
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let events = events_seen(
+        s,
+        o.base,
+        after,
+        Some("employee.updated"),
+        Default::default(),
+    )
+    .await;
+    assert_eq!(events.len(), 48, "one event an update");
+    for (n, employee) in people.iter().enumerate() {
+        let seen: Vec<String> = events
+            .iter()
+            .filter_map(|e| match &e.data {
+                Record::Employee(x) if x.id == employee.id => x.data.job_title.clone(),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(seen, titles(n), "employee {n}'s updates, in order");
+        let stored = s.get_employee(o.base, employee.id).await.unwrap();
+        assert_eq!(stored.data.job_title, titles(n).last().cloned());
+    }
 }
 
 /// HappyPal installed on `base` by `admin`, without its integration.
