@@ -31,9 +31,9 @@ const LOG_COPY_EVERY: Duration = Duration::from_millis(100);
 /// on. That copy finds most pages copied already, but still syncs the log
 /// and the file to disk while every write waits, a few milliseconds; at
 /// 10,000 pages it comes a tenth as often as at 1,000. Under 1,000 updates
-/// a second the writes' p99 was 4.3 to 6.3 ms with the writer copying past
-/// 1,000 pages, 2.9 to 4.6 ms past 10,000 (`docs/performance.md`, « The
-/// writer copies the log a tenth as often »).
+/// a second without webhooks, the writes' p99 was 4.3 to 6.3 ms with the
+/// writer copying past 1,000 pages, 2.9 to 4.6 ms past 10,000
+/// (`docs/performance.md`, « The writer copies the log a tenth as often »).
 const WRITER_COPIES_PAST: u32 = 10_000;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
