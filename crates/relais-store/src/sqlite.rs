@@ -322,7 +322,9 @@ impl SqliteStore {
     /// [`LOG_COPY_EVERY`], on a reading connection, without waiting for the
     /// writer or the readers (a passive checkpoint). The copy the writer
     /// makes itself once the log passes [`WRITER_COPIES_PAST`] pages then
-    /// finds most of it copied and synced: it holds the write lane for the last pages only
+    /// finds most of it copied and synced: it holds the writer, and the
+    /// thread that committed (the lane's, or for an employee's update the
+    /// runtime's thread that asked for it), for the last pages only
     /// (in the events benchmark, the writer's `fsync` time fell from 353 to
     /// 125 ms in 30 s, its longest from 8 to 3 ms). Runs until the pool
     /// closes or the store is dropped (it lives on the write lane's thread).
