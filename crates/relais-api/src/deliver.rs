@@ -286,7 +286,10 @@ impl Deliverer {
             });
         }
         let topics = followed_topics(caller.role(), &endpoint.setup.topics);
-        let secrets = self.secrets(endpoint).await?;
+        let target = Target {
+            address: self.state.webhook_reach.address(&endpoint.setup.url),
+            secrets: self.secrets(endpoint).await?,
+        };
         let mut pass = Pass::default();
         // Batch after batch while the receiver takes them, for a while
         // (the lease is not renewed meanwhile).
@@ -298,7 +301,7 @@ impl Deliverer {
                 .due_deliveries(endpoint.id, relais_core::now(), PAGE)
                 .await?;
             let full = due.len() == PAGE as usize;
-            let sent = self.post_batch(endpoint, &secrets, &due).await;
+            let sent = self.post_batch(&target, &due).await;
             if sent.is_empty() {
                 break;
             }
@@ -350,7 +353,7 @@ impl Deliverer {
                 moved
             } else {
                 let mut outcomes: Vec<Option<AttemptOutcome>> = vec![None; made.len()];
-                let sent = self.post_batch(endpoint, &secrets, &made).await;
+                let sent = self.post_batch(&target, &made).await;
                 for (i, outcome, _) in &sent {
                     outcomes[*i] = Some(outcome.clone());
                 }
@@ -376,7 +379,7 @@ impl Deliverer {
                 break;
             }
             cursor = page.next;
-            if !page.full {
+            if !page.full || !in_time() {
                 break;
             }
             tokio::time::sleep(PAUSE_BETWEEN_PAGES).await;
@@ -390,8 +393,7 @@ impl Deliverer {
     /// endpoint is to be suspended at once if it is.
     async fn post_batch<M: Message>(
         &self,
-        endpoint: &Endpoint,
-        secrets: &[WebhookSecret],
+        target: &Target,
         messages: &[M],
     ) -> Vec<(usize, AttemptOutcome, Option<WebhookFault>)> {
         let mut sent = Vec::with_capacity(messages.len());
@@ -404,7 +406,7 @@ impl Deliverer {
                     break;
                 };
                 in_flight.push(async move {
-                    let (outcome, suspend) = self.attempt(endpoint, m, secrets).await;
+                    let (outcome, suspend) = self.attempt(target, m).await;
                     (i, outcome, suspend)
                 });
             }
@@ -486,32 +488,34 @@ impl Deliverer {
     /// suspended at once if it is (404, 410).
     async fn attempt(
         &self,
-        endpoint: &Endpoint,
+        target: &Target,
         message: &impl Message,
-        secrets: &[WebhookSecret],
     ) -> (AttemptOutcome, Option<WebhookFault>) {
         let (message_id, body, tried) = message.parts();
         // An address outside the reach (registered when private ones were
         // allowed) is not posted to: the endpoint stops until it is changed.
-        if let Err(why) = self.state.webhook_reach.check(&endpoint.setup.url) {
-            let at = relais_core::now();
-            let outcome = AttemptOutcome {
-                status: DeliveryStatus::Pending,
-                http_status: None,
-                error: Some(why.stored()),
-                latency_ms: 0,
-                next_attempt_at: Some(at),
-                at,
-            };
-            return (outcome, Some(why));
-        }
+        let url = match &target.address {
+            Ok(url) => url.clone(),
+            Err(why) => {
+                let at = relais_core::now();
+                let outcome = AttemptOutcome {
+                    status: DeliveryStatus::Pending,
+                    http_status: None,
+                    error: Some(why.stored()),
+                    latency_ms: 0,
+                    next_attempt_at: Some(at),
+                    at,
+                };
+                return (outcome, Some(why.clone()));
+            }
+        };
         let timestamp = relais_core::now().timestamp();
-        let signing: Vec<&WebhookSecret> = secrets.iter().collect();
+        let signing: Vec<&WebhookSecret> = target.secrets.iter().collect();
         let signature = signature_header(&signing, message_id, timestamp, body.as_bytes());
         let started = Instant::now();
         let answer = self
             .client
-            .post(&endpoint.setup.url)
+            .post(url)
             .header("content-type", "application/json")
             .header("webhook-id", message_id)
             .header("webhook-timestamp", timestamp.to_string())
@@ -597,9 +601,18 @@ impl Deliverer {
     }
 }
 
-/// The delivery of one event of the feed: a Standard Webhooks message
-/// (`type`, `timestamp`, `data`) whose data is the event as the feed shows it.
-/// A message to post: a stored delivery, or one made from a new event.
+/// Where and how a pass posts an endpoint's messages, settled once for the
+/// pass rather than for each message.
+struct Target {
+    /// The endpoint's URL parsed, or why it is not posted to (outside the reach).
+    address: Result<reqwest::Url, WebhookFault>,
+    /// The secrets that sign its messages (see [`Deliverer::secrets`]).
+    secrets: Vec<WebhookSecret>,
+}
+
+/// A message to post: a stored delivery, or one made from a new event (a
+/// Standard Webhooks message, `type`, `timestamp` and `data`, whose data is
+/// the event as the feed shows it).
 trait Message: Sync {
     /// Its `webhook-id`, its body, and the attempts already made.
     fn parts(&self) -> (&str, &str, u32);

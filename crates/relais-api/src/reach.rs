@@ -29,13 +29,19 @@ impl WebhookReach {
     /// non-public literal address or `localhost`. (Names are checked when
     /// they are resolved, at each connection.)
     pub fn check(self, url: &str) -> Result<(), WebhookFault> {
-        if self == WebhookReach::Anywhere {
-            return Ok(());
-        }
+        self.address(url).map(drop)
+    }
+
+    /// An endpoint's URL parsed, once it passes [`check`](Self::check):
+    /// what the deliverer posts a pass's messages to.
+    pub fn address(self, url: &str) -> Result<reqwest::Url, WebhookFault> {
         let parsed = reqwest::Url::parse(url).map_err(|e| WebhookFault::NotAnAddress {
             url: url.to_owned(),
             cause: e.to_string(),
         })?;
+        if self == WebhookReach::Anywhere {
+            return Ok(parsed);
+        }
         let host = parsed.host_str().unwrap_or_default();
         let literal = host.trim_start_matches('[').trim_end_matches(']');
         let refused = match literal.parse::<IpAddr>() {
@@ -50,7 +56,7 @@ impl WebhookReach {
                 url: url.to_owned(),
             });
         }
-        Ok(())
+        Ok(parsed)
     }
 
     /// An HTTP client for webhook requests within the reach: `timeout`
@@ -160,6 +166,18 @@ mod tests {
             assert_eq!(reach.check(url), Ok(()), "{url}");
         }
         assert_eq!(WebhookReach::Anywhere.check("http://127.0.0.1/"), Ok(()));
+        // The address the deliverer posts to is the one checked, parsed
+        // once; what does not parse is no address, whatever the reach.
+        let parsed = reach
+            .address("https://hooks.example.com/relais?x=1")
+            .unwrap();
+        assert_eq!(parsed.as_str(), "https://hooks.example.com/relais?x=1");
+        for reach in [WebhookReach::PublicOnly, WebhookReach::Anywhere] {
+            assert!(matches!(
+                reach.address("hooks example"),
+                Err(WebhookFault::NotAnAddress { .. })
+            ));
+        }
     }
 
     #[tokio::test]

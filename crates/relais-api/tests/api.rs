@@ -244,6 +244,7 @@ api_suite!(
     webhooks_deliver_signed_events_at_least_once,
     a_deliverer_stopped_mid_delivery_loses_nothing,
     a_pass_of_many_changes_is_sent_page_by_page,
+    an_address_outside_the_reach_is_not_posted_to,
     each_record_reads_alone_as_its_list_shows_it,
 );
 
@@ -4942,6 +4943,70 @@ async fn a_deliverer_stopped_mid_delivery_loses_nothing(app: App) {
     );
     let unique: BTreeSet<&String> = got.iter().map(|r| &r.id).collect();
     assert_eq!(unique.len(), ids.len(), "one id per change");
+}
+
+/// An endpoint whose address the server no longer reaches (registered while
+/// private addresses were allowed, on this machine) is posted nothing: the
+/// pass suspends it, saying why, and keeps its changes as deliveries that
+/// wait for its return; a server that reaches it again sends them.
+async fn an_address_outside_the_reach_is_not_posted_to(app: App) {
+    use relais_api::deliver::Deliverer;
+    use relais_api::reach::WebhookReach;
+    use relais_core::webhooks::{DeliveryStatus, EndpointStatus};
+    let receiver = relais_sandbox::receiver::Receiver::new();
+    let hooks = receiver.start().await.unwrap();
+    titles_changed_for_a_hook(&app, &hooks.url(), "inside", 3).await;
+    let endpoint = app.store.active_endpoints().await.unwrap().pop().unwrap();
+    let public_only = app
+        .state
+        .clone()
+        .with_webhook_reach(WebhookReach::PublicOnly);
+    let ttl = std::time::Duration::from_millis(300);
+    let pass = Deliverer::new(public_only, &app.url)
+        .with_lease_ttl(ttl)
+        .pass()
+        .await
+        .unwrap();
+    assert_eq!((pass.delivered, pass.failed), (0, 1), "{pass:?}");
+    assert!(receiver.received("inside").is_empty(), "nothing posted");
+    let now = app.store.endpoint(endpoint.id).await.unwrap();
+    assert_eq!(now.status, EndpointStatus::Suspended);
+    let why: Value = serde_json::from_str(&now.status_reason.unwrap_or_default()).unwrap();
+    assert_eq!(why["reason"], "not-public", "{why}");
+    assert_eq!(why["url"], format!("{}/hooks/inside", hooks.url()), "{why}");
+    let log = app
+        .store
+        .list_deliveries(endpoint.id, &relais_store::DeliveryQuery::latest(10))
+        .await
+        .unwrap();
+    assert_eq!(log.len(), 3, "each change kept as a delivery");
+    assert!(log.iter().all(|d| d.status == DeliveryStatus::Pending));
+    // Back within reach and activated again: every change is sent, once,
+    // by the next deliverer to hold the endpoint.
+    tokio::time::sleep(ttl + std::time::Duration::from_millis(100)).await;
+    app.store
+        .set_endpoint_status(
+            endpoint.id,
+            EndpointStatus::Active,
+            None,
+            relais_core::activity::Actor::Relais,
+        )
+        .await
+        .unwrap();
+    let pass = Deliverer::new(app.state.clone(), &app.url)
+        .pass()
+        .await
+        .unwrap();
+    assert_eq!((pass.delivered, pass.failed), (3, 0), "{pass:?}");
+    let titles: BTreeSet<String> = receiver
+        .received("inside")
+        .iter()
+        .map(|r| {
+            let v: Value = serde_json::from_str(&r.body).unwrap();
+            v["data"]["data"]["jobTitle"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    assert_eq!(titles, (0..3).map(|n| format!("Poste {n}")).collect());
 }
 
 /// Gives a key that writes employees a webhook endpoint following their
