@@ -4956,7 +4956,14 @@ async fn an_address_outside_the_reach_is_not_posted_to(app: App) {
     let receiver = relais_sandbox::receiver::Receiver::new();
     let hooks = receiver.start().await.unwrap();
     titles_changed_for_a_hook(&app, &hooks.url(), "inside", 3).await;
-    let endpoint = app.store.active_endpoints().await.unwrap().pop().unwrap();
+    let endpoint = app
+        .store
+        .active_endpoints()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|e| e.setup.url.ends_with("/hooks/inside"))
+        .unwrap();
     let public_only = app
         .state
         .clone()
