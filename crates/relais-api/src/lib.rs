@@ -16,6 +16,7 @@ pub mod query;
 pub mod rate;
 pub mod reach;
 pub mod resources;
+pub mod turns;
 pub mod written;
 
 pub use error::ApiError;
@@ -61,6 +62,8 @@ pub struct AppState {
     /// How long what relais records is kept (the pages say so; the runtime
     /// deletes what is older).
     pub retention: relais_core::retention::Retention,
+    /// The turns the API's writers of one record take (see [`turns`]).
+    pub turns: Arc<turns::Turns>,
 }
 
 impl AppState {
@@ -85,6 +88,7 @@ impl AppState {
             mapping_tools: None,
             webhook_reach: reach::WebhookReach::default(),
             retention: relais_core::retention::Retention::default(),
+            turns: Arc::default(),
         }
     }
 

@@ -957,10 +957,11 @@ async fn simultaneous_updates_of_an_employee_keep_both_changes(app: App) {
             );
         }
     }
-    // Twenty writers of one employee at once: each is applied in turn,
-    // none told to send it again.
+    // Fifty writers of one employee at once: each is applied in turn, none
+    // told to send it again (clashing and trying again, as writers in
+    // different processes do, some ran out of tries).
     let one = format!("/api/v3/users/{}", ids[0]);
-    let titles: Vec<String> = (0..20).map(|n| format!("Clash {n}")).collect();
+    let titles: Vec<String> = (0..50).map(|n| format!("Clash {n}")).collect();
     let sent = titles.iter().map(|title| {
         app.send(
             reqwest::Method::PUT,

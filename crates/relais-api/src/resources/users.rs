@@ -840,8 +840,11 @@ async fn update(
 ) -> Result<Response, ApiError> {
     let (state, caller, headers) = keyed.into_parts();
     let id = parse_id(&id)?;
+    // Writers of one employee through this process take turns: each reads
+    // it once the one before has written it.
+    let _turn = state.turns.take((caller.base().0, id)).await;
     // The change applies to the employee as it is when it is written: one
-    // changed meanwhile (another request, a sync) is read again and the
+    // changed meanwhile (a writer elsewhere, a sync) is read again and the
     // change applied to that, never to the older reading.
     let mut tries = 0;
     let e = loop {
@@ -855,7 +858,7 @@ async fn update(
         {
             Err(relais_store::StoreError::Changed { .. }) if tries < UPDATE_TRIES => {
                 tries += 1;
-                // Writers of one employee at once take turns: each waits a
+                // Writers elsewhere that clashed with this one each wait a
                 // random while, longer after each clash, before reading it
                 // again, instead of all reading and clashing again at once.
                 let longest = (1_u64 << tries.min(6)).min(LONGEST_RETRY_WAIT_MS);
