@@ -47,7 +47,8 @@ impl Turns {
     }
 
     /// How many records have writers holding or waiting for their turn.
-    pub fn busy(&self) -> usize {
+    #[cfg(test)]
+    fn busy(&self) -> usize {
         self.held.lock().expect("never poisoned").len()
     }
 }

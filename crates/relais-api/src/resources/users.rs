@@ -841,8 +841,8 @@ async fn update(
     let (state, caller, headers) = keyed.into_parts();
     let id = parse_id(&id)?;
     // Writers of one employee through this process take turns: each reads
-    // it once the one before has written it.
-    let _turn = state.turns.take((caller.base().0, id)).await;
+    // it once the one before has written it (the answer is built after).
+    let turn = state.turns.take((caller.base().0, id)).await;
     // The change applies to the employee as it is when it is written: one
     // changed meanwhile (a writer elsewhere, a sync) is read again and the
     // change applied to that, never to the older reading.
@@ -868,6 +868,7 @@ async fn update(
             done => break done?,
         }
     };
+    drop(turn);
     let json = full_user(&state, &caller, &headers, &e).await?;
     Ok(with_employee_records(v3_item(json), 1))
 }
