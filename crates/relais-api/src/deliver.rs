@@ -14,6 +14,7 @@
 
 use crate::auth::Caller;
 use crate::error::ApiError;
+use crate::posting::{Message as Posted, PostError, Poster};
 use crate::resources::events::{followed_topics, take_turn, visible_page, FeedItem};
 use crate::AppState;
 use axum::http::HeaderMap;
@@ -89,7 +90,8 @@ const IN_FLIGHT: usize = 16;
 #[derive(Clone)]
 pub struct Deliverer {
     state: AppState,
-    client: reqwest::Client,
+    /// Posts the messages, over connections this deliverer drives and keeps.
+    poster: Arc<Poster>,
     owner: String,
     headers: HeaderMap,
     lease_ttl: Duration,
@@ -130,12 +132,11 @@ impl Deliverer {
             headers.insert(axum::http::header::HOST, h);
         }
         Self {
-            client: state
-                .webhook_reach
-                .client(RECEIVER_TIMEOUT)
-                .user_agent(concat!("relais-webhooks/", env!("CARGO_PKG_VERSION")))
-                .build()
-                .expect("the HTTP client builds"),
+            poster: Arc::new(Poster::new(
+                state.webhook_reach,
+                IN_FLIGHT,
+                concat!("relais-webhooks/", env!("CARGO_PKG_VERSION")),
+            )),
             owner: format!(
                 "webhooks-{}-{:012x}",
                 std::process::id(),
@@ -495,7 +496,7 @@ impl Deliverer {
         // An address outside the reach (registered when private ones were
         // allowed) is not posted to: the endpoint stops until it is changed.
         let url = match &target.address {
-            Ok(url) => url.clone(),
+            Ok(url) => url,
             Err(why) => {
                 let at = relais_core::now();
                 let outcome = AttemptOutcome {
@@ -513,16 +514,17 @@ impl Deliverer {
         let signing: Vec<&WebhookSecret> = target.secrets.iter().collect();
         let signature = signature_header(&signing, message_id, timestamp, body.as_bytes());
         let started = Instant::now();
-        let answer = self
-            .client
-            .post(url)
-            .header("content-type", "application/json")
-            .header("webhook-id", message_id)
-            .header("webhook-timestamp", timestamp.to_string())
-            .header("webhook-signature", signature)
-            .body(body.to_owned())
-            .send()
-            .await;
+        let posted = Posted {
+            url,
+            headers: [
+                ("content-type", "application/json".to_owned()),
+                ("webhook-id", message_id.to_owned()),
+                ("webhook-timestamp", timestamp.to_string()),
+                ("webhook-signature", signature),
+            ],
+            body: bytes::Bytes::copy_from_slice(body.as_bytes()),
+        };
+        let answer = self.poster.post(&posted, RECEIVER_TIMEOUT).await;
         let latency_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
         let at = relais_core::now();
         let attempts = tried + 1;
@@ -537,15 +539,15 @@ impl Deliverer {
             }
         };
         let (status, next, http_status, error, suspend) = match answer {
-            Ok(resp) if resp.status().is_success() => (
+            Ok(answer) if (200..300).contains(&answer.status) => (
                 DeliveryStatus::Delivered,
                 None,
-                Some(resp.status().as_u16()),
+                Some(answer.status),
                 None,
                 None,
             ),
-            Ok(resp) => {
-                let code = resp.status().as_u16();
+            Ok(answer) => {
+                let code = answer.status;
                 match code {
                     // Gone: the endpoint stops at once; the delivery waits for its return.
                     404 | 410 => (
@@ -557,9 +559,8 @@ impl Deliverer {
                     ),
                     _ => {
                         let asked = (code == 429)
-                            .then(|| resp.headers().get("retry-after"))
+                            .then_some(answer.retry_after.as_deref())
                             .flatten()
-                            .and_then(|v| v.to_str().ok())
                             .and_then(|v| v.trim().parse::<u64>().ok())
                             .map(|s| Duration::from_secs(s.min(24 * 3600)));
                         let (status, next) = retry(asked);
@@ -575,14 +576,11 @@ impl Deliverer {
             }
             Err(e) => {
                 let (status, next) = retry(None);
-                let why = if e.is_timeout() {
-                    WebhookFault::NoAnswer {
+                let why = match e {
+                    PostError::TimedOut => WebhookFault::NoAnswer {
                         seconds: RECEIVER_TIMEOUT.as_secs(),
-                    }
-                } else {
-                    WebhookFault::Unreachable {
-                        cause: relais_core::network::NetworkCause::of(&e),
-                    }
+                    },
+                    PostError::Failed(cause) => WebhookFault::Unreachable { cause },
                 };
                 (status, next, None, Some(why.stored()), None)
             }

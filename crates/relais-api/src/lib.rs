@@ -12,6 +12,7 @@ pub mod metrics;
 pub mod names;
 pub mod need;
 pub mod openapi;
+pub mod posting;
 pub mod query;
 pub mod rate;
 pub mod reach;

@@ -2,9 +2,12 @@
 //!
 //! Posts MESSAGES (default 20,000) signed messages of 2 KB, as the
 //! deliverer posts an employee's event (`webhook-id`, `webhook-timestamp`,
-//! `webhook-signature`, one secret), with reqwest, to a receiver in this
-//! process that answers 204 on a thread of its own. Each way is warmed up
-//! with up to 2,000 messages, not measured, then measured:
+//! `webhook-signature`, one secret), to a receiver in this process that
+//! answers 204 on a thread of its own, with the deliverer's poster (its
+//! connections driven by the task that posts) and with a general HTTP
+//! client (reqwest, a task for each connection), which the deliverer used
+//! before. Each way is warmed up with up to 2,000 messages, not measured,
+//! then measured:
 //! - all the messages in one go, 1, 4, 16 (the deliverer's `IN_FLIGHT`)
 //!   and 64 at a time;
 //! - in bursts of 60 with 60 ms between them, 4 and 16 at a time: the
@@ -15,6 +18,8 @@
 //! threads and the receiver's (from `/proc`, Linux).
 
 use futures_util::StreamExt;
+use relais_api::posting::{Message, Poster};
+use relais_api::reach::WebhookReach;
 use relais_core::webhooks::{signature_header, WebhookSecret};
 use relais_testkit::usage::{add_cpu, cpu_by_thread, Use};
 use std::collections::HashMap;
@@ -32,10 +37,18 @@ struct Way {
 /// changes comes every 50 ms or so, plus the pass itself.
 const BETWEEN_BURSTS: Duration = Duration::from_millis(60);
 
+/// What posts the messages.
+enum Sender {
+    /// The deliverer's own.
+    Poster(Poster),
+    /// A general HTTP client.
+    Client(reqwest::Client),
+}
+
 /// Posts `count` messages the `way` says; the seconds it took.
 async fn post_all(
-    client: &reqwest::Client,
-    url: &str,
+    sender: &Sender,
+    url: &reqwest::Url,
     secret: &WebhookSecret,
     body: &str,
     count: usize,
@@ -56,17 +69,38 @@ async fn post_all(
                 } else {
                     String::new()
                 };
-                let answer = client
-                    .post(url)
-                    .header("content-type", "application/json")
-                    .header("webhook-id", id)
-                    .header("webhook-timestamp", timestamp.to_string())
-                    .header("webhook-signature", signature)
-                    .body(body.to_owned())
-                    .send()
-                    .await
-                    .expect("the receiver answers");
-                assert!(answer.status().is_success(), "{}", answer.status());
+                let status = match sender {
+                    Sender::Client(client) => client
+                        .post(url.clone())
+                        .header("content-type", "application/json")
+                        .header("webhook-id", id)
+                        .header("webhook-timestamp", timestamp.to_string())
+                        .header("webhook-signature", signature)
+                        .body(body.to_owned())
+                        .send()
+                        .await
+                        .expect("the receiver answers")
+                        .status()
+                        .as_u16(),
+                    Sender::Poster(poster) => {
+                        let message = Message {
+                            url,
+                            headers: [
+                                ("content-type", "application/json".to_owned()),
+                                ("webhook-id", id),
+                                ("webhook-timestamp", timestamp.to_string()),
+                                ("webhook-signature", signature),
+                            ],
+                            body: bytes::Bytes::copy_from_slice(body.as_bytes()),
+                        };
+                        poster
+                            .post(&message, Duration::from_secs(3))
+                            .await
+                            .expect("the receiver answers")
+                            .status
+                    }
+                };
+                assert_eq!(status, 204);
             })
             .buffer_unordered(way.in_flight);
         while posts.next().await.is_some() {}
@@ -84,7 +118,8 @@ fn main() {
         .unwrap();
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.set_nonblocking(true).unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let url =
+        reqwest::Url::parse(&format!("http://{}/hook", listener.local_addr().unwrap())).unwrap();
     receiver.spawn(async move {
         let app = axum::Router::new().route(
             "/hook",
@@ -122,28 +157,47 @@ fn main() {
         "webhook posts: {count} messages of {} bytes each way",
         body.len()
     );
+    let senders = [
+        (
+            "the deliverer's poster",
+            Sender::Poster(Poster::new(
+                WebhookReach::Anywhere,
+                64,
+                "relais-webhooks/bench",
+            )),
+        ),
+        (
+            "a general client (reqwest)",
+            Sender::Client(
+                reqwest::Client::builder()
+                    .timeout(Duration::from_secs(3))
+                    .build()
+                    .unwrap(),
+            ),
+        ),
+    ];
+    let ways: Vec<Way> = ways.collect();
     sender.block_on(async {
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(3))
-            .build()
-            .unwrap();
-        for way in ways {
+        for (name, sender) in &senders {
+        println!("  with {name}:");
+        for way in &ways {
             // Bursts take their pauses: fewer messages keep the run short.
             let count = if way.burst.is_some() { (count / 5).max(1) } else { count };
-            post_all(&client, &url, &secret, &body, count.min(2_000), &way).await;
+            post_all(sender, &url, &secret, &body, count.min(2_000), way).await;
             let before = cpu_by_thread("self");
-            let took = post_all(&client, &url, &secret, &body, count, &way).await;
+            let took = post_all(sender, &url, &secret, &body, count, way).await;
             let mut used: HashMap<String, Use> = HashMap::new();
             add_cpu(&mut used, &before, &cpu_by_thread("self"));
             let per = |name: &str| used.get(name).map_or(0.0, |u| u.cpu) * 1e6 / count as f64;
             println!(
-                "  {:>2} at a time{}{}: {count} in {took:.2} s, sender {:.1} µs a message, receiver {:.1} µs",
+                "    {:>2} at a time{}{}: {count} in {took:.2} s, sender {:.1} µs a message, receiver {:.1} µs",
                 way.in_flight,
                 way.burst.map_or(String::new(), |b| format!(", bursts of {b}")),
                 if way.signed { "" } else { ", unsigned" },
                 per("bench-sender"),
                 per("bench-receiver"),
             );
+        }
         }
     });
 }

@@ -1,0 +1,696 @@
+//! Webhook messages posted over HTTP/1.1 connections that the deliverer
+//! drives in its own task, and keeps open between passes.
+//!
+//! A general HTTP client gives each connection a task of its own: every
+//! message then wakes the deliverer's task, the connection's task, and the
+//! deliverer's again, each maybe on another thread. Here a page's messages
+//! and the connections they go over are polled by the one task that posts
+//! them, so a message costs the server a third or so of what it did
+//! (`cargo bench -p relais --bench webhook_posts`, and
+//! `docs/performance.md`, « Webhooks posted over connections the deliverer
+//! drives itself »).
+//!
+//! What is kept from the client it replaces: the reach is checked on every
+//! address a name resolves to, at every connection; TLS trusts the
+//! machine's certificate authorities; no redirect is followed; the whole
+//! exchange, connection included, has one time limit. A connection that
+//! the receiver closed while it was idle is found closed before it is used,
+//! or, when that is only seen as the message is sent, the message goes
+//! again once over a new connection (a receiver may get a message twice,
+//! under the same `webhook-id`, as the convention allows).
+
+use crate::reach::{is_public, WebhookReach};
+use axum::http::{header, HeaderValue, Request};
+use bytes::Bytes;
+use futures_util::FutureExt;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::client::conn::http1::{self, Connection, SendRequest};
+use hyper_util::rt::TokioIo;
+use relais_core::network::NetworkCause;
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio_rustls::rustls;
+
+/// How long a connection may wait unused before it is closed rather than
+/// used again (receivers close idle connections after some seconds).
+const IDLE_FOR: Duration = Duration::from_secs(30);
+
+/// How much of a receiver's answer is read; a longer one is cut short and
+/// its connection closed (only the status and `Retry-After` are used).
+const ANSWER_READ: usize = 64 * 1024;
+
+/// A byte stream to a receiver: TCP, or TLS over TCP.
+trait Io: AsyncRead + AsyncWrite + Send + Unpin {}
+impl<T: AsyncRead + AsyncWrite + Send + Unpin> Io for T {}
+
+type Stream = TokioIo<Box<dyn Io>>;
+
+/// One open connection to a receiver, and the half that sends on it.
+struct Link {
+    send: SendRequest<Full<Bytes>>,
+    conn: Pin<Box<Connection<Stream, Full<Bytes>>>>,
+    /// Whether the connection ended (it is not used again).
+    ended: bool,
+    /// When it was last given back unused.
+    idle_since: Instant,
+}
+
+impl Link {
+    /// Whether it can carry another message: not ended, not closed by the
+    /// receiver meanwhile, not idle too long.
+    fn usable(&mut self) -> bool {
+        if self.ended || self.send.is_closed() || self.idle_since.elapsed() > IDLE_FOR {
+            return false;
+        }
+        // Polled once without waiting: a connection the receiver closed
+        // ends here, rather than when a message is written to it.
+        self.conn.as_mut().now_or_never().is_none()
+    }
+}
+
+/// Where connections go: an endpoint URL's scheme, host and port.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct Origin {
+    tls: bool,
+    host: String,
+    port: u16,
+}
+
+impl Origin {
+    fn of(url: &reqwest::Url) -> Result<Self, PostError> {
+        let tls = match url.scheme() {
+            "https" => true,
+            "http" => false,
+            other => return Err(PostError::failed(format!("{other} is not HTTP"))),
+        };
+        // An IPv6 address is written between brackets in a URL, not in a socket's.
+        let host = match url.host_str() {
+            Some(h) if !h.is_empty() => h.trim_start_matches('[').trim_end_matches(']').to_owned(),
+            _ => return Err(PostError::failed("the address has no host")),
+        };
+        let port = url
+            .port_or_known_default()
+            .unwrap_or(if tls { 443 } else { 80 });
+        Ok(Self { tls, host, port })
+    }
+
+    /// The `Host` header: the host, and the port unless it is the scheme's own.
+    fn authority(&self) -> String {
+        let host = if self.host.contains(':') {
+            format!("[{}]", self.host)
+        } else {
+            self.host.clone()
+        };
+        match (self.tls, self.port) {
+            (true, 443) | (false, 80) => host,
+            (_, port) => format!("{host}:{port}"),
+        }
+    }
+}
+
+/// Why a message was not answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PostError {
+    /// No answer within the time given.
+    TimedOut,
+    /// The receiver could not be reached, or the exchange broke off.
+    Failed(NetworkCause),
+}
+
+impl PostError {
+    fn failed(words: impl Into<String>) -> Self {
+        Self::Failed(NetworkCause::new(words))
+    }
+
+    fn of(error: &(dyn std::error::Error + 'static)) -> Self {
+        Self::Failed(NetworkCause::of(error))
+    }
+}
+
+/// What a receiver answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    /// The HTTP status.
+    pub status: u16,
+    /// Its `Retry-After` header, as written.
+    pub retry_after: Option<String>,
+}
+
+/// One message: where it goes, its headers (besides `Host`, `User-Agent`
+/// and `Content-Length`, set here) and its body.
+pub struct Message<'a> {
+    /// The endpoint's URL, checked against the reach.
+    pub url: &'a reqwest::Url,
+    /// Its headers, by name.
+    pub headers: [(&'static str, String); 4],
+    /// Its body.
+    pub body: Bytes,
+}
+
+/// Posts webhook messages over connections it keeps, per receiver.
+pub struct Poster {
+    reach: WebhookReach,
+    user_agent: HeaderValue,
+    /// Connections not in use, by where they go; at most `keep` each.
+    idle: Mutex<HashMap<Origin, Vec<Link>>>,
+    keep: usize,
+    /// The TLS settings, made at the first `https` connection.
+    tls: OnceLock<Result<Arc<rustls::ClientConfig>, String>>,
+}
+
+impl std::fmt::Debug for Poster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Poster")
+            .field("reach", &self.reach)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Poster {
+    /// A poster within `reach`, keeping up to `keep` idle connections to
+    /// each receiver, whose requests name `user_agent`.
+    pub fn new(reach: WebhookReach, keep: usize, user_agent: &'static str) -> Self {
+        Self {
+            reach,
+            user_agent: HeaderValue::from_static(user_agent),
+            idle: Mutex::default(),
+            keep,
+            tls: OnceLock::new(),
+        }
+    }
+
+    /// Posts `message` and reads the answer, all within `limit`. The
+    /// connections are polled by the caller's task: posts made together
+    /// (joined, or in a `FuturesUnordered`) share it.
+    pub async fn post(&self, message: &Message<'_>, limit: Duration) -> Result<Answer, PostError> {
+        tokio::time::timeout(limit, self.exchange(message))
+            .await
+            .unwrap_or(Err(PostError::TimedOut))
+    }
+
+    async fn exchange(&self, message: &Message<'_>) -> Result<Answer, PostError> {
+        let origin = Origin::of(message.url)?;
+        if let Some(mut link) = self.take(&origin) {
+            match self.send(&mut link, &origin, message).await {
+                Ok(answer) => {
+                    self.give_back(origin, link);
+                    return Ok(answer);
+                }
+                // Closed by the receiver as the message went: once more,
+                // over a new connection.
+                Err(Sent::Never(_)) => {}
+                Err(Sent::Broke(e)) => return Err(e),
+            }
+        }
+        let mut link = self.connect(&origin).await?;
+        match self.send(&mut link, &origin, message).await {
+            Ok(answer) => {
+                self.give_back(origin, link);
+                Ok(answer)
+            }
+            Err(Sent::Never(e) | Sent::Broke(e)) => Err(e),
+        }
+    }
+
+    /// An idle connection to `origin` that is still open, if any.
+    fn take(&self, origin: &Origin) -> Option<Link> {
+        let mut idle = self.idle.lock().expect("the idle connections");
+        let links = idle.get_mut(origin)?;
+        while let Some(mut link) = links.pop() {
+            if link.usable() {
+                return Some(link);
+            }
+        }
+        None
+    }
+
+    fn give_back(&self, origin: Origin, mut link: Link) {
+        if link.ended || link.send.is_closed() {
+            return;
+        }
+        link.idle_since = Instant::now();
+        let mut idle = self.idle.lock().expect("the idle connections");
+        let links = idle.entry(origin).or_default();
+        if links.len() < self.keep {
+            links.push(link);
+        }
+    }
+
+    /// Sends `message` over `link` and reads the answer, driving the
+    /// connection meanwhile.
+    async fn send(
+        &self,
+        link: &mut Link,
+        origin: &Origin,
+        message: &Message<'_>,
+    ) -> Result<Answer, Sent> {
+        let request = self.request(origin, message).map_err(Sent::Never)?;
+        let Link {
+            send, conn, ended, ..
+        } = link;
+        drive(conn, ended, send.ready())
+            .await
+            .map_err(|e| Sent::Never(PostError::of(&e)))?;
+        let answer = drive(conn, ended, send.send_request(request))
+            .await
+            .map_err(|e| {
+                // Not written at all, or the connection closed before any
+                // answer: the receiver never saw it whole.
+                if e.is_canceled() || e.is_incomplete_message() {
+                    Sent::Never(PostError::of(&e))
+                } else {
+                    Sent::Broke(PostError::of(&e))
+                }
+            })?;
+        let status = answer.status().as_u16();
+        let retry_after = answer
+            .headers()
+            .get(header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        // Read to its end, so that the connection can carry the next one.
+        let body = Limited::new(answer.into_body(), ANSWER_READ).collect();
+        if drive(conn, ended, body).await.is_err() {
+            *ended = true;
+        }
+        Ok(Answer {
+            status,
+            retry_after,
+        })
+    }
+
+    fn request(
+        &self,
+        origin: &Origin,
+        message: &Message<'_>,
+    ) -> Result<Request<Full<Bytes>>, PostError> {
+        let url = message.url;
+        let target = match url.query() {
+            Some(q) => format!("{}?{q}", url.path()),
+            None => url.path().to_owned(),
+        };
+        let mut request = Request::post(target)
+            .header(header::HOST, origin.authority())
+            .header(header::USER_AGENT, self.user_agent.clone());
+        for (name, value) in &message.headers {
+            request = request.header(*name, value);
+        }
+        request
+            .body(Full::new(message.body.clone()))
+            .map_err(|e| PostError::of(&e))
+    }
+
+    /// Opens a connection to `origin`: its name resolved, each address
+    /// checked against the reach, the first that answers taken, TLS over it
+    /// for `https`.
+    async fn connect(&self, origin: &Origin) -> Result<Link, PostError> {
+        let found: Vec<SocketAddr> = match origin.host.parse::<IpAddr>() {
+            Ok(ip) => vec![SocketAddr::new(ip, origin.port)],
+            Err(_) => tokio::net::lookup_host((origin.host.as_str(), origin.port))
+                .await
+                .map_err(|e| PostError::of(&e))?
+                .collect(),
+        };
+        let allowed: Vec<SocketAddr> = found
+            .into_iter()
+            .filter(|a| self.reach == WebhookReach::Anywhere || is_public(a.ip()))
+            .collect();
+        if allowed.is_empty() {
+            return Err(PostError::failed(format!(
+                "{} resolves to no public address",
+                origin.host
+            )));
+        }
+        let mut tcp = Err(PostError::failed("no address answered"));
+        for address in allowed {
+            tcp = tokio::net::TcpStream::connect(address)
+                .await
+                .map_err(|e| PostError::of(&e));
+            if tcp.is_ok() {
+                break;
+            }
+        }
+        let tcp = tcp?;
+        tcp.set_nodelay(true).map_err(|e| PostError::of(&e))?;
+        let io: Box<dyn Io> = if origin.tls {
+            let config = self
+                .tls
+                .get_or_init(tls_settings)
+                .clone()
+                .map_err(PostError::failed)?;
+            let name = rustls::pki_types::ServerName::try_from(origin.host.clone())
+                .map_err(|e| PostError::of(&e))?;
+            let stream = tokio_rustls::TlsConnector::from(config)
+                .connect(name, tcp)
+                .await
+                .map_err(|e| PostError::of(&e))?;
+            Box::new(stream)
+        } else {
+            Box::new(tcp)
+        };
+        let (send, conn) = http1::handshake(TokioIo::new(io))
+            .await
+            .map_err(|e| PostError::of(&e))?;
+        Ok(Link {
+            send,
+            conn: Box::pin(conn),
+            ended: false,
+            idle_since: Instant::now(),
+        })
+    }
+}
+
+/// How a message failed: before the receiver could have taken it (it may
+/// go again over a new connection), or after.
+enum Sent {
+    Never(PostError),
+    Broke(PostError),
+}
+
+/// Runs `work` while driving `conn`. Once the connection ends (`ended` is
+/// then set) `work` is waited for alone: it ends too, with what the
+/// connection gave it before ending.
+async fn drive<F: Future>(
+    conn: &mut Pin<Box<Connection<Stream, Full<Bytes>>>>,
+    ended: &mut bool,
+    work: F,
+) -> F::Output {
+    tokio::pin!(work);
+    if !*ended {
+        tokio::select! {
+            biased;
+            out = &mut work => return out,
+            _ = conn.as_mut() => *ended = true,
+        }
+    }
+    work.await
+}
+
+/// TLS as the deliverer speaks it: the machine's certificate authorities,
+/// HTTP/1.1 asked for.
+fn tls_settings() -> Result<Arc<rustls::ClientConfig>, String> {
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls_native_certs::load_native_certs().certs {
+        // A certificate this TLS cannot read is left out, as the system's own tools do.
+        let _ = roots.add(cert);
+    }
+    if roots.is_empty() {
+        return Err("no certificate authority is trusted on this machine".into());
+    }
+    let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| e.to_string())?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// How the receiver below answers the requests of a connection.
+    #[derive(Clone, Copy)]
+    enum Answers {
+        /// Each with this response, keeping the connection open.
+        Each(&'static str),
+        /// The first with 204, then closes the connection at the next
+        /// request, unanswered (as a receiver closing an idle connection
+        /// while a message was on its way).
+        FirstOnly,
+        /// None, ever.
+        Never,
+    }
+
+    /// A receiver on this machine: its address, the connections it
+    /// accepted and the requests it read, as text.
+    struct Receiver {
+        address: SocketAddr,
+        connections: Arc<AtomicUsize>,
+        requests: Arc<Mutex<Vec<String>>>,
+    }
+
+    /// One request read whole (headers, then as many bytes as
+    /// `content-length` says), or none if the connection closed first.
+    async fn read_request(stream: &mut tokio::net::TcpStream) -> Option<String> {
+        let mut read = Vec::new();
+        let mut chunk = [0_u8; 8192];
+        loop {
+            if let Some(end) = read.windows(4).position(|w| w == b"\r\n\r\n") {
+                let head = String::from_utf8_lossy(&read[..end]).to_lowercase();
+                let length: usize = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length:"))
+                    .map_or(0, |v| v.trim().parse().unwrap());
+                if read.len() >= end + 4 + length {
+                    return Some(String::from_utf8_lossy(&read).into_owned());
+                }
+            }
+            let n = stream.read(&mut chunk).await.ok()?;
+            if n == 0 {
+                return None;
+            }
+            read.extend_from_slice(&chunk[..n]);
+        }
+    }
+
+    async fn receiver(answers: Answers) -> Receiver {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let connections = Arc::new(AtomicUsize::new(0));
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let (counted, noted) = (connections.clone(), requests.clone());
+        tokio::spawn(async move {
+            loop {
+                let (mut stream, _) = listener.accept().await.unwrap();
+                counted.fetch_add(1, Ordering::SeqCst);
+                let noted = noted.clone();
+                tokio::spawn(async move {
+                    let mut answered = 0;
+                    while let Some(request) = read_request(&mut stream).await {
+                        noted.lock().unwrap().push(request);
+                        let answer = match answers {
+                            Answers::Each(text) => text,
+                            Answers::FirstOnly if answered == 0 => {
+                                "HTTP/1.1 204 No Content\r\n\r\n"
+                            }
+                            Answers::FirstOnly => return,
+                            Answers::Never => {
+                                tokio::time::sleep(Duration::from_secs(60)).await;
+                                return;
+                            }
+                        };
+                        stream.write_all(answer.as_bytes()).await.unwrap();
+                        answered += 1;
+                    }
+                });
+            }
+        });
+        Receiver {
+            address,
+            connections,
+            requests,
+        }
+    }
+
+    fn message(url: &reqwest::Url, n: usize) -> Message<'_> {
+        Message {
+            url,
+            headers: [
+                ("content-type", "application/json".to_owned()),
+                ("webhook-id", format!("msg_{n}")),
+                ("webhook-timestamp", "1764892800".to_owned()),
+                ("webhook-signature", "v1,c2lnbmVk".to_owned()),
+            ],
+            body: Bytes::from(format!(r#"{{"n":{n}}}"#)),
+        }
+    }
+
+    fn poster(reach: WebhookReach) -> Poster {
+        Poster::new(reach, 4, "relais-webhooks/test")
+    }
+
+    const LIMIT: Duration = Duration::from_secs(3);
+
+    #[tokio::test]
+    async fn messages_arrive_as_sent_over_one_kept_connection() {
+        let r = receiver(Answers::Each("HTTP/1.1 204 No Content\r\n\r\n")).await;
+        let url = reqwest::Url::parse(&format!("http://{}/hooks/a?team=hr", r.address)).unwrap();
+        let poster = poster(WebhookReach::Anywhere);
+        for n in 0..5 {
+            let answer = poster.post(&message(&url, n), LIMIT).await.unwrap();
+            assert_eq!(
+                answer,
+                Answer {
+                    status: 204,
+                    retry_after: None
+                }
+            );
+        }
+        assert_eq!(
+            r.connections.load(Ordering::SeqCst),
+            1,
+            "one connection carried them all"
+        );
+        let requests = r.requests.lock().unwrap().clone();
+        assert_eq!(requests.len(), 5);
+        let first = &requests[0];
+        for part in [
+            "POST /hooks/a?team=hr HTTP/1.1\r\n",
+            &format!("host: {}\r\n", r.address),
+            "user-agent: relais-webhooks/test\r\n",
+            "content-type: application/json\r\n",
+            "webhook-id: msg_0\r\n",
+            "webhook-timestamp: 1764892800\r\n",
+            "webhook-signature: v1,c2lnbmVk\r\n",
+            "content-length: 7\r\n",
+        ] {
+            assert!(first.contains(part), "{part:?} missing from {first:?}");
+        }
+        assert!(first.ends_with("\r\n\r\n{\"n\":0}"), "{first:?}");
+    }
+
+    #[tokio::test]
+    async fn a_connection_closed_as_a_message_goes_is_replaced_and_the_message_sent_again() {
+        let r = receiver(Answers::FirstOnly).await;
+        let url = reqwest::Url::parse(&format!("http://{}/hook", r.address)).unwrap();
+        let poster = poster(WebhookReach::Anywhere);
+        for n in 0..4 {
+            let answer = poster.post(&message(&url, n), LIMIT).await;
+            assert_eq!(answer.map(|a| a.status), Ok(204), "message {n}");
+        }
+        // Each message after the first reached a connection that closed
+        // on it, then went again over a new one.
+        assert_eq!(r.connections.load(Ordering::SeqCst), 4);
+        let ids: Vec<String> = r
+            .requests
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|q| {
+                q.lines()
+                    .find(|l| l.starts_with("webhook-id"))
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect();
+        assert_eq!(
+            ids,
+            ["msg_0", "msg_1", "msg_1", "msg_2", "msg_2", "msg_3", "msg_3"]
+                .map(|id| format!("webhook-id: {id}"))
+        );
+    }
+
+    #[tokio::test]
+    async fn an_answer_and_its_retry_after_are_read() {
+        let r = receiver(Answers::Each(
+            "HTTP/1.1 429 Too Many Requests\r\nretry-after: 7\r\ncontent-length: 9\r\n\r\nslow down",
+        ))
+        .await;
+        let url = reqwest::Url::parse(&format!("http://{}/hook", r.address)).unwrap();
+        let poster = poster(WebhookReach::Anywhere);
+        for n in 0..2 {
+            let answer = poster.post(&message(&url, n), LIMIT).await.unwrap();
+            assert_eq!(
+                answer,
+                Answer {
+                    status: 429,
+                    retry_after: Some("7".into())
+                }
+            );
+        }
+        // The answer's body was read, so its connection carried the second.
+        assert_eq!(r.connections.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn a_receiver_that_does_not_answer_in_time_gives_no_answer() {
+        let r = receiver(Answers::Never).await;
+        let url = reqwest::Url::parse(&format!("http://{}/hook", r.address)).unwrap();
+        let started = Instant::now();
+        let answer = poster(WebhookReach::Anywhere)
+            .post(&message(&url, 0), Duration::from_millis(300))
+            .await;
+        assert_eq!(answer, Err(PostError::TimedOut));
+        assert!(started.elapsed() < Duration::from_secs(2));
+        assert_eq!(r.requests.lock().unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_name_for_this_machine_is_not_connected_to_when_only_public_addresses_are() {
+        let r = receiver(Answers::Each("HTTP/1.1 204 No Content\r\n\r\n")).await;
+        let url =
+            reqwest::Url::parse(&format!("http://localhost:{}/hook", r.address.port())).unwrap();
+        let answer = poster(WebhookReach::PublicOnly)
+            .post(&message(&url, 0), LIMIT)
+            .await;
+        assert_eq!(
+            answer,
+            Err(PostError::Failed(NetworkCause::new(
+                "localhost resolves to no public address"
+            )))
+        );
+        assert_eq!(r.connections.load(Ordering::SeqCst), 0);
+        // Allowed anywhere, the same name is reached.
+        let answer = poster(WebhookReach::Anywhere)
+            .post(&message(&url, 0), LIMIT)
+            .await;
+        assert_eq!(answer.map(|a| a.status), Ok(204));
+    }
+
+    #[tokio::test]
+    async fn a_receiver_that_is_not_listening_is_unreachable() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = listener.local_addr().unwrap();
+        drop(listener);
+        let url = reqwest::Url::parse(&format!("http://{address}/hook")).unwrap();
+        match poster(WebhookReach::Anywhere)
+            .post(&message(&url, 0), LIMIT)
+            .await
+        {
+            Err(PostError::Failed(cause)) => {
+                assert!(
+                    cause.as_str().to_lowercase().contains("refused"),
+                    "{cause:?}"
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn https_to_a_receiver_that_speaks_plain_http_fails_in_the_handshake() {
+        // A plain HTTP server answers what it cannot read with a 400.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let heard = tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let mut hello = [0_u8; 4096];
+            let n = stream.read(&mut hello).await.unwrap();
+            stream
+                .write_all(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n")
+                .await
+                .unwrap();
+            hello[..n].to_vec()
+        });
+        let url = reqwest::Url::parse(&format!("https://{address}/hook")).unwrap();
+        let answer = poster(WebhookReach::Anywhere)
+            .post(&message(&url, 0), LIMIT)
+            .await;
+        assert!(matches!(answer, Err(PostError::Failed(_))), "{answer:?}");
+        let hello = heard.await.unwrap();
+        // A TLS handshake record (22), not the message in the clear.
+        assert_eq!(hello.first(), Some(&22), "{hello:?}");
+        assert!(!String::from_utf8_lossy(&hello).contains("webhook-id"));
+    }
+}
