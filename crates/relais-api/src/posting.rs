@@ -402,6 +402,11 @@ fn tls_settings() -> Result<Arc<rustls::ClientConfig>, String> {
     if roots.is_empty() {
         return Err("no certificate authority is trusted on this machine".into());
     }
+    tls_trusting(roots)
+}
+
+/// TLS trusting `roots`, HTTP/1.1 asked for.
+fn tls_trusting(roots: rustls::RootCertStore) -> Result<Arc<rustls::ClientConfig>, String> {
     let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(
         rustls::crypto::ring::default_provider(),
     ))
@@ -442,7 +447,7 @@ mod tests {
 
     /// One request read whole (headers, then as many bytes as
     /// `content-length` says), or none if the connection closed first.
-    async fn read_request(stream: &mut tokio::net::TcpStream) -> Option<String> {
+    async fn read_request(stream: &mut (impl AsyncRead + Unpin)) -> Option<String> {
         let mut read = Vec::new();
         let mut chunk = [0_u8; 8192];
         loop {
@@ -666,6 +671,100 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    /// The test authority and the receiver's certificate (`testdata/webhook-tls`).
+    const TEST_AUTHORITY: &str = include_str!("../testdata/webhook-tls/ca.pem");
+    const RECEIVER_CERT: &str = include_str!("../testdata/webhook-tls/receiver.pem");
+    const RECEIVER_KEY: &str = include_str!("../testdata/webhook-tls/receiver.key");
+
+    /// A receiver over TLS that answers 204 to each request: its port, and
+    /// the requests it read.
+    async fn tls_receiver() -> (u16, Arc<Mutex<Vec<String>>>) {
+        use rustls::pki_types::pem::PemObject;
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+        let certs = vec![CertificateDer::from_pem_slice(RECEIVER_CERT.as_bytes()).unwrap()];
+        let key = PrivateKeyDer::from_pem_slice(RECEIVER_KEY.as_bytes()).unwrap();
+        let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let noted = requests.clone();
+        tokio::spawn(async move {
+            loop {
+                let (tcp, _) = listener.accept().await.unwrap();
+                let (acceptor, noted) = (acceptor.clone(), noted.clone());
+                tokio::spawn(async move {
+                    // A client that does not trust it gives up in the handshake.
+                    let Ok(mut stream) = acceptor.accept(tcp).await else {
+                        return;
+                    };
+                    while let Some(request) = read_request(&mut stream).await {
+                        noted.lock().unwrap().push(request);
+                        let answer = b"HTTP/1.1 204 No Content\r\n\r\n";
+                        stream.write_all(answer).await.unwrap();
+                    }
+                });
+            }
+        });
+        (port, requests)
+    }
+
+    #[tokio::test]
+    async fn messages_go_over_tls_to_a_receiver_whose_certificate_is_trusted() {
+        use rustls::pki_types::pem::PemObject;
+        let (port, heard) = tls_receiver().await;
+        let mut roots = rustls::RootCertStore::empty();
+        roots
+            .add(
+                rustls::pki_types::CertificateDer::from_pem_slice(TEST_AUTHORITY.as_bytes())
+                    .unwrap(),
+            )
+            .unwrap();
+        let trusting = poster(WebhookReach::Anywhere);
+        trusting.tls.set(tls_trusting(roots)).unwrap();
+        for host in ["localhost", "127.0.0.1"] {
+            let url = reqwest::Url::parse(&format!("https://{host}:{port}/hook")).unwrap();
+            for n in 0..2 {
+                let answer = trusting.post(&message(&url, n), LIMIT).await;
+                assert_eq!(answer.map(|a| a.status), Ok(204), "{host}, message {n}");
+            }
+        }
+        let requests = heard.lock().unwrap().clone();
+        assert_eq!(requests.len(), 4);
+        assert!(
+            requests[0].starts_with("POST /hook HTTP/1.1\r\n"),
+            "{}",
+            requests[0]
+        );
+        assert!(
+            requests[3].contains("webhook-id: msg_1\r\n"),
+            "{}",
+            requests[3]
+        );
+
+        // Trusting the machine's authorities alone, the same receiver is refused.
+        let url = reqwest::Url::parse(&format!("https://localhost:{port}/hook")).unwrap();
+        match poster(WebhookReach::Anywhere)
+            .post(&message(&url, 9), LIMIT)
+            .await
+        {
+            Err(PostError::Failed(cause)) => assert!(
+                cause.as_str().contains("certificate")
+                    || cause.as_str().contains("no certificate authority"),
+                "{cause:?}"
+            ),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(heard.lock().unwrap().len(), 4, "nothing more was read");
     }
 
     #[tokio::test]
