@@ -5,7 +5,7 @@
 //! message then wakes the deliverer's task, the connection's task, and the
 //! deliverer's again, each maybe on another thread. Here a page's messages
 //! and the connections they go over are polled by the one task that posts
-//! them, so a message costs the server a third or so of what it did
+//! them, so a message costs the sender a quarter or so of what it did
 //! (`cargo bench -p relais --bench webhook_posts`, and
 //! `docs/performance.md`, « Webhooks posted over connections the deliverer
 //! drives itself »).
@@ -253,11 +253,18 @@ impl Poster {
         let Link {
             send, conn, ended, ..
         } = link;
+        let closed = || {
+            Sent::Never(PostError::failed(
+                "connection closed before message completed",
+            ))
+        };
         drive(conn, ended, send.ready())
             .await
+            .ok_or_else(closed)?
             .map_err(|e| Sent::Never(PostError::of(&e)))?;
         let answer = drive(conn, ended, send.send_request(request))
             .await
+            .ok_or_else(closed)?
             .map_err(|e| {
                 // Not written at all, or the connection closed before any
                 // answer: the receiver never saw it whole.
@@ -275,7 +282,7 @@ impl Poster {
             .map(str::to_owned);
         // Read to its end, so that the connection can carry the next one.
         let body = Limited::new(answer.into_body(), ANSWER_READ).collect();
-        if drive(conn, ended, body).await.is_err() {
+        if !matches!(drive(conn, ended, body).await, Some(Ok(_))) {
             *ended = true;
         }
         Ok(Answer {
@@ -372,23 +379,24 @@ enum Sent {
     Broke(PostError),
 }
 
-/// Runs `work` while driving `conn`. Once the connection ends (`ended` is
-/// then set) `work` is waited for alone: it ends too, with what the
-/// connection gave it before ending.
+/// Runs `work` while driving `conn`, to its end; none if the connection
+/// ended first (`ended` is then set) and left `work` waiting for what it
+/// will never give. What the connection gave before it ended (an answer
+/// read whole, a failure) is still `work`'s.
 async fn drive<F: Future>(
     conn: &mut Pin<Box<Connection<Stream, Full<Bytes>>>>,
     ended: &mut bool,
     work: F,
-) -> F::Output {
+) -> Option<F::Output> {
     tokio::pin!(work);
     if !*ended {
         tokio::select! {
             biased;
-            out = &mut work => return out,
+            out = &mut work => return Some(out),
             _ = conn.as_mut() => *ended = true,
         }
     }
-    work.await
+    work.now_or_never()
 }
 
 /// TLS as the deliverer speaks it: the machine's certificate authorities,
@@ -594,6 +602,49 @@ mod tests {
             ["msg_0", "msg_1", "msg_1", "msg_2", "msg_2", "msg_3", "msg_3"]
                 .map(|id| format!("webhook-id: {id}"))
         );
+    }
+
+    #[tokio::test]
+    async fn a_receiver_that_closes_every_connection_at_once_fails_without_waiting() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            loop {
+                drop(listener.accept().await.unwrap());
+            }
+        });
+        let url = reqwest::Url::parse(&format!("http://{address}/hook")).unwrap();
+        let poster = poster(WebhookReach::Anywhere);
+        for n in 0..3 {
+            let started = Instant::now();
+            let answer = poster.post(&message(&url, n), LIMIT).await;
+            assert!(matches!(answer, Err(PostError::Failed(_))), "{answer:?}");
+            assert!(
+                started.elapsed() < Duration::from_secs(1),
+                "{:?}",
+                started.elapsed()
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn work_left_waiting_by_a_connection_that_ended_ends_with_it() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        tokio::spawn(async move { drop(listener.accept().await.unwrap()) });
+        let tcp = tokio::net::TcpStream::connect(address).await.unwrap();
+        let io: Box<dyn Io> = Box::new(tcp);
+        let (_send, conn) = http1::handshake(TokioIo::new(io)).await.unwrap();
+        let (mut conn, mut ended) = (Box::pin(conn), false);
+        // Work the connection will never finish: it is given up when the
+        // connection ends, not waited for.
+        let out = tokio::time::timeout(
+            Duration::from_secs(2),
+            drive(&mut conn, &mut ended, std::future::pending::<()>()),
+        )
+        .await;
+        assert_eq!(out, Ok(None));
+        assert!(ended);
     }
 
     #[tokio::test]
