@@ -152,12 +152,21 @@ pub struct Message<'a> {
     pub body: Bytes,
 }
 
+/// The connections not in use.
+#[derive(Default)]
+struct Idle {
+    /// By where they go, the last given back last.
+    links: HashMap<Origin, Vec<Link>>,
+    /// When those unused for longer than [`IDLE_FOR`] were last closed.
+    swept: Option<Instant>,
+}
+
 /// Posts webhook messages over connections it keeps, per receiver.
 pub struct Poster {
     reach: WebhookReach,
     user_agent: HeaderValue,
     /// Connections not in use, by where they go; at most `keep` each.
-    idle: Mutex<HashMap<Origin, Vec<Link>>>,
+    idle: Mutex<Idle>,
     keep: usize,
     /// The TLS settings, made at the first `https` connection.
     tls: OnceLock<Result<Arc<rustls::ClientConfig>, String>>,
@@ -220,7 +229,7 @@ impl Poster {
     /// An idle connection to `origin` that is still open, if any.
     fn take(&self, origin: &Origin) -> Option<Link> {
         let mut idle = self.idle.lock().expect("the idle connections");
-        let links = idle.get_mut(origin)?;
+        let links = idle.links.get_mut(origin)?;
         while let Some(mut link) = links.pop() {
             if link.usable() {
                 return Some(link);
@@ -233,9 +242,21 @@ impl Poster {
         if link.ended || link.send.is_closed() {
             return;
         }
-        link.idle_since = Instant::now();
+        let now = Instant::now();
+        link.idle_since = now;
         let mut idle = self.idle.lock().expect("the idle connections");
-        let links = idle.entry(origin).or_default();
+        // Now and then, those of receivers no longer posted to are closed.
+        if idle
+            .swept
+            .is_none_or(|at| now.duration_since(at) > IDLE_FOR)
+        {
+            idle.links.retain(|_, links| {
+                links.retain(|l| now.duration_since(l.idle_since) <= IDLE_FOR);
+                !links.is_empty()
+            });
+            idle.swept = Some(now);
+        }
+        let links = idle.links.entry(origin).or_default();
         if links.len() < self.keep {
             links.push(link);
         }
@@ -645,6 +666,34 @@ mod tests {
         .await;
         assert_eq!(out, Ok(None));
         assert!(ended);
+    }
+
+    #[tokio::test]
+    async fn connections_to_a_receiver_no_longer_posted_to_are_closed() {
+        let (a, b) = (
+            receiver(Answers::Each("HTTP/1.1 204 No Content\r\n\r\n")).await,
+            receiver(Answers::Each("HTTP/1.1 204 No Content\r\n\r\n")).await,
+        );
+        let url_a = reqwest::Url::parse(&format!("http://{}/hook", a.address)).unwrap();
+        let url_b = reqwest::Url::parse(&format!("http://{}/hook", b.address)).unwrap();
+        let poster = poster(WebhookReach::Anywhere);
+        poster.post(&message(&url_a, 0), LIMIT).await.unwrap();
+        let origin_a = Origin::of(&url_a).unwrap();
+        {
+            // As if A's connection had waited unused since long ago.
+            let mut idle = poster.idle.lock().unwrap();
+            assert_eq!(idle.links[&origin_a].len(), 1);
+            let long_ago = Instant::now() - IDLE_FOR - Duration::from_secs(1);
+            idle.links.get_mut(&origin_a).unwrap()[0].idle_since = long_ago;
+            idle.swept = Some(long_ago);
+        }
+        poster.post(&message(&url_b, 0), LIMIT).await.unwrap();
+        let idle = poster.idle.lock().unwrap();
+        assert!(
+            !idle.links.contains_key(&origin_a),
+            "A's connection was closed"
+        );
+        assert_eq!(idle.links[&Origin::of(&url_b).unwrap()].len(), 1);
     }
 
     #[tokio::test]
