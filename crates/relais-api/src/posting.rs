@@ -270,7 +270,8 @@ impl Poster {
         origin: &Origin,
         message: &Message<'_>,
     ) -> Result<Answer, Sent> {
-        let request = self.request(origin, message).map_err(Sent::Never)?;
+        // A message that cannot be written would not be on another connection either.
+        let request = self.request(origin, message).map_err(Sent::Broke)?;
         let Link {
             send, conn, ended, ..
         } = link;
