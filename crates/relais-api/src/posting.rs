@@ -19,7 +19,7 @@
 //! again once over a new connection (a receiver may get a message twice,
 //! under the same `webhook-id`, as the convention allows).
 
-use crate::reach::{is_public, WebhookReach};
+use crate::reach::WebhookReach;
 use axum::http::{header, HeaderValue, Request};
 use bytes::Bytes;
 use futures_util::FutureExt;
@@ -345,16 +345,10 @@ impl Poster {
                 .map_err(|e| PostError::of(&e))?
                 .collect(),
         };
-        let allowed: Vec<SocketAddr> = found
-            .into_iter()
-            .filter(|a| self.reach == WebhookReach::Anywhere || is_public(a.ip()))
-            .collect();
-        if allowed.is_empty() {
-            return Err(PostError::failed(format!(
-                "{} resolves to no public address",
-                origin.host
-            )));
-        }
+        let allowed = self
+            .reach
+            .allowed(&origin.host, found)
+            .map_err(PostError::failed)?;
         let mut tcp = Err(PostError::failed("no address answered"));
         for address in allowed {
             tcp = tokio::net::TcpStream::connect(address)

@@ -59,6 +59,26 @@ impl WebhookReach {
         Ok(parsed)
     }
 
+    /// The addresses among those `host` resolved to (`found`) that may be
+    /// connected to, or why none may: what is checked at every connection.
+    pub fn allowed(
+        self,
+        host: &str,
+        found: impl IntoIterator<Item = SocketAddr>,
+    ) -> Result<Vec<SocketAddr>, String> {
+        let allowed: Vec<SocketAddr> = found
+            .into_iter()
+            .filter(|a| self == WebhookReach::Anywhere || is_public(a.ip()))
+            .collect();
+        match (allowed.is_empty(), self) {
+            (false, _) => Ok(allowed),
+            (true, WebhookReach::PublicOnly) => {
+                Err(format!("{host} resolves to no public address"))
+            }
+            (true, WebhookReach::Anywhere) => Err(format!("{host} resolves to no address")),
+        }
+    }
+
     /// An HTTP client for webhook requests within the reach: `timeout`
     /// per request, no redirects followed (a redirect could lead inside).
     pub fn client(self, timeout: Duration) -> reqwest::ClientBuilder {
@@ -120,12 +140,8 @@ impl Resolve for PublicOnly {
     fn resolve(&self, name: Name) -> Resolving {
         Box::pin(async move {
             let host = name.as_str().to_owned();
-            let found: Vec<SocketAddr> =
-                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
-            let public: Vec<SocketAddr> = found.into_iter().filter(|a| is_public(a.ip())).collect();
-            if public.is_empty() {
-                return Err(format!("{host} resolves to no public address").into());
-            }
+            let found = tokio::net::lookup_host((host.as_str(), 0)).await?;
+            let public = WebhookReach::PublicOnly.allowed(&host, found)?;
             let addrs: Addrs = Box::new(public.into_iter());
             Ok(addrs)
         })
@@ -166,6 +182,22 @@ mod tests {
             assert_eq!(reach.check(url), Ok(()), "{url}");
         }
         assert_eq!(WebhookReach::Anywhere.check("http://127.0.0.1/"), Ok(()));
+        // What a name resolves to is kept only where the reach allows it.
+        let found: Vec<SocketAddr> = ["10.0.0.7:443", "93.184.215.14:443"]
+            .map(|a| a.parse().unwrap())
+            .to_vec();
+        assert_eq!(
+            reach.allowed("hooks.example.com", found.clone()),
+            Ok(found[1..].to_vec())
+        );
+        assert_eq!(
+            WebhookReach::Anywhere.allowed("hooks.example.com", found.clone()),
+            Ok(found.clone())
+        );
+        assert_eq!(
+            reach.allowed("intranet.example.com", found[..1].to_vec()),
+            Err("intranet.example.com resolves to no public address".to_owned())
+        );
         // The address the deliverer posts to is the one checked, parsed
         // once; what does not parse is no address, whatever the reach.
         let parsed = reach
