@@ -13,7 +13,9 @@
 //! What is kept from the client it replaces: the reach is checked on every
 //! address a name resolves to, at every connection; TLS trusts the
 //! machine's certificate authorities; no redirect is followed; the whole
-//! exchange, connection included, has one time limit. A connection that
+//! exchange, connection included, has one time limit; a name's addresses
+//! are tried as RFC 8305 (« Happy Eyeballs ») asks, the next beside one
+//! that has not answered within 250 ms. A connection that
 //! the receiver closed while it was idle is found closed before it is used,
 //! or, when that is only seen as the message is sent, the message goes
 //! again once over a new connection (a receiver may get a message twice,
@@ -335,8 +337,8 @@ impl Poster {
     }
 
     /// Opens a connection to `origin`: its name resolved, each address
-    /// checked against the reach, the first that answers taken, TLS over it
-    /// for `https`.
+    /// checked against the reach, the first that answers taken (see
+    /// [`first_to_answer`]), TLS over it for `https`.
     async fn connect(&self, origin: &Origin) -> Result<Link, PostError> {
         let found: Vec<SocketAddr> = match origin.host.parse::<IpAddr>() {
             Ok(ip) => vec![SocketAddr::new(ip, origin.port)],
@@ -349,16 +351,7 @@ impl Poster {
             .reach
             .allowed(&origin.host, found)
             .map_err(PostError::failed)?;
-        let mut tcp = Err(PostError::failed("no address answered"));
-        for address in allowed {
-            tcp = tokio::net::TcpStream::connect(address)
-                .await
-                .map_err(|e| PostError::of(&e));
-            if tcp.is_ok() {
-                break;
-            }
-        }
-        let tcp = tcp?;
+        let tcp = first_to_answer(allowed, NEXT_ADDRESS_AFTER).await?;
         tcp.set_nodelay(true).map_err(|e| PostError::of(&e))?;
         let io: Box<dyn Io> = if origin.tls {
             let config = self
@@ -386,6 +379,70 @@ impl Poster {
             idle_since: Instant::now(),
         })
     }
+}
+
+/// How long a connection attempt to one of a receiver's addresses goes
+/// unanswered before the next address is tried beside it (the « connection
+/// attempt delay » of RFC 8305, « Happy Eyeballs »).
+const NEXT_ADDRESS_AFTER: Duration = Duration::from_millis(250);
+
+/// A TCP connection to the first of `addresses` that answers. They are
+/// tried in turn, IPv6 and IPv4 taking turns from the first one's family
+/// on; the next starts when the one before fails, or has gone unanswered
+/// for `next_after` while it goes on being tried: a receiver whose first
+/// address drops what is sent to it (an IPv6 route that goes nowhere) is
+/// reached at the next within `next_after`, not after the time limit. The
+/// last failure if none answers.
+async fn first_to_answer(
+    addresses: Vec<SocketAddr>,
+    next_after: Duration,
+) -> Result<tokio::net::TcpStream, PostError> {
+    use futures_util::StreamExt;
+    let mut waiting = families_in_turn(addresses).into_iter();
+    let mut trying = futures_util::stream::FuturesUnordered::new();
+    let mut failure = PostError::failed("the name resolves to no address");
+    loop {
+        if trying.is_empty() {
+            match waiting.next() {
+                Some(address) => trying.push(tokio::net::TcpStream::connect(address)),
+                None => return Err(failure),
+            }
+        }
+        let more = waiting.len() > 0;
+        tokio::select! {
+            Some(done) = trying.next() => match done {
+                Ok(tcp) => return Ok(tcp),
+                Err(e) => {
+                    failure = PostError::of(&e);
+                    if let Some(address) = waiting.next() {
+                        trying.push(tokio::net::TcpStream::connect(address));
+                    }
+                }
+            },
+            () = tokio::time::sleep(next_after), if more => {
+                if let Some(address) = waiting.next() {
+                    trying.push(tokio::net::TcpStream::connect(address));
+                }
+            }
+        }
+    }
+}
+
+/// `addresses` with IPv6 and IPv4 taking turns, from the first one's
+/// family on, each family in the order it came in.
+fn families_in_turn(addresses: Vec<SocketAddr>) -> Vec<SocketAddr> {
+    let Some(first) = addresses.first().map(SocketAddr::is_ipv6) else {
+        return addresses;
+    };
+    let (mut same, mut other): (std::collections::VecDeque<_>, std::collections::VecDeque<_>) =
+        addresses.into_iter().partition(|a| a.is_ipv6() == first);
+    let mut turns = Vec::with_capacity(same.len() + other.len());
+    while let Some(a) = same.pop_front() {
+        turns.push(a);
+        turns.extend(other.pop_front());
+    }
+    turns.extend(other);
+    turns
 }
 
 /// How a message failed: before the receiver could have taken it (it may
@@ -766,6 +823,110 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    /// An address on this machine that neither takes a connection nor
+    /// refuses one, as a route that goes nowhere: a listener whose queue of
+    /// connections not yet accepted is full, so that the system drops what
+    /// else comes. The listener and the connections filling its queue are
+    /// kept with it.
+    async fn silent_address() -> (
+        SocketAddr,
+        tokio::net::TcpListener,
+        Vec<tokio::net::TcpStream>,
+    ) {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let listener = socket.listen(0).unwrap();
+        let address = listener.local_addr().unwrap();
+        let mut queued = Vec::new();
+        loop {
+            let attempt = tokio::net::TcpStream::connect(address);
+            match tokio::time::timeout(Duration::from_millis(300), attempt).await {
+                Ok(Ok(stream)) => queued.push(stream),
+                Ok(Err(e)) => panic!("the silent listener refused a connection: {e}"),
+                // Unanswered: the queue is full.
+                Err(_) => return (address, listener, queued),
+            }
+            assert!(queued.len() < 64, "the listener's queue never filled");
+        }
+    }
+
+    fn closed_address() -> SocketAddr {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap()
+    }
+
+    #[tokio::test]
+    async fn an_address_that_does_not_answer_gives_way_to_the_next_one() {
+        let (silent, _listener, _queued) = silent_address().await;
+        // Alone, the silent address is still being tried a second later.
+        let alone = first_to_answer(vec![silent], NEXT_ADDRESS_AFTER);
+        assert!(
+            tokio::time::timeout(Duration::from_secs(1), alone)
+                .await
+                .is_err(),
+            "the silent address answered"
+        );
+        // Before a receiver's address, it holds the connection up for the
+        // delay between attempts, not for the time limit.
+        let r = receiver(Answers::Each("HTTP/1.1 204 No Content\r\n\r\n")).await;
+        let started = Instant::now();
+        let both = first_to_answer(vec![silent, r.address], NEXT_ADDRESS_AFTER);
+        let tcp = tokio::time::timeout(Duration::from_secs(2), both)
+            .await
+            .expect("the receiver's address was tried within two seconds")
+            .unwrap();
+        let took = started.elapsed();
+        assert_eq!(tcp.peer_addr().unwrap(), r.address);
+        assert!(
+            took >= NEXT_ADDRESS_AFTER && took < Duration::from_secs(1),
+            "{took:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_address_that_refuses_gives_way_to_the_next_one_at_once() {
+        let r = receiver(Answers::Each("HTTP/1.1 204 No Content\r\n\r\n")).await;
+        let started = Instant::now();
+        let tcp = first_to_answer(vec![closed_address(), r.address], Duration::from_secs(5))
+            .await
+            .unwrap();
+        assert_eq!(tcp.peer_addr().unwrap(), r.address);
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "{:?}",
+            started.elapsed()
+        );
+        // When every address refuses, the last refusal is told.
+        match first_to_answer(vec![closed_address(), closed_address()], NEXT_ADDRESS_AFTER).await {
+            Err(PostError::Failed(cause)) => {
+                assert!(
+                    cause.as_str().to_lowercase().contains("refused"),
+                    "{cause:?}"
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn ipv6_and_ipv4_addresses_take_turns_from_the_first_ones_family() {
+        let a = |s: &str| s.parse::<SocketAddr>().unwrap();
+        let (v6a, v6b, v4a, v4b, v4c) = (
+            a("[2001:db8::1]:443"),
+            a("[2001:db8::2]:443"),
+            a("192.0.2.1:443"),
+            a("192.0.2.2:443"),
+            a("192.0.2.3:443"),
+        );
+        assert_eq!(
+            families_in_turn(vec![v6a, v6b, v4a, v4b, v4c]),
+            vec![v6a, v4a, v6b, v4b, v4c]
+        );
+        assert_eq!(families_in_turn(vec![v4a, v4b, v6a]), vec![v4a, v6a, v4b]);
+        assert_eq!(families_in_turn(vec![v4b, v4a]), vec![v4b, v4a]);
+        assert!(families_in_turn(Vec::new()).is_empty());
     }
 
     /// The test authority and the receiver's certificate (`testdata/webhook-tls`).
