@@ -203,6 +203,9 @@ impl Deliverer {
 
     /// One pass over the active endpoints whose lease this deliverer wins.
     pub async fn pass(&self) -> Result<Pass, ApiError> {
+        // Connections to receivers no longer posted to (an endpoint
+        // deleted, suspended or quiet) are closed, even when nothing is.
+        self.poster.close_unused();
         let mut total = Pass::default();
         let store = &self.state.store;
         for endpoint in store.active_endpoints().await? {

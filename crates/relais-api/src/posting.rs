@@ -247,21 +247,35 @@ impl Poster {
         let now = Instant::now();
         link.idle_since = now;
         let mut idle = self.idle.lock().expect("the idle connections");
-        // Now and then, those of receivers no longer posted to are closed.
-        if idle
-            .swept
-            .is_none_or(|at| now.duration_since(at) > IDLE_FOR)
-        {
-            idle.links.retain(|_, links| {
-                links.retain(|l| now.duration_since(l.idle_since) <= IDLE_FOR);
-                !links.is_empty()
-            });
-            idle.swept = Some(now);
-        }
+        Self::sweep(&mut idle, now);
         let links = idle.links.entry(origin).or_default();
         if links.len() < self.keep {
             links.push(link);
         }
+    }
+
+    /// Closes the connections left unused for longer than [`IDLE_FOR`],
+    /// those of receivers no longer posted to among them; at most once in
+    /// that time, however often it is called. Posting does it too: a
+    /// deliverer calls it besides, so that connections are closed when it
+    /// has nothing left to post.
+    pub fn close_unused(&self) {
+        let mut idle = self.idle.lock().expect("the idle connections");
+        Self::sweep(&mut idle, Instant::now());
+    }
+
+    fn sweep(idle: &mut Idle, now: Instant) {
+        if idle
+            .swept
+            .is_some_and(|at| now.duration_since(at) <= IDLE_FOR)
+        {
+            return;
+        }
+        idle.links.retain(|_, links| {
+            links.retain(|l| now.duration_since(l.idle_since) <= IDLE_FOR);
+            !links.is_empty()
+        });
+        idle.swept = Some(now);
     }
 
     /// Sends `message` over `link` and reads the answer, driving the
@@ -746,6 +760,27 @@ mod tests {
             "A's connection was closed"
         );
         assert_eq!(idle.links[&Origin::of(&url_b).unwrap()].len(), 1);
+    }
+
+    #[tokio::test]
+    async fn connections_are_closed_when_nothing_more_is_posted() {
+        let r = receiver(Answers::Each("HTTP/1.1 204 No Content\r\n\r\n")).await;
+        let url = reqwest::Url::parse(&format!("http://{}/hook", r.address)).unwrap();
+        let poster = poster(WebhookReach::Anywhere);
+        poster.post(&message(&url, 0), LIMIT).await.unwrap();
+        let origin = Origin::of(&url).unwrap();
+        // Within the idle time, the connection is kept.
+        poster.close_unused();
+        assert_eq!(poster.idle.lock().unwrap().links[&origin].len(), 1);
+        {
+            let mut idle = poster.idle.lock().unwrap();
+            let long_ago = Instant::now() - IDLE_FOR - Duration::from_secs(1);
+            idle.links.get_mut(&origin).unwrap()[0].idle_since = long_ago;
+            idle.swept = Some(long_ago);
+        }
+        // Unused since long ago, it is closed with no post to come.
+        poster.close_unused();
+        assert!(poster.idle.lock().unwrap().links.is_empty());
     }
 
     #[tokio::test]
