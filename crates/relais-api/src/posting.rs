@@ -415,30 +415,26 @@ async fn first_to_answer(
     let mut waiting = families_in_turn(addresses).into_iter();
     let mut trying = futures_util::stream::FuturesUnordered::new();
     let mut failure = PostError::failed("the name resolves to no address");
+    let mut start_next = true;
     loop {
-        if trying.is_empty() {
+        if start_next {
             match waiting.next() {
                 Some(address) => trying.push(tokio::net::TcpStream::connect(address)),
-                None => return Err(failure),
+                None if trying.is_empty() => return Err(failure),
+                None => {}
             }
         }
         let more = waiting.len() > 0;
-        tokio::select! {
+        start_next = tokio::select! {
             Some(done) = trying.next() => match done {
                 Ok(tcp) => return Ok(tcp),
                 Err(e) => {
                     failure = PostError::of(&e);
-                    if let Some(address) = waiting.next() {
-                        trying.push(tokio::net::TcpStream::connect(address));
-                    }
+                    true
                 }
             },
-            () = tokio::time::sleep(next_after), if more => {
-                if let Some(address) = waiting.next() {
-                    trying.push(tokio::net::TcpStream::connect(address));
-                }
-            }
-        }
+            () = tokio::time::sleep(next_after), if more => true,
+        };
     }
 }
 
