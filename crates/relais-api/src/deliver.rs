@@ -135,7 +135,7 @@ impl Deliverer {
             poster: Arc::new(Poster::new(
                 state.webhook_reach,
                 IN_FLIGHT,
-                concat!("relais-webhooks/", env!("CARGO_PKG_VERSION")),
+                crate::posting::USER_AGENT,
             )),
             owner: format!(
                 "webhooks-{}-{:012x}",

@@ -22,7 +22,7 @@
 //! under the same `webhook-id`, as the convention allows).
 
 use crate::reach::WebhookReach;
-use axum::http::{header, HeaderValue, Request};
+use axum::http::{header, HeaderValue, Method, Request};
 use bytes::Bytes;
 use futures_util::FutureExt;
 use http_body_util::{BodyExt, Full, Limited};
@@ -33,6 +33,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -41,6 +42,9 @@ use tokio_rustls::rustls;
 /// How long a connection may wait unused before it is closed rather than
 /// used again (receivers close idle connections after some seconds).
 const IDLE_FOR: Duration = Duration::from_secs(30);
+
+/// The `User-Agent` of relais's webhook requests: deliveries and echoes.
+pub const USER_AGENT: &str = concat!("relais-webhooks/", env!("CARGO_PKG_VERSION"));
 
 /// How much of a receiver's answer is read; a longer one is cut short and
 /// its connection closed (only the status and `Retry-After` are used).
@@ -118,9 +122,10 @@ impl Origin {
 /// Why a message was not answered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PostError {
-    /// No answer within the time given.
+    /// No answer within the time given, over a connection made.
     TimedOut,
-    /// The receiver could not be reached, or the exchange broke off.
+    /// The receiver could not be reached (within the time given, or not at
+    /// all), or the exchange broke off.
     Failed(NetworkCause),
 }
 
@@ -152,6 +157,33 @@ pub struct Message<'a> {
     pub headers: [(&'static str, String); 4],
     /// Its body.
     pub body: Bytes,
+}
+
+/// One request: a message posted, or an echo asked for.
+struct Call<'a> {
+    method: Method,
+    url: &'a reqwest::Url,
+    headers: &'a [(&'static str, String)],
+    body: Bytes,
+}
+
+/// What a connection being made has come to: read when the time limit
+/// cuts the exchange short, to tell a receiver that was never connected to
+/// from one that did not answer.
+#[derive(Default)]
+struct Connecting {
+    /// Whether a connection is being made (the name resolved, its
+    /// addresses tried, TLS over the one that answered).
+    now: AtomicBool,
+    /// The last failure of an address tried meanwhile (another may still
+    /// have been tried when the time ran out).
+    failure: Mutex<Option<NetworkCause>>,
+}
+
+impl Connecting {
+    fn failed(&self, cause: NetworkCause) {
+        *self.failure.lock().expect("the last failure") = Some(cause);
+    }
 }
 
 /// The connections not in use.
@@ -199,15 +231,59 @@ impl Poster {
     /// connections are polled by the caller's task: posts made together
     /// (joined, or in a `FuturesUnordered`) share it.
     pub async fn post(&self, message: &Message<'_>, limit: Duration) -> Result<Answer, PostError> {
-        tokio::time::timeout(limit, self.exchange(message))
-            .await
-            .unwrap_or(Err(PostError::TimedOut))
+        let call = Call {
+            method: Method::POST,
+            url: message.url,
+            headers: &message.headers,
+            body: message.body.clone(),
+        };
+        self.call(&call, limit).await.map(|(answer, _)| answer)
     }
 
-    async fn exchange(&self, message: &Message<'_>) -> Result<Answer, PostError> {
-        let origin = Origin::of(message.url)?;
+    /// Asks `url`, its query included, with a `GET` and reads the answer
+    /// and its body (up to 64 KB, empty when longer), all within `limit`:
+    /// the echo that activates an endpoint goes over the same connections,
+    /// checks and limits as the messages.
+    pub async fn get(
+        &self,
+        url: &reqwest::Url,
+        limit: Duration,
+    ) -> Result<(Answer, Bytes), PostError> {
+        let call = Call {
+            method: Method::GET,
+            url,
+            headers: &[],
+            body: Bytes::new(),
+        };
+        self.call(&call, limit).await
+    }
+
+    /// Makes `call` within `limit`. When the time runs out before a
+    /// connection was made, that is what is told (with what an address
+    /// answered meanwhile, a refusal say), not that the receiver did not
+    /// answer.
+    async fn call(&self, call: &Call<'_>, limit: Duration) -> Result<(Answer, Bytes), PostError> {
+        let connecting = Connecting::default();
+        match tokio::time::timeout(limit, self.exchange(call, &connecting)).await {
+            Ok(done) => done,
+            Err(_) if connecting.now.load(Ordering::Acquire) => {
+                let meanwhile = connecting.failure.lock().expect("the last failure").take();
+                Err(PostError::Failed(NetworkCause::not_connected(
+                    limit, meanwhile,
+                )))
+            }
+            Err(_) => Err(PostError::TimedOut),
+        }
+    }
+
+    async fn exchange(
+        &self,
+        call: &Call<'_>,
+        connecting: &Connecting,
+    ) -> Result<(Answer, Bytes), PostError> {
+        let origin = Origin::of(call.url)?;
         if let Some(mut link) = self.take(&origin) {
-            match self.send(&mut link, &origin, message).await {
+            match self.send(&mut link, &origin, call).await {
                 Ok(answer) => {
                     self.give_back(origin, link);
                     return Ok(answer);
@@ -218,8 +294,10 @@ impl Poster {
                 Err(Sent::Broke(e)) => return Err(e),
             }
         }
-        let mut link = self.connect(&origin).await?;
-        match self.send(&mut link, &origin, message).await {
+        connecting.now.store(true, Ordering::Release);
+        let mut link = self.connect(&origin, connecting).await?;
+        connecting.now.store(false, Ordering::Release);
+        match self.send(&mut link, &origin, call).await {
             Ok(answer) => {
                 self.give_back(origin, link);
                 Ok(answer)
@@ -278,16 +356,16 @@ impl Poster {
         idle.swept = Some(now);
     }
 
-    /// Sends `message` over `link` and reads the answer, driving the
+    /// Sends `call` over `link` and reads the answer, driving the
     /// connection meanwhile.
     async fn send(
         &self,
         link: &mut Link,
         origin: &Origin,
-        message: &Message<'_>,
-    ) -> Result<Answer, Sent> {
+        call: &Call<'_>,
+    ) -> Result<(Answer, Bytes), Sent> {
         // A message that cannot be written would not be on another connection either.
-        let request = self.request(origin, message).map_err(Sent::Broke)?;
+        let request = self.request(origin, call).map_err(Sent::Broke)?;
         let Link {
             send, conn, ended, ..
         } = link;
@@ -320,40 +398,46 @@ impl Poster {
             .map(str::to_owned);
         // Read to its end, so that the connection can carry the next one.
         let body = Limited::new(answer.into_body(), ANSWER_READ).collect();
-        if !matches!(drive(conn, ended, body).await, Some(Ok(_))) {
-            *ended = true;
-        }
-        Ok(Answer {
-            status,
-            retry_after,
-        })
+        let body = match drive(conn, ended, body).await {
+            Some(Ok(read)) => read.to_bytes(),
+            _ => {
+                *ended = true;
+                Bytes::new()
+            }
+        };
+        Ok((
+            Answer {
+                status,
+                retry_after,
+            },
+            body,
+        ))
     }
 
-    fn request(
-        &self,
-        origin: &Origin,
-        message: &Message<'_>,
-    ) -> Result<Request<Full<Bytes>>, PostError> {
-        let url = message.url;
+    fn request(&self, origin: &Origin, call: &Call<'_>) -> Result<Request<Full<Bytes>>, PostError> {
+        let url = call.url;
         let target = match url.query() {
             Some(q) => format!("{}?{q}", url.path()),
             None => url.path().to_owned(),
         };
-        let mut request = Request::post(target)
+        let mut request = Request::builder()
+            .method(call.method.clone())
+            .uri(target)
             .header(header::HOST, origin.authority())
             .header(header::USER_AGENT, self.user_agent.clone());
-        for (name, value) in &message.headers {
+        for (name, value) in call.headers {
             request = request.header(*name, value);
         }
         request
-            .body(Full::new(message.body.clone()))
+            .body(Full::new(call.body.clone()))
             .map_err(|e| PostError::of(&e))
     }
 
     /// Opens a connection to `origin`: its name resolved, each address
     /// checked against the reach, the first that answers taken (see
-    /// [`first_to_answer`]), TLS over it for `https`.
-    async fn connect(&self, origin: &Origin) -> Result<Link, PostError> {
+    /// [`first_to_answer`]), TLS over it for `https`. The addresses'
+    /// failures are noted in `connecting` as they come.
+    async fn connect(&self, origin: &Origin, connecting: &Connecting) -> Result<Link, PostError> {
         let found: Vec<SocketAddr> = match origin.host.parse::<IpAddr>() {
             Ok(ip) => vec![SocketAddr::new(ip, origin.port)],
             Err(_) => tokio::net::lookup_host((origin.host.as_str(), origin.port))
@@ -365,7 +449,7 @@ impl Poster {
             .reach
             .allowed(&origin.host, found)
             .map_err(PostError::failed)?;
-        let tcp = first_to_answer(allowed, NEXT_ADDRESS_AFTER).await?;
+        let tcp = first_to_answer(allowed, NEXT_ADDRESS_AFTER, connecting).await?;
         tcp.set_nodelay(true).map_err(|e| PostError::of(&e))?;
         let io: Box<dyn Io> = if origin.tls {
             let config = self
@@ -406,10 +490,12 @@ const NEXT_ADDRESS_AFTER: Duration = Duration::from_millis(250);
 /// for `next_after` while it goes on being tried: a receiver whose first
 /// address drops what is sent to it (an IPv6 route that goes nowhere) is
 /// reached at the next within `next_after`, not after the time limit. The
-/// last failure if none answers.
+/// last failure if none answers; each failure is noted in `connecting` as
+/// it comes.
 async fn first_to_answer(
     addresses: Vec<SocketAddr>,
     next_after: Duration,
+    connecting: &Connecting,
 ) -> Result<tokio::net::TcpStream, PostError> {
     use futures_util::StreamExt;
     let mut waiting = families_in_turn(addresses).into_iter();
@@ -429,7 +515,9 @@ async fn first_to_answer(
             Some(done) = trying.next() => match done {
                 Ok(tcp) => return Ok(tcp),
                 Err(e) => {
-                    failure = PostError::of(&e);
+                    let cause = NetworkCause::of(&e);
+                    connecting.failed(cause.clone());
+                    failure = PostError::Failed(cause);
                     true
                 }
             },
@@ -815,6 +903,74 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn an_echo_is_asked_with_its_query_and_its_answer_read_whole() {
+        let r = receiver(Answers::Each(
+            "HTTP/1.1 200 OK\r\ncontent-length: 17\r\n\r\n0123456789abcdef\n",
+        ))
+        .await;
+        let url = reqwest::Url::parse(&format!(
+            "http://{}/hooks/a?team=hr&echo=0123456789abcdef",
+            r.address
+        ))
+        .unwrap();
+        let (answer, body) = poster(WebhookReach::Anywhere)
+            .get(&url, LIMIT)
+            .await
+            .unwrap();
+        assert_eq!(answer.status, 200);
+        assert_eq!(&body[..], b"0123456789abcdef\n");
+        let requests = r.requests.lock().unwrap().clone();
+        assert_eq!(requests.len(), 1);
+        let asked = &requests[0];
+        for part in [
+            "GET /hooks/a?team=hr&echo=0123456789abcdef HTTP/1.1\r\n",
+            &format!("host: {}\r\n", r.address),
+            "user-agent: relais-webhooks/test\r\n",
+        ] {
+            assert!(asked.contains(part), "{part:?} missing from {asked:?}");
+        }
+        assert!(!asked.contains("webhook-"), "{asked:?}");
+    }
+
+    #[tokio::test]
+    async fn a_receiver_never_connected_to_in_time_is_told_apart_from_one_that_did_not_answer() {
+        let (silent, _listener, _queued) = silent_address().await;
+        let url = reqwest::Url::parse(&format!("http://{silent}/hook")).unwrap();
+        let started = Instant::now();
+        let answer = poster(WebhookReach::Anywhere)
+            .post(&message(&url, 0), Duration::from_millis(600))
+            .await;
+        assert!(started.elapsed() < Duration::from_secs(2));
+        match answer {
+            Err(PostError::Failed(cause)) => {
+                assert_eq!(cause.as_str(), "no connection made within 0.6 s")
+            }
+            other => panic!("{other:?}"),
+        }
+        // An address that refused while another went unanswered: the
+        // refusal is noted, to be told beside the time that ran out.
+        let connecting = Connecting::default();
+        let both = first_to_answer(
+            vec![closed_address(), silent],
+            NEXT_ADDRESS_AFTER,
+            &connecting,
+        );
+        assert!(tokio::time::timeout(Duration::from_millis(600), both)
+            .await
+            .is_err());
+        let noted = connecting
+            .failure
+            .lock()
+            .unwrap()
+            .clone()
+            .expect("the refusal was noted");
+        assert!(
+            noted.as_str().to_lowercase().contains("refused"),
+            "{noted:?}"
+        );
+    }
+
+    #[tokio::test]
     async fn a_name_for_this_machine_is_not_connected_to_when_only_public_addresses_are() {
         let r = receiver(Answers::Each("HTTP/1.1 204 No Content\r\n\r\n")).await;
         let url =
@@ -891,8 +1047,9 @@ mod tests {
     #[tokio::test]
     async fn an_address_that_does_not_answer_gives_way_to_the_next_one() {
         let (silent, _listener, _queued) = silent_address().await;
+        let connecting = Connecting::default();
         // Alone, the silent address is still being tried a second later.
-        let alone = first_to_answer(vec![silent], NEXT_ADDRESS_AFTER);
+        let alone = first_to_answer(vec![silent], NEXT_ADDRESS_AFTER, &connecting);
         assert!(
             tokio::time::timeout(Duration::from_secs(1), alone)
                 .await
@@ -903,7 +1060,7 @@ mod tests {
         // delay between attempts, not for the time limit.
         let r = receiver(Answers::Each("HTTP/1.1 204 No Content\r\n\r\n")).await;
         let started = Instant::now();
-        let both = first_to_answer(vec![silent, r.address], NEXT_ADDRESS_AFTER);
+        let both = first_to_answer(vec![silent, r.address], NEXT_ADDRESS_AFTER, &connecting);
         let tcp = tokio::time::timeout(Duration::from_secs(2), both)
             .await
             .expect("the receiver's address was tried within two seconds")
@@ -920,9 +1077,13 @@ mod tests {
     async fn an_address_that_refuses_gives_way_to_the_next_one_at_once() {
         let r = receiver(Answers::Each("HTTP/1.1 204 No Content\r\n\r\n")).await;
         let started = Instant::now();
-        let tcp = first_to_answer(vec![closed_address(), r.address], Duration::from_secs(5))
-            .await
-            .unwrap();
+        let tcp = first_to_answer(
+            vec![closed_address(), r.address],
+            Duration::from_secs(5),
+            &Connecting::default(),
+        )
+        .await
+        .unwrap();
         assert_eq!(tcp.peer_addr().unwrap(), r.address);
         assert!(
             started.elapsed() < Duration::from_secs(2),
@@ -930,7 +1091,13 @@ mod tests {
             started.elapsed()
         );
         // When every address refuses, the last refusal is told.
-        match first_to_answer(vec![closed_address(), closed_address()], NEXT_ADDRESS_AFTER).await {
+        match first_to_answer(
+            vec![closed_address(), closed_address()],
+            NEXT_ADDRESS_AFTER,
+            &Connecting::default(),
+        )
+        .await
+        {
             Err(PostError::Failed(cause)) => {
                 assert!(
                     cause.as_str().to_lowercase().contains("refused"),

@@ -8,10 +8,7 @@
 //! inside the network is refused too).
 
 use relais_core::webhooks::WebhookFault;
-use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::sync::Arc;
-use std::time::Duration;
 
 /// Where webhook requests (echoes and deliveries) may go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -78,18 +75,6 @@ impl WebhookReach {
             (true, WebhookReach::Anywhere) => Err(format!("{host} resolves to no address")),
         }
     }
-
-    /// An HTTP client for webhook requests within the reach: `timeout`
-    /// per request, no redirects followed (a redirect could lead inside).
-    pub fn client(self, timeout: Duration) -> reqwest::ClientBuilder {
-        let builder = reqwest::Client::builder()
-            .timeout(timeout)
-            .redirect(reqwest::redirect::Policy::none());
-        match self {
-            WebhookReach::Anywhere => builder,
-            WebhookReach::PublicOnly => builder.dns_resolver(Arc::new(PublicOnly)),
-        }
-    }
 }
 
 /// Whether `ip` is an address of the internet at large.
@@ -130,22 +115,6 @@ fn is_public_v6(ip: Ipv6Addr) -> bool {
         || (first & 0xfe00) == 0xfc00
         || (first & 0xffc0) == 0xfe80
         || (first == 0x2001 && ip.segments()[1] == 0x0db8))
-}
-
-/// Resolves names to their public addresses only; a name with none is an
-/// error that says so.
-struct PublicOnly;
-
-impl Resolve for PublicOnly {
-    fn resolve(&self, name: Name) -> Resolving {
-        Box::pin(async move {
-            let host = name.as_str().to_owned();
-            let found = tokio::net::lookup_host((host.as_str(), 0)).await?;
-            let public = WebhookReach::PublicOnly.allowed(&host, found)?;
-            let addrs: Addrs = Box::new(public.into_iter());
-            Ok(addrs)
-        })
-    }
 }
 
 #[cfg(test)]
@@ -210,40 +179,5 @@ mod tests {
                 Err(WebhookFault::NotAnAddress { .. })
             ));
         }
-    }
-
-    #[tokio::test]
-    async fn a_name_that_resolves_inside_is_not_connected_to() {
-        // `localhost` resolves to loopback addresses only: refused at
-        // connection, before any byte is sent.
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let client = WebhookReach::PublicOnly
-            .client(Duration::from_secs(2))
-            .build()
-            .unwrap();
-        let e = client
-            .get(format!("http://localhost:{port}/"))
-            .send()
-            .await
-            .unwrap_err();
-        assert!(e.is_connect() || e.is_request(), "{e:?}");
-        let accepted = tokio::time::timeout(Duration::from_millis(200), listener.accept()).await;
-        assert!(accepted.is_err(), "no connection was made");
-        // Told to reach anywhere, the same request connects.
-        let client = WebhookReach::Anywhere
-            .client(Duration::from_secs(2))
-            .build()
-            .unwrap();
-        let sent =
-            tokio::spawn(
-                async move { client.get(format!("http://localhost:{port}/")).send().await },
-            );
-        assert!(
-            tokio::time::timeout(Duration::from_secs(2), listener.accept())
-                .await
-                .is_ok()
-        );
-        sent.abort();
     }
 }

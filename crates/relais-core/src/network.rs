@@ -53,6 +53,10 @@ const MARKS: &[(&str, Usual)] = &[
 
 /// How relais words a call it gave up waiting for, before the seconds.
 const NO_ANSWER: &str = "timed out: no answer after ";
+/// How relais words a connection it gave up making, before the seconds.
+const NOT_CONNECTED: &str = "no connection made within ";
+/// What follows those seconds when an address failed meanwhile, before its words.
+const MEANWHILE: &str = "; meanwhile: ";
 /// How relais words a partner's request to wait, before the seconds.
 const RATE_LIMITED: &str = "rate limited (429), waited ";
 
@@ -75,6 +79,17 @@ impl NetworkCause {
     /// A call that got no answer within `waited`.
     pub fn timed_out(waited: Duration) -> Self {
         Self(format!("{NO_ANSWER}{:.1} s", waited.as_secs_f64()))
+    }
+
+    /// A connection that could not be made within `waited`: no address
+    /// answered (a firewall, a route that goes nowhere), and what one of
+    /// them said meanwhile if one did (`meanwhile`, a refusal say).
+    pub fn not_connected(waited: Duration, meanwhile: Option<NetworkCause>) -> Self {
+        let within = format!("{NOT_CONNECTED}{:.1} s", waited.as_secs_f64());
+        Self(match meanwhile {
+            Some(cause) => format!("{within}{MEANWHILE}{}", cause.0),
+            None => within,
+        })
     }
 
     /// A partner that asked to wait (429), waited for `wait`.
@@ -103,6 +118,29 @@ impl NetworkCause {
             } else {
                 self.0.clone()
             };
+        }
+        if let Some(rest) = self.0.strip_prefix(NOT_CONNECTED) {
+            let (within, meanwhile) = match rest.split_once(MEANWHILE) {
+                Some((within, cause)) => (within, Some(NetworkCause::new(cause))),
+                None => (rest, None),
+            };
+            if let Some(s) = within
+                .strip_suffix(" s")
+                .filter(|n| n.parse::<f64>().is_ok())
+            {
+                let s = if fr {
+                    s.replace('.', ",")
+                } else {
+                    s.to_owned()
+                };
+                let also = meanwhile.map(|c| c.text(lang));
+                return match (fr, also) {
+                    (true, None) => format!("aucune connexion établie en {s} s (l'adresse ne répond pas : pare-feu ou route réseau)"),
+                    (true, Some(c)) => format!("aucune connexion établie en {s} s ; entre-temps : {c}"),
+                    (false, None) => format!("no connection made within {s} s (the address does not answer: a firewall or a network route)"),
+                    (false, Some(c)) => format!("no connection made within {s} s; meanwhile: {c}"),
+                };
+            }
         }
         if let Some(s) = seconds(RATE_LIMITED) {
             return if fr {
@@ -190,6 +228,36 @@ mod tests {
             english.insert(cause.text("en"));
         }
         assert_eq!(english.len(), said.len(), "each cause has its own words");
+        // A connection not made in time: said so, with what an address
+        // answered meanwhile, in either language.
+        let silent = NetworkCause::not_connected(Duration::from_secs(3), None);
+        assert_eq!(silent.as_str(), "no connection made within 3.0 s");
+        assert!(
+            silent
+                .text("fr")
+                .starts_with("aucune connexion établie en 3,0 s"),
+            "{}",
+            silent.text("fr")
+        );
+        assert!(
+            silent
+                .text("en")
+                .starts_with("no connection made within 3.0 s"),
+            "{}",
+            silent.text("en")
+        );
+        let refused = NetworkCause::not_connected(
+            Duration::from_secs(3),
+            Some(NetworkCause::new("Connection refused (os error 111)")),
+        );
+        assert_eq!(
+            refused.text("fr"),
+            "aucune connexion établie en 3,0 s ; entre-temps : connexion refusée (aucun service n'écoute à cette adresse)"
+        );
+        assert_eq!(
+            refused.text("en"),
+            "no connection made within 3.0 s; meanwhile: connection refused (nothing listens at that address)"
+        );
         // Any other cause is read in the system's words.
         let odd = NetworkCause::new("protocol wobble");
         assert_eq!(

@@ -183,40 +183,30 @@ async fn one(
 
 /// Asks `url` to echo a random value, as Lucca's activation does: the
 /// endpoint is active when it answers that value; otherwise why not.
-/// Only addresses within `reach` are asked.
+/// Only addresses within `reach` are asked, over the connections, checks
+/// and time limit of the deliveries ([`crate::posting::Poster`]).
 pub async fn echo(reach: crate::reach::WebhookReach, url: &str) -> Result<(), WebhookFault> {
-    reach.check(url)?;
+    use crate::posting::{PostError, Poster};
+    let mut asked = reach.address(url)?;
     let value = format!("{:016x}", fastrand::u64(..));
-    let client = reach
-        .client(RECEIVER_TIMEOUT)
-        .build()
-        .map_err(|e| WebhookFault::Other {
-            message: e.to_string(),
-        })?;
-    let answer = client
-        .get(url)
-        .query(&[("echo", &value)])
-        .send()
+    asked.query_pairs_mut().append_pair("echo", &value);
+    // No connection is kept: an echo is asked for once in a while.
+    let poster = Poster::new(reach, 0, crate::posting::USER_AGENT);
+    let (answer, body) = poster
+        .get(&asked, RECEIVER_TIMEOUT)
         .await
-        .map_err(|e| {
-            if e.is_timeout() {
-                WebhookFault::EchoNoAnswer {
-                    seconds: RECEIVER_TIMEOUT.as_secs(),
-                }
-            } else {
-                WebhookFault::EchoUnreachable {
-                    cause: Some(relais_core::network::NetworkCause::of(&e)),
-                }
-            }
+        .map_err(|e| match e {
+            PostError::TimedOut => WebhookFault::EchoNoAnswer {
+                seconds: RECEIVER_TIMEOUT.as_secs(),
+            },
+            PostError::Failed(cause) => WebhookFault::EchoUnreachable { cause: Some(cause) },
         })?;
-    let status = answer.status();
-    let text = answer.text().await.unwrap_or_default();
-    if !status.is_success() {
+    if !(200..300).contains(&answer.status) {
         return Err(WebhookFault::EchoAnswered {
-            status: status.as_u16(),
+            status: answer.status,
         });
     }
-    if text.trim() != value {
+    if String::from_utf8_lossy(&body).trim() != value {
         return Err(WebhookFault::EchoWrongValue);
     }
     Ok(())
