@@ -381,10 +381,18 @@ impl Replica {
         out
     }
 
-    /// Catches up every `every`, for ever, logging each catch-up and error.
+    /// Catches up every `every`, for ever, logging each catch-up that
+    /// brought records (one that found nothing new only at debug level,
+    /// so that a quiet demo's log keeps its first lines in sight) and each
+    /// error.
     pub async fn run(mut self, every: Duration) {
         loop {
             match self.catch_up().await {
+                Ok(done) if done.records == 0 => tracing::debug!(
+                    target: "relais::replica",
+                    requests = done.requests,
+                    "Inside Online replica caught up: nothing new"
+                ),
                 Ok(done) => tracing::info!(
                     target: "relais::replica",
                     requests = done.requests,

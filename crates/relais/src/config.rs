@@ -56,8 +56,9 @@ file_config! {
         /// the command line, a flag of `serve` and `demo`.
         #[arg(skip)]
         listen: SocketAddr;
-        /// Log filter, e.g. info, warn or relais=debug (default: info). At info,
-        /// each request leaves one access-log line.
+        /// Log filter, e.g. info, warn or relais=debug (default: info; for
+        /// `demo`, info without the request lines). At info, each request leaves
+        /// one access-log line.
         log: String = "RELAIS_LOG", "FILTER";
         /// API requests a minute one key may make before answers are 429 (default: 6000).
         rate_limit: u32 = "RELAIS_RATE_LIMIT", "N";
@@ -192,6 +193,9 @@ pub struct Settings {
     pub listen: SocketAddr,
     /// Log filter.
     pub log: String,
+    /// Whether the log filter was chosen (by flag, environment or file)
+    /// rather than left to the default.
+    pub log_chosen: bool,
     /// API requests a minute one key may make.
     pub rate_limit: u32,
     /// Where the master key sealing partner credentials comes from.
@@ -329,6 +333,7 @@ impl Settings {
             Some(addr) => addr,
             None => DEFAULT_LISTEN.parse().expect("valid default"),
         };
+        let log_chosen = c.log.is_some();
         let log = c.log.clone().unwrap_or_else(|| "info".to_owned());
         if log.trim().is_empty() {
             bail!("the log filter is empty: use e.g. info or relais=debug");
@@ -420,6 +425,7 @@ impl Settings {
             database,
             listen,
             log,
+            log_chosen,
             rate_limit,
             secret_key,
             public_url,

@@ -210,6 +210,55 @@ async fn demo_seeds_once_then_serves() {
     );
 }
 
+/// The demo's log, left to its default, keeps the lines it starts with in
+/// sight: no line for each API request (its Inside Online replica reads
+/// every 5 s), and it says how to have them.
+#[tokio::test]
+async fn the_demo_log_leaves_request_lines_out_unless_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = relais(dir.path())
+        .env_remove("RELAIS_LOG")
+        .args(["demo", "--employees", "80", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut printed = Vec::new();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let url = loop {
+        let Some(Ok(line)) = lines.next() else {
+            let _ = child.kill();
+            panic!("the demo stopped before serving: {printed:?}");
+        };
+        printed.push(line.clone());
+        if let Some(at) = line
+            .find("http://")
+            .filter(|_| line.starts_with("relais is serving"))
+        {
+            break line[at..].trim_end_matches('/').to_owned();
+        }
+    };
+    assert!(
+        printed
+            .iter()
+            .any(|l| l
+                .contains("request lines are left out of this log (RELAIS_LOG=info shows them)")),
+        "{printed:?}"
+    );
+    // The replica's first catch-up, and requests of anyone's.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let (status, _) = get(&format!("{url}/api/v3/users")).await;
+    assert_eq!(status, 401);
+    let _ = child.kill();
+    let out = child.wait_with_output().unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(!log.contains("relais::access"), "{log}");
+    assert!(
+        log.contains("sync run started"),
+        "the rest of the log is kept: {log}"
+    );
+}
+
 #[test]
 fn bases_are_created_seeded_listed_and_copied() {
     let dir = tempfile::tempdir().unwrap();

@@ -34,6 +34,23 @@ use people::{activity_command, people_command};
 use serve::serve;
 use sync::sync_command;
 
+/// The demo's log filter when none was chosen: its Inside Online replica
+/// reads the API every 5 s, and one line for each of those requests would
+/// push the lines the demo starts with (the address, the administrator's
+/// password) out of sight within a minute. Each key's requests are on its
+/// page in the admin pages; a filter chosen (`RELAIS_LOG=info`) shows them.
+pub(crate) const DEMO_LOG: &str = "info,relais::access=warn";
+
+/// The log filter in force: the one chosen, else the default (the demo's
+/// own, [`DEMO_LOG`], for `demo`).
+fn log_filter(settings: &Settings, demo: bool) -> &str {
+    if demo && !settings.log_chosen {
+        DEMO_LOG
+    } else {
+        &settings.log
+    }
+}
+
 /// Runs the command line.
 pub fn run(cli: Cli) -> Result<()> {
     let listen = match &cli.command {
@@ -47,8 +64,10 @@ pub fn run(cli: Cli) -> Result<()> {
             ..cli.global.values.clone()
         },
     })?;
-    let filter = EnvFilter::try_new(&settings.log)
-        .map_err(|e| anyhow::anyhow!("invalid log filter '{}': {e}", settings.log))?;
+    let demo = matches!(cli.command, Command::Demo { .. });
+    let log = log_filter(&settings, demo);
+    let filter =
+        EnvFilter::try_new(log).map_err(|e| anyhow::anyhow!("invalid log filter '{log}': {e}"))?;
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -205,4 +224,26 @@ fn when(t: Option<chrono::DateTime<chrono::Utc>>) -> String {
                 .to_string()
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_demo_has_a_log_of_its_own_unless_one_is_chosen() {
+        let default = Settings::resolve(&Overrides::default()).unwrap();
+        assert_eq!(log_filter(&default, true), DEMO_LOG);
+        assert_eq!(log_filter(&default, false), "info");
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("relais.toml");
+        std::fs::write(&file, "log = \"info\"\n").unwrap();
+        let chosen = Settings::resolve(&Overrides {
+            config: Some(file),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(log_filter(&chosen, true), "info");
+        assert!(EnvFilter::try_new(DEMO_LOG).is_ok());
+    }
 }

@@ -79,10 +79,14 @@ pub(super) async fn serve(
             ),
         )
     };
+    let demo = replica_key.is_some();
     if let Some(key) = replica_key {
         let replica = relais_sandbox::replica::Replica::new(&format!("http://{own}"), &key);
         tokio::spawn(replica.run(std::time::Duration::from_secs(5)));
         out!("Inside Online replica: a copy of what its key reads, caught up every 5 s (its reads and lag: /integrations/inside-online)");
+    }
+    if demo && !settings.log_chosen {
+        out!("the API's request lines are left out of this log (RELAIS_LOG=info shows them); each key's requests are on its page");
     }
     out!(
         "relais is serving {} ({}) at http://{addr}/",
