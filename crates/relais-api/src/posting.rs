@@ -934,8 +934,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_receiver_never_connected_to_in_time_is_told_apart_from_one_that_did_not_answer() {
-        let (silent, _listener, _queued) = silent_address().await;
-        let url = reqwest::Url::parse(&format!("http://{silent}/hook")).unwrap();
+        let silent = relais_testkit::net::silent_address().await;
+        let url = reqwest::Url::parse(&format!("http://{}/hook", silent.address)).unwrap();
         let started = Instant::now();
         let answer = poster(WebhookReach::Anywhere)
             .post(&message(&url, 0), Duration::from_millis(600))
@@ -951,7 +951,7 @@ mod tests {
         // refusal is noted, to be told beside the time that ran out.
         let connecting = Connecting::default();
         let both = first_to_answer(
-            vec![closed_address(), silent],
+            vec![closed_address(), silent.address],
             NEXT_ADDRESS_AFTER,
             &connecting,
         );
@@ -1012,33 +1012,6 @@ mod tests {
         }
     }
 
-    /// An address on this machine that neither takes a connection nor
-    /// refuses one, as a route that goes nowhere: a listener whose queue of
-    /// connections not yet accepted is full, so that the system drops what
-    /// else comes. The listener and the connections filling its queue are
-    /// kept with it.
-    async fn silent_address() -> (
-        SocketAddr,
-        tokio::net::TcpListener,
-        Vec<tokio::net::TcpStream>,
-    ) {
-        let socket = tokio::net::TcpSocket::new_v4().unwrap();
-        socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
-        let listener = socket.listen(0).unwrap();
-        let address = listener.local_addr().unwrap();
-        let mut queued = Vec::new();
-        loop {
-            let attempt = tokio::net::TcpStream::connect(address);
-            match tokio::time::timeout(Duration::from_millis(300), attempt).await {
-                Ok(Ok(stream)) => queued.push(stream),
-                Ok(Err(e)) => panic!("the silent listener refused a connection: {e}"),
-                // Unanswered: the queue is full.
-                Err(_) => return (address, listener, queued),
-            }
-            assert!(queued.len() < 64, "the listener's queue never filled");
-        }
-    }
-
     fn closed_address() -> SocketAddr {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.local_addr().unwrap()
@@ -1046,10 +1019,10 @@ mod tests {
 
     #[tokio::test]
     async fn an_address_that_does_not_answer_gives_way_to_the_next_one() {
-        let (silent, _listener, _queued) = silent_address().await;
+        let silent = relais_testkit::net::silent_address().await;
         let connecting = Connecting::default();
         // Alone, the silent address is still being tried a second later.
-        let alone = first_to_answer(vec![silent], NEXT_ADDRESS_AFTER, &connecting);
+        let alone = first_to_answer(vec![silent.address], NEXT_ADDRESS_AFTER, &connecting);
         assert!(
             tokio::time::timeout(Duration::from_secs(1), alone)
                 .await
@@ -1060,7 +1033,11 @@ mod tests {
         // delay between attempts, not for the time limit.
         let r = receiver(Answers::Each("HTTP/1.1 204 No Content\r\n\r\n")).await;
         let started = Instant::now();
-        let both = first_to_answer(vec![silent, r.address], NEXT_ADDRESS_AFTER, &connecting);
+        let both = first_to_answer(
+            vec![silent.address, r.address],
+            NEXT_ADDRESS_AFTER,
+            &connecting,
+        );
         let tcp = tokio::time::timeout(Duration::from_secs(2), both)
             .await
             .expect("the receiver's address was tried within two seconds")

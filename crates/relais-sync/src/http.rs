@@ -97,10 +97,24 @@ pub async fn classify(response: reqwest::Response, what: Side, policy: &RetryPol
     }
 }
 
+/// The longest a partner call waits for its connection to be made.
+const CONNECT_AT_MOST: Duration = Duration::from_secs(10);
+
+/// How long a call allowed `timeout` in all waits for its connection to be
+/// made: half of it, at most [`CONNECT_AT_MOST`]. A partner whose address
+/// does not answer (a firewall, a route that goes nowhere) is told so
+/// sooner, and apart from one that was reached but did not answer.
+pub fn connect_limit(timeout: Duration) -> Duration {
+    (timeout / 2).min(CONNECT_AT_MOST)
+}
+
 /// A failure to send at all (timeout, refused connection): retried. A
-/// timeout says so, with how long the call waited.
+/// timeout says so, with how long the call waited, and whether the
+/// connection itself was never made.
 pub fn transport(error: reqwest::Error, what: Side, waited: Duration) -> Attempt {
-    let reason = if error.is_timeout() {
+    let reason = if error.is_timeout() && error.is_connect() {
+        NetworkCause::not_connected(waited, None)
+    } else if error.is_timeout() {
         NetworkCause::timed_out(waited)
     } else {
         NetworkCause::of(&error)
@@ -362,6 +376,7 @@ impl Tls {
     fn build(&self, timeout: Duration) -> Result<reqwest::Client, SyncError> {
         let mut builder = reqwest::Client::builder()
             .timeout(timeout)
+            .connect_timeout(connect_limit(timeout))
             // Dropped before a server's own idle timeout closes them (relais
             // closes its clients' idle connections after 30 s by default), so
             // that a request is seldom sent on a connection being closed.
@@ -494,6 +509,49 @@ mod tests {
             2,
             "a clone made before keeps its own"
         );
+    }
+
+    /// What a failed call is told as, by [`super::transport`].
+    fn told(error: reqwest::Error, waited: Duration) -> String {
+        match super::transport(error, super::Side::Partner, waited).error {
+            crate::SyncError::Unreachable { reason, .. } => reason.as_str().to_owned(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_partner_never_connected_to_is_told_apart_from_one_that_did_not_answer() {
+        let client = Tls::default().client(Duration::from_millis(1200)).unwrap();
+        // An address that does not answer: the connection's own limit,
+        // half the call's, is what runs out.
+        let silent = relais_testkit::net::silent_address().await;
+        let started = std::time::Instant::now();
+        let e = client
+            .get(format!("http://{}/api", silent.address))
+            .send()
+            .await
+            .unwrap_err();
+        let waited = started.elapsed();
+        assert!(waited < Duration::from_millis(1100), "{waited:?}");
+        let said = told(e, waited);
+        assert!(said.starts_with("no connection made within 0."), "{said}");
+        // A partner that takes the connection and never answers.
+        let mute = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = mute.local_addr().unwrap();
+        let held = tokio::spawn(async move {
+            let (stream, _) = mute.accept().await.unwrap();
+            tokio::time::sleep(Duration::from_secs(10)).await;
+            drop(stream);
+        });
+        let started = std::time::Instant::now();
+        let e = client
+            .get(format!("http://{address}/api"))
+            .send()
+            .await
+            .unwrap_err();
+        let said = told(e, started.elapsed());
+        assert!(said.starts_with("timed out: no answer after 1."), "{said}");
+        held.abort();
     }
 
     #[test]

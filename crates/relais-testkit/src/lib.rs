@@ -8,6 +8,7 @@
 //!   the day it runs or on midnight falling during it;
 //! - [`schema`]: an answer checked against the shape the OpenAPI document
 //!   gives it;
+//! - [`net::silent_address`]: an address that never answers a connection;
 //! - [`usage`] and [`args`]: what a process's threads have used, and a
 //!   count given on the command line, for the benchmarks.
 
@@ -15,6 +16,7 @@ pub mod app;
 pub mod args;
 pub mod clock;
 pub mod database;
+pub mod net;
 pub mod people;
 pub mod schema;
 pub mod usage;
