@@ -365,11 +365,17 @@ async fn local_api(
             .merge(relais_api::router(state.clone()))
             .with_state(state),
     );
-    tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, app).await {
-            tracing::error!(error = %e, "the local API stopped");
-        }
-    });
+    // Served as `relais serve` serves it: the same limits on connections
+    // and on slow clients, until the process ends.
+    let limits = settings
+        .connections
+        .within_open_files(relais_api::listen::open_files_limit());
+    tokio::spawn(relais_api::listen::serve(
+        listener,
+        app,
+        limits,
+        std::future::pending(),
+    ));
     Ok((url, audit))
 }
 
