@@ -1,5 +1,6 @@
 //! Webhook messages posted over HTTP/1.1 connections that the deliverer
-//! drives in its own task, and keeps open between passes.
+//! drives in its own task, and keeps open between passes; the echo that
+//! activates an endpoint goes the same way ([`Poster::get`]).
 //!
 //! A general HTTP client gives each connection a task of its own: every
 //! message then wakes the deliverer's task, the connection's task, and the
