@@ -164,15 +164,27 @@ async fn access_log(mut request: Request, next: Next) -> Response {
     let duration_ms = elapsed.as_secs_f64() * 1000.0;
     crate::metrics::request_served(&method, &path, status, elapsed);
     let who = actor.get();
-    tracing::info!(
-        target: "relais::access",
-        method = %method,
-        path = %path,
-        status,
-        duration_ms = format_args!("{duration_ms:.2}"),
-        actor = who.as_deref().unwrap_or("-"),
-        "request"
-    );
+    // A request relais failed (5xx) is a warning: it shows in a log that
+    // leaves the other request lines out (the demo's).
+    macro_rules! access_line {
+        ($level:expr) => {
+            tracing::event!(
+                target: "relais::access",
+                $level,
+                method = %method,
+                path = %path,
+                status,
+                duration_ms = format_args!("{duration_ms:.2}"),
+                actor = who.as_deref().unwrap_or("-"),
+                "request"
+            )
+        };
+    }
+    if status >= 500 {
+        access_line!(tracing::Level::WARN);
+    } else {
+        access_line!(tracing::Level::INFO);
+    }
     response
 }
 
@@ -224,6 +236,65 @@ mod tests {
             let r = client.get(format!("{url}/fine")).send().await.unwrap();
             assert_eq!(r.status(), 200);
         }
+    }
+
+    /// Log lines written as JSON into memory.
+    #[derive(Clone, Default)]
+    struct Lines(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Lines {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_request_relais_failed_is_a_warning_in_the_access_log() {
+        let lines = Lines::default();
+        let written = lines.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .json()
+            .with_writer(move || written.clone())
+            .finish();
+        let _logging = tracing::subscriber::set_default(subscriber);
+        let app = harden(
+            Router::new()
+                .route("/boom", get(|| async { StatusCode::SERVICE_UNAVAILABLE }))
+                .route("/fine", get(|| async { "fine" }))
+                .route("/missing", get(|| async { StatusCode::NOT_FOUND })),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let client = reqwest::Client::new();
+        for path in ["/boom", "/fine", "/missing"] {
+            client.get(format!("{url}{path}")).send().await.unwrap();
+        }
+        let text = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+        let levels: Vec<(String, String)> = text
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|v| v["target"] == "relais::access")
+            .map(|v| {
+                (
+                    v["fields"]["path"].as_str().unwrap_or_default().to_owned(),
+                    v["level"].as_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            levels,
+            [
+                ("/boom".to_owned(), "WARN".to_owned()),
+                ("/fine".to_owned(), "INFO".to_owned()),
+                ("/missing".to_owned(), "INFO".to_owned())
+            ],
+            "{text}"
+        );
     }
 
     #[test]
