@@ -223,6 +223,7 @@ api_suite!(
     the_documents_examples_are_answered,
     hostile_requests_are_bounded,
     out_of_scope_reads_and_writes_as_missing,
+    a_written_employee_is_answered_as_it_reads,
     implausible_values_are_refused,
     csv_import_reads_real_files_and_tells_nothing_more,
     the_rate_limit_holds_across_processes,
@@ -2127,23 +2128,77 @@ async fn hostile_requests_are_bounded(app: App) {
     assert_eq!(status, 200);
 }
 
-/// A key limited to establishments learns nothing of people outside them:
-/// not through links, not through filters, not through writes, and the
-/// same person is "not found" whether read or written.
-async fn out_of_scope_reads_and_writes_as_missing(app: App) {
-    let employees = app.employees().await;
-    let active = |e: &&Employee| e.data.contract.status_on(app.today) == ContractStatus::Active;
-    // Someone of establishment 2 whose manager works elsewhere.
+/// Someone working in establishment 2 whose manager works elsewhere, and
+/// that manager.
+fn managed_from_elsewhere<'a>(
+    app: &App,
+    employees: &'a [Employee],
+) -> (&'a Employee, &'a Employee) {
     let by_id: std::collections::HashMap<_, _> = employees.iter().map(|e| (e.id, e)).collect();
-    let (report, boss) = employees
+    employees
         .iter()
-        .filter(active)
+        .filter(|e| e.data.contract.status_on(app.today) == ContractStatus::Active)
         .filter(|e| e.data.establishment_id.0 == 2)
         .find_map(|e| {
             let m = by_id.get(&e.data.manager_id?)?;
             (m.data.establishment_id.0 != 2).then_some((e, *m))
         })
-        .expect("the demo has a manager in another establishment");
+        .expect("the demo has a manager in another establishment")
+}
+
+/// The answer to a write is the employee as a read just after shows it,
+/// manager included: named when the key may see them, `null` when not,
+/// the new one when the write names one, none when it clears it.
+async fn a_written_employee_is_answered_as_it_reads(app: App) {
+    let employees = app.employees().await;
+    let (report, boss) = managed_from_elsewhere(&app, &employees);
+    // Someone else of establishment 2, to be their new manager.
+    let colleague = employees
+        .iter()
+        .filter(|e| e.data.contract.status_on(app.today) == ContractStatus::Active)
+        .find(|e| e.data.establishment_id.0 == 2 && e.id != report.id)
+        .expect("establishment 2 has two people");
+    let scoped = app
+        .key(&["personnel-file", "write-employees", "establishments=2"])
+        .await;
+    let all = app.key(&["all"]).await;
+    let path = format!("/api/v3/users/{}", report.id);
+    let written_then_read = |key: String, body: Value| {
+        let (app, path) = (&app, &path);
+        async move {
+            let (status, written) = app.send(reqwest::Method::PUT, path, &key, body).await;
+            assert_eq!(status, 200, "{written}");
+            let (status, read) = app.get(path, &key).await;
+            assert_eq!(status, 200, "{read}");
+            assert_eq!(written["data"], read["data"]);
+            written["data"].clone()
+        }
+    };
+    let seen = written_then_read(all.clone(), json!({ "jobTitle": "Paie" })).await;
+    assert_eq!(seen["manager"]["id"], boss.id.0, "{seen}");
+    assert_eq!(seen["manager"]["name"], boss.display_name(), "{seen}");
+    let hidden = written_then_read(scoped.clone(), json!({ "jobTitle": "Paie 2" })).await;
+    assert_eq!(hidden["managerId"], Value::Null, "{hidden}");
+    assert_eq!(hidden["manager"], Value::Null, "{hidden}");
+    assert!(!hidden.to_string().contains(boss.data.last_name.as_str()));
+    let moved = written_then_read(scoped.clone(), json!({ "managerId": colleague.id.0 })).await;
+    assert_eq!(
+        moved["manager"]["name"],
+        colleague.display_name(),
+        "{moved}"
+    );
+    let kept = written_then_read(scoped.clone(), json!({ "jobTitle": "Paie 3" })).await;
+    assert_eq!(kept["manager"]["id"], colleague.id.0, "{kept}");
+    let cleared = written_then_read(all, json!({ "managerId": null })).await;
+    assert_eq!(cleared["manager"], Value::Null, "{cleared}");
+}
+
+/// A key limited to establishments learns nothing of people outside them:
+/// not through links, not through filters, not through writes, and the
+/// same person is "not found" whether read or written.
+async fn out_of_scope_reads_and_writes_as_missing(app: App) {
+    let employees = app.employees().await;
+    let (report, boss) = managed_from_elsewhere(&app, &employees);
     let key = app
         .key(&[
             "personnel-file",

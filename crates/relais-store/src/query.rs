@@ -50,6 +50,10 @@ pub enum Cond {
     NullOrIn(Vec<SqlValue>),
     /// Contains the text, ignoring case.
     Like(String),
+    /// `= v`, or the identifier of `v`'s manager: an employee and the one
+    /// it reports to, read together (on the employees' `id` only, see
+    /// [`Condition::employee_and_manager`]).
+    IsOrManagerOf(i64),
 }
 
 /// What a condition compares: a field of the catalogue, or a column the
@@ -100,6 +104,12 @@ impl Condition {
             crate::fields::EMPLOYEE_SEARCH,
             Cond::Like(word.to_lowercase()),
         )
+    }
+
+    /// The employee `id` and, when it has one, its manager: both rows in
+    /// one read, each within the reader's scope as any other row would be.
+    pub fn employee_and_manager(id: i64) -> Self {
+        Self::column("id", Cond::IsOrManagerOf(id))
     }
 
     /// Records after the identifier `id`, whatever their table (a walk's

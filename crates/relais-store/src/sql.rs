@@ -440,6 +440,16 @@ macro_rules! push_conditions {
                     });
                     push_value!($qb, v);
                 }
+                Cond::IsOrManagerOf(id) => {
+                    // Two look-ups of the primary key; a missing manager
+                    // (NULL) matches nothing.
+                    $qb.push(c.sql());
+                    $qb.push(" IN (");
+                    $qb.push_bind(*id);
+                    $qb.push(", (SELECT m.manager_id FROM employees m WHERE m.base_id = employees.base_id AND m.id = ");
+                    $qb.push_bind(*id);
+                    $qb.push("))");
+                }
                 Cond::Like(text) => {
                     $qb.push("lower(");
                     $qb.push(c.sql());

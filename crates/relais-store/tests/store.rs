@@ -115,6 +115,7 @@ store_suite!(
     the_activity_journal_tells_who_did_what,
     a_password_set_by_someone_else_is_to_be_replaced,
     a_key_holds_at_most_so_many_endpoints,
+    an_employee_is_read_with_its_manager_within_the_scope,
 );
 
 /// A key to store on `base`, its secret's hash "h": `prefix`, `name`,
@@ -1312,6 +1313,73 @@ async fn employees_list_in_pages(db: TestDb) {
         seen.extend(page.into_iter().map(|e| e.id));
     }
     assert_eq!(seen, rows.iter().map(|e| e.id).collect::<Vec<_>>());
+}
+
+/// One read gives an employee and its manager, each only if the scope shows
+/// it: a manager whose contract has ended is left out of a scope without
+/// former employees, and another base's employee with the same identifier
+/// names no manager here.
+async fn an_employee_is_read_with_its_manager_within_the_scope(db: TestDb) {
+    use relais_store::{Condition, ListQuery, Scope};
+    let s = &db.store;
+    let o = org(s, "production").await;
+    let mut people = many_people(s, &o, 4, |i| i as u32).await;
+    let ids: Vec<EmployeeId> = people.iter().map(|e| e.id).collect();
+    // 0 manages 1; 3, whose contract has ended, manages 2.
+    people[1].data.manager_id = Some(ids[0]);
+    people[2].data.manager_id = Some(ids[3]);
+    people[3].data.contract = Contract::new(d(2020, 1, 6), Some(d(2021, 1, 1))).unwrap();
+    s.insert_records(Records::Employees(&people)).await.unwrap();
+    // Another base holds employees with the same identifiers, where the
+    // one numbered like 1 reports to the one numbered like 2.
+    let other = org(s, "test").await;
+    let mut theirs = many_people(s, &other, 4, |i| 10 + i as u32).await;
+    for (mine, their) in ids.iter().zip(theirs.iter_mut()) {
+        their.id = *mine;
+    }
+    theirs[1].data.manager_id = Some(ids[2]);
+    s.insert_records(Records::Employees(&theirs)).await.unwrap();
+
+    let read_in = |base: BaseId, id: EmployeeId, scope: Scope| async move {
+        let q = ListQuery {
+            scope,
+            conditions: vec![Condition::employee_and_manager(id.0)],
+            limit: 2,
+            ..ListQuery::default()
+        };
+        let mut found: Vec<EmployeeId> = s
+            .query_employees(base, &q)
+            .await
+            .unwrap()
+            .items
+            .iter()
+            .map(|e| e.id)
+            .collect();
+        found.sort();
+        found
+    };
+    let read = |id: EmployeeId, scope: Scope| read_in(o.base, id, scope);
+    let everything = Scope::default;
+    let current = || Scope {
+        today: d(2026, 1, 5),
+        former: false,
+        ..Scope::default()
+    };
+    assert_eq!(read(ids[1], everything()).await, vec![ids[0], ids[1]]);
+    assert_eq!(read(ids[0], everything()).await, vec![ids[0]]);
+    assert_eq!(read(ids[2], everything()).await, vec![ids[2], ids[3]]);
+    assert_eq!(read(ids[2], current()).await, vec![ids[2]]);
+    assert_eq!(read(ids[3], current()).await, Vec::<EmployeeId>::new());
+    let elsewhere = Scope {
+        establishments: Some(vec![EstablishmentId(o.establishment.0 + 1000)]),
+        ..Scope::default()
+    };
+    assert_eq!(read(ids[1], elsewhere).await, Vec::<EmployeeId>::new());
+    // Each base's employee names its own manager.
+    assert_eq!(
+        read_in(other.base, ids[1], Scope::default()).await,
+        vec![ids[1], ids[2]]
+    );
 }
 
 /// A page of more than 400 rows is read in parts on SQLite (its identifiers,

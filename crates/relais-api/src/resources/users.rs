@@ -81,6 +81,21 @@ impl UserContext {
         employees: impl IntoIterator<Item = &Employee>,
         tree: &FieldTree,
     ) -> Result<Self, ApiError> {
+        Self::load_knowing(state, caller, headers, employees, tree, None).await
+    }
+
+    /// As [`load`](Self::load), the employees' managers that the key may
+    /// see given when they are already read (`Some`, exactly those among
+    /// the employees' managers that [`visible_among`] would find): they are
+    /// not read again.
+    async fn load_knowing(
+        state: &AppState,
+        caller: &Caller,
+        headers: &HeaderMap,
+        employees: impl IntoIterator<Item = &Employee>,
+        tree: &FieldTree,
+        known_managers: Option<&[Employee]>,
+    ) -> Result<Self, ApiError> {
         let (store, base, role) = (&state.store, caller.base(), caller.role());
         let mut manager_ids: Vec<EmployeeId> = employees
             .into_iter()
@@ -104,13 +119,15 @@ impl UserContext {
         let managers = if every_manager_visible {
             HashMap::new()
         } else if tree.has("manager") || tree.has("managerId") {
-            manager_ids.sort();
-            manager_ids.dedup();
-            visible_among(store, caller, &manager_ids)
-                .await?
-                .into_iter()
-                .map(|m| (m.id, m.display_name()))
-                .collect()
+            let named = |seen: &[Employee]| seen.iter().map(|m| (m.id, m.display_name())).collect();
+            match known_managers {
+                Some(seen) => named(seen),
+                None => {
+                    manager_ids.sort();
+                    manager_ids.dedup();
+                    named(&visible_among(store, caller, &manager_ids).await?)
+                }
+            }
         } else {
             HashMap::new()
         };
@@ -763,16 +780,74 @@ fn check_plausible(data: &EmployeeData) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// Every field of one employee that the key may read, as written answers show it.
+/// Every field of one employee that the key may read, as written answers
+/// show it; its manager as `manager` read it, or read again when it was
+/// not read or was read for another manager.
 async fn full_user(
     state: &AppState,
     caller: &Caller,
     headers: &HeaderMap,
     e: &Employee,
+    manager: Option<ManagerRead>,
 ) -> Result<Value, ApiError> {
     let tree = FieldTree::of(&STANDARD_FIELDS).with("extendedData");
-    let ctx = UserContext::load(state, caller, headers, std::slice::from_ref(e), &tree).await?;
+    let known = manager
+        .filter(|read| read.id == e.data.manager_id)
+        .map(|read| read.seen.into_iter().collect::<Vec<_>>());
+    let ctx = UserContext::load_knowing(
+        state,
+        caller,
+        headers,
+        std::slice::from_ref(e),
+        &tree,
+        known.as_deref(),
+    )
+    .await?;
     Ok(ctx.user(e, &tree))
+}
+
+/// A manager as a key may see them, read with what refers to them.
+struct ManagerRead {
+    /// The manager's identifier; `None`: no manager.
+    id: Option<EmployeeId>,
+    /// The manager, when the key may see them.
+    seen: Option<Employee>,
+}
+
+impl ManagerRead {
+    /// No manager.
+    const NONE: Self = Self {
+        id: None,
+        seen: None,
+    };
+}
+
+/// The employee `id` as [`visible_employee`] reads it (former ones
+/// included), with its manager as the key may see them: one read.
+async fn visible_with_manager(
+    store: &SharedStore,
+    caller: &Caller,
+    id: i64,
+) -> Result<(Employee, ManagerRead), ApiError> {
+    let query = ListQuery {
+        scope: caller.scope_with_former(),
+        conditions: vec![Condition::employee_and_manager(id)],
+        limit: 2,
+        ..ListQuery::default()
+    };
+    let found = relais_store::read_few(store.query_employees(caller.base(), &query))
+        .await?
+        .items;
+    let employee = found
+        .iter()
+        .find(|e| e.id.0 == id)
+        .cloned()
+        .ok_or_else(|| ApiError::NotFound(format!("no user {id} visible to this key")))?;
+    let manager = ManagerRead {
+        id: employee.data.manager_id,
+        seen: (employee.data.manager_id).and_then(|m| found.into_iter().find(|e| e.id == m)),
+    };
+    Ok((employee, manager))
 }
 
 fn author(caller: &Caller) -> Author {
@@ -784,13 +859,14 @@ fn author(caller: &Caller) -> Author {
 
 /// Refuses references to establishments and people outside the key's scope
 /// with the very answer a missing one gets, so a write tells nothing a read
-/// would not.
+/// would not. The manager the body names (or clears), read to be checked,
+/// is returned (`None` when the body does not name one).
 async fn check_references(
     state: &AppState,
     caller: &Caller,
     data: &EmployeeData,
     body: &Map<String, Value>,
-) -> Result<(), ApiError> {
+) -> Result<Option<ManagerRead>, ApiError> {
     if !caller.role().covers_establishment(data.establishment_id) {
         return Err(DomainError::new(
             "legalEntityId",
@@ -807,19 +883,26 @@ async fn check_references(
             )
             .into());
         }
+        return Ok(Some(ManagerRead {
+            id: Some(manager),
+            seen: seen.into_iter().next(),
+        }));
     }
-    Ok(())
+    // `managerId: null` clears the manager: there is none to read.
+    Ok(body.contains_key("managerId").then_some(ManagerRead::NONE))
 }
 
 async fn create(keyed: Keyed, JsonBody(body): JsonBody) -> Result<Response, ApiError> {
     let (state, caller, headers) = keyed.into_parts();
     let data = employee_data(&body, None)?;
-    check_references(&state, &caller, &data, &body).await?;
+    let manager = check_references(&state, &caller, &data, &body).await?;
     let e = state
         .store
         .create_employee(caller.base(), &data, &author(&caller))
         .await?;
-    let json = full_user(&state, &caller, &headers, &e).await?;
+    // A new employee has the manager its body names, or none.
+    let manager = manager.unwrap_or(ManagerRead::NONE);
+    let json = full_user(&state, &caller, &headers, &e, Some(manager)).await?;
     Ok(with_employee_records(
         (StatusCode::CREATED, v3_item(json)).into_response(),
         1,
@@ -847,10 +930,12 @@ async fn update(
     // changed meanwhile (a writer elsewhere, a sync) is read again and the
     // change applied to that, never to the older reading.
     let mut tries = 0;
-    let e = loop {
-        let current = visible_employee(&state.store, &caller, id, true).await?;
+    let (e, manager) = loop {
+        // The employee's manager is read with it: the answer names it,
+        // unless the body names another.
+        let (current, current_manager) = visible_with_manager(&state.store, &caller, id).await?;
         let data = employee_data(&body, Some(&current.data))?;
-        check_references(&state, &caller, &data, &body).await?;
+        let named = check_references(&state, &caller, &data, &body).await?;
         match state
             .store
             .update_employee(&current, &data, &author(&caller))
@@ -865,10 +950,10 @@ async fn update(
                 tokio::time::sleep(std::time::Duration::from_millis(fastrand::u64(0..=longest)))
                     .await;
             }
-            done => break done?,
+            done => break (done?, named.unwrap_or(current_manager)),
         }
     };
     drop(turn);
-    let json = full_user(&state, &caller, &headers, &e).await?;
+    let json = full_user(&state, &caller, &headers, &e, Some(manager)).await?;
     Ok(with_employee_records(v3_item(json), 1))
 }
