@@ -27,6 +27,7 @@ pub struct Turn<'a> {
     turns: &'a Turns,
     key: RecordKey,
     guard: Option<OwnedMutexGuard<()>>,
+    waited: bool,
 }
 
 impl Turns {
@@ -39,17 +40,37 @@ impl Turns {
             .entry(key)
             .or_default()
             .clone();
+        let (guard, waited) = match lock.clone().try_lock_owned() {
+            Ok(guard) => (guard, false),
+            Err(_) => (lock.lock_owned().await, true),
+        };
         Turn {
             turns: self,
             key,
-            guard: Some(lock.lock_owned().await),
+            guard: Some(guard),
+            waited,
         }
+    }
+
+    /// Whether a writer holds or waits for the turn at `key` now: what is
+    /// read of the record before taking the turn may be written over by
+    /// them.
+    pub fn is_held(&self, key: RecordKey) -> bool {
+        self.held.lock().expect("never poisoned").contains_key(&key)
     }
 
     /// How many records have writers holding or waiting for their turn.
     #[cfg(test)]
     fn busy(&self) -> usize {
         self.held.lock().expect("never poisoned").len()
+    }
+}
+
+impl Turn<'_> {
+    /// Whether this turn came after another writer's: the record may have
+    /// changed since it was asked for.
+    pub fn waited(&self) -> bool {
+        self.waited
     }
 }
 
@@ -80,6 +101,8 @@ mod tests {
         let turns = Arc::new(Turns::default());
         let order = Arc::new(Mutex::new(Vec::new()));
         let first = turns.take((1, 7)).await;
+        assert!(!first.waited(), "nobody was before it");
+        assert!(turns.is_held((1, 7)) && !turns.is_held((1, 8)));
         // Another record is free meanwhile.
         let other = tokio::time::timeout(Duration::from_millis(100), turns.take((1, 8)))
             .await
@@ -89,7 +112,8 @@ mod tests {
             .map(|n| {
                 let (turns, order) = (turns.clone(), order.clone());
                 tokio::spawn(async move {
-                    let _turn = turns.take((1, 7)).await;
+                    let turn = turns.take((1, 7)).await;
+                    assert!(turn.waited(), "each came after the first");
                     order.lock().unwrap().push(n);
                     tokio::time::sleep(Duration::from_millis(5)).await;
                 })
@@ -103,6 +127,7 @@ mod tests {
         }
         assert_eq!(order.lock().unwrap().len(), 3);
         assert_eq!(turns.busy(), 0, "nothing kept once every turn is over");
+        assert!(!turns.is_held((1, 7)));
     }
 
     #[tokio::test]

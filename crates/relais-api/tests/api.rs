@@ -224,6 +224,8 @@ api_suite!(
     hostile_requests_are_bounded,
     out_of_scope_reads_and_writes_as_missing,
     a_written_employee_is_answered_as_it_reads,
+    a_key_that_cannot_see_an_employee_does_not_wait_for_its_writers,
+    writers_of_one_employee_at_once_each_change_what_the_last_left,
     implausible_values_are_refused,
     csv_import_reads_real_files_and_tells_nothing_more,
     the_rate_limit_holds_across_processes,
@@ -2144,6 +2146,98 @@ fn managed_from_elsewhere<'a>(
             (m.data.establishment_id.0 != 2).then_some((e, *m))
         })
         .expect("the demo has a manager in another establishment")
+}
+
+/// A write to an employee the key may not see is refused at once, as for a
+/// missing one, even while someone else's write of that employee is under
+/// way: it neither waits behind it (which would tell the key that the
+/// employee exists and is being changed) nor holds it up. A key that may
+/// see the employee waits for its turn.
+async fn a_key_that_cannot_see_an_employee_does_not_wait_for_its_writers(app: App) {
+    use std::time::Duration;
+    let employees = app.employees().await;
+    let (_, boss) = managed_from_elsewhere(&app, &employees);
+    let scoped = app
+        .key(&["personnel-file", "write-employees", "establishments=2"])
+        .await;
+    let all = app.key(&["all"]).await;
+    let path = format!("/api/v3/users/{}", boss.id);
+    let turn = app.state.turns.take((app.base.id.0, boss.id.0)).await;
+    let refused = tokio::time::timeout(
+        Duration::from_secs(5),
+        app.send(
+            reqwest::Method::PUT,
+            &path,
+            &scoped,
+            json!({ "jobTitle": "X" }),
+        ),
+    )
+    .await
+    .expect("refused without waiting for the turn");
+    assert_eq!(refused.0, 404, "{}", refused.1);
+    let waiting = app.send(
+        reqwest::Method::PUT,
+        &path,
+        &all,
+        json!({ "jobTitle": "Y" }),
+    );
+    tokio::pin!(waiting);
+    assert!(
+        tokio::time::timeout(Duration::from_millis(500), &mut waiting)
+            .await
+            .is_err(),
+        "a key that sees the employee waits for the turn"
+    );
+    drop(turn);
+    let (status, body) = waiting.await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["jobTitle"], "Y", "{body}");
+}
+
+/// Twenty writes of one employee sent at once, while another write of it
+/// is under way, are all applied, none asked to be sent again, each on what
+/// the one before left: the change feed holds twenty updates whose previous
+/// job title is the one before's new one, ending with the title the
+/// employee has.
+async fn writers_of_one_employee_at_once_each_change_what_the_last_left(app: App) {
+    let employees = app.employees().await;
+    let (someone, _) = managed_from_elsewhere(&app, &employees);
+    let writer = app.key(&["all"]).await;
+    let start = app.store.last_event(app.base.id).await.unwrap();
+    let path = format!("/api/v3/users/{}", someone.id);
+    // The write under way: each of the twenty reads the employee before it
+    // ends, then waits for its turn.
+    let turn = app.state.turns.take((app.base.id.0, someone.id.0)).await;
+    let ended = async {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        drop(turn);
+    };
+    let writes = (0..20).map(|n| {
+        let (app, path, writer) = (&app, &path, &writer);
+        async move {
+            app.send(
+                reqwest::Method::PUT,
+                path,
+                writer,
+                json!({ "jobTitle": format!("Titre {n}") }),
+            )
+            .await
+        }
+    });
+    let ((), answers) = tokio::join!(ended, futures_util::future::join_all(writes));
+    for (status, body) in answers {
+        assert_eq!(status, 200, "{body}");
+    }
+    let (events, _) = feed(&app, &writer, start, "&topics=employee.updated&limit=100").await;
+    assert_eq!(events.len(), 20, "{events:?}");
+    let mut title = json!(someone.data.job_title);
+    for event in &events {
+        assert_eq!(event["data"]["id"], someone.id.0);
+        assert_eq!(event["previousAttributes"]["jobTitle"], title, "{event}");
+        title = event["data"]["jobTitle"].clone();
+    }
+    let (_, now) = app.get(&path, &writer).await;
+    assert_eq!(now["data"]["jobTitle"], title);
 }
 
 /// The answer to a write is the employee as a read just after shows it,

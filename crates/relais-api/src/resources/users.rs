@@ -923,17 +923,27 @@ async fn update(
 ) -> Result<Response, ApiError> {
     let (state, caller, headers) = keyed.into_parts();
     let id = parse_id(&id)?;
-    // Writers of one employee through this process take turns: each reads
-    // it once the one before has written it (the answer is built after).
-    let turn = state.turns.take((caller.base().0, id)).await;
+    let record = (caller.base().0, id);
+    // Read first, so that a key that may not see the employee is told so
+    // at once, neither waiting behind its writers nor holding them up. The
+    // employee's manager is read with it: the answer names them, unless
+    // the body names another.
+    let others_writing = state.turns.is_held(record);
+    let first_read = visible_with_manager(&state.store, &caller, id).await?;
+    // Writers of one employee through this process take turns: each writes
+    // it as the one before left it (the answer is built after), so one
+    // that came after another's turn reads it again.
+    let turn = state.turns.take(record).await;
+    let mut read = (!others_writing && !turn.waited()).then_some(first_read);
     // The change applies to the employee as it is when it is written: one
     // changed meanwhile (a writer elsewhere, a sync) is read again and the
     // change applied to that, never to the older reading.
     let mut tries = 0;
     let (e, manager) = loop {
-        // The employee's manager is read with it: the answer names it,
-        // unless the body names another.
-        let (current, current_manager) = visible_with_manager(&state.store, &caller, id).await?;
+        let (current, current_manager) = match read.take() {
+            Some(fresh) => fresh,
+            None => visible_with_manager(&state.store, &caller, id).await?,
+        };
         let data = employee_data(&body, Some(&current.data))?;
         let named = check_references(&state, &caller, &data, &body).await?;
         match state
