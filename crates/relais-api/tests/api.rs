@@ -4313,6 +4313,13 @@ async fn an_inside_online_replica_keeps_up(app: App) {
         next.records >= 4 && next.records * 20 < first.records,
         "an incremental catch-up reads what changed: {next:?} after {first:?}"
     );
+    assert_eq!(first.changed, first.records, "all new the first time");
+    // The claim, its two items and the leave request: records read again
+    // as the copy holds them (the seconds before the last catch-up) are
+    // not counted as changes.
+    assert_eq!(next.changed, 4, "{next:?}");
+    let again = replica.catch_up().await.unwrap();
+    assert_eq!(again.changed, 0, "{again:?}");
     assert_eq!(replica.copy.items.len(), all_items.len() + 2);
     assert_eq!(
         replica.copy.claims[&claim.id.0],

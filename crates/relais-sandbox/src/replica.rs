@@ -69,8 +69,11 @@ pub struct Item {
 pub struct CatchUp {
     /// Requests made.
     pub requests: u64,
-    /// Records read.
+    /// Records read (the last seconds before the previous catch-up are
+    /// read again, so a record may be read twice).
     pub records: u64,
+    /// Records among them that were new to the copy or changed it.
+    pub changed: u64,
 }
 
 /// The copy and where each resource's reading stands.
@@ -274,7 +277,7 @@ impl Replica {
                 done.records += page.len() as u64;
                 let full = page.len() == PAGE;
                 for record in page {
-                    self.keep(r, record)?;
+                    done.changed += u64::from(self.keep(r, record)?);
                 }
                 if !full {
                     break;
@@ -289,9 +292,10 @@ impl Replica {
         Ok(done)
     }
 
-    /// Keeps one record of `r` in the copy; a record that does not read
-    /// as `r`'s records do stops the catch-up, saying what is wrong.
-    fn keep(&mut self, r: &Resource, record: Value) -> Result<(), ReplicaError> {
+    /// Keeps one record of `r` in the copy, saying whether it was new or
+    /// changed what the copy held; a record that does not read as `r`'s
+    /// records do stops the catch-up, saying what is wrong.
+    fn keep(&mut self, r: &Resource, record: Value) -> Result<bool, ReplicaError> {
         let shape = |reason: String| ReplicaError::Shape {
             path: r.path.to_owned(),
             reason,
@@ -300,16 +304,17 @@ impl Replica {
             .map_err(|e| shape(format!("a record without its id: {e}")))?
             .id;
         let read = |what: &str, e: serde_json::Error| shape(format!("{what} {id}: {e}"));
-        match r.name {
-            "users" => {
-                self.copy.employees.insert(id, record);
-            }
-            "leaveRequests" => {
-                self.copy.leave_requests.insert(id, record);
-            }
+        fn put<T: PartialEq>(held: &mut HashMap<i64, T>, id: i64, new: T) -> bool {
+            let changed = held.get(&id) != Some(&new);
+            held.insert(id, new);
+            changed
+        }
+        Ok(match r.name {
+            "users" => put(&mut self.copy.employees, id, record),
+            "leaveRequests" => put(&mut self.copy.leave_requests, id, record),
             "expenseClaims" => {
                 let claim = ClaimRecord::deserialize(&record).map_err(|e| read("claim", e))?;
-                self.copy.claims.insert(id, claim.status_id);
+                put(&mut self.copy.claims, id, claim.status_id)
             }
             _ => {
                 let item = ItemRecord::deserialize(&record).map_err(|e| read("item", e))?;
@@ -324,7 +329,8 @@ impl Replica {
                         ))
                     })?;
                 let a = item.amounts_in_minor_units;
-                self.copy.items.insert(
+                put(
+                    &mut self.copy.items,
                     id,
                     Item {
                         claim: item.expense_claim_id,
@@ -332,10 +338,9 @@ impl Replica {
                         purchased_on,
                         amounts: [a.gross, a.net, a.vat],
                     },
-                );
+                )
             }
-        }
-        Ok(())
+        })
     }
 
     fn validated(&self, from: NaiveDate, to: NaiveDate) -> impl Iterator<Item = &Item> {
@@ -382,20 +387,22 @@ impl Replica {
     }
 
     /// Catches up every `every`, for ever, logging each catch-up that
-    /// brought records (one that found nothing new only at debug level,
-    /// so that a quiet demo's log keeps its first lines in sight) and each
-    /// error.
+    /// changed the copy (one that found nothing new, or only records read
+    /// again as the copy holds them, only at debug level, so that a quiet
+    /// demo's log keeps its first lines in sight) and each error.
     pub async fn run(mut self, every: Duration) {
         loop {
             match self.catch_up().await {
-                Ok(done) if done.records == 0 => tracing::debug!(
+                Ok(done) if done.changed == 0 => tracing::debug!(
                     target: "relais::replica",
                     requests = done.requests,
+                    records = done.records,
                     "Inside Online replica caught up: nothing new"
                 ),
                 Ok(done) => tracing::info!(
                     target: "relais::replica",
                     requests = done.requests,
+                    changed = done.changed,
                     records = done.records,
                     employees = self.copy.employees.len(),
                     items = self.copy.items.len(),
@@ -437,7 +444,18 @@ mod tests {
             "amountsInMinorUnits": { "gross": 1200, "net": 1000, "vat": 200, "reimbursed": 1200, "currencyId": "EUR" },
             "modifiedOn": "2026-11-05T10:00:00Z"
         });
-        replica.keep(items(), record).unwrap();
+        assert!(
+            replica.keep(items(), record.clone()).unwrap(),
+            "new to the copy"
+        );
+        assert!(
+            !replica.keep(items(), record.clone()).unwrap(),
+            "read again as the copy holds it"
+        );
+        let mut corrected = record.clone();
+        corrected["amountsInMinorUnits"]["vat"] = json!(240);
+        assert!(replica.keep(items(), corrected).unwrap(), "changed");
+        assert!(replica.keep(items(), record).unwrap(), "changed back");
         assert_eq!(
             replica.copy.items[&7],
             Item {
