@@ -1,5 +1,6 @@
 //! `GET /metrics`: what relais does, in the Prometheus text format — the
-//! API's requests by route and status with their latency, and, per
+//! API's requests by route and status with their latency, the writes it
+//! applied again because their record changed meanwhile, and, per
 //! integration, runs and records by outcome, partner requests and errors by
 //! status, partner latency, the request budget left and the seconds since
 //! the last successful run (recorded by the sync layer with the `metrics`
@@ -69,6 +70,13 @@ pub fn request_served(method: &axum::http::Method, path: &str, status: u16, took
     metrics::counter!("relais_api_requests_total", &labels).increment(1);
     metrics::histogram!("relais_api_request_duration_seconds", &labels[..2])
         .record(took.as_secs_f64());
+}
+
+/// Counts one write applied again because its record changed while it was
+/// applied (another process, the admin pages, a sync wrote it meanwhile):
+/// many of them mean writers of the same records clash.
+pub fn write_applied_again(resource: &'static str) {
+    metrics::counter!("relais_api_writes_applied_again_total", "resource" => resource).increment(1);
 }
 
 /// `GET /metrics`.

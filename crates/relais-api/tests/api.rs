@@ -2198,13 +2198,24 @@ async fn a_key_that_cannot_see_an_employee_does_not_wait_for_its_writers(app: Ap
 /// is under way, are all applied, none asked to be sent again, each on what
 /// the one before left: the change feed holds twenty updates whose previous
 /// job title is the one before's new one, ending with the title the
-/// employee has.
+/// employee has, and none had to be applied again (each read the employee
+/// once its turn came, not before).
 async fn writers_of_one_employee_at_once_each_change_what_the_last_left(app: App) {
     let employees = app.employees().await;
     let (someone, _) = managed_from_elsewhere(&app, &employees);
     let writer = app.key(&["all"]).await;
     let start = app.store.last_event(app.base.id).await.unwrap();
     let path = format!("/api/v3/users/{}", someone.id);
+    let applied_again = || async {
+        let metrics = reqwest::get(format!("{}/metrics", app.url)).await.unwrap();
+        let text = metrics.text().await.unwrap();
+        text.lines()
+            .find_map(|l| {
+                l.strip_prefix("relais_api_writes_applied_again_total{resource=\"users\"} ")
+            })
+            .map_or(0, |n| n.trim().parse::<u64>().unwrap())
+    };
+    let clashes_before = applied_again().await;
     // The write under way: each of the twenty reads the employee before it
     // ends, then waits for its turn.
     let turn = app.state.turns.take((app.base.id.0, someone.id.0)).await;
@@ -2238,6 +2249,9 @@ async fn writers_of_one_employee_at_once_each_change_what_the_last_left(app: App
     }
     let (_, now) = app.get(&path, &writer).await;
     assert_eq!(now["data"]["jobTitle"], title);
+    // Each read the employee again once its turn came, after the one before
+    // had written it: none clashed and had to be applied again.
+    assert_eq!(applied_again().await, clashes_before);
 }
 
 /// The answer to a write is the employee as a read just after shows it,

@@ -928,13 +928,13 @@ async fn update(
     // at once, neither waiting behind its writers nor holding them up. The
     // employee's manager is read with it: the answer names them, unless
     // the body names another.
-    let others_writing = state.turns.is_held(record);
+    let arrival = state.turns.arrive(record);
     let first_read = visible_with_manager(&state.store, &caller, id).await?;
     // Writers of one employee through this process take turns: each writes
     // it as the one before left it (the answer is built after), so one
-    // that came after another's turn reads it again.
-    let turn = state.turns.take(record).await;
-    let mut read = (!others_writing && !turn.waited()).then_some(first_read);
+    // that another's turn ended before reads it again.
+    let turn = arrival.take().await;
+    let mut read = (!turn.after_others()).then_some(first_read);
     // The change applies to the employee as it is when it is written: one
     // changed meanwhile (a writer elsewhere, a sync) is read again and the
     // change applied to that, never to the older reading.
@@ -953,6 +953,7 @@ async fn update(
         {
             Err(relais_store::StoreError::Changed { .. }) if tries < UPDATE_TRIES => {
                 tries += 1;
+                crate::metrics::write_applied_again("users");
                 // Writers elsewhere that clashed with this one each wait a
                 // random while, longer after each clash, before reading it
                 // again, instead of all reading and clashing again at once.
