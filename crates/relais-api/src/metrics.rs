@@ -32,9 +32,19 @@ fn handle() -> &'static PrometheusHandle {
 }
 
 /// Installs the recorder: metrics recorded before it is installed are lost.
+/// The clash counter is shown from the start, at 0, so that a chart or an
+/// alert on it has a series before the first clash.
 pub fn install() {
     handle();
+    metrics::describe_counter!(
+        WRITES_APPLIED_AGAIN,
+        "Writes applied again because their record changed while they were applied"
+    );
+    metrics::counter!(WRITES_APPLIED_AGAIN, "resource" => "users").increment(0);
 }
+
+/// The name of the counter [`write_applied_again`] raises.
+const WRITES_APPLIED_AGAIN: &str = "relais_api_writes_applied_again_total";
 
 /// A route as a label: numbers become `{id}`, so that labels stay few.
 fn route_label(path: &str) -> String {
@@ -76,7 +86,7 @@ pub fn request_served(method: &axum::http::Method, path: &str, status: u16, took
 /// applied (another process, the admin pages, a sync wrote it meanwhile):
 /// many of them mean writers of the same records clash.
 pub fn write_applied_again(resource: &'static str) {
-    metrics::counter!("relais_api_writes_applied_again_total", "resource" => resource).increment(1);
+    metrics::counter!(WRITES_APPLIED_AGAIN, "resource" => resource).increment(1);
 }
 
 /// `GET /metrics`.

@@ -2213,7 +2213,8 @@ async fn writers_of_one_employee_at_once_each_change_what_the_last_left(app: App
             .find_map(|l| {
                 l.strip_prefix("relais_api_writes_applied_again_total{resource=\"users\"} ")
             })
-            .map_or(0, |n| n.trim().parse::<u64>().unwrap())
+            .map(|n| n.trim().parse::<u64>().unwrap())
+            .expect("the counter is shown from the start")
     };
     let clashes_before = applied_again().await;
     // The write under way: each of the twenty reads the employee before it

@@ -758,6 +758,7 @@ async fn the_demo_syncs_its_partners_and_the_pages_show_it() {
         "relais_sync_budget_left{",
         "relais_sync_seconds_since_success{",
         "relais_api_requests_total{",
+        "relais_api_writes_applied_again_total{resource=\"users\"}",
         "connector=\"happypal\"",
         "connector=\"planningpme\"",
     ] {
