@@ -98,7 +98,9 @@ impl Turns {
 }
 
 impl<'a> Arrival<'a> {
-    /// Waits for the turn, in the order asked.
+    /// Waits for the turn, in the order asked. A writer that stops
+    /// waiting (its request dropped) leaves the record in the map until the
+    /// record's next turn ends: at most one per record, as before arrivals.
     pub async fn take(mut self) -> Turn<'a> {
         let record = self.record.take().expect("taken once");
         let guard = record.lock.clone().lock_owned().await;
